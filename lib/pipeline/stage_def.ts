@@ -1,0 +1,116 @@
+/**
+ * A stage resolved against its project: paths made project-relative, params
+ * resolved to values, the place of its code known. Everything below the
+ * pipeline loader (graph, fingerprint, engine, storage) works on these.
+ *
+ * @module
+ */
+
+import type { OutKind } from "../api/artifacts.ts";
+import type { LoaderSpec } from "../api/loaders.ts";
+import type { CallSite } from "../api/pipeline.ts";
+
+/** A declared dep or out, resolved. */
+export interface ArtifactDef {
+  /** The key in the stage's `deps` or `outs`. */
+  readonly name: string;
+  /** Project-relative POSIX path, without a trailing slash. */
+  readonly path: string;
+  /** Absolute path. */
+  readonly abs: string;
+  /** Declared with a trailing `/`: a directory. */
+  readonly isDir: boolean;
+  /** The built-in loader's kind and options, or undefined for a custom loader. */
+  readonly loader: LoaderSpec | undefined;
+}
+
+/** A resolved dep. */
+export type DepDef = ArtifactDef;
+
+/** A resolved out. */
+export interface OutDef extends ArtifactDef {
+  /** `out`, `metric`, `plot` or `incremental`. */
+  readonly kind: OutKind;
+  /** Stored in the cache. */
+  readonly cache: boolean;
+  /** Written by the stage itself (path-only), not from a returned value. */
+  readonly selfWritten: boolean;
+}
+
+/** The pipeline a stage belongs to. */
+export interface PipelineRef {
+  /** The pipeline's name. */
+  readonly name: string;
+  /** Absolute path of `pipeline.ts` or `pivot.yaml`. */
+  readonly file: string;
+  /** Absolute directory of that file; the base of the pipeline's paths. */
+  readonly dir: string;
+}
+
+/**
+ * Where a stage's run function is, for the fingerprint (static analysis) and
+ * for the worker (to import and call it).
+ */
+export type CodeRef =
+  | {
+    /** Registered from TypeScript with `pipeline.stage` or `pipeline.register`. */
+    readonly kind: "registered";
+    /** URL of the pipeline module the worker imports. */
+    readonly moduleUrl: string;
+    /** `pipeline.stage(...)` / `pipeline.register(...)` call site. */
+    readonly site: CallSite;
+    /** `defineStage(...)` call site, for registered definitions. */
+    readonly definitionSite: CallSite | undefined;
+    /** `run.name` at runtime ("" for anonymous functions). */
+    readonly functionName: string;
+  }
+  | {
+    /** Named in `pivot.yaml` as `module.ts#export`. */
+    readonly kind: "export";
+    /** URL of the module holding the function. */
+    readonly moduleUrl: string;
+    /** Its export name. */
+    readonly exportName: string;
+  };
+
+/** Extra permissions, resolved (read paths absolute). */
+export interface ResolvedPermissions {
+  /** Extra absolute paths the stage may read. */
+  readonly read: readonly string[];
+  /** Net/env/run/ffi/sys: `true` for all, a list, or `false`. */
+  readonly net: boolean | readonly string[];
+  /** Environment variables. */
+  readonly env: boolean | readonly string[];
+  /** Subprocesses. */
+  readonly run: boolean | readonly string[];
+  /** Native libraries. */
+  readonly ffi: boolean | readonly string[];
+  /** System information. */
+  readonly sys: boolean | readonly string[];
+}
+
+/** A stage, resolved. */
+export interface StageDef {
+  /** Full name (`train` or `train@small`). */
+  readonly name: string;
+  /** Name without variant. */
+  readonly baseName: string;
+  /** Variant name, if any. */
+  readonly variant: string | undefined;
+  /** Its pipeline. */
+  readonly pipeline: PipelineRef;
+  /** Deps in declaration order. */
+  readonly deps: readonly DepDef[];
+  /** Outs in declaration order. */
+  readonly outs: readonly OutDef[];
+  /** Resolved param values (defaults, overrides, `params.yaml`), validated. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Mutex groups (`"*"`: runs alone). */
+  readonly mutex: readonly string[];
+  /** Extra permissions. */
+  readonly permissions: ResolvedPermissions;
+  /** Absolute path of the stage's lock file. */
+  readonly lockFile: string;
+  /** Where its run function is. */
+  readonly code: CodeRef;
+}

@@ -1,0 +1,78 @@
+/**
+ * xxhash64 of bytes, strings and files, as 16 lowercase hex digits. The hasher
+ * is hash-wasm's WebAssembly xxhash64, created once and reused.
+ *
+ * @module
+ */
+
+import { createXXHash64, type IHasher } from "hash-wasm";
+
+/** A 16-hex-digit xxhash64 digest. */
+export type Hash = string;
+
+// Hashers (and read buffers) are pooled: a file hash spans awaits, so two
+// concurrent hashes must not share one.
+interface Slot {
+  hasher: IHasher;
+  buffers: [Uint8Array, Uint8Array] | undefined;
+}
+const idle: Slot[] = [];
+
+async function withHasher<T>(use: (slot: Slot) => Promise<T> | T): Promise<T> {
+  const slot = idle.pop() ?? { hasher: await createXXHash64(), buffers: undefined };
+  try {
+    slot.hasher.init();
+    return await use(slot);
+  } finally {
+    idle.push(slot);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** The xxhash64 of a string (UTF-8) or bytes. */
+export function hashBytes(data: string | Uint8Array): Promise<Hash> {
+  return withHasher(({ hasher }) => {
+    hasher.update(typeof data === "string" ? encoder.encode(data) : data);
+    return hasher.digest("hex");
+  });
+}
+
+/** Hash of a JSON-serialisable value, with object keys sorted. */
+export function hashJson(value: unknown): Promise<Hash> {
+  return hashBytes(canonicalJson(value));
+}
+
+/** JSON with object keys sorted at every level, so equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
+  });
+}
+
+// 4 MiB chunks measured best on a page-cached 1 GiB file (1 and 16 MiB slower).
+const CHUNK = 4 << 20;
+
+/**
+ * The xxhash64 of a file's content. Reads are double-buffered: the next chunk
+ * is read (on Deno's blocking pool) while this one is hashed, which makes
+ * this faster than `xxhsum -H64` on a page-cached file.
+ */
+export function hashFile(path: string): Promise<Hash> {
+  return withHasher(async (slot) => {
+    const buffers = slot.buffers ??= [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
+    using file = await Deno.open(path, { read: true });
+    let current = 0;
+    let pending = file.read(buffers[current]);
+    while (true) {
+      const n = await pending;
+      if (n === null) break;
+      const chunk = buffers[current];
+      current ^= 1;
+      pending = file.read(buffers[current]);
+      slot.hasher.update(n === CHUNK ? chunk : chunk.subarray(0, n));
+    }
+    return slot.hasher.digest("hex");
+  });
+}

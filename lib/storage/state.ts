@@ -1,0 +1,160 @@
+/**
+ * Local state in Deno KV under `.pivot/state/`: the file-hash cache, the run
+ * cache, cached lock-file parses and fingerprint analyses. Nothing here is
+ * truth: every entry can be recomputed, so losing the store costs time only.
+ *
+ * Two `pivot` processes may open the store at once (SQLite serialises their
+ * writes); entries are self-validating (keyed by content or checked against
+ * `stat`), so the last writer winning is always safe.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** KV key namespaces, one per kind of entry. */
+export const NS = {
+  /** File hashes: `[file, relPath]` → {@link FileStamp} and hash. */
+  file: "file",
+  /** Run cache: `[run, stageKey, inputHash]` → outs of that run. */
+  run: "run",
+  /** Parsed lock files: `[lock, relPath]` → stamp and parsed content. */
+  lock: "lock",
+  /** Fingerprint analyses and module graphs. */
+  fingerprint: "fp",
+} as const;
+
+/** What identifies a file version without reading it. */
+export interface FileStamp {
+  /** Modification time, ms since the epoch. */
+  readonly mtime: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Inode number. */
+  readonly ino: number;
+}
+
+/** The stamp of `info`, from `Deno.stat`/`lstat`. */
+export function stampOf(info: Deno.FileInfo): FileStamp {
+  return { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
+}
+
+/** True when two stamps describe the same file version. */
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.mtime === b.mtime && a.size === b.size && a.ino === b.ino;
+}
+
+interface FileEntry extends FileStamp {
+  readonly hash: string;
+}
+
+// Deno KV allows at most 1000 mutations and 800 KB in one atomic commit.
+const BATCH = 200;
+
+/** The state store of one project. Open with {@link StateStore.open}; close when done. */
+export class StateStore {
+  readonly #kv: Deno.Kv;
+  #files: Map<string, FileEntry> | undefined;
+  readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown }>();
+
+  private constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Open (creating) the store in `stateDir`. */
+  static async open(stateDir: string): Promise<StateStore> {
+    await Deno.mkdir(stateDir, { recursive: true });
+    return new StateStore(await Deno.openKv(join(stateDir, "state.db")));
+  }
+
+  /** The raw KV handle, for subsystems with their own key layout. */
+  get kv(): Deno.Kv {
+    return this.#kv;
+  }
+
+  /**
+   * The cached hash of a file at `relPath` if its stamp is unchanged. The
+   * first call loads every file entry at once (one KV range read is ~20×
+   * faster than point reads).
+   */
+  async cachedFileHash(relPath: string, stamp: FileStamp): Promise<string | undefined> {
+    const entry = (await this.#fileEntries()).get(relPath);
+    return entry && sameStamp(entry, stamp) ? entry.hash : undefined;
+  }
+
+  /** Remember the hash of a file version (written on {@link flush}). */
+  async rememberFileHash(relPath: string, stamp: FileStamp, hash: string): Promise<void> {
+    const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
+    const files = await this.#fileEntries();
+    const old = files.get(relPath);
+    if (old && old.hash === hash && sameStamp(old, stamp)) return;
+    files.set(relPath, entry);
+    this.defer([NS.file, relPath], entry);
+  }
+
+  async #fileEntries(): Promise<Map<string, FileEntry>> {
+    if (this.#files) return this.#files;
+    const files = new Map<string, FileEntry>();
+    for await (const item of this.#kv.list<FileEntry>({ prefix: [NS.file] })) {
+      files.set(item.key[1] as string, item.value);
+    }
+    return this.#files ??= files;
+  }
+
+  /** Read one entry. */
+  async get<T>(key: Deno.KvKey): Promise<T | undefined> {
+    const pending = this.#pending.get(keyId(key));
+    if (pending) return pending.value as T;
+    return (await this.#kv.get<T>(key)).value ?? undefined;
+  }
+
+  /** Read every entry under `prefix`. */
+  async list<T>(prefix: Deno.KvKey): Promise<{ key: Deno.KvKey; value: T }[]> {
+    const result: { key: Deno.KvKey; value: T }[] = [];
+    for await (const item of this.#kv.list<T>({ prefix })) {
+      result.push({ key: item.key, value: item.value });
+    }
+    return result;
+  }
+
+  /** Write one entry now. */
+  async set(key: Deno.KvKey, value: unknown): Promise<void> {
+    this.#pending.delete(keyId(key));
+    await this.#kv.set(key, value);
+  }
+
+  /** Delete one entry now. */
+  async delete(key: Deno.KvKey): Promise<void> {
+    this.#pending.delete(keyId(key));
+    await this.#kv.delete(key);
+  }
+
+  /** Queue a write, committed in batches by {@link flush}. */
+  defer(key: Deno.KvKey, value: unknown): void {
+    this.#pending.set(keyId(key), { key, value });
+  }
+
+  /** Commit queued writes. */
+  async flush(): Promise<void> {
+    const writes = [...this.#pending.values()];
+    this.#pending.clear();
+    for (let start = 0; start < writes.length; start += BATCH) {
+      const atomic = this.#kv.atomic();
+      for (const { key, value } of writes.slice(start, start + BATCH)) atomic.set(key, value);
+      await atomic.commit();
+    }
+  }
+
+  /** Flush and close. */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.#kv.close();
+    }
+  }
+}
+
+function keyId(key: Deno.KvKey): string {
+  return JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+}
