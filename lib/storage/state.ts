@@ -56,6 +56,8 @@ export class StateStore {
   readonly #kv: Deno.Kv;
   #files: Map<string, FileEntry> | undefined;
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown }>();
+  readonly #preloaded = new Map<string, unknown>();
+  readonly #preloadedPrefixes = new Set<string>();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -101,11 +103,33 @@ export class StateStore {
     return this.#files ??= files;
   }
 
+  /**
+   * Load every entry under `prefix` into memory with one range read, so that
+   * later {@link get}s of those keys cost nothing.
+   */
+  async preload(prefix: Deno.KvKey): Promise<void> {
+    if (this.#preloadedPrefixes.has(keyId(prefix))) return;
+    for await (const item of this.#kv.list({ prefix })) {
+      this.#preloaded.set(keyId(item.key), item.value);
+    }
+    this.#preloadedPrefixes.add(keyId(prefix));
+  }
+
   /** Read one entry. */
   async get<T>(key: Deno.KvKey): Promise<T | undefined> {
-    const pending = this.#pending.get(keyId(key));
+    const id = keyId(key);
+    const pending = this.#pending.get(id);
     if (pending) return pending.value as T;
+    if (this.#preloaded.has(id)) return this.#preloaded.get(id) as T;
+    if (this.#isPreloaded(key)) return undefined;
     return (await this.#kv.get<T>(key)).value ?? undefined;
+  }
+
+  #isPreloaded(key: Deno.KvKey): boolean {
+    for (let n = key.length - 1; n > 0; n--) {
+      if (this.#preloadedPrefixes.has(keyId(key.slice(0, n)))) return true;
+    }
+    return false;
   }
 
   /** Read every entry under `prefix`. */
@@ -119,13 +143,17 @@ export class StateStore {
 
   /** Write one entry now. */
   async set(key: Deno.KvKey, value: unknown): Promise<void> {
-    this.#pending.delete(keyId(key));
+    const id = keyId(key);
+    this.#pending.delete(id);
+    if (this.#preloaded.has(id) || this.#isPreloaded(key)) this.#preloaded.set(id, value);
     await this.#kv.set(key, value);
   }
 
   /** Delete one entry now. */
   async delete(key: Deno.KvKey): Promise<void> {
-    this.#pending.delete(keyId(key));
+    const id = keyId(key);
+    this.#pending.delete(id);
+    this.#preloaded.delete(id);
     await this.#kv.delete(key);
   }
 
@@ -138,6 +166,9 @@ export class StateStore {
   async flush(): Promise<void> {
     const writes = [...this.#pending.values()];
     this.#pending.clear();
+    for (const { key, value } of writes) {
+      if (this.#isPreloaded(key)) this.#preloaded.set(keyId(key), value);
+    }
     for (let start = 0; start < writes.length; start += BATCH) {
       const atomic = this.#kv.atomic();
       for (const { key, value } of writes.slice(start, start + BATCH)) atomic.set(key, value);

@@ -1,0 +1,132 @@
+/**
+ * The shape of a CLI command and the parsing of its arguments (with
+ * `node:util`'s `parseArgs`, so options behave as in any POSIX tool).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { PivotError } from "../errors.ts";
+import type { Output } from "./output.ts";
+
+/** One option of a command. */
+export interface OptionSpec {
+  /** `boolean` flag or `string` value. */
+  readonly type: "boolean" | "string";
+  /** One-letter alias. */
+  readonly short?: string;
+  /** May be given several times (collected into an array). */
+  readonly multiple?: boolean;
+  /** Shown in `--help`, e.g. `-j, --jobs N  stages at once`. */
+  readonly help: string;
+  /** Placeholder for the value in `--help`. */
+  readonly value?: string;
+}
+
+/** What a command receives. */
+export interface CommandEnv {
+  /** Directory the command runs in (after `--cwd`). */
+  readonly cwd: string;
+  /** Where to write. */
+  readonly output: Output;
+  /** Fires on Ctrl-C. */
+  readonly signal: AbortSignal;
+}
+
+/** Parsed options and positionals. */
+export interface ParsedArgs {
+  /** Option values by long name. */
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  /** Positional arguments. */
+  readonly positionals: readonly string[];
+}
+
+/** A `pivot` command. */
+export interface Command {
+  /** Name (`repro`). */
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Usage line after `pivot `. */
+  readonly usage: string;
+  /** Its options. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Run it; resolves with the exit code. */
+  run(args: ParsedArgs, env: CommandEnv): Promise<number>;
+}
+
+/** Options every command takes. */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  verbose: { type: "boolean", short: "v", help: "more detail; stack traces on errors" },
+  quiet: { type: "boolean", short: "q", help: "errors only" },
+  cwd: { type: "string", value: "DIR", help: "run as if started in DIR" },
+  help: { type: "boolean", short: "h", help: "show help" },
+  version: { type: "boolean", help: "show the version" },
+};
+
+/** Parse `args` for `command` (its options plus the global ones). */
+export function parseCommandArgs(
+  args: readonly string[],
+  options: Readonly<Record<string, OptionSpec>>,
+  commandName: string,
+): ParsedArgs {
+  const all = { ...GLOBAL_OPTIONS, ...options };
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: Object.fromEntries(
+        Object.entries(all).map(([name, spec]) => [name, {
+          type: spec.type,
+          ...(spec.short ? { short: spec.short } : {}),
+          ...(spec.multiple ? { multiple: true } : {}),
+        }]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as ParsedArgs["values"], positionals };
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    throw new PivotError(
+      `${commandName}: ${message.charAt(0).toLowerCase()}${
+        message.slice(1)
+      }: see 'pivot ${commandName} --help'`,
+    );
+  }
+}
+
+/** Help text of a command. */
+export function commandHelp(command: Command): string {
+  const rows = Object.entries({ ...command.options, ...GLOBAL_OPTIONS }).map(([name, spec]) => {
+    const flags = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${
+      spec.value ? ` ${spec.value}` : ""
+    }`;
+    return [flags, spec.help] as const;
+  });
+  const width = Math.max(...rows.map(([flags]) => flags.length)) + 2;
+  return [
+    `pivot ${command.usage}`,
+    "",
+    command.summary,
+    "",
+    "Options:",
+    ...rows.map(([flags, help]) => `  ${flags.padEnd(width)}${help}`),
+  ].join("\n");
+}
+
+/** An integer option value, or a usage error naming the option. */
+export function intOption(
+  value: unknown,
+  name: string,
+  commandName: string,
+  min = 1,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new PivotError(
+      `${commandName}: --${name} expects an integer ≥ ${min}, got '${value}'`,
+    );
+  }
+  return n;
+}

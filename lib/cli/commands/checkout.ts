@@ -1,0 +1,114 @@
+/**
+ * `pivot checkout [TARGETS]`: restore cached outs from the cache, as the
+ * lock files record them.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { restoreOut } from "../../engine/outputs.ts";
+import { stageKey } from "../../engine/context.ts";
+import { PivotError } from "../../errors.ts";
+import { projectRelative } from "../../pipeline/project.ts";
+import type { StageGraph } from "../../graph/graph.ts";
+import type { OutDef, StageDef } from "../../pipeline/stage_def.ts";
+import { hashArtifact } from "../../storage/artifact_hash.ts";
+import { CHECKOUT_MODES, type CheckoutMode } from "../../storage/cache.ts";
+import { readLock } from "../../storage/lock_file.ts";
+import type { Command } from "../command.ts";
+import { openSession } from "../session.ts";
+import { selectStages } from "../targets.ts";
+
+/** The `checkout` command. */
+export const checkout: Command = {
+  name: "checkout",
+  summary: "Restore outs from the cache as the lock files record them.",
+  usage: "checkout [TARGETS...] [options]   (TARGETS: stage names or out paths)",
+  options: {
+    mode: { type: "string", value: "MODE", help: "hardlink (default), symlink or copy" },
+    force: { type: "boolean", help: "overwrite outs modified in the workspace" },
+    "only-missing": { type: "boolean", help: "restore only outs missing from the workspace" },
+  },
+  async run({ values, positionals }, env) {
+    const mode = values.mode as string | undefined;
+    if (mode !== undefined && !CHECKOUT_MODES.includes(mode as CheckoutMode)) {
+      throw new PivotError(
+        `checkout: --mode must be one of ${CHECKOUT_MODES.join(", ")}, got '${mode}'`,
+      );
+    }
+    const session = await openSession({
+      cwd: env.cwd,
+      warn: (m) => env.output.error(`warning: ${m}`),
+    });
+    try {
+      const { context } = session;
+      const targets = resolveTargets(
+        context.graph,
+        positionals,
+        (path) => projectRelative(context.project, resolve(env.cwd, path)),
+      );
+      const checkoutMode = (mode as CheckoutMode | undefined) ?? context.checkoutMode;
+      let restored = 0;
+      let problems = 0;
+      for (const { stage, outs } of targets) {
+        const lock = await readLock(stage.lockFile, stageKey(context, stage), context.state);
+        for (const out of outs) {
+          if (!out.cache) continue;
+          const locked = lock?.outs.find((o) => o.path === out.path);
+          if (!locked) {
+            if (positionals.length > 0) {
+              env.output.error(
+                `${out.path}: stage '${stage.name}' has never been run: run 'pivot repro ${stage.name}'`,
+              );
+              problems++;
+            }
+            continue;
+          }
+          const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+          if (now?.hash === locked.hash) continue;
+          if (now && values["only-missing"]) continue;
+          if (now && !values.force) {
+            env.output.error(`${out.path}: modified in the workspace; use --force to overwrite it`);
+            problems++;
+            continue;
+          }
+          if (await restoreOut(context, out, locked, checkoutMode)) {
+            restored++;
+            if (!env.output.quiet) env.output.line(`restored  ${out.path}`);
+          } else {
+            env.output.error(`${out.path}: not in the cache: run 'pivot repro ${stage.name}'`);
+            problems++;
+          }
+        }
+      }
+      if (!env.output.quiet && restored === 0 && problems === 0) {
+        env.output.line("Nothing to restore.");
+      }
+      return problems > 0 ? 1 : 0;
+    } finally {
+      await session.close();
+    }
+  },
+};
+
+function resolveTargets(
+  graph: StageGraph,
+  targets: readonly string[],
+  toProjectPath: (path: string) => string,
+): { stage: StageDef; outs: OutDef[] }[] {
+  const whole = (stage: StageDef) => ({ stage, outs: [...stage.outs] });
+  if (targets.length === 0) return graph.order.map(whole);
+  return targets.flatMap((target) => {
+    const stage = graph.byName.get(target);
+    if (stage) return [whole(stage)];
+    if (/[*?]/.test(target)) return selectStages(graph, [target]).map(whole);
+    const path = toProjectPath(target).replace(/\/$/, "");
+    const owner = graph.order.find((s) => s.outs.some((o) => o.path === path));
+    if (!owner) {
+      throw new PivotError(
+        `checkout: '${target}' is neither a stage nor an out: run 'pivot list --deps' to see them`,
+      );
+    }
+    return [{ stage: owner, outs: owner.outs.filter((o) => o.path === path) }];
+  });
+}

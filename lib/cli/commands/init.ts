@@ -1,0 +1,111 @@
+/**
+ * `pivot init`: make the current directory a Pivot project.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { PIVOT_DIR } from "../../pipeline/project.ts";
+import { toFileUrl } from "../../paths.ts";
+import type { Command } from "../command.ts";
+import { PIVOT_ROOT } from "../session.ts";
+
+const GITIGNORE = `# Local to this machine; not tracked.
+/state/
+/cache/
+/tmp/
+`;
+
+const EXAMPLE_PIPELINE = `import { dep, loaders, metric, out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("example");
+
+type Row = { name: string; score: string };
+
+pipeline.stage({
+  name: "clean",
+  deps: { raw: dep("data/scores.csv", loaders.csv<Row>()) },
+  outs: { clean: out("build/clean.json", loaders.json<Row[]>()) },
+  run: ({ raw }) => ({ clean: raw.filter((row) => row.score !== "") }),
+});
+
+pipeline.stage({
+  name: "summarize",
+  deps: { rows: dep("build/clean.json", loaders.json<Row[]>()) },
+  outs: { summary: metric("build/summary.json") },
+  params: { top: 2 },
+  run: summarize,
+});
+
+export function summarize({ rows }: { rows: Row[] }, { params }: { params: { top: number } }) {
+  const scores = rows.map((row) => Number(row.score)).sort((a, b) => b - a);
+  return { summary: { count: rows.length, best: scores.slice(0, params.top) } };
+}
+`;
+
+const EXAMPLE_DATA = `name,score
+ada,91
+grace,
+linus,78
+margaret,95
+`;
+
+async function writeIfAbsent(path: string, text: string): Promise<boolean> {
+  try {
+    await Deno.writeTextFile(path, text, { createNew: true });
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+}
+
+/** The `init` command. */
+export const init: Command = {
+  name: "init",
+  summary: "Create .pivot/ here (with --example, also a starter pipeline).",
+  usage: "init [options]",
+  options: {
+    example: { type: "boolean", help: "also write a starter pipeline.ts and its data" },
+  },
+  async run({ values }, env) {
+    const pivotDir = join(env.cwd, PIVOT_DIR);
+    let existed = true;
+    try {
+      await Deno.stat(pivotDir);
+    } catch {
+      existed = false;
+    }
+    await Deno.mkdir(pivotDir, { recursive: true });
+    await writeIfAbsent(join(pivotDir, ".gitignore"), GITIGNORE);
+    env.output.line(
+      existed
+        ? `${PIVOT_DIR}/ already exists in ${env.cwd}`
+        : `Initialised ${PIVOT_DIR}/ in ${env.cwd}`,
+    );
+    if (!values.example) return 0;
+    await Deno.mkdir(join(env.cwd, "data"), { recursive: true });
+    const wrote = [
+      await writeIfAbsent(join(env.cwd, "pipeline.ts"), EXAMPLE_PIPELINE) && "pipeline.ts",
+      await writeIfAbsent(join(env.cwd, "data", "scores.csv"), EXAMPLE_DATA) && "data/scores.csv",
+    ];
+    // Running from a checkout (not from JSR): map the import to it, so the
+    // starter pipeline runs as it is.
+    if (!import.meta.url.startsWith("https:")) {
+      wrote.push(
+        await writeIfAbsent(
+          join(env.cwd, "deno.json"),
+          JSON.stringify(
+            { imports: { "jsr:@pivot/core": toFileUrl(join(PIVOT_ROOT, "mod.ts")) } },
+            null,
+            2,
+          ) +
+            "\n",
+        ) && "deno.json",
+      );
+    }
+    const written = wrote.filter(Boolean);
+    if (written.length > 0) env.output.line(`Wrote ${written.join(", ")}; run 'pivot repro'`);
+    return 0;
+  },
+};

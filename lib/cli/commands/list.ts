@@ -1,0 +1,56 @@
+/**
+ * `pivot list`: the stages, optionally with their deps and outs.
+ *
+ * @module
+ */
+
+import type { Command } from "../command.ts";
+import { openSession } from "../session.ts";
+
+/** The `list` command. */
+export const list: Command = {
+  name: "list",
+  summary: "List the stages, in pipeline order.",
+  usage: "list [options]",
+  options: {
+    deps: { type: "boolean", help: "show each stage's deps and outs" },
+    json: { type: "boolean", help: "JSON on stdout (SPEC §6 shape)" },
+  },
+  async run({ values }, env) {
+    const session = await openSession({
+      cwd: env.cwd,
+      warn: (m) => env.output.error(`warning: ${m}`),
+    });
+    try {
+      const stages = session.context.graph.order;
+      if (values.json) {
+        env.output.line(JSON.stringify(
+          {
+            stages: stages.map((s) => ({
+              name: s.name,
+              deps: s.deps.map((d) => d.path + (d.isDir ? "/" : "")),
+              outs: s.outs.map((o) => o.path + (o.isDir ? "/" : "")),
+              mutex: s.mutex,
+              ...(s.variant !== undefined ? { variant: s.variant } : {}),
+            })),
+          },
+          null,
+          2,
+        ));
+        return 0;
+      }
+      for (const stage of stages) {
+        env.output.line(env.output.paint("bold", stage.name));
+        if (!values.deps) continue;
+        for (const dep of stage.deps) env.output.line(`  dep  ${dep.path}${dep.isDir ? "/" : ""}`);
+        for (const out of stage.outs) {
+          const kind = out.kind === "out" ? "" : ` (${out.kind})`;
+          env.output.line(`  out  ${out.path}${out.isDir ? "/" : ""}${kind}`);
+        }
+      }
+      return 0;
+    } finally {
+      await session.close();
+    }
+  },
+};

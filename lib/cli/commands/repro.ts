@@ -1,0 +1,72 @@
+/**
+ * `pivot repro [STAGES]`: run the named stages (default: all) and everything
+ * upstream of them that is stale.
+ *
+ * @module
+ */
+
+import { predict } from "../../engine/plan.ts";
+import { withUpstream } from "../../graph/graph.ts";
+import { type Command, intOption } from "../command.ts";
+import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
+import { openSession } from "../session.ts";
+import { selectStages } from "../targets.ts";
+import { defaultJobs, runWave } from "../wave.ts";
+
+/** The `repro` command. */
+export const repro: Command = {
+  name: "repro",
+  summary: "Run stages (default: all) and everything upstream of them that is stale.",
+  usage: "repro [STAGES...] [options]",
+  options: {
+    "dry-run": { type: "boolean", short: "n", help: "show what would run, run nothing" },
+    explain: { type: "boolean", short: "e", help: "explain why each stage will run" },
+    force: { type: "boolean", short: "f", help: "run the selected stages even if up to date" },
+    "keep-going": {
+      type: "boolean",
+      short: "k",
+      help: "after a failure, run every stage that does not depend on it",
+    },
+    jobs: {
+      type: "string",
+      short: "j",
+      value: "N",
+      help: "stages to run at once (default: cores)",
+    },
+    "no-commit": { type: "boolean", help: "run without writing locks, cache or state" },
+    json: { type: "boolean", help: "JSON Lines events on stdout" },
+  },
+  async run({ values, positionals }, env) {
+    const jobs = intOption(values.jobs, "jobs", "repro");
+    const session = await openSession({
+      cwd: env.cwd,
+      warn: (m) => env.output.error(`warning: ${m}`),
+    });
+    try {
+      const { graph } = session.context;
+      const stages = positionals.length > 0
+        ? withUpstream(graph, selectStages(graph, positionals).map((s) => s.name))
+        : graph.order;
+      const force = new Set(values.force ? stages.map((s) => s.name) : []);
+      if (values["dry-run"] || values.explain) {
+        const decisions = await predict(session.context, stages, force);
+        if (values["dry-run"] && values.json) {
+          env.output.line(JSON.stringify({ stages: decisions.map(statusJson) }));
+          return 0;
+        }
+        if (values.explain) printExplanation(env.output, decisions);
+        else printStatusTable(env.output, decisions);
+        if (values["dry-run"]) return 0;
+      }
+      return await runWave(session, stages, {
+        force,
+        keepGoing: Boolean(values["keep-going"]),
+        jobs: jobs ?? defaultJobs(session),
+        noCommit: Boolean(values["no-commit"]),
+        json: Boolean(values.json),
+      }, env);
+    } finally {
+      await session.close();
+    }
+  },
+};

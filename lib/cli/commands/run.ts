@@ -1,0 +1,53 @@
+/**
+ * `pivot run STAGES`: run exactly these stages, with no upstream resolution.
+ *
+ * @module
+ */
+
+import { PivotError } from "../../errors.ts";
+import { type Command, intOption } from "../command.ts";
+import { openSession } from "../session.ts";
+import { selectStages } from "../targets.ts";
+import { defaultJobs, runWave } from "../wave.ts";
+
+/** The `run` command. */
+export const run: Command = {
+  name: "run",
+  summary: "Run exactly the named stages (no upstream stages), skipping those up to date.",
+  usage: "run STAGES... [options]",
+  options: {
+    force: { type: "boolean", short: "f", help: "run even if up to date" },
+    "fail-fast": { type: "boolean", help: "stop starting stages after a failure" },
+    jobs: {
+      type: "string",
+      short: "j",
+      value: "N",
+      help: "stages to run at once (default: cores)",
+    },
+    json: { type: "boolean", help: "JSON Lines events on stdout" },
+  },
+  async run({ values, positionals }, env) {
+    if (positionals.length === 0) {
+      throw new PivotError(
+        "run: name the stages to run (pivot run STAGE...); to run all, use 'pivot repro'",
+      );
+    }
+    const jobs = intOption(values.jobs, "jobs", "run");
+    const session = await openSession({
+      cwd: env.cwd,
+      warn: (m) => env.output.error(`warning: ${m}`),
+    });
+    try {
+      const stages = selectStages(session.context.graph, positionals);
+      return await runWave(session, stages, {
+        force: new Set(values.force ? stages.map((s) => s.name) : []),
+        keepGoing: !values["fail-fast"],
+        jobs: jobs ?? defaultJobs(session),
+        noCommit: false,
+        json: Boolean(values.json),
+      }, env);
+    } finally {
+      await session.close();
+    }
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * Rendering decisions: the `status` table, the `--explain` detail, and the
+ * `status --json` shape (SPEC §6).
+ *
+ * @module
+ */
+
+import type { Decision } from "../engine/decide.ts";
+import type { Output } from "./output.ts";
+
+/** The SPEC §6 `status --json` entry of a decision. */
+export function statusJson(decision: Decision): Record<string, unknown> {
+  return {
+    name: decision.stage.name,
+    status: decision.status,
+    reasons: decision.reasons,
+    changes: decision.changes,
+    ...(decision.restore.length > 0 ? { restore: decision.restore.map((o) => o.path) } : {}),
+    ...(decision.runCache ? { run_cache: true } : {}),
+  };
+}
+
+function short(hash: string | null): string {
+  return hash === null ? "(none)" : hash.slice(0, 8);
+}
+
+function value(v: unknown): string {
+  return v === null || v === undefined ? "(none)" : JSON.stringify(v);
+}
+
+/** One line per stage: name, status, reasons. */
+export function printStatusTable(output: Output, decisions: readonly Decision[]): void {
+  const width = Math.max(5, ...decisions.map((d) => d.stage.name.length)) + 2;
+  for (const d of decisions) {
+    const status = d.status === "will-run"
+      ? output.paint("yellow", "will run")
+      : output.paint("green", "up to date");
+    const notes = [
+      ...(d.reasons.length > 0 ? [d.reasons.join(", ")] : []),
+      ...(d.restore.length > 0 ? [`restore ${d.restore.map((o) => o.path).join(", ")}`] : []),
+      ...(d.runCache ? ["outs in run cache"] : []),
+    ];
+    output.line(
+      `${d.stage.name.padEnd(width)}${status}${notes.length ? `  (${notes.join("; ")})` : ""}`,
+    );
+  }
+}
+
+/** The detailed explanation of each decision. */
+export function printExplanation(output: Output, decisions: readonly Decision[]): void {
+  for (const d of decisions) {
+    output.line(output.paint("bold", `Stage: ${d.stage.name}`));
+    output.line(`  Status: ${d.status === "will-run" ? "WILL RUN" : "up to date"}`);
+    if (d.reasons.length > 0) output.line(`  Reasons: ${d.reasons.join(", ")}`);
+    if (d.restore.length > 0) {
+      output.line(`  Restores from cache: ${d.restore.map((o) => o.path).join(", ")}`);
+    }
+    if (d.runCache) output.line(`  Outs for these inputs are in the run cache: restored, not run`);
+    if (d.changes.code.length > 0) {
+      output.line("  Code changes:");
+      for (const c of d.changes.code) {
+        const where = c.file ? `  ${c.file}${c.line ? `:${c.line}` : ""}` : "";
+        output.line(`    ${c.key}  ${short(c.old)} -> ${short(c.new)}${where}`);
+      }
+    }
+    if (d.changes.params.length > 0) {
+      output.line("  Param changes:");
+      for (const p of d.changes.params) {
+        output.line(`    ${p.key}: ${value(p.old)} -> ${value(p.new)}`);
+      }
+    }
+    if (d.changes.deps.length > 0) {
+      output.line("  Dep changes:");
+      for (const c of d.changes.deps) {
+        output.line(`    ${c.path}: ${short(c.old)} -> ${short(c.new)}`);
+      }
+    }
+    output.line();
+  }
+}

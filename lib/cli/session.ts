@@ -1,0 +1,94 @@
+/**
+ * Opening a project for a command: find it, load its pipeline, build the
+ * graph, open the stores and fingerprint the code — everything the engine
+ * needs, in one {@link EngineContext}.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { fromFileUrl } from "../paths.ts";
+import { buildGraph } from "../graph/graph.ts";
+import { loadPipeline } from "../pipeline/load.ts";
+import {
+  findDenoConfig,
+  findPipelineFile,
+  findProject,
+  type Project,
+} from "../pipeline/project.ts";
+import { readProjectConfig } from "../pipeline/project_config.ts";
+import { Cache } from "../storage/cache.ts";
+import { NS, StateStore } from "../storage/state.ts";
+import type { EngineContext } from "../engine/context.ts";
+import { fingerprintStages } from "../engine/_interim_fingerprint.ts";
+import { pipelineCode } from "./_interim_modules.ts";
+
+/** Pivot's own source root (the directory holding mod.ts). */
+export const PIVOT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
+
+/** An open project: close it when done. */
+export interface Session {
+  /** What the engine works with. */
+  readonly context: EngineContext;
+  /** Default parallelism from the config. */
+  readonly jobs: number | undefined;
+  /** Local module files of the pipeline (workers may read them). */
+  readonly codeFiles: readonly string[];
+  /** Hosts of remote modules of the pipeline (workers may import from them). */
+  readonly codeHosts: readonly string[];
+  /** Flush state and close the store. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openSession}. */
+export interface SessionOptions {
+  /** The directory the command runs in. */
+  readonly cwd: string;
+  /** Receives warnings (corrupt cache objects, …). */
+  readonly warn: (message: string) => void;
+}
+
+/** Find the project for `cwd` without loading anything. */
+export function locateProject(cwd: string): Project {
+  return findProject(cwd);
+}
+
+/** Open the project holding `options.cwd` and load its pipeline. */
+export async function openSession(options: SessionOptions): Promise<Session> {
+  const project = findProject(options.cwd);
+  const pipelineFile = findPipelineFile(project, options.cwd);
+  const config = await readProjectConfig(project);
+  const state = await StateStore.open(project.stateDir);
+  try {
+    await state.preload([NS.lock]);
+    const loaded = await loadPipeline(project, pipelineFile, {});
+    const graph = buildGraph(loaded.stages, { exists: (abs) => existsSync(abs) });
+    const denoConfig = findDenoConfig(dirname(pipelineFile));
+    const code = await pipelineCode(pipelineFile, denoConfig);
+    const fingerprints = await fingerprintStages(graph.order, {
+      projectRoot: project.root,
+      denoConfig,
+      pivotRoot: PIVOT_ROOT,
+      state,
+    });
+    return {
+      context: {
+        project,
+        graph,
+        fingerprints,
+        state,
+        cache: new Cache(config.cacheDir),
+        checkoutMode: config.checkoutMode,
+        warn: options.warn,
+      },
+      jobs: config.jobs,
+      codeFiles: code.files,
+      codeHosts: code.hosts,
+      close: () => state.close(),
+    };
+  } catch (error) {
+    state.kv.close();
+    throw error;
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * Skip detection: compare a stage's code manifest, params and dep hashes with
+ * its lock file, and check its outs in the workspace and the cache. Used by
+ * `status` (a prediction) and by `repro` (at dispatch time, after upstream
+ * stages finished, so dep hashes are real).
+ *
+ * @module
+ */
+
+import type { StageDef } from "../pipeline/stage_def.ts";
+import { hashArtifact } from "../storage/artifact_hash.ts";
+import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
+import { type LockData, type LockDep, type LockOut, readLock } from "../storage/lock_file.ts";
+import { NS } from "../storage/state.ts";
+import { type EngineContext, stageKey } from "./context.ts";
+import type { Reason } from "./events.ts";
+
+/** A changed code manifest entry. */
+export interface CodeChange {
+  /** Manifest key. */
+  readonly key: string;
+  /** Hash in the lock file (null: new entry). */
+  readonly old: Hash | null;
+  /** Hash now (null: entry gone). */
+  readonly new: Hash | null;
+  /** Project-relative file of the code now (or before, if gone). */
+  readonly file: string | null;
+  /** 1-based line. */
+  readonly line: number | null;
+}
+
+/** A changed param (dotted key for nested values). */
+export interface ParamChange {
+  /** Key. */
+  readonly key: string;
+  /** Value in the lock file (undefined → null in JSON: new key). */
+  readonly old: unknown;
+  /** Value now. */
+  readonly new: unknown;
+}
+
+/** A changed dep. */
+export interface DepChange {
+  /** Project-relative path. */
+  readonly path: string;
+  /** Hash in the lock file (null: new dep). */
+  readonly old: Hash | null;
+  /** Hash now (null: missing or no longer a dep). */
+  readonly new: Hash | null;
+}
+
+/** All changes of a stage against its lock file. */
+export interface Changes {
+  /** Code manifest changes. */
+  readonly code: CodeChange[];
+  /** Param changes. */
+  readonly params: ParamChange[];
+  /** Dep changes. */
+  readonly deps: DepChange[];
+}
+
+/** Outs a run produced, as remembered in the run cache. */
+export interface RunCacheEntry {
+  /** The outs, with whether each is a directory. */
+  readonly outs: readonly (LockOut & { readonly isDir: boolean })[];
+}
+
+/** What to do with a stage. */
+export interface Decision {
+  /** The stage. */
+  readonly stage: StageDef;
+  /** Up to date (possibly after restoring outs) or will run. */
+  readonly status: "up-to-date" | "will-run";
+  /** Why it will run (empty when up to date). */
+  readonly reasons: Reason[];
+  /** What changed. */
+  readonly changes: Changes;
+  /** The lock file, if any. */
+  readonly lock: LockData | undefined;
+  /** The current code manifest. */
+  readonly manifest: Readonly<Record<string, Hash>>;
+  /** Current dep hashes (missing deps absent). */
+  readonly deps: readonly LockDep[];
+  /** Locked outs to restore from the cache before the stage counts as done. */
+  readonly restore: readonly LockOut[];
+  /** Locked outs whose workspace copy is fine but whose cache object is missing. */
+  readonly recache: readonly LockOut[];
+  /** The hash of the stage's inputs (code, params, deps): the run-cache key. */
+  readonly inputHash: Hash;
+  /** A run-cache entry that can stand in for running, if any. */
+  readonly runCache: RunCacheEntry | undefined;
+}
+
+/** Options of {@link decide}. */
+export interface DecideOptions {
+  /** Run regardless (`--force`). */
+  readonly forced: boolean;
+  /** An upstream stage will run (prediction for `status`). */
+  readonly upstreamWillRun: boolean;
+  /**
+   * Hashes that missing deps will have once upstream outs are restored
+   * (prediction for `status`), by project-relative path.
+   */
+  readonly restoredOuts?: ReadonlyMap<string, Hash>;
+}
+
+/** Decide what to do with `stage`. */
+export async function decide(
+  context: EngineContext,
+  stage: StageDef,
+  options: DecideOptions,
+): Promise<Decision> {
+  const key = stageKey(context, stage);
+  const lock = await readLock(stage.lockFile, key, context.state);
+  const fingerprint = context.fingerprints.get(stage.name);
+  const manifest = fingerprint?.manifest ?? {};
+  const deps: LockDep[] = [];
+  for (const dep of stage.deps) {
+    const hashed = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state);
+    if (hashed) {
+      deps.push(
+        hashed.isDir
+          ? { path: dep.path, hash: hashed.hash, files: hashed.manifest.files }
+          : { path: dep.path, hash: hashed.hash },
+      );
+    } else {
+      const predicted = options.restoredOuts?.get(dep.path);
+      if (predicted) deps.push({ path: dep.path, hash: predicted });
+    }
+  }
+  const inputHash = await hashJson({
+    code_manifest: manifest,
+    params: stage.params,
+    deps: deps.map(({ path, hash }) => ({ path, hash })).sort((a, b) => a.path < b.path ? -1 : 1),
+  });
+
+  const changes: Changes = {
+    code: codeChanges(lock?.code_manifest ?? {}, manifest, fingerprint?.locations ?? {}),
+    params: paramChanges(lock?.params ?? {}, stage.params),
+    deps: depChanges(lock?.deps ?? [], deps, stage),
+  };
+  const reasons: Reason[] = [];
+  if (options.forced) reasons.push("forced");
+  if (!lock) reasons.push("never-run");
+  else {
+    if (changes.code.length > 0) reasons.push("code");
+    if (changes.params.length > 0) reasons.push("params");
+    if (changes.deps.length > 0) reasons.push("deps");
+  }
+  if (options.upstreamWillRun) reasons.push("upstream");
+
+  const restore: LockOut[] = [];
+  const recache: LockOut[] = [];
+  if (lock && reasons.length === 0) {
+    let missing = false;
+    for (const out of stage.outs) {
+      const locked = lock.outs.find((o) => o.path === out.path);
+      if (!locked) {
+        missing = true;
+        break;
+      }
+      const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+      if (now?.hash === locked.hash) {
+        if (out.cache && !(await context.cache.has(locked.hash))) recache.push(locked);
+        continue;
+      }
+      if (out.cache && await restorable(context, locked.hash, out.isDir)) restore.push(locked);
+      else {
+        missing = true;
+        break;
+      }
+    }
+    if (missing) reasons.push("outs-missing");
+  }
+
+  let runCache: RunCacheEntry | undefined;
+  if (reasons.length > 0 && !options.forced && !options.upstreamWillRun) {
+    const entry = await context.state.get<RunCacheEntry>([NS.run, key, inputHash]);
+    if (entry && await allRestorable(context, entry, stage)) runCache = entry;
+  }
+
+  return {
+    stage,
+    status: reasons.length === 0 ? "up-to-date" : "will-run",
+    reasons,
+    changes,
+    lock,
+    manifest,
+    deps,
+    restore: reasons.length === 0 ? restore : [],
+    recache: reasons.length === 0 ? recache : [],
+    inputHash,
+    runCache,
+  };
+}
+
+async function restorable(context: EngineContext, hash: Hash, isDir: boolean): Promise<boolean> {
+  if (!isDir) return await context.cache.has(hash);
+  const manifest = await context.cache.readManifest(hash);
+  if (!manifest) return false;
+  for (const file of manifest.files) {
+    if (!(await context.cache.has(file.hash))) return false;
+  }
+  return true;
+}
+
+async function allRestorable(
+  context: EngineContext,
+  entry: RunCacheEntry,
+  stage: StageDef,
+): Promise<boolean> {
+  const declared = new Set(stage.outs.map((o) => o.path));
+  if (entry.outs.length !== declared.size) return false;
+  for (const out of entry.outs) {
+    if (!declared.has(out.path) || !(await restorable(context, out.hash, out.isDir))) return false;
+  }
+  return true;
+}
+
+function codeChanges(
+  old: Readonly<Record<string, Hash>>,
+  now: Readonly<Record<string, Hash>>,
+  locations: Readonly<Record<string, { file: string; line: number }>>,
+): CodeChange[] {
+  const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
+  return keys.filter((key) => old[key] !== now[key]).map((key) => ({
+    key,
+    old: old[key] ?? null,
+    new: now[key] ?? null,
+    file: locations[key]?.file ?? null,
+    line: locations[key]?.line ?? null,
+  }));
+}
+
+/** Flatten nested objects to dotted keys (`optimizer.lr`). */
+export function flattenParams(
+  value: Readonly<Record<string, unknown>>,
+  prefix = "",
+  into: Map<string, unknown> = new Map(),
+): Map<string, unknown> {
+  for (const [key, v] of Object.entries(value)) {
+    const dotted = prefix ? `${prefix}.${key}` : key;
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      flattenParams(v as Record<string, unknown>, dotted, into);
+    } else into.set(dotted, v);
+  }
+  return into;
+}
+
+function paramChanges(
+  old: Readonly<Record<string, unknown>>,
+  now: Readonly<Record<string, unknown>>,
+): ParamChange[] {
+  if (canonicalJson(old) === canonicalJson(now)) return [];
+  const before = flattenParams(old);
+  const after = flattenParams(now);
+  const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
+  return keys
+    .filter((key) => canonicalJson(before.get(key)) !== canonicalJson(after.get(key)))
+    .map((key) => ({ key, old: before.get(key) ?? null, new: after.get(key) ?? null }));
+}
+
+function depChanges(
+  old: readonly LockDep[],
+  now: readonly LockDep[],
+  stage: StageDef,
+): DepChange[] {
+  const before = new Map(old.map((d) => [d.path, d.hash]));
+  const after = new Map(now.map((d) => [d.path, d.hash]));
+  const paths = [...new Set([...stage.deps.map((d) => d.path), ...before.keys()])];
+  return paths
+    .filter((path) => before.get(path) !== after.get(path))
+    .map((path) => ({ path, old: before.get(path) ?? null, new: after.get(path) ?? null }));
+}

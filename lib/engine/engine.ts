@@ -1,0 +1,369 @@
+/**
+ * The engine: runs waves. A wave takes a set of stages (in topological
+ * order), decides for each — once its upstream stages are done, so dep hashes
+ * are real — whether to skip it, restore its outs, or execute it in a worker,
+ * and reports every step as an event. Batch `repro`, `run`, watch mode and
+ * RPC requests all go through {@link Engine.runWave}.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { messageOf } from "../errors.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
+import { acquireExecLock } from "../storage/exec_lock.ts";
+import type { RunOutcome, WorkerPool } from "../worker/pool.ts";
+import type { StagedArtifact } from "../worker/protocol.ts";
+import { type EngineContext, stageKey } from "./context.ts";
+import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
+import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
+import {
+  checkStagedOuts,
+  commitStagedOuts,
+  OutputError,
+  recacheOut,
+  removePath,
+  restoreOut,
+} from "./outputs.ts";
+import { recordRun } from "./record.ts";
+import { Slots } from "./slots.ts";
+import { explainFailure } from "./failure.ts";
+
+/** What a wave should do. */
+export interface WaveRequest {
+  /** Stages to consider, in topological order. */
+  readonly stages: readonly StageDef[];
+  /** Stages to run even if up to date. */
+  readonly force: ReadonlySet<string>;
+  /** Go on with independent stages after a failure. */
+  readonly keepGoing: boolean;
+  /** Stages executing at once. */
+  readonly jobs: number;
+  /** Run without writing locks, cache or state. */
+  readonly noCommit: boolean;
+  /** Fires on cancellation (Ctrl-C, RPC cancel). */
+  readonly signal?: AbortSignal;
+}
+
+interface StageResult {
+  readonly status: StageStatus;
+  readonly reason: string;
+  readonly error?: string;
+}
+
+const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
+
+// How many stages may be deciding (hashing, reading locks) at once, beyond
+// those executing: decisions are I/O-bound and cheap.
+const DECIDING = 16;
+
+/** Runs waves of stages and reports events to its sinks. */
+export class Engine {
+  readonly #context: EngineContext;
+  readonly #pool: WorkerPool;
+  readonly #sinks = new Set<EventSink>();
+  readonly #graceMs: number;
+
+  /** An engine over `context`, executing stages in `pool`. */
+  constructor(context: EngineContext, pool: WorkerPool, options: { graceMs?: number } = {}) {
+    this.#context = context;
+    this.#pool = pool;
+    this.#graceMs = options.graceMs ?? 3_000;
+  }
+
+  /** The context this engine works on. */
+  get context(): EngineContext {
+    return this.#context;
+  }
+
+  /** Add a sink; returns a function that removes it. */
+  subscribe(sink: EventSink): () => void {
+    this.#sinks.add(sink);
+    return () => this.#sinks.delete(sink);
+  }
+
+  #emit(event: EngineEvent): void {
+    for (const sink of this.#sinks) sink(event);
+  }
+
+  /** Run one wave; resolves with its summary (also emitted as the last event). */
+  async runWave(request: WaveRequest): Promise<SummaryEvent> {
+    const started = performance.now();
+    const { graph } = this.#context;
+    const names = new Set(request.stages.map((s) => s.name));
+    const results = new Map<string, StageResult>();
+    const running = new Map<string, Promise<void>>();
+    const slots = new Slots(request.jobs);
+    let stopping = false;
+    this.#emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
+
+    const finish = (stage: StageDef, result: StageResult, since: number) => {
+      results.set(stage.name, result);
+      if (result.status === "failed" && !request.keepGoing) stopping = true;
+      this.#emit({
+        type: "stage",
+        stage: stage.name,
+        status: result.status,
+        reason: result.reason,
+        duration_ms: Math.round(performance.now() - since),
+        ...(result.error !== undefined ? { error: result.error } : {}),
+      });
+    };
+
+    const waiting = [...request.stages];
+    while (waiting.length > 0 || running.size > 0) {
+      for (let i = 0; i < waiting.length; i++) {
+        const stage = waiting[i];
+        const upstream = [...graph.upstream.get(stage.name)!].filter((n) => names.has(n));
+        const failedUp = upstream.find((n) => FAILED_UPSTREAM.has(results.get(n)?.status!));
+        let result: StageResult | undefined;
+        if (failedUp) {
+          result = { status: "blocked", reason: `upstream '${failedUp}' did not complete` };
+        } else if (request.signal?.aborted) {
+          result = { status: "cancelled", reason: "cancelled before it started" };
+        } else if (stopping) {
+          result = { status: "blocked", reason: "not started after a failure (use --keep-going)" };
+        } else if (running.size >= DECIDING || !upstream.every((n) => results.has(n))) {
+          continue;
+        }
+        waiting.splice(i--, 1);
+        if (result) {
+          finish(stage, result, performance.now());
+          continue;
+        }
+        const since = performance.now();
+        const task = this.#processStage(stage, request, slots)
+          .catch((error): StageResult => ({
+            status: "failed",
+            reason: "internal error",
+            error: messageOf(error),
+          }))
+          .then((result) => {
+            running.delete(stage.name);
+            finish(stage, result, since);
+          });
+        running.set(stage.name, task);
+      }
+      if (running.size > 0) await Promise.race(running.values());
+    }
+
+    const count = (status: StageStatus) =>
+      [...results.values()].filter((r) => r.status === status).length;
+    const summary: SummaryEvent = {
+      type: "summary",
+      ran: count("ran"),
+      skipped: count("skipped"),
+      restored: count("restored"),
+      failed: count("failed"),
+      blocked: count("blocked"),
+      cancelled: count("cancelled"),
+      duration_ms: Math.round(performance.now() - started),
+    };
+    if (!request.noCommit) await this.#context.state.flush();
+    this.#emit(summary);
+    return summary;
+  }
+
+  async #processStage(
+    stage: StageDef,
+    request: WaveRequest,
+    slots: Slots,
+  ): Promise<StageResult> {
+    const forced = request.force.has(stage.name);
+    const first = await decide(this.#context, stage, { forced, upstreamWillRun: false });
+    if (isPlainSkip(first)) return { status: "skipped", reason: "up to date" };
+
+    // Another process may be on this stage: take its lock, then decide again.
+    const lock = await acquireExecLock(
+      join(this.#context.project.tmpDir, "locks"),
+      stageKey(this.#context, stage),
+      {
+        signal: request.signal,
+        onWait: () =>
+          this.#emit({
+            type: "warning",
+            message: `stage '${stage.name}' is being run by another pivot process; waiting for it`,
+          }),
+      },
+    ).catch(() => undefined);
+    if (!lock) {
+      return { status: "cancelled", reason: "cancelled while waiting for another process" };
+    }
+    try {
+      const decision = forced
+        ? first
+        : await decide(this.#context, stage, { forced, upstreamWillRun: false });
+      if (isPlainSkip(decision)) return { status: "skipped", reason: "up to date" };
+      if (decision.status === "up-to-date") {
+        if (await this.#restoreLocked(decision)) {
+          return decision.restore.length > 0
+            ? { status: "restored", reason: "outs restored from cache" }
+            : { status: "skipped", reason: "up to date" };
+        }
+      } else if (decision.runCache && !request.noCommit) {
+        if (await this.#restoreRunCache(decision, decision.runCache)) {
+          return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
+        }
+      }
+      return await this.#execute(decision, request, slots);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #restoreLocked(decision: Decision): Promise<boolean> {
+    const { stage } = decision;
+    for (const locked of decision.restore) {
+      const out = stage.outs.find((o) => o.path === locked.path)!;
+      if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
+    }
+    for (const locked of decision.recache) {
+      await recacheOut(this.#context, stage.outs.find((o) => o.path === locked.path)!, locked);
+    }
+    return true;
+  }
+
+  async #restoreRunCache(decision: Decision, entry: RunCacheEntry): Promise<boolean> {
+    const { stage } = decision;
+    for (const locked of entry.outs) {
+      const out = stage.outs.find((o) => o.path === locked.path)!;
+      if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
+    }
+    await recordRun(
+      this.#context,
+      decision,
+      entry.outs.map(({ path, hash, kind }) => ({ path, hash, kind })),
+    );
+    return true;
+  }
+
+  async #execute(decision: Decision, request: WaveRequest, slots: Slots): Promise<StageResult> {
+    const { stage } = decision;
+    const reason = decision.reasons.join(",");
+    if (request.signal?.aborted) {
+      return { status: "cancelled", reason: "cancelled before it started" };
+    }
+    await slots.acquire(stage);
+    const worker = this.#pool.acquire(stage.permissions);
+    let dirs: Awaited<ReturnType<typeof worker.nextRunDirs>> | undefined;
+    try {
+      if (request.signal?.aborted) {
+        return { status: "cancelled", reason: "cancelled before it started" };
+      }
+      dirs = await worker.nextRunDirs();
+      const deps = await this.#linkDeps(stage, dirs.deps);
+      const outs = await this.#prepareOuts(decision, dirs.outs);
+      this.#emit({ type: "stage-start", stage: stage.name });
+      const outcome: RunOutcome = await worker.run(
+        {
+          stage: stage.name,
+          pipeline: stage.pipeline.name,
+          code: stage.code,
+          deps,
+          outs,
+          params: stage.params,
+          variant: stage.variant,
+          tmpDir: dirs.tmp,
+        },
+        (stream, text) => this.#emit({ type: "log", stage: stage.name, stream, text }),
+        request.signal,
+        this.#graceMs,
+      );
+      if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
+      if (outcome.status === "failed") {
+        return {
+          status: "failed",
+          reason,
+          error: explainFailure(stage, outcome, dirs, this.#context.project.root),
+        };
+      }
+      try {
+        await checkStagedOuts(stage, dirs.outs);
+      } catch (error) {
+        if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
+        throw error;
+      }
+      const locked = await commitStagedOuts(this.#context, stage, dirs.outs, request);
+      if (!request.noCommit) await recordRun(this.#context, decision, locked);
+      return { status: "ran", reason };
+    } finally {
+      this.#pool.release(worker);
+      slots.release(stage);
+      if (dirs) {
+        await Promise.all(Object.values(dirs).map(removePath));
+      }
+    }
+  }
+
+  async #linkDeps(stage: StageDef, depsDir: string): Promise<StagedArtifact[]> {
+    const staged: StagedArtifact[] = [];
+    for (const dep of stage.deps) {
+      const link = join(depsDir, stagedName(dep.path));
+      await Deno.mkdir(dirname(link), { recursive: true });
+      await Deno.symlink(dep.abs, link);
+      staged.push({ name: dep.name, path: link, loader: dep.loader });
+    }
+    return staged;
+  }
+
+  async #prepareOuts(decision: Decision, outsDir: string): Promise<StagedArtifact[]> {
+    const staged: StagedArtifact[] = [];
+    for (const out of decision.stage.outs) {
+      const path = join(outsDir, out.path);
+      await Deno.mkdir(out.isDir ? path : dirname(path), { recursive: true });
+      if (out.kind === "incremental") await this.#seedIncremental(decision, out, path);
+      staged.push({ name: out.name, path, loader: out.loader, selfWritten: out.selfWritten });
+    }
+    return staged;
+  }
+
+  /** An incremental out starts as a writable copy of its last version. */
+  async #seedIncremental(
+    decision: Decision,
+    out: StageDef["outs"][number],
+    path: string,
+  ): Promise<void> {
+    const copy = async (from: string) => {
+      if (out.isDir) {
+        await removePath(path);
+        await copyTree(from, path);
+      } else {
+        await Deno.copyFile(from, path);
+        await Deno.chmod(path, 0o644);
+      }
+    };
+    try {
+      await copy(out.abs);
+      return;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const locked = decision.lock?.outs.find((o) => o.path === out.path);
+    if (locked && !out.isDir && await this.#context.cache.has(locked.hash)) {
+      await copy(this.#context.cache.objectPath(locked.hash));
+    }
+  }
+}
+
+function isPlainSkip(decision: Decision | undefined): boolean {
+  return decision !== undefined && decision.status === "up-to-date" &&
+    decision.restore.length === 0 && decision.recache.length === 0;
+}
+
+/** Map a project-relative path into the staging tree (paths outside the project too). */
+function stagedName(path: string): string {
+  return path.split("/").map((part) => part === ".." ? "__up__" : part).join("/");
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    const source = join(from, entry.name);
+    const dest = join(to, entry.name);
+    if (entry.isDirectory) await copyTree(source, dest);
+    else {
+      await Deno.copyFile(source, dest);
+      await Deno.chmod(dest, 0o644);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Events the engine emits while it works. Sinks (console, JSON Lines, RPC
+ * subscribers) consume them; nothing else reports progress.
+ *
+ * @module
+ */
+
+/** How a stage ended in a wave (SPEC §6). */
+export type StageStatus = "ran" | "skipped" | "restored" | "failed" | "blocked" | "cancelled";
+
+/** Why a stage will run (SPEC §6). */
+export type Reason =
+  | "never-run"
+  | "code"
+  | "params"
+  | "deps"
+  | "outs-missing"
+  | "upstream"
+  | "forced";
+
+/** The last event of a wave, with counts. */
+export interface SummaryEvent {
+  /** Discriminant. */
+  readonly type: "summary";
+  /** Stages that ran. */
+  readonly ran: number;
+  /** Stages up to date. */
+  readonly skipped: number;
+  /** Stages whose outs came from the cache. */
+  readonly restored: number;
+  /** Stages that failed. */
+  readonly failed: number;
+  /** Stages not run because of a failure. */
+  readonly blocked: number;
+  /** Stages cancelled. */
+  readonly cancelled: number;
+  /** Wall time of the wave. */
+  readonly duration_ms: number;
+}
+
+/** The outcome of one stage in a wave. */
+export interface StageEvent {
+  /** Discriminant. */
+  readonly type: "stage";
+  /** Stage name. */
+  readonly stage: string;
+  /** How it ended. */
+  readonly status: StageStatus;
+  /** Why (a {@link Reason} list joined by `,`, or what failed). */
+  readonly reason: string;
+  /** Time spent on it. */
+  readonly duration_ms: number;
+  /** Failure message, for failed stages. */
+  readonly error?: string;
+}
+
+/** Everything the engine emits. */
+export type EngineEvent =
+  | {
+    /** A wave begins; `stages` are those it considers. */
+    readonly type: "wave-start";
+    readonly stages: readonly string[];
+  }
+  | {
+    /** A stage starts executing in a worker. */
+    readonly type: "stage-start";
+    readonly stage: string;
+  }
+  | {
+    /** A line the stage printed. */
+    readonly type: "log";
+    readonly stage: string;
+    readonly stream: "stdout" | "stderr";
+    readonly text: string;
+  }
+  | {
+    /** Something the user should know that is not a failure. */
+    readonly type: "warning";
+    readonly message: string;
+  }
+  | StageEvent
+  | SummaryEvent;
+
+/** Consumes events. */
+export type EventSink = (event: EngineEvent) => void;

@@ -1,0 +1,271 @@
+/**
+ * Moving outs between the cache, the staging area and the workspace:
+ * restoring locked outs from the cache, and committing what a stage wrote in
+ * its staging area (hash, cache, move into place).
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import type { OutDef, StageDef } from "../pipeline/stage_def.ts";
+import { hashArtifact, listFiles } from "../storage/artifact_hash.ts";
+import { type CheckoutMode, type DirManifest, hashManifest, tempPath } from "../storage/cache.ts";
+import { type Hash, hashFile } from "../storage/hash.ts";
+import type { LockOut } from "../storage/lock_file.ts";
+import { stampOf } from "../storage/state.ts";
+import type { EngineContext } from "./context.ts";
+
+/** Raised when a stage's staged outs break its declaration. */
+export class OutputError extends Error {
+  override name = "OutputError";
+}
+
+/** Remove whatever is at `path` (file, symlink or directory). */
+export async function removePath(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** The checkout mode for an out: incremental outs are always copies. */
+export function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
+  return out.kind === "incremental" ? "copy" : mode;
+}
+
+/**
+ * Restore a locked out from the cache into the workspace, replacing what is
+ * there. Returns false (and changes nothing) when an object is missing or
+ * corrupt.
+ */
+export async function restoreOut(
+  context: EngineContext,
+  out: OutDef,
+  locked: LockOut,
+  mode: CheckoutMode,
+): Promise<boolean> {
+  const { cache, state, warn } = context;
+  if (!out.isDir) {
+    if (!(await cache.verify(locked.hash, state, warn))) return false;
+    await removePath(out.abs);
+    await Deno.mkdir(dirname(out.abs), { recursive: true });
+    await cache.place(locked.hash, out.abs, modeFor(out, mode));
+    await state.rememberFileHash(out.path, stampOf(await Deno.stat(out.abs)), locked.hash);
+    return true;
+  }
+  const manifest = await cache.readManifest(locked.hash);
+  if (!manifest) return false;
+  for (const file of manifest.files) {
+    if (!(await cache.verify(file.hash, state, warn))) return false;
+  }
+  // Build the directory beside its place, then swap it in.
+  const temp = tempPath(out.abs);
+  try {
+    for (const file of manifest.files) {
+      const dest = join(temp, file.path);
+      await Deno.mkdir(dirname(dest), { recursive: true });
+      await cache.place(file.hash, dest, modeFor(out, mode));
+    }
+    await Deno.mkdir(temp, { recursive: true });
+    await removePath(out.abs);
+    await Deno.mkdir(dirname(out.abs), { recursive: true });
+    await Deno.rename(temp, out.abs);
+  } catch (error) {
+    await removePath(temp);
+    throw error;
+  }
+  for (const file of manifest.files) {
+    const abs = join(out.abs, file.path);
+    await state.rememberFileHash(
+      `${out.path}/${file.path}`,
+      stampOf(await Deno.stat(abs)),
+      file.hash,
+    );
+  }
+  return true;
+}
+
+/**
+ * Check that a stage wrote exactly its declared outs in `stagedDir` (the
+ * staging mirror of the project root): every out present and of the right
+ * kind, nothing else.
+ */
+export async function checkStagedOuts(stage: StageDef, stagedDir: string): Promise<void> {
+  for (const out of stage.outs) {
+    const staged = join(stagedDir, out.path);
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = await Deno.lstat(staged);
+    } catch {
+      info = undefined;
+    }
+    if (!info) {
+      throw new OutputError(
+        out.selfWritten
+          ? `stage '${stage.name}' did not write out '${out.name}' (${out.path}): write it at ctx.outs.${out.name}`
+          : `out '${out.name}' (${out.path}) was not saved`,
+      );
+    }
+    if (out.isDir && !info.isDirectory) {
+      throw new OutputError(
+        `out '${out.name}' (${out.path}/) is declared as a directory but the stage wrote a file`,
+      );
+    }
+    if (!out.isDir && !info.isFile) {
+      throw new OutputError(
+        `out '${out.name}' (${out.path}) is declared as a file but the stage wrote ${
+          info.isDirectory ? "a directory: declare it with a trailing '/'" : "a symlink"
+        }`,
+      );
+    }
+  }
+  const declaredFiles = new Set(stage.outs.filter((o) => !o.isDir).map((o) => o.path));
+  const declaredDirs = stage.outs.filter((o) => o.isDir).map((o) => o.path + "/");
+  for (const path of await listFiles(stagedDir)) {
+    if (declaredFiles.has(path) || declaredDirs.some((dir) => path.startsWith(dir))) continue;
+    throw new OutputError(
+      `stage '${stage.name}' wrote '${path}', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
+    );
+  }
+}
+
+/** A staged out, hashed. */
+interface HashedOut {
+  readonly out: OutDef;
+  readonly staged: string;
+  readonly hash: Hash;
+  readonly manifest: DirManifest | undefined;
+}
+
+async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
+  if (!out.isDir) return { out, staged, hash: await hashFile(staged), manifest: undefined };
+  const files = [];
+  for (const path of await listFiles(staged)) {
+    files.push({ path, hash: await hashFile(join(staged, path)) });
+  }
+  const manifest = { files };
+  return { out, staged, hash: await hashManifest(manifest), manifest };
+}
+
+/**
+ * Commit a stage's staged outs: hash them, store them in the cache (unless
+ * `noCommit`), and move them into the workspace. Every out, cached or not,
+ * gets a cache object so the run cache can restore it; `cache: false` only
+ * means it is not checked out from the cache.
+ */
+export async function commitStagedOuts(
+  context: EngineContext,
+  stage: StageDef,
+  stagedDir: string,
+  options: { readonly noCommit: boolean },
+): Promise<LockOut[]> {
+  const hashed = await Promise.all(
+    stage.outs.map((out) => hashStaged(out, join(stagedDir, out.path))),
+  );
+  const { cache, state } = context;
+  const result: LockOut[] = [];
+  for (const item of hashed) {
+    const { out, staged, hash, manifest } = item;
+    const mode = modeFor(out, context.checkoutMode);
+    // Hard-linking the staged file into the cache makes the workspace file and
+    // the object one read-only inode; copies keep the workspace file writable.
+    const link = !options.noCommit && out.cache && mode === "hardlink";
+    if (!options.noCommit) {
+      if (manifest) {
+        for (const file of manifest.files) {
+          await cache.storeFile(join(staged, file.path), file.hash, link);
+        }
+        await cache.storeManifest(manifest);
+      } else {
+        await cache.storeFile(staged, hash, link);
+      }
+    }
+    await removePath(out.abs);
+    await Deno.mkdir(dirname(out.abs), { recursive: true });
+    if (!options.noCommit && out.cache && mode !== "copy") {
+      // The object may predate this run (same content as before): link to it.
+      await placeFromCache(context, out, item, mode);
+    } else {
+      await Deno.rename(staged, out.abs);
+    }
+    if (manifest) {
+      for (const file of manifest.files) {
+        const abs = join(out.abs, file.path);
+        await state.rememberFileHash(
+          `${out.path}/${file.path}`,
+          stampOf(await Deno.stat(abs)),
+          file.hash,
+        );
+      }
+    } else {
+      await state.rememberFileHash(out.path, stampOf(await Deno.stat(out.abs)), hash);
+    }
+    result.push({ path: out.path, hash, kind: out.kind });
+  }
+  return result;
+}
+
+async function placeFromCache(
+  context: EngineContext,
+  out: OutDef,
+  item: HashedOut,
+  mode: CheckoutMode,
+): Promise<void> {
+  if (!item.manifest) {
+    await context.cache.place(item.hash, out.abs, mode);
+    return;
+  }
+  for (const file of item.manifest.files) {
+    const dest = join(out.abs, file.path);
+    await Deno.mkdir(dirname(dest), { recursive: true });
+    await context.cache.place(file.hash, dest, mode);
+  }
+}
+
+/** Put a workspace out that is intact but missing from the cache back into it. */
+export async function recacheOut(
+  context: EngineContext,
+  out: OutDef,
+  locked: LockOut,
+): Promise<void> {
+  if (!out.isDir) {
+    await context.cache.storeFile(out.abs, locked.hash, false);
+    return;
+  }
+  const item = await hashStaged(out, out.abs);
+  for (const file of item.manifest!.files) {
+    await context.cache.storeFile(join(out.abs, file.path), file.hash, false);
+  }
+  await context.cache.storeManifest(item.manifest!);
+}
+
+/**
+ * Store a stage's outs as they are in the workspace (for `pivot commit`).
+ * Throws an {@link OutputError} naming the first missing out.
+ */
+export async function storeWorkspaceOuts(
+  context: EngineContext,
+  stage: StageDef,
+): Promise<LockOut[]> {
+  const result: LockOut[] = [];
+  for (const out of stage.outs) {
+    const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+    if (!now) {
+      throw new OutputError(
+        `stage '${stage.name}': out '${out.name}' (${out.path}) is missing: run the stage (pivot repro ${stage.name}) instead of committing it`,
+      );
+    }
+    const link = out.cache && modeFor(out, context.checkoutMode) === "hardlink";
+    if (now.isDir) {
+      for (const file of now.manifest.files) {
+        await context.cache.storeFile(join(out.abs, file.path), file.hash, link);
+      }
+      await context.cache.storeManifest(now.manifest);
+    } else {
+      await context.cache.storeFile(out.abs, now.hash, link);
+    }
+    result.push({ path: out.path, hash: now.hash, kind: out.kind });
+  }
+  return result;
+}

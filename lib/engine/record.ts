@@ -1,0 +1,39 @@
+/**
+ * Recording a completed run: the stage's lock file and its run-cache entry.
+ *
+ * @module
+ */
+
+import { type LockOut, writeLock } from "../storage/lock_file.ts";
+import { NS } from "../storage/state.ts";
+import { type EngineContext, stageKey } from "./context.ts";
+import type { Decision, RunCacheEntry } from "./decide.ts";
+
+/**
+ * Write the lock file of `decision.stage` for a run that consumed
+ * `decision`'s inputs and produced `outs`, and remember the outs in the run
+ * cache under the inputs' hash.
+ */
+export async function recordRun(
+  context: EngineContext,
+  decision: Decision,
+  outs: readonly LockOut[],
+): Promise<void> {
+  const { stage } = decision;
+  const key = stageKey(context, stage);
+  await writeLock(stage.lockFile, key, {
+    code_manifest: decision.manifest,
+    params: stage.params,
+    deps: decision.deps,
+    outs,
+  }, context.state);
+  const entry: RunCacheEntry = {
+    outs: outs.map((o) => ({
+      path: o.path,
+      hash: o.hash,
+      kind: o.kind,
+      isDir: stage.outs.find((d) => d.path === o.path)?.isDir ?? false,
+    })),
+  };
+  context.state.defer([NS.run, key, decision.inputHash], entry);
+}

@@ -1,0 +1,228 @@
+/**
+ * The pipeline graph: artifacts (paths) and stages, linked by declared deps
+ * and outs. A dep on a directory matches outs inside it, and a dep inside an
+ * out directory matches that out. Building it checks for duplicate or
+ * overlapping outs, cycles, and deps that neither exist nor are produced.
+ *
+ * @module
+ */
+
+import { PivotError } from "../errors.ts";
+import type { OutDef, StageDef } from "../pipeline/stage_def.ts";
+
+/** Where a path comes from. */
+export interface Producer {
+  /** The stage that produces it. */
+  readonly stage: StageDef;
+  /** The out that covers it. */
+  readonly out: OutDef;
+}
+
+/** The validated graph of a pipeline. */
+export interface StageGraph {
+  /** Stages in a topological order (upstream first, ties by declaration). */
+  readonly order: readonly StageDef[];
+  /** Stages by name. */
+  readonly byName: ReadonlyMap<string, StageDef>;
+  /** Direct upstream stage names of each stage. */
+  readonly upstream: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Direct downstream stage names of each stage. */
+  readonly downstream: ReadonlyMap<string, ReadonlySet<string>>;
+  /** For each stage and dep path: the producers of that dep (empty: an input). */
+  readonly producersOfDep: ReadonlyMap<string, ReadonlyMap<string, readonly Producer[]>>;
+}
+
+/** How the graph asks whether a path exists on disk. */
+export interface GraphOptions {
+  /** True when the absolute path exists. */
+  exists(abs: string): boolean;
+}
+
+function isWithin(path: string, dir: string): boolean {
+  return path.startsWith(dir + "/");
+}
+
+/** An index of outs for exact, ancestor and descendant path lookups. */
+class OutIndex {
+  readonly #byPath = new Map<string, Producer>();
+  #sorted: string[] = [];
+
+  add(producer: Producer): void {
+    this.#byPath.set(producer.out.path, producer);
+  }
+
+  seal(): void {
+    this.#sorted = [...this.#byPath.keys()].sort();
+  }
+
+  get(path: string): Producer | undefined {
+    return this.#byPath.get(path);
+  }
+
+  /** Outs equal to `path`, containing it (directory outs), or inside it. */
+  overlapping(path: string): Producer[] {
+    const result: Producer[] = [];
+    const exact = this.#byPath.get(path);
+    if (exact) result.push(exact);
+    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+      const ancestor = this.#byPath.get(path.slice(0, i));
+      if (ancestor?.out.isDir) result.push(ancestor);
+    }
+    const prefix = path + "/";
+    for (let i = lowerBound(this.#sorted, prefix); i < this.#sorted.length; i++) {
+      if (!this.#sorted[i].startsWith(prefix)) break;
+      result.push(this.#byPath.get(this.#sorted[i])!);
+    }
+    return result;
+  }
+}
+
+function lowerBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Build and validate the graph of `stages`. */
+export function buildGraph(stages: readonly StageDef[], options: GraphOptions): StageGraph {
+  const byName = new Map<string, StageDef>();
+  for (const stage of stages) {
+    if (byName.has(stage.name)) {
+      throw new PivotError(
+        `stage '${stage.name}' is defined twice (in ${
+          byName.get(stage.name)!.pipeline.file
+        } and ${stage.pipeline.file}): rename one`,
+      );
+    }
+    byName.set(stage.name, stage);
+  }
+  const outs = new OutIndex();
+  for (const stage of stages) {
+    for (const out of stage.outs) {
+      const clash = outs.get(out.path);
+      if (clash) {
+        throw new PivotError(
+          clash.stage === stage
+            ? `stage '${stage.name}' declares '${out.path}' as two outs: declare it once`
+            : `'${out.path}' is an out of both '${clash.stage.name}' and '${stage.name}': each path has one producer`,
+        );
+      }
+      outs.add({ stage, out });
+    }
+  }
+  outs.seal();
+  for (const stage of stages) {
+    for (const out of stage.outs) {
+      for (const other of outs.overlapping(out.path)) {
+        if (other.out === out) continue;
+        const [outer, inner] = isWithin(out.path, other.out.path) ? [other, { stage, out }] : [
+          { stage, out },
+          other,
+        ];
+        throw new PivotError(
+          `out '${inner.out.path}' of '${inner.stage.name}' is inside out directory '${outer.out.path}' of '${outer.stage.name}': outs must not overlap`,
+        );
+      }
+    }
+  }
+
+  const upstream = new Map<string, Set<string>>(stages.map((s) => [s.name, new Set()]));
+  const downstream = new Map<string, Set<string>>(stages.map((s) => [s.name, new Set()]));
+  const producersOfDep = new Map<string, Map<string, Producer[]>>();
+  for (const stage of stages) {
+    const perDep = new Map<string, Producer[]>();
+    producersOfDep.set(stage.name, perDep);
+    for (const dep of stage.deps) {
+      const producers = outs.overlapping(dep.path);
+      perDep.set(dep.path, producers);
+      if (producers.length === 0 && !options.exists(dep.abs)) {
+        throw new PivotError(
+          `stage '${stage.name}' depends on '${dep.path}', which does not exist and no stage produces it: create it or add a stage with it in outs`,
+        );
+      }
+      for (const producer of producers) {
+        upstream.get(stage.name)!.add(producer.stage.name);
+        downstream.get(producer.stage.name)!.add(stage.name);
+      }
+    }
+  }
+  const order = topologicalOrder(stages, upstream, downstream);
+  return { order, byName, upstream, downstream, producersOfDep };
+}
+
+function topologicalOrder(
+  stages: readonly StageDef[],
+  upstream: ReadonlyMap<string, ReadonlySet<string>>,
+  downstream: ReadonlyMap<string, ReadonlySet<string>>,
+): StageDef[] {
+  const index = new Map(stages.map((s, i) => [s.name, i]));
+  const waiting = new Map(stages.map((s) => [s.name, upstream.get(s.name)!.size]));
+  const ready = stages.filter((s) => waiting.get(s.name) === 0).map((s) => s.name);
+  const order: StageDef[] = [];
+  while (ready.length > 0) {
+    // Pick the earliest-declared ready stage, so output order is stable.
+    ready.sort((a, b) => index.get(b)! - index.get(a)!);
+    const name = ready.pop()!;
+    order.push(stages[index.get(name)!]);
+    for (const next of downstream.get(name)!) {
+      const left = waiting.get(next)! - 1;
+      waiting.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+  }
+  if (order.length < stages.length) {
+    const cycle = findCycle(stages.filter((s) => waiting.get(s.name)! > 0), upstream);
+    throw new PivotError(
+      `the pipeline has a cycle: ${cycle.join(" -> ")}: remove one of these deps`,
+    );
+  }
+  return order;
+}
+
+function findCycle(
+  stuck: readonly StageDef[],
+  upstream: ReadonlyMap<string, ReadonlySet<string>>,
+): string[] {
+  const inStuck = new Set(stuck.map((s) => s.name));
+  // Walk upstream from any stuck stage until a name repeats: that loop is a cycle.
+  const path: string[] = [];
+  const seen = new Map<string, number>();
+  let current = stuck[0].name;
+  while (!seen.has(current)) {
+    seen.set(current, path.length);
+    path.push(current);
+    current = [...upstream.get(current)!].find((name) => inStuck.has(name))!;
+  }
+  return [...path.slice(seen.get(current)!), current].reverse();
+}
+
+/** `names` and every stage upstream of them, in topological order. */
+export function withUpstream(graph: StageGraph, names: Iterable<string>): StageDef[] {
+  return closure(graph, names, graph.upstream);
+}
+
+/** `names` and every stage downstream of them, in topological order. */
+export function withDownstream(graph: StageGraph, names: Iterable<string>): StageDef[] {
+  return closure(graph, names, graph.downstream);
+}
+
+function closure(
+  graph: StageGraph,
+  names: Iterable<string>,
+  edges: ReadonlyMap<string, ReadonlySet<string>>,
+): StageDef[] {
+  const included = new Set<string>();
+  const stack = [...names];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (included.has(name)) continue;
+    included.add(name);
+    stack.push(...edges.get(name)!);
+  }
+  return graph.order.filter((stage) => included.has(stage.name));
+}

@@ -1,0 +1,175 @@
+/**
+ * Loading a pipeline: import the user's `pipeline.ts` (with the user's Deno
+ * configuration, which the launcher arranged), collect the stages its
+ * exported `Pipeline` registered, and resolve them into {@link StageDef}s.
+ *
+ * @module
+ */
+
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { toFileUrl } from "../paths.ts";
+import type { Dep, Out } from "../api/artifacts.ts";
+import { loaderSpecOf } from "../api/loaders.ts";
+import {
+  formatSite,
+  type Pipeline,
+  PIPELINE_BRAND,
+  PipelineDefinitionError,
+  type RegisteredStage,
+} from "../api/pipeline.ts";
+import type { StagePermissions } from "../api/stage.ts";
+import { messageOf, PivotError } from "../errors.ts";
+import { isInside, PIVOT_DIR, type Project, projectRelative } from "./project.ts";
+import type { DepDef, OutDef, PipelineRef, ResolvedPermissions, StageDef } from "./stage_def.ts";
+
+/** A loaded pipeline. */
+export interface LoadedPipeline {
+  /** The pipeline itself. */
+  readonly ref: PipelineRef;
+  /** Its stages, resolved, in registration order. */
+  readonly stages: readonly StageDef[];
+}
+
+/** Import `file` (a `pipeline.ts`) and return the `Pipeline` it exports. */
+export async function importPipeline(file: string): Promise<Pipeline> {
+  const url = toFileUrl(file);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url);
+  } catch (error) {
+    if (error instanceof PipelineDefinitionError) throw new PivotError(error.message);
+    throw new PivotError(`${file}: failed to load: ${firstLine(messageOf(error))}`, {
+      cause: error,
+    });
+  }
+  const pipelines = Object.values(module).filter(isPipeline);
+  if (pipelines.length === 0) {
+    throw new PivotError(
+      `${file} exports no Pipeline: add 'export const pipeline = new Pipeline("name")'`,
+    );
+  }
+  if (pipelines.length > 1) {
+    throw new PivotError(
+      `${file} exports ${pipelines.length} Pipelines (${
+        pipelines.map((p) => p.name).join(", ")
+      }): export one per file`,
+    );
+  }
+  return pipelines[0];
+}
+
+function isPipeline(value: unknown): value is Pipeline {
+  return typeof value === "object" && value !== null && PIPELINE_BRAND in value;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
+}
+
+/** Load the pipeline defined in `file` and resolve its stages against `project`. */
+export async function loadPipeline(
+  project: Project,
+  file: string,
+  paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
+): Promise<LoadedPipeline> {
+  const pipeline = await importPipeline(file);
+  const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
+  const stages: StageDef[] = [];
+  for (const stage of pipeline.stages) {
+    stages.push(await resolveStage(project, ref, stage, paramsOverrides));
+  }
+  return { ref, stages };
+}
+
+async function resolveStage(
+  project: Project,
+  pipeline: PipelineRef,
+  stage: RegisteredStage,
+  paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
+): Promise<StageDef> {
+  const where = formatSite(stage.site);
+  const artifact = (name: string, decl: Dep<unknown> | Out<unknown>, what: "dep" | "out") => {
+    const isDir = decl.path.endsWith("/");
+    const abs = resolve(pipeline.dir, decl.path);
+    if (what === "out" && !isInside(project.root, abs)) {
+      throw new PivotError(
+        `${where}: stage '${stage.name}': out '${name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
+      );
+    }
+    if (isInside(join(project.root, PIVOT_DIR), abs)) {
+      throw new PivotError(
+        `${where}: stage '${stage.name}': ${what} '${name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
+      );
+    }
+    return {
+      name,
+      path: projectRelative(project, abs),
+      abs,
+      isDir,
+      loader: loaderSpecOf(decl.loader),
+    };
+  };
+  const deps: DepDef[] = Object.entries(stage.deps).map(([name, dep]) =>
+    artifact(name, dep, "dep")
+  );
+  const outs: OutDef[] = Object.entries(stage.outs).map(([name, out]) => ({
+    ...artifact(name, out, "out"),
+    kind: out.kind,
+    cache: out.cache,
+    selfWritten: out.selfWritten,
+  }));
+  const params = await resolveParams(stage, paramsOverrides);
+  return {
+    name: stage.name,
+    baseName: stage.baseName,
+    variant: stage.variant,
+    pipeline,
+    deps,
+    outs,
+    params,
+    mutex: stage.mutex,
+    permissions: resolvePermissions(stage.permissions, pipeline.dir),
+    lockFile: join(pipeline.dir, PIVOT_DIR, "stages", `${stage.name}.lock`),
+    code: {
+      kind: "registered",
+      moduleUrl: toFileUrl(pipeline.file),
+      site: stage.site,
+      definitionSite: stage.definitionSite,
+      functionName: stage.run.name,
+    },
+  };
+}
+
+function resolvePermissions(permissions: StagePermissions, dir: string): ResolvedPermissions {
+  return {
+    read: (permissions.read ?? []).map((path) => isAbsolute(path) ? path : resolve(dir, path)),
+    net: permissions.net ?? false,
+    env: permissions.env ?? false,
+    run: permissions.run ?? false,
+    ffi: permissions.ffi ?? false,
+    sys: permissions.sys ?? false,
+  };
+}
+
+// Interim: plain defaults plus overrides; schema validation and params.yaml
+// type checks arrive with the params module.
+async function resolveParams(
+  stage: RegisteredStage,
+  paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
+): Promise<Record<string, unknown>> {
+  const fromFile = {
+    ...(paramsOverrides[stage.baseName] ?? {}),
+    ...(paramsOverrides[stage.name] ?? {}),
+  };
+  const spec = stage.params;
+  if (spec && "~standard" in spec) {
+    const result = await (spec as import("../api/standard_schema.ts").StandardSchemaV1)[
+      "~standard"
+    ].validate({ ...stage.paramOverrides, ...fromFile });
+    if (result.issues) {
+      throw new PivotError(`stage '${stage.name}': invalid params: ${result.issues[0].message}`);
+    }
+    return result.value as Record<string, unknown>;
+  }
+  return { ...(spec ?? {}), ...stage.paramOverrides, ...fromFile };
+}

@@ -1,0 +1,147 @@
+/**
+ * Finding the project: its root (the top-most directory holding `.pivot/`),
+ * its pipeline file, and the user's Deno configuration.
+ *
+ * @module
+ */
+
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { PivotError } from "../errors.ts";
+
+/** Names of the `.pivot/` directory and its parts. */
+export const PIVOT_DIR = ".pivot";
+
+/** Pipeline file names, in the order they are looked for. */
+export const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
+
+/** A project on disk. */
+export interface Project {
+  /** Absolute root: the top-most directory holding `.pivot/`. */
+  readonly root: string;
+  /** `<root>/.pivot`. */
+  readonly pivotDir: string;
+  /** Deno KV state (`.pivot/state`). */
+  readonly stateDir: string;
+  /** Content-addressed cache (`.pivot/cache`). */
+  readonly cacheDir: string;
+  /** Scratch space for staging and execution locks (`.pivot/tmp`). */
+  readonly tmpDir: string;
+}
+
+function projectAt(root: string): Project {
+  const pivotDir = join(root, PIVOT_DIR);
+  return {
+    root,
+    pivotDir,
+    stateDir: join(pivotDir, "state"),
+    cacheDir: join(pivotDir, "cache"),
+    tmpDir: join(pivotDir, "tmp"),
+  };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Directories from `start` up to the filesystem root. */
+function* ancestors(start: string): Generator<string> {
+  let dir = start;
+  while (true) {
+    yield dir;
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
+/**
+ * The project holding `cwd`: the top-most ancestor with a `.pivot/`
+ * directory, so that a nested pipeline shares its parent's project.
+ */
+export function findProject(cwd: string): Project {
+  let root: string | undefined;
+  for (const dir of ancestors(cwd)) {
+    if (isDirectory(join(dir, PIVOT_DIR))) root = dir;
+  }
+  if (root === undefined) {
+    throw new PivotError(
+      `no ${PIVOT_DIR}/ directory in ${cwd} or any parent: run 'pivot init' in your project's root`,
+    );
+  }
+  return projectAt(root);
+}
+
+/** A project rooted at `root` (whether or not it exists yet). */
+export function projectRootedAt(root: string): Project {
+  return projectAt(root);
+}
+
+/** The pipeline file in `dir`, if any; two kinds in one directory is an error. */
+export function pipelineFileIn(dir: string): string | undefined {
+  const found = PIPELINE_FILES.map((name) => join(dir, name)).filter(isFile);
+  const yaml = found.filter((file) => !file.endsWith(".ts"));
+  if (yaml.length > 0 && found.length > yaml.length) {
+    throw new PivotError(
+      `${dir} holds both ${
+        found.map((f) => relative(dir, f)).join(" and ")
+      }: keep one pipeline definition per directory`,
+    );
+  }
+  if (yaml.length > 1) {
+    throw new PivotError(`${dir} holds both pivot.yaml and pivot.yml: keep one`);
+  }
+  return found[0];
+}
+
+/**
+ * The pipeline file for a command run in `cwd`: the nearest `pivot.yaml`,
+ * `pivot.yml` or `pipeline.ts` from `cwd` up to the project root.
+ */
+export function findPipelineFile(project: Project, cwd: string): string {
+  for (const dir of ancestors(cwd)) {
+    const file = pipelineFileIn(dir);
+    if (file) return file;
+    if (dir === project.root || !isInside(project.root, dir)) break;
+  }
+  throw new PivotError(
+    `no pipeline.ts or pivot.yaml in ${cwd} or above it up to ${project.root}: ` +
+      `create one (pivot init --example writes a starter pipeline.ts)`,
+  );
+}
+
+/**
+ * The user's Deno configuration for code in `dir`: the nearest `deno.json`
+ * or `deno.jsonc`, as Deno itself would find it.
+ */
+export function findDenoConfig(dir: string): string | undefined {
+  for (const ancestor of ancestors(dir)) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const file = join(ancestor, name);
+      if (isFile(file)) return file;
+    }
+  }
+  return undefined;
+}
+
+/** True when `path` is `dir` or inside it. */
+export function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/** `path` relative to the project root, with `/` separators. */
+export function projectRelative(project: Project, path: string): string {
+  return relative(project.root, path).split(sep).join("/");
+}

@@ -1,0 +1,80 @@
+/**
+ * `.pivot/config.yaml`: project settings, tracked in git. Optional; every
+ * setting has a default.
+ *
+ * @module
+ */
+
+import { isAbsolute, join, resolve } from "node:path";
+import { PivotError } from "../errors.ts";
+import { CHECKOUT_MODES, type CheckoutMode } from "../storage/cache.ts";
+import type { Project } from "./project.ts";
+
+/** Project settings. */
+export interface ProjectConfig {
+  /** Cache directory (absolute). Default `.pivot/cache`. */
+  readonly cacheDir: string;
+  /** How outs are placed in the workspace. Default `hardlink`. */
+  readonly checkoutMode: CheckoutMode;
+  /** Default parallelism; undefined: the number of cores. */
+  readonly jobs: number | undefined;
+  /** The whole parsed file, for `pivot config`. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** The path of a project's config file. */
+export function configPath(project: Project): string {
+  return join(project.pivotDir, "config.yaml");
+}
+
+/** Read the project's config (defaults when the file is absent). */
+export async function readProjectConfig(project: Project): Promise<ProjectConfig> {
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(configPath(project));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const where = ".pivot/config.yaml";
+  let raw: Record<string, unknown> = {};
+  if (text !== undefined && text.trim() !== "") {
+    const { parse } = await import("yaml");
+    try {
+      raw = parse(text) ?? {};
+    } catch (error) {
+      throw new PivotError(`${where}: not valid YAML: ${(error as Error).message.split("\n")[0]}`);
+    }
+    if (typeof raw !== "object" || Array.isArray(raw)) {
+      throw new PivotError(`${where}: expected a mapping of settings`);
+    }
+  }
+  const cache = (raw.cache ?? {}) as Record<string, unknown>;
+  const dir = cache.dir;
+  if (dir !== undefined && typeof dir !== "string") {
+    throw new PivotError(`${where}: cache.dir must be a path, got ${JSON.stringify(dir)}`);
+  }
+  const mode = cache.type ?? "hardlink";
+  if (!CHECKOUT_MODES.includes(mode as CheckoutMode)) {
+    throw new PivotError(
+      `${where}: cache.type must be one of ${CHECKOUT_MODES.join(", ")}, got ${
+        JSON.stringify(mode)
+      }`,
+    );
+  }
+  const jobs = (raw.core as Record<string, unknown> | undefined)?.jobs;
+  if (jobs !== undefined && (!Number.isInteger(jobs) || (jobs as number) < 1)) {
+    throw new PivotError(
+      `${where}: core.jobs must be a positive integer, got ${JSON.stringify(jobs)}`,
+    );
+  }
+  return {
+    cacheDir: dir === undefined
+      ? project.cacheDir
+      : isAbsolute(dir)
+      ? dir
+      : resolve(project.pivotDir, dir),
+    checkoutMode: mode as CheckoutMode,
+    jobs: jobs as number | undefined,
+    raw,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Hashes of files and directories in the workspace, through the state
+ * store's file-hash cache: a file whose path, mtime, size and inode are
+ * unchanged is never re-read.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
+import type { Hash } from "./hash.ts";
+import { hashFile } from "./hash.ts";
+import { stampOf, type StateStore } from "./state.ts";
+
+/** The hash of a file or directory as it is now. */
+export type ArtifactHash =
+  | { readonly isDir: false; readonly hash: Hash }
+  | { readonly isDir: true; readonly hash: Hash; readonly manifest: DirManifest };
+
+/**
+ * Hash of the file at `abs` (project-relative `rel`, the cache key), via
+ * the state cache. Returns undefined when it does not exist.
+ */
+export async function hashFileCached(
+  abs: string,
+  rel: string,
+  state: StateStore,
+): Promise<Hash | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(abs);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  if (!info.isFile) return undefined;
+  return await hashStatted(abs, rel, info, state);
+}
+
+async function hashStatted(
+  abs: string,
+  rel: string,
+  info: Deno.FileInfo,
+  state: StateStore,
+): Promise<Hash> {
+  const stamp = stampOf(info);
+  const cached = await state.cachedFileHash(rel, stamp);
+  if (cached !== undefined) return cached;
+  const hash = await hashFile(abs);
+  await state.rememberFileHash(rel, stamp, hash);
+  return hash;
+}
+
+/**
+ * Hash a dep or out: a file, or (with `isDir`) a directory as the hash of its
+ * manifest. Returns undefined when it is missing or of the other kind.
+ */
+export async function hashArtifact(
+  abs: string,
+  rel: string,
+  isDir: boolean,
+  state: StateStore,
+): Promise<ArtifactHash | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(abs);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  if (!isDir) {
+    if (!info.isFile) return undefined;
+    return { isDir: false, hash: await hashStatted(abs, rel, info, state) };
+  }
+  if (!info.isDirectory) return undefined;
+  const files: ManifestEntry[] = [];
+  for (const path of await listFiles(abs)) {
+    const fileAbs = join(abs, path);
+    const hash = await hashStatted(fileAbs, `${rel}/${path}`, await Deno.stat(fileAbs), state);
+    files.push({ path, hash });
+  }
+  const manifest = { files };
+  return { isDir: true, hash: await hashManifest(manifest), manifest };
+}
+
+/** Every file under `dir` (following symlinks), as sorted POSIX relative paths. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const result: string[] = [];
+  async function walk(sub: string): Promise<void> {
+    for await (const entry of Deno.readDir(sub === "" ? dir : join(dir, sub))) {
+      const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
+      let isDirectory = entry.isDirectory;
+      if (entry.isSymlink) isDirectory = (await Deno.stat(join(dir, rel))).isDirectory;
+      if (isDirectory) await walk(rel);
+      else result.push(rel);
+    }
+  }
+  await walk("");
+  return result.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,198 @@
+/**
+ * The content-addressed cache under `.pivot/cache/files/ab/cdef…`: one
+ * read-only object per distinct file content, keyed by its xxhash64, and one
+ * object per directory manifest (the manifest's canonical JSON, so every
+ * object's content hashes to its name).
+ *
+ * Objects are written to a temporary name and renamed into place, so a
+ * crash never leaves a half-written object under a valid name.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
+import { stampOf, type StateStore } from "./state.ts";
+
+/** How a cached object is placed in the workspace. */
+export type CheckoutMode = "hardlink" | "symlink" | "copy";
+
+/** The checkout modes, for validation. */
+export const CHECKOUT_MODES: readonly CheckoutMode[] = ["hardlink", "symlink", "copy"];
+
+/** One file of a directory manifest. */
+export interface ManifestEntry {
+  /** POSIX path relative to the directory. */
+  readonly path: string;
+  /** Content hash. */
+  readonly hash: Hash;
+}
+
+/** A directory's content: its files, sorted by path. */
+export interface DirManifest {
+  /** Files, sorted by path. */
+  readonly files: readonly ManifestEntry[];
+}
+
+/** The canonical text of a manifest, whose hash is the directory's hash. */
+export function manifestText(manifest: DirManifest): string {
+  return canonicalJson({ files: manifest.files.map(({ path, hash }) => ({ path, hash })) });
+}
+
+/** The hash of a directory with this manifest. */
+export function hashManifest(manifest: DirManifest): Promise<Hash> {
+  return hashBytes(manifestText(manifest));
+}
+
+let tempCounter = 0;
+
+/** A unique temporary name beside `path` (same directory, so rename is atomic). */
+export function tempPath(path: string): string {
+  return `${path}.${Deno.pid}.${++tempCounter}.tmp`;
+}
+
+/** The cache of one project. */
+export class Cache {
+  /** Absolute cache directory (`.pivot/cache`). */
+  readonly dir: string;
+
+  /** A cache rooted at `dir`. */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Where the object for `hash` lives. */
+  objectPath(hash: Hash): string {
+    return join(this.dir, "files", hash.slice(0, 2), hash.slice(2));
+  }
+
+  /** True when an object for `hash` exists (its content is not checked). */
+  async has(hash: Hash): Promise<boolean> {
+    try {
+      await Deno.lstat(this.objectPath(hash));
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Store the file at `source` (whose content hashes to `hash`) as an object.
+   * With `link`, the object becomes a hard link to `source` (same inode, made
+   * read-only) when the filesystem allows; otherwise it is a copy.
+   */
+  async storeFile(source: string, hash: Hash, link: boolean): Promise<void> {
+    const object = this.objectPath(hash);
+    if (await this.has(hash)) return;
+    await Deno.mkdir(dirname(object), { recursive: true });
+    const temp = tempPath(object);
+    try {
+      if (link) {
+        try {
+          await Deno.link(source, temp);
+        } catch {
+          await Deno.copyFile(source, temp);
+        }
+      } else {
+        await Deno.copyFile(source, temp);
+      }
+      await Deno.chmod(temp, 0o444);
+      await Deno.rename(temp, object);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Store a directory manifest; returns its hash. */
+  async storeManifest(manifest: DirManifest): Promise<Hash> {
+    const text = manifestText(manifest);
+    const hash = await hashBytes(text);
+    if (await this.has(hash)) return hash;
+    const object = this.objectPath(hash);
+    await Deno.mkdir(dirname(object), { recursive: true });
+    const temp = tempPath(object);
+    await Deno.writeTextFile(temp, text, { mode: 0o444 });
+    await Deno.rename(temp, object);
+    return hash;
+  }
+
+  /** Read a directory manifest, or undefined when missing or corrupt. */
+  async readManifest(hash: Hash): Promise<DirManifest | undefined> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.objectPath(hash));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    if (await hashBytes(text) !== hash) return undefined;
+    return JSON.parse(text) as DirManifest;
+  }
+
+  /**
+   * True when the object for `hash` exists and its content still hashes to
+   * `hash`. Content is re-read only when the object's stamp is unknown to the
+   * state store. A corrupt object is reported through `onCorrupt` and
+   * moved aside, so it is treated as missing from then on.
+   */
+  async verify(
+    hash: Hash,
+    state: StateStore,
+    onCorrupt: (message: string) => void = () => {},
+  ): Promise<boolean> {
+    const object = this.objectPath(hash);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(object);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+    const key = `cache:${hash}`;
+    const stamp = stampOf(info);
+    if (await state.cachedFileHash(key, stamp) === hash) return true;
+    const actual = await hashFile(object);
+    if (actual === hash) {
+      await state.rememberFileHash(key, stamp, hash);
+      return true;
+    }
+    onCorrupt(
+      `cache object ${hash} is corrupt (its content hashes to ${actual}); treating it as missing`,
+    );
+    await Deno.rename(object, `${object}.corrupt`).catch(() => {});
+    return false;
+  }
+
+  /**
+   * Place the object for `hash` at `dest` (whose parent exists and where
+   * nothing is), by `mode`. Hard links fall back to copies across filesystems.
+   */
+  async place(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
+    const object = this.objectPath(hash);
+    const temp = tempPath(dest);
+    try {
+      if (mode === "symlink") {
+        await Deno.symlink(object, temp);
+      } else if (mode === "hardlink") {
+        try {
+          await Deno.link(object, temp);
+        } catch {
+          await copyWritable(object, temp);
+        }
+      } else {
+        await copyWritable(object, temp);
+      }
+      await Deno.rename(temp, dest);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+  }
+}
+
+async function copyWritable(source: string, dest: string): Promise<void> {
+  await Deno.copyFile(source, dest);
+  await Deno.chmod(dest, 0o644);
+}
