@@ -94,12 +94,12 @@ export class Engine {
     const results = new Map<string, StageResult>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
-    let stopping = false;
+    const wave = { stopping: false };
     this.#emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
 
     const finish = (stage: StageDef, result: StageResult, since: number) => {
       results.set(stage.name, result);
-      if (result.status === "failed" && !request.keepGoing) stopping = true;
+      if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
       this.#emit({
         type: "stage",
         stage: stage.name,
@@ -121,7 +121,7 @@ export class Engine {
           result = { status: "blocked", reason: `upstream '${failedUp}' did not complete` };
         } else if (request.signal?.aborted) {
           result = { status: "cancelled", reason: "cancelled before it started" };
-        } else if (stopping) {
+        } else if (wave.stopping) {
           result = { status: "blocked", reason: "not started after a failure (use --keep-going)" };
         } else if (running.size >= DECIDING || !upstream.every((n) => results.has(n))) {
           continue;
@@ -132,7 +132,7 @@ export class Engine {
           continue;
         }
         const since = performance.now();
-        const task = this.#processStage(stage, request, slots)
+        const task = this.#processStage(stage, request, slots, wave)
           .catch((error): StageResult => ({
             status: "failed",
             reason: "internal error",
@@ -168,6 +168,7 @@ export class Engine {
     stage: StageDef,
     request: WaveRequest,
     slots: Slots,
+    wave: { stopping: boolean },
   ): Promise<StageResult> {
     const forced = request.force.has(stage.name);
     const first = await decide(this.#context, stage, { forced, upstreamWillRun: false });
@@ -205,7 +206,7 @@ export class Engine {
           return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
         }
       }
-      return await this.#execute(decision, request, slots);
+      return await this.#execute(decision, request, slots, wave);
     } finally {
       await lock.release();
     }
@@ -237,13 +238,34 @@ export class Engine {
     return true;
   }
 
-  async #execute(decision: Decision, request: WaveRequest, slots: Slots): Promise<StageResult> {
+  /** Execute a stage in a worker, holding an execution slot meanwhile. */
+  async #execute(
+    decision: Decision,
+    request: WaveRequest,
+    slots: Slots,
+    wave: { stopping: boolean },
+  ): Promise<StageResult> {
     const { stage } = decision;
-    const reason = decision.reasons.join(",");
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
     }
     await slots.acquire(stage);
+    try {
+      if (wave.stopping) {
+        return { status: "blocked", reason: "not started after a failure (use --keep-going)" };
+      }
+      const result = await this.#executeInWorker(decision, request);
+      // Stop others before this slot frees: a waiting stage must see it.
+      if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
+      return result;
+    } finally {
+      slots.release(stage);
+    }
+  }
+
+  async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageResult> {
+    const { stage } = decision;
+    const reason = decision.reasons.join(",");
     const worker = this.#pool.acquire(stage.permissions);
     let dirs: Awaited<ReturnType<typeof worker.nextRunDirs>> | undefined;
     try {
@@ -288,7 +310,6 @@ export class Engine {
       return { status: "ran", reason };
     } finally {
       this.#pool.release(worker);
-      slots.release(stage);
       if (dirs) {
         await Promise.all(Object.values(dirs).map(removePath));
       }

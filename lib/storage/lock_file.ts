@@ -117,13 +117,16 @@ export function canonicalLock(data: LockData): LockData {
 }
 
 function sortKeys<T extends object>(value: T): T {
-  const result: Record<string, unknown> = {};
+  return sortValue(value) as T;
+}
+
+function sortValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortValue);
+  if (value === null || typeof value !== "object") return value;
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record).sort()) {
-    const v = record[key];
-    result[key] = v !== null && typeof v === "object" && !Array.isArray(v) ? sortKeys(v) : v;
-  }
-  return result as T;
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(record).sort()) result[key] = sortValue(record[key]);
+  return result;
 }
 
 /**
