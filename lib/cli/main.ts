@@ -18,6 +18,7 @@ import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
 import { status } from "./commands/status.ts";
 import { Output } from "./output.ts";
+import { mark } from "../trace.ts";
 
 /** Every command, in the order `pivot --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -107,7 +108,10 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     const cwd = resolve(Deno.cwd(), (parsed.values.cwd as string | undefined) ?? ".");
-    return await command.run(parsed, { cwd, output, signal: controller.signal });
+    mark(`main: running ${command.name}`);
+    const code = await command.run(parsed, { cwd, output, signal: controller.signal });
+    mark("main: done");
+    return code;
   } catch (error) {
     output.clearStatus();
     if (error instanceof PivotError) {

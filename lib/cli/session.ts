@@ -6,7 +6,6 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { fromFileUrl } from "../paths.ts";
 import { buildGraph } from "../graph/graph.ts";
@@ -23,6 +22,16 @@ import { NS, StateStore } from "../storage/state.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { fingerprintStages } from "../engine/_interim_fingerprint.ts";
 import { pipelineCode } from "./_interim_modules.ts";
+import { mark } from "../trace.ts";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Pivot's own source root (the directory holding mod.ts). */
 export const PIVOT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
@@ -33,10 +42,8 @@ export interface Session {
   readonly context: EngineContext;
   /** Default parallelism from the config. */
   readonly jobs: number | undefined;
-  /** Local module files of the pipeline (workers may read them). */
-  readonly codeFiles: readonly string[];
-  /** Hosts of remote modules of the pipeline (workers may import from them). */
-  readonly codeHosts: readonly string[];
+  /** The pipeline's local module files and remote module hosts (computed once, on demand). */
+  code(): Promise<{ files: readonly string[]; hosts: readonly string[] }>;
   /** Flush state and close the store. */
   close(): Promise<void>;
 }
@@ -56,22 +63,27 @@ export function locateProject(cwd: string): Project {
 
 /** Open the project holding `options.cwd` and load its pipeline. */
 export async function openSession(options: SessionOptions): Promise<Session> {
+  mark("session: start");
   const project = findProject(options.cwd);
   const pipelineFile = findPipelineFile(project, options.cwd);
   const config = await readProjectConfig(project);
   const state = await StateStore.open(project.stateDir);
   try {
     await state.preload([NS.lock]);
+    mark("session: state open");
     const loaded = await loadPipeline(project, pipelineFile, {});
-    const graph = buildGraph(loaded.stages, { exists: (abs) => existsSync(abs) });
+    mark("session: pipeline loaded");
+    const graph = buildGraph(loaded.stages, { exists });
+    mark("session: graph built");
     const denoConfig = findDenoConfig(dirname(pipelineFile));
-    const code = await pipelineCode(pipelineFile, denoConfig);
+    let code: ReturnType<Session["code"]> | undefined;
     const fingerprints = await fingerprintStages(graph.order, {
       projectRoot: project.root,
       denoConfig,
       pivotRoot: PIVOT_ROOT,
       state,
     });
+    mark("session: fingerprinted");
     return {
       context: {
         project,
@@ -83,8 +95,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         warn: options.warn,
       },
       jobs: config.jobs,
-      codeFiles: code.files,
-      codeHosts: code.hosts,
+      code: () => code ??= pipelineCode(pipelineFile, denoConfig),
       close: () => state.close(),
     };
   } catch (error) {

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Engine } from "../engine/engine.ts";
 import type { SummaryEvent } from "../engine/events.ts";
@@ -35,10 +34,23 @@ export function poolFor(session: Session): WorkerPool {
   const nodeModules = join(project.root, "node_modules");
   return new WorkerPool({
     stagingRoot: join(project.tmpDir, `run-${Deno.pid}-${Date.now().toString(36)}`),
-    readAlways: [...session.codeFiles, ...(existsSync(nodeModules) ? [nodeModules] : [])],
-    importHosts: session.codeHosts,
+    codeAccess: async () => {
+      const code = await session.code();
+      return {
+        read: [...code.files, ...(isDirectory(nodeModules) ? [nodeModules] : [])],
+        importHosts: code.hosts,
+      };
+    },
     graceMs: 3_000,
   });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /** The default parallelism: the config's, else the number of cores. */

@@ -10,8 +10,13 @@
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { hashArtifact } from "../storage/artifact_hash.ts";
 import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
-import { type LockData, type LockDep, type LockOut, readLock } from "../storage/lock_file.ts";
-import { NS } from "../storage/state.ts";
+import {
+  type LockData,
+  type LockDep,
+  type LockOut,
+  readLockStamped,
+} from "../storage/lock_file.ts";
+import { type FileStamp, NS, sameStamp, stampOf } from "../storage/state.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import type { Reason } from "./events.ts";
 
@@ -77,6 +82,8 @@ export interface Decision {
   readonly changes: Changes;
   /** The lock file, if any. */
   readonly lock: LockData | undefined;
+  /** The lock file's stamp when read (undefined: there was none). */
+  readonly lockStamp: FileStamp | undefined;
   /** The current code manifest. */
   readonly manifest: Readonly<Record<string, Hash>>;
   /** Current dep hashes (missing deps absent). */
@@ -85,8 +92,11 @@ export interface Decision {
   readonly restore: readonly LockOut[];
   /** Locked outs whose workspace copy is fine but whose cache object is missing. */
   readonly recache: readonly LockOut[];
-  /** The hash of the stage's inputs (code, params, deps): the run-cache key. */
-  readonly inputHash: Hash;
+  /**
+   * The hash of the stage's inputs (code, params, deps): the run-cache key.
+   * Computed on demand: an up-to-date stage never needs it.
+   */
+  readonly inputHash: () => Promise<Hash>;
   /** A run-cache entry that can stand in for running, if any. */
   readonly runCache: RunCacheEntry | undefined;
 }
@@ -111,7 +121,8 @@ export async function decide(
   options: DecideOptions,
 ): Promise<Decision> {
   const key = stageKey(context, stage);
-  const lock = await readLock(stage.lockFile, key, context.state);
+  const locked = await readLockStamped(stage.lockFile, key, context.state);
+  const lock = locked?.data;
   const fingerprint = context.fingerprints.get(stage.name);
   const manifest = fingerprint?.manifest ?? {};
   const deps: LockDep[] = [];
@@ -128,11 +139,13 @@ export async function decide(
       if (predicted) deps.push({ path: dep.path, hash: predicted });
     }
   }
-  const inputHash = await hashJson({
-    code_manifest: manifest,
-    params: stage.params,
-    deps: deps.map(({ path, hash }) => ({ path, hash })).sort((a, b) => a.path < b.path ? -1 : 1),
-  });
+  let inputHashMemo: Promise<Hash> | undefined;
+  const inputHash = () =>
+    inputHashMemo ??= hashJson({
+      code_manifest: manifest,
+      params: stage.params,
+      deps: deps.map(({ path, hash }) => ({ path, hash })).sort((a, b) => a.path < b.path ? -1 : 1),
+    });
 
   const changes: Changes = {
     code: codeChanges(lock?.code_manifest ?? {}, manifest, fingerprint?.locations ?? {}),
@@ -161,7 +174,7 @@ export async function decide(
       }
       const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
       if (now?.hash === locked.hash) {
-        if (out.cache && !(await context.cache.has(locked.hash))) recache.push(locked);
+        if (out.cache && !context.cache.has(locked.hash)) recache.push(locked);
         continue;
       }
       if (out.cache && await restorable(context, locked.hash, out.isDir)) restore.push(locked);
@@ -175,7 +188,7 @@ export async function decide(
 
   let runCache: RunCacheEntry | undefined;
   if (reasons.length > 0 && !options.forced && !options.upstreamWillRun) {
-    const entry = await context.state.get<RunCacheEntry>([NS.run, key, inputHash]);
+    const entry = await context.state.get<RunCacheEntry>([NS.run, key, await inputHash()]);
     if (entry && await allRestorable(context, entry, stage)) runCache = entry;
   }
 
@@ -185,6 +198,7 @@ export async function decide(
     reasons,
     changes,
     lock,
+    lockStamp: locked?.stamp,
     manifest,
     deps,
     restore: reasons.length === 0 ? restore : [],
@@ -195,11 +209,11 @@ export async function decide(
 }
 
 async function restorable(context: EngineContext, hash: Hash, isDir: boolean): Promise<boolean> {
-  if (!isDir) return await context.cache.has(hash);
+  if (!isDir) return context.cache.has(hash);
   const manifest = await context.cache.readManifest(hash);
   if (!manifest) return false;
   for (const file of manifest.files) {
-    if (!(await context.cache.has(file.hash))) return false;
+    if (!context.cache.has(file.hash)) return false;
   }
   return true;
 }
@@ -271,4 +285,19 @@ function depChanges(
   return paths
     .filter((path) => before.get(path) !== after.get(path))
     .map((path) => ({ path, old: before.get(path) ?? null, new: after.get(path) ?? null }));
+}
+
+/**
+ * True when the stage's lock file is as it was when `decision` was made:
+ * no other process has run or committed the stage since.
+ */
+export function lockUnchanged(decision: Decision): boolean {
+  let now: FileStamp | undefined;
+  try {
+    now = stampOf(Deno.statSync(decision.stage.lockFile));
+  } catch {
+    now = undefined;
+  }
+  const then = decision.lockStamp;
+  return now === undefined || then === undefined ? now === then : sameStamp(now, then);
 }

@@ -12,10 +12,10 @@ import { dirname, join } from "node:path";
 import { messageOf } from "../errors.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { acquireExecLock } from "../storage/exec_lock.ts";
-import type { RunOutcome, WorkerPool } from "../worker/pool.ts";
+import type { RunDirs, RunOutcome, WorkerPool } from "../worker/pool.ts";
 import type { StagedArtifact } from "../worker/protocol.ts";
 import { type EngineContext, stageKey } from "./context.ts";
-import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
+import { decide, type Decision, lockUnchanged, type RunCacheEntry } from "./decide.ts";
 import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
 import {
   checkStagedOuts,
@@ -191,7 +191,8 @@ export class Engine {
       return { status: "cancelled", reason: "cancelled while waiting for another process" };
     }
     try {
-      const decision = forced
+      // Decide again only if another process touched the stage meanwhile.
+      const decision = forced || lockUnchanged(first)
         ? first
         : await decide(this.#context, stage, { forced, upstreamWillRun: false });
       if (isPlainSkip(decision)) return { status: "skipped", reason: "up to date" };
@@ -266,14 +267,14 @@ export class Engine {
   async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageResult> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
-    const worker = this.#pool.acquire(stage.permissions);
-    let dirs: Awaited<ReturnType<typeof worker.nextRunDirs>> | undefined;
+    const worker = await this.#pool.acquire(stage.permissions);
+    let dirs: RunDirs | undefined;
     try {
       if (request.signal?.aborted) {
         return { status: "cancelled", reason: "cancelled before it started" };
       }
-      dirs = await worker.nextRunDirs();
-      const deps = await this.#linkDeps(stage, dirs.deps);
+      dirs = worker.nextRunDirs();
+      const deps = this.#linkDeps(stage, dirs.deps);
       const outs = await this.#prepareOuts(decision, dirs.outs);
       this.#emit({ type: "stage-start", stage: stage.name });
       const outcome: RunOutcome = await worker.run(
@@ -300,7 +301,7 @@ export class Engine {
         };
       }
       try {
-        await checkStagedOuts(stage, dirs.outs);
+        checkStagedOuts(stage, dirs.outs);
       } catch (error) {
         if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
         throw error;
@@ -310,18 +311,16 @@ export class Engine {
       return { status: "ran", reason };
     } finally {
       this.#pool.release(worker);
-      if (dirs) {
-        await Promise.all(Object.values(dirs).map(removePath));
-      }
+      if (dirs) Object.values(dirs).forEach(removePath);
     }
   }
 
-  async #linkDeps(stage: StageDef, depsDir: string): Promise<StagedArtifact[]> {
+  #linkDeps(stage: StageDef, depsDir: string): StagedArtifact[] {
     const staged: StagedArtifact[] = [];
     for (const dep of stage.deps) {
       const link = join(depsDir, stagedName(dep.path));
-      await Deno.mkdir(dirname(link), { recursive: true });
-      await Deno.symlink(dep.abs, link);
+      Deno.mkdirSync(dirname(link), { recursive: true });
+      Deno.symlinkSync(dep.abs, link);
       staged.push({ name: dep.name, path: link, loader: dep.loader });
     }
     return staged;
@@ -331,7 +330,7 @@ export class Engine {
     const staged: StagedArtifact[] = [];
     for (const out of decision.stage.outs) {
       const path = join(outsDir, out.path);
-      await Deno.mkdir(out.isDir ? path : dirname(path), { recursive: true });
+      Deno.mkdirSync(out.isDir ? path : dirname(path), { recursive: true });
       if (out.kind === "incremental") await this.#seedIncremental(decision, out, path);
       staged.push({ name: out.name, path, loader: out.loader, selfWritten: out.selfWritten });
     }
@@ -346,7 +345,7 @@ export class Engine {
   ): Promise<void> {
     const copy = async (from: string) => {
       if (out.isDir) {
-        await removePath(path);
+        removePath(path);
         await copyTree(from, path);
       } else {
         await Deno.copyFile(from, path);
@@ -360,7 +359,7 @@ export class Engine {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     const locked = decision.lock?.outs.find((o) => o.path === out.path);
-    if (locked && !out.isDir && await this.#context.cache.has(locked.hash)) {
+    if (locked && !out.isDir && this.#context.cache.has(locked.hash)) {
       await copy(this.#context.cache.objectPath(locked.hash));
     }
   }

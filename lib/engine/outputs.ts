@@ -21,9 +21,9 @@ export class OutputError extends Error {
 }
 
 /** Remove whatever is at `path` (file, symlink or directory). */
-export async function removePath(path: string): Promise<void> {
+export function removePath(path: string): void {
   try {
-    await Deno.remove(path, { recursive: true });
+    Deno.removeSync(path, { recursive: true });
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
@@ -48,10 +48,10 @@ export async function restoreOut(
   const { cache, state, warn } = context;
   if (!out.isDir) {
     if (!(await cache.verify(locked.hash, state, warn))) return false;
-    await removePath(out.abs);
-    await Deno.mkdir(dirname(out.abs), { recursive: true });
+    removePath(out.abs);
+    Deno.mkdirSync(dirname(out.abs), { recursive: true });
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
-    await state.rememberFileHash(out.path, stampOf(await Deno.stat(out.abs)), locked.hash);
+    await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), locked.hash);
     return true;
   }
   const manifest = await cache.readManifest(locked.hash);
@@ -64,22 +64,22 @@ export async function restoreOut(
   try {
     for (const file of manifest.files) {
       const dest = join(temp, file.path);
-      await Deno.mkdir(dirname(dest), { recursive: true });
+      Deno.mkdirSync(dirname(dest), { recursive: true });
       await cache.place(file.hash, dest, modeFor(out, mode));
     }
-    await Deno.mkdir(temp, { recursive: true });
-    await removePath(out.abs);
-    await Deno.mkdir(dirname(out.abs), { recursive: true });
-    await Deno.rename(temp, out.abs);
+    Deno.mkdirSync(temp, { recursive: true });
+    removePath(out.abs);
+    Deno.mkdirSync(dirname(out.abs), { recursive: true });
+    Deno.renameSync(temp, out.abs);
   } catch (error) {
-    await removePath(temp);
+    removePath(temp);
     throw error;
   }
   for (const file of manifest.files) {
     const abs = join(out.abs, file.path);
     await state.rememberFileHash(
       `${out.path}/${file.path}`,
-      stampOf(await Deno.stat(abs)),
+      stampOf(Deno.statSync(abs)),
       file.hash,
     );
   }
@@ -91,12 +91,12 @@ export async function restoreOut(
  * staging mirror of the project root): every out present and of the right
  * kind, nothing else.
  */
-export async function checkStagedOuts(stage: StageDef, stagedDir: string): Promise<void> {
+export function checkStagedOuts(stage: StageDef, stagedDir: string): void {
   for (const out of stage.outs) {
     const staged = join(stagedDir, out.path);
     let info: Deno.FileInfo | undefined;
     try {
-      info = await Deno.lstat(staged);
+      info = Deno.lstatSync(staged);
     } catch {
       info = undefined;
     }
@@ -122,7 +122,7 @@ export async function checkStagedOuts(stage: StageDef, stagedDir: string): Promi
   }
   const declaredFiles = new Set(stage.outs.filter((o) => !o.isDir).map((o) => o.path));
   const declaredDirs = stage.outs.filter((o) => o.isDir).map((o) => o.path + "/");
-  for (const path of await listFiles(stagedDir)) {
+  for (const path of listFiles(stagedDir)) {
     if (declaredFiles.has(path) || declaredDirs.some((dir) => path.startsWith(dir))) continue;
     throw new OutputError(
       `stage '${stage.name}' wrote '${path}', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
@@ -141,7 +141,7 @@ interface HashedOut {
 async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
   if (!out.isDir) return { out, staged, hash: await hashFile(staged), manifest: undefined };
   const files = [];
-  for (const path of await listFiles(staged)) {
+  for (const path of listFiles(staged)) {
     files.push({ path, hash: await hashFile(join(staged, path)) });
   }
   const manifest = { files };
@@ -181,25 +181,25 @@ export async function commitStagedOuts(
         await cache.storeFile(staged, hash, link);
       }
     }
-    await removePath(out.abs);
-    await Deno.mkdir(dirname(out.abs), { recursive: true });
+    removePath(out.abs);
+    Deno.mkdirSync(dirname(out.abs), { recursive: true });
     if (!options.noCommit && out.cache && mode !== "copy") {
       // The object may predate this run (same content as before): link to it.
       await placeFromCache(context, out, item, mode);
     } else {
-      await Deno.rename(staged, out.abs);
+      Deno.renameSync(staged, out.abs);
     }
     if (manifest) {
       for (const file of manifest.files) {
         const abs = join(out.abs, file.path);
         await state.rememberFileHash(
           `${out.path}/${file.path}`,
-          stampOf(await Deno.stat(abs)),
+          stampOf(Deno.statSync(abs)),
           file.hash,
         );
       }
     } else {
-      await state.rememberFileHash(out.path, stampOf(await Deno.stat(out.abs)), hash);
+      await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hash);
     }
     result.push({ path: out.path, hash, kind: out.kind });
   }
@@ -218,7 +218,7 @@ async function placeFromCache(
   }
   for (const file of item.manifest.files) {
     const dest = join(out.abs, file.path);
-    await Deno.mkdir(dirname(dest), { recursive: true });
+    Deno.mkdirSync(dirname(dest), { recursive: true });
     await context.cache.place(file.hash, dest, mode);
   }
 }

@@ -35,5 +35,5 @@ export async function recordRun(
       isDir: stage.outs.find((d) => d.path === o.path)?.isDir ?? false,
     })),
   };
-  context.state.defer([NS.run, key, decision.inputHash], entry);
+  context.state.defer([NS.run, key, await decision.inputHash()], entry);
 }

@@ -21,6 +21,7 @@ import type { StagePermissions } from "../api/stage.ts";
 import { messageOf, PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectRelative } from "./project.ts";
 import type { DepDef, OutDef, PipelineRef, ResolvedPermissions, StageDef } from "./stage_def.ts";
+import { mark } from "../trace.ts";
 
 /** A loaded pipeline. */
 export interface LoadedPipeline {
@@ -73,6 +74,7 @@ export async function loadPipeline(
   paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
 ): Promise<LoadedPipeline> {
   const pipeline = await importPipeline(file);
+  mark("load: imported");
   const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
   const stages: StageDef[] = [];
   for (const stage of pipeline.stages) {
@@ -87,18 +89,19 @@ async function resolveStage(
   stage: RegisteredStage,
   paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
 ): Promise<StageDef> {
-  const where = formatSite(stage.site);
+  // Only error messages need the site text; formatting it for every stage costs.
+  const where = () => formatSite(stage.site);
   const artifact = (name: string, decl: Dep<unknown> | Out<unknown>, what: "dep" | "out") => {
     const isDir = decl.path.endsWith("/");
     const abs = resolve(pipeline.dir, decl.path);
     if (what === "out" && !isInside(project.root, abs)) {
       throw new PivotError(
-        `${where}: stage '${stage.name}': out '${name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
+        `${where()}: stage '${stage.name}': out '${name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
       );
     }
     if (isInside(join(project.root, PIVOT_DIR), abs)) {
       throw new PivotError(
-        `${where}: stage '${stage.name}': ${what} '${name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
+        `${where()}: stage '${stage.name}': ${what} '${name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
       );
     }
     return {

@@ -3,6 +3,9 @@
  * store's file-hash cache: a file whose path, mtime, size and inode are
  * unchanged is never re-read.
  *
+ * `stat` is synchronous here on purpose: a no-op run stats every dep and out,
+ * and a sync stat costs a few µs where an async one costs ~40 µs.
+ *
  * @module
  */
 
@@ -28,7 +31,7 @@ export async function hashFileCached(
 ): Promise<Hash | undefined> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(abs);
+    info = Deno.statSync(abs);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
@@ -63,7 +66,7 @@ export async function hashArtifact(
 ): Promise<ArtifactHash | undefined> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(abs);
+    info = Deno.statSync(abs);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
@@ -74,9 +77,9 @@ export async function hashArtifact(
   }
   if (!info.isDirectory) return undefined;
   const files: ManifestEntry[] = [];
-  for (const path of await listFiles(abs)) {
+  for (const path of listFiles(abs)) {
     const fileAbs = join(abs, path);
-    const hash = await hashStatted(fileAbs, `${rel}/${path}`, await Deno.stat(fileAbs), state);
+    const hash = await hashStatted(fileAbs, `${rel}/${path}`, Deno.statSync(fileAbs), state);
     files.push({ path, hash });
   }
   const manifest = { files };
@@ -84,17 +87,17 @@ export async function hashArtifact(
 }
 
 /** Every file under `dir` (following symlinks), as sorted POSIX relative paths. */
-export async function listFiles(dir: string): Promise<string[]> {
+export function listFiles(dir: string): string[] {
   const result: string[] = [];
-  async function walk(sub: string): Promise<void> {
-    for await (const entry of Deno.readDir(sub === "" ? dir : join(dir, sub))) {
+  const walk = (sub: string) => {
+    for (const entry of Deno.readDirSync(sub === "" ? dir : join(dir, sub))) {
       const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
-      if (entry.isSymlink) isDirectory = (await Deno.stat(join(dir, rel))).isDirectory;
-      if (isDirectory) await walk(rel);
+      if (entry.isSymlink) isDirectory = Deno.statSync(join(dir, rel)).isDirectory;
+      if (isDirectory) walk(rel);
       else result.push(rel);
     }
-  }
-  await walk("");
+  };
+  walk("");
   return result.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

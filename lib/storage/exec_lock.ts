@@ -37,11 +37,11 @@ function alive(pid: number): boolean {
   }
 }
 
-async function tryCreate(path: string): Promise<boolean> {
+function tryCreate(path: string): boolean {
   const owner: Owner = { pid: Deno.pid, host: Deno.hostname(), since: Date.now() };
   try {
-    using file = await Deno.open(path, { write: true, createNew: true });
-    await file.write(new TextEncoder().encode(JSON.stringify(owner)));
+    // Sync: taken once per stage that runs; see lib/storage/cache.ts.
+    Deno.writeTextFileSync(path, JSON.stringify(owner), { createNew: true });
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
@@ -98,14 +98,23 @@ export async function acquireExecLock(
   name: string,
   options: { signal?: AbortSignal; onWait?: (owner: string) => void } = {},
 ): Promise<HeldLock> {
-  await Deno.mkdir(dir, { recursive: true });
+  Deno.mkdirSync(dir, { recursive: true });
   const path = join(dir, `${encodeURIComponent(name)}.lock`);
   let delay = 10;
   let told = false;
   while (true) {
     options.signal?.throwIfAborted();
-    if (await tryCreate(path)) {
-      return { release: () => Deno.remove(path).catch(() => {}) };
+    if (tryCreate(path)) {
+      return {
+        release: () => {
+          try {
+            Deno.removeSync(path);
+          } catch {
+            // already gone
+          }
+          return Promise.resolve();
+        },
+      };
     }
     const stale = await staleContent(path);
     if (stale !== undefined) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createXXHash64, type IHasher } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
 
 /** A 16-hex-digit xxhash64 digest. */
 export type Hash = string;
@@ -18,8 +18,17 @@ interface Slot {
 }
 const idle: Slot[] = [];
 
+// hash-wasm bundles every algorithm (270 KB of JS, ~15 ms to import), so it
+// is imported on first use: a no-op run that hashes nothing never loads it.
+let create: (() => Promise<IHasher>) | undefined;
+
+async function newHasher(): Promise<IHasher> {
+  create ??= (await import("hash-wasm")).createXXHash64;
+  return await create();
+}
+
 async function withHasher<T>(use: (slot: Slot) => Promise<T> | T): Promise<T> {
-  const slot = idle.pop() ?? { hasher: await createXXHash64(), buffers: undefined };
+  const slot = idle.pop() ?? { hasher: await newHasher(), buffers: undefined };
   try {
     slot.hasher.init();
     return await use(slot);

@@ -63,19 +63,28 @@ export async function readLock(
   rel: string,
   state: StateStore,
 ): Promise<LockData | undefined> {
+  return (await readLockStamped(path, rel, state))?.data;
+}
+
+/** {@link readLock}, with the stamp of the file read (to notice a later rewrite). */
+export async function readLockStamped(
+  path: string,
+  rel: string,
+  state: StateStore,
+): Promise<{ data: LockData; stamp: FileStamp } | undefined> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(path);
+    info = Deno.statSync(path); // sync: read for every stage on every run
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
   const stamp = stampOf(info);
   const cached = await state.get<CachedLock>([NS.lock, rel]);
-  if (cached && sameStamp(cached, stamp)) return cached.data;
+  if (cached && sameStamp(cached, stamp)) return { data: cached.data, stamp };
   const data = await parseLock(await Deno.readTextFile(path), rel);
   state.defer([NS.lock, rel], { ...stamp, data });
-  return data;
+  return { data, stamp };
 }
 
 async function parseLock(text: string, rel: string): Promise<LockData> {
@@ -141,16 +150,21 @@ export async function writeLock(
 ): Promise<void> {
   const { stringify } = await import("yaml");
   const canonical = canonicalLock(data);
-  await Deno.mkdir(dirname(path), { recursive: true });
+  // Small file, sync writes: see lib/storage/cache.ts on async op overhead.
+  Deno.mkdirSync(dirname(path), { recursive: true });
   const temp = tempPath(path);
   try {
-    await Deno.writeTextFile(temp, stringify(canonical, { lineWidth: 0 }));
-    await Deno.rename(temp, path);
+    Deno.writeTextFileSync(temp, stringify(canonical, { lineWidth: 0 }));
+    Deno.renameSync(temp, path);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // never created
+    }
     throw error;
   }
-  state.defer([NS.lock, rel], { ...stampOf(await Deno.stat(path)), data: canonical });
+  state.defer([NS.lock, rel], { ...stampOf(Deno.statSync(path)), data: canonical });
 }
 
 /** Delete a stage's lock file (and its cached parse), if present. */

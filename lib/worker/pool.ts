@@ -47,14 +47,25 @@ export interface RunDirs {
   readonly tmp: string;
 }
 
+/** Code every worker may load. */
+export interface CodeAccess {
+  /** Absolute paths to allow reading. */
+  readonly read: readonly string[];
+  /** Hosts to allow importing from. */
+  readonly importHosts: readonly string[];
+}
+
 /** Options of {@link WorkerPool}. */
 export interface PoolOptions {
   /** Directory under which each worker gets its staging area. */
   readonly stagingRoot: string;
-  /** Absolute paths every worker may read: the pipeline's module files, for instance. */
-  readonly readAlways: readonly string[];
-  /** Hosts every worker may import modules from (remote modules of the pipeline). */
-  readonly importHosts: readonly string[];
+  /**
+   * What every worker may read (the pipeline's local module files: dynamic
+   * `import()` needs read access) and import from (remote module hosts).
+   * Asked once, when the first worker is created: a run that executes no
+   * stage never computes it.
+   */
+  readonly codeAccess: () => Promise<CodeAccess>;
   /** How long a cancelled stage may take to stop before its worker is terminated (ms). */
   readonly graceMs: number;
 }
@@ -100,14 +111,14 @@ export class StageWorker {
   }
 
   /** Fresh staging directories for the next run. */
-  async nextRunDirs(): Promise<RunDirs> {
+  nextRunDirs(): RunDirs {
     const run = String(++this.#runs);
     const dirs = {
       deps: join(this.root, "deps", run),
       outs: join(this.root, "outs", run),
       tmp: join(this.root, "tmp", run),
     };
-    await Promise.all(Object.values(dirs).map((dir) => Deno.mkdir(dir, { recursive: true })));
+    for (const dir of Object.values(dirs)) Deno.mkdirSync(dir, { recursive: true });
     return dirs;
   }
 
@@ -197,6 +208,7 @@ export class WorkerPool {
   readonly #options: PoolOptions;
   readonly #idle = new Map<string, StageWorker[]>();
   readonly #all = new Set<StageWorker>();
+  #code: Promise<CodeAccess> | undefined;
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -208,7 +220,7 @@ export class WorkerPool {
   }
 
   /** An idle worker with these permissions, or a new one. */
-  acquire(permissions: ResolvedPermissions): StageWorker {
+  async acquire(permissions: ResolvedPermissions): Promise<StageWorker> {
     const profile = profileOf(permissions);
     const idle = this.#idle.get(profile) ?? [];
     while (idle.length > 0) {
@@ -220,15 +232,16 @@ export class WorkerPool {
       this.#options.stagingRoot,
       `w${this.#all.size}-${crypto.randomUUID().slice(0, 8)}`,
     );
+    const code = await (this.#code ??= this.#options.codeAccess());
     const worker = new StageWorker(root, profile, {
-      read: [root, ...this.#options.readAlways, ...permissions.read],
+      read: [root, ...code.read, ...permissions.read],
       write: [join(root, "outs"), join(root, "tmp")],
       net: permissionValue(permissions.net),
       env: permissionValue(permissions.env),
       run: permissionValue(permissions.run),
       ffi: permissionValue(permissions.ffi),
       sys: permissionValue(permissions.sys) as Deno.PermissionOptionsObject["sys"],
-      import: importHosts(this.#options.importHosts),
+      import: importHosts(code.importHosts),
     });
     this.#all.add(worker);
     return worker;
