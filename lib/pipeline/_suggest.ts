@@ -6,7 +6,8 @@
 
 /**
  * The candidate closest to `word`, if it is close enough to be a likely typo:
- * at most one edit for short words, a third of the length for longer ones.
+ * one edit for words of up to five letters, a third of the length for longer
+ * ones, and only a difference of case for words of one or two letters.
  * Swapping two adjacent letters counts as one edit (`trian` → `train`).
  *
  * @example
@@ -16,7 +17,8 @@
  * ```
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
+  // A one- or two-letter word is one edit from too many things: only a case slip counts.
+  const limit = word.length <= 2 ? 0 : Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

@@ -20,12 +20,25 @@ export interface YamlSource {
   where(path: YamlPath): string;
 }
 
+/** Options of {@link parseYamlSource}. */
+export interface YamlSourceOptions {
+  /**
+   * Give mappings as `Map`s, which keep declaration order and original keys
+   * (a plain object puts integer-like keys such as `2024` first).
+   */
+  mapAsMap?: boolean;
+}
+
 /**
  * Parse `text` as YAML 1.2 (core schema; `<<` merge keys allowed). A syntax
  * error, a duplicate key or a second document is a one-line {@link PivotError}
  * naming `label` and the line.
  */
-export function parseYamlSource(text: string, label: string): YamlSource {
+export function parseYamlSource(
+  text: string,
+  label: string,
+  options: YamlSourceOptions = {},
+): YamlSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
   const error = doc.errors[0];
@@ -37,7 +50,7 @@ export function parseYamlSource(text: string, label: string): YamlSource {
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 1000 });
+    value = doc.toJS({ maxAliasCount: 1000, mapAsMap: options.mapAsMap ?? false });
   } catch (cause) {
     throw new PivotError(`${label}: invalid YAML: ${(cause as Error).message}`, { cause });
   }
