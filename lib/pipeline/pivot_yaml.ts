@@ -170,25 +170,25 @@ export function parsePivotYaml(
 ): PivotYamlFile {
   const label = options.label ?? basename(file);
   const source = parseYamlSource(text, label, { mapAsMap: true });
-  const reader = new Reader(source.where, dirname(file));
+  const validator = new YamlValidator(source.where, dirname(file));
   const root = source.value;
   if (root === undefined || root === null) {
-    reader.fail([], `the file is empty: add 'stages:' with at least one stage`);
+    validator.fail([], `the file is empty: add 'stages:' with at least one stage`);
   }
-  const top = reader.mapping(root, [], "the top level", "stages: { name: { run: … } }");
-  reader.checkKeys(top, [], TOP_KEYS, "top level: ");
+  const top = validator.mapping(root, [], "the top level", "stages: { name: { run: … } }");
+  validator.checkKeys(top, [], TOP_KEYS, "top level: ");
   const name = top.get("pipeline");
   if (name !== undefined && (typeof name !== "string" || !NAME.test(name))) {
-    reader.fail(
+    validator.fail(
       ["pipeline"],
       `'pipeline' must be a name (letters, digits, '_', '-'), got ${yamlKindOf(name)}`,
     );
   }
-  if (!top.has("stages")) reader.fail([], `missing 'stages': add stages: { name: { run: … } }`);
-  const stages = reader.mapping(top.get("stages"), ["stages"], "'stages'", "name: { run: … }");
+  if (!top.has("stages")) validator.fail([], `missing 'stages': add stages: { name: { run: … } }`);
+  const stages = validator.mapping(top.get("stages"), ["stages"], "'stages'", "name: { run: … }");
   const result: PivotYamlStage[] = [];
   for (const [key, value] of stages) {
-    result.push(...reader.stage(String(key), value, ["stages", key as string]));
+    result.push(...validator.stage(String(key), value, ["stages", key as string]));
   }
   return { file, dir: dirname(file), name: name as string | undefined, stages: result };
 }
@@ -234,7 +234,8 @@ interface Dimension {
   }[];
 }
 
-class Reader {
+/** Validates the parsed YAML, failing with `file:line: message`. */
+class YamlValidator {
   constructor(
     readonly where: (path: YamlPath) => string,
     readonly dir: string,
@@ -531,7 +532,7 @@ class Reader {
 /** `${dim}` substitution for one variant. */
 class Substituter {
   constructor(
-    readonly reader: Reader,
+    readonly reader: YamlValidator,
     readonly values: Record<string, MatrixValue>,
     readonly at: string,
   ) {}
