@@ -1,0 +1,162 @@
+/**
+ * Reading files as they were at a git revision (HEAD, or `--rev REV`): what
+ * `params diff`, `metrics diff` and `status` compare the workspace with.
+ *
+ * All files are read through one `git cat-file --batch` process, so reading
+ * the lock files of a few hundred stages costs two processes, not hundreds.
+ *
+ * @module
+ */
+
+import { isAbsolute, posix, relative } from "node:path";
+import { PivotError } from "../errors.ts";
+
+/**
+ * The text of each of `paths` at revision `rev` of the git repository that
+ * holds `dir`; `undefined` for a path that does not exist there (or is a
+ * directory). Paths are relative to `dir` (which may be a sub-directory of
+ * the repository, such as a project root) or absolute.
+ *
+ * In a repository without commits yet, the default `HEAD` holds no files:
+ * every path is `undefined`.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} when `dir` is not in a git repository, git is not
+ * installed, or `rev` is not a revision of the repository.
+ *
+ * @example
+ * ```ts
+ * const old = await readFilesAtRevision("/work/project", ["params.yaml", ".pivot/stages/train.lock"]);
+ * old.get("params.yaml"); // the text at HEAD, or undefined
+ * ```
+ */
+export async function readFilesAtRevision(
+  dir: string,
+  paths: readonly string[],
+  rev: string = "HEAD",
+): Promise<Map<string, string | undefined>> {
+  const result = new Map<string, string | undefined>(paths.map((path) => [path, undefined]));
+  const revision = await resolveRevision(dir, rev);
+  if (revision === undefined || paths.length === 0) return result;
+  const unique = [...result.keys()];
+  const names = unique.map((path) => `${revision.commit}:${repoPath(dir, revision.prefix, path)}`);
+  const stdout = await git(dir, ["cat-file", "--batch"], names.join("\n") + "\n");
+  const contents = parseBatch(stdout, unique.length);
+  unique.forEach((path, index) => result.set(path, contents[index]));
+  return result;
+}
+
+/**
+ * The text of `path` at revision `rev` (default `HEAD`), or `undefined` when
+ * it does not exist there. See {@link readFilesAtRevision}.
+ *
+ * @example
+ * ```ts
+ * const old = await readFileAtRevision("/work/project", "params.yaml", "main");
+ * ```
+ */
+export async function readFileAtRevision(
+  dir: string,
+  path: string,
+  rev: string = "HEAD",
+): Promise<string | undefined> {
+  return (await readFilesAtRevision(dir, [path], rev)).get(path);
+}
+
+/** The commit `rev` names and `dir`'s place in the repository; undefined for an unborn HEAD. */
+async function resolveRevision(
+  dir: string,
+  rev: string,
+): Promise<{ commit: string; prefix: string } | undefined> {
+  if (rev === "" || rev.startsWith("-") || /[\s:]/.test(rev)) {
+    throw new PivotError(
+      `invalid git revision ${JSON.stringify(rev)}: name a commit, branch or tag`,
+    );
+  }
+  let prefix: string;
+  try {
+    prefix = new TextDecoder().decode(await git(dir, ["rev-parse", "--show-prefix"])).trim();
+  } catch (error) {
+    if (!(error instanceof GitFailed)) throw error;
+    throw new PivotError(`cannot read git revisions in ${dir}: ${error.message}`, { cause: error });
+  }
+  try {
+    const args = ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`];
+    const commit = new TextDecoder().decode(await git(dir, args)).trim();
+    return { commit, prefix };
+  } catch (error) {
+    if (!(error instanceof GitFailed)) throw error;
+    // A repository without commits has no HEAD yet: nothing was committed, so nothing is there.
+    if (rev === "HEAD") return undefined;
+    throw new PivotError(`unknown git revision '${rev}': name a commit, branch or tag`);
+  }
+}
+
+/** `dir`-relative or absolute `path` as a path from the repository root (`sub/params.yaml`). */
+function repoPath(dir: string, prefix: string, path: string): string {
+  const fromDir = isAbsolute(path) ? relative(dir, path) : path;
+  return posix.normalize(prefix + fromDir.replaceAll("\\", "/"));
+}
+
+/** Split `git cat-file --batch` output into the text of each object, in order. */
+function parseBatch(stdout: Uint8Array, count: number): (string | undefined)[] {
+  const decoder = new TextDecoder();
+  const contents: (string | undefined)[] = [];
+  let offset = 0;
+  for (let index = 0; index < count; index++) {
+    const end = stdout.indexOf(0x0a, offset);
+    if (end < 0) throw new Error("git cat-file --batch: output ended early");
+    const header = decoder.decode(stdout.subarray(offset, end));
+    offset = end + 1;
+    // `<name> missing` (or `ambiguous`) has no body; a hit is `<oid> <type> <size>` then the body.
+    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!match) {
+      contents.push(undefined);
+      continue;
+    }
+    const size = Number(match[2]);
+    contents.push(
+      match[1] === "blob" ? decoder.decode(stdout.subarray(offset, offset + size)) : undefined,
+    );
+    offset += size + 1;
+  }
+  return contents;
+}
+
+/** A git command that exited with an error. */
+class GitFailed extends Error {}
+
+async function git(dir: string, args: string[], input?: string): Promise<Uint8Array> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("git", {
+      args,
+      cwd: dir,
+      stdin: input === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new PivotError("git is not installed: comparing with a revision needs git", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  // Read while writing: a large output would otherwise fill the pipe and stall both sides.
+  const output = child.output();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await output;
+  if (code === 0) return stdout;
+  const message = new TextDecoder().decode(stderr).trim().split("\n")[0];
+  if (/not a git repository/i.test(message)) {
+    throw new PivotError(`${dir} is not in a git repository: comparing with a revision needs git`);
+  }
+  throw new GitFailed(`git ${args.join(" ")}: ${message || `exit code ${code}`}`);
+}

@@ -1,0 +1,661 @@
+/**
+ * `pivot.yaml` (or `pivot.yml`): stages that name their run function by
+ * module path and export (`run: stages.ts#train`), with path and params
+ * overrides and matrix expansion into `name@variant` stages (SPEC §7).
+ *
+ * This module only parses and validates the file into {@link PivotYamlStage}
+ * entries; the pipeline loader imports the functions and builds `StageDef`s.
+ * Design decisions are in docs/pivot-yaml.md.
+ *
+ * @example
+ * ```yaml
+ * stages:
+ *   train:
+ *     run: stages.ts#train
+ *     deps: { data: "data/${dataset}.json" }
+ *     outs: { model: "models/${model}_${dataset}.json" }
+ *     params: { epochs: 10 }
+ *     matrix:
+ *       model:
+ *         small: { params: { epochs: 5 } }
+ *         large: { params: { epochs: 50 } }
+ *       dataset: [train, test]
+ * ```
+ *
+ * @module
+ */
+
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { PivotError } from "../errors.ts";
+import { closestMatch, didYouMean } from "./_suggest.ts";
+import { isPlainObject, parseYamlSource, yamlKindOf, type YamlPath } from "./_yaml_source.ts";
+
+/** The file names a YAML pipeline may have, in order of lookup. */
+export const PIVOT_YAML_NAMES: readonly string[] = ["pivot.yaml", "pivot.yml"];
+
+/** A value of a matrix dimension: a list item as written, or a named variant's key. */
+export type MatrixValue = string | number | boolean;
+
+/** Where a stage's run function is: `run: stages.ts#train`. */
+export interface PivotYamlRun {
+  /** Absolute path of the module (resolved against the YAML file's directory). */
+  readonly module: string;
+  /** `file://` URL of the module. */
+  readonly moduleUrl: string;
+  /** The export holding the function (or a `defineStage` definition). */
+  readonly exportName: string;
+}
+
+/** One stage of a `pivot.yaml`, after matrix expansion and `${var}` substitution. */
+export interface PivotYamlStage {
+  /** Full name: `train`, or `train@small_test` for a matrix variant. */
+  readonly name: string;
+  /** The stage key in the YAML file (`train`). */
+  readonly baseName: string;
+  /** The variant (`small_test`), or undefined outside a matrix. */
+  readonly variant: string | undefined;
+  /** The run function. */
+  readonly run: PivotYamlRun;
+  /** Dep paths by name, relative to {@link PivotYamlFile.dir}. */
+  readonly deps: Readonly<Record<string, string>>;
+  /** Out paths by name, relative to {@link PivotYamlFile.dir}. */
+  readonly outs: Readonly<Record<string, string>>;
+  /** Metric paths by name, relative to {@link PivotYamlFile.dir}. */
+  readonly metrics: Readonly<Record<string, string>>;
+  /** Plot paths by name, relative to {@link PivotYamlFile.dir}. */
+  readonly plots: Readonly<Record<string, string>>;
+  /** Param overrides: the stage's `params`, deep-merged with its variant's. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Mutex groups (a variant's `mutex` replaces the stage's). */
+  readonly mutex: readonly string[];
+  /** The value of each matrix dimension for this variant (`{}` outside a matrix). */
+  readonly matrixValues: Readonly<Record<string, MatrixValue>>;
+  /** `pivot.yaml:3`: where the stage is declared, to start the loader's messages. */
+  readonly where: string;
+}
+
+/** A parsed `pivot.yaml`. */
+export interface PivotYamlFile {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** Absolute directory of the file: the base of every relative path in it. */
+  readonly dir: string;
+  /** The top-level `pipeline:` name, if given (the loader picks a default). */
+  readonly name: string | undefined;
+  /** Stages in declaration order, each matrix expanded in place. */
+  readonly stages: readonly PivotYamlStage[];
+}
+
+/** Options of {@link parsePivotYaml} and {@link loadPivotYaml}. */
+export interface PivotYamlOptions {
+  /** How messages name the file (default: its base name, `pivot.yaml`). */
+  label?: string;
+}
+
+/**
+ * The `pivot.yaml` or `pivot.yml` in `dir`, or undefined when there is none.
+ *
+ * Needs read permission for `dir`.
+ *
+ * @throws {PivotError} when both exist: which one is meant is unclear.
+ *
+ * @example
+ * ```ts
+ * const file = await findPivotYaml("/work/project"); // "/work/project/pivot.yaml"
+ * ```
+ */
+export async function findPivotYaml(dir: string): Promise<string | undefined> {
+  const found: string[] = [];
+  for (const name of PIVOT_YAML_NAMES) {
+    try {
+      if ((await Deno.stat(join(dir, name))).isFile) found.push(join(dir, name));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  if (found.length > 1) {
+    throw new PivotError(
+      `both ${PIVOT_YAML_NAMES.join(" and ")} are in ${dir}: keep one of them`,
+    );
+  }
+  return found[0];
+}
+
+/**
+ * Read and parse the YAML pipeline `file` (see {@link parsePivotYaml}).
+ *
+ * Needs read permission for `file`.
+ *
+ * @example
+ * ```ts
+ * const { stages } = await loadPivotYaml("/work/project/pivot.yaml");
+ * ```
+ */
+export async function loadPivotYaml(
+  file: string,
+  options: PivotYamlOptions = {},
+): Promise<PivotYamlFile> {
+  const label = options.label ?? basename(file);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new PivotError(`${label}: cannot read: ${(error as Error).message}`, { cause: error });
+  }
+  return parsePivotYaml(text, file, { label });
+}
+
+/**
+ * Parse and validate the text of a YAML pipeline whose absolute path is
+ * `file`. Matrix stages are expanded (cross product, first dimension
+ * outermost; variant name = values joined by `_`) and `${dim}` is substituted
+ * in dep/out/metric/plot paths and in param string values. Paths stay
+ * relative to the file's directory.
+ *
+ * @throws {PivotError} one line naming the file, line and stage: malformed
+ * YAML, an unknown key (with a suggestion), a wrong type, a bad `run`, an
+ * invalid stage or variant name, duplicate variants, an unknown `${var}`.
+ *
+ * @example
+ * ```ts
+ * const parsed = parsePivotYaml("stages:\n  prep:\n    run: stages.ts#prep\n", "/p/pivot.yaml");
+ * parsed.stages[0].run.exportName; // "prep"
+ * ```
+ */
+export function parsePivotYaml(
+  text: string,
+  file: string,
+  options: PivotYamlOptions = {},
+): PivotYamlFile {
+  const label = options.label ?? basename(file);
+  const source = parseYamlSource(text, label, { mapAsMap: true });
+  const validator = new YamlValidator(source.where, dirname(file));
+  const root = source.value;
+  if (root === undefined || root === null) {
+    validator.fail([], `the file is empty: add 'stages:' with at least one stage`);
+  }
+  const top = validator.mapping(root, [], "the top level", "stages: { name: { run: … } }");
+  validator.checkKeys(top, [], TOP_KEYS, "top level: ");
+  const name = top.get("pipeline");
+  if (name !== undefined && (typeof name !== "string" || !NAME.test(name))) {
+    validator.fail(
+      ["pipeline"],
+      `'pipeline' must be a name (letters, digits, '_', '-'), got ${yamlKindOf(name)}`,
+    );
+  }
+  if (!top.has("stages")) validator.fail([], `missing 'stages': add stages: { name: { run: … } }`);
+  const stages = validator.mapping(top.get("stages"), ["stages"], "'stages'", "name: { run: … }");
+  const result: PivotYamlStage[] = [];
+  for (const [key, value] of stages) {
+    result.push(...validator.stage(String(key), value, ["stages", key as string]));
+  }
+  return { file, dir: dirname(file), name: name as string | undefined, stages: result };
+}
+
+// --- validation ---
+
+const TOP_KEYS = ["pipeline", "stages"];
+const STAGE_KEYS = ["run", "deps", "outs", "metrics", "plots", "params", "mutex", "matrix"];
+const VARIANT_KEYS = ["deps", "outs", "metrics", "plots", "params", "mutex"];
+const PATH_SECTIONS = ["deps", "outs", "metrics", "plots"] as const;
+type PathSection = typeof PATH_SECTIONS[number];
+const SECTION_NOUN: Record<PathSection, string> = {
+  deps: "dep",
+  outs: "out",
+  metrics: "metric",
+  plots: "plot",
+};
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+const DIMENSION = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** A value with the YAML path it came from, for messages. */
+interface Located<T> {
+  readonly value: T;
+  readonly path: YamlPath;
+}
+
+/** What a stage or a matrix variant declares. */
+interface Overrides {
+  readonly paths: Record<PathSection, Map<string, Located<string>>>;
+  readonly params: Located<Record<string, unknown>> | undefined;
+  readonly mutex: Located<string[]> | undefined;
+}
+
+/** One dimension of a matrix: its values, each with its overrides. */
+interface Dimension {
+  readonly name: string;
+  readonly values: {
+    readonly key: string;
+    readonly value: MatrixValue;
+    readonly overrides: Overrides;
+  }[];
+}
+
+/** Validates the parsed YAML, failing with `file:line: message`. */
+class YamlValidator {
+  constructor(
+    readonly where: (path: YamlPath) => string,
+    readonly dir: string,
+  ) {}
+
+  fail(path: YamlPath, message: string): never {
+    throw new PivotError(`${this.where(path)}: ${message}`);
+  }
+
+  /** `value` as a Map with string keys; `what` and `example` explain a mismatch. */
+  mapping(value: unknown, path: YamlPath, what: string, example: string): Map<string, unknown> {
+    if (!(value instanceof Map)) {
+      this.fail(path, `${what} must be a mapping (${example}), got ${yamlKindOf(value)}`);
+    }
+    const result = new Map<string, unknown>();
+    for (const [key, item] of value) {
+      // YAML keys may be numbers or booleans; messages and names use their text.
+      if (result.has(String(key))) this.fail([...path, key], `${what}: key '${key}' appears twice`);
+      result.set(String(key), item);
+    }
+    return result;
+  }
+
+  /** Typo protection: every key of `map` is one of `known`. `at` starts the message. */
+  checkKeys(map: Map<string, unknown>, path: YamlPath, known: readonly string[], at: string) {
+    for (const key of map.keys()) {
+      if (!known.includes(key)) {
+        this.fail(
+          [...path, key],
+          `${at}unknown key '${key}'${didYouMean(key, known)} (known: ${known.join(", ")})`,
+        );
+      }
+    }
+  }
+
+  stage(name: string, value: unknown, path: YamlPath): PivotYamlStage[] {
+    if (name.includes("@")) {
+      this.fail(
+        path,
+        `invalid stage name '${name}': '@' is reserved for variants, which a matrix names for you`,
+      );
+    }
+    if (!NAME.test(name)) {
+      this.fail(path, `invalid stage name '${name}': use letters, digits, '_' and '-'`);
+    }
+    const at = `stage '${name}'`;
+    const spec = this.mapping(value, path, at, "run: stages.ts#train");
+    this.checkKeys(spec, path, STAGE_KEYS, `${at}: `);
+    const run = this.run(spec.get("run"), spec.has("run"), [...path, "run"], at);
+    const base = this.overrides(spec, path, at);
+    const where = this.where(path);
+    if (!spec.has("matrix")) {
+      const single = this.expand(name, undefined, base, [], {}, at);
+      return [{ ...single, run, where }];
+    }
+    const dimensions = this.matrix(spec.get("matrix"), [...path, "matrix"], at);
+    const variants = crossProduct(dimensions);
+    const seen = new Map<string, string>();
+    return variants.map((choice) => {
+      const variant = choice.map((item) => item.key).join("_");
+      const combination = choice.map((item) => item.key).join(", ");
+      const earlier = seen.get(variant);
+      if (earlier !== undefined) {
+        this.fail(
+          [...path, "matrix"],
+          `${at}: matrix makes variant '${variant}' twice, from (${earlier}) and (${combination}): rename a value`,
+        );
+      }
+      seen.set(variant, combination);
+      const values: Record<string, MatrixValue> = {};
+      dimensions.forEach((dimension, index) => values[dimension.name] = choice[index].value);
+      const expanded = this.expand(
+        `${name}@${variant}`,
+        variant,
+        base,
+        choice.map((item) => item.overrides),
+        values,
+        at,
+      );
+      return { ...expanded, run, where };
+    });
+  }
+
+  run(value: unknown, present: boolean, path: YamlPath, at: string): PivotYamlRun {
+    const example = "run: stages.ts#train";
+    if (!present) this.fail(path.slice(0, -1), `${at}: missing 'run': add ${example}`);
+    if (typeof value !== "string") {
+      this.fail(path, `${at}: 'run' must be a string (${example}), got ${yamlKindOf(value)}`);
+    }
+    const hash = value.lastIndexOf("#");
+    if (hash < 0) {
+      this.fail(
+        path,
+        `${at}: run '${value}' names no export: write it as module#export (${example})`,
+      );
+    }
+    const module = value.slice(0, hash);
+    const exportName = value.slice(hash + 1);
+    if (module === "") {
+      this.fail(
+        path,
+        `${at}: run '${value}' names no module: write it as module#export (${example})`,
+      );
+    }
+    if (value.includes("${")) {
+      this.fail(
+        path,
+        `${at}: run '${value}' cannot use variables: every variant runs one function`,
+      );
+    }
+    if (isAbsolute(module) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(module)) {
+      this.fail(
+        path,
+        `${at}: run module '${module}' must be a path relative to the YAML file's directory (${example})`,
+      );
+    }
+    if (!EXPORT_NAME.test(exportName)) {
+      this.fail(path, `${at}: run '${value}': '${exportName}' is not an export name`);
+    }
+    const abs = resolve(this.dir, module);
+    return { module: abs, moduleUrl: pathToFileURL(abs).href, exportName };
+  }
+
+  /** The deps/outs/metrics/plots/params/mutex a stage or a variant declares. */
+  overrides(spec: Map<string, unknown>, path: YamlPath, at: string): Overrides {
+    const paths = {} as Record<PathSection, Map<string, Located<string>>>;
+    for (const section of PATH_SECTIONS) {
+      paths[section] = new Map();
+      const value = spec.get(section);
+      if (value === undefined || value === null) continue;
+      const sectionPath = [...path, section];
+      const noun = SECTION_NOUN[section];
+      const map = this.mapping(value, sectionPath, `${at}: '${section}'`, `${noun}_name: path`);
+      for (const [key, item] of map) {
+        if (typeof item !== "string" || item === "") {
+          this.fail(
+            [...sectionPath, key],
+            `${at}: ${noun} '${key}' must be a path (a non-empty string), got ${yamlKindOf(item)}`,
+          );
+        }
+        paths[section].set(key, { value: item, path: [...sectionPath, key] });
+      }
+    }
+    let params: Located<Record<string, unknown>> | undefined;
+    const rawParams = spec.get("params");
+    if (rawParams !== undefined && rawParams !== null) {
+      const paramsPath = [...path, "params"];
+      this.mapping(rawParams, paramsPath, `${at}: 'params'`, "epochs: 10");
+      params = { value: toPlain(rawParams) as Record<string, unknown>, path: paramsPath };
+    }
+    let mutex: Located<string[]> | undefined;
+    const rawMutex = spec.get("mutex");
+    if (rawMutex !== undefined && rawMutex !== null) {
+      const mutexPath = [...path, "mutex"];
+      if (
+        !Array.isArray(rawMutex) ||
+        !rawMutex.every((group) => typeof group === "string" && group !== "")
+      ) {
+        this.fail(
+          mutexPath,
+          `${at}: 'mutex' must be a list of group names (mutex: [gpu]), got ${
+            yamlKindOf(rawMutex)
+          }`,
+        );
+      }
+      mutex = { value: rawMutex as string[], path: mutexPath };
+    }
+    return { paths, params, mutex };
+  }
+
+  matrix(value: unknown, path: YamlPath, at: string): Dimension[] {
+    const example = "dataset: [train, test]";
+    const matrix = this.mapping(value, path, `${at}: 'matrix'`, example);
+    if (matrix.size === 0) this.fail(path, `${at}: 'matrix' has no dimensions: add ${example}`);
+    const dimensions: Dimension[] = [];
+    for (const [name, raw] of matrix) {
+      const dimPath = [...path, name];
+      const where = `${at}: matrix dimension '${name}'`;
+      if (!DIMENSION.test(name)) {
+        this.fail(
+          dimPath,
+          `${at}: invalid matrix dimension '${name}': use letters, digits and '_' (it is used as \${${name}})`,
+        );
+      }
+      const values: Dimension["values"] = [];
+      if (Array.isArray(raw)) {
+        raw.forEach((item, index) => {
+          if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
+            this.fail(
+              [...dimPath, index],
+              `${where}: values must be strings, numbers or booleans, got ${yamlKindOf(item)}`,
+            );
+          }
+          const key = String(item);
+          if (!NAME.test(key)) {
+            this.fail(
+              [...dimPath, index],
+              `${where}: value '${key}' cannot be part of a variant name (letters, digits, '_', '-'): use a named variant instead, such as ${name}: { v1: { params: { ${name}: ${
+                JSON.stringify(item)
+              } } } }`,
+            );
+          }
+          if (values.some((earlier) => earlier.key === key)) {
+            this.fail([...dimPath, index], `${where}: value '${key}' is listed twice`);
+          }
+          values.push({ key, value: item, overrides: this.overrides(new Map(), dimPath, where) });
+        });
+      } else if (raw instanceof Map) {
+        for (const [key, overrides] of this.mapping(raw, dimPath, where, example)) {
+          const variantPath = [...dimPath, key];
+          const variantAt = `${at}: matrix '${name}': variant '${key}'`;
+          if (!NAME.test(key)) {
+            this.fail(
+              variantPath,
+              `${where}: invalid variant name '${key}': use letters, digits, '_' and '-'`,
+            );
+          }
+          const spec = overrides === null || overrides === undefined
+            ? new Map<string, unknown>()
+            : this.mapping(overrides, variantPath, variantAt, "params: { epochs: 5 }");
+          this.checkKeys(spec, variantPath, VARIANT_KEYS, `${variantAt}: `);
+          values.push({ key, value: key, overrides: this.overrides(spec, variantPath, variantAt) });
+        }
+      } else {
+        this.fail(
+          dimPath,
+          `${where} must be a list (${example}) or a mapping of named variants (model: { small: { params: … } }), got ${
+            yamlKindOf(raw)
+          }`,
+        );
+      }
+      if (values.length === 0) this.fail(dimPath, `${where} is empty: give it at least one value`);
+      dimensions.push({ name, values });
+    }
+    return dimensions;
+  }
+
+  /** Apply the variant's overrides over the stage's, then substitute `${dim}`. */
+  expand(
+    name: string,
+    variant: string | undefined,
+    base: Overrides,
+    layers: readonly Overrides[],
+    values: Record<string, MatrixValue>,
+    at: string,
+  ): Omit<PivotYamlStage, "run" | "where"> {
+    const all = [base, ...layers];
+    const substitute = new Substituter(this, values, at);
+    const paths = {} as Record<PathSection, Record<string, string>>;
+    for (const section of PATH_SECTIONS) {
+      const merged = new Map<string, Located<string>>();
+      for (const layer of all) {
+        for (const [key, item] of layer.paths[section]) merged.set(key, item);
+      }
+      paths[section] = {};
+      for (const [key, item] of merged) {
+        const what = `${SECTION_NOUN[section]} '${key}'`;
+        paths[section][key] = String(substitute.text(item.value, item.path, what, false));
+      }
+    }
+    const owner = new Map<string, PathSection>();
+    for (const section of PATH_SECTIONS) {
+      for (const key of Object.keys(paths[section])) {
+        const other = owner.get(key);
+        if (other !== undefined) {
+          this.fail(
+            findPath(all, section, key),
+            `${at}: '${key}' is declared in both '${other}' and '${section}': give one another name`,
+          );
+        }
+        owner.set(key, section);
+      }
+    }
+    const paramLayers = all.flatMap((layer) => layer.params ? [layer.params] : []);
+    let params: Record<string, unknown> = {};
+    for (const layer of paramLayers) params = deepMerge(params, layer.value);
+    params = substitute.params(params, paramLayers) as Record<string, unknown>;
+    const mutex = [...all].reverse().find((layer) => layer.mutex)?.mutex?.value ?? [];
+    return {
+      name,
+      baseName: name.split("@")[0],
+      variant,
+      deps: paths.deps,
+      outs: paths.outs,
+      metrics: paths.metrics,
+      plots: paths.plots,
+      params,
+      mutex: [...mutex],
+      matrixValues: values,
+    };
+  }
+}
+
+/** `${dim}` substitution for one variant. */
+class Substituter {
+  constructor(
+    readonly reader: YamlValidator,
+    readonly values: Record<string, MatrixValue>,
+    readonly at: string,
+  ) {}
+
+  /**
+   * Replace each `${dim}` in `text`. With `typed`, a text that is exactly one
+   * `${dim}` becomes the dimension's value with its YAML type (`5`, `true`).
+   */
+  text(text: string, path: YamlPath, what: string, typed: boolean): string | MatrixValue {
+    const exact = /^\$\{([^}]*)\}$/.exec(text);
+    if (typed && exact && Object.hasOwn(this.values, exact[1])) return this.values[exact[1]];
+    let result = "";
+    let rest = text;
+    for (let start = rest.indexOf("${"); start >= 0; start = rest.indexOf("${")) {
+      const end = rest.indexOf("}", start);
+      if (end < 0) {
+        this.reader.fail(
+          path,
+          `${this.at}: ${what}: unterminated '\${' in ${JSON.stringify(text)}: close it with '}'`,
+        );
+      }
+      const variable = rest.slice(start + 2, end);
+      if (!Object.hasOwn(this.values, variable)) this.unknown(variable, text, path, what);
+      result += rest.slice(0, start) + String(this.values[variable]);
+      rest = rest.slice(end + 1);
+    }
+    return result + rest;
+  }
+
+  /** Substitute in every string of a params value, naming the key path on error. */
+  params(
+    value: unknown,
+    layers: readonly Located<Record<string, unknown>>[],
+    keys: readonly (string | number)[] = [],
+  ): unknown {
+    if (typeof value === "string") {
+      // Point at the layer that set this key: the last one that has it.
+      const layer = [...layers].reverse().find((candidate) => hasPath(candidate.value, keys));
+      const path = [...(layer?.path ?? []), ...keys];
+      return this.text(value, path, `param '${formatKeys(keys)}'`, true);
+    }
+    if (Array.isArray(value)) {
+      return value.map((item, index) => this.params(item, layers, [...keys, index]));
+    }
+    if (isPlainObject(value)) {
+      const result: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        result[key] = this.params(item, layers, [...keys, key]);
+      }
+      return result;
+    }
+    return value;
+  }
+
+  unknown(variable: string, text: string, path: YamlPath, what: string): never {
+    const known = Object.keys(this.values);
+    const close = closestMatch(variable, known);
+    const hint = known.length === 0
+      ? " (the stage has no matrix, so there are no variables)"
+      : `${close === undefined ? "" : `: did you mean '\${${close}}'?`} (variables: ${
+        known.join(", ")
+      })`;
+    this.reader.fail(
+      path,
+      `${this.at}: ${what}: unknown variable '\${${variable}}' in ${JSON.stringify(text)}${hint}`,
+    );
+  }
+}
+
+function crossProduct(dimensions: readonly Dimension[]): Dimension["values"][] {
+  let combinations: Dimension["values"][] = [[]];
+  for (const dimension of dimensions) {
+    combinations = combinations.flatMap((prefix) =>
+      dimension.values.map((value) => [...prefix, value])
+    );
+  }
+  return combinations;
+}
+
+function findPath(layers: readonly Overrides[], section: PathSection, key: string): YamlPath {
+  for (const layer of [...layers].reverse()) {
+    const item = layer.paths[section].get(key);
+    if (item) return item.path;
+  }
+  return [];
+}
+
+/** Maps (from YAML) to plain objects, deeply. */
+function toPlain(value: unknown): unknown {
+  if (value instanceof Map) {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of value) result[String(key)] = toPlain(item);
+    return result;
+  }
+  if (Array.isArray(value)) return value.map(toPlain);
+  return value;
+}
+
+function deepMerge(
+  base: Record<string, unknown>,
+  override: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const lower = merged[key];
+    merged[key] = isPlainObject(lower) && isPlainObject(value) ? deepMerge(lower, value) : value;
+  }
+  return merged;
+}
+
+function hasPath(value: unknown, keys: readonly (string | number)[]): boolean {
+  let current = value;
+  for (const key of keys) {
+    if (typeof current !== "object" || current === null || !Object.hasOwn(current, key)) {
+      return false;
+    }
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return true;
+}
+
+function formatKeys(keys: readonly (string | number)[]): string {
+  return keys.map((key, index) =>
+    typeof key === "number" ? `[${key}]` : index === 0 ? key : `.${key}`
+  ).join("");
+}
