@@ -9,7 +9,7 @@
 import { dirname } from "node:path";
 import { fromFileUrl } from "../paths.ts";
 import { buildGraph } from "../graph/graph.ts";
-import { loadPipeline } from "../pipeline/load.ts";
+import { loadPipeline, readParamsOverrides } from "../pipeline/load.ts";
 import {
   findDenoConfig,
   findPipelineFile,
@@ -71,7 +71,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   try {
     await state.preload([NS.lock]);
     mark("session: state open");
-    const loaded = await loadPipeline(project, pipelineFile, {});
+    const loaded = await loadPipeline(
+      project,
+      pipelineFile,
+      await readParamsOverrides(project, state),
+    );
     mark("session: pipeline loaded");
     const graph = buildGraph(loaded.stages, { exists });
     mark("session: graph built");

@@ -22,6 +22,8 @@ import { messageOf, PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectRelative } from "./project.ts";
 import type { DepDef, OutDef, PipelineRef, ResolvedPermissions, StageDef } from "./stage_def.ts";
 import { mark } from "../trace.ts";
+import { emptyParamsYaml, PARAMS_FILE, type ParamsYaml, resolveParams } from "./params.ts";
+import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
 
 /** A loaded pipeline. */
 export interface LoadedPipeline {
@@ -71,14 +73,14 @@ function firstLine(text: string): string {
 export async function loadPipeline(
   project: Project,
   file: string,
-  paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
+  paramsYaml: ParamsYaml,
 ): Promise<LoadedPipeline> {
   const pipeline = await importPipeline(file);
   mark("load: imported");
   const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
   const stages: StageDef[] = [];
   for (const stage of pipeline.stages) {
-    stages.push(await resolveStage(project, ref, stage, paramsOverrides));
+    stages.push(await resolveStage(project, ref, stage, paramsYaml));
   }
   return { ref, stages };
 }
@@ -87,7 +89,7 @@ async function resolveStage(
   project: Project,
   pipeline: PipelineRef,
   stage: RegisteredStage,
-  paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
+  paramsYaml: ParamsYaml,
 ): Promise<StageDef> {
   // Only error messages need the site text; formatting it for every stage costs.
   const where = () => formatSite(stage.site);
@@ -121,7 +123,7 @@ async function resolveStage(
     cache: out.cache,
     selfWritten: out.selfWritten,
   }));
-  const params = await resolveParams(stage, paramsOverrides);
+  const params = await resolveParams(stage, { paramsYaml, where: where() });
   return {
     name: stage.name,
     baseName: stage.baseName,
@@ -154,25 +156,32 @@ function resolvePermissions(permissions: StagePermissions, dir: string): Resolve
   };
 }
 
-// Interim: plain defaults plus overrides; schema validation and params.yaml
-// type checks arrive with the params module.
-async function resolveParams(
-  stage: RegisteredStage,
-  paramsOverrides: Readonly<Record<string, Record<string, unknown>>>,
-): Promise<Record<string, unknown>> {
-  const fromFile = {
-    ...(paramsOverrides[stage.baseName] ?? {}),
-    ...(paramsOverrides[stage.name] ?? {}),
-  };
-  const spec = stage.params;
-  if (spec && "~standard" in spec) {
-    const result = await (spec as import("../api/standard_schema.ts").StandardSchemaV1)[
-      "~standard"
-    ].validate({ ...stage.paramOverrides, ...fromFile });
-    if (result.issues) {
-      throw new PivotError(`stage '${stage.name}': invalid params: ${result.issues[0].message}`);
-    }
-    return result.value as Record<string, unknown>;
+interface CachedParamsYaml extends FileStamp {
+  readonly stages: ParamsYaml["stages"];
+}
+
+/**
+ * The project's `params.yaml` overrides. Parsed results are cached in the
+ * state store by the file's stamp, so an unchanged file costs a `stat`, not a
+ * YAML parse (nor the ~30 ms import of the parser).
+ */
+export async function readParamsOverrides(
+  project: Project,
+  state: StateStore,
+): Promise<ParamsYaml> {
+  const file = join(project.root, PARAMS_FILE);
+  let stamp: FileStamp;
+  try {
+    stamp = stampOf(Deno.statSync(file));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return emptyParamsYaml();
+    throw error;
   }
-  return { ...(spec ?? {}), ...stage.paramOverrides, ...fromFile };
+  const key = [NS.parsed, PARAMS_FILE];
+  const cached = await state.get<CachedParamsYaml>(key);
+  if (cached && sameStamp(cached, stamp)) return { file: PARAMS_FILE, stages: cached.stages };
+  const { readParamsYaml } = await import("./params_file.ts");
+  const paramsYaml = await readParamsYaml(project.root);
+  state.defer(key, { ...stamp, stages: paramsYaml.stages });
+  return paramsYaml;
 }

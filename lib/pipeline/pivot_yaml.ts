@@ -26,8 +26,8 @@
  */
 
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { PivotError } from "../errors.ts";
+import { toFileUrl } from "../paths.ts";
 import { closestMatch, didYouMean } from "./_suggest.ts";
 import { isPlainObject, parseYamlSource, yamlKindOf, type YamlPath } from "./_yaml_source.ts";
 
@@ -356,7 +356,7 @@ class YamlValidator {
       this.fail(path, `${at}: run '${value}': '${exportName}' is not an export name`);
     }
     const abs = resolve(this.dir, module);
-    return { module: abs, moduleUrl: pathToFileURL(abs).href, exportName };
+    return { module: abs, moduleUrl: toFileUrl(abs), exportName };
   }
 
   /** The deps/outs/metrics/plots/params/mutex a stage or a variant declares. */

@@ -20,6 +20,8 @@ export const NS = {
   run: "run",
   /** Parsed lock files: `[lock, relPath]` → stamp and parsed content. */
   lock: "lock",
+  /** Other parsed files (`params.yaml`): `[parsed, relPath]` → stamp and content. */
+  parsed: "parsed",
   /** Fingerprint analyses and module graphs. */
   fingerprint: "fp",
 } as const;

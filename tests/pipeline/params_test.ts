@@ -4,12 +4,11 @@ import { z } from "zod";
 import type { StandardSchemaV1 } from "../../lib/api/standard_schema.ts";
 import { PivotError } from "../../lib/errors.ts";
 import {
-  parseParamsYaml,
-  readParamsYaml,
   resolveParams,
   type StageParamsInput,
   unknownParamsStages,
 } from "../../lib/pipeline/params.ts";
+import { parseParamsYaml, readParamsYaml } from "../../lib/pipeline/params_file.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 
 function stage(
