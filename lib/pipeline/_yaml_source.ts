@@ -8,7 +8,6 @@
 
 import { isNode, LineCounter, parseDocument } from "yaml";
 import { PivotError } from "../errors.ts";
-import { short } from "./_values.ts";
 
 export { isPlainObject, short, yamlKindOf } from "./_values.ts";
 
