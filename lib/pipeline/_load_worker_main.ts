@@ -1,0 +1,28 @@
+/**
+ * Entry of the loader worker (see `load_worker.ts`): load one pipeline and
+ * send back its resolved stages.
+ *
+ * @module
+ */
+
+import { messageOf, PivotError } from "../errors.ts";
+import { loadPipeline } from "./load.ts";
+import type { LoadReply, LoadRequest } from "./load_worker.ts";
+
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<LoadRequest>) => void;
+  postMessage(reply: LoadReply): void;
+};
+
+scope.onmessage = async ({ data }) => {
+  try {
+    const loaded = await loadPipeline(data.project, data.file, data.paramsYaml);
+    scope.postMessage({ ok: true, loaded });
+  } catch (error) {
+    scope.postMessage({
+      ok: false,
+      message: messageOf(error),
+      userError: error instanceof PivotError,
+    });
+  }
+};

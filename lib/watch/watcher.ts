@@ -1,0 +1,171 @@
+/**
+ * File watching for `repro --watch`: `Deno.watchFs` on the directories that
+ * hold what the pipeline reads, filtered to the paths that matter, debounced.
+ *
+ * Relevance decides, not an ignore list: a changed path starts a wave only if
+ * it is a declared dep (or inside a dep directory), one of the pipeline's
+ * local modules, or a definition file (`pipeline.ts`, `pivot.yaml`,
+ * `params.yaml`, `deno.json`, `deno.lock`) — and is not any stage's out. So
+ * the tool's own outputs, `.pivot/`, and editor temp files (`.file.swp`,
+ * `file~`, `4913`) never start a wave, and an atomic save (write a temp file,
+ * rename it over the target) counts as a change of the target.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+
+/** What the watcher watches, and how to classify what changed. */
+export interface WatchSet {
+  /** Dep files (absolute). */
+  readonly depFiles: ReadonlySet<string>;
+  /** Dep directories (absolute, no trailing slash): anything inside is a dep. */
+  readonly depDirs: readonly string[];
+  /** Local module files and definition files (absolute): a change reloads the pipeline. */
+  readonly codeFiles: ReadonlySet<string>;
+  /** Out files and directories (absolute): never relevant. */
+  readonly outs: readonly string[];
+}
+
+/** A debounced batch of relevant changes. */
+export interface ChangeBatch {
+  /** Changed dep paths (absolute). */
+  readonly data: readonly string[];
+  /** Changed code or definition files (absolute). */
+  readonly code: readonly string[];
+  /** When the first change of the batch was seen (`performance.now()`). */
+  readonly firstSeen: number;
+  /** When the last change of the batch was seen (`performance.now()`). */
+  readonly lastSeen: number;
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir + "/");
+}
+
+/** Classify one path: `"data"`, `"code"` or undefined (irrelevant). */
+export function classify(set: WatchSet, path: string): "data" | "code" | undefined {
+  if (set.outs.some((out) => within(path, out))) return undefined;
+  if (set.codeFiles.has(path)) return "code";
+  if (set.depFiles.has(path) || set.depDirs.some((dir) => within(path, dir))) return "data";
+  return undefined;
+}
+
+/**
+ * The directories to watch: recursively the dep directories, and (not
+ * recursively) the directory of every dep file and code file — watching the
+ * directory, not the file, is what makes atomic saves (a new inode) visible.
+ */
+export function watchRoots(set: WatchSet): { recursive: string[]; flat: string[] } {
+  const exists = (path: string) => {
+    try {
+      return Deno.statSync(path).isDirectory;
+    } catch {
+      return false;
+    }
+  };
+  const recursive = [...new Set(set.depDirs)].filter(exists);
+  const flat = new Set<string>();
+  for (const file of [...set.depFiles, ...set.codeFiles]) {
+    const dir = dirname(file);
+    if (!recursive.some((root) => within(dir, root)) && exists(dir)) flat.add(dir);
+  }
+  return { recursive, flat: [...flat] };
+}
+
+/** Options of {@link Watcher}. */
+export interface WatcherOptions {
+  /** Quiet time before a batch is delivered (ms). */
+  readonly debounceMs: number;
+  /** Receives each batch. */
+  readonly onBatch: (batch: ChangeBatch) => void;
+}
+
+/** Watches a {@link WatchSet}; replace the set with {@link Watcher.update}. */
+export class Watcher {
+  readonly #options: WatcherOptions;
+  #set: WatchSet;
+  #watchers: Deno.FsWatcher[] = [];
+  #data = new Set<string>();
+  #code = new Set<string>();
+  #firstSeen = 0;
+  #lastSeen = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /** Start watching `set`. */
+  constructor(set: WatchSet, options: WatcherOptions) {
+    this.#options = options;
+    this.#set = set;
+    this.#start();
+  }
+
+  /** Watch a new set (after the pipeline changed). Pending changes are kept. */
+  update(set: WatchSet): void {
+    this.#set = set;
+    this.#stopWatchers();
+    this.#start();
+  }
+
+  /** Stop watching; pending changes are dropped. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#stopWatchers();
+  }
+
+  #stopWatchers(): void {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#watchers = [];
+  }
+
+  #start(): void {
+    if (this.#closed) return;
+    const roots = watchRoots(this.#set);
+    if (roots.recursive.length > 0) this.#consume(Deno.watchFs(roots.recursive, { recursive: true }));
+    if (roots.flat.length > 0) this.#consume(Deno.watchFs(roots.flat, { recursive: false }));
+  }
+
+  #consume(watcher: Deno.FsWatcher): void {
+    this.#watchers.push(watcher);
+    (async () => {
+      try {
+        for await (const event of watcher) {
+          if (event.kind === "access" || event.kind === "other") continue;
+          for (const path of event.paths) this.#seen(path);
+        }
+      } catch {
+        // closed while waiting
+      }
+    })();
+  }
+
+  #seen(path: string): void {
+    const kind = classify(this.#set, path);
+    if (!kind) return;
+    const now = performance.now();
+    if (this.#data.size === 0 && this.#code.size === 0) this.#firstSeen = now;
+    this.#lastSeen = now;
+    (kind === "data" ? this.#data : this.#code).add(path);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#deliver(), this.#options.debounceMs);
+  }
+
+  #deliver(): void {
+    const batch: ChangeBatch = {
+      data: [...this.#data],
+      code: [...this.#code],
+      firstSeen: this.#firstSeen,
+      lastSeen: this.#lastSeen,
+    };
+    this.#data.clear();
+    this.#code.clear();
+    if (!this.#closed) this.#options.onBatch(batch);
+  }
+}
