@@ -226,7 +226,13 @@ export function csv(options: CsvOptions = {}): BuiltinLoader<Record<string, unkn
           header: true,
           columns: header,
           delimiter: separator,
-          cast: { boolean: (value: boolean) => String(value) },
+          // Written as read: booleans as true/false, and NaN (what an empty
+          // number cell reads as) as an empty cell, not "NaN", which would
+          // not read back.
+          cast: {
+            boolean: (value: boolean) => String(value),
+            number: (value: number) => Number.isNaN(value) ? "" : String(value),
+          },
         }),
       );
     },

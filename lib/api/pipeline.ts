@@ -251,14 +251,20 @@ function nameOfFunction(fn: { name: string }): string | undefined {
 }
 
 const API_DIR = new URL("../", import.meta.url).href;
-const FRAME = /((?:file|https?|jsr|npm):[^\s()]+):(\d+):(\d+)\)?$/;
+// `at fn (URL:line:column)` or `at URL:line:column`. Deno prints file URLs
+// decoded, so the URL may hold spaces and parentheses: it runs from the first
+// scheme after a space or `(` to the last `:line:column`.
+const FRAME = /(?:^|[\s(])((?:file|https?|jsr|npm):.+?):(\d+):(\d+)\)?$/;
 
 /** The first stack frame outside Pivot's own API modules. */
 function callerSite(): CallSite {
   for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
     const match = FRAME.exec(line.trim());
-    if (match && !match[1].startsWith(API_DIR)) {
-      return { url: match[1], line: Number(match[2]), column: Number(match[3]) };
+    if (!match || !URL.canParse(match[1])) continue;
+    // Re-encoded (spaces as %20), so it equals the module's import.meta.url.
+    const url = new URL(match[1]).href;
+    if (!url.startsWith(API_DIR)) {
+      return { url, line: Number(match[2]), column: Number(match[3]) };
     }
   }
   return { url: "unknown", line: 0, column: 0 };

@@ -118,7 +118,7 @@ export function canonicalLock(data: LockData): LockData {
   return {
     code_manifest: sortKeys(data.code_manifest),
     deps: byPath(data.deps).map((dep) =>
-      sortKeys(dep.files ? { ...dep, files: byPath(dep.files) } : dep)
+      sortKeys(dep.files ? { ...dep, files: byPath(dep.files).map((file) => sortKeys(file)) } : dep)
     ),
     outs: byPath(data.outs).map((out) => sortKeys(out)),
     params: sortKeys(data.params),

@@ -172,9 +172,28 @@ export class StateStore {
       if (this.#isPreloaded(key)) this.#preloaded.set(keyId(key), value);
     }
     for (let start = 0; start < writes.length; start += BATCH) {
-      const atomic = this.#kv.atomic();
-      for (const { key, value } of writes.slice(start, start + BATCH)) atomic.set(key, value);
+      await this.#commit(writes.slice(start, start + BATCH));
+    }
+  }
+
+  /**
+   * Commit `writes` atomically. Deno KV also caps one commit at 800 KB and a
+   * value at 64 KiB, which entries such as a parsed lock file with a large
+   * directory manifest exceed; the serialised size is only known to KV, so a
+   * rejected batch is split in halves, and a single entry still too large is
+   * dropped: every entry is a cache, so that costs time, never correctness.
+   */
+  async #commit(writes: readonly { key: Deno.KvKey; value: unknown }[]): Promise<void> {
+    const atomic = this.#kv.atomic();
+    try {
+      for (const { key, value } of writes) atomic.set(key, value);
       await atomic.commit();
+    } catch (error) {
+      if (!(error instanceof TypeError && /too large/.test(error.message))) throw error;
+      if (writes.length === 1) return;
+      const half = writes.length >> 1;
+      await this.#commit(writes.slice(0, half));
+      await this.#commit(writes.slice(half));
     }
   }
 

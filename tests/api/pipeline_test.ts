@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { dep, out } from "../../lib/api/artifacts.ts";
+import * as loaders from "../../lib/api/loaders.ts";
+import { defineStage, Pipeline, PipelineDefinitionError } from "../../lib/api/pipeline.ts";
+import { toFileUrl } from "../../lib/paths.ts";
+import { tempDir } from "../_helpers.ts";
+
+/** The line of the caller of this function, from the stack. */
+function lineHere(): number {
+  const frame = new Error().stack!.split("\n")[2];
+  return Number(/:(\d+):\d+\)?$/.exec(frame)![1]);
+}
+
+function definitionError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (error) => {
+    assert.ok(error instanceof PipelineDefinitionError, `expected a definition error: ${error}`);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+export function train(): { model: { w: number } } {
+  return { model: { w: 1 } };
+}
+
+const trainDef = defineStage({
+  deps: { data: dep("data/train.json", loaders.json<number[]>()) },
+  outs: { model: out("models/model.json", loaders.json<{ w: number }>()) },
+  params: { epochs: 10, lr: 0.1 },
+  run: train,
+});
+const trainDefLine = lineHere() - 6;
+
+Deno.test("a stage's name defaults to the name of its named run function", () => {
+  const pipeline = new Pipeline("p").stage({ run: train });
+  assert.equal(pipeline.stages[0].name, "train");
+});
+
+Deno.test("a stage's name defaults to the name of a function held in a const", () => {
+  const prepare = () => ({});
+  const pipeline = new Pipeline("p").stage({ run: prepare });
+  assert.equal(pipeline.stages[0].name, "prepare");
+});
+
+Deno.test("an explicit name wins over the function's name", () => {
+  const pipeline = new Pipeline("p").stage({ name: "fit", run: train });
+  assert.equal(pipeline.stages[0].name, "fit");
+});
+
+Deno.test("an inline run without a name is a definition error naming the call site", () => {
+  const pipeline = new Pipeline("p");
+  definitionError(
+    () => pipeline.stage({ run: () => ({}) }),
+    new RegExp(`pipeline_test\\.ts:${lineHere() - 1}: stage has no name`),
+  );
+  definitionError(() => pipeline.stage({ run() {} }), /stage has no name/);
+});
+
+Deno.test("a stage without a run function is a definition error", () => {
+  definitionError(
+    // @ts-expect-error: run is required
+    () => new Pipeline("p").stage({ name: "x" }),
+    /stage has no run function/,
+  );
+});
+
+Deno.test("invalid pipeline names are definition errors", () => {
+  for (const name of ["", "has space", "a@b", "dots.no"]) {
+    definitionError(() => new Pipeline(name), /invalid pipeline name/);
+  }
+});
+
+Deno.test("invalid stage names are definition errors", () => {
+  for (const name of ["has space", "a@b@c", "@x", "x@", "dots.no", "slash/no", ""]) {
+    definitionError(
+      () => new Pipeline("p").stage({ name, run: train }),
+      new RegExp(`invalid stage name ${JSON.stringify(name).replace(/[.@/]/g, "\\$&")}`),
+    );
+  }
+});
+
+Deno.test("names of letters, digits, '_' and '-' with one '@variant' are valid", () => {
+  const pipeline = new Pipeline("my-pipe_1")
+    .stage({ name: "train-2_x", run: train })
+    .stage({ name: "train@small_v-1", run: train });
+  assert.deepEqual(pipeline.stages.map((s) => [s.baseName, s.variant]), [
+    ["train-2_x", undefined],
+    ["train", "small_v-1"],
+  ]);
+});
+
+Deno.test("a stage name used twice in one pipeline is a definition error", () => {
+  const pipeline = new Pipeline("p").stage({ run: train });
+  definitionError(
+    () => pipeline.stage({ name: "train", run: () => ({}) }),
+    /stage 'train' is defined twice in pipeline 'p'/,
+  );
+});
+
+Deno.test("stages are kept in registration order", () => {
+  const pipeline = new Pipeline("p")
+    .stage({ name: "b", run: train })
+    .stage({ name: "a", run: train })
+    .register(trainDef);
+  assert.deepEqual(pipeline.stages.map((s) => s.name), ["b", "a", "train"]);
+});
+
+Deno.test("register without overrides keeps the definition's paths and params", () => {
+  const [stage] = new Pipeline("p").register(trainDef).stages;
+  assert.equal(stage.name, "train");
+  assert.equal(stage.variant, undefined);
+  assert.equal(stage.deps.data.path, "data/train.json");
+  assert.equal(stage.outs.model.path, "models/model.json");
+  assert.deepEqual(stage.params, { epochs: 10, lr: 0.1 });
+  assert.deepEqual(stage.paramOverrides, {});
+});
+
+Deno.test("register with a name 'train@small' makes a variant with its own paths and params", () => {
+  const pipeline = new Pipeline("p")
+    .register(trainDef, {
+      name: "train@small",
+      deps: { data: "data/small.json" },
+      outs: { model: "models/small.json" },
+      params: { epochs: 2 },
+      mutex: ["gpu"],
+    })
+    .register(trainDef, { name: "train@large", params: { epochs: 50 } });
+  const [small, large] = pipeline.stages;
+  assert.deepEqual([small.name, small.baseName, small.variant], ["train@small", "train", "small"]);
+  assert.equal(small.deps.data.path, "data/small.json");
+  assert.equal(small.outs.model.path, "models/small.json");
+  assert.equal(small.outs.model.loader, trainDef.spec.outs!.model.loader);
+  assert.deepEqual(small.paramOverrides, { epochs: 2 });
+  assert.deepEqual(small.mutex, ["gpu"]);
+  assert.equal(large.deps.data.path, "data/train.json");
+  assert.deepEqual(large.paramOverrides, { epochs: 50 });
+  assert.deepEqual(large.mutex, []);
+  assert.equal(trainDef.spec.deps!.data.path, "data/train.json", "the definition is unchanged");
+});
+
+Deno.test("an override naming an unknown dep or out is a definition error listing the known", () => {
+  definitionError(
+    // @ts-expect-error: 'dataa' is not a dep of trainDef
+    () => new Pipeline("p").register(trainDef, { deps: { dataa: "x.json" } }),
+    /stage 'train': override names unknown dep 'dataa' \(known: data\)/,
+  );
+  definitionError(
+    // @ts-expect-error: 'weights' is not an out of trainDef
+    () => new Pipeline("p").register(trainDef, { outs: { weights: "w.json" } }),
+    /override names unknown out 'weights' \(known: model\)/,
+  );
+});
+
+Deno.test("a dep without a path is a definition error", () => {
+  definitionError(
+    () => new Pipeline("p").stage({ deps: { d: dep("", loaders.text()) }, run: train }),
+    /stage 'train': dep 'd' has no path/,
+  );
+});
+
+Deno.test("call sites point at the caller's file and line", () => {
+  const here = toFileUrl(new URL(import.meta.url).pathname);
+  const pipeline = new Pipeline("p");
+  const pipelineLine = lineHere() - 1;
+  pipeline.stage({ run: train });
+  const stageLine = lineHere() - 1;
+  pipeline.register(trainDef, { name: "train@v" });
+  const registerLine = lineHere() - 1;
+  assert.deepEqual([pipeline.site.url, pipeline.site.line], [here, pipelineLine]);
+  const [stage, registered] = pipeline.stages;
+  assert.deepEqual([stage.site.url, stage.site.line], [here, stageLine]);
+  assert.equal(stage.definitionSite, undefined);
+  assert.deepEqual([registered.site.url, registered.site.line], [here, registerLine]);
+  assert.deepEqual([trainDef.site.url, trainDef.site.line], [here, trainDefLine]);
+  assert.ok(stage.site.column > 0);
+});
+
+Deno.test("call sites work in a directory whose name has spaces and parentheses", async () => {
+  await using dir = await tempDir();
+  const file = dir.join("my project (copy)", "pipeline.ts");
+  await Deno.mkdir(dir.join("my project (copy)"));
+  const api = new URL("../../lib/api/pipeline.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    file,
+    `import { Pipeline } from ${JSON.stringify(api)};\n` +
+      `export const pipeline = new Pipeline("p");\n` +
+      `pipeline.stage({ name: "s", run: () => ({}) });\n`,
+  );
+  const { pipeline } = await import(toFileUrl(file)) as { pipeline: Pipeline };
+  assert.deepEqual([pipeline.site.url, pipeline.site.line], [toFileUrl(file), 2]);
+  assert.deepEqual([pipeline.stages[0].site.url, pipeline.stages[0].site.line], [
+    toFileUrl(file),
+    3,
+  ]);
+});

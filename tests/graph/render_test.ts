@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { buildGraph } from "../../lib/graph/graph.ts";
+import { renderDag } from "../../lib/graph/render.ts";
+import { existing, stage } from "./_stages.ts";
+
+const graph = buildGraph([
+  stage({ name: "prep", deps: ["raw.csv"], outs: ["clean.csv"] }),
+  stage({ name: "train", deps: ["clean.csv"], outs: ["models/"] }),
+  stage({ name: "eval", deps: ["models/best.json", "clean.csv"], outs: ["metrics.json"] }),
+], existing("raw.csv"));
+
+const lines = (...rows: string[]) => rows.join("\n");
+
+Deno.test("text shows stages by level with what they wait for and their files", () => {
+  assert.equal(
+    renderDag(graph, graph.order, { format: "text", stagesOnly: false }),
+    lines(
+      "prep",
+      "  in   raw.csv",
+      "  out  clean.csv",
+      "  train  <- prep",
+      "    in   clean.csv",
+      "    out  models/",
+      "    eval  <- train, prep",
+      "      in   models/best.json",
+      "      in   clean.csv",
+      "      out  metrics.json",
+    ),
+  );
+});
+
+Deno.test("text with stages only leaves out the files", () => {
+  assert.equal(
+    renderDag(graph, graph.order, { format: "text", stagesOnly: true }),
+    lines("prep", "  train  <- prep", "    eval  <- train, prep"),
+  );
+});
+
+Deno.test("text of a subset starts its levels at the subset's own roots", () => {
+  assert.equal(
+    renderDag(graph, graph.order.slice(1), { format: "text", stagesOnly: true }),
+    lines("train", "  eval  <- train"),
+  );
+});
+
+Deno.test("dot draws stages as boxes, files as notes, and a dir out feeding a dep inside it", () => {
+  assert.equal(
+    renderDag(graph, graph.order, { format: "dot", stagesOnly: false }),
+    lines(
+      "digraph pipeline {",
+      "  rankdir=TB;",
+      '  n0 [label="prep", shape=box];',
+      '  n1 [label="train", shape=box];',
+      '  n2 [label="eval", shape=box];',
+      '  n3 [label="raw.csv", shape=note];',
+      '  n4 [label="clean.csv", shape=note];',
+      '  n5 [label="models/", shape=note];',
+      '  n6 [label="models/best.json", shape=note];',
+      '  n7 [label="metrics.json", shape=note];',
+      "  n3 -> n0;",
+      "  n0 -> n4;",
+      "  n4 -> n1;",
+      "  n1 -> n5;",
+      "  n6 -> n2;",
+      "  n5 -> n6;",
+      "  n4 -> n2;",
+      "  n2 -> n7;",
+      "}",
+    ),
+  );
+});
+
+Deno.test("dot with stages only draws stage-to-stage edges", () => {
+  assert.equal(
+    renderDag(graph, graph.order, { format: "dot", stagesOnly: true }),
+    lines(
+      "digraph pipeline {",
+      "  rankdir=TB;",
+      '  n0 [label="prep", shape=box];',
+      '  n1 [label="train", shape=box];',
+      '  n2 [label="eval", shape=box];',
+      "  n0 -> n1;",
+      "  n1 -> n2;",
+      "  n0 -> n2;",
+      "}",
+    ),
+  );
+});
+
+Deno.test("dot escapes quotes and backslashes in labels", () => {
+  const odd = buildGraph([stage({ name: "s", outs: ['we"ird\\name.txt'] })], existing());
+  assert.match(
+    renderDag(odd, odd.order, { format: "dot", stagesOnly: false }),
+    /label="we\\"ird\\\\name\.txt"/,
+  );
+});
+
+const mermaidStages = lines(
+  "flowchart TD",
+  '  n0["prep"]',
+  '  n1["train"]',
+  '  n2["eval"]',
+  "  n0 --> n1",
+  "  n1 --> n2",
+  "  n0 --> n2",
+);
+
+Deno.test("mermaid draws stages as boxes and files as parallelograms", () => {
+  const text = renderDag(graph, graph.order, { format: "mermaid", stagesOnly: false });
+  const rows = text.split("\n");
+  assert.equal(rows[0], "flowchart TD");
+  assert.ok(rows.includes('  n0["prep"]'));
+  assert.ok(rows.includes('  n5[/"models/"/]'));
+  assert.ok(rows.includes("  n5 --> n6"));
+  assert.equal(rows.length, 1 + 8 + 8);
+});
+
+Deno.test("mermaid with stages only draws stage-to-stage edges", () => {
+  assert.equal(
+    renderDag(graph, graph.order, { format: "mermaid", stagesOnly: true }),
+    mermaidStages,
+  );
+});
+
+Deno.test("md wraps the mermaid chart in a fenced code block", () => {
+  assert.equal(
+    renderDag(graph, graph.order, { format: "md", stagesOnly: true }),
+    "```mermaid\n" + mermaidStages + "\n```",
+  );
+  assert.equal(
+    renderDag(graph, graph.order, { format: "md", stagesOnly: false }),
+    "```mermaid\n" + renderDag(graph, graph.order, { format: "mermaid", stagesOnly: false }) +
+      "\n```",
+  );
+});
+
+Deno.test("a subset leaves out edges to stages outside it", () => {
+  const dot = renderDag(graph, graph.order.slice(1), { format: "dot", stagesOnly: true });
+  assert.equal(
+    dot,
+    lines(
+      "digraph pipeline {",
+      "  rankdir=TB;",
+      '  n0 [label="train", shape=box];',
+      '  n1 [label="eval", shape=box];',
+      "  n0 -> n1;",
+      "}",
+    ),
+  );
+});

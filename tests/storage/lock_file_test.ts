@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { PivotError } from "../../lib/errors.ts";
+import {
+  canonicalLock,
+  type LockData,
+  readLock,
+  removeLock,
+  writeLock,
+} from "../../lib/storage/lock_file.ts";
+import { listTree, openState, tempDir } from "../_helpers.ts";
+
+const REL = ".pivot/stages/train.lock";
+
+const data: LockData = {
+  code_manifest: { "self:train": "1111111111111111", "func:helper": "2222222222222222" },
+  params: { lr: 0.1, epochs: 3, nested: { z: 1, a: 2 } },
+  deps: [
+    { path: "data/z.csv", hash: "3333333333333333" },
+    {
+      path: "data/images",
+      hash: "4444444444444444",
+      files: [{ path: "b.png", hash: "5555555555555555" }, {
+        path: "a.png",
+        hash: "6666666666666666",
+      }],
+    },
+  ],
+  outs: [
+    { path: "model.json", hash: "7777777777777777", kind: "out" },
+    { path: "metrics.json", hash: "8888888888888888", kind: "metric" },
+  ],
+};
+
+Deno.test("writeLock then readLock round-trips the lock in canonical order", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  const path = dir.join(REL);
+  await writeLock(path, REL, data, state);
+  assert.deepEqual(await readLock(path, REL, state), canonicalLock(data));
+});
+
+Deno.test("readLock of a missing lock file is undefined", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  assert.equal(await readLock(dir.join(REL), REL, state), undefined);
+});
+
+Deno.test("the lock file text has sorted keys and deps, outs and files sorted by path", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  await writeLock(dir.join(REL), REL, data, state);
+  const text = await Deno.readTextFile(dir.join(REL));
+  const order = (needles: string[]) => needles.map((n) => text.indexOf(n));
+  const sorted = (positions: number[]) => {
+    assert.ok(positions.every((p) => p >= 0), `all present in:\n${text}`);
+    assert.deepEqual(positions, [...positions].sort((a, b) => a - b), text);
+  };
+  sorted(order(["code_manifest:", "deps:", "outs:", "params:"]));
+  sorted(order(["func:helper", "self:train"]));
+  sorted(order(["a.png", "b.png", "path: data/images", "path: data/z.csv"]));
+  sorted(order(['hash: "6666666666666666"', "path: a.png"]));
+  sorted(order(["path: metrics.json", "path: model.json"]));
+  sorted(order(["epochs:", "lr:", "nested:", "a: 2", "z: 1"]));
+});
+
+Deno.test("equal locks in any order are written byte for byte the same", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  await writeLock(dir.join("a.lock"), "a.lock", data, state);
+  const shuffled: LockData = {
+    params: { nested: { a: 2, z: 1 }, epochs: 3, lr: 0.1 },
+    outs: [...data.outs].reverse(),
+    deps: [...data.deps].reverse().map((d) =>
+      d.files
+        ? { ...d, files: [...d.files].reverse().map(({ hash, path }) => ({ hash, path })) }
+        : d
+    ),
+    code_manifest: { "func:helper": "2222222222222222", "self:train": "1111111111111111" },
+  };
+  await writeLock(dir.join("b.lock"), "b.lock", shuffled, state);
+  assert.equal(
+    await Deno.readTextFile(dir.join("b.lock")),
+    await Deno.readTextFile(dir.join("a.lock")),
+  );
+});
+
+Deno.test("writeLock replaces the file atomically and leaves no temp file", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  const path = dir.join(REL);
+  await writeLock(path, REL, data, state);
+  const before = await Deno.stat(path);
+  await writeLock(path, REL, { ...data, params: { lr: 0.2 } }, state);
+  // A rename puts a new inode in place; an in-place rewrite would keep it.
+  assert.notEqual((await Deno.stat(path)).ino, before.ino);
+  assert.deepEqual(await listTree(dir.join(".pivot")), ["stages", "stages/train.lock"]);
+});
+
+Deno.test("an unchanged lock file is served from the parse cache, not re-read", async () => {
+  await using dir = await tempDir();
+  const path = dir.join(REL);
+  {
+    await using state = await openState(dir.path);
+    await writeLock(path, REL, data, state);
+  }
+  // Garble the file keeping its size, inode and mtime: only a cache hit can
+  // still return the original data.
+  const before = await Deno.stat(path);
+  await Deno.writeTextFile(path, ":".repeat(before.size));
+  await Deno.utime(path, before.atime!, before.mtime!);
+  await using state = await openState(dir.path);
+  assert.deepEqual(await readLock(path, REL, state), canonicalLock(data));
+});
+
+Deno.test("a hand-edited lock file is parsed again", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  const path = dir.join(REL);
+  await writeLock(path, REL, data, state);
+  const text = await Deno.readTextFile(path);
+  await Deno.writeTextFile(path, text.replace("lr: 0.1", "lr: 0.25"));
+  const { atime, mtime } = await Deno.stat(path);
+  await Deno.utime(path, atime!, new Date(mtime!.getTime() + 1000));
+  assert.equal((await readLock(path, REL, state))?.params.lr, 0.25);
+});
+
+Deno.test("a lock file with invalid YAML is a PivotError naming the file", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  await Deno.mkdir(dir.join(".pivot/stages"), { recursive: true });
+  await Deno.writeTextFile(dir.join(REL), "deps: [unclosed\n  : - :\n");
+  await assert.rejects(readLock(dir.join(REL), REL, state), (error) => {
+    assert.ok(error instanceof PivotError);
+    assert.match(error.message, /\.pivot\/stages\/train\.lock: not valid YAML/);
+    assert.equal(error.message.includes("\n"), false);
+    return true;
+  });
+});
+
+Deno.test("a lock file that is not a mapping is a PivotError naming the file", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  await Deno.mkdir(dir.join(".pivot/stages"), { recursive: true });
+  await Deno.writeTextFile(dir.join(REL), "just a string\n");
+  await assert.rejects(readLock(dir.join(REL), REL, state), PivotError);
+  await assert.rejects(readLock(dir.join(REL), REL, state), /train\.lock: expected a mapping/);
+});
+
+Deno.test("an empty lock file reads as an empty lock", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  await Deno.mkdir(dir.join(".pivot/stages"), { recursive: true });
+  await Deno.writeTextFile(dir.join(REL), "");
+  assert.deepEqual(await readLock(dir.join(REL), REL, state), {
+    code_manifest: {},
+    params: {},
+    deps: [],
+    outs: [],
+  });
+});
+
+Deno.test("removeLock deletes the file and its cached parse", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  const path = dir.join(REL);
+  await writeLock(path, REL, data, state);
+  await removeLock(path, REL, state);
+  assert.equal(await readLock(path, REL, state), undefined);
+  await removeLock(path, REL, state); // a missing lock is fine
+});
