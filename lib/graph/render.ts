@@ -84,6 +84,11 @@ function drawing(graph: StageGraph, stages: readonly StageDef[], stagesOnly: boo
   };
 }
 
+/** A Mermaid label: Mermaid takes `#quot;` for a quote inside quotes. */
+function mermaidLabel(text: string): string {
+  return `"${text.replace(/"/g, "#quot;")}"`;
+}
+
 function quote(text: string): string {
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
@@ -110,7 +115,9 @@ export function renderDag(
   const mermaid = [
     "flowchart TD",
     ...nodes.map((n) =>
-      n.kind === "stage" ? `  ${n.id}[${quote(n.label)}]` : `  ${n.id}[/${quote(n.label)}/]`
+      n.kind === "stage"
+        ? `  ${n.id}[${mermaidLabel(n.label)}]`
+        : `  ${n.id}[/${mermaidLabel(n.label)}/]`
     ),
     ...edges.map((e) => `  ${e.from} --> ${e.to}`),
   ].join("\n");

@@ -181,7 +181,10 @@ export class AgentServer {
 
   #dispatch(method: string, params: unknown, subscribe: () => void): Promise<unknown> {
     const record = (params ?? {}) as Record<string, unknown>;
-    if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params))) {
+    if (
+      params !== undefined &&
+      (typeof params !== "object" || params === null || Array.isArray(params))
+    ) {
       throw new RpcError(RPC.invalidParams, "params must be an object");
     }
     switch (method) {

@@ -128,7 +128,9 @@ export class Watcher {
   #start(): void {
     if (this.#closed) return;
     const roots = watchRoots(this.#set);
-    if (roots.recursive.length > 0) this.#consume(Deno.watchFs(roots.recursive, { recursive: true }));
+    if (roots.recursive.length > 0) {
+      this.#consume(Deno.watchFs(roots.recursive, { recursive: true }));
+    }
     if (roots.flat.length > 0) this.#consume(Deno.watchFs(roots.flat, { recursive: false }));
   }
 

@@ -50,6 +50,6 @@ Deno.test("an unknown name far from every stage points to 'pivot list'", () => {
   unknown("completely-different", /unknown stage 'completely-different': run 'pivot list'/);
 });
 
-Deno.test("a glob that matches nothing is an unknown-stage error", () => {
-  unknown("deploy@*", /unknown stage 'deploy@\*'/);
+Deno.test("a glob that matches nothing is an error naming the pattern", () => {
+  unknown("deploy@*", /pattern 'deploy@\*' matches no stage/);
 });

@@ -148,3 +148,9 @@ Deno.test("a subset leaves out edges to stages outside it", () => {
     ),
   );
 });
+
+Deno.test("mermaid writes a quote in a label as #quot;", () => {
+  const graph = buildGraph([stage({ name: "a", outs: ['say "hi".txt'] })], existing());
+  const text = renderDag(graph, graph.order, { format: "mermaid", stagesOnly: false });
+  assert.match(text, /\[\/"say #quot;hi#quot;\.txt"\/\]/);
+});
