@@ -10,6 +10,7 @@
  */
 
 import { join } from "node:path";
+import { PivotError } from "../errors.ts";
 import { type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { hashFile } from "./hash.ts";
@@ -93,11 +94,20 @@ export function listFiles(dir: string): string[] {
     for (const entry of Deno.readDirSync(sub === "" ? dir : join(dir, sub))) {
       const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
-      if (entry.isSymlink) isDirectory = Deno.statSync(join(dir, rel)).isDirectory;
+      if (entry.isSymlink) isDirectory = followLink(join(dir, rel)).isDirectory;
       if (isDirectory) walk(rel);
       else result.push(rel);
     }
   };
   walk("");
   return result.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function followLink(path: string): Deno.FileInfo {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new PivotError(`${path} is a broken symbolic link: fix it or remove it`);
+  }
 }

@@ -162,3 +162,26 @@ Deno.test("an empty directory has the hash of an empty manifest", async () => {
   const result = await hashArtifact(dir.join("d"), "d", true, state);
   assert.equal(result?.hash, await hashManifest({ files: [] }));
 });
+
+Deno.test("a broken symlink inside a directory is a user error naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/data`);
+    await Deno.symlink(`${dir}/nowhere`, `${dir}/data/link`);
+    const { listFiles } = await import("../../lib/storage/artifact_hash.ts");
+    const { PivotError } = await import("../../lib/errors.ts");
+    let error: unknown;
+    try {
+      listFiles(`${dir}/data`);
+    } catch (e) {
+      error = e;
+    }
+    if (
+      !(error instanceof PivotError) || !/data\/link is a broken symbolic link/.test(error.message)
+    ) {
+      throw new Error(`expected a PivotError, got ${error}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
