@@ -54,7 +54,8 @@ export async function timeCommand(argv: string[], options: TimeOptions): Promise
   const command = new Deno.Command(program, {
     args,
     cwd: options.cwd,
-    env: options.env,
+    // Plain error messages for the report.
+    env: { NO_COLOR: "1", ...options.env },
     stdin: "null",
     stdout: options.captureStdout === false ? "null" : "piped",
     stderr: "piped",
@@ -175,7 +176,10 @@ export async function repeat(
 /** The line of a failed command's output that explains it: the first mentioning an error, else the last. */
 export function summarizeFailure(...texts: string[]): string {
   for (const text of texts) {
-    const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    // deno-lint-ignore no-control-regex
+    const lines = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter((l) =>
+      l !== ""
+    );
     const error = lines.find((l) => /error|not found|failed/i.test(l)) ?? lines.at(-1);
     if (error) return error.length > 200 ? error.slice(0, 200) + "…" : error;
   }
