@@ -64,9 +64,9 @@ export async function machineFacts(): Promise<MachineFact[]> {
     return deb ? `${shown} (Debian ${deb})` : shown;
   };
   const commit = await capture(["git", "rev-parse", "--short", "HEAD"]);
-  const dirty = (await capture(["git", "status", "--porcelain", "--untracked-files=no"]))
-    ? "+"
-    : "";
+  const changed = (await capture(["git", "diff", "--name-only", "HEAD"]) ?? "")
+    .split("\n").filter((path) => path !== "");
+  const dirty = changed.length ? ` + uncommitted changes to ${changed.join(", ")}` : "";
   return [
     { key: "date", value: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
     { key: "CPU", value: `${model}${hypervisor}` },

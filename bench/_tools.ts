@@ -144,9 +144,19 @@ export const snakemake: Tool = {
     await removeAll(`${dir}/.snakemake`);
   },
   command: () => ["snakemake", "--cores", String(CORES)],
-  ran: () => undefined,
+  ran: (run) => snakemakeRan(run.stderr),
   cheapFullRun: false,
 };
+
+/**
+ * Jobs Snakemake ran, from its log on stderr: "N of M steps (100%) done" counts
+ * the `all` target too; "Nothing to be done" is none.
+ */
+export function snakemakeRan(stderr: string): number | undefined {
+  if (/^Nothing to be done/m.test(stderr)) return 0;
+  const done = [...stderr.matchAll(/^(\d+) of \d+ steps \(100%\) done/gm)].at(-1);
+  return done ? Number(done[1]) - 1 : undefined;
+}
 
 /** All tools, Pivot first. */
 export const TOOLS: readonly Tool[] = [pivot, make, snakemake];

@@ -66,7 +66,8 @@ export async function pipelineWorkload(ctx: BenchContext): Promise<Section> {
     `Stage i reads the outputs of stages i-1 and i-2 (stages 0 and 1 read raw inputs) and ` +
     `writes one small file; make and Snakemake run the Makefile and Snakefile of ` +
     "`bench/gen_peers.py`, Pivot the `pipeline.ts` of `bench/gen_pipeline.ts` (same shape, " +
-    "same arithmetic). Every run's last output is checked against the expected value. " +
+    'same arithmetic). Every run\'s last output is checked against the expected value; "ran N" ' +
+    "is the number of stages the tool itself reports having run (make does not say). " +
     "Ratios are Pivot ÷ peer: below 1× Pivot is faster.",
     "",
     table(["Case", "Pivot", "make", "Snakemake", "Pivot ÷ make", "Pivot ÷ Snakemake"], rows),
