@@ -61,7 +61,12 @@ export async function hashingWorkload(ctx: BenchContext): Promise<Section> {
       reps,
       warmup: 1,
       check: (run, rep) => {
-        const result = JSON.parse(run.stdout) as { hash: string; ms: number };
+        let result: { hash: string; ms: number };
+        try {
+          result = JSON.parse(run.stdout);
+        } catch {
+          return `bench/hash_file.ts printed no JSON: ${run.stdout.slice(0, 100)}`;
+        }
         hashes.set("Pivot", result.hash);
         if (rep >= 1) inProcess.push(result.ms);
         return undefined;
