@@ -1,0 +1,162 @@
+/**
+ * The three tools the benchmark runs on the same pipeline shape: Pivot (this
+ * repository's `cli.ts`), make and Snakemake. Each knows how to generate its
+ * project, reset it for a full run, and bring it up to date.
+ *
+ * @module
+ */
+
+import { generatePipeline } from "./gen_pipeline.ts";
+import type { Run } from "./_measure.ts";
+
+/** Names of the tools, as shown in tables. */
+export type ToolName = "Pivot" | "make" | "Snakemake";
+
+/** A pipeline tool under benchmark. */
+export interface Tool {
+  /** Shown in tables. */
+  readonly name: ToolName;
+  /** `undefined` when the tool can run here, else why not ("pivot: not available …"). */
+  unavailable(): Promise<string | undefined>;
+  /** Write a project of `stages` stages into `dir` (an empty directory). */
+  generate(dir: string, stages: number): Promise<void>;
+  /** Remove outputs and the tool's own state, so that the next run is a full run. */
+  clean(dir: string): Promise<void>;
+  /** The command that brings the project in the working directory up to date. */
+  command(): string[];
+  /** How many stages a run ran, when the tool says. */
+  ran(run: Run): number | undefined;
+  /** Whether a full run is cheap enough for an uncounted warm-up. */
+  readonly cheapFullRun: boolean;
+}
+
+/** Absolute path of this repository. */
+export const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const PEERS_GENERATOR = `${REPO}/bench/gen_peers.py`;
+const CORES = navigator.hardwareConcurrency;
+
+/** The `pivot` command: `deno run -A <repo>/cli.ts`, or `PIVOT_BENCH_CMD` split on spaces. */
+export function pivotCommand(): string[] {
+  const custom = Deno.env.get("PIVOT_BENCH_CMD");
+  if (custom) return custom.trim().split(/\s+/);
+  return [Deno.execPath(), "run", "-A", `${REPO}/cli.ts`];
+}
+
+/** Run a command to completion; throws with its stderr when it fails. */
+export async function mustRun(argv: string[], cwd: string): Promise<string> {
+  const [program, ...args] = argv;
+  const output = await new Deno.Command(program, { args, cwd, stdin: "null" }).output();
+  const decoder = new TextDecoder();
+  if (output.code !== 0) {
+    throw new Error(
+      `${argv.join(" ")} (in ${cwd}) exited ${output.code}: ${
+        decoder.decode(output.stderr).trim() || decoder.decode(output.stdout).trim()
+      }`,
+    );
+  }
+  return decoder.decode(output.stdout);
+}
+
+/** Whether `program` can be started (found on PATH). */
+export async function onPath(program: string): Promise<boolean> {
+  try {
+    await new Deno.Command(program, { args: ["--version"], stdout: "null", stderr: "null" })
+      .output();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `rm -rf path`. */
+export async function removeAll(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+/** Whether this repository has the `pivot` CLI yet. */
+export async function pivotMissing(): Promise<string | undefined> {
+  if (Deno.env.get("PIVOT_BENCH_CMD")) return undefined;
+  const exists = await Deno.stat(`${REPO}/cli.ts`).then(() => true, () => false);
+  return exists ? undefined : "pivot: not available";
+}
+
+/** Pivot, run as `pivot repro --json` in a project made by `pivot init`. */
+export const pivot: Tool = {
+  name: "Pivot",
+  unavailable: pivotMissing,
+  async generate(dir, stages) {
+    await generatePipeline(dir, { stages });
+    await this.clean(dir);
+  },
+  async clean(dir) {
+    await removeAll(`${dir}/out`);
+    await removeAll(`${dir}/.pivot`);
+    await mustRun([...pivotCommand(), "init"], dir);
+  },
+  command: () => [...pivotCommand(), "repro", "--json"],
+  ran: (run) => reproSummary(run.stdout)?.ran,
+  cheapFullRun: true,
+};
+
+/** The summary line of `pivot repro --json` (SPEC §6), if the output has one. */
+export function reproSummary(stdout: string): { ran: number; [key: string]: unknown } | undefined {
+  for (const line of stdout.trim().split("\n").reverse()) {
+    try {
+      const event = JSON.parse(line);
+      if (event?.type === "summary" && typeof event.ran === "number") return event;
+    } catch {
+      // Not a JSON line: keep looking.
+    }
+  }
+  return undefined;
+}
+
+async function generatePeers(dir: string, stages: number): Promise<void> {
+  await mustRun(["python3", PEERS_GENERATOR, dir, String(stages)], REPO);
+}
+
+/** GNU make, with one job per core (the chain allows no parallelism anyway). */
+export const make: Tool = {
+  name: "make",
+  unavailable: async () =>
+    (await onPath("make")) ? undefined : "not installed (apt-get install make)",
+  generate: generatePeers,
+  async clean(dir) {
+    // The Makefile's recipes write into out/ but do not create it.
+    await removeAll(`${dir}/out`);
+    await Deno.mkdir(`${dir}/out`);
+  },
+  command: () => ["make", `-j${CORES}`],
+  ran: () => undefined,
+  cheapFullRun: true,
+};
+
+/** Snakemake with as many cores as Pivot uses by default. */
+export const snakemake: Tool = {
+  name: "Snakemake",
+  unavailable: async () =>
+    (await onPath("snakemake")) ? undefined : "not installed (apt-get install snakemake)",
+  generate: generatePeers,
+  async clean(dir) {
+    await removeAll(`${dir}/out`);
+    await removeAll(`${dir}/.snakemake`);
+  },
+  command: () => ["snakemake", "--cores", String(CORES)],
+  ran: (run) => snakemakeRan(run.stderr),
+  cheapFullRun: false,
+};
+
+/**
+ * Jobs Snakemake ran, from its log on stderr: "N of M steps (100%) done" counts
+ * the `all` target too; "Nothing to be done" is none.
+ */
+export function snakemakeRan(stderr: string): number | undefined {
+  if (/^Nothing to be done/m.test(stderr)) return 0;
+  const done = [...stderr.matchAll(/^(\d+) of \d+ steps \(100%\) done/gm)].at(-1);
+  return done ? Number(done[1]) - 1 : undefined;
+}
+
+/** All tools, Pivot first. */
+export const TOOLS: readonly Tool[] = [pivot, make, snakemake];
