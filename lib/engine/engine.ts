@@ -110,25 +110,52 @@ export class Engine {
       });
     };
 
-    const waiting = [...request.stages];
-    while (waiting.length > 0 || running.size > 0) {
-      for (let i = 0; i < waiting.length; i++) {
-        const stage = waiting[i];
-        const upstream = [...graph.upstream.get(stage.name)!].filter((n) => names.has(n));
-        const failedUp = upstream.find((n) => FAILED_UPSTREAM.has(results.get(n)?.status!));
-        let result: StageResult | undefined;
-        if (failedUp) {
-          result = { status: "blocked", reason: `upstream '${failedUp}' did not complete` };
-        } else if (request.signal?.aborted) {
-          result = { status: "cancelled", reason: "cancelled before it started" };
-        } else if (wave.stopping) {
-          result = { status: "blocked", reason: "not started after a failure (use --keep-going)" };
-        } else if (running.size >= DECIDING || !upstream.every((n) => results.has(n))) {
+    // Each stage waits for its upstream stages within this wave; a failure
+    // blocks everything below it at once.
+    const index = new Map(request.stages.map((s, i) => [s.name, i]));
+    const remaining = new Map(request.stages.map((s) => [
+      s.name,
+      [...graph.upstream.get(s.name)!].filter((n) => names.has(n)).length,
+    ]));
+    const ready: StageDef[] = request.stages.filter((s) => remaining.get(s.name) === 0);
+    const settle = (stage: StageDef, result: StageResult, since: number) => {
+      finish(stage, result, since);
+      const failed = FAILED_UPSTREAM.has(result.status);
+      const below = [...graph.downstream.get(stage.name)!]
+        .filter((n) => names.has(n) && !results.has(n))
+        .sort((a, b) => index.get(a)! - index.get(b)!);
+      for (const name of below) {
+        const next = graph.byName.get(name)!;
+        if (failed) {
+          settle(next, {
+            status: "blocked",
+            reason: `upstream '${stage.name}' did not complete`,
+          }, performance.now());
           continue;
         }
-        waiting.splice(i--, 1);
-        if (result) {
-          finish(stage, result, performance.now());
+        const left = remaining.get(name)! - 1;
+        remaining.set(name, left);
+        if (left === 0) insertByIndex(ready, next, index);
+      }
+    };
+
+    while (ready.length > 0 || running.size > 0) {
+      while (ready.length > 0 && running.size < DECIDING) {
+        const stage = ready.shift()!;
+        if (results.has(stage.name)) continue;
+        if (request.signal?.aborted) {
+          settle(
+            stage,
+            { status: "cancelled", reason: "cancelled before it started" },
+            performance.now(),
+          );
+          continue;
+        }
+        if (wave.stopping) {
+          settle(stage, {
+            status: "blocked",
+            reason: "not started after a failure (use --keep-going)",
+          }, performance.now());
           continue;
         }
         const since = performance.now();
@@ -140,7 +167,7 @@ export class Engine {
           }))
           .then((result) => {
             running.delete(stage.name);
-            finish(stage, result, since);
+            settle(stage, result, since);
           });
         running.set(stage.name, task);
       }
@@ -363,6 +390,18 @@ export class Engine {
       await copy(this.#context.cache.objectPath(locked.hash));
     }
   }
+}
+
+/** Insert `stage` into `queue`, which stays ordered by pipeline position. */
+function insertByIndex(
+  queue: StageDef[],
+  stage: StageDef,
+  index: ReadonlyMap<string, number>,
+): void {
+  const position = index.get(stage.name)!;
+  let at = queue.length;
+  while (at > 0 && index.get(queue[at - 1].name)! > position) at--;
+  queue.splice(at, 0, stage);
 }
 
 function isPlainSkip(decision: Decision | undefined): boolean {
