@@ -27,6 +27,8 @@ import type {
 } from "./_summary.ts";
 import { bindingNames, UnitWriter, type WriteOptions } from "./_unit_writer.ts";
 
+export { loadTypeScript } from "./_typescript.ts";
+
 type TS = typeof ts;
 
 /** Artifact declarations, by callee name, and the index of their loader argument. */

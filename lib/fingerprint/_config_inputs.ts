@@ -6,7 +6,7 @@
  * @module
  */
 
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, resolvePath } from "./_paths.ts";
 
 /** Absolute paths of the config, lock and import-map files of `denoConfig` (which may not exist). */
 export async function configInputs(denoConfig: string | undefined): Promise<string[]> {
@@ -21,15 +21,15 @@ export async function configInputs(denoConfig: string | undefined): Promise<stri
   const inputs = [denoConfig];
   const lock = config.lock;
   if (typeof lock === "string") {
-    inputs.push(resolve(dir, lock));
+    inputs.push(resolvePath(dir, lock));
   } else if (typeof lock === "object" && lock !== null && "path" in lock) {
-    inputs.push(resolve(dir, String(lock.path)));
+    inputs.push(resolvePath(dir, String(lock.path)));
   } else if (lock !== false) {
-    inputs.push(resolve(dir, "deno.lock"));
+    inputs.push(resolvePath(dir, "deno.lock"));
   }
   const importMap = config.importMap;
-  if (typeof importMap === "string" && (isAbsolute(importMap) || !/^[a-z]+:/i.test(importMap))) {
-    inputs.push(resolve(dir, importMap));
+  if (typeof importMap === "string" && !/^[a-z]+:/i.test(importMap)) {
+    inputs.push(resolvePath(dir, importMap));
   }
   return inputs;
 }

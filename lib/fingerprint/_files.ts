@@ -6,9 +6,9 @@
  * @module
  */
 
-import { relative, sep } from "node:path";
 import { hashBytes } from "../storage/hash.ts";
 import { stampOf, type StateStore } from "../storage/state.ts";
+import { relativePath } from "./_paths.ts";
 
 /** Hashes and texts of project files, memoised for one fingerprinting run. */
 export class ProjectFiles {
@@ -25,8 +25,7 @@ export class ProjectFiles {
 
   /** Project-relative POSIX path of `path` (absolute). */
   relative(path: string): string {
-    const rel = relative(this.#root, path);
-    return sep === "/" ? rel : rel.replaceAll(sep, "/");
+    return relativePath(this.#root, path);
   }
 
   /** The content hash of `path`, or null when it does not exist. */

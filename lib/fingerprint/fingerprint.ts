@@ -20,19 +20,21 @@
  * @module
  */
 
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { hashJson } from "../storage/hash.ts";
 import { NS, type StateStore } from "../storage/state.ts";
-import { analyzeModule } from "./_analyze.ts";
 import { deleteBlob, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
 import { ProjectFiles } from "./_files.ts";
-import { type ModuleGraph, moduleGraph } from "./_module_graph.ts";
-import { resolveStage } from "./_resolve.ts";
+import type { ModuleGraph } from "./_module_graph.ts";
+import { fromFileUrl, resolvePath, toFileUrl } from "./_paths.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
-import { loadTypeScript } from "./_typescript.ts";
+
+// The cold path's modules (TypeScript analysis, `deno info`, resolution) are
+// imported on first use: a warm run loads none of them.
+const analysis = () => import("./_analyze.ts");
+const graphs = () => import("./_module_graph.ts");
+const resolution = () => import("./_resolve.ts");
 
 /** What fingerprinting needs to know about the project. */
 export interface FingerprintOptions {
@@ -137,7 +139,7 @@ export async function localModuleFiles(
   options: FingerprintOptions,
 ): Promise<string[]> {
   const session = new Session(options);
-  const url = entry.startsWith("file:") ? entry : pathToFileURL(entry).href;
+  const url = entry.startsWith("file:") ? entry : toFileUrl(entry);
   const graph = await session.graph(url);
   const files: string[] = [];
   for (const module of Object.values(graph)) {
@@ -163,7 +165,7 @@ class Session {
     this.#stats = options.stats ?? { analysed: 0, graphRuns: 0, cachedStages: 0 };
     const root = /^[a-z]+:/i.test(options.pivotRoot)
       ? options.pivotRoot
-      : pathToFileURL(options.pivotRoot).href;
+      : toFileUrl(options.pivotRoot);
     this.#ignored = [root.endsWith("/") ? root : root + "/", "https://jsr.io/@pivot/core/"];
   }
 
@@ -208,9 +210,9 @@ class Session {
       graph,
       summaries,
       contentHashes,
-      relativePath: (url: string) =>
-        this.files.relative(graph[url]?.path ?? decodeURIComponent(new URL(url).pathname)),
+      relativePath: (url: string) => this.files.relative(graph[url]?.path ?? fromFileUrl(url)),
     };
+    const { resolveStage } = await resolution();
     const fresh: Record<string, StageFingerprint> = {};
     for (const [i, stage] of stages.entries()) {
       const fingerprint = toFingerprint(await resolveStage(stage, input));
@@ -233,7 +235,8 @@ class Session {
     const record = await readBlob<GraphRecord>(this.#state, key);
     if (record && await this.#graphStillValid(record)) return record.graph;
 
-    const graph = await moduleGraph(decodeURIComponent(new URL(entry).pathname), {
+    const { moduleGraph } = await graphs();
+    const graph = await moduleGraph(fromFileUrl(entry), {
       deno: this.options.deno ?? Deno.execPath(),
       cwd: this.options.projectRoot,
       denoConfig: this.options.denoConfig,
@@ -279,7 +282,7 @@ class Session {
     const root = this.options.projectRoot;
     const checks = await Promise.all(
       Object.entries(files).map(async ([rel, hash]) =>
-        await this.files.hash(resolve(root, rel)) === hash
+        await this.files.hash(resolvePath(root, rel)) === hash
       ),
     );
     return checks.every(Boolean);
@@ -301,6 +304,7 @@ class Session {
     if (cached) return cached;
     const read = await this.files.read(path);
     if (read === null) throw new Error(`${path}: vanished while being fingerprinted`);
+    const { analyzeModule, loadTypeScript } = await analysis();
     const summary = await analyzeModule(await loadTypeScript(), path, read.text);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.

@@ -164,3 +164,32 @@ interface DumpedStage {
   deps: DumpedArtifact[];
   outs: DumpedArtifact[];
 }
+
+/** Keys added, removed or changed between two fingerprints, sorted. */
+export function changedKeys(before: StageFingerprint, after: StageFingerprint): string[] {
+  const keys = new Set([...Object.keys(before.manifest), ...Object.keys(after.manifest)]);
+  return [...keys].filter((key) => before.manifest[key] !== after.manifest[key]).sort();
+}
+
+/**
+ * Create a project from `files`, fingerprint it, apply `edit`, fingerprint
+ * again (stages reloaded, as the real loader would), and return the keys
+ * that changed for each stage.
+ */
+export async function changesAfter(
+  files: Record<string, string>,
+  edit: (project: Project) => Promise<void>,
+  imports: Record<string, string> = {},
+): Promise<Record<string, string[]>> {
+  await using project = await Project.create(files, imports);
+  const before = await project.fingerprint();
+  await edit(project);
+  const after = await project.fingerprint();
+  const changes: Record<string, string[]> = {};
+  for (const [name, fingerprint] of before) {
+    const other = after.get(name);
+    if (!other) throw new Error(`stage ${name} vanished`);
+    changes[name] = changedKeys(fingerprint, other);
+  }
+  return changes;
+}
