@@ -10,6 +10,14 @@ import { hashBytes } from "../storage/hash.ts";
 import { stampOf, type StateStore } from "../storage/state.ts";
 import { relativePath } from "./_paths.ts";
 
+/**
+ * File times come from a coarse clock (a few ms on Linux), so a file rewritten
+ * with the same size just after it was hashed can keep its stamp. A hash is
+ * therefore only remembered for a file last modified longer ago than this;
+ * a fresher file is simply read again next time (as git does for "racy" files).
+ */
+const RACY_MS = 1000;
+
 /** Hashes and texts of project files, memoised for one fingerprinting run. */
 export class ProjectFiles {
   readonly #state: StateStore;
@@ -68,7 +76,10 @@ export class ProjectFiles {
       const info = await Deno.stat(path);
       const bytes = await Deno.readFile(path);
       const hash = await hashBytes(bytes);
-      await this.#state.rememberFileHash(this.relative(path), stampOf(info), hash);
+      const stamp = stampOf(info);
+      if (Date.now() - stamp.mtime > RACY_MS) {
+        await this.#state.rememberFileHash(this.relative(path), stamp, hash);
+      }
       return { text: new TextDecoder().decode(bytes), hash };
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return null;

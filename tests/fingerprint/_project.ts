@@ -75,6 +75,12 @@ export class Project {
     return this.#state ??= await StateStore.open(join(this.root, ".pivot", "state"));
   }
 
+  /** Close the state store (the next {@link state} call opens it again). */
+  async closeState(): Promise<void> {
+    await this.#state?.close();
+    this.#state = undefined;
+  }
+
   /** Load the stages of a pipeline file in a child `deno`, as `StageDef`s. */
   async stages(pipeline = "pipeline.ts"): Promise<StageDef[]> {
     const output = await new Deno.Command(Deno.execPath(), {
