@@ -210,7 +210,8 @@ class Session {
       graph,
       summaries,
       contentHashes,
-      relativePath: (url: string) => this.files.relative(graph[url]?.path ?? fromFileUrl(url)),
+      relativePath: (url: string) =>
+        url.startsWith("file:") ? this.files.relative(graph[url]?.path ?? fromFileUrl(url)) : url,
     };
     const { resolveStage } = await resolution();
     const fresh: Record<string, StageFingerprint> = {};
