@@ -6,7 +6,6 @@
  * @module
  */
 
-import { hashBytes } from "../storage/hash.ts";
 import { stampOf, type StateStore } from "../storage/state.ts";
 import { relativePath } from "./_paths.ts";
 
@@ -49,7 +48,8 @@ export class ProjectFiles {
   async #hash(path: string): Promise<string | null> {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.stat(path);
+      // Sync: a stat is microseconds, and the warm path does little else.
+      info = Deno.statSync(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return null;
       throw error;
@@ -75,6 +75,8 @@ export class ProjectFiles {
     try {
       const info = await Deno.stat(path);
       const bytes = await Deno.readFile(path);
+      // Imported here: a warm run hashes nothing and should not load the hasher.
+      const { hashBytes } = await import("../storage/hash.ts");
       const hash = await hashBytes(bytes);
       const stamp = stampOf(info);
       if (Date.now() - stamp.mtime > RACY_MS) {

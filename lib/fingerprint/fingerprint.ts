@@ -21,9 +21,8 @@
  */
 
 import type { StageDef } from "../pipeline/stage_def.ts";
-import { hashJson } from "../storage/hash.ts";
 import { NS, type StateStore } from "../storage/state.ts";
-import { deleteBlob, readBlob, writeBlob } from "./_blob.ts";
+import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
 import { ProjectFiles } from "./_files.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
@@ -89,6 +88,16 @@ interface TopRecord {
   readonly files: Record<string, string | null>;
   /** Hash of `files`: names the matching stage blob. */
   readonly tree: string;
+}
+
+/**
+ * Cached stage fingerprints, by stage key. Entries are shared by many stages
+ * (helpers, packages), so each distinct `[key, hash, file, line]` is stored
+ * once and stages list their entries by index.
+ */
+interface StagesRecord {
+  readonly entries: [string, string, string, number][];
+  readonly stages: Record<string, number[]>;
 }
 
 /** A cached module graph and what it was computed from. */
@@ -173,14 +182,14 @@ class Session {
     const result = new Map<string, StageFingerprint>();
     if (stages.length === 0) return result;
     const entries = entryModules(stages);
-    const stageKeys = await Promise.all(stages.map(stageKey));
-    const topKey = [NS.fingerprint, "top", V, await hashJson({ ...this.#identity(), entries })];
+    const stageKeys = stages.map(stageKey);
+    const topKey = [NS.fingerprint, "top", V, await keyPart([this.#identity(), entries])];
 
     // Warm: nothing changed since the last result.
     const top = await readBlob<TopRecord>(this.#state, topKey);
     let cached: Record<string, StageFingerprint> | undefined;
     if (top && await this.#unchanged(top.files)) {
-      cached = await readBlob(this.#state, stagesKey(top.tree));
+      cached = decodeStages(await readBlob<StagesRecord>(this.#state, stagesKey(top.tree)));
       if (cached && stageKeys.every((key) => Object.hasOwn(cached!, key))) {
         stages.forEach((stage, i) => result.set(stage.name, cached![stageKeys[i]]));
         this.#stats.cachedStages += stages.length;
@@ -222,17 +231,18 @@ class Session {
     }
 
     const sortedFiles = Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]]));
+    const { hashJson } = await import("../storage/hash.ts");
     const tree = await hashJson(sortedFiles);
     const previous = top?.tree === tree ? cached : undefined;
-    await writeBlob(this.#state, stagesKey(tree), { ...previous, ...fresh });
-    await writeBlob(this.#state, topKey, { files: sortedFiles, tree } satisfies TopRecord);
+    writeBlob(this.#state, stagesKey(tree), encodeStages({ ...previous, ...fresh }));
+    writeBlob(this.#state, topKey, { files: sortedFiles, tree } satisfies TopRecord);
     if (top && top.tree !== tree) await deleteBlob(this.#state, stagesKey(top.tree));
     return result;
   }
 
   /** The local module graph of `entry` (a `file:` URL), cached while its imports are unchanged. */
   async graph(entry: string): Promise<ModuleGraph> {
-    const key = [NS.fingerprint, "graph", V, await hashJson({ ...this.#identity(), entry })];
+    const key = [NS.fingerprint, "graph", V, await keyPart([this.#identity(), entry])];
     const record = await readBlob<GraphRecord>(this.#state, key);
     if (record && await this.#graphStillValid(record)) return record.graph;
 
@@ -255,7 +265,7 @@ class Session {
       const specs = hash === null ? [] : (await this.#summary(module.path, hash)).specifiers;
       modules[url] = { hash, specs };
     }
-    await writeBlob(this.#state, key, { graph, inputs, modules } satisfies GraphRecord);
+    writeBlob(this.#state, key, { graph, inputs, modules } satisfies GraphRecord);
     return graph;
   }
 
@@ -280,13 +290,12 @@ class Session {
   }
 
   async #unchanged(files: Record<string, string | null>): Promise<boolean> {
-    const root = this.options.projectRoot;
-    const checks = await Promise.all(
-      Object.entries(files).map(async ([rel, hash]) =>
-        await this.files.hash(resolvePath(root, rel)) === hash
-      ),
-    );
-    return checks.every(Boolean);
+    // One at a time: the first lookup loads the store's file-hash table, and
+    // concurrent first lookups would each load it again.
+    for (const [rel, hash] of Object.entries(files)) {
+      if (await this.files.hash(resolvePath(this.options.projectRoot, rel)) !== hash) return false;
+    }
+    return true;
   }
 
   /** The summary of a module version: from the cache, or parsed now. */
@@ -309,7 +318,7 @@ class Session {
     const summary = await analyzeModule(await loadTypeScript(), path, read.text);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
-    await writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
+    writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
     return summary;
   }
 
@@ -317,9 +326,9 @@ class Session {
     return this.#inputs ??= configInputs(this.options.denoConfig);
   }
 
-  #identity() {
+  #identity(): (string | null)[] {
     const { projectRoot, denoConfig, pivotRoot } = this.options;
-    return { projectRoot, denoConfig: denoConfig ?? null, pivotRoot };
+    return [projectRoot, denoConfig ?? null, pivotRoot];
   }
 }
 
@@ -339,13 +348,66 @@ function entryModules(stages: readonly StageDef[]): string[] {
     .filter((url) => url.startsWith("file:"));
 }
 
-/** What a stage's fingerprint depends on besides the code: where it is and its loaders. */
-function stageKey(stage: StageDef): Promise<string> {
-  const code = stage.code.kind === "registered"
-    ? { site: stage.code.site, definitionSite: stage.code.definitionSite ?? null }
-    : { module: stage.code.moduleUrl, export: stage.code.exportName };
+/**
+ * What a stage's fingerprint depends on besides the code: where it is and its
+ * loaders. Plain JSON, not hashed: hashing 176 of these cost more than the rest
+ * of a warm run. (Key order in loader options is as given; a different order
+ * only misses the cache.)
+ */
+function stageKey(stage: StageDef): string {
+  const code = stage.code;
+  const where = code.kind === "registered"
+    ? [code.site.url, code.site.line, code.site.column, code.definitionSite ?? null]
+    : [code.moduleUrl, code.exportName];
   const loaders = (list: StageDef["deps"]) => list.map((a) => [a.name, a.loader ?? null]);
-  return hashJson({ code, deps: loaders(stage.deps), outs: loaders(stage.outs) });
+  return JSON.stringify([where, loaders(stage.deps), loaders(stage.outs)]);
+}
+
+function encodeStages(stages: Record<string, StageFingerprint>): StagesRecord {
+  const entries: StagesRecord["entries"] = [];
+  const index = new Map<string, number>();
+  const encoded: Record<string, number[]> = {};
+  for (const [stage, { manifest, locations }] of Object.entries(stages)) {
+    encoded[stage] = Object.keys(manifest).map((key) => {
+      const entry: StagesRecord["entries"][number] = [
+        key,
+        manifest[key],
+        locations[key].file,
+        locations[key].line,
+      ];
+      const id = JSON.stringify(entry);
+      let i = index.get(id);
+      if (i === undefined) {
+        i = entries.push(entry) - 1;
+        index.set(id, i);
+      }
+      return i;
+    });
+  }
+  return { entries, stages: encoded };
+}
+
+function decodeStages(
+  record: StagesRecord | undefined,
+): Record<string, StageFingerprint> | undefined {
+  if (!record) return undefined;
+  const { entries } = record;
+  // Locations are shared by the stages that reach the same code: built once
+  // each, and only when asked for (only `--explain` reads them).
+  let shared: ManifestLocation[] | undefined;
+  const location = (i: number) =>
+    (shared ??= entries.map(([, , file, line]) => ({ file, line })))[i];
+  const stages: Record<string, StageFingerprint> = {};
+  for (const [stage, indices] of Object.entries(record.stages)) {
+    let locations: Record<string, ManifestLocation> | undefined;
+    stages[stage] = {
+      manifest: Object.fromEntries(indices.map((i) => [entries[i][0], entries[i][1]])),
+      get locations() {
+        return locations ??= Object.fromEntries(indices.map((i) => [entries[i][0], location(i)]));
+      },
+    };
+  }
+  return stages;
 }
 
 function stagesKey(tree: string): Deno.KvKey {
