@@ -1,14 +1,14 @@
 /**
  * The files besides modules that decide how a graph resolves: the user's
- * `deno.json`, its lock file (which pins package versions) and an external
- * import map. A change to any of them invalidates cached module graphs.
+ * `deno.json`, its lock file (which pins package versions), an external
+ * import map and a `package.json` beside the config. A change to any of them invalidates cached module graphs.
  *
  * @module
  */
 
 import { dirname, resolvePath } from "./_paths.ts";
 
-/** Absolute paths of the config, lock and import-map files of `denoConfig` (which may not exist). */
+/** Absolute paths of the config, lock, import-map and package.json files of `denoConfig` (which may not exist). */
 export async function configInputs(denoConfig: string | undefined): Promise<string[]> {
   if (denoConfig === undefined) return [];
   const dir = dirname(denoConfig);
@@ -18,7 +18,8 @@ export async function configInputs(denoConfig: string | undefined): Promise<stri
   } catch {
     // Unreadable or invalid: `deno info` will say so; track the default lock.
   }
-  const inputs = [denoConfig];
+  // package.json declares npm dependencies too (resolved into node_modules).
+  const inputs = [denoConfig, resolvePath(dir, "package.json")];
   const lock = config.lock;
   if (typeof lock === "string") {
     inputs.push(resolvePath(dir, lock));

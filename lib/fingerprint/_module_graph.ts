@@ -13,6 +13,7 @@
 
 import { PivotError } from "../errors.ts";
 import { hashBytes } from "../storage/hash.ts";
+import { fromFileUrl } from "./_paths.ts";
 
 /** What a specifier of a local module resolves to. */
 export type Target =
@@ -134,6 +135,10 @@ export async function graphFromInfo(
       return { kind: "package", key: `npm:${packageName(npmId)}`, hash: await npmHash(npmId) };
     }
     if (isIgnored(url)) return undefined;
+    const installed = url.startsWith("file:") ? await nodeModulesPackage(url) : undefined;
+    if (installed) {
+      return { kind: "package", key: `npm:${installed.name}`, hash: await hashBytes(installed.id) };
+    }
     if (url.startsWith("file:")) return { kind: "local", url };
     const jsr = jsrIdOf(url) ?? jsrIdOf(written);
     if (jsr !== undefined) {
@@ -153,7 +158,7 @@ export async function graphFromInfo(
   const graph: ModuleGraph = {};
   for (const module of info.modules) {
     const url = module.specifier;
-    if (!url.startsWith("file:") || isIgnored(url)) continue;
+    if (!url.startsWith("file:") || isIgnored(url) || url.includes("/node_modules/")) continue;
     if (module.kind === "npm" || module.kind === "node") continue;
     const deps: Record<string, Target> = {};
     for (const dep of module.dependencies ?? []) {
@@ -161,10 +166,32 @@ export async function graphFromInfo(
       const resolved = await target(dep.specifier, dep.code.specifier);
       if (resolved) deps[dep.specifier] = resolved;
     }
-    const path = module.local ?? decodeURIComponent(new URL(url).pathname);
+    const path = module.local ?? fromFileUrl(url);
     graph[url] = module.error ? { path, error: module.error, deps } : { path, deps };
   }
   return graph;
+}
+
+/**
+ * A package installed in a `node_modules` directory (a `package.json`
+ * project): its name, and an id with its version, from Deno's
+ * `node_modules/.deno/<name>@<version>/` layout or the package's `package.json`.
+ */
+async function nodeModulesPackage(url: string): Promise<{ name: string; id: string } | undefined> {
+  const path = fromFileUrl(url);
+  const at = path.lastIndexOf("/node_modules/");
+  if (at < 0) return undefined;
+  const parts = path.slice(at + "/node_modules/".length).split("/");
+  const name = parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+  const deno = /\/node_modules\/\.deno\/([^/]+)\//.exec(path);
+  if (deno) return { name, id: deno[1].replace("+", "/") };
+  try {
+    const manifest = `${path.slice(0, at)}/node_modules/${name}/package.json`;
+    const { version } = JSON.parse(await Deno.readTextFile(manifest));
+    return { name, id: `${name}@${version}` };
+  } catch {
+    return { name, id: path };
+  }
 }
 
 /** `is-number@7.0.0` from `npm:/is-number@7.0.0/sub` or `npm:is-number@7.0.0`. */

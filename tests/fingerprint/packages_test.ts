@@ -1,7 +1,7 @@
 /** npm packages, tracked by resolved version. */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changesAfter } from "./_project.ts";
+import { changedKeys, changesAfter, Project } from "./_project.ts";
 
 const files = {
   "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -39,4 +39,27 @@ Deno.test("a config edit that keeps the package version changes nothing", async 
     { "is-number": "npm:is-number@7.0.0" },
   );
   assertEquals(changes, { a: [], b: [] });
+});
+
+Deno.test("a package.json dependency installed in node_modules is tracked by version, not analysed", async () => {
+  await using project = await Project.create({
+    ...files,
+    "package.json": JSON.stringify({ dependencies: { "is-number": "7.0.0" } }),
+  });
+  const install = async () => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["install", "--config", project.config],
+      cwd: project.root,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  };
+  await install();
+  const before = (await project.fingerprint()).get("a")!;
+  assertEquals(Object.keys(before.manifest), ["loader:x", "npm:is-number", "self:run"]);
+  await project.write("package.json", JSON.stringify({ dependencies: { "is-number": "6.0.0" } }));
+  await install();
+  const after = (await project.fingerprint()).get("a")!;
+  assertEquals(changedKeys(before, after), ["npm:is-number"]);
 });
