@@ -51,7 +51,7 @@ export interface GraphOptions {
   readonly deno: string;
   /** Working directory. */
   readonly cwd: string;
-  /** The user's `deno.json`, or undefined to run without one. */
+  /** The user's `deno.json`, or undefined to let Deno discover its configuration from `cwd`. */
   readonly denoConfig: string | undefined;
   /** URL prefixes (ending in `/`) of Pivot's own modules, which are not tracked. */
   readonly ignoredPrefixes: readonly string[];
@@ -80,7 +80,9 @@ interface InfoOutput {
 /** The graph of `entry` (absolute path), as `deno info --json` resolves it. */
 export async function moduleGraph(entry: string, options: GraphOptions): Promise<ModuleGraph> {
   const args = ["info", "--json"];
-  args.push(...(options.denoConfig ? ["--config", options.denoConfig] : ["--no-config"]));
+  // Without a deno.json, let Deno discover what it would for `deno run` (a
+  // package.json, say): `--no-config` would turn that off too.
+  if (options.denoConfig) args.push("--config", options.denoConfig);
   args.push(entry);
   const output = await new Deno.Command(options.deno, {
     args,

@@ -39,7 +39,10 @@ const resolution = () => import("./_resolve.ts");
 export interface FingerprintOptions {
   /** Absolute path of the project root (manifest locations are relative to it). */
   projectRoot: string;
-  /** Absolute path of the user's `deno.json`/`deno.jsonc`, or undefined for none. */
+  /**
+   * Absolute path of the user's `deno.json`/`deno.jsonc`, or undefined for
+   * none (then `deno info` runs in `projectRoot` and finds what `deno run` would).
+   */
   denoConfig: string | undefined;
   /**
    * Absolute directory of Pivot's own source (the one holding `mod.ts`), or
@@ -323,7 +326,7 @@ class Session {
   }
 
   #configInputs(): Promise<string[]> {
-    return this.#inputs ??= configInputs(this.options.denoConfig);
+    return this.#inputs ??= configInputs(this.options.denoConfig, this.options.projectRoot);
   }
 
   #identity(): (string | null)[] {

@@ -26,20 +26,26 @@ const DUMP = fileURLToPath(new URL("./_dump_stages.ts", import.meta.url));
 export class Project {
   /** Absolute, real path of the project root. */
   readonly root: string;
+  /** Whether the project has a deno.json. */
+  readonly hasConfig: boolean;
   #state: StateStore | undefined;
 
-  private constructor(root: string) {
+  private constructor(root: string, hasConfig: boolean) {
     this.root = root;
+    this.hasConfig = hasConfig;
   }
 
-  /** Create a project with `files` (project-relative path → text) and extra import-map entries. */
+  /**
+   * Create a project with `files` (project-relative path → text) and extra
+   * import-map entries; `imports: null` writes no deno.json at all.
+   */
   static async create(
     files: Record<string, string>,
-    imports: Record<string, string> = {},
+    imports: Record<string, string> | null = {},
   ): Promise<Project> {
     const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_fp_" }));
-    const project = new Project(root);
-    await project.writeConfig(imports);
+    const project = new Project(root, imports !== null);
+    if (imports !== null) await project.writeConfig(imports);
     for (const [path, text] of Object.entries(files)) await project.write(path, text);
     return project;
   }
@@ -84,7 +90,14 @@ export class Project {
   /** Load the stages of a pipeline file in a child `deno`, as `StageDef`s. */
   async stages(pipeline = "pipeline.ts"): Promise<StageDef[]> {
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", this.config, "--unstable-kv", DUMP, pipeline],
+      args: [
+        "run",
+        "-A",
+        ...(this.hasConfig ? ["--config", this.config] : []),
+        "--unstable-kv",
+        DUMP,
+        pipeline,
+      ],
       cwd: this.root,
       stdout: "piped",
       stderr: "piped",
@@ -93,10 +106,11 @@ export class Project {
     if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
     const dumped = JSON.parse(new TextDecoder().decode(output.stdout)) as DumpedStage[];
     const file = join(this.root, pipeline);
-    return dumped.map((stage) => this.#stageDef(stage, file));
+    return dumped.map((stage) => this.stageDef(stage, file));
   }
 
-  #stageDef(stage: DumpedStage, file: string): StageDef {
+  /** A `StageDef` for a stage as the loader reports it (`file`: absolute pipeline path). */
+  stageDef(stage: DumpedStage, file: string): StageDef {
     const artifact = (a: DumpedArtifact) => ({
       name: a.name,
       path: a.path,
@@ -138,7 +152,7 @@ export class Project {
     const state = await this.state();
     const result = await fingerprintStages(stages ?? await this.stages(), {
       projectRoot: this.root,
-      denoConfig: this.config,
+      denoConfig: this.hasConfig ? this.config : undefined,
       pivotRoot: PIVOT_ROOT,
       state,
       stats,
@@ -154,13 +168,15 @@ export class Project {
   }
 }
 
-interface DumpedArtifact {
+/** A dep or out as the child loader reports it. */
+export interface DumpedArtifact {
   name: string;
   path: string;
   loader: LoaderSpec | null;
 }
 
-interface DumpedStage {
+/** A stage as the child loader reports it. */
+export interface DumpedStage {
   name: string;
   baseName: string;
   variant: string | null;

@@ -1,7 +1,7 @@
 /** npm packages, tracked by resolved version. */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changedKeys, changesAfter, Project } from "./_project.ts";
+import { changedKeys, changesAfter, PIVOT_ROOT, Project } from "./_project.ts";
 
 const files = {
   "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -62,4 +62,35 @@ Deno.test("a package.json dependency installed in node_modules is tracked by ver
   await install();
   const after = (await project.fingerprint()).get("a")!;
   assertEquals(changedKeys(before, after), ["npm:is-number"]);
+});
+
+Deno.test("without a deno.json, package.json dependencies still resolve", async () => {
+  await using project = await Project.create({
+    "pipeline.ts": files["pipeline.ts"].replace(
+      '"jsr:@pivot/core"',
+      `"file://${PIVOT_ROOT}/mod.ts"`,
+    ),
+    "package.json": JSON.stringify({ dependencies: { "is-number": "7.0.0" } }),
+  }, null);
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["install"],
+    cwd: project.root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  // Running user code without a config is the pipeline loader's business;
+  // here the call site of stage "a" is simply known: line 6, at "stage".
+  const stage = project.stageDef({
+    name: "a",
+    baseName: "a",
+    variant: null,
+    site: { url: `file://${project.root}/pipeline.ts`, line: 6, column: 10 },
+    definitionSite: null,
+    functionName: "run",
+    deps: [],
+    outs: [{ name: "x", path: "x.json", loader: { kind: "json", options: { indent: 2 } } }],
+  }, `${project.root}/pipeline.ts`);
+  const { manifest } = (await project.fingerprint([stage])).get("a")!;
+  assertEquals(Object.keys(manifest), ["loader:x", "npm:is-number", "self:run"]);
 });
