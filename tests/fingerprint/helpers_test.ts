@@ -116,3 +116,24 @@ Deno.test("a non-default export beside a default export changes nothing", async 
   );
   assertEquals(changes, { a: [] });
 });
+
+const NESTED = {
+  "pipeline.ts": stage(`import * as lib from "./lib/index.ts";`, "lib.math.double(2)"),
+  "lib/index.ts": `export * as math from "./math.ts";\nexport * as text from "./text.ts";\n`,
+  "lib/math.ts":
+    `export function double(x: number) {\n  return x * 2;\n}\n\nexport function half(x: number) {\n  return x / 2;\n}\n`,
+  "lib/text.ts": `export const upper = (s: string) => s.toUpperCase();\n`,
+};
+
+Deno.test("a helper reached through nested namespaces (export * as) changes", async () => {
+  const changes = await changesAfter(NESTED, (p) => p.edit("lib/math.ts", "x * 2", "x * 4"));
+  assertEquals(changes, { a: ["mod:lib/math.ts#double"] });
+});
+
+Deno.test("siblings of a helper reached through nested namespaces change nothing", async () => {
+  const changes = await changesAfter(NESTED, async (p) => {
+    await p.edit("lib/math.ts", "x / 2", "x / 3");
+    await p.edit("lib/text.ts", "toUpperCase", "toLowerCase");
+  });
+  assertEquals(changes, { a: [] });
+});
