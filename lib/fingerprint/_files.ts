@@ -51,7 +51,10 @@ export class ProjectFiles {
       // Sync: a stat is microseconds, and the warm path does little else.
       info = Deno.statSync(path);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return null;
+      // Unreadable counts as absent (ancestor directories may be off limits).
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+        return null;
+      }
       throw error;
     }
     if (!info.isFile) return null;
