@@ -1,0 +1,485 @@
+/**
+ * Analyses one module with the TypeScript parser (no type checker) into a
+ * {@link ModuleSummary}: its top-level declarations, each normalised and
+ * hashed with the module-level names it references; its imports and exports;
+ * and its stage-declaring calls.
+ *
+ * @module
+ */
+
+import type ts from "typescript";
+import { canonicalJson, hashBytes } from "../storage/hash.ts";
+import type {
+  ArtifactInfo,
+  ArtifactsInfo,
+  Decl,
+  DeclKind,
+  DynamicRef,
+  ExportBinding,
+  ImportBinding,
+  ModuleSummary,
+  NameRef,
+  RunInfo,
+  Site,
+  SiteKind,
+  SpecInfo,
+  Unit,
+} from "./_summary.ts";
+import { bindingNames, UnitWriter, type WriteOptions } from "./_unit_writer.ts";
+
+export { loadTypeScript } from "./_typescript.ts";
+
+type TS = typeof ts;
+
+/** Artifact declarations, by callee name, and the index of their loader argument. */
+const ARTIFACT_LOADER_ARG: Record<string, number | undefined> = {
+  dep: 1,
+  out: 1,
+  plot: 1,
+  incremental: 1,
+  metric: undefined,
+};
+
+/** How the parser reads a file, by extension; undefined for files it cannot read. */
+function scriptKind(ts: TS, file: string): ts.ScriptKind | undefined {
+  const ext = /\.[^./]+$/.exec(file)?.[0].toLowerCase();
+  switch (ext) {
+    case ".ts":
+    case ".mts":
+    case ".cts":
+      return ts.ScriptKind.TS;
+    case ".tsx":
+      return ts.ScriptKind.TSX;
+    case ".js":
+    case ".mjs":
+    case ".cjs":
+      return ts.ScriptKind.JS;
+    case ".jsx":
+      return ts.ScriptKind.JSX;
+  }
+  return undefined;
+}
+
+/**
+ * The summary of a JSON module: one `default` export whose hash is that of
+ * its parsed value (so formatting does not count).
+ */
+export async function summarizeJson(text: string): Promise<ModuleSummary> {
+  let normal: string;
+  try {
+    normal = canonicalJson(JSON.parse(text));
+  } catch {
+    normal = text;
+  }
+  const decl: Decl = { k: "const", h: await hashBytes("json " + normal), l: 1, r: [] };
+  return {
+    decls: { default: decl },
+    imports: {},
+    exports: { default: { local: "default" } },
+    stars: [],
+    specifiers: [],
+    sites: [],
+  };
+}
+
+/**
+ * Analyse a module's source text. `file` names it (its extension picks the
+ * syntax: `.ts`, `.tsx`, `.js`, `.jsx`, `.mts`, …; `.json` is a JSON module).
+ */
+export async function analyzeModule(ts: TS, file: string, text: string): Promise<ModuleSummary> {
+  if (/\.json$/i.test(file)) return await summarizeJson(text);
+  const kind = scriptKind(ts, file) ?? ts.ScriptKind.TS;
+  const sf = ts.createSourceFile(
+    file,
+    text,
+    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+    false,
+    kind,
+  );
+  return await new ModuleAnalysis(ts, sf).run();
+}
+
+class ModuleAnalysis {
+  readonly #ts: TS;
+  readonly #sf: ts.SourceFile;
+  readonly #writer: UnitWriter;
+  readonly #decls: Record<string, Decl> = {};
+  readonly #imports: Record<string, ImportBinding> = {};
+  readonly #exports: Record<string, ExportBinding> = {};
+  readonly #stars: string[] = [];
+  readonly #specifiers = new Set<string>();
+  readonly #sites: Site[] = [];
+  /** Names bound at module level (declarations and value imports). */
+  #moduleNames = new Set<string>();
+
+  constructor(typescript: TS, sf: ts.SourceFile) {
+    this.#ts = typescript;
+    this.#sf = sf;
+    this.#writer = new UnitWriter(typescript);
+  }
+
+  async run(): Promise<ModuleSummary> {
+    this.#moduleNames = this.#collectModuleNames();
+    for (const statement of this.#sf.statements) await this.#statement(statement);
+    await this.#findSites(this.#sf);
+    const sort = <T>(record: Record<string, T>) =>
+      Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
+    return {
+      decls: sort(this.#decls),
+      imports: sort(this.#imports),
+      exports: sort(this.#exports),
+      stars: this.#stars,
+      specifiers: [...this.#specifiers].sort(),
+      sites: this.#sites,
+    };
+  }
+
+  #collectModuleNames(): Set<string> {
+    const ts = this.#ts;
+    const names = new Set<string>();
+    for (const statement of this.#sf.statements) {
+      if (ts.isImportDeclaration(statement)) {
+        const clause = statement.importClause;
+        if (!clause || clause.isTypeOnly) continue;
+        if (clause.name) names.add(clause.name.text);
+        const bindings = clause.namedBindings;
+        if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
+        if (bindings && ts.isNamedImports(bindings)) {
+          for (const element of bindings.elements) {
+            if (!element.isTypeOnly) names.add(element.name.text);
+          }
+        }
+      } else if (ts.isVariableStatement(statement)) {
+        for (const decl of statement.declarationList.declarations) {
+          bindingNames(ts, decl.name, names);
+        }
+      } else if (
+        (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) ||
+          ts.isEnumDeclaration(statement) || ts.isModuleDeclaration(statement)) &&
+        statement.name && ts.isIdentifier(statement.name)
+      ) {
+        names.add(statement.name.text);
+      }
+    }
+    names.add("default");
+    return names;
+  }
+
+  #line(node: ts.Node): number {
+    return this.#sf.getLineAndCharacterOfPosition(node.getStart(this.#sf)).line + 1;
+  }
+
+  async #unit(node: ts.Node, options: WriteOptions = {}, line = this.#line(node)): Promise<Unit> {
+    const written = this.#writer.write(node, options);
+    const refs: NameRef[] = written.refs.filter((ref) => this.#moduleNames.has(ref[0]));
+    const dyn: DynamicRef[] = written.dyn;
+    for (const ref of dyn) this.#specifiers.add(ref.s);
+    const unit: Unit = { h: await hashBytes(written.text), l: line, r: refs };
+    return dyn.length > 0 ? { ...unit, d: dyn } : unit;
+  }
+
+  #exported(node: ts.Node): { exported: boolean; isDefault: boolean } {
+    const ts = this.#ts;
+    const modifiers = ts.canHaveModifiers(node) ? ts.getModifiers(node) ?? [] : [];
+    return {
+      exported: modifiers.some((m) => m.kind === ts.SyntaxKind.ExportKeyword),
+      isDefault: modifiers.some((m) => m.kind === ts.SyntaxKind.DefaultKeyword),
+    };
+  }
+
+  #export(node: ts.Node, local: string): void {
+    const { exported, isDefault } = this.#exported(node);
+    if (exported) this.#exports[isDefault ? "default" : local] = { local };
+  }
+
+  async #statement(statement: ts.Statement): Promise<void> {
+    const ts = this.#ts;
+    if (ts.isImportDeclaration(statement)) return this.#importDeclaration(statement);
+    if (ts.isExportDeclaration(statement)) return this.#exportDeclaration(statement);
+    if (this.#writer.isAmbient(statement)) return;
+    if (ts.isExportAssignment(statement)) {
+      if (statement.isExportEquals) return;
+      const expr = skipTypes(ts, statement.expression);
+      if (ts.isIdentifier(expr)) {
+        this.#exports.default = { local: expr.text };
+      } else {
+        const unit = await this.#unit(expr, { dropName: true }, this.#line(statement));
+        this.#decls.default = { ...unit, k: kindOfValue(ts, expr) };
+        this.#exports.default = { local: "default" };
+      }
+      return;
+    }
+    if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) {
+      const name = statement.name?.text ?? "default";
+      const unit = await this.#unit(statement, { dropName: true });
+      this.#decls[name] = { ...unit, k: ts.isFunctionDeclaration(statement) ? "func" : "class" };
+      this.#export(statement, name);
+      return;
+    }
+    if (ts.isEnumDeclaration(statement) || ts.isModuleDeclaration(statement)) {
+      if (!ts.isIdentifier(statement.name)) return;
+      const unit = await this.#unit(statement, { dropName: true });
+      this.#decls[statement.name.text] = { ...unit, k: "const" };
+      this.#export(statement, statement.name.text);
+      return;
+    }
+    if (ts.isVariableStatement(statement)) {
+      const list = statement.declarationList;
+      const keyword = list.flags & ts.NodeFlags.Const
+        ? "const"
+        : list.flags & ts.NodeFlags.Let
+        ? "let"
+        : "var";
+      for (const decl of list.declarations) {
+        const line = list.declarations.length === 1 ? this.#line(statement) : this.#line(decl);
+        const unit = await this.#unit(decl, { dropName: true, prefix: keyword }, line);
+        const init = decl.initializer && skipTypes(ts, decl.initializer);
+        const extra: { spec?: SpecInfo; arts?: ArtifactsInfo } = {};
+        if (init) {
+          const spec = await this.#specOfValue(init);
+          if (spec) extra.spec = spec;
+          if (ts.isObjectLiteralExpression(init) && this.#looksLikeArtifacts(init)) {
+            extra.arts = await this.#artifacts(init);
+          }
+        }
+        const k: DeclKind = init && ts.isIdentifier(decl.name) ? kindOfValue(ts, init) : "const";
+        for (const name of bindingNames(ts, decl.name, new Set())) {
+          this.#decls[name] = { ...unit, k, ...extra };
+          this.#export(statement, name);
+        }
+      }
+    }
+  }
+
+  #importDeclaration(statement: ts.ImportDeclaration): void {
+    const ts = this.#ts;
+    if (!ts.isStringLiteral(statement.moduleSpecifier)) return;
+    const s = statement.moduleSpecifier.text;
+    this.#specifiers.add(s);
+    const clause = statement.importClause;
+    if (!clause || clause.isTypeOnly) return;
+    const l = this.#line(statement);
+    if (clause.name) this.#imports[clause.name.text] = { s, n: "default", l };
+    const bindings = clause.namedBindings;
+    if (bindings && ts.isNamespaceImport(bindings)) {
+      this.#imports[bindings.name.text] = { s, n: "*", l };
+    } else if (bindings) {
+      for (const element of bindings.elements) {
+        if (element.isTypeOnly) continue;
+        const imported = (element.propertyName ?? element.name).text;
+        this.#imports[element.name.text] = { s, n: imported, l };
+      }
+    }
+  }
+
+  #exportDeclaration(statement: ts.ExportDeclaration): void {
+    const ts = this.#ts;
+    const specifier = statement.moduleSpecifier;
+    const s = specifier && ts.isStringLiteral(specifier) ? specifier.text : undefined;
+    if (s !== undefined) this.#specifiers.add(s);
+    if (statement.isTypeOnly) return;
+    const l = this.#line(statement);
+    const clause = statement.exportClause;
+    if (!clause) {
+      if (s !== undefined) this.#stars.push(s);
+    } else if (ts.isNamespaceExport(clause)) {
+      if (s !== undefined) this.#exports[clause.name.text] = { s, n: "*", l };
+    } else {
+      for (const element of clause.elements) {
+        if (element.isTypeOnly) continue;
+        const local = (element.propertyName ?? element.name).text;
+        this.#exports[element.name.text] = s === undefined ? { local } : { s, n: local, l };
+      }
+    }
+  }
+
+  /** Every `x.stage(…)`, `x.register(…)` and `defineStage(…)` call in the file. */
+  async #findSites(root: ts.Node): Promise<void> {
+    const ts = this.#ts;
+    const calls: { call: ts.CallExpression; kind: SiteKind; callee: ts.Node }[] = [];
+    const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) && node.arguments.length > 0) {
+        const callee = skipTypes(ts, node.expression);
+        const name = ts.isPropertyAccessExpression(callee)
+          ? callee.name
+          : ts.isIdentifier(callee)
+          ? callee
+          : undefined;
+        if (name && ts.isIdentifier(name)) {
+          const text = name.text;
+          const kind: SiteKind | undefined = text === "defineStage"
+            ? "define"
+            : ts.isPropertyAccessExpression(callee) && (text === "stage" || text === "register")
+            ? text
+            : undefined;
+          if (kind) calls.push({ call: node, kind, callee: name });
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(root);
+    for (const { call, kind, callee } of calls) {
+      const at = this.#sf.getLineAndCharacterOfPosition(callee.getStart(this.#sf));
+      const arg = skipTypes(ts, call.arguments[0]);
+      const site: {
+        -readonly [K in keyof Site]: Site[K];
+      } = {
+        k: kind,
+        l: at.line + 1,
+        c: at.character + 1,
+        sl: this.#line(call),
+        el: this.#sf.getLineAndCharacterOfPosition(call.getEnd()).line + 1,
+      };
+      const ref = nameChain(ts, arg);
+      if (ref) {
+        site.ref = ref;
+      } else {
+        const spec = await this.#specOfValue(arg);
+        if (spec) site.spec = spec;
+      }
+      this.#sites.push(site);
+    }
+  }
+
+  /** The stage spec an expression holds: `{ run, … }` or `f({ run, … })` (`defineStage`). */
+  async #specOfValue(value: ts.Expression): Promise<SpecInfo | undefined> {
+    const ts = this.#ts;
+    let object: ts.Expression | undefined = value;
+    if (ts.isCallExpression(value) && value.arguments.length > 0) {
+      object = skipTypes(ts, value.arguments[0]);
+    }
+    if (!object || !ts.isObjectLiteralExpression(object)) return undefined;
+    const props = new Map<string, ts.ObjectLiteralElementLike>();
+    for (const prop of object.properties) {
+      const name = prop.name && propertyNameText(ts, prop.name);
+      if (name === "run" || name === "deps" || name === "outs") props.set(name, prop);
+    }
+    if (!props.has("run")) return undefined;
+    const spec: { -readonly [K in keyof SpecInfo]: SpecInfo[K] } = { l: this.#line(object) };
+    spec.run = await this.#runInfo(props.get("run")!);
+    for (const key of ["deps", "outs"] as const) {
+      const prop = props.get(key);
+      if (!prop) continue;
+      if (ts.isShorthandPropertyAssignment(prop)) {
+        spec[key] = { ref: [prop.name.text], l: this.#line(prop) };
+      } else if (ts.isPropertyAssignment(prop)) {
+        const init = skipTypes(ts, prop.initializer);
+        const ref = nameChain(ts, init);
+        spec[key] = ref
+          ? { ref, l: this.#line(prop) }
+          : ts.isObjectLiteralExpression(init)
+          ? await this.#artifacts(init)
+          : { u: await this.#unit(init) };
+      }
+    }
+    return spec;
+  }
+
+  async #runInfo(prop: ts.ObjectLiteralElementLike): Promise<RunInfo> {
+    const ts = this.#ts;
+    if (ts.isShorthandPropertyAssignment(prop)) {
+      return { ref: [prop.name.text], l: this.#line(prop) };
+    }
+    if (ts.isPropertyAssignment(prop)) {
+      const init = skipTypes(ts, prop.initializer);
+      const ref = nameChain(ts, init);
+      if (ref) return { ref, l: this.#line(init) };
+      return { u: await this.#unit(init, { dropName: true }) };
+    }
+    // A method `run(deps, ctx) { … }`: its name is `run` whatever the stage.
+    return { u: await this.#unit(prop, { dropName: true }) };
+  }
+
+  #looksLikeArtifacts(object: ts.ObjectLiteralExpression): boolean {
+    const ts = this.#ts;
+    return object.properties.some((prop) =>
+      ts.isPropertyAssignment(prop) && artifactCall(ts, skipTypes(ts, prop.initializer))
+    );
+  }
+
+  async #artifacts(object: ts.ObjectLiteralExpression): Promise<ArtifactsInfo> {
+    const ts = this.#ts;
+    const props: Record<string, ArtifactInfo> = {};
+    const rest: Unit[] = [];
+    for (const prop of object.properties) {
+      if (ts.isSpreadAssignment(prop)) {
+        rest.push(await this.#unit(prop.expression));
+        continue;
+      }
+      const name = prop.name && propertyNameText(ts, prop.name);
+      if (name === undefined) {
+        rest.push(await this.#unit(prop));
+        continue;
+      }
+      const l = this.#line(prop);
+      if (ts.isShorthandPropertyAssignment(prop)) {
+        props[name] = { l, u: await this.#unit(prop.name) };
+      } else if (ts.isPropertyAssignment(prop)) {
+        const init = skipTypes(ts, prop.initializer);
+        const call = artifactCall(ts, init);
+        if (call) {
+          const loader = call.index === undefined ? undefined : call.call.arguments[call.index];
+          props[name] = loader ? { l, u: await this.#unit(loader) } : { l };
+        } else {
+          props[name] = { l, u: await this.#unit(init) };
+        }
+      } else {
+        props[name] = { l, u: await this.#unit(prop) };
+      }
+    }
+    return { props, rest, l: this.#line(object) };
+  }
+}
+
+/** `dep(…)`, `out(…)`, … (also as `pivot.dep(…)`), with the index of the loader argument. */
+function artifactCall(
+  ts: TS,
+  node: ts.Expression,
+): { call: ts.CallExpression; index: number | undefined } | undefined {
+  if (!ts.isCallExpression(node)) return undefined;
+  const callee = skipTypes(ts, node.expression);
+  const name = ts.isIdentifier(callee)
+    ? callee.text
+    : ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.name)
+    ? callee.name.text
+    : undefined;
+  if (name === undefined || !(name in ARTIFACT_LOADER_ARG)) return undefined;
+  return { call: node, index: ARTIFACT_LOADER_ARG[name] };
+}
+
+/** `a` or `a.b.c` as `["a", "b", "c"]`; undefined for anything else. */
+function nameChain(ts: TS, node: ts.Expression): NameRef | undefined {
+  const members: string[] = [];
+  let e = node;
+  while (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.name)) {
+    members.unshift(e.name.text);
+    e = skipTypes(ts, e.expression);
+  }
+  return ts.isIdentifier(e) ? [e.text, ...members] : undefined;
+}
+
+/** The expression under parentheses, `as`, `satisfies` and `!`. */
+function skipTypes(ts: TS, node: ts.Expression): ts.Expression {
+  let e = node;
+  while (
+    ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e) ||
+    ts.isNonNullExpression(e) || ts.isTypeAssertionExpression(e)
+  ) {
+    e = e.expression;
+  }
+  return e;
+}
+
+function propertyNameText(ts: TS, name: ts.PropertyName): string | undefined {
+  return ts.isIdentifier(name) || ts.isStringLiteralLike(name) || ts.isNumericLiteral(name)
+    ? name.text
+    : undefined;
+}
+
+/** The key prefix for a value: a function, a class, or another constant. */
+function kindOfValue(ts: TS, value: ts.Expression): DeclKind {
+  const e = skipTypes(ts, value);
+  if (ts.isArrowFunction(e) || ts.isFunctionExpression(e)) return "func";
+  if (ts.isClassExpression(e)) return "class";
+  return "const";
+}

@@ -1,0 +1,114 @@
+/**
+ * JSON values of any size in the state store. Deno KV caps a value at
+ * 64 KiB and a commit at 800 KB, so a large value is split into chunks under its key; a header at
+ * the key itself says how many and holds their hash, so a value torn by two
+ * concurrent writers reads as missing rather than as garbage.
+ *
+ * Writes are deferred (`StateStore.defer`): they land on the store's next
+ * `flush()` or `close()`, and reads in this process see them at once.
+ *
+ * @module
+ */
+
+import type { StateStore } from "../storage/state.ts";
+
+// Small enough that a full batch of `StateStore.flush` (200 writes in one
+// atomic commit, which Deno KV caps at 800 KB) of chunks still fits.
+const CHUNK = 3_000;
+
+interface Header {
+  /** Number of chunks; 0 when the value is inline in `b`. */
+  readonly n: number;
+  /** Checksum of the whole encoded value, for chunked values. */
+  readonly h?: number;
+  /** The encoded value, when small. */
+  readonly b?: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Values written by this process, per store: their writes are deferred, and
+ * chunks are read with raw `getMany` (10 keys a call, much faster than one
+ * `get` each), which does not see deferred writes.
+ */
+const written = new WeakMap<StateStore, Map<string, unknown>>();
+
+function memo(state: StateStore): Map<string, unknown> {
+  let map = written.get(state);
+  if (!map) written.set(state, map = new Map());
+  return map;
+}
+
+/** Queue `value` (JSON-serialisable; not to be mutated afterwards) for writing at `key`. */
+export function writeBlob(state: StateStore, key: Deno.KvKey, value: unknown): void {
+  memo(state).set(JSON.stringify(key), value);
+  const bytes = encoder.encode(JSON.stringify(value));
+  if (bytes.length <= CHUNK) {
+    state.defer(key, { n: 0, b: bytes } satisfies Header);
+    return;
+  }
+  const n = Math.ceil(bytes.length / CHUNK);
+  for (let i = 0; i < n; i++) state.defer([...key, i], bytes.slice(i * CHUNK, (i + 1) * CHUNK));
+  state.defer(key, { n, h: checksum(bytes) } satisfies Header);
+}
+
+/** The value at `key`, or undefined when absent or torn. */
+export async function readBlob<T>(state: StateStore, key: Deno.KvKey): Promise<T | undefined> {
+  const id = JSON.stringify(key);
+  const mine = memo(state);
+  if (mine.has(id)) return mine.get(id) as T | undefined;
+  const header = await state.get<Header>(key);
+  if (!header) return undefined;
+  let bytes: Uint8Array;
+  if (header.n === 0) {
+    if (!header.b) return undefined;
+    bytes = header.b;
+  } else {
+    const keys = Array.from({ length: header.n }, (_, i) => [...key, i]);
+    const batches: Promise<Deno.KvEntryMaybe<Uint8Array>[]>[] = [];
+    for (let i = 0; i < keys.length; i += 10) {
+      batches.push(state.kv.getMany<Uint8Array[]>(keys.slice(i, i + 10)));
+    }
+    const chunks = (await Promise.all(batches)).flat().map((entry) => entry.value);
+    if (chunks.some((chunk) => chunk === null)) return undefined;
+    bytes = new Uint8Array(chunks.reduce((size, chunk) => size + chunk!.length, 0));
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk!, offset);
+      offset += chunk!.length;
+    }
+    if (checksum(bytes) !== header.h) return undefined;
+  }
+  return JSON.parse(decoder.decode(bytes)) as T;
+}
+
+/** Delete the value at `key` now (header first, so a reader never sees a partial value). */
+export async function deleteBlob(state: StateStore, key: Deno.KvKey): Promise<void> {
+  memo(state).delete(JSON.stringify(key));
+  const header = await state.get<Header>(key);
+  await state.delete(key);
+  for (let i = 0; i < (header?.n ?? 0); i++) await state.delete([...key, i]);
+}
+
+/**
+ * FNV-1a (32 bits): detects a value torn by concurrent writers. Not xxhash, so
+ * that a warm run never loads the WebAssembly hasher.
+ */
+function checksum(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A KV key part naming `value`: its JSON when short, else a hash of it (KV
+ * keys are limited to 2 KiB). Short values need no hasher at all.
+ */
+export async function keyPart(value: unknown): Promise<string> {
+  const json = JSON.stringify(value);
+  if (json.length <= 1000) return json;
+  const { hashBytes } = await import("../storage/hash.ts");
+  return await hashBytes(json);
+}

@@ -1,0 +1,397 @@
+/**
+ * Joins module summaries along the module graph into one stage's manifest:
+ * starting from the run function (and the stage's custom loaders), follow
+ * every module-level name the code references, across imports, re-exports,
+ * namespaces and literal dynamic imports, and record each piece of code
+ * reached under its key.
+ *
+ * Key naming (see docs/fingerprinting.md):
+ * - `self:run`: the run function (whatever its name);
+ * - `func:`/`class:`/`const:<name>`: a top-level declaration in the module
+ *   that holds the run function (enums and namespaces are `const:`);
+ * - `mod:<path>#<name>`: a top-level declaration `name` of another local
+ *   module (`path` project-relative; `default` for an anonymous default export);
+ * - `npm:<name>`, `jsr:<name>`: a package, by resolved version; `mod:<url>`: a remote module;
+ * - `loader:<name>`: the loader of dep or out `name` (`loader:out:<name>` for an
+ *   out whose name is also a dep's).
+ *
+ * @module
+ */
+
+import type { CallSite } from "../api/pipeline.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
+import { hashBytes, hashJson } from "../storage/hash.ts";
+import type { ModuleGraph } from "./_module_graph.ts";
+import type {
+  ArtifactsInfo,
+  Decl,
+  DynamicRef,
+  ModuleSummary,
+  NameRef,
+  Site,
+  SiteKind,
+  SpecInfo,
+  Unit,
+} from "./_summary.ts";
+
+/** Where a manifest entry's code is. */
+export interface Location {
+  /** Project-relative path. */
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+}
+
+/** One manifest entry. */
+export interface Entry {
+  readonly hash: string;
+  readonly location: Location;
+}
+
+/** What the resolver works on. */
+export interface ResolveInput {
+  /** Local modules, merged over every entry's graph. */
+  readonly graph: ModuleGraph;
+  /** Summaries of the local modules that exist. */
+  readonly summaries: ReadonlyMap<string, ModuleSummary>;
+  /** Content hash of each local module, by URL (for the fallback). */
+  readonly contentHashes: ReadonlyMap<string, string>;
+  /** Project-relative path of a local module URL. */
+  readonly relativePath: (url: string) => string;
+}
+
+/** What a name binds to. */
+type Binding =
+  | { readonly decl: string; readonly name: string }
+  | { readonly ns: string }
+  | { readonly key: string; readonly hash: string; readonly location: Location };
+
+/** Build the manifest of one stage: entries by key (unsorted). */
+export async function resolveStage(
+  stage: StageDef,
+  input: ResolveInput,
+): Promise<Map<string, Entry>> {
+  return await new StageResolver(input).resolve(stage);
+}
+
+class StageResolver {
+  readonly #input: ResolveInput;
+  readonly #entries = new Map<string, Entry>();
+  readonly #visited = new Set<string>();
+  #home = "";
+
+  constructor(input: ResolveInput) {
+    this.#input = input;
+  }
+
+  async resolve(stage: StageDef): Promise<Map<string, Entry>> {
+    const code = stage.code;
+    let located: { spec: SpecInfo; url: string } | undefined;
+    let fallback: { url: string; line: number };
+    if (code.kind === "export") {
+      fallback = { url: code.moduleUrl, line: 1 };
+      const binding = this.#exportOf(code.moduleUrl, code.exportName, new Set());
+      if (binding && "decl" in binding) {
+        this.#self(binding.decl, binding.name);
+        return this.#entries;
+      }
+    } else {
+      fallback = { url: code.site.url, line: code.site.line };
+      located = this.#locateSpec(code.site, code.definitionSite);
+      if (located?.spec.run && this.#run(located.url, located.spec)) {
+        await this.#loaders(stage, located.url, located.spec);
+        return this.#entries;
+      }
+    }
+    // The run function could not be found statically: take its whole module.
+    await this.#wholeModule(fallback.url, fallback.line);
+    await this.#loaders(stage, located?.url ?? fallback.url, located?.spec);
+    return this.#entries;
+  }
+
+  // --- locating the stage ----------------------------------------------------
+
+  #locateSpec(
+    site: CallSite,
+    definitionSite: CallSite | undefined,
+  ): { spec: SpecInfo; url: string } | undefined {
+    if (definitionSite) {
+      const definition = this.#findSite(definitionSite, ["define"]);
+      if (definition?.spec) return { spec: definition.spec, url: definitionSite.url };
+    }
+    const call = this.#findSite(site, ["stage", "register"]);
+    if (!call) return undefined;
+    if (call.spec) return { spec: call.spec, url: site.url };
+    if (call.ref) {
+      const binding = this.#resolveRef(site.url, call.ref);
+      if (binding && "decl" in binding) {
+        const decl = this.#decl(binding.decl, binding.name);
+        if (decl?.spec) return { spec: decl.spec, url: binding.decl };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The call at `site`: V8 reports the position of the callee's name, so an
+   * exact match is the rule; otherwise the nearest call on the line, then the
+   * smallest call spanning it.
+   */
+  #findSite(site: CallSite, kinds: readonly SiteKind[]): Site | undefined {
+    const sites = this.#input.summaries.get(site.url)?.sites.filter((s) => kinds.includes(s.k));
+    if (!sites || sites.length === 0) return undefined;
+    const exact = sites.find((s) => s.l === site.line && s.c === site.column);
+    if (exact) return exact;
+    const onLine = sites.filter((s) => s.l === site.line);
+    if (onLine.length > 0) {
+      return onLine.reduce((a, b) =>
+        Math.abs(a.c - site.column) <= Math.abs(b.c - site.column) ? a : b
+      );
+    }
+    const spanning = sites.filter((s) => s.sl <= site.line && site.line <= s.el);
+    if (spanning.length > 0) return spanning.reduce((a, b) => (a.el - a.sl <= b.el - b.sl ? a : b));
+    return undefined;
+  }
+
+  // --- the run function --------------------------------------------------------
+
+  /** Record `self:run` and what it reaches; false when it cannot be resolved. */
+  #run(url: string, spec: SpecInfo): boolean {
+    const run = spec.run!;
+    if ("u" in run) {
+      this.#home = url;
+      this.#set("self:run", run.u.h, url, run.u.l);
+      this.#followUnit(url, run.u);
+      return true;
+    }
+    const binding = this.#resolveRef(url, run.ref);
+    if (!binding) return false;
+    if ("decl" in binding) {
+      this.#self(binding.decl, binding.name);
+    } else if ("key" in binding) {
+      this.#home = url;
+      this.#entries.set("self:run", { hash: binding.hash, location: binding.location });
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  /** A run function declared at module level: its name is not part of the stage. */
+  #self(url: string, name: string): void {
+    const decl = this.#decl(url, name);
+    if (!decl) return;
+    this.#home = url;
+    this.#visited.add(url + "#" + name);
+    this.#set("self:run", decl.h, url, decl.l);
+    this.#followUnit(url, decl);
+  }
+
+  async #wholeModule(url: string, line: number): Promise<void> {
+    this.#home = url;
+    const hash = this.#input.contentHashes.get(url) ?? await hashBytes(url);
+    this.#set("self:run", hash, url, line);
+    for (const name of Object.keys(this.#input.summaries.get(url)?.decls ?? {})) {
+      this.#addDecl(url, name);
+    }
+  }
+
+  // --- loaders -----------------------------------------------------------------
+
+  async #loaders(stage: StageDef, url: string, spec: SpecInfo | undefined): Promise<void> {
+    const depNames = new Set(stage.deps.map((d) => d.name));
+    const groups = [
+      { artifacts: stage.deps, info: spec?.deps },
+      { artifacts: stage.outs, info: spec?.outs },
+    ];
+    for (const [index, { artifacts, info }] of groups.entries()) {
+      for (const artifact of artifacts) {
+        const key = index === 1 && depNames.has(artifact.name)
+          ? `loader:out:${artifact.name}`
+          : `loader:${artifact.name}`;
+        const found = info ? this.#findArtifact(url, info, artifact.name, new Set()) : undefined;
+        const location = {
+          file: this.#input.relativePath(found?.url ?? url),
+          line: found?.line ?? spec?.l ?? 1,
+        };
+        if (artifact.loader) {
+          // A built-in loader: what matters is its kind and options.
+          this.#entries.set(key, { hash: await hashJson(artifact.loader), location });
+        } else if (found && found.units.length > 0) {
+          const hash = found.units.length === 1
+            ? found.units[0].h
+            : await hashBytes(found.units.map((u) => u.h).join(" "));
+          this.#entries.set(key, { hash, location });
+          for (const unit of found.units) this.#followUnit(found.url, unit);
+        } else {
+          // A custom loader we cannot see: its module's content stands in for it.
+          const hash = this.#input.contentHashes.get(url) ?? await hashBytes(url);
+          this.#entries.set(key, { hash, location });
+        }
+      }
+    }
+  }
+
+  /** The loader code of artifact `name` in a `deps`/`outs` value. */
+  #findArtifact(
+    url: string,
+    info: ArtifactsInfo,
+    name: string,
+    seen: Set<string>,
+  ): { url: string; line: number; units: Unit[] } | undefined {
+    if ("props" in info) {
+      const prop = info.props[name];
+      if (prop) return { url, line: prop.l, units: prop.u ? [prop.u] : [] };
+      return info.rest.length > 0 ? { url, line: info.l, units: info.rest } : undefined;
+    }
+    if ("u" in info) return { url, line: info.u.l, units: [info.u] };
+    const binding = this.#resolveRef(url, info.ref);
+    if (!binding || !("decl" in binding)) return undefined;
+    const id = binding.decl + "#" + binding.name;
+    if (seen.has(id)) return undefined;
+    seen.add(id);
+    const decl = this.#decl(binding.decl, binding.name);
+    if (!decl) return undefined;
+    if (decl.arts) return this.#findArtifact(binding.decl, decl.arts, name, seen);
+    return { url: binding.decl, line: decl.l, units: [decl] };
+  }
+
+  // --- following references ------------------------------------------------------
+
+  #followUnit(url: string, unit: Unit): void {
+    for (const ref of unit.r) this.#add(this.#resolveRef(url, ref));
+    for (const dyn of unit.d ?? []) this.#followDynamic(url, dyn);
+  }
+
+  #followDynamic(url: string, dyn: DynamicRef): void {
+    const target = this.#input.graph[url]?.deps[dyn.s];
+    if (!target) return;
+    if (target.kind === "package") {
+      this.#add({ ...target, location: this.#location(url, 1) });
+    } else if (dyn.m) {
+      for (const member of dyn.m) this.#add(this.#exportOf(target.url, member, new Set()));
+    } else {
+      this.#add({ ns: target.url });
+    }
+  }
+
+  /** What `ref` (`name` or `ns.member…`) in module `url` binds to. */
+  #resolveRef(url: string, ref: NameRef): Binding | undefined {
+    let binding = this.#bindingOf(url, ref[0]);
+    for (let i = 1; binding && "ns" in binding && i < ref.length; i++) {
+      binding = this.#exportOf(binding.ns, ref[i], new Set());
+    }
+    return binding;
+  }
+
+  #bindingOf(url: string, name: string): Binding | undefined {
+    const summary = this.#input.summaries.get(url);
+    if (!summary) return undefined;
+    if (Object.hasOwn(summary.decls, name)) return { decl: url, name };
+    const imported = summary.imports[name];
+    if (imported) return this.#importTarget(url, imported.s, imported.n, imported.l, new Set());
+    return undefined; // a global
+  }
+
+  #importTarget(
+    url: string,
+    specifier: string,
+    name: string,
+    line: number,
+    seen: Set<string>,
+  ): Binding | undefined {
+    const target = this.#input.graph[url]?.deps[specifier];
+    if (!target) return undefined;
+    if (target.kind === "package") return { ...target, location: this.#location(url, line) };
+    return name === "*" ? { ns: target.url } : this.#exportOf(target.url, name, seen);
+  }
+
+  #exportOf(url: string, name: string, seen: Set<string>): Binding | undefined {
+    const id = url + "#" + name;
+    if (seen.has(id)) return undefined;
+    seen.add(id);
+    const summary = this.#input.summaries.get(url);
+    if (!summary) return undefined;
+    const exported = summary.exports[name];
+    if (exported) {
+      return "local" in exported
+        ? this.#bindingOf(url, exported.local)
+        : this.#importTarget(url, exported.s, exported.n, exported.l, seen);
+    }
+    if (name === "default") return undefined;
+    // `export *`: a local module that has the name wins over a package.
+    let fromPackage: Binding | undefined;
+    for (const star of summary.stars) {
+      const target = this.#input.graph[url]?.deps[star];
+      if (target?.kind === "local") {
+        const found = this.#exportOf(target.url, name, seen);
+        if (found) return found;
+      } else if (target && !fromPackage) {
+        fromPackage = { ...target, location: this.#location(url, 1) };
+      }
+    }
+    return fromPackage;
+  }
+
+  /** Every export name of a module (its own and through `export *`). */
+  #exportNames(url: string, seen: Set<string>, into: Set<string>): Set<string> {
+    if (seen.has(url)) return into;
+    seen.add(url);
+    const summary = this.#input.summaries.get(url);
+    if (!summary) return into;
+    for (const name of Object.keys(summary.exports)) into.add(name);
+    for (const star of summary.stars) {
+      const target = this.#input.graph[url]?.deps[star];
+      if (target?.kind === "local") {
+        const names = this.#exportNames(target.url, seen, new Set());
+        names.delete("default");
+        for (const name of names) into.add(name);
+      }
+    }
+    return into;
+  }
+
+  #add(binding: Binding | undefined): void {
+    if (!binding) return;
+    if ("decl" in binding) return this.#addDecl(binding.decl, binding.name);
+    if ("ns" in binding) {
+      // The namespace is used as a whole (`Object.keys(u)`, `u[name]`): every export counts.
+      const id = binding.ns + "#*";
+      if (this.#visited.has(id)) return;
+      this.#visited.add(id);
+      for (const name of this.#exportNames(binding.ns, new Set(), new Set())) {
+        this.#add(this.#exportOf(binding.ns, name, new Set()));
+      }
+      return;
+    }
+    if (!this.#entries.has(binding.key)) {
+      this.#entries.set(binding.key, { hash: binding.hash, location: binding.location });
+    }
+  }
+
+  #addDecl(url: string, name: string): void {
+    const id = url + "#" + name;
+    if (this.#visited.has(id)) return;
+    this.#visited.add(id);
+    const decl = this.#decl(url, name);
+    if (!decl) return;
+    const key = url === this.#home
+      ? `${decl.k}:${name}`
+      : `mod:${this.#input.relativePath(url)}#${name}`;
+    this.#set(key, decl.h, url, decl.l);
+    this.#followUnit(url, decl);
+  }
+
+  #decl(url: string, name: string): Decl | undefined {
+    const decls = this.#input.summaries.get(url)?.decls;
+    return decls && Object.hasOwn(decls, name) ? decls[name] : undefined;
+  }
+
+  #set(key: string, hash: string, url: string, line: number): void {
+    this.#entries.set(key, { hash, location: this.#location(url, line) });
+  }
+
+  #location(url: string, line: number): Location {
+    return { file: this.#input.relativePath(url), line };
+  }
+}

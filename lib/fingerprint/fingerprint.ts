@@ -1,0 +1,431 @@
+/**
+ * Code fingerprints of stages: for each stage, a manifest of every piece of
+ * code its run function reaches (and its loaders), each hashed after
+ * normalisation, so that a change to what runs re-runs the stage and a change
+ * to how it is written does not. See docs/fingerprinting.md for the design,
+ * the key names and the limits.
+ *
+ * Three caches keep repeated runs cheap, all in the state store:
+ * - module summaries, keyed by file content hash (a module is parsed once
+ *   per version);
+ * - module graphs per entry module, valid while the config, the lock file
+ *   and every module's import specifiers are unchanged (`deno info` runs
+ *   only when imports change);
+ * - the last result, valid while no local module, config or lock file
+ *   changed: checked by file stamps alone, without importing TypeScript.
+ *
+ * Writes are deferred: they are committed by the store's `flush()` or
+ * `close()`, which the caller does.
+ *
+ * @module
+ */
+
+import type { StageDef } from "../pipeline/stage_def.ts";
+import { NS, type StateStore } from "../storage/state.ts";
+import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
+import { configInputs } from "./_config_inputs.ts";
+import { ProjectFiles } from "./_files.ts";
+import type { ModuleGraph } from "./_module_graph.ts";
+import { fromFileUrl, resolvePath, toFileUrl } from "./_paths.ts";
+import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
+
+// The cold path's modules (TypeScript analysis, `deno info`, resolution) are
+// imported on first use: a warm run loads none of them.
+const analysis = () => import("./_analyze.ts");
+const graphs = () => import("./_module_graph.ts");
+const resolution = () => import("./_resolve.ts");
+
+/** What fingerprinting needs to know about the project. */
+export interface FingerprintOptions {
+  /** Absolute path of the project root (manifest locations are relative to it). */
+  projectRoot: string;
+  /**
+   * Absolute path of the user's `deno.json`/`deno.jsonc`, or undefined for
+   * none (then `deno info` runs in `projectRoot` and finds what `deno run` would).
+   */
+  denoConfig: string | undefined;
+  /**
+   * Absolute directory of Pivot's own source (the one holding `mod.ts`), or
+   * its URL: modules under it are Pivot's API and never tracked.
+   */
+  pivotRoot: string;
+  /** The project's state store, for the caches. */
+  state: StateStore;
+  /** The `deno` executable that runs `deno info` (default: `Deno.execPath()`). */
+  deno?: string;
+  /** Filled in with what the call did, for tests and `--verbose`. */
+  stats?: FingerprintStats;
+}
+
+/** Counters of one fingerprinting call. */
+export interface FingerprintStats {
+  /** Modules parsed with TypeScript (module-summary cache misses). */
+  analysed: number;
+  /** `deno info` runs (module-graph cache misses). */
+  graphRuns: number;
+  /** Stages whose fingerprint came whole from the cache of the last result. */
+  cachedStages: number;
+}
+
+/** Where a manifest entry's code is, for `status --explain`. */
+export interface ManifestLocation {
+  /** Project-relative path. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+}
+
+/** A stage's code fingerprint. */
+export interface StageFingerprint {
+  /** Key → 16-hex-digit xxhash64, keys sorted (see docs/fingerprinting.md for keys). */
+  manifest: Record<string, string>;
+  /** Key → where that code is. */
+  locations: Record<string, ManifestLocation>;
+}
+
+const V = ANALYSIS_VERSION;
+
+/** The result cache: which files it was computed from, by content hash. */
+interface TopRecord {
+  /** Project-relative path → content hash (null: did not exist). */
+  readonly files: Record<string, string | null>;
+  /** Hash of `files`: names the matching stage blob. */
+  readonly tree: string;
+}
+
+/**
+ * Cached stage fingerprints, by stage key. Entries are shared by many stages
+ * (helpers, packages), so each distinct `[key, hash, file, line]` is stored
+ * once and stages list their entries by index.
+ */
+interface StagesRecord {
+  readonly entries: [string, string, string, number][];
+  readonly stages: Record<string, number[]>;
+}
+
+/** A cached module graph and what it was computed from. */
+interface GraphRecord {
+  readonly graph: ModuleGraph;
+  /** Config, lock and import map: absolute path → content hash. */
+  readonly inputs: Record<string, string | null>;
+  /** Per local module: content hash and the specifiers it imported then. */
+  readonly modules: Record<string, { readonly hash: string | null; readonly specs: string[] }>;
+}
+
+/**
+ * Fingerprint stages: for each, the manifest of the code it reaches. Stages
+ * are keyed by name in the result.
+ *
+ * Needs read access to the project, and `--allow-run` for `deno info` on a
+ * cold cache. When no local module, config or lock file changed since the
+ * last call, it only stats files and reads the state store.
+ *
+ * @example
+ * ```ts
+ * const fingerprints = await fingerprintStages(stages, {
+ *   projectRoot, denoConfig: `${projectRoot}/deno.json`, pivotRoot, state,
+ * });
+ * console.log(fingerprints.get("train")?.manifest); // { "func:helper": "…", "self:run": "…" }
+ * ```
+ */
+export async function fingerprintStages(
+  stages: readonly StageDef[],
+  options: FingerprintOptions,
+): Promise<Map<string, StageFingerprint>> {
+  return await new Session(options).fingerprint(stages);
+}
+
+/**
+ * Absolute paths of every local module in the module graph of `entry` (an
+ * absolute path or `file:` URL), Pivot's own modules excepted: what watch
+ * mode watches for code changes. Uses the same graph cache as
+ * {@link fingerprintStages}.
+ *
+ * @example
+ * ```ts
+ * const files = await localModuleFiles(`${projectRoot}/pipeline.ts`, options);
+ * ```
+ */
+export async function localModuleFiles(
+  entry: string,
+  options: FingerprintOptions,
+): Promise<string[]> {
+  const session = new Session(options);
+  const url = entry.startsWith("file:") ? entry : toFileUrl(entry);
+  const graph = await session.graph(url);
+  const files: string[] = [];
+  for (const module of Object.values(graph)) {
+    if (await session.files.hash(module.path) !== null) files.push(module.path);
+  }
+  return files.sort();
+}
+
+/** One fingerprinting call: memoises file hashes and summaries. */
+class Session {
+  readonly options: FingerprintOptions;
+  readonly files: ProjectFiles;
+  readonly #state: StateStore;
+  readonly #stats: FingerprintStats;
+  readonly #ignored: string[];
+  readonly #summaries = new Map<string, Promise<ModuleSummary>>();
+  #inputs: Promise<string[]> | undefined;
+
+  constructor(options: FingerprintOptions) {
+    this.options = options;
+    this.#state = options.state;
+    this.files = new ProjectFiles(options.state, options.projectRoot);
+    this.#stats = options.stats ?? { analysed: 0, graphRuns: 0, cachedStages: 0 };
+    const root = /^[a-z]+:/i.test(options.pivotRoot)
+      ? options.pivotRoot
+      : toFileUrl(options.pivotRoot);
+    this.#ignored = [root.endsWith("/") ? root : root + "/", "https://jsr.io/@pivot/core/"];
+  }
+
+  async fingerprint(stages: readonly StageDef[]): Promise<Map<string, StageFingerprint>> {
+    const result = new Map<string, StageFingerprint>();
+    if (stages.length === 0) return result;
+    const entries = entryModules(stages);
+    const stageKeys = stages.map(stageKey);
+    const topKey = [NS.fingerprint, "top", V, await keyPart([this.#identity(), entries])];
+
+    // Warm: nothing changed since the last result.
+    const top = await readBlob<TopRecord>(this.#state, topKey);
+    let cached: Record<string, StageFingerprint> | undefined;
+    if (top && await this.#unchanged(top.files)) {
+      cached = decodeStages(await readBlob<StagesRecord>(this.#state, stagesKey(top.tree)));
+      if (cached && stageKeys.every((key) => Object.hasOwn(cached!, key))) {
+        stages.forEach((stage, i) => result.set(stage.name, cached![stageKeys[i]]));
+        this.#stats.cachedStages += stages.length;
+        return result;
+      }
+    }
+
+    // Cold: resolve the graph, summarise modules, resolve each stage.
+    const graph: ModuleGraph = {};
+    for (const entry of entries) {
+      if (!Object.hasOwn(graph, entry)) Object.assign(graph, await this.graph(entry));
+    }
+    const summaries = new Map<string, ModuleSummary>();
+    const contentHashes = new Map<string, string>();
+    const files: Record<string, string | null> = {};
+    for (const [url, module] of Object.entries(graph)) {
+      const hash = await this.files.hash(module.path);
+      files[this.files.relative(module.path)] = hash;
+      if (hash === null) continue;
+      contentHashes.set(url, hash);
+      summaries.set(url, await this.#summary(module.path, hash));
+    }
+    for (const input of await this.#configInputs()) {
+      files[this.files.relative(input)] = await this.files.hash(input);
+    }
+    const input = {
+      graph,
+      summaries,
+      contentHashes,
+      relativePath: (url: string) =>
+        url.startsWith("file:") ? this.files.relative(graph[url]?.path ?? fromFileUrl(url)) : url,
+    };
+    const { resolveStage } = await resolution();
+    const fresh: Record<string, StageFingerprint> = {};
+    for (const [i, stage] of stages.entries()) {
+      const fingerprint = toFingerprint(await resolveStage(stage, input));
+      fresh[stageKeys[i]] = fingerprint;
+      result.set(stage.name, fingerprint);
+    }
+
+    const sortedFiles = Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]]));
+    const { hashJson } = await import("../storage/hash.ts");
+    const tree = await hashJson(sortedFiles);
+    const previous = top?.tree === tree ? cached : undefined;
+    writeBlob(this.#state, stagesKey(tree), encodeStages({ ...previous, ...fresh }));
+    writeBlob(this.#state, topKey, { files: sortedFiles, tree } satisfies TopRecord);
+    if (top && top.tree !== tree) await deleteBlob(this.#state, stagesKey(top.tree));
+    return result;
+  }
+
+  /** The local module graph of `entry` (a `file:` URL), cached while its imports are unchanged. */
+  async graph(entry: string): Promise<ModuleGraph> {
+    const key = [NS.fingerprint, "graph", V, await keyPart([this.#identity(), entry])];
+    const record = await readBlob<GraphRecord>(this.#state, key);
+    if (record && await this.#graphStillValid(record)) return record.graph;
+
+    const { moduleGraph } = await graphs();
+    const graph = await moduleGraph(fromFileUrl(entry), {
+      deno: this.options.deno ?? Deno.execPath(),
+      cwd: this.options.projectRoot,
+      denoConfig: this.options.denoConfig,
+      ignoredPrefixes: this.#ignored,
+    });
+    this.#stats.graphRuns++;
+    const inputs: Record<string, string | null> = {};
+    for (const path of await this.#configInputs()) {
+      this.files.forget(path); // `deno info` may have just written the lock file
+      inputs[path] = await this.files.hash(path);
+    }
+    const modules: GraphRecord["modules"] = {};
+    for (const [url, module] of Object.entries(graph)) {
+      const hash = await this.files.hash(module.path);
+      const specs = hash === null ? [] : (await this.#summary(module.path, hash)).specifiers;
+      modules[url] = { hash, specs };
+    }
+    writeBlob(this.#state, key, { graph, inputs, modules } satisfies GraphRecord);
+    return graph;
+  }
+
+  /**
+   * A graph stays valid while its config inputs are unchanged and every
+   * module still exists (or is still missing) with the same import
+   * specifiers: a body edit does not need `deno info` again.
+   */
+  async #graphStillValid(record: GraphRecord): Promise<boolean> {
+    for (const [path, hash] of Object.entries(record.inputs)) {
+      if (await this.files.hash(path) !== hash) return false;
+    }
+    for (const [url, { hash, specs }] of Object.entries(record.modules)) {
+      const module = record.graph[url];
+      const current = await this.files.hash(module.path);
+      if (current === hash) continue;
+      if (current === null || hash === null || module.error !== undefined) return false;
+      const now = (await this.#summary(module.path, current)).specifiers;
+      if (now.length !== specs.length || now.some((s, i) => s !== specs[i])) return false;
+    }
+    return true;
+  }
+
+  async #unchanged(files: Record<string, string | null>): Promise<boolean> {
+    // One at a time: the first lookup loads the store's file-hash table, and
+    // concurrent first lookups would each load it again.
+    for (const [rel, hash] of Object.entries(files)) {
+      if (await this.files.hash(resolvePath(this.options.projectRoot, rel)) !== hash) return false;
+    }
+    return true;
+  }
+
+  /** The summary of a module version: from the cache, or parsed now. */
+  #summary(path: string, hash: string): Promise<ModuleSummary> {
+    let summary = this.#summaries.get(hash);
+    if (!summary) {
+      summary = this.#summarize(path, hash);
+      this.#summaries.set(hash, summary);
+    }
+    return summary;
+  }
+
+  async #summarize(path: string, hash: string): Promise<ModuleSummary> {
+    const key = [NS.fingerprint, "summary", V, hash];
+    const cached = await readBlob<ModuleSummary>(this.#state, key);
+    if (cached) return cached;
+    const read = await this.files.read(path);
+    if (read === null) throw new Error(`${path}: vanished while being fingerprinted`);
+    const { analyzeModule, loadTypeScript } = await analysis();
+    const summary = await analyzeModule(await loadTypeScript(), path, read.text);
+    this.#stats.analysed++;
+    // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
+    writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
+    return summary;
+  }
+
+  #configInputs(): Promise<string[]> {
+    return this.#inputs ??= configInputs(this.options.denoConfig, this.options.projectRoot);
+  }
+
+  #identity(): (string | null)[] {
+    const { projectRoot, denoConfig, pivotRoot } = this.options;
+    return [projectRoot, denoConfig ?? null, pivotRoot];
+  }
+}
+
+/** The `file:` modules stages live in: pipeline files first (they import the rest). */
+function entryModules(stages: readonly StageDef[]): string[] {
+  const first = new Set<string>();
+  const then = new Set<string>();
+  for (const { code } of stages) {
+    if (code.kind === "registered") {
+      first.add(code.site.url);
+      if (code.definitionSite) then.add(code.definitionSite.url);
+    } else {
+      then.add(code.moduleUrl);
+    }
+  }
+  return [...first, ...[...then].filter((url) => !first.has(url))]
+    .filter((url) => url.startsWith("file:"));
+}
+
+/**
+ * What a stage's fingerprint depends on besides the code: where it is and its
+ * loaders. Plain JSON, not hashed: hashing 176 of these cost more than the rest
+ * of a warm run. (Key order in loader options is as given; a different order
+ * only misses the cache.)
+ */
+function stageKey(stage: StageDef): string {
+  const code = stage.code;
+  const where = code.kind === "registered"
+    ? [code.site.url, code.site.line, code.site.column, code.definitionSite ?? null]
+    : [code.moduleUrl, code.exportName];
+  const loaders = (list: StageDef["deps"]) => list.map((a) => [a.name, a.loader ?? null]);
+  return JSON.stringify([where, loaders(stage.deps), loaders(stage.outs)]);
+}
+
+function encodeStages(stages: Record<string, StageFingerprint>): StagesRecord {
+  const entries: StagesRecord["entries"] = [];
+  const index = new Map<string, number>();
+  const encoded: Record<string, number[]> = {};
+  for (const [stage, { manifest, locations }] of Object.entries(stages)) {
+    encoded[stage] = Object.keys(manifest).map((key) => {
+      const entry: StagesRecord["entries"][number] = [
+        key,
+        manifest[key],
+        locations[key].file,
+        locations[key].line,
+      ];
+      const id = JSON.stringify(entry);
+      let i = index.get(id);
+      if (i === undefined) {
+        i = entries.push(entry) - 1;
+        index.set(id, i);
+      }
+      return i;
+    });
+  }
+  return { entries, stages: encoded };
+}
+
+function decodeStages(
+  record: StagesRecord | undefined,
+): Record<string, StageFingerprint> | undefined {
+  if (!record) return undefined;
+  const { entries } = record;
+  // Locations are shared by the stages that reach the same code: built once
+  // each, and only when asked for (only `--explain` reads them).
+  let shared: ManifestLocation[] | undefined;
+  const location = (i: number) =>
+    (shared ??= entries.map(([, , file, line]) => ({ file, line })))[i];
+  const stages: Record<string, StageFingerprint> = {};
+  for (const [stage, indices] of Object.entries(record.stages)) {
+    let locations: Record<string, ManifestLocation> | undefined;
+    stages[stage] = {
+      manifest: Object.fromEntries(indices.map((i) => [entries[i][0], entries[i][1]])),
+      get locations() {
+        return locations ??= Object.fromEntries(indices.map((i) => [entries[i][0], location(i)]));
+      },
+    };
+  }
+  return stages;
+}
+
+function stagesKey(tree: string): Deno.KvKey {
+  return [NS.fingerprint, "stages", V, tree];
+}
+
+function toFingerprint(
+  entries: Map<string, { hash: string; location: ManifestLocation }>,
+): StageFingerprint {
+  const manifest: Record<string, string> = {};
+  const locations: Record<string, ManifestLocation> = {};
+  for (const key of [...entries.keys()].sort()) {
+    const entry = entries.get(key)!;
+    manifest[key] = entry.hash;
+    locations[key] = { file: entry.location.file, line: entry.location.line };
+  }
+  return { manifest, locations };
+}

@@ -1,0 +1,55 @@
+/** Helpers reached only through a literal `await import("./x.ts")`. */
+
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { changesAfter } from "./_project.ts";
+
+const pipeline = (run: string) =>
+  `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("t");
+
+pipeline.stage({
+  name: "a",
+  outs: { x: out("x.json", loaders.json<number>()) },
+  run: ${run},
+});
+`;
+
+const LAZY =
+  `export function heavy(x: number) {\n  return x ** 2;\n}\n\nexport function spare() {\n  return 0;\n}\n`;
+
+const DESTRUCTURED = {
+  "pipeline.ts": pipeline(`async () => {
+    const { heavy } = await import("./lib/lazy.ts");
+    return { x: heavy(3) };
+  }`),
+  "lib/lazy.ts": LAZY,
+};
+
+Deno.test("a helper reached only through a literal dynamic import changes", async () => {
+  const changes = await changesAfter(
+    DESTRUCTURED,
+    (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"),
+  );
+  assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
+});
+
+Deno.test("an export the dynamic import does not destructure changes nothing", async () => {
+  const changes = await changesAfter(
+    DESTRUCTURED,
+    (p) => p.edit("lib/lazy.ts", "return 0", "return 1"),
+  );
+  assertEquals(changes, { a: [] });
+});
+
+Deno.test("a dynamically imported module used as a whole tracks every export", async () => {
+  const files = {
+    "pipeline.ts": pipeline(`async () => {
+    const lazy = await import("./lib/lazy.ts");
+    return { x: lazy.heavy(3) };
+  }`),
+    "lib/lazy.ts": LAZY,
+  };
+  const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"));
+  assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
+});
