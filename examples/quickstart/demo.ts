@@ -73,7 +73,7 @@ try {
   await pivot(project, "repro");
 
   step("Change the tokenizer: its callers re-run; status --explain says why.");
-  await Deno.writeTextFile(textTs, original.replace("word.length > 1", "word.length > 2"));
+  await Deno.writeTextFile(textTs, original.replace("word.length > 1", "word.length > 3"));
   await pivot(project, "status", "--explain", "featurize");
   await pivot(project, "repro");
 

@@ -20,8 +20,7 @@ import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import type { EngineContext } from "../engine/context.ts";
-import { fingerprintStages } from "../engine/_interim_fingerprint.ts";
-import { pipelineCode } from "./_interim_modules.ts";
+import { codeAccessOf, fingerprintStages } from "../fingerprint/fingerprint.ts";
 import { mark } from "../trace.ts";
 
 function exists(path: string): boolean {
@@ -81,12 +80,13 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     mark("session: graph built");
     const denoConfig = findDenoConfig(dirname(pipelineFile));
     let code: ReturnType<Session["code"]> | undefined;
-    const fingerprints = await fingerprintStages(graph.order, {
+    const fingerprintOptions = {
       projectRoot: project.root,
       denoConfig,
       pivotRoot: PIVOT_ROOT,
       state,
-    });
+    };
+    const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
     return {
       context: {
@@ -99,7 +99,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         warn: options.warn,
       },
       jobs: config.jobs,
-      code: () => code ??= pipelineCode(pipelineFile, denoConfig),
+      code: () => code ??= codeAccessOf(pipelineFile, fingerprintOptions),
       close: () => state.close(),
     };
   } catch (error) {

@@ -11,7 +11,7 @@ import type { SummaryEvent } from "../engine/events.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import type { CommandEnv } from "./command.ts";
-import type { Session } from "./session.ts";
+import { PIVOT_ROOT, type Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 
 /** Flags of a wave from the command line. */
@@ -37,7 +37,14 @@ export function poolFor(session: Session): WorkerPool {
     codeAccess: async () => {
       const code = await session.code();
       return {
-        read: [...code.files, ...(isDirectory(nodeModules) ? [nodeModules] : [])],
+        read: [
+          ...code.files,
+          // Pivot's own API modules, which the pipeline imports (from a checkout).
+          ...(PIVOT_ROOT.startsWith("/")
+            ? [join(PIVOT_ROOT, "mod.ts"), join(PIVOT_ROOT, "lib")]
+            : []),
+          ...(isDirectory(nodeModules) ? [nodeModules] : []),
+        ],
         importHosts: code.hosts,
       };
     },

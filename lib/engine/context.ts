@@ -10,7 +10,7 @@ import type { Project } from "../pipeline/project.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import type { Cache, CheckoutMode } from "../storage/cache.ts";
 import type { StateStore } from "../storage/state.ts";
-import type { StageFingerprint } from "./_interim_fingerprint.ts";
+import type { StageFingerprint } from "../fingerprint/fingerprint.ts";
 
 /** The engine's view of a loaded project. */
 export interface EngineContext {

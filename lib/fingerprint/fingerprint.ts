@@ -150,14 +150,39 @@ export async function localModuleFiles(
   entry: string,
   options: FingerprintOptions,
 ): Promise<string[]> {
+  return (await codeAccessOf(entry, options)).files;
+}
+
+/**
+ * What a worker running stages of the pipeline in `entry` must be allowed to
+ * load: the local module files (dynamic `import()` needs read access) and
+ * the hosts of its remote modules (`jsr.io` for `jsr:` packages). Served from
+ * the cached module graph.
+ */
+export async function codeAccessOf(
+  entry: string,
+  options: FingerprintOptions,
+): Promise<{ files: string[]; hosts: string[] }> {
   const session = new Session(options);
   const url = entry.startsWith("file:") ? entry : toFileUrl(entry);
   const graph = await session.graph(url);
   const files: string[] = [];
+  const hosts = new Set<string>();
   for (const module of Object.values(graph)) {
     if (await session.files.hash(module.path) !== null) files.push(module.path);
+    for (const target of Object.values(module.deps)) {
+      if (target.kind !== "package") continue;
+      if (target.key.startsWith("jsr:")) hosts.add("jsr.io");
+      else if (target.key.startsWith("mod:")) {
+        try {
+          hosts.add(new URL(target.key.slice(4)).host);
+        } catch {
+          // not a URL
+        }
+      }
+    }
   }
-  return files.sort();
+  return { files: files.sort(), hosts: [...hosts].sort() };
 }
 
 /** One fingerprinting call: memoises file hashes and summaries. */

@@ -56,7 +56,7 @@ const BATCH = 200;
 /** The state store of one project. Open with {@link StateStore.open}; close when done. */
 export class StateStore {
   readonly #kv: Deno.Kv;
-  #files: Map<string, FileEntry> | undefined;
+  #files: Promise<Map<string, FileEntry>> | undefined;
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown }>();
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
@@ -96,13 +96,15 @@ export class StateStore {
     this.defer([NS.file, relPath], entry);
   }
 
-  async #fileEntries(): Promise<Map<string, FileEntry>> {
-    if (this.#files) return this.#files;
-    const files = new Map<string, FileEntry>();
-    for await (const item of this.#kv.list<FileEntry>({ prefix: [NS.file] })) {
-      files.set(item.key[1] as string, item.value);
-    }
-    return this.#files ??= files;
+  /** All file entries, loaded once (concurrent first callers share the load). */
+  #fileEntries(): Promise<Map<string, FileEntry>> {
+    return this.#files ??= (async () => {
+      const files = new Map<string, FileEntry>();
+      for await (const item of this.#kv.list<FileEntry>({ prefix: [NS.file] })) {
+        files.set(item.key[1] as string, item.value);
+      }
+      return files;
+    })();
   }
 
   /**

@@ -15,6 +15,13 @@ async function rewriteKeepingStamp(path: string, content: string): Promise<void>
   assert.equal(after.mtime!.getTime(), before.mtime!.getTime());
 }
 
+/** Write `path` as a file last modified a minute ago (older than the racy window). */
+async function writeOld(path: string, content: string): Promise<void> {
+  await Deno.writeTextFile(path, content);
+  const old = new Date(Date.now() - 60_000);
+  await Deno.utime(path, old, old);
+}
+
 Deno.test("hashFileCached hashes a file's content", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.path);
@@ -34,7 +41,7 @@ Deno.test("an unchanged file is not re-read: same stamp returns the cached hash"
   await using dir = await tempDir();
   await using state = await openState(dir.path);
   const path = dir.join("a.txt");
-  await Deno.writeTextFile(path, "hello");
+  await writeOld(path, "hello");
   const first = await hashFileCached(path, "a.txt", state);
   // Same size, inode and mtime but other bytes: the stamp contract says the
   // file is unchanged, so the (now stale) cached hash comes back.
@@ -57,7 +64,7 @@ Deno.test("a changed mtime makes the file be re-hashed", async () => {
 Deno.test("the file-hash cache survives reopening the state store", async () => {
   await using dir = await tempDir();
   const path = dir.join("a.txt");
-  await Deno.writeTextFile(path, "hello");
+  await writeOld(path, "hello");
   {
     await using state = await openState(dir.path);
     await hashFileCached(path, "a.txt", state);
@@ -119,7 +126,7 @@ Deno.test("files inside a directory use the file-hash cache keyed by rel/path", 
   await using dir = await tempDir();
   await using state = await openState(dir.path);
   await Deno.mkdir(dir.join("d"));
-  await Deno.writeTextFile(dir.join("d/a.txt"), "a");
+  await writeOld(dir.join("d/a.txt"), "a");
   const first = await hashArtifact(dir.join("d"), "d", true, state);
   const stamp = await Deno.stat(dir.join("d/a.txt"));
   assert.equal(
@@ -184,4 +191,16 @@ Deno.test("a broken symlink inside a directory is a user error naming it", async
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a file modified moments ago is hashed but its hash is not cached", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  const path = dir.join("a.txt");
+  await Deno.writeTextFile(path, "hello");
+  await hashFileCached(path, "a.txt", state);
+  // Rewritten within the same clock tick, a file keeps its stamp: the racy
+  // guard makes sure the new content is read, not a stale cached hash.
+  await rewriteKeepingStamp(path, "HELLO");
+  assert.equal(await hashFileCached(path, "a.txt", state), await hashBytes("HELLO"));
 });
