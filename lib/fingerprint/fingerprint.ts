@@ -203,7 +203,10 @@ class Session {
     const root = /^[a-z]+:/i.test(options.pivotRoot)
       ? options.pivotRoot
       : toFileUrl(options.pivotRoot);
-    this.#ignored = [root.endsWith("/") ? root : root + "/", "https://jsr.io/@pivot/core/"];
+    // Pivot's API is its mod.ts and lib/; not the whole checkout, whose
+    // examples, tests and benchmarks hold pipelines of their own.
+    const base = root.endsWith("/") ? root : root + "/";
+    this.#ignored = [`${base}mod.ts`, `${base}lib/`, "https://jsr.io/@pivot/core/"];
   }
 
   async fingerprint(stages: readonly StageDef[]): Promise<Map<string, StageFingerprint>> {
@@ -355,8 +358,8 @@ class Session {
   }
 
   #identity(): (string | null)[] {
-    const { projectRoot, denoConfig, pivotRoot } = this.options;
-    return [projectRoot, denoConfig ?? null, pivotRoot];
+    const { projectRoot, denoConfig } = this.options;
+    return [projectRoot, denoConfig ?? null, ...this.#ignored];
   }
 }
 
