@@ -14,6 +14,7 @@ import { type Hash, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
+import { ensureDir, forgetDir } from "../storage/ensure_dir.ts";
 
 /** Raised when a stage's staged outs break its declaration. */
 export class OutputError extends Error {
@@ -22,6 +23,7 @@ export class OutputError extends Error {
 
 /** Remove whatever is at `path` (file, symlink or directory). */
 export function removePath(path: string): void {
+  forgetDir(path);
   try {
     Deno.removeSync(path, { recursive: true });
   } catch (error) {
@@ -49,7 +51,7 @@ export async function restoreOut(
   if (!out.isDir) {
     if (!(await cache.verify(locked.hash, state, warn))) return false;
     removePath(out.abs);
-    Deno.mkdirSync(dirname(out.abs), { recursive: true });
+    ensureDir(dirname(out.abs));
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), locked.hash);
     return true;
@@ -64,12 +66,12 @@ export async function restoreOut(
   try {
     for (const file of manifest.files) {
       const dest = join(temp, file.path);
-      Deno.mkdirSync(dirname(dest), { recursive: true });
+      ensureDir(dirname(dest));
       await cache.place(file.hash, dest, modeFor(out, mode));
     }
-    Deno.mkdirSync(temp, { recursive: true });
+    ensureDir(temp);
     removePath(out.abs);
-    Deno.mkdirSync(dirname(out.abs), { recursive: true });
+    ensureDir(dirname(out.abs));
     Deno.renameSync(temp, out.abs);
   } catch (error) {
     removePath(temp);
@@ -182,10 +184,11 @@ export async function commitStagedOuts(
       }
     }
     removePath(out.abs);
-    Deno.mkdirSync(dirname(out.abs), { recursive: true });
+    ensureDir(dirname(out.abs));
     if (!options.noCommit && out.cache && mode !== "copy") {
       // The object may predate this run (same content as before): link to it.
       await placeFromCache(context, out, item, mode);
+      removePath(staged);
     } else {
       Deno.renameSync(staged, out.abs);
     }
@@ -218,7 +221,7 @@ async function placeFromCache(
   }
   for (const file of item.manifest.files) {
     const dest = join(out.abs, file.path);
-    Deno.mkdirSync(dirname(dest), { recursive: true });
+    ensureDir(dirname(dest));
     await context.cache.place(file.hash, dest, mode);
   }
 }

@@ -18,6 +18,7 @@
 import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { stampOf, type StateStore } from "./state.ts";
+import { ensureDir } from "./ensure_dir.ts";
 
 /** How a cached object is placed in the workspace. */
 export type CheckoutMode = "hardlink" | "symlink" | "copy";
@@ -91,7 +92,7 @@ export class Cache {
   async storeFile(source: string, hash: Hash, link: boolean): Promise<void> {
     const object = this.objectPath(hash);
     if (this.has(hash)) return;
-    Deno.mkdirSync(dirname(object), { recursive: true });
+    ensureDir(dirname(object));
     const temp = tempPath(object);
     try {
       if (!link || !tryLink(source, temp)) await Deno.copyFile(source, temp);
@@ -109,7 +110,7 @@ export class Cache {
     const hash = await hashBytes(text);
     if (this.has(hash)) return hash;
     const object = this.objectPath(hash);
-    Deno.mkdirSync(dirname(object), { recursive: true });
+    ensureDir(dirname(object));
     const temp = tempPath(object);
     await Deno.writeTextFile(temp, text, { mode: 0o444 });
     Deno.renameSync(temp, object);

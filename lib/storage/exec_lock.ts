@@ -8,6 +8,7 @@
  */
 
 import { join } from "node:path";
+import { ensureDir } from "./ensure_dir.ts";
 
 interface Owner {
   readonly pid: number;
@@ -98,7 +99,7 @@ export async function acquireExecLock(
   name: string,
   options: { signal?: AbortSignal; onWait?: (owner: string) => void } = {},
 ): Promise<HeldLock> {
-  Deno.mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const path = join(dir, `${encodeURIComponent(name)}.lock`);
   let delay = 10;
   let told = false;

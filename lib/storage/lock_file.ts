@@ -17,6 +17,7 @@ import { PivotError } from "../errors.ts";
 import { type ManifestEntry, tempPath } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
+import { ensureDir } from "./ensure_dir.ts";
 
 /** A dep as locked. */
 export interface LockDep {
@@ -151,7 +152,7 @@ export async function writeLock(
   const { stringify } = await import("yaml");
   const canonical = canonicalLock(data);
   // Small file, sync writes: see lib/storage/cache.ts on async op overhead.
-  Deno.mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const temp = tempPath(path);
   try {
     Deno.writeTextFileSync(temp, stringify(canonical, { lineWidth: 0 }));

@@ -22,6 +22,7 @@
 
 import { join } from "node:path";
 import type { ResolvedPermissions } from "../pipeline/stage_def.ts";
+import { ensureDir, forgetDir } from "../storage/ensure_dir.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 
 /** How a run ended. */
@@ -80,8 +81,9 @@ export class StageWorker {
   readonly root: string;
   /** Permission profile key. */
   readonly profile: string;
+  /** Its staging directories, the same for every run. */
+  readonly dirs: RunDirs;
   readonly #worker: Worker;
-  #runs = 0;
   #current:
     | { id: number; resolve: (outcome: RunOutcome) => void; log: LogSink }
     | undefined;
@@ -90,6 +92,8 @@ export class StageWorker {
   constructor(root: string, profile: string, permissions: Deno.PermissionOptionsObject) {
     this.root = root;
     this.profile = profile;
+    this.dirs = { deps: join(root, "deps"), outs: join(root, "outs"), tmp: join(root, "tmp") };
+    for (const dir of Object.values(this.dirs)) ensureDir(dir);
     this.#worker = new Worker(WORKER_URL, { type: "module", deno: { permissions } });
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
     this.#worker.onerror = (event) => {
@@ -110,16 +114,22 @@ export class StageWorker {
     return !this.#dead;
   }
 
-  /** Fresh staging directories for the next run. */
-  nextRunDirs(): RunDirs {
-    const run = String(++this.#runs);
-    const dirs = {
-      deps: join(this.root, "deps", run),
-      outs: join(this.root, "outs", run),
-      tmp: join(this.root, "tmp", run),
-    };
-    for (const dir of Object.values(dirs)) Deno.mkdirSync(dir, { recursive: true });
-    return dirs;
+  /**
+   * Make the staging area ready for the next run. After a successful run it
+   * holds only the dep links (listed in `links`) and empty directories: the
+   * links are removed and the directories kept for the next stage (creating
+   * directories is what costs). After a failure everything goes.
+   */
+  resetDirs(links: readonly string[], clean: boolean): void {
+    if (clean && isEmpty(this.dirs.tmp)) {
+      for (const link of links) Deno.removeSync(link);
+      return;
+    }
+    for (const dir of Object.values(this.dirs)) {
+      Deno.removeSync(dir, { recursive: true });
+      forgetDir(dir);
+      ensureDir(dir);
+    }
   }
 
   /** Run a stage; `signal` cancels it (after the grace period, the worker is terminated). */
@@ -189,6 +199,11 @@ export class StageWorker {
     this.#worker.terminate();
     this.#finish({ status: "cancelled" });
   }
+}
+
+function isEmpty(dir: string): boolean {
+  for (const _ of Deno.readDirSync(dir)) return false;
+  return true;
 }
 
 /** Permission-profile key of a stage's extra permissions. */
