@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { fromFileUrl } from "../paths.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { loadPipeline, readParamsOverrides } from "../pipeline/load.ts";
+import { loadPipelineFresh } from "../pipeline/load_worker.ts";
 import {
   findDenoConfig,
   findPipelineFile,
@@ -37,12 +38,22 @@ export const PIVOT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url)))
 
 /** An open project: close it when done. */
 export interface Session {
-  /** What the engine works with. */
+  /** The project. */
+  readonly project: Project;
+  /** The pipeline file loaded. */
+  readonly pipelineFile: string;
+  /** What the engine works with (replaced by {@link Session.reload}). */
   readonly context: EngineContext;
   /** Default parallelism from the config. */
   readonly jobs: number | undefined;
-  /** The pipeline's local module files and remote module hosts (computed once, on demand). */
+  /** The pipeline's local module files and remote module hosts (computed once per load). */
   code(): Promise<{ files: readonly string[]; hosts: readonly string[] }>;
+  /**
+   * Load the pipeline again, in a fresh isolate so that edited modules are
+   * really re-imported (watch mode), and make it the current context. On
+   * error (a syntax error, say) the current context stays.
+   */
+  reload(): Promise<EngineContext>;
   /** Flush state and close the store. */
   close(): Promise<void>;
 }
@@ -67,39 +78,54 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const pipelineFile = findPipelineFile(project, options.cwd);
   const config = await readProjectConfig(project);
   const state = await StateStore.open(project.stateDir);
-  try {
-    await state.preload([NS.lock]);
-    mark("session: state open");
-    const loaded = await loadPipeline(
-      project,
-      pipelineFile,
-      await readParamsOverrides(project, state),
-    );
+  const denoConfig = findDenoConfig(dirname(pipelineFile));
+  const fingerprintOptions = {
+    projectRoot: project.root,
+    denoConfig,
+    pivotRoot: PIVOT_ROOT,
+    state,
+  };
+  const cache = new Cache(config.cacheDir);
+
+  const load = async (fresh: boolean): Promise<EngineContext> => {
+    const paramsYaml = await readParamsOverrides(project, state);
+    const loaded = fresh
+      ? await loadPipelineFresh(project, pipelineFile, paramsYaml)
+      : await loadPipeline(project, pipelineFile, paramsYaml);
     mark("session: pipeline loaded");
     const graph = buildGraph(loaded.stages, { exists });
     mark("session: graph built");
-    const denoConfig = findDenoConfig(dirname(pipelineFile));
-    let code: ReturnType<Session["code"]> | undefined;
-    const fingerprintOptions = {
-      projectRoot: project.root,
-      denoConfig,
-      pivotRoot: PIVOT_ROOT,
-      state,
-    };
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
     return {
-      context: {
-        project,
-        graph,
-        fingerprints,
-        state,
-        cache: new Cache(config.cacheDir),
-        checkoutMode: config.checkoutMode,
-        warn: options.warn,
+      project,
+      graph,
+      fingerprints,
+      state,
+      cache,
+      checkoutMode: config.checkoutMode,
+      warn: options.warn,
+    };
+  };
+
+  try {
+    await state.preload([NS.lock]);
+    mark("session: state open");
+    let context = await load(false);
+    let code: ReturnType<Session["code"]> | undefined;
+    return {
+      project,
+      pipelineFile,
+      get context() {
+        return context;
       },
       jobs: config.jobs,
       code: () => code ??= codeAccessOf(pipelineFile, fingerprintOptions),
+      reload: async () => {
+        context = await load(true);
+        code = undefined;
+        return context;
+      },
       close: () => state.close(),
     };
   } catch (error) {

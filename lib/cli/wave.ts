@@ -1,23 +1,22 @@
 /**
- * Running one wave from the command line (`repro`, `run`): a worker pool, an
- * engine, the right sink, and Ctrl-C wired to cancellation.
+ * Running stages from the command line (`repro`, `run`, `repro --watch`): a
+ * driver with its worker pool, the right sink, and Ctrl-C wired to
+ * cancellation.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { Engine } from "../engine/engine.ts";
+import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import type { CommandEnv } from "./command.ts";
 import { PIVOT_ROOT, type Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
+import { selectStages } from "./targets.ts";
 
-/** Flags of a wave from the command line. */
-export interface WaveFlags {
-  /** Stages to run even if up to date. */
-  readonly force: ReadonlySet<string>;
+/** Flags of a run from the command line. */
+export interface RunFlags {
   /** Go on after a failure. */
   readonly keepGoing: boolean;
   /** Parallelism. */
@@ -65,30 +64,41 @@ export function defaultJobs(session: Session): number {
   return session.jobs ?? navigator.hardwareConcurrency ?? 2;
 }
 
-/** Run `stages` as one wave; resolves with the exit code. */
-export async function runWave(
+/** A driver over `session` (one per command). */
+export function driverFor(session: Session, flags: RunFlags, env: CommandEnv): Driver {
+  return new Driver({
+    source: session,
+    makePool: () => poolFor(session),
+    jobs: flags.jobs,
+    keepGoing: flags.keepGoing,
+    noCommit: flags.noCommit,
+    select: (context, names) => selectStages(context.graph, names),
+    onError: (message) => env.output.error(`error: ${message}`),
+  });
+}
+
+/**
+ * Run once: push one run request and a stop through the driver, as every
+ * run does (watch mode pushes more). Resolves with the exit code.
+ */
+export async function runOnce(
   session: Session,
-  stages: readonly StageDef[],
-  flags: WaveFlags,
+  request: { readonly stages: readonly string[]; readonly force: boolean; readonly exact: boolean },
+  flags: RunFlags,
   env: CommandEnv,
 ): Promise<number> {
-  const pool = poolFor(session);
-  const engine = new Engine(session.context, pool);
-  engine.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
-  let summary: SummaryEvent;
+  const driver = driverFor(session, flags, env);
+  driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
+  const cancel = () => driver.push({ type: "cancel" });
+  env.signal.addEventListener("abort", cancel, { once: true });
+  driver.push({ type: "run", ...request });
+  driver.stop();
   try {
-    summary = await engine.runWave({
-      stages,
-      force: flags.force,
-      keepGoing: flags.keepGoing,
-      jobs: flags.jobs,
-      noCommit: flags.noCommit,
-      signal: env.signal,
-    });
+    const [summary] = await driver.run();
+    return summary ? exitCodeOf(summary, env.signal) : 0;
   } finally {
-    await pool.close();
+    env.signal.removeEventListener("abort", cancel);
   }
-  return exitCodeOf(summary, env.signal);
 }
 
 /** 130 when cancelled, 1 when a stage failed, else 0. */

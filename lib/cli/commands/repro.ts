@@ -11,7 +11,7 @@ import { type Command, intOption } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { openSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
-import { defaultJobs, runWave } from "../wave.ts";
+import { defaultJobs, runOnce } from "../wave.ts";
 
 /** The `repro` command. */
 export const repro: Command = {
@@ -58,8 +58,11 @@ export const repro: Command = {
         else printStatusTable(env.output, decisions);
         if (values["dry-run"]) return 0;
       }
-      return await runWave(session, stages, {
-        force,
+      return await runOnce(session, {
+        stages: positionals,
+        force: Boolean(values.force),
+        exact: false,
+      }, {
         keepGoing: Boolean(values["keep-going"]),
         jobs: jobs ?? defaultJobs(session),
         noCommit: Boolean(values["no-commit"]),

@@ -8,7 +8,7 @@ import { PivotError } from "../../errors.ts";
 import { type Command, intOption } from "../command.ts";
 import { openSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
-import { defaultJobs, runWave } from "../wave.ts";
+import { defaultJobs, runOnce } from "../wave.ts";
 
 /** The `run` command. */
 export const run: Command = {
@@ -38,9 +38,12 @@ export const run: Command = {
       warn: (m) => env.output.error(`warning: ${m}`),
     });
     try {
-      const stages = selectStages(session.context.graph, positionals);
-      return await runWave(session, stages, {
-        force: new Set(values.force ? stages.map((s) => s.name) : []),
+      selectStages(session.context.graph, positionals); // unknown names: a usage error, exit 2
+      return await runOnce(session, {
+        stages: positionals,
+        force: Boolean(values.force),
+        exact: true,
+      }, {
         keepGoing: !values["fail-fast"],
         jobs: jobs ?? defaultJobs(session),
         noCommit: false,

@@ -1,0 +1,258 @@
+/**
+ * The driver: the one loop through which every run goes. Sources push inputs
+ * — a one-shot run request (batch `repro`), file changes (watch mode), RPC
+ * commands (the agent socket) — and the driver turns them into waves on the
+ * engine, one at a time. Inputs that arrive during a wave are queued and
+ * coalesced into the next one; nothing is lost. Sinks receive every event.
+ *
+ * A code change reloads the pipeline (in a fresh isolate) before the next
+ * wave and replaces the warm workers, which hold the old code.
+ *
+ * @module
+ */
+
+import { messageOf } from "../errors.ts";
+import { withDownstream, withUpstream } from "../graph/graph.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
+import { canonicalJson } from "../storage/hash.ts";
+import type { WorkerPool } from "../worker/pool.ts";
+import type { EngineContext } from "./context.ts";
+import { Engine } from "./engine.ts";
+import type { EngineEvent, EventSink, SummaryEvent } from "./events.ts";
+
+/** What a source can push. */
+export type DriverInput =
+  | {
+    /** Run stages (and their stale upstream): all when `stages` is absent. */
+    readonly type: "run";
+    readonly stages?: readonly string[];
+    readonly force?: boolean;
+    /** Exactly `stages`, without their upstream (`pivot run`). */
+    readonly exact?: boolean;
+  }
+  | {
+    /** Files changed (absolute paths): deps (`data`) and code or definitions (`code`). */
+    readonly type: "changes";
+    readonly data: readonly string[];
+    readonly code: readonly string[];
+  }
+  | {
+    /** Cancel the running wave. */
+    readonly type: "cancel";
+  }
+  | {
+    /** Stop once the queue is empty (cancelling nothing). */
+    readonly type: "stop";
+  };
+
+/** Where the driver gets the pipeline from. */
+export interface PipelineSource {
+  /** The current context. */
+  readonly context: EngineContext;
+  /** Load the pipeline afresh; throws (leaving `context` as it was) on a bad pipeline. */
+  reload(): Promise<EngineContext>;
+}
+
+/** Options of {@link Driver}. */
+export interface DriverOptions {
+  /** The pipeline. */
+  readonly source: PipelineSource;
+  /** A new worker pool (one per loaded version of the code). */
+  readonly makePool: () => WorkerPool;
+  /** Parallelism. */
+  readonly jobs: number;
+  /** Go on after a failure. */
+  readonly keepGoing: boolean;
+  /** Run without writing locks, cache or state. */
+  readonly noCommit: boolean;
+  /** Select stages by name or pattern (throws for an unknown name). */
+  readonly select: (context: EngineContext, names: readonly string[]) => StageDef[];
+  /** Called after a successful reload (to re-aim the file watcher, say). */
+  readonly onReload?: (context: EngineContext) => void;
+  /** Called for a failed reload or a bad request; the driver goes on. */
+  readonly onError: (message: string) => void;
+}
+
+/** Turns inputs into waves. */
+export class Driver {
+  readonly #options: DriverOptions;
+  readonly #sinks = new Set<EventSink>();
+  #queue: DriverInput[] = [];
+  #wake: (() => void) | undefined;
+  #engine: Engine;
+  #pool: WorkerPool;
+  #wave: AbortController | undefined;
+  #stopping = false;
+
+  /** A driver over `options.source`. */
+  constructor(options: DriverOptions) {
+    this.#options = options;
+    this.#pool = options.makePool();
+    this.#engine = this.#newEngine(options.source.context);
+  }
+
+  /** The current context. */
+  get context(): EngineContext {
+    return this.#options.source.context;
+  }
+
+  /** True while a wave runs. */
+  get busy(): boolean {
+    return this.#wave !== undefined;
+  }
+
+  /** Add a sink; returns a function that removes it. */
+  subscribe(sink: EventSink): () => void {
+    this.#sinks.add(sink);
+    return () => this.#sinks.delete(sink);
+  }
+
+  #emit(event: EngineEvent): void {
+    for (const sink of this.#sinks) sink(event);
+  }
+
+  #newEngine(context: EngineContext): Engine {
+    const engine = new Engine(context, this.#pool);
+    engine.subscribe((event) => this.#emit(event));
+    return engine;
+  }
+
+  /** Push an input. `cancel` acts at once; the others are queued. */
+  push(input: DriverInput): void {
+    if (input.type === "cancel") {
+      this.#wave?.abort();
+      return;
+    }
+    this.#queue.push(input);
+    this.#wake?.();
+  }
+
+  /**
+   * Process inputs until a `stop` input has been reached and the queue is
+   * empty. Resolves with the summaries of the waves run.
+   */
+  async run(): Promise<SummaryEvent[]> {
+    const summaries: SummaryEvent[] = [];
+    try {
+      while (!(this.#stopping && this.#queue.length === 0)) {
+        if (this.#queue.length === 0) {
+          await new Promise<void>((resolve) => this.#wake = resolve);
+          this.#wake = undefined;
+          continue;
+        }
+        const inputs = this.#queue;
+        this.#queue = [];
+        if (inputs.some((input) => input.type === "stop")) this.#stopping = true;
+        const summary = await this.#handle(inputs);
+        if (summary) summaries.push(summary);
+      }
+    } finally {
+      await this.#pool.close();
+    }
+    return summaries;
+  }
+
+  /** Stop after the current wave, dropping nothing already queued. */
+  stop(): void {
+    this.push({ type: "stop" });
+  }
+
+  async #handle(inputs: readonly DriverInput[]): Promise<SummaryEvent | undefined> {
+    const code = inputs.flatMap((i) => i.type === "changes" ? i.code : []);
+    const data = inputs.flatMap((i) => i.type === "changes" ? i.data : []);
+    const runs = inputs.filter((i): i is Extract<DriverInput, { type: "run" }> => i.type === "run");
+
+    const affected = new Set<string>();
+    if (code.length > 0) {
+      const before = this.context;
+      try {
+        const after = await this.#options.source.reload();
+        // New code: the warm workers hold the old modules.
+        await this.#pool.close();
+        this.#pool = this.#options.makePool();
+        this.#engine = this.#newEngine(after);
+        this.#options.onReload?.(after);
+        for (const name of changedStages(before, after)) affected.add(name);
+      } catch (error) {
+        this.#options.onError(messageOf(error));
+        if (runs.length === 0 && data.length === 0) return undefined;
+      }
+    }
+    const context = this.context;
+    for (const stage of context.graph.order) {
+      if (stage.deps.some((dep) => data.some((path) => covers(dep.abs, dep.isDir, path)))) {
+        affected.add(stage.name);
+      }
+    }
+
+    const selected = new Set<string>();
+    const force = new Set<string>();
+    for (const run of runs) {
+      let targets: StageDef[];
+      try {
+        if (!run.stages || run.stages.length === 0) targets = [...context.graph.order];
+        else {
+          const named = this.#options.select(context, run.stages);
+          targets = run.exact ? named : withUpstream(context.graph, named.map((s) => s.name));
+        }
+      } catch (error) {
+        this.#options.onError(messageOf(error));
+        continue;
+      }
+      for (const stage of targets) {
+        selected.add(stage.name);
+        if (run.force) force.add(stage.name);
+      }
+    }
+    for (const stage of withDownstream(context.graph, affected)) selected.add(stage.name);
+    if (selected.size === 0) return undefined;
+
+    this.#wave = new AbortController();
+    try {
+      return await this.#engine.runWave({
+        stages: context.graph.order.filter((s) => selected.has(s.name)),
+        force,
+        keepGoing: this.#options.keepGoing,
+        jobs: this.#options.jobs,
+        noCommit: this.#options.noCommit,
+        signal: this.#wave.signal,
+      });
+    } finally {
+      this.#wave = undefined;
+    }
+  }
+}
+
+function covers(abs: string, isDir: boolean, path: string): boolean {
+  return path === abs || (isDir && path.startsWith(abs + "/"));
+}
+
+/**
+ * Stages of `after` that are new, or whose definition (paths, params, code
+ * location) or code fingerprint differs from `before`.
+ */
+export function changedStages(before: EngineContext, after: EngineContext): string[] {
+  const changed: string[] = [];
+  for (const stage of after.graph.order) {
+    const old = before.graph.byName.get(stage.name);
+    if (!old) {
+      changed.push(stage.name);
+      continue;
+    }
+    const sameDefinition = canonicalJson(definitionOf(old)) === canonicalJson(definitionOf(stage));
+    const sameCode = canonicalJson(before.fingerprints.get(stage.name)?.manifest) ===
+      canonicalJson(after.fingerprints.get(stage.name)?.manifest);
+    if (!sameDefinition || !sameCode) changed.push(stage.name);
+  }
+  return changed;
+}
+
+function definitionOf(stage: StageDef): unknown {
+  return {
+    deps: stage.deps,
+    outs: stage.outs,
+    params: stage.params,
+    mutex: stage.mutex,
+    permissions: stage.permissions,
+  };
+}
