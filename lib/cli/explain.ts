@@ -6,7 +6,21 @@
  */
 
 import type { Decision } from "../engine/decide.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
 import type { Output } from "./output.ts";
+
+/** The SPEC §6 `list --json` document of `stages`. */
+export function listJson(stages: readonly StageDef[]): { stages: Record<string, unknown>[] } {
+  return {
+    stages: stages.map((s) => ({
+      name: s.name,
+      deps: s.deps.map((d) => d.path + (d.isDir ? "/" : "")),
+      outs: s.outs.map((o) => o.path + (o.isDir ? "/" : "")),
+      mutex: s.mutex,
+      ...(s.variant !== undefined ? { variant: s.variant } : {}),
+    })),
+  };
+}
 
 /** The SPEC §6 `status --json` entry of a decision. */
 export function statusJson(decision: Decision): Record<string, unknown> {

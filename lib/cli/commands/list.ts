@@ -5,6 +5,7 @@
  */
 
 import type { Command } from "../command.ts";
+import { listJson } from "../explain.ts";
 import { openSession } from "../session.ts";
 
 /** The `list` command. */
@@ -24,19 +25,7 @@ export const list: Command = {
     try {
       const stages = session.context.graph.order;
       if (values.json) {
-        env.output.line(JSON.stringify(
-          {
-            stages: stages.map((s) => ({
-              name: s.name,
-              deps: s.deps.map((d) => d.path + (d.isDir ? "/" : "")),
-              outs: s.outs.map((o) => o.path + (o.isDir ? "/" : "")),
-              mutex: s.mutex,
-              ...(s.variant !== undefined ? { variant: s.variant } : {}),
-            })),
-          },
-          null,
-          2,
-        ));
+        env.output.line(JSON.stringify(listJson(stages), null, 2));
         return 0;
       }
       for (const stage of stages) {

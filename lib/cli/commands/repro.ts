@@ -12,6 +12,8 @@ import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { openSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 import { defaultJobs, runOnce } from "../wave.ts";
+import { watch } from "../watch.ts";
+import { PivotError } from "../../errors.ts";
 
 /** The `repro` command. */
 export const repro: Command = {
@@ -35,9 +37,23 @@ export const repro: Command = {
     },
     "no-commit": { type: "boolean", help: "run without writing locks, cache or state" },
     json: { type: "boolean", help: "JSON Lines events on stdout" },
+    watch: { type: "boolean", short: "w", help: "after the run, re-run what each change affects" },
+    debounce: {
+      type: "string",
+      value: "MS",
+      help: "with --watch: quiet time before a change starts a wave (default 300)",
+    },
+    serve: {
+      type: "boolean",
+      help: "with --watch: answer JSON-RPC on .pivot/agent.sock",
+    },
   },
   async run({ values, positionals }, env) {
     const jobs = intOption(values.jobs, "jobs", "repro");
+    const debounce = intOption(values.debounce, "debounce", "repro", 0);
+    if (!values.watch && (debounce !== undefined || values.serve)) {
+      throw new PivotError("repro: --debounce and --serve need --watch");
+    }
     const session = await openSession({
       cwd: env.cwd,
       warn: (m) => env.output.error(`warning: ${m}`),
@@ -58,16 +74,35 @@ export const repro: Command = {
         else printStatusTable(env.output, decisions);
         if (values["dry-run"]) return 0;
       }
-      return await runOnce(session, {
-        stages: positionals,
-        force: Boolean(values.force),
-        exact: false,
-      }, {
+      const flags = {
         keepGoing: Boolean(values["keep-going"]),
         jobs: jobs ?? defaultJobs(session),
         noCommit: Boolean(values["no-commit"]),
         json: Boolean(values.json),
-      }, env);
+      };
+      if (values.watch) {
+        return await watch(
+          session,
+          {
+            stages: positionals,
+            force: Boolean(values.force),
+            debounceMs: debounce ?? 300,
+            serve: Boolean(values.serve),
+          },
+          flags,
+          env,
+        );
+      }
+      return await runOnce(
+        session,
+        {
+          stages: positionals,
+          force: Boolean(values.force),
+          exact: false,
+        },
+        flags,
+        env,
+      );
     } finally {
       await session.close();
     }
