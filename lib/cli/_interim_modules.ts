@@ -5,6 +5,26 @@
  * @module
  */
 
+import { fromFileUrl } from "../paths.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
+
+/**
+ * Local files and remote hosts in the module graphs of every module whose
+ * code `stages` run: each `pipeline.ts` with registered stages and each
+ * module a `pivot.yaml` names, across all the pipelines loaded.
+ */
+export async function stagesCode(
+  stages: readonly StageDef[],
+  denoConfig: string | undefined,
+): Promise<{ files: string[]; hosts: string[] }> {
+  const entries = new Set(stages.map((stage) => fromFileUrl(stage.code.moduleUrl)));
+  const graphs = await Promise.all([...entries].map((entry) => pipelineCode(entry, denoConfig)));
+  return {
+    files: [...new Set(graphs.flatMap((graph) => graph.files))],
+    hosts: [...new Set(graphs.flatMap((graph) => graph.hosts))],
+  };
+}
+
 /** Local files and remote hosts in the module graph of `entry`. */
 export async function pipelineCode(
   entry: string,

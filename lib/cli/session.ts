@@ -21,7 +21,7 @@ import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { fingerprintStages } from "../engine/_interim_fingerprint.ts";
-import { pipelineCode } from "./_interim_modules.ts";
+import { stagesCode } from "./_interim_modules.ts";
 import { mark } from "../trace.ts";
 
 function exists(path: string): boolean {
@@ -42,7 +42,10 @@ export interface Session {
   readonly context: EngineContext;
   /** Default parallelism from the config. */
   readonly jobs: number | undefined;
-  /** The pipeline's local module files and remote module hosts (computed once, on demand). */
+  /**
+   * The local module files and remote module hosts of every loaded stage's
+   * code, across pipelines (computed once, on demand).
+   */
   code(): Promise<{ files: readonly string[]; hosts: readonly string[] }>;
   /** Flush state and close the store. */
   close(): Promise<void>;
@@ -75,6 +78,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       project,
       pipelineFile,
       await readParamsOverrides(project, state),
+      { state },
     );
     mark("session: pipeline loaded");
     const graph = buildGraph(loaded.stages, { exists });
@@ -99,7 +103,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         warn: options.warn,
       },
       jobs: config.jobs,
-      code: () => code ??= pipelineCode(pipelineFile, denoConfig),
+      code: () => code ??= stagesCode(loaded.stages, denoConfig),
       close: () => state.close(),
     };
   } catch (error) {
