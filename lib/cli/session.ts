@@ -9,7 +9,8 @@
 import { dirname } from "node:path";
 import { fromFileUrl } from "../paths.ts";
 import { buildGraph } from "../graph/graph.ts";
-import { loadPipeline, readParamsOverrides } from "../pipeline/load.ts";
+import { readParamsOverrides } from "../pipeline/load.ts";
+import { loadStagesWithProducers } from "../pipeline/discovery.ts";
 import {
   findDenoConfig,
   findPipelineFile,
@@ -74,12 +75,10 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   try {
     await state.preload([NS.lock]);
     mark("session: state open");
-    const loaded = await loadPipeline(
-      project,
-      pipelineFile,
-      await readParamsOverrides(project, state),
-      { state },
-    );
+    const loaded = await loadStagesWithProducers(project, pipelineFile, {
+      paramsYaml: await readParamsOverrides(project, state),
+      state,
+    });
     mark("session: pipeline loaded");
     const graph = buildGraph(loaded.stages, { exists });
     mark("session: graph built");
