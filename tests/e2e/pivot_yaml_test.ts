@@ -70,6 +70,8 @@ export const train = defineStage({
     assertEquals(TempProject.byStatus(events), { ran: ["train"] });
     // Paths are relative to pivot.yaml's directory, not to the module's.
     assertEquals(JSON.parse(await p.read("models/model.json")), { sum: 18 });
+    const show = await p.pivot("params", "show", "--json");
+    assertEquals(JSON.parse(show.stdout), { params: { train: { factor: 3, offset: 0 } } });
   } finally {
     await p.dispose();
   }
