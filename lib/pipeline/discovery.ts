@@ -17,7 +17,7 @@ import { dirname } from "node:path";
 import { PivotError } from "../errors.ts";
 import { type LoadedPipeline, loadPipeline } from "./load.ts";
 import type { ParamsYaml } from "./params.ts";
-import { isInside, pipelineFileIn, type Project } from "./project.ts";
+import { pipelineFileIn, type Project } from "./project.ts";
 import type { DepDef, PipelineRef, StageDef } from "./stage_def.ts";
 import type { StateStore } from "../storage/state.ts";
 
@@ -89,32 +89,39 @@ export async function loadStagesWithProducers(
     for (const dep of named.deps) queue.push({ stage: named, dep });
   };
 
-  const pipelineIn = (dir: string) => {
-    if (!pipelineFiles.has(dir)) pipelineFiles.set(dir, pipelineFileIn(dir));
-    return pipelineFiles.get(dir);
-  };
-
-  /** The nearest pipeline above `dep` with a producer of it, and those producers. */
-  const search = async (dep: DepDef): Promise<StageDef[]> => {
-    if (!isInside(project.root, dep.abs)) return [];
-    for (let dir = dirname(dep.abs);; dir = dirname(dir)) {
-      const found = pipelineIn(dir);
-      // The main pipeline's stages are all included already: nothing new there.
-      if (found !== undefined && found !== file) {
-        let pipeline = loaded.get(found);
-        if (!pipeline) {
-          pipeline = await load(found);
-          loaded.set(found, pipeline);
-        }
-        const producers = producersOf(pipeline, dep);
-        if (producers.length > 0) return producers;
-      }
-      if (dir === project.root || dir === dirname(dir)) return [];
+  // Pipeline files other than the main one from a directory up to the project root, nearest
+  // first; memoised per directory, since most deps share a few directories.
+  const pipelinesAbove = new Map<string, readonly string[]>();
+  const otherPipelinesFrom = (dir: string): readonly string[] => {
+    let found = pipelinesAbove.get(dir);
+    if (found === undefined) {
+      const here = pipelineFileIn(dir);
+      const above = dir === project.root || dir === dirname(dir)
+        ? []
+        : otherPipelinesFrom(dirname(dir));
+      found = here !== undefined && here !== file ? [here, ...above] : above;
+      pipelinesAbove.set(dir, found);
     }
+    return found;
   };
 
-  while (queue.length > 0) {
-    const { stage, dep } = queue.shift()!;
+  /** The producers of `dep` in the nearest pipeline above it that has any. */
+  const search = async (dep: DepDef): Promise<StageDef[]> => {
+    if (!dep.abs.startsWith(project.root + "/")) return [];
+    for (const found of otherPipelinesFrom(dirname(dep.abs))) {
+      let pipeline = loaded.get(found);
+      if (!pipeline) {
+        pipeline = await load(found);
+        loaded.set(found, pipeline);
+      }
+      const producers = producersOf(pipeline, dep);
+      if (producers.length > 0) return producers;
+    }
+    return [];
+  };
+
+  for (let next = 0; next < queue.length; next++) {
+    const { stage, dep } = queue[next];
     if (produced.covers(dep)) continue;
     // An included stage's deps are first looked for in its own pipeline (its outs may lie
     // anywhere), then from the dep's directory up.
@@ -158,6 +165,8 @@ function overlaps(outPath: string, outIsDir: boolean, depPath: string): boolean 
 class OutPaths {
   readonly #paths = new Set<string>();
   readonly #dirs = new Set<string>();
+  /** Every directory that holds an out, at any depth: a dep on one of them is produced. */
+  readonly #parents = new Set<string>();
 
   constructor(stages: readonly StageDef[]) {
     for (const stage of stages) this.add(stage);
@@ -167,16 +176,19 @@ class OutPaths {
     for (const out of stage.outs) {
       this.#paths.add(out.path);
       if (out.isDir) this.#dirs.add(out.path);
+      for (let i = out.path.lastIndexOf("/"); i > 0; i = out.path.lastIndexOf("/", i - 1)) {
+        const parent = out.path.slice(0, i);
+        if (this.#parents.has(parent)) break;
+        this.#parents.add(parent);
+      }
     }
   }
 
   covers(dep: DepDef): boolean {
-    if (this.#paths.has(dep.path)) return true;
+    if (this.#paths.has(dep.path) || this.#parents.has(dep.path)) return true;
     for (let i = dep.path.lastIndexOf("/"); i > 0; i = dep.path.lastIndexOf("/", i - 1)) {
       if (this.#dirs.has(dep.path.slice(0, i))) return true;
     }
-    const prefix = dep.path + "/";
-    for (const path of this.#paths) if (path.startsWith(prefix)) return true;
     return false;
   }
 }
