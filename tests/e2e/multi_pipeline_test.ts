@@ -95,8 +95,11 @@ pipeline.stage({
     assert(await p.exists("one/.pivot/stages/make.lock"));
     assert(await p.exists("two/.pivot/stages/make.lock"));
     const list = await runPivot(p.path("two"), ["list", "--json"]);
-    const names = JSON.parse(list.stdout).stages.map((s: { name: string }) => s.name);
-    assertEquals(names, ["one/make", "make"]);
+    const listed = JSON.parse(list.stdout).stages.map((s: { name: string; pipeline: string }) => [
+      s.name,
+      s.pipeline,
+    ]);
+    assertEquals(listed, [["one/make", "one"], ["make", "two"]]);
     const again = await eventsIn(p, "two", "repro", "one/make");
     assertEquals(TempProject.byStatus(again), { skipped: ["one/make"] });
   } finally {

@@ -32,6 +32,8 @@ export const list: Command = {
               outs: s.outs.map((o) => o.path + (o.isDir ? "/" : "")),
               mutex: s.mutex,
               ...(s.variant !== undefined ? { variant: s.variant } : {}),
+              // Which pipeline defines it: stages may come from several (docs/multi-pipeline.md).
+              pipeline: s.pipeline.name,
             })),
           },
           null,
