@@ -18,6 +18,8 @@ export function listJson(stages: readonly StageDef[]): { stages: Record<string, 
       outs: s.outs.map((o) => o.path + (o.isDir ? "/" : "")),
       mutex: s.mutex,
       ...(s.variant !== undefined ? { variant: s.variant } : {}),
+      // Which pipeline defines it: stages may come from several (docs/multi-pipeline.md).
+      pipeline: s.pipeline.name,
     })),
   };
 }

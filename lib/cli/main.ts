@@ -14,6 +14,7 @@ import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
+import { params } from "./commands/params.ts";
 import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
 import { status } from "./commands/status.ts";
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   status,
   list,
   dag,
+  params,
   commit,
   checkout,
 ];

@@ -64,6 +64,43 @@ export async function readFileAtRevision(
   return (await readFilesAtRevision(dir, [path], rev)).get(path);
 }
 
+/**
+ * The names of the files directly in directory `path` at revision `rev`
+ * (default `HEAD`), sorted; empty when the directory does not exist there.
+ * `path` is relative to `dir` or absolute, as in {@link readFilesAtRevision}.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} as {@link readFilesAtRevision} does.
+ *
+ * @example
+ * ```ts
+ * await listFilesAtRevision("/work/project", ".pivot/stages"); // ["prep.lock", "train.lock"]
+ * ```
+ */
+export async function listFilesAtRevision(
+  dir: string,
+  path: string,
+  rev: string = "HEAD",
+): Promise<string[]> {
+  const revision = await resolveRevision(dir, rev);
+  if (revision === undefined) return [];
+  const tree = `${revision.commit}:${repoPath(dir, revision.prefix, path)}`;
+  let stdout: Uint8Array;
+  try {
+    stdout = await git(dir, ["ls-tree", "--full-tree", "-z", tree]);
+  } catch (error) {
+    // Not a tree at that revision: the directory did not exist (or was a file).
+    if (error instanceof GitFailed) return [];
+    throw error;
+  }
+  // `<mode> <type> <oid>\t<name>`, NUL-terminated.
+  return new TextDecoder().decode(stdout).split("\0").flatMap((entry) => {
+    const match = /^\d+ blob [0-9a-f]+\t(.*)$/s.exec(entry);
+    return match ? [match[1]] : [];
+  }).sort();
+}
+
 /** The commit `rev` names and `dir`'s place in the repository; undefined for an unborn HEAD. */
 async function resolveRevision(
   dir: string,

@@ -9,8 +9,9 @@
 import { dirname } from "node:path";
 import { fromFileUrl } from "../paths.ts";
 import { buildGraph } from "../graph/graph.ts";
-import { loadPipeline, readParamsOverrides } from "../pipeline/load.ts";
-import { loadPipelineFresh } from "../pipeline/load_worker.ts";
+import { readParamsOverrides } from "../pipeline/load.ts";
+import { loadStagesWithProducers } from "../pipeline/discovery.ts";
+import { loadStagesFresh } from "../pipeline/load_worker.ts";
 import {
   findDenoConfig,
   findPipelineFile,
@@ -21,7 +22,12 @@ import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import type { EngineContext } from "../engine/context.ts";
-import { codeAccessOf, fingerprintStages } from "../fingerprint/fingerprint.ts";
+import {
+  codeAccessOf,
+  type FingerprintOptions,
+  fingerprintStages,
+} from "../fingerprint/fingerprint.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
 import { mark } from "../trace.ts";
 
 function exists(path: string): boolean {
@@ -46,7 +52,10 @@ export interface Session {
   readonly context: EngineContext;
   /** Default parallelism from the config. */
   readonly jobs: number | undefined;
-  /** The pipeline's local module files and remote module hosts (computed once per load). */
+  /**
+   * The local module files and remote module hosts of every loaded stage's
+   * code, across pipelines (computed once per load, on demand).
+   */
   code(): Promise<{ files: readonly string[]; hosts: readonly string[] }>;
   /**
    * Load the pipeline again, in a fresh isolate so that edited modules are
@@ -90,8 +99,8 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const paramsYaml = await readParamsOverrides(project, state);
     const loaded = fresh
-      ? await loadPipelineFresh(project, pipelineFile, paramsYaml)
-      : await loadPipeline(project, pipelineFile, paramsYaml);
+      ? await loadStagesFresh(project, pipelineFile, paramsYaml)
+      : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
     mark("session: pipeline loaded");
     const graph = buildGraph(loaded.stages, { exists });
     mark("session: graph built");
@@ -120,7 +129,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         return context;
       },
       jobs: config.jobs,
-      code: () => code ??= codeAccessOf(pipelineFile, fingerprintOptions),
+      code: () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions),
       reload: async () => {
         context = await load(true);
         code = undefined;
@@ -132,4 +141,21 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     state.kv.close();
     throw error;
   }
+}
+
+/**
+ * What workers may load for `stages`: the module graphs of every module
+ * whose code they run (each pipeline.ts, each module a pivot.yaml names),
+ * from the fingerprint's cached graphs.
+ */
+async function stagesCodeAccess(
+  stages: readonly StageDef[],
+  options: FingerprintOptions,
+): Promise<{ files: string[]; hosts: string[] }> {
+  const entries = [...new Set(stages.map((stage) => stage.code.moduleUrl))];
+  const graphs = await Promise.all(entries.map((entry) => codeAccessOf(entry, options)));
+  return {
+    files: [...new Set(graphs.flatMap((graph) => graph.files))],
+    hosts: [...new Set(graphs.flatMap((graph) => graph.hosts))],
+  };
 }

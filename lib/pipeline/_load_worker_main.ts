@@ -6,7 +6,7 @@
  */
 
 import { messageOf, PivotError } from "../errors.ts";
-import { loadPipeline } from "./load.ts";
+import { loadStagesWithProducers } from "./discovery.ts";
 import type { LoadReply, LoadRequest } from "./load_worker.ts";
 
 const scope = self as unknown as {
@@ -16,7 +16,9 @@ const scope = self as unknown as {
 
 scope.onmessage = async ({ data }) => {
   try {
-    const loaded = await loadPipeline(data.project, data.file, data.paramsYaml);
+    const loaded = await loadStagesWithProducers(data.project, data.file, {
+      paramsYaml: data.paramsYaml,
+    });
     scope.postMessage({ ok: true, loaded });
   } catch (error) {
     scope.postMessage({

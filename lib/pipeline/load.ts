@@ -2,11 +2,12 @@
  * Loading a pipeline: import the user's `pipeline.ts` (with the user's Deno
  * configuration, which the launcher arranged), collect the stages its
  * exported `Pipeline` registered, and resolve them into {@link StageDef}s.
+ * A `pivot.yaml` is handed to `load_yaml.ts`, loaded only then.
  *
  * @module
  */
 
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { toFileUrl } from "../paths.ts";
 import type { Dep, Out } from "../api/artifacts.ts";
 import { loaderSpecOf } from "../api/loaders.ts";
@@ -17,10 +18,10 @@ import {
   PipelineDefinitionError,
   type RegisteredStage,
 } from "../api/pipeline.ts";
-import type { StagePermissions } from "../api/stage.ts";
 import { messageOf, PivotError } from "../errors.ts";
-import { isInside, PIVOT_DIR, type Project, projectRelative } from "./project.ts";
-import type { DepDef, OutDef, PipelineRef, ResolvedPermissions, StageDef } from "./stage_def.ts";
+import type { Project } from "./project.ts";
+import type { DepDef, OutDef, PipelineRef, StageDef } from "./stage_def.ts";
+import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve.ts";
 import { mark } from "../trace.ts";
 import { emptyParamsYaml, PARAMS_FILE, type ParamsYaml, resolveParams } from "./params.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
@@ -69,12 +70,39 @@ function firstLine(text: string): string {
   return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
 }
 
-/** Load the pipeline defined in `file` and resolve its stages against `project`. */
+/** Options of {@link loadPipeline}. */
+export interface LoadPipelineOptions {
+  /**
+   * The state store, to cache the parse of a `pivot.yaml` by its stamp (so
+   * an unchanged file costs a `stat`, not a YAML parse). Without it the file
+   * is parsed every time.
+   */
+  readonly state?: StateStore;
+}
+
+/**
+ * Load the pipeline defined in `file` (`pipeline.ts`, `pivot.yaml` or
+ * `pivot.yml`) and resolve its stages against `project`, with params
+ * overridden by `paramsYaml`.
+ *
+ * Imports the pipeline's code: needs read permission for it (and whatever
+ * the user's module does at import time).
+ *
+ * @throws {PivotError} one line naming the file (and line) for any mistake in
+ * the definition: a module that fails to import, a missing export, a bad
+ * path, a param that does not validate.
+ */
 export async function loadPipeline(
   project: Project,
   file: string,
   paramsYaml: ParamsYaml,
+  options: LoadPipelineOptions = {},
 ): Promise<LoadedPipeline> {
+  if (!file.endsWith(".ts")) {
+    // The YAML loader (and through it the `yaml` package) is only loaded for YAML pipelines.
+    const { loadYamlPipeline } = await import("./load_yaml.ts");
+    return await loadYamlPipeline(project, file, paramsYaml, options.state);
+  }
   const pipeline = await importPipeline(file);
   mark("load: imported");
   const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
@@ -93,27 +121,13 @@ async function resolveStage(
 ): Promise<StageDef> {
   // Only error messages need the site text; formatting it for every stage costs.
   const where = () => formatSite(stage.site);
-  const artifact = (name: string, decl: Dep<unknown> | Out<unknown>, what: "dep" | "out") => {
-    const isDir = decl.path.endsWith("/");
-    const abs = resolve(pipeline.dir, decl.path);
-    if (what === "out" && !isInside(project.root, abs)) {
-      throw new PivotError(
-        `${where()}: stage '${stage.name}': out '${name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
-      );
-    }
-    if (isInside(join(project.root, PIVOT_DIR), abs)) {
-      throw new PivotError(
-        `${where()}: stage '${stage.name}': ${what} '${name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
-      );
-    }
-    return {
+  const artifact = (name: string, decl: Dep<unknown> | Out<unknown>, what: "dep" | "out") =>
+    resolveArtifact(project, pipeline.dir, stage.name, {
       name,
-      path: projectRelative(project, abs),
-      abs,
-      isDir,
+      path: decl.path,
+      what,
       loader: loaderSpecOf(decl.loader),
-    };
-  };
+    }, where);
   const deps: DepDef[] = Object.entries(stage.deps).map(([name, dep]) =>
     artifact(name, dep, "dep")
   );
@@ -134,7 +148,7 @@ async function resolveStage(
     params,
     mutex: stage.mutex,
     permissions: resolvePermissions(stage.permissions, pipeline.dir),
-    lockFile: join(pipeline.dir, PIVOT_DIR, "stages", `${stage.name}.lock`),
+    lockFile: lockFileOf(pipeline.dir, stage.name),
     code: {
       kind: "registered",
       moduleUrl: toFileUrl(pipeline.file),
@@ -142,17 +156,6 @@ async function resolveStage(
       definitionSite: stage.definitionSite,
       functionName: stage.run.name,
     },
-  };
-}
-
-function resolvePermissions(permissions: StagePermissions, dir: string): ResolvedPermissions {
-  return {
-    read: (permissions.read ?? []).map((path) => isAbsolute(path) ? path : resolve(dir, path)),
-    net: permissions.net ?? false,
-    env: permissions.env ?? false,
-    run: permissions.run ?? false,
-    ffi: permissions.ffi ?? false,
-    sys: permissions.sys ?? false,
   };
 }
 

@@ -9,7 +9,7 @@
  */
 
 import { PivotError } from "../errors.ts";
-import type { LoadedPipeline } from "./load.ts";
+import type { LoadedStages } from "./discovery.ts";
 import type { ParamsYaml } from "./params.ts";
 import type { Project } from "./project.ts";
 
@@ -25,22 +25,23 @@ export interface LoadRequest {
 
 /** What the loader worker answers. */
 export type LoadReply =
-  | { readonly ok: true; readonly loaded: LoadedPipeline }
+  | { readonly ok: true; readonly loaded: LoadedStages }
   | { readonly ok: false; readonly message: string; readonly userError: boolean };
 
 /**
- * Load the pipeline in `file` in a new isolate (see the module doc), so that
- * every module it imports is read afresh.
+ * Load the pipeline in `file` (with the producers it needs from other
+ * pipelines) in a new isolate (see the module doc), so that every module it
+ * imports is read afresh.
  */
-export function loadPipelineFresh(
+export function loadStagesFresh(
   project: Project,
   file: string,
   paramsYaml: ParamsYaml,
-): Promise<LoadedPipeline> {
+): Promise<LoadedStages> {
   const worker = new Worker(new URL("./_load_worker_main.ts", import.meta.url), {
     type: "module",
   });
-  return new Promise<LoadedPipeline>((resolve, reject) => {
+  return new Promise<LoadedStages>((resolve, reject) => {
     worker.onmessage = ({ data }: MessageEvent<LoadReply>) => {
       worker.terminate();
       if (data.ok) resolve(data.loaded);

@@ -63,6 +63,13 @@ export type CodeRef =
     readonly definitionSite: CallSite | undefined;
     /** `run.name` at runtime ("" for anonymous functions). */
     readonly functionName: string;
+    /**
+     * The stage's name in its pipeline, when the graph knows it by another:
+     * a stage included from another pipeline whose name was taken is
+     * `<pipeline>/<name>` (see docs/multi-pipeline.md). The worker finds the
+     * registered stage by this name. Undefined: the stage's own name.
+     */
+    readonly stageName?: string;
   }
   | {
     /** Named in `pivot.yaml` as `module.ts#export`. */

@@ -75,12 +75,12 @@ async function resolveRuntime(request: RunRequest): Promise<Runtime> {
       typeof value === "object" && value !== null && PIPELINE_BRAND in value &&
       (value as Pipeline).name === request.pipeline
     );
-    const stage: RegisteredStage | undefined = pipeline?.stages.find((s) =>
-      s.name === request.stage
-    );
+    // A stage included from another pipeline may be known by a qualified name (`other/train`).
+    const name = code.stageName ?? request.stage;
+    const stage: RegisteredStage | undefined = pipeline?.stages.find((s) => s.name === name);
     if (!stage) {
       throw new Error(
-        `stage '${request.stage}' is not registered when ${code.moduleUrl} is imported in a worker: registration must not depend on the environment`,
+        `stage '${name}' is not registered when ${code.moduleUrl} is imported in a worker: registration must not depend on the environment`,
       );
     }
     return {

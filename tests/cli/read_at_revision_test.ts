@@ -1,6 +1,10 @@
 import { join } from "node:path";
 import { PivotError } from "../../lib/errors.ts";
-import { readFileAtRevision, readFilesAtRevision } from "../../lib/cli/read_at_revision.ts";
+import {
+  listFilesAtRevision,
+  readFileAtRevision,
+  readFilesAtRevision,
+} from "../../lib/cli/read_at_revision.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 
 async function run(dir: string, ...args: string[]): Promise<string> {
@@ -127,4 +131,32 @@ Deno.test("a directory outside any git repository is a PivotError", async () => 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("lists the files of a directory as committed, from a sub-directory too", async () => {
+  await withRepo(async (dir) => {
+    await commit(dir, {
+      "proj/.pivot/stages/b.lock": "b",
+      "proj/.pivot/stages/a.lock": "a",
+      "proj/.pivot/stages/sub/c.lock": "c",
+    });
+    await Deno.writeTextFile(join(dir, "proj/.pivot/stages/new.lock"), "n");
+    assertEquals(await listFilesAtRevision(join(dir, "proj"), ".pivot/stages"), [
+      "a.lock",
+      "b.lock",
+    ]);
+    assertEquals(await listFilesAtRevision(dir, join(dir, "proj/.pivot/stages")), [
+      "a.lock",
+      "b.lock",
+    ]);
+  });
+});
+
+Deno.test("a directory absent at the revision lists nothing", async () => {
+  await withRepo(async (dir) => {
+    assertEquals(await listFilesAtRevision(dir, ".pivot/stages"), []);
+    await commit(dir, { "a.txt": "a" });
+    assertEquals(await listFilesAtRevision(dir, ".pivot/stages"), []);
+    assertEquals(await listFilesAtRevision(dir, "a.txt"), []);
+  });
 });

@@ -44,9 +44,22 @@ Deno.test("list --json has the SPEC §6 shape", async () => {
           deps: ["data/in.txt"],
           outs: ["build/made.txt", "build/m.json"],
           mutex: ["gpu"],
+          pipeline: "cmds",
         },
-        { name: "tree", deps: ["build/made.txt"], outs: ["build/tree/"], mutex: [] },
-        { name: "use_tree", deps: ["build/tree/"], outs: ["build/count.txt"], mutex: [] },
+        {
+          name: "tree",
+          deps: ["build/made.txt"],
+          outs: ["build/tree/"],
+          mutex: [],
+          pipeline: "cmds",
+        },
+        {
+          name: "use_tree",
+          deps: ["build/tree/"],
+          outs: ["build/count.txt"],
+          mutex: [],
+          pipeline: "cmds",
+        },
       ],
     });
     const text = await p.pivot("list", "--deps");

@@ -1,0 +1,193 @@
+/**
+ * Multi-pipeline projects: the stages a command works on are those of the
+ * pipeline it runs in, plus, from other pipelines of the project, the
+ * producers of whatever those stages depend on (transitively).
+ *
+ * A dep that no included stage produces is looked up from the dep's
+ * directory up to the project root: the first pipeline file on the way with
+ * a stage whose outs cover the dep wins (nearest producer). Its producing
+ * stage is included and its own deps are resolved the same way (first in
+ * its own pipeline). A dep with no producer anywhere is an input: the graph
+ * then checks that it exists. Design notes: docs/multi-pipeline.md.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { PivotError } from "../errors.ts";
+import { type LoadedPipeline, loadPipeline } from "./load.ts";
+import type { ParamsYaml } from "./params.ts";
+import { pipelineFileIn, type Project } from "./project.ts";
+import type { DepDef, PipelineRef, StageDef } from "./stage_def.ts";
+import type { StateStore } from "../storage/state.ts";
+
+/** What {@link loadStagesWithProducers} loaded. */
+export interface LoadedStages {
+  /** The pipeline the command runs in. */
+  readonly main: LoadedPipeline;
+  /**
+   * Every stage: the main pipeline's, then those included from other
+   * pipelines in the order they were found. An included stage whose name is
+   * taken is renamed `<pipeline>/<stage>`.
+   */
+  readonly stages: readonly StageDef[];
+  /** Every pipeline with a stage in {@link stages}, the main one first. */
+  readonly pipelines: readonly PipelineRef[];
+}
+
+/** Options of {@link loadStagesWithProducers}. */
+export interface LoadStagesOptions {
+  /** The project's `params.yaml` overrides (they apply to every pipeline). */
+  readonly paramsYaml: ParamsYaml;
+  /** Caches `pivot.yaml` parses (see `loadPipeline`). */
+  readonly state?: StateStore;
+}
+
+/**
+ * Load the pipeline in `file` and, from the project's other pipelines, every
+ * stage that produces (transitively) something its stages depend on.
+ *
+ * Needs read permission for the project (pipeline files are looked for in
+ * the directories of deps) and imports the pipelines it finds producers in.
+ *
+ * @throws {PivotError} as `loadPipeline` does for any pipeline it loads, and
+ * when an included stage's name and its qualified name are both taken.
+ *
+ * @example
+ * ```ts
+ * const { stages } = await loadStagesWithProducers(project, "/p/b/pipeline.ts", { paramsYaml });
+ * ```
+ */
+export async function loadStagesWithProducers(
+  project: Project,
+  file: string,
+  options: LoadStagesOptions,
+): Promise<LoadedStages> {
+  const load = (path: string) =>
+    loadPipeline(project, path, options.paramsYaml, { state: options.state });
+  const main = await load(file);
+  const loaded = new Map<string, LoadedPipeline>([[file, main]]);
+  const stages: StageDef[] = [...main.stages];
+  const pipelines: PipelineRef[] = [main.ref];
+  const names = new Set(stages.map((stage) => stage.name));
+  // A stage is known by its lock file: unique across pipelines, unlike its name.
+  const included = new Set(stages.map((stage) => stage.lockFile));
+  const produced = new OutPaths(stages);
+  const queue: { stage: StageDef; dep: DepDef }[] = stages.flatMap((stage) =>
+    stage.deps.map((dep) => ({ stage, dep }))
+  );
+
+  const include = (stage: StageDef) => {
+    if (included.has(stage.lockFile)) return;
+    const named = names.has(stage.name) ? qualified(stage, names) : stage;
+    included.add(stage.lockFile);
+    names.add(named.name);
+    stages.push(named);
+    produced.add(named);
+    if (!pipelines.some((ref) => ref.file === named.pipeline.file)) pipelines.push(named.pipeline);
+    for (const dep of named.deps) queue.push({ stage: named, dep });
+  };
+
+  // Pipeline files other than the main one from a directory up to the project root, nearest
+  // first; memoised per directory, since most deps share a few directories.
+  const pipelinesAbove = new Map<string, readonly string[]>();
+  const otherPipelinesFrom = (dir: string): readonly string[] => {
+    let found = pipelinesAbove.get(dir);
+    if (found === undefined) {
+      const here = pipelineFileIn(dir);
+      const above = dir === project.root || dir === dirname(dir)
+        ? []
+        : otherPipelinesFrom(dirname(dir));
+      found = here !== undefined && here !== file ? [here, ...above] : above;
+      pipelinesAbove.set(dir, found);
+    }
+    return found;
+  };
+
+  /** The producers of `dep` in the nearest pipeline above it that has any. */
+  const search = async (dep: DepDef): Promise<StageDef[]> => {
+    if (!dep.abs.startsWith(project.root + "/")) return [];
+    for (const found of otherPipelinesFrom(dirname(dep.abs))) {
+      let pipeline = loaded.get(found);
+      if (!pipeline) {
+        pipeline = await load(found);
+        loaded.set(found, pipeline);
+      }
+      const producers = producersOf(pipeline, dep);
+      if (producers.length > 0) return producers;
+    }
+    return [];
+  };
+
+  for (let next = 0; next < queue.length; next++) {
+    const { stage, dep } = queue[next];
+    if (produced.covers(dep)) continue;
+    // An included stage's deps are first looked for in its own pipeline (its outs may lie
+    // anywhere), then from the dep's directory up.
+    const own = stage.pipeline.file === file
+      ? []
+      : producersOf(loaded.get(stage.pipeline.file)!, dep);
+    for (const producer of own.length > 0 ? own : await search(dep)) include(producer);
+  }
+  return { main, stages, pipelines };
+}
+
+/** `stage` renamed `<pipeline>/<name>`, its code still found by its own name. */
+function qualified(stage: StageDef, taken: ReadonlySet<string>): StageDef {
+  const name = `${stage.pipeline.name}/${stage.name}`;
+  if (taken.has(name)) {
+    throw new PivotError(
+      `stage '${stage.name}' of ${stage.pipeline.file} is needed here, but both '${stage.name}' and '${name}' are already stage names: rename the stage or its pipeline`,
+    );
+  }
+  return {
+    ...stage,
+    name,
+    baseName: `${stage.pipeline.name}/${stage.baseName}`,
+    code: stage.code.kind === "registered" ? { ...stage.code, stageName: stage.name } : stage.code,
+  };
+}
+
+/** The stages of `pipeline` whose outs cover `dep` (equal, containing or inside it). */
+function producersOf(pipeline: LoadedPipeline, dep: DepDef): StageDef[] {
+  return pipeline.stages.filter((stage) =>
+    stage.outs.some((out) => overlaps(out.path, out.isDir, dep.path))
+  );
+}
+
+function overlaps(outPath: string, outIsDir: boolean, depPath: string): boolean {
+  return outPath === depPath || (outIsDir && depPath.startsWith(outPath + "/")) ||
+    outPath.startsWith(depPath + "/");
+}
+
+/** The out paths of the included stages, to tell whether a dep is produced. */
+class OutPaths {
+  readonly #paths = new Set<string>();
+  readonly #dirs = new Set<string>();
+  /** Every directory that holds an out, at any depth: a dep on one of them is produced. */
+  readonly #parents = new Set<string>();
+
+  constructor(stages: readonly StageDef[]) {
+    for (const stage of stages) this.add(stage);
+  }
+
+  add(stage: StageDef): void {
+    for (const out of stage.outs) {
+      this.#paths.add(out.path);
+      if (out.isDir) this.#dirs.add(out.path);
+      for (let i = out.path.lastIndexOf("/"); i > 0; i = out.path.lastIndexOf("/", i - 1)) {
+        const parent = out.path.slice(0, i);
+        if (this.#parents.has(parent)) break;
+        this.#parents.add(parent);
+      }
+    }
+  }
+
+  covers(dep: DepDef): boolean {
+    if (this.#paths.has(dep.path) || this.#parents.has(dep.path)) return true;
+    for (let i = dep.path.lastIndexOf("/"); i > 0; i = dep.path.lastIndexOf("/", i - 1)) {
+      if (this.#dirs.has(dep.path.slice(0, i))) return true;
+    }
+    return false;
+  }
+}
