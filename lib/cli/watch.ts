@@ -107,14 +107,36 @@ export async function watch(
       driver.stop();
     };
     env.signal.addEventListener("abort", stop, { once: true });
+    const orphanCheck = stopWhenOrphaned(stop);
     driver.push({ type: "run", stages: options.stages, force: options.force });
     await driver.run();
+    clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);
-    return env.signal.aborted ? 130 : 0;
+    return env.signal.aborted || orphaned ? 130 : 0;
   } finally {
     watcher.close();
     agent?.close();
   }
+}
+
+let orphaned = false;
+
+/**
+ * When the launcher process is killed outright (SIGKILL cannot be passed
+ * on), this process is re-parented; a long-running watch then stops too
+ * rather than live on unseen.
+ */
+function stopWhenOrphaned(stop: () => void): ReturnType<typeof setInterval> | undefined {
+  if (Deno.env.get("PIVOT_CHILD") !== "1") return undefined;
+  const parent = Deno.ppid;
+  const timer = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    orphaned = true;
+    clearInterval(timer);
+    stop();
+  }, 1_000);
+  Deno.unrefTimer(timer);
+  return timer;
 }
 
 function agentHandler(driver: Driver): AgentHandler {

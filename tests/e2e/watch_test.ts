@@ -1,0 +1,204 @@
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { TempProject } from "./_project.ts";
+import { WatchProcess } from "./_watch.ts";
+
+const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+import { label } from "./lib/label.ts";
+
+export const pipeline = new Pipeline("watched");
+
+pipeline.stage({
+  name: "upper",
+  deps: { src: dep("data/input.txt", loaders.text()) },
+  outs: { o: out("build/upper.txt", loaders.text()) },
+  run: ({ src }) => ({ o: src.toUpperCase() }),
+});
+
+pipeline.stage({
+  name: "labelled",
+  deps: { up: dep("build/upper.txt", loaders.text()) },
+  outs: { o: out("build/labelled.txt", loaders.text()) },
+  run: ({ up }) => ({ o: label(up) }),
+});
+
+pipeline.stage({
+  name: "other",
+  deps: { src: dep("data/other.txt", loaders.text()) },
+  outs: { o: out("build/other.txt", loaders.text()) },
+  run: ({ src }) => ({ o: src + "!" }),
+});
+`;
+
+const LABEL = `export function label(text: string): string {
+  return "v1:" + text;
+}
+`;
+
+async function project(): Promise<TempProject> {
+  return await TempProject.create({
+    "pipeline.ts": PIPELINE,
+    "lib/label.ts": LABEL,
+    "data/input.txt": "a",
+    "data/other.txt": "b",
+  });
+}
+
+async function withWatch(
+  test: (p: TempProject, w: WatchProcess) => Promise<void>,
+  ...args: string[]
+): Promise<void> {
+  const p = await project();
+  const w = WatchProcess.start(p.root, ...args);
+  try {
+    await test(p, w);
+  } finally {
+    await w.interrupt().catch(() => w.kill());
+    await p.dispose();
+  }
+}
+
+Deno.test("watch: runs once, then a data edit re-runs exactly its downstream", async () => {
+  await withWatch(async (p, w) => {
+    assertEquals(await w.ranIn(1), ["labelled", "other", "upper"]);
+    await p.write("data/input.txt", "z");
+    assertEquals(await w.ranIn(2), ["labelled", "upper"]);
+    assertEquals((await w.wave(2)).map((e) => e.stage).sort(), ["labelled", "upper"]);
+    assertEquals(await p.read("build/labelled.txt"), "v1:Z");
+  });
+});
+
+Deno.test("watch: a code edit in an imported module is re-imported and re-run", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    await p.write("lib/label.ts", LABEL.replace("v1:", "v2:"));
+    assertEquals(await w.ranIn(2), ["labelled"]);
+    assertEquals(await p.read("build/labelled.txt"), "v2:A");
+  });
+});
+
+Deno.test("watch: outs, .pivot/ and editor temp files never start a wave", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    await p.write("build/other.txt", "tampered");
+    await p.write("data/.input.txt.swp", "x");
+    await p.write("data/input.txt~", "x");
+    await p.write(".pivot/scratch.txt", "x");
+    await p.write("lib/notes.md", "not code");
+    await w.quietFor(800);
+  });
+});
+
+Deno.test("watch: an atomic save (write temp, rename over) is seen", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    await Deno.writeTextFile(p.path("data/other.tmp"), "renamed");
+    await Deno.rename(p.path("data/other.tmp"), p.path("data/other.txt"));
+    assertEquals(await w.ranIn(2), ["other"]);
+    assertEquals(await p.read("build/other.txt"), "renamed!");
+  });
+});
+
+Deno.test("watch: a syntax error is reported and watching goes on; the fix runs", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    await p.write("pipeline.ts", PIPELINE + "\npipeline.stage({ name: ");
+    await w.until(() => /failed to load/.test(w.stderr), "the load error");
+    assertEquals(w.summaries.length, 1);
+    await p.write("pipeline.ts", PIPELINE.replace(`src + "!"`, `src + "?"`));
+    assertEquals(await w.ranIn(2), ["other"]);
+    assertEquals(await p.read("build/other.txt"), "b?");
+  });
+});
+
+Deno.test("watch: a stage added to the pipeline appears and runs", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    await p.write(
+      "pipeline.ts",
+      PIPELINE + `
+pipeline.stage({
+  name: "extra",
+  deps: { o: dep("build/other.txt", loaders.text()) },
+  outs: { o: out("build/extra.txt", loaders.text()) },
+  run: ({ o }) => ({ o: o.length.toString() }),
+});
+`,
+    );
+    assertEquals(await w.ranIn(2), ["extra"]);
+    assertEquals(await p.read("build/extra.txt"), "2");
+  });
+});
+
+Deno.test("watch: a change during a wave is queued for the next wave", async () => {
+  const p = await TempProject.create({
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("slow");
+pipeline.stage({
+  name: "slow",
+  deps: { src: dep("data/input.txt", loaders.text()) },
+  outs: { o: out("build/slow.txt", loaders.text()) },
+  run: async ({ src }) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return { o: src };
+  },
+});
+`,
+    "data/input.txt": "1",
+  });
+  const w = WatchProcess.start(p.root);
+  try {
+    await w.wave(1);
+    await p.write("data/input.txt", "2");
+    // Wait until the second wave's stage is running, then change again.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await p.write("data/input.txt", "3");
+    assertEquals(await w.ranIn(2), ["slow"]);
+    assertEquals(await w.ranIn(3), ["slow"]);
+    assertEquals(await p.read("build/slow.txt"), "3");
+  } finally {
+    await w.interrupt().catch(() => w.kill());
+    await p.dispose();
+  }
+});
+
+Deno.test("watch: Ctrl-C cancels a running stage, exits 130 and writes no lock for it", async () => {
+  const p = await TempProject.create({
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("long");
+pipeline.stage({
+  name: "long",
+  outs: { o: out("o.txt", loaders.text()) },
+  run: async (_deps, ctx) => {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, 30_000);
+      ctx.signal.addEventListener("abort", () => { clearTimeout(timer); reject(ctx.signal.reason); });
+    });
+    return { o: "done" };
+  },
+});
+`,
+  });
+  const w = WatchProcess.start(p.root);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const code = await w.interrupt();
+    assertEquals(code, 130);
+    assertEquals(w.events.find((e) => e.stage === "long")?.status, "cancelled");
+    assert(!(await p.exists(".pivot/stages/long.lock")));
+    assert(!(await p.exists("o.txt")));
+  } finally {
+    await w.kill();
+    await p.dispose();
+  }
+});
+
+Deno.test("watch: --debounce and --serve without --watch are usage errors", async () => {
+  const p = await project();
+  try {
+    const result = await p.pivot("repro", "--serve");
+    assertEquals(result.code, 2);
+    assertMatch(result.stderr, /--debounce and --serve need --watch/);
+  } finally {
+    await p.dispose();
+  }
+});
