@@ -38,6 +38,11 @@ export interface BenchContext {
   readonly pipelineRuns: Map<string, Measurement>;
   /** Hashing measurements, by hasher (`pivot`, `xxhsum`, `md5sum`, `cat`). */
   readonly hashRuns: Map<string, Measurement>;
+  /**
+   * Single figures read from self-timing scripts, in ms: `fingerprint cold`,
+   * `fingerprint warm`, `watch data`, `watch code`.
+   */
+  readonly figures: Map<string, number>;
 }
 
 /** Key of a pipeline measurement: tool, stage count and case. */

@@ -46,6 +46,13 @@ export async function fingerprintingWorkload(ctx: BenchContext): Promise<Section
     };
   }
   const output = run.stdout.trim();
+  // Rows look like "cold       364.9       432.6 …": case, then the call's ms.
+  for (const line of output.split("\n")) {
+    const match = /^(cold|warm)\s+([\d.]+)/.exec(line.trim());
+    if (match && !ctx.figures.has(`fingerprint ${match[1]}`)) {
+      ctx.figures.set(`fingerprint ${match[1]}`, Number(match[2]));
+    }
+  }
   // Markdown (a table or headed text) is quoted as is; anything else verbatim.
   const markdown = /^(\||#|-|\*)/m.test(output);
   return {

@@ -202,3 +202,40 @@ Deno.test("watch: --debounce and --serve without --watch are usage errors", asyn
     await p.dispose();
   }
 });
+
+Deno.test("watch: workers stay warm between waves and are replaced after a code change", async () => {
+  const counter = `let runs = 0;
+export function count(): number {
+  return ++runs;
+}
+`;
+  const p = await TempProject.create({
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+import { count } from "./lib/counter.ts";
+export const pipeline = new Pipeline("warm");
+pipeline.stage({
+  name: "counted",
+  deps: { src: dep("data/input.txt", loaders.text()) },
+  outs: { o: out("build/count.txt", loaders.text()) },
+  run: ({ src }) => ({ o: \`\${src}:\${count()}\` }),
+});
+`,
+    "lib/counter.ts": counter,
+    "data/input.txt": "a",
+  });
+  // One worker, so every run lands in the same isolate while it lives.
+  const w = WatchProcess.start(p.root, "-j", "1");
+  try {
+    await w.wave(1);
+    assertEquals(await p.read("build/count.txt"), "a:1");
+    await p.write("data/input.txt", "b");
+    await w.wave(2);
+    assertEquals(await p.read("build/count.txt"), "b:2", "the same worker ran it again");
+    await p.write("lib/counter.ts", counter.replace("++runs", "++runs + 100"));
+    await w.wave(3);
+    assertEquals(await p.read("build/count.txt"), "b:101", "a new worker loaded the new code");
+  } finally {
+    await w.interrupt().catch(() => w.kill());
+    await p.dispose();
+  }
+});
