@@ -51,7 +51,13 @@ export async function launch(args: readonly string[], mainUrl: string): Promise<
     const { main } = await import("./main.ts");
     return await main(args);
   }
-  return await relaunch(args, mainUrl, userConfig);
+  try {
+    return await relaunch(args, mainUrl, userConfig);
+  } catch (error) {
+    // The launcher has no CLI around it to format errors: one line, exit 2.
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
 }
 
 async function relaunch(
@@ -100,7 +106,8 @@ function signalNumber(signal: Deno.Signal): number {
     1;
 }
 
-function findDeno(): string {
+/** The `deno` a compiled binary re-executes with: `PIVOT_DENO`, else the first on `PATH`. */
+export function findDeno(): string {
   const explicit = Deno.env.get("PIVOT_DENO");
   if (explicit) return explicit;
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
@@ -122,9 +129,17 @@ function findDeno(): string {
  */
 async function extractSources(mainUrl: string): Promise<string> {
   const { VERSION } = await import("../version.ts");
-  const sourceRoot = dirname(fromFileUrl(mainUrl));
   const home = Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache");
-  const target = join(home, "pivot", VERSION);
+  return await extractSourcesTo(dirname(fromFileUrl(mainUrl)), join(home, "pivot", VERSION));
+}
+
+/**
+ * Copy Pivot's sources (`.ts`, `.json`, `.lock` files) from `sourceRoot` to
+ * `target`, unless a complete copy is there; returns the copy's `cli.ts`.
+ * The copy is made beside `target` and renamed into place, so a crash never
+ * leaves a partial copy marked complete.
+ */
+export async function extractSourcesTo(sourceRoot: string, target: string): Promise<string> {
   const done = join(target, ".complete");
   try {
     await Deno.stat(done);
@@ -133,8 +148,8 @@ async function extractSources(mainUrl: string): Promise<string> {
     await copySources(sourceRoot, temp);
     await Deno.mkdir(dirname(target), { recursive: true });
     await Deno.remove(target, { recursive: true }).catch(() => {});
+    await Deno.writeTextFile(join(temp, ".complete"), "");
     await Deno.rename(temp, target);
-    await Deno.writeTextFile(done, VERSION);
   }
   return join(target, "cli.ts");
 }
@@ -144,7 +159,10 @@ async function copySources(from: string, to: string): Promise<void> {
   for await (const entry of Deno.readDir(from)) {
     const source = join(from, entry.name);
     const dest = join(to, entry.name);
-    if (entry.isDirectory) await copySources(source, dest);
-    else if (/\.(ts|json|lock)$/.test(entry.name)) await Deno.copyFile(source, dest);
+    if (entry.isDirectory) {
+      if (entry.name !== "node_modules" && !entry.name.startsWith(".")) {
+        await copySources(source, dest);
+      }
+    } else if (/\.(ts|json|lock)$/.test(entry.name)) await Deno.copyFile(source, dest);
   }
 }
