@@ -219,7 +219,10 @@ export function csv(options: CsvOptions = {}): BuiltinLoader<Record<string, unkn
     },
     async (rows, path) => {
       const { stringify } = await import("csv-stringify/sync");
-      const header = rows.length > 0 ? Object.keys(rows[0]) : Object.keys(columns);
+      // Every column any row has, in order of first appearance.
+      const header = rows.length > 0
+        ? [...new Set(rows.flatMap((row) => Object.keys(row)))]
+        : Object.keys(columns);
       await Deno.writeTextFile(
         path,
         stringify(rows, {

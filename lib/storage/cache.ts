@@ -112,8 +112,13 @@ export class Cache {
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
     const temp = tempPath(object);
-    await Deno.writeTextFile(temp, text, { mode: 0o444 });
-    Deno.renameSync(temp, object);
+    try {
+      await Deno.writeTextFile(temp, text, { mode: 0o444 });
+      Deno.renameSync(temp, object);
+    } catch (error) {
+      removeQuietly(temp);
+      throw error;
+    }
     return hash;
   }
 

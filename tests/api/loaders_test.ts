@@ -183,3 +183,15 @@ Deno.test("csv: an empty number cell reads as NaN and is written back empty", as
   assert.equal(await Deno.readTextFile(dir.join("out.csv")), "id,n\na,\nb,2\n");
   assert.deepEqual(await loader.load(dir.join("out.csv")), rows);
 });
+
+Deno.test("csv save writes every column any row has, in order of first appearance", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const loader = loaders.csv();
+    await loader.save([{ a: "1" }, { a: "2", b: "x" }], `${dir}/rows.csv`);
+    const text = await Deno.readTextFile(`${dir}/rows.csv`);
+    if (text !== "a,b\n1,\n2,x\n") throw new Error(`unexpected csv: ${JSON.stringify(text)}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
