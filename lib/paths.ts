@@ -14,3 +14,41 @@ export function toFileUrl(path: string): string {
 export function fromFileUrl(url: string): string {
   return decodeURIComponent(new URL(url).pathname);
 }
+
+/** `Deno.statSync(path)`, or undefined when nothing is there. */
+export function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** True when something exists at `path` (following symlinks). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `path` is a directory (following symlinks). */
+export function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `path` is a file (following symlinks). */
+export function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

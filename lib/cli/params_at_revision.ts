@@ -13,6 +13,7 @@
  * @module
  */
 
+import { exists } from "../paths.ts";
 import { basename, join } from "node:path";
 import { PivotError } from "../errors.ts";
 import { PARAMS_FILE, type ParamsYaml } from "../pipeline/params.ts";
@@ -125,13 +126,4 @@ async function configuredParams(
     if (old) result[stage.name] = old.params;
   }
   return result;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { exists } from "../paths.ts";
 import { dirname } from "node:path";
 import { fromFileUrl } from "../paths.ts";
 import { buildGraph } from "../graph/graph.ts";
@@ -29,15 +30,7 @@ import {
 } from "../fingerprint/fingerprint.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { mark } from "../trace.ts";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import type { CommandEnv } from "./command.ts";
 
 /** Pivot's own source root (the directory holding mod.ts). */
 export const PIVOT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
@@ -73,6 +66,25 @@ export interface SessionOptions {
   readonly cwd: string;
   /** Receives warnings (corrupt cache objects, …). */
   readonly warn: (message: string) => void;
+}
+
+/**
+ * Open the session of a command run in `env`, give it to `use`, and close it
+ * (flushing state) however `use` ends.
+ */
+export async function withSession<T>(
+  env: CommandEnv,
+  use: (session: Session) => Promise<T>,
+): Promise<T> {
+  const session = await openSession({
+    cwd: env.cwd,
+    warn: (message) => env.output.error(`warning: ${message}`),
+  });
+  try {
+    return await use(session);
+  } finally {
+    await session.close();
+  }
 }
 
 /** Find the project for `cwd` without loading anything. */

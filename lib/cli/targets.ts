@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { StageGraph } from "../graph/graph.ts";
+import { type StageGraph, withUpstream } from "../graph/graph.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { selectStages as selectNames } from "../pipeline/select.ts";
 
@@ -15,4 +15,10 @@ import { selectStages as selectNames } from "../pipeline/select.ts";
  */
 export function selectStages(graph: StageGraph, names: readonly string[]): StageDef[] {
   return selectNames(names, graph.order.map((s) => s.name)).map((name) => graph.byName.get(name)!);
+}
+
+/** The stages named by `names` and everything upstream of them; all stages when none are named. */
+export function selectWithUpstream(graph: StageGraph, names: readonly string[]): StageDef[] {
+  if (names.length === 0) return [...graph.order];
+  return withUpstream(graph, selectStages(graph, names).map((s) => s.name));
 }

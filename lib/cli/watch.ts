@@ -13,9 +13,8 @@
 import { join } from "node:path";
 import type { EngineContext } from "../engine/context.ts";
 import type { Driver } from "../engine/driver.ts";
-import { predict } from "../engine/plan.ts";
+import { predictStatus } from "../engine/plan.ts";
 import { PivotError } from "../errors.ts";
-import { withUpstream } from "../graph/graph.ts";
 import { PARAMS_FILE } from "../pipeline/params.ts";
 import { type AgentHandler, AgentServer, RPC, RpcError } from "../watch/agent.ts";
 import { Watcher, type WatchSet } from "../watch/watcher.ts";
@@ -145,9 +144,7 @@ function agentHandler(driver: Driver): AgentHandler {
     const shown = names && names.length > 0
       ? selectStages(context.graph, names)
       : context.graph.order;
-    const considered = withUpstream(context.graph, shown.map((s) => s.name));
-    const wanted = new Set(shown.map((s) => s.name));
-    return (await predict(context, considered, new Set())).filter((d) => wanted.has(d.stage.name));
+    return await predictStatus(context, shown);
   };
   return {
     run(params: { stages?: string[]; force?: boolean }) {

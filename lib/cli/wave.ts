@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isDirectory } from "../paths.ts";
 import { join } from "node:path";
 import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
@@ -49,14 +50,6 @@ export function poolFor(session: Session): WorkerPool {
     },
     graceMs: 3_000,
   });
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
 }
 
 /** The default parallelism: the config's, else the number of cores. */

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { withUpstream } from "../graph/graph.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
@@ -36,4 +37,17 @@ export async function predict(
     }
   }
   return decisions;
+}
+
+/**
+ * Decisions for `shown` only, predicted with everything upstream of them
+ * (a stage below one that will run is reported with reason `upstream`).
+ */
+export async function predictStatus(
+  context: EngineContext,
+  shown: readonly StageDef[],
+): Promise<Decision[]> {
+  const considered = withUpstream(context.graph, shown.map((s) => s.name));
+  const wanted = new Set(shown.map((s) => s.name));
+  return (await predict(context, considered, new Set())).filter((d) => wanted.has(d.stage.name));
 }

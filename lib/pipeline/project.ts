@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isDirectory, isFile } from "../paths.ts";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { PivotError } from "../errors.ts";
 
@@ -37,22 +38,6 @@ function projectAt(root: string): Project {
     cacheDir: join(pivotDir, "cache"),
     tmpDir: join(pivotDir, "tmp"),
   };
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** Directories from `start` up to the filesystem root. */

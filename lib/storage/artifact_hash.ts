@@ -11,6 +11,7 @@
 
 import { join } from "node:path";
 import { PivotError } from "../errors.ts";
+import { statOrUndefined } from "../paths.ts";
 import { type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { hashFile } from "./hash.ts";
@@ -33,14 +34,8 @@ export async function hashFileCached(
   rel: string,
   state: StateStore,
 ): Promise<Hash | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(abs);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  if (!info.isFile) return undefined;
+  const info = statOrUndefined(abs);
+  if (!info?.isFile) return undefined;
   return await hashStatted(abs, rel, info, state);
 }
 
@@ -72,13 +67,8 @@ export async function hashArtifact(
   isDir: boolean,
   state: StateStore,
 ): Promise<ArtifactHash | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(abs);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const info = statOrUndefined(abs);
+  if (!info) return undefined;
   if (!isDir) {
     if (!info.isFile) return undefined;
     return { isDir: false, hash: await hashStatted(abs, rel, info, state) };

@@ -16,7 +16,7 @@ import { hashArtifact } from "../../storage/artifact_hash.ts";
 import { CHECKOUT_MODES, type CheckoutMode } from "../../storage/cache.ts";
 import { readLock } from "../../storage/lock_file.ts";
 import type { Command } from "../command.ts";
-import { openSession } from "../session.ts";
+import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
 /** The `checkout` command. */
@@ -36,11 +36,7 @@ export const checkout: Command = {
         `checkout: --mode must be one of ${CHECKOUT_MODES.join(", ")}, got '${mode}'`,
       );
     }
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
-    try {
+    return await withSession(env, async (session) => {
       const { context } = session;
       const targets = resolveTargets(
         context.graph,
@@ -85,9 +81,7 @@ export const checkout: Command = {
         env.output.line("Nothing to restore.");
       }
       return problems > 0 ? 1 : 0;
-    } finally {
-      await session.close();
-    }
+    });
   },
 };
 

@@ -13,7 +13,7 @@ import { recordRun } from "../../engine/record.ts";
 import { stageKey } from "../../engine/context.ts";
 import { acquireExecLock } from "../../storage/exec_lock.ts";
 import type { Command } from "../command.ts";
-import { openSession } from "../session.ts";
+import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
 /** The `commit` command. */
@@ -23,12 +23,8 @@ export const commit: Command = {
   usage: "commit [STAGES...] [options]",
   options: {},
   async run({ positionals }, env) {
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
     let failed = 0;
-    try {
+    return await withSession(env, async (session) => {
       const { context } = session;
       const stages = positionals.length > 0
         ? selectStages(context.graph, positionals)
@@ -59,8 +55,6 @@ export const commit: Command = {
         }
       }
       return failed > 0 ? 1 : 0;
-    } finally {
-      await session.close();
-    }
+    });
   },
 };

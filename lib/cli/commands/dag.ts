@@ -5,11 +5,10 @@
  */
 
 import { PivotError } from "../../errors.ts";
-import { withUpstream } from "../../graph/graph.ts";
 import { type DagFormat, renderDag } from "../../graph/render.ts";
 import type { Command } from "../command.ts";
-import { openSession } from "../session.ts";
-import { selectStages } from "../targets.ts";
+import { withSession } from "../session.ts";
+import { selectWithUpstream } from "../targets.ts";
 
 /** The `dag` command. */
 export const dag: Command = {
@@ -32,19 +31,11 @@ export const dag: Command = {
       );
     }
     const format: DagFormat = formats[0] ?? "text";
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
-    try {
+    return await withSession(env, async (session) => {
       const { graph } = session.context;
-      const stages = positionals.length > 0
-        ? withUpstream(graph, selectStages(graph, positionals).map((s) => s.name))
-        : graph.order;
+      const stages = selectWithUpstream(graph, positionals);
       env.output.line(renderDag(graph, stages, { format, stagesOnly: Boolean(values.stages) }));
       return 0;
-    } finally {
-      await session.close();
-    }
+    });
   },
 };

@@ -6,7 +6,7 @@
 
 import type { Command } from "../command.ts";
 import { listJson } from "../explain.ts";
-import { openSession } from "../session.ts";
+import { withSession } from "../session.ts";
 
 /** The `list` command. */
 export const list: Command = {
@@ -18,11 +18,7 @@ export const list: Command = {
     json: { type: "boolean", help: "JSON on stdout (SPEC §6 shape)" },
   },
   async run({ values }, env) {
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
-    try {
+    return await withSession(env, async (session) => {
       const stages = session.context.graph.order;
       if (values.json) {
         env.output.line(JSON.stringify(listJson(stages), null, 2));
@@ -38,8 +34,6 @@ export const list: Command = {
         }
       }
       return 0;
-    } finally {
-      await session.close();
-    }
+    });
   },
 };

@@ -19,7 +19,7 @@ import {
   type StageParams,
   type TableFormat,
 } from "../params_table.ts";
-import { openSession } from "../session.ts";
+import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
 const USAGE = "params show|diff [STAGES...] [options]";
@@ -64,8 +64,7 @@ export const params: Command = {
     }
     const format: TableFormat = values.json ? "json" : values.md ? "md" : "text";
     const warn = (message: string) => env.output.error(`warning: ${message}`);
-    const session = await openSession({ cwd: env.cwd, warn });
-    try {
+    return await withSession(env, async (session) => {
       const { graph, project, state } = session.context;
       const stages = patterns.length > 0 ? selectStages(graph, patterns) : graph.order;
       const current: Record<string, Readonly<Record<string, unknown>>> = {};
@@ -87,9 +86,7 @@ export const params: Command = {
       });
       env.output.raw(formatParamsDiff(diffParams(old, current), { format, precision }));
       return 0;
-    } finally {
-      await session.close();
-    }
+    });
   },
 };
 

@@ -6,11 +6,10 @@
  */
 
 import { predict } from "../../engine/plan.ts";
-import { withUpstream } from "../../graph/graph.ts";
 import { type Command, intOption } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
-import { openSession } from "../session.ts";
-import { selectStages } from "../targets.ts";
+import { withSession } from "../session.ts";
+import { selectWithUpstream } from "../targets.ts";
 import { defaultJobs, runOnce } from "../wave.ts";
 import { watch } from "../watch.ts";
 import { PivotError } from "../../errors.ts";
@@ -54,15 +53,9 @@ export const repro: Command = {
     if (!values.watch && (debounce !== undefined || values.serve)) {
       throw new PivotError("repro: --debounce and --serve need --watch");
     }
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
-    try {
+    return await withSession(env, async (session) => {
       const { graph } = session.context;
-      const stages = positionals.length > 0
-        ? withUpstream(graph, selectStages(graph, positionals).map((s) => s.name))
-        : graph.order;
+      const stages = selectWithUpstream(graph, positionals);
       const force = new Set(values.force ? stages.map((s) => s.name) : []);
       if (values["dry-run"] || values.explain) {
         const decisions = await predict(session.context, stages, force);
@@ -103,8 +96,6 @@ export const repro: Command = {
         flags,
         env,
       );
-    } finally {
-      await session.close();
-    }
+    });
   },
 };

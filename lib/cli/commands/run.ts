@@ -6,7 +6,7 @@
 
 import { PivotError } from "../../errors.ts";
 import { type Command, intOption } from "../command.ts";
-import { openSession } from "../session.ts";
+import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 import { defaultJobs, runOnce } from "../wave.ts";
 
@@ -33,11 +33,7 @@ export const run: Command = {
       );
     }
     const jobs = intOption(values.jobs, "jobs", "run");
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
-    try {
+    return await withSession(env, async (session) => {
       selectStages(session.context.graph, positionals); // unknown names: a usage error, exit 2
       return await runOnce(session, {
         stages: positionals,
@@ -49,8 +45,6 @@ export const run: Command = {
         noCommit: false,
         json: Boolean(values.json),
       }, env);
-    } finally {
-      await session.close();
-    }
+    });
   },
 };

@@ -4,11 +4,10 @@
  * @module
  */
 
-import { predict } from "../../engine/plan.ts";
-import { withUpstream } from "../../graph/graph.ts";
+import { predictStatus } from "../../engine/plan.ts";
 import type { Command } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
-import { openSession } from "../session.ts";
+import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
 /** The `status` command. */
@@ -22,24 +21,15 @@ export const status: Command = {
     check: { type: "boolean", help: "exit 1 when any stage would run" },
   },
   async run({ values, positionals }, env) {
-    const session = await openSession({
-      cwd: env.cwd,
-      warn: (m) => env.output.error(`warning: ${m}`),
-    });
-    try {
+    return await withSession(env, async (session) => {
       const { graph } = session.context;
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
-      const considered = withUpstream(graph, shown.map((s) => s.name));
-      const names = new Set(shown.map((s) => s.name));
-      const decisions = (await predict(session.context, considered, new Set()))
-        .filter((d) => names.has(d.stage.name));
+      const decisions = await predictStatus(session.context, shown);
       if (values.json) {
         env.output.line(JSON.stringify({ stages: decisions.map(statusJson) }, null, 2));
       } else if (values.explain) printExplanation(env.output, decisions);
       else printStatusTable(env.output, decisions);
       return values.check && decisions.some((d) => d.status === "will-run") ? 1 : 0;
-    } finally {
-      await session.close();
-    }
+    });
   },
 };
