@@ -91,6 +91,8 @@ export async function runOnce(
     return summary ? exitCodeOf(summary, env.signal) : 0;
   } finally {
     env.signal.removeEventListener("abort", cancel);
+    // --no-commit writes no state either: not even the caches this run filled.
+    if (flags.noCommit) session.context.state.discardPending();
   }
 }
 

@@ -199,6 +199,11 @@ export class StateStore {
     }
   }
 
+  /** Drop queued writes: nothing of this process is recorded (`--no-commit`). */
+  discardPending(): void {
+    this.#pending.clear();
+  }
+
   /** Flush and close. */
   async close(): Promise<void> {
     try {
