@@ -15,6 +15,7 @@ import * as u from "./lib/util.ts";
 import { reexported } from "./lib/reexport.ts";
 import { starred } from "./lib/barrel.ts";
 import byDefault from "./lib/default.ts";
+import twiceIt from "./lib/named_default.ts";
 
 export const pipeline = new Pipeline("code");
 
@@ -66,6 +67,12 @@ pipeline.stage({
   name: "default",
   outs: { o: out("out/default.json", loaders.json<number>()) },
   run: () => ({ o: byDefault(5) }),
+});
+
+pipeline.stage({
+  name: "named-default",
+  outs: { o: out("out/named-default.json", loaders.json<number>()) },
+  run: () => ({ o: twiceIt(5) }),
 });
 
 pipeline.stage({
@@ -171,6 +178,10 @@ export function beside(n: number): number {
   return n + 60;
 }
 `,
+  "lib/named_default.ts": `export default function twice(n: number): number {
+  return n * 2;
+}
+`,
   "lib/lazy.ts": `export function lazy(n: number): number {
   return n * 7;
 }
@@ -184,7 +195,7 @@ export function notLoaded(n: number): number {
 Deno.test("code changes re-run exactly the stages that reach them", async (t) => {
   const p = await reproduced(FILES);
   try {
-    await t.step("body of the run function: that stage only, not the others", async () => {
+    await t.step("body of the run function; no: the other stages' code", async () => {
       await expectRuns(p, [{ file: "pipeline.ts", from: "({ o: 1 })", to: "({ o: 10 })" }], {
         body: { code: [{ key: "self:run", file: "pipeline.ts", line: "run: () => ({ o: 10 })" }] },
       });
@@ -247,6 +258,21 @@ Deno.test("code changes re-run exactly the stages that reach them", async (t) =>
         },
       });
     });
+
+    await t.step(
+      "a helper reached through a named default export, imported as another name",
+      async () => {
+        await expectRuns(p, [{ file: "lib/named_default.ts", from: "n * 2", to: "n * 3" }], {
+          "named-default": {
+            code: [{
+              key: "mod:lib/named_default.ts#twice",
+              file: "lib/named_default.ts",
+              line: "export default function twice",
+            }],
+          },
+        }, async () => assertEquals(JSON.parse(await p.read("out/named-default.json")), 15));
+      },
+    );
 
     await t.step("a helper reached only through a literal await import()", async () => {
       await expectRuns(p, [{ file: "lib/lazy.ts", from: "n * 7", to: "n * 70" }], {
