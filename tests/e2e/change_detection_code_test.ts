@@ -16,6 +16,7 @@ import { reexported } from "./lib/reexport.ts";
 import { starred } from "./lib/barrel.ts";
 import byDefault from "./lib/default.ts";
 import twiceIt from "./lib/named_default.ts";
+import { train } from "./lib/stages.ts";
 
 export const pipeline = new Pipeline("code");
 
@@ -85,6 +86,15 @@ pipeline.stage({
 });
 
 pipeline.stage({
+  name: "dynamic-object",
+  outs: { o: out("out/dynamic-object.json", loaders.json<number>()) },
+  run: async () => {
+    const mod = await import("./lib/lazy.ts");
+    return { o: mod.lazy(1) };
+  },
+});
+
+pipeline.stage({
   name: "producer",
   outs: { o: out("out/producer.json", loaders.json<number>()) },
   run: produce,
@@ -109,6 +119,12 @@ pipeline.stage({
 function namedRun(): { o: number } {
   return { o: 8 };
 }
+
+pipeline.stage({
+  name: "imported",
+  outs: { o: out("out/imported.json", loaders.json<number>()) },
+  run: train,
+});
 
 pipeline.stage({
   name: "expression",
@@ -180,6 +196,10 @@ export function beside(n: number): number {
 `,
   "lib/named_default.ts": `export default function twice(n: number): number {
   return n * 2;
+}
+`,
+  "lib/stages.ts": `export function train(): { o: number } {
+  return { o: 11 };
 }
 `,
   "lib/lazy.ts": `export function lazy(n: number): number {
@@ -275,10 +295,11 @@ Deno.test("code changes re-run exactly the stages that reach them", async (t) =>
     );
 
     await t.step("a helper reached only through a literal await import()", async () => {
+      const lazy = { key: "mod:lib/lazy.ts#lazy", file: "lib/lazy.ts", line: "function lazy(" };
+      // Destructured (`const { lazy } = await import(…)`) and as a module object (`mod.lazy`).
       await expectRuns(p, [{ file: "lib/lazy.ts", from: "n * 7", to: "n * 70" }], {
-        dynamic: {
-          code: [{ key: "mod:lib/lazy.ts#lazy", file: "lib/lazy.ts", line: "function lazy(" }],
-        },
+        dynamic: { code: [lazy] },
+        "dynamic-object": { code: [lazy] },
       }, async () => assertEquals(JSON.parse(await p.read("out/dynamic.json")), 420));
     });
 
@@ -317,7 +338,7 @@ Deno.test("code changes re-run exactly the stages that reach them", async (t) =>
       await expectNoRuns(p, [{ file: "lib/default.ts", from: "n + 60", to: "n + 61" }]);
     });
 
-    await t.step("no: an export the dynamic import does not destructure", async () => {
+    await t.step("no: an export the dynamic imports do not use", async () => {
       await expectNoRuns(p, [{ file: "lib/lazy.ts", from: "n * 8", to: "n * 9" }]);
     });
 
@@ -331,6 +352,13 @@ Deno.test("code changes re-run exactly the stages that reach them", async (t) =>
         from: "function expressionRun()",
         to: "function otherName()",
       }]);
+    });
+
+    await t.step("no: renaming an imported run function (export and import)", async () => {
+      await expectNoRuns(p, [
+        { file: "lib/stages.ts", from: "function train", to: "function fit" },
+        { file: "pipeline.ts", from: /\btrain\b/g, to: "fit" },
+      ]);
     });
 
     await t.step("status --explain shows the key, old -> new and file:line", async () => {
