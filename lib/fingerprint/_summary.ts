@@ -11,7 +11,7 @@
  * Bump when the analysis or the normalisation changes: cached summaries (and
  * everything derived from them) of another version are ignored.
  */
-export const ANALYSIS_VERSION = 1;
+export const ANALYSIS_VERSION = 2;
 
 /**
  * A reference from code to a module-level name: `["helper"]`, or a member

@@ -43,6 +43,7 @@ export class UnitWriter {
   readonly #dropModifiers: Set<ts.SyntaxKind>;
   #out: string[] = [];
   #scopes: Set<string>[] = [];
+  #scopeNodes: ts.Node[] = [];
   #refs = new Map<string, NameRef>();
   #dyn = new Map<string, DynamicRef>();
   #handled = new Set<ts.Node>();
@@ -89,6 +90,7 @@ export class UnitWriter {
   write(node: ts.Node, options: WriteOptions = {}): UnitText {
     this.#out = options.prefix ? [options.prefix] : [];
     this.#scopes = [];
+    this.#scopeNodes = [];
     this.#refs = new Map();
     this.#dyn = new Map();
     this.#handled = new Set();
@@ -180,6 +182,11 @@ export class UnitWriter {
       }
       case k.VariableDeclarationList: {
         const flags = node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const | ts.NodeFlags.Using);
+        if (flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) {
+          for (const decl of (node as ts.VariableDeclarationList).declarations) {
+            this.#moduleObject(decl);
+          }
+        }
         return this.#generic(node, ":" + flags);
       }
       case k.MetaProperty: {
@@ -279,7 +286,9 @@ export class UnitWriter {
 
   #scoped(node: ts.Node, names: Set<string>): void {
     this.#scopes.push(names);
+    this.#scopeNodes.push(node);
     this.#generic(node);
+    this.#scopeNodes.pop();
     this.#scopes.pop();
   }
 
@@ -363,6 +372,21 @@ export class UnitWriter {
     this.#dynMembers.set(call, members);
   }
 
+  /**
+   * `const m = await import("./x.ts")` in a block: only the members read as
+   * `m.a` or `m["a"]` in that block are used, unless `m` appears any other way
+   * there. (At module level, other units read `m`: the whole module counts.)
+   */
+  #moduleObject(decl: ts.VariableDeclaration): void {
+    const ts = this.#ts;
+    if (!decl.initializer || !ts.isIdentifier(decl.name)) return;
+    const call = importCall(ts, decl.initializer);
+    const scope = this.#scopeNodes.at(-1);
+    if (!call || !scope) return;
+    const members = membersRead(ts, decl.name, scope);
+    if (members) this.#dynMembers.set(call, members);
+  }
+
   #dynamicImport(call: ts.CallExpression): void {
     const ts = this.#ts;
     if (call.expression.kind !== this.#k.ImportKeyword) return;
@@ -399,6 +423,46 @@ function importCall(ts: TS, node: ts.Expression): ts.CallExpression | undefined 
   return ts.isCallExpression(e) && e.expression.kind === ts.SyntaxKind.ImportKeyword
     ? e
     : undefined;
+}
+
+/**
+ * The members read from the name `name` within `scope` (`name.a`,
+ * `name["a"]`), or undefined when the name appears any other way there: used
+ * as a whole, passed on, reassigned, or shadowed. Undefined costs precision
+ * only (the whole module is followed), never a missed member.
+ */
+function membersRead(ts: TS, name: ts.Identifier, scope: ts.Node): string[] | undefined {
+  const members = new Set<string>();
+  let whole = false;
+  const visit = (node: ts.Node): void => {
+    if (whole || node === name) return;
+    if (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) {
+      const base = node.expression;
+      if (ts.isIdentifier(base) && base.text === name.text) {
+        const member = ts.isPropertyAccessExpression(node)
+          ? ts.isIdentifier(node.name) ? node.name.text : undefined
+          : ts.isStringLiteralLike(node.argumentExpression)
+          ? node.argumentExpression.text
+          : undefined;
+        if (member === undefined) whole = true;
+        else members.add(member);
+        // `name.a`: `a` is a property name, not a use of `name`.
+        if (ts.isElementAccessExpression(node)) visit(node.argumentExpression);
+        return;
+      }
+      visit(node.expression);
+      // The name after a dot is a property name, not a reference.
+      if (ts.isElementAccessExpression(node)) visit(node.argumentExpression);
+      return;
+    }
+    if (ts.isIdentifier(node) && node.text === name.text) {
+      whole = true;
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(scope);
+  return whole ? undefined : [...members];
 }
 
 /**

@@ -53,3 +53,39 @@ Deno.test("a dynamically imported module used as a whole tracks every export", a
   const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"));
   assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
 });
+
+const MODULE_OBJECT = {
+  "pipeline.ts": pipeline(`async () => {
+    const lazy = await import("./lib/lazy.ts");
+    return { x: lazy.heavy(3) + lazy["heavy"](1) };
+  }`),
+  "lib/lazy.ts": LAZY,
+};
+
+Deno.test("a module object bound to a const counts the members read from it", async () => {
+  const changes = await changesAfter(
+    MODULE_OBJECT,
+    (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"),
+  );
+  assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
+});
+
+Deno.test("an export never read from a module object bound to a const changes nothing", async () => {
+  const changes = await changesAfter(
+    MODULE_OBJECT,
+    (p) => p.edit("lib/lazy.ts", "return 0", "return 1"),
+  );
+  assertEquals(changes, { a: [] });
+});
+
+Deno.test("a module object bound to a const and passed on tracks every export", async () => {
+  const files = {
+    "pipeline.ts": pipeline(`async () => {
+    const lazy = await import("./lib/lazy.ts");
+    return { x: Object.keys(lazy).length + lazy.heavy(1) };
+  }`),
+    "lib/lazy.ts": LAZY,
+  };
+  const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "return 0", "return 1"));
+  assertEquals(changes, { a: ["mod:lib/lazy.ts#spare"] });
+});
