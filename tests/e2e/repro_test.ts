@@ -183,6 +183,13 @@ Deno.test("--no-commit runs without locks or cache; commit records the workspace
     assertEquals(await p.read("build/c.txt"), "6");
     assert(!(await p.exists(".pivot/stages/a.lock")));
     assert(!(await p.exists(".pivot/cache/files")));
+    const kv = await Deno.openKv(p.path(".pivot/state/state.db"));
+    try {
+      const entries = await Array.fromAsync(kv.list({ prefix: [] }));
+      assertEquals(entries.length, 0, "no state is written either");
+    } finally {
+      kv.close();
+    }
 
     const commit = await p.pivot("commit");
     assertEquals(commit.code, 0, commit.stderr);
