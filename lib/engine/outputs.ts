@@ -53,7 +53,7 @@ export async function restoreOut(
     removePath(out.abs);
     ensureDir(dirname(out.abs));
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
-    await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), locked.hash);
+    await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined });
     return true;
   }
   const manifest = await cache.readManifest(locked.hash);
@@ -77,14 +77,7 @@ export async function restoreOut(
     removePath(temp);
     throw error;
   }
-  for (const file of manifest.files) {
-    const abs = join(out.abs, file.path);
-    await state.rememberFileHash(
-      `${out.path}/${file.path}`,
-      stampOf(Deno.statSync(abs)),
-      file.hash,
-    );
-  }
+  await rememberPlaced(state, out, { hash: locked.hash, manifest });
   return true;
 }
 
@@ -151,6 +144,46 @@ async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
 }
 
 /**
+ * Store the content of an out at `at` (a file, or a directory with
+ * `manifest`) in the cache, linking when `link`.
+ */
+async function storeContent(
+  cache: EngineContext["cache"],
+  at: string,
+  hashed: { readonly hash: Hash; readonly manifest: DirManifest | undefined },
+  link: boolean,
+): Promise<void> {
+  if (!hashed.manifest) {
+    await cache.storeFile(at, hashed.hash, link);
+    return;
+  }
+  for (const file of hashed.manifest.files) {
+    await cache.storeFile(join(at, file.path), file.hash, link);
+  }
+  await cache.storeManifest(hashed.manifest);
+}
+
+/** Remember the hashes of an out just placed in the workspace, so they are not re-read. */
+async function rememberPlaced(
+  state: EngineContext["state"],
+  out: OutDef,
+  hashed: { readonly hash: Hash; readonly manifest: DirManifest | undefined },
+): Promise<void> {
+  if (!hashed.manifest) {
+    await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
+    return;
+  }
+  for (const file of hashed.manifest.files) {
+    const abs = join(out.abs, file.path);
+    await state.rememberFileHash(
+      `${out.path}/${file.path}`,
+      stampOf(Deno.statSync(abs)),
+      file.hash,
+    );
+  }
+}
+
+/**
  * Commit a stage's staged outs: hash them, store them in the cache (unless
  * `noCommit`), and move them into the workspace. Every out, cached or not,
  * gets a cache object so the run cache can restore it; `cache: false` only
@@ -168,21 +201,12 @@ export async function commitStagedOuts(
   const { cache, state } = context;
   const result: LockOut[] = [];
   for (const item of hashed) {
-    const { out, staged, hash, manifest } = item;
+    const { out, staged, hash } = item;
     const mode = modeFor(out, context.checkoutMode);
     // Hard-linking the staged file into the cache makes the workspace file and
     // the object one read-only inode; copies keep the workspace file writable.
     const link = !options.noCommit && out.cache && mode === "hardlink";
-    if (!options.noCommit) {
-      if (manifest) {
-        for (const file of manifest.files) {
-          await cache.storeFile(join(staged, file.path), file.hash, link);
-        }
-        await cache.storeManifest(manifest);
-      } else {
-        await cache.storeFile(staged, hash, link);
-      }
-    }
+    if (!options.noCommit) await storeContent(cache, staged, item, link);
     removePath(out.abs);
     ensureDir(dirname(out.abs));
     if (!options.noCommit && out.cache && mode !== "copy") {
@@ -192,18 +216,7 @@ export async function commitStagedOuts(
     } else {
       Deno.renameSync(staged, out.abs);
     }
-    if (manifest) {
-      for (const file of manifest.files) {
-        const abs = join(out.abs, file.path);
-        await state.rememberFileHash(
-          `${out.path}/${file.path}`,
-          stampOf(Deno.statSync(abs)),
-          file.hash,
-        );
-      }
-    } else {
-      await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hash);
-    }
+    await rememberPlaced(state, out, item);
     result.push({ path: out.path, hash, kind: out.kind });
   }
   return result;
@@ -236,11 +249,7 @@ export async function recacheOut(
     await context.cache.storeFile(out.abs, locked.hash, false);
     return;
   }
-  const item = await hashStaged(out, out.abs);
-  for (const file of item.manifest!.files) {
-    await context.cache.storeFile(join(out.abs, file.path), file.hash, false);
-  }
-  await context.cache.storeManifest(item.manifest!);
+  await storeContent(context.cache, out.abs, await hashStaged(out, out.abs), false);
 }
 
 /**
@@ -260,14 +269,10 @@ export async function storeWorkspaceOuts(
       );
     }
     const link = out.cache && modeFor(out, context.checkoutMode) === "hardlink";
-    if (now.isDir) {
-      for (const file of now.manifest.files) {
-        await context.cache.storeFile(join(out.abs, file.path), file.hash, link);
-      }
-      await context.cache.storeManifest(now.manifest);
-    } else {
-      await context.cache.storeFile(out.abs, now.hash, link);
-    }
+    await storeContent(context.cache, out.abs, {
+      hash: now.hash,
+      manifest: now.isDir ? now.manifest : undefined,
+    }, link);
     result.push({ path: out.path, hash: now.hash, kind: out.kind });
   }
   return result;

@@ -25,7 +25,7 @@ import type {
   SpecInfo,
   Unit,
 } from "./_summary.ts";
-import { bindingNames, UnitWriter, type WriteOptions } from "./_unit_writer.ts";
+import { bindingNames, blockNames, UnitWriter, type WriteOptions } from "./_unit_writer.ts";
 
 export { loadTypeScript } from "./_typescript.ts";
 
@@ -134,31 +134,21 @@ class ModuleAnalysis {
     };
   }
 
+  /** Names bound at module level: value imports and the declarations (as in any block). */
   #collectModuleNames(): Set<string> {
     const ts = this.#ts;
-    const names = new Set<string>();
+    const names = blockNames(ts, this.#sf.statements);
     for (const statement of this.#sf.statements) {
-      if (ts.isImportDeclaration(statement)) {
-        const clause = statement.importClause;
-        if (!clause || clause.isTypeOnly) continue;
-        if (clause.name) names.add(clause.name.text);
-        const bindings = clause.namedBindings;
-        if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
-        if (bindings && ts.isNamedImports(bindings)) {
-          for (const element of bindings.elements) {
-            if (!element.isTypeOnly) names.add(element.name.text);
-          }
+      if (!ts.isImportDeclaration(statement)) continue;
+      const clause = statement.importClause;
+      if (!clause || clause.isTypeOnly) continue;
+      if (clause.name) names.add(clause.name.text);
+      const bindings = clause.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
+      if (bindings && ts.isNamedImports(bindings)) {
+        for (const element of bindings.elements) {
+          if (!element.isTypeOnly) names.add(element.name.text);
         }
-      } else if (ts.isVariableStatement(statement)) {
-        for (const decl of statement.declarationList.declarations) {
-          bindingNames(ts, decl.name, names);
-        }
-      } else if (
-        (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) ||
-          ts.isEnumDeclaration(statement) || ts.isModuleDeclaration(statement)) &&
-        statement.name && ts.isIdentifier(statement.name)
-      ) {
-        names.add(statement.name.text);
       }
     }
     names.add("default");
