@@ -32,8 +32,18 @@ import type { StageDef } from "../pipeline/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
 
-/** Pivot's own source root (the directory holding mod.ts). */
-export const PIVOT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
+const ROOT_URL = new URL("../../", import.meta.url);
+
+/**
+ * Pivot's own source root (the directory holding mod.ts): a path when Pivot
+ * runs from a checkout, the package's URL when it runs from JSR.
+ */
+export const PIVOT_ROOT = ROOT_URL.protocol === "file:"
+  ? fromFileUrl(ROOT_URL.href).replace(/\/$/, "")
+  : ROOT_URL.href;
+
+/** True when Pivot runs from local files (a checkout, or sources extracted by a binary). */
+export const PIVOT_IS_LOCAL = ROOT_URL.protocol === "file:";
 
 /** An open project: close it when done. */
 export interface Session {

@@ -12,7 +12,7 @@ import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import type { CommandEnv } from "./command.ts";
-import { PIVOT_ROOT, type Session } from "./session.ts";
+import { PIVOT_IS_LOCAL, PIVOT_ROOT, type Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 import { selectStages } from "./targets.ts";
 
@@ -40,9 +40,7 @@ export function poolFor(session: Session): WorkerPool {
         read: [
           ...code.files,
           // Pivot's own API modules, which the pipeline imports (from a checkout).
-          ...(PIVOT_ROOT.startsWith("/")
-            ? [join(PIVOT_ROOT, "mod.ts"), join(PIVOT_ROOT, "lib")]
-            : []),
+          ...(PIVOT_IS_LOCAL ? [join(PIVOT_ROOT, "mod.ts"), join(PIVOT_ROOT, "lib")] : []),
           ...(isDirectory(nodeModules) ? [nodeModules] : []),
         ],
         importHosts: code.hosts,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { PIVOT_DIR } from "../../pipeline/project.ts";
 import { toFileUrl } from "../../paths.ts";
 import type { Command } from "../command.ts";
-import { PIVOT_ROOT } from "../session.ts";
+import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../session.ts";
 
 const GITIGNORE = `# Local to this machine; not tracked.
 /state/
@@ -91,7 +91,7 @@ export const init: Command = {
     ];
     // Running from a checkout (not from JSR): map the import to it, so the
     // starter pipeline runs as it is.
-    if (!import.meta.url.startsWith("https:")) {
+    if (PIVOT_IS_LOCAL) {
       wrote.push(
         await writeIfAbsent(
           join(env.cwd, "deno.json"),
