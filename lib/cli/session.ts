@@ -97,11 +97,6 @@ export async function withSession<T>(
   }
 }
 
-/** Find the project for `cwd` without loading anything. */
-export function locateProject(cwd: string): Project {
-  return findProject(cwd);
-}
-
 /** Open the project holding `options.cwd` and load its pipeline. */
 export async function openSession(options: SessionOptions): Promise<Session> {
   mark("session: start");

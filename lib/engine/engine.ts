@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { messageOf } from "../errors.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import { ensureDir, forgetAllDirs } from "../storage/ensure_dir.ts";
+import type { LockOut } from "../storage/lock_file.ts";
 import { acquireExecLock } from "../storage/exec_lock.ts";
 import type { RunDirs, RunOutcome, WorkerPool } from "../worker/pool.ts";
 import type { StagedArtifact } from "../worker/protocol.ts";
@@ -63,13 +64,11 @@ export class Engine {
   readonly #context: EngineContext;
   readonly #pool: WorkerPool;
   readonly #sinks = new Set<EventSink>();
-  readonly #graceMs: number;
 
   /** An engine over `context`, executing stages in `pool`. */
-  constructor(context: EngineContext, pool: WorkerPool, options: { graceMs?: number } = {}) {
+  constructor(context: EngineContext, pool: WorkerPool) {
     this.#context = context;
     this.#pool = pool;
-    this.#graceMs = options.graceMs ?? 3_000;
   }
 
   /** The context this engine works on. */
@@ -243,12 +242,18 @@ export class Engine {
     }
   }
 
-  async #restoreLocked(decision: Decision): Promise<boolean> {
-    const { stage } = decision;
-    for (const locked of decision.restore) {
+  /** Restore `outs` of `stage` from the cache; false (stop) at the first that cannot be. */
+  async #restoreAll(stage: StageDef, outs: readonly LockOut[]): Promise<boolean> {
+    for (const locked of outs) {
       const out = stage.outs.find((o) => o.path === locked.path)!;
       if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
     }
+    return true;
+  }
+
+  async #restoreLocked(decision: Decision): Promise<boolean> {
+    const { stage } = decision;
+    if (!(await this.#restoreAll(stage, decision.restore))) return false;
     for (const locked of decision.recache) {
       await recacheOut(this.#context, stage.outs.find((o) => o.path === locked.path)!, locked);
     }
@@ -256,11 +261,7 @@ export class Engine {
   }
 
   async #restoreRunCache(decision: Decision, entry: RunCacheEntry): Promise<boolean> {
-    const { stage } = decision;
-    for (const locked of entry.outs) {
-      const out = stage.outs.find((o) => o.path === locked.path)!;
-      if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
-    }
+    if (!(await this.#restoreAll(decision.stage, entry.outs))) return false;
     await recordRun(
       this.#context,
       decision,
@@ -322,7 +323,7 @@ export class Engine {
         },
         (stream, text) => this.#emit({ type: "log", stage: stage.name, stream, text }),
         request.signal,
-        this.#graceMs,
+        this.#pool.options.graceMs,
       );
       if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
       if (outcome.status === "failed") {

@@ -68,11 +68,6 @@ export function findProject(cwd: string): Project {
   return projectAt(root);
 }
 
-/** A project rooted at `root` (whether or not it exists yet). */
-export function projectRootedAt(root: string): Project {
-  return projectAt(root);
-}
-
 /** The pipeline file in `dir`, if any; two kinds in one directory is an error. */
 export function pipelineFileIn(dir: string): string | undefined {
   const found = PIPELINE_FILES.map((name) => join(dir, name)).filter(isFile);
