@@ -2,7 +2,20 @@
  * Pivot: a pipeline tool that re-runs exactly what your code change affects.
  *
  * Define stages as typed functions beside their deps and outs, export the
- * pipeline from `pipeline.ts`, and run `pivot repro`.
+ * pipeline from `pipeline.ts`, and run `pivot repro` (the `jsr:@pivot/cli`
+ * command). Pivot runs a stage again only when its deps, params, loaders or
+ * the code its run function reaches have changed.
+ *
+ * This module only declares: importing it, and registering stages, reads and
+ * writes nothing and needs no permissions. Stages run later, in workers that
+ * may read their deps and write their outs and nothing else, unless a stage
+ * declares more (see {@link StagePermissions}).
+ *
+ * - {@link Pipeline} holds the stages; {@link defineStage} makes a reusable one.
+ * - {@link dep} declares an input; {@link out}, {@link metric}, {@link plot}
+ *   and {@link incremental} declare outputs.
+ * - `loaders` reads and writes files: `json`, `yaml`, `csv`, `jsonl`, `text`,
+ *   `bytes` and `pathOnly`, or any object with `load`/`save`.
  *
  * @example
  * ```ts
@@ -21,17 +34,29 @@
  * @module
  */
 
-import * as loaders from "./lib/api/loaders.ts";
-
-export { loaders };
+/**
+ * The built-in loaders, which read a dep into the value a stage receives and
+ * save a returned value into an out: {@link loaders.json}, {@link loaders.yaml},
+ * {@link loaders.csv}, {@link loaders.jsonl}, {@link loaders.text},
+ * {@link loaders.bytes} and {@link loaders.pathOnly}.
+ *
+ * @example
+ * ```ts
+ * import { dep, loaders, out } from "jsr:@pivot/core";
+ *
+ * const rows = dep("rows.csv", loaders.csv({ columns: { value: "number" } }));
+ * const summary = out("summary.json", loaders.json<{ total: number }>());
+ * ```
+ */
+export * as loaders from "./lib/api/loaders.ts";
 export type {
   BuiltinLoader,
   CsvColumnType,
+  CsvColumnValue,
   CsvOptions,
   CsvRow,
   JsonOptions,
   Loader,
-  LoaderSpec,
   PathOnlyLoader,
   Reader,
   Writer,
@@ -41,6 +66,7 @@ export type {
   Dep,
   MetricValue,
   Out,
+  OutBase,
   OutKind,
   OutOptions,
   PathOut,
@@ -61,5 +87,6 @@ export type {
   StagePermissions,
   StageResult,
   StageSpec,
+  ValueOutKeys,
 } from "./lib/api/stage.ts";
 export type { StandardSchemaV1 } from "./lib/api/standard_schema.ts";

@@ -1,73 +1,156 @@
 /**
- * Loaders turn a dep file into the value a stage receives, and a returned value
- * into an out file. A loader is any object with `load(path)` (a {@link Reader}),
- * `save(value, path)` (a {@link Writer}) or both (a {@link Loader}).
+ * Loaders turn a dep file into the value a stage receives, and a value the
+ * stage returns into an out file. A loader is any object with `load(path)` (a
+ * {@link Reader}), `save(value, path)` (a {@link Writer}) or both (a
+ * {@link Loader}); this module holds the built-in ones, reached as `loaders.*`.
  *
- * Built-in loaders carry a {@link LOADER_SPEC} (kind and options) so that a
- * change of options re-runs the stage; a custom loader's code is fingerprinted
- * by static analysis like any other code the stage reaches.
+ * A built-in loader's kind and options are part of the stage fingerprint, so
+ * a change of options re-runs the stage; a custom loader's code is
+ * fingerprinted by static analysis like any other code the stage reaches.
  *
  * Third-party parsers (yaml, csv) are imported lazily inside `load`/`save`, so
- * that importing a pipeline file stays cheap: every worker imports it.
+ * importing a pipeline file stays cheap: every worker imports it.
+ *
+ * @example Declare a stage's deps and outs with loaders
+ * ```ts
+ * import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+ *
+ * export const pipeline = new Pipeline("loaders_demo");
+ *
+ * pipeline.stage({
+ *   name: "summarise",
+ *   deps: { rows: dep("rows.csv", loaders.csv({ columns: { value: "number" } })) },
+ *   outs: { summary: out("summary.json", loaders.json<{ total: number }>()) },
+ *   run: ({ rows }) => ({ summary: { total: rows.reduce((sum, row) => sum + row.value, 0) } }),
+ * });
+ * ```
  *
  * @module
  */
 
-/** Reads a file into a value of type `T`. */
+import { LOADER_SPEC, type LoaderSpec, PATH_ONLY } from "./_loader_spec.ts";
+
+/**
+ * Reads a file into a value of type `T`: the part of a loader a dep needs.
+ * Pivot calls `load` in the stage's worker, before the run function.
+ *
+ * @typeParam T The value the stage receives.
+ *
+ * @example A custom reader: the number of lines of a file
+ * ```ts
+ * import { dep, type Reader } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const lineCount: Reader<number> = {
+ *   load: async (path) => (await Deno.readTextFile(path)).split("\n").length - 1,
+ * };
+ * const lines = dep("words.txt", lineCount); // the stage receives a number
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "one\ntwo\n");
+ * assert.equal(await lines.loader.load(path), 2);
+ * await Deno.remove(path);
+ * ```
+ */
 export interface Reader<T> {
-  /** Read the file at `path` (absolute) and return its value. */
+  /**
+   * Read the file at `path` (absolute) and return its value, or a promise of
+   * it. A throw fails the stage with the error's message.
+   */
   load(path: string): T | Promise<T>;
 }
 
-/** Writes a value of type `T` to a file. */
+/**
+ * Writes a value of type `T` to a file: the part of a loader an out needs.
+ * Pivot calls `save` in the stage's worker with what the run function returned.
+ *
+ * @typeParam T The value the stage returns for the out.
+ *
+ * @example A custom writer: one sorted line per word
+ * ```ts
+ * import { out, type Writer } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const sortedLines: Writer<string[]> = {
+ *   save: (words, path) => Deno.writeTextFile(path, words.toSorted().join("\n") + "\n"),
+ * };
+ * const vocabulary = out("vocabulary.txt", sortedLines); // the stage returns a string[]
+ *
+ * const path = await Deno.makeTempFile();
+ * await vocabulary.loader.save(["pear", "apple"], path);
+ * assert.equal(await Deno.readTextFile(path), "apple\npear\n");
+ * await Deno.remove(path);
+ * ```
+ */
 export interface Writer<T> {
-  /** Write `value` to `path` (absolute; its parent directory exists). */
+  /**
+   * Write `value` to `path` (absolute; its parent directory exists), or
+   * return a promise that settles when it is written.
+   */
   save(value: T, path: string): void | Promise<void>;
 }
 
-/** Both a {@link Reader} and a {@link Writer}. */
+/**
+ * Both a {@link Reader} and a {@link Writer}: what an out needs when a later
+ * stage reads the same file back with the same loader.
+ *
+ * @typeParam T The value read and written.
+ *
+ * @example A custom loader of upper-case text
+ * ```ts
+ * import type { Loader } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const upper: Loader<string> = {
+ *   load: async (path) => (await Deno.readTextFile(path)).toUpperCase(),
+ *   save: (value, path) => Deno.writeTextFile(path, value.toUpperCase()),
+ * };
+ *
+ * const path = await Deno.makeTempFile();
+ * await upper.save("hello", path);
+ * assert.equal(await upper.load(path), "HELLO");
+ * await Deno.remove(path);
+ * ```
+ */
 export type Loader<T> = Reader<T> & Writer<T>;
 
-/** Key under which a built-in loader describes itself for fingerprinting. */
-export const LOADER_SPEC: unique symbol = Symbol.for("pivot.loaderSpec");
-
-/** Marks the path-only loader: the stage receives or writes a path itself. */
-export const PATH_ONLY: unique symbol = Symbol.for("pivot.pathOnly");
-
-/** What a built-in loader is: its kind and options, part of the stage fingerprint. */
-export interface LoaderSpec {
-  /** Built-in loader name, such as `"csv"`. */
-  readonly kind: string;
-  /** The options it was created with (JSON-serialisable). */
-  readonly options: Readonly<Record<string, unknown>>;
-}
-
-/** A built-in loader: a {@link Loader} that describes itself. */
+/**
+ * A loader made by `loaders.json()`, `loaders.csv()` or another built-in. It
+ * also carries its kind and options (hidden from these docs), so a change of
+ * options, such as a new CSV separator, re-runs the stages that use it.
+ *
+ * @typeParam T The value read and written.
+ *
+ * @example
+ * ```ts
+ * import { type BuiltinLoader, loaders } from "jsr:@pivot/core";
+ *
+ * const model: BuiltinLoader<{ w: number }> = loaders.json<{ w: number }>();
+ * ```
+ */
 export interface BuiltinLoader<T> extends Loader<T> {
-  /** Kind and options, hashed into the stage's `loader:<name>` manifest key. */
+  /** @ignore */
   readonly [LOADER_SPEC]: LoaderSpec;
 }
 
 /**
- * The path-only loader: as a dep the stage receives the file's absolute path;
- * as an out the stage writes the file at `ctx.outs.<name>` itself.
+ * The loader made by `loaders.pathOnly()`: as a dep the stage receives the file's
+ * absolute path; as an out the stage writes the file at `ctx.outs.<name>`
+ * itself. Only `pathOnly()` makes one: a private brand tells it apart from a
+ * custom `Reader<string>`.
+ *
+ * @example
+ * ```ts
+ * import { loaders, type PathOnlyLoader } from "jsr:@pivot/core";
+ *
+ * const asPath: PathOnlyLoader = loaders.pathOnly();
+ * ```
  */
 export interface PathOnlyLoader extends Reader<string> {
-  /** Brand. */
+  /** @ignore */
   readonly [PATH_ONLY]: true;
-  /** Kind and options. */
+  /** @ignore */
   readonly [LOADER_SPEC]: LoaderSpec;
-}
-
-/** True when `loader` is the {@link PathOnlyLoader}. */
-export function isPathOnly(loader: unknown): loader is PathOnlyLoader {
-  return typeof loader === "object" && loader !== null && PATH_ONLY in loader;
-}
-
-/** The spec of a built-in loader, or `undefined` for a custom one. */
-export function loaderSpecOf(loader: unknown): LoaderSpec | undefined {
-  if (typeof loader !== "object" || loader === null || !(LOADER_SPEC in loader)) return undefined;
-  return (loader as { [LOADER_SPEC]: LoaderSpec })[LOADER_SPEC];
 }
 
 function builtin<T>(
@@ -79,22 +162,48 @@ function builtin<T>(
   return { load, save, [LOADER_SPEC]: { kind, options } };
 }
 
-/** Options of {@link json}. */
-export interface JsonOptions {
-  /** Indentation of the written file (default 2; 0 writes one line). */
-  indent?: number;
-}
-
 /**
- * JSON files. `T` is the parsed type; it is trusted, not validated.
+ * Options of `loaders.json()`.
  *
  * @example
  * ```ts
- * const model = out("model.json", loaders.json<{ w: number }>());
+ * import { type JsonOptions, loaders } from "jsr:@pivot/core";
+ *
+ * const compact: JsonOptions = { indent: 0 };
+ * const loader = loaders.json(compact);
  * ```
  */
-export function json<T = unknown>(options: JsonOptions = {}): BuiltinLoader<T> {
-  const indent = options.indent ?? 2;
+export interface JsonOptions {
+  /** Indentation of the written file, in spaces (default 2; 0 writes one line). */
+  indent?: number | undefined;
+}
+
+/**
+ * JSON files: `load` parses the file, `save` writes the value indented (see
+ * {@link JsonOptions}) and ends the file with a newline.
+ *
+ * @typeParam T The parsed value's type. It is trusted, not validated: for a
+ * checked shape, validate in the run function.
+ * @param options How the file is written.
+ * @returns A loader for deps and outs; its options are part of the stage
+ * fingerprint.
+ *
+ * @example
+ * ```ts
+ * import { loaders, out } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const model = out("model.json", loaders.json<{ w: number }>());
+ *
+ * const path = await Deno.makeTempFile();
+ * await model.loader.save({ w: 0.5 }, path);
+ * assert.equal(await Deno.readTextFile(path), '{\n  "w": 0.5\n}\n');
+ * assert.deepEqual(await loaders.json().load(path), { w: 0.5 });
+ * await Deno.remove(path);
+ * ```
+ */
+export function json<T = unknown>(options?: JsonOptions): BuiltinLoader<T> {
+  const indent = options?.indent ?? 2;
   return builtin<T>(
     "json",
     { indent },
@@ -103,7 +212,25 @@ export function json<T = unknown>(options: JsonOptions = {}): BuiltinLoader<T> {
   );
 }
 
-/** YAML files, parsed with the `yaml` package. */
+/**
+ * YAML files, parsed and written with the `yaml` package (YAML 1.2).
+ *
+ * @typeParam T The parsed value's type; trusted, not validated.
+ * @returns A loader for deps and outs.
+ *
+ * @example
+ * ```ts
+ * import { dep, loaders } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const config = dep("config.yaml", loaders.yaml<{ epochs: number }>());
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "epochs: 10\n");
+ * assert.deepEqual(await config.loader.load(path), { epochs: 10 });
+ * await Deno.remove(path);
+ * ```
+ */
 export function yaml<T = unknown>(): BuiltinLoader<T> {
   return builtin<T>(
     "yaml",
@@ -119,7 +246,26 @@ export function yaml<T = unknown>(): BuiltinLoader<T> {
   );
 }
 
-/** JSON Lines: one JSON value a line; blank lines are skipped. */
+/**
+ * JSON Lines: an array of values, one JSON value a line. Blank lines are
+ * skipped when reading; each value is written on its own line.
+ *
+ * @typeParam T The type of one line's value; trusted, not validated.
+ * @returns A loader of `T[]` for deps and outs.
+ *
+ * @example
+ * ```ts
+ * import { loaders, out } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const events = out("events.jsonl", loaders.jsonl<{ id: number }>());
+ *
+ * const path = await Deno.makeTempFile();
+ * await events.loader.save([{ id: 1 }, { id: 2 }], path);
+ * assert.equal(await Deno.readTextFile(path), '{"id":1}\n{"id":2}\n');
+ * await Deno.remove(path);
+ * ```
+ */
 export function jsonl<T = unknown>(): BuiltinLoader<T[]> {
   return builtin<T[]>(
     "jsonl",
@@ -133,7 +279,23 @@ export function jsonl<T = unknown>(): BuiltinLoader<T[]> {
   );
 }
 
-/** UTF-8 text. */
+/**
+ * UTF-8 text, read and written as it is.
+ *
+ * @returns A loader of strings for deps and outs.
+ *
+ * @example
+ * ```ts
+ * import { dep, loaders, Pipeline } from "jsr:@pivot/core";
+ *
+ * export const pipeline = new Pipeline("text_demo");
+ * pipeline.stage({
+ *   name: "shout",
+ *   deps: { words: dep("words.txt", loaders.text()) },
+ *   run: ({ words }) => console.log(words.toUpperCase()),
+ * });
+ * ```
+ */
 export function text(): BuiltinLoader<string> {
   return builtin<string>(
     "text",
@@ -143,7 +305,24 @@ export function text(): BuiltinLoader<string> {
   );
 }
 
-/** Raw bytes. */
+/**
+ * Raw bytes, read and written as they are.
+ *
+ * @returns A loader of `Uint8Array` for deps and outs.
+ *
+ * @example
+ * ```ts
+ * import { loaders, out } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const blob = out("blob.bin", loaders.bytes());
+ *
+ * const path = await Deno.makeTempFile();
+ * await blob.loader.save(new Uint8Array([0, 255]), path);
+ * assert.deepEqual(await Deno.readFile(path), new Uint8Array([0, 255]));
+ * await Deno.remove(path);
+ * ```
+ */
 export function bytes(): BuiltinLoader<Uint8Array> {
   return builtin<Uint8Array>(
     "bytes",
@@ -153,46 +332,129 @@ export function bytes(): BuiltinLoader<Uint8Array> {
   );
 }
 
-/** The type a CSV column is converted to. */
+/**
+ * The type a CSV column is converted to when read: `"number"` (an empty cell
+ * reads as `NaN`), `"boolean"` (`true`/`1`, `false`/`0`/empty) or `"string"`.
+ *
+ * @example
+ * ```ts
+ * import type { CsvColumnType } from "jsr:@pivot/core";
+ *
+ * const columns: Record<string, CsvColumnType> = { score: "number", passed: "boolean" };
+ * ```
+ */
 export type CsvColumnType = "string" | "number" | "boolean";
 
-type ColumnValue<C extends CsvColumnType> = C extends "number" ? number
+/**
+ * The TypeScript type of a column converted as `C`: `number`, `boolean` or
+ * `string`.
+ *
+ * @typeParam C The column's {@link CsvColumnType}.
+ *
+ * @example
+ * ```ts
+ * import type { CsvColumnValue } from "jsr:@pivot/core";
+ *
+ * const score: CsvColumnValue<"number"> = 0.9;
+ * ```
+ */
+export type CsvColumnValue<C extends CsvColumnType> = C extends "number" ? number
   : C extends "boolean" ? boolean
   : string;
 
-/** A CSV row: every column a string unless typed in {@link CsvOptions.columns}. */
+/**
+ * A CSV row read with typed `columns`: each of those columns has its
+ * converted type, every other column is a string.
+ *
+ * @typeParam C The `columns` option, such as `{ value: "number" }`.
+ *
+ * @example
+ * ```ts
+ * import type { CsvRow } from "jsr:@pivot/core";
+ *
+ * function describe(row: CsvRow<{ value: "number" }>): string {
+ *   return `${row.label}: ${row.value.toFixed(1)}`; // row.value is a number, row.label a string
+ * }
+ * ```
+ */
 export type CsvRow<C extends Record<string, CsvColumnType>> =
   & Record<string, string>
-  & { [K in keyof C]: ColumnValue<C[K]> };
+  & { [K in keyof C]: CsvColumnValue<C[K]> };
 
-/** Options of {@link csv}. */
+/**
+ * Options of `loaders.csv()`.
+ *
+ * @typeParam C The `columns` option, which types the rows.
+ *
+ * @example
+ * ```ts
+ * import { type CsvOptions, loaders } from "jsr:@pivot/core";
+ *
+ * const tsv = { separator: "\t", columns: { score: "number" } } satisfies CsvOptions;
+ * const scores = loaders.csv(tsv); // rows typed { score: number } & Record<string, string>
+ * ```
+ */
 export interface CsvOptions<
   C extends Record<string, CsvColumnType> = Record<string, CsvColumnType>,
 > {
-  /** Field separator (default `,`). */
-  separator?: string;
-  /** Columns to convert from text: `{ value: "number" }`. Others stay strings. */
-  columns?: C;
+  /** Field separator, read and written (default `,`; `"\t"` for TSV). */
+  separator?: string | undefined;
+  /** Columns to convert from text, such as `{ value: "number" }`; others stay strings. */
+  columns?: C | undefined;
 }
 
 /**
  * CSV with a header row, read as an array of records (one per row, keyed by
- * header) and written from one. Parsing is done by `csv-parse`.
+ * header) and written from one; parsed and written with `csv-parse` and
+ * `csv-stringify`. The header written is every key any row has, in order of
+ * first appearance.
  *
- * With `columns`, the named columns are converted and typed. Otherwise every
- * cell is a string and the row type is yours to state (`csv<Row>()`, trusted
- * like `json<T>()`); with neither, rows are untyped.
+ * With `columns`, the named columns are converted and typed; a cell that
+ * does not convert fails the load with a message naming the file and column.
  *
- * @example
+ * @typeParam C The `columns` option.
+ * @param options The separator and the typed columns.
+ * @returns A loader of typed rows for deps and outs.
+ *
+ * @example Typed columns
  * ```ts
+ * import { dep, loaders } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
  * const raw = dep("data.csv", loaders.csv({ columns: { value: "number" } }));
- * // rows are typed { value: number } & Record<string, string>
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "id,value\na,1.5\nb,2\n");
+ * const rows = await raw.loader.load(path); // { value: number } & Record<string, string>
+ * assert.deepEqual(rows, [{ id: "a", value: 1.5 }, { id: "b", value: 2 }]);
+ * await Deno.remove(path);
  * ```
  */
 export function csv<C extends Record<string, CsvColumnType>>(
   options: CsvOptions<C> & { columns: C },
 ): BuiltinLoader<CsvRow<C>[]>;
-/** CSV rows of a type you state (every cell read as a string). */
+/**
+ * CSV rows of a type you state, trusted like `json<T>()`: every cell is read
+ * as a string. With neither a type nor `columns`, rows are untyped.
+ *
+ * @typeParam R The row type.
+ * @param options The separator.
+ * @returns A loader of rows for deps and outs.
+ *
+ * @example A row type you state
+ * ```ts
+ * import { loaders, out } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * type Row = { id: string; label: string };
+ * const table = out("table.tsv", loaders.csv<Row>({ separator: "\t" }));
+ *
+ * const path = await Deno.makeTempFile();
+ * await table.loader.save([{ id: "1", label: "one" }], path);
+ * assert.equal(await Deno.readTextFile(path), "id\tlabel\n1\tone\n");
+ * await Deno.remove(path);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export function csv<R extends object = any>(
   options?: Omit<CsvOptions, "columns">,
@@ -260,8 +522,27 @@ function convertCell(cell: string | undefined, type: CsvColumnType, column: stri
 }
 
 /**
- * The stage handles the file itself: a dep gives its absolute path, an out is
- * written by the stage at `ctx.outs.<name>` and needs no returned value.
+ * The stage handles the file itself: a dep gives the stage the file's
+ * absolute path; an out is written by the stage at `ctx.outs.<name>` and
+ * needs no returned value. This is the default loader of `dep()` and of an
+ * out declared without one; use it for files no built-in loader reads
+ * (images, models, archives) or that a tool writes.
+ *
+ * @returns The path-only loader.
+ *
+ * @example
+ * ```ts
+ * import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+ *
+ * export const pipeline = new Pipeline("path_only_demo");
+ * pipeline.stage({
+ *   name: "copy",
+ *   deps: { source: dep("image.png", loaders.pathOnly()) },
+ *   outs: { copy: out("copy.png", loaders.pathOnly()) },
+ *   // Both values are absolute paths; the stage returns nothing.
+ *   run: ({ source }, ctx) => Deno.copyFile(source, ctx.outs.copy),
+ * });
+ * ```
  */
 export function pathOnly(): PathOnlyLoader {
   return {

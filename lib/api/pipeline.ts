@@ -4,6 +4,18 @@
  * Registering a stage only records it: nothing is read, hashed or run at
  * import time, because every worker imports the pipeline file too.
  *
+ * @example
+ * ```ts
+ * import { loaders, out, Pipeline } from "jsr:@pivot/core";
+ *
+ * export const pipeline = new Pipeline("hello");
+ * pipeline.stage({
+ *   name: "greet",
+ *   outs: { greeting: out("greeting.txt", loaders.text()) },
+ *   run: () => ({ greeting: "hello\n" }),
+ * });
+ * ```
+ *
  * @module
  */
 
@@ -17,17 +29,48 @@ import type {
   StageSpec,
 } from "./stage.ts";
 
-/** Where in the user's code something was declared (from the call stack). */
+/**
+ * Where in your code a pipeline or stage was declared, taken from the call
+ * stack; Pivot names it in errors (`pipeline.ts:12`).
+ *
+ * @example
+ * ```ts
+ * import { type CallSite, Pipeline } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const site: CallSite = new Pipeline("where").site;
+ * assert.equal(typeof site.line, "number"); // 1-based, 0 when unknown
+ * ```
+ */
 export interface CallSite {
-  /** Module URL (`file:///…/pipeline.ts`). */
+  /** Module URL (`file:///…/pipeline.ts`), or `"unknown"` when the stack has none. */
   readonly url: string;
-  /** 1-based line. */
+  /** 1-based line, or 0 when unknown. */
   readonly line: number;
-  /** 1-based column. */
+  /** 1-based column, or 0 when unknown. */
   readonly column: number;
 }
 
-/** A stage as registered, before paths are resolved against the project. */
+/**
+ * A stage as registered, listed by `pipeline.stages`: its declarations
+ * with overrides applied, before paths are resolved against the project.
+ *
+ * @example
+ * ```ts
+ * import { loaders, out, Pipeline, type RegisteredStage } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const pipeline = new Pipeline("listed");
+ * pipeline.stage({
+ *   name: "fit",
+ *   outs: { model: out("model.json", loaders.json()) },
+ *   run: () => ({ model: {} }),
+ * });
+ * const [fit]: readonly RegisteredStage[] = pipeline.stages;
+ * assert.equal(fit?.name, "fit");
+ * assert.equal(fit?.outs.model?.path, "model.json");
+ * ```
+ */
 export interface RegisteredStage {
   /** Full name (`train` or `train@small`). */
   readonly name: string;
@@ -39,15 +82,15 @@ export interface RegisteredStage {
   readonly deps: Readonly<Record<string, Dep<unknown>>>;
   /** Outs with their (possibly overridden) relative paths. */
   readonly outs: Readonly<Record<string, Out<unknown>>>;
-  /** Plain defaults or a Standard Schema. */
+  /** Plain defaults or a Standard Schema, or `undefined` for a stage without params. */
   readonly params: ParamsSpec | undefined;
   /** Values that replace defaults (from `register` overrides). */
   readonly paramOverrides: Readonly<Record<string, unknown>>;
-  /** Mutex groups. */
+  /** Mutex groups (see {@link StageSpec.mutex}). */
   readonly mutex: readonly string[];
-  /** Extra permissions. */
+  /** Extra permissions (see {@link StagePermissions}). */
   readonly permissions: StagePermissions;
-  /** The run function. */
+  /** The run function, with its types erased. */
   readonly run: (deps: never, ctx: never) => unknown;
   /** Where `pipeline.stage(...)` or `pipeline.register(...)` was called. */
   readonly site: CallSite;
@@ -55,7 +98,28 @@ export interface RegisteredStage {
   readonly definitionSite: CallSite | undefined;
 }
 
-/** A reusable stage made by {@link defineStage}, registered with `pipeline.register`. */
+/**
+ * A reusable stage made by {@link defineStage}, registered (once or several
+ * times) with `pipeline.register()`.
+ *
+ * @typeParam D The deps.
+ * @typeParam O The outs.
+ * @typeParam P The params.
+ *
+ * @example
+ * ```ts
+ * import { defineStage, type Deps, loaders, out, type StageDefinition } from "jsr:@pivot/core";
+ *
+ * const outs = { text: out("report.txt", loaders.text()) };
+ *
+ * // An explicit type, as JSR asks of exports.
+ * export const report: StageDefinition<Deps, typeof outs> = defineStage({
+ *   name: "report",
+ *   outs,
+ *   run: () => ({ text: "ok" }),
+ * });
+ * ```
+ */
 export interface StageDefinition<
   D extends Deps = Deps,
   O extends Outs = Outs,
@@ -63,7 +127,7 @@ export interface StageDefinition<
 > {
   /** The spec it was defined with. */
   readonly spec: StageSpec<D, O, P>;
-  /** Where it was defined. */
+  /** Where `defineStage(...)` was called. */
   readonly site: CallSite;
 }
 
@@ -81,30 +145,64 @@ export const PIPELINE_BRAND: unique symbol = Symbol.for("pivot.pipeline");
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 
-/** Thrown for a mistake in a pipeline definition; the message names the place. */
+/**
+ * Thrown by {@link Pipeline} and its methods for a mistake in a pipeline
+ * definition: an invalid name, a stage without a run function, a name used
+ * twice, a dep or out without a path, an override of an unknown dep or out.
+ * The message starts with the file and line of the mistake and says how to
+ * fix it.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline, PipelineDefinitionError } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => new Pipeline("no spaces"), PipelineDefinitionError);
+ * ```
+ */
 export class PipelineDefinitionError extends Error {
+  /** Always `"PipelineDefinitionError"`. */
   override name = "PipelineDefinitionError";
 }
 
 /**
- * A named set of stages. Export it from `pipeline.ts`.
+ * A named set of stages. Create one in `pipeline.ts`, export it, and add
+ * stages with `pipeline.stage()` or `pipeline.register()`; `pivot`
+ * finds the exported pipeline and runs its stages.
+ *
+ * Registering only records a stage: nothing is read or run when the file is
+ * imported.
  *
  * @example
  * ```ts
+ * import { loaders, out, Pipeline } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
  * export const pipeline = new Pipeline("my_pipeline");
- * pipeline.stage({ name: "hello", outs: { msg: out("msg.txt", loaders.text()) }, run: () => ({ msg: "hi" }) });
+ * pipeline.stage({
+ *   name: "hello",
+ *   outs: { message: out("message.txt", loaders.text()) },
+ *   run: () => ({ message: "hi\n" }),
+ * });
+ *
+ * assert.deepEqual(pipeline.stages.map((stage) => stage.name), ["hello"]);
  * ```
  */
 export class Pipeline {
-  /** Brand (see {@link PIPELINE_BRAND}). */
+  /** @ignore */
   readonly [PIPELINE_BRAND] = true;
-  /** The pipeline's name. */
+  /** The pipeline's name, as given to the constructor. */
   readonly name: string;
   /** Where the pipeline was created. */
   readonly site: CallSite;
   #stages: RegisteredStage[] = [];
 
-  /** Create a pipeline named `name` (letters, digits, `_` and `-`). */
+  /**
+   * Create a pipeline.
+   *
+   * @param name Letters, digits, `_` and `-`.
+   * @throws {PipelineDefinitionError} For any other name.
+   */
   constructor(name: string) {
     this.site = callerSite();
     if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
@@ -117,14 +215,56 @@ export class Pipeline {
     this.name = name;
   }
 
-  /** The stages registered so far, in registration order. */
+  /**
+   * The stages registered so far, in registration order.
+   *
+   * @example
+   * ```ts
+   * import { Pipeline } from "jsr:@pivot/core";
+   * import assert from "node:assert/strict";
+   *
+   * const pipeline = new Pipeline("two")
+   *   .stage({ name: "first", run: () => {} })
+   *   .stage({ name: "second", run: () => {} });
+   * assert.deepEqual(pipeline.stages.map((stage) => stage.name), ["first", "second"]);
+   * ```
+   */
   get stages(): readonly RegisteredStage[] {
     return this.#stages;
   }
 
   /**
-   * Register a stage. Its deps and outs are typed from their loaders, and its
-   * run function is checked against them.
+   * Register a stage. The type of `run`'s first argument comes from the dep
+   * loaders, and what it returns is checked against the out loaders, so a
+   * mismatch is a `deno check` error.
+   *
+   * @typeParam D The deps, inferred from `spec.deps`.
+   * @typeParam O The outs, inferred from `spec.outs`.
+   * @typeParam P The params, inferred from `spec.params`.
+   * @param spec The stage: name, deps, outs, params, run function.
+   * @returns This pipeline, so calls can be chained.
+   * @throws {PipelineDefinitionError} When the stage has no run function or
+   * no name, its name is invalid or taken, or a dep or out has no path.
+   *
+   * @example
+   * ```ts
+   * import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+   *
+   * export const pipeline = new Pipeline("words");
+   * pipeline.stage({
+   *   name: "count",
+   *   deps: { text: dep("book.txt", loaders.text()) },
+   *   outs: { counts: out("counts.json", loaders.json<Record<string, number>>()) },
+   *   params: { minLength: 3 },
+   *   run: ({ text }, { params }) => {
+   *     const counts: Record<string, number> = {};
+   *     for (const word of text.split(/\W+/)) {
+   *       if (word.length >= params.minLength) counts[word] = (counts[word] ?? 0) + 1;
+   *     }
+   *     return { counts };
+   *   },
+   * });
+   * ```
    */
   stage<
     D extends Deps = Record<never, never>,
@@ -137,15 +277,51 @@ export class Pipeline {
 
   /**
    * Register a reusable definition from {@link defineStage}, replacing its
-   * name, params, dep paths or out paths. A name `base@variant` makes a variant.
+   * name, params, dep paths, out paths or mutex groups. A name
+   * `base@variant` makes a variant; `ctx.variant` tells the run function
+   * which.
+   *
+   * @typeParam D The definition's deps.
+   * @typeParam O The definition's outs.
+   * @typeParam P The definition's params.
+   * @param definition What {@link defineStage} returned.
+   * @param overrides What to replace; the definition's values stay otherwise.
+   * @returns This pipeline, so calls can be chained.
+   * @throws {PipelineDefinitionError} As `pipeline.stage()` does, and for
+   * an override that names an unknown dep or out.
+   *
+   * @example Two variants of one definition
+   * ```ts
+   * import { defineStage, dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+   * import assert from "node:assert/strict";
+   *
+   * const train = defineStage({
+   *   name: "train",
+   *   deps: { data: dep("data/full.csv", loaders.csv()) },
+   *   outs: { model: out("models/full.json", loaders.json<{ rows: number }>()) },
+   *   params: { epochs: 10 },
+   *   run: ({ data }) => ({ model: { rows: data.length } }),
+   * });
+   *
+   * export const pipeline = new Pipeline("variants")
+   *   .register(train)
+   *   .register(train, {
+   *     name: "train@small",
+   *     deps: { data: "data/small.csv" },
+   *     outs: { model: "models/small.json" },
+   *     params: { epochs: 1 },
+   *   });
+   *
+   * assert.deepEqual(pipeline.stages.map((stage) => stage.name), ["train", "train@small"]);
+   * ```
    */
   register<D extends Deps, O extends Outs, P extends ParamsSpec>(
     definition: StageDefinition<D, O, P>,
-    overrides: NoInfer<StageOverrides<D, O, P>> = {},
+    overrides?: NoInfer<StageOverrides<D, O, P>>,
   ): this {
     this.#add(
       definition.spec as unknown as AnySpec,
-      overrides as AnyOverrides,
+      (overrides ?? {}) as AnyOverrides,
       callerSite(),
       definition.site,
     );
@@ -170,7 +346,8 @@ export class Pipeline {
         `${where}: stage has no name: add name: "…" or pass a named function as run`,
       );
     }
-    const [baseName, variant, extra] = name.split("@");
+    // split() always returns at least one element: baseName is never undefined.
+    const [baseName = "", variant, extra] = name.split("@");
     if (
       !NAME_PATTERN.test(baseName) || extra !== undefined ||
       (variant !== undefined && !NAME_PATTERN.test(variant))
@@ -204,8 +381,30 @@ export class Pipeline {
 }
 
 /**
- * Define a reusable stage, registered (possibly several times, with other
- * paths or params) by `pipeline.register(definition, overrides)`.
+ * Define a reusable stage without registering it; register it (possibly
+ * several times, with other names, paths or params) with
+ * `pipeline.register()`. The spec is typed and checked as
+ * `pipeline.stage()` checks it.
+ *
+ * @typeParam D The deps, inferred from `spec.deps`.
+ * @typeParam O The outs, inferred from `spec.outs`.
+ * @typeParam P The params, inferred from `spec.params`.
+ * @param spec The stage: name, deps, outs, params, run function.
+ * @returns The definition, to pass to `pipeline.register()`.
+ *
+ * @example A definition shared by two pipelines
+ * ```ts
+ * import { defineStage, loaders, out, Pipeline } from "jsr:@pivot/core";
+ *
+ * const stamp = defineStage({
+ *   name: "stamp",
+ *   outs: { stamp: out("stamp.txt", loaders.text()) },
+ *   run: () => ({ stamp: new Date().toISOString() }),
+ * });
+ *
+ * export const nightly = new Pipeline("nightly").register(stamp);
+ * export const weekly = new Pipeline("weekly").register(stamp, { outs: { stamp: "weekly.txt" } });
+ * ```
  */
 export function defineStage<
   D extends Deps = Record<never, never>,
@@ -259,12 +458,12 @@ const FRAME = /(?:^|[\s(])((?:file|https?|jsr|npm):.+?):(\d+):(\d+)\)?$/;
 /** The first stack frame outside Pivot's own API modules. */
 function callerSite(): CallSite {
   for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
-    const match = FRAME.exec(line.trim());
-    if (!match || !URL.canParse(match[1])) continue;
+    const [, frameUrl, frameLine, frameColumn] = FRAME.exec(line.trim()) ?? [];
+    if (frameUrl === undefined || !URL.canParse(frameUrl)) continue;
     // Re-encoded (spaces as %20), so it equals the module's import.meta.url.
-    const url = new URL(match[1]).href;
+    const url = new URL(frameUrl).href;
     if (!url.startsWith(API_DIR)) {
-      return { url, line: Number(match[2]), column: Number(match[3]) };
+      return { url, line: Number(frameLine), column: Number(frameColumn) };
     }
   }
   return { url: "unknown", line: 0, column: 0 };

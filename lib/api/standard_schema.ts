@@ -7,12 +7,47 @@
  * @module
  */
 
-/** A schema that follows Standard Schema v1. */
+/**
+ * A schema that follows Standard Schema v1, as zod, valibot and arktype
+ * schemas do. Pass one as a stage's `params` to validate them: the run
+ * function receives the schema's output type.
+ *
+ * @typeParam Input What the schema accepts.
+ * @typeParam Output What it produces.
+ *
+ * @example Params validated by zod
+ * ```ts
+ * import { Pipeline, type StandardSchemaV1 } from "jsr:@pivot/core";
+ * import { z } from "zod";
+ *
+ * const params = z.object({ epochs: z.number().int().positive().default(10) });
+ * const schema: StandardSchemaV1 = params; // zod schemas are Standard Schemas
+ *
+ * export const pipeline = new Pipeline("schema_demo");
+ * pipeline.stage({
+ *   name: "train",
+ *   params,
+ *   run: (_deps, ctx) => console.log(ctx.params.epochs * 2), // ctx.params.epochs is a number
+ * });
+ * ```
+ */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
   /** The standard properties. */
   readonly "~standard": StandardSchemaV1.Props<Input, Output>;
 }
 
+/**
+ * The types that make up {@link StandardSchemaV1}, named as the spec names
+ * them, for code that validates with any schema library.
+ *
+ * @example
+ * ```ts
+ * import type { StandardSchemaV1 } from "jsr:@pivot/core";
+ *
+ * type Epochs = StandardSchemaV1.InferOutput<StandardSchemaV1<unknown, { epochs: number }>>;
+ * const value: Epochs = { epochs: 10 };
+ * ```
+ */
 export declare namespace StandardSchemaV1 {
   /** The standard properties of a schema. */
   export interface Props<Input = unknown, Output = Input> {

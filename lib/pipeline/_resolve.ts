@@ -7,7 +7,7 @@
  */
 
 import { isAbsolute, join, resolve } from "node:path";
-import type { LoaderSpec } from "../api/loaders.ts";
+import type { LoaderSpec } from "../api/_loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectRelative } from "./project.ts";

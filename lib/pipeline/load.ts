@@ -10,7 +10,7 @@
 import { dirname, join } from "node:path";
 import { toFileUrl } from "../paths.ts";
 import type { Dep, Out } from "../api/artifacts.ts";
-import { loaderSpecOf } from "../api/loaders.ts";
+import { loaderSpecOf } from "../api/_loader_spec.ts";
 import {
   formatSite,
   type Pipeline,

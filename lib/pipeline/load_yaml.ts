@@ -20,16 +20,8 @@
 
 import { basename, extname, relative } from "node:path";
 import type { Out, OutKind } from "../api/artifacts.ts";
-import {
-  csv,
-  json,
-  jsonl,
-  type LoaderSpec,
-  loaderSpecOf,
-  pathOnly,
-  text,
-  yaml,
-} from "../api/loaders.ts";
+import { type LoaderSpec, loaderSpecOf } from "../api/_loader_spec.ts";
+import { csv, json, jsonl, pathOnly, text, yaml } from "../api/loaders.ts";
 import { PIPELINE_BRAND, PipelineDefinitionError, type StageDefinition } from "../api/pipeline.ts";
 import { messageOf, PivotError } from "../errors.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";

@@ -7,7 +7,7 @@
  */
 
 import type { OutKind } from "../api/artifacts.ts";
-import type { LoaderSpec } from "../api/loaders.ts";
+import type { LoaderSpec } from "../api/_loader_spec.ts";
 import type { CallSite } from "../api/pipeline.ts";
 
 /** A declared dep or out, resolved. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { LoaderSpec } from "../api/loaders.ts";
+import type { LoaderSpec } from "../api/_loader_spec.ts";
 import type { CodeRef } from "../pipeline/stage_def.ts";
 
 /** A dep or out as the worker sees it: its staged path. */

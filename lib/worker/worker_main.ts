@@ -12,7 +12,8 @@
  */
 
 import * as builtinLoaders from "../api/loaders.ts";
-import type { LoaderSpec, Reader, Writer } from "../api/loaders.ts";
+import type { LoaderSpec } from "../api/_loader_spec.ts";
+import type { Reader, Writer } from "../api/loaders.ts";
 import { type Pipeline, PIPELINE_BRAND, type RegisteredStage } from "../api/pipeline.ts";
 import type { CodeRef } from "../pipeline/stage_def.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";

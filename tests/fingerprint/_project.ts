@@ -9,7 +9,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CallSite } from "../../lib/api/pipeline.ts";
-import type { LoaderSpec } from "../../lib/api/loaders.ts";
+import type { LoaderSpec } from "../../lib/api/_loader_spec.ts";
 import {
   fingerprintStages,
   type FingerprintStats,

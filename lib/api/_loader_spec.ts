@@ -1,0 +1,36 @@
+/**
+ * How Pivot tells its built-in loaders apart: the symbol keys they carry and
+ * the functions that read them. Private: the public API exposes none of this
+ * (users make loaders with `loaders.*` and never read the keys), but the
+ * pipeline loaders and the fingerprint need it.
+ *
+ * The keys are `Symbol.for(...)`, so a loader made by one copy of this module
+ * (the user's `jsr:@pivot/core`) is recognised by another (the running CLI).
+ *
+ * @module
+ */
+
+/** What a built-in loader is: its kind and options, part of the stage fingerprint. */
+export interface LoaderSpec {
+  /** Built-in loader name, such as `"csv"`. */
+  readonly kind: string;
+  /** The options it was created with (JSON-serialisable). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** Key under which a built-in loader describes itself for fingerprinting. */
+export const LOADER_SPEC: unique symbol = Symbol.for("pivot.loaderSpec");
+
+/** Marks the path-only loader: the stage receives or writes a path itself. */
+export const PATH_ONLY: unique symbol = Symbol.for("pivot.pathOnly");
+
+/** True when `loader` was made by `loaders.pathOnly()`. */
+export function isPathOnly(loader: unknown): loader is { readonly [PATH_ONLY]: true } {
+  return typeof loader === "object" && loader !== null && PATH_ONLY in loader;
+}
+
+/** The spec of a built-in loader, or `undefined` for a custom one. */
+export function loaderSpecOf(loader: unknown): LoaderSpec | undefined {
+  if (typeof loader !== "object" || loader === null || !(LOADER_SPEC in loader)) return undefined;
+  return (loader as { [LOADER_SPEC]: LoaderSpec })[LOADER_SPEC];
+}
