@@ -8,10 +8,17 @@ import { denoJson } from "./e2e/_project.ts";
 
 const FIXTURES = new URL("./fixtures/types/", import.meta.url);
 
-async function check(fixture: string): Promise<{ code: number; stderr: string }> {
+/** The strictest options a user may set; the public types must hold under them. */
+const STRICT = { exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
+
+async function check(
+  fixture: string,
+  compilerOptions: Record<string, boolean> = {},
+): Promise<{ code: number; stderr: string }> {
   const dir = await Deno.makeTempDir({ prefix: "pivot-types-" });
   try {
-    await Deno.writeTextFile(join(dir, "deno.json"), denoJson({}));
+    const config = { ...JSON.parse(denoJson({})), compilerOptions };
+    await Deno.writeTextFile(join(dir, "deno.json"), JSON.stringify(config, null, 2));
     await Deno.copyFile(new URL(fixture, FIXTURES), join(dir, "pipeline.ts"));
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["check", "--config", join(dir, "deno.json"), join(dir, "pipeline.ts")],
@@ -32,6 +39,16 @@ async function check(fixture: string): Promise<{ code: number; stderr: string }>
 
 Deno.test("deno check accepts a correctly typed pipeline", async () => {
   const result = await check("ok_pipeline.ts");
+  assertEquals(result.code, 0, result.stderr);
+});
+
+Deno.test("deno check accepts a correctly typed pipeline under the strictest options", async () => {
+  const result = await check("ok_pipeline.ts", STRICT);
+  assertEquals(result.code, 0, result.stderr);
+});
+
+Deno.test("optional fields accept undefined under exactOptionalPropertyTypes", async () => {
+  const result = await check("strict_pipeline.ts", STRICT);
   assertEquals(result.code, 0, result.stderr);
 });
 
