@@ -70,6 +70,9 @@ export type {
   OutKind,
   OutOptions,
   PathOut,
+  PlotDisplay,
+  PlotOptions,
+  PlotTemplate,
   ValueOut,
 } from "./lib/api/artifacts.ts";
 export { defineStage, Pipeline, PipelineDefinitionError } from "./lib/api/pipeline.ts";

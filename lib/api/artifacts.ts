@@ -23,6 +23,7 @@
 
 import { isPathOnly } from "./_loader_spec.ts";
 import { json, pathOnly, type PathOnlyLoader, type Reader, type Writer } from "./loaders.ts";
+import { PipelineDefinitionError } from "./pipeline.ts";
 
 /**
  * The kinds of outs: `"out"` (cached), `"metric"` (small JSON, not cached,
@@ -96,6 +97,8 @@ export interface OutBase {
   readonly path: string;
   /** Whether the out is stored in the cache. */
   readonly cache: boolean;
+  /** For a {@link plot}: how `pivot plots` draws it (the options given, checked). */
+  readonly plot?: PlotDisplay | undefined;
 }
 
 /**
@@ -296,16 +299,85 @@ export function metric<T extends MetricValue = MetricValue>(
 }
 
 /**
- * Declare a plot saved with `loader` from the value the stage returns: cached
- * data (CSV, JSON) or an image or HTML file. `pivot plots show` renders every
- * plot of the project into one HTML file, and `pivot plots diff` overlays a
- * plot at two git revisions.
+ * How `pivot plots` draws a data plot: `"linear"` (lines), `"scatter"`
+ * (points), `"bar"`, or `"confusion"` (a confusion matrix counting rows by
+ * actual class, `x`, and predicted class, `y`).
+ *
+ * @example
+ * ```ts
+ * import { loaders, plot, type PlotTemplate } from "jsr:@pivot/core";
+ *
+ * const template: PlotTemplate = "scatter";
+ * const points = plot("points.csv", loaders.csv(), { x: "a", y: "b", template });
+ * ```
+ */
+export type PlotTemplate = "linear" | "scatter" | "bar" | "confusion";
+
+const PLOT_TEMPLATES: readonly PlotTemplate[] = ["linear", "scatter", "bar", "confusion"];
+
+/**
+ * How `pivot plots show` and `pivot plots diff` draw a data plot (a CSV, TSV,
+ * JSON or JSON Lines file of rows). Image plots (`.png`, `.svg`, …) are
+ * shown as they are and need none of these. See docs/plots.md.
+ *
+ * @example
+ * ```ts
+ * import { loaders, plot, type PlotDisplay } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const roc: PlotDisplay = { x: "fpr", y: "tpr", template: "linear", title: "ROC" };
+ * assert.deepEqual(plot("roc.csv", loaders.csv(), roc).plot, roc);
+ * ```
+ */
+export interface PlotDisplay {
+  /** `"linear"` (the default), `"scatter"`, `"bar"` or `"confusion"`: see {@link PlotTemplate}. */
+  readonly template?: PlotTemplate | undefined;
+  /**
+   * The column on the x axis; the actual class for `"confusion"`. Default:
+   * the row's position, shown as `step` (a column named `step` is used as it is).
+   */
+  readonly x?: string | undefined;
+  /**
+   * The column on the y axis, or several (one series each); the predicted
+   * class for `"confusion"`. Default: the last column other than `x`.
+   */
+  readonly y?: string | readonly string[] | undefined;
+  /** The chart's title. Default: the plot's path heads it. */
+  readonly title?: string | undefined;
+  /** The x axis title. Default: the `x` column's name. */
+  readonly xLabel?: string | undefined;
+  /** The y axis title. Default: the `y` column's name. */
+  readonly yLabel?: string | undefined;
+}
+
+/**
+ * Options of {@link plot}: whether it is cached, and how it is drawn.
+ *
+ * @example
+ * ```ts
+ * import { loaders, plot, type PlotOptions } from "jsr:@pivot/core";
+ *
+ * const options: PlotOptions = { x: "epoch", y: ["train", "val"], cache: false };
+ * const loss = plot("loss.json", loaders.json(), options);
+ * ```
+ */
+export interface PlotOptions extends OutOptions, PlotDisplay {}
+
+/**
+ * Declare a plot saved with `loader` from the value the stage returns:
+ * data (CSV, TSV, JSON, JSON Lines) drawn as a chart, or an image or HTML
+ * file shown as it is. `pivot plots show` renders every plot of the project
+ * into one self-contained HTML page, and `pivot plots diff` overlays each
+ * plot at two git revisions (see docs/plots.md).
  *
  * @typeParam T The value the stage returns for it.
- * @param path Relative to the pipeline file's directory.
+ * @param path Relative to the pipeline file's directory; end it with `/` for
+ * a directory of plots.
  * @param loader Writes the returned value to the file.
- * @param options `{ cache: false }` keeps it out of the cache.
+ * @param options How it is drawn ({@link PlotDisplay}), and `{ cache: false }`
+ * to keep it out of the cache. Changing how it is drawn re-runs nothing.
  * @returns The declaration, for a stage's `outs`.
+ * @throws {PipelineDefinitionError} for an unknown template or option.
  *
  * @example
  * ```ts
@@ -313,13 +385,13 @@ export function metric<T extends MetricValue = MetricValue>(
  *
  * export const pipeline = new Pipeline("plot_demo");
  * pipeline.stage({
- *   name: "train",
- *   outs: { loss: plot("loss.json", loaders.json<{ epoch: number; loss: number }[]>()) },
- *   run: () => ({ loss: [{ epoch: 1, loss: 0.9 }, { epoch: 2, loss: 0.4 }] }),
+ *   name: "evaluate",
+ *   outs: { roc: plot("roc.csv", loaders.csv(), { x: "fpr", y: "tpr", template: "linear" }) },
+ *   run: () => ({ roc: [{ fpr: 0, tpr: 0 }, { fpr: 0.1, tpr: 0.7 }, { fpr: 1, tpr: 1 }] }),
  * });
  * ```
  */
-export function plot<T>(path: string, loader: Writer<T>, options?: OutOptions): ValueOut<T>;
+export function plot<T>(path: string, loader: Writer<T>, options?: PlotOptions): ValueOut<T>;
 /**
  * Declare a plot the stage writes itself at `ctx.outs.<name>`, such as an
  * image a charting tool draws; shown by `pivot plots show` and
@@ -327,8 +399,10 @@ export function plot<T>(path: string, loader: Writer<T>, options?: OutOptions): 
  *
  * @param path Relative to the pipeline file's directory.
  * @param loader `loaders.pathOnly()`, or nothing.
- * @param options `{ cache: false }` keeps it out of the cache.
+ * @param options `{ cache: false }` keeps it out of the cache; the drawing
+ * options of {@link PlotDisplay} apply if the stage writes data.
  * @returns The declaration, for a stage's `outs`.
+ * @throws {PipelineDefinitionError} for an unknown template or option.
  *
  * @example
  * ```ts
@@ -342,13 +416,46 @@ export function plot<T>(path: string, loader: Writer<T>, options?: OutOptions): 
  * });
  * ```
  */
-export function plot(path: string, loader?: PathOnlyLoader, options?: OutOptions): PathOut;
+export function plot(path: string, loader?: PathOnlyLoader, options?: PlotOptions): PathOut;
 export function plot<T>(
   path: string,
   loader?: Writer<T> | PathOnlyLoader,
-  options: OutOptions = {},
+  options: PlotOptions = {},
 ): Out<T> {
-  return makeOut("plot", path, loader, options.cache ?? true);
+  const { cache, ...display } = options;
+  return { ...makeOut("plot", path, loader, cache ?? true), plot: checkPlotDisplay(path, display) };
+}
+
+const PLOT_KEYS = new Set(["cache", "template", "x", "y", "title", "xLabel", "yLabel"]);
+
+/** `display`, checked (plain JavaScript callers get no type errors) and frozen. */
+function checkPlotDisplay(path: string, display: PlotDisplay): PlotDisplay {
+  const where = `plot(${JSON.stringify(path)})`;
+  for (const key of Object.keys(display)) {
+    if (!PLOT_KEYS.has(key)) {
+      throw new PipelineDefinitionError(
+        `${where}: unknown option '${key}': use ${[...PLOT_KEYS].join(", ")}`,
+      );
+    }
+  }
+  if (display.template !== undefined && !PLOT_TEMPLATES.includes(display.template)) {
+    throw new PipelineDefinitionError(
+      `${where}: unknown template ${JSON.stringify(display.template)}: use ${
+        PLOT_TEMPLATES.join(", ")
+      }`,
+    );
+  }
+  const ys = typeof display.y === "string" ? [display.y] : display.y ?? [];
+  for (const [key, value] of [["x", display.x], ...ys.map((y) => ["y", y])]) {
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      throw new PipelineDefinitionError(
+        `${where}: option '${key}' must name a column, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  // Absent and undefined options mean the same: keep only those given.
+  const given = Object.fromEntries(Object.entries(display).filter(([, v]) => v !== undefined));
+  return Object.freeze(Array.isArray(display.y) ? { ...given, y: [...ys] } : given);
 }
 
 /**

@@ -136,6 +136,7 @@ async function resolveStage(
     kind: out.kind,
     cache: out.cache,
     selfWritten: out.selfWritten,
+    ...(out.plot ? { plot: out.plot } : {}),
   }));
   const params = await resolveParams(stage, { paramsYaml, where: where() });
   return {

@@ -334,6 +334,7 @@ async function resolveDefinitionStage(
       kind: out.kind,
       cache: out.cache,
       selfWritten: out.selfWritten,
+      ...(out.plot ? { plot: out.plot } : {}),
     };
   });
   const params = await resolveParams(

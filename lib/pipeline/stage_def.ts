@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { OutKind } from "../api/artifacts.ts";
+import type { OutKind, PlotDisplay } from "../api/artifacts.ts";
 import type { LoaderSpec } from "../api/_loader_spec.ts";
 import type { CallSite } from "../api/pipeline.ts";
 
@@ -35,6 +35,8 @@ export interface OutDef extends ArtifactDef {
   readonly cache: boolean;
   /** Written by the stage itself (path-only), not from a returned value. */
   readonly selfWritten: boolean;
+  /** For a `plot` declared with options: how `pivot plots` draws it. */
+  readonly plot?: PlotDisplay;
 }
 
 /** The pipeline a stage belongs to. */
