@@ -88,7 +88,13 @@ export async function readLockStamped(
   return { data, stamp };
 }
 
-async function parseLock(text: string, rel: string): Promise<LockData> {
+/**
+ * Parse the text of a lock file; `rel` (its project-relative path) names it
+ * in errors. Also used for lock files read from git at a revision.
+ *
+ * @throws {PivotError} when the text is not YAML, or not a mapping.
+ */
+export async function parseLock(text: string, rel: string): Promise<LockData> {
   const { parse } = await import("yaml");
   let raw: unknown;
   try {
