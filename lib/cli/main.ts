@@ -15,6 +15,7 @@ import { dag } from "./commands/dag.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
 import { params } from "./commands/params.ts";
+import { plots } from "./commands/plots.ts";
 import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
 import { status } from "./commands/status.ts";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   list,
   dag,
   params,
+  plots,
   commit,
   checkout,
 ];
