@@ -70,3 +70,9 @@ Deno.test("deno check rejects a run function misusing a dep's loaded type", asyn
   assertEquals(result.code, 1);
   assertMatch(result.stderr, /Property 'map' does not exist on type 'string'/);
 });
+
+Deno.test("deno check rejects a plot template that does not exist", async () => {
+  const result = await check("wrong_plot_template.ts");
+  assertEquals(result.code, 1);
+  assertMatch(result.stderr, /Type '"pie"' is not assignable to type 'PlotTemplate/);
+});

@@ -1,0 +1,63 @@
+import { buildPlotLibs, headerLine, OUTPUT, pinnedVersions } from "../../tools/build_plot_libs.ts";
+import { plotLibsScript } from "../../lib/outputs/plot_libs.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+Deno.test("the committed plot libraries were built from the versions pinned in deno.json", async () => {
+  const script = await plotLibsScript();
+  assertEquals(script.split("\n", 1)[0], headerLine(await pinnedVersions()));
+  assertEquals(script, await Deno.readTextFile(OUTPUT));
+});
+
+Deno.test("the plot libraries can be inlined in a page and carry their licences", async () => {
+  const script = (await plotLibsScript()).toLowerCase();
+  assert(!script.includes("</script") && !script.includes("<!--"));
+  assert(script.includes("third-party licences of the code above"));
+  assert(script.includes("university of washington interactive data lab"));
+});
+
+Deno.test("rebuilding the plot libraries gives the committed file (run 'deno task plot-libs' if not)", async () => {
+  const built = await buildPlotLibs();
+  assert(
+    built === await Deno.readTextFile(OUTPUT),
+    "lib/outputs/_vendor/plot_libs.js is out of date",
+  );
+});
+
+interface GraphModule {
+  specifier: string;
+  dependencies?: {
+    code?: { specifier: string };
+    isDynamic?: boolean;
+    assertionType?: string;
+  }[];
+}
+
+async function moduleGraph(root: string): Promise<Map<string, GraphModule>> {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL(root, import.meta.url).href],
+    stdout: "piped",
+  }).output();
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as { modules: GraphModule[] };
+  return new Map(info.modules.map((module) => [module.specifier, module]));
+}
+
+Deno.test("the plot libraries are in Pivot's module graph, but off every command's start-up path", async () => {
+  const main = new URL("../../lib/cli/main.ts", import.meta.url).href;
+  const graph = await moduleGraph(main);
+  // Reachable (so `deno install` of Pivot caches it), as a text import behind a dynamic import…
+  const text = [...graph.values()].flatMap((module) => module.dependencies ?? [])
+    .find((dep) => dep.code?.specifier.endsWith("/lib/outputs/_vendor/plot_libs.js"));
+  assertEquals([text?.isDynamic, text?.assertionType], [true, "text"]);
+  // …and nothing of lib/outputs/ is imported statically by the CLI's entry.
+  const seen = new Set<string>();
+  const queue = [main];
+  for (let specifier = queue.pop(); specifier !== undefined; specifier = queue.pop()) {
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of graph.get(specifier)?.dependencies ?? []) {
+      if (dep.code && !dep.isDynamic) queue.push(dep.code.specifier);
+    }
+  }
+  assert(seen.has(new URL("../../lib/cli/commands/plots.ts", import.meta.url).href));
+  assertEquals([...seen].filter((s) => s.includes("/lib/outputs/") || s.includes("vega")), []);
+});
