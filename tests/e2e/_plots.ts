@@ -16,7 +16,8 @@ export const PNG_BASE64 =
  * With params `n` and `colour`: roc.csv has n + 1 rows, loss.json n rows
  * of two series, points.jsonl n points, accuracy.tsv 3 bars, confusion.csv
  * 3 cells (cat→cat n times, cat→dog once, dog→dog twice), chart.png and
- * badge.svg (filled with `colour`) are images.
+ * badge.svg (filled with `colour`) are images, report.html a page whose
+ * script writes `n=<n>`.
  */
 export const PLOTS_PIPELINE = `import { loaders, plot, Pipeline } from "jsr:@pivot/core";
 
@@ -43,6 +44,7 @@ pipeline.stage({
     }),
     chart: plot("chart.png", loaders.bytes()),
     badge: plot("badge.svg", loaders.text()),
+    report: plot("report.html", loaders.text()),
   },
   run: (_deps, { params }) => {
     const { n, colour } = params;
@@ -59,6 +61,7 @@ pipeline.stage({
         { actual: "dog", predicted: "dog" },
       ],
       chart: Uint8Array.from(atob(PNG), (c) => c.charCodeAt(0)),
+      report: \`<p id="n">?</p><script>document.getElementById("n").textContent = "n=\${n}";</script>\`,
       badge: \`<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20"><rect width="30" height="20" fill="\${colour}"/></svg>\`,
     };
   },
@@ -89,6 +92,7 @@ export const PLOT_FILES = [
   "confusion.csv",
   "chart.png",
   "badge.svg",
+  "report.html",
 ];
 
 /**

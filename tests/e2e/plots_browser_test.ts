@@ -80,6 +80,7 @@ Deno.test("plots show: each template draws its marks as SVG, images show, nothin
       ["confusion.csv", "chart", "true"],
       ["chart.png", "image", "true"],
       ["badge.svg", "image", "true"],
+      ["report.html", "html", "true"],
     ]);
     // linear: one line, a point per row (n + 1 = 5).
     assertEquals([await count(page, "roc.csv", LINES), await count(page, "roc.csv", POINTS)], [
@@ -108,6 +109,9 @@ Deno.test("plots show: each template draws its marks as SVG, images show, nothin
         ) => [(img as unknown as Img).naturalWidth, (img as unknown as Img).naturalHeight]),
     );
     assertEquals(sizes, [[3, 2], [30, 20]]);
+    // An HTML plot runs in a sandboxed frame: its script ran.
+    const frame = page.frameLocator("section[data-plot='report.html'] iframe");
+    assertEquals(await frame.locator("#n").textContent(), "n=4");
 
     assertEquals(refused, []);
     assert(

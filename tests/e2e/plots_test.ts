@@ -53,6 +53,7 @@ Deno.test("plots show --json prints each plot's data and Vega-Lite spec, and eac
         ["confusion.csv", "chart", "confusion", "evaluate"],
         ["chart.png", "image", null, "evaluate"],
         ["badge.svg", "image", null, "evaluate"],
+        ["report.html", "html", null, "evaluate"],
       ],
     );
     const roc = shown.plots[0];
@@ -136,7 +137,7 @@ Deno.test("plots show writes one page to -o DIR and prints its URL; targets pick
     const byPath = await plotsJson(p, "show", "roc.csv", "badge.svg");
     assertEquals(byPath.plots.map((plot) => plot.path), ["roc.csv", "badge.svg"]);
     const byStage = await plotsJson(p, "show", "evaluate");
-    assertEquals(byStage.plots.length, 7);
+    assertEquals(byStage.plots.length, 8);
     // Any data file of the project can be plotted, with the default options.
     await p.write("extra/scores.csv", "epoch,score\n0,1\n1,3\n");
     const extra = await plotsJson(p, "show", "extra/scores.csv");
@@ -156,14 +157,7 @@ Deno.test("plots show --open hands the page to $BROWSER", async () => {
     await p.write("browser.sh", `#!/bin/sh\nprintf '%s' "$1" > ${opened}\n`);
     await Deno.chmod(p.path("browser.sh"), 0o755);
     const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../../cli.ts", import.meta.url).pathname,
-        "plots",
-        "show",
-        "--open",
-      ],
+      args: ["run", "-A", CLI, "plots", "show", "--open"],
       cwd: p.root,
       env: { NO_COLOR: "1", BROWSER: p.path("browser.sh") },
       stdout: "piped",
