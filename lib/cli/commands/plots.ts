@@ -9,7 +9,7 @@
  * @module
  */
 
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { PivotError } from "../../errors.ts";
 import { toFileUrl } from "../../paths.ts";
 import type { StageDef } from "../../pipeline/stage_def.ts";
@@ -110,7 +110,7 @@ export const plots: Command = {
       }
       const { plotsPage } = await import("../../outputs/plot_page.ts");
       const html = await plotsPage(rendered, {
-        title: `Plots: ${relative(dirname(project.root), project.root) || project.root}`,
+        title: `Plots: ${basename(project.root)}`,
         subtitle: labels.length === 1 ? labels[0] : `${labels[0]} vs ${labels[1]}`,
       });
       const dir = resolve(env.cwd, (values.out as string | undefined) ?? DEFAULT_DIR);
@@ -118,7 +118,7 @@ export const plots: Command = {
       await writeAtomically(file, html);
       const url = toFileUrl(file);
       env.output.line(url);
-      if (values.open) await openInBrowser(url, env);
+      if (values.open) openInBrowser(url, env);
       return 0;
     });
   },
@@ -214,7 +214,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
  * system's opener. The page is written either way: failing to open it is a
  * warning.
  */
-async function openInBrowser(url: string, env: CommandEnv): Promise<void> {
+function openInBrowser(url: string, env: CommandEnv): void {
   const browser = Deno.env.get("BROWSER")?.trim();
   const [command, ...args] = browser
     ? [browser, url]
@@ -232,7 +232,6 @@ async function openInBrowser(url: string, env: CommandEnv): Promise<void> {
     }).spawn();
     // A browser may keep running: do not wait for it.
     child.unref();
-    await Promise.resolve();
   } catch (error) {
     env.output.error(
       `warning: cannot open a browser (${command}: ${
