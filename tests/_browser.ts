@@ -5,15 +5,24 @@
  * up by hand; playwright never downloads a browser of its own (it cannot
  * here).
  *
- * Use one browser per test file:
+ * Use one browser per test file: `const browser = sharedBrowser()` at the
+ * top, `Deno.test.afterAll(() => browser.close())`, and a fresh page per
+ * test:
  *
+ * @example
  * ```ts
+ * import { sharedBrowser } from "./_browser.ts";
+ * import assert from "node:assert/strict";
+ *
  * const browser = sharedBrowser();
- * Deno.test.afterAll(() => browser.close());
- * Deno.test("the page renders", async () => {
- *   await using page = await browser.page();
- *   await page.goto("file:///tmp/index.html");
- * });
+ * try {
+ *   await using t = await browser.page();
+ *   await t.page.setContent("<h1>hello</h1>");
+ *   assert.equal(await t.page.textContent("h1"), "hello");
+ *   assert.deepEqual(t.errors, []);
+ * } finally {
+ *   await browser.close();
+ * }
  * ```
  *
  * @module
