@@ -21,23 +21,11 @@
  * @module
  */
 
-import { isPathOnly } from "./_loader_spec.ts";
+import { isPathOnly } from "../model/loader_spec.ts";
+import type { OutKind } from "../model/stage_def.ts";
 import { json, pathOnly, type PathOnlyLoader, type Reader, type Writer } from "./loaders.ts";
 
-/**
- * The kinds of outs: `"out"` (cached), `"metric"` (small JSON, not cached,
- * meant for git), `"plot"` (cached, shown by `pivot plots`) and
- * `"incremental"` (restored from the cache as a writable copy before the
- * stage runs). Each is declared by the function of the same name.
- *
- * @example
- * ```ts
- * import { metric, type OutKind } from "jsr:@pivot/core";
- *
- * const kind: OutKind = metric("metrics.json").kind; // "metric"
- * ```
- */
-export type OutKind = "out" | "metric" | "plot" | "incremental";
+export type { OutKind };
 
 /**
  * A declared input file or directory, made by {@link dep}.

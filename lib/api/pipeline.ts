@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { CallSite } from "../model/stage_def.ts";
 import type { Dep, Out } from "./artifacts.ts";
 import type {
   Deps,
@@ -29,27 +30,7 @@ import type {
   StageSpec,
 } from "./stage.ts";
 
-/**
- * Where in your code a pipeline or stage was declared, taken from the call
- * stack; Pivot names it in errors (`pipeline.ts:12`).
- *
- * @example
- * ```ts
- * import { type CallSite, Pipeline } from "jsr:@pivot/core";
- * import assert from "node:assert/strict";
- *
- * const site: CallSite = new Pipeline("where").site;
- * assert.equal(typeof site.line, "number"); // 1-based, 0 when unknown
- * ```
- */
-export interface CallSite {
-  /** Module URL (`file:///…/pipeline.ts`), or `"unknown"` when the stack has none. */
-  readonly url: string;
-  /** 1-based line, or 0 when unknown. */
-  readonly line: number;
-  /** 1-based column, or 0 when unknown. */
-  readonly column: number;
-}
+export type { CallSite };
 
 /**
  * A stage as registered, listed by `pipeline.stages`: its declarations

@@ -18,7 +18,7 @@
  */
 
 import { dirname, join, resolve } from "node:path";
-import { findDenoConfig } from "../pipeline/project.ts";
+import { findDenoConfig } from "../pipeline/find_project.ts";
 import { fromFileUrl } from "../paths.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";

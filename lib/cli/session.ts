@@ -13,12 +13,8 @@ import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { loadStagesWithProducers } from "../pipeline/discovery.ts";
 import { loadStagesFresh } from "../pipeline/load_worker.ts";
-import {
-  findDenoConfig,
-  findPipelineFile,
-  findProject,
-  type Project,
-} from "../pipeline/project.ts";
+import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
+import type { Project } from "../model/project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
@@ -28,7 +24,7 @@ import {
   type FingerprintOptions,
   fingerprintStages,
 } from "../fingerprint/fingerprint.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
 

@@ -5,7 +5,7 @@
  */
 
 import { type StageGraph, withUpstream } from "../graph/graph.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { selectStages as selectNames } from "../pipeline/select.ts";
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { hashArtifact } from "../storage/artifact_hash.ts";
 import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
 import {

@@ -13,7 +13,7 @@
 
 import { messageOf } from "../errors.ts";
 import { withDownstream, withUpstream } from "../graph/graph.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { canonicalJson } from "../storage/hash.ts";
 import type { WorkerPool } from "../worker/pool.ts";
 import type { EngineContext } from "./context.ts";

@@ -10,7 +10,7 @@
 
 import { dirname, join } from "node:path";
 import { messageOf } from "../errors.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { ensureDir, forgetAllDirs } from "../storage/ensure_dir.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { acquireExecLock } from "../storage/exec_lock.ts";

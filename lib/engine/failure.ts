@@ -7,7 +7,7 @@
  */
 
 import { relative } from "node:path";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { RunDirs, RunOutcome } from "../worker/pool.ts";
 
 const DENIED = /Requires (\w+) access to "?([^",]+)"?/;

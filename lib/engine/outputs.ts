@@ -7,7 +7,7 @@
  */
 
 import { dirname, join } from "node:path";
-import type { OutDef, StageDef } from "../pipeline/stage_def.ts";
+import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { hashArtifact, listFiles } from "../storage/artifact_hash.ts";
 import { type CheckoutMode, type DirManifest, hashManifest, tempPath } from "../storage/cache.ts";
 import { type Hash, hashFile } from "../storage/hash.ts";

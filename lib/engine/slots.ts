@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 
 /** The group that runs a stage alone. */
 export const EXCLUSIVE = "*";

@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { NS, type StateStore } from "../storage/state.ts";
 import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";

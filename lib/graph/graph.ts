@@ -8,7 +8,7 @@
  */
 
 import { PivotError } from "../errors.ts";
-import type { OutDef, StageDef } from "../pipeline/stage_def.ts";
+import type { OutDef, StageDef } from "../model/stage_def.ts";
 
 /** Where a path comes from. */
 export interface Producer {

@@ -15,10 +15,11 @@
 
 import { dirname } from "node:path";
 import { PivotError } from "../errors.ts";
-import { type LoadedPipeline, loadPipeline } from "./load.ts";
+import { loadPipeline } from "./load.ts";
 import type { ParamsYaml } from "./params.ts";
-import { pipelineFileIn, type Project } from "./project.ts";
-import type { DepDef, PipelineRef, StageDef } from "./stage_def.ts";
+import { pipelineFileIn } from "./find_project.ts";
+import type { Project } from "../model/project.ts";
+import type { DepDef, LoadedPipeline, PipelineRef, StageDef } from "../model/stage_def.ts";
 import type { StateStore } from "../storage/state.ts";
 
 /** What {@link loadStagesWithProducers} loaded. */

@@ -20,18 +20,17 @@
 
 import { basename, extname, relative } from "node:path";
 import type { Out, OutKind } from "../api/artifacts.ts";
-import { type LoaderSpec, loaderSpecOf } from "../api/_loader_spec.ts";
+import { type LoaderSpec, loaderSpecOf } from "../model/loader_spec.ts";
 import { csv, json, jsonl, pathOnly, text, yaml } from "../api/loaders.ts";
 import { PIPELINE_BRAND, PipelineDefinitionError, type StageDefinition } from "../api/pipeline.ts";
 import { messageOf, PivotError } from "../errors.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
 import { didYouMean } from "./_suggest.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve.ts";
-import type { LoadedPipeline } from "./load.ts";
 import { type ParamsYaml, resolveParams } from "./params.ts";
 import type { PivotYamlFile, PivotYamlStage } from "./pivot_yaml.ts";
-import { type Project, projectRelative } from "./project.ts";
-import type { DepDef, OutDef, PipelineRef, StageDef } from "./stage_def.ts";
+import { type Project, projectRelative } from "../model/project.ts";
+import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
 
 /**
  * Load the YAML pipeline `file` and resolve its stages against `project`.

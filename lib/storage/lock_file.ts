@@ -12,7 +12,7 @@
  */
 
 import { dirname } from "node:path";
-import type { OutKind } from "../api/artifacts.ts";
+import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { type ManifestEntry, tempPath } from "./cache.ts";
 import type { Hash } from "./hash.ts";

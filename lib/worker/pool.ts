@@ -21,7 +21,7 @@
  */
 
 import { join } from "node:path";
-import type { ResolvedPermissions } from "../pipeline/stage_def.ts";
+import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { ensureDir, forgetDir } from "../storage/ensure_dir.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 

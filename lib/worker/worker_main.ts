@@ -12,10 +12,10 @@
  */
 
 import * as builtinLoaders from "../api/loaders.ts";
-import type { LoaderSpec } from "../api/_loader_spec.ts";
+import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { Reader, Writer } from "../api/loaders.ts";
 import { type Pipeline, PIPELINE_BRAND, type RegisteredStage } from "../api/pipeline.ts";
-import type { CodeRef } from "../pipeline/stage_def.ts";
+import type { CodeRef } from "../model/stage_def.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 
 interface WorkerScope {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EXCLUSIVE, Slots } from "../../lib/engine/slots.ts";
-import type { StageDef } from "../../lib/pipeline/stage_def.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 import { stage } from "../graph/_stages.ts";
 
 /** Let resolved promises run their callbacks. */
