@@ -20,6 +20,7 @@
  */
 
 import type { CallSite } from "../model/stage_def.ts";
+import { isOwnCode } from "../own_code.ts";
 import type { Dep, Out } from "./artifacts.ts";
 import type {
   Deps,
@@ -430,20 +431,19 @@ function nameOfFunction(fn: { name: string }): string | undefined {
   return name && name !== "run" && name !== "anonymous" ? name : undefined;
 }
 
-const API_DIR = new URL("../", import.meta.url).href;
 // `at fn (URL:line:column)` or `at URL:line:column`. Deno prints file URLs
 // decoded, so the URL may hold spaces and parentheses: it runs from the first
 // scheme after a space or `(` to the last `:line:column`.
 const FRAME = /(?:^|[\s(])((?:file|https?|jsr|npm):.+?):(\d+):(\d+)\)?$/;
 
-/** The first stack frame outside Pivot's own API modules. */
+/** The first stack frame outside Pivot's own modules. */
 function callerSite(): CallSite {
   for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
     const [, frameUrl, frameLine, frameColumn] = FRAME.exec(line.trim()) ?? [];
     if (frameUrl === undefined || !URL.canParse(frameUrl)) continue;
     // Re-encoded (spaces as %20), so it equals the module's import.meta.url.
     const url = new URL(frameUrl).href;
-    if (!url.startsWith(API_DIR)) {
+    if (!isOwnCode(url)) {
       return { url, line: Number(frameLine), column: Number(frameColumn) };
     }
   }

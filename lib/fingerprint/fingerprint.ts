@@ -26,7 +26,9 @@ import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
 import { ProjectFiles } from "./_files.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
-import { fromFileUrl, resolvePath, toFileUrl } from "./_paths.ts";
+import { fromFileUrl, toFileUrl } from "../paths.ts";
+import { ownCodePrefixes } from "../own_code.ts";
+import { resolvePath } from "./_paths.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
 
 // The cold path's modules (TypeScript analysis, `deno info`, resolution) are
@@ -200,13 +202,7 @@ class Session {
     this.#state = options.state;
     this.files = new ProjectFiles(options.state, options.projectRoot);
     this.#stats = options.stats ?? { analysed: 0, graphRuns: 0, cachedStages: 0 };
-    const root = /^[a-z]+:/i.test(options.pivotRoot)
-      ? options.pivotRoot
-      : toFileUrl(options.pivotRoot);
-    // Pivot's API is its mod.ts and lib/; not the whole checkout, whose
-    // examples, tests and benchmarks hold pipelines of their own.
-    const base = root.endsWith("/") ? root : root + "/";
-    this.#ignored = [`${base}mod.ts`, `${base}lib/`, "https://jsr.io/@pivot/core/"];
+    this.#ignored = ownCodePrefixes(options.pivotRoot);
   }
 
   async fingerprint(stages: readonly StageDef[]): Promise<Map<string, StageFingerprint>> {
