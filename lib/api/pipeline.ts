@@ -125,6 +125,14 @@ type AnyOverrides = StageOverrides<Deps, Outs, ParamsSpec>;
 /** Brand by which loaders recognise a pipeline, across copies of this module. */
 export const PIPELINE_BRAND: unique symbol = Symbol.for("pivot.pipeline");
 
+/**
+ * True when `value` is a {@link Pipeline}, from this copy of the module or
+ * another (a user's pipeline may import Pivot by another URL than the CLI).
+ */
+export function isPipeline(value: unknown): value is Pipeline {
+  return typeof value === "object" && value !== null && PIPELINE_BRAND in value;
+}
+
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 /**

@@ -10,7 +10,9 @@
 
 import { dirname, join } from "node:path";
 import { messageOf } from "../errors.ts";
+import { Events } from "../events.ts";
 import type { StageDef } from "../model/stage_def.ts";
+import { copyTree, copyWritable } from "../storage/copy.ts";
 import { ensureDir, forgetAllDirs } from "../storage/ensure_dir.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { acquireExecLock } from "../storage/exec_lock.ts";
@@ -47,7 +49,8 @@ export interface WaveRequest {
   readonly signal?: AbortSignal;
 }
 
-interface StageResult {
+/** How a stage ended in a wave, before it is reported as a `stage` event. */
+interface StageOutcome {
   readonly status: StageStatus;
   readonly reason: string;
   readonly error?: string;
@@ -63,7 +66,7 @@ const DECIDING = 16;
 export class Engine {
   readonly #context: EngineContext;
   readonly #pool: WorkerPool;
-  readonly #sinks = new Set<EventSink>();
+  readonly #events = new Events<EngineEvent>();
 
   /** An engine over `context`, executing stages in `pool`. */
   constructor(context: EngineContext, pool: WorkerPool) {
@@ -78,12 +81,7 @@ export class Engine {
 
   /** Add a sink; returns a function that removes it. */
   subscribe(sink: EventSink): () => void {
-    this.#sinks.add(sink);
-    return () => this.#sinks.delete(sink);
-  }
-
-  #emit(event: EngineEvent): void {
-    for (const sink of this.#sinks) sink(event);
+    return this.#events.subscribe(sink);
   }
 
   /** Run one wave; resolves with its summary (also emitted as the last event). */
@@ -91,18 +89,18 @@ export class Engine {
     const started = performance.now();
     const { graph } = this.#context;
     const names = new Set(request.stages.map((s) => s.name));
-    const results = new Map<string, StageResult>();
+    const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
     const wave = { stopping: false };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
-    this.#emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
+    this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
 
-    const finish = (stage: StageDef, result: StageResult, since: number) => {
+    const finish = (stage: StageDef, result: StageOutcome, since: number) => {
       results.set(stage.name, result);
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
-      this.#emit({
+      this.#events.emit({
         type: "stage",
         stage: stage.name,
         status: result.status,
@@ -120,7 +118,7 @@ export class Engine {
       [...graph.upstream.get(s.name)!].filter((n) => names.has(n)).length,
     ]));
     const ready: StageDef[] = request.stages.filter((s) => remaining.get(s.name) === 0);
-    const settle = (stage: StageDef, result: StageResult, since: number) => {
+    const settle = (stage: StageDef, result: StageOutcome, since: number) => {
       finish(stage, result, since);
       const failed = FAILED_UPSTREAM.has(result.status);
       const below = [...graph.downstream.get(stage.name)!]
@@ -162,7 +160,7 @@ export class Engine {
         }
         const since = performance.now();
         const task = this.#processStage(stage, request, slots, wave)
-          .catch((error): StageResult => ({
+          .catch((error): StageOutcome => ({
             status: "failed",
             reason: "internal error",
             error: messageOf(error),
@@ -189,7 +187,7 @@ export class Engine {
       duration_ms: Math.round(performance.now() - started),
     };
     if (!request.noCommit) await this.#context.state.flush();
-    this.#emit(summary);
+    this.#events.emit(summary);
     return summary;
   }
 
@@ -198,7 +196,7 @@ export class Engine {
     request: WaveRequest,
     slots: Slots,
     wave: { stopping: boolean },
-  ): Promise<StageResult> {
+  ): Promise<StageOutcome> {
     const forced = request.force.has(stage.name);
     const first = await decide(this.#context, stage, { forced, upstreamWillRun: false });
     if (isPlainSkip(first)) return { status: "skipped", reason: "up to date" };
@@ -210,7 +208,7 @@ export class Engine {
       {
         signal: request.signal,
         onWait: () =>
-          this.#emit({
+          this.#events.emit({
             type: "warning",
             message: `stage '${stage.name}' is being run by another pivot process; waiting for it`,
           }),
@@ -276,7 +274,7 @@ export class Engine {
     request: WaveRequest,
     slots: Slots,
     wave: { stopping: boolean },
-  ): Promise<StageResult> {
+  ): Promise<StageOutcome> {
     const { stage } = decision;
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
@@ -295,7 +293,7 @@ export class Engine {
     }
   }
 
-  async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageResult> {
+  async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageOutcome> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
     const worker = await this.#pool.acquire(stage.permissions);
@@ -309,7 +307,7 @@ export class Engine {
       const deps = this.#linkDeps(stage, dirs.deps);
       links = deps.map((d) => d.path);
       const outs = await this.#prepareOuts(decision, dirs.outs);
-      this.#emit({ type: "stage-start", stage: stage.name });
+      this.#events.emit({ type: "stage-start", stage: stage.name });
       const outcome: RunOutcome = await worker.run(
         {
           stage: stage.name,
@@ -321,7 +319,7 @@ export class Engine {
           variant: stage.variant,
           tmpDir: dirs.tmp,
         },
-        (stream, text) => this.#emit({ type: "log", stage: stage.name, stream, text }),
+        (stream, text) => this.#events.emit({ type: "log", stage: stage.name, stream, text }),
         request.signal,
         this.#pool.options.graceMs,
       );
@@ -384,8 +382,7 @@ export class Engine {
         removePath(path);
         await copyTree(from, path);
       } else {
-        await Deno.copyFile(from, path);
-        await Deno.chmod(path, 0o644);
+        await copyWritable(from, path);
       }
     };
     try {
@@ -432,17 +429,4 @@ function tryHardLink(source: string, link: string): boolean {
 /** Map a project-relative path into the staging tree (paths outside the project too). */
 function stagedName(path: string): string {
   return path.split("/").map((part) => part === ".." ? "__up__" : part).join("/");
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const dest = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, dest);
-    else {
-      await Deno.copyFile(source, dest);
-      await Deno.chmod(dest, 0o644);
-    }
-  }
 }

@@ -32,7 +32,7 @@ export function removePath(path: string): void {
 }
 
 /** The checkout mode for an out: incremental outs are always copies. */
-export function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
+function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
   return out.kind === "incremental" ? "copy" : mode;
 }
 

@@ -23,7 +23,7 @@ export interface ProjectConfig {
 }
 
 /** The path of a project's config file. */
-export function configPath(project: Project): string {
+function configPath(project: Project): string {
   return join(project.pivotDir, "config.yaml");
 }
 

@@ -22,20 +22,7 @@ export type ArtifactHash =
   | { readonly isDir: false; readonly hash: Hash }
   | { readonly isDir: true; readonly hash: Hash; readonly manifest: DirManifest };
 
-/**
- * Hash of the file at `abs` (project-relative `rel`, the cache key), via
- * the state cache. Returns undefined when it does not exist.
- */
-export async function hashFileCached(
-  abs: string,
-  rel: string,
-  state: StateStore,
-): Promise<Hash | undefined> {
-  const info = statOrUndefined(abs);
-  if (!info?.isFile) return undefined;
-  return await hashStatted(abs, rel, info, state);
-}
-
+/** The hash of the file at `abs` (stat `info`), through the state cache under `rel`. */
 async function hashStatted(
   abs: string,
   rel: string,

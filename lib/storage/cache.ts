@@ -18,6 +18,7 @@
 import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { stampOf, type StateStore } from "./state.ts";
+import { copyWritable } from "./copy.ts";
 import { ensureDir } from "./ensure_dir.ts";
 
 /** How a cached object is placed in the workspace. */
@@ -41,7 +42,7 @@ export interface DirManifest {
 }
 
 /** The canonical text of a manifest, whose hash is the directory's hash. */
-export function manifestText(manifest: DirManifest): string {
+function manifestText(manifest: DirManifest): string {
   return canonicalJson({ files: manifest.files.map(({ path, hash }) => ({ path, hash })) });
 }
 
@@ -204,9 +205,4 @@ function removeQuietly(path: string): void {
   } catch {
     // not there
   }
-}
-
-async function copyWritable(source: string, dest: string): Promise<void> {
-  await Deno.copyFile(source, dest);
-  await Deno.chmod(dest, 0o644);
 }

@@ -113,7 +113,7 @@ async function parseLock(text: string, rel: string): Promise<LockData> {
 }
 
 /** The lock content in its canonical order: keys sorted, deps and outs by path. */
-export function canonicalLock(data: LockData): LockData {
+function canonicalLock(data: LockData): LockData {
   const byPath = <T extends { path: string }>(items: readonly T[]) =>
     [...items].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {
@@ -166,12 +166,4 @@ export async function writeLock(
     throw error;
   }
   state.defer([NS.lock, rel], { ...stampOf(Deno.statSync(path)), data: canonical });
-}
-
-/** Delete a stage's lock file (and its cached parse), if present. */
-export async function removeLock(path: string, rel: string, state: StateStore): Promise<void> {
-  await Deno.remove(path).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
-  await state.delete([NS.lock, rel]);
 }

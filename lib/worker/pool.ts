@@ -207,7 +207,7 @@ function isEmpty(dir: string): boolean {
 }
 
 /** Permission-profile key of a stage's extra permissions. */
-export function profileOf(permissions: ResolvedPermissions): string {
+function profileOf(permissions: ResolvedPermissions): string {
   return JSON.stringify([
     [...permissions.read].sort(),
     permissions.net,

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { EXCLUSIVE, Slots } from "../../lib/engine/slots.ts";
+import { Slots } from "../../lib/engine/slots.ts";
+
+/** The mutex group that runs a stage alone. */
+const EXCLUSIVE = "*";
 import type { StageDef } from "../../lib/model/stage_def.ts";
 import { stage } from "../graph/_stages.ts";
 
