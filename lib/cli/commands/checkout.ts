@@ -6,7 +6,7 @@
  */
 
 import { resolve } from "node:path";
-import { restoreOut } from "../../engine/outputs.ts";
+import { restoreOut } from "../../engine/workspace_outs.ts";
 import { stageKey } from "../../engine/context.ts";
 import { PivotError } from "../../errors.ts";
 import { projectRelative } from "../../model/project.ts";
