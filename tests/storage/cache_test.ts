@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  Cache,
-  CHECKOUT_MODES,
-  type DirManifest,
-  hashManifest,
-} from "../../lib/storage/cache.ts";
+import { Cache, CHECKOUT_MODES, type DirManifest, hashManifest } from "../../lib/storage/cache.ts";
 import { hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { listTree, openState, type TempDir, tempDir } from "../_helpers.ts";
 
