@@ -15,7 +15,7 @@ Deno.test("pipelineFileIn refuses a directory with both pivot.yaml and pivot.yml
   await using dir = await tempDir();
   await Deno.writeTextFile(join(dir.path, "pivot.yml"), "stages: {}\n");
   await Deno.writeTextFile(join(dir.path, "pivot.yaml"), "stages: {}\n");
-  const error = await assertRejects(async () => pipelineFileIn(dir.path));
+  const error = await assertRejects(() => pipelineFileIn(dir.path));
   assert(error instanceof PivotError);
   assertEquals(error.message, `${dir.path} holds both pivot.yaml and pivot.yml: keep one`);
 });
@@ -24,7 +24,7 @@ Deno.test("pipelineFileIn refuses a directory with both pivot.yaml and pipeline.
   await using dir = await tempDir();
   await Deno.writeTextFile(join(dir.path, "pivot.yaml"), "stages: {}\n");
   await Deno.writeTextFile(join(dir.path, "pipeline.ts"), "");
-  const error = await assertRejects(async () => pipelineFileIn(dir.path));
+  const error = await assertRejects(() => pipelineFileIn(dir.path));
   assertEquals(
     error.message,
     `${dir.path} holds both pivot.yaml and pipeline.ts: keep one pipeline definition per directory`,
