@@ -39,10 +39,12 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["lib/model/"],
   // What users import (mod.ts); content-addressed storage, lock files, state.
   ["lib/api/", "lib/storage/"],
-  // Loading pipelines; code fingerprints; the stage graph; stage workers; remotes.
-  ["lib/pipeline/", "lib/fingerprint/", "lib/graph/", "lib/worker/", "lib/remote/"],
-  // Deciding and scheduling waves; metrics, plots and data commands' logic; DVC interop.
-  ["lib/engine/", "lib/outputs/", "lib/dvc/"],
+  // Code fingerprints; the stage graph; stage workers; remotes.
+  ["lib/fingerprint/", "lib/graph/", "lib/worker/", "lib/remote/"],
+  // Loading pipelines, beside (not below) what runs them: the engine, graph, fingerprint and
+  // worker never import loading code. Deciding and scheduling waves; metrics, plots and data
+  // commands' logic; DVC interop.
+  ["lib/pipeline/", "lib/engine/", "lib/outputs/", "lib/dvc/"],
   // Watch mode: file watcher and agent socket.
   ["lib/watch/"],
   // The web UI.
