@@ -18,7 +18,7 @@
 import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { stampOf, type StateStore } from "./state.ts";
-import { copyWritable } from "./copy.ts";
+import { copyWritable, tryHardLink } from "./copy.ts";
 import { ensureDir } from "./ensure_dir.ts";
 
 /** How a cached object is placed in the workspace. */
@@ -96,7 +96,7 @@ export class Cache {
     ensureDir(dirname(object));
     const temp = tempPath(object);
     try {
-      if (!link || !tryLink(source, temp)) await Deno.copyFile(source, temp);
+      if (!link || !tryHardLink(source, temp)) await Deno.copyFile(source, temp);
       Deno.chmodSync(temp, 0o444);
       Deno.renameSync(temp, object);
     } catch (error) {
@@ -179,23 +179,12 @@ export class Cache {
     const temp = tempPath(dest);
     try {
       if (mode === "symlink") Deno.symlinkSync(object, temp);
-      else if (mode === "copy" || !tryLink(object, temp)) await copyWritable(object, temp);
+      else if (mode === "copy" || !tryHardLink(object, temp)) await copyWritable(object, temp);
       Deno.renameSync(temp, dest);
     } catch (error) {
       removeQuietly(temp);
       throw error;
     }
-  }
-}
-
-/** Hard-link `source` to `dest`; false when the filesystem refuses (say, across devices). */
-function tryLink(source: string, dest: string): boolean {
-  try {
-    Deno.linkSync(source, dest);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) throw error;
-    return false;
   }
 }
 

@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
-import { copyTree, copyWritable } from "../storage/copy.ts";
+import { copyTree, copyWritable, tryHardLink } from "../storage/copy.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
 
@@ -51,7 +51,8 @@ export function linkDeps(stage: StageDef, depsDir: string): StagedArtifact[] {
     const link = join(depsDir, stagedName(dep.path));
     ensureDir(dirname(link));
     // A hard link is ~30× cheaper than a symlink here; directories, and
-    // files on another filesystem, get a symlink.
+    // files on another filesystem, get a symlink (a missing dep too: its
+    // loader will say so).
     if (dep.isDir || !tryHardLink(dep.abs, link)) Deno.symlinkSync(dep.abs, link);
     staged.push({ name: dep.name, path: link, loader: dep.loader });
   }
@@ -163,17 +164,6 @@ export function resetStaging(dirs: RunDirs, links: readonly string[], clean: boo
 function isEmpty(dir: string): boolean {
   for (const _ of Deno.readDirSync(dir)) return false;
   return true;
-}
-
-function tryHardLink(source: string, link: string): boolean {
-  try {
-    Deno.linkSync(source, link);
-    return true;
-  } catch (error) {
-    // Missing (the loader will say so), another filesystem, or not allowed.
-    void error;
-    return false;
-  }
 }
 
 /** Map a project-relative path into the staging tree (paths outside the project too). */
