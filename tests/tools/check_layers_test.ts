@@ -22,7 +22,7 @@ Deno.test("an import of a higher layer is a violation naming both layers", () =>
 
 Deno.test("layers on one level may not import each other", () => {
   const report = check({
-    "lib/graph/graph.ts": `export * from "../pipeline/load.ts";`,
+    "lib/engine/engine.ts": `export * from "../pipeline/load.ts";`,
     "lib/pipeline/load.ts": "",
   });
   assertMatch(report.violations[0].message, /on its own level/);
