@@ -150,7 +150,7 @@ async function generate(root: string): Promise<void> {
 
 /** Child (run with the project's config): print the pipeline's stages as `StageDef`s. */
 async function dumpStages(root: string): Promise<void> {
-  const { loaderSpecOf } = await import("../lib/api/_loader_spec.ts");
+  const { loaderSpecOf } = await import("../lib/model/loader_spec.ts");
   const { pipeline } = await import(`file://${root}/pipeline.ts`);
   const file = `${root}/pipeline.ts`;
   // deno-lint-ignore no-explicit-any

@@ -19,6 +19,19 @@ export class PivotError extends Error {
   }
 }
 
+/**
+ * A stage's outs break its declaration: one missing, of the wrong kind, or a
+ * file written that is not an out. The stage fails with this message.
+ */
+export class OutputError extends Error {
+  override name = "OutputError";
+}
+
+/** The first non-blank line of `text`, trimmed (all of it when every line is blank). */
+export function firstLine(text: string): string {
+  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
+}
+
 /** The message of any thrown value, for one-line reports. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;

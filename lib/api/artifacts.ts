@@ -21,24 +21,12 @@
  * @module
  */
 
-import { isPathOnly } from "./_loader_spec.ts";
+import { isPathOnly } from "../model/loader_spec.ts";
+import type { OutKind, PlotDisplay, PlotTemplate } from "../model/stage_def.ts";
 import { json, pathOnly, type PathOnlyLoader, type Reader, type Writer } from "./loaders.ts";
-import { PipelineDefinitionError } from "./pipeline.ts";
+import { PipelineDefinitionError } from "./definition_error.ts";
 
-/**
- * The kinds of outs: `"out"` (cached), `"metric"` (small JSON, not cached,
- * meant for git), `"plot"` (cached, shown by `pivot plots`) and
- * `"incremental"` (restored from the cache as a writable copy before the
- * stage runs). Each is declared by the function of the same name.
- *
- * @example
- * ```ts
- * import { metric, type OutKind } from "jsr:@pivot/core";
- *
- * const kind: OutKind = metric("metrics.json").kind; // "metric"
- * ```
- */
-export type OutKind = "out" | "metric" | "plot" | "incremental";
+export type { OutKind, PlotDisplay, PlotTemplate };
 
 /**
  * A declared input file or directory, made by {@link dep}.
@@ -298,57 +286,7 @@ export function metric<T extends MetricValue = MetricValue>(
   };
 }
 
-/**
- * How `pivot plots` draws a data plot: `"linear"` (lines), `"scatter"`
- * (points), `"bar"`, or `"confusion"` (a confusion matrix counting rows by
- * actual class, `x`, and predicted class, `y`).
- *
- * @example
- * ```ts
- * import { loaders, plot, type PlotTemplate } from "jsr:@pivot/core";
- *
- * const template: PlotTemplate = "scatter";
- * const points = plot("points.csv", loaders.csv(), { x: "a", y: "b", template });
- * ```
- */
-export type PlotTemplate = "linear" | "scatter" | "bar" | "confusion";
-
 const PLOT_TEMPLATES: readonly PlotTemplate[] = ["linear", "scatter", "bar", "confusion"];
-
-/**
- * How `pivot plots show` and `pivot plots diff` draw a data plot (a CSV, TSV,
- * JSON or JSON Lines file of rows). Image plots (`.png`, `.svg`, …) are
- * shown as they are and need none of these. See docs/plots.md.
- *
- * @example
- * ```ts
- * import { loaders, plot, type PlotDisplay } from "jsr:@pivot/core";
- * import assert from "node:assert/strict";
- *
- * const roc: PlotDisplay = { x: "fpr", y: "tpr", template: "linear", title: "ROC" };
- * assert.deepEqual(plot("roc.csv", loaders.csv(), roc).plot, roc);
- * ```
- */
-export interface PlotDisplay {
-  /** `"linear"` (the default), `"scatter"`, `"bar"` or `"confusion"`: see {@link PlotTemplate}. */
-  readonly template?: PlotTemplate | undefined;
-  /**
-   * The column on the x axis; the actual class for `"confusion"`. Default:
-   * the row's position, shown as `step` (a column named `step` is used as it is).
-   */
-  readonly x?: string | undefined;
-  /**
-   * The column on the y axis, or several (one series each); the predicted
-   * class for `"confusion"`. Default: the last column other than `x`.
-   */
-  readonly y?: string | readonly string[] | undefined;
-  /** The chart's title. Default: the plot's path heads it. */
-  readonly title?: string | undefined;
-  /** The x axis title. Default: the `x` column's name. */
-  readonly xLabel?: string | undefined;
-  /** The y axis title. Default: the `y` column's name. */
-  readonly yLabel?: string | undefined;
-}
 
 /**
  * Options of {@link plot}: whether it is cached, and how it is drawn.

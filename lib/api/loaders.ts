@@ -28,7 +28,7 @@
  * @module
  */
 
-import { LOADER_SPEC, type LoaderSpec, PATH_ONLY } from "./_loader_spec.ts";
+import { LOADER_SPEC, type LoaderSpec, PATH_ONLY } from "../model/loader_spec.ts";
 
 /**
  * Reads a file into a value of type `T`: the part of a loader a dep needs.

@@ -19,7 +19,12 @@
  * @module
  */
 
+import type { CallSite } from "../model/stage_def.ts";
+import { isOwnCode } from "../own_code.ts";
+import { PipelineDefinitionError } from "./definition_error.ts";
 import type { Dep, Out } from "./artifacts.ts";
+
+export { PipelineDefinitionError };
 import type {
   Deps,
   Outs,
@@ -29,27 +34,7 @@ import type {
   StageSpec,
 } from "./stage.ts";
 
-/**
- * Where in your code a pipeline or stage was declared, taken from the call
- * stack; Pivot names it in errors (`pipeline.ts:12`).
- *
- * @example
- * ```ts
- * import { type CallSite, Pipeline } from "jsr:@pivot/core";
- * import assert from "node:assert/strict";
- *
- * const site: CallSite = new Pipeline("where").site;
- * assert.equal(typeof site.line, "number"); // 1-based, 0 when unknown
- * ```
- */
-export interface CallSite {
-  /** Module URL (`file:///…/pipeline.ts`), or `"unknown"` when the stack has none. */
-  readonly url: string;
-  /** 1-based line, or 0 when unknown. */
-  readonly line: number;
-  /** 1-based column, or 0 when unknown. */
-  readonly column: number;
-}
+export type { CallSite };
 
 /**
  * A stage as registered, listed by `pipeline.stages`: its declarations
@@ -143,27 +128,15 @@ type AnyOverrides = StageOverrides<Deps, Outs, ParamsSpec>;
 /** Brand by which loaders recognise a pipeline, across copies of this module. */
 export const PIPELINE_BRAND: unique symbol = Symbol.for("pivot.pipeline");
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
-
 /**
- * Thrown by {@link Pipeline} and its methods for a mistake in a pipeline
- * definition: an invalid name, a stage without a run function, a name used
- * twice, a dep or out without a path, an override of an unknown dep or out.
- * The message starts with the file and line of the mistake and says how to
- * fix it.
- *
- * @example
- * ```ts
- * import { Pipeline, PipelineDefinitionError } from "jsr:@pivot/core";
- * import assert from "node:assert/strict";
- *
- * assert.throws(() => new Pipeline("no spaces"), PipelineDefinitionError);
- * ```
+ * True when `value` is a {@link Pipeline}, from this copy of the module or
+ * another (a user's pipeline may import Pivot by another URL than the CLI).
  */
-export class PipelineDefinitionError extends Error {
-  /** Always `"PipelineDefinitionError"`. */
-  override name = "PipelineDefinitionError";
+export function isPipeline(value: unknown): value is Pipeline {
+  return typeof value === "object" && value !== null && PIPELINE_BRAND in value;
 }
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 /**
  * A named set of stages. Create one in `pipeline.ts`, export it, and add
@@ -449,20 +422,19 @@ function nameOfFunction(fn: { name: string }): string | undefined {
   return name && name !== "run" && name !== "anonymous" ? name : undefined;
 }
 
-const API_DIR = new URL("../", import.meta.url).href;
 // `at fn (URL:line:column)` or `at URL:line:column`. Deno prints file URLs
 // decoded, so the URL may hold spaces and parentheses: it runs from the first
 // scheme after a space or `(` to the last `:line:column`.
 const FRAME = /(?:^|[\s(])((?:file|https?|jsr|npm):.+?):(\d+):(\d+)\)?$/;
 
-/** The first stack frame outside Pivot's own API modules. */
+/** The first stack frame outside Pivot's own modules. */
 function callerSite(): CallSite {
   for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
     const [, frameUrl, frameLine, frameColumn] = FRAME.exec(line.trim()) ?? [];
     if (frameUrl === undefined || !URL.canParse(frameUrl)) continue;
     // Re-encoded (spaces as %20), so it equals the module's import.meta.url.
     const url = new URL(frameUrl).href;
-    if (!url.startsWith(API_DIR)) {
+    if (!isOwnCode(url)) {
       return { url, line: Number(frameLine), column: Number(frameColumn) };
     }
   }

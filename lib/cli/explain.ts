@@ -6,7 +6,7 @@
  */
 
 import type { Decision } from "../engine/decide.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { Output } from "./output.ts";
 
 /** The SPEC §6 `list --json` document of `stages`. */

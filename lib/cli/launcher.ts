@@ -18,7 +18,7 @@
  */
 
 import { dirname, join, resolve } from "node:path";
-import { findDenoConfig } from "../pipeline/project.ts";
+import { findDenoConfig } from "../pipeline/find_project.ts";
 import { fromFileUrl } from "../paths.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
@@ -145,7 +145,8 @@ export async function extractSourcesTo(sourceRoot: string, target: string): Prom
     await Deno.stat(done);
   } catch {
     const temp = `${target}.${Deno.pid}.tmp`;
-    await copySources(sourceRoot, temp);
+    const { copyTree } = await import("../storage/copy.ts");
+    await copyTree(sourceRoot, temp, isSource);
     await Deno.mkdir(dirname(target), { recursive: true });
     await Deno.remove(target, { recursive: true }).catch(() => {});
     await Deno.writeTextFile(join(temp, ".complete"), "");
@@ -154,15 +155,8 @@ export async function extractSourcesTo(sourceRoot: string, target: string): Prom
   return join(target, "cli.ts");
 }
 
-async function copySources(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const dest = join(to, entry.name);
-    if (entry.isDirectory) {
-      if (entry.name !== "node_modules" && !entry.name.startsWith(".")) {
-        await copySources(source, dest);
-      }
-    } else if (/\.(ts|json|lock)$/.test(entry.name)) await Deno.copyFile(source, dest);
-  }
+/** Pivot's sources: `.ts`, `.json` and `.lock` files, outside `node_modules/` and dot-directories. */
+function isSource(entry: Deno.DirEntry): boolean {
+  if (entry.isDirectory) return entry.name !== "node_modules" && !entry.name.startsWith(".");
+  return /\.(ts|json|lock)$/.test(entry.name);
 }

@@ -17,10 +17,10 @@ import { exists } from "../paths.ts";
 import { basename, join } from "node:path";
 import { PivotError } from "../errors.ts";
 import { PARAMS_FILE, type ParamsYaml } from "../pipeline/params.ts";
-import { PIVOT_DIR, type Project } from "../pipeline/project.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import { PIVOT_DIR, type Project } from "../model/project.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { StageParams } from "./params_table.ts";
-import { listFilesAtRevision, readFilesAtRevision } from "./read_at_revision.ts";
+import { listFilesAtRevision, readFilesAtRevision } from "../storage/read_at_revision.ts";
 
 /** Options of {@link paramsAtRevision}. */
 export interface ParamsAtRevisionOptions {

@@ -8,17 +8,13 @@
 
 import { exists } from "../paths.ts";
 import { dirname } from "node:path";
-import { fromFileUrl } from "../paths.ts";
+import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { loadStagesWithProducers } from "../pipeline/discovery.ts";
 import { loadStagesFresh } from "../pipeline/load_worker.ts";
-import {
-  findDenoConfig,
-  findPipelineFile,
-  findProject,
-  type Project,
-} from "../pipeline/project.ts";
+import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
+import type { Project } from "../model/project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
@@ -28,22 +24,9 @@ import {
   type FingerprintOptions,
   fingerprintStages,
 } from "../fingerprint/fingerprint.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
-
-const ROOT_URL = new URL("../../", import.meta.url);
-
-/**
- * Pivot's own source root (the directory holding mod.ts): a path when Pivot
- * runs from a checkout, the package's URL when it runs from JSR.
- */
-export const PIVOT_ROOT = ROOT_URL.protocol === "file:"
-  ? fromFileUrl(ROOT_URL.href).replace(/\/$/, "")
-  : ROOT_URL.href;
-
-/** True when Pivot runs from local files (a checkout, or sources extracted by a binary). */
-export const PIVOT_IS_LOCAL = ROOT_URL.protocol === "file:";
 
 /** An open project: close it when done. */
 export interface Session {

@@ -5,8 +5,8 @@
  */
 
 import { type StageGraph, withUpstream } from "../graph/graph.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
-import { selectStages as selectNames } from "../pipeline/select.ts";
+import type { StageDef } from "../model/stage_def.ts";
+import { matchStageNames } from "../pipeline/select.ts";
 
 /**
  * The stages named by `names` (exact names, base names of variants, or globs
@@ -14,7 +14,9 @@ import { selectStages as selectNames } from "../pipeline/select.ts";
  * suggestion.
  */
 export function selectStages(graph: StageGraph, names: readonly string[]): StageDef[] {
-  return selectNames(names, graph.order.map((s) => s.name)).map((name) => graph.byName.get(name)!);
+  return matchStageNames(names, graph.order.map((s) => s.name)).map((name) =>
+    graph.byName.get(name)!
+  );
 }
 
 /** The stages named by `names` and everything upstream of them; all stages when none are named. */

@@ -105,6 +105,9 @@ export async function watch(
       driver.push({ type: "cancel" });
       driver.stop();
     };
+    // Ctrl-C may have come while the watcher and the agent were starting:
+    // a listener added now would never fire.
+    if (env.signal.aborted) return 130;
     env.signal.addEventListener("abort", stop, { once: true });
     const orphanCheck = stopWhenOrphaned(stop);
     driver.push({ type: "run", stages: options.stages, force: options.force });

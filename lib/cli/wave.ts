@@ -12,7 +12,8 @@ import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import type { CommandEnv } from "./command.ts";
-import { PIVOT_IS_LOCAL, PIVOT_ROOT, type Session } from "./session.ts";
+import { ownCodePaths } from "../own_code.ts";
+import type { Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 import { selectStages } from "./targets.ts";
 
@@ -39,8 +40,8 @@ export function poolFor(session: Session): WorkerPool {
       return {
         read: [
           ...code.files,
-          // Pivot's own API modules, which the pipeline imports (from a checkout).
-          ...(PIVOT_IS_LOCAL ? [join(PIVOT_ROOT, "mod.ts"), join(PIVOT_ROOT, "lib")] : []),
+          // Pivot's own modules, which the pipeline imports.
+          ...ownCodePaths(),
           ...(isDirectory(nodeModules) ? [nodeModules] : []),
         ],
         importHosts: code.hosts,

@@ -6,8 +6,8 @@
  */
 
 import type { StageGraph } from "../graph/graph.ts";
-import type { Project } from "../pipeline/project.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { Project } from "../model/project.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { Cache, CheckoutMode } from "../storage/cache.ts";
 import type { StateStore } from "../storage/state.ts";
 import type { StageFingerprint } from "../fingerprint/fingerprint.ts";

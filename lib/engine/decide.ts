@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { hashArtifact } from "../storage/artifact_hash.ts";
 import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
 import {
@@ -246,8 +246,8 @@ function codeChanges(
   }));
 }
 
-/** Flatten nested objects to dotted keys (`optimizer.lr`). */
-export function flattenParams(
+/** The leaves of nested params by dotted key (`optimizer.lr`); an empty object has none. */
+function paramLeaves(
   value: Readonly<Record<string, unknown>>,
   prefix = "",
   into: Map<string, unknown> = new Map(),
@@ -255,7 +255,7 @@ export function flattenParams(
   for (const [key, v] of Object.entries(value)) {
     const dotted = prefix ? `${prefix}.${key}` : key;
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      flattenParams(v as Record<string, unknown>, dotted, into);
+      paramLeaves(v as Record<string, unknown>, dotted, into);
     } else into.set(dotted, v);
   }
   return into;
@@ -266,8 +266,8 @@ function paramChanges(
   now: Readonly<Record<string, unknown>>,
 ): ParamChange[] {
   if (canonicalJson(old) === canonicalJson(now)) return [];
-  const before = flattenParams(old);
-  const after = flattenParams(now);
+  const before = paramLeaves(old);
+  const after = paramLeaves(now);
   const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
   return keys
     .filter((key) => canonicalJson(before.get(key)) !== canonicalJson(after.get(key)))

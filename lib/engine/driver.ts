@@ -12,8 +12,10 @@
  */
 
 import { messageOf } from "../errors.ts";
+import { Events } from "../events.ts";
 import { withDownstream, withUpstream } from "../graph/graph.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import { holds } from "../model/overlap.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { canonicalJson } from "../storage/hash.ts";
 import type { WorkerPool } from "../worker/pool.ts";
 import type { EngineContext } from "./context.ts";
@@ -76,7 +78,7 @@ export interface DriverOptions {
 /** Turns inputs into waves. */
 export class Driver {
   readonly #options: DriverOptions;
-  readonly #sinks = new Set<EventSink>();
+  readonly #events = new Events<EngineEvent>();
   #queue: DriverInput[] = [];
   #wake: (() => void) | undefined;
   #engine: Engine;
@@ -103,17 +105,12 @@ export class Driver {
 
   /** Add a sink; returns a function that removes it. */
   subscribe(sink: EventSink): () => void {
-    this.#sinks.add(sink);
-    return () => this.#sinks.delete(sink);
-  }
-
-  #emit(event: EngineEvent): void {
-    for (const sink of this.#sinks) sink(event);
+    return this.#events.subscribe(sink);
   }
 
   #newEngine(context: EngineContext): Engine {
     const engine = new Engine(context, this.#pool);
-    engine.subscribe((event) => this.#emit(event));
+    engine.subscribe((event) => this.#events.emit(event));
     return engine;
   }
 
@@ -180,7 +177,7 @@ export class Driver {
     }
     const context = this.context;
     for (const stage of context.graph.order) {
-      if (stage.deps.some((dep) => data.some((path) => covers(dep.abs, dep.isDir, path)))) {
+      if (stage.deps.some((dep) => data.some((path) => holds(dep.abs, dep.isDir, path)))) {
         affected.add(stage.name);
       }
     }
@@ -223,15 +220,11 @@ export class Driver {
   }
 }
 
-function covers(abs: string, isDir: boolean, path: string): boolean {
-  return path === abs || (isDir && path.startsWith(abs + "/"));
-}
-
 /**
  * Stages of `after` that are new, or whose definition (paths, params, code
  * location) or code fingerprint differs from `before`.
  */
-export function changedStages(before: EngineContext, after: EngineContext): string[] {
+function changedStages(before: EngineContext, after: EngineContext): string[] {
   const changed: string[] = [];
   for (const stage of after.graph.order) {
     const old = before.graph.byName.get(stage.name);

@@ -8,28 +8,22 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
-import { messageOf } from "../errors.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
-import { ensureDir, forgetAllDirs } from "../storage/ensure_dir.ts";
+import { messageOf, OutputError } from "../errors.ts";
+import { Events } from "../events.ts";
+import type { OutDef, StageDef } from "../model/stage_def.ts";
+import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import type { LockOut } from "../storage/lock_file.ts";
-import { acquireExecLock } from "../storage/exec_lock.ts";
-import type { RunDirs, RunOutcome, WorkerPool } from "../worker/pool.ts";
-import type { StagedArtifact } from "../worker/protocol.ts";
-import { type EngineContext, stageKey } from "./context.ts";
-import { decide, type Decision, lockUnchanged, type RunCacheEntry } from "./decide.ts";
+import type { RunOutcome, WorkerPool } from "../worker/pool.ts";
+import { checkStagedOuts, linkDeps, prepareOuts } from "../worker/staging.ts";
+import type { EngineContext } from "./context.ts";
+import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
 import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
-import {
-  checkStagedOuts,
-  commitStagedOuts,
-  OutputError,
-  recacheOut,
-  removePath,
-  restoreOut,
-} from "./outputs.ts";
-import { recordRun } from "./record.ts";
-import { Slots } from "./slots.ts";
 import { explainFailure } from "./failure.ts";
+import { WaveSchedule } from "./schedule.ts";
+import { Slots } from "./slots.ts";
+import { recordRun } from "./record.ts";
+import { withStageLock } from "./stage_lock.ts";
+import { commitStagedOuts, recacheOut, restoreOut } from "./workspace_outs.ts";
 
 /** What a wave should do. */
 export interface WaveRequest {
@@ -47,7 +41,8 @@ export interface WaveRequest {
   readonly signal?: AbortSignal;
 }
 
-interface StageResult {
+/** How a stage ended in a wave, before it is reported as a `stage` event. */
+interface StageOutcome {
   readonly status: StageStatus;
   readonly reason: string;
   readonly error?: string;
@@ -63,7 +58,7 @@ const DECIDING = 16;
 export class Engine {
   readonly #context: EngineContext;
   readonly #pool: WorkerPool;
-  readonly #sinks = new Set<EventSink>();
+  readonly #events = new Events<EngineEvent>();
 
   /** An engine over `context`, executing stages in `pool`. */
   constructor(context: EngineContext, pool: WorkerPool) {
@@ -78,31 +73,25 @@ export class Engine {
 
   /** Add a sink; returns a function that removes it. */
   subscribe(sink: EventSink): () => void {
-    this.#sinks.add(sink);
-    return () => this.#sinks.delete(sink);
-  }
-
-  #emit(event: EngineEvent): void {
-    for (const sink of this.#sinks) sink(event);
+    return this.#events.subscribe(sink);
   }
 
   /** Run one wave; resolves with its summary (also emitted as the last event). */
   async runWave(request: WaveRequest): Promise<SummaryEvent> {
     const started = performance.now();
     const { graph } = this.#context;
-    const names = new Set(request.stages.map((s) => s.name));
-    const results = new Map<string, StageResult>();
+    const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
     const wave = { stopping: false };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
-    this.#emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
+    this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
 
-    const finish = (stage: StageDef, result: StageResult, since: number) => {
+    const finish = (stage: StageDef, result: StageOutcome, since: number) => {
       results.set(stage.name, result);
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
-      this.#emit({
+      this.#events.emit({
         type: "stage",
         stage: stage.name,
         status: result.status,
@@ -114,37 +103,20 @@ export class Engine {
 
     // Each stage waits for its upstream stages within this wave; a failure
     // blocks everything below it at once.
-    const index = new Map(request.stages.map((s, i) => [s.name, i]));
-    const remaining = new Map(request.stages.map((s) => [
-      s.name,
-      [...graph.upstream.get(s.name)!].filter((n) => names.has(n)).length,
-    ]));
-    const ready: StageDef[] = request.stages.filter((s) => remaining.get(s.name) === 0);
-    const settle = (stage: StageDef, result: StageResult, since: number) => {
+    const schedule = new WaveSchedule(request.stages, graph);
+    const settle = (stage: StageDef, result: StageOutcome, since: number) => {
       finish(stage, result, since);
-      const failed = FAILED_UPSTREAM.has(result.status);
-      const below = [...graph.downstream.get(stage.name)!]
-        .filter((n) => names.has(n) && !results.has(n))
-        .sort((a, b) => index.get(a)! - index.get(b)!);
-      for (const name of below) {
-        const next = graph.byName.get(name)!;
-        if (failed) {
-          settle(next, {
-            status: "blocked",
-            reason: `upstream '${stage.name}' did not complete`,
-          }, performance.now());
-          continue;
-        }
-        const left = remaining.get(name)! - 1;
-        remaining.set(name, left);
-        if (left === 0) insertByIndex(ready, next, index);
+      for (const blocked of schedule.end(stage, FAILED_UPSTREAM.has(result.status))) {
+        finish(blocked.stage, {
+          status: "blocked",
+          reason: `upstream '${blocked.by}' did not complete`,
+        }, performance.now());
       }
     };
 
-    while (ready.length > 0 || running.size > 0) {
-      while (ready.length > 0 && running.size < DECIDING) {
-        const stage = ready.shift()!;
-        if (results.has(stage.name)) continue;
+    while (schedule.hasReady || running.size > 0) {
+      while (schedule.hasReady && running.size < DECIDING) {
+        const stage = schedule.take()!;
         if (request.signal?.aborted) {
           settle(
             stage,
@@ -162,7 +134,7 @@ export class Engine {
         }
         const since = performance.now();
         const task = this.#processStage(stage, request, slots, wave)
-          .catch((error): StageResult => ({
+          .catch((error): StageOutcome => ({
             status: "failed",
             reason: "internal error",
             error: messageOf(error),
@@ -189,7 +161,7 @@ export class Engine {
       duration_ms: Math.round(performance.now() - started),
     };
     if (!request.noCommit) await this.#context.state.flush();
-    this.#emit(summary);
+    this.#events.emit(summary);
     return summary;
   }
 
@@ -198,48 +170,40 @@ export class Engine {
     request: WaveRequest,
     slots: Slots,
     wave: { stopping: boolean },
-  ): Promise<StageResult> {
+  ): Promise<StageOutcome> {
     const forced = request.force.has(stage.name);
-    const first = await decide(this.#context, stage, { forced, upstreamWillRun: false });
-    if (isPlainSkip(first)) return { status: "skipped", reason: "up to date" };
+    const before = await decide(this.#context, stage, { forced, upstreamWillRun: false });
+    if (isPlainSkip(before)) return { status: "skipped", reason: "up to date" };
 
-    // Another process may be on this stage: take its lock, then decide again.
-    const lock = await acquireExecLock(
-      join(this.#context.project.tmpDir, "locks"),
-      stageKey(this.#context, stage),
-      {
-        signal: request.signal,
-        onWait: () =>
-          this.#emit({
-            type: "warning",
-            message: `stage '${stage.name}' is being run by another pivot process; waiting for it`,
-          }),
+    // Another process may be on this stage: take its lock, then decide again
+    // if that process touched the stage meanwhile.
+    const onWait = () =>
+      this.#events.emit({
+        type: "warning",
+        message: `stage '${stage.name}' is being run by another pivot process; waiting for it`,
+      });
+    const outcome = await withStageLock(
+      this.#context,
+      stage,
+      { forced, signal: request.signal, onWait, before },
+      async (decision): Promise<StageOutcome> => {
+        if (isPlainSkip(decision)) return { status: "skipped", reason: "up to date" };
+        if (decision.status === "up-to-date") {
+          if (await this.#restoreLocked(decision)) {
+            return decision.restore.length > 0
+              ? { status: "restored", reason: "outs restored from cache" }
+              : { status: "skipped", reason: "up to date" };
+          }
+        } else if (decision.runCache && !request.noCommit) {
+          if (await this.#restoreRunCache(decision, decision.runCache)) {
+            return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
+          }
+        }
+        return await this.#execute(decision, request, slots, wave);
       },
-    ).catch(() => undefined);
-    if (!lock) {
-      return { status: "cancelled", reason: "cancelled while waiting for another process" };
-    }
-    try {
-      // Decide again only if another process touched the stage meanwhile.
-      const decision = forced || lockUnchanged(first)
-        ? first
-        : await decide(this.#context, stage, { forced, upstreamWillRun: false });
-      if (isPlainSkip(decision)) return { status: "skipped", reason: "up to date" };
-      if (decision.status === "up-to-date") {
-        if (await this.#restoreLocked(decision)) {
-          return decision.restore.length > 0
-            ? { status: "restored", reason: "outs restored from cache" }
-            : { status: "skipped", reason: "up to date" };
-        }
-      } else if (decision.runCache && !request.noCommit) {
-        if (await this.#restoreRunCache(decision, decision.runCache)) {
-          return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
-        }
-      }
-      return await this.#execute(decision, request, slots, wave);
-    } finally {
-      await lock.release();
-    }
+    );
+    return outcome ??
+      { status: "cancelled", reason: "cancelled while waiting for another process" };
   }
 
   /** Restore `outs` of `stage` from the cache; false (stop) at the first that cannot be. */
@@ -276,7 +240,7 @@ export class Engine {
     request: WaveRequest,
     slots: Slots,
     wave: { stopping: boolean },
-  ): Promise<StageResult> {
+  ): Promise<StageOutcome> {
     const { stage } = decision;
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
@@ -295,21 +259,21 @@ export class Engine {
     }
   }
 
-  async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageResult> {
+  async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageOutcome> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
     const worker = await this.#pool.acquire(stage.permissions);
-    const dirs: RunDirs = worker.dirs;
+    const dirs = worker.dirs;
     let links: string[] = [];
     let clean = false;
     try {
       if (request.signal?.aborted) {
         return { status: "cancelled", reason: "cancelled before it started" };
       }
-      const deps = this.#linkDeps(stage, dirs.deps);
+      const deps = linkDeps(stage, dirs.deps);
       links = deps.map((d) => d.path);
-      const outs = await this.#prepareOuts(decision, dirs.outs);
-      this.#emit({ type: "stage-start", stage: stage.name });
+      const outs = await prepareOuts(stage, dirs.outs, (out) => this.#lastVersions(decision, out));
+      this.#events.emit({ type: "stage-start", stage: stage.name });
       const outcome: RunOutcome = await worker.run(
         {
           stage: stage.name,
@@ -321,7 +285,7 @@ export class Engine {
           variant: stage.variant,
           tmpDir: dirs.tmp,
         },
-        (stream, text) => this.#emit({ type: "log", stage: stage.name, stream, text }),
+        (stream, text) => this.#events.emit({ type: "log", stage: stage.name, stream, text }),
         request.signal,
         this.#pool.options.graceMs,
       );
@@ -349,100 +313,15 @@ export class Engine {
     }
   }
 
-  #linkDeps(stage: StageDef, depsDir: string): StagedArtifact[] {
-    const staged: StagedArtifact[] = [];
-    for (const dep of stage.deps) {
-      const link = join(depsDir, stagedName(dep.path));
-      ensureDir(dirname(link));
-      // A hard link is ~30× cheaper than a symlink here; directories, and
-      // files on another filesystem, get a symlink.
-      if (dep.isDir || !tryHardLink(dep.abs, link)) Deno.symlinkSync(dep.abs, link);
-      staged.push({ name: dep.name, path: link, loader: dep.loader });
-    }
-    return staged;
-  }
-
-  async #prepareOuts(decision: Decision, outsDir: string): Promise<StagedArtifact[]> {
-    const staged: StagedArtifact[] = [];
-    for (const out of decision.stage.outs) {
-      const path = join(outsDir, out.path);
-      ensureDir(out.isDir ? path : dirname(path));
-      if (out.kind === "incremental") await this.#seedIncremental(decision, out, path);
-      staged.push({ name: out.name, path, loader: out.loader, selfWritten: out.selfWritten });
-    }
-    return staged;
-  }
-
-  /** An incremental out starts as a writable copy of its last version. */
-  async #seedIncremental(
-    decision: Decision,
-    out: StageDef["outs"][number],
-    path: string,
-  ): Promise<void> {
-    const copy = async (from: string) => {
-      if (out.isDir) {
-        removePath(path);
-        await copyTree(from, path);
-      } else {
-        await Deno.copyFile(from, path);
-        await Deno.chmod(path, 0o644);
-      }
-    };
-    try {
-      await copy(out.abs);
-      return;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
+  /** Where the last version of an incremental out may be: the workspace, then the cache. */
+  #lastVersions(decision: Decision, out: OutDef): string[] {
     const locked = decision.lock?.outs.find((o) => o.path === out.path);
-    if (locked && !out.isDir && this.#context.cache.has(locked.hash)) {
-      await copy(this.#context.cache.objectPath(locked.hash));
-    }
+    const cached = locked !== undefined && !out.isDir && this.#context.cache.has(locked.hash);
+    return cached ? [out.abs, this.#context.cache.objectPath(locked.hash)] : [out.abs];
   }
-}
-
-/** Insert `stage` into `queue`, which stays ordered by pipeline position. */
-function insertByIndex(
-  queue: StageDef[],
-  stage: StageDef,
-  index: ReadonlyMap<string, number>,
-): void {
-  const position = index.get(stage.name)!;
-  let at = queue.length;
-  while (at > 0 && index.get(queue[at - 1].name)! > position) at--;
-  queue.splice(at, 0, stage);
 }
 
 function isPlainSkip(decision: Decision | undefined): boolean {
   return decision !== undefined && decision.status === "up-to-date" &&
     decision.restore.length === 0 && decision.recache.length === 0;
-}
-
-function tryHardLink(source: string, link: string): boolean {
-  try {
-    Deno.linkSync(source, link);
-    return true;
-  } catch (error) {
-    // Missing (the loader will say so), another filesystem, or not allowed.
-    void error;
-    return false;
-  }
-}
-
-/** Map a project-relative path into the staging tree (paths outside the project too). */
-function stagedName(path: string): string {
-  return path.split("/").map((part) => part === ".." ? "__up__" : part).join("/");
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const dest = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, dest);
-    else {
-      await Deno.copyFile(source, dest);
-      await Deno.chmod(dest, 0o644);
-    }
-  }
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Listener } from "../events.ts";
+
 /** How a stage ended in a wave (SPEC §6). */
 export type StageStatus = "ran" | "skipped" | "restored" | "failed" | "blocked" | "cancelled";
 
@@ -82,4 +84,4 @@ export type EngineEvent =
   | SummaryEvent;
 
 /** Consumes events. */
-export type EventSink = (event: EngineEvent) => void;
+export type EventSink = Listener<EngineEvent>;

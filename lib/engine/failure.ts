@@ -7,8 +7,9 @@
  */
 
 import { relative } from "node:path";
-import type { StageDef } from "../pipeline/stage_def.ts";
-import type { RunDirs, RunOutcome } from "../worker/pool.ts";
+import type { StageDef } from "../model/stage_def.ts";
+import type { RunOutcome } from "../worker/pool.ts";
+import type { RunDirs } from "../worker/staging.ts";
 
 const DENIED = /Requires (\w+) access to "?([^",]+)"?/;
 

@@ -9,7 +9,7 @@
  */
 
 import { withUpstream } from "../graph/graph.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
 import { decide, type Decision } from "./decide.ts";

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 
 /** The group that runs a stage alone. */
-export const EXCLUSIVE = "*";
+const EXCLUSIVE = "*";
 
 /** A counting semaphore aware of mutex groups. Waiters are served in order. */
 export class Slots {

@@ -6,16 +6,8 @@
  * @module
  */
 
-import { stampOf, type StateStore } from "../storage/state.ts";
+import { isRacy, stampOf, type StateStore } from "../storage/state.ts";
 import { relativePath } from "./_paths.ts";
-
-/**
- * File times come from a coarse clock (a few ms on Linux), so a file rewritten
- * with the same size just after it was hashed can keep its stamp. A hash is
- * therefore only remembered for a file last modified longer ago than this;
- * a fresher file is simply read again next time (as git does for "racy" files).
- */
-const RACY_MS = 1000;
 
 /** Hashes and texts of project files, memoised for one fingerprinting run. */
 export class ProjectFiles {
@@ -82,7 +74,8 @@ export class ProjectFiles {
       const { hashBytes } = await import("../storage/hash.ts");
       const hash = await hashBytes(bytes);
       const stamp = stampOf(info);
-      if (Date.now() - stamp.mtime > RACY_MS) {
+      // A file modified moments ago may change again without its stamp changing.
+      if (!isRacy(stamp)) {
         await this.#state.rememberFileHash(this.relative(path), stamp, hash);
       }
       return { text: new TextDecoder().decode(bytes), hash };

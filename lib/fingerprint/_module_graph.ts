@@ -13,7 +13,8 @@
 
 import { PivotError } from "../errors.ts";
 import { hashBytes } from "../storage/hash.ts";
-import { fromFileUrl } from "./_paths.ts";
+import { fromFileUrl } from "../paths.ts";
+import { PIVOT_PACKAGE } from "../own_code.ts";
 
 /** What a specifier of a local module resolves to. */
 export type Target =
@@ -144,7 +145,7 @@ export async function graphFromInfo(
     if (url.startsWith("file:")) return { kind: "local", url };
     const jsr = jsrIdOf(url) ?? jsrIdOf(written);
     if (jsr !== undefined) {
-      if (jsr.name === "@pivot/core") return undefined; // Pivot's own API
+      if (jsr.name === PIVOT_PACKAGE) return undefined; // Pivot's own API, from another registry
       return {
         kind: "package",
         key: `jsr:${jsr.name}`,

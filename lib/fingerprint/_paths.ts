@@ -5,16 +5,6 @@
  * @module
  */
 
-/** The `file://` URL of an absolute path. */
-export function toFileUrl(path: string): string {
-  return "file://" + path.split("/").map(encodeURIComponent).join("/");
-}
-
-/** The absolute path of a `file://` URL. */
-export function fromFileUrl(url: string): string {
-  return decodeURIComponent(new URL(url).pathname);
-}
-
 /** The directory part of an absolute path. */
 export function dirname(path: string): string {
   const slash = path.lastIndexOf("/");

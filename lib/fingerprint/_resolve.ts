@@ -18,8 +18,7 @@
  * @module
  */
 
-import type { CallSite } from "../api/pipeline.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { CallSite, StageDef } from "../model/stage_def.ts";
 import { hashBytes, hashJson } from "../storage/hash.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
 import type {

@@ -20,13 +20,15 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { NS, type StateStore } from "../storage/state.ts";
 import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
 import { ProjectFiles } from "./_files.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
-import { fromFileUrl, resolvePath, toFileUrl } from "./_paths.ts";
+import { fromFileUrl, toFileUrl } from "../paths.ts";
+import { ownCodePrefixes } from "../own_code.ts";
+import { resolvePath } from "./_paths.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
 
 // The cold path's modules (TypeScript analysis, `deno info`, resolution) are
@@ -132,7 +134,7 @@ export async function fingerprintStages(
   stages: readonly StageDef[],
   options: FingerprintOptions,
 ): Promise<Map<string, StageFingerprint>> {
-  return await new Session(options).fingerprint(stages);
+  return await new FingerprintRun(options).fingerprint(stages);
 }
 
 /**
@@ -163,13 +165,13 @@ export async function codeAccessOf(
   entry: string,
   options: FingerprintOptions,
 ): Promise<{ files: string[]; hosts: string[] }> {
-  const session = new Session(options);
+  const run = new FingerprintRun(options);
   const url = entry.startsWith("file:") ? entry : toFileUrl(entry);
-  const graph = await session.graph(url);
+  const graph = await run.graph(url);
   const files: string[] = [];
   const hosts = new Set<string>();
   for (const module of Object.values(graph)) {
-    if (await session.files.hash(module.path) !== null) files.push(module.path);
+    if (await run.files.hash(module.path) !== null) files.push(module.path);
     for (const target of Object.values(module.deps)) {
       if (target.kind !== "package") continue;
       if (target.key.startsWith("jsr:")) hosts.add("jsr.io");
@@ -186,7 +188,7 @@ export async function codeAccessOf(
 }
 
 /** One fingerprinting call: memoises file hashes and summaries. */
-class Session {
+class FingerprintRun {
   readonly options: FingerprintOptions;
   readonly files: ProjectFiles;
   readonly #state: StateStore;
@@ -200,20 +202,14 @@ class Session {
     this.#state = options.state;
     this.files = new ProjectFiles(options.state, options.projectRoot);
     this.#stats = options.stats ?? { analysed: 0, graphRuns: 0, cachedStages: 0 };
-    const root = /^[a-z]+:/i.test(options.pivotRoot)
-      ? options.pivotRoot
-      : toFileUrl(options.pivotRoot);
-    // Pivot's API is its mod.ts and lib/; not the whole checkout, whose
-    // examples, tests and benchmarks hold pipelines of their own.
-    const base = root.endsWith("/") ? root : root + "/";
-    this.#ignored = [`${base}mod.ts`, `${base}lib/`, "https://jsr.io/@pivot/core/"];
+    this.#ignored = ownCodePrefixes(options.pivotRoot);
   }
 
   async fingerprint(stages: readonly StageDef[]): Promise<Map<string, StageFingerprint>> {
     const result = new Map<string, StageFingerprint>();
     if (stages.length === 0) return result;
     const entries = entryModules(stages);
-    const stageKeys = stages.map(stageKey);
+    const cacheKeys = stages.map(cacheKeyOf);
     const topKey = [NS.fingerprint, "top", V, await keyPart([this.#identity(), entries])];
 
     // Warm: nothing changed since the last result.
@@ -221,8 +217,8 @@ class Session {
     let cached: Record<string, StageFingerprint> | undefined;
     if (top && await this.#unchanged(top.files)) {
       cached = decodeStages(await readBlob<StagesRecord>(this.#state, stagesKey(top.tree)));
-      if (cached && stageKeys.every((key) => Object.hasOwn(cached!, key))) {
-        stages.forEach((stage, i) => result.set(stage.name, cached![stageKeys[i]]));
+      if (cached && cacheKeys.every((key) => Object.hasOwn(cached!, key))) {
+        stages.forEach((stage, i) => result.set(stage.name, cached![cacheKeys[i]]));
         this.#stats.cachedStages += stages.length;
         return result;
       }
@@ -257,7 +253,7 @@ class Session {
     const fresh: Record<string, StageFingerprint> = {};
     for (const [i, stage] of stages.entries()) {
       const fingerprint = toFingerprint(await resolveStage(stage, input));
-      fresh[stageKeys[i]] = fingerprint;
+      fresh[cacheKeys[i]] = fingerprint;
       result.set(stage.name, fingerprint);
     }
 
@@ -385,7 +381,7 @@ function entryModules(stages: readonly StageDef[]): string[] {
  * of a warm run. (Key order in loader options is as given; a different order
  * only misses the cache.)
  */
-function stageKey(stage: StageDef): string {
+function cacheKeyOf(stage: StageDef): string {
   const code = stage.code;
   const where = code.kind === "registered"
     ? [code.site.url, code.site.line, code.site.column, code.definitionSite ?? null]

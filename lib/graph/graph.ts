@@ -8,7 +8,8 @@
  */
 
 import { PivotError } from "../errors.ts";
-import type { OutDef, StageDef } from "../pipeline/stage_def.ts";
+import { isUnder, OutIndex } from "../model/overlap.ts";
+import type { OutDef, StageDef } from "../model/stage_def.ts";
 
 /** Where a path comes from. */
 export interface Producer {
@@ -38,56 +39,6 @@ export interface GraphOptions {
   exists(abs: string): boolean;
 }
 
-function isWithin(path: string, dir: string): boolean {
-  return path.startsWith(dir + "/");
-}
-
-/** An index of outs for exact, ancestor and descendant path lookups. */
-class OutIndex {
-  readonly #byPath = new Map<string, Producer>();
-  #sorted: string[] = [];
-
-  add(producer: Producer): void {
-    this.#byPath.set(producer.out.path, producer);
-  }
-
-  seal(): void {
-    this.#sorted = [...this.#byPath.keys()].sort();
-  }
-
-  get(path: string): Producer | undefined {
-    return this.#byPath.get(path);
-  }
-
-  /** Outs equal to `path`, containing it (directory outs), or inside it. */
-  overlapping(path: string): Producer[] {
-    const result: Producer[] = [];
-    const exact = this.#byPath.get(path);
-    if (exact) result.push(exact);
-    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
-      const ancestor = this.#byPath.get(path.slice(0, i));
-      if (ancestor?.out.isDir) result.push(ancestor);
-    }
-    const prefix = path + "/";
-    for (let i = lowerBound(this.#sorted, prefix); i < this.#sorted.length; i++) {
-      if (!this.#sorted[i].startsWith(prefix)) break;
-      result.push(this.#byPath.get(this.#sorted[i])!);
-    }
-    return result;
-  }
-}
-
-function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Build and validate the graph of `stages`. */
 export function buildGraph(stages: readonly StageDef[], options: GraphOptions): StageGraph {
   const byName = new Map<string, StageDef>();
@@ -101,7 +52,7 @@ export function buildGraph(stages: readonly StageDef[], options: GraphOptions): 
     }
     byName.set(stage.name, stage);
   }
-  const outs = new OutIndex();
+  const outs = new OutIndex<Producer>();
   for (const stage of stages) {
     for (const out of stage.outs) {
       const clash = outs.get(out.path);
@@ -115,12 +66,11 @@ export function buildGraph(stages: readonly StageDef[], options: GraphOptions): 
       outs.add({ stage, out });
     }
   }
-  outs.seal();
   for (const stage of stages) {
     for (const out of stage.outs) {
       for (const other of outs.overlapping(out.path)) {
         if (other.out === out) continue;
-        const [outer, inner] = isWithin(out.path, other.out.path) ? [other, { stage, out }] : [
+        const [outer, inner] = isUnder(out.path, other.out.path) ? [other, { stage, out }] : [
           { stage, out },
           other,
         ];

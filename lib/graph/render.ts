@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { StageGraph } from "./graph.ts";
 
 /** Output formats of `pivot dag`. */

@@ -13,13 +13,13 @@
  */
 
 import { join } from "node:path";
-import type { OutKind } from "../api/artifacts.ts";
+import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
-import { PIVOT_DIR } from "../pipeline/project.ts";
+import { PIVOT_DIR } from "../model/project.ts";
 import type { Cache } from "../storage/cache.ts";
 import { type Hash, hashBytes } from "../storage/hash.ts";
 import { parseLock } from "../storage/lock_file.ts";
-import { listFilesAtRevision, readFilesAtRevision } from "../cli/read_at_revision.ts";
+import { listFilesAtRevision, readFilesAtRevision } from "../storage/read_at_revision.ts";
 
 /** Where outs are read from: the workspace, or a git revision (through lock files and cache). */
 export type OutsSource =

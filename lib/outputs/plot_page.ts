@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { PlotTemplate } from "../api/artifacts.ts";
+import type { PlotTemplate } from "../model/stage_def.ts";
 import { plotLibsScript } from "./plot_libs.ts";
 import type { VegaLiteSpec } from "./plot_spec.ts";
 import type { RenderedPlot } from "./plots.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { PlotDisplay, PlotTemplate } from "../api/artifacts.ts";
+import type { PlotDisplay, PlotTemplate } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { columnsOf, type PlotRow } from "./plot_data.ts";
 

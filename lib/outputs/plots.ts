@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { PlotDisplay } from "../api/artifacts.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { PlotDisplay } from "../model/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { Cache } from "../storage/cache.ts";
 import {
   type OutFile,

@@ -15,10 +15,12 @@
 
 import { dirname } from "node:path";
 import { PivotError } from "../errors.ts";
-import { type LoadedPipeline, loadPipeline } from "./load.ts";
+import { loadPipeline } from "./load.ts";
 import type { ParamsYaml } from "./params.ts";
-import { pipelineFileIn, type Project } from "./project.ts";
-import type { DepDef, PipelineRef, StageDef } from "./stage_def.ts";
+import { pipelineFileIn } from "./find_project.ts";
+import type { Project } from "../model/project.ts";
+import { OutIndex, overlaps } from "../model/overlap.ts";
+import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
 import type { StateStore } from "../storage/state.ts";
 
 /** What {@link loadStagesWithProducers} loaded. */
@@ -72,7 +74,12 @@ export async function loadStagesWithProducers(
   const names = new Set(stages.map((stage) => stage.name));
   // A stage is known by its lock file: unique across pipelines, unlike its name.
   const included = new Set(stages.map((stage) => stage.lockFile));
-  const produced = new OutPaths(stages);
+  // The outs of the included stages, to tell whether a dep is produced.
+  const produced = new OutIndex<{ out: OutDef }>();
+  const addOuts = (stage: StageDef) => {
+    for (const out of stage.outs) produced.add({ out });
+  };
+  stages.forEach(addOuts);
   const queue: { stage: StageDef; dep: DepDef }[] = stages.flatMap((stage) =>
     stage.deps.map((dep) => ({ stage, dep }))
   );
@@ -83,7 +90,7 @@ export async function loadStagesWithProducers(
     included.add(stage.lockFile);
     names.add(named.name);
     stages.push(named);
-    produced.add(named);
+    addOuts(named);
     if (!pipelines.some((ref) => ref.file === named.pipeline.file)) pipelines.push(named.pipeline);
     for (const dep of named.deps) queue.push({ stage: named, dep });
   };
@@ -121,7 +128,7 @@ export async function loadStagesWithProducers(
 
   for (let next = 0; next < queue.length; next++) {
     const { stage, dep } = queue[next];
-    if (produced.covers(dep)) continue;
+    if (produced.overlapping(dep.path).length > 0) continue;
     // An included stage's deps are first looked for in its own pipeline (its outs may lie
     // anywhere), then from the dep's directory up.
     const own = stage.pipeline.file === file
@@ -153,41 +160,4 @@ function producersOf(pipeline: LoadedPipeline, dep: DepDef): StageDef[] {
   return pipeline.stages.filter((stage) =>
     stage.outs.some((out) => overlaps(out.path, out.isDir, dep.path))
   );
-}
-
-function overlaps(outPath: string, outIsDir: boolean, depPath: string): boolean {
-  return outPath === depPath || (outIsDir && depPath.startsWith(outPath + "/")) ||
-    outPath.startsWith(depPath + "/");
-}
-
-/** The out paths of the included stages, to tell whether a dep is produced. */
-class OutPaths {
-  readonly #paths = new Set<string>();
-  readonly #dirs = new Set<string>();
-  /** Every directory that holds an out, at any depth: a dep on one of them is produced. */
-  readonly #parents = new Set<string>();
-
-  constructor(stages: readonly StageDef[]) {
-    for (const stage of stages) this.add(stage);
-  }
-
-  add(stage: StageDef): void {
-    for (const out of stage.outs) {
-      this.#paths.add(out.path);
-      if (out.isDir) this.#dirs.add(out.path);
-      for (let i = out.path.lastIndexOf("/"); i > 0; i = out.path.lastIndexOf("/", i - 1)) {
-        const parent = out.path.slice(0, i);
-        if (this.#parents.has(parent)) break;
-        this.#parents.add(parent);
-      }
-    }
-  }
-
-  covers(dep: DepDef): boolean {
-    if (this.#paths.has(dep.path) || this.#parents.has(dep.path)) return true;
-    for (let i = dep.path.lastIndexOf("/"); i > 0; i = dep.path.lastIndexOf("/", i - 1)) {
-      if (this.#dirs.has(dep.path.slice(0, i))) return true;
-    }
-    return false;
-  }
 }

@@ -10,32 +10,24 @@
 import { dirname, join } from "node:path";
 import { toFileUrl } from "../paths.ts";
 import type { Dep, Out } from "../api/artifacts.ts";
-import { loaderSpecOf } from "../api/_loader_spec.ts";
+import { loaderSpecOf } from "../model/loader_spec.ts";
 import {
   formatSite,
+  isPipeline,
   type Pipeline,
-  PIPELINE_BRAND,
   PipelineDefinitionError,
   type RegisteredStage,
 } from "../api/pipeline.ts";
-import { messageOf, PivotError } from "../errors.ts";
-import type { Project } from "./project.ts";
-import type { DepDef, OutDef, PipelineRef, StageDef } from "./stage_def.ts";
-import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve.ts";
+import { firstLine, messageOf, PivotError } from "../errors.ts";
+import type { Project } from "../model/project.ts";
+import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
+import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import { mark } from "../trace.ts";
 import { emptyParamsYaml, PARAMS_FILE, type ParamsYaml, resolveParams } from "./params.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
 
-/** A loaded pipeline. */
-export interface LoadedPipeline {
-  /** The pipeline itself. */
-  readonly ref: PipelineRef;
-  /** Its stages, resolved, in registration order. */
-  readonly stages: readonly StageDef[];
-}
-
 /** Import `file` (a `pipeline.ts`) and return the `Pipeline` it exports. */
-export async function importPipeline(file: string): Promise<Pipeline> {
+async function importPipeline(file: string): Promise<Pipeline> {
   const url = toFileUrl(file);
   let module: Record<string, unknown>;
   try {
@@ -60,14 +52,6 @@ export async function importPipeline(file: string): Promise<Pipeline> {
     );
   }
   return pipelines[0];
-}
-
-function isPipeline(value: unknown): value is Pipeline {
-  return typeof value === "object" && value !== null && PIPELINE_BRAND in value;
-}
-
-function firstLine(text: string): string {
-  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
 }
 
 /** Options of {@link loadPipeline}. */

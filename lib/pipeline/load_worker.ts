@@ -11,7 +11,7 @@
 import { PivotError } from "../errors.ts";
 import type { LoadedStages } from "./discovery.ts";
 import type { ParamsYaml } from "./params.ts";
-import type { Project } from "./project.ts";
+import type { Project } from "../model/project.ts";
 
 /** What the loader worker is asked. */
 export interface LoadRequest {

@@ -8,7 +8,7 @@
  *
  * - a plain function: the YAML gives its deps, outs, metrics and plots, each
  *   saved or loaded with the loader its file extension implies
- *   ({@link loaderForPath}), and its params (as defaults); or
+ *   (`loaderForPath`), and its params (as defaults); or
  * - a `defineStage(...)` definition: it gives deps, outs, loaders, params
  *   and permissions, and the YAML replaces paths and param values by name,
  *   as `pipeline.register(definition, overrides)` does.
@@ -20,18 +20,17 @@
 
 import { basename, extname, relative } from "node:path";
 import type { Out, OutKind } from "../api/artifacts.ts";
-import { type LoaderSpec, loaderSpecOf } from "../api/_loader_spec.ts";
+import { type LoaderSpec, loaderSpecOf } from "../model/loader_spec.ts";
 import { csv, json, jsonl, pathOnly, text, yaml } from "../api/loaders.ts";
-import { PIPELINE_BRAND, PipelineDefinitionError, type StageDefinition } from "../api/pipeline.ts";
-import { messageOf, PivotError } from "../errors.ts";
+import { isPipeline, PipelineDefinitionError, type StageDefinition } from "../api/pipeline.ts";
+import { firstLine, messageOf, PivotError } from "../errors.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
 import { didYouMean } from "./_suggest.ts";
-import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve.ts";
-import type { LoadedPipeline } from "./load.ts";
+import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import { type ParamsYaml, resolveParams } from "./params.ts";
 import type { PivotYamlFile, PivotYamlStage } from "./pivot_yaml.ts";
-import { type Project, projectRelative } from "./project.ts";
-import type { DepDef, OutDef, PipelineRef, StageDef } from "./stage_def.ts";
+import { type Project, projectRelative } from "../model/project.ts";
+import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
 
 /**
  * Load the YAML pipeline `file` and resolve its stages against `project`.
@@ -90,7 +89,7 @@ export async function loadYamlPipeline(
  * loaderForPath("model.bin"); // { kind: "pathOnly", options: {} }
  * ```
  */
-export function loaderForPath(path: string): LoaderSpec {
+function loaderForPath(path: string): LoaderSpec {
   const extension = path.endsWith("/") ? "/" : extname(path).toLowerCase();
   let spec = SPECS.get(extension);
   if (spec === undefined) {
@@ -136,8 +135,14 @@ async function readPivotYaml(
   const key = [NS.parsed, label];
   const cached = state && await state.get<CachedPivotYaml>(key);
   if (cached && sameStamp(cached, stamp) && cached.file === file) return cached.parsed;
-  const { loadPivotYaml } = await import("./pivot_yaml.ts");
-  const parsed = await loadPivotYaml(file, { label });
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new PivotError(`${label}: cannot read: ${messageOf(error)}`, { cause: error });
+  }
+  const { parsePivotYaml } = await import("./pivot_yaml.ts");
+  const parsed = parsePivotYaml(text, file, { label });
   if (state && JSON.stringify(parsed).length <= MAX_CACHED_CHARS) {
     state.defer(key, { ...stamp, file, parsed } satisfies CachedPivotYaml);
   }
@@ -199,7 +204,7 @@ function exportOf(
   const value = module[exportName];
   if (typeof value === "function") return value as (...args: never[]) => unknown;
   if (isDefinition(value)) return value;
-  const found = typeof value === "object" && value !== null && PIPELINE_BRAND in value
+  const found = isPipeline(value)
     ? "a Pipeline"
     : typeof value === "object" && value !== null
     ? "an object"
@@ -220,10 +225,6 @@ function isDefinition(value: unknown): value is AnyDefinition {
   const spec = (value as { spec: unknown }).spec;
   return typeof spec === "object" && spec !== null &&
     typeof (spec as { run?: unknown }).run === "function";
-}
-
-function firstLine(text: string): string {
-  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
 }
 
 // --- stages ---

@@ -20,7 +20,7 @@ import type { ParamsSpec } from "../api/stage.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../api/standard_schema.ts";
 import { PivotError } from "../errors.ts";
 import { didYouMean } from "./_suggest.ts";
-import { isPlainObject, short } from "./_values.ts";
+import { cloneJson, deepMerge, formatKeyPath, hasPath, isPlainObject, short } from "./_values.ts";
 
 /** The name of the overrides file at the project root. */
 export const PARAMS_FILE = "params.yaml";
@@ -62,27 +62,6 @@ export interface ResolveParamsOptions {
 /** An empty `params.yaml`: what a project without one has. */
 export function emptyParamsYaml(file: string = PARAMS_FILE): ParamsYaml {
   return { file, stages: {} };
-}
-
-/**
- * The keys of `params.yaml` that name no stage, neither by full name nor by
- * base name: most likely typos, worth a warning.
- *
- * @example
- * ```ts
- * unknownParamsStages(paramsYaml, [{ name: "train@a", baseName: "train" }]); // ["trian"]
- * ```
- */
-export function unknownParamsStages(
-  paramsYaml: ParamsYaml,
-  stages: Iterable<{ readonly name: string; readonly baseName: string }>,
-): string[] {
-  const known = new Set<string>();
-  for (const stage of stages) {
-    known.add(stage.name);
-    known.add(stage.baseName);
-  }
-  return Object.keys(paramsYaml.stages).filter((key) => !known.has(key));
 }
 
 /**
@@ -216,7 +195,7 @@ async function validateWithSchema(
   where: string,
 ): Promise<Record<string, unknown>> {
   let input: Record<string, unknown> = {};
-  for (const layer of layers) input = mergeLoose(input, layer.values);
+  for (const layer of layers) input = deepMerge(input, layer.values);
   const result = await schema["~standard"].validate(input);
   if (result.issues !== undefined) {
     const issue = result.issues[0];
@@ -241,29 +220,6 @@ async function validateWithSchema(
     );
   }
   return result.value;
-}
-
-/** Deep merge without checks (nested plain objects key by key, anything else replaces). */
-function mergeLoose(base: Record<string, unknown>, override: ParamValues): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    if (value === undefined) continue;
-    const lower = merged[key];
-    merged[key] = isPlainObject(lower) && isPlainObject(value)
-      ? mergeLoose(lower, value)
-      : cloneJson(value);
-  }
-  return merged;
-}
-
-function hasPath(values: unknown, path: readonly PropertyKey[]): boolean {
-  let current = values;
-  for (const key of path) {
-    if (typeof current !== "object" || current === null) return false;
-    if (!Object.hasOwn(current, key)) return false;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return true;
 }
 
 type JsonType = "null" | "boolean" | "number" | "string" | "array" | "object" | "other";
@@ -310,26 +266,4 @@ function checkJsonDefaults(
   } else if (jsonTypeOf(value) === "other") {
     throw fail(path, describeValue(value));
   }
-}
-
-/** A deep copy of arrays and plain objects; other values are shared. */
-function cloneJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(cloneJson);
-  if (isPlainObject(value)) {
-    const copy: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) copy[key] = cloneJson(item);
-    return copy;
-  }
-  return value;
-}
-
-/** `optimizer.lr`, `layers[0].size`. */
-function formatKeyPath(path: readonly PropertyKey[]): string {
-  let text = "";
-  for (const key of path) {
-    if (typeof key === "number") text += `[${key}]`;
-    else if (typeof key === "string" && key.startsWith("[")) text += key;
-    else text += text === "" ? String(key) : `.${String(key)}`;
-  }
-  return text;
 }

@@ -4,8 +4,10 @@
  * overrides and matrix expansion into `name@variant` stages (SPEC §7).
  *
  * This module only parses and validates the file into {@link PivotYamlStage}
- * entries; the pipeline loader imports the functions and builds `StageDef`s.
- * Design decisions are in docs/pivot-yaml.md.
+ * entries, with the matrix expanded (`matrix.ts`) and `${var}` substituted
+ * (`substitute.ts`); the pipeline loader (`load_yaml.ts`) imports the
+ * functions and builds `StageDef`s. Design decisions are in
+ * docs/pivot-yaml.md.
  *
  * @example
  * ```yaml
@@ -25,17 +27,14 @@
  * @module
  */
 
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { PivotError } from "../errors.ts";
 import { toFileUrl } from "../paths.ts";
-import { closestMatch, didYouMean } from "./_suggest.ts";
-import { isPlainObject, parseYamlSource, yamlKindOf, type YamlPath } from "./_yaml_source.ts";
-
-/** The file names a YAML pipeline may have, in order of lookup. */
-export const PIVOT_YAML_NAMES: readonly string[] = ["pivot.yaml", "pivot.yml"];
-
-/** A value of a matrix dimension: a list item as written, or a named variant's key. */
-export type MatrixValue = string | number | boolean;
+import { didYouMean } from "./_suggest.ts";
+import { deepMerge, formatKeyPath, hasPath } from "./_values.ts";
+import { parseYamlSource, yamlKindOf, type YamlPath } from "./_yaml_source.ts";
+import { expandMatrix, type MatrixDimension, type MatrixValue } from "./matrix.ts";
+import { substitute, substituteParams, SubstitutionError, type Variables } from "./substitute.ts";
 
 /** Where a stage's run function is: `run: stages.ts#train`. */
 export interface PivotYamlRun {
@@ -87,63 +86,10 @@ export interface PivotYamlFile {
   readonly stages: readonly PivotYamlStage[];
 }
 
-/** Options of {@link parsePivotYaml} and {@link loadPivotYaml}. */
+/** Options of {@link parsePivotYaml}. */
 export interface PivotYamlOptions {
   /** How messages name the file (default: its base name, `pivot.yaml`). */
   label?: string;
-}
-
-/**
- * The `pivot.yaml` or `pivot.yml` in `dir`, or undefined when there is none.
- *
- * Needs read permission for `dir`.
- *
- * @throws {PivotError} when both exist: which one is meant is unclear.
- *
- * @example
- * ```ts
- * const file = await findPivotYaml("/work/project"); // "/work/project/pivot.yaml"
- * ```
- */
-export async function findPivotYaml(dir: string): Promise<string | undefined> {
-  const found: string[] = [];
-  for (const name of PIVOT_YAML_NAMES) {
-    try {
-      if ((await Deno.stat(join(dir, name))).isFile) found.push(join(dir, name));
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-  if (found.length > 1) {
-    throw new PivotError(
-      `both ${PIVOT_YAML_NAMES.join(" and ")} are in ${dir}: keep one of them`,
-    );
-  }
-  return found[0];
-}
-
-/**
- * Read and parse the YAML pipeline `file` (see {@link parsePivotYaml}).
- *
- * Needs read permission for `file`.
- *
- * @example
- * ```ts
- * const { stages } = await loadPivotYaml("/work/project/pivot.yaml");
- * ```
- */
-export async function loadPivotYaml(
-  file: string,
-  options: PivotYamlOptions = {},
-): Promise<PivotYamlFile> {
-  const label = options.label ?? basename(file);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    throw new PivotError(`${label}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
-  return parsePivotYaml(text, file, { label });
 }
 
 /**
@@ -225,14 +171,7 @@ interface Overrides {
 }
 
 /** One dimension of a matrix: its values, each with its overrides. */
-interface Dimension {
-  readonly name: string;
-  readonly values: {
-    readonly key: string;
-    readonly value: MatrixValue;
-    readonly overrides: Overrides;
-  }[];
-}
+type Dimension = MatrixDimension<Overrides>;
 
 /** Validates the parsed YAML, failing with `file:line: message`. */
 class YamlValidator {
@@ -292,27 +231,22 @@ class YamlValidator {
       return [{ ...single, run, where }];
     }
     const dimensions = this.matrix(spec.get("matrix"), [...path, "matrix"], at);
-    const variants = crossProduct(dimensions);
     const seen = new Map<string, string>();
-    return variants.map((choice) => {
-      const variant = choice.map((item) => item.key).join("_");
-      const combination = choice.map((item) => item.key).join(", ");
-      const earlier = seen.get(variant);
+    return expandMatrix(dimensions).map((variant) => {
+      const earlier = seen.get(variant.name);
       if (earlier !== undefined) {
         this.fail(
           [...path, "matrix"],
-          `${at}: matrix makes variant '${variant}' twice, from (${earlier}) and (${combination}): rename a value`,
+          `${at}: matrix makes variant '${variant.name}' twice, from (${earlier}) and (${variant.combination}): rename a value`,
         );
       }
-      seen.set(variant, combination);
-      const values: Record<string, MatrixValue> = {};
-      dimensions.forEach((dimension, index) => values[dimension.name] = choice[index].value);
+      seen.set(variant.name, variant.combination);
       const expanded = this.expand(
-        `${name}@${variant}`,
-        variant,
+        `${name}@${variant.name}`,
+        variant.name,
         base,
-        choice.map((item) => item.overrides),
-        values,
+        variant.items,
+        variant.values,
         at,
       );
       return { ...expanded, run, where };
@@ -420,7 +354,7 @@ class YamlValidator {
           `${at}: invalid matrix dimension '${name}': use letters, digits and '_' (it is used as \${${name}})`,
         );
       }
-      const values: Dimension["values"] = [];
+      const values: Dimension["values"][number][] = [];
       if (Array.isArray(raw)) {
         raw.forEach((item, index) => {
           if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
@@ -441,7 +375,7 @@ class YamlValidator {
           if (values.some((earlier) => earlier.key === key)) {
             this.fail([...dimPath, index], `${where}: value '${key}' is listed twice`);
           }
-          values.push({ key, value: item, overrides: this.overrides(new Map(), dimPath, where) });
+          values.push({ key, value: item, item: this.overrides(new Map(), dimPath, where) });
         });
       } else if (raw instanceof Map) {
         for (const [key, overrides] of this.mapping(raw, dimPath, where, example)) {
@@ -457,7 +391,7 @@ class YamlValidator {
             ? new Map<string, unknown>()
             : this.mapping(overrides, variantPath, variantAt, "params: { epochs: 5 }");
           this.checkKeys(spec, variantPath, VARIANT_KEYS, `${variantAt}: `);
-          values.push({ key, value: key, overrides: this.overrides(spec, variantPath, variantAt) });
+          values.push({ key, value: key, item: this.overrides(spec, variantPath, variantAt) });
         }
       } else {
         this.fail(
@@ -473,17 +407,44 @@ class YamlValidator {
     return dimensions;
   }
 
+  /** `item` with `${dim}` substituted; `what` names it in messages (`dep 'data'`). */
+  substituted(item: Located<string>, values: Variables, what: string, at: string) {
+    try {
+      return substitute(item.value, values);
+    } catch (error) {
+      if (!(error instanceof SubstitutionError)) throw error;
+      this.fail(item.path, `${at}: ${what}: ${error.message}`);
+    }
+  }
+
+  /** Merged `params` with `${dim}` substituted; an error points at the layer that set the key. */
+  substitutedParams(
+    params: Record<string, unknown>,
+    layers: readonly Located<Record<string, unknown>>[],
+    values: Variables,
+    at: string,
+  ): Record<string, unknown> {
+    try {
+      return substituteParams(params, values) as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof SubstitutionError)) throw error;
+      // Point at the layer that set this key: the last one that has it.
+      const layer = [...layers].reverse().find((candidate) => hasPath(candidate.value, error.keys));
+      const path = [...(layer?.path ?? []), ...error.keys];
+      this.fail(path, `${at}: param '${formatKeyPath(error.keys)}': ${error.message}`);
+    }
+  }
+
   /** Apply the variant's overrides over the stage's, then substitute `${dim}`. */
   expand(
     name: string,
     variant: string | undefined,
     base: Overrides,
     layers: readonly Overrides[],
-    values: Record<string, MatrixValue>,
+    values: Variables,
     at: string,
   ): Omit<PivotYamlStage, "run" | "where"> {
     const all = [base, ...layers];
-    const substitute = new Substituter(this, values, at);
     const paths = {} as Record<PathSection, Record<string, string>>;
     for (const section of PATH_SECTIONS) {
       const merged = new Map<string, Located<string>>();
@@ -493,7 +454,7 @@ class YamlValidator {
       paths[section] = {};
       for (const [key, item] of merged) {
         const what = `${SECTION_NOUN[section]} '${key}'`;
-        paths[section][key] = String(substitute.text(item.value, item.path, what, false));
+        paths[section][key] = String(this.substituted(item, values, what, at));
       }
     }
     const owner = new Map<string, PathSection>();
@@ -512,7 +473,7 @@ class YamlValidator {
     const paramLayers = all.flatMap((layer) => layer.params ? [layer.params] : []);
     let params: Record<string, unknown> = {};
     for (const layer of paramLayers) params = deepMerge(params, layer.value);
-    params = substitute.params(params, paramLayers) as Record<string, unknown>;
+    params = this.substitutedParams(params, paramLayers, values, at);
     const mutex = [...all].reverse().find((layer) => layer.mutex)?.mutex?.value ?? [];
     return {
       name,
@@ -527,89 +488,6 @@ class YamlValidator {
       matrixValues: values,
     };
   }
-}
-
-/** `${dim}` substitution for one variant. */
-class Substituter {
-  constructor(
-    readonly reader: YamlValidator,
-    readonly values: Record<string, MatrixValue>,
-    readonly at: string,
-  ) {}
-
-  /**
-   * Replace each `${dim}` in `text`. With `typed`, a text that is exactly one
-   * `${dim}` becomes the dimension's value with its YAML type (`5`, `true`).
-   */
-  text(text: string, path: YamlPath, what: string, typed: boolean): string | MatrixValue {
-    const exact = /^\$\{([^}]*)\}$/.exec(text);
-    if (typed && exact && Object.hasOwn(this.values, exact[1])) return this.values[exact[1]];
-    let result = "";
-    let rest = text;
-    for (let start = rest.indexOf("${"); start >= 0; start = rest.indexOf("${")) {
-      const end = rest.indexOf("}", start);
-      if (end < 0) {
-        this.reader.fail(
-          path,
-          `${this.at}: ${what}: unterminated '\${' in ${JSON.stringify(text)}: close it with '}'`,
-        );
-      }
-      const variable = rest.slice(start + 2, end);
-      if (!Object.hasOwn(this.values, variable)) this.unknown(variable, text, path, what);
-      result += rest.slice(0, start) + String(this.values[variable]);
-      rest = rest.slice(end + 1);
-    }
-    return result + rest;
-  }
-
-  /** Substitute in every string of a params value, naming the key path on error. */
-  params(
-    value: unknown,
-    layers: readonly Located<Record<string, unknown>>[],
-    keys: readonly (string | number)[] = [],
-  ): unknown {
-    if (typeof value === "string") {
-      // Point at the layer that set this key: the last one that has it.
-      const layer = [...layers].reverse().find((candidate) => hasPath(candidate.value, keys));
-      const path = [...(layer?.path ?? []), ...keys];
-      return this.text(value, path, `param '${formatKeys(keys)}'`, true);
-    }
-    if (Array.isArray(value)) {
-      return value.map((item, index) => this.params(item, layers, [...keys, index]));
-    }
-    if (isPlainObject(value)) {
-      const result: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) {
-        result[key] = this.params(item, layers, [...keys, key]);
-      }
-      return result;
-    }
-    return value;
-  }
-
-  unknown(variable: string, text: string, path: YamlPath, what: string): never {
-    const known = Object.keys(this.values);
-    const close = closestMatch(variable, known);
-    const hint = known.length === 0
-      ? " (the stage has no matrix, so there are no variables)"
-      : `${close === undefined ? "" : `: did you mean '\${${close}}'?`} (variables: ${
-        known.join(", ")
-      })`;
-    this.reader.fail(
-      path,
-      `${this.at}: ${what}: unknown variable '\${${variable}}' in ${JSON.stringify(text)}${hint}`,
-    );
-  }
-}
-
-function crossProduct(dimensions: readonly Dimension[]): Dimension["values"][] {
-  let combinations: Dimension["values"][] = [[]];
-  for (const dimension of dimensions) {
-    combinations = combinations.flatMap((prefix) =>
-      dimension.values.map((value) => [...prefix, value])
-    );
-  }
-  return combinations;
 }
 
 function findPath(layers: readonly Overrides[], section: PathSection, key: string): YamlPath {
@@ -629,33 +507,4 @@ function toPlain(value: unknown): unknown {
   }
   if (Array.isArray(value)) return value.map(toPlain);
   return value;
-}
-
-function deepMerge(
-  base: Record<string, unknown>,
-  override: Record<string, unknown>,
-): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const lower = merged[key];
-    merged[key] = isPlainObject(lower) && isPlainObject(value) ? deepMerge(lower, value) : value;
-  }
-  return merged;
-}
-
-function hasPath(value: unknown, keys: readonly (string | number)[]): boolean {
-  let current = value;
-  for (const key of keys) {
-    if (typeof current !== "object" || current === null || !Object.hasOwn(current, key)) {
-      return false;
-    }
-    current = (current as Record<string | number, unknown>)[key];
-  }
-  return true;
-}
-
-function formatKeys(keys: readonly (string | number)[]): string {
-  return keys.map((key, index) =>
-    typeof key === "number" ? `[${key}]` : index === 0 ? key : `.${key}`
-  ).join("");
 }

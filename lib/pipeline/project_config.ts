@@ -8,7 +8,7 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { PivotError } from "../errors.ts";
 import { CHECKOUT_MODES, type CheckoutMode } from "../storage/cache.ts";
-import type { Project } from "./project.ts";
+import type { Project } from "../model/project.ts";
 
 /** Project settings. */
 export interface ProjectConfig {
@@ -23,7 +23,7 @@ export interface ProjectConfig {
 }
 
 /** The path of a project's config file. */
-export function configPath(project: Project): string {
+function configPath(project: Project): string {
   return join(project.pivotDir, "config.yaml");
 }
 

@@ -25,10 +25,13 @@ import { closestMatch } from "./_suggest.ts";
  *
  * @example
  * ```ts
- * selectStages(["train@*"], ["prep", "train@a", "train@b"]); // ["train@a", "train@b"]
+ * matchStageNames(["train@*"], ["prep", "train@a", "train@b"]); // ["train@a", "train@b"]
  * ```
  */
-export function selectStages(patterns: readonly string[], stageNames: readonly string[]): string[] {
+export function matchStageNames(
+  patterns: readonly string[],
+  stageNames: readonly string[],
+): string[] {
   if (patterns.length === 0) return [...new Set(stageNames)];
   const selected = new Set<string>();
   for (const pattern of patterns) {

@@ -15,30 +15,14 @@ import { statOrUndefined } from "../paths.ts";
 import { type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { hashFile } from "./hash.ts";
-import { stampOf, type StateStore } from "./state.ts";
-
-/** Files modified less than this long ago are hashed but not cached (see hashStatted). */
-const RACY_MS = 2_000;
+import { isRacy, stampOf, type StateStore } from "./state.ts";
 
 /** The hash of a file or directory as it is now. */
 export type ArtifactHash =
   | { readonly isDir: false; readonly hash: Hash }
   | { readonly isDir: true; readonly hash: Hash; readonly manifest: DirManifest };
 
-/**
- * Hash of the file at `abs` (project-relative `rel`, the cache key), via
- * the state cache. Returns undefined when it does not exist.
- */
-export async function hashFileCached(
-  abs: string,
-  rel: string,
-  state: StateStore,
-): Promise<Hash | undefined> {
-  const info = statOrUndefined(abs);
-  if (!info?.isFile) return undefined;
-  return await hashStatted(abs, rel, info, state);
-}
-
+/** The hash of the file at `abs` (stat `info`), through the state cache under `rel`. */
 async function hashStatted(
   abs: string,
   rel: string,
@@ -49,11 +33,9 @@ async function hashStatted(
   const cached = await state.cachedFileHash(rel, stamp);
   if (cached !== undefined) return cached;
   const hash = await hashFile(abs);
-  // A file modified moments ago may be modified again within the same clock
-  // tick, keeping its stamp: such "racy" hashes are not remembered (as git
-  // does for its index). Outs Pivot writes itself are remembered by the
-  // engine, which knows their content.
-  if (Date.now() - stamp.mtime > RACY_MS) await state.rememberFileHash(rel, stamp, hash);
+  // A "racy" hash is not remembered (see isRacy). Outs Pivot writes itself
+  // are remembered by the engine, which knows their content.
+  if (!isRacy(stamp)) await state.rememberFileHash(rel, stamp, hash);
   return hash;
 }
 

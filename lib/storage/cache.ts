@@ -18,6 +18,7 @@
 import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { stampOf, type StateStore } from "./state.ts";
+import { copyWritable, tryHardLink } from "./copy.ts";
 import { ensureDir } from "./ensure_dir.ts";
 
 /** How a cached object is placed in the workspace. */
@@ -41,7 +42,7 @@ export interface DirManifest {
 }
 
 /** The canonical text of a manifest, whose hash is the directory's hash. */
-export function manifestText(manifest: DirManifest): string {
+function manifestText(manifest: DirManifest): string {
   return canonicalJson({ files: manifest.files.map(({ path, hash }) => ({ path, hash })) });
 }
 
@@ -95,7 +96,7 @@ export class Cache {
     ensureDir(dirname(object));
     const temp = tempPath(object);
     try {
-      if (!link || !tryLink(source, temp)) await Deno.copyFile(source, temp);
+      if (!link || !tryHardLink(source, temp)) await Deno.copyFile(source, temp);
       Deno.chmodSync(temp, 0o444);
       Deno.renameSync(temp, object);
     } catch (error) {
@@ -178,23 +179,12 @@ export class Cache {
     const temp = tempPath(dest);
     try {
       if (mode === "symlink") Deno.symlinkSync(object, temp);
-      else if (mode === "copy" || !tryLink(object, temp)) await copyWritable(object, temp);
+      else if (mode === "copy" || !tryHardLink(object, temp)) await copyWritable(object, temp);
       Deno.renameSync(temp, dest);
     } catch (error) {
       removeQuietly(temp);
       throw error;
     }
-  }
-}
-
-/** Hard-link `source` to `dest`; false when the filesystem refuses (say, across devices). */
-function tryLink(source: string, dest: string): boolean {
-  try {
-    Deno.linkSync(source, dest);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) throw error;
-    return false;
   }
 }
 
@@ -204,9 +194,4 @@ function removeQuietly(path: string): void {
   } catch {
     // not there
   }
-}
-
-async function copyWritable(source: string, dest: string): Promise<void> {
-  await Deno.copyFile(source, dest);
-  await Deno.chmod(dest, 0o644);
 }

@@ -27,6 +27,16 @@ export function forgetDir(dir: string): void {
   }
 }
 
+/** Remove whatever is at `path` (file, symlink or directory), forgetting the directories there. */
+export function removePath(path: string): void {
+  forgetDir(path);
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
 /** Forget every directory (at the start of a wave: the user may have removed some). */
 export function forgetAllDirs(): void {
   known.clear();

@@ -12,7 +12,7 @@
  */
 
 import { dirname } from "node:path";
-import type { OutKind } from "../api/artifacts.ts";
+import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { type ManifestEntry, tempPath } from "./cache.ts";
 import type { Hash } from "./hash.ts";
@@ -119,7 +119,7 @@ export async function parseLock(text: string, rel: string): Promise<LockData> {
 }
 
 /** The lock content in its canonical order: keys sorted, deps and outs by path. */
-export function canonicalLock(data: LockData): LockData {
+function canonicalLock(data: LockData): LockData {
   const byPath = <T extends { path: string }>(items: readonly T[]) =>
     [...items].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {
@@ -172,12 +172,4 @@ export async function writeLock(
     throw error;
   }
   state.defer([NS.lock, rel], { ...stampOf(Deno.statSync(path)), data: canonical });
-}
-
-/** Delete a stage's lock file (and its cached parse), if present. */
-export async function removeLock(path: string, rel: string, state: StateStore): Promise<void> {
-  await Deno.remove(path).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
-  await state.delete([NS.lock, rel]);
 }

@@ -41,6 +41,22 @@ export function stampOf(info: Deno.FileInfo): FileStamp {
   return { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
 }
 
+/**
+ * How recently modified a file may be before its stamp stops telling
+ * versions apart. A file rewritten with the same size within one tick of the
+ * filesystem's clock keeps its stamp, so a hash read from a file this fresh
+ * is used but not remembered (git's "racy" index entries). Two seconds: the
+ * coarsest clock among common filesystems (FAT and exFAT keep mtimes to 2 s;
+ * ext4 and tmpfs tick every few ms, HFS+ every second). The cost of a longer
+ * window is small: only files edited in the last 2 s are read again.
+ */
+export const RACY_MS = 2_000;
+
+/** True when a file with `stamp` was modified too recently to remember its hash (see {@link RACY_MS}). */
+export function isRacy(stamp: FileStamp, now: number = Date.now()): boolean {
+  return now - stamp.mtime <= RACY_MS;
+}
+
 /** True when two stamps describe the same file version. */
 export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.mtime === b.mtime && a.size === b.size && a.ino === b.ino;

@@ -44,7 +44,7 @@ function within(path: string, dir: string): boolean {
 }
 
 /** Classify one path: `"data"`, `"code"` or undefined (irrelevant). */
-export function classify(set: WatchSet, path: string): "data" | "code" | undefined {
+function classify(set: WatchSet, path: string): "data" | "code" | undefined {
   if (set.outs.some((out) => within(path, out))) return undefined;
   if (set.codeFiles.has(path)) return "code";
   if (set.depFiles.has(path) || set.depDirs.some((dir) => within(path, dir))) return "data";
@@ -56,7 +56,7 @@ export function classify(set: WatchSet, path: string): "data" | "code" | undefin
  * recursively) the directory of every dep file and code file — watching the
  * directory, not the file, is what makes atomic saves (a new inode) visible.
  */
-export function watchRoots(set: WatchSet): { recursive: string[]; flat: string[] } {
+function watchRoots(set: WatchSet): { recursive: string[]; flat: string[] } {
   const exists = (path: string) => {
     try {
       return Deno.statSync(path).isDirectory;

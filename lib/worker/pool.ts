@@ -1,29 +1,23 @@
 /**
- * Warm stage workers and their staging areas.
+ * Warm stage workers.
  *
  * Creating a Web Worker costs ~14 ms of CPU here, and Deno fixes a worker's
  * permissions at creation, so one worker per stage (with that stage's paths)
  * would cost more than the stages themselves. Instead each worker owns a
- * staging area and may read and write only there (plus a stage's declared
- * extras):
- *
- * - `deps/<run>/…`  symlinks to the stage's deps (Deno follows symlinks
- *   after its permission check, so the stage reads exactly these);
- * - `outs/<run>/…`  where the stage writes its outs (`ctx.outs.*`), moved
- *   into the workspace by the engine only after the stage succeeds;
- * - `tmp/<run>/`    the stage's `ctx.tmpDir`.
- *
- * A write anywhere else, or a read of an undeclared file, fails with
- * `NotCapable`. Workers are reused for any stage whose extra permissions
- * (net, env, run, ffi, sys, read) are the same.
+ * staging area (`staging.ts`: its deps linked in, its outs and scratch files
+ * written there) and may read and write only there, plus a stage's declared
+ * extras and the pipeline's code. A write anywhere else, or a read of an
+ * undeclared file, fails with `NotCapable`. Workers are reused for any stage
+ * whose extra permissions (net, env, run, ffi, sys, read) are the same; a
+ * worker that crashed or was terminated is dropped and replaced.
  *
  * @module
  */
 
 import { join } from "node:path";
-import type { ResolvedPermissions } from "../pipeline/stage_def.ts";
-import { ensureDir, forgetDir } from "../storage/ensure_dir.ts";
+import type { ResolvedPermissions } from "../model/stage_def.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
+import { createStaging, resetStaging, type RunDirs } from "./staging.ts";
 
 /** How a run ended. */
 export type RunOutcome =
@@ -37,16 +31,6 @@ export type RunOutcome =
 
 /** A line of stage output. */
 export type LogSink = (stream: "stdout" | "stderr", text: string) => void;
-
-/** The staging directories of one run in a worker. */
-export interface RunDirs {
-  /** Where deps are linked. */
-  readonly deps: string;
-  /** Where outs are written. */
-  readonly outs: string;
-  /** `ctx.tmpDir`. */
-  readonly tmp: string;
-}
 
 /** Code every worker may load. */
 export interface CodeAccess {
@@ -92,8 +76,7 @@ export class StageWorker {
   constructor(root: string, profile: string, permissions: Deno.PermissionOptionsObject) {
     this.root = root;
     this.profile = profile;
-    this.dirs = { deps: join(root, "deps"), outs: join(root, "outs"), tmp: join(root, "tmp") };
-    for (const dir of Object.values(this.dirs)) ensureDir(dir);
+    this.dirs = createStaging(root);
     this.#worker = new Worker(WORKER_URL, { type: "module", deno: { permissions } });
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
     this.#worker.onerror = (event) => {
@@ -114,22 +97,9 @@ export class StageWorker {
     return !this.#dead;
   }
 
-  /**
-   * Make the staging area ready for the next run. After a successful run it
-   * holds only the dep links (listed in `links`) and empty directories: the
-   * links are removed and the directories kept for the next stage (creating
-   * directories is what costs). After a failure everything goes.
-   */
+  /** Make the staging area ready for the next run (see {@link resetStaging}). */
   resetDirs(links: readonly string[], clean: boolean): void {
-    if (clean && isEmpty(this.dirs.tmp)) {
-      for (const link of links) Deno.removeSync(link);
-      return;
-    }
-    for (const dir of Object.values(this.dirs)) {
-      Deno.removeSync(dir, { recursive: true });
-      forgetDir(dir);
-      ensureDir(dir);
-    }
+    resetStaging(this.dirs, links, clean);
   }
 
   /** Run a stage; `signal` cancels it (after the grace period, the worker is terminated). */
@@ -201,13 +171,8 @@ export class StageWorker {
   }
 }
 
-function isEmpty(dir: string): boolean {
-  for (const _ of Deno.readDirSync(dir)) return false;
-  return true;
-}
-
 /** Permission-profile key of a stage's extra permissions. */
-export function profileOf(permissions: ResolvedPermissions): string {
+function profileOf(permissions: ResolvedPermissions): string {
   return JSON.stringify([
     [...permissions.read].sort(),
     permissions.net,

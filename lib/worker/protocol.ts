@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { LoaderSpec } from "../api/_loader_spec.ts";
-import type { CodeRef } from "../pipeline/stage_def.ts";
+import type { LoaderSpec } from "../model/loader_spec.ts";
+import type { CodeRef } from "../model/stage_def.ts";
 
 /** A dep or out as the worker sees it: its staged path. */
 export interface StagedArtifact {

@@ -12,10 +12,10 @@
  */
 
 import * as builtinLoaders from "../api/loaders.ts";
-import type { LoaderSpec } from "../api/_loader_spec.ts";
+import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { Reader, Writer } from "../api/loaders.ts";
-import { type Pipeline, PIPELINE_BRAND, type RegisteredStage } from "../api/pipeline.ts";
-import type { CodeRef } from "../pipeline/stage_def.ts";
+import { isPipeline, type Pipeline, type RegisteredStage } from "../api/pipeline.ts";
+import type { CodeRef } from "../model/stage_def.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 
 interface WorkerScope {
@@ -73,8 +73,7 @@ async function resolveRuntime(request: RunRequest): Promise<Runtime> {
   const module = await importOnce(code.moduleUrl);
   if (code.kind === "registered") {
     const pipeline = Object.values(module).find((value): value is Pipeline =>
-      typeof value === "object" && value !== null && PIPELINE_BRAND in value &&
-      (value as Pipeline).name === request.pipeline
+      isPipeline(value) && value.name === request.pipeline
     );
     // A stage included from another pipeline may be known by a qualified name (`other/train`).
     const name = code.stageName ?? request.stage;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as loaders from "../../lib/api/loaders.ts";
-import { isPathOnly, LOADER_SPEC, loaderSpecOf } from "../../lib/api/_loader_spec.ts";
+import { isPathOnly, LOADER_SPEC, loaderSpecOf } from "../../lib/model/loader_spec.ts";
 import { tempDir } from "../_helpers.ts";
 
 Deno.test("json round-trips a value and indents by 2 by default", async () => {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { EXCLUSIVE, Slots } from "../../lib/engine/slots.ts";
-import type { StageDef } from "../../lib/pipeline/stage_def.ts";
+import { Slots } from "../../lib/engine/slots.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 import { stage } from "../graph/_stages.ts";
+
+/** The mutex group that runs a stage alone. */
+const EXCLUSIVE = "*";
 
 /** Let resolved promises run their callbacks. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { loaderSpecOf } from "../../lib/api/_loader_spec.ts";
+import { loaderSpecOf } from "../../lib/model/loader_spec.ts";
 import { PIPELINE_BRAND, type RegisteredStage } from "../../lib/api/pipeline.ts";
 
 const file = Deno.args[0];

@@ -9,13 +9,13 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CallSite } from "../../lib/api/pipeline.ts";
-import type { LoaderSpec } from "../../lib/api/_loader_spec.ts";
+import type { LoaderSpec } from "../../lib/model/loader_spec.ts";
 import {
   fingerprintStages,
   type FingerprintStats,
   type StageFingerprint,
 } from "../../lib/fingerprint/fingerprint.ts";
-import type { StageDef } from "../../lib/pipeline/stage_def.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 import { StateStore } from "../../lib/storage/state.ts";
 
 /** The worktree root (the directory holding mod.ts). */

@@ -7,7 +7,7 @@
 
 import { fingerprintStages, type FingerprintStats } from "../../lib/fingerprint/fingerprint.ts";
 import { typescriptLoads } from "../../lib/fingerprint/_typescript.ts";
-import type { StageDef } from "../../lib/pipeline/stage_def.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 import { StateStore } from "../../lib/storage/state.ts";
 
 const [root, stagesFile, pivotRoot] = Deno.args;

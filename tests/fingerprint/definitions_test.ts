@@ -2,7 +2,7 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { changedKeys, changesAfter, Project } from "./_project.ts";
-import type { StageDef } from "../../lib/pipeline/stage_def.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 
 const DEFS = {
   "pipeline.ts": `import { Pipeline } from "jsr:@pivot/core";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { OutDef, StageDef } from "../../lib/pipeline/stage_def.ts";
+import type { OutDef, StageDef } from "../../lib/model/stage_def.ts";
 
 /** The project root the fake stages live in. */
 export const ROOT = "/project";

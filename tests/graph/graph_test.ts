@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PivotError } from "../../lib/errors.ts";
 import { buildGraph, withDownstream, withUpstream } from "../../lib/graph/graph.ts";
-import type { StageDef } from "../../lib/pipeline/stage_def.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 import { existing, stage } from "./_stages.ts";
 
 const names = (stages: readonly StageDef[]) => stages.map((s) => s.name);

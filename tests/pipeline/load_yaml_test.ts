@@ -1,20 +1,35 @@
-import { loaderForPath } from "../../lib/pipeline/load_yaml.ts";
+import { projectAt } from "../../lib/model/project.ts";
+import { loadYamlPipeline } from "../../lib/pipeline/load_yaml.ts";
+import { emptyParamsYaml } from "../../lib/pipeline/params.ts";
 import { assertEquals } from "../_assert.ts";
+import { tempDir } from "../_helpers.ts";
 
-Deno.test("a plain function's loaders follow the file extension", () => {
-  const kinds = [
-    "a.json",
-    "a.yaml",
-    "a.YML",
-    "data/a.csv",
-    "a.jsonl",
-    "notes.txt",
-    "model.bin",
-    "README",
-    "images/",
-    "archive.tar.gz",
-  ].map((path) => loaderForPath(path).kind);
-  assertEquals(kinds, [
+const PATHS = [
+  "a.json",
+  "a.yaml",
+  "a.YML",
+  "data/a.csv",
+  "a.jsonl",
+  "notes.txt",
+  "model.bin",
+  "README",
+  "images/",
+  "archive.tar.gz",
+];
+
+/** The loader specs a plain function's deps get in a `pivot.yaml` for `paths`. */
+async function depLoaders(paths: readonly string[]) {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(dir.join("stages.ts"), "export function f() {}\n");
+  const deps = paths.map((path, i) => `      d${i}: "${path}"`).join("\n");
+  const file = dir.join("pivot.yaml");
+  await Deno.writeTextFile(file, `stages:\n  f:\n    run: stages.ts#f\n    deps:\n${deps}\n`);
+  const { stages } = await loadYamlPipeline(projectAt(dir.path), file, emptyParamsYaml());
+  return stages[0].deps.map((dep) => dep.loader);
+}
+
+Deno.test("a plain function's loaders follow the file extension", async () => {
+  assertEquals((await depLoaders(PATHS)).map((loader) => loader?.kind), [
     "json",
     "yaml",
     "yaml",
@@ -28,7 +43,9 @@ Deno.test("a plain function's loaders follow the file extension", () => {
   ]);
 });
 
-Deno.test("extension loaders carry the built-in loaders' default options", () => {
-  assertEquals(loaderForPath("a.json"), { kind: "json", options: { indent: 2 } });
-  assertEquals(loaderForPath("a.csv"), { kind: "csv", options: { separator: ",", columns: {} } });
+Deno.test("extension loaders carry the built-in loaders' default options", async () => {
+  assertEquals(await depLoaders(["a.json", "a.csv"]), [
+    { kind: "json", options: { indent: 2 } },
+    { kind: "csv", options: { separator: ",", columns: {} } },
+  ]);
 });

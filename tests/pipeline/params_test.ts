@@ -3,11 +3,7 @@ import * as v from "valibot";
 import { z } from "zod";
 import type { StandardSchemaV1 } from "../../lib/api/standard_schema.ts";
 import { PivotError } from "../../lib/errors.ts";
-import {
-  resolveParams,
-  type StageParamsInput,
-  unknownParamsStages,
-} from "../../lib/pipeline/params.ts";
+import { resolveParams, type StageParamsInput } from "../../lib/pipeline/params.ts";
 import { parseParamsYaml, readParamsYaml } from "../../lib/pipeline/params_file.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 
@@ -319,10 +315,4 @@ Deno.test("a params.yaml stage entry that is not a mapping is an error", async (
     message,
     "params.yaml:1: stage 'train': expected a mapping of param names to values, got a number (5)",
   );
-});
-
-Deno.test("unknownParamsStages lists keys that name no stage or base name", () => {
-  const paramsYaml = parseParamsYaml("train: {}\ntrian: {}\ntrain@a: {}\ntrain@z: {}\n");
-  const stages = [{ name: "train@a", baseName: "train" }];
-  assertEquals(unknownParamsStages(paramsYaml, stages), ["trian", "train@z"]);
 });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { PivotError } from "../../lib/errors.ts";
-import { findPivotYaml, loadPivotYaml, parsePivotYaml } from "../../lib/pipeline/pivot_yaml.ts";
+import { parsePivotYaml } from "../../lib/pipeline/pivot_yaml.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 
 const SPEC_EXAMPLE = `stages:
@@ -23,6 +23,11 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Read and parse `file`, as the YAML pipeline loader does. */
+async function loadPivotYaml(file: string) {
+  return parsePivotYaml(await Deno.readTextFile(file), file);
 }
 
 function parse(text: string) {
@@ -153,25 +158,6 @@ Deno.test("boolean and number list values name variants by their text", () => {
   const parsed = parse(stageYaml("    matrix:\n      flag: [true, false]\n      n: [10]\n"));
   assertEquals(parsed.stages.map((s) => s.name), ["train@true_10", "train@false_10"]);
   assertEquals(parsed.stages[0].matrixValues, { flag: true, n: 10 });
-});
-
-// --- finding the file ---
-
-Deno.test("findPivotYaml finds pivot.yml and reports none as undefined", async () => {
-  await withTempDir(async (dir) => {
-    assertEquals(await findPivotYaml(dir), undefined);
-    await Deno.writeTextFile(join(dir, "pivot.yml"), SPEC_EXAMPLE);
-    assertEquals(await findPivotYaml(dir), join(dir, "pivot.yml"));
-  });
-});
-
-Deno.test("findPivotYaml refuses a directory with both pivot.yaml and pivot.yml", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.writeTextFile(join(dir, "pivot.yml"), SPEC_EXAMPLE);
-    await Deno.writeTextFile(join(dir, "pivot.yaml"), SPEC_EXAMPLE);
-    const error = await assertRejects(() => findPivotYaml(dir));
-    assertEquals(error.message, `both pivot.yaml and pivot.yml are in ${dir}: keep one of them`);
-  });
 });
 
 Deno.test("messages name a pivot.yml by its own name", async () => {

@@ -1,5 +1,5 @@
 import { PivotError } from "../../lib/errors.ts";
-import { selectStages } from "../../lib/pipeline/select.ts";
+import { matchStageNames } from "../../lib/pipeline/select.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 const STAGES = [
@@ -12,7 +12,7 @@ const STAGES = [
 
 function errorOf(patterns: string[], names: readonly string[] = STAGES): string {
   try {
-    selectStages(patterns, names);
+    matchStageNames(patterns, names);
   } catch (error) {
     assert(error instanceof PivotError, `expected a PivotError, got ${error}`);
     return error.message;
@@ -21,19 +21,19 @@ function errorOf(patterns: string[], names: readonly string[] = STAGES): string 
 }
 
 Deno.test("no patterns select every stage", () => {
-  assertEquals(selectStages([], STAGES), STAGES);
+  assertEquals(matchStageNames([], STAGES), STAGES);
 });
 
 Deno.test("exact names are returned in pipeline order, not argument order", () => {
-  assertEquals(selectStages(["evaluate", "prep"], STAGES), ["prep", "evaluate"]);
+  assertEquals(matchStageNames(["evaluate", "prep"], STAGES), ["prep", "evaluate"]);
 });
 
 Deno.test("a stage named twice is returned once", () => {
-  assertEquals(selectStages(["prep", "prep", "p*"], STAGES), ["prep"]);
+  assertEquals(matchStageNames(["prep", "prep", "p*"], STAGES), ["prep"]);
 });
 
 Deno.test("train@* selects every variant of train", () => {
-  assertEquals(selectStages(["train@*"], STAGES), [
+  assertEquals(matchStageNames(["train@*"], STAGES), [
     "train@small_train",
     "train@small_test",
     "train@large_train",
@@ -41,20 +41,20 @@ Deno.test("train@* selects every variant of train", () => {
 });
 
 Deno.test("an exact variant name selects that variant", () => {
-  assertEquals(selectStages(["train@small_test"], STAGES), ["train@small_test"]);
+  assertEquals(matchStageNames(["train@small_test"], STAGES), ["train@small_test"]);
 });
 
 Deno.test("a base name without a stage of its own selects all its variants", () => {
-  assertEquals(selectStages(["train"], STAGES).length, 3);
+  assertEquals(matchStageNames(["train"], STAGES).length, 3);
 });
 
 Deno.test("globs match anywhere in the name", () => {
-  assertEquals(selectStages(["*_train"], STAGES), ["train@small_train", "train@large_train"]);
-  assertEquals(selectStages(["train@?????_test"], STAGES), ["train@small_test"]);
+  assertEquals(matchStageNames(["*_train"], STAGES), ["train@small_train", "train@large_train"]);
+  assertEquals(matchStageNames(["train@?????_test"], STAGES), ["train@small_test"]);
 });
 
 Deno.test("glob metacharacters other than * and ? are literal", () => {
-  assertEquals(selectStages(["a.c"], ["a.c", "abc"]), ["a.c"]);
+  assertEquals(matchStageNames(["a.c"], ["a.c", "abc"]), ["a.c"]);
 });
 
 Deno.test("an unknown name suggests the closest stage", () => {

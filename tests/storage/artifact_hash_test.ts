@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { hashManifest } from "../../lib/storage/cache.ts";
-import { hashArtifact, hashFileCached, listFiles } from "../../lib/storage/artifact_hash.ts";
+import { hashArtifact, listFiles } from "../../lib/storage/artifact_hash.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
+import type { StateStore } from "../../lib/storage/state.ts";
 import { openState, tempDir } from "../_helpers.ts";
 
 /** Overwrite `path` with same-size `content`, keeping its inode and mtime. */
@@ -20,6 +21,11 @@ async function writeOld(path: string, content: string): Promise<void> {
   await Deno.writeTextFile(path, content);
   const old = new Date(Date.now() - 60_000);
   await Deno.utime(path, old, old);
+}
+
+/** The hash of a file through the state cache, as `hashArtifact` gives it for a file. */
+async function hashFileCached(abs: string, rel: string, state: StateStore) {
+  return (await hashArtifact(abs, rel, false, state))?.hash;
 }
 
 Deno.test("hashFileCached hashes a file's content", async () => {

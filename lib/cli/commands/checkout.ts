@@ -6,12 +6,12 @@
  */
 
 import { resolve } from "node:path";
-import { restoreOut } from "../../engine/outputs.ts";
+import { restoreOut } from "../../engine/workspace_outs.ts";
 import { stageKey } from "../../engine/context.ts";
 import { PivotError } from "../../errors.ts";
-import { projectRelative } from "../../pipeline/project.ts";
+import { projectRelative } from "../../model/project.ts";
 import type { StageGraph } from "../../graph/graph.ts";
-import type { OutDef, StageDef } from "../../pipeline/stage_def.ts";
+import type { OutDef, StageDef } from "../../model/stage_def.ts";
 import { hashArtifact } from "../../storage/artifact_hash.ts";
 import { CHECKOUT_MODES, type CheckoutMode } from "../../storage/cache.ts";
 import { readLock } from "../../storage/lock_file.ts";

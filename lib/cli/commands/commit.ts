@@ -1,20 +1,23 @@
 /**
  * `pivot commit [STAGES]`: record the workspace as it is — outs into the
  * cache, current code, params and dep hashes into the lock files — for
- * stages run with `--no-commit` or by hand.
+ * stages run with `--no-commit` or by hand. Each stage goes through the
+ * engine's lock → decide → record path (`withStageLock`, `recordRun`), as a
+ * run does.
  *
  * @module
  */
 
-import { join } from "node:path";
-import { decide } from "../../engine/decide.ts";
-import { OutputError, storeWorkspaceOuts } from "../../engine/outputs.ts";
+import { OutputError } from "../../errors.ts";
 import { recordRun } from "../../engine/record.ts";
-import { stageKey } from "../../engine/context.ts";
-import { acquireExecLock } from "../../storage/exec_lock.ts";
+import { withStageLock } from "../../engine/stage_lock.ts";
+import { storeWorkspaceOuts } from "../../engine/workspace_outs.ts";
 import type { Command } from "../command.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
+
+/** What committing one stage did. */
+type Committed = "committed" | "unchanged" | "failed";
 
 /** The `commit` command. */
 export const commit: Command = {
@@ -30,29 +33,31 @@ export const commit: Command = {
         ? selectStages(context.graph, positionals)
         : context.graph.order;
       for (const stage of stages) {
-        const lock = await acquireExecLock(
-          join(context.project.tmpDir, "locks"),
-          stageKey(context, stage),
-          {
-            signal: env.signal,
+        const result = await withStageLock(
+          context,
+          stage,
+          { forced: false, signal: env.signal },
+          async (decision): Promise<Committed> => {
+            if (decision.status === "up-to-date" && decision.restore.length === 0) {
+              return "unchanged";
+            }
+            try {
+              await recordRun(context, decision, await storeWorkspaceOuts(context, stage));
+              return "committed";
+            } catch (error) {
+              if (!(error instanceof OutputError)) throw error;
+              env.output.error(error.message);
+              return "failed";
+            }
           },
         );
-        try {
-          const decision = await decide(context, stage, { forced: false, upstreamWillRun: false });
-          if (decision.status === "up-to-date" && decision.restore.length === 0) {
-            if (env.output.verbose) env.output.line(`unchanged  ${stage.name}`);
-            continue;
-          }
-          const outs = await storeWorkspaceOuts(context, stage);
-          await recordRun(context, decision, outs);
-          env.output.line(`committed  ${stage.name}`);
-        } catch (error) {
-          if (!(error instanceof OutputError)) throw error;
-          env.output.error(error.message);
-          failed++;
-        } finally {
-          await lock.release();
+        if (result === undefined) {
+          env.output.error("commit cancelled");
+          return 130;
         }
+        if (result === "failed") failed++;
+        else if (result === "committed") env.output.line(`committed  ${stage.name}`);
+        else if (env.output.verbose) env.output.line(`unchanged  ${stage.name}`);
       }
       return failed > 0 ? 1 : 0;
     });

@@ -5,10 +5,10 @@
  */
 
 import { join } from "node:path";
-import { PIVOT_DIR } from "../../pipeline/project.ts";
+import { PIVOT_DIR } from "../../model/project.ts";
 import { toFileUrl } from "../../paths.ts";
 import type { Command } from "../command.ts";
-import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../session.ts";
+import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../../own_code.ts";
 
 const GITIGNORE = `# Local to this machine; not tracked.
 /state/

@@ -9,7 +9,7 @@
 import { dirname } from "node:path";
 import { PivotError } from "../../errors.ts";
 import { loadStagesWithProducers } from "../../pipeline/discovery.ts";
-import { findPipelineFile } from "../../pipeline/project.ts";
+import { findPipelineFile } from "../../pipeline/find_project.ts";
 import { type Command, intOption } from "../command.ts";
 import { paramsAtRevision } from "../params_at_revision.ts";
 import {

@@ -12,7 +12,7 @@
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { PivotError } from "../../errors.ts";
 import { toFileUrl } from "../../paths.ts";
-import type { StageDef } from "../../pipeline/stage_def.ts";
+import type { StageDef } from "../../model/stage_def.ts";
 import type { Command, CommandEnv } from "../command.ts";
 import { withSession } from "../session.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";

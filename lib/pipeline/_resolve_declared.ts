@@ -7,11 +7,11 @@
  */
 
 import { isAbsolute, join, resolve } from "node:path";
-import type { LoaderSpec } from "../api/_loader_spec.ts";
+import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
-import { isInside, PIVOT_DIR, type Project, projectRelative } from "./project.ts";
-import type { ArtifactDef, ResolvedPermissions } from "./stage_def.ts";
+import { isInside, PIVOT_DIR, type Project, projectRelative } from "../model/project.ts";
+import type { ArtifactDef, ResolvedPermissions } from "../model/stage_def.ts";
 
 /** What {@link resolveArtifact} needs to know about one declared path. */
 export interface DeclaredArtifact {

@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { PivotError } from "../../lib/errors.ts";
-import {
-  listFilesAtRevision,
-  readFileAtRevision,
-  readFilesAtRevision,
-} from "../../lib/cli/read_at_revision.ts";
+import { listFilesAtRevision, readFilesAtRevision } from "../../lib/storage/read_at_revision.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
+
+/** One file's text at `rev`, through `readFilesAtRevision`. */
+async function readFileAtRevision(dir: string, path: string, rev?: string) {
+  return (await readFilesAtRevision(dir, [path], rev)).get(path);
+}
 
 async function run(dir: string, ...args: string[]): Promise<string> {
   const { code, stdout, stderr } = await new Deno.Command("git", { args, cwd: dir }).output();

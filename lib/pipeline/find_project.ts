@@ -6,39 +6,12 @@
  */
 
 import { isDirectory, isFile } from "../paths.ts";
-import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { PivotError } from "../errors.ts";
-
-/** Names of the `.pivot/` directory and its parts. */
-export const PIVOT_DIR = ".pivot";
+import { isInside, PIVOT_DIR, type Project, projectAt } from "../model/project.ts";
 
 /** Pipeline file names, in the order they are looked for. */
-export const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
-
-/** A project on disk. */
-export interface Project {
-  /** Absolute root: the top-most directory holding `.pivot/`. */
-  readonly root: string;
-  /** `<root>/.pivot`. */
-  readonly pivotDir: string;
-  /** Deno KV state (`.pivot/state`). */
-  readonly stateDir: string;
-  /** Content-addressed cache (`.pivot/cache`). */
-  readonly cacheDir: string;
-  /** Scratch space for staging and execution locks (`.pivot/tmp`). */
-  readonly tmpDir: string;
-}
-
-function projectAt(root: string): Project {
-  const pivotDir = join(root, PIVOT_DIR);
-  return {
-    root,
-    pivotDir,
-    stateDir: join(pivotDir, "state"),
-    cacheDir: join(pivotDir, "cache"),
-    tmpDir: join(pivotDir, "tmp"),
-  };
-}
+const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
 
 /** Directories from `start` up to the filesystem root. */
 function* ancestors(start: string): Generator<string> {
@@ -113,15 +86,4 @@ export function findDenoConfig(dir: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** True when `path` is `dir` or inside it. */
-export function isInside(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-}
-
-/** `path` relative to the project root, with `/` separators. */
-export function projectRelative(project: Project, path: string): string {
-  return relative(project.root, path).split(sep).join("/");
 }

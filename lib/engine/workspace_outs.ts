@@ -1,38 +1,25 @@
 /**
- * Moving outs between the cache, the staging area and the workspace:
- * restoring locked outs from the cache, and committing what a stage wrote in
- * its staging area (hash, cache, move into place).
+ * Outs in the workspace: restoring locked outs from the cache, committing
+ * what a stage wrote in its staging area (hash, cache, move into place), and
+ * storing the workspace's outs as they are (`pivot commit`). Preparing and
+ * checking the staging area itself is the worker's (`lib/worker/staging.ts`).
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
-import type { OutDef, StageDef } from "../pipeline/stage_def.ts";
+import type { OutDef, StageDef } from "../model/stage_def.ts";
+import { OutputError } from "../errors.ts";
 import { hashArtifact, listFiles } from "../storage/artifact_hash.ts";
 import { type CheckoutMode, type DirManifest, hashManifest, tempPath } from "../storage/cache.ts";
 import { type Hash, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
-import { ensureDir, forgetDir } from "../storage/ensure_dir.ts";
-
-/** Raised when a stage's staged outs break its declaration. */
-export class OutputError extends Error {
-  override name = "OutputError";
-}
-
-/** Remove whatever is at `path` (file, symlink or directory). */
-export function removePath(path: string): void {
-  forgetDir(path);
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-}
+import { ensureDir, removePath } from "../storage/ensure_dir.ts";
 
 /** The checkout mode for an out: incremental outs are always copies. */
-export function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
+function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
   return out.kind === "incremental" ? "copy" : mode;
 }
 
@@ -79,50 +66,6 @@ export async function restoreOut(
   }
   await rememberPlaced(state, out, { hash: locked.hash, manifest });
   return true;
-}
-
-/**
- * Check that a stage wrote exactly its declared outs in `stagedDir` (the
- * staging mirror of the project root): every out present and of the right
- * kind, nothing else.
- */
-export function checkStagedOuts(stage: StageDef, stagedDir: string): void {
-  for (const out of stage.outs) {
-    const staged = join(stagedDir, out.path);
-    let info: Deno.FileInfo | undefined;
-    try {
-      info = Deno.lstatSync(staged);
-    } catch {
-      info = undefined;
-    }
-    if (!info) {
-      throw new OutputError(
-        out.selfWritten
-          ? `stage '${stage.name}' did not write out '${out.name}' (${out.path}): write it at ctx.outs.${out.name}`
-          : `out '${out.name}' (${out.path}) was not saved`,
-      );
-    }
-    if (out.isDir && !info.isDirectory) {
-      throw new OutputError(
-        `out '${out.name}' (${out.path}/) is declared as a directory but the stage wrote a file`,
-      );
-    }
-    if (!out.isDir && !info.isFile) {
-      throw new OutputError(
-        `out '${out.name}' (${out.path}) is declared as a file but the stage wrote ${
-          info.isDirectory ? "a directory: declare it with a trailing '/'" : "a symlink"
-        }`,
-      );
-    }
-  }
-  const declaredFiles = new Set(stage.outs.filter((o) => !o.isDir).map((o) => o.path));
-  const declaredDirs = stage.outs.filter((o) => o.isDir).map((o) => o.path + "/");
-  for (const path of listFiles(stagedDir)) {
-    if (declaredFiles.has(path) || declaredDirs.some((dir) => path.startsWith(dir))) continue;
-    throw new OutputError(
-      `stage '${stage.name}' wrote '${path}', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
-    );
-  }
 }
 
 /** A staged out, hashed. */

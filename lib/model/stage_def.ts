@@ -1,14 +1,105 @@
 /**
  * A stage resolved against its project: paths made project-relative, params
- * resolved to values, the place of its code known. Everything below the
- * pipeline loader (graph, fingerprint, engine, storage) works on these.
+ * resolved to values, the place of its code known. The pipeline loaders make
+ * these; the graph, fingerprint, worker, engine and storage work on them and
+ * never see the loaders.
+ *
+ * The declaration types both sides need (out kinds, call sites; loader specs
+ * in `loader_spec.ts`) are defined at this bottom layer too, and re-exported
+ * by the user API (`lib/api/`).
  *
  * @module
  */
 
-import type { OutKind, PlotDisplay } from "../api/artifacts.ts";
-import type { LoaderSpec } from "../api/_loader_spec.ts";
-import type { CallSite } from "../api/pipeline.ts";
+import type { LoaderSpec } from "./loader_spec.ts";
+
+export type { LoaderSpec };
+
+/**
+ * The kinds of outs: `"out"` (cached), `"metric"` (small JSON, not cached,
+ * meant for git), `"plot"` (cached, shown by `pivot plots`) and
+ * `"incremental"` (restored from the cache as a writable copy before the
+ * stage runs). Each is declared by the function of the same name.
+ *
+ * @example
+ * ```ts
+ * import { metric, type OutKind } from "jsr:@pivot/core";
+ *
+ * const kind: OutKind = metric("metrics.json").kind; // "metric"
+ * ```
+ */
+export type OutKind = "out" | "metric" | "plot" | "incremental";
+
+/**
+ * Where in your code a pipeline or stage was declared, taken from the call
+ * stack; Pivot names it in errors (`pipeline.ts:12`).
+ *
+ * @example
+ * ```ts
+ * import { type CallSite, Pipeline } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const site: CallSite = new Pipeline("where").site;
+ * assert.equal(typeof site.line, "number"); // 1-based, 0 when unknown
+ * ```
+ */
+export interface CallSite {
+  /** Module URL (`file:///…/pipeline.ts`), or `"unknown"` when the stack has none. */
+  readonly url: string;
+  /** 1-based line, or 0 when unknown. */
+  readonly line: number;
+  /** 1-based column, or 0 when unknown. */
+  readonly column: number;
+}
+/**
+ * How `pivot plots` draws a data plot: `"linear"` (lines), `"scatter"`
+ * (points), `"bar"`, or `"confusion"` (a confusion matrix counting rows by
+ * actual class, `x`, and predicted class, `y`).
+ *
+ * @example
+ * ```ts
+ * import { loaders, plot, type PlotTemplate } from "jsr:@pivot/core";
+ *
+ * const template: PlotTemplate = "scatter";
+ * const points = plot("points.csv", loaders.csv(), { x: "a", y: "b", template });
+ * ```
+ */
+export type PlotTemplate = "linear" | "scatter" | "bar" | "confusion";
+
+/**
+ * How `pivot plots show` and `pivot plots diff` draw a data plot (a CSV, TSV,
+ * JSON or JSON Lines file of rows). Image plots (`.png`, `.svg`, …) are
+ * shown as they are and need none of these. See docs/plots.md.
+ *
+ * @example
+ * ```ts
+ * import { loaders, plot, type PlotDisplay } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const roc: PlotDisplay = { x: "fpr", y: "tpr", template: "linear", title: "ROC" };
+ * assert.deepEqual(plot("roc.csv", loaders.csv(), roc).plot, roc);
+ * ```
+ */
+export interface PlotDisplay {
+  /** `"linear"` (the default), `"scatter"`, `"bar"` or `"confusion"`: see {@link PlotTemplate}. */
+  readonly template?: PlotTemplate | undefined;
+  /**
+   * The column on the x axis; the actual class for `"confusion"`. Default:
+   * the row's position, shown as `step` (a column named `step` is used as it is).
+   */
+  readonly x?: string | undefined;
+  /**
+   * The column on the y axis, or several (one series each); the predicted
+   * class for `"confusion"`. Default: the last column other than `x`.
+   */
+  readonly y?: string | readonly string[] | undefined;
+  /** The chart's title. Default: the plot's path heads it. */
+  readonly title?: string | undefined;
+  /** The x axis title. Default: the `x` column's name. */
+  readonly xLabel?: string | undefined;
+  /** The y axis title. Default: the `y` column's name. */
+  readonly yLabel?: string | undefined;
+}
 
 /** A declared dep or out, resolved. */
 export interface ArtifactDef {
@@ -81,6 +172,14 @@ export type CodeRef =
     /** Its export name. */
     readonly exportName: string;
   };
+
+/** A pipeline file, loaded: the pipeline and its stages. */
+export interface LoadedPipeline {
+  /** The pipeline itself. */
+  readonly ref: PipelineRef;
+  /** Its stages, resolved, in registration order. */
+  readonly stages: readonly StageDef[];
+}
 
 /** Extra permissions, resolved (read paths absolute). */
 export interface ResolvedPermissions {

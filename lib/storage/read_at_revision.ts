@@ -48,23 +48,6 @@ export async function readFilesAtRevision(
 }
 
 /**
- * The text of `path` at revision `rev` (default `HEAD`), or `undefined` when
- * it does not exist there. See {@link readFilesAtRevision}.
- *
- * @example
- * ```ts
- * const old = await readFileAtRevision("/work/project", "params.yaml", "main");
- * ```
- */
-export async function readFileAtRevision(
-  dir: string,
-  path: string,
-  rev: string = "HEAD",
-): Promise<string | undefined> {
-  return (await readFilesAtRevision(dir, [path], rev)).get(path);
-}
-
-/**
  * The names of the files directly in directory `path` at revision `rev`
  * (default `HEAD`), sorted; empty when the directory does not exist there.
  * `path` is relative to `dir` or absolute, as in {@link readFilesAtRevision}.

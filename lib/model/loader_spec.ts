@@ -1,8 +1,9 @@
 /**
  * How Pivot tells its built-in loaders apart: the symbol keys they carry and
- * the functions that read them. Private: the public API exposes none of this
- * (users make loaders with `loaders.*` and never read the keys), but the
- * pipeline loaders and the fingerprint need it.
+ * the functions that read them. Not part of the public API (users make
+ * loaders with `loaders.*` and never read the keys, and `mod.ts` exports
+ * none of this), but the user API, the pipeline loaders, the worker and the
+ * fingerprint all need it, so it lives in the bottom layer.
  *
  * The keys are `Symbol.for(...)`, so a loader made by one copy of this module
  * (the user's `jsr:@pivot/core`) is recognised by another (the running CLI).

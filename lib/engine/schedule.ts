@@ -1,0 +1,88 @@
+/**
+ * The order of a wave: a stage is ready once every upstream stage of the
+ * wave has ended, ready stages start in pipeline order, and a stage that
+ * fails (or is blocked or cancelled) blocks everything below it at once.
+ *
+ * @module
+ */
+
+import type { StageGraph } from "../graph/graph.ts";
+import type { StageDef } from "../model/stage_def.ts";
+
+/** A stage blocked by a failure above it. */
+export interface BlockedStage {
+  /** The stage. */
+  readonly stage: StageDef;
+  /** The stage directly above it that did not complete. */
+  readonly by: string;
+}
+
+/** The ready queue of one wave. */
+export class WaveSchedule {
+  readonly #graph: StageGraph;
+  /** Position in the wave (pipeline order) by name. */
+  readonly #index: ReadonlyMap<string, number>;
+  /** Upstream stages of the wave not yet ended, by name. */
+  readonly #waiting: Map<string, number>;
+  readonly #ready: StageDef[];
+  readonly #ended = new Set<string>();
+
+  /** A schedule of `stages` (in topological order), a subset of `graph`'s. */
+  constructor(stages: readonly StageDef[], graph: StageGraph) {
+    this.#graph = graph;
+    this.#index = new Map(stages.map((s, i) => [s.name, i]));
+    this.#waiting = new Map(stages.map((s) => [
+      s.name,
+      [...graph.upstream.get(s.name)!].filter((n) => this.#index.has(n)).length,
+    ]));
+    this.#ready = stages.filter((s) => this.#waiting.get(s.name) === 0);
+  }
+
+  /** True while a stage is ready to start. */
+  get hasReady(): boolean {
+    return this.#ready.length > 0;
+  }
+
+  /** The earliest ready stage (in pipeline order), taken off the queue. */
+  take(): StageDef | undefined {
+    return this.#ready.shift();
+  }
+
+  /**
+   * Record that `stage` ended. When it did not complete (`failed`), every
+   * stage below it in the wave is blocked and returned, in the order to
+   * report them (depth first, each level in pipeline order); otherwise the
+   * stages it was the last upstream of become ready.
+   */
+  end(stage: StageDef, failed: boolean): BlockedStage[] {
+    const blocked: BlockedStage[] = [];
+    this.#end(stage, failed, blocked);
+    return blocked;
+  }
+
+  #end(stage: StageDef, failed: boolean, blocked: BlockedStage[]): void {
+    this.#ended.add(stage.name);
+    const below = [...this.#graph.downstream.get(stage.name)!]
+      .filter((n) => this.#index.has(n) && !this.#ended.has(n))
+      .sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);
+    for (const name of below) {
+      const next = this.#graph.byName.get(name)!;
+      if (failed) {
+        blocked.push({ stage: next, by: stage.name });
+        this.#end(next, true, blocked);
+        continue;
+      }
+      const left = this.#waiting.get(name)! - 1;
+      this.#waiting.set(name, left);
+      if (left === 0) this.#insertReady(next);
+    }
+  }
+
+  /** Insert `stage` into the ready queue, which stays in pipeline order. */
+  #insertReady(stage: StageDef): void {
+    const position = this.#index.get(stage.name)!;
+    let at = this.#ready.length;
+    while (at > 0 && this.#index.get(this.#ready[at - 1].name)! > position) at--;
+    this.#ready.splice(at, 0, stage);
+  }
+}

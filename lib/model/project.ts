@@ -1,0 +1,49 @@
+/**
+ * A project on disk: its root (the top-most directory holding `.pivot/`) and
+ * the parts of `.pivot/` that Pivot owns. Finding one is the pipeline
+ * loader's job (`lib/pipeline/find_project.ts`).
+ *
+ * @module
+ */
+
+import { isAbsolute, join, relative, sep } from "node:path";
+
+/** The name of the directory that marks a project's root and holds Pivot's files. */
+export const PIVOT_DIR = ".pivot";
+
+/** A project on disk. */
+export interface Project {
+  /** Absolute root: the top-most directory holding `.pivot/`. */
+  readonly root: string;
+  /** `<root>/.pivot`. */
+  readonly pivotDir: string;
+  /** Deno KV state (`.pivot/state`). */
+  readonly stateDir: string;
+  /** Content-addressed cache (`.pivot/cache`). */
+  readonly cacheDir: string;
+  /** Scratch space for staging and execution locks (`.pivot/tmp`). */
+  readonly tmpDir: string;
+}
+
+/** The project rooted at `root` (absolute). */
+export function projectAt(root: string): Project {
+  const pivotDir = join(root, PIVOT_DIR);
+  return {
+    root,
+    pivotDir,
+    stateDir: join(pivotDir, "state"),
+    cacheDir: join(pivotDir, "cache"),
+    tmpDir: join(pivotDir, "tmp"),
+  };
+}
+
+/** True when `path` is `dir` or inside it. */
+export function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/** `path` relative to the project root, with `/` separators. */
+export function projectRelative(project: Project, path: string): string {
+  return relative(project.root, path).split(sep).join("/");
+}

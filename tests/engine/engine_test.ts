@@ -1,0 +1,155 @@
+/**
+ * The engine on a real project: real stage workers, state store, cache and
+ * lock files (see `_project.ts`).
+ */
+
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { engineProject } from "./_project.ts";
+
+const CHAIN = {
+  "pivot.yaml": `stages:
+  upper:
+    run: stages.ts#upper
+    deps: { text: data/in.txt }
+    outs: { out: upper.txt }
+  shout:
+    run: stages.ts#shout
+    deps: { text: upper.txt }
+    outs: { out: shout.txt }
+`,
+  "stages.ts": `
+export function upper({ text }) { return { out: text.toUpperCase() }; }
+export function shout({ text }) { return { out: text + "!" }; }
+`,
+  "data/in.txt": "hello",
+};
+
+Deno.test("a wave runs stages upstream first, and the next wave skips them", async () => {
+  await using project = await engineProject(CHAIN);
+  const first = await project.wave();
+  assertEquals([first.ran, first.skipped], [2, 0]);
+  const starts = project.events.filter((e) => e.type === "stage-start").map((e) => e.stage);
+  assertEquals(starts, ["upper", "shout"]);
+  assertEquals(await Deno.readTextFile(project.dir.join("shout.txt")), "HELLO!");
+  const second = await project.wave();
+  assertEquals([second.ran, second.skipped], [0, 2]);
+});
+
+Deno.test("a changed dep re-runs its stage; unchanged output stops the re-run below it", async () => {
+  await using project = await engineProject(CHAIN);
+  await project.wave();
+  // Same upper-cased text: `upper` re-runs, `shout` sees an identical dep.
+  await Deno.writeTextFile(project.dir.join("data/in.txt"), "HELLO");
+  await project.wave();
+  const wave = project.lastWave();
+  assertEquals([wave.get("upper")?.status, wave.get("upper")?.reason], ["ran", "deps"]);
+  assertEquals(wave.get("shout")?.status, "skipped");
+});
+
+const MUTEX = {
+  "pivot.yaml": `stages:
+  one:
+    run: stages.ts#slow
+    outs: { out: one.json }
+    mutex: [gpu]
+  two:
+    run: stages.ts#slow
+    outs: { out: two.json }
+    mutex: [gpu]
+`,
+  "stages.ts": `
+export async function slow() {
+  const start = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  return { out: { start, end: Date.now() } };
+}
+`,
+};
+
+Deno.test("stages sharing a mutex group never run at once, even with free slots", async () => {
+  await using project = await engineProject(MUTEX);
+  const summary = await project.wave({ jobs: 2 });
+  assertEquals(summary.ran, 2);
+  const [one, two] = await Promise.all(
+    ["one.json", "two.json"].map(async (file) =>
+      JSON.parse(await Deno.readTextFile(project.dir.join(file))) as { start: number; end: number }
+    ),
+  );
+  assert(one.end <= two.start || two.end <= one.start, `overlap: ${JSON.stringify([one, two])}`);
+});
+
+const FAILING = {
+  "pivot.yaml": `stages:
+  broken:
+    run: stages.ts#broken
+    outs: { out: broken.txt }
+  below:
+    run: stages.ts#copy
+    deps: { text: broken.txt }
+    outs: { out: below.txt }
+  apart:
+    run: stages.ts#apart
+    outs: { out: apart.txt }
+`,
+  "stages.ts": `
+export function broken() { throw new Error("no luck"); }
+export function copy({ text }) { return { out: text }; }
+export function apart() { return { out: "fine" }; }
+`,
+};
+
+Deno.test("a failure blocks the stages below it; with keep-going the others still run", async () => {
+  await using project = await engineProject(FAILING);
+  const summary = await project.wave({ jobs: 1, keepGoing: true });
+  assertEquals([summary.failed, summary.blocked, summary.ran], [1, 1, 1]);
+  const wave = project.lastWave();
+  assertMatch(wave.get("broken")?.error ?? "", /stage 'broken' failed: Error: no luck/);
+  assertEquals(wave.get("below")?.reason, "upstream 'broken' did not complete");
+  assertEquals(wave.get("apart")?.status, "ran");
+  // A failed stage writes no lock file and leaves no partial out.
+  await Deno.stat(project.dir.join("broken.txt")).then(
+    () => assert(false, "broken.txt was written"),
+    () => {},
+  );
+});
+
+Deno.test("without keep-going, stages not started after a failure are blocked", async () => {
+  await using project = await engineProject(FAILING);
+  const summary = await project.wave({ jobs: 1 });
+  assertEquals([summary.failed, summary.ran], [1, 0]);
+  assertEquals(
+    project.lastWave().get("apart")?.reason,
+    "not started after a failure (use --keep-going)",
+  );
+});
+
+const CRASHING = {
+  "pivot.yaml": `stages:
+  crash:
+    run: stages.ts#crash
+    outs: { out: crash.txt }
+  after:
+    run: stages.ts#after
+    outs: { out: after.txt }
+`,
+  "stages.ts": `
+export function crash() {
+  // Escapes the stage: it kills the worker that runs it.
+  setTimeout(() => { throw new Error("worker down"); }, 0);
+  return new Promise(() => {});
+}
+export function after() { return { out: "still here" }; }
+`,
+};
+
+Deno.test("a worker that crashes is replaced and the next stage runs in a new one", async () => {
+  await using project = await engineProject(CRASHING);
+  const summary = await project.wave({ jobs: 1, keepGoing: true });
+  assertEquals([summary.failed, summary.ran], [1, 1]);
+  assertMatch(project.lastWave().get("crash")?.error ?? "", /its worker crashed: .*worker down/);
+  assertEquals(await Deno.readTextFile(project.dir.join("after.txt")), "still here");
+  // Each worker has a staging area of its own: the crashed one's and its replacement's.
+  let areas = 0;
+  for await (const _ of Deno.readDir(project.dir.join(".pivot/tmp/run-test"))) areas++;
+  assertEquals(areas, 2);
+});

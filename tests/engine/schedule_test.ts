@@ -1,0 +1,71 @@
+import { WaveSchedule } from "../../lib/engine/schedule.ts";
+import { buildGraph } from "../../lib/graph/graph.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
+import { assertEquals } from "../_assert.ts";
+import { existing, stage } from "../graph/_stages.ts";
+
+// prep -> {left, right} -> join; solo stands apart.
+const STAGES = [
+  stage({ name: "prep", deps: ["raw.txt"], outs: ["prep.txt"] }),
+  stage({ name: "left", deps: ["prep.txt"], outs: ["left.txt"] }),
+  stage({ name: "right", deps: ["prep.txt"], outs: ["right.txt"] }),
+  stage({ name: "join", deps: ["left.txt", "right.txt"], outs: ["join.txt"] }),
+  stage({ name: "solo", deps: ["raw.txt"], outs: ["solo.txt"] }),
+];
+const GRAPH = buildGraph(STAGES, existing("raw.txt"));
+
+function names(stages: readonly StageDef[]): string[] {
+  return stages.map((s) => s.name);
+}
+
+/** Take every ready stage, in order. */
+function drain(schedule: WaveSchedule): string[] {
+  const taken: string[] = [];
+  while (schedule.hasReady) taken.push(schedule.take()!.name);
+  return taken;
+}
+
+Deno.test("stages with no upstream in the wave are ready at once, in pipeline order", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  assertEquals(drain(schedule), ["prep", "solo"]);
+});
+
+Deno.test("a stage is ready only when its last upstream stage has ended", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  assertEquals(schedule.end(GRAPH.byName.get("prep")!, false), []);
+  assertEquals(drain(schedule), ["left", "right"]);
+  schedule.end(GRAPH.byName.get("right")!, false);
+  assertEquals(drain(schedule), []);
+  schedule.end(GRAPH.byName.get("left")!, false);
+  assertEquals(drain(schedule), ["join"]);
+});
+
+Deno.test("stages that become ready together start in pipeline order, whatever ended first", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.end(GRAPH.byName.get("solo")!, false);
+  schedule.end(GRAPH.byName.get("prep")!, false);
+  assertEquals(drain(schedule), ["left", "right"]);
+});
+
+Deno.test("upstream stages outside the wave are not waited for", () => {
+  const wave = STAGES.filter((s) => s.name === "left" || s.name === "join");
+  const schedule = new WaveSchedule(wave, GRAPH);
+  assertEquals(drain(schedule), ["left"]);
+  schedule.end(GRAPH.byName.get("left")!, false);
+  assertEquals(drain(schedule), ["join"]);
+});
+
+Deno.test("a failure blocks everything below it, depth first, naming the stage above", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  const blocked = schedule.end(GRAPH.byName.get("prep")!, true);
+  assertEquals(blocked.map((b) => [b.stage.name, b.by]), [
+    ["left", "prep"],
+    ["join", "left"],
+    ["right", "prep"],
+  ]);
+  assertEquals(names(blocked.map((b) => b.stage)).includes("solo"), false);
+  assertEquals(drain(schedule), []);
+});
