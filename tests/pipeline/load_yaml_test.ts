@@ -1,7 +1,8 @@
 import { loaderForPath } from "../../lib/pipeline/load_yaml.ts";
 import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
-Deno.test("a plain function's loaders follow the file extension", () => {
+test("a plain function's loaders follow the file extension", () => {
   const kinds = [
     "a.json",
     "a.yaml",
@@ -28,7 +29,7 @@ Deno.test("a plain function's loaders follow the file extension", () => {
   ]);
 });
 
-Deno.test("extension loaders carry the built-in loaders' default options", () => {
+test("extension loaders carry the built-in loaders' default options", () => {
   assertEquals(loaderForPath("a.json"), { kind: "json", options: { indent: 2 } });
   assertEquals(loaderForPath("a.csv"), { kind: "csv", options: { separator: ",", columns: {} } });
 });
