@@ -10,7 +10,7 @@
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./_assert.ts";
-import { output, spawn, test } from "./_harness.ts";
+import { test } from "./_harness.ts";
 
 const TESTS = fileURLToPath(new URL(".", import.meta.url));
 
