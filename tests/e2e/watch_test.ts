@@ -134,6 +134,7 @@ pipeline.stage({
   deps: { src: dep("data/input.txt", loaders.text()) },
   outs: { o: out("build/slow.txt", loaders.text()) },
   run: async ({ src }) => {
+    console.log("started " + src);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { o: src };
   },
@@ -144,8 +145,8 @@ pipeline.stage({
   await using w = WatchProcess.start(p.root);
   await w.wave(1);
   await p.write("data/input.txt", "2");
-  // Wait until the second wave's stage is running, then change again.
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  // Change again once the second wave's stage is running.
+  await w.until(() => w.stderr.includes("[slow] started 2"), "the second wave's stage to start");
   await p.write("data/input.txt", "3");
   assertEquals(await w.ranIn(2), ["slow"]);
   assertEquals(await w.ranIn(3), ["slow"]);
@@ -160,6 +161,7 @@ pipeline.stage({
   name: "long",
   outs: { o: out("o.txt", loaders.text()) },
   run: async (_deps, ctx) => {
+    console.log("started");
     await new Promise((resolve, reject) => {
       const timer = setTimeout(resolve, 30_000);
       ctx.signal.addEventListener("abort", () => { clearTimeout(timer); reject(ctx.signal.reason); });
@@ -170,7 +172,8 @@ pipeline.stage({
 `,
   });
   await using w = WatchProcess.start(p.root);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Interrupt once the stage runs, however long start-up takes.
+  await w.until(() => w.stderr.includes("[long] started"), "the stage to start", 60_000);
   const code = await w.interrupt();
   assertEquals(code, 130);
   assertEquals(w.events.find((e) => e.stage === "long")?.status, "cancelled");
