@@ -93,6 +93,19 @@ export function test(name: string, a: TestOptions | TestFn, b?: TestFn): void {
   });
 }
 
+/**
+ * Run `fn` once before the first test of the file (`Deno.test.beforeAll`;
+ * no time limit: keep it to set-up that cannot hang).
+ */
+export function beforeAll(fn: () => void | Promise<void>): void {
+  Deno.test.beforeAll(fn);
+}
+
+/** Run `fn` once after the last test of the file (`Deno.test.afterAll`), to release what a file shares. */
+export function afterAll(fn: () => void | Promise<void>): void {
+  Deno.test.afterAll(fn);
+}
+
 /** The signal of the test running the caller (never aborted outside a test). */
 export function testSignal(): AbortSignal {
   return current.getStore()?.controller.signal ?? new AbortController().signal;

@@ -262,12 +262,16 @@ export function denoJson(imports: Record<string, string>): string {
   ) + "\n";
 }
 
-/** Run the real CLI in `cwd`. */
-export async function runPivot(cwd: string, args: readonly string[]): Promise<PivotResult> {
+/** Run the real CLI in `cwd`, with `env` added to the environment. */
+export async function runPivot(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<PivotResult> {
   const result = await output(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   });
   const decoder = new TextDecoder();
   return {

@@ -2,9 +2,9 @@
  * Types flow end to end: `deno check` accepts a correct pipeline and rejects
  * a run function whose return or dep use does not match the loaders.
  */
-import { assertEquals, assertMatch } from "./_assert.ts";
 import { TempProject } from "./_project.ts";
 import { output, test } from "./_harness.ts";
+import { assertEquals, assertMatch } from "./_assert.ts";
 
 const FIXTURES = new URL("./fixtures/types/", import.meta.url);
 
@@ -66,7 +66,7 @@ test("deno check rejects a run function misusing a dep's loaded type", async () 
   assertMatch(result.stderr, /Property 'map' does not exist on type 'string'/);
 });
 
-Deno.test("deno check rejects a plot template that does not exist", async () => {
+test("deno check rejects a plot template that does not exist", async () => {
   const result = await check("wrong_plot_template.ts");
   assertEquals(result.code, 1);
   assertMatch(result.stderr, /Type '"pie"' is not assignable to type 'PlotTemplate/);
