@@ -6,20 +6,21 @@
  * here).
  *
  * Use one browser per test file: `const browser = sharedBrowser()` at the
- * top, `Deno.test.afterAll(() => browser.close())`, and a fresh page per
- * test:
+ * top, `afterAll(() => browser.close())` (from `_harness.ts`), and a fresh
+ * page per test. The first page of a machine without Chromium waits for its
+ * installation: give such tests a longer `timeLimit`.
  *
  * @example
  * ```ts
  * import { sharedBrowser } from "./_browser.ts";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "./_assert.ts";
  *
  * const browser = sharedBrowser();
  * try {
  *   await using t = await browser.page();
  *   await t.page.setContent("<h1>hello</h1>");
- *   assert.equal(await t.page.textContent("h1"), "hello");
- *   assert.deepEqual(t.errors, []);
+ *   assertEquals(await t.page.textContent("h1"), "hello");
+ *   assertEquals(t.errors, []);
  * } finally {
  *   await browser.close();
  * }
@@ -62,6 +63,9 @@ export function ensureChromium(): Promise<void> {
 async function install(): Promise<void> {
   if (await isFile(CHROMIUM)) return;
   const apt = async (...args: string[]) => {
+    // Not a test's own process (see _harness.ts): a test that runs out of
+    // time must not kill apt-get halfway through an installation.
+    // test-conventions: allow
     const { code, stderr } = await new Deno.Command("apt-get", {
       args: ["-o", "DPkg::Lock::Timeout=600", ...args],
       env: { DEBIAN_FRONTEND: "noninteractive" },

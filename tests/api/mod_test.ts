@@ -2,11 +2,12 @@
  * The public surface of `jsr:@pivot/core`: what users can reach, and nothing
  * of Pivot's internals.
  */
-import assert from "node:assert/strict";
 import * as core from "../../mod.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
-Deno.test("mod.ts exports the API's functions and classes, and nothing else at run time", () => {
-  assert.deepEqual(Object.keys(core).sort(), [
+test("mod.ts exports the API's functions and classes, and nothing else at run time", () => {
+  assertEquals(Object.keys(core).sort(), [
     "Pipeline",
     "PipelineDefinitionError",
     "defineStage",
@@ -19,8 +20,8 @@ Deno.test("mod.ts exports the API's functions and classes, and nothing else at r
   ]);
 });
 
-Deno.test("loaders holds the built-in loaders only, not the keys that tell them apart", () => {
-  assert.deepEqual(Object.keys(core.loaders).sort(), [
+test("loaders holds the built-in loaders only, not the keys that tell them apart", () => {
+  assertEquals(Object.keys(core.loaders).sort(), [
     "bytes",
     "csv",
     "json",

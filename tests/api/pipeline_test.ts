@@ -1,9 +1,10 @@
-import assert from "node:assert/strict";
 import { dep, out } from "../../lib/api/artifacts.ts";
 import * as loaders from "../../lib/api/loaders.ts";
 import { defineStage, Pipeline, PipelineDefinitionError } from "../../lib/api/pipeline.ts";
 import { toFileUrl } from "../../lib/paths.ts";
-import { tempDir } from "../_helpers.ts";
+import { tempDir } from "../_project.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 /** The line of the caller of this function, from the stack. */
 function lineHere(): number {
@@ -12,11 +13,7 @@ function lineHere(): number {
 }
 
 function definitionError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (error) => {
-    assert.ok(error instanceof PipelineDefinitionError, `expected a definition error: ${error}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
+  assertThrows(fn, PipelineDefinitionError, pattern);
 }
 
 export function train(): { model: { w: number } } {
@@ -31,23 +28,23 @@ const trainDef = defineStage({
 });
 const trainDefLine = lineHere() - 6;
 
-Deno.test("a stage's name defaults to the name of its named run function", () => {
+test("a stage's name defaults to the name of its named run function", () => {
   const pipeline = new Pipeline("p").stage({ run: train });
-  assert.equal(pipeline.stages[0].name, "train");
+  assertEquals(pipeline.stages[0].name, "train");
 });
 
-Deno.test("a stage's name defaults to the name of a function held in a const", () => {
+test("a stage's name defaults to the name of a function held in a const", () => {
   const prepare = () => ({});
   const pipeline = new Pipeline("p").stage({ run: prepare });
-  assert.equal(pipeline.stages[0].name, "prepare");
+  assertEquals(pipeline.stages[0].name, "prepare");
 });
 
-Deno.test("an explicit name wins over the function's name", () => {
+test("an explicit name wins over the function's name", () => {
   const pipeline = new Pipeline("p").stage({ name: "fit", run: train });
-  assert.equal(pipeline.stages[0].name, "fit");
+  assertEquals(pipeline.stages[0].name, "fit");
 });
 
-Deno.test("an inline run without a name is a definition error naming the call site", () => {
+test("an inline run without a name is a definition error naming the call site", () => {
   const pipeline = new Pipeline("p");
   definitionError(
     () => pipeline.stage({ run: () => ({}) }),
@@ -56,7 +53,7 @@ Deno.test("an inline run without a name is a definition error naming the call si
   definitionError(() => pipeline.stage({ run() {} }), /stage has no name/);
 });
 
-Deno.test("a stage without a run function is a definition error", () => {
+test("a stage without a run function is a definition error", () => {
   definitionError(
     // @ts-expect-error: run is required
     () => new Pipeline("p").stage({ name: "x" }),
@@ -64,13 +61,13 @@ Deno.test("a stage without a run function is a definition error", () => {
   );
 });
 
-Deno.test("invalid pipeline names are definition errors", () => {
+test("invalid pipeline names are definition errors", () => {
   for (const name of ["", "has space", "a@b", "dots.no"]) {
     definitionError(() => new Pipeline(name), /invalid pipeline name/);
   }
 });
 
-Deno.test("invalid stage names are definition errors", () => {
+test("invalid stage names are definition errors", () => {
   for (const name of ["has space", "a@b@c", "@x", "x@", "dots.no", "slash/no", ""]) {
     definitionError(
       () => new Pipeline("p").stage({ name, run: train }),
@@ -79,17 +76,17 @@ Deno.test("invalid stage names are definition errors", () => {
   }
 });
 
-Deno.test("names of letters, digits, '_' and '-' with one '@variant' are valid", () => {
+test("names of letters, digits, '_' and '-' with one '@variant' are valid", () => {
   const pipeline = new Pipeline("my-pipe_1")
     .stage({ name: "train-2_x", run: train })
     .stage({ name: "train@small_v-1", run: train });
-  assert.deepEqual(pipeline.stages.map((s) => [s.baseName, s.variant]), [
+  assertEquals(pipeline.stages.map((s) => [s.baseName, s.variant]), [
     ["train-2_x", undefined],
     ["train", "small_v-1"],
   ]);
 });
 
-Deno.test("a stage name used twice in one pipeline is a definition error", () => {
+test("a stage name used twice in one pipeline is a definition error", () => {
   const pipeline = new Pipeline("p").stage({ run: train });
   definitionError(
     () => pipeline.stage({ name: "train", run: () => ({}) }),
@@ -97,25 +94,25 @@ Deno.test("a stage name used twice in one pipeline is a definition error", () =>
   );
 });
 
-Deno.test("stages are kept in registration order", () => {
+test("stages are kept in registration order", () => {
   const pipeline = new Pipeline("p")
     .stage({ name: "b", run: train })
     .stage({ name: "a", run: train })
     .register(trainDef);
-  assert.deepEqual(pipeline.stages.map((s) => s.name), ["b", "a", "train"]);
+  assertEquals(pipeline.stages.map((s) => s.name), ["b", "a", "train"]);
 });
 
-Deno.test("register without overrides keeps the definition's paths and params", () => {
+test("register without overrides keeps the definition's paths and params", () => {
   const [stage] = new Pipeline("p").register(trainDef).stages;
-  assert.equal(stage.name, "train");
-  assert.equal(stage.variant, undefined);
-  assert.equal(stage.deps.data.path, "data/train.json");
-  assert.equal(stage.outs.model.path, "models/model.json");
-  assert.deepEqual(stage.params, { epochs: 10, lr: 0.1 });
-  assert.deepEqual(stage.paramOverrides, {});
+  assertEquals(stage.name, "train");
+  assertEquals(stage.variant, undefined);
+  assertEquals(stage.deps.data.path, "data/train.json");
+  assertEquals(stage.outs.model.path, "models/model.json");
+  assertEquals(stage.params, { epochs: 10, lr: 0.1 });
+  assertEquals(stage.paramOverrides, {});
 });
 
-Deno.test("register with a name 'train@small' makes a variant with its own paths and params", () => {
+test("register with a name 'train@small' makes a variant with its own paths and params", () => {
   const pipeline = new Pipeline("p")
     .register(trainDef, {
       name: "train@small",
@@ -126,19 +123,19 @@ Deno.test("register with a name 'train@small' makes a variant with its own paths
     })
     .register(trainDef, { name: "train@large", params: { epochs: 50 } });
   const [small, large] = pipeline.stages;
-  assert.deepEqual([small.name, small.baseName, small.variant], ["train@small", "train", "small"]);
-  assert.equal(small.deps.data.path, "data/small.json");
-  assert.equal(small.outs.model.path, "models/small.json");
-  assert.equal(small.outs.model.loader, trainDef.spec.outs!.model.loader);
-  assert.deepEqual(small.paramOverrides, { epochs: 2 });
-  assert.deepEqual(small.mutex, ["gpu"]);
-  assert.equal(large.deps.data.path, "data/train.json");
-  assert.deepEqual(large.paramOverrides, { epochs: 50 });
-  assert.deepEqual(large.mutex, []);
-  assert.equal(trainDef.spec.deps!.data.path, "data/train.json", "the definition is unchanged");
+  assertEquals([small.name, small.baseName, small.variant], ["train@small", "train", "small"]);
+  assertEquals(small.deps.data.path, "data/small.json");
+  assertEquals(small.outs.model.path, "models/small.json");
+  assertEquals(small.outs.model.loader, trainDef.spec.outs!.model.loader);
+  assertEquals(small.paramOverrides, { epochs: 2 });
+  assertEquals(small.mutex, ["gpu"]);
+  assertEquals(large.deps.data.path, "data/train.json");
+  assertEquals(large.paramOverrides, { epochs: 50 });
+  assertEquals(large.mutex, []);
+  assertEquals(trainDef.spec.deps!.data.path, "data/train.json", "the definition is unchanged");
 });
 
-Deno.test("an override naming an unknown dep or out is a definition error listing the known", () => {
+test("an override naming an unknown dep or out is a definition error listing the known", () => {
   definitionError(
     // @ts-expect-error: 'dataa' is not a dep of trainDef
     () => new Pipeline("p").register(trainDef, { deps: { dataa: "x.json" } }),
@@ -151,14 +148,14 @@ Deno.test("an override naming an unknown dep or out is a definition error listin
   );
 });
 
-Deno.test("a dep without a path is a definition error", () => {
+test("a dep without a path is a definition error", () => {
   definitionError(
     () => new Pipeline("p").stage({ deps: { d: dep("", loaders.text()) }, run: train }),
     /stage 'train': dep 'd' has no path/,
   );
 });
 
-Deno.test("call sites point at the caller's file and line", () => {
+test("call sites point at the caller's file and line", () => {
   const here = toFileUrl(new URL(import.meta.url).pathname);
   const pipeline = new Pipeline("p");
   const pipelineLine = lineHere() - 1;
@@ -166,19 +163,19 @@ Deno.test("call sites point at the caller's file and line", () => {
   const stageLine = lineHere() - 1;
   pipeline.register(trainDef, { name: "train@v" });
   const registerLine = lineHere() - 1;
-  assert.deepEqual([pipeline.site.url, pipeline.site.line], [here, pipelineLine]);
+  assertEquals([pipeline.site.url, pipeline.site.line], [here, pipelineLine]);
   const [stage, registered] = pipeline.stages;
-  assert.deepEqual([stage.site.url, stage.site.line], [here, stageLine]);
-  assert.equal(stage.definitionSite, undefined);
-  assert.deepEqual([registered.site.url, registered.site.line], [here, registerLine]);
-  assert.deepEqual([trainDef.site.url, trainDef.site.line], [here, trainDefLine]);
-  assert.ok(stage.site.column > 0);
+  assertEquals([stage.site.url, stage.site.line], [here, stageLine]);
+  assertEquals(stage.definitionSite, undefined);
+  assertEquals([registered.site.url, registered.site.line], [here, registerLine]);
+  assertEquals([trainDef.site.url, trainDef.site.line], [here, trainDefLine]);
+  assert(stage.site.column > 0);
 });
 
-Deno.test("call sites work in a directory whose name has spaces and parentheses", async () => {
+test("call sites work in a directory whose name has spaces and parentheses", async () => {
   await using dir = await tempDir();
-  const file = dir.join("my project (copy)", "pipeline.ts");
-  await Deno.mkdir(dir.join("my project (copy)"));
+  const file = dir.path("my project (copy)", "pipeline.ts");
+  await Deno.mkdir(dir.path("my project (copy)"));
   const api = new URL("../../lib/api/pipeline.ts", import.meta.url).href;
   await Deno.writeTextFile(
     file,
@@ -187,8 +184,8 @@ Deno.test("call sites work in a directory whose name has spaces and parentheses"
       `pipeline.stage({ name: "s", run: () => ({}) });\n`,
   );
   const { pipeline } = await import(toFileUrl(file)) as { pipeline: Pipeline };
-  assert.deepEqual([pipeline.site.url, pipeline.site.line], [toFileUrl(file), 2]);
-  assert.deepEqual([pipeline.stages[0].site.url, pipeline.stages[0].site.line], [
+  assertEquals([pipeline.site.url, pipeline.site.line], [toFileUrl(file), 2]);
+  assertEquals([pipeline.stages[0].site.url, pipeline.stages[0].site.line], [
     toFileUrl(file),
     3,
   ]);

@@ -1,6 +1,7 @@
 import { PipelineDefinitionError, plot } from "../../mod.ts";
 import * as loaders from "../../lib/api/loaders.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -11,7 +12,7 @@ function thrown(fn: () => unknown): Error {
   throw new Error("expected an error");
 }
 
-Deno.test("plot() keeps its display options apart from caching", () => {
+test("plot() keeps its display options apart from caching", () => {
   const roc = plot("roc.csv", loaders.csv(), { x: "fpr", y: "tpr", template: "linear" });
   assertEquals([roc.kind, roc.cache, roc.plot], ["plot", true, {
     x: "fpr",
@@ -23,7 +24,7 @@ Deno.test("plot() keeps its display options apart from caching", () => {
   assertEquals(plot("chart.png").plot, {});
 });
 
-Deno.test("plot() options are copied and frozen: a later change of the caller's array does not leak in", () => {
+test("plot() options are copied and frozen: a later change of the caller's array does not leak in", () => {
   const ys = ["a"];
   const declared = plot("p.csv", loaders.csv(), { y: ys });
   ys.push("b");
@@ -31,7 +32,7 @@ Deno.test("plot() options are copied and frozen: a later change of the caller's 
   assert(Object.isFrozen(declared.plot));
 });
 
-Deno.test("an unknown template, option or empty column name is a definition error naming the plot", () => {
+test("an unknown template, option or empty column name is a definition error naming the plot", () => {
   const template = thrown(() => plot("roc.csv", loaders.csv(), { template: "pie" as "linear" }));
   assert(template instanceof PipelineDefinitionError);
   assertEquals(

@@ -5,7 +5,8 @@ import {
   formatParamsShow,
 } from "../../lib/cli/params_table.ts";
 import { PivotError } from "../../lib/errors.ts";
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PARAMS = {
   prep: { sep: ",", dropEmpty: true },
@@ -14,7 +15,7 @@ const PARAMS = {
 
 // --- flattening and diffing ---
 
-Deno.test("nested params flatten to dotted keys; arrays and empty objects stay values", () => {
+test("nested params flatten to dotted keys; arrays and empty objects stay values", () => {
   assertEquals(flattenParams({ a: { b: { c: 1 } }, list: [1, { x: 2 }], none: {} }), {
     "a.b.c": 1,
     list: [1, { x: 2 }],
@@ -22,7 +23,7 @@ Deno.test("nested params flatten to dotted keys; arrays and empty objects stay v
   });
 });
 
-Deno.test("diff reports modified, added and removed params by dotted key", () => {
+test("diff reports modified, added and removed params by dotted key", () => {
   const old = { train: { epochs: 10, optimizer: { lr: 0.1 }, dropout: 0.5 } };
   const current = { train: { epochs: 20, optimizer: { lr: 0.1, momentum: 0.9 } } };
   assertEquals(diffParams(old, current), [
@@ -32,14 +33,14 @@ Deno.test("diff reports modified, added and removed params by dotted key", () =>
   ]);
 });
 
-Deno.test("diff covers stages present on one side only", () => {
+test("diff covers stages present on one side only", () => {
   assertEquals(diffParams({ gone: { a: 1 } }, { fresh: { b: 2 } }), [
     { stage: "fresh", key: "b", old: undefined, new: 2, change: "added" },
     { stage: "gone", key: "a", old: 1, new: undefined, change: "removed" },
   ]);
 });
 
-Deno.test("diff ignores equal arrays and sees a change of type", () => {
+test("diff ignores equal arrays and sees a change of type", () => {
   const old = { s: { list: [1, 2], n: 1 } };
   const current = { s: { list: [1, 2], n: "1" } };
   assertEquals(diffParams(old, current), [
@@ -49,7 +50,7 @@ Deno.test("diff ignores equal arrays and sees a change of type", () => {
 
 // --- show ---
 
-Deno.test("show renders an aligned text table with dotted keys", () => {
+test("show renders an aligned text table with dotted keys", () => {
   assertEquals(
     formatParamsShow(PARAMS),
     [
@@ -65,18 +66,18 @@ Deno.test("show renders an aligned text table with dotted keys", () => {
   );
 });
 
-Deno.test("show --md renders a Markdown table with escaped pipes", () => {
+test("show --md renders a Markdown table with escaped pipes", () => {
   assertEquals(
     formatParamsShow({ s: { sep: "|", n: 1 } }, { format: "md" }),
     "| Stage | Key | Value |\n| --- | --- | --- |\n| s | sep | \\| |\n| s | n | 1 |\n",
   );
 });
 
-Deno.test("show --json keeps params nested under a params key", () => {
+test("show --json keeps params nested under a params key", () => {
   assertEquals(JSON.parse(formatParamsShow(PARAMS, { format: "json" })), { params: PARAMS });
 });
 
-Deno.test("--precision rounds floats in tables and JSON, leaving integers alone", () => {
+test("--precision rounds floats in tables and JSON, leaving integers alone", () => {
   const text = formatParamsShow({ t: { lr: 0.0123456, n: 10, list: [1.23456] } }, {
     precision: 3,
   });
@@ -89,22 +90,17 @@ Deno.test("--precision rounds floats in tables and JSON, leaving integers alone"
   );
 });
 
-Deno.test("an invalid precision is a PivotError", () => {
-  try {
-    formatParamsShow(PARAMS, { precision: -1 });
-    throw new Error("expected an error");
-  } catch (error) {
-    assert(error instanceof PivotError);
-    assertEquals(error.message, "--precision must be a whole number from 0 to 20, got -1");
-  }
+test("an invalid precision is a PivotError", () => {
+  const error = assertThrows(() => formatParamsShow(PARAMS, { precision: -1 }), PivotError);
+  assertEquals(error.message, "--precision must be a whole number from 0 to 20, got -1");
 });
 
-Deno.test("show with no params says so, and JSON is an empty object", () => {
+test("show with no params says so, and JSON is an empty object", () => {
   assertEquals(formatParamsShow({ s: {} }), "No params.\n");
   assertEquals(JSON.parse(formatParamsShow({}, { format: "json" })), { params: {} });
 });
 
-Deno.test("strings with line breaks are quoted so the table stays one row", () => {
+test("strings with line breaks are quoted so the table stays one row", () => {
   assertEquals(formatParamsShow({ s: { x: "a\nb" } }), 'Stage  Key  Value\ns      x    "a\\nb"\n');
 });
 
@@ -115,7 +111,7 @@ const CHANGES = diffParams(
   { train: { epochs: 20, seed: null } },
 );
 
-Deno.test("diff renders a text table with - for absent values", () => {
+test("diff renders a text table with - for absent values", () => {
   assertEquals(
     formatParamsDiff(CHANGES),
     [
@@ -128,14 +124,14 @@ Deno.test("diff renders a text table with - for absent values", () => {
   );
 });
 
-Deno.test("diff --md renders a Markdown table", () => {
+test("diff --md renders a Markdown table", () => {
   assertEquals(
     formatParamsDiff(CHANGES.slice(0, 1), { format: "md" }),
     "| Stage | Key | Old | New | Change |\n| --- | --- | --- | --- | --- |\n| train | epochs | 10 | 20 | modified |\n",
   );
 });
 
-Deno.test("diff --json lists changes with null for absent values", () => {
+test("diff --json lists changes with null for absent values", () => {
   assertEquals(JSON.parse(formatParamsDiff(CHANGES, { format: "json" })), {
     diff: [
       { stage: "train", key: "epochs", old: 10, new: 20, change: "modified" },
@@ -145,12 +141,12 @@ Deno.test("diff --json lists changes with null for absent values", () => {
   });
 });
 
-Deno.test("diff without changes says so, and JSON is an empty list", () => {
+test("diff without changes says so, and JSON is an empty list", () => {
   assertEquals(formatParamsDiff([]), "No param changes.\n");
   assertEquals(JSON.parse(formatParamsDiff([], { format: "json" })), { diff: [] });
 });
 
-Deno.test("JSON writes NaN and Infinity (possible in YAML) as strings, not null", () => {
+test("JSON writes NaN and Infinity (possible in YAML) as strings, not null", () => {
   assertEquals(
     JSON.parse(formatParamsShow({ s: { a: NaN, b: -Infinity } }, { format: "json" })),
     { params: { s: { a: "NaN", b: "-Infinity" } } },

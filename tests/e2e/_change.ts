@@ -7,8 +7,8 @@
  * @module
  */
 
+import { TempProject } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
 
 /** One edit of a project file. */
 export type Edit =
@@ -65,11 +65,16 @@ export async function reproduced(
   options: { imports?: Record<string, string> } = {},
 ): Promise<TempProject> {
   const p = await TempProject.create(files, options);
-  const { result, events } = await p.events("repro");
-  assertEquals(result.code, 0, result.stderr);
-  const ran = TempProject.byStatus(events);
-  assertEquals(Object.keys(ran), ["ran"], JSON.stringify(events));
-  return p;
+  try {
+    const { result, events } = await p.events("repro");
+    assertEquals(result.code, 0, result.stderr);
+    const ran = TempProject.byStatus(events);
+    assertEquals(Object.keys(ran), ["ran"], JSON.stringify(events));
+    return p;
+  } catch (error) {
+    await p.dispose();
+    throw error;
+  }
 }
 
 /** The 1-based line of the first line of `text` holding `needle`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { TempProject } from "./_project.ts";
+import { TempProject } from "../_project.ts";
 
 /** A 3×2 red PNG. */
 export const PNG_BASE64 =
@@ -68,21 +68,6 @@ pipeline.stage({
 });
 `;
 
-/** Run git in the project; throws with its stderr on failure. */
-export async function git(p: TempProject, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command("git", {
-    args,
-    cwd: p.root,
-    stderr: "piped",
-    stdout: "piped",
-  })
-    .output();
-  if (!output.success) {
-    throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return new TextDecoder().decode(output.stdout);
-}
-
 /** The plot files: ignored by git, so a revision's plots can only come from the cache. */
 export const PLOT_FILES = [
   "roc.csv",
@@ -105,14 +90,10 @@ export async function plotsProject(): Promise<TempProject> {
     ".gitignore": ["pivot_plots/", ...PLOT_FILES].join("\n") + "\n",
   });
   try {
-    await git(p, "init", "-q");
-    await git(p, "config", "user.email", "test@example.com");
-    await git(p, "config", "user.name", "Test");
-    await git(p, "config", "commit.gpgsign", "false");
+    await p.initGit();
     const run = await p.pivot("repro");
     if (run.code !== 0) throw new Error(`repro failed: ${run.stderr}`);
-    await git(p, "add", "-A");
-    await git(p, "commit", "-q", "-m", "first run");
+    await p.commitAll("first run");
     return p;
   } catch (error) {
     await p.dispose();

@@ -1,15 +1,17 @@
 /**
  * A `pivot repro --watch --json` child process for end-to-end tests, with
- * bounded waits on its event stream.
+ * bounded waits on its event stream. `await using w = WatchProcess.start(…)`
+ * stops it (Ctrl-C, then SIGKILL if it lingers) however the test ends.
  *
  * @module
  */
 
-import type { JsonEvent } from "./_project.ts";
-import { spawnPivot } from "./_project.ts";
+import type { JsonEvent } from "../_project.ts";
+import { spawnPivot } from "../_project.ts";
+import { testSignal } from "../_harness.ts";
 
 /** A running watch session. */
-export class WatchProcess {
+export class WatchProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   readonly events: JsonEvent[] = [];
   stderr = "";
@@ -61,10 +63,15 @@ export class WatchProcess {
     return this.events.filter((e) => e.type === "summary");
   }
 
-  /** Wait until `condition` holds (checked on every new output), or fail after `ms`. */
+  /**
+   * Wait until `condition` holds (checked on every new output), or fail
+   * after `ms` or when the test runs out of time.
+   */
   async until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
+    const signal = testSignal();
     while (!condition()) {
+      signal.throwIfAborted();
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new Error(
@@ -74,11 +81,14 @@ export class WatchProcess {
         );
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.#waiters.push(() => {
+        const wake = () => {
           clearTimeout(timer);
+          signal.removeEventListener("abort", wake);
           resolve();
-        });
+        };
+        const timer = setTimeout(wake, Math.min(left, 200));
+        signal.addEventListener("abort", wake);
+        this.#waiters.push(wake);
       });
     }
   }
@@ -115,6 +125,22 @@ export class WatchProcess {
     const status = await this.#child.status;
     await this.#done;
     return status.code;
+  }
+
+  /** Send SIGINT; SIGKILL if the process has not exited within 10 s. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lingering = new Promise<"lingering">((resolve) => {
+      timer = setTimeout(() => resolve("lingering"), 10_000);
+    });
+    try {
+      const outcome = await Promise.race([this.interrupt(), lingering]);
+      if (outcome === "lingering") await this.kill();
+    } catch {
+      await this.kill();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Kill without ceremony (cleanup after a failed test). */

@@ -1,6 +1,7 @@
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
+import { TempProject } from "../_project.ts";
 import { WatchProcess } from "./_watch.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("served");
@@ -99,22 +100,19 @@ class Client {
   }
 }
 
-async function served(test: (p: TempProject, w: WatchProcess, c: Client) => Promise<void>) {
-  const p = await TempProject.create({ "pipeline.ts": PIPELINE, "data/input.txt": "x" });
-  const w = WatchProcess.start(p.root, "--serve");
-  let client: Client | undefined;
+async function served(body: (p: TempProject, w: WatchProcess, c: Client) => Promise<void>) {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data/input.txt": "x" });
+  await using w = WatchProcess.start(p.root, "--serve");
+  await w.wave(1);
+  const client = await Client.connect(p.path(".pivot/agent.sock"));
   try {
-    await w.wave(1);
-    client = await Client.connect(p.path(".pivot/agent.sock"));
-    await test(p, w, client);
+    await body(p, w, client);
   } finally {
-    client?.close();
-    await w.interrupt().catch(() => w.kill());
-    await p.dispose();
+    client.close();
   }
 }
 
-Deno.test("agent: stages and status answer with the SPEC shapes", async () => {
+test("agent: stages and status answer with the SPEC shapes", async () => {
   await served(async (_p, _w, c) => {
     const stages = await c.call("stages");
     assertEquals(
@@ -130,7 +128,7 @@ Deno.test("agent: stages and status answer with the SPEC shapes", async () => {
   });
 });
 
-Deno.test("agent: explain gives a stage's status, reasons and changes", async () => {
+test("agent: explain gives a stage's status, reasons and changes", async () => {
   await served(async (p, _w, c) => {
     const clean = await c.call("explain", { stage: "second" });
     assertEquals((clean.result as { status: string }).status, "up-to-date");
@@ -146,7 +144,7 @@ Deno.test("agent: explain gives a stage's status, reasons and changes", async ()
   });
 });
 
-Deno.test("agent: run queues a wave; subscribe streams its events", async () => {
+test("agent: run queues a wave; subscribe streams its events", async () => {
   await served(async (_p, w, c) => {
     const subscribed = await c.call("subscribe");
     assertEquals(subscribed.result, { subscribed: true });
@@ -162,7 +160,7 @@ Deno.test("agent: run queues a wave; subscribe streams its events", async () => 
   });
 });
 
-Deno.test("agent: cancel stops the running wave", async () => {
+test("agent: cancel stops the running wave", async () => {
   await served(async (p, w, c) => {
     await c.call("subscribe");
     await p.write("params.yaml", "second:\n  n: 20000\n");
@@ -177,7 +175,7 @@ Deno.test("agent: cancel stops the running wave", async () => {
   });
 });
 
-Deno.test("agent: bad requests get JSON-RPC errors and the server lives on", async () => {
+test("agent: bad requests get JSON-RPC errors and the server lives on", async () => {
   await served(async (_p, _w, c) => {
     await c.sendRaw("{not json");
     assertEquals(((await c.next((m) => m.id === null)).error as { code: number }).code, -32700);
@@ -194,24 +192,20 @@ Deno.test("agent: bad requests get JSON-RPC errors and the server lives on", asy
   });
 });
 
-Deno.test("agent: the socket is removed on exit, and a stale one does not block a start", async () => {
-  const p = await TempProject.create({ "pipeline.ts": PIPELINE, "data/input.txt": "x" });
+test("agent: the socket is removed on exit, and a stale one does not block a start", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data/input.txt": "x" });
+  // A socket file left behind by a killed process: nobody listens on it.
+  const stale = Deno.listen({ transport: "unix", path: p.path(".pivot/agent.sock") });
+  stale.close();
+  await Deno.writeTextFile(p.path(".pivot/agent.sock.keep"), "");
+  const w = WatchProcess.start(p.root, "--serve");
   try {
-    // A socket file left behind by a killed process: nobody listens on it.
-    const stale = Deno.listen({ transport: "unix", path: p.path(".pivot/agent.sock") });
-    stale.close();
-    await Deno.writeTextFile(p.path(".pivot/agent.sock.keep"), "");
-    const w = WatchProcess.start(p.root, "--serve");
-    try {
-      await w.wave(1);
-      const client = await Client.connect(p.path(".pivot/agent.sock"));
-      assert((await client.call("stages")).result !== undefined);
-      client.close();
-    } finally {
-      assertEquals(await w.interrupt(), 130);
-    }
-    assert(!(await p.exists(".pivot/agent.sock")), "the socket file is removed on exit");
+    await w.wave(1);
+    const client = await Client.connect(p.path(".pivot/agent.sock"));
+    assert((await client.call("stages")).result !== undefined);
+    client.close();
   } finally {
-    await p.dispose();
+    assertEquals(await w.interrupt(), 130);
   }
+  assert(!(await p.exists(".pivot/agent.sock")), "the socket file is removed on exit");
 });

@@ -6,8 +6,9 @@
  * another stage's code, unreached code, and renaming the run function.
  */
 
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { applyEdits, expectNoRuns, expectRuns, reproduced } from "./_change.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 import { top } from "./lib/a.ts";
@@ -212,175 +213,171 @@ export function notLoaded(n: number): number {
 `,
 };
 
-Deno.test("code changes re-run exactly the stages that reach them", async (t) => {
-  const p = await reproduced(FILES);
-  try {
-    await t.step("body of the run function; no: the other stages' code", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "({ o: 1 })", to: "({ o: 10 })" }], {
-        body: { code: [{ key: "self:run", file: "pipeline.ts", line: "run: () => ({ o: 10 })" }] },
-      });
+test("code changes re-run exactly the stages that reach them", async (t) => {
+  await using p = await reproduced(FILES);
+  await t.step("body of the run function; no: the other stages' code", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "({ o: 1 })", to: "({ o: 10 })" }], {
+      body: { code: [{ key: "self:run", file: "pipeline.ts", line: "run: () => ({ o: 10 })" }] },
     });
+  });
 
-    await t.step("a helper it calls in the same module", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "n + 1", to: "n + 2" }], {
-        helper: { code: [{ key: "func:helper", file: "pipeline.ts", line: "function helper(" }] },
-      });
+  await t.step("a helper it calls in the same module", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "n + 1", to: "n + 2" }], {
+      helper: { code: [{ key: "func:helper", file: "pipeline.ts", line: "function helper(" }] },
     });
+  });
 
-    await t.step("a helper at depth 3: a → b → c, change in c", async () => {
-      const edit = { file: "lib/c.ts", from: "n + 3", to: "n + 4" };
-      await expectRuns(p, [edit], {
-        chain: { code: [{ key: "mod:lib/c.ts#deep", file: "lib/c.ts", line: "function deep(" }] },
-      }, async () => assertEquals(JSON.parse(await p.read("out/chain.json")), 11));
-      // Undone, the earlier output is back (from the run cache).
-      assertEquals(JSON.parse(await p.read("out/chain.json")), 9);
+  await t.step("a helper at depth 3: a → b → c, change in c", async () => {
+    const edit = { file: "lib/c.ts", from: "n + 3", to: "n + 4" };
+    await expectRuns(p, [edit], {
+      chain: { code: [{ key: "mod:lib/c.ts#deep", file: "lib/c.ts", line: "function deep(" }] },
+    }, async () => assertEquals(JSON.parse(await p.read("out/chain.json")), 11));
+    // Undone, the earlier output is back (from the run cache).
+    assertEquals(JSON.parse(await p.read("out/chain.json")), 9);
+  });
+
+  await t.step("a helper reached through import * as u and u.fn()", async () => {
+    await expectRuns(p, [{ file: "lib/util.ts", from: "n * 10", to: "n * 11" }], {
+      namespace: {
+        code: [{ key: "mod:lib/util.ts#scale", file: "lib/util.ts", line: "function scale(" }],
+      },
     });
+  });
 
-    await t.step("a helper reached through import * as u and u.fn()", async () => {
-      await expectRuns(p, [{ file: "lib/util.ts", from: "n * 10", to: "n * 11" }], {
-        namespace: {
-          code: [{ key: "mod:lib/util.ts#scale", file: "lib/util.ts", line: "function scale(" }],
+  await t.step(
+    "a helper reached through a re-export (export { impl as reexported })",
+    async () => {
+      await expectRuns(p, [{ file: "lib/impl.ts", from: "n - 1", to: "n - 10" }], {
+        reexport: {
+          code: [{ key: "mod:lib/impl.ts#impl", file: "lib/impl.ts", line: "function impl(" }],
         },
       });
-    });
+    },
+  );
 
-    await t.step(
-      "a helper reached through a re-export (export { impl as reexported })",
-      async () => {
-        await expectRuns(p, [{ file: "lib/impl.ts", from: "n - 1", to: "n - 10" }], {
-          reexport: {
-            code: [{ key: "mod:lib/impl.ts#impl", file: "lib/impl.ts", line: "function impl(" }],
-          },
-        });
+  await t.step("a helper reached through export *", async () => {
+    await expectRuns(p, [{ file: "lib/star.ts", from: "n * 3", to: "n * 30" }], {
+      star: {
+        code: [{
+          key: "mod:lib/star.ts#starred",
+          file: "lib/star.ts",
+          line: "function starred(",
+        }],
       },
-    );
+    });
+  });
 
-    await t.step("a helper reached through export *", async () => {
-      await expectRuns(p, [{ file: "lib/star.ts", from: "n * 3", to: "n * 30" }], {
-        star: {
+  await t.step("a helper reached through a default export", async () => {
+    await expectRuns(p, [{ file: "lib/default.ts", from: "n + 50", to: "n + 51" }], {
+      default: {
+        code: [{
+          key: "mod:lib/default.ts#default",
+          file: "lib/default.ts",
+          line: "export default function",
+        }],
+      },
+    });
+  });
+
+  await t.step(
+    "a helper reached through a named default export, imported as another name",
+    async () => {
+      await expectRuns(p, [{ file: "lib/named_default.ts", from: "n * 2", to: "n * 3" }], {
+        "named-default": {
           code: [{
-            key: "mod:lib/star.ts#starred",
-            file: "lib/star.ts",
-            line: "function starred(",
+            key: "mod:lib/named_default.ts#twice",
+            file: "lib/named_default.ts",
+            line: "export default function twice",
           }],
         },
-      });
-    });
+      }, async () => assertEquals(JSON.parse(await p.read("out/named-default.json")), 15));
+    },
+  );
 
-    await t.step("a helper reached through a default export", async () => {
-      await expectRuns(p, [{ file: "lib/default.ts", from: "n + 50", to: "n + 51" }], {
-        default: {
-          code: [{
-            key: "mod:lib/default.ts#default",
-            file: "lib/default.ts",
-            line: "export default function",
-          }],
-        },
-      });
-    });
+  await t.step("a helper reached only through a literal await import()", async () => {
+    const lazy = { key: "mod:lib/lazy.ts#lazy", file: "lib/lazy.ts", line: "function lazy(" };
+    // Destructured (`const { lazy } = await import(…)`) and as a module object (`mod.lazy`).
+    await expectRuns(p, [{ file: "lib/lazy.ts", from: "n * 7", to: "n * 70" }], {
+      dynamic: { code: [lazy] },
+      "dynamic-object": { code: [lazy] },
+    }, async () => assertEquals(JSON.parse(await p.read("out/dynamic.json")), 420));
+  });
 
-    await t.step(
-      "a helper reached through a named default export, imported as another name",
-      async () => {
-        await expectRuns(p, [{ file: "lib/named_default.ts", from: "n * 2", to: "n * 3" }], {
-          "named-default": {
-            code: [{
-              key: "mod:lib/named_default.ts#twice",
-              file: "lib/named_default.ts",
-              line: "export default function twice",
-            }],
-          },
-        }, async () => assertEquals(JSON.parse(await p.read("out/named-default.json")), 15));
+  await t.step("another stage's run function, called by this stage: both re-run", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "{ o: 7 }", to: "{ o: 70 }" }], {
+      producer: {
+        code: [{ key: "self:run", file: "pipeline.ts", line: "export function produce(" }],
       },
-    );
+      caller: {
+        code: [{ key: "func:produce", file: "pipeline.ts", line: "export function produce(" }],
+      },
+    }, async () => assertEquals(JSON.parse(await p.read("out/caller.json")), 71));
+  });
 
-    await t.step("a helper reached only through a literal await import()", async () => {
-      const lazy = { key: "mod:lib/lazy.ts#lazy", file: "lib/lazy.ts", line: "function lazy(" };
-      // Destructured (`const { lazy } = await import(…)`) and as a module object (`mod.lazy`).
-      await expectRuns(p, [{ file: "lib/lazy.ts", from: "n * 7", to: "n * 70" }], {
-        dynamic: { code: [lazy] },
-        "dynamic-object": { code: [lazy] },
-      }, async () => assertEquals(JSON.parse(await p.read("out/dynamic.json")), 420));
-    });
+  await t.step("no: code in the same file that no stage reaches", async () => {
+    await expectNoRuns(p, [{ file: "pipeline.ts", from: "n - 1", to: "n - 2" }]);
+  });
 
-    await t.step("another stage's run function, called by this stage: both re-run", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "{ o: 7 }", to: "{ o: 70 }" }], {
-        producer: {
-          code: [{ key: "self:run", file: "pipeline.ts", line: "export function produce(" }],
-        },
-        caller: {
-          code: [{ key: "func:produce", file: "pipeline.ts", line: "export function produce(" }],
-        },
-      }, async () => assertEquals(JSON.parse(await p.read("out/caller.json")), 71));
-    });
+  await t.step("no: an unreached function beside the depth-3 helper", async () => {
+    await expectNoRuns(p, [{ file: "lib/c.ts", from: "n * 100", to: "n * 101" }]);
+  });
 
-    await t.step("no: code in the same file that no stage reaches", async () => {
-      await expectNoRuns(p, [{ file: "pipeline.ts", from: "n - 1", to: "n - 2" }]);
-    });
+  await t.step("no: another export of a namespace-imported module", async () => {
+    await expectNoRuns(p, [{ file: "lib/util.ts", from: "n * 20", to: "n * 21" }]);
+  });
 
-    await t.step("no: an unreached function beside the depth-3 helper", async () => {
-      await expectNoRuns(p, [{ file: "lib/c.ts", from: "n * 100", to: "n * 101" }]);
-    });
+  await t.step("no: an export the re-export does not name", async () => {
+    await expectNoRuns(p, [{ file: "lib/impl.ts", from: "n - 2", to: "n - 3" }]);
+  });
 
-    await t.step("no: another export of a namespace-imported module", async () => {
-      await expectNoRuns(p, [{ file: "lib/util.ts", from: "n * 20", to: "n * 21" }]);
-    });
+  await t.step("no: another export behind export *", async () => {
+    await expectNoRuns(p, [{ file: "lib/star.ts", from: "n * 4", to: "n * 5" }]);
+  });
 
-    await t.step("no: an export the re-export does not name", async () => {
-      await expectNoRuns(p, [{ file: "lib/impl.ts", from: "n - 2", to: "n - 3" }]);
-    });
+  await t.step("no: a named export beside the default export", async () => {
+    await expectNoRuns(p, [{ file: "lib/default.ts", from: "n + 60", to: "n + 61" }]);
+  });
 
-    await t.step("no: another export behind export *", async () => {
-      await expectNoRuns(p, [{ file: "lib/star.ts", from: "n * 4", to: "n * 5" }]);
-    });
+  await t.step("no: an export the dynamic imports do not use", async () => {
+    await expectNoRuns(p, [{ file: "lib/lazy.ts", from: "n * 8", to: "n * 9" }]);
+  });
 
-    await t.step("no: a named export beside the default export", async () => {
-      await expectNoRuns(p, [{ file: "lib/default.ts", from: "n + 60", to: "n + 61" }]);
-    });
+  await t.step("no: renaming the stage's run function declaration", async () => {
+    await expectNoRuns(p, [{ file: "pipeline.ts", from: /namedRun/g, to: "renamedRun" }]);
+  });
 
-    await t.step("no: an export the dynamic imports do not use", async () => {
-      await expectNoRuns(p, [{ file: "lib/lazy.ts", from: "n * 8", to: "n * 9" }]);
-    });
+  await t.step("no: renaming the stage's named function expression", async () => {
+    await expectNoRuns(p, [{
+      file: "pipeline.ts",
+      from: "function expressionRun()",
+      to: "function otherName()",
+    }]);
+  });
 
-    await t.step("no: renaming the stage's run function declaration", async () => {
-      await expectNoRuns(p, [{ file: "pipeline.ts", from: /namedRun/g, to: "renamedRun" }]);
-    });
+  await t.step("no: renaming an imported run function (export and import)", async () => {
+    await expectNoRuns(p, [
+      { file: "lib/stages.ts", from: "function train", to: "function fit" },
+      { file: "pipeline.ts", from: /\btrain\b/g, to: "fit" },
+    ]);
+  });
 
-    await t.step("no: renaming the stage's named function expression", async () => {
-      await expectNoRuns(p, [{
-        file: "pipeline.ts",
-        from: "function expressionRun()",
-        to: "function otherName()",
-      }]);
-    });
-
-    await t.step("no: renaming an imported run function (export and import)", async () => {
-      await expectNoRuns(p, [
-        { file: "lib/stages.ts", from: "function train", to: "function fit" },
-        { file: "pipeline.ts", from: /\btrain\b/g, to: "fit" },
-      ]);
-    });
-
-    await t.step("status --explain shows the key, old -> new and file:line", async () => {
-      const revert = await applyEdits(p, [{ file: "lib/c.ts", from: "n + 3", to: "n + 5" }]);
-      try {
-        const json = await p.status();
-        const chain = json.stages.find((s) => s.name === "chain")!;
-        const [change] = chain.changes.code as { old: string; new: string }[];
-        const explain = await p.pivot("status", "--explain");
-        assertEquals(explain.code, 0, explain.stderr);
-        assertMatch(explain.stdout, /Stage: chain\n\s+Status: WILL RUN\n\s+Reasons: code\n/);
-        const line = `mod:lib/c.ts#deep  ${change.old.slice(0, 8)} -> ${
-          change.new.slice(0, 8)
-        }  lib/c.ts:5`;
-        assert(explain.stdout.includes(line), `${line}\nnot in\n${explain.stdout}`);
-        // Only the edited stage is explained as changed.
-        assertEquals(explain.stdout.match(/WILL RUN/g)?.length, 1, explain.stdout);
-      } finally {
-        await revert();
-      }
-    });
-  } finally {
-    await p.dispose();
-  }
+  await t.step("status --explain shows the key, old -> new and file:line", async () => {
+    const revert = await applyEdits(p, [{ file: "lib/c.ts", from: "n + 3", to: "n + 5" }]);
+    try {
+      const json = await p.status();
+      const chain = json.stages.find((s) => s.name === "chain")!;
+      const [change] = chain.changes.code as { old: string; new: string }[];
+      const explain = await p.pivot("status", "--explain");
+      assertEquals(explain.code, 0, explain.stderr);
+      assertMatch(explain.stdout, /Stage: chain\n\s+Status: WILL RUN\n\s+Reasons: code\n/);
+      const line = `mod:lib/c.ts#deep  ${change.old.slice(0, 8)} -> ${
+        change.new.slice(0, 8)
+      }  lib/c.ts:5`;
+      assert(explain.stdout.includes(line), `${line}\nnot in\n${explain.stdout}`);
+      // Only the edited stage is explained as changed.
+      assertEquals(explain.stdout.match(/WILL RUN/g)?.length, 1, explain.stdout);
+    } finally {
+      await revert();
+    }
+  });
 });

@@ -5,8 +5,9 @@
  * package, directly or through a helper module).
  */
 
-import { assertEquals } from "../_assert.ts";
 import { expectNoRuns, expectRuns, reproduced } from "./_change.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 import isNumber from "is-number";
@@ -96,106 +97,98 @@ export function countNumbers(values: string[]): number {
 
 const IS_NUMBER = { "is-number": "npm:is-number@7.0.0" };
 
-Deno.test("loaders: a custom loader's code and options, a built-in loader's options", async (t) => {
-  const p = await reproduced(FILES, { imports: IS_NUMBER });
+test("loaders: a custom loader's code and options, a built-in loader's options", async (t) => {
+  await using p = await reproduced(FILES, { imports: IS_NUMBER });
   const read = async (file: string) => await p.read(`out/${file}`);
-  try {
-    await t.step("a custom loader's code (its class)", async () => {
-      await expectRuns(
-        p,
-        [{ file: "lib/lines.ts", from: ".trim()", to: ".trim().toUpperCase()" }],
-        {
-          custom: {
-            code: [{ key: "mod:lib/lines.ts#Lines", file: "lib/lines.ts", line: "class Lines" }],
-          },
+  await t.step("a custom loader's code (its class)", async () => {
+    await expectRuns(
+      p,
+      [{ file: "lib/lines.ts", from: ".trim()", to: ".trim().toUpperCase()" }],
+      {
+        custom: {
+          code: [{ key: "mod:lib/lines.ts#Lines", file: "lib/lines.ts", line: "class Lines" }],
         },
-        async () => assertEquals(JSON.parse(await read("custom.json")), "A|B;C"),
-      );
-    });
+      },
+      async () => assertEquals(JSON.parse(await read("custom.json")), "A|B;C"),
+    );
+  });
 
-    await t.step("a custom loader's options", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: 'new Lines(",")', to: 'new Lines(";")' }], {
-        custom: { code: [{ key: "loader:rows", file: "pipeline.ts", line: "new Lines(" }] },
-      }, async () => assertEquals(JSON.parse(await read("custom.json")), "a,b|c"));
-    });
+  await t.step("a custom loader's options", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: 'new Lines(",")', to: 'new Lines(";")' }], {
+      custom: { code: [{ key: "loader:rows", file: "pipeline.ts", line: "new Lines(" }] },
+    }, async () => assertEquals(JSON.parse(await read("custom.json")), "a,b|c"));
+  });
 
-    await t.step("an inline custom loader's code", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "toUpperCase()),", to: "trim())," }], {
-        inline: { code: [{ key: "loader:shout", file: "pipeline.ts", line: "shout: out(" }] },
-      }, async () => assertEquals(await read("inline.txt"), "quiet"));
-    });
+  await t.step("an inline custom loader's code", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "toUpperCase()),", to: "trim())," }], {
+      inline: { code: [{ key: "loader:shout", file: "pipeline.ts", line: "shout: out(" }] },
+    }, async () => assertEquals(await read("inline.txt"), "quiet"));
+  });
 
-    await t.step("a built-in loader's options: json({ indent })", async () => {
-      await expectRuns(
-        p,
-        [{ file: "pipeline.ts", from: "{ indent: 2 }", to: "{ indent: 4 }" }],
-        {
-          json: { code: [{ key: "loader:doc", file: "pipeline.ts", line: "{ indent: 4 }" }] },
-        },
-        async () =>
-          assertEquals(await read("json.json"), '{\n    "a": [\n        1,\n        2\n    ]\n}\n'),
-      );
-    });
+  await t.step("a built-in loader's options: json({ indent })", async () => {
+    await expectRuns(
+      p,
+      [{ file: "pipeline.ts", from: "{ indent: 2 }", to: "{ indent: 4 }" }],
+      {
+        json: { code: [{ key: "loader:doc", file: "pipeline.ts", line: "{ indent: 4 }" }] },
+      },
+      async () =>
+        assertEquals(await read("json.json"), '{\n    "a": [\n        1,\n        2\n    ]\n}\n'),
+    );
+  });
 
-    await t.step("a built-in loader's options: csv({ separator })", async () => {
-      await expectRuns(p, [{
-        file: "pipeline.ts",
-        from: "loaders.csv()",
-        to: 'loaders.csv({ separator: ";" })',
-      }], {
-        csv: { code: [{ key: "loader:table", file: "pipeline.ts", line: "loaders.csv(" }] },
-      }, async () => assertEquals(JSON.parse(await read("csv.json")), 3));
-    });
+  await t.step("a built-in loader's options: csv({ separator })", async () => {
+    await expectRuns(p, [{
+      file: "pipeline.ts",
+      from: "loaders.csv()",
+      to: 'loaders.csv({ separator: ";" })',
+    }], {
+      csv: { code: [{ key: "loader:table", file: "pipeline.ts", line: "loaders.csv(" }] },
+    }, async () => assertEquals(JSON.parse(await read("csv.json")), 3));
+  });
 
-    await t.step("no: a built-in loader restating its default options", async () => {
-      await expectNoRuns(p, [{
-        file: "pipeline.ts",
-        from: "loaders.csv()",
-        to: 'loaders.csv({ separator: "," })',
-      }]);
-    });
+  await t.step("no: a built-in loader restating its default options", async () => {
+    await expectNoRuns(p, [{
+      file: "pipeline.ts",
+      from: "loaders.csv()",
+      to: 'loaders.csv({ separator: "," })',
+    }]);
+  });
 
-    await t.step("no: another class beside the custom loader's", async () => {
-      await expectNoRuns(p, [{
-        file: "lib/lines.ts",
-        from: "return Deno.readTextFileSync(path);",
-        to: "return Deno.readTextFileSync(path).trim();",
-      }]);
-    });
-  } finally {
-    await p.dispose();
-  }
+  await t.step("no: another class beside the custom loader's", async () => {
+    await expectNoRuns(p, [{
+      file: "lib/lines.ts",
+      from: "return Deno.readTextFileSync(path);",
+      to: "return Deno.readTextFileSync(path).trim();",
+    }]);
+  });
 });
 
-Deno.test("npm packages: a version bump re-runs only the stages that use the package", async (t) => {
-  const p = await reproduced(FILES, { imports: IS_NUMBER });
-  try {
-    await t.step("is-number 7.0.0 → 6.0.0 in deno.json (and back)", async () => {
-      await expectRuns(
-        p,
-        [{ file: "deno.json", from: "npm:is-number@7.0.0", to: "npm:is-number@6.0.0" }],
-        {
-          npm: { code: [{ key: "npm:is-number", file: "pipeline.ts", line: 'from "is-number"' }] },
-          "npm-helper": {
-            code: [{ key: "npm:is-number", file: "lib/check.ts", line: 'from "is-number"' }],
-          },
+test("npm packages: a version bump re-runs only the stages that use the package", async (t) => {
+  await using p = await reproduced(FILES, { imports: IS_NUMBER });
+  await t.step("is-number 7.0.0 → 6.0.0 in deno.json (and back)", async () => {
+    await expectRuns(
+      p,
+      [{ file: "deno.json", from: "npm:is-number@7.0.0", to: "npm:is-number@6.0.0" }],
+      {
+        npm: { code: [{ key: "npm:is-number", file: "pipeline.ts", line: 'from "is-number"' }] },
+        "npm-helper": {
+          code: [{ key: "npm:is-number", file: "lib/check.ts", line: 'from "is-number"' }],
         },
-        async () =>
-          assertEquals(
-            JSON.parse(await p.read("deno.lock")).specifiers["npm:is-number@6.0.0"],
-            "6.0.0",
-          ),
-      );
-    });
+      },
+      async () =>
+        assertEquals(
+          JSON.parse(await p.read("deno.lock")).specifiers["npm:is-number@6.0.0"],
+          "6.0.0",
+        ),
+    );
+  });
 
-    await t.step("no: a deno.json edit that keeps the resolved version", async () => {
-      await expectNoRuns(p, [{
-        file: "deno.json",
-        from: '"imports": {',
-        to: '"imports": {\n    "unused": "npm:is-number@6.0.0",',
-      }]);
-    });
-  } finally {
-    await p.dispose();
-  }
+  await t.step("no: a deno.json edit that keeps the resolved version", async () => {
+    await expectNoRuns(p, [{
+      file: "deno.json",
+      from: '"imports": {',
+      to: '"imports": {\n    "unused": "npm:is-number@6.0.0",',
+    }]);
+  });
 });

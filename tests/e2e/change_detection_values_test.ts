@@ -5,8 +5,9 @@
  * default, `params.yaml`), which re-run as params, not as code.
  */
 
-import { assertEquals } from "../_assert.ts";
 import { expectNoRuns, expectRuns, reproduced } from "./_change.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 import { WEIGHTS } from "./lib/weights.ts";
@@ -104,75 +105,71 @@ export class Unrelated {
 
 const out = (name: string) => `out/${name}.json`;
 
-Deno.test("constants, classes and enums re-run the stages that use them", async (t) => {
-  const p = await reproduced(FILES);
+test("constants, classes and enums re-run the stages that use them", async (t) => {
+  await using p = await reproduced(FILES);
   const read = async (name: string) => JSON.parse(await p.read(out(name)));
-  try {
-    await t.step("a literal constant it reads", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "RATE = 2", to: "RATE = 3" }], {
-        literal: { code: [{ key: "const:RATE", file: "pipeline.ts", line: "const RATE" }] },
-      }, async () => assertEquals(await read("literal"), 30));
-    });
+  await t.step("a literal constant it reads", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "RATE = 2", to: "RATE = 3" }], {
+      literal: { code: [{ key: "const:RATE", file: "pipeline.ts", line: "const RATE" }] },
+    }, async () => assertEquals(await read("literal"), 30));
+  });
 
-    await t.step("an object literal constant it reads (a nested value)", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: '"b"]', to: '"c"]' }], {
-        object: { code: [{ key: "const:CONFIG", file: "pipeline.ts", line: "const CONFIG" }] },
-      }, async () => assertEquals(await read("object"), "ac3"));
-    });
+  await t.step("an object literal constant it reads (a nested value)", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: '"b"]', to: '"c"]' }], {
+      object: { code: [{ key: "const:CONFIG", file: "pipeline.ts", line: "const CONFIG" }] },
+    }, async () => assertEquals(await read("object"), "ac3"));
+  });
 
-    await t.step("an array literal constant it reads, in another module", async () => {
-      await expectRuns(p, [{ file: "lib/weights.ts", from: "[1, 2, 3]", to: "[1, 2, 4]" }], {
-        array: {
-          code: [{ key: "mod:lib/weights.ts#WEIGHTS", file: "lib/weights.ts", line: "WEIGHTS =" }],
-        },
-      }, async () => assertEquals(await read("array"), 7));
-    });
+  await t.step("an array literal constant it reads, in another module", async () => {
+    await expectRuns(p, [{ file: "lib/weights.ts", from: "[1, 2, 3]", to: "[1, 2, 4]" }], {
+      array: {
+        code: [{ key: "mod:lib/weights.ts#WEIGHTS", file: "lib/weights.ts", line: "WEIGHTS =" }],
+      },
+    }, async () => assertEquals(await read("array"), 7));
+  });
 
-    await t.step("an enum it uses", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: 'Fast = "fast"', to: 'Fast = "quick"' }], {
-        enum: { code: [{ key: "const:Mode", file: "pipeline.ts", line: "enum Mode" }] },
-      }, async () => assertEquals(await read("enum"), "quick"));
-    });
+  await t.step("an enum it uses", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: 'Fast = "fast"', to: 'Fast = "quick"' }], {
+      enum: { code: [{ key: "const:Mode", file: "pipeline.ts", line: "enum Mode" }] },
+    }, async () => assertEquals(await read("enum"), "quick"));
+  });
 
-    const classEdits: [string, string, string, number][] = [
-      ["constructor", "this.k = k * 2;", "this.k = k * 3;", 19],
-      ["method", "x * this.k + this.offset", "x * this.k - this.offset", 11],
-      ["field initialiser", "offset = 1;", "offset = 2;", 14],
-    ];
-    for (const [what, from, to, result] of classEdits) {
-      await t.step(`a class it uses: its ${what}`, async () => {
-        await expectRuns(p, [{ file: "pipeline.ts", from, to }], {
-          class: { code: [{ key: "class:Scaler", file: "pipeline.ts", line: "class Scaler" }] },
-        }, async () => assertEquals(await read("class"), result));
-      });
-    }
-
-    await t.step("a class it uses: its base class, in another module", async () => {
-      await expectRuns(p, [{ file: "lib/base.ts", from: "return 40", to: "return 41" }], {
-        derived: {
-          code: [{ key: "mod:lib/base.ts#Base", file: "lib/base.ts", line: "class Base" }],
-        },
-      }, async () => assertEquals(await read("derived"), 42));
+  const classEdits: [string, string, string, number][] = [
+    ["constructor", "this.k = k * 2;", "this.k = k * 3;", 19],
+    ["method", "x * this.k + this.offset", "x * this.k - this.offset", 11],
+    ["field initialiser", "offset = 1;", "offset = 2;", 14],
+  ];
+  for (const [what, from, to, result] of classEdits) {
+    await t.step(`a class it uses: its ${what}`, async () => {
+      await expectRuns(p, [{ file: "pipeline.ts", from, to }], {
+        class: { code: [{ key: "class:Scaler", file: "pipeline.ts", line: "class Scaler" }] },
+      }, async () => assertEquals(await read("class"), result));
     });
-
-    await t.step("no: a constant no stage reads", async () => {
-      await expectNoRuns(p, [{ file: "pipeline.ts", from: "UNREAD = 5", to: "UNREAD = 6" }]);
-    });
-
-    await t.step("no: an array constant beside the one it reads", async () => {
-      await expectNoRuns(p, [{ file: "lib/weights.ts", from: "[4, 5]", to: "[4, 6]" }]);
-    });
-
-    await t.step("no: an enum no stage uses", async () => {
-      await expectNoRuns(p, [{ file: "pipeline.ts", from: "  B,\n", to: "  B,\n  C,\n" }]);
-    });
-
-    await t.step("no: a class beside the base class", async () => {
-      await expectNoRuns(p, [{ file: "lib/base.ts", from: "return 50", to: "return 51" }]);
-    });
-  } finally {
-    await p.dispose();
   }
+
+  await t.step("a class it uses: its base class, in another module", async () => {
+    await expectRuns(p, [{ file: "lib/base.ts", from: "return 40", to: "return 41" }], {
+      derived: {
+        code: [{ key: "mod:lib/base.ts#Base", file: "lib/base.ts", line: "class Base" }],
+      },
+    }, async () => assertEquals(await read("derived"), 42));
+  });
+
+  await t.step("no: a constant no stage reads", async () => {
+    await expectNoRuns(p, [{ file: "pipeline.ts", from: "UNREAD = 5", to: "UNREAD = 6" }]);
+  });
+
+  await t.step("no: an array constant beside the one it reads", async () => {
+    await expectNoRuns(p, [{ file: "lib/weights.ts", from: "[4, 5]", to: "[4, 6]" }]);
+  });
+
+  await t.step("no: an enum no stage uses", async () => {
+    await expectNoRuns(p, [{ file: "pipeline.ts", from: "  B,\n", to: "  B,\n  C,\n" }]);
+  });
+
+  await t.step("no: a class beside the base class", async () => {
+    await expectNoRuns(p, [{ file: "lib/base.ts", from: "return 50", to: "return 51" }]);
+  });
 });
 
 const PARAMS_PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -202,37 +199,33 @@ pipeline.stage({
 });
 `;
 
-Deno.test("params re-run as params, not as code", async (t) => {
-  const p = await reproduced({ "pipeline.ts": PARAMS_PIPELINE }, {
+test("params re-run as params, not as code", async (t) => {
+  await using p = await reproduced({ "pipeline.ts": PARAMS_PIPELINE }, {
     imports: { zod: "npm:zod@4.6.7" },
   });
   const read = async (name: string) => JSON.parse(await p.read(out(name)));
-  try {
-    await t.step("a default in code", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "lr: 0.5", to: "lr: 0.25" }], {
-        plain: { params: [{ key: "opt.lr", old: 0.5, new: 0.25 }] },
-      }, async () => assertEquals(await read("plain"), 0.25));
-    });
+  await t.step("a default in code", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "lr: 0.5", to: "lr: 0.25" }], {
+      plain: { params: [{ key: "opt.lr", old: 0.5, new: 0.25 }] },
+    }, async () => assertEquals(await read("plain"), 0.25));
+  });
 
-    await t.step("a Standard Schema default", async () => {
-      await expectRuns(p, [{ file: "pipeline.ts", from: "default(3)", to: "default(4)" }], {
-        schema: { params: [{ key: "epochs", old: 3, new: 4 }] },
-      }, async () => assertEquals(await read("schema"), 0.4));
-    });
+  await t.step("a Standard Schema default", async () => {
+    await expectRuns(p, [{ file: "pipeline.ts", from: "default(3)", to: "default(4)" }], {
+      schema: { params: [{ key: "epochs", old: 3, new: 4 }] },
+    }, async () => assertEquals(await read("schema"), 0.4));
+  });
 
-    await t.step("a value in params.yaml", async () => {
-      await expectRuns(p, [{ file: "params.yaml", write: "plain:\n  n: 4\n" }], {
-        plain: { params: [{ key: "n", old: 1, new: 4 }] },
-      }, async () => assertEquals(await read("plain"), 2));
-    });
+  await t.step("a value in params.yaml", async () => {
+    await expectRuns(p, [{ file: "params.yaml", write: "plain:\n  n: 4\n" }], {
+      plain: { params: [{ key: "n", old: 1, new: 4 }] },
+    }, async () => assertEquals(await read("plain"), 2));
+  });
 
-    await t.step("no: params.yaml restating the defaults", async () => {
-      await expectNoRuns(p, [{
-        file: "params.yaml",
-        write: "plain:\n  n: 1\n  opt:\n    lr: 0.5\nschema:\n  lr: 0.1\n",
-      }]);
-    });
-  } finally {
-    await p.dispose();
-  }
+  await t.step("no: params.yaml restating the defaults", async () => {
+    await expectNoRuns(p, [{
+      file: "params.yaml",
+      write: "plain:\n  n: 1\n  opt:\n    lr: 0.5\nschema:\n  lr: 0.1\n",
+    }]);
+  });
 });

@@ -1,5 +1,6 @@
+import { runPivot, tempDir, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, metric, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("cmds");
@@ -32,172 +33,140 @@ async function project(): Promise<TempProject> {
   return await TempProject.create({ "pipeline.ts": PIPELINE, "data/in.txt": "ab" });
 }
 
-Deno.test("list --json has the SPEC §6 shape", async () => {
-  const p = await project();
-  try {
-    const result = await p.pivot("list", "--json");
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(JSON.parse(result.stdout), {
-      stages: [
-        {
-          name: "make",
-          deps: ["data/in.txt"],
-          outs: ["build/made.txt", "build/m.json"],
-          mutex: ["gpu"],
-          pipeline: "cmds",
-        },
-        {
-          name: "tree",
-          deps: ["build/made.txt"],
-          outs: ["build/tree/"],
-          mutex: [],
-          pipeline: "cmds",
-        },
-        {
-          name: "use_tree",
-          deps: ["build/tree/"],
-          outs: ["build/count.txt"],
-          mutex: [],
-          pipeline: "cmds",
-        },
-      ],
-    });
-    const text = await p.pivot("list", "--deps");
-    assertMatch(
-      text.stdout,
-      /make\n {2}dep {2}data\/in\.txt\n {2}out {2}build\/made\.txt\n {2}out {2}build\/m\.json \(metric\)/,
-    );
-  } finally {
-    await p.dispose();
-  }
+test("list --json has the SPEC §6 shape", async () => {
+  await using p = await project();
+  const result = await p.pivot("list", "--json");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(JSON.parse(result.stdout), {
+    stages: [
+      {
+        name: "make",
+        deps: ["data/in.txt"],
+        outs: ["build/made.txt", "build/m.json"],
+        mutex: ["gpu"],
+        pipeline: "cmds",
+      },
+      {
+        name: "tree",
+        deps: ["build/made.txt"],
+        outs: ["build/tree/"],
+        mutex: [],
+        pipeline: "cmds",
+      },
+      {
+        name: "use_tree",
+        deps: ["build/tree/"],
+        outs: ["build/count.txt"],
+        mutex: [],
+        pipeline: "cmds",
+      },
+    ],
+  });
+  const text = await p.pivot("list", "--deps");
+  assertMatch(
+    text.stdout,
+    /make\n {2}dep {2}data\/in\.txt\n {2}out {2}build\/made\.txt\n {2}out {2}build\/m\.json \(metric\)/,
+  );
 });
 
-Deno.test("dag renders text, dot, mermaid and markdown", async () => {
-  const p = await project();
-  try {
-    const text = await p.pivot("dag", "--stages");
-    assertEquals(text.stdout, "make\n  tree  <- make\n    use_tree  <- tree\n");
-    const dot = await p.pivot("dag", "--dot");
-    assertMatch(dot.stdout, /^digraph pipeline \{/);
-    assertMatch(dot.stdout, /label="build\/tree\/", shape=note/);
-    const mermaid = await p.pivot("dag", "--mermaid", "--stages");
-    assertMatch(mermaid.stdout, /^flowchart TD\n {2}n0\["make"\]/);
-    assertMatch(mermaid.stdout, /n0 --> n1/);
-    const md = await p.pivot("dag", "--md", "tree");
-    assertMatch(md.stdout, /^```mermaid\nflowchart TD/);
-    assert(!md.stdout.includes("use_tree"), "dag TARGETS shows targets and their upstream only");
-    const both = await p.pivot("dag", "--dot", "--md");
-    assertEquals(both.code, 2);
-  } finally {
-    await p.dispose();
-  }
+test("dag renders text, dot, mermaid and markdown", async () => {
+  await using p = await project();
+  const text = await p.pivot("dag", "--stages");
+  assertEquals(text.stdout, "make\n  tree  <- make\n    use_tree  <- tree\n");
+  const dot = await p.pivot("dag", "--dot");
+  assertMatch(dot.stdout, /^digraph pipeline \{/);
+  assertMatch(dot.stdout, /label="build\/tree\/", shape=note/);
+  const mermaid = await p.pivot("dag", "--mermaid", "--stages");
+  assertMatch(mermaid.stdout, /^flowchart TD\n {2}n0\["make"\]/);
+  assertMatch(mermaid.stdout, /n0 --> n1/);
+  const md = await p.pivot("dag", "--md", "tree");
+  assertMatch(md.stdout, /^```mermaid\nflowchart TD/);
+  assert(!md.stdout.includes("use_tree"), "dag TARGETS shows targets and their upstream only");
+  const both = await p.pivot("dag", "--dot", "--md");
+  assertEquals(both.code, 2);
 });
 
-Deno.test("directory outs are cached as manifests and restored whole", async () => {
-  const p = await project();
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    assertEquals(await p.read("build/count.txt"), "2");
-    const lock = await p.read(".pivot/stages/use_tree.lock");
-    assertMatch(
-      lock,
-      /files:\n\s+- hash: [0-9a-f]{16}\n\s+path: a\.txt\n\s+- hash: [0-9a-f]{16}\n\s+path: sub\/b\.txt/,
-    );
-    await Deno.remove(p.path("build/tree"), { recursive: true });
-    const { events } = await p.events("repro");
-    assertEquals(TempProject.byStatus(events), {
-      restored: ["tree"],
-      skipped: ["make", "use_tree"],
-    });
-    assertEquals(await p.read("build/tree/sub/b.txt"), "b");
-  } finally {
-    await p.dispose();
-  }
+test("directory outs are cached as manifests and restored whole", async () => {
+  await using p = await project();
+  assertEquals((await p.pivot("repro")).code, 0);
+  assertEquals(await p.read("build/count.txt"), "2");
+  const lock = await p.read(".pivot/stages/use_tree.lock");
+  assertMatch(
+    lock,
+    /files:\n\s+- hash: [0-9a-f]{16}\n\s+path: a\.txt\n\s+- hash: [0-9a-f]{16}\n\s+path: sub\/b\.txt/,
+  );
+  await Deno.remove(p.path("build/tree"), { recursive: true });
+  const { events } = await p.events("repro");
+  assertEquals(TempProject.byStatus(events), {
+    restored: ["tree"],
+    skipped: ["make", "use_tree"],
+  });
+  assertEquals(await p.read("build/tree/sub/b.txt"), "b");
 });
 
-Deno.test("outs are read-only hard links into the cache", async () => {
-  const p = await project();
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    const info = await Deno.stat(p.path("build/made.txt"));
-    assertEquals(info.mode! & 0o222, 0, "cached outs are read-only");
-    const lock = await p.read(".pivot/stages/make.lock");
-    const hash = /hash: ([0-9a-f]{16})\n\s+kind: out\n\s+path: build\/made\.txt/.exec(lock)![1];
-    const object = await Deno.stat(
-      p.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`),
-    );
-    assertEquals(info.ino, object.ino, "the workspace file is the cache object");
-    const metric = await Deno.stat(p.path("build/m.json"));
-    assert((metric.mode! & 0o200) !== 0, "metrics are not checked out from the cache");
-  } finally {
-    await p.dispose();
-  }
+test("outs are read-only hard links into the cache", async () => {
+  await using p = await project();
+  assertEquals((await p.pivot("repro")).code, 0);
+  const info = await Deno.stat(p.path("build/made.txt"));
+  assertEquals(info.mode! & 0o222, 0, "cached outs are read-only");
+  const lock = await p.read(".pivot/stages/make.lock");
+  const hash = /hash: ([0-9a-f]{16})\n\s+kind: out\n\s+path: build\/made\.txt/.exec(lock)![1];
+  const object = await Deno.stat(
+    p.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`),
+  );
+  assertEquals(info.ino, object.ino, "the workspace file is the cache object");
+  const metric = await Deno.stat(p.path("build/m.json"));
+  assert((metric.mode! & 0o200) !== 0, "metrics are not checked out from the cache");
 });
 
-Deno.test("checkout restores missing outs, by mode, and leaves modified ones unless --force", async () => {
-  const p = await project();
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    await Deno.remove(p.path("build/made.txt"));
-    const restored = await p.pivot("checkout", "--mode", "copy");
-    assertEquals(restored.code, 0, restored.stderr);
-    assertMatch(restored.stdout, /restored {2}build\/made\.txt/);
-    assertEquals((await Deno.stat(p.path("build/made.txt"))).nlink, 1, "a copy, not a link");
+test("checkout restores missing outs, by mode, and leaves modified ones unless --force", async () => {
+  await using p = await project();
+  assertEquals((await p.pivot("repro")).code, 0);
+  await Deno.remove(p.path("build/made.txt"));
+  const restored = await p.pivot("checkout", "--mode", "copy");
+  assertEquals(restored.code, 0, restored.stderr);
+  assertMatch(restored.stdout, /restored {2}build\/made\.txt/);
+  assertEquals((await Deno.stat(p.path("build/made.txt"))).nlink, 1, "a copy, not a link");
 
-    await Deno.remove(p.path("build/made.txt"));
-    await p.pivot("checkout", "build/made.txt", "--mode", "symlink");
-    assert((await Deno.lstat(p.path("build/made.txt"))).isSymlink);
-    assertEquals(await p.read("build/made.txt"), "abab");
+  await Deno.remove(p.path("build/made.txt"));
+  await p.pivot("checkout", "build/made.txt", "--mode", "symlink");
+  assert((await Deno.lstat(p.path("build/made.txt"))).isSymlink);
+  assertEquals(await p.read("build/made.txt"), "abab");
 
-    await p.write("build/made.txt", "edited");
-    const refused = await p.pivot("checkout", "make");
-    assertEquals(refused.code, 1);
-    assertMatch(refused.stderr, /build\/made\.txt: modified in the workspace; use --force/);
-    const onlyMissing = await p.pivot("checkout", "--only-missing");
-    assertEquals(onlyMissing.code, 0);
-    assertEquals(await p.read("build/made.txt"), "edited");
-    const forced = await p.pivot("checkout", "--force");
-    assertEquals(forced.code, 0, forced.stderr);
-    assertEquals(await p.read("build/made.txt"), "abab");
-  } finally {
-    await p.dispose();
-  }
+  await p.write("build/made.txt", "edited");
+  const refused = await p.pivot("checkout", "make");
+  assertEquals(refused.code, 1);
+  assertMatch(refused.stderr, /build\/made\.txt: modified in the workspace; use --force/);
+  const onlyMissing = await p.pivot("checkout", "--only-missing");
+  assertEquals(onlyMissing.code, 0);
+  assertEquals(await p.read("build/made.txt"), "edited");
+  const forced = await p.pivot("checkout", "--force");
+  assertEquals(forced.code, 0, forced.stderr);
+  assertEquals(await p.read("build/made.txt"), "abab");
 });
 
-Deno.test("a corrupt cache object is reported and never used", async () => {
-  const p = await project();
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    const lock = await p.read(".pivot/stages/make.lock");
-    const hash = /hash: ([0-9a-f]{16})\n\s+kind: out\n\s+path: build\/made\.txt/.exec(lock)![1];
-    await Deno.remove(p.path("build/made.txt"));
-    const object = p.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`);
-    await Deno.chmod(object, 0o644);
-    await Deno.writeTextFile(object, "rotten");
-    const { result, events } = await p.events("repro");
-    assertEquals(result.code, 0, result.stderr);
-    assertMatch(result.stderr, new RegExp(`cache object ${hash} is corrupt`));
-    assertEquals(events.find((e) => e.stage === "make")?.status, "ran");
-    assertEquals(await p.read("build/made.txt"), "abab");
-  } finally {
-    await p.dispose();
-  }
+test("a corrupt cache object is reported and never used", async () => {
+  await using p = await project();
+  assertEquals((await p.pivot("repro")).code, 0);
+  const lock = await p.read(".pivot/stages/make.lock");
+  const hash = /hash: ([0-9a-f]{16})\n\s+kind: out\n\s+path: build\/made\.txt/.exec(lock)![1];
+  await Deno.remove(p.path("build/made.txt"));
+  const object = p.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`);
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "rotten");
+  const { result, events } = await p.events("repro");
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, new RegExp(`cache object ${hash} is corrupt`));
+  assertEquals(events.find((e) => e.stage === "make")?.status, "ran");
+  assertEquals(await p.read("build/made.txt"), "abab");
 });
 
-Deno.test("init --example writes a pipeline that runs", async () => {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot-init-" }));
-  const { runPivot } = await import("./_project.ts");
-  try {
-    const init = await runPivot(dir, ["init", "--example"]);
-    assertEquals(init.code, 0, init.stderr);
-    assertMatch(init.stdout, /Wrote pipeline\.ts, data\/scores\.csv, deno\.json/);
-    const repro = await runPivot(dir, ["repro"]);
-    assertEquals(repro.code, 0, repro.stderr);
-    assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/build/summary.json`)), {
-      count: 3,
-      best: [95, 91],
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+test("init --example writes a pipeline that runs", async () => {
+  await using dir = await tempDir();
+  const init = await runPivot(dir.root, ["init", "--example"]);
+  assertEquals(init.code, 0, init.stderr);
+  assertMatch(init.stdout, /Wrote pipeline\.ts, data\/scores\.csv, deno\.json/);
+  const repro = await runPivot(dir.root, ["repro"]);
+  assertEquals(repro.code, 0, repro.stderr);
+  assertEquals(JSON.parse(await dir.read("build/summary.json")), { count: 3, best: [95, 91] });
 });

@@ -1,5 +1,6 @@
+import { type JsonEvent, spawnPivot, TempProject } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { type JsonEvent, spawnPivot, TempProject } from "./_project.ts";
+import { test } from "../_harness.ts";
 
 const SLOW = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("slow");
@@ -29,57 +30,49 @@ async function collect(
   };
 }
 
-Deno.test("two concurrent repro processes run each stage once and agree", async () => {
-  const p = await TempProject.create({ "pipeline.ts": SLOW });
-  try {
-    const first = spawnPivot(p.root, ["repro", "--json"]);
-    const second = spawnPivot(p.root, ["repro", "--json"]);
-    const [a, b] = await Promise.all([collect(first), collect(second)]);
-    assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
-    const ran = [...a.events, ...b.events].filter((e) => e.type === "stage" && e.status === "ran");
-    assertEquals(ran.map((e) => e.stage).sort(), ["s0", "s1", "s2", "s3"]);
-    // Every lock file matches the out in the workspace: nothing was clobbered.
-    const status = await p.status();
-    assert(status.stages.every((s) => s.status === "up-to-date"), JSON.stringify(status));
-    const again = await p.events("repro");
-    assertEquals(TempProject.byStatus(again.events), { skipped: ["s0", "s1", "s2", "s3"] });
-  } finally {
-    await p.dispose();
-  }
+test("two concurrent repro processes run each stage once and agree", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": SLOW });
+  const first = spawnPivot(p.root, ["repro", "--json"]);
+  const second = spawnPivot(p.root, ["repro", "--json"]);
+  const [a, b] = await Promise.all([collect(first), collect(second)]);
+  assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
+  const ran = [...a.events, ...b.events].filter((e) => e.type === "stage" && e.status === "ran");
+  assertEquals(ran.map((e) => e.stage).sort(), ["s0", "s1", "s2", "s3"]);
+  // Every lock file matches the out in the workspace: nothing was clobbered.
+  const status = await p.status();
+  assert(status.stages.every((s) => s.status === "up-to-date"), JSON.stringify(status));
+  const again = await p.events("repro");
+  assertEquals(TempProject.byStatus(again.events), { skipped: ["s0", "s1", "s2", "s3"] });
 });
 
-Deno.test("Ctrl-C cancels running stages and leaves state consistent", async () => {
-  const p = await TempProject.create({ "pipeline.ts": SLOW });
-  try {
-    const child = spawnPivot(p.root, ["repro", "--json"]);
-    // Wait until s0 has finished and s1 is running, then interrupt.
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!seen.includes(`"stage":"s0"`)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    child.kill("SIGINT");
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
-    const status = await child.status;
-    await child.stderr.cancel();
-    assertEquals(status.code, 130);
-    const events = seen.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as JsonEvent);
-    const byStatus = TempProject.byStatus(events);
-    assertEquals(byStatus.ran, ["s0"]);
-    assert((byStatus.cancelled ?? []).includes("s1"), seen);
-    assert(!(await p.exists(".pivot/stages/s1.lock")), "a cancelled stage writes no lock");
-    assert(!(await p.exists("out/s1.txt")), "a cancelled stage leaves no out");
-
-    const next = await p.events("repro");
-    assertEquals(TempProject.byStatus(next.events), { ran: ["s1", "s2", "s3"], skipped: ["s0"] });
-  } finally {
-    await p.dispose();
+test("Ctrl-C cancels running stages and leaves state consistent", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": SLOW });
+  const child = spawnPivot(p.root, ["repro", "--json"]);
+  // Wait until s0 has finished and s1 is running, then interrupt.
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes(`"stage":"s0"`)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
   }
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  child.kill("SIGINT");
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  const status = await child.status;
+  await child.stderr.cancel();
+  assertEquals(status.code, 130);
+  const events = seen.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as JsonEvent);
+  const byStatus = TempProject.byStatus(events);
+  assertEquals(byStatus.ran, ["s0"]);
+  assert((byStatus.cancelled ?? []).includes("s1"), seen);
+  assert(!(await p.exists(".pivot/stages/s1.lock")), "a cancelled stage writes no lock");
+  assert(!(await p.exists("out/s1.txt")), "a cancelled stage leaves no out");
+
+  const next = await p.events("repro");
+  assertEquals(TempProject.byStatus(next.events), { ran: ["s1", "s2", "s3"], skipped: ["s0"] });
 });

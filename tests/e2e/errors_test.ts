@@ -1,5 +1,6 @@
+import { runPivot, tempDir, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
-import { runPivot, TempProject } from "./_project.ts";
+import { test } from "../_harness.ts";
 
 function pipeline(body: string): string {
   return `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -44,61 +45,49 @@ pipeline.stage({
 });
 `);
 
-Deno.test("a failing stage stops new stages by default; running ones finish", async () => {
-  const p = await TempProject.create({ "pipeline.ts": FAILING });
-  try {
-    const { result, events } = await p.events("repro", "-j", "2");
-    assertEquals(result.code, 1);
-    assertEquals(TempProject.byStatus(events), {
-      failed: ["boom"],
-      ran: ["slow"],
-      blocked: ["after_boom", "independent"],
-    });
-    const boom = events.find((e) => e.stage === "boom")!;
-    assertMatch(String(boom.error), /kaboom/);
-    assert(!(await p.exists(".pivot/stages/boom.lock")), "a failed stage writes no lock");
-    assert(!(await p.exists("boom.txt")), "a failed stage leaves no out");
-  } finally {
-    await p.dispose();
-  }
+test("a failing stage stops new stages by default; running ones finish", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": FAILING });
+  const { result, events } = await p.events("repro", "-j", "2");
+  assertEquals(result.code, 1);
+  assertEquals(TempProject.byStatus(events), {
+    failed: ["boom"],
+    ran: ["slow"],
+    blocked: ["after_boom", "independent"],
+  });
+  const boom = events.find((e) => e.stage === "boom")!;
+  assertMatch(String(boom.error), /kaboom/);
+  assert(!(await p.exists(".pivot/stages/boom.lock")), "a failed stage writes no lock");
+  assert(!(await p.exists("boom.txt")), "a failed stage leaves no out");
 });
 
-Deno.test("--keep-going runs every stage that does not depend on the failure", async () => {
-  const p = await TempProject.create({ "pipeline.ts": FAILING });
-  try {
-    const { result, events } = await p.events("repro", "-k", "-j", "2");
-    assertEquals(result.code, 1);
-    assertEquals(TempProject.byStatus(events), {
-      failed: ["boom"],
-      blocked: ["after_boom"],
-      ran: ["independent", "slow"],
-    });
-    const summary = events.at(-1)!;
-    assertEquals([summary.ran, summary.failed, summary.blocked], [2, 1, 1]);
-  } finally {
-    await p.dispose();
-  }
+test("--keep-going runs every stage that does not depend on the failure", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": FAILING });
+  const { result, events } = await p.events("repro", "-k", "-j", "2");
+  assertEquals(result.code, 1);
+  assertEquals(TempProject.byStatus(events), {
+    failed: ["boom"],
+    blocked: ["after_boom"],
+    ran: ["independent", "slow"],
+  });
+  const summary = events.at(-1)!;
+  assertEquals([summary.ran, summary.failed, summary.blocked], [2, 1, 1]);
 });
 
-Deno.test("a failed re-run keeps the previous outs restorable and the old lock", async () => {
+test("a failed re-run keeps the previous outs restorable and the old lock", async () => {
   const ok = pipeline(`
 pipeline.stage({ name: "s", outs: { o: out("s.txt", loaders.text()) }, run: () => ({ o: "v1" }) });
 `);
-  const p = await TempProject.create({ "pipeline.ts": ok });
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    const lock = await p.read(".pivot/stages/s.lock");
-    await p.write("pipeline.ts", ok.replace(`({ o: "v1" })`, `{ throw new Error("nope"); }`));
-    assertEquals((await p.pivot("repro")).code, 1);
-    assertEquals(await p.read(".pivot/stages/s.lock"), lock);
-    assertEquals(await p.read("s.txt"), "v1");
-  } finally {
-    await p.dispose();
-  }
+  await using p = await TempProject.create({ "pipeline.ts": ok });
+  assertEquals((await p.pivot("repro")).code, 0);
+  const lock = await p.read(".pivot/stages/s.lock");
+  await p.write("pipeline.ts", ok.replace(`({ o: "v1" })`, `{ throw new Error("nope"); }`));
+  assertEquals((await p.pivot("repro")).code, 1);
+  assertEquals(await p.read(".pivot/stages/s.lock"), lock);
+  assertEquals(await p.read("s.txt"), "v1");
 });
 
-Deno.test("a write outside the declared outs fails the stage, naming the path", async () => {
-  const p = await TempProject.create({
+test("a write outside the declared outs fails the stage, naming the path", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({
   name: "sneaky",
@@ -107,20 +96,16 @@ pipeline.stage({
 });
 `),
   });
-  try {
-    const { result, events } = await p.events("repro");
-    assertEquals(result.code, 1);
-    const error = String(events.find((e) => e.stage === "sneaky")?.error);
-    assertMatch(error, /'elsewhere\.txt'/);
-    assertMatch(error, /not a declared out: declare it in outs/);
-    assert(!(await p.exists("elsewhere.txt")));
-  } finally {
-    await p.dispose();
-  }
+  const { result, events } = await p.events("repro");
+  assertEquals(result.code, 1);
+  const error = String(events.find((e) => e.stage === "sneaky")?.error);
+  assertMatch(error, /'elsewhere\.txt'/);
+  assertMatch(error, /not a declared out: declare it in outs/);
+  assert(!(await p.exists("elsewhere.txt")));
 });
 
-Deno.test("a read of an undeclared file fails the stage, naming the path", async () => {
-  const p = await TempProject.create({
+test("a read of an undeclared file fails the stage, naming the path", async () => {
+  await using p = await TempProject.create({
     "secret.txt": "s",
     "pipeline.ts": pipeline(`
 pipeline.stage({
@@ -130,19 +115,15 @@ pipeline.stage({
 });
 `),
   });
-  try {
-    const { events } = await p.events("repro");
-    assertMatch(
-      String(events.find((e) => e.stage === "peeker")?.error),
-      /'secret\.txt', which is not a declared dep/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  const { events } = await p.events("repro");
+  assertMatch(
+    String(events.find((e) => e.stage === "peeker")?.error),
+    /'secret\.txt', which is not a declared dep/,
+  );
 });
 
-Deno.test("stages get no env, net or run access unless they declare it", async () => {
-  const p = await TempProject.create({
+test("stages get no env, net or run access unless they declare it", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({
   name: "envy",
@@ -157,135 +138,95 @@ pipeline.stage({
 });
 `),
   });
-  try {
-    const { events } = await p.events("repro", "-k");
-    assertMatch(
-      String(events.find((e) => e.stage === "envy")?.error),
-      /needs env access to 'HOME'/,
-    );
-    assertEquals(events.find((e) => e.stage === "allowed")?.status, "ran");
-  } finally {
-    await p.dispose();
-  }
+  const { events } = await p.events("repro", "-k");
+  assertMatch(
+    String(events.find((e) => e.stage === "envy")?.error),
+    /needs env access to 'HOME'/,
+  );
+  assertEquals(events.find((e) => e.stage === "allowed")?.status, "ran");
 });
 
-Deno.test("a cycle is an error naming the stages in it", async () => {
-  const p = await TempProject.create({
+test("a cycle is an error naming the stages in it", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({ name: "x", deps: { y: dep("y.txt") }, outs: { o: out("x.txt") }, run: function x() {} });
 pipeline.stage({ name: "y", deps: { x: dep("x.txt") }, outs: { o: out("y.txt") }, run: function y() {} });
 `),
   });
-  try {
-    assertUsageError(await p.pivot("repro"), /cycle: (x -> y -> x|y -> x -> y)/);
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(await p.pivot("repro"), /cycle: (x -> y -> x|y -> x -> y)/);
 });
 
-Deno.test("a dep that neither exists nor is produced is an error naming both", async () => {
-  const p = await TempProject.create({
+test("a dep that neither exists nor is produced is an error naming both", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({ name: "needy", deps: { d: dep("nowhere.csv") }, outs: { o: out("o.txt") }, run: function needy() {} });
 `),
   });
-  try {
-    assertUsageError(
-      await p.pivot("repro"),
-      /stage 'needy' depends on 'nowhere\.csv', which does not exist/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(
+    await p.pivot("repro"),
+    /stage 'needy' depends on 'nowhere\.csv', which does not exist/,
+  );
 });
 
-Deno.test("two stages producing one path is an error naming both", async () => {
-  const p = await TempProject.create({
+test("two stages producing one path is an error naming both", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({ name: "one", outs: { o: out("same.txt") }, run: function one() {} });
 pipeline.stage({ name: "two", outs: { o: out("same.txt") }, run: function two() {} });
 `),
   });
-  try {
-    assertUsageError(await p.pivot("status"), /'same\.txt' is an out of both 'one' and 'two'/);
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(await p.pivot("status"), /'same\.txt' is an out of both 'one' and 'two'/);
 });
 
-Deno.test("overlapping outs are an error", async () => {
-  const p = await TempProject.create({
+test("overlapping outs are an error", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({ name: "dir", outs: { o: out("data/") }, run: function dir() {} });
 pipeline.stage({ name: "file", outs: { o: out("data/file.txt") }, run: function file() {} });
 `),
   });
-  try {
-    assertUsageError(await p.pivot("list"), /inside out directory 'data' of 'dir'/);
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(await p.pivot("list"), /inside out directory 'data' of 'dir'/);
 });
 
-Deno.test("an unknown stage name is an error with a suggestion", async () => {
-  const p = await TempProject.create({
+test("an unknown stage name is an error with a suggestion", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": pipeline(`
 pipeline.stage({ name: "train", outs: { o: out("o.txt") }, run: function train() {} });
 `),
   });
-  try {
-    assertUsageError(
-      await p.pivot("repro", "trian"),
-      /unknown stage 'trian': did you mean 'train'\?/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(
+    await p.pivot("repro", "trian"),
+    /unknown stage 'trian': did you mean 'train'\?/,
+  );
 });
 
-Deno.test("without .pivot/ a command fails with a hint to run pivot init", async () => {
-  const p = await TempProject.create({ "pipeline.ts": pipeline("") }, { init: false });
-  try {
-    assertUsageError(await p.pivot("repro"), /no \.pivot\/ directory .*run 'pivot init'/);
-  } finally {
-    await p.dispose();
-  }
+test("without .pivot/ a command fails with a hint to run pivot init", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": pipeline("") }, { init: false });
+  assertUsageError(await p.pivot("repro"), /no \.pivot\/ directory .*run 'pivot init'/);
 });
 
-Deno.test("a syntax error in the pipeline is a one-line error", async () => {
-  const p = await TempProject.create({ "pipeline.ts": pipeline("pipeline.stage({ name: ") });
-  try {
-    assertUsageError(await p.pivot("repro"), /pipeline\.ts: failed to load/);
-  } finally {
-    await p.dispose();
-  }
+test("a syntax error in the pipeline is a one-line error", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": pipeline("pipeline.stage({ name: ") });
+  assertUsageError(await p.pivot("repro"), /pipeline\.ts: failed to load/);
 });
 
-Deno.test("an unknown option is a usage error", async () => {
-  const p = await TempProject.create({ "pipeline.ts": pipeline("") });
-  try {
-    assertUsageError(
-      await p.pivot("repro", "--frobnicate"),
-      /repro: unknown option '--frobnicate'/,
-    );
-    assertUsageError(await p.pivot("repro", "-j", "zero"), /--jobs expects an integer/);
-    assertUsageError(await p.pivot("fly"), /unknown command 'fly'/);
-  } finally {
-    await p.dispose();
-  }
+test("an unknown option is a usage error", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": pipeline("") });
+  assertUsageError(
+    await p.pivot("repro", "--frobnicate"),
+    /repro: unknown option '--frobnicate'/,
+  );
+  assertUsageError(await p.pivot("repro", "-j", "zero"), /--jobs expects an integer/);
+  assertUsageError(await p.pivot("fly"), /unknown command 'fly'/);
 });
 
-Deno.test("a pipeline file that exports no Pipeline is an error", async () => {
-  const p = await TempProject.create({ "pipeline.ts": "export const x = 1;\n" });
-  try {
-    assertUsageError(await p.pivot("list"), /exports no Pipeline/);
-  } finally {
-    await p.dispose();
-  }
+test("a pipeline file that exports no Pipeline is an error", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": "export const x = 1;\n" });
+  assertUsageError(await p.pivot("list"), /exports no Pipeline/);
 });
 
-Deno.test("user code resolves with the user's import map and npm packages", async () => {
-  const p = await TempProject.create({
+test("user code resolves with the user's import map and npm packages", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 import isNumber from "is-number";
 export const pipeline = new Pipeline("npm");
@@ -296,26 +237,18 @@ pipeline.stage({
 });
 `,
   }, { imports: { "is-number": "npm:is-number@7.0.0" } });
-  try {
-    const result = await p.pivot("repro");
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(JSON.parse(await p.read("o.json")), [true, false]);
-  } finally {
-    await p.dispose();
-  }
+  const result = await p.pivot("repro");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(JSON.parse(await p.read("o.json")), [true, false]);
 });
 
-Deno.test("--help and --version work anywhere", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const help = await runPivot(dir, ["--help"]);
-    assertEquals(help.code, 0);
-    assertMatch(help.stdout, /Commands:/);
-    const version = await runPivot(dir, ["--version"]);
-    assertMatch(version.stdout, /^pivot \d+\.\d+\.\d+/);
-    const reproHelp = await runPivot(dir, ["repro", "--help"]);
-    assertMatch(reproHelp.stdout, /--keep-going/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+test("--help and --version work anywhere", async () => {
+  await using dir = await tempDir();
+  const help = await runPivot(dir.root, ["--help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /Commands:/);
+  const version = await runPivot(dir.root, ["--version"]);
+  assertMatch(version.stdout, /^pivot \d+\.\d+\.\d+/);
+  const reproHelp = await runPivot(dir.root, ["repro", "--help"]);
+  assertMatch(reproHelp.stdout, /--keep-going/);
 });

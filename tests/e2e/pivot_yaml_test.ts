@@ -1,5 +1,6 @@
+import { type PivotResult, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { type PivotResult, TempProject } from "./_project.ts";
+import { test } from "../_harness.ts";
 
 function assertUsageError(result: PivotResult, pattern: RegExp): void {
   assertEquals(result.code, 2, result.stderr);
@@ -8,8 +9,8 @@ function assertUsageError(result: PivotResult, pattern: RegExp): void {
   assertMatch(lines[0], pattern);
 }
 
-Deno.test("a pivot.yaml stage runs a plain exported function with loaders chosen by extension", async () => {
-  const p = await TempProject.create({
+test("a pivot.yaml stage runs a plain exported function with loaders chosen by extension", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": `stages:
   prep:
     run: stages.ts#prep
@@ -28,23 +29,19 @@ Deno.test("a pivot.yaml stage runs a plain exported function with loaders chosen
 `,
     "data/raw.csv": "value\n1\n2\n",
   });
-  try {
-    const first = await p.events("repro");
-    assertEquals(first.result.code, 0, first.result.stderr);
-    assertEquals(TempProject.byStatus(first.events), { ran: ["prep"] });
-    assertEquals(JSON.parse(await p.read("build/clean.json")), [2, 4]);
-    assertEquals(await p.read("build/note.txt"), "rows: 2");
-    assertEquals(JSON.parse(await p.read("metrics.json")), { rows: 2 });
-    assert(await p.exists(".pivot/stages/prep.lock"));
-    const second = await p.events("repro");
-    assertEquals(TempProject.byStatus(second.events), { skipped: ["prep"] });
-  } finally {
-    await p.dispose();
-  }
+  const first = await p.events("repro");
+  assertEquals(first.result.code, 0, first.result.stderr);
+  assertEquals(TempProject.byStatus(first.events), { ran: ["prep"] });
+  assertEquals(JSON.parse(await p.read("build/clean.json")), [2, 4]);
+  assertEquals(await p.read("build/note.txt"), "rows: 2");
+  assertEquals(JSON.parse(await p.read("metrics.json")), { rows: 2 });
+  assert(await p.exists(".pivot/stages/prep.lock"));
+  const second = await p.events("repro");
+  assertEquals(TempProject.byStatus(second.events), { skipped: ["prep"] });
 });
 
-Deno.test("a pivot.yaml stage runs a defineStage export with YAML paths and params", async () => {
-  const p = await TempProject.create({
+test("a pivot.yaml stage runs a defineStage export with YAML paths and params", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": `stages:
   train:
     run: lib/stages.ts#train
@@ -64,17 +61,13 @@ export const train = defineStage({
 `,
     "data/numbers.json": "[1, 2, 3]",
   });
-  try {
-    const { result, events } = await p.events("repro");
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(TempProject.byStatus(events), { ran: ["train"] });
-    // Paths are relative to pivot.yaml's directory, not to the module's.
-    assertEquals(JSON.parse(await p.read("models/model.json")), { sum: 18 });
-    const show = await p.pivot("params", "show", "--json");
-    assertEquals(JSON.parse(show.stdout), { params: { train: { factor: 3, offset: 0 } } });
-  } finally {
-    await p.dispose();
-  }
+  const { result, events } = await p.events("repro");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(TempProject.byStatus(events), { ran: ["train"] });
+  // Paths are relative to pivot.yaml's directory, not to the module's.
+  assertEquals(JSON.parse(await p.read("models/model.json")), { sum: 18 });
+  const show = await p.pivot("params", "show", "--json");
+  assertEquals(JSON.parse(show.stdout), { params: { train: { factor: 3, offset: 0 } } });
 });
 
 const MATRIX = `stages:
@@ -108,60 +101,52 @@ export function report({ model }: { model: { value: number } }) {
 }
 `;
 
-Deno.test("matrix variants write distinct outputs and 'train@*' runs them all, with ctx.variant", async () => {
-  const p = await TempProject.create({
+test("matrix variants write distinct outputs and 'train@*' runs them all, with ctx.variant", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": MATRIX,
     "stages.ts": MATRIX_STAGES,
     "data/numbers.json": "[1, 2, 3]",
   });
-  try {
-    const { result, events } = await p.events("repro", "train@*");
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(TempProject.byStatus(events), {
-      ran: ["train@large_1", "train@large_2", "train@small_1", "train@small_2"],
-    });
-    assert(!(await p.exists("report.txt")));
-    assertEquals(JSON.parse(await p.read("models/small_1.json")), {
-      stage: "train@small_1",
-      variant: "small_1",
-      value: 4,
-    });
-    assertEquals(JSON.parse(await p.read("models/large_2.json")).value, 32);
-    assertEquals(JSON.parse(await p.read("models/large_1.json")).variant, "large_1");
-    assert(await p.exists(".pivot/stages/train@small_2.lock"));
-  } finally {
-    await p.dispose();
-  }
+  const { result, events } = await p.events("repro", "train@*");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(TempProject.byStatus(events), {
+    ran: ["train@large_1", "train@large_2", "train@small_1", "train@small_2"],
+  });
+  assert(!(await p.exists("report.txt")));
+  assertEquals(JSON.parse(await p.read("models/small_1.json")), {
+    stage: "train@small_1",
+    variant: "small_1",
+    value: 4,
+  });
+  assertEquals(JSON.parse(await p.read("models/large_2.json")).value, 32);
+  assertEquals(JSON.parse(await p.read("models/large_1.json")).variant, "large_1");
+  assert(await p.exists(".pivot/stages/train@small_2.lock"));
 });
 
-Deno.test("list --json shows matrix variants with their variant names", async () => {
-  const p = await TempProject.create({
+test("list --json shows matrix variants with their variant names", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": MATRIX,
     "stages.ts": MATRIX_STAGES,
     "data/numbers.json": "[1, 2, 3]",
   });
-  try {
-    const result = await p.pivot("list", "--json");
-    assertEquals(result.code, 0, result.stderr);
-    const stages = JSON.parse(result.stdout).stages as {
-      name: string;
-      variant?: string;
-      outs: string[];
-    }[];
-    assertEquals(stages.map((s) => [s.name, s.variant, s.outs]), [
-      ["train@small_1", "small_1", ["models/small_1.json"]],
-      ["train@small_2", "small_2", ["models/small_2.json"]],
-      ["train@large_1", "large_1", ["models/large_1.json"]],
-      ["train@large_2", "large_2", ["models/large_2.json"]],
-      ["report", undefined, ["report.txt"]],
-    ]);
-  } finally {
-    await p.dispose();
-  }
+  const result = await p.pivot("list", "--json");
+  assertEquals(result.code, 0, result.stderr);
+  const stages = JSON.parse(result.stdout).stages as {
+    name: string;
+    variant?: string;
+    outs: string[];
+  }[];
+  assertEquals(stages.map((s) => [s.name, s.variant, s.outs]), [
+    ["train@small_1", "small_1", ["models/small_1.json"]],
+    ["train@small_2", "small_2", ["models/small_2.json"]],
+    ["train@large_1", "large_1", ["models/large_1.json"]],
+    ["train@large_2", "large_2", ["models/large_2.json"]],
+    ["report", undefined, ["report.txt"]],
+  ]);
 });
 
-Deno.test("an unknown ${var} in pivot.yaml is a one-line error naming the line", async () => {
-  const p = await TempProject.create({
+test("an unknown ${var} in pivot.yaml is a one-line error naming the line", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": `stages:
   train:
     run: stages.ts#train
@@ -171,18 +156,14 @@ Deno.test("an unknown ${var} in pivot.yaml is a one-line error naming the line",
 `,
     "stages.ts": MATRIX_STAGES,
   });
-  try {
-    assertUsageError(
-      await p.pivot("repro"),
-      /^error: pivot\.yaml:4: stage 'train': out 'model': unknown variable '\$\{modle\}'.*did you mean '\$\{model\}'/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(
+    await p.pivot("repro"),
+    /^error: pivot\.yaml:4: stage 'train': out 'model': unknown variable '\$\{modle\}'.*did you mean '\$\{model\}'/,
+  );
 });
 
-Deno.test("a run entry naming a missing export is a one-line error naming line, module and export", async () => {
-  const p = await TempProject.create({
+test("a run entry naming a missing export is a one-line error naming line, module and export", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": `stages:
   prep:
     run: stages.ts#train
@@ -191,39 +172,27 @@ Deno.test("a run entry naming a missing export is a one-line error naming line, 
 `,
     "stages.ts": MATRIX_STAGES,
   });
-  try {
-    assertUsageError(
-      await p.pivot("list"),
-      /^error: pivot\.yaml:5: stage 'other': stages\.ts has no export 'tarin': did you mean 'train'\?/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(
+    await p.pivot("list"),
+    /^error: pivot\.yaml:5: stage 'other': stages\.ts has no export 'tarin': did you mean 'train'\?/,
+  );
 });
 
-Deno.test("a run entry naming a missing module is a one-line error", async () => {
-  const p = await TempProject.create({
+test("a run entry naming a missing module is a one-line error", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": "stages:\n  prep:\n    run: nowhere.ts#prep\n",
   });
-  try {
-    assertUsageError(
-      await p.pivot("list"),
-      /^error: pivot\.yaml:3: stage 'prep': cannot import nowhere\.ts: the file does not exist/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(
+    await p.pivot("list"),
+    /^error: pivot\.yaml:3: stage 'prep': cannot import nowhere\.ts: the file does not exist/,
+  );
 });
 
-Deno.test("pivot.yaml and pipeline.ts in one directory is an error", async () => {
-  const p = await TempProject.create({
+test("pivot.yaml and pipeline.ts in one directory is an error", async () => {
+  await using p = await TempProject.create({
     "pivot.yaml": "stages:\n  prep:\n    run: stages.ts#prep\n",
     "pipeline.ts":
       `import { Pipeline } from "jsr:@pivot/core";\nexport const pipeline = new Pipeline("p");\n`,
   });
-  try {
-    assertUsageError(await p.pivot("repro"), /holds both pivot\.yaml and pipeline\.ts/);
-  } finally {
-    await p.dispose();
-  }
+  assertUsageError(await p.pivot("repro"), /holds both pivot\.yaml and pipeline\.ts/);
 });

@@ -1,5 +1,6 @@
+import { TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
+import { test } from "../_harness.ts";
 
 const CHAIN = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 import { shout } from "./helpers.ts";
@@ -55,184 +56,140 @@ async function chain(): Promise<TempProject> {
   });
 }
 
-Deno.test("first repro runs every stage, the second runs none", async () => {
-  const p = await chain();
-  try {
-    const first = await p.events("repro");
-    assertEquals(first.result.code, 0, first.result.stderr);
-    assertEquals(TempProject.byStatus(first.events), { ran: ["a", "b", "c", "side"] });
-    assertEquals(await p.read("build/c.txt"), "6");
-    const summary = first.events.at(-1)!;
-    assertEquals(summary.type, "summary");
-    assertEquals([summary.ran, summary.skipped, summary.failed], [4, 0, 0]);
+test("first repro runs every stage, the second runs none", async () => {
+  await using p = await chain();
+  const first = await p.events("repro");
+  assertEquals(first.result.code, 0, first.result.stderr);
+  assertEquals(TempProject.byStatus(first.events), { ran: ["a", "b", "c", "side"] });
+  assertEquals(await p.read("build/c.txt"), "6");
+  const summary = first.events.at(-1)!;
+  assertEquals(summary.type, "summary");
+  assertEquals([summary.ran, summary.skipped, summary.failed], [4, 0, 0]);
 
-    const second = await p.events("repro");
-    assertEquals(TempProject.byStatus(second.events), { skipped: ["a", "b", "c", "side"] });
-  } finally {
-    await p.dispose();
-  }
+  const second = await p.events("repro");
+  assertEquals(TempProject.byStatus(second.events), { skipped: ["a", "b", "c", "side"] });
 });
 
-Deno.test("editing one stage's function re-runs that stage only", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    await p.write("pipeline.ts", CHAIN.replace("o: src + src", "o: src + src + src"));
-    const { events } = await p.events("repro");
-    assertEquals(TempProject.byStatus(events), { ran: ["side"], skipped: ["a", "b", "c"] });
-    assertEquals(await p.read("build/side.txt"), "xxx");
-  } finally {
-    await p.dispose();
-  }
+test("editing one stage's function re-runs that stage only", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  await p.write("pipeline.ts", CHAIN.replace("o: src + src", "o: src + src + src"));
+  const { events } = await p.events("repro");
+  assertEquals(TempProject.byStatus(events), { ran: ["side"], skipped: ["a", "b", "c"] });
+  assertEquals(await p.read("build/side.txt"), "xxx");
 });
 
-Deno.test("an upstream change with a byte-identical output does not re-run downstream", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    // "HELLO" shouts to the same text as "hello": a runs, its output is unchanged.
-    await p.write("data/input.txt", "HELLO\n");
-    const { events } = await p.events("repro");
-    assertEquals(TempProject.byStatus(events), { ran: ["a"], skipped: ["b", "c", "side"] });
-  } finally {
-    await p.dispose();
-  }
+test("an upstream change with a byte-identical output does not re-run downstream", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  // "HELLO" shouts to the same text as "hello": a runs, its output is unchanged.
+  await p.write("data/input.txt", "HELLO\n");
+  const { events } = await p.events("repro");
+  assertEquals(TempProject.byStatus(events), { ran: ["a"], skipped: ["b", "c", "side"] });
 });
 
-Deno.test("a deleted out is restored from the cache, not re-run", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    await Deno.remove(p.path("build/b.txt"));
-    const { events } = await p.events("repro");
-    assertEquals(TempProject.byStatus(events), { restored: ["b"], skipped: ["a", "c", "side"] });
-    assertEquals(await p.read("build/b.txt"), "HELLO!");
-  } finally {
-    await p.dispose();
-  }
+test("a deleted out is restored from the cache, not re-run", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  await Deno.remove(p.path("build/b.txt"));
+  const { events } = await p.events("repro");
+  assertEquals(TempProject.byStatus(events), { restored: ["b"], skipped: ["a", "c", "side"] });
+  assertEquals(await p.read("build/b.txt"), "HELLO!");
 });
 
-Deno.test("a data edit re-runs exactly the stages downstream of it", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    await p.write("data/input.txt", "bye\n");
-    const { events } = await p.events("repro");
-    assertEquals(TempProject.byStatus(events), { ran: ["a", "b", "c"], skipped: ["side"] });
-    assertEquals(await p.read("build/b.txt"), "BYE!");
-  } finally {
-    await p.dispose();
-  }
+test("a data edit re-runs exactly the stages downstream of it", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  await p.write("data/input.txt", "bye\n");
+  const { events } = await p.events("repro");
+  assertEquals(TempProject.byStatus(events), { ran: ["a", "b", "c"], skipped: ["side"] });
+  assertEquals(await p.read("build/b.txt"), "BYE!");
 });
 
-Deno.test("repro STAGE runs it and its stale upstream, nothing else", async () => {
-  const p = await chain();
-  try {
-    const { events } = await p.events("repro", "b");
-    assertEquals(TempProject.byStatus(events), { ran: ["a", "b"] });
-    assert(!(await p.exists("build/c.txt")));
-  } finally {
-    await p.dispose();
-  }
+test("repro STAGE runs it and its stale upstream, nothing else", async () => {
+  await using p = await chain();
+  const { events } = await p.events("repro", "b");
+  assertEquals(TempProject.byStatus(events), { ran: ["a", "b"] });
+  assert(!(await p.exists("build/c.txt")));
 });
 
-Deno.test("run STAGE runs exactly that stage", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    await p.write("data/input.txt", "bye\n");
-    const { events } = await p.events("run", "b", "-f");
-    assertEquals(TempProject.byStatus(events), { ran: ["b"] });
-    // a did not run, so b consumed the old build/a.txt.
-    assertEquals(await p.read("build/b.txt"), "HELLO!");
-  } finally {
-    await p.dispose();
-  }
+test("run STAGE runs exactly that stage", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  await p.write("data/input.txt", "bye\n");
+  const { events } = await p.events("run", "b", "-f");
+  assertEquals(TempProject.byStatus(events), { ran: ["b"] });
+  // a did not run, so b consumed the old build/a.txt.
+  assertEquals(await p.read("build/b.txt"), "HELLO!");
 });
 
-Deno.test("--force re-runs up-to-date stages", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    const { events } = await p.events("repro", "-f", "a");
-    assertEquals(TempProject.byStatus(events), { ran: ["a"] });
-    assertEquals(events.find((e) => e.stage === "a")?.reason, "forced");
-  } finally {
-    await p.dispose();
-  }
+test("--force re-runs up-to-date stages", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  const { events } = await p.events("repro", "-f", "a");
+  assertEquals(TempProject.byStatus(events), { ran: ["a"] });
+  assertEquals(events.find((e) => e.stage === "a")?.reason, "forced");
 });
 
-Deno.test("--dry-run shows what would run and runs nothing", async () => {
-  const p = await chain();
-  try {
-    const result = await p.pivot("repro", "-n");
-    assertEquals(result.code, 0, result.stderr);
-    assertMatch(result.stdout, /a\s+will run\s+\(never-run\)/);
-    assert(!(await p.exists("build/a.txt")));
-    assert(!(await p.exists(".pivot/stages/a.lock")));
-  } finally {
-    await p.dispose();
-  }
+test("--dry-run shows what would run and runs nothing", async () => {
+  await using p = await chain();
+  const result = await p.pivot("repro", "-n");
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stdout, /a\s+will run\s+\(never-run\)/);
+  assert(!(await p.exists("build/a.txt")));
+  assert(!(await p.exists(".pivot/stages/a.lock")));
 });
 
-Deno.test("--no-commit runs without locks or cache; commit records the workspace", async () => {
-  const p = await chain();
+test("--no-commit runs without locks or cache; commit records the workspace", async () => {
+  await using p = await chain();
+  const { events } = await p.events("repro", "--no-commit");
+  assertEquals(TempProject.byStatus(events), { ran: ["a", "b", "c", "side"] });
+  assertEquals(await p.read("build/c.txt"), "6");
+  assert(!(await p.exists(".pivot/stages/a.lock")));
+  assert(!(await p.exists(".pivot/cache/files")));
+  const kv = await Deno.openKv(p.path(".pivot/state/state.db"));
   try {
-    const { events } = await p.events("repro", "--no-commit");
-    assertEquals(TempProject.byStatus(events), { ran: ["a", "b", "c", "side"] });
-    assertEquals(await p.read("build/c.txt"), "6");
-    assert(!(await p.exists(".pivot/stages/a.lock")));
-    assert(!(await p.exists(".pivot/cache/files")));
-    const kv = await Deno.openKv(p.path(".pivot/state/state.db"));
-    try {
-      const entries = await Array.fromAsync(kv.list({ prefix: [] }));
-      assertEquals(entries.length, 0, "no state is written either");
-    } finally {
-      kv.close();
-    }
-
-    const commit = await p.pivot("commit");
-    assertEquals(commit.code, 0, commit.stderr);
-    assert(await p.exists(".pivot/stages/a.lock"));
-    const after = await p.events("repro");
-    assertEquals(TempProject.byStatus(after.events), { skipped: ["a", "b", "c", "side"] });
+    const entries = await Array.fromAsync(kv.list({ prefix: [] }));
+    assertEquals(entries.length, 0, "no state is written either");
   } finally {
-    await p.dispose();
+    kv.close();
   }
+
+  const commit = await p.pivot("commit");
+  assertEquals(commit.code, 0, commit.stderr);
+  assert(await p.exists(".pivot/stages/a.lock"));
+  const after = await p.events("repro");
+  assertEquals(TempProject.byStatus(after.events), { skipped: ["a", "b", "c", "side"] });
 });
 
-Deno.test("status --json reports never-run, then up-to-date, then upstream", async () => {
-  const p = await chain();
-  try {
-    const before = await p.status();
-    assertEquals(before.stages.map((s) => [s.name, s.status, s.reasons]), [
-      ["a", "will-run", ["never-run"]],
-      ["b", "will-run", ["never-run", "upstream"]],
-      ["c", "will-run", ["never-run", "upstream"]],
-      ["side", "will-run", ["never-run"]],
-    ]);
-    await p.events("repro");
-    const clean = await p.status();
-    assert(clean.stages.every((s) => s.status === "up-to-date" && s.reasons.length === 0));
-    await p.write("data/input.txt", "bye\n");
-    const after = await p.status();
-    assertEquals(after.stages.map((s) => [s.name, s.reasons]), [
-      ["a", ["deps"]],
-      ["b", ["upstream"]],
-      ["c", ["upstream"]],
-      ["side", []],
-    ]);
-    const deps = after.stages[0].changes.deps as { path: string; old: string; new: string }[];
-    assertEquals(deps.map((d) => d.path), ["data/input.txt"]);
-    assertMatch(deps[0].old, /^[0-9a-f]{16}$/);
-    assert(deps[0].old !== deps[0].new);
-  } finally {
-    await p.dispose();
-  }
+test("status --json reports never-run, then up-to-date, then upstream", async () => {
+  await using p = await chain();
+  const before = await p.status();
+  assertEquals(before.stages.map((s) => [s.name, s.status, s.reasons]), [
+    ["a", "will-run", ["never-run"]],
+    ["b", "will-run", ["never-run", "upstream"]],
+    ["c", "will-run", ["never-run", "upstream"]],
+    ["side", "will-run", ["never-run"]],
+  ]);
+  await p.events("repro");
+  const clean = await p.status();
+  assert(clean.stages.every((s) => s.status === "up-to-date" && s.reasons.length === 0));
+  await p.write("data/input.txt", "bye\n");
+  const after = await p.status();
+  assertEquals(after.stages.map((s) => [s.name, s.reasons]), [
+    ["a", ["deps"]],
+    ["b", ["upstream"]],
+    ["c", ["upstream"]],
+    ["side", []],
+  ]);
+  const deps = after.stages[0].changes.deps as { path: string; old: string; new: string }[];
+  assertEquals(deps.map((d) => d.path), ["data/input.txt"]);
+  assertMatch(deps[0].old, /^[0-9a-f]{16}$/);
+  assert(deps[0].old !== deps[0].new);
 });
 
-Deno.test("a stage's console output is shown prefixed with its name", async () => {
-  const p = await TempProject.create({
+test("a stage's console output is shown prefixed with its name", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("talk");
 pipeline.stage({
@@ -242,31 +199,23 @@ pipeline.stage({
 });
 `,
   });
-  try {
-    const result = await p.pivot("repro");
-    assertEquals(result.code, 0, result.stderr);
-    assertMatch(result.stdout, /\[talker\] hello from talker \{ n: 1 \}/);
-    assertMatch(result.stderr, /\[talker\] on stderr/);
-  } finally {
-    await p.dispose();
-  }
+  const result = await p.pivot("repro");
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stdout, /\[talker\] hello from talker \{ n: 1 \}/);
+  assertMatch(result.stderr, /\[talker\] on stderr/);
 });
 
-Deno.test("switching back to earlier inputs restores from the run cache", async () => {
-  const p = await chain();
-  try {
-    await p.events("repro");
-    await p.write("data/other.txt", "y");
-    const changed = await p.events("repro");
-    assertEquals(TempProject.byStatus(changed.events).ran, ["side"]);
-    await p.write("data/other.txt", "x");
-    const back = await p.events("repro");
-    assertEquals(TempProject.byStatus(back.events), {
-      restored: ["side"],
-      skipped: ["a", "b", "c"],
-    });
-    assertEquals(await p.read("build/side.txt"), "xx");
-  } finally {
-    await p.dispose();
-  }
+test("switching back to earlier inputs restores from the run cache", async () => {
+  await using p = await chain();
+  await p.events("repro");
+  await p.write("data/other.txt", "y");
+  const changed = await p.events("repro");
+  assertEquals(TempProject.byStatus(changed.events).ran, ["side"]);
+  await p.write("data/other.txt", "x");
+  const back = await p.events("repro");
+  assertEquals(TempProject.byStatus(back.events), {
+    restored: ["side"],
+    skipped: ["a", "b", "c"],
+  });
+  assertEquals(await p.read("build/side.txt"), "xx");
 });

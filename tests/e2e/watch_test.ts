@@ -1,6 +1,7 @@
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
+import { TempProject } from "../_project.ts";
 import { WatchProcess } from "./_watch.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 import { label } from "./lib/label.ts";
@@ -44,20 +45,15 @@ async function project(): Promise<TempProject> {
 }
 
 async function withWatch(
-  test: (p: TempProject, w: WatchProcess) => Promise<void>,
+  body: (p: TempProject, w: WatchProcess) => Promise<void>,
   ...args: string[]
 ): Promise<void> {
-  const p = await project();
-  const w = WatchProcess.start(p.root, ...args);
-  try {
-    await test(p, w);
-  } finally {
-    await w.interrupt().catch(() => w.kill());
-    await p.dispose();
-  }
+  await using p = await project();
+  await using w = WatchProcess.start(p.root, ...args);
+  await body(p, w);
 }
 
-Deno.test("watch: runs once, then a data edit re-runs exactly its downstream", async () => {
+test("watch: runs once, then a data edit re-runs exactly its downstream", async () => {
   await withWatch(async (p, w) => {
     assertEquals(await w.ranIn(1), ["labelled", "other", "upper"]);
     await p.write("data/input.txt", "z");
@@ -67,7 +63,7 @@ Deno.test("watch: runs once, then a data edit re-runs exactly its downstream", a
   });
 });
 
-Deno.test("watch: a code edit in an imported module is re-imported and re-run", async () => {
+test("watch: a code edit in an imported module is re-imported and re-run", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);
     await p.write("lib/label.ts", LABEL.replace("v1:", "v2:"));
@@ -76,7 +72,7 @@ Deno.test("watch: a code edit in an imported module is re-imported and re-run", 
   });
 });
 
-Deno.test("watch: outs, .pivot/ and editor temp files never start a wave", async () => {
+test("watch: outs, .pivot/ and editor temp files never start a wave", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);
     await p.write("build/other.txt", "tampered");
@@ -88,7 +84,7 @@ Deno.test("watch: outs, .pivot/ and editor temp files never start a wave", async
   });
 });
 
-Deno.test("watch: an atomic save (write temp, rename over) is seen", async () => {
+test("watch: an atomic save (write temp, rename over) is seen", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);
     await Deno.writeTextFile(p.path("data/other.tmp"), "renamed");
@@ -98,7 +94,7 @@ Deno.test("watch: an atomic save (write temp, rename over) is seen", async () =>
   });
 });
 
-Deno.test("watch: a syntax error is reported and watching goes on; the fix runs", async () => {
+test("watch: a syntax error is reported and watching goes on; the fix runs", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);
     await p.write("pipeline.ts", PIPELINE + "\npipeline.stage({ name: ");
@@ -110,7 +106,7 @@ Deno.test("watch: a syntax error is reported and watching goes on; the fix runs"
   });
 });
 
-Deno.test("watch: a stage added to the pipeline appears and runs", async () => {
+test("watch: a stage added to the pipeline appears and runs", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);
     await p.write(
@@ -129,8 +125,8 @@ pipeline.stage({
   });
 });
 
-Deno.test("watch: a change during a wave is queued for the next wave", async () => {
-  const p = await TempProject.create({
+test("watch: a change during a wave is queued for the next wave", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("slow");
 pipeline.stage({
@@ -138,6 +134,7 @@ pipeline.stage({
   deps: { src: dep("data/input.txt", loaders.text()) },
   outs: { o: out("build/slow.txt", loaders.text()) },
   run: async ({ src }) => {
+    console.log("started " + src);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { o: src };
   },
@@ -145,30 +142,26 @@ pipeline.stage({
 `,
     "data/input.txt": "1",
   });
-  const w = WatchProcess.start(p.root);
-  try {
-    await w.wave(1);
-    await p.write("data/input.txt", "2");
-    // Wait until the second wave's stage is running, then change again.
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    await p.write("data/input.txt", "3");
-    assertEquals(await w.ranIn(2), ["slow"]);
-    assertEquals(await w.ranIn(3), ["slow"]);
-    assertEquals(await p.read("build/slow.txt"), "3");
-  } finally {
-    await w.interrupt().catch(() => w.kill());
-    await p.dispose();
-  }
+  await using w = WatchProcess.start(p.root);
+  await w.wave(1);
+  await p.write("data/input.txt", "2");
+  // Change again once the second wave's stage is running.
+  await w.until(() => w.stderr.includes("[slow] started 2"), "the second wave's stage to start");
+  await p.write("data/input.txt", "3");
+  assertEquals(await w.ranIn(2), ["slow"]);
+  assertEquals(await w.ranIn(3), ["slow"]);
+  assertEquals(await p.read("build/slow.txt"), "3");
 });
 
-Deno.test("watch: Ctrl-C cancels a running stage, exits 130 and writes no lock for it", async () => {
-  const p = await TempProject.create({
+test("watch: Ctrl-C cancels a running stage, exits 130 and writes no lock for it", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("long");
 pipeline.stage({
   name: "long",
   outs: { o: out("o.txt", loaders.text()) },
   run: async (_deps, ctx) => {
+    console.log("started");
     await new Promise((resolve, reject) => {
       const timer = setTimeout(resolve, 30_000);
       ctx.signal.addEventListener("abort", () => { clearTimeout(timer); reject(ctx.signal.reason); });
@@ -178,38 +171,30 @@ pipeline.stage({
 });
 `,
   });
-  const w = WatchProcess.start(p.root);
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const code = await w.interrupt();
-    assertEquals(code, 130);
-    assertEquals(w.events.find((e) => e.stage === "long")?.status, "cancelled");
-    assert(!(await p.exists(".pivot/stages/long.lock")));
-    assert(!(await p.exists("o.txt")));
-  } finally {
-    await w.kill();
-    await p.dispose();
-  }
+  await using w = WatchProcess.start(p.root);
+  // Interrupt once the stage runs, however long start-up takes.
+  await w.until(() => w.stderr.includes("[long] started"), "the stage to start", 60_000);
+  const code = await w.interrupt();
+  assertEquals(code, 130);
+  assertEquals(w.events.find((e) => e.stage === "long")?.status, "cancelled");
+  assert(!(await p.exists(".pivot/stages/long.lock")));
+  assert(!(await p.exists("o.txt")));
 });
 
-Deno.test("watch: --debounce and --serve without --watch are usage errors", async () => {
-  const p = await project();
-  try {
-    const result = await p.pivot("repro", "--serve");
-    assertEquals(result.code, 2);
-    assertMatch(result.stderr, /--debounce and --serve need --watch/);
-  } finally {
-    await p.dispose();
-  }
+test("watch: --debounce and --serve without --watch are usage errors", async () => {
+  await using p = await project();
+  const result = await p.pivot("repro", "--serve");
+  assertEquals(result.code, 2);
+  assertMatch(result.stderr, /--debounce and --serve need --watch/);
 });
 
-Deno.test("watch: workers stay warm between waves and are replaced after a code change", async () => {
+test("watch: workers stay warm between waves and are replaced after a code change", async () => {
   const counter = `let runs = 0;
 export function count(): number {
   return ++runs;
 }
 `;
-  const p = await TempProject.create({
+  await using p = await TempProject.create({
     "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 import { count } from "./lib/counter.ts";
 export const pipeline = new Pipeline("warm");
@@ -224,18 +209,13 @@ pipeline.stage({
     "data/input.txt": "a",
   });
   // One worker, so every run lands in the same isolate while it lives.
-  const w = WatchProcess.start(p.root, "-j", "1");
-  try {
-    await w.wave(1);
-    assertEquals(await p.read("build/count.txt"), "a:1");
-    await p.write("data/input.txt", "b");
-    await w.wave(2);
-    assertEquals(await p.read("build/count.txt"), "b:2", "the same worker ran it again");
-    await p.write("lib/counter.ts", counter.replace("++runs", "++runs + 100"));
-    await w.wave(3);
-    assertEquals(await p.read("build/count.txt"), "b:101", "a new worker loaded the new code");
-  } finally {
-    await w.interrupt().catch(() => w.kill());
-    await p.dispose();
-  }
+  await using w = WatchProcess.start(p.root, "-j", "1");
+  await w.wave(1);
+  assertEquals(await p.read("build/count.txt"), "a:1");
+  await p.write("data/input.txt", "b");
+  await w.wave(2);
+  assertEquals(await p.read("build/count.txt"), "b:2", "the same worker ran it again");
+  await p.write("lib/counter.ts", counter.replace("++runs", "++runs + 100"));
+  await w.wave(3);
+  assertEquals(await p.read("build/count.txt"), "b:101", "a new worker loaded the new code");
 });

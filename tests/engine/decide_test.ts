@@ -6,7 +6,8 @@
 import { decide } from "../../lib/engine/decide.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
 import { assertEquals } from "../_assert.ts";
-import { engineProject } from "./_project.ts";
+import { test } from "../_harness.ts";
+import { engineProject } from "./_engine.ts";
 
 const FILES = {
   "pivot.yaml": `stages:
@@ -24,7 +25,7 @@ export function count({ text }, ctx) { return { out: { n: text.length * ctx.para
 
 const OPTIONS = { forced: false, upstreamWillRun: false };
 
-Deno.test("a stage never run will run, and is up to date once it has", async () => {
+test("a stage never run will run, and is up to date once it has", async () => {
   await using project = await engineProject(FILES);
   const before = await decide(project.context, project.stage("count"), OPTIONS);
   assertEquals([before.status, before.reasons], ["will-run", ["never-run"]]);
@@ -33,10 +34,10 @@ Deno.test("a stage never run will run, and is up to date once it has", async () 
   assertEquals([after.status, after.reasons, after.restore], ["up-to-date", [], []]);
 });
 
-Deno.test("a changed dep is a 'deps' reason with its old and new hash", async () => {
+test("a changed dep is a 'deps' reason with its old and new hash", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
-  await Deno.writeTextFile(project.dir.join("data/in.txt"), "hello, world");
+  await Deno.writeTextFile(project.dir.path("data/in.txt"), "hello, world");
   const decision = await decide(project.context, project.stage("count"), OPTIONS);
   assertEquals(decision.reasons, ["deps"]);
   assertEquals(decision.changes.deps, [{
@@ -46,53 +47,53 @@ Deno.test("a changed dep is a 'deps' reason with its old and new hash", async ()
   }]);
 });
 
-Deno.test("a changed param is a 'params' reason naming the key", async () => {
+test("a changed param is a 'params' reason naming the key", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
-  const yaml = await Deno.readTextFile(project.dir.join("pivot.yaml"));
-  await Deno.writeTextFile(project.dir.join("pivot.yaml"), yaml.replace("factor: 2", "factor: 3"));
+  const yaml = await Deno.readTextFile(project.dir.path("pivot.yaml"));
+  await Deno.writeTextFile(project.dir.path("pivot.yaml"), yaml.replace("factor: 2", "factor: 3"));
   await project.reload();
   const decision = await decide(project.context, project.stage("count"), OPTIONS);
   assertEquals(decision.reasons, ["params"]);
   assertEquals(decision.changes.params, [{ key: "factor", old: 2, new: 3 }]);
 });
 
-Deno.test("a deleted out is restored from the cache, not re-run", async () => {
+test("a deleted out is restored from the cache, not re-run", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
-  await Deno.remove(project.dir.join("count.json"));
+  await Deno.remove(project.dir.path("count.json"));
   const decision = await decide(project.context, project.stage("count"), OPTIONS);
   assertEquals(decision.status, "up-to-date");
   assertEquals(decision.restore.map((out) => out.path), ["count.json"]);
   await project.wave();
   assertEquals(project.lastWave().get("count")?.status, "restored");
-  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.join("count.json"))), { n: 10 });
+  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("count.json"))), { n: 10 });
 });
 
-Deno.test("a deleted out whose cache object is gone too makes the stage run", async () => {
+test("a deleted out whose cache object is gone too makes the stage run", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
-  await Deno.remove(project.dir.join("count.json"));
-  await Deno.remove(project.dir.join(".pivot/cache"), { recursive: true });
+  await Deno.remove(project.dir.path("count.json"));
+  await Deno.remove(project.dir.path(".pivot/cache"), { recursive: true });
   const decision = await decide(project.context, project.stage("count"), OPTIONS);
   assertEquals([decision.status, decision.reasons], ["will-run", ["outs-missing"]]);
 });
 
-Deno.test("inputs seen before are answered by the run cache", async () => {
+test("inputs seen before are answered by the run cache", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
-  await Deno.writeTextFile(project.dir.join("data/in.txt"), "bye");
+  await Deno.writeTextFile(project.dir.path("data/in.txt"), "bye");
   await project.wave();
-  await Deno.writeTextFile(project.dir.join("data/in.txt"), "hello");
+  await Deno.writeTextFile(project.dir.path("data/in.txt"), "hello");
   const decision = await decide(project.context, project.stage("count"), OPTIONS);
   assertEquals(decision.reasons, ["deps"]);
   assertEquals(decision.runCache?.outs.map((out) => out.path), ["count.json"]);
   await project.wave();
   assertEquals(project.lastWave().get("count")?.status, "restored");
-  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.join("count.json"))), { n: 10 });
+  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("count.json"))), { n: 10 });
 });
 
-Deno.test("forced, a stage up to date will run", async () => {
+test("forced, a stage up to date will run", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
   const decision = await decide(project.context, project.stage("count"), {

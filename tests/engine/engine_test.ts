@@ -1,10 +1,11 @@
 /**
  * The engine on a real project: real stage workers, state store, cache and
- * lock files (see `_project.ts`).
+ * lock files (see `_engine.ts`).
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { engineProject } from "./_project.ts";
+import { test } from "../_harness.ts";
+import { engineProject } from "./_engine.ts";
 
 const CHAIN = {
   "pivot.yaml": `stages:
@@ -24,22 +25,22 @@ export function shout({ text }) { return { out: text + "!" }; }
   "data/in.txt": "hello",
 };
 
-Deno.test("a wave runs stages upstream first, and the next wave skips them", async () => {
+test("a wave runs stages upstream first, and the next wave skips them", async () => {
   await using project = await engineProject(CHAIN);
   const first = await project.wave();
   assertEquals([first.ran, first.skipped], [2, 0]);
   const starts = project.events.filter((e) => e.type === "stage-start").map((e) => e.stage);
   assertEquals(starts, ["upper", "shout"]);
-  assertEquals(await Deno.readTextFile(project.dir.join("shout.txt")), "HELLO!");
+  assertEquals(await Deno.readTextFile(project.dir.path("shout.txt")), "HELLO!");
   const second = await project.wave();
   assertEquals([second.ran, second.skipped], [0, 2]);
 });
 
-Deno.test("a changed dep re-runs its stage; unchanged output stops the re-run below it", async () => {
+test("a changed dep re-runs its stage; unchanged output stops the re-run below it", async () => {
   await using project = await engineProject(CHAIN);
   await project.wave();
   // Same upper-cased text: `upper` re-runs, `shout` sees an identical dep.
-  await Deno.writeTextFile(project.dir.join("data/in.txt"), "HELLO");
+  await Deno.writeTextFile(project.dir.path("data/in.txt"), "HELLO");
   await project.wave();
   const wave = project.lastWave();
   assertEquals([wave.get("upper")?.status, wave.get("upper")?.reason], ["ran", "deps"]);
@@ -66,13 +67,13 @@ export async function slow() {
 `,
 };
 
-Deno.test("stages sharing a mutex group never run at once, even with free slots", async () => {
+test("stages sharing a mutex group never run at once, even with free slots", async () => {
   await using project = await engineProject(MUTEX);
   const summary = await project.wave({ jobs: 2 });
   assertEquals(summary.ran, 2);
   const [one, two] = await Promise.all(
     ["one.json", "two.json"].map(async (file) =>
-      JSON.parse(await Deno.readTextFile(project.dir.join(file))) as { start: number; end: number }
+      JSON.parse(await Deno.readTextFile(project.dir.path(file))) as { start: number; end: number }
     ),
   );
   assert(one.end <= two.start || two.end <= one.start, `overlap: ${JSON.stringify([one, two])}`);
@@ -98,7 +99,7 @@ export function apart() { return { out: "fine" }; }
 `,
 };
 
-Deno.test("a failure blocks the stages below it; with keep-going the others still run", async () => {
+test("a failure blocks the stages below it; with keep-going the others still run", async () => {
   await using project = await engineProject(FAILING);
   const summary = await project.wave({ jobs: 1, keepGoing: true });
   assertEquals([summary.failed, summary.blocked, summary.ran], [1, 1, 1]);
@@ -107,13 +108,10 @@ Deno.test("a failure blocks the stages below it; with keep-going the others stil
   assertEquals(wave.get("below")?.reason, "upstream 'broken' did not complete");
   assertEquals(wave.get("apart")?.status, "ran");
   // A failed stage writes no lock file and leaves no partial out.
-  await Deno.stat(project.dir.join("broken.txt")).then(
-    () => assert(false, "broken.txt was written"),
-    () => {},
-  );
+  assert(!await project.dir.exists("broken.txt"), "broken.txt was written");
 });
 
-Deno.test("without keep-going, stages not started after a failure are blocked", async () => {
+test("without keep-going, stages not started after a failure are blocked", async () => {
   await using project = await engineProject(FAILING);
   const summary = await project.wave({ jobs: 1 });
   assertEquals([summary.failed, summary.ran], [1, 0]);
@@ -142,14 +140,14 @@ export function after() { return { out: "still here" }; }
 `,
 };
 
-Deno.test("a worker that crashes is replaced and the next stage runs in a new one", async () => {
+test("a worker that crashes is replaced and the next stage runs in a new one", async () => {
   await using project = await engineProject(CRASHING);
   const summary = await project.wave({ jobs: 1, keepGoing: true });
   assertEquals([summary.failed, summary.ran], [1, 1]);
   assertMatch(project.lastWave().get("crash")?.error ?? "", /its worker crashed: .*worker down/);
-  assertEquals(await Deno.readTextFile(project.dir.join("after.txt")), "still here");
+  assertEquals(await Deno.readTextFile(project.dir.path("after.txt")), "still here");
   // Each worker has a staging area of its own: the crashed one's and its replacement's.
   let areas = 0;
-  for await (const _ of Deno.readDir(project.dir.join(".pivot/tmp/run-test"))) areas++;
+  for await (const _ of Deno.readDir(project.dir.path(".pivot/tmp/run-test"))) areas++;
   assertEquals(areas, 2);
 });

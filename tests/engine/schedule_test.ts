@@ -2,6 +2,7 @@ import { WaveSchedule } from "../../lib/engine/schedule.ts";
 import { buildGraph } from "../../lib/graph/graph.ts";
 import type { StageDef } from "../../lib/model/stage_def.ts";
 import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 import { existing, stage } from "../graph/_stages.ts";
 
 // prep -> {left, right} -> join; solo stands apart.
@@ -25,12 +26,12 @@ function drain(schedule: WaveSchedule): string[] {
   return taken;
 }
 
-Deno.test("stages with no upstream in the wave are ready at once, in pipeline order", () => {
+test("stages with no upstream in the wave are ready at once, in pipeline order", () => {
   const schedule = new WaveSchedule(GRAPH.order, GRAPH);
   assertEquals(drain(schedule), ["prep", "solo"]);
 });
 
-Deno.test("a stage is ready only when its last upstream stage has ended", () => {
+test("a stage is ready only when its last upstream stage has ended", () => {
   const schedule = new WaveSchedule(GRAPH.order, GRAPH);
   drain(schedule);
   assertEquals(schedule.end(GRAPH.byName.get("prep")!, false), []);
@@ -41,7 +42,7 @@ Deno.test("a stage is ready only when its last upstream stage has ended", () => 
   assertEquals(drain(schedule), ["join"]);
 });
 
-Deno.test("stages that become ready together start in pipeline order, whatever ended first", () => {
+test("stages that become ready together start in pipeline order, whatever ended first", () => {
   const schedule = new WaveSchedule(GRAPH.order, GRAPH);
   drain(schedule);
   schedule.end(GRAPH.byName.get("solo")!, false);
@@ -49,7 +50,7 @@ Deno.test("stages that become ready together start in pipeline order, whatever e
   assertEquals(drain(schedule), ["left", "right"]);
 });
 
-Deno.test("upstream stages outside the wave are not waited for", () => {
+test("upstream stages outside the wave are not waited for", () => {
   const wave = STAGES.filter((s) => s.name === "left" || s.name === "join");
   const schedule = new WaveSchedule(wave, GRAPH);
   assertEquals(drain(schedule), ["left"]);
@@ -57,7 +58,7 @@ Deno.test("upstream stages outside the wave are not waited for", () => {
   assertEquals(drain(schedule), ["join"]);
 });
 
-Deno.test("a failure blocks everything below it, depth first, naming the stage above", () => {
+test("a failure blocks everything below it, depth first, naming the stage above", () => {
   const schedule = new WaveSchedule(GRAPH.order, GRAPH);
   drain(schedule);
   const blocked = schedule.end(GRAPH.byName.get("prep")!, true);

@@ -1,7 +1,8 @@
-import assert from "node:assert/strict";
 import { Slots } from "../../lib/engine/slots.ts";
 import type { StageDef } from "../../lib/model/stage_def.ts";
 import { stage } from "../graph/_stages.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 /** The mutex group that runs a stage alone. */
 const EXCLUSIVE = "*";
@@ -21,48 +22,48 @@ function granted(...entries: { granted: boolean }[]): boolean[] {
   return entries.map((e) => e.granted);
 }
 
-Deno.test("at most `jobs` stages hold a slot; a release lets the next one in", async () => {
+test("at most `jobs` stages hold a slot; a release lets the next one in", async () => {
   const slots = new Slots(2);
   const [a, b, c] = ["a", "b", "c"].map((n) => request(slots, n));
   await settle();
-  assert.deepEqual(granted(a, b, c), [true, true, false]);
+  assertEquals(granted(a, b, c), [true, true, false]);
   slots.release(a.stage);
   await settle();
-  assert.deepEqual(granted(c), [true]);
+  assertEquals(granted(c), [true]);
 });
 
-Deno.test("a jobs limit below one still allows one stage", async () => {
+test("a jobs limit below one still allows one stage", async () => {
   const slots = new Slots(0);
   const [a, b] = ["a", "b"].map((n) => request(slots, n));
   await settle();
-  assert.deepEqual(granted(a, b), [true, false]);
+  assertEquals(granted(a, b), [true, false]);
 });
 
-Deno.test("stages sharing a mutex group never run at once", async () => {
+test("stages sharing a mutex group never run at once", async () => {
   const slots = new Slots(4);
   const a = request(slots, "a", ["gpu"]);
   const b = request(slots, "b", ["gpu", "disk"]);
   const c = request(slots, "c", ["disk"]);
   await settle();
-  assert.deepEqual(granted(a, b, c), [true, false, true]);
+  assertEquals(granted(a, b, c), [true, false, true]);
   slots.release(a.stage);
   await settle();
-  assert.equal(b.granted, false, "b still shares 'disk' with c");
+  assertEquals(b.granted, false, "b still shares 'disk' with c");
   slots.release(c.stage);
   await settle();
-  assert.equal(b.granted, true);
+  assertEquals(b.granted, true);
 });
 
-Deno.test("a later stage passes an earlier one that waits only on its mutex", async () => {
+test("a later stage passes an earlier one that waits only on its mutex", async () => {
   const slots = new Slots(4);
   const a = request(slots, "a", ["gpu"]);
   const b = request(slots, "b", ["gpu"]);
   const c = request(slots, "c");
   await settle();
-  assert.deepEqual(granted(a, b, c), [true, false, true]);
+  assertEquals(granted(a, b, c), [true, false, true]);
 });
 
-Deno.test("waiters of one mutex group are served in order", async () => {
+test("waiters of one mutex group are served in order", async () => {
   const slots = new Slots(4);
   const a = request(slots, "a", ["gpu"]);
   const b = request(slots, "b", ["gpu"]);
@@ -70,43 +71,43 @@ Deno.test("waiters of one mutex group are served in order", async () => {
   await settle();
   slots.release(a.stage);
   await settle();
-  assert.deepEqual(granted(b, c), [true, false]);
+  assertEquals(granted(b, c), [true, false]);
 });
 
-Deno.test("a '*' stage waits for running stages and then runs alone", async () => {
+test("a '*' stage waits for running stages and then runs alone", async () => {
   const slots = new Slots(4);
   const a = request(slots, "a");
   const x = request(slots, "x", [EXCLUSIVE]);
   await settle();
-  assert.deepEqual(granted(a, x), [true, false]);
+  assertEquals(granted(a, x), [true, false]);
   slots.release(a.stage);
   await settle();
-  assert.equal(x.granted, true);
+  assertEquals(x.granted, true);
   const c = request(slots, "c");
   const d = request(slots, "d", ["gpu"]);
   await settle();
-  assert.deepEqual(granted(c, d), [false, false]);
+  assertEquals(granted(c, d), [false, false]);
   slots.release(x.stage);
   await settle();
-  assert.deepEqual(granted(c, d), [true, true]);
+  assertEquals(granted(c, d), [true, true]);
 });
 
-Deno.test("a waiting '*' stage is not starved by stages that arrive after it", async () => {
+test("a waiting '*' stage is not starved by stages that arrive after it", async () => {
   const slots = new Slots(4);
   const a = request(slots, "a");
   const x = request(slots, "x", [EXCLUSIVE]);
   const later = ["b", "c", "d"].map((n) => request(slots, n));
   await settle();
-  assert.deepEqual(granted(a, x, ...later), [true, false, false, false, false]);
+  assertEquals(granted(a, x, ...later), [true, false, false, false, false]);
   slots.release(a.stage);
   await settle();
-  assert.deepEqual(granted(x, ...later), [true, false, false, false]);
+  assertEquals(granted(x, ...later), [true, false, false, false]);
   slots.release(x.stage);
   await settle();
-  assert.deepEqual(granted(...later), [true, true, true]);
+  assertEquals(granted(...later), [true, true, true]);
 });
 
-Deno.test("an abandoned waiter never gets a slot", async () => {
+test("an abandoned waiter never gets a slot", async () => {
   const slots = new Slots(1);
   const a = request(slots, "a");
   const b = request(slots, "b");
@@ -115,10 +116,10 @@ Deno.test("an abandoned waiter never gets a slot", async () => {
   slots.abandon(b.stage);
   slots.release(a.stage);
   await settle();
-  assert.deepEqual(granted(b, c), [false, true]);
+  assertEquals(granted(b, c), [false, true]);
 });
 
-Deno.test("a random workload never breaks the limits and every stage finishes", async () => {
+test("a random workload never breaks the limits and every stage finishes", async () => {
   let seed = 7;
   const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const groups = [[], [], ["gpu"], ["disk"], ["gpu", "disk"], [EXCLUSIVE]];
@@ -126,13 +127,13 @@ Deno.test("a random workload never breaks the limits and every stage finishes", 
   const slots = new Slots(jobs);
   const running = new Set<StageDef>();
   const check = () => {
-    assert.ok(running.size <= jobs);
+    assert(running.size <= jobs);
     const all = [...running];
     for (const s of all) {
-      if (s.mutex.includes(EXCLUSIVE)) assert.equal(all.length, 1, `${s.name} runs alone`);
+      if (s.mutex.includes(EXCLUSIVE)) assertEquals(all.length, 1, `${s.name} runs alone`);
       for (const other of all) {
         if (other === s) continue;
-        assert.ok(!s.mutex.some((g) => other.mutex.includes(g)), `${s.name} and ${other.name}`);
+        assert(!s.mutex.some((g) => other.mutex.includes(g)), `${s.name} and ${other.name}`);
       }
     }
   };
@@ -147,5 +148,5 @@ Deno.test("a random workload never breaks the limits and every stage finishes", 
     slots.release(s);
   });
   await Promise.all(work);
-  assert.equal(running.size, 0);
+  assertEquals(running.size, 0);
 });

@@ -1,15 +1,16 @@
 /** Module analysis on source text: normalisation and references, without a project. */
 
-import { deepStrictEqual as assertEquals, notEqual } from "node:assert/strict";
 import { analyzeModule, loadTypeScript } from "../../lib/fingerprint/_analyze.ts";
 import type { ModuleSummary } from "../../lib/fingerprint/_summary.ts";
+import { assertEquals, assertNotEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const ts = await loadTypeScript();
 const analyze = (source: string, file = "m.ts"): Promise<ModuleSummary> =>
   analyzeModule(ts, file, source);
 const hashOf = async (source: string, name = "f") => (await analyze(source)).decls[name].h;
 
-Deno.test("type assertions, satisfies, non-null and their parentheses are not code", async () => {
+test("type assertions, satisfies, non-null and their parentheses are not code", async () => {
   assertEquals(
     await hashOf("function f(x: unknown) { return (x as number).toFixed(); }"),
     await hashOf("function f(x) { return x.toFixed(); }"),
@@ -20,25 +21,25 @@ Deno.test("type assertions, satisfies, non-null and their parentheses are not co
   );
 });
 
-Deno.test("parentheses that end an optional chain are kept", async () => {
-  notEqual(
+test("parentheses that end an optional chain are kept", async () => {
+  assertNotEquals(
     await hashOf("function f(a) { return (a?.b).c; }"),
     await hashOf("function f(a) { return a?.b.c; }"),
   );
 });
 
-Deno.test("template literals without substitutions equal strings; tagged ones keep raw text", async () => {
+test("template literals without substitutions equal strings; tagged ones keep raw text", async () => {
   assertEquals(await hashOf("const f = `a\\tb`;"), await hashOf("const f = 'a\\tb';"));
-  notEqual(await hashOf("const f = tag`a\\tb`;"), await hashOf("const f = tag`a\tb`;"));
+  assertNotEquals(await hashOf("const f = tag`a\\tb`;"), await hashOf("const f = tag`a\tb`;"));
 });
 
-Deno.test("a parameter property's accessibility does not count, its presence does", async () => {
+test("a parameter property's accessibility does not count, its presence does", async () => {
   const cls = (param: string) => `class f { constructor(${param}) {} }`;
   assertEquals(await hashOf(cls("private x: number")), await hashOf(cls("public readonly x")));
-  notEqual(await hashOf(cls("private x: number")), await hashOf(cls("x: number")));
+  assertNotEquals(await hashOf(cls("private x: number")), await hashOf(cls("x: number")));
 });
 
-Deno.test("overload signatures, abstract and declare members are not code", async () => {
+test("overload signatures, abstract and declare members are not code", async () => {
   assertEquals(
     await hashOf(
       "function f(a: string): string;\nfunction f(a: number): number;\nfunction f(a: any) { return a; }",
@@ -51,13 +52,13 @@ Deno.test("overload signatures, abstract and declare members are not code", asyn
   );
 });
 
-Deno.test("async and generator functions differ from plain ones", async () => {
+test("async and generator functions differ from plain ones", async () => {
   const plain = await hashOf("function f() { return 1; }");
-  notEqual(await hashOf("async function f() { return 1; }"), plain);
-  notEqual(await hashOf("function* f() { return 1; }"), plain);
+  assertNotEquals(await hashOf("async function f() { return 1; }"), plain);
+  assertNotEquals(await hashOf("function* f() { return 1; }"), plain);
 });
 
-Deno.test("locals that shadow module names are not references", async () => {
+test("locals that shadow module names are not references", async () => {
   const summary = await analyze(`
 function helper() { return 1; }
 function other() { return 2; }
@@ -68,14 +69,14 @@ function f(helper: () => number) {
   assertEquals(summary.decls.f.r, []);
 });
 
-Deno.test("member chains on a namespace import are recorded whole", async () => {
+test("member chains on a namespace import are recorded whole", async () => {
   const summary = await analyze(`
 import * as u from "./u.ts";
 function f() { return u.stats.mean([1]) + u["max"](2); }`);
   assertEquals(summary.decls.f.r, [["u", "stats", "mean"], ["u", "max"]]);
 });
 
-Deno.test("literal dynamic imports are recorded, with destructured members", async () => {
+test("literal dynamic imports are recorded, with destructured members", async () => {
   const summary = await analyze(`
 async function f() {
   const { a, b: c } = await import("./x.ts");
@@ -90,7 +91,7 @@ async function f() {
   assertEquals(summary.specifiers, ["./x.ts", "./y.ts", "./z.ts"]);
 });
 
-Deno.test("imports, exports and re-exports are summarised", async () => {
+test("imports, exports and re-exports are summarised", async () => {
   const summary = await analyze(`
 import d, { a as b, type T } from "./a.ts";
 import * as ns from "./ns.ts";
@@ -115,7 +116,7 @@ export default function () {}
   assertEquals(summary.stars, ["./star.ts"]);
 });
 
-Deno.test("stage sites are found with the position of the callee's name", async () => {
+test("stage sites are found with the position of the callee's name", async () => {
   const summary = await analyze(`pipeline
   .stage({ name: "a", run: () => 1 })
   .stage({ name: "b", run: train });
@@ -134,7 +135,7 @@ const def = defineStage({ run() { return 2; } });`);
   );
 });
 
-Deno.test("a JSON module's hash ignores its formatting", async () => {
+test("a JSON module's hash ignores its formatting", async () => {
   const a = await analyze('{"a": 1, "b": [1, 2]}', "d.json");
   const b = await analyze('{\n  "b": [1, 2],\n  "a": 1\n}\n', "d.json");
   assertEquals(a.decls.default.h, b.decls.default.h);

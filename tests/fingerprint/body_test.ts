@@ -3,8 +3,9 @@
  * types, its own name, unreached code, other stages' code.
  */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changesAfter } from "./_project.ts";
+import { changesAfter } from "./_fingerprint.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 
@@ -47,7 +48,7 @@ export function train(_deps: unknown, _ctx: unknown): { x: number } {
 
 const files = { "pipeline.ts": PIPELINE };
 
-Deno.test("editing the run function's body changes self:run only", async () => {
+test("editing the run function's body changes self:run only", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.edit("pipeline.ts", "double(21)", "double(22)"),
@@ -55,12 +56,12 @@ Deno.test("editing the run function's body changes self:run only", async () => {
   assertEquals(changes, { a: ["self:run"], b: [] });
 });
 
-Deno.test("editing a same-module helper changes func:<name>", async () => {
+test("editing a same-module helper changes func:<name>", async () => {
   const changes = await changesAfter(files, (p) => p.edit("pipeline.ts", "x * 2", "x * 3"));
   assertEquals(changes, { a: ["func:double"], b: [] });
 });
 
-Deno.test("comments, JSDoc, whitespace, semicolons and quote style change nothing", async () => {
+test("comments, JSDoc, whitespace, semicolons and quote style change nothing", async () => {
   const reformatted = `import { loaders, out, Pipeline } from 'jsr:@pivot/core'
 export const pipeline = new Pipeline('t')
 
@@ -98,7 +99,7 @@ export function train (_deps: unknown, _ctx: unknown): { x: number } {
   assertEquals(changes, { a: [], b: [] });
 });
 
-Deno.test("type annotations, interfaces, type aliases and import type change nothing", async () => {
+test("type annotations, interfaces, type aliases and import type change nothing", async () => {
   const typed = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 import type { StageContext } from "jsr:@pivot/core";
 import { type Outs } from "jsr:@pivot/core";
@@ -149,7 +150,7 @@ export function train(this: void, _deps: Record<string, never>, _ctx: Ctx): Resu
   assertEquals(changes, { a: [], b: [] });
 });
 
-Deno.test("renaming the stage function changes nothing", async () => {
+test("renaming the stage function changes nothing", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.write("pipeline.ts", PIPELINE.replaceAll("train", "fitModel")),
@@ -157,7 +158,7 @@ Deno.test("renaming the stage function changes nothing", async () => {
   assertEquals(changes, { a: [], b: [] });
 });
 
-Deno.test("renaming an inline run function changes nothing", async () => {
+test("renaming an inline run function changes nothing", async () => {
   const inline = PIPELINE.replace(
     "run: () => ({ y: otherHelper() })",
     "run: function first() { return { y: otherHelper() }; }",
@@ -169,17 +170,17 @@ Deno.test("renaming an inline run function changes nothing", async () => {
   assertEquals(changes, { a: [], b: [] });
 });
 
-Deno.test("code in the same file that the stage does not reach changes nothing", async () => {
+test("code in the same file that the stage does not reach changes nothing", async () => {
   const changes = await changesAfter(files, (p) => p.edit("pipeline.ts", "return 1;", "return 2;"));
   assertEquals(changes, { a: [], b: [] });
 });
 
-Deno.test("another stage's code changes only that stage", async () => {
+test("another stage's code changes only that stage", async () => {
   const changes = await changesAfter(files, (p) => p.edit("pipeline.ts", "return 3;", "return 4;"));
   assertEquals(changes, { a: [], b: ["func:otherHelper"] });
 });
 
-Deno.test("a local variable rename may change self:run (allowed)", async () => {
+test("a local variable rename may change self:run (allowed)", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.write("pipeline.ts", PIPELINE.replaceAll("value", "result")),

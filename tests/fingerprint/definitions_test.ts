@@ -1,8 +1,10 @@
 /** Reusable definitions (`defineStage` + `pipeline.register`) and pivot.yaml exports. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changedKeys, changesAfter, Project } from "./_project.ts";
+import type { TempProject } from "../_project.ts";
+import { changedKeys, changesAfter, fingerprint, fingerprintProject } from "./_fingerprint.ts";
 import type { StageDef } from "../../lib/model/stage_def.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const DEFS = {
   "pipeline.ts": `import { Pipeline } from "jsr:@pivot/core";
@@ -28,7 +30,7 @@ export const otherDef = defineStage({ run: () => ({}) });
   "lib/fit.ts": `export function fit(epochs: number): number {\n  return epochs * 2;\n}\n`,
 };
 
-Deno.test("a registered definition's run function changes self:run of every variant", async () => {
+test("a registered definition's run function changes self:run of every variant", async () => {
   const changes = await changesAfter(
     DEFS,
     (p) => p.edit("lib/defs.ts", "fit(params.epochs)", "fit(params.epochs + 1)"),
@@ -36,7 +38,7 @@ Deno.test("a registered definition's run function changes self:run of every vari
   assertEquals(changes, { "train@small": ["self:run"], "train@large": ["self:run"] });
 });
 
-Deno.test("a helper of a registered definition changes its key", async () => {
+test("a helper of a registered definition changes its key", async () => {
   const changes = await changesAfter(DEFS, (p) => p.edit("lib/fit.ts", "epochs * 2", "epochs * 3"));
   assertEquals(changes, {
     "train@small": ["mod:lib/fit.ts#fit"],
@@ -44,7 +46,7 @@ Deno.test("a helper of a registered definition changes its key", async () => {
   });
 });
 
-Deno.test("another definition in the same module changes nothing", async () => {
+test("another definition in the same module changes nothing", async () => {
   const changes = await changesAfter(
     DEFS,
     (p) => p.edit("lib/defs.ts", "run: () => ({})", "run: () => ({ x: 1 })"),
@@ -55,7 +57,7 @@ Deno.test("another definition in the same module changes nothing", async () => {
 const STAGES =
   `export function train(): { w: number } {\n  return { w: scale(2) };\n}\n\nfunction scale(x: number) {\n  return x * 5;\n}\n\nexport function other() {\n  return {};\n}\n`;
 
-function exportStage(project: Project): StageDef {
+function exportStage(project: TempProject): StageDef {
   const file = `${project.root}/stages.ts`;
   return {
     name: "train",
@@ -72,19 +74,19 @@ function exportStage(project: Project): StageDef {
   };
 }
 
-Deno.test("a pivot.yaml stage (module#export) follows its helpers", async () => {
-  await using project = await Project.create({ "stages.ts": STAGES });
-  const before = (await project.fingerprint([exportStage(project)])).get("train")!;
+test("a pivot.yaml stage (module#export) follows its helpers", async () => {
+  await using project = await fingerprintProject({ "stages.ts": STAGES });
+  const before = (await fingerprint(project, [exportStage(project)])).get("train")!;
   await project.edit("stages.ts", "x * 5", "x * 6");
-  const after = (await project.fingerprint([exportStage(project)])).get("train")!;
+  const after = (await fingerprint(project, [exportStage(project)])).get("train")!;
   assertEquals(Object.keys(before.manifest), ["func:scale", "self:run"]);
   assertEquals(changedKeys(before, after), ["func:scale"]);
 });
 
-Deno.test("a pivot.yaml stage ignores other exports of its module", async () => {
-  await using project = await Project.create({ "stages.ts": STAGES });
-  const before = (await project.fingerprint([exportStage(project)])).get("train")!;
+test("a pivot.yaml stage ignores other exports of its module", async () => {
+  await using project = await fingerprintProject({ "stages.ts": STAGES });
+  const before = (await fingerprint(project, [exportStage(project)])).get("train")!;
   await project.edit("stages.ts", "return {};", "return { x: 1 };");
-  const after = (await project.fingerprint([exportStage(project)])).get("train")!;
+  const after = (await fingerprint(project, [exportStage(project)])).get("train")!;
   assertEquals(changedKeys(before, after), []);
 });

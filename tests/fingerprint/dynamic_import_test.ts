@@ -1,7 +1,8 @@
 /** Helpers reached only through a literal `await import("./x.ts")`. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changesAfter } from "./_project.ts";
+import { changesAfter } from "./_fingerprint.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const pipeline = (run: string) =>
   `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -26,7 +27,7 @@ const DESTRUCTURED = {
   "lib/lazy.ts": LAZY,
 };
 
-Deno.test("a helper reached only through a literal dynamic import changes", async () => {
+test("a helper reached only through a literal dynamic import changes", async () => {
   const changes = await changesAfter(
     DESTRUCTURED,
     (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"),
@@ -34,7 +35,7 @@ Deno.test("a helper reached only through a literal dynamic import changes", asyn
   assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
 });
 
-Deno.test("an export the dynamic import does not destructure changes nothing", async () => {
+test("an export the dynamic import does not destructure changes nothing", async () => {
   const changes = await changesAfter(
     DESTRUCTURED,
     (p) => p.edit("lib/lazy.ts", "return 0", "return 1"),
@@ -42,7 +43,7 @@ Deno.test("an export the dynamic import does not destructure changes nothing", a
   assertEquals(changes, { a: [] });
 });
 
-Deno.test("a dynamically imported module used as a whole tracks every export", async () => {
+test("a dynamically imported module used as a whole tracks every export", async () => {
   const files = {
     "pipeline.ts": pipeline(`async () => {
     const lazy = await import("./lib/lazy.ts");
@@ -62,7 +63,7 @@ const MODULE_OBJECT = {
   "lib/lazy.ts": LAZY,
 };
 
-Deno.test("a module object bound to a const counts the members read from it", async () => {
+test("a module object bound to a const counts the members read from it", async () => {
   const changes = await changesAfter(
     MODULE_OBJECT,
     (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"),
@@ -70,7 +71,7 @@ Deno.test("a module object bound to a const counts the members read from it", as
   assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
 });
 
-Deno.test("an export never read from a module object bound to a const changes nothing", async () => {
+test("an export never read from a module object bound to a const changes nothing", async () => {
   const changes = await changesAfter(
     MODULE_OBJECT,
     (p) => p.edit("lib/lazy.ts", "return 0", "return 1"),
@@ -78,7 +79,7 @@ Deno.test("an export never read from a module object bound to a const changes no
   assertEquals(changes, { a: [] });
 });
 
-Deno.test("a module object bound to a const and passed on tracks every export", async () => {
+test("a module object bound to a const and passed on tracks every export", async () => {
   const files = {
     "pipeline.ts": pipeline(`async () => {
     const lazy = await import("./lib/lazy.ts");

@@ -1,7 +1,8 @@
 /** Helpers in other modules: at depth, through namespaces, re-exports and default exports. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changesAfter } from "./_project.ts";
+import { changesAfter } from "./_fingerprint.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const stage = (imports: string, expr: string) =>
   `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -26,12 +27,12 @@ const DEEP = {
     `export function level3(x: number) {\n  return x * 3;\n}\n\nexport function sibling() {\n  return 0;\n}\n`,
 };
 
-Deno.test("a helper at depth 3 in another module changes its mod: key", async () => {
+test("a helper at depth 3 in another module changes its mod: key", async () => {
   const changes = await changesAfter(DEEP, (p) => p.edit("lib/three.ts", "x * 3", "x * 4"));
   assertEquals(changes, { a: ["mod:lib/three.ts#level3"] });
 });
 
-Deno.test("an unreached function beside a deep helper changes nothing", async () => {
+test("an unreached function beside a deep helper changes nothing", async () => {
   const changes = await changesAfter(DEEP, (p) => p.edit("lib/three.ts", "return 0", "return 1"));
   assertEquals(changes, { a: [] });
 });
@@ -42,12 +43,12 @@ const NAMESPACE = {
     `export function scale(x: number) {\n  return x * 10;\n}\n\nexport function other() {\n  return 1;\n}\n`,
 };
 
-Deno.test("a helper reached through import * as u and u.fn() changes", async () => {
+test("a helper reached through import * as u and u.fn() changes", async () => {
   const changes = await changesAfter(NAMESPACE, (p) => p.edit("lib/u.ts", "x * 10", "x * 11"));
   assertEquals(changes, { a: ["mod:lib/u.ts#scale"] });
 });
 
-Deno.test("another export of a namespace-imported module changes nothing", async () => {
+test("another export of a namespace-imported module changes nothing", async () => {
   const changes = await changesAfter(NAMESPACE, (p) => p.edit("lib/u.ts", "return 1", "return 2"));
   assertEquals(changes, { a: [] });
 });
@@ -59,12 +60,12 @@ const REEXPORT = {
     `export function impl(x: number) {\n  return x + 1;\n}\n\nexport function unrelated() {\n  return 1;\n}\n`,
 };
 
-Deno.test("a helper reached through a re-export changes", async () => {
+test("a helper reached through a re-export changes", async () => {
   const changes = await changesAfter(REEXPORT, (p) => p.edit("lib/impl.ts", "x + 1", "x + 2"));
   assertEquals(changes, { a: ["mod:lib/impl.ts#impl"] });
 });
 
-Deno.test("an export a re-export does not name changes nothing", async () => {
+test("an export a re-export does not name changes nothing", async () => {
   const changes = await changesAfter(
     REEXPORT,
     (p) => p.edit("lib/impl.ts", "return 1", "return 2"),
@@ -79,12 +80,12 @@ const STAR = {
     `export function impl(x: number) {\n  return x + 1;\n}\n\nexport function unrelated() {\n  return 1;\n}\n`,
 };
 
-Deno.test("a helper reached through export * changes", async () => {
+test("a helper reached through export * changes", async () => {
   const changes = await changesAfter(STAR, (p) => p.edit("lib/impl.ts", "x + 1", "x + 2"));
   assertEquals(changes, { a: ["mod:lib/impl.ts#impl"] });
 });
 
-Deno.test("another export behind export * changes nothing", async () => {
+test("another export behind export * changes nothing", async () => {
   const changes = await changesAfter(STAR, (p) => p.edit("lib/impl.ts", "return 1", "return 2"));
   assertEquals(changes, { a: [] });
 });
@@ -99,17 +100,17 @@ const DEFAULT = {
     `export default function named(x: number) {\n  return x - 2;\n}\n\nexport function spare() {\n  return 0;\n}\n`,
 };
 
-Deno.test("an anonymous default export changes mod:<file>#default", async () => {
+test("an anonymous default export changes mod:<file>#default", async () => {
   const changes = await changesAfter(DEFAULT, (p) => p.edit("lib/anon.ts", "x - 1", "x - 3"));
   assertEquals(changes, { a: ["mod:lib/anon.ts#default"] });
 });
 
-Deno.test("a named default export changes mod:<file>#<name>", async () => {
+test("a named default export changes mod:<file>#<name>", async () => {
   const changes = await changesAfter(DEFAULT, (p) => p.edit("lib/named.ts", "x - 2", "x - 3"));
   assertEquals(changes, { a: ["mod:lib/named.ts#named"] });
 });
 
-Deno.test("a non-default export beside a default export changes nothing", async () => {
+test("a non-default export beside a default export changes nothing", async () => {
   const changes = await changesAfter(
     DEFAULT,
     (p) => p.edit("lib/named.ts", "return 0", "return 9"),
@@ -125,12 +126,12 @@ const NESTED = {
   "lib/text.ts": `export const upper = (s: string) => s.toUpperCase();\n`,
 };
 
-Deno.test("a helper reached through nested namespaces (export * as) changes", async () => {
+test("a helper reached through nested namespaces (export * as) changes", async () => {
   const changes = await changesAfter(NESTED, (p) => p.edit("lib/math.ts", "x * 2", "x * 4"));
   assertEquals(changes, { a: ["mod:lib/math.ts#double"] });
 });
 
-Deno.test("siblings of a helper reached through nested namespaces change nothing", async () => {
+test("siblings of a helper reached through nested namespaces change nothing", async () => {
   const changes = await changesAfter(NESTED, async (p) => {
     await p.edit("lib/math.ts", "x / 2", "x / 3");
     await p.edit("lib/text.ts", "toUpperCase", "toLowerCase");

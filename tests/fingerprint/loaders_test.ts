@@ -1,7 +1,8 @@
 /** Loaders: a custom loader's code and options, a built-in loader's options. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changesAfter } from "./_project.ts";
+import { changesAfter } from "./_fingerprint.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline, type Loader } from "jsr:@pivot/core";
 import { Lines } from "./lib/lines.ts";
@@ -39,7 +40,7 @@ const LINES = `export class Lines {
 
 const files = { "pipeline.ts": PIPELINE, "lib/lines.ts": LINES };
 
-Deno.test("a custom loader class's code changes its class key", async () => {
+test("a custom loader class's code changes its class key", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.edit("lib/lines.ts", ".split(this.separator)", ".split(this.separator).reverse()"),
@@ -47,7 +48,7 @@ Deno.test("a custom loader class's code changes its class key", async () => {
   assertEquals(changes, { a: ["mod:lib/lines.ts#Lines"] });
 });
 
-Deno.test("a custom loader's options change loader:<dep>", async () => {
+test("a custom loader's options change loader:<dep>", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.edit("pipeline.ts", 'new Lines(",")', 'new Lines("\\t")'),
@@ -55,7 +56,7 @@ Deno.test("a custom loader's options change loader:<dep>", async () => {
   assertEquals(changes, { a: ["loader:rows"] });
 });
 
-Deno.test("an object-literal custom loader's code changes what holds it", async () => {
+test("an object-literal custom loader's code changes what holds it", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.edit("pipeline.ts", ".toUpperCase()", ".toLowerCase()"),
@@ -63,7 +64,7 @@ Deno.test("an object-literal custom loader's code changes what holds it", async 
   assertEquals(changes, { a: ["const:upper"] });
 });
 
-Deno.test("an inline custom loader's code changes loader:<out>", async () => {
+test("an inline custom loader's code changes loader:<out>", async () => {
   const inline = PIPELINE.replace(
     'shout: out("shout.txt", upper)',
     'shout: out("shout.txt", { save: (v: string, p: string) => Deno.writeTextFileSync(p, v) })',
@@ -75,7 +76,7 @@ Deno.test("an inline custom loader's code changes loader:<out>", async () => {
   assertEquals(changes, { a: ["loader:shout"] });
 });
 
-Deno.test("a built-in loader's options change loader:<dep>", async () => {
+test("a built-in loader's options change loader:<dep>", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.edit("pipeline.ts", 'separator: ";"', 'separator: "|"'),
@@ -83,7 +84,7 @@ Deno.test("a built-in loader's options change loader:<dep>", async () => {
   assertEquals(changes, { a: ["loader:table"] });
 });
 
-Deno.test("a built-in loader rewritten with the same options changes nothing", async () => {
+test("a built-in loader rewritten with the same options changes nothing", async () => {
   const changes = await changesAfter(
     files,
     (p) =>
@@ -96,7 +97,7 @@ Deno.test("a built-in loader rewritten with the same options changes nothing", a
   assertEquals(changes, { a: [] });
 });
 
-Deno.test("a custom loader's unused method in another class changes nothing", async () => {
+test("a custom loader's unused method in another class changes nothing", async () => {
   const changes = await changesAfter(
     files,
     (p) =>

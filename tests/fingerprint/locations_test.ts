@@ -1,10 +1,11 @@
 /** Manifest locations point at the code, for `status --explain`. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { Project } from "./_project.ts";
+import { fingerprint, fingerprintProject } from "./_fingerprint.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
-Deno.test("locations point to the file and line of each piece of code", async () => {
-  await using project = await Project.create({
+test("locations point to the file and line of each piece of code", async () => {
+  await using project = await fingerprintProject({
     "pipeline.ts": [
       /* 1 */ `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";`,
       /* 2 */ `import { helper } from "./lib/helper.ts";`,
@@ -34,7 +35,7 @@ Deno.test("locations point to the file and line of each piece of code", async ()
       /* 5 */ `}`,
     ].join("\n") + "\n",
   }, { "is-number": "npm:is-number@7.0.0" });
-  const { locations } = (await project.fingerprint()).get("a")!;
+  const { locations } = (await fingerprint(project)).get("a")!;
   assertEquals(locations, {
     "const:RATE": { file: "pipeline.ts", line: 5 },
     "func:local": { file: "pipeline.ts", line: 8 },
@@ -46,8 +47,8 @@ Deno.test("locations point to the file and line of each piece of code", async ()
   });
 });
 
-Deno.test("a run function declared elsewhere is located at its declaration", async () => {
-  await using project = await Project.create({
+test("a run function declared elsewhere is located at its declaration", async () => {
+  await using project = await fingerprintProject({
     "pipeline.ts": `import { Pipeline } from "jsr:@pivot/core";
 import { train } from "./stages/train.ts";
 
@@ -56,6 +57,6 @@ pipeline.stage({ name: "a", run: train });
 `,
     "stages/train.ts": `\n\nexport function train() {\n  return {};\n}\n`,
   });
-  const { locations } = (await project.fingerprint()).get("a")!;
+  const { locations } = (await fingerprint(project)).get("a")!;
   assertEquals(locations, { "self:run": { file: "stages/train.ts", line: 3 } });
 });

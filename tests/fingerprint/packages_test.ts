@@ -1,7 +1,15 @@
 /** npm packages, tracked by resolved version. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changedKeys, changesAfter, PIVOT_ROOT, Project } from "./_project.ts";
+import {
+  changedKeys,
+  changesAfter,
+  fingerprint,
+  fingerprintProject,
+  stageDef,
+} from "./_fingerprint.ts";
+import { REPO } from "../_project.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const files = {
   "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -23,7 +31,7 @@ pipeline.stage({
 `,
 };
 
-Deno.test("an npm package's version bump changes npm:<package>", async () => {
+test("an npm package's version bump changes npm:<package>", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.writeConfig({ "is-number": "npm:is-number@6.0.0" }),
@@ -32,7 +40,7 @@ Deno.test("an npm package's version bump changes npm:<package>", async () => {
   assertEquals(changes, { a: ["npm:is-number"], b: [] });
 });
 
-Deno.test("a config edit that keeps the package version changes nothing", async () => {
+test("a config edit that keeps the package version changes nothing", async () => {
   const changes = await changesAfter(
     files,
     (p) => p.writeConfig({ "is-number": "npm:is-number@7.0.0", "unused": "npm:is-number@6.0.0" }),
@@ -41,47 +49,33 @@ Deno.test("a config edit that keeps the package version changes nothing", async 
   assertEquals(changes, { a: [], b: [] });
 });
 
-Deno.test("a package.json dependency installed in node_modules is tracked by version, not analysed", async () => {
-  await using project = await Project.create({
+test("a package.json dependency installed in node_modules is tracked by version, not analysed", async () => {
+  await using project = await fingerprintProject({
     ...files,
     "package.json": JSON.stringify({ dependencies: { "is-number": "7.0.0" } }),
   });
-  const install = async () => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["install", "--config", project.config],
-      cwd: project.root,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
-  };
+  const install = () => project.run("deno", "install", "--config", project.path("deno.json"));
   await install();
-  const before = (await project.fingerprint()).get("a")!;
+  const before = (await fingerprint(project)).get("a")!;
   assertEquals(Object.keys(before.manifest), ["loader:x", "npm:is-number", "self:run"]);
   await project.write("package.json", JSON.stringify({ dependencies: { "is-number": "6.0.0" } }));
   await install();
-  const after = (await project.fingerprint()).get("a")!;
+  const after = (await fingerprint(project)).get("a")!;
   assertEquals(changedKeys(before, after), ["npm:is-number"]);
 });
 
-Deno.test("without a deno.json, package.json dependencies still resolve", async () => {
-  await using project = await Project.create({
+test("without a deno.json, package.json dependencies still resolve", async () => {
+  await using project = await fingerprintProject({
     "pipeline.ts": files["pipeline.ts"].replace(
       '"jsr:@pivot/core"',
-      `"file://${PIVOT_ROOT}/mod.ts"`,
+      `"file://${REPO}/mod.ts"`,
     ),
     "package.json": JSON.stringify({ dependencies: { "is-number": "7.0.0" } }),
   }, null);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["install"],
-    cwd: project.root,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  await project.run("deno", "install");
   // Running user code without a config is the pipeline loader's business;
   // here the call site of stage "a" is simply known: line 6, at "stage".
-  const stage = project.stageDef({
+  const stage = stageDef(project, {
     name: "a",
     baseName: "a",
     variant: null,
@@ -91,6 +85,6 @@ Deno.test("without a deno.json, package.json dependencies still resolve", async 
     deps: [],
     outs: [{ name: "x", path: "x.json", loader: { kind: "json", options: { indent: 2 } } }],
   }, `${project.root}/pipeline.ts`);
-  const { manifest } = (await project.fingerprint([stage])).get("a")!;
+  const { manifest } = (await fingerprint(project, [stage])).get("a")!;
   assertEquals(Object.keys(manifest), ["loader:x", "npm:is-number", "self:run"]);
 });

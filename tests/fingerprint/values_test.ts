@@ -1,7 +1,8 @@
 /** Module-level values a stage reads: constants (literal, object, array), classes and enums. */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { changesAfter } from "./_project.ts";
+import { changesAfter } from "./_fingerprint.ts";
+import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const pipeline = (body: string, run: string, imports = "") =>
   `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -28,17 +29,17 @@ const CONFIG = { "depth": 3, tags: ["a", "b"] };`,
   "lib/weights.ts": `export const WEIGHTS = [1, 2, 3];\nexport const OTHER = [4];\n`,
 };
 
-Deno.test("a literal constant's value changes const:<name>", async () => {
+test("a literal constant's value changes const:<name>", async () => {
   const changes = await changesAfter(CONSTANTS, (p) => p.edit("pipeline.ts", "0.1", "0.2"));
   assertEquals(changes, { a: ["const:RATE"] });
 });
 
-Deno.test("an object literal constant's nested value changes const:<name>", async () => {
+test("an object literal constant's nested value changes const:<name>", async () => {
   const changes = await changesAfter(CONSTANTS, (p) => p.edit("pipeline.ts", '"b"]', '"c"]'));
   assertEquals(changes, { a: ["const:CONFIG"] });
 });
 
-Deno.test("an object literal constant re-quoted and re-formatted changes nothing", async () => {
+test("an object literal constant re-quoted and re-formatted changes nothing", async () => {
   const changes = await changesAfter(
     CONSTANTS,
     (p) =>
@@ -51,7 +52,7 @@ Deno.test("an object literal constant re-quoted and re-formatted changes nothing
   assertEquals(changes, { a: [] });
 });
 
-Deno.test("an array literal constant in another module changes its mod: key", async () => {
+test("an array literal constant in another module changes its mod: key", async () => {
   const changes = await changesAfter(
     CONSTANTS,
     (p) => p.edit("lib/weights.ts", "[1, 2, 3]", "[1, 2, 4]"),
@@ -59,7 +60,7 @@ Deno.test("an array literal constant in another module changes its mod: key", as
   assertEquals(changes, { a: ["mod:lib/weights.ts#WEIGHTS"] });
 });
 
-Deno.test("constants the stage does not read change nothing", async () => {
+test("constants the stage does not read change nothing", async () => {
   const changes = await changesAfter(CONSTANTS, async (p) => {
     await p.edit("pipeline.ts", "UNUSED = 5", "UNUSED = 6");
     await p.edit("lib/weights.ts", "[4]", "[5]");
@@ -67,7 +68,7 @@ Deno.test("constants the stage does not read change nothing", async () => {
   assertEquals(changes, { a: [] });
 });
 
-Deno.test("a function held in a constant object literal is followed", async () => {
+test("a function held in a constant object literal is followed", async () => {
   const files = {
     "pipeline.ts": pipeline(
       `function inc(x: number) {\n  return x + 1;\n}\nconst OPS = { inc, dec: (x: number) => x - 1 };`,
@@ -104,7 +105,7 @@ export class Unused {}
   "lib/base.ts": `export class Base {\n  scale() {\n    return 2;\n  }\n}\n`,
 };
 
-Deno.test("a class's constructor changes its key", async () => {
+test("a class's constructor changes its key", async () => {
   const changes = await changesAfter(
     CLASSES,
     (p) => p.edit("lib/model.ts", "super();", "super();\n    this.weight++;"),
@@ -112,7 +113,7 @@ Deno.test("a class's constructor changes its key", async () => {
   assertEquals(changes, { a: ["mod:lib/model.ts#Model"] });
 });
 
-Deno.test("a class's method changes its key", async () => {
+test("a class's method changes its key", async () => {
   const changes = await changesAfter(
     CLASSES,
     (p) => p.edit("lib/model.ts", "+ this.bias", "- this.bias"),
@@ -120,7 +121,7 @@ Deno.test("a class's method changes its key", async () => {
   assertEquals(changes, { a: ["mod:lib/model.ts#Model"] });
 });
 
-Deno.test("a class's field initialiser changes its key", async () => {
+test("a class's field initialiser changes its key", async () => {
   const changes = await changesAfter(
     CLASSES,
     (p) => p.edit("lib/model.ts", "bias = 1", "bias = 2"),
@@ -128,7 +129,7 @@ Deno.test("a class's field initialiser changes its key", async () => {
   assertEquals(changes, { a: ["mod:lib/model.ts#Model"] });
 });
 
-Deno.test("a class's static member changes its key", async () => {
+test("a class's static member changes its key", async () => {
   const changes = await changesAfter(
     CLASSES,
     (p) => p.edit("lib/model.ts", '"linear"', '"affine"'),
@@ -136,12 +137,12 @@ Deno.test("a class's static member changes its key", async () => {
   assertEquals(changes, { a: ["mod:lib/model.ts#Model"] });
 });
 
-Deno.test("a base class's method changes the base class's key", async () => {
+test("a base class's method changes the base class's key", async () => {
   const changes = await changesAfter(CLASSES, (p) => p.edit("lib/base.ts", "return 2", "return 3"));
   assertEquals(changes, { a: ["mod:lib/base.ts#Base"] });
 });
 
-Deno.test("a class's accessibility modifiers and an unused class change nothing", async () => {
+test("a class's accessibility modifiers and an unused class change nothing", async () => {
   const changes = await changesAfter(CLASSES, async (p) => {
     await p.edit("lib/model.ts", "public weight", "private readonly weight");
     await p.edit("lib/model.ts", "class Unused {}", "class Unused {\n  x = 1;\n}");
@@ -149,7 +150,7 @@ Deno.test("a class's accessibility modifiers and an unused class change nothing"
   assertEquals(changes, { a: [] });
 });
 
-Deno.test("a same-module class is keyed class:<name>", async () => {
+test("a same-module class is keyed class:<name>", async () => {
   const files = {
     "pipeline.ts": pipeline(
       "class Scaler {\n  apply(x: number) {\n    return x * 2;\n  }\n}",
@@ -167,12 +168,12 @@ const ENUMS = {
   ),
 };
 
-Deno.test("an enum's values change const:<name>", async () => {
+test("an enum's values change const:<name>", async () => {
   const changes = await changesAfter(ENUMS, (p) => p.edit("pipeline.ts", "Fast = 1", "Fast = 3"));
   assertEquals(changes, { a: ["const:Mode"] });
 });
 
-Deno.test("an enum the stage does not use changes nothing", async () => {
+test("an enum the stage does not use changes nothing", async () => {
   const changes = await changesAfter(ENUMS, (p) => p.edit("pipeline.ts", "  A,", "  A,\n  B,"));
   assertEquals(changes, { a: [] });
 });

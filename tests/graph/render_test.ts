@@ -1,7 +1,8 @@
-import assert from "node:assert/strict";
 import { buildGraph } from "../../lib/graph/graph.ts";
 import { renderDag } from "../../lib/graph/render.ts";
 import { existing, stage } from "./_stages.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const graph = buildGraph([
   stage({ name: "prep", deps: ["raw.csv"], outs: ["clean.csv"] }),
@@ -11,8 +12,8 @@ const graph = buildGraph([
 
 const lines = (...rows: string[]) => rows.join("\n");
 
-Deno.test("text shows stages by level with what they wait for and their files", () => {
-  assert.equal(
+test("text shows stages by level with what they wait for and their files", () => {
+  assertEquals(
     renderDag(graph, graph.order, { format: "text", stagesOnly: false }),
     lines(
       "prep",
@@ -29,22 +30,22 @@ Deno.test("text shows stages by level with what they wait for and their files", 
   );
 });
 
-Deno.test("text with stages only leaves out the files", () => {
-  assert.equal(
+test("text with stages only leaves out the files", () => {
+  assertEquals(
     renderDag(graph, graph.order, { format: "text", stagesOnly: true }),
     lines("prep", "  train  <- prep", "    eval  <- train, prep"),
   );
 });
 
-Deno.test("text of a subset starts its levels at the subset's own roots", () => {
-  assert.equal(
+test("text of a subset starts its levels at the subset's own roots", () => {
+  assertEquals(
     renderDag(graph, graph.order.slice(1), { format: "text", stagesOnly: true }),
     lines("train", "  eval  <- train"),
   );
 });
 
-Deno.test("dot draws stages as boxes, files as notes, and a dir out feeding a dep inside it", () => {
-  assert.equal(
+test("dot draws stages as boxes, files as notes, and a dir out feeding a dep inside it", () => {
+  assertEquals(
     renderDag(graph, graph.order, { format: "dot", stagesOnly: false }),
     lines(
       "digraph pipeline {",
@@ -70,8 +71,8 @@ Deno.test("dot draws stages as boxes, files as notes, and a dir out feeding a de
   );
 });
 
-Deno.test("dot with stages only draws stage-to-stage edges", () => {
-  assert.equal(
+test("dot with stages only draws stage-to-stage edges", () => {
+  assertEquals(
     renderDag(graph, graph.order, { format: "dot", stagesOnly: true }),
     lines(
       "digraph pipeline {",
@@ -87,9 +88,9 @@ Deno.test("dot with stages only draws stage-to-stage edges", () => {
   );
 });
 
-Deno.test("dot escapes quotes and backslashes in labels", () => {
+test("dot escapes quotes and backslashes in labels", () => {
   const odd = buildGraph([stage({ name: "s", outs: ['we"ird\\name.txt'] })], existing());
-  assert.match(
+  assertMatch(
     renderDag(odd, odd.order, { format: "dot", stagesOnly: false }),
     /label="we\\"ird\\\\name\.txt"/,
   );
@@ -105,38 +106,38 @@ const mermaidStages = lines(
   "  n0 --> n2",
 );
 
-Deno.test("mermaid draws stages as boxes and files as parallelograms", () => {
+test("mermaid draws stages as boxes and files as parallelograms", () => {
   const text = renderDag(graph, graph.order, { format: "mermaid", stagesOnly: false });
   const rows = text.split("\n");
-  assert.equal(rows[0], "flowchart TD");
-  assert.ok(rows.includes('  n0["prep"]'));
-  assert.ok(rows.includes('  n5[/"models/"/]'));
-  assert.ok(rows.includes("  n5 --> n6"));
-  assert.equal(rows.length, 1 + 8 + 8);
+  assertEquals(rows[0], "flowchart TD");
+  assert(rows.includes('  n0["prep"]'));
+  assert(rows.includes('  n5[/"models/"/]'));
+  assert(rows.includes("  n5 --> n6"));
+  assertEquals(rows.length, 1 + 8 + 8);
 });
 
-Deno.test("mermaid with stages only draws stage-to-stage edges", () => {
-  assert.equal(
+test("mermaid with stages only draws stage-to-stage edges", () => {
+  assertEquals(
     renderDag(graph, graph.order, { format: "mermaid", stagesOnly: true }),
     mermaidStages,
   );
 });
 
-Deno.test("md wraps the mermaid chart in a fenced code block", () => {
-  assert.equal(
+test("md wraps the mermaid chart in a fenced code block", () => {
+  assertEquals(
     renderDag(graph, graph.order, { format: "md", stagesOnly: true }),
     "```mermaid\n" + mermaidStages + "\n```",
   );
-  assert.equal(
+  assertEquals(
     renderDag(graph, graph.order, { format: "md", stagesOnly: false }),
     "```mermaid\n" + renderDag(graph, graph.order, { format: "mermaid", stagesOnly: false }) +
       "\n```",
   );
 });
 
-Deno.test("a subset leaves out edges to stages outside it", () => {
+test("a subset leaves out edges to stages outside it", () => {
   const dot = renderDag(graph, graph.order.slice(1), { format: "dot", stagesOnly: true });
-  assert.equal(
+  assertEquals(
     dot,
     lines(
       "digraph pipeline {",
@@ -149,8 +150,8 @@ Deno.test("a subset leaves out edges to stages outside it", () => {
   );
 });
 
-Deno.test("mermaid writes a quote in a label as #quot;", () => {
+test("mermaid writes a quote in a label as #quot;", () => {
   const graph = buildGraph([stage({ name: "a", outs: ['say "hi".txt'] })], existing());
   const text = renderDag(graph, graph.order, { format: "mermaid", stagesOnly: false });
-  assert.match(text, /\[\/"say #quot;hi#quot;\.txt"\/\]/);
+  assertMatch(text, /\[\/"say #quot;hi#quot;\.txt"\/\]/);
 });

@@ -1,21 +1,22 @@
 import { buildPlotLibs, headerLine, OUTPUT, pinnedVersions } from "../../tools/build_plot_libs.ts";
 import { plotLibsScript } from "../../lib/outputs/plot_libs.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { output, test } from "../_harness.ts";
 
-Deno.test("the committed plot libraries were built from the versions pinned in deno.json", async () => {
+test("the committed plot libraries were built from the versions pinned in deno.json", async () => {
   const script = await plotLibsScript();
   assertEquals(script.split("\n", 1)[0], headerLine(await pinnedVersions()));
   assertEquals(script, await Deno.readTextFile(OUTPUT));
 });
 
-Deno.test("the plot libraries can be inlined in a page and carry their licences", async () => {
+test("the plot libraries can be inlined in a page and carry their licences", async () => {
   const script = (await plotLibsScript()).toLowerCase();
   assert(!script.includes("</script") && !script.includes("<!--"));
   assert(script.includes("third-party licences of the code above"));
   assert(script.includes("university of washington interactive data lab"));
 });
 
-Deno.test("rebuilding the plot libraries gives the committed file (run 'deno task plot-libs' if not)", async () => {
+test("rebuilding the plot libraries gives the committed file (run 'deno task plot-libs' if not)", async () => {
   const built = await buildPlotLibs();
   assert(
     built === await Deno.readTextFile(OUTPUT),
@@ -33,15 +34,14 @@ interface GraphModule {
 }
 
 async function moduleGraph(root: string): Promise<Map<string, GraphModule>> {
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
+  const { stdout } = await output(Deno.execPath(), {
     args: ["info", "--json", new URL(root, import.meta.url).href],
-    stdout: "piped",
-  }).output();
+  });
   const info = JSON.parse(new TextDecoder().decode(stdout)) as { modules: GraphModule[] };
   return new Map(info.modules.map((module) => [module.specifier, module]));
 }
 
-Deno.test("the plot libraries are in Pivot's module graph, but off every command's start-up path", async () => {
+test("the plot libraries are in Pivot's module graph, but off every command's start-up path", async () => {
   const main = new URL("../../lib/cli/main.ts", import.meta.url).href;
   const graph = await moduleGraph(main);
   // Reachable (so `deno install` of Pivot caches it), as a text import behind a dynamic import…

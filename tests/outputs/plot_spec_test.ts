@@ -2,6 +2,7 @@ import { compile } from "vega-lite";
 import type { PlotDisplay } from "../../lib/api/artifacts.ts";
 import { chartOf, fieldRef, type RevisionRows } from "../../lib/outputs/plot_spec.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const ROC = [{ fpr: 0, tpr: 0 }, { fpr: 0.5, tpr: 0.8 }, { fpr: 1, tpr: 1 }];
 
@@ -43,7 +44,7 @@ for (
     ["bar", ["rect"]],
   ] as const
 ) {
-  Deno.test(`the ${template} template compiles to ${marks.join(" and ")} marks`, () => {
+  test(`the ${template} template compiles to ${marks.join(" and ")} marks`, () => {
     const result = chart({ x: "fpr", y: "tpr", template }, [at("workspace", ROC)])!;
     assertEquals(result.template, template);
     const { vega, warnings } = compiled(result.spec);
@@ -52,7 +53,7 @@ for (
   });
 }
 
-Deno.test("the confusion template counts rows by actual and predicted class", () => {
+test("the confusion template counts rows by actual and predicted class", () => {
   const rows = [
     { actual: "cat", predicted: "cat" },
     { actual: "cat", predicted: "dog" },
@@ -70,19 +71,19 @@ Deno.test("the confusion template counts rows by actual and predicted class", ()
   }]);
 });
 
-Deno.test("without x, the row number is the x axis as 'step'; without y, the last column", () => {
+test("without x, the row number is the x axis as 'step'; without y, the last column", () => {
   const result = chart({}, [at("workspace", [{ loss: 3, acc: 0.1 }, { loss: 2, acc: 0.4 }])])!;
   assertEquals([result.x, result.y], ["step", ["acc"]]);
   assertEquals(result.data, [{ loss: 3, acc: 0.1, step: 0 }, { loss: 2, acc: 0.4, step: 1 }]);
   assertEquals(compiled(result.spec).warnings, []);
 });
 
-Deno.test("a column called step is the default x axis as it is", () => {
+test("a column called step is the default x axis as it is", () => {
   const result = chart({}, [at("workspace", [{ step: 10, loss: 3 }, { step: 20, loss: 2 }])])!;
   assertEquals([result.x, result.y, result.data[1]], ["step", ["loss"], { step: 20, loss: 2 }]);
 });
 
-Deno.test("several y columns are folded into one series each", () => {
+test("several y columns are folded into one series each", () => {
   const result = chart({ y: ["train", "val"] }, [
     at("workspace", [{ train: 1, val: 2 }, { train: 0.5, val: 1 }]),
   ])!;
@@ -92,7 +93,7 @@ Deno.test("several y columns are folded into one series each", () => {
   assertEquals(compiled(result.spec).warnings, []);
 });
 
-Deno.test("two revisions are overlaid in one chart, coloured by revision, oldest first", () => {
+test("two revisions are overlaid in one chart, coloured by revision, oldest first", () => {
   const result = chart({ x: "fpr", y: "tpr" }, [
     at("HEAD", ROC.slice(0, 2)),
     at("workspace", ROC),
@@ -115,13 +116,13 @@ Deno.test("two revisions are overlaid in one chart, coloured by revision, oldest
   assertEquals(compiled(result.spec).warnings, []);
 });
 
-Deno.test("the revision column does not overwrite a data column named rev", () => {
+test("the revision column does not overwrite a data column named rev", () => {
   const result = chart({ y: "v" }, [at("a", [{ rev: 1, v: 1 }]), at("b", [{ rev: 2, v: 2 }])])!;
   assertEquals(result.revisionField, "revision");
   assertEquals(result.data[0], { rev: 1, v: 1, step: 0, revision: "a" });
 });
 
-Deno.test("confusion matrices at two revisions are drawn side by side", () => {
+test("confusion matrices at two revisions are drawn side by side", () => {
   const rows = [{ a: "x", p: "y" }];
   const result = chart({ template: "confusion", x: "a", y: "p" }, [
     at("HEAD", rows),
@@ -131,7 +132,7 @@ Deno.test("confusion matrices at two revisions are drawn side by side", () => {
   assertEquals(compiled(result.spec).warnings, []);
 });
 
-Deno.test("a missing x column is an error naming it and the columns there are", () => {
+test("a missing x column is an error naming it and the columns there are", () => {
   let message = "";
   try {
     chart({ x: "fpx", y: "tpr" }, [at("workspace", ROC)]);
@@ -141,7 +142,7 @@ Deno.test("a missing x column is an error naming it and the columns there are", 
   assertMatch(message, /^p\.csv: no column 'fpx' \(its columns: fpr, tpr\): set x and y/);
 });
 
-Deno.test("a revision lacking a column is left out with a warning; missing everywhere is an error", () => {
+test("a revision lacking a column is left out with a warning; missing everywhere is an error", () => {
   const warnings: string[] = [];
   const result = chart({ x: "fpr", y: "tpr" }, [
     at("HEAD", [{ fpr: 0, recall: 1 }]),
@@ -158,7 +159,7 @@ Deno.test("a revision lacking a column is left out with a warning; missing every
   assertMatch(message, /^p\.csv: no revision has the columns 'nope'/);
 });
 
-Deno.test("text on the y axis is an error, except for confusion matrices", () => {
+test("text on the y axis is an error, except for confusion matrices", () => {
   let message = "";
   try {
     chart({ y: "label" }, [at("workspace", [{ label: "cat" }])]);
@@ -168,7 +169,7 @@ Deno.test("text on the y axis is an error, except for confusion matrices", () =>
   assertMatch(message, /^p\.csv: column 'label' is not numeric \("cat" in row 1\)/);
 });
 
-Deno.test("the confusion template without x and y says what it needs", () => {
+test("the confusion template without x and y says what it needs", () => {
   let message = "";
   try {
     chart({ template: "confusion" }, [at("workspace", [{ a: "x", b: "y" }])]);
@@ -178,13 +179,13 @@ Deno.test("the confusion template without x and y says what it needs", () => {
   assertMatch(message, /confusion template needs x \(the actual class column\) and one y/);
 });
 
-Deno.test("no rows at any revision draws nothing, with a warning", () => {
+test("no rows at any revision draws nothing, with a warning", () => {
   const warnings: string[] = [];
   assertEquals(chart({}, [at("workspace", [])], warnings), undefined);
   assertEquals(warnings, ["p.csv: no rows to draw"]);
 });
 
-Deno.test("column names with dots are fields, not nested access", () => {
+test("column names with dots are fields, not nested access", () => {
   assertEquals(fieldRef("metrics.auc[0]"), "metrics\\.auc\\[0\\]");
   const result = chart({ x: "a.b", y: "c.d" }, [at("workspace", [{ "a.b": 1, "c.d": 2 }])])!;
   assert(compiled(result.spec).vega.marks !== undefined);

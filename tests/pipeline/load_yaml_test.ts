@@ -2,7 +2,8 @@ import { projectAt } from "../../lib/model/project.ts";
 import { loadYamlPipeline } from "../../lib/pipeline/load_yaml.ts";
 import { emptyParamsYaml } from "../../lib/pipeline/params.ts";
 import { assertEquals } from "../_assert.ts";
-import { tempDir } from "../_helpers.ts";
+import { tempDir } from "../_project.ts";
+import { test } from "../_harness.ts";
 
 const PATHS = [
   "a.json",
@@ -20,15 +21,15 @@ const PATHS = [
 /** The loader specs a plain function's deps get in a `pivot.yaml` for `paths`. */
 async function depLoaders(paths: readonly string[]) {
   await using dir = await tempDir();
-  await Deno.writeTextFile(dir.join("stages.ts"), "export function f() {}\n");
+  await Deno.writeTextFile(dir.path("stages.ts"), "export function f() {}\n");
   const deps = paths.map((path, i) => `      d${i}: "${path}"`).join("\n");
-  const file = dir.join("pivot.yaml");
+  const file = dir.path("pivot.yaml");
   await Deno.writeTextFile(file, `stages:\n  f:\n    run: stages.ts#f\n    deps:\n${deps}\n`);
-  const { stages } = await loadYamlPipeline(projectAt(dir.path), file, emptyParamsYaml());
+  const { stages } = await loadYamlPipeline(projectAt(dir.root), file, emptyParamsYaml());
   return stages[0].deps.map((dep) => dep.loader);
 }
 
-Deno.test("a plain function's loaders follow the file extension", async () => {
+test("a plain function's loaders follow the file extension", async () => {
   assertEquals((await depLoaders(PATHS)).map((loader) => loader?.kind), [
     "json",
     "yaml",
@@ -43,7 +44,7 @@ Deno.test("a plain function's loaders follow the file extension", async () => {
   ]);
 });
 
-Deno.test("extension loaders carry the built-in loaders' default options", async () => {
+test("extension loaders carry the built-in loaders' default options", async () => {
   assertEquals(await depLoaders(["a.json", "a.csv"]), [
     { kind: "json", options: { indent: 2 } },
     { kind: "csv", options: { separator: ",", columns: {} } },

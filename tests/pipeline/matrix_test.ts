@@ -1,5 +1,6 @@
 import { expandMatrix, type MatrixDimension } from "../../lib/pipeline/matrix.ts";
 import { assertEquals } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 function dimension(name: string, keys: (string | number | boolean)[]): MatrixDimension<string> {
   return {
@@ -8,7 +9,7 @@ function dimension(name: string, keys: (string | number | boolean)[]): MatrixDim
   };
 }
 
-Deno.test("expandMatrix crosses dimensions, the first outermost", () => {
+test("expandMatrix crosses dimensions, the first outermost", () => {
   const variants = expandMatrix([
     dimension("model", ["small", "large"]),
     dimension("data", [1, 2]),
@@ -19,13 +20,13 @@ Deno.test("expandMatrix crosses dimensions, the first outermost", () => {
   assertEquals(variants[1].combination, "small, 2");
 });
 
-Deno.test("expandMatrix keeps each value's type and leaves repeated names to the caller", () => {
+test("expandMatrix keeps each value's type and leaves repeated names to the caller", () => {
   const variants = expandMatrix([dimension("a", ["x_y", "x"]), dimension("b", [true, "y_true"])]);
   assertEquals(variants.map((v) => v.name), ["x_y_true", "x_y_y_true", "x_true", "x_y_true"]);
   assertEquals(variants[0].values, { a: "x_y", b: true });
 });
 
-Deno.test("expandMatrix of one dimension gives one variant per value", () => {
+test("expandMatrix of one dimension gives one variant per value", () => {
   assertEquals(expandMatrix([dimension("n", [5])]).map((v) => [v.name, v.values]), [
     ["5", { n: 5 }],
   ]);

@@ -2,10 +2,11 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { z } from "zod";
 import type { StandardSchemaV1 } from "../../lib/api/standard_schema.ts";
-import { PivotError } from "../../lib/errors.ts";
 import { resolveParams, type StageParamsInput } from "../../lib/pipeline/params.ts";
 import { parseParamsYaml, readParamsYaml } from "../../lib/pipeline/params_file.ts";
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { assertEquals, assertPivotError } from "../_assert.ts";
+import { tempDir } from "../_project.ts";
+import { test } from "../_harness.ts";
 
 function stage(
   name: string,
@@ -15,26 +16,9 @@ function stage(
   return { name, baseName: name.split("@")[0], params, paramOverrides };
 }
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pivot-params-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** The message of the PivotError that `fn` rejects with. */
-async function errorOf(fn: () => unknown): Promise<string> {
-  const error = await assertRejects(fn);
-  assert(error instanceof PivotError, `expected a PivotError, got ${error}`);
-  assert(!error.message.includes("\n"), `expected one line, got:\n${error.message}`);
-  return error.message;
-}
-
 // --- plain defaults ---
 
-Deno.test("plain defaults are returned as a copy when nothing overrides them", async () => {
+test("plain defaults are returned as a copy when nothing overrides them", async () => {
   const defaults = { epochs: 10, optimizer: { lr: 0.1 } };
   const params = await resolveParams(stage("train", defaults));
   assertEquals(params, { epochs: 10, optimizer: { lr: 0.1 } });
@@ -42,32 +26,32 @@ Deno.test("plain defaults are returned as a copy when nothing overrides them", a
   assertEquals(defaults.optimizer.lr, 0.1);
 });
 
-Deno.test("a stage without params resolves to an empty object", async () => {
+test("a stage without params resolves to an empty object", async () => {
   assertEquals(await resolveParams(stage("train", undefined)), {});
 });
 
-Deno.test("register overrides replace defaults", async () => {
+test("register overrides replace defaults", async () => {
   const params = await resolveParams(stage("train", { epochs: 10, lr: 0.1 }, { epochs: 3 }));
   assertEquals(params, { epochs: 3, lr: 0.1 });
 });
 
-Deno.test("a register override of undefined overrides nothing", async () => {
+test("a register override of undefined overrides nothing", async () => {
   const params = await resolveParams(stage("train", { epochs: 10 }, { epochs: undefined }));
   assertEquals(params, { epochs: 10 });
 });
 
-Deno.test("params.yaml overrides only the stage it names", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.writeTextFile(join(dir, "params.yaml"), "train:\n  epochs: 20\n");
-    const paramsYaml = await readParamsYaml(dir);
-    const train = await resolveParams(stage("train", { epochs: 10 }), { paramsYaml });
-    const test = await resolveParams(stage("test", { epochs: 10 }), { paramsYaml });
-    assertEquals(train, { epochs: 20 });
-    assertEquals(test, { epochs: 10 });
-  });
+test("params.yaml overrides only the stage it names", async () => {
+  await using temp = await tempDir();
+  const dir = temp.root;
+  await Deno.writeTextFile(join(dir, "params.yaml"), "train:\n  epochs: 20\n");
+  const paramsYaml = await readParamsYaml(dir);
+  const train = await resolveParams(stage("train", { epochs: 10 }), { paramsYaml });
+  const test = await resolveParams(stage("test", { epochs: 10 }), { paramsYaml });
+  assertEquals(train, { epochs: 20 });
+  assertEquals(test, { epochs: 10 });
 });
 
-Deno.test("params.yaml wins over register overrides", async () => {
+test("params.yaml wins over register overrides", async () => {
   const paramsYaml = parseParamsYaml("train: { epochs: 20 }");
   const params = await resolveParams(stage("train", { epochs: 10, lr: 1 }, { epochs: 3, lr: 2 }), {
     paramsYaml,
@@ -75,13 +59,13 @@ Deno.test("params.yaml wins over register overrides", async () => {
   assertEquals(params, { epochs: 20, lr: 2 });
 });
 
-Deno.test("a variant takes params.yaml overrides by its base name", async () => {
+test("a variant takes params.yaml overrides by its base name", async () => {
   const paramsYaml = parseParamsYaml("train: { epochs: 20 }");
   const params = await resolveParams(stage("train@small", { epochs: 10 }), { paramsYaml });
   assertEquals(params, { epochs: 20 });
 });
 
-Deno.test("a variant's full name in params.yaml wins over its base name", async () => {
+test("a variant's full name in params.yaml wins over its base name", async () => {
   const paramsYaml = parseParamsYaml(
     "train: { epochs: 20, lr: 0.5 }\ntrain@small: { epochs: 7 }\n",
   );
@@ -95,7 +79,7 @@ Deno.test("a variant's full name in params.yaml wins over its base name", async 
   assertEquals(large, { epochs: 20, lr: 0.5 });
 });
 
-Deno.test("nested params merge key by key", async () => {
+test("nested params merge key by key", async () => {
   const paramsYaml = parseParamsYaml("train:\n  optimizer:\n    lr: 0.5\n");
   const params = await resolveParams(
     stage("train", { optimizer: { lr: 0.1, momentum: 0.9 } }),
@@ -104,28 +88,28 @@ Deno.test("nested params merge key by key", async () => {
   assertEquals(params, { optimizer: { lr: 0.5, momentum: 0.9 } });
 });
 
-Deno.test("an array override replaces the default array whole", async () => {
+test("an array override replaces the default array whole", async () => {
   const paramsYaml = parseParamsYaml("train: { layers: [8] }");
   const params = await resolveParams(stage("train", { layers: [64, 32, 16] }), { paramsYaml });
   assertEquals(params, { layers: [8] });
 });
 
-Deno.test("a null default accepts a value of any type", async () => {
+test("a null default accepts a value of any type", async () => {
   const paramsYaml = parseParamsYaml("train: { seed: 42 }");
   assertEquals(await resolveParams(stage("train", { seed: null }), { paramsYaml }), { seed: 42 });
 });
 
-Deno.test("a params.yaml value of the wrong type names file, stage and key", async () => {
+test("a params.yaml value of the wrong type names file, stage and key", async () => {
   const paramsYaml = parseParamsYaml('train: { epochs: "ten" }');
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { epochs: 10 }), { paramsYaml })
   );
   assertEquals(message, `params.yaml: stage 'train': param 'epochs' must be a number, got "ten"`);
 });
 
-Deno.test("a wrong type in a nested param names the dotted key path", async () => {
+test("a wrong type in a nested param names the dotted key path", async () => {
   const paramsYaml = parseParamsYaml("train: { optimizer: { lr: [1] } }");
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { optimizer: { lr: 0.1 } }), { paramsYaml })
   );
   assertEquals(
@@ -134,9 +118,9 @@ Deno.test("a wrong type in a nested param names the dotted key path", async () =
   );
 });
 
-Deno.test("an object where the default is an array is a type error", async () => {
+test("an object where the default is an array is a type error", async () => {
   const paramsYaml = parseParamsYaml("train: { layers: { a: 1 } }");
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { layers: [1] }), { paramsYaml })
   );
   assertEquals(
@@ -145,15 +129,17 @@ Deno.test("an object where the default is an array is a type error", async () =>
   );
 });
 
-Deno.test("null does not replace a number default", async () => {
+test("null does not replace a number default", async () => {
   const paramsYaml = parseParamsYaml("train: { epochs: null }");
-  const message = await errorOf(() => resolveParams(stage("train", { epochs: 1 }), { paramsYaml }));
+  const message = await assertPivotError(() =>
+    resolveParams(stage("train", { epochs: 1 }), { paramsYaml })
+  );
   assertEquals(message, "params.yaml: stage 'train': param 'epochs' must be a number, got null");
 });
 
-Deno.test("an unknown param key is an error with a suggestion", async () => {
+test("an unknown param key is an error with a suggestion", async () => {
   const paramsYaml = parseParamsYaml("train: { epocs: 5 }");
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { epochs: 10, lr: 0.1 }), { paramsYaml })
   );
   assertEquals(
@@ -162,9 +148,9 @@ Deno.test("an unknown param key is an error with a suggestion", async () => {
   );
 });
 
-Deno.test("an unknown nested key names its parent", async () => {
+test("an unknown nested key names its parent", async () => {
   const paramsYaml = parseParamsYaml("train: { optimizer: { beta: 5 } }");
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { optimizer: { lr: 0.1 } }), { paramsYaml })
   );
   assertEquals(
@@ -173,23 +159,23 @@ Deno.test("an unknown nested key names its parent", async () => {
   );
 });
 
-Deno.test("a variant's base-name error names the params.yaml entry", async () => {
+test("a variant's base-name error names the params.yaml entry", async () => {
   const paramsYaml = parseParamsYaml("train: { epochs: true }");
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train@small", { epochs: 10 }), { paramsYaml })
   );
   assertEquals(message, "params.yaml: stage 'train': param 'epochs' must be a number, got true");
 });
 
-Deno.test("a wrong register override names the call site", async () => {
-  const message = await errorOf(() =>
+test("a wrong register override names the call site", async () => {
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { epochs: 10 }, { epochs: "x" }), { where: "pipeline.ts:12" })
   );
   assertEquals(message, `pipeline.ts:12: stage 'train': param 'epochs' must be a number, got "x"`);
 });
 
-Deno.test("a default that is not JSON data is an error", async () => {
-  const message = await errorOf(() =>
+test("a default that is not JSON data is an error", async () => {
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", { when: new Date(0) }), { where: "pipeline.ts:3" })
   );
   assertEquals(
@@ -205,15 +191,17 @@ const zodParams = z.object({
   lr: z.number().default(0.01),
 });
 
-Deno.test("a zod schema fills its defaults and accepts a valid override", async () => {
+test("a zod schema fills its defaults and accepts a valid override", async () => {
   const paramsYaml = parseParamsYaml("train: { epochs: 3 }");
   const params = await resolveParams(stage("train", zodParams), { paramsYaml });
   assertEquals(params, { epochs: 3, lr: 0.01 });
 });
 
-Deno.test("a zod schema rejects a bad override naming stage and key", async () => {
+test("a zod schema rejects a bad override naming stage and key", async () => {
   const paramsYaml = parseParamsYaml('train: { epochs: "ten" }');
-  const message = await errorOf(() => resolveParams(stage("train", zodParams), { paramsYaml }));
+  const message = await assertPivotError(() =>
+    resolveParams(stage("train", zodParams), { paramsYaml })
+  );
   assertEquals(
     message,
     "params.yaml: stage 'train': param 'epochs': Invalid input: expected number, received string",
@@ -225,28 +213,30 @@ const valibotParams = v.object({
   optimizer: v.optional(v.object({ lr: v.number() }), { lr: 0.1 }),
 });
 
-Deno.test("a valibot schema fills its defaults and accepts a valid override", async () => {
+test("a valibot schema fills its defaults and accepts a valid override", async () => {
   const paramsYaml = parseParamsYaml("train: { optimizer: { lr: 0.5 } }");
   const params = await resolveParams(stage("train", valibotParams), { paramsYaml });
   assertEquals(params, { epochs: 10, optimizer: { lr: 0.5 } });
 });
 
-Deno.test("a valibot schema rejects a bad nested override naming the key path", async () => {
+test("a valibot schema rejects a bad nested override naming the key path", async () => {
   const paramsYaml = parseParamsYaml('train: { optimizer: { lr: "fast" } }');
-  const message = await errorOf(() => resolveParams(stage("train", valibotParams), { paramsYaml }));
+  const message = await assertPivotError(() =>
+    resolveParams(stage("train", valibotParams), { paramsYaml })
+  );
   assertEquals(
     message,
     `params.yaml: stage 'train': param 'optimizer.lr': Invalid type: Expected number but received "fast"`,
   );
 });
 
-Deno.test("a schema sees register overrides and params.yaml merged", async () => {
+test("a schema sees register overrides and params.yaml merged", async () => {
   const paramsYaml = parseParamsYaml("train@a: { lr: 0.5 }");
   const params = await resolveParams(stage("train@a", zodParams, { epochs: 4 }), { paramsYaml });
   assertEquals(params, { epochs: 4, lr: 0.5 });
 });
 
-Deno.test("an async Standard Schema is awaited", async () => {
+test("an async Standard Schema is awaited", async () => {
   const schema: StandardSchemaV1<unknown, { n: number }> = {
     "~standard": {
       version: 1,
@@ -259,9 +249,9 @@ Deno.test("an async Standard Schema is awaited", async () => {
   assertEquals(await resolveParams(stage("s", schema), { paramsYaml }), { n: 2 });
 });
 
-Deno.test("a schema error no layer caused is blamed on the stage definition", async () => {
+test("a schema error no layer caused is blamed on the stage definition", async () => {
   const schema = z.object({ required: z.string() });
-  const message = await errorOf(() =>
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", schema), { where: "pipeline.ts:9" })
   );
   assertEquals(
@@ -270,8 +260,8 @@ Deno.test("a schema error no layer caused is blamed on the stage definition", as
   );
 });
 
-Deno.test("a schema whose output is not an object is an error", async () => {
-  const message = await errorOf(() =>
+test("a schema whose output is not an object is an error", async () => {
+  const message = await assertPivotError(() =>
     resolveParams(stage("train", z.any().transform(() => 5)), { where: "pipeline.ts:1" })
   );
   assertEquals(
@@ -282,35 +272,35 @@ Deno.test("a schema whose output is not an object is an error", async () => {
 
 // --- reading params.yaml ---
 
-Deno.test("a missing params.yaml means no overrides", async () => {
-  await withTempDir(async (dir) => {
-    assertEquals(await readParamsYaml(dir), { file: "params.yaml", stages: {} });
-  });
+test("a missing params.yaml means no overrides", async () => {
+  await using temp = await tempDir();
+  const dir = temp.root;
+  assertEquals(await readParamsYaml(dir), { file: "params.yaml", stages: {} });
 });
 
-Deno.test("an empty params.yaml and an empty stage entry mean no overrides", () => {
+test("an empty params.yaml and an empty stage entry mean no overrides", () => {
   assertEquals(parseParamsYaml("").stages, {});
   assertEquals(parseParamsYaml("train:\n").stages, {});
 });
 
-Deno.test("malformed params.yaml is an error naming the file and line", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.writeTextFile(join(dir, "params.yaml"), "train:\n  epochs: 1\n  epochs: 2\n");
-    const message = await errorOf(() => readParamsYaml(dir));
-    assertEquals(message, "params.yaml:3: invalid YAML: Map keys must be unique");
-  });
+test("malformed params.yaml is an error naming the file and line", async () => {
+  await using temp = await tempDir();
+  const dir = temp.root;
+  await Deno.writeTextFile(join(dir, "params.yaml"), "train:\n  epochs: 1\n  epochs: 2\n");
+  const message = await assertPivotError(() => readParamsYaml(dir));
+  assertEquals(message, "params.yaml:3: invalid YAML: Map keys must be unique");
 });
 
-Deno.test("a params.yaml that is not a mapping is an error", async () => {
-  const message = await errorOf(() => parseParamsYaml("- train\n- test\n"));
+test("a params.yaml that is not a mapping is an error", async () => {
+  const message = await assertPivotError(() => parseParamsYaml("- train\n- test\n"));
   assertEquals(
     message,
     "params.yaml:1: expected a mapping of stage names to params (train: { epochs: 10 }), got a list",
   );
 });
 
-Deno.test("a params.yaml stage entry that is not a mapping is an error", async () => {
-  const message = await errorOf(() => parseParamsYaml("train: 5\n"));
+test("a params.yaml stage entry that is not a mapping is an error", async () => {
+  const message = await assertPivotError(() => parseParamsYaml("train: 5\n"));
   assertEquals(
     message,
     "params.yaml:1: stage 'train': expected a mapping of param names to values, got a number (5)",

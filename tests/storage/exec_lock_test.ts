@@ -1,6 +1,7 @@
-import assert from "node:assert/strict";
 import { acquireExecLock } from "../../lib/storage/exec_lock.ts";
-import { listTree, tempDir } from "../_helpers.ts";
+import { listTree, tempDir } from "../_project.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { spawn, test } from "../_harness.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,44 +21,54 @@ async function writeForeignLock(path: string, owner: Record<string, unknown>): P
   await Deno.writeTextFile(path, JSON.stringify(owner));
 }
 
-Deno.test("acquire writes a lock file with this process's pid and host; release removes it", async () => {
+test("acquire writes a lock file with this process's pid and host; release removes it", async () => {
   await using dir = await tempDir();
-  const lock = await acquireExecLock(dir.join("locks"), "train");
-  const owner = JSON.parse(await Deno.readTextFile(dir.join("locks/train.lock")));
-  assert.equal(owner.pid, Deno.pid);
-  assert.equal(owner.host, Deno.hostname());
+  const lock = await acquireExecLock(dir.path("locks"), "train");
+  const owner = JSON.parse(await Deno.readTextFile(dir.path("locks/train.lock")));
+  assertEquals(owner.pid, Deno.pid);
+  assertEquals(owner.host, Deno.hostname());
   await lock.release();
-  assert.deepEqual(await listTree(dir.join("locks")), []);
+  assertEquals(await listTree(dir.path("locks")), []);
   await lock.release(); // releasing twice is harmless
 });
 
-Deno.test("a second acquire waits until the first is released", async () => {
+test("a second acquire waits until the first is released", async () => {
   await using dir = await tempDir();
-  const first = await acquireExecLock(dir.path, "train");
+  const first = await acquireExecLock(dir.root, "train");
   const waits: string[] = [];
-  const second = acquireExecLock(dir.path, "train", { onWait: (owner) => waits.push(owner) });
-  assert.equal(await settlesWithin(second, 150), false);
-  assert.equal(waits.length, 1);
-  assert.equal(JSON.parse(waits[0]).pid, Deno.pid);
+  const second = acquireExecLock(dir.root, "train", { onWait: (owner) => waits.push(owner) });
+  assertEquals(await settlesWithin(second, 150), false);
+  assertEquals(waits.length, 1);
+  assertEquals(JSON.parse(waits[0]).pid, Deno.pid);
   await first.release();
-  assert.equal(await settlesWithin(second, 2000), true);
+  assertEquals(await settlesWithin(second, 2000), true);
   await (await second).release();
-  assert.equal(waits.length, 1, "onWait is called once");
+  assertEquals(waits.length, 1, "onWait is called once");
 });
 
-Deno.test("locks of different names do not block each other", async () => {
+test("locks of different names do not block each other", async () => {
   await using dir = await tempDir();
-  const a = await acquireExecLock(dir.path, "train@small");
-  const b = await acquireExecLock(dir.path, "train@large");
+  const waits: string[] = [];
+  const onWait = (owner: string) => waits.push(owner);
+  const a = await acquireExecLock(dir.root, "train@small", { onWait });
+  const b = await acquireExecLock(dir.root, "train@large", { onWait });
+  assertEquals(waits, [], "neither acquire waited");
+  // Both are held at once, each in its own file.
+  assertEquals(await listTree(dir.root), ["train%40large.lock", "train%40small.lock"]);
+  for (const file of ["train%40large.lock", "train%40small.lock"]) {
+    assertEquals(JSON.parse(await dir.read(file)).pid, Deno.pid);
+  }
   await a.release();
+  assertEquals(await listTree(dir.root), ["train%40large.lock"], "releasing one keeps the other");
   await b.release();
+  assertEquals(await listTree(dir.root), []);
 });
 
-Deno.test("the lock file name encodes '@' and '/' so every name is one file in the dir", async () => {
+test("the lock file name encodes '@' and '/' so every name is one file in the dir", async () => {
   await using dir = await tempDir();
-  const a = await acquireExecLock(dir.path, "train@small");
-  const b = await acquireExecLock(dir.path, "sub/.pivot/stages/train@small.lock");
-  assert.deepEqual(await listTree(dir.path), [
+  const a = await acquireExecLock(dir.root, "train@small");
+  const b = await acquireExecLock(dir.root, "sub/.pivot/stages/train@small.lock");
+  assertEquals(await listTree(dir.root), [
     "sub%2F.pivot%2Fstages%2Ftrain%40small.lock.lock",
     "train%40small.lock",
   ]);
@@ -65,100 +76,100 @@ Deno.test("the lock file name encodes '@' and '/' so every name is one file in t
   await b.release();
 });
 
-Deno.test("a stale lock whose pid is dead on this host is taken over", async () => {
+test("a stale lock whose pid is dead on this host is taken over", async () => {
   await using dir = await tempDir();
-  const path = dir.join("train.lock");
+  const path = dir.path("train.lock");
   await writeForeignLock(path, { pid: 999999, host: Deno.hostname(), since: 0 });
   const waits: string[] = [];
-  const lock = await acquireExecLock(dir.path, "train", { onWait: (o) => waits.push(o) });
-  assert.deepEqual(waits, []);
-  assert.equal(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
+  const lock = await acquireExecLock(dir.root, "train", { onWait: (o) => waits.push(o) });
+  assertEquals(waits, []);
+  assertEquals(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
   await lock.release();
-  assert.deepEqual(await listTree(dir.path), []);
+  assertEquals(await listTree(dir.root), []);
 });
 
-Deno.test("a lock held by a live process (pid 1) is waited for", async () => {
+test("a lock held by a live process (pid 1) is waited for", async () => {
   await using dir = await tempDir();
-  await writeForeignLock(dir.join("train.lock"), { pid: 1, host: Deno.hostname(), since: 0 });
+  await writeForeignLock(dir.path("train.lock"), { pid: 1, host: Deno.hostname(), since: 0 });
   const controller = new AbortController();
-  const waiting = acquireExecLock(dir.path, "train", { signal: controller.signal });
-  assert.equal(await settlesWithin(waiting, 150), false);
+  const waiting = acquireExecLock(dir.root, "train", { signal: controller.signal });
+  assertEquals(await settlesWithin(waiting, 150), false);
   controller.abort();
-  await assert.rejects(waiting);
+  await assertRejects(() => waiting);
 });
 
-Deno.test("a lock from another host is never considered stale", async () => {
+test("a lock from another host is never considered stale", async () => {
   await using dir = await tempDir();
-  await writeForeignLock(dir.join("train.lock"), { pid: 999999, host: "elsewhere", since: 0 });
+  await writeForeignLock(dir.path("train.lock"), { pid: 999999, host: "elsewhere", since: 0 });
   const controller = new AbortController();
-  const waiting = acquireExecLock(dir.path, "train", { signal: controller.signal });
-  assert.equal(await settlesWithin(waiting, 150), false);
+  const waiting = acquireExecLock(dir.root, "train", { signal: controller.signal });
+  assertEquals(await settlesWithin(waiting, 150), false);
   controller.abort();
-  await assert.rejects(waiting);
-  assert.equal(JSON.parse(await Deno.readTextFile(dir.join("train.lock"))).host, "elsewhere");
+  await assertRejects(() => waiting);
+  assertEquals(JSON.parse(await Deno.readTextFile(dir.path("train.lock"))).host, "elsewhere");
 });
 
-Deno.test("aborting the signal rejects a waiting acquire promptly", async () => {
+test("aborting the signal rejects a waiting acquire promptly", async () => {
   await using dir = await tempDir();
-  const held = await acquireExecLock(dir.path, "train");
+  const held = await acquireExecLock(dir.root, "train");
   const controller = new AbortController();
-  const waiting = acquireExecLock(dir.path, "train", { signal: controller.signal });
+  const waiting = acquireExecLock(dir.root, "train", { signal: controller.signal });
   await sleep(50);
   const start = performance.now();
   controller.abort(new Error("cancelled by test"));
-  await assert.rejects(waiting, /cancelled by test/);
-  assert.ok(performance.now() - start < 1000);
+  await assertRejects(() => waiting, /cancelled by test/);
+  assert(performance.now() - start < 1000);
   await held.release();
 });
 
-Deno.test("an already-aborted signal rejects without taking the lock", async () => {
+test("an already-aborted signal rejects without taking the lock", async () => {
   await using dir = await tempDir();
-  await assert.rejects(acquireExecLock(dir.path, "train", { signal: AbortSignal.abort() }));
-  assert.deepEqual(await listTree(dir.path), []);
+  await assertRejects(() => acquireExecLock(dir.root, "train", { signal: AbortSignal.abort() }));
+  assertEquals(await listTree(dir.root), []);
 });
 
-Deno.test("an unparsable lock file is stale only once it is older than a few seconds", async () => {
+test("an unparsable lock file is stale only once it is older than a few seconds", async () => {
   await using dir = await tempDir();
-  const path = dir.join("train.lock");
+  const path = dir.path("train.lock");
   await Deno.writeTextFile(path, "{half-writ");
   const controller = new AbortController();
-  const waiting = acquireExecLock(dir.path, "train", { signal: controller.signal });
-  assert.equal(await settlesWithin(waiting, 150), false);
+  const waiting = acquireExecLock(dir.root, "train", { signal: controller.signal });
+  assertEquals(await settlesWithin(waiting, 150), false);
   controller.abort();
-  await assert.rejects(waiting);
+  await assertRejects(() => waiting);
   const old = new Date(Date.now() - 60_000);
   await Deno.utime(path, old, old);
-  const lock = await acquireExecLock(dir.path, "train");
-  assert.equal(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
+  const lock = await acquireExecLock(dir.root, "train");
+  assertEquals(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
   await lock.release();
 });
 
-Deno.test("a lock held by a process that was killed is taken over", async () => {
+test("a lock held by a process that was killed is taken over", async () => {
   await using dir = await tempDir();
   const module = new URL("../../lib/storage/exec_lock.ts", import.meta.url).href;
   const code = `
     const { acquireExecLock } = await import(${JSON.stringify(module)});
-    await acquireExecLock(${JSON.stringify(dir.path)}, "train");
+    await acquireExecLock(${JSON.stringify(dir.root)}, "train");
     console.log("held");
     setInterval(() => {}, 1000);
   `;
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = spawn(Deno.execPath(), {
     args: ["eval", code],
     stdout: "piped",
     stderr: "inherit",
-  }).spawn();
+  });
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  assert.equal((await reader.read()).value?.trim(), "held");
+  assertEquals((await reader.read()).value?.trim(), "held");
   const controller = new AbortController();
-  const blocked = acquireExecLock(dir.path, "train", { signal: controller.signal });
-  assert.equal(await settlesWithin(blocked, 150), false);
+  const blocked = acquireExecLock(dir.root, "train", { signal: controller.signal });
+  assertEquals(await settlesWithin(blocked, 150), false);
   controller.abort();
-  await assert.rejects(blocked);
+  await assertRejects(() => blocked);
 
   child.kill("SIGKILL");
   await child.status;
   await reader.cancel();
-  const lock = await acquireExecLock(dir.path, "train");
-  assert.equal(JSON.parse(await Deno.readTextFile(dir.join("train.lock"))).pid, Deno.pid);
+  const lock = await acquireExecLock(dir.root, "train");
+  assertEquals(JSON.parse(await Deno.readTextFile(dir.path("train.lock"))).pid, Deno.pid);
   await lock.release();
 });

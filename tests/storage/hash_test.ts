@@ -1,6 +1,7 @@
-import assert from "node:assert/strict";
 import { canonicalJson, hashBytes, hashFile, hashJson } from "../../lib/storage/hash.ts";
-import { tempDir } from "../_helpers.ts";
+import { tempDir } from "../_project.ts";
+import { assertEquals, assertNotEquals, assertRejects } from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const MiB = 1 << 20;
 
@@ -29,68 +30,68 @@ const XXHSUM_DIGESTS: ReadonlyMap<number, string> = new Map([
   [9 * MiB, "d4122b6aa4d4fb6a"],
 ]);
 
-Deno.test("hashBytes gives the known xxhash64 of empty input and of 'a'", async () => {
-  assert.equal(await hashBytes(""), "ef46db3751d8e999");
-  assert.equal(await hashBytes("a"), "d24ec4f1a98c6e5b");
-  assert.equal(await hashBytes(new Uint8Array([0x61])), "d24ec4f1a98c6e5b");
+test("hashBytes gives the known xxhash64 of empty input and of 'a'", async () => {
+  assertEquals(await hashBytes(""), "ef46db3751d8e999");
+  assertEquals(await hashBytes("a"), "d24ec4f1a98c6e5b");
+  assertEquals(await hashBytes(new Uint8Array([0x61])), "d24ec4f1a98c6e5b");
 });
 
-Deno.test("hashBytes hashes strings as UTF-8", async () => {
-  assert.equal(await hashBytes("é"), await hashBytes(new Uint8Array([0xc3, 0xa9])));
+test("hashBytes hashes strings as UTF-8", async () => {
+  assertEquals(await hashBytes("é"), await hashBytes(new Uint8Array([0xc3, 0xa9])));
 });
 
-Deno.test("hashFile matches hashBytes of the same content across chunk boundaries", async () => {
+test("hashFile matches hashBytes of the same content across chunk boundaries", async () => {
   await using dir = await tempDir();
   for (const size of [0, 1, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, 9 * MiB]) {
     const data = pattern(size);
-    const path = dir.join(`f${size}`);
+    const path = dir.path(`f${size}`);
     await Deno.writeFile(path, data);
-    assert.equal(await hashFile(path), await hashBytes(data), `size ${size}`);
+    assertEquals(await hashFile(path), await hashBytes(data), `size ${size}`);
   }
 });
 
-Deno.test("hashFile agrees with xxhsum -H64 (empty, 1 byte, 4 MiB, 4 MiB+1, 9 MiB)", async () => {
+test("hashFile agrees with xxhsum -H64 (empty, 1 byte, 4 MiB, 4 MiB+1, 9 MiB)", async () => {
   await using dir = await tempDir();
   for (const [size, digest] of XXHSUM_DIGESTS) {
-    const path = dir.join(`f${size}`);
+    const path = dir.path(`f${size}`);
     await Deno.writeFile(path, pattern(size));
-    assert.equal(await hashFile(path), digest, `size ${size}`);
+    assertEquals(await hashFile(path), digest, `size ${size}`);
   }
 });
 
-Deno.test("concurrent hashFile calls do not share buffers", async () => {
+test("concurrent hashFile calls do not share buffers", async () => {
   await using dir = await tempDir();
   const sizes = [9 * MiB, 5 * MiB, 1, 4 * MiB + 7, 0, 6 * MiB];
   const expected: string[] = [];
   for (const [i, size] of sizes.entries()) {
     const data = pattern(size).map((b) => b ^ i);
-    await Deno.writeFile(dir.join(`f${i}`), data);
+    await Deno.writeFile(dir.path(`f${i}`), data);
     expected.push(await hashBytes(data));
   }
-  const actual = await Promise.all(sizes.map((_, i) => hashFile(dir.join(`f${i}`))));
-  assert.deepEqual(actual, expected);
+  const actual = await Promise.all(sizes.map((_, i) => hashFile(dir.path(`f${i}`))));
+  assertEquals(actual, expected);
 });
 
-Deno.test("hashFile of a missing file rejects with NotFound", async () => {
+test("hashFile of a missing file rejects with NotFound", async () => {
   await using dir = await tempDir();
-  await assert.rejects(hashFile(dir.join("missing")), Deno.errors.NotFound);
+  await assertRejects(() => hashFile(dir.path("missing")), Deno.errors.NotFound);
 });
 
-Deno.test("hashFile after a failed hash still gives correct hashes", async () => {
+test("hashFile after a failed hash still gives correct hashes", async () => {
   await using dir = await tempDir();
-  await assert.rejects(hashFile(dir.join("missing")));
-  await Deno.writeTextFile(dir.join("a"), "a");
-  assert.equal(await hashFile(dir.join("a")), "d24ec4f1a98c6e5b");
+  await assertRejects(() => hashFile(dir.path("missing")));
+  await Deno.writeTextFile(dir.path("a"), "a");
+  assertEquals(await hashFile(dir.path("a")), "d24ec4f1a98c6e5b");
 });
 
-Deno.test("canonicalJson sorts object keys at every level and keeps array order", () => {
-  assert.equal(
+test("canonicalJson sorts object keys at every level and keeps array order", () => {
+  assertEquals(
     canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } }),
     '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}',
   );
 });
 
-Deno.test("hashJson is independent of key insertion order", async () => {
-  assert.equal(await hashJson({ a: 1, b: [1, 2] }), await hashJson({ b: [1, 2], a: 1 }));
-  assert.notEqual(await hashJson({ b: [1, 2] }), await hashJson({ b: [2, 1] }));
+test("hashJson is independent of key insertion order", async () => {
+  assertEquals(await hashJson({ a: 1, b: [1, 2] }), await hashJson({ b: [1, 2], a: 1 }));
+  assertNotEquals(await hashJson({ b: [1, 2] }), await hashJson({ b: [2, 1] }));
 });

@@ -1,7 +1,14 @@
-import assert from "node:assert/strict";
 import { PivotError } from "../../lib/errors.ts";
 import { type LockData, readLock, writeLock } from "../../lib/storage/lock_file.ts";
-import { listTree, openState, tempDir } from "../_helpers.ts";
+import { listTree, openState, tempDir } from "../_project.ts";
+import {
+  assert,
+  assertEquals,
+  assertNotEquals,
+  assertPivotError,
+  assertRejects,
+} from "../_assert.ts";
+import { test } from "../_harness.ts";
 
 const REL = ".pivot/stages/train.lock";
 
@@ -46,29 +53,29 @@ const canonical: LockData = {
   ],
 };
 
-Deno.test("writeLock then readLock round-trips the lock in canonical order", async () => {
+test("writeLock then readLock round-trips the lock in canonical order", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  const path = dir.join(REL);
+  await using state = await openState(dir.root);
+  const path = dir.path(REL);
   await writeLock(path, REL, data, state);
-  assert.deepEqual(await readLock(path, REL, state), canonical);
+  assertEquals(await readLock(path, REL, state), canonical);
 });
 
-Deno.test("readLock of a missing lock file is undefined", async () => {
+test("readLock of a missing lock file is undefined", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  assert.equal(await readLock(dir.join(REL), REL, state), undefined);
+  await using state = await openState(dir.root);
+  assertEquals(await readLock(dir.path(REL), REL, state), undefined);
 });
 
-Deno.test("the lock file text has sorted keys and deps, outs and files sorted by path", async () => {
+test("the lock file text has sorted keys and deps, outs and files sorted by path", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  await writeLock(dir.join(REL), REL, data, state);
-  const text = await Deno.readTextFile(dir.join(REL));
+  await using state = await openState(dir.root);
+  await writeLock(dir.path(REL), REL, data, state);
+  const text = await Deno.readTextFile(dir.path(REL));
   const order = (needles: string[]) => needles.map((n) => text.indexOf(n));
   const sorted = (positions: number[]) => {
-    assert.ok(positions.every((p) => p >= 0), `all present in:\n${text}`);
-    assert.deepEqual(positions, [...positions].sort((a, b) => a - b), text);
+    assert(positions.every((p) => p >= 0), `all present in:\n${text}`);
+    assertEquals(positions, [...positions].sort((a, b) => a - b), text);
   };
   sorted(order(["code_manifest:", "deps:", "outs:", "params:"]));
   sorted(order(["func:helper", "self:train"]));
@@ -78,10 +85,10 @@ Deno.test("the lock file text has sorted keys and deps, outs and files sorted by
   sorted(order(["epochs:", "lr:", "nested:", "a: 2", "z: 1"]));
 });
 
-Deno.test("equal locks in any order are written byte for byte the same", async () => {
+test("equal locks in any order are written byte for byte the same", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  await writeLock(dir.join("a.lock"), "a.lock", data, state);
+  await using state = await openState(dir.root);
+  await writeLock(dir.path("a.lock"), "a.lock", data, state);
   const shuffled: LockData = {
     params: { nested: { a: 2, z: 1 }, epochs: 3, lr: 0.1 },
     outs: [...data.outs].reverse(),
@@ -92,30 +99,30 @@ Deno.test("equal locks in any order are written byte for byte the same", async (
     ),
     code_manifest: { "func:helper": "2222222222222222", "self:train": "1111111111111111" },
   };
-  await writeLock(dir.join("b.lock"), "b.lock", shuffled, state);
-  assert.equal(
-    await Deno.readTextFile(dir.join("b.lock")),
-    await Deno.readTextFile(dir.join("a.lock")),
+  await writeLock(dir.path("b.lock"), "b.lock", shuffled, state);
+  assertEquals(
+    await Deno.readTextFile(dir.path("b.lock")),
+    await Deno.readTextFile(dir.path("a.lock")),
   );
 });
 
-Deno.test("writeLock replaces the file atomically and leaves no temp file", async () => {
+test("writeLock replaces the file atomically and leaves no temp file", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  const path = dir.join(REL);
+  await using state = await openState(dir.root);
+  const path = dir.path(REL);
   await writeLock(path, REL, data, state);
   const before = await Deno.stat(path);
   await writeLock(path, REL, { ...data, params: { lr: 0.2 } }, state);
   // A rename puts a new inode in place; an in-place rewrite would keep it.
-  assert.notEqual((await Deno.stat(path)).ino, before.ino);
-  assert.deepEqual(await listTree(dir.join(".pivot")), ["stages", "stages/train.lock"]);
+  assertNotEquals((await Deno.stat(path)).ino, before.ino);
+  assertEquals(await listTree(dir.path(".pivot")), ["stages", "stages/train.lock"]);
 });
 
-Deno.test("an unchanged lock file is served from the parse cache, not re-read", async () => {
+test("an unchanged lock file is served from the parse cache, not re-read", async () => {
   await using dir = await tempDir();
-  const path = dir.join(REL);
+  const path = dir.path(REL);
   {
-    await using state = await openState(dir.path);
+    await using state = await openState(dir.root);
     await writeLock(path, REL, data, state);
   }
   // Garble the file keeping its size, inode and mtime: only a cache hit can
@@ -123,50 +130,48 @@ Deno.test("an unchanged lock file is served from the parse cache, not re-read", 
   const before = await Deno.stat(path);
   await Deno.writeTextFile(path, ":".repeat(before.size));
   await Deno.utime(path, before.atime!, before.mtime!);
-  await using state = await openState(dir.path);
-  assert.deepEqual(await readLock(path, REL, state), canonical);
+  await using state = await openState(dir.root);
+  assertEquals(await readLock(path, REL, state), canonical);
 });
 
-Deno.test("a hand-edited lock file is parsed again", async () => {
+test("a hand-edited lock file is parsed again", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  const path = dir.join(REL);
+  await using state = await openState(dir.root);
+  const path = dir.path(REL);
   await writeLock(path, REL, data, state);
   const text = await Deno.readTextFile(path);
   await Deno.writeTextFile(path, text.replace("lr: 0.1", "lr: 0.25"));
   const { atime, mtime } = await Deno.stat(path);
   await Deno.utime(path, atime!, new Date(mtime!.getTime() + 1000));
-  assert.equal((await readLock(path, REL, state))?.params.lr, 0.25);
+  assertEquals((await readLock(path, REL, state))?.params.lr, 0.25);
 });
 
-Deno.test("a lock file with invalid YAML is a PivotError naming the file", async () => {
+test("a lock file with invalid YAML is a PivotError naming the file", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  await Deno.mkdir(dir.join(".pivot/stages"), { recursive: true });
-  await Deno.writeTextFile(dir.join(REL), "deps: [unclosed\n  : - :\n");
-  await assert.rejects(readLock(dir.join(REL), REL, state), (error) => {
-    assert.ok(error instanceof PivotError);
-    assert.match(error.message, /\.pivot\/stages\/train\.lock: not valid YAML/);
-    assert.equal(error.message.includes("\n"), false);
-    return true;
-  });
+  await using state = await openState(dir.root);
+  await Deno.mkdir(dir.path(".pivot/stages"), { recursive: true });
+  await Deno.writeTextFile(dir.path(REL), "deps: [unclosed\n  : - :\n");
+  await assertPivotError(
+    () => readLock(dir.path(REL), REL, state),
+    /\.pivot\/stages\/train\.lock: not valid YAML/,
+  );
 });
 
-Deno.test("a lock file that is not a mapping is a PivotError naming the file", async () => {
+test("a lock file that is not a mapping is a PivotError naming the file", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  await Deno.mkdir(dir.join(".pivot/stages"), { recursive: true });
-  await Deno.writeTextFile(dir.join(REL), "just a string\n");
-  await assert.rejects(readLock(dir.join(REL), REL, state), PivotError);
-  await assert.rejects(readLock(dir.join(REL), REL, state), /train\.lock: expected a mapping/);
+  await using state = await openState(dir.root);
+  await Deno.mkdir(dir.path(".pivot/stages"), { recursive: true });
+  await Deno.writeTextFile(dir.path(REL), "just a string\n");
+  await assertRejects(() => readLock(dir.path(REL), REL, state), PivotError);
+  await assertRejects(() => readLock(dir.path(REL), REL, state), /train\.lock: expected a mapping/);
 });
 
-Deno.test("an empty lock file reads as an empty lock", async () => {
+test("an empty lock file reads as an empty lock", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
-  await Deno.mkdir(dir.join(".pivot/stages"), { recursive: true });
-  await Deno.writeTextFile(dir.join(REL), "");
-  assert.deepEqual(await readLock(dir.join(REL), REL, state), {
+  await using state = await openState(dir.root);
+  await Deno.mkdir(dir.path(".pivot/stages"), { recursive: true });
+  await Deno.writeTextFile(dir.path(REL), "");
+  assertEquals(await readLock(dir.path(REL), REL, state), {
     code_manifest: {},
     params: {},
     deps: [],

@@ -4,7 +4,8 @@ import type { RunRequest } from "../../lib/worker/protocol.ts";
 import type { StageWorker } from "../../lib/worker/pool.ts";
 import { linkDeps, prepareOuts } from "../../lib/worker/staging.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { engineProject } from "../engine/_project.ts";
+import { test } from "../_harness.ts";
+import { engineProject } from "../engine/_engine.ts";
 
 const FILES = {
   "pivot.yaml": `stages:
@@ -44,7 +45,7 @@ async function runIn(project: Project, worker: StageWorker, name: string) {
   return await worker.run(request, () => {}, undefined, 500);
 }
 
-Deno.test("a crashed worker is dropped and replaced by a new one", async () => {
+test("a crashed worker is dropped and replaced by a new one", async () => {
   await using project = await engineProject(FILES);
   const { pool } = project;
   const first = await pool.acquire(project.stage("crash").permissions);
@@ -62,7 +63,7 @@ Deno.test("a crashed worker is dropped and replaced by a new one", async () => {
   pool.release(second);
 });
 
-Deno.test("a worker released after a run is reused by the next stage with its permissions", async () => {
+test("a worker released after a run is reused by the next stage with its permissions", async () => {
   await using project = await engineProject(FILES);
   const { pool } = project;
   const permissions = project.stage("greet").permissions;

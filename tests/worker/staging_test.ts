@@ -8,9 +8,10 @@ import {
   prepareOuts,
   resetStaging,
 } from "../../lib/worker/staging.ts";
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { listTree } from "../_helpers.ts";
-import { engineProject } from "../engine/_project.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { test } from "../_harness.ts";
+import { listTree } from "../_project.ts";
+import { engineProject } from "../engine/_engine.ts";
 
 const FILES = {
   "pivot.yaml": `stages:
@@ -24,12 +25,12 @@ const FILES = {
   "data/images/a.png": "png",
 };
 
-Deno.test("linkDeps hard-links file deps and symlinks directories, at their project paths", async () => {
+test("linkDeps hard-links file deps and symlinks directories, at their project paths", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
   // A dep outside the project (`../`) gets a place inside the staging area.
   const outside = { ...stage.deps[0], name: "shared", path: "../shared.txt" };
-  const dirs = createStaging(project.dir.join("staging"));
+  const dirs = createStaging(project.dir.path("staging"));
   const deps = linkDeps({ ...stage, deps: [...stage.deps, outside] }, dirs.deps);
   assertEquals(deps.map((d) => [d.name, d.path.slice(dirs.deps.length + 1)]), [
     ["text", "data/in.txt"],
@@ -37,14 +38,14 @@ Deno.test("linkDeps hard-links file deps and symlinks directories, at their proj
     ["shared", "__up__/shared.txt"],
   ]);
   const [text, images] = deps.map((d) => Deno.lstatSync(d.path));
-  assertEquals(text.ino, Deno.statSync(project.dir.join("data/in.txt")).ino);
+  assertEquals(text.ino, Deno.statSync(project.dir.path("data/in.txt")).ino);
   assert(images.isSymlink, "a directory dep is a symlink");
   assertEquals(await Deno.readTextFile(`${deps[1].path}/a.png`), "png");
 });
 
-Deno.test("prepareOuts makes each out's directory and nothing else", async () => {
+test("prepareOuts makes each out's directory and nothing else", async () => {
   await using project = await engineProject(FILES);
-  const dirs = createStaging(project.dir.join("staging"));
+  const dirs = createStaging(project.dir.path("staging"));
   const outs = await prepareOuts(project.stage("grow"), dirs.outs, () => []);
   assertEquals(outs.map((o) => [o.name, o.path.slice(dirs.outs.length + 1), o.selfWritten]), [
     ["log", "logs/run.log", true],
@@ -53,39 +54,38 @@ Deno.test("prepareOuts makes each out's directory and nothing else", async () =>
   assertEquals(await listTree(dirs.outs), ["logs"]);
 });
 
-Deno.test("prepareOuts seeds an incremental out with a writable copy of its last version", async () => {
+test("prepareOuts seeds an incremental out with a writable copy of its last version", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
   const incremental = {
     ...stage,
     outs: stage.outs.map((o) => o.name === "log" ? { ...o, kind: "incremental" as const } : o),
   };
-  const last = project.dir.join("last.log");
+  const last = project.dir.path("last.log");
   await Deno.writeTextFile(last, "line 1\n");
   await Deno.chmod(last, 0o444);
-  const dirs = createStaging(project.dir.join("staging"));
-  const missing = project.dir.join("missing.log");
+  const dirs = createStaging(project.dir.path("staging"));
+  const missing = project.dir.path("missing.log");
   await prepareOuts(incremental, dirs.outs, (out) => out.name === "log" ? [missing, last] : []);
   const seeded = `${dirs.outs}/logs/run.log`;
   assertEquals(await Deno.readTextFile(seeded), "line 1\n");
   assertEquals(Deno.statSync(seeded).mode! & 0o777, 0o644);
 });
 
-Deno.test("checkStagedOuts accepts exactly the declared outs", async () => {
+test("checkStagedOuts accepts exactly the declared outs", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const dirs = createStaging(project.dir.join("staging"));
+  const dirs = createStaging(project.dir.path("staging"));
   await prepareOuts(stage, dirs.outs, () => []);
   const check = () => checkStagedOuts(stage, dirs.outs);
-  let error = await assertRejects(check);
-  assert(error instanceof OutputError);
+  let error = assertThrows(check, OutputError);
   assertEquals(
     error.message,
     "stage 'grow' did not write out 'log' (logs/run.log): write it at ctx.outs.log",
   );
   await Deno.writeTextFile(`${dirs.outs}/logs/run.log`, "ok");
   await Deno.mkdir(`${dirs.outs}/model.bin`);
-  error = await assertRejects(check);
+  error = assertThrows(check, OutputError);
   assertEquals(
     error.message,
     "out 'model' (model.bin) is declared as a file but the stage wrote a directory: declare it with a trailing '/'",
@@ -94,17 +94,17 @@ Deno.test("checkStagedOuts accepts exactly the declared outs", async () => {
   await Deno.writeTextFile(`${dirs.outs}/model.bin`, "weights");
   check();
   await Deno.writeTextFile(`${dirs.outs}/stray.txt`, "?");
-  error = await assertRejects(check);
+  error = assertThrows(check, OutputError);
   assertEquals(
     error.message,
     "stage 'grow' wrote 'stray.txt', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir",
   );
 });
 
-Deno.test("resetStaging keeps clean directories for the next run and clears a failed one", async () => {
+test("resetStaging keeps clean directories for the next run and clears a failed one", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const dirs = createStaging(project.dir.join("staging"));
+  const dirs = createStaging(project.dir.path("staging"));
   const links = linkDeps(stage, dirs.deps).map((d) => d.path).slice(0, 2);
   await prepareOuts(stage, dirs.outs, () => []);
   resetStaging(dirs, links, true);

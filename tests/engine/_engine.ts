@@ -22,7 +22,7 @@ import { emptyParamsYaml } from "../../lib/pipeline/params.ts";
 import { Cache } from "../../lib/storage/cache.ts";
 import { StateStore } from "../../lib/storage/state.ts";
 import { WorkerPool } from "../../lib/worker/pool.ts";
-import { type TempDir, tempDir } from "../_helpers.ts";
+import { type TempDir, tempDir } from "../_project.ts";
 
 /** An open test project; dispose it to stop its workers and remove it. */
 export interface EngineProject extends AsyncDisposable {
@@ -62,19 +62,16 @@ export interface WaveOptions {
  */
 export async function engineProject(files: Record<string, string>): Promise<EngineProject> {
   const dir = await tempDir();
-  await Deno.mkdir(dir.join(".pivot"));
-  for (const [path, text] of Object.entries(files)) {
-    await Deno.mkdir(join(dir.path, path, ".."), { recursive: true });
-    await Deno.writeTextFile(dir.join(path), text);
-  }
-  const project = projectAt(dir.path);
+  await Deno.mkdir(dir.path(".pivot"));
+  for (const [path, text] of Object.entries(files)) await dir.write(path, text);
+  const project = projectAt(dir.root);
   const state = await StateStore.open(project.stateDir);
   const cache = new Cache(project.cacheDir);
   const events: EngineEvent[] = [];
   const load = async (): Promise<EngineContext> => {
     const { stages } = await loadYamlPipeline(
       project,
-      dir.join("pivot.yaml"),
+      dir.path("pivot.yaml"),
       emptyParamsYaml(),
     );
     return {
@@ -90,7 +87,7 @@ export async function engineProject(files: Record<string, string>): Promise<Engi
   let context = await load();
   const pool = new WorkerPool({
     stagingRoot: join(project.tmpDir, "run-test"),
-    codeAccess: () => Promise.resolve({ read: [dir.path, ...ownCodePaths()], importHosts: [] }),
+    codeAccess: () => Promise.resolve({ read: [dir.root, ...ownCodePaths()], importHosts: [] }),
     graceMs: 500,
   });
   let waveStart = 0;

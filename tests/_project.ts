@@ -1,0 +1,313 @@
+/**
+ * Temporary directories and projects, and the real `pivot` CLI run in them.
+ *
+ * A {@linkcode TempProject} gets a `deno.json` that maps `jsr:@pivot/core`
+ * to this checkout's `mod.ts`, so its pipelines import exactly what users
+ * write, and `pivot init` is run in it. Every process started here belongs
+ * to the running test (see `_harness.ts`): a test that runs out of time kills
+ * it. Dispose of directories with `await using`.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { StateStore } from "../lib/storage/state.ts";
+import { output, spawn } from "./_harness.ts";
+
+/** This checkout's root (the directory holding `mod.ts`), without a trailing slash. */
+export const REPO: string = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
+/** This checkout's `cli.ts`. */
+export const CLI: string = join(REPO, "cli.ts");
+
+/** The result of one `pivot` invocation. */
+export interface PivotResult {
+  /** Exit code. */
+  readonly code: number;
+  /** Standard output. */
+  readonly stdout: string;
+  /** Standard error. */
+  readonly stderr: string;
+}
+
+/** One JSON Lines event from `--json`. */
+export interface JsonEvent {
+  readonly type: string;
+  readonly stage?: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Make a temporary directory; `await using dir = await tempDir();` removes it. */
+export async function tempDir(): Promise<TempDir> {
+  return new TempDir(await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_test_" })));
+}
+
+/** A temporary directory (its real path), removed with everything in it when disposed. */
+export class TempDir implements AsyncDisposable {
+  /** Absolute, real path. */
+  readonly root: string;
+
+  /** Take charge of the existing directory `root`. */
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** An absolute path inside the directory. */
+  path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /**
+   * Write a file (parents created). An existing file is removed first: an out
+   * may be a read-only hard link to a cache object, which writing through
+   * (as root) would corrupt.
+   */
+  async write(rel: string, content: string): Promise<void> {
+    const path = this.path(rel);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.remove(path).catch(() => {});
+    await Deno.writeTextFile(path, content);
+  }
+
+  /** Read a file. */
+  read(rel: string): Promise<string> {
+    return Deno.readTextFile(this.path(rel));
+  }
+
+  /** Whether a file (or link, or directory) exists. */
+  async exists(rel: string): Promise<boolean> {
+    try {
+      await Deno.lstat(this.path(rel));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Replace `from` with `to` in a file, which must contain it. */
+  async edit(rel: string, from: string | RegExp, to: string): Promise<void> {
+    const text = await this.read(rel);
+    const edited = text.replace(from, to);
+    if (edited === text) throw new Error(`${rel}: ${from} not found`);
+    await this.write(rel, edited);
+  }
+
+  /**
+   * Run `command ARGS` here (`"deno"` is this Deno); resolves with its
+   * trimmed stdout, rejects with its stderr when it fails.
+   */
+  async run(command: string, ...args: string[]): Promise<string> {
+    const path = command === "deno" ? Deno.execPath() : command;
+    const result = await output(path, { args, cwd: this.root, env: { NO_COLOR: "1" } });
+    const decoder = new TextDecoder();
+    if (!result.success) {
+      throw new Error(`${command} ${args.join(" ")}: ${decoder.decode(result.stderr)}`);
+    }
+    return decoder.decode(result.stdout).trim();
+  }
+
+  /** Run `git ARGS` here, as {@linkcode run} does. */
+  git(...args: string[]): Promise<string> {
+    return this.run("git", ...args);
+  }
+
+  /** Make the directory a git repository with a committer and no signing. */
+  async initGit(): Promise<void> {
+    await this.git("init", "-q");
+    await this.git("config", "user.email", "test@example.com");
+    await this.git("config", "user.name", "Test");
+    await this.git("config", "commit.gpgsign", "false");
+  }
+
+  /** Commit everything in the directory. */
+  async commitAll(message = "commit"): Promise<void> {
+    await this.git("add", "-A");
+    await this.git("commit", "-q", "-m", message);
+  }
+
+  /** Remove the directory. */
+  async dispose(): Promise<void> {
+    // Cache objects are read-only; removal needs write permission on their
+    // directories only, which they keep.
+    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+  }
+
+  /** Remove the directory (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+}
+
+/** Options of {@linkcode TempProject.create}. */
+export interface ProjectOptions {
+  /** Import-map entries added to `deno.json`; `null`: no `deno.json` at all. */
+  readonly imports?: Record<string, string> | null;
+  /** Run `pivot init` (default true). */
+  readonly init?: boolean;
+}
+
+/** A temporary project, driven through the real `pivot` CLI. */
+export class TempProject extends TempDir {
+  #state: StateStore | undefined;
+
+  /**
+   * Create a project with `files` (path → content), a `deno.json` mapping
+   * `jsr:@pivot/core` (plus `options.imports`), and `pivot init` done.
+   */
+  static async create(
+    files: Record<string, string>,
+    options: ProjectOptions = {},
+  ): Promise<TempProject> {
+    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_project_" }));
+    const project = new TempProject(root);
+    try {
+      if (options.imports !== null) await project.writeConfig(options.imports ?? {});
+      for (const [path, content] of Object.entries(files)) await project.write(path, content);
+      if (options.init !== false) {
+        const init = await project.pivot("init");
+        if (init.code !== 0) throw new Error(`pivot init failed: ${init.stderr}`);
+      }
+    } catch (error) {
+      await project.dispose();
+      throw error;
+    }
+    return project;
+  }
+
+  /** The project's `deno.json`, or undefined when it has none. */
+  get config(): string | undefined {
+    try {
+      Deno.statSync(this.path("deno.json"));
+      return this.path("deno.json");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Write `deno.json` mapping `jsr:@pivot/core` to this checkout, plus `imports`. */
+  writeConfig(imports: Record<string, string> = {}): Promise<void> {
+    return this.write("deno.json", denoJson(imports));
+  }
+
+  /** Run `pivot ARGS` in the project. */
+  pivot(...args: string[]): Promise<PivotResult> {
+    return runPivot(this.root, args);
+  }
+
+  /** Run `pivot ARGS --json` and parse the JSON Lines it prints. */
+  async events(...args: string[]): Promise<{ result: PivotResult; events: JsonEvent[] }> {
+    const result = await this.pivot(...args, "--json");
+    const events = result.stdout.split("\n").filter((l) => l.trim() !== "").map((line) => {
+      try {
+        return JSON.parse(line) as JsonEvent;
+      } catch {
+        throw new Error(`not JSON: ${line}\nstderr: ${result.stderr}`);
+      }
+    });
+    return { result, events };
+  }
+
+  /** Stage names with each status, from `repro --json` (or `run --json`) events. */
+  static byStatus(events: readonly JsonEvent[]): Record<string, string[]> {
+    const result: Record<string, string[]> = {};
+    for (const event of events) {
+      if (event.type !== "stage") continue;
+      (result[event.status!] ??= []).push(event.stage!);
+    }
+    for (const names of Object.values(result)) names.sort();
+    return result;
+  }
+
+  /** `pivot status --json ARGS` parsed. */
+  async status(...args: string[]): Promise<{
+    stages: {
+      name: string;
+      status: string;
+      reasons: string[];
+      changes: Record<string, unknown[]>;
+    }[];
+  }> {
+    const result = await this.pivot("status", "--json", ...args);
+    if (result.code !== 0) throw new Error(`status failed (${result.code}): ${result.stderr}`);
+    return JSON.parse(result.stdout);
+  }
+
+  /** The project's state store, `.pivot/state` (opened once; closed on dispose). */
+  async state(): Promise<StateStore> {
+    return this.#state ??= await StateStore.open(this.path(".pivot", "state"));
+  }
+
+  /** Close the state store (the next {@linkcode state} call opens it again). */
+  async closeState(): Promise<void> {
+    await this.#state?.close();
+    this.#state = undefined;
+  }
+
+  /** Close the state store without flushing, and remove the project. */
+  override async dispose(): Promise<void> {
+    this.#state?.kv.close();
+    this.#state = undefined;
+    await super.dispose();
+  }
+}
+
+/** `deno.json` for a test project: `jsr:@pivot/core` is this checkout's `mod.ts`. */
+export function denoJson(imports: Record<string, string>): string {
+  return JSON.stringify(
+    { imports: { "jsr:@pivot/core": pathToFileURL(join(REPO, "mod.ts")).href, ...imports } },
+    null,
+    2,
+  ) + "\n";
+}
+
+/** Run the real CLI in `cwd`, with `env` added to the environment. */
+export async function runPivot(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<PivotResult> {
+  const result = await output(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd,
+    env: { NO_COLOR: "1", ...env },
+  });
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
+}
+
+/** Start the real CLI in `cwd` without waiting, with piped output. */
+export function spawnPivot(cwd: string, args: readonly string[]): Deno.ChildProcess {
+  return spawn(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+/** A state store in `dir/state`, closed when disposed. */
+export async function openState(dir: string): Promise<StateStore & AsyncDisposable> {
+  const state = await StateStore.open(join(dir, "state"));
+  return Object.assign(state, { [Symbol.asyncDispose]: () => state.close() });
+}
+
+/** Every entry name under `dir`, recursively, as sorted relative POSIX paths. */
+export async function listTree(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  async function walk(sub: string): Promise<void> {
+    for await (const entry of Deno.readDir(sub === "" ? dir : join(dir, sub))) {
+      const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
+      names.push(rel);
+      if (entry.isDirectory) await walk(rel);
+    }
+  }
+  await walk("");
+  return names.sort();
+}
