@@ -1,0 +1,195 @@
+/**
+ * Pivot as users get it from JSR, for end-to-end tests: a registry on
+ * loopback (`tests/_jsr_registry.ts`) fed by the same publish script that
+ * `release.yml` runs, and users who each start with an empty `DENO_DIR`
+ * and run `deno run -A jsr:@pivot/cli …` with `JSR_URL` pointing there.
+ *
+ * Publishing costs seconds (`deno publish` type-checks), so each test file
+ * publishes once, in {@link publishPivot}, and shares the registry.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunningRegistry, startJsrRegistry } from "../_jsr_registry.ts";
+import { type JsonEvent, TempProject } from "../e2e/_project.ts";
+
+/** This checkout's root. */
+export const REPO = fileURLToPath(new URL("../../", import.meta.url));
+/** The script `release.yml` publishes with. */
+export const PUBLISH_SCRIPT = join(REPO, ".github/scripts/publish-jsr.sh");
+
+/** The result of a command. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run `command args` and collect its output. */
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
+  const output = await new Deno.Command(command, {
+    args: [...args],
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+/** Fail with the command's output unless it exited 0. */
+export function ok(result: RunResult, what: string): RunResult {
+  if (result.code !== 0) {
+    throw new Error(
+      `${what} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
+  }
+  return result;
+}
+
+/** A user's machine: an empty `DENO_DIR` and `JSR_URL` set to the test registry. */
+export interface User {
+  /** Environment for every command this user runs. */
+  readonly env: Record<string, string>;
+  /** `deno ARGS` in `cwd`. */
+  deno(cwd: string, ...args: string[]): Promise<RunResult>;
+  /** `deno run -A jsr:@pivot/cli ARGS` in `cwd`, as the README says. */
+  pivot(cwd: string, ...args: string[]): Promise<RunResult>;
+  /** Start `deno run -A jsr:@pivot/cli ARGS` in `cwd` without waiting. */
+  spawnPivot(cwd: string, ...args: string[]): Deno.ChildProcess;
+}
+
+/** The registry with Pivot published, shared by a test file. */
+export interface PublishedPivot extends AsyncDisposable {
+  /** The registry. */
+  readonly registry: RunningRegistry;
+  /** What the publish script printed. */
+  readonly publishOutput: string;
+  /** A new user, with an empty `DENO_DIR` (removed on dispose). */
+  newUser(): Promise<User>;
+  /** Publish a small package `name@version` (`@scope/name`) of `files` (path → text). */
+  publishPackage(
+    name: string,
+    version: string,
+    files: Record<string, string>,
+  ): Promise<void>;
+  /** Make a temporary project of `files` (removed on dispose). */
+  project(files: Record<string, string>): Promise<string>;
+}
+
+/**
+ * Start a registry where `@pivot/core`, `@pivot/cli` and `extraPackages`
+ * exist, and publish Pivot with the release script. With `poll`, publishing
+ * tasks finish only when Deno polls their status (as on jsr.io).
+ */
+export async function publishPivot(
+  options: { extraPackages?: readonly string[]; poll?: boolean } = {},
+): Promise<PublishedPivot> {
+  const registry = await startJsrRegistry({
+    packages: ["@pivot/core", "@pivot/cli", ...options.extraPackages ?? []],
+    poll: options.poll ?? false,
+  });
+  const temps: string[] = [];
+  const temp = async (prefix: string) => {
+    const dir = await Deno.realPath(await Deno.makeTempDir({ prefix }));
+    temps.push(dir);
+    return dir;
+  };
+  const publishEnv = {
+    JSR_URL: registry.url,
+    DENO: Deno.execPath(),
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+  };
+  try {
+    // --allow-dirty: a developer's checkout may have uncommitted changes.
+    const published = ok(
+      await run(PUBLISH_SCRIPT, ["--token", registry.token, "--allow-dirty"], {
+        cwd: REPO,
+        env: publishEnv,
+      }),
+      "the publish script",
+    );
+    return {
+      registry,
+      publishOutput: published.stdout + published.stderr,
+      async newUser() {
+        const denoDir = await temp("pivot-deno-dir-");
+        const env = {
+          JSR_URL: registry.url,
+          DENO_DIR: denoDir,
+          NO_COLOR: "1",
+          DENO_NO_UPDATE_CHECK: "1",
+          // For shims from `deno install`, which run the `deno` on PATH.
+          PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+        };
+        const deno = (cwd: string, ...args: string[]) => run(Deno.execPath(), args, { cwd, env });
+        return {
+          env,
+          deno,
+          pivot: (cwd, ...args) => deno(cwd, "run", "-A", "jsr:@pivot/cli", ...args),
+          spawnPivot: (cwd, ...args) =>
+            new Deno.Command(Deno.execPath(), {
+              args: ["run", "-A", "jsr:@pivot/cli", ...args],
+              cwd,
+              env,
+              stdin: "null",
+              stdout: "piped",
+              stderr: "piped",
+            }).spawn(),
+        };
+      },
+      async publishPackage(name, version, files) {
+        const dir = await temp("pivot-package-");
+        await writeFiles(dir, {
+          "deno.json": JSON.stringify({ name, version, license: "MIT", exports: "./mod.ts" }),
+          ...files,
+        });
+        ok(
+          await run(Deno.execPath(), ["publish", "--token", registry.token], {
+            cwd: dir,
+            env: publishEnv,
+          }),
+          `publishing ${name}@${version}`,
+        );
+      },
+      async project(files) {
+        const dir = await temp("pivot-jsr-project-");
+        await writeFiles(dir, files);
+        return dir;
+      },
+      async [Symbol.asyncDispose]() {
+        await registry.stop();
+        for (const dir of temps) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+    };
+  } catch (error) {
+    await registry.stop();
+    throw error;
+  }
+}
+
+/** Write `files` (path → text) under `dir`. */
+export async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(dirname(join(dir, path)), { recursive: true });
+    await Deno.remove(join(dir, path)).catch(() => {});
+    await Deno.writeTextFile(join(dir, path), text);
+  }
+}
+
+/** Stage names by status (sorted) from `repro --json` output. */
+export function stagesByStatus(stdout: string): Record<string, string[]> {
+  const events = stdout.split("\n").filter((line) => line.trim() !== "").map((line) =>
+    JSON.parse(line) as JsonEvent
+  );
+  return TempProject.byStatus(events);
+}
