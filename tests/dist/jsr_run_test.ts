@@ -161,7 +161,7 @@ Deno.test({
           assertEquals(`sha256-${await sha256(bytes)}`, core.manifest[path].checksum, path);
         }
         const cli = await (await fetch(`${url}@pivot/cli/${version}_meta.json`)).json();
-        assertEquals(Object.keys(cli.manifest).sort(), ["/LICENSE", "/deno.json", "/main.ts"]);
+        assertEquals(Object.keys(cli.manifest).sort(), ["/deno.json", "/main.ts"]);
         const main = await (await fetch(`${url}@pivot/cli/${version}/main.ts`)).text();
         assertMatch(
           main,
