@@ -31,7 +31,7 @@ const CHILD_ENV = "PIVOT_CHILD";
 const LAUNCH_ENV = "PIVOT_LAUNCH";
 const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
 
-/** Commands a binary runs itself: they never import the user's code. */
+/** Commands that never import the user's code, which need no relaunch. */
 const SELF_CONTAINED = new Set(["completion", "schema", "__complete"]);
 
 /** How Pivot was started. */
@@ -64,7 +64,7 @@ function cwdOption(args: readonly string[]): string | undefined {
 
 /** True when this module is part of a `deno compile` binary. */
 export function isCompiled(): boolean {
-  return import.meta.url.includes("/deno-compile-");
+  return Deno.build.standalone ?? import.meta.url.includes("/deno-compile-");
 }
 
 /**
@@ -87,8 +87,10 @@ export async function launch(
   const cwd = resolve(cwdOption(args) ?? Deno.cwd());
   const userConfig = findDenoConfig(cwd);
   const unstableOn = typeof Deno.openKv === "function";
-  const here = inChild ||
-    (compiled ? isSelfContained(args) : userConfig === undefined && unstableOn);
+  // Commands that never load user code run here, however Pivot was started:
+  // in a binary they need no Deno, and Tab completion stays one process.
+  const here = inChild || isSelfContained(args) ||
+    (!compiled && userConfig === undefined && unstableOn);
   if (here) {
     const { main } = await import("./main.ts");
     return await main(args);
