@@ -287,14 +287,14 @@ export function currentLaunch(mainUrl: string): LaunchInfo {
  */
 export function launchInfo(mainUrl: string, compiled: boolean): LaunchInfo {
   if (compiled) return { kind: "binary", detail: Deno.execPath() };
-  if (mainUrl.startsWith("file:")) {
-    return { kind: "checkout", detail: dirname(fromFileUrl(mainUrl)) };
-  }
   const jsr = jsrModuleOf(mainUrl);
-  if (!jsr) return { kind: "remote", detail: mainUrl };
-  const spec = `jsr:${jsr.name}@${jsr.version}`;
+  const source: LaunchInfo = mainUrl.startsWith("file:")
+    ? { kind: "checkout", detail: dirname(fromFileUrl(mainUrl)) }
+    : jsr
+    ? { kind: "jsr", detail: `jsr:${jsr.name}@${jsr.version}` }
+    : { kind: "remote", detail: mainUrl };
   const shim = installedShim();
-  return shim ? { kind: "shim", detail: `${shim} (${spec})` } : { kind: "jsr", detail: spec };
+  return shim ? { kind: "shim", detail: `${shim} (${source.detail})` } : source;
 }
 
 /**
