@@ -8,6 +8,8 @@
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { CONFIG_SCHEMA } from "../../lib/schemas/mod.ts";
+import { VERSION } from "../../lib/version.ts";
 import { ok, publishPivot, REPO, run, stagesByStatus } from "./_published.ts";
 
 const PIPELINE = `import { dep, loaders, metric, out, Pipeline } from "jsr:@pivot/core";
@@ -66,6 +68,17 @@ Deno.test({
         });
         const second = ok(await user.pivot(dir, "repro", "--json"), "second repro");
         assertEquals(stagesByStatus(second.stdout), { skipped: ["clean", "count"] });
+        const doctor = JSON.parse(ok(await user.pivot(dir, "doctor", "--json"), "doctor").stdout);
+        assertEquals(doctor.launch, { kind: "jsr", detail: `jsr:@pivot/core@${VERSION}` });
+        assertEquals(doctor.jsr, { url: pivot.registry.url, fromEnv: true });
+        // The schema URL init wrote resolves in the registry, to the schema.
+        const url = ok(await user.pivot(dir, "schema", "config", "--url"), "schema --url").stdout
+          .trim();
+        assertEquals(
+          (await Deno.readTextFile(join(dir, ".pivot/config.yaml"))).split("\n")[0],
+          `# yaml-language-server: $schema=${url}`,
+        );
+        assertEquals(await (await fetch(url)).json(), CONFIG_SCHEMA);
       },
     );
 
@@ -114,6 +127,8 @@ Deno.test({
       assertEquals(stagesByStatus(ok(await shimRun("repro", "--json"), "repro").stdout), {
         skipped: ["clean", "count"],
       });
+      const doctor = JSON.parse(ok(await shimRun("doctor", "--json"), "doctor").stdout);
+      assertEquals(doctor.launch, { kind: "shim", detail: `${shim} (jsr:@pivot/core@${VERSION})` });
     });
 
     await t.step(
