@@ -68,7 +68,7 @@ export interface SessionOptions {
  */
 export async function withSession<T>(
   env: CommandEnv,
-  use: (session: Session) => Promise<T>,
+  use: (session: Session) => T | Promise<T>,
 ): Promise<T> {
   const session = await openSession({
     cwd: env.cwd,

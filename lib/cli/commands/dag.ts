@@ -31,7 +31,7 @@ export const dag: Command = {
       );
     }
     const format: DagFormat = formats[0] ?? "text";
-    return await withSession(env, async (session) => {
+    return await withSession(env, (session) => {
       const { graph } = session.context;
       const stages = selectWithUpstream(graph, positionals);
       env.output.line(renderDag(graph, stages, { format, stagesOnly: Boolean(values.stages) }));

@@ -18,7 +18,7 @@ export const list: Command = {
     json: { type: "boolean", help: "JSON on stdout (SPEC §6 shape)" },
   },
   async run({ values }, env) {
-    return await withSession(env, async (session) => {
+    return await withSession(env, (session) => {
       const stages = session.context.graph.order;
       if (values.json) {
         env.output.line(JSON.stringify(listJson(stages), null, 2));
