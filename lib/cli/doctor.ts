@@ -14,10 +14,10 @@ import { dirname, isAbsolute, join, relative } from "node:path";
 import { messageOf } from "../errors.ts";
 import { jsrUrl } from "../jsr.ts";
 import { isDirectory, isFile } from "../paths.ts";
-import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/project.ts";
-import { configPath, readProjectConfig } from "../pipeline/project_config.ts";
+import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
+import { readProjectConfig } from "../pipeline/project_config.ts";
 import { VERSION } from "../version.ts";
-import { currentLaunch, type LaunchInfo } from "./launcher.ts";
+import { currentLaunch, type LaunchInfo } from "./launch_info.ts";
 
 /** The result of one check. */
 export interface CheckResult {
@@ -121,7 +121,7 @@ export async function gatherReport(cwd: string, mainUrl: string): Promise<Doctor
   }
   const denoConfig = findDenoConfig(pipeline ? dirname(pipeline) : cwd) ?? null;
 
-  const files = [configPath(project), join(project.pivotDir, "config.local.yaml")];
+  const files = ["config.yaml", "config.local.yaml"].map((name) => join(project.pivotDir, name));
   const parsed = await Promise.all(files.map(readYamlMapping));
   const config = files.map((path, i) => ({
     path: rel(path),

@@ -13,8 +13,8 @@
  */
 
 import { join } from "node:path";
-import type { Project } from "../pipeline/project.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { Project } from "../model/project.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import { fromFileUrl } from "../paths.ts";
 
 const FILE = "stage_names.json";

@@ -6,7 +6,8 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { extractSourcesTo, findDeno, launchInfo, NO_DENO_MESSAGE } from "../../lib/cli/launcher.ts";
+import { extractSourcesTo, findDeno, NO_DENO_MESSAGE } from "../../lib/cli/launcher.ts";
+import { launchInfo } from "../../lib/cli/launch_info.ts";
 import { VERSION } from "../../lib/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { tempDir } from "../_helpers.ts";

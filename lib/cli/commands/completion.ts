@@ -6,7 +6,7 @@
  */
 
 import { PivotError } from "../../errors.ts";
-import { findPipelineFile, findProject } from "../../pipeline/project.ts";
+import { findPipelineFile, findProject } from "../../pipeline/find_project.ts";
 import type { Command } from "../command.ts";
 import { completionScript, type Shell, SHELLS } from "../completion.ts";
 import { rememberedStageNames } from "../stage_names.ts";
