@@ -58,7 +58,9 @@ export interface JsrModule {
  */
 export function jsrModuleOf(url: string, registry: string = jsrUrl()): JsrModule | undefined {
   if (!url.startsWith(registry)) return undefined;
-  const match = /^(@[^/]+\/[^/]+)\/([^/]+)(\/.*)$/.exec(url.slice(registry.length));
-  if (!match || match[2].endsWith("_meta.json")) return undefined;
-  return { name: match[1], version: match[2], path: match[3] };
+  const [, name, version, path] =
+    /^(@[^/]+\/[^/]+)\/([^/]+)(\/.*)$/.exec(url.slice(registry.length)) ??
+      [];
+  if (!name || !version || !path || version.endsWith("_meta.json")) return undefined;
+  return { name, version, path };
 }
