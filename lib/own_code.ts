@@ -12,6 +12,7 @@
  * @module
  */
 
+import { jsrUrl } from "./jsr.ts";
 import { fromFileUrl, toFileUrl } from "./paths.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -31,8 +32,8 @@ export const PIVOT_ROOT: string = PIVOT_IS_LOCAL
 /** The name of Pivot's package on JSR. */
 export const PIVOT_PACKAGE = "@pivot/core";
 
-/** Every published version of Pivot's package. */
-const PUBLISHED = `https://jsr.io/${PIVOT_PACKAGE}/`;
+/** Every published version of Pivot's package, in the JSR registry Deno uses (`JSR_URL`). */
+const PUBLISHED = `${jsrUrl()}${PIVOT_PACKAGE}/`;
 
 /**
  * The URL prefixes of Pivot's own modules for a Pivot whose source root is

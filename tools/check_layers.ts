@@ -35,8 +35,9 @@ import ts from "typescript";
 export const LAYERS: readonly (readonly string[])[] = [
   // Helpers with no knowledge of pipelines: errors, paths, events, own code, trace, version.
   ["lib/*.ts"],
-  // The shared model: stage definitions, the project, artifact and loader-spec types.
-  ["lib/model/"],
+  // The shared model: stage definitions, the project, artifact and loader-spec types; the JSON
+  // Schemas of the files users write (pivot.yaml, config.yaml, .pvt).
+  ["lib/model/", "lib/schemas/"],
   // What users import (mod.ts); content-addressed storage, lock files, state.
   ["lib/api/", "lib/storage/"],
   // Code fingerprints; the stage graph; stage workers; remotes.

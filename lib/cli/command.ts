@@ -51,6 +51,8 @@ export interface Command {
   readonly usage: string;
   /** Its options. */
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Left out of `pivot --help` and completions (an internal command). */
+  readonly hidden?: boolean;
   /** Run it; resolves with the exit code. */
   run(args: ParsedArgs, env: CommandEnv): Promise<number>;
 }

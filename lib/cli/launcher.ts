@@ -12,7 +12,12 @@
  * A `deno compile` binary cannot import files that did not exist when it was
  * compiled (denoland/deno#18327), so it re-executes too: with `deno` from
  * `PIVOT_DENO` or `PATH`, on a copy of Pivot's sources it extracts from
- * itself into the user's cache directory.
+ * itself into the user's cache directory. Commands that never load user code
+ * (`--version`, `--help`, `completion`, `schema`) run in the binary itself,
+ * so they work where Deno is not installed.
+ *
+ * How Pivot was started (a checkout, a JSR URL, a shim from `deno install`,
+ * a binary) is passed to the child in `PIVOT_LAUNCH`, for `pivot doctor`.
  *
  * @module
  */
@@ -20,9 +25,19 @@
 import { dirname, join, resolve } from "node:path";
 import { findDenoConfig } from "../pipeline/find_project.ts";
 import { fromFileUrl } from "../paths.ts";
+import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
 const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
+
+/** Commands that never import the user's code, which need no relaunch. */
+const SELF_CONTAINED = new Set(["completion", "schema", "__complete"]);
+
+/** Options of {@link launch}. */
+export interface LaunchOptions {
+  /** Run as a `deno compile` binary does (default: detected from the module URL). */
+  readonly compiled?: boolean;
+}
 
 /** The `--cwd` value in `args`, if any. */
 function cwdOption(args: readonly string[]): string | undefined {
@@ -34,25 +49,36 @@ function cwdOption(args: readonly string[]): string | undefined {
   return undefined;
 }
 
-function isCompiled(): boolean {
-  return import.meta.url.includes("/deno-compile-");
-}
-
 /**
  * Run Pivot with `args`: in this process when it can load user code here,
  * otherwise in a child `deno` process. Resolves with the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exit(await launch(Deno.args, import.meta.url));
+ * ```
  */
-export async function launch(args: readonly string[], mainUrl: string): Promise<number> {
+export async function launch(
+  args: readonly string[],
+  mainUrl: string,
+  options: LaunchOptions = {},
+): Promise<number> {
+  const compiled = options.compiled ?? isCompiled();
+  const inChild = Deno.env.get(CHILD_ENV) === "1";
+  if (!inChild) Deno.env.set(LAUNCH_ENV, JSON.stringify(launchInfo(mainUrl, compiled)));
   const cwd = resolve(cwdOption(args) ?? Deno.cwd());
   const userConfig = findDenoConfig(cwd);
-  const inChild = Deno.env.get(CHILD_ENV) === "1";
   const unstableOn = typeof Deno.openKv === "function";
-  if (inChild || (!isCompiled() && userConfig === undefined && unstableOn)) {
+  // Commands that never load user code run here, however Pivot was started:
+  // in a binary they need no Deno, and Tab completion stays one process.
+  const here = inChild || isSelfContained(args) ||
+    (!compiled && userConfig === undefined && unstableOn);
+  if (here) {
     const { main } = await import("./main.ts");
     return await main(args);
   }
   try {
-    return await relaunch(args, mainUrl, userConfig);
+    return await relaunch(args, mainUrl, userConfig, compiled);
   } catch (error) {
     // The launcher has no CLI around it to format errors: one line, exit 2.
     console.error(`error: ${(error as Error).message}`);
@@ -60,13 +86,21 @@ export async function launch(args: readonly string[], mainUrl: string): Promise<
   }
 }
 
+/** True when `args` ask for something that never loads user code. */
+function isSelfContained(args: readonly string[]): boolean {
+  const command = args.find((arg, i) => !arg.startsWith("-") && args[i - 1] !== "--cwd");
+  if (command === undefined) return true; // --version, --help, or the usage
+  return SELF_CONTAINED.has(command);
+}
+
 async function relaunch(
   args: readonly string[],
   mainUrl: string,
   userConfig: string | undefined,
+  compiled: boolean,
 ): Promise<number> {
-  const deno = isCompiled() ? findDeno() : Deno.execPath();
-  const entry = isCompiled() ? await extractSources(mainUrl) : mainUrl;
+  const deno = compiled ? findDeno() : Deno.execPath();
+  const entry = compiled ? await extractSources(mainUrl) : mainUrl;
   const child = new Deno.Command(deno, {
     args: [
       "run",
@@ -76,7 +110,7 @@ async function relaunch(
       entry,
       ...args,
     ],
-    env: { [CHILD_ENV]: "1" },
+    env: { [CHILD_ENV]: "1", [LAUNCH_ENV]: Deno.env.get(LAUNCH_ENV) ?? "" },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
@@ -106,26 +140,51 @@ function signalNumber(signal: Deno.Signal): number {
     1;
 }
 
-/** The `deno` a compiled binary re-executes with: `PIVOT_DENO`, else the first on `PATH`. */
+/** What to tell a user who has no Deno (one line). */
+export const NO_DENO_MESSAGE =
+  "pivot runs your pipeline with Deno, and found no 'deno' on PATH: install Deno 2 (https://docs.deno.com/runtime/getting_started/installation/, or 'npm install -g deno') or set PIVOT_DENO to its path";
+
+/**
+ * The `deno` a compiled binary re-executes with: `PIVOT_DENO`, else the first
+ * executable `deno` on `PATH`. Throws a one-line error saying how to get
+ * Deno when there is none.
+ *
+ * @example
+ * ```ts ignore
+ * const deno = findDeno(); // "/usr/local/bin/deno"
+ * ```
+ */
 export function findDeno(): string {
   const explicit = Deno.env.get("PIVOT_DENO");
-  if (explicit) return explicit;
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    const candidate = join(dir, "deno");
-    try {
-      if (Deno.statSync(candidate).isFile) return candidate;
-    } catch {
-      // not here
+  if (explicit) {
+    if (!isExecutableFile(explicit)) {
+      throw new Error(
+        `PIVOT_DENO is '${explicit}', which is not an executable file: point it at a deno binary, or unset it to use the deno on PATH`,
+      );
     }
+    return explicit;
   }
-  throw new Error(
-    "this pivot binary needs Deno to run your pipeline's code, and found no 'deno' on PATH: install Deno or set PIVOT_DENO",
-  );
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir === "") continue;
+    const candidate = join(dir, "deno");
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new Error(NO_DENO_MESSAGE);
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Copy Pivot's embedded sources (included at compile time with
- * `--include lib/`) to `~/.cache/pivot/<version>/`, once per version.
+ * `--include lib/`) to `$XDG_CACHE_HOME/pivot/<version>/` (default
+ * `~/.cache`), once per version.
  */
 async function extractSources(mainUrl: string): Promise<string> {
   const { VERSION } = await import("../version.ts");
@@ -138,6 +197,11 @@ async function extractSources(mainUrl: string): Promise<string> {
  * `target`, unless a complete copy is there; returns the copy's `cli.ts`.
  * The copy is made beside `target` and renamed into place, so a crash never
  * leaves a partial copy marked complete.
+ *
+ * @example
+ * ```ts ignore
+ * const cli = await extractSourcesTo("/tmp/deno-compile-pivot", `${home}/.cache/pivot/0.1.0`);
+ * ```
  */
 export async function extractSourcesTo(sourceRoot: string, target: string): Promise<string> {
   const done = join(target, ".complete");
@@ -147,12 +211,29 @@ export async function extractSourcesTo(sourceRoot: string, target: string): Prom
     const temp = `${target}.${Deno.pid}.tmp`;
     const { copyTree } = await import("../storage/copy.ts");
     await copyTree(sourceRoot, temp, isSource);
+    await withoutWorkspace(join(temp, "deno.json"));
     await Deno.mkdir(dirname(target), { recursive: true });
     await Deno.remove(target, { recursive: true }).catch(() => {});
     await Deno.writeTextFile(join(temp, ".complete"), "");
     await Deno.rename(temp, target);
   }
   return join(target, "cli.ts");
+}
+
+/**
+ * Drop `workspace` from the copied `deno.json`: its members (packages/cli)
+ * are not embedded, and Deno refuses a config whose members are missing.
+ */
+async function withoutWorkspace(path: string): Promise<void> {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return; // no deno.json embedded
+  }
+  if (!("workspace" in config)) return;
+  delete config.workspace;
+  await Deno.writeTextFile(path, JSON.stringify(config, null, 2) + "\n");
 }
 
 /** Pivot's sources: `.ts`, `.json` and `.lock` files, outside `node_modules/` and dot-directories. */

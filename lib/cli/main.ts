@@ -10,14 +10,17 @@ import { messageOf, PivotError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type Command, commandHelp, GLOBAL_OPTIONS, parseCommandArgs } from "./command.ts";
 import { checkout } from "./commands/checkout.ts";
+import { complete, completionCommand } from "./commands/completion.ts";
 import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
+import { doctor } from "./commands/doctor.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
 import { params } from "./commands/params.ts";
 import { plots } from "./commands/plots.ts";
 import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
+import { schema } from "./commands/schema.ts";
 import { status } from "./commands/status.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
@@ -34,17 +37,22 @@ export const COMMANDS: readonly Command[] = [
   plots,
   commit,
   checkout,
+  completionCommand(() => COMMANDS),
+  schema,
+  doctor,
+  complete,
 ];
 
 function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  const shown = COMMANDS.filter((c) => !c.hidden);
+  const width = Math.max(...shown.map((c) => c.name.length)) + 2;
   return [
     "pivot: run pipeline stages when their code, params or data change.",
     "",
     "Usage: pivot <command> [options]",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    ...shown.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
     "Global options: -v/--verbose, -q/--quiet, --cwd DIR, --help, --version",
     "Run 'pivot <command> --help' for a command's options.",

@@ -27,6 +27,7 @@ import {
 import type { StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
+import { rememberStageNames } from "./stage_names.ts";
 
 /** An open project: close it when done. */
 export interface Session {
@@ -102,6 +103,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       ? await loadStagesFresh(project, pipelineFile, paramsYaml)
       : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
     mark("session: pipeline loaded");
+    rememberStageNames(project, pipelineFile, loaded.stages);
     const graph = buildGraph(loaded.stages, { exists });
     mark("session: graph built");
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);

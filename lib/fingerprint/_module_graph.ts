@@ -12,6 +12,7 @@
  */
 
 import { PivotError } from "../errors.ts";
+import { jsrModuleOf } from "../jsr.ts";
 import { hashBytes } from "../storage/hash.ts";
 import { fromFileUrl } from "../paths.ts";
 import { PIVOT_PACKAGE } from "../own_code.ts";
@@ -209,10 +210,13 @@ function packageName(id: string): string {
   return at < 0 ? id : id.slice(0, at);
 }
 
-/** Name and version of a JSR module URL or `jsr:` specifier. */
+/**
+ * Name and version of a module URL of the JSR registry Deno uses (jsr.io, or
+ * `JSR_URL`), or of a `jsr:` specifier (whose version is only a constraint).
+ */
 function jsrIdOf(url: string): { name: string; version: string } | undefined {
-  const fromUrl = /^https:\/\/jsr\.io\/(@[^/]+\/[^/]+)\/([^/]+)\//.exec(url);
-  if (fromUrl) return { name: fromUrl[1], version: fromUrl[2] };
+  const fromUrl = jsrModuleOf(url);
+  if (fromUrl) return fromUrl;
   const fromSpecifier = /^jsr:\/?(@[^/@]+\/[^/@]+)(?:@([^/]+))?/.exec(url);
   if (fromSpecifier) return { name: fromSpecifier[1], version: fromSpecifier[2] ?? "*" };
   return undefined;

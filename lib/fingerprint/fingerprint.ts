@@ -29,6 +29,7 @@ import type { ModuleGraph } from "./_module_graph.ts";
 import { fromFileUrl, toFileUrl } from "../paths.ts";
 import { ownCodePrefixes } from "../own_code.ts";
 import { resolvePath } from "./_paths.ts";
+import { jsrUrl } from "../jsr.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
 
 // The cold path's modules (TypeScript analysis, `deno info`, resolution) are
@@ -158,7 +159,7 @@ export async function localModuleFiles(
 /**
  * What a worker running stages of the pipeline in `entry` must be allowed to
  * load: the local module files (dynamic `import()` needs read access) and
- * the hosts of its remote modules (`jsr.io` for `jsr:` packages). Served from
+ * the hosts of its remote modules (the JSR registry's for `jsr:` packages). Served from
  * the cached module graph.
  */
 export async function codeAccessOf(
@@ -174,7 +175,7 @@ export async function codeAccessOf(
     if (await run.files.hash(module.path) !== null) files.push(module.path);
     for (const target of Object.values(module.deps)) {
       if (target.kind !== "package") continue;
-      if (target.key.startsWith("jsr:")) hosts.add("jsr.io");
+      if (target.key.startsWith("jsr:")) hosts.add(new URL(jsrUrl()).host);
       else if (target.key.startsWith("mod:")) {
         try {
           hosts.add(new URL(target.key.slice(4)).host);

@@ -1,26 +1,34 @@
-import { join } from "node:path";
-import { extractSourcesTo, findDeno } from "../../lib/cli/launcher.ts";
-import { assert, assertEquals } from "../_assert.ts";
-import { tempDir } from "../_project.ts";
-import { test } from "../_harness.ts";
+/**
+ * The launcher's own logic, including what a `deno compile` binary does
+ * (which cannot be built here: `deno compile` downloads its runtime): find
+ * `deno`, extract the embedded sources, re-execute them on a real project.
+ */
+
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { extractSourcesTo, findDeno, NO_DENO_MESSAGE } from "../../lib/cli/launcher.ts";
+import { launchInfo } from "../../lib/cli/launch_info.ts";
+import { VERSION } from "../../lib/version.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { output, test } from "../_harness.ts";
+import { REPO, tempDir } from "../_project.ts";
 
 test("extractSourcesTo copies the sources once and marks the copy complete", async () => {
-  await using temp = await tempDir();
-  const dir = temp.root;
-  const source = join(dir, "embedded");
+  await using dir = await tempDir();
+  const source = dir.path("embedded");
   await Deno.mkdir(join(source, "lib/cli"), { recursive: true });
   await Deno.writeTextFile(join(source, "cli.ts"), "// cli");
   await Deno.writeTextFile(join(source, "deno.json"), "{}");
   await Deno.writeTextFile(join(source, "lib/cli/main.ts"), "// main");
   await Deno.writeTextFile(join(source, "notes.md"), "not source");
-  const target = join(dir, "cache/pivot/0.1.0");
+  const target = dir.path("cache/pivot/0.1.0");
   const cli = await extractSourcesTo(source, target);
   assertEquals(cli, join(target, "cli.ts"));
   assertEquals(await Deno.readTextFile(join(target, "lib/cli/main.ts")), "// main");
   assert(await Deno.stat(join(target, ".complete")));
-  assert(
-    !(await temp.exists("cache/pivot/0.1.0/notes.md")),
-    "only .ts, .json and .lock files are copied",
+  await Deno.stat(join(target, "notes.md")).then(
+    () => assert(false, "only .ts, .json and .lock files are copied"),
+    () => {},
   );
   // A second call finds the complete copy and leaves it alone.
   await Deno.writeTextFile(join(source, "cli.ts"), "// changed");
@@ -28,25 +36,40 @@ test("extractSourcesTo copies the sources once and marks the copy complete", asy
   assertEquals(await Deno.readTextFile(join(target, "cli.ts")), "// cli");
 });
 
-test("findDeno prefers PIVOT_DENO, then the deno on PATH", async () => {
-  await using temp = await tempDir();
-  const dir = temp.root;
+test("extractSourcesTo drops the workspace members, which are not embedded", async () => {
+  await using dir = await tempDir();
+  const source = dir.path("embedded");
+  await Deno.mkdir(source);
+  await Deno.writeTextFile(
+    join(source, "deno.json"),
+    JSON.stringify({ name: "@pivot/core", workspace: ["./packages/cli"], imports: { a: "npm:a" } }),
+  );
+  await extractSourcesTo(source, dir.path("copy"));
+  assertEquals(JSON.parse(await Deno.readTextFile(dir.path("copy/deno.json"))), {
+    name: "@pivot/core",
+    imports: { a: "npm:a" },
+  });
+});
+
+test("findDeno prefers PIVOT_DENO, then the first executable deno on PATH", async () => {
+  await using dir = await tempDir();
   const saved = { deno: Deno.env.get("PIVOT_DENO"), path: Deno.env.get("PATH") };
   try {
-    Deno.env.set("PIVOT_DENO", "/opt/custom/deno");
-    assertEquals(findDeno(), "/opt/custom/deno");
+    await Deno.mkdir(dir.path("a"));
+    await Deno.mkdir(dir.path("b"));
+    await Deno.writeTextFile(dir.path("a/deno"), "", { mode: 0o644 }); // not executable
+    await Deno.writeTextFile(dir.path("b/deno"), "", { mode: 0o755 });
+    Deno.env.set("PIVOT_DENO", dir.path("b/deno"));
+    assertEquals(findDeno(), dir.path("b/deno"));
+    Deno.env.set("PIVOT_DENO", "/opt/missing/deno");
+    assertMatch(errorOf(findDeno), /^PIVOT_DENO is '\/opt\/missing\/deno', which is not/);
     Deno.env.delete("PIVOT_DENO");
-    await Deno.writeTextFile(join(dir, "deno"), "");
-    Deno.env.set("PATH", `/nonexistent:${dir}`);
-    assertEquals(findDeno(), join(dir, "deno"));
-    Deno.env.set("PATH", "/nonexistent");
-    let message = "";
-    try {
-      findDeno();
-    } catch (error) {
-      message = (error as Error).message;
-    }
-    assert(/found no 'deno' on PATH: install Deno or set PIVOT_DENO/.test(message), message);
+    Deno.env.set("PATH", `/nonexistent:${dir.path("a")}:${dir.path("b")}`);
+    assertEquals(findDeno(), dir.path("b/deno"));
+    Deno.env.set("PATH", `/nonexistent:${dir.path("a")}`);
+    assertEquals(errorOf(findDeno), NO_DENO_MESSAGE);
+    assert(!NO_DENO_MESSAGE.includes("\n"), "one line");
+    assertMatch(NO_DENO_MESSAGE, /install Deno .*or set PIVOT_DENO/);
   } finally {
     if (saved.deno === undefined) Deno.env.delete("PIVOT_DENO");
     else Deno.env.set("PIVOT_DENO", saved.deno);
@@ -54,11 +77,127 @@ test("findDeno prefers PIVOT_DENO, then the deno on PATH", async () => {
   }
 });
 
-test("the versions in deno.json, packages/cli and lib/version.ts agree", async () => {
-  const { VERSION } = await import("../../lib/version.ts");
-  const root = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  const cli = JSON.parse(
-    await Deno.readTextFile(new URL("../../packages/cli/deno.json", import.meta.url)),
+test("launchInfo tells a checkout, a JSR package, a binary and another URL apart", () => {
+  const saved = Deno.env.get("JSR_URL");
+  try {
+    assertEquals(launchInfo("file:///home/me/pivot/cli.ts", false), {
+      kind: "checkout",
+      detail: "/home/me/pivot",
+    });
+    Deno.env.set("JSR_URL", "http://127.0.0.1:4507");
+    assertEquals(launchInfo("http://127.0.0.1:4507/@pivot/core/0.3.0/cli.ts", false), {
+      kind: "jsr",
+      detail: "jsr:@pivot/core@0.3.0",
+    });
+    assertEquals(launchInfo("https://example.com/pivot/cli.ts", false).kind, "remote");
+    assertEquals(launchInfo("file:///tmp/deno-compile-pivot/cli.ts", true), {
+      kind: "binary",
+      detail: Deno.execPath(),
+    });
+  } finally {
+    if (saved === undefined) Deno.env.delete("JSR_URL");
+    else Deno.env.set("JSR_URL", saved);
+  }
+});
+
+/**
+ * A stand-in for a compiled binary: the launcher in compiled mode, whose
+ * "embedded" sources are a copy of this checkout's (what `--include` puts in
+ * a binary), run by a plain `deno` with the unstable APIs on, as a binary is.
+ */
+async function fakeBinary(dir: string): Promise<string> {
+  const embedded = join(dir, "embedded");
+  for (const path of ["cli.ts", "mod.ts", "deno.json", "deno.lock", "lib"]) {
+    await copy(join(REPO, path), join(embedded, path));
+  }
+  const entry = join(dir, "pivot_binary.ts");
+  await Deno.writeTextFile(
+    entry,
+    `import { launch } from ${
+      JSON.stringify(pathToFileURL(join(REPO, "lib/cli/launcher.ts")).href)
+    };
+Deno.exit(await launch(Deno.args, ${
+      JSON.stringify(pathToFileURL(join(embedded, "cli.ts")).href)
+    }, { compiled: true }));
+`,
   );
+  return entry;
+}
+
+test("a binary re-executes its extracted sources with the deno it finds", async () => {
+  await using dir = await tempDir();
+  const entry = await fakeBinary(dir.root);
+  const project = dir.path("project");
+  await Deno.mkdir(project);
+  const binary = (env: Record<string, string>, ...args: string[]) =>
+    run(Deno.execPath(), ["run", "-A", ...UNSTABLE, entry, ...args], project, {
+      XDG_CACHE_HOME: dir.path("cache"),
+      NO_COLOR: "1",
+      ...env,
+    });
+  const withDeno = { PIVOT_DENO: Deno.execPath() };
+
+  // Without deno: one line saying how to get it, exit 2; --version needs none.
+  const noDeno = { PATH: "/nonexistent", PIVOT_DENO: "" };
+  const missing = await binary(noDeno, "repro");
+  assertEquals([missing.code, missing.stderr.trim()], [2, `error: ${NO_DENO_MESSAGE}`]);
+  assertEquals((await binary(noDeno, "--version")).stdout.trim(), `pivot ${VERSION}`);
+
+  const init = await binary(withDeno, "init", "--example");
+  assertEquals(init.code, 0, init.stderr);
+  const extracted = dir.path("cache", "pivot", VERSION);
+  assert(await Deno.stat(join(extracted, ".complete")), "sources extracted");
+  // The starter project maps the API to the extracted copy, not the binary's.
+  const imports = JSON.parse(await Deno.readTextFile(join(project, "deno.json"))).imports;
+  assertEquals(imports["jsr:@pivot/core"], pathToFileURL(join(extracted, "mod.ts")).href);
+
+  const first = await binary(withDeno, "repro", "--json");
+  assertEquals(first.code, 0, first.stderr);
+  assertMatch(first.stdout, /"type":"summary","ran":2/);
+  const second = await binary(withDeno, "repro", "--json");
+  assertMatch(second.stdout, /"type":"summary","ran":0/);
+  const doctor = await binary(withDeno, "doctor", "--json");
+  assertEquals(doctor.code, 0, doctor.stderr);
+  assertEquals(JSON.parse(doctor.stdout).launch.kind, "binary");
+});
+
+test("the versions in deno.json, packages/cli and lib/version.ts agree", async () => {
+  const root = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));
+  const cli = JSON.parse(await Deno.readTextFile(join(REPO, "packages/cli/deno.json")));
   assertEquals([root.version, cli.version], [VERSION, VERSION]);
 });
+
+const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected an error");
+}
+
+async function copy(from: string, to: string): Promise<void> {
+  const info = await Deno.stat(from);
+  if (info.isDirectory) {
+    await Deno.mkdir(to, { recursive: true });
+    for await (const entry of Deno.readDir(from)) {
+      await copy(join(from, entry.name), join(to, entry.name));
+    }
+  } else {
+    await Deno.mkdir(dirname(to), { recursive: true });
+    await Deno.copyFile(from, to);
+  }
+}
+
+async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await output(command, { args, cwd, env, stdin: "null" });
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: result.code, stdout: decode(result.stdout), stderr: decode(result.stderr) };
+}

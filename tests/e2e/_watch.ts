@@ -23,6 +23,11 @@ export class WatchProcess implements AsyncDisposable {
     this.#done = Promise.all([this.#readStdout(), this.#readStderr()]).then(() => {});
   }
 
+  /** Follow a watch process started some other way (e.g. from JSR), with piped output. */
+  static attach(child: Deno.ChildProcess): WatchProcess {
+    return new WatchProcess(child);
+  }
+
   /** Start `pivot repro --watch --json ARGS` in `cwd`. */
   static start(cwd: string, ...args: string[]): WatchProcess {
     return new WatchProcess(

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { PIVOT_DIR } from "../../model/project.ts";
 import { toFileUrl } from "../../paths.ts";
+import { findSchema, schemaComment } from "../../schemas/mod.ts";
 import type { Command } from "../command.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../../own_code.ts";
 
@@ -14,7 +15,26 @@ const GITIGNORE = `# Local to this machine; not tracked.
 /state/
 /cache/
 /tmp/
+/config.local.yaml
 `;
+
+/**
+ * The project settings file, every setting commented out at its default.
+ * The first line lets editors with a YAML language server validate and
+ * complete it (`pivot schema config`).
+ */
+function configYaml(): string {
+  return `${schemaComment(findSchema("config")!)}
+# Pivot's project settings, tracked in git; every key is optional.
+# Settings for this machine only (credentials, paths) go in config.local.yaml.
+#
+# cache:
+#   dir: cache          # relative to .pivot/
+#   type: copy          # how outs are placed: reflink, copy, hardlink or symlink
+# core:
+#   jobs: 4             # stages at once (default: the number of cores)
+`;
+}
 
 const EXAMPLE_PIPELINE = `import { dep, loaders, metric, out, Pipeline } from "jsr:@pivot/core";
 
@@ -78,6 +98,7 @@ export const init: Command = {
     }
     await Deno.mkdir(pivotDir, { recursive: true });
     await writeIfAbsent(join(pivotDir, ".gitignore"), GITIGNORE);
+    await writeIfAbsent(join(pivotDir, "config.yaml"), configYaml());
     env.output.line(
       existed
         ? `${PIVOT_DIR}/ already exists in ${env.cwd}`
