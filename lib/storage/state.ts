@@ -24,6 +24,11 @@ export const NS = {
   parsed: "parsed",
   /** Fingerprint analyses and module graphs. */
   fingerprint: "fp",
+  /**
+   * What is known of remotes (lib/remote/): `[remote, remoteId, …]`, e.g. the
+   * objects known to exist there and multipart uploads that may be resumed.
+   */
+  remote: "remote",
 } as const;
 
 /** What identifies a file version without reading it. */

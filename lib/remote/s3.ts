@@ -1,0 +1,500 @@
+/**
+ * An S3-compatible bucket as a {@link Backend}: requests signed with SigV4 by
+ * `aws4fetch` (imported here only; this module itself is imported lazily by
+ * open.ts) and sent with Deno's `fetch`, whose connection pool keeps
+ * connections alive between requests.
+ *
+ * Bodies are sent from memory, never streamed: Deno's `fetch` sends a stream
+ * with `Transfer-Encoding: chunked`, which S3 refuses for uploads. Objects up
+ * to the multipart threshold go up in one PUT, larger ones in parts (the
+ * transfer layer schedules them), so memory stays at (parallel requests) ×
+ * (part size) however large a file is. Payloads are not hashed for the
+ * signature (`UNSIGNED-PAYLOAD`): integrity is checked end to end with the
+ * content hash instead.
+ *
+ * Every request has a deadline for its response headers and an idle timeout
+ * while its body flows; 5xx, 429, resets and timeouts are retried with
+ * backoff; anything else becomes one line naming the remote.
+ *
+ * @module
+ */
+
+import { AwsV4Signer } from "aws4fetch";
+import type { S3RemoteSpec } from "./config.ts";
+import { type AwsLookup, type AwsSettings, resolveAwsSettings } from "./credentials.ts";
+import {
+  type Backend,
+  type BackendStats,
+  type ListedObject,
+  type Multipart,
+  RemoteError,
+  TransferError,
+} from "./backend.ts";
+import { DEFAULT_RETRY, type RetryPolicy, TransientError, withRetries } from "./retry.ts";
+import { escapeXml, tagBlocks, tagText } from "./_xml.ts";
+
+/** Tuning of an S3 backend; every field has a default. */
+export interface S3Options {
+  /** Idle timeout of a request (no response or no body bytes for this long), ms. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Retries of transient faults. */
+  readonly retry?: RetryPolicy;
+  /** Part size of multipart uploads (at least 5 MiB on AWS). Default 8 MiB. */
+  readonly partSize?: number;
+  /** Objects larger than this are uploaded in parts. Default: the part size. */
+  readonly multipartThreshold?: number;
+  /** Where credentials are looked up (tests). */
+  readonly lookup?: AwsLookup;
+}
+
+const MiB = 1 << 20;
+const DEFAULT_PART = 8 * MiB;
+const MAX_PARTS = 10_000;
+/** A body upload may take this long per byte before it counts as stalled (1 MiB/s). */
+const MS_PER_BYTE = 1_000 / MiB;
+/** Writes to a downloaded file are gathered into blocks of this size. */
+const WRITE_BLOCK = MiB;
+
+/**
+ * Open the S3 remote `spec`: resolve its credentials, region and endpoint.
+ * No request is made until {@link Backend.check} or a transfer.
+ */
+export async function openS3(spec: S3RemoteSpec, options: S3Options = {}): Promise<Backend> {
+  return new S3Backend(
+    spec,
+    await resolveAwsSettings(spec.name, spec.config, options.lookup),
+    options,
+  );
+}
+
+interface SendOptions<T> {
+  /** Query string, already encoded. */
+  readonly query?: string;
+  readonly body?: Uint8Array<ArrayBuffer>;
+  readonly headers?: Record<string, string>;
+  /** Statuses that are an answer, not an error (404 for reads). */
+  readonly accept?: readonly number[];
+  /** Read the response (inside the attempt, so a failure while reading is retried). */
+  readonly consume: (response: Response, touch: () => void) => Promise<T>;
+  readonly retry?: RetryPolicy;
+  readonly timeoutMs?: number;
+}
+
+class S3Backend implements Backend {
+  readonly kind = "s3";
+  readonly identity: string;
+  readonly label: string;
+  readonly pageSize = 1000;
+  readonly stats: BackendStats = { requests: 0, lists: 0, retries: 0 };
+  readonly multipart: Multipart;
+  readonly #spec: S3RemoteSpec;
+  readonly #settings: AwsSettings;
+  readonly #timeoutMs: number;
+  readonly #retry: RetryPolicy;
+  readonly #base: string;
+  readonly #signingCache = new Map<string, ArrayBuffer>();
+  #reached = false;
+
+  constructor(spec: S3RemoteSpec, settings: AwsSettings, options: S3Options) {
+    this.#spec = spec;
+    this.#settings = settings;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    const endpoint = settings.endpoint;
+    // Path-style for custom endpoints (MinIO, Ceph, s3rver… rarely have
+    // wildcard DNS) and for AWS buckets with dots (TLS wildcards do not
+    // match them); virtual-hosted for other AWS buckets.
+    if (endpoint !== undefined) this.#base = `${endpoint}/${spec.bucket}/`;
+    else if (spec.bucket.includes(".")) {
+      this.#base = `https://s3.${settings.region}.amazonaws.com/${spec.bucket}/`;
+    } else this.#base = `https://${spec.bucket}.s3.${settings.region}.amazonaws.com/`;
+    this.identity = `s3:${endpoint ?? "aws"}/${spec.bucket}/${spec.prefix}`;
+    this.label = `remote '${spec.name}' (${spec.url})`;
+    const partSize = options.partSize ?? DEFAULT_PART;
+    this.multipart = {
+      threshold: options.multipartThreshold ?? partSize,
+      partSize: (size) => Math.max(partSize, Math.ceil(size / MAX_PARTS / MiB) * MiB),
+      create: (key) => this.#createUpload(key),
+      uploadPart: (key, id, n, bytes) => this.#uploadPart(key, id, n, bytes),
+      complete: (key, id, etags) => this.#completeUpload(key, id, etags),
+      abort: (key, id) => this.#abortUpload(key, id),
+    };
+  }
+
+  async check(): Promise<void> {
+    // One tiny listing proves the endpoint answers, the keys are accepted
+    // and the bucket exists; bounded: two tries of at most 8 s each.
+    await this.#send("GET", undefined, {
+      query: `list-type=2&max-keys=1&prefix=${encode(this.#spec.prefix)}`,
+      consume: drain,
+      retry: { attempts: 2, baseMs: 200, maxMs: 500 },
+      timeoutMs: Math.min(this.#timeoutMs, 8_000),
+    });
+  }
+
+  async *list(prefix: string): AsyncIterable<ListedObject[]> {
+    const full = this.#spec.prefix + prefix;
+    let token: string | undefined;
+    do {
+      this.stats.lists++;
+      const query = `list-type=2&max-keys=${this.pageSize}&prefix=${encode(full)}` +
+        (token === undefined ? "" : `&continuation-token=${encode(token)}`);
+      const xml = await this.#send("GET", undefined, { query, consume: (r) => r.text() });
+      const objects: ListedObject[] = [];
+      for (const block of tagBlocks(xml, "Contents")) {
+        const key = tagText(block, "Key");
+        const size = Number(tagText(block, "Size"));
+        if (key?.startsWith(this.#spec.prefix) && Number.isFinite(size)) {
+          objects.push({ key: key.slice(this.#spec.prefix.length), size });
+        }
+      }
+      yield objects;
+      token = tagText(xml, "IsTruncated") === "true"
+        ? tagText(xml, "NextContinuationToken")
+        : undefined;
+    } while (token !== undefined);
+  }
+
+  head(key: string): Promise<number | undefined> {
+    return this.#send("HEAD", key, {
+      accept: [404],
+      consume: async (response) => {
+        await drain(response);
+        return response.status === 404 ? undefined : Number(response.headers.get("content-length"));
+      },
+    });
+  }
+
+  async putBytes(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+    await this.#send("PUT", key, {
+      body: bytes,
+      headers: { "content-type": "application/octet-stream" },
+      consume: drain,
+    });
+  }
+
+  getBytes(key: string): Promise<Uint8Array | undefined> {
+    return this.#send("GET", key, {
+      accept: [404],
+      consume: async (response) => {
+        if (response.status === 404) return void await drain(response);
+        return new Uint8Array(await response.arrayBuffer());
+      },
+    });
+  }
+
+  async putFile(key: string, path: string, size: number): Promise<void> {
+    const bytes = await Deno.readFile(path);
+    if (bytes.length !== size) {
+      throw new TransferError(
+        `${path} changed size while being pushed (${size} → ${bytes.length} bytes)`,
+      );
+    }
+    await this.putBytes(key, bytes);
+  }
+
+  getFile(key: string, dest: string, onBytes?: (n: number) => void): Promise<number | undefined> {
+    return this.#send("GET", key, {
+      accept: [404],
+      consume: async (response, touch) => {
+        if (response.status === 404) return void await drain(response);
+        let reported = 0;
+        try {
+          using file = await Deno.open(dest, { write: true, create: true, truncate: true });
+          const block = new Uint8Array(WRITE_BLOCK);
+          let filled = 0;
+          for await (const chunk of response.body!) {
+            touch();
+            let rest = chunk;
+            while (rest.length > 0) {
+              const n = Math.min(rest.length, block.length - filled);
+              block.set(rest.subarray(0, n), filled);
+              filled += n;
+              rest = rest.subarray(n);
+              if (filled === block.length) {
+                await writeAll(file, block);
+                filled = 0;
+              }
+            }
+            reported += chunk.length;
+            onBytes?.(chunk.length);
+          }
+          await writeAll(file, block.subarray(0, filled));
+          return reported;
+        } catch (error) {
+          // The retry starts over: take back what this attempt reported.
+          onBytes?.(-reported);
+          throw error;
+        }
+      },
+    });
+  }
+
+  close(): void {}
+
+  async #createUpload(key: string): Promise<string> {
+    const xml = await this.#send("POST", key, {
+      query: "uploads=",
+      headers: { "content-type": "application/octet-stream" },
+      consume: (r) => r.text(),
+    });
+    const id = tagText(xml, "UploadId");
+    if (!id) {
+      throw new TransferError(
+        `${this.label}: no UploadId in the answer to a multipart upload of ${key}`,
+      );
+    }
+    return id;
+  }
+
+  #uploadPart(
+    key: string,
+    uploadId: string,
+    n: number,
+    bytes: Uint8Array<ArrayBuffer>,
+  ): Promise<string> {
+    return this.#send("PUT", key, {
+      query: `partNumber=${n}&uploadId=${encode(uploadId)}`,
+      body: bytes,
+      consume: async (response) => {
+        await drain(response);
+        const etag = response.headers.get("etag");
+        if (!etag) throw new TransferError(`${this.label}: no ETag for part ${n} of ${key}`);
+        return etag;
+      },
+    });
+  }
+
+  async #completeUpload(key: string, uploadId: string, etags: readonly string[]): Promise<void> {
+    const parts = etags.map((etag, i) =>
+      `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`
+    );
+    const body = new TextEncoder().encode(
+      `<CompleteMultipartUpload>${parts.join("")}</CompleteMultipartUpload>`,
+    );
+    await this.#send("POST", key, {
+      query: `uploadId=${encode(uploadId)}`,
+      body,
+      headers: { "content-type": "application/xml" },
+      consume: async (response) => {
+        // S3 may answer 200 and report the failure in the body.
+        const text = await response.text();
+        const code = tagText(text, "Code");
+        if (text.includes("<Error>") && code) {
+          if (code === "InternalError" || code === "SlowDown") throw new TransientError(code);
+          throw this.#failure(200, code, tagText(text, "Message"), "POST", key);
+        }
+      },
+    });
+  }
+
+  async #abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.#send("DELETE", key, {
+        query: `uploadId=${encode(uploadId)}`,
+        accept: [404, 405, 501],
+        consume: drain,
+        retry: { attempts: 2, baseMs: 100, maxMs: 200 },
+      });
+    } catch {
+      // Best effort: an upload left behind is invisible and expires under a
+      // lifecycle rule; it never becomes an object.
+    }
+  }
+
+  /** Send one request, with retries; `consume` reads the answer. */
+  async #send<T>(method: string, key: string | undefined, options: SendOptions<T>): Promise<T> {
+    const retry = options.retry ?? this.#retry;
+    const idleMs = options.timeoutMs ?? this.#timeoutMs;
+    let url = key === undefined ? this.#base : this.#base + encodeKey(this.#spec.prefix + key);
+    if (options.query) url += `?${options.query}`;
+    let lastNetworkError: string | undefined;
+    try {
+      return await withRetries(retry, async () => {
+        this.stats.requests++;
+        const { credentials, region } = this.#settings;
+        const signed = await new AwsV4Signer({
+          method,
+          url,
+          headers: options.headers ?? {},
+          accessKeyId: credentials.accessKeyId,
+          secretAccessKey: credentials.secretAccessKey,
+          ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+          service: "s3",
+          region,
+          cache: this.#signingCache,
+        }).sign();
+        const controller = new AbortController();
+        const expire = () => controller.abort(new DOMException("timed out", "TimeoutError"));
+        // Until the answer starts, allow for sending the body at 1 MiB/s.
+        let timer = setTimeout(expire, idleMs + (options.body?.length ?? 0) * MS_PER_BYTE);
+        const touch = () => {
+          clearTimeout(timer);
+          timer = setTimeout(expire, idleMs);
+        };
+        try {
+          const response = await fetch(signed.url, {
+            method,
+            headers: signed.headers,
+            ...(options.body ? { body: options.body } : {}),
+            signal: controller.signal,
+            redirect: "manual",
+          });
+          this.#reached = true;
+          touch();
+          if (response.ok || options.accept?.includes(response.status)) {
+            return await options.consume(response, touch);
+          }
+          const text = await response.text().catch(() => "");
+          const code = tagText(text, "Code") ?? `HTTP ${response.status}`;
+          if (
+            response.status >= 500 || response.status === 429 || response.status === 408 ||
+            code === "RequestTimeout"
+          ) {
+            throw new TransientError(`${code} (HTTP ${response.status})`);
+          }
+          throw this.#failure(
+            response.status,
+            code,
+            tagText(text, "Message"),
+            method,
+            key,
+            response,
+          );
+        } catch (error) {
+          if (
+            error instanceof TransientError || error instanceof RemoteError ||
+            error instanceof TransferError || error instanceof Deno.errors.NotFound
+          ) throw error;
+          if (controller.signal.aborted) {
+            throw new TransientError(`no answer for ${idleMs / 1000} s`);
+          }
+          if (error instanceof TypeError || error instanceof Deno.errors.ConnectionReset) {
+            lastNetworkError = error.message;
+            throw new TransientError(error.message);
+          }
+          throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+      }, () => this.stats.retries++);
+    } catch (error) {
+      if (!(error instanceof TransientError)) throw error;
+      if (!this.#reached && lastNetworkError !== undefined) {
+        throw new RemoteError(
+          `cannot reach ${
+            this.#settings.endpoint ?? "AWS S3"
+          } for ${this.label} (${lastNetworkError}): ` +
+            `check the endpoint, that the server is running, and the network`,
+        );
+      }
+      throw new TransferError(
+        `${this.label}: ${method} ${
+          key ?? "/"
+        } failed after ${retry.attempts} tries: ${error.message}`,
+      );
+    }
+  }
+
+  /** The one-line error for a refused request. */
+  #failure(
+    status: number,
+    code: string,
+    message: string | undefined,
+    method: string,
+    key: string | undefined,
+    response?: Response,
+  ): RemoteError | TransferError {
+    const source = this.#settings.credentials.source;
+    const where = `${this.label}`;
+    if (OBJECT_ERRORS.has(code)) {
+      return new TransferError(
+        `${where}: ${method} ${key ?? "/"} failed: ${code}${message ? `: ${message}` : ""}`,
+        code,
+      );
+    }
+    switch (code) {
+      case "InvalidAccessKeyId":
+        return new RemoteError(
+          `${where}: the server does not know the access key (InvalidAccessKeyId): check the credentials from ${source}`,
+        );
+      case "SignatureDoesNotMatch":
+        return new RemoteError(
+          `${where}: the secret key does not match the access key (SignatureDoesNotMatch): check the credentials from ${source}`,
+        );
+      case "ExpiredToken":
+      case "TokenRefreshRequired":
+        return new RemoteError(
+          `${where}: the session token has expired (${code}): refresh the credentials from ${source}`,
+        );
+      case "NoSuchBucket":
+        return new RemoteError(
+          `${where}: bucket '${this.#spec.bucket}' does not exist at ${
+            this.#settings.endpoint ?? "AWS"
+          }: ` +
+            `check the url and endpoint, or create the bucket`,
+        );
+      case "AccessDenied":
+      case "AllAccessDisabled":
+        return new RemoteError(
+          `${where}: access denied for ${method} ${key ?? "(listing)"} (${code}): ` +
+            `check that the credentials from ${source} may read and write s3://${this.#spec.bucket}/${this.#spec.prefix}`,
+        );
+      case "PermanentRedirect":
+      case "AuthorizationHeaderMalformed":
+      case "IllegalLocationConstraintException": {
+        const actual = response?.headers.get("x-amz-bucket-region");
+        return new RemoteError(
+          `${where}: the bucket is in ${
+            actual ? `region '${actual}'` : "another region"
+          }, not '${this.#settings.region}' ` +
+            `(${code}): set the remote's region`,
+        );
+      }
+    }
+    if (status === 403) {
+      return new RemoteError(
+        `${where}: request refused (${code}, HTTP 403): check the credentials from ${source}`,
+      );
+    }
+    if (status >= 300 && status < 400) {
+      return new RemoteError(
+        `${where}: redirected (HTTP ${status}): check the endpoint and the region ('${this.#settings.region}')`,
+      );
+    }
+    return new RemoteError(
+      `${where}: ${method} ${key ?? "/"} failed: ${code}${
+        message ? `: ${message}` : ""
+      } (HTTP ${status})`,
+    );
+  }
+}
+
+/** Codes that concern one object, not the remote as a whole. */
+const OBJECT_ERRORS = new Set([
+  "NoSuchUpload",
+  "NoSuchKey",
+  "InvalidPart",
+  "InvalidPartOrder",
+  "EntityTooSmall",
+  "EntityTooLarge",
+  "BadDigest",
+  "IncompleteBody",
+]);
+
+function encode(text: string): string {
+  return encodeURIComponent(text);
+}
+
+function encodeKey(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
+}
+
+async function drain(response: Response): Promise<void> {
+  // Reading the body to its end lets the connection be reused.
+  if (response.body) await response.arrayBuffer();
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  while (data.length > 0) data = data.subarray(await file.write(data));
+}
