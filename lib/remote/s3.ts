@@ -113,7 +113,11 @@ class S3Backend implements Backend {
     const partSize = options.partSize ?? DEFAULT_PART;
     this.multipart = {
       threshold: options.multipartThreshold ?? partSize,
-      partSize: (size) => Math.max(partSize, Math.ceil(size / MAX_PARTS / MiB) * MiB),
+      partSize: (size) => {
+        // S3 allows 10,000 parts: very large objects need larger parts.
+        const needed = Math.ceil(size / MAX_PARTS);
+        return needed <= partSize ? partSize : Math.ceil(needed / MiB) * MiB;
+      },
       create: (key) => this.#createUpload(key),
       uploadPart: (key, id, n, bytes) => this.#uploadPart(key, id, n, bytes),
       complete: (key, id, etags) => this.#completeUpload(key, id, etags),
