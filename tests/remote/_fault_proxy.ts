@@ -108,7 +108,7 @@ export class FaultProxy implements AsyncDisposable {
     let upstream: Deno.Conn | undefined;
     let cutAt = Infinity;
     let forwarded = 0;
-    let buffer = new Uint8Array(0);
+    let buffer: Uint8Array = new Uint8Array(0);
     const read = async (): Promise<boolean> => {
       const chunk = new Uint8Array(64 * 1024);
       const n = await client.read(chunk);
