@@ -9,6 +9,7 @@
  */
 
 import { PivotError } from "../errors.ts";
+import type { FileSlice } from "./_stream_upload.ts";
 
 /** One object seen in a listing. */
 export interface ListedObject {
@@ -36,13 +37,8 @@ export interface Multipart {
   readonly threshold: number;
   /** Start an upload of `key`; returns its upload id. */
   create(key: string): Promise<string>;
-  /** Upload part `number` (from 1); returns its ETag. */
-  uploadPart(
-    key: string,
-    uploadId: string,
-    number: number,
-    bytes: Uint8Array<ArrayBuffer>,
-  ): Promise<string>;
+  /** Upload part `number` (from 1), the byte range `slice` of a file; returns its ETag. */
+  uploadPart(key: string, uploadId: string, number: number, slice: FileSlice): Promise<string>;
   /** Assemble the parts (ETags in part order) into the object. */
   complete(key: string, uploadId: string, etags: readonly string[]): Promise<void>;
   /** Abandon an upload (best effort: some servers cannot). */

@@ -32,6 +32,7 @@ import {
 } from "./backend.ts";
 import { DEFAULT_RETRY, type RetryPolicy, TransientError, withRetries } from "./retry.ts";
 import { escapeXml, tagBlocks, tagText } from "./_xml.ts";
+import { type FileSlice, sendFileSlice } from "./_stream_upload.ts";
 
 /** Tuning of an S3 backend; every field has a default. */
 export interface S3Options {
@@ -52,6 +53,8 @@ const DEFAULT_PART = 8 * MiB;
 const MAX_PARTS = 10_000;
 /** A body upload may take this long per byte before it counts as stalled (1 MiB/s). */
 const MS_PER_BYTE = 1_000 / MiB;
+/** Files from this size on are streamed from disk, not read into memory first. */
+const STREAM_FROM = 256 * 1024;
 /** Writes to a downloaded file are gathered into blocks of this size. */
 const WRITE_BLOCK = MiB;
 
@@ -71,6 +74,8 @@ interface SendOptions<T> {
   /** Query string, already encoded. */
   readonly query?: string;
   readonly body?: Uint8Array<ArrayBuffer>;
+  /** A body streamed from a file (large uploads). */
+  readonly bodyFile?: FileSlice;
   readonly headers?: Record<string, string>;
   /** Statuses that are an answer, not an error (404 for reads). */
   readonly accept?: readonly number[];
@@ -119,7 +124,7 @@ class S3Backend implements Backend {
         return needed <= partSize ? partSize : Math.ceil(needed / MiB) * MiB;
       },
       create: (key) => this.#createUpload(key),
-      uploadPart: (key, id, n, bytes) => this.#uploadPart(key, id, n, bytes),
+      uploadPart: (key, id, n, slice) => this.#uploadPart(key, id, n, slice),
       complete: (key, id, etags) => this.#completeUpload(key, id, etags),
       abort: (key, id) => this.#abortUpload(key, id),
     };
@@ -251,15 +256,10 @@ class S3Backend implements Backend {
     return id;
   }
 
-  #uploadPart(
-    key: string,
-    uploadId: string,
-    n: number,
-    bytes: Uint8Array<ArrayBuffer>,
-  ): Promise<string> {
+  #uploadPart(key: string, uploadId: string, n: number, slice: FileSlice): Promise<string> {
     return this.#send("PUT", key, {
       query: `partNumber=${n}&uploadId=${encode(uploadId)}`,
-      body: bytes,
+      bodyFile: slice,
       consume: async (response) => {
         await drain(response);
         const etag = response.headers.get("etag");
@@ -337,13 +337,22 @@ class S3Backend implements Backend {
           timer = setTimeout(expire, idleMs);
         };
         try {
-          const response = await fetch(signed.url, {
-            method,
-            headers: signed.headers,
-            ...(options.body ? { body: options.body } : {}),
-            signal: controller.signal,
-            redirect: "manual",
-          });
+          const response = options.bodyFile
+            ? await sendFileSlice(
+              method,
+              signed.url,
+              signed.headers,
+              options.bodyFile,
+              controller.signal,
+              touch,
+            )
+            : await fetch(signed.url, {
+              method,
+              headers: signed.headers,
+              ...(options.body ? { body: options.body } : {}),
+              signal: controller.signal,
+              redirect: "manual",
+            });
           this.#reached = true;
           touch();
           if (response.ok || options.accept?.includes(response.status)) {

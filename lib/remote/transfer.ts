@@ -394,11 +394,11 @@ async function uploadInParts(
       try {
         if (failure === undefined) {
           const offset = (n - 1) * partSize;
-          const bytes = await readSlice(path, offset, Math.min(partSize, size - offset));
-          const etag = await multipart.uploadPart(key, uploadId, n, bytes);
+          const length = Math.min(partSize, size - offset);
+          const etag = await multipart.uploadPart(key, uploadId, n, { path, offset, length });
           etags[n - 1] = etag;
           await state.set(partKey(n), etag);
-          context.progress.bytes(bytes.length);
+          context.progress.bytes(length);
         }
       } catch (error) {
         if (error instanceof RemoteError) throw error;
@@ -422,27 +422,6 @@ async function forgetUpload(context: Context, hash: Hash): Promise<void> {
     await state.delete(key);
   }
   await state.delete(remote.index.stateKey("upload", hash));
-}
-
-async function readSlice(
-  path: string,
-  offset: number,
-  length: number,
-): Promise<Uint8Array<ArrayBuffer>> {
-  using file = await Deno.open(path, { read: true });
-  await file.seek(offset, Deno.SeekMode.Start);
-  const bytes = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    const n = await file.read(bytes.subarray(filled));
-    if (n === null) {
-      throw new TransferError(
-        `${path} ended early (at ${offset + filled} of ${offset + length} bytes)`,
-      );
-    }
-    filled += n;
-  }
-  return bytes;
 }
 
 let downloads = 0;
