@@ -193,6 +193,14 @@ class S3Backend implements Backend {
   }
 
   async putFile(key: string, path: string, size: number): Promise<void> {
+    if (size >= STREAM_FROM) {
+      await this.#send("PUT", key, {
+        bodyFile: { path, offset: 0, length: size },
+        headers: { "content-type": "application/octet-stream" },
+        consume: drain,
+      });
+      return;
+    }
     const bytes = await Deno.readFile(path);
     if (bytes.length !== size) {
       throw new TransferError(
