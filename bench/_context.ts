@@ -21,6 +21,8 @@ export interface BenchOptions {
   sizes: number[];
   /** Where generated projects and big files go (git-ignored). */
   workDir: string;
+  /** `--quick`: smaller sizes where a workload has them. */
+  quick: boolean;
 }
 
 /** The cases of a pipeline measurement. */

@@ -24,6 +24,7 @@ import { memoryWorkload } from "./workloads/memory.ts";
 import { HEADLINE_STAGES, pipelineWorkload } from "./workloads/pipeline.ts";
 import { scalingWorkload } from "./workloads/scaling.ts";
 import { watchLatencyWorkload } from "./workloads/watch_latency.ts";
+import { remoteWorkload } from "./workloads/remote.ts";
 
 /** Workload names for `--only`, in report order. */
 export const WORKLOADS = [
@@ -34,6 +35,7 @@ export const WORKLOADS = [
   "checkout",
   "memory",
   "watch",
+  "remote",
 ] as const;
 
 /** One workload name. */
@@ -47,6 +49,7 @@ const RUNNERS: Record<WorkloadName, (ctx: BenchContext) => Promise<Section>> = {
   checkout: checkoutWorkload,
   memory: memoryWorkload,
   watch: watchLatencyWorkload,
+  remote: remoteWorkload,
 };
 
 // Hashing first: it wants a quiet machine and takes seconds.
@@ -58,6 +61,7 @@ const RUN_ORDER: readonly WorkloadName[] = [
   "fingerprint",
   "checkout",
   "watch",
+  "remote",
 ];
 
 const HELP = `deno task bench [options]   (deno run -A bench/run.ts)
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
     sizes: values.sizes.split(",").map((s) => positiveInt("sizes", s.trim()))
       .sort((a, b) => a - b),
     workDir: `${REPO}/bench/work`,
+    quick: values.quick,
   };
   const partial = only !== undefined || values.quick;
   const out = values.out ?? `${REPO}/bench/${partial ? "work/" : ""}RESULTS.md`;

@@ -26,8 +26,6 @@ import { WorkQueue } from "./work_queue.ts";
 
 const ENTRY = 16;
 const PER_CHUNK = 4_000;
-/** Chunks written in one KV commit (Deno KV caps a commit at 800 KB). */
-const CHUNKS_PER_COMMIT = 10;
 
 /** The remembered contents of one remote. */
 export class RemoteIndex {
@@ -113,29 +111,52 @@ export class RemoteIndex {
    * (another process may have added to it), then rewritten.
    */
   async save(): Promise<void> {
-    const kv = this.#state.kv;
-    for (const bucket of [...this.#dirty].sort()) {
-      const stored = new Map<Hash, number>();
-      const old = await this.#state.list<Uint8Array>(this.#key("objects", bucket));
-      for (const { value } of old) {
-        if (value instanceof Uint8Array) unpack(value, (hash, size) => stored.set(hash, size));
-      }
-      for (const [hash, size] of this.#sizes) if (hash.startsWith(bucket)) stored.set(hash, size);
-      for (const hash of this.#removed) if (hash.startsWith(bucket)) stored.delete(hash);
-      const entries = [...stored];
-      const chunks: Uint8Array[] = [];
-      for (let i = 0; i < entries.length; i += PER_CHUNK) {
-        chunks.push(pack(entries.slice(i, i + PER_CHUNK)));
-      }
-      for (let start = 0; start < Math.max(chunks.length, old.length); start += CHUNKS_PER_COMMIT) {
-        const atomic = kv.atomic();
-        for (let i = start; i < start + CHUNKS_PER_COMMIT; i++) {
-          if (i < chunks.length) atomic.set(this.#key("objects", bucket, i), chunks[i]!);
-          else if (i < old.length) atomic.delete(this.#key("objects", bucket, i));
+    if (this.#dirty.size === 0) return;
+    const dirty = this.#dirty;
+    const merged = new Map<string, { oldChunks: number; entries: Map<Hash, number> }>();
+    for (const bucket of dirty) merged.set(bucket, { oldChunks: 0, entries: new Map() });
+    // One range read when many buckets changed, else one per bucket.
+    const prefixes = dirty.size > 16
+      ? [this.#key("objects")]
+      : [...dirty].map((bucket) => this.#key("objects", bucket));
+    for (const prefix of prefixes) {
+      for (const { key, value } of await this.#state.list<Uint8Array>(prefix)) {
+        const slot = merged.get(key[3] as string);
+        if (!slot) continue;
+        slot.oldChunks++;
+        if (value instanceof Uint8Array) {
+          unpack(value, (hash, size) => slot.entries.set(hash, size));
         }
-        await atomic.commit();
       }
     }
+    for (const [hash, size] of this.#sizes) merged.get(hash.slice(0, 2))?.entries.set(hash, size);
+    for (const hash of this.#removed) merged.get(hash.slice(0, 2))?.entries.delete(hash);
+
+    // Many small buckets share a commit; Deno KV caps one at 1,000
+    // mutations and 800 KB.
+    let atomic = this.#state.kv.atomic();
+    let bytes = 0, mutations = 0;
+    const add = async (key: Deno.KvKey, value: Uint8Array | undefined) => {
+      const size = value?.length ?? 0;
+      if (mutations > 0 && (mutations >= 500 || bytes + size > 640_000)) {
+        await atomic.commit();
+        atomic = this.#state.kv.atomic();
+        bytes = mutations = 0;
+      }
+      if (value) atomic.set(key, value);
+      else atomic.delete(key);
+      bytes += size + 64;
+      mutations++;
+    };
+    for (const [bucket, { oldChunks, entries }] of [...merged].sort()) {
+      const list = [...entries];
+      let chunk = 0;
+      for (let i = 0; i < list.length; i += PER_CHUNK, chunk++) {
+        await add(this.#key("objects", bucket, chunk), pack(list.slice(i, i + PER_CHUNK)));
+      }
+      for (; chunk < oldChunks; chunk++) await add(this.#key("objects", bucket, chunk), undefined);
+    }
+    if (mutations > 0) await atomic.commit();
     this.#dirty.clear();
     this.#removed.clear();
   }

@@ -143,25 +143,29 @@ class S3Backend implements Backend {
 
   async *list(prefix: string): AsyncIterable<ListedObject[]> {
     const full = this.#spec.prefix + prefix;
-    let token: string | undefined;
+    // Pages follow each other by `start-after` (the last key seen) rather
+    // than continuation tokens: every S3-compatible server has it, while some
+    // (s3rver under Deno, whose token cipher is missing) fail on tokens.
+    let after: string | undefined;
     do {
       this.stats.lists++;
       const query = `list-type=2&max-keys=${this.pageSize}&prefix=${encode(full)}` +
-        (token === undefined ? "" : `&continuation-token=${encode(token)}`);
+        (after === undefined ? "" : `&start-after=${encode(after)}`);
       const xml = await this.#send("GET", undefined, { query, consume: (r) => r.text() });
       const objects: ListedObject[] = [];
+      let last: string | undefined;
       for (const block of tagBlocks(xml, "Contents")) {
         const key = tagText(block, "Key");
         const size = Number(tagText(block, "Size"));
-        if (key?.startsWith(this.#spec.prefix) && Number.isFinite(size)) {
+        if (key === undefined) continue;
+        last = key;
+        if (key.startsWith(this.#spec.prefix) && Number.isFinite(size)) {
           objects.push({ key: key.slice(this.#spec.prefix.length), size });
         }
       }
       yield objects;
-      token = tagText(xml, "IsTruncated") === "true"
-        ? tagText(xml, "NextContinuationToken")
-        : undefined;
-    } while (token !== undefined);
+      after = tagText(xml, "IsTruncated") === "true" ? last : undefined;
+    } while (after !== undefined);
   }
 
   head(key: string): Promise<number | undefined> {
@@ -218,10 +222,18 @@ class S3Backend implements Backend {
         let reported = 0;
         try {
           using file = await Deno.open(dest, { write: true, create: true, truncate: true });
-          const block = new Uint8Array(WRITE_BLOCK);
+          // Small bodies are written as they come; large ones in 1 MiB blocks.
+          const length = Number(response.headers.get("content-length"));
+          const block = length > WRITE_BLOCK ? new Uint8Array(WRITE_BLOCK) : undefined;
           let filled = 0;
           for await (const chunk of response.body!) {
             touch();
+            if (!block) {
+              await writeAll(file, chunk);
+              reported += chunk.length;
+              onBytes?.(chunk.length);
+              continue;
+            }
             let rest = chunk;
             while (rest.length > 0) {
               const n = Math.min(rest.length, block.length - filled);
@@ -236,7 +248,7 @@ class S3Backend implements Backend {
             reported += chunk.length;
             onBytes?.(chunk.length);
           }
-          await writeAll(file, block.subarray(0, filled));
+          if (block) await writeAll(file, block.subarray(0, filled));
           return reported;
         } catch (error) {
           // The retry starts over: take back what this attempt reported.

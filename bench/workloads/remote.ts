@@ -1,0 +1,363 @@
+/**
+ * Workload `remote` (issue 12): Pivot's transfer layer (lib/remote/, run as
+ * `bench/remote_transfer.ts`) beside Debian's `rclone`, both against the same
+ * loopback S3 server (s3rver, started here): many small files and one large
+ * file, each way; the requests of a no-op push; peak memory of a large push.
+ *
+ * Sizes (full / `--quick`): 2,000 / 500 files of 4 KiB; one 256 / 64 MiB
+ * file; a no-op push of 10,000 / 2,000 objects; a 1 GiB / 256 MiB push for
+ * peak memory.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { BenchContext } from "../_context.ts";
+import { measured, type Measurement, progress, repeat } from "../_measure.ts";
+import { ratio, rssCell, type Section, table, wallCell } from "../_report.ts";
+import { onPath, removeAll, REPO } from "../_tools.ts";
+import { writeBigFile } from "./hashing.ts";
+import { startS3rver } from "../../tests/remote/_s3rver.ts";
+import { Cache } from "../../lib/storage/cache.ts";
+import { hashFile } from "../../lib/storage/hash.ts";
+
+const BUCKET = "pivot-bench";
+const JOBS = 4 * (navigator.hardwareConcurrency || 1);
+const MiB = 1 << 20;
+
+interface Sizes {
+  smallFiles: number;
+  bigFile: number;
+  noopObjects: number;
+  memoryFile: number;
+}
+
+const FULL: Sizes = {
+  smallFiles: 2000,
+  bigFile: 256 * MiB,
+  noopObjects: 10_000,
+  memoryFile: 1024 * MiB,
+};
+const QUICK: Sizes = {
+  smallFiles: 500,
+  bigFile: 64 * MiB,
+  noopObjects: 2_000,
+  memoryFile: 256 * MiB,
+};
+
+/** A set of files, both as plain files (for rclone) and as Pivot cache objects. */
+interface Fileset {
+  /** Plain files. */
+  plain: string;
+  /** The Pivot side: `cache/`, `state/`, and `targets.json`. */
+  project: string;
+}
+
+/** Write `count` files of `size` bytes into a plain folder and a Pivot cache (hard links). */
+async function makeFileset(dir: string, count: number, size: number): Promise<Fileset> {
+  const plain = join(dir, "plain");
+  const project = join(dir, "project");
+  await Deno.mkdir(plain, { recursive: true });
+  const cache = new Cache(join(project, "cache"));
+  const targets = [];
+  for (let i = 0; i < count; i++) {
+    const path = join(plain, `f${String(i).padStart(6, "0")}`);
+    if (size > 16 * MiB) await writeBigFile(path, size);
+    else {
+      const bytes = new Uint8Array(size);
+      crypto.getRandomValues(bytes.subarray(0, Math.min(size, 65536)));
+      new DataView(bytes.buffer).setUint32(0, i);
+      await Deno.writeFile(path, bytes);
+    }
+    const hash = await hashFile(path);
+    await cache.storeFile(path, hash, true);
+    targets.push({ hash, isDir: false });
+  }
+  await Deno.writeTextFile(join(project, "targets.json"), JSON.stringify(targets));
+  return { plain, project };
+}
+
+interface PivotRun {
+  summary: { transferred: number; skipped: number; failed: number; bytes: number };
+  stats: { requests: number; lists: number };
+  problems: string[];
+}
+
+function parsePivot(stdout: string): PivotRun | undefined {
+  try {
+    return JSON.parse(stdout.trim().split("\n").at(-1)!);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Install rclone from Debian when it is missing; undefined when usable. */
+async function ensureRclone(): Promise<string | undefined> {
+  if (await onPath("rclone")) return undefined;
+  progress("remote: installing rclone (apt-get install -y rclone)");
+  const install = await new Deno.Command("apt-get", {
+    args: ["install", "-y", "rclone"],
+    stdout: "null",
+    stderr: "null",
+  })
+    .output().catch(() => undefined);
+  if (await onPath("rclone")) return undefined;
+  return install ? `apt-get install rclone failed (exit ${install.code})` : "apt-get not available";
+}
+
+/** Run the workload and report. */
+export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
+  const quick = ctx.options.quick;
+  const sizes = quick ? QUICK : FULL;
+  const reps = ctx.options.reps;
+  const dir = `${ctx.options.workDir}/remote`;
+  await removeAll(dir);
+  await Deno.mkdir(dir, { recursive: true });
+  const rcloneMissing = await ensureRclone();
+  await using server = await startS3rver(BUCKET);
+  const bucketDir = join(server.dir, BUCKET);
+
+  const pivotEnv = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
+  const rcloneEnv = {
+    RCLONE_CONFIG_BENCH_TYPE: "s3",
+    RCLONE_CONFIG_BENCH_PROVIDER: "Other",
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "S3RVER",
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "S3RVER",
+    RCLONE_CONFIG_BENCH_ENDPOINT: server.endpoint,
+    RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
+    RCLONE_CONFIG_BENCH_REGION: "us-east-1",
+    // A CA bundle set for other tools makes rclone refuse plain HTTP endpoints.
+    AWS_CA_BUNDLE: "",
+  };
+  const pivotArgv = (verb: string, project: string, prefix: string) => [
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${REPO}/bench/remote_transfer.ts`,
+    verb,
+    project,
+    `s3://${BUCKET}/${prefix}`,
+    server.endpoint,
+    join(project, "targets.json"),
+    String(JOBS),
+  ];
+  const rcloneArgv = (from: string, to: string) => [
+    "rclone",
+    "copy",
+    from,
+    to,
+    "--transfers",
+    String(JOBS),
+    "--checkers",
+    String(JOBS),
+  ];
+  const checkPivot = (expected: number) => (run: { stdout: string }) => {
+    const result = parsePivot(run.stdout);
+    if (!result) return `no JSON from remote_transfer.ts: ${run.stdout.slice(0, 100)}`;
+    if (result.summary.failed > 0) return `${result.summary.failed} failed: ${result.problems[0]}`;
+    if (result.summary.transferred !== expected) {
+      return `transferred ${result.summary.transferred}, expected ${expected}`;
+    }
+    return undefined;
+  };
+
+  interface Row {
+    name: string;
+    pivot: Measurement;
+    rclone: Measurement;
+    target: string;
+    limit: number;
+  }
+  const rows: Row[] = [];
+  const both = async (
+    name: string,
+    fileset: Fileset,
+    count: number,
+    limits: { push: number; pull: number },
+  ) => {
+    // Push: a fresh prefix each run (its objects removed on the server) and a cold index.
+    const push = await repeat(
+      pivotArgv("push", fileset.project, "pv"),
+      { cwd: dir, env: pivotEnv },
+      {
+        label: `remote: ${name} push, Pivot`,
+        reps,
+        warmup: 1,
+        before: async () => {
+          await removeAll(join(bucketDir, "pv"));
+          await removeAll(join(fileset.project, "state"));
+        },
+        check: checkPivot(count),
+      },
+    );
+    const rpush: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
+      rcloneArgv(fileset.plain, `bench:${BUCKET}/rc`),
+      { cwd: dir, env: rcloneEnv },
+      {
+        label: `remote: ${name} push, rclone`,
+        reps,
+        warmup: 1,
+        before: () => removeAll(join(bucketDir, "rc")),
+      },
+    );
+    rows.push({
+      name: `${name}: push`,
+      pivot: push,
+      rclone: rpush,
+      target: `≤ ${limits.push}×`,
+      limit: limits.push,
+    });
+
+    const fetchProject = join(dir, "fetch");
+    const pull = await repeat(pivotArgv("fetch", fetchProject, "pv"), { cwd: dir, env: pivotEnv }, {
+      label: `remote: ${name} pull, Pivot`,
+      reps,
+      warmup: 1,
+      before: async () => {
+        await removeAll(fetchProject);
+        await Deno.mkdir(fetchProject, { recursive: true });
+        await Deno.copyFile(
+          join(fileset.project, "targets.json"),
+          join(fetchProject, "targets.json"),
+        );
+      },
+      check: checkPivot(count),
+    });
+    const into = join(dir, "rclone-pull");
+    const rpull: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
+      rcloneArgv(`bench:${BUCKET}/rc`, into),
+      { cwd: dir, env: rcloneEnv },
+      { label: `remote: ${name} pull, rclone`, reps, warmup: 1, before: () => removeAll(into) },
+    );
+    rows.push({
+      name: `${name}: pull (Pivot: fetch into the cache, hash-checked)`,
+      pivot: pull,
+      rclone: rpull,
+      target: `≤ ${limits.pull}×`,
+      limit: limits.pull,
+    });
+    await removeAll(fetchProject);
+    await removeAll(into);
+    await removeAll(join(bucketDir, "pv"));
+    await removeAll(join(bucketDir, "rc"));
+  };
+
+  progress(`remote: writing ${sizes.smallFiles} files of 4 KiB`);
+  const small = await makeFileset(join(dir, "small"), sizes.smallFiles, 4096);
+  await both(
+    `${sizes.smallFiles.toLocaleString("en-US")} files of 4 KiB`,
+    small,
+    sizes.smallFiles,
+    { push: 1.2, pull: 1.2 },
+  );
+  await removeAll(join(dir, "small"));
+
+  progress(`remote: writing a ${sizes.bigFile / MiB} MiB file`);
+  const big = await makeFileset(join(dir, "big"), 1, sizes.bigFile);
+  await both(`one ${sizes.bigFile / MiB} MiB file`, big, 1, { push: 1.2, pull: 1.5 });
+  await removeAll(join(dir, "big"));
+
+  // No-op push: everything already there; count requests with a cold index
+  // (a fresh clone) and a warm one.
+  progress(`remote: writing ${sizes.noopObjects} objects for the no-op push`);
+  const many = await makeFileset(join(dir, "many"), sizes.noopObjects, 64);
+  const manyArgv = pivotArgv("push", many.project, "noop");
+  await repeat(manyArgv, { cwd: dir, env: pivotEnv }, {
+    label: `remote: pushing ${sizes.noopObjects} objects`,
+    reps: 1,
+    check: checkPivot(sizes.noopObjects),
+  });
+  const requests: Record<string, number | string> = {};
+  for (const index of ["cold", "warm"] as const) {
+    let counted: number | string = "—";
+    const m = await repeat(manyArgv, { cwd: dir, env: pivotEnv }, {
+      label: `remote: no-op push of ${sizes.noopObjects}, ${index} index`,
+      reps: 1,
+      before: async () => {
+        if (index === "cold") await removeAll(join(many.project, "state"));
+      },
+      check: (run) => {
+        const result = parsePivot(run.stdout);
+        if (!result) return "no JSON";
+        if (result.summary.skipped !== sizes.noopObjects) {
+          return `skipped ${result.summary.skipped}`;
+        }
+        counted = result.stats.requests;
+        return undefined;
+      },
+    });
+    requests[index] = measured(m) ? `${counted} requests, ${wallCell(m)}` : wallCell(m);
+  }
+  await removeAll(join(dir, "many"));
+
+  // Peak memory of a large push.
+  progress(`remote: writing a ${sizes.memoryFile / MiB} MiB file for peak memory`);
+  const huge = await makeFileset(join(dir, "huge"), 1, sizes.memoryFile);
+  const memory = await repeat(pivotArgv("push", huge.project, "mem"), { cwd: dir, env: pivotEnv }, {
+    label: `remote: ${sizes.memoryFile / MiB} MiB push, Pivot`,
+    reps: 1,
+    before: async () => {
+      await removeAll(join(bucketDir, "mem"));
+      await removeAll(join(huge.project, "state"));
+    },
+    check: checkPivot(1),
+  });
+  const rmemory: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
+    rcloneArgv(huge.plain, `bench:${BUCKET}/rcmem`),
+    { cwd: dir, env: rcloneEnv },
+    {
+      label: `remote: ${sizes.memoryFile / MiB} MiB push, rclone`,
+      reps: 1,
+      before: () => removeAll(join(bucketDir, "rcmem")),
+    },
+  );
+  await removeAll(dir);
+
+  const verdict = (row: Row) => {
+    if (!measured(row.pivot) || !measured(row.rclone)) return "—";
+    return row.pivot.wall.median / row.rclone.wall.median <= row.limit ? "met" : "**not met**";
+  };
+  const body = [
+    `s3rver ${"3.7.1"} on 127.0.0.1 (a Node.js server: it is the bottleneck, for both tools), ` +
+    `${JOBS} parallel transfers for both (\`-j ${JOBS}\`; rclone \`--transfers ${JOBS} --checkers ${JOBS}\`, ` +
+    `its other settings default). Each figure is a whole process; a push starts from an empty prefix ` +
+    `and (Pivot) an empty index; a pull into an empty cache or folder.` +
+    (quick ? " `--quick` sizes." : ""),
+    "",
+    table(
+      ["Case", "Pivot", "rclone", "Pivot ÷ rclone", "Target", ""],
+      rows.map((row) => [
+        row.name,
+        wallCell(row.pivot),
+        wallCell(row.rclone),
+        ratio(row.pivot, row.rclone),
+        row.target,
+        verdict(row),
+      ]),
+    ),
+    "",
+    table(["Measure", "Pivot", "rclone", "Target"], [
+      [
+        `no-op push of ${
+          sizes.noopObjects.toLocaleString("en-US")
+        } objects, cold index (fresh clone)`,
+        String(requests.cold),
+        "—",
+        "< 50 requests",
+      ],
+      [
+        `no-op push of ${sizes.noopObjects.toLocaleString("en-US")} objects, warm index`,
+        String(requests.warm),
+        "—",
+        "",
+      ],
+      [
+        `peak memory (max RSS) pushing one ${sizes.memoryFile / MiB} MiB file`,
+        `${rssCell(memory)}, ${wallCell(memory)}`,
+        measured(rmemory) ? `${rssCell(rmemory)}, ${wallCell(rmemory)}` : wallCell(rmemory),
+        "bounded",
+      ],
+    ]),
+  ];
+  return { title: "8. Remote transfers (S3)", body: body.join("\n") };
+}
