@@ -79,7 +79,7 @@ export class TransferProgress {
     const count = transferred + skipped + failed;
     const parts = [
       `${this.#options.verb}: ${thousands(count)}/${thousands(this.#totalObjects)} objects`,
-      `${mib(this.#moved)}/${mib(this.#totalBytes)}`,
+      `${mib(this.#moved).replace(" MiB", "")}/${mib(this.#totalBytes)}`,
       `${mib(this.#rate())}/s`,
     ];
     if (failed > 0) parts.push(`${thousands(failed)} failed`);
