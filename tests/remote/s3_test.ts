@@ -160,6 +160,28 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     },
   );
 
+  await t.step("a corrupt local object is reported and not pushed", async () => {
+    await using dir = await tempDir();
+    await using state = await openState(dir.path);
+    const cache = cacheIn(dir.path);
+    const [small, large] = await storeFiles(cache, dir.join("scratch"), [100, 300 * 1024]);
+    for (const { hash } of [small!, large!]) {
+      const path = cache.objectPath(hash);
+      const size = (await Deno.stat(path)).size;
+      await Deno.chmod(path, 0o644);
+      await Deno.writeFile(path, randomBytes(size));
+    }
+    const remote = await open(state);
+    const problems: string[] = [];
+    const summary = await pushObjects(remote, cache, state, [small!, large!], {
+      onProblem: (m) => problems.push(m),
+    });
+    assertEquals(summary.failed, 2);
+    assertEquals(problems.filter((p) => p.includes("is corrupt")).length, 2);
+    assertEquals(await remote.backend.head(objectKey(small!.hash)), undefined);
+    assertEquals(await remote.backend.head(objectKey(large!.hash)), undefined);
+  });
+
   await t.step(
     "an object of the wrong size on the remote (a partial write) is uploaded again",
     async () => {
