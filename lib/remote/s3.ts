@@ -53,6 +53,8 @@ const DEFAULT_PART = 8 * MiB;
 const MAX_PARTS = 10_000;
 /** A body upload may take this long per byte before it counts as stalled (1 MiB/s). */
 const MS_PER_BYTE = 1_000 / MiB;
+/** Requests in a row failing without an answer after which the remote counts as lost. */
+const LOST_AFTER = 3;
 /** Files from this size on are streamed from disk, not read into memory first. */
 const STREAM_FROM = 256 * 1024;
 /** Writes to a downloaded file are gathered into blocks of this size. */
@@ -99,6 +101,8 @@ class S3Backend implements Backend {
   readonly #base: string;
   readonly #signingCache = new Map<string, ArrayBuffer>();
   #reached = false;
+  /** Requests in a row that failed without an answer. */
+  #unreachable = 0;
 
   constructor(spec: S3RemoteSpec, settings: AwsSettings, options: S3Options) {
     this.#spec = spec;
@@ -334,8 +338,9 @@ class S3Backend implements Backend {
     if (options.query) url += `?${options.query}`;
     let lastNetworkError: string | undefined;
     try {
-      return await withRetries(retry, async () => {
+      const result = await withRetries(retry, async () => {
         this.stats.requests++;
+        lastNetworkError = undefined;
         const { credentials, region } = this.#settings;
         const signed = await new AwsV4Signer({
           method,
@@ -400,7 +405,8 @@ class S3Backend implements Backend {
             error instanceof TransferError || error instanceof Deno.errors.NotFound
           ) throw error;
           if (controller.signal.aborted) {
-            throw new TransientError(`no answer for ${idleMs / 1000} s`);
+            lastNetworkError = `no answer for ${idleMs / 1000} s`;
+            throw new TransientError(lastNetworkError);
           }
           if (error instanceof TypeError || error instanceof Deno.errors.ConnectionReset) {
             lastNetworkError = error.message;
@@ -411,8 +417,20 @@ class S3Backend implements Backend {
           clearTimeout(timer);
         }
       }, () => this.stats.retries++);
+      this.#unreachable = 0;
+      return result;
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
+      // Requests that never got an answer, for several objects in a row:
+      // the endpoint is gone, and retrying every remaining object would take
+      // hours. Stop everything instead.
+      if (lastNetworkError !== undefined && ++this.#unreachable >= LOST_AFTER) {
+        throw new RemoteError(
+          `lost contact with ${this.#settings.endpoint ?? "AWS S3"} for ${this.label} ` +
+            `(${lastNetworkError}, ${LOST_AFTER} requests in a row after ${retry.attempts} tries each): ` +
+            `check that the server is running, and the network; then run again to finish`,
+        );
+      }
       if (!this.#reached && lastNetworkError !== undefined) {
         throw new RemoteError(
           `cannot reach ${

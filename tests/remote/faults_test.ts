@@ -12,7 +12,8 @@ import { fetchObjects, pushObjects } from "../../lib/remote/transfer.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
 import type { StateStore } from "../../lib/storage/state.ts";
 import { FaultProxy } from "./_fault_proxy.ts";
-import { assertIncludes } from "./_check.ts";
+import { assertIncludes, rejectsWith } from "./_check.ts";
+import { RemoteError } from "../../lib/remote/backend.ts";
 import { cacheIn, storeFiles } from "./_objects.ts";
 import { S3RVER_LOOKUP, startS3rver } from "./_s3rver.ts";
 
@@ -88,6 +89,25 @@ Deno.test("S3 transfers survive transient faults", async (t) => {
     const fetched = await fetchObjects(remote, fresh, state, files);
     assertEquals(fetched, { transferred: 1, skipped: 0, failed: 0, bytes: 1024 * 1024 });
     assertEquals(await hashFile(fresh.objectPath(files[0]!.hash)), files[0]!.hash);
+  });
+
+  await t.step("a server that stops answering stops the push with one line", async () => {
+    await using dir = await tempDir();
+    await using state = await openState(dir.path);
+    const cache = cacheIn(dir.path);
+    const files = await storeFiles(
+      cache,
+      dir.join("scratch"),
+      Array.from({ length: 20 }, () => 10),
+    );
+    const remote = await open(state, 2);
+    await remote.backend.check();
+    proxy.inject("reset", 1_000, isPut);
+    const error = await rejectsWith(() => pushObjects(remote, cache, state, files), RemoteError);
+    proxy.rules.length = 0;
+    assertIncludes(error.message, "lost contact with");
+    assertIncludes(error.message, "remote 'origin'");
+    assert(proxy.requests.filter((r) => r.fault === "reset").length < 40, "it stopped early");
   });
 
   await t.step("an object that keeps failing is reported; the others are transferred", async () => {
