@@ -7,7 +7,9 @@
  * - `500`: answer `500 InternalError` itself (and close);
  * - `stall`: swallow the request and never answer (until the proxy closes);
  * - `cut`: forward the request, then close the connection after 64 KiB of
- *   the response (a download broken mid-way).
+ *   the response (a download broken mid-way);
+ * - `hang`: forward the request, then stop after 64 KiB of the response and
+ *   keep the connection open (a download stuck mid-way).
  *
  * It also records every request (method and path), so tests can count them.
  *
@@ -15,7 +17,7 @@
  */
 
 /** What to do to a request. */
-export type Fault = "reset" | "500" | "stall" | "cut";
+export type Fault = "reset" | "500" | "stall" | "cut" | "hang";
 
 /** A fault applied to the next `times` requests that `match`. */
 export interface FaultRule {
@@ -107,6 +109,7 @@ export class FaultProxy implements AsyncDisposable {
   async #serve(client: Deno.Conn): Promise<void> {
     let upstream: Deno.Conn | undefined;
     let cutAt = Infinity;
+    let hang = false;
     let forwarded = 0;
     let buffer: Uint8Array = new Uint8Array(0);
     const read = async (): Promise<boolean> => {
@@ -158,12 +161,19 @@ export class FaultProxy implements AsyncDisposable {
               const room = cutAt - forwarded;
               await writeAll(client, chunk.subarray(0, Math.min(n, room)));
               forwarded += Math.min(n, room);
-              if (forwarded >= cutAt) break;
+              if (forwarded >= cutAt) {
+                // A hang keeps the connection open and silent until closed.
+                if (hang) { while (await client.read(new Uint8Array(1024)) !== null); }
+                break;
+              }
             }
             closeQuietly(client);
           })().catch(() => closeQuietly(client));
         }
-        if (fault === "cut") cutAt = forwarded + CUT_AFTER;
+        if (fault === "cut" || fault === "hang") {
+          cutAt = forwarded + CUT_AFTER;
+          hang = fault === "hang";
+        }
         await writeAll(upstream, request);
       }
     } finally {

@@ -1,7 +1,8 @@
 /**
- * A push run in its own process, so that a test can SIGKILL it mid-way:
- * `deno run -A _push_child.ts JSON` with `{remote, projectDir, targets, s3}`.
- * Prints "done" when the push finished.
+ * A push or fetch run in its own process, so that a test can SIGKILL it
+ * mid-way: `deno run -A _push_child.ts JSON` with `{verb?, remote,
+ * projectDir, targets, s3}` (verb "push", the default, or "fetch"). Prints
+ * "done" when it finished.
  *
  * @module
  */
@@ -9,7 +10,7 @@
 import { join } from "node:path";
 import { remoteSpec } from "../../lib/remote/config.ts";
 import { openRemote } from "../../lib/remote/open.ts";
-import { pushObjects } from "../../lib/remote/transfer.ts";
+import { fetchObjects, pushObjects } from "../../lib/remote/transfer.ts";
 import { Cache } from "../../lib/storage/cache.ts";
 import { StateStore } from "../../lib/storage/state.ts";
 
@@ -19,6 +20,7 @@ const remote = await openRemote(remoteSpec("origin", job.remote, job.projectDir)
   jobs: 2,
   s3: job.s3,
 });
-await pushObjects(remote, new Cache(join(job.projectDir, "cache")), state, job.targets);
+const transfer = job.verb === "fetch" ? fetchObjects : pushObjects;
+await transfer(remote, new Cache(join(job.projectDir, "cache")), state, job.targets);
 await state.close();
 console.log("done");

@@ -9,8 +9,13 @@ import { openState, tempDir } from "../_helpers.ts";
 import { type RemoteConfig, remoteSpec } from "../../lib/remote/config.ts";
 import { hashOfKey, objectKey } from "../../lib/remote/layout.ts";
 import { openRemote } from "../../lib/remote/open.ts";
-import { pushObjects, type Remote, type TransferTarget } from "../../lib/remote/transfer.ts";
-import { hashBytes } from "../../lib/storage/hash.ts";
+import {
+  fetchObjects,
+  pushObjects,
+  type Remote,
+  type TransferTarget,
+} from "../../lib/remote/transfer.ts";
+import { hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { FaultProxy } from "./_fault_proxy.ts";
 import { cacheIn, storeFiles } from "./_objects.ts";
 import { S3RVER_LOOKUP, startS3rver } from "./_s3rver.ts";
@@ -22,8 +27,9 @@ function spawnPush(
   projectDir: string,
   remote: RemoteConfig,
   targets: TransferTarget[],
+  verb: "push" | "fetch" = "push",
 ): Deno.ChildProcess {
-  const job = { projectDir, remote, targets, s3: { lookup: S3RVER_LOOKUP, partSize: PART } };
+  const job = { verb, projectDir, remote, targets, s3: { lookup: S3RVER_LOOKUP, partSize: PART } };
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", CHILD, JSON.stringify(job)],
     stdout: "null",
@@ -150,3 +156,44 @@ function safeReadDir(path: string): string[] {
     return [];
   }
 }
+
+Deno.test("a fetch killed mid-download leaves nothing in the cache and completes when run again", async () => {
+  await using server = await startS3rver("pivot-kill-fetch");
+  await using proxy = FaultProxy.start(server.port);
+  await using dir = await tempDir();
+  const source = cacheIn(dir.path, "source");
+  const targets = await storeFiles(source, dir.join("scratch"), [100, 4 * 1024 * 1024]);
+  const remoteConfig: RemoteConfig = { url: "s3://pivot-kill-fetch/p", endpoint: proxy.endpoint };
+  await using sourceState = await openState(dir.join("source-state"));
+  const remote = await openRemote(remoteSpec("origin", remoteConfig, "/"), sourceState, {
+    s3: { lookup: S3RVER_LOOKUP, partSize: PART },
+  });
+  assertEquals((await pushObjects(remote, source, sourceState, targets)).failed, 0);
+
+  // The big download stops after 64 KiB and hangs; the fetch is killed there.
+  const big = targets[1]!.hash;
+  proxy.inject("hang", 1, (method, path) => method === "GET" && path.includes(big.slice(2)));
+  const child = spawnPush(dir.path, remoteConfig, targets, "fetch");
+  const tmp = dir.join("cache", "tmp");
+  await until(
+    () =>
+      proxy.requests.some((r) => r.fault === "hang") &&
+      safeReadDir(tmp).length > 0,
+    "a partial download",
+  );
+  child.kill("SIGKILL");
+  await child.status;
+  const cache = cacheIn(dir.path);
+  assert(!cache.has(big), "the partial download never entered the cache");
+  const left = safeReadDir(tmp);
+  assert(left.length >= 1 && left.every((name) => name.startsWith("download.")), left.join(", "));
+
+  await using state = await openState(dir.path);
+  const again = await openRemote(remoteSpec("origin", remoteConfig, "/"), state, {
+    s3: { lookup: S3RVER_LOOKUP },
+  });
+  const summary = await fetchObjects(again, cache, state, targets);
+  assertEquals(summary.failed, 0);
+  for (const { hash } of targets) assertEquals(await hashFile(cache.objectPath(hash)), hash);
+  assertEquals(safeReadDir(tmp), [], "the next fetch removed the leftover");
+});
