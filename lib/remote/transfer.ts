@@ -248,7 +248,13 @@ export async function fetchObjects(
       if (!isDir) want(hash);
       else if (cache.has(hash)) {
         const manifest = await cache.readManifest(hash);
-        for (const file of manifest?.files ?? []) want(file.hash);
+        if (manifest) for (const file of manifest.files) want(file.hash);
+        else {
+          context.problem(
+            `directory manifest ${hash} in the local cache is corrupt: remove it and fetch again`,
+          );
+          progress.done("failed");
+        }
       }
     }
     await context.queue.drain();
