@@ -241,20 +241,18 @@ export async function fetchObjects(
     }
   };
   try {
-    // Manifests first: they say which files a directory needs.
-    for (const { hash, isDir } of list) if (isDir) want(hash);
+    // Manifests first: they say which files a directory needs. A corrupt
+    // local manifest is reported, moved aside and fetched again.
+    for (const { hash, isDir } of list) {
+      if (isDir && !wanted.has(hash)) await cache.verify(hash, state, context.problem);
+      if (isDir) want(hash);
+    }
     await context.queue.drain();
     for (const { hash, isDir } of list) {
       if (!isDir) want(hash);
       else if (cache.has(hash)) {
         const manifest = await cache.readManifest(hash);
-        if (manifest) for (const file of manifest.files) want(file.hash);
-        else {
-          context.problem(
-            `directory manifest ${hash} in the local cache is corrupt: remove it and fetch again`,
-          );
-          progress.done("failed");
-        }
+        for (const file of manifest?.files ?? []) want(file.hash);
       }
     }
     await context.queue.drain();
