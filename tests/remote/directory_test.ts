@@ -68,3 +68,25 @@ Deno.test("a directory remote that does not exist is one line saying what to che
   assertIncludes(error.message, "remote 'share' (/nonexistent/pivot)");
   assertIncludes(error.message, "check that it is mounted");
 });
+
+Deno.test("fetch replaces a corrupt local manifest from the remote", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path);
+  const cache = cacheIn(dir.path);
+  const { target } = await storeDirectory(cache, dir.join("scratch"), 3, 10);
+  await Deno.mkdir(dir.join("remote"));
+  const remote = await openRemote(remoteSpec("share", { url: "remote" }, dir.path), state);
+  await pushObjects(remote, cache, state, [target]);
+
+  const path = cache.objectPath(target.hash);
+  const size = (await Deno.stat(path)).size;
+  await Deno.chmod(path, 0o644);
+  await Deno.writeFile(path, randomBytes(size));
+  const problems: string[] = [];
+  const fetched = await fetchObjects(remote, cache, state, [target], {
+    onProblem: (m) => problems.push(m),
+  });
+  assertEquals(fetched.transferred, 1);
+  assertIncludes(problems[0]!, "is corrupt");
+  assertEquals(await hashFile(path), target.hash);
+});
