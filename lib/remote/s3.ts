@@ -147,9 +147,9 @@ class S3Backend implements Backend {
 
   async *list(prefix: string): AsyncIterable<ListedObject[]> {
     const full = this.#spec.prefix + prefix;
-    // Pages follow each other by `start-after` (the last key seen) rather
-    // than continuation tokens: every S3-compatible server has it, while some
-    // (s3rver under Deno, whose token cipher is missing) fail on tokens.
+    // Pages follow each other by `start-after` (the last key seen), which
+    // every S3-compatible server implements, as continuation tokens are
+    // opaque and some servers' are broken.
     let after: string | undefined;
     do {
       this.stats.lists++;

@@ -6,7 +6,24 @@
  * @module
  */
 
-import S3rver from "s3rver";
+import crypto from "node:crypto";
+import { Buffer } from "node:buffer";
+
+// s3rver makes its listing continuation tokens with single DES, which
+// OpenSSL 3 (Node 17+, and Deno's node:crypto) no longer offers: every
+// truncated listing fails with a 500. Triple DES with the same key three
+// times is single DES, so map one onto the other before s3rver loads.
+type CipherFactory = (algorithm: string, key: Buffer, iv: Buffer) => unknown;
+const patch = crypto as unknown as Record<"createCipheriv" | "createDecipheriv", CipherFactory>;
+for (const name of ["createCipheriv", "createDecipheriv"] as const) {
+  const original = patch[name].bind(crypto);
+  patch[name] = (algorithm, key, iv) =>
+    algorithm === "des"
+      ? original("des-ede3-cbc", Buffer.concat([key, key, key]), iv)
+      : original(algorithm, key, iv);
+}
+
+const { default: S3rver } = await import("s3rver");
 
 const [directory, ...buckets] = Deno.args;
 if (!directory) throw new Error("usage: _s3rver_main.ts DIR BUCKET…");

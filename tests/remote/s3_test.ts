@@ -116,6 +116,30 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     },
   );
 
+  await t.step("listings page through more than 1,000 objects", async () => {
+    await using dir = await tempDir();
+    await using state = await openState(dir.path);
+    const remote = await open(state);
+    const keys = Array.from(
+      { length: 1_050 },
+      (_, i) => `files/${(i % 256).toString(16).padStart(2, "0")}/${String(i).padStart(14, "0")}`,
+    );
+    const queue = [...keys];
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+        await remote.backend.putBytes(key, new Uint8Array([1]));
+      }
+    }));
+    const pages: number[] = [];
+    const seen: string[] = [];
+    for await (const page of remote.backend.list("files/")) {
+      pages.push(page.length);
+      seen.push(...page.map((o) => o.key));
+    }
+    assertEquals(pages, [1000, 50]);
+    assertEquals(seen.sort(), keys.sort());
+  });
+
   await t.step("an object larger than a part goes up in parts and comes back intact", async () => {
     await using dir = await tempDir();
     await using state = await openState(dir.path);
