@@ -421,6 +421,14 @@ class S3Backend implements Backend {
       return result;
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
+      if (!this.#reached && lastNetworkError !== undefined) {
+        throw new RemoteError(
+          `cannot reach ${
+            this.#settings.endpoint ?? "AWS S3"
+          } for ${this.label} (${lastNetworkError}): ` +
+            `check the endpoint, that the server is running, and the network`,
+        );
+      }
       // Requests that never got an answer, for several objects in a row:
       // the endpoint is gone, and retrying every remaining object would take
       // hours. Stop everything instead.
@@ -429,14 +437,6 @@ class S3Backend implements Backend {
           `lost contact with ${this.#settings.endpoint ?? "AWS S3"} for ${this.label} ` +
             `(${lastNetworkError}, ${LOST_AFTER} requests in a row after ${retry.attempts} tries each): ` +
             `check that the server is running, and the network; then run again to finish`,
-        );
-      }
-      if (!this.#reached && lastNetworkError !== undefined) {
-        throw new RemoteError(
-          `cannot reach ${
-            this.#settings.endpoint ?? "AWS S3"
-          } for ${this.label} (${lastNetworkError}): ` +
-            `check the endpoint, that the server is running, and the network`,
         );
       }
       throw new TransferError(
