@@ -19,6 +19,14 @@ export interface ListedObject {
   readonly size: number;
 }
 
+/** What {@link Backend.download} got. */
+export interface Downloaded {
+  /** Size in bytes. */
+  readonly size: number;
+  /** The content, for a small object kept in memory; undefined when it was written to the file. */
+  readonly bytes: Uint8Array<ArrayBuffer> | undefined;
+}
+
 /** Counters of what a backend did, for tests and benchmarks. */
 export interface BackendStats {
   /** Requests sent (S3) or directory operations made, retries included. */
@@ -76,11 +84,16 @@ export interface Backend {
   /** Upload the file at `path` as the object at `key`, in one piece, atomically. */
   putFile(key: string, path: string, size: number): Promise<void>;
   /**
-   * Download the object at `key` into the new file `dest` (created, or
-   * truncated); returns its size, or undefined when there is no such object.
-   * `onBytes` is told of progress.
+   * Download the object at `key`: a small one (the backend decides) comes
+   * back in memory and `dest` is left alone; a larger one is written to the
+   * new file `dest` (created, or truncated). Undefined when there is no such
+   * object. `onBytes` is told of progress.
    */
-  getFile(key: string, dest: string, onBytes?: (n: number) => void): Promise<number | undefined>;
+  download(
+    key: string,
+    dest: string,
+    onBytes?: (n: number) => void,
+  ): Promise<Downloaded | undefined>;
   /** Release connections and handles. */
   close(): void;
 }

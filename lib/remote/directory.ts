@@ -12,7 +12,7 @@
 import { dirname, join } from "node:path";
 import { tempPath } from "../storage/cache.ts";
 import type { DirectoryRemoteSpec } from "./config.ts";
-import type { Backend, BackendStats, ListedObject } from "./backend.ts";
+import type { Backend, BackendStats, Downloaded, ListedObject } from "./backend.ts";
 import { RemoteError } from "./backend.ts";
 
 const STALE_TEMP_MS = 24 * 3600_000;
@@ -119,11 +119,11 @@ class DirectoryBackend implements Backend {
     await this.#place(key, (temp) => Deno.copyFile(path, temp));
   }
 
-  async getFile(
+  async download(
     key: string,
     dest: string,
     onBytes?: (n: number) => void,
-  ): Promise<number | undefined> {
+  ): Promise<Downloaded | undefined> {
     this.stats.requests++;
     const source = join(this.#root, key);
     try {
@@ -140,7 +140,7 @@ class DirectoryBackend implements Backend {
     }
     const size = Deno.statSync(dest).size;
     onBytes?.(size);
-    return size;
+    return { size, bytes: undefined };
   }
 
   close(): void {}

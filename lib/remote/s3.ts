@@ -25,6 +25,7 @@ import { type AwsLookup, type AwsSettings, resolveAwsSettings } from "./credenti
 import {
   type Backend,
   type BackendStats,
+  type Downloaded,
   type ListedObject,
   type Multipart,
   RemoteError,
@@ -55,6 +56,8 @@ const MAX_PARTS = 10_000;
 const MS_PER_BYTE = 1_000 / MiB;
 /** Requests in a row failing without an answer after which the remote counts as lost. */
 const LOST_AFTER = 3;
+/** Downloads up to this size are kept in memory rather than written as they arrive. */
+const IN_MEMORY = 256 * 1024;
 /** Files from this size on are streamed from disk, not read into memory first. */
 const STREAM_FROM = 256 * 1024;
 /** Writes to a downloaded file are gathered into blocks of this size. */
@@ -218,16 +221,26 @@ class S3Backend implements Backend {
     await this.putBytes(key, bytes);
   }
 
-  getFile(key: string, dest: string, onBytes?: (n: number) => void): Promise<number | undefined> {
+  download(
+    key: string,
+    dest: string,
+    onBytes?: (n: number) => void,
+  ): Promise<Downloaded | undefined> {
     return this.#send("GET", key, {
       accept: [404],
-      consume: async (response, touch) => {
+      consume: async (response, touch): Promise<Downloaded | undefined> => {
         if (response.status === 404) return void await drain(response);
+        const length = Number(response.headers.get("content-length"));
+        if (length <= IN_MEMORY) {
+          // Small objects stay in memory: hashed there, written once.
+          const bytes = new Uint8Array(await response.arrayBuffer());
+          onBytes?.(bytes.length);
+          return { size: bytes.length, bytes };
+        }
         let reported = 0;
         try {
           using file = await Deno.open(dest, { write: true, create: true, truncate: true });
-          // Small bodies are written as they come; large ones in 1 MiB blocks.
-          const length = Number(response.headers.get("content-length"));
+          // Bodies of unknown length are written as they come; others in 1 MiB blocks.
           const block = length > WRITE_BLOCK ? new Uint8Array(WRITE_BLOCK) : undefined;
           let filled = 0;
           for await (const chunk of response.body!) {
@@ -253,7 +266,7 @@ class S3Backend implements Backend {
             onBytes?.(chunk.length);
           }
           if (block) await writeAll(file, block.subarray(0, filled));
-          return reported;
+          return { size: reported, bytes: undefined };
         } catch (error) {
           // The retry starts over: take back what this attempt reported.
           onBytes?.(-reported);
