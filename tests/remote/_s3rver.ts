@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { RemoteConfig } from "../../lib/remote/config.ts";
+import { spawn } from "../_harness.ts";
+import { tempDir } from "../_project.ts";
 
 /** A running s3rver. */
 export interface S3rver extends AsyncDisposable {
@@ -26,20 +27,16 @@ export const S3RVER_LOOKUP = {
   home: "/nonexistent",
 };
 
-/** A remote config for `bucket/prefix` on `server` (or another endpoint). */
-export function s3Config(endpoint: string, bucket: string, prefix = "project"): RemoteConfig {
-  return { url: `s3://${bucket}/${prefix}`, endpoint };
-}
-
 /** Start s3rver with `buckets`; waits (at most 60 s) until it listens. */
 export async function startS3rver(...buckets: string[]): Promise<S3rver> {
-  const dir = await Deno.makeTempDir({ prefix: "pivot_s3rver_" });
-  const child = new Deno.Command(Deno.execPath(), {
+  const data = await tempDir();
+  const dir = data.root;
+  const child = spawn(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, dir, ...buckets],
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
-  }).spawn();
+  });
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
@@ -68,7 +65,7 @@ export async function startS3rver(...buckets: string[]): Promise<S3rver> {
         // already gone
       }
       await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await data[Symbol.asyncDispose]();
     },
   };
 }

@@ -1,13 +1,14 @@
 /** Remote configuration, credentials lookup and key layout. */
 
+import { test } from "../_harness.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { tempDir } from "../_helpers.ts";
+import { tempDir } from "../_project.ts";
 import { remoteSpec, validateRemoteConfig } from "../../lib/remote/config.ts";
 import { resolveAwsSettings } from "../../lib/remote/credentials.ts";
 import { hashOfKey, objectKey, objectPrefix } from "../../lib/remote/layout.ts";
 import { choosePlan } from "../../lib/remote/existence.ts";
 
-Deno.test("s3 URLs give bucket and prefix; other URLs are directories", () => {
+test("s3 URLs give bucket and prefix; other URLs are directories", () => {
   const s3 = remoteSpec("origin", { url: "s3://my-bucket/team/pivot/" }, "/p");
   assert(s3.kind === "s3");
   assertEquals([s3.bucket, s3.prefix], ["my-bucket", "team/pivot/"]);
@@ -19,7 +20,7 @@ Deno.test("s3 URLs give bucket and prefix; other URLs are directories", () => {
   assert(file.kind === "directory" && file.path === "/mnt/x y");
 });
 
-Deno.test("remote configs are validated key by key", async () => {
+test("remote configs are validated key by key", async () => {
   assertEquals(validateRemoteConfig("o", { url: "s3://b/p", jobs: 8 }, "c.yaml"), {
     url: "s3://b/p",
     jobs: 8,
@@ -41,18 +42,18 @@ Deno.test("remote configs are validated key by key", async () => {
   await assertRejects(() => remoteSpec("o", { url: "s3://B_ad" }, "/"), /not a valid bucket name/);
 });
 
-Deno.test("credentials are found as the AWS CLI finds them", async () => {
+test("credentials are found as the AWS CLI finds them", async () => {
   await using dir = await tempDir();
-  await Deno.mkdir(dir.join(".aws"));
+  await Deno.mkdir(dir.path(".aws"));
   await Deno.writeTextFile(
-    dir.join(".aws", "credentials"),
+    dir.path(".aws", "credentials"),
     "[default]\naws_access_key_id = DEF\naws_secret_access_key = defsecret\n\n[work]\naws_access_key_id=WORK\naws_secret_access_key=worksecret\naws_session_token=tok\n",
   );
   await Deno.writeTextFile(
-    dir.join(".aws", "config"),
+    dir.path(".aws", "config"),
     '[profile work]\nregion = eu-west-3\n[profile proc]\ncredential_process = echo \'{"Version":1,"AccessKeyId":"PROC","SecretAccessKey":"s"}\'\n',
   );
-  const home = dir.path;
+  const home = dir.root;
   const config = { url: "s3://b" };
 
   const env = { AWS_ACCESS_KEY_ID: "ENV", AWS_SECRET_ACCESS_KEY: "envsecret" };
@@ -77,8 +78,8 @@ Deno.test("credentials are found as the AWS CLI finds them", async () => {
   assertEquals(proc.credentials.accessKeyId, "PROC");
   const moved = await resolveAwsSettings("o", config, {
     env: {
-      AWS_SHARED_CREDENTIALS_FILE: dir.join("none"),
-      AWS_CONFIG_FILE: dir.join("none"),
+      AWS_SHARED_CREDENTIALS_FILE: dir.path("none"),
+      AWS_CONFIG_FILE: dir.path("none"),
       AWS_ACCESS_KEY_ID: "A",
       AWS_SECRET_ACCESS_KEY: "B",
       AWS_REGION: "ap-south-1",
@@ -95,12 +96,12 @@ Deno.test("credentials are found as the AWS CLI finds them", async () => {
     /remote 'o' names AWS profile 'nope'/,
   );
   await assertRejects(
-    () => resolveAwsSettings("o", config, { env: {}, home: dir.join("nohome") }),
+    () => resolveAwsSettings("o", config, { env: {}, home: dir.path("nohome") }),
     /no AWS credentials for remote 'o'/,
   );
 });
 
-Deno.test("object keys use the cache's two-digit fan-out", () => {
+test("object keys use the cache's two-digit fan-out", () => {
   assertEquals(objectKey("0123456789abcdef"), "files/01/23456789abcdef");
   assertEquals(hashOfKey("files/01/23456789abcdef"), "0123456789abcdef");
   assertEquals(hashOfKey("files/01/23456789abcdef.1.2.tmp"), undefined);
@@ -112,7 +113,7 @@ Deno.test("object keys use the cache's two-digit fan-out", () => {
   ]);
 });
 
-Deno.test("existence is learnt by the cheapest of listing and asking per object", () => {
+test("existence is learnt by the cheapest of listing and asking per object", () => {
   const hashes = (n: number) =>
     Array.from(
       { length: n },

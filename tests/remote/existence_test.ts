@@ -1,24 +1,25 @@
 /** The existence index in the state store. */
 
+import { test } from "../_harness.ts";
 import { assertEquals } from "../_assert.ts";
-import { openState, tempDir } from "../_helpers.ts";
+import { openState, tempDir } from "../_project.ts";
 import { RemoteIndex } from "../../lib/remote/existence.ts";
 
 function hashes(count: number, bucket: string): string[] {
   return Array.from({ length: count }, (_, i) => bucket + i.toString(16).padStart(14, "0"));
 }
 
-Deno.test("the index keeps sizes across processes, in chunks under KV's value limit", async () => {
+test("the index keeps sizes across processes, in chunks under KV's value limit", async () => {
   await using dir = await tempDir();
   {
-    await using state = await openState(dir.path);
+    await using state = await openState(dir.root);
     const index = await RemoteIndex.load(state, "s3:http://x/bucket/p/");
     // 9,000 objects in one 2-digit bucket: three chunks of at most 4,000.
     for (const [i, hash] of hashes(9_000, "ab").entries()) index.add(hash, i);
     for (const hash of hashes(10, "cd")) index.add(hash, 1);
     await index.save();
   }
-  await using state = await openState(dir.path);
+  await using state = await openState(dir.root);
   const index = await RemoteIndex.load(state, "s3:http://x/bucket/p/");
   assertEquals(index.count, 9_010);
   assertEquals(index.size(hashes(9_000, "ab")[8_999]!), 8_999);
@@ -32,9 +33,9 @@ Deno.test("the index keeps sizes across processes, in chunks under KV's value li
   assertEquals(again.count, 110);
 });
 
-Deno.test("saving merges with what another process saved meanwhile", async () => {
+test("saving merges with what another process saved meanwhile", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
+  await using state = await openState(dir.root);
   const a = await RemoteIndex.load(state, "dir:/r");
   const b = await RemoteIndex.load(state, "dir:/r");
   a.add("ab00000000000001", 1);
@@ -45,9 +46,9 @@ Deno.test("saving merges with what another process saved meanwhile", async () =>
   assertEquals([both.size("ab00000000000001"), both.size("ab00000000000002")], [1, 2]);
 });
 
-Deno.test("a suspect object is not trusted until pushed again", async () => {
+test("a suspect object is not trusted until pushed again", async () => {
   await using dir = await tempDir();
-  await using state = await openState(dir.path);
+  await using state = await openState(dir.root);
   const index = await RemoteIndex.load(state, "dir:/r");
   index.add("ab00000000000001", 5);
   await index.markSuspect("ab00000000000001");

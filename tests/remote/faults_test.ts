@@ -4,8 +4,9 @@
  * retried; an object that keeps failing is reported while the others go on.
  */
 
+import { test } from "../_harness.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { openState, tempDir } from "../_helpers.ts";
+import { openState, tempDir } from "../_project.ts";
 import { remoteSpec } from "../../lib/remote/config.ts";
 import { openRemote } from "../../lib/remote/open.ts";
 import { fetchObjects, pushObjects } from "../../lib/remote/transfer.ts";
@@ -21,7 +22,7 @@ const BUCKET = "pivot-faults";
 const isPut = (method: string) => method === "PUT";
 const isGet = (method: string, path: string) => method === "GET" && !path.includes("list-type");
 
-Deno.test("S3 transfers survive transient faults", async (t) => {
+test("S3 transfers survive transient faults", async (t) => {
   await using server = await startS3rver(BUCKET);
   await using proxy = FaultProxy.start(server.port);
   let prefixes = 0;
@@ -45,9 +46,9 @@ Deno.test("S3 transfers survive transient faults", async (t) => {
       `uploads and downloads are retried after ${fault === "500" ? "500s" : fault + "s"}`,
       async () => {
         await using dir = await tempDir();
-        await using state = await openState(dir.path);
-        const cache = cacheIn(dir.path);
-        const files = await storeFiles(cache, dir.join("scratch"), [100, 2000, 300 * 1024]);
+        await using state = await openState(dir.root);
+        const cache = cacheIn(dir.root);
+        const files = await storeFiles(cache, dir.path("scratch"), [100, 2000, 300 * 1024]);
         const remote = await open(state);
         // Deno's HTTP client itself re-sends a request once when a reused
         // connection closes before answering; enough resets reach Pivot's retries.
@@ -66,7 +67,7 @@ Deno.test("S3 transfers survive transient faults", async (t) => {
         );
 
         proxy.inject(fault, times, isGet);
-        const fresh = cacheIn(dir.path, "fresh");
+        const fresh = cacheIn(dir.root, "fresh");
         const fetched = await fetchObjects(remote, fresh, state, files, {
           onProblem: (m) => problems.push(m),
         });
@@ -79,13 +80,13 @@ Deno.test("S3 transfers survive transient faults", async (t) => {
 
   await t.step("a download cut mid-way is retried from the start and checked", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
-    const cache = cacheIn(dir.path);
-    const files = await storeFiles(cache, dir.join("scratch"), [1024 * 1024]);
+    await using state = await openState(dir.root);
+    const cache = cacheIn(dir.root);
+    const files = await storeFiles(cache, dir.path("scratch"), [1024 * 1024]);
     const remote = await open(state);
     await pushObjects(remote, cache, state, files);
     proxy.inject("cut", 1, isGet);
-    const fresh = cacheIn(dir.path, "fresh");
+    const fresh = cacheIn(dir.root, "fresh");
     const fetched = await fetchObjects(remote, fresh, state, files);
     assertEquals(fetched, { transferred: 1, skipped: 0, failed: 0, bytes: 1024 * 1024 });
     assertEquals(await hashFile(fresh.objectPath(files[0]!.hash)), files[0]!.hash);
@@ -93,11 +94,11 @@ Deno.test("S3 transfers survive transient faults", async (t) => {
 
   await t.step("a server that stops answering stops the push with one line", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
-    const cache = cacheIn(dir.path);
+    await using state = await openState(dir.root);
+    const cache = cacheIn(dir.root);
     const files = await storeFiles(
       cache,
-      dir.join("scratch"),
+      dir.path("scratch"),
       Array.from({ length: 20 }, () => 10),
     );
     const remote = await open(state, 2);
@@ -112,9 +113,9 @@ Deno.test("S3 transfers survive transient faults", async (t) => {
 
   await t.step("an object that keeps failing is reported; the others are transferred", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
-    const cache = cacheIn(dir.path);
-    const files = await storeFiles(cache, dir.join("scratch"), [10, 20, 30]);
+    await using state = await openState(dir.root);
+    const cache = cacheIn(dir.root);
+    const files = await storeFiles(cache, dir.path("scratch"), [10, 20, 30]);
     const remote = await open(state, 3);
     const doomed = files[1]!.hash;
     proxy.inject("500", 3, (method, path) => method === "PUT" && path.includes(doomed.slice(2)));

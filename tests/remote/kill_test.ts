@@ -3,9 +3,10 @@
  * completes when run again (resuming its multipart upload on S3).
  */
 
+import { spawn, test } from "../_harness.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "../_assert.ts";
-import { openState, tempDir } from "../_helpers.ts";
+import { openState, tempDir } from "../_project.ts";
 import { type RemoteConfig, remoteSpec } from "../../lib/remote/config.ts";
 import { hashOfKey, objectKey } from "../../lib/remote/layout.ts";
 import { openRemote } from "../../lib/remote/open.ts";
@@ -30,12 +31,12 @@ function spawnPush(
   verb: "push" | "fetch" = "push",
 ): Deno.ChildProcess {
   const job = { verb, projectDir, remote, targets, s3: { lookup: S3RVER_LOOKUP, partSize: PART } };
-  return new Deno.Command(Deno.execPath(), {
+  return spawn(Deno.execPath(), {
     args: ["run", "-A", "--quiet", CHILD, JSON.stringify(job)],
     stdout: "null",
     stderr: "inherit",
     stdin: "null",
-  }).spawn();
+  });
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -61,12 +62,12 @@ async function assertNoPartialObject(remote: Remote): Promise<string[]> {
   return keys;
 }
 
-Deno.test("a push killed during a multipart upload leaves nothing partial and resumes", async () => {
+test("a push killed during a multipart upload leaves nothing partial and resumes", async () => {
   await using server = await startS3rver("pivot-kill");
   await using proxy = FaultProxy.start(server.port);
   await using dir = await tempDir();
-  const cache = cacheIn(dir.path);
-  const targets = await storeFiles(cache, dir.join("scratch"), [100, 200, 40 * PART + 7]);
+  const cache = cacheIn(dir.root);
+  const targets = await storeFiles(cache, dir.path("scratch"), [100, 200, 40 * PART + 7]);
   const big = targets[2]!.hash;
   const parts = 41;
   const isPart = (method: string, path: string) => method === "PUT" && path.includes("partNumber=");
@@ -78,7 +79,7 @@ Deno.test("a push killed during a multipart upload leaves nothing partial and re
   );
 
   const remoteConfig: RemoteConfig = { url: "s3://pivot-kill/project", endpoint: proxy.endpoint };
-  const child = spawnPush(dir.path, remoteConfig, targets);
+  const child = spawnPush(dir.root, remoteConfig, targets);
   await until(() => proxy.requests.some((r) => r.fault === "stall"), "a stalled part");
   await until(
     () => proxy.requests.filter((r) => isPart(r.method, r.path) && !r.fault).length >= 11,
@@ -88,7 +89,7 @@ Deno.test("a push killed during a multipart upload leaves nothing partial and re
   await child.status;
   proxy.rules.length = 0;
 
-  await using state = await openState(dir.path);
+  await using state = await openState(dir.root);
   const direct = await openRemote(
     remoteSpec("origin", { url: "s3://pivot-kill/project", endpoint: server.endpoint }, "/"),
     state,
@@ -117,17 +118,17 @@ Deno.test("a push killed during a multipart upload leaves nothing partial and re
   assertEquals(after.sort(), targets.map((t) => objectKey(t.hash)).sort());
 });
 
-Deno.test("a push to a directory killed mid-way leaves only complete objects and completes", async () => {
+test("a push to a directory killed mid-way leaves only complete objects and completes", async () => {
   await using dir = await tempDir();
-  const cache = cacheIn(dir.path);
+  const cache = cacheIn(dir.root);
   const targets = await storeFiles(
     cache,
-    dir.join("scratch"),
+    dir.path("scratch"),
     Array.from({ length: 200 }, () => 256 * 1024),
   );
-  const remoteDir = dir.join("remote");
+  const remoteDir = dir.path("remote");
   await Deno.mkdir(remoteDir);
-  const child = spawnPush(dir.path, { url: remoteDir }, targets);
+  const child = spawnPush(dir.root, { url: remoteDir }, targets);
   const count = () => {
     let n = 0;
     for (const folder of safeReadDir(join(remoteDir, "files"))) {
@@ -139,7 +140,7 @@ Deno.test("a push to a directory killed mid-way leaves only complete objects and
   child.kill("SIGKILL");
   await child.status;
 
-  await using state = await openState(dir.path);
+  await using state = await openState(dir.root);
   const remote = await openRemote(remoteSpec("origin", { url: remoteDir }, "/"), state);
   const present = await assertNoPartialObject(remote);
   const summary = await pushObjects(remote, cache, state, targets);
@@ -157,14 +158,14 @@ function safeReadDir(path: string): string[] {
   }
 }
 
-Deno.test("a fetch killed mid-download leaves nothing in the cache and completes when run again", async () => {
+test("a fetch killed mid-download leaves nothing in the cache and completes when run again", async () => {
   await using server = await startS3rver("pivot-kill-fetch");
   await using proxy = FaultProxy.start(server.port);
   await using dir = await tempDir();
-  const source = cacheIn(dir.path, "source");
-  const targets = await storeFiles(source, dir.join("scratch"), [100, 4 * 1024 * 1024]);
+  const source = cacheIn(dir.root, "source");
+  const targets = await storeFiles(source, dir.path("scratch"), [100, 4 * 1024 * 1024]);
   const remoteConfig: RemoteConfig = { url: "s3://pivot-kill-fetch/p", endpoint: proxy.endpoint };
-  await using sourceState = await openState(dir.join("source-state"));
+  await using sourceState = await openState(dir.path("source-state"));
   const remote = await openRemote(remoteSpec("origin", remoteConfig, "/"), sourceState, {
     s3: { lookup: S3RVER_LOOKUP, partSize: PART },
   });
@@ -173,8 +174,8 @@ Deno.test("a fetch killed mid-download leaves nothing in the cache and completes
   // The big download stops after 64 KiB and hangs; the fetch is killed there.
   const big = targets[1]!.hash;
   proxy.inject("hang", 1, (method, path) => method === "GET" && path.includes(big.slice(2)));
-  const child = spawnPush(dir.path, remoteConfig, targets, "fetch");
-  const tmp = dir.join("cache", "tmp");
+  const child = spawnPush(dir.root, remoteConfig, targets, "fetch");
+  const tmp = dir.path("cache", "tmp");
   await until(
     () =>
       proxy.requests.some((r) => r.fault === "hang") &&
@@ -183,12 +184,12 @@ Deno.test("a fetch killed mid-download leaves nothing in the cache and completes
   );
   child.kill("SIGKILL");
   await child.status;
-  const cache = cacheIn(dir.path);
+  const cache = cacheIn(dir.root);
   assert(!cache.has(big), "the partial download never entered the cache");
   const left = safeReadDir(tmp);
   assert(left.length >= 1 && left.every((name) => name.startsWith("download.")), left.join(", "));
 
-  await using state = await openState(dir.path);
+  await using state = await openState(dir.root);
   const again = await openRemote(remoteSpec("origin", remoteConfig, "/"), state, {
     s3: { lookup: S3RVER_LOOKUP },
   });

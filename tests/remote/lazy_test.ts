@@ -4,6 +4,7 @@
  * reaches `aws4fetch`, `lib/remote/s3.ts` or `node:http`.
  */
 
+import { output, test } from "../_harness.ts";
 import { assertEquals } from "../_assert.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -19,13 +20,12 @@ interface Module {
 
 /** Specifiers reachable from `entry` through static (non-type, non-dynamic) imports. */
 async function staticClosure(entry: string): Promise<Set<string>> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const info = await output(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: REPO,
-    stdout: "piped",
     stderr: "null",
-  }).output();
-  const graph = JSON.parse(new TextDecoder().decode(output.stdout));
+  });
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout));
   const modules = new Map<string, Module>(
     (graph.modules as Module[]).map((m) => [m.specifier, m]),
   );
@@ -46,7 +46,7 @@ const heavy = (specifier: string) =>
   specifier === "node:http" || specifier === "node:https";
 
 for (const entry of ["cli.ts", "lib/remote/open.ts"]) {
-  Deno.test(`${entry} does not load the S3 client at start-up`, async () => {
+  test(`${entry} does not load the S3 client at start-up`, async () => {
     assertEquals([...await staticClosure(entry)].filter(heavy), []);
   });
 }

@@ -1,10 +1,11 @@
 /** The transfer reporter and the job queue. */
 
+import { test } from "../_harness.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { TransferProgress } from "../../lib/remote/progress.ts";
 import { WorkQueue } from "../../lib/remote/work_queue.ts";
 
-Deno.test("progress shows count, bytes and rate, and ends with one summary line", () => {
+test("progress shows count, bytes and rate, and ends with one summary line", () => {
   let now = 0;
   const lines: string[] = [];
   const progress = new TransferProgress({
@@ -30,7 +31,7 @@ Deno.test("progress shows count, bytes and rate, and ends with one summary line"
   );
 });
 
-Deno.test("the job queue runs at most N jobs at once, urgent ones first", async () => {
+test("the job queue runs at most N jobs at once, urgent ones first", async () => {
   const queue = new WorkQueue(2);
   let running = 0, peak = 0;
   const order: string[] = [];
@@ -49,7 +50,7 @@ Deno.test("the job queue runs at most N jobs at once, urgent ones first", async 
   assert(order.indexOf("urgent") < order.indexOf("d"), order.join(","));
 });
 
-Deno.test("the job queue stops at the first error and reports it", async () => {
+test("the job queue stops at the first error and reports it", async () => {
   const queue = new WorkQueue(1);
   let ran = 0;
   queue.add(() => Promise.reject(new Error("boom")));

@@ -3,9 +3,10 @@
  * on 127.0.0.1), one server for the file; each step uses its own prefix.
  */
 
+import { test } from "../_harness.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { assertIncludes, rejectsWith } from "./_check.ts";
-import { openState, tempDir } from "../_helpers.ts";
+import { openState, tempDir } from "../_project.ts";
 import { type RemoteConfig, remoteSpec } from "../../lib/remote/config.ts";
 import { RemoteError } from "../../lib/remote/backend.ts";
 import { objectKey } from "../../lib/remote/layout.ts";
@@ -21,7 +22,7 @@ import { S3RVER_LOOKUP, startS3rver } from "./_s3rver.ts";
 const BUCKET = "pivot-test";
 const FAST: S3Options = { lookup: S3RVER_LOOKUP, timeoutMs: 5_000, partSize: 64 * 1024 };
 
-Deno.test("S3 remote (s3rver)", async (t) => {
+test("S3 remote (s3rver)", async (t) => {
   await using server = await startS3rver(BUCKET);
   let prefixes = 0;
   const open = (
@@ -44,12 +45,12 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "push uploads files and directories; fetch brings them back byte for byte",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
-      const cache = cacheIn(dir.path);
-      const files = await storeFiles(cache, dir.join("scratch"), [0, 10, 5000, 200_000]);
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const files = await storeFiles(cache, dir.path("scratch"), [0, 10, 5000, 200_000]);
       const { target: folder, files: inside } = await storeDirectory(
         cache,
-        dir.join("scratch"),
+        dir.path("scratch"),
         20,
         100,
       );
@@ -63,8 +64,8 @@ Deno.test("S3 remote (s3rver)", async (t) => {
       assertEquals(pushed.transferred, 4 + 20 + 1);
       assertEquals(pushed.failed, 0);
 
-      await using other = await openState(dir.join("other"));
-      const fresh = cacheIn(dir.path, "fresh");
+      await using other = await openState(dir.path("other"));
+      const fresh = cacheIn(dir.root, "fresh");
       const fetched = await fetchObjects(
         await open(other, {}, FAST, `p${prefixes}`),
         fresh,
@@ -79,7 +80,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
       for (const hash of [...files.map((f) => f.hash), folder.hash, ...inside]) {
         assertEquals(await hashFile(fresh.objectPath(hash)), hash);
       }
-      assertEquals([...Deno.readDirSync(dir.join("fresh", "tmp"))], [], "no download left behind");
+      assertEquals([...Deno.readDirSync(dir.path("fresh", "tmp"))], [], "no download left behind");
     },
   );
 
@@ -87,11 +88,11 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "a no-op push asks nothing with a warm index, and lists with a cold one",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
-      const cache = cacheIn(dir.path);
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
       const files = await storeFiles(
         cache,
-        dir.join("scratch"),
+        dir.path("scratch"),
         Array.from({ length: 300 }, () => 64),
       );
       const remote = await open(state);
@@ -101,7 +102,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
       assertEquals(again, { transferred: 0, skipped: 300, failed: 0, bytes: 0 });
       assertEquals(remote.backend.stats.requests, before, "warm index: no request");
 
-      await using cold = await openState(dir.join("cold"));
+      await using cold = await openState(dir.path("cold"));
       const coldRemote = await open(cold, {}, FAST, `p${prefixes}`);
       const plans: string[] = [];
       const summary = await pushObjects(coldRemote, cache, cold, files, {
@@ -118,7 +119,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
 
   await t.step("listings page through more than 1,000 objects", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
+    await using state = await openState(dir.root);
     const remote = await open(state);
     const keys = Array.from(
       { length: 1_050 },
@@ -142,15 +143,15 @@ Deno.test("S3 remote (s3rver)", async (t) => {
 
   await t.step("an object larger than a part goes up in parts and comes back intact", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
-    const cache = cacheIn(dir.path);
-    const [big] = await storeFiles(cache, dir.join("scratch"), [64 * 1024 * 5 + 123]);
+    await using state = await openState(dir.root);
+    const cache = cacheIn(dir.root);
+    const [big] = await storeFiles(cache, dir.path("scratch"), [64 * 1024 * 5 + 123]);
     const remote = await open(state);
     const summary = await pushObjects(remote, cache, state, [big!]);
     assertEquals(summary.transferred, 1);
     // probe listing + create + 6 parts + complete
     assert(remote.backend.stats.requests >= 9, `${remote.backend.stats.requests} requests`);
-    const fresh = cacheIn(dir.path, "fresh");
+    const fresh = cacheIn(dir.root, "fresh");
     await fetchObjects(remote, fresh, state, [big!]);
     assertEquals(await hashFile(fresh.objectPath(big!.hash)), big!.hash);
   });
@@ -159,14 +160,14 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "a corrupt remote object is reported, kept out of the cache, and replaced by the next push",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
-      const cache = cacheIn(dir.path);
-      const [file] = await storeFiles(cache, dir.join("scratch"), [1000]);
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const [file] = await storeFiles(cache, dir.path("scratch"), [1000]);
       const remote = await open(state);
       await pushObjects(remote, cache, state, [file!]);
       await remote.backend.putBytes(objectKey(file!.hash), randomBytes(1000));
 
-      const fresh = cacheIn(dir.path, "fresh");
+      const fresh = cacheIn(dir.root, "fresh");
       const problems: string[] = [];
       const fetched = await fetchObjects(remote, fresh, state, [file!], {
         onProblem: (m) => problems.push(m),
@@ -186,9 +187,9 @@ Deno.test("S3 remote (s3rver)", async (t) => {
 
   await t.step("a corrupt local object is reported and not pushed", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
-    const cache = cacheIn(dir.path);
-    const [small, large] = await storeFiles(cache, dir.join("scratch"), [100, 300 * 1024]);
+    await using state = await openState(dir.root);
+    const cache = cacheIn(dir.root);
+    const [small, large] = await storeFiles(cache, dir.path("scratch"), [100, 300 * 1024]);
     for (const { hash } of [small!, large!]) {
       const path = cache.objectPath(hash);
       const size = (await Deno.stat(path)).size;
@@ -210,9 +211,9 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "an object of the wrong size on the remote (a partial write) is uploaded again",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
-      const cache = cacheIn(dir.path);
-      const [file] = await storeFiles(cache, dir.join("scratch"), [5000]);
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const [file] = await storeFiles(cache, dir.path("scratch"), [5000]);
       const remote = await open(state);
       await remote.backend.putBytes(objectKey(file!.hash), randomBytes(100));
       const summary = await pushObjects(remote, cache, state, [file!]);
@@ -225,12 +226,12 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "fetch reports an object the remote lacks and still fetches the others",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
-      const cache = cacheIn(dir.path);
-      const files = await storeFiles(cache, dir.join("scratch"), [10, 20]);
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const files = await storeFiles(cache, dir.path("scratch"), [10, 20]);
       const remote = await open(state);
       await pushObjects(remote, cache, state, [files[0]!]);
-      const fresh = cacheIn(dir.path, "fresh");
+      const fresh = cacheIn(dir.root, "fresh");
       const problems: string[] = [];
       const summary = await fetchObjects(remote, fresh, state, files, {
         onProblem: (m) => problems.push(m),
@@ -244,11 +245,11 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "a directory whose manifest is on the remote costs no request per file",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
-      const cache = cacheIn(dir.path);
-      const { target } = await storeDirectory(cache, dir.join("scratch"), 50, 10);
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const { target } = await storeDirectory(cache, dir.path("scratch"), 50, 10);
       await pushObjects(await open(state), cache, state, [target]);
-      await using cold = await openState(dir.join("cold"));
+      await using cold = await openState(dir.path("cold"));
       const remote = await open(cold, {}, FAST, `p${prefixes}`);
       const summary = await pushObjects(remote, cache, cold, [target]);
       assertEquals(summary, { transferred: 0, skipped: 51, failed: 0, bytes: 0 });
@@ -258,7 +259,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
 
   await t.step("run-cache entries go up once and come back on another machine", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
+    await using state = await openState(dir.root);
     const remote = await open(state);
     const entries = [
       {
@@ -284,7 +285,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
     "unknown credentials give one line naming the remote and the credentials' source",
     async () => {
       await using dir = await tempDir();
-      await using state = await openState(dir.path);
+      await using state = await openState(dir.root);
       const remote = await open(state, { access_key_id: "nobody", secret_access_key: "x" });
       const error = await rejectsWith(() => remote.backend.check(), RemoteError);
       assertIncludes(error.message, "remote 'origin'");
@@ -296,7 +297,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
 
   await t.step("a missing bucket is one line naming it", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
+    await using state = await openState(dir.root);
     const remote = await openRemote(
       remoteSpec("origin", { url: "s3://no-such-bucket/x", endpoint: server.endpoint }, "/"),
       state,
@@ -308,7 +309,7 @@ Deno.test("S3 remote (s3rver)", async (t) => {
 
   await t.step("an unreachable endpoint is one line naming it", async () => {
     await using dir = await tempDir();
-    await using state = await openState(dir.path);
+    await using state = await openState(dir.root);
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (closed.addr as Deno.NetAddr).port;
     closed.close();
