@@ -82,6 +82,7 @@ export async function summarizeJson(text: string): Promise<ModuleSummary> {
     specifiers: [],
     sites: [],
     fills: [],
+    rest: { r: [] },
   };
 }
 
@@ -113,6 +114,8 @@ class ModuleAnalysis {
   readonly #specifiers = new Set<string>();
   readonly #sites: Site[] = [];
   readonly #fills: Fill[] = [];
+  readonly #restRefs = new Map<string, NameRef>();
+  readonly #restDyn = new Map<string, DynamicRef>();
   /** Names bound at module level (declarations and value imports). */
   #moduleNames = new Set<string>();
 
@@ -136,6 +139,9 @@ class ModuleAnalysis {
       specifiers: [...this.#specifiers].sort(),
       sites: this.#sites,
       fills: this.#fills,
+      rest: this.#restDyn.size > 0
+        ? { r: [...this.#restRefs.values()], d: [...this.#restDyn.values()] }
+        : { r: [...this.#restRefs.values()] },
     };
   }
 
@@ -285,22 +291,39 @@ class ModuleAnalysis {
    */
   async #topLevelStatement(statement: ts.Statement): Promise<void> {
     const ts = this.#ts;
-    if (ts.isExpressionStatement(statement)) {
-      const call = skipTypes(ts, statement.expression);
-      if (
-        ts.isCallExpression(call) && ts.isPropertyAccessExpression(call.expression) &&
-        call.expression.name.text === "stage"
-      ) return;
-    }
+    const call = ts.isExpressionStatement(statement) && skipTypes(ts, statement.expression);
+    const isStage = call && ts.isCallExpression(call) &&
+      ts.isPropertyAccessExpression(call.expression) && call.expression.name.text === "stage";
     const vars = hoistedVars(ts, statement, new Set());
-    const targets = this.#targets(statement, true, new Set());
-    if (vars.size === 0 && targets.stored.length === 0 && targets.passed.length === 0) return;
+    const targets = isStage
+      ? { stored: [], passed: [] }
+      : this.#targets(statement, true, new Set());
+    if (vars.size === 0 && targets.stored.length === 0 && targets.passed.length === 0) {
+      this.#rest(statement);
+      return;
+    }
     const unit = await this.#unit(statement);
+    for (const ref of unit.r) this.#restRefs.set(ref.join("\0"), ref);
+    for (const ref of unit.d ?? []) {
+      this.#restDyn.set(ref.s + "\0" + (ref.m?.join("\0") ?? "*"), ref);
+    }
     for (const name of vars) {
       if (this.#decls[name]) targets.stored.push([name]);
       else this.#decls[name] = { ...unit, k: "const" };
     }
     this.#fill(targets, unit);
+  }
+
+  /** Record what a statement that is neither a declaration nor a fill references. */
+  #rest(statement: ts.Statement): void {
+    const written = this.#writer.write(statement);
+    for (const ref of written.refs) {
+      if (this.#moduleNames.has(ref[0])) this.#restRefs.set(ref.join("\0"), ref);
+    }
+    for (const ref of written.dyn) {
+      this.#specifiers.add(ref.s);
+      this.#restDyn.set(ref.s + "\0" + (ref.m?.join("\0") ?? "*"), ref);
+    }
   }
 
   #fill(targets: { stored: NameRef[]; passed: NameRef[] }, unit: Unit): void {
@@ -315,8 +338,8 @@ class ModuleAnalysis {
    * The module-level bindings code run at load time may store into, as
    * references (`["table"]`; `["ns", "table"]` for `ns.table.k = v`):
    * assignment targets, receivers of method calls (`handlers.set(…)`,
-   * `list.push(…)`), and bindings passed to calls (`Object.assign(t, …)`,
-   * `register(t)`). Functions are entered only when `intoFunctions`, or when
+   * `list.push(…)`), and bindings passed to a call made as a statement
+   * (`Object.assign(t, …);`, `register(t);`). Functions are entered only when `intoFunctions`, or when
    * called or passed on where they stand (they may run now). Over-reporting
    * costs precision only.
    */
@@ -350,7 +373,13 @@ class ModuleAnalysis {
         if (ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee)) {
           add(callee.expression, false);
         }
-        for (const arg of node.arguments) add(arg, false, passed);
+      } else if (ts.isExpressionStatement(node)) {
+        // A call made for its effect (`Object.assign(t, …)`, `register(t, f)`) may fill what
+        // it is given; a call whose value is used (`const d = mapInput(Number, f)`) reads it.
+        const call = skipTypes(ts, node.expression);
+        if (ts.isCallExpression(call)) {
+          for (const arg of call.arguments) add(arg, false, passed);
+        }
       } else if (ts.isFunctionLike(node) || ts.isClassLike(node)) {
         if (!intoFunctions && !runs) return;
       }
@@ -431,8 +460,15 @@ class ModuleAnalysis {
   /** Every `x.stage(…)`, `x.register(…)` and `defineStage(…)` call in the file. */
   async #findSites(root: ts.Node): Promise<void> {
     const ts = this.#ts;
-    const calls: { call: ts.CallExpression; kind: SiteKind; callee: ts.Node }[] = [];
-    const visit = (node: ts.Node): void => {
+    const calls: {
+      call: ts.CallExpression;
+      kind: SiteKind;
+      callee: ts.Node;
+      nested: string[] | undefined;
+    }[] = [];
+    let enclosing: string[] = [];
+    // `nested`: below something other than the file and top-level expression statements.
+    const visit = (node: ts.Node, nested: boolean): void => {
       if (ts.isCallExpression(node) && node.arguments.length > 0) {
         const callee = skipTypes(ts, node.expression);
         const name = ts.isPropertyAccessExpression(callee)
@@ -447,13 +483,19 @@ class ModuleAnalysis {
             : ts.isPropertyAccessExpression(callee) && (text === "stage" || text === "register")
             ? text
             : undefined;
-          if (kind) calls.push({ call: node, kind, callee: name });
+          if (kind) {
+            calls.push({ call: node, kind, callee: name, nested: nested ? enclosing : undefined });
+          }
         }
       }
-      ts.forEachChild(node, visit);
+      const below = nested || !(ts.isSourceFile(node) || ts.isExpressionStatement(node));
+      ts.forEachChild(node, (child) => visit(child, below));
     };
-    visit(root);
-    for (const { call, kind, callee } of calls) {
+    for (const statement of (root as ts.SourceFile).statements) {
+      enclosing = declaredNames(ts, statement);
+      visit(statement, false);
+    }
+    for (const { call, kind, callee, nested } of calls) {
       const at = this.#sf.getLineAndCharacterOfPosition(callee.getStart(this.#sf));
       const arg = skipTypes(ts, call.arguments[0]);
       const site: {
@@ -465,6 +507,7 @@ class ModuleAnalysis {
         sl: this.#line(call),
         el: this.#sf.getLineAndCharacterOfPosition(call.getEnd()).line + 1,
       };
+      if (nested) site.n = nested;
       const ref = nameChain(ts, arg);
       if (ref) {
         site.ref = ref;
@@ -630,6 +673,20 @@ function hoistedVars(ts: TS, statement: ts.Statement, into: Set<string>): Set<st
   };
   if (!ts.isVariableStatement(statement)) visit(statement, false);
   return into;
+}
+
+/** The module-level names a top-level statement declares. */
+function declaredNames(ts: TS, statement: ts.Statement): string[] {
+  if (ts.isVariableStatement(statement)) {
+    const names = new Set<string>();
+    for (const decl of statement.declarationList.declarations) bindingNames(ts, decl.name, names);
+    return [...names];
+  }
+  if (
+    (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) &&
+    statement.name
+  ) return [statement.name.text];
+  return [];
 }
 
 /** `a` or `a.b.c` as `["a", "b", "c"]`; undefined for anything else. */

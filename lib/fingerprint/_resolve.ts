@@ -25,6 +25,7 @@
 import type { CallSite, StageDef } from "../model/stage_def.ts";
 import { hashBytes, hashJson } from "../storage/hash.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
+import { toFileUrl } from "./_paths.ts";
 import type {
   ArtifactsInfo,
   Decl,
@@ -164,6 +165,8 @@ class StageResolver {
       located = this.#locateSpec(code.site, code.definitionSite);
       if (located?.spec.run && this.#run(located.url, located.spec)) {
         await this.#loaders(stage, located.url, located.spec);
+        const call = this.#findSite(code.site, ["stage", "register"]);
+        if (call?.n) this.#nested(code.site.url, call.n, stage.pipeline.file);
         return this.#entries;
       }
     }
@@ -258,8 +261,24 @@ class StageResolver {
     this.#home = url;
     const hash = this.#input.contentHashes.get(url) ?? await hashBytes(url);
     this.#set("self:run", hash, url, line);
-    for (const name of Object.keys(this.#input.summaries.get(url)?.decls ?? {})) {
-      this.#addDecl(url, name);
+    const summary = this.#input.summaries.get(url);
+    for (const name of Object.keys(summary?.decls ?? {})) this.#addDecl(url, name);
+    // `add("x", helpers.f)` registering a stage through a factory: what it passes counts.
+    if (summary) this.#followUnit(url, { h: "", l: line, ...summary.rest });
+  }
+
+  /**
+   * A stage declared inside a function or a loop: its run function may call
+   * what that code was given. Follow the enclosing declarations, and what the
+   * top-level statements of its module and of the pipeline module reference
+   * (where `add("x", helpers.f)` passes it).
+   */
+  #nested(url: string, enclosing: readonly string[], pipelineFile: string): void {
+    for (const name of enclosing) this.#addDecl(url, name);
+    const pipelineUrl = toFileUrl(pipelineFile);
+    for (const module of new Set([url, pipelineUrl])) {
+      const summary = this.#input.summaries.get(module);
+      if (summary) this.#followUnit(module, { h: "", l: 1, ...summary.rest });
     }
   }
 

@@ -150,6 +150,13 @@ export interface Site {
   readonly spec?: SpecInfo;
   /** The first argument, when it names a spec or definition. */
   readonly ref?: NameRef;
+  /**
+   * Set when the call is not a top-level statement of its own (in a function,
+   * a loop, a block): its run function may call what the enclosing code was
+   * given (`function add(name, run) { p.stage({ name, run }) }`). The value
+   * names the enclosing top-level declarations (`["add"]`), if any.
+   */
+  readonly n?: string[];
 }
 
 /** Everything the resolver needs to know about one module. */
@@ -168,4 +175,10 @@ export interface ModuleSummary {
   readonly sites: Site[];
   /** Top-level statements that store into module-level bindings, in source order. */
   readonly fills: Fill[];
+  /**
+   * What the module's other top-level statements (stage-declaring calls,
+   * `register("x", f);`) reference: followed when a stage falls back to its
+   * whole module.
+   */
+  readonly rest: { readonly r: NameRef[]; readonly d?: DynamicRef[] };
 }

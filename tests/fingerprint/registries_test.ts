@@ -134,3 +134,42 @@ test("a method added to an object literal elsewhere counts for its other members
   const changes = await changesAfter(files, (p) => p.edit("lib/helpers.ts", "x * 2", "x * 3"));
   assertEquals(changes, { a: ["mod:lib/helpers.ts#double"] });
 });
+
+Deno.test("a stage registered through a factory follows what the module passes it", async () => {
+  const files = {
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+import * as helpers from "./lib/helpers.ts";
+
+export const pipeline = new Pipeline("t");
+
+function add(name: string, run: () => number) {
+  pipeline.stage({ name, outs: { x: out(\`\${name}.json\`, loaders.json<number>()) }, run: () => ({ x: run() }) });
+}
+
+add("a", () => helpers.double(2));
+`,
+    "lib/helpers.ts": HELPERS,
+  };
+  const changes = await changesAfter(files, (p) => p.edit("lib/helpers.ts", "x * 2", "x * 3"));
+  assertEquals(changes, { a: ["mod:lib/helpers.ts#double"] });
+});
+
+Deno.test("stages registered in a loop follow what the loop goes over", async () => {
+  const files = {
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+import { double, spare } from "./lib/helpers.ts";
+
+export const pipeline = new Pipeline("t");
+
+for (const [name, f] of Object.entries({ double, spare })) {
+  pipeline.stage({ name, outs: { x: out(\`\${name}.json\`, loaders.json<number>()) }, run: () => ({ x: f(2) }) });
+}
+`,
+    "lib/helpers.ts": HELPERS,
+  };
+  const changes = await changesAfter(files, (p) => p.edit("lib/helpers.ts", "x * 2", "x * 3"));
+  assertEquals(changes, {
+    double: ["mod:lib/helpers.ts#double"],
+    spare: ["mod:lib/helpers.ts#double"],
+  });
+});
