@@ -299,7 +299,9 @@ class ModuleAnalysis {
       ? { stored: [], passed: [] }
       : this.#targets(statement, true, new Set());
     if (vars.size === 0 && targets.stored.length === 0 && targets.passed.length === 0) {
-      this.#rest(statement);
+      // A `p.stage({ … })` spec's run, deps and outs are units of their own (sites).
+      const spec = isStage && call.arguments.length > 0 && skipTypes(ts, call.arguments[0]);
+      if (!(spec && ts.isObjectLiteralExpression(spec))) this.#rest(statement);
       return;
     }
     const unit = await this.#unit(statement);

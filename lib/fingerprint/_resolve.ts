@@ -97,10 +97,12 @@ interface FillGroup {
 type FillIndex = ReadonlyMap<string, readonly FillGroup[]>;
 
 const fillIndexes = new WeakMap<ResolveInput, FillIndex>();
+const relativePaths = new WeakMap<ResolveInput, Map<string, string>>();
 
 class StageResolver {
   readonly #input: ResolveInput;
   readonly #fills: FillIndex;
+  readonly #paths: Map<string, string>;
   readonly #entries = new Map<string, Entry>();
   readonly #visited = new Set<string>();
   #home = "";
@@ -108,6 +110,8 @@ class StageResolver {
   constructor(input: ResolveInput, fills: FillIndex) {
     this.#input = input;
     this.#fills = fills;
+    this.#paths = relativePaths.get(input) ?? new Map();
+    relativePaths.set(input, this.#paths);
   }
 
   /** Resolve the target of every fill statement of every module to its declaration. */
@@ -165,8 +169,11 @@ class StageResolver {
       located = this.#locateSpec(code.site, code.definitionSite);
       if (located?.spec.run && this.#run(located.url, located.spec)) {
         await this.#loaders(stage, located.url, located.spec);
+        // Only a spec written in the call itself can close over what encloses the call.
         const call = this.#findSite(code.site, ["stage", "register"]);
-        if (call?.n) this.#nested(code.site.url, call.n, stage.pipeline.file);
+        if (call?.n && call.spec === located.spec) {
+          this.#nested(code.site.url, call.n, stage.pipeline.file);
+        }
         return this.#entries;
       }
     }
@@ -297,7 +304,7 @@ class StageResolver {
           : `loader:${artifact.name}`;
         const found = info ? this.#findArtifact(url, info, artifact.name, new Set()) : undefined;
         const location = {
-          file: this.#input.relativePath(found?.url ?? url),
+          file: this.#relative(found?.url ?? url),
           line: found?.line ?? spec?.l ?? 1,
         };
         if (artifact.loader) {
@@ -497,16 +504,14 @@ class StageResolver {
   /** The statements that store into declaration `name`, under `<key>+fill…`, and what they reach. */
   #addFills(url: string, name: string, key: string): void {
     for (const group of this.#fills.get(url + "#" + name) ?? []) {
-      const suffix = group.url === url ? "" : ":" + this.#input.relativePath(group.url);
+      const suffix = group.url === url ? "" : ":" + this.#relative(group.url);
       this.#set(`${key}+fill${suffix}`, group.hash, group.url, group.units[0].l);
       for (const unit of group.units) this.#followUnit(group.url, unit);
     }
   }
 
   #declKey(url: string, name: string, decl: Decl): string {
-    return url === this.#home
-      ? `${decl.k}:${name}`
-      : `mod:${this.#input.relativePath(url)}#${name}`;
+    return url === this.#home ? `${decl.k}:${name}` : `mod:${this.#relative(url)}#${name}`;
   }
 
   #decl(url: string, name: string): Decl | undefined {
@@ -519,6 +524,16 @@ class StageResolver {
   }
 
   #location(url: string, line: number): Location {
-    return { file: this.#input.relativePath(url), line };
+    return { file: this.#relative(url), line };
+  }
+
+  /** The project-relative path of a module (memoised: every entry needs one). */
+  #relative(url: string): string {
+    let path = this.#paths.get(url);
+    if (path === undefined) {
+      path = this.#input.relativePath(url);
+      this.#paths.set(url, path);
+    }
+    return path;
   }
 }
