@@ -25,7 +25,7 @@
 import type { CallSite, StageDef } from "../model/stage_def.ts";
 import { hashBytes, hashJson } from "../storage/hash.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
-import { toFileUrl } from "./_paths.ts";
+import { toFileUrl } from "../paths.ts";
 import type {
   ArtifactsInfo,
   Decl,

@@ -23,8 +23,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../_assert.ts";
+import { output, test } from "../_harness.ts";
+import { REPO, tempDir, TempProject } from "../_project.ts";
 import { readCounts, type SourceFunction, SourceMapper } from "./_coverage.ts";
-import { REPO, TempProject } from "./_project.ts";
 
 const EFFECT = "npm:effect@4.1.0";
 const FIXTURE = fileURLToPath(new URL("../fixtures/mutation/", import.meta.url));
@@ -33,7 +34,12 @@ const RUN_STAGE = fileURLToPath(new URL("./_run_stage.ts", import.meta.url));
 const MIN_RECALL = 1;
 const MIN_PRECISION = 0.8;
 
-Deno.test("mutation testing: every stage that executes an edited function re-runs", async () => {
+// About 250 `pivot status` calls: minutes on a busy 2-core machine.
+const TIME_LIMIT = 30 * 60_000;
+
+test("mutation testing: every stage that executes an edited function re-runs", {
+  timeLimit: TIME_LIMIT,
+}, async () => {
   const started = performance.now();
   const { effectDir, denoDir } = await effectSources();
   // Two copies of the project, so that two edits are checked at a time.
@@ -128,14 +134,9 @@ Deno.test("mutation testing: every stage that executes an edited function re-run
 /** Where effect's sources are (fetched into Deno's cache if needed), and Deno's cache directory. */
 async function effectSources(): Promise<{ effectDir: string; denoDir: string }> {
   const info = async (...args: string[]) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", ...args],
-      cwd: REPO,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
-    return JSON.parse(new TextDecoder().decode(output.stdout));
+    const result = await output(Deno.execPath(), { args: ["info", "--json", ...args], cwd: REPO });
+    if (!result.success) throw new Error(new TextDecoder().decode(result.stderr));
+    return JSON.parse(new TextDecoder().decode(result.stdout));
   };
   const packages = (await info(EFFECT)).npmPackages as Record<string, { localPath: string }>;
   const effect = Object.entries(packages).find(([id]) => id.startsWith("effect@"));
@@ -167,50 +168,44 @@ async function executedFunctions(
   stages: string[],
   mapper: SourceMapper,
 ): Promise<Map<string, { fn: SourceFunction; stages: Set<string> }>> {
-  const coverageRoot = await Deno.makeTempDir({ prefix: "pivot-coverage-" });
-  try {
-    const countsOf = async (stage: string) => {
-      const dir = join(coverageRoot, stage);
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `--coverage=${dir}`,
-          "--config",
-          join(root, "deno.json"),
-          RUN_STAGE,
-          "pipeline.ts",
-          stage,
-        ],
-        cwd: root,
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
-      if (!output.success) throw new Error(`${stage}: ${new TextDecoder().decode(output.stderr)}`);
-      return await readCounts(dir, `file://${root}/`);
-    };
-    const base = await countsOf("--load-only");
-    const executed = new Map<string, { fn: SourceFunction; stages: Set<string> }>();
-    const queue = [...stages];
-    const worker = async () => {
-      for (let stage = queue.shift(); stage !== undefined; stage = queue.shift()) {
-        for (const [key, count] of await countsOf(stage)) {
-          if (count <= (base.get(key) ?? 0)) continue;
-          const fn = await mapper.functionOf(root, key);
-          if (!fn) continue; // a module's top level, or a class's implicit constructor
-          const id = `${fn.file}:${fn.start}`;
-          const entry = executed.get(id) ?? { fn, stages: new Set<string>() };
-          entry.stages.add(stage);
-          executed.set(id, entry);
-        }
+  await using coverageRoot = await tempDir();
+  const countsOf = async (stage: string) => {
+    const dir = coverageRoot.path(stage);
+    const result = await output(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `--coverage=${dir}`,
+        "--config",
+        join(root, "deno.json"),
+        RUN_STAGE,
+        "pipeline.ts",
+        stage,
+      ],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+    });
+    if (!result.success) throw new Error(`${stage}: ${new TextDecoder().decode(result.stderr)}`);
+    return await readCounts(dir, `file://${root}/`);
+  };
+  const base = await countsOf("--load-only");
+  const executed = new Map<string, { fn: SourceFunction; stages: Set<string> }>();
+  const queue = [...stages];
+  const worker = async () => {
+    for (let stage = queue.shift(); stage !== undefined; stage = queue.shift()) {
+      for (const [key, count] of await countsOf(stage)) {
+        if (count <= (base.get(key) ?? 0)) continue;
+        const fn = await mapper.functionOf(root, key);
+        if (!fn) continue; // a module's top level, or a class's implicit constructor
+        const id = `${fn.file}:${fn.start}`;
+        const entry = executed.get(id) ?? { fn, stages: new Set<string>() };
+        entry.stages.add(stage);
+        executed.set(id, entry);
       }
-    };
-    await Promise.all([worker(), worker()]);
-    return new Map([...executed].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })));
-  } finally {
-    await Deno.remove(coverageRoot, { recursive: true });
-  }
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return new Map([...executed].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })));
 }
 
 type Edit = (fn: SourceFunction) => { at: number; text: string }[];

@@ -135,7 +135,7 @@ test("a method added to an object literal elsewhere counts for its other members
   assertEquals(changes, { a: ["mod:lib/helpers.ts#double"] });
 });
 
-Deno.test("a stage registered through a factory follows what the module passes it", async () => {
+test("a stage registered through a factory follows what the module passes it", async () => {
   const files = {
     "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 import * as helpers from "./lib/helpers.ts";
@@ -154,7 +154,7 @@ add("a", () => helpers.double(2));
   assertEquals(changes, { a: ["mod:lib/helpers.ts#double"] });
 });
 
-Deno.test("stages registered in a loop follow what the loop goes over", async () => {
+test("stages registered in a loop follow what the loop goes over", async () => {
   const files = {
     "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 import { double, spare } from "./lib/helpers.ts";
