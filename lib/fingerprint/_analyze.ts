@@ -16,7 +16,9 @@ import type {
   DeclKind,
   DynamicRef,
   ExportBinding,
+  Fill,
   ImportBinding,
+  Member,
   ModuleSummary,
   NameRef,
   RunInfo,
@@ -79,6 +81,8 @@ export async function summarizeJson(text: string): Promise<ModuleSummary> {
     stars: [],
     specifiers: [],
     sites: [],
+    fills: [],
+    rest: { r: [] },
   };
 }
 
@@ -109,6 +113,9 @@ class ModuleAnalysis {
   readonly #stars: string[] = [];
   readonly #specifiers = new Set<string>();
   readonly #sites: Site[] = [];
+  readonly #fills: Fill[] = [];
+  readonly #restRefs = new Map<string, NameRef>();
+  readonly #restDyn = new Map<string, DynamicRef>();
   /** Names bound at module level (declarations and value imports). */
   #moduleNames = new Set<string>();
 
@@ -131,6 +138,10 @@ class ModuleAnalysis {
       stars: this.#stars,
       specifiers: [...this.#specifiers].sort(),
       sites: this.#sites,
+      fills: this.#fills,
+      rest: this.#restDyn.size > 0
+        ? { r: [...this.#restRefs.values()], d: [...this.#restDyn.values()] }
+        : { r: [...this.#restRefs.values()] },
     };
   }
 
@@ -139,6 +150,7 @@ class ModuleAnalysis {
     const ts = this.#ts;
     const names = blockNames(ts, this.#sf.statements);
     for (const statement of this.#sf.statements) {
+      hoistedVars(ts, statement, names);
       if (!ts.isImportDeclaration(statement)) continue;
       const clause = statement.importClause;
       if (!clause || clause.isTypeOnly) continue;
@@ -160,12 +172,30 @@ class ModuleAnalysis {
   }
 
   async #unit(node: ts.Node, options: WriteOptions = {}, line = this.#line(node)): Promise<Unit> {
-    const written = this.#writer.write(node, options);
-    const refs: NameRef[] = written.refs.filter((ref) => this.#moduleNames.has(ref[0]));
-    const dyn: DynamicRef[] = written.dyn;
-    for (const ref of dyn) this.#specifiers.add(ref.s);
-    const unit: Unit = { h: await hashBytes(written.text), l: line, r: refs };
-    return dyn.length > 0 ? { ...unit, d: dyn } : unit;
+    return (await this.#unitOf([node], options, line)).unit;
+  }
+
+  /** One unit for several nodes (their texts joined), and its text. */
+  async #unitOf(
+    nodes: readonly ts.Node[],
+    options: WriteOptions,
+    line: number,
+  ): Promise<{ unit: Unit; text: string }> {
+    const texts: string[] = [];
+    const refs = new Map<string, NameRef>();
+    const dyn = new Map<string, DynamicRef>();
+    for (const node of nodes) {
+      const written = this.#writer.write(node, options);
+      texts.push(written.text);
+      for (const ref of written.refs) {
+        if (this.#moduleNames.has(ref[0])) refs.set(ref.join("\0"), ref);
+      }
+      for (const ref of written.dyn) dyn.set(ref.s + "\0" + (ref.m?.join("\0") ?? "*"), ref);
+    }
+    for (const ref of dyn.values()) this.#specifiers.add(ref.s);
+    const text = texts.join(" ");
+    const unit: Unit = { h: await hashBytes(text), l: line, r: [...refs.values()] };
+    return { unit: dyn.size > 0 ? { ...unit, d: [...dyn.values()] } : unit, text };
   }
 
   #exported(node: ts.Node): { exported: boolean; isDefault: boolean } {
@@ -194,7 +224,8 @@ class ModuleAnalysis {
         this.#exports.default = { local: expr.text };
       } else {
         const unit = await this.#unit(expr, { dropName: true }, this.#line(statement));
-        this.#decls.default = { ...unit, k: kindOfValue(ts, expr) };
+        const members = await this.#members(expr);
+        this.#decls.default = { ...unit, k: kindOfValue(ts, expr), ...members };
         this.#exports.default = { local: "default" };
       }
       return;
@@ -224,21 +255,166 @@ class ModuleAnalysis {
         const line = list.declarations.length === 1 ? this.#line(statement) : this.#line(decl);
         const unit = await this.#unit(decl, { dropName: true, prefix: keyword }, line);
         const init = decl.initializer && skipTypes(ts, decl.initializer);
-        const extra: { spec?: SpecInfo; arts?: ArtifactsInfo } = {};
+        const extra: { spec?: SpecInfo; arts?: ArtifactsInfo; m?: Record<string, Member> } = {};
         if (init) {
           const spec = await this.#specOfValue(init);
           if (spec) extra.spec = spec;
           if (ts.isObjectLiteralExpression(init) && this.#looksLikeArtifacts(init)) {
             extra.arts = await this.#artifacts(init);
           }
+          if (keyword === "const" && ts.isIdentifier(decl.name)) {
+            Object.assign(extra, await this.#members(init));
+          }
         }
         const k: DeclKind = init && ts.isIdentifier(decl.name) ? kindOfValue(ts, init) : "const";
-        for (const name of bindingNames(ts, decl.name, new Set())) {
+        const names = bindingNames(ts, decl.name, new Set());
+        for (const name of names) {
+          // A `var` declared again (or first in a top-level block): both count.
+          const earlier = this.#decls[name];
+          if (earlier) this.#fills.push({ t: [[name]], u: earlier });
           this.#decls[name] = { ...unit, k, ...extra };
           this.#export(statement, name);
         }
+        // `const off = registry.register(fn)` stores into `registry` too.
+        if (decl.initializer) this.#fill(this.#targets(decl.initializer, false, names), unit);
       }
+      return;
     }
+    await this.#topLevelStatement(statement);
+  }
+
+  /**
+   * A top-level statement that is not a declaration (`handlers.set("k", fn)`,
+   * `if (…) { var x = … }`, a loop filling a table): a fill of every
+   * module-level binding it stores into, and the declaration of the `var`s it
+   * hoists. A stage-declaring `x.stage(…)` statement is neither.
+   */
+  async #topLevelStatement(statement: ts.Statement): Promise<void> {
+    const ts = this.#ts;
+    const call = ts.isExpressionStatement(statement) && skipTypes(ts, statement.expression);
+    const isStage = call && ts.isCallExpression(call) &&
+      ts.isPropertyAccessExpression(call.expression) && call.expression.name.text === "stage";
+    const vars = hoistedVars(ts, statement, new Set());
+    const targets = isStage
+      ? { stored: [], passed: [] }
+      : this.#targets(statement, true, new Set());
+    if (vars.size === 0 && targets.stored.length === 0 && targets.passed.length === 0) {
+      // A `p.stage({ … })` spec's run, deps and outs are units of their own (sites).
+      const spec = isStage && call.arguments.length > 0 && skipTypes(ts, call.arguments[0]);
+      if (!(spec && ts.isObjectLiteralExpression(spec))) this.#rest(statement);
+      return;
+    }
+    const unit = await this.#unit(statement);
+    for (const ref of unit.r) this.#restRefs.set(ref.join("\0"), ref);
+    for (const ref of unit.d ?? []) {
+      this.#restDyn.set(ref.s + "\0" + (ref.m?.join("\0") ?? "*"), ref);
+    }
+    for (const name of vars) {
+      if (this.#decls[name]) targets.stored.push([name]);
+      else this.#decls[name] = { ...unit, k: "const" };
+    }
+    this.#fill(targets, unit);
+  }
+
+  /** Record what a statement that is neither a declaration nor a fill references. */
+  #rest(statement: ts.Statement): void {
+    const written = this.#writer.write(statement);
+    for (const ref of written.refs) {
+      if (this.#moduleNames.has(ref[0])) this.#restRefs.set(ref.join("\0"), ref);
+    }
+    for (const ref of written.dyn) {
+      this.#specifiers.add(ref.s);
+      this.#restDyn.set(ref.s + "\0" + (ref.m?.join("\0") ?? "*"), ref);
+    }
+  }
+
+  #fill(targets: { stored: NameRef[]; passed: NameRef[] }, unit: Unit): void {
+    const { stored, passed } = targets;
+    if (stored.length === 0 && passed.length === 0) return;
+    this.#fills.push(
+      passed.length > 0 ? { t: stored, a: passed, u: unit } : { t: stored, u: unit },
+    );
+  }
+
+  /**
+   * The module-level bindings code run at load time may store into, as
+   * references (`["table"]`; `["ns", "table"]` for `ns.table.k = v`):
+   * assignment targets, receivers of method calls (`handlers.set(…)`,
+   * `list.push(…)`), and bindings passed to a call made as a statement
+   * (`Object.assign(t, …);`, `register(t);`). Functions are entered only when `intoFunctions`, or when
+   * called or passed on where they stand (they may run now). Over-reporting
+   * costs precision only.
+   */
+  #targets(
+    root: ts.Node,
+    intoFunctions: boolean,
+    exclude: ReadonlySet<string>,
+  ): { stored: NameRef[]; passed: NameRef[] } {
+    const ts = this.#ts;
+    const stored = new Map<string, NameRef>();
+    const passed = new Map<string, NameRef>();
+    const add = (expr: ts.Expression, dropLast: boolean, into = stored): void => {
+      const ref = storedRef(ts, expr, dropLast);
+      if (ref && this.#moduleNames.has(ref[0]) && !exclude.has(ref[0])) {
+        into.set(ref.join("\0"), ref);
+      }
+    };
+    const visit = (node: ts.Node, runs = false): void => {
+      if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind)) {
+        add(node.left, true);
+      } else if (
+        (ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) &&
+        (node.operator === ts.SyntaxKind.PlusPlusToken ||
+          node.operator === ts.SyntaxKind.MinusMinusToken)
+      ) {
+        add(node.operand, true);
+      } else if (ts.isDeleteExpression(node)) {
+        add(node.expression, true);
+      } else if (ts.isCallExpression(node)) {
+        const callee = skipTypes(ts, node.expression);
+        if (ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee)) {
+          add(callee.expression, false);
+        }
+      } else if (ts.isExpressionStatement(node)) {
+        // A call made for its effect (`Object.assign(t, …)`, `register(t, f)`) may fill what
+        // it is given; a call whose value is used (`const d = mapInput(Number, f)`) reads it.
+        const call = skipTypes(ts, node.expression);
+        if (ts.isCallExpression(call)) {
+          for (const arg of call.arguments) add(arg, false, passed);
+        }
+      } else if (ts.isFunctionLike(node) || ts.isClassLike(node)) {
+        if (!intoFunctions && !runs) return;
+      }
+      // A function called or passed on where it stands may run now: `(() => …)()`, `f(() => …)`.
+      const passes = ts.isCallExpression(node) || ts.isNewExpression(node) ||
+        (runs && ts.isParenthesizedExpression(node));
+      ts.forEachChild(node, (child) => visit(child, passes));
+    };
+    visit(root);
+    return { stored: [...stored.values()], passed: [...passed.values()] };
+  }
+
+  /**
+   * The members of an object literal with static keys (no spread, no computed
+   * key), each its own unit; nothing for any other value.
+   */
+  async #members(value: ts.Expression): Promise<{ m?: Record<string, Member> }> {
+    const ts = this.#ts;
+    const object = skipTypes(ts, value);
+    if (!ts.isObjectLiteralExpression(object)) return {};
+    const byName = new Map<string, ts.ObjectLiteralElementLike[]>();
+    for (const prop of object.properties) {
+      const name = !ts.isSpreadAssignment(prop) && prop.name && propertyNameText(ts, prop.name);
+      if (name === undefined || name === false || name === "__proto__") return {};
+      byName.set(name, [...byName.get(name) ?? [], prop]);
+    }
+    const members: Record<string, Member> = {};
+    for (const [name, props] of byName) {
+      const { unit, text } = await this.#unitOf(props, {}, this.#line(props[0]));
+      const usesThis = text.includes("(ThisKeyword") || text.includes("(SuperKeyword");
+      members[name] = usesThis ? { ...unit, w: true } : unit;
+    }
+    return { m: members };
   }
 
   #importDeclaration(statement: ts.ImportDeclaration): void {
@@ -286,8 +462,15 @@ class ModuleAnalysis {
   /** Every `x.stage(…)`, `x.register(…)` and `defineStage(…)` call in the file. */
   async #findSites(root: ts.Node): Promise<void> {
     const ts = this.#ts;
-    const calls: { call: ts.CallExpression; kind: SiteKind; callee: ts.Node }[] = [];
-    const visit = (node: ts.Node): void => {
+    const calls: {
+      call: ts.CallExpression;
+      kind: SiteKind;
+      callee: ts.Node;
+      nested: string[] | undefined;
+    }[] = [];
+    let enclosing: string[] = [];
+    // `nested`: below something other than the file and top-level expression statements.
+    const visit = (node: ts.Node, nested: boolean): void => {
       if (ts.isCallExpression(node) && node.arguments.length > 0) {
         const callee = skipTypes(ts, node.expression);
         const name = ts.isPropertyAccessExpression(callee)
@@ -302,13 +485,19 @@ class ModuleAnalysis {
             : ts.isPropertyAccessExpression(callee) && (text === "stage" || text === "register")
             ? text
             : undefined;
-          if (kind) calls.push({ call: node, kind, callee: name });
+          if (kind) {
+            calls.push({ call: node, kind, callee: name, nested: nested ? enclosing : undefined });
+          }
         }
       }
-      ts.forEachChild(node, visit);
+      const below = nested || !(ts.isSourceFile(node) || ts.isExpressionStatement(node));
+      ts.forEachChild(node, (child) => visit(child, below));
     };
-    visit(root);
-    for (const { call, kind, callee } of calls) {
+    for (const statement of (root as ts.SourceFile).statements) {
+      enclosing = declaredNames(ts, statement);
+      visit(statement, false);
+    }
+    for (const { call, kind, callee, nested } of calls) {
       const at = this.#sf.getLineAndCharacterOfPosition(callee.getStart(this.#sf));
       const arg = skipTypes(ts, call.arguments[0]);
       const site: {
@@ -320,6 +509,7 @@ class ModuleAnalysis {
         sl: this.#line(call),
         el: this.#sf.getLineAndCharacterOfPosition(call.getEnd()).line + 1,
       };
+      if (nested) site.n = nested;
       const ref = nameChain(ts, arg);
       if (ref) {
         site.ref = ref;
@@ -435,6 +625,70 @@ function artifactCall(
     : undefined;
   if (name === undefined || !(name in ARTIFACT_LOADER_ARG)) return undefined;
   return { call: node, index: ARTIFACT_LOADER_ARG[name] };
+}
+
+/**
+ * The binding an expression stores into, as a reference: `t` for `t[k]`,
+ * `ns.t` for `ns.t.k` when `dropLast` (the last member is the property
+ * written), `t` itself otherwise. A dynamic member ends the chain.
+ */
+function storedRef(ts: TS, node: ts.Expression, dropLast: boolean): NameRef | undefined {
+  const members: (string | undefined)[] = [];
+  let e = skipTypes(ts, node);
+  while (true) {
+    if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.name)) {
+      members.unshift(e.name.text);
+    } else if (ts.isElementAccessExpression(e)) {
+      members.unshift(
+        ts.isStringLiteralLike(e.argumentExpression) ? e.argumentExpression.text : undefined,
+      );
+    } else {
+      break;
+    }
+    e = skipTypes(ts, e.expression);
+  }
+  if (!ts.isIdentifier(e)) return undefined;
+  if (dropLast) members.pop();
+  const end = members.indexOf(undefined);
+  return [e.text, ...(end < 0 ? members : members.slice(0, end)) as string[]];
+}
+
+function isAssignment(ts: TS, kind: ts.SyntaxKind): boolean {
+  return kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
+}
+
+/**
+ * Add the names of `var`s declared in nested statements of a top-level
+ * statement (blocks, `if`, loops, `try`, `switch`, labels), not in functions:
+ * they are module-level bindings.
+ */
+function hoistedVars(ts: TS, statement: ts.Statement, into: Set<string>): Set<string> {
+  const visit = (node: ts.Node, nested: boolean): void => {
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    if (nested && ts.isVariableDeclarationList(node)) {
+      if ((node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const | ts.NodeFlags.Using)) === 0) {
+        for (const decl of node.declarations) bindingNames(ts, decl.name, into);
+      }
+    }
+    if (ts.isExpression(node)) return; // no declarations in expressions outside functions
+    ts.forEachChild(node, (child) => visit(child, true));
+  };
+  if (!ts.isVariableStatement(statement)) visit(statement, false);
+  return into;
+}
+
+/** The module-level names a top-level statement declares. */
+function declaredNames(ts: TS, statement: ts.Statement): string[] {
+  if (ts.isVariableStatement(statement)) {
+    const names = new Set<string>();
+    for (const decl of statement.declarationList.declarations) bindingNames(ts, decl.name, names);
+    return [...names];
+  }
+  if (
+    (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) &&
+    statement.name
+  ) return [statement.name.text];
+  return [];
 }
 
 /** `a` or `a.b.c` as `["a", "b", "c"]`; undefined for anything else. */

@@ -11,6 +11,10 @@
  *   that holds the run function (enums and namespaces are `const:`);
  * - `mod:<path>#<name>`: a top-level declaration `name` of another local
  *   module (`path` project-relative; `default` for an anonymous default export);
+ * - `<decl key>.<member>` (`const:ops.scale`): one member of an object literal,
+ *   when only that member is read;
+ * - `<decl key>+fill` (`const:handlers+fill`): the top-level statements of the
+ *   declaration's module that store into it; `+fill:<path>` for those of another module;
  * - `npm:<name>`, `jsr:<name>`: a package, by resolved version; `mod:<url>`: a remote module;
  * - `loader:<name>`: the loader of dep or out `name` (`loader:out:<name>` for an
  *   out whose name is also a dep's).
@@ -21,6 +25,7 @@
 import type { CallSite, StageDef } from "../model/stage_def.ts";
 import { hashBytes, hashJson } from "../storage/hash.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
+import { toFileUrl } from "../paths.ts";
 import type {
   ArtifactsInfo,
   Decl,
@@ -59,9 +64,9 @@ export interface ResolveInput {
   readonly relativePath: (url: string) => string;
 }
 
-/** What a name binds to. */
+/** What a name binds to: a declaration (or one member of its object literal), a namespace, a package. */
 type Binding =
-  | { readonly decl: string; readonly name: string }
+  | { readonly decl: string; readonly name: string; readonly member?: string }
   | { readonly ns: string }
   | { readonly key: string; readonly hash: string; readonly location: Location };
 
@@ -70,17 +75,82 @@ export async function resolveStage(
   stage: StageDef,
   input: ResolveInput,
 ): Promise<Map<string, Entry>> {
-  return await new StageResolver(input).resolve(stage);
+  let fills = fillIndexes.get(input);
+  if (!fills) {
+    fills = await new StageResolver(input, new Map()).fillIndex();
+    fillIndexes.set(input, fills);
+  }
+  return await new StageResolver(input, fills).resolve(stage);
 }
+
+/** The statements that fill a declaration, from one module. */
+interface FillGroup {
+  /** The module holding the statements. */
+  readonly url: string;
+  /** Their units, in source order. */
+  readonly units: Unit[];
+  /** One hash for all of them. */
+  readonly hash: string;
+}
+
+/** Fills by declaration (`url#name`), built once per input and shared by its stages. */
+type FillIndex = ReadonlyMap<string, readonly FillGroup[]>;
+
+const fillIndexes = new WeakMap<ResolveInput, FillIndex>();
+const relativePaths = new WeakMap<ResolveInput, Map<string, string>>();
 
 class StageResolver {
   readonly #input: ResolveInput;
+  readonly #fills: FillIndex;
+  readonly #paths: Map<string, string>;
   readonly #entries = new Map<string, Entry>();
   readonly #visited = new Set<string>();
   #home = "";
 
-  constructor(input: ResolveInput) {
+  constructor(input: ResolveInput, fills: FillIndex) {
     this.#input = input;
+    this.#fills = fills;
+    this.#paths = relativePaths.get(input) ?? new Map();
+    relativePaths.set(input, this.#paths);
+  }
+
+  /** Resolve the target of every fill statement of every module to its declaration. */
+  async fillIndex(): Promise<FillIndex> {
+    const byDecl = new Map<string, Map<string, Unit[]>>();
+    for (const [url, summary] of this.#input.summaries) {
+      for (const fill of summary.fills) {
+        const ids = new Set<string>();
+        for (const target of fill.t) {
+          const binding = this.#resolveRef(url, target);
+          if (binding && "decl" in binding) ids.add(binding.decl + "#" + binding.name);
+        }
+        for (const target of fill.a ?? []) {
+          const binding = this.#resolveRef(url, target);
+          if (
+            binding && "decl" in binding && this.#decl(binding.decl, binding.name)?.k === "const"
+          ) {
+            ids.add(binding.decl + "#" + binding.name);
+          }
+        }
+        for (const id of ids) {
+          const byModule = byDecl.get(id) ?? new Map<string, Unit[]>();
+          byDecl.set(id, byModule);
+          byModule.set(url, [...byModule.get(url) ?? [], fill.u]);
+        }
+      }
+    }
+    const index = new Map<string, FillGroup[]>();
+    for (const [id, byModule] of byDecl) {
+      const groups: FillGroup[] = [];
+      for (const [url, units] of byModule) {
+        const hash = units.length === 1
+          ? units[0].h
+          : await hashBytes(units.map((u) => u.h).join(" "));
+        groups.push({ url, units, hash });
+      }
+      index.set(id, groups);
+    }
+    return index;
   }
 
   async resolve(stage: StageDef): Promise<Map<string, Entry>> {
@@ -91,7 +161,7 @@ class StageResolver {
       fallback = { url: code.moduleUrl, line: 1 };
       const binding = this.#exportOf(code.moduleUrl, code.exportName, new Set());
       if (binding && "decl" in binding) {
-        this.#self(binding.decl, binding.name);
+        this.#self(binding);
         return this.#entries;
       }
     } else {
@@ -99,6 +169,11 @@ class StageResolver {
       located = this.#locateSpec(code.site, code.definitionSite);
       if (located?.spec.run && this.#run(located.url, located.spec)) {
         await this.#loaders(stage, located.url, located.spec);
+        // Only a spec written in the call itself can close over what encloses the call.
+        const call = this.#findSite(code.site, ["stage", "register"]);
+        if (call?.n && call.spec === located.spec) {
+          this.#nested(code.site.url, call.n, stage.pipeline.file);
+        }
         return this.#entries;
       }
     }
@@ -166,7 +241,7 @@ class StageResolver {
     const binding = this.#resolveRef(url, run.ref);
     if (!binding) return false;
     if ("decl" in binding) {
-      this.#self(binding.decl, binding.name);
+      this.#self(binding);
     } else if ("key" in binding) {
       this.#home = url;
       this.#entries.set("self:run", { hash: binding.hash, location: binding.location });
@@ -176,22 +251,41 @@ class StageResolver {
     return true;
   }
 
-  /** A run function declared at module level: its name is not part of the stage. */
-  #self(url: string, name: string): void {
+  /** A run function declared at module level (or a member of one): its name is not part of the stage. */
+  #self(binding: { decl: string; name: string; member?: string }): void {
+    const { decl: url, name, member } = binding;
     const decl = this.#decl(url, name);
     if (!decl) return;
     this.#home = url;
-    this.#visited.add(url + "#" + name);
-    this.#set("self:run", decl.h, url, decl.l);
-    this.#followUnit(url, decl);
+    const unit = member === undefined ? decl : decl.m![member];
+    this.#visited.add(url + "#" + name + (member === undefined ? "" : "." + member));
+    this.#set("self:run", unit.h, url, unit.l);
+    this.#followUnit(url, unit);
+    if (member === undefined) this.#addFills(url, name, "self:run");
   }
 
   async #wholeModule(url: string, line: number): Promise<void> {
     this.#home = url;
     const hash = this.#input.contentHashes.get(url) ?? await hashBytes(url);
     this.#set("self:run", hash, url, line);
-    for (const name of Object.keys(this.#input.summaries.get(url)?.decls ?? {})) {
-      this.#addDecl(url, name);
+    const summary = this.#input.summaries.get(url);
+    for (const name of Object.keys(summary?.decls ?? {})) this.#addDecl(url, name);
+    // `add("x", helpers.f)` registering a stage through a factory: what it passes counts.
+    if (summary) this.#followUnit(url, { h: "", l: line, ...summary.rest });
+  }
+
+  /**
+   * A stage declared inside a function or a loop: its run function may call
+   * what that code was given. Follow the enclosing declarations, and what the
+   * top-level statements of its module and of the pipeline module reference
+   * (where `add("x", helpers.f)` passes it).
+   */
+  #nested(url: string, enclosing: readonly string[], pipelineFile: string): void {
+    for (const name of enclosing) this.#addDecl(url, name);
+    const pipelineUrl = toFileUrl(pipelineFile);
+    for (const module of new Set([url, pipelineUrl])) {
+      const summary = this.#input.summaries.get(module);
+      if (summary) this.#followUnit(module, { h: "", l: 1, ...summary.rest });
     }
   }
 
@@ -210,7 +304,7 @@ class StageResolver {
           : `loader:${artifact.name}`;
         const found = info ? this.#findArtifact(url, info, artifact.name, new Set()) : undefined;
         const location = {
-          file: this.#input.relativePath(found?.url ?? url),
+          file: this.#relative(found?.url ?? url),
           line: found?.line ?? spec?.l ?? 1,
         };
         if (artifact.loader) {
@@ -274,11 +368,23 @@ class StageResolver {
     }
   }
 
-  /** What `ref` (`name` or `ns.member…`) in module `url` binds to. */
+  /**
+   * What `ref` (`name` or `ns.member…`) in module `url` binds to. A member
+   * read from a declaration's object literal binds to that member alone,
+   * unless it reads `this` or statements elsewhere store into the object.
+   */
   #resolveRef(url: string, ref: NameRef): Binding | undefined {
     let binding = this.#bindingOf(url, ref[0]);
-    for (let i = 1; binding && "ns" in binding && i < ref.length; i++) {
+    let i = 1;
+    for (; binding && "ns" in binding && i < ref.length; i++) {
       binding = this.#exportOf(binding.ns, ref[i], new Set());
+    }
+    if (binding && "decl" in binding && i < ref.length) {
+      const members = this.#decl(binding.decl, binding.name)?.m;
+      const member = members && Object.hasOwn(members, ref[i]) ? members[ref[i]] : undefined;
+      if (member && !member.w && !this.#fills.has(binding.decl + "#" + binding.name)) {
+        return { decl: binding.decl, name: binding.name, member: ref[i] };
+      }
     }
     return binding;
   }
@@ -352,7 +458,11 @@ class StageResolver {
 
   #add(binding: Binding | undefined): void {
     if (!binding) return;
-    if ("decl" in binding) return this.#addDecl(binding.decl, binding.name);
+    if ("decl" in binding) {
+      return binding.member === undefined
+        ? this.#addDecl(binding.decl, binding.name)
+        : this.#addMember(binding.decl, binding.name, binding.member);
+    }
     if ("ns" in binding) {
       // The namespace is used as a whole (`Object.keys(u)`, `u[name]`): every export counts.
       const id = binding.ns + "#*";
@@ -374,11 +484,34 @@ class StageResolver {
     this.#visited.add(id);
     const decl = this.#decl(url, name);
     if (!decl) return;
-    const key = url === this.#home
-      ? `${decl.k}:${name}`
-      : `mod:${this.#input.relativePath(url)}#${name}`;
+    const key = this.#declKey(url, name, decl);
     this.#set(key, decl.h, url, decl.l);
     this.#followUnit(url, decl);
+    this.#addFills(url, name, key);
+  }
+
+  /** One member of a declaration's object literal (the whole declaration covers it too). */
+  #addMember(url: string, name: string, member: string): void {
+    const id = url + "#" + name + "." + member;
+    if (this.#visited.has(url + "#" + name) || this.#visited.has(id)) return;
+    this.#visited.add(id);
+    const decl = this.#decl(url, name)!;
+    const unit = decl.m![member];
+    this.#set(`${this.#declKey(url, name, decl)}.${member}`, unit.h, url, unit.l);
+    this.#followUnit(url, unit);
+  }
+
+  /** The statements that store into declaration `name`, under `<key>+fill…`, and what they reach. */
+  #addFills(url: string, name: string, key: string): void {
+    for (const group of this.#fills.get(url + "#" + name) ?? []) {
+      const suffix = group.url === url ? "" : ":" + this.#relative(group.url);
+      this.#set(`${key}+fill${suffix}`, group.hash, group.url, group.units[0].l);
+      for (const unit of group.units) this.#followUnit(group.url, unit);
+    }
+  }
+
+  #declKey(url: string, name: string, decl: Decl): string {
+    return url === this.#home ? `${decl.k}:${name}` : `mod:${this.#relative(url)}#${name}`;
   }
 
   #decl(url: string, name: string): Decl | undefined {
@@ -391,6 +524,16 @@ class StageResolver {
   }
 
   #location(url: string, line: number): Location {
-    return { file: this.#input.relativePath(url), line };
+    return { file: this.#relative(url), line };
+  }
+
+  /** The project-relative path of a module (memoised: every entry needs one). */
+  #relative(url: string): string {
+    let path = this.#paths.get(url);
+    if (path === undefined) {
+      path = this.#input.relativePath(url);
+      this.#paths.set(url, path);
+    }
+    return path;
   }
 }

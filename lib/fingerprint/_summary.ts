@@ -11,7 +11,7 @@
  * Bump when the analysis or the normalisation changes: cached summaries (and
  * everything derived from them) of another version are ignored.
  */
-export const ANALYSIS_VERSION = 2;
+export const ANALYSIS_VERSION = 3;
 
 /**
  * A reference from code to a module-level name: `["helper"]`, or a member
@@ -39,13 +39,43 @@ export interface Unit {
   readonly d?: DynamicRef[];
 }
 
+/**
+ * A top-level statement that stores into module-level bindings
+ * (`handlers.set("k", fn)`, `REGISTRY[k] = fn`, `Object.assign(table, {…})`):
+ * whoever reaches one of its targets reaches the statement too.
+ */
+export interface Fill {
+  /** The bindings written, as references (`["handlers"]`, `["ns", "table"]` for an import). */
+  readonly t: NameRef[];
+  /**
+   * Bindings passed to a call (`Object.assign(table, …)`, `register(table)`),
+   * which may store into them: counted when they hold a value, not when they
+   * name a function or class (`handlers.set("k", fn)` does not fill `fn`).
+   */
+  readonly a?: NameRef[];
+  /** The statement. */
+  readonly u: Unit;
+}
+
 /** The kind of a top-level declaration, which is also its manifest key prefix. */
 export type DeclKind = "func" | "class" | "const";
+
+/** A member of an object literal held by a declaration (`scale` in `const ops = { scale() {…} }`). */
+export interface Member extends Unit {
+  /** Set when the member reads `this` or `super`: it depends on the whole object. */
+  readonly w?: true;
+}
 
 /** A top-level value declaration. */
 export interface Decl extends Unit {
   /** Function, class, or anything else (constants, enums, namespaces). */
   readonly k: DeclKind;
+  /**
+   * When the value is an object literal with static keys only (no spread, no
+   * computed key): its members by key, so that `ops.scale` depends on `scale`
+   * alone.
+   */
+  readonly m?: Record<string, Member>;
   /** When its value is a stage spec (`defineStage({...})` or `{ run, ... }`). */
   readonly spec?: SpecInfo;
   /** When its value is an object literal of deps or outs. */
@@ -120,6 +150,13 @@ export interface Site {
   readonly spec?: SpecInfo;
   /** The first argument, when it names a spec or definition. */
   readonly ref?: NameRef;
+  /**
+   * Set when the call is not a top-level statement of its own (in a function,
+   * a loop, a block): its run function may call what the enclosing code was
+   * given (`function add(name, run) { p.stage({ name, run }) }`). The value
+   * names the enclosing top-level declarations (`["add"]`), if any.
+   */
+  readonly n?: string[];
 }
 
 /** Everything the resolver needs to know about one module. */
@@ -136,4 +173,12 @@ export interface ModuleSummary {
   readonly specifiers: string[];
   /** Stage-declaring calls, in source order. */
   readonly sites: Site[];
+  /** Top-level statements that store into module-level bindings, in source order. */
+  readonly fills: Fill[];
+  /**
+   * What the module's other top-level statements (stage-declaring calls,
+   * `register("x", f);`) reference: followed when a stage falls back to its
+   * whole module.
+   */
+  readonly rest: { readonly r: NameRef[]; readonly d?: DynamicRef[] };
 }

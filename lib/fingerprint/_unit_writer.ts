@@ -43,11 +43,11 @@ export class UnitWriter {
   readonly #dropModifiers: Set<ts.SyntaxKind>;
   #out: string[] = [];
   #scopes: Set<string>[] = [];
-  #scopeNodes: ts.Node[] = [];
   #refs = new Map<string, NameRef>();
   #dyn = new Map<string, DynamicRef>();
   #handled = new Set<ts.Node>();
-  #dynMembers = new Map<ts.Node, string[]>();
+  /** The nodes from the unit's root down to the one being visited. */
+  #path: ts.Node[] = [];
   #root: ts.Node | undefined;
   #dropName = false;
 
@@ -90,11 +90,10 @@ export class UnitWriter {
   write(node: ts.Node, options: WriteOptions = {}): UnitText {
     this.#out = options.prefix ? [options.prefix] : [];
     this.#scopes = [];
-    this.#scopeNodes = [];
     this.#refs = new Map();
     this.#dyn = new Map();
     this.#handled = new Set();
-    this.#dynMembers = new Map();
+    this.#path = [];
     this.#root = node;
     this.#dropName = options.dropName ?? false;
     this.#visit(node);
@@ -130,11 +129,19 @@ export class UnitWriter {
 
   #visit(node: ts.Node): void {
     const ts = this.#ts;
-    const k = this.#k;
     const kind = node.kind;
     if (this.#skip.has(kind) || this.#dropModifiers.has(kind)) return;
-    if (kind !== k.ExpressionWithTypeArguments && ts.isTypeNode(node)) return;
+    if (kind !== this.#k.ExpressionWithTypeArguments && ts.isTypeNode(node)) return;
     if (this.isAmbient(node)) return;
+    this.#path.push(node);
+    this.#node(node);
+    this.#path.pop();
+  }
+
+  #node(node: ts.Node): void {
+    const ts = this.#ts;
+    const k = this.#k;
+    const kind = node.kind;
     switch (kind) {
       case k.Identifier:
         return this.#identifier(node as ts.Identifier);
@@ -182,11 +189,6 @@ export class UnitWriter {
       }
       case k.VariableDeclarationList: {
         const flags = node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const | ts.NodeFlags.Using);
-        if (flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) {
-          for (const decl of (node as ts.VariableDeclarationList).declarations) {
-            this.#moduleObject(decl);
-          }
-        }
         return this.#generic(node, ":" + flags);
       }
       case k.MetaProperty: {
@@ -211,7 +213,7 @@ export class UnitWriter {
       case k.TaggedTemplateExpression:
         return this.#taggedTemplate(node as ts.TaggedTemplateExpression);
       case k.VariableDeclaration:
-        this.#destructuredImport(node as ts.VariableDeclaration);
+        this.#destructuredRefs(node as ts.VariableDeclaration);
         return this.#generic(node);
       case k.ShorthandPropertyAssignment: {
         const short = node as ts.ShorthandPropertyAssignment;
@@ -286,9 +288,7 @@ export class UnitWriter {
 
   #scoped(node: ts.Node, names: Set<string>): void {
     this.#scopes.push(names);
-    this.#scopeNodes.push(node);
     this.#generic(node);
-    this.#scopeNodes.pop();
     this.#scopes.pop();
   }
 
@@ -351,48 +351,49 @@ export class UnitWriter {
     if (ts.isIdentifier(base)) {
       if (!this.#isBound(base.text)) this.#addRef([base.text, ...members]);
       this.#handled.add(base);
-      return;
     }
-    const call = importCall(ts, base);
-    if (call) this.#dynMembers.set(call, members.slice(0, 1));
-  }
-
-  /** `const { a, b } = await import("./x.ts")`: only `a` and `b` are used. */
-  #destructuredImport(decl: ts.VariableDeclaration): void {
-    const ts = this.#ts;
-    if (!decl.initializer || !ts.isObjectBindingPattern(decl.name)) return;
-    const call = importCall(ts, decl.initializer);
-    if (!call) return;
-    const members: string[] = [];
-    for (const element of decl.name.elements) {
-      const key = element.propertyName ?? element.name;
-      if (element.dotDotDotToken || !(ts.isIdentifier(key) || ts.isStringLiteralLike(key))) return;
-      members.push(key.text);
-    }
-    this.#dynMembers.set(call, members);
   }
 
   /**
-   * `const m = await import("./x.ts")` in a block: only the members read as
-   * `m.a` or `m["a"]` in that block are used, unless `m` appears any other way
-   * there. (At module level, other units read `m`: the whole module counts.)
+   * `const { a, b: c } = ns` (or `= ns.inner`) with `ns` free: the references
+   * are `ns.a` and `ns.b`, not `ns` as a whole. A rest element or a computed
+   * key uses the whole value.
    */
-  #moduleObject(decl: ts.VariableDeclaration): void {
+  #destructuredRefs(decl: ts.VariableDeclaration): void {
     const ts = this.#ts;
-    if (!decl.initializer || !ts.isIdentifier(decl.name)) return;
-    const call = importCall(ts, decl.initializer);
-    const scope = this.#scopeNodes.at(-1);
-    if (!call || !scope) return;
-    const members = membersRead(ts, decl.name, scope);
-    if (members) this.#dynMembers.set(call, members);
+    if (!decl.initializer || !ts.isObjectBindingPattern(decl.name)) return;
+    const chain: ts.Node[] = [];
+    const members: string[] = [];
+    let base = skipWrappers(ts, decl.initializer);
+    while (ts.isPropertyAccessExpression(base) && ts.isIdentifier(base.name)) {
+      members.unshift(base.name.text);
+      chain.push(base);
+      base = skipWrappers(ts, base.expression);
+    }
+    if (!ts.isIdentifier(base) || this.#isBound(base.text)) return;
+    const ref = [base.text, ...members];
+    for (const element of decl.name.elements) {
+      const key = element.propertyName ?? element.name;
+      const name = ts.isIdentifier(key) || ts.isStringLiteralLike(key) || ts.isNumericLiteral(key)
+        ? key.text
+        : undefined;
+      this.#addRef(element.dotDotDotToken || name === undefined ? ref : [...ref, name]);
+    }
+    for (const node of chain) this.#handled.add(node);
+    this.#handled.add(base);
   }
 
+  /**
+   * A literal `import("./x.ts")`: which members of the module are used is
+   * read from where its value goes (see {@link importUse}); all of them when
+   * that cannot be told.
+   */
   #dynamicImport(call: ts.CallExpression): void {
     const ts = this.#ts;
     if (call.expression.kind !== this.#k.ImportKeyword) return;
     const arg = call.arguments[0];
     if (!arg || !ts.isStringLiteralLike(arg)) return; // computed: documented limit
-    const members = this.#dynMembers.get(call);
+    const members = importUse(ts, this.#path);
     const key = arg.text + "\0" + (members ? members.join("\0") : "*");
     this.#dyn.set(key, members ? { s: arg.text, m: members } : { s: arg.text });
   }
@@ -416,53 +417,229 @@ export class UnitWriter {
   }
 }
 
-/** The `import("…")` call inside `await`s and parentheses, if that is what `node` is. */
-function importCall(ts: TS, node: ts.Expression): ts.CallExpression | undefined {
-  let e = node;
-  while (ts.isParenthesizedExpression(e) || ts.isAwaitExpression(e)) e = e.expression;
-  return ts.isCallExpression(e) && e.expression.kind === ts.SyntaxKind.ImportKeyword
-    ? e
-    : undefined;
+/**
+ * What a module value can be while it is followed from an `import()` call to
+ * where it is used: the promise of the module, the module itself, the promise
+ * of a `Promise.all([…])` array holding it at `index`, or that array.
+ */
+type Held =
+  | { readonly kind: "promise" }
+  | { readonly kind: "module" }
+  | { readonly kind: "all"; readonly index: number }
+  | { readonly kind: "array"; readonly index: number };
+
+const PROMISE: Held = { kind: "promise" };
+const MODULE: Held = { kind: "module" };
+
+/**
+ * The members of the module imported by the `import()` call at the end of
+ * `path` (the call's ancestors, outermost first) that the code uses, sorted;
+ * undefined when the module is used as a whole or in a way not followed.
+ *
+ * Followed: `await`, `.then(cb)` (the callback's parameter, by name or
+ * destructured), `.catch`/`.finally`, `Promise.all([…])` (then the element's
+ * position in an array pattern or a `.then` parameter), a `const`/`let`/`var`
+ * holding the promise or the module (its uses in its scope), `m.a`, `m["a"]`
+ * and `const { a } = m`. A module-level variable is read by other units: the
+ * whole module counts.
+ */
+export function importUse(ts: TS, path: readonly ts.Node[]): string[] | undefined {
+  const members = new Set<string>();
+  return useAt(ts, path, path.length - 1, PROMISE, members) ? [...members].sort() : undefined;
 }
 
 /**
- * The members read from the name `name` within `scope` (`name.a`,
- * `name["a"]`), or undefined when the name appears any other way there: used
- * as a whole, passed on, reassigned, or shadowed. Undefined costs precision
- * only (the whole module is followed), never a missed member.
+ * Add to `into` the members used of the value of `stack[i]`, which holds
+ * `held`; false when the value is used as a whole.
  */
-function membersRead(ts: TS, name: ts.Identifier, scope: ts.Node): string[] | undefined {
-  const members = new Set<string>();
+function useAt(
+  ts: TS,
+  stack: readonly ts.Node[],
+  i: number,
+  held: Held,
+  into: Set<string>,
+): boolean {
+  let child = stack[i];
+  let p = i - 1;
+  while (p >= 0 && isWrapper(ts, stack[p])) child = stack[p--];
+  const parent = stack[p];
+  if (!parent) return false;
+  if (ts.isVariableDeclaration(parent) && parent.initializer === child) {
+    return declarationUse(ts, stack, p, held, into);
+  }
+  const call = stack[p - 1];
+  const method = ts.isPropertyAccessExpression(parent) && parent.expression === child &&
+      call && ts.isCallExpression(call) && call.expression === parent
+    ? parent.name.text
+    : undefined;
+  switch (held.kind) {
+    case "module":
+      if (ts.isPropertyAccessExpression(parent) && parent.expression === child) {
+        into.add(parent.name.text);
+        return true;
+      }
+      if (ts.isElementAccessExpression(parent) && parent.expression === child) {
+        if (!ts.isStringLiteralLike(parent.argumentExpression)) return false;
+        into.add(parent.argumentExpression.text);
+        return true;
+      }
+      return false;
+    case "promise":
+    case "all": {
+      const resolved: Held = held.kind === "promise"
+        ? MODULE
+        : { kind: "array", index: held.index };
+      if (ts.isAwaitExpression(parent)) return useAt(ts, stack, p, resolved, into);
+      if (method === "then") {
+        return callbackUse(ts, (call as ts.CallExpression).arguments[0], resolved, into);
+      }
+      if (method === "catch" || method === "finally") return useAt(ts, stack, p - 1, held, into);
+      if (
+        held.kind === "promise" && ts.isArrayLiteralExpression(parent) && isPromiseAll(ts, call)
+      ) {
+        const index = parent.elements.indexOf(child as ts.Expression);
+        if (parent.elements.slice(0, index + 1).some((e) => ts.isSpreadElement(e))) return false;
+        return useAt(ts, stack, p - 1, { kind: "all", index }, into);
+      }
+      return false;
+    }
+    case "array":
+      return false;
+  }
+}
+
+/** `const x = <value>`: the uses of `x` in its scope, or of the destructured names. */
+function declarationUse(
+  ts: TS,
+  stack: readonly ts.Node[],
+  p: number,
+  held: Held,
+  into: Set<string>,
+): boolean {
+  const decl = stack[p] as ts.VariableDeclaration;
+  const list = stack[p - 1];
+  const isVar = list !== undefined && ts.isVariableDeclarationList(list) &&
+    (list.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) === 0;
+  let scope: ts.Node | undefined;
+  for (let j = p - 1; j >= 0 && !scope; j--) {
+    if (isVar ? ts.isFunctionLike(stack[j]) : isScope(ts, stack[j])) scope = stack[j];
+  }
+  if (!scope) return false; // module level: other units read it
+  return bindingUse(ts, decl.name, scope, held, into);
+}
+
+/** The uses of a value bound to `name` (a name or a pattern) within `scope`. */
+function bindingUse(
+  ts: TS,
+  name: ts.BindingName,
+  scope: ts.Node,
+  held: Held,
+  into: Set<string>,
+): boolean {
+  if (ts.isIdentifier(name)) return nameUse(ts, name, scope, held, into);
+  if (ts.isObjectBindingPattern(name)) {
+    if (held.kind !== "module") return false;
+    for (const element of name.elements) {
+      const key = element.propertyName ?? element.name;
+      if (element.dotDotDotToken) return false;
+      if (!(ts.isIdentifier(key) || ts.isStringLiteralLike(key) || ts.isNumericLiteral(key))) {
+        return false;
+      }
+      into.add(key.text);
+    }
+    return true;
+  }
+  if (held.kind !== "array") return false;
+  const elements = name.elements;
+  for (let j = 0; j <= held.index && j < elements.length; j++) {
+    const element = elements[j];
+    if (!ts.isOmittedExpression(element) && element.dotDotDotToken) return false;
+  }
+  const element = elements[held.index];
+  if (!element || ts.isOmittedExpression(element)) return true; // not used
+  return bindingUse(ts, element.name, scope, MODULE, into);
+}
+
+/** `.then(cb)`: the uses of `cb`'s first parameter, which receives the value. */
+function callbackUse(
+  ts: TS,
+  callback: ts.Expression | undefined,
+  held: Held,
+  into: Set<string>,
+): boolean {
+  const fn = callback && skipWrappers(ts, callback);
+  if (!fn || !(ts.isArrowFunction(fn) || ts.isFunctionExpression(fn))) return false;
+  const param = fn.parameters[0];
+  if (!param) return true; // not used
+  if (param.dotDotDotToken) return false;
+  return bindingUse(ts, param.name, fn, held, into);
+}
+
+/**
+ * Every appearance of `name` in `scope` (but its declaration), each followed
+ * with {@link useAt}. A nested declaration of the same name can only add
+ * members or make the whole value count, never hide a use.
+ */
+function nameUse(
+  ts: TS,
+  name: ts.Identifier,
+  scope: ts.Node,
+  held: Held,
+  into: Set<string>,
+): boolean {
+  const stack: ts.Node[] = [];
   let whole = false;
   const visit = (node: ts.Node): void => {
-    if (whole || node === name) return;
-    if (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) {
-      const base = node.expression;
-      if (ts.isIdentifier(base) && base.text === name.text) {
-        const member = ts.isPropertyAccessExpression(node)
-          ? ts.isIdentifier(node.name) ? node.name.text : undefined
-          : ts.isStringLiteralLike(node.argumentExpression)
-          ? node.argumentExpression.text
-          : undefined;
-        if (member === undefined) whole = true;
-        else members.add(member);
-        // `name.a`: `a` is a property name, not a use of `name`.
-        if (ts.isElementAccessExpression(node)) visit(node.argumentExpression);
-        return;
-      }
-      visit(node.expression);
-      // The name after a dot is a property name, not a reference.
-      if (ts.isElementAccessExpression(node)) visit(node.argumentExpression);
-      return;
+    if (whole || node === name || ts.isTypeNode(node)) return;
+    stack.push(node);
+    if (ts.isIdentifier(node)) {
+      // `arguments` may hold a callback's parameter.
+      if (node.text === "arguments") whole = true;
+      else if (node.text === name.text) whole = !useAt(ts, stack, stack.length - 1, held, into);
+    } else {
+      const named = node as { name?: ts.Node; propertyName?: ts.Node; label?: ts.Node };
+      const keepName = ts.isShorthandPropertyAssignment(node);
+      ts.forEachChild(node, (child) => {
+        const isName = child === named.name || child === named.propertyName ||
+          child === named.label;
+        // A property or declared name is not a use (`{ m: 1 }`, `x.m`); a computed one holds code.
+        if (!isName || keepName || !(ts.isIdentifier(child) || ts.isPrivateIdentifier(child))) {
+          visit(child);
+        }
+      });
     }
-    if (ts.isIdentifier(node) && node.text === name.text) {
-      whole = true;
-      return;
-    }
-    ts.forEachChild(node, visit);
+    stack.pop();
   };
   visit(scope);
-  return whole ? undefined : [...members];
+  return !whole;
+}
+
+function isPromiseAll(ts: TS, node: ts.Node | undefined): boolean {
+  if (!node || !ts.isCallExpression(node)) return false;
+  const callee = skipWrappers(ts, node.expression);
+  return ts.isPropertyAccessExpression(callee) && callee.name.text === "all" &&
+    ts.isIdentifier(callee.expression) && callee.expression.text === "Promise";
+}
+
+/** Nodes that bound a `const`/`let`: blocks, functions, loops, catch clauses, the file. */
+function isScope(ts: TS, node: ts.Node): boolean {
+  return ts.isBlock(node) || ts.isFunctionLike(node) || ts.isSourceFile(node) ||
+    ts.isCaseBlock(node) || ts.isModuleBlock(node) || ts.isForStatement(node) ||
+    ts.isForInStatement(node) || ts.isForOfStatement(node) || ts.isCatchClause(node);
+}
+
+/** Parentheses and type-only wrappers (`as`, `satisfies`, `!`, `<T>`), which pass a value through. */
+function isWrapper(ts: TS, node: ts.Node): boolean {
+  return ts.isParenthesizedExpression(node) || ts.isAsExpression(node) ||
+    ts.isSatisfiesExpression(node) || ts.isNonNullExpression(node) ||
+    ts.isTypeAssertionExpression(node);
+}
+
+/** The expression under parentheses and type-only wrappers. */
+export function skipWrappers(ts: TS, node: ts.Expression): ts.Expression {
+  let e = node;
+  while (isWrapper(ts, e)) e = (e as ts.ParenthesizedExpression).expression;
+  return e;
 }
 
 /**

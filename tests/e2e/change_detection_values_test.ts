@@ -116,7 +116,7 @@ test("constants, classes and enums re-run the stages that use them", async (t) =
 
   await t.step("an object literal constant it reads (a nested value)", async () => {
     await expectRuns(p, [{ file: "pipeline.ts", from: '"b"]', to: '"c"]' }], {
-      object: { code: [{ key: "const:CONFIG", file: "pipeline.ts", line: "const CONFIG" }] },
+      object: { code: [{ key: "const:CONFIG.tags", file: "pipeline.ts", line: "const CONFIG" }] },
     }, async () => assertEquals(await read("object"), "ac3"));
   });
 

@@ -90,3 +90,69 @@ test("a module object bound to a const and passed on tracks every export", async
   const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "return 0", "return 1"));
   assertEquals(changes, { a: ["mod:lib/lazy.ts#spare"] });
 });
+
+/** Each run function uses `heavy` only; `spare` must stay out, `heavy` must be in. */
+const PROMISE_SHAPES: Record<string, string> = {
+  "a `.then` callback's parameter": `() =>
+    import("./lib/lazy.ts").then((m) => ({ x: m.heavy(3) }))`,
+  "a `.then` callback's destructured parameter": `() =>
+    import("./lib/lazy.ts").then(({ heavy }) => ({ x: heavy(3) }))`,
+  "a `.then` after `.catch`": `() =>
+    import("./lib/lazy.ts").catch(() => Deno.exit(1)).then(function (m) { return { x: m.heavy(3) }; })`,
+  "`Promise.all` destructured": `async () => {
+    const [lazy, other] = await Promise.all([import("./lib/lazy.ts"), import("./lib/other.ts")]);
+    return { x: lazy.heavy(3) + other.one() };
+  }`,
+  "`Promise.all` then a callback": `() =>
+    Promise.all([import("./lib/other.ts"), import("./lib/lazy.ts")])
+      .then(([, { heavy }]) => ({ x: heavy(3) }))`,
+  "a promise stored in a variable and awaited later": `async () => {
+    const pending = import("./lib/lazy.ts");
+    const before = 1;
+    const lazy = await pending;
+    return { x: lazy.heavy(before) };
+  }`,
+  "a stored promise's `.then`": `async () => {
+    const pending = import("./lib/lazy.ts");
+    return { x: await pending.then((m) => m.heavy(3)) };
+  }`,
+};
+
+const OTHER = `export function one() {\n  return 1;\n}\n`;
+
+for (const [shape, run] of Object.entries(PROMISE_SHAPES)) {
+  const files = { "pipeline.ts": pipeline(run), "lib/lazy.ts": LAZY, "lib/other.ts": OTHER };
+
+  test(`a module reached through ${shape} tracks the member used`, async () => {
+    const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "x ** 2", "x ** 3"));
+    assertEquals(changes, { a: ["mod:lib/lazy.ts#heavy"] });
+  });
+
+  test(`a module reached through ${shape} leaves out members not used`, async () => {
+    const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "return 0", "return 1"));
+    assertEquals(changes, { a: [] });
+  });
+}
+
+test("a module passed on from a `.then` callback tracks every export", async () => {
+  const files = {
+    "pipeline.ts": pipeline(`() =>
+    import("./lib/lazy.ts").then((m) => ({ x: Object.keys(m).length }))`),
+    "lib/lazy.ts": LAZY,
+  };
+  const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "return 0", "return 1"));
+  assertEquals(changes, { a: ["mod:lib/lazy.ts#spare"] });
+});
+
+test("a `.then` callback that is not a function literal tracks every export", async () => {
+  const files = {
+    "pipeline.ts": pipeline(`() =>
+    import("./lib/lazy.ts").then(useAll).then(() => ({ x: 1 }))`).replace(
+      "pipeline.stage",
+      "function useAll(m: object) {\n  return Object.keys(m);\n}\n\npipeline.stage",
+    ),
+    "lib/lazy.ts": LAZY,
+  };
+  const changes = await changesAfter(files, (p) => p.edit("lib/lazy.ts", "return 0", "return 1"));
+  assertEquals(changes, { a: ["mod:lib/lazy.ts#spare"] });
+});

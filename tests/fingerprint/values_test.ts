@@ -34,9 +34,17 @@ test("a literal constant's value changes const:<name>", async () => {
   assertEquals(changes, { a: ["const:RATE"] });
 });
 
-test("an object literal constant's nested value changes const:<name>", async () => {
+test("an object literal constant's member the stage reads changes const:<name>.<member>", async () => {
+  const changes = await changesAfter(
+    CONSTANTS,
+    (p) => p.edit("pipeline.ts", '"depth": 3', '"depth": 4'),
+  );
+  assertEquals(changes, { a: ["const:CONFIG.depth"] });
+});
+
+test("an object literal constant's member the stage does not read changes nothing", async () => {
   const changes = await changesAfter(CONSTANTS, (p) => p.edit("pipeline.ts", '"b"]', '"c"]'));
-  assertEquals(changes, { a: ["const:CONFIG"] });
+  assertEquals(changes, { a: [] });
 });
 
 test("an object literal constant re-quoted and re-formatted changes nothing", async () => {
