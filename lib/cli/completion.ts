@@ -185,7 +185,7 @@ ${positionalCase(commands)}
 
 # The stage names of the project here (from a cache: no pipeline load).
 _pivot_stages() {
-  command pivot __complete stages 2>/dev/null
+  command pivot __complete stages </dev/null 2>/dev/null
 }
 `;
 }
@@ -342,7 +342,7 @@ function fishScript(commands: readonly CommandSpec[], global: readonly FlagSpec[
     ``,
     `# The stage names of the project here (from a cache: no pipeline load).`,
     `function __pivot_stages`,
-    `    command pivot __complete stages 2>/dev/null`,
+    `    command pivot __complete stages </dev/null 2>/dev/null`,
     `end`,
     ``,
     `complete -c pivot -f`,

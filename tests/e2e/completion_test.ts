@@ -141,11 +141,24 @@ test("completion: zsh, with Tab in an interactive shell", async () => {
     await Deno.writeTextFile(script, (await project.pivot("completion", "zsh")).stdout);
     // Type LINE and Tab in an interactive zsh on a pseudo-terminal; the
     // screen it draws, without escape codes.
-    const tab = async (line: string, tabs: number, expect: string) => {
+    // Each Tab is sent once the screen shows what the one before drew
+    // (`expects`, one per Tab), so a slow completion under load is waited
+    // for rather than raced.
+    const tab = async (line: string, ...expects: string[]) => {
       const driver = project.path("bin/drive.zsh");
+      const pattern = line.replace(/[^A-Za-z0-9 ]/g, "?");
+      const waitFor = (expect: string) =>
+        `for i in {1..300}; do
+  while zpty -r -t z chunk; do out+=$chunk; done
+  plain=\${out//$'\\e'\\[[0-9;?]#[A-Za-z]/ }
+  [[ \${plain#*${pattern}} == *${JSON.stringify(expect)}* ]] && break
+  sleep 0.1
+done
+`;
       await Deno.writeTextFile(
         driver,
         `zmodload zsh/zpty
+setopt extendedglob
 zpty z 'zsh -f -i'
 zpty -w z 'PS1="> "; autoload -Uz compinit; compinit -u; source ${script}; setopt nobeep; print RE""ADY'
 out=""
@@ -155,17 +168,15 @@ for i in {1..300}; do
   [[ $out == *READY* ]] && break
   sleep 0.1
 done
-zpty -w -n z ${JSON.stringify(line)}
-${"zpty -w -n z $'\\t'\nsleep 0.5\n".repeat(tabs)}
-# Read until the screen shows what is expected after the line (or 20 s pass).
-setopt extendedglob
 out=""
-for i in {1..200}; do
-  while zpty -r -t z chunk; do out+=$chunk; done
-  plain=\${out//$'\\e'\\[[0-9;?]#[A-Za-z]/ }
-  [[ \${plain#*${line.replace(/[^A-Za-z0-9 ]/g, "?")}} == *${JSON.stringify(expect)}* ]] && break
-  sleep 0.1
-done
+zpty -w -n z ${JSON.stringify(line)}
+# Each Tab, then read until the screen shows what it should draw (or 30 s pass).
+${
+          expects.map((expect) =>
+            `zpty -w -n z $'\\t'
+${waitFor(expect)}`
+          ).join("")
+        }
 print -rn -- "$out"
 zpty -d z
 `,
@@ -176,15 +187,15 @@ zpty -d z
       // What zsh drew after the typed line: the completed word, or a listing.
       return plain.slice(plain.indexOf(line) + line.length);
     };
-    assertMatch(await tab("pivot rep", 1, "ro"), /ro/); // completed inline to "repro"
+    assertMatch(await tab("pivot rep", "ro"), /ro/); // completed inline to "repro"
     // The first Tab inserts the common prefix, the second lists the choices.
-    const stages = await tab("pivot repro tr", 2, "train_eval");
+    const stages = await tab("pivot repro tr", "ain", "train_eval");
     assertMatch(stages, /^ain/);
     assertMatch(stages, /train\b/);
     assertMatch(stages, /train_eval/);
-    const subcommands = await tab("pivot params ", 1, "show");
+    const subcommands = await tab("pivot params ", "show");
     assertMatch(subcommands, /diff\s+show/);
-    assertMatch(await tab("pivot repro --fo", 1, "rce"), /rce/); // --force
+    assertMatch(await tab("pivot repro --fo", "rce"), /rce/); // --force
   } finally {
     await project.dispose();
   }
