@@ -69,6 +69,12 @@ export interface DriverOptions {
   readonly noCommit: boolean;
   /** Select stages by name or pattern (throws for an unknown name). */
   readonly select: (context: EngineContext, names: readonly string[]) => StageDef[];
+  /**
+   * Run the stages a file change affects (watch mode; the default). When
+   * false, a change only reloads the pipeline if code changed and is
+   * reported as a `files-changed` event (`pivot ui`, where runs are asked for).
+   */
+  readonly runOnChange?: boolean;
   /** Called after a successful reload (to re-aim the file watcher, say). */
   readonly onReload?: (context: EngineContext) => void;
   /** Called for a failed reload or a bad request; the driver goes on. */
@@ -160,25 +166,42 @@ export class Driver {
     const runs = inputs.filter((i): i is Extract<DriverInput, { type: "run" }> => i.type === "run");
 
     const affected = new Set<string>();
-    if (code.length > 0) {
-      const before = this.context;
-      try {
-        const after = await this.#options.source.reload();
-        // New code: the warm workers hold the old modules.
-        await this.#pool.close();
-        this.#pool = this.#options.makePool();
-        this.#engine = this.#newEngine(after);
-        this.#options.onReload?.(after);
-        for (const name of changedStages(before, after)) affected.add(name);
-      } catch (error) {
-        this.#options.onError(messageOf(error));
-        if (runs.length === 0 && data.length === 0) return undefined;
+    if (code.length > 0 || data.length > 0) {
+      let reloaded = false;
+      let failure: string | undefined;
+      if (code.length > 0) {
+        const before = this.context;
+        try {
+          const after = await this.#options.source.reload();
+          // New code: the warm workers hold the old modules.
+          await this.#pool.close();
+          this.#pool = this.#options.makePool();
+          this.#engine = this.#newEngine(after);
+          this.#options.onReload?.(after);
+          reloaded = true;
+          for (const name of changedStages(before, after)) affected.add(name);
+        } catch (error) {
+          failure = messageOf(error);
+          this.#options.onError(failure);
+        }
       }
+      const root = this.context.project.root;
+      this.#events.emit({
+        type: "files-changed",
+        data: data.map((path) => relativeTo(root, path)),
+        code: code.map((path) => relativeTo(root, path)),
+        reloaded,
+        ...(failure !== undefined ? { error: failure } : {}),
+      });
+      if (this.#options.runOnChange === false) affected.clear();
+      else if (failure !== undefined && runs.length === 0 && data.length === 0) return undefined;
     }
     const context = this.context;
-    for (const stage of context.graph.order) {
-      if (stage.deps.some((dep) => data.some((path) => holds(dep.abs, dep.isDir, path)))) {
-        affected.add(stage.name);
+    if (this.#options.runOnChange !== false) {
+      for (const stage of context.graph.order) {
+        if (stage.deps.some((dep) => data.some((path) => holds(dep.abs, dep.isDir, path)))) {
+          affected.add(stage.name);
+        }
       }
     }
 
@@ -218,6 +241,10 @@ export class Driver {
       this.#wave = undefined;
     }
   }
+}
+
+function relativeTo(root: string, path: string): string {
+  return path.startsWith(root + "/") ? path.slice(root.length + 1) : path;
 }
 
 /**

@@ -56,6 +56,25 @@ export interface StageEvent {
   readonly error?: string;
 }
 
+/**
+ * Watched files changed (project-relative paths), emitted by the driver
+ * before it acts on them. After a code or definition change the pipeline was
+ * reloaded (`reloaded`), or could not be (`error`; the previous pipeline
+ * stays loaded).
+ */
+export interface FilesChangedEvent {
+  /** Discriminant. */
+  readonly type: "files-changed";
+  /** Changed deps. */
+  readonly data: readonly string[];
+  /** Changed code and definition files. */
+  readonly code: readonly string[];
+  /** A new pipeline was loaded. */
+  readonly reloaded: boolean;
+  /** Why the reload failed. */
+  readonly error?: string;
+}
+
 /** Everything the engine emits. */
 export type EngineEvent =
   | {
@@ -80,6 +99,7 @@ export type EngineEvent =
     readonly type: "warning";
     readonly message: string;
   }
+  | FilesChangedEvent
   | StageEvent
   | SummaryEvent;
 
