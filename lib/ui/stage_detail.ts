@@ -1,0 +1,76 @@
+/**
+ * The stage panel's content ({@link StageDetail}): the stage's declaration
+ * (params, deps, outs), the explanation of the latest prediction (the same
+ * decision `status --explain` prints), its hashes, and the log and durations
+ * of its runs.
+ *
+ * @module
+ */
+
+import type { EngineContext } from "../engine/context.ts";
+import { fromFileUrl } from "../paths.ts";
+import type { StageDef } from "../pipeline/stage_def.ts";
+import type { LiveState } from "./live_state.ts";
+import type { StageDetail } from "./protocol.ts";
+
+/** The detail of stage `name`, or undefined when there is no such stage. */
+export function stageDetail(
+  state: LiveState,
+  context: EngineContext,
+  name: string,
+  seq: number,
+): StageDetail | undefined {
+  const live = state.stage(name);
+  const stage = context.graph.byName.get(name);
+  if (!live || !stage) return undefined;
+  const root = context.project.root;
+  const decision = live.decision;
+  const depHashes = new Map((decision?.deps ?? []).map((d) => [d.path, d.hash]));
+  const outHashes = new Map((decision?.lock?.outs ?? []).map((o) => [o.path, o.hash]));
+  const producers = context.graph.producersOfDep.get(name);
+  const runAt = context.fingerprints.get(name)?.locations["self:run"];
+  const definedAt = declarationOf(stage, root);
+  return {
+    node: live.node,
+    state: live.state,
+    ...(definedAt ? { definedAt } : {}),
+    ...(runAt ? { runAt: { file: runAt.file, line: runAt.line } } : {}),
+    ...(live.explain ? { explain: live.explain } : {}),
+    params: stage.params,
+    deps: stage.deps.map((dep) => {
+      const producer = producers?.get(dep.path)?.[0]?.stage.name;
+      return {
+        path: dep.path + (dep.isDir ? "/" : ""),
+        hash: depHashes.get(dep.path) ?? null,
+        ...(producer !== undefined ? { producer } : {}),
+      };
+    }),
+    outs: stage.outs.map((out) => ({
+      path: out.path + (out.isDir ? "/" : ""),
+      kind: out.kind,
+      cache: out.cache,
+      hash: outHashes.get(out.path) ?? null,
+    })),
+    mutex: stage.mutex,
+    log: live.log,
+    runs: live.runs,
+    seq,
+  };
+}
+
+/** Where the stage is declared: its `pipeline.stage(…)` call, or its `pivot.yaml`. */
+function declarationOf(
+  stage: StageDef,
+  root: string,
+): { file: string; line: number } | undefined {
+  if (stage.code.kind === "registered") {
+    const url = stage.code.site.url;
+    if (!url.startsWith("file:")) return undefined;
+    return { file: relative(root, fromFileUrl(url)), line: stage.code.site.line };
+  }
+  return { file: relative(root, stage.pipeline.file), line: 0 };
+}
+
+function relative(root: string, path: string): string {
+  return path.startsWith(root + "/") ? path.slice(root.length + 1) : path;
+}
