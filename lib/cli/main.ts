@@ -22,6 +22,7 @@ import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
 import { schema } from "./commands/schema.ts";
 import { status } from "./commands/status.ts";
+import { ui } from "./commands/ui.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
 
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   plots,
   commit,
   checkout,
+  ui,
   completionCommand(() => COMMANDS),
   schema,
   doctor,

@@ -1,16 +1,19 @@
 /**
- * `pivot repro --watch [--serve]`: run once, then watch the pipeline's deps,
- * code and definition files and re-run what a change affects, until Ctrl-C.
- * With `--serve`, also answer JSON-RPC on `.pivot/agent.sock`.
+ * `pivot repro --watch [--serve] [--ui]`: run once, then watch the
+ * pipeline's deps, code and definition files and re-run what a change
+ * affects, until Ctrl-C. With `--serve`, also answer JSON-RPC on
+ * `.pivot/agent.sock`; with `--ui`, also serve the web UI. `pivot ui` is the
+ * same loop without the first run, where changes only refresh what the page
+ * shows.
  *
- * The sources (first run request, file watcher, agent socket) push into the
- * same driver as a batch run; the sinks (console or JSON Lines, RPC
- * subscribers) receive the same events.
+ * The sources (first run request, file watcher, agent socket, web UI) push
+ * into the same driver as a batch run; the sinks (console or JSON Lines, RPC
+ * subscribers, web pages) receive the same events.
  *
  * @module
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { EngineContext } from "../engine/context.ts";
 import type { Driver } from "../engine/driver.ts";
 import { predictStatus } from "../engine/plan.ts";
@@ -18,10 +21,12 @@ import { PivotError } from "../errors.ts";
 import { PARAMS_FILE } from "../pipeline/params.ts";
 import { type AgentHandler, AgentServer, RPC, RpcError } from "../watch/agent.ts";
 import { Watcher, type WatchSet } from "../watch/watcher.ts";
-import type { CommandEnv } from "./command.ts";
+import { type CommandEnv, intOption } from "./command.ts";
 import { listJson, statusJson } from "./explain.ts";
 import type { Session } from "./session.ts";
+import { openInBrowser } from "./open_browser.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
+import { VERSION } from "../version.ts";
 import { selectStages } from "./targets.ts";
 import { driverFor, type RunFlags } from "./wave.ts";
 
@@ -35,6 +40,44 @@ export interface WatchOptions {
   readonly debounceMs: number;
   /** `--serve`: listen on `.pivot/agent.sock`. */
   readonly serve: boolean;
+  /**
+   * Run the selected stages first, and then what each change affects
+   * (`repro --watch`); when false, run only what is asked for (`pivot ui`).
+   */
+  readonly run: boolean;
+  /** Serve the web UI (`--ui`, `pivot ui`). */
+  readonly ui?: UiOptions;
+}
+
+/** Where and how to serve the web UI. */
+export interface UiOptions {
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port (0: a free one). */
+  readonly port: number;
+  /** Open the page in a browser. */
+  readonly open: boolean;
+}
+
+/**
+ * The web UI's options from `--host`, `--port` and `--no-open` (of `pivot
+ * ui`, or `repro --watch --ui`).
+ */
+export function uiOptionsOf(
+  values: Readonly<Record<string, unknown>>,
+  command: string,
+): UiOptions {
+  const port = intOption(values.port, "port", command, 0);
+  if (port !== undefined && port > 65535) {
+    throw new PivotError(`${command}: --port expects a port from 0 to 65535, got '${port}'`);
+  }
+  const host = values.host as string | undefined;
+  if (host !== undefined && !/^[A-Za-z0-9.:-]+$/.test(host)) {
+    throw new PivotError(
+      `${command}: --host expects a host name or IP address, got '${host}'`,
+    );
+  }
+  return { hostname: host ?? "127.0.0.1", port: port ?? 0, open: !values["no-open"] };
 }
 
 /** The agent socket's path in a project. */
@@ -69,9 +112,9 @@ export async function watch(
   flags: RunFlags,
   env: CommandEnv,
 ): Promise<number> {
-  const driver = driverFor(session, flags, env);
+  const driver = driverFor(session, flags, env, options.run);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
-  if (!flags.json && !env.output.quiet) {
+  if (options.run && !flags.json && !env.output.quiet) {
     driver.subscribe((event) => {
       if (event.type === "summary") {
         env.output.error(`Watching for changes (Ctrl-C to stop)…`);
@@ -94,6 +137,7 @@ export async function watch(
   let watchedContext = session.context;
 
   let agent: AgentServer | undefined;
+  let ui: { close(): Promise<void> } | undefined;
   try {
     if (options.serve) {
       agent = await AgentServer.listen(agentSocketPath(session), agentHandler(driver))
@@ -101,6 +145,7 @@ export async function watch(
           throw new PivotError(error.message);
         });
     }
+    if (options.ui) ui = await serveUi(session, driver, options, flags, env);
     const stop = () => {
       driver.push({ type: "cancel" });
       driver.stop();
@@ -110,15 +155,63 @@ export async function watch(
     if (env.signal.aborted) return 130;
     env.signal.addEventListener("abort", stop, { once: true });
     const orphanCheck = stopWhenOrphaned(stop);
-    driver.push({ type: "run", stages: options.stages, force: options.force });
+    if (options.run) driver.push({ type: "run", stages: options.stages, force: options.force });
     await driver.run();
     clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);
-    return env.signal.aborted || orphaned ? 130 : 0;
+    // Ctrl-C is how `pivot ui` ends; it interrupts a `repro --watch`.
+    return options.run && (env.signal.aborted || orphaned) ? 130 : 0;
   } finally {
     watcher.close();
     agent?.close();
+    await ui?.close();
   }
+}
+
+/**
+ * Start the web UI on `driver` and say where it is: the URL with its token
+ * on stdout (stderr with `--json`, which keeps stdout for events), then open
+ * it unless `--no-open`. The UI's code is imported only here.
+ */
+async function serveUi(
+  session: Session,
+  driver: Driver,
+  options: WatchOptions,
+  flags: RunFlags,
+  env: CommandEnv,
+): Promise<{ close(): Promise<void> }> {
+  const ui = options.ui!;
+  const { UiServer } = await import("../ui/server.ts");
+  const pipeline = session.context.graph.order.find((s) => s.pipeline.file === session.pipelineFile)
+    ?.pipeline.name;
+  const server = await UiServer.start({
+    driver,
+    facts: {
+      name: pipeline ?? basename(session.project.root),
+      root: session.project.root,
+      version: VERSION,
+      mode: options.run ? "watch" : "ui",
+    },
+    hostname: ui.hostname,
+    port: ui.port,
+  });
+  const say = (text: string) => flags.json ? env.output.error(text) : env.output.line(text);
+  say(`Pivot UI: ${server.url}`);
+  if (!options.run) say("Serving until Ctrl-C.");
+  if (!isLoopback(ui.hostname)) {
+    env.output.error(
+      `warning: the UI listens on ${ui.hostname}: other machines can reach it (the token still guards it)`,
+    );
+  }
+  if (ui.open) {
+    const problem = await openInBrowser(server.url);
+    if (problem) env.output.error(`warning: ${problem}; open the URL yourself`);
+  }
+  return server;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
 }
 
 let orphaned = false;

@@ -56,14 +56,23 @@ export function defaultJobs(session: Session): number {
   return session.jobs ?? navigator.hardwareConcurrency ?? 2;
 }
 
-/** A driver over `session` (one per command). */
-export function driverFor(session: Session, flags: RunFlags, env: CommandEnv): Driver {
+/**
+ * A driver over `session` (one per command). With `runOnChange: false`
+ * (`pivot ui`), file changes are reported but run nothing.
+ */
+export function driverFor(
+  session: Session,
+  flags: RunFlags,
+  env: CommandEnv,
+  runOnChange = true,
+): Driver {
   return new Driver({
     source: session,
     makePool: () => poolFor(session),
     jobs: flags.jobs,
     keepGoing: flags.keepGoing,
     noCommit: flags.noCommit,
+    runOnChange,
     select: (context, names) => selectStages(context.graph, names),
     onError: (message) => env.output.error(`error: ${message}`),
   });

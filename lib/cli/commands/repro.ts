@@ -11,7 +11,7 @@ import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { withSession } from "../session.ts";
 import { selectWithUpstream } from "../targets.ts";
 import { defaultJobs, runOnce } from "../wave.ts";
-import { watch } from "../watch.ts";
+import { uiOptionsOf, watch } from "../watch.ts";
 import { PivotError } from "../../errors.ts";
 
 /** The `repro` command. */
@@ -46,13 +46,23 @@ export const repro: Command = {
       type: "boolean",
       help: "with --watch: answer JSON-RPC on .pivot/agent.sock",
     },
+    ui: { type: "boolean", help: "with --watch: serve the web UI (see 'pivot ui')" },
+    port: { type: "string", value: "N", help: "with --ui: port (default: a free one)" },
+    host: { type: "string", value: "H", help: "with --ui: address (default 127.0.0.1)" },
+    "no-open": { type: "boolean", help: "with --ui: do not open a browser" },
   },
   async run({ values, positionals }, env) {
     const jobs = intOption(values.jobs, "jobs", "repro");
     const debounce = intOption(values.debounce, "debounce", "repro", 0);
-    if (!values.watch && (debounce !== undefined || values.serve)) {
-      throw new PivotError("repro: --debounce and --serve need --watch");
+    if (!values.watch && (debounce !== undefined || values.serve || values.ui)) {
+      throw new PivotError("repro: --debounce, --serve and --ui need --watch");
     }
+    if (
+      !values.ui && (values.port !== undefined || values.host !== undefined || values["no-open"])
+    ) {
+      throw new PivotError("repro: --port, --host and --no-open need --watch --ui");
+    }
+    const ui = values.ui ? uiOptionsOf(values, "repro") : undefined;
     return await withSession(env, async (session) => {
       const { graph } = session.context;
       const stages = selectWithUpstream(graph, positionals);
@@ -81,6 +91,8 @@ export const repro: Command = {
             force: Boolean(values.force),
             debounceMs: debounce ?? 300,
             serve: Boolean(values.serve),
+            run: true,
+            ...(ui ? { ui } : {}),
           },
           flags,
           env,
