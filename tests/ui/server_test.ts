@@ -1,0 +1,305 @@
+/**
+ * The UI server over HTTP, without a browser: who gets in (token, cookie,
+ * Host, Origin), what malformed requests get, the JSON API and the event
+ * stream, on a real `pivot ui` process.
+ */
+
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { TempProject } from "../e2e/_project.ts";
+import { EventStream, UiProcess } from "./_ui.ts";
+
+const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+import { shout } from "./lib/helper.ts";
+export const pipeline = new Pipeline("served");
+pipeline.stage({
+  name: "first",
+  deps: { src: dep("data/input.txt", loaders.text()) },
+  outs: { o: out("build/first.txt", loaders.text()) },
+  run: ({ src }) => {
+    console.log("first says hello");
+    return { o: shout(src) };
+  },
+});
+pipeline.stage({
+  name: "second",
+  deps: { f: dep("build/first.txt", loaders.text()) },
+  outs: { o: out("build/second.txt", loaders.text()) },
+  params: { n: 1 },
+  run: ({ f }, { params }) => ({ o: f.repeat(params.n) }),
+});
+`;
+
+const HELPER = `export function shout(text: string): string {
+  return text.toUpperCase();
+}
+`;
+
+let shared: { project: TempProject; ui: UiProcess } | undefined;
+
+/** One project and one server for the whole file. */
+async function server(): Promise<{ project: TempProject; ui: UiProcess }> {
+  if (shared) return shared;
+  const project = await TempProject.create({
+    "pipeline.ts": PIPELINE,
+    "lib/helper.ts": HELPER,
+    "data/input.txt": "hi",
+  });
+  const ui = await UiProcess.start(project.root);
+  shared = { project, ui };
+  return shared;
+}
+
+Deno.test.afterAll(async () => {
+  if (!shared) return;
+  const code = await shared.ui.stop();
+  await shared.project.dispose();
+  assertEquals(code, 0, shared.ui.output);
+});
+
+Deno.test("ui: prints a loopback URL with a long random token", async () => {
+  const { ui } = await server();
+  assertMatch(ui.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+});
+
+Deno.test("ui: a request without a token, or with a wrong one, is refused", async () => {
+  const { ui } = await server();
+  for (const path of ["/", "/api/snapshot", "/assets/page.js", "/api/events"]) {
+    const bare = await fetch(ui.origin + path);
+    await bare.body?.cancel();
+    assertEquals(bare.status, 403, path);
+  }
+  const wrong = await fetch(`${ui.origin}/?token=${"0".repeat(48)}`);
+  assertEquals(wrong.status, 403);
+  assertMatch(await wrong.text(), /wrong token/);
+  const wrongHeader = await ui.fetch("/api/snapshot", { headers: { authorization: "token nope" } });
+  assertEquals(wrongHeader.status, 403);
+  await wrongHeader.body?.cancel();
+  const wrongCookie = await fetch(`${ui.origin}/api/snapshot`, {
+    headers: { cookie: `pivot-ui-${ui.port}=${"f".repeat(48)}` },
+  });
+  assertEquals(wrongCookie.status, 403);
+  await wrongCookie.body?.cancel();
+});
+
+Deno.test("ui: the token in the URL is traded for an HttpOnly, SameSite=Strict cookie", async () => {
+  const { ui } = await server();
+  const first = await fetch(ui.url, { redirect: "manual" });
+  await first.body?.cancel();
+  assertEquals(first.status, 303);
+  assertEquals(first.headers.get("location"), "/");
+  const cookie = first.headers.get("set-cookie") ?? "";
+  assertMatch(cookie, new RegExp(`^pivot-ui-${ui.port}=${ui.token};`));
+  assertMatch(cookie, /HttpOnly/);
+  assertMatch(cookie, /SameSite=Strict/);
+  const page = await fetch(`${ui.origin}/`, { headers: { cookie: cookie.split(";")[0] } });
+  assertEquals(page.status, 200);
+  const html = await page.text();
+  assertMatch(html, /<script defer src="\/assets\/page\.js\?v=[0-9a-f]+"><\/script>/);
+  assertMatch(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
+});
+
+Deno.test("ui: a foreign Host is refused (DNS rebinding), even with the token", async () => {
+  const { ui } = await server();
+  // fetch() will not forge a Host header: speak HTTP by hand.
+  for (const host of [`evil.example:${ui.port}`, `evil.example`, `127.0.0.1:${ui.port + 1}`]) {
+    const response = await rawRequest(
+      ui.port,
+      `GET /api/snapshot HTTP/1.1\r\nHost: ${host}\r\nAuthorization: token ${ui.token}\r\n` +
+        `Connection: close\r\n\r\n`,
+    );
+    assertMatch(response, /^HTTP\/1\.1 403/, host);
+  }
+  const own = await rawRequest(
+    ui.port,
+    `GET /api/snapshot HTTP/1.1\r\nHost: localhost:${ui.port}\r\nAuthorization: token ${ui.token}\r\n` +
+      `Connection: close\r\n\r\n`,
+  );
+  assertMatch(own, /^HTTP\/1\.1 200/);
+});
+
+Deno.test("ui: a request from another origin is refused, even with the cookie", async () => {
+  const { ui } = await server();
+  for (const origin of ["http://evil.example", `http://127.0.0.1:${ui.port + 1}`, "null"]) {
+    const response = await ui.fetch("/api/run", {
+      method: "POST",
+      headers: { origin, "content-type": "application/json" },
+      body: "{}",
+    });
+    assertEquals(response.status, 403, origin);
+    await response.body?.cancel();
+  }
+});
+
+Deno.test("ui: malformed requests get a 4xx and the server goes on", async () => {
+  const { ui } = await server();
+  const cases: [string, RequestInit, number][] = [
+    ["/api/nothing", {}, 404],
+    ["/api/stage", {}, 400],
+    ["/api/stage?name=nope", {}, 404],
+    [
+      "/api/run",
+      { method: "POST", headers: { "content-type": "application/json" }, body: "{" },
+      400,
+    ],
+    ["/api/run", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }, 415],
+    [
+      "/api/run",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ stages: "first" }),
+      },
+      400,
+    ],
+    [
+      "/api/run",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ stages: ["nope"] }),
+      },
+      404,
+    ],
+    [
+      "/api/run",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "x".repeat(70_000),
+      },
+      413,
+    ],
+    ["/api/run", {}, 405],
+    ["/api/snapshot", { method: "DELETE" }, 405],
+  ];
+  for (const [path, init, status] of cases) {
+    const response = await ui.fetch(path, init);
+    const body = await response.json();
+    assertEquals(response.status, status, `${init.method ?? "GET"} ${path}: ${body.error}`);
+    assert(typeof body.error === "string" && body.error.length > 0);
+  }
+  for (
+    const garbage of [
+      "\x00\x01\x02 not http\r\n\r\n",
+      "GET /%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\nContent-Length: nope\r\n\r\n`,
+    ]
+  ) {
+    const response = await rawRequest(ui.port, garbage);
+    assertMatch(response, /^HTTP\/1\.1 4\d\d/, JSON.stringify(garbage));
+  }
+  // Still serving.
+  const snapshot = await ui.json<{ stages: unknown[] }>("/api/snapshot");
+  assertEquals(snapshot.stages.length, 2);
+});
+
+Deno.test("ui: the snapshot has the graph and every stage's predicted status", async () => {
+  const { ui } = await server();
+  await ui.until(async () => {
+    const s = await ui.json<{ states: Record<string, { status: string }> }>("/api/snapshot");
+    return s.states.first?.status !== "checking" && s.states.second?.status !== "checking";
+  }, "the first prediction");
+  const snapshot = await ui.json<{
+    project: { name: string };
+    mode: string;
+    stages: { name: string; upstream: string[]; deps: string[] }[];
+    states: Record<string, { status: string; reasons: string[] }>;
+  }>("/api/snapshot");
+  assertEquals(snapshot.project.name, "served");
+  assertEquals(snapshot.mode, "ui");
+  assertEquals(snapshot.stages.map((s) => [s.name, s.upstream]), [
+    ["first", []],
+    ["second", ["first"]],
+  ]);
+  if (snapshot.states.first.status === "will-run") {
+    // Not run yet in this file (tests may run in any order).
+    assertEquals(snapshot.states.first.reasons, ["never-run"]);
+    assertEquals(snapshot.states.second.reasons, ["never-run", "upstream"]);
+  }
+});
+
+Deno.test("ui: a run asked for over the API streams its events; the stage panel has its log", async () => {
+  const { ui } = await server();
+  const events = await EventStream.open(ui);
+  try {
+    const snapshot = await events.next((m) => m.type === "snapshot", "a snapshot");
+    assert((snapshot.snapshot as { stages: unknown[] }).stages.length === 2);
+    const queued = await ui.json<{ queued: boolean }>("/api/run", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ stages: ["second"], force: true }),
+    });
+    assertEquals(queued.queued, true);
+    const running = await events.next(
+      (m) =>
+        m.type === "states" &&
+        (m.states as Record<string, { status: string }>).second?.status === "running",
+      "second running",
+    );
+    assert(typeof running.t === "number" && typeof running.seq === "number");
+    await events.next(
+      (m) =>
+        m.type === "states" &&
+        (m.states as Record<string, { status: string }>).second?.status === "ran",
+      "second ran",
+    );
+    await events.next(
+      (m) => m.type === "wave" && (m.wave as { running: boolean }).running === false,
+      "the wave's end",
+    );
+    const detail = await ui.json<{
+      state: { status: string };
+      runs: { status: string }[];
+      explain: { status: string };
+    }>("/api/stage?name=second");
+    assertEquals(detail.state.status, "ran");
+    assertEquals(detail.runs[0]?.status, "ran");
+    // first ran too (it was stale, or up to date and skipped): its log is kept when it ran.
+    const first = await ui.json<
+      { log: { lines: { text: string }[] } | null; state: { status: string } }
+    >(
+      "/api/stage?name=first",
+    );
+    if (first.state.status === "ran") {
+      assertEquals(first.log?.lines.map((l) => l.text), ["first says hello"]);
+    }
+  } finally {
+    await events.close();
+  }
+});
+
+Deno.test("ui: cancel answers whether a wave was running", async () => {
+  const { ui } = await server();
+  const reply = await ui.json<{ cancelled: boolean }>("/api/cancel", { method: "POST" });
+  assertEquals(typeof reply.cancelled, "boolean");
+});
+
+/** Send `text` on a new TCP connection to the server; resolves with what it answers. */
+async function rawRequest(port: number, text: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(text));
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(4096);
+    const deadline = setTimeout(() => conn.close(), 5_000);
+    try {
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        chunks.push(buffer.slice(0, n));
+        if (new TextDecoder().decode(chunks.at(-1)).includes("\r\n\r\n")) break;
+      }
+    } catch {
+      // closed by the deadline
+    } finally {
+      clearTimeout(deadline);
+    }
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
