@@ -13,12 +13,17 @@ export class UiProcess {
   readonly #child: Deno.ChildProcess;
   /** Everything printed so far (stdout and stderr). */
   output = "";
+  /** What it printed on stdout. */
+  stdout = "";
   readonly #done: Promise<void>;
   #wake: (() => void) | undefined;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
-    this.#done = Promise.all([this.#read(child.stdout), this.#read(child.stderr)]).then(() => {});
+    this.#done = Promise.all([
+      this.#read(child.stdout, (text) => this.stdout += text),
+      this.#read(child.stderr),
+    ]).then(() => {});
   }
 
   /** Start `pivot ARGS --no-open` (default: `ui`) in `cwd`; resolves once it prints its URL. */
@@ -33,9 +38,13 @@ export class UiProcess {
     return ui;
   }
 
-  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+  async #read(
+    stream: ReadableStream<Uint8Array>,
+    also: (text: string) => void = () => {},
+  ): Promise<void> {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       this.output += chunk;
+      also(chunk);
       this.#wake?.();
     }
   }

@@ -274,6 +274,32 @@ Deno.test("ui: cancel answers whether a wave was running", async () => {
   assertEquals(typeof reply.cancelled, "boolean");
 });
 
+Deno.test("ui: bad options and a busy port are one-line errors with exit code 2", async () => {
+  const { project, ui } = await server();
+  const cases: [string[], RegExp][] = [
+    [["ui", "--port", "abc"], /^error: ui: --port expects an integer ≥ 0, got 'abc'$/],
+    [["ui", "--port", "70000"], /^error: ui: --port expects a port from 0 to 65535/],
+    [["ui", "--host", "a b"], /^error: ui: --host expects a host name or IP address/],
+    [["ui", "extra"], /^error: ui: unexpected argument 'extra'/],
+    [
+      ["ui", "--no-open", "--port", String(ui.port)],
+      new RegExp(`^error: port ${ui.port} on 127\\.0\\.0\\.1 is in use`),
+    ],
+    [["repro", "--ui"], /^error: repro: --debounce, --serve and --ui need --watch$/],
+    [
+      ["repro", "--watch", "--port", "1"],
+      /^error: repro: --port, --host and --no-open need --watch --ui$/,
+    ],
+  ];
+  for (const [args, pattern] of cases) {
+    const result = await project.pivot(...args);
+    assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    const lines = result.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, result.stderr);
+    assertMatch(lines[0], pattern);
+  }
+});
+
 /** Send `text` on a new TCP connection to the server; resolves with what it answers. */
 async function rawRequest(port: number, text: string): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });

@@ -1,0 +1,60 @@
+/**
+ * The page's assets: the committed bundle matches its sources, the assets
+ * load through the module graph, and no other command loads the UI's code.
+ */
+
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { REPO } from "../e2e/_project.ts";
+import { loadAssets } from "../../lib/ui/assets.ts";
+
+Deno.test("assets: the committed page bundle is what its sources build (deno task bundles)", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/build_bundles.ts", "--check"],
+    cwd: REPO,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+});
+
+Deno.test("assets: the page, its script and its stylesheet load through import.meta.url", async () => {
+  const assets = await loadAssets();
+  const html = new TextDecoder().decode(assets.page.body);
+  for (const path of ["/assets/page.js", "/assets/page.css", "/favicon.svg"]) {
+    const asset = assets.files.get(path);
+    assert(asset && asset.body.length > 0, path);
+    assert(html.includes(`${path}?v=${asset.etag}`), `the page names ${path} by its content`);
+  }
+  const script = new TextDecoder().decode(assets.files.get("/assets/page.js")!.body);
+  assertMatch(script, /^\/\/ lib\/ui\/page\/main\.tsx with preact@[\d.]+ @dagrejs\/dagre@[\d.]+/);
+  assertMatch(script, /Third-party licences/);
+});
+
+Deno.test("assets: no command loads the UI's code unless it serves the UI", async () => {
+  // Every command starts from lib/cli/main.ts (the launcher imports it).
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "lib/cli/main.ts"],
+    cwd: REPO,
+    stdout: "piped",
+  }).output();
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const loaded = new Set<string>();
+  const queue = [...info.roots];
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    if (loaded.has(next)) continue;
+    loaded.add(next);
+    for (const dep of bySpecifier.get(next)?.dependencies ?? []) {
+      if (dep.code && !dep.isDynamic) queue.push(dep.code.specifier);
+    }
+  }
+  const ui = [...loaded].filter((s) => s.includes("/lib/ui/") || /preact|dagre/.test(s));
+  assertEquals(ui, []);
+  assert(loaded.size > 20, "the walk found the CLI's modules");
+});
