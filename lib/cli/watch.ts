@@ -121,31 +121,32 @@ export async function watch(
       }
     });
   }
-  const watcher = new Watcher(await watchSetOf(session, session.context), {
-    debounceMs: options.debounceMs,
-    onBatch: (batch) => driver.push({ type: "changes", data: batch.data, code: batch.code }),
-  });
-  const reaim = async (context: EngineContext) =>
-    watcher.update(await watchSetOf(session, context));
-  driver.subscribe((event) => {
-    // After a reload the set of deps and modules may have changed.
-    if (event.type === "wave-start" && driver.context !== watchedContext) {
-      watchedContext = driver.context;
-      reaim(watchedContext).catch((error) => env.output.error(`error: ${error.message}`));
-    }
-  });
-  let watchedContext = session.context;
-
+  // The UI first: its page is served while the watcher starts.
+  const ui = options.ui ? await serveUi(session, driver, options, flags, env) : undefined;
+  let watcher: Watcher | undefined;
   let agent: AgentServer | undefined;
-  let ui: { close(): Promise<void> } | undefined;
   try {
+    const watching = new Watcher(await watchSetOf(session, session.context), {
+      debounceMs: options.debounceMs,
+      onBatch: (batch) => driver.push({ type: "changes", data: batch.data, code: batch.code }),
+    });
+    watcher = watching;
+    const reaim = async (context: EngineContext) =>
+      watching.update(await watchSetOf(session, context));
+    let watchedContext = session.context;
+    driver.subscribe((event) => {
+      // After a reload the set of deps and modules may have changed.
+      if (event.type === "wave-start" && driver.context !== watchedContext) {
+        watchedContext = driver.context;
+        reaim(watchedContext).catch((error) => env.output.error(`error: ${error.message}`));
+      }
+    });
     if (options.serve) {
       agent = await AgentServer.listen(agentSocketPath(session), agentHandler(driver))
         .catch((error) => {
           throw new PivotError(error.message);
         });
     }
-    if (options.ui) ui = await serveUi(session, driver, options, flags, env);
     const stop = () => {
       driver.push({ type: "cancel" });
       driver.stop();
@@ -162,7 +163,7 @@ export async function watch(
     // Ctrl-C is how `pivot ui` ends; it interrupts a `repro --watch`.
     return options.run && (env.signal.aborted || orphaned) ? 130 : 0;
   } finally {
-    watcher.close();
+    watcher?.close();
     agent?.close();
     await ui?.close();
   }

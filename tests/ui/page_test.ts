@@ -235,7 +235,7 @@ Deno.test("page: a helper edit shows as will-run, with the changed key and its f
   // Below it, stages will run because of it.
   await waitStatus(page, "slow", "will-run");
   await page.click('[data-stage="prepare"]');
-  const row = page.locator('[data-changes="code"] tr[data-key="mod:lib/helper.ts#normalize"]');
+  const row = page.locator('[data-changes="code"] [data-key="mod:lib/helper.ts#normalize"]');
   await row.waitFor({ timeout: 10_000 });
   assertMatch(await row.innerText(), /mod:lib\/helper\.ts#normalize[\s\S]*lib\/helper\.ts:1/);
   assertMatch(await page.innerText('[data-section="explain"]'), /Will run:\s*code/);

@@ -14,7 +14,14 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { JSX } from "preact";
 import type { Snapshot, StageState } from "../protocol.ts";
 import { duration, STATUS_LABEL } from "./format.ts";
-import { edgePath, type Layout, layoutGraph, type PlacedNode } from "./layout.ts";
+import {
+  chooseDirection,
+  type Direction,
+  edgePath,
+  type Layout,
+  layoutGraph,
+  type PlacedNode,
+} from "./layout.ts";
 import { useNow } from "./store.ts";
 
 /** A view of the drawing: translation (screen pixels) and scale. */
@@ -28,8 +35,14 @@ const MIN_SCALE = 0.04;
 const MAX_SCALE = 2.5;
 /** Below this scale a fitted pipeline is unreadable: start at the sources instead. */
 const READABLE_SCALE = 0.45;
+/** The scale of the first view when the whole graph is not readable. */
+const START_SCALE = 0.8;
 const MINIMAP_WIDTH = 200;
 const MINIMAP_HEIGHT = 120;
+/** A minimap is stretched to at least this size across a long, thin graph. */
+const MINIMAP_MIN = 36;
+/** Where the reader's choice of direction is kept. */
+const DIRECTION_KEY = "pivot-ui-direction";
 
 /** Props of {@link GraphView}. */
 export interface GraphViewProps {
@@ -54,10 +67,21 @@ function clamp(k: number): number {
 /** The pipeline graph. */
 export function GraphView(props: GraphViewProps): JSX.Element {
   const { snapshot, states, selected, onSelect, matches, focus } = props;
-  // Laid out once per version of the graph, not on every status change.
-  const layout = useMemo(() => layoutGraph(snapshot.stages), [snapshot.graphVersion]);
   const frame = useRef<HTMLDivElement>(null);
-  const [size, setSize] = useState({ width: 800, height: 600 });
+  const [measured, setSize] = useState<{ width: number; height: number } | undefined>(undefined);
+  const size = measured ?? { width: 800, height: 600 };
+  const [chosen, setChosen] = useState<Direction | undefined>(
+    () => (localStorage.getItem(DIRECTION_KEY) as Direction | null) ?? undefined,
+  );
+  const direction = useMemo(
+    () => chosen ?? chooseDirection(snapshot.stages, frameAspect(frame.current)),
+    [snapshot.graphVersion, chosen],
+  );
+  // Laid out once per version of the graph, not on every status change.
+  const layout = useMemo(() => layoutGraph(snapshot.stages, direction), [
+    snapshot.graphVersion,
+    direction,
+  ]);
   const [view, setView] = useState<View | undefined>(undefined);
   const drag = useRef<{ x: number; y: number; moved: boolean; id: number } | undefined>(undefined);
 
@@ -71,11 +95,12 @@ export function GraphView(props: GraphViewProps): JSX.Element {
     return () => observer.disconnect();
   }, []);
 
-  const initialView = useCallback(() => startView(layout, size), [layout, size]);
-  // A new graph (or the first size) gets a fresh view.
-  useEffect(() => setView(initialView()), [layout]);
+  // A new layout gets a fresh view, once the frame's size is known.
+  useEffect(() => {
+    if (measured) setView(startView(layout, measured));
+  }, [layout, measured === undefined]);
 
-  const current = view ?? initialView();
+  const current = view ?? startView(layout, size);
 
   const center = useCallback((node: PlacedNode, k = Math.max(current.k, 0.8)) => {
     setView({
@@ -238,6 +263,18 @@ export function GraphView(props: GraphViewProps): JSX.Element {
         >
           1:1
         </button>
+        <button
+          type="button"
+          data-action="direction"
+          title={`Lay out ${layout.direction === "LR" ? "top to bottom" : "left to right"}`}
+          onClick={() => {
+            const next = layout.direction === "LR" ? "TB" : "LR";
+            localStorage.setItem(DIRECTION_KEY, next);
+            setChosen(next);
+          }}
+        >
+          {layout.direction === "LR" ? "→" : "↓"}
+        </button>
       </div>
       <Minimap layout={layout} states={states} view={current} size={size} onMove={setView} />
     </div>
@@ -268,18 +305,26 @@ function fitView(layout: Layout, size: { width: number; height: number }): View 
 
 /**
  * The first view: the whole drawing when it is readable so, else a readable
- * scale at the start of the pipeline (its sources, on the left).
+ * scale at the start of the pipeline (its sources: left, or top).
  */
 function startView(layout: Layout, size: { width: number; height: number }): View {
   const fit = fitView(layout, size);
   if (fit.k >= READABLE_SCALE) return fit;
-  const k = READABLE_SCALE + 0.2;
-  const first = [...layout.nodes.values()].reduce<PlacedNode | undefined>(
-    (best, node) => (best === undefined || node.x < best.x ? node : best),
-    undefined,
-  );
-  const y = first ? size.height / 2 - (first.y + first.height / 2) * k : 0;
-  return { k, x: 16, y };
+  const k = START_SCALE;
+  const nodes = [...layout.nodes.values()];
+  if (nodes.length === 0) return fit;
+  if (layout.direction === "LR") {
+    const first = nodes.reduce((best, node) => node.x < best.x ? node : best);
+    return { k, x: 16 - first.x * k, y: size.height / 2 - (first.y + first.height / 2) * k };
+  }
+  const first = nodes.reduce((best, node) => node.y < best.y ? node : best);
+  return { k, x: size.width / 2 - (first.x + first.width / 2) * k, y: 16 - first.y * k };
+}
+
+function frameAspect(element: HTMLElement | null): number {
+  const width = element?.clientWidth || innerWidth;
+  const height = element?.clientHeight || innerHeight;
+  return height > 0 ? width / height : 16 / 9;
 }
 
 interface StageBoxProps {
@@ -354,14 +399,18 @@ function Minimap(props: MinimapProps): JSX.Element | null {
   const { layout, states, view, size, onMove } = props;
   const fits = layout.width * view.k <= size.width && layout.height * view.k <= size.height;
   if (fits) return null;
+  // One scale both ways, unless the graph is so long and thin that the
+  // minimap would be a line: then its short side is stretched.
   const m = Math.min(MINIMAP_WIDTH / layout.width, MINIMAP_HEIGHT / layout.height);
-  const width = layout.width * m;
-  const height = layout.height * m;
+  const mx = Math.max(m, Math.min(MINIMAP_MIN, MINIMAP_WIDTH) / layout.width);
+  const my = Math.max(m, Math.min(MINIMAP_MIN, MINIMAP_HEIGHT) / layout.height);
+  const width = layout.width * mx;
+  const height = layout.height * my;
   const moveTo = (event: PointerEvent) => {
     if (event.buttons !== 1 && event.type !== "pointerdown") return;
     const box = (event.currentTarget as Element).getBoundingClientRect();
-    const gx = (event.clientX - box.left) / m;
-    const gy = (event.clientY - box.top) / m;
+    const gx = (event.clientX - box.left) / mx;
+    const gy = (event.clientY - box.top) / my;
     onMove({ k: view.k, x: size.width / 2 - gx * view.k, y: size.height / 2 - gy * view.k });
   };
   return (
@@ -376,18 +425,18 @@ function Minimap(props: MinimapProps): JSX.Element | null {
         <rect
           key={node.name}
           class={`mini status-${states[node.name]?.status ?? "checking"}`}
-          x={node.x * m}
-          y={node.y * m}
-          width={Math.max(node.width * m, 2)}
-          height={Math.max(node.height * m, 2)}
+          x={node.x * mx}
+          y={node.y * my}
+          width={Math.max(node.width * mx, 2)}
+          height={Math.max(node.height * my, 2)}
         />
       ))}
       <rect
         class="minimap-view"
-        x={(-view.x / view.k) * m}
-        y={(-view.y / view.k) * m}
-        width={(size.width / view.k) * m}
-        height={(size.height / view.k) * m}
+        x={(-view.x / view.k) * mx}
+        y={(-view.y / view.k) * my}
+        width={(size.width / view.k) * mx}
+        height={(size.height / view.k) * my}
       />
     </svg>
   );

@@ -57,6 +57,8 @@ export interface PlacedEdge {
 
 /** The whole drawing. */
 export interface Layout {
+  /** Which way ranks go. */
+  readonly direction: Direction;
   /** Nodes by name. */
   readonly nodes: ReadonlyMap<string, PlacedNode>;
   /** Variant boxes. */
@@ -80,13 +82,49 @@ export function variantGroups(stages: readonly StageNode[]): Map<string, string[
   return groups;
 }
 
-/** Lay out `stages` (with their upstream links). */
-export function layoutGraph(stages: readonly StageNode[]): Layout {
-  const g = new dagre.graphlib.Graph({ compound: true, multigraph: false });
+/** Which way ranks go: left to right, or top to bottom. */
+export type Direction = "LR" | "TB";
+
+const NODE_SEP = 18;
+const RANK_SEP = 48;
+
+/**
+ * The direction whose drawing is closest in shape to the screen: a long
+ * chain reads best top to bottom (nodes are wider than tall), a wide matrix
+ * left to right. Estimated from the longest path and the widest rank.
+ */
+export function chooseDirection(stages: readonly StageNode[], aspect: number): Direction {
+  const rank = new Map<string, number>();
+  const perRank = new Map<number, number>();
+  for (const stage of stages) {
+    const r = Math.max(-1, ...stage.upstream.map((up) => rank.get(up) ?? -1)) + 1;
+    rank.set(stage.name, r);
+    perRank.set(r, (perRank.get(r) ?? 0) + 1);
+  }
+  const depth = perRank.size;
+  const breadth = Math.max(1, ...perRank.values());
+  const lr = (depth * (NODE_WIDTH + RANK_SEP)) / (breadth * (NODE_HEIGHT + NODE_SEP));
+  const tb = (breadth * (NODE_WIDTH + NODE_SEP)) / (depth * (NODE_HEIGHT + RANK_SEP));
+  const off = (ratio: number) => Math.abs(Math.log(ratio / aspect));
+  return off(lr) <= off(tb) ? "LR" : "TB";
+}
+
+/**
+ * Above this many stages, dagre's search for the node order with the fewest
+ * crossings is skipped: on the 176-stage benchmark it triples the layout's
+ * time, and a graph that large is read by panning and searching anyway.
+ */
+const ORDER_SEARCH_LIMIT = 80;
+
+/** Lay out `stages` (with their upstream links), ranks going `direction`. */
+export function layoutGraph(stages: readonly StageNode[], direction: Direction = "LR"): Layout {
+  const groups = variantGroups(stages);
+  // A compound graph costs more to lay out: only when there are variants to box.
+  const g = new dagre.graphlib.Graph({ compound: groups.size > 0, multigraph: false });
   g.setGraph({
-    rankdir: "LR",
-    nodesep: 18,
-    ranksep: 56,
+    rankdir: direction,
+    nodesep: NODE_SEP,
+    ranksep: RANK_SEP,
     edgesep: 8,
     marginx: 24,
     marginy: 24,
@@ -94,7 +132,6 @@ export function layoutGraph(stages: readonly StageNode[]): Layout {
   g.setDefaultEdgeLabel(() => ({}));
   const names = new Set(stages.map((s) => s.name));
   for (const stage of stages) g.setNode(stage.name, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  const groups = variantGroups(stages);
   for (const [id, members] of groups) {
     g.setNode(id, { label: id.split("\u0000")[1], paddingTop: 26, padding: 12 });
     for (const member of members) g.setParent(member, id);
@@ -102,7 +139,7 @@ export function layoutGraph(stages: readonly StageNode[]): Layout {
   for (const stage of stages) {
     for (const up of stage.upstream) if (names.has(up)) g.setEdge(up, stage.name);
   }
-  dagre.layout(g);
+  dagre.layout(g, { disableOptimalOrderHeuristic: stages.length > ORDER_SEARCH_LIMIT });
 
   const nodes = new Map<string, PlacedNode>();
   for (const stage of stages) {
@@ -134,6 +171,7 @@ export function layoutGraph(stages: readonly StageNode[]): Layout {
   }));
   const graph = g.graph();
   return {
+    direction,
     nodes,
     groups: placedGroups,
     edges,

@@ -215,52 +215,55 @@ function Explain(props: { explain: Explanation | undefined }): JSX.Element {
           </p>
         )}
       {code.length > 0 && (
-        <table class="changes" data-changes="code">
-          <caption>Code</caption>
-          <tbody>
+        <div class="changes" data-changes="code">
+          <h4>Code</h4>
+          <ul>
             {code.map((change) => (
-              <tr key={change.key} data-key={change.key}>
-                <td class="key">{change.key}</td>
-                <td class="hash">
-                  {shortHash(change.old)} → {shortHash(change.new)}
-                </td>
-                <td class="where">
-                  {change.file ? `${change.file}${change.line ? `:${change.line}` : ""}` : ""}
-                </td>
-              </tr>
+              <li key={change.key} data-key={change.key}>
+                <code class="key">{change.key}</code>
+                <span class="change-line">
+                  <span class="hash">{shortHash(change.old)} → {shortHash(change.new)}</span>
+                  {change.file && (
+                    <span class="where">
+                      {change.file}
+                      {change.line ? `:${change.line}` : ""}
+                    </span>
+                  )}
+                </span>
+              </li>
             ))}
-          </tbody>
-        </table>
+          </ul>
+        </div>
       )}
       {params.length > 0 && (
-        <table class="changes" data-changes="params">
-          <caption>Params</caption>
-          <tbody>
+        <div class="changes" data-changes="params">
+          <h4>Params</h4>
+          <ul>
             {params.map((change) => (
-              <tr key={change.key} data-key={change.key}>
-                <td class="key">{change.key}</td>
-                <td colSpan={2}>
-                  {value(change.old)} → {value(change.new)}
-                </td>
-              </tr>
+              <li key={change.key} data-key={change.key}>
+                <code class="key">{change.key}</code>
+                <span class="change-line">
+                  <code>{value(change.old)}</code> → <code>{value(change.new)}</code>
+                </span>
+              </li>
             ))}
-          </tbody>
-        </table>
+          </ul>
+        </div>
       )}
       {deps.length > 0 && (
-        <table class="changes" data-changes="deps">
-          <caption>Deps</caption>
-          <tbody>
+        <div class="changes" data-changes="deps">
+          <h4>Deps</h4>
+          <ul>
             {deps.map((change) => (
-              <tr key={change.path} data-key={change.path}>
-                <td class="key">{change.path}</td>
-                <td class="hash" colSpan={2}>
-                  {shortHash(change.old)} → {shortHash(change.new)}
-                </td>
-              </tr>
+              <li key={change.path} data-key={change.path}>
+                <code class="key">{change.path}</code>
+                <span class="change-line">
+                  <span class="hash">{shortHash(change.old)} → {shortHash(change.new)}</span>
+                </span>
+              </li>
             ))}
-          </tbody>
-        </table>
+          </ul>
+        </div>
       )}
     </section>
   );
