@@ -21,6 +21,7 @@ import type { WorkerPool } from "../worker/pool.ts";
 import type { EngineContext } from "./context.ts";
 import { Engine } from "./engine.ts";
 import type { EngineEvent, EventSink, SummaryEvent } from "./events.ts";
+import { stageLogRecorder } from "./stage_log.ts";
 
 /** What a source can push. */
 export type DriverInput =
@@ -97,6 +98,7 @@ export class Driver {
     this.#options = options;
     this.#pool = options.makePool();
     this.#engine = this.#newEngine(options.source.context);
+    if (!options.noCommit) this.subscribe(stageLogRecorder(() => this.context.state));
   }
 
   /** The current context. */

@@ -29,6 +29,8 @@ export const NS = {
    * objects known to exist there and multipart uploads that may be resumed.
    */
   remote: "remote",
+  /** What each stage printed in its last run: `[log, stageName]` → lines. */
+  log: "log",
 } as const;
 
 /** What identifies a file version without reading it. */

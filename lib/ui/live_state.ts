@@ -140,7 +140,10 @@ export class LiveState {
     return this.#entries.has(name);
   }
 
-  /** The node, state, explanation, log and runs of a stage (undefined: no such stage). */
+  /**
+   * The node, state, explanation, log and runs of a stage (undefined: no
+   * such stage). The log is null when this server saw no run of it.
+   */
   stage(name: string): {
     node: StageNode;
     state: StageState;

@@ -212,6 +212,10 @@ export interface StageDetail {
     readonly lines: readonly LogLine[];
     readonly dropped: number;
     readonly running: boolean;
+    /** When that run ended, for a log recorded by another process (or before this server). */
+    readonly finished?: number;
+    /** How it ended, likewise. */
+    readonly status?: string;
   } | null;
   /** Recent runs, newest first. */
   readonly runs: readonly RunRecord[];

@@ -223,7 +223,8 @@ export class UiServer {
       case "GET /api/stage": {
         const name = url.searchParams.get("name");
         if (name === null) throw new HttpError(400, "missing ?name=STAGE");
-        const detail = stageDetail(this.#feed.state, this.#driver.context, name, this.#seq);
+        const seq = this.#seq;
+        const detail = await stageDetail(this.#feed.state, this.#driver.context, name, seq);
         if (!detail) throw new HttpError(404, `unknown stage '${name}'`);
         return json(detail);
       }

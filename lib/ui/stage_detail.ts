@@ -8,18 +8,23 @@
  */
 
 import type { EngineContext } from "../engine/context.ts";
+import { readStageLog } from "../engine/stage_log.ts";
 import { fromFileUrl } from "../paths.ts";
 import type { StageDef } from "../pipeline/stage_def.ts";
 import type { LiveState } from "./live_state.ts";
 import type { StageDetail } from "./protocol.ts";
 
-/** The detail of stage `name`, or undefined when there is no such stage. */
-export function stageDetail(
+/**
+ * The detail of stage `name`, or undefined when there is no such stage. The
+ * log is the one this server saw last, else the one recorded in the state
+ * store by whichever process ran the stage last.
+ */
+export async function stageDetail(
   state: LiveState,
   context: EngineContext,
   name: string,
   seq: number,
-): StageDetail | undefined {
+): Promise<StageDetail | undefined> {
   const live = state.stage(name);
   const stage = context.graph.byName.get(name);
   if (!live || !stage) return undefined;
@@ -30,6 +35,16 @@ export function stageDetail(
   const producers = context.graph.producersOfDep.get(name);
   const runAt = context.fingerprints.get(name)?.locations["self:run"];
   const definedAt = declarationOf(stage, root);
+  const stored = live.log ? undefined : await readStageLog(context.state, name);
+  const log = live.log ?? (stored
+    ? {
+      lines: stored.lines,
+      dropped: stored.dropped,
+      running: false,
+      finished: stored.finished,
+      status: stored.status,
+    }
+    : null);
   return {
     node: live.node,
     state: live.state,
@@ -52,7 +67,7 @@ export function stageDetail(
       hash: outHashes.get(out.path) ?? null,
     })),
     mutex: stage.mutex,
-    log: live.log,
+    log,
     runs: live.runs,
     seq,
   };

@@ -36,7 +36,7 @@ export function StagePanel(props: StagePanelProps): JSX.Element {
   const { name, state, onSelect, onError } = props;
   const [detail, setDetail] = useState<StageDetail | undefined>(undefined);
   const [missing, setMissing] = useState<string | undefined>(undefined);
-  const [log, setLog] = useState<{ lines: LogLine[]; dropped: number } | undefined>(undefined);
+  const [log, setLog] = useState<PanelLog | undefined>(undefined);
   // Log lines streamed since the last detail was asked for, with their
   // sequence numbers: the detail's log holds those up to its own `seq`.
   const streamed = useRef<{ seq: number; lines: readonly LogLine[] }[]>([]);
@@ -79,7 +79,13 @@ export function StagePanel(props: StagePanelProps): JSX.Element {
         baseSeq.current = Math.max(baseSeq.current, d.seq);
         setLog(
           d.log || later.length > 0
-            ? keepLast({ lines: [...(d.log?.lines ?? []), ...later], dropped: d.log?.dropped ?? 0 })
+            ? keepLast({
+              lines: [...(d.log?.lines ?? []), ...later],
+              dropped: d.log?.dropped ?? 0,
+              ...(d.log?.finished !== undefined && later.length === 0
+                ? { finished: d.log.finished, status: d.log.status }
+                : {}),
+            })
             : undefined,
         );
       }).catch((error) => {
@@ -155,12 +161,20 @@ export function StagePanel(props: StagePanelProps): JSX.Element {
   );
 }
 
+/** The log the panel shows. */
+interface PanelLog {
+  readonly lines: LogLine[];
+  readonly dropped: number;
+  /** For a log recorded before this page's server saw a run: when that run ended. */
+  readonly finished?: number;
+  /** And how. */
+  readonly status?: string | undefined;
+}
+
 /** The last {@link LOG_LINES_SHOWN} lines, counting those dropped. */
-function keepLast(
-  log: { lines: LogLine[]; dropped: number },
-): { lines: LogLine[]; dropped: number } {
+function keepLast(log: PanelLog): PanelLog {
   const cut = Math.max(0, log.lines.length - LOG_LINES_SHOWN);
-  return cut === 0 ? log : { lines: log.lines.slice(cut), dropped: log.dropped + cut };
+  return cut === 0 ? log : { ...log, lines: log.lines.slice(cut), dropped: log.dropped + cut };
 }
 
 function Elapsed(props: { state: StageState | undefined }): JSX.Element | null {
@@ -270,10 +284,7 @@ function Explain(props: { explain: Explanation | undefined }): JSX.Element {
 }
 
 /** The log of the last run, following new lines while the stage runs. */
-function LogView(props: {
-  log: { lines: readonly LogLine[]; dropped: number } | undefined;
-  running: boolean;
-}): JSX.Element {
+function LogView(props: { log: PanelLog | undefined; running: boolean }): JSX.Element {
   const { log, running } = props;
   const box = useRef<HTMLPreElement>(null);
   const follow = useRef(true);
@@ -291,13 +302,16 @@ function LogView(props: {
     <section data-section="log">
       <h3>
         Log {running && <span class="live">live</span>}
+        {!running && log?.finished !== undefined && (
+          <span class="muted when">
+            {log.status} {ago(log.finished, Date.now())}
+          </span>
+        )}
       </h3>
       {!log || (log.lines.length === 0 && log.dropped === 0)
         ? (
           <p class="muted">
-            {log
-              ? "The last run printed nothing."
-              : "No run of this stage seen since the UI started."}
+            {log ? "The last run printed nothing." : "No run of this stage recorded yet."}
           </p>
         )
         : (
