@@ -1,7 +1,7 @@
 /**
  * The chart libraries of plot pages, as one browser script: Vega, Vega-Lite
  * and vega-embed, bundled from npm at the versions pinned in deno.json
- * (`_vendor/plot_libs.js`, built by `deno task plot-libs`).
+ * (`_vendor/plot_libs.js`, built by `deno task bundles plot-libs`).
  *
  * The bundle is a text import, so it is part of Pivot's module graph: Deno
  * fetches and caches it with the rest of Pivot, whether Pivot runs from a

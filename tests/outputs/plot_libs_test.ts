@@ -1,11 +1,17 @@
-import { buildPlotLibs, headerLine, OUTPUT, pinnedVersions } from "../../tools/build_plot_libs.ts";
+import { buildBundle, bundleNamed, headerLine, pinnedVersions } from "../../tools/build_bundles.ts";
 import { plotLibsScript } from "../../lib/outputs/plot_libs.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { output, test } from "../_harness.ts";
 
+const PLOT_LIBS = bundleNamed("plot-libs");
+const OUTPUT = new URL(`../../${PLOT_LIBS.output}`, import.meta.url);
+
 test("the committed plot libraries were built from the versions pinned in deno.json", async () => {
   const script = await plotLibsScript();
-  assertEquals(script.split("\n", 1)[0], headerLine(await pinnedVersions()));
+  assertEquals(
+    script.split("\n", 1)[0],
+    headerLine(PLOT_LIBS, await pinnedVersions(PLOT_LIBS.packages)),
+  );
   assertEquals(script, await Deno.readTextFile(OUTPUT));
 });
 
@@ -16,8 +22,8 @@ test("the plot libraries can be inlined in a page and carry their licences", asy
   assert(script.includes("university of washington interactive data lab"));
 });
 
-test("rebuilding the plot libraries gives the committed file (run 'deno task plot-libs' if not)", async () => {
-  const built = await buildPlotLibs();
+test("rebuilding the plot libraries gives the committed file (run 'deno task bundles plot-libs' if not)", async () => {
+  const built = await buildBundle(PLOT_LIBS);
   assert(
     built === await Deno.readTextFile(OUTPUT),
     "lib/outputs/_vendor/plot_libs.js is out of date",
