@@ -1,23 +1,23 @@
 /**
- * Opening a URL in the user's browser, for `pivot ui` (and pages Pivot
- * writes): `$BROWSER` when set (as Python's `webbrowser` does), else the
+ * Opening a URL in the user's browser, for `pivot ui` and `plots show
+ * --open`: `$BROWSER` when set (as Python's `webbrowser` does), else the
  * system's opener.
  *
  * @module
  */
 
 /**
- * Open `url`, without waiting for the browser. Resolves with an error
- * message when no browser could be started (the caller decides whether that
- * is worth a warning), else undefined. Needs `--allow-run`.
+ * Start a browser on `url` without waiting for it. Returns why no browser
+ * could be started (for a warning: the caller says what to open instead), or
+ * undefined. Needs `--allow-run`.
  *
  * @example
  * ```ts ignore
- * const problem = await openInBrowser("http://127.0.0.1:8080/");
- * if (problem) console.error(`warning: ${problem}`);
+ * const problem = openInBrowser("http://127.0.0.1:8080/");
+ * if (problem) console.error(`warning: ${problem}: open the page yourself`);
  * ```
  */
-export async function openInBrowser(url: string): Promise<string | undefined> {
+export function openInBrowser(url: string): string | undefined {
   const browser = Deno.env.get("BROWSER")?.trim();
   const [command, ...args] = browser
     ? [browser, url]
@@ -35,9 +35,8 @@ export async function openInBrowser(url: string): Promise<string | undefined> {
     }).spawn();
     // A browser may keep running: do not wait for it.
     child.unref();
-    await Promise.resolve();
     return undefined;
   } catch (error) {
-    return `cannot open a browser (${command}: ${(error as Error).message}): set BROWSER`;
+    return `cannot open a browser (${command}: ${(error as Error).message})`;
   }
 }

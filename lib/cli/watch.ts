@@ -205,8 +205,8 @@ async function serveUi(
     );
   }
   if (ui.open) {
-    const problem = await openInBrowser(server.url);
-    if (problem) env.output.error(`warning: ${problem}; open the URL yourself`);
+    const problem = openInBrowser(server.url);
+    if (problem) env.output.error(`warning: ${problem}: open the URL yourself, or set BROWSER`);
   }
   return server;
 }

@@ -13,7 +13,8 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { PivotError } from "../../errors.ts";
 import { toFileUrl } from "../../paths.ts";
 import type { StageDef } from "../../model/stage_def.ts";
-import type { Command, CommandEnv } from "../command.ts";
+import type { Command } from "../command.ts";
+import { openInBrowser } from "../open_browser.ts";
 import { withSession } from "../session.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
 import type { PlotTarget } from "../../outputs/plots.ts";
@@ -118,7 +119,8 @@ export const plots: Command = {
       await writeAtomically(file, html);
       const url = toFileUrl(file);
       env.output.line(url);
-      if (values.open) openInBrowser(url, env);
+      const problem = values.open ? openInBrowser(url) : undefined;
+      if (problem) env.output.error(`warning: ${problem}: open ${url} yourself, or set BROWSER`);
       return 0;
     });
   },
@@ -206,37 +208,5 @@ async function writeAtomically(file: string, text: string): Promise<void> {
       );
     }
     throw error;
-  }
-}
-
-/**
- * Open `url` with `$BROWSER` (as Python's `webbrowser` does), else the
- * system's opener. The page is written either way: failing to open it is a
- * warning.
- */
-function openInBrowser(url: string, env: CommandEnv): void {
-  const browser = Deno.env.get("BROWSER")?.trim();
-  const [command, ...args] = browser
-    ? [browser, url]
-    : Deno.build.os === "darwin"
-    ? ["open", url]
-    : Deno.build.os === "windows"
-    ? ["cmd", "/c", "start", "", url]
-    : ["xdg-open", url];
-  try {
-    const child = new Deno.Command(command, {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    // A browser may keep running: do not wait for it.
-    child.unref();
-  } catch (error) {
-    env.output.error(
-      `warning: cannot open a browser (${command}: ${
-        (error as Error).message
-      }): open ${url} yourself, or set BROWSER`,
-    );
   }
 }
