@@ -13,6 +13,7 @@
  * | `GET /api/stage?name=NAME`  | the stage panel's content                           |
  * | `POST /api/run`             | `{stages?, force?}`: queue a wave                    |
  * | `POST /api/cancel`          | cancel the running wave                             |
+ * | `GET /plots?rev=REV`        | the `plots show` (or `plots diff` with REV) page     |
  *
  * Every request is checked by {@link RequestGuard} first (token, Host,
  * Origin); a malformed one gets a 4xx, and the server goes on.
@@ -228,6 +229,30 @@ export class UiServer {
         if (!detail) throw new HttpError(404, `unknown stage '${name}'`);
         return json(detail);
       }
+      case "GET /plots": {
+        // The plots page of `pivot plots show|diff`, for the UI's sandboxed frame.
+        const rev = url.searchParams.get("rev") ?? undefined;
+        if (rev !== undefined && !/^(?!-)[\w./@^~{}-]{1,200}$/.test(rev)) {
+          throw new HttpError(400, `not a git revision: '${rev}'`);
+        }
+        const { plotsFrame } = await import("./plots.ts");
+        const frame = await plotsFrame(this.#driver.context, rev);
+        return withHeaders(
+          new Response(frame.html, {
+            status: frame.status,
+            headers: { "content-type": "text/html; charset=utf-8" },
+          }),
+          {
+            "cache-control": "no-store",
+            // What the page itself allows (Vega compiles expressions with Function), and
+            // framing by the UI only.
+            "content-security-policy": "default-src 'none'; script-src 'unsafe-inline' " +
+              "'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:; " +
+              "frame-src data: about:; frame-ancestors 'self'",
+            "x-frame-options": "SAMEORIGIN",
+          },
+        );
+      }
       case "POST /api/run":
         return json(this.#run(await readJson(request)));
       case "POST /api/cancel": {
@@ -299,7 +324,15 @@ export class UiServer {
   }
 }
 
-const API_PATHS = new Set(["/", "/api/events", "/api/snapshot", "/api/stage", "/api/run", "/api/cancel"]);
+const API_PATHS = new Set([
+  "/",
+  "/plots",
+  "/api/events",
+  "/api/snapshot",
+  "/api/stage",
+  "/api/run",
+  "/api/cancel",
+]);
 
 /** An error answered with its status and message. */
 class HttpError extends Error {

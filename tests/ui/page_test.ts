@@ -11,7 +11,7 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { TempProject } from "../e2e/_project.ts";
 import { UiProcess } from "./_ui.ts";
 
-const PIPELINE = `import { defineStage, dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+const PIPELINE = `import { defineStage, dep, loaders, out, Pipeline, plot } from "jsr:@pivot/core";
 import { normalize } from "./lib/helper.ts";
 
 export const pipeline = new Pipeline("page_test");
@@ -46,6 +46,15 @@ pipeline.stage({
   },
 });
 
+pipeline.stage({
+  name: "curve",
+  deps: { clean: dep("build/clean.txt", loaders.text()) },
+  outs: { losses: plot("build/curve.csv", loaders.csv(), { x: "step", y: "loss" }) },
+  run: ({ clean }) => ({
+    losses: [1, 2, 3].map((step) => ({ step: String(step), loss: String(clean.length / step) })),
+  }),
+});
+
 const fit = defineStage({
   deps: { clean: dep("build/clean.txt", loaders.text()) },
   outs: { model: out("build/model.txt", loaders.text()) },
@@ -59,7 +68,7 @@ pipeline.register(fit, { name: "fit@large", outs: { model: "build/large.txt" }, 
 const helper = (body: string) =>
   `export function normalize(text: string): string {\n  ${body}\n}\n`;
 
-const STAGES = ["broken", "fit@large", "fit@small", "prepare", "slow"];
+const STAGES = ["broken", "curve", "fit@large", "fit@small", "prepare", "slow"];
 const STATUSES = new Set([
   "checking",
   "up-to-date",
@@ -276,6 +285,24 @@ Deno.test("page: two tabs see the same state; a run from one shows in the other"
     );
   await second.page.waitForTimeout(300);
   assertEquals(await statuses(first.page), await statuses(second.page));
+});
+
+Deno.test("page: the Plots tab draws the plots with the plots page's renderer", async () => {
+  const { ui } = await server();
+  await runAndWait(ui, ["curve"]);
+  await using tab = await open(ui);
+  const { page } = tab;
+  await page.click('[data-tab="plots"]');
+  const frame = page.frameLocator('[data-role="plots-frame"]');
+  const section = frame.locator('[data-plot="build/curve.csv"][data-rendered="true"]');
+  await section.waitFor({ timeout: 30_000 });
+  assertEquals(await section.getAttribute("data-kind"), "chart");
+  assert(await section.locator("svg").count() > 0, "the chart is drawn as SVG");
+  // The frame is sandboxed: its scripts cannot reach the UI's page or cookie.
+  assertEquals(await page.getAttribute('[data-role="plots-frame"]', "sandbox"), "allow-scripts");
+  // The tab is in the address: a reload comes back to it.
+  assertMatch(page.url(), /#view=plots/);
+  assertEquals(tab.errors, []);
 });
 
 Deno.test("page: every request the page makes goes to the server itself", async () => {

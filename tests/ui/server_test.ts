@@ -268,6 +268,20 @@ Deno.test("ui: a run asked for over the API streams its events; the stage panel 
   }
 });
 
+Deno.test("ui: /plots is the plots page, framed by the UI only; a bad revision is refused", async () => {
+  const { ui } = await server();
+  const page = await ui.fetch("/plots");
+  assertEquals(page.status, 200);
+  assertMatch(await page.text(), /declares no plot/);
+  assertMatch(page.headers.get("content-security-policy") ?? "", /frame-ancestors 'self'/);
+  assertEquals(page.headers.get("x-frame-options"), "SAMEORIGIN");
+  for (const rev of ["--output=/tmp/x", "a b", ""]) {
+    const bad = await ui.fetch(`/plots?rev=${encodeURIComponent(rev)}`);
+    assertEquals(bad.status, 400, rev);
+    await bad.body?.cancel();
+  }
+});
+
 Deno.test("ui: cancel answers whether a wave was running", async () => {
   const { ui } = await server();
   const reply = await ui.json<{ cancelled: boolean }>("/api/cancel", { method: "POST" });

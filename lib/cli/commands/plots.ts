@@ -75,8 +75,10 @@ export const plots: Command = {
 
     return await withSession(env, async (session) => {
       const { project, graph, cache } = session.context;
-      const { declaredPlots, plotsJson, renderPlots } = await import("../../outputs/plots.ts");
-      const { lockFilesAt, sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+      const { declaredPlots, lockFilesFor, plotsJson, renderPlots } = await import(
+        "../../outputs/plots.ts"
+      );
+      const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
       const declared = declaredPlots(graph.order);
       const selected = targets.length === 0
         ? declared
@@ -86,16 +88,10 @@ export const plots: Command = {
           "no plots in this pipeline: declare one with plot(path, loader, options) in a stage's outs (see docs/plots.md)",
         );
       }
-      const lockFiles = new Set(graph.order.map((stage) => stage.lockFile));
-      for (const source of sources) {
-        if (source.kind !== "revision") continue;
-        const dirs = graph.order.map((stage) => stage.pipeline.dir);
-        for (const file of await lockFilesAt(project.root, dirs, source.rev)) lockFiles.add(file);
-      }
       const rendered = await renderPlots(selected, {
         root: project.root,
         cache,
-        lockFiles: [...lockFiles],
+        lockFiles: await lockFilesFor(project.root, graph.order, sources),
         sources,
         warn,
       });

@@ -17,36 +17,52 @@ import type { NodeStatus, Snapshot, StageState, WaveInfo } from "../protocol.ts"
 import { cancelWave, runStages } from "./api.ts";
 import { duration, STATUS_LABEL, STATUS_ORDER } from "./format.ts";
 import { GraphView } from "./graph_view.tsx";
+import { PlotsView } from "./plots_view.tsx";
 import { StagePanel } from "./stage_panel.tsx";
 import { type PageState, store, useNow, usePageState } from "./store.ts";
 
-function selectedFromHash(): string | undefined {
-  const match = /^#stage=(.+)$/.exec(location.hash);
-  if (!match) return undefined;
-  try {
-    return decodeURIComponent(match[1]!);
-  } catch {
-    return undefined;
-  }
+/** What the address says: the view, and the selected stage (`#view=plots`, `#stage=NAME`). */
+function fromHash(): { view: View; stage: string | undefined } {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return {
+    view: params.get("view") === "plots" ? "plots" : "pipeline",
+    stage: params.get("stage") ?? undefined,
+  };
 }
+
+function toHash(view: View, stage: string | undefined): string {
+  const params = new URLSearchParams();
+  if (view !== "pipeline") params.set("view", view);
+  if (stage !== undefined) params.set("stage", stage);
+  const text = params.toString();
+  return text === "" ? location.pathname : `#${text}`;
+}
+
+/** The tabs. */
+type View = "pipeline" | "plots";
 
 function App(): JSX.Element {
   const page = usePageState();
-  const [selected, setSelected] = useState(selectedFromHash);
+  const [selected, setSelected] = useState(() => fromHash().stage);
+  const [view, setView] = useState<View>(() => fromHash().view);
   const [search, setSearch] = useState("");
   const [focus, setFocus] = useState<{ name: string; n: number } | undefined>(undefined);
   const [errors, setErrors] = useState<{ id: number; message: string }[]>([]);
 
   const select = (name: string | undefined) => {
     setSelected(name);
-    history.replaceState(
-      null,
-      "",
-      name === undefined ? location.pathname : `#stage=${encodeURIComponent(name)}`,
-    );
+    history.replaceState(null, "", toHash(view, name));
+  };
+  const show = (next: View) => {
+    setView(next);
+    history.replaceState(null, "", toHash(next, selected));
   };
   useEffect(() => {
-    const onHash = () => setSelected(selectedFromHash());
+    const onHash = () => {
+      const { view, stage } = fromHash();
+      setView(view);
+      setSelected(stage);
+    };
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape" && !(event.target as Element).closest("input")) select(undefined);
       if (event.key === "/" && !(event.target as Element).closest("input")) {
@@ -60,7 +76,8 @@ function App(): JSX.Element {
       removeEventListener("hashchange", onHash);
       removeEventListener("keydown", onKey);
     };
-  }, []);
+    // Again with each view and selection: the handlers read them.
+  }, [view, selected]);
 
   const onError = (message: string) =>
     setErrors((old) => [...old.slice(-3), { id: Date.now() + Math.random(), message }]);
@@ -87,10 +104,12 @@ function App(): JSX.Element {
   }
   const known = selected !== undefined && snapshot.stages.some((s) => s.name === selected);
   return (
-    <div class={`app${known ? " with-panel" : ""}`}>
+    <div class="app">
       <Header
         page={page}
         snapshot={snapshot}
+        view={view}
+        onView={show}
         search={search}
         onSearch={setSearch}
         onFind={() => {
@@ -109,7 +128,9 @@ function App(): JSX.Element {
         </div>
       )}
       <main class="main">
-        {snapshot.stages.length === 0
+        {view === "plots"
+          ? <PlotsView wave={page.wave} />
+          : snapshot.stages.length === 0
           ? <p class="empty">This pipeline has no stages yet.</p>
           : (
             <GraphView
@@ -121,7 +142,7 @@ function App(): JSX.Element {
               focus={focus}
             />
           )}
-        {known && (
+        {known && view === "pipeline" && (
           <StagePanel
             name={selected!}
             state={page.states[selected!]}
@@ -162,6 +183,8 @@ function App(): JSX.Element {
 interface HeaderProps {
   readonly page: PageState;
   readonly snapshot: Snapshot;
+  readonly view: View;
+  readonly onView: (view: View) => void;
   readonly search: string;
   readonly onSearch: (text: string) => void;
   readonly onFind: () => void;
@@ -169,7 +192,7 @@ interface HeaderProps {
 }
 
 function Header(props: HeaderProps): JSX.Element {
-  const { page, snapshot, search, onSearch, onFind, onError } = props;
+  const { page, snapshot, view, onView, search, onSearch, onFind, onError } = props;
   const counts = countStatuses(page.states);
   const stale = (counts["will-run"] ?? 0) + (counts.failed ?? 0) + (counts.blocked ?? 0) +
     (counts.cancelled ?? 0);
@@ -182,6 +205,21 @@ function Header(props: HeaderProps): JSX.Element {
           <span class="chip watch" title="repro --watch --ui">watching</span>
         )}
       </div>
+      <nav class="tabs" role="tablist">
+        {(["pipeline", "plots"] as const).map((tab) => (
+          <button
+            key={tab}
+            type="button"
+            role="tab"
+            aria-selected={view === tab}
+            class={view === tab ? "tab active" : "tab"}
+            data-tab={tab}
+            onClick={() => onView(tab)}
+          >
+            {tab === "pipeline" ? "Pipeline" : "Plots"}
+          </button>
+        ))}
+      </nav>
       <div class="counts" data-role="counts">
         {STATUS_ORDER.filter((status) => counts[status]).map((status) => (
           <span key={status} class={`count status-${status}`} data-count={status}>
