@@ -154,13 +154,14 @@ try {
         }).observe(document, { subtree: true, childList: true, attributes: true });
       })()`);
       await tab.page.goto(served.url);
-      await tab.page.waitForFunction(
-        "window.__marks && window.__marks.statuses !== undefined",
-        null,
-        {
-          timeout: 30_000,
-        },
-      );
+      // Polled from outside: the page's CSP forbids evaluating predicate strings in it.
+      const deadline = Date.now() + 30_000;
+      while (
+        await tab.page.evaluate("window.__marks && window.__marks.statuses") === undefined
+      ) {
+        if (Date.now() > deadline) throw new Error("the page did not finish rendering");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const marks = await tab.page.evaluate("window.__marks") as {
         drawn: number;
         statuses: number;

@@ -22,6 +22,7 @@ import {
   layoutGraph,
   type PlacedNode,
 } from "./layout.ts";
+import { pure } from "./pure.ts";
 import { useNow } from "./store.ts";
 
 /** A view of the drawing: translation (screen pixels) and scale. */
@@ -215,20 +216,7 @@ export function GraphView(props: GraphViewProps): JSX.Element {
                 <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
               </marker>
             </defs>
-            {layout.groups.map((group) => (
-              <g key={group.id} class="group" data-group={group.label}>
-                <rect x={group.x} y={group.y} width={group.width} height={group.height} rx="10" />
-                <text x={group.x + 10} y={group.y + 17}>{group.label}</text>
-              </g>
-            ))}
-            {layout.edges.map((edge) => (
-              <path
-                key={`${edge.from}\u0000${edge.to}`}
-                class={`edge${related.has(`${edge.from}\u0000${edge.to}`) ? " edge-related" : ""}`}
-                d={edgePath(edge.points)}
-                marker-end="url(#arrow)"
-              />
-            ))}
+            <Edges layout={layout} related={related} />
           </svg>
           {snapshot.stages.map((stage) => {
             const box = layout.nodes.get(stage.name)!;
@@ -337,8 +325,34 @@ interface StageBoxProps {
   readonly dimmed: boolean;
 }
 
+/** Variant boxes and edges: drawn again only for a new layout or selection. */
+const Edges = pure(function Edges(props: {
+  readonly layout: Layout;
+  readonly related: ReadonlySet<string>;
+}): JSX.Element {
+  const { layout, related } = props;
+  return (
+    <>
+      {layout.groups.map((group) => (
+        <g key={group.id} class="group" data-group={group.label}>
+          <rect x={group.x} y={group.y} width={group.width} height={group.height} rx="10" />
+          <text x={group.x + 10} y={group.y + 17}>{group.label}</text>
+        </g>
+      ))}
+      {layout.edges.map((edge) => (
+        <path
+          key={`${edge.from}\u0000${edge.to}`}
+          class={`edge${related.has(`${edge.from}\u0000${edge.to}`) ? " edge-related" : ""}`}
+          d={edgePath(edge.points)}
+          marker-end="url(#arrow)"
+        />
+      ))}
+    </>
+  );
+});
+
 /** One stage node; a running one ticks its elapsed time. */
-function StageBox(props: StageBoxProps): JSX.Element {
+const StageBox = pure(function StageBox(props: StageBoxProps): JSX.Element {
   const { name, label, box, state, selected, dimmed } = props;
   const status = state?.status ?? "checking";
   const now = useNow(status === "running");
@@ -366,7 +380,7 @@ function StageBox(props: StageBoxProps): JSX.Element {
       </span>
     </div>
   );
-}
+});
 
 /** The second line of a node. */
 function detailOf(state: StageState | undefined, now: number): string {
@@ -423,13 +437,12 @@ function Minimap(props: MinimapProps): JSX.Element | null {
       onPointerMove={moveTo}
     >
       {[...layout.nodes.values()].map((node) => (
-        <rect
+        <MiniNode
           key={node.name}
-          class={`mini status-${states[node.name]?.status ?? "checking"}`}
-          x={node.x * mx}
-          y={node.y * my}
-          width={Math.max(node.width * mx, 2)}
-          height={Math.max(node.height * my, 2)}
+          node={node}
+          status={states[node.name]?.status ?? "checking"}
+          mx={mx}
+          my={my}
         />
       ))}
       <rect
@@ -442,3 +455,22 @@ function Minimap(props: MinimapProps): JSX.Element | null {
     </svg>
   );
 }
+
+/** A node of the minimap. */
+const MiniNode = pure(function MiniNode(props: {
+  readonly node: PlacedNode;
+  readonly status: string;
+  readonly mx: number;
+  readonly my: number;
+}): JSX.Element {
+  const { node, status, mx, my } = props;
+  return (
+    <rect
+      class={`mini status-${status}`}
+      x={node.x * mx}
+      y={node.y * my}
+      width={Math.max(node.width * mx, 2)}
+      height={Math.max(node.height * my, 2)}
+    />
+  );
+});

@@ -45,6 +45,7 @@ export class Store {
   readonly #logListeners = new Map<string, Set<LogListener>>();
   #source: EventSource | undefined;
   #warningId = 0;
+  #scheduled = false;
 
   /** The state now. */
   get state(): PageState {
@@ -134,7 +135,16 @@ export class Store {
 
   #set(patch: Partial<PageState>): void {
     this.#state = { ...this.#state, ...patch };
-    for (const listener of this.#listeners) listener();
+    // One render per frame, however many messages arrive in it: a wave of
+    // 176 stages sends some 700.
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const notify = () => {
+      this.#scheduled = false;
+      for (const listener of this.#listeners) listener();
+    };
+    if (typeof requestAnimationFrame === "function") requestAnimationFrame(notify);
+    else setTimeout(notify, 0);
   }
 }
 
