@@ -23,6 +23,7 @@ import { hashingWorkload } from "./workloads/hashing.ts";
 import { memoryWorkload } from "./workloads/memory.ts";
 import { HEADLINE_STAGES, pipelineWorkload } from "./workloads/pipeline.ts";
 import { scalingWorkload } from "./workloads/scaling.ts";
+import { uiWorkload } from "./workloads/ui.ts";
 import { watchLatencyWorkload } from "./workloads/watch_latency.ts";
 import { remoteWorkload } from "./workloads/remote.ts";
 
@@ -36,6 +37,7 @@ export const WORKLOADS = [
   "memory",
   "watch",
   "remote",
+  "ui",
 ] as const;
 
 /** One workload name. */
@@ -50,6 +52,7 @@ const RUNNERS: Record<WorkloadName, (ctx: BenchContext) => Promise<Section>> = {
   memory: memoryWorkload,
   watch: watchLatencyWorkload,
   remote: remoteWorkload,
+  ui: uiWorkload,
 };
 
 // Hashing first: it wants a quiet machine and takes seconds.
@@ -62,6 +65,7 @@ const RUN_ORDER: readonly WorkloadName[] = [
   "checkout",
   "watch",
   "remote",
+  "ui",
 ];
 
 const HELP = `deno task bench [options]   (deno run -A bench/run.ts)
@@ -287,6 +291,21 @@ function targetsTable(ctx: BenchContext, selected: ReadonlySet<WorkloadName>): s
       : "not run",
     data !== undefined && code !== undefined ? (data < 100 && code < 100 ? "yes" : "**no**") : "—",
     "— (make and Snakemake have no watch mode)",
+  ]);
+  const serving = ctx.figures.get("ui serving");
+  const render = ctx.figures.get("ui first render");
+  const latency = ctx.figures.get("ui event latency");
+  const measuredUi = serving !== undefined && render !== undefined && latency !== undefined;
+  rows.push([
+    "web UI: serving, first render, event → page (issue 13)",
+    "< 1 s, < 1 s, < 100 ms",
+    measuredUi
+      ? `${serving} ms, ${render} ms, ${latency} ms`
+      : selected.has("ui")
+      ? "see §9"
+      : "not run",
+    measuredUi ? (serving < 1000 && render < 1000 && latency < 100 ? "yes" : "**no**") : "—",
+    "— (no local peer: DVC Studio is a hosted service)",
   ]);
   return table(["Figure", "Target", "Pivot", "Met", "Peers in this run"], rows);
 }

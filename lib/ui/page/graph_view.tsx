@@ -79,7 +79,12 @@ export function GraphView(props: GraphViewProps): JSX.Element {
     [snapshot.graphVersion, chosen],
   );
   // Laid out once per version of the graph, not on every status change.
-  const layout = useMemo(() => layoutGraph(snapshot.stages, direction), [
+  const layout = useMemo(() => {
+    const started = performance.now();
+    const laidOut = layoutGraph(snapshot.stages, direction);
+    performance.measure("pivot-layout", { start: started });
+    return laidOut;
+  }, [
     snapshot.graphVersion,
     direction,
   ]);

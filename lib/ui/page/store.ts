@@ -72,6 +72,8 @@ export class Store {
   apply(message: UiEnvelope): void {
     switch (message.type) {
       case "snapshot":
+        // Marks for anyone profiling the page (and bench/ui_speed.ts).
+        performance.mark("pivot-snapshot");
         this.#set({
           connected: true,
           snapshot: message.snapshot,
