@@ -164,7 +164,7 @@ export function cookieValue(header: string | null, name: string): string | undef
 function constantTimeEqual(a: string, b: string): boolean {
   let difference = a.length ^ b.length;
   for (let i = 0; i < b.length; i++) {
-    difference |= (a.charCodeAt(i % Math.max(a.length, 1)) ^ b.charCodeAt(i));
+    difference |= a.charCodeAt(i % Math.max(a.length, 1)) ^ b.charCodeAt(i);
   }
   return difference === 0;
 }

@@ -52,7 +52,12 @@ export async function plotsFrame(context: EngineContext, rev?: string): Promise<
       warn: (message) => warnings.push(message),
     });
     if (rendered.length === 0) {
-      return notice("No plots yet", `None of the plots has content yet: run the stages that make them.\n\n${warnings.join("\n")}`);
+      return notice(
+        "No plots yet",
+        `None of the plots has content yet: run the stages that make them.\n\n${
+          warnings.join("\n")
+        }`,
+      );
     }
     const labels = sources.map(sourceLabel);
     const html = await plotsPage(rendered, {

@@ -151,7 +151,11 @@ export interface Explanation {
   readonly reasons: readonly string[];
   readonly changes: {
     readonly code: readonly CodeChangeView[];
-    readonly params: readonly { readonly key: string; readonly old: unknown; readonly new: unknown }[];
+    readonly params: readonly {
+      readonly key: string;
+      readonly old: unknown;
+      readonly new: unknown;
+    }[];
     readonly deps: readonly {
       readonly path: string;
       readonly old: string | null;

@@ -309,7 +309,10 @@ export class UiServer {
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
         self = controller;
-        const snapshot = this.#envelope({ type: "snapshot", snapshot: this.#feed.state.snapshot() });
+        const snapshot = this.#envelope({
+          type: "snapshot",
+          snapshot: this.#feed.state.snapshot(),
+        });
         controller.enqueue(encoder.encode(`retry: 1000\n${event(snapshot)}`));
         this.#clients.add(controller);
       },
