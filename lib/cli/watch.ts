@@ -156,7 +156,12 @@ export async function watch(
     if (env.signal.aborted) return 130;
     env.signal.addEventListener("abort", stop, { once: true });
     const orphanCheck = stopWhenOrphaned(stop);
-    if (options.run) driver.push({ type: "run", stages: options.stages, force: options.force });
+    // A Ctrl-C during start-up (loading, fingerprinting, starting servers)
+    // came before the listener: stop before running anything.
+    if (env.signal.aborted) stop();
+    else if (options.run) {
+      driver.push({ type: "run", stages: options.stages, force: options.force });
+    }
     await driver.run();
     clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);

@@ -92,11 +92,12 @@ export async function runOnce(
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
   const cancel = () => driver.push({ type: "cancel" });
   env.signal.addEventListener("abort", cancel, { once: true });
-  driver.push({ type: "run", ...request });
+  // A Ctrl-C during start-up (before the listener) runs nothing.
+  if (!env.signal.aborted) driver.push({ type: "run", ...request });
   driver.stop();
   try {
     const [summary] = await driver.run();
-    return summary ? exitCodeOf(summary, env.signal) : 0;
+    return summary ? exitCodeOf(summary, env.signal) : env.signal.aborted ? 130 : 0;
   } finally {
     env.signal.removeEventListener("abort", cancel);
     // --no-commit writes no state either: not even the caches this run filled.

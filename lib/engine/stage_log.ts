@@ -1,7 +1,8 @@
 /**
- * The log of each stage's last run, kept in the state store so that it
- * outlives the process that ran the stage: the web UI shows it for runs made
- * by a `pivot repro` in a terminal, or before the UI started.
+ * The log of each stage's last run (and how it ended, and how long it took),
+ * kept in the state store so that it outlives the process that ran the
+ * stage: the web UI shows it for runs made by a `pivot repro` in a terminal,
+ * or before the UI started.
  *
  * Only the end of a long log is kept (Deno KV caps a value at 64 KiB). A run
  * with `--no-commit` records nothing.
@@ -26,6 +27,8 @@ export interface StoredLog {
   readonly finished: number;
   /** How it ended. */
   readonly status: StageStatus;
+  /** How long it took. */
+  readonly duration_ms: number;
   /** The last lines. */
   readonly lines: readonly StoredLine[];
   /** How many earlier lines were not kept. */
@@ -62,6 +65,7 @@ export function stageLogRecorder(state: () => StateStore): EventSink {
         const log: StoredLog = {
           finished: Date.now(),
           status: event.status,
+          duration_ms: event.duration_ms,
           lines: kept,
           dropped: lines.length - kept.length,
         };
@@ -96,6 +100,7 @@ function isStoredLog(value: unknown): value is StoredLog {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.finished === "number" && typeof v.status === "string" &&
+    typeof v.duration_ms === "number" &&
     typeof v.dropped === "number" && Array.isArray(v.lines) &&
     v.lines.every((line) =>
       typeof line === "object" && line !== null &&

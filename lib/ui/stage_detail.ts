@@ -68,7 +68,10 @@ export async function stageDetail(
     })),
     mutex: stage.mutex,
     log,
-    runs: live.runs,
+    // Without runs seen by this server, the last one recorded by any process.
+    runs: live.runs.length > 0 || !stored
+      ? live.runs
+      : [{ finished: stored.finished, status: stored.status, duration_ms: stored.duration_ms }],
     seq,
   };
 }

@@ -27,10 +27,13 @@ pipeline.stage({
   name: "slow",
   deps: { clean: dep("build/clean.txt", loaders.text()) },
   outs: { done: out("build/slow.txt", loaders.text()) },
-  run: async ({ clean }) => {
+  run: async ({ clean }, { signal }) => {
     for (let step = 1; step <= 3; step++) {
       console.log("step " + step);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, 600);
+        signal.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); });
+      });
     }
     return { done: clean + "!" };
   },
@@ -287,6 +290,36 @@ Deno.test("page: two tabs see the same state; a run from one shows in the other"
     );
   await second.page.waitForTimeout(300);
   assertEquals(await statuses(first.page), await statuses(second.page));
+});
+
+Deno.test("page: Cancel stops the running wave; the stage shows as cancelled", async () => {
+  const { ui } = await server();
+  await using tab = await open(ui);
+  const { page } = tab;
+  await page.click('[data-stage="slow"]');
+  await page.click('[data-panel-stage="slow"] [data-action="force"]');
+  await waitStatus(page, "slow", "running");
+  await page.click('[data-action="cancel"]');
+  await waitStatus(page, "slow", "cancelled");
+  assertMatch(await page.innerText('[data-role="wave"]'), /1 cancelled/);
+  assert(await page.isDisabled('[data-action="cancel"]'), "nothing left to cancel");
+});
+
+Deno.test("page: a pipeline that cannot be loaded is reported, and the last good one stays", async () => {
+  const { project, ui } = await server();
+  await using tab = await open(ui);
+  const { page } = tab;
+  const good = await project.read("pipeline.ts");
+  await project.write("pipeline.ts", good + "\nthis is not TypeScript\n");
+  try {
+    const banner = page.locator('[data-role="problem"]');
+    await banner.waitFor({ timeout: 20_000 });
+    assertMatch(await banner.innerText(), /cannot be loaded/);
+    assertEquals((await page.$$("[data-stage]")).length, STAGES.length);
+  } finally {
+    await project.write("pipeline.ts", good);
+  }
+  await page.locator('[data-role="problem"]').waitFor({ state: "detached", timeout: 20_000 });
 });
 
 Deno.test("page: the Plots tab draws the plots with the plots page's renderer", async () => {

@@ -299,7 +299,7 @@ Deno.test("ui: bad options and a busy port are one-line errors with exit code 2"
       ["ui", "--no-open", "--port", String(ui.port)],
       new RegExp(`^error: port ${ui.port} on 127\\.0\\.0\\.1 is in use`),
     ],
-    [["repro", "--ui"], /^error: repro: --debounce, --serve and --ui need --watch$/],
+    [["repro", "--ui"], /^error: repro: --ui needs --watch$/],
     [
       ["repro", "--watch", "--port", "1"],
       /^error: repro: --port, --host and --no-open need --watch --ui$/,

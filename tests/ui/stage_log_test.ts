@@ -20,6 +20,7 @@ pipeline.stage({
 
 interface Detail {
   log: { lines: { stream: string; text: string }[]; finished?: number; status?: string } | null;
+  runs: { status: string; duration_ms: number; finished: number }[];
 }
 
 Deno.test("stage log: a run in a terminal is shown by a UI started later; --no-commit records nothing", async () => {
@@ -39,6 +40,9 @@ Deno.test("stage log: a run in a terminal is shown by a UI started later; --no-c
       ]);
       assertEquals(detail.log?.status, "ran");
       assert((detail.log?.finished ?? 0) >= before);
+      // The recorded run stands in for the run history this server has not seen.
+      assertEquals(detail.runs.map((r) => r.status), ["ran"]);
+      assert(detail.runs[0].duration_ms >= 0 && detail.runs[0].finished === detail.log?.finished);
     } finally {
       await ui.stop();
     }

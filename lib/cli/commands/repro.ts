@@ -54,9 +54,10 @@ export const repro: Command = {
   async run({ values, positionals }, env) {
     const jobs = intOption(values.jobs, "jobs", "repro");
     const debounce = intOption(values.debounce, "debounce", "repro", 0);
-    if (!values.watch && (debounce !== undefined || values.serve || values.ui)) {
-      throw new PivotError("repro: --debounce, --serve and --ui need --watch");
+    if (!values.watch && (debounce !== undefined || values.serve)) {
+      throw new PivotError("repro: --debounce and --serve need --watch");
     }
+    if (!values.watch && values.ui) throw new PivotError("repro: --ui needs --watch");
     if (
       !values.ui && (values.port !== undefined || values.host !== undefined || values["no-open"])
     ) {
