@@ -31,7 +31,7 @@ pipeline.stage({
     for (let step = 1; step <= 3; step++) {
       console.log("step " + step);
       await new Promise((resolve, reject) => {
-        const timer = setTimeout(resolve, 600);
+        const timer = setTimeout(resolve, 1000);
         signal.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); });
       });
     }
