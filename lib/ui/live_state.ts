@@ -18,7 +18,7 @@
 
 import type { Decision } from "../engine/decide.ts";
 import type { EngineEvent, StageStatus } from "../engine/events.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { StageGraph } from "../graph/graph.ts";
 import { canonicalJson } from "../storage/hash.ts";
 import type {

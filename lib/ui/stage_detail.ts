@@ -10,7 +10,7 @@
 import type { EngineContext } from "../engine/context.ts";
 import { readStageLog } from "../engine/stage_log.ts";
 import { fromFileUrl } from "../paths.ts";
-import type { StageDef } from "../pipeline/stage_def.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { LiveState } from "./live_state.ts";
 import type { StageDetail } from "./protocol.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { spawnPivot } from "../e2e/_project.ts";
+import { spawnPivot } from "../_project.ts";
 
 /** A running UI server. */
 export class UiProcess {

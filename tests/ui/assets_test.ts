@@ -4,20 +4,19 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { REPO } from "../e2e/_project.ts";
+import { output, test } from "../_harness.ts";
+import { REPO } from "../_project.ts";
 import { loadAssets } from "../../lib/ui/assets.ts";
 
-Deno.test("assets: the committed page bundle is what its sources build (deno task bundles ui-page)", async () => {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+test("assets: the committed page bundle is what its sources build (deno task bundles ui-page)", async () => {
+  const { code, stderr } = await output(Deno.execPath(), {
     args: ["run", "-A", "tools/build_bundles.ts", "--check", "ui-page"],
     cwd: REPO,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  });
   assertEquals(code, 0, new TextDecoder().decode(stderr));
 });
 
-Deno.test("assets: the page, its script and its stylesheet load through import.meta.url", async () => {
+test("assets: the page, its script and its stylesheet load through import.meta.url", async () => {
   const assets = await loadAssets();
   const html = new TextDecoder().decode(assets.page.body);
   for (const path of ["/assets/page.js", "/assets/page.css", "/favicon.svg"]) {
@@ -30,13 +29,12 @@ Deno.test("assets: the page, its script and its stylesheet load through import.m
   assertMatch(script, /Third-party licences/);
 });
 
-Deno.test("assets: no command loads the UI's code unless it serves the UI", async () => {
+test("assets: no command loads the UI's code unless it serves the UI", async () => {
   // Every command starts from lib/cli/main.ts (the launcher imports it).
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
+  const { stdout } = await output(Deno.execPath(), {
     args: ["info", "--json", "lib/cli/main.ts"],
     cwd: REPO,
-    stdout: "piped",
-  }).output();
+  });
   const info = JSON.parse(new TextDecoder().decode(stdout)) as {
     roots: string[];
     modules: {

@@ -1,4 +1,5 @@
 import { assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
 import { cookieValue, newToken, RequestGuard } from "../../lib/ui/guard.ts";
 
 const TOKEN = "a".repeat(48);
@@ -9,13 +10,13 @@ function request(url: string, headers: Record<string, string> = {}): Request {
   return new Request(url, { headers: { host, ...headers } });
 }
 
-Deno.test("guard: tokens are 48 random hex digits", () => {
+test("guard: tokens are 48 random hex digits", () => {
   const a = newToken();
   assertMatch(a, /^[0-9a-f]{48}$/);
   assertEquals(a === newToken(), false);
 });
 
-Deno.test("guard: the token is taken from the URL, the Authorization header or the cookie", () => {
+test("guard: the token is taken from the URL, the Authorization header or the cookie", () => {
   assertEquals(guard.check(request(`http://127.0.0.1:8123/?token=${TOKEN}`)), { fromUrl: true });
   assertEquals(
     guard.check(request("http://127.0.0.1:8123/api/snapshot", { authorization: `token ${TOKEN}` })),
@@ -31,7 +32,7 @@ Deno.test("guard: the token is taken from the URL, the Authorization header or t
   );
 });
 
-Deno.test("guard: no token, a wrong one, or another port's cookie is refused with 403", () => {
+test("guard: no token, a wrong one, or another port's cookie is refused with 403", () => {
   const refusals = [
     request("http://127.0.0.1:8123/"),
     request(`http://127.0.0.1:8123/?token=${"b".repeat(48)}`),
@@ -43,7 +44,7 @@ Deno.test("guard: no token, a wrong one, or another port's cookie is refused wit
   for (const r of refusals) assertEquals((guard.check(r) as { status: number }).status, 403, r.url);
 });
 
-Deno.test("guard: only this server's host names pass, at its port", () => {
+test("guard: only this server's host names pass, at its port", () => {
   const own = [
     "127.0.0.1:8123",
     "localhost:8123",
@@ -73,7 +74,7 @@ Deno.test("guard: only this server's host names pass, at its port", () => {
   }
 });
 
-Deno.test("guard: a name given with --host is the server's own", () => {
+test("guard: a name given with --host is the server's own", () => {
   const named = new RequestGuard({ token: TOKEN, hostname: "build-box.lan", port: 80 });
   const r = new Request(`http://build-box.lan/?token=${TOKEN}`, {
     headers: { host: "build-box.lan" },
@@ -81,7 +82,7 @@ Deno.test("guard: a name given with --host is the server's own", () => {
   assertEquals(named.check(r), { fromUrl: true });
 });
 
-Deno.test("guard: an Origin other than the server's is refused", () => {
+test("guard: an Origin other than the server's is refused", () => {
   const ok = request(`http://127.0.0.1:8123/api/run?token=${TOKEN}`, {
     origin: "http://127.0.0.1:8123",
   });
@@ -99,7 +100,7 @@ Deno.test("guard: an Origin other than the server's is refused", () => {
   }
 });
 
-Deno.test("guard: the cookie is HttpOnly, SameSite=Strict, for the whole server", () => {
+test("guard: the cookie is HttpOnly, SameSite=Strict, for the whole server", () => {
   assertEquals(guard.cookie(), `pivot-ui-8123=${TOKEN}; Path=/; HttpOnly; SameSite=Strict`);
   assertEquals(cookieValue("a=1; pivot-ui-8123=xyz", "pivot-ui-8123"), "xyz");
   assertEquals(cookieValue("a=1", "pivot-ui-8123"), undefined);

@@ -8,7 +8,8 @@
 import type { Page } from "playwright-core";
 import { sharedBrowser, type TestPage } from "../_browser.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "../e2e/_project.ts";
+import { afterAll, beforeAll, test } from "../_harness.ts";
+import { TempProject } from "../_project.ts";
 import { UiProcess } from "./_ui.ts";
 
 const PIPELINE = `import { defineStage, dep, loaders, out, Pipeline, plot } from "jsr:@pivot/core";
@@ -99,25 +100,30 @@ let shared: { project: TempProject; ui: UiProcess } | undefined;
 /** Every request any page of this file made. */
 const requests: string[] = [];
 
-async function server(): Promise<{ project: TempProject; ui: UiProcess }> {
-  if (shared) return shared;
+// One project and one server for the whole file, started outside any test so
+// that no test owns (and must stop) the process.
+beforeAll(async () => {
   const project = await TempProject.create({
     "pipeline.ts": PIPELINE,
     "lib/helper.ts": helper("return text.trim().toLowerCase();"),
     "data/input.txt": "  Hello Pivot  ",
   });
-  const ui = await UiProcess.start(project.root);
-  shared = { project, ui };
-  return shared;
-}
+  shared = { project, ui: await UiProcess.start(project.root) };
+});
 
-Deno.test.afterAll(async () => {
+afterAll(async () => {
   await browser.close();
   if (shared) {
     await shared.ui.stop();
     await shared.project.dispose();
   }
 });
+
+/** The file's project and server. */
+function server(): { project: TempProject; ui: UiProcess } {
+  if (!shared) throw new Error("the server did not start (see beforeAll)");
+  return shared;
+}
 
 /** A page on the UI, with its nodes drawn and every status known. */
 async function open(ui: UiProcess): Promise<TestPage> {
@@ -188,8 +194,8 @@ async function runAndWait(ui: UiProcess, stages?: string[]): Promise<void> {
   );
 }
 
-Deno.test("page: every stage is a node with data-stage and data-status; variants are grouped", async () => {
-  const { ui } = await server();
+test("page: every stage is a node with data-stage and data-status; variants are grouped", async () => {
+  const { ui } = server();
   await using tab = await open(ui);
   const { page } = tab;
   const names = await page.$$eval(
@@ -213,8 +219,8 @@ Deno.test("page: every stage is a node with data-stage and data-status; variants
   assertEquals(tab.errors, []);
 });
 
-Deno.test("page: a run started from the page is seen live, running then ran, without a reload", async () => {
-  const { ui } = await server();
+test("page: a run started from the page is seen live, running then ran, without a reload", async () => {
+  const { ui } = server();
   await using tab = await open(ui);
   const { page } = tab;
   await page.evaluate(() =>
@@ -248,8 +254,8 @@ Deno.test("page: a run started from the page is seen live, running then ran, wit
   assertEquals(tab.errors, []);
 });
 
-Deno.test("page: a helper edit shows as will-run, with the changed key and its file:line", async () => {
-  const { project, ui } = await server();
+test("page: a helper edit shows as will-run, with the changed key and its file:line", async () => {
+  const { project, ui } = server();
   await runAndWait(ui, ["prepare", "slow", "fit@small", "fit@large"]);
   await using tab = await open(ui);
   const { page } = tab;
@@ -266,8 +272,8 @@ Deno.test("page: a helper edit shows as will-run, with the changed key and its f
   assertMatch(await page.innerText('[data-stage="slow"]'), /will run · upstream/);
 });
 
-Deno.test("page: a failing stage shows as failed, with its error and log", async () => {
-  const { ui } = await server();
+test("page: a failing stage shows as failed, with its error and log", async () => {
+  const { ui } = server();
   await using tab = await open(ui);
   const { page } = tab;
   await page.click('[data-stage="broken"]');
@@ -282,8 +288,8 @@ Deno.test("page: a failing stage shows as failed, with its error and log", async
   assertEquals(await status(page, "broken"), "failed");
 });
 
-Deno.test("page: two tabs see the same state; a run from one shows in the other", async () => {
-  const { ui } = await server();
+test("page: two tabs see the same state; a run from one shows in the other", async () => {
+  const { ui } = server();
   await using first = await open(ui);
   await using second = await open(ui);
   await recordStatuses(second.page, "slow");
@@ -302,8 +308,8 @@ Deno.test("page: two tabs see the same state; a run from one shows in the other"
   assertEquals(await statuses(first.page), await statuses(second.page));
 });
 
-Deno.test("page: Cancel stops the running wave; the stage shows as cancelled", async () => {
-  const { ui } = await server();
+test("page: Cancel stops the running wave; the stage shows as cancelled", async () => {
+  const { ui } = server();
   await using tab = await open(ui);
   const { page } = tab;
   await page.click('[data-stage="patient"]');
@@ -316,8 +322,8 @@ Deno.test("page: Cancel stops the running wave; the stage shows as cancelled", a
   assertMatch(await page.innerText('[data-role="wave"]'), /1 cancelled/);
 });
 
-Deno.test("page: a pipeline that cannot be loaded is reported, and the last good one stays", async () => {
-  const { project, ui } = await server();
+test("page: a pipeline that cannot be loaded is reported, and the last good one stays", async () => {
+  const { project, ui } = server();
   await using tab = await open(ui);
   const { page } = tab;
   const good = await project.read("pipeline.ts");
@@ -333,8 +339,8 @@ Deno.test("page: a pipeline that cannot be loaded is reported, and the last good
   await page.locator('[data-role="problem"]').waitFor({ state: "detached", timeout: 20_000 });
 });
 
-Deno.test("page: the Plots tab draws the plots with the plots page's renderer", async () => {
-  const { ui } = await server();
+test("page: the Plots tab draws the plots with the plots page's renderer", async () => {
+  const { ui } = server();
   await runAndWait(ui, ["curve"]);
   await using tab = await open(ui);
   const { page } = tab;
@@ -351,8 +357,8 @@ Deno.test("page: the Plots tab draws the plots with the plots page's renderer", 
   assertEquals(tab.errors, []);
 });
 
-Deno.test("page: every request the page makes goes to the server itself", async () => {
-  const { ui } = await server();
+test("page: every request the page makes goes to the server itself", async () => {
+  const { ui } = server();
   await using tab = await open(ui);
   await tab.page.click('[data-stage="prepare"]');
   await tab.page.waitForSelector('[data-section="deps"]');

@@ -5,7 +5,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "../e2e/_project.ts";
+import { afterAll, beforeAll, test } from "../_harness.ts";
+import { TempProject } from "../_project.ts";
 import { EventStream, UiProcess } from "./_ui.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -36,33 +37,37 @@ const HELPER = `export function shout(text: string): string {
 
 let shared: { project: TempProject; ui: UiProcess } | undefined;
 
-/** One project and one server for the whole file. */
-async function server(): Promise<{ project: TempProject; ui: UiProcess }> {
-  if (shared) return shared;
+// One project and one server for the whole file, started outside any test so
+// that no test owns (and must stop) the process.
+beforeAll(async () => {
   const project = await TempProject.create({
     "pipeline.ts": PIPELINE,
     "lib/helper.ts": HELPER,
     "data/input.txt": "hi",
   });
-  const ui = await UiProcess.start(project.root);
-  shared = { project, ui };
-  return shared;
-}
+  shared = { project, ui: await UiProcess.start(project.root) };
+});
 
-Deno.test.afterAll(async () => {
+afterAll(async () => {
   if (!shared) return;
   const code = await shared.ui.stop();
   await shared.project.dispose();
   assertEquals(code, 0, shared.ui.output);
 });
 
-Deno.test("ui: prints a loopback URL with a long random token", async () => {
-  const { ui } = await server();
+/** The file's project and server. */
+function server(): { project: TempProject; ui: UiProcess } {
+  if (!shared) throw new Error("the server did not start (see beforeAll)");
+  return shared;
+}
+
+test("ui: prints a loopback URL with a long random token", () => {
+  const { ui } = server();
   assertMatch(ui.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
 });
 
-Deno.test("ui: a request without a token, or with a wrong one, is refused", async () => {
-  const { ui } = await server();
+test("ui: a request without a token, or with a wrong one, is refused", async () => {
+  const { ui } = server();
   for (const path of ["/", "/api/snapshot", "/assets/page.js", "/api/events"]) {
     const bare = await fetch(ui.origin + path);
     await bare.body?.cancel();
@@ -81,8 +86,8 @@ Deno.test("ui: a request without a token, or with a wrong one, is refused", asyn
   await wrongCookie.body?.cancel();
 });
 
-Deno.test("ui: the token in the URL is traded for an HttpOnly, SameSite=Strict cookie", async () => {
-  const { ui } = await server();
+test("ui: the token in the URL is traded for an HttpOnly, SameSite=Strict cookie", async () => {
+  const { ui } = server();
   const first = await fetch(ui.url, { redirect: "manual" });
   await first.body?.cancel();
   assertEquals(first.status, 303);
@@ -98,8 +103,8 @@ Deno.test("ui: the token in the URL is traded for an HttpOnly, SameSite=Strict c
   assertMatch(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
 });
 
-Deno.test("ui: a foreign Host is refused (DNS rebinding), even with the token", async () => {
-  const { ui } = await server();
+test("ui: a foreign Host is refused (DNS rebinding), even with the token", async () => {
+  const { ui } = server();
   // fetch() will not forge a Host header: speak HTTP by hand.
   for (const host of [`evil.example:${ui.port}`, `evil.example`, `127.0.0.1:${ui.port + 1}`]) {
     const response = await rawRequest(
@@ -117,8 +122,8 @@ Deno.test("ui: a foreign Host is refused (DNS rebinding), even with the token", 
   assertMatch(own, /^HTTP\/1\.1 200/);
 });
 
-Deno.test("ui: a request from another origin is refused, even with the cookie", async () => {
-  const { ui } = await server();
+test("ui: a request from another origin is refused, even with the cookie", async () => {
+  const { ui } = server();
   for (const origin of ["http://evil.example", `http://127.0.0.1:${ui.port + 1}`, "null"]) {
     const response = await ui.fetch("/api/run", {
       method: "POST",
@@ -130,8 +135,8 @@ Deno.test("ui: a request from another origin is refused, even with the cookie", 
   }
 });
 
-Deno.test("ui: malformed requests get a 4xx and the server goes on", async () => {
-  const { ui } = await server();
+test("ui: malformed requests get a 4xx and the server goes on", async () => {
+  const { ui } = server();
   const cases: [string, RequestInit, number][] = [
     ["/api/nothing", {}, 404],
     ["/api/stage", {}, 400],
@@ -193,8 +198,8 @@ Deno.test("ui: malformed requests get a 4xx and the server goes on", async () =>
   assertEquals(snapshot.stages.length, 2);
 });
 
-Deno.test("ui: the snapshot has the graph and every stage's predicted status", async () => {
-  const { ui } = await server();
+test("ui: the snapshot has the graph and every stage's predicted status", async () => {
+  const { ui } = server();
   await ui.until(async () => {
     const s = await ui.json<{ states: Record<string, { status: string }> }>("/api/snapshot");
     return s.states.first?.status !== "checking" && s.states.second?.status !== "checking";
@@ -218,8 +223,8 @@ Deno.test("ui: the snapshot has the graph and every stage's predicted status", a
   }
 });
 
-Deno.test("ui: a run asked for over the API streams its events; the stage panel has its log", async () => {
-  const { ui } = await server();
+test("ui: a run asked for over the API streams its events; the stage panel has its log", async () => {
+  const { ui } = server();
   const events = await EventStream.open(ui);
   try {
     const snapshot = await events.next((m) => m.type === "snapshot", "a snapshot");
@@ -268,8 +273,8 @@ Deno.test("ui: a run asked for over the API streams its events; the stage panel 
   }
 });
 
-Deno.test("ui: /plots is the plots page, framed by the UI only; a bad revision is refused", async () => {
-  const { ui } = await server();
+test("ui: /plots is the plots page, framed by the UI only; a bad revision is refused", async () => {
+  const { ui } = server();
   const page = await ui.fetch("/plots");
   assertEquals(page.status, 200);
   assertMatch(await page.text(), /declares no plot/);
@@ -282,14 +287,14 @@ Deno.test("ui: /plots is the plots page, framed by the UI only; a bad revision i
   }
 });
 
-Deno.test("ui: cancel answers whether a wave was running", async () => {
-  const { ui } = await server();
+test("ui: cancel answers whether a wave was running", async () => {
+  const { ui } = server();
   const reply = await ui.json<{ cancelled: boolean }>("/api/cancel", { method: "POST" });
   assertEquals(typeof reply.cancelled, "boolean");
 });
 
-Deno.test("ui: bad options and a busy port are one-line errors with exit code 2", async () => {
-  const { project, ui } = await server();
+test("ui: bad options and a busy port are one-line errors with exit code 2", async () => {
+  const { project, ui } = server();
   const cases: [string[], RegExp][] = [
     [["ui", "--port", "abc"], /^error: ui: --port expects an integer ≥ 0, got 'abc'$/],
     [["ui", "--port", "70000"], /^error: ui: --port expects a port from 0 to 65535/],

@@ -1,7 +1,8 @@
 /** The log of a stage's last run outlives the process that ran it. */
 
 import { assert, assertEquals } from "../_assert.ts";
-import { TempProject } from "../e2e/_project.ts";
+import { test } from "../_harness.ts";
+import { TempProject } from "../_project.ts";
 import { UiProcess } from "./_ui.ts";
 
 const PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -23,7 +24,7 @@ interface Detail {
   runs: { status: string; duration_ms: number; finished: number }[];
 }
 
-Deno.test("stage log: a run in a terminal is shown by a UI started later; --no-commit records nothing", async () => {
+test("stage log: a run in a terminal is shown by a UI started later; --no-commit records nothing", async () => {
   const project = await TempProject.create({ "pipeline.ts": PIPELINE });
   try {
     const before = Date.now();

@@ -1,7 +1,8 @@
 /** `repro --watch --ui`: the same page follows watch waves. */
 
 import { assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "../e2e/_project.ts";
+import { test } from "../_harness.ts";
+import { TempProject } from "../_project.ts";
 import { EventStream, UiProcess } from "./_ui.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -14,7 +15,7 @@ pipeline.stage({
 });
 `;
 
-Deno.test("repro --watch --ui: the page's events follow each watch wave; stdout stays JSON Lines", async () => {
+test("repro --watch --ui: the page's events follow each watch wave; stdout stays JSON Lines", async () => {
   const project = await TempProject.create({ "pipeline.ts": PIPELINE, "data/input.txt": "a" });
   const ui = await UiProcess.start(project.root, [
     "repro",
