@@ -12,6 +12,7 @@ import { test } from "../_harness.ts";
 import { CONFIG_SCHEMA } from "../../lib/schemas/mod.ts";
 import { VERSION } from "../../lib/version.ts";
 import { ok, publishPivot, REPO, run, stagesByStatus } from "./_published.ts";
+import { UiProcess } from "../ui/_ui.ts";
 
 const PIPELINE = `import { dep, loaders, metric, out, Pipeline } from "jsr:@pivot/core";
 import { words } from "./lib/text.ts";
@@ -81,6 +82,39 @@ test("Pivot from a JSR registry on loopback", { timeLimit: 300_000 }, async (t) 
     },
   );
 
+  await t.step(
+    "jsr: pivot ui serves its page, script and stylesheet from the published package",
+    async () => {
+      const user = await pivot.newUser();
+      const dir = await pivot.project(FILES);
+      ok(await user.pivot(dir, "init"), "init");
+      // A first run from an empty DENO_DIR downloads Pivot: a generous wait for the URL.
+      const ui = await UiProcess.attach(user.spawnPivot(dir, "ui", "--no-open"), 120_000);
+      try {
+        const page = await ui.fetch("/");
+        assertEquals(page.status, 200);
+        const html = await page.text();
+        for (
+          const [pattern, head] of [
+            [/src="(\/assets\/page\.js\?v=\w+)"/, /^\/\/ lib\/ui\/page\/main\.tsx with preact@/],
+            [/href="(\/assets\/page\.css\?v=\w+)"/, /^\/\* The Pivot web UI/],
+          ] as const
+        ) {
+          const asset = await ui.fetch(pattern.exec(html)![1]);
+          assertEquals(asset.status, 200);
+          assertMatch(await asset.text(), head);
+        }
+        const snapshot = await ui.json<{ project: { name: string }; stages: { name: string }[] }>(
+          "/api/snapshot",
+        );
+        assertEquals(snapshot.project.name, "reviews");
+        assertEquals(snapshot.stages.map((s) => s.name), ["clean", "count"]);
+      } finally {
+        await ui.stop();
+      }
+    },
+  );
+
   await t.step("jsr: a project whose deno.json maps npm packages", async () => {
     const user = await pivot.newUser();
     const dir = await pivot.project({
@@ -144,7 +178,9 @@ test("Pivot from a JSR registry on loopback", { timeLimit: 300_000 }, async (t) 
       );
 
       const url = pivot.registry.url;
-      const version = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json"))).version;
+      const config = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));
+      const version: string = config.version;
+      const excluded: string[] = config.publish?.exclude ?? [];
       for (const name of ["@pivot/core", "@pivot/cli"]) {
         const meta = await (await fetch(`${url}${name}/meta.json`)).json();
         assertEquals(meta.latest, version, `${name}'s latest version`);
@@ -158,7 +194,9 @@ test("Pivot from a JSR registry on loopback", { timeLimit: 300_000 }, async (t) 
         "/cli.ts",
         "/deno.json",
         "/mod.ts",
-        ...(await listFiles(join(REPO, "lib"))).map((path) => `/lib/${path}`),
+        ...(await listFiles(join(REPO, "lib"))).map((path) => `/lib/${path}`)
+          // Less publish.exclude (the UI page's sources: the package carries their bundle).
+          .filter((path) => !excluded.some((prefix) => path.startsWith(`/${prefix}`))),
       ].sort();
       assertEquals(Object.keys(core.manifest).sort(), expected);
       assertEquals(core.exports, { ".": "./mod.ts", "./cli": "./cli.ts" });

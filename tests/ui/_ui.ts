@@ -27,10 +27,18 @@ export class UiProcess {
   }
 
   /** Start `pivot ARGS --no-open` (default: `ui`) in `cwd`; resolves once it prints its URL. */
-  static async start(cwd: string, args: readonly string[] = ["ui"]): Promise<UiProcess> {
-    const ui = new UiProcess(spawnPivot(cwd, [...args, "--no-open"]));
+  static start(cwd: string, args: readonly string[] = ["ui"]): Promise<UiProcess> {
+    return UiProcess.attach(spawnPivot(cwd, [...args, "--no-open"]));
+  }
+
+  /**
+   * Follow a `pivot ui` (or `repro --watch --ui`) started elsewhere (from
+   * JSR, say), with piped output; resolves once it prints its URL.
+   */
+  static async attach(child: Deno.ChildProcess, ms = 30_000): Promise<UiProcess> {
+    const ui = new UiProcess(child);
     try {
-      await ui.until(() => /Pivot UI: http:\/\/\S+/.test(ui.output), "the URL", 30_000);
+      await ui.until(() => /Pivot UI: http:\/\/\S+/.test(ui.output), "the URL", ms);
     } catch (error) {
       await ui.kill();
       throw error;
