@@ -12,7 +12,7 @@
  * | `ui-page`   | `lib/ui/page/main.tsx`       | `lib/ui/_generated/page.js`        |
  *
  * The chart libraries of plot pages (Vega, Vega-Lite, vega-embed:
- * docs/plots.md) and the web UI's page (its code with Preact and dagre:
+ * docs/plots.md) and the web UI's page (its code with Preact:
  * docs/ui.md). Run `deno task bundles [NAME…]` after changing a bundle's
  * sources or one of its package versions; with `--check` it only tells
  * whether the committed files are up to date (tests run that).
@@ -55,7 +55,7 @@ export const BUNDLES: readonly BundleSpec[] = [
     name: "ui-page",
     entry: "lib/ui/page/main.tsx",
     output: "lib/ui/_generated/page.js",
-    packages: ["preact", "@dagrejs/dagre"],
+    packages: ["preact"],
     inline: false,
   },
 ];

@@ -1,6 +1,6 @@
 /**
  * The page's files: the HTML shell, the stylesheet and the script (the page
- * code with Preact and dagre, bundled by `deno task bundles` into
+ * code with Preact, bundled by `deno task bundles` into
  * `_generated/page.js`). They are text imports, so they belong to Pivot's
  * module graph: Deno fetches and caches them with the rest of Pivot, from a
  * checkout, from JSR or in a compiled binary, and the UI needs no network.

@@ -10,6 +10,7 @@
  * | `GET /`                     | the page                                            |
  * | `GET /api/events`           | server-sent events: a snapshot, then changes         |
  * | `GET /api/snapshot`         | the snapshot alone                                  |
+ * | `GET /api/layout?direction` | the graph's layout, `TB` or `LR` (by dagre)          |
  * | `GET /api/stage?name=NAME`  | the stage panel's content                           |
  * | `POST /api/run`             | `{stages?, force?}`: queue a wave                    |
  * | `POST /api/cancel`          | cancel the running wave                             |
@@ -25,6 +26,8 @@ import type { Driver } from "../engine/driver.ts";
 import { messageOf, PivotError } from "../errors.ts";
 import { type Asset, loadAssets } from "./assets.ts";
 import { Feed } from "./feed.ts";
+import { chooseDirection, type Direction } from "./layout.ts";
+import { Layouts } from "./layouts.ts";
 import { newToken, RequestGuard } from "./guard.ts";
 import type { ProjectFacts } from "./live_state.ts";
 import type { RunRequest, UiEnvelope, UiMessage } from "./protocol.ts";
@@ -69,6 +72,7 @@ export class UiServer {
   readonly #feed: Feed;
   readonly #clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #layouts = new Layouts();
   readonly #hostname: string;
   #seq = 0;
   #closed = false;
@@ -85,7 +89,11 @@ export class UiServer {
     this.#token = token;
     this.#driver = driver;
     this.#guard = new RequestGuard({ token, hostname, port: server.addr.port });
-    this.#feed = new Feed(driver, facts, (message) => this.#broadcast(message));
+    this.#feed = new Feed(driver, facts, (message) => {
+      if (message.type === "snapshot") this.#prepareLayouts();
+      this.#broadcast(message);
+    });
+    this.#prepareLayouts();
     this.#heartbeat = setInterval(() => this.#sendAll(encoder.encode(": ping\n\n")), HEARTBEAT_MS);
     Deno.unrefTimer(this.#heartbeat);
   }
@@ -119,6 +127,15 @@ export class UiServer {
     return Promise.resolve(ui);
   }
 
+  /**
+   * Start laying out the current graph, both ways, while pages load (the
+   * way a wide screen would choose first).
+   */
+  #prepareLayouts(): void {
+    const { graphVersion, stages } = this.#feed.state.snapshot();
+    this.#layouts.prepare(graphVersion, stages, chooseDirection(stages, 16 / 10));
+  }
+
   /** The port listened on. */
   get port(): number {
     return this.#server.addr.port;
@@ -145,6 +162,7 @@ export class UiServer {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     this.#feed.close();
+    this.#layouts.close();
     for (const client of this.#clients) {
       try {
         client.close();
@@ -221,6 +239,14 @@ export class UiServer {
         return this.#events();
       case "GET /api/snapshot":
         return json(this.#feed.state.snapshot());
+      case "GET /api/layout": {
+        const direction = url.searchParams.get("direction") ?? "TB";
+        if (direction !== "TB" && direction !== "LR") {
+          throw new HttpError(400, `direction must be TB or LR, got '${direction}'`);
+        }
+        const version = this.#layouts.version;
+        return json({ version, layout: await this.#layouts.get(version, direction as Direction) });
+      }
       case "GET /api/stage": {
         const name = url.searchParams.get("name");
         if (name === null) throw new HttpError(400, "missing ?name=STAGE");
@@ -332,6 +358,7 @@ const API_PATHS = new Set([
   "/plots",
   "/api/events",
   "/api/snapshot",
+  "/api/layout",
   "/api/stage",
   "/api/run",
   "/api/cancel",

@@ -273,6 +273,33 @@ test("ui: a run asked for over the API streams its events; the stage panel has i
   }
 });
 
+test("ui: the layout, by dagre on the server, places every stage and routes every link", async () => {
+  const { ui } = server();
+  for (const direction of ["TB", "LR"]) {
+    const { version, layout } = await ui.json<{
+      version: number;
+      layout: {
+        direction: string;
+        nodes: { name: string; x: number; y: number }[];
+        edges: { from: string; to: string; points: unknown[] }[];
+      };
+    }>(`/api/layout?direction=${direction}`);
+    assertEquals(version, 1);
+    assertEquals(layout.direction, direction);
+    assertEquals(layout.nodes.map((n) => n.name).sort(), ["first", "second"]);
+    assertEquals(layout.edges.map((e) => [e.from, e.to]), [["first", "second"]]);
+    assert(layout.edges[0].points.length >= 2);
+    const [first, second] = ["first", "second"].map((name) =>
+      layout.nodes.find((n) => n.name === name)!
+    );
+    // Upstream first: above, or to the left.
+    assert(direction === "TB" ? first.y < second.y : first.x < second.x);
+  }
+  const bad = await ui.fetch("/api/layout?direction=up");
+  assertEquals(bad.status, 400);
+  await bad.body?.cancel();
+});
+
 test("ui: /plots is the plots page, framed by the UI only; a bad revision is refused", async () => {
   const { ui } = server();
   const page = await ui.fetch("/plots");

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Direction, Layout } from "../layout.ts";
 import type { RunRequest, StageDetail } from "../protocol.ts";
 
 /** An API call that failed, with the server's message. */
@@ -39,6 +40,11 @@ function post<T>(path: string, body: unknown): Promise<T> {
 /** The stage panel's content. */
 export function fetchStage(name: string): Promise<StageDetail> {
   return call<StageDetail>(`/api/stage?name=${encodeURIComponent(name)}`);
+}
+
+/** The layout of the current graph (its `version`) in `direction`. */
+export function fetchLayout(direction: Direction): Promise<{ version: number; layout: Layout }> {
+  return call(`/api/layout?direction=${direction}`);
 }
 
 /** Queue a wave: `stages` with their stale upstream (all stages when absent). */

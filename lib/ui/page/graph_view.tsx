@@ -14,14 +14,9 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { JSX } from "preact";
 import type { Snapshot, StageState } from "../protocol.ts";
 import { duration, STATUS_LABEL } from "./format.ts";
-import {
-  chooseDirection,
-  type Direction,
-  edgePath,
-  type Layout,
-  layoutGraph,
-  type PlacedNode,
-} from "./layout.ts";
+import { chooseDirection, type Direction, type PlacedNode } from "../layout.ts";
+import { fetchLayout } from "./api.ts";
+import { drawn, type DrawnLayout, edgePath } from "./layout.ts";
 import { pure } from "./pure.ts";
 import { useNow } from "./store.ts";
 
@@ -59,35 +54,71 @@ export interface GraphViewProps {
   readonly matches: ReadonlySet<string> | undefined;
   /** A stage to bring into view, with a counter so the same one can be asked again. */
   readonly focus: { readonly name: string; readonly n: number } | undefined;
+  /** Report a failure. */
+  readonly onError: (message: string) => void;
 }
 
 function clamp(k: number): number {
   return Math.min(MAX_SCALE, Math.max(MIN_SCALE, k));
 }
 
-/** The pipeline graph. */
+/**
+ * The pipeline graph: its layout, in the direction the reader chose (else
+ * the one that fits the screen), comes from the server.
+ */
 export function GraphView(props: GraphViewProps): JSX.Element {
-  const { snapshot, states, selected, onSelect, matches, focus } = props;
-  const frame = useRef<HTMLDivElement>(null);
-  const [measured, setSize] = useState<{ width: number; height: number } | undefined>(undefined);
-  const size = measured ?? { width: 800, height: 600 };
+  const { snapshot, onError } = props;
   const [chosen, setChosen] = useState<Direction | undefined>(
     () => (localStorage.getItem(DIRECTION_KEY) as Direction | null) ?? undefined,
   );
   const direction = useMemo(
-    () => chosen ?? chooseDirection(snapshot.stages, frameAspect(frame.current)),
+    () => chosen ?? chooseDirection(snapshot.stages, innerWidth / Math.max(innerHeight, 1)),
     [snapshot.graphVersion, chosen],
   );
-  // Laid out once per version of the graph, not on every status change.
-  const layout = useMemo(() => {
+  const [layout, setLayout] = useState<{ key: string; layout: DrawnLayout } | undefined>(
+    undefined,
+  );
+  const key = `${snapshot.graphVersion}:${direction}`;
+  useEffect(() => {
+    let stale = false;
     const started = performance.now();
-    const laidOut = layoutGraph(snapshot.stages, direction);
-    performance.measure("pivot-layout", { start: started });
-    return laidOut;
-  }, [
-    snapshot.graphVersion,
-    direction,
-  ]);
+    fetchLayout(direction).then((answer) => {
+      // A layout of an older graph is dropped: the newer snapshot asks again.
+      if (stale || answer.version !== snapshot.graphVersion) return;
+      performance.measure("pivot-layout", { start: started });
+      setLayout({ key, layout: drawn(answer.layout) });
+    }).catch((error) => !stale && onError(`cannot lay out the graph: ${error.message}`));
+    return () => {
+      stale = true;
+    };
+  }, [key]);
+  const onDirection = (next: Direction) => {
+    localStorage.setItem(DIRECTION_KEY, next);
+    setChosen(next);
+  };
+  if (!layout) {
+    return (
+      <div class="graph">
+        <p class="loading" data-role="laying-out">Laying out the graph…</p>
+      </div>
+    );
+  }
+  return <GraphCanvas {...props} layout={layout.layout} onDirection={onDirection} />;
+}
+
+interface GraphCanvasProps extends GraphViewProps {
+  /** Where everything is. */
+  readonly layout: DrawnLayout;
+  /** Lay out the other way. */
+  readonly onDirection: (direction: Direction) => void;
+}
+
+/** The drawing, with pan, zoom, selection and the minimap. */
+function GraphCanvas(props: GraphCanvasProps): JSX.Element {
+  const { snapshot, states, selected, onSelect, matches, focus, layout, onDirection } = props;
+  const frame = useRef<HTMLDivElement>(null);
+  const [measured, setSize] = useState<{ width: number; height: number } | undefined>(undefined);
+  const size = measured ?? { width: 800, height: 600 };
   const [view, setView] = useState<View | undefined>(undefined);
   const drag = useRef<{ x: number; y: number; moved: boolean; id: number } | undefined>(undefined);
 
@@ -224,7 +255,8 @@ export function GraphView(props: GraphViewProps): JSX.Element {
             <Edges layout={layout} related={related} />
           </svg>
           {snapshot.stages.map((stage) => {
-            const box = layout.nodes.get(stage.name)!;
+            const box = layout.nodes.get(stage.name);
+            if (!box) return null;
             const state = states[stage.name];
             return (
               <StageBox
@@ -261,11 +293,7 @@ export function GraphView(props: GraphViewProps): JSX.Element {
           type="button"
           data-action="direction"
           title={`Lay out ${layout.direction === "LR" ? "top to bottom" : "left to right"}`}
-          onClick={() => {
-            const next = layout.direction === "LR" ? "TB" : "LR";
-            localStorage.setItem(DIRECTION_KEY, next);
-            setChosen(next);
-          }}
+          onClick={() => onDirection(layout.direction === "LR" ? "TB" : "LR")}
         >
           {layout.direction === "LR" ? "→" : "↓"}
         </button>
@@ -288,7 +316,7 @@ function relatedEdges(snapshot: Snapshot, selected: string | undefined): Set<str
 }
 
 /** The whole drawing in the frame, at most at scale 1. */
-function fitView(layout: Layout, size: { width: number; height: number }): View {
+function fitView(layout: DrawnLayout, size: { width: number; height: number }): View {
   const k = clamp(Math.min(size.width / layout.width, size.height / layout.height, 1));
   return {
     k,
@@ -301,7 +329,7 @@ function fitView(layout: Layout, size: { width: number; height: number }): View 
  * The first view: the whole drawing when it is readable so, else a readable
  * scale at the start of the pipeline (its sources: left, or top).
  */
-function startView(layout: Layout, size: { width: number; height: number }): View {
+function startView(layout: DrawnLayout, size: { width: number; height: number }): View {
   const fit = fitView(layout, size);
   if (fit.k >= READABLE_SCALE) return fit;
   const k = START_SCALE;
@@ -332,7 +360,7 @@ interface StageBoxProps {
 
 /** Variant boxes and edges: drawn again only for a new layout or selection. */
 const Edges = pure(function Edges(props: {
-  readonly layout: Layout;
+  readonly layout: DrawnLayout;
   readonly related: ReadonlySet<string>;
 }): JSX.Element {
   const { layout, related } = props;
@@ -407,7 +435,7 @@ function detailOf(state: StageState | undefined, now: number): string {
 }
 
 interface MinimapProps {
-  readonly layout: Layout;
+  readonly layout: DrawnLayout;
   readonly states: Readonly<Record<string, StageState>>;
   readonly view: View;
   readonly size: { width: number; height: number };

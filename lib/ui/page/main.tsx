@@ -1,8 +1,8 @@
 /**
  * The web UI's page: a header (project, counts, the running wave, Run all
  * and Cancel), the DAG, and the panel of the selected stage. Browser code,
- * bundled with Preact and dagre into `lib/ui/_generated/page.js` by `deno
- * task bundles`.
+ * bundled with Preact into `lib/ui/_generated/page.js` by `deno task
+ * bundles`.
  *
  * The selection is kept in the address (`#stage=NAME`), so a reload or a
  * shared link opens the same panel.
@@ -140,6 +140,7 @@ function App(): JSX.Element {
               onSelect={select}
               matches={matches}
               focus={focus}
+              onError={onError}
             />
           )}
         {known && view === "pipeline" && (
