@@ -83,7 +83,10 @@ export function layoutGraph(stages: readonly StageNode[], direction: Direction):
     from: e.v,
     to: e.w,
     // Whole pixels: the layout travels as JSON.
-    points: (g.edge(e)?.points ?? []).map((p: Point) => ({ x: Math.round(p.x), y: Math.round(p.y) })),
+    points: (g.edge(e)?.points ?? []).map((p: Point) => ({
+      x: Math.round(p.x),
+      y: Math.round(p.y),
+    })),
   }));
   const graph = g.graph();
   return {
