@@ -109,6 +109,11 @@ test("Pivot from a JSR registry on loopback", { timeLimit: 300_000 }, async (t) 
         );
         assertEquals(snapshot.project.name, "reviews");
         assertEquals(snapshot.stages.map((s) => s.name), ["clean", "count"]);
+        // The layout worker loads dagre from the published package too.
+        const { layout } = await ui.json<{ layout: { nodes: { name: string }[] } }>(
+          "/api/layout?direction=TB",
+        );
+        assertEquals(layout.nodes.map((n) => n.name).sort(), ["clean", "count"]);
       } finally {
         await ui.stop();
       }
