@@ -30,14 +30,18 @@ test("repro --watch --ui: the page's events follow each watch wave; stdout stays
     events = await EventStream.open(ui);
     const first = await events.next((m) => m.type === "snapshot", "a snapshot");
     assertEquals((first.snapshot as { mode: string }).mode, "watch");
-    // The first run of watch mode.
+    // The first run of watch mode, to its end.
     await ui.until(async () => {
-      const s = await ui.json<{ states: Record<string, { status: string }> }>("/api/snapshot");
-      return ["ran", "up-to-date"].includes(s.states.copy?.status ?? "");
+      const s = await ui.json<{
+        states: Record<string, { status: string }>;
+        wave: { running: boolean; summary?: unknown };
+      }>("/api/snapshot");
+      return ["ran", "up-to-date"].includes(s.states.copy?.status ?? "") &&
+        !s.wave.running && s.wave.summary !== undefined;
     }, "the first wave");
     const from = events.messages.length;
     await project.write("data/input.txt", "b");
-    await events.next(
+    const running = await events.next(
       (m) =>
         m.type === "states" &&
         (m.states as Record<string, { status: string }>).copy?.status === "running",
@@ -49,7 +53,7 @@ test("repro --watch --ui: the page's events follow each watch wave; stdout stays
         m.type === "states" &&
         (m.states as Record<string, { status: string }>).copy?.status === "ran",
       "copy ran after the edit",
-      from,
+      events.messages.indexOf(running) + 1,
     );
     assertEquals(await project.read("build/copy.txt"), "b");
   } finally {
