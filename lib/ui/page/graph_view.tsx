@@ -343,12 +343,6 @@ function startView(layout: DrawnLayout, size: { width: number; height: number })
   return { k, x: size.width / 2 - (first.x + first.width / 2) * k, y: 16 - first.y * k };
 }
 
-function frameAspect(element: HTMLElement | null): number {
-  const width = element?.clientWidth || innerWidth;
-  const height = element?.clientHeight || innerHeight;
-  return height > 0 ? width / height : 16 / 9;
-}
-
 interface StageBoxProps {
   readonly name: string;
   readonly label: string;
