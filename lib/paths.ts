@@ -25,6 +25,16 @@ export function statOrUndefined(path: string): Deno.FileInfo | undefined {
   }
 }
 
+/** `Deno.lstatSync(path)` (not following a symlink), or undefined when nothing is there. */
+export function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 /** True when something exists at `path` (following symlinks). */
 export function exists(path: string): boolean {
   try {

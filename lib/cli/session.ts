@@ -95,7 +95,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     pivotRoot: PIVOT_ROOT,
     state,
   };
-  const cache = new Cache(config.cacheDir);
+  const cache = new Cache(config.cacheDir, { state, warn: options.warn });
 
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const paramsYaml = await readParamsOverrides(project, state);

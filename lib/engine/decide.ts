@@ -208,12 +208,23 @@ export async function decide(
   };
 }
 
-async function restorable(context: EngineContext, hash: Hash, isDir: boolean): Promise<boolean> {
-  if (!isDir) return context.cache.has(hash);
-  const manifest = await context.cache.readManifest(hash);
+/**
+ * True when the locked content `hash` can be restored from the cache: its
+ * objects exist and are intact. Objects are checked by their remembered
+ * stamps (a stat each), so an object written in place through a hard link
+ * or symlink is noticed, reported and treated as missing, never restored.
+ */
+export async function restorable(
+  context: EngineContext,
+  hash: Hash,
+  isDir: boolean,
+): Promise<boolean> {
+  const { cache, state, warn } = context;
+  if (!isDir) return await cache.verify(hash, state, warn);
+  const manifest = await cache.readManifest(hash);
   if (!manifest) return false;
   for (const file of manifest.files) {
-    if (!context.cache.has(file.hash)) return false;
+    if (!(await cache.verify(file.hash, state, warn))) return false;
   }
   return true;
 }
@@ -285,6 +296,19 @@ function depChanges(
   return paths
     .filter((path) => before.get(path) !== after.get(path))
     .map((path) => ({ path, old: before.get(path) ?? null, new: after.get(path) ?? null }));
+}
+
+/**
+ * True when every dep of `decision.stage` still has the hash `decision`
+ * saw (a stat each, through the state store's hash cache).
+ */
+export async function depsUnchanged(context: EngineContext, decision: Decision): Promise<boolean> {
+  const seen = new Map(decision.deps.map((d) => [d.path, d.hash]));
+  for (const dep of decision.stage.deps) {
+    const now = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state);
+    if (now?.hash !== seen.get(dep.path)) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,17 +1,23 @@
 /**
- * The protocol every writer of a stage follows — `repro`, `run`, watch mode
- * and `pivot commit` — so that two `pivot` processes on one project never
- * run, restore or commit a stage at once: take the stage's execution lock,
- * decide what to do while holding it, act, release.
+ * The protocol every writer of a stage follows — `repro`, `run`, watch mode,
+ * `pivot commit` and `pivot checkout` — so that two `pivot` processes on one
+ * project never run, restore or commit a stage at once: take the stage's
+ * execution lock, decide what to do while holding it, act, release.
+ *
+ * A stage's lock also guards its deps while it runs: a command that replaces
+ * outs in the workspace without running their stage (`checkout`) takes the
+ * locks of the stages that read them too, so a running stage never has its
+ * input swapped under it, and a lock file never claims a dep hash that the
+ * stage did not read.
  *
  * @module
  */
 
 import { join } from "node:path";
 import type { StageDef } from "../model/stage_def.ts";
-import { acquireExecLock } from "../storage/exec_lock.ts";
+import { acquireExecLock, type HeldLock } from "../storage/exec_lock.ts";
 import { type EngineContext, stageKey } from "./context.ts";
-import { decide, type Decision, lockUnchanged } from "./decide.ts";
+import { decide, type Decision, depsUnchanged, lockUnchanged } from "./decide.ts";
 
 /** Options of {@link withStageLock}. */
 export interface StageLockOptions {
@@ -44,21 +50,71 @@ export async function withStageLock<T>(
 ): Promise<T | undefined> {
   let lock;
   try {
-    lock = await acquireExecLock(join(context.project.tmpDir, "locks"), stageKey(context, stage), {
-      signal: options.signal,
-      onWait: options.onWait,
-    });
+    lock = await acquireStageLock(context, stage, options);
   } catch (error) {
     if (options.signal?.aborted) return undefined;
     throw error;
   }
   try {
     const { before, forced } = options;
-    const decision = before !== undefined && (forced || lockUnchanged(before))
+    // The decision made before the lock hashed the deps then; a checkout
+    // (which holds this lock while it replaces them) may have changed them
+    // since, and the lock file must claim what the stage will read.
+    const keep = before !== undefined && (forced || lockUnchanged(before)) &&
+      await depsUnchanged(context, before);
+    const decision = keep
       ? before
       : await decide(context, stage, { forced, upstreamWillRun: false });
     return await act(decision);
   } finally {
     await lock.release();
   }
+}
+
+function acquireStageLock(
+  context: EngineContext,
+  stage: StageDef,
+  options: { readonly signal?: AbortSignal; readonly onWait?: () => void },
+): Promise<HeldLock> {
+  return acquireExecLock(join(context.project.tmpDir, "locks"), stageKey(context, stage), {
+    signal: options.signal,
+    onWait: options.onWait,
+  });
+}
+
+/**
+ * Take the execution locks of `stages` (for a command that writes their outs
+ * or their deps without running them), in pipeline order so that two such
+ * commands cannot deadlock; a `repro` holds one stage lock at a time.
+ * `onWait` is told each stage another process holds.
+ *
+ * @returns a function releasing them all, or `undefined` when `signal`
+ * fired while waiting (none is held then).
+ */
+export async function lockStages(
+  context: EngineContext,
+  stages: Iterable<StageDef>,
+  options: { readonly signal?: AbortSignal; readonly onWait?: (stage: StageDef) => void } = {},
+): Promise<(() => Promise<void>) | undefined> {
+  const wanted = new Set([...stages].map((s) => s.name));
+  const held: HeldLock[] = [];
+  const releaseAll = async () => {
+    for (const lock of held.reverse()) await lock.release();
+  };
+  try {
+    for (const stage of context.graph.order) {
+      if (!wanted.has(stage.name)) continue;
+      held.push(
+        await acquireStageLock(context, stage, {
+          signal: options.signal,
+          onWait: () => options.onWait?.(stage),
+        }),
+      );
+    }
+  } catch (error) {
+    await releaseAll();
+    if (options.signal?.aborted) return undefined;
+    throw error;
+  }
+  return releaseAll;
 }

@@ -11,11 +11,18 @@ import { dirname, join } from "node:path";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { OutputError } from "../errors.ts";
 import { hashArtifact, listFiles } from "../storage/artifact_hash.ts";
-import { type CheckoutMode, type DirManifest, hashManifest, tempPath } from "../storage/cache.ts";
+import {
+  type CheckoutMode,
+  type DirManifest,
+  hashManifest,
+  sharesObject,
+  tempPath,
+} from "../storage/cache.ts";
 import { type Hash, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
+import { lstatOrUndefined } from "../paths.ts";
 import { ensureDir, removePath } from "../storage/ensure_dir.ts";
 
 /** The checkout mode for an out: incremental outs are always copies. */
@@ -37,7 +44,8 @@ export async function restoreOut(
   const { cache, state, warn } = context;
   if (!out.isDir) {
     if (!(await cache.verify(locked.hash, state, warn))) return false;
-    removePath(out.abs);
+    // A file is replaced by one rename; a directory in its place goes first.
+    if (lstatOrUndefined(out.abs)?.isDirectory) removePath(out.abs);
     ensureDir(dirname(out.abs));
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
     await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined });
@@ -152,7 +160,7 @@ export async function commitStagedOuts(
     if (!options.noCommit) await storeContent(cache, staged, item, link);
     removePath(out.abs);
     ensureDir(dirname(out.abs));
-    if (!options.noCommit && out.cache && mode !== "copy") {
+    if (!options.noCommit && out.cache && sharesObject(mode)) {
       // The object may predate this run (same content as before): link to it.
       await placeFromCache(context, out, item, mode);
       removePath(staged);

@@ -7,14 +7,14 @@
 
 import { isAbsolute, join, resolve } from "node:path";
 import { PivotError } from "../errors.ts";
-import { CHECKOUT_MODES, type CheckoutMode } from "../storage/cache.ts";
+import { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "../storage/cache.ts";
 import type { Project } from "../model/project.ts";
 
 /** Project settings. */
 export interface ProjectConfig {
   /** Cache directory (absolute). Default `.pivot/cache`. */
   readonly cacheDir: string;
-  /** How outs are placed in the workspace. Default `hardlink`. */
+  /** How outs are placed in the workspace. Default `reflink` (else a copy). */
   readonly checkoutMode: CheckoutMode;
   /** Default parallelism; undefined: the number of cores. */
   readonly jobs: number | undefined;
@@ -53,7 +53,7 @@ export async function readProjectConfig(project: Project): Promise<ProjectConfig
   if (dir !== undefined && typeof dir !== "string") {
     throw new PivotError(`${where}: cache.dir must be a path, got ${JSON.stringify(dir)}`);
   }
-  const mode = cache.type ?? "hardlink";
+  const mode = cache.type ?? DEFAULT_CHECKOUT_MODE;
   if (!CHECKOUT_MODES.includes(mode as CheckoutMode)) {
     throw new PivotError(
       `${where}: cache.type must be one of ${CHECKOUT_MODES.join(", ")}, got ${

@@ -21,11 +21,29 @@ import { stampOf, type StateStore } from "./state.ts";
 import { copyWritable, tryHardLink } from "./copy.ts";
 import { ensureDir } from "./ensure_dir.ts";
 
-/** How a cached object is placed in the workspace. */
-export type CheckoutMode = "hardlink" | "symlink" | "copy";
+/**
+ * How a cached object is placed in the workspace (docs/cache.md):
+ *
+ * - `reflink` (the default): a copy-on-write clone where the filesystem
+ *   offers one (btrfs, XFS, APFS…), else a plain copy. Either way the
+ *   workspace file is independent of the object.
+ * - `copy`: an independent copy.
+ * - `hardlink`, `symlink`: the workspace file *is* the object (opt-in). A
+ *   write in place changes the object; Pivot notices from its stamp and
+ *   never trusts it again ({@link Cache.verify}).
+ */
+export type CheckoutMode = "reflink" | "copy" | "hardlink" | "symlink";
 
 /** The checkout modes, for validation. */
-export const CHECKOUT_MODES: readonly CheckoutMode[] = ["hardlink", "symlink", "copy"];
+export const CHECKOUT_MODES: readonly CheckoutMode[] = ["reflink", "copy", "hardlink", "symlink"];
+
+/** The mode used when neither `cache.type` nor `--mode` says otherwise. */
+export const DEFAULT_CHECKOUT_MODE: CheckoutMode = "reflink";
+
+/** True for the modes whose workspace files share the object's data (a write reaches the cache). */
+export function sharesObject(mode: CheckoutMode): boolean {
+  return mode === "hardlink" || mode === "symlink";
+}
 
 /** One file of a directory manifest. */
 export interface ManifestEntry {
@@ -58,14 +76,31 @@ export function tempPath(path: string): string {
   return `${path}.${Deno.pid}.${++tempCounter}.tmp`;
 }
 
+/** Options of a {@link Cache}. */
+export interface CacheOptions {
+  /**
+   * Where the stamps of objects are remembered, so that an object changed
+   * behind Pivot's back (a hard-linked out written in place) is noticed
+   * without re-reading every object. Without it, objects are not checked
+   * when stored over.
+   */
+  readonly state?: StateStore;
+  /** Told about corrupt objects found while storing. */
+  readonly warn?: (message: string) => void;
+}
+
 /** The cache of one project. */
 export class Cache {
   /** Absolute cache directory (`.pivot/cache`). */
   readonly dir: string;
+  readonly #state: StateStore | undefined;
+  readonly #warn: (message: string) => void;
 
   /** A cache rooted at `dir`. */
-  constructor(dir: string) {
+  constructor(dir: string, options: CacheOptions = {}) {
     this.dir = dir;
+    this.#state = options.state;
+    this.#warn = options.warn ?? (() => {});
   }
 
   /** Where the object for `hash` lives. */
@@ -92,7 +127,12 @@ export class Cache {
    */
   async storeFile(source: string, hash: Hash, link: boolean): Promise<void> {
     const object = this.objectPath(hash);
-    if (this.has(hash)) return;
+    if (this.has(hash)) {
+      // An object already there may have been written in place through a
+      // hard link since it was stored: check it (by stamp) before relying
+      // on it; a corrupt one is moved aside and stored again.
+      if (!this.#state || await this.verify(hash, this.#state, this.#warn)) return;
+    }
     ensureDir(dirname(object));
     const temp = tempPath(object);
     try {
@@ -103,6 +143,9 @@ export class Cache {
       removeQuietly(temp);
       throw error;
     }
+    // The content is known (the caller hashed it): remember the object's
+    // stamp, so that a later change to it is noticed without re-reading.
+    await this.#state?.rememberFileHash(objectKey(hash), stampOf(Deno.statSync(object)), hash);
   }
 
   /** Store a directory manifest; returns its hash. */
@@ -155,7 +198,7 @@ export class Cache {
       if (error instanceof Deno.errors.NotFound) return false;
       throw error;
     }
-    const key = `cache:${hash}`;
+    const key = objectKey(hash);
     const stamp = stampOf(info);
     if (await state.cachedFileHash(key, stamp) === hash) return true;
     const actual = await hashFile(object);
@@ -164,28 +207,40 @@ export class Cache {
       return true;
     }
     onCorrupt(
-      `cache object ${hash} is corrupt (its content hashes to ${actual}); treating it as missing`,
+      `cache object ${hash} is corrupt (its content hashes to ${actual}: an out checked out as a hard link or symlink written in place?); moved aside to ${object}.corrupt and treated as missing`,
     );
     await Deno.rename(object, `${object}.corrupt`).catch(() => {});
     return false;
   }
 
   /**
-   * Place the object for `hash` at `dest` (whose parent exists and where
-   * nothing is), by `mode`. Hard links fall back to copies across filesystems.
+   * Place the object for `hash` at `dest` (whose parent exists), by `mode`,
+   * replacing what is there in one rename. Hard links fall back to copies
+   * across filesystems.
+   *
+   * `reflink` and `copy` both go through `Deno.copyFile`, which asks the
+   * kernel for the copy (`copy_file_range` on Linux, which clones the
+   * extents on btrfs and XFS; `clonefile` on macOS for files over 128 KiB):
+   * a clone where the filesystem offers one, bytes copied otherwise, and in
+   * both cases a file independent of the object. See docs/cache.md.
    */
   async place(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
     const object = this.objectPath(hash);
     const temp = tempPath(dest);
     try {
       if (mode === "symlink") Deno.symlinkSync(object, temp);
-      else if (mode === "copy" || !tryHardLink(object, temp)) await copyWritable(object, temp);
+      else if (mode !== "hardlink" || !tryHardLink(object, temp)) await copyWritable(object, temp);
       Deno.renameSync(temp, dest);
     } catch (error) {
       removeQuietly(temp);
       throw error;
     }
   }
+}
+
+/** The state-store key under which an object's stamp is remembered. */
+function objectKey(hash: Hash): string {
+  return `cache:${hash}`;
 }
 
 function removeQuietly(path: string): void {

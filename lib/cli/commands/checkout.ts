@@ -1,18 +1,28 @@
 /**
- * `pivot checkout [TARGETS]`: restore cached outs from the cache, as the
- * lock files record them.
+ * `pivot checkout [TARGETS]`: bring cached outs in the workspace to what the
+ * lock files record (after `git checkout REV`, say).
+ *
+ * A workspace out whose content is in the cache is replaced without asking:
+ * nothing is lost, `checkout` can bring it back (SPEC §6). Only content the
+ * cache does not hold (an out edited by hand) needs `--force`.
+ *
+ * It takes the execution locks of the stages whose outs it writes and of the
+ * stages that read them, as `repro` does, so it never swaps an input under a
+ * running stage (see lib/engine/stage_lock.ts).
  *
  * @module
  */
 
 import { resolve } from "node:path";
 import { restoreOut } from "../../engine/workspace_outs.ts";
-import { stageKey } from "../../engine/context.ts";
+import { type EngineContext, stageKey } from "../../engine/context.ts";
+import { restorable } from "../../engine/decide.ts";
+import { lockStages } from "../../engine/stage_lock.ts";
 import { PivotError } from "../../errors.ts";
 import { projectRelative } from "../../model/project.ts";
 import type { StageGraph } from "../../graph/graph.ts";
 import type { OutDef, StageDef } from "../../model/stage_def.ts";
-import { hashArtifact } from "../../storage/artifact_hash.ts";
+import { type ArtifactHash, hashArtifact } from "../../storage/artifact_hash.ts";
 import { CHECKOUT_MODES, type CheckoutMode } from "../../storage/cache.ts";
 import { readLock } from "../../storage/lock_file.ts";
 import type { Command } from "../command.ts";
@@ -25,8 +35,16 @@ export const checkout: Command = {
   summary: "Restore outs from the cache as the lock files record them.",
   usage: "checkout [TARGETS...] [options]   (TARGETS: stage names or out paths)",
   options: {
-    mode: { type: "string", value: "MODE", help: "hardlink (default), symlink or copy" },
-    force: { type: "boolean", help: "overwrite outs modified in the workspace" },
+    mode: {
+      type: "string",
+      value: "MODE",
+      help:
+        "reflink (default: a clone where the filesystem can, else a copy), copy, hardlink or symlink",
+    },
+    force: {
+      type: "boolean",
+      help: "also overwrite outs edited in the workspace (not in the cache)",
+    },
     "only-missing": { type: "boolean", help: "restore only outs missing from the workspace" },
   },
   async run({ values, positionals }, env) {
@@ -43,39 +61,56 @@ export const checkout: Command = {
         positionals,
         (path) => projectRelative(context.project, resolve(env.cwd, path)),
       );
+      const release = await lockStages(context, stagesToLock(context.graph, targets), {
+        signal: env.signal,
+        onWait: (stage) =>
+          env.output.error(
+            `waiting: stage '${stage.name}' is being run by another pivot process`,
+          ),
+      });
+      if (release === undefined) {
+        env.output.error("checkout cancelled");
+        return 130;
+      }
       const checkoutMode = (mode as CheckoutMode | undefined) ?? context.checkoutMode;
       let restored = 0;
       let problems = 0;
-      for (const { stage, outs } of targets) {
-        const lock = await readLock(stage.lockFile, stageKey(context, stage), context.state);
-        for (const out of outs) {
-          if (!out.cache) continue;
-          const locked = lock?.outs.find((o) => o.path === out.path);
-          if (!locked) {
-            if (positionals.length > 0) {
+      try {
+        for (const { stage, outs } of targets) {
+          const lock = await readLock(stage.lockFile, stageKey(context, stage), context.state);
+          for (const out of outs) {
+            if (!out.cache) continue;
+            const locked = lock?.outs.find((o) => o.path === out.path);
+            if (!locked) {
+              if (positionals.length > 0) {
+                env.output.error(
+                  `${out.path}: stage '${stage.name}' has never been run: run 'pivot repro ${stage.name}'`,
+                );
+                problems++;
+              }
+              continue;
+            }
+            const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+            if (now?.hash === locked.hash) continue;
+            if (now && values["only-missing"]) continue;
+            if (now && !values.force && !(await inCache(context, now))) {
               env.output.error(
-                `${out.path}: stage '${stage.name}' has never been run: run 'pivot repro ${stage.name}'`,
+                `${out.path}: edited in the workspace (its content is not in the cache); use --force to overwrite it`,
               );
               problems++;
+              continue;
             }
-            continue;
-          }
-          const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
-          if (now?.hash === locked.hash) continue;
-          if (now && values["only-missing"]) continue;
-          if (now && !values.force) {
-            env.output.error(`${out.path}: modified in the workspace; use --force to overwrite it`);
-            problems++;
-            continue;
-          }
-          if (await restoreOut(context, out, locked, checkoutMode)) {
-            restored++;
-            if (!env.output.quiet) env.output.line(`restored  ${out.path}`);
-          } else {
-            env.output.error(`${out.path}: not in the cache: run 'pivot repro ${stage.name}'`);
-            problems++;
+            if (await restoreOut(context, out, locked, checkoutMode)) {
+              restored++;
+              if (!env.output.quiet) env.output.line(`restored  ${out.path}`);
+            } else {
+              env.output.error(`${out.path}: not in the cache: run 'pivot repro ${stage.name}'`);
+              problems++;
+            }
           }
         }
+      } finally {
+        await release();
       }
       if (!env.output.quiet && restored === 0 && problems === 0) {
         env.output.line("Nothing to restore.");
@@ -84,6 +119,31 @@ export const checkout: Command = {
     });
   },
 };
+
+/**
+ * True when the workspace content `now` is held, intact, by the cache: then
+ * replacing it loses nothing (`pivot checkout` at its revision brings it back).
+ */
+async function inCache(context: EngineContext, now: ArtifactHash): Promise<boolean> {
+  if (!now.isDir) return await restorable(context, now.hash, false);
+  for (const file of now.manifest.files) {
+    if (!(await context.cache.verify(file.hash, context.state, context.warn))) return false;
+  }
+  return true;
+}
+
+/** The stages whose outs `targets` writes, and the stages that read those outs. */
+function stagesToLock(
+  graph: StageGraph,
+  targets: readonly { stage: StageDef; outs: readonly OutDef[] }[],
+): StageDef[] {
+  const names = new Set<string>();
+  for (const { stage } of targets) {
+    names.add(stage.name);
+    for (const reader of graph.downstream.get(stage.name) ?? []) names.add(reader);
+  }
+  return [...names].map((name) => graph.byName.get(name)!);
+}
 
 function resolveTargets(
   graph: StageGraph,
