@@ -25,7 +25,7 @@ async function appendInPlace(path: string, text: string): Promise<void> {
   await file.write(new TextEncoder().encode(text));
 }
 
-async function objectOf(p: TempProject, hash: string): Promise<string> {
+function objectOf(p: TempProject, hash: string): string {
   return p.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`);
 }
 
@@ -45,7 +45,7 @@ Deno.test("default checkout: an out written in place never changes its cache obj
     assert(info.isFile && info.nlink === 1, "the workspace out is its own file, not a link");
     const hash = await lockedHash(p, "model.json");
     await appendInPlace(p.path("model.json"), "tampered");
-    assertEquals(await hashFile(await objectOf(p, hash)), hash, "the object is intact");
+    assertEquals(await hashFile(objectOf(p, hash)), hash, "the object is intact");
 
     // The edit is not in the cache: checkout refuses to drop it without --force.
     const refused = await p.pivot("checkout");
@@ -88,7 +88,7 @@ for (const mode of ["hardlink", "symlink"]) {
       const repro = await p.events("repro");
       assertEquals(TempProject.byStatus(repro.events), { ran: ["train"] });
       assertEquals(await p.read("model.json"), original);
-      assertEquals(await hashFile(await objectOf(p, hash)), hash, "the object is stored anew");
+      assertEquals(await hashFile(objectOf(p, hash)), hash, "the object is stored anew");
     } finally {
       await p.dispose();
     }
@@ -111,7 +111,7 @@ Deno.test("hardlink checkout: committing an out written in place leaves no corru
     // place through the link, must not stay in the cache under its name.
     const commit = await p.pivot("commit");
     assertEquals(commit.code, 0, commit.stderr);
-    const object = await objectOf(p, hash);
+    const object = objectOf(p, hash);
     const left = await Deno.stat(object).then(() => hashFile(object), () => undefined);
     assert(left === undefined || left === hash, "no object under a hash it does not have");
 
@@ -136,7 +136,7 @@ Deno.test("a cache object whose content no longer matches its hash is reported a
     assertEquals((await p.pivot("repro")).code, 0);
     const original = await p.read("model.json");
     const hash = await lockedHash(p, "model.json");
-    const object = await objectOf(p, hash);
+    const object = objectOf(p, hash);
     await Deno.chmod(object, 0o644);
     await Deno.writeTextFile(object, "garbage");
     await Deno.remove(p.path("model.json"));
