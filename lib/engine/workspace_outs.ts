@@ -23,7 +23,16 @@ import type { LockOut } from "../storage/lock_file.ts";
 import { stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
+import { ignoreInGit } from "../storage/gitignore.ts";
 import { ensureDir, removePath } from "../storage/ensure_dir.ts";
+
+/**
+ * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
+ * data; `cache: false` outs (metrics meant for git) stay visible to git.
+ */
+function ignoreCachedOut(context: EngineContext, out: OutDef): void {
+  if (out.cache) ignoreInGit(context.project.root, out.abs);
+}
 
 /** The checkout mode for an out: incremental outs are always copies. */
 function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
@@ -49,6 +58,7 @@ export async function restoreOut(
     ensureDir(dirname(out.abs));
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
     await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined });
+    ignoreCachedOut(context, out);
     return true;
   }
   const manifest = await cache.readManifest(locked.hash);
@@ -73,6 +83,7 @@ export async function restoreOut(
     throw error;
   }
   await rememberPlaced(state, out, { hash: locked.hash, manifest });
+  ignoreCachedOut(context, out);
   return true;
 }
 
@@ -168,6 +179,7 @@ export async function commitStagedOuts(
       Deno.renameSync(staged, out.abs);
     }
     await rememberPlaced(state, out, item);
+    ignoreCachedOut(context, out);
     result.push({ path: out.path, hash, kind: out.kind });
   }
   return result;
@@ -224,6 +236,7 @@ export async function storeWorkspaceOuts(
       hash: now.hash,
       manifest: now.isDir ? now.manifest : undefined,
     }, link);
+    ignoreCachedOut(context, out);
     result.push({ path: out.path, hash: now.hash, kind: out.kind });
   }
   return result;
