@@ -19,6 +19,7 @@ import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import type { EngineContext } from "../engine/context.ts";
+import { refuseOutsOverCode } from "../engine/out_paths.ts";
 import {
   codeAccessOf,
   type FingerprintOptions,
@@ -108,6 +109,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     mark("session: graph built");
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
+    refuseOutsOverCode({ project, graph, fingerprints });
     return {
       project,
       graph,

@@ -24,6 +24,7 @@ import { stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
+import { refuseEscapingOut } from "./out_paths.ts";
 import { ensureDir, removePath } from "../storage/ensure_dir.ts";
 
 /**
@@ -51,6 +52,7 @@ export async function restoreOut(
   mode: CheckoutMode,
 ): Promise<boolean> {
   const { cache, state, warn } = context;
+  refuseEscapingOut(context.project.root, out);
   if (!out.isDir) {
     if (!(await cache.verify(locked.hash, state, warn))) return false;
     // A file is replaced by one rename; a directory in its place goes first.
@@ -157,6 +159,8 @@ export async function commitStagedOuts(
   stagedDir: string,
   options: { readonly noCommit: boolean },
 ): Promise<LockOut[]> {
+  // All or nothing: no out is placed if one would land outside the project.
+  for (const out of stage.outs) refuseEscapingOut(context.project.root, out);
   const hashed = await Promise.all(
     stage.outs.map((out) => hashStaged(out, join(stagedDir, out.path))),
   );

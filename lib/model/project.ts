@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, relative, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 
 /** The name of the directory that marks a project's root and holds Pivot's files. */
 export const PIVOT_DIR = ".pivot";
@@ -41,6 +41,46 @@ export function projectAt(root: string): Project {
 export function isInside(dir: string, path: string): boolean {
   const rel = relative(dir, path);
   return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * Where `abs` (lexically inside `root`) really is when a symbolic link on
+ * the way leads outside `root`: the real path of its nearest existing
+ * ancestor directory, joined with the rest; undefined when it stays inside.
+ * A write to such a path would land outside the project.
+ *
+ * `realRoots` memoises real paths of directories (one `realpath` per
+ * directory for a whole pipeline); pass a fresh map for a fresh answer.
+ */
+export function escapesThroughLink(
+  root: string,
+  abs: string,
+  realRoots: Map<string, string> = new Map(),
+): string | undefined {
+  const real = (dir: string): string | undefined => {
+    const known = realRoots.get(dir);
+    if (known !== undefined) return known;
+    try {
+      const path = Deno.realPathSync(dir);
+      realRoots.set(dir, path);
+      return path;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+        return undefined;
+      }
+      throw error;
+    }
+  };
+  const realRoot = real(root) ?? root;
+  let dir = dirname(abs);
+  while (dir !== root && isInside(root, dir)) {
+    const realDir = real(dir);
+    if (realDir !== undefined) {
+      return isInside(realRoot, realDir) ? undefined : join(realDir, relative(dir, abs));
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
 }
 
 /** `path` relative to the project root, with `/` separators. */

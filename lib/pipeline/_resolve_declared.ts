@@ -10,7 +10,18 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
-import { isInside, PIVOT_DIR, type Project, projectRelative } from "../model/project.ts";
+import {
+  escapesThroughLink,
+  isInside,
+  PIVOT_DIR,
+  type Project,
+  projectRelative,
+} from "../model/project.ts";
+
+// Real paths of the directories holding outs, resolved once per process: a
+// pipeline's outs share a few directories. (The engine checks again, afresh,
+// before it writes an out: lib/engine/workspace_outs.ts.)
+const realDirs = new Map<string, string>();
 import type { ArtifactDef, ResolvedPermissions } from "../model/stage_def.ts";
 
 /** What {@link resolveArtifact} needs to know about one declared path. */
@@ -51,6 +62,20 @@ export function resolveArtifact(
     throw new PivotError(
       `${where()}: stage '${stage}': ${decl.what} '${decl.name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
     );
+  }
+  if (decl.what === "out") {
+    const rel = projectRelative(project, abs);
+    if (rel.split("/").includes(".git")) {
+      throw new PivotError(
+        `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is inside a .git/ directory, which git owns: use another path`,
+      );
+    }
+    const really = escapesThroughLink(project.root, abs, realDirs);
+    if (really !== undefined) {
+      throw new PivotError(
+        `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) leads outside the project through a symbolic link (it is really ${really}): write outs inside the project`,
+      );
+    }
   }
   return {
     name: decl.name,
