@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Decision } from "../engine/decide.ts";
+import type { Decision, FileChanges } from "../engine/decide.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { Output } from "./output.ts";
 
@@ -34,6 +34,24 @@ export function statusJson(decision: Decision): Record<string, unknown> {
     ...(decision.restore.length > 0 ? { restore: decision.restore.map((o) => o.path) } : {}),
     ...(decision.runCache ? { run_cache: true } : {}),
   };
+}
+
+// Files named per kind of change in a directory; `--json` has them all.
+const SHOWN_FILES = 10;
+
+function printFileChanges(output: Output, files: FileChanges): void {
+  for (
+    const [label, paths] of [
+      ["modified", files.modified],
+      ["added", files.added],
+      ["removed", files.removed],
+    ] as const
+  ) {
+    for (const path of paths.slice(0, SHOWN_FILES)) output.line(`      ${label}: ${path}`);
+    if (paths.length > SHOWN_FILES) {
+      output.line(`      … and ${paths.length - SHOWN_FILES} more ${label} (see --json)`);
+    }
+  }
 }
 
 function short(hash: string | null): string {
@@ -89,6 +107,7 @@ export function printExplanation(output: Output, decisions: readonly Decision[])
       output.line("  Dep changes:");
       for (const c of d.changes.deps) {
         output.line(`    ${c.path}: ${short(c.old)} -> ${short(c.new)}`);
+        if (c.files) printFileChanges(output, c.files);
       }
     }
     output.line();

@@ -10,6 +10,8 @@ import { isDirectory } from "../paths.ts";
 import { join } from "node:path";
 import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
+import { stageKey } from "../engine/context.ts";
+import { readLock } from "../storage/lock_file.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import type { CommandEnv } from "./command.ts";
 import { ownCodePaths } from "../own_code.ts";
@@ -88,6 +90,13 @@ export async function runOnce(
   flags: RunFlags,
   env: CommandEnv,
 ): Promise<number> {
+  // A hand-edited or truncated lock file is an error in the project (exit 2),
+  // found before anything runs; parsed locks are cached, so this costs a stat
+  // a stage.
+  const { context } = session;
+  for (const stage of context.graph.order) {
+    await readLock(stage.lockFile, stageKey(context, stage), context.state, context.cache);
+  }
   const driver = driverFor(session, flags, env);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
   const cancel = () => driver.push({ type: "cancel" });

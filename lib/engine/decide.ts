@@ -8,7 +8,8 @@
  */
 
 import type { StageDef } from "../model/stage_def.ts";
-import { hashArtifact } from "../storage/artifact_hash.ts";
+import { type DirHash, dirManifest, hashArtifact } from "../storage/artifact_hash.ts";
+import type { DirManifest } from "../storage/cache.ts";
 import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
 import {
   type LockData,
@@ -52,6 +53,21 @@ export interface DepChange {
   readonly old: Hash | null;
   /** Hash now (null: missing or no longer a dep). */
   readonly new: Hash | null;
+  /**
+   * For a directory whose old and new manifests are both known: the files
+   * (paths inside it) added, removed and modified.
+   */
+  readonly files?: FileChanges;
+}
+
+/** How the files of a directory changed between two manifests. */
+export interface FileChanges {
+  /** Paths only in the new manifest. */
+  readonly added: string[];
+  /** Paths only in the old manifest. */
+  readonly removed: string[];
+  /** Paths in both, with different hashes. */
+  readonly modified: string[];
 }
 
 /** All changes of a stage against its lock file. */
@@ -121,17 +137,19 @@ export async function decide(
   options: DecideOptions,
 ): Promise<Decision> {
   const key = stageKey(context, stage);
-  const locked = await readLockStamped(stage.lockFile, key, context.state);
+  const locked = await readLockStamped(stage.lockFile, key, context.state, context.cache);
   const lock = locked?.data;
   const fingerprint = context.fingerprints.get(stage.name);
   const manifest = fingerprint?.manifest ?? {};
   const deps: LockDep[] = [];
+  const dirs = new Map<string, DirHash>();
   for (const dep of stage.deps) {
-    const hashed = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state);
+    const hashed = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state, context.cache);
     if (hashed) {
+      if (hashed.isDir) dirs.set(dep.path, hashed);
       deps.push(
         hashed.isDir
-          ? { path: dep.path, hash: hashed.hash, files: hashed.manifest.files }
+          ? { path: dep.path, hash: hashed.hash, files: hashed.files, size: hashed.size }
           : { path: dep.path, hash: hashed.hash },
       );
     } else {
@@ -150,7 +168,7 @@ export async function decide(
   const changes: Changes = {
     code: codeChanges(lock?.code_manifest ?? {}, manifest, fingerprint?.locations ?? {}),
     params: paramChanges(lock?.params ?? {}, stage.params),
-    deps: depChanges(lock?.deps ?? [], deps, stage),
+    deps: await withFileChanges(context, depChanges(lock?.deps ?? [], deps, stage), dirs),
   };
   const reasons: Reason[] = [];
   if (options.forced) reasons.push("forced");
@@ -172,7 +190,7 @@ export async function decide(
         missing = true;
         break;
       }
-      const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+      const now = await hashArtifact(out.abs, out.path, out.isDir, context.state, context.cache);
       if (now?.hash === locked.hash) {
         if (out.cache && !context.cache.has(locked.hash)) recache.push(locked);
         continue;
@@ -299,13 +317,50 @@ function depChanges(
 }
 
 /**
+ * Name the files that changed in each changed directory dep, by diffing its
+ * locked manifest (a cache object) with the current one.
+ */
+async function withFileChanges(
+  context: EngineContext,
+  changes: DepChange[],
+  dirs: ReadonlyMap<string, DirHash>,
+): Promise<DepChange[]> {
+  const result: DepChange[] = [];
+  for (const change of changes) {
+    const now = dirs.get(change.path);
+    if (!now || change.old === null) {
+      result.push(change);
+      continue;
+    }
+    const before = await context.cache.readManifest(change.old);
+    const after = await dirManifest(now, context.cache);
+    result.push(before && after ? { ...change, files: diffManifests(before, after) } : change);
+  }
+  return result;
+}
+
+/** The files added, removed and modified from manifest `before` to `after`. */
+export function diffManifests(before: DirManifest, after: DirManifest): FileChanges {
+  const old = new Map(before.files.map((f) => [f.path, f.hash]));
+  const changes: FileChanges = { added: [], removed: [], modified: [] };
+  for (const { path, hash } of after.files) {
+    const was = old.get(path);
+    if (was === undefined) changes.added.push(path);
+    else if (was !== hash) changes.modified.push(path);
+    old.delete(path);
+  }
+  changes.removed.push(...old.keys());
+  return changes;
+}
+
+/**
  * True when every dep of `decision.stage` still has the hash `decision`
  * saw (a stat each, through the state store's hash cache).
  */
 export async function depsUnchanged(context: EngineContext, decision: Decision): Promise<boolean> {
   const seen = new Map(decision.deps.map((d) => [d.path, d.hash]));
   for (const dep of decision.stage.deps) {
-    const now = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state);
+    const now = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state, context.cache);
     if (now?.hash !== seen.get(dep.path)) return false;
   }
   return true;

@@ -229,7 +229,7 @@ export class Engine {
     await recordRun(
       this.#context,
       decision,
-      entry.outs.map(({ path, hash, kind }) => ({ path, hash, kind })),
+      entry.outs.map(({ isDir: _, ...out }) => out),
     );
     return true;
   }

@@ -29,9 +29,7 @@ export async function recordRun(
   }, context.state);
   const entry: RunCacheEntry = {
     outs: outs.map((o) => ({
-      path: o.path,
-      hash: o.hash,
-      kind: o.kind,
+      ...o,
       isDir: stage.outs.find((d) => d.path === o.path)?.isDir ?? false,
     })),
   };

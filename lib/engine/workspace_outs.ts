@@ -10,7 +10,12 @@
 import { dirname, join } from "node:path";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { OutputError } from "../errors.ts";
-import { hashArtifact, listFiles } from "../storage/artifact_hash.ts";
+import {
+  dirManifest,
+  hashArtifact,
+  listFiles,
+  rememberDirectory,
+} from "../storage/artifact_hash.ts";
 import {
   type CheckoutMode,
   type DirManifest,
@@ -95,16 +100,23 @@ interface HashedOut {
   readonly staged: string;
   readonly hash: Hash;
   readonly manifest: DirManifest | undefined;
+  /** For a directory: the total size of its files. */
+  readonly size: number;
 }
 
 async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
-  if (!out.isDir) return { out, staged, hash: await hashFile(staged), manifest: undefined };
+  if (!out.isDir) {
+    return { out, staged, hash: await hashFile(staged), manifest: undefined, size: 0 };
+  }
   const files = [];
+  let size = 0;
   for (const path of listFiles(staged)) {
-    files.push({ path, hash: await hashFile(join(staged, path)) });
+    const file = join(staged, path);
+    size += Deno.statSync(file).size;
+    files.push({ path, hash: await hashFile(file) });
   }
   const manifest = { files };
-  return { out, staged, hash: await hashManifest(manifest), manifest };
+  return { out, staged, hash: await hashManifest(manifest), manifest, size };
 }
 
 /**
@@ -137,14 +149,14 @@ async function rememberPlaced(
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
     return;
   }
-  for (const file of hashed.manifest.files) {
-    const abs = join(out.abs, file.path);
-    await state.rememberFileHash(
-      `${out.path}/${file.path}`,
-      stampOf(Deno.statSync(abs)),
-      file.hash,
-    );
-  }
+  await rememberDirectory(out.abs, out.path, hashed.manifest, hashed.hash, state);
+}
+
+/** An out as a lock file records it: a directory with its file count and size. */
+function lockOut(out: OutDef, hashed: HashedOut): LockOut {
+  const base = { path: out.path, hash: hashed.hash, kind: out.kind };
+  if (!hashed.manifest) return base;
+  return { ...base, files: hashed.manifest.files.length, size: hashed.size };
 }
 
 /**
@@ -167,7 +179,7 @@ export async function commitStagedOuts(
   const { cache, state } = context;
   const result: LockOut[] = [];
   for (const item of hashed) {
-    const { out, staged, hash } = item;
+    const { out, staged } = item;
     const mode = modeFor(out, context.checkoutMode);
     // Hard-linking the staged file into the cache makes the workspace file and
     // the object one read-only inode; copies keep the workspace file writable.
@@ -184,7 +196,7 @@ export async function commitStagedOuts(
     }
     await rememberPlaced(state, out, item);
     ignoreCachedOut(context, out);
-    result.push({ path: out.path, hash, kind: out.kind });
+    result.push(lockOut(out, item));
   }
   return result;
 }
@@ -229,19 +241,25 @@ export async function storeWorkspaceOuts(
 ): Promise<LockOut[]> {
   const result: LockOut[] = [];
   for (const out of stage.outs) {
-    const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+    const now = await hashArtifact(out.abs, out.path, out.isDir, context.state, context.cache);
     if (!now) {
       throw new OutputError(
         `stage '${stage.name}': out '${out.name}' (${out.path}) is missing: run the stage (pivot repro ${stage.name}) instead of committing it`,
       );
     }
     const link = out.cache && modeFor(out, context.checkoutMode) === "hardlink";
-    await storeContent(context.cache, out.abs, {
-      hash: now.hash,
-      manifest: now.isDir ? now.manifest : undefined,
-    }, link);
+    // A directory the index answered for has its manifest in the cache, but
+    // maybe not its files: commit needs the list to store them.
+    const manifest = now.isDir
+      ? await dirManifest(now, context.cache) ?? (await hashStaged(out, out.abs)).manifest
+      : undefined;
+    await storeContent(context.cache, out.abs, { hash: now.hash, manifest }, link);
     ignoreCachedOut(context, out);
-    result.push({ path: out.path, hash: now.hash, kind: out.kind });
+    result.push(
+      now.isDir
+        ? { path: out.path, hash: now.hash, kind: out.kind, files: now.files, size: now.size }
+        : { path: out.path, hash: now.hash, kind: out.kind },
+    );
   }
   return result;
 }

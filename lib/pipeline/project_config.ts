@@ -22,6 +22,17 @@ export interface ProjectConfig {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
+/** True when `path` is a directory or nothing (it can be created there). */
+function isDirectoryOrAbsent(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    if (error instanceof Deno.errors.NotADirectory) return false;
+    throw error;
+  }
+}
+
 /** The path of a project's config file. */
 function configPath(project: Project): string {
   return join(project.pivotDir, "config.yaml");
@@ -67,12 +78,18 @@ export async function readProjectConfig(project: Project): Promise<ProjectConfig
       `${where}: core.jobs must be a positive integer, got ${JSON.stringify(jobs)}`,
     );
   }
+  const cacheDir = dir === undefined
+    ? project.cacheDir
+    : isAbsolute(dir)
+    ? dir
+    : resolve(project.pivotDir, dir);
+  if (!isDirectoryOrAbsent(cacheDir)) {
+    throw new PivotError(
+      `${where}: cache.dir must be a directory, but ${cacheDir} is a file (or under one): point it at a directory, or remove the key to use .pivot/cache`,
+    );
+  }
   return {
-    cacheDir: dir === undefined
-      ? project.cacheDir
-      : isAbsolute(dir)
-      ? dir
-      : resolve(project.pivotDir, dir),
+    cacheDir,
     checkoutMode: mode as CheckoutMode,
     jobs: jobs as number | undefined,
     raw,

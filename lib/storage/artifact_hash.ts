@@ -1,7 +1,25 @@
 /**
  * Hashes of files and directories in the workspace, through the state
- * store's file-hash cache: a file whose path, mtime, size and inode are
- * unchanged is never re-read.
+ * store: a file whose path, mtime, size and inode are unchanged is never
+ * re-read, and a directory whose files all have their recorded stamps costs
+ * one lookup, not one per file.
+ *
+ * A directory's hash is the hash of its manifest (the sorted list of its
+ * files and their hashes), and the manifest is stored as a cache object when
+ * it is computed, so lock files record a directory by that one hash (with
+ * its file count and size) and `status --explain` can still name the files
+ * that changed by diffing two manifests.
+ *
+ * The directory index works as git's index does: every file is stat-ed (a
+ * directory's own mtime changes only when entries are added or removed
+ * directly in it, not when a file in it is rewritten, so it proves nothing),
+ * and the stamps of all its files, digested, are compared with the digest
+ * recorded with the directory's hash. Equal: the recorded hash holds, and no
+ * per-file entry is even loaded. Different: the per-file index of that
+ * directory (stored apart from other files' entries, in chunks) is loaded,
+ * and only files whose stamps changed are read. Files modified in the last
+ * {@link RACY_MS} are re-read until they settle, as git does with racily
+ * clean entries.
  *
  * `stat` is synchronous here on purpose: a no-op run stats every dep and out,
  * and a sync stat costs a few µs where an async one costs ~40 µs.
@@ -12,15 +30,31 @@
 import { join } from "node:path";
 import { PivotError } from "../errors.ts";
 import { statOrUndefined } from "../paths.ts";
-import { type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
+import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { hashFile } from "./hash.ts";
-import { isRacy, stampOf, type StateStore } from "./state.ts";
+import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "./state.ts";
+
+/** A directory's hash, with its file count and total size. */
+export interface DirHash {
+  readonly isDir: true;
+  /** The hash of its manifest. */
+  readonly hash: Hash;
+  /** How many files it holds. */
+  readonly files: number;
+  /** Total size of its files, in bytes. */
+  readonly size: number;
+  /**
+   * The manifest, when it was computed now; undefined when the directory
+   * index answered (then the manifest is a cache object: {@link dirManifest}).
+   */
+  readonly manifest: DirManifest | undefined;
+}
 
 /** The hash of a file or directory as it is now. */
 export type ArtifactHash =
   | { readonly isDir: false; readonly hash: Hash }
-  | { readonly isDir: true; readonly hash: Hash; readonly manifest: DirManifest };
+  | DirHash;
 
 /** The hash of the file at `abs` (stat `info`), through the state cache under `rel`. */
 async function hashStatted(
@@ -41,13 +75,15 @@ async function hashStatted(
 
 /**
  * Hash a dep or out: a file, or (with `isDir`) a directory as the hash of its
- * manifest. Returns undefined when it is missing or of the other kind.
+ * manifest. Returns undefined when it is missing or of the other kind. A
+ * directory's manifest, when computed, is stored in `cache` (if given).
  */
 export async function hashArtifact(
   abs: string,
   rel: string,
   isDir: boolean,
   state: StateStore,
+  cache?: Cache,
 ): Promise<ArtifactHash | undefined> {
   const info = statOrUndefined(abs);
   if (!info) return undefined;
@@ -56,14 +92,172 @@ export async function hashArtifact(
     return { isDir: false, hash: await hashStatted(abs, rel, info, state) };
   }
   if (!info.isDirectory) return undefined;
-  const files: ManifestEntry[] = [];
-  for (const path of listFiles(abs)) {
-    const fileAbs = join(abs, path);
-    const hash = await hashStatted(fileAbs, `${rel}/${path}`, Deno.statSync(fileAbs), state);
-    files.push({ path, hash });
+  return await hashDirectory(abs, rel, state, cache);
+}
+
+/** What the directory index records for a directory: `[dir, rel]`. */
+interface DirIndex {
+  /** Digest of every file's path and stamp, in order ("" while a file is racy). */
+  readonly stamps: string;
+  readonly hash: Hash;
+  readonly files: number;
+  readonly size: number;
+  /** How many chunks of {@link FileRow}s `[dirFiles, rel, i]` hold. */
+  readonly chunks: number;
+}
+
+/** One file of the per-directory index: path, mtime, size, inode, hash ("" = unknown). */
+type FileRow = [string, number, number, number, string];
+
+// Rows per KV value: a value may hold at most 64 KiB.
+const ROWS_PER_CHUNK = 400;
+
+interface StattedFile {
+  readonly path: string;
+  readonly stamp: FileStamp;
+}
+
+function statFiles(abs: string): StattedFile[] {
+  return listFiles(abs).map((path) => ({ path, stamp: stampOf(Deno.statSync(join(abs, path))) }));
+}
+
+const encoder = new TextEncoder();
+
+/** A digest of the files' paths and stamps (WebCrypto: nothing to import). */
+async function stampsDigest(files: readonly StattedFile[]): Promise<string> {
+  const text = files.map(({ path, stamp }) =>
+    `${path}\0${stamp.mtime}\0${stamp.size}\0${stamp.ino}`
+  )
+    .join("\n");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", encoder.encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function hashDirectory(
+  abs: string,
+  rel: string,
+  state: StateStore,
+  cache: Cache | undefined,
+): Promise<DirHash> {
+  const files = statFiles(abs);
+  const stamps = await stampsDigest(files);
+  const index = await state.get<DirIndex>([NS.dir, rel]);
+  if (index?.stamps === stamps) {
+    return {
+      isDir: true,
+      hash: index.hash,
+      files: index.files,
+      size: index.size,
+      manifest: undefined,
+    };
   }
-  const manifest = { files };
-  return { isDir: true, hash: await hashManifest(manifest), manifest };
+  const known = await readRows(state, rel);
+  const entries: ManifestEntry[] = [];
+  const rows: FileRow[] = [];
+  let settled = true;
+  let size = 0;
+  for (const { path, stamp } of files) {
+    const row = known.get(path);
+    const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
+        row[3] === stamp.ino
+      ? row[4]
+      : await hashFile(join(abs, path));
+    const racy = isRacy(stamp);
+    if (racy) settled = false;
+    rows.push([path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash]);
+    entries.push({ path, hash });
+    size += stamp.size;
+  }
+  const manifest = { files: entries };
+  const hash = await hashManifest(manifest);
+  await cache?.storeManifest(manifest);
+  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0);
+  // With a file still racy, the digest could match a later version: no
+  // digest then, and the next look re-reads only the racy files.
+  state.defer(
+    [NS.dir, rel],
+    {
+      stamps: settled ? stamps : "",
+      hash,
+      files: files.length,
+      size,
+      chunks,
+    } satisfies DirIndex,
+  );
+  return { isDir: true, hash, files: files.length, size, manifest };
+}
+
+async function readRows(state: StateStore, rel: string): Promise<Map<string, FileRow>> {
+  const rows = new Map<string, FileRow>();
+  for (const { value } of await state.list<FileRow[]>([NS.dirFiles, rel])) {
+    for (const row of value) rows.set(row[0], row);
+  }
+  return rows;
+}
+
+/** Write the per-file index of a directory; returns its number of chunks. */
+function writeRows(
+  state: StateStore,
+  rel: string,
+  rows: readonly FileRow[],
+  before: number,
+): number {
+  const chunks = Math.ceil(rows.length / ROWS_PER_CHUNK);
+  for (let i = 0; i < chunks; i++) {
+    state.defer([NS.dirFiles, rel, i], rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK));
+  }
+  // Chunks past the new end (the directory shrank) would add stale rows.
+  for (let i = chunks; i < before; i++) state.defer([NS.dirFiles, rel, i], []);
+  return chunks;
+}
+
+/**
+ * Remember the hashes of a directory Pivot has just written at `abs` with
+ * `manifest` (an out placed in the workspace), so the next look costs one
+ * lookup. Its files are fresh, but their content is known: they are recorded
+ * as settled.
+ */
+export async function rememberDirectory(
+  abs: string,
+  rel: string,
+  manifest: DirManifest,
+  hash: Hash,
+  state: StateStore,
+): Promise<void> {
+  const files = statFiles(abs);
+  const hashes = new Map(manifest.files.map((f) => [f.path, f.hash]));
+  const rows: FileRow[] = files.map(({ path, stamp }) => [
+    path,
+    stamp.mtime,
+    stamp.size,
+    stamp.ino,
+    hashes.get(path) ?? "",
+  ]);
+  if (rows.some((row) => row[4] === "")) return; // not what the manifest says: look again later
+  const size = files.reduce((total, f) => total + f.stamp.size, 0);
+  const before = (await state.get<DirIndex>([NS.dir, rel]))?.chunks ?? 0;
+  const chunks = writeRows(state, rel, rows, before);
+  state.defer(
+    [NS.dir, rel],
+    {
+      stamps: await stampsDigest(files),
+      hash,
+      files: files.length,
+      size,
+      chunks,
+    } satisfies DirIndex,
+  );
+}
+
+/**
+ * The manifest of a directory hashed by {@link hashArtifact}: the one it
+ * computed, else the cache object; undefined when neither is there.
+ */
+export async function dirManifest(
+  hashed: DirHash,
+  cache: Cache,
+): Promise<DirManifest | undefined> {
+  return hashed.manifest ?? await cache.readManifest(hashed.hash);
 }
 
 /** Every file under `dir` (following symlinks), as sorted POSIX relative paths. */

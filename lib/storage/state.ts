@@ -31,6 +31,10 @@ export const NS = {
   remote: "remote",
   /** What each stage printed in its last run: `[log, stageName]` → lines. */
   log: "log",
+  /** Directory index: `[dir, relPath]` → digest of its files' stamps, its hash, count, size. */
+  dir: "dir",
+  /** Per-file index of a directory: `[dirFiles, relPath, chunk]` → rows of path, stamp, hash. */
+  dirFiles: "dirFiles",
 } as const;
 
 /** What identifies a file version without reading it. */
@@ -159,13 +163,18 @@ export class StateStore {
     return false;
   }
 
-  /** Read every entry under `prefix`. */
+  /** Read every entry under `prefix`, queued writes included. */
   async list<T>(prefix: Deno.KvKey): Promise<{ key: Deno.KvKey; value: T }[]> {
-    const result: { key: Deno.KvKey; value: T }[] = [];
+    const result = new Map<string, { key: Deno.KvKey; value: T }>();
     for await (const item of this.#kv.list<T>({ prefix })) {
-      result.push({ key: item.key, value: item.value });
+      result.set(keyId(item.key), { key: item.key, value: item.value });
     }
-    return result;
+    for (const [id, { key, value }] of this.#pending) {
+      if (key.length > prefix.length && prefix.every((part, i) => key[i] === part)) {
+        result.set(id, { key, value: value as T });
+      }
+    }
+    return [...result.values()];
   }
 
   /** Write one entry now. */

@@ -1,4 +1,5 @@
 import { PivotError } from "../../lib/errors.ts";
+import { Cache, hashManifest } from "../../lib/storage/cache.ts";
 import { type LockData, readLock, writeLock } from "../../lib/storage/lock_file.ts";
 import { listTree, openState, tempDir } from "../_project.ts";
 import {
@@ -17,14 +18,7 @@ const data: LockData = {
   params: { lr: 0.1, epochs: 3, nested: { z: 1, a: 2 } },
   deps: [
     { path: "data/z.csv", hash: "3333333333333333" },
-    {
-      path: "data/images",
-      hash: "4444444444444444",
-      files: [{ path: "b.png", hash: "5555555555555555" }, {
-        path: "a.png",
-        hash: "6666666666666666",
-      }],
-    },
+    { path: "data/images", hash: "4444444444444444", files: 2, size: 2048 },
   ],
   outs: [
     { path: "model.json", hash: "7777777777777777", kind: "out" },
@@ -37,14 +31,7 @@ const canonical: LockData = {
   code_manifest: data.code_manifest,
   params: data.params,
   deps: [
-    {
-      path: "data/images",
-      hash: "4444444444444444",
-      files: [{ path: "a.png", hash: "6666666666666666" }, {
-        path: "b.png",
-        hash: "5555555555555555",
-      }],
-    },
+    { path: "data/images", hash: "4444444444444444", files: 2, size: 2048 },
     { path: "data/z.csv", hash: "3333333333333333" },
   ],
   outs: [
@@ -79,8 +66,8 @@ test("the lock file text has sorted keys and deps, outs and files sorted by path
   };
   sorted(order(["code_manifest:", "deps:", "outs:", "params:"]));
   sorted(order(["func:helper", "self:train"]));
-  sorted(order(["a.png", "b.png", "path: data/images", "path: data/z.csv"]));
-  sorted(order(['hash: "6666666666666666"', "path: a.png"]));
+  sorted(order(["files: 2", "hash: \"4444444444444444\"", "path: data/images", "size: 2048"]));
+  sorted(order(["path: data/images", "path: data/z.csv"]));
   sorted(order(["path: metrics.json", "path: model.json"]));
   sorted(order(["epochs:", "lr:", "nested:", "a: 2", "z: 1"]));
 });
@@ -93,9 +80,7 @@ test("equal locks in any order are written byte for byte the same", async () => 
     params: { nested: { a: 2, z: 1 }, epochs: 3, lr: 0.1 },
     outs: [...data.outs].reverse(),
     deps: [...data.deps].reverse().map((d) =>
-      d.files
-        ? { ...d, files: [...d.files].reverse().map(({ hash, path }) => ({ hash, path })) }
-        : d
+      d.files === undefined ? d : { size: d.size, files: d.files, hash: d.hash, path: d.path }
     ),
     code_manifest: { "func:helper": "2222222222222222", "self:train": "1111111111111111" },
   };
@@ -163,18 +148,40 @@ test("a lock file that is not a mapping is a PivotError naming the file", async 
   await Deno.mkdir(dir.path(".pivot/stages"), { recursive: true });
   await Deno.writeTextFile(dir.path(REL), "just a string\n");
   await assertRejects(() => readLock(dir.path(REL), REL, state), PivotError);
-  await assertRejects(() => readLock(dir.path(REL), REL, state), /train\.lock: expected a mapping/);
+  await assertRejects(
+    () => readLock(dir.path(REL), REL, state),
+    /train\.lock: the file must be a mapping, got "just a string": restore it from git/,
+  );
 });
 
-test("an empty lock file reads as an empty lock", async () => {
+test("an empty (truncated) lock file is a PivotError naming the file", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
   await Deno.mkdir(dir.path(".pivot/stages"), { recursive: true });
   await Deno.writeTextFile(dir.path(REL), "");
-  assertEquals(await readLock(dir.path(REL), REL, state), {
-    code_manifest: {},
-    params: {},
-    deps: [],
-    outs: [],
-  });
+  await assertRejects(
+    () => readLock(dir.path(REL), REL, state),
+    /train\.lock: the file must be a lock file \(code_manifest, deps, outs, params\), got an empty file/,
+  );
+});
+
+test("a lock file listing a directory's files (older Pivot) reads as its count", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  await Deno.mkdir(dir.path(".pivot/stages"), { recursive: true });
+  const files = [{ hash: "1111111111111111", path: "a" }, { hash: "2222222222222222", path: "b" }];
+  await Deno.writeTextFile(
+    dir.path(REL),
+    JSON.stringify({
+      code_manifest: {},
+      params: {},
+      deps: [{ path: "d", hash: "3333333333333333", files }],
+      outs: [],
+    }),
+  );
+  const cache = new Cache(dir.path("cache"));
+  const lock = await readLock(dir.path(REL), REL, state, cache);
+  assertEquals(lock?.deps, [{ path: "d", hash: "3333333333333333", files: 2 }]);
+  // The list is kept as a manifest object, for status --explain.
+  assertEquals(await cache.readManifest(await hashManifest({ files })), { files });
 });

@@ -22,7 +22,7 @@ import { PivotError } from "../../errors.ts";
 import { projectRelative } from "../../model/project.ts";
 import type { StageGraph } from "../../graph/graph.ts";
 import type { OutDef, StageDef } from "../../model/stage_def.ts";
-import { type ArtifactHash, hashArtifact } from "../../storage/artifact_hash.ts";
+import { type ArtifactHash, dirManifest, hashArtifact } from "../../storage/artifact_hash.ts";
 import { CHECKOUT_MODES, type CheckoutMode } from "../../storage/cache.ts";
 import { readLock } from "../../storage/lock_file.ts";
 import type { Command } from "../command.ts";
@@ -77,7 +77,8 @@ export const checkout: Command = {
       let problems = 0;
       try {
         for (const { stage, outs } of targets) {
-          const lock = await readLock(stage.lockFile, stageKey(context, stage), context.state);
+          const key = stageKey(context, stage);
+          const lock = await readLock(stage.lockFile, key, context.state, context.cache);
           for (const out of outs) {
             if (!out.cache) continue;
             const locked = lock?.outs.find((o) => o.path === out.path);
@@ -90,7 +91,13 @@ export const checkout: Command = {
               }
               continue;
             }
-            const now = await hashArtifact(out.abs, out.path, out.isDir, context.state);
+            const now = await hashArtifact(
+              out.abs,
+              out.path,
+              out.isDir,
+              context.state,
+              context.cache,
+            );
             if (now?.hash === locked.hash) continue;
             if (now && values["only-missing"]) continue;
             if (now && !values.force && !(await inCache(context, now))) {
@@ -126,7 +133,9 @@ export const checkout: Command = {
  */
 async function inCache(context: EngineContext, now: ArtifactHash): Promise<boolean> {
   if (!now.isDir) return await restorable(context, now.hash, false);
-  for (const file of now.manifest.files) {
+  const manifest = await dirManifest(now, context.cache);
+  if (!manifest) return false;
+  for (const file of manifest.files) {
     if (!(await context.cache.verify(file.hash, context.state, context.warn))) return false;
   }
   return true;

@@ -1,0 +1,93 @@
+/**
+ * Lock files and `.pivot/config.yaml` are validated where Pivot reads them
+ * (SPEC §5): a hand-edited or truncated file gets one line naming the file,
+ * the key and what is expected, exit 2 — never "This is a bug in pivot".
+ */
+
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { TempProject } from "./_project.ts";
+
+const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("locks");
+pipeline.stage({
+  name: "train",
+  deps: { data: dep("data.txt", loaders.text()) },
+  outs: { model: out("model.json", loaders.json<{ w: string }>()) },
+  run: ({ data }) => ({ model: { w: data.trim() } }),
+});
+`;
+
+const LOCK = ".pivot/stages/train.lock";
+
+function assertOneLine(
+  result: { code: number; stdout: string; stderr: string },
+  pattern: RegExp,
+): void {
+  assertEquals(result.code, 2, result.stdout + result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, result.stderr);
+  assertMatch(lines[0], pattern);
+  assert(!/bug in pivot/i.test(result.stderr), result.stderr);
+}
+
+const EDITS: [string, (lock: string) => string, RegExp][] = [
+  [
+    "a digit-only hash",
+    (lock) => lock.replace(/(deps:\n\s+- hash: )"?[0-9a-f]{16}"?/, "$11234567890123456"),
+    /train\.lock: deps\[0\]\.hash must be a hash of 16 lowercase hex digits.*got 1234567890123456: restore it from git/,
+  ],
+  [
+    "a truncated file",
+    (lock) => lock.slice(0, lock.indexOf("outs:")),
+    /train\.lock: outs must be present, got nothing \(the key is missing\)/,
+  ],
+  [
+    "an empty file",
+    () => "",
+    /train\.lock: the file must be a lock file \(code_manifest, deps, outs, params\), got an empty file/,
+  ],
+  [
+    "a wrong type",
+    (lock) => lock.replace(/outs:\n[\s\S]*?(?=params:)/, "outs: 3\n"),
+    /train\.lock: outs must be a list, got 3/,
+  ],
+  [
+    "an unknown out kind",
+    (lock) => lock.replace("kind: out", "kind: model"),
+    /train\.lock: outs\[0\]\.kind must be one of out, metric, plot, incremental, got "model"/,
+  ],
+];
+
+for (const [what, edit, pattern] of EDITS) {
+  Deno.test(`a lock file with ${what} is one clear error for every command, exit 2`, async () => {
+    const p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "1\n" });
+    try {
+      assertEquals((await p.pivot("repro")).code, 0);
+      await p.write(LOCK, edit(await p.read(LOCK)));
+      for (const command of [["status"], ["repro"], ["checkout"], ["commit"]]) {
+        assertOneLine(await p.pivot(...command), pattern);
+      }
+    } finally {
+      await p.dispose();
+    }
+  });
+}
+
+Deno.test("cache.dir pointing at a file is one clear error, exit 2", async () => {
+  const p = await TempProject.create({
+    "pipeline.ts": PIPELINE,
+    "data.txt": "1\n",
+    ".pivot/config.yaml": "cache:\n  dir: ../data.txt\n",
+  });
+  try {
+    for (const command of [["status"], ["repro"]]) {
+      assertOneLine(
+        await p.pivot(...command),
+        /\.pivot\/config\.yaml: cache\.dir must be a directory, but .*data\.txt is a file/,
+      );
+    }
+    assertEquals(await p.read("data.txt"), "1\n");
+  } finally {
+    await p.dispose();
+  }
+});
