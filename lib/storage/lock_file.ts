@@ -142,7 +142,7 @@ async function parseLockText(
     throw new PivotError(
       `${rel}: ${error.at === "" ? "the file" : error.at} must be ${error.expected}, got ${
         describe(error.got)
-      }: restore it from git (git checkout -- ${rel}) or delete it to re-run the stage`,
+      }: restore it from git or delete it to re-run the stage`,
     );
   }
 }
