@@ -7,10 +7,11 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { openState } from "../_helpers.ts";
+import { openState } from "../_project.ts";
 import { NS } from "../../lib/storage/state.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
-import { TempProject } from "./_project.ts";
+import { TempProject } from "../_project.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("dirs");
@@ -37,92 +38,80 @@ function lockedDir(lock: string): { hash: string; files: number; size: number } 
   return { files: Number(match[1]), hash: match[2], size: Number(match[3]) };
 }
 
-Deno.test("a directory dep is locked as its manifest's hash, count and size; the manifest is cached", async () => {
-  const p = await TempProject.create({ "pipeline.ts": PIPELINE, ...images() });
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    const lock = await p.read(".pivot/stages/count.lock");
-    assert(lock.length < 600, `a lock file of ${lock.length} bytes:\n${lock}`);
-    const dir = lockedDir(lock);
-    const size = Object.values(images()).reduce((n, text) => n + text.length, 0);
-    assertEquals([dir.files, dir.size], [FILES, size]);
-    const object = p.path(`.pivot/cache/files/${dir.hash.slice(0, 2)}/${dir.hash.slice(2)}`);
-    assertEquals(await hashFile(object), dir.hash, "the manifest is a cache object");
-    assertEquals(JSON.parse(await Deno.readTextFile(object)).files.length, FILES);
+test("a directory dep is locked as its manifest's hash, count and size; the manifest is cached", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, ...images() });
+  assertEquals((await p.pivot("repro")).code, 0);
+  const lock = await p.read(".pivot/stages/count.lock");
+  assert(lock.length < 600, `a lock file of ${lock.length} bytes:\n${lock}`);
+  const dir = lockedDir(lock);
+  const size = Object.values(images()).reduce((n, text) => n + text.length, 0);
+  assertEquals([dir.files, dir.size], [FILES, size]);
+  const object = p.path(`.pivot/cache/files/${dir.hash.slice(0, 2)}/${dir.hash.slice(2)}`);
+  assertEquals(await hashFile(object), dir.hash, "the manifest is a cache object");
+  assertEquals(JSON.parse(await Deno.readTextFile(object)).files.length, FILES);
 
-    // The files' stamps live in the directory's own index, not one entry each.
-    {
-      await using state = await openState(p.path(".pivot"));
-      const perFile = (await state.list<unknown>([NS.file]))
-        .filter(({ key }) => String(key[1]).startsWith("images/"));
-      assertEquals(perFile.length, 0);
-      assertEquals((await state.get<{ hash: string }>([NS.dir, "images"]))?.hash, dir.hash);
-    }
-    const again = await p.events("repro");
-    assertEquals(TempProject.byStatus(again.events), { skipped: ["count"] });
-  } finally {
-    await p.dispose();
+  // The files' stamps live in the directory's own index, not one entry each.
+  {
+    await using state = await openState(p.path(".pivot"));
+    const perFile = (await state.list<unknown>([NS.file]))
+      .filter(({ key }) => String(key[1]).startsWith("images/"));
+    assertEquals(perFile.length, 0);
+    assertEquals((await state.get<{ hash: string }>([NS.dir, "images"]))?.hash, dir.hash);
   }
+  const again = await p.events("repro");
+  assertEquals(TempProject.byStatus(again.events), { skipped: ["count"] });
 });
 
-Deno.test("status --explain names the files that changed in a directory dep", async () => {
-  const p = await TempProject.create({ "pipeline.ts": PIPELINE, ...images() });
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    await p.write("images/img0007.txt", "seven");
-    await p.write("images/new.txt", "new");
-    await Deno.remove(p.path("images/img0100.txt"));
+test("status --explain names the files that changed in a directory dep", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, ...images() });
+  assertEquals((await p.pivot("repro")).code, 0);
+  await p.write("images/img0007.txt", "seven");
+  await p.write("images/new.txt", "new");
+  await Deno.remove(p.path("images/img0100.txt"));
 
-    const explain = await p.pivot("status", "--explain");
-    assertEquals(explain.code, 0, explain.stderr);
-    assertMatch(
-      explain.stdout,
-      /images: [0-9a-f]{8} -> [0-9a-f]{8}\n\s+modified: img0007\.txt\n\s+added: new\.txt\n\s+removed: img0100\.txt\n/,
-    );
-    const stage = (await p.status()).stages[0];
-    assertEquals((stage.changes.deps[0] as { files: unknown }).files, {
-      added: ["new.txt"],
-      removed: ["img0100.txt"],
-      modified: ["img0007.txt"],
-    });
-    const repro = await p.events("repro");
-    assertEquals(TempProject.byStatus(repro.events), { ran: ["count"] });
-    assertEquals(await p.read("count.txt"), String(FILES));
-  } finally {
-    await p.dispose();
-  }
+  const explain = await p.pivot("status", "--explain");
+  assertEquals(explain.code, 0, explain.stderr);
+  assertMatch(
+    explain.stdout,
+    /images: [0-9a-f]{8} -> [0-9a-f]{8}\n\s+modified: img0007\.txt\n\s+added: new\.txt\n\s+removed: img0100\.txt\n/,
+  );
+  const stage = (await p.status()).stages[0];
+  assertEquals((stage.changes.deps[0] as { files: unknown }).files, {
+    added: ["new.txt"],
+    removed: ["img0100.txt"],
+    modified: ["img0007.txt"],
+  });
+  const repro = await p.events("repro");
+  assertEquals(TempProject.byStatus(repro.events), { ran: ["count"] });
+  assertEquals(await p.read("count.txt"), String(FILES));
 });
 
-Deno.test("a lock file of older Pivot, listing every file of a directory, is read as it is", async () => {
-  const p = await TempProject.create({ "pipeline.ts": PIPELINE, ...images() });
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    const lock = await p.read(".pivot/stages/count.lock");
-    const dir = lockedDir(lock);
-    const manifest = JSON.parse(
-      await Deno.readTextFile(
-        p.path(`.pivot/cache/files/${dir.hash.slice(0, 2)}/${dir.hash.slice(2)}`),
-      ),
-    ) as { files: { path: string; hash: string }[] };
-    // Rewrite the dep as older Pivot wrote it, and drop the manifest object.
-    const list = manifest.files.map((f) => `      - hash: "${f.hash}"\n        path: ${f.path}\n`)
-      .join("");
-    const legacy = lock.replace(
-      /- files: \d+\n(\s+)hash: (.*)\n\s+path: images\n\s+size: \d+\n/,
-      (_m, indent, hash) => `- files:\n${list}${indent}hash: ${hash}\n${indent}path: images\n`,
-    );
-    assert(legacy.length > 10_000, legacy.slice(0, 200));
-    await p.write(".pivot/stages/count.lock", legacy);
-    await Deno.remove(p.path(`.pivot/cache/files/${dir.hash.slice(0, 2)}/${dir.hash.slice(2)}`));
+test("a lock file of older Pivot, listing every file of a directory, is read as it is", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, ...images() });
+  assertEquals((await p.pivot("repro")).code, 0);
+  const lock = await p.read(".pivot/stages/count.lock");
+  const dir = lockedDir(lock);
+  const manifest = JSON.parse(
+    await Deno.readTextFile(
+      p.path(`.pivot/cache/files/${dir.hash.slice(0, 2)}/${dir.hash.slice(2)}`),
+    ),
+  ) as { files: { path: string; hash: string }[] };
+  // Rewrite the dep as older Pivot wrote it, and drop the manifest object.
+  const list = manifest.files.map((f) => `      - hash: "${f.hash}"\n        path: ${f.path}\n`)
+    .join("");
+  const legacy = lock.replace(
+    /- files: \d+\n(\s+)hash: (.*)\n\s+path: images\n\s+size: \d+\n/,
+    (_m, indent, hash) => `- files:\n${list}${indent}hash: ${hash}\n${indent}path: images\n`,
+  );
+  assert(legacy.length > 10_000, legacy.slice(0, 200));
+  await p.write(".pivot/stages/count.lock", legacy);
+  await Deno.remove(p.path(`.pivot/cache/files/${dir.hash.slice(0, 2)}/${dir.hash.slice(2)}`));
 
-    assertEquals((await p.status()).stages[0].status, "up-to-date");
-    await p.write("images/img0001.txt", "one");
-    const explain = await p.pivot("status", "--explain");
-    assertMatch(explain.stdout, /modified: img0001\.txt/);
-    assertEquals((await p.pivot("repro")).code, 0);
-    const rewritten = await p.read(".pivot/stages/count.lock");
-    assert(rewritten.length < 600, rewritten);
-  } finally {
-    await p.dispose();
-  }
+  assertEquals((await p.status()).stages[0].status, "up-to-date");
+  await p.write("images/img0001.txt", "one");
+  const explain = await p.pivot("status", "--explain");
+  assertMatch(explain.stdout, /modified: img0001\.txt/);
+  assertEquals((await p.pivot("repro")).code, 0);
+  const rewritten = await p.read(".pivot/stages/count.lock");
+  assert(rewritten.length < 600, rewritten);
 });

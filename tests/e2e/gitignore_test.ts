@@ -4,7 +4,8 @@
  */
 
 import { assert, assertEquals } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
+import { TempProject } from "../_project.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, metric, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("ignored");
@@ -24,55 +25,40 @@ pipeline.stage({
 });
 `;
 
-async function git(p: TempProject, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("git", { args, cwd: p.root }).output(); // test-conventions: allow
-  const text = new TextDecoder().decode(out.stdout);
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-  return text;
-}
-
-Deno.test("outs go into a .gitignore beside them, once; metrics stay for git", async () => {
-  const p = await TempProject.create({
+test("outs go into a .gitignore beside them, once; metrics stay for git", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": PIPELINE,
     "data.txt": "abc\n",
     // The user's own line, without a final newline.
     "models/.gitignore": "*.log",
   });
-  try {
-    await git(p, "init", "-q");
-    assertEquals((await p.pivot("repro")).code, 0);
-    assertEquals(await p.read("models/.gitignore"), "*.log\n/model.json\n/\\[run\\] 1.txt\n");
-    assertEquals(await p.read(".gitignore"), "/feats\n");
+  await p.initGit();
+  assertEquals((await p.pivot("repro")).code, 0);
+  assertEquals(await p.read("models/.gitignore"), "*.log\n/model.json\n/\\[run\\] 1.txt\n");
+  assertEquals(await p.read(".gitignore"), "/feats\n");
 
-    // Running again, restoring, or committing adds nothing twice.
-    assertEquals((await p.pivot("repro", "--force")).code, 0);
-    await Deno.remove(p.path("models/model.json"));
-    assertEquals((await p.pivot("checkout")).code, 0);
-    assertEquals((await p.pivot("commit")).code, 0);
-    assertEquals(await p.read("models/.gitignore"), "*.log\n/model.json\n/\\[run\\] 1.txt\n");
-    assertEquals(await p.read(".gitignore"), "/feats\n");
+  // Running again, restoring, or committing adds nothing twice.
+  assertEquals((await p.pivot("repro", "--force")).code, 0);
+  await Deno.remove(p.path("models/model.json"));
+  assertEquals((await p.pivot("checkout")).code, 0);
+  assertEquals((await p.pivot("commit")).code, 0);
+  assertEquals(await p.read("models/.gitignore"), "*.log\n/model.json\n/\\[run\\] 1.txt\n");
+  assertEquals(await p.read(".gitignore"), "/feats\n");
 
-    await git(p, "add", "-A");
-    const added = (await git(p, "diff", "--cached", "--name-only")).split("\n").filter((l) => l);
-    assert(added.includes("metrics.json"), added.join(", "));
-    assert(added.includes(".pivot/stages/train.lock"), added.join(", "));
-    for (const data of ["models/model.json", "models/[run] 1.txt", "feats/a.txt"]) {
-      assert(!added.includes(data), `${data} must not be added: ${added.join(", ")}`);
-    }
-  } finally {
-    await p.dispose();
+  await p.git("add", "-A");
+  const added = (await p.git("diff", "--cached", "--name-only")).split("\n").filter((l) => l);
+  assert(added.includes("metrics.json"), added.join(", "));
+  assert(added.includes(".pivot/stages/train.lock"), added.join(", "));
+  for (const data of ["models/model.json", "models/[run] 1.txt", "feats/a.txt"]) {
+    assert(!added.includes(data), `${data} must not be added: ${added.join(", ")}`);
   }
 });
 
-Deno.test("checkout lists the outs it restores in .gitignore", async () => {
-  const p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "abc\n" });
-  try {
-    assertEquals((await p.pivot("repro")).code, 0);
-    await Deno.remove(p.path("models/.gitignore"));
-    await Deno.remove(p.path("models/model.json"));
-    assertEquals((await p.pivot("checkout")).code, 0);
-    assertEquals(await p.read("models/.gitignore"), "/model.json\n");
-  } finally {
-    await p.dispose();
-  }
+test("checkout lists the outs it restores in .gitignore", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "abc\n" });
+  assertEquals((await p.pivot("repro")).code, 0);
+  await Deno.remove(p.path("models/.gitignore"));
+  await Deno.remove(p.path("models/model.json"));
+  assertEquals((await p.pivot("checkout")).code, 0);
+  assertEquals(await p.read("models/.gitignore"), "/model.json\n");
 });

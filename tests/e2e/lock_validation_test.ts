@@ -5,7 +5,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { TempProject } from "./_project.ts";
+import { TempProject } from "../_project.ts";
+import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("locks");
@@ -59,35 +60,27 @@ const EDITS: [string, (lock: string) => string, RegExp][] = [
 ];
 
 for (const [what, edit, pattern] of EDITS) {
-  Deno.test(`a lock file with ${what} is one clear error for every command, exit 2`, async () => {
-    const p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "1\n" });
-    try {
-      assertEquals((await p.pivot("repro")).code, 0);
-      await p.write(LOCK, edit(await p.read(LOCK)));
-      for (const command of [["status"], ["repro"], ["checkout"], ["commit"]]) {
-        assertOneLine(await p.pivot(...command), pattern);
-      }
-    } finally {
-      await p.dispose();
+  test(`a lock file with ${what} is one clear error for every command, exit 2`, async () => {
+    await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "1\n" });
+    assertEquals((await p.pivot("repro")).code, 0);
+    await p.write(LOCK, edit(await p.read(LOCK)));
+    for (const command of [["status"], ["repro"], ["checkout"], ["commit"]]) {
+      assertOneLine(await p.pivot(...command), pattern);
     }
   });
 }
 
-Deno.test("cache.dir pointing at a file is one clear error, exit 2", async () => {
-  const p = await TempProject.create({
+test("cache.dir pointing at a file is one clear error, exit 2", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": PIPELINE,
     "data.txt": "1\n",
     ".pivot/config.yaml": "cache:\n  dir: ../data.txt\n",
   });
-  try {
-    for (const command of [["status"], ["repro"]]) {
-      assertOneLine(
-        await p.pivot(...command),
-        /\.pivot\/config\.yaml: cache\.dir must be a directory, but .*data\.txt is a file/,
-      );
-    }
-    assertEquals(await p.read("data.txt"), "1\n");
-  } finally {
-    await p.dispose();
+  for (const command of [["status"], ["repro"]]) {
+    assertOneLine(
+      await p.pivot(...command),
+      /\.pivot\/config\.yaml: cache\.dir must be a directory, but .*data\.txt is a file/,
+    );
   }
+  assertEquals(await p.read("data.txt"), "1\n");
 });

@@ -5,8 +5,9 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { tempDir } from "../_helpers.ts";
-import { TempProject } from "./_project.ts";
+import { tempDir } from "../_project.ts";
+import { TempProject } from "../_project.ts";
+import { test } from "../_harness.ts";
 
 function stage(outPath: string, extra = ""): string {
   return `import { loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -27,124 +28,104 @@ function assertOneLineError(result: { code: number; stderr: string }, pattern: R
   assertMatch(lines[0], pattern);
 }
 
-Deno.test("an out under a symlinked directory leading outside the project is refused", async () => {
+test("an out under a symlinked directory leading outside the project is refused", async () => {
   await using outside = await tempDir();
-  const p = await TempProject.create({ "pipeline.ts": stage("linkdir/x.txt") });
-  try {
-    await Deno.symlink(outside.path, p.path("linkdir"));
-    for (const command of [["repro"], ["status"]]) {
-      assertOneLineError(
-        await p.pivot(...command),
-        /stage 'write': out 'o' \(linkdir\/x\.txt\) leads outside the project through a symbolic link \(it is really .*x\.txt\)/,
-      );
-    }
-    assertEquals([...Deno.readDirSync(outside.path)], [], "nothing was written outside");
-  } finally {
-    await p.dispose();
+  await using p = await TempProject.create({ "pipeline.ts": stage("linkdir/x.txt") });
+  await Deno.symlink(outside.root, p.path("linkdir"));
+  for (const command of [["repro"], ["status"]]) {
+    assertOneLineError(
+      await p.pivot(...command),
+      /stage 'write': out 'o' \(linkdir\/x\.txt\) leads outside the project through a symbolic link \(it is really .*x\.txt\)/,
+    );
   }
+  assertEquals([...Deno.readDirSync(outside.root)], [], "nothing was written outside");
 });
 
-Deno.test("a symlink inside the project to a directory inside it is fine", async () => {
-  const p = await TempProject.create({ "pipeline.ts": stage("linkdir/x.txt") });
-  try {
-    await Deno.mkdir(p.path("real"));
-    await Deno.symlink(p.path("real"), p.path("linkdir"));
-    const result = await p.pivot("repro");
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(await p.read("real/x.txt"), "written by the stage");
-  } finally {
-    await p.dispose();
-  }
+test("a symlink inside the project to a directory inside it is fine", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": stage("linkdir/x.txt") });
+  await Deno.mkdir(p.path("real"));
+  await Deno.symlink(p.path("real"), p.path("linkdir"));
+  const result = await p.pivot("repro");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(await p.read("real/x.txt"), "written by the stage");
 });
 
-Deno.test("an out that is the pipeline's own source module is refused", async () => {
-  const p = await TempProject.create({
+test("an out that is the pipeline's own source module is refused", async () => {
+  await using p = await TempProject.create({
     "pipeline.ts": stage("pipeline.ts"),
     "helper.ts": "export const suffix = '!';\n",
   });
-  try {
-    const before = await p.read("pipeline.ts");
-    assertOneLineError(
-      await p.pivot("repro"),
-      /stage 'write': out 'o' \(pipeline\.ts\) is a source module of the pipeline/,
-    );
-    assertEquals(await p.read("pipeline.ts"), before);
+  const before = await p.read("pipeline.ts");
+  assertOneLineError(
+    await p.pivot("repro"),
+    /stage 'write': out 'o' \(pipeline\.ts\) is a source module of the pipeline/,
+  );
+  assertEquals(await p.read("pipeline.ts"), before);
 
-    // A module the stage's code comes from, imported by the pipeline.
-    await p.write(
-      "pipeline.ts",
-      stage("helper.ts", 'import { suffix } from "./helper.ts";').replace(
-        '"written by the stage"',
-        '"written" + suffix',
-      ),
-    );
-    assertOneLineError(
-      await p.pivot("repro"),
-      /stage 'write': out 'o' \(helper\.ts\) is a source module of the pipeline/,
-    );
-    // A directory out holding a module the stage's code comes from.
-    await p.write(
-      "pipeline.ts",
-      stage("lib/", 'import { x } from "./lib/util.ts";').replace(
-        '"written by the stage"',
-        "String(x)",
-      ),
-    );
-    await p.write("lib/util.ts", "export const x = 1;\n");
-    assertOneLineError(
-      await p.pivot("status"),
-      /stage 'write': out 'o' \(lib\) holds lib\/util\.ts, a source module of the pipeline/,
-    );
-  } finally {
-    await p.dispose();
-  }
+  // A module the stage's code comes from, imported by the pipeline.
+  await p.write(
+    "pipeline.ts",
+    stage("helper.ts", 'import { suffix } from "./helper.ts";').replace(
+      '"written by the stage"',
+      '"written" + suffix',
+    ),
+  );
+  assertOneLineError(
+    await p.pivot("repro"),
+    /stage 'write': out 'o' \(helper\.ts\) is a source module of the pipeline/,
+  );
+  // A directory out holding a module the stage's code comes from.
+  await p.write(
+    "pipeline.ts",
+    stage("lib/", 'import { x } from "./lib/util.ts";').replace(
+      '"written by the stage"',
+      "String(x)",
+    ),
+  );
+  await p.write("lib/util.ts", "export const x = 1;\n");
+  assertOneLineError(
+    await p.pivot("status"),
+    /stage 'write': out 'o' \(lib\) holds lib\/util\.ts, a source module of the pipeline/,
+  );
 });
 
-Deno.test("an out under .git/ is refused", async () => {
-  const p = await TempProject.create({ "pipeline.ts": stage(".git/hooks/pre-commit") });
-  try {
-    assertOneLineError(
-      await p.pivot("repro"),
-      /stage 'write': out 'o' \(\.git\/hooks\/pre-commit\) is inside a \.git\/ directory/,
-    );
-    assert(!(await p.exists(".git/hooks/pre-commit")));
-  } finally {
-    await p.dispose();
-  }
+test("an out under .git/ is refused", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": stage(".git/hooks/pre-commit") });
+  assertOneLineError(
+    await p.pivot("repro"),
+    /stage 'write': out 'o' \(\.git\/hooks\/pre-commit\) is inside a \.git\/ directory/,
+  );
+  assert(!(await p.exists(".git/hooks/pre-commit")));
 });
 
-Deno.test("a symlink made while the stage runs cannot lead its out outside the project", async () => {
+test("a symlink made while the stage runs cannot lead its out outside the project", async () => {
   await using outside = await tempDir();
-  const p = await TempProject.create({ "pipeline.ts": "" });
-  try {
-    // The stage itself (allowed to run `ln`) links linkdir/ outside after the
-    // pipeline was loaded and checked.
-    await p.write(
-      "pipeline.ts",
-      `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+  await using p = await TempProject.create({ "pipeline.ts": "" });
+  // The stage itself (allowed to run `ln`) links linkdir/ outside after the
+  // pipeline was loaded and checked.
+  await p.write(
+    "pipeline.ts",
+    `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("escape");
 pipeline.stage({
   name: "write",
   outs: { o: out("linkdir/x.txt", loaders.text()) },
   permissions: { run: ["ln"] },
   run: () => {
-    new Deno.Command("ln", { args: ["-s", ${JSON.stringify(outside.path)}, ${
-        JSON.stringify(p.path("linkdir"))
-      }] }).outputSync(); // test-conventions: allow
+    const args = ["-s", ${JSON.stringify(outside.root)}, ${JSON.stringify(p.path("linkdir"))}];
+    // test-conventions: allow (the stage's own process, not the test's)
+    new Deno.Command("ln", { args }).outputSync();
     return { o: "written by the stage" };
   },
 });
 `,
-    );
-    const result = await p.pivot("repro");
-    assertEquals(result.code, 1, result.stderr);
-    assertMatch(
-      result.stdout + result.stderr,
-      /out 'o' \(linkdir\/x\.txt\) leads outside the project through a symbolic link/,
-    );
-    assertEquals([...Deno.readDirSync(outside.path)], [], "nothing was written outside");
-    assert(!(await p.exists(".pivot/stages/write.lock")), "nothing was recorded");
-  } finally {
-    await p.dispose();
-  }
+  );
+  const result = await p.pivot("repro");
+  assertEquals(result.code, 1, result.stderr);
+  assertMatch(
+    result.stdout + result.stderr,
+    /out 'o' \(linkdir\/x\.txt\) leads outside the project through a symbolic link/,
+  );
+  assertEquals([...Deno.readDirSync(outside.root)], [], "nothing was written outside");
+  assert(!(await p.exists(".pivot/stages/write.lock")), "nothing was recorded");
 });

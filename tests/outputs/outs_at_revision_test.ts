@@ -13,6 +13,11 @@ import { assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { type TempDir, tempDir } from "../_project.ts";
 
+/** A lock file holding `outs` (and the other keys every lock file has, empty). */
+function lockText(lock: { outs: unknown[] }): string {
+  return stringify({ code_manifest: {}, deps: [], params: {}, ...lock });
+}
+
 /** A git project with a cache: `roc.csv` (a file out) and `imgs/` (a directory out) locked by stage `eval`. */
 async function gitProject(): Promise<TempDir & { cache: Cache; lock: string }> {
   const repo = await tempDir();
@@ -40,14 +45,14 @@ test("an out at a revision comes from the cache by the hash its lock file had th
   const old = await store(cache, root, "fpr,tpr\n0,0\n");
   await Deno.writeTextFile(
     lock,
-    stringify({ outs: [{ path: "roc.csv", hash: old, kind: "plot" }] }),
+    lockText({ outs: [{ path: "roc.csv", hash: old, kind: "plot" }] }),
   );
   await project.commitAll("old");
   // The workspace moves on: a new lock, a new file; neither is what HEAD had.
   const now = await store(cache, root, "fpr,tpr\n0,0\n1,1\n");
   await Deno.writeTextFile(
     lock,
-    stringify({ outs: [{ path: "roc.csv", hash: now, kind: "plot" }] }),
+    lockText({ outs: [{ path: "roc.csv", hash: now, kind: "plot" }] }),
   );
   await Deno.writeTextFile(join(root, "roc.csv"), "fpr,tpr\n0,0\n1,1\n");
 
@@ -82,7 +87,7 @@ test("a directory out at a revision is expanded through its manifest", async () 
   });
   await Deno.writeTextFile(
     lock,
-    stringify({ outs: [{ path: "imgs", hash: dir, kind: "plot" }] }),
+    lockText({ outs: [{ path: "imgs", hash: dir, kind: "plot" }] }),
   );
   await project.commitAll("c");
   const found = (await outsAt({ kind: "revision", rev: "HEAD" }, [{ path: "imgs", isDir: true }], {
@@ -104,7 +109,7 @@ test("content the cache lacks, or an out no lock recorded, is reported with the 
   const { root, cache, lock } = project;
   await Deno.writeTextFile(
     lock,
-    stringify({ outs: [{ path: "roc.csv", hash: "00000000000000aa", kind: "plot" }] }),
+    lockText({ outs: [{ path: "roc.csv", hash: "00000000000000aa", kind: "plot" }] }),
   );
   await project.commitAll("c");
   const wanted = [{ path: "roc.csv", isDir: false }, { path: "other.csv", isDir: false }];
@@ -142,11 +147,11 @@ test("the lock files of a pipeline at a revision are listed, and their outs read
   const { root, lock } = project;
   await Deno.writeTextFile(
     lock,
-    stringify({ outs: [{ path: "a.csv", hash: "1111111111111111", kind: "plot" }] }),
+    lockText({ outs: [{ path: "a.csv", hash: "1111111111111111", kind: "plot" }] }),
   );
   await Deno.writeTextFile(
     join(root, ".pivot", "stages", "gone.lock"),
-    stringify({ outs: [{ path: "b.csv", hash: "2222222222222222", kind: "out" }] }),
+    lockText({ outs: [{ path: "b.csv", hash: "2222222222222222", kind: "out" }] }),
   );
   await project.commitAll("c");
   await Deno.remove(join(root, ".pivot", "stages", "gone.lock"));
@@ -166,7 +171,7 @@ test("reading a revision leaves the git index and the workspace as they were", a
   await using project = await gitProject();
   const { root, cache, lock } = project;
   const hash = await store(cache, root, "x\n1\n");
-  await Deno.writeTextFile(lock, stringify({ outs: [{ path: "p.csv", hash, kind: "plot" }] }));
+  await Deno.writeTextFile(lock, lockText({ outs: [{ path: "p.csv", hash, kind: "plot" }] }));
   await project.commitAll("c");
   await Deno.writeTextFile(lock, "outs: []\n");
   // `git status` may refresh the index: run it before taking the index's bytes.

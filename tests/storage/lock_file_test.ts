@@ -66,7 +66,7 @@ test("the lock file text has sorted keys and deps, outs and files sorted by path
   };
   sorted(order(["code_manifest:", "deps:", "outs:", "params:"]));
   sorted(order(["func:helper", "self:train"]));
-  sorted(order(["files: 2", "hash: \"4444444444444444\"", "path: data/images", "size: 2048"]));
+  sorted(order(["files: 2", 'hash: "4444444444444444"', "path: data/images", "size: 2048"]));
   sorted(order(["path: data/images", "path: data/z.csv"]));
   sorted(order(["path: metrics.json", "path: model.json"]));
   sorted(order(["epochs:", "lr:", "nested:", "a: 2", "z: 1"]));
