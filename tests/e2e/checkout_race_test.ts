@@ -39,44 +39,52 @@ function depHash(lock: string, path: string): string {
   return match[1];
 }
 
-test("checkout during a run never leaves a lock claiming a dep the stage did not read", async () => {
-  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "one\n" });
-  assertEquals((await p.pivot("repro")).code, 0);
-  const makeLockOne = await p.read(".pivot/stages/make.lock");
-  const hashOf: Record<string, string> = {
-    one: depHash(await p.read(".pivot/stages/read.lock"), "pdir"),
-  };
-  await p.write("data.txt", "two\n");
-  assertEquals((await p.pivot("repro")).code, 0);
-  hashOf.two = depHash(await p.read(".pivot/stages/read.lock"), "pdir");
-  // As after `git checkout` of the first commit: make's lock file and its
-  // input are at "one", the workspace's pdir/ still at "two".
-  await p.write(".pivot/stages/make.lock", makeLockOne);
-  await p.write("data.txt", "one\n");
+// Plain checkout replaces pdir/ because its content is in the cache; with
+// --force it would replace anything. Neither may swap it under a running stage.
+for (const flags of [[], ["--force"]]) {
+  const command = ["checkout", ...flags].join(" ");
+  test(
+    `${command} during a run never leaves a lock claiming a dep the stage did not read`,
+    async () => {
+      await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "one\n" });
+      assertEquals((await p.pivot("repro")).code, 0);
+      const makeLockOne = await p.read(".pivot/stages/make.lock");
+      const hashOf: Record<string, string> = {
+        one: depHash(await p.read(".pivot/stages/read.lock"), "pdir"),
+      };
+      await p.write("data.txt", "two\n");
+      assertEquals((await p.pivot("repro")).code, 0);
+      hashOf.two = depHash(await p.read(".pivot/stages/read.lock"), "pdir");
+      // As after `git checkout` of the first commit: make's lock file and its
+      // input are at "one", the workspace's pdir/ still at "two".
+      await p.write(".pivot/stages/make.lock", makeLockOne);
+      await p.write("data.txt", "one\n");
 
-  const run = spawnPivot(p.root, ["run", "read", "--force"]);
-  const reader = run.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stdout = "";
-  while (!stdout.includes("reading soon")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stdout += value;
-  }
-  // read is running and has not read pdir/ yet: checkout must wait for it.
-  const checkout = await p.pivot("checkout");
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stdout += value;
-  }
-  const status = await run.status;
-  const stderr = await new Response(run.stderr).text();
-  assertEquals(status.code, 0, stdout + stderr);
-  assertEquals(checkout.code, 0, checkout.stderr);
+      const run = spawnPivot(p.root, ["run", "read", "--force"]);
+      const reader = run.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let stdout = "";
+      while (!stdout.includes("reading soon")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stdout += value;
+      }
+      // read is running and has not read pdir/ yet: checkout must wait for it.
+      const checkout = await p.pivot("checkout", ...flags);
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stdout += value;
+      }
+      const status = await run.status;
+      const stderr = await new Response(run.stderr).text();
+      assertEquals(status.code, 0, stdout + stderr);
+      assertEquals(checkout.code, 0, checkout.stderr);
 
-  const seen = await p.read("seen.txt");
-  const lock = await p.read(".pivot/stages/read.lock");
-  assertEquals(depHash(lock, "pdir"), hashOf[seen], `read saw '${seen}':\n${lock}`);
-  assertMatch(checkout.stderr, /waiting: stage 'read' is being run by another pivot process/);
-  assertEquals(await p.read("pdir/x.txt"), "one", "checkout did its work after the run");
-});
+      const seen = await p.read("seen.txt");
+      const lock = await p.read(".pivot/stages/read.lock");
+      assertEquals(depHash(lock, "pdir"), hashOf[seen], `read saw '${seen}':\n${lock}`);
+      assertMatch(checkout.stderr, /waiting: stage 'read' is being run by another pivot process/);
+      assertEquals(await p.read("pdir/x.txt"), "one", "checkout did its work after the run");
+    },
+  );
+}
