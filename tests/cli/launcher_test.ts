@@ -124,42 +124,46 @@ Deno.exit(await launch(Deno.args, ${
   return entry;
 }
 
-test("a binary re-executes its extracted sources with the deno it finds", async () => {
-  await using dir = await tempDir();
-  const entry = await fakeBinary(dir.root);
-  const project = dir.path("project");
-  await Deno.mkdir(project);
-  const binary = (env: Record<string, string>, ...args: string[]) =>
-    run(Deno.execPath(), ["run", "-A", ...UNSTABLE, entry, ...args], project, {
-      XDG_CACHE_HOME: dir.path("cache"),
-      NO_COLOR: "1",
-      ...env,
-    });
-  const withDeno = { PIVOT_DENO: Deno.execPath() };
+test(
+  "a binary re-executes its extracted sources with the deno it finds",
+  { timeLimit: 300_000 },
+  async () => {
+    await using dir = await tempDir();
+    const entry = await fakeBinary(dir.root);
+    const project = dir.path("project");
+    await Deno.mkdir(project);
+    const binary = (env: Record<string, string>, ...args: string[]) =>
+      run(Deno.execPath(), ["run", "-A", ...UNSTABLE, entry, ...args], project, {
+        XDG_CACHE_HOME: dir.path("cache"),
+        NO_COLOR: "1",
+        ...env,
+      });
+    const withDeno = { PIVOT_DENO: Deno.execPath() };
 
-  // Without deno: one line saying how to get it, exit 2; --version needs none.
-  const noDeno = { PATH: "/nonexistent", PIVOT_DENO: "" };
-  const missing = await binary(noDeno, "repro");
-  assertEquals([missing.code, missing.stderr.trim()], [2, `error: ${NO_DENO_MESSAGE}`]);
-  assertEquals((await binary(noDeno, "--version")).stdout.trim(), `pivot ${VERSION}`);
+    // Without deno: one line saying how to get it, exit 2; --version needs none.
+    const noDeno = { PATH: "/nonexistent", PIVOT_DENO: "" };
+    const missing = await binary(noDeno, "repro");
+    assertEquals([missing.code, missing.stderr.trim()], [2, `error: ${NO_DENO_MESSAGE}`]);
+    assertEquals((await binary(noDeno, "--version")).stdout.trim(), `pivot ${VERSION}`);
 
-  const init = await binary(withDeno, "init", "--example");
-  assertEquals(init.code, 0, init.stderr);
-  const extracted = dir.path("cache", "pivot", VERSION);
-  assert(await Deno.stat(join(extracted, ".complete")), "sources extracted");
-  // The starter project maps the API to the extracted copy, not the binary's.
-  const imports = JSON.parse(await Deno.readTextFile(join(project, "deno.json"))).imports;
-  assertEquals(imports["jsr:@pivot/core"], pathToFileURL(join(extracted, "mod.ts")).href);
+    const init = await binary(withDeno, "init", "--example");
+    assertEquals(init.code, 0, init.stderr);
+    const extracted = dir.path("cache", "pivot", VERSION);
+    assert(await Deno.stat(join(extracted, ".complete")), "sources extracted");
+    // The starter project maps the API to the extracted copy, not the binary's.
+    const imports = JSON.parse(await Deno.readTextFile(join(project, "deno.json"))).imports;
+    assertEquals(imports["jsr:@pivot/core"], pathToFileURL(join(extracted, "mod.ts")).href);
 
-  const first = await binary(withDeno, "repro", "--json");
-  assertEquals(first.code, 0, first.stderr);
-  assertMatch(first.stdout, /"type":"summary","ran":2/);
-  const second = await binary(withDeno, "repro", "--json");
-  assertMatch(second.stdout, /"type":"summary","ran":0/);
-  const doctor = await binary(withDeno, "doctor", "--json");
-  assertEquals(doctor.code, 0, doctor.stderr);
-  assertEquals(JSON.parse(doctor.stdout).launch.kind, "binary");
-});
+    const first = await binary(withDeno, "repro", "--json");
+    assertEquals(first.code, 0, first.stderr);
+    assertMatch(first.stdout, /"type":"summary","ran":2/);
+    const second = await binary(withDeno, "repro", "--json");
+    assertMatch(second.stdout, /"type":"summary","ran":0/);
+    const doctor = await binary(withDeno, "doctor", "--json");
+    assertEquals(doctor.code, 0, doctor.stderr);
+    assertEquals(JSON.parse(doctor.stdout).launch.kind, "binary");
+  },
+);
 
 test("the versions in deno.json, packages/cli and lib/version.ts agree", async () => {
   const root = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));

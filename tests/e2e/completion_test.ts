@@ -102,7 +102,7 @@ test("completion: an unknown shell is a usage error", async () => {
   }
 });
 
-test("completion: bash", async () => {
+test("completion: bash", { timeLimit: 300_000 }, async () => {
   const { project, path, script } = await setup();
   try {
     await Deno.writeTextFile(script, (await project.pivot("completion", "bash")).stdout);
@@ -135,7 +135,7 @@ test("completion: bash", async () => {
   }
 });
 
-test("completion: zsh, with Tab in an interactive shell", async () => {
+test("completion: zsh, with Tab in an interactive shell", { timeLimit: 300_000 }, async () => {
   const { project, path, script } = await setup();
   try {
     await Deno.writeTextFile(script, (await project.pivot("completion", "zsh")).stdout);
@@ -148,7 +148,7 @@ test("completion: zsh, with Tab in an interactive shell", async () => {
       const driver = project.path("bin/drive.zsh");
       const pattern = line.replace(/[^A-Za-z0-9 ]/g, "?");
       const waitFor = (expect: string) =>
-        `for i in {1..300}; do
+        `for i in {1..900}; do
   while zpty -r -t z chunk; do out+=$chunk; done
   plain=\${out//$'\\e'\\[[0-9;?]#[A-Za-z]/ }
   [[ \${plain#*${pattern}} == *${JSON.stringify(expect)}* ]] && break
@@ -170,7 +170,7 @@ for i in {1..300}; do
 done
 out=""
 zpty -w -n z ${JSON.stringify(line)}
-# Each Tab, then read until the screen shows what it should draw (or 30 s pass).
+# Each Tab, then read until the screen shows what it should draw (or 90 s pass).
 ${
           expects.map((expect) =>
             `zpty -w -n z $'\\t'
@@ -201,7 +201,7 @@ zpty -d z
   }
 });
 
-test("completion: fish, with its own completion engine", async () => {
+test("completion: fish, with its own completion engine", { timeLimit: 300_000 }, async () => {
   const { project, path, script } = await setup();
   try {
     await Deno.writeTextFile(script, (await project.pivot("completion", "fish")).stdout);
