@@ -46,10 +46,9 @@ const core: CoreInternals | undefined = (() => {
   return inner?.core;
 })();
 
-/** Resources Pivot's own worker code keeps open. */
-function openResources(): Map<string, string> {
-  if (typeof core?.resources !== "function") return new Map();
-  return new Map(Object.entries(core.resources()));
+/** The worker's open resources: name by resource id. */
+function openResources(): Record<string, string> {
+  return typeof core?.resources === "function" ? core.resources() : {};
 }
 
 /**
@@ -67,7 +66,8 @@ function openResources(): Map<string, string> {
  */
 export class LeftoverWatch {
   #timers: Set<Timeout> | undefined;
-  #resourcesBefore = new Map<string, string>();
+  /** Resource ids open when the run began; undefined until it began. */
+  #resourcesBefore: Set<string> | undefined;
   #internalTimer = 0;
 
   /**
@@ -129,7 +129,7 @@ export class LeftoverWatch {
   /** A stage's code is about to run. */
   begin(): void {
     this.#timers = new Set();
-    this.#resourcesBefore = openResources();
+    this.#resourcesBefore = new Set(Object.keys(openResources()));
   }
 
   /**
@@ -137,16 +137,20 @@ export class LeftoverWatch {
    * nothing). Stops watching.
    */
   end(): string[] {
-    const left: string[] = [];
+    const before = this.#resourcesBefore;
+    this.#resourcesBefore = undefined;
     const timers = [...this.#timers ?? []].filter((timer) => timer._destroyed === false).length;
     this.#timers = undefined;
+    // A run whose code never started (its module failed to load) left nothing of its own.
+    if (before === undefined) return [];
+    const left: string[] = [];
     if (timers > 0) {
       left.push(`${timers} timer${timers === 1 ? "" : "s"} (setTimeout/setInterval) still pending`);
     }
     const immediates = core?.getActiveImmediateCount?.() ?? 0;
     if (immediates > 0) left.push(`${immediates} setImmediate callback(s) still queued`);
-    const opened = [...openResources()].filter(([rid]) => !this.#resourcesBefore.has(rid))
-      .map(([, name]) => name);
+    const open = openResources();
+    const opened = Object.keys(open).filter((rid) => !before.has(rid)).map((rid) => open[rid]);
     if (opened.length > 0) {
       left.push(`${opened.length} resource(s) still open (${[...new Set(opened)].join(", ")})`);
     }

@@ -265,8 +265,11 @@ async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
 }
 
 /** What the finished run left behind: timers, open resources, changed built-ins. */
-function leftBehind(): string[] {
+function leftBehind(failure: PhaseError | undefined): string[] {
   const left = leftovers.end();
+  // A module that threw while it was imported may have done half of what
+  // it does at import time, before the realm was recorded.
+  if (failure?.phase === "import") left.push("a module that failed to load");
   const changed = realm?.changes() ?? [];
   if (changed.length > 0) left.push(`changed ${changed.join(", ")}`);
   return left;
@@ -277,7 +280,6 @@ async function handleRun(request: RunRequest): Promise<void> {
   active = run;
   currentRun = request.id;
   let failure: PhaseError | undefined;
-  leftovers.begin();
   try {
     const runtime = await phase("import", () => resolveRuntime(request));
     // What the import did is the baseline; the stage's code starts here.
@@ -306,7 +308,7 @@ async function handleRun(request: RunRequest): Promise<void> {
   );
   // Nothing of the stage runs from here until the engine opens the gate:
   // the checks below are synchronous, and so is the wait.
-  post({ type: "verdict", id: request.id, leftovers: leftBehind() });
+  post({ type: "verdict", id: request.id, leftovers: leftBehind(failure) });
   if (gate !== undefined && !waitAtGate(gate)) stop();
 }
 
