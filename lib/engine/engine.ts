@@ -115,9 +115,7 @@ export class Engine {
         ...(result.stack !== undefined ? { stack: result.stack } : {}),
         ...(result.leftovers?.length ? { leftovers: result.leftovers } : {}),
       });
-      for (const message of this.#pool.takeWarnings()) {
-        this.#events.emit({ type: "warning", message });
-      }
+      this.#emitPoolWarnings();
     };
 
     const settle = (stage: StageDef, result: StageOutcome, since: number) => {
@@ -281,20 +279,41 @@ export class Engine {
     wave: WaveState,
   ): Promise<StageOutcome> {
     const { stage } = decision;
-    const worker = await this.#pool.acquire(stage.permissions);
-    const dirs = worker.staging.current;
-    const run = { links: [] as string[], clean: false };
-    let leftovers: readonly string[] = [];
-    let outcome: StageOutcome;
-    try {
-      outcome = await this.#runInWorker(decision, request, worker, dirs, run);
-    } finally {
-      // The worker waits at its gate until it is released: nothing the
-      // stage left running has touched its outs meanwhile.
-      leftovers = await worker.leftovers();
-      this.#pool.release(worker, { ...run, more: wave.more() });
+    // A run stopped by work an earlier stage left running in its worker
+    // (not by anything it did) runs once more, in another worker.
+    for (let attempt = 1;; attempt++) {
+      const worker = await this.#pool.acquire(stage.permissions);
+      const dirs = worker.staging.current;
+      const run = { links: [] as string[], clean: false };
+      let leftovers: readonly string[] = [];
+      let outcome: StageOutcome | "interrupted" | undefined;
+      try {
+        outcome = await this.#runInWorker(decision, request, worker, dirs, run);
+      } finally {
+        // The worker waits at its gate until it is released: nothing the
+        // stage left running has touched its outs meanwhile.
+        leftovers = await worker.leftovers();
+        const more = outcome === "interrupted" || wave.more();
+        this.#pool.release(worker, { ...run, more });
+        this.#emitPoolWarnings();
+      }
+      if (outcome === "interrupted") {
+        if (attempt < 2) continue;
+        return {
+          status: "failed",
+          reason: decision.reasons.join(","),
+          error:
+            `stage '${stage.name}': its worker was stopped twice by work other stages left running`,
+        };
+      }
+      return leftovers.length > 0 ? { ...outcome, leftovers } : outcome;
     }
-    return leftovers.length > 0 ? { ...outcome, leftovers } : outcome;
+  }
+
+  #emitPoolWarnings(): void {
+    for (const message of this.#pool.takeWarnings()) {
+      this.#events.emit({ type: "warning", message });
+    }
   }
 
   async #runInWorker(
@@ -303,7 +322,7 @@ export class Engine {
     worker: StageWorker,
     dirs: RunDirs,
     run: { links: string[]; clean: boolean },
-  ): Promise<StageOutcome> {
+  ): Promise<StageOutcome | "interrupted"> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
     if (request.signal?.aborted) {
@@ -330,6 +349,7 @@ export class Engine {
     );
     if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
     if (outcome.status === "failed") {
+      if (outcome.interrupted) return "interrupted";
       const { message, stack } = explainFailure(stage, outcome, dirs, this.#context.project.root);
       return { status: "failed", reason, error: message, ...(stack ? { stack } : {}) };
     }

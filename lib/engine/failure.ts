@@ -134,7 +134,7 @@ export function explainFailure(
       const code = outcome.exitCode === undefined ? "" : ` (exit code ${outcome.exitCode})`;
       return {
         message:
-          `stage '${name}' called ${error.message}${at}${code}: a stage must return or throw, not end its worker; the worker was replaced and the run goes on`,
+          `stage '${name}' called ${error.message}${at}${code}: a stage must return or throw instead`,
         stack,
       };
     }

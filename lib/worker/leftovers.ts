@@ -31,6 +31,7 @@
 /** A Node-style timer as Deno 2.9 makes it. */
 interface Timeout {
   readonly _destroyed?: boolean;
+  _onTimeout?: unknown;
 }
 
 /** The parts of Deno's internal core this module uses, when present. */
@@ -65,10 +66,18 @@ function openResources(): Record<string, string> {
  * ```
  */
 export class LeftoverWatch {
+  readonly #owner: () => number | undefined;
+  /** The last error a timer's callback threw, and the run that made the timer. */
+  #thrown: { error: unknown; run: number | undefined } | undefined;
   #timers: Set<Timeout> | undefined;
   /** Resource ids open when the run began; undefined until it began. */
   #resourcesBefore: Set<string> | undefined;
   #internalTimer = 0;
+
+  /** A watch that asks `owner` which run the running code belongs to (see `run_owner.ts`). */
+  constructor(owner: () => number | undefined = () => undefined) {
+    this.#owner = owner;
+  }
 
   /**
    * Wrap the global timer getters so that timers are watched once a stage
@@ -121,9 +130,31 @@ export class LeftoverWatch {
     // deno-lint-ignore no-this-alias
     const watch = this;
     prototype[create] = function (this: Timeout, ...args: unknown[]) {
-      if (watch.#timers !== undefined && watch.#internalTimer === 0) watch.#timers.add(this);
+      if (watch.#internalTimer === 0) {
+        watch.#timers?.add(this);
+        // Remember which run made the timer, for an error its callback
+        // throws later (Deno reports it with no trace of the run).
+        const callback = this._onTimeout;
+        const run = watch.#owner();
+        if (typeof callback === "function" && run !== undefined) {
+          this._onTimeout = function (this: unknown, ...callbackArgs: unknown[]) {
+            try {
+              return callback.apply(this, callbackArgs);
+            } catch (error) {
+              watch.#thrown = { error, run };
+              throw error;
+            }
+          };
+        }
+      }
       return original.apply(this, args);
     };
+  }
+
+  /** The run whose timer threw `error`, if a timer's callback threw it. */
+  thrownBy(error: unknown): number | undefined {
+    const thrown = this.#thrown;
+    return thrown !== undefined && thrown.error === error ? thrown.run : undefined;
   }
 
   /** A stage's code is about to run. */

@@ -42,6 +42,11 @@ export type RunOutcome =
     readonly uncaught?: "error" | "rejection";
     /** `exit` only: the exit code asked for. */
     readonly exitCode?: number;
+    /**
+     * `worker` only: the worker was stopped by work an earlier stage left
+     * running, not by this stage; it should run again in another worker.
+     */
+    readonly interrupted?: boolean;
   }
   | { readonly status: "cancelled" };
 
@@ -96,6 +101,8 @@ export class StageWorker {
     | { id: number; promise: Promise<readonly string[]>; resolve: Resolve; settled: boolean }
     | undefined;
   #lastStage = "";
+  /** The stage of each run this worker was given (errors may surface after a run ended). */
+  readonly #stages = new Map<number, string>();
   #dead = false;
   /** Must not run another stage. */
   #retire = false;
@@ -164,6 +171,7 @@ export class StageWorker {
       }
       this.modules.add(request.code.moduleUrl);
       this.#lastStage = request.stage;
+      this.#stages.set(id, request.stage);
       let resolveVerdict: Resolve = () => {};
       const promise = new Promise<readonly string[]>((r) => resolveVerdict = r);
       this.#verdict = { id, promise, resolve: resolveVerdict, settled: false };
@@ -221,15 +229,24 @@ export class StageWorker {
 
   #receive(message: FromWorker): void {
     if (message.type === "stray") {
-      const cause = `${message.error.name}: ${message.error.message}`;
-      const what =
-        `stage '${this.#lastStage}' left work running after it finished, and it threw ${cause}`;
-      this.#onStray(`${what}; its worker was replaced`);
-      // The worker stopped; a run just sent to it cannot happen there.
+      const stage = this.#stages.get(message.id) ?? this.#lastStage;
+      const what = message.error.name === "Exit"
+        ? message.error.message
+        : `threw ${message.error.name}: ${message.error.message}`;
+      this.#onStray(
+        `stage '${stage}' left work running after it finished, and it ${what}; its worker was replaced`,
+      );
+      // The worker stopped; the run now in it (if any) did not fail by its
+      // own doing: the engine runs it again in another worker.
       this.#finish({
         status: "failed",
         phase: "worker",
-        error: { name: "Error", message: `its worker was stopped: ${what}`, stack: undefined },
+        interrupted: true,
+        error: {
+          name: "Error",
+          message: `its worker was stopped by work stage '${stage}' left running`,
+          stack: undefined,
+        },
       });
       this.terminate();
       return;

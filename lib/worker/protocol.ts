@@ -134,8 +134,9 @@ export type FromWorker =
   }
   | {
     /**
-     * An error escaped from work a stage left running after its run ended
-     * (`id` is that run's); the worker waits to be retired.
+     * An error escaped (or an exit was called) from work a stage left
+     * running after its run ended (`id` is that run's); the worker waits to
+     * be retired.
      */
     readonly type: "stray";
     readonly id: number;

@@ -30,6 +30,7 @@ import { type ExitAttempt, installGuards } from "./guards.ts";
 import { LeftoverWatch } from "./leftovers.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 import { RealmSnapshot } from "./realm.ts";
+import { RunOwner } from "./run_owner.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
@@ -85,27 +86,56 @@ function stop(): void {
   closeWorker();
 }
 
+const owner = new RunOwner();
+const leftovers = new LeftoverWatch(() => owner.current());
+leftovers.install();
+
+/**
+ * The active run, if `run` (the run the failing code belongs to, when
+ * known) is it; otherwise the code is work an earlier run left running.
+ */
+function blame(run: number | undefined): { id: number; reported: boolean } | undefined {
+  if (active === undefined || active.reported) return undefined;
+  return run === undefined || run === active.id ? active : undefined;
+}
+
+/**
+ * Report work an earlier run (`run`) left running that failed now, and
+ * stop: the worker is not fit for more stages, nor for the run now active
+ * (the engine runs that one again elsewhere).
+ */
+function stray(run: number | undefined, error: ErrorInfo): void {
+  post({ type: "stray", id: run ?? lastRun, error });
+  if (active !== undefined) active.reported = true;
+  stop();
+}
+
 installGuards((attempt: ExitAttempt): never => {
   if (!stopping) {
-    post({ type: "exited", id: active?.id ?? lastRun, ...attempt });
-    if (active) active.reported = true;
-    stop();
+    const run = blame(owner.current());
+    if (run !== undefined) {
+      run.reported = true;
+      post({ type: "exited", id: run.id, ...attempt });
+      stop();
+    } else {
+      stray(owner.current(), {
+        name: "Exit",
+        message: `called ${attempt.call}`,
+        stack: attempt.stack,
+      });
+    }
   }
   throw new WorkerStopped();
 });
 
-const leftovers = new LeftoverWatch();
-leftovers.install();
-
 /** An error that escaped the stage's code fails its run (or, after it, is reported as stray). */
 function escaped(error: unknown, kind: "error" | "rejection"): void {
   if (stopping || error instanceof WorkerStopped) return;
-  if (active !== undefined && !active.reported) {
-    active.reported = true;
-    post({ type: "failed", id: active.id, error: errorInfo(error), phase: "run", uncaught: kind });
-  } else {
-    post({ type: "stray", id: lastRun, error: errorInfo(error) });
-  }
+  const from = leftovers.thrownBy(error) ?? owner.current();
+  const run = blame(from);
+  if (run === undefined) return stray(from, errorInfo(error));
+  run.reported = true;
+  post({ type: "failed", id: run.id, error: errorInfo(error), phase: "run", uncaught: kind });
   stop();
 }
 
@@ -279,6 +309,8 @@ async function handleRun(request: RunRequest): Promise<void> {
   const run = { id: request.id, reported: false };
   active = run;
   currentRun = request.id;
+  // What the run's code starts, however late it runs, is the run's.
+  owner.enter(request.id);
   let failure: PhaseError | undefined;
   try {
     const runtime = await phase("import", () => resolveRuntime(request));
@@ -294,6 +326,7 @@ async function handleRun(request: RunRequest): Promise<void> {
   // Errors thrown by the run's callbacks, and its unhandled rejections,
   // fail it (reported by `escaped`) if they happen within one more turn.
   await nextTurn();
+  owner.leave();
   if (run.reported) return;
   run.reported = true;
   active = undefined;

@@ -7,7 +7,7 @@
  * fresh worker would have produced.
  */
 
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { TempProject } from "../_project.ts";
 
@@ -172,4 +172,27 @@ pipeline.stage({
   assertMatch(String(wander.error), /working directory/);
   assertEquals(await p.read("b.txt"), p.root);
   assert(!(await p.exists("a.txt")), "the failed stage left no out");
+});
+
+test("an error from work a stage left running is blamed on it, not on the next stage", async () => {
+  // A forgotten `await`: the promise fails after the stage has ended, while
+  // the next stage runs in the same worker.
+  await using p = await TempProject.create({
+    "pipeline.ts": twoStages(
+      `(async () => {
+      for (let i = 0; i < 300; i++) await Deno.stat(ctx.tmpDir).catch(() => {});
+      throw new Error("the forgotten promise failed");
+    })();`,
+      `(await new Promise((resolve) => setTimeout(resolve, 500)), a + ' then b')`,
+    ).replace("run: ({ a }) =>", "run: async ({ a }) =>"),
+  });
+  const { result, events } = await p.events("repro", "-j", "1");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(TempProject.byStatus(events), { ran: ["attack", "victim"] });
+  assertEquals(await p.read("b.txt"), "a then b");
+  assertMatch(
+    result.stderr,
+    /warning: stage 'attack' left work running after it finished, and it threw Error: the forgotten promise failed/,
+  );
+  assertNotMatch(result.stderr, /error: Uncaught/);
 });
