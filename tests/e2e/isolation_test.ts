@@ -175,16 +175,43 @@ pipeline.stage({
 });
 
 test("an error from work a stage left running is blamed on it, not on the next stage", async () => {
-  // A forgotten `await`: the promise fails after the stage has ended, while
-  // the next stage runs in the same worker.
+  // A forgotten `await`: a chain of operations (no timer, nothing Pivot can
+  // see) that fails after the stage has ended, while the next stage runs in
+  // the same worker. The two stages meet through module state, which a
+  // worker's stages share: the chain fails once the victim has started, and
+  // the victim, in that worker, waits for it to fail.
   await using p = await TempProject.create({
-    "pipeline.ts": twoStages(
-      `(async () => {
-      for (let i = 0; i < 300; i++) await Deno.stat(ctx.tmpDir).catch(() => {});
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("iso");
+let attacked = false;
+let victimStarted = false;
+let thrown = false;
+pipeline.stage({
+  name: "attack",
+  outs: { a: out("a.txt", loaders.text()) },
+  run: (_deps, ctx) => {
+    attacked = true;
+    (async () => {
+      while (!victimStarted) await Deno.stat(ctx.tmpDir).catch(() => {});
+      thrown = true;
       throw new Error("the forgotten promise failed");
-    })();`,
-      `(await new Promise((resolve) => setTimeout(resolve, 500)), a + ' then b')`,
-    ).replace("run: ({ a }) =>", "run: async ({ a }) =>"),
+    })();
+    return { a: "a" };
+  },
+});
+pipeline.stage({
+  name: "victim",
+  deps: { a: dep("a.txt", loaders.text()) },
+  outs: { b: out("b.txt", loaders.text()) },
+  run: async ({ a }) => {
+    victimStarted = true;
+    // Only in the worker that ran attack: another worker has no such chain.
+    while (attacked && !thrown) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return { b: a + " then b" };
+  },
+});
+`,
   });
   const { result, events } = await p.events("repro", "-j", "1");
   assertEquals(result.code, 0, result.stderr);
