@@ -52,9 +52,11 @@ export function leaky() {
   return { out: "ended" };
 }
 export function stray(_deps, ctx) {
-  // Work no timer or open resource shows: a chain of operations.
+  // Work no timer or open resource shows: a chain of operations. It fails
+  // once the run's directories have moved on, which happens only after the
+  // run has ended and the worker was released from its gate.
   (async () => {
-    for (let i = 0; i < 300; i++) await Deno.stat(ctx.tmpDir).catch(() => {});
+    while (await Deno.stat(ctx.tmpDir).then(() => true, () => false)) { /* still this run's */ }
     throw new Error("thrown after the stage ended");
   })();
   return { out: "ended" };
