@@ -74,6 +74,18 @@ export function consoleSink(output: Output): EventSink {
           if (event.status === "failed") output.error(text);
           else output.line(text);
         }
+        if (output.verbose) {
+          if (event.stack !== undefined) output.error(output.paint("dim", event.stack, "stderr"));
+          for (const left of event.leftovers ?? []) {
+            output.error(
+              output.paint(
+                "dim",
+                `  ${event.stage} left ${left}; its worker was replaced`,
+                "stderr",
+              ),
+            );
+          }
+        }
         drawStatus();
         break;
       }

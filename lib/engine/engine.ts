@@ -13,8 +13,8 @@ import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import type { LockOut } from "../storage/lock_file.ts";
-import type { RunOutcome, WorkerPool } from "../worker/pool.ts";
-import { checkStagedOuts, linkDeps, prepareOuts } from "../worker/staging.ts";
+import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
+import { checkStagedOuts, linkDeps, prepareOuts, type RunDirs } from "../worker/staging.ts";
 import type { EngineContext } from "./context.ts";
 import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
 import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
@@ -46,6 +46,17 @@ interface StageOutcome {
   readonly status: StageStatus;
   readonly reason: string;
   readonly error?: string;
+  /** Failed in its code: the stack, in project-relative paths (`-v`). */
+  readonly stack?: string;
+  /** What the run left in its worker, which was therefore replaced. */
+  readonly leftovers?: readonly string[];
+}
+
+/** What a wave shares with its stages while it runs. */
+interface WaveState {
+  stopping: boolean;
+  /** True while stages other than the caller have not ended (a retired worker is replaced then). */
+  readonly more: () => boolean;
 }
 
 const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
@@ -83,7 +94,10 @@ export class Engine {
     const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
-    const wave = { stopping: false };
+    // Each stage waits for its upstream stages within this wave; a failure
+    // blocks everything below it at once.
+    const schedule = new WaveSchedule(request.stages, graph);
+    const wave: WaveState = { stopping: false, more: () => schedule.unfinished > 1 };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
     this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
@@ -98,12 +112,12 @@ export class Engine {
         reason: result.reason,
         duration_ms: Math.round(performance.now() - since),
         ...(result.error !== undefined ? { error: result.error } : {}),
+        ...(result.stack !== undefined ? { stack: result.stack } : {}),
+        ...(result.leftovers?.length ? { leftovers: result.leftovers } : {}),
       });
+      this.#emitPoolWarnings();
     };
 
-    // Each stage waits for its upstream stages within this wave; a failure
-    // blocks everything below it at once.
-    const schedule = new WaveSchedule(request.stages, graph);
     const settle = (stage: StageDef, result: StageOutcome, since: number) => {
       finish(stage, result, since);
       for (const blocked of schedule.end(stage, FAILED_UPSTREAM.has(result.status))) {
@@ -169,7 +183,7 @@ export class Engine {
     stage: StageDef,
     request: WaveRequest,
     slots: Slots,
-    wave: { stopping: boolean },
+    wave: WaveState,
   ): Promise<StageOutcome> {
     const forced = request.force.has(stage.name);
     const before = await decide(this.#context, stage, { forced, upstreamWillRun: false });
@@ -239,7 +253,7 @@ export class Engine {
     decision: Decision,
     request: WaveRequest,
     slots: Slots,
-    wave: { stopping: boolean },
+    wave: WaveState,
   ): Promise<StageOutcome> {
     const { stage } = decision;
     if (request.signal?.aborted) {
@@ -250,7 +264,7 @@ export class Engine {
       if (wave.stopping) {
         return { status: "blocked", reason: "not started after a failure (use --keep-going)" };
       }
-      const result = await this.#executeInWorker(decision, request);
+      const result = await this.#executeInWorker(decision, request, wave);
       // Stop others before this slot frees: a waiting stage must see it.
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
       return result;
@@ -259,58 +273,96 @@ export class Engine {
     }
   }
 
-  async #executeInWorker(decision: Decision, request: WaveRequest): Promise<StageOutcome> {
+  async #executeInWorker(
+    decision: Decision,
+    request: WaveRequest,
+    wave: WaveState,
+  ): Promise<StageOutcome> {
     const { stage } = decision;
-    const reason = decision.reasons.join(",");
-    const worker = await this.#pool.acquire(stage.permissions);
-    const dirs = worker.dirs;
-    let links: string[] = [];
-    let clean = false;
-    try {
-      if (request.signal?.aborted) {
-        return { status: "cancelled", reason: "cancelled before it started" };
+    // A run stopped by work an earlier stage left running in its worker
+    // (not by anything it did) runs once more, in another worker.
+    for (let attempt = 1;; attempt++) {
+      const worker = await this.#pool.acquire(stage.permissions);
+      const dirs = worker.staging.current;
+      const run = { links: [] as string[], clean: false };
+      let leftovers: readonly string[] = [];
+      let outcome: StageOutcome | "interrupted" | undefined;
+      try {
+        outcome = await this.#runInWorker(decision, request, worker, dirs, run);
+      } finally {
+        // The worker waits at its gate until it is released: nothing the
+        // stage left running has touched its outs meanwhile.
+        leftovers = await worker.leftovers();
+        const more = outcome === "interrupted" || wave.more();
+        this.#pool.release(worker, { ...run, more });
+        this.#emitPoolWarnings();
       }
-      const deps = linkDeps(stage, dirs.deps);
-      links = deps.map((d) => d.path);
-      const outs = await prepareOuts(stage, dirs.outs, (out) => this.#lastVersions(decision, out));
-      this.#events.emit({ type: "stage-start", stage: stage.name });
-      const outcome: RunOutcome = await worker.run(
-        {
-          stage: stage.name,
-          pipeline: stage.pipeline.name,
-          code: stage.code,
-          deps,
-          outs,
-          params: stage.params,
-          variant: stage.variant,
-          tmpDir: dirs.tmp,
-        },
-        (stream, text) => this.#events.emit({ type: "log", stage: stage.name, stream, text }),
-        request.signal,
-        this.#pool.options.graceMs,
-      );
-      if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
-      if (outcome.status === "failed") {
+      if (outcome === "interrupted") {
+        if (attempt < 2) continue;
         return {
           status: "failed",
-          reason,
-          error: explainFailure(stage, outcome, dirs, this.#context.project.root),
+          reason: decision.reasons.join(","),
+          error:
+            `stage '${stage.name}': its worker was stopped twice by work other stages left running`,
         };
       }
-      try {
-        checkStagedOuts(stage, dirs.outs);
-      } catch (error) {
-        if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
-        throw error;
-      }
-      const locked = await commitStagedOuts(this.#context, stage, dirs.outs, request);
-      clean = true;
-      if (!request.noCommit) await recordRun(this.#context, decision, locked);
-      return { status: "ran", reason };
-    } finally {
-      this.#pool.release(worker);
-      if (worker.alive) worker.resetDirs(links, clean);
+      return leftovers.length > 0 ? { ...outcome, leftovers } : outcome;
     }
+  }
+
+  #emitPoolWarnings(): void {
+    for (const message of this.#pool.takeWarnings()) {
+      this.#events.emit({ type: "warning", message });
+    }
+  }
+
+  async #runInWorker(
+    decision: Decision,
+    request: WaveRequest,
+    worker: StageWorker,
+    dirs: RunDirs,
+    run: { links: string[]; clean: boolean },
+  ): Promise<StageOutcome | "interrupted"> {
+    const { stage } = decision;
+    const reason = decision.reasons.join(",");
+    if (request.signal?.aborted) {
+      return { status: "cancelled", reason: "cancelled before it started" };
+    }
+    const deps = linkDeps(stage, dirs.deps);
+    run.links = deps.map((d) => d.path);
+    const outs = await prepareOuts(stage, dirs.outs, (out) => this.#lastVersions(decision, out));
+    this.#events.emit({ type: "stage-start", stage: stage.name });
+    const outcome: RunOutcome = await worker.run(
+      {
+        stage: stage.name,
+        pipeline: stage.pipeline.name,
+        code: stage.code,
+        deps,
+        outs,
+        params: stage.params,
+        variant: stage.variant,
+        tmpDir: dirs.tmp,
+      },
+      (stream, text) => this.#events.emit({ type: "log", stage: stage.name, stream, text }),
+      request.signal,
+      this.#pool.options.graceMs,
+    );
+    if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
+    if (outcome.status === "failed") {
+      if (outcome.interrupted) return "interrupted";
+      const { message, stack } = explainFailure(stage, outcome, dirs, this.#context.project.root);
+      return { status: "failed", reason, error: message, ...(stack ? { stack } : {}) };
+    }
+    try {
+      checkStagedOuts(stage, dirs.outs);
+    } catch (error) {
+      if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
+      throw error;
+    }
+    const locked = await commitStagedOuts(this.#context, stage, dirs.outs, request);
+    run.clean = true;
+    if (!request.noCommit) await recordRun(this.#context, decision, locked);
+    return { status: "ran", reason };
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */

@@ -54,6 +54,14 @@ export interface StageEvent {
   readonly duration_ms: number;
   /** Failure message, for failed stages. */
   readonly error?: string;
+  /** Failed stages whose code threw: the stack, in project-relative paths (shown with `-v`). */
+  readonly stack?: string;
+  /**
+   * What the stage left in its worker when it ended (timers, open
+   * resources, changed built-ins), which is why that worker ran no other
+   * stage (shown with `-v`).
+   */
+  readonly leftovers?: readonly string[];
 }
 
 /**

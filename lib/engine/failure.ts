@@ -1,17 +1,35 @@
 /**
- * Turning a failed run into one line a user can act on. Denied file access
- * (Deno's `NotCapable`) is the common case: it means the stage touched a path
- * it did not declare, and the fix is to declare it.
+ * Turning a failed run into one line a user can act on, and the stack to
+ * show with `-v`. The line names the user's file:line:col where the error
+ * was thrown: the first frame of its stack in the user's own code (Deno maps
+ * a TypeScript module's frames to its `.ts` lines), not in Pivot, an npm or
+ * remote package, or Deno itself.
+ *
+ * Denied file access (Deno's `NotCapable`) is the common case: it means the
+ * stage touched a path it did not declare, and the fix is to declare it.
  *
  * @module
  */
 
 import { relative } from "node:path";
 import type { StageDef } from "../model/stage_def.ts";
+import { isOwnCode } from "../own_code.ts";
+import { fromFileUrl } from "../paths.ts";
 import type { RunOutcome } from "../worker/pool.ts";
 import type { RunDirs } from "../worker/staging.ts";
 
 const DENIED = /Requires (\w+) access to "?([^",]+)"?/;
+
+/** A stack frame's location: `(file:///a/b.ts:3:9)` or `at file:///a/b.ts:3:9`. */
+const FRAME = /^\s*at (?:.*?\()?((?:file|https?|jsr|npm|ext|node):[^\s()]*?):(\d+):(\d+)\)?\s*$/;
+
+/** A failed run as the user sees it. */
+export interface FailureReport {
+  /** One line: what failed, where, and the error. */
+  readonly message: string;
+  /** The error's stack in project-relative paths without Pivot's and Deno's frames (`-v`). */
+  readonly stack: string | undefined;
+}
 
 function shown(path: string, dirs: RunDirs, root: string): string {
   for (const dir of [dirs.outs, dirs.deps]) {
@@ -25,47 +43,136 @@ function dir(path: string): string {
   return path.endsWith("/") ? path : path + "/";
 }
 
-/** The one-line message for a failed run of `stage`. */
+/** A module URL as the user knows it: project-relative inside the project, else a path or the URL. */
+function displayUrl(url: string, root: string): string {
+  if (!url.startsWith("file:")) return url;
+  const path = fromFileUrl(url);
+  return path.startsWith(dir(root)) ? path.slice(dir(root).length) : path;
+}
+
+/** True for a module of the user's: a local file that is not Pivot's, nor a package's. */
+function isUserCode(url: string): boolean {
+  return url.startsWith("file:") && !isOwnCode(url) &&
+    !/\/node_modules\/|\/deno\/(npm|remote)\//.test(url);
+}
+
+/**
+ * The first frame of `stack` in the user's code, as `path:line:col`
+ * (project-relative inside `root`), or undefined.
+ *
+ * @example
+ * ```ts ignore
+ * userLocation("TypeError: x\n    at f (file:///p/lib/model.ts:9:16)", "/p"); // "lib/model.ts:9:16"
+ * ```
+ */
+export function userLocation(stack: string | undefined, root: string): string | undefined {
+  for (const line of stack?.split("\n") ?? []) {
+    const frame = FRAME.exec(line);
+    if (frame && isUserCode(frame[1])) {
+      return `${displayUrl(frame[1], root)}:${frame[2]}:${frame[3]}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `stack` for `-v`: its message, then the frames of the user's code and of
+ * packages, with project files shown relative to `root`. Pivot's own frames
+ * and Deno's internal ones (`ext:`) are left out. Undefined when no frame is
+ * left.
+ */
+export function userStack(stack: string | undefined, root: string): string | undefined {
+  if (stack === undefined) return undefined;
+  const lines = stack.split("\n");
+  const firstFrame = lines.findIndex((line) => /^\s+at /.test(line));
+  if (firstFrame < 0) return undefined;
+  const frames: string[] = [];
+  let located = 0;
+  for (const line of lines.slice(firstFrame)) {
+    const frame = FRAME.exec(line);
+    if (frame === null) {
+      // `at async Promise.all (index 0)` and the like.
+      if (!/ext:|node:internal/.test(line)) frames.push(line.trim());
+      continue;
+    }
+    const url = frame[1];
+    if (url.startsWith("ext:") || url.startsWith("node:") || isOwnCode(url)) continue;
+    frames.push(line.trim().replace(url, displayUrl(url, root)));
+    located++;
+  }
+  if (located === 0) return undefined;
+  return [...lines.slice(0, firstFrame), ...frames.map((line) => `    ${line}`)].join("\n");
+}
+
+/** The one-line message for a failed run of `stage`, and its stack for `-v`. */
 export function explainFailure(
   stage: StageDef,
   outcome: Extract<RunOutcome, { status: "failed" }>,
   dirs: RunDirs,
   root: string,
-): string {
+): FailureReport {
   const { error, phase } = outcome;
+  const location = userLocation(error.stack, root);
+  const stack = userStack(error.stack, root);
+  const at = location === undefined ? "" : ` at ${location}`;
   const denied = error.name === "NotCapable" ? DENIED.exec(error.message) : null;
   if (denied) {
-    const [, access, rawPath] = denied;
-    const path = shown(rawPath, dirs, root);
-    if (access === "write") {
-      const out = stage.outs.find((o) => o.abs === rawPath);
-      if (out) {
-        return `stage '${stage.name}' wrote '${path}' directly: write out '${out.name}' at ctx.outs.${out.name}`;
-      }
-      return `stage '${stage.name}' wrote to '${path}', which is not a declared out: declare it in outs (out("${path}")) or write scratch files to ctx.tmpDir`;
-    }
-    if (access === "read") {
-      const dep = stage.deps.find((d) => d.abs === rawPath || rawPath.startsWith(dir(d.abs)));
-      if (dep) {
-        return `stage '${stage.name}' read '${path}' directly: use the value (or path) it receives as deps.${dep.name}`;
-      }
-      return `stage '${stage.name}' read '${path}', which is not a declared dep: declare it in deps (dep("${path}")) or in permissions.read`;
-    }
-    return `stage '${stage.name}' needs ${access} access to '${rawPath}': declare it in the stage's permissions (permissions: { ${access}: ["${rawPath}"] })`;
+    return { message: explainDenied(stage, denied[1], denied[2], dirs, root, at), stack };
   }
-  const message = stripStaging(`${error.name}: ${error.message}`, dirs, root);
+  const text = stripStaging(`${error.name}: ${error.message}`, dirs, root);
+  const name = stage.name;
   switch (phase) {
     case "import":
-      return `stage '${stage.name}': could not load its code: ${message}`;
+      return { message: `stage '${name}': could not load its code${at}: ${text}`, stack };
     case "load":
-      return `stage '${stage.name}': could not load a dep: ${message}`;
+      return { message: `stage '${name}': could not load a dep${at}: ${text}`, stack };
     case "save":
-      return `stage '${stage.name}': could not save an out: ${message}`;
+      return { message: `stage '${name}': could not save an out${at}: ${text}`, stack };
     case "worker":
-      return `stage '${stage.name}': its worker crashed: ${message}`;
-    default:
-      return `stage '${stage.name}' failed: ${message}`;
+      return { message: `stage '${name}': its worker crashed: ${text}`, stack };
+    case "exit": {
+      const code = outcome.exitCode === undefined ? "" : ` (exit code ${outcome.exitCode})`;
+      return {
+        message:
+          `stage '${name}' called ${error.message}${at}${code}: a stage must return or throw instead`,
+        stack,
+      };
+    }
+    default: {
+      const how = outcome.uncaught === "error"
+        ? " (uncaught, in a callback the stage left running)"
+        : outcome.uncaught === "rejection"
+        ? " (a promise rejected with no handler)"
+        : "";
+      return { message: `stage '${name}' failed${at}: ${text}${how}`, stack };
+    }
   }
+}
+
+function explainDenied(
+  stage: StageDef,
+  access: string,
+  rawPath: string,
+  dirs: RunDirs,
+  root: string,
+  at: string,
+): string {
+  const path = shown(rawPath, dirs, root);
+  if (access === "write") {
+    const out = stage.outs.find((o) => o.abs === rawPath);
+    if (out) {
+      return `stage '${stage.name}' wrote '${path}' directly${at}: write out '${out.name}' at ctx.outs.${out.name}`;
+    }
+    return `stage '${stage.name}' wrote to '${path}'${at}, which is not a declared out: declare it in outs (out("${path}")) or write scratch files to ctx.tmpDir`;
+  }
+  if (access === "read") {
+    const dep = stage.deps.find((d) => d.abs === rawPath || rawPath.startsWith(dir(d.abs)));
+    if (dep) {
+      return `stage '${stage.name}' read '${path}' directly${at}: use the value (or path) it receives as deps.${dep.name}`;
+    }
+    return `stage '${stage.name}' read '${path}'${at}, which is not a declared dep: declare it in deps (dep("${path}")) or in permissions.read`;
+  }
+  return `stage '${stage.name}' needs ${access} access to '${rawPath}'${at}: declare it in the stage's permissions (permissions: { ${access}: ["${rawPath}"] })`;
 }
 
 function stripStaging(text: string, dirs: RunDirs, root: string): string {

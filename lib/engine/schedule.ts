@@ -43,6 +43,11 @@ export class WaveSchedule {
     return this.#ready.length > 0;
   }
 
+  /** How many stages of the wave have not ended yet (running, waiting or ready). */
+  get unfinished(): number {
+    return this.#index.size - this.#ended.size;
+  }
+
   /** The earliest ready stage (in pipeline order), taken off the queue. */
   take(): StageDef | undefined {
     return this.#ready.shift();

@@ -27,6 +27,16 @@ export function forgetDir(dir: string): void {
   }
 }
 
+/** Remember that the directory `from` was renamed to `to` (with what it holds). */
+export function movedDir(from: string, to: string): void {
+  for (const path of known) {
+    if (path === from || path.startsWith(from + "/")) {
+      known.delete(path);
+      known.add(to + path.slice(from.length));
+    }
+  }
+}
+
 /** Remove whatever is at `path` (file, symlink or directory), forgetting the directories there. */
 export function removePath(path: string): void {
   forgetDir(path);

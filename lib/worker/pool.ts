@@ -1,23 +1,30 @@
 /**
  * Warm stage workers.
  *
- * Creating a Web Worker costs ~14 ms of CPU here, and Deno fixes a worker's
- * permissions at creation, so one worker per stage (with that stage's paths)
- * would cost more than the stages themselves. Instead each worker owns a
- * staging area (`staging.ts`: its deps linked in, its outs and scratch files
- * written there) and may read and write only there, plus a stage's declared
- * extras and the pipeline's code. A write anywhere else, or a read of an
- * undeclared file, fails with `NotCapable`. Workers are reused for any stage
- * whose extra permissions (net, env, run, ffi, sys, read) are the same; a
- * worker that crashed or was terminated is dropped and replaced.
+ * Creating a Web Worker costs ~14 ms of CPU here (and importing a pipeline in
+ * it much more), and Deno fixes a worker's permissions at creation, so one
+ * worker per stage (with that stage's paths) would cost more than the stages
+ * themselves. Instead each worker owns a staging area (`staging.ts`: its deps
+ * linked in, each run's outs and scratch files in directories of their own)
+ * and may read and write only there, plus a stage's declared extras and the
+ * pipeline's code. A write anywhere else, or a read of an undeclared file,
+ * fails with `NotCapable`.
+ *
+ * Workers are reused for any stage whose extra permissions (net, env, run,
+ * ffi, sys, read) are the same, but only after a run that left the worker as
+ * it found it (`docs/isolation.md`): a run that left a timer, an open
+ * resource or a changed built-in, that exited or that let an error escape
+ * retires its worker, and when more stages are coming a replacement is made
+ * at once, with the retired worker's modules imported ahead of need.
  *
  * @module
  */
 
 import { join } from "node:path";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
+import { Gate } from "./gate.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
-import { createStaging, resetStaging, type RunDirs } from "./staging.ts";
+import { StagingArea } from "./staging.ts";
 
 /** How a run ended. */
 export type RunOutcome =
@@ -25,7 +32,21 @@ export type RunOutcome =
   | {
     readonly status: "failed";
     readonly error: ErrorInfo;
-    readonly phase: "import" | "load" | "run" | "save" | "worker";
+    /**
+     * Where it failed: loading the code, a dep, in the run, saving an out;
+     * `exit`: the stage ended its worker (`error.message` is the call, as
+     * `Deno.exit(3)`); `worker`: the worker died.
+     */
+    readonly phase: "import" | "load" | "run" | "save" | "exit" | "worker";
+    /** The error escaped from a callback (`error`) or a promise (`rejection`) of the stage. */
+    readonly uncaught?: "error" | "rejection";
+    /** `exit` only: the exit code asked for. */
+    readonly exitCode?: number;
+    /**
+     * `worker` only: the worker was stopped by work an earlier stage left
+     * running, not by this stage; it should run again in another worker.
+     */
+    readonly interrupted?: boolean;
   }
   | { readonly status: "cancelled" };
 
@@ -57,31 +78,53 @@ export interface PoolOptions {
 
 const WORKER_URL = new URL("./worker_main.ts", import.meta.url);
 
-let workerCounter = 0;
+let runCounter = 0;
 
 /** One warm worker with its staging area. */
 export class StageWorker {
-  /** Staging area root. */
-  readonly root: string;
+  /** Staging area. */
+  readonly staging: StagingArea;
   /** Permission profile key. */
   readonly profile: string;
-  /** Its staging directories, the same for every run. */
-  readonly dirs: RunDirs;
+  /** The stage permissions it was made for. */
+  readonly permissions: ResolvedPermissions;
   readonly #worker: Worker;
+  readonly #gate = new Gate();
+  readonly #onStray: (message: string) => void;
+  /** Module URLs its runs imported (a replacement imports them ahead of need). */
+  readonly modules: Set<string> = new Set();
   #current:
-    | { id: number; resolve: (outcome: RunOutcome) => void; log: LogSink }
+    | { id: number; stage: string; resolve: (outcome: RunOutcome) => void; log: LogSink }
     | undefined;
+  /** Resolves with what the last run left once the worker waits at its gate. */
+  #verdict:
+    | { id: number; promise: Promise<readonly string[]>; resolve: Resolve; settled: boolean }
+    | undefined;
+  #lastStage = "";
+  /** The stage of each run this worker was given (errors may surface after a run ended). */
+  readonly #stages = new Map<number, string>();
   #dead = false;
+  /** Must not run another stage. */
+  #retire = false;
+  /** Blocked at its gate. */
+  #waiting = false;
 
-  constructor(root: string, profile: string, permissions: Deno.PermissionOptionsObject) {
-    this.root = root;
+  constructor(
+    root: string,
+    profile: string,
+    permissions: ResolvedPermissions,
+    grants: Deno.PermissionOptionsObject,
+    onStray: (message: string) => void,
+  ) {
     this.profile = profile;
-    this.dirs = createStaging(root);
-    this.#worker = new Worker(WORKER_URL, { type: "module", deno: { permissions } });
+    this.permissions = permissions;
+    this.#onStray = onStray;
+    this.staging = new StagingArea(root);
+    this.#worker = new Worker(WORKER_URL, { type: "module", deno: { permissions: grants } });
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
     this.#worker.onerror = (event) => {
-      // An error that escaped the stage (say, an unawaited rejection) kills
-      // the worker; fail the run rather than the whole process.
+      // An error the worker could not catch itself (its own module failed
+      // to load, say): fail the run rather than the whole process.
       event.preventDefault();
       this.#finish({
         status: "failed",
@@ -90,6 +133,7 @@ export class StageWorker {
       });
       this.terminate();
     };
+    this.#post({ type: "init", gate: this.#gate.buffer });
   }
 
   /** False once terminated or crashed. */
@@ -97,9 +141,15 @@ export class StageWorker {
     return !this.#dead;
   }
 
-  /** Make the staging area ready for the next run (see {@link resetStaging}). */
-  resetDirs(links: readonly string[], clean: boolean): void {
-    resetStaging(this.dirs, links, clean);
+  /** True when the worker may run another stage. */
+  get reusable(): boolean {
+    return !this.#dead && !this.#retire && (this.#verdict?.settled ?? true);
+  }
+
+  /** Import `urls` now (a worker made ahead of need). */
+  preload(urls: readonly string[]): void {
+    for (const url of urls) this.modules.add(url);
+    if (urls.length > 0) this.#post({ type: "preload", urls });
   }
 
   /** Run a stage; `signal` cancels it (after the grace period, the worker is terminated). */
@@ -109,9 +159,9 @@ export class StageWorker {
     signal: AbortSignal | undefined,
     graceMs: number,
   ): Promise<RunOutcome> {
-    const id = ++workerCounter;
+    const id = ++runCounter;
     return new Promise((resolve) => {
-      if (this.#dead) {
+      if (this.#dead || this.#retire) {
         resolve({
           status: "failed",
           phase: "worker",
@@ -119,6 +169,12 @@ export class StageWorker {
         });
         return;
       }
+      this.modules.add(request.code.moduleUrl);
+      this.#lastStage = request.stage;
+      this.#stages.set(id, request.stage);
+      let resolveVerdict: Resolve = () => {};
+      const promise = new Promise<readonly string[]>((r) => resolveVerdict = r);
+      this.#verdict = { id, promise, resolve: resolveVerdict, settled: false };
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
         this.#post({ type: "cancel", id });
@@ -129,6 +185,7 @@ export class StageWorker {
       };
       this.#current = {
         id,
+        stage: request.stage,
         log,
         resolve: (outcome) => {
           clearTimeout(timer);
@@ -144,16 +201,97 @@ export class StageWorker {
     });
   }
 
+  /**
+   * What the last run left behind (timers, open resources, changed
+   * built-ins; empty when nothing), once the worker waits at its gate or is
+   * gone. Resolves at once when no run is pending.
+   */
+  leftovers(): Promise<readonly string[]> {
+    return this.#verdict?.promise ?? Promise.resolve([]);
+  }
+
+  /**
+   * Let the worker take the next stage: move its staging area to the next
+   * run's directories (removing `links`, see {@link StagingArea.next}) and
+   * open its gate. Only when {@link reusable} after {@link leftovers}.
+   */
+  reuse(links: readonly string[], clean: boolean): void {
+    this.staging.next(links, clean);
+    if (this.#waiting) {
+      this.#waiting = false;
+      this.#gate.release();
+    }
+  }
+
   #post(message: ToWorker): void {
     if (!this.#dead) this.#worker.postMessage(message);
   }
 
   #receive(message: FromWorker): void {
+    if (message.type === "stray") {
+      const stage = this.#stages.get(message.id) ?? this.#lastStage;
+      const what = message.error.name === "Exit"
+        ? message.error.message
+        : `threw ${message.error.name}: ${message.error.message}`;
+      this.#onStray(
+        `stage '${stage}' left work running after it finished, and it ${what}; its worker was replaced`,
+      );
+      // The worker stopped; the run now in it (if any) did not fail by its
+      // own doing: the engine runs it again in another worker.
+      this.#finish({
+        status: "failed",
+        phase: "worker",
+        interrupted: true,
+        error: {
+          name: "Error",
+          message: `its worker was stopped by work stage '${stage}' left running`,
+          stack: undefined,
+        },
+      });
+      this.terminate();
+      return;
+    }
+    if (message.type === "verdict") {
+      this.#waiting = true;
+      if (message.leftovers.length > 0) this.#retire = true;
+      this.#settle(message.id, message.leftovers);
+      return;
+    }
     const current = this.#current;
     if (!current || message.id !== current.id) return;
-    if (message.type === "log") current.log(message.stream, message.text);
-    else if (message.type === "done") this.#finish({ status: "done" });
-    else this.#finish({ status: "failed", error: message.error, phase: message.phase });
+    switch (message.type) {
+      case "log":
+        current.log(message.stream, message.text);
+        return;
+      case "done":
+        this.#finish({ status: "done" });
+        return;
+      case "failed":
+        if (message.uncaught !== undefined) {
+          // The stage's work is still going on: the worker waits to be retired.
+          this.#retire = true;
+          this.#waiting = true;
+          this.#settle(message.id, []);
+        }
+        this.#finish({
+          status: "failed",
+          error: message.error,
+          phase: message.phase,
+          ...(message.uncaught !== undefined ? { uncaught: message.uncaught } : {}),
+        });
+        return;
+      case "exited":
+        this.#retire = true;
+        this.#waiting = true;
+        this.#settle(message.id, []);
+        this.#finish({
+          status: "failed",
+          phase: "exit",
+          error: { name: "Exit", message: message.call, stack: message.stack },
+          ...(message.code !== undefined ? { exitCode: message.code } : {}),
+        });
+        return;
+    }
   }
 
   #finish(outcome: RunOutcome): void {
@@ -162,14 +300,30 @@ export class StageWorker {
     current?.resolve(outcome);
   }
 
-  /** Stop the worker now. */
+  #settle(id: number, leftovers: readonly string[]): void {
+    const verdict = this.#verdict;
+    if (verdict === undefined || verdict.id !== id || verdict.settled) return;
+    verdict.settled = true;
+    verdict.resolve(leftovers);
+  }
+
+  /** Stop the worker now (also one blocked at its gate). */
   terminate(): void {
     if (this.#dead) return;
     this.#dead = true;
     this.#worker.terminate();
+    // A worker blocked in Atomics.wait ignores terminate(): wake it, and it
+    // closes itself.
+    this.#gate.retire();
     this.#finish({ status: "cancelled" });
+    if (this.#verdict !== undefined && !this.#verdict.settled) {
+      this.#verdict.settled = true;
+      this.#verdict.resolve([]);
+    }
   }
 }
+
+type Resolve = (leftovers: readonly string[]) => void;
 
 /** Permission-profile key of a stage's extra permissions. */
 function profileOf(permissions: ResolvedPermissions): string {
@@ -188,7 +342,11 @@ export class WorkerPool {
   readonly #options: PoolOptions;
   readonly #idle = new Map<string, StageWorker[]>();
   readonly #all = new Set<StageWorker>();
+  readonly #warnings: string[] = [];
+  #made = 0;
   #code: Promise<CodeAccess> | undefined;
+  #codeAccess: CodeAccess | undefined;
+  #closed = false;
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -205,41 +363,79 @@ export class WorkerPool {
     const idle = this.#idle.get(profile) ?? [];
     while (idle.length > 0) {
       const worker = idle.pop()!;
-      if (worker.alive) return worker;
-      this.#all.delete(worker);
+      if (worker.reusable) return worker;
+      this.#drop(worker);
     }
+    this.#codeAccess ??= await (this.#code ??= this.#options.codeAccess());
+    return this.#create(profile, permissions, this.#codeAccess);
+  }
+
+  #create(profile: string, permissions: ResolvedPermissions, code: CodeAccess): StageWorker {
     const root = join(
       this.#options.stagingRoot,
-      `w${this.#all.size}-${crypto.randomUUID().slice(0, 8)}`,
+      `w${this.#made++}-${crypto.randomUUID().slice(0, 8)}`,
     );
-    const code = await (this.#code ??= this.#options.codeAccess());
-    const worker = new StageWorker(root, profile, {
+    const worker = new StageWorker(root, profile, permissions, {
       read: [root, ...code.read, ...permissions.read],
-      write: [join(root, "outs"), join(root, "tmp")],
+      write: [join(root, "runs")],
       net: permissionValue(permissions.net),
       env: permissionValue(permissions.env),
       run: permissionValue(permissions.run),
       ffi: permissionValue(permissions.ffi),
       sys: permissionValue(permissions.sys) as Deno.PermissionOptionsObject["sys"],
       import: importHosts(code.importHosts),
-    });
+    }, (message) => this.#warnings.push(message));
     this.#all.add(worker);
     return worker;
   }
 
-  /** Give a worker back for reuse. */
-  release(worker: StageWorker): void {
-    if (!worker.alive) {
-      this.#all.delete(worker);
+  /**
+   * Give a worker back after a run whose leftovers are known (see
+   * {@link StageWorker.leftovers}). A reusable worker moves to its next
+   * run's directories (removing the dep links `links`; `clean`: the run
+   * succeeded) and waits for the next stage; any other is terminated, and
+   * when `more` stages are coming a replacement is made now, importing the
+   * same modules, so that it is ready when one needs it.
+   */
+  release(
+    worker: StageWorker,
+    after: { readonly links: readonly string[]; readonly clean: boolean; readonly more: boolean },
+  ): void {
+    if (!worker.reusable) {
+      this.#drop(worker);
+      if (after.more) this.#replace(worker);
       return;
     }
+    worker.reuse(after.links, after.clean);
     const idle = this.#idle.get(worker.profile) ?? [];
     idle.push(worker);
     this.#idle.set(worker.profile, idle);
   }
 
+  #drop(worker: StageWorker): void {
+    worker.terminate();
+    this.#all.delete(worker);
+    void Deno.remove(worker.staging.root, { recursive: true }).catch(() => {});
+  }
+
+  /** Make a worker for the stages `retired` ran, with their modules imported ahead of need. */
+  #replace(retired: StageWorker): void {
+    if (this.#closed || this.#codeAccess === undefined) return;
+    const worker = this.#create(retired.profile, retired.permissions, this.#codeAccess);
+    worker.preload([...retired.modules]);
+    const idle = this.#idle.get(worker.profile) ?? [];
+    idle.push(worker);
+    this.#idle.set(worker.profile, idle);
+  }
+
+  /** Warnings since the last call: errors thrown by work stages left running after they ended. */
+  takeWarnings(): string[] {
+    return this.#warnings.splice(0);
+  }
+
   /** Terminate every worker and remove the staging areas. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const worker of this.#all) worker.terminate();
     this.#all.clear();
     this.#idle.clear();

@@ -51,8 +51,27 @@ export interface CancelRequest {
   readonly id: number;
 }
 
+/** Main → worker, first: the gate the worker waits at between runs (`gate.ts`). */
+export interface InitRequest {
+  /** Discriminant. */
+  readonly type: "init";
+  /** The gate's shared memory. */
+  readonly gate: SharedArrayBuffer;
+}
+
+/**
+ * Main → worker: import these modules now (a worker made ahead of need for
+ * the stages of a retired one), so its first run does not wait for them.
+ */
+export interface PreloadRequest {
+  /** Discriminant. */
+  readonly type: "preload";
+  /** Module URLs. */
+  readonly urls: readonly string[];
+}
+
 /** Anything the main thread sends. */
-export type ToWorker = RunRequest | CancelRequest;
+export type ToWorker = InitRequest | PreloadRequest | RunRequest | CancelRequest;
 
 /** A thrown error, made cloneable. */
 export interface ErrorInfo {
@@ -85,4 +104,41 @@ export type FromWorker =
     readonly error: ErrorInfo;
     /** Which phase failed. */
     readonly phase: "import" | "load" | "run" | "save";
+    /**
+     * Set when the error was not thrown by the run function but escaped
+     * from work it started (a timer's callback, a promise nobody awaited):
+     * the worker then waits to be retired.
+     */
+    readonly uncaught?: "error" | "rejection";
+  }
+  | {
+    /**
+     * After `done` or `failed`: what the run left behind (timers, open
+     * resources, changed globals); the worker then waits at its gate.
+     */
+    readonly type: "verdict";
+    readonly id: number;
+    /** One description each; empty when the worker is as it was. */
+    readonly leftovers: readonly string[];
+  }
+  | {
+    /** The stage called `Deno.exit()`, `process.exit()` or `self.close()`; the worker waits to be retired. */
+    readonly type: "exited";
+    readonly id: number;
+    /** The call as written (`Deno.exit(3)`). */
+    readonly call: string;
+    /** The exit code it asked for. */
+    readonly code: number | undefined;
+    /** Where it was called. */
+    readonly stack: string | undefined;
+  }
+  | {
+    /**
+     * An error escaped (or an exit was called) from work a stage left
+     * running after its run ended (`id` is that run's); the worker waits to
+     * be retired.
+     */
+    readonly type: "stray";
+    readonly id: number;
+    readonly error: ErrorInfo;
   };

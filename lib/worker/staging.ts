@@ -1,17 +1,23 @@
 /**
  * A worker's staging area: the only place a stage worker may read (its deps,
  * linked in) and write (its outs and scratch files). Each warm worker owns one
- * under `.pivot/tmp/run-…/w<k>/`, with three directories reused by every run:
+ * under `.pivot/tmp/run-…/w<k>/`:
  *
  * - `deps/`  a hard link (a symlink for directories, or across filesystems)
  *   to each dep, at its project-relative path. Deno checks the path it is
  *   given, then follows the link, so the stage reads exactly its deps. The
  *   links live outside the writable part: a writable link would let the
  *   stage write through it.
- * - `outs/`  where the stage writes its outs (`ctx.outs.*`), at their
- *   project-relative paths; the engine moves them into the workspace only
- *   after {@link checkStagedOuts} passes.
- * - `tmp/`   the stage's `ctx.tmpDir`.
+ * - `runs/r<n>/` the n-th run's own directories, the only writable part:
+ *   - `outs/`  where the stage writes its outs (`ctx.outs.*`), at their
+ *     project-relative paths; the engine moves them into the workspace only
+ *     after {@link checkStagedOuts} passes.
+ *   - `tmp/`   the stage's `ctx.tmpDir`.
+ *
+ * Each run gets new paths: something a stage left running (a timer, an
+ * unawaited write) writes to the paths that stage was given, which no later
+ * run uses and nothing reads. The directories themselves are reused (a
+ * rename to the next run's name) because creating them is what costs.
  *
  * @module
  */
@@ -21,12 +27,12 @@ import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
 import { copyTree, copyWritable, tryHardLink } from "../storage/copy.ts";
-import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
+import { ensureDir, forgetDir, movedDir, removePath } from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
 
-/** The staging directories of a worker, the same for every run. */
+/** The staging directories of one run. */
 export interface RunDirs {
-  /** Where deps are linked. */
+  /** Where deps are linked (the same for every run of a worker). */
   readonly deps: string;
   /** Where outs are written. */
   readonly outs: string;
@@ -34,11 +40,75 @@ export interface RunDirs {
   readonly tmp: string;
 }
 
-/** The staging directories under `root`, created. */
-export function createStaging(root: string): RunDirs {
-  const dirs = { deps: join(root, "deps"), outs: join(root, "outs"), tmp: join(root, "tmp") };
-  for (const dir of Object.values(dirs)) ensureDir(dir);
-  return dirs;
+/**
+ * A worker's staging area under `root`: the directories of its current run,
+ * and the move to the next run's.
+ *
+ * @example
+ * ```ts ignore
+ * const staging = new StagingArea(root);
+ * staging.current.outs; // <root>/runs/r1/outs
+ * staging.next([], true);
+ * staging.current.outs; // <root>/runs/r2/outs
+ * ```
+ */
+export class StagingArea {
+  /** The area's root. */
+  readonly root: string;
+  /** The directory holding every run's directories: the only one a worker may write to. */
+  readonly runs: string;
+  #run = 1;
+  #current: RunDirs;
+
+  /** Create the area's directories under `root` (needs write access there). */
+  constructor(root: string) {
+    this.root = root;
+    this.runs = join(root, "runs");
+    ensureDir(join(root, "deps"));
+    this.#current = this.#dirs();
+    ensureDir(this.#current.outs);
+    ensureDir(this.#current.tmp);
+  }
+
+  /** The current run's directories. */
+  get current(): RunDirs {
+    return this.#current;
+  }
+
+  #dirs(): RunDirs {
+    const run = join(this.runs, `r${this.#run}`);
+    return { deps: join(this.root, "deps"), outs: join(run, "outs"), tmp: join(run, "tmp") };
+  }
+
+  /**
+   * Move to the next run's directories. The dep links (`links`) are
+   * removed. After a successful run (`clean`) that left `tmp/` empty, the
+   * run's directory holds only empty directories: it is renamed to the next
+   * run's name and its directories serve again. Otherwise it is removed and
+   * the next one made afresh.
+   */
+  next(links: readonly string[], clean: boolean): void {
+    for (const link of links) Deno.removeSync(link);
+    const done = join(this.runs, `r${this.#run}`);
+    this.#run++;
+    const next = join(this.runs, `r${this.#run}`);
+    this.#current = this.#dirs();
+    if (clean && isEmpty(join(done, "tmp"))) {
+      try {
+        Deno.renameSync(done, next);
+        movedDir(done, next);
+        return;
+      } catch {
+        // Something made the next run's directory already: start afresh.
+      }
+    }
+    removePath(done);
+    removePath(next);
+    forgetDir(done);
+    forgetDir(next);
+    ensureDir(this.#current.outs);
+    ensureDir(this.#current.tmp);
+  }
 }
 
 /**
@@ -140,24 +210,6 @@ export function checkStagedOuts(stage: StageDef, outsDir: string): void {
     throw new OutputError(
       `stage '${stage.name}' wrote '${path}', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
     );
-  }
-}
-
-/**
- * Make the staging area ready for the next run. After a successful run
- * (`clean`) it holds only the dep links (listed in `links`) and empty
- * directories: the links are removed and the directories kept for the next
- * stage (creating directories is what costs). After a failure everything goes.
- */
-export function resetStaging(dirs: RunDirs, links: readonly string[], clean: boolean): void {
-  if (clean && isEmpty(dirs.tmp)) {
-    for (const link of links) Deno.removeSync(link);
-    return;
-  }
-  for (const dir of Object.values(dirs)) {
-    Deno.removeSync(dir, { recursive: true });
-    forgetDir(dir);
-    ensureDir(dir);
   }
 }
 

@@ -5,6 +5,15 @@
  * saves the returned values with the out loaders, all inside the Deno
  * permissions the worker was created with.
  *
+ * Between runs the worker keeps stages apart (`docs/isolation.md`): before
+ * any stage code is imported it guards `Deno.exit`, `self.close` and
+ * `Deno.chdir` (`guards.ts`) and starts watching timers (`leftovers.ts`);
+ * after each run it reports what the run left (timers, open resources,
+ * changed globals and built-ins: `realm.ts`) and waits at its gate
+ * (`gate.ts`) while the engine commits the outs. An error that escapes the
+ * stage's code (a throwing timer, an unhandled rejection) fails the run
+ * instead of reaching Deno's default handler.
+ *
  * Console output is forwarded to the main thread, which prefixes it with the
  * stage name.
  *
@@ -16,15 +25,28 @@ import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { Reader, Writer } from "../api/loaders.ts";
 import { isPipeline, type Pipeline, type RegisteredStage } from "../api/pipeline.ts";
 import type { CodeRef } from "../model/stage_def.ts";
+import { waitAtGate } from "./gate.ts";
+import { type ExitAttempt, installGuards } from "./guards.ts";
+import { LeftoverWatch } from "./leftovers.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
+import { RealmSnapshot } from "./realm.ts";
+import { RunOwner } from "./run_owner.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
   postMessage(message: FromWorker): void;
+  close(): void;
+  addEventListener(type: "error", listener: (event: ErrorEvent) => void): void;
+  addEventListener(
+    type: "unhandledrejection",
+    listener: (event: PromiseRejectionEvent) => void,
+  ): void;
 }
 
 const scope = self as unknown as WorkerScope;
 const post = (message: FromWorker) => scope.postMessage(message);
+/** The real `close`, before the guard replaces it. */
+const closeWorker = scope.close.bind(scope);
 
 let currentRun = -1;
 const controllers = new Map<number, AbortController>();
@@ -41,6 +63,102 @@ function forward(stream: "stdout" | "stderr") {
 console.log = console.info = console.debug = forward("stdout");
 console.error = console.warn = console.trace = forward("stderr");
 
+/** The gate this worker waits at between runs (sent by the engine first). */
+let gate: SharedArrayBuffer | undefined;
+/** The run whose stage code may be running, until its outcome is reported. */
+let active: { readonly id: number; reported: boolean } | undefined;
+/** The last run reported (errors escaping later are blamed on it). */
+let lastRun = -1;
+/** Set once the worker is to stop: nothing more is reported. */
+let stopping = false;
+
+/** Thrown into a stage that exited, to unwind it once the worker is retired. */
+class WorkerStopped extends Error {
+  constructor() {
+    super("the stage's worker was stopped");
+  }
+}
+
+/** Wait to be retired, then close: this worker runs no more stages. */
+function stop(): void {
+  stopping = true;
+  if (gate !== undefined) waitAtGate(gate);
+  closeWorker();
+}
+
+const owner = new RunOwner();
+const leftovers = new LeftoverWatch(() => owner.current());
+leftovers.install();
+
+/**
+ * The active run, if `run` (the run the failing code belongs to, when
+ * known) is it; otherwise the code is work an earlier run left running.
+ */
+function blame(run: number | undefined): { id: number; reported: boolean } | undefined {
+  if (active === undefined || active.reported) return undefined;
+  return run === undefined || run === active.id ? active : undefined;
+}
+
+/**
+ * Report work an earlier run (`run`) left running that failed now, and
+ * stop: the worker is not fit for more stages, nor for the run now active
+ * (the engine runs that one again elsewhere).
+ */
+function stray(run: number | undefined, error: ErrorInfo): void {
+  post({ type: "stray", id: run ?? lastRun, error });
+  if (active !== undefined) active.reported = true;
+  stop();
+}
+
+installGuards((attempt: ExitAttempt): never => {
+  if (!stopping) {
+    const run = blame(owner.current());
+    if (run !== undefined) {
+      run.reported = true;
+      post({ type: "exited", id: run.id, ...attempt });
+      stop();
+    } else {
+      stray(owner.current(), {
+        name: "Exit",
+        message: `called ${attempt.call}`,
+        stack: attempt.stack,
+      });
+    }
+  }
+  throw new WorkerStopped();
+});
+
+/** An error that escaped the stage's code fails its run (or, after it, is reported as stray). */
+function escaped(error: unknown, kind: "error" | "rejection"): void {
+  if (stopping || error instanceof WorkerStopped) return;
+  const from = leftovers.thrownBy(error) ?? owner.current();
+  const run = blame(from);
+  if (run === undefined) return stray(from, errorInfo(error));
+  run.reported = true;
+  post({ type: "failed", id: run.id, error: errorInfo(error), phase: "run", uncaught: kind });
+  stop();
+}
+
+scope.addEventListener("error", (event) => {
+  event.preventDefault();
+  escaped(event.error ?? new Error(event.message), "error");
+});
+scope.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  escaped(event.reason, "rejection");
+});
+
+/** One turn of the event loop: errors and rejections of the run surface before it is reported. */
+const turn = new MessageChannel();
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    turn.port1.onmessage = () => resolve();
+    turn.port2.postMessage(null);
+  });
+}
+
+/** The realm as it was after the last import (undefined: take it before the next run). */
+let realm: RealmSnapshot | undefined;
 /** The pieces of a stage the worker needs to run it. */
 interface Runtime {
   run: (deps: unknown, ctx: unknown) => unknown;
@@ -55,6 +173,8 @@ function importOnce(url: string): Promise<Record<string, unknown>> {
   if (!module) {
     module = import(url);
     modules.set(url, module);
+    // What importing a module does is part of the baseline.
+    realm = undefined;
   }
   return module;
 }
@@ -138,8 +258,8 @@ async function phase<T>(name: PhaseError["phase"], work: () => Promise<T> | T): 
   }
 }
 
-async function execute(request: RunRequest): Promise<void> {
-  const runtime = await phase("import", () => resolveRuntime(request));
+/** Load the deps, run the stage and save its outs. */
+async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
   const deps: Record<string, unknown> = {};
   await phase("load", async () => {
     for (const dep of request.deps) {
@@ -174,25 +294,75 @@ async function execute(request: RunRequest): Promise<void> {
   });
 }
 
-scope.onmessage = async (event) => {
-  const message = event.data;
-  if (message.type === "cancel") {
-    controllers.get(message.id)?.abort(new DOMException("stage cancelled", "AbortError"));
-    return;
-  }
-  currentRun = message.id;
+/** What the finished run left behind: timers, open resources, changed built-ins. */
+function leftBehind(failure: PhaseError | undefined): string[] {
+  const left = leftovers.end();
+  // A module that threw while it was imported may have done half of what
+  // it does at import time, before the realm was recorded.
+  if (failure?.phase === "import") left.push("a module that failed to load");
+  const changed = realm?.changes() ?? [];
+  if (changed.length > 0) left.push(`changed ${changed.join(", ")}`);
+  return left;
+}
+
+async function handleRun(request: RunRequest): Promise<void> {
+  const run = { id: request.id, reported: false };
+  active = run;
+  currentRun = request.id;
+  // What the run's code starts, however late it runs, is the run's.
+  owner.enter(request.id);
+  let failure: PhaseError | undefined;
   try {
-    await execute(message);
-    post({ type: "done", id: message.id });
+    const runtime = await phase("import", () => resolveRuntime(request));
+    // What the import did is the baseline; the stage's code starts here.
+    realm ??= RealmSnapshot.take();
+    leftovers.begin();
+    await execute(runtime, request);
   } catch (error) {
-    const phaseError = error instanceof PhaseError ? error : new PhaseError("run", error);
-    post({
-      type: "failed",
-      id: message.id,
-      error: errorInfo(phaseError.inner),
-      phase: phaseError.phase,
-    });
+    failure = error instanceof PhaseError ? error : new PhaseError("run", error);
   } finally {
-    controllers.delete(message.id);
+    controllers.delete(request.id);
+  }
+  // Errors thrown by the run's callbacks, and its unhandled rejections,
+  // fail it (reported by `escaped`) if they happen within one more turn.
+  await nextTurn();
+  owner.leave();
+  if (run.reported) return;
+  run.reported = true;
+  active = undefined;
+  lastRun = request.id;
+  post(
+    failure === undefined ? { type: "done", id: request.id } : {
+      type: "failed",
+      id: request.id,
+      error: errorInfo(failure.inner),
+      phase: failure.phase,
+    },
+  );
+  // Nothing of the stage runs from here until the engine opens the gate:
+  // the checks below are synchronous, and so is the wait.
+  post({ type: "verdict", id: request.id, leftovers: leftBehind(failure) });
+  if (gate !== undefined && !waitAtGate(gate)) stop();
+}
+
+async function preload(urls: readonly string[]): Promise<void> {
+  for (const url of urls) await importOnce(url).catch(() => {});
+  realm ??= RealmSnapshot.take();
+}
+
+scope.onmessage = (event) => {
+  const message = event.data;
+  switch (message.type) {
+    case "init":
+      gate = message.gate;
+      return;
+    case "preload":
+      void preload(message.urls);
+      return;
+    case "cancel":
+      controllers.get(message.id)?.abort(new DOMException("stage cancelled", "AbortError"));
+      return;
+    case "run":
+      void handleRun(message);
   }
 };

@@ -158,8 +158,14 @@ pipeline.stage({
     assertEquals(result.code, 1, result.stderr);
     assertEquals(stagesByStatus(result.stdout), { failed: ["nosy", "stray"], ran: ["polite"] });
     assertEquals(await Deno.readTextFile(join(sandbox, "build/polite.txt")), "hi ada");
-    assertMatch(result.stdout, /'elsewhere\.txt', which is not a declared out/);
-    assertMatch(result.stdout, /'secret\.txt', which is not a declared dep/);
+    assertMatch(
+      result.stdout,
+      /'elsewhere\.txt' at pipeline\.ts:\d+:\d+, which is not a declared out/,
+    );
+    assertMatch(
+      result.stdout,
+      /'secret\.txt' at pipeline\.ts:\d+:\d+, which is not a declared dep/,
+    );
     assert(!(await Deno.stat(join(sandbox, "elsewhere.txt")).catch(() => false)));
   });
 });

@@ -118,7 +118,7 @@ pipeline.stage({
   const { events } = await p.events("repro");
   assertMatch(
     String(events.find((e) => e.stage === "peeker")?.error),
-    /'secret\.txt', which is not a declared dep/,
+    /'secret\.txt' at pipeline\.ts:\d+:\d+, which is not a declared dep/,
   );
 });
 

@@ -104,7 +104,10 @@ test("a failure blocks the stages below it; with keep-going the others still run
   const summary = await project.wave({ jobs: 1, keepGoing: true });
   assertEquals([summary.failed, summary.blocked, summary.ran], [1, 1, 1]);
   const wave = project.lastWave();
-  assertMatch(wave.get("broken")?.error ?? "", /stage 'broken' failed: Error: no luck/);
+  assertMatch(
+    wave.get("broken")?.error ?? "",
+    /^stage 'broken' failed at stages\.ts:2:\d+: Error: no luck$/,
+  );
   assertEquals(wave.get("below")?.reason, "upstream 'broken' did not complete");
   assertEquals(wave.get("apart")?.status, "ran");
   // A failed stage writes no lock file and leaves no partial out.
@@ -132,7 +135,7 @@ const CRASHING = {
 `,
   "stages.ts": `
 export function crash() {
-  // Escapes the stage: it kills the worker that runs it.
+  // Escapes the run function: the run fails, its worker is retired.
   setTimeout(() => { throw new Error("worker down"); }, 0);
   return new Promise(() => {});
 }
@@ -140,14 +143,55 @@ export function after() { return { out: "still here" }; }
 `,
 };
 
-test("a worker that crashes is replaced and the next stage runs in a new one", async () => {
+test("an error escaping a stage fails it, and the next stage runs in a new worker", async () => {
   await using project = await engineProject(CRASHING);
   const summary = await project.wave({ jobs: 1, keepGoing: true });
   assertEquals([summary.failed, summary.ran], [1, 1]);
-  assertMatch(project.lastWave().get("crash")?.error ?? "", /its worker crashed: .*worker down/);
+  assertMatch(
+    project.lastWave().get("crash")?.error ?? "",
+    /^stage 'crash' failed at stages\.ts:4:\d+: Error: worker down \(uncaught, in a callback the stage left running\)$/,
+  );
   assertEquals(await Deno.readTextFile(project.dir.path("after.txt")), "still here");
-  // Each worker has a staging area of its own: the crashed one's and its replacement's.
-  let areas = 0;
-  for await (const _ of Deno.readDir(project.dir.path(".pivot/tmp/run-test"))) areas++;
-  assertEquals(areas, 2);
+  // The retired worker's staging area is removed (in the background); its
+  // replacement has one.
+  const areas = async () => {
+    let count = 0;
+    for await (const _ of Deno.readDir(project.dir.path(".pivot/tmp/run-test"))) count++;
+    return count;
+  };
+  let count = await areas();
+  for (let waited = 0; count > 1 && waited < 10_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    count = await areas();
+  }
+  assertEquals(count, 1);
+});
+
+const LEAVING = {
+  "pivot.yaml": `stages:
+  leave:
+    run: stages.ts#leave
+    outs: { out: leave.txt }
+  stay:
+    run: stages.ts#stay
+    outs: { out: stay.txt }
+`,
+  "stages.ts": `
+export function leave() {
+  (globalThis as Record<string, unknown>).shared = "from leave";
+  return { out: "left" };
+}
+export function stay() {
+  return { out: String((globalThis as Record<string, unknown>).shared) };
+}
+`,
+};
+
+test("a stage that changes the realm has its leftovers reported, and the next stage a fresh worker", async () => {
+  await using project = await engineProject(LEAVING);
+  const summary = await project.wave({ jobs: 1 });
+  assertEquals(summary.ran, 2);
+  assertEquals(project.lastWave().get("leave")?.leftovers, ["changed shared"]);
+  assertEquals(project.lastWave().get("stay")?.leftovers, undefined);
+  assertEquals(await Deno.readTextFile(project.dir.path("stay.txt")), "undefined");
 });

@@ -3,7 +3,7 @@
 import type { RunRequest } from "../../lib/worker/protocol.ts";
 import type { StageWorker } from "../../lib/worker/pool.ts";
 import { linkDeps, prepareOuts } from "../../lib/worker/staging.ts";
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { engineProject } from "../engine/_engine.ts";
 
@@ -16,6 +16,21 @@ const FILES = {
     run: stages.ts#greet
     deps: { name: name.txt }
     outs: { out: greeting.txt }
+  ticking:
+    run: stages.ts#ticking
+    outs: { out: ticking.txt }
+  patching:
+    run: stages.ts#patching
+    outs: { out: patching.txt }
+  exiting:
+    run: stages.ts#exiting
+    outs: { out: exiting.txt }
+  leaky:
+    run: stages.ts#leaky
+    outs: { out: leaky.txt }
+  stray:
+    run: stages.ts#stray
+    outs: { out: stray.txt }
 `,
   "stages.ts": `
 export function crash() {
@@ -23,54 +38,164 @@ export function crash() {
   return new Promise(() => {});
 }
 export function greet({ name }) { return { out: "hello " + name }; }
+export function ticking() {
+  setInterval(() => {}, 60_000);
+  return { out: "tick" };
+}
+export function patching() {
+  JSON.parse = () => "patched";
+  return { out: "patched" };
+}
+export function exiting() { Deno.exit(7); }
+export function leaky() {
+  setTimeout(() => { throw new Error("too late"); }, 50);
+  return { out: "ended" };
+}
+export function stray(_deps, ctx) {
+  // Work no timer or open resource shows: a chain of operations. It fails
+  // once the run's directories have moved on, which happens only after the
+  // run has ended and the worker was released from its gate.
+  (async () => {
+    while (await Deno.stat(ctx.tmpDir).then(() => true, () => false)) { /* still this run's */ }
+    throw new Error("thrown after the stage ended");
+  })();
+  return { out: "ended" };
+}
 `,
   "name.txt": "pool",
 };
 
 type Project = Awaited<ReturnType<typeof engineProject>>;
 
-/** Run stage `name` in `worker` as the engine would; resolves with the outcome. */
+/** Run stage `name` in `worker` as the engine would; resolves with the outcome and leftovers. */
 async function runIn(project: Project, worker: StageWorker, name: string) {
   const stage = project.stage(name);
+  const dirs = worker.staging.current;
+  const deps = linkDeps(stage, dirs.deps);
   const request: Omit<RunRequest, "type" | "id"> = {
     stage: stage.name,
     pipeline: stage.pipeline.name,
     code: stage.code,
-    deps: linkDeps(stage, worker.dirs.deps),
-    outs: await prepareOuts(stage, worker.dirs.outs, () => []),
+    deps,
+    outs: await prepareOuts(stage, dirs.outs, () => []),
     params: stage.params,
     variant: stage.variant,
-    tmpDir: worker.dirs.tmp,
+    tmpDir: dirs.tmp,
   };
-  return await worker.run(request, () => {}, undefined, 500);
+  const outcome = await worker.run(request, () => {}, undefined, 500);
+  const leftovers = await worker.leftovers();
+  return { outcome, leftovers, links: deps.map((d) => d.path) };
 }
 
-test("a crashed worker is dropped and replaced by a new one", async () => {
+test("an error escaping a stage's timer fails the run, and the worker is replaced", async () => {
   await using project = await engineProject(FILES);
   const { pool } = project;
   const first = await pool.acquire(project.stage("crash").permissions);
-  const crashed = await runIn(project, first, "crash");
-  assertEquals([crashed.status, crashed.status === "failed" && crashed.phase], [
-    "failed",
-    "worker",
-  ]);
-  assert(!first.alive, "the crashed worker is gone");
-  pool.release(first);
+  const { outcome } = await runIn(project, first, "crash");
+  assert(outcome.status === "failed", "the run failed");
+  assertEquals([outcome.phase, outcome.uncaught], ["run", "error"]);
+  assertEquals(outcome.error.message, "worker down");
+  assert(!first.reusable, "its worker runs no other stage");
+  pool.release(first, { links: [], clean: false, more: false });
+  assert(!first.alive, "and is stopped");
   const second = await pool.acquire(project.stage("greet").permissions);
   assert(second !== first && second.alive, "a new worker replaces it");
-  assertEquals((await runIn(project, second, "greet")).status, "done");
-  assertEquals(await Deno.readTextFile(`${second.dirs.outs}/greeting.txt`), "hello pool");
-  pool.release(second);
+  const dirs = second.staging.current;
+  assertEquals((await runIn(project, second, "greet")).outcome.status, "done");
+  assertEquals(await Deno.readTextFile(`${dirs.outs}/greeting.txt`), "hello pool");
 });
 
-test("a worker released after a run is reused by the next stage with its permissions", async () => {
+test("a worker whose run left nothing is reused, in new run directories", async () => {
   await using project = await engineProject(FILES);
   const { pool } = project;
   const permissions = project.stage("greet").permissions;
   const worker = await pool.acquire(permissions);
-  assertEquals((await runIn(project, worker, "greet")).status, "done");
-  worker.resetDirs([`${worker.dirs.deps}/name.txt`], false);
-  pool.release(worker);
+  const first = worker.staging.current;
+  const { outcome, leftovers, links } = await runIn(project, worker, "greet");
+  assertEquals([outcome.status, leftovers], ["done", []]);
+  assert(worker.reusable, "nothing was left behind");
+  pool.release(worker, { links, clean: false, more: true });
   assert(await pool.acquire(permissions) === worker, "the warm worker is reused");
-  pool.release(worker);
+  assert(worker.staging.current.outs !== first.outs, "its next run writes elsewhere");
+  assertEquals((await runIn(project, worker, "greet")).outcome.status, "done");
+});
+
+test("a run that leaves a timer or changes a built-in retires its worker", async () => {
+  await using project = await engineProject(FILES);
+  const { pool } = project;
+  for (
+    const [stage, left] of [["ticking", /1 timer/], ["patching", /changed JSON\.parse/]] as const
+  ) {
+    const worker = await pool.acquire(project.stage(stage).permissions);
+    const { outcome, leftovers, links } = await runIn(project, worker, stage);
+    assertEquals(outcome.status, "done");
+    assertEquals(leftovers.length, 1, leftovers.join("; "));
+    assertMatch(leftovers[0], left);
+    assert(!worker.reusable, `${stage}: its worker runs no other stage`);
+    pool.release(worker, { links, clean: true, more: true });
+    const next = await pool.acquire(project.stage("greet").permissions);
+    assert(next !== worker, `${stage}: the next stage gets another worker`);
+    assertEquals((await runIn(project, next, "greet")).outcome.status, "done");
+    pool.release(next, { links: [], clean: false, more: false });
+  }
+});
+
+test("a retired worker is replaced ahead of need, with the same modules loaded", async () => {
+  await using project = await engineProject(FILES);
+  const { pool } = project;
+  const worker = await pool.acquire(project.stage("ticking").permissions);
+  const { links } = await runIn(project, worker, "ticking");
+  pool.release(worker, { links, clean: true, more: true });
+  const spare = await pool.acquire(project.stage("greet").permissions);
+  assert(spare !== worker, "a new worker");
+  assertEquals([...spare.modules], [...worker.modules]);
+});
+
+test("a stage that calls Deno.exit fails with the exit code and its worker is stopped", async () => {
+  await using project = await engineProject(FILES);
+  const { pool } = project;
+  const worker = await pool.acquire(project.stage("exiting").permissions);
+  const { outcome } = await runIn(project, worker, "exiting");
+  assert(outcome.status === "failed", "the run failed");
+  assertEquals([outcome.phase, outcome.exitCode, outcome.error.message], [
+    "exit",
+    7,
+    "Deno.exit(7)",
+  ]);
+  pool.release(worker, { links: [], clean: false, more: false });
+  assert(!worker.alive, "the worker is stopped");
+});
+
+test("a worker whose stage left a timer is stopped before the timer fires", async () => {
+  await using project = await engineProject(FILES);
+  const { pool } = project;
+  const worker = await pool.acquire(project.stage("leaky").permissions);
+  const { outcome, leftovers, links } = await runIn(project, worker, "leaky");
+  assertEquals([outcome.status, leftovers.length], ["done", 1]);
+  pool.release(worker, { links, clean: true, more: false });
+  assert(!worker.alive, "the worker is stopped");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assertEquals(pool.takeWarnings(), [], "its timer never ran");
+});
+
+test("an error from work a stage left unseen is a warning, and retires the worker", async () => {
+  await using project = await engineProject(FILES);
+  const { pool } = project;
+  const worker = await pool.acquire(project.stage("stray").permissions);
+  const { outcome, leftovers, links } = await runIn(project, worker, "stray");
+  assertEquals([outcome.status, leftovers], ["done", []]);
+  pool.release(worker, { links, clean: true, more: false });
+  let warnings: string[] = [];
+  for (let waited = 0; warnings.length === 0 && waited < 10_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    warnings = pool.takeWarnings();
+  }
+  assertEquals(warnings.length, 1);
+  assertMatch(
+    warnings[0],
+    /^stage 'stray' left work running after it finished, and it threw Error: thrown after the stage ended; its worker was replaced$/,
+  );
+  assert(!worker.alive && !worker.reusable, "the worker is stopped");
+  const next = await pool.acquire(project.stage("greet").permissions);
+  assert(next !== worker, "the next stage gets another worker");
 });

@@ -1,13 +1,7 @@
 /** The staging area on real files, with stages loaded from a real `pivot.yaml`. */
 
 import { OutputError } from "../../lib/errors.ts";
-import {
-  checkStagedOuts,
-  createStaging,
-  linkDeps,
-  prepareOuts,
-  resetStaging,
-} from "../../lib/worker/staging.ts";
+import { checkStagedOuts, linkDeps, prepareOuts, StagingArea } from "../../lib/worker/staging.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { listTree } from "../_project.ts";
@@ -30,7 +24,7 @@ test("linkDeps hard-links file deps and symlinks directories, at their project p
   const stage = project.stage("grow");
   // A dep outside the project (`../`) gets a place inside the staging area.
   const outside = { ...stage.deps[0], name: "shared", path: "../shared.txt" };
-  const dirs = createStaging(project.dir.path("staging"));
+  const dirs = new StagingArea(project.dir.path("staging")).current;
   const deps = linkDeps({ ...stage, deps: [...stage.deps, outside] }, dirs.deps);
   assertEquals(deps.map((d) => [d.name, d.path.slice(dirs.deps.length + 1)]), [
     ["text", "data/in.txt"],
@@ -45,7 +39,7 @@ test("linkDeps hard-links file deps and symlinks directories, at their project p
 
 test("prepareOuts makes each out's directory and nothing else", async () => {
   await using project = await engineProject(FILES);
-  const dirs = createStaging(project.dir.path("staging"));
+  const dirs = new StagingArea(project.dir.path("staging")).current;
   const outs = await prepareOuts(project.stage("grow"), dirs.outs, () => []);
   assertEquals(outs.map((o) => [o.name, o.path.slice(dirs.outs.length + 1), o.selfWritten]), [
     ["log", "logs/run.log", true],
@@ -64,7 +58,7 @@ test("prepareOuts seeds an incremental out with a writable copy of its last vers
   const last = project.dir.path("last.log");
   await Deno.writeTextFile(last, "line 1\n");
   await Deno.chmod(last, 0o444);
-  const dirs = createStaging(project.dir.path("staging"));
+  const dirs = new StagingArea(project.dir.path("staging")).current;
   const missing = project.dir.path("missing.log");
   await prepareOuts(incremental, dirs.outs, (out) => out.name === "log" ? [missing, last] : []);
   const seeded = `${dirs.outs}/logs/run.log`;
@@ -75,7 +69,7 @@ test("prepareOuts seeds an incremental out with a writable copy of its last vers
 test("checkStagedOuts accepts exactly the declared outs", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const dirs = createStaging(project.dir.path("staging"));
+  const dirs = new StagingArea(project.dir.path("staging")).current;
   await prepareOuts(stage, dirs.outs, () => []);
   const check = () => checkStagedOuts(stage, dirs.outs);
   let error = assertThrows(check, OutputError);
@@ -101,17 +95,46 @@ test("checkStagedOuts accepts exactly the declared outs", async () => {
   );
 });
 
-test("resetStaging keeps clean directories for the next run and clears a failed one", async () => {
+test("each run gets directories of its own; a clean run's are renamed for the next", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const dirs = createStaging(project.dir.path("staging"));
-  const links = linkDeps(stage, dirs.deps).map((d) => d.path).slice(0, 2);
-  await prepareOuts(stage, dirs.outs, () => []);
-  resetStaging(dirs, links, true);
-  assertEquals(await listTree(dirs.deps), ["data"]);
-  assertEquals(await listTree(dirs.outs), ["logs"]);
-  linkDeps({ ...stage, deps: stage.deps.slice(0, 1) }, dirs.deps);
-  await Deno.writeTextFile(`${dirs.tmp}/scratch`, "x");
-  resetStaging(dirs, [], false);
-  for (const dir of [dirs.deps, dirs.outs, dirs.tmp]) assertEquals(await listTree(dir), []);
+  const staging = new StagingArea(project.dir.path("staging"));
+  const first = staging.current;
+  const links = linkDeps(stage, first.deps).map((d) => d.path);
+  await prepareOuts(stage, first.outs, () => []);
+  staging.next(links, true);
+  const second = staging.current;
+  assert(second.outs !== first.outs && second.tmp !== first.tmp, "new paths for the next run");
+  assertEquals(second.deps, first.deps);
+  assertEquals(await listTree(second.deps), ["data"]);
+  // The empty out directories moved with the run directory.
+  assertEquals(await listTree(second.outs), ["logs"]);
+  assert(!(await exists(first.outs)), "nothing is left at the old run's paths");
 });
+
+test("a failed run's directories are removed and the next run starts empty", async () => {
+  await using project = await engineProject(FILES);
+  const stage = project.stage("grow");
+  const staging = new StagingArea(project.dir.path("staging"));
+  const first = staging.current;
+  await prepareOuts(stage, first.outs, () => []);
+  await Deno.writeTextFile(`${first.outs}/logs/run.log`, "half");
+  await Deno.writeTextFile(`${first.tmp}/scratch`, "x");
+  staging.next([], false);
+  const second = staging.current;
+  assert(!(await exists(first.outs)), "the failed run's directory is gone");
+  assertEquals(await listTree(second.outs), []);
+  assertEquals(await listTree(second.tmp), []);
+});
+
+test("a run that left scratch files does not pass its directories on", async () => {
+  await using project = await engineProject(FILES);
+  const staging = new StagingArea(project.dir.path("staging"));
+  await Deno.writeTextFile(`${staging.current.tmp}/scratch`, "x");
+  staging.next([], true);
+  assertEquals(await listTree(staging.current.tmp), []);
+});
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}

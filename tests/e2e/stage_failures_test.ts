@@ -1,0 +1,194 @@
+/**
+ * Stage failures end to end (issue 10, items 7, 8 and 14): a stage that exits
+ * its worker, throws from a timer or leaves a rejected promise fails with a
+ * message that says so, the run goes on, and a failure names the user's
+ * file:line (the stack with `-v`).
+ */
+
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
+import { TempProject } from "../_project.ts";
+
+/** Output that is one of Deno's own uncaught-error reports. */
+const RAW_DENO_ERROR = /error: Uncaught|\(in worker|\n\s+at /;
+
+const EXITS = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+import process from "node:process";
+export const pipeline = new Pipeline("exits");
+pipeline.stage({
+  name: "deno_exit",
+  outs: { o: out("deno_exit.txt", loaders.text()) },
+  run: () => { Deno.exit(3); },
+});
+pipeline.stage({
+  name: "process_exit",
+  outs: { o: out("process_exit.txt", loaders.text()) },
+  run: () => { process.exit(4); },
+});
+pipeline.stage({
+  name: "self_close",
+  outs: { o: out("self_close.txt", loaders.text()) },
+  run: () => { self.close(); return new Promise(() => {}); },
+});
+pipeline.stage({
+  name: "fine",
+  outs: { o: out("fine.txt", loaders.text()) },
+  run: () => ({ o: "fine" }),
+});
+`;
+
+test("a stage that exits fails naming the exit code, and the others go on", {
+  timeLimit: 60_000,
+}, async () => {
+  await using p = await TempProject.create({ "pipeline.ts": EXITS });
+  const { result, events } = await p.events("repro", "-j", "1", "--keep-going");
+  assertEquals(result.code, 1, result.stderr);
+  assertEquals(TempProject.byStatus(events), {
+    failed: ["deno_exit", "process_exit", "self_close"],
+    ran: ["fine"],
+  });
+  const error = (stage: string) => String(events.find((e) => e.stage === stage)!.error);
+  assertMatch(error("deno_exit"), /stage 'deno_exit' .*Deno\.exit\(3\)/);
+  assertMatch(error("deno_exit"), /exit code 3/);
+  assertMatch(error("process_exit"), /process\.exit\(4\).*exit code 4/);
+  assertMatch(error("self_close"), /self\.close\(\)/);
+  assertEquals(await p.read("fine.txt"), "fine");
+  assertNotMatch(result.stderr, RAW_DENO_ERROR);
+});
+
+test("a stage that exits while other stages run does not stop them", {
+  timeLimit: 60_000,
+}, async () => {
+  await using p = await TempProject.create({ "pipeline.ts": EXITS });
+  const { result, events } = await p.events("repro", "-j", "2", "--keep-going");
+  assertEquals(result.code, 1, result.stderr);
+  assertEquals(TempProject.byStatus(events).ran, ["fine"]);
+  assertEquals(TempProject.byStatus(events).failed?.length, 3);
+});
+
+const UNCAUGHT = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("uncaught");
+pipeline.stage({
+  name: "timer_throws",
+  outs: { o: out("timer.txt", loaders.text()) },
+  run: () =>
+    new Promise((resolve) => {
+      setTimeout(() => { throw new RangeError("the timer went wrong"); }, 0);
+      setTimeout(() => resolve({ o: "too late" }), 5000);
+    }),
+});
+pipeline.stage({
+  name: "promise_rejects",
+  outs: { o: out("promise.txt", loaders.text()) },
+  run: () => {
+    Promise.reject(new Error("the promise went wrong"));
+    return { o: "returned anyway" };
+  },
+});
+pipeline.stage({
+  name: "fine",
+  outs: { o: out("fine.txt", loaders.text()) },
+  run: () => ({ o: "fine" }),
+});
+`;
+
+test("an uncaught error in a stage's timer or promise fails that stage with its message", {
+  timeLimit: 60_000,
+}, async () => {
+  await using p = await TempProject.create({ "pipeline.ts": UNCAUGHT });
+  for (const jobs of ["1", "2"]) {
+    const { result, events } = await p.events("repro", "-j", jobs, "--keep-going", "--force");
+    assertEquals(result.code, 1, result.stderr);
+    assertEquals(TempProject.byStatus(events), {
+      failed: ["promise_rejects", "timer_throws"],
+      ran: ["fine"],
+    });
+    const error = (stage: string) => String(events.find((e) => e.stage === stage)!.error);
+    assertMatch(error("timer_throws"), /^stage 'timer_throws' .*RangeError: the timer went wrong/);
+    assertMatch(error("promise_rejects"), /^stage 'promise_rejects' .*the promise went wrong/);
+    assertNotMatch(result.stderr, RAW_DENO_ERROR);
+    assert(!(await p.exists("promise.txt")), "a failed stage leaves no out");
+  }
+});
+
+const MODEL = `/** Rows of the training table. */
+export interface Row {
+  name: string;
+  values: number[];
+}
+
+export function firstWidth(rows: Row[]): number {
+  const first: Row | undefined = rows[0];
+  return first!.values.length;
+}
+`;
+
+const LOCATED = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+import { firstWidth, type Row } from "./lib/model.ts";
+export const pipeline = new Pipeline("located");
+
+pipeline.stage({
+  name: "train",
+  deps: { rows: dep("rows.json", loaders.json<Row[]>()) },
+  outs: { width: out("width.txt", loaders.text()) },
+  run: ({ rows }) => ({ width: String(firstWidth(rows)) }),
+});
+`;
+
+test("a failing stage names the user's file:line (of the .ts source) in its one line", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": LOCATED,
+    "lib/model.ts": MODEL,
+    "rows.json": "[]",
+  });
+  const { result, events } = await p.events("repro");
+  assertEquals(result.code, 1, result.stderr);
+  const train = events.find((e) => e.stage === "train")!;
+  assertMatch(
+    String(train.error),
+    /^stage 'train' failed at lib\/model\.ts:9:\d+: TypeError: Cannot read properties of undefined \(reading 'values'\)$/,
+  );
+
+  const human = await p.pivot("repro");
+  assertEquals(human.code, 1);
+  assertMatch(human.stderr, /FAILED\s+train: stage 'train' failed at lib\/model\.ts:9:/);
+  assertNotMatch(human.stderr, /\n\s+at /);
+});
+
+test("with -v a failing stage shows its stack, in the project's files", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": LOCATED,
+    "lib/model.ts": MODEL,
+    "rows.json": "[]",
+  });
+  const { stderr, code } = await p.pivot("repro", "-v");
+  assertEquals(code, 1);
+  assertMatch(stderr, /\n\s+at firstWidth \(lib\/model\.ts:9:\d+\)/);
+  assertMatch(stderr, /\n\s+at .*\(?pipeline\.ts:9:\d+\)?/);
+  assertNotMatch(stderr, /worker_main\.ts|ext:/);
+});
+
+test("a stage defined in pivot.yaml names its module's line too", async () => {
+  await using p = await TempProject.create({
+    "pivot.yaml": `stages:
+  train:
+    run: stages.ts#train
+    deps: { rows: rows.json }
+    outs: { width: width.txt }
+`,
+    "stages.ts": `import { firstWidth, type Row } from "./lib/model.ts";
+
+export function train({ rows }: { rows: Row[] }): { width: string } {
+  return { width: String(firstWidth(rows)) };
+}
+`,
+    "lib/model.ts": MODEL,
+    "rows.json": "[]",
+  });
+  const { result, events } = await p.events("repro");
+  assertEquals(result.code, 1, result.stderr);
+  assertMatch(
+    String(events.find((e) => e.stage === "train")!.error),
+    /failed at lib\/model\.ts:9:/,
+  );
+});
