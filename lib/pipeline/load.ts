@@ -122,7 +122,9 @@ async function resolveStage(
     selfWritten: out.selfWritten,
     ...(out.plot ? { plot: out.plot } : {}),
   }));
-  const params = await resolveParams(stage, { paramsYaml, where: where() });
+  // A stage without params or overrides never names its site in a params message.
+  const hasParams = stage.params !== undefined || Object.keys(stage.paramOverrides).length > 0;
+  const params = await resolveParams(stage, { paramsYaml, where: hasParams ? where() : undefined });
   return {
     name: stage.name,
     baseName: stage.baseName,
