@@ -39,11 +39,29 @@ export function projectAt(root: string): Project {
 
 /** True when `path` is `dir` or inside it. */
 export function isInside(dir: string, path: string): boolean {
+  if (plainlyUnder(dir, path) !== undefined) return true;
   const rel = relative(dir, path);
   return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
+// A segment `.` or `..`, or an empty one: a path with none is normalised.
+const UNNORMAL = /(^|[/\\])\.{0,2}([/\\]|$)/;
+
+/**
+ * `path` relative to `dir` when `path` is plainly below it (both absolute and
+ * normalised, `path` starting with `dir` and a separator), else undefined: the
+ * common case answered without `relative()`, which resolves both paths (a
+ * tenth of loading a 10,000-stage pipeline).
+ */
+function plainlyUnder(dir: string, path: string): string | undefined {
+  if (!path.startsWith(dir) || path[dir.length] !== sep || !isAbsolute(dir)) return undefined;
+  const rest = path.slice(dir.length + 1);
+  if (UNNORMAL.test(rest) || UNNORMAL.test(dir.slice(1))) return undefined;
+  return rest;
+}
+
 /** `path` relative to the project root, with `/` separators. */
 export function projectRelative(project: Project, path: string): string {
-  return relative(project.root, path).split(sep).join("/");
+  const rel = plainlyUnder(project.root, path) ?? relative(project.root, path);
+  return sep === "/" ? rel : rel.split(sep).join("/");
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
@@ -42,19 +42,6 @@ export function resolveArtifact(
   where: () => string,
 ): ArtifactDef {
   const abs = resolve(dir, decl.path);
-  // `resolve` gives a normalised path: one under the root starts with the root and a
-  // separator, and its project-relative path is the rest (three `relative()` calls
-  // per artifact were a tenth of a 10,000-stage load).
-  const under = abs.startsWith(project.root + sep) ? abs.slice(project.root.length + 1) : undefined;
-  if (under !== undefined && !isPivotDir(under)) {
-    return {
-      name: decl.name,
-      path: sep === "/" ? under : under.split(sep).join("/"),
-      abs,
-      isDir: decl.path.endsWith("/"),
-      loader: decl.loader,
-    };
-  }
   if (decl.what === "out" && !isInside(project.root, abs)) {
     throw new PivotError(
       `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
@@ -72,11 +59,6 @@ export function resolveArtifact(
     isDir: decl.path.endsWith("/"),
     loader: decl.loader,
   };
-}
-
-/** True for `.pivot` and paths inside it (`rel`: relative to the project root). */
-function isPivotDir(rel: string): boolean {
-  return rel === PIVOT_DIR || rel.startsWith(PIVOT_DIR + sep);
 }
 
 /** A stage's extra permissions with read paths made absolute against `dir`. */
