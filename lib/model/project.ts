@@ -39,13 +39,21 @@ export function projectAt(root: string): Project {
 
 /** True when `path` is `dir` or inside it. */
 export function isInside(dir: string, path: string): boolean {
-  if (plainlyUnder(dir, path) !== undefined) return true;
+  if (normalAbsolute(dir) && normalAbsolute(path)) {
+    return path === dir || (path.startsWith(dir) && (path[dir.length] === sep || dir === sep));
+  }
   const rel = relative(dir, path);
   return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
-// A segment `.` or `..`, or an empty one: a path with none is normalised.
+// A segment `.` or `..`, or an empty one: an absolute path with none (and no
+// trailing separator) is normalised.
 const UNNORMAL = /(^|[/\\])\.{0,2}([/\\]|$)/;
+
+/** True for an absolute, normalised path (`/` itself included). */
+function normalAbsolute(path: string): boolean {
+  return isAbsolute(path) && (path === sep || !UNNORMAL.test(path.slice(1)));
+}
 
 /**
  * `path` relative to `dir` when `path` is plainly below it (both absolute and
@@ -54,10 +62,8 @@ const UNNORMAL = /(^|[/\\])\.{0,2}([/\\]|$)/;
  * tenth of loading a 10,000-stage pipeline).
  */
 function plainlyUnder(dir: string, path: string): string | undefined {
-  if (!path.startsWith(dir) || path[dir.length] !== sep || !isAbsolute(dir)) return undefined;
-  const rest = path.slice(dir.length + 1);
-  if (UNNORMAL.test(rest) || UNNORMAL.test(dir.slice(1))) return undefined;
-  return rest;
+  if (!path.startsWith(dir) || path[dir.length] !== sep) return undefined;
+  return normalAbsolute(dir) && normalAbsolute(path) ? path.slice(dir.length + 1) : undefined;
 }
 
 /** `path` relative to the project root, with `/` separators. */

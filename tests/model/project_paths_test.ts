@@ -24,4 +24,7 @@ test("a sibling sharing the root's prefix is outside; the root is inside itself"
   assertEquals(isInside("/p/root", "/p/root"), true);
   assertEquals(projectRelative(project("/p/root"), "/p/root"), "");
   assertEquals(isInside("/", "/x/y"), true);
+  assertEquals(isInside("/p/root/.pivot", "/p/root/data/x"), false);
+  assertEquals(isInside("/p/root/.pivot", "/p/root/.pivot/cache/ab"), true);
+  assertEquals(isInside("/p/root/data", "/p/root/data/../.pivot/x"), false);
 });
