@@ -23,10 +23,27 @@ export interface BenchOptions {
   workDir: string;
   /** `--quick`: smaller sizes where a workload has them. */
   quick: boolean;
+  /** Stage counts of the large-pipeline workload (issue 16). */
+  stageSizes: number[];
+  /** Files in the big directory of the `bigdir` workload. */
+  files: number;
+  /** Size in bytes of the re-hashed file of the `rehash` workload. */
+  rehashBytes: number;
+  /** Size in bytes of the out that is also a dep, in the `reads` workload. */
+  readsBytes: number;
 }
 
+/** One row of the issue 16 targets table: figure, target, Pivot, met, peers. */
+export type TargetRow = [figure: string, target: string, pivot: string, met: string, peers: string];
+
 /** The cases of a pipeline measurement. */
-export type PipelineCase = "full" | "no-op" | "input changed" | "helper changed";
+export type PipelineCase =
+  | "full"
+  | "no-op"
+  | "input changed"
+  | "helper changed"
+  | "status"
+  | "list";
 
 /** The options, the usable tools and the measurements of this run. */
 export interface BenchContext {
@@ -45,6 +62,10 @@ export interface BenchContext {
    * `fingerprint warm`, `watch data`, `watch code`.
    */
   readonly figures: Map<string, number>;
+  /** Pivot at `--baseline REF`, timed in alternation with this checkout's; else undefined. */
+  readonly baseline: Tool | undefined;
+  /** Rows of the issue 16 targets table, added by the workloads that measure them. */
+  readonly targets16: TargetRow[];
 }
 
 /** Key of a pipeline measurement: tool, stage count and case. */

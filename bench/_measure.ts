@@ -1,7 +1,10 @@
 /**
  * Timing of whole processes: wall time from `performance.now()` around the
- * process, peak memory from GNU time's `%M` (the kernel's `ru_maxrss`: the
- * largest single process of the tree, in KiB), and medians over repetitions.
+ * process, CPU time (user + system, of the process and every child it waited
+ * for) and peak memory from GNU time's `%U`, `%S` and `%M` (the kernel's
+ * `ru_maxrss`: the largest single process of the tree, in KiB), and medians
+ * over repetitions. On a shared machine CPU time is the steadier figure: wall
+ * time grows with other people's load, CPU time much less.
  *
  * @module
  */
@@ -12,6 +15,8 @@ export interface Run {
   wallMs: number;
   /** Peak resident set size in KiB, when GNU time is installed. */
   maxRssKib: number | undefined;
+  /** User + system CPU time in milliseconds (10 ms resolution), when GNU time is installed. */
+  cpuMs: number | undefined;
   /** Exit code. */
   code: number;
   /** Standard output, decoded. */
@@ -50,7 +55,7 @@ export async function hasGnuTime(): Promise<boolean> {
 export async function timeCommand(argv: string[], options: TimeOptions): Promise<Run> {
   const withTime = await hasGnuTime();
   const rssFile = withTime ? await Deno.makeTempFile({ prefix: "pivot-bench-rss-" }) : undefined;
-  const [program, ...args] = rssFile ? [GNU_TIME, "-f", "%M", "-o", rssFile, ...argv] : argv;
+  const [program, ...args] = rssFile ? [GNU_TIME, "-f", "%M %U %S", "-o", rssFile, ...argv] : argv;
   const command = new Deno.Command(program, {
     args,
     cwd: options.cwd,
@@ -64,17 +69,22 @@ export async function timeCommand(argv: string[], options: TimeOptions): Promise
   const output = await command.output();
   const wallMs = performance.now() - start;
   let maxRssKib: number | undefined;
+  let cpuMs: number | undefined;
   if (rssFile) {
-    // GNU time writes "Command exited with non-zero status N" before the figure.
+    // GNU time writes "Command exited with non-zero status N" before the figures.
     const lines = (await Deno.readTextFile(rssFile)).trim().split("\n");
-    const value = Number(lines.at(-1));
-    maxRssKib = Number.isFinite(value) ? value : undefined;
+    const [rss, user, system] = (lines.at(-1) ?? "").trim().split(/\s+/).map(Number);
+    maxRssKib = Number.isFinite(rss) ? rss : undefined;
+    cpuMs = Number.isFinite(user) && Number.isFinite(system)
+      ? Math.round((user + system) * 1000)
+      : undefined;
     await Deno.remove(rssFile);
   }
   const decoder = new TextDecoder();
   return {
     wallMs,
     maxRssKib,
+    cpuMs,
     code: output.code,
     stdout: options.captureStdout === false ? "" : decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
@@ -112,6 +122,8 @@ export type Measurement =
     wall: Stats;
     /** Peak RSS, KiB (undefined without GNU time). */
     rss: Stats | undefined;
+    /** User + system CPU time, ms (undefined without GNU time). */
+    cpu?: Stats | undefined;
     /** Free-form remark shown beside the figure (for example stages ran). */
     note?: string;
   }
@@ -148,28 +160,66 @@ export async function repeat(
   time: TimeOptions,
   options: RepeatOptions,
 ): Promise<Measurement> {
-  const runs: Run[] = [];
+  const [m] = await repeatAlternating([{ argv, time, ...options }], options);
+  return m;
+}
+
+/** One command of {@link repeatAlternating}, with its own set-up, check and note. */
+export interface Contender extends Omit<RepeatOptions, "reps" | "warmup"> {
+  /** The command. */
+  argv: string[];
+  /** Where and how it runs. */
+  time: TimeOptions;
+}
+
+/**
+ * Run several commands in alternating order, `warmup + reps` rounds of one
+ * run each (in rounds 0, 2, 4, … in the order given, in the other rounds
+ * reversed), so that a change in the machine's load affects all of them
+ * alike: the way to compare two versions of a tool on a shared machine. A
+ * contender that fails drops out with `failed`; the others go on.
+ */
+export async function repeatAlternating(
+  contenders: readonly Contender[],
+  options: { reps: number; warmup?: number },
+): Promise<Measurement[]> {
+  const runs: Run[][] = contenders.map(() => []);
+  const failed: (Missing | undefined)[] = contenders.map(() => undefined);
   const warmup = options.warmup ?? 0;
   for (let rep = 0; rep < warmup + options.reps; rep++) {
-    await options.before?.(rep);
-    const run = await timeCommand(argv, time);
-    const counted = rep >= warmup;
-    progress(
-      `${options.label}${counted ? "" : " (warm-up)"}: ${(run.wallMs / 1000).toFixed(3)} s` +
-        (run.code === 0 ? "" : ` (exit ${run.code})`),
-    );
-    if (run.code !== 0) {
-      return { failed: `exit ${run.code}: ${summarizeFailure(run.stderr, run.stdout)}` };
+    const order = contenders.map((_, i) => i);
+    if (rep % 2 === 1) order.reverse();
+    for (const i of order) {
+      const c = contenders[i];
+      if (failed[i]) continue;
+      await c.before?.(rep);
+      const run = await timeCommand(c.argv, c.time);
+      const counted = rep >= warmup;
+      progress(
+        `${c.label}${counted ? "" : " (warm-up)"}: ${(run.wallMs / 1000).toFixed(3)} s` +
+          (run.cpuMs === undefined ? "" : `, CPU ${(run.cpuMs / 1000).toFixed(2)} s`) +
+          (run.code === 0 ? "" : ` (exit ${run.code})`),
+      );
+      if (run.code !== 0) {
+        failed[i] = { failed: `exit ${run.code}: ${summarizeFailure(run.stderr, run.stdout)}` };
+        continue;
+      }
+      const problem = await c.check?.(run, rep);
+      if (problem) failed[i] = { failed: problem };
+      else if (counted) runs[i].push(run);
     }
-    const problem = await options.check?.(run, rep);
-    if (problem) return { failed: problem };
-    if (counted) runs.push(run);
   }
-  const rss = runs.map((r) => r.maxRssKib).filter((v): v is number => v !== undefined);
+  return contenders.map((c, i) => failed[i] ?? { ...summarize(runs[i]), note: c.note?.(runs[i]) });
+}
+
+/** Wall time, CPU time and peak memory of some runs (at least one). */
+export function summarize(runs: readonly Run[]): Extract<Measurement, { wall: Stats }> {
+  const defined = (values: (number | undefined)[]) =>
+    values.filter((v): v is number => v !== undefined);
   return {
     wall: stats(runs.map((r) => r.wallMs))!,
-    rss: stats(rss),
-    note: options.note?.(runs),
+    rss: stats(defined(runs.map((r) => r.maxRssKib))),
+    cpu: stats(defined(runs.map((r) => r.cpuMs))),
   };
 }
 

@@ -58,6 +58,19 @@ export function wallCell(m: Measurement | undefined): string {
   return spread(m.wall, seconds) + (m.note ? ` (${m.note})` : "");
 }
 
+/** The CPU-time (user + system) cell of a measurement, or why it has none. */
+export function cpuCell(m: Measurement | undefined): string {
+  if (m === undefined) return "—";
+  if (!measured(m)) return missingText(m);
+  return m.cpu ? spread(m.cpu, seconds) : "no GNU time";
+}
+
+/** Ratio of two CPU-time medians as `0.42×`, or a dash when either is missing. */
+export function cpuRatio(a: Measurement | undefined, b: Measurement | undefined): string {
+  if (!measured(a) || !measured(b) || !a.cpu || !b.cpu || b.cpu.median === 0) return "—";
+  return times(a.cpu.median / b.cpu.median);
+}
+
 /** The peak-memory cell of a measurement, or why it has none. */
 export function rssCell(m: Measurement | undefined): string {
   if (m === undefined) return "—";

@@ -7,15 +7,20 @@
  */
 
 import { generatePipeline } from "./gen_pipeline.ts";
-import type { Run } from "./_measure.ts";
+import { progress, type Run } from "./_measure.ts";
 
-/** Names of the tools, as shown in tables. */
-export type ToolName = "Pivot" | "make" | "Snakemake";
+/**
+ * Names of the tools, as shown in tables. "Pivot baseline" is Pivot at the
+ * revision given with `--baseline`, timed in alternation with this checkout's.
+ */
+export type ToolName = "Pivot" | "Pivot baseline" | "make" | "Snakemake";
 
 /** A pipeline tool under benchmark. */
 export interface Tool {
   /** Shown in tables. */
   readonly name: ToolName;
+  /** What it is, when the name does not say (the baseline's revision). */
+  readonly description?: string;
   /** `undefined` when the tool can run here, else why not ("pivot: not available …"). */
   unavailable(): Promise<string | undefined>;
   /** Write a project of `stages` stages into `dir` (an empty directory). */
@@ -68,6 +73,46 @@ export async function onPath(program: string): Promise<boolean> {
   }
 }
 
+const installed = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether `program` is on PATH, installing Debian's `debianPackage` with
+ * `apt-get install -y` first when it is missing (once per run; an
+ * `apt-get update` is tried when the first install fails). A peer that
+ * cannot be installed is reported as skipped by the caller.
+ */
+export function ensureProgram(program: string, debianPackage: string): Promise<boolean> {
+  let result = installed.get(program);
+  if (!result) {
+    result = (async () => {
+      if (await onPath(program)) return true;
+      const install = async () => {
+        const output = await new Deno.Command("apt-get", {
+          args: ["install", "-y", "-qq", debianPackage],
+          env: { DEBIAN_FRONTEND: "noninteractive" },
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).output().catch(() => undefined);
+        return output?.code === 0;
+      };
+      progress(`${program} is missing: apt-get install -y ${debianPackage}`);
+      if (!(await install())) {
+        await new Deno.Command("apt-get", {
+          args: ["update", "-qq"],
+          stdout: "null",
+          stderr: "null",
+        })
+          .output().catch(() => undefined);
+        await install();
+      }
+      return await onPath(program);
+    })();
+    installed.set(program, result);
+  }
+  return result;
+}
+
 /** `rm -rf path`. */
 export async function removeAll(path: string): Promise<void> {
   await Deno.remove(path, { recursive: true }).catch((error) => {
@@ -82,23 +127,37 @@ export async function pivotMissing(): Promise<string | undefined> {
   return exists ? undefined : "pivot: not available";
 }
 
-/** Pivot, run as `pivot repro --json` in a project made by `pivot init`. */
-export const pivot: Tool = {
-  name: "Pivot",
-  unavailable: pivotMissing,
-  async generate(dir, stages) {
-    await generatePipeline(dir, { stages });
-    await this.clean(dir);
-  },
-  async clean(dir) {
-    await removeAll(`${dir}/out`);
-    await removeAll(`${dir}/.pivot`);
-    await mustRun([...pivotCommand(), "init"], dir);
-  },
-  command: () => [...pivotCommand(), "repro", "--json"],
-  ran: (run) => reproSummary(run.stdout)?.ran,
-  cheapFullRun: true,
-};
+/**
+ * A Pivot, run as `pivot repro --json` in a project made by `pivot init`:
+ * this checkout's (`pivot`), or another revision's (`--baseline`), whose
+ * projects map `jsr:@pivot/core` to that revision's `mod.ts`.
+ */
+export function pivotTool(
+  name: "Pivot" | "Pivot baseline",
+  command: () => string[],
+  coreModule?: URL,
+  unavailable: () => Promise<string | undefined> = pivotMissing,
+): Tool {
+  return {
+    name,
+    unavailable,
+    async generate(dir, stages) {
+      await generatePipeline(dir, { stages, coreModule });
+      await this.clean(dir);
+    },
+    async clean(dir) {
+      await removeAll(`${dir}/out`);
+      await removeAll(`${dir}/.pivot`);
+      await mustRun([...command(), "init"], dir);
+    },
+    command: () => [...command(), "repro", "--json"],
+    ran: (run) => reproSummary(run.stdout)?.ran,
+    cheapFullRun: true,
+  };
+}
+
+/** This checkout's Pivot. */
+export const pivot: Tool = pivotTool("Pivot", pivotCommand);
 
 /** The summary line of `pivot repro --json` (SPEC §6), if the output has one. */
 export function reproSummary(stdout: string): { ran: number; [key: string]: unknown } | undefined {

@@ -26,6 +26,11 @@ import { scalingWorkload } from "./workloads/scaling.ts";
 import { uiWorkload } from "./workloads/ui.ts";
 import { watchLatencyWorkload } from "./workloads/watch_latency.ts";
 import { remoteWorkload } from "./workloads/remote.ts";
+import { stagesWorkload } from "./workloads/stages.ts";
+import { bigdirWorkload } from "./workloads/bigdir.ts";
+import { rehashWorkload } from "./workloads/rehash.ts";
+import { readsWorkload } from "./workloads/reads.ts";
+import { baselineTool } from "./_baseline.ts";
 
 /** Workload names for `--only`, in report order. */
 export const WORKLOADS = [
@@ -38,6 +43,10 @@ export const WORKLOADS = [
   "watch",
   "remote",
   "ui",
+  "stages",
+  "bigdir",
+  "rehash",
+  "reads",
 ] as const;
 
 /** One workload name. */
@@ -53,11 +62,16 @@ const RUNNERS: Record<WorkloadName, (ctx: BenchContext) => Promise<Section>> = {
   watch: watchLatencyWorkload,
   remote: remoteWorkload,
   ui: uiWorkload,
+  stages: stagesWorkload,
+  bigdir: bigdirWorkload,
+  rehash: rehashWorkload,
+  reads: readsWorkload,
 };
 
 // Hashing first: it wants a quiet machine and takes seconds.
 const RUN_ORDER: readonly WorkloadName[] = [
   "hashing",
+  "rehash",
   "pipeline",
   "scaling",
   "memory",
@@ -66,6 +80,9 @@ const RUN_ORDER: readonly WorkloadName[] = [
   "watch",
   "remote",
   "ui",
+  "stages",
+  "bigdir",
+  "reads",
 ];
 
 const HELP = `deno task bench [options]   (deno run -A bench/run.ts)
@@ -77,6 +94,15 @@ const HELP = `deno task bench [options]   (deno run -A bench/run.ts)
   --snakemake-reps N        counted Snakemake full and input-changed runs (default 1)
   --snakemake-max-stages N  largest scaling size Snakemake runs at (default 176)
   --sizes LIST              scaling sizes (default 44,176,704)
+  --stage-sizes LIST        sizes of the large-pipeline workload (default 1000,2000,10000;
+                            --quick: 200,500,2000)
+  --files N                 files in the bigdir workload's directory (default 100000;
+                            --quick: 10000)
+  --rehash-gib N            size of the rehash workload's file in GiB (default 4; --quick: 1)
+  --reads-mib N             size of the reads workload's big out in MiB (default 1024;
+                            --quick: 256)
+  --baseline REF            also time Pivot at git revision REF (extracted with git archive)
+                            in alternation with this checkout, in the stages workload
   --out PATH                report file (default bench/RESULTS.md; with --only or
                             --quick: bench/work/RESULTS.md, so a partial run does not
                             replace the full report)
@@ -105,6 +131,11 @@ async function main(): Promise<void> {
         "snakemake-reps": { type: "string", default: "1" },
         "snakemake-max-stages": { type: "string", default: String(HEADLINE_STAGES) },
         "sizes": { type: "string", default: "44,176,704" },
+        "stage-sizes": { type: "string" },
+        "files": { type: "string" },
+        "rehash-gib": { type: "string" },
+        "reads-mib": { type: "string" },
+        "baseline": { type: "string" },
         "out": { type: "string" },
         "help": { type: "boolean", short: "h", default: false },
       },
@@ -134,6 +165,13 @@ async function main(): Promise<void> {
       .sort((a, b) => a - b),
     workDir: `${REPO}/bench/work`,
     quick: values.quick,
+    stageSizes: (values["stage-sizes"] ?? (values.quick ? "200,500,2000" : "1000,2000,10000"))
+      .split(",").map((s) => positiveInt("stage-sizes", s.trim())).sort((a, b) => a - b),
+    files: positiveInt("files", values.files ?? (values.quick ? "10000" : "100000")),
+    rehashBytes: positiveInt("rehash-gib", values["rehash-gib"] ?? (values.quick ? "1" : "4")) *
+      2 ** 30,
+    readsBytes: positiveInt("reads-mib", values["reads-mib"] ?? (values.quick ? "256" : "1024")) *
+      2 ** 20,
   };
   const partial = only !== undefined || values.quick;
   const out = values.out ?? `${REPO}/bench/${partial ? "work/" : ""}RESULTS.md`;
@@ -155,6 +193,15 @@ async function main(): Promise<void> {
   for (const [name, why] of absent) progress(`${name}: ${missingText(why)}`);
 
   await Deno.mkdir(options.workDir, { recursive: true });
+  let baseline;
+  if (values.baseline) {
+    try {
+      baseline = await baselineTool(values.baseline, options.workDir);
+    } catch (error) {
+      console.error(`--baseline: ${(error as Error).message}`);
+      Deno.exit(2);
+    }
+  }
   const ctx: BenchContext = {
     options,
     tools,
@@ -162,6 +209,8 @@ async function main(): Promise<void> {
     pipelineRuns: new Map(),
     hashRuns: new Map(),
     figures: new Map(),
+    baseline,
+    targets16: [],
   };
   const started = performance.now();
   const floor = await repeat(["true"], { cwd: options.workDir }, {
@@ -198,6 +247,12 @@ async function main(): Promise<void> {
     "## Targets (issue 6)",
     "",
     targetsTable(ctx, selected),
+    ...(ctx.targets16.length === 0 ? [] : [
+      "",
+      "## Targets (issue 16)",
+      "",
+      table(["Figure", "Target", "Pivot", "Met", "Peers in this run"], ctx.targets16),
+    ]),
     ...WORKLOADS.filter((name) => sections.has(name)).flatMap((name) => {
       const section = sections.get(name)!;
       return ["", `## ${section.title}`, "", section.body];

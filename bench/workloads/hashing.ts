@@ -9,7 +9,7 @@
 import type { BenchContext } from "../_context.ts";
 import { measured, type Measurement, progress, repeat, stats } from "../_measure.ts";
 import { seconds, type Section, spread, table, times, wallCell } from "../_report.ts";
-import { onPath, removeAll, REPO } from "../_tools.ts";
+import { ensureProgram, onPath, removeAll, REPO } from "../_tools.ts";
 
 /** Size of the hashed file. */
 export const GIB = 1 << 30;
@@ -90,7 +90,10 @@ export async function hashingWorkload(ctx: BenchContext): Promise<Section> {
     { name: "`cat > /dev/null` (read floor)", what: "cat", argv: ["cat", file], program: "cat" },
   ];
   for (const peer of peers) {
-    if (!(await onPath(peer.program))) {
+    const available = peer.program === "xxhsum"
+      ? await ensureProgram("xxhsum", "xxhash")
+      : await onPath(peer.program);
+    if (!available) {
       rows.push({ ...peer, m: { skipped: `${peer.program} not installed` } });
       continue;
     }

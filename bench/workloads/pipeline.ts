@@ -16,9 +16,14 @@ import { codeTriggerTable, observeCodeTrigger } from "./code_trigger.ts";
 /** Stages of the headline pipeline. */
 export const HEADLINE_STAGES = 176;
 
-const CASES: readonly PipelineCase[] = ["full", "no-op", "input changed", "helper changed"];
+const CASES = [
+  "full",
+  "no-op",
+  "input changed",
+  "helper changed",
+] as const satisfies readonly PipelineCase[];
 
-const CASE_TEXT: Record<PipelineCase, string> = {
+const CASE_TEXT: Record<typeof CASES[number], string> = {
   "full": "full run (no outputs, no state)",
   "no-op": "no-op run (everything up to date)",
   "input changed": "`data/in_0.txt` changed (all 176 stages re-run)",

@@ -77,11 +77,32 @@ export interface RegisteredStage {
   readonly permissions: StagePermissions;
   /** The run function, with its types erased. */
   readonly run: (deps: never, ctx: never) => unknown;
-  /** Where `pipeline.stage(...)` or `pipeline.register(...)` was called. */
+  /**
+   * Where `pipeline.stage(...)` or `pipeline.register(...)` was called. Line
+   * and column are 0 for stages registered after {@link EXACT_SITES} calls
+   * from distinct places (straight-line code): the fingerprint then finds the
+   * call by the stage's name (see {@link EXACT_SITES}).
+   */
   readonly site: CallSite;
   /** Where `defineStage(...)` was called, for registered definitions. */
   readonly definitionSite: CallSite | undefined;
 }
+
+/**
+ * How many stages of a pipeline record exactly where they were registered
+ * before the pipeline decides whether it still needs to. Finding the caller
+ * means creating an `Error`, and V8 then resolves the caller's source
+ * position by walking the calling function's position table from its start:
+ * a cost that grows with the position of the call in its function, so 10,000
+ * `pipeline.stage()` calls written one after the other in a module cost
+ * seconds (quadratic). When the first {@link EXACT_SITES} stages all come from
+ * distinct calls (code written out, not a loop or a helper function), later
+ * stages record only the module (line 0) and the fingerprint finds their call
+ * by the stage's literal name, falling back to whole modules when that is
+ * ambiguous. Stages registered from a loop or a helper keep exact sites: the
+ * calling function is small there, and finding the caller is cheap.
+ */
+export const EXACT_SITES = 50;
 
 /**
  * A reusable stage made by {@link defineStage}, registered (once or several
@@ -169,6 +190,12 @@ export class Pipeline {
   /** Where the pipeline was created. */
   readonly site: CallSite;
   #stages: RegisteredStage[] = [];
+  readonly #names = new Set<string>();
+  /** Distinct sites among the first {@link EXACT_SITES} registrations. */
+  readonly #firstSites = new Set<string>();
+  #registered = 0;
+  /** The module of the last exact site, for sites past {@link EXACT_SITES}. */
+  #lastUrl = "unknown";
 
   /**
    * Create a pipeline.
@@ -244,7 +271,7 @@ export class Pipeline {
     O extends Outs = Record<never, never>,
     P extends ParamsSpec = Record<never, never>,
   >(spec: StageSpec<D, O, P>): this {
-    this.#add(spec as unknown as AnySpec, {}, callerSite(), undefined);
+    this.#add(spec as unknown as AnySpec, {}, this.#site(), undefined);
     return this;
   }
 
@@ -295,10 +322,24 @@ export class Pipeline {
     this.#add(
       definition.spec as unknown as AnySpec,
       (overrides ?? {}) as AnyOverrides,
-      callerSite(),
+      this.#site(),
       definition.site,
     );
     return this;
+  }
+
+  /** The caller's site, or its module alone past {@link EXACT_SITES} distinct sites. */
+  #site(): CallSite {
+    const straightLine = this.#registered >= EXACT_SITES &&
+      this.#firstSites.size === EXACT_SITES;
+    this.#registered++;
+    if (straightLine) return { url: this.#lastUrl, line: 0, column: 0 };
+    const site = callerSite();
+    if (this.#registered <= EXACT_SITES) {
+      this.#firstSites.add(`${site.url}:${site.line}:${site.column}`);
+    }
+    this.#lastUrl = site.url;
+    return site;
   }
 
   #add(
@@ -307,16 +348,17 @@ export class Pipeline {
     site: CallSite,
     definitionSite: CallSite | undefined,
   ): void {
-    const where = formatSite(site);
+    // Messages name the caller: found when needed, while it is still on the stack.
+    const where = () => formatSite(site.line > 0 ? site : callerSite());
     if (typeof spec?.run !== "function") {
       throw new PipelineDefinitionError(
-        `${where}: stage has no run function: add run: (deps, ctx) => …`,
+        `${where()}: stage has no run function: add run: (deps, ctx) => …`,
       );
     }
     const name = overrides.name ?? spec.name ?? nameOfFunction(spec.run);
     if (name === undefined) {
       throw new PipelineDefinitionError(
-        `${where}: stage has no name: add name: "…" or pass a named function as run`,
+        `${where()}: stage has no name: add name: "…" or pass a named function as run`,
       );
     }
     // split() always returns at least one element: baseName is never undefined.
@@ -326,16 +368,17 @@ export class Pipeline {
       (variant !== undefined && !NAME_PATTERN.test(variant))
     ) {
       throw new PipelineDefinitionError(
-        `${where}: invalid stage name ${
+        `${where()}: invalid stage name ${
           JSON.stringify(name)
         }: use letters, digits, '_' and '-' (and '@' only before a variant)`,
       );
     }
-    if (this.#stages.some((stage) => stage.name === name)) {
+    if (this.#names.has(name)) {
       throw new PipelineDefinitionError(
-        `${where}: stage '${name}' is defined twice in pipeline '${this.name}': give one a different name`,
+        `${where()}: stage '${name}' is defined twice in pipeline '${this.name}': give one a different name`,
       );
     }
+    this.#names.add(name);
     this.#stages.push({
       name,
       baseName,
@@ -392,13 +435,13 @@ function withPaths<T extends Dep<unknown> | Out<unknown>>(
   paths: Record<string, string | undefined> | undefined,
   what: "dep" | "out",
   stage: string,
-  where: string,
+  where: () => string,
 ): Record<string, T> {
   const result: Record<string, T> = {};
   for (const [key, decl] of Object.entries(declared)) {
     if (typeof decl?.path !== "string" || decl.path === "") {
       throw new PipelineDefinitionError(
-        `${where}: stage '${stage}': ${what} '${key}' has no path: use ${what}("path/to/file", …)`,
+        `${where()}: stage '${stage}': ${what} '${key}' has no path: use ${what}("path/to/file", …)`,
       );
     }
     const path = paths?.[key];
@@ -407,7 +450,7 @@ function withPaths<T extends Dep<unknown> | Out<unknown>>(
   for (const key of Object.keys(paths ?? {})) {
     if (!(key in declared)) {
       throw new PipelineDefinitionError(
-        `${where}: stage '${stage}': override names unknown ${what} '${key}' (known: ${
+        `${where()}: stage '${stage}': override names unknown ${what} '${key}' (known: ${
           Object.keys(declared).join(", ") || "none"
         })`,
       );
@@ -441,10 +484,10 @@ function callerSite(): CallSite {
   return { url: "unknown", line: 0, column: 0 };
 }
 
-/** `pipeline.ts:12` for messages. */
+/** `pipeline.ts:12` for messages (`pipeline.ts` when the line is unknown). */
 export function formatSite(site: CallSite): string {
   const file = site.url.startsWith("file://")
     ? decodeURIComponent(new URL(site.url).pathname)
     : site.url;
-  return `${file}:${site.line}`;
+  return site.line > 0 ? `${file}:${site.line}` : file;
 }

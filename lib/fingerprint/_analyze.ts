@@ -510,6 +510,8 @@ class ModuleAnalysis {
         el: this.#sf.getLineAndCharacterOfPosition(call.getEnd()).line + 1,
       };
       if (nested) site.n = nested;
+      const named = literalName(ts, kind === "register" ? call.arguments[1] : arg);
+      if (named !== undefined) site.nm = named;
       const ref = nameChain(ts, arg);
       if (ref) {
         site.ref = ref;
@@ -726,4 +728,18 @@ function kindOfValue(ts: TS, value: ts.Expression): DeclKind {
   if (ts.isArrowFunction(e) || ts.isFunctionExpression(e)) return "func";
   if (ts.isClassExpression(e)) return "class";
   return "const";
+}
+
+/** The string literal `name` property of an object literal, if it has one. */
+function literalName(ts: TS, node: ts.Expression | undefined): string | undefined {
+  const object = node && skipTypes(ts, node);
+  if (!object || !ts.isObjectLiteralExpression(object)) return undefined;
+  for (const prop of object.properties) {
+    if (!ts.isPropertyAssignment(prop) || propertyNameText(ts, prop.name) !== "name") continue;
+    const value = skipTypes(ts, prop.initializer);
+    return ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value)
+      ? value.text
+      : undefined;
+  }
+  return undefined;
 }

@@ -97,6 +97,65 @@ interface FillGroup {
 type FillIndex = ReadonlyMap<string, readonly FillGroup[]>;
 
 const fillIndexes = new WeakMap<ResolveInput, FillIndex>();
+
+/** A stage-declaring call and its module. */
+interface SiteAt {
+  readonly url: string;
+  readonly site: Site;
+}
+
+/** One module's calls of one kind group, by exact position and by line. */
+interface ModuleSites {
+  readonly all: Site[];
+  readonly exact: Map<string, Site>;
+  readonly byLine: Map<number, Site[]>;
+}
+
+/**
+ * Every stage-declaring call of the input, built once per input and shared
+ * by its stages (a lookup per stage, not a scan: 10,000 stages meet 10,000
+ * calls).
+ */
+interface SiteIndex {
+  /** By module URL, then `define` or `stage` (which holds `register` too). */
+  readonly modules: Map<string, Record<"define" | "stage", ModuleSites>>;
+  /** `stage`/`register` calls that write the stage's name as a literal, by that name. */
+  readonly named: Map<string, SiteAt[]>;
+  /** `stage`/`register` calls whose name is computed: they may register any name. */
+  readonly unnamed: SiteAt[];
+}
+
+const siteIndexes = new WeakMap<ResolveInput, SiteIndex>();
+
+function siteIndexOf(input: ResolveInput): SiteIndex {
+  let index = siteIndexes.get(input);
+  if (index) return index;
+  index = { modules: new Map(), named: new Map(), unnamed: [] };
+  const empty = (): ModuleSites => ({ all: [], exact: new Map(), byLine: new Map() });
+  for (const [url, summary] of input.summaries) {
+    const groups = { define: empty(), stage: empty() };
+    for (const site of summary.sites) {
+      const group = groups[site.k === "define" ? "define" : "stage"];
+      group.all.push(site);
+      const at = `${site.l}:${site.c}`;
+      if (!group.exact.has(at)) group.exact.set(at, site);
+      const line = group.byLine.get(site.l) ?? [];
+      line.push(site);
+      group.byLine.set(site.l, line);
+      if (site.k === "define") continue;
+      if (site.nm === undefined) {
+        index.unnamed.push({ url, site });
+      } else {
+        const list = index.named.get(site.nm) ?? [];
+        list.push({ url, site });
+        index.named.set(site.nm, list);
+      }
+    }
+    index.modules.set(url, groups);
+  }
+  siteIndexes.set(input, index);
+  return index;
+}
 const relativePaths = new WeakMap<ResolveInput, Map<string, string>>();
 
 class StageResolver {
@@ -165,14 +224,28 @@ class StageResolver {
         return this.#entries;
       }
     } else {
-      fallback = { url: code.site.url, line: code.site.line };
-      located = this.#locateSpec(code.site, code.definitionSite);
+      let site = code.site;
+      if (site.line === 0) {
+        // Registered without a line (past EXACT_SITES in straight-line code):
+        // the one call that can register this name, else every module that could.
+        const candidates = this.#callsNaming(stage.name);
+        if (candidates.length !== 1) {
+          const urls = [...new Set(candidates.map((c) => c.url))];
+          await this.#wholeModules(urls.length > 0 ? urls : [code.moduleUrl]);
+          await this.#loaders(stage, urls[0] ?? code.moduleUrl, undefined);
+          return this.#entries;
+        }
+        const [{ url, site: call }] = candidates;
+        site = { url, line: call.l, column: call.c };
+      }
+      fallback = { url: site.url, line: site.line };
+      located = this.#locateSpec(site, code.definitionSite);
       if (located?.spec.run && this.#run(located.url, located.spec)) {
         await this.#loaders(stage, located.url, located.spec);
         // Only a spec written in the call itself can close over what encloses the call.
-        const call = this.#findSite(code.site, ["stage", "register"]);
+        const call = this.#findSite(site, ["stage", "register"]);
         if (call?.n && call.spec === located.spec) {
-          this.#nested(code.site.url, call.n, stage.pipeline.file);
+          this.#nested(site.url, call.n, stage.pipeline.file);
         }
         return this.#entries;
       }
@@ -212,19 +285,48 @@ class StageResolver {
    * smallest call spanning it.
    */
   #findSite(site: CallSite, kinds: readonly SiteKind[]): Site | undefined {
-    const sites = this.#input.summaries.get(site.url)?.sites.filter((s) => kinds.includes(s.k));
-    if (!sites || sites.length === 0) return undefined;
-    const exact = sites.find((s) => s.l === site.line && s.c === site.column);
+    const group = siteIndexOf(this.#input).modules.get(site.url)?.[
+      kinds.includes("define") ? "define" : "stage"
+    ];
+    if (!group || group.all.length === 0) return undefined;
+    const exact = group.exact.get(`${site.line}:${site.column}`);
     if (exact) return exact;
-    const onLine = sites.filter((s) => s.l === site.line);
+    const onLine = group.byLine.get(site.line) ?? [];
     if (onLine.length > 0) {
       return onLine.reduce((a, b) =>
         Math.abs(a.c - site.column) <= Math.abs(b.c - site.column) ? a : b
       );
     }
-    const spanning = sites.filter((s) => s.sl <= site.line && site.line <= s.el);
+    const spanning = group.all.filter((s) => s.sl <= site.line && site.line <= s.el);
     if (spanning.length > 0) return spanning.reduce((a, b) => (a.el - a.sl <= b.el - b.sl ? a : b));
     return undefined;
+  }
+
+  /**
+   * The calls that may have registered stage `name`: those writing it as a
+   * literal and those computing their name. A call writing another literal
+   * cannot have.
+   */
+  #callsNaming(name: string): SiteAt[] {
+    const index = siteIndexOf(this.#input);
+    return [...index.named.get(name) ?? [], ...index.unnamed];
+  }
+
+  /**
+   * The fallback for a stage whose call is one of several modules' calls:
+   * every one of those modules whole (the first as `self:run`, the others
+   * under `mod:<path>`), and what their declarations reach.
+   */
+  async #wholeModules(urls: readonly string[]): Promise<void> {
+    const [first, ...others] = urls;
+    await this.#wholeModule(first, 1);
+    for (const url of others) {
+      const hash = this.#input.contentHashes.get(url) ?? await hashBytes(url);
+      this.#set(`mod:${this.#relative(url)}`, hash, url, 1);
+      const summary = this.#input.summaries.get(url);
+      for (const name of Object.keys(summary?.decls ?? {})) this.#addDecl(url, name);
+      if (summary) this.#followUnit(url, { h: "", l: 1, ...summary.rest });
+    }
   }
 
   // --- the run function --------------------------------------------------------

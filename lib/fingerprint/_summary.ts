@@ -11,7 +11,7 @@
  * Bump when the analysis or the normalisation changes: cached summaries (and
  * everything derived from them) of another version are ignored.
  */
-export const ANALYSIS_VERSION = 3;
+export const ANALYSIS_VERSION = 4;
 
 /**
  * A reference from code to a module-level name: `["helper"]`, or a member
@@ -150,6 +150,12 @@ export interface Site {
   readonly spec?: SpecInfo;
   /** The first argument, when it names a spec or definition. */
   readonly ref?: NameRef;
+  /**
+   * The stage's name, when the call writes it as a string literal
+   * (`stage({ name: "train", … })`, `register(def, { name: "train" })`):
+   * how the resolver finds the call of a stage registered without a line.
+   */
+  readonly nm?: string;
   /**
    * Set when the call is not a top-level statement of its own (in a function,
    * a loop, a block): its run function may call what the enclosing code was

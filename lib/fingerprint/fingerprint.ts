@@ -367,6 +367,8 @@ function entryModules(stages: readonly StageDef[]): string[] {
   for (const { code } of stages) {
     if (code.kind === "registered") {
       first.add(code.site.url);
+      // A stage without a line may fall back to its pipeline module.
+      if (code.site.line === 0) first.add(code.moduleUrl);
       if (code.definitionSite) then.add(code.definitionSite.url);
     } else {
       then.add(code.moduleUrl);
@@ -384,8 +386,15 @@ function entryModules(stages: readonly StageDef[]): string[] {
  */
 function cacheKeyOf(stage: StageDef): string {
   const code = stage.code;
+  // A site without a line is found by the stage's name: the name is part of where it is.
   const where = code.kind === "registered"
-    ? [code.site.url, code.site.line, code.site.column, code.definitionSite ?? null]
+    ? [
+      code.site.url,
+      code.site.line,
+      code.site.column,
+      code.definitionSite ?? null,
+      ...(code.site.line === 0 ? [stage.name] : []),
+    ]
     : [code.moduleUrl, code.exportName];
   const loaders = (list: StageDef["deps"]) => list.map((a) => [a.name, a.loader ?? null]);
   return JSON.stringify([where, loaders(stage.deps), loaders(stage.outs)]);

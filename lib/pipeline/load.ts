@@ -91,8 +91,9 @@ export async function loadPipeline(
   mark("load: imported");
   const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
   const stages: StageDef[] = [];
+  const moduleUrl = toFileUrl(file); // one URL for all of the pipeline's stages
   for (const stage of pipeline.stages) {
-    stages.push(await resolveStage(project, ref, stage, paramsYaml));
+    stages.push(await resolveStage(project, ref, stage, paramsYaml, moduleUrl));
   }
   return { ref, stages };
 }
@@ -102,6 +103,7 @@ async function resolveStage(
   pipeline: PipelineRef,
   stage: RegisteredStage,
   paramsYaml: ParamsYaml,
+  moduleUrl: string,
 ): Promise<StageDef> {
   // Only error messages need the site text; formatting it for every stage costs.
   const where = () => formatSite(stage.site);
@@ -122,7 +124,9 @@ async function resolveStage(
     selfWritten: out.selfWritten,
     ...(out.plot ? { plot: out.plot } : {}),
   }));
-  const params = await resolveParams(stage, { paramsYaml, where: where() });
+  // A stage without params or overrides never names its site in a params message.
+  const hasParams = stage.params !== undefined || Object.keys(stage.paramOverrides).length > 0;
+  const params = await resolveParams(stage, { paramsYaml, where: hasParams ? where() : undefined });
   return {
     name: stage.name,
     baseName: stage.baseName,
@@ -136,7 +140,7 @@ async function resolveStage(
     lockFile: lockFileOf(pipeline.dir, stage.name),
     code: {
       kind: "registered",
-      moduleUrl: toFileUrl(pipeline.file),
+      moduleUrl,
       site: stage.site,
       definitionSite: stage.definitionSite,
       functionName: stage.run.name,

@@ -1,6 +1,11 @@
 import { dep, out } from "../../lib/api/artifacts.ts";
 import * as loaders from "../../lib/api/loaders.ts";
-import { defineStage, Pipeline, PipelineDefinitionError } from "../../lib/api/pipeline.ts";
+import {
+  defineStage,
+  EXACT_SITES,
+  Pipeline,
+  PipelineDefinitionError,
+} from "../../lib/api/pipeline.ts";
 import { toFileUrl } from "../../lib/paths.ts";
 import { tempDir } from "../_project.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
@@ -189,4 +194,35 @@ test("call sites work in a directory whose name has spaces and parentheses", asy
     toFileUrl(file),
     3,
   ]);
+});
+
+test("past EXACT_SITES calls written out, sites keep the module; errors still name the line", async () => {
+  await using dir = await tempDir();
+  const file = dir.path("pipeline.ts");
+  const api = new URL("../../lib/api/pipeline.ts", import.meta.url).href;
+  const calls = Array.from(
+    { length: EXACT_SITES + 2 },
+    (_, i) => `pipeline.stage({ name: "s${i}", run: () => ({}) });`,
+  );
+  await Deno.writeTextFile(
+    file,
+    [
+      `import { Pipeline } from ${JSON.stringify(api)};`,
+      `export const pipeline = new Pipeline("p");`,
+      ...calls,
+      `export function again() { pipeline.stage({ name: "s${EXACT_SITES}", run: () => ({}) }); }`,
+    ].join("\n") + "\n",
+  );
+  const { pipeline, again } = await import(toFileUrl(file)) as {
+    pipeline: Pipeline;
+    again: () => void;
+  };
+  const sites = pipeline.stages.map((s) => [s.site.url, s.site.line]);
+  assertEquals(sites.slice(0, 2), [[toFileUrl(file), 3], [toFileUrl(file), 4]]);
+  assertEquals(sites.slice(EXACT_SITES), [[toFileUrl(file), 0], [toFileUrl(file), 0]]);
+  // The duplicate is found by a set, and its message still names the call's line.
+  definitionError(
+    again,
+    new RegExp(`pipeline\\.ts:${EXACT_SITES + 5}: stage 's${EXACT_SITES}' is defined twice`),
+  );
 });
