@@ -16,6 +16,7 @@ import { dag } from "./commands/dag.ts";
 import { doctor } from "./commands/doctor.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
+import { metrics } from "./commands/metrics.ts";
 import { params } from "./commands/params.ts";
 import { plots } from "./commands/plots.ts";
 import { repro } from "./commands/repro.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   list,
   dag,
   params,
+  metrics,
   plots,
   commit,
   checkout,

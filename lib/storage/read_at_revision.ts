@@ -84,6 +84,53 @@ export async function listFilesAtRevision(
   }).sort();
 }
 
+/**
+ * Every file under `dir` at revision `rev` (default `HEAD`), as paths
+ * relative to `dir` with `/` separators, sorted; empty in a repository
+ * without commits. One `git ls-tree -r` for the whole tree.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} as {@link readFilesAtRevision} does.
+ *
+ * @example
+ * ```ts
+ * await listTreeAtRevision("/work/project"); // [".pivot/stages/train.lock", "data.csv.pvt", "pipeline.ts"]
+ * ```
+ */
+export async function listTreeAtRevision(dir: string, rev: string = "HEAD"): Promise<string[]> {
+  const revision = await resolveRevision(dir, rev);
+  if (revision === undefined) return [];
+  const tree = `${revision.commit}:${revision.prefix}`;
+  let stdout: Uint8Array;
+  try {
+    stdout = await git(dir, ["ls-tree", "-r", "-z", "--name-only", tree]);
+  } catch (error) {
+    if (error instanceof GitFailed) return [];
+    throw error;
+  }
+  return new TextDecoder().decode(stdout).split("\0").filter((name) => name !== "").sort();
+}
+
+/**
+ * The commit that revision `rev` names in the git repository holding `dir`
+ * (40 hex digits), or undefined for `HEAD` in a repository without commits.
+ * Use it to check a revision before doing anything else.
+ *
+ * Needs `--allow-run=git`.
+ *
+ * @throws {PivotError} for an unknown revision, a directory outside git, or
+ * git missing.
+ *
+ * @example
+ * ```ts
+ * await commitOf("/work/project", "main"); // "3f5cb44…"
+ * ```
+ */
+export async function commitOf(dir: string, rev: string): Promise<string | undefined> {
+  return (await resolveRevision(dir, rev))?.commit;
+}
+
 /** The commit `rev` names and `dir`'s place in the repository; undefined for an unborn HEAD. */
 async function resolveRevision(
   dir: string,
