@@ -13,6 +13,7 @@ import { checkout } from "./commands/checkout.ts";
 import { complete, completionCommand } from "./commands/completion.ts";
 import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
+import { data } from "./commands/data.ts";
 import { doctor } from "./commands/doctor.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   params,
   metrics,
   plots,
+  data,
   commit,
   checkout,
   completionCommand(() => COMMANDS),

@@ -36,7 +36,31 @@ export async function readFilesAtRevision(
   paths: readonly string[],
   rev: string = "HEAD",
 ): Promise<Map<string, string | undefined>> {
-  const result = new Map<string, string | undefined>(paths.map((path) => [path, undefined]));
+  const decoder = new TextDecoder();
+  const blobs = await readBlobsAtRevision(dir, paths, rev);
+  return new Map([...blobs].map(([path, bytes]) => [path, bytes && decoder.decode(bytes)]));
+}
+
+/**
+ * {@link readFilesAtRevision}, as bytes: for files that are not text, or
+ * whose hash must be checked.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} as {@link readFilesAtRevision} does.
+ *
+ * @example
+ * ```ts
+ * const blobs = await readBlobsAtRevision("/work/project", ["data/small.csv"], "v1");
+ * blobs.get("data/small.csv"); // Uint8Array, or undefined
+ * ```
+ */
+export async function readBlobsAtRevision(
+  dir: string,
+  paths: readonly string[],
+  rev: string = "HEAD",
+): Promise<Map<string, Uint8Array | undefined>> {
+  const result = new Map<string, Uint8Array | undefined>(paths.map((path) => [path, undefined]));
   const revision = await resolveRevision(dir, rev);
   if (revision === undefined || paths.length === 0) return result;
   const unique = [...result.keys()];
@@ -166,10 +190,10 @@ function repoPath(dir: string, prefix: string, path: string): string {
   return posix.normalize(prefix + fromDir.replaceAll("\\", "/"));
 }
 
-/** Split `git cat-file --batch` output into the text of each object, in order. */
-function parseBatch(stdout: Uint8Array, count: number): (string | undefined)[] {
+/** Split `git cat-file --batch` output into the bytes of each blob, in order. */
+function parseBatch(stdout: Uint8Array, count: number): (Uint8Array | undefined)[] {
   const decoder = new TextDecoder();
-  const contents: (string | undefined)[] = [];
+  const contents: (Uint8Array | undefined)[] = [];
   let offset = 0;
   for (let index = 0; index < count; index++) {
     const end = stdout.indexOf(0x0a, offset);
@@ -184,7 +208,7 @@ function parseBatch(stdout: Uint8Array, count: number): (string | undefined)[] {
     }
     const size = Number(match[2]);
     contents.push(
-      match[1] === "blob" ? decoder.decode(stdout.subarray(offset, offset + size)) : undefined,
+      match[1] === "blob" ? stdout.slice(offset, offset + size) : undefined,
     );
     offset += size + 1;
   }
