@@ -332,6 +332,7 @@ async function byPosition(before: TableReader, after: TableReader, compare: Comp
     let added = -1;
     let removed = -1;
     if (a.size < 2 || b.size < 2 || a.raw(1) !== b.raw(1)) {
+      await Promise.all([a.ensure(NEAR), b.ensure(NEAR)]);
       added = b.find(a.raw(0), 1, NEAR);
       removed = a.find(b.raw(0), 1, NEAR);
       if (added < 0 && removed < 0 && position >= nextFarSearch) {
