@@ -15,6 +15,7 @@ import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
 import { data } from "./commands/data.ts";
 import { doctor } from "./commands/doctor.ts";
+import { history } from "./commands/history.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
 import { metrics } from "./commands/metrics.ts";
@@ -23,6 +24,7 @@ import { plots } from "./commands/plots.ts";
 import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
 import { schema } from "./commands/schema.ts";
+import { show } from "./commands/show.ts";
 import { status } from "./commands/status.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
@@ -41,6 +43,8 @@ export const COMMANDS: readonly Command[] = [
   data,
   commit,
   checkout,
+  history,
+  show,
   completionCommand(() => COMMANDS),
   schema,
   doctor,
@@ -125,7 +129,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const cwd = resolve(Deno.cwd(), (parsed.values.cwd as string | undefined) ?? ".");
     mark(`main: running ${command.name}`);
-    const code = await command.run(parsed, { cwd, output, signal: controller.signal });
+    const code = await command.run(parsed, { cwd, output, signal: controller.signal, args });
     mark("main: done");
     return code;
   } catch (error) {

@@ -39,6 +39,8 @@ export interface Session {
   readonly context: EngineContext;
   /** Default parallelism from the config. */
   readonly jobs: number | undefined;
+  /** How many runs the history keeps (`core.history`). */
+  readonly historyLimit: number;
   /**
    * The local module files and remote module hosts of every loaded stage's
    * code, across pipelines (computed once per load, on demand).
@@ -131,6 +133,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         return context;
       },
       jobs: config.jobs,
+      historyLimit: config.history,
       code: () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions),
       reload: async () => {
         context = await load(true);

@@ -23,7 +23,7 @@ import { listJson, statusJson } from "./explain.ts";
 import type { Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 import { selectStages } from "./targets.ts";
-import { driverFor, type RunFlags } from "./wave.ts";
+import { driverFor, historyFor, type RunFlags } from "./wave.ts";
 
 /** Options of watch mode. */
 export interface WatchOptions {
@@ -71,6 +71,7 @@ export async function watch(
 ): Promise<number> {
   const driver = driverFor(session, flags, env);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
+  const history = historyFor(driver, session, flags, env);
   if (!flags.json && !env.output.quiet) {
     driver.subscribe((event) => {
       if (event.type === "summary") {
@@ -112,6 +113,7 @@ export async function watch(
     const orphanCheck = stopWhenOrphaned(stop);
     driver.push({ type: "run", stages: options.stages, force: options.force });
     await driver.run();
+    await history.done();
     clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);
     return env.signal.aborted || orphaned ? 130 : 0;
