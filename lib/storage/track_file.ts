@@ -22,6 +22,7 @@ import { dirname, join, posix, relative } from "node:path";
 import { PivotError } from "../errors.ts";
 import type { Hash } from "./hash.ts";
 import { TRACK_EXTENSION } from "./project_files.ts";
+import { findSchema, schemaComment } from "../schemas/mod.ts";
 
 /** Tracked data, as its `.pvt` file records it. */
 export interface TrackedData {
@@ -163,12 +164,13 @@ export async function readTrackFile(
 
 /**
  * The text of a `.pvt` file for `record`: keys in a fixed order (path,
- * hash, size, files), so it diffs well in git.
+ * hash, size, files), so it diffs well in git, after a comment naming the
+ * JSON Schema (editors with a YAML language server then check it).
  *
  * @example
  * ```ts
  * trackFileText({ path: "raw.csv", hash: "0123456789abcdef", size: 10 });
- * // "path: raw.csv\nhash: 0123456789abcdef\nsize: 10\n"
+ * // "# yaml-language-server: $schema=…/pvt.schema.json\npath: raw.csv\nhash: 0123456789abcdef\nsize: 10\n"
  * ```
  */
 export async function trackFileText(record: TrackRecord): Promise<string> {
@@ -179,7 +181,7 @@ export async function trackFileText(record: TrackRecord): Promise<string> {
     size: record.size,
   };
   if (record.files !== undefined) ordered.files = record.files;
-  return stringify(ordered, { lineWidth: 0 });
+  return `${schemaComment(findSchema("pvt")!)}\n${stringify(ordered, { lineWidth: 0 })}`;
 }
 
 function isCount(value: unknown): boolean {
