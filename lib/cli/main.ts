@@ -15,6 +15,7 @@ import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
 import { data } from "./commands/data.ts";
 import { doctor } from "./commands/doctor.ts";
+import { gc } from "./commands/gc.ts";
 import { history } from "./commands/history.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
@@ -45,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   checkout,
   history,
   show,
+  gc,
   completionCommand(() => COMMANDS),
   schema,
   doctor,

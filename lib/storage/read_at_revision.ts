@@ -155,6 +155,62 @@ export async function commitOf(dir: string, rev: string): Promise<string | undef
   return (await resolveRevision(dir, rev))?.commit;
 }
 
+/**
+ * Every distinct file content (blob) that any commit reachable from any ref
+ * (every branch, tag and remote branch, and HEAD: `git rev-list --all`) holds
+ * under `dir` at a path `match` accepts (paths relative to `dir`). Each blob
+ * is read once, with one of the paths it was found at, however many commits
+ * share it; `commits` says how many commits were looked at.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} when `dir` is not in a git repository or git is missing.
+ *
+ * @example
+ * ```ts
+ * const { blobs } = await blobsInHistory("/work/project", (path) => path.endsWith(".pvt"));
+ * ```
+ */
+export async function blobsInHistory(
+  dir: string,
+  match: (path: string) => boolean,
+): Promise<{ commits: number; blobs: { path: string; text: string }[] }> {
+  let prefix: string;
+  try {
+    prefix = new TextDecoder().decode(await git(dir, ["rev-parse", "--show-prefix"])).trim();
+  } catch (error) {
+    if (!(error instanceof GitFailed)) throw error;
+    throw new PivotError(`cannot read git history in ${dir}: ${error.message}`, { cause: error });
+  }
+  const decoder = new TextDecoder();
+  const commits = decoder.decode(await git(dir, ["rev-list", "--all"])).split("\n")
+    .filter((line) => line !== "").length;
+  if (commits === 0) return { commits, blobs: [] };
+  const objects = decoder.decode(await git(dir, ["rev-list", "--all", "--objects"]));
+  const wanted: { oid: string; path: string }[] = [];
+  for (const line of objects.split("\n")) {
+    const space = line.indexOf(" ");
+    if (space < 0) continue;
+    const path = line.slice(space + 1);
+    if (!path.startsWith(prefix)) continue;
+    const rel = path.slice(prefix.length);
+    if (match(rel)) wanted.push({ oid: line.slice(0, space), path: rel });
+  }
+  if (wanted.length === 0) return { commits, blobs: [] };
+  const stdout = await git(
+    dir,
+    ["cat-file", "--batch"],
+    wanted.map((w) => w.oid).join("\n") + "\n",
+  );
+  const contents = parseBatch(stdout, wanted.length);
+  const blobs: { path: string; text: string }[] = [];
+  wanted.forEach(({ path }, i) => {
+    const bytes = contents[i];
+    if (bytes !== undefined) blobs.push({ path, text: decoder.decode(bytes) });
+  });
+  return { commits, blobs };
+}
+
 /** The commit `rev` names and `dir`'s place in the repository; undefined for an unborn HEAD. */
 async function resolveRevision(
   dir: string,
