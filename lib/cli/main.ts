@@ -27,6 +27,8 @@ import { run } from "./commands/run.ts";
 import { schema } from "./commands/schema.ts";
 import { show } from "./commands/show.ts";
 import { status } from "./commands/status.ts";
+import { track, untrack } from "./commands/track.ts";
+import { verify } from "./commands/verify.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
 
@@ -42,8 +44,11 @@ export const COMMANDS: readonly Command[] = [
   metrics,
   plots,
   data,
+  track,
+  untrack,
   commit,
   checkout,
+  verify,
   history,
   show,
   gc,

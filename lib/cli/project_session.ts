@@ -10,7 +10,7 @@
 import { findProject } from "../pipeline/find_project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
 import type { Project } from "../model/project.ts";
-import { Cache } from "../storage/cache.ts";
+import { Cache, type CheckoutMode } from "../storage/cache.ts";
 import { StateStore } from "../storage/state.ts";
 import type { CommandEnv } from "./command.ts";
 
@@ -26,6 +26,8 @@ export interface ProjectSession {
   readonly skip: readonly string[];
   /** Prints a warning line. */
   readonly warn: (message: string) => void;
+  /** How the config says to place cached files in the workspace (`cache.type`). */
+  readonly checkoutMode: CheckoutMode;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function withProject<T>(
     const warn = (message: string) => env.output.error(`warning: ${message}`);
     const cache = new Cache(config.cacheDir);
     const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
-    return await use({ project, cache, state, skip, warn });
+    return await use({ project, cache, state, skip, warn, checkoutMode: config.checkoutMode });
   } finally {
     await state.close();
   }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { PivotError } from "../../errors.ts";
 import type { Command } from "../command.ts";
 import { withProject } from "../project_session.ts";
+import { formatBytes } from "../format_bytes.ts";
 
 /** The `gc` command. */
 export const gc: Command = {
@@ -99,15 +100,3 @@ export const gc: Command = {
     });
   },
 };
-
-/** Bytes in the largest unit that keeps the number ≥ 1 (1024-based). */
-function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
