@@ -18,6 +18,7 @@ import type { Project } from "../model/project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
+import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
 import {
   codeAccessOf,
@@ -106,7 +107,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
     mark("session: pipeline loaded");
     rememberStageNames(project, pipelineFile, loaded.stages);
-    const graph = buildGraph(loaded.stages, { exists });
+    // A dep missing from the workspace but tracked (a .pvt file records it) is an input
+    // that 'pivot checkout' restores, not an error.
+    const graph = buildGraph(loaded.stages, {
+      exists: (abs) => exists(abs) || isTracked(abs, project.root),
+    });
     mark("session: graph built");
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");

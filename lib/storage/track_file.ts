@@ -22,7 +22,6 @@ import { dirname, join, posix, relative } from "node:path";
 import { PivotError } from "../errors.ts";
 import type { Hash } from "./hash.ts";
 import { TRACK_EXTENSION } from "./project_files.ts";
-import { findSchema, schemaComment } from "../schemas/mod.ts";
 
 /** Tracked data, as its `.pvt` file records it. */
 export interface TrackedData {
@@ -181,6 +180,8 @@ export async function trackFileText(record: TrackRecord): Promise<string> {
     size: record.size,
   };
   if (record.files !== undefined) ordered.files = record.files;
+  // Imported here: the schemas (JSON modules) stay off the start-up path of other commands.
+  const { findSchema, schemaComment } = await import("../schemas/mod.ts");
   return `${schemaComment(findSchema("pvt")!)}\n${stringify(ordered, { lineWidth: 0 })}`;
 }
 
@@ -195,4 +196,27 @@ function describe(value: unknown): string {
   if (typeof value === "object") return "a mapping";
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/**
+ * True when `abs` is tracked data or inside a tracked directory: `abs.pvt`,
+ * or the `.pvt` of a directory above it (up to `root`), exists. For a dep
+ * that is missing from the workspace: it is not an error, `pivot checkout`
+ * restores it.
+ *
+ * @example
+ * ```ts
+ * isTracked("/p/data/images/a.png", "/p"); // true when /p/data/images.pvt exists
+ * ```
+ */
+export function isTracked(abs: string, root: string): boolean {
+  for (let path = abs; path.startsWith(root + "/"); path = dirname(path)) {
+    try {
+      Deno.statSync(trackFileOf(path));
+      return true;
+    } catch {
+      // not tracked at this level
+    }
+  }
+  return false;
 }
