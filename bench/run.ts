@@ -21,6 +21,7 @@ import { checkoutWorkload } from "./workloads/checkout.ts";
 import { fingerprintingWorkload } from "./workloads/fingerprinting.ts";
 import { hashingWorkload } from "./workloads/hashing.ts";
 import { memoryWorkload } from "./workloads/memory.ts";
+import { outputsWorkload } from "./workloads/outputs.ts";
 import { HEADLINE_STAGES, pipelineWorkload } from "./workloads/pipeline.ts";
 import { scalingWorkload } from "./workloads/scaling.ts";
 import { watchLatencyWorkload } from "./workloads/watch_latency.ts";
@@ -36,6 +37,7 @@ export const WORKLOADS = [
   "memory",
   "watch",
   "remote",
+  "outputs",
 ] as const;
 
 /** One workload name. */
@@ -50,6 +52,7 @@ const RUNNERS: Record<WorkloadName, (ctx: BenchContext) => Promise<Section>> = {
   memory: memoryWorkload,
   watch: watchLatencyWorkload,
   remote: remoteWorkload,
+  outputs: outputsWorkload,
 };
 
 // Hashing first: it wants a quiet machine and takes seconds.
@@ -62,12 +65,13 @@ const RUN_ORDER: readonly WorkloadName[] = [
   "checkout",
   "watch",
   "remote",
+  "outputs",
 ];
 
 const HELP = `deno task bench [options]   (deno run -A bench/run.ts)
 
   --only LIST               workloads to run, comma-separated: ${WORKLOADS.join(", ")}
-  --quick                   3 repetitions, no Snakemake
+  --quick                   3 repetitions, no Snakemake, smaller outputs sizes
   --no-snakemake            leave Snakemake out (its 176-stage full run takes about 2 min)
   --reps N                  counted repetitions of fast measurements (default 5)
   --snakemake-reps N        counted Snakemake full and input-changed runs (default 1)
