@@ -76,13 +76,14 @@ async function metricsPart(ctx: BenchContext): Promise<string> {
   name: "m${i}",
   params: { seed: 1 },
   outs: { scores: metric("metrics/m${i}.json") },
-  run: (_d, { params }) => ({
-    scores: { accuracy: ((params.seed * ${i + 7}) % 100) / 100, loss: { train: ${i} / params.seed, val: 1 / (${i} + params.seed) } },
-  }),
+  run: (_d, { params }) => ({ scores: scores(${i}, params.seed) }),
 });`).join("\n");
     await project(dir, {
       "pipeline.ts": `import { metric, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("bench_metrics");
+function scores(i: number, seed: number) {
+  return { accuracy: ((seed * (i + 7)) % 100) / 100, loss: { train: i / seed, val: 1 / (i + seed) } };
+}
 ${stages}
 `,
     });
@@ -256,8 +257,10 @@ async function dataDiffPart(ctx: BenchContext): Promise<string> {
     });
     progress(`outputs: data diff: two ${count}-row CSVs (not counted)`);
     // Version 1, tracked and committed; version 2: 1% of rows modified, 0.1% removed, 0.1% added.
-    const row = (i: number, edit: boolean) =>
-      `${i},name${i},${(i * 7919) % 1000},${edit ? "0.999999" : ((i * 104729) % 1000003) / 1000003}\n`;
+    const row = (i: number, edit: boolean) => {
+      const score = edit ? "0.999999" : String(((i * 104729) % 1000003) / 1000003);
+      return `${i},name${i},${(i * 7919) % 1000},${score}\n`;
+    };
     const write = async (path: string, version: 1 | 2) => {
       const file = await Deno.open(path, { write: true, create: true, truncate: true });
       const encoder = new TextEncoder();
@@ -293,12 +296,16 @@ async function dataDiffPart(ctx: BenchContext): Promise<string> {
     const reps = Math.min(ctx.options.reps, 3);
     measurements.push([
       "`pivot data diff table.csv --key id --json`",
-      await repeat([...pivotCommand(), "data", "diff", "table.csv", "--key", "id", "--json"], time, {
-        label: "outputs: data diff --key",
-        reps,
-        warmup: 1,
-        check,
-      }),
+      await repeat(
+        [...pivotCommand(), "data", "diff", "table.csv", "--key", "id", "--json"],
+        time,
+        {
+          label: "outputs: data diff --key",
+          reps,
+          warmup: 1,
+          check,
+        },
+      ),
     ]);
     measurements.push([
       "`pivot data diff table.csv --json` (by position)",
