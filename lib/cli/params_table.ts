@@ -11,7 +11,7 @@
  * @module
  */
 
-import { flattenKeys, sameValue } from "../outputs/flatten.ts";
+import { flattenKeys, sameValue } from "../flatten.ts";
 import {
   checkPrecision,
   formatCell,

@@ -9,7 +9,7 @@
  */
 
 import { PivotError } from "../errors.ts";
-import { isPlainObject } from "../outputs/flatten.ts";
+import { isPlainObject } from "../flatten.ts";
 
 /** Output formats: plain text, Markdown (`--md`), JSON (`--json`). */
 export type TableFormat = "text" | "md" | "json";

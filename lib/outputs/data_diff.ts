@@ -28,7 +28,7 @@
 
 import { join } from "node:path";
 import { PivotError } from "../errors.ts";
-import { sameValue } from "./flatten.ts";
+import { sameValue } from "../flatten.ts";
 import {
   KEY_SEPARATOR,
   openTable,

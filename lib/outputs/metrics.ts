@@ -26,7 +26,7 @@ import { readLock } from "../storage/lock_file.ts";
 import type { StateStore } from "../storage/state.ts";
 import { findProjectFiles, projectFilesAtRevision } from "../storage/project_files.ts";
 import { readFilesAtRevision } from "../storage/read_at_revision.ts";
-import { flattenKeys, isPlainObject, sameValue } from "./flatten.ts";
+import { flattenKeys, isPlainObject, sameValue } from "../flatten.ts";
 import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_at_revision.ts";
 
 /** One metric file's values, flattened: dotted key → value. */
