@@ -8,7 +8,7 @@
  */
 
 import { findProject } from "../pipeline/find_project.ts";
-import { readProjectConfig } from "../pipeline/project_config.ts";
+import { type ProjectConfig, readProjectConfig } from "../pipeline/project_config.ts";
 import type { Project } from "../model/project.ts";
 import { Cache, type CheckoutMode } from "../storage/cache.ts";
 import { StateStore } from "../storage/state.ts";
@@ -28,6 +28,8 @@ export interface ProjectSession {
   readonly warn: (message: string) => void;
   /** How the config says to place cached files in the workspace (`cache.type`). */
   readonly checkoutMode: CheckoutMode;
+  /** The project's settings. */
+  readonly config: ProjectConfig;
 }
 
 /**
@@ -52,7 +54,15 @@ export async function withProject<T>(
     const warn = (message: string) => env.output.error(`warning: ${message}`);
     const cache = new Cache(config.cacheDir);
     const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
-    return await use({ project, cache, state, skip, warn, checkoutMode: config.checkoutMode });
+    return await use({
+      project,
+      cache,
+      state,
+      skip,
+      warn,
+      checkoutMode: config.checkoutMode,
+      config,
+    });
   } finally {
     await state.close();
   }

@@ -79,7 +79,10 @@ export async function getData(
   for (const target of targets) {
     recorded ??= await recordedAt(source, options);
     let version = await dataAt(source, target.path, recorded, options);
-    if (!version.found && version.missing.length > 0 && options.fetchMissing) {
+    // A directory recorded without its file count is known as one only once its manifest is
+    // here: a second round fetches its files. A third would fetch nothing new.
+    for (let round = 0; round < 2 && options.fetchMissing; round++) {
+      if (version.found || version.missing.length === 0) break;
       await options.fetchMissing(version.missing);
       version = await dataAt(source, target.path, recorded, options);
     }

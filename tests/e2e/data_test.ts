@@ -202,6 +202,28 @@ test("data get: content missing from the cache is one line naming it", async () 
   assert(!(await p.exists("exports/t.csv")));
 });
 
+test("data get fetches what the cache lacks from the default remote", async () => {
+  await using p = await dataProject();
+  // A directory remote holding the cache's objects (its layout is the cache's: files/ab/cdef…).
+  await Deno.mkdir(p.path("shared"));
+  await p.run("cp", "-r", ".pivot/cache/files", "shared/files");
+  await Deno.remove(p.path(".pivot/cache"), { recursive: true });
+  await p.write(
+    ".pivot/config.yaml",
+    "core:\n  remote: shared\nremotes:\n  shared:\n    url: shared\n",
+  );
+  const got = await p.pivot("data", "get", "parts", "--rev", "HEAD", "-o", "exports/parts");
+  assertEquals(got.code, 0, got.stderr);
+  assertEquals(await p.read("exports/parts/old.txt"), "old\n");
+  assert(await p.exists(".pivot/cache/files"), "fetched into the cache");
+  // A remote that lacks it too: the same one-line error.
+  await Deno.remove(p.path("shared/files"), { recursive: true });
+  await Deno.remove(p.path(".pivot/cache"), { recursive: true });
+  const missing = await p.pivot("data", "get", "table.csv", "-o", "exports/t.csv");
+  assertEquals(missing.code, 2, missing.stderr);
+  assertMatch(missing.stderr, /table\.csv at HEAD: its content .* is not in the cache/);
+});
+
 test("data: bad input is one line with exit code 2", async () => {
   await using p = await dataProject();
   assertMatch(

@@ -16,11 +16,11 @@
 import { basename, join, resolve } from "node:path";
 import { PivotError } from "../../errors.ts";
 import type { DataFile, DataVersion } from "../../outputs/data_at.ts";
-import type { FetchMissing } from "../../outputs/data_get.ts";
 import type { ModifiedRow, Row, RowSource } from "../../outputs/data_diff.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
 import type { Command, CommandEnv } from "../command.ts";
 import { type ProjectSession, withProject } from "../project_session.ts";
+import { defaultRemoteFetch } from "../remote_fetch.ts";
 import { Spool } from "../spool.ts";
 
 const USAGE =
@@ -139,10 +139,8 @@ async function dataGet(
       warn: session.warn,
       rev,
       force: Boolean(values.force),
-      // Where remotes plug in: a FetchMissing that fetches from the default remote into the
-      // cache (as `pivot fetch` does), called with what the cache lacks before giving up.
-      // Until the remote layer lands there is none, and missing content is an error.
-      fetchMissing: undefined satisfies FetchMissing | undefined,
+      // What the cache lacks is fetched from the default remote, if one is configured.
+      fetchMissing: defaultRemoteFetch(session, env.output),
     });
     if (!env.output.quiet) {
       for (const item of written) {
