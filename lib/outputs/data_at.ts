@@ -40,6 +40,8 @@ export interface RecordedData {
   readonly isDir: boolean | undefined;
   /** Who records it: `stage 'train'` or `data.csv.pvt`. */
   readonly by: string;
+  /** A stage's out (a lock file records it), or tracked data (a `.pvt` file does). */
+  readonly kind: "out" | "tracked";
 }
 
 /** An object the cache lacks: a file's, or a directory manifest's (then its files too). */
@@ -150,11 +152,26 @@ function recordOfOut(
   by: string,
 ): RecordedData {
   // Lock files record a directory's file count; older ones list its files.
-  return { path: out.path, hash: out.hash, isDir: out.files === undefined ? undefined : true, by };
+  return {
+    path: out.path,
+    hash: out.hash,
+    isDir: out.files === undefined ? undefined : true,
+    by,
+    kind: "out",
+  };
 }
 
-function recordOfTracked(tracked: { path: string; hash: Hash; files?: number }, by: string) {
-  return { path: tracked.path, hash: tracked.hash, isDir: tracked.files !== undefined, by };
+function recordOfTracked(
+  tracked: { path: string; hash: Hash; files?: number },
+  by: string,
+): RecordedData {
+  return {
+    path: tracked.path,
+    hash: tracked.hash,
+    isDir: tracked.files !== undefined,
+    by,
+    kind: "tracked",
+  };
 }
 
 /**

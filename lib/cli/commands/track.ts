@@ -44,7 +44,7 @@ export const track: Command = {
           throw new PivotError(`track: '${name}' does not exist: nothing to track`);
         }
         for (const [out, record] of outs) {
-          if (record.by.startsWith("stage ") && overlaps(out, true, path)) {
+          if (record.kind === "out" && overlaps(out, true, path)) {
             throw new PivotError(
               `track: '${path}' is ${
                 out === path ? "" : `inside or around `
