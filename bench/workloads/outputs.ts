@@ -82,7 +82,7 @@ async function metricsPart(ctx: BenchContext): Promise<string> {
       "pipeline.ts": `import { metric, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("bench_metrics");
 function scores(i: number, seed: number) {
-  return { accuracy: ((seed * (i + 7)) % 100) / 100, loss: { train: i / seed, val: 1 / (i + seed) } };
+  return { accuracy: (seed * (i + 7)) / 1000, loss: { train: (i + 1) / seed, val: 1 / (i + seed) } };
 }
 ${stages}
 `,
