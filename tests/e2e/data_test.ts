@@ -224,6 +224,40 @@ test("data get fetches what the cache lacks from the default remote", async () =
   assertMatch(missing.stderr, /table\.csv at HEAD: its content .* is not in the cache/);
 });
 
+test("data diff prints in full a diff larger than what it holds in memory", async () => {
+  // More than a spool's 1 MiB of added and modified rows: they go through temporary files.
+  await using p = await TempProject.create({
+    "pipeline.ts":
+      'import { Pipeline } from "jsr:@pivot/core";\nexport const pipeline = new Pipeline("big");\n',
+  });
+  await p.initGit();
+  const rows = (count: number, label: string) =>
+    "id,name\n" +
+    Array.from({ length: count }, (_, i) => `${i},${label}-${i}-${"x".repeat(24)}\n`).join("");
+  await p.write("big.csv", rows(20_000, "old"));
+  assertEquals((await p.pivot("track", "big.csv")).code, 0);
+  await p.commitAll("old");
+  await p.write("big.csv", rows(40_000, "new"));
+  const result = await p.pivot("data", "diff", "big.csv", "--key", "id", "--json");
+  assertEquals(result.code, 0, result.stderr);
+  const diff = JSON.parse(result.stdout);
+  assertEquals(diff.summary, { added: 20_000, removed: 0, modified: 20_000, unchanged: 0 });
+  assertEquals([diff.added.length, diff.modified.length], [20_000, 20_000]);
+  assertEquals(diff.added.at(-1), { id: "39999", name: `new-39999-${"x".repeat(24)}` });
+  assertEquals(diff.modified[0].changes.name, [
+    `old-0-${"x".repeat(24)}`,
+    `new-0-${"x".repeat(24)}`,
+  ]);
+  const text = await p.pivot("data", "diff", "big.csv", "--key", "id");
+  assertEquals(text.code, 0, text.stderr);
+  assertEquals(text.stdout.trimEnd().split("\n").length, 2 + 40_000);
+  // Nothing is left behind in .pivot/tmp.
+  const left = [...Deno.readDirSync(p.path(".pivot/tmp"))].filter((e) =>
+    e.name.startsWith("data-diff")
+  );
+  assertEquals(left, []);
+});
+
 test("data: bad input is one line with exit code 2", async () => {
   await using p = await dataProject();
   assertMatch(

@@ -323,53 +323,53 @@ async function tableDiff(
       removed: (row: Row) => removed.add(`- ${rowText(row)}\n`),
       modified: (row: ModifiedRow) => modified.add(`~ ${modifiedText(row)}\n`),
     };
-  let summary;
+  // The spools' files live in tmpDir until they are drained into the output.
   try {
-    summary = await diffRows(old, now, { format, key, tmpDir }, sink);
+    const summary = await diffRows(old, now, { format, key, tmpDir }, sink);
+    const write = (text: string) => env.output.raw(text);
+    if (json) {
+      write(`{\n"path": ${JSON.stringify(path)},\n"revisions": ${JSON.stringify(labels)},\n`);
+      write(`"key": ${JSON.stringify(key.length > 0 ? key : null)},\n"added": [\n`);
+      await added.drain(write);
+      write(`\n],\n"removed": [\n`);
+      await removed.drain(write);
+      write(`\n],\n"modified": [\n`);
+      await modified.drain(write);
+      write(
+        `\n],\n"columns": ${
+          JSON.stringify({ added: summary.addedColumns, removed: summary.removedColumns })
+        },\n"summary": ${
+          JSON.stringify({
+            added: summary.added,
+            removed: summary.removed,
+            modified: summary.modified,
+            unchanged: summary.unchanged,
+          })
+        }\n}\n`,
+      );
+      return 0;
+    }
+    write(
+      `${path}: ${labels[0]} -> ${labels[1]}, rows matched by ${
+        key.length > 0 ? key.join(", ") : "position"
+      }\n`,
+    );
+    const columns = [
+      ...summary.addedColumns.map((column) => `column '${column}' added`),
+      ...summary.removedColumns.map((column) => `column '${column}' removed`),
+    ];
+    write(
+      `${summary.added} added, ${summary.removed} removed, ${summary.modified} modified, ${summary.unchanged} unchanged${
+        columns.length > 0 ? `; ${columns.join(", ")}` : ""
+      }\n`,
+    );
+    await added.drain(write);
+    await removed.drain(write);
+    await modified.drain(write);
+    return 0;
   } finally {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
   }
-  const write = (text: string) => env.output.raw(text);
-  if (json) {
-    write(`{\n"path": ${JSON.stringify(path)},\n"revisions": ${JSON.stringify(labels)},\n`);
-    write(`"key": ${JSON.stringify(key.length > 0 ? key : null)},\n"added": [\n`);
-    await added.drain(write);
-    write(`\n],\n"removed": [\n`);
-    await removed.drain(write);
-    write(`\n],\n"modified": [\n`);
-    await modified.drain(write);
-    write(
-      `\n],\n"columns": ${
-        JSON.stringify({ added: summary.addedColumns, removed: summary.removedColumns })
-      },\n"summary": ${
-        JSON.stringify({
-          added: summary.added,
-          removed: summary.removed,
-          modified: summary.modified,
-          unchanged: summary.unchanged,
-        })
-      }\n}\n`,
-    );
-    return 0;
-  }
-  write(
-    `${path}: ${labels[0]} -> ${labels[1]}, rows matched by ${
-      key.length > 0 ? key.join(", ") : "position"
-    }\n`,
-  );
-  const columns = [
-    ...summary.addedColumns.map((column) => `column '${column}' added`),
-    ...summary.removedColumns.map((column) => `column '${column}' removed`),
-  ];
-  write(
-    `${summary.added} added, ${summary.removed} removed, ${summary.modified} modified, ${summary.unchanged} unchanged${
-      columns.length > 0 ? `; ${columns.join(", ")}` : ""
-    }\n`,
-  );
-  await added.drain(write);
-  await removed.drain(write);
-  await modified.drain(write);
-  return 0;
 }
 
 /** A value in text output: as it is, quoted when it would be ambiguous. */
