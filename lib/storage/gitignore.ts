@@ -1,0 +1,95 @@
+/**
+ * `.gitignore` lines for the data Pivot manages: each cached out (and each
+ * tracked file) is listed as `/<name>` in the `.gitignore` of the directory
+ * that holds it, as DVC does, so `git add -A` never adds data (SPEC §5).
+ * Outs declared `cache: false` (metrics meant for git) are not listed.
+ *
+ * Adding is idempotent (a line already there is never added again) and
+ * appends one line with `O_APPEND`, so other lines of the file, the user's,
+ * are kept as they are. A process remembers the lines it has checked, so a
+ * run placing many outs in one directory reads its `.gitignore` once.
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+
+const known = new Set<string>();
+
+/**
+ * The `.gitignore` pattern that matches exactly the entry `name` of the
+ * directory holding the file: anchored with `/`, special characters escaped
+ * (gitignore(5)).
+ */
+export function ignorePattern(name: string): string {
+  const escaped = name.replace(/[\\*?[\]]/g, (c) => `\\${c}`).replace(/ $/, "\\ ");
+  return `/${escaped}`;
+}
+
+function linesOf(path: string): string[] | undefined {
+  try {
+    return Deno.readTextFileSync(path).split(/\r?\n/);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * List the file or directory at `abs` in the `.gitignore` beside it (in its
+ * parent directory, which must exist), unless it is already listed there.
+ * `abs` must be inside `root` (the project root) and not be `root` itself.
+ *
+ * Needs read and write permission for the parent directory.
+ *
+ * @example
+ * ```ts ignore
+ * ignoreInGit("/work/project", "/work/project/models/model.json");
+ * // models/.gitignore now holds the line "/model.json"
+ * ```
+ */
+export function ignoreInGit(root: string, abs: string): void {
+  const dir = dirname(abs);
+  if (abs === root || !(dir === root || dir.startsWith(root + "/"))) {
+    throw new Error(`${abs} is not inside the project ${root}`);
+  }
+  const file = join(dir, ".gitignore");
+  const line = ignorePattern(basename(abs));
+  const id = `${file}\n${line}`;
+  if (known.has(id)) return;
+  const lines = linesOf(file);
+  if (!lines?.includes(line)) {
+    const needsNewline = lines !== undefined && lines.at(-1) !== "";
+    Deno.writeTextFileSync(file, `${needsNewline ? "\n" : ""}${line}\n`, {
+      append: true,
+      create: true,
+    });
+  }
+  known.add(id);
+}
+
+/**
+ * Remove the line listing `abs` from the `.gitignore` beside it (for
+ * `untrack`); the file is removed when nothing else is left in it. Nothing
+ * happens when the line is not there.
+ *
+ * @example
+ * ```ts ignore
+ * unignoreInGit("/work/project/data/images");
+ * ```
+ */
+export function unignoreInGit(abs: string): void {
+  const file = join(dirname(abs), ".gitignore");
+  const line = ignorePattern(basename(abs));
+  known.delete(`${file}\n${line}`);
+  const lines = linesOf(file);
+  if (!lines?.includes(line)) return;
+  const kept = lines.filter((l) => l !== line);
+  if (kept.every((l) => l.trim() === "")) {
+    Deno.removeSync(file);
+    return;
+  }
+  const temp = `${file}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(temp, kept.join("\n"));
+  Deno.renameSync(temp, file);
+}
