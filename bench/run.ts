@@ -21,6 +21,7 @@ import { checkoutWorkload } from "./workloads/checkout.ts";
 import { fingerprintingWorkload } from "./workloads/fingerprinting.ts";
 import { hashingWorkload } from "./workloads/hashing.ts";
 import { memoryWorkload } from "./workloads/memory.ts";
+import { outputsWorkload } from "./workloads/outputs.ts";
 import { HEADLINE_STAGES, pipelineWorkload } from "./workloads/pipeline.ts";
 import { scalingWorkload } from "./workloads/scaling.ts";
 import { uiWorkload } from "./workloads/ui.ts";
@@ -47,6 +48,7 @@ export const WORKLOADS = [
   "bigdir",
   "rehash",
   "reads",
+  "outputs",
 ] as const;
 
 /** One workload name. */
@@ -66,6 +68,7 @@ const RUNNERS: Record<WorkloadName, (ctx: BenchContext) => Promise<Section>> = {
   bigdir: bigdirWorkload,
   rehash: rehashWorkload,
   reads: readsWorkload,
+  outputs: outputsWorkload,
 };
 
 // Hashing first: it wants a quiet machine and takes seconds.
@@ -83,12 +86,13 @@ const RUN_ORDER: readonly WorkloadName[] = [
   "stages",
   "bigdir",
   "reads",
+  "outputs",
 ];
 
 const HELP = `deno task bench [options]   (deno run -A bench/run.ts)
 
   --only LIST               workloads to run, comma-separated: ${WORKLOADS.join(", ")}
-  --quick                   3 repetitions, no Snakemake
+  --quick                   3 repetitions, no Snakemake, smaller outputs sizes
   --no-snakemake            leave Snakemake out (its 176-stage full run takes about 2 min)
   --reps N                  counted repetitions of fast measurements (default 5)
   --snakemake-reps N        counted Snakemake full and input-changed runs (default 1)

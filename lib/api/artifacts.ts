@@ -240,7 +240,7 @@ function makeOut<T>(
 
 /**
  * The value of a metric: a JSON object. Nested keys are shown flattened
- * (`train.loss`) by `pivot metrics show`.
+ * (`train.loss`) by `pivot metrics show` and `pivot metrics diff`.
  *
  * @example
  * ```ts
@@ -253,8 +253,11 @@ export type MetricValue = Record<string, unknown>;
 
 /**
  * Declare a metric: a small JSON file the stage returns as an object, not
- * cached (commit it to git). `pivot metrics show` prints every metric of the
- * project, and `pivot metrics diff` compares them with another git revision.
+ * checked out from the cache (commit it to git). `pivot metrics show` prints
+ * every metric of the project flattened to dotted keys (`train.loss`), and
+ * `pivot metrics diff` gives each one's old value, new value and change
+ * between git HEAD (or `--rev A`) and the workspace (or `--rev B`), with
+ * `--json`, `--md` and `--precision N` (see docs/metrics.md).
  *
  * @typeParam T The object the stage returns for it.
  * @param path Relative to the pipeline file's directory.

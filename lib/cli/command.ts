@@ -31,6 +31,8 @@ export interface CommandEnv {
   readonly output: Output;
   /** Fires on Ctrl-C. */
   readonly signal: AbortSignal;
+  /** The arguments after `pivot`, as given (recorded in the run history). */
+  readonly args?: readonly string[];
 }
 
 /** Parsed options and positionals. */

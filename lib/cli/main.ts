@@ -13,16 +13,23 @@ import { checkout } from "./commands/checkout.ts";
 import { complete, completionCommand } from "./commands/completion.ts";
 import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
+import { data } from "./commands/data.ts";
 import { doctor } from "./commands/doctor.ts";
+import { gc } from "./commands/gc.ts";
+import { history } from "./commands/history.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
+import { metrics } from "./commands/metrics.ts";
 import { params } from "./commands/params.ts";
 import { plots } from "./commands/plots.ts";
 import { repro } from "./commands/repro.ts";
 import { run } from "./commands/run.ts";
 import { schema } from "./commands/schema.ts";
+import { show } from "./commands/show.ts";
 import { status } from "./commands/status.ts";
+import { track, untrack } from "./commands/track.ts";
 import { ui } from "./commands/ui.ts";
+import { verify } from "./commands/verify.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
 
@@ -35,9 +42,17 @@ export const COMMANDS: readonly Command[] = [
   list,
   dag,
   params,
+  metrics,
   plots,
+  data,
+  track,
+  untrack,
   commit,
   checkout,
+  verify,
+  history,
+  show,
+  gc,
   ui,
   completionCommand(() => COMMANDS),
   schema,
@@ -123,7 +138,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const cwd = resolve(Deno.cwd(), (parsed.values.cwd as string | undefined) ?? ".");
     mark(`main: running ${command.name}`);
-    const code = await command.run(parsed, { cwd, output, signal: controller.signal });
+    const code = await command.run(parsed, { cwd, output, signal: controller.signal, args });
     mark("main: done");
     return code;
   } catch (error) {

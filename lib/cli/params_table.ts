@@ -5,12 +5,23 @@
  * `--precision N` decimals. Shapes are documented in docs/params.md.
  *
  * Tables show nested params flattened to dotted keys (`optimizer.lr`);
- * `show --json` keeps them nested, as the stage receives them.
+ * `show --json` keeps them nested, as the stage receives them. The table
+ * itself is `table.ts`'s, shared with `metrics show|diff`.
  *
  * @module
  */
 
-import { PivotError } from "../errors.ts";
+import { flattenKeys, sameValue } from "../flatten.ts";
+import {
+  checkPrecision,
+  formatCell,
+  formatTable,
+  jsonReplacer,
+  roundFloats,
+  type TableFormat,
+} from "./table.ts";
+
+export type { TableFormat };
 
 /** Param values of each stage, by stage name, in the order to show them. */
 export type StageParams = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
@@ -32,9 +43,6 @@ export interface ParamChange {
   readonly change: ParamChangeKind;
 }
 
-/** Output formats: plain text, Markdown (`--md`), JSON (`--json`). */
-export type TableFormat = "text" | "md" | "json";
-
 /** Options of {@link formatParamsShow} and {@link formatParamsDiff}. */
 export interface ParamsTableOptions {
   /** Output format (default `text`). */
@@ -50,7 +58,8 @@ export interface ParamsTableOptions {
 /**
  * Flatten nested params to dotted keys: `{ opt: { lr: 1 } }` gives
  * `{ "opt.lr": 1 }`. Arrays are values, not flattened; an empty object stays
- * a value (`{}`) so that it is not lost.
+ * a value (`{}`) so that it is not lost. (Metrics flatten the same way:
+ * {@link flattenKeys}.)
  *
  * @example
  * ```ts
@@ -58,16 +67,7 @@ export interface ParamsTableOptions {
  * ```
  */
 export function flattenParams(params: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const flat: Record<string, unknown> = {};
-  const visit = (value: unknown, key: string) => {
-    if (isPlainObject(value) && Object.keys(value).length > 0) {
-      for (const [child, item] of Object.entries(value)) visit(item, `${key}.${child}`);
-    } else {
-      flat[key] = value;
-    }
-  };
-  for (const [key, value] of Object.entries(params)) visit(value, key);
-  return flat;
+  return flattenKeys(params);
 }
 
 /**
@@ -174,83 +174,6 @@ export function formatParamsDiff(
   return formatTable(["Stage", "Key", "Old", "New", "Change"], rows, options.format ?? "text");
 }
 
-function checkPrecision(precision: number | undefined): number | undefined {
-  if (
-    precision === undefined || (Number.isInteger(precision) && precision >= 0 && precision <= 20)
-  ) {
-    return precision;
-  }
-  throw new PivotError(`--precision must be a whole number from 0 to 20, got ${precision}`);
-}
-
-function formatTable(header: string[], rows: string[][], format: "text" | "md"): string {
-  if (format === "md") {
-    const line = (cells: string[]) =>
-      `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;
-    return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n") + "\n";
-  }
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column].length))
-  );
-  const line = (cells: string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
-}
-
-/** A value as a table cell: strings as they are, others as compact JSON, `-` when absent. */
-function formatCell(value: unknown, precision: number | undefined): string {
-  if (value === undefined) return "-";
-  const rounded = roundFloats(value, precision);
-  if (typeof rounded === "string") {
-    // A string with line breaks or tabs would break the table: show it quoted.
-    return /[\n\r\t]/.test(rounded) ? JSON.stringify(rounded) : rounded;
-  }
-  if (typeof rounded === "number") return String(rounded);
-  return JSON.stringify(rounded, jsonReplacer) ?? String(rounded);
-}
-
-/** Round every non-integer number in `value` (deeply) to `precision` decimals. */
-function roundFloats(value: unknown, precision: number | undefined): unknown {
-  if (precision === undefined) return value;
-  if (typeof value === "number") {
-    return Number.isFinite(value) && !Number.isInteger(value)
-      ? Number(value.toFixed(precision))
-      : value;
-  }
-  if (Array.isArray(value)) return value.map((item) => roundFloats(item, precision));
-  if (isPlainObject(value)) {
-    const result: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) result[key] = roundFloats(item, precision);
-    return result;
-  }
-  return value;
-}
-
-/** JSON has no NaN or Infinity (YAML does): write them as strings rather than `null`. */
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length &&
-      a.every((item, index) => sameValue(item, b[index]));
-  }
-  if (isPlainObject(a) || isPlainObject(b)) {
-    if (!isPlainObject(a) || !isPlainObject(b)) return false;
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length &&
-      keys.every((key) => Object.hasOwn(b, key) && sameValue(a[key], b[key]));
-  }
-  return Object.is(a, b) || (a === 0 && b === 0);
-}
-
 function union(first: readonly string[], second: readonly string[]): string[] {
   return [...new Set([...first, ...second])];
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }

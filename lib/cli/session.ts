@@ -18,6 +18,7 @@ import type { Project } from "../model/project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
 import { NS, StateStore } from "../storage/state.ts";
+import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { refuseOutsOverCode } from "../engine/out_paths.ts";
 import {
@@ -40,6 +41,8 @@ export interface Session {
   readonly context: EngineContext;
   /** Default parallelism from the config. */
   readonly jobs: number | undefined;
+  /** How many runs the history keeps (`core.history`). */
+  readonly historyLimit: number;
   /**
    * The local module files and remote module hosts of every loaded stage's
    * code, across pipelines (computed once per load, on demand).
@@ -105,7 +108,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
     mark("session: pipeline loaded");
     rememberStageNames(project, pipelineFile, loaded.stages);
-    const graph = buildGraph(loaded.stages, { exists });
+    // A dep missing from the workspace but tracked (a .pvt file records it) is an input
+    // that 'pivot checkout' restores, not an error.
+    const graph = buildGraph(loaded.stages, {
+      exists: (abs) => exists(abs) || isTracked(abs, project.root),
+    });
     mark("session: graph built");
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
@@ -133,6 +140,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         return context;
       },
       jobs: config.jobs,
+      historyLimit: config.history,
       code: () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions),
       reload: async () => {
         context = await load(true);

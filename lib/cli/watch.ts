@@ -28,7 +28,7 @@ import { openInBrowser } from "./open_browser.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 import { VERSION } from "../version.ts";
 import { selectStages } from "./targets.ts";
-import { driverFor, type RunFlags } from "./wave.ts";
+import { driverFor, historyFor, type RunFlags } from "./wave.ts";
 
 /** Options of watch mode. */
 export interface WatchOptions {
@@ -114,6 +114,7 @@ export async function watch(
 ): Promise<number> {
   const driver = driverFor(session, flags, env, options.run);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
+  const history = historyFor(driver, session, flags, env);
   if (options.run && !flags.json && !env.output.quiet) {
     driver.subscribe((event) => {
       if (event.type === "summary") {
@@ -163,6 +164,7 @@ export async function watch(
       driver.push({ type: "run", stages: options.stages, force: options.force });
     }
     await driver.run();
+    await history.done();
     clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);
     // Ctrl-C is how `pivot ui` ends; it interrupts a `repro --watch`.

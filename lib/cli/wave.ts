@@ -18,6 +18,7 @@ import { ownCodePaths } from "../own_code.ts";
 import type { Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 import { selectStages } from "./targets.ts";
+import { type HistoryRecorder, recordWaves } from "./history_sink.ts";
 
 /** Flags of a run from the command line. */
 export interface RunFlags {
@@ -81,6 +82,27 @@ export function driverFor(
 }
 
 /**
+ * Record the waves of `driver` in the run history (not with `--no-commit`,
+ * which writes no state).
+ */
+export function historyFor(
+  driver: Driver,
+  session: Session,
+  flags: RunFlags,
+  env: CommandEnv,
+): HistoryRecorder {
+  if (flags.noCommit) return { done: () => Promise.resolve() };
+  const command = ["pivot", ...(env.args ?? [])].join(" ");
+  return recordWaves(
+    driver,
+    session.context.state,
+    command,
+    session.historyLimit,
+    (message) => env.output.error(`warning: ${message}`),
+  );
+}
+
+/**
  * Run once: push one run request and a stop through the driver, as every
  * run does (watch mode pushes more). Resolves with the exit code.
  */
@@ -99,6 +121,7 @@ export async function runOnce(
   }
   const driver = driverFor(session, flags, env);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
+  const history = historyFor(driver, session, flags, env);
   const cancel = () => driver.push({ type: "cancel" });
   env.signal.addEventListener("abort", cancel, { once: true });
   // A Ctrl-C during start-up (before the listener) runs nothing.
@@ -106,6 +129,7 @@ export async function runOnce(
   driver.stop();
   try {
     const [summary] = await driver.run();
+    await history.done();
     return summary ? exitCodeOf(summary, env.signal) : env.signal.aborted ? 130 : 0;
   } finally {
     env.signal.removeEventListener("abort", cancel);

@@ -14,14 +14,30 @@ import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
 import { decide, type Decision } from "./decide.ts";
 
+/** Options of {@link predict}. */
+export interface PredictOptions {
+  /**
+   * Hashes that deps missing from the workspace are taken to have (by
+   * project-relative path): for `verify --allow-missing`, data recorded but
+   * not present counts as what was recorded.
+   */
+  readonly assumed?: ReadonlyMap<string, Hash>;
+  /**
+   * A stage that would run only because its outs are missing (and not in the
+   * cache) does not make its downstream stages run (`verify --allow-missing`).
+   */
+  readonly missingOutsOk?: boolean;
+}
+
 /** Decisions for `stages` (topological order), as a wave would make them now. */
 export async function predict(
   context: EngineContext,
   stages: readonly StageDef[],
   force: ReadonlySet<string>,
+  options: PredictOptions = {},
 ): Promise<Decision[]> {
   const willRun = new Set<string>();
-  const restored = new Map<string, Hash>();
+  const restored = new Map<string, Hash>(options.assumed ?? []);
   const decisions: Decision[] = [];
   for (const stage of stages) {
     const upstream = context.graph.upstream.get(stage.name) ?? new Set<string>();
@@ -31,8 +47,10 @@ export async function predict(
       restoredOuts: restored,
     });
     decisions.push(decision);
-    if (decision.status === "will-run") willRun.add(stage.name);
-    else {
+    const onlyOutsMissing = decision.reasons.length === 1 && decision.reasons[0] === "outs-missing";
+    if (decision.status === "will-run" && !(options.missingOutsOk && onlyOutsMissing)) {
+      willRun.add(stage.name);
+    } else {
       for (const out of decision.lock?.outs ?? []) restored.set(out.path, out.hash);
     }
   }
@@ -46,8 +64,10 @@ export async function predict(
 export async function predictStatus(
   context: EngineContext,
   shown: readonly StageDef[],
+  options: PredictOptions = {},
 ): Promise<Decision[]> {
   const considered = withUpstream(context.graph, shown.map((s) => s.name));
   const wanted = new Set(shown.map((s) => s.name));
-  return (await predict(context, considered, new Set())).filter((d) => wanted.has(d.stage.name));
+  return (await predict(context, considered, new Set(), options))
+    .filter((d) => wanted.has(d.stage.name));
 }

@@ -463,3 +463,39 @@ function toFingerprint(
   }
   return { manifest, locations };
 }
+
+/**
+ * The fingerprint caches' entries that nothing refers to any more (for
+ * `pivot gc`): module summaries of file versions that no last result lists
+ * (a module graph keeps the import specifiers it checks in its own record,
+ * so it needs no summary), stage results no last result names, and
+ * everything written by an older version of the analysis. The last results
+ * and module graphs themselves are kept (one per pipeline entry point): they
+ * are what makes the next run warm.
+ *
+ * @example
+ * ```ts
+ * const keys = await staleFingerprintKeys(state);
+ * ```
+ */
+export async function staleFingerprintKeys(state: StateStore): Promise<Deno.KvKey[]> {
+  const entries = await state.list<unknown>([NS.fingerprint]);
+  const summaries = new Set<string>();
+  const trees = new Set<string>();
+  for (const { key } of entries) {
+    if (key.length !== 4 || key[2] !== V) continue;
+    if (key[1] === "top") {
+      const top = await readBlob<TopRecord>(state, key);
+      if (top === undefined) continue;
+      trees.add(top.tree);
+      for (const hash of Object.values(top.files)) if (hash !== null) summaries.add(hash);
+    }
+  }
+  return entries.map(({ key }) => key).filter((key) => {
+    if (key[2] !== V) return true;
+    const id = key[3] as string;
+    if (key[1] === "summary") return !summaries.has(id);
+    if (key[1] === "stages") return !trees.has(id);
+    return false;
+  });
+}

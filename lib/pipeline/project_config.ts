@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { PivotError } from "../errors.ts";
 import { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "../storage/cache.ts";
 import type { Project } from "../model/project.ts";
+import { DEFAULT_HISTORY_LIMIT } from "../storage/run_history.ts";
 
 /** Project settings. */
 export interface ProjectConfig {
@@ -18,6 +19,8 @@ export interface ProjectConfig {
   readonly checkoutMode: CheckoutMode;
   /** Default parallelism; undefined: the number of cores. */
   readonly jobs: number | undefined;
+  /** `core.history`: how many runs `pivot history` keeps (0: none are recorded). Default 100. */
+  readonly history: number;
   /** The whole parsed file, for `pivot config`. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
@@ -79,6 +82,14 @@ export async function readProjectConfig(project: Project): Promise<ProjectConfig
       `${where}: core.jobs must be a positive integer, got ${JSON.stringify(jobs)}`,
     );
   }
+  const history = (raw.core as Record<string, unknown> | undefined)?.history;
+  if (history !== undefined && (!Number.isInteger(history) || (history as number) < 0)) {
+    throw new PivotError(
+      `${where}: core.history must be a whole number of runs to keep (0 or more), got ${
+        JSON.stringify(history)
+      }`,
+    );
+  }
   const cacheDir = dir === undefined
     ? project.cacheDir
     : isAbsolute(dir)
@@ -90,6 +101,7 @@ export async function readProjectConfig(project: Project): Promise<ProjectConfig
     );
   }
   return {
+    history: (history as number | undefined) ?? DEFAULT_HISTORY_LIMIT,
     cacheDir,
     checkoutMode: mode as CheckoutMode,
     jobs: jobs as number | undefined,

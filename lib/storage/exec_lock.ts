@@ -131,3 +131,38 @@ export async function acquireExecLock(
     delay = Math.min(delay * 2, 200);
   }
 }
+
+/**
+ * The execution locks in `dir` that a live process other than this one
+ * holds (stale ones, whose owner is gone, are left out): for commands that
+ * must not work while a run is in progress (`pivot gc`).
+ *
+ * @example
+ * ```ts
+ * const held = await liveExecLocks(join(project.tmpDir, "locks"));
+ * // [{ name: "train.lock", owner: '{"pid":4242,"host":"box","since":…}' }]
+ * ```
+ */
+export async function liveExecLocks(dir: string): Promise<{ name: string; owner: string }[]> {
+  const held: { name: string; owner: string }[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return held;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (!entry.isFile || !entry.name.endsWith(".lock")) continue;
+    const path = join(dir, entry.name);
+    const owner = await Deno.readTextFile(path).catch(() => undefined);
+    if (owner === undefined || (await staleContent(path)) !== undefined) continue;
+    try {
+      if (JSON.parse(owner).pid === Deno.pid) continue;
+    } catch {
+      // half-written: a live process is creating it
+    }
+    held.push({ name: decodeURIComponent(entry.name.slice(0, -".lock".length)), owner });
+  }
+  return held;
+}

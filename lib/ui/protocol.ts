@@ -176,6 +176,10 @@ export interface RunRecord {
   readonly status: string;
   /** How long it took. */
   readonly duration_ms: number;
+  /** The command of the run it was part of (`pivot repro train`), from the run history. */
+  readonly command?: string;
+  /** That run's id (`pivot show ID`). */
+  readonly run?: string;
 }
 
 /** Everything the stage panel shows: `GET /api/stage?name=NAME`. */
@@ -228,6 +232,43 @@ export interface StageDetail {
    * `log` messages are not in {@link StageDetail.log}.
    */
   readonly seq: number;
+}
+
+/** One metric in the Metrics tab: a dotted key of a metric file, then and now. */
+export interface MetricRow {
+  /** The metric file (project-relative). */
+  readonly path: string;
+  /** The dotted key (`train.loss`). */
+  readonly key: string;
+  /** The value at the base revision; absent when the key was not there. */
+  readonly old?: unknown;
+  /** The value in the workspace; absent when the key is gone. */
+  readonly new?: unknown;
+  /** `new − old` when both are numbers, else null. */
+  readonly change: number | null;
+  /** The value differs from the base revision's (or is new, or gone). */
+  readonly changed: boolean;
+}
+
+/** `GET /api/metrics`: every metric in the workspace beside its value at {@link MetricsView.base}. */
+export interface MetricsView {
+  /** The revision compared with (`HEAD`). */
+  readonly base: string;
+  /** Each key of each metric file, files in `pivot metrics diff --all` order. */
+  readonly rows: readonly MetricRow[];
+  /** The metric files, with the stage making each and why one side has no values. */
+  readonly files: readonly {
+    readonly path: string;
+    readonly stage?: string;
+    /** Why there are no values in the workspace (e.g. not run yet). */
+    readonly missing?: string;
+    /** Why there are none at the base revision. */
+    readonly baseMissing?: string;
+  }[];
+  /** Why the base revision could not be read at all (no git repository, no commit). */
+  readonly baseProblem?: string;
+  /** Why the metrics could not be read (a metric file that does not parse). */
+  readonly problem?: string;
 }
 
 /** `POST /api/run`: run stages with their stale upstream (all when `stages` is absent). */

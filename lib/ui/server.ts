@@ -12,6 +12,7 @@
  * | `GET /api/snapshot`         | the snapshot alone                                  |
  * | `GET /api/layout?direction` | the graph's layout, `TB` or `LR` (by dagre)          |
  * | `GET /api/stage?name=NAME`  | the stage panel's content                           |
+ * | `GET /api/metrics`          | every metric, in the workspace and at HEAD           |
  * | `POST /api/run`             | `{stages?, force?}`: queue a wave                    |
  * | `POST /api/cancel`          | cancel the running wave                             |
  * | `GET /plots?rev=REV`        | the `plots show` (or `plots diff` with REV) page     |
@@ -255,6 +256,10 @@ export class UiServer {
         if (!detail) throw new HttpError(404, `unknown stage '${name}'`);
         return json(detail);
       }
+      case "GET /api/metrics": {
+        const { metricsView } = await import("./metrics.ts");
+        return json(await metricsView(this.#driver.context));
+      }
       case "GET /plots": {
         // The plots page of `pivot plots show|diff`, for the UI's sandboxed frame.
         const rev = url.searchParams.get("rev") ?? undefined;
@@ -360,6 +365,7 @@ const API_PATHS = new Set([
   "/api/snapshot",
   "/api/layout",
   "/api/stage",
+  "/api/metrics",
   "/api/run",
   "/api/cancel",
 ]);

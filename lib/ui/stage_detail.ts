@@ -9,10 +9,11 @@
 
 import type { EngineContext } from "../engine/context.ts";
 import { readStageLog } from "../engine/stage_log.ts";
+import { listRuns, readStages } from "../storage/run_history.ts";
 import { fromFileUrl } from "../paths.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { LiveState } from "./live_state.ts";
-import type { StageDetail } from "./protocol.ts";
+import type { RunRecord, StageDetail } from "./protocol.ts";
 
 /**
  * The detail of stage `name`, or undefined when there is no such stage. The
@@ -68,12 +69,46 @@ export async function stageDetail(
     })),
     mutex: stage.mutex,
     log,
-    // Without runs seen by this server, the last one recorded by any process.
-    runs: live.runs.length > 0 || !stored
-      ? live.runs
-      : [{ finished: stored.finished, status: stored.status, duration_ms: stored.duration_ms }],
+    runs: await recentRuns(context, name, live.runs, stored),
     seq,
   };
+}
+
+/** How many runs of the history are looked through for a stage's recent runs. */
+const HISTORY_SCANNED = 50;
+/** How many recent runs the panel shows. */
+const RUNS_SHOWN = 20;
+
+/**
+ * The recent runs of stage `name`, newest first: those of the run history
+ * (`pivot history`: every wave of every process, this server's included),
+ * then those this server saw that the history does not hold yet (it is
+ * written after a wave ends) or at all (`--no-commit`); without either, the
+ * run whose log the state store kept.
+ */
+async function recentRuns(
+  context: EngineContext,
+  name: string,
+  seen: readonly RunRecord[],
+  stored: { finished: number; status: string; duration_ms: number } | undefined,
+): Promise<RunRecord[]> {
+  const recorded: RunRecord[] = [];
+  for (const header of await listRuns(context.state, HISTORY_SCANNED)) {
+    const stage = (await readStages(context.state, header)).find((s) => s.name === name);
+    if (!stage || stage.status === "skipped" || stage.status === "blocked") continue;
+    recorded.push({
+      finished: Date.parse(header.started) + header.duration_ms,
+      status: stage.status,
+      duration_ms: stage.duration_ms,
+      command: header.command,
+      run: header.id,
+    });
+    if (recorded.length === RUNS_SHOWN) break;
+  }
+  const latest = recorded[0]?.finished ?? 0;
+  const runs = [...seen.filter((run) => run.finished > latest), ...recorded].slice(0, RUNS_SHOWN);
+  if (runs.length > 0 || !stored) return runs;
+  return [{ finished: stored.finished, status: stored.status, duration_ms: stored.duration_ms }];
 }
 
 /** Where the stage is declared: its `pipeline.stage(…)` call, or its `pivot.yaml`. */

@@ -182,7 +182,7 @@ test("the config schema takes SPEC §5's keys and nothing else", () => {
   valid(
     checkConfig,
     `cache: { dir: .pivot/cache, type: reflink }
-core: { jobs: 4, remote: origin, check: true }
+core: { jobs: 4, remote: origin, check: true, history: 100 }
 remotes:
   origin: { url: "s3://bucket/team/pivot", endpoint: "http://127.0.0.1:9000",
             region: us-east-1, profile: default, jobs: 16 }
@@ -195,6 +195,7 @@ remotes:
   invalid(checkConfig, "core: { jobs: 0 }\n");
   invalid(checkConfig, "core: { jobs: '4' }\n");
   invalid(checkConfig, "core: { jbos: 4 }\n");
+  invalid(checkConfig, "core: { history: -1 }\n");
   invalid(checkConfig, "remotes: { origin: { url: s3://b, endpoint: 127.0.0.1:9000 } }\n");
   invalid(checkConfig, "remotes: { origin: { uri: s3://b } }\n");
   invalid(checkConfig, "colour: true\n");

@@ -314,6 +314,18 @@ test("ui: /plots is the plots page, framed by the UI only; a bad revision is ref
   }
 });
 
+test("ui: /api/metrics of a project without metrics or git says so", async () => {
+  const { ui } = server();
+  const answer = await ui.json<{
+    base: string;
+    rows: unknown[];
+    files: unknown[];
+    baseProblem?: string;
+  }>("/api/metrics");
+  assertEquals([answer.base, answer.rows, answer.files], ["HEAD", [], []]);
+  assertMatch(answer.baseProblem ?? "", /git/);
+});
+
 test("ui: cancel answers whether a wave was running", async () => {
   const { ui } = server();
   const reply = await ui.json<{ cancelled: boolean }>("/api/cancel", { method: "POST" });

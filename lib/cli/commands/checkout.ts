@@ -1,6 +1,7 @@
 /**
  * `pivot checkout [TARGETS]`: bring cached outs in the workspace to what the
- * lock files record (after `git checkout REV`, say).
+ * lock files record (after `git checkout REV`, say), and tracked data to
+ * what its `.pvt` files record.
  *
  * A workspace out whose content is in the cache is replaced without asking:
  * nothing is lost, `checkout` can bring it back (SPEC §6). Only content the
@@ -33,7 +34,7 @@ import { selectStages } from "../targets.ts";
 export const checkout: Command = {
   name: "checkout",
   summary: "Restore outs from the cache as the lock files record them.",
-  usage: "checkout [TARGETS...] [options]   (TARGETS: stage names or out paths)",
+  usage: "checkout [TARGETS...] [options]   (TARGETS: stage names, out paths or tracked paths)",
   options: {
     mode: {
       type: "string",
@@ -56,10 +57,21 @@ export const checkout: Command = {
     }
     return await withSession(env, async (session) => {
       const { context } = session;
+      const { trackedStatus } = await import("../../storage/track.ts");
+      const { project, cache } = context;
+      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const toPath = (path: string) =>
+        projectRelative(context.project, resolve(env.cwd, path)).replace(/\/$/, "");
+      const allTracked = await trackedStatus(project.root, context.state, skip);
+      const trackedPaths = new Set(allTracked.map((t) => t.data.path));
+      const tracked = positionals.length === 0
+        ? allTracked
+        : allTracked.filter((t) => positionals.some((name) => toPath(name) === t.data.path));
       const targets = resolveTargets(
         context.graph,
-        positionals,
-        (path) => projectRelative(context.project, resolve(env.cwd, path)),
+        positionals.filter((name) => !trackedPaths.has(toPath(name))),
+        toPath,
+        positionals.length > 0,
       );
       const release = await lockStages(context, stagesToLock(context.graph, targets), {
         signal: env.signal,
@@ -119,6 +131,14 @@ export const checkout: Command = {
       } finally {
         await release();
       }
+      const { checkoutTracked } = await import("../tracked_data.ts");
+      const fromTracked = await checkoutTracked(context, tracked, {
+        mode: checkoutMode,
+        force: Boolean(values.force),
+        onlyMissing: Boolean(values["only-missing"]),
+      }, env.output);
+      restored += fromTracked.restored;
+      problems += fromTracked.problems;
       if (!env.output.quiet && restored === 0 && problems === 0) {
         env.output.line("Nothing to restore.");
       }
@@ -158,9 +178,11 @@ function resolveTargets(
   graph: StageGraph,
   targets: readonly string[],
   toProjectPath: (path: string) => string,
+  named: boolean,
 ): { stage: StageDef; outs: OutDef[] }[] {
   const whole = (stage: StageDef) => ({ stage, outs: [...stage.outs] });
-  if (targets.length === 0) return graph.order.map(whole);
+  // Only tracked data named: no stage.
+  if (targets.length === 0) return named ? [] : graph.order.map(whole);
   return targets.flatMap((target) => {
     const stage = graph.byName.get(target);
     if (stage) return [whole(stage)];
@@ -169,7 +191,7 @@ function resolveTargets(
     const owner = graph.order.find((s) => s.outs.some((o) => o.path === path));
     if (!owner) {
       throw new PivotError(
-        `checkout: '${target}' is neither a stage nor an out: run 'pivot list --deps' to see them`,
+        `checkout: '${target}' is neither a stage, an out nor tracked data: run 'pivot list --deps' to see them`,
       );
     }
     return [{ stage: owner, outs: owner.outs.filter((o) => o.path === path) }];

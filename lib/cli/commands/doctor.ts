@@ -8,6 +8,7 @@
 
 import type { Command } from "../command.ts";
 import { type CheckResult, type DoctorReport, gatherReport } from "../doctor.ts";
+import { formatBytes } from "../format_bytes.ts";
 
 const CLI_URL = new URL("../../../cli.ts", import.meta.url).href;
 
@@ -74,7 +75,9 @@ export function formatReport(report: DoctorReport): string[] {
       }`,
     ]);
   }
-  if (report.state) rows.push(["state store", `${report.state.dir}, ${bytes(report.state.bytes)}`]);
+  if (report.state) {
+    rows.push(["state store", `${report.state.dir}, ${formatBytes(report.state.bytes)}`]);
+  }
   return align(rows);
 }
 
@@ -86,15 +89,4 @@ function checkText(check: CheckResult): string {
 function align(rows: readonly [string, string][]): string[] {
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`);
-}
-
-function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -1,5 +1,6 @@
 /**
- * `pivot status [STAGES]`: what would run and why.
+ * `pivot status [STAGES]`: what would run and why, and (with no STAGES)
+ * which tracked data changed since it was tracked.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { Command } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
+import { printTrackedStatus, trackedJson } from "../tracked_data.ts";
 
 /** The `status` command. */
 export const status: Command = {
@@ -18,18 +20,34 @@ export const status: Command = {
   options: {
     explain: { type: "boolean", short: "e", help: "show each change: code keys, params, deps" },
     json: { type: "boolean", help: "JSON on stdout (SPEC §6 shape)" },
-    check: { type: "boolean", help: "exit 1 when any stage would run" },
+    check: { type: "boolean", help: "exit 1 when any stage would run or tracked data changed" },
   },
   async run({ values, positionals }, env) {
     return await withSession(env, async (session) => {
       const { graph } = session.context;
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
       const decisions = await predictStatus(session.context, shown);
+      // Tracked data (.pvt files) is the project's, not a stage's: shown when no stage is named.
+      const { trackedStatus } = await import("../../storage/track.ts");
+      const { project, cache } = session.context;
+      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const tracked = positionals.length > 0
+        ? []
+        : await trackedStatus(project.root, session.context.state, skip);
       if (values.json) {
-        env.output.line(JSON.stringify({ stages: decisions.map(statusJson) }, null, 2));
-      } else if (values.explain) printExplanation(env.output, decisions);
-      else printStatusTable(env.output, decisions);
-      return values.check && decisions.some((d) => d.status === "will-run") ? 1 : 0;
+        env.output.line(JSON.stringify(
+          { stages: decisions.map(statusJson), tracked: trackedJson(tracked) },
+          null,
+          2,
+        ));
+      } else {
+        if (values.explain) printExplanation(env.output, decisions);
+        else printStatusTable(env.output, decisions);
+        printTrackedStatus(env.output, tracked);
+      }
+      const stale = decisions.some((d) => d.status === "will-run") ||
+        tracked.some((t) => t.status !== "up-to-date");
+      return values.check && stale ? 1 : 0;
     });
   },
 };

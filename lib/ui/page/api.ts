@@ -6,7 +6,7 @@
  */
 
 import type { Direction, Layout } from "../layout.ts";
-import type { RunRequest, StageDetail } from "../protocol.ts";
+import type { MetricsView, RunRequest, StageDetail } from "../protocol.ts";
 
 /** An API call that failed, with the server's message. */
 export class ApiError extends Error {
@@ -40,6 +40,11 @@ function post<T>(path: string, body: unknown): Promise<T> {
 /** The stage panel's content. */
 export function fetchStage(name: string): Promise<StageDetail> {
   return call<StageDetail>(`/api/stage?name=${encodeURIComponent(name)}`);
+}
+
+/** Every metric, in the workspace and at HEAD. */
+export function fetchMetrics(): Promise<MetricsView> {
+  return call<MetricsView>("/api/metrics");
 }
 
 /** The layout of the current graph (its `version`) in `direction`. */

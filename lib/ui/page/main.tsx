@@ -17,6 +17,7 @@ import type { NodeStatus, Snapshot, StageState, WaveInfo } from "../protocol.ts"
 import { cancelWave, runStages } from "./api.ts";
 import { duration, STATUS_LABEL, STATUS_ORDER } from "./format.ts";
 import { GraphView } from "./graph_view.tsx";
+import { MetricsView } from "./metrics_view.tsx";
 import { PlotsView } from "./plots_view.tsx";
 import { StagePanel } from "./stage_panel.tsx";
 import { type PageState, store, useNow, usePageState } from "./store.ts";
@@ -25,7 +26,7 @@ import { type PageState, store, useNow, usePageState } from "./store.ts";
 function fromHash(): { view: View; stage: string | undefined } {
   const params = new URLSearchParams(location.hash.slice(1));
   return {
-    view: params.get("view") === "plots" ? "plots" : "pipeline",
+    view: VIEWS.find((view) => view === params.get("view")) ?? "pipeline",
     stage: params.get("stage") ?? undefined,
   };
 }
@@ -39,7 +40,13 @@ function toHash(view: View, stage: string | undefined): string {
 }
 
 /** The tabs. */
-type View = "pipeline" | "plots";
+const VIEWS = ["pipeline", "metrics", "plots"] as const;
+type View = typeof VIEWS[number];
+const VIEW_LABEL: Record<View, string> = {
+  pipeline: "Pipeline",
+  metrics: "Metrics",
+  plots: "Plots",
+};
 
 function App(): JSX.Element {
   const page = usePageState();
@@ -130,6 +137,8 @@ function App(): JSX.Element {
       <main class="main">
         {view === "plots"
           ? <PlotsView wave={page.wave} />
+          : view === "metrics"
+          ? <MetricsView wave={page.wave} onError={onError} />
           : snapshot.stages.length === 0
           ? <p class="empty">This pipeline has no stages yet.</p>
           : (
@@ -207,7 +216,7 @@ function Header(props: HeaderProps): JSX.Element {
         )}
       </div>
       <nav class="tabs" role="tablist">
-        {(["pipeline", "plots"] as const).map((tab) => (
+        {VIEWS.map((tab) => (
           <button
             key={tab}
             type="button"
@@ -217,7 +226,7 @@ function Header(props: HeaderProps): JSX.Element {
             data-tab={tab}
             onClick={() => onView(tab)}
           >
-            {tab === "pipeline" ? "Pipeline" : "Plots"}
+            {VIEW_LABEL[tab]}
           </button>
         ))}
       </nav>

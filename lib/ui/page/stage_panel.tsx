@@ -354,10 +354,13 @@ function Runs(props: { runs: StageDetail["runs"] }): JSX.Element | null {
       <table class="runs">
         <tbody>
           {runs.slice(0, 5).map((run, i) => (
-            <tr key={i}>
+            <tr key={i} data-run={run.run}>
               <td>{ago(run.finished, now)}</td>
               <td>{run.status}</td>
               <td class="num">{duration(run.duration_ms)}</td>
+              <td class="muted" title={run.run ? `pivot show ${run.run}` : undefined}>
+                {run.command ?? ""}
+              </td>
             </tr>
           ))}
         </tbody>

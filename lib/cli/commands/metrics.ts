@@ -1,0 +1,189 @@
+/**
+ * `pivot metrics show|diff [TARGETS]`: the project's metrics, flattened to
+ * dotted keys, in the workspace; and how they changed between git HEAD (or
+ * `--rev A`) and the workspace (or `--rev B`). Shapes: docs/metrics.md.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { PivotError } from "../../errors.ts";
+import { projectRelative } from "../../model/project.ts";
+import type { StageDef } from "../../model/stage_def.ts";
+import type { MetricTarget } from "../../outputs/metrics.ts";
+import type { OutsSource } from "../../outputs/outs_at_revision.ts";
+import { isFile } from "../../paths.ts";
+import { type Command, intOption } from "../command.ts";
+import { withSession } from "../session.ts";
+import type { TableFormat } from "../table.ts";
+
+const USAGE = "metrics show|diff [TARGETS...] [options]";
+
+/** The `metrics` command. */
+export const metrics: Command = {
+  name: "metrics",
+  summary: "Show metrics (flattened to dotted keys), or diff them with git HEAD (or --rev).",
+  usage: USAGE,
+  options: {
+    json: { type: "boolean", help: "JSON on stdout" },
+    md: { type: "boolean", help: "Markdown tables" },
+    precision: {
+      type: "string",
+      value: "N",
+      help: "round non-integer numbers to N decimals (0 to 20)",
+    },
+    rev: {
+      type: "string",
+      multiple: true,
+      value: "REV",
+      help: "diff: a git revision; once: REV vs the workspace, twice: A vs B (default HEAD)",
+    },
+    all: { type: "boolean", short: "a", help: "diff: also list metrics that did not change" },
+  },
+  async run({ values, positionals }, env) {
+    const [action, ...targets] = positionals;
+    if (action !== "show" && action !== "diff") {
+      throw new PivotError(
+        `metrics: ${
+          action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
+        }: use 'pivot ${USAGE}'`,
+      );
+    }
+    if (values.json && values.md) throw new PivotError("metrics: choose one of --json and --md");
+    const revs = (values.rev as string[] | undefined) ?? [];
+    if (action === "show" && (revs.length > 0 || values.all)) {
+      throw new PivotError("metrics show: --rev and --all apply to 'metrics diff' only");
+    }
+    if (revs.length > 2) {
+      throw new PivotError(`metrics diff: --rev given ${revs.length} times: give at most two`);
+    }
+    const precision = intOption(values.precision, "precision", `metrics ${action}`, 0);
+    if (precision !== undefined && precision > 20) {
+      throw new PivotError(
+        `metrics ${action}: --precision expects an integer from 0 to 20, got '${values.precision}'`,
+      );
+    }
+    const format: TableFormat = values.json ? "json" : values.md ? "md" : "text";
+    const sources: OutsSource[] = action === "show"
+      ? [{ kind: "workspace" }]
+      : revs.length === 0
+      ? [{ kind: "revision", rev: "HEAD" }, { kind: "workspace" }]
+      : revs.length === 1
+      ? [{ kind: "revision", rev: revs[0] }, { kind: "workspace" }]
+      : [{ kind: "revision", rev: revs[0] }, { kind: "revision", rev: revs[1] }];
+
+    return await withSession(env, async (session) => {
+      const { project, graph, cache, state } = session.context;
+      const { declaredMetrics, diffMetrics, lockFilesFor, metricsAt } = await import(
+        "../../outputs/metrics.ts"
+      );
+      const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+      const { formatMetricsDiff, formatMetricsShow } = await import("../metrics_table.ts");
+      const declared = declaredMetrics(graph.order);
+      const select = targets.length === 0 ? undefined : selector(targets, {
+        stages: graph.order,
+        declared,
+        toPath: (name) => projectRelative(project, resolve(env.cwd, name)),
+        root: project.root,
+        anyRevision: sources.some((source) => source.kind === "revision"),
+      });
+      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const versions = [];
+      for (const source of sources) {
+        const lockFiles = await lockFilesFor(project.root, graph.order, source, skip);
+        versions.push(
+          await metricsAt(source, {
+            root: project.root,
+            cache,
+            lockFiles,
+            declared,
+            select,
+            state,
+          }),
+        );
+      }
+      // A file missing everywhere is worth a warning; one missing on one side is a diff row.
+      const paths = new Set(versions.flatMap((version) => [...version.keys()]));
+      for (const path of paths) {
+        const missing = versions.map((version) => version.get(path))
+          .map((version, index) => ({ version, label: sourceLabel(sources[index]) }));
+        if (missing.some(({ version }) => version?.found)) continue;
+        for (const { version, label } of missing) {
+          if (version && !version.found) {
+            env.output.error(
+              `warning: ${path}${sources.length > 1 ? ` at ${label}` : ""}: ${version.reason}`,
+            );
+          }
+        }
+      }
+      if (action === "show") {
+        env.output.raw(formatMetricsShow(versions[0], { format, precision }));
+        return 0;
+      }
+      const rows = diffMetrics(versions[0], versions[1], { all: Boolean(values.all) });
+      const labels = [sourceLabel(sources[0]), sourceLabel(sources[1])] as const;
+      env.output.raw(formatMetricsDiff(rows, { format, precision, labels }));
+      return 0;
+    });
+  },
+};
+
+interface SelectorContext {
+  readonly stages: readonly StageDef[];
+  readonly declared: readonly MetricTarget[];
+  readonly toPath: (name: string) => string;
+  readonly root: string;
+  /** A revision is read too: a path absent from the workspace may be there. */
+  readonly anyRevision: boolean;
+}
+
+/**
+ * The metric files `targets` name among those known at a source: a stage
+ * (its metrics), a metric's path or a directory holding metrics (relative
+ * to the current directory), or any other file (read as a metric file).
+ */
+function selector(
+  targets: readonly string[],
+  context: SelectorContext,
+): (known: readonly MetricTarget[]) => MetricTarget[] {
+  const wanted = targets.map((name) => {
+    const stage = context.stages.find((candidate) => candidate.name === name);
+    if (stage) {
+      const own = context.declared.filter((target) => target.stage === stage.name);
+      if (own.length === 0) {
+        throw new PivotError(`metrics: stage '${name}' declares no metric: see 'pivot list'`);
+      }
+      return { name, stage: stage.name, path: undefined };
+    }
+    const path = context.toPath(name);
+    if (path === ".." || path.startsWith("../")) {
+      throw new PivotError(`metrics: '${name}' is outside the project ${context.root}`);
+    }
+    return { name, stage: undefined, path };
+  });
+  return (known) => {
+    const picked = new Map<string, MetricTarget>();
+    for (const target of wanted) {
+      if (target.stage !== undefined) {
+        for (const metric of known) {
+          if (metric.stage === target.stage) picked.set(metric.path, metric);
+        }
+        continue;
+      }
+      const path = target.path!;
+      const inside = known.filter((metric) =>
+        path === "" || metric.path === path || metric.path.startsWith(`${path}/`)
+      );
+      if (inside.length > 0) {
+        for (const metric of inside) picked.set(metric.path, metric);
+      } else if (context.anyRevision || isFile(`${context.root}/${path}`)) {
+        picked.set(path, { path });
+      } else {
+        throw new PivotError(
+          `metrics: '${target.name}' is neither a metric, a stage nor a file in the project: see 'pivot list'`,
+        );
+      }
+    }
+    return [...picked.values()];
+  };
+}

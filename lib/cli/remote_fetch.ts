@@ -1,0 +1,76 @@
+/**
+ * Fetching what the cache lacks from the project's default remote, for
+ * commands that read data at a revision (`pivot data get`): the remote
+ * named by `core.remote` in `.pivot/config.yaml`, or the only remote when
+ * there is one. The transfer itself is the remote layer's (`lib/remote/`,
+ * docs/remotes.md), imported only when something is missing.
+ *
+ * @module
+ */
+
+import { PivotError } from "../errors.ts";
+import type { FetchMissing } from "../outputs/data_get.ts";
+import type { Output } from "./output.ts";
+import type { ProjectSession } from "./project_session.ts";
+
+/**
+ * A {@link FetchMissing} that fetches from the default remote into the
+ * cache, with progress on a terminal; undefined when no remote is
+ * configured.
+ *
+ * @throws {PivotError} when `core.remote` names no remote under `remotes:`.
+ *
+ * @example
+ * ```ts ignore
+ * const fetchMissing = defaultRemoteFetch(session, env.output);
+ * ```
+ */
+export function defaultRemoteFetch(
+  session: ProjectSession,
+  output: Output,
+): FetchMissing | undefined {
+  const raw = session.config.raw;
+  const remotes = isRecord(raw.remotes) ? raw.remotes : {};
+  const configured = isRecord(raw.core) ? raw.core.remote : undefined;
+  const names = Object.keys(remotes);
+  const name = typeof configured === "string"
+    ? configured
+    : names.length === 1
+    ? names[0]
+    : undefined;
+  if (name === undefined) return undefined;
+  if (!Object.hasOwn(remotes, name)) {
+    throw new PivotError(
+      `.pivot/config.yaml: core.remote is '${name}', but remotes: has no such remote (it has ${
+        names.join(", ") || "none"
+      })`,
+    );
+  }
+  return async (missing) => {
+    const { remoteSpec, validateRemoteConfig } = await import("../remote/config.ts");
+    const { openRemote } = await import("../remote/open.ts");
+    const { TransferProgress } = await import("../remote/progress.ts");
+    const { fetchObjects } = await import("../remote/transfer.ts");
+    const config = validateRemoteConfig(name, remotes[name], ".pivot/config.yaml");
+    const remote = await openRemote(
+      remoteSpec(name, config, session.project.root),
+      session.state,
+    );
+    const progress = new TransferProgress({
+      verb: `fetch from '${name}'`,
+      status: (line) => output.status(line),
+    });
+    try {
+      await fetchObjects(remote, session.cache, session.state, missing, {
+        progress,
+        onProblem: (line) => output.error(`warning: ${line}`),
+      });
+    } finally {
+      output.clearStatus();
+    }
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
