@@ -26,7 +26,7 @@ import {
   type FingerprintOptions,
   fingerprintStages,
 } from "../fingerprint/fingerprint.ts";
-import type { StageDef } from "../model/stage_def.ts";
+import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
@@ -164,10 +164,14 @@ async function stagesCodeAccess(
   stages: readonly StageDef[],
   options: FingerprintOptions,
 ): Promise<{ files: string[]; hosts: string[] }> {
-  const entries = [...new Set(stages.map((stage) => stage.code.moduleUrl))];
+  const entries = [...new Set(stages.flatMap((stage) => moduleUrlOf(stage) ?? []))];
   const graphs = await Promise.all(entries.map((entry) => codeAccessOf(entry, options)));
+  // A command stage's definition also reads params and `vars` files.
+  const definitionFiles = stages.flatMap((stage) =>
+    stage.code.kind === "command" ? stage.code.files : []
+  );
   return {
-    files: [...new Set(graphs.flatMap((graph) => graph.files))],
+    files: [...new Set([...graphs.flatMap((graph) => graph.files), ...definitionFiles])],
     hosts: [...new Set(graphs.flatMap((graph) => graph.hosts))],
   };
 }

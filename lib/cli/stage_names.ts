@@ -68,9 +68,12 @@ export function rememberStageNames(
 ): void {
   const files: Record<string, string> = {};
   const paths = new Set([pipelineFile]);
-  const urls = new Set(stages.map((stage) => stage.code.moduleUrl)); // one per pipeline, mostly
-  for (const url of urls) {
-    if (url.startsWith("file:")) paths.add(fromFileUrl(url));
+  for (const stage of stages) {
+    if (stage.code.kind === "command") {
+      stage.code.files.forEach((file) => paths.add(file));
+    } else if (stage.code.moduleUrl.startsWith("file:")) {
+      paths.add(fromFileUrl(stage.code.moduleUrl));
+    }
   }
   for (const path of [...paths].sort()) {
     const stamp = stampOf(path);

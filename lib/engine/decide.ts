@@ -7,8 +7,13 @@
  * @module
  */
 
-import type { StageDef } from "../model/stage_def.ts";
-import { type DirHash, dirManifest, hashArtifact } from "../storage/artifact_hash.ts";
+import type { ArtifactDef, StageDef } from "../model/stage_def.ts";
+import {
+  type ArtifactHash,
+  type DirHash,
+  dirManifest,
+  hashArtifact,
+} from "../storage/artifact_hash.ts";
 import type { DirManifest } from "../storage/cache.ts";
 import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
 import {
@@ -144,7 +149,7 @@ export async function decide(
   const deps: LockDep[] = [];
   const dirs = new Map<string, DirHash>();
   for (const dep of stage.deps) {
-    const hashed = await hashArtifact(dep.abs, dep.path, dep.isDir, context.state, context.cache);
+    const hashed = await hashDeclared(dep, context);
     if (hashed) {
       if (hashed.isDir) dirs.set(dep.path, hashed);
       deps.push(
@@ -171,9 +176,12 @@ export async function decide(
     deps: await withFileChanges(context, depChanges(lock?.deps ?? [], deps, stage), dirs),
   };
   const reasons: Reason[] = [];
-  if (options.forced) reasons.push("forced");
+  // `always_changed: true` (a command stage) runs every time, as if forced.
+  const forced = options.forced || stage.alwaysChanged === true;
+  if (forced && !stage.frozen) reasons.push("forced");
   if (!lock) reasons.push("never-run");
-  else {
+  else if (!stage.frozen) {
+    // A frozen stage (a command stage's `frozen: true`) ignores what changed.
     if (changes.code.length > 0) reasons.push("code");
     if (changes.params.length > 0) reasons.push("params");
     if (changes.deps.length > 0) reasons.push("deps");
@@ -190,7 +198,7 @@ export async function decide(
         missing = true;
         break;
       }
-      const now = await hashArtifact(out.abs, out.path, out.isDir, context.state, context.cache);
+      const now = await hashDeclared(out, context);
       if (now?.hash === locked.hash) {
         if (out.cache && !context.cache.has(locked.hash)) recache.push(locked);
         continue;
@@ -205,7 +213,7 @@ export async function decide(
   }
 
   let runCache: RunCacheEntry | undefined;
-  if (reasons.length > 0 && !options.forced && !options.upstreamWillRun) {
+  if (reasons.length > 0 && !forced && !options.upstreamWillRun && !stage.frozen) {
     const entry = await context.state.get<RunCacheEntry>([NS.run, key, await inputHash()]);
     if (entry && await allRestorable(context, entry, stage)) runCache = entry;
   }
@@ -224,6 +232,32 @@ export async function decide(
     inputHash,
     runCache,
   };
+}
+
+/**
+ * The hash of a declared dep or out as it is now. A command stage's path
+ * whose kind was inferred (no trailing `/`) is hashed as whatever is there:
+ * it may have become a directory since the stage was loaded.
+ */
+export async function hashDeclared(
+  artifact: ArtifactDef,
+  context: EngineContext,
+): Promise<ArtifactHash | undefined> {
+  const hashed = await hashArtifact(
+    artifact.abs,
+    artifact.path,
+    artifact.isDir,
+    context.state,
+    context.cache,
+  );
+  if (hashed !== undefined || !artifact.kindInferred) return hashed;
+  return await hashArtifact(
+    artifact.abs,
+    artifact.path,
+    !artifact.isDir,
+    context.state,
+    context.cache,
+  );
 }
 
 /**

@@ -16,6 +16,7 @@ import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
 import { checkStagedOuts, linkDeps, prepareOuts, type RunDirs } from "../worker/staging.ts";
 import type { EngineContext } from "./context.ts";
+import { executeCommandStage } from "./command_stage.ts";
 import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
 import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
 import { explainFailure } from "./failure.ts";
@@ -223,7 +224,10 @@ export class Engine {
   /** Restore `outs` of `stage` from the cache; false (stop) at the first that cannot be. */
   async #restoreAll(stage: StageDef, outs: readonly LockOut[]): Promise<boolean> {
     for (const locked of outs) {
-      const out = stage.outs.find((o) => o.path === locked.path)!;
+      let out = stage.outs.find((o) => o.path === locked.path)!;
+      // A command stage's path of inferred kind is what the run made it (the run cache knows).
+      const isDir = (locked as { isDir?: boolean }).isDir;
+      if (out.kindInferred && isDir !== undefined) out = { ...out, isDir };
       if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
     }
     return true;
@@ -264,7 +268,14 @@ export class Engine {
       if (wave.stopping) {
         return { status: "blocked", reason: "not started after a failure (use --keep-going)" };
       }
-      const result = await this.#executeInWorker(decision, request, wave);
+      // A command stage runs as a process, not in a worker (`command_stage.ts`).
+      const result = stage.code.kind === "command"
+        ? await executeCommandStage(this.#context, decision, {
+          ...request,
+          graceMs: this.#pool.options.graceMs,
+          emit: (event) => this.#events.emit(event),
+        })
+        : await this.#executeInWorker(decision, request, wave);
       // Stop others before this slot frees: a waiting stage must see it.
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
       return result;

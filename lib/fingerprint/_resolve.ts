@@ -216,6 +216,9 @@ class StageResolver {
     const code = stage.code;
     let located: { spec: SpecInfo; url: string } | undefined;
     let fallback: { url: string; line: number };
+    if (code.kind === "command") {
+      throw new Error(`stage '${stage.name}' runs a command: it has no code to analyse`);
+    }
     if (code.kind === "export") {
       fallback = { url: code.moduleUrl, line: 1 };
       const binding = this.#exportOf(code.moduleUrl, code.exportName, new Set());

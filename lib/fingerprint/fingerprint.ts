@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { StageDef } from "../model/stage_def.ts";
+import type { CommandRef, StageDef } from "../model/stage_def.ts";
 import { NS, type StateStore } from "../storage/state.ts";
 import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
@@ -206,8 +206,14 @@ class FingerprintRun {
     this.#ignored = ownCodePrefixes(options.pivotRoot);
   }
 
-  async fingerprint(stages: readonly StageDef[]): Promise<Map<string, StageFingerprint>> {
+  async fingerprint(all: readonly StageDef[]): Promise<Map<string, StageFingerprint>> {
     const result = new Map<string, StageFingerprint>();
+    // A command stage's code is its command line: hashed when the pipeline
+    // file was parsed, nothing to analyse.
+    for (const stage of all) {
+      if (stage.code.kind === "command") result.set(stage.name, commandFingerprint(stage.code));
+    }
+    const stages = all.filter((stage) => stage.code.kind !== "command");
     if (stages.length === 0) return result;
     const entries = entryModules(stages);
     const cacheKeys = stages.map(cacheKeyOf);
@@ -370,7 +376,7 @@ function entryModules(stages: readonly StageDef[]): string[] {
       // A stage without a line may fall back to its pipeline module.
       if (code.site.line === 0) first.add(code.moduleUrl);
       if (code.definitionSite) then.add(code.definitionSite.url);
-    } else {
+    } else if (code.kind === "export") {
       then.add(code.moduleUrl);
     }
   }
@@ -395,10 +401,27 @@ function cacheKeyOf(stage: StageDef): string {
       code.definitionSite ?? null,
       ...(code.site.line === 0 ? [stage.name] : []),
     ]
-    : [code.moduleUrl, code.exportName];
+    : code.kind === "export"
+    ? [code.moduleUrl, code.exportName]
+    : [code.hash];
   const loaders = (list: StageDef["deps"]) => list.map((a) => [a.name, a.loader ?? null]);
   return JSON.stringify([where, loaders(stage.deps), loaders(stage.outs)]);
 }
+
+/**
+ * A command stage's fingerprint: one entry, `cmd`, the hash of its command
+ * line (after interpolation) and working directory, located at the stage's
+ * declaration. Its params and deps are compared as every stage's are.
+ */
+function commandFingerprint(code: CommandRef): StageFingerprint {
+  return {
+    manifest: { [COMMAND_KEY]: code.hash },
+    locations: { [COMMAND_KEY]: { file: code.site.file, line: code.site.line } },
+  };
+}
+
+/** The manifest key of a command stage's command line. */
+export const COMMAND_KEY = "cmd";
 
 function encodeStages(stages: Record<string, StageFingerprint>): StagesRecord {
   const entries: StagesRecord["entries"] = [];

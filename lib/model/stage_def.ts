@@ -111,6 +111,12 @@ export interface ArtifactDef {
   readonly abs: string;
   /** Declared with a trailing `/`: a directory. */
   readonly isDir: boolean;
+  /**
+   * The kind (file or directory) was inferred, not declared: a command
+   * stage's path written without a trailing `/` is whatever is there (see
+   * {@link ArtifactDef.isDir} for the best guess before it exists).
+   */
+  readonly kindInferred?: boolean;
   /** The built-in loader's kind and options, or undefined for a custom loader. */
   readonly loader: LoaderSpec | undefined;
 }
@@ -128,6 +134,11 @@ export interface OutDef extends ArtifactDef {
   readonly selfWritten: boolean;
   /** For a `plot` declared with options: how `pivot plots` draws it. */
   readonly plot?: PlotDisplay;
+  /**
+   * A command stage's out that is not removed before the command runs
+   * (DVC's `persist: true`); function stages say `incremental` instead.
+   */
+  readonly persist?: boolean;
 }
 
 /** The pipeline a stage belongs to. */
@@ -171,7 +182,33 @@ export type CodeRef =
     readonly moduleUrl: string;
     /** Its export name. */
     readonly exportName: string;
-  };
+  }
+  | CommandRef;
+
+/**
+ * A command stage's code: shell commands (`cmd:` in `pivot.yaml`), run one
+ * after another in a process each (see docs/command-stages.md).
+ */
+export interface CommandRef {
+  /** Discriminant. */
+  readonly kind: "command";
+  /** The commands after interpolation, in order (a multi-line `cmd` is one per line). */
+  readonly commands: readonly string[];
+  /** The `cmd` as written after interpolation (a string or a list), which the fingerprint hashes. */
+  readonly cmd: string | readonly string[];
+  /** Absolute working directory (`wdir`, default the pipeline file's directory). */
+  readonly wdir: string;
+  /** xxhash64 of the command and its working directory: the manifest's `cmd` entry. */
+  readonly hash: string;
+  /** Where the stage is declared, project-relative (`pivot.yaml`) and its 1-based line. */
+  readonly site: { readonly file: string; readonly line: number };
+  /**
+   * Absolute paths of the files its definition read besides the pipeline
+   * file: params files and `vars` files. A change to one reloads the pipeline
+   * in watch mode.
+   */
+  readonly files: readonly string[];
+}
 
 /** A pipeline file, loaded: the pipeline and its stages. */
 export interface LoadedPipeline {
@@ -219,6 +256,25 @@ export interface StageDef {
   readonly permissions: ResolvedPermissions;
   /** Absolute path of the stage's lock file. */
   readonly lockFile: string;
-  /** Where its run function is. */
+  /** Where its run function is, or its command. */
   readonly code: CodeRef;
+  /**
+   * Never run (DVC's `frozen: true`): changed deps, params or code are
+   * ignored; its outs are restored from the cache, or must be there.
+   */
+  readonly frozen?: boolean;
+  /** Run on every `repro` (DVC's `always_changed: true`), as if forced. */
+  readonly alwaysChanged?: boolean;
+}
+
+/**
+ * The module URL a stage's code lives in, or undefined for a command stage.
+ *
+ * @example
+ * ```ts
+ * const url = moduleUrlOf(stage); // "file:///p/pipeline.ts"
+ * ```
+ */
+export function moduleUrlOf(stage: StageDef): string | undefined {
+  return stage.code.kind === "command" ? undefined : stage.code.moduleUrl;
 }

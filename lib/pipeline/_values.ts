@@ -10,6 +10,10 @@
 /** `a mapping`, `a list`, `a string`, … for "expected X, got Y" messages. */
 export function yamlKindOf(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
+  // A float boxed for DVC-style interpolation (`YamlFloat` in substitute.ts).
+  if (typeof value === "object" && value.constructor?.name === "YamlFloat") {
+    return yamlKindOf((value as { value: number }).value);
+  }
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   return `${typeof value === "string" ? "a string" : `a ${typeof value}`} (${

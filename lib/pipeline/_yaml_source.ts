@@ -6,8 +6,9 @@
  * @module
  */
 
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isNode, isScalar, LineCounter, parseDocument, type Tags } from "yaml";
 import { PivotError } from "../errors.ts";
+import { YamlFloat } from "./substitute.ts";
 
 export { isPlainObject, short, yamlKindOf } from "./_values.ts";
 
@@ -20,6 +21,8 @@ export interface YamlSource {
   readonly value: unknown;
   /** `label:line` for the node at `path` (or its nearest ancestor that exists). */
   where(path: YamlPath): string;
+  /** The 1-based line of the node at `path` (or its nearest ancestor); 0 when unknown. */
+  line(path: YamlPath): number;
 }
 
 /** Options of {@link parseYamlSource}. */
@@ -29,6 +32,11 @@ export interface YamlSourceOptions {
    * (a plain object puts integer-like keys such as `2024` first).
    */
   mapAsMap?: boolean;
+  /**
+   * Give floats as {@link YamlFloat} boxes, so that DVC-style interpolation
+   * can write `1.0` as Python does (see `substitute.ts`).
+   */
+  boxFloats?: boolean;
 }
 
 /**
@@ -42,7 +50,12 @@ export function parseYamlSource(
   options: YamlSourceOptions = {},
 ): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    merge: true,
+    prettyErrors: true,
+    ...(options.boxFloats ? { customTags: boxedFloatTags } : {}),
+  });
   const error = doc.errors[0];
   if (error !== undefined) {
     const line = error.linePos?.[0].line;
@@ -56,16 +69,39 @@ export function parseYamlSource(
   } catch (cause) {
     throw new PivotError(`${label}: invalid YAML: ${(cause as Error).message}`, { cause });
   }
+  const line = (path: YamlPath) => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return 0;
+  };
   return {
     value,
     where(path) {
-      for (let depth = path.length; depth >= 0; depth--) {
-        const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-        if (isNode(node) && node.range) {
-          return `${label}:${lineCounter.linePos(node.range[0]).line}`;
-        }
-      }
-      return label;
+      const at = line(path);
+      return at > 0 ? `${label}:${at}` : label;
     },
+    line,
   };
+}
+
+/** The core schema's float tags, resolving to {@link YamlFloat} boxes. */
+function boxedFloatTags(tags: Tags): Tags {
+  return tags.map((tag) => {
+    if (typeof tag !== "object" || tag.tag !== "tag:yaml.org,2002:float") return tag;
+    const resolve = tag.resolve as (...args: unknown[]) => unknown;
+    return {
+      ...tag,
+      resolve(...args: unknown[]) {
+        const value = resolve.apply(tag, args);
+        if (typeof value === "number") return new YamlFloat(value);
+        // The plain float tag returns a Scalar node (it keeps the digits written).
+        if (isScalar(value) && typeof value.value === "number") {
+          value.value = new YamlFloat(value.value);
+        }
+        return value;
+      },
+    } as typeof tag;
+  });
 }

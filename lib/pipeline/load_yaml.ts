@@ -13,7 +13,10 @@
  *   and permissions, and the YAML replaces paths and param values by name,
  *   as `pipeline.register(definition, overrides)` does.
  *
- * The parser (and the `yaml` package) is imported only when the file changed.
+ * A command stage (`cmd:`, SPEC §12) is resolved by `_command_stage.ts`.
+ *
+ * The parser (and the `yaml` package) is imported only when the file (or a
+ * params or `vars` file its command stages interpolate from) changed.
  *
  * @module
  */
@@ -28,7 +31,10 @@ import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../stor
 import { didYouMean } from "./_suggest.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import { type ParamsYaml, resolveParams } from "./params.ts";
-import type { PivotYamlFile, PivotYamlStage } from "./pivot_yaml.ts";
+import type { PivotYamlCommandStage, PivotYamlFile, PivotYamlStage } from "./pivot_yaml.ts";
+import { inferKindsFromProducers, resolveCommandStage } from "./_command_stage.ts";
+import { statOrUndefined } from "../paths.ts";
+import { unboxFloats } from "./substitute.ts";
 import { type Project, projectRelative } from "../model/project.ts";
 import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
 
@@ -57,7 +63,7 @@ export async function loadYamlPipeline(
   state?: StateStore,
 ): Promise<LoadedPipeline> {
   const label = projectRelative(project, file);
-  const parsed = await readPivotYaml(file, label, state);
+  const { parsed, hashes } = await readPivotYaml(file, label, state);
   const ref: PipelineRef = {
     name: parsed.name ?? defaultPipelineName(parsed.dir),
     file,
@@ -65,7 +71,19 @@ export async function loadYamlPipeline(
   };
   const modules = await importModules(parsed);
   const stages: StageDef[] = [];
+  let readData: ((abs: string) => unknown) | undefined;
   for (const entry of parsed.stages) {
+    if (entry.kind === "command") {
+      readData ??= (await import("./pivot_yaml.ts")).readDataFile;
+      stages.push(
+        await resolveCommandStage(project, ref, entry, {
+          state,
+          hash: hashes[entry.name],
+          readData: (abs) => unboxFloats(readData!(abs)),
+        }),
+      );
+      continue;
+    }
     const value = exportOf(entry, modules.get(entry.run.moduleUrl)!, parsed.dir);
     stages.push(
       typeof value === "function"
@@ -73,7 +91,7 @@ export async function loadYamlPipeline(
         : await resolveDefinitionStage(project, ref, entry, value, paramsYaml),
     );
   }
-  return { ref, stages };
+  return { ref, stages: inferKindsFromProducers(stages) };
 }
 
 /**
@@ -116,6 +134,16 @@ interface CachedPivotYaml extends FileStamp {
   /** The absolute path it was parsed at: paths in the parse are absolute. */
   readonly file: string;
   readonly parsed: PivotYamlFile;
+  /** The stamps of the parse's other inputs (null: did not exist), by absolute path. */
+  readonly inputs: Readonly<Record<string, FileStamp | null>>;
+  /** Each command stage's `cmd` hash, by stage name. */
+  readonly hashes: Readonly<Record<string, string>>;
+}
+
+/** A parse and the hashes of its command stages' commands. */
+interface ReadPivotYaml {
+  readonly parsed: PivotYamlFile;
+  readonly hashes: Readonly<Record<string, string>>;
 }
 
 /** Deno KV refuses values over 64 KiB; a parse that large is simply not cached. */
@@ -125,7 +153,7 @@ async function readPivotYaml(
   file: string,
   label: string,
   state: StateStore | undefined,
-): Promise<PivotYamlFile> {
+): Promise<ReadPivotYaml> {
   let stamp: FileStamp | undefined;
   try {
     stamp = stampOf(Deno.statSync(file));
@@ -134,7 +162,11 @@ async function readPivotYaml(
   }
   const key = [NS.parsed, label];
   const cached = state && await state.get<CachedPivotYaml>(key);
-  if (cached && sameStamp(cached, stamp) && cached.file === file) return cached.parsed;
+  if (
+    cached && sameStamp(cached, stamp) && cached.file === file && inputsUnchanged(cached.inputs)
+  ) {
+    return { parsed: cached.parsed, hashes: cached.hashes };
+  }
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -143,10 +175,43 @@ async function readPivotYaml(
   }
   const { parsePivotYaml } = await import("./pivot_yaml.ts");
   const parsed = parsePivotYaml(text, file, { label });
-  if (state && JSON.stringify(parsed).length <= MAX_CACHED_CHARS) {
-    state.defer(key, { ...stamp, file, parsed } satisfies CachedPivotYaml);
+  const hashes = await commandHashes(parsed.stages);
+  const inputs: Record<string, FileStamp | null> = {};
+  for (const input of parsed.inputs) {
+    const info = statOrUndefined(input);
+    inputs[input] = info ? stampOf(info) : null;
   }
-  return parsed;
+  if (state && JSON.stringify(parsed).length <= MAX_CACHED_CHARS) {
+    state.defer(key, { ...stamp, file, parsed, inputs, hashes } satisfies CachedPivotYaml);
+  }
+  return { parsed, hashes };
+}
+
+function inputsUnchanged(inputs: Readonly<Record<string, FileStamp | null>>): boolean {
+  for (const [path, stamp] of Object.entries(inputs)) {
+    const info = statOrUndefined(path);
+    if (info === undefined || stamp === null) {
+      if ((info === undefined) !== (stamp === null)) return false;
+    } else if (!sameStamp(stampOf(info), stamp)) return false;
+  }
+  return true;
+}
+
+/**
+ * The hash of each command stage's command line and working directory (the
+ * `cmd` entry of its code manifest), by stage name.
+ */
+async function commandHashes(
+  stages: PivotYamlFile["stages"],
+): Promise<Record<string, string>> {
+  const commands = stages.filter((s): s is PivotYamlCommandStage => s.kind === "command");
+  if (commands.length === 0) return {};
+  const { hashJson } = await import("../storage/hash.ts");
+  const hashes: Record<string, string> = {};
+  for (const stage of commands) {
+    hashes[stage.name] = await hashJson({ cmd: stage.cmd, wdir: stage.wdir });
+  }
+  return hashes;
 }
 
 function defaultPipelineName(dir: string): string {
@@ -161,6 +226,7 @@ type Module = Record<string, unknown>;
 async function importModules(parsed: PivotYamlFile): Promise<Map<string, Module>> {
   const firstUse = new Map<string, PivotYamlStage>();
   for (const entry of parsed.stages) {
+    if (entry.kind === "command") continue;
     if (!firstUse.has(entry.run.moduleUrl)) firstUse.set(entry.run.moduleUrl, entry);
   }
   const modules = new Map<string, Module>();

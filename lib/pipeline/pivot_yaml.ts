@@ -1,7 +1,9 @@
 /**
  * `pivot.yaml` (or `pivot.yml`): stages that name their run function by
  * module path and export (`run: stages.ts#train`), with path and params
- * overrides and matrix expansion into `name@variant` stages (SPEC §7).
+ * overrides and matrix expansion into `name@variant` stages (SPEC §7), and
+ * command stages written as in DVC's `dvc.yaml` (`cmd: python train.py`,
+ * SPEC §12; parsed by `_command_yaml.ts`).
  *
  * This module only parses and validates the file into {@link PivotYamlStage}
  * entries, with the matrix expanded (`matrix.ts`) and `${var}` substituted
@@ -28,13 +30,29 @@
  */
 
 import { basename, dirname, isAbsolute, resolve } from "node:path";
-import { PivotError } from "../errors.ts";
+import { messageOf, PivotError } from "../errors.ts";
 import { toFileUrl } from "../paths.ts";
 import { didYouMean } from "./_suggest.ts";
 import { deepMerge, formatKeyPath, hasPath } from "./_values.ts";
 import { parseYamlSource, yamlKindOf, type YamlPath } from "./_yaml_source.ts";
+import { CommandStageParser, type PivotYamlCommandStage } from "./_command_yaml.ts";
 import { expandMatrix, type MatrixDimension, type MatrixValue } from "./matrix.ts";
-import { substitute, substituteParams, SubstitutionError, type Variables } from "./substitute.ts";
+import {
+  dvcText,
+  substitute,
+  substituteParams,
+  SubstitutionError,
+  unboxFloats,
+  YamlFloat,
+} from "./substitute.ts";
+
+export type {
+  CommandOutEntry,
+  CommandParamsEntry,
+  PivotYamlCommandStage,
+} from "./_command_yaml.ts";
+
+type Variables = Readonly<Record<string, MatrixValue>>;
 
 /** Where a stage's run function is: `run: stages.ts#train`. */
 export interface PivotYamlRun {
@@ -46,8 +64,10 @@ export interface PivotYamlRun {
   readonly exportName: string;
 }
 
-/** One stage of a `pivot.yaml`, after matrix expansion and `${var}` substitution. */
+/** One function stage of a `pivot.yaml`, after matrix expansion and `${var}` substitution. */
 export interface PivotYamlStage {
+  /** Absent: a function stage (command stages say `"command"`). */
+  readonly kind?: undefined;
   /** Full name: `train`, or `train@small_test` for a matrix variant. */
   readonly name: string;
   /** The stage key in the YAML file (`train`). */
@@ -82,14 +102,26 @@ export interface PivotYamlFile {
   readonly dir: string;
   /** The top-level `pipeline:` name, if given (the loader picks a default). */
   readonly name: string | undefined;
-  /** Stages in declaration order, each matrix expanded in place. */
-  readonly stages: readonly PivotYamlStage[];
+  /** Stages in declaration order, each matrix (or foreach) expanded in place. */
+  readonly stages: readonly (PivotYamlStage | PivotYamlCommandStage)[];
+  /**
+   * Absolute paths of the other files the parse read (or looked for):
+   * `params.yaml` and `vars` files of command stages. The parse holds while
+   * they are unchanged.
+   */
+  readonly inputs: readonly string[];
 }
 
 /** Options of {@link parsePivotYaml}. */
 export interface PivotYamlOptions {
   /** How messages name the file (default: its base name, `pivot.yaml`). */
   label?: string;
+  /**
+   * Read a data file (`params.yaml`, a `vars` file) for command stages'
+   * interpolation: plain values with floats boxed, undefined when it does
+   * not exist. Default: read it from disk ({@link readDataFile}).
+   */
+  readData?: (abs: string) => unknown;
 }
 
 /**
@@ -115,7 +147,7 @@ export function parsePivotYaml(
   options: PivotYamlOptions = {},
 ): PivotYamlFile {
   const label = options.label ?? basename(file);
-  const source = parseYamlSource(text, label, { mapAsMap: true });
+  const source = parseYamlSource(text, label, { mapAsMap: true, boxFloats: true });
   const validator = new YamlValidator(source.where, dirname(file));
   const root = source.value;
   if (root === undefined || root === null) {
@@ -132,16 +164,57 @@ export function parsePivotYaml(
   }
   if (!top.has("stages")) validator.fail([], `missing 'stages': add stages: { name: { run: … } }`);
   const stages = validator.mapping(top.get("stages"), ["stages"], "'stages'", "name: { run: … }");
-  const result: PivotYamlStage[] = [];
+  const commands = new CommandStageParser({
+    dir: dirname(file),
+    where: source.where,
+    line: source.line,
+    readData: options.readData ?? readDataFile,
+  }, toData(top.get("vars")));
+  const result: (PivotYamlStage | PivotYamlCommandStage)[] = [];
   for (const [key, value] of stages) {
-    result.push(...validator.stage(String(key), value, ["stages", key as string]));
+    const path = ["stages", key as string];
+    if (isCommandStage(value)) {
+      validator.stageName(String(key), path);
+      result.push(...commands.stages(String(key), toData(value) as Record<string, unknown>, path));
+    } else result.push(...validator.stage(String(key), value, path));
   }
-  return { file, dir: dirname(file), name: name as string | undefined, stages: result };
+  if (top.has("vars") && !result.some((stage) => stage.kind === "command")) {
+    validator.fail(["vars"], `'vars' is for command stages (cmd: …): this file has none`);
+  }
+  return {
+    file,
+    dir: dirname(file),
+    name: name as string | undefined,
+    stages: result,
+    inputs: commands.files,
+  };
+}
+
+/** A stage mapping that runs a command (DVC's fields) rather than a function. */
+function isCommandStage(value: unknown): boolean {
+  return value instanceof Map && (value.has("cmd") || value.has("foreach") || value.has("do"));
+}
+
+/**
+ * Read a YAML or JSON data file (`params.yaml`, a `vars` file) with floats
+ * boxed, or undefined when it does not exist.
+ *
+ * @throws {PivotError} when it cannot be read or parsed.
+ */
+export function readDataFile(abs: string): unknown {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(abs);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new PivotError(`${abs}: cannot read: ${messageOf(error)}`, { cause: error });
+  }
+  return parseYamlSource(text, basename(abs), { boxFloats: true }).value ?? {};
 }
 
 // --- validation ---
 
-const TOP_KEYS = ["pipeline", "stages"];
+const TOP_KEYS = ["pipeline", "stages", "vars"];
 const STAGE_KEYS = ["run", "deps", "outs", "metrics", "plots", "params", "mutex", "matrix"];
 const VARIANT_KEYS = ["deps", "outs", "metrics", "plots", "params", "mutex"];
 const PATH_SECTIONS = ["deps", "outs", "metrics", "plots"] as const;
@@ -210,7 +283,8 @@ class YamlValidator {
     }
   }
 
-  stage(name: string, value: unknown, path: YamlPath): PivotYamlStage[] {
+  /** A stage key must be a name: letters, digits, `_`, `-`. */
+  stageName(name: string, path: YamlPath): void {
     if (name.includes("@")) {
       this.fail(
         path,
@@ -220,6 +294,10 @@ class YamlValidator {
     if (!NAME.test(name)) {
       this.fail(path, `invalid stage name '${name}': use letters, digits, '_' and '-'`);
     }
+  }
+
+  stage(name: string, value: unknown, path: YamlPath): PivotYamlStage[] {
+    this.stageName(name, path);
     const at = `stage '${name}'`;
     const spec = this.mapping(value, path, at, "run: stages.ts#train");
     this.checkKeys(spec, path, STAGE_KEYS, `${at}: `);
@@ -255,7 +333,12 @@ class YamlValidator {
 
   run(value: unknown, present: boolean, path: YamlPath, at: string): PivotYamlRun {
     const example = "run: stages.ts#train";
-    if (!present) this.fail(path.slice(0, -1), `${at}: missing 'run': add ${example}`);
+    if (!present) {
+      this.fail(
+        path.slice(0, -1),
+        `${at}: missing 'run': add ${example} (or cmd: python train.py for a command stage)`,
+      );
+    }
     if (typeof value !== "string") {
       this.fail(path, `${at}: 'run' must be a string (${example}), got ${yamlKindOf(value)}`);
     }
@@ -356,7 +439,8 @@ class YamlValidator {
       }
       const values: Dimension["values"][number][] = [];
       if (Array.isArray(raw)) {
-        raw.forEach((item, index) => {
+        raw.forEach((boxed, index) => {
+          const item = unboxFloats(boxed);
           if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
             this.fail(
               [...dimPath, index],
@@ -498,13 +582,20 @@ function findPath(layers: readonly Overrides[], section: PathSection, key: strin
   return [];
 }
 
-/** Maps (from YAML) to plain objects, deeply. */
+/** Maps (from YAML) to plain objects, deeply, floats unboxed. */
 function toPlain(value: unknown): unknown {
+  return unboxFloats(toData(value));
+}
+
+/** Maps (from YAML) to plain objects, deeply, floats still boxed (for command stages). */
+function toData(value: unknown): unknown {
   if (value instanceof Map) {
     const result: Record<string, unknown> = {};
-    for (const [key, item] of value) result[String(key)] = toPlain(item);
+    for (const [key, item] of value) {
+      result[key instanceof YamlFloat ? dvcText(key) : String(key)] = toData(item);
+    }
     return result;
   }
-  if (Array.isArray(value)) return value.map(toPlain);
+  if (Array.isArray(value)) return value.map(toData);
   return value;
 }

@@ -190,6 +190,9 @@ function loaderFromSpec(spec: LoaderSpec | undefined): Reader<unknown> & Partial
 
 async function resolveRuntime(request: RunRequest): Promise<Runtime> {
   const code: CodeRef = request.code;
+  if (code.kind === "command") {
+    throw new Error(`stage '${request.stage}' runs a command: it is not run in a worker`);
+  }
   const module = await importOnce(code.moduleUrl);
   if (code.kind === "registered") {
     const pipeline = Object.values(module).find((value): value is Pipeline =>

@@ -1,5 +1,9 @@
 import { join } from "node:path";
-import { parsePivotYaml } from "../../lib/pipeline/pivot_yaml.ts";
+import {
+  parsePivotYaml,
+  type PivotYamlFile,
+  type PivotYamlStage,
+} from "../../lib/pipeline/pivot_yaml.ts";
 import { assertEquals, assertPivotError, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
@@ -17,13 +21,21 @@ const SPEC_EXAMPLE = `stages:
       dataset: [train, test]
 `;
 
+/** `parsed` with its function stages only (these tests have no command stages). */
+function functionStages(parsed: PivotYamlFile) {
+  return {
+    ...parsed,
+    stages: parsed.stages.filter((stage): stage is PivotYamlStage => stage.kind !== "command"),
+  };
+}
+
 /** Read and parse `file`, as the YAML pipeline loader does. */
 async function loadPivotYaml(file: string) {
-  return parsePivotYaml(await Deno.readTextFile(file), file);
+  return functionStages(parsePivotYaml(await Deno.readTextFile(file), file));
 }
 
 function parse(text: string) {
-  return parsePivotYaml(text, "/project/pivot.yaml");
+  return functionStages(parsePivotYaml(text, "/project/pivot.yaml"));
 }
 
 /** The one-line PivotError message that parsing `text` throws. */
@@ -179,7 +191,7 @@ test("a run with an absolute or URL module is an error", async () => {
 test("a stage without run is an error", async () => {
   assertEquals(
     await errorOf("stages:\n  train:\n    params: {}\n"),
-    "pivot.yaml:3: stage 'train': missing 'run': add run: stages.ts#train",
+    "pivot.yaml:3: stage 'train': missing 'run': add run: stages.ts#train (or cmd: python train.py for a command stage)",
   );
 });
 
@@ -296,7 +308,7 @@ test("an invalid dimension name is an error", async () => {
 test("an unknown top-level key is an error with a suggestion", async () => {
   assertEquals(
     await errorOf("stage:\n  train: { run: s.ts#t }\n"),
-    "pivot.yaml:2: top level: unknown key 'stage': did you mean 'stages'? (known: pipeline, stages)",
+    "pivot.yaml:2: top level: unknown key 'stage': did you mean 'stages'? (known: pipeline, stages, vars)",
   );
 });
 
