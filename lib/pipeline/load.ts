@@ -150,6 +150,7 @@ async function resolveStage(
 
 interface CachedParamsYaml extends FileStamp {
   readonly stages: ParamsYaml["stages"];
+  readonly notMappings?: ParamsYaml["notMappings"];
 }
 
 /**
@@ -171,9 +172,19 @@ export async function readParamsOverrides(
   }
   const key = [NS.parsed, PARAMS_FILE];
   const cached = await state.get<CachedParamsYaml>(key);
-  if (cached && sameStamp(cached, stamp)) return { file: PARAMS_FILE, stages: cached.stages };
+  if (cached && sameStamp(cached, stamp)) {
+    return {
+      file: PARAMS_FILE,
+      stages: cached.stages,
+      ...(cached.notMappings ? { notMappings: cached.notMappings } : {}),
+    };
+  }
   const { readParamsYaml } = await import("./params_file.ts");
   const paramsYaml = await readParamsYaml(project.root);
-  state.defer(key, { ...stamp, stages: paramsYaml.stages });
+  state.defer(key, {
+    ...stamp,
+    stages: paramsYaml.stages,
+    ...(paramsYaml.notMappings ? { notMappings: paramsYaml.notMappings } : {}),
+  });
   return paramsYaml;
 }

@@ -34,6 +34,11 @@ export interface ParamsYaml {
   readonly file: string;
   /** Overrides by stage key: a full name (`train@small`) or a base name (`train`). */
   readonly stages: Readonly<Record<string, ParamValues>>;
+  /**
+   * Top-level entries that are not mappings (`seed: 42`, read by command
+   * stages), with the error a stage of that name gets.
+   */
+  readonly notMappings?: Readonly<Record<string, string>>;
 }
 
 /** The part of a stage that {@link resolveParams} needs; a `RegisteredStage` fits. */
@@ -141,6 +146,12 @@ function overrideLayers(
   }
   const stages = paramsYaml?.stages ?? {};
   const file = paramsYaml?.file ?? PARAMS_FILE;
+  for (const name of [stage.baseName, stage.name]) {
+    const problem = paramsYaml?.notMappings?.[name];
+    if (problem !== undefined && Object.hasOwn(paramsYaml!.notMappings!, name)) {
+      throw new PivotError(problem);
+    }
+  }
   // Own-property lookups: a stage named `constructor` must not find Object.prototype's.
   if (stage.baseName !== stage.name && Object.hasOwn(stages, stage.baseName)) {
     layers.push({ source: file, stage: stage.baseName, values: stages[stage.baseName] });

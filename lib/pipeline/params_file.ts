@@ -39,20 +39,22 @@ export function parseParamsYaml(text: string, file: string = PARAMS_FILE): Param
     );
   }
   const stages: Record<string, ParamValues> = {};
+  const notMappings: Record<string, string> = {};
   for (const [stage, params] of Object.entries(value)) {
     if (params === null || params === undefined) continue;
     if (!isPlainObject(params)) {
-      throw new PivotError(
-        `${
-          source.where([stage])
-        }: stage '${stage}': expected a mapping of param names to values, got ${
-          yamlKindOf(params)
-        }`,
-      );
+      // A plain value is fine for command stages, which name keys of the file
+      // (`seed: 42`); it is an error only for a stage of that name.
+      notMappings[stage] = `${
+        source.where([stage])
+      }: stage '${stage}': expected a mapping of param names to values, got ${
+        yamlKindOf(params)
+      }`;
+      continue;
     }
     stages[stage] = params;
   }
-  return { file, stages };
+  return Object.keys(notMappings).length > 0 ? { file, stages, notMappings } : { file, stages };
 }
 
 /**

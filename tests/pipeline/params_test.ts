@@ -299,10 +299,19 @@ test("a params.yaml that is not a mapping is an error", async () => {
   );
 });
 
-test("a params.yaml stage entry that is not a mapping is an error", async () => {
-  const message = await assertPivotError(() => parseParamsYaml("train: 5\n"));
+test("a params.yaml entry that is not a mapping is an error for the stage it names", async () => {
+  // Command stages read plain values (`seed: 5`): the file itself is fine.
+  const paramsYaml = parseParamsYaml("train: 5\nseed: 7\n");
+  assertEquals(paramsYaml.stages, {});
+  const message = await assertPivotError(() =>
+    resolveParams({ name: "train", baseName: "train", params: { epochs: 1 } }, { paramsYaml })
+  );
   assertEquals(
     message,
     "params.yaml:1: stage 'train': expected a mapping of param names to values, got a number (5)",
+  );
+  assertEquals(
+    await resolveParams({ name: "prep", baseName: "prep", params: { n: 1 } }, { paramsYaml }),
+    { n: 1 },
   );
 });
