@@ -14,6 +14,8 @@ import { complete, completionCommand } from "./commands/completion.ts";
 import { commit } from "./commands/commit.ts";
 import { dag } from "./commands/dag.ts";
 import { data } from "./commands/data.ts";
+import { exportCommand } from "./commands/export.ts";
+import { importDvc } from "./commands/import_dvc.ts";
 import { doctor } from "./commands/doctor.ts";
 import { gc } from "./commands/gc.ts";
 import { history } from "./commands/history.ts";
@@ -54,6 +56,8 @@ export const COMMANDS: readonly Command[] = [
   show,
   gc,
   ui,
+  importDvc,
+  exportCommand,
   completionCommand(() => COMMANDS),
   schema,
   doctor,

@@ -200,6 +200,15 @@ export interface CommandRef {
   readonly wdir: string;
   /** xxhash64 of the command and its working directory: the manifest's `cmd` entry. */
   readonly hash: string;
+  /**
+   * The params it names, as declared: a params file (relative to `wdir`) and
+   * its dotted keys, or no keys for the whole file. Their values are in
+   * {@link StageDef.params}, by file then key.
+   */
+  readonly params: readonly {
+    readonly file: string;
+    readonly keys: readonly string[] | undefined;
+  }[];
   /** Where the stage is declared, project-relative (`pivot.yaml`) and its 1-based line. */
   readonly site: { readonly file: string; readonly line: number };
   /**

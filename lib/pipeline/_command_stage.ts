@@ -136,6 +136,7 @@ export async function resolveCommandStage(
     cmd: entry.cmd,
     wdir,
     hash: options.hash,
+    params: entry.params,
     site: { file: projectRelative(project, pipeline.file), line: entry.line },
     files: [
       ...new Set([

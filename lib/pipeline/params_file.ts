@@ -47,9 +47,7 @@ export function parseParamsYaml(text: string, file: string = PARAMS_FILE): Param
       // (`seed: 42`); it is an error only for a stage of that name.
       notMappings[stage] = `${
         source.where([stage])
-      }: stage '${stage}': expected a mapping of param names to values, got ${
-        yamlKindOf(params)
-      }`;
+      }: stage '${stage}': expected a mapping of param names to values, got ${yamlKindOf(params)}`;
       continue;
     }
     stages[stage] = params;

@@ -80,6 +80,25 @@ async function writeIfAbsent(path: string, text: string): Promise<boolean> {
   }
 }
 
+/**
+ * Make `dir` a Pivot project: create `.pivot/` with its `.gitignore` and a
+ * commented `config.yaml`. Resolves with false when `.pivot/` was there
+ * already (missing files are added).
+ */
+export async function initProject(dir: string): Promise<boolean> {
+  const pivotDir = join(dir, PIVOT_DIR);
+  let existed = true;
+  try {
+    await Deno.stat(pivotDir);
+  } catch {
+    existed = false;
+  }
+  await Deno.mkdir(pivotDir, { recursive: true });
+  await writeIfAbsent(join(pivotDir, ".gitignore"), GITIGNORE);
+  await writeIfAbsent(join(pivotDir, "config.yaml"), configYaml());
+  return !existed;
+}
+
 /** The `init` command. */
 export const init: Command = {
   name: "init",
@@ -89,16 +108,7 @@ export const init: Command = {
     example: { type: "boolean", help: "also write a starter pipeline.ts and its data" },
   },
   async run({ values }, env) {
-    const pivotDir = join(env.cwd, PIVOT_DIR);
-    let existed = true;
-    try {
-      await Deno.stat(pivotDir);
-    } catch {
-      existed = false;
-    }
-    await Deno.mkdir(pivotDir, { recursive: true });
-    await writeIfAbsent(join(pivotDir, ".gitignore"), GITIGNORE);
-    await writeIfAbsent(join(pivotDir, "config.yaml"), configYaml());
+    const existed = !(await initProject(env.cwd));
     env.output.line(
       existed
         ? `${PIVOT_DIR}/ already exists in ${env.cwd}`
