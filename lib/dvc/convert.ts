@@ -108,6 +108,7 @@ export async function convertDvcYaml(source: string, label: string): Promise<Con
     } else {
       notes.push(`top-level '${key}' is left out: Pivot does not know it`);
     }
+    keepComment(yaml, root, pair);
     root.delete(pair.key);
   }
   doc.commentBefore =
@@ -115,6 +116,19 @@ export async function convertDvcYaml(source: string, label: string): Promise<Con
       doc.commentBefore ? `\n${doc.commentBefore}` : ""
     }`;
   return { text: doc.toString({ lineWidth: 0 }), notes };
+}
+
+/** A comment above a pair that is deleted moves to the next pair (or the document's head). */
+function keepComment(yaml: YamlModule, map: YMap, pair: YMap["items"][number]): void {
+  const comment = yaml.isNode(pair.key) ? pair.key.commentBefore : undefined;
+  if (!comment) return;
+  const index = map.items.indexOf(pair);
+  const next = map.items[index + 1]?.key;
+  if (yaml.isNode(next)) {
+    next.commentBefore = next.commentBefore ? `${comment}\n${next.commentBefore}` : comment;
+  } else if (index === 0) {
+    map.commentBefore = map.commentBefore ? `${map.commentBefore}\n${comment}` : comment;
+  }
 }
 
 function text(yaml: YamlModule, node: unknown): string | undefined {

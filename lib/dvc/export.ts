@@ -92,7 +92,7 @@ export async function exportDvcYaml(
       };
       continue;
     }
-    const template = foreachTemplate(members);
+    const template = foreachTemplate(alignParams(members, notes));
     if (template === undefined) {
       notes.push(
         `the variants of '${name}' differ in how many deps, params or outs they have, so they cannot be one foreach stage: each is a stage of its own (${name}-<variant>)`,
@@ -113,6 +113,30 @@ export async function exportDvcYaml(
   const { stringify } = await import("yaml");
   const header = options.header.split("\n").map((line) => `# ${line}`.trimEnd()).join("\n");
   return { text: `${header}\n${stringify({ stages: out }, { lineWidth: 0 })}`, notes };
+}
+
+/**
+ * The variants of one stage as one `foreach` need the same number of params
+ * entries; when they differ (`params.yaml` overrides one variant only), each
+ * variant tracks the whole files instead.
+ */
+function alignParams(members: readonly ExportStage[], notes: string[]): readonly ExportStage[] {
+  const counts = new Set(members.map((member) => member.params.length));
+  if (counts.size <= 1) return members;
+  const files = new Set<string>();
+  for (const member of members) {
+    for (const entry of member.params) {
+      if (typeof entry === "string") files.add("params.yaml");
+      else Object.keys(entry).forEach((file) => files.add(file));
+    }
+  }
+  notes.push(
+    `the variants of '${
+      members[0].baseName
+    }' name different params, so each depends on the whole of ${[...files].join(", ")}`,
+  );
+  const whole = [...files].sort().map((file) => ({ [file]: null }));
+  return members.map((member) => ({ ...member, params: whole }));
 }
 
 function dvcName(name: string, notes: string[]): string {

@@ -225,12 +225,33 @@ export class Engine {
   async #restoreAll(stage: StageDef, outs: readonly LockOut[]): Promise<boolean> {
     for (const locked of outs) {
       let out = stage.outs.find((o) => o.path === locked.path)!;
-      // A command stage's path of inferred kind is what the run made it (the run cache knows).
-      const isDir = (locked as { isDir?: boolean }).isDir;
-      if (out.kindInferred && isDir !== undefined) out = { ...out, isDir };
+      // A command stage's path of inferred kind is what the run made it.
+      if (out.kindInferred) out = { ...out, isDir: await this.#lockedAsDir(locked) };
       if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
     }
     return true;
+  }
+
+  /**
+   * Whether a locked out is a directory: the run cache says so; a lock file
+   * records a directory with its file count; else its object is a manifest.
+   */
+  async #lockedAsDir(locked: LockOut): Promise<boolean> {
+    const recorded = locked as { isDir?: boolean; files?: unknown };
+    if (recorded.isDir !== undefined) return recorded.isDir;
+    if (recorded.files !== undefined) return true;
+    let manifest: unknown;
+    try {
+      manifest = await this.#context.cache.readManifest(locked.hash);
+    } catch {
+      return false; // not JSON: a file's content
+    }
+    // A JSON file's object parses too: a manifest is exactly `{ files: [{ path, hash }] }`.
+    const files = (manifest as { files?: unknown } | undefined)?.files;
+    return Object.keys(manifest ?? {}).length === 1 && Array.isArray(files) &&
+      files.every((f) =>
+        typeof f?.path === "string" && typeof f?.hash === "string" && Object.keys(f).length === 2
+      );
   }
 
   async #restoreLocked(decision: Decision): Promise<boolean> {

@@ -482,7 +482,7 @@ export class CommandStageParser {
         );
       } else if (isPlainObject(item)) {
         const source = `${stage === "" ? "" : `${stage}.`}vars[${index}]`;
-        this.#merge(context, item, source, itemPath);
+        this.#merge(context, item, source, itemPath, stage);
       } else {
         this.#fail(
           itemPath,

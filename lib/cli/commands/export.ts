@@ -63,6 +63,7 @@ export const exportCommand: Command = {
         header: `${HEADER} from ${file}: each stage runs 'pivot run <stage>', which decides\n` +
           `and records as Pivot does. Regenerate it after changing the pipeline.`,
       });
+      await Deno.mkdir(dirname(target), { recursive: true });
       await Deno.writeTextFile(target, text);
       env.output.line(
         `wrote ${relative(env.cwd, target) || target} (${stages.length} stage${
