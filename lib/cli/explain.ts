@@ -96,7 +96,14 @@ export function printExplanation(output: Output, decisions: readonly Decision[])
         const where = c.file ? `  ${c.file}${c.line ? `:${c.line}` : ""}` : "";
         output.line(`    ${c.key}  ${short(c.old)} -> ${short(c.new)}${where}`);
       }
+      // A command stage's code is its command line: show what runs now.
+      const code = d.stage.code;
+      if (code.kind === "command") {
+        for (const command of code.commands) output.line(`      now: ${command}`);
+      }
     }
+    if (d.stage.frozen) output.line("  Frozen: its command never runs; changes to it are ignored");
+    if (d.stage.alwaysChanged) output.line("  Always changed: it runs on every repro");
     if (d.changes.params.length > 0) {
       output.line("  Param changes:");
       for (const p of d.changes.params) {

@@ -194,7 +194,7 @@ test("command stage errors name the line and say how to fix", async () => {
       "pivot.yaml:4: stage 's': unknown key 'run': a stage has either 'run' (a function) or 'cmd' (a command) (known: cmd, wdir, deps, outs, metrics, plots, params, vars, frozen, always_changed, desc, meta, mutex, matrix)",
     ],
     [
-      "stages:\n  s:\n    cmd: run \${train.epocs}\n",
+      "stages:\n  s:\n    cmd: run ${train.epocs}\n",
       `pivot.yaml:3: stage 's': 'cmd': unknown variable '\${train.epocs}' in "run \${train.epocs}": 'train' has no 'epocs' (did you mean 'epochs'?) (keys: epochs)`,
       { "params.yaml": "train: { epochs: 3 }\n" },
     ],

@@ -178,6 +178,60 @@ test("the pivot.yaml schema refuses what the parser refuses for its shape", () =
   }
 });
 
+test("the pivot.yaml schema takes command stages as DVC writes them, and refuses what the parser refuses", async () => {
+  const fixture = await Deno.readTextFile(join(REPO, "tests/fixtures/dvc_project/dvc.yaml"));
+  valid(checkPivotYaml, fixture, "tests/fixtures/dvc_project/dvc.yaml");
+  valid(
+    checkPivotYaml,
+    `vars:
+  - config.yaml:model
+  - batch: 32
+stages:
+  train:
+    matrix:
+      model: [cnn, xgb]
+      lr: \${rates}
+    cmd:
+      - python train.py \${item.model}
+      - echo done
+    wdir: src
+    deps: [data/]
+    params: [train.lr, { other.yaml: [a] }, { whole.json: null }]
+    outs: [model.pkl, { logs: { cache: false, persist: true } }]
+    metrics: [{ scores.json: { cache: false } }]
+    plots: [{ roc.csv: { x: fpr, y: tpr, template: simple } }]
+    frozen: false
+    always_changed: true
+    desc: Train
+    meta: { owner: ml }
+    mutex: [gpu]
+`,
+    "a command stage with every field",
+  );
+  invalid(checkPivotYaml, "stages:\n  a:\n    cmd: x\n    run: s.ts#a\n");
+  invalid(checkPivotYaml, "stages:\n  a:\n    cmd: x\n    outs: [{ m: { remote: s3 } }]\n");
+  invalid(checkPivotYaml, "stages:\n  a:\n    foreach: [x]\n");
+  invalid(
+    checkPivotYaml,
+    "stages:\n  a:\n    cmd: x\n    plots: [{ p.csv: { template: fancy } }]\n",
+  );
+  for (
+    const text of [
+      "stages:\n  a:\n    cmd: x\n    run: s.ts#a\n",
+      "stages:\n  a:\n    cmd: x\n    outs: [{ m: { remote: s3 } }]\n",
+      "stages:\n  a:\n    foreach: [x]\n",
+    ]
+  ) {
+    let refused = false;
+    try {
+      parsePivotYaml(text, "/project/pivot.yaml");
+    } catch {
+      refused = true;
+    }
+    assert(refused, `the parser accepts what the schema refuses:\n${text}`);
+  }
+});
+
 test("the config schema takes SPEC §5's keys and nothing else", () => {
   valid(
     checkConfig,
