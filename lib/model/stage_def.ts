@@ -281,7 +281,8 @@ export interface StageDef {
  *
  * @example
  * ```ts
- * const url = moduleUrlOf(stage); // "file:///p/pipeline.ts"
+ * const stage = { code: { kind: "export", moduleUrl: "file:///p/s.ts", exportName: "f" } };
+ * moduleUrlOf(stage as unknown as StageDef); // "file:///p/s.ts"
  * ```
  */
 export function moduleUrlOf(stage: StageDef): string | undefined {
