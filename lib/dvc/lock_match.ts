@@ -83,9 +83,29 @@ export async function matchLock(
 
   const deps = await check("dep", paths(stage.deps), lock.deps);
   if (!deps.ok) return deps;
-  const params = matchParams(stage.params, lock.params);
+  const params = matchParams(paramsByFile(stage), lock.params);
   if (!params.ok) return params;
   return await check("out", paths(stage.outs), lock.outs);
+}
+
+/**
+ * A command stage's params by file, as `dvc.lock` records them: the loader
+ * keeps `params.yaml`'s keys at the top level and other files' under their name.
+ */
+function paramsByFile(stage: StageDef): Record<string, Record<string, unknown>> {
+  const code = stage.code;
+  if (code.kind !== "command") return {};
+  const files = new Set(code.params.map((p) => p.file));
+  const result: Record<string, Record<string, unknown>> = {};
+  for (const { file, keys } of code.params) {
+    if (file !== "params.yaml") {
+      result[file] = (stage.params[file] ?? {}) as Record<string, unknown>;
+      continue;
+    }
+    const names = keys ?? Object.keys(stage.params).filter((key) => !files.has(key));
+    result[file] = Object.fromEntries(names.map((key) => [key, stage.params[key]]));
+  }
+  return result;
 }
 
 function matchParams(

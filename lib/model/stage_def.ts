@@ -203,7 +203,8 @@ export interface CommandRef {
   /**
    * The params it names, as declared: a params file (relative to `wdir`) and
    * its dotted keys, or no keys for the whole file. Their values are in
-   * {@link StageDef.params}, by file then key.
+   * {@link StageDef.params}: those of `params.yaml` by key (`train.epochs`),
+   * those of another file under its name, then by key.
    */
   readonly params: readonly {
     readonly file: string;

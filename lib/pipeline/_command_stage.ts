@@ -20,6 +20,9 @@ import { isPlainObject } from "./_values.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import type { PivotYamlCommandStage } from "./_command_yaml.ts";
 
+/** The params file a key without a file name is read from (in the stage's `wdir`), as in DVC. */
+const DEFAULT_PARAMS_FILE = "params.yaml";
+
 /** What a command stage's deps and outs are read and written with: by path. */
 const PATH_ONLY: LoaderSpec = { kind: "pathOnly", options: {} };
 
@@ -112,7 +115,10 @@ export async function resolveCommandStage(
       throw new PivotError(`${at}: params file ${label} must hold a mapping of params`);
     }
     if (keys === undefined) {
-      params[file] = data;
+      // The default file's keys are the stage's params as they are (`train.epochs`), as
+      // `dvc params show` lists them; another file's sit under its name.
+      if (file === DEFAULT_PARAMS_FILE) Object.assign(params, data);
+      else params[file] = data;
       continue;
     }
     const values: Record<string, unknown> = {};
@@ -127,7 +133,8 @@ export async function resolveCommandStage(
       }
       values[key] = found.value;
     }
-    params[file] = values;
+    if (file === DEFAULT_PARAMS_FILE) Object.assign(params, values);
+    else params[file] = values;
   }
 
   const code: CommandRef = {

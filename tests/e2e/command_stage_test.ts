@@ -142,7 +142,7 @@ test("status --explain names a changed command and its params; the run cache res
   const explained = await p.pivot("status", "--explain");
   assertMatch(explained.stdout, /Reasons: code, params/);
   assertMatch(explained.stdout, /cmd {2}[0-9a-f]{8} -> [0-9a-f]{8} {2}pivot\.yaml:3/);
-  assertMatch(explained.stdout, /params\.yaml\.greeting\.word: "hello" -> "bye"/);
+  assertMatch(explained.stdout, /\n {4}greeting\.word: "hello" -> "bye"/);
   const changed = await p.events("repro");
   assertEquals(TempProject.byStatus(changed.events), { ran: ["greet"] });
   assertEquals((await p.read("greeting.txt")).trim(), "bye, world");
@@ -150,9 +150,13 @@ test("status --explain names a changed command and its params; the run cache res
   const back = await p.events("repro");
   assertEquals(TempProject.byStatus(back.events), { restored: ["greet"] });
   assertEquals((await p.read("greeting.txt")).trim(), "hello, world");
-  // A key the stage does not name changes the command text, so it runs; one it
-  // neither names nor interpolates changes nothing.
-  await p.write("params.yaml", "greeting:\n  word: hello\n  name: world\nother: 1\n");
+  // A key the stage interpolates without naming it changes the command, so it runs
+  // (as in DVC); one it neither names nor interpolates changes nothing.
+  await p.edit("params.yaml", "name: world", "name: there");
+  const renamed = await p.events("repro");
+  assertEquals(TempProject.byStatus(renamed.events), { ran: ["greet"] });
+  assertEquals(renamed.events.find((e) => e.stage === "greet")?.reason, "code");
+  await p.write("params.yaml", (await p.read("params.yaml")) + "other: 1\n");
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["greet"] });
 });
 
