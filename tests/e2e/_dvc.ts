@@ -9,8 +9,8 @@
  * The project's commands say `python`, as DVC projects do: each project gets
  * a `bin/` (outside it) with `python` linked to Debian's `python3`, first on
  * the `PATH` its `pivot` runs see. DVC itself cannot be installed here; a
- * `dvc.lock` is written by `_dvc_lock.py`, which hashes and lays out the file
- * as DVC 3 does (see its doc).
+ * `dvc.lock` and `.dvc` files are written by `_dvc_lock.py`, which hashes and
+ * lays out the files, and fills DVC's cache, as DVC 3 does (see its doc).
  *
  * @module
  */
@@ -154,7 +154,10 @@ export class DvcProject extends TempDir {
     return { result, events };
   }
 
-  /** Run every stage's command in order, as `dvc repro` would, then write `dvc.lock` as DVC does. */
+  /**
+   * Run every stage's command in order, as `dvc repro` would, then write
+   * `dvc.lock` as DVC does, with the outs in DVC's cache.
+   */
   async reproAsDvc(stages: readonly ResolvedStage[] = FIXTURE_STAGES): Promise<void> {
     for (const stage of stages) {
       const [program, ...args] = stage.cmd.split(" ");
@@ -167,6 +170,14 @@ export class DvcProject extends TempDir {
       }
     }
     await this.writeDvcLock(stages);
+  }
+
+  /** `dvc add PATHS`: a `.dvc` file beside each, its content in DVC's cache (`_dvc_lock.py`). */
+  async addAsDvc(...paths: string[]): Promise<void> {
+    const result = await output(PYTHON, { args: [LOCK_WRITER, "add", ...paths], cwd: this.root });
+    if (!result.success) {
+      throw new Error(`_dvc_lock.py add: ${new TextDecoder().decode(result.stderr)}`);
+    }
   }
 
   /** Write `dvc.lock` for `stages` from the workspace as it is (`_dvc_lock.py`). */

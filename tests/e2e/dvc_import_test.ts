@@ -132,6 +132,77 @@ test(
   },
 );
 
+test(
+  "import-dvc tracks .dvc data as .pvt files and brings back what only DVC's cache holds",
+  LONG,
+  async () => {
+    await using p = await DvcProject.create();
+    await p.write("data/extra/a.txt", "a\n");
+    await p.write("data/extra/sub/b.txt", "b\n");
+    await p.write("data/notes.txt", "as added\n");
+    await p.addAsDvc("data/reviews.tsv", "data/extra", "data/notes.txt");
+    await p.reproAsDvc();
+    const reviews = await Deno.readFile(p.path("data/reviews.tsv"));
+    const model = await Deno.readFile(p.path("model.pkl"));
+    // A fresh clone with DVC's cache: no data, no outs; and one file edited since `dvc add`.
+    for (const path of ["data/reviews.tsv", "data/extra", "data/features", "model.pkl"]) {
+      await Deno.remove(p.path(path), { recursive: true });
+    }
+    await p.write("data/notes.txt", "edited\n");
+
+    const imported = await p.pivot("import-dvc");
+    assertEquals(imported.code, 0, imported.stderr);
+    const out = imported.stdout;
+    assertMatch(
+      out,
+      /restored {3}data\/reviews\.tsv {2}\(from DVC's cache, for data\/reviews\.tsv\.dvc\)/,
+    );
+    assertMatch(out, /restored {3}data\/extra {2}\(from DVC's cache, for data\/extra\.dvc\)/);
+    assertMatch(out, /tracked {4}data\/extra\.pvt, data\/reviews\.tsv\.pvt {2}\(from \.dvc files/);
+    assertMatch(out, /restored {3}model\.pkl {2}\(from DVC's cache, for stage 'train'\)/);
+    assertMatch(out, /restored {3}data\/features {2}\(from DVC's cache, for stage 'featurize'\)/);
+    assertMatch(
+      out,
+      /data\/notes\.txt\.dvc: data\/notes\.txt differs from what its \.dvc file records .*'pivot track data\/notes\.txt'/,
+    );
+    assert(!(await p.exists("data/notes.txt.pvt")), "modified data is not tracked");
+    assertMatch(out, /recorded {3}prepare, featurize, train, evaluate@train, evaluate@test/);
+    assertEquals(await Deno.readFile(p.path("data/reviews.tsv")), reviews);
+    assertEquals(await Deno.readFile(p.path("model.pkl")), model);
+    assertEquals(await p.read("data/extra/sub/b.txt"), "b\n");
+
+    // The .pvt files are what `pivot track` writes: valid against the schema, pointing at
+    // cache objects with the data's bytes.
+    const { Ajv } = await import("ajv");
+    const { PVT_SCHEMA } = await import("../../lib/schemas/mod.ts");
+    const { parse } = await import("yaml");
+    const valid = new Ajv().compile(PVT_SCHEMA);
+    type Pvt = { path: string; hash: string; size: number; files?: number };
+    const file = parse(await p.read("data/reviews.tsv.pvt")) as Pvt;
+    assert(valid(file), JSON.stringify(valid.errors));
+    assertEquals({ path: file.path, size: file.size }, {
+      path: "reviews.tsv",
+      size: reviews.length,
+    });
+    const object = (hash: string) => p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+    assertEquals(await Deno.readFile(object(file.hash)), reviews);
+    const dir = parse(await p.read("data/extra.pvt")) as Pvt;
+    assert(valid(dir), JSON.stringify(valid.errors));
+    assertEquals({ path: dir.path, size: dir.size, files: dir.files }, {
+      path: "extra",
+      size: 4,
+      files: 2,
+    });
+    assert((await Deno.stat(object(dir.hash))).isFile, "the manifest is cached");
+    // DVC's .gitignore lines are kept, not doubled.
+    assertEquals(await p.read("data/.gitignore"), "/reviews.tsv\n/extra\n/notes.txt\n");
+
+    const run = await p.events("repro");
+    assertEquals(run.result.code, 0, run.result.stderr);
+    assertEquals(TempProject.byStatus(run.events), { skipped: ALL });
+  },
+);
+
 test("import-dvc records only the stages dvc.lock still describes", LONG, async () => {
   await using p = await DvcProject.create();
   await p.reproAsDvc();

@@ -11,22 +11,28 @@
  *    as `pivot commit` records it: outs into Pivot's cache, Pivot's hashes
  *    into its lock file. The first `pivot repro` then runs exactly what
  *    `dvc repro` would have run.
- * 4. Everything that could not be converted is listed, with the reason.
+ * 4. The data of every `.dvc` file becomes tracked data (`PATH.pvt`,
+ *    `lib/dvc/tracked_data.ts`) where the workspace holds what it records.
+ * 5. Everything that could not be converted is listed, with the reason.
  *
- * Outs missing from the workspace but present in DVC's local cache are
- * brought back from it first (as `dvc checkout` would).
+ * Outs and data missing from the workspace but present in DVC's local cache
+ * are brought back from it first (as `dvc checkout` would).
  *
  * @module
  */
 
 import { basename, dirname, join, relative } from "node:path";
 import { PivotError } from "../../errors.ts";
+import type { EngineContext } from "../../engine/context.ts";
 import { recordRun } from "../../engine/record.ts";
 import { withStageLock } from "../../engine/stage_lock.ts";
 import { storeWorkspaceOuts } from "../../engine/workspace_outs.ts";
 import { PIVOT_DIR } from "../../model/project.ts";
 import type { StageDef } from "../../model/stage_def.ts";
-import { pipelineFileIn } from "../../pipeline/find_project.ts";
+import { findProject, pipelineFileIn } from "../../pipeline/find_project.ts";
+import { readProjectConfig } from "../../pipeline/project_config.ts";
+import { Cache } from "../../storage/cache.ts";
+import { StateStore } from "../../storage/state.ts";
 import type { Command, CommandEnv } from "../command.ts";
 import { openSession } from "../session.ts";
 import { initProject } from "./init.ts";
@@ -83,18 +89,13 @@ export const importDvc: Command = {
         }, ${item.stages} stage${item.stages === 1 ? "" : "s"})`,
       );
     }
-    for (const file of found.dataFiles) {
-      notes.push(
-        `${
-          relative(dir, file)
-        }: data tracked by DVC is not converted yet (track it with 'pivot track')`,
-      );
-    }
-
     const ignored = await dvcIgnore(dir);
     const { dvcCacheDir } = await import("../../dvc/dvc_cache.ts");
     const config = await readDvcConfig(dir);
     const cacheDir = dvcCacheDir(dir, config?.cacheDir);
+    if (found.dataFiles.length > 0) {
+      await importDataFiles(found.dataFiles, { dir, env, ignored, cacheDir, notes });
+    }
     let failed = 0;
     for (const item of converted) {
       failed += await recordMatchingStages(item, { dir, env, ignored, cacheDir, notes });
@@ -222,17 +223,31 @@ async function recordMatchingStages(item: Converted, options: RecordOptions): Pr
   }
   let failed = 0;
   try {
-    const { context } = session;
-    const own = context.graph.order.filter((stage) => stage.pipeline.file === item.target);
+    const ownStages = (context: EngineContext) =>
+      context.graph.order.filter((stage) => stage.pipeline.file === item.target);
+    let context = session.context;
+    if (options.cacheDir) {
+      let brought = 0;
+      for (const stage of ownStages(context)) {
+        const lock = locks[stage.name];
+        if (lock === undefined) continue;
+        brought += await bringBackOuts(
+          stage,
+          lock.outs,
+          options.cacheDir,
+          restoreFromDvcCache,
+          options,
+        );
+      }
+      // An out's kind (file or directory) is read from the workspace when the pipeline loads.
+      if (brought > 0) context = await session.reload();
+    }
     const recorded: string[] = [];
-    for (const stage of own) {
+    for (const stage of ownStages(context)) {
       const lock = locks[stage.name];
       if (lock === undefined) {
         env.output.line(`will run   ${stage.name}: dvc.lock has no entry for it`);
         continue;
-      }
-      if (options.cacheDir) {
-        await bringBackOuts(stage, lock.outs, options.cacheDir, restoreFromDvcCache, options);
       }
       const match = await matchLock(stage, lock, {
         root: context.project.root,
@@ -264,15 +279,57 @@ async function recordMatchingStages(item: Converted, options: RecordOptions): Pr
   return failed;
 }
 
-/** Outs the workspace lacks but DVC's local cache holds are written back first. */
+/**
+ * Track the data of every `.dvc` file as `pivot track` does (`PATH.pvt`
+ * beside it, content in Pivot's cache), where the workspace holds (or DVC's
+ * cache gives back) what the `.dvc` file records.
+ */
+async function importDataFiles(files: readonly string[], options: RecordOptions): Promise<void> {
+  const { env, dir, notes } = options;
+  const project = findProject(dir);
+  const config = await readProjectConfig(project);
+  const state = await StateStore.open(project.stateDir);
+  const { importDvcData } = await import("../../dvc/tracked_data.ts");
+  const tracked: string[] = [];
+  try {
+    for (const file of files) {
+      const label = relative(dir, file);
+      const done = await importDvcData(file, {
+        root: project.root,
+        cache: new Cache(config.cacheDir),
+        state,
+        dvcCacheDir: options.cacheDir,
+        ignored: options.ignored,
+      });
+      for (const path of done.restored) {
+        env.output.line(`restored   ${path}  (from DVC's cache, for ${label})`);
+      }
+      tracked.push(...done.tracked.map((path) => `${path}.pvt`));
+      notes.push(...done.notes.map((note) => `${label}: ${note}`));
+    }
+  } finally {
+    await state.close();
+  }
+  if (tracked.length > 0) {
+    env.output.line(
+      `tracked    ${tracked.join(", ")}  (from .dvc files; remove those when DVC goes)`,
+    );
+  }
+}
+
+/**
+ * Outs the workspace lacks but DVC's local cache holds are written back first;
+ * resolves with how many were.
+ */
 async function bringBackOuts(
   stage: StageDef,
   outs: readonly { path: string; md5: string | undefined }[],
   cacheDir: string,
   restore: (cacheDir: string, md5: string, dest: string) => Promise<boolean>,
   options: RecordOptions,
-): Promise<void> {
-  if (stage.code.kind !== "command") return;
+): Promise<number> {
+  if (stage.code.kind !== "command") return 0;
+  let brought = 0;
   for (const out of outs) {
     if (out.md5 === undefined) continue;
     const abs = join(stage.code.wdir, out.path);
@@ -286,6 +343,8 @@ async function bringBackOuts(
       options.env.output.line(
         `restored   ${relative(options.dir, abs)}  (from DVC's cache, for stage '${stage.name}')`,
       );
+      brought++;
     }
   }
+  return brought;
 }
