@@ -149,6 +149,7 @@ test(
       await Deno.remove(p.path(path), { recursive: true });
     }
     await p.write("data/notes.txt", "edited\n");
+    await p.write("data/broken.dvc", "outs: [\n");
 
     const imported = await p.pivot("import-dvc");
     assertEquals(imported.code, 0, imported.stderr);
@@ -166,6 +167,7 @@ test(
       /data\/notes\.txt\.dvc: data\/notes\.txt differs from what its \.dvc file records .*'pivot track data\/notes\.txt'/,
     );
     assert(!(await p.exists("data/notes.txt.pvt")), "modified data is not tracked");
+    assertMatch(out, /data\/broken\.dvc: invalid YAML: .*: not converted/);
     assertMatch(out, /recorded {3}prepare, featurize, train, evaluate@train, evaluate@test/);
     assertEquals(await Deno.readFile(p.path("data/reviews.tsv")), reviews);
     assertEquals(await Deno.readFile(p.path("model.pkl")), model);

@@ -294,13 +294,21 @@ async function importDataFiles(files: readonly string[], options: RecordOptions)
   try {
     for (const file of files) {
       const label = relative(dir, file);
-      const done = await importDvcData(file, {
-        root: project.root,
-        cache: new Cache(config.cacheDir),
-        state,
-        dvcCacheDir: options.cacheDir,
-        ignored: options.ignored,
-      });
+      let done;
+      try {
+        done = await importDvcData(file, {
+          root: project.root,
+          cache: new Cache(config.cacheDir),
+          state,
+          dvcCacheDir: options.cacheDir,
+          ignored: options.ignored,
+        });
+      } catch (error) {
+        // A .dvc file DVC itself would refuse is reported, not fatal: the rest is converted.
+        if (!(error instanceof PivotError)) throw error;
+        notes.push(`${error.message}: not converted`);
+        continue;
+      }
       for (const path of done.restored) {
         env.output.line(`restored   ${path}  (from DVC's cache, for ${label})`);
       }
