@@ -13,7 +13,8 @@
 
 import { basename, dirname, join, relative } from "node:path";
 import { PivotError } from "../errors.ts";
-import { hashArtifact } from "../storage/artifact_hash.ts";
+import { dirManifest, hashArtifact } from "../storage/artifact_hash.ts";
+import { ignoreInGit } from "../storage/gitignore.ts";
 import { type Cache, tempPath } from "../storage/cache.ts";
 import type { StateStore } from "../storage/state.ts";
 import { parseDvcFile } from "./dvc_files.ts";
@@ -123,47 +124,29 @@ async function trackAsPivotDoes(
 ): Promise<void> {
   const { cache, state } = options;
   const isDir = Deno.statSync(abs).isDirectory;
-  const hashed = await hashArtifact(abs, path, isDir, state);
+  const hashed = await hashArtifact(abs, path, isDir, state, cache);
   if (hashed === undefined) throw new PivotError(`import-dvc: ${path} vanished while being read`);
   const record: Record<string, unknown> = { path: basename(abs), hash: hashed.hash };
   if (!hashed.isDir) {
     await cache.storeFile(abs, hashed.hash, false);
     record.size = Deno.statSync(abs).size;
   } else {
-    let size = 0;
-    for (const entry of hashed.manifest.files) {
-      const file = join(abs, entry.path);
-      size += Deno.statSync(file).size;
-      await cache.storeFile(file, entry.hash, false);
+    const manifest = await dirManifest(hashed, cache);
+    if (manifest === undefined) {
+      throw new PivotError(`import-dvc: ${path} changed while being read: import again`);
     }
-    await cache.storeManifest(hashed.manifest);
-    record.size = size;
-    record.files = hashed.manifest.files.length;
+    for (const entry of manifest.files) {
+      await cache.storeFile(join(abs, entry.path), entry.hash, false);
+    }
+    await cache.storeManifest(manifest);
+    record.size = hashed.size;
+    record.files = hashed.files;
   }
   const { stringify } = await import("yaml");
   const { findSchema, schemaComment } = await import("../schemas/mod.ts");
   const text = `${schemaComment(findSchema("pvt")!)}\n${stringify(record, { lineWidth: 0 })}`;
   await writeAtomically(`${abs}.pvt`, text);
-  await ignoreInGit(abs);
-}
-
-/**
- * List the data in the `.gitignore` beside it (`/name`, as DVC and
- * `pivot track` write it) unless a line there names it already.
- */
-async function ignoreInGit(abs: string): Promise<void> {
-  const file = join(dirname(abs), ".gitignore");
-  const name = basename(abs);
-  let text = "";
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const lines = text.split(/\r?\n/).map((line) => line.trim());
-  if ([`/${name}`, name, `/${name}/`, `${name}/`].some((line) => lines.includes(line))) return;
-  const separator = text === "" || text.endsWith("\n") ? "" : "\n";
-  await Deno.writeTextFile(file, `${text}${separator}/${name}\n`);
+  ignoreInGit(options.root, abs);
 }
 
 function exists(path: string): boolean {

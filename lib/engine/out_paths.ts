@@ -28,7 +28,9 @@ export function refuseOutsOverCode(
   const code = new Set<string>();
   for (const stage of context.graph.order) {
     code.add(stage.pipeline.file);
-    if (stage.code.moduleUrl.startsWith("file:")) code.add(fromFileUrl(stage.code.moduleUrl));
+    if (stage.code.kind !== "command" && stage.code.moduleUrl.startsWith("file:")) {
+      code.add(fromFileUrl(stage.code.moduleUrl));
+    }
     const locations = context.fingerprints.get(stage.name)?.locations ?? {};
     for (const { file } of Object.values(locations)) code.add(join(context.project.root, file));
   }
