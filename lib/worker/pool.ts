@@ -169,7 +169,8 @@ export class StageWorker {
         });
         return;
       }
-      this.modules.add(request.code.moduleUrl);
+      // (A command stage never comes here: the engine runs it as a process.)
+      if (request.code.kind !== "command") this.modules.add(request.code.moduleUrl);
       this.#lastStage = request.stage;
       this.#stages.set(id, request.stage);
       let resolveVerdict: Resolve = () => {};
