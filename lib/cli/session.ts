@@ -87,7 +87,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const project = findProject(options.cwd);
   const pipelineFile = findPipelineFile(project, options.cwd);
   const config = await readProjectConfig(project);
-  const state = await StateStore.open(project.stateDir);
+  const state = await StateStore.open(project.stateDir, { onReset: options.warn });
   const denoConfig = findDenoConfig(dirname(pipelineFile));
   const fingerprintOptions = {
     projectRoot: project.root,
