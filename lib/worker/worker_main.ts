@@ -17,6 +17,7 @@ import type { Reader, Writer } from "../api/loaders.ts";
 import { isPipeline, type Pipeline, type RegisteredStage } from "../api/pipeline.ts";
 import type { CodeRef } from "../model/stage_def.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
+import { captureRawWrites, StageConsole } from "./_stage_console.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
@@ -34,8 +35,13 @@ function format(args: unknown[]): string {
     .join(" ");
 }
 
+const stageConsole = new StageConsole((stream, text) =>
+  post({ type: "log", id: currentRun, stream, text })
+);
+captureRawWrites(stageConsole);
+
 function forward(stream: "stdout" | "stderr") {
-  return (...args: unknown[]) => post({ type: "log", id: currentRun, stream, text: format(args) });
+  return (...args: unknown[]) => stageConsole.line(stream, format(args));
 }
 
 console.log = console.info = console.debug = forward("stdout");
@@ -183,8 +189,10 @@ scope.onmessage = async (event) => {
   currentRun = message.id;
   try {
     await execute(message);
+    stageConsole.flush();
     post({ type: "done", id: message.id });
   } catch (error) {
+    stageConsole.flush();
     const phaseError = error instanceof PhaseError ? error : new PhaseError("run", error);
     post({
       type: "failed",
