@@ -155,7 +155,6 @@ export async function watch(
     // a listener added now would never fire.
     if (env.signal.aborted) return 130;
     env.signal.addEventListener("abort", stop, { once: true });
-    const orphanCheck = stopWhenOrphaned(stop);
     // A Ctrl-C during start-up (loading, fingerprinting, starting servers)
     // came before the listener: stop before running anything.
     if (env.signal.aborted) stop();
@@ -163,10 +162,9 @@ export async function watch(
       driver.push({ type: "run", stages: options.stages, force: options.force });
     }
     await driver.run();
-    clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);
     // Ctrl-C is how `pivot ui` ends; it interrupts a `repro --watch`.
-    return options.run && (env.signal.aborted || orphaned) ? 130 : 0;
+    return options.run && env.signal.aborted ? 130 : 0;
   } finally {
     watcher?.close();
     agent?.close();
@@ -218,26 +216,6 @@ async function serveUi(
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
-}
-
-let orphaned = false;
-
-/**
- * When the launcher process is killed outright (SIGKILL cannot be passed
- * on), this process is re-parented; a long-running watch then stops too
- * rather than live on unseen.
- */
-function stopWhenOrphaned(stop: () => void): ReturnType<typeof setInterval> | undefined {
-  if (Deno.env.get("PIVOT_CHILD") !== "1") return undefined;
-  const parent = Deno.ppid;
-  const timer = setInterval(() => {
-    if (Deno.ppid === parent) return;
-    orphaned = true;
-    clearInterval(timer);
-    stop();
-  }, 1_000);
-  Deno.unrefTimer(timer);
-  return timer;
 }
 
 function agentHandler(driver: Driver): AgentHandler {

@@ -25,7 +25,7 @@ import { csv, json, jsonl, pathOnly, text, yaml } from "../api/loaders.ts";
 import { isPipeline, PipelineDefinitionError, type StageDefinition } from "../api/pipeline.ts";
 import { firstLine, messageOf, PivotError } from "../errors.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
-import { didYouMean } from "./_suggest.ts";
+import { didYouMean } from "../suggest.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import { type ParamsYaml, resolveParams } from "./params.ts";
 import type { PivotYamlFile, PivotYamlStage } from "./pivot_yaml.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { closestMatch } from "./_suggest.ts";
+import { closestMatch } from "../suggest.ts";
 import { isPlainObject } from "./_values.ts";
 import type { MatrixValue } from "./matrix.ts";
 
