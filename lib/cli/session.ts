@@ -17,6 +17,7 @@ import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_
 import type { Project } from "../model/project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
 import { Cache } from "../storage/cache.ts";
+import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import type { EngineContext } from "../engine/context.ts";
 import {
@@ -86,6 +87,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   mark("session: start");
   const project = findProject(options.cwd);
   const pipelineFile = findPipelineFile(project, options.cwd);
+  // What killed commands left behind (temporary files, staging folders) goes first.
+  cleanLeftovers(project.tmpDir);
+  useTempJournal(project.tmpDir);
   const config = await readProjectConfig(project);
   const state = await StateStore.open(project.stateDir, { onReset: options.warn });
   const denoConfig = findDenoConfig(dirname(pipelineFile));
@@ -137,7 +141,13 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         code = undefined;
         return context;
       },
-      close: () => state.close(),
+      close: async () => {
+        try {
+          await state.close();
+        } finally {
+          closeTempJournal();
+        }
+      },
     };
   } catch (error) {
     state.kv.close();

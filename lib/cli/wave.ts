@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
 import { WorkerPool } from "../worker/pool.ts";
+import { stagingRootPath } from "../storage/temp_files.ts";
 import type { CommandEnv } from "./command.ts";
 import { ownCodePaths } from "../own_code.ts";
 import type { Session } from "./session.ts";
@@ -29,12 +30,14 @@ export interface RunFlags {
   readonly json: boolean;
 }
 
+let pools = 0;
+
 /** A worker pool for a session's project. */
 export function poolFor(session: Session): WorkerPool {
   const { project } = session.context;
   const nodeModules = join(project.root, "node_modules");
   return new WorkerPool({
-    stagingRoot: join(project.tmpDir, `run-${Deno.pid}-${Date.now().toString(36)}`),
+    stagingRoot: stagingRootPath(project.tmpDir, ++pools),
     codeAccess: async () => {
       const code = await session.code();
       return {
