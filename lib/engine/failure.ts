@@ -58,9 +58,8 @@ export function explainFailure(
     case "import":
       return `stage '${stage.name}': could not load its code: ${message}`;
     case "load":
-      return `stage '${stage.name}': could not load a dep: ${message}`;
     case "save":
-      return `stage '${stage.name}': could not save an out: ${message}`;
+      return artifactFailure(stage, phase, error.artifact, message);
     case "worker":
       return `stage '${stage.name}': its worker crashed: ${message}`;
     default:
@@ -73,4 +72,32 @@ function stripStaging(text: string, dirs: RunDirs, root: string): string {
     dir(root),
     "",
   );
+}
+
+/**
+ * A dep that its loader could not read, or an out it could not write: the
+ * stage, the dep or out, its path and the loader, since the usual cause is a
+ * loader that does not fit the file (`loaders.jsonl()` on a JSON document).
+ */
+function artifactFailure(
+  stage: StageDef,
+  phase: "load" | "save",
+  name: string | undefined,
+  message: string,
+): string {
+  const what = phase === "load" ? "dep" : "out";
+  const artifact = phase === "load"
+    ? stage.deps.find((d) => d.name === name)
+    : stage.outs.find((o) => o.name === name);
+  if (artifact === undefined) {
+    return `stage '${stage.name}': could not ${phase} ${
+      phase === "load" ? "a dep" : "an out"
+    }: ${message}`;
+  }
+  const loader = artifact.loader === undefined
+    ? "its custom loader"
+    : `loaders.${artifact.loader.kind}()`;
+  return `stage '${stage.name}': could not ${phase} ${what} '${artifact.name}' (${artifact.path}) with ${loader}: ${message}${
+    phase === "load" ? ": does the loader match the file's format?" : ""
+  }`;
 }

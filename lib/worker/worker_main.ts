@@ -131,28 +131,34 @@ function errorInfo(error: unknown): ErrorInfo {
 }
 
 class PhaseError extends Error {
-  constructor(readonly phase: "import" | "load" | "run" | "save", readonly inner: unknown) {
+  constructor(
+    readonly phase: "import" | "load" | "run" | "save",
+    readonly inner: unknown,
+    readonly artifact?: string,
+  ) {
     super("phase");
   }
 }
 
-async function phase<T>(name: PhaseError["phase"], work: () => Promise<T> | T): Promise<T> {
+async function phase<T>(
+  name: PhaseError["phase"],
+  work: () => Promise<T> | T,
+  artifact?: string,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw new PhaseError(name, error);
+    throw error instanceof PhaseError ? error : new PhaseError(name, error, artifact);
   }
 }
 
 async function execute(request: RunRequest): Promise<void> {
   const runtime = await phase("import", () => resolveRuntime(request));
   const deps: Record<string, unknown> = {};
-  await phase("load", async () => {
-    for (const dep of request.deps) {
-      const loader = runtime.depLoaders[dep.name] ?? loaderFromSpec(dep.loader);
-      deps[dep.name] = await loader.load(dep.path);
-    }
-  });
+  for (const dep of request.deps) {
+    const loader = runtime.depLoaders[dep.name] ?? loaderFromSpec(dep.loader);
+    deps[dep.name] = await phase("load", () => loader.load(dep.path), dep.name);
+  }
   const controller = new AbortController();
   controllers.set(request.id, controller);
   const ctx = {
@@ -175,7 +181,7 @@ async function execute(request: RunRequest): Promise<void> {
           `stage '${request.stage}' returned no value for out '${out.name}': return { ${out.name}: … }`,
         );
       }
-      await loader.save(result[out.name], out.path);
+      await phase("save", () => loader.save(result[out.name], out.path), out.name);
     }
   });
 }
@@ -194,10 +200,11 @@ scope.onmessage = async (event) => {
   } catch (error) {
     stageConsole.flush();
     const phaseError = error instanceof PhaseError ? error : new PhaseError("run", error);
+    const info = errorInfo(phaseError.inner);
     post({
       type: "failed",
       id: message.id,
-      error: errorInfo(phaseError.inner),
+      error: phaseError.artifact === undefined ? info : { ...info, artifact: phaseError.artifact },
       phase: phaseError.phase,
     });
   } finally {
