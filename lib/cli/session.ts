@@ -13,6 +13,7 @@ import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { loadStagesWithProducers } from "../pipeline/discovery.ts";
 import { loadStagesFresh } from "../pipeline/load_worker.ts";
+import { checkParamsStages } from "../pipeline/params_stages.ts";
 import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
 import type { Project } from "../model/project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
@@ -106,6 +107,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     const loaded = fresh
       ? await loadStagesFresh(project, pipelineFile, paramsYaml)
       : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
+    await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
     rememberStageNames(project, pipelineFile, loaded.stages);
     const graph = buildGraph(loaded.stages, { exists });
