@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { PivotError } from "../errors.ts";
 
 export { isPlainObject, short, yamlKindOf } from "./_values.ts";
@@ -20,6 +20,11 @@ export interface YamlSource {
   readonly value: unknown;
   /** `label:line` for the node at `path` (or its nearest ancestor that exists). */
   where(path: YamlPath): string;
+  /**
+   * `label:line` for the key of the mapping entry at `path` (a mapping
+   * value starts on the line after its key), else as {@link where}.
+   */
+  whereKey(path: YamlPath): string;
 }
 
 /** Options of {@link parseYamlSource}. */
@@ -66,6 +71,18 @@ export function parseYamlSource(
         }
       }
       return label;
+    },
+    whereKey(path) {
+      const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) =>
+          isScalar(item.key) ? item.key.value === path[path.length - 1] : false
+        );
+        if (pair && isNode(pair.key) && pair.key.range) {
+          return `${label}:${lineCounter.linePos(pair.key.range[0]).line}`;
+        }
+      }
+      return this.where(path);
     },
   };
 }
