@@ -16,7 +16,8 @@ import { loadStagesFresh } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
 import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
 import type { Project } from "../model/project.ts";
-import { readProjectConfig } from "../pipeline/project_config.ts";
+import { type ProjectConfig, readProjectConfig } from "../pipeline/project_config.ts";
+import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { NS, StateStore } from "../storage/state.ts";
@@ -62,6 +63,11 @@ export interface SessionOptions {
   readonly cwd: string;
   /** Receives warnings (corrupt cache objects, …). */
   readonly warn: (message: string) => void;
+  /**
+   * Type-check the pipeline's modules (`deno check`) after each load: `true`
+   * (`--check`), `"config"` (as `core.check` says), or not (default).
+   */
+  readonly check?: boolean | "config";
 }
 
 /**
@@ -71,10 +77,12 @@ export interface SessionOptions {
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
+  options: { readonly check?: boolean | "config" } = {},
 ): Promise<T> {
   const session = await openSession({
     cwd: env.cwd,
     warn: (message) => env.output.error(`warning: ${message}`),
+    ...options,
   });
   try {
     return await use(session);
@@ -91,8 +99,16 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   // What killed commands left behind (temporary files, staging folders) goes first.
   cleanLeftovers(project.tmpDir);
   useTempJournal(project.tmpDir);
-  const config = await readProjectConfig(project);
   const state = await StateStore.open(project.stateDir, { onReset: options.warn });
+  let config: ProjectConfig;
+  try {
+    config = await readProjectConfig(project, { state });
+  } catch (error) {
+    state.kv.close();
+    throw error;
+  }
+  config.warnings.forEach(options.warn);
+  const typeCheck = options.check === "config" ? config.check : options.check === true;
   const denoConfig = findDenoConfig(dirname(pipelineFile));
   const fingerprintOptions = {
     projectRoot: project.root,
@@ -110,6 +126,14 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
     rememberStageNames(project, pipelineFile, loaded.stages);
+    if (typeCheck) {
+      await typeCheckPipeline(
+        project,
+        loaded.stages.map((stage) => stage.code.moduleUrl),
+        denoConfig,
+      );
+      mark("session: type-checked");
+    }
     const graph = buildGraph(loaded.stages, { exists });
     mark("session: graph built");
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
