@@ -33,6 +33,12 @@ export function explainFailure(
   root: string,
 ): string {
   const { error, phase } = outcome;
+  // A module a stage imports at run time that Pivot did not grant: Deno
+  // reports it as a TypeError that suggests --allow-read.
+  const deniedImport = error.name === "TypeError" ? DENIED.exec(error.message) : null;
+  if (deniedImport?.[1] === "read") {
+    return deniedImportMessage(stage, shown(deniedImport[2], dirs, root), root);
+  }
   const denied = error.name === "NotCapable" ? DENIED.exec(error.message) : null;
   if (denied) {
     const [, access, rawPath] = denied;
@@ -100,4 +106,18 @@ function artifactFailure(
   return `stage '${stage.name}': could not ${phase} ${what} '${artifact.name}' (${artifact.path}) with ${loader}: ${message}${
     phase === "load" ? ": does the loader match the file's format?" : ""
   }`;
+}
+
+/**
+ * A stage imported a module it may not read: one Pivot did not find in the
+ * pipeline's module graph, because the specifier was computed
+ * (`import(name)`), so it is neither granted nor part of the fingerprint.
+ */
+function deniedImportMessage(stage: StageDef, path: string, root: string): string {
+  const outside = path.startsWith("/") && !path.startsWith(dir(root));
+  return `stage '${stage.name}' imported '${path}'${
+    outside ? ", outside the project," : ","
+  } which Pivot cannot see in the pipeline's imports: import it with a literal specifier (await import("${
+    outside ? path : `./${path}`
+  }")) so that Pivot tracks it, or declare it in the stage's permissions.read`;
 }
