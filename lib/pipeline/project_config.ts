@@ -17,7 +17,14 @@ import { PivotError } from "../errors.ts";
 import type { Project } from "../model/project.ts";
 import { statOrUndefined } from "../paths.ts";
 import { CHECKOUT_MODES, type CheckoutMode } from "../storage/cache.ts";
-import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
+import {
+  type FileStamp,
+  isRacy,
+  NS,
+  sameStamp,
+  stampOf,
+  type StateStore,
+} from "../storage/state.ts";
 import { closestMatch } from "../suggest.ts";
 import { isPlainObject, yamlKindOf } from "./_values.ts";
 
@@ -160,7 +167,10 @@ export async function readProjectConfig(
       if (stamps[i] !== null) read.push(await readConfigFile(paths[i], file));
     }
     files = read;
-    options.state?.defer(key, { stamps, files } satisfies CachedConfig);
+    // A file edited in the last moments may change again without its stamp changing.
+    if (stamps.every((stamp) => stamp === null || !isRacy(stamp))) {
+      options.state?.defer(key, { stamps, files } satisfies CachedConfig);
+    }
   }
   return resolveConfig(project, files);
 }
