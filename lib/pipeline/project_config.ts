@@ -156,6 +156,7 @@ export async function readProjectConfig(
       throw new PivotError(`${path}: cannot read: ${(error as Error).message}`);
     }
   });
+  if (stamps.every((stamp) => stamp === null)) return resolveConfig(project, []);
   const key = [NS.parsed, "config"];
   const cached = await options.state?.get<CachedConfig>(key);
   let files: readonly FileSettings[];

@@ -28,10 +28,15 @@ import { selfToken, tokenState } from "../process_identity.ts";
 
 /** The journal of the running process, once {@link useTempJournal} is called. */
 interface Journal {
-  /** Its file. */
-  readonly file: string;
+  /** The directory it goes in (`.pivot/tmp`). */
+  readonly tmpDir: string;
   /** Directories already noted. */
   readonly dirs: Set<string>;
+}
+
+/** The journal's file (the token costs two small reads: only made when a file is noted). */
+function journalFile(journal: Journal): string {
+  return join(journal.tmpDir, `${JOURNAL}${selfToken()}`);
 }
 
 let journal: Journal | undefined;
@@ -44,8 +49,7 @@ let counter = 0;
  * {@link tempPath} still works; only the cleanup does not know.
  */
 export function useTempJournal(tmpDir: string): void {
-  const file = join(tmpDir, `${JOURNAL}${selfToken()}`);
-  if (journal?.file !== file) journal = { file, dirs: new Set() };
+  if (journal?.tmpDir !== tmpDir) journal = { tmpDir, dirs: new Set() };
 }
 
 /**
@@ -54,11 +58,11 @@ export function useTempJournal(tmpDir: string): void {
  */
 export function closeTempJournal(): void {
   if (journal === undefined) return;
-  const { file, dirs } = journal;
+  const closing = journal;
   journal = undefined;
-  if (dirs.size === 0) return;
+  if (closing.dirs.size === 0) return;
   try {
-    Deno.removeSync(file);
+    Deno.removeSync(journalFile(closing));
   } catch {
     // never written, or already cleaned
   }
@@ -139,7 +143,7 @@ function note(dir: string): void {
   if (journal === undefined || journal.dirs.has(dir)) return;
   journal.dirs.add(dir);
   try {
-    Deno.writeTextFileSync(journal.file, dir + "\n", { append: true });
+    Deno.writeTextFileSync(journalFile(journal), dir + "\n", { append: true });
   } catch {
     // No journal (the project's .pivot/tmp is unwritable): the write that
     // follows will say what is wrong; only the cleanup loses track.
