@@ -147,6 +147,37 @@ test("a truncated state store is set aside too", async () => {
   assertMatch(status.stderr, /^warning: the state store .* was damaged/);
 });
 
+const WIDE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("p");
+for (let i = 0; i < 60; i++) {
+  pipeline.stage({
+    name: \`s\${i}\`,
+    outs: { o: out(\`out/s\${i}.json\`, loaders.json()) },
+    run: () => ({ o: { i, padding: "x".repeat(2000) } }),
+  });
+}
+`;
+
+test("damage in the middle of the state store, found by whichever read meets it, is set aside and the command completes", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": WIDE });
+  assertEquals((await p.pivot("repro")).code, 0);
+  const path = p.path(".pivot/state/state.db");
+  const db = await Deno.readFile(path);
+  assert(db.length > 64 * 1024, `a state store of ${db.length} bytes has a middle to damage`);
+  // One page past the first ones (SQLite's header and the tables' roots) is overwritten.
+  const at = Math.floor(db.length / 2 / 4096) * 4096;
+  db.fill(0xff, at, at + 4096);
+  await Deno.writeFile(path, db);
+
+  const status = await p.pivot("status");
+  assertEquals(status.code, 0, status.stderr);
+  assertEquals(status.stdout.match(/up to date/g)?.length, 60, status.stdout);
+  assertMatch(status.stderr, /^warning: the state store .*state\.db (was|is) damaged/);
+  assertNotMatch(status.stderr, /bug in pivot/);
+  const again = await p.pivot("status");
+  assertEquals([again.code, again.stderr], [0, ""]);
+});
+
 const MANY = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("p");
 pipeline.stage({
