@@ -77,7 +77,8 @@ export function driverFor(
     noCommit: flags.noCommit,
     runOnChange,
     select: (context, names) => selectStages(context.graph, names),
-    onError: (message) => env.output.error(`error: ${message}`),
+    // A message may hold several lines (one per type error with --check).
+    onError: (message) => message.split("\n").forEach((line) => env.output.error(`error: ${line}`)),
   });
 }
 
