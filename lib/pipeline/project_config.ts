@@ -25,31 +25,15 @@ import {
   stampOf,
   type StateStore,
 } from "../storage/state.ts";
+import { type RemoteConfig, remoteUrlProblem } from "../remote/config.ts";
 import { closestMatch } from "../suggest.ts";
 import { isPlainObject, yamlKindOf } from "./_values.ts";
 
 /** How outs are placed in the workspace when `cache.type` is not set. */
 export const DEFAULT_CHECKOUT_MODE: CheckoutMode = "hardlink";
 
-/** One remote under `remotes:` (SPEC §10). */
-export interface RemoteConfig {
-  /** `s3://bucket/prefix`, or a directory (absolute, project-relative, or `file://`). */
-  readonly url: string;
-  /** S3 endpoint (MinIO, Ceph, R2…): an `http://` or `https://` URL; AWS when absent. */
-  readonly endpoint?: string;
-  /** S3 region. */
-  readonly region?: string;
-  /** A profile of `~/.aws/credentials`. */
-  readonly profile?: string;
-  /** Parallel transfers for this remote. */
-  readonly jobs?: number;
-  /** Access key id (keep it in `config.local.yaml`). */
-  readonly access_key_id?: string;
-  /** Secret access key (keep it in `config.local.yaml`). */
-  readonly secret_access_key?: string;
-  /** Session token for temporary credentials (keep it in `config.local.yaml`). */
-  readonly session_token?: string;
-}
+/** One remote under `remotes:` (SPEC §10); defined with the remote layer that uses it. */
+export type { RemoteConfig };
 
 /** The project's settings, validated, with defaults filled in. */
 export interface ProjectConfig {
@@ -275,13 +259,8 @@ function checkRemote(
     if (problem !== undefined) fail([key], `remotes.${name}.${key} ${problem}`);
   }
   if (typeof value.url === "string") {
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value.url)?.[1]?.toLowerCase();
-    if (scheme !== undefined && scheme !== "s3" && scheme !== "file") {
-      fail(
-        ["url"],
-        `remotes.${name}.url: unsupported scheme '${scheme}://' (use s3://bucket/prefix or a directory)`,
-      );
-    }
+    const problem = remoteUrlProblem(value.url);
+    if (problem !== undefined) fail(["url"], `remotes.${name}.url: ${problem}`);
   }
   return value;
 }

@@ -76,7 +76,7 @@ test("each kind of config mistake is one line naming the file, the line, the key
     ],
     [
       "remotes:\n  origin:\n    url: ftp://host/p\n",
-      /^error: \.pivot\/config\.yaml:3: remotes\.origin\.url: unsupported scheme 'ftp:\/\/'/,
+      /^error: \.pivot\/config\.yaml:3: remotes\.origin\.url: unsupported URL scheme 'ftp:\/\/'/,
     ],
     [
       "cache:\n  dir: pipeline.ts\n",
