@@ -36,7 +36,31 @@ export async function readFilesAtRevision(
   paths: readonly string[],
   rev: string = "HEAD",
 ): Promise<Map<string, string | undefined>> {
-  const result = new Map<string, string | undefined>(paths.map((path) => [path, undefined]));
+  const decoder = new TextDecoder();
+  const blobs = await readBlobsAtRevision(dir, paths, rev);
+  return new Map([...blobs].map(([path, bytes]) => [path, bytes && decoder.decode(bytes)]));
+}
+
+/**
+ * {@link readFilesAtRevision}, as bytes: for files that are not text, or
+ * whose hash must be checked.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} as {@link readFilesAtRevision} does.
+ *
+ * @example
+ * ```ts
+ * const blobs = await readBlobsAtRevision("/work/project", ["data/small.csv"], "v1");
+ * blobs.get("data/small.csv"); // Uint8Array, or undefined
+ * ```
+ */
+export async function readBlobsAtRevision(
+  dir: string,
+  paths: readonly string[],
+  rev: string = "HEAD",
+): Promise<Map<string, Uint8Array | undefined>> {
+  const result = new Map<string, Uint8Array | undefined>(paths.map((path) => [path, undefined]));
   const revision = await resolveRevision(dir, rev);
   if (revision === undefined || paths.length === 0) return result;
   const unique = [...result.keys()];
@@ -84,6 +108,109 @@ export async function listFilesAtRevision(
   }).sort();
 }
 
+/**
+ * Every file under `dir` at revision `rev` (default `HEAD`), as paths
+ * relative to `dir` with `/` separators, sorted; empty in a repository
+ * without commits. One `git ls-tree -r` for the whole tree.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} as {@link readFilesAtRevision} does.
+ *
+ * @example
+ * ```ts
+ * await listTreeAtRevision("/work/project"); // [".pivot/stages/train.lock", "data.csv.pvt", "pipeline.ts"]
+ * ```
+ */
+export async function listTreeAtRevision(dir: string, rev: string = "HEAD"): Promise<string[]> {
+  const revision = await resolveRevision(dir, rev);
+  if (revision === undefined) return [];
+  const tree = `${revision.commit}:${revision.prefix}`;
+  let stdout: Uint8Array;
+  try {
+    stdout = await git(dir, ["ls-tree", "-r", "-z", "--name-only", tree]);
+  } catch (error) {
+    if (error instanceof GitFailed) return [];
+    throw error;
+  }
+  return new TextDecoder().decode(stdout).split("\0").filter((name) => name !== "").sort();
+}
+
+/**
+ * The commit that revision `rev` names in the git repository holding `dir`
+ * (40 hex digits), or undefined for `HEAD` in a repository without commits.
+ * Use it to check a revision before doing anything else.
+ *
+ * Needs `--allow-run=git`.
+ *
+ * @throws {PivotError} for an unknown revision, a directory outside git, or
+ * git missing.
+ *
+ * @example
+ * ```ts
+ * await commitOf("/work/project", "main"); // "3f5cb44…"
+ * ```
+ */
+export async function commitOf(dir: string, rev: string): Promise<string | undefined> {
+  return (await resolveRevision(dir, rev))?.commit;
+}
+
+/**
+ * Every distinct file content (blob) that any commit reachable from any ref
+ * (every branch, tag and remote branch, and HEAD: `git rev-list --all`) holds
+ * under `dir` at a path `match` accepts (paths relative to `dir`). Each blob
+ * is read once, with one of the paths it was found at, however many commits
+ * share it; `commits` says how many commits were looked at.
+ *
+ * Needs `--allow-run=git` and read permission for `dir`.
+ *
+ * @throws {PivotError} when `dir` is not in a git repository or git is missing.
+ *
+ * @example
+ * ```ts
+ * const { blobs } = await blobsInHistory("/work/project", (path) => path.endsWith(".pvt"));
+ * ```
+ */
+export async function blobsInHistory(
+  dir: string,
+  match: (path: string) => boolean,
+): Promise<{ commits: number; blobs: { path: string; text: string }[] }> {
+  let prefix: string;
+  try {
+    prefix = new TextDecoder().decode(await git(dir, ["rev-parse", "--show-prefix"])).trim();
+  } catch (error) {
+    if (!(error instanceof GitFailed)) throw error;
+    throw new PivotError(`cannot read git history in ${dir}: ${error.message}`, { cause: error });
+  }
+  const decoder = new TextDecoder();
+  const commits = decoder.decode(await git(dir, ["rev-list", "--all"])).split("\n")
+    .filter((line) => line !== "").length;
+  if (commits === 0) return { commits, blobs: [] };
+  const objects = decoder.decode(await git(dir, ["rev-list", "--all", "--objects"]));
+  const wanted: { oid: string; path: string }[] = [];
+  for (const line of objects.split("\n")) {
+    const space = line.indexOf(" ");
+    if (space < 0) continue;
+    const path = line.slice(space + 1);
+    if (!path.startsWith(prefix)) continue;
+    const rel = path.slice(prefix.length);
+    if (match(rel)) wanted.push({ oid: line.slice(0, space), path: rel });
+  }
+  if (wanted.length === 0) return { commits, blobs: [] };
+  const stdout = await git(
+    dir,
+    ["cat-file", "--batch"],
+    wanted.map((w) => w.oid).join("\n") + "\n",
+  );
+  const contents = parseBatch(stdout, wanted.length);
+  const blobs: { path: string; text: string }[] = [];
+  wanted.forEach(({ path }, i) => {
+    const bytes = contents[i];
+    if (bytes !== undefined) blobs.push({ path, text: decoder.decode(bytes) });
+  });
+  return { commits, blobs };
+}
+
 /** The commit `rev` names and `dir`'s place in the repository; undefined for an unborn HEAD. */
 async function resolveRevision(
   dir: string,
@@ -119,10 +246,10 @@ function repoPath(dir: string, prefix: string, path: string): string {
   return posix.normalize(prefix + fromDir.replaceAll("\\", "/"));
 }
 
-/** Split `git cat-file --batch` output into the text of each object, in order. */
-function parseBatch(stdout: Uint8Array, count: number): (string | undefined)[] {
+/** Split `git cat-file --batch` output into the bytes of each blob, in order. */
+function parseBatch(stdout: Uint8Array, count: number): (Uint8Array | undefined)[] {
   const decoder = new TextDecoder();
-  const contents: (string | undefined)[] = [];
+  const contents: (Uint8Array | undefined)[] = [];
   let offset = 0;
   for (let index = 0; index < count; index++) {
     const end = stdout.indexOf(0x0a, offset);
@@ -137,7 +264,7 @@ function parseBatch(stdout: Uint8Array, count: number): (string | undefined)[] {
     }
     const size = Number(match[2]);
     contents.push(
-      match[1] === "blob" ? decoder.decode(stdout.subarray(offset, offset + size)) : undefined,
+      match[1] === "blob" ? stdout.slice(offset, offset + size) : undefined,
     );
     offset += size + 1;
   }

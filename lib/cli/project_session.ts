@@ -1,0 +1,59 @@
+/**
+ * Opening a project without loading its pipeline: for commands that work on
+ * Pivot's own files (lock files, `.pvt` files, the cache, the state store)
+ * rather than on stages (`data`, `track`, `gc`, `history`). They then work
+ * even when the pipeline does not load, and start faster.
+ *
+ * @module
+ */
+
+import { findProject } from "../pipeline/find_project.ts";
+import { readProjectConfig } from "../pipeline/project_config.ts";
+import type { Project } from "../model/project.ts";
+import { Cache, type CheckoutMode } from "../storage/cache.ts";
+import { StateStore } from "../storage/state.ts";
+import type { CommandEnv } from "./command.ts";
+
+/** An open project, without its pipeline. */
+export interface ProjectSession {
+  /** The project. */
+  readonly project: Project;
+  /** Its cache. */
+  readonly cache: Cache;
+  /** Its state store. */
+  readonly state: StateStore;
+  /** Directories a walk of the project skips (a cache inside it, outside `.pivot/`). */
+  readonly skip: readonly string[];
+  /** Prints a warning line. */
+  readonly warn: (message: string) => void;
+  /** How the config says to place cached files in the workspace (`cache.type`). */
+  readonly checkoutMode: CheckoutMode;
+}
+
+/**
+ * Open the project holding `env.cwd` (its config, cache and state store),
+ * give it to `use`, and close it (flushing state) however `use` ends.
+ *
+ * @throws {PivotError} when there is no project, or its config is invalid.
+ *
+ * @example
+ * ```ts ignore
+ * await withProject(env, async ({ project, cache }) => { ... });
+ * ```
+ */
+export async function withProject<T>(
+  env: CommandEnv,
+  use: (session: ProjectSession) => T | Promise<T>,
+): Promise<T> {
+  const project = findProject(env.cwd);
+  const config = await readProjectConfig(project);
+  const state = await StateStore.open(project.stateDir);
+  try {
+    const warn = (message: string) => env.output.error(`warning: ${message}`);
+    const cache = new Cache(config.cacheDir);
+    const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+    return await use({ project, cache, state, skip, warn, checkoutMode: config.checkoutMode });
+  } finally {
+    await state.close();
+  }
+}
