@@ -26,6 +26,7 @@ import { run } from "./commands/run.ts";
 import { schema } from "./commands/schema.ts";
 import { status } from "./commands/status.ts";
 import { ui } from "./commands/ui.ts";
+import { fetchCommand, pullCommand, pushCommand } from "./commands/transfer.ts";
 import { cwdOption } from "./cwd_option.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
@@ -43,6 +44,9 @@ export const COMMANDS: readonly Command[] = [
   commit,
   checkout,
   ui,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
   completionCommand(() => COMMANDS),
   schema,
   doctor,
