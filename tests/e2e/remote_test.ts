@@ -308,3 +308,34 @@ test("a remote that cannot be chosen is one line: none configured, several witho
   assertEquals(wrong.code, 2);
   assertMatch(wrong.stderr, /^error: no remote named 'c' \(remotes: a, b\)/);
 });
+
+test("status --remote says what the remote lacks; --check fails on it", {
+  timeLimit: 300_000,
+}, async () => {
+  await using share = await tempDir();
+  await using a = await projectA(`remotes:\n  share: { url: "${share.root}" }\n`);
+  await ok(a, "repro");
+  const before = JSON.parse(await ok(a, "status", "--remote", "--json")).remote;
+  assertEquals(before.remote, "share");
+  assertEquals(before.checked, 3);
+  assertEquals(
+    before.missing.map((m: { path: string; stage: string; local: boolean }) => [
+      m.path,
+      m.stage,
+      m.local,
+    ]),
+    [["counts.json", "count", true], ["summary.json", "count", true], ["words", "split", true]],
+  );
+  assertEquals(before.missing[2].files, { missing: 120, total: 120 });
+  const check = await a.pivot("status", "-c", "--check");
+  assertEquals(check.code, 1);
+  assertMatch(check.stdout, /^remote 'share': lacks 3 of 3 /m);
+  assertMatch(check.stdout, /^ {2}words +stage split; 120 of 120 files missing; push uploads it$/m);
+
+  await ok(a, "push", "count");
+  const onlyCount = JSON.parse(await ok(a, "status", "count", "-r", "share", "--json")).remote;
+  assertEquals(onlyCount.missing, []);
+  await ok(a, "push");
+  assertEquals((await a.pivot("status", "-c", "--check")).code, 0);
+  assertMatch(await ok(a, "status", "-c"), /^remote 'share': has everything \(3 /m);
+});
