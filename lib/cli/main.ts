@@ -27,6 +27,8 @@ import { schema } from "./commands/schema.ts";
 import { status } from "./commands/status.ts";
 import { ui } from "./commands/ui.ts";
 import { fetchCommand, pullCommand, pushCommand } from "./commands/transfer.ts";
+import { remote } from "./commands/remote.ts";
+import { config } from "./commands/config.ts";
 import { cwdOption } from "./cwd_option.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
@@ -47,6 +49,8 @@ export const COMMANDS: readonly Command[] = [
   pushCommand,
   fetchCommand,
   pullCommand,
+  remote,
+  config,
   completionCommand(() => COMMANDS),
   schema,
   doctor,

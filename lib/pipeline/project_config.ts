@@ -172,6 +172,87 @@ async function readConfigFile(path: string, file: string): Promise<FileSettings>
   } catch (error) {
     throw new PivotError(`${file}: cannot read: ${(error as Error).message}`, { cause: error });
   }
+  return await parseConfigText(text, file);
+}
+
+/**
+ * Validate the config files as they would read with these texts (undefined:
+ * the file is absent), both files and then their merge, exactly as
+ * {@link readProjectConfig} would: for commands that edit them (`pivot config
+ * set`, `pivot remote add`), which write nothing that would not read back.
+ *
+ * @throws {PivotError} as {@link readProjectConfig} does.
+ *
+ * @example
+ * ```ts
+ * await checkConfigTexts(project, ["core: { jobs: 4 }\n", undefined]);
+ * ```
+ */
+export async function checkConfigTexts(
+  project: Project,
+  texts: readonly [string | undefined, string | undefined],
+): Promise<ProjectConfig> {
+  const files: FileSettings[] = [];
+  for (const [i, file] of [CONFIG_FILE, LOCAL_CONFIG_FILE].entries()) {
+    const text = texts[i];
+    if (text !== undefined) files.push(await parseConfigText(text, file));
+  }
+  return resolveConfig(project, files);
+}
+
+/**
+ * The path of a setting given by its dotted key (`core.jobs` →
+ * `["core", "jobs"]`, `remotes.my.nas.url` → `["remotes", "my.nas", "url"]`:
+ * a remote's name may hold dots, its setting is the last part), for `pivot
+ * config get|set|unset`.
+ *
+ * @throws {PivotError} when the key names no setting, in the words of the
+ * validation (with a did-you-mean).
+ *
+ * @example
+ * ```ts
+ * settingPath("core.jobs"); // ["core", "jobs"]
+ * settingPath("core.jbos"); // throws: core.jbos is not a setting: did you mean core.jobs? (docs/config.md)
+ * ```
+ */
+export function settingPath(key: string): string[] {
+  const parts = key.split(".");
+  const section = parts[0]!;
+  if (section === "remotes") {
+    const name = parts.slice(1, -1).join(".");
+    const leaf = parts.at(-1)!;
+    if (parts.length < 3 || name === "") {
+      throw new PivotError(
+        `${key} is not a setting: a remote's settings are remotes.NAME.KEY (KEY: ${
+          Object.keys(REMOTE_KEYS).join(", ")
+        })`,
+      );
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+      throw new PivotError(`remote name '${name}' may use only letters, digits, '_', '-' and '.'`);
+    }
+    if (!(leaf in REMOTE_KEYS)) {
+      throw new PivotError(
+        unknownKey(key, Object.keys(REMOTE_KEYS).map((k) => `remotes.${name}.${k}`)),
+      );
+    }
+    return ["remotes", name, leaf];
+  }
+  const keys = SECTIONS[section];
+  if (keys === undefined) {
+    const every = Object.entries(SECTIONS).flatMap(([name, keys]) =>
+      Object.keys(keys).map((k) => `${name}.${k}`)
+    );
+    throw new PivotError(unknownKey(key, [...every, "remotes.NAME.url"]));
+  }
+  if (parts.length !== 2 || !(parts[1]! in keys)) {
+    throw new PivotError(unknownKey(key, Object.keys(keys).map((k) => `${section}.${k}`)));
+  }
+  return [section, parts[1]!];
+}
+
+/** Parse and validate the text of one config file (`file` names it in messages). */
+async function parseConfigText(text: string, file: string): Promise<FileSettings> {
   if (text.trim() === "") return { file, values: {}, where: {} };
   const { parseYamlSource } = await import("./_yaml_source.ts");
   const source = parseYamlSource(text, file);
