@@ -108,9 +108,22 @@ async function shareThrough(remotes: string, local: string): Promise<void> {
 
   const pushed = await json(a, "push");
   // 120 word files + their manifest + counts.json + summary.json.
-  assertEquals(pushed, { transferred: 123, skipped: 0, failed: 0, bytes: pushed.bytes });
+  assertEquals(pushed, {
+    transferred: 123,
+    skipped: 0,
+    failed: 0,
+    bytes: pushed.bytes,
+    requests: pushed.requests,
+  });
   assert((pushed.bytes as number) > 120 * 300, `bytes: ${pushed.bytes}`);
-  assertEquals(await json(a, "push"), { transferred: 0, skipped: 123, failed: 0, bytes: 0 });
+  // A no-op push asks the remote nothing but the opening check: the index remembers.
+  assertEquals(await json(a, "push"), {
+    transferred: 0,
+    skipped: 123,
+    failed: 0,
+    bytes: 0,
+    requests: 1,
+  });
 
   const b = await cloneOf(a, holder.path("b"), local);
   assertEquals(await contents(b, "words", "counts.json"), {}, "B starts without the outs");

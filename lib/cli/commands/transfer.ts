@@ -193,10 +193,19 @@ async function transfer(
       const summary = await action(session, remote, selection, report);
       env.output.clearStatus();
       const runs = report.runs;
+      const { requests, lists } = remote.backend.stats;
       if (values.json) {
-        env.output.line(JSON.stringify({ ...summary, ...(runs ? { run_cache: runs } : {}) }));
+        env.output.line(JSON.stringify({
+          ...summary,
+          ...(runs ? { run_cache: runs } : {}),
+          // What it cost the remote (S3 requests; a directory remote's operations).
+          requests,
+        }));
       } else if (!env.output.quiet) {
         env.output.line(progress.finalLine());
+        if (env.output.verbose) {
+          env.output.line(`${verb}: ${requests} requests to the remote, ${lists} of them listings`);
+        }
         if (runs) {
           env.output.line(
             `${verb}: ${runs.transferred} run-cache ${
