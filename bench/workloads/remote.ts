@@ -15,7 +15,8 @@ import { join } from "node:path";
 import type { BenchContext } from "../_context.ts";
 import { measured, type Measurement, progress, repeat } from "../_measure.ts";
 import { ratio, rssCell, type Section, table, wallCell } from "../_report.ts";
-import { onPath, removeAll, REPO } from "../_tools.ts";
+import { mustRun, onPath, pivotCommand, removeAll, REPO } from "../_tools.ts";
+import { NS, StateStore } from "../../lib/storage/state.ts";
 import { writeBigFile } from "./hashing.ts";
 import { startS3rver } from "../../tests/remote/_s3rver.ts";
 import { Cache } from "../../lib/storage/cache.ts";
@@ -88,6 +89,154 @@ function parsePivot(stdout: string): PivotRun | undefined {
     return JSON.parse(stdout.trim().split("\n").at(-1)!);
   } catch {
     return undefined;
+  }
+}
+
+/** The JSON line a `pivot push|pull --json` prints. */
+function parseJsonLine(stdout: string): Record<string, number> | undefined {
+  try {
+    return JSON.parse(stdout.trim().split("\n").at(-1)!);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A check that `pivot push|pull --json` moved `expected` objects and none failed. */
+function checkCli(expected: number) {
+  return (run: { stdout: string; stderr: string }) => {
+    const result = parseJsonLine(run.stdout);
+    if (!result) {
+      return `no JSON from pivot: ${run.stdout.slice(0, 100)} ${run.stderr.slice(0, 200)}`;
+    }
+    if (result.failed > 0) return `${result.failed} failed: ${run.stderr.slice(0, 200)}`;
+    if (result.transferred !== expected) {
+      return `transferred ${result.transferred}, expected ${expected}`;
+    }
+    return undefined;
+  };
+}
+
+/**
+ * One stage that writes `count` random files of `size` bytes into `data/`
+ * (or, for one, the file `data.bin`).
+ */
+function generatorPipeline(count: number, size: number): string {
+  const path = count === 1 ? "data.bin" : "data/";
+  return `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("bench");
+pipeline.stage({
+  name: "generate",
+  outs: { data: out("${path}", loaders.pathOnly()) },
+  run: async (_deps, ctx) => {
+    const block = new Uint8Array(Math.min(${size}, 1 << 20));
+    const fill = () => {
+      for (let i = 0; i < block.length; i += 65536) {
+        crypto.getRandomValues(block.subarray(i, Math.min(i + 65536, block.length)));
+      }
+    };
+    const write = async (file: string, size: number) => {
+      using handle = await Deno.open(file, { write: true, create: true, truncate: true });
+      for (let offset = 0, n = 0; offset < size; offset += block.length, n++) {
+        new DataView(block.buffer).setUint32(0, n);
+        const chunk = block.subarray(0, Math.min(block.length, size - offset));
+        for (let done = 0; done < chunk.length;) done += await handle.write(chunk.subarray(done));
+      }
+    };
+    if (${count} === 1) {
+      fill();
+      await write(ctx.outs.data, ${size});
+      return {};
+    }
+    for (let i = 0; i < ${count}; i++) {
+      fill();
+      await write(\`\${ctx.outs.data}/f\${String(i).padStart(6, "0")}\`, ${size});
+    }
+    return {};
+  },
+});
+`;
+}
+
+/** Projects for the CLI rows: A ran its stage; B is A without cache, state or outs. */
+class CliProjects {
+  #made = 0;
+  constructor(readonly dir: string, readonly endpoint: string, readonly bucketDir: string) {}
+
+  async create(count: number, size: number) {
+    const n = ++this.#made;
+    const a = join(this.dir, `a${n}`);
+    const b = join(this.dir, `b${n}`);
+    const prefix = `cli${n}`;
+    const out = count === 1 ? "data.bin" : "data";
+    await Deno.mkdir(a, { recursive: true });
+    await Deno.writeTextFile(
+      join(a, "deno.json"),
+      JSON.stringify({ imports: { "jsr:@pivot/core": `file://${REPO}/mod.ts` } }),
+    );
+    await Deno.writeTextFile(join(a, "pipeline.ts"), generatorPipeline(count, size));
+    await mustRun([...pivotCommand(), "init"], a);
+    await mustRun(
+      [...pivotCommand(), "remote", "add", "bench", `s3://${BUCKET}/${prefix}`, "-d"],
+      a,
+    );
+    await mustRun([...pivotCommand(), "config", "set", "remotes.bench.endpoint", this.endpoint], a);
+    await mustRun([...pivotCommand(), "config", "set", "remotes.bench.jobs", String(JOBS)], a);
+    for (const key of ["access_key_id", "secret_access_key"]) {
+      await mustRun([
+        ...pivotCommand(),
+        "config",
+        "set",
+        `remotes.bench.${key}`,
+        "S3RVER",
+        "--local",
+      ], a);
+    }
+    await mustRun([...pivotCommand(), "repro"], a);
+    await Deno.mkdir(join(b, ".pivot", "stages"), { recursive: true });
+    for (
+      const file of [
+        "deno.json",
+        "pipeline.ts",
+        ".pivot/config.yaml",
+        ".pivot/config.local.yaml",
+        ".pivot/.gitignore",
+      ]
+    ) {
+      await Deno.copyFile(join(a, file), join(b, file));
+    }
+    for await (const lock of Deno.readDir(join(a, ".pivot", "stages"))) {
+      await Deno.copyFile(
+        join(a, ".pivot", "stages", lock.name),
+        join(b, ".pivot", "stages", lock.name),
+      );
+    }
+    const forget = async (project: string) => {
+      const state = await StateStore.open(join(project, ".pivot", "state"));
+      for (const { key } of await state.list([NS.remote])) await state.delete(key);
+      await state.close();
+    };
+    return {
+      a,
+      b,
+      /** Nothing on the remote, and A's index of it forgotten. */
+      emptyRemote: async () => {
+        await removeAll(join(this.bucketDir, prefix));
+        await forget(a);
+      },
+      /** A's index of the remote forgotten (as in a fresh clone). */
+      forgetRemote: () => forget(a),
+      /** B as a fresh clone: no cache, no state, no outs. */
+      emptyClone: async () => {
+        for (const path of [".pivot/cache", ".pivot/state", ".pivot/tmp", out]) {
+          await removeAll(join(b, path));
+        }
+      },
+      remove: async () => {
+        await removeAll(a);
+        await removeAll(b);
+        await removeAll(join(this.bucketDir, prefix));
+      },
+    };
   }
 }
 
@@ -257,6 +406,81 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
   await both(`one ${sizes.bigFile / MiB} MiB file`, big, 1, { push: 1.2, pull: 1.5 });
   await removeAll(join(dir, "big"));
 
+  // The same sizes through the real commands, in projects: `pivot push` of a
+  // directory out (or one file out) recorded in a lock file, `pivot pull`
+  // (fetch and checkout) in a copy of the project without cache or outs.
+  const cli = new CliProjects(join(dir, "cli"), server.endpoint, bucketDir);
+  const rcloneOf = (name: string) => rows.find((row) => row.name.startsWith(name))!.rclone;
+  const cliRows: Row[] = [];
+  for (
+    const [name, count, size, limits] of [
+      [`${sizes.smallFiles.toLocaleString("en-US")} files of 4 KiB`, sizes.smallFiles, 4096, {
+        push: 1.2,
+        pull: 1.2,
+      }],
+      [`one ${sizes.bigFile / MiB} MiB file`, 1, sizes.bigFile, { push: 1.2, pull: 1.5 }],
+    ] as const
+  ) {
+    progress(`remote: a project with ${name} (pivot repro)`);
+    const project = await cli.create(count, size);
+    const objects = count === 1 ? 1 : count + 1; // a directory's files and its manifest
+    cliRows.push({
+      name: `${name}: \`pivot push\``,
+      pivot: await repeat([...pivotCommand(), "push", "--json"], { cwd: project.a }, {
+        label: `remote: ${name}, pivot push`,
+        reps,
+        warmup: 1,
+        before: () => project.emptyRemote(),
+        check: checkCli(objects),
+      }),
+      rclone: rcloneOf(`${name}: push`),
+      target: `≤ ${limits.push}×`,
+      limit: limits.push,
+    });
+    cliRows.push({
+      name: `${name}: \`pivot pull\` (fetch, hash-check, check out)`,
+      pivot: await repeat([...pivotCommand(), "pull", "--json"], { cwd: project.b }, {
+        label: `remote: ${name}, pivot pull`,
+        reps,
+        warmup: 1,
+        before: () => project.emptyClone(),
+        check: checkCli(objects),
+      }),
+      rclone: rcloneOf(`${name}: pull`),
+      target: `≤ ${limits.pull}×`,
+      limit: limits.pull,
+    });
+    await project.remove();
+  }
+
+  // A no-op `pivot push` of a directory of many files, from a fresh clone
+  // (no index: the remote is asked) and again (the index answers).
+  progress(`remote: a project with a directory of ${sizes.noopObjects} files`);
+  const noop = await cli.create(sizes.noopObjects, 64);
+  await noop.emptyRemote();
+  await mustRun([...pivotCommand(), "push"], noop.a);
+  const cliRequests: Record<string, string> = {};
+  for (const index of ["cold", "warm"] as const) {
+    let counted = "—";
+    const m = await repeat([...pivotCommand(), "push", "--json"], { cwd: noop.a }, {
+      label: `remote: no-op pivot push of ${sizes.noopObjects} files, ${index} index`,
+      reps: 1,
+      before: async () => {
+        if (index === "cold") await noop.forgetRemote();
+      },
+      check: (run) => {
+        const result = parseJsonLine(run.stdout);
+        if (!result || result.skipped !== sizes.noopObjects + 1) {
+          return `expected ${sizes.noopObjects + 1} skipped: ${run.stdout.slice(0, 200)}`;
+        }
+        counted = String(result.requests);
+        return undefined;
+      },
+    });
+    cliRequests[index] = measured(m) ? `${counted} requests, ${wallCell(m)}` : wallCell(m);
+  }
+  await noop.remove();
+
   // No-op push: everything already there; count requests with a cold index
   // (a fresh clone) and a warm one.
   progress(`remote: writing ${sizes.noopObjects} objects for the no-op push`);
@@ -336,7 +560,38 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
       ]),
     ),
     "",
+    "The same, through the commands (`pivot push`, `pivot pull`) in a project whose lock file " +
+    "records the data as a directory out (or one file out); `pivot pull` also checks the data out " +
+    "into the workspace (a second write where the filesystem has no reflink). rclone figures " +
+    "from the table above.",
+    "",
+    table(
+      ["Case", "Pivot", "rclone", "Pivot ÷ rclone", "Target", ""],
+      cliRows.map((row) => [
+        row.name,
+        wallCell(row.pivot),
+        wallCell(row.rclone),
+        ratio(row.pivot, row.rclone),
+        row.target,
+        verdict(row),
+      ]),
+    ),
+    "",
     table(["Measure", "Pivot", "rclone", "Target"], [
+      [
+        `no-op \`pivot push\` of a directory of ${
+          sizes.noopObjects.toLocaleString("en-US")
+        } files, fresh clone (no index)`,
+        cliRequests.cold!,
+        "—",
+        "< 50 requests",
+      ],
+      [
+        `no-op \`pivot push\` of the same, again`,
+        cliRequests.warm!,
+        "—",
+        "",
+      ],
       [
         `no-op push of ${
           sizes.noopObjects.toLocaleString("en-US")

@@ -26,7 +26,7 @@ import {
   readConfigTexts,
 } from "../config_edit.ts";
 
-const USAGE = "config get KEY | set KEY VALUE | unset KEY | list [options]";
+const USAGE = "config get|set|unset|list [KEY] [VALUE] [options]";
 
 /** Settings whose values `list` does not print (`get` does). */
 const SECRETS = new Set(["secret_access_key", "session_token"]);
@@ -34,7 +34,7 @@ const SECRETS = new Set(["secret_access_key", "session_token"]);
 /** The `config` command. */
 export const config: Command = {
   name: "config",
-  summary: "Get, set, unset or list project settings (.pivot/config.yaml, config.local.yaml).",
+  summary: "Settings: get KEY, set KEY VALUE, unset KEY, list (--local: config.local.yaml).",
   usage: USAGE,
   options: {
     local: {

@@ -20,12 +20,12 @@ import {
   readConfigTexts,
 } from "../config_edit.ts";
 
-const USAGE = "remote list | add NAME URL | remove NAME | default [NAME] [options]";
+const USAGE = "remote list|add|remove|default [NAME] [URL] [options]";
 
 /** The `remote` command. */
 export const remote: Command = {
   name: "remote",
-  summary: "List, add or remove remotes, and choose the default one.",
+  summary: "Manage remotes: list, add NAME URL [-d], remove NAME, default [NAME].",
   usage: USAGE,
   options: {
     default: { type: "boolean", short: "d", help: "add: also make it the default remote" },
