@@ -5,8 +5,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { test } from "../_harness.ts";
-import { listTree, runPivot, spawnPivot, tempDir, TempProject } from "../_project.ts";
+import { output, test } from "../_harness.ts";
+import { CLI, listTree, runPivot, spawnPivot, tempDir, TempProject } from "../_project.ts";
 import { FaultProxy } from "../remote/_fault_proxy.ts";
 import { startS3rver } from "../remote/_s3rver.ts";
 
@@ -351,4 +351,31 @@ test("status --remote says what the remote lacks; --check fails on it", {
   await ok(a, "push");
   assertEquals((await a.pivot("status", "-c", "--check")).code, 0);
   assertMatch(await ok(a, "status", "-c"), /^remote 'share': has everything \(3 /m);
+});
+
+test("progress: a status line on a terminal, only the final line in a pipe", {
+  timeLimit: 300_000,
+}, async () => {
+  await using share = await tempDir();
+  await using a = await projectA(`remotes:\n  share: { url: "${share.root}" }\n`);
+  await ok(a, "repro");
+  // util-linux's script runs the push on a pseudo-terminal (colours allowed).
+  const command = `env -u NO_COLOR ${Deno.execPath()} run -A ${CLI} push`;
+  const terminal = await output("script", {
+    args: ["-qec", command, "/dev/null"],
+    cwd: a.root,
+    env: { TERM: "xterm" },
+  });
+  const screen = new TextDecoder().decode(terminal.stdout);
+  assertEquals(terminal.code, 0, screen);
+  assertMatch(screen, /\r\x1b\[2Kpush: \d+\/123 objects, /, "a status line, redrawn in place");
+  assertMatch(screen, /push: 123 transferred, 0 skipped, 0 failed \(/);
+
+  await Deno.remove(share.path("files"), { recursive: true });
+  await a.closeState();
+  await Deno.remove(a.path(".pivot/state"), { recursive: true });
+  const piped = await a.pivot("push");
+  assertEquals(piped.code, 0, piped.stderr);
+  assertEquals(piped.stderr, "");
+  assertMatch(piped.stdout, /^push: 123 transferred, 0 skipped, 0 failed \([^)]*\)\n$/);
 });
