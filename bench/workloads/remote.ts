@@ -13,7 +13,15 @@
 
 import { join } from "node:path";
 import type { BenchContext } from "../_context.ts";
-import { measured, type Measurement, progress, repeat } from "../_measure.ts";
+import {
+  measured,
+  type Measurement,
+  progress,
+  repeat,
+  type Run,
+  stats,
+  type TimeOptions,
+} from "../_measure.ts";
 import { ratio, rssCell, type Section, table, wallCell } from "../_report.ts";
 import { mustRun, onPath, pivotCommand, removeAll, REPO } from "../_tools.ts";
 import { NS, StateStore } from "../../lib/storage/state.ts";
@@ -90,6 +98,51 @@ function parsePivot(stdout: string): PivotRun | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One command of {@link interleaved}. */
+interface Timed {
+  argv: string[];
+  time: TimeOptions;
+  label: string;
+  before?: () => Promise<void>;
+  check?: (run: Run) => string | undefined;
+}
+
+/**
+ * Time `commands` in turn, one repetition of each at a time (after one
+ * warm-up of each), so that a change in the machine's load hits them alike.
+ * An undefined command is not run (its result is undefined).
+ */
+async function interleaved(
+  reps: number,
+  commands: readonly (Timed | undefined)[],
+): Promise<(Measurement | undefined)[]> {
+  const samples = commands.map(() => ({ wall: [] as number[], rss: [] as number[] }));
+  const failures: (string | undefined)[] = commands.map(() => undefined);
+  for (let rep = 0; rep <= reps; rep++) {
+    for (const [i, command] of commands.entries()) {
+      if (!command || failures[i]) continue;
+      const m = await repeat(command.argv, command.time, {
+        label: command.label,
+        reps: 1,
+        ...(command.before ? { before: command.before } : {}),
+        ...(command.check ? { check: command.check } : {}),
+      });
+      if (!measured(m)) {
+        failures[i] = "failed" in m ? m.failed : "no figure";
+        continue;
+      }
+      if (rep === 0) continue; // warm-up
+      samples[i]!.wall.push(m.wall.median);
+      if (m.rss) samples[i]!.rss.push(m.rss.median);
+    }
+  }
+  return commands.map((command, i) => {
+    if (!command) return undefined;
+    if (failures[i]) return { failed: failures[i]! };
+    return { wall: stats(samples[i]!.wall)!, rss: stats(samples[i]!.rss) };
+  });
 }
 
 /** The JSON line a `pivot push|pull --json` prints. */
@@ -192,6 +245,15 @@ class CliProjects {
       ], a);
     }
     await mustRun([...pivotCommand(), "repro"], a);
+    // rclone copies the same files: a plain copy beside the project.
+    const plain = join(this.dir, `plain${n}`);
+    await Deno.mkdir(plain, { recursive: true });
+    if (count === 1) await Deno.copyFile(join(a, out), join(plain, out));
+    else {
+      for await (const entry of Deno.readDir(join(a, out))) {
+        await Deno.copyFile(join(a, out, entry.name), join(plain, entry.name));
+      }
+    }
     await Deno.mkdir(join(b, ".pivot", "stages"), { recursive: true });
     for (
       const file of [
@@ -218,6 +280,7 @@ class CliProjects {
     return {
       a,
       b,
+      plain,
       /** Nothing on the remote, and A's index of it forgotten. */
       emptyRemote: async () => {
         await removeAll(join(this.bucketDir, prefix));
@@ -234,6 +297,7 @@ class CliProjects {
       remove: async () => {
         await removeAll(a);
         await removeAll(b);
+        await removeAll(plain);
         await removeAll(join(this.bucketDir, prefix));
       },
     };
@@ -410,7 +474,6 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
   // directory out (or one file out) recorded in a lock file, `pivot pull`
   // (fetch and checkout) in a copy of the project without cache or outs.
   const cli = new CliProjects(join(dir, "cli"), server.endpoint, bucketDir);
-  const rcloneOf = (name: string) => rows.find((row) => row.name.startsWith(name))!.rclone;
   const cliRows: Row[] = [];
   for (
     const [name, count, size, limits] of [
@@ -424,32 +487,55 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     progress(`remote: a project with ${name} (pivot repro)`);
     const project = await cli.create(count, size);
     const objects = count === 1 ? 1 : count + 1; // a directory's files and its manifest
-    cliRows.push({
-      name: `${name}: \`pivot push\``,
-      pivot: await repeat([...pivotCommand(), "push", "--json"], { cwd: project.a }, {
+    // The load on this machine swings by several times within minutes, so
+    // rclone is timed again here, each repetition right after Pivot's.
+    const [push, rpush] = await interleaved(reps, [
+      {
+        argv: [...pivotCommand(), "push", "--json"],
+        time: { cwd: project.a },
         label: `remote: ${name}, pivot push`,
-        reps,
-        warmup: 1,
         before: () => project.emptyRemote(),
         check: checkCli(objects),
-      }),
-      rclone: rcloneOf(`${name}: push`),
+      },
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(project.plain, `bench:${BUCKET}/rccli`),
+        time: { cwd: dir, env: rcloneEnv },
+        label: `remote: ${name}, rclone copy up`,
+        before: () => removeAll(join(bucketDir, "rccli")),
+      },
+    ]);
+    cliRows.push({
+      name: `${name}: \`pivot push\``,
+      pivot: push!,
+      rclone: rpush ?? { skipped: rcloneMissing! },
       target: `≤ ${limits.push}×`,
       limit: limits.push,
     });
-    cliRows.push({
-      name: `${name}: \`pivot pull\` (fetch, hash-check, check out)`,
-      pivot: await repeat([...pivotCommand(), "pull", "--json"], { cwd: project.b }, {
+    const into = join(dir, "rclone-cli-pull");
+    const [pull, rpull] = await interleaved(reps, [
+      {
+        argv: [...pivotCommand(), "pull", "--json"],
+        time: { cwd: project.b },
         label: `remote: ${name}, pivot pull`,
-        reps,
-        warmup: 1,
         before: () => project.emptyClone(),
         check: checkCli(objects),
-      }),
-      rclone: rcloneOf(`${name}: pull`),
+      },
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(`bench:${BUCKET}/rccli`, into),
+        time: { cwd: dir, env: rcloneEnv },
+        label: `remote: ${name}, rclone copy down`,
+        before: () => removeAll(into),
+      },
+    ]);
+    cliRows.push({
+      name: `${name}: \`pivot pull\` (fetch, hash-check, check out)`,
+      pivot: pull!,
+      rclone: rpull ?? { skipped: rcloneMissing! },
       target: `≤ ${limits.pull}×`,
       limit: limits.pull,
     });
+    await removeAll(into);
+    await removeAll(join(bucketDir, "rccli"));
     await project.remove();
   }
 
@@ -562,8 +648,9 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     "",
     "The same, through the commands (`pivot push`, `pivot pull`) in a project whose lock file " +
     "records the data as a directory out (or one file out); `pivot pull` also checks the data out " +
-    "into the workspace (a second write where the filesystem has no reflink). rclone figures " +
-    "from the table above.",
+    "into the workspace (a second write where the filesystem has no reflink) and so loads the " +
+    "pipeline. rclone copies the same files, timed again in turn with Pivot (one repetition each, " +
+    "alternately).",
     "",
     table(
       ["Case", "Pivot", "rclone", "Pivot ÷ rclone", "Target", ""],
