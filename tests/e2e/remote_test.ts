@@ -196,6 +196,20 @@ test("TARGETS limit a transfer to stages, outs and folders; unknown targets are 
   const badJobs = await a.pivot("push", "-j", "0");
   assertEquals(badJobs.code, 2);
   assertMatch(badJobs.stderr, /--jobs expects an integer ≥ 1, got '0'/);
+
+  // pull checks out what its TARGETS selected, however they named it: a
+  // stage, then a path inside a directory out (checkout takes neither form).
+  await a.commitAll();
+  await using holder = await tempDir();
+  const b = await cloneOf(a, holder.path("b"));
+  const byStage = await json(b, "pull", "count");
+  assertEquals([byStage.transferred, byStage.failed], [2, 0]);
+  assertEquals(await contents(b, "counts.json"), await contents(a, "counts.json"));
+  assertEquals(await contents(b, "words"), {}, "only what was selected");
+  const inner = await b.pivot("pull", "words/0001.txt");
+  assertEquals(inner.code, 0, inner.stderr);
+  assertMatch(inner.stdout, /^restored {2}words$/m);
+  assertEquals(await contents(b, "words"), await contents(a, "words"));
 });
 
 test("an object missing from the remote fails the fetch with its path, exit 1; the rest arrive", {

@@ -13,12 +13,12 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { projectRelative } from "../../model/project.ts";
 import type { Project } from "../../model/project.ts";
 import { readProjectConfig } from "../../pipeline/project_config.ts";
 import type { RunEntry, RunOut } from "../../remote/run_cache.ts";
-import type { TransferSummary } from "../../remote/progress.ts";
+import type { TransferProgress, TransferSummary } from "../../remote/progress.ts";
 import type { Remote, TransferTarget } from "../../remote/transfer.ts";
 import type { Cache } from "../../storage/cache.ts";
 import type { Hash } from "../../storage/hash.ts";
@@ -65,8 +65,8 @@ export const pushCommand: Command = {
   summary: "Upload to a remote the cached outs and tracked data the remote lacks.",
   usage: `push [TARGETS...] [options]   (${TARGETS_HELP})`,
   options: OPTIONS,
-  run: (args, env) =>
-    transfer("push", args, env, async (session, remote, selection, report) => {
+  run: async (args, env) =>
+    (await transfer("push", args, env, async (session, remote, selection, report) => {
       const { pushObjects } = await import("../../remote/transfer.ts");
       const { cache, state } = session;
       const data = resolveLocal(selection.data, cache, report);
@@ -88,7 +88,7 @@ export const pushCommand: Command = {
         };
       }
       return summary;
-    }),
+    })).code,
 };
 
 /** The `fetch` command. */
@@ -97,7 +97,7 @@ export const fetchCommand: Command = {
   summary: "Download from a remote the cached outs and tracked data the cache lacks.",
   usage: `fetch [TARGETS...] [options]   (${TARGETS_HELP})`,
   options: OPTIONS,
-  run: (args, env) => transfer("fetch", args, env, fetchInto),
+  run: async (args, env) => (await transfer("fetch", args, env, fetchInto)).code,
 };
 
 /** The `pull` command. */
@@ -111,15 +111,16 @@ export const pullCommand: Command = {
   },
   async run(args, env) {
     const fetched = await transfer("fetch", args, env, fetchInto, "pull");
-    if (fetched === 130) return fetched;
     // The checkout command itself, with its locks and its rules for edited
     // outs; with --json its lines would spoil the JSON, so only errors show.
+    // TARGETS become the paths they selected (a folder, a path inside a
+    // directory out), as absolute paths, which checkout takes from any cwd.
     const output = args.values.json ? quietOutput(env.output) : env.output;
     const checkedOut = await checkout.run({
       values: args.values.force ? { force: true } : {},
-      positionals: args.positionals,
+      positionals: args.positionals.length === 0 ? [] : fetched.paths,
     }, { ...env, output });
-    return Math.max(fetched, checkedOut);
+    return Math.max(fetched.code, checkedOut);
   },
 };
 
@@ -129,7 +130,7 @@ interface Report {
   readonly runCache: boolean;
   /** Options for the transfer layer (progress, problems, cancellation). */
   readonly options: {
-    readonly progress: import("../../remote/progress.ts").TransferProgress;
+    readonly progress: TransferProgress;
     readonly onProblem: (message: string) => void;
     readonly signal: AbortSignal;
   };
@@ -158,7 +159,7 @@ async function transfer(
   env: CommandEnv,
   action: Action,
   commandName: string = verb,
-): Promise<number> {
+): Promise<{ code: number; paths: string[] }> {
   const jobs = intOption(values.jobs, "jobs", commandName);
   return await withProject(env, async (session) => {
     const { project, state } = session;
@@ -216,7 +217,10 @@ async function transfer(
           );
         }
       }
-      return summary.failed > 0 ? 1 : 0;
+      return {
+        code: summary.failed > 0 ? 1 : 0,
+        paths: [...new Set(selection.data.map((item) => join(project.root, item.path)))],
+      };
     } finally {
       env.output.clearStatus();
       remote.backend.close();
