@@ -12,14 +12,21 @@
  * @module
  */
 
+import { type EngineContext, stageKey } from "../engine/context.ts";
 import type { Project } from "../model/project.ts";
+import type { StageDef } from "../model/stage_def.ts";
 import type { ProjectConfig } from "../pipeline/project_config.ts";
 import type { Cache } from "../storage/cache.ts";
 import type { Hash } from "../storage/hash.ts";
 import type { StateStore } from "../storage/state.ts";
 import type { Output } from "./output.ts";
 import { openCheckedRemote } from "./remote_access.ts";
-import { isManifestObject, type RecordedData, type Selection } from "./transfer_targets.ts";
+import {
+  isManifestObject,
+  readProjectRecords,
+  type RecordedData,
+  type Selection,
+} from "./transfer_targets.ts";
 
 /** One out or tracked data the remote lacks. */
 export interface MissingRemotely {
@@ -114,6 +121,72 @@ export async function remoteStatus(
   } finally {
     remote.backend.close();
   }
+}
+
+/**
+ * What the remote lacks of the outs of `shown` (as their lock files record
+ * them) and, when no stage was `named`, of the project's tracked data too:
+ * `status --remote` and `verify --remote`.
+ *
+ * @example
+ * ```ts ignore
+ * const status = await remoteStatusOfStages(session.context, graph.order, false, undefined);
+ * ```
+ */
+export async function remoteStatusOfStages(
+  context: EngineContext,
+  shown: readonly StageDef[],
+  named: boolean,
+  requested: string | undefined,
+): Promise<RemoteStatus> {
+  const { project, state, cache } = context;
+  const { readProjectConfig } = await import("../pipeline/project_config.ts");
+  const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+  const records = await readProjectRecords(project, state, skip);
+  const keys = new Set(shown.map((stage) => stageKey(context, stage)));
+  const data = records.data.filter((item) => item.stage ? keys.has(item.stage.key) : !named);
+  const stages = records.stages.filter((stage) => keys.has(stage.key));
+  const config = await readProjectConfig(project, { state });
+  return await remoteStatus(
+    { project, config, state, cache },
+    { data, stages, everything: !named },
+    requested,
+  );
+}
+
+/** One problem in the shape of `verify --json` (SPEC §6). */
+export interface RemoteProblem {
+  readonly stage?: string;
+  readonly path: string;
+  readonly problem: string;
+}
+
+/**
+ * A {@link RemoteStatus} as `verify --remote` problems: one per out or
+ * tracked data the remote lacks, saying what fixes it.
+ *
+ * @example
+ * ```ts ignore
+ * for (const p of remoteProblems(status)) output.error(`${p.path}: ${p.problem}`);
+ * ```
+ */
+export function remoteProblems(status: RemoteStatus): RemoteProblem[] {
+  return status.missing.map((item) => {
+    const files = item.files && item.files.missing > 0
+      ? ` (${item.files.missing} of its ${item.files.total} files)`
+      : "";
+    const what = `not on remote '${status.remote}'${files}`;
+    const fix = item.local
+      ? "'pivot push' uploads it"
+      : item.stage
+      ? `not in the local cache either: run 'pivot repro ${item.stage}', then 'pivot push'`
+      : "not in the local cache either";
+    return {
+      ...(item.stage ? { stage: item.stage } : {}),
+      path: item.path,
+      problem: `${what}; ${fix}`,
+    };
+  });
 }
 
 /** Print a {@link RemoteStatus} after the status table. */

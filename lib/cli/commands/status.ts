@@ -4,13 +4,11 @@
  * @module
  */
 
-import { stageKey } from "../../engine/context.ts";
 import { predictStatus } from "../../engine/plan.ts";
-import type { StageDef } from "../../model/stage_def.ts";
 import type { Command } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
-import { printRemoteStatus, type RemoteStatus, remoteStatus } from "../remote_status.ts";
-import { type Session, withSession } from "../session.ts";
+import { printRemoteStatus, remoteStatusOfStages } from "../remote_status.ts";
+import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
 /** The `status` command. */
@@ -43,8 +41,8 @@ export const status: Command = {
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
       const decisions = await predictStatus(session.context, shown);
       const remote = values.remote || values["remote-name"] !== undefined
-        ? await statusOfRemote(
-          session,
+        ? await remoteStatusOfStages(
+          session.context,
           shown,
           positionals.length > 0,
           values["remote-name"] as string | undefined,
@@ -67,29 +65,3 @@ export const status: Command = {
     });
   },
 };
-
-/**
- * What the remote lacks of the outs of `shown` (their lock files' records)
- * and, when no stage is named, of the project's tracked data too.
- */
-async function statusOfRemote(
-  session: Session,
-  shown: readonly StageDef[],
-  named: boolean,
-  requested: string | undefined,
-): Promise<RemoteStatus> {
-  const { project, state, cache } = session.context;
-  const { readProjectConfig } = await import("../../pipeline/project_config.ts");
-  const { readProjectRecords } = await import("../transfer_targets.ts");
-  const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
-  const records = await readProjectRecords(project, state, skip);
-  const keys = new Set(shown.map((stage) => stageKey(session.context, stage)));
-  const data = records.data.filter((item) => item.stage ? keys.has(item.stage.key) : !named);
-  const stages = records.stages.filter((stage) => keys.has(stage.key));
-  const config = await readProjectConfig(project, { state });
-  return await remoteStatus(
-    { project, config, state, cache },
-    { data, stages, everything: !named },
-    requested,
-  );
-}
