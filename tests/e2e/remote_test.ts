@@ -237,6 +237,33 @@ test("an object missing from the remote fails the fetch with its path, exit 1; t
   assertEquals(Object.keys(await contents(b, "words")).length, 120, "what arrived is restored");
 });
 
+test(
+  "a corrupt remote object is reported with its path and enters neither the cache nor the workspace",
+  {
+    timeLimit: 300_000,
+  },
+  async () => {
+    await using share = await tempDir();
+    await using a = await projectA(`remotes:\n  share: { url: "${share.root}" }\n`);
+    await ok(a, "repro");
+    await a.commitAll();
+    await ok(a, "push");
+    const { hashBytes } = await import("../../lib/storage/hash.ts");
+    const hash = await hashBytes(await Deno.readTextFile(a.path("counts.json")));
+    await Deno.writeTextFile(`${share.root}/files/${hash.slice(0, 2)}/${hash.slice(2)}`, "{}");
+
+    await using holder = await tempDir();
+    const b = await cloneOf(a, holder.path("b"));
+    const pulled = await b.pivot("pull");
+    assertEquals(pulled.code, 1, pulled.stderr);
+    assertMatch(pulled.stderr, new RegExp(`${hash}.* is corrupt.*\\[counts\\.json\\]`));
+    assertEquals(await contents(b, "counts.json"), {}, "not in the workspace");
+    const stored = (await listTree(b.path(".pivot"))).filter((f) => f.endsWith(hash.slice(2)));
+    assertEquals(stored, [], "not in the cache");
+    assertEquals(await contents(b, "words"), await contents(a, "words"), "the rest is restored");
+  },
+);
+
 test("a push SIGKILLed mid-way leaves only whole objects, and running it again completes", {
   timeLimit: 300_000,
 }, async () => {
