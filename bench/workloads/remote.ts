@@ -388,64 +388,62 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     count: number,
     limits: { push: number; pull: number },
   ) => {
-    // Push: a fresh prefix each run (its objects removed on the server) and a cold index.
-    const push = await repeat(
-      pivotArgv("push", fileset.project, "pv"),
-      { cwd: dir, env: pivotEnv },
+    // Push: a fresh prefix each run (its objects removed on the server) and
+    // a cold index. Each repetition of Pivot is followed by one of rclone.
+    const [push, rpush] = await interleaved(reps, [
       {
+        argv: pivotArgv("push", fileset.project, "pv"),
+        time: { cwd: dir, env: pivotEnv },
         label: `remote: ${name} push, Pivot`,
-        reps,
-        warmup: 1,
         before: async () => {
           await removeAll(join(bucketDir, "pv"));
           await removeAll(join(fileset.project, "state"));
         },
         check: checkPivot(count),
       },
-    );
-    const rpush: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
-      rcloneArgv(fileset.plain, `bench:${BUCKET}/rc`),
-      { cwd: dir, env: rcloneEnv },
-      {
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(fileset.plain, `bench:${BUCKET}/rc`),
+        time: { cwd: dir, env: rcloneEnv },
         label: `remote: ${name} push, rclone`,
-        reps,
-        warmup: 1,
         before: () => removeAll(join(bucketDir, "rc")),
       },
-    );
+    ]);
     rows.push({
       name: `${name}: push`,
-      pivot: push,
-      rclone: rpush,
+      pivot: push!,
+      rclone: rpush ?? { skipped: rcloneMissing! },
       target: `≤ ${limits.push}×`,
       limit: limits.push,
     });
 
     const fetchProject = join(dir, "fetch");
-    const pull = await repeat(pivotArgv("fetch", fetchProject, "pv"), { cwd: dir, env: pivotEnv }, {
-      label: `remote: ${name} pull, Pivot`,
-      reps,
-      warmup: 1,
-      before: async () => {
-        await removeAll(fetchProject);
-        await Deno.mkdir(fetchProject, { recursive: true });
-        await Deno.copyFile(
-          join(fileset.project, "targets.json"),
-          join(fetchProject, "targets.json"),
-        );
-      },
-      check: checkPivot(count),
-    });
     const into = join(dir, "rclone-pull");
-    const rpull: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
-      rcloneArgv(`bench:${BUCKET}/rc`, into),
-      { cwd: dir, env: rcloneEnv },
-      { label: `remote: ${name} pull, rclone`, reps, warmup: 1, before: () => removeAll(into) },
-    );
+    const [pull, rpull] = await interleaved(reps, [
+      {
+        argv: pivotArgv("fetch", fetchProject, "pv"),
+        time: { cwd: dir, env: pivotEnv },
+        label: `remote: ${name} pull, Pivot`,
+        before: async () => {
+          await removeAll(fetchProject);
+          await Deno.mkdir(fetchProject, { recursive: true });
+          await Deno.copyFile(
+            join(fileset.project, "targets.json"),
+            join(fetchProject, "targets.json"),
+          );
+        },
+        check: checkPivot(count),
+      },
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(`bench:${BUCKET}/rc`, into),
+        time: { cwd: dir, env: rcloneEnv },
+        label: `remote: ${name} pull, rclone`,
+        before: () => removeAll(into),
+      },
+    ]);
     rows.push({
       name: `${name}: pull (Pivot: fetch into the cache, hash-checked)`,
-      pivot: pull,
-      rclone: rpull,
+      pivot: pull!,
+      rclone: rpull ?? { skipped: rcloneMissing! },
       target: `≤ ${limits.pull}×`,
       limit: limits.pull,
     });
@@ -630,7 +628,8 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
   const body = [
     `s3rver ${"3.7.1"} on 127.0.0.1 (a Node.js server: it is the bottleneck, for both tools), ` +
     `${JOBS} parallel transfers for both (\`-j ${JOBS}\`; rclone \`--transfers ${JOBS} --checkers ${JOBS}\`, ` +
-    `its other settings default). Each figure is a whole process; a push starts from an empty prefix ` +
+    `its other settings default). Each figure is a whole process, each repetition of Pivot followed by ` +
+    `one of rclone (the load on this machine swings); a push starts from an empty prefix ` +
     `and (Pivot) an empty index; a pull into an empty cache or folder.` +
     (quick ? " `--quick` sizes." : ""),
     "",
@@ -649,8 +648,7 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     "The same, through the commands (`pivot push`, `pivot pull`) in a project whose lock file " +
     "records the data as a directory out (or one file out); `pivot pull` also checks the data out " +
     "into the workspace (a second write where the filesystem has no reflink) and so loads the " +
-    "pipeline. rclone copies the same files, timed again in turn with Pivot (one repetition each, " +
-    "alternately).",
+    "pipeline. rclone copies the same files, timed again beside these runs.",
     "",
     table(
       ["Case", "Pivot", "rclone", "Pivot ÷ rclone", "Target", ""],
