@@ -561,7 +561,9 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
         return undefined;
       },
     });
-    cliRequests[index] = measured(m) ? `${counted} requests, ${wallCell(m)}` : wallCell(m);
+    cliRequests[index] = measured(m)
+      ? `${counted} request${counted === "1" ? "" : "s"}, ${wallCell(m)}`
+      : wallCell(m);
   }
   await noop.remove();
 
@@ -594,7 +596,9 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
         return undefined;
       },
     });
-    requests[index] = measured(m) ? `${counted} requests, ${wallCell(m)}` : wallCell(m);
+    requests[index] = measured(m)
+      ? `${counted} request${String(counted) === "1" ? "" : "s"}, ${wallCell(m)}`
+      : wallCell(m);
   }
   await removeAll(join(dir, "many"));
 
