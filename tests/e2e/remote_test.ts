@@ -409,6 +409,8 @@ test("progress: a status line on a terminal, only the final line in a pipe", {
   });
   const screen = new TextDecoder().decode(terminal.stdout);
   assertEquals(terminal.code, 0, screen);
+  // The escape that clears the terminal line is what is being checked.
+  // deno-lint-ignore no-control-regex
   assertMatch(screen, /\r\x1b\[2Kpush: \d+\/123 objects, /, "a status line, redrawn in place");
   assertMatch(screen, /push: 123 transferred, 0 skipped, 0 failed \(/);
 
