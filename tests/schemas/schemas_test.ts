@@ -222,7 +222,7 @@ test("the config schema and pivot's own validator accept and refuse the same fil
     "remotes: { origin: { url: S3://bucket, endpoint: https://s3.example.com/x } }\n",
     "remotes: { a_b-c.d: { url: /mnt/nfs/cache, jobs: 8 } }\n",
     "remotes: { rel: { url: ../remote-dir }, f: { url: file:///srv/cache } }\n",
-    "remotes:\n  origin:\n    url: s3://b\n    region: eu-west-1\n    profile: team\n" +
+    "remotes:\n  origin:\n    url: s3://team-bucket.eu\n    region: eu-west-1\n    profile: team\n" +
     "    access_key_id: AK\n    secret_access_key: SK\n    session_token: ST\n",
     // refused
     "- cache\n",
@@ -250,6 +250,9 @@ test("the config schema and pivot's own validator accept and refuse the same fil
     "remotes: { origin: { url: 42 } }\n",
     "remotes: { origin: { url: ftp://host/dir } }\n",
     "remotes: { origin: { url: gs://bucket } }\n",
+    "remotes: { origin: { url: s3://b } }\n",
+    "remotes: { origin: { url: s3://Team_Bucket/x } }\n",
+    "remotes: { origin: { url: 's3://' } }\n",
     "remotes: { origin: { uri: s3://b } }\n",
     "remotes: { origin: { url: s3://b, endpoint: 127.0.0.1:9000 } }\n",
     "remotes: { origin: { url: s3://b, endpoint: 'http://' } }\n",
