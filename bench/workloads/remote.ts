@@ -13,9 +13,18 @@
 
 import { join } from "node:path";
 import type { BenchContext } from "../_context.ts";
-import { measured, type Measurement, progress, repeat } from "../_measure.ts";
+import {
+  measured,
+  type Measurement,
+  progress,
+  repeat,
+  type Run,
+  stats,
+  type TimeOptions,
+} from "../_measure.ts";
 import { ratio, rssCell, type Section, table, wallCell } from "../_report.ts";
-import { onPath, removeAll, REPO } from "../_tools.ts";
+import { mustRun, onPath, pivotCommand, removeAll, REPO } from "../_tools.ts";
+import { NS, StateStore } from "../../lib/storage/state.ts";
 import { writeBigFile } from "./hashing.ts";
 import { startS3rver } from "../../tests/remote/_s3rver.ts";
 import { Cache } from "../../lib/storage/cache.ts";
@@ -88,6 +97,210 @@ function parsePivot(stdout: string): PivotRun | undefined {
     return JSON.parse(stdout.trim().split("\n").at(-1)!);
   } catch {
     return undefined;
+  }
+}
+
+/** One command of {@link interleaved}. */
+interface Timed {
+  argv: string[];
+  time: TimeOptions;
+  label: string;
+  before?: () => Promise<void>;
+  check?: (run: Run) => string | undefined;
+}
+
+/**
+ * Time `commands` in turn, one repetition of each at a time (after one
+ * warm-up of each), so that a change in the machine's load hits them alike.
+ * An undefined command is not run (its result is undefined).
+ */
+async function interleaved(
+  reps: number,
+  commands: readonly (Timed | undefined)[],
+): Promise<(Measurement | undefined)[]> {
+  const samples = commands.map(() => ({ wall: [] as number[], rss: [] as number[] }));
+  const failures: (string | undefined)[] = commands.map(() => undefined);
+  for (let rep = 0; rep <= reps; rep++) {
+    for (const [i, command] of commands.entries()) {
+      if (!command || failures[i]) continue;
+      const m = await repeat(command.argv, command.time, {
+        label: command.label,
+        reps: 1,
+        ...(command.before ? { before: command.before } : {}),
+        ...(command.check ? { check: command.check } : {}),
+      });
+      if (!measured(m)) {
+        failures[i] = "failed" in m ? m.failed : "no figure";
+        continue;
+      }
+      if (rep === 0) continue; // warm-up
+      samples[i]!.wall.push(m.wall.median);
+      if (m.rss) samples[i]!.rss.push(m.rss.median);
+    }
+  }
+  return commands.map((command, i) => {
+    if (!command) return undefined;
+    if (failures[i]) return { failed: failures[i]! };
+    return { wall: stats(samples[i]!.wall)!, rss: stats(samples[i]!.rss) };
+  });
+}
+
+/** The JSON line a `pivot push|pull --json` prints. */
+function parseJsonLine(stdout: string): Record<string, number> | undefined {
+  try {
+    return JSON.parse(stdout.trim().split("\n").at(-1)!);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A check that `pivot push|pull --json` moved `expected` objects and none failed. */
+function checkCli(expected: number) {
+  return (run: { stdout: string; stderr: string }) => {
+    const result = parseJsonLine(run.stdout);
+    if (!result) {
+      return `no JSON from pivot: ${run.stdout.slice(0, 100)} ${run.stderr.slice(0, 200)}`;
+    }
+    if (result.failed > 0) return `${result.failed} failed: ${run.stderr.slice(0, 200)}`;
+    if (result.transferred !== expected) {
+      return `transferred ${result.transferred}, expected ${expected}`;
+    }
+    return undefined;
+  };
+}
+
+/**
+ * One stage that writes `count` random files of `size` bytes into `data/`
+ * (or, for one, the file `data.bin`).
+ */
+function generatorPipeline(count: number, size: number): string {
+  const path = count === 1 ? "data.bin" : "data/";
+  return `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("bench");
+pipeline.stage({
+  name: "generate",
+  outs: { data: out("${path}", loaders.pathOnly()) },
+  run: async (_deps, ctx) => {
+    const block = new Uint8Array(Math.min(${size}, 1 << 20));
+    const fill = () => {
+      for (let i = 0; i < block.length; i += 65536) {
+        crypto.getRandomValues(block.subarray(i, Math.min(i + 65536, block.length)));
+      }
+    };
+    const write = async (file: string, size: number) => {
+      using handle = await Deno.open(file, { write: true, create: true, truncate: true });
+      for (let offset = 0, n = 0; offset < size; offset += block.length, n++) {
+        new DataView(block.buffer).setUint32(0, n);
+        const chunk = block.subarray(0, Math.min(block.length, size - offset));
+        for (let done = 0; done < chunk.length;) done += await handle.write(chunk.subarray(done));
+      }
+    };
+    if (${count} === 1) {
+      fill();
+      await write(ctx.outs.data, ${size});
+      return {};
+    }
+    for (let i = 0; i < ${count}; i++) {
+      fill();
+      await write(\`\${ctx.outs.data}/f\${String(i).padStart(6, "0")}\`, ${size});
+    }
+    return {};
+  },
+});
+`;
+}
+
+/** Projects for the CLI rows: A ran its stage; B is A without cache, state or outs. */
+class CliProjects {
+  #made = 0;
+  constructor(readonly dir: string, readonly endpoint: string, readonly bucketDir: string) {}
+
+  async create(count: number, size: number) {
+    const n = ++this.#made;
+    const a = join(this.dir, `a${n}`);
+    const b = join(this.dir, `b${n}`);
+    const prefix = `cli${n}`;
+    const out = count === 1 ? "data.bin" : "data";
+    await Deno.mkdir(a, { recursive: true });
+    await Deno.writeTextFile(
+      join(a, "deno.json"),
+      JSON.stringify({ imports: { "jsr:@pivot/core": `file://${REPO}/mod.ts` } }),
+    );
+    await Deno.writeTextFile(join(a, "pipeline.ts"), generatorPipeline(count, size));
+    await mustRun([...pivotCommand(), "init"], a);
+    await mustRun(
+      [...pivotCommand(), "remote", "add", "bench", `s3://${BUCKET}/${prefix}`, "-d"],
+      a,
+    );
+    await mustRun([...pivotCommand(), "config", "set", "remotes.bench.endpoint", this.endpoint], a);
+    await mustRun([...pivotCommand(), "config", "set", "remotes.bench.jobs", String(JOBS)], a);
+    for (const key of ["access_key_id", "secret_access_key"]) {
+      await mustRun([
+        ...pivotCommand(),
+        "config",
+        "set",
+        `remotes.bench.${key}`,
+        "S3RVER",
+        "--local",
+      ], a);
+    }
+    await mustRun([...pivotCommand(), "repro"], a);
+    // rclone copies the same files: a plain copy beside the project.
+    const plain = join(this.dir, `plain${n}`);
+    await Deno.mkdir(plain, { recursive: true });
+    if (count === 1) await Deno.copyFile(join(a, out), join(plain, out));
+    else {
+      for await (const entry of Deno.readDir(join(a, out))) {
+        await Deno.copyFile(join(a, out, entry.name), join(plain, entry.name));
+      }
+    }
+    await Deno.mkdir(join(b, ".pivot", "stages"), { recursive: true });
+    for (
+      const file of [
+        "deno.json",
+        "pipeline.ts",
+        ".pivot/config.yaml",
+        ".pivot/config.local.yaml",
+        ".pivot/.gitignore",
+      ]
+    ) {
+      await Deno.copyFile(join(a, file), join(b, file));
+    }
+    for await (const lock of Deno.readDir(join(a, ".pivot", "stages"))) {
+      await Deno.copyFile(
+        join(a, ".pivot", "stages", lock.name),
+        join(b, ".pivot", "stages", lock.name),
+      );
+    }
+    const forget = async (project: string) => {
+      const state = await StateStore.open(join(project, ".pivot", "state"));
+      for (const { key } of await state.list([NS.remote])) await state.delete(key);
+      await state.close();
+    };
+    return {
+      a,
+      b,
+      plain,
+      /** Nothing on the remote, and A's index of it forgotten. */
+      emptyRemote: async () => {
+        await removeAll(join(this.bucketDir, prefix));
+        await forget(a);
+      },
+      /** A's index of the remote forgotten (as in a fresh clone). */
+      forgetRemote: () => forget(a),
+      /** B as a fresh clone: no cache, no state, no outs. */
+      emptyClone: async () => {
+        for (const path of [".pivot/cache", ".pivot/state", ".pivot/tmp", out]) {
+          await removeAll(join(b, path));
+        }
+      },
+      remove: async () => {
+        await removeAll(a);
+        await removeAll(b);
+        await removeAll(plain);
+        await removeAll(join(this.bucketDir, prefix));
+      },
+    };
   }
 }
 
@@ -175,64 +388,62 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     count: number,
     limits: { push: number; pull: number },
   ) => {
-    // Push: a fresh prefix each run (its objects removed on the server) and a cold index.
-    const push = await repeat(
-      pivotArgv("push", fileset.project, "pv"),
-      { cwd: dir, env: pivotEnv },
+    // Push: a fresh prefix each run (its objects removed on the server) and
+    // a cold index. Each repetition of Pivot is followed by one of rclone.
+    const [push, rpush] = await interleaved(reps, [
       {
+        argv: pivotArgv("push", fileset.project, "pv"),
+        time: { cwd: dir, env: pivotEnv },
         label: `remote: ${name} push, Pivot`,
-        reps,
-        warmup: 1,
         before: async () => {
           await removeAll(join(bucketDir, "pv"));
           await removeAll(join(fileset.project, "state"));
         },
         check: checkPivot(count),
       },
-    );
-    const rpush: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
-      rcloneArgv(fileset.plain, `bench:${BUCKET}/rc`),
-      { cwd: dir, env: rcloneEnv },
-      {
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(fileset.plain, `bench:${BUCKET}/rc`),
+        time: { cwd: dir, env: rcloneEnv },
         label: `remote: ${name} push, rclone`,
-        reps,
-        warmup: 1,
         before: () => removeAll(join(bucketDir, "rc")),
       },
-    );
+    ]);
     rows.push({
       name: `${name}: push`,
-      pivot: push,
-      rclone: rpush,
+      pivot: push!,
+      rclone: rpush ?? { skipped: rcloneMissing! },
       target: `≤ ${limits.push}×`,
       limit: limits.push,
     });
 
     const fetchProject = join(dir, "fetch");
-    const pull = await repeat(pivotArgv("fetch", fetchProject, "pv"), { cwd: dir, env: pivotEnv }, {
-      label: `remote: ${name} pull, Pivot`,
-      reps,
-      warmup: 1,
-      before: async () => {
-        await removeAll(fetchProject);
-        await Deno.mkdir(fetchProject, { recursive: true });
-        await Deno.copyFile(
-          join(fileset.project, "targets.json"),
-          join(fetchProject, "targets.json"),
-        );
-      },
-      check: checkPivot(count),
-    });
     const into = join(dir, "rclone-pull");
-    const rpull: Measurement = rcloneMissing ? { skipped: rcloneMissing } : await repeat(
-      rcloneArgv(`bench:${BUCKET}/rc`, into),
-      { cwd: dir, env: rcloneEnv },
-      { label: `remote: ${name} pull, rclone`, reps, warmup: 1, before: () => removeAll(into) },
-    );
+    const [pull, rpull] = await interleaved(reps, [
+      {
+        argv: pivotArgv("fetch", fetchProject, "pv"),
+        time: { cwd: dir, env: pivotEnv },
+        label: `remote: ${name} pull, Pivot`,
+        before: async () => {
+          await removeAll(fetchProject);
+          await Deno.mkdir(fetchProject, { recursive: true });
+          await Deno.copyFile(
+            join(fileset.project, "targets.json"),
+            join(fetchProject, "targets.json"),
+          );
+        },
+        check: checkPivot(count),
+      },
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(`bench:${BUCKET}/rc`, into),
+        time: { cwd: dir, env: rcloneEnv },
+        label: `remote: ${name} pull, rclone`,
+        before: () => removeAll(into),
+      },
+    ]);
     rows.push({
       name: `${name}: pull (Pivot: fetch into the cache, hash-checked)`,
-      pivot: pull,
-      rclone: rpull,
+      pivot: pull!,
+      rclone: rpull ?? { skipped: rcloneMissing! },
       target: `≤ ${limits.pull}×`,
       limit: limits.pull,
     });
@@ -256,6 +467,105 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
   const big = await makeFileset(join(dir, "big"), 1, sizes.bigFile);
   await both(`one ${sizes.bigFile / MiB} MiB file`, big, 1, { push: 1.2, pull: 1.5 });
   await removeAll(join(dir, "big"));
+
+  // The same sizes through the real commands, in projects: `pivot push` of a
+  // directory out (or one file out) recorded in a lock file, `pivot pull`
+  // (fetch and checkout) in a copy of the project without cache or outs.
+  const cli = new CliProjects(join(dir, "cli"), server.endpoint, bucketDir);
+  const cliRows: Row[] = [];
+  for (
+    const [name, count, size, limits] of [
+      [`${sizes.smallFiles.toLocaleString("en-US")} files of 4 KiB`, sizes.smallFiles, 4096, {
+        push: 1.2,
+        pull: 1.2,
+      }],
+      [`one ${sizes.bigFile / MiB} MiB file`, 1, sizes.bigFile, { push: 1.2, pull: 1.5 }],
+    ] as const
+  ) {
+    progress(`remote: a project with ${name} (pivot repro)`);
+    const project = await cli.create(count, size);
+    const objects = count === 1 ? 1 : count + 1; // a directory's files and its manifest
+    // The load on this machine swings by several times within minutes, so
+    // rclone is timed again here, each repetition right after Pivot's.
+    const [push, rpush] = await interleaved(reps, [
+      {
+        argv: [...pivotCommand(), "push", "--json"],
+        time: { cwd: project.a },
+        label: `remote: ${name}, pivot push`,
+        before: () => project.emptyRemote(),
+        check: checkCli(objects),
+      },
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(project.plain, `bench:${BUCKET}/rccli`),
+        time: { cwd: dir, env: rcloneEnv },
+        label: `remote: ${name}, rclone copy up`,
+        before: () => removeAll(join(bucketDir, "rccli")),
+      },
+    ]);
+    cliRows.push({
+      name: `${name}: \`pivot push\``,
+      pivot: push!,
+      rclone: rpush ?? { skipped: rcloneMissing! },
+      target: `≤ ${limits.push}×`,
+      limit: limits.push,
+    });
+    const into = join(dir, "rclone-cli-pull");
+    const [pull, rpull] = await interleaved(reps, [
+      {
+        argv: [...pivotCommand(), "pull", "--json"],
+        time: { cwd: project.b },
+        label: `remote: ${name}, pivot pull`,
+        before: () => project.emptyClone(),
+        check: checkCli(objects),
+      },
+      rcloneMissing ? undefined : {
+        argv: rcloneArgv(`bench:${BUCKET}/rccli`, into),
+        time: { cwd: dir, env: rcloneEnv },
+        label: `remote: ${name}, rclone copy down`,
+        before: () => removeAll(into),
+      },
+    ]);
+    cliRows.push({
+      name: `${name}: \`pivot pull\` (fetch, hash-check, check out)`,
+      pivot: pull!,
+      rclone: rpull ?? { skipped: rcloneMissing! },
+      target: `≤ ${limits.pull}×`,
+      limit: limits.pull,
+    });
+    await removeAll(into);
+    await removeAll(join(bucketDir, "rccli"));
+    await project.remove();
+  }
+
+  // A no-op `pivot push` of a directory of many files, from a fresh clone
+  // (no index: the remote is asked) and again (the index answers).
+  progress(`remote: a project with a directory of ${sizes.noopObjects} files`);
+  const noop = await cli.create(sizes.noopObjects, 64);
+  await noop.emptyRemote();
+  await mustRun([...pivotCommand(), "push"], noop.a);
+  const cliRequests: Record<string, string> = {};
+  for (const index of ["cold", "warm"] as const) {
+    let counted = "—";
+    const m = await repeat([...pivotCommand(), "push", "--json"], { cwd: noop.a }, {
+      label: `remote: no-op pivot push of ${sizes.noopObjects} files, ${index} index`,
+      reps: 1,
+      before: async () => {
+        if (index === "cold") await noop.forgetRemote();
+      },
+      check: (run) => {
+        const result = parseJsonLine(run.stdout);
+        if (!result || result.skipped !== sizes.noopObjects + 1) {
+          return `expected ${sizes.noopObjects + 1} skipped: ${run.stdout.slice(0, 200)}`;
+        }
+        counted = String(result.requests);
+        return undefined;
+      },
+    });
+    cliRequests[index] = measured(m)
+      ? `${counted} request${counted === "1" ? "" : "s"}, ${wallCell(m)}`
+      : wallCell(m);
+  }
+  await noop.remove();
 
   // No-op push: everything already there; count requests with a cold index
   // (a fresh clone) and a warm one.
@@ -286,7 +596,9 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
         return undefined;
       },
     });
-    requests[index] = measured(m) ? `${counted} requests, ${wallCell(m)}` : wallCell(m);
+    requests[index] = measured(m)
+      ? `${counted} request${String(counted) === "1" ? "" : "s"}, ${wallCell(m)}`
+      : wallCell(m);
   }
   await removeAll(join(dir, "many"));
 
@@ -320,7 +632,8 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
   const body = [
     `s3rver ${"3.7.1"} on 127.0.0.1 (a Node.js server: it is the bottleneck, for both tools), ` +
     `${JOBS} parallel transfers for both (\`-j ${JOBS}\`; rclone \`--transfers ${JOBS} --checkers ${JOBS}\`, ` +
-    `its other settings default). Each figure is a whole process; a push starts from an empty prefix ` +
+    `its other settings default). Each figure is a whole process, each repetition of Pivot followed by ` +
+    `one of rclone (the load on this machine swings); a push starts from an empty prefix ` +
     `and (Pivot) an empty index; a pull into an empty cache or folder.` +
     (quick ? " `--quick` sizes." : ""),
     "",
@@ -336,7 +649,38 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
       ]),
     ),
     "",
+    "The same, through the commands (`pivot push`, `pivot pull`) in a project whose lock file " +
+    "records the data as a directory out (or one file out); `pivot pull` also checks the data out " +
+    "into the workspace (a second write where the filesystem has no reflink) and so loads the " +
+    "pipeline. rclone copies the same files, timed again beside these runs.",
+    "",
+    table(
+      ["Case", "Pivot", "rclone", "Pivot ÷ rclone", "Target", ""],
+      cliRows.map((row) => [
+        row.name,
+        wallCell(row.pivot),
+        wallCell(row.rclone),
+        ratio(row.pivot, row.rclone),
+        row.target,
+        verdict(row),
+      ]),
+    ),
+    "",
     table(["Measure", "Pivot", "rclone", "Target"], [
+      [
+        `no-op \`pivot push\` of a directory of ${
+          sizes.noopObjects.toLocaleString("en-US")
+        } files, fresh clone (no index)`,
+        cliRequests.cold!,
+        "—",
+        "< 50 requests",
+      ],
+      [
+        `no-op \`pivot push\` of the same, again`,
+        cliRequests.warm!,
+        "—",
+        "",
+      ],
       [
         `no-op push of ${
           sizes.noopObjects.toLocaleString("en-US")

@@ -272,7 +272,18 @@ export function jsonl<T = unknown>(): BuiltinLoader<T[]> {
     {},
     async (path) => {
       const lines = (await Deno.readTextFile(path)).split("\n");
-      return lines.filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as T);
+      const rows: T[] = [];
+      for (const [index, line] of lines.entries()) {
+        if (line.trim() === "") continue;
+        try {
+          rows.push(JSON.parse(line) as T);
+        } catch (error) {
+          // Which line, so that a file that is not JSON Lines (one JSON document
+          // spread over lines) is recognised as such.
+          throw new SyntaxError(`line ${index + 1}: ${(error as Error).message}`);
+        }
+      }
+      return rows;
     },
     (rows, path) =>
       Deno.writeTextFile(path, rows.map((row) => JSON.stringify(row) + "\n").join("")),

@@ -65,14 +65,14 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   quiet: { type: "boolean", short: "q", help: "errors only" },
   cwd: { type: "string", value: "DIR", help: "run as if started in DIR" },
   help: { type: "boolean", short: "h", help: "show help" },
-  version: { type: "boolean", help: "show the version" },
+  version: { type: "boolean", short: "V", help: "show the version" },
 };
 
 /** Parse `args` for `command` (its options plus the global ones). */
 export function parseCommandArgs(
   args: readonly string[],
   options: Readonly<Record<string, OptionSpec>>,
-  commandName: string,
+  commandName: string | undefined,
 ): ParsedArgs {
   const all = { ...GLOBAL_OPTIONS, ...options };
   try {
@@ -91,10 +91,11 @@ export function parseCommandArgs(
     return { values: values as ParsedArgs["values"], positionals };
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    const lower = `${message.charAt(0).toLowerCase()}${message.slice(1)}`;
     throw new PivotError(
-      `${commandName}: ${message.charAt(0).toLowerCase()}${
-        message.slice(1)
-      }: see 'pivot ${commandName} --help'`,
+      commandName === undefined
+        ? `${lower}: see 'pivot --help'`
+        : `${commandName}: ${lower}: see 'pivot ${commandName} --help'`,
     );
   }
 }

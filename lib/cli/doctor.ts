@@ -16,6 +16,7 @@ import { jsrUrl } from "../jsr.ts";
 import { isDirectory, isFile } from "../paths.ts";
 import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
 import { readProjectConfig } from "../pipeline/project_config.ts";
+import type { RemoteConfig } from "../remote/config.ts";
 import { VERSION } from "../version.ts";
 import { currentLaunch, type LaunchInfo } from "./launch_info.ts";
 
@@ -48,11 +49,12 @@ export type RemoteProbe = (
 ) => Promise<CheckResult>;
 
 /**
- * Reachability probes by URL scheme (`file` for a local directory). Remote
- * support registers more (`s3`) here.
+ * Reachability probes by URL scheme: `file` for a local directory, `s3` for
+ * an S3-compatible bucket.
  */
 export const REMOTE_PROBES: Record<string, RemoteProbe> = {
   file: probeDirectoryRemote,
+  s3: probeS3Remote,
 };
 
 /** Everything `pivot doctor` prints (`--json` shape). */
@@ -256,6 +258,29 @@ async function probeDirectoryRemote(
   } catch (error) {
     return { status: "failed", detail: `${dir}: ${messageOf(error)}` };
   }
+}
+
+/**
+ * An S3 remote is reachable when one tiny listing of its prefix succeeds: the
+ * endpoint answers, the credentials are accepted and the bucket exists (the
+ * same check `push` and `fetch` make first). Bounded: 5 s per try, two tries.
+ * The S3 client is imported only here, not on doctor's other paths.
+ */
+async function probeS3Remote(
+  remote: { readonly name: string; readonly settings: unknown },
+  root: string,
+): Promise<CheckResult> {
+  const { remoteSpec } = await import("../remote/config.ts");
+  const { openS3 } = await import("../remote/s3.ts");
+  const spec = remoteSpec(remote.name, remote.settings as RemoteConfig, root);
+  if (spec.kind !== "s3") return { status: "failed", detail: `${spec.url} is not an s3:// URL` };
+  const backend = await openS3(spec, { timeoutMs: 5_000 });
+  try {
+    await backend.check();
+  } finally {
+    backend.close();
+  }
+  return { status: "ok", detail: `listed ${spec.url}: endpoint, credentials and bucket work` };
 }
 
 /** The filesystem type of `dir` (`ext2/ext3`, `btrfs`, `xfs`, …), on Linux. */

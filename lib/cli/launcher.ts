@@ -26,6 +26,7 @@ import { dirname, join, resolve } from "node:path";
 import { findDenoConfig } from "../pipeline/find_project.ts";
 import { fromFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
+import { cwdOption } from "./cwd_option.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
 const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
@@ -37,16 +38,6 @@ const SELF_CONTAINED = new Set(["completion", "schema", "__complete"]);
 export interface LaunchOptions {
   /** Run as a `deno compile` binary does (default: detected from the module URL). */
   readonly compiled?: boolean;
-}
-
-/** The `--cwd` value in `args`, if any. */
-function cwdOption(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--cwd") return args[i + 1];
-    if (args[i].startsWith("--cwd=")) return args[i].slice("--cwd=".length);
-    if (args[i] === "--") break;
-  }
-  return undefined;
 }
 
 /**

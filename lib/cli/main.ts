@@ -7,6 +7,9 @@
 
 import { resolve } from "node:path";
 import { messageOf, PivotError } from "../errors.ts";
+import { findProject } from "../pipeline/find_project.ts";
+import { isCorruptStateError, setAsideState } from "../storage/state.ts";
+import { didYouMean } from "../suggest.ts";
 import { VERSION } from "../version.ts";
 import { type Command, commandHelp, GLOBAL_OPTIONS, parseCommandArgs } from "./command.ts";
 import { checkout } from "./commands/checkout.ts";
@@ -32,6 +35,10 @@ import { status } from "./commands/status.ts";
 import { track, untrack } from "./commands/track.ts";
 import { ui } from "./commands/ui.ts";
 import { verify } from "./commands/verify.ts";
+import { fetchCommand, pullCommand, pushCommand } from "./commands/transfer.ts";
+import { remote } from "./commands/remote.ts";
+import { config } from "./commands/config.ts";
+import { cwdOption } from "./cwd_option.ts";
 import { Output } from "./output.ts";
 import { mark } from "../trace.ts";
 
@@ -58,6 +65,11 @@ export const COMMANDS: readonly Command[] = [
   ui,
   importDvc,
   exportCommand,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
+  remote,
+  config,
   completionCommand(() => COMMANDS),
   schema,
   doctor,
@@ -96,20 +108,27 @@ function findCommand(args: readonly string[]): { name: string | undefined; rest:
   return { name: undefined, rest };
 }
 
-/** Run the CLI with `args`; resolves with the process exit code. */
-export async function main(args: readonly string[]): Promise<number> {
+/**
+ * Run the CLI with `args`; resolves with the process exit code. `retried`:
+ * this is the second attempt, after a damaged state store was set aside.
+ */
+export async function main(args: readonly string[], retried = false): Promise<number> {
   const { name, rest } = findCommand(args);
   const verbose = rest.includes("-v") || rest.includes("--verbose");
   const output = new Output({ verbose, quiet: rest.includes("-q") || rest.includes("--quiet") });
   const controller = new AbortController();
+  const cancel = (why: string) => {
+    if (controller.signal.aborted) return false;
+    controller.abort();
+    output.error(why);
+    return true;
+  };
   let interrupts = 0;
   const onInterrupt = () => {
     // A terminal's Ctrl-C reaches both the launcher and this process; the
     // launcher may forward it again: count one per half second.
     interrupts++;
-    if (!controller.signal.aborted) {
-      controller.abort();
-      output.error("Interrupted: cancelling running stages (Ctrl-C again to quit now)");
+    if (cancel("Interrupted: cancelling running stages (Ctrl-C again to quit now)")) {
       setTimeout(() => interrupts = 1, 500);
     } else if (interrupts > 1) {
       Deno.exit(130);
@@ -117,40 +136,33 @@ export async function main(args: readonly string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
   Deno.addSignalListener("SIGTERM", onInterrupt);
+  const orphanWatch = watchParent(() =>
+    cancel("error: the pivot process that started this one has ended: cancelling")
+  );
   try {
-    if (name === undefined) {
-      const parsed = parseCommandArgs(rest, {}, "pivot");
-      if (parsed.values.version) {
-        output.line(`pivot ${VERSION}`);
-        return 0;
-      }
-      output.line(mainHelp());
-      return parsed.values.help ? 0 : 2;
-    }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) {
-      throw new PivotError(`unknown command '${name}': run 'pivot --help' for the list`);
-    }
-    const parsed = parseCommandArgs(rest, command.options, command.name);
-    if (parsed.values.help) {
-      output.line(commandHelp(command));
-      return 0;
-    }
-    if (parsed.values.version) {
-      output.line(`pivot ${VERSION}`);
-      return 0;
-    }
-    const cwd = resolve(Deno.cwd(), (parsed.values.cwd as string | undefined) ?? ".");
-    mark(`main: running ${command.name}`);
-    const code = await command.run(parsed, { cwd, output, signal: controller.signal, args });
-    mark("main: done");
-    return code;
+    const code = await dispatch(name, rest, output, controller.signal, args);
+    // A closed stdout (`pivot list | head -1`) ends the command as SIGPIPE
+    // ends a Unix tool: 128 + 13, unless it failed for a reason of its own.
+    return output.stdoutClosed && code === 0 ? 141 : code;
   } catch (error) {
     output.clearStatus();
     if (error instanceof PivotError) {
-      output.error(`error: ${error.message}`);
+      for (const line of error.message.split("\n")) output.error(`error: ${line}`);
       if (verbose && error.cause instanceof Error) output.error(error.cause.stack ?? "");
       return error.exitCode;
+    }
+    if (isCorruptStateError(error) && !retried) {
+      // Damage found after the store was opened (a bad page deep in the
+      // file): the store is a cache, so set it aside and run again.
+      const stateDir = stateDirOf(rest);
+      if (stateDir !== undefined) {
+        output.error(
+          `warning: the state store ${stateDir}/state.db is damaged (${
+            messageOf(error)
+          }): moved it to ${setAsideState(stateDir)}; running the command again`,
+        );
+        return await main(args, true);
+      }
     }
     output.error(`error: ${messageOf(error)}`);
     output.error(
@@ -160,9 +172,83 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 70;
   } finally {
+    clearInterval(orphanWatch);
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
 }
+
+/** Run command `name` with its arguments `rest`; resolves with the exit code. */
+async function dispatch(
+  name: string | undefined,
+  args: readonly string[],
+  output: Output,
+  signal: AbortSignal,
+  all: readonly string[],
+): Promise<number> {
+  if (name === undefined) {
+    const parsed = parseCommandArgs(args, {}, undefined);
+    if (parsed.values.version) {
+      output.line(`pivot ${VERSION}`);
+      return 0;
+    }
+    output.line(mainHelp());
+    return parsed.values.help ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    const suggestion = didYouMean(name, COMMANDS.map((c) => c.name));
+    throw new PivotError(
+      `unknown command '${name}'${suggestion || ": run 'pivot --help' for the list"}`,
+    );
+  }
+  const parsed = parseCommandArgs(args, command.options, command.name);
+  if (parsed.values.help) {
+    output.line(commandHelp(command));
+    return 0;
+  }
+  if (parsed.values.version) {
+    output.line(`pivot ${VERSION}`);
+    return 0;
+  }
+  const cwd = resolve(Deno.cwd(), (parsed.values.cwd as string | undefined) ?? ".");
+  mark(`main: running ${command.name}`);
+  const code = await command.run(parsed, { cwd, output, signal, args: all });
+  mark("main: done");
+  return code;
+}
+
+/** The state directory of the project the command line `rest` runs in, if it finds one. */
+function stateDirOf(rest: readonly string[]): string | undefined {
+  try {
+    return findProject(resolve(Deno.cwd(), cwdOption(rest) ?? ".")).stateDir;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * In a child started by the launcher (`lib/cli/launcher.ts`), call `onOrphaned`
+ * once if the launcher dies without passing a signal on (SIGKILL cannot be
+ * passed on): this process is then re-parented, and a pipeline must not go
+ * on running unseen. A `getppid` every half second, on a timer that never
+ * keeps the process alive: nothing measurable on a no-op run.
+ */
+function watchParent(onOrphaned: () => void): ReturnType<typeof setInterval> | undefined {
+  if (Deno.env.get("PIVOT_CHILD") !== "1") return undefined;
+  const parent = Deno.ppid;
+  const timer = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    clearInterval(timer);
+    onOrphaned();
+    // Whatever does not stop on cancellation is stopped outright after a grace period.
+    Deno.unrefTimer(setTimeout(() => Deno.exit(130), ORPHAN_GRACE_MS));
+  }, 500);
+  Deno.unrefTimer(timer);
+  return timer;
+}
+
+/** How long an orphaned child may take to cancel cleanly before it exits anyway. */
+const ORPHAN_GRACE_MS = 10_000;
 
 export { GLOBAL_OPTIONS };

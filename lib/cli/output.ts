@@ -8,9 +8,20 @@
 
 const encoder = new TextEncoder();
 
-function writeAll(target: { writeSync(data: Uint8Array): number }, text: string): void {
+/**
+ * Write all of `text` to `target`. False when the reader has gone (a closed
+ * pipe: `pivot status | head -1`), which is not an error: the writer just
+ * stops, as Unix tools do.
+ */
+function writeAll(target: { writeSync(data: Uint8Array): number }, text: string): boolean {
   let data = encoder.encode(text);
-  while (data.length > 0) data = data.subarray(target.writeSync(data));
+  try {
+    while (data.length > 0) data = data.subarray(target.writeSync(data));
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) return false;
+    throw error;
+  }
 }
 
 /** Colour names used by the CLI. */
@@ -44,6 +55,9 @@ export class Output {
   /** Stderr is a terminal: a status line may be drawn there. */
   readonly stderrIsTerminal: boolean;
   #status = "";
+  #stdoutClosed = false;
+  #stderrClosed = false;
+  readonly #onStdoutClosed: (() => void)[] = [];
 
   /** An output with `options`. */
   constructor(options: OutputOptions) {
@@ -62,25 +76,45 @@ export class Output {
     return `\x1b[${start}m${text}\x1b[${end}m`;
   }
 
+  /**
+   * True once stdout's reader has gone (`pivot list | head -1`): nothing more
+   * is written there, and the command ends as a Unix tool would (exit 141,
+   * see `main.ts`).
+   */
+  get stdoutClosed(): boolean {
+    return this.#stdoutClosed;
+  }
+
+  /** Call `callback` once, when stdout's reader goes (never if it stays). */
+  onStdoutClosed(callback: () => void): void {
+    this.#onStdoutClosed.push(callback);
+  }
+
   /** Write a line to stdout. */
   line(text = ""): void {
-    this.#clearStatus();
-    writeAll(Deno.stdout, text + "\n");
-    this.#redrawStatus();
+    this.raw(text + "\n");
   }
 
   /** Write text to stdout as is. */
   raw(text: string): void {
+    if (this.#stdoutClosed) return;
     this.#clearStatus();
-    writeAll(Deno.stdout, text);
+    if (!writeAll(Deno.stdout, text)) {
+      this.#stdoutClosed = true;
+      for (const callback of this.#onStdoutClosed.splice(0)) callback();
+    }
     this.#redrawStatus();
   }
 
   /** Write a line to stderr. */
   error(text: string): void {
     this.#clearStatus();
-    writeAll(Deno.stderr, text + "\n");
+    this.#writeStderr(text + "\n");
     this.#redrawStatus();
+  }
+
+  #writeStderr(text: string): void {
+    if (!this.#stderrClosed && !writeAll(Deno.stderr, text)) this.#stderrClosed = true;
   }
 
   /** Set the transient status line (drawn only when stderr is a terminal). */
@@ -104,10 +138,10 @@ export class Output {
   }
 
   #clearStatus(): void {
-    if (this.#status) writeAll(Deno.stderr, "\r\x1b[2K");
+    if (this.#status) this.#writeStderr("\r\x1b[2K");
   }
 
   #redrawStatus(): void {
-    if (this.#status) writeAll(Deno.stderr, this.#status);
+    if (this.#status) this.#writeStderr(this.#status);
   }
 }

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { PivotError } from "../errors.ts";
 import type { FetchMissing } from "../outputs/data_get.ts";
 import type { Output } from "./output.ts";
 import type { ProjectSession } from "./project_session.ts";
@@ -17,8 +16,6 @@ import type { ProjectSession } from "./project_session.ts";
  * A {@link FetchMissing} that fetches from the default remote into the
  * cache, with progress on a terminal; undefined when no remote is
  * configured.
- *
- * @throws {PivotError} when `core.remote` names no remote under `remotes:`.
  *
  * @example
  * ```ts ignore
@@ -29,31 +26,19 @@ export function defaultRemoteFetch(
   session: ProjectSession,
   output: Output,
 ): FetchMissing | undefined {
-  const raw = session.config.raw;
-  const remotes = isRecord(raw.remotes) ? raw.remotes : {};
-  const configured = isRecord(raw.core) ? raw.core.remote : undefined;
-  const names = Object.keys(remotes);
-  const name = typeof configured === "string"
-    ? configured
-    : names.length === 1
-    ? names[0]
-    : undefined;
+  const { config } = session;
+  const names = Object.keys(config.remotes);
+  const name = config.remote ?? (names.length === 1 ? names[0] : undefined);
   if (name === undefined) return undefined;
-  if (!Object.hasOwn(remotes, name)) {
-    throw new PivotError(
-      `.pivot/config.yaml: core.remote is '${name}', but remotes: has no such remote (it has ${
-        names.join(", ") || "none"
-      })`,
-    );
-  }
+  // The config's validation already checked that core.remote names a remote.
+  const settings = config.remotes[name]!;
   return async (missing) => {
-    const { remoteSpec, validateRemoteConfig } = await import("../remote/config.ts");
+    const { remoteSpec } = await import("../remote/config.ts");
     const { openRemote } = await import("../remote/open.ts");
     const { TransferProgress } = await import("../remote/progress.ts");
     const { fetchObjects } = await import("../remote/transfer.ts");
-    const config = validateRemoteConfig(name, remotes[name], ".pivot/config.yaml");
     const remote = await openRemote(
-      remoteSpec(name, config, session.project.root),
+      remoteSpec(name, settings, session.project.root),
       session.state,
     );
     const progress = new TransferProgress({
@@ -69,8 +54,4 @@ export function defaultRemoteFetch(
       output.clearStatus();
     }
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -13,10 +13,13 @@ import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { loadStagesWithProducers } from "../pipeline/discovery.ts";
 import { loadStagesFresh } from "../pipeline/load_worker.ts";
+import { checkParamsStages } from "../pipeline/params_stages.ts";
 import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
 import type { Project } from "../model/project.ts";
-import { readProjectConfig } from "../pipeline/project_config.ts";
+import { type ProjectConfig, readProjectConfig } from "../pipeline/project_config.ts";
+import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
+import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
@@ -64,6 +67,11 @@ export interface SessionOptions {
   readonly cwd: string;
   /** Receives warnings (corrupt cache objects, …). */
   readonly warn: (message: string) => void;
+  /**
+   * Type-check the pipeline's modules (`deno check`) after each load: `true`
+   * (`--check`), `"config"` (as `core.check` says), or not (default).
+   */
+  readonly check?: boolean | "config";
 }
 
 /**
@@ -73,10 +81,12 @@ export interface SessionOptions {
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
+  options: { readonly check?: boolean | "config" } = {},
 ): Promise<T> {
   const session = await openSession({
     cwd: env.cwd,
     warn: (message) => env.output.error(`warning: ${message}`),
+    ...options,
   });
   try {
     return await use(session);
@@ -90,8 +100,19 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   mark("session: start");
   const project = findProject(options.cwd);
   const pipelineFile = findPipelineFile(project, options.cwd);
-  const config = await readProjectConfig(project);
-  const state = await StateStore.open(project.stateDir);
+  // What killed commands left behind (temporary files, staging folders) goes first.
+  cleanLeftovers(project.tmpDir);
+  useTempJournal(project.tmpDir);
+  const state = await StateStore.open(project.stateDir, { onReset: options.warn });
+  let config: ProjectConfig;
+  try {
+    config = await readProjectConfig(project, { state });
+  } catch (error) {
+    state.kv.close();
+    throw error;
+  }
+  config.warnings.forEach(options.warn);
+  const typeCheck = options.check === "config" ? config.check : options.check === true;
   const denoConfig = findDenoConfig(dirname(pipelineFile));
   const fingerprintOptions = {
     projectRoot: project.root,
@@ -106,8 +127,20 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     const loaded = fresh
       ? await loadStagesFresh(project, pipelineFile, paramsYaml)
       : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
+    await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
     rememberStageNames(project, pipelineFile, loaded.stages);
+    if (typeCheck) {
+      await typeCheckPipeline(
+        project,
+        // A command stage has no module: its command is not TypeScript.
+        loaded.stages.flatMap((stage) =>
+          stage.code.kind === "command" ? [] : [stage.code.moduleUrl]
+        ),
+        denoConfig,
+      );
+      mark("session: type-checked");
+    }
     // A dep missing from the workspace but tracked (a .pvt file records it) is an input
     // that 'pivot checkout' restores, not an error.
     const graph = buildGraph(loaded.stages, {
@@ -147,7 +180,13 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         code = undefined;
         return context;
       },
-      close: () => state.close(),
+      close: async () => {
+        try {
+          await state.close();
+        } finally {
+          closeTempJournal();
+        }
+      },
     };
   } catch (error) {
     state.kv.close();

@@ -20,7 +20,7 @@ import { predictStatus } from "../engine/plan.ts";
 import { PivotError } from "../errors.ts";
 import { PARAMS_FILE } from "../pipeline/params.ts";
 import { type AgentHandler, AgentServer, RPC, RpcError } from "../watch/agent.ts";
-import { Watcher, type WatchSet } from "../watch/watcher.ts";
+import { describeWatchError, Watcher, type WatchSet } from "../watch/watcher.ts";
 import { type CommandEnv, intOption } from "./command.ts";
 import { listJson, statusJson } from "./explain.ts";
 import type { Session } from "./session.ts";
@@ -122,6 +122,21 @@ export async function watch(
       }
     });
   }
+  const stop = () => {
+    driver.push({ type: "cancel" });
+    driver.stop();
+  };
+  // Watching that fails (the system's watch limit, say) would leave changes
+  // unseen while the user waits for them: say so and stop.
+  let failure: string | undefined;
+  const fail = (error: unknown) => {
+    if (failure !== undefined) return;
+    failure = describeWatchError(error);
+    env.output.error(`error: ${failure}; watch mode stopped`);
+    stop();
+  };
+  // Nobody reads the events any more (`pivot repro --watch --json | head`).
+  env.output.onStdoutClosed(stop);
   // The UI first: its page is served while the watcher starts.
   const ui = options.ui ? await serveUi(session, driver, options, flags, env) : undefined;
   let watcher: Watcher | undefined;
@@ -130,6 +145,7 @@ export async function watch(
     const watching = new Watcher(await watchSetOf(session, session.context), {
       debounceMs: options.debounceMs,
       onBatch: (batch) => driver.push({ type: "changes", data: batch.data, code: batch.code }),
+      onError: fail,
     });
     watcher = watching;
     const reaim = async (context: EngineContext) =>
@@ -139,7 +155,7 @@ export async function watch(
       // After a reload the set of deps and modules may have changed.
       if (event.type === "wave-start" && driver.context !== watchedContext) {
         watchedContext = driver.context;
-        reaim(watchedContext).catch((error) => env.output.error(`error: ${error.message}`));
+        reaim(watchedContext).catch(fail);
       }
     });
     if (options.serve) {
@@ -148,15 +164,11 @@ export async function watch(
           throw new PivotError(error.message);
         });
     }
-    const stop = () => {
-      driver.push({ type: "cancel" });
-      driver.stop();
-    };
     // Ctrl-C may have come while the watcher and the agent were starting:
     // a listener added now would never fire.
     if (env.signal.aborted) return 130;
+    if (failure !== undefined) return 2;
     env.signal.addEventListener("abort", stop, { once: true });
-    const orphanCheck = stopWhenOrphaned(stop);
     // A Ctrl-C during start-up (loading, fingerprinting, starting servers)
     // came before the listener: stop before running anything.
     if (env.signal.aborted) stop();
@@ -165,10 +177,10 @@ export async function watch(
     }
     await driver.run();
     await history.done();
-    clearInterval(orphanCheck);
     env.signal.removeEventListener("abort", stop);
     // Ctrl-C is how `pivot ui` ends; it interrupts a `repro --watch`.
-    return options.run && (env.signal.aborted || orphaned) ? 130 : 0;
+    if (failure !== undefined) return 2;
+    return options.run && env.signal.aborted ? 130 : 0;
   } finally {
     watcher?.close();
     agent?.close();
@@ -220,26 +232,6 @@ async function serveUi(
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
-}
-
-let orphaned = false;
-
-/**
- * When the launcher process is killed outright (SIGKILL cannot be passed
- * on), this process is re-parented; a long-running watch then stops too
- * rather than live on unseen.
- */
-function stopWhenOrphaned(stop: () => void): ReturnType<typeof setInterval> | undefined {
-  if (Deno.env.get("PIVOT_CHILD") !== "1") return undefined;
-  const parent = Deno.ppid;
-  const timer = setInterval(() => {
-    if (Deno.ppid === parent) return;
-    orphaned = true;
-    clearInterval(timer);
-    stop();
-  }, 1_000);
-  Deno.unrefTimer(timer);
-  return timer;
 }
 
 function agentHandler(driver: Driver): AgentHandler {

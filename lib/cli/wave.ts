@@ -13,6 +13,7 @@ import type { SummaryEvent } from "../engine/events.ts";
 import { stageKey } from "../engine/context.ts";
 import { readLock } from "../storage/lock_file.ts";
 import { WorkerPool } from "../worker/pool.ts";
+import { stagingRootPath } from "../storage/temp_files.ts";
 import type { CommandEnv } from "./command.ts";
 import { ownCodePaths } from "../own_code.ts";
 import type { Session } from "./session.ts";
@@ -32,12 +33,14 @@ export interface RunFlags {
   readonly json: boolean;
 }
 
+let pools = 0;
+
 /** A worker pool for a session's project. */
 export function poolFor(session: Session): WorkerPool {
   const { project } = session.context;
   const nodeModules = join(project.root, "node_modules");
   return new WorkerPool({
-    stagingRoot: join(project.tmpDir, `run-${Deno.pid}-${Date.now().toString(36)}`),
+    stagingRoot: stagingRootPath(project.tmpDir, ++pools),
     codeAccess: async () => {
       const code = await session.code();
       return {
@@ -77,7 +80,8 @@ export function driverFor(
     noCommit: flags.noCommit,
     runOnChange,
     select: (context, names) => selectStages(context.graph, names),
-    onError: (message) => env.output.error(`error: ${message}`),
+    // A message may hold several lines (one per type error with --check).
+    onError: (message) => message.split("\n").forEach((line) => env.output.error(`error: ${line}`)),
   });
 }
 

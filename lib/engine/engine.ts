@@ -12,6 +12,7 @@ import { messageOf, OutputError } from "../errors.ts";
 import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
+import type { LockHolder } from "../storage/exec_lock.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
 import { checkStagedOuts, linkDeps, prepareOuts, type RunDirs } from "../worker/staging.ts";
@@ -23,7 +24,12 @@ import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
 import { Slots } from "./slots.ts";
 import { recordRun } from "./record.ts";
-import { withStageLock } from "./stage_lock.ts";
+import {
+  lockCancelReason,
+  lockErrorMessage,
+  lockWaitMessage,
+  withStageLock,
+} from "./stage_lock.ts";
 import { commitStagedOuts, recacheOut, restoreOut } from "./workspace_outs.ts";
 
 /** What a wave should do. */
@@ -192,12 +198,35 @@ export class Engine {
 
     // Another process may be on this stage: take its lock, then decide again
     // if that process touched the stage meanwhile.
-    const onWait = () =>
-      this.#events.emit({
-        type: "warning",
-        message: `stage '${stage.name}' is being run by another pivot process; waiting for it`,
-      });
-    const outcome = await withStageLock(
+    let holder: LockHolder | undefined;
+    const onWait = (held: LockHolder) => {
+      holder = held;
+      this.#events.emit({ type: "warning", message: lockWaitMessage(this.#context, stage, held) });
+    };
+    let outcome: StageOutcome | undefined;
+    try {
+      outcome = await this.#underLock(stage, request, slots, wave, { forced, onWait, before });
+    } catch (error) {
+      const message = lockErrorMessage(this.#context, stage, error);
+      if (message === undefined) throw error;
+      return { status: "failed", reason: "lock", error: message };
+    }
+    return outcome ?? { status: "cancelled", reason: lockCancelReason(this.#context, holder) };
+  }
+
+  /** Take `stage`'s execution lock, decide again if needed, and act: skip, restore or execute. */
+  #underLock(
+    stage: StageDef,
+    request: WaveRequest,
+    slots: Slots,
+    wave: WaveState,
+    { forced, onWait, before }: {
+      forced: boolean;
+      onWait: (holder: LockHolder) => void;
+      before: Decision;
+    },
+  ): Promise<StageOutcome | undefined> {
+    return withStageLock(
       this.#context,
       stage,
       { forced, signal: request.signal, onWait, before },
@@ -217,8 +246,6 @@ export class Engine {
         return await this.#execute(decision, request, slots, wave);
       },
     );
-    return outcome ??
-      { status: "cancelled", reason: "cancelled while waiting for another process" };
   }
 
   /** Restore `outs` of `stage` from the cache; false (stop) at the first that cannot be. */

@@ -115,6 +115,12 @@ export function explainFailure(
   const location = userLocation(error.stack, root);
   const stack = userStack(error.stack, root);
   const at = location === undefined ? "" : ` at ${location}`;
+  // A module a stage imports at run time that Pivot did not grant: Deno
+  // reports it as a TypeError that suggests --allow-read.
+  const deniedImport = error.name === "TypeError" ? DENIED.exec(error.message) : null;
+  if (deniedImport?.[1] === "read") {
+    return { message: deniedImportMessage(stage, shown(deniedImport[2], dirs, root), root), stack };
+  }
   const denied = error.name === "NotCapable" ? DENIED.exec(error.message) : null;
   if (denied) {
     return { message: explainDenied(stage, denied[1], denied[2], dirs, root, at), stack };
@@ -125,9 +131,8 @@ export function explainFailure(
     case "import":
       return { message: `stage '${name}': could not load its code${at}: ${text}`, stack };
     case "load":
-      return { message: `stage '${name}': could not load a dep${at}: ${text}`, stack };
     case "save":
-      return { message: `stage '${name}': could not save an out${at}: ${text}`, stack };
+      return { message: artifactFailure(stage, phase, error.artifact, text, at), stack };
     case "worker":
       return { message: `stage '${name}': its worker crashed: ${text}`, stack };
     case "exit": {
@@ -180,4 +185,47 @@ function stripStaging(text: string, dirs: RunDirs, root: string): string {
     dir(root),
     "",
   );
+}
+
+/**
+ * A dep that its loader could not read, or an out it could not write: the
+ * stage, the dep or out, its path and the loader, since the usual cause is a
+ * loader that does not fit the file (`loaders.jsonl()` on a JSON document).
+ */
+function artifactFailure(
+  stage: StageDef,
+  phase: "load" | "save",
+  name: string | undefined,
+  message: string,
+  at: string,
+): string {
+  const what = phase === "load" ? "dep" : "out";
+  const artifact = phase === "load"
+    ? stage.deps.find((d) => d.name === name)
+    : stage.outs.find((o) => o.name === name);
+  if (artifact === undefined) {
+    return `stage '${stage.name}': could not ${phase} ${
+      phase === "load" ? "a dep" : "an out"
+    }${at}: ${message}`;
+  }
+  const loader = artifact.loader === undefined
+    ? "its custom loader"
+    : `loaders.${artifact.loader.kind}()`;
+  return `stage '${stage.name}': could not ${phase} ${what} '${artifact.name}' (${artifact.path}) with ${loader}${at}: ${message}${
+    phase === "load" ? ": does the loader match the file's format?" : ""
+  }`;
+}
+
+/**
+ * A stage imported a module it may not read: one Pivot did not find in the
+ * pipeline's module graph, because the specifier was computed
+ * (`import(name)`), so it is neither granted nor part of the fingerprint.
+ */
+function deniedImportMessage(stage: StageDef, path: string, root: string): string {
+  const outside = path.startsWith("/") && !path.startsWith(dir(root));
+  return `stage '${stage.name}' imported '${path}'${
+    outside ? ", outside the project," : ","
+  } which Pivot cannot see in the pipeline's imports: import it with a literal specifier (await import("${
+    outside ? path : `./${path}`
+  }")) so that Pivot tracks it, or declare it in the stage's permissions.read`;
 }

@@ -71,6 +71,9 @@ export class WaveSchedule {
       .filter((n) => this.#index.has(n) && !this.#ended.has(n))
       .sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);
     for (const name of below) {
+      // Blocking an earlier stage of `below` may have ended this one already
+      // (it is below that stage too): each stage is blocked once.
+      if (this.#ended.has(name)) continue;
       const next = this.#graph.byName.get(name)!;
       if (failed) {
         blocked.push({ stage: next, by: stage.name });

@@ -13,9 +13,15 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { StageDef } from "../model/stage_def.ts";
-import { acquireExecLock, type HeldLock } from "../storage/exec_lock.ts";
+import {
+  acquireExecLock,
+  describeHolder,
+  ExecLockError,
+  type HeldLock,
+  type LockHolder,
+} from "../storage/exec_lock.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import { decide, type Decision, depsUnchanged, lockUnchanged } from "./decide.ts";
 
@@ -25,8 +31,8 @@ export interface StageLockOptions {
   readonly forced: boolean;
   /** Stops the wait for another process's lock. */
   readonly signal?: AbortSignal;
-  /** Called once when another process holds the lock and this one waits. */
-  readonly onWait?: () => void;
+  /** Called once when another process holds the lock and this one waits, with the holder. */
+  readonly onWait?: (holder: LockHolder) => void;
   /**
    * A decision made before the lock was taken. It is kept when forced or
    * when the stage's lock file is unchanged since (no other process ran or
@@ -74,7 +80,7 @@ export async function withStageLock<T>(
 function acquireStageLock(
   context: EngineContext,
   stage: StageDef,
-  options: { readonly signal?: AbortSignal; readonly onWait?: () => void },
+  options: { readonly signal?: AbortSignal; readonly onWait?: (holder: LockHolder) => void },
 ): Promise<HeldLock> {
   return acquireExecLock(join(context.project.tmpDir, "locks"), stageKey(context, stage), {
     signal: options.signal,
@@ -94,7 +100,10 @@ function acquireStageLock(
 export async function lockStages(
   context: EngineContext,
   stages: Iterable<StageDef>,
-  options: { readonly signal?: AbortSignal; readonly onWait?: (stage: StageDef) => void } = {},
+  options: {
+    readonly signal?: AbortSignal;
+    readonly onWait?: (stage: StageDef, holder: LockHolder) => void;
+  } = {},
 ): Promise<(() => Promise<void>) | undefined> {
   const wanted = new Set([...stages].map((s) => s.name));
   const held: HeldLock[] = [];
@@ -107,7 +116,7 @@ export async function lockStages(
       held.push(
         await acquireStageLock(context, stage, {
           signal: options.signal,
-          onWait: () => options.onWait?.(stage),
+          onWait: (holder) => options.onWait?.(stage, holder),
         }),
       );
     }
@@ -117,4 +126,37 @@ export async function lockStages(
     throw error;
   }
   return releaseAll;
+}
+
+/** The warning shown once when `stage`'s lock is held by another process. */
+export function lockWaitMessage(
+  context: EngineContext,
+  stage: StageDef,
+  holder: LockHolder,
+): string {
+  return `stage '${stage.name}' is locked by another pivot process; waiting for it: ${
+    describeHolder(holder, relative(context.project.root, holder.path))
+  }`;
+}
+
+/** Why a wait for `stage`'s lock ended in cancellation (the holder, if one was seen). */
+export function lockCancelReason(context: EngineContext, holder: LockHolder | undefined): string {
+  return holder === undefined
+    ? "cancelled while waiting for its execution lock"
+    : `cancelled while waiting for its execution lock, ${
+      describeHolder(holder, relative(context.project.root, holder.path))
+    }`;
+}
+
+/**
+ * The one-line message for an {@link ExecLockError} on `stage` (the lock
+ * directory or file is unusable), or undefined for any other error.
+ */
+export function lockErrorMessage(
+  context: EngineContext,
+  stage: StageDef,
+  error: unknown,
+): string | undefined {
+  if (!(error instanceof ExecLockError)) return undefined;
+  return `stage '${stage.name}': ${error.message.replaceAll(context.project.root + "/", "")}`;
 }

@@ -15,7 +15,7 @@ import type { CommandRef, DepDef, OutDef, PipelineRef, StageDef } from "../model
 import { statOrUndefined } from "../paths.ts";
 import { readLock } from "../storage/lock_file.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
-import { didYouMean } from "./_suggest.ts";
+import { didYouMean } from "../suggest.ts";
 import { isPlainObject } from "./_values.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import type { PivotYamlCommandStage } from "./_command_yaml.ts";

@@ -13,7 +13,7 @@
 
 import { isAbsolute, join, normalize, relative } from "node:path";
 import { PivotError } from "../errors.ts";
-import { didYouMean } from "./_suggest.ts";
+import { didYouMean } from "../suggest.ts";
 import { isPlainObject, yamlKindOf } from "./_values.ts";
 import type { YamlPath } from "./_yaml_source.ts";
 import { dvcMatrixDimension, expandMatrix, foreachVariants } from "./matrix.ts";

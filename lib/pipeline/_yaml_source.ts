@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isNode, isScalar, LineCounter, parseDocument, type Tags } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Tags } from "yaml";
 import { PivotError } from "../errors.ts";
 import { YamlFloat } from "./substitute.ts";
 
@@ -23,6 +23,11 @@ export interface YamlSource {
   where(path: YamlPath): string;
   /** The 1-based line of the node at `path` (or its nearest ancestor); 0 when unknown. */
   line(path: YamlPath): number;
+  /**
+   * `label:line` for the key of the mapping entry at `path` (a mapping
+   * value starts on the line after its key), else as {@link where}.
+   */
+  whereKey(path: YamlPath): string;
 }
 
 /** Options of {@link parseYamlSource}. */
@@ -83,6 +88,18 @@ export function parseYamlSource(
       return at > 0 ? `${label}:${at}` : label;
     },
     line,
+    whereKey(path) {
+      const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) =>
+          isScalar(item.key) ? item.key.value === path[path.length - 1] : false
+        );
+        if (pair && isNode(pair.key) && pair.key.range) {
+          return `${label}:${lineCounter.linePos(pair.key.range[0]).line}`;
+        }
+      }
+      return this.where(path);
+    },
   };
 }
 

@@ -87,3 +87,34 @@ export function findDenoConfig(dir: string): string | undefined {
   }
   return undefined;
 }
+
+/** Directories never searched for pipelines: Pivot's, git's, npm's, and hidden ones. */
+function skipped(name: string): boolean {
+  return name.startsWith(".") || name === "node_modules";
+}
+
+/**
+ * Every pipeline file of the project: a walk of the tree from the root,
+ * skipping hidden directories and `node_modules/`, symlinks not followed.
+ * For the rare questions about the whole project (does any pipeline have a
+ * stage of this name?); commands otherwise load only the pipeline they run
+ * in and its producers.
+ */
+export function findPipelineFiles(project: Project): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    const file = pipelineFileIn(dir);
+    if (file !== undefined) found.push(file);
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory && !skipped(entry.name)) walk(join(dir, entry.name));
+    }
+  };
+  walk(project.root);
+  return found.sort();
+}

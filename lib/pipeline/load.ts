@@ -18,7 +18,8 @@ import {
   PipelineDefinitionError,
   type RegisteredStage,
 } from "../api/pipeline.ts";
-import { firstLine, messageOf, PivotError } from "../errors.ts";
+import { PivotError } from "../errors.ts";
+import { importErrorLine } from "./_import_error.ts";
 import type { Project } from "../model/project.ts";
 import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
@@ -27,16 +28,14 @@ import { emptyParamsYaml, PARAMS_FILE, type ParamsYaml, resolveParams } from "./
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
 
 /** Import `file` (a `pipeline.ts`) and return the `Pipeline` it exports. */
-async function importPipeline(file: string): Promise<Pipeline> {
+async function importPipeline(project: Project, file: string): Promise<Pipeline> {
   const url = toFileUrl(file);
   let module: Record<string, unknown>;
   try {
     module = await import(url);
   } catch (error) {
     if (error instanceof PipelineDefinitionError) throw new PivotError(error.message);
-    throw new PivotError(`${file}: failed to load: ${firstLine(messageOf(error))}`, {
-      cause: error,
-    });
+    throw new PivotError(importErrorLine(error, file, project.root), { cause: error });
   }
   const pipelines = Object.values(module).filter(isPipeline);
   if (pipelines.length === 0) {
@@ -87,7 +86,7 @@ export async function loadPipeline(
     const { loadYamlPipeline } = await import("./load_yaml.ts");
     return await loadYamlPipeline(project, file, paramsYaml, options.state);
   }
-  const pipeline = await importPipeline(file);
+  const pipeline = await importPipeline(project, file);
   mark("load: imported");
   const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
   const stages: StageDef[] = [];

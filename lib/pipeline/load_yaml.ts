@@ -26,9 +26,10 @@ import type { Out, OutKind } from "../api/artifacts.ts";
 import { type LoaderSpec, loaderSpecOf } from "../model/loader_spec.ts";
 import { csv, json, jsonl, pathOnly, text, yaml } from "../api/loaders.ts";
 import { isPipeline, PipelineDefinitionError, type StageDefinition } from "../api/pipeline.ts";
-import { firstLine, messageOf, PivotError } from "../errors.ts";
+import { messageOf, PivotError } from "../errors.ts";
+import { describeImportError, importErrorLine } from "./_import_error.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
-import { didYouMean } from "./_suggest.ts";
+import { didYouMean } from "../suggest.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import { type ParamsYaml, resolveParams } from "./params.ts";
 import type { PivotYamlCommandStage, PivotYamlFile, PivotYamlStage } from "./pivot_yaml.ts";
@@ -69,7 +70,7 @@ export async function loadYamlPipeline(
     file,
     dir: parsed.dir,
   };
-  const modules = await importModules(parsed);
+  const modules = await importModules(project, parsed);
   const stages: StageDef[] = [];
   let readData: ((abs: string) => unknown) | undefined;
   for (const entry of parsed.stages) {
@@ -223,7 +224,10 @@ function defaultPipelineName(dir: string): string {
 type Module = Record<string, unknown>;
 
 /** Import every module the file names, once each; a failure names the first stage using it. */
-async function importModules(parsed: PivotYamlFile): Promise<Map<string, Module>> {
+async function importModules(
+  project: Project,
+  parsed: PivotYamlFile,
+): Promise<Map<string, Module>> {
   const firstUse = new Map<string, PivotYamlStage>();
   for (const entry of parsed.stages) {
     if (entry.kind === "command") continue;
@@ -236,9 +240,10 @@ async function importModules(parsed: PivotYamlFile): Promise<Map<string, Module>
     } catch (error) {
       if (error instanceof PipelineDefinitionError) throw new PivotError(error.message);
       const module = relative(parsed.dir, entry.run.module);
-      const reason = error instanceof TypeError && /Module not found/.test(messageOf(error))
+      const failure = describeImportError(error, project.root);
+      const reason = failure.missing === entry.run.module
         ? "the file does not exist"
-        : firstLine(messageOf(error));
+        : importErrorLine(error, entry.run.module, project.root);
       throw new PivotError(
         `${entry.where}: stage '${entry.baseName}': cannot import ${module}: ${reason}`,
         { cause: error },

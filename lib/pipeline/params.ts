@@ -19,7 +19,7 @@
 import type { ParamsSpec } from "../api/stage.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../api/standard_schema.ts";
 import { PivotError } from "../errors.ts";
-import { didYouMean } from "./_suggest.ts";
+import { didYouMean } from "../suggest.ts";
 import { cloneJson, deepMerge, formatKeyPath, hasPath, isPlainObject, short } from "./_values.ts";
 
 /** The name of the overrides file at the project root. */

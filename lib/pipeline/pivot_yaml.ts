@@ -32,7 +32,7 @@
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { messageOf, PivotError } from "../errors.ts";
 import { toFileUrl } from "../paths.ts";
-import { didYouMean } from "./_suggest.ts";
+import { didYouMean } from "../suggest.ts";
 import { deepMerge, formatKeyPath, hasPath } from "./_values.ts";
 import { parseYamlSource, yamlKindOf, type YamlPath } from "./_yaml_source.ts";
 import { CommandStageParser, type PivotYamlCommandStage } from "./_command_yaml.ts";

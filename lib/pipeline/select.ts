@@ -6,7 +6,7 @@
  */
 
 import { PivotError } from "../errors.ts";
-import { closestMatch } from "./_suggest.ts";
+import { closestMatch } from "../suggest.ts";
 
 /**
  * The stages that `patterns` select, in pipeline order (the order of

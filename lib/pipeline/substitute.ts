@@ -17,7 +17,7 @@
  * @module
  */
 
-import { closestMatch } from "./_suggest.ts";
+import { closestMatch } from "../suggest.ts";
 import { isPlainObject } from "./_values.ts";
 
 /**

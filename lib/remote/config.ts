@@ -1,7 +1,8 @@
 /**
  * A remote's configuration, as written under `remotes:` in
- * `.pivot/config.yaml` or `.pivot/config.local.yaml` (SPEC §5), validated
- * into a {@link RemoteSpec}.
+ * `.pivot/config.yaml` or `.pivot/config.local.yaml` (SPEC §5; validated by
+ * the config reader, lib/pipeline/project_config.ts), turned into a
+ * {@link RemoteSpec}.
  *
  * @module
  */
@@ -29,18 +30,6 @@ export interface RemoteConfig {
   /** Session token for temporary credentials. */
   readonly session_token?: string;
 }
-
-/** The keys a remote entry may have, with what each must be. */
-const KEYS: Record<keyof RemoteConfig, "string" | "positive integer"> = {
-  url: "string",
-  endpoint: "string",
-  region: "string",
-  profile: "string",
-  jobs: "positive integer",
-  access_key_id: "string",
-  secret_access_key: "string",
-  session_token: "string",
-};
 
 /** A remote in an S3-compatible bucket. */
 export interface S3RemoteSpec {
@@ -75,43 +64,34 @@ export interface DirectoryRemoteSpec {
 /** A validated remote. */
 export type RemoteSpec = S3RemoteSpec | DirectoryRemoteSpec;
 
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
 /**
- * Check one `remotes:` entry read from `file`: an object with a string `url`
- * and only known keys of the right types. Throws a one-line
- * {@link PivotError} naming the file, the key and what is expected.
+ * What is wrong with a remote's `url`, or undefined when it is usable: an
+ * `s3://` URL needs a valid bucket name; `file://` and plain paths are
+ * directories; other schemes are not supported. The config reader
+ * (lib/pipeline/project_config.ts) and {@link remoteSpec} both ask here, so
+ * a URL refused at use was already refused when the config was read.
  *
  * @example
  * ```ts
- * import { validateRemoteConfig } from "./config.ts";
- * validateRemoteConfig("origin", { url: "s3://b/p" }, ".pivot/config.yaml");
+ * import { remoteUrlProblem } from "./config.ts";
+ * remoteUrlProblem("s3://bucket/team"); // undefined
+ * remoteUrlProblem("gs://bucket"); // "unsupported URL scheme 'gs://' …"
  * ```
  */
-export function validateRemoteConfig(name: string, value: unknown, file: string): RemoteConfig {
-  const where = `${file}: remotes.${name}`;
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-    throw new PivotError(
-      `${file}: remote name '${name}' may use only letters, digits, '_', '-' and '.'`,
-    );
+export function remoteUrlProblem(url: string): string | undefined {
+  const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme === "file") return undefined;
+  if (scheme !== "s3") {
+    return `unsupported URL scheme '${scheme}://' in ${url} (use s3://bucket/prefix or a directory path)`;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new PivotError(`${where} must be a mapping with a 'url', got ${describe(value)}`);
+  const bucket = url.slice("s3://".length).split("/")[0]!;
+  if (!BUCKET.test(bucket)) {
+    return `'${bucket}' in ${url} is not a valid bucket name (3-63 lowercase letters, digits, '.', '-')`;
   }
-  for (const [key, v] of Object.entries(value)) {
-    const expected = KEYS[key as keyof RemoteConfig];
-    if (!expected) {
-      throw new PivotError(
-        `${where}.${key} is not a known key (expected one of: ${Object.keys(KEYS).join(", ")})`,
-      );
-    }
-    const ok = expected === "string"
-      ? typeof v === "string" && v !== ""
-      : Number.isInteger(v) && (v as number) > 0;
-    if (!ok) throw new PivotError(`${where}.${key} must be a ${expected}, got ${describe(v)}`);
-  }
-  if (!("url" in value)) {
-    throw new PivotError(`${where} has no 'url' (s3://bucket/prefix or a directory)`);
-  }
-  return value as RemoteConfig;
+  return undefined;
 }
 
 /**
@@ -127,33 +107,17 @@ export function validateRemoteConfig(name: string, value: unknown, file: string)
  */
 export function remoteSpec(name: string, config: RemoteConfig, projectRoot: string): RemoteSpec {
   const url = config.url;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const problem = remoteUrlProblem(url);
+  if (problem !== undefined) throw new PivotError(`remote '${name}': ${problem}`);
+  const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
   if (scheme === "s3") {
     const rest = url.slice("s3://".length);
     const slash = rest.indexOf("/");
     const bucket = slash === -1 ? rest : rest.slice(0, slash);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw new PivotError(
-        `remote '${name}': '${bucket}' in ${url} is not a valid bucket name (3-63 lowercase letters, digits, '.', '-')`,
-      );
-    }
     const path = slash === -1 ? "" : rest.slice(slash + 1).replace(/^\/+|\/+$/g, "");
     return { kind: "s3", name, url, bucket, prefix: path === "" ? "" : `${path}/`, config };
   }
   if (scheme === "file") return { kind: "directory", name, url, path: fromFileUrl(url), config };
-  if (scheme !== undefined) {
-    throw new PivotError(
-      `remote '${name}': unsupported URL scheme '${scheme}://' in ${url} (use s3://bucket/prefix or a directory path)`,
-    );
-  }
   const path = normalize(isAbsolute(url) ? url : join(projectRoot, url));
   return { kind: "directory", name, url, path, config };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") return `'${value}'`;
-  return `${typeof value} ${String(value)}`;
 }

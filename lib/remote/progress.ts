@@ -94,7 +94,7 @@ export class TransferProgress {
     return `${this.#options.verb}: ${thousands(transferred)} transferred, ${
       thousands(skipped)
     } skipped, ` +
-      `${thousands(failed)} failed (${mib(bytes)} in ${seconds.toFixed(1)} s, ${mib(rate)}/s)`;
+      `${thousands(failed)} failed (${size(bytes)} in ${seconds.toFixed(1)} s, ${size(rate)}/s)`;
   }
 
   #rate(): number {
@@ -119,6 +119,19 @@ export class TransferProgress {
 
 function thousands(n: number): string {
   return n.toLocaleString("en-US");
+}
+
+/** `bytes` in the largest unit that keeps it at least 1: `512 B`, `4.0 KiB`, `7.8 MiB`, `1.2 GiB`. */
+function size(bytes: number): string {
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)} ${units[unit]}`;
 }
 
 function mib(bytes: number): string {

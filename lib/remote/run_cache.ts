@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { OutKind } from "../model/stage_def.ts";
 import { canonicalJson, type Hash, hashBytes } from "../storage/hash.ts";
 import { isHash, runEntryKey, runsPrefix } from "./layout.ts";
 import type { Remote } from "./transfer.ts";
@@ -23,6 +24,77 @@ export interface RunEntry {
   readonly inputHash: Hash;
   /** The recorded outs (opaque here). */
   readonly entry: unknown;
+}
+
+/**
+ * One out of a run, as the engine's run cache records it (`RunCacheEntry`
+ * in lib/engine/decide.ts, which the CLI checks this against).
+ */
+export interface RunOut {
+  /** Project-relative path. */
+  readonly path: string;
+  /** A file's hash, or a directory's manifest hash. */
+  readonly hash: Hash;
+  /** Kind of out. */
+  readonly kind: OutKind;
+  /** True for a directory. */
+  readonly isDir: boolean;
+  /** For a directory: how many files it holds. */
+  readonly files?: number;
+  /** For a directory: the total size of its files. */
+  readonly size?: number;
+}
+
+const OUT_KINDS: readonly OutKind[] = ["out", "metric", "plot", "incremental"];
+
+/**
+ * The outs of a run-cache entry read from a remote, validated (another
+ * machine, or another version of Pivot, wrote it): an object with `outs`, a
+ * list of `{path, hash, kind, isDir}` (plus `files` and `size` for a
+ * directory). Returns what is wrong instead when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseRunOuts } from "./run_cache.ts";
+ * parseRunOuts({ outs: [{ path: "m.json", hash: "0123456789abcdef", kind: "out", isDir: false }] });
+ * // [{ path: "m.json", hash: "0123456789abcdef", kind: "out", isDir: false }]
+ * parseRunOuts({ outs: 3 }); // "'outs' is not a list"
+ * ```
+ */
+export function parseRunOuts(entry: unknown): RunOut[] | string {
+  if (
+    entry === null || typeof entry !== "object" ||
+    !Array.isArray((entry as { outs?: unknown }).outs)
+  ) {
+    return "'outs' is not a list";
+  }
+  const outs: RunOut[] = [];
+  for (const [i, value] of (entry as { outs: unknown[] }).outs.entries()) {
+    if (value === null || typeof value !== "object") return `outs[${i}] is not a mapping`;
+    const { path, hash, kind, isDir, files, size } = value as Record<string, unknown>;
+    if (
+      typeof path !== "string" || path === "" || path.startsWith("/") ||
+      path.split("/").includes("..")
+    ) {
+      return `outs[${i}].path is not a project-relative path`;
+    }
+    if (typeof hash !== "string" || !isHash(hash)) return `outs[${i}].hash is not a content hash`;
+    if (!OUT_KINDS.includes(kind as OutKind)) {
+      return `outs[${i}].kind is not one of ${OUT_KINDS.join(", ")}`;
+    }
+    if (typeof isDir !== "boolean") return `outs[${i}].isDir is not true or false`;
+    const count = (n: unknown) => n === undefined || (Number.isInteger(n) && (n as number) >= 0);
+    if (!count(files) || !count(size)) return `outs[${i}]: files and size must be whole numbers`;
+    outs.push({
+      path,
+      hash,
+      kind: kind as OutKind,
+      isDir,
+      ...(files === undefined ? {} : { files: files as number }),
+      ...(size === undefined ? {} : { size: size as number }),
+    });
+  }
+  return outs;
 }
 
 /** The folder name of a stage's entries: the xxhash64 of its key. */

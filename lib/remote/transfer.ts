@@ -28,6 +28,7 @@ import type { Cache } from "../storage/cache.ts";
 import { ensureDir } from "../storage/ensure_dir.ts";
 import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
 import type { StateStore } from "../storage/state.ts";
+import { PivotError } from "../errors.ts";
 import { type Backend, RemoteError, TransferError } from "./backend.ts";
 import { type ExistencePlan, findPresent, type RemoteIndex } from "./existence.ts";
 import { objectKey } from "./layout.ts";
@@ -69,6 +70,24 @@ export interface TransferOptions {
   readonly refresh?: boolean;
   /** Told how existence was checked (tests, benchmarks). */
   readonly onPlan?: (plan: ExistencePlan) => void;
+  /**
+   * Stops the transfer (Ctrl-C): no new object starts, those in flight
+   * finish or fail, parts already uploaded stay recorded for a resume, and
+   * the call rejects with a {@link TransferCancelled}.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** A transfer stopped by its signal: what was done stays done; running it again finishes it. */
+export class TransferCancelled extends PivotError {
+  override name = "TransferCancelled";
+
+  /** `verb`: "push", "fetch". */
+  constructor(verb: string) {
+    super(`${verb} cancelled: what was transferred stays; run it again to finish`, {
+      exitCode: 130,
+    });
+  }
 }
 
 interface Context {
@@ -89,13 +108,17 @@ function contextOf(
   options: TransferOptions,
 ): Context {
   const jobs = options.jobs ?? remote.jobs;
+  const queue = new WorkQueue(jobs);
+  const { signal } = options;
+  if (signal?.aborted) throw new TransferCancelled(verb);
+  signal?.addEventListener("abort", () => queue.stop(new TransferCancelled(verb)), { once: true });
   return {
     remote,
     cache,
     state,
     progress: options.progress ?? new TransferProgress({ verb }),
     problem: options.onProblem ?? (() => {}),
-    queue: new WorkQueue(jobs),
+    queue,
     jobs,
   };
 }

@@ -67,6 +67,17 @@ export class WorkQueue {
     }
   }
 
+  /**
+   * Stop the queue from outside (Ctrl-C): no new job starts, and
+   * {@link WorkQueue.drain} rejects with `reason` once the running jobs have
+   * settled. A job that already failed keeps its own error.
+   */
+  stop(reason: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#error = reason;
+  }
+
   #pending(): number {
     return this.#urgent.length - this.#urgentHead + this.#normal.length - this.#normalHead;
   }

@@ -69,12 +69,9 @@ export function hashManifest(manifest: DirManifest): Promise<Hash> {
   return hashBytes(manifestText(manifest));
 }
 
-let tempCounter = 0;
-
-/** A unique temporary name beside `path` (same directory, so rename is atomic). */
-export function tempPath(path: string): string {
-  return `${path}.${Deno.pid}.${++tempCounter}.tmp`;
-}
+// One home for temporary names, which the next command cleans up after a crash.
+export { tempPath } from "./temp_files.ts";
+import { tempPath } from "./temp_files.ts";
 
 /** Options of a {@link Cache}. */
 export interface CacheOptions {

@@ -1,18 +1,27 @@
 /**
  * Per-stage execution locks, so that two `pivot` processes on one project
  * never run (or restore, or commit) the same stage at once. A lock is a file
- * created with O_EXCL holding the owner's pid and host; a lock whose owner
- * process is gone (same host, no such pid) is stale and is taken over.
+ * created with O_EXCL holding its owner's identity: pid, host, and on Linux
+ * the process's start time and boot id (`lib/process_identity.ts`). A lock
+ * whose owner has ended is stale and is taken over; "ended" includes a pid
+ * now given to another process (after a reboot or a container restart), which
+ * a pid alone could not tell.
  *
  * @module
  */
 
 import { join } from "node:path";
+import {
+  parseIdentity,
+  type ProcessIdentity,
+  processState,
+  selfIdentity,
+} from "../process_identity.ts";
 import { ensureDir } from "./ensure_dir.ts";
 
-interface Owner {
-  readonly pid: number;
-  readonly host: string;
+/** What a lock file holds. */
+export interface LockOwner extends ProcessIdentity {
+  /** When the lock was taken, ms since the epoch. */
   readonly since: number;
 }
 
@@ -22,54 +31,73 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    // Without /proc (macOS), assume alive unless kill(0) says otherwise.
-    if (Deno.build.os === "linux") return false;
-    try {
-      Deno.kill(pid, "SIGCONT");
-      return true;
-    } catch {
-      return false;
-    }
-  }
+/** Who holds a lock that an acquire waits for. */
+export interface LockHolder {
+  /** The lock file. */
+  readonly path: string;
+  /** Its owner, when the file says (undefined: unreadable or not yet written). */
+  readonly owner: LockOwner | undefined;
+  /** Whether the owner runs here, or on another host (where nothing here can check). */
+  readonly where: "here" | "elsewhere";
+}
+
+/** A lock that cannot be taken or checked: the lock path is unusable. */
+export class ExecLockError extends Error {
+  override name = "ExecLockError";
 }
 
 function tryCreate(path: string): boolean {
-  const owner: Owner = { pid: Deno.pid, host: Deno.hostname(), since: Date.now() };
+  const owner: LockOwner = { ...selfIdentity(), since: Date.now() };
   try {
     // Sync: taken once per stage that runs; see lib/storage/cache.ts.
     Deno.writeTextFileSync(path, JSON.stringify(owner), { createNew: true });
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
-    throw error;
+    throw new ExecLockError(`cannot create the lock file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
-/** The lock's content if its owner is gone, else undefined. */
-async function staleContent(path: string): Promise<string | undefined> {
+/** What the lock at `path` says now. */
+type Reading =
+  | { readonly kind: "released" }
+  | { readonly kind: "stale"; readonly text: string }
+  | { readonly kind: "held"; readonly holder: LockHolder };
+
+async function readLock(path: string): Promise<Reading> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
-  } catch {
-    return undefined; // released meanwhile
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { kind: "released" };
+    throw new ExecLockError(
+      `cannot read the lock file ${path}: ${
+        (error as Error).message
+      }: remove it if no pivot process is running`,
+      { cause: error },
+    );
   }
-  let owner: Owner;
+  let owner: LockOwner | undefined;
   try {
-    owner = JSON.parse(text);
+    const value = JSON.parse(text);
+    const identity = parseIdentity(value);
+    if (identity !== undefined) owner = { ...identity, since: Number(value.since) || 0 };
   } catch {
-    // Half-written by a process that died between create and write: stale
-    // only if it stays that way (the writer may be mid-write).
+    // not JSON: below
+  }
+  if (owner === undefined) {
+    // Half-written by a process that died between create and write (or
+    // edited by hand): stale only if it stays that way (the writer may be
+    // mid-write).
     const info = await Deno.stat(path).catch(() => undefined);
     const old = info !== undefined && Date.now() - (info.mtime?.getTime() ?? 0) > 5_000;
-    return old ? text : undefined;
+    return old ? { kind: "stale", text } : { kind: "held", holder: { path, owner, where: "here" } };
   }
-  const stale = owner.host === Deno.hostname() && owner.pid !== Deno.pid && !alive(owner.pid);
-  return stale ? text : undefined;
+  const state = processState(owner);
+  if (state === "gone") return { kind: "stale", text };
+  return { kind: "held", holder: { path, owner, where: state === "alive" ? "here" : "elsewhere" } };
 }
 
 /**
@@ -89,18 +117,32 @@ async function breakStale(path: string, stale: string): Promise<void> {
   await Deno.remove(aside).catch(() => {});
 }
 
+/** The file of lock `name` in `dir`. */
+export function execLockPath(dir: string, name: string): string {
+  return join(dir, `${encodeURIComponent(name)}.lock`);
+}
+
 /**
  * Take the execution lock `name` in `dir`, waiting while another live process
- * holds it. `onWait` is called once if it has to wait. Rejects if `signal`
- * fires while waiting.
+ * holds it. `onWait` is called once if it has to wait, with the holder.
+ *
+ * @throws the signal's reason if `signal` fires while waiting;
+ * {@link ExecLockError} when the lock file cannot be created or read (the
+ * lock directory is not a directory, the path is a directory, …).
  */
 export async function acquireExecLock(
   dir: string,
   name: string,
-  options: { signal?: AbortSignal; onWait?: (owner: string) => void } = {},
+  options: { signal?: AbortSignal; onWait?: (holder: LockHolder) => void } = {},
 ): Promise<HeldLock> {
-  ensureDir(dir);
-  const path = join(dir, `${encodeURIComponent(name)}.lock`);
+  try {
+    ensureDir(dir);
+  } catch (error) {
+    throw new ExecLockError(`cannot make the lock directory ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const path = execLockPath(dir, name);
   let delay = 10;
   let told = false;
   while (true) {
@@ -117,18 +159,19 @@ export async function acquireExecLock(
         },
       };
     }
-    const stale = await staleContent(path);
-    if (stale !== undefined) {
-      await breakStale(path, stale);
+    const reading = await readLock(path);
+    if (reading.kind === "stale") {
+      await breakStale(path, reading.text);
       continue;
     }
-    if (!told) {
+    if (reading.kind === "held" && !told) {
       told = true;
-      const owner = await Deno.readTextFile(path).catch(() => "?");
-      options.onWait?.(owner);
+      options.onWait?.(reading.holder);
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 200);
+    if (reading.kind === "held") {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 200);
+    }
   }
 }
 
@@ -155,14 +198,33 @@ export async function liveExecLocks(dir: string): Promise<{ name: string; owner:
   for (const entry of entries) {
     if (!entry.isFile || !entry.name.endsWith(".lock")) continue;
     const path = join(dir, entry.name);
-    const owner = await Deno.readTextFile(path).catch(() => undefined);
-    if (owner === undefined || (await staleContent(path)) !== undefined) continue;
-    try {
-      if (JSON.parse(owner).pid === Deno.pid) continue;
-    } catch {
-      // half-written: a live process is creating it
-    }
-    held.push({ name: decodeURIComponent(entry.name.slice(0, -".lock".length)), owner });
+    const reading = await readLock(path).catch(() => undefined);
+    if (reading?.kind !== "held") continue;
+    const { owner } = reading.holder;
+    if (owner?.pid === Deno.pid && reading.holder.where === "here") continue;
+    const text = await Deno.readTextFile(path).catch(() => "");
+    held.push({ name: decodeURIComponent(entry.name.slice(0, -".lock".length)), owner: text });
   }
   return held;
+}
+
+/**
+ * One line about a lock being waited for: whose it is and how to clear it
+ * (for messages that start with what waits).
+ *
+ * @example
+ * ```ts
+ * describeHolder({ path: "/p/.pivot/tmp/locks/train.lock", owner: undefined, where: "here" });
+ * ```
+ */
+export function describeHolder(holder: LockHolder, shownPath: string = holder.path): string {
+  const { owner } = holder;
+  const who = owner === undefined
+    ? "a pivot process (the lock file is not readable yet)"
+    : `pivot process ${owner.pid}${holder.where === "elsewhere" ? ` on host '${owner.host}'` : ""}${
+      owner.since > 0 ? ` since ${new Date(owner.since).toISOString()}` : ""
+    }`;
+  return `held by ${who} (${shownPath}); if no pivot process is running${
+    holder.where === "elsewhere" ? ` on '${owner?.host}'` : ""
+  }, remove that file`;
 }

@@ -11,6 +11,8 @@
  */
 
 import { join } from "node:path";
+import { messageOf } from "../errors.ts";
+import { statOrUndefined } from "../paths.ts";
 
 /** KV key namespaces, one per kind of entry. */
 export const NS = {
@@ -92,10 +94,35 @@ export class StateStore {
     this.#kv = kv;
   }
 
-  /** Open (creating) the store in `stateDir`. */
-  static async open(stateDir: string): Promise<StateStore> {
+  /**
+   * Open (creating) the store in `stateDir`. A store SQLite finds damaged
+   * (a truncated or overwritten file) is set aside (see
+   * {@link setAsideState}) and a new one is started, with one line through
+   * `onReset`: the store is a cache, so this costs time only.
+   */
+  static async open(
+    stateDir: string,
+    options: { readonly onReset?: (message: string) => void } = {},
+  ): Promise<StateStore> {
     await Deno.mkdir(stateDir, { recursive: true });
-    return new StateStore(await Deno.openKv(join(stateDir, "state.db")));
+    const file = join(stateDir, STATE_FILE);
+    const inode = () => statOrUndefined(file)?.ino;
+    const before = inode();
+    try {
+      return new StateStore(await openChecked(file));
+    } catch (error) {
+      if (!isCorruptStateError(error)) throw error;
+      // Another process may have set it aside and started a new one meanwhile.
+      if (inode() === before) {
+        const aside = setAsideState(stateDir);
+        options.onReset?.(
+          `the state store ${file} was damaged (${
+            messageOf(error)
+          }): moved it to ${aside} and started a new one (it is a cache: file hashes are read again)`,
+        );
+      }
+      return new StateStore(await openChecked(file));
+    }
   }
 
   /** The raw KV handle, for subsystems with their own key layout. */
@@ -243,6 +270,61 @@ export class StateStore {
     } finally {
       this.#kv.close();
     }
+  }
+}
+
+/** The store's file in the state directory. */
+const STATE_FILE = "state.db";
+
+/** How SQLite (through Deno KV) says that a database file is damaged. */
+const CORRUPT =
+  /file is not a database|database disk image is malformed|SQLITE_(?:CORRUPT|NOTADB)/i;
+
+/**
+ * True when `error` says the state store's file is damaged: SQLite found a
+ * file that is not a database, or a malformed page. Such an error may come
+ * from any read, not only from opening the store.
+ */
+export function isCorruptStateError(error: unknown): boolean {
+  return error instanceof Error && CORRUPT.test(error.message);
+}
+
+/**
+ * Move a damaged store out of the way: `state.db` (and SQLite's `-wal` and
+ * `-shm` files) in `stateDir` become `state.db.corrupt` (and so on),
+ * replacing an older one, so that it can be inspected but never piles up.
+ * Returns the new path of the store's file.
+ */
+export function setAsideState(stateDir: string): string {
+  const file = join(stateDir, STATE_FILE);
+  for (const suffix of ["", "-wal", "-shm"]) {
+    try {
+      Deno.renameSync(file + suffix, `${file}.corrupt${suffix}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      // A leftover of an older store must not be paired with the new one.
+      try {
+        Deno.removeSync(`${file}.corrupt${suffix}`);
+      } catch {
+        // nothing there
+      }
+    }
+  }
+  return `${file}.corrupt`;
+}
+
+/**
+ * Open the KV store at `file` and read from it once: a damaged page is not
+ * always found by opening alone.
+ */
+async function openChecked(file: string): Promise<Deno.Kv> {
+  const kv = await Deno.openKv(file);
+  try {
+    await kv.get([NS.file, ""]);
+    return kv;
+  } catch (error) {
+    kv.close();
+    throw error;
   }
 }
 

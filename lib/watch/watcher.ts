@@ -79,6 +79,38 @@ export interface WatcherOptions {
   readonly debounceMs: number;
   /** Receives each batch. */
   readonly onBatch: (batch: ChangeBatch) => void;
+  /**
+   * Receives an error the operating system reported while watching (the
+   * watch limit reached as new directories appear, say), after which
+   * changes may go unseen. Called at most once.
+   */
+  readonly onError: (error: Error) => void;
+}
+
+/**
+ * One line for a watching error, with what to do about the usual one (the
+ * inotify watch limit).
+ *
+ * @example
+ * ```ts
+ * describeWatchError(new Error('OS file watch limit reached. about ["/p/data/d3"]'));
+ * // "cannot watch /p/data/d3: the system's limit of watched directories is reached (…)"
+ * ```
+ */
+export function describeWatchError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const paths = /about (\[.*\])\s*$/.exec(message)?.[1];
+  let where = "";
+  try {
+    const list = paths ? JSON.parse(paths) as string[] : [];
+    if (list.length > 0) where = ` ${list.join(", ")}`;
+  } catch {
+    // no paths given
+  }
+  if (/watch limit/i.test(message)) {
+    return `cannot watch${where}: the system's limit of watched directories is reached: raise it (sysctl fs.inotify.max_user_watches=524288) or depend on fewer directories`;
+  }
+  return `cannot watch${where}: ${message.replace(/\s*about \[.*\]\s*$/, "")}`;
 }
 
 /** Watches a {@link WatchSet}; replace the set with {@link Watcher.update}. */
@@ -128,10 +160,14 @@ export class Watcher {
   #start(): void {
     if (this.#closed) return;
     const roots = watchRoots(this.#set);
-    if (roots.recursive.length > 0) {
-      this.#consume(Deno.watchFs(roots.recursive, { recursive: true }));
+    try {
+      if (roots.recursive.length > 0) {
+        this.#consume(Deno.watchFs(roots.recursive, { recursive: true }));
+      }
+      if (roots.flat.length > 0) this.#consume(Deno.watchFs(roots.flat, { recursive: false }));
+    } catch (error) {
+      this.#fail(error);
     }
-    if (roots.flat.length > 0) this.#consume(Deno.watchFs(roots.flat, { recursive: false }));
   }
 
   #consume(watcher: Deno.FsWatcher): void {
@@ -142,10 +178,20 @@ export class Watcher {
           if (event.kind === "access" || event.kind === "other") continue;
           for (const path of event.paths) this.#seen(path);
         }
-      } catch {
-        // closed while waiting
+      } catch (error) {
+        // Closing a watcher ends its loop quietly; anything else means
+        // changes may now go unseen, which the user must hear about.
+        if (!this.#closed && this.#watchers.includes(watcher)) this.#fail(error);
       }
     })();
+  }
+
+  #failed = false;
+
+  #fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#options.onError(error instanceof Error ? error : new Error(String(error)));
   }
 
   #seen(path: string): void {

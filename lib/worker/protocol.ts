@@ -81,6 +81,8 @@ export interface ErrorInfo {
   readonly message: string;
   /** Stack trace, if any. */
   readonly stack: string | undefined;
+  /** The dep or out (its key) being loaded or saved when it was thrown, if any. */
+  readonly artifact?: string;
 }
 
 /** Worker → main. */

@@ -31,6 +31,7 @@ import { LeftoverWatch } from "./leftovers.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 import { RealmSnapshot } from "./realm.ts";
 import { RunOwner } from "./run_owner.ts";
+import { captureRawWrites, StageConsole } from "./_stage_console.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
@@ -56,8 +57,13 @@ function format(args: unknown[]): string {
     .join(" ");
 }
 
+const stageConsole = new StageConsole((stream, text) =>
+  post({ type: "log", id: currentRun, stream, text })
+);
+captureRawWrites(stageConsole);
+
 function forward(stream: "stdout" | "stderr") {
-  return (...args: unknown[]) => post({ type: "log", id: currentRun, stream, text: format(args) });
+  return (...args: unknown[]) => stageConsole.line(stream, format(args));
 }
 
 console.log = console.info = console.debug = forward("stdout");
@@ -248,28 +254,34 @@ function errorInfo(error: unknown): ErrorInfo {
 }
 
 class PhaseError extends Error {
-  constructor(readonly phase: "import" | "load" | "run" | "save", readonly inner: unknown) {
+  constructor(
+    readonly phase: "import" | "load" | "run" | "save",
+    readonly inner: unknown,
+    readonly artifact?: string,
+  ) {
     super("phase");
   }
 }
 
-async function phase<T>(name: PhaseError["phase"], work: () => Promise<T> | T): Promise<T> {
+async function phase<T>(
+  name: PhaseError["phase"],
+  work: () => Promise<T> | T,
+  artifact?: string,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw new PhaseError(name, error);
+    throw error instanceof PhaseError ? error : new PhaseError(name, error, artifact);
   }
 }
 
 /** Load the deps, run the stage and save its outs. */
 async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
   const deps: Record<string, unknown> = {};
-  await phase("load", async () => {
-    for (const dep of request.deps) {
-      const loader = runtime.depLoaders[dep.name] ?? loaderFromSpec(dep.loader);
-      deps[dep.name] = await loader.load(dep.path);
-    }
-  });
+  for (const dep of request.deps) {
+    const loader = runtime.depLoaders[dep.name] ?? loaderFromSpec(dep.loader);
+    deps[dep.name] = await phase("load", () => loader.load(dep.path), dep.name);
+  }
   const controller = new AbortController();
   controllers.set(request.id, controller);
   const ctx = {
@@ -292,7 +304,7 @@ async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
           `stage '${request.stage}' returned no value for out '${out.name}': return { ${out.name}: … }`,
         );
       }
-      await loader.save(result[out.name], out.path);
+      await phase("save", () => loader.save(result[out.name], out.path), out.name);
     }
   });
 }
@@ -330,15 +342,18 @@ async function handleRun(request: RunRequest): Promise<void> {
   // fail it (reported by `escaped`) if they happen within one more turn.
   await nextTurn();
   owner.leave();
+  // A last line the stage wrote without a newline is its own.
+  stageConsole.flush();
   if (run.reported) return;
   run.reported = true;
   active = undefined;
   lastRun = request.id;
+  const info = failure && errorInfo(failure.inner);
   post(
-    failure === undefined ? { type: "done", id: request.id } : {
+    failure === undefined || info === undefined ? { type: "done", id: request.id } : {
       type: "failed",
       id: request.id,
-      error: errorInfo(failure.inner),
+      error: failure.artifact === undefined ? info : { ...info, artifact: failure.artifact },
       phase: failure.phase,
     },
   );

@@ -121,7 +121,7 @@ test("completion: bash", { timeLimit: 300_000 }, async () => {
       );
       return out.split("\n").filter((line) => line !== "").sort();
     };
-    assertEquals(await complete("pivot", "re"), ["repro"]);
+    assertEquals(await complete("pivot", "re"), ["remote", "repro"]);
     assertEquals(await complete("pivot", "repro", "--f"), ["--force"]);
     assertEquals(await complete("pivot", "repro", "tr"), ["train", "train_eval"]);
     assertEquals(await complete("pivot", "-v", "repro", "-j", "2", "p"), ["prepare"]);
@@ -217,7 +217,7 @@ test("completion: fish, with its own completion engine", { timeLimit: 300_000 },
         path,
       )).split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0])
         .sort();
-    assertEquals(await complete("pivot re"), ["repro"]);
+    assertEquals(await complete("pivot re"), ["remote", "repro"]);
     assertEquals(await complete("pivot repro --fo"), ["--force"]);
     assertEquals(await complete("pivot repro tr"), ["train", "train_eval"]);
     assertEquals(await complete("pivot -v repro -j 2 p"), ["prepare"]);

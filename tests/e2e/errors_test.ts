@@ -207,7 +207,7 @@ test("without .pivot/ a command fails with a hint to run pivot init", async () =
 
 test("a syntax error in the pipeline is a one-line error", async () => {
   await using p = await TempProject.create({ "pipeline.ts": pipeline("pipeline.stage({ name: ") });
-  assertUsageError(await p.pivot("repro"), /pipeline\.ts: failed to load/);
+  assertUsageError(await p.pivot("repro"), /^error: pipeline\.ts:3:\d+: SyntaxError: /);
 });
 
 test("an unknown option is a usage error", async () => {

@@ -98,7 +98,7 @@ test("watch: a syntax error is reported and watching goes on; the fix runs", asy
   await withWatch(async (p, w) => {
     await w.wave(1);
     await p.write("pipeline.ts", PIPELINE + "\npipeline.stage({ name: ");
-    await w.until(() => /failed to load/.test(w.stderr), "the load error");
+    await w.until(() => /pipeline\.ts:\d+:\d+: SyntaxError/.test(w.stderr), "the load error");
     assertEquals(w.summaries.length, 1);
     await p.write("pipeline.ts", PIPELINE.replace(`src + "!"`, `src + "?"`));
     assertEquals(await w.ranIn(2), ["other"]);

@@ -70,3 +70,17 @@ test("a failure blocks everything below it, depth first, naming the stage above"
   assertEquals(names(blocked.map((b) => b.stage)).includes("solo"), false);
   assertEquals(drain(schedule), []);
 });
+
+test("a stage below a failure by two paths is blocked once", () => {
+  // prep -> left -> join, and prep -> join directly.
+  const stages = [
+    stage({ name: "prep", deps: ["raw.txt"], outs: ["prep.txt"] }),
+    stage({ name: "left", deps: ["prep.txt"], outs: ["left.txt"] }),
+    stage({ name: "join", deps: ["prep.txt", "left.txt"], outs: ["join.txt"] }),
+  ];
+  const graph = buildGraph(stages, existing("raw.txt"));
+  const schedule = new WaveSchedule(graph.order, graph);
+  drain(schedule);
+  const blocked = schedule.end(graph.byName.get("prep")!, true);
+  assertEquals(blocked.map((b) => [b.stage.name, b.by]), [["left", "prep"], ["join", "left"]]);
+});

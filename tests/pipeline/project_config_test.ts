@@ -1,33 +1,85 @@
-/** `.pivot/config.yaml`: a file of comments reads as defaults; settings beside comments count. */
-
-import { readProjectConfig } from "../../lib/pipeline/project_config.ts";
 import { projectAt } from "../../lib/model/project.ts";
-import { PivotError } from "../../lib/errors.ts";
-import { tempDir } from "../_project.ts";
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { readProjectConfig } from "../../lib/pipeline/project_config.ts";
+import { assertEquals, assertPivotError } from "../_assert.ts";
+import { openState, tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
 
-async function configOf(text: string) {
+test("without config files every setting has its default", async () => {
   await using dir = await tempDir();
   const project = projectAt(dir.root);
-  await Deno.mkdir(project.pivotDir, { recursive: true });
-  await Deno.writeTextFile(`${project.pivotDir}/config.yaml`, text);
   const config = await readProjectConfig(project);
-  return { ...config, cacheDir: config.cacheDir.slice(dir.root.length) };
-}
-
-test("a config of comments and blank lines reads as the defaults", async () => {
-  const config = await configOf("# cache:\n#   type: copy\n\n   # core:\n#   jobs: 4\n");
-  assertEquals(config.raw, {});
-  assertEquals(config.jobs, undefined);
-  assertEquals(config.cacheDir, "/.pivot/cache");
+  assertEquals(config.cacheDir, project.cacheDir);
+  assertEquals([config.jobs, config.remote, config.check], [undefined, undefined, false]);
+  assertEquals([config.remotes, config.warnings], [{}, []]);
 });
 
-test("a setting after comments is read", async () => {
-  const config = await configOf("# Pivot's settings\ncore:\n  jobs: 3 # three\n");
-  assertEquals(config.jobs, 3);
+test("the local file wins key by key and may complete a remote of the tracked file", async () => {
+  await using dir = await tempDir();
+  await dir.write(
+    ".pivot/config.yaml",
+    "core:\n  jobs: 2\n  check: true\nremotes:\n  origin:\n    url: s3://bucket/team\n    region: eu-west-1\n",
+  );
+  await dir.write(
+    ".pivot/config.local.yaml",
+    "core:\n  jobs: 8\n  remote: origin\nremotes:\n  origin:\n    profile: me\n  scratch:\n    url: /mnt/scratch\n",
+  );
+  const config = await readProjectConfig(projectAt(dir.root));
+  assertEquals([config.jobs, config.check, config.remote], [8, true, "origin"]);
+  assertEquals(config.remotes, {
+    origin: { url: "s3://bucket/team", region: "eu-west-1", profile: "me" },
+    scratch: { url: "/mnt/scratch" },
+  });
 });
 
-test("a config that is not valid YAML is still an error after comments", async () => {
-  await assertRejects(() => configOf("# fine\ncore: [unclosed\n"), PivotError, /not valid YAML/);
+test("a relative cache.dir is from the project root; an absolute one is kept", async () => {
+  await using dir = await tempDir();
+  await dir.write(".pivot/config.yaml", "cache:\n  dir: ../shared\n");
+  assertEquals((await readProjectConfig(projectAt(dir.root))).cacheDir, dir.path("../shared"));
+  await dir.write(".pivot/config.yaml", "cache:\n  dir: /var/cache/pivot\n");
+  assertEquals((await readProjectConfig(projectAt(dir.root))).cacheDir, "/var/cache/pivot");
+});
+
+test("a file that is empty or only comments has no settings", async () => {
+  await using dir = await tempDir();
+  await dir.write(".pivot/config.yaml", "# nothing yet\n");
+  await dir.write(".pivot/config.local.yaml", "");
+  assertEquals((await readProjectConfig(projectAt(dir.root))).remotes, {});
+});
+
+test("with a state store the validated files are cached by stamp, and an edit is seen", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.path(".pivot"));
+  const project = projectAt(dir.root);
+  await dir.write(".pivot/config.yaml", "core:\n  jobs: 3\n");
+  assertEquals((await readProjectConfig(project, { state })).jobs, 3);
+  assertEquals((await readProjectConfig(project, { state })).jobs, 3);
+  await dir.write(".pivot/config.yaml", "core:\n  jobs: 4\n");
+  assertEquals((await readProjectConfig(project, { state })).jobs, 4);
+  await dir.write(".pivot/config.yaml", "core:\n  jobs: -4\n");
+  await assertPivotError(
+    () => readProjectConfig(project, { state }),
+    /config\.yaml:2: core\.jobs must be a positive integer/,
+  );
+});
+
+test("a remote name with other characters is refused", async () => {
+  await using dir = await tempDir();
+  await dir.write(".pivot/config.yaml", 'remotes:\n  "my remote":\n    url: /x\n');
+  await assertPivotError(
+    () => readProjectConfig(projectAt(dir.root)),
+    /config\.yaml:2: remote name 'my remote' may use only letters, digits/,
+  );
+});
+
+test("core.history is a whole number of runs, 100 by default", async () => {
+  await using dir = await tempDir();
+  const project = projectAt(dir.root);
+  assertEquals((await readProjectConfig(project)).history, 100);
+  await dir.write(".pivot/config.yaml", "# runs kept\ncore:\n  history: 0\n");
+  assertEquals((await readProjectConfig(project)).history, 0);
+  await dir.write(".pivot/config.yaml", "core:\n  history: -1\n");
+  await assertPivotError(
+    () => readProjectConfig(project),
+    /config\.yaml:2: core\.history must be a whole number/,
+  );
 });

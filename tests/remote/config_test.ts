@@ -1,9 +1,9 @@
 /** Remote configuration, credentials lookup and key layout. */
 
 import { test } from "../_harness.ts";
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
-import { remoteSpec, validateRemoteConfig } from "../../lib/remote/config.ts";
+import { remoteSpec, remoteUrlProblem } from "../../lib/remote/config.ts";
 import { resolveAwsSettings } from "../../lib/remote/credentials.ts";
 import { hashOfKey, objectKey, objectPrefix } from "../../lib/remote/layout.ts";
 import { choosePlan } from "../../lib/remote/existence.ts";
@@ -20,24 +20,14 @@ test("s3 URLs give bucket and prefix; other URLs are directories", () => {
   assert(file.kind === "directory" && file.path === "/mnt/x y");
 });
 
-test("remote configs are validated key by key", async () => {
-  assertEquals(validateRemoteConfig("o", { url: "s3://b/p", jobs: 8 }, "c.yaml"), {
-    url: "s3://b/p",
-    jobs: 8,
-  });
-  await assertRejects(
-    () => validateRemoteConfig("o", { url: "s3://b", colour: 1 }, "c.yaml"),
-    /c.yaml: remotes.o.colour is not a known key/,
-  );
-  await assertRejects(
-    () => validateRemoteConfig("o", { url: "s3://b", jobs: 0 }, "c.yaml"),
-    /jobs must be a positive integer, got number 0/,
-  );
-  await assertRejects(() => validateRemoteConfig("o", { endpoint: "x" }, "c.yaml"), /has no 'url'/);
-  await assertRejects(() => validateRemoteConfig("o", "s3://b", "c.yaml"), /must be a mapping/);
+test("remote URLs: s3 with a valid bucket, directories; other schemes refused", async () => {
+  assertEquals(remoteUrlProblem("s3://b-1/p"), undefined);
+  assertEquals(remoteUrlProblem("/mnt/share"), undefined);
+  assertEquals(remoteUrlProblem("file:///mnt/share"), undefined);
+  assertMatch(remoteUrlProblem("gs://b")!, /unsupported URL scheme 'gs:\/\/'/);
   await assertRejects(
     () => remoteSpec("o", { url: "gs://b" }, "/"),
-    /unsupported URL scheme 'gs:\/\/'/,
+    /remote 'o': unsupported URL scheme 'gs:\/\/'/,
   );
   await assertRejects(() => remoteSpec("o", { url: "s3://B_ad" }, "/"), /not a valid bucket name/);
 });

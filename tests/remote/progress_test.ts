@@ -27,7 +27,7 @@ test("progress shows count, bytes and rate, and ends with one summary line", () 
   assertEquals(progress.summary, { transferred: 1, skipped: 1, failed: 1, bytes: 2 * 1024 * 1024 });
   assertEquals(
     progress.finalLine(),
-    "push: 1 transferred, 1 skipped, 1 failed (2.00 MiB in 2.0 s, 1.00 MiB/s)",
+    "push: 1 transferred, 1 skipped, 1 failed (2.0 MiB in 2.0 s, 1.0 MiB/s)",
   );
 });
 

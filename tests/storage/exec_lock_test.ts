@@ -1,4 +1,4 @@
-import { acquireExecLock } from "../../lib/storage/exec_lock.ts";
+import { acquireExecLock, type LockHolder } from "../../lib/storage/exec_lock.ts";
 import { listTree, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { spawn, test } from "../_harness.ts";
@@ -35,11 +35,12 @@ test("acquire writes a lock file with this process's pid and host; release remov
 test("a second acquire waits until the first is released", async () => {
   await using dir = await tempDir();
   const first = await acquireExecLock(dir.root, "train");
-  const waits: string[] = [];
-  const second = acquireExecLock(dir.root, "train", { onWait: (owner) => waits.push(owner) });
+  const waits: LockHolder[] = [];
+  const second = acquireExecLock(dir.root, "train", { onWait: (holder) => waits.push(holder) });
   assertEquals(await settlesWithin(second, 150), false);
   assertEquals(waits.length, 1);
-  assertEquals(JSON.parse(waits[0]).pid, Deno.pid);
+  assertEquals(waits[0].owner?.pid, Deno.pid);
+  assertEquals(waits[0].path, dir.path("train.lock"));
   await first.release();
   assertEquals(await settlesWithin(second, 2000), true);
   await (await second).release();
@@ -48,8 +49,8 @@ test("a second acquire waits until the first is released", async () => {
 
 test("locks of different names do not block each other", async () => {
   await using dir = await tempDir();
-  const waits: string[] = [];
-  const onWait = (owner: string) => waits.push(owner);
+  const waits: LockHolder[] = [];
+  const onWait = (holder: LockHolder) => waits.push(holder);
   const a = await acquireExecLock(dir.root, "train@small", { onWait });
   const b = await acquireExecLock(dir.root, "train@large", { onWait });
   assertEquals(waits, [], "neither acquire waited");
@@ -80,7 +81,7 @@ test("a stale lock whose pid is dead on this host is taken over", async () => {
   await using dir = await tempDir();
   const path = dir.path("train.lock");
   await writeForeignLock(path, { pid: 999999, host: Deno.hostname(), since: 0 });
-  const waits: string[] = [];
+  const waits: LockHolder[] = [];
   const lock = await acquireExecLock(dir.root, "train", { onWait: (o) => waits.push(o) });
   assertEquals(waits, []);
   assertEquals(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);

@@ -1,4 +1,11 @@
-import { NS, sameStamp, stampOf, StateStore } from "../../lib/storage/state.ts";
+import {
+  isCorruptStateError,
+  NS,
+  sameStamp,
+  setAsideState,
+  stampOf,
+  StateStore,
+} from "../../lib/storage/state.ts";
 import { openState, tempDir } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -152,4 +159,48 @@ test("flush drops an entry too large for Deno KV and commits the others", async 
   await state.flush();
   assertEquals((await state.kv.get(["big", "huge"])).value, null);
   assertEquals((await state.list(["big"])).length, 10);
+});
+
+test("a store that is not a database is set aside, reported once, and started afresh", async () => {
+  await using dir = await tempDir();
+  await dir.write("state/state.db", "not a database, just text ".repeat(200));
+  const resets: string[] = [];
+  const state = await StateStore.open(dir.path("state"), { onReset: (m) => resets.push(m) });
+  try {
+    await state.rememberFileHash("a.txt", stamp, HASH);
+    await state.flush();
+    assertEquals(await state.cachedFileHash("a.txt", stamp), HASH);
+  } finally {
+    await state.close();
+  }
+  assertEquals(resets.length, 1);
+  assert(
+    /state\.db was damaged \(file is not a database\): moved it to .*state\.db\.corrupt/.test(
+      resets[0],
+    ),
+  );
+  assert(await dir.exists("state/state.db.corrupt"), "the damaged file is kept for inspection");
+  const again: string[] = [];
+  const reopened = await StateStore.open(dir.path("state"), { onReset: (m) => again.push(m) });
+  assertEquals(await reopened.cachedFileHash("a.txt", stamp), HASH);
+  await reopened.close();
+  assertEquals(again, []);
+});
+
+test("setting a store aside replaces an older copy and leaves no stray -wal or -shm", async () => {
+  await using dir = await tempDir();
+  await dir.write("state/state.db.corrupt", "old");
+  await dir.write("state/state.db.corrupt-shm", "old shm");
+  await dir.write("state/state.db", "new damage");
+  assertEquals(setAsideState(dir.path("state")), dir.path("state/state.db.corrupt"));
+  assertEquals(await dir.read("state/state.db.corrupt"), "new damage");
+  assert(!(await dir.exists("state/state.db.corrupt-shm")));
+  assert(!(await dir.exists("state/state.db")));
+});
+
+test("SQLite's words for a damaged file are recognised, others are not", () => {
+  assert(isCorruptStateError(new Error("database disk image is malformed")));
+  assert(isCorruptStateError(new Error("file is not a database")));
+  assert(!isCorruptStateError(new Error("database is locked")));
+  assert(!isCorruptStateError("file is not a database"));
 });

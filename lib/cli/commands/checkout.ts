@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { restoreOut } from "../../engine/workspace_outs.ts";
 import { type EngineContext, stageKey } from "../../engine/context.ts";
 import { restorable } from "../../engine/decide.ts";
-import { lockStages } from "../../engine/stage_lock.ts";
+import { lockStages, lockWaitMessage } from "../../engine/stage_lock.ts";
 import { PivotError } from "../../errors.ts";
 import { projectRelative } from "../../model/project.ts";
 import type { StageGraph } from "../../graph/graph.ts";
@@ -75,10 +75,8 @@ export const checkout: Command = {
       );
       const release = await lockStages(context, stagesToLock(context.graph, targets), {
         signal: env.signal,
-        onWait: (stage) =>
-          env.output.error(
-            `waiting: stage '${stage.name}' is being run by another pivot process`,
-          ),
+        onWait: (stage, holder) =>
+          env.output.error(`warning: ${lockWaitMessage(context, stage, holder)}`),
       });
       if (release === undefined) {
         env.output.error("checkout cancelled");

@@ -10,7 +10,14 @@
 
 import { OutputError } from "../../errors.ts";
 import { recordRun } from "../../engine/record.ts";
-import { withStageLock } from "../../engine/stage_lock.ts";
+import {
+  lockCancelReason,
+  lockErrorMessage,
+  lockWaitMessage,
+  withStageLock,
+} from "../../engine/stage_lock.ts";
+import type { LockHolder } from "../../storage/exec_lock.ts";
+import { PivotError } from "../../errors.ts";
 import { storeWorkspaceOuts } from "../../engine/workspace_outs.ts";
 import type { Command } from "../command.ts";
 import { withSession } from "../session.ts";
@@ -33,10 +40,15 @@ export const commit: Command = {
         ? selectStages(context.graph, positionals)
         : context.graph.order;
       for (const stage of stages) {
+        let holder: LockHolder | undefined;
+        const onWait = (held: LockHolder) => {
+          holder = held;
+          env.output.error(`warning: ${lockWaitMessage(context, stage, held)}`);
+        };
         const result = await withStageLock(
           context,
           stage,
-          { forced: false, signal: env.signal },
+          { forced: false, signal: env.signal, onWait },
           async (decision): Promise<Committed> => {
             if (decision.status === "up-to-date" && decision.restore.length === 0) {
               return "unchanged";
@@ -50,9 +62,14 @@ export const commit: Command = {
               return "failed";
             }
           },
-        );
+        ).catch((error) => {
+          const message = lockErrorMessage(context, stage, error);
+          throw message === undefined ? error : new PivotError(message, { exitCode: 1 });
+        });
         if (result === undefined) {
-          env.output.error("commit cancelled");
+          env.output.error(
+            `commit cancelled: stage '${stage.name}' ${lockCancelReason(context, holder)}`,
+          );
           return 130;
         }
         if (result === "failed") failed++;

@@ -29,7 +29,7 @@ function configYaml(): string {
 # Settings for this machine only (credentials, paths) go in config.local.yaml.
 #
 # cache:
-#   dir: cache          # relative to .pivot/
+#   dir: .pivot/cache   # relative to the project root
 #   type: copy          # how outs are placed: reflink, copy, hardlink or symlink
 # core:
 #   jobs: 4             # stages at once (default: the number of cores)

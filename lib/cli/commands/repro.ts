@@ -22,7 +22,16 @@ export const repro: Command = {
   options: {
     "dry-run": { type: "boolean", short: "n", help: "show what would run, run nothing" },
     explain: { type: "boolean", short: "e", help: "explain why each stage will run" },
-    force: { type: "boolean", short: "f", help: "run the selected stages even if up to date" },
+    force: {
+      type: "boolean",
+      short: "f",
+      help:
+        "run the selected stages and every stage upstream of them, even if up to date (to force only a stage: pivot run -f STAGE)",
+    },
+    check: {
+      type: "boolean",
+      help: "type-check the pipeline (deno check) first; run nothing on a type error",
+    },
     "keep-going": {
       type: "boolean",
       short: "k",
@@ -64,6 +73,7 @@ export const repro: Command = {
       throw new PivotError("repro: --port, --host and --no-open need --watch --ui");
     }
     const ui = values.ui ? uiOptionsOf(values, "repro") : undefined;
+    const check = values.check ? true : "config";
     return await withSession(env, async (session) => {
       const { graph } = session.context;
       const stages = selectWithUpstream(graph, positionals);
@@ -109,6 +119,6 @@ export const repro: Command = {
         flags,
         env,
       );
-    });
+    }, { check });
   },
 };

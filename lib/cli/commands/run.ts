@@ -25,6 +25,10 @@ export const run: Command = {
       help: "stages to run at once (default: cores)",
     },
     json: { type: "boolean", help: "JSON Lines events on stdout" },
+    check: {
+      type: "boolean",
+      help: "type-check the pipeline (deno check) first; run nothing on a type error",
+    },
   },
   async run({ values, positionals }, env) {
     if (positionals.length === 0) {
@@ -45,6 +49,6 @@ export const run: Command = {
         noCommit: false,
         json: Boolean(values.json),
       }, env);
-    });
+    }, { check: values.check ? true : "config" });
   },
 };

@@ -8,6 +8,7 @@
 import { predictStatus } from "../../engine/plan.ts";
 import type { Command } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
+import { printRemoteStatus, remoteStatusOfStages } from "../remote_status.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 import { printTrackedStatus, trackedJson } from "../tracked_data.ts";
@@ -20,7 +21,22 @@ export const status: Command = {
   options: {
     explain: { type: "boolean", short: "e", help: "show each change: code keys, params, deps" },
     json: { type: "boolean", help: "JSON on stdout (SPEC §6 shape)" },
-    check: { type: "boolean", help: "exit 1 when any stage would run or tracked data changed" },
+    check: {
+      type: "boolean",
+      help:
+        "exit 1 when any stage would run or tracked data changed (or, with --remote, the remote lacks something)",
+    },
+    remote: {
+      type: "boolean",
+      short: "c",
+      help: "also say which outs and tracked data the remote lacks (as DVC's status -c)",
+    },
+    "remote-name": {
+      type: "string",
+      short: "r",
+      value: "NAME",
+      help: "the remote for --remote (default: core.remote, or the only one); implies --remote",
+    },
   },
   async run({ values, positionals }, env) {
     return await withSession(env, async (session) => {
@@ -34,9 +50,21 @@ export const status: Command = {
       const tracked = positionals.length > 0
         ? []
         : await trackedStatus(project.root, session.context.state, skip);
+      const remote = values.remote || values["remote-name"] !== undefined
+        ? await remoteStatusOfStages(
+          session.context,
+          shown,
+          positionals.length > 0,
+          values["remote-name"] as string | undefined,
+        )
+        : undefined;
       if (values.json) {
         env.output.line(JSON.stringify(
-          { stages: decisions.map(statusJson), tracked: trackedJson(tracked) },
+          {
+            stages: decisions.map(statusJson),
+            tracked: trackedJson(tracked),
+            ...(remote ? { remote } : {}),
+          },
           null,
           2,
         ));
@@ -44,9 +72,11 @@ export const status: Command = {
         if (values.explain) printExplanation(env.output, decisions);
         else printStatusTable(env.output, decisions);
         printTrackedStatus(env.output, tracked);
+        if (remote) printRemoteStatus(env.output, remote);
       }
       const stale = decisions.some((d) => d.status === "will-run") ||
-        tracked.some((t) => t.status !== "up-to-date");
+        tracked.some((t) => t.status !== "up-to-date") ||
+        (remote?.missing.length ?? 0) > 0;
       return values.check && stale ? 1 : 0;
     });
   },

@@ -1,5 +1,5 @@
 /**
- * "Did you mean …?" for typos in stage names, YAML keys and param keys.
+ * "Did you mean …?" for typos in command names, stage names, YAML keys and param keys.
  *
  * @module
  */
