@@ -394,6 +394,47 @@ test("status --remote says what the remote lacks; --check fails on it", {
   assertMatch(await ok(a, "status", "-c"), /^remote 'share': has everything \(3 /m);
 });
 
+test("verify --remote: restorable means on the remote; a fresh clone passes once A pushed", {
+  timeLimit: 300_000,
+}, async () => {
+  await using share = await tempDir();
+  await using holder = await tempDir();
+  await using a = await projectA(`remotes:\n  share: { url: "${share.root}" }\n`);
+  await ok(a, "repro");
+  await a.commitAll("A ran");
+  // Locally everything is restorable; on the remote nothing is yet.
+  assertEquals((await a.pivot("verify")).code, 0);
+  const before = await a.pivot("verify", "--remote", "--json");
+  assertEquals(before.code, 1);
+  const report = JSON.parse(before.stdout);
+  assertEquals(report.ok, false);
+  assertEquals(
+    report.problems.map((p: { stage: string; path: string }) => [p.stage, p.path]),
+    [["count", "counts.json"], ["count", "summary.json"], ["split", "words"]],
+  );
+  assertMatch(
+    report.problems[2].problem,
+    /not on remote 'share' \(120 of its 120 files\); 'pivot push' uploads it/,
+  );
+  await ok(a, "push", "split");
+  const partly = await a.pivot("verify", "-r", "share");
+  assertEquals(partly.code, 1);
+  assertMatch(partly.stdout, /^stage 'count', counts\.json: not on remote 'share'/m);
+  assert(!partly.stdout.includes("words"), partly.stdout);
+  await ok(a, "push");
+  assertMatch(await ok(a, "verify", "--remote"), /everything restorable from the remote/);
+
+  // B has an empty cache and no outs: not restorable locally, restorable from the remote.
+  const b = await cloneOf(a, holder.path("b"));
+  assertEquals((await b.pivot("verify")).code, 1);
+  assertMatch(await ok(b, "verify", "--remote"), /^OK: 2 stages up to date/m);
+  // A stage whose code changed still fails, remote or not.
+  await b.write("text.txt", TEXT + "more\n");
+  const stale = await b.pivot("verify", "--remote");
+  assertEquals(stale.code, 1);
+  assertMatch(stale.stdout, /^stage 'split': not up to date: deps changed \(text\.txt\)/m);
+});
+
 test("progress: a status line on a terminal, only the final line in a pipe", {
   timeLimit: 300_000,
 }, async () => {

@@ -31,16 +31,30 @@ export const verify: Command = {
   name: "verify",
   summary:
     "CI gate: every stage up to date, every out and tracked file restorable (exit 1 if not).",
-  usage: "verify [STAGES...] [options]",
+  usage: "verify [STAGES...] [--allow-missing] [--remote [-r NAME]] [--json]",
   options: {
     "allow-missing": {
       type: "boolean",
       help: "data absent from the workspace or the cache is no problem; only changes are",
     },
+    remote: {
+      type: "boolean",
+      short: "c",
+      help:
+        "judge restorable by the remote (what 'pivot pull' can bring back), not the local cache",
+    },
+    "remote-name": {
+      type: "string",
+      short: "r",
+      value: "NAME",
+      help: "the remote for --remote (default: core.remote, or the only one); implies --remote",
+    },
     json: { type: "boolean", help: "JSON on stdout: {ok, problems: [{stage?, path?, problem}]}" },
   },
   async run({ values, positionals }, env) {
     const allowMissing = Boolean(values["allow-missing"]);
+    const requested = values["remote-name"] as string | undefined;
+    const onRemote = Boolean(values.remote) || requested !== undefined;
     return await withSession(env, async (session) => {
       const { context } = session;
       const { graph, project, cache, state } = context;
@@ -51,8 +65,9 @@ export const verify: Command = {
       const tracked = positionals.length > 0 ? [] : await trackedStatus(project.root, state, skip);
 
       let assumed: Map<string, Hash> | undefined;
-      if (allowMissing) {
-        // Data recorded but absent counts as what was recorded.
+      if (allowMissing || onRemote) {
+        // Data recorded but absent counts as what was recorded (with --remote,
+        // whether it can be restored is the remote's question, below).
         const { readLock } = await import("../../storage/lock_file.ts");
         assumed = new Map(tracked.map((t) => [t.data.path, t.data.hash]));
         for (const stage of graph.order) {
@@ -64,14 +79,17 @@ export const verify: Command = {
       }
       const decisions = await predictStatus(context, shown, {
         assumed,
-        missingOutsOk: allowMissing,
+        missingOutsOk: allowMissing || onRemote,
       });
 
       const problems: Problem[] = [];
+      // With --remote, data is restorable when the remote has it (checked
+      // below), whatever the local cache holds.
+      const localCacheCounts = !allowMissing && !onRemote;
       for (const decision of decisions) {
-        const problem = stageProblem(decision, allowMissing);
+        const problem = stageProblem(decision, allowMissing || onRemote);
         if (problem) problems.push({ stage: decision.stage.name, problem });
-        if (allowMissing || decision.status !== "up-to-date") continue;
+        if (!localCacheCounts || decision.status !== "up-to-date") continue;
         for (const out of decision.recache) {
           problems.push({
             stage: decision.stage.name,
@@ -90,7 +108,7 @@ export const verify: Command = {
           });
           continue;
         }
-        if (allowMissing) continue;
+        if (!localCacheCounts) continue;
         if (!(await inCache(cache, data.hash, data.files !== undefined))) {
           problems.push({
             path: data.path,
@@ -99,6 +117,16 @@ export const verify: Command = {
               : `not in the cache: 'pivot track ${data.path}' stores it`,
           });
         }
+      }
+      if (onRemote && !allowMissing) {
+        const { remoteProblems, remoteStatusOfStages } = await import("../remote_status.ts");
+        const status = await remoteStatusOfStages(
+          context,
+          shown,
+          positionals.length > 0,
+          requested,
+        );
+        problems.push(...remoteProblems(status));
       }
 
       if (values.json) {
@@ -116,7 +144,11 @@ export const verify: Command = {
         const trackedText = tracked.length > 0 ? ` and ${tracked.length} tracked paths` : "";
         env.output.line(
           `OK: ${decisions.length} stages up to date${trackedText}, ${
-            allowMissing ? "nothing changed" : "everything restorable"
+            allowMissing
+              ? "nothing changed"
+              : onRemote
+              ? "everything restorable from the remote"
+              : "everything restorable"
           }.`,
         );
       }
