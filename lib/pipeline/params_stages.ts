@@ -11,6 +11,11 @@
  * entry is not a loaded stage's, which in a one-pipeline project means only
  * when there is a mistake.
  *
+ * A project with command stages (`cmd:` in `pivot.yaml`, DVC's way) reads
+ * `params.yaml` as DVC does: its top-level keys are groups of values that
+ * stages name by key (`train.epochs`) or interpolate (`${train.epochs}`),
+ * not stage names, so the check does not apply there.
+ *
  * @module
  */
 
@@ -36,6 +41,7 @@ export async function checkParamsStages(
   paramsYaml: ParamsYaml,
   loaded: LoadedStages,
 ): Promise<void> {
+  if (loaded.stages.some((stage) => stage.code.kind === "command")) return;
   const known = new Set(loaded.stages.flatMap(namesOf));
   let unknown = Object.keys(paramsYaml.stages).filter((key) => !known.has(key));
   if (unknown.length === 0) return;

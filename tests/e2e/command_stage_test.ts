@@ -243,3 +243,18 @@ test("watch mode re-runs a command stage when its dep (the script) changes", asy
   assertEquals(await w.ranIn(2), ["build"]);
   assertEquals((await p.read("built.txt")).trim(), "v2");
 });
+
+test("params.yaml of a command-stage project holds DVC's groups of values, not stage names", async () => {
+  await using p = await project(
+    `stages:
+  greet:
+    cmd: echo "\${greeting.word}" > greeting.txt
+    params: [greeting.word]
+    outs: [greeting.txt]
+`,
+    { "params.yaml": "greeting:\n  word: hello\nunused:\n  x: 1\n" },
+  );
+  const result = await p.pivot("repro");
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals((await p.read("greeting.txt")).trim(), "hello");
+});
