@@ -44,15 +44,18 @@ import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
 
-/** An open project: close it when done. */
-export interface Session {
+/**
+ * An open project: close it when done. `File` is `string | undefined` only
+ * for a session opened with {@link SessionOptions.trackedDataOnly}.
+ */
+export interface Session<File extends string | undefined = string> {
   /** The project. */
   readonly project: Project;
   /**
    * The pipeline file loaded; undefined only for a project of tracked data
    * without one ({@link SessionOptions.trackedDataOnly}): then there are no stages.
    */
-  readonly pipelineFile: string | undefined;
+  readonly pipelineFile: File;
   /** What the engine works with (replaced by {@link Session.reload}). */
   readonly context: EngineContext;
   /** Default parallelism from the config. */
@@ -97,6 +100,17 @@ export interface SessionOptions {
  * Open the session of a command run in `env`, give it to `use`, and close it
  * (flushing state) however `use` ends.
  */
+export function withSession<T>(
+  env: CommandEnv,
+  use: (session: Session) => T | Promise<T>,
+  options?: { readonly check?: boolean | "config" },
+): Promise<T>;
+/** As above, for a command that also works on a project of only tracked data. */
+export function withSession<T>(
+  env: CommandEnv,
+  use: (session: Session<string | undefined>) => T | Promise<T>,
+  options: { readonly check?: boolean | "config"; readonly trackedDataOnly: true },
+): Promise<T>;
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
@@ -108,14 +122,20 @@ export async function withSession<T>(
     ...options,
   });
   try {
-    return await use(session);
+    // Without a pipeline file only with trackedDataOnly, whose `use` takes that.
+    return await use(session as Session);
   } finally {
     await session.close();
   }
 }
 
 /** Open the project holding `options.cwd` and load its pipeline. */
-export async function openSession(options: SessionOptions): Promise<Session> {
+export function openSession(
+  options: SessionOptions & { readonly trackedDataOnly?: false },
+): Promise<Session>;
+/** As above; a project of only tracked data opens with no pipeline file and no stages. */
+export function openSession(options: SessionOptions): Promise<Session<string | undefined>>;
+export async function openSession(options: SessionOptions): Promise<Session<string | undefined>> {
   mark("session: start");
   const project = findProject(options.cwd);
   const pipelineFile = options.trackedDataOnly

@@ -95,7 +95,7 @@ async function watchSetOf(session: Session, context: EngineContext): Promise<Wat
     depDirs: stages.flatMap((s) => s.deps.filter((d) => d.isDir).map((d) => d.abs)),
     codeFiles: new Set([
       ...code.files,
-      ...(session.pipelineFile === undefined ? [] : [session.pipelineFile]),
+      session.pipelineFile,
       join(root, PARAMS_FILE),
       join(root, "deno.json"),
       join(root, "deno.jsonc"),
