@@ -83,7 +83,10 @@ for (const flags of [[], ["--force"]]) {
       const seen = await p.read("seen.txt");
       const lock = await p.read(".pivot/stages/read.lock");
       assertEquals(depHash(lock, "pdir"), hashOf[seen], `read saw '${seen}':\n${lock}`);
-      assertMatch(checkout.stderr, /stage 'read' is locked by another pivot process; waiting for it/);
+      assertMatch(
+        checkout.stderr,
+        /stage 'read' is locked by another pivot process; waiting for it/,
+      );
       assertEquals(await p.read("pdir/x.txt"), "one", "checkout did its work after the run");
     },
   );
