@@ -1,7 +1,11 @@
 /**
  * Opening a project for a command: find it, load its pipeline, build the
  * graph, open the stores and fingerprint the code — everything the engine
- * needs, in one {@link EngineContext}.
+ * needs, in one {@link EngineContext}. The commands that also work on
+ * tracked data (`checkout`, `status`, `verify`) open a project that has
+ * only tracked data and no pipeline file with no stages
+ * ({@link SessionOptions.trackedDataOnly}), as DVC's do in a project of
+ * only `.dvc` files.
  *
  * @module
  */
@@ -14,12 +18,18 @@ import { readParamsOverrides } from "../pipeline/load.ts";
 import { loadStagesWithProducers } from "../pipeline/discovery.ts";
 import { loadStagesFresh } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
-import { findDenoConfig, findPipelineFile, findProject } from "../pipeline/find_project.ts";
+import {
+  findDenoConfig,
+  findPipelineFile,
+  findProject,
+  nearestPipelineFile,
+} from "../pipeline/find_project.ts";
 import type { Project } from "../model/project.ts";
 import { type ProjectConfig, readProjectConfig } from "../pipeline/project_config.ts";
 import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
+import { findProjectFiles } from "../storage/project_files.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
@@ -34,12 +44,18 @@ import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
 
-/** An open project: close it when done. */
-export interface Session {
+/**
+ * An open project: close it when done. `File` is `string | undefined` only
+ * for a session opened with {@link SessionOptions.trackedDataOnly}.
+ */
+export interface Session<File extends string | undefined = string> {
   /** The project. */
   readonly project: Project;
-  /** The pipeline file loaded. */
-  readonly pipelineFile: string;
+  /**
+   * The pipeline file loaded; undefined only for a project of tracked data
+   * without one ({@link SessionOptions.trackedDataOnly}): then there are no stages.
+   */
+  readonly pipelineFile: File;
   /** What the engine works with (replaced by {@link Session.reload}). */
   readonly context: EngineContext;
   /** Default parallelism from the config. */
@@ -72,16 +88,33 @@ export interface SessionOptions {
    * (`--check`), `"config"` (as `core.check` says), or not (default).
    */
   readonly check?: boolean | "config";
+  /**
+   * A project with no pipeline file but with tracked data (`.pvt` files)
+   * opens with no stages instead of being refused: for the commands that
+   * work on tracked data too. Without tracked data it is refused as usual.
+   */
+  readonly trackedDataOnly?: boolean;
 }
 
 /**
  * Open the session of a command run in `env`, give it to `use`, and close it
  * (flushing state) however `use` ends.
  */
+export function withSession<T>(
+  env: CommandEnv,
+  use: (session: Session) => T | Promise<T>,
+  options?: { readonly check?: boolean | "config" },
+): Promise<T>;
+/** As above, for a command that also works on a project of only tracked data. */
+export function withSession<T>(
+  env: CommandEnv,
+  use: (session: Session<string | undefined>) => T | Promise<T>,
+  options: { readonly check?: boolean | "config"; readonly trackedDataOnly: true },
+): Promise<T>;
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
-  options: { readonly check?: boolean | "config" } = {},
+  options: Pick<SessionOptions, "check" | "trackedDataOnly"> = {},
 ): Promise<T> {
   const session = await openSession({
     cwd: env.cwd,
@@ -89,17 +122,25 @@ export async function withSession<T>(
     ...options,
   });
   try {
-    return await use(session);
+    // Without a pipeline file only with trackedDataOnly, whose `use` takes that.
+    return await use(session as Session);
   } finally {
     await session.close();
   }
 }
 
 /** Open the project holding `options.cwd` and load its pipeline. */
-export async function openSession(options: SessionOptions): Promise<Session> {
+export function openSession(
+  options: SessionOptions & { readonly trackedDataOnly?: false },
+): Promise<Session>;
+/** As above; a project of only tracked data opens with no pipeline file and no stages. */
+export function openSession(options: SessionOptions): Promise<Session<string | undefined>>;
+export async function openSession(options: SessionOptions): Promise<Session<string | undefined>> {
   mark("session: start");
   const project = findProject(options.cwd);
-  const pipelineFile = findPipelineFile(project, options.cwd);
+  const pipelineFile = options.trackedDataOnly
+    ? nearestPipelineFile(project, options.cwd)
+    : findPipelineFile(project, options.cwd);
   // What killed commands left behind (temporary files, staging folders) goes first.
   cleanLeftovers(project.tmpDir);
   useTempJournal(project.tmpDir);
@@ -111,18 +152,37 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     state.kv.close();
     throw error;
   }
+  const cache = new Cache(config.cacheDir, { state, warn: options.warn });
+  if (pipelineFile === undefined) {
+    const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+    if (findProjectFiles(project.root, skip).trackFiles.length === 0) {
+      state.kv.close();
+      // Neither a pipeline nor tracked data: refused, saying how to start one.
+      findPipelineFile(project, options.cwd);
+    }
+  }
   config.warnings.forEach(options.warn);
   const typeCheck = options.check === "config" ? config.check : options.check === true;
-  const denoConfig = findDenoConfig(dirname(pipelineFile));
+  const denoConfig = findDenoConfig(dirname(pipelineFile ?? options.cwd));
   const fingerprintOptions = {
     projectRoot: project.root,
     denoConfig,
     pivotRoot: PIVOT_ROOT,
     state,
   };
-  const cache = new Cache(config.cacheDir, { state, warn: options.warn });
 
   const load = async (fresh: boolean): Promise<EngineContext> => {
+    const context = {
+      project,
+      state,
+      cache,
+      checkoutMode: config.checkoutMode,
+      warn: options.warn,
+    };
+    if (pipelineFile === undefined) {
+      // Tracked data only: no stages, and no pipeline is loaded.
+      return { ...context, graph: buildGraph([], { exists }), fingerprints: new Map() };
+    }
     const paramsYaml = await readParamsOverrides(project, state);
     const loaded = fresh
       ? await loadStagesFresh(project, pipelineFile, paramsYaml)
@@ -150,15 +210,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     const fingerprints = await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
     refuseOutsOverCode({ project, graph, fingerprints });
-    return {
-      project,
-      graph,
-      fingerprints,
-      state,
-      cache,
-      checkoutMode: config.checkoutMode,
-      warn: options.warn,
-    };
+    return { ...context, graph, fingerprints };
   };
 
   try {

@@ -6,17 +6,17 @@
  * (SPEC §9; format: `lib/schemas/pvt.schema.json`). Data the workspace
  * lacks is brought back from DVC's local cache first, as `dvc checkout`
  * would. Data that differs from its `.dvc` file (`dvc status` would call it
- * modified) is not tracked: which content is meant is the user's call.
+ * modified) is not tracked: which content is meant is the user's call. The
+ * tracking itself is `pivot track`'s own ({@link trackPath}).
  *
  * @module
  */
 
-import { basename, dirname, join, relative } from "node:path";
-import { PivotError } from "../errors.ts";
-import { dirManifest, hashArtifact } from "../storage/artifact_hash.ts";
-import { ignoreInGit } from "../storage/gitignore.ts";
-import { type Cache, tempPath } from "../storage/cache.ts";
+import { dirname, join, relative } from "node:path";
+import { exists } from "../paths.ts";
+import type { Cache } from "../storage/cache.ts";
 import type { StateStore } from "../storage/state.ts";
+import { trackPath } from "../storage/track.ts";
 import { parseDvcFile } from "./dvc_files.ts";
 import { restoreFromDvcCache } from "./dvc_cache.ts";
 import { dvcHash } from "./md5.ts";
@@ -105,7 +105,15 @@ export async function importDvcData(
         continue;
       }
     }
-    await trackAsPivotDoes(abs, path, options);
+    // As `pivot track PATH` does, storing copies: with DVC's link cache
+    // types the data may be a link into DVC's cache, which Pivot must not share.
+    try {
+      await trackPath(abs, { root, cache: options.cache, state: options.state, link: false });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      notes.push(`${path} vanished while it was being tracked: not tracked (import again)`);
+      continue;
+    }
     if (file.source !== undefined) {
       notes.push(
         `${path} came from ${file.source}: tracked as it is; Pivot does not fetch it from there again`,
@@ -114,57 +122,4 @@ export async function importDvcData(
     tracked.push(path);
   }
   return { tracked, restored, notes };
-}
-
-/** Store the data at `abs` in the cache, write `abs.pvt`, and make sure git ignores the data. */
-async function trackAsPivotDoes(
-  abs: string,
-  path: string,
-  options: DataImportOptions,
-): Promise<void> {
-  const { cache, state } = options;
-  const isDir = Deno.statSync(abs).isDirectory;
-  const hashed = await hashArtifact(abs, path, isDir, state, cache);
-  if (hashed === undefined) throw new PivotError(`import-dvc: ${path} vanished while being read`);
-  const record: Record<string, unknown> = { path: basename(abs), hash: hashed.hash };
-  if (!hashed.isDir) {
-    await cache.storeFile(abs, hashed.hash, false);
-    record.size = Deno.statSync(abs).size;
-  } else {
-    const manifest = await dirManifest(hashed, cache);
-    if (manifest === undefined) {
-      throw new PivotError(`import-dvc: ${path} changed while being read: import again`);
-    }
-    for (const entry of manifest.files) {
-      await cache.storeFile(join(abs, entry.path), entry.hash, false);
-    }
-    await cache.storeManifest(manifest);
-    record.size = hashed.size;
-    record.files = hashed.files;
-  }
-  const { stringify } = await import("yaml");
-  const { findSchema, schemaComment } = await import("../schemas/mod.ts");
-  const text = `${schemaComment(findSchema("pvt")!)}\n${stringify(record, { lineWidth: 0 })}`;
-  await writeAtomically(`${abs}.pvt`, text);
-  ignoreInGit(options.root, abs);
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = tempPath(path);
-  try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
 }

@@ -63,15 +63,27 @@ export function pipelineFileIn(dir: string): string | undefined {
  * `pivot.yml` or `pipeline.ts` from `cwd` up to the project root.
  */
 export function findPipelineFile(project: Project, cwd: string): string {
+  const file = nearestPipelineFile(project, cwd);
+  if (file !== undefined) return file;
+  throw new PivotError(
+    `no pipeline.ts or pivot.yaml in ${cwd} or above it up to ${project.root}: ` +
+      `create one (pivot init --example writes a starter pipeline.ts)`,
+  );
+}
+
+/**
+ * The pipeline file for a command run in `cwd`, as {@link findPipelineFile}
+ * finds it, or undefined when there is none up to the project root.
+ *
+ * @throws {PivotError} for a directory holding two pipeline files.
+ */
+export function nearestPipelineFile(project: Project, cwd: string): string | undefined {
   for (const dir of ancestors(cwd)) {
     const file = pipelineFileIn(dir);
     if (file) return file;
     if (dir === project.root || !isInside(project.root, dir)) break;
   }
-  throw new PivotError(
-    `no pipeline.ts or pivot.yaml in ${cwd} or above it up to ${project.root}: ` +
-      `create one (pivot init --example writes a starter pipeline.ts)`,
-  );
+  return undefined;
 }
 
 /**

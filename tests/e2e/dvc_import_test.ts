@@ -209,6 +209,40 @@ test(
   },
 );
 
+test(
+  "a DVC project of only .dvc files: after import-dvc, checkout, status and verify work without a pipeline",
+  LONG,
+  async () => {
+    await using p = await DvcProject.create();
+    for (const path of ["dvc.yaml", "params.yaml", "src"]) {
+      await Deno.remove(p.path(path), { recursive: true });
+    }
+    await p.write("data/extra/a.txt", "a\n");
+    await p.addAsDvc("data/reviews.tsv", "data/extra");
+    const reviews = await p.read("data/reviews.tsv");
+    const imported = await p.pivot("import-dvc");
+    assertEquals(imported.code, 0, imported.stderr);
+    assertMatch(imported.stdout, /tracked {4}data\/extra\.pvt, data\/reviews\.tsv\.pvt/);
+    assert(!(await p.exists("pivot.yaml")), "no dvc.yaml, no pipeline");
+    await p.commitAll();
+
+    // What `dvc checkout` does after a fresh clone or a `git checkout`.
+    await Deno.remove(p.path("data/reviews.tsv"));
+    await Deno.remove(p.path("data/extra"), { recursive: true });
+    const status = await p.pivot("status");
+    assertEquals(status.code, 0, status.stderr);
+    assertMatch(status.stdout, /^ {2}missing {3}data\/reviews\.tsv/m);
+    const checkout = await p.pivot("checkout");
+    assertEquals(checkout.code, 0, checkout.stderr);
+    assertEquals(checkout.stdout, "restored  data/extra\nrestored  data/reviews.tsv\n");
+    assertEquals(await p.read("data/reviews.tsv"), reviews);
+    assertEquals(await p.read("data/extra/a.txt"), "a\n");
+    const verify = await p.pivot("verify");
+    assertEquals(verify.code, 0, verify.stderr);
+    assertMatch(verify.stdout, /^OK: no stages and 2 tracked paths/);
+  },
+);
+
 test("import-dvc records only the stages dvc.lock still describes", LONG, async () => {
   await using p = await DvcProject.create();
   await p.reproAsDvc();

@@ -1,11 +1,12 @@
 /**
  * `pivot track`/`untrack` through the real CLI, and tracked data in the
  * other commands: a stage depends on it, `status` reports it changed,
- * `checkout` restores it, `data get` reads it at a revision, `gc` keeps it.
+ * `checkout` restores it, `data get` reads it at a revision, `gc` keeps it;
+ * and a project of only tracked data, with no pipeline at all.
  */
 
 import { parse } from "yaml";
-import { TempProject } from "../_project.ts";
+import { tempDir, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -202,3 +203,65 @@ test("track and untrack: bad input is one line with exit code 2", async () => {
   await p.write("data/images.pvt", "- just\n- a list\n");
   assertMatch(oneLineError(await p.pivot("gc")), /data\/images\.pvt: expected a mapping/);
 });
+
+test(
+  "a project of only tracked data (no pipeline): status, verify, checkout, push and pull work on it",
+  { timeLimit: 300_000 },
+  async () => {
+    await using share = await tempDir();
+    await using p = await TempProject.create({
+      "data/raw.csv": "id,v\n1,a\n",
+      "data/images/a.txt": "image a\n",
+    });
+    await p.initGit();
+    await p.write(".pivot/config.yaml", `remotes:\n  share: { url: "${share.root}" }\n`);
+    // Neither a pipeline nor tracked data: refused as before, saying how to start.
+    assertMatch(oneLineError(await p.pivot("checkout")), /no pipeline\.ts or pivot\.yaml/);
+
+    assertEquals((await p.pivot("track", "data/raw.csv", "data/images")).code, 0);
+    await p.commitAll();
+    const clean = await p.pivot("status");
+    assertEquals(clean.code, 0, clean.stderr);
+    assertEquals(clean.stdout, "No stages; the 2 tracked paths are as recorded.\n");
+    const verified = await p.pivot("verify");
+    assertEquals(verified.code, 0, verified.stderr);
+    assertMatch(verified.stdout, /^OK: no stages and 2 tracked paths, everything restorable\.$/m);
+
+    // `git checkout` of another revision, as DVC users run `dvc checkout` after it.
+    await Deno.remove(p.path("data/images"), { recursive: true });
+    await p.write("data/raw.csv", "id,v\n1,edited\n");
+    const changed = await p.pivot("status", "--json");
+    assertEquals(changed.code, 0, changed.stderr);
+    const { stages, tracked } = JSON.parse(changed.stdout);
+    assertEquals(stages, []);
+    assertEquals(
+      (tracked as { path: string; status: string }[]).map((t) => [t.path, t.status]),
+      [["data/images", "missing"], ["data/raw.csv", "modified"]],
+    );
+    const stale = await p.pivot("verify");
+    assertEquals(stale.code, 1);
+    assertMatch(stale.stdout, /^data\/raw\.csv: modified since it was tracked/m);
+    const refused = await p.pivot("checkout");
+    assertEquals(refused.code, 1, "the edit is not in the cache: it needs --force");
+    assertMatch(refused.stderr, /data\/raw\.csv: modified since it was tracked; use --force/);
+    assertMatch(refused.stdout, /^restored {2}data\/images$/m);
+    assertEquals(await p.read("data/images/a.txt"), "image a\n");
+    const forced = await p.pivot("checkout", "--force", "data/raw.csv");
+    assertEquals(forced.code, 0, forced.stderr);
+    assertEquals(await p.read("data/raw.csv"), "id,v\n1,a\n");
+
+    // push, then a clone pulls the data and checks it out.
+    const pushed = await p.pivot("push", "--json");
+    assertEquals(pushed.code, 0, pushed.stderr);
+    assertEquals(JSON.parse(pushed.stdout).failed, 0);
+    await using holder = await tempDir();
+    await p.git("clone", "-q", p.root, holder.path("b"));
+    const b = new TempProject(holder.path("b"));
+    assert(!(await b.exists("data/raw.csv")), "git holds only the .pvt files");
+    const pulled = await b.pivot("pull");
+    assertEquals(pulled.code, 0, pulled.stderr);
+    assertEquals(await b.read("data/raw.csv"), "id,v\n1,a\n");
+    assertEquals(await b.read("data/images/a.txt"), "image a\n");
+    assertEquals((await b.pivot("verify")).code, 0);
+  },
+);

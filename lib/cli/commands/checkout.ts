@@ -141,7 +141,7 @@ export const checkout: Command = {
         env.output.line("Nothing to restore.");
       }
       return problems > 0 ? 1 : 0;
-    });
+    }, { trackedDataOnly: true });
   },
 };
 

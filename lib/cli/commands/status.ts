@@ -72,12 +72,19 @@ export const status: Command = {
         if (values.explain) printExplanation(env.output, decisions);
         else printStatusTable(env.output, decisions);
         printTrackedStatus(env.output, tracked);
+        if (
+          graph.order.length === 0 && !env.output.quiet &&
+          tracked.every((t) => t.status === "up-to-date")
+        ) {
+          // Tracked data only (no pipeline): say so rather than print nothing.
+          env.output.line(`No stages; the ${tracked.length} tracked paths are as recorded.`);
+        }
         if (remote) printRemoteStatus(env.output, remote);
       }
       const stale = decisions.some((d) => d.status === "will-run") ||
         tracked.some((t) => t.status !== "up-to-date") ||
         (remote?.missing.length ?? 0) > 0;
       return values.check && stale ? 1 : 0;
-    });
+    }, { trackedDataOnly: true });
   },
 };

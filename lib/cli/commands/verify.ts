@@ -142,8 +142,11 @@ export const verify: Command = {
         }
       } else if (!env.output.quiet) {
         const trackedText = tracked.length > 0 ? ` and ${tracked.length} tracked paths` : "";
+        const stagesText = graph.order.length > 0
+          ? `${decisions.length} stages up to date`
+          : "no stages";
         env.output.line(
-          `OK: ${decisions.length} stages up to date${trackedText}, ${
+          `OK: ${stagesText}${trackedText}, ${
             allowMissing
               ? "nothing changed"
               : onRemote
@@ -153,7 +156,7 @@ export const verify: Command = {
         );
       }
       return problems.length > 0 ? 1 : 0;
-    });
+    }, { trackedDataOnly: true });
   },
 };
 
