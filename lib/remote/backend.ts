@@ -10,6 +10,7 @@
 
 import { PivotError } from "../errors.ts";
 import type { FileSlice } from "./_stream_upload.ts";
+import type { Hash } from "../storage/hash.ts";
 
 /** One object seen in a listing. */
 export interface ListedObject {
@@ -25,6 +26,8 @@ export interface Downloaded {
   readonly size: number;
   /** The content, for a small object kept in memory; undefined when it was written to the file. */
   readonly bytes: Uint8Array<ArrayBuffer> | undefined;
+  /** The content's hash, when the backend computed it while writing the file. */
+  readonly hash?: Hash;
 }
 
 /** Counters of what a backend did, for tests and benchmarks. */

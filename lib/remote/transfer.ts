@@ -488,7 +488,7 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
       );
     }
     const { size, bytes } = got;
-    const actual = bytes ? await hashBytes(bytes) : await hashFile(temp);
+    const actual = bytes ? await hashBytes(bytes) : got.hash ?? await hashFile(temp);
     if (actual !== hash) {
       progress.bytes(-size);
       await remote.index.markSuspect(hash);
@@ -505,6 +505,8 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
     ensureDir(dirname(object));
     Deno.renameSync(temp, object);
     placed = true;
+    // Checked just now: a checkout right after (pull) need not hash it again.
+    await cache.rememberVerified(hash, context.state);
     remote.index.add(hash, size);
     progress.done("transferred", size);
   } catch (error) {

@@ -211,6 +211,19 @@ export class Cache {
   }
 
   /**
+   * Record that the object for `hash`, as it is now, was just checked
+   * against its hash by the caller (a download hashed as it arrived), so
+   * that {@link Cache.verify} does not read it again.
+   */
+  async rememberVerified(hash: Hash, state: StateStore): Promise<void> {
+    await state.rememberFileHash(
+      objectKey(hash),
+      stampOf(Deno.statSync(this.objectPath(hash))),
+      hash,
+    );
+  }
+
+  /**
    * Place the object for `hash` at `dest` (whose parent exists), by `mode`,
    * replacing what is there in one rename. Hard links fall back to copies
    * across filesystems.

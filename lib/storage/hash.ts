@@ -60,6 +60,45 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+/** An xxhash64 fed in pieces: {@link hashStream}'s. */
+export interface StreamHasher {
+  /** Hash these bytes next. */
+  update(data: Uint8Array): void;
+  /** The hash of everything given; the hasher is released (use it no more). */
+  digest(): Hash;
+  /** Release the hasher without a digest (the stream failed). */
+  release(): void;
+}
+
+/**
+ * A hasher for bytes that arrive in order (a download), so that their hash
+ * is known once the last byte is written, without reading the file again.
+ * Call `digest` or `release` exactly once.
+ */
+export async function hashStream(): Promise<StreamHasher> {
+  const slot = idle.pop() ?? { hasher: await newHasher(), buffers: undefined };
+  slot.hasher.init();
+  let done = false;
+  const release = () => {
+    if (done) return;
+    done = true;
+    idle.push(slot);
+  };
+  return {
+    update: (data) => {
+      if (done) throw new Error("hashStream: used after digest or release");
+      slot.hasher.update(data);
+    },
+    digest: () => {
+      if (done) throw new Error("hashStream: used after digest or release");
+      const hash = slot.hasher.digest("hex");
+      release();
+      return hash;
+    },
+    release,
+  };
+}
+
 // 4 MiB chunks measured best on a page-cached 1 GiB file (1 and 16 MiB slower).
 const CHUNK = 4 << 20;
 

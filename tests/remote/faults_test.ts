@@ -36,6 +36,7 @@ test("S3 transfers survive transient faults", async (t) => {
           lookup: S3RVER_LOOKUP,
           timeoutMs: 1_000,
           partSize: 128 * 1024,
+          multipartThreshold: 128 * 1024,
           retry: { attempts, baseMs: 10, maxMs: 50 },
         },
       },

@@ -30,7 +30,18 @@ function spawnPush(
   targets: TransferTarget[],
   verb: "push" | "fetch" = "push",
 ): Deno.ChildProcess {
-  const job = { verb, projectDir, remote, targets, s3: { lookup: S3RVER_LOOKUP, partSize: PART } };
+  const job = {
+    verb,
+    projectDir,
+    remote,
+    targets,
+    s3: {
+      lookup: S3RVER_LOOKUP,
+      partSize: PART,
+      multipartThreshold: PART,
+      multipartThreshold: PART,
+    },
+  };
   return spawn(Deno.execPath(), {
     args: ["run", "-A", "--quiet", CHILD, JSON.stringify(job)],
     stdout: "null",
@@ -93,7 +104,14 @@ test("a push killed during a multipart upload leaves nothing partial and resumes
   const direct = await openRemote(
     remoteSpec("origin", { url: "s3://pivot-kill/project", endpoint: server.endpoint }, "/"),
     state,
-    { s3: { lookup: S3RVER_LOOKUP, partSize: PART } },
+    {
+      s3: {
+        lookup: S3RVER_LOOKUP,
+        partSize: PART,
+        multipartThreshold: PART,
+        multipartThreshold: PART,
+      },
+    },
   );
   const present = await assertNoPartialObject(direct);
   assert(
@@ -103,7 +121,12 @@ test("a push killed during a multipart upload leaves nothing partial and resumes
 
   const seen = proxy.requests.length;
   const remote = await openRemote(remoteSpec("origin", remoteConfig, "/"), state, {
-    s3: { lookup: S3RVER_LOOKUP, partSize: PART },
+    s3: {
+      lookup: S3RVER_LOOKUP,
+      partSize: PART,
+      multipartThreshold: PART,
+      multipartThreshold: PART,
+    },
   });
   const summary = await pushObjects(remote, cache, state, targets);
   assertEquals(summary.failed, 0);
@@ -167,7 +190,12 @@ test("a fetch killed mid-download leaves nothing in the cache and completes when
   const remoteConfig: RemoteConfig = { url: "s3://pivot-kill-fetch/p", endpoint: proxy.endpoint };
   await using sourceState = await openState(dir.path("source-state"));
   const remote = await openRemote(remoteSpec("origin", remoteConfig, "/"), sourceState, {
-    s3: { lookup: S3RVER_LOOKUP, partSize: PART },
+    s3: {
+      lookup: S3RVER_LOOKUP,
+      partSize: PART,
+      multipartThreshold: PART,
+      multipartThreshold: PART,
+    },
   });
   assertEquals((await pushObjects(remote, source, sourceState, targets)).failed, 0);
 

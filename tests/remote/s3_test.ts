@@ -14,13 +14,18 @@ import { openRemote } from "../../lib/remote/open.ts";
 import { fetchRunEntries, pushRunEntries } from "../../lib/remote/run_cache.ts";
 import type { S3Options } from "../../lib/remote/s3.ts";
 import { fetchObjects, pushObjects } from "../../lib/remote/transfer.ts";
-import type { StateStore } from "../../lib/storage/state.ts";
+import { stampOf, type StateStore } from "../../lib/storage/state.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
 import { cacheIn, randomBytes, storeDirectory, storeFiles } from "./_objects.ts";
 import { S3RVER_LOOKUP, startS3rver } from "./_s3rver.ts";
 
 const BUCKET = "pivot-test";
-const FAST: S3Options = { lookup: S3RVER_LOOKUP, timeoutMs: 5_000, partSize: 64 * 1024 };
+const FAST: S3Options = {
+  lookup: S3RVER_LOOKUP,
+  timeoutMs: 5_000,
+  partSize: 64 * 1024,
+  multipartThreshold: 64 * 1024,
+};
 
 test("S3 remote (s3rver)", async (t) => {
   await using server = await startS3rver(BUCKET);
@@ -155,6 +160,52 @@ test("S3 remote (s3rver)", async (t) => {
     await fetchObjects(remote, fresh, state, [big!]);
     assertEquals(await hashFile(fresh.objectPath(big!.hash)), big!.hash);
   });
+
+  await t.step(
+    "below the multipart threshold a file of many parts' size goes up in one PUT",
+    async () => {
+      await using dir = await tempDir();
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const [big] = await storeFiles(cache, dir.path("scratch"), [64 * 1024 * 5 + 123]);
+      // The default threshold (200 MiB), with 64 KiB parts.
+      const remote = await open(state, {}, { lookup: S3RVER_LOOKUP, partSize: 64 * 1024 });
+      const summary = await pushObjects(remote, cache, state, [big!]);
+      assertEquals(summary.transferred, 1);
+      // probe listing + one PUT
+      assertEquals(remote.backend.stats.requests, 2);
+      const fresh = cacheIn(dir.root, "fresh");
+      await fetchObjects(remote, fresh, state, [big!]);
+      assertEquals(await hashFile(fresh.objectPath(big!.hash)), big!.hash);
+    },
+  );
+
+  await t.step(
+    "a large download is hashed as it arrives: a corrupt one stays out, a good one is remembered as checked",
+    async () => {
+      await using dir = await tempDir();
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const [good, bad] = await storeFiles(cache, dir.path("scratch"), [600_000, 700_000]);
+      const remote = await open(state);
+      await pushObjects(remote, cache, state, [good!, bad!]);
+      await remote.backend.putBytes(objectKey(bad!.hash), randomBytes(700_000));
+
+      const fresh = cacheIn(dir.root, "fresh");
+      const problems: string[] = [];
+      const fetched = await fetchObjects(remote, fresh, state, [good!, bad!], {
+        onProblem: (m) => problems.push(m),
+      });
+      assertEquals([fetched.transferred, fetched.failed], [1, 1]);
+      assertEquals(problems.length, 1);
+      assertIncludes(problems[0]!, `object ${bad!.hash} is corrupt`);
+      assert(!fresh.has(bad!.hash), "the corrupt object never enters the cache");
+      assertEquals(await hashFile(fresh.objectPath(good!.hash)), good!.hash);
+      // Checked on arrival: a checkout right after does not read it again.
+      const stamp = stampOf(Deno.statSync(fresh.objectPath(good!.hash)));
+      assertEquals(await state.cachedFileHash(`cache:${good!.hash}`, stamp), good!.hash);
+    },
+  );
 
   await t.step(
     "a corrupt remote object is reported, kept out of the cache, and replaced by the next push",
