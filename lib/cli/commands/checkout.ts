@@ -55,6 +55,7 @@ export const checkout: Command = {
         `checkout: --mode must be one of ${CHECKOUT_MODES.join(", ")}, got '${mode}'`,
       );
     }
+    // Restoring needs the stages and the lock files, not code fingerprints.
     return await withSession(env, async (session) => {
       const { context } = session;
       const { trackedStatus } = await import("../../storage/track.ts");
@@ -141,7 +142,7 @@ export const checkout: Command = {
         env.output.line("Nothing to restore.");
       }
       return problems > 0 ? 1 : 0;
-    }, { trackedDataOnly: true });
+    }, { trackedDataOnly: true, fingerprint: false });
   },
 };
 
