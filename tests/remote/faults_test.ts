@@ -26,7 +26,7 @@ test("S3 transfers survive transient faults", async (t) => {
   await using server = await startS3rver(BUCKET);
   await using proxy = FaultProxy.start(server.port);
   let prefixes = 0;
-  const open = (state: StateStore, attempts = 6) =>
+  const open = (state: StateStore, attempts = 6, rangedFrom?: number) =>
     openRemote(
       remoteSpec("origin", { url: `s3://${BUCKET}/p${++prefixes}`, endpoint: proxy.endpoint }, "/"),
       state,
@@ -38,6 +38,7 @@ test("S3 transfers survive transient faults", async (t) => {
           partSize: 128 * 1024,
           multipartThreshold: 128 * 1024,
           retry: { attempts, baseMs: 10, maxMs: 50 },
+          ...(rangedFrom ? { rangedFrom } : {}),
         },
       },
     );
@@ -91,6 +92,25 @@ test("S3 transfers survive transient faults", async (t) => {
     const fetched = await fetchObjects(remote, fresh, state, files);
     assertEquals(fetched, { transferred: 1, skipped: 0, failed: 0, bytes: 1024 * 1024 });
     assertEquals(await hashFile(fresh.objectPath(files[0]!.hash)), files[0]!.hash);
+  });
+
+  await t.step("a download in ranges, some cut mid-way, retries those and is checked", async () => {
+    await using dir = await tempDir();
+    await using state = await openState(dir.root);
+    const cache = cacheIn(dir.root);
+    const size = 2 * 1024 * 1024 + 5;
+    const files = await storeFiles(cache, dir.path("scratch"), [size]);
+    const remote = await open(state, 6, 1024 * 1024);
+    await pushObjects(remote, cache, state, files);
+    // The first GET and one range are cut after 64 KiB.
+    const cuts = () => proxy.requests.filter((r) => r.fault === "cut").length;
+    const before = cuts();
+    proxy.inject("cut", 2, isGet);
+    const fresh = cacheIn(dir.root, "fresh");
+    const fetched = await fetchObjects(remote, fresh, state, files);
+    assertEquals(fetched, { transferred: 1, skipped: 0, failed: 0, bytes: size });
+    assertEquals(await hashFile(fresh.objectPath(files[0]!.hash)), files[0]!.hash);
+    assertEquals(cuts() - before, 2);
   });
 
   await t.step("a server that stops answering stops the push with one line", async () => {

@@ -208,6 +208,48 @@ test("S3 remote (s3rver)", async (t) => {
   );
 
   await t.step(
+    "a large object comes down in 4 ranges at once, intact; a corrupt one stays out",
+    async () => {
+      await using dir = await tempDir();
+      await using state = await openState(dir.root);
+      const cache = cacheIn(dir.root);
+      const size = 1024 * 1024 + 3; // not a multiple of 4
+      const [good, bad] = await storeFiles(cache, dir.path("scratch"), [size, size + 1]);
+      const ranged = { ...FAST, rangedFrom: 1024 * 1024 };
+      const remote = await open(state, {}, ranged);
+      await pushObjects(remote, cache, state, [good!, bad!]);
+      await remote.backend.putBytes(objectKey(bad!.hash), randomBytes(size + 1));
+
+      const fresh = cacheIn(dir.root, "fresh");
+      const reader = await open(state, {}, ranged, "p" + prefixes);
+      const problems: string[] = [];
+      const bytes: number[] = [];
+      const fetched = await fetchObjects(reader, fresh, state, [good!], {
+        onProblem: (m) => problems.push(m),
+      });
+      assertEquals([fetched.transferred, problems], [1, []]);
+      assertEquals(await hashFile(fresh.objectPath(good!.hash)), good!.hash);
+      // one GET answering with the length, then three ranges
+      assertEquals(reader.backend.stats.requests, 4);
+
+      const download = dir.path("scratch", "download");
+      const got = await reader.backend.download(
+        objectKey(bad!.hash),
+        download,
+        (n) => bytes.push(n),
+      );
+      assertEquals(got?.size, size + 1);
+      assertEquals(bytes.reduce((a, b) => a + b, 0), size + 1);
+      const corrupt = await fetchObjects(reader, fresh, state, [bad!], {
+        onProblem: (m) => problems.push(m),
+      });
+      assertEquals(corrupt.failed, 1);
+      assertIncludes(problems[0]!, `object ${bad!.hash} is corrupt`);
+      assert(!fresh.has(bad!.hash), "the corrupt object never enters the cache");
+    },
+  );
+
+  await t.step(
     "a corrupt remote object is reported, kept out of the cache, and replaced by the next push",
     async () => {
       await using dir = await tempDir();

@@ -26,6 +26,7 @@ import { NS } from "../../storage/state.ts";
 import type { RunCacheEntry } from "../../engine/decide.ts";
 import { type Command, type CommandEnv, intOption, type OptionSpec } from "../command.ts";
 import { Output } from "../output.ts";
+import { mark } from "../../trace.ts";
 import { type ProjectSession, withProject } from "../project_session.ts";
 import { openCheckedRemote } from "../remote_access.ts";
 import {
@@ -164,7 +165,9 @@ async function transfer(
   return await withProject(env, async (session) => {
     const { project, state } = session;
     const config = await readProjectConfig(project, { state });
+    mark("transfer: project open");
     const records = await readProjectRecords(project, state, session.skip);
+    mark("transfer: records read");
     const selection = selectRecords(
       records,
       positionals,
@@ -174,6 +177,7 @@ async function transfer(
       requested: values.remote as string | undefined,
       jobs,
     });
+    mark("transfer: remote checked");
     try {
       const { TransferProgress } = await import("../../remote/progress.ts");
       const progress = new TransferProgress({
@@ -192,6 +196,7 @@ async function transfer(
         runs: undefined,
       };
       const summary = await action(session, remote, selection, report);
+      mark("transfer: transferred");
       env.output.clearStatus();
       const runs = report.runs;
       const { requests, lists } = remote.backend.stats;
