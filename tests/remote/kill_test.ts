@@ -23,6 +23,8 @@ import { S3RVER_LOOKUP, startS3rver } from "./_s3rver.ts";
 
 const CHILD = new URL("./_push_child.ts", import.meta.url).pathname;
 const PART = 128 * 1024;
+/** Small parts, and a threshold to match, so that a small file goes up in many parts. */
+const S3 = { lookup: S3RVER_LOOKUP, partSize: PART, multipartThreshold: PART };
 
 function spawnPush(
   projectDir: string,
@@ -30,18 +32,7 @@ function spawnPush(
   targets: TransferTarget[],
   verb: "push" | "fetch" = "push",
 ): Deno.ChildProcess {
-  const job = {
-    verb,
-    projectDir,
-    remote,
-    targets,
-    s3: {
-      lookup: S3RVER_LOOKUP,
-      partSize: PART,
-      multipartThreshold: PART,
-      multipartThreshold: PART,
-    },
-  };
+  const job = { verb, projectDir, remote, targets, s3: S3 };
   return spawn(Deno.execPath(), {
     args: ["run", "-A", "--quiet", CHILD, JSON.stringify(job)],
     stdout: "null",
@@ -104,14 +95,7 @@ test("a push killed during a multipart upload leaves nothing partial and resumes
   const direct = await openRemote(
     remoteSpec("origin", { url: "s3://pivot-kill/project", endpoint: server.endpoint }, "/"),
     state,
-    {
-      s3: {
-        lookup: S3RVER_LOOKUP,
-        partSize: PART,
-        multipartThreshold: PART,
-        multipartThreshold: PART,
-      },
-    },
+    { s3: S3 },
   );
   const present = await assertNoPartialObject(direct);
   assert(
@@ -121,12 +105,7 @@ test("a push killed during a multipart upload leaves nothing partial and resumes
 
   const seen = proxy.requests.length;
   const remote = await openRemote(remoteSpec("origin", remoteConfig, "/"), state, {
-    s3: {
-      lookup: S3RVER_LOOKUP,
-      partSize: PART,
-      multipartThreshold: PART,
-      multipartThreshold: PART,
-    },
+    s3: S3,
   });
   const summary = await pushObjects(remote, cache, state, targets);
   assertEquals(summary.failed, 0);
@@ -190,12 +169,7 @@ test("a fetch killed mid-download leaves nothing in the cache and completes when
   const remoteConfig: RemoteConfig = { url: "s3://pivot-kill-fetch/p", endpoint: proxy.endpoint };
   await using sourceState = await openState(dir.path("source-state"));
   const remote = await openRemote(remoteSpec("origin", remoteConfig, "/"), sourceState, {
-    s3: {
-      lookup: S3RVER_LOOKUP,
-      partSize: PART,
-      multipartThreshold: PART,
-      multipartThreshold: PART,
-    },
+    s3: S3,
   });
   assertEquals((await pushObjects(remote, source, sourceState, targets)).failed, 0);
 
