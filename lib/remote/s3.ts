@@ -34,7 +34,7 @@ import {
 import { DEFAULT_RETRY, type RetryPolicy, TransientError, withRetries } from "./retry.ts";
 import { escapeXml, tagBlocks, tagText } from "./_xml.ts";
 import { type FileSlice, sendFileSlice } from "./_stream_upload.ts";
-import { hashStream, type StreamHasher } from "../storage/hash.ts";
+import { type Hash, hashStream, type StreamHasher } from "../storage/hash.ts";
 
 /** Tuning of an S3 backend; every field has a default. */
 export interface S3Options {
@@ -82,6 +82,8 @@ const WRITE_BLOCK = MiB;
  */
 const DEFAULT_RANGED_FROM = 32 * MiB;
 const STREAMS = 4;
+/** Size of each range (smaller when an object has fewer than STREAMS of them). */
+const RANGE = 8 * MiB;
 
 /**
  * Open the S3 remote `spec`: resolve its credentials, region and endpoint.
@@ -248,18 +250,18 @@ class S3Backend implements Backend {
     dest: string,
     onBytes?: (n: number) => void,
   ): Promise<Downloaded | undefined> {
-    // The rest of a large object, in ranges, started once the first answer
-    // gives its length (and not again when that request is retried).
-    let rest: Promise<void> | undefined;
+    // A large object's ranges, set up once the first answer gives its
+    // length (and not again when that request is retried).
+    let ranged: Ranges | undefined;
+    let others: Promise<void>[] = [];
     // What this download reported, taken back should it fail after all.
     let reported = 0;
     const count = (n: number) => {
       reported += n;
       onBytes?.(n);
     };
-    let result: Downloaded | undefined;
     try {
-      result = await this.#send("GET", key, {
+      const result = await this.#send("GET", key, {
         accept: [404],
         consume: async (response, touch): Promise<Downloaded | undefined> => {
           if (response.status === 404) return void await drain(response);
@@ -281,74 +283,88 @@ class S3Backend implements Backend {
               hasher.release();
             }
           }
-          // A large object: this answer writes the first of STREAMS ranges
-          // while the others are fetched beside it (rclone's multi-thread
-          // download). The file is hashed once complete.
-          const segment = Math.ceil(length / STREAMS);
-          if (!rest) {
+          // A large object: this answer writes the first range while the
+          // others are fetched beside it, STREAMS at a time (rclone's
+          // multi-thread download).
+          if (!ranged) {
             using file = await Deno.open(dest, { write: true, create: true, truncate: true });
             await file.truncate(length);
-            rest = this.#ranges(key, dest, length, segment, count);
-            // Awaited below; a failure meanwhile is not an unhandled one.
-            rest.catch(() => {});
+            ranged = new Ranges(length, Math.min(RANGE, Math.ceil(length / STREAMS)), dest);
+            const started = ranged;
+            others = Array.from({ length: STREAMS - 1 }, () => {
+              const stream = this.#fetchRanges(key, started, count);
+              stream.catch(() => {}); // settled below, not unhandled meanwhile
+              return stream;
+            });
           }
+          const first = ranged.bounds(0);
           using file = await Deno.open(dest, { write: true });
-          const written = await writeBody(response, file, segment, touch, count);
-          if (written !== segment) {
+          const written = await writeBody(response, file, first.length, touch, count);
+          if (written !== first.length) {
             count(-written);
             throw new TransientError(`${key} ended after ${written} bytes of ${length}`);
           }
+          ranged.finished(0);
           return { size: length, bytes: undefined };
         },
       });
-      await rest;
+      if (!ranged || !result) return result;
+      // This stream joins the others for the ranges left, while the file
+      // is hashed in order behind them.
+      const hashing = ranged.hash();
+      hashing.catch(() => {}); // awaited once the streams are done
+      const streams = await Promise.allSettled([
+        ...others,
+        this.#fetchRanges(key, ranged, count),
+      ]);
+      const failure = streams.find((r) => r.status === "rejected");
+      if (failure) throw failure.reason;
+      return { ...result, hash: await hashing };
     } catch (error) {
       // Never leave a range writing into a file the caller may remove.
-      await rest?.catch(() => {});
+      ranged?.failed(error);
+      await Promise.allSettled(others);
       onBytes?.(-reported);
       throw error;
     }
-    return result;
   }
 
-  /** Fetch the ranges after the first of an object of `length` bytes into `dest`. */
-  async #ranges(
-    key: string,
-    dest: string,
-    length: number,
-    segment: number,
-    onBytes?: (n: number) => void,
-  ): Promise<void> {
-    const ranges: Promise<void>[] = [];
-    for (let start = segment; start < length; start += segment) {
-      const end = Math.min(start + segment, length) - 1;
-      ranges.push(this.#send("GET", key, {
-        headers: { range: `bytes=${start}-${end}` },
-        consume: async (response, touch) => {
-          const expected = end - start + 1;
-          if (
-            response.status !== 206 || Number(response.headers.get("content-length")) !== expected
-          ) {
-            await response.body?.cancel();
-            throw new TransferError(
-              `${this.label}: GET ${key} bytes ${start}-${end}: the answer is not that range ` +
-                `(HTTP ${response.status})`,
-            );
-          }
-          using file = await Deno.open(dest, { write: true });
-          await file.seek(start, Deno.SeekMode.Start);
-          const written = await writeBody(response, file, expected, touch, onBytes);
-          if (written !== expected) {
-            onBytes?.(-written);
-            throw new TransientError(
-              `range ${start}-${end} of ${key} ended after ${written} bytes`,
-            );
-          }
-        },
-      }));
+  /** Fetch ranges of `ranges` one after another until none is left. */
+  async #fetchRanges(key: string, ranges: Ranges, onBytes: (n: number) => void): Promise<void> {
+    try {
+      for (let k = ranges.take(); k !== undefined; k = ranges.take()) {
+        const { start, length } = ranges.bounds(k);
+        const end = start + length - 1;
+        await this.#send("GET", key, {
+          headers: { range: `bytes=${start}-${end}` },
+          consume: async (response, touch) => {
+            if (
+              response.status !== 206 || Number(response.headers.get("content-length")) !== length
+            ) {
+              await response.body?.cancel();
+              throw new TransferError(
+                `${this.label}: GET ${key} bytes ${start}-${end}: the answer is not that range ` +
+                  `(HTTP ${response.status})`,
+              );
+            }
+            using file = await Deno.open(ranges.path, { write: true });
+            await file.seek(start, Deno.SeekMode.Start);
+            const written = await writeBody(response, file, length, touch, onBytes);
+            if (written !== length) {
+              onBytes(-written);
+              throw new TransientError(
+                `range ${start}-${end} of ${key} ended after ${written} bytes`,
+              );
+            }
+          },
+        });
+        ranges.finished(k);
+      }
+    } catch (error) {
+      // The other streams stop taking ranges; the hash stops waiting.
+      ranges.failed(error);
+      throw error;
     }
-    const results = await Promise.allSettled(ranges);
-    for (const result of results) if (result.status === "rejected") throw result.reason;
   }
 
   close(): void {}
@@ -632,6 +648,69 @@ function encodeKey(key: string): string {
 async function drain(response: Response): Promise<void> {
   // Reading the body to its end lets the connection be reused.
   if (response.body) await response.arrayBuffer();
+}
+
+/**
+ * The ranges of one large download: handed out in order to the streams
+ * that fetch them, and hashed in order from the file as they complete, so
+ * the hash is ready soon after the last byte arrives.
+ */
+class Ranges {
+  readonly #done: PromiseWithResolvers<void>[];
+  #next = 1;
+  #failed = false;
+
+  constructor(readonly length: number, readonly size: number, readonly path: string) {
+    this.#done = Array.from({ length: Math.ceil(length / size) }, () => {
+      const done = Promise.withResolvers<void>();
+      done.promise.catch(() => {}); // awaited by the hash, if it still runs
+      return done;
+    });
+  }
+
+  /** Range `k`: its first byte and length. */
+  bounds(k: number): { start: number; length: number } {
+    const start = k * this.size;
+    return { start, length: Math.min(this.size, this.length - start) };
+  }
+
+  /** The next range to fetch (range 0 is the first answer's), or undefined. */
+  take(): number | undefined {
+    return !this.#failed && this.#next < this.#done.length ? this.#next++ : undefined;
+  }
+
+  /** Range `k` is written. */
+  finished(k: number): void {
+    this.#done[k]!.resolve();
+  }
+
+  /** The download failed: no more ranges, and the hash stops. */
+  failed(error: unknown): void {
+    this.#failed = true;
+    for (const done of this.#done) done.reject(error);
+  }
+
+  /** The file's hash, read in order as ranges complete. */
+  async hash(): Promise<Hash> {
+    const hasher = await hashStream();
+    try {
+      using file = await Deno.open(this.path, { read: true });
+      const buffer = new Uint8Array(WRITE_BLOCK);
+      for (const [k, done] of this.#done.entries()) {
+        await done.promise;
+        let left = this.bounds(k).length;
+        while (left > 0) {
+          const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
+          if (n === null) throw new TransientError(`${this.path} is shorter than ${this.length}`);
+          hasher.update(buffer.subarray(0, n));
+          left -= n;
+        }
+      }
+      return hasher.digest();
+    } finally {
+      hasher.release();
+    }
+  }
 }
 
 /**
