@@ -24,7 +24,6 @@ import type { Cache } from "../storage/cache.ts";
 import { hashBytes } from "../storage/hash.ts";
 import { readLock } from "../storage/lock_file.ts";
 import type { StateStore } from "../storage/state.ts";
-import { findProjectFiles, projectFilesAtRevision } from "../storage/project_files.ts";
 import { readFilesAtRevision } from "../storage/read_at_revision.ts";
 import { flattenKeys, isPlainObject, sameValue } from "../flatten.ts";
 import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_at_revision.ts";
@@ -196,37 +195,13 @@ export function declaredMetrics(stages: readonly StageDef[]): MetricTarget[] {
   );
 }
 
-/**
- * Every lock file that may record outs at `source`: those of `stages`, and
- * those of every pipeline in the project (found in the workspace, or listed
- * in git at a revision).
- *
- * @throws {PivotError} for an unknown revision or a project outside git.
- *
- * @example
- * ```ts
- * const lockFiles = await lockFilesFor(project.root, graph.order, WORKSPACE);
- * ```
- */
-export async function lockFilesFor(
-  root: string,
-  stages: readonly StageDef[],
-  source: OutsSource,
-  skip: readonly string[] = [],
-): Promise<string[]> {
-  const found = source.kind === "workspace"
-    ? findProjectFiles(root, skip)
-    : await projectFilesAtRevision(root, source.rev);
-  return [...new Set([...stages.map((stage) => stage.lockFile), ...found.lockFiles])];
-}
-
 /** Options of {@link metricsAt}. */
 export interface MetricsAtOptions {
   /** Project root. */
   readonly root: string;
   /** The project's cache. */
   readonly cache: Cache;
-  /** Lock files that may record the metrics at the source ({@link lockFilesFor}). */
+  /** Lock files that may record the metrics at the source (`lockFilesFor` in outs_at_revision.ts). */
   readonly lockFiles: readonly string[];
   /**
    * Picks the metric files to read from those known at the source (the

@@ -11,7 +11,6 @@ import type { PlotDisplay } from "../model/stage_def.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { Cache } from "../storage/cache.ts";
 import {
-  lockFilesAt,
   type OutFile,
   outsAt,
   type OutsSource,
@@ -99,30 +98,6 @@ export interface HtmlPlot extends RenderedBase {
 
 /** A plot ready for a front end. */
 export type RenderedPlot = ChartPlot | ImagePlot | HtmlPlot;
-
-/**
- * Every lock file that may record the outs of `stages` at `sources`: the
- * stages' own, and for each revision those in its `.pivot/stages/` (which
- * also find outs of stages renamed or removed since).
- *
- * @example
- * ```ts
- * const lockFiles = await lockFilesFor(root, graph.order, [{ kind: "revision", rev: "HEAD" }]);
- * ```
- */
-export async function lockFilesFor(
-  root: string,
-  stages: readonly StageDef[],
-  sources: readonly OutsSource[],
-): Promise<string[]> {
-  const lockFiles = new Set(stages.map((stage) => stage.lockFile));
-  const dirs = stages.map((stage) => stage.pipeline.dir);
-  for (const source of sources) {
-    if (source.kind !== "revision") continue;
-    for (const file of await lockFilesAt(root, dirs, source.rev)) lockFiles.add(file);
-  }
-  return [...lockFiles];
-}
 
 /** Options of {@link renderPlots}. */
 export interface RenderPlotsOptions {

@@ -28,9 +28,9 @@ export interface PlotsFrame {
  * version at `rev`.
  */
 export async function plotsFrame(context: EngineContext, rev?: string): Promise<PlotsFrame> {
-  const { declaredPlots, lockFilesFor, renderPlots } = await import("../outputs/plots.ts");
+  const { declaredPlots, renderPlots } = await import("../outputs/plots.ts");
   const { plotsPage } = await import("../outputs/plot_page.ts");
-  const { sourceLabel } = await import("../outputs/outs_at_revision.ts");
+  const { lockFilesFor, sourceLabel } = await import("../outputs/outs_at_revision.ts");
   const { graph, project, cache } = context;
   const declared = declaredPlots(graph.order);
   if (declared.length === 0) {
@@ -47,7 +47,8 @@ export async function plotsFrame(context: EngineContext, rev?: string): Promise<
     const rendered = await renderPlots(declared, {
       root: project.root,
       cache,
-      lockFiles: await lockFilesFor(project.root, graph.order, sources),
+      // Only revisions read outs through lock files: no walk of the workspace for them.
+      lockFiles: await lockFilesFor(project.root, graph.order, sources.filter((source) => source.kind === "revision")),
       sources,
       warn: (message) => warnings.push(message),
     });

@@ -74,10 +74,11 @@ export const metrics: Command = {
 
     return await withSession(env, async (session) => {
       const { project, graph, cache, state } = session.context;
-      const { declaredMetrics, diffMetrics, lockFilesFor, metricsAt } = await import(
+      const { declaredMetrics, diffMetrics, metricsAt } = await import(
         "../../outputs/metrics.ts"
       );
-      const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+      const { lockFilesFor, sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+      const { walkSkips } = await import("../../storage/project_files.ts");
       const { formatMetricsDiff, formatMetricsShow } = await import("../metrics_table.ts");
       const declared = declaredMetrics(graph.order);
       const select = targets.length === 0 ? undefined : selector(targets, {
@@ -87,10 +88,10 @@ export const metrics: Command = {
         root: project.root,
         anyRevision: sources.some((source) => source.kind === "revision"),
       });
-      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const skip = walkSkips(project.root, cache.dir);
       const versions = [];
       for (const source of sources) {
-        const lockFiles = await lockFilesFor(project.root, graph.order, source, skip);
+        const lockFiles = await lockFilesFor(project.root, graph.order, [source], skip);
         versions.push(
           await metricsAt(source, {
             root: project.root,

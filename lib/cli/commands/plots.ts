@@ -75,10 +75,10 @@ export const plots: Command = {
 
     return await withSession(env, async (session) => {
       const { project, graph, cache } = session.context;
-      const { declaredPlots, lockFilesFor, plotsJson, renderPlots } = await import(
-        "../../outputs/plots.ts"
+      const { declaredPlots, plotsJson, renderPlots } = await import("../../outputs/plots.ts");
+      const { lockFilesFor, sourceLabel } = await import(
+        "../../outputs/outs_at_revision.ts"
       );
-      const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
       const declared = declaredPlots(graph.order);
       const selected = targets.length === 0
         ? declared
@@ -91,7 +91,8 @@ export const plots: Command = {
       const rendered = await renderPlots(selected, {
         root: project.root,
         cache,
-        lockFiles: await lockFilesFor(project.root, graph.order, sources),
+        // Only revisions read outs through lock files: no walk of the workspace for them.
+      lockFiles: await lockFilesFor(project.root, graph.order, sources.filter((source) => source.kind === "revision")),
         sources,
         warn,
       });
