@@ -48,7 +48,11 @@ export async function plotsFrame(context: EngineContext, rev?: string): Promise<
       root: project.root,
       cache,
       // Only revisions read outs through lock files: no walk of the workspace for them.
-      lockFiles: await lockFilesFor(project.root, graph.order, sources.filter((source) => source.kind === "revision")),
+      lockFiles: await lockFilesFor(
+        project.root,
+        graph.order,
+        sources.filter((source) => source.kind === "revision"),
+      ),
       sources,
       warn: (message) => warnings.push(message),
     });

@@ -18,7 +18,7 @@ import { PivotError } from "../../errors.ts";
 import type { DataFile, DataVersion } from "../../outputs/data_at.ts";
 import type { ModifiedRow, Row, RowSource } from "../../outputs/data_diff.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
-import type { Command, CommandEnv } from "../command.ts";
+import { type Command, type CommandEnv, diffSources, subcommandError } from "../command.ts";
 import { type ProjectSession, withProject } from "../project_session.ts";
 import { defaultRemoteFetch } from "../remote_fetch.ts";
 import { Spool } from "../spool.ts";
@@ -75,27 +75,16 @@ export const data: Command = {
           `data diff: name one file or directory to compare (got ${targets.length})`,
         );
       }
-      if (revs.length > 2) {
-        throw new PivotError(`data diff: --rev given ${revs.length} times: give at most two`);
-      }
       const key = ((values.key as string[] | undefined) ?? [])
         .flatMap((cols) => cols.split(","))
         .map((col) => col.trim());
       if (key.some((col) => col === "")) {
         throw new PivotError("data diff: --key takes column names separated by commas");
       }
-      const sources: [OutsSource, OutsSource] = revs.length === 0
-        ? [{ kind: "revision", rev: "HEAD" }, { kind: "workspace" }]
-        : revs.length === 1
-        ? [{ kind: "revision", rev: revs[0] }, { kind: "workspace" }]
-        : [{ kind: "revision", rev: revs[0] }, { kind: "revision", rev: revs[1] }];
+      const sources = diffSources("data diff", revs);
       return await dataDiff(targets[0], sources, key, Boolean(values.json), env);
     }
-    throw new PivotError(
-      `data: ${
-        action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-      }: use 'pivot ${USAGE}'`,
-    );
+    throw subcommandError("data", action, USAGE);
   },
 };
 
