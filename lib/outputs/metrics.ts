@@ -26,6 +26,7 @@ import { readLock } from "../storage/lock_file.ts";
 import type { StateStore } from "../storage/state.ts";
 import { readFilesAtRevision } from "../storage/read_at_revision.ts";
 import { flattenKeys, isPlainObject, sameValue } from "../flatten.ts";
+import { parseDelimited } from "./plot_data.ts";
 import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_at_revision.ts";
 
 /** One metric file's values, flattened: dotted key → value. */
@@ -141,27 +142,7 @@ async function parseOneRow(
   delimiter: string,
   label: string,
 ): Promise<Record<string, unknown>> {
-  const { parse } = await import("csv-parse/sync");
-  let rows: Record<string, unknown>[];
-  try {
-    rows = parse(text, {
-      columns: true,
-      delimiter,
-      skip_empty_lines: true,
-      cast: (value: string, context: { header: boolean; quoting: boolean }) => {
-        if (context.header || context.quoting) return value;
-        if (value.trim() === "") return null;
-        const number = Number(value);
-        return Number.isFinite(number) ? number : value;
-      },
-    }) as Record<string, unknown>[];
-  } catch (error) {
-    throw new PivotError(
-      `${label}: not valid ${delimiter === "\t" ? "TSV" : "CSV"}: ${
-        (error as Error).message.split("\n")[0]
-      }`,
-    );
-  }
+  const rows = await parseDelimited(text, delimiter, label);
   if (rows.length !== 1) {
     throw new PivotError(
       `${label}: holds ${rows.length} rows: a metric ${
