@@ -73,7 +73,7 @@ export interface RemoteStatusContext {
  * const { missing } = await remoteStatus(context, selection, undefined);
  * ```
  */
-export async function remoteStatus(
+async function remoteStatus(
   context: RemoteStatusContext,
   selection: Selection,
   requested: string | undefined,

@@ -33,7 +33,7 @@ import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_
 export type FlatMetrics = Record<string, unknown>;
 
 /** The formats of metric files, for messages. */
-export const METRIC_FORMATS = "JSON (.json), YAML (.yaml, .yml) or CSV/TSV with one row";
+const METRIC_FORMATS = "JSON (.json), YAML (.yaml, .yml) or CSV/TSV with one row";
 
 /** A metric file to read: its project-relative path and the stage producing it, if known. */
 export interface MetricTarget {

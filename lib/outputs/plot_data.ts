@@ -18,7 +18,7 @@ export type PlotFileKind = "data" | "image" | "html";
 const DATA_EXTENSIONS = ["csv", "tsv", "json", "jsonl"] as const;
 
 /** Media types of the image formats shown as they are. */
-export const IMAGE_TYPES: Readonly<Record<string, string>> = {
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
   png: "image/png",
   svg: "image/svg+xml",
   jpg: "image/jpeg",
