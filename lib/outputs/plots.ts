@@ -11,6 +11,7 @@ import type { PlotDisplay } from "../model/stage_def.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { Cache } from "../storage/cache.ts";
 import {
+  lockFilesFor,
   type OutFile,
   outsAt,
   type OutsSource,
@@ -105,8 +106,11 @@ export interface RenderPlotsOptions {
   readonly root: string;
   /** The project's cache (content at revisions). */
   readonly cache: Cache;
-  /** Lock files that may record the plots at a revision (see `outsAt`). */
-  readonly lockFiles: readonly string[];
+  /**
+   * The loaded stages: their lock files, with those of every pipeline of the
+   * project at a revision, say where the plots were (see `lockFilesFor`).
+   */
+  readonly stages: readonly StageDef[];
   /** Where to read plots: one source to show, two (old first) to diff. */
   readonly sources: readonly OutsSource[];
   /** Receives a line per plot (or revision of one) that cannot be shown. */
@@ -127,7 +131,7 @@ export interface RenderPlotsOptions {
  * const plots = await renderPlots(declaredPlots(graph.order), {
  *   root: project.root,
  *   cache,
- *   lockFiles: graph.order.map((stage) => stage.lockFile),
+ *   stages: graph.order,
  *   sources: [{ kind: "revision", rev: "HEAD" }, WORKSPACE],
  *   warn: console.error,
  * });
@@ -137,10 +141,15 @@ export async function renderPlots(
   targets: readonly PlotTarget[],
   options: RenderPlotsOptions,
 ): Promise<RenderedPlot[]> {
-  const { sources, warn } = options;
+  const { root, cache, sources, warn } = options;
   const labels = sources.map(sourceLabel);
+  // Only revisions read outs through lock files: no walk of the workspace for them.
+  const revisions = sources.filter((source) => source.kind === "revision");
+  const lockFiles = await lockFilesFor(root, options.stages, revisions);
   const versionsBySource: Map<string, OutVersion>[] = [];
-  for (const source of sources) versionsBySource.push(await outsAt(source, targets, options));
+  for (const source of sources) {
+    versionsBySource.push(await outsAt(source, targets, { root, cache, lockFiles }));
+  }
 
   const rendered: RenderedPlot[] = [];
   for (const target of targets) {

@@ -30,7 +30,7 @@ export interface PlotsFrame {
 export async function plotsFrame(context: EngineContext, rev?: string): Promise<PlotsFrame> {
   const { declaredPlots, renderPlots } = await import("../outputs/plots.ts");
   const { plotsPage } = await import("../outputs/plot_page.ts");
-  const { lockFilesFor, sourceLabel } = await import("../outputs/outs_at_revision.ts");
+  const { sourceLabel } = await import("../outputs/outs_at_revision.ts");
   const { graph, project, cache } = context;
   const declared = declaredPlots(graph.order);
   if (declared.length === 0) {
@@ -47,12 +47,7 @@ export async function plotsFrame(context: EngineContext, rev?: string): Promise<
     const rendered = await renderPlots(declared, {
       root: project.root,
       cache,
-      // Only revisions read outs through lock files: no walk of the workspace for them.
-      lockFiles: await lockFilesFor(
-        project.root,
-        graph.order,
-        sources.filter((source) => source.kind === "revision"),
-      ),
+      stages: graph.order,
       sources,
       warn: (message) => warnings.push(message),
     });

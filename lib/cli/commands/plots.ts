@@ -65,9 +65,7 @@ export const plots: Command = {
     return await withSession(env, async (session) => {
       const { project, graph, cache } = session.context;
       const { declaredPlots, plotsJson, renderPlots } = await import("../../outputs/plots.ts");
-      const { lockFilesFor, sourceLabel } = await import(
-        "../../outputs/outs_at_revision.ts"
-      );
+      const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
       const declared = declaredPlots(graph.order);
       const selected = targets.length === 0
         ? declared
@@ -80,12 +78,7 @@ export const plots: Command = {
       const rendered = await renderPlots(selected, {
         root: project.root,
         cache,
-        // Only revisions read outs through lock files: no walk of the workspace for them.
-        lockFiles: await lockFilesFor(
-          project.root,
-          graph.order,
-          sources.filter((source) => source.kind === "revision"),
-        ),
+        stages: graph.order,
         sources,
         warn,
       });
