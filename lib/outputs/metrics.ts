@@ -25,6 +25,7 @@ import { hashBytes } from "../storage/hash.ts";
 import { readLock } from "../storage/lock_file.ts";
 import type { StateStore } from "../storage/state.ts";
 import { readFilesAtRevision } from "../storage/read_at_revision.ts";
+import { parseYamlText } from "../yaml_text.ts";
 import { flattenKeys, isPlainObject, sameValue } from "../flatten.ts";
 import { parseDelimited } from "./plot_data.ts";
 import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_at_revision.ts";
@@ -96,13 +97,13 @@ export async function parseMetrics(
   } else if (extension === "json") {
     value = parseJson(text, label);
   } else if (extension === "yaml" || extension === "yml") {
-    value = await parseYaml(text, label);
+    value = await parseYamlText(text, label);
   } else {
     try {
       value = JSON.parse(text);
     } catch {
       try {
-        value = await parseYaml(text, label);
+        value = await parseYamlText(text, label);
       } catch {
         throw new PivotError(`${label}: not a metric file: metrics are ${METRIC_FORMATS}`);
       }
@@ -122,17 +123,6 @@ function parseJson(text: string, label: string): unknown {
   } catch (error) {
     throw new PivotError(
       `${label}: not valid JSON (${(error as Error).message}): metrics are ${METRIC_FORMATS}`,
-    );
-  }
-}
-
-async function parseYaml(text: string, label: string): Promise<unknown> {
-  const { parse } = await import("yaml");
-  try {
-    return parse(text);
-  } catch (error) {
-    throw new PivotError(
-      `${label}: not valid YAML (${(error as Error).message.split("\n")[0]})`,
     );
   }
 }

@@ -14,6 +14,7 @@
 import { dirname } from "node:path";
 import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
+import { parseYamlText } from "../yaml_text.ts";
 import type { Cache, DirManifest } from "./cache.ts";
 import { writeTextAtomically } from "./temp_files.ts";
 import type { Hash } from "./hash.ts";
@@ -125,17 +126,11 @@ async function parseLockText(
   text: string,
   rel: string,
 ): Promise<{ data: LockData; manifests: DirManifest[] }> {
-  const { parse } = await import("yaml");
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (error) {
-    throw new PivotError(
-      `${rel}: not valid YAML (${
-        (error as Error).message.split("\n")[0]
-      }): restore it from git or delete it to re-run the stage`,
-    );
-  }
+  const raw = await parseYamlText(
+    text,
+    rel,
+    "restore it from git or delete it to re-run the stage",
+  );
   try {
     return validateLock(raw);
   } catch (error) {
