@@ -191,4 +191,3 @@ export async function trackedData(
 function basename(abs: string): string {
   return abs.slice(abs.lastIndexOf("/") + 1);
 }
-
