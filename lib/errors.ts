@@ -27,11 +27,6 @@ export class OutputError extends Error {
   override name = "OutputError";
 }
 
-/** The first non-blank line of `text`, trimmed (all of it when every line is blank). */
-export function firstLine(text: string): string {
-  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
-}
-
 /** The message of any thrown value, for one-line reports. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -10,7 +10,7 @@
  */
 
 /** jsr.io, when `JSR_URL` is not set. */
-export const DEFAULT_JSR_URL = "https://jsr.io/";
+const DEFAULT_JSR_URL = "https://jsr.io/";
 
 /**
  * The JSR registry URL Deno uses, with a trailing slash (as Deno normalises

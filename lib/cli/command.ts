@@ -8,6 +8,9 @@
 import { parseArgs } from "node:util";
 import { PivotError } from "../errors.ts";
 import type { Output } from "./output.ts";
+import type { OutsSource } from "../outputs/outs_at_revision.ts";
+
+const WORKSPACE: OutsSource = { kind: "workspace" };
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -119,19 +122,60 @@ export function commandHelp(command: Command): string {
   ].join("\n");
 }
 
-/** An integer option value, or a usage error naming the option. */
+/** An integer option value (from `min`, up to `max` when given), or a usage error naming the option. */
 export function intOption(
   value: unknown,
   name: string,
   commandName: string,
   min = 1,
+  max?: number,
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new PivotError(
-      `${commandName}: --${name} expects an integer ≥ ${min}, got '${value}'`,
-    );
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new PivotError(`${commandName}: --${name} expects an integer ${range}, got '${value}'`);
   }
   return n;
+}
+
+/**
+ * The usage error of a command with subcommands (`pivot metrics show|diff`)
+ * given none, or one it does not have.
+ *
+ * @example
+ * ```ts
+ * subcommandError("metrics", "frob", "metrics show|diff [TARGETS...]").message;
+ * // "metrics: unknown subcommand 'frob': use 'pivot metrics show|diff [TARGETS...]'"
+ * ```
+ */
+export function subcommandError(
+  commandName: string,
+  action: string | undefined,
+  usage: string,
+): PivotError {
+  const what = action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`;
+  return new PivotError(`${commandName}: ${what}: use 'pivot ${usage}'`);
+}
+
+/**
+ * The two sides a `diff` subcommand compares, from its `--rev` values: none,
+ * HEAD and the workspace; one, REV and the workspace; two, A and B.
+ *
+ * @throws {PivotError} when `--rev` was given more than twice.
+ *
+ * @example
+ * ```ts
+ * diffSources("metrics diff", ["v1"]); // [{ kind: "revision", rev: "v1" }, { kind: "workspace" }]
+ * ```
+ */
+export function diffSources(
+  commandName: string,
+  revs: readonly string[],
+): [OutsSource, OutsSource] {
+  if (revs.length > 2) {
+    throw new PivotError(`${commandName}: --rev given ${revs.length} times: give at most two`);
+  }
+  const [a = "HEAD", b] = revs;
+  return [{ kind: "revision", rev: a }, b === undefined ? WORKSPACE : { kind: "revision", rev: b }];
 }

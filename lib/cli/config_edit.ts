@@ -24,7 +24,7 @@ import {
   LOCAL_CONFIG_FILE,
   type ProjectConfig,
 } from "../pipeline/project_config.ts";
-import { tempPath } from "../storage/cache.ts";
+import { writeTextAtomically } from "../storage/temp_files.ts";
 
 /** Which config file: the tracked one, or the machine's own. */
 export type ConfigScope = "project" | "local";
@@ -112,7 +112,7 @@ export async function editConfig(
   let changed = false;
   for (const [index, scope] of scopes.entries()) {
     if (next[index] === texts[index]) continue;
-    writeAtomically(join(project.root, configFileOf(scope)), next[index]!);
+    writeTextAtomically(join(project.root, configFileOf(scope)), next[index]!);
     if (scope === "local") await ignoreLocalConfig(project);
     changed = true;
   }
@@ -145,21 +145,6 @@ async function schemaLine(): Promise<string> {
   return schemaComment(findSchema("config")!);
 }
 
-function writeAtomically(path: string, text: string): void {
-  const temp = tempPath(path);
-  try {
-    Deno.writeTextFileSync(temp, text);
-    Deno.renameSync(temp, path);
-  } catch (error) {
-    try {
-      Deno.removeSync(temp);
-    } catch {
-      // never created
-    }
-    throw error;
-  }
-}
-
 const LOCAL_IGNORE = "/config.local.yaml";
 
 /** Make sure `.pivot/.gitignore` lists `config.local.yaml`. */
@@ -174,5 +159,5 @@ async function ignoreLocalConfig(project: Project): Promise<void> {
   const lines = text.split("\n").map((line) => line.trim());
   if (lines.includes(LOCAL_IGNORE) || lines.includes("config.local.yaml")) return;
   const separator = text === "" || text.endsWith("\n") ? "" : "\n";
-  writeAtomically(path, `${text}${separator}${LOCAL_IGNORE}\n`);
+  writeTextAtomically(path, `${text}${separator}${LOCAL_IGNORE}\n`);
 }

@@ -52,7 +52,7 @@ export type RemoteProbe = (
  * Reachability probes by URL scheme: `file` for a local directory, `s3` for
  * an S3-compatible bucket.
  */
-export const REMOTE_PROBES: Record<string, RemoteProbe> = {
+const REMOTE_PROBES: Record<string, RemoteProbe> = {
   file: probeDirectoryRemote,
   s3: probeS3Remote,
 };
@@ -295,7 +295,7 @@ async function filesystemType(dir: string): Promise<string | null> {
  * macOS): copies a small temporary file with `cp --reflink=always` (`cp -c`
  * on macOS).
  */
-export async function probeReflink(dir: string): Promise<CheckResult> {
+async function probeReflink(dir: string): Promise<CheckResult> {
   const source = join(dir, `.pivot-reflink-${Deno.pid}`);
   const target = `${source}.clone`;
   try {

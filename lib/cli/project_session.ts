@@ -11,6 +11,7 @@ import { findProject } from "../pipeline/find_project.ts";
 import { type ProjectConfig, readProjectConfig } from "../pipeline/project_config.ts";
 import type { Project } from "../model/project.ts";
 import { Cache, type CheckoutMode } from "../storage/cache.ts";
+import { walkSkips } from "../storage/project_files.ts";
 import { StateStore } from "../storage/state.ts";
 import type { CommandEnv } from "./command.ts";
 
@@ -53,7 +54,7 @@ export async function withProject<T>(
   try {
     const warn = (message: string) => env.output.error(`warning: ${message}`);
     const cache = new Cache(config.cacheDir);
-    const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+    const skip = walkSkips(project.root, cache.dir);
     return await use({
       project,
       cache,

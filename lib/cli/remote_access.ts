@@ -38,7 +38,7 @@ export interface ChosenRemote {
  * const { name } = chooseRemote(config, undefined); // "origin", from core.remote
  * ```
  */
-export function chooseRemote(config: ProjectConfig, requested: string | undefined): ChosenRemote {
+function chooseRemote(config: ProjectConfig, requested: string | undefined): ChosenRemote {
   const names = Object.keys(config.remotes);
   const name = requested ?? config.remote ?? (names.length === 1 ? names[0] : undefined);
   if (name === undefined) {

@@ -18,6 +18,7 @@ import type { StageDef } from "../model/stage_def.ts";
 import type { ProjectConfig } from "../pipeline/project_config.ts";
 import type { Cache } from "../storage/cache.ts";
 import type { Hash } from "../storage/hash.ts";
+import { walkSkips } from "../storage/project_files.ts";
 import type { StateStore } from "../storage/state.ts";
 import type { Output } from "./output.ts";
 import { openCheckedRemote } from "./remote_access.ts";
@@ -72,7 +73,7 @@ export interface RemoteStatusContext {
  * const { missing } = await remoteStatus(context, selection, undefined);
  * ```
  */
-export async function remoteStatus(
+async function remoteStatus(
   context: RemoteStatusContext,
   selection: Selection,
   requested: string | undefined,
@@ -141,7 +142,7 @@ export async function remoteStatusOfStages(
 ): Promise<RemoteStatus> {
   const { project, state, cache } = context;
   const { readProjectConfig } = await import("../pipeline/project_config.ts");
-  const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+  const skip = walkSkips(project.root, cache.dir);
   const records = await readProjectRecords(project, state, skip);
   const keys = new Set(shown.map((stage) => stageKey(context, stage)));
   const data = records.data.filter((item) => item.stage ? keys.has(item.stage.key) : !named);

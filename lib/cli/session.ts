@@ -29,7 +29,7 @@ import { type ProjectConfig, readProjectConfig } from "../pipeline/project_confi
 import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
-import { findProjectFiles } from "../storage/project_files.ts";
+import { findProjectFiles, walkSkips } from "../storage/project_files.ts";
 import { NS, StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
@@ -166,7 +166,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   }
   const cache = new Cache(config.cacheDir, { state, warn: options.warn });
   if (pipelineFile === undefined) {
-    const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+    const skip = walkSkips(project.root, cache.dir);
     if (findProjectFiles(project.root, skip).trackFiles.length === 0) {
       state.kv.close();
       // Neither a pipeline nor tracked data: refused, saying how to start one.

@@ -81,7 +81,7 @@ export function uiOptionsOf(
 }
 
 /** The agent socket's path in a project. */
-export function agentSocketPath(session: Session): string {
+function agentSocketPath(session: Session): string {
   return join(session.project.pivotDir, "agent.sock");
 }
 

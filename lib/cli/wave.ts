@@ -36,7 +36,7 @@ export interface RunFlags {
 let pools = 0;
 
 /** A worker pool for a session's project. */
-export function poolFor(session: Session): WorkerPool {
+function poolFor(session: Session): WorkerPool {
   const { project } = session.context;
   const nodeModules = join(project.root, "node_modules");
   return new WorkerPool({
@@ -143,7 +143,7 @@ export async function runOnce(
 }
 
 /** 130 when cancelled, 1 when a stage failed, else 0. */
-export function exitCodeOf(summary: SummaryEvent, signal: AbortSignal): number {
+function exitCodeOf(summary: SummaryEvent, signal: AbortSignal): number {
   if (signal.aborted || summary.cancelled > 0) return 130;
   return summary.failed > 0 ? 1 : 0;
 }

@@ -239,7 +239,7 @@ export async function decide(
  * whose kind was inferred (no trailing `/`) is hashed as whatever is there:
  * it may have become a directory since the stage was loaded.
  */
-export async function hashDeclared(
+async function hashDeclared(
   artifact: ArtifactDef,
   context: EngineContext,
 ): Promise<ArtifactHash | undefined> {
@@ -374,7 +374,7 @@ async function withFileChanges(
 }
 
 /** The files added, removed and modified from manifest `before` to `after`. */
-export function diffManifests(before: DirManifest, after: DirManifest): FileChanges {
+function diffManifests(before: DirManifest, after: DirManifest): FileChanges {
   const old = new Map(before.files.map((f) => [f.path, f.hash]));
   const changes: FileChanges = { added: [], removed: [], modified: [] };
   for (const { path, hash } of after.files) {

@@ -36,7 +36,7 @@ export interface StoredLog {
 }
 
 /** The most text kept per stage (characters), under Deno KV's 64 KiB value limit. */
-export const STORED_LOG_CHARS = 48_000;
+const STORED_LOG_CHARS = 48_000;
 
 /**
  * A sink that records each stage's log when its run ends, in the state

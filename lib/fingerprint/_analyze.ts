@@ -66,7 +66,7 @@ function scriptKind(ts: TS, file: string): ts.ScriptKind | undefined {
  * The summary of a JSON module: one `default` export whose hash is that of
  * its parsed value (so formatting does not count).
  */
-export async function summarizeJson(text: string): Promise<ModuleSummary> {
+async function summarizeJson(text: string): Promise<ModuleSummary> {
   let normal: string;
   try {
     normal = canonicalJson(JSON.parse(text));

@@ -63,7 +63,7 @@ async function configFiles(denoConfig: string): Promise<string[]> {
 }
 
 /** JSON with comments and trailing commas (as `deno.jsonc` allows) → JSON. */
-export function stripJsonc(text: string): string {
+function stripJsonc(text: string): string {
   return dropTrailingCommas(dropComments(text));
 }
 

@@ -102,7 +102,7 @@ export async function moduleGraph(entry: string, options: GraphOptions): Promise
 }
 
 /** Build the graph from `deno info --json` output. */
-export async function graphFromInfo(
+async function graphFromInfo(
   info: InfoOutput,
   ignoredPrefixes: readonly string[],
 ): Promise<ModuleGraph> {

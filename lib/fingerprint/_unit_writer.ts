@@ -443,7 +443,7 @@ const MODULE: Held = { kind: "module" };
  * and `const { a } = m`. A module-level variable is read by other units: the
  * whole module counts.
  */
-export function importUse(ts: TS, path: readonly ts.Node[]): string[] | undefined {
+function importUse(ts: TS, path: readonly ts.Node[]): string[] | undefined {
   const members = new Set<string>();
   return useAt(ts, path, path.length - 1, PROMISE, members) ? [...members].sort() : undefined;
 }
@@ -636,7 +636,7 @@ function isWrapper(ts: TS, node: ts.Node): boolean {
 }
 
 /** The expression under parentheses and type-only wrappers. */
-export function skipWrappers(ts: TS, node: ts.Expression): ts.Expression {
+function skipWrappers(ts: TS, node: ts.Expression): ts.Expression {
   let e = node;
   while (isWrapper(ts, e)) e = (e as ts.ParenthesizedExpression).expression;
   return e;

@@ -179,7 +179,7 @@ export async function openTable(
 }
 
 /** A table with no columns and no rows (an empty file, or data absent on one side). */
-export function emptyTable(label: string): TableReader {
+function emptyTable(label: string): TableReader {
   return {
     label,
     columns: [],

@@ -45,7 +45,7 @@ export { type Row, type RowFormat, rowFormatOf } from "./_records.ts";
  * about 5 bytes of heap per byte of its text (each record's string, its key
  * and the map entry), so about 80 MiB.
  */
-export const PARTITION_BYTES = 16 * 1024 * 1024;
+const PARTITION_BYTES = 16 * 1024 * 1024;
 
 /** One side of a row diff. */
 export interface RowSource {

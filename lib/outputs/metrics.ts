@@ -24,16 +24,17 @@ import type { Cache } from "../storage/cache.ts";
 import { hashBytes } from "../storage/hash.ts";
 import { readLock } from "../storage/lock_file.ts";
 import type { StateStore } from "../storage/state.ts";
-import { findProjectFiles, projectFilesAtRevision } from "../storage/project_files.ts";
 import { readFilesAtRevision } from "../storage/read_at_revision.ts";
+import { parseYamlText } from "../yaml_text.ts";
 import { flattenKeys, isPlainObject, sameValue } from "../flatten.ts";
+import { parseDelimited } from "./plot_data.ts";
 import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_at_revision.ts";
 
 /** One metric file's values, flattened: dotted key → value. */
 export type FlatMetrics = Record<string, unknown>;
 
 /** The formats of metric files, for messages. */
-export const METRIC_FORMATS = "JSON (.json), YAML (.yaml, .yml) or CSV/TSV with one row";
+const METRIC_FORMATS = "JSON (.json), YAML (.yaml, .yml) or CSV/TSV with one row";
 
 /** A metric file to read: its project-relative path and the stage producing it, if known. */
 export interface MetricTarget {
@@ -96,13 +97,13 @@ export async function parseMetrics(
   } else if (extension === "json") {
     value = parseJson(text, label);
   } else if (extension === "yaml" || extension === "yml") {
-    value = await parseYaml(text, label);
+    value = await parseYamlText(text, label);
   } else {
     try {
       value = JSON.parse(text);
     } catch {
       try {
-        value = await parseYaml(text, label);
+        value = await parseYamlText(text, label);
       } catch {
         throw new PivotError(`${label}: not a metric file: metrics are ${METRIC_FORMATS}`);
       }
@@ -126,43 +127,12 @@ function parseJson(text: string, label: string): unknown {
   }
 }
 
-async function parseYaml(text: string, label: string): Promise<unknown> {
-  const { parse } = await import("yaml");
-  try {
-    return parse(text);
-  } catch (error) {
-    throw new PivotError(
-      `${label}: not valid YAML (${(error as Error).message.split("\n")[0]})`,
-    );
-  }
-}
-
 async function parseOneRow(
   text: string,
   delimiter: string,
   label: string,
 ): Promise<Record<string, unknown>> {
-  const { parse } = await import("csv-parse/sync");
-  let rows: Record<string, unknown>[];
-  try {
-    rows = parse(text, {
-      columns: true,
-      delimiter,
-      skip_empty_lines: true,
-      cast: (value: string, context: { header: boolean; quoting: boolean }) => {
-        if (context.header || context.quoting) return value;
-        if (value.trim() === "") return null;
-        const number = Number(value);
-        return Number.isFinite(number) ? number : value;
-      },
-    }) as Record<string, unknown>[];
-  } catch (error) {
-    throw new PivotError(
-      `${label}: not valid ${delimiter === "\t" ? "TSV" : "CSV"}: ${
-        (error as Error).message.split("\n")[0]
-      }`,
-    );
-  }
+  const rows = await parseDelimited(text, delimiter, label);
   if (rows.length !== 1) {
     throw new PivotError(
       `${label}: holds ${rows.length} rows: a metric ${
@@ -196,37 +166,13 @@ export function declaredMetrics(stages: readonly StageDef[]): MetricTarget[] {
   );
 }
 
-/**
- * Every lock file that may record outs at `source`: those of `stages`, and
- * those of every pipeline in the project (found in the workspace, or listed
- * in git at a revision).
- *
- * @throws {PivotError} for an unknown revision or a project outside git.
- *
- * @example
- * ```ts
- * const lockFiles = await lockFilesFor(project.root, graph.order, WORKSPACE);
- * ```
- */
-export async function lockFilesFor(
-  root: string,
-  stages: readonly StageDef[],
-  source: OutsSource,
-  skip: readonly string[] = [],
-): Promise<string[]> {
-  const found = source.kind === "workspace"
-    ? findProjectFiles(root, skip)
-    : await projectFilesAtRevision(root, source.rev);
-  return [...new Set([...stages.map((stage) => stage.lockFile), ...found.lockFiles])];
-}
-
 /** Options of {@link metricsAt}. */
 export interface MetricsAtOptions {
   /** Project root. */
   readonly root: string;
   /** The project's cache. */
   readonly cache: Cache;
-  /** Lock files that may record the metrics at the source ({@link lockFilesFor}). */
+  /** Lock files that may record the metrics at the source (`lockFilesFor` in outs_at_revision.ts). */
   readonly lockFiles: readonly string[];
   /**
    * Picks the metric files to read from those known at the source (the

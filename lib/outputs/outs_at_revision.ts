@@ -13,13 +13,14 @@
  */
 
 import { join } from "node:path";
-import type { OutKind } from "../model/stage_def.ts";
+import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { PIVOT_DIR } from "../model/project.ts";
 import type { Cache } from "../storage/cache.ts";
 import { type Hash, hashBytes } from "../storage/hash.ts";
 import { parseLock } from "../storage/lock_file.ts";
-import { listFilesAtRevision, readFilesAtRevision } from "../storage/read_at_revision.ts";
+import { findProjectFiles, projectFilesAtRevision } from "../storage/project_files.ts";
+import { readFilesAtRevision } from "../storage/read_at_revision.ts";
 
 /** Where outs are read from: the workspace, or a git revision (through lock files and cache). */
 export type OutsSource =
@@ -78,7 +79,7 @@ export interface OutsAtOptions {
   /**
    * Absolute paths of the lock files that may record the outs (at a
    * revision), such as every current stage's `lockFile`. See also
-   * {@link lockFilesAt}.
+   * {@link lockFilesFor}.
    */
   readonly lockFiles: readonly string[];
 }
@@ -169,26 +170,33 @@ export async function lockedOutsAt(
 }
 
 /**
- * Every lock file in the `.pivot/stages/` of each of `pipelineDirs` at
- * revision `rev` (absolute paths): with the current stages' own lock files,
- * they also find outs of stages renamed or removed since.
+ * Every lock file that may record outs at any of `sources`: those of
+ * `stages`, and those of every pipeline in the project (found by a walk of
+ * the workspace that skips `skip`, see `walkSkips`, or listed in git at a
+ * revision). With the current stages' own lock files they also find outs of
+ * other pipelines, and of stages renamed or removed since.
+ *
+ * @throws {PivotError} for an unknown revision or a project outside git.
  *
  * @example
  * ```ts
- * await lockFilesAt("/work/project", ["/work/project"], "HEAD"); // ["/work/project/.pivot/stages/train.lock"]
+ * const lockFiles = await lockFilesFor(project.root, graph.order, [WORKSPACE], skip);
  * ```
  */
-export async function lockFilesAt(
+export async function lockFilesFor(
   root: string,
-  pipelineDirs: readonly string[],
-  rev: string,
+  stages: readonly StageDef[],
+  sources: readonly OutsSource[],
+  skip: readonly string[] = [],
 ): Promise<string[]> {
-  const lists = await Promise.all([...new Set(pipelineDirs)].map(async (dir) => {
-    const stagesDir = join(dir, PIVOT_DIR, "stages");
-    const names = await listFilesAtRevision(root, stagesDir, rev);
-    return names.filter((name) => name.endsWith(".lock")).map((name) => join(stagesDir, name));
-  }));
-  return lists.flat();
+  const lockFiles = new Set(stages.map((stage) => stage.lockFile));
+  for (const source of sources) {
+    const found = source.kind === "workspace"
+      ? findProjectFiles(root, skip)
+      : await projectFilesAtRevision(root, source.rev);
+    for (const file of found.lockFiles) lockFiles.add(file);
+  }
+  return [...lockFiles];
 }
 
 async function workspaceFiles(root: string, out: WantedOut): Promise<OutVersion> {

@@ -18,7 +18,7 @@ export type PlotFileKind = "data" | "image" | "html";
 const DATA_EXTENSIONS = ["csv", "tsv", "json", "jsonl"] as const;
 
 /** Media types of the image formats shown as they are. */
-export const IMAGE_TYPES: Readonly<Record<string, string>> = {
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
   png: "image/png",
   svg: "image/svg+xml",
   jpg: "image/jpeg",
@@ -101,7 +101,23 @@ export async function parsePlotRows(
   throw new PivotError(`${label}: not a data file: plot data is one of ${PLOT_FORMATS}`);
 }
 
-async function parseDelimited(text: string, delimiter: string, label: string) {
+/**
+ * The rows of CSV (`delimiter` `,`) or TSV (`\t`) text with a header row,
+ * with numbers as numbers and empty fields as `null`; plot data and metric
+ * files read CSV alike.
+ *
+ * @throws {PivotError} naming `label` when the text is not valid CSV/TSV.
+ *
+ * @example
+ * ```ts
+ * await parseDelimited("step,loss\n1,0.5\n", ",", "loss.csv"); // [{ step: 1, loss: 0.5 }]
+ * ```
+ */
+export async function parseDelimited(
+  text: string,
+  delimiter: string,
+  label: string,
+): Promise<PlotRow[]> {
   const { parse } = await import("csv-parse/sync");
   try {
     return parse(text, {

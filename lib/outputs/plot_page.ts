@@ -138,7 +138,7 @@ export const PLOT_CLIENT_SCRIPT = `(() => {
 `;
 
 /** Styles of the plot sections (the web UI may reuse them). */
-export const PLOT_STYLES = `
+const PLOT_STYLES = `
 .pivot-plot { margin: 0 0 2.5rem; }
 .pivot-plot h2 { font-size: 1rem; font-weight: 600; margin: 0 0 0.5rem; }
 .pivot-row { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }

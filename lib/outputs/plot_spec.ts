@@ -19,7 +19,7 @@ import { columnsOf, type PlotRow } from "./plot_data.ts";
 export type VegaLiteSpec = Record<string, unknown>;
 
 /** The Vega-Lite schema the specs are written for (the major version of the bundled library). */
-export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 /** The rows of a plot file at one revision. */
 export interface RevisionRows {

@@ -11,7 +11,7 @@ import type { PlotDisplay } from "../model/stage_def.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { Cache } from "../storage/cache.ts";
 import {
-  lockFilesAt,
+  lockFilesFor,
   type OutFile,
   outsAt,
   type OutsSource,
@@ -100,38 +100,17 @@ export interface HtmlPlot extends RenderedBase {
 /** A plot ready for a front end. */
 export type RenderedPlot = ChartPlot | ImagePlot | HtmlPlot;
 
-/**
- * Every lock file that may record the outs of `stages` at `sources`: the
- * stages' own, and for each revision those in its `.pivot/stages/` (which
- * also find outs of stages renamed or removed since).
- *
- * @example
- * ```ts
- * const lockFiles = await lockFilesFor(root, graph.order, [{ kind: "revision", rev: "HEAD" }]);
- * ```
- */
-export async function lockFilesFor(
-  root: string,
-  stages: readonly StageDef[],
-  sources: readonly OutsSource[],
-): Promise<string[]> {
-  const lockFiles = new Set(stages.map((stage) => stage.lockFile));
-  const dirs = stages.map((stage) => stage.pipeline.dir);
-  for (const source of sources) {
-    if (source.kind !== "revision") continue;
-    for (const file of await lockFilesAt(root, dirs, source.rev)) lockFiles.add(file);
-  }
-  return [...lockFiles];
-}
-
 /** Options of {@link renderPlots}. */
 export interface RenderPlotsOptions {
   /** Project root. */
   readonly root: string;
   /** The project's cache (content at revisions). */
   readonly cache: Cache;
-  /** Lock files that may record the plots at a revision (see `outsAt`). */
-  readonly lockFiles: readonly string[];
+  /**
+   * The loaded stages: their lock files, with those of every pipeline of the
+   * project at a revision, say where the plots were (see `lockFilesFor`).
+   */
+  readonly stages: readonly StageDef[];
   /** Where to read plots: one source to show, two (old first) to diff. */
   readonly sources: readonly OutsSource[];
   /** Receives a line per plot (or revision of one) that cannot be shown. */
@@ -152,7 +131,7 @@ export interface RenderPlotsOptions {
  * const plots = await renderPlots(declaredPlots(graph.order), {
  *   root: project.root,
  *   cache,
- *   lockFiles: graph.order.map((stage) => stage.lockFile),
+ *   stages: graph.order,
  *   sources: [{ kind: "revision", rev: "HEAD" }, WORKSPACE],
  *   warn: console.error,
  * });
@@ -162,10 +141,15 @@ export async function renderPlots(
   targets: readonly PlotTarget[],
   options: RenderPlotsOptions,
 ): Promise<RenderedPlot[]> {
-  const { sources, warn } = options;
+  const { root, cache, sources, warn } = options;
   const labels = sources.map(sourceLabel);
+  // Only revisions read outs through lock files: no walk of the workspace for them.
+  const revisions = sources.filter((source) => source.kind === "revision");
+  const lockFiles = await lockFilesFor(root, options.stages, revisions);
   const versionsBySource: Map<string, OutVersion>[] = [];
-  for (const source of sources) versionsBySource.push(await outsAt(source, targets, options));
+  for (const source of sources) {
+    versionsBySource.push(await outsAt(source, targets, { root, cache, lockFiles }));
+  }
 
   const rendered: RenderedPlot[] = [];
   for (const target of targets) {

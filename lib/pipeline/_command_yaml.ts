@@ -27,7 +27,7 @@ import {
 } from "./substitute.ts";
 
 /** A DVC plot template and the Pivot template that draws it. */
-export const DVC_PLOT_TEMPLATES: Readonly<
+const DVC_PLOT_TEMPLATES: Readonly<
   Record<string, "linear" | "scatter" | "bar" | "confusion">
 > = {
   simple: "linear",
@@ -125,7 +125,7 @@ export interface CommandYamlSource {
 }
 
 /** The keys a command stage may have (DVC's, plus Pivot's `mutex`). */
-export const COMMAND_STAGE_KEYS = [
+const COMMAND_STAGE_KEYS = [
   "cmd",
   "wdir",
   "deps",

@@ -206,7 +206,7 @@ async function runCredentialProcess(
 }
 
 /** Parse an AWS-style INI file (sections of `key = value`); missing file → empty. */
-export function readIni(path: string): Ini {
+function readIni(path: string): Ini {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -223,7 +223,7 @@ export function readIni(path: string): Ini {
  * Parse INI text: `[section]` headers, `key = value` lines, `#`/`;` comments.
  * Indented lines (nested values such as `s3 =` blocks) are skipped.
  */
-export function parseIni(text: string): Ini {
+function parseIni(text: string): Ini {
   const sections: Ini = new Map();
   let current: Map<string, string> | undefined;
   for (const raw of text.split(/\r?\n/)) {

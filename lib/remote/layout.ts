@@ -20,10 +20,10 @@
 import type { Hash } from "../storage/hash.ts";
 
 /** The folder of content objects. */
-export const FILES_DIR = "files/";
+const FILES_DIR = "files/";
 
 /** The folder of run-cache entries. */
-export const RUNS_DIR = "runs/";
+const RUNS_DIR = "runs/";
 
 const HASH = /^[0-9a-f]{16}$/;
 

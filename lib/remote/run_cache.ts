@@ -103,7 +103,7 @@ export function stageId(stageKey: string): Promise<string> {
 }
 
 /** The input hashes of the entries the remote holds for `stageKey` (one listing). */
-export async function listRunEntries(remote: Remote, stageKey: string): Promise<Set<Hash>> {
+async function listRunEntries(remote: Remote, stageKey: string): Promise<Set<Hash>> {
   const prefix = runsPrefix(await stageId(stageKey));
   const found = new Set<Hash>();
   for await (const page of remote.backend.list(prefix)) {

@@ -118,7 +118,7 @@ async function breakStale(path: string, stale: string): Promise<void> {
 }
 
 /** The file of lock `name` in `dir`. */
-export function execLockPath(dir: string, name: string): string {
+function execLockPath(dir: string, name: string): string {
   return join(dir, `${encodeURIComponent(name)}.lock`);
 }
 

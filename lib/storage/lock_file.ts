@@ -14,7 +14,9 @@
 import { dirname } from "node:path";
 import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
-import { type Cache, type DirManifest, tempPath } from "./cache.ts";
+import { parseYamlText } from "../yaml_text.ts";
+import type { Cache, DirManifest } from "./cache.ts";
+import { writeTextAtomically } from "./temp_files.ts";
 import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { ensureDir } from "./ensure_dir.ts";
@@ -124,17 +126,11 @@ async function parseLockText(
   text: string,
   rel: string,
 ): Promise<{ data: LockData; manifests: DirManifest[] }> {
-  const { parse } = await import("yaml");
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (error) {
-    throw new PivotError(
-      `${rel}: not valid YAML (${
-        (error as Error).message.split("\n")[0]
-      }): restore it from git or delete it to re-run the stage`,
-    );
-  }
+  const raw = await parseYamlText(
+    text,
+    rel,
+    "restore it from git or delete it to re-run the stage",
+  );
   try {
     return validateLock(raw);
   } catch (error) {
@@ -325,17 +321,6 @@ export async function writeLock(
   const canonical = canonicalLock(data);
   // Small file, sync writes: see lib/storage/cache.ts on async op overhead.
   ensureDir(dirname(path));
-  const temp = tempPath(path);
-  try {
-    Deno.writeTextFileSync(temp, stringify(canonical, { lineWidth: 0 }));
-    Deno.renameSync(temp, path);
-  } catch (error) {
-    try {
-      Deno.removeSync(temp);
-    } catch {
-      // never created
-    }
-    throw error;
-  }
+  writeTextAtomically(path, stringify(canonical, { lineWidth: 0 }));
   state.defer([NS.lock, rel], { ...stampOf(Deno.statSync(path)), data: canonical });
 }

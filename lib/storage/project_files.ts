@@ -79,6 +79,22 @@ export function findProjectFiles(root: string, skip: readonly string[] = []): Pr
 }
 
 /**
+ * The directories a walk of the project at `root` must skip, given its cache
+ * directory `cacheDir` (absolute): the cache when it is configured inside the
+ * project (a default cache under `.pivot/` is skipped anyway). Pass it as
+ * `skip` to {@link findProjectFiles}.
+ *
+ * @example
+ * ```ts
+ * walkSkips("/work/project", "/work/project/cache"); // ["/work/project/cache"]
+ * walkSkips("/work/project", "/mnt/cache"); // []
+ * ```
+ */
+export function walkSkips(root: string, cacheDir: string): string[] {
+  return cacheDir.startsWith(root + "/") ? [cacheDir] : [];
+}
+
+/**
  * {@link findProjectFiles} at git revision `rev`: the lock and `.pvt` files
  * committed there (absolute paths, as they would be in a checkout of `rev`).
  * One `git ls-tree`; the workspace is not read.

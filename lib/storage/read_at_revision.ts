@@ -137,25 +137,6 @@ export async function listTreeAtRevision(dir: string, rev: string = "HEAD"): Pro
 }
 
 /**
- * The commit that revision `rev` names in the git repository holding `dir`
- * (40 hex digits), or undefined for `HEAD` in a repository without commits.
- * Use it to check a revision before doing anything else.
- *
- * Needs `--allow-run=git`.
- *
- * @throws {PivotError} for an unknown revision, a directory outside git, or
- * git missing.
- *
- * @example
- * ```ts
- * await commitOf("/work/project", "main"); // "3f5cb44…"
- * ```
- */
-export async function commitOf(dir: string, rev: string): Promise<string | undefined> {
-  return (await resolveRevision(dir, rev))?.commit;
-}
-
-/**
  * Every distinct file content (blob) that any commit reachable from any ref
  * (every branch, tag and remote branch, and HEAD: `git rev-list --all`) holds
  * under `dir` at a path `match` accepts (paths relative to `dir`). Each blob

@@ -145,7 +145,7 @@ function addLockObjects(lock: LockData, objects: Set<Hash>): void {
  * const key = await inputHashOf(await parseLock(text, "train.lock"));
  * ```
  */
-export function inputHashOf(lock: LockData): Promise<Hash> {
+function inputHashOf(lock: LockData): Promise<Hash> {
   return hashJson({
     code_manifest: lock.code_manifest,
     params: lock.params,

@@ -153,7 +153,7 @@ function chunkStages(stages: readonly RunStage[]): { stages: RunStage[]; size: n
  * await pruneRuns(state, 100);
  * ```
  */
-export async function pruneRuns(state: StateStore, limit: number): Promise<number> {
+async function pruneRuns(state: StateStore, limit: number): Promise<number> {
   const kv = state.kv;
   const ids: string[] = [];
   for await (const entry of kv.list<RunHeader>({ prefix: [RUNS] })) {

@@ -84,6 +84,32 @@ export function tempPath(path: string): string {
 }
 
 /**
+ * Write `text` to `path` through a {@link tempPath} sibling renamed over it,
+ * so a reader sees the old file or the whole new one, never half of one. A
+ * failed write removes the temporary file and throws. Synchronous: meant for
+ * Pivot's own small files (lock, `.pvt`, config files).
+ *
+ * @example
+ * ```ts
+ * writeTextAtomically("/p/.pivot/config.yaml", "core:\n  remote: origin\n");
+ * ```
+ */
+export function writeTextAtomically(path: string, text: string): void {
+  const temp = tempPath(path);
+  try {
+    Deno.writeTextFileSync(temp, text);
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // never created
+    }
+    throw error;
+  }
+}
+
+/**
  * The staging folder for the `n`-th worker pool of this process, under
  * `tmpDir`, named so that {@link cleanLeftovers} can tell when its owner has
  * ended.

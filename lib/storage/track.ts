@@ -11,7 +11,8 @@
 
 import { join, relative } from "node:path";
 import { dirManifest, hashArtifact } from "./artifact_hash.ts";
-import { type Cache, tempPath } from "./cache.ts";
+import type { Cache } from "./cache.ts";
+import { writeTextAtomically } from "./temp_files.ts";
 import { ignoreInGit, unignoreInGit } from "./gitignore.ts";
 import type { Hash } from "./hash.ts";
 import { findProjectFiles } from "./project_files.ts";
@@ -104,7 +105,7 @@ export async function trackPath(abs: string, options: TrackOptions): Promise<Tra
         previous.files === record.files
     ? "unchanged"
     : "updated";
-  if (status !== "unchanged") await writeAtomically(trackFile, await trackFileText(record));
+  if (status !== "unchanged") writeTextAtomically(trackFile, await trackFileText(record));
   ignoreInGit(root, abs);
   return { path: rel, status, record };
 }
@@ -189,15 +190,4 @@ export async function trackedData(
 
 function basename(abs: string): string {
   return abs.slice(abs.lastIndexOf("/") + 1);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = tempPath(path);
-  try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
 }

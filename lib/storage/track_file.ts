@@ -20,6 +20,7 @@
 
 import { dirname, join, posix, relative } from "node:path";
 import { PivotError } from "../errors.ts";
+import { parseYamlText } from "../yaml_text.ts";
 import type { Hash } from "./hash.ts";
 import { TRACK_EXTENSION } from "./project_files.ts";
 
@@ -88,15 +89,7 @@ export async function parseTrackFile(
   label: string,
 ): Promise<TrackedData> {
   const fix = `restore it from git, or run 'pivot track' on the data again`;
-  const { parse } = await import("yaml");
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (error) {
-    throw new PivotError(
-      `${label}: not valid YAML (${(error as Error).message.split("\n")[0]}): ${fix}`,
-    );
-  }
+  const raw = await parseYamlText(text, label, fix);
   const fail = (what: string): never => {
     throw new PivotError(`${label}: ${what}: ${fix}`);
   };

@@ -34,9 +34,9 @@ import type {
 } from "./protocol.ts";
 
 /** How much of a stage's log is kept: the last lines up to this many characters. */
-export const LOG_LIMIT_CHARS = 1 << 20;
+const LOG_LIMIT_CHARS = 1 << 20;
 /** How many past runs of each stage are kept. */
-export const RUNS_KEPT = 20;
+const RUNS_KEPT = 20;
 
 interface Prediction {
   readonly status: "up-to-date" | "will-run";
@@ -342,7 +342,7 @@ function sameState(a: StageState, b: StageState): boolean {
 }
 
 /** The node of `stage` in `graph`. */
-export function nodeOf(stage: StageDef, graph: StageGraph): StageNode {
+function nodeOf(stage: StageDef, graph: StageGraph): StageNode {
   return {
     name: stage.name,
     ...(stage.variant !== undefined ? { group: stage.baseName, variant: stage.variant } : {}),
@@ -354,7 +354,7 @@ export function nodeOf(stage: StageDef, graph: StageGraph): StageNode {
 }
 
 /** A decision as the page shows it: the SPEC §6 `status --json` entry. */
-export function explanationOf(decision: Decision): Explanation {
+function explanationOf(decision: Decision): Explanation {
   return {
     status: decision.status,
     reasons: decision.reasons,

@@ -25,20 +25,20 @@ const HEAD: OutsSource = { kind: "revision", rev: "HEAD" };
  * in {@link MetricsView.problem}.
  */
 export async function metricsView(context: EngineContext): Promise<MetricsView> {
-  const { declaredMetrics, diffMetrics, lockFilesFor, metricsAt } = await import(
-    "../outputs/metrics.ts"
-  );
+  const { declaredMetrics, diffMetrics, metricsAt } = await import("../outputs/metrics.ts");
+  const { lockFilesFor } = await import("../outputs/outs_at_revision.ts");
+  const { walkSkips } = await import("../storage/project_files.ts");
   const { graph, project, cache, state } = context;
   const root = project.root;
   const declared = declaredMetrics(graph.order);
-  const skip = cache.dir.startsWith(root + "/") ? [cache.dir] : [];
+  const skip = walkSkips(root, cache.dir);
   const at = async (source: OutsSource) =>
     metricsAt(source, {
       root,
       cache,
       state,
       declared,
-      lockFiles: await lockFilesFor(root, graph.order, source, skip),
+      lockFiles: await lockFilesFor(root, graph.order, [source], skip),
     });
   let current;
   try {

@@ -28,7 +28,7 @@ export interface PlotsFrame {
  * version at `rev`.
  */
 export async function plotsFrame(context: EngineContext, rev?: string): Promise<PlotsFrame> {
-  const { declaredPlots, lockFilesFor, renderPlots } = await import("../outputs/plots.ts");
+  const { declaredPlots, renderPlots } = await import("../outputs/plots.ts");
   const { plotsPage } = await import("../outputs/plot_page.ts");
   const { sourceLabel } = await import("../outputs/outs_at_revision.ts");
   const { graph, project, cache } = context;
@@ -47,7 +47,7 @@ export async function plotsFrame(context: EngineContext, rev?: string): Promise<
     const rendered = await renderPlots(declared, {
       root: project.root,
       cache,
-      lockFiles: await lockFilesFor(project.root, graph.order, sources),
+      stages: graph.order,
       sources,
       warn: (message) => warnings.push(message),
     });

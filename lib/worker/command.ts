@@ -53,7 +53,7 @@ export type CommandOutcome =
  * The shell a command runs in, with options that keep it from reading the
  * user's start-up files (which could change the environment): DVC's choice.
  */
-export function shellFor(command: string): { shell: string; args: string[] } {
+function shellFor(command: string): { shell: string; args: string[] } {
   const shell = Deno.env.get("SHELL") || "/bin/sh";
   const options: Readonly<Record<string, string[]>> = {
     bash: ["--noprofile", "--norc"],

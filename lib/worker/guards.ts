@@ -27,7 +27,7 @@ export interface ExitAttempt {
 }
 
 /** The message of the error `Deno.chdir` throws in a stage. */
-export const CHDIR_REFUSED =
+const CHDIR_REFUSED =
   "Deno.chdir() is not allowed in a stage: the working directory is shared by every stage running at once and by Pivot; use absolute paths (ctx.outs, ctx.tmpDir, the deps' paths)";
 
 /**

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import {
   lockedOutsAt,
-  lockFilesAt,
+  lockFilesFor,
   outsAt,
   readOutFile,
   WORKSPACE,
@@ -142,7 +142,7 @@ test("a corrupt cache object is never used", async () => {
   );
 });
 
-test("the lock files of a pipeline at a revision are listed, and their outs read in one pass", async () => {
+test("the lock files of the project at a revision are listed, and their outs read in one pass", async () => {
   await using project = await gitProject();
   const { root, lock } = project;
   await Deno.writeTextFile(
@@ -155,7 +155,7 @@ test("the lock files of a pipeline at a revision are listed, and their outs read
   );
   await project.commitAll("c");
   await Deno.remove(join(root, ".pivot", "stages", "gone.lock"));
-  const files = await lockFilesAt(root, [root], "HEAD");
+  const files = await lockFilesFor(root, [], [{ kind: "revision", rev: "HEAD" }]);
   assertEquals(files.map((file) => file.slice(root.length + 1)), [
     ".pivot/stages/eval.lock",
     ".pivot/stages/gone.lock",
@@ -164,6 +164,21 @@ test("the lock files of a pipeline at a revision are listed, and their outs read
   assertEquals([...outs.values()], [
     { path: "a.csv", hash: "1111111111111111", kind: "plot", stage: "eval" },
     { path: "b.csv", hash: "2222222222222222", kind: "out", stage: "gone" },
+  ]);
+});
+
+test("in the workspace, the lock files of every pipeline are found, outside the skipped cache", async () => {
+  await using project = await gitProject();
+  const { root } = project;
+  for (const dir of ["sub", "cache"]) {
+    await Deno.mkdir(join(root, dir, ".pivot", "stages"), { recursive: true });
+    await Deno.writeTextFile(join(root, dir, ".pivot", "stages", "s.lock"), lockText({ outs: [] }));
+  }
+  await Deno.writeTextFile(project.lock, lockText({ outs: [] }));
+  const files = await lockFilesFor(root, [], [WORKSPACE], [join(root, "cache")]);
+  assertEquals(files.map((file) => file.slice(root.length + 1)), [
+    ".pivot/stages/eval.lock",
+    "sub/.pivot/stages/s.lock",
   ]);
 });
 

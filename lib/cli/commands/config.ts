@@ -17,7 +17,7 @@ import {
   settingPath,
 } from "../../pipeline/project_config.ts";
 import { findProject } from "../../pipeline/find_project.ts";
-import type { Command } from "../command.ts";
+import { type Command, subcommandError } from "../command.ts";
 import {
   configFileOf,
   type ConfigScope,
@@ -50,11 +50,7 @@ export const config: Command = {
     const project = findProject(env.cwd);
     const arity: Record<string, number> = { get: 1, set: 2, unset: 1, list: 0 };
     if (action === undefined || !(action in arity)) {
-      throw new PivotError(
-        `config: ${
-          action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-        }: use 'pivot ${USAGE}'`,
-      );
+      throw subcommandError("config", action, USAGE);
     }
     if (rest.length !== arity[action]) {
       throw new PivotError(

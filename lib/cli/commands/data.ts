@@ -15,10 +15,10 @@
 
 import { basename, join, resolve } from "node:path";
 import { PivotError } from "../../errors.ts";
-import type { DataFile, DataVersion } from "../../outputs/data_at.ts";
+import type { DataAtOptions, DataFile, DataVersion } from "../../outputs/data_at.ts";
 import type { ModifiedRow, Row, RowSource } from "../../outputs/data_diff.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
-import type { Command, CommandEnv } from "../command.ts";
+import { type Command, type CommandEnv, diffSources, subcommandError } from "../command.ts";
 import { type ProjectSession, withProject } from "../project_session.ts";
 import { defaultRemoteFetch } from "../remote_fetch.ts";
 import { Spool } from "../spool.ts";
@@ -75,27 +75,16 @@ export const data: Command = {
           `data diff: name one file or directory to compare (got ${targets.length})`,
         );
       }
-      if (revs.length > 2) {
-        throw new PivotError(`data diff: --rev given ${revs.length} times: give at most two`);
-      }
       const key = ((values.key as string[] | undefined) ?? [])
         .flatMap((cols) => cols.split(","))
         .map((col) => col.trim());
       if (key.some((col) => col === "")) {
         throw new PivotError("data diff: --key takes column names separated by commas");
       }
-      const sources: [OutsSource, OutsSource] = revs.length === 0
-        ? [{ kind: "revision", rev: "HEAD" }, { kind: "workspace" }]
-        : revs.length === 1
-        ? [{ kind: "revision", rev: revs[0] }, { kind: "workspace" }]
-        : [{ kind: "revision", rev: revs[0] }, { kind: "revision", rev: revs[1] }];
+      const sources = diffSources("data diff", revs);
       return await dataDiff(targets[0], sources, key, Boolean(values.json), env);
     }
-    throw new PivotError(
-      `data: ${
-        action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-      }: use 'pivot ${USAGE}'`,
-    );
+    throw subcommandError("data", action, USAGE);
   },
 };
 
@@ -131,12 +120,7 @@ async function dataGet(
         : join(resolve(env.cwd, out), basename(path))
     );
     const written = await getData(paths.map((path, i) => ({ path, dest: dests[i] })), {
-      root: session.project.root,
-      cache: session.cache,
-      state: session.state,
-      stages: [],
-      skip: session.skip,
-      warn: session.warn,
+      ...dataAtOptions(session),
       rev,
       force: Boolean(values.force),
       // What the cache lacks is fetched from the default remote, if one is configured.
@@ -153,6 +137,21 @@ async function dataGet(
   });
 }
 
+/**
+ * How `data` reads a project's data: by its lock and `.pvt` files alone (no
+ * pipeline is loaded), skipping the cache in the walk.
+ */
+function dataAtOptions(session: ProjectSession): DataAtOptions {
+  return {
+    root: session.project.root,
+    cache: session.cache,
+    state: session.state,
+    stages: [],
+    skip: session.skip,
+    warn: session.warn,
+  };
+}
+
 async function dataDiff(
   name: string,
   sources: readonly [OutsSource, OutsSource],
@@ -164,14 +163,7 @@ async function dataDiff(
     const { dataAt, recordedAt } = await import("../../outputs/data_at.ts");
     const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
     const path = projectPath(session, env, name);
-    const options = {
-      root: session.project.root,
-      cache: session.cache,
-      state: session.state,
-      stages: [],
-      skip: session.skip,
-      warn: session.warn,
-    };
+    const options = dataAtOptions(session);
     const versions: DataVersion[] = [];
     for (const source of sources) {
       const recorded = source.kind === "revision" ? await recordedAt(source, options) : new Map();

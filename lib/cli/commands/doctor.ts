@@ -37,7 +37,7 @@ const LAUNCHES: Record<DoctorReport["launch"]["kind"], string> = {
 };
 
 /** The report as aligned `label: value` lines. */
-export function formatReport(report: DoctorReport): string[] {
+function formatReport(report: DoctorReport): string[] {
   const rows: [string, string][] = [
     ["pivot", report.pivot.version],
     [

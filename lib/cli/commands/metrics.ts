@@ -13,7 +13,7 @@ import type { StageDef } from "../../model/stage_def.ts";
 import type { MetricTarget } from "../../outputs/metrics.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
 import { isFile } from "../../paths.ts";
-import { type Command, intOption } from "../command.ts";
+import { type Command, diffSources, intOption, subcommandError } from "../command.ts";
 import { withSession } from "../session.ts";
 import type { TableFormat } from "../table.ts";
 
@@ -43,41 +43,26 @@ export const metrics: Command = {
   async run({ values, positionals }, env) {
     const [action, ...targets] = positionals;
     if (action !== "show" && action !== "diff") {
-      throw new PivotError(
-        `metrics: ${
-          action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-        }: use 'pivot ${USAGE}'`,
-      );
+      throw subcommandError("metrics", action, USAGE);
     }
     if (values.json && values.md) throw new PivotError("metrics: choose one of --json and --md");
     const revs = (values.rev as string[] | undefined) ?? [];
     if (action === "show" && (revs.length > 0 || values.all)) {
       throw new PivotError("metrics show: --rev and --all apply to 'metrics diff' only");
     }
-    if (revs.length > 2) {
-      throw new PivotError(`metrics diff: --rev given ${revs.length} times: give at most two`);
-    }
-    const precision = intOption(values.precision, "precision", `metrics ${action}`, 0);
-    if (precision !== undefined && precision > 20) {
-      throw new PivotError(
-        `metrics ${action}: --precision expects an integer from 0 to 20, got '${values.precision}'`,
-      );
-    }
+    const precision = intOption(values.precision, "precision", `metrics ${action}`, 0, 20);
     const format: TableFormat = values.json ? "json" : values.md ? "md" : "text";
     const sources: OutsSource[] = action === "show"
       ? [{ kind: "workspace" }]
-      : revs.length === 0
-      ? [{ kind: "revision", rev: "HEAD" }, { kind: "workspace" }]
-      : revs.length === 1
-      ? [{ kind: "revision", rev: revs[0] }, { kind: "workspace" }]
-      : [{ kind: "revision", rev: revs[0] }, { kind: "revision", rev: revs[1] }];
+      : diffSources("metrics diff", revs);
 
     return await withSession(env, async (session) => {
       const { project, graph, cache, state } = session.context;
-      const { declaredMetrics, diffMetrics, lockFilesFor, metricsAt } = await import(
+      const { declaredMetrics, diffMetrics, metricsAt } = await import(
         "../../outputs/metrics.ts"
       );
-      const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+      const { lockFilesFor, sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+      const { walkSkips } = await import("../../storage/project_files.ts");
       const { formatMetricsDiff, formatMetricsShow } = await import("../metrics_table.ts");
       const declared = declaredMetrics(graph.order);
       const select = targets.length === 0 ? undefined : selector(targets, {
@@ -87,10 +72,10 @@ export const metrics: Command = {
         root: project.root,
         anyRevision: sources.some((source) => source.kind === "revision"),
       });
-      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const skip = walkSkips(project.root, cache.dir);
       const versions = [];
       for (const source of sources) {
-        const lockFiles = await lockFilesFor(project.root, graph.order, source, skip);
+        const lockFiles = await lockFilesFor(project.root, graph.order, [source], skip);
         versions.push(
           await metricsAt(source, {
             root: project.root,

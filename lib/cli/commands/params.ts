@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { PivotError } from "../../errors.ts";
 import { loadStagesWithProducers } from "../../pipeline/discovery.ts";
 import { findPipelineFile } from "../../pipeline/find_project.ts";
-import { type Command, intOption } from "../command.ts";
+import { type Command, intOption, subcommandError } from "../command.ts";
 import { paramsAtRevision } from "../params_at_revision.ts";
 import {
   diffParams,
@@ -46,22 +46,13 @@ export const params: Command = {
   async run({ values, positionals }, env) {
     const [action, ...patterns] = positionals;
     if (action !== "show" && action !== "diff") {
-      throw new PivotError(
-        `params: ${
-          action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-        }: use 'pivot ${USAGE}'`,
-      );
+      throw subcommandError("params", action, USAGE);
     }
     if (values.json && values.md) throw new PivotError("params: choose one of --json and --md");
     if (action === "show" && values.rev !== undefined) {
       throw new PivotError("params show: --rev applies to 'params diff' only");
     }
-    const precision = intOption(values.precision, "precision", `params ${action}`, 0);
-    if (precision !== undefined && precision > 20) {
-      throw new PivotError(
-        `params ${action}: --precision expects an integer from 0 to 20, got '${values.precision}'`,
-      );
-    }
+    const precision = intOption(values.precision, "precision", `params ${action}`, 0, 20);
     const format: TableFormat = values.json ? "json" : values.md ? "md" : "text";
     const warn = (message: string) => env.output.error(`warning: ${message}`);
     return await withSession(env, async (session) => {

@@ -13,7 +13,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { PivotError } from "../../errors.ts";
 import { toFileUrl } from "../../paths.ts";
 import type { StageDef } from "../../model/stage_def.ts";
-import type { Command } from "../command.ts";
+import { type Command, diffSources, subcommandError } from "../command.ts";
 import { openInBrowser } from "../open_browser.ts";
 import { withSession } from "../session.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
@@ -48,36 +48,23 @@ export const plots: Command = {
   async run({ values, positionals }, env) {
     const [action, ...targets] = positionals;
     if (action !== "show" && action !== "diff") {
-      throw new PivotError(
-        `plots: ${
-          action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-        }: use 'pivot ${USAGE}'`,
-      );
+      throw subcommandError("plots", action, USAGE);
     }
     const revs = (values.rev as string[] | undefined) ?? [];
     if (action === "show" && revs.length > 0) {
       throw new PivotError("plots show: --rev applies to 'plots diff' only");
-    }
-    if (revs.length > 2) {
-      throw new PivotError(`plots diff: --rev given ${revs.length} times: give at most two`);
     }
     if (values.json && (values.out !== undefined || values.open)) {
       throw new PivotError(`plots ${action}: --json prints to stdout: drop -o/--open`);
     }
     const sources: OutsSource[] = action === "show"
       ? [{ kind: "workspace" }]
-      : revs.length === 0
-      ? [{ kind: "revision", rev: "HEAD" }, { kind: "workspace" }]
-      : revs.length === 1
-      ? [{ kind: "revision", rev: revs[0] }, { kind: "workspace" }]
-      : [{ kind: "revision", rev: revs[0] }, { kind: "revision", rev: revs[1] }];
+      : diffSources("plots diff", revs);
     const warn = (message: string) => env.output.error(`warning: ${message}`);
 
     return await withSession(env, async (session) => {
       const { project, graph, cache } = session.context;
-      const { declaredPlots, lockFilesFor, plotsJson, renderPlots } = await import(
-        "../../outputs/plots.ts"
-      );
+      const { declaredPlots, plotsJson, renderPlots } = await import("../../outputs/plots.ts");
       const { sourceLabel } = await import("../../outputs/outs_at_revision.ts");
       const declared = declaredPlots(graph.order);
       const selected = targets.length === 0
@@ -91,7 +78,7 @@ export const plots: Command = {
       const rendered = await renderPlots(selected, {
         root: project.root,
         cache,
-        lockFiles: await lockFilesFor(project.root, graph.order, sources),
+        stages: graph.order,
         sources,
         warn,
       });
@@ -192,12 +179,10 @@ function holds(dir: string, path: string): boolean {
 /** Write `file` through a temporary sibling, so a reader never sees half a page. */
 async function writeAtomically(file: string, text: string): Promise<void> {
   await Deno.mkdir(dirname(file), { recursive: true });
-  const temp = `${file}.${Deno.pid}.tmp`;
+  const { writeTextAtomically } = await import("../../storage/temp_files.ts");
   try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, file);
+    writeTextAtomically(file, text);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound) {
       throw new PivotError(
         `cannot write ${file}: ${(error as Error).message}: choose another -o DIR`,

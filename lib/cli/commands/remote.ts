@@ -10,7 +10,7 @@
 import { PivotError } from "../../errors.ts";
 import { findProject } from "../../pipeline/find_project.ts";
 import { LOCAL_CONFIG_FILE, readProjectConfig } from "../../pipeline/project_config.ts";
-import type { Command } from "../command.ts";
+import { type Command, subcommandError } from "../command.ts";
 import {
   configFileOf,
   type ConfigScope,
@@ -150,11 +150,7 @@ export const remote: Command = {
         return 0;
       }
       default:
-        throw new PivotError(
-          `remote: ${
-            action === undefined ? "missing subcommand" : `unknown subcommand '${action}'`
-          }: use 'pivot ${USAGE}'`,
-        );
+        throw subcommandError("remote", action, USAGE);
     }
   },
 };

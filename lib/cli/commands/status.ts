@@ -45,8 +45,9 @@ export const status: Command = {
       const decisions = await predictStatus(session.context, shown);
       // Tracked data (.pvt files) is the project's, not a stage's: shown when no stage is named.
       const { trackedStatus } = await import("../../storage/track.ts");
+      const { walkSkips } = await import("../../storage/project_files.ts");
       const { project, cache } = session.context;
-      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const skip = walkSkips(project.root, cache.dir);
       const tracked = positionals.length > 0
         ? []
         : await trackedStatus(project.root, session.context.state, skip);

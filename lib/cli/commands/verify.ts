@@ -61,7 +61,8 @@ export const verify: Command = {
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
       const { predictStatus } = await import("../../engine/plan.ts");
       const { trackedStatus } = await import("../../storage/track.ts");
-      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const { walkSkips } = await import("../../storage/project_files.ts");
+      const skip = walkSkips(project.root, cache.dir);
       const tracked = positionals.length > 0 ? [] : await trackedStatus(project.root, state, skip);
 
       let assumed: Map<string, Hash> | undefined;

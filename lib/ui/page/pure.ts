@@ -8,7 +8,7 @@
 import { Component, type ComponentType, type FunctionComponent, h } from "preact";
 
 /** True when `a` and `b` have the same keys with identical values. */
-export function shallowEqual(a: object, b: object): boolean {
+function shallowEqual(a: object, b: object): boolean {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
   const keys = Object.keys(x);
