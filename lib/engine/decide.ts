@@ -7,7 +7,9 @@
  * @module
  */
 
+import { PivotError } from "../errors.ts";
 import type { ArtifactDef, StageDef } from "../model/stage_def.ts";
+import { statOrUndefined } from "../paths.ts";
 import {
   type ArtifactHash,
   type DirHash,
@@ -158,6 +160,7 @@ export async function decide(
           : { path: dep.path, hash: hashed.hash },
       );
     } else {
+      wrongKind(stage, dep);
       const predicted = options.restoredOuts?.get(dep.path);
       if (predicted) deps.push({ path: dep.path, hash: predicted });
     }
@@ -257,6 +260,22 @@ async function hashDeclared(
     !artifact.isDir,
     context.state,
     context.cache,
+  );
+}
+
+/**
+ * Throws when a dep that could not be hashed exists as the other kind (a
+ * directory declared without its trailing `/`, or a file declared with one):
+ * left out of the lock, its changes would never re-run the stage.
+ */
+function wrongKind(stage: StageDef, dep: ArtifactDef): void {
+  if (dep.kindInferred) return;
+  const info = statOrUndefined(dep.abs);
+  if (info === undefined || (dep.isDir ? !info.isFile : !info.isDirectory)) return;
+  throw new PivotError(
+    dep.isDir
+      ? `stage '${stage.name}': dep '${dep.name}' (${dep.path}/) is declared as a directory but is a file: declare it without the trailing '/'`
+      : `stage '${stage.name}': dep '${dep.name}' (${dep.path}) is declared as a file but is a directory: declare it with a trailing '/' (dep("${dep.path}/"))`,
   );
 }
 

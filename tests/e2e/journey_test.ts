@@ -1,0 +1,54 @@
+/**
+ * Integration bugs found by walking whole user journeys across features
+ * (track, stages, remotes, verify, import-dvc, gc…) through the real CLI.
+ * Each test is the shortest journey that showed its bug.
+ */
+
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
+import { TempProject } from "../_project.ts";
+
+const DIR_DEP_WITHOUT_SLASH = `import { dep, metric, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("journey");
+
+pipeline.stage({
+  name: "count",
+  deps: { raw: dep("data/raw") },
+  outs: { n: metric("count.json") },
+  run: ({ raw }) => ({ n: { files: [...Deno.readDirSync(raw)].length } }),
+});
+`;
+
+test("a dep declared as a file that is a directory is an error, not a dep silently left out of the lock", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": DIR_DEP_WITHOUT_SLASH,
+    "data/raw/a.csv": "a\n",
+    "data/raw/b.csv": "b\n",
+  });
+  // Before: the stage ran with `deps: []` in its lock, so adding a file to
+  // data/raw never re-ran it ("Everything is up to date").
+  const status = await p.pivot("status");
+  assertEquals(status.code, 2, status.stderr);
+  const lines = status.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, status.stderr);
+  assertMatch(
+    lines[0],
+    /^error: stage 'count': dep 'raw' \(data\/raw\) is declared as a file but is a directory: declare it with a trailing '\/'/,
+  );
+  const repro = await p.pivot("repro");
+  assertEquals(repro.code, 1, repro.stderr);
+  assertMatch(repro.stderr + repro.stdout, /declared as a file but is a directory/);
+
+  // Declared as a directory, it is recorded and its changes re-run the stage.
+  await p.write(
+    "pipeline.ts",
+    DIR_DEP_WITHOUT_SLASH.replace(`dep("data/raw")`, `dep("data/raw/")`),
+  );
+  assertEquals((await p.pivot("repro")).code, 0);
+  await p.write("data/raw/c.csv", "c\n");
+  const again = await p.pivot("repro");
+  assertEquals(again.code, 0, again.stderr);
+  assertMatch(again.stdout, /ran +count/);
+  assert((await p.read("count.json")).includes('"files": 3'));
+});
