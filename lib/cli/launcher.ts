@@ -22,7 +22,8 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/find_project.ts";
 import { fromFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
@@ -69,11 +70,35 @@ export async function launch(
     return await main(args);
   }
   try {
+    if (userConfig !== undefined) checkDenoConfig(userConfig, cwd);
     return await relaunch(args, mainUrl, userConfig, compiled);
   } catch (error) {
     // The launcher has no CLI around it to format errors: one line, exit 2.
     console.error(`error: ${(error as Error).message}`);
     return 2;
+  }
+}
+
+/**
+ * Throws a one-line error when the user's `deno.json` is not JSON(C): the
+ * child `deno` would fail on it with a multi-line report and a backtrace.
+ */
+function checkDenoConfig(config: string, cwd: string): void {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(config);
+  } catch {
+    return; // Unreadable: Deno says why.
+  }
+  try {
+    JSON.parse(stripJsonc(text));
+  } catch (error) {
+    const shown = relative(cwd, config).startsWith("..") ? config : relative(cwd, config);
+    throw new Error(
+      `${shown}: not valid JSON (${
+        (error as Error).message
+      }): fix it; Deno reads it to load the pipeline`,
+    );
   }
 }
 

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { stripJsonc } from "../jsonc.ts";
 import { dirname, resolvePath } from "./_paths.ts";
 
 /**
@@ -60,54 +61,4 @@ async function configFiles(denoConfig: string): Promise<string[]> {
     files.push(resolvePath(dir, importMap));
   }
   return files;
-}
-
-/** JSON with comments and trailing commas (as `deno.jsonc` allows) → JSON. */
-function stripJsonc(text: string): string {
-  return dropTrailingCommas(dropComments(text));
-}
-
-/** The end index of the string literal starting at `start`. */
-function stringEnd(text: string, start: number): number {
-  let i = start + 1;
-  for (; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
-  return i;
-}
-
-function dropComments(text: string): string {
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '"') {
-      const end = stringEnd(text, i);
-      out += text.slice(i, end + 1);
-      i = end;
-    } else if (text[i] === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else if (text[i] === "/" && text[i + 1] === "*") {
-      const end = text.indexOf("*/", i + 2);
-      i = end < 0 ? text.length : end + 1;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-function dropTrailingCommas(json: string): string {
-  let out = "";
-  for (let i = 0; i < json.length; i++) {
-    if (json[i] === '"') {
-      const end = stringEnd(json, i);
-      out += json.slice(i, end + 1);
-      i = end;
-    } else if (json[i] === ",") {
-      let j = i + 1;
-      while (j < json.length && /\s/.test(json[j])) j++;
-      if (json[j] !== "}" && json[j] !== "]") out += ",";
-    } else {
-      out += json[i];
-    }
-  }
-  return out;
 }

@@ -52,3 +52,24 @@ test("a dep declared as a file that is a directory is an error, not a dep silent
   assertMatch(again.stdout, /ran +count/);
   assert((await p.read("count.json")).includes('"files": 3'));
 });
+
+test("a deno.json that is not JSON is one line and exit 2, not Deno's report with a backtrace", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": DIR_DEP_WITHOUT_SLASH,
+    "data/raw/a": "",
+  });
+  const config = await p.read("deno.json");
+  await p.write("deno.json", "{\n");
+  const broken = await p.pivot("status");
+  assertEquals(broken.code, 2, broken.stderr);
+  assertEquals(
+    broken.stderr.trim().split("\n").length,
+    1,
+    `expected one line, got:\n${broken.stderr}`,
+  );
+  assertMatch(broken.stderr, /^error: deno\.json: not valid JSON \(.+\): fix it/);
+  // Comments and trailing commas are JSONC, which Deno accepts: no error.
+  await p.write("deno.json", config.replace(/\}\s*\}\s*$/, "}, // the map\n}\n"));
+  const jsonc = await p.pivot("list");
+  assertEquals(jsonc.code, 0, jsonc.stderr);
+});
