@@ -6,6 +6,7 @@
  */
 
 import type { EngineContext } from "../engine/context.ts";
+import { restorable } from "../engine/decide.ts";
 import { restoreOut } from "../engine/workspace_outs.ts";
 import type { OutDef } from "../model/stage_def.ts";
 import type { CheckoutMode } from "../storage/cache.ts";
@@ -46,7 +47,10 @@ export async function checkoutTracked(
     if (status === "up-to-date") continue;
     if (status === "modified") {
       if (options.onlyMissing) continue;
-      const safe = hash !== undefined && context.cache.has(hash);
+      // Safe when the cache holds every object of the current content: for a
+      // directory, its manifest alone (written when it was hashed) is not.
+      const safe = hash !== undefined &&
+        await restorable(context, hash, data.files !== undefined);
       if (!options.force && !safe) {
         output.error(
           `${data.path}: modified since it was tracked; use --force to replace it, or 'pivot track ${data.path}' to record it`,

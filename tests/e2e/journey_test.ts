@@ -73,3 +73,23 @@ test("a deno.json that is not JSON is one line and exit 2, not Deno's report wit
   const jsonc = await p.pivot("list");
   assertEquals(jsonc.code, 0, jsonc.stderr);
 });
+
+test("checkout without --force keeps a hand edit in a tracked directory (its manifest alone in the cache is no copy)", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": DIR_DEP_WITHOUT_SLASH.replace(`dep("data/raw")`, `dep("data/raw/")`),
+    "data/raw/a.csv": "a\n",
+    "data/raw/b.csv": "b\n",
+  });
+  assertEquals((await p.pivot("track", "data/raw")).code, 0);
+  await p.write("data/raw/a.csv", "a\nedited by hand\n");
+  // `status` hashes the directory, which writes its manifest to the cache.
+  assertMatch((await p.pivot("status")).stdout, /modified +data\/raw/);
+  const kept = await p.pivot("checkout", "data/raw");
+  assertEquals(kept.code, 1, kept.stderr);
+  assertMatch(kept.stderr, /data\/raw: modified since it was tracked; use --force/);
+  assertEquals(await p.read("data/raw/a.csv"), "a\nedited by hand\n");
+
+  const forced = await p.pivot("checkout", "--force", "data/raw");
+  assertEquals(forced.code, 0, forced.stderr);
+  assertEquals(await p.read("data/raw/a.csv"), "a\n");
+});
