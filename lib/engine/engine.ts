@@ -12,6 +12,8 @@ import { messageOf, OutputError } from "../errors.ts";
 import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
+import { isTracked } from "../storage/track_file.ts";
+import { statOrUndefined } from "../paths.ts";
 import type { LockHolder } from "../storage/exec_lock.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
@@ -317,7 +319,10 @@ export class Engine {
         return { status: "blocked", reason: "not started after a failure (use --keep-going)" };
       }
       // A command stage runs as a process, not in a worker (`command_stage.ts`).
-      const result = stage.code.kind === "command"
+      const missing = missingDep(stage, this.#context.project.root);
+      const result = missing !== undefined
+        ? { status: "failed" as const, reason: decision.reasons.join(","), error: missing }
+        : stage.code.kind === "command"
         ? await executeCommandStage(this.#context, decision, {
           ...request,
           graceMs: this.#pool.options.graceMs,
@@ -435,4 +440,17 @@ export class Engine {
 function isPlainSkip(decision: Decision | undefined): boolean {
   return decision !== undefined && decision.status === "up-to-date" &&
     decision.restore.length === 0 && decision.recache.length === 0;
+}
+
+/**
+ * Why `stage` cannot start when one of its deps is not in the workspace (all
+ * its producers have run by now): tracked data not checked out in a fresh
+ * clone, say. Without this the stage's own code failed on the path.
+ */
+function missingDep(stage: StageDef, root: string): string | undefined {
+  const dep = stage.deps.find((dep) => statOrUndefined(dep.abs) === undefined);
+  if (dep === undefined) return undefined;
+  return isTracked(dep.abs, root)
+    ? `dep '${dep.path}' is tracked data missing from the workspace: 'pivot checkout ${dep.path}' restores it from the cache ('pivot pull' from a remote)`
+    : `dep '${dep.path}' does not exist: create it, or run the stage that makes it`;
 }
