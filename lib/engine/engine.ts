@@ -8,11 +8,12 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { messageOf, OutputError } from "../errors.ts";
 import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
-import { isTracked } from "../storage/track_file.ts";
+import { trackFileOf } from "../storage/track_file.ts";
 import { statOrUndefined } from "../paths.ts";
 import type { LockHolder } from "../storage/exec_lock.ts";
 import type { LockOut } from "../storage/lock_file.ts";
@@ -450,7 +451,12 @@ function isPlainSkip(decision: Decision | undefined): boolean {
 function missingDep(stage: StageDef, root: string): string | undefined {
   const dep = stage.deps.find((dep) => statOrUndefined(dep.abs) === undefined);
   if (dep === undefined) return undefined;
-  return isTracked(dep.abs, root)
-    ? `dep '${dep.path}' is tracked data missing from the workspace: 'pivot checkout ${dep.path}' restores it from the cache ('pivot pull' from a remote)`
-    : `dep '${dep.path}' does not exist: create it, or run the stage that makes it`;
+  // The tracked path is the dep's or an enclosing directory's (`data/raw.pvt`).
+  for (let abs = dep.abs; abs.startsWith(root + "/"); abs = dirname(abs)) {
+    if (statOrUndefined(trackFileOf(abs)) === undefined) continue;
+    const tracked = abs.slice(root.length + 1);
+    const inside = tracked === dep.path ? "" : ` (in ${tracked})`;
+    return `dep '${dep.path}' is tracked data missing from the workspace${inside}: 'pivot checkout ${tracked}' restores it from the cache ('pivot pull' from a remote)`;
+  }
+  return `dep '${dep.path}' does not exist: create it, or run the stage that makes it`;
 }

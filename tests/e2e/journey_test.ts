@@ -96,22 +96,35 @@ test("checkout without --force keeps a hand edit in a tracked directory (its man
 
 test("a stage whose tracked dep is not checked out fails naming the dep and the command that restores it", async () => {
   await using p = await TempProject.create({
-    "pipeline.ts": DIR_DEP_WITHOUT_SLASH.replace(`dep("data/raw")`, `dep("data/raw/")`),
+    "pipeline.ts": DIR_DEP_WITHOUT_SLASH.replace(`dep("data/raw")`, `dep("data/raw/")`) + `
+pipeline.stage({
+  name: "first",
+  deps: { a: dep("data/raw/a.csv") },
+  outs: { n: metric("first.json") },
+  run: ({ a }) => ({ n: { bytes: Deno.statSync(a).size } }),
+});
+`,
     "data/raw/a.csv": "a\n",
   });
   assertEquals((await p.pivot("track", "data/raw")).code, 0);
   // As in a fresh clone before 'pivot pull': the .pvt file, not the data.
   await Deno.remove(p.path("data/raw"), { recursive: true });
-  const repro = await p.pivot("repro");
+  const repro = await p.pivot("repro", "--keep-going");
   assertEquals(repro.code, 1, repro.stderr);
   // Before: the stage's own code failed on the path (NotFound: readdir …).
   assertMatch(
     repro.stderr,
     /FAILED +count: dep 'data\/raw' is tracked data missing from the workspace: 'pivot checkout data\/raw' restores it/,
   );
+  // A file inside tracked data names the tracked directory, which checkout takes.
+  assertMatch(
+    repro.stderr,
+    /FAILED +first: dep 'data\/raw\/a\.csv' is tracked data missing from the workspace \(in data\/raw\): 'pivot checkout data\/raw' restores it/,
+  );
   assert(!repro.stderr.includes("NotFound"), repro.stderr);
   assertEquals((await p.pivot("checkout", "data/raw")).code, 0);
   const again = await p.pivot("repro");
   assertEquals(again.code, 0, again.stderr);
   assertMatch(again.stdout, /ran +count/);
+  assertMatch(again.stdout, /ran +first/);
 });
