@@ -121,6 +121,8 @@ function declarationOf(
     if (!url.startsWith("file:")) return undefined;
     return { file: relative(root, fromFileUrl(url)), line: stage.code.site.line };
   }
+  // A command stage knows its line in pivot.yaml; a function stage of pivot.yaml has none here.
+  if (stage.code.kind === "command") return { ...stage.code.site };
   return { file: relative(root, stage.pipeline.file), line: 0 };
 }
 

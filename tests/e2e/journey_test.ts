@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { TempProject } from "../_project.ts";
+import { UiProcess } from "../ui/_ui.ts";
 
 const DIR_DEP_WITHOUT_SLASH = `import { dep, metric, Pipeline } from "jsr:@pivot/core";
 
@@ -127,4 +128,24 @@ pipeline.stage({
   assertEquals(again.code, 0, again.stderr);
   assertMatch(again.stdout, /ran +count/);
   assertMatch(again.stdout, /ran +first/);
+});
+
+test("the web UI places a command stage at its line of pivot.yaml", async () => {
+  await using p = await TempProject.create({
+    "pivot.yaml": "stages:\n  first:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n" +
+      "  second:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n",
+  }, { imports: null });
+  const ui = await UiProcess.start(p.root);
+  try {
+    for (const [name, line] of [["first", 3], ["second", 6]] as const) {
+      const detail = await ui.json<{ definedAt?: { file: string; line: number } }>(
+        `/api/stage?name=${name}`,
+      );
+      // Its body's first line, as pivot.yaml errors name it. Before: line 0, so the page
+      // showed 'pivot.yaml' without a line.
+      assertEquals(detail.definedAt, { file: "pivot.yaml", line });
+    }
+  } finally {
+    await ui.kill();
+  }
 });
