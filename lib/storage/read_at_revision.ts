@@ -221,6 +221,26 @@ async function resolveRevision(
   }
 }
 
+/**
+ * True when `name` names a commit in the git repository at `dir` (false
+ * outside git): for telling a revision given where a path was expected.
+ *
+ * @example
+ * ```ts ignore
+ * await isRevision(root, "HEAD~1"); // true in a repository with two commits
+ * ```
+ */
+export async function isRevision(dir: string, name: string): Promise<boolean> {
+  if (name === "" || name.startsWith("-") || /[\s:]/.test(name)) return false;
+  try {
+    await git(dir, ["rev-parse", "--verify", "--quiet", `${name}^{commit}`]);
+    return true;
+  } catch (error) {
+    if (error instanceof GitFailed) return false;
+    throw error;
+  }
+}
+
 /** `dir`-relative or absolute `path` as a path from the repository root (`sub/params.yaml`). */
 function repoPath(dir: string, prefix: string, path: string): string {
   const fromDir = isAbsolute(path) ? relative(dir, path) : path;

@@ -270,3 +270,16 @@ test("metrics: bad input is one line with exit code 2", async () => {
   assertMatch(oneLineError(await p.pivot("metrics", "show", "--precision", "x")), /--precision/);
   assertMatch(oneLineError(await p.pivot("metrics", "frob")), /unknown subcommand 'frob'/);
 });
+
+test("metrics diff A B (DVC's positional revisions) is one line pointing at --rev", async () => {
+  await using p = await metricsProject();
+  await rerun(p, 0.25);
+  await p.commitAll("second run");
+  const error = oneLineError(await p.pivot("metrics", "diff", "HEAD~1", "HEAD"));
+  assertMatch(
+    error,
+    /'HEAD~1' is a git revision, not a metric file or stage: compare revisions with --rev \(pivot metrics diff --rev HEAD~1 --rev HEAD\)/,
+  );
+  // A metric file given as a target is still a target.
+  assertEquals((await json(p, "diff", "metrics.json")).diff, []);
+});

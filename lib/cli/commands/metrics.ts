@@ -65,6 +65,9 @@ export const metrics: Command = {
       const { walkSkips } = await import("../../storage/project_files.ts");
       const { formatMetricsDiff, formatMetricsShow } = await import("../metrics_table.ts");
       const declared = declaredMetrics(graph.order);
+      if (action === "diff" && revs.length === 0) {
+        await refuseRevisionTargets(targets, env.cwd, graph.order);
+      }
       const select = targets.length === 0 ? undefined : selector(targets, {
         stages: graph.order,
         declared,
@@ -171,4 +174,34 @@ function selector(
     }
     return [...picked.values()];
   };
+}
+
+/**
+ * DVC's `metrics diff A B` names revisions where Pivot takes targets: a
+ * target that is no file and no stage but a git revision gets a one-line
+ * error pointing at `--rev`, not a warning and an empty diff.
+ */
+async function refuseRevisionTargets(
+  targets: readonly string[],
+  cwd: string,
+  stages: readonly StageDef[],
+): Promise<void> {
+  const { isRevision } = await import("../../storage/read_at_revision.ts");
+  for (const target of targets) {
+    if (stages.some((stage) => stage.name === target || stage.baseName === target)) continue;
+    try {
+      await Deno.lstat(resolve(cwd, target));
+      continue;
+    } catch {
+      // not a path: a revision?
+    }
+    if (await isRevision(cwd, target)) {
+      const rest = targets.filter((t) => t !== target);
+      throw new PivotError(
+        `metrics diff: '${target}' is a git revision, not a metric file or stage: compare revisions with --rev (pivot metrics diff --rev ${target}${
+          rest.length === 1 ? ` --rev ${rest[0]}` : ""
+        })`,
+      );
+    }
+  }
 }
