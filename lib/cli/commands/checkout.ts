@@ -59,8 +59,9 @@ export const checkout: Command = {
     return await withSession(env, async (session) => {
       const { context } = session;
       const { trackedStatus } = await import("../../storage/track.ts");
+      const { walkSkips } = await import("../../storage/project_files.ts");
       const { project, cache } = context;
-      const skip = cache.dir.startsWith(project.root + "/") ? [cache.dir] : [];
+      const skip = walkSkips(project.root, cache.dir);
       const toPath = (path: string) =>
         projectRelative(context.project, resolve(env.cwd, path)).replace(/\/$/, "");
       const allTracked = await trackedStatus(project.root, context.state, skip);

@@ -12,7 +12,7 @@ import { projectRelative } from "../../model/project.ts";
 import type { StageDef } from "../../model/stage_def.ts";
 import type { MetricTarget } from "../../outputs/metrics.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
-import { isFile } from "../../paths.ts";
+import { isFile, lstatOrUndefined } from "../../paths.ts";
 import { type Command, diffSources, intOption, subcommandError } from "../command.ts";
 import { withSession } from "../session.ts";
 import type { TableFormat } from "../table.ts";
@@ -189,12 +189,7 @@ async function refuseRevisionTargets(
   const { isRevision } = await import("../../storage/read_at_revision.ts");
   for (const target of targets) {
     if (stages.some((stage) => stage.name === target || stage.baseName === target)) continue;
-    try {
-      await Deno.lstat(resolve(cwd, target));
-      continue;
-    } catch {
-      // not a path: a revision?
-    }
+    if (lstatOrUndefined(resolve(cwd, target)) !== undefined) continue;
     if (await isRevision(cwd, target)) {
       const rest = targets.filter((t) => t !== target);
       throw new PivotError(
