@@ -257,9 +257,12 @@ async function main(): Promise<void> {
       "",
       table(["Figure", "Target", "Pivot", "Met", "Peers in this run"], ctx.targets16),
     ]),
-    ...WORKLOADS.filter((name) => sections.has(name)).flatMap((name) => {
+    // Sections are numbered here, in report order: a workload's own number
+    // in its title is dropped, so a partial run never shows gaps or repeats.
+    ...WORKLOADS.filter((name) => sections.has(name)).flatMap((name, i) => {
       const section = sections.get(name)!;
-      return ["", `## ${section.title}`, "", section.body];
+      const title = section.title.replace(/^\d+\.\s*/, "");
+      return ["", `## ${i + 1}. ${title}`, "", section.body];
     }),
     "",
   ].join("\n");
