@@ -74,7 +74,7 @@ export async function hashingWorkload(ctx: BenchContext): Promise<Section> {
     },
   );
   rows.push({
-    name: "Pivot `hashFile` (xxhash64, hash-wasm), inside the process",
+    name: "Pivot `hashFile` (xxhash64, own WebAssembly), inside the process",
     what: "pivot",
     m: measured(pivotWhole) ? { wall: stats(inProcess)!, rss: undefined } : pivotWhole,
   });

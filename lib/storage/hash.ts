@@ -1,50 +1,110 @@
 /**
- * xxhash64 of bytes, strings and files, as 16 lowercase hex digits. The hasher
- * is hash-wasm's WebAssembly xxhash64, created once and reused.
+ * xxhash64 of bytes, strings and files, as 16 lowercase hex digits (the
+ * digests `xxhsum -H64` prints). The hasher is Pivot's own small WebAssembly
+ * module (`xxhash64.wat`, compiled into `_xxhash64_wasm.ts`), which hashes
+ * bytes where they lie in its memory: a file is read straight into that
+ * memory and hashed there, with no copy.
  *
  * @module
  */
 
-import type { IHasher } from "hash-wasm";
+import { XXHASH64_WASM } from "./_xxhash64_wasm.ts";
 
 /** A 16-hex-digit xxhash64 digest. */
 export type Hash = string;
 
-// Hashers (and read buffers) are pooled: a file hash spans awaits, so two
-// concurrent hashes must not share one.
+/** The exports of xxhash64.wat. */
+interface Xxhash64 {
+  /** Start a new hash. */
+  init(): void;
+  /** Hash `length` bytes of memory at `offset` (>= 96), after those already given. */
+  update(offset: number, length: number): void;
+  /** The hash of everything given since `init`, as a signed 64-bit integer. */
+  digest(): bigint;
+}
+
+// Reads of 256 KiB: synchronous reads of this size cost about as much system
+// time as xxhsum's, and the chunk stays in the core's L2 cache between the
+// kernel's copy and the hash. (Async reads cost a thread-pool round trip
+// each: 3-10x slower at this size; docs/performance.md, "Hashing".)
+const CHUNK = 256 << 10;
+// Where the input lies in each hasher's memory (the state is below it).
+const INPUT = 4096;
+const PAGES = Math.ceil((INPUT + CHUNK) / 65536);
+// A long hash yields to the event loop (a macrotask) after this many bytes,
+// so workers' messages, timers and progress output still flow meanwhile.
+const YIELD_BYTES = 32 << 20;
+
+/** A hasher with its own memory; `input` is the memory's view at INPUT. */
 interface Slot {
-  hasher: IHasher;
-  buffers: [Uint8Array, Uint8Array] | undefined;
+  readonly xxh: Xxhash64;
+  readonly input: Uint8Array;
 }
+
+// Hashers are pooled: a file hash spans awaits (its yields), so two
+// concurrent hashes must not share one. Instantiating the module is
+// synchronous and cheap; it is compiled on first use, so that a run that
+// hashes nothing (a no-op) never compiles it.
 const idle: Slot[] = [];
+let compiled: WebAssembly.Module | undefined;
 
-// hash-wasm bundles every algorithm (270 KB of JS, ~15 ms to import), so it
-// is imported on first use: a no-op run that hashes nothing never loads it.
-let create: (() => Promise<IHasher>) | undefined;
-
-async function newHasher(): Promise<IHasher> {
-  create ??= (await import("hash-wasm")).createXXHash64;
-  return await create();
+function takeSlot(): Slot {
+  let slot = idle.pop();
+  if (slot === undefined) {
+    compiled ??= new WebAssembly.Module(
+      Uint8Array.from(atob(XXHASH64_WASM), (c) => c.charCodeAt(0)),
+    );
+    const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES });
+    const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+    slot = {
+      xxh: instance.exports as unknown as Xxhash64,
+      input: new Uint8Array(memory.buffer, INPUT, CHUNK),
+    };
+  }
+  slot.xxh.init();
+  return slot;
 }
 
-async function withHasher<T>(use: (slot: Slot) => Promise<T> | T): Promise<T> {
-  const slot = idle.pop() ?? { hasher: await newHasher(), buffers: undefined };
-  try {
-    slot.hasher.init();
-    return await use(slot);
-  } finally {
-    idle.push(slot);
+function digestOf(slot: Slot): Hash {
+  return BigInt.asUintN(64, slot.xxh.digest()).toString(16).padStart(16, "0");
+}
+
+/** Hash `data` next: copied into the slot's memory a chunk at a time. */
+function feed(slot: Slot, data: Uint8Array): void {
+  for (let at = 0; at < data.length; at += CHUNK) {
+    const piece = data.subarray(at, at + CHUNK);
+    slot.input.set(piece);
+    slot.xxh.update(INPUT, piece.length);
   }
 }
 
 const encoder = new TextEncoder();
 
+/** The xxhash64 of a string (UTF-8) or bytes, computed synchronously. */
+export function hashBytesSync(data: string | Uint8Array): Hash {
+  const slot = takeSlot();
+  try {
+    // A string of at most CHUNK / 3 UTF-16 units fits the input as UTF-8:
+    // encoded straight into it.
+    if (typeof data === "string" && data.length <= CHUNK / 3) {
+      const { written } = encoder.encodeInto(data, slot.input);
+      slot.xxh.update(INPUT, written);
+    } else {
+      feed(slot, typeof data === "string" ? encoder.encode(data) : data);
+    }
+    return digestOf(slot);
+  } finally {
+    idle.push(slot);
+  }
+}
+
 /** The xxhash64 of a string (UTF-8) or bytes. */
 export function hashBytes(data: string | Uint8Array): Promise<Hash> {
-  return withHasher(({ hasher }) => {
-    hasher.update(typeof data === "string" ? encoder.encode(data) : data);
-    return hasher.digest("hex");
-  });
+  try {
+    return Promise.resolve(hashBytesSync(data));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Hash of a JSON-serialisable value, with object keys sorted. */
@@ -75,52 +135,57 @@ export interface StreamHasher {
  * is known once the last byte is written, without reading the file again.
  * Call `digest` or `release` exactly once.
  */
-export async function hashStream(): Promise<StreamHasher> {
-  const slot = idle.pop() ?? { hasher: await newHasher(), buffers: undefined };
-  slot.hasher.init();
+export function hashStream(): Promise<StreamHasher> {
+  const slot = takeSlot();
   let done = false;
   const release = () => {
     if (done) return;
     done = true;
     idle.push(slot);
   };
-  return {
+  return Promise.resolve({
     update: (data) => {
       if (done) throw new Error("hashStream: used after digest or release");
-      slot.hasher.update(data);
+      feed(slot, data);
     },
     digest: () => {
       if (done) throw new Error("hashStream: used after digest or release");
-      const hash = slot.hasher.digest("hex");
+      const hash = digestOf(slot);
       release();
       return hash;
     },
     release,
-  };
+  });
 }
 
-// 4 MiB chunks measured best on a page-cached 1 GiB file (1 and 16 MiB slower).
-const CHUNK = 4 << 20;
+/** Let the event loop run: timers, I/O and workers' messages (a macrotask). */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /**
- * The xxhash64 of a file's content. Reads are double-buffered: the next chunk
- * is read (on Deno's blocking pool) while this one is hashed, which makes
- * this faster than `xxhsum -H64` on a page-cached file.
+ * The xxhash64 of a file's content. Synchronous reads into the hasher's
+ * memory, each chunk hashed where it was read, with a yield to the event
+ * loop every {@link YIELD_BYTES}: about as fast as `xxhsum -H64` on a
+ * page-cached file (docs/performance.md, "Hashing").
  */
-export function hashFile(path: string): Promise<Hash> {
-  return withHasher(async (slot) => {
-    const buffers = slot.buffers ??= [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
-    using file = await Deno.open(path, { read: true });
-    let current = 0;
-    let pending = file.read(buffers[current]);
+export async function hashFile(path: string): Promise<Hash> {
+  const slot = takeSlot();
+  try {
+    using file = Deno.openSync(path, { read: true });
+    let unyielded = 0;
     while (true) {
-      const n = await pending;
+      const n = file.readSync(slot.input);
       if (n === null) break;
-      const chunk = buffers[current];
-      current ^= 1;
-      pending = file.read(buffers[current]);
-      slot.hasher.update(n === CHUNK ? chunk : chunk.subarray(0, n));
+      slot.xxh.update(INPUT, n);
+      unyielded += n;
+      if (unyielded >= YIELD_BYTES) {
+        unyielded = 0;
+        await macrotask();
+      }
     }
-    return slot.hasher.digest("hex");
-  });
+    return digestOf(slot);
+  } finally {
+    idle.push(slot);
+  }
 }
