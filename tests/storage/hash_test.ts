@@ -32,7 +32,7 @@ function pattern(size: number): Uint8Array {
  * 2026-11-23 and 2026-11-30, so the check needs no xxhsum on the machine
  * running the tests. The sizes straddle xxhash64's 32-byte stripes and its
  * 8/4/1-byte tails, hashFile's 256 KiB reads (and the old 4 MiB ones), and
- * its 32 MiB yields.
+ * its 8 MiB yields.
  */
 const XXHSUM_DIGESTS: ReadonlyMap<number, string> = new Map([
   [0, "ef46db3751d8e999"],
@@ -192,17 +192,18 @@ test("hashFile and hashBytes agree with xxhsum -H64 from 0 bytes to 32 MiB", asy
 
 test("a long hashFile lets timers run meanwhile (it yields to the event loop)", async () => {
   await using dir = await tempDir();
-  await Deno.writeFile(dir.path("big"), pattern(40 * MiB));
+  // Yields every 8 MiB: seven turns of the event loop, each a few ms apart.
+  await Deno.writeFile(dir.path("big"), pattern(64 * MiB));
   let fired = false;
   setTimeout(() => fired = true, 0);
   const hash = await hashFile(dir.path("big"));
   assert(fired, "a timer due before the hash started must fire before it ends");
-  assertEquals(hash, await hashBytes(pattern(40 * MiB)));
+  assertEquals(hash, await hashBytes(pattern(64 * MiB)));
 });
 
 test("concurrent hashFile calls that yield midway keep their own state", async () => {
   await using dir = await tempDir();
-  const sizes = [70 * MiB + 3, 33 * MiB + 17, 5];
+  const sizes = [20 * MiB + 3, 9 * MiB + 17, 5];
   const expected: string[] = [];
   for (const [i, size] of sizes.entries()) {
     const data = pattern(size).map((b) => b ^ (i + 1));
