@@ -18,13 +18,18 @@ export const SOURCE = new URL("../lib/storage/xxhash64.wat", import.meta.url);
 /** The generated module: the compiled bytes as base64. */
 export const OUTPUT = new URL("../lib/storage/_xxhash64_wasm.ts", import.meta.url);
 
+// Shared memory (the reader worker writes into the hasher's memory) needs the
+// threads feature.
+const THREADS = { threads: true };
+
 /** The binary module of a WebAssembly text module. */
 export async function compileWat(name: string, text: string): Promise<Uint8Array> {
   const toolkit = await wabt();
-  const module = toolkit.parseWat(name, text);
+  const module = toolkit.parseWat(name, text, THREADS);
   try {
     module.resolveNames();
-    module.validate();
+    // validate() takes the features too, though wabt's types do not say so.
+    (module as unknown as { validate(features: typeof THREADS): void }).validate(THREADS);
     return module.toBinary({}).buffer;
   } finally {
     module.destroy();

@@ -3,8 +3,9 @@
 ;; it, so nothing is copied. The compiled bytes are in _xxhash64_wasm.ts,
 ;; made from this file by `deno task wasm` (tools/build_wasm.ts).
 ;;
-;; Memory (the caller's, imported): the state in bytes 0..96, the caller's
-;; input anywhere from byte 96 on.
+;; Memory (the caller's, imported, shared so that a reader worker can read a
+;; file into it while this hashes: hash.ts): the state in bytes 0..96, the
+;; caller's input anywhere from byte 96 on.
 ;;    0  v1 v2 v3 v4   the four lane accumulators (i64 each)
 ;;   32  total         bytes hashed so far (i64)
 ;;   40  held          bytes waiting in the stripe buffer (i32, 0..31)
@@ -15,7 +16,7 @@
 ;;   P1 0x9E3779B185EBCA87  P2 0xC2B2AE3D27D4EB4F  P3 0x165667B19E3779F9
 ;;   P4 0x85EBCA77C2B2AE63  P5 0x27D4EB2F165667C5
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 65536 shared))
 
   ;; One lane step: rotl(acc + lane * P2, 31) * P1.
   (func $round (param $acc i64) (param $lane i64) (result i64)

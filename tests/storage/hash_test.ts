@@ -3,6 +3,7 @@ import {
   hashBytes,
   hashBytesSync,
   hashFile,
+  hashFileWith,
   hashJson,
   hashStream,
 } from "../../lib/storage/hash.ts";
@@ -14,17 +15,26 @@ import { test } from "../_harness.ts";
 const KiB = 1 << 10;
 const MiB = 1 << 20;
 
-/** Deterministic, non-repeating-ish bytes, so chunk-boundary mistakes change the hash. */
-function pattern(size: number): Uint8Array {
-  const data = new Uint8Array(size);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
+let generated = new Uint8Array(0);
+
+/**
+ * Deterministic, non-repeating-ish bytes, so chunk-boundary mistakes change
+ * the hash: `size` bytes from byte `from` of one xorshift stream (made once,
+ * grown when a longer one is asked for), so that other `from`s give other
+ * contents.
+ */
+function pattern(size: number, from = 0): Uint8Array {
+  if (generated.length < from + size) {
+    generated = new Uint8Array(from + size);
+    let x = 0x9e3779b9;
+    for (let i = 0; i < generated.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      generated[i] = x & 0xff;
+    }
   }
-  return data;
+  return generated.subarray(from, from + size);
 }
 
 /**
@@ -118,7 +128,7 @@ test("hashBytes equals a BigInt reference XXH64 at every size to 300 bytes and a
   const sizes = [...Array(301).keys()];
   for (let i = 0; i < 40; i++) sizes.push(301 + Math.floor(Math.random() * 5000));
   for (const size of sizes) {
-    const data = pattern(size).map((b) => b ^ (size & 0xff));
+    const data = pattern(size, size & 0xff);
     assertEquals(hashBytesSync(data), referenceXxhash64(data), `size ${size}`);
   }
 });
@@ -206,7 +216,7 @@ test("concurrent hashFile calls that yield midway keep their own state", async (
   const sizes = [20 * MiB + 3, 9 * MiB + 17, 5];
   const expected: string[] = [];
   for (const [i, size] of sizes.entries()) {
-    const data = pattern(size).map((b) => b ^ (i + 1));
+    const data = pattern(size, 4099 * (i + 1));
     await Deno.writeFile(dir.path(`f${i}`), data);
     expected.push(await hashBytes(data));
   }
@@ -222,12 +232,59 @@ test("concurrent hashFile calls do not share buffers", async () => {
   const sizes = [9 * MiB, 5 * MiB, 1, 4 * MiB + 7, 0, 6 * MiB];
   const expected: string[] = [];
   for (const [i, size] of sizes.entries()) {
-    const data = pattern(size).map((b) => b ^ i);
+    const data = pattern(size, 4099 * i);
     await Deno.writeFile(dir.path(`f${i}`), data);
     expected.push(await hashBytes(data));
   }
   const actual = await Promise.all(sizes.map((_, i) => hashFile(dir.path(`f${i}`))));
   assertEquals(actual, expected);
+});
+
+// A reader worker from the first yield on (8 MiB), whatever is left.
+const EAGER = { parallelAfter: 1, parallelRest: 1 };
+
+test("a file read by the reader worker has the same hash, at sizes around its 1 MiB reads", async () => {
+  await using dir = await tempDir();
+  for (const size of [8 * MiB + 1, 9 * MiB - 1, 9 * MiB, 20 * MiB + 12_345, 32 * MiB + 5]) {
+    const data = pattern(size, size & 0xff);
+    await Deno.writeFile(dir.path("f"), data);
+    assertEquals(await hashFileWith(dir.path("f"), EAGER), await hashBytes(data), `size ${size}`);
+  }
+  assertEquals(await hashFileWith(dir.path("f"), EAGER), await hashFile(dir.path("f")));
+});
+
+test("concurrent hashes with reader workers keep their own state", async () => {
+  await using dir = await tempDir();
+  const sizes = [30 * MiB + 7, 17 * MiB + 1, 12 * MiB];
+  const expected: string[] = [];
+  for (const [i, size] of sizes.entries()) {
+    const data = pattern(size, 4099 * (i + 7));
+    await Deno.writeFile(dir.path(`f${i}`), data);
+    expected.push(await hashBytes(data));
+  }
+  const actual = await Promise.all(sizes.map((_, i) => hashFileWith(dir.path(`f${i}`), EAGER)));
+  assertEquals(actual, expected);
+});
+
+test("when the reader worker cannot open the file, the hash is read on alone", async () => {
+  await using dir = await tempDir();
+  const data = pattern(20 * MiB);
+  await Deno.writeFile(dir.path("f"), data);
+  // hashFile opens the file before its first await; the worker, started at
+  // the first yield, finds the path gone.
+  const hashing = hashFileWith(dir.path("f"), EAGER);
+  await Deno.remove(dir.path("f"));
+  assertEquals(await hashing, await hashBytes(data));
+});
+
+test("when the path names another file by the time the worker opens it, the hash is of the first", async () => {
+  await using dir = await tempDir();
+  const data = pattern(20 * MiB);
+  await Deno.writeFile(dir.path("f"), data);
+  await Deno.writeFile(dir.path("g"), pattern(20 * MiB, 4099));
+  const hashing = hashFileWith(dir.path("f"), EAGER);
+  await Deno.rename(dir.path("g"), dir.path("f"));
+  assertEquals(await hashing, await hashBytes(data));
 });
 
 test("hashFile of a missing file rejects with NotFound", async () => {
