@@ -277,6 +277,12 @@ export interface HashFileOptions {
   readonly parallelAfter?: number;
   /** …if at least this many are left to read then (default 128 MiB). */
   readonly parallelRest?: number;
+  /**
+   * Wait for the worker to have the file open (or to fail to) instead of
+   * reading on meanwhile, so that even a small file goes through it: for
+   * tests of that path.
+   */
+  readonly waitForReader?: boolean;
 }
 
 /**
@@ -314,6 +320,10 @@ export async function hashFileWith(path: string, options: HashFileOptions): Prom
           parallel = false;
           const info = file.statSync();
           if (info.size - offset >= parallelRest) reader = startReader(slot, path, info.ino);
+          while (
+            options.waitForReader && reader !== undefined && !reader.failed &&
+            Atomics.load(slot.control, CONTROL.ready) === 0
+          ) await macrotask();
         }
         await macrotask();
       }

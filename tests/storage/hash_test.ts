@@ -240,8 +240,9 @@ test("concurrent hashFile calls do not share buffers", async () => {
   assertEquals(actual, expected);
 });
 
-// A reader worker from the first yield on (8 MiB), whatever is left.
-const EAGER = { parallelAfter: 1, parallelRest: 1 };
+// A reader worker from the first yield on (8 MiB), whatever is left, and
+// the rest read by it (once started) even for small files.
+const EAGER = { parallelAfter: 1, parallelRest: 1, waitForReader: true };
 
 test("a file read by the reader worker has the same hash, at sizes around its 256 KiB reads", async () => {
   await using dir = await tempDir();
