@@ -200,15 +200,18 @@ function startReader(slot: Slot, path: string, ino: number | null): Reader | und
 }
 
 /**
- * Stop a reader; true when its worker can no longer write into the slot's
- * memory (it finished or never started), so the slot can be reused.
+ * Stop a reader; true when its worker can write no more into the slot's
+ * memory, so that the slot can be reused: it died, or it published its last
+ * word (it could not open the file, or the end of the file or a read error)
+ * and returned. A worker still starting, or waiting to be told to go, might
+ * yet write (`ready`) or even read into a later job's ring, as `terminate`
+ * does not stop it at once: its slot is dropped instead.
  */
 function stopReader(slot: Slot, reader: Reader): boolean {
   const { control } = slot;
   const produced = Atomics.load(control, CONTROL.produced);
   const finished = reader.failed || Atomics.load(control, CONTROL.ready) < 0 ||
-    (produced > 0 && control[CONTROL.lengths + (produced - 1) % SLOTS] <= 0) ||
-    Atomics.load(control, CONTROL.go) === 0;
+    (produced > 0 && control[CONTROL.lengths + (produced - 1) % SLOTS] <= 0);
   Atomics.store(control, CONTROL.go, -1);
   Atomics.notify(control, CONTROL.go);
   Atomics.notify(control, CONTROL.consumed);

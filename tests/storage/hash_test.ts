@@ -288,6 +288,26 @@ test("when the path names another file by the time the worker opens it, the hash
   assertEquals(await hashing, await hashBytes(data));
 });
 
+test("hashes that end before their reader worker starts leave no worker writing into later ones", async () => {
+  await using dir = await tempDir();
+  // Workers started at 8 MiB, 1 MiB before the end: the hash is over long
+  // before a worker has opened the file; the next hashes must not see it.
+  const sizes = [9 * MiB, 9 * MiB + 3, 12 * MiB];
+  const expected: string[] = [];
+  for (const [i, size] of sizes.entries()) {
+    const data = pattern(size, 4099 * (i + 11));
+    await Deno.writeFile(dir.path(`f${i}`), data);
+    expected.push(await hashBytes(data));
+  }
+  const early = { parallelAfter: 1, parallelRest: 1 };
+  for (let round = 0; round < 3; round++) {
+    for (const [i] of sizes.entries()) {
+      assertEquals(await hashFileWith(dir.path(`f${i}`), early), expected[i], `round ${round}`);
+      assertEquals(await hashFileWith(dir.path(`f${i}`), EAGER), expected[i], `round ${round}`);
+    }
+  }
+});
+
 test("hashFile of a missing file rejects with NotFound", async () => {
   await using dir = await tempDir();
   await assertRejects(() => hashFile(dir.path("missing")), Deno.errors.NotFound);
