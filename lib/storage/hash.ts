@@ -3,7 +3,9 @@
  * digests `xxhsum -H64` prints). The hasher is Pivot's own small WebAssembly
  * module (`xxhash64.wat`, compiled into `_xxhash64_wasm.ts`), which hashes
  * bytes where they lie in its memory: a file is read straight into that
- * memory and hashed there, with no copy.
+ * memory and hashed there, with no copy. A big file is read by a worker
+ * thread (_hash_reader.ts) into that memory, shared, while this thread
+ * hashes: see {@link hashFile}, and docs/performance.md, "Hashing".
  *
  * @module
  */
