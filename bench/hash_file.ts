@@ -4,21 +4,23 @@
  * call inside this process, without Deno's start-up. Used by the hashing
  * workload of `bench/run.ts`.
  *
- * Usage: `deno run --allow-read bench/hash_file.ts FILE`
+ * Usage: `deno run --allow-read bench/hash_file.ts [--alone] FILE` (`--alone`:
+ * on one thread, without the reader worker hashFile starts for a big file)
  *
  * @module
  */
 
-import { hashFile } from "../lib/storage/hash.ts";
+import { hashFileWith } from "../lib/storage/hash.ts";
 
 if (import.meta.main) {
-  const [path] = Deno.args;
+  const alone = Deno.args.includes("--alone");
+  const [path] = Deno.args.filter((arg) => arg !== "--alone");
   if (path === undefined) {
-    console.error("usage: hash_file.ts FILE");
+    console.error("usage: hash_file.ts [--alone] FILE");
     Deno.exit(2);
   }
   const start = performance.now();
-  const hash = await hashFile(path);
+  const hash = await hashFileWith(path, alone ? { parallelAfter: Infinity } : {});
   const ms = performance.now() - start;
   console.log(JSON.stringify({ hash, ms }));
 }
