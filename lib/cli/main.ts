@@ -21,6 +21,7 @@ import { exportCommand } from "./commands/export.ts";
 import { importDvc } from "./commands/import_dvc.ts";
 import { doctor } from "./commands/doctor.ts";
 import { gc } from "./commands/gc.ts";
+import { helpCommand } from "./commands/help.ts";
 import { history } from "./commands/history.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
@@ -72,6 +73,7 @@ export const COMMANDS: readonly Command[] = [
   remote,
   config,
   completionCommand(() => COMMANDS),
+  helpCommand(() => COMMANDS, mainHelp),
   schema,
   doctor,
   complete,

@@ -11,7 +11,7 @@ import { PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectAt } from "../model/project.ts";
 
 /** Pipeline file names, in the order they are looked for. */
-const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
+export const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
 
 /** Directories from `start` up to the filesystem root. */
 function* ancestors(start: string): Generator<string> {

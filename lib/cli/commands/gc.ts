@@ -12,6 +12,7 @@ import { PivotError } from "../../errors.ts";
 import type { Command } from "../command.ts";
 import { withProject } from "../project_session.ts";
 import { formatBytes } from "../format_bytes.ts";
+import type { GitNeed } from "../git_need.ts";
 
 /** The `gc` command. */
 export const gc: Command = {
@@ -97,6 +98,13 @@ export const gc: Command = {
       ].filter((part) => part !== "");
       if (extra.length > 0) env.output.line(`${verb} ${extra.join(", ")}.`);
       return 0;
-    });
+    }, { git: values["all-commits"] ? ALL_COMMITS_NEED : undefined });
   },
+};
+
+/** Why `gc --all-commits` needs git. */
+const ALL_COMMITS_NEED: GitNeed = {
+  what: "gc --all-commits",
+  why: "it keeps what any commit refers to",
+  instead: "drop --all-commits to keep what the workspace refers to",
 };
