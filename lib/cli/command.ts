@@ -103,6 +103,22 @@ export function parseCommandArgs(
   }
 }
 
+/**
+ * Throws a usage error for a command that takes no positional arguments
+ * when it got some: `pivot gc all` must not run a plain `gc`.
+ *
+ * @example
+ * ```ts ignore
+ * noPositionals("gc", ["all"]); // error: gc: unexpected argument 'all': see 'pivot gc --help'
+ * ```
+ */
+export function noPositionals(commandName: string, positionals: readonly string[]): void {
+  if (positionals.length === 0) return;
+  throw new PivotError(
+    `${commandName}: unexpected argument '${positionals[0]}': see 'pivot ${commandName} --help'`,
+  );
+}
+
 /** Help text of a command. */
 export function commandHelp(command: Command): string {
   const rows = Object.entries({ ...command.options, ...GLOBAL_OPTIONS }).map(([name, spec]) => {

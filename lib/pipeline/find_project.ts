@@ -34,6 +34,9 @@ export function findProject(cwd: string): Project {
     if (isDirectory(join(dir, PIVOT_DIR))) root = dir;
   }
   if (root === undefined) {
+    if (!isDirectory(cwd)) {
+      throw new PivotError(`${cwd} is not a directory: check --cwd (or where the command runs)`);
+    }
     throw new PivotError(
       `no ${PIVOT_DIR}/ directory in ${cwd} or any parent: run 'pivot init' in your project's root`,
     );

@@ -162,3 +162,28 @@ test("params diff against a revision without the pipeline says so (exit 2), not 
   assertMatch(diff.stdout, /No param changes/);
   assert(!diff.stderr.includes("error"), diff.stderr);
 });
+
+test("commands that take no arguments refuse one instead of running anyway (gc all removes nothing)", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "x" });
+  assertEquals((await p.pivot("repro")).code, 0);
+  // An object only gc would remove: it must still be there after `gc all`.
+  await p.write("data.txt", "y");
+  assertEquals((await p.pivot("repro")).code, 0);
+  const objects = async () => (await p.run("find", ".pivot/cache", "-type", "f")).split("\n");
+  const before = await objects();
+  for (const command of ["gc", "list", "history", "init", "doctor", "ui"]) {
+    assertUsageError(
+      await p.pivot(command, "all"),
+      new RegExp(`^error: ${command}: unexpected argument 'all': see 'pivot ${command} --help'$`),
+    );
+  }
+  assertEquals(await objects(), before, "gc all removed nothing");
+});
+
+test("--cwd naming no directory says so", async () => {
+  await using dir = await tempDir();
+  assertUsageError(
+    await runPivot(dir.root, ["status", "--cwd", "nowhere"]),
+    /^error: .*\/nowhere is not a directory: check --cwd/,
+  );
+});

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { PivotError } from "../../errors.ts";
-import type { Command } from "../command.ts";
+import { type Command, noPositionals } from "../command.ts";
 import { withProject } from "../project_session.ts";
 import { formatBytes } from "../format_bytes.ts";
 import type { GitNeed } from "../git_need.ts";
@@ -27,7 +27,8 @@ export const gc: Command = {
     },
     json: { type: "boolean", help: "print the report as JSON" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("gc", positionals);
     const dryRun = Boolean(values["dry-run"]);
     return await withProject(env, async ({ project, cache, state, skip }) => {
       const { liveExecLocks } = await import("../../storage/exec_lock.ts");

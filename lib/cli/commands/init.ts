@@ -10,7 +10,7 @@ import { PIVOT_DIR } from "../../model/project.ts";
 import { toFileUrl } from "../../paths.ts";
 import { findSchema, schemaComment } from "../../schemas/mod.ts";
 import { pipelineFileIn } from "../../pipeline/find_project.ts";
-import type { Command } from "../command.ts";
+import { type Command, noPositionals } from "../command.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../../own_code.ts";
 
 const GITIGNORE = `# Local to this machine; not tracked.
@@ -109,7 +109,8 @@ export const init: Command = {
   options: {
     example: { type: "boolean", help: "also write a starter pipeline.ts and its data" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("init", positionals);
     // Checked before anything is written: the example never joins another pipeline.
     if (values.example) checkNoOtherPipeline(env.cwd);
     const existed = !(await initProject(env.cwd));
