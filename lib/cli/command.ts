@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { PivotError } from "../errors.ts";
+import { didYouMean } from "../suggest.ts";
 import type { Output } from "./output.ts";
 import type { OutsSource } from "../outputs/outs_at_revision.ts";
 
@@ -95,8 +96,15 @@ export function parseCommandArgs(
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
     const lower = `${message.charAt(0).toLowerCase()}${message.slice(1)}`;
+    // A mistyped long option (`--dryrun`, `--keep_going`): name the one meant.
+    const unknown = /^unknown option '--([^'=]+)'/.exec(lower)?.[1];
+    const suggestion = unknown === undefined
+      ? ""
+      : didYouMean(`--${unknown}`, Object.keys(all).map((name) => `--${name}`));
     throw new PivotError(
-      commandName === undefined
+      suggestion !== ""
+        ? `${commandName ?? "pivot"}: ${lower}${suggestion}`
+        : commandName === undefined
         ? `${lower}: see 'pivot --help'`
         : `${commandName}: ${lower}: see 'pivot ${commandName} --help'`,
     );

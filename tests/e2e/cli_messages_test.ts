@@ -187,3 +187,21 @@ test("--cwd naming no directory says so", async () => {
     /^error: .*\/nowhere is not a directory: check --cwd/,
   );
 });
+
+test("a mistyped option names the one meant", async () => {
+  await using dir = await tempDir();
+  const cases: [string[], RegExp][] = [
+    [
+      ["repro", "--dryrun"],
+      /^error: repro: unknown option '--dryrun': did you mean '--dry-run'\?$/,
+    ],
+    [["repro", "--keep_going"], /did you mean '--keep-going'\?$/],
+    [["status", "--explian"], /did you mean '--explain'\?$/],
+    [
+      ["--verbse", "status"],
+      /^error: status: unknown option '--verbse': did you mean '--verbose'\?$/,
+    ],
+    [["repro", "--zzzzz"], /^error: repro: unknown option '--zzzzz': see 'pivot repro --help'$/],
+  ];
+  for (const [args, pattern] of cases) assertUsageError(await runPivot(dir.root, args), pattern);
+});
