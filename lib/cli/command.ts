@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { PivotError } from "../errors.ts";
+import { didYouMean } from "../suggest.ts";
 import type { Output } from "./output.ts";
 import type { OutsSource } from "../outputs/outs_at_revision.ts";
 
@@ -95,12 +96,35 @@ export function parseCommandArgs(
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
     const lower = `${message.charAt(0).toLowerCase()}${message.slice(1)}`;
+    // A mistyped long option (`--dryrun`, `--keep_going`): name the one meant.
+    const unknown = /^unknown option '--([^'=]+)'/.exec(lower)?.[1];
+    const suggestion = unknown === undefined
+      ? ""
+      : didYouMean(`--${unknown}`, Object.keys(all).map((name) => `--${name}`));
     throw new PivotError(
-      commandName === undefined
+      suggestion !== ""
+        ? `${commandName ?? "pivot"}: ${lower}${suggestion}`
+        : commandName === undefined
         ? `${lower}: see 'pivot --help'`
         : `${commandName}: ${lower}: see 'pivot ${commandName} --help'`,
     );
   }
+}
+
+/**
+ * Throws a usage error for a command that takes no positional arguments
+ * when it got some: `pivot gc all` must not run a plain `gc`.
+ *
+ * @example
+ * ```ts ignore
+ * noPositionals("gc", ["all"]); // error: gc: unexpected argument 'all': see 'pivot gc --help'
+ * ```
+ */
+export function noPositionals(commandName: string, positionals: readonly string[]): void {
+  if (positionals.length === 0) return;
+  throw new PivotError(
+    `${commandName}: unexpected argument '${positionals[0]}': see 'pivot ${commandName} --help'`,
+  );
 }
 
 /** Help text of a command. */

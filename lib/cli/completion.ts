@@ -7,9 +7,9 @@
  * `stage_names.ts`).
  *
  * What a positional argument completes to is read from the command's usage
- * line: `a|b` lists choices, `STAGES` stage names, `TARGETS` stage names and
- * files, `PATHS` files; a flag whose value is `DIR` completes directories,
- * `FILE`/`PATH` files, any other value nothing.
+ * line: `a|b` lists choices, `COMMAND` the commands, `STAGES` stage names,
+ * `TARGETS` stage names and files, `PATHS` files; a flag whose value is `DIR`
+ * completes directories, `FILE`/`PATH` files, any other value nothing.
  *
  * @module
  */
@@ -59,14 +59,18 @@ function flagsOf(options: Readonly<Record<string, OptionSpec>>): FlagSpec[] {
   }));
 }
 
-/** The positional arguments a usage line (`params show|diff [STAGES...] [options]`) describes. */
-function positionalsOf(usage: string): Positional[] {
+/**
+ * The positional arguments a usage line (`params show|diff [STAGES...] [options]`) describes;
+ * `COMMAND` is one of `commandNames`.
+ */
+function positionalsOf(usage: string, commandNames: readonly string[]): Positional[] {
   const words = usage.split(/\s+/).slice(1);
   const result: Positional[] = [];
   for (const word of words) {
     if (word.startsWith("(") || word === "[options]") break;
     const bare = word.replace(/[[\]]|\.\.\./g, "");
     if (bare.includes("|")) result.push({ kind: "choices", choices: bare.split("|") });
+    else if (bare === "COMMAND") result.push({ kind: "choices", choices: commandNames });
     else if (/^STAGES?$/.test(bare)) result.push({ kind: "stages" });
     else if (/^TARGETS?$/.test(bare)) result.push({ kind: "targets" });
     else if (/^(PATHS?|FILES?|DIRS?)$/.test(bare)) result.push({ kind: "paths" });
@@ -76,12 +80,14 @@ function positionalsOf(usage: string): Positional[] {
 }
 
 function specOf(commands: readonly Command[]): { commands: CommandSpec[]; global: FlagSpec[] } {
+  const shown = commands.filter((c) => !c.hidden);
+  const names = shown.map((c) => c.name);
   return {
-    commands: commands.filter((c) => !c.hidden).map((command) => ({
+    commands: shown.map((command) => ({
       name: command.name,
       summary: command.summary,
       flags: flagsOf(command.options),
-      positionals: positionalsOf(command.usage),
+      positionals: positionalsOf(command.usage, names),
     })),
     global: flagsOf(GLOBAL_OPTIONS),
   };

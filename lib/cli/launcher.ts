@@ -33,7 +33,7 @@ const CHILD_ENV = "PIVOT_CHILD";
 const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
 
 /** Commands that never import the user's code, which need no relaunch. */
-const SELF_CONTAINED = new Set(["completion", "schema", "__complete"]);
+const SELF_CONTAINED = new Set(["completion", "schema", "__complete", "help"]);
 
 /** Options of {@link launch}. */
 export interface LaunchOptions {

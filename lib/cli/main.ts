@@ -21,6 +21,7 @@ import { exportCommand } from "./commands/export.ts";
 import { importDvc } from "./commands/import_dvc.ts";
 import { doctor } from "./commands/doctor.ts";
 import { gc } from "./commands/gc.ts";
+import { helpCommand } from "./commands/help.ts";
 import { history } from "./commands/history.ts";
 import { init } from "./commands/init.ts";
 import { list } from "./commands/list.ts";
@@ -40,6 +41,7 @@ import { remote } from "./commands/remote.ts";
 import { config } from "./commands/config.ts";
 import { cwdOption } from "./cwd_option.ts";
 import { Output } from "./output.ts";
+import { cancelledExitCode, signalExitCode } from "./signal_exit.ts";
 import { mark } from "../trace.ts";
 
 /** Every command, in the order `pivot --help` lists them. */
@@ -71,6 +73,7 @@ export const COMMANDS: readonly Command[] = [
   remote,
   config,
   completionCommand(() => COMMANDS),
+  helpCommand(() => COMMANDS, mainHelp),
   schema,
   doctor,
   complete,
@@ -124,18 +127,26 @@ export async function main(args: readonly string[], retried = false): Promise<nu
     return true;
   };
   let interrupts = 0;
-  const onInterrupt = () => {
+  // The signal that cancelled the command: its exit code follows it (lib/cli/signal_exit.ts).
+  let cancelledBy: "SIGINT" | "SIGTERM" | undefined;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
     // A terminal's Ctrl-C reaches both the launcher and this process; the
     // launcher may forward it again: count one per half second.
     interrupts++;
-    if (cancel("Interrupted: cancelling running stages (Ctrl-C again to quit now)")) {
+    const why = signal === "SIGINT"
+      ? "Interrupted: cancelling running stages (Ctrl-C again to quit now)"
+      : "Terminated: cancelling running stages (SIGTERM again to quit now)";
+    if (cancel(why)) {
+      cancelledBy = signal;
       setTimeout(() => interrupts = 1, 500);
     } else if (interrupts > 1) {
-      Deno.exit(130);
+      Deno.exit(signalExitCode(signal));
     }
   };
+  const onInterrupt = onSignal("SIGINT");
+  const onTerminate = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInterrupt);
-  Deno.addSignalListener("SIGTERM", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onTerminate);
   const orphanWatch = watchParent(() =>
     cancel("error: the pivot process that started this one has ended: cancelling")
   );
@@ -143,13 +154,13 @@ export async function main(args: readonly string[], retried = false): Promise<nu
     const code = await dispatch(name, rest, output, controller.signal, args);
     // A closed stdout (`pivot list | head -1`) ends the command as SIGPIPE
     // ends a Unix tool: 128 + 13, unless it failed for a reason of its own.
-    return output.stdoutClosed && code === 0 ? 141 : code;
+    return cancelledExitCode(output.stdoutClosed && code === 0 ? 141 : code, cancelledBy);
   } catch (error) {
     output.clearStatus();
     if (error instanceof PivotError) {
       for (const line of error.message.split("\n")) output.error(`error: ${line}`);
       if (verbose && error.cause instanceof Error) output.error(error.cause.stack ?? "");
-      return error.exitCode;
+      return cancelledExitCode(error.exitCode, cancelledBy);
     }
     if (isCorruptStateError(error) && !retried) {
       // Damage found after the store was opened (a bad page deep in the
@@ -174,7 +185,7 @@ export async function main(args: readonly string[], retried = false): Promise<nu
   } finally {
     clearInterval(orphanWatch);
     Deno.removeSignalListener("SIGINT", onInterrupt);
-    Deno.removeSignalListener("SIGTERM", onInterrupt);
+    Deno.removeSignalListener("SIGTERM", onTerminate);
   }
 }
 

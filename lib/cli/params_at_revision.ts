@@ -14,9 +14,10 @@
  */
 
 import { exists } from "../paths.ts";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { PivotError } from "../errors.ts";
 import { PARAMS_FILE, type ParamsYaml } from "../pipeline/params.ts";
+import { PIPELINE_FILES } from "../pipeline/find_project.ts";
 import { PIVOT_DIR, type Project } from "../model/project.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { StageParams } from "./params_table.ts";
@@ -65,14 +66,25 @@ export async function paramsAtRevision(options: ParamsAtRevisionOptions): Promis
   const gone = options.allStages
     ? listed.filter((file) => !current.has(file) && !exists(file))
     : [];
+  const pipelineFiles = PIPELINE_FILES.map((name) => join(options.pipelineDir, name));
   const files = await readFilesAtRevision(
     project.root,
-    [...stages.map((stage) => stage.lockFile), ...gone, PARAMS_FILE],
+    [...stages.map((stage) => stage.lockFile), ...gone, PARAMS_FILE, ...pipelineFiles],
     rev,
   );
   const locksTracked = listed.length > 0 ||
     stages.some((stage) => files.get(stage.lockFile) !== undefined);
-  if (!locksTracked) return await configuredParams(options, files.get(PARAMS_FILE));
+  if (!locksTracked) {
+    // Today's stages with the params.yaml of a revision that had no pipeline
+    // would compare the pipeline with itself: "no changes", which is wrong.
+    if (pipelineFiles.every((file) => files.get(file) === undefined)) {
+      const where = relative(project.root, options.pipelineDir) || "the project root";
+      throw new PivotError(
+        `params diff: the pipeline could not be found at ${rev} (no pipeline.ts or pivot.yaml in ${where} there, nor lock files): commit it, or compare with a revision that has it (--rev REV)`,
+      );
+    }
+    return await configuredParams(options, files.get(PARAMS_FILE));
+  }
 
   const { parse } = await import("yaml");
   const lockParams = (file: string, label: string): Record<string, unknown> | undefined => {

@@ -14,6 +14,7 @@ import { Cache, type CheckoutMode } from "../storage/cache.ts";
 import { walkSkips } from "../storage/project_files.ts";
 import { StateStore } from "../storage/state.ts";
 import type { CommandEnv } from "./command.ts";
+import { type GitNeed, needingGit } from "./git_need.ts";
 
 /** An open project, without its pipeline. */
 export interface ProjectSession {
@@ -47,6 +48,10 @@ export interface ProjectSession {
 export async function withProject<T>(
   env: CommandEnv,
   use: (session: ProjectSession) => T | Promise<T>,
+  options: {
+    /** Why the command needs git, said when there is none (`git_need.ts`). */
+    readonly git?: GitNeed;
+  } = {},
 ): Promise<T> {
   const project = findProject(env.cwd);
   const config = await readProjectConfig(project);
@@ -55,15 +60,16 @@ export async function withProject<T>(
     const warn = (message: string) => env.output.error(`warning: ${message}`);
     const cache = new Cache(config.cacheDir);
     const skip = walkSkips(project.root, cache.dir);
-    return await use({
-      project,
-      cache,
-      state,
-      skip,
-      warn,
-      checkoutMode: config.checkoutMode,
-      config,
-    });
+    return await needingGit(options.git, async () =>
+      await use({
+        project,
+        cache,
+        state,
+        skip,
+        warn,
+        checkoutMode: config.checkoutMode,
+        config,
+      }));
   } finally {
     await state.close();
   }

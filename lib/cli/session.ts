@@ -43,6 +43,7 @@ import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
+import { type GitNeed, needingGit } from "./git_need.ts";
 
 /**
  * An open project: close it when done. `File` is `string | undefined` only
@@ -111,7 +112,11 @@ export interface SessionOptions {
 export function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
-  options?: { readonly check?: boolean | "config" },
+  options?: {
+    readonly check?: boolean | "config";
+    /** Why the command needs git, said when there is none (`git_need.ts`). */
+    readonly git?: GitNeed;
+  },
 ): Promise<T>;
 /** As above, for a command that also works on a project of only tracked data. */
 export function withSession<T>(
@@ -126,16 +131,19 @@ export function withSession<T>(
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
-  options: Pick<SessionOptions, "check" | "trackedDataOnly" | "fingerprint"> = {},
+  options: Pick<SessionOptions, "check" | "trackedDataOnly" | "fingerprint"> & {
+    readonly git?: GitNeed;
+  } = {},
 ): Promise<T> {
+  const { git, ...sessionOptions } = options;
   const session = await openSession({
     cwd: env.cwd,
     warn: (message) => env.output.error(`warning: ${message}`),
-    ...options,
+    ...sessionOptions,
   });
   try {
     // Without a pipeline file only with trackedDataOnly, whose `use` takes that.
-    return await use(session as Session);
+    return await needingGit(git, async () => await use(session as Session));
   } finally {
     await session.close();
   }

@@ -11,7 +11,7 @@ import { PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectAt } from "../model/project.ts";
 
 /** Pipeline file names, in the order they are looked for. */
-const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
+export const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
 
 /** Directories from `start` up to the filesystem root. */
 function* ancestors(start: string): Generator<string> {
@@ -34,6 +34,9 @@ export function findProject(cwd: string): Project {
     if (isDirectory(join(dir, PIVOT_DIR))) root = dir;
   }
   if (root === undefined) {
+    if (!isDirectory(cwd)) {
+      throw new PivotError(`${cwd} is not a directory: check --cwd (or where the command runs)`);
+    }
     throw new PivotError(
       `no ${PIVOT_DIR}/ directory in ${cwd} or any parent: run 'pivot init' in your project's root`,
     );

@@ -275,6 +275,30 @@ function parseBatch(stdout: Uint8Array, count: number): (Uint8Array | undefined)
 /** A git command that exited with an error. */
 class GitFailed extends Error {}
 
+/**
+ * Git cannot be used in {@link GitUnavailable.dir}: it is not in a git
+ * repository, or git is not installed. A command that needs git catches it
+ * to say why it needs git and what to do instead (`lib/cli/git_need.ts`).
+ */
+export class GitUnavailable extends PivotError {
+  /** The directory git was run in. */
+  readonly dir: string;
+  /** What is missing: a repository around `dir`, or git itself. */
+  readonly missing: "repository" | "git";
+
+  /** Git is `missing` for `dir`. */
+  constructor(dir: string, missing: "repository" | "git", options: { cause?: unknown } = {}) {
+    super(
+      missing === "git"
+        ? "git is not installed: comparing with a revision needs git"
+        : `${dir} is not in a git repository: comparing with a revision needs git`,
+      options,
+    );
+    this.dir = dir;
+    this.missing = missing;
+  }
+}
+
 async function git(dir: string, args: string[], input?: string): Promise<Uint8Array> {
   let child: Deno.ChildProcess;
   try {
@@ -287,9 +311,7 @@ async function git(dir: string, args: string[], input?: string): Promise<Uint8Ar
     }).spawn();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new PivotError("git is not installed: comparing with a revision needs git", {
-        cause: error,
-      });
+      throw new GitUnavailable(dir, "git", { cause: error });
     }
     throw error;
   }
@@ -304,7 +326,7 @@ async function git(dir: string, args: string[], input?: string): Promise<Uint8Ar
   if (code === 0) return stdout;
   const message = new TextDecoder().decode(stderr).trim().split("\n")[0];
   if (/not a git repository/i.test(message)) {
-    throw new PivotError(`${dir} is not in a git repository: comparing with a revision needs git`);
+    throw new GitUnavailable(dir, "repository");
   }
   throw new GitFailed(`git ${args.join(" ")}: ${message || `exit code ${code}`}`);
 }

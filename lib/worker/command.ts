@@ -7,7 +7,9 @@
  *
  * Each process starts a process group of its own (a new session), so that a
  * cancel (Ctrl-C, RPC `cancel`) reaches everything the command started: the
- * group gets SIGINT, then SIGTERM after the grace period, then SIGKILL.
+ * group gets SIGINT, then SIGTERM after the grace period, then SIGKILL. If
+ * Pivot dies without cancelling (SIGKILL), a guard in the group stops it
+ * (`lib/worker/group_guard.ts`).
  *
  * Deno's permissions cannot confine a process: a command can read and write
  * anything its user can. What is checked instead is in
@@ -17,6 +19,7 @@
  */
 
 import { basename } from "node:path";
+import { guardedCommand, releaseGuard } from "./group_guard.ts";
 import type { LogSink } from "./pool.ts";
 
 /** What to run. */
@@ -105,14 +108,18 @@ async function runOne(
   signal: AbortSignal | undefined,
 ): Promise<CommandOutcome> {
   const { shell, args } = shellFor(command);
+  const guarded = guardedCommand(shell, args);
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(shell, {
-      args,
+    // The guard execs the shell: a missing one is found here, as without it.
+    if (guarded.guarded && shell.startsWith("/")) Deno.statSync(shell);
+    child = new Deno.Command(guarded.program, {
+      args: guarded.args,
       cwd: run.cwd,
       env: environment(run),
       clearEnv: true,
-      stdin: "null",
+      // The guard's pipe; the command itself reads /dev/null.
+      stdin: guarded.guarded ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       // A session of its own: its process group can be signalled as a whole.
@@ -171,6 +178,7 @@ async function runOne(
       error: undefined,
     };
   } finally {
+    if (guarded.guarded) await releaseGuard(child.stdin);
     signal?.removeEventListener("abort", onAbort);
     timers.forEach(clearTimeout);
   }

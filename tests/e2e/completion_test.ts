@@ -128,6 +128,8 @@ test("completion: bash", { timeLimit: 300_000 }, async () => {
     assertEquals(await complete("pivot", "params", ""), ["diff", "show"]);
     assertEquals(await complete("pivot", "params", "show", "pre"), ["prepare"]);
     assertEquals(await complete("pivot", "completion", "z"), ["zsh"]);
+    assertEquals(await complete("pivot", "he"), ["help"]);
+    assertEquals(await complete("pivot", "help", "ve"), ["verify"]);
     assertEquals(await complete("pivot", "--cwd", "bi"), ["bin"]);
     assertEquals(await complete("pivot", "repro", "-j", ""), []);
   } finally {

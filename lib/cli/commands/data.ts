@@ -22,6 +22,7 @@ import { type Command, type CommandEnv, diffSources, subcommandError } from "../
 import { type ProjectSession, withProject } from "../project_session.ts";
 import { defaultRemoteFetch } from "../remote_fetch.ts";
 import { Spool } from "../spool.ts";
+import { needingGit } from "../git_need.ts";
 
 const USAGE =
   "data get TARGETS... [--rev REV] [-o PATH] | data diff PATH [--rev A] [--rev B] [--key COLS]";
@@ -64,7 +65,10 @@ export const data: Command = {
         throw new PivotError("data get: name what to get: pivot data get PATH... --rev REV");
       }
       if (revs.length > 1) throw new PivotError("data get: give --rev once");
-      return await dataGet(targets, revs[0] ?? "HEAD", values, env);
+      return await needingGit(
+        { what: "data get", why: "it reads files as committed at --rev, default HEAD" },
+        () => dataGet(targets, revs[0] ?? "HEAD", values, env),
+      );
     }
     if (action === "diff") {
       if (values.out !== undefined || values.force) {
@@ -82,7 +86,10 @@ export const data: Command = {
         throw new PivotError("data diff: --key takes column names separated by commas");
       }
       const sources = diffSources("data diff", revs);
-      return await dataDiff(targets[0], sources, key, Boolean(values.json), env);
+      return await needingGit(
+        { what: "data diff", why: "it compares with a commit: --rev, default HEAD" },
+        () => dataDiff(targets[0], sources, key, Boolean(values.json), env),
+      );
     }
     throw subcommandError("data", action, USAGE);
   },

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Command } from "../command.ts";
+import { type Command, noPositionals } from "../command.ts";
 import { type CheckResult, type DoctorReport, gatherReport } from "../doctor.ts";
 import { formatBytes } from "../format_bytes.ts";
 
@@ -20,7 +20,8 @@ export const doctor: Command = {
   options: {
     json: { type: "boolean", help: "JSON on stdout" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("doctor", positionals);
     const report = await gatherReport(env.cwd, CLI_URL);
     if (values.json) env.output.line(JSON.stringify(report, null, 2));
     else for (const line of formatReport(report)) env.output.line(line);

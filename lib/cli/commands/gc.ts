@@ -9,9 +9,10 @@
 
 import { join } from "node:path";
 import { PivotError } from "../../errors.ts";
-import type { Command } from "../command.ts";
+import { type Command, noPositionals } from "../command.ts";
 import { withProject } from "../project_session.ts";
 import { formatBytes } from "../format_bytes.ts";
+import type { GitNeed } from "../git_need.ts";
 
 /** The `gc` command. */
 export const gc: Command = {
@@ -26,7 +27,8 @@ export const gc: Command = {
     },
     json: { type: "boolean", help: "print the report as JSON" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("gc", positionals);
     const dryRun = Boolean(values["dry-run"]);
     return await withProject(env, async ({ project, cache, state, skip }) => {
       const { liveExecLocks } = await import("../../storage/exec_lock.ts");
@@ -97,6 +99,13 @@ export const gc: Command = {
       ].filter((part) => part !== "");
       if (extra.length > 0) env.output.line(`${verb} ${extra.join(", ")}.`);
       return 0;
-    });
+    }, { git: values["all-commits"] ? ALL_COMMITS_NEED : undefined });
   },
+};
+
+/** Why `gc --all-commits` needs git. */
+const ALL_COMMITS_NEED: GitNeed = {
+  what: "gc --all-commits",
+  why: "it keeps what any commit refers to",
+  instead: "drop --all-commits to keep what the workspace refers to",
 };

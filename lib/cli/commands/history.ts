@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Command, intOption } from "../command.ts";
+import { type Command, intOption, noPositionals } from "../command.ts";
 import { runJson, runsTable } from "../run_report.ts";
 import { withProject } from "../project_session.ts";
 
@@ -18,7 +18,8 @@ export const history: Command = {
     number: { type: "string", short: "n", value: "N", help: "the N latest runs (default 20)" },
     json: { type: "boolean", help: "JSON on stdout, with every stage of each run" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("history", positionals);
     const limit = intOption(values.number, "number", "history") ?? 20;
     return await withProject(env, async ({ state }) => {
       const { listRuns, readStages } = await import("../../storage/run_history.ts");

@@ -4,11 +4,13 @@
  * @module
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { PivotError } from "../../errors.ts";
 import { PIVOT_DIR } from "../../model/project.ts";
 import { toFileUrl } from "../../paths.ts";
 import { findSchema, schemaComment } from "../../schemas/mod.ts";
-import type { Command } from "../command.ts";
+import { pipelineFileIn } from "../../pipeline/find_project.ts";
+import { type Command, noPositionals } from "../command.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../../own_code.ts";
 
 const GITIGNORE = `# Local to this machine; not tracked.
@@ -107,7 +109,10 @@ export const init: Command = {
   options: {
     example: { type: "boolean", help: "also write a starter pipeline.ts and its data" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("init", positionals);
+    // Checked before anything is written: the example never joins another pipeline.
+    if (values.example) checkNoOtherPipeline(env.cwd);
     const existed = !(await initProject(env.cwd));
     env.output.line(
       existed
@@ -115,28 +120,48 @@ export const init: Command = {
         : `Initialised ${PIVOT_DIR}/ in ${env.cwd}`,
     );
     if (!values.example) return 0;
-    await Deno.mkdir(join(env.cwd, "data"), { recursive: true });
-    const wrote = [
-      await writeIfAbsent(join(env.cwd, "pipeline.ts"), EXAMPLE_PIPELINE) && "pipeline.ts",
-      await writeIfAbsent(join(env.cwd, "data", "scores.csv"), EXAMPLE_DATA) && "data/scores.csv",
-    ];
-    // Running from a checkout (not from JSR): map the import to it, so the
-    // starter pipeline runs as it is.
-    if (PIVOT_IS_LOCAL) {
-      wrote.push(
-        await writeIfAbsent(
-          join(env.cwd, "deno.json"),
-          JSON.stringify(
-            { imports: { "jsr:@pivot/core": toFileUrl(join(PIVOT_ROOT, "mod.ts")) } },
-            null,
-            2,
-          ) +
-            "\n",
-        ) && "deno.json",
-      );
-    }
-    const written = wrote.filter(Boolean);
-    if (written.length > 0) env.output.line(`Wrote ${written.join(", ")}; run 'pivot repro'`);
+    env.output.line(await writeExample(env.cwd));
     return 0;
   },
 };
+
+/**
+ * Throws a usage error when `dir` has a pipeline file other than the
+ * example's `pipeline.ts`: the example would replace it, or sit beside a
+ * `pivot.yaml` (an error, SPEC §5).
+ */
+function checkNoOtherPipeline(dir: string): void {
+  const existing = pipelineFileIn(dir);
+  if (existing === undefined) return;
+  const name = basename(existing);
+  if (name === "pipeline.ts" && Deno.readTextFileSync(existing) === EXAMPLE_PIPELINE) return;
+  throw new PivotError(
+    `init --example: ${dir} already has a pipeline (${name}): the example was not written; ` +
+      `try it in an empty directory ('mkdir try && pivot --cwd try init --example')`,
+  );
+}
+
+/** Write the example's files that are missing in `dir`; returns the line saying what it did. */
+async function writeExample(dir: string): Promise<string> {
+  await Deno.mkdir(join(dir, "data"), { recursive: true });
+  const files: [string, string][] = [
+    ["pipeline.ts", EXAMPLE_PIPELINE],
+    ["data/scores.csv", EXAMPLE_DATA],
+  ];
+  // Running from a checkout (not from JSR): map the import to it, so the
+  // starter pipeline runs as it is.
+  if (PIVOT_IS_LOCAL) {
+    const config = { imports: { "jsr:@pivot/core": toFileUrl(join(PIVOT_ROOT, "mod.ts")) } };
+    files.push(["deno.json", JSON.stringify(config, null, 2) + "\n"]);
+  }
+  const written: string[] = [];
+  const kept: string[] = [];
+  for (const [name, text] of files) {
+    (await writeIfAbsent(join(dir, name), text) ? written : kept).push(name);
+  }
+  if (written.length === 0) {
+    return `The example is already here (${kept.join(", ")}): nothing written; run 'pivot repro'`;
+  }
+  const keptNote = kept.length > 0 ? ` (kept the existing ${kept.join(", ")})` : "";
+  return `Wrote ${written.join(", ")}${keptNote}; run 'pivot repro'`;
+}

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Command } from "../command.ts";
+import { type Command, noPositionals } from "../command.ts";
 import { listJson } from "../explain.ts";
 import { withSession } from "../session.ts";
 
@@ -17,7 +17,8 @@ export const list: Command = {
     deps: { type: "boolean", help: "show each stage's deps and outs" },
     json: { type: "boolean", help: "JSON on stdout (SPEC §6 shape)" },
   },
-  async run({ values }, env) {
+  async run({ values, positionals }, env) {
+    noPositionals("list", positionals);
     return await withSession(env, (session) => {
       const stages = session.context.graph.order;
       if (values.json) {

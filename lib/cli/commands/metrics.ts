@@ -14,6 +14,7 @@ import type { MetricTarget } from "../../outputs/metrics.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
 import { isFile, lstatOrUndefined } from "../../paths.ts";
 import { type Command, diffSources, intOption, subcommandError } from "../command.ts";
+import { diffNeed } from "../git_need.ts";
 import { withSession } from "../session.ts";
 import type { TableFormat } from "../table.ts";
 
@@ -112,7 +113,7 @@ export const metrics: Command = {
       const labels = [sourceLabel(sources[0]), sourceLabel(sources[1])] as const;
       env.output.raw(formatMetricsDiff(rows, { format, precision, labels }));
       return 0;
-    });
+    }, { git: action === "diff" ? diffNeed("metrics") : undefined });
   },
 };
 

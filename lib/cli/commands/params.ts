@@ -19,6 +19,7 @@ import {
   type StageParams,
   type TableFormat,
 } from "../params_table.ts";
+import { diffNeed } from "../git_need.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
@@ -77,7 +78,7 @@ export const params: Command = {
       });
       env.output.raw(formatParamsDiff(diffParams(old, current), { format, precision }));
       return 0;
-    });
+    }, { git: action === "diff" ? diffNeed("params") : undefined });
   },
 };
 

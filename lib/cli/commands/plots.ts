@@ -15,6 +15,7 @@ import { toFileUrl } from "../../paths.ts";
 import type { StageDef } from "../../model/stage_def.ts";
 import { type Command, diffSources, subcommandError } from "../command.ts";
 import { openInBrowser } from "../open_browser.ts";
+import { diffNeed } from "../git_need.ts";
 import { withSession } from "../session.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
 import type { PlotTarget } from "../../outputs/plots.ts";
@@ -105,7 +106,7 @@ export const plots: Command = {
       const problem = values.open ? openInBrowser(url) : undefined;
       if (problem) env.output.error(`warning: ${problem}: open ${url} yourself, or set BROWSER`);
       return 0;
-    });
+    }, { git: action === "diff" ? diffNeed("plots") : undefined });
   },
 };
 

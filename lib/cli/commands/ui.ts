@@ -7,8 +7,7 @@
  * @module
  */
 
-import { PivotError } from "../../errors.ts";
-import { type Command, intOption } from "../command.ts";
+import { type Command, intOption, noPositionals } from "../command.ts";
 import { withSession } from "../session.ts";
 import { defaultJobs } from "../wave.ts";
 import { uiOptionsOf, watch } from "../watch.ts";
@@ -41,9 +40,7 @@ export const ui: Command = {
   async run({ values, positionals }, env) {
     const options = uiOptionsOf(values, "ui");
     const jobs = intOption(values.jobs, "jobs", "ui");
-    if (positionals.length > 0) {
-      throw new PivotError(`ui: unexpected argument '${positionals[0]}': see 'pivot ui --help'`);
-    }
+    noPositionals("ui", positionals);
     return await withSession(env, async (session) =>
       await watch(
         session,
