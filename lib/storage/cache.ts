@@ -235,16 +235,26 @@ export class Cache {
    * both cases a file independent of the object. See docs/cache.md.
    */
   async place(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
-    const object = this.objectPath(hash);
     const temp = tempPath(dest);
     try {
-      if (mode === "symlink") Deno.symlinkSync(object, temp);
-      else if (mode !== "hardlink" || !tryHardLink(object, temp)) await copyWritable(object, temp);
+      await this.placeNew(hash, temp, mode);
       Deno.renameSync(temp, dest);
     } catch (error) {
       removeQuietly(temp);
       throw error;
     }
+  }
+
+  /**
+   * {@link place} where nothing is yet and nothing reads (a file of a
+   * directory being built in a temporary folder, swapped in whole): no
+   * temporary file and rename of its own. The caller removes what a failure
+   * leaves.
+   */
+  async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
+    const object = this.objectPath(hash);
+    if (mode === "symlink") Deno.symlinkSync(object, dest);
+    else if (mode !== "hardlink" || !tryHardLink(object, dest)) await copyWritable(object, dest);
   }
 }
 

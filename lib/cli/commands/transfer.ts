@@ -180,9 +180,11 @@ async function transfer(
     mark("transfer: remote checked");
     try {
       const { TransferProgress } = await import("../../remote/progress.ts");
+      // The status line is worked out only where it is drawn (a terminal).
+      const drawn = env.output.stderrIsTerminal && !env.output.quiet;
       const progress = new TransferProgress({
         verb,
-        status: (line) => env.output.status(line),
+        ...(drawn ? { status: (line: string) => env.output.status(line) } : {}),
       });
       const paths = pathsByHash(selection.data);
       const report: Report = {
