@@ -26,6 +26,7 @@ import {
   type Backend,
   type BackendStats,
   type Downloaded,
+  type DownloadOptions,
   type ListedObject,
   type Multipart,
   RemoteError,
@@ -249,6 +250,7 @@ class S3Backend implements Backend {
     key: string,
     dest: string,
     onBytes?: (n: number) => void,
+    options: DownloadOptions = {},
   ): Promise<Downloaded | undefined> {
     // A large object's ranges, set up once the first answer gives its
     // length (and not again when that request is retried).
@@ -311,7 +313,7 @@ class S3Backend implements Backend {
       if (!ranged || !result) return result;
       // This stream joins the others for the ranges left, while the file
       // is hashed in order behind them.
-      const hashing = ranged.hash();
+      const hashing = ranged.hash(options.copyTo);
       hashing.catch(() => {}); // awaited once the streams are done
       const streams = await Promise.allSettled([
         ...others,
@@ -319,7 +321,7 @@ class S3Backend implements Backend {
       ]);
       const failure = streams.find((r) => r.status === "rejected");
       if (failure) throw failure.reason;
-      return { ...result, hash: await hashing };
+      return { ...result, ...(await hashing) };
     } catch (error) {
       // Never leave a range writing into a file the caller may remove.
       ranged?.failed(error);
@@ -408,6 +410,11 @@ class S3Backend implements Backend {
       query: `uploadId=${encode(uploadId)}`,
       body,
       headers: { "content-type": "application/xml" },
+      // The server assembles the object before it answers: s3rver (and
+      // MinIO on one disk) copies every part, over 30 s for 1 GiB on a busy
+      // disk, and a retry of a complete still under way fails with a 500.
+      // Allow a second per part (8 MiB) on top of the idle timeout.
+      timeoutMs: this.#timeoutMs + etags.length * 1000,
       consume: async (response) => {
         // S3 may answer 200 and report the failure in the body.
         const text = await response.text();
@@ -690,9 +697,18 @@ class Ranges {
     for (const done of this.#done) done.reject(error);
   }
 
-  /** The file's hash, read in order as ranges complete. */
-  async hash(): Promise<Hash> {
+  /**
+   * The file's hash, read in order as ranges complete; with `copyTo`, the
+   * bytes hashed are also written there (a failed write only ends the copy).
+   */
+  async hash(copyTo?: string): Promise<{ hash: Hash; copied: boolean }> {
     const hasher = await hashStream();
+    let copy = copyTo === undefined ? undefined : await Deno.open(copyTo, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode: 0o644,
+    }).catch(() => undefined);
     try {
       using file = await Deno.open(this.path, { read: true });
       const buffer = new Uint8Array(WRITE_BLOCK);
@@ -704,10 +720,19 @@ class Ranges {
           if (n === null) throw new TransientError(`${this.path} is shorter than ${this.length}`);
           hasher.update(buffer.subarray(0, n));
           left -= n;
+          if (copy) {
+            try {
+              await writeAll(copy, buffer.subarray(0, n));
+            } catch {
+              copy.close();
+              copy = undefined;
+            }
+          }
         }
       }
-      return hasher.digest();
+      return { hash: hasher.digest(), copied: copy !== undefined };
     } finally {
+      copy?.close();
       hasher.release();
     }
   }

@@ -71,6 +71,12 @@ export interface TransferOptions {
   /** Told how existence was checked (tests, benchmarks). */
   readonly onPlan?: (plan: ExistencePlan) => void;
   /**
+   * Fetch only: write a second, writable copy of each large object as it is
+   * hashed and offer it to the cache ({@link Cache.offerCopy}), for a
+   * checkout by copy right after (`pull`, where the filesystem cannot clone).
+   */
+  readonly prepareCopies?: boolean;
+  /**
    * Stops the transfer (Ctrl-C): no new object starts, those in flight
    * finish or fail, parts already uploaded stay recorded for a resume, and
    * the call rejects with a {@link TransferCancelled}.
@@ -98,6 +104,7 @@ interface Context {
   readonly problem: (message: string) => void;
   readonly queue: WorkQueue;
   readonly jobs: number;
+  readonly prepareCopies: boolean;
 }
 
 function contextOf(
@@ -120,6 +127,7 @@ function contextOf(
     problem: options.onProblem ?? (() => {}),
     queue,
     jobs,
+    prepareCopies: options.prepareCopies ?? false,
   };
 }
 
@@ -478,9 +486,19 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
   const folder = join(cache.dir, "tmp");
   ensureDir(folder);
   const temp = join(folder, `download.${Deno.pid}.${++downloads}`);
+  // Named as the download, so a killed fetch's copy is swept with it.
+  const copy = context.prepareCopies ? `${temp}.copy` : undefined;
   let placed = false;
+  // Whether `copy` may exist (a failed download may have begun it).
+  let copied = copy !== undefined;
+  let offered = false;
   try {
-    const got = await remote.backend.download(objectKey(hash), temp, (n) => progress.bytes(n));
+    const got = await remote.backend.download(
+      objectKey(hash),
+      temp,
+      (n) => progress.bytes(n),
+      copy === undefined ? undefined : { copyTo: copy },
+    );
     if (got === undefined) {
       remote.index.remove(hash);
       throw new TransferError(
@@ -488,6 +506,7 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
       );
     }
     const { size, bytes } = got;
+    copied = got.copied === true;
     const actual = bytes ? await hashBytes(bytes) : got.hash ?? await hashFile(temp);
     if (actual !== hash) {
       progress.bytes(-size);
@@ -507,18 +526,44 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
     placed = true;
     // Checked just now: a checkout right after (pull) need not hash it again.
     await cache.rememberVerified(hash, context.state);
+    if (copy !== undefined && bytes) {
+      // A small object's workspace copy, from the same bytes: checkout
+      // then renames it into place instead of copying the object. Should
+      // it fail (disk full), checkout copies as usual.
+      copied = true;
+      try {
+        Deno.writeFileSync(copy, bytes, { mode: 0o644 });
+      } catch {
+        copied = !removed(copy);
+      }
+    }
+    if (copy !== undefined && copied) {
+      cache.offerCopy(hash, copy);
+      offered = true;
+    }
     remote.index.add(hash, size);
     progress.done("transferred", size);
   } catch (error) {
     failed(context, hash, error);
   } finally {
-    if (!placed) {
+    for (const [path, keep] of [[temp, placed], [copy, offered || !copied]] as const) {
+      if (path === undefined || keep) continue;
       try {
-        Deno.removeSync(temp);
+        Deno.removeSync(path);
       } catch {
         // never created
       }
     }
+  }
+}
+
+/** Remove the file at `path`; true when it is gone (or never was). */
+function removed(path: string): boolean {
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound;
   }
 }
 

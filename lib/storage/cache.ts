@@ -224,6 +224,21 @@ export class Cache {
   }
 
   /**
+   * Offer `file`, a writable copy of the object `hash` that nothing else
+   * knows of (written from the same bytes as the object, as a download was
+   * hashed), to the next {@link place} of that object by copy or reflink in
+   * this process, which then moves it into place instead of copying. Where
+   * the filesystem has no reflink this spares `pull` a second full write
+   * after the download. {@link dropOfferedCopies} removes those not taken.
+   */
+  offerCopy(hash: Hash, file: string): void {
+    const object = this.objectPath(hash);
+    const earlier = offers.get(object);
+    if (earlier !== undefined && earlier !== file) removeQuietly(earlier);
+    offers.set(object, file);
+  }
+
+  /**
    * Place the object for `hash` at `dest` (whose parent exists), by `mode`,
    * replacing what is there in one rename. Hard links fall back to copies
    * across filesystems.
@@ -253,9 +268,33 @@ export class Cache {
    */
   async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
     const object = this.objectPath(hash);
+    if (mode === "copy" || mode === "reflink") {
+      const offered = offers.get(object);
+      offers.delete(object);
+      if (offered !== undefined) {
+        try {
+          Deno.renameSync(offered, dest);
+          return;
+        } catch {
+          removeQuietly(offered); // another filesystem: copy as usual
+        }
+      }
+    }
     if (mode === "symlink") Deno.symlinkSync(object, dest);
     else if (mode !== "hardlink" || !tryHardLink(object, dest)) await copyWritable(object, dest);
   }
+}
+
+/**
+ * Copies of objects offered by {@link Cache.offerCopy}, by object path: in
+ * memory, as they serve the checkout of the process that downloaded them.
+ */
+const offers = new Map<string, string>();
+
+/** Remove the copies offered by {@link Cache.offerCopy} and not taken. */
+export function dropOfferedCopies(): void {
+  for (const file of offers.values()) removeQuietly(file);
+  offers.clear();
 }
 
 /** The state-store key under which an object's stamp is remembered. */

@@ -463,3 +463,79 @@ test("progress: a status line on a terminal, only the final line in a pipe", {
   assertEquals(piped.stderr, "");
   assertMatch(piped.stdout, /^push: 123 transferred, 0 skipped, 0 failed \([^)]*\)\n$/);
 });
+
+/** One stage writing a 40 MiB file: downloaded in ranges, hashed as it is read back. */
+const BIG_PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("big");
+pipeline.stage({
+  name: "big",
+  outs: { data: out("big.bin", loaders.pathOnly()) },
+  run: async (_deps, ctx) => {
+    const block = new Uint8Array(1 << 20);
+    using file = await Deno.open(ctx.outs.data, { write: true, create: true, truncate: true });
+    for (let i = 0; i < 40; i++) {
+      block.fill(i);
+      new DataView(block.buffer).setUint32(0, i * 7919);
+      for (let done = 0; done < block.length;) done += await file.write(block.subarray(done));
+    }
+    return {};
+  },
+});
+`;
+
+test(
+  "pull of a large object: the workspace copy is written beside the download, checked like it, and independent of the cache",
+  {
+    timeLimit: 300_000,
+  },
+  async () => {
+    await using server = await startS3rver("pivot-big");
+    const local = "remotes:\n  origin: { access_key_id: S3RVER, secret_access_key: S3RVER }\n";
+    await using a = await TempProject.create({ "pipeline.ts": BIG_PIPELINE });
+    await a.initGit();
+    await a.write(".gitignore", "/big.bin\n");
+    await a.write(
+      ".pivot/config.yaml",
+      `core: { remote: origin }\nremotes:\n  origin: { url: "s3://pivot-big/p", endpoint: "${server.endpoint}" }\n`,
+    );
+    await a.write(".pivot/config.local.yaml", local);
+    await ok(a, "repro");
+    await a.commitAll("A ran");
+    assertEquals((await json(a, "push")).transferred, 1);
+    const original = await Deno.readFile(a.path("big.bin"));
+    await using holder = await tempDir();
+
+    for (const mode of ["reflink", "copy", "hardlink"]) {
+      const b = await cloneOf(a, holder.path(`b-${mode}`), local);
+      await b.write(
+        ".pivot/config.yaml",
+        (await b.read(".pivot/config.yaml")) + `cache: { type: ${mode} }\n`,
+      );
+      assertEquals((await json(b, "pull")).transferred, 1, mode);
+      assertEquals(await Deno.readFile(b.path("big.bin")), original, mode);
+      const placed = await Deno.stat(b.path("big.bin"));
+      const hash = /hash: ([0-9a-f]{16})/.exec(await b.read(".pivot/stages/big.lock"))![1]!;
+      const object = b.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`);
+      const cached = await Deno.stat(object);
+      if (mode === "hardlink") assertEquals(placed.ino, cached.ino, mode);
+      else {
+        assert(placed.ino !== cached.ino, `${mode}: the workspace file is not the cache object`);
+        assertEquals(placed.mode! & 0o777, 0o644, mode);
+        assertEquals(cached.mode! & 0o777, 0o444, mode);
+        // Editing the workspace copy leaves the cache alone.
+        await Deno.writeTextFile(b.path("big.bin"), "edited");
+        assertEquals((await Deno.stat(object)).size, original.length, mode);
+      }
+      assertEquals(await listTree(b.path(".pivot/cache/tmp")).catch(() => []), [], mode);
+    }
+
+    // The out already in the workspace (copied by hand) and only the cache
+    // missing: checkout keeps the file, and the copy made for it is removed.
+    const c = await cloneOf(a, holder.path("c"), local);
+    await Deno.copyFile(a.path("big.bin"), c.path("big.bin"));
+    assertEquals((await json(c, "pull")).transferred, 1);
+    assertEquals(await listTree(c.path(".pivot/cache/tmp")).catch(() => []), []);
+    const status = await c.status();
+    assertEquals(status.stages.map((s) => [s.name, s.status]), [["big", "up-to-date"]]);
+  },
+);
