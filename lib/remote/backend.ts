@@ -28,18 +28,6 @@ export interface Downloaded {
   readonly bytes: Uint8Array<ArrayBuffer> | undefined;
   /** The content's hash, when the backend computed it while writing the file. */
   readonly hash?: Hash;
-  /** True when {@link DownloadOptions.copyTo} holds a second copy of the content. */
-  readonly copied?: boolean;
-}
-
-/** Options of {@link Backend.download}. */
-export interface DownloadOptions {
-  /**
-   * Where to write a second, writable copy of a large object's content as
-   * it is hashed (for `pull`, whose checkout would otherwise copy the file
-   * after the download). A backend may not make it ({@link Downloaded.copied}).
-   */
-  readonly copyTo?: string;
 }
 
 /** Counters of what a backend did, for tests and benchmarks. */
@@ -108,7 +96,6 @@ export interface Backend {
     key: string,
     dest: string,
     onBytes?: (n: number) => void,
-    options?: DownloadOptions,
   ): Promise<Downloaded | undefined>;
   /** Release connections and handles. */
   close(): void;

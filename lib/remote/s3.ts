@@ -26,7 +26,6 @@ import {
   type Backend,
   type BackendStats,
   type Downloaded,
-  type DownloadOptions,
   type ListedObject,
   type Multipart,
   RemoteError,
@@ -250,7 +249,6 @@ class S3Backend implements Backend {
     key: string,
     dest: string,
     onBytes?: (n: number) => void,
-    options: DownloadOptions = {},
   ): Promise<Downloaded | undefined> {
     // A large object's ranges, set up once the first answer gives its
     // length (and not again when that request is retried).
@@ -313,7 +311,7 @@ class S3Backend implements Backend {
       if (!ranged || !result) return result;
       // This stream joins the others for the ranges left, while the file
       // is hashed in order behind them.
-      const hashing = ranged.hash(options.copyTo);
+      const hashing = ranged.hash();
       hashing.catch(() => {}); // awaited once the streams are done
       const streams = await Promise.allSettled([
         ...others,
@@ -321,7 +319,7 @@ class S3Backend implements Backend {
       ]);
       const failure = streams.find((r) => r.status === "rejected");
       if (failure) throw failure.reason;
-      return { ...result, ...(await hashing) };
+      return { ...result, hash: await hashing };
     } catch (error) {
       // Never leave a range writing into a file the caller may remove.
       ranged?.failed(error);
@@ -697,18 +695,9 @@ class Ranges {
     for (const done of this.#done) done.reject(error);
   }
 
-  /**
-   * The file's hash, read in order as ranges complete; with `copyTo`, the
-   * bytes hashed are also written there (a failed write only ends the copy).
-   */
-  async hash(copyTo?: string): Promise<{ hash: Hash; copied: boolean }> {
+  /** The file's hash, read in order as ranges complete. */
+  async hash(): Promise<Hash> {
     const hasher = await hashStream();
-    let copy = copyTo === undefined ? undefined : await Deno.open(copyTo, {
-      write: true,
-      create: true,
-      truncate: true,
-      mode: 0o644,
-    }).catch(() => undefined);
     try {
       using file = await Deno.open(this.path, { read: true });
       const buffer = new Uint8Array(WRITE_BLOCK);
@@ -720,19 +709,10 @@ class Ranges {
           if (n === null) throw new TransientError(`${this.path} is shorter than ${this.length}`);
           hasher.update(buffer.subarray(0, n));
           left -= n;
-          if (copy) {
-            try {
-              await writeAll(copy, buffer.subarray(0, n));
-            } catch {
-              copy.close();
-              copy = undefined;
-            }
-          }
         }
       }
-      return { hash: hasher.digest(), copied: copy !== undefined };
+      return hasher.digest();
     } finally {
-      copy?.close();
       hasher.release();
     }
   }

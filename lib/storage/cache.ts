@@ -225,11 +225,11 @@ export class Cache {
 
   /**
    * Offer `file`, a writable copy of the object `hash` that nothing else
-   * knows of (written from the same bytes as the object, as a download was
-   * hashed), to the next {@link place} of that object by copy or reflink in
-   * this process, which then moves it into place instead of copying. Where
-   * the filesystem has no reflink this spares `pull` a second full write
-   * after the download. {@link dropOfferedCopies} removes those not taken.
+   * knows of (written from the same bytes as the object, checked in memory
+   * as a download arrived), to the next {@link place} of that object by copy
+   * or reflink in this process, which then moves it into place instead of
+   * copying: for `pull`, a rename instead of a copy's opens, probe and
+   * chmods per small file. {@link dropOfferedCopies} removes those not taken.
    */
   offerCopy(hash: Hash, file: string): void {
     const object = this.objectPath(hash);

@@ -124,7 +124,7 @@ export const pullCommand: Command = {
       }, { ...env, output });
       return Math.max(fetched.code, checkedOut);
     } finally {
-      // Copies made for checkout (large downloads) that it did not take.
+      // Copies made for checkout (small downloads) that it did not take.
       dropOfferedCopies();
     }
   },
@@ -199,8 +199,8 @@ async function transfer(
           progress,
           onProblem: (message) => env.output.error(withPaths(message, paths)),
           signal: env.signal,
-          // pull: large downloads are copied for its checkout as they are
-          // hashed, where a checkout by copy would write them a second time.
+          // pull: small downloads are written a second time, from memory,
+          // for its checkout, where a checkout by copy would copy them.
           prepareCopies: commandName === "pull" && copiesOnCheckout(config.checkoutMode, session),
         },
         missing: 0,
