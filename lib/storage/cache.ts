@@ -224,6 +224,21 @@ export class Cache {
   }
 
   /**
+   * Offer `file`, a writable copy of the object `hash` that nothing else
+   * knows of (written from the same bytes as the object, checked in memory
+   * as a download arrived), to the next {@link place} of that object by copy
+   * or reflink in this process, which then moves it into place instead of
+   * copying: for `pull`, a rename instead of a copy's opens, probe and
+   * chmods per small file. {@link dropOfferedCopies} removes those not taken.
+   */
+  offerCopy(hash: Hash, file: string): void {
+    const object = this.objectPath(hash);
+    const earlier = offers.get(object);
+    if (earlier !== undefined && earlier !== file) removeQuietly(earlier);
+    offers.set(object, file);
+  }
+
+  /**
    * Place the object for `hash` at `dest` (whose parent exists), by `mode`,
    * replacing what is there in one rename. Hard links fall back to copies
    * across filesystems.
@@ -235,17 +250,51 @@ export class Cache {
    * both cases a file independent of the object. See docs/cache.md.
    */
   async place(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
-    const object = this.objectPath(hash);
     const temp = tempPath(dest);
     try {
-      if (mode === "symlink") Deno.symlinkSync(object, temp);
-      else if (mode !== "hardlink" || !tryHardLink(object, temp)) await copyWritable(object, temp);
+      await this.placeNew(hash, temp, mode);
       Deno.renameSync(temp, dest);
     } catch (error) {
       removeQuietly(temp);
       throw error;
     }
   }
+
+  /**
+   * {@link place} where nothing is yet and nothing reads (a file of a
+   * directory being built in a temporary folder, swapped in whole): no
+   * temporary file and rename of its own. The caller removes what a failure
+   * leaves.
+   */
+  async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
+    const object = this.objectPath(hash);
+    if (mode === "copy" || mode === "reflink") {
+      const offered = offers.get(object);
+      offers.delete(object);
+      if (offered !== undefined) {
+        try {
+          Deno.renameSync(offered, dest);
+          return;
+        } catch {
+          removeQuietly(offered); // another filesystem: copy as usual
+        }
+      }
+    }
+    if (mode === "symlink") Deno.symlinkSync(object, dest);
+    else if (mode !== "hardlink" || !tryHardLink(object, dest)) await copyWritable(object, dest);
+  }
+}
+
+/**
+ * Copies of objects offered by {@link Cache.offerCopy}, by object path: in
+ * memory, as they serve the checkout of the process that downloaded them.
+ */
+const offers = new Map<string, string>();
+
+/** Remove the copies offered by {@link Cache.offerCopy} and not taken. */
+export function dropOfferedCopies(): void {
+  for (const file of offers.values()) removeQuietly(file);
+  offers.clear();
 }
 
 /** The state-store key under which an object's stamp is remembered. */
