@@ -30,7 +30,25 @@ import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { cwdOption } from "./cwd_option.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
-const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
+/**
+ * Flags of the child. `--unstable-lazy-dynamic-imports`: Deno otherwise loads
+ * and analyses every module a statically written `import("…")` can reach
+ * before running anything, so the commands' lazily imported modules (all of
+ * Pivot, its npm packages) would cost every command about 50 ms of CPU at
+ * start (docs/performance.md, "Start-up").
+ */
+const CHILD_FLAGS = [
+  "--unstable-kv",
+  "--unstable-worker-options",
+  "--unstable-lazy-dynamic-imports",
+];
+
+/**
+ * `main.ts`, named by a computed specifier: Deno reads the module graph of a
+ * written-out `import("./main.ts")` at start-up, which would make the
+ * launcher of every re-executed command load all of Pivot for nothing.
+ */
+const MAIN_MODULE = "./main.ts";
 
 /** Commands that never import the user's code, which need no relaunch. */
 const SELF_CONTAINED = new Set(["completion", "schema", "__complete", "help"]);
@@ -66,7 +84,7 @@ export async function launch(
   const here = inChild || isSelfContained(args) ||
     (!compiled && userConfig === undefined && unstableOn);
   if (here) {
-    const { main } = await import("./main.ts");
+    const { main }: typeof import("./main.ts") = await import(MAIN_MODULE);
     return await main(args);
   }
   try {
@@ -121,7 +139,7 @@ async function relaunch(
     args: [
       "run",
       "-A",
-      ...UNSTABLE,
+      ...CHILD_FLAGS,
       ...(userConfig ? ["--config", userConfig] : []),
       entry,
       ...args,
