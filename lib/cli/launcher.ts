@@ -29,18 +29,7 @@ import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { cwdOption } from "./cwd_option.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
-/**
- * Flags of the child. `--unstable-lazy-dynamic-imports`: Deno otherwise loads
- * and analyses every module a statically written `import("…")` can reach
- * before running anything, so the commands' lazily imported modules (all of
- * Pivot, its npm packages) would cost every command about 50 ms of CPU at
- * start (docs/performance.md, "Start-up").
- */
-const CHILD_FLAGS = [
-  "--unstable-kv",
-  "--unstable-worker-options",
-  "--unstable-lazy-dynamic-imports",
-];
+const CHILD_FLAGS = ["--unstable-kv", "--unstable-worker-options"];
 
 /**
  * `main.ts`, named by a computed specifier: Deno reads the module graph of a
