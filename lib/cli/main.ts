@@ -55,6 +55,7 @@ interface CommandModules {
   "doctor.ts": typeof import("./commands/doctor.ts");
   "export.ts": typeof import("./commands/export.ts");
   "gc.ts": typeof import("./commands/gc.ts");
+  "help.ts": typeof import("./commands/help.ts");
   "history.ts": typeof import("./commands/history.ts");
   "import_dvc.ts": typeof import("./commands/import_dvc.ts");
   "init.ts": typeof import("./commands/init.ts");
@@ -215,7 +216,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "help",
     summary: "Show the list of commands, or a command's options (as --help does).",
-    load: async () => (await import("./commands/help.ts")).helpCommand(loadCommands, mainHelp),
+    load: async () => (await commandModule("help.ts")).helpCommand(loadCommands, mainHelp),
   },
   {
     name: "schema",
