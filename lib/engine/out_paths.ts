@@ -25,15 +25,20 @@ import type { EngineContext } from "./context.ts";
 export function refuseOutsOverCode(
   context: Pick<EngineContext, "project" | "graph" | "fingerprints">,
 ): void {
+  // Stages share their modules: each URL and file is resolved once, not once a stage.
+  const urls = new Set<string>();
+  const files = new Set<string>();
   const code = new Set<string>();
   for (const stage of context.graph.order) {
     code.add(stage.pipeline.file);
     if (stage.code.kind !== "command" && stage.code.moduleUrl.startsWith("file:")) {
-      code.add(fromFileUrl(stage.code.moduleUrl));
+      urls.add(stage.code.moduleUrl);
     }
     const locations = context.fingerprints.get(stage.name)?.locations ?? {};
-    for (const { file } of Object.values(locations)) code.add(join(context.project.root, file));
+    for (const location of Object.values(locations)) files.add(location.file);
   }
+  for (const url of urls) code.add(fromFileUrl(url));
+  for (const file of files) code.add(join(context.project.root, file));
   for (const stage of context.graph.order) {
     for (const out of stage.outs) {
       const module = out.isDir
