@@ -24,8 +24,9 @@
 
 import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
-import { absolutePath, fromFileUrl } from "../paths.ts";
+import { absolutePath, fromFileUrl, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
+import { checkoutImportMap } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
@@ -124,12 +125,15 @@ async function relaunch(
 ): Promise<number> {
   const deno = compiled ? findDeno() : Deno.execPath();
   const entry = compiled ? await extractSources(mainUrl) : mainUrl;
+  const entryUrl = entry.startsWith("/") ? toFileUrl(entry) : entry;
+  const importMap = userConfig ? checkoutImportMap(userConfig, entryUrl) : undefined;
   const child = new Deno.Command(deno, {
     args: [
       "run",
       "-A",
       ...CHILD_FLAGS,
       ...(userConfig ? ["--config", userConfig] : []),
+      ...(importMap ? ["--import-map", importMap] : []),
       entry,
       ...args,
     ],
