@@ -26,7 +26,8 @@ export async function recordRun(
     params: stage.params,
     deps: decision.deps,
     outs,
-  }, context.state);
+    // None when the stage was decided (under its execution lock): nothing to remove.
+  }, context.state, decision.lockStamp === undefined);
   const entry: RunCacheEntry = {
     outs: outs.map((o) => ({
       ...o,

@@ -240,22 +240,23 @@ export async function commitStagedOuts(
 }
 
 /**
- * Rename `staged` to `dest`. A file replaces the file there in the one
- * rename (nothing to remove first, and no moment without it); anything else
- * in the way (a directory, a file where a directory goes) is removed first.
+ * Rename `staged` to `dest`, removing what is there first. Not a rename over
+ * the old file: ext4 (`auto_da_alloc`) flushes a fresh file's data when it
+ * replaces another by rename, which cost 0.3–0.6 ms a stage here, against
+ * 20 µs for an unlink and a rename to a free name (docs/performance.md).
  */
 function moveIntoPlace(staged: string, dest: string): void {
+  removePath(dest);
   ensureDir(dirname(dest));
   try {
     Deno.renameSync(staged, dest);
-    return;
-  } catch {
-    // In the way, or its directory gone: clear the place and try again.
+  } catch (error) {
+    // Its directory removed since this process made it: make it again.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    forgetDir(dirname(dest));
+    ensureDir(dirname(dest));
+    Deno.renameSync(staged, dest);
   }
-  removePath(dest);
-  forgetDir(dirname(dest));
-  ensureDir(dirname(dest));
-  Deno.renameSync(staged, dest);
 }
 
 async function placeFromCache(
