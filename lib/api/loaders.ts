@@ -299,8 +299,7 @@ export function jsonl<T = unknown>(): BuiltinLoader<T[]> {
       }
       return rows;
     },
-    (rows, path) =>
-      writeText(path, rows.map((row) => JSON.stringify(row) + "\n").join("")),
+    (rows, path) => writeText(path, rows.map((row) => JSON.stringify(row) + "\n").join("")),
   );
 }
 
