@@ -21,20 +21,12 @@ export async function recordRun(
 ): Promise<void> {
   const { stage } = decision;
   const key = stageKey(context, stage);
-  // The last argument: the decision, made under the stage's execution lock,
-  // saw no lock file, so there is none to remove before writing it.
-  await writeLock(
-    stage.lockFile,
-    key,
-    {
-      code_manifest: decision.manifest,
-      params: stage.params,
-      deps: decision.deps,
-      outs,
-    },
-    context.state,
-    decision.lockStamp === undefined,
-  );
+  await writeLock(stage.lockFile, key, {
+    code_manifest: decision.manifest,
+    params: stage.params,
+    deps: decision.deps,
+    outs,
+  }, context.state);
   const entry: RunCacheEntry = {
     outs: outs.map((o) => ({
       ...o,

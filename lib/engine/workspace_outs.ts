@@ -240,10 +240,9 @@ export async function commitStagedOuts(
 }
 
 /**
- * Rename `staged` to `dest`, removing what is there first. Not a rename over
- * the old file: ext4 (`auto_da_alloc`) flushes a fresh file's data when it
- * replaces another by rename, which cost 0.3–0.6 ms a stage here, against
- * 20 µs for an unlink and a rename to a free name (docs/performance.md).
+ * Rename `staged` to `dest`, removing what is there first (a directory, or
+ * a file: renaming over a file the previous run wrote costs as much as the
+ * unlink, see docs/performance.md, "Full runs").
  */
 function moveIntoPlace(staged: string, dest: string): void {
   removePath(dest);

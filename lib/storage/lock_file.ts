@@ -16,7 +16,7 @@ import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { parseYamlText } from "../yaml_text.ts";
 import type { Cache, DirManifest } from "./cache.ts";
-import { replaceTextFile } from "./temp_files.ts";
+import { writeTextAtomically } from "./temp_files.ts";
 import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { ensureDir } from "./ensure_dir.ts";
@@ -308,22 +308,19 @@ function sortValue(value: unknown): unknown {
 }
 
 /**
- * Write a lock file through a temporary file renamed into place (a reader
- * never sees half of one; see {@link replaceTextFile}: the old one is
- * removed first, unless `absent` says there is none) and remember its parse
- * so the next read skips YAML.
+ * Write a lock file atomically (temp file, then rename) and remember its
+ * parse so the next read skips YAML.
  */
 export async function writeLock(
   path: string,
   rel: string,
   data: LockData,
   state: StateStore,
-  absent = false,
 ): Promise<void> {
   const { stringify } = await import("yaml");
   const canonical = canonicalLock(data);
   // Small file, sync writes: see lib/storage/cache.ts on async op overhead.
   ensureDir(dirname(path));
-  replaceTextFile(path, stringify(canonical, { lineWidth: 0 }), absent);
+  writeTextAtomically(path, stringify(canonical, { lineWidth: 0 }));
   state.defer([NS.lock, rel], { ...stampOf(Deno.statSync(path)), data: canonical });
 }

@@ -110,38 +110,6 @@ export function writeTextAtomically(path: string, text: string): void {
 }
 
 /**
- * Write `text` to `path` like {@link writeTextAtomically}, but remove the old
- * file before renaming the new one in, unless `absent` says there is none.
- * On ext4 a rename that replaces a file first flushes the new file's data
- * (`auto_da_alloc`): 0.3–0.6 ms a file on this project's machines, against
- * about 20 µs for an unlink. The price is a moment with no file at `path`
- * (a reader sees the old file, none, or the whole new one; never half of
- * one): for files whose absence only costs a re-run (lock files), not for
- * files whose absence changes what a command does (configuration).
- */
-export function replaceTextFile(path: string, text: string, absent = false): void {
-  const temp = tempPath(path);
-  try {
-    Deno.writeTextFileSync(temp, text);
-    if (!absent) {
-      try {
-        Deno.removeSync(path);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-    }
-    Deno.renameSync(temp, path);
-  } catch (error) {
-    try {
-      Deno.removeSync(temp);
-    } catch {
-      // never created
-    }
-    throw error;
-  }
-}
-
-/**
  * The staging folder for the `n`-th worker pool of this process, under
  * `tmpDir`, named so that {@link cleanLeftovers} can tell when its owner has
  * ended.

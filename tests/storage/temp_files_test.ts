@@ -2,7 +2,6 @@ import { basename, dirname } from "node:path";
 import {
   cleanLeftovers,
   closeTempJournal,
-  replaceTextFile,
   stagingRootPath,
   tempPath,
   useTempJournal,
@@ -84,17 +83,4 @@ test("staging folders named as before tokens (run-<pid>-<time>) are cleaned by p
 
 test("cleaning a project without .pivot/tmp does nothing", () => {
   assertEquals(cleanLeftovers("/nonexistent/.pivot/tmp"), { files: 0, folders: 0 });
-});
-
-test("replaceTextFile writes a file whole, replacing the old one, and leaves no temporary file", async () => {
-  await using dir = await tempDir();
-  const path = dir.path("s.lock");
-  replaceTextFile(path, "first\n", true);
-  assertEquals(await Deno.readTextFile(path), "first\n");
-  replaceTextFile(path, "second\n");
-  assertEquals(await Deno.readTextFile(path), "second\n");
-  // Told wrongly that there is none: still replaced.
-  replaceTextFile(path, "third\n", true);
-  assertEquals(await Deno.readTextFile(path), "third\n");
-  assertEquals(await listTree(dir.root), ["s.lock"]);
 });
