@@ -57,6 +57,8 @@ export function refuseOutsOverCode(
   }
 }
 
+const realRoots = new Map<string, string>();
+
 /**
  * Check, right before writing `out`, that no symbolic link made since the
  * pipeline was loaded leads it outside the project.
@@ -64,7 +66,20 @@ export function refuseOutsOverCode(
  * @throws {PivotError} naming the out and where it really is.
  */
 export function refuseEscapingOut(root: string, out: OutDef): void {
-  const really = escapesThroughLink(root, out.abs);
+  // The root's real path is resolved once a process; the out's directories
+  // are resolved every time (a link may have been made since).
+  let realRoot = realRoots.get(root);
+  if (realRoot === undefined) {
+    const resolved = new Map<string, string>();
+    escapesThroughLink(root, out.abs, resolved);
+    realRoot = resolved.get(root);
+    if (realRoot !== undefined) realRoots.set(root, realRoot);
+  }
+  const really = escapesThroughLink(
+    root,
+    out.abs,
+    realRoot === undefined ? new Map() : new Map([[root, realRoot]]),
+  );
   if (really === undefined) return;
   throw new PivotError(
     `out '${out.name}' (${out.path}) leads outside the project through a symbolic link (it is really ${really}): nothing was written there; write outs inside the project`,

@@ -23,14 +23,14 @@ import {
   sharesObject,
   tempPath,
 } from "../storage/cache.ts";
-import { type Hash, hashFile } from "../storage/hash.ts";
+import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
-import { ensureDir, removePath } from "../storage/ensure_dir.ts";
+import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -121,10 +121,24 @@ interface HashedOut {
   readonly manifest: DirManifest | undefined;
   /** For a directory: the total size of its files. */
   readonly size: number;
+  /** A small file's content, read to hash it: stored from memory, not read again. */
+  readonly bytes?: Uint8Array;
 }
+
+/**
+ * Files up to this size are read whole, synchronously, hashed in memory and
+ * written to the cache from memory: one read instead of two, and no trip
+ * through Deno's blocking pool (an asynchronous open, reads and copy each
+ * wait for a thread, which on a loaded machine cost milliseconds a stage).
+ */
+const SMALL_FILE = 1 << 20;
 
 async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
   if (!out.isDir) {
+    if (Deno.lstatSync(staged).size <= SMALL_FILE) {
+      const bytes = Deno.readFileSync(staged);
+      return { out, staged, hash: await hashBytes(bytes), manifest: undefined, size: 0, bytes };
+    }
     return { out, staged, hash: await hashFile(staged), manifest: undefined, size: 0 };
   }
   const files = [];
@@ -145,11 +159,16 @@ async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
 async function storeContent(
   cache: EngineContext["cache"],
   at: string,
-  hashed: { readonly hash: Hash; readonly manifest: DirManifest | undefined },
+  hashed: {
+    readonly hash: Hash;
+    readonly manifest: DirManifest | undefined;
+    readonly bytes?: Uint8Array;
+  },
   link: boolean,
 ): Promise<void> {
   if (!hashed.manifest) {
-    await cache.storeFile(at, hashed.hash, link);
+    if (hashed.bytes !== undefined && !link) await cache.storeBytes(hashed.bytes, hashed.hash);
+    else await cache.storeFile(at, hashed.hash, link);
     return;
   }
   for (const file of hashed.manifest.files) {
@@ -204,20 +223,39 @@ export async function commitStagedOuts(
     // the object one read-only inode; copies keep the workspace file writable.
     const link = !options.noCommit && out.cache && mode === "hardlink";
     if (!options.noCommit) await storeContent(cache, staged, item, link);
-    removePath(out.abs);
-    ensureDir(dirname(out.abs));
     if (!options.noCommit && out.cache && sharesObject(mode)) {
+      removePath(out.abs);
+      ensureDir(dirname(out.abs));
       // The object may predate this run (same content as before): link to it.
       await placeFromCache(context, out, item, mode);
       removePath(staged);
     } else {
-      Deno.renameSync(staged, out.abs);
+      moveIntoPlace(staged, out.abs);
     }
     await rememberPlaced(state, out, item);
     ignoreCachedOut(context, out);
     result.push(lockOut(out, item));
   }
   return result;
+}
+
+/**
+ * Rename `staged` to `dest`, removing what is there first (a directory, or
+ * a file: renaming over a file the previous run wrote costs as much as the
+ * unlink, see docs/performance.md, "Full runs").
+ */
+function moveIntoPlace(staged: string, dest: string): void {
+  removePath(dest);
+  ensureDir(dirname(dest));
+  try {
+    Deno.renameSync(staged, dest);
+  } catch (error) {
+    // Its directory removed since this process made it: make it again.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    forgetDir(dirname(dest));
+    ensureDir(dirname(dest));
+    Deno.renameSync(staged, dest);
+  }
 }
 
 async function placeFromCache(

@@ -145,6 +145,29 @@ export class Cache {
     await this.#state?.rememberFileHash(objectKey(hash), stampOf(Deno.statSync(object)), hash);
   }
 
+  /**
+   * Store `bytes` (whose content hashes to `hash`) as an object, by one
+   * write: for a small out its committer has already read into memory to
+   * hash it, instead of reading it again to copy it (`storeFile`).
+   */
+  async storeBytes(bytes: Uint8Array, hash: Hash): Promise<void> {
+    if (this.has(hash)) {
+      if (!this.#state || await this.verify(hash, this.#state, this.#warn)) return;
+    }
+    const object = this.objectPath(hash);
+    ensureDir(dirname(object));
+    const temp = tempPath(object);
+    try {
+      Deno.writeFileSync(temp, bytes, { createNew: true });
+      Deno.chmodSync(temp, 0o444);
+      Deno.renameSync(temp, object);
+    } catch (error) {
+      removeQuietly(temp);
+      throw error;
+    }
+    await this.#state?.rememberFileHash(objectKey(hash), stampOf(Deno.statSync(object)), hash);
+  }
+
   /** Store a directory manifest; returns its hash. */
   async storeManifest(manifest: DirManifest): Promise<Hash> {
     const text = manifestText(manifest);
