@@ -35,7 +35,12 @@ function source(label: string, text: string) {
 async function diff(
   oldText: string,
   newText: string,
-  options: { format?: RowFormat; key?: string[]; partitionBytes?: number } = {},
+  options: {
+    format?: RowFormat;
+    key?: string[];
+    partitionBytes?: number;
+    onPartition?: () => void;
+  } = {},
 ) {
   await using dir = await tempDir();
   const found = {
@@ -51,6 +56,7 @@ async function diff(
       key: options.key,
       tmpDir: dir.root,
       partitionBytes: options.partitionBytes,
+      onPartition: options.onPartition,
     },
     {
       added: (row) => void found.added.push(row),
@@ -113,22 +119,74 @@ test("CRLF line ends, a byte-order mark and blank lines do not make rows differ"
   assertEquals(result.summary.unchanged, 1);
 });
 
-test("large tables are diffed in partitions, with the same result as in memory", async () => {
+test("by key, tables in another order go on in partitions, with the same result as in memory", async () => {
   const rows = (n: number, edit: (i: number) => string) =>
-    "id,v\n" + Array.from({ length: n }, (_, i) => `${i},${edit(i)}`).join("\n") + "\n";
-  const old = rows(3000, (i) => `v${i}`);
-  const current = rows(3100, (i) => (i % 97 === 0 ? `changed${i}` : `v${i}`))
-    .replace("\n5,v5\n", "\n");
-  const inMemory = await diff(old, current, { key: ["id"] });
-  const partitioned = await diff(old, current, { key: ["id"], partitionBytes: 2_000 });
+    Array.from({ length: n }, (_, i) => `${i},${edit(i)}`);
+  const old = "id,v\n" + rows(3000, (i) => `v${i}`).join("\n") + "\n";
+  // The new table in another order (every 7th row from each offset), some rows changed,
+  // one removed (5), 100 added.
+  const edited = rows(3100, (i) => (i % 97 === 0 ? `changed${i}` : `v${i}`))
+    .filter((row) => row !== "5,v5");
+  const shuffled = Array.from({ length: 7 }, (_, k) => edited.filter((_, i) => i % 7 === k))
+    .flat();
+  const current = "id,v\n" + shuffled.join("\n") + "\n";
+  let partitioned = 0;
+  const inMemory = await diff(old, current, {
+    key: ["id"],
+    onPartition: () => partitioned++,
+  });
+  assertEquals(partitioned, 0);
+  const split = await diff(old, current, {
+    key: ["id"],
+    partitionBytes: 2_000,
+    onPartition: () => partitioned++,
+  });
+  assertEquals(partitioned, 1);
   const sortBy = <T>(items: T[]) => items.map((item) => JSON.stringify(item)).sort();
-  assertEquals(sortBy(partitioned.added), sortBy(inMemory.added));
-  assertEquals(sortBy(partitioned.removed), sortBy(inMemory.removed));
-  assertEquals(sortBy(partitioned.modified), sortBy(inMemory.modified));
-  assertEquals(partitioned.summary, inMemory.summary);
+  assertEquals(sortBy(split.added), sortBy(inMemory.added));
+  assertEquals(sortBy(split.removed), sortBy(inMemory.removed));
+  assertEquals(sortBy(split.modified), sortBy(inMemory.modified));
+  assertEquals(split.summary, inMemory.summary);
   assertEquals(inMemory.summary.added, 100);
   assertEquals(inMemory.removed, [{ id: "5", v: "v5" }]);
   assertEquals(inMemory.summary.modified, 31);
+  assertEquals(inMemory.summary.unchanged, 3000 - 1 - 31);
+});
+
+test("by key, tables in the same order stream past without partitions, however large", async () => {
+  const rows = (n: number, edit: (i: number) => string) =>
+    "id,v\n" + Array.from({ length: n }, (_, i) => `${i},${edit(i)}`).join("\n") + "\n";
+  const old = rows(3000, (i) => `v${i}`);
+  // Rows removed here and there, and some inserted, shift every later row: still no partitions.
+  const current = rows(3100, (i) => (i % 97 === 0 ? `changed${i}` : `v${i}`))
+    .replace("\n5,v5\n", "\n").replace("\n2000,v2000\n", "\nx1,new\nx2,new\n");
+  let partitioned = 0;
+  const result = await diff(old, current, {
+    key: ["id"],
+    partitionBytes: 2_000,
+    onPartition: () => partitioned++,
+  });
+  assertEquals(partitioned, 0);
+  assertEquals(result.removed, [{ id: "5", v: "v5" }, { id: "2000", v: "v2000" }]);
+  assertEquals(result.added.length, 102);
+  assertEquals(result.added.slice(0, 2), [{ id: "x1", v: "new" }, { id: "x2", v: "new" }]);
+  assertEquals(result.summary.modified, 31);
+  assertEquals(result.modified[0], { key: { id: "0" }, changes: { v: ["v0", "changed0"] } });
+});
+
+test("by key, rows sharing a key are matched in order while others wait", async () => {
+  const result = await diff(
+    "k,v\nb,1\na,1\na,2\nc,1\n",
+    "k,v\na,1\nc,2\na,3\nb,1\na,4\n",
+    { key: ["k"] },
+  );
+  assertEquals(result.modified, [
+    { key: { k: "c" }, changes: { v: ["1", "2"] } },
+    { key: { k: "a" }, changes: { v: ["2", "3"] } },
+  ]);
+  assertEquals(result.added, [{ k: "a", v: "4" }]);
+  assertEquals(result.removed, []);
+  assertEquals(result.summary.unchanged, 2);
 });
 
 test("by position, inserted and deleted rows are found as such, not as a shift of every row", async () => {
