@@ -13,12 +13,15 @@
  *
  * - By position, both tables are read side by side, one batch of records
  *   at a time.
- * - By key, the old table's rows must be looked up by key. When the old
- *   table is at most {@link PARTITION_BYTES}, its records are held in a map
- *   while the new one streams past. When it is larger, both tables are
- *   first split by a hash of the key into partitions of about that size
- *   (temporary files), and partitions are diffed one at a time: memory
- *   holds one partition of the old table, whatever the size of the files.
+ * - By key, both tables are read side by side too: records at the two read
+ *   positions that share their key pair up at once, and a record whose key
+ *   the other table has not reached waits in a map until it does. Two
+ *   versions of a table mostly keep their order, so few records wait. When
+ *   more than {@link PARTITION_BYTES} of records wait (tables in different
+ *   orders), what is left of both tables is split by a hash of the key into
+ *   partitions of about that size (temporary files), diffed one at a time:
+ *   memory holds one partition, whatever the size of the files. A JSON
+ *   document, parsed whole anyway, is diffed by key in memory.
  *
  * What is found goes to a {@link RowDiffSink} as it is found, so output can
  * be streamed too.
@@ -40,10 +43,10 @@ import {
 export { type Row, type RowFormat, rowFormatOf } from "./_records.ts";
 
 /**
- * Largest old table (in bytes of its text) diffed by key in memory; larger
- * tables are split into partitions of about this size. A partition costs
- * about 5 bytes of heap per byte of its text (each record's string, its key
- * and the map entry), so about 80 MiB.
+ * Most characters of records waiting for their match in a diff by key
+ * before the rest is split into partitions of about this size. A partition
+ * costs about 5 bytes of heap per byte of its text (each record's string,
+ * its key and the map entry), so about 80 MiB.
  */
 const PARTITION_BYTES = 16 * 1024 * 1024;
 

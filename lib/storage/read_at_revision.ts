@@ -228,7 +228,23 @@ async function resolveRevision(
     );
   }
   let prefix = prefixes.get(dir);
+  // A full commit id names that commit for ever: checked once per process.
+  if (prefix !== undefined && commits.has(`${dir}\0${rev}`)) return { commit: rev, prefix };
   if (prefix === undefined) {
+    // Both in one process when all is well; on any failure, one at a time below, which
+    // tells a directory outside git from an unknown revision.
+    try {
+      const args = ["rev-parse", "--show-prefix", "--verify", "--quiet", `${rev}^{commit}`];
+      const [shown, commit] = new TextDecoder().decode(await git(dir, args)).split("\n");
+      if (/^[0-9a-f]{40,64}$/.test(commit ?? "")) {
+        prefixes.set(dir, shown.trim());
+        commits.add(`${dir}\0${commit}`);
+        return { commit, prefix: shown.trim() };
+      }
+    } catch (error) {
+      if (!(error instanceof GitFailed) && !(error instanceof PivotError)) throw error;
+    }
+
     try {
       prefix = new TextDecoder().decode(await git(dir, ["rev-parse", "--show-prefix"])).trim();
     } catch (error) {
@@ -239,7 +255,6 @@ async function resolveRevision(
     }
     prefixes.set(dir, prefix);
   }
-  // A full commit id names that commit for ever: checked once per process.
   if (commits.has(`${dir}\0${rev}`)) return { commit: rev, prefix };
   try {
     const args = ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`];
