@@ -189,6 +189,55 @@ test("by key, rows sharing a key are matched in order while others wait", async 
   assertEquals(result.summary.unchanged, 2);
 });
 
+test("by key, streamed or partitioned, the diff is what matching every key in order gives", async () => {
+  // Random tables (seeded): duplicate keys, rows moved, changed, removed and added.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 6; round++) {
+    const old = Array.from({ length: 300 }, (_, i) => [`k${random(200)}`, `v${i}`]);
+    const current = old.filter(() => random(20) !== 0).map(([k, v]) =>
+      random(10) === 0 ? [k, `${v}x`] : [k, v]
+    );
+    for (let i = 0; i < 15; i++) {
+      current.splice(random(current.length), 0, [`n${random(50)}`, "new"]);
+    }
+    for (let i = 0; i < round * 10; i++) {
+      const from = random(current.length);
+      const [row] = current.splice(from, 1);
+      current.splice(random(current.length), 0, row);
+    }
+    const text = (rows: string[][]) => "k,v\n" + rows.map((row) => row.join(",")).join("\n") + "\n";
+    // The reference: the i-th old row with a key matches the i-th new row with that key.
+    const queues = new Map<string, string[][]>();
+    for (const row of old) queues.set(row[0], [...(queues.get(row[0]) ?? []), row]);
+    const expected = { added: [] as Row[], modified: [] as ModifiedRow[], unchanged: 0 };
+    for (const [k, v] of current) {
+      const match = queues.get(k)?.shift();
+      if (match === undefined) expected.added.push({ k, v });
+      else if (match[1] === v) expected.unchanged++;
+      else expected.modified.push({ key: { k }, changes: { v: [match[1], v] } });
+    }
+    const removed = old.filter((row) => queues.get(row[0])!.includes(row))
+      .map(([k, v]) => ({ k, v }));
+    for (const partitionBytes of [1 << 20, 200, 30]) {
+      const result = await diff(text(old), text(current), { key: ["k"], partitionBytes });
+      const sorted = <T>(items: T[]) => items.map((item) => JSON.stringify(item)).sort();
+      assertEquals(sorted(result.added), sorted(expected.added));
+      assertEquals(sorted(result.removed), sorted(removed));
+      assertEquals(sorted(result.modified), sorted(expected.modified));
+      assertEquals(result.summary.unchanged, expected.unchanged);
+      if (partitionBytes === 1 << 20) {
+        // Streamed: added and removed rows in file order.
+        assertEquals(result.added, expected.added);
+        assertEquals(result.removed, removed);
+      }
+    }
+  }
+});
+
 test("by position, inserted and deleted rows are found as such, not as a shift of every row", async () => {
   const lines = Array.from({ length: 200 }, (_, i) => `${i},r${i}`);
   const current = [
