@@ -86,26 +86,31 @@ export const metrics: Command = {
           anyRevision: sources.some((source) => source.kind === "revision"),
         });
         const skip = walkSkips(project.root, cache.dir);
-        const versions = [];
-        for (const given of sources) {
+        const readAt = async (given: OutsSource) => {
           // Resolved once: the reads at it that follow ask git nothing more.
           const source = given.kind === "revision"
             ? { ...given, commit: await resolveCommit(project.root, given.rev) }
             : given;
           const lockFiles = await lockFilesFor(project.root, graph.order, [source], skip);
-          mark(`metrics: lock files of ${sourceLabel(source)}`);
-          versions.push(
-            await metricsAt(source, {
-              root: project.root,
-              cache,
-              lockFiles,
-              declared,
-              select,
-              state,
-            }),
-          );
+          const version = await metricsAt(source, {
+            root: project.root,
+            cache,
+            lockFiles,
+            declared,
+            select,
+            state,
+          });
           mark(`metrics: read at ${sourceLabel(source)}`);
-        }
+          return version;
+        };
+        // Both sides at once (the workspace is read while git answers for the revision); an
+        // error is that of the first source, as if they had been read one after the other.
+        const settled = await Promise.allSettled(sources.map(readAt));
+        const failed = settled.find((result) => result.status === "rejected");
+        if (failed) throw failed.reason;
+        const versions = settled.flatMap((result) =>
+          result.status === "fulfilled" ? [result.value] : []
+        );
         // A file missing everywhere is worth a warning; one missing on one side is a diff row.
         const paths = new Set(versions.flatMap((version) => [...version.keys()]));
         for (const path of paths) {
