@@ -154,6 +154,13 @@ export async function openTable(
           quoted.push(i);
           continue;
         }
+        if (indices.length === 1) {
+          const value = fieldAt(record, delimiter, indices[0]);
+          if (value !== undefined) {
+            result[i] = value;
+            continue;
+          }
+        }
         const values = leadingFields(record, delimiter, last + 1);
         if (values.length <= last && countFields(record, delimiter) !== header.length) {
           throw new PivotError(
@@ -189,6 +196,21 @@ function emptyTable(label: string): TableReader {
     keys: () => Promise.resolve([]),
     close: () => Promise.resolve(),
   };
+}
+
+/**
+ * Field `index` of a record without quotes, without splitting the rest;
+ * undefined when the record has no such field.
+ */
+function fieldAt(record: string, delimiter: string, index: number): string | undefined {
+  let start = 0;
+  for (let n = 0; n < index; n++) {
+    const end = record.indexOf(delimiter, start);
+    if (end < 0) return undefined;
+    start = end + 1;
+  }
+  const end = record.indexOf(delimiter, start);
+  return end < 0 ? record.slice(start) : record.slice(start, end);
 }
 
 /** The first `count` fields of a record without quotes (fewer if it has fewer). */

@@ -13,12 +13,15 @@
  *
  * - By position, both tables are read side by side, one batch of records
  *   at a time.
- * - By key, the old table's rows must be looked up by key. When the old
- *   table is at most {@link PARTITION_BYTES}, its records are held in a map
- *   while the new one streams past. When it is larger, both tables are
- *   first split by a hash of the key into partitions of about that size
- *   (temporary files), and partitions are diffed one at a time: memory
- *   holds one partition of the old table, whatever the size of the files.
+ * - By key, both tables are read side by side too: records at the two read
+ *   positions that share their key pair up at once, and a record whose key
+ *   the other table has not reached waits in a map until it does. Two
+ *   versions of a table mostly keep their order, so few records wait. When
+ *   more than {@link PARTITION_BYTES} of records wait (tables in different
+ *   orders), what is left of both tables is split by a hash of the key into
+ *   partitions of about that size (temporary files), diffed one at a time:
+ *   memory holds one partition, whatever the size of the files. A JSON
+ *   document, parsed whole anyway, is diffed by key in memory.
  *
  * What is found goes to a {@link RowDiffSink} as it is found, so output can
  * be streamed too.
@@ -40,10 +43,10 @@ import {
 export { type Row, type RowFormat, rowFormatOf } from "./_records.ts";
 
 /**
- * Largest old table (in bytes of its text) diffed by key in memory; larger
- * tables are split into partitions of about this size. A partition costs
- * about 5 bytes of heap per byte of its text (each record's string, its key
- * and the map entry), so about 80 MiB.
+ * Most characters of records waiting for their match in a diff by key
+ * before the rest is split into partitions of about this size. A partition
+ * costs about 5 bytes of heap per byte of its text (each record's string,
+ * its key and the map entry), so about 80 MiB.
  */
 const PARTITION_BYTES = 16 * 1024 * 1024;
 
@@ -102,8 +105,14 @@ export interface RowDiffOptions {
   readonly key?: readonly string[];
   /** A directory for partition files (removed when done). */
   readonly tmpDir: string;
-  /** Old tables above this many bytes are partitioned (default {@link PARTITION_BYTES}). */
+  /**
+   * By key: rows of one table still waiting for their match in the other
+   * above this many bytes make the diff go on in partitions (default
+   * {@link PARTITION_BYTES}).
+   */
   readonly partitionBytes?: number;
+  /** Told when a diff by key goes on in partitions (for tests). */
+  readonly onPartition?: () => void;
 }
 
 /**
@@ -157,14 +166,23 @@ export async function diffRows(
   const compare = new Comparer(before, after, sink, counts, key);
   try {
     if (key.length === 0) await byPosition(before, after, compare);
-    else if (
-      options.format === "json" || old.size <= (options.partitionBytes ?? PARTITION_BYTES)
-    ) {
-      // A JSON document is parsed whole anyway: nothing to gain from partitions.
+    else if (options.format === "json") {
+      // A JSON document is parsed whole anyway: nothing to gain from streaming or partitions.
       await byKeyInMemory(before, after, key, compare);
     } else {
-      await Promise.all([before.close(), after.close()]);
-      await byKeyPartitioned(old, current, options, key, compare);
+      const budget = options.partitionBytes ?? PARTITION_BYTES;
+      await byKeyStreaming(before, after, key, compare, budget, async (oldRest, newRest) => {
+        options.onPartition?.();
+        const count = Math.max(1, Math.ceil(Math.max(old.size, current.size) / budget));
+        await byKeyPartitioned(
+          { header: before.header, batches: oldRest, label: old.label },
+          { header: after.header, batches: newRest, label: current.label },
+          options,
+          key,
+          count,
+          compare,
+        );
+      });
     }
   } finally {
     await Promise.all([before.close(), after.close()]);
@@ -234,6 +252,28 @@ class Lookahead {
 
   skip(count: number): void {
     this.#head += count;
+  }
+
+  /**
+   * Skip the records `this` and `other` have in common from their heads
+   * (equal text), synchronously, as far as both hold records; returns how
+   * many. Most rows of two versions of a table are such rows: one string
+   * comparison each, no promise.
+   */
+  skipCommon(other: Lookahead): number {
+    const a = this.#raw;
+    const b = other.#raw;
+    let i = this.#head;
+    let j = other.#head;
+    const end = i + Math.min(a.length - i, b.length - j);
+    while (i < end && a[i] === b[j]) {
+      i++;
+      j++;
+    }
+    const count = i - this.#head;
+    this.#head = i;
+    other.#head = j;
+    return count;
   }
 }
 
@@ -320,7 +360,10 @@ async function byPosition(before: TableReader, after: TableReader, compare: Comp
   let gap = 0;
   let nextFarSearch = 0;
   while (true) {
-    await Promise.all([a.ensure(2), b.ensure(2)]);
+    const common = a.skipCommon(b);
+    position += common;
+    compare.counts.unchanged += common;
+    if (a.size < 2 || b.size < 2) await Promise.all([a.ensure(2), b.ensure(2)]);
     if (a.size === 0 || b.size === 0) break;
     if (a.raw(0) === b.raw(0)) {
       a.skip(1);
@@ -467,6 +510,243 @@ async function matchByKey(
   await old.reportLeft(compare);
 }
 
+/** A record waiting for its match. */
+interface Waiting {
+  readonly raw: string;
+  readonly line: number;
+}
+
+/**
+ * The records of one table that the other has not matched yet, by key;
+ * records sharing a key wait in order.
+ */
+class WaitingRecords {
+  readonly #byKey = new Map<string, Waiting | Waiting[]>();
+  /**
+   * How many waiting keys fall in each of 65,536 slots by a hash of the key:
+   * most keys looked up wait nowhere, and a zero here says so without a
+   * map lookup (string keys that look like integers, the usual ids, hash
+   * badly in V8's maps: a lookup that misses cost about a microsecond).
+   */
+  readonly #slots = new Uint32Array(1 << 16);
+  /** Characters of the records waiting. */
+  chars = 0;
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  add(key: string, raw: string, line: number): void {
+    const record = { raw, line };
+    this.#slots[slot(key)]++;
+    const there = this.#byKey.get(key);
+    if (there === undefined) this.#byKey.set(key, record);
+    else if (Array.isArray(there)) there.push(record);
+    else this.#byKey.set(key, [there, record]);
+    this.chars += raw.length;
+  }
+
+  has(key: string): boolean {
+    return this.#slots[slot(key)] > 0 && this.#byKey.has(key);
+  }
+
+  /** The first record waiting with `key`, no longer waiting; undefined when none. */
+  take(key: string): Waiting | undefined {
+    const at = slot(key);
+    if (this.#slots[at] === 0) return undefined;
+    const there = this.#byKey.get(key);
+    if (there === undefined) return undefined;
+    let record: Waiting;
+    if (Array.isArray(there)) {
+      record = there.shift()!;
+      if (there.length === 1) this.#byKey.set(key, there[0]);
+    } else {
+      record = there;
+      this.#byKey.delete(key);
+    }
+    this.#slots[at]--;
+    this.chars -= record.raw.length;
+    return record;
+  }
+
+  /** Every record waiting, in file order, with its key; none waits any more. */
+  drain(): KeyedBatch {
+    const all: (Waiting & { key: string })[] = [];
+    for (const [key, there] of this.#byKey) {
+      for (const record of Array.isArray(there) ? there : [there]) all.push({ ...record, key });
+    }
+    this.#byKey.clear();
+    this.#slots.fill(0);
+    this.chars = 0;
+    all.sort((a, b) => a.line - b.line);
+    return {
+      raw: all.map((record) => record.raw),
+      lines: all.map((record) => record.line),
+      keys: all.map((record) => record.key),
+    };
+  }
+}
+
+/** A read position in a table's records, with their keys, a batch at a time. */
+class KeyedCursor {
+  raw: readonly string[] = [];
+  lines: readonly number[] = [];
+  keys: readonly string[] = [];
+  at = 0;
+  ended = false;
+  readonly #table: TableReader;
+  readonly #key: readonly string[];
+
+  constructor(table: TableReader, key: readonly string[]) {
+    this.#table = table;
+    this.#key = key;
+  }
+
+  /** Make a record available at {@link at}, unless the table has ended. */
+  async fill(): Promise<void> {
+    while (this.at >= this.raw.length && !this.ended) {
+      const batch = await this.#table.next();
+      if (batch === undefined) {
+        this.ended = true;
+        this.raw = this.lines = this.keys = [];
+      } else {
+        this.keys = await this.#table.keys(batch.raw, batch.lines, this.#key);
+        this.raw = batch.raw;
+        this.lines = batch.lines;
+      }
+      this.at = 0;
+    }
+  }
+
+  /** The records from {@link at} on: the rest of this batch, then the table's next ones. */
+  async *rest(): AsyncGenerator<KeyedBatch> {
+    if (this.at < this.raw.length) {
+      yield {
+        raw: this.raw.slice(this.at),
+        lines: this.lines.slice(this.at),
+        keys: this.keys.slice(this.at),
+      };
+    }
+    this.at = this.raw.length;
+    for (await this.fill(); !this.ended; await this.fill()) {
+      yield { raw: this.raw, lines: this.lines, keys: this.keys };
+      this.at = this.raw.length;
+    }
+  }
+}
+
+async function* concat(first: KeyedBatch, rest: AsyncIterable<KeyedBatch>) {
+  if (first.raw.length > 0) yield first;
+  yield* rest;
+}
+
+/**
+ * Rows matched by key while both tables stream past side by side. Two
+ * versions of a table mostly keep their rows in the same order, so the
+ * records at the two read positions mostly share their key: they pair up at
+ * once (an unchanged row costs a key and a string comparison, nothing is
+ * stored). A record whose key the other table has not reached waits, by
+ * key, until it does; a record found nowhere is added (or removed) once the
+ * other table has ended. When more than `budget` characters of records wait
+ * (tables in different orders), what is left of both tables, the waiting
+ * records first, goes to `spill` (the partitioned diff).
+ *
+ * Rows sharing a key are matched in order: a record pairs at once only when
+ * no record with its key waits on either side.
+ */
+async function byKeyStreaming(
+  before: TableReader,
+  after: TableReader,
+  key: readonly string[],
+  compare: Comparer,
+  budget: number,
+  spill: (oldRest: AsyncIterable<KeyedBatch>, newRest: AsyncIterable<KeyedBatch>) => Promise<void>,
+) {
+  const a = new KeyedCursor(before, key);
+  const b = new KeyedCursor(after, key);
+  const oldWaiting = new WaitingRecords();
+  const newWaiting = new WaitingRecords();
+  const pair = (old: Waiting, raw: string, line: number, joined: string) =>
+    old.raw === raw
+      ? void compare.counts.unchanged++
+      : compare.pair(old.raw, old.line, raw, line, compare.keyObject(joined));
+  const pairNew = (raw: string, line: number, joined: string, current: Waiting) =>
+    raw === current.raw
+      ? void compare.counts.unchanged++
+      : compare.pair(raw, line, current.raw, current.line, compare.keyObject(joined));
+  while (true) {
+    await Promise.all([a.fill(), b.fill()]);
+    if (a.ended || b.ended) break;
+    while (a.at < a.raw.length && b.at < b.raw.length) {
+      const ka = a.keys[a.at];
+      const kb = b.keys[b.at];
+      if (
+        ka === kb && (oldWaiting.size === 0 || !oldWaiting.has(ka)) &&
+        (newWaiting.size === 0 || !newWaiting.has(ka))
+      ) {
+        const [oldRaw, newRaw] = [a.raw[a.at], b.raw[b.at]];
+        if (oldRaw === newRaw) compare.counts.unchanged++;
+        else {await compare.pair(
+            oldRaw,
+            a.lines[a.at],
+            newRaw,
+            b.lines[b.at],
+            compare.keyObject(ka),
+          );}
+        a.at++;
+        b.at++;
+        continue;
+      }
+      const current = newWaiting.size === 0 ? undefined : newWaiting.take(ka);
+      if (current) {
+        await pairNew(a.raw[a.at], a.lines[a.at], ka, current);
+        a.at++;
+        continue;
+      }
+      const old = oldWaiting.size === 0 ? undefined : oldWaiting.take(kb);
+      if (old) {
+        await pair(old, b.raw[b.at], b.lines[b.at], kb);
+        b.at++;
+        continue;
+      }
+      oldWaiting.add(ka, a.raw[a.at], a.lines[a.at]);
+      newWaiting.add(kb, b.raw[b.at], b.lines[b.at]);
+      a.at++;
+      b.at++;
+      if (oldWaiting.chars + newWaiting.chars > budget) {
+        await spill(concat(oldWaiting.drain(), a.rest()), concat(newWaiting.drain(), b.rest()));
+        return;
+      }
+    }
+  }
+  // One table has ended: what waits on the other side can no longer be matched.
+  const [going, waitingThere, waitingHere] = a.ended
+    ? [b, oldWaiting, newWaiting]
+    : [a, newWaiting, oldWaiting];
+  const report = (batch: KeyedBatch) =>
+    going === b ? compare.added(batch.raw, batch.lines) : compare.removed(batch.raw, batch.lines);
+  const left = waitingHere.drain();
+  if (left.raw.length > 0) await report(left);
+  for await (const batch of going.rest()) {
+    const raw: string[] = [];
+    const lines: number[] = [];
+    for (let i = 0; i < batch.raw.length; i++) {
+      const match = waitingThere.size === 0 ? undefined : waitingThere.take(batch.keys[i]);
+      if (match === undefined) {
+        raw.push(batch.raw[i]);
+        lines.push(batch.lines[i]);
+      } else if (going === b) await pair(match, batch.raw[i], batch.lines[i], batch.keys[i]);
+      else await pairNew(batch.raw[i], batch.lines[i], batch.keys[i], match);
+    }
+    if (raw.length > 0) await report({ raw, lines, keys: [] });
+  }
+  const never = waitingThere.drain();
+  if (never.raw.length > 0) {
+    if (going === b) await compare.removed(never.raw, never.lines);
+    else await compare.added(never.raw, never.lines);
+  }
+}
+
 async function byKeyInMemory(
   before: TableReader,
   after: TableReader,
@@ -480,29 +760,40 @@ async function byKeyInMemory(
   await matchByKey(old, keyed(after, key), compare);
 }
 
+/** A batch of records with their keys. */
+interface KeyedBatch {
+  readonly raw: readonly string[];
+  readonly lines: readonly number[];
+  readonly keys: readonly string[];
+}
+
+/** What is left of one table to partition: its header, and its records still to diff. */
+interface TableRest {
+  readonly header: string | undefined;
+  readonly batches: AsyncIterable<KeyedBatch>;
+  readonly label: string;
+}
+
 /**
- * Split both tables into partitions by a hash of each row's key, then diff
- * partition by partition. A partition is a table of the same format (the
- * header, then its records in file order) with a side file of the records'
- * line numbers (32-bit integers), so it is read back by the same reader.
+ * Split what is left of both tables into `count` partitions by a hash of
+ * each row's key, then diff partition by partition. A partition is a table
+ * of the same format (the header, then its records in the order given)
+ * with a side file of the records' line numbers (32-bit integers), so it is
+ * read back by the same reader.
  */
 async function byKeyPartitioned(
-  old: RowSource,
-  current: RowSource,
+  old: TableRest,
+  current: TableRest,
   options: RowDiffOptions,
   key: readonly string[],
+  count: number,
   compare: Comparer,
 ) {
-  const count = Math.ceil(old.size / (options.partitionBytes ?? PARTITION_BYTES));
   await Deno.mkdir(options.tmpDir, { recursive: true });
   const dir = await Deno.makeTempDir({ dir: options.tmpDir, prefix: "data-diff-" });
   try {
-    const before = await openTable(await old.open(), options.format, old.label);
-    const after = await openTable(await current.open(), options.format, current.label);
-    await Promise.all([
-      partition(before, key, count, join(dir, "old")),
-      partition(after, key, count, join(dir, "new")),
-    ]);
+    await partition(old, count, join(dir, "old"));
+    await partition(current, count, join(dir, "new"));
     const open = async (base: string, label: string) => {
       const lines = new Int32Array((await Deno.readFile(`${base}.lines`)).buffer);
       const table = await openTable(readFile(base), options.format, label);
@@ -527,7 +818,7 @@ async function byKeyPartitioned(
  * hash: each the table's header (if any) and its records, with their line
  * numbers in `<base>.<n>.lines`.
  */
-async function partition(table: TableReader, key: readonly string[], count: number, base: string) {
+async function partition(table: TableRest, count: number, base: string) {
   const files = await Promise.all(
     Array.from(
       { length: count },
@@ -556,7 +847,7 @@ async function partition(table: TableReader, key: readonly string[], count: numb
     sizes[n] = 0;
   };
   try {
-    for await (const { raw, lines, keys } of keyed(table, key)) {
+    for await (const { raw, lines, keys } of table.batches) {
       for (let i = 0; i < keys.length; i++) {
         const n = fnv1a(keys[i]) % count;
         buffers[n].push(raw[i], "\n");
@@ -568,7 +859,6 @@ async function partition(table: TableReader, key: readonly string[], count: numb
     for (let n = 0; n < count; n++) await flush(n);
   } finally {
     for (const file of [...files, ...lineFiles]) file.close();
-    await table.close();
   }
 }
 
@@ -601,6 +891,19 @@ export function readFile(path: string): ReadableStream<Uint8Array> {
       file = undefined;
     },
   });
+}
+
+/**
+ * The slot of `key` among 65,536: its length and last four characters,
+ * mixed (constant time; keys that differ mostly differ at their end).
+ */
+function slot(key: string): number {
+  const n = key.length;
+  let hash = Math.imul(n, 0x9e3779b1);
+  for (let i = Math.max(0, n - 4); i < n; i++) {
+    hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  }
+  return (hash ^ (hash >>> 16)) & 0xffff;
 }
 
 /** FNV-1a of a string's UTF-16 units: spreads keys over partitions. */

@@ -28,7 +28,13 @@ import { readFilesAtRevision } from "../storage/read_at_revision.ts";
 import { parseYamlText } from "../yaml_text.ts";
 import { flattenKeys, isPlainObject, sameValue } from "../flatten.ts";
 import { parseDelimited } from "./plot_data.ts";
-import { lockedOutsAt, type OutsSource, readOutFile, sourceLabel } from "./outs_at_revision.ts";
+import {
+  gitRev,
+  lockedOutsAt,
+  type OutsSource,
+  readOutFile,
+  sourceLabel,
+} from "./outs_at_revision.ts";
 
 /** One metric file's values, flattened: dotted key → value. */
 export type FlatMetrics = Record<string, unknown>;
@@ -210,7 +216,10 @@ export async function metricsAt(
   const label = sourceLabel(source);
   const locked = source.kind === "workspace"
     ? await workspaceLocks(options.root, options.lockFiles, options.state)
-    : await lockedOutsAt(options.root, options.lockFiles, source.rev);
+    : await lockedOutsAt(options.root, options.lockFiles, gitRev(source), {
+      label: source.rev,
+      state: options.state,
+    });
   const known = withLocked(options.declared, locked);
   const targets = options.select ? options.select(known) : known;
   const result = new Map<string, MetricVersion>();
@@ -228,7 +237,17 @@ export async function metricsAt(
     }
     return result;
   }
-  const inGit = await readFilesAtRevision(options.root, targets.map((t) => t.path), source.rev);
+  // Git is asked only for what the cache cannot give (metrics recorded by a lock file
+  // are usually in the cache): one `git cat-file` for all of them, none when none.
+  const fromGit = new Set(
+    targets.filter(({ path }) => {
+      const entry = locked.get(path);
+      return entry === undefined || !options.cache.has(entry.hash);
+    }).map(({ path }) => path),
+  );
+  const inGit = fromGit.size === 0
+    ? new Map<string, string | undefined>()
+    : await readFilesAtRevision(options.root, [...fromGit], gitRev(source));
   for (const { path } of targets) {
     const at = `${path} at ${label}`;
     const entry = locked.get(path);
@@ -240,7 +259,7 @@ export async function metricsAt(
         result.set(path, { found: false, reason: `not at ${label}` });
         continue;
       }
-    } else if (options.cache.has(entry.hash)) {
+    } else if (!fromGit.has(path)) {
       const file = { path, file: options.cache.objectPath(entry.hash), hash: entry.hash };
       text = new TextDecoder().decode(await readOutFile(file));
     } else if (committed !== undefined && await hashBytes(committed) === entry.hash) {

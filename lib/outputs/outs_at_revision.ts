@@ -21,11 +21,26 @@ import { type Hash, hashBytes } from "../storage/hash.ts";
 import { parseLock } from "../storage/lock_file.ts";
 import { findProjectFiles, projectFilesAtRevision } from "../storage/project_files.ts";
 import { readFilesAtRevision } from "../storage/read_at_revision.ts";
+import { NS, type StateStore } from "../storage/state.ts";
 
 /** Where outs are read from: the workspace, or a git revision (through lock files and cache). */
 export type OutsSource =
   | { readonly kind: "workspace" }
-  | { readonly kind: "revision"; readonly rev: string };
+  | {
+    readonly kind: "revision";
+    /** The revision as given (`HEAD`, `v1.0`): how it is named in output and messages. */
+    readonly rev: string;
+    /**
+     * The full commit id `rev` names (`resolveCommit`), when known: reads go
+     * there without asking git to resolve `rev` again.
+     */
+    readonly commit?: string;
+  };
+
+/** What git is asked to read at for a revision source: its commit when resolved, else its name. */
+export function gitRev(source: OutsSource & { readonly kind: "revision" }): string {
+  return source.commit ?? source.rev;
+}
 
 /** The workspace as a source. */
 export const WORKSPACE: OutsSource = { kind: "workspace" };
@@ -117,7 +132,9 @@ export async function outsAt(
     for (const out of outs) result.set(out.path, await workspaceFiles(options.root, out));
     return result;
   }
-  const locked = await lockedOutsAt(options.root, options.lockFiles, source.rev);
+  const locked = await lockedOutsAt(options.root, options.lockFiles, gitRev(source), {
+    label: source.rev,
+  });
   for (const out of outs) {
     const entry = locked.get(out.path);
     result.set(
@@ -148,25 +165,59 @@ export async function lockedOutsAt(
   root: string,
   lockFiles: readonly string[],
   rev: string,
+  options: LockedOutsOptions = {},
 ): Promise<Map<string, LockedOut>> {
   const texts = await readFilesAtRevision(root, lockFiles, rev);
   const result = new Map<string, LockedOut>();
   for (const [file, text] of texts) {
     if (text === undefined) continue;
     const name = file.slice(file.lastIndexOf("/") + 1).replace(/\.lock$/, "");
-    const label = `${PIVOT_DIR}/stages/${name}.lock at ${rev}`;
-    const lock = await parseLock(text, label);
-    if (!Array.isArray(lock.outs)) {
-      throw new PivotError(`${label}: 'outs' is not a list: the lock file is damaged`);
-    }
-    for (const out of lock.outs) {
-      if (typeof out?.path !== "string" || typeof out.hash !== "string") {
-        throw new PivotError(`${label}: an out without path or hash: the lock file is damaged`);
-      }
-      result.set(out.path, { path: out.path, hash: out.hash, kind: out.kind, stage: name });
+    const label = `${PIVOT_DIR}/stages/${name}.lock at ${options.label ?? rev}`;
+    for (const out of await outsOfLockText(text, label, options.state)) {
+      result.set(out.path, { ...out, stage: name });
     }
   }
   return result;
+}
+
+/** Options of {@link lockedOutsAt}. */
+export interface LockedOutsOptions {
+  /** How the revision is named in messages (default: `rev` as given). */
+  readonly label?: string;
+  /**
+   * Remembers the outs of each lock file text already parsed, by a hash of
+   * the text: the lock files of a revision are mostly the same from one
+   * command to the next, and parsing YAML is most of the cost of reading them.
+   */
+  readonly state?: StateStore;
+}
+
+type LockTextOut = Omit<LockedOut, "stage">;
+
+/** The outs a lock file's `text` records, validated (from the state store when seen before). */
+async function outsOfLockText(
+  text: string,
+  label: string,
+  state: StateStore | undefined,
+): Promise<readonly LockTextOut[]> {
+  // Under the lock namespace, which gc prunes of every key that is not a path in the project.
+  const key = state && [NS.lock, `@text:${await hashBytes(text)}:${text.length}`];
+  if (state && key) {
+    const known = await state.get<LockTextOut[]>(key);
+    if (Array.isArray(known)) return known;
+  }
+  const lock = await parseLock(text, label);
+  if (!Array.isArray(lock.outs)) {
+    throw new PivotError(`${label}: 'outs' is not a list: the lock file is damaged`);
+  }
+  const outs = lock.outs.map((out) => {
+    if (typeof out?.path !== "string" || typeof out.hash !== "string") {
+      throw new PivotError(`${label}: an out without path or hash: the lock file is damaged`);
+    }
+    return { path: out.path, hash: out.hash, kind: out.kind };
+  });
+  if (state && key) state.defer(key, outs);
+  return outs;
 }
 
 /**
@@ -193,7 +244,7 @@ export async function lockFilesFor(
   for (const source of sources) {
     const found = source.kind === "workspace"
       ? findProjectFiles(root, skip)
-      : await projectFilesAtRevision(root, source.rev);
+      : await projectFilesAtRevision(root, gitRev(source));
     for (const file of found.lockFiles) lockFiles.add(file);
   }
   return [...lockFiles];

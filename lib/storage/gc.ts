@@ -120,9 +120,10 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   const files = join(cache.dir, "files");
   for (const fanout of readDir(files)) {
     if (!fanout.isDirectory || !FANOUT.test(fanout.name)) continue;
-    const dir = join(files, fanout.name);
+    // Plain concatenation: `join` normalises every path, a third of the walk's time.
+    const dir = `${files}/${fanout.name}/`;
     for (const entry of readDir(dir)) {
-      const path = join(dir, entry.name);
+      const path = dir + entry.name;
       const hash = fanout.name + entry.name;
       if (OBJECT_NAME.test(entry.name)) {
         if (refs.objects.has(hash)) {

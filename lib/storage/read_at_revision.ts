@@ -193,6 +193,31 @@ export async function blobsInHistory(
 }
 
 /** The commit `rev` names and `dir`'s place in the repository; undefined for an unborn HEAD. */
+// What never changes while a process runs: a directory's place in its repository, and
+// that a full commit id names a commit. So a command that reads several things at one
+// revision asks git to resolve it once ({@link resolveCommit}), not once per read.
+const prefixes = new Map<string, string>();
+const commits = new Set<string>();
+
+/**
+ * The full id of the commit `rev` names in the repository holding `dir`;
+ * undefined for `HEAD` in a repository without commits. Reading at the id
+ * it returns costs no further `git rev-parse`: resolve a revision once
+ * when several reads at it follow.
+ *
+ * Needs `--allow-run=git`.
+ *
+ * @throws {PivotError} as {@link readFilesAtRevision} does.
+ *
+ * @example
+ * ```ts ignore
+ * const commit = await resolveCommit("/work/project", "HEAD"); // "3f2a…" (40 hex digits)
+ * ```
+ */
+export async function resolveCommit(dir: string, rev: string): Promise<string | undefined> {
+  return (await resolveRevision(dir, rev))?.commit;
+}
+
 async function resolveRevision(
   dir: string,
   rev: string,
@@ -202,16 +227,39 @@ async function resolveRevision(
       `invalid git revision ${JSON.stringify(rev)}: name a commit, branch or tag`,
     );
   }
-  let prefix: string;
-  try {
-    prefix = new TextDecoder().decode(await git(dir, ["rev-parse", "--show-prefix"])).trim();
-  } catch (error) {
-    if (!(error instanceof GitFailed)) throw error;
-    throw new PivotError(`cannot read git revisions in ${dir}: ${error.message}`, { cause: error });
+  let prefix = prefixes.get(dir);
+  // A full commit id names that commit for ever: checked once per process.
+  if (prefix !== undefined && commits.has(`${dir}\0${rev}`)) return { commit: rev, prefix };
+  if (prefix === undefined) {
+    // Both in one process when all is well; on any failure, one at a time below, which
+    // tells a directory outside git from an unknown revision.
+    try {
+      const args = ["rev-parse", "--show-prefix", "--verify", "--quiet", `${rev}^{commit}`];
+      const [shown, commit] = new TextDecoder().decode(await git(dir, args)).split("\n");
+      if (/^[0-9a-f]{40,64}$/.test(commit ?? "")) {
+        prefixes.set(dir, shown.trim());
+        commits.add(`${dir}\0${commit}`);
+        return { commit, prefix: shown.trim() };
+      }
+    } catch (error) {
+      if (!(error instanceof GitFailed) && !(error instanceof PivotError)) throw error;
+    }
+
+    try {
+      prefix = new TextDecoder().decode(await git(dir, ["rev-parse", "--show-prefix"])).trim();
+    } catch (error) {
+      if (!(error instanceof GitFailed)) throw error;
+      throw new PivotError(`cannot read git revisions in ${dir}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    prefixes.set(dir, prefix);
   }
+  if (commits.has(`${dir}\0${rev}`)) return { commit: rev, prefix };
   try {
     const args = ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`];
     const commit = new TextDecoder().decode(await git(dir, args)).trim();
+    commits.add(`${dir}\0${commit}`);
     return { commit, prefix };
   } catch (error) {
     if (!(error instanceof GitFailed)) throw error;

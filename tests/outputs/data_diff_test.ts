@@ -35,7 +35,12 @@ function source(label: string, text: string) {
 async function diff(
   oldText: string,
   newText: string,
-  options: { format?: RowFormat; key?: string[]; partitionBytes?: number } = {},
+  options: {
+    format?: RowFormat;
+    key?: string[];
+    partitionBytes?: number;
+    onPartition?: () => void;
+  } = {},
 ) {
   await using dir = await tempDir();
   const found = {
@@ -51,6 +56,7 @@ async function diff(
       key: options.key,
       tmpDir: dir.root,
       partitionBytes: options.partitionBytes,
+      onPartition: options.onPartition,
     },
     {
       added: (row) => void found.added.push(row),
@@ -113,22 +119,123 @@ test("CRLF line ends, a byte-order mark and blank lines do not make rows differ"
   assertEquals(result.summary.unchanged, 1);
 });
 
-test("large tables are diffed in partitions, with the same result as in memory", async () => {
+test("by key, tables in another order go on in partitions, with the same result as in memory", async () => {
   const rows = (n: number, edit: (i: number) => string) =>
-    "id,v\n" + Array.from({ length: n }, (_, i) => `${i},${edit(i)}`).join("\n") + "\n";
-  const old = rows(3000, (i) => `v${i}`);
-  const current = rows(3100, (i) => (i % 97 === 0 ? `changed${i}` : `v${i}`))
-    .replace("\n5,v5\n", "\n");
-  const inMemory = await diff(old, current, { key: ["id"] });
-  const partitioned = await diff(old, current, { key: ["id"], partitionBytes: 2_000 });
+    Array.from({ length: n }, (_, i) => `${i},${edit(i)}`);
+  const old = "id,v\n" + rows(3000, (i) => `v${i}`).join("\n") + "\n";
+  // The new table in another order (every 7th row from each offset), some rows changed,
+  // one removed (5), 100 added.
+  const edited = rows(3100, (i) => (i % 97 === 0 ? `changed${i}` : `v${i}`))
+    .filter((row) => row !== "5,v5");
+  const shuffled = Array.from({ length: 7 }, (_, k) => edited.filter((_, i) => i % 7 === k))
+    .flat();
+  const current = "id,v\n" + shuffled.join("\n") + "\n";
+  let partitioned = 0;
+  const inMemory = await diff(old, current, {
+    key: ["id"],
+    onPartition: () => partitioned++,
+  });
+  assertEquals(partitioned, 0);
+  const split = await diff(old, current, {
+    key: ["id"],
+    partitionBytes: 2_000,
+    onPartition: () => partitioned++,
+  });
+  assertEquals(partitioned, 1);
   const sortBy = <T>(items: T[]) => items.map((item) => JSON.stringify(item)).sort();
-  assertEquals(sortBy(partitioned.added), sortBy(inMemory.added));
-  assertEquals(sortBy(partitioned.removed), sortBy(inMemory.removed));
-  assertEquals(sortBy(partitioned.modified), sortBy(inMemory.modified));
-  assertEquals(partitioned.summary, inMemory.summary);
+  assertEquals(sortBy(split.added), sortBy(inMemory.added));
+  assertEquals(sortBy(split.removed), sortBy(inMemory.removed));
+  assertEquals(sortBy(split.modified), sortBy(inMemory.modified));
+  assertEquals(split.summary, inMemory.summary);
   assertEquals(inMemory.summary.added, 100);
   assertEquals(inMemory.removed, [{ id: "5", v: "v5" }]);
   assertEquals(inMemory.summary.modified, 31);
+  assertEquals(inMemory.summary.unchanged, 3000 - 1 - 31);
+});
+
+test("by key, tables in the same order stream past without partitions, however large", async () => {
+  const rows = (n: number, edit: (i: number) => string) =>
+    "id,v\n" + Array.from({ length: n }, (_, i) => `${i},${edit(i)}`).join("\n") + "\n";
+  const old = rows(3000, (i) => `v${i}`);
+  // Rows removed here and there, and some inserted, shift every later row: still no partitions.
+  const current = rows(3100, (i) => (i % 97 === 0 ? `changed${i}` : `v${i}`))
+    .replace("\n5,v5\n", "\n").replace("\n2000,v2000\n", "\nx1,new\nx2,new\n");
+  let partitioned = 0;
+  const result = await diff(old, current, {
+    key: ["id"],
+    partitionBytes: 2_000,
+    onPartition: () => partitioned++,
+  });
+  assertEquals(partitioned, 0);
+  assertEquals(result.removed, [{ id: "5", v: "v5" }, { id: "2000", v: "v2000" }]);
+  assertEquals(result.added.length, 102);
+  assertEquals(result.added.slice(0, 2), [{ id: "x1", v: "new" }, { id: "x2", v: "new" }]);
+  assertEquals(result.summary.modified, 31);
+  assertEquals(result.modified[0], { key: { id: "0" }, changes: { v: ["v0", "changed0"] } });
+});
+
+test("by key, rows sharing a key are matched in order while others wait", async () => {
+  const result = await diff(
+    "k,v\nb,1\na,1\na,2\nc,1\n",
+    "k,v\na,1\nc,2\na,3\nb,1\na,4\n",
+    { key: ["k"] },
+  );
+  assertEquals(result.modified, [
+    { key: { k: "c" }, changes: { v: ["1", "2"] } },
+    { key: { k: "a" }, changes: { v: ["2", "3"] } },
+  ]);
+  assertEquals(result.added, [{ k: "a", v: "4" }]);
+  assertEquals(result.removed, []);
+  assertEquals(result.summary.unchanged, 2);
+});
+
+test("by key, streamed or partitioned, the diff is what matching every key in order gives", async () => {
+  // Random tables (seeded): duplicate keys, rows moved, changed, removed and added.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 6; round++) {
+    const old = Array.from({ length: 300 }, (_, i) => [`k${random(200)}`, `v${i}`]);
+    const current = old.filter(() => random(20) !== 0).map(([k, v]) =>
+      random(10) === 0 ? [k, `${v}x`] : [k, v]
+    );
+    for (let i = 0; i < 15; i++) {
+      current.splice(random(current.length), 0, [`n${random(50)}`, "new"]);
+    }
+    for (let i = 0; i < round * 10; i++) {
+      const from = random(current.length);
+      const [row] = current.splice(from, 1);
+      current.splice(random(current.length), 0, row);
+    }
+    const text = (rows: string[][]) => "k,v\n" + rows.map((row) => row.join(",")).join("\n") + "\n";
+    // The reference: the i-th old row with a key matches the i-th new row with that key.
+    const queues = new Map<string, string[][]>();
+    for (const row of old) queues.set(row[0], [...(queues.get(row[0]) ?? []), row]);
+    const expected = { added: [] as Row[], modified: [] as ModifiedRow[], unchanged: 0 };
+    for (const [k, v] of current) {
+      const match = queues.get(k)?.shift();
+      if (match === undefined) expected.added.push({ k, v });
+      else if (match[1] === v) expected.unchanged++;
+      else expected.modified.push({ key: { k }, changes: { v: [match[1], v] } });
+    }
+    const removed = old.filter((row) => queues.get(row[0])!.includes(row))
+      .map(([k, v]) => ({ k, v }));
+    for (const partitionBytes of [1 << 20, 200, 30]) {
+      const result = await diff(text(old), text(current), { key: ["k"], partitionBytes });
+      const sorted = <T>(items: T[]) => items.map((item) => JSON.stringify(item)).sort();
+      assertEquals(sorted(result.added), sorted(expected.added));
+      assertEquals(sorted(result.removed), sorted(removed));
+      assertEquals(sorted(result.modified), sorted(expected.modified));
+      assertEquals(result.summary.unchanged, expected.unchanged);
+      if (partitionBytes === 1 << 20) {
+        // Streamed: added and removed rows in file order.
+        assertEquals(result.added, expected.added);
+        assertEquals(result.removed, removed);
+      }
+    }
+  }
 });
 
 test("by position, inserted and deleted rows are found as such, not as a shift of every row", async () => {

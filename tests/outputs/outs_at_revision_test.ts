@@ -9,6 +9,8 @@ import {
 } from "../../lib/outputs/outs_at_revision.ts";
 import { Cache } from "../../lib/storage/cache.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
+import { NS, StateStore } from "../../lib/storage/state.ts";
+import { PivotError } from "../../lib/errors.ts";
 import { assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { type TempDir, tempDir } from "../_project.ts";
@@ -165,6 +167,44 @@ test("the lock files of the project at a revision are listed, and their outs rea
     { path: "a.csv", hash: "1111111111111111", kind: "plot", stage: "eval" },
     { path: "b.csv", hash: "2222222222222222", kind: "out", stage: "gone" },
   ]);
+});
+
+test("lock files read at a revision are parsed once per text: a changed or damaged one is read afresh", async () => {
+  await using project = await gitProject();
+  const { root, lock } = project;
+  const state = await StateStore.open(join(root, ".pivot", "state"));
+  try {
+    const outs = async (
+      rev: string,
+    ) => [...(await lockedOutsAt(root, [lock], rev, { state })).values()];
+    await Deno.writeTextFile(
+      lock,
+      lockText({ outs: [{ path: "m.json", hash: "1111111111111111", kind: "metric" }] }),
+    );
+    await project.commitAll("first");
+    const first = [{ path: "m.json", hash: "1111111111111111", kind: "metric", stage: "eval" }];
+    assertEquals(await outs("HEAD"), first);
+    await state.flush();
+    const remembered = await state.list([NS.lock]);
+    assertEquals(remembered.length, 1);
+    assertEquals(await outs("HEAD"), first);
+    // The declaration changes (an out is no metric any more): the new text is parsed.
+    await Deno.writeTextFile(
+      lock,
+      lockText({ outs: [{ path: "m.json", hash: "2222222222222222", kind: "out" }] }),
+    );
+    await project.commitAll("second");
+    assertEquals(await outs("HEAD"), [
+      { path: "m.json", hash: "2222222222222222", kind: "out", stage: "eval" },
+    ]);
+    assertEquals(await outs("HEAD~1"), first);
+    // A damaged lock file is an error, whatever was remembered before.
+    await Deno.writeTextFile(lock, lockText({ outs: [{ path: "m.json" }] }));
+    await project.commitAll("damaged");
+    await assertRejects(() => outs("HEAD"), PivotError, /eval\.lock at HEAD/);
+  } finally {
+    state.kv.close();
+  }
 });
 
 test("in the workspace, the lock files of every pipeline are found, outside the skipped cache", async () => {

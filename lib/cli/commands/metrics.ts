@@ -14,8 +14,9 @@ import type { MetricTarget } from "../../outputs/metrics.ts";
 import type { OutsSource } from "../../outputs/outs_at_revision.ts";
 import { isFile, lstatOrUndefined } from "../../paths.ts";
 import { type Command, diffSources, intOption, subcommandError } from "../command.ts";
-import { diffNeed } from "../git_need.ts";
-import { withSession } from "../session.ts";
+import { diffNeed, needingGit } from "../git_need.ts";
+import { openSession } from "../session.ts";
+import { mark } from "../../trace.ts";
 import type { TableFormat } from "../table.ts";
 
 const USAGE = "metrics show|diff [TARGETS...] [options]";
@@ -57,63 +58,85 @@ export const metrics: Command = {
       ? [{ kind: "workspace" }]
       : diffSources("metrics diff", revs);
 
-    return await withSession(env, async (session) => {
-      const { project, graph, cache, state } = session.context;
-      const { declaredMetrics, diffMetrics, metricsAt } = await import(
-        "../../outputs/metrics.ts"
-      );
-      const { lockFilesFor, sourceLabel } = await import("../../outputs/outs_at_revision.ts");
-      const { walkSkips } = await import("../../storage/project_files.ts");
-      const { formatMetricsDiff, formatMetricsShow } = await import("../metrics_table.ts");
-      const declared = declaredMetrics(graph.order);
-      if (action === "diff" && revs.length === 0) {
-        await refuseRevisionTargets(targets, env.cwd, graph.order);
-      }
-      const select = targets.length === 0 ? undefined : selector(targets, {
-        stages: graph.order,
-        declared,
-        toPath: (name) => projectRelative(project, resolve(env.cwd, name)),
-        root: project.root,
-        anyRevision: sources.some((source) => source.kind === "revision"),
-      });
-      const skip = walkSkips(project.root, cache.dir);
-      const versions = [];
-      for (const source of sources) {
-        const lockFiles = await lockFilesFor(project.root, graph.order, [source], skip);
-        versions.push(
-          await metricsAt(source, {
+    // Metrics need the declared outs of the stages, never their code's fingerprints.
+    const session = await openSession({
+      cwd: env.cwd,
+      warn: (message) => env.output.error(`warning: ${message}`),
+      fingerprint: false,
+    });
+    try {
+      return await needingGit(action === "diff" ? diffNeed("metrics") : undefined, async () => {
+        const { project, graph, cache, state } = session.context;
+        const { declaredMetrics, diffMetrics, metricsAt } = await import(
+          "../../outputs/metrics.ts"
+        );
+        const { lockFilesFor, sourceLabel } = await import("../../outputs/outs_at_revision.ts");
+        const { walkSkips } = await import("../../storage/project_files.ts");
+        const { resolveCommit } = await import("../../storage/read_at_revision.ts");
+        const { formatMetricsDiff, formatMetricsShow } = await import("../metrics_table.ts");
+        const declared = declaredMetrics(graph.order);
+        if (action === "diff" && revs.length === 0) {
+          await refuseRevisionTargets(targets, env.cwd, graph.order);
+        }
+        const select = targets.length === 0 ? undefined : selector(targets, {
+          stages: graph.order,
+          declared,
+          toPath: (name) => projectRelative(project, resolve(env.cwd, name)),
+          root: project.root,
+          anyRevision: sources.some((source) => source.kind === "revision"),
+        });
+        const skip = walkSkips(project.root, cache.dir);
+        const readAt = async (given: OutsSource) => {
+          // Resolved once: the reads at it that follow ask git nothing more.
+          const source = given.kind === "revision"
+            ? { ...given, commit: await resolveCommit(project.root, given.rev) }
+            : given;
+          const lockFiles = await lockFilesFor(project.root, graph.order, [source], skip);
+          const version = await metricsAt(source, {
             root: project.root,
             cache,
             lockFiles,
             declared,
             select,
             state,
-          }),
+          });
+          mark(`metrics: read at ${sourceLabel(source)}`);
+          return version;
+        };
+        // Both sides at once (the workspace is read while git answers for the revision); an
+        // error is that of the first source, as if they had been read one after the other.
+        const settled = await Promise.allSettled(sources.map(readAt));
+        const failed = settled.find((result) => result.status === "rejected");
+        if (failed) throw failed.reason;
+        const versions = settled.flatMap((result) =>
+          result.status === "fulfilled" ? [result.value] : []
         );
-      }
-      // A file missing everywhere is worth a warning; one missing on one side is a diff row.
-      const paths = new Set(versions.flatMap((version) => [...version.keys()]));
-      for (const path of paths) {
-        const missing = versions.map((version) => version.get(path))
-          .map((version, index) => ({ version, label: sourceLabel(sources[index]) }));
-        if (missing.some(({ version }) => version?.found)) continue;
-        for (const { version, label } of missing) {
-          if (version && !version.found) {
-            env.output.error(
-              `warning: ${path}${sources.length > 1 ? ` at ${label}` : ""}: ${version.reason}`,
-            );
+        // A file missing everywhere is worth a warning; one missing on one side is a diff row.
+        const paths = new Set(versions.flatMap((version) => [...version.keys()]));
+        for (const path of paths) {
+          const missing = versions.map((version) => version.get(path))
+            .map((version, index) => ({ version, label: sourceLabel(sources[index]) }));
+          if (missing.some(({ version }) => version?.found)) continue;
+          for (const { version, label } of missing) {
+            if (version && !version.found) {
+              env.output.error(
+                `warning: ${path}${sources.length > 1 ? ` at ${label}` : ""}: ${version.reason}`,
+              );
+            }
           }
         }
-      }
-      if (action === "show") {
-        env.output.raw(formatMetricsShow(versions[0], { format, precision }));
+        if (action === "show") {
+          env.output.raw(formatMetricsShow(versions[0], { format, precision }));
+          return 0;
+        }
+        const rows = diffMetrics(versions[0], versions[1], { all: Boolean(values.all) });
+        const labels = [sourceLabel(sources[0]), sourceLabel(sources[1])] as const;
+        env.output.raw(formatMetricsDiff(rows, { format, precision, labels }));
         return 0;
-      }
-      const rows = diffMetrics(versions[0], versions[1], { all: Boolean(values.all) });
-      const labels = [sourceLabel(sources[0]), sourceLabel(sources[1])] as const;
-      env.output.raw(formatMetricsDiff(rows, { format, precision, labels }));
-      return 0;
-    }, { git: action === "diff" ? diffNeed("metrics") : undefined });
+      });
+    } finally {
+      await session.close();
+    }
   },
 };
 
