@@ -14,18 +14,22 @@ import {
   dirManifest,
   hashArtifact,
   listFiles,
+  type PlacedFile,
   rememberDirectory,
 } from "../storage/artifact_hash.ts";
 import {
+  type Cache,
   type CheckoutMode,
   type DirManifest,
   hashManifest,
+  type ManifestEntry,
   sharesObject,
   tempPath,
 } from "../storage/cache.ts";
-import { type Hash, hashFile } from "../storage/hash.ts";
+import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
-import { stampOf } from "../storage/state.ts";
+import { eachLimited } from "../storage/pool.ts";
+import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
@@ -64,24 +68,27 @@ export async function restoreOut(
     if (lstatOrUndefined(out.abs)?.isDirectory) removePath(out.abs);
     ensureDir(dirname(out.abs));
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
-    await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined });
+    await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined, files: [] });
     ignoreCachedOut(context, out);
     return true;
   }
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
+  const objects: FileStamp[] = [];
   for (const file of manifest.files) {
-    if (!(await cache.verify(file.hash, state, warn))) return false;
+    const stamp = await cache.verifiedStamp(file.hash, state, warn);
+    if (stamp === undefined) return false;
+    objects.push(stamp);
   }
-  // Build the directory beside its place, then swap it in.
+  // Build the directory beside its place, then swap it in. The folder is
+  // this process's own, so each file goes straight to its name (no
+  // temporary name and rename per file) and each directory is made once.
   const temp = tempPath(out.abs);
+  const placeMode = modeFor(out, mode);
+  let files: PlacedFile[];
   try {
-    for (const file of manifest.files) {
-      const dest = join(temp, file.path);
-      ensureDir(dirname(dest));
-      await cache.place(file.hash, dest, modeFor(out, mode));
-    }
-    ensureDir(temp);
+    makeParents(temp, manifest.files);
+    files = await placeFiles(cache, temp, manifest.files, objects, placeMode);
     removePath(out.abs);
     ensureDir(dirname(out.abs));
     Deno.renameSync(temp, out.abs);
@@ -89,12 +96,62 @@ export async function restoreOut(
     removePath(temp);
     throw error;
   }
-  await rememberPlaced(state, out, { hash: locked.hash, manifest });
+  await rememberDirectory(out.path, files, locked.hash, state);
   ignoreCachedOut(context, out);
   return true;
 }
 
-/** A staged out, hashed. */
+/** Files up to this size are read whole, then hashed and stored from memory: one read each. */
+const SMALL_FILE = 1 << 20;
+
+/** File operations in flight at once for the files of one directory (copies, reads, writes). */
+const PARALLEL_FILES = 8;
+
+/** Make `root` and every directory the files of `entries` need in it, each once. */
+function makeParents(root: string, entries: readonly ManifestEntry[]): void {
+  Deno.mkdirSync(root, { recursive: true });
+  const made = new Set<string>([""]);
+  for (const { path } of entries) {
+    const slash = path.lastIndexOf("/");
+    const parent = slash < 0 ? "" : path.slice(0, slash);
+    if (made.has(parent)) continue;
+    Deno.mkdirSync(join(root, parent), { recursive: true });
+    for (let p = parent; p !== "" && !made.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      made.add(p);
+    }
+  }
+}
+
+/**
+ * Place each of `entries` (objects with stamps `objects`) at its path under
+ * `root`, where nothing is, by `mode`; returns the files with their stamps.
+ * A hard link or symlink has its object's stamp (a stat follows the link),
+ * so only copies are stat-ed. Links are made one after another (a link is
+ * a few µs, less than handing it to another thread); copies several at once.
+ */
+async function placeFiles(
+  cache: Cache,
+  root: string,
+  entries: readonly ManifestEntry[],
+  objects: readonly FileStamp[],
+  mode: CheckoutMode,
+): Promise<PlacedFile[]> {
+  const files: PlacedFile[] = new Array(entries.length);
+  const place = async (entry: ManifestEntry, i: number) => {
+    const dest = join(root, entry.path);
+    const linked = await cache.placeNew(entry.hash, dest, mode);
+    const stamp = linked ? objects[i] : stampOf(Deno.statSync(dest));
+    files[i] = { path: entry.path, hash: entry.hash, stamp };
+  };
+  if (mode === "hardlink" || mode === "symlink") {
+    for (let i = 0; i < entries.length; i++) await place(entries[i], i);
+  } else {
+    await eachLimited(entries, PARALLEL_FILES, place);
+  }
+  return files;
+}
+
+/** A staged out, hashed (and stored, unless the run commits nothing). */
 interface HashedOut {
   readonly out: OutDef;
   readonly staged: string;
@@ -102,21 +159,91 @@ interface HashedOut {
   readonly manifest: DirManifest | undefined;
   /** For a directory: the total size of its files. */
   readonly size: number;
+  /** For a directory: its files with their stamps once in the workspace. */
+  readonly files: readonly PlacedFile[];
 }
 
-async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
-  if (!out.isDir) {
-    return { out, staged, hash: await hashFile(staged), manifest: undefined, size: 0 };
+/** What {@link storeDirectory} found: the manifest, and each file's stamp as it is left. */
+interface StoredDirectory {
+  readonly manifest: DirManifest;
+  readonly size: number;
+  readonly files: readonly PlacedFile[];
+}
+
+/**
+ * Hash every file of the directory at `dir` and, with `store`, store it in
+ * the cache, reading each file once: a small file is read whole, hashed and
+ * written as an object from memory; a large one is hashed as a stream and
+ * copied (or linked) by the kernel. Several files are in flight at once.
+ *
+ * With `link` (hardlink checkout mode), every file is left as a hard link to
+ * its object: a new object is the file itself, made read-only; a file whose
+ * content the cache already held is replaced by a link to that object.
+ */
+async function storeDirectory(
+  cache: Cache,
+  dir: string,
+  options: { readonly store: boolean; readonly link: boolean },
+): Promise<StoredDirectory> {
+  const paths = listFiles(dir);
+  const files: PlacedFile[] = new Array(paths.length);
+  await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+    const abs = join(dir, path);
+    let { hash, stamp, bytes } = readSmall(abs);
+    hash ??= await hashBytes(bytes!);
+    if (hash === "") hash = await hashFile(abs);
+    if (options.store) {
+      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp);
+      else if (bytes !== undefined) await cache.storeBytes(bytes, hash);
+      else await cache.storeFile(abs, hash, false);
+    }
+    files[i] = { path, hash, stamp };
+  });
+  const entries = files.map(({ path, hash }) => ({ path, hash }));
+  const size = files.reduce((total, f) => total + f.stamp.size, 0);
+  return { manifest: { files: entries }, size, files };
+}
+
+/**
+ * Open the file at `abs` and stat it; a small one is read whole. `hash` is
+ * "" for a large file (the caller hashes it as a stream) and undefined when
+ * `bytes` are there to hash.
+ */
+function readSmall(
+  abs: string,
+): { hash: Hash | undefined; stamp: FileStamp; bytes: Uint8Array | undefined } {
+  using file = Deno.openSync(abs, { read: true });
+  const info = file.statSync();
+  const stamp = stampOf(info);
+  if (info.size > SMALL_FILE) return { hash: "", stamp, bytes: undefined };
+  // One byte more than the size, so a file that grew meanwhile is noticed.
+  const buffer = new Uint8Array(info.size + 1);
+  let done = 0;
+  while (done < buffer.length) {
+    const n = file.readSync(buffer.subarray(done));
+    if (n === null || n === 0) break;
+    done += n;
   }
-  const files = [];
-  let size = 0;
-  for (const path of listFiles(staged)) {
-    const file = join(staged, path);
-    size += Deno.statSync(file).size;
-    files.push({ path, hash: await hashFile(file) });
-  }
-  const manifest = { files };
-  return { out, staged, hash: await hashManifest(manifest), manifest, size };
+  if (done !== info.size) return { hash: "", stamp: stampOf(file.statSync()), bytes: undefined };
+  return { hash: undefined, stamp, bytes: buffer.subarray(0, done) };
+}
+
+/**
+ * Store the file at `abs` as a hard link (read-only) and leave it as a link
+ * to its object; returns its stamp then.
+ */
+async function storeLinked(
+  cache: Cache,
+  abs: string,
+  hash: Hash,
+  stamp: FileStamp,
+): Promise<FileStamp> {
+  const object = await cache.storeFile(abs, hash, true);
+  if (object.stamp.ino === stamp.ino) return stamp;
+  // The object predates this file (same content), or the link was refused
+  // (another filesystem): the workspace file becomes the object.
+  Deno.removeSync(abs);
+  return await cache.placeNew(hash, abs, "hardlink") ? object.stamp : stampOf(Deno.statSync(abs));
 }
 
 /**
@@ -133,9 +260,9 @@ async function storeContent(
     await cache.storeFile(at, hashed.hash, link);
     return;
   }
-  for (const file of hashed.manifest.files) {
+  await eachLimited(hashed.manifest.files, PARALLEL_FILES, async (file) => {
     await cache.storeFile(join(at, file.path), file.hash, link);
-  }
+  });
   await cache.storeManifest(hashed.manifest);
 }
 
@@ -143,13 +270,17 @@ async function storeContent(
 async function rememberPlaced(
   state: EngineContext["state"],
   out: OutDef,
-  hashed: { readonly hash: Hash; readonly manifest: DirManifest | undefined },
+  hashed: {
+    readonly hash: Hash;
+    readonly manifest: DirManifest | undefined;
+    readonly files: readonly PlacedFile[];
+  },
 ): Promise<void> {
   if (!hashed.manifest) {
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
     return;
   }
-  await rememberDirectory(out.abs, out.path, hashed.manifest, hashed.hash, state);
+  await rememberDirectory(out.path, hashed.files, hashed.hash, state);
 }
 
 /** An out as a lock file records it: a directory with its file count and size. */
@@ -173,23 +304,35 @@ export async function commitStagedOuts(
 ): Promise<LockOut[]> {
   // All or nothing: no out is placed if one would land outside the project.
   for (const out of stage.outs) refuseEscapingOut(context.project.root, out);
-  const hashed = await Promise.all(
-    stage.outs.map((out) => hashStaged(out, join(stagedDir, out.path))),
-  );
   const { cache, state } = context;
+  const store = !options.noCommit;
+  // Hash and store every out before any is placed. Hard-linking the staged
+  // file into the cache makes the workspace file and the object one
+  // read-only inode; copies keep the workspace file writable.
+  const hashed = await Promise.all(stage.outs.map(async (out): Promise<HashedOut> => {
+    const staged = join(stagedDir, out.path);
+    const link = store && out.cache && modeFor(out, context.checkoutMode) === "hardlink";
+    if (!out.isDir) {
+      const hash = await hashFile(staged);
+      if (store) await cache.storeFile(staged, hash, link);
+      return { out, staged, hash, manifest: undefined, size: 0, files: [] };
+    }
+    const dir = await storeDirectory(cache, staged, { store, link });
+    const hash = store
+      ? await cache.storeManifest(dir.manifest)
+      : await hashManifest(dir.manifest);
+    return { out, staged, hash, ...dir };
+  }));
   const result: LockOut[] = [];
-  for (const item of hashed) {
+  for (let item of hashed) {
     const { out, staged } = item;
     const mode = modeFor(out, context.checkoutMode);
-    // Hard-linking the staged file into the cache makes the workspace file and
-    // the object one read-only inode; copies keep the workspace file writable.
-    const link = !options.noCommit && out.cache && mode === "hardlink";
-    if (!options.noCommit) await storeContent(cache, staged, item, link);
     removePath(out.abs);
     ensureDir(dirname(out.abs));
-    if (!options.noCommit && out.cache && sharesObject(mode)) {
-      // The object may predate this run (same content as before): link to it.
-      await placeFromCache(context, out, item, mode);
+    if (store && out.cache && sharesObject(mode) && !(out.isDir && mode === "hardlink")) {
+      // The object may predate this run (same content as before): link to
+      // it. (A directory in hardlink mode is made of links already.)
+      item = await placeFromCache(context, out, item, mode);
       removePath(staged);
     } else {
       Deno.renameSync(staged, out.abs);
@@ -201,20 +344,29 @@ export async function commitStagedOuts(
   return result;
 }
 
+/** Place `item` from the cache (a file, or each file of a directory); returns it with its files' stamps. */
 async function placeFromCache(
   context: EngineContext,
   out: OutDef,
   item: HashedOut,
   mode: CheckoutMode,
-): Promise<void> {
+): Promise<HashedOut> {
   if (!item.manifest) {
     await context.cache.place(item.hash, out.abs, mode);
-    return;
+    return item;
   }
-  for (const file of item.manifest.files) {
-    const dest = join(out.abs, file.path);
-    ensureDir(dirname(dest));
-    await context.cache.place(file.hash, dest, mode);
+  const objects = item.manifest.files.map((f) =>
+    stampOf(Deno.statSync(context.cache.objectPath(f.hash)))
+  );
+  const temp = tempPath(out.abs);
+  try {
+    makeParents(temp, item.manifest.files);
+    const files = await placeFiles(context.cache, temp, item.manifest.files, objects, mode);
+    Deno.renameSync(temp, out.abs);
+    return { ...item, files };
+  } catch (error) {
+    removePath(temp);
+    throw error;
   }
 }
 
@@ -228,7 +380,8 @@ export async function recacheOut(
     await context.cache.storeFile(out.abs, locked.hash, false);
     return;
   }
-  await storeContent(context.cache, out.abs, await hashStaged(out, out.abs), false);
+  const dir = await storeDirectory(context.cache, out.abs, { store: true, link: false });
+  await context.cache.storeManifest(dir.manifest);
 }
 
 /**
@@ -251,7 +404,8 @@ export async function storeWorkspaceOuts(
     // A directory the index answered for has its manifest in the cache, but
     // maybe not its files: commit needs the list to store them.
     const manifest = now.isDir
-      ? await dirManifest(now, context.cache) ?? (await hashStaged(out, out.abs)).manifest
+      ? await dirManifest(now, context.cache) ??
+        (await storeDirectory(context.cache, out.abs, { store: false, link: false })).manifest
       : undefined;
     await storeContent(context.cache, out.abs, { hash: now.hash, manifest }, link);
     ignoreCachedOut(context, out);

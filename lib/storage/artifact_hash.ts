@@ -211,29 +211,34 @@ function writeRows(
   return chunks;
 }
 
+/** A file of a directory Pivot has just written: its path in it, content hash and stamp. */
+export interface PlacedFile {
+  readonly path: string;
+  readonly hash: Hash;
+  readonly stamp: FileStamp;
+}
+
 /**
- * Remember the hashes of a directory Pivot has just written at `abs` with
- * `manifest` (an out placed in the workspace), so the next look costs one
- * lookup. Its files are fresh, but their content is known: they are recorded
- * as settled.
+ * Remember the hashes of a directory Pivot has just written at `rel`, whose
+ * files (in {@link listFiles} order) and their stamps the caller knows (it
+ * wrote or read each), so the next look costs one lookup and no file is
+ * stat-ed twice. Its files are fresh, but their content is known: they are
+ * recorded as settled.
  */
 export async function rememberDirectory(
-  abs: string,
   rel: string,
-  manifest: DirManifest,
+  files: readonly PlacedFile[],
   hash: Hash,
   state: StateStore,
 ): Promise<void> {
-  const files = statFiles(abs);
-  const hashes = new Map(manifest.files.map((f) => [f.path, f.hash]));
-  const rows: FileRow[] = files.map(({ path, stamp }) => [
+  if (!inListOrder(files)) files = [...files].sort((a, b) => comparePaths(a.path, b.path));
+  const rows: FileRow[] = files.map(({ path, stamp, hash }) => [
     path,
     stamp.mtime,
     stamp.size,
     stamp.ino,
-    hashes.get(path) ?? "",
+    hash,
   ]);
-  if (rows.some((row) => row[4] === "")) return; // not what the manifest says: look again later
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   const before = (await state.get<DirIndex>([NS.dir, rel]))?.chunks ?? 0;
   const chunks = writeRows(state, rel, rows, before);
@@ -273,7 +278,19 @@ export function listFiles(dir: string): string[] {
     }
   };
   walk("");
-  return result.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return result.sort(comparePaths);
+}
+
+/** The order of {@link listFiles}: by UTF-16 code units. */
+function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function inListOrder(files: readonly { readonly path: string }[]): boolean {
+  for (let i = 1; i < files.length; i++) {
+    if (files[i - 1].path >= files[i].path) return false;
+  }
+  return true;
 }
 
 function followLink(path: string): Deno.FileInfo {
