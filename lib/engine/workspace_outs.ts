@@ -96,7 +96,7 @@ export async function restoreOut(
     removePath(temp);
     throw error;
   }
-  await rememberDirectory(out.path, files, locked.hash, state);
+  await rememberDirectory(out.abs, out.path, files, locked.hash, state);
   ignoreCachedOut(context, out);
   return true;
 }
@@ -280,7 +280,7 @@ async function rememberPlaced(
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
     return;
   }
-  await rememberDirectory(out.path, hashed.files, hashed.hash, state);
+  await rememberDirectory(out.abs, out.path, hashed.files, hashed.hash, state);
 }
 
 /** An out as a lock file records it: a directory with its file count and size. */

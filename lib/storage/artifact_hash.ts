@@ -84,7 +84,13 @@ export async function hashArtifact(
   isDir: boolean,
   state: StateStore,
   cache?: Cache,
+  options: HashOptions = {},
 ): Promise<ArtifactHash | undefined> {
+  if (isDir && options.reuse) {
+    const recent = recentWalks.get(abs);
+    recentWalks.delete(abs);
+    if (recent !== undefined && performance.now() - recent.at <= REUSE_MS) return recent.hashed;
+  }
   const info = statOrUndefined(abs);
   if (!info) return undefined;
   if (!isDir) {
@@ -92,7 +98,33 @@ export async function hashArtifact(
     return { isDir: false, hash: await hashStatted(abs, rel, info, state) };
   }
   if (!info.isDirectory) return undefined;
-  return await hashDirectory(abs, rel, state, cache);
+  const hashed = await hashDirectory(abs, rel, state, cache);
+  if (cache !== undefined) noteWalk(abs, hashed);
+  return hashed;
+}
+
+/** Options of {@link hashArtifact}. */
+export interface HashOptions {
+  /**
+   * Take a directory's hash from a walk of it made in the last
+   * {@link REUSE_MS} by this process (or from Pivot placing it there), once,
+   * instead of stat-ing every file again: a directory that is one stage's
+   * out and the next one's dep is walked once per run. Only for decisions
+   * whose answer is checked again under the stage's lock (which must walk
+   * afresh: a `checkout` may have replaced the directory meanwhile).
+   */
+  readonly reuse?: boolean;
+}
+
+/** How long a directory walk may be reused (see {@link HashOptions.reuse}). */
+export const REUSE_MS = 1_000;
+
+/** The last walk of each directory (by absolute path), for {@link HashOptions.reuse}. */
+const recentWalks = new Map<string, { readonly hashed: DirHash; readonly at: number }>();
+
+/** Note a walk of the directory at `abs` (its manifest is in the cache: not kept). */
+function noteWalk(abs: string, hashed: DirHash): void {
+  recentWalks.set(abs, { hashed: { ...hashed, manifest: undefined }, at: performance.now() });
 }
 
 /** What the directory index records for a directory: `[dir, rel]`. */
@@ -219,13 +251,15 @@ export interface PlacedFile {
 }
 
 /**
- * Remember the hashes of a directory Pivot has just written at `rel`, whose
- * files (in {@link listFiles} order) and their stamps the caller knows (it
- * wrote or read each), so the next look costs one lookup and no file is
- * stat-ed twice. Its files are fresh, but their content is known: they are
- * recorded as settled.
+ * Remember the hashes of a directory Pivot has just written at `abs`
+ * (project-relative `rel`), whose files (in {@link listFiles} order) and
+ * their stamps the caller knows (it wrote or read each), so the next look
+ * costs one lookup and no file is stat-ed twice; the caller must have stored
+ * the manifest in the cache. Its files are fresh, but their content is
+ * known: they are recorded as settled.
  */
 export async function rememberDirectory(
+  abs: string,
   rel: string,
   files: readonly PlacedFile[],
   hash: Hash,
@@ -240,6 +274,7 @@ export async function rememberDirectory(
     hash,
   ]);
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
+  noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
   const before = (await state.get<DirIndex>([NS.dir, rel]))?.chunks ?? 0;
   const chunks = writeRows(state, rel, rows, before);
   state.defer(
