@@ -15,6 +15,7 @@ import {
   hashArtifact,
   listFiles,
   type PlacedFile,
+  readSmallFile,
   rememberDirectory,
 } from "../storage/artifact_hash.ts";
 import {
@@ -101,9 +102,6 @@ export async function restoreOut(
   return true;
 }
 
-/** Files up to this size are read whole, then hashed and stored from memory: one read each. */
-const SMALL_FILE = 1 << 20;
-
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */
 const PARALLEL_FILES = 8;
 
@@ -189,9 +187,8 @@ async function storeDirectory(
   const files: PlacedFile[] = new Array(paths.length);
   await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
     const abs = join(dir, path);
-    let { hash, stamp, bytes } = readSmall(abs);
-    hash ??= await hashBytes(bytes!);
-    if (hash === "") hash = await hashFile(abs);
+    let { stamp, bytes } = readSmallFile(abs);
+    const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(abs);
     if (options.store) {
       if (options.link) stamp = await storeLinked(cache, abs, hash, stamp);
       else if (bytes !== undefined) await cache.storeBytes(bytes, hash);
@@ -202,30 +199,6 @@ async function storeDirectory(
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   return { manifest: { files: entries }, size, files };
-}
-
-/**
- * Open the file at `abs` and stat it; a small one is read whole. `hash` is
- * "" for a large file (the caller hashes it as a stream) and undefined when
- * `bytes` are there to hash.
- */
-function readSmall(
-  abs: string,
-): { hash: Hash | undefined; stamp: FileStamp; bytes: Uint8Array | undefined } {
-  using file = Deno.openSync(abs, { read: true });
-  const info = file.statSync();
-  const stamp = stampOf(info);
-  if (info.size > SMALL_FILE) return { hash: "", stamp, bytes: undefined };
-  // One byte more than the size, so a file that grew meanwhile is noticed.
-  const buffer = new Uint8Array(info.size + 1);
-  let done = 0;
-  while (done < buffer.length) {
-    const n = file.readSync(buffer.subarray(done));
-    if (n === null || n === 0) break;
-    done += n;
-  }
-  if (done !== info.size) return { hash: "", stamp: stampOf(file.statSync()), bytes: undefined };
-  return { hash: undefined, stamp, bytes: buffer.subarray(0, done) };
 }
 
 /**

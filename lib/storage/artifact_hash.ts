@@ -32,7 +32,7 @@ import { PivotError } from "../errors.ts";
 import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
-import { hashFile } from "./hash.ts";
+import { hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "./state.ts";
 
 /** A directory's hash, with its file count and total size. */
@@ -127,6 +127,39 @@ function noteWalk(abs: string, hashed: DirHash): void {
   recentWalks.set(abs, { hashed: { ...hashed, manifest: undefined }, at: performance.now() });
 }
 
+/** Files up to this size are read whole (one read) and hashed from memory. */
+export const SMALL_FILE = 1 << 20;
+
+/**
+ * Open the file at `abs`, stat it, and read it whole when it is small (up to
+ * {@link SMALL_FILE}): the files of a dataset directory are mostly small,
+ * and one synchronous read costs a few µs where a streamed hash costs
+ * several asynchronous operations. `bytes` is undefined for a large file,
+ * and for one whose size changed while it was read: hash it as a stream.
+ */
+export function readSmallFile(abs: string): { stamp: FileStamp; bytes: Uint8Array | undefined } {
+  using file = Deno.openSync(abs, { read: true });
+  const info = file.statSync();
+  const stamp = stampOf(info);
+  if (info.size > SMALL_FILE) return { stamp, bytes: undefined };
+  // One byte more than the size, so a file that grew meanwhile is noticed.
+  const buffer = new Uint8Array(info.size + 1);
+  let done = 0;
+  while (done < buffer.length) {
+    const n = file.readSync(buffer.subarray(done));
+    if (n === null || n === 0) break;
+    done += n;
+  }
+  if (done !== info.size) return { stamp: stampOf(file.statSync()), bytes: undefined };
+  return { stamp, bytes: buffer.subarray(0, done) };
+}
+
+/** The hash of the file at `abs`: read whole when small, else streamed. */
+async function hashSmallOrStream(abs: string): Promise<Hash> {
+  const { bytes } = readSmallFile(abs);
+  return bytes !== undefined ? await hashBytes(bytes) : await hashFile(abs);
+}
+
 /** What the directory index records for a directory: `[dir, rel]`. */
 interface DirIndex {
   /** Digest of every file's path and stamp, in order ("" while a file is racy). */
@@ -193,7 +226,7 @@ async function hashDirectory(
     const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
         row[3] === stamp.ino
       ? row[4]
-      : await hashFile(join(abs, path));
+      : await hashSmallOrStream(join(abs, path));
     const racy = isRacy(stamp);
     if (racy) settled = false;
     rows.push([path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash]);
