@@ -16,6 +16,7 @@ import {
   listFiles,
   type PlacedFile,
   readSmallFile,
+  withSlash,
   rememberDirectory,
 } from "../storage/artifact_hash.ts";
 import {
@@ -135,8 +136,9 @@ async function placeFiles(
   mode: CheckoutMode,
 ): Promise<PlacedFile[]> {
   const files: PlacedFile[] = new Array(entries.length);
+  const base = withSlash(root);
   const place = async (entry: ManifestEntry, i: number) => {
-    const dest = join(root, entry.path);
+    const dest = base + entry.path;
     const linked = await cache.placeNew(entry.hash, dest, mode);
     const stamp = linked ? objects[i] : stampOf(Deno.statSync(dest));
     files[i] = { path: entry.path, hash: entry.hash, stamp };
@@ -185,8 +187,9 @@ async function storeDirectory(
 ): Promise<StoredDirectory> {
   const paths = listFiles(dir);
   const files: PlacedFile[] = new Array(paths.length);
+  const base = withSlash(dir);
   await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
-    const abs = join(dir, path);
+    const abs = base + path;
     let { stamp, bytes } = readSmallFile(abs);
     const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(abs);
     if (options.store) {

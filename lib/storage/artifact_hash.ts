@@ -183,7 +183,8 @@ interface StattedFile {
 }
 
 function statFiles(abs: string): StattedFile[] {
-  return listFiles(abs).map((path) => ({ path, stamp: stampOf(Deno.statSync(join(abs, path))) }));
+  const base = withSlash(abs);
+  return listFiles(abs).map((path) => ({ path, stamp: stampOf(Deno.statSync(base + path)) }));
 }
 
 const encoder = new TextEncoder();
@@ -226,7 +227,7 @@ async function hashDirectory(
     const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
         row[3] === stamp.ino
       ? row[4]
-      : await hashSmallOrStream(join(abs, path));
+      : await hashSmallOrStream(withSlash(abs) + path);
     const racy = isRacy(stamp);
     if (racy) settled = false;
     rows.push([path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash]);
@@ -336,17 +337,28 @@ export async function dirManifest(
 /** Every file under `dir` (following symlinks), as sorted POSIX relative paths. */
 export function listFiles(dir: string): string[] {
   const result: string[] = [];
+  const base = withSlash(dir);
   const walk = (sub: string) => {
-    for (const entry of Deno.readDirSync(sub === "" ? dir : join(dir, sub))) {
+    for (const entry of Deno.readDirSync(sub === "" ? dir : base + sub)) {
       const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
-      if (entry.isSymlink) isDirectory = followLink(join(dir, rel)).isDirectory;
+      if (entry.isSymlink) isDirectory = followLink(base + rel).isDirectory;
       if (isDirectory) walk(rel);
       else result.push(rel);
     }
   };
   walk("");
   return result.sort(comparePaths);
+}
+
+/**
+ * `dir` normalised, ending in `/`, to which a path of {@link listFiles} is
+ * appended: `join` normalises every path it makes, a tenth of a walk of
+ * 10,000 files.
+ */
+export function withSlash(dir: string): string {
+  const normal = join(dir);
+  return normal.endsWith("/") ? normal : `${normal}/`;
 }
 
 /** The order of {@link listFiles}: by UTF-16 code units. */

@@ -91,19 +91,25 @@ export interface CacheOptions {
 export class Cache {
   /** Absolute cache directory (`.pivot/cache`). */
   readonly dir: string;
+  readonly #files: string;
   readonly #state: StateStore | undefined;
   readonly #warn: (message: string) => void;
 
   /** A cache rooted at `dir`. */
   constructor(dir: string, options: CacheOptions = {}) {
     this.dir = dir;
+    this.#files = `${join(dir, "files")}/`;
     this.#state = options.state;
     this.#warn = options.warn ?? (() => {});
   }
 
   /** Where the object for `hash` lives. */
   objectPath(hash: Hash): string {
-    return join(this.dir, "files", hash.slice(0, 2), hash.slice(2));
+    // Concatenated, not joined: a checkout of 100,000 files asks 200,000
+    // times, and `join` normalises every path it makes.
+    return /^[0-9a-f]+$/.test(hash)
+      ? `${this.#files}${hash.slice(0, 2)}/${hash.slice(2)}`
+      : join(this.dir, "files", hash.slice(0, 2), hash.slice(2));
   }
 
   /** True when an object for `hash` exists (its content is not checked). */
