@@ -334,8 +334,12 @@ export async function dirManifest(
   return hashed.manifest ?? await cache.readManifest(hashed.hash);
 }
 
-/** Every file under `dir` (following symlinks), as sorted POSIX relative paths. */
-export function listFiles(dir: string): string[] {
+/**
+ * Every file under `dir` (following symlinks), as sorted POSIX relative
+ * paths; directories for which `skip` is true (given their relative path)
+ * are not entered.
+ */
+export function listFiles(dir: string, skip?: (rel: string) => boolean): string[] {
   const result: string[] = [];
   const base = withSlash(dir);
   const walk = (sub: string) => {
@@ -343,8 +347,8 @@ export function listFiles(dir: string): string[] {
       const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
       if (entry.isSymlink) isDirectory = followLink(base + rel).isDirectory;
-      if (isDirectory) walk(rel);
-      else result.push(rel);
+      if (!isDirectory) result.push(rel);
+      else if (skip === undefined || !skip(rel)) walk(rel);
     }
   };
   walk("");

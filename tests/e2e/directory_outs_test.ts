@@ -98,3 +98,26 @@ test("default mode: a directory out's files are writable copies, and the objects
     await Deno.remove(p.path("gen"), { recursive: true });
   }
 });
+
+test("a file written beside a directory out (even one whose name starts like it) is refused", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("stray");
+pipeline.stage({
+  name: "gen",
+  outs: { gen: out("gen/") },
+  run: (_deps, ctx) => {
+    Deno.mkdirSync(\`\${ctx.outs.gen}/sub\`, { recursive: true });
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/a.txt\`, "a");
+    Deno.mkdirSync(\`\${ctx.outs.gen}2\`, { recursive: true });
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}2/x.txt\`, "x");
+  },
+});
+`,
+  });
+  const run = await p.pivot("repro");
+  assertEquals(run.code, 1, run.stderr);
+  const said = run.stdout + run.stderr;
+  assert(said.includes("wrote 'gen2/x.txt', which is not a declared out"), said);
+  assertEquals(await p.exists("gen"), false);
+});
