@@ -223,7 +223,7 @@ async function hashDirectory(
   let settled = true;
   let size = 0;
   for (const { path, stamp } of files) {
-    const row = known.get(path);
+    const row = known.rows.get(path);
     const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
         row[3] === stamp.ino
       ? row[4]
@@ -235,9 +235,8 @@ async function hashDirectory(
     size += stamp.size;
   }
   const manifest = { files: entries };
-  const hash = await hashManifest(manifest);
-  await cache?.storeManifest(manifest);
-  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0);
+  const hash = cache ? await cache.storeManifest(manifest) : await hashManifest(manifest);
+  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0, known.chunks);
   // With a file still racy, the digest could match a later version: no
   // digest then, and the next look re-reads only the racy files.
   state.defer(
@@ -253,24 +252,50 @@ async function hashDirectory(
   return { isDir: true, hash, files: files.length, size, manifest };
 }
 
-async function readRows(state: StateStore, rel: string): Promise<Map<string, FileRow>> {
-  const rows = new Map<string, FileRow>();
-  for (const { value } of await state.list<FileRow[]>([NS.dirFiles, rel])) {
-    for (const row of value) rows.set(row[0], row);
-  }
-  return rows;
+/** The per-file index of a directory: rows by path, and the stored chunks by number. */
+interface KnownRows {
+  readonly rows: Map<string, FileRow>;
+  readonly chunks: Map<number, readonly FileRow[]>;
 }
 
-/** Write the per-file index of a directory; returns its number of chunks. */
+async function readRows(state: StateStore, rel: string): Promise<KnownRows> {
+  const rows = new Map<string, FileRow>();
+  const chunks = new Map<number, readonly FileRow[]>();
+  for (const { key, value } of await state.list<FileRow[]>([NS.dirFiles, rel])) {
+    if (typeof key[2] === "number") chunks.set(key[2], value);
+    for (const row of value) rows.set(row[0], row);
+  }
+  return { rows, chunks };
+}
+
+function sameRows(a: readonly FileRow[], b: readonly FileRow[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i], b[i]];
+    if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || x[4] !== y[4]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Write the per-file index of a directory; returns its number of chunks.
+ * Chunks equal to those stored (`stored`, when loaded) are not written
+ * again: one file changed in a 100,000-file directory rewrites one chunk of
+ * 400 rows, not all 250.
+ */
 function writeRows(
   state: StateStore,
   rel: string,
   rows: readonly FileRow[],
   before: number,
+  stored?: ReadonlyMap<number, readonly FileRow[]>,
 ): number {
   const chunks = Math.ceil(rows.length / ROWS_PER_CHUNK);
   for (let i = 0; i < chunks; i++) {
-    state.defer([NS.dirFiles, rel, i], rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK));
+    const chunk = rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK);
+    if (!sameRows(chunk, stored?.get(i))) state.defer([NS.dirFiles, rel, i], chunk);
   }
   // Chunks past the new end (the directory shrank) would add stale rows.
   for (let i = chunks; i < before; i++) state.defer([NS.dirFiles, rel, i], []);

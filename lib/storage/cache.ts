@@ -62,6 +62,12 @@ export interface DirManifest {
 
 /** The canonical text of a manifest, whose hash is the directory's hash. */
 function manifestText(manifest: DirManifest): string {
+  // canonicalJson's text, built without its key-sorting replacer (a call per
+  // value: most of the time for 100,000 files): keys written in sorted order.
+  const files = manifest.files.map(({ path, hash }) => ({ hash, path }));
+  if (files.every((f) => typeof f.hash === "string" && typeof f.path === "string")) {
+    return JSON.stringify({ files });
+  }
   return canonicalJson({ files: manifest.files.map(({ path, hash }) => ({ path, hash })) });
 }
 

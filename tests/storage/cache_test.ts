@@ -1,5 +1,5 @@
 import { Cache, CHECKOUT_MODES, type DirManifest, hashManifest } from "../../lib/storage/cache.ts";
-import { hashBytes, hashFile } from "../../lib/storage/hash.ts";
+import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { listTree, openState, type TempDir, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -242,4 +242,13 @@ test("placeNew puts an object where nothing is: a link (the object's inode) or a
   assertEquals((await Deno.stat(dir.path("copied"))).mode! & 0o777, 0o644);
   assertEquals(await cache.placeNew(src.hash, dir.path("sym"), "symlink"), true);
   assertEquals(await Deno.readLink(dir.path("sym")), cache.objectPath(src.hash));
+});
+
+test("a manifest's hash is that of its canonical JSON, whatever the paths hold", async () => {
+  const files = [
+    { path: 'a "quoted"\\path.txt', hash: "0123456789abcdef" },
+    { path: "ünïcode/日本.txt", hash: "fedcba9876543210" },
+    { path: "z\n", hash: "00000000000000ff" },
+  ];
+  assertEquals(await hashManifest({ files }), await hashBytes(canonicalJson({ files })));
 });
