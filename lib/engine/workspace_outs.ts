@@ -16,8 +16,8 @@ import {
   listFiles,
   type PlacedFile,
   readSmallFile,
-  withSlash,
   rememberDirectory,
+  withSlash,
 } from "../storage/artifact_hash.ts";
 import {
   type Cache,
@@ -115,7 +115,11 @@ function makeParents(root: string, entries: readonly ManifestEntry[]): void {
     const parent = slash < 0 ? "" : path.slice(0, slash);
     if (made.has(parent)) continue;
     Deno.mkdirSync(join(root, parent), { recursive: true });
-    for (let p = parent; p !== "" && !made.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+    for (
+      let p = parent;
+      p !== "" && !made.has(p);
+      p = p.slice(0, Math.max(0, p.lastIndexOf("/")))
+    ) {
       made.add(p);
     }
   }
@@ -294,9 +298,7 @@ export async function commitStagedOuts(
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
     const dir = await storeDirectory(cache, staged, { store, link });
-    const hash = store
-      ? await cache.storeManifest(dir.manifest)
-      : await hashManifest(dir.manifest);
+    const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
     return { out, staged, hash, ...dir };
   }));
   const result: LockOut[] = [];

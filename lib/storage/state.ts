@@ -157,7 +157,9 @@ export class StateStore {
    */
   async objectStamp(hash: string): Promise<FileStamp | undefined> {
     const entry = (await this.#entriesOf(NS.object)).get(hash);
-    return entry?.hash === hash ? { mtime: entry.mtime, size: entry.size, ino: entry.ino } : undefined;
+    return entry?.hash === hash
+      ? { mtime: entry.mtime, size: entry.size, ino: entry.ino }
+      : undefined;
   }
 
   /** Remember the stamp of the cache object `hash`, known to be intact (written on {@link flush}). */
