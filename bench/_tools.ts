@@ -79,13 +79,19 @@ const installed = new Map<string, Promise<boolean>>();
  * Whether `program` is on PATH, installing Debian's `debianPackage` with
  * `apt-get install -y` first when it is missing (once per run; an
  * `apt-get update` is tried when the first install fails). A peer that
- * cannot be installed is reported as skipped by the caller.
+ * cannot be installed is reported as skipped by the caller. With
+ * `asRootOnly`, nothing is installed unless this process runs as root.
  */
-export function ensureProgram(program: string, debianPackage: string): Promise<boolean> {
+export function ensureProgram(
+  program: string,
+  debianPackage: string,
+  options: { readonly asRootOnly?: boolean } = {},
+): Promise<boolean> {
   let result = installed.get(program);
   if (!result) {
     result = (async () => {
       if (await onPath(program)) return true;
+      if (options.asRootOnly && Deno.uid() !== 0) return false;
       const install = async () => {
         const output = await new Deno.Command("apt-get", {
           args: ["install", "-y", "-qq", debianPackage],

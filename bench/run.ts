@@ -16,7 +16,7 @@ import { pipelineKey } from "./_context.ts";
 import { machineFacts } from "./_machine.ts";
 import { measured, type Measurement, type Missing, progress, repeat } from "./_measure.ts";
 import { missingText, seconds, type Section, spread, table, times } from "./_report.ts";
-import { REPO, type Tool, type ToolName, TOOLS } from "./_tools.ts";
+import { ensureProgram, REPO, type Tool, type ToolName, TOOLS } from "./_tools.ts";
 import { checkoutWorkload } from "./workloads/checkout.ts";
 import { fingerprintingWorkload } from "./workloads/fingerprinting.ts";
 import { hashingWorkload } from "./workloads/hashing.ts";
@@ -32,6 +32,9 @@ import { bigdirWorkload } from "./workloads/bigdir.ts";
 import { rehashWorkload } from "./workloads/rehash.ts";
 import { readsWorkload } from "./workloads/reads.ts";
 import { baselineTool } from "./_baseline.ts";
+
+/** The workloads that run Snakemake. */
+const SNAKEMAKE_WORKLOADS: readonly WorkloadName[] = ["pipeline", "scaling", "memory"];
 
 /** Workload names for `--only`, in report order. */
 export const WORKLOADS = [
@@ -183,13 +186,20 @@ async function main(): Promise<void> {
   const tools: Tool[] = [];
   const absent = new Map<ToolName, Missing>();
   for (const tool of TOOLS) {
-    const reason = await tool.unavailable();
-    if (reason) {
-      absent.set(tool.name, tool.name === "Pivot" ? { pending: reason } : { skipped: reason });
-    } else if (tool.name === "Snakemake" && (values["no-snakemake"] || values.quick)) {
+    if (tool.name === "Snakemake" && (values["no-snakemake"] || values.quick)) {
       absent.set(tool.name, {
         skipped: values.quick ? "--quick" : "--no-snakemake",
       });
+      continue;
+    }
+    // Issue 6 compares with Snakemake: Debian has it, so a run that uses it
+    // installs it when missing (as root), as the xxhsum and strace workloads do.
+    if (tool.name === "Snakemake" && SNAKEMAKE_WORKLOADS.some((name) => selected.has(name))) {
+      await ensureProgram("snakemake", "snakemake", { asRootOnly: true });
+    }
+    const reason = await tool.unavailable();
+    if (reason) {
+      absent.set(tool.name, tool.name === "Pivot" ? { pending: reason } : { skipped: reason });
     } else {
       tools.push(tool);
     }

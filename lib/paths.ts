@@ -62,3 +62,39 @@ export function isFile(path: string): boolean {
     return false;
   }
 }
+
+/**
+ * The parent directory of the absolute POSIX `path` (`/` for `/`), as
+ * `node:path`'s `dirname`, for the launcher, which avoids loading `node:path`
+ * (about 15 ms of CPU at start-up).
+ *
+ * @example
+ * ```ts
+ * parentDir("/home/me/project"); // "/home/me"
+ * ```
+ */
+export function parentDir(path: string): string {
+  const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+  const at = trimmed.lastIndexOf("/");
+  return at <= 0 ? "/" : trimmed.slice(0, at);
+}
+
+/**
+ * `path` made absolute against the absolute `base` and normalized (`.` and
+ * `..` resolved, no trailing `/`), as `node:path`'s `resolve(base, path)`
+ * for POSIX paths.
+ *
+ * @example
+ * ```ts
+ * absolutePath("/home/me", "../you/./p/"); // "/home/you/p"
+ * ```
+ */
+export function absolutePath(base: string, path: string): string {
+  const parts: string[] = [];
+  for (const part of (path.startsWith("/") ? path : `${base}/${path}`).split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}

@@ -156,11 +156,25 @@ export interface PathOnlyLoader extends Reader<string> {
 function builtin<T>(
   kind: string,
   options: Record<string, unknown>,
-  load: (path: string) => Promise<T>,
-  save: (value: T, path: string) => Promise<void>,
+  load: (path: string) => T | Promise<T>,
+  save: (value: T, path: string) => void | Promise<void>,
 ): BuiltinLoader<T> {
-  return { load, save, [LOADER_SPEC]: { kind, options } };
+  return {
+    load: async (path) => await load(path),
+    save: async (value, path) => await save(value, path),
+    [LOADER_SPEC]: { kind, options },
+  };
 }
+
+// The built-in loaders read and write files synchronously. They run in a
+// stage's worker, whose thread has nothing else to do meanwhile; an
+// asynchronous read or write waits for a thread of Deno's blocking pool and
+// then for the worker's event loop, which on a loaded machine costs more
+// than reading a small file (docs/performance.md, "Full runs").
+const readText = (path: string): string => Deno.readTextFileSync(path);
+const readBytes = (path: string): Uint8Array => Deno.readFileSync(path);
+const writeText = (path: string, text: string): void => Deno.writeTextFileSync(path, text);
+const writeBytes = (path: string, bytes: Uint8Array): void => Deno.writeFileSync(path, bytes);
 
 /**
  * Options of `loaders.json()`.
@@ -207,8 +221,8 @@ export function json<T = unknown>(options?: JsonOptions): BuiltinLoader<T> {
   return builtin<T>(
     "json",
     { indent },
-    async (path) => JSON.parse(await Deno.readTextFile(path)) as T,
-    (value, path) => Deno.writeTextFile(path, JSON.stringify(value, null, indent) + "\n"),
+    (path) => JSON.parse(readText(path)) as T,
+    (value, path) => writeText(path, JSON.stringify(value, null, indent) + "\n"),
   );
 }
 
@@ -237,11 +251,11 @@ export function yaml<T = unknown>(): BuiltinLoader<T> {
     {},
     async (path) => {
       const { parse } = await import("yaml");
-      return parse(await Deno.readTextFile(path)) as T;
+      return parse(readText(path)) as T;
     },
     async (value, path) => {
       const { stringify } = await import("yaml");
-      await Deno.writeTextFile(path, stringify(value));
+      writeText(path, stringify(value));
     },
   );
 }
@@ -270,8 +284,8 @@ export function jsonl<T = unknown>(): BuiltinLoader<T[]> {
   return builtin<T[]>(
     "jsonl",
     {},
-    async (path) => {
-      const lines = (await Deno.readTextFile(path)).split("\n");
+    (path) => {
+      const lines = (readText(path)).split("\n");
       const rows: T[] = [];
       for (const [index, line] of lines.entries()) {
         if (line.trim() === "") continue;
@@ -285,8 +299,7 @@ export function jsonl<T = unknown>(): BuiltinLoader<T[]> {
       }
       return rows;
     },
-    (rows, path) =>
-      Deno.writeTextFile(path, rows.map((row) => JSON.stringify(row) + "\n").join("")),
+    (rows, path) => writeText(path, rows.map((row) => JSON.stringify(row) + "\n").join("")),
   );
 }
 
@@ -311,8 +324,8 @@ export function text(): BuiltinLoader<string> {
   return builtin<string>(
     "text",
     {},
-    (path) => Deno.readTextFile(path),
-    (value, path) => Deno.writeTextFile(path, value),
+    (path) => readText(path),
+    (value, path) => writeText(path, value),
   );
 }
 
@@ -338,8 +351,8 @@ export function bytes(): BuiltinLoader<Uint8Array> {
   return builtin<Uint8Array>(
     "bytes",
     {},
-    (path) => Deno.readFile(path),
-    (value, path) => Deno.writeFile(path, value),
+    (path) => readBytes(path),
+    (value, path) => writeBytes(path, value),
   );
 }
 
@@ -478,7 +491,7 @@ export function csv(options: CsvOptions = {}): BuiltinLoader<Record<string, unkn
     { separator, columns },
     async (path) => {
       const { parse } = await import("csv-parse/sync");
-      const records = parse(await Deno.readTextFile(path), {
+      const records = parse(readText(path), {
         columns: true,
         delimiter: separator,
         skip_empty_lines: true,
@@ -496,7 +509,7 @@ export function csv(options: CsvOptions = {}): BuiltinLoader<Record<string, unkn
       const header = rows.length > 0
         ? [...new Set(rows.flatMap((row) => Object.keys(row)))]
         : Object.keys(columns);
-      await Deno.writeTextFile(
+      writeText(
         path,
         stringify(rows, {
           header: true,

@@ -22,15 +22,22 @@
  * @module
  */
 
-import { dirname, join, relative, resolve } from "node:path";
 import { stripJsonc } from "../jsonc.ts";
-import { findDenoConfig } from "../pipeline/find_project.ts";
-import { fromFileUrl } from "../paths.ts";
+import { findDenoConfig } from "../pipeline/deno_config.ts";
+import { absolutePath, fromFileUrl, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
+import { checkoutImportMap } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
-const UNSTABLE = ["--unstable-kv", "--unstable-worker-options"];
+const CHILD_FLAGS = ["--unstable-kv", "--unstable-worker-options"];
+
+/**
+ * `main.ts`, named by a computed specifier: Deno reads the module graph of a
+ * written-out `import("./main.ts")` at start-up, which would make the
+ * launcher of every re-executed command load all of Pivot for nothing.
+ */
+const MAIN_MODULE = "./main.ts";
 
 /** Commands that never import the user's code, which need no relaunch. */
 const SELF_CONTAINED = new Set(["completion", "schema", "__complete", "help"]);
@@ -58,7 +65,8 @@ export async function launch(
   const compiled = options.compiled ?? isCompiled();
   const inChild = Deno.env.get(CHILD_ENV) === "1";
   if (!inChild) Deno.env.set(LAUNCH_ENV, JSON.stringify(launchInfo(mainUrl, compiled)));
-  const cwd = resolve(cwdOption(args) ?? Deno.cwd());
+  // No `node:path` here: loading it costs every command about 15 ms of CPU.
+  const cwd = absolutePath(Deno.cwd(), cwdOption(args) ?? ".");
   const userConfig = findDenoConfig(cwd);
   const unstableOn = typeof Deno.openKv === "function";
   // Commands that never load user code run here, however Pivot was started:
@@ -66,7 +74,7 @@ export async function launch(
   const here = inChild || isSelfContained(args) ||
     (!compiled && userConfig === undefined && unstableOn);
   if (here) {
-    const { main } = await import("./main.ts");
+    const { main }: typeof import("./main.ts") = await import(MAIN_MODULE);
     return await main(args);
   }
   try {
@@ -93,7 +101,7 @@ function checkDenoConfig(config: string, cwd: string): void {
   try {
     JSON.parse(stripJsonc(text));
   } catch (error) {
-    const shown = relative(cwd, config).startsWith("..") ? config : relative(cwd, config);
+    const shown = config.startsWith(`${cwd}/`) ? config.slice(cwd.length + 1) : config;
     throw new Error(
       `${shown}: not valid JSON (${
         (error as Error).message
@@ -117,12 +125,15 @@ async function relaunch(
 ): Promise<number> {
   const deno = compiled ? findDeno() : Deno.execPath();
   const entry = compiled ? await extractSources(mainUrl) : mainUrl;
+  const entryUrl = entry.startsWith("/") ? toFileUrl(entry) : entry;
+  const importMap = userConfig ? checkoutImportMap(userConfig, entryUrl) : undefined;
   const child = new Deno.Command(deno, {
     args: [
       "run",
       "-A",
-      ...UNSTABLE,
+      ...CHILD_FLAGS,
       ...(userConfig ? ["--config", userConfig] : []),
+      ...(importMap ? ["--import-map", importMap] : []),
       entry,
       ...args,
     ],
@@ -182,7 +193,7 @@ export function findDeno(): string {
   }
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     if (dir === "") continue;
-    const candidate = join(dir, "deno");
+    const candidate = `${dir}/deno`;
     if (isExecutableFile(candidate)) return candidate;
   }
   throw new Error(NO_DENO_MESSAGE);
@@ -204,6 +215,7 @@ function isExecutableFile(path: string): boolean {
  */
 async function extractSources(mainUrl: string): Promise<string> {
   const { VERSION } = await import("../version.ts");
+  const { dirname, join } = await import("node:path");
   const home = Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache");
   return await extractSourcesTo(dirname(fromFileUrl(mainUrl)), join(home, "pivot", VERSION));
 }
@@ -220,6 +232,7 @@ async function extractSources(mainUrl: string): Promise<string> {
  * ```
  */
 export async function extractSourcesTo(sourceRoot: string, target: string): Promise<string> {
+  const { dirname, join } = await import("node:path");
   const done = join(target, ".complete");
   try {
     await Deno.stat(done);

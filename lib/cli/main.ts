@@ -12,72 +12,234 @@ import { isCorruptStateError, setAsideState } from "../storage/state.ts";
 import { didYouMean } from "../suggest.ts";
 import { VERSION } from "../version.ts";
 import { type Command, commandHelp, GLOBAL_OPTIONS, parseCommandArgs } from "./command.ts";
-import { checkout } from "./commands/checkout.ts";
-import { complete, completionCommand } from "./commands/completion.ts";
-import { commit } from "./commands/commit.ts";
-import { dag } from "./commands/dag.ts";
-import { data } from "./commands/data.ts";
-import { exportCommand } from "./commands/export.ts";
-import { importDvc } from "./commands/import_dvc.ts";
-import { doctor } from "./commands/doctor.ts";
-import { gc } from "./commands/gc.ts";
-import { helpCommand } from "./commands/help.ts";
-import { history } from "./commands/history.ts";
-import { init } from "./commands/init.ts";
-import { list } from "./commands/list.ts";
-import { metrics } from "./commands/metrics.ts";
-import { params } from "./commands/params.ts";
-import { plots } from "./commands/plots.ts";
-import { repro } from "./commands/repro.ts";
-import { run } from "./commands/run.ts";
-import { schema } from "./commands/schema.ts";
-import { show } from "./commands/show.ts";
-import { status } from "./commands/status.ts";
-import { track, untrack } from "./commands/track.ts";
-import { ui } from "./commands/ui.ts";
-import { verify } from "./commands/verify.ts";
-import { fetchCommand, pullCommand, pushCommand } from "./commands/transfer.ts";
-import { remote } from "./commands/remote.ts";
-import { config } from "./commands/config.ts";
 import { cwdOption } from "./cwd_option.ts";
 import { Output } from "./output.ts";
 import { cancelledExitCode, signalExitCode } from "./signal_exit.ts";
 import { mark } from "../trace.ts";
 
+/**
+ * A command as the table lists it: what `pivot --help`, did-you-mean and
+ * dispatch need, without loading the command's module (and everything it
+ * imports) until the command runs.
+ */
+export interface CommandEntry {
+  /** Name (`repro`); the same as the loaded command's. */
+  readonly name: string;
+  /** One line for `pivot --help`; the same as the loaded command's. */
+  readonly summary: string;
+  /** Left out of `pivot --help` and completions (an internal command). */
+  readonly hidden?: boolean;
+  /** Import the command's module. */
+  load(): Promise<Command>;
+}
+
+/**
+ * Import a module of `./commands/` by a computed specifier: Deno would
+ * otherwise load and analyse every command's module graph (all of Pivot,
+ * npm packages included) whenever `main.ts` is imported, before any runs.
+ * The types are the modules' own: `CommandModules` names them.
+ */
+function commandModule<K extends keyof CommandModules>(file: K): Promise<CommandModules[K]> {
+  const url = new URL(`./commands/${file}`, import.meta.url).href;
+  return import(url);
+}
+
+/** The command modules, by file name (types only: nothing is imported here). */
+interface CommandModules {
+  "checkout.ts": typeof import("./commands/checkout.ts");
+  "commit.ts": typeof import("./commands/commit.ts");
+  "completion.ts": typeof import("./commands/completion.ts");
+  "config.ts": typeof import("./commands/config.ts");
+  "dag.ts": typeof import("./commands/dag.ts");
+  "data.ts": typeof import("./commands/data.ts");
+  "doctor.ts": typeof import("./commands/doctor.ts");
+  "export.ts": typeof import("./commands/export.ts");
+  "gc.ts": typeof import("./commands/gc.ts");
+  "help.ts": typeof import("./commands/help.ts");
+  "history.ts": typeof import("./commands/history.ts");
+  "import_dvc.ts": typeof import("./commands/import_dvc.ts");
+  "init.ts": typeof import("./commands/init.ts");
+  "list.ts": typeof import("./commands/list.ts");
+  "metrics.ts": typeof import("./commands/metrics.ts");
+  "params.ts": typeof import("./commands/params.ts");
+  "plots.ts": typeof import("./commands/plots.ts");
+  "remote.ts": typeof import("./commands/remote.ts");
+  "repro.ts": typeof import("./commands/repro.ts");
+  "run.ts": typeof import("./commands/run.ts");
+  "schema.ts": typeof import("./commands/schema.ts");
+  "show.ts": typeof import("./commands/show.ts");
+  "status.ts": typeof import("./commands/status.ts");
+  "track.ts": typeof import("./commands/track.ts");
+  "transfer.ts": typeof import("./commands/transfer.ts");
+  "ui.ts": typeof import("./commands/ui.ts");
+  "verify.ts": typeof import("./commands/verify.ts");
+}
+
 /** Every command, in the order `pivot --help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  init,
-  repro,
-  run,
-  status,
-  list,
-  dag,
-  params,
-  metrics,
-  plots,
-  data,
-  track,
-  untrack,
-  commit,
-  checkout,
-  verify,
-  history,
-  show,
-  gc,
-  ui,
-  importDvc,
-  exportCommand,
-  pushCommand,
-  fetchCommand,
-  pullCommand,
-  remote,
-  config,
-  completionCommand(() => COMMANDS),
-  helpCommand(() => COMMANDS, mainHelp),
-  schema,
-  doctor,
-  complete,
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "init",
+    summary: "Create .pivot/ here (with --example, also a starter pipeline).",
+    load: async () => (await commandModule("init.ts")).init,
+  },
+  {
+    name: "repro",
+    summary: "Run stages (default: all) and everything upstream of them that is stale.",
+    load: async () => (await commandModule("repro.ts")).repro,
+  },
+  {
+    name: "run",
+    summary: "Run exactly the named stages (no upstream stages), skipping those up to date.",
+    load: async () => (await commandModule("run.ts")).run,
+  },
+  {
+    name: "status",
+    summary: "Show which stages would run and why.",
+    load: async () => (await commandModule("status.ts")).status,
+  },
+  {
+    name: "list",
+    summary: "List the stages, in pipeline order.",
+    load: async () => (await commandModule("list.ts")).list,
+  },
+  {
+    name: "dag",
+    summary: "Show the pipeline graph (of TARGETS and their upstream, or all).",
+    load: async () => (await commandModule("dag.ts")).dag,
+  },
+  {
+    name: "params",
+    summary: "Show the params of stages, or diff them with git HEAD (or --rev).",
+    load: async () => (await commandModule("params.ts")).params,
+  },
+  {
+    name: "metrics",
+    summary: "Show metrics (flattened to dotted keys), or diff them with git HEAD (or --rev).",
+    load: async () => (await commandModule("metrics.ts")).metrics,
+  },
+  {
+    name: "plots",
+    summary: "Show plots in one offline HTML page, or overlay them at two revisions (diff).",
+    load: async () => (await commandModule("plots.ts")).plots,
+  },
+  {
+    name: "data",
+    summary: "Get an out or tracked file as at a revision, or diff data row by row.",
+    load: async () => (await commandModule("data.ts")).data,
+  },
+  {
+    name: "track",
+    summary: "Cache files or directories no stage produces, recorded in PATH.pvt for git.",
+    load: async () => (await commandModule("track.ts")).track,
+  },
+  {
+    name: "untrack",
+    summary: "Stop tracking data: remove its PATH.pvt and .gitignore line (the data stays).",
+    load: async () => (await commandModule("track.ts")).untrack,
+  },
+  {
+    name: "commit",
+    summary: "Record the workspace as it is into lock files and the cache.",
+    load: async () => (await commandModule("commit.ts")).commit,
+  },
+  {
+    name: "checkout",
+    summary: "Restore outs from the cache as the lock files record them.",
+    load: async () => (await commandModule("checkout.ts")).checkout,
+  },
+  {
+    name: "verify",
+    summary:
+      "CI gate: every stage up to date, every out and tracked file restorable (exit 1 if not).",
+    load: async () => (await commandModule("verify.ts")).verify,
+  },
+  {
+    name: "history",
+    summary: "List past runs (newest first): when, which command, what each stage did.",
+    load: async () => (await commandModule("history.ts")).history,
+  },
+  {
+    name: "show",
+    summary: "Show a past run (default: the latest) stage by stage.",
+    load: async () => (await commandModule("show.ts")).show,
+  },
+  {
+    name: "gc",
+    summary: "Remove cache objects (and state entries) that nothing refers to any more.",
+    load: async () => (await commandModule("gc.ts")).gc,
+  },
+  {
+    name: "ui",
+    summary: "Serve the web UI: the live pipeline graph, explanations, logs; run stages from it.",
+    load: async () => (await commandModule("ui.ts")).ui,
+  },
+  {
+    name: "import-dvc",
+    summary: "Convert a DVC project (dvc.yaml, dvc.lock, .dvc files) into a Pivot project.",
+    load: async () => (await commandModule("import_dvc.ts")).importDvc,
+  },
+  {
+    name: "export",
+    summary: "Write a dvc.yaml whose stages run 'pivot run <stage>' (for DVC-based CI).",
+    load: async () => (await commandModule("export.ts")).exportCommand,
+  },
+  {
+    name: "push",
+    summary: "Upload to a remote the cached outs and tracked data the remote lacks.",
+    load: async () => (await commandModule("transfer.ts")).pushCommand,
+  },
+  {
+    name: "fetch",
+    summary: "Download from a remote the cached outs and tracked data the cache lacks.",
+    load: async () => (await commandModule("transfer.ts")).fetchCommand,
+  },
+  {
+    name: "pull",
+    summary: "Fetch from a remote, then check out: restore outs and tracked data.",
+    load: async () => (await commandModule("transfer.ts")).pullCommand,
+  },
+  {
+    name: "remote",
+    summary: "Manage remotes: list, add NAME URL [-d], remove NAME, default [NAME].",
+    load: async () => (await commandModule("remote.ts")).remote,
+  },
+  {
+    name: "config",
+    summary: "Settings: get KEY, set KEY VALUE, unset KEY, list (--local: config.local.yaml).",
+    load: async () => (await commandModule("config.ts")).config,
+  },
+  {
+    name: "completion",
+    summary: "Print the shell completion script for bash, zsh or fish.",
+    load: async () => (await commandModule("completion.ts")).completionCommand(loadCommands),
+  },
+  {
+    name: "help",
+    summary: "Show the list of commands, or a command's options (as --help does).",
+    load: async () => (await commandModule("help.ts")).helpCommand(loadCommands, mainHelp),
+  },
+  {
+    name: "schema",
+    summary: "Print the JSON Schema of pivot.yaml, config.yaml or .pvt files.",
+    load: async () => (await commandModule("schema.ts")).schema,
+  },
+  {
+    name: "doctor",
+    summary: "Show versions, how pivot was started, and the project's setup (for bug reports).",
+    load: async () => (await commandModule("doctor.ts")).doctor,
+  },
+  {
+    name: "__complete",
+    summary: "Completion candidates for the shell scripts (internal).",
+    hidden: true,
+    load: async () => (await commandModule("completion.ts")).complete,
+  },
 ];
+
+/** Every command, loaded (for the completion scripts, which list every command's options). */
+export function loadCommands(): Promise<Command[]> {
+  return Promise.all(COMMANDS.map((entry) => entry.load()));
+}
 
 function mainHelp(): string {
   const shown = COMMANDS.filter((c) => !c.hidden);
@@ -206,13 +368,14 @@ async function dispatch(
     output.line(mainHelp());
     return parsed.values.help ? 0 : 2;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     const suggestion = didYouMean(name, COMMANDS.map((c) => c.name));
     throw new PivotError(
       `unknown command '${name}'${suggestion || ": run 'pivot --help' for the list"}`,
     );
   }
+  const command = await entry.load();
   const parsed = parseCommandArgs(args, command.options, command.name);
   if (parsed.values.help) {
     output.line(commandHelp(command));

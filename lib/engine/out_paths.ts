@@ -25,15 +25,20 @@ import type { EngineContext } from "./context.ts";
 export function refuseOutsOverCode(
   context: Pick<EngineContext, "project" | "graph" | "fingerprints">,
 ): void {
+  // Stages share their modules: each URL and file is resolved once, not once a stage.
+  const urls = new Set<string>();
+  const files = new Set<string>();
   const code = new Set<string>();
   for (const stage of context.graph.order) {
     code.add(stage.pipeline.file);
     if (stage.code.kind !== "command" && stage.code.moduleUrl.startsWith("file:")) {
-      code.add(fromFileUrl(stage.code.moduleUrl));
+      urls.add(stage.code.moduleUrl);
     }
     const locations = context.fingerprints.get(stage.name)?.locations ?? {};
-    for (const { file } of Object.values(locations)) code.add(join(context.project.root, file));
+    for (const location of Object.values(locations)) files.add(location.file);
   }
+  for (const url of urls) code.add(fromFileUrl(url));
+  for (const file of files) code.add(join(context.project.root, file));
   for (const stage of context.graph.order) {
     for (const out of stage.outs) {
       const module = out.isDir
@@ -52,6 +57,8 @@ export function refuseOutsOverCode(
   }
 }
 
+const realRoots = new Map<string, string>();
+
 /**
  * Check, right before writing `out`, that no symbolic link made since the
  * pipeline was loaded leads it outside the project.
@@ -59,7 +66,20 @@ export function refuseOutsOverCode(
  * @throws {PivotError} naming the out and where it really is.
  */
 export function refuseEscapingOut(root: string, out: OutDef): void {
-  const really = escapesThroughLink(root, out.abs);
+  // The root's real path is resolved once a process; the out's directories
+  // are resolved every time (a link may have been made since).
+  let realRoot = realRoots.get(root);
+  if (realRoot === undefined) {
+    const resolved = new Map<string, string>();
+    escapesThroughLink(root, out.abs, resolved);
+    realRoot = resolved.get(root);
+    if (realRoot !== undefined) realRoots.set(root, realRoot);
+  }
+  const really = escapesThroughLink(
+    root,
+    out.abs,
+    realRoot === undefined ? new Map() : new Map([[root, realRoot]]),
+  );
   if (really === undefined) return;
   throw new PivotError(
     `out '${out.name}' (${out.path}) leads outside the project through a symbolic link (it is really ${really}): nothing was written there; write outs inside the project`,

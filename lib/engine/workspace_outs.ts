@@ -36,7 +36,7 @@ import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
-import { ensureDir, removePath } from "../storage/ensure_dir.ts";
+import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -233,11 +233,16 @@ async function storeLinked(
 async function storeContent(
   cache: EngineContext["cache"],
   at: string,
-  hashed: { readonly hash: Hash; readonly manifest: DirManifest | undefined },
+  hashed: {
+    readonly hash: Hash;
+    readonly manifest: DirManifest | undefined;
+    readonly bytes?: Uint8Array;
+  },
   link: boolean,
 ): Promise<void> {
   if (!hashed.manifest) {
-    await cache.storeFile(at, hashed.hash, link);
+    if (hashed.bytes !== undefined && !link) await cache.storeBytes(hashed.bytes, hashed.hash);
+    else await cache.storeFile(at, hashed.hash, link);
     return;
   }
   await eachLimited(hashed.manifest.files, PARALLEL_FILES, async (file) => {
@@ -293,8 +298,13 @@ export async function commitStagedOuts(
     const staged = join(stagedDir, out.path);
     const link = store && out.cache && modeFor(out, context.checkoutMode) === "hardlink";
     if (!out.isDir) {
-      const hash = await hashFile(staged);
-      if (store) await cache.storeFile(staged, hash, link);
+      // A small file is read once: hashed in memory and stored from memory.
+      const { bytes } = readSmallFile(staged);
+      const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(staged);
+      if (store) {
+        if (bytes !== undefined && !link) await cache.storeBytes(bytes, hash);
+        else await cache.storeFile(staged, hash, link);
+      }
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
     const dir = await storeDirectory(cache, staged, { store, link });
@@ -305,21 +315,40 @@ export async function commitStagedOuts(
   for (let item of hashed) {
     const { out, staged } = item;
     const mode = modeFor(out, context.checkoutMode);
-    removePath(out.abs);
-    ensureDir(dirname(out.abs));
     if (store && out.cache && sharesObject(mode) && !(out.isDir && mode === "hardlink")) {
+      removePath(out.abs);
+      ensureDir(dirname(out.abs));
       // The object may predate this run (same content as before): link to
       // it. (A directory in hardlink mode is made of links already.)
       item = await placeFromCache(context, out, item, mode);
       removePath(staged);
     } else {
-      Deno.renameSync(staged, out.abs);
+      moveIntoPlace(staged, out.abs);
     }
     await rememberPlaced(state, out, item);
     ignoreCachedOut(context, out);
     result.push(lockOut(out, item));
   }
   return result;
+}
+
+/**
+ * Rename `staged` to `dest`, removing what is there first (a directory, or
+ * a file: renaming over a file the previous run wrote costs as much as the
+ * unlink, see docs/performance.md, "Full runs").
+ */
+function moveIntoPlace(staged: string, dest: string): void {
+  removePath(dest);
+  ensureDir(dirname(dest));
+  try {
+    Deno.renameSync(staged, dest);
+  } catch (error) {
+    // Its directory removed since this process made it: make it again.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    forgetDir(dirname(dest));
+    ensureDir(dirname(dest));
+    Deno.renameSync(staged, dest);
+  }
 }
 
 /** Place `item` from the cache (a file, or each file of a directory); returns it with its files' stamps. */

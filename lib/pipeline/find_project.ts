@@ -10,6 +10,8 @@ import { dirname, join, relative } from "node:path";
 import { PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectAt } from "../model/project.ts";
 
+export { findDenoConfig } from "./deno_config.ts";
+
 /** Pipeline file names, in the order they are looked for. */
 export const PIPELINE_FILES = ["pivot.yaml", "pivot.yml", "pipeline.ts"] as const;
 
@@ -85,20 +87,6 @@ export function nearestPipelineFile(project: Project, cwd: string): string | und
     const file = pipelineFileIn(dir);
     if (file) return file;
     if (dir === project.root || !isInside(project.root, dir)) break;
-  }
-  return undefined;
-}
-
-/**
- * The user's Deno configuration for code in `dir`: the nearest `deno.json`
- * or `deno.jsonc`, as Deno itself would find it.
- */
-export function findDenoConfig(dir: string): string | undefined {
-  for (const ancestor of ancestors(dir)) {
-    for (const name of ["deno.json", "deno.jsonc"]) {
-      const file = join(ancestor, name);
-      if (isFile(file)) return file;
-    }
   }
   return undefined;
 }

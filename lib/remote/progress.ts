@@ -117,8 +117,12 @@ export class TransferProgress {
   }
 }
 
+/**
+ * `n` with thousands separators: `2,000`. Not `toLocaleString`, whose first
+ * call loads ICU's number formats (~30 ms, on every transfer).
+ */
 function thousands(n: number): string {
-  return n.toLocaleString("en-US");
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 /** `bytes` in the largest unit that keeps it at least 1: `512 B`, `4.0 KiB`, `7.8 MiB`, `1.2 GiB`. */

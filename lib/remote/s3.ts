@@ -408,6 +408,11 @@ class S3Backend implements Backend {
       query: `uploadId=${encode(uploadId)}`,
       body,
       headers: { "content-type": "application/xml" },
+      // The server assembles the object before it answers: s3rver (and
+      // MinIO on one disk) copies every part, over 30 s for 1 GiB on a busy
+      // disk, and a retry of a complete still under way fails with a 500.
+      // Allow a second per part (8 MiB) on top of the idle timeout.
+      timeoutMs: this.#timeoutMs + etags.length * 1000,
       consume: async (response) => {
         // S3 may answer 200 and report the failure in the body.
         const text = await response.text();

@@ -71,6 +71,13 @@ export interface TransferOptions {
   /** Told how existence was checked (tests, benchmarks). */
   readonly onPlan?: (plan: ExistencePlan) => void;
   /**
+   * Fetch only: write a second, writable copy of each small object (those
+   * downloaded into memory) and offer it to the cache ({@link
+   * Cache.offerCopy}), for a checkout by copy right after (`pull`, where
+   * the filesystem cannot clone): checkout then renames it into place.
+   */
+  readonly prepareCopies?: boolean;
+  /**
    * Stops the transfer (Ctrl-C): no new object starts, those in flight
    * finish or fail, parts already uploaded stay recorded for a resume, and
    * the call rejects with a {@link TransferCancelled}.
@@ -98,6 +105,7 @@ interface Context {
   readonly problem: (message: string) => void;
   readonly queue: WorkQueue;
   readonly jobs: number;
+  readonly prepareCopies: boolean;
 }
 
 function contextOf(
@@ -120,6 +128,7 @@ function contextOf(
     problem: options.onProblem ?? (() => {}),
     queue,
     jobs,
+    prepareCopies: options.prepareCopies ?? false,
   };
 }
 
@@ -478,6 +487,8 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
   const folder = join(cache.dir, "tmp");
   ensureDir(folder);
   const temp = join(folder, `download.${Deno.pid}.${++downloads}`);
+  // Named as the download, so a killed fetch's copy is swept with it.
+  const copy = context.prepareCopies ? `${temp}.copy` : undefined;
   let placed = false;
   try {
     const got = await remote.backend.download(objectKey(hash), temp, (n) => progress.bytes(n));
@@ -507,18 +518,37 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
     placed = true;
     // Checked just now: a checkout right after (pull) need not hash it again.
     await cache.rememberVerified(hash, context.state);
+    if (copy !== undefined && bytes) {
+      // A small object's workspace copy, from the same bytes: checkout
+      // then renames it into place instead of copying the object (a copy
+      // costs it two opens of the object, a probe of the destination, the
+      // create, copy_file_range and two chmods). Should the write fail
+      // (disk full), checkout copies as usual. Large objects are not
+      // copied here: written beside the ranges as they were hashed, the
+      // copy cost 1.3x the CPU of checkout's in-kernel copy afterwards.
+      try {
+        Deno.writeFileSync(copy, bytes, { mode: 0o644 });
+        cache.offerCopy(hash, copy);
+      } catch {
+        removed(copy);
+      }
+    }
     remote.index.add(hash, size);
     progress.done("transferred", size);
   } catch (error) {
     failed(context, hash, error);
   } finally {
-    if (!placed) {
-      try {
-        Deno.removeSync(temp);
-      } catch {
-        // never created
-      }
-    }
+    if (!placed) removed(temp);
+  }
+}
+
+/** Remove the file at `path`; true when it is gone (or never was). */
+function removed(path: string): boolean {
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound;
   }
 }
 

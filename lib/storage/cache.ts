@@ -282,6 +282,21 @@ export class Cache {
   }
 
   /**
+   * Offer `file`, a writable copy of the object `hash` that nothing else
+   * knows of (written from the same bytes as the object, checked in memory
+   * as a download arrived), to the next {@link place} of that object by copy
+   * or reflink in this process, which then moves it into place instead of
+   * copying: for `pull`, a rename instead of a copy's opens, probe and
+   * chmods per small file. {@link dropOfferedCopies} removes those not taken.
+   */
+  offerCopy(hash: Hash, file: string): void {
+    const object = this.objectPath(hash);
+    const earlier = offers.get(object);
+    if (earlier !== undefined && earlier !== file) removeQuietly(earlier);
+    offers.set(object, file);
+  }
+
+  /**
    * Place the object for `hash` at `dest` (whose parent exists), by `mode`,
    * replacing what is there in one rename. Hard links fall back to copies
    * across filesystems.
@@ -293,11 +308,9 @@ export class Cache {
    * both cases a file independent of the object. See docs/cache.md.
    */
   async place(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
-    const object = this.objectPath(hash);
     const temp = tempPath(dest);
     try {
-      if (mode === "symlink") Deno.symlinkSync(object, temp);
-      else if (mode !== "hardlink" || !tryHardLink(object, temp)) await copyWritable(object, temp);
+      await this.placeNew(hash, temp, mode);
       Deno.renameSync(temp, dest);
     } catch (error) {
       removeQuietly(temp);
@@ -308,11 +321,25 @@ export class Cache {
   /**
    * Place the object for `hash` at `dest`, where nothing is, by `mode`: for
    * building a directory in a private temporary folder, which is renamed
-   * into place whole, so no file needs a temporary name of its own. True
-   * when `dest` is (a link to) the object itself, which then has its stamp.
+   * into place whole, so no file needs a temporary name of its own (a copy
+   * offered by {@link Cache.offerCopy} is moved there instead of copied).
+   * True when `dest` is (a link to) the object itself, which then has its
+   * stamp. The caller removes what a failure leaves.
    */
   async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<boolean> {
     const object = this.objectPath(hash);
+    if (mode === "copy" || mode === "reflink") {
+      const offered = offers.get(object);
+      offers.delete(object);
+      if (offered !== undefined) {
+        try {
+          Deno.renameSync(offered, dest);
+          return false;
+        } catch {
+          removeQuietly(offered); // another filesystem: copy as usual
+        }
+      }
+    }
     if (mode === "symlink") Deno.symlinkSync(object, dest);
     else if (mode !== "hardlink" || !tryHardLink(object, dest)) {
       await copyWritable(object, dest);
@@ -320,6 +347,18 @@ export class Cache {
     }
     return true;
   }
+}
+
+/**
+ * Copies of objects offered by {@link Cache.offerCopy}, by object path: in
+ * memory, as they serve the checkout of the process that downloaded them.
+ */
+const offers = new Map<string, string>();
+
+/** Remove the copies offered by {@link Cache.offerCopy} and not taken. */
+export function dropOfferedCopies(): void {
+  for (const file of offers.values()) removeQuietly(file);
+  offers.clear();
 }
 
 function removeQuietly(path: string): void {

@@ -6,15 +6,54 @@
  *
  * Adding is idempotent (a line already there is never added again) and
  * appends one line with `O_APPEND`, so other lines of the file, the user's,
- * are kept as they are. A process remembers the lines it has checked, so a
- * run placing many outs in one directory reads its `.gitignore` once.
+ * are kept as they are. A process remembers the lines it has checked, and
+ * the lines of each `.gitignore` it read with the file's stamp, so a run
+ * placing thousands of outs in one directory reads its `.gitignore` once
+ * (then a stat before and after each append), not once per out: reading it
+ * each time cost time quadratic in the number of outs.
  *
  * @module
  */
 
 import { basename, dirname, join } from "node:path";
+import { type FileStamp, sameStamp, stampOf } from "./state.ts";
 
 const known = new Set<string>();
+
+/** What this process last saw of a `.gitignore`: its stamp then and its lines. */
+interface Seen {
+  readonly stamp: FileStamp;
+  readonly lines: Set<string>;
+  /** The text ends with a newline (or is empty): the next line needs none before it. */
+  readonly endsClean: boolean;
+}
+
+const seen = new Map<string, Seen>();
+
+function stampOrUndefined(path: string): FileStamp | undefined {
+  try {
+    return stampOf(Deno.statSync(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The lines of `file` now (undefined: no file), from what was seen when its stamp is unchanged. */
+function current(file: string): Seen | undefined {
+  const stamp = stampOrUndefined(file);
+  if (stamp === undefined) {
+    seen.delete(file);
+    return undefined;
+  }
+  const before = seen.get(file);
+  if (before !== undefined && sameStamp(before.stamp, stamp)) return before;
+  const lines = linesOf(file);
+  if (lines === undefined) return undefined;
+  const now = { stamp, lines: new Set(lines), endsClean: lines.at(-1) === "" };
+  seen.set(file, now);
+  return now;
+}
 
 /**
  * The `.gitignore` pattern that matches exactly the entry `name` of the
@@ -57,13 +96,20 @@ export function ignoreInGit(root: string, abs: string): void {
   const line = ignorePattern(basename(abs));
   const id = `${file}\n${line}`;
   if (known.has(id)) return;
-  const lines = linesOf(file);
-  if (!lines?.includes(line)) {
-    const needsNewline = lines !== undefined && lines.at(-1) !== "";
+  const before = current(file);
+  if (!before?.lines.has(line)) {
+    const needsNewline = before !== undefined && !before.endsClean;
     Deno.writeTextFileSync(file, `${needsNewline ? "\n" : ""}${line}\n`, {
       append: true,
       create: true,
     });
+    // Ours is the last write: what is there is what was seen, plus the line.
+    const stamp = stampOrUndefined(file);
+    if (stamp !== undefined) {
+      const lines = before?.lines ?? new Set([""]);
+      lines.add(line);
+      seen.set(file, { stamp, lines, endsClean: true });
+    }
   }
   known.add(id);
 }
@@ -82,6 +128,7 @@ export function unignoreInGit(abs: string): void {
   const file = join(dirname(abs), ".gitignore");
   const line = ignorePattern(basename(abs));
   known.delete(`${file}\n${line}`);
+  seen.delete(file);
   const lines = linesOf(file);
   if (!lines?.includes(line)) return;
   const kept = lines.filter((l) => l !== line);

@@ -8,10 +8,11 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { extractSourcesTo, findDeno, NO_DENO_MESSAGE } from "../../lib/cli/launcher.ts";
 import { launchInfo } from "../../lib/cli/launch_info.ts";
+import { checkoutImportMap } from "../../lib/cli/checkout_import_map.ts";
 import { VERSION } from "../../lib/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { output, test } from "../_harness.ts";
-import { REPO, tempDir } from "../_project.ts";
+import { denoJson, REPO, tempDir, TempProject } from "../_project.ts";
 
 test("extractSourcesTo copies the sources once and marks the copy complete", async () => {
   await using dir = await tempDir();
@@ -205,3 +206,54 @@ async function run(
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: result.code, stdout: decode(result.stdout), stderr: decode(result.stderr) };
 }
+
+test("a project whose deno.json maps nothing into this checkout still runs from it", async () => {
+  // A pivot.yaml project with a deno.json of tasks only: Deno resolves
+  // Pivot's own bare imports (yaml, ...) only through the launcher's map.
+  await using project = await TempProject.create({
+    "deno.json": JSON.stringify({ tasks: { hi: "echo hi" }, imports: { "lib/": "./lib/" } }),
+    "pivot.yaml": "stages:\n  hello:\n    cmd: echo hi > out.txt\n    outs: [out.txt]\n",
+  }, { imports: null });
+  const first = await project.pivot("repro");
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(await project.read("out.txt"), "hi\n");
+  const again = await project.pivot("status");
+  assertEquals(again.code, 0, again.stderr);
+  assertMatch(again.stdout, /up to date/i);
+});
+
+test("checkoutImportMap adds this checkout's imports beside the user's, made absolute", async () => {
+  await using dir = await tempDir();
+  await dir.write(
+    "deno.json",
+    JSON.stringify({
+      imports: { "lib/": "./lib/", zod: "npm:zod@4" },
+      scopes: { "./v/": { a: "./b.ts" } },
+    }),
+  );
+  const entry = pathToFileURL(join(REPO, "cli.ts")).href;
+  const value = checkoutImportMap(dir.path("deno.json"), entry);
+  assert(value?.startsWith("data:application/json,"), "a data: URL");
+  const map = JSON.parse(decodeURIComponent(value!.slice("data:application/json,".length)));
+  const root = pathToFileURL(REPO).href + "/";
+  assertEquals(map.imports, {
+    "lib/": pathToFileURL(dir.path("lib")).href + "/",
+    zod: "npm:zod@4",
+  });
+  assertEquals(map.scopes[pathToFileURL(dir.path("v")).href + "/"], {
+    a: pathToFileURL(dir.path("b.ts")).href,
+  });
+  assertEquals(
+    map.scopes[root].yaml,
+    JSON.parse(await Deno.readTextFile(join(REPO, "deno.json"))).imports.yaml,
+  );
+  assertEquals(map.scopes[root]["jsr:@pivot/core"], pathToFileURL(join(REPO, "mod.ts")).href);
+  // A config that already maps into the checkout needs no map of the launcher's.
+  await dir.write("deno.json", denoJson({}));
+  assertEquals(checkoutImportMap(dir.path("deno.json"), entry), undefined);
+  // Nor does Pivot run from a URL that is not a file.
+  assertEquals(
+    checkoutImportMap(dir.path("deno.json"), "https://jsr.io/@pivot/core/0.1.0/cli.ts"),
+    undefined,
+  );
+});

@@ -1,4 +1,4 @@
-import { runPivot, tempDir, TempProject } from "../_project.ts";
+import { listTree, runPivot, tempDir, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -141,6 +141,49 @@ test("checkout restores missing outs, by mode, and leaves modified ones unless -
   const forced = await p.pivot("checkout", "--force");
   assertEquals(forced.code, 0, forced.stderr);
   assertEquals(await p.read("build/made.txt"), "abab");
+});
+
+const MANY_FILES = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("many");
+pipeline.stage({
+  name: "many",
+  outs: { tree: out("tree/", loaders.pathOnly()) },
+  run: async (_deps, ctx) => {
+    for (let i = 0; i < 40; i++) {
+      const folder = \`\${ctx.outs.tree}/\${i % 3 === 0 ? "" : \`sub\${i % 3}/deep/\`}\`;
+      await Deno.mkdir(folder, { recursive: true });
+      await Deno.writeTextFile(\`\${folder}f\${i}.txt\`, \`file \${i}\`.repeat(i + 1));
+    }
+    return {};
+  },
+});
+`;
+
+test("checkout rebuilds a directory out of many files in nested folders, by each mode", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": MANY_FILES });
+  assertEquals((await p.pivot("repro")).code, 0);
+  const files = async () =>
+    (await listTree(p.path("tree"))).filter((path) => path.endsWith(".txt"));
+  const before = await files();
+  assertEquals(before.length, 40);
+  const contents = await Promise.all(before.map((file) => p.read(`tree/${file}`)));
+  for (const mode of ["reflink", "copy", "hardlink", "symlink"]) {
+    await Deno.remove(p.path("tree"), { recursive: true });
+    const restored = await p.pivot("checkout", "--mode", mode);
+    assertEquals(restored.code, 0, restored.stderr);
+    assertEquals(await files(), before, mode);
+    for (const [i, file] of before.entries()) {
+      assertEquals(await p.read(`tree/${file}`), contents[i], `${mode}: ${file}`);
+    }
+    // Nothing left beside the out: no temporary folder, no temporary files.
+    assertEquals(
+      (await listTree(p.root)).filter((path) => /\.tmp(\/|$)/.test(path)),
+      [],
+      mode,
+    );
+  }
+  const status = await p.pivot("status", "--json");
+  assertEquals(status.code, 0, status.stderr);
 });
 
 test("a corrupt cache object is reported and never used", async () => {

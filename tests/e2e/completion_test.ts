@@ -234,15 +234,16 @@ test("completion: fish, with its own completion engine", { timeLimit: 300_000 },
 // The completion scripts stay in step with the commands: every command,
 // and every flag of `repro`, is offered.
 test("completion scripts offer every command and its flags", async () => {
-  const { COMMANDS } = await import("../../lib/cli/main.ts");
+  const { loadCommands } = await import("../../lib/cli/main.ts");
+  const commands = await loadCommands();
   const { completionScript } = await import("../../lib/cli/completion.ts");
   for (const shellName of ["bash", "zsh", "fish"] as const) {
-    const text = completionScript(shellName, COMMANDS);
-    for (const command of COMMANDS.filter((c) => !c.hidden)) {
+    const text = completionScript(shellName, commands);
+    for (const command of commands.filter((c) => !c.hidden)) {
       assert(text.includes(command.name), `${shellName}: ${command.name}`);
     }
     assert(!text.includes("__complete stages\n  "), "the hidden command is not offered");
-    const repro = COMMANDS.find((c) => c.name === "repro")!;
+    const repro = commands.find((c) => c.name === "repro")!;
     for (const flag of Object.keys(repro.options)) {
       assert(text.includes(flag), `${shellName}: repro --${flag}`);
     }

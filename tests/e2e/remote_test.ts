@@ -463,3 +463,88 @@ test("progress: a status line on a terminal, only the final line in a pipe", {
   assertEquals(piped.stderr, "");
   assertMatch(piped.stdout, /^push: 123 transferred, 0 skipped, 0 failed \([^)]*\)\n$/);
 });
+
+/** One stage writing a 40 MiB file (downloaded in ranges) and a small one (kept in memory). */
+const BIG_PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("big");
+pipeline.stage({
+  name: "big",
+  outs: { data: out("big.bin", loaders.pathOnly()), note: out("note.txt", loaders.pathOnly()) },
+  run: async (_deps, ctx) => {
+    await Deno.writeTextFile(ctx.outs.note, "a small out\\n");
+    const block = new Uint8Array(1 << 20);
+    using file = await Deno.open(ctx.outs.data, { write: true, create: true, truncate: true });
+    for (let i = 0; i < 40; i++) {
+      block.fill(i);
+      new DataView(block.buffer).setUint32(0, i * 7919);
+      for (let done = 0; done < block.length;) done += await file.write(block.subarray(done));
+    }
+    return {};
+  },
+});
+`;
+
+const OUTS = { "big.bin": 40 << 20, "note.txt": 12 } as const;
+
+test(
+  "pull by each checkout mode: outs identical and independent of the cache; copies made for checkout and not taken are removed",
+  {
+    timeLimit: 300_000,
+  },
+  async () => {
+    await using server = await startS3rver("pivot-big");
+    const local = "remotes:\n  origin: { access_key_id: S3RVER, secret_access_key: S3RVER }\n";
+    await using a = await TempProject.create({ "pipeline.ts": BIG_PIPELINE });
+    await a.initGit();
+    await a.write(".gitignore", "/big.bin\n/note.txt\n");
+    await a.write(
+      ".pivot/config.yaml",
+      `core: { remote: origin }\nremotes:\n  origin: { url: "s3://pivot-big/p", endpoint: "${server.endpoint}" }\n`,
+    );
+    await a.write(".pivot/config.local.yaml", local);
+    await ok(a, "repro");
+    await a.commitAll("A ran");
+    assertEquals((await json(a, "push")).transferred, 2);
+    const original = await Deno.readFile(a.path("big.bin"));
+    await using holder = await tempDir();
+
+    for (const mode of ["reflink", "copy", "hardlink"]) {
+      const b = await cloneOf(a, holder.path(`b-${mode}`), local);
+      await b.write(
+        ".pivot/config.yaml",
+        (await b.read(".pivot/config.yaml")) + `cache: { type: ${mode} }\n`,
+      );
+      assertEquals((await json(b, "pull")).transferred, 2, mode);
+      assertEquals(await Deno.readFile(b.path("big.bin")), original, mode);
+      assertEquals(await b.read("note.txt"), "a small out\n", mode);
+      const lock = await b.read(".pivot/stages/big.lock");
+      for (const [path, size] of Object.entries(OUTS)) {
+        const hash = new RegExp(`hash: ([0-9a-f]{16})\\n\\s+kind: out\\n\\s+path: ${path}`).exec(
+          lock,
+        )![1]!;
+        const object = b.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`);
+        const placed = await Deno.stat(b.path(path));
+        const cached = await Deno.stat(object);
+        if (mode === "hardlink") assertEquals(placed.ino, cached.ino, `${mode}: ${path}`);
+        else {
+          assert(placed.ino !== cached.ino, `${mode}: ${path} is not the cache object`);
+          assertEquals(placed.mode! & 0o777, 0o644, `${mode}: ${path}`);
+          assertEquals(cached.mode! & 0o777, 0o444, `${mode}: ${path}`);
+          // Editing the workspace copy leaves the cache alone.
+          await Deno.writeTextFile(b.path(path), "edited");
+          assertEquals((await Deno.stat(object)).size, size, `${mode}: ${path}`);
+        }
+      }
+      assertEquals(await listTree(b.path(".pivot/cache/tmp")).catch(() => []), [], mode);
+    }
+
+    // The outs already in the workspace (copied by hand), only the cache
+    // missing: checkout keeps them, and the copies made for it are removed.
+    const c = await cloneOf(a, holder.path("c"), local);
+    for (const path of Object.keys(OUTS)) await Deno.copyFile(a.path(path), c.path(path));
+    assertEquals((await json(c, "pull")).transferred, 2);
+    assertEquals(await listTree(c.path(".pivot/cache/tmp")).catch(() => []), []);
+    const status = await c.status();
+    assertEquals(status.stages.map((s) => [s.name, s.status]), [["big", "up-to-date"]]);
+  },
+);

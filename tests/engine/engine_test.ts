@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { engineProject } from "./_engine.ts";
+import { hashBytes } from "../../lib/storage/hash.ts";
 
 const CHAIN = {
   "pivot.yaml": `stages:
@@ -194,4 +195,45 @@ test("a stage that changes the realm has its leftovers reported, and the next st
   assertEquals(project.lastWave().get("leave")?.leftovers, ["changed shared"]);
   assertEquals(project.lastWave().get("stay")?.leftovers, undefined);
   assertEquals(await Deno.readTextFile(project.dir.path("stay.txt")), "undefined");
+});
+
+const SIZES = {
+  "pivot.yaml": `stages:
+  both:
+    run: stages.ts#both
+    deps: { n: data/n.txt }
+    outs: { small: small.txt, big: big.txt }
+`,
+  "stages.ts": `
+export function both({ n }) {
+  // The small out is committed from memory, the big one (over 1 MiB) streamed.
+  return { small: "small " + n, big: n.repeat(3 << 20) };
+}
+`,
+  "data/n.txt": "a",
+};
+
+test("small and big outs reach the workspace and the cache whole, and a re-run replaces them", async () => {
+  await using project = await engineProject(SIZES);
+  const check = async (small: string, big: string) => {
+    for (const [name, text] of [["small.txt", small], ["big.txt", big]]) {
+      const bytes = await Deno.readFile(project.dir.path(name));
+      assertEquals(new TextDecoder().decode(bytes), text, `${name} in the workspace`);
+      const object = project.context.cache.objectPath(await hashBytes(bytes));
+      assertEquals(await Deno.readTextFile(object), text, `${name}'s cache object`);
+      const info = await Deno.stat(object);
+      assertEquals(info.mode! & 0o222, 0, `${name}'s object is read-only`);
+      // This project checks out by hard link: the workspace file is the object.
+      assertEquals((await Deno.stat(project.dir.path(name))).ino, info.ino, `${name} is linked`);
+    }
+  };
+  assertEquals((await project.wave()).ran, 1);
+  await check("small a", "a".repeat(3 << 20));
+  // New content, and a directory where a file out goes: both replaced.
+  await Deno.writeTextFile(project.dir.path("data/n.txt"), "b");
+  await Deno.remove(project.dir.path("small.txt"));
+  await Deno.mkdir(project.dir.path("small.txt/inside"), { recursive: true });
+  assertEquals((await project.wave()).ran, 1);
+  await check("small b", "b".repeat(3 << 20));
+  assertEquals((await project.wave()).skipped, 1);
 });

@@ -176,6 +176,24 @@ for (const mode of CHECKOUT_MODES) {
   });
 }
 
+for (const mode of CHECKOUT_MODES) {
+  test(`placeNew by ${mode} puts the object where nothing is, without a temporary file`, async () => {
+    await using dir = await tempDir();
+    const cache = new Cache(dir.path("cache"));
+    const src = await sourceFile(dir, "a.txt", "hello");
+    await cache.storeFile(src.path, src.hash, false);
+    await Deno.mkdir(dir.path("building"));
+    await cache.placeNew(src.hash, dir.path("building/out.txt"), mode);
+    assertEquals(await Deno.readTextFile(dir.path("building/out.txt")), "hello");
+    assertEquals(await listTree(dir.path("building")), ["out.txt"]);
+    if (mode === "copy" || mode === "reflink") {
+      const placed = await Deno.lstat(dir.path("building/out.txt"));
+      assertNotEquals(placed.ino, (await Deno.stat(cache.objectPath(src.hash))).ino);
+      assertEquals(placed.mode! & 0o777, 0o644);
+    }
+  });
+}
+
 test("place of a missing object throws and leaves no temp file", async () => {
   await using dir = await tempDir();
   const cache = new Cache(dir.path("cache"));

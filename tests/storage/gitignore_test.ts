@@ -27,3 +27,31 @@ test("unignoreInGit removes only its line, and the file once nothing is left", a
   ignoreInGit(root, dir.path("images"));
   assertEquals(await Deno.readTextFile(dir.path(".gitignore")), "/images\n");
 });
+
+test("ignoreInGit sees edits made behind its back after it read or wrote the file", async () => {
+  await using dir = await tempDir();
+  const root = dir.root;
+  const file = dir.path(".gitignore");
+  ignoreInGit(root, dir.path("a.txt"));
+  assertEquals(await Deno.readTextFile(file), "/a.txt\n");
+  // The user lists b.txt themselves, without a final newline: not listed twice,
+  // and the next line starts on a line of its own.
+  await Deno.writeTextFile(file, "/a.txt\n/b.txt\n*.tmp");
+  ignoreInGit(root, dir.path("b.txt"));
+  ignoreInGit(root, dir.path("c.txt"));
+  assertEquals(await Deno.readTextFile(file), "/a.txt\n/b.txt\n*.tmp\n/c.txt\n");
+  // Removed: made again with the new line only.
+  await Deno.remove(file);
+  ignoreInGit(root, dir.path("d.txt"));
+  assertEquals(await Deno.readTextFile(file), "/d.txt\n");
+});
+
+test("ignoreInGit lists many names in one directory once each, in order", async () => {
+  await using dir = await tempDir();
+  const names = Array.from({ length: 300 }, (_, i) => `s${i}.txt`);
+  for (const name of [...names, ...names]) ignoreInGit(dir.root, dir.path(name));
+  assertEquals(
+    await Deno.readTextFile(dir.path(".gitignore")),
+    names.map((name) => `/${name}\n`).join(""),
+  );
+});

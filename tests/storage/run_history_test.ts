@@ -56,6 +56,29 @@ test("a run larger than a KV value is stored in chunks", async () => {
   assertEquals(await readRun(state, "bbbb0001-z"), big);
 });
 
+test("a no-op run's stages are stored compactly and read back as recorded", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  // Up-to-date stages (with and without a duration) beside stages that did something.
+  const mixed: RunRecord = {
+    ...run("cccc0001-a", 3),
+    stages: [
+      ...run("cccc0001-a", 3).stages,
+      { name: "trained", status: "ran", reason: "code", duration_ms: 0 },
+      { name: "broken", status: "failed", reason: "error", duration_ms: 4, error: "boom" },
+      { name: "odd", status: "skipped", reason: "up to date", duration_ms: 0, error: "x" },
+    ],
+  };
+  await recordRunHistory(state, mixed, 10);
+  assertEquals(await readRun(state, "cccc0001-a"), mixed);
+  // 2,000 stages up to date in no time take one chunk (a whole record each would take three).
+  const noop = run("cccc0002-b", 2_000);
+  const instant = { ...noop, stages: noop.stages.map((stage) => ({ ...stage, duration_ms: 0 })) };
+  await recordRunHistory(state, instant, 10);
+  assertEquals((await listRuns(state, 1))[0].chunks, 1);
+  assertEquals(await readRun(state, "cccc0002-b"), instant);
+});
+
 test("runs past the limit are pruned, oldest first", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);

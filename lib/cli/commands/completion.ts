@@ -11,14 +11,17 @@ import type { Command } from "../command.ts";
 import { completionScript, type Shell, SHELLS } from "../completion.ts";
 import { rememberedStageNames } from "../stage_names.ts";
 
-/** The `completion` command (it lists the commands it completes, so it takes them). */
-export function completionCommand(commands: () => readonly Command[]): Command {
+/**
+ * The `completion` command (it lists the commands it completes, so it takes
+ * them: `commands` loads every command's module, for their options).
+ */
+export function completionCommand(commands: () => Promise<readonly Command[]>): Command {
   return {
     name: "completion",
     summary: "Print the shell completion script for bash, zsh or fish.",
     usage: `completion ${SHELLS.join("|")} [options]`,
     options: {},
-    run({ positionals }, env) {
+    async run({ positionals }, env) {
       const [shell] = positionals;
       if (!SHELLS.includes(shell as Shell) || positionals.length !== 1) {
         throw new PivotError(
@@ -27,8 +30,8 @@ export function completionCommand(commands: () => readonly Command[]): Command {
           }: use 'pivot completion ${SHELLS.join("|")}' (e.g. source <(pivot completion bash))`,
         );
       }
-      env.output.raw(completionScript(shell as Shell, commands()));
-      return Promise.resolve(0);
+      env.output.raw(completionScript(shell as Shell, await commands()));
+      return 0;
     },
   };
 }

@@ -11,7 +11,6 @@ import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { withSession } from "../session.ts";
 import { selectWithUpstream } from "../targets.ts";
 import { defaultJobs, runOnce } from "../wave.ts";
-import { uiOptionsOf, watch } from "../watch.ts";
 import { PivotError } from "../../errors.ts";
 
 /** The `repro` command. */
@@ -72,7 +71,9 @@ export const repro: Command = {
     ) {
       throw new PivotError("repro: --port, --host and --no-open need --watch --ui");
     }
-    const ui = values.ui ? uiOptionsOf(values, "repro") : undefined;
+    // Watch mode's modules (watcher, agent, UI) load only with --watch.
+    const watchMode = values.watch ? await import("../watch.ts") : undefined;
+    const ui = values.ui ? watchMode?.uiOptionsOf(values, "repro") : undefined;
     const check = values.check ? true : "config";
     return await withSession(env, async (session) => {
       const { graph } = session.context;
@@ -94,8 +95,8 @@ export const repro: Command = {
         noCommit: Boolean(values["no-commit"]),
         json: Boolean(values.json),
       };
-      if (values.watch) {
-        return await watch(
+      if (watchMode) {
+        return await watchMode.watch(
           session,
           {
             stages: positionals,

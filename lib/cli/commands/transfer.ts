@@ -20,7 +20,6 @@ import { readProjectConfig } from "../../pipeline/project_config.ts";
 import type { RunEntry, RunOut } from "../../remote/run_cache.ts";
 import type { TransferProgress, TransferSummary } from "../../remote/progress.ts";
 import type { Remote, TransferTarget } from "../../remote/transfer.ts";
-import type { Cache } from "../../storage/cache.ts";
 import type { Hash } from "../../storage/hash.ts";
 import { NS } from "../../storage/state.ts";
 import type { RunCacheEntry } from "../../engine/decide.ts";
@@ -37,6 +36,7 @@ import {
   selectRecords,
 } from "../transfer_targets.ts";
 import { checkout } from "./checkout.ts";
+import { type Cache, type CheckoutMode, dropOfferedCopies } from "../../storage/cache.ts";
 
 const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   remote: {
@@ -111,17 +111,22 @@ export const pullCommand: Command = {
     force: { type: "boolean", help: "also overwrite outs edited in the workspace (as checkout)" },
   },
   async run(args, env) {
-    const fetched = await transfer("fetch", args, env, fetchInto, "pull");
-    // The checkout command itself, with its locks and its rules for edited
-    // outs; with --json its lines would spoil the JSON, so only errors show.
-    // TARGETS become the paths they selected (a folder, a path inside a
-    // directory out), as absolute paths, which checkout takes from any cwd.
-    const output = args.values.json ? quietOutput(env.output) : env.output;
-    const checkedOut = await checkout.run({
-      values: args.values.force ? { force: true } : {},
-      positionals: args.positionals.length === 0 ? [] : fetched.paths,
-    }, { ...env, output });
-    return Math.max(fetched.code, checkedOut);
+    try {
+      const fetched = await transfer("fetch", args, env, fetchInto, "pull");
+      // The checkout command itself, with its locks and its rules for edited
+      // outs; with --json its lines would spoil the JSON, so only errors show.
+      // TARGETS become the paths they selected (a folder, a path inside a
+      // directory out), as absolute paths, which checkout takes from any cwd.
+      const output = args.values.json ? quietOutput(env.output) : env.output;
+      const checkedOut = await checkout.run({
+        values: args.values.force ? { force: true } : {},
+        positionals: args.positionals.length === 0 ? [] : fetched.paths,
+      }, { ...env, output });
+      return Math.max(fetched.code, checkedOut);
+    } finally {
+      // Copies made for checkout (small downloads) that it did not take.
+      dropOfferedCopies();
+    }
   },
 };
 
@@ -134,6 +139,7 @@ interface Report {
     readonly progress: TransferProgress;
     readonly onProblem: (message: string) => void;
     readonly signal: AbortSignal;
+    readonly prepareCopies: boolean;
   };
   /** Objects found missing before the transfer started (counted as failed). */
   missing: number;
@@ -180,9 +186,11 @@ async function transfer(
     mark("transfer: remote checked");
     try {
       const { TransferProgress } = await import("../../remote/progress.ts");
+      // The status line is worked out only where it is drawn (a terminal).
+      const drawn = env.output.stderrIsTerminal && !env.output.quiet;
       const progress = new TransferProgress({
         verb,
-        status: (line) => env.output.status(line),
+        ...(drawn ? { status: (line: string) => env.output.status(line) } : {}),
       });
       const paths = pathsByHash(selection.data);
       const report: Report = {
@@ -191,6 +199,9 @@ async function transfer(
           progress,
           onProblem: (message) => env.output.error(withPaths(message, paths)),
           signal: env.signal,
+          // pull: small downloads are written a second time, from memory,
+          // for its checkout, where a checkout by copy would copy them.
+          prepareCopies: commandName === "pull" && copiesOnCheckout(config.checkoutMode, session),
         },
         missing: 0,
         runs: undefined,
@@ -405,6 +416,46 @@ function withPaths(message: string, paths: ReadonlyMap<Hash, string[]>): string 
     }
   }
   return message;
+}
+
+/**
+ * True when a checkout by `mode` into this project writes every byte again:
+ * a copy, or a reflink on a Linux filesystem known to have none (ext4,
+ * tmpfs…). Elsewhere (btrfs, XFS, APFS, or unknown) a reflink clones for
+ * free, and a copy made during the download would be a wasted write.
+ */
+function copiesOnCheckout(mode: CheckoutMode, session: ProjectSession): boolean {
+  if (mode === "copy") return true;
+  if (mode !== "reflink") return false;
+  return NO_REFLINK.has(filesystemOf(session.project.root) ?? "");
+}
+
+/** Linux filesystems without reflinks (copy_file_range copies the bytes). */
+const NO_REFLINK = new Set(["ext2", "ext3", "ext4", "tmpfs", "f2fs", "vfat", "exfat", "ntfs3"]);
+
+/** The type of the filesystem holding `path` (Linux: /proc/self/mountinfo), else undefined. */
+function filesystemOf(path: string): string | undefined {
+  let mounts: string;
+  try {
+    mounts = Deno.readTextFileSync("/proc/self/mountinfo");
+    path = Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+  let best: { point: string; type: string } | undefined;
+  for (const line of mounts.split("\n")) {
+    // "36 35 98:0 / /mnt rw,noatime shared:1 - ext4 /dev/root rw": the
+    // mount point is field 5 (octal escapes for spaces), the type follows " - ".
+    const fields = line.split(" ");
+    const dash = fields.indexOf("-");
+    if (fields.length < 5 || dash < 0) continue;
+    const point = fields[4]!.replace(/\\(\d{3})/g, (_, n) => String.fromCharCode(parseInt(n, 8)));
+    const inside = point === "/" || path === point || path.startsWith(point + "/");
+    if (inside && (!best || point.length >= best.point.length)) {
+      best = { point, type: fields[dash + 1] ?? "" };
+    }
+  }
+  return best?.type;
 }
 
 function toProjectPath(project: Project, env: CommandEnv, path: string): string {
