@@ -135,6 +135,12 @@ export interface DecideOptions {
    * (prediction for `status`), by project-relative path.
    */
   readonly restoredOuts?: ReadonlyMap<string, Hash>;
+  /**
+   * Reuse a walk of a directory made moments ago (an upstream's out): for
+   * the first decision, made without the stage's lock, never under it
+   * (`HashOptions.reuse`).
+   */
+  readonly reuseWalks?: boolean;
 }
 
 /** Decide what to do with `stage`. */
@@ -151,7 +157,7 @@ export async function decide(
   const deps: LockDep[] = [];
   const dirs = new Map<string, DirHash>();
   for (const dep of stage.deps) {
-    const hashed = await hashDeclared(dep, context);
+    const hashed = await hashDeclared(dep, context, options.reuseWalks);
     if (hashed) {
       if (hashed.isDir) dirs.set(dep.path, hashed);
       deps.push(
@@ -245,6 +251,7 @@ export async function decide(
 async function hashDeclared(
   artifact: ArtifactDef,
   context: EngineContext,
+  reuse = false,
 ): Promise<ArtifactHash | undefined> {
   const hashed = await hashArtifact(
     artifact.abs,
@@ -252,6 +259,7 @@ async function hashDeclared(
     artifact.isDir,
     context.state,
     context.cache,
+    { reuse },
   );
   if (hashed !== undefined || !artifact.kindInferred) return hashed;
   return await hashArtifact(

@@ -196,7 +196,11 @@ export class Engine {
     wave: WaveState,
   ): Promise<StageOutcome> {
     const forced = request.force.has(stage.name);
-    const before = await decide(this.#context, stage, { forced, upstreamWillRun: false });
+    const before = await decide(this.#context, stage, {
+      forced,
+      upstreamWillRun: false,
+      reuseWalks: true,
+    });
     if (isPlainSkip(before)) return { status: "skipped", reason: "up to date" };
 
     // Another process may be on this stage: take its lock, then decide again

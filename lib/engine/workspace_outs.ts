@@ -14,18 +14,24 @@ import {
   dirManifest,
   hashArtifact,
   listFiles,
+  type PlacedFile,
+  readSmallFile,
   rememberDirectory,
+  withSlash,
 } from "../storage/artifact_hash.ts";
 import {
+  type Cache,
   type CheckoutMode,
   type DirManifest,
   hashManifest,
+  type ManifestEntry,
   sharesObject,
   tempPath,
 } from "../storage/cache.ts";
 import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
-import { stampOf } from "../storage/state.ts";
+import { eachLimited } from "../storage/pool.ts";
+import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
@@ -39,9 +45,6 @@ import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 function ignoreCachedOut(context: EngineContext, out: OutDef): void {
   if (out.cache) ignoreInGit(context.project.root, out.abs);
 }
-
-/** Files of a directory out placed at once by {@link restoreOut}. */
-const PLACE_JOBS = 8;
 
 /** The checkout mode for an out: incremental outs are always copies. */
 function modeFor(out: OutDef, mode: CheckoutMode): CheckoutMode {
@@ -67,40 +70,27 @@ export async function restoreOut(
     if (lstatOrUndefined(out.abs)?.isDirectory) removePath(out.abs);
     ensureDir(dirname(out.abs));
     await cache.place(locked.hash, out.abs, modeFor(out, mode));
-    await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined });
+    await rememberPlaced(state, out, { hash: locked.hash, manifest: undefined, files: [] });
     ignoreCachedOut(context, out);
     return true;
   }
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
+  const objects: FileStamp[] = [];
   for (const file of manifest.files) {
-    if (!(await cache.verify(file.hash, state, warn))) return false;
+    const stamp = await cache.verifiedStamp(file.hash, state, warn);
+    if (stamp === undefined) return false;
+    objects.push(stamp);
   }
-  // Build the directory beside its place, then swap it in. Files go
-  // straight into the temporary folder (nothing sees it until the swap),
-  // several at once: each copy is a few filesystem calls off the main
-  // thread, and one at a time the process mostly waited for them.
+  // Build the directory beside its place, then swap it in. The folder is
+  // this process's own, so each file goes straight to its name (no
+  // temporary name and rename per file) and each directory is made once.
   const temp = tempPath(out.abs);
+  const placeMode = modeFor(out, mode);
+  let files: PlacedFile[];
   try {
-    ensureDir(temp);
-    let next = 0;
-    const place = async () => {
-      while (next < manifest.files.length) {
-        const file = manifest.files[next++]!;
-        const dest = join(temp, file.path);
-        try {
-          ensureDir(dirname(dest));
-          await cache.placeNew(file.hash, dest, modeFor(out, mode));
-        } catch (error) {
-          next = manifest.files.length; // the others stop too
-          throw error;
-        }
-      }
-    };
-    // Every worker has stopped before the folder is removed on a failure.
-    const placed = await Promise.allSettled(Array.from({ length: PLACE_JOBS }, place));
-    const failure = placed.find((result) => result.status === "rejected");
-    if (failure) throw failure.reason;
+    makeParents(temp, manifest.files);
+    files = await placeFiles(cache, temp, manifest.files, objects, placeMode);
     removePath(out.abs);
     ensureDir(dirname(out.abs));
     Deno.renameSync(temp, out.abs);
@@ -108,12 +98,64 @@ export async function restoreOut(
     removePath(temp);
     throw error;
   }
-  await rememberPlaced(state, out, { hash: locked.hash, manifest });
+  await rememberDirectory(out.abs, out.path, files, locked.hash, state);
   ignoreCachedOut(context, out);
   return true;
 }
 
-/** A staged out, hashed. */
+/** File operations in flight at once for the files of one directory (copies, reads, writes). */
+const PARALLEL_FILES = 8;
+
+/** Make `root` and every directory the files of `entries` need in it, each once. */
+function makeParents(root: string, entries: readonly ManifestEntry[]): void {
+  Deno.mkdirSync(root, { recursive: true });
+  const made = new Set<string>([""]);
+  for (const { path } of entries) {
+    const slash = path.lastIndexOf("/");
+    const parent = slash < 0 ? "" : path.slice(0, slash);
+    if (made.has(parent)) continue;
+    Deno.mkdirSync(join(root, parent), { recursive: true });
+    for (
+      let p = parent;
+      p !== "" && !made.has(p);
+      p = p.slice(0, Math.max(0, p.lastIndexOf("/")))
+    ) {
+      made.add(p);
+    }
+  }
+}
+
+/**
+ * Place each of `entries` (objects with stamps `objects`) at its path under
+ * `root`, where nothing is, by `mode`; returns the files with their stamps.
+ * A hard link or symlink has its object's stamp (a stat follows the link),
+ * so only copies are stat-ed. Links are made one after another (a link is
+ * a few µs, less than handing it to another thread); copies several at once.
+ */
+async function placeFiles(
+  cache: Cache,
+  root: string,
+  entries: readonly ManifestEntry[],
+  objects: readonly FileStamp[],
+  mode: CheckoutMode,
+): Promise<PlacedFile[]> {
+  const files: PlacedFile[] = new Array(entries.length);
+  const base = withSlash(root);
+  const place = async (entry: ManifestEntry, i: number) => {
+    const dest = base + entry.path;
+    const linked = await cache.placeNew(entry.hash, dest, mode);
+    const stamp = linked ? objects[i] : stampOf(Deno.statSync(dest));
+    files[i] = { path: entry.path, hash: entry.hash, stamp };
+  };
+  if (mode === "hardlink" || mode === "symlink") {
+    for (let i = 0; i < entries.length; i++) await place(entries[i], i);
+  } else {
+    await eachLimited(entries, PARALLEL_FILES, place);
+  }
+  return files;
+}
+
+/** A staged out, hashed (and stored, unless the run commits nothing). */
 interface HashedOut {
   readonly out: OutDef;
   readonly staged: string;
@@ -121,35 +163,67 @@ interface HashedOut {
   readonly manifest: DirManifest | undefined;
   /** For a directory: the total size of its files. */
   readonly size: number;
-  /** A small file's content, read to hash it: stored from memory, not read again. */
-  readonly bytes?: Uint8Array;
+  /** For a directory: its files with their stamps once in the workspace. */
+  readonly files: readonly PlacedFile[];
+}
+
+/** What {@link storeDirectory} found: the manifest, and each file's stamp as it is left. */
+interface StoredDirectory {
+  readonly manifest: DirManifest;
+  readonly size: number;
+  readonly files: readonly PlacedFile[];
 }
 
 /**
- * Files up to this size are read whole, synchronously, hashed in memory and
- * written to the cache from memory: one read instead of two, and no trip
- * through Deno's blocking pool (an asynchronous open, reads and copy each
- * wait for a thread, which on a loaded machine cost milliseconds a stage).
+ * Hash every file of the directory at `dir` and, with `store`, store it in
+ * the cache, reading each file once: a small file is read whole, hashed and
+ * written as an object from memory; a large one is hashed as a stream and
+ * copied (or linked) by the kernel. Several files are in flight at once.
+ *
+ * With `link` (hardlink checkout mode), every file is left as a hard link to
+ * its object: a new object is the file itself, made read-only; a file whose
+ * content the cache already held is replaced by a link to that object.
  */
-const SMALL_FILE = 1 << 20;
-
-async function hashStaged(out: OutDef, staged: string): Promise<HashedOut> {
-  if (!out.isDir) {
-    if (Deno.lstatSync(staged).size <= SMALL_FILE) {
-      const bytes = Deno.readFileSync(staged);
-      return { out, staged, hash: await hashBytes(bytes), manifest: undefined, size: 0, bytes };
+async function storeDirectory(
+  cache: Cache,
+  dir: string,
+  options: { readonly store: boolean; readonly link: boolean },
+): Promise<StoredDirectory> {
+  const paths = listFiles(dir);
+  const files: PlacedFile[] = new Array(paths.length);
+  const base = withSlash(dir);
+  await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+    const abs = base + path;
+    let { stamp, bytes } = readSmallFile(abs);
+    const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(abs);
+    if (options.store) {
+      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp);
+      else if (bytes !== undefined) await cache.storeBytes(bytes, hash);
+      else await cache.storeFile(abs, hash, false);
     }
-    return { out, staged, hash: await hashFile(staged), manifest: undefined, size: 0 };
-  }
-  const files = [];
-  let size = 0;
-  for (const path of listFiles(staged)) {
-    const file = join(staged, path);
-    size += Deno.statSync(file).size;
-    files.push({ path, hash: await hashFile(file) });
-  }
-  const manifest = { files };
-  return { out, staged, hash: await hashManifest(manifest), manifest, size };
+    files[i] = { path, hash, stamp };
+  });
+  const entries = files.map(({ path, hash }) => ({ path, hash }));
+  const size = files.reduce((total, f) => total + f.stamp.size, 0);
+  return { manifest: { files: entries }, size, files };
+}
+
+/**
+ * Store the file at `abs` as a hard link (read-only) and leave it as a link
+ * to its object; returns its stamp then.
+ */
+async function storeLinked(
+  cache: Cache,
+  abs: string,
+  hash: Hash,
+  stamp: FileStamp,
+): Promise<FileStamp> {
+  const object = await cache.storeFile(abs, hash, true);
+  if (object.stamp.ino === stamp.ino) return stamp;
+  // The object predates this file (same content), or the link was refused
+  // (another filesystem): the workspace file becomes the object.
+  Deno.removeSync(abs);
+  return await cache.placeNew(hash, abs, "hardlink") ? object.stamp : stampOf(Deno.statSync(abs));
 }
 
 /**
@@ -171,9 +245,9 @@ async function storeContent(
     else await cache.storeFile(at, hashed.hash, link);
     return;
   }
-  for (const file of hashed.manifest.files) {
+  await eachLimited(hashed.manifest.files, PARALLEL_FILES, async (file) => {
     await cache.storeFile(join(at, file.path), file.hash, link);
-  }
+  });
   await cache.storeManifest(hashed.manifest);
 }
 
@@ -181,13 +255,17 @@ async function storeContent(
 async function rememberPlaced(
   state: EngineContext["state"],
   out: OutDef,
-  hashed: { readonly hash: Hash; readonly manifest: DirManifest | undefined },
+  hashed: {
+    readonly hash: Hash;
+    readonly manifest: DirManifest | undefined;
+    readonly files: readonly PlacedFile[];
+  },
 ): Promise<void> {
   if (!hashed.manifest) {
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
     return;
   }
-  await rememberDirectory(out.abs, out.path, hashed.manifest, hashed.hash, state);
+  await rememberDirectory(out.abs, out.path, hashed.files, hashed.hash, state);
 }
 
 /** An out as a lock file records it: a directory with its file count and size. */
@@ -211,23 +289,38 @@ export async function commitStagedOuts(
 ): Promise<LockOut[]> {
   // All or nothing: no out is placed if one would land outside the project.
   for (const out of stage.outs) refuseEscapingOut(context.project.root, out);
-  const hashed = await Promise.all(
-    stage.outs.map((out) => hashStaged(out, join(stagedDir, out.path))),
-  );
   const { cache, state } = context;
+  const store = !options.noCommit;
+  // Hash and store every out before any is placed. Hard-linking the staged
+  // file into the cache makes the workspace file and the object one
+  // read-only inode; copies keep the workspace file writable.
+  const hashed = await Promise.all(stage.outs.map(async (out): Promise<HashedOut> => {
+    const staged = join(stagedDir, out.path);
+    const link = store && out.cache && modeFor(out, context.checkoutMode) === "hardlink";
+    if (!out.isDir) {
+      // A small file is read once: hashed in memory and stored from memory.
+      const { bytes } = readSmallFile(staged);
+      const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(staged);
+      if (store) {
+        if (bytes !== undefined && !link) await cache.storeBytes(bytes, hash);
+        else await cache.storeFile(staged, hash, link);
+      }
+      return { out, staged, hash, manifest: undefined, size: 0, files: [] };
+    }
+    const dir = await storeDirectory(cache, staged, { store, link });
+    const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
+    return { out, staged, hash, ...dir };
+  }));
   const result: LockOut[] = [];
-  for (const item of hashed) {
+  for (let item of hashed) {
     const { out, staged } = item;
     const mode = modeFor(out, context.checkoutMode);
-    // Hard-linking the staged file into the cache makes the workspace file and
-    // the object one read-only inode; copies keep the workspace file writable.
-    const link = !options.noCommit && out.cache && mode === "hardlink";
-    if (!options.noCommit) await storeContent(cache, staged, item, link);
-    if (!options.noCommit && out.cache && sharesObject(mode)) {
+    if (store && out.cache && sharesObject(mode) && !(out.isDir && mode === "hardlink")) {
       removePath(out.abs);
       ensureDir(dirname(out.abs));
-      // The object may predate this run (same content as before): link to it.
-      await placeFromCache(context, out, item, mode);
+      // The object may predate this run (same content as before): link to
+      // it. (A directory in hardlink mode is made of links already.)
+      item = await placeFromCache(context, out, item, mode);
       removePath(staged);
     } else {
       moveIntoPlace(staged, out.abs);
@@ -258,20 +351,29 @@ function moveIntoPlace(staged: string, dest: string): void {
   }
 }
 
+/** Place `item` from the cache (a file, or each file of a directory); returns it with its files' stamps. */
 async function placeFromCache(
   context: EngineContext,
   out: OutDef,
   item: HashedOut,
   mode: CheckoutMode,
-): Promise<void> {
+): Promise<HashedOut> {
   if (!item.manifest) {
     await context.cache.place(item.hash, out.abs, mode);
-    return;
+    return item;
   }
-  for (const file of item.manifest.files) {
-    const dest = join(out.abs, file.path);
-    ensureDir(dirname(dest));
-    await context.cache.place(file.hash, dest, mode);
+  const objects = item.manifest.files.map((f) =>
+    stampOf(Deno.statSync(context.cache.objectPath(f.hash)))
+  );
+  const temp = tempPath(out.abs);
+  try {
+    makeParents(temp, item.manifest.files);
+    const files = await placeFiles(context.cache, temp, item.manifest.files, objects, mode);
+    Deno.renameSync(temp, out.abs);
+    return { ...item, files };
+  } catch (error) {
+    removePath(temp);
+    throw error;
   }
 }
 
@@ -285,7 +387,8 @@ export async function recacheOut(
     await context.cache.storeFile(out.abs, locked.hash, false);
     return;
   }
-  await storeContent(context.cache, out.abs, await hashStaged(out, out.abs), false);
+  const dir = await storeDirectory(context.cache, out.abs, { store: true, link: false });
+  await context.cache.storeManifest(dir.manifest);
 }
 
 /**
@@ -308,7 +411,8 @@ export async function storeWorkspaceOuts(
     // A directory the index answered for has its manifest in the cache, but
     // maybe not its files: commit needs the list to store them.
     const manifest = now.isDir
-      ? await dirManifest(now, context.cache) ?? (await hashStaged(out, out.abs)).manifest
+      ? await dirManifest(now, context.cache) ??
+        (await storeDirectory(context.cache, out.abs, { store: false, link: false })).manifest
       : undefined;
     await storeContent(context.cache, out.abs, { hash: now.hash, manifest }, link);
     ignoreCachedOut(context, out);

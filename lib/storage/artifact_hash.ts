@@ -32,7 +32,7 @@ import { PivotError } from "../errors.ts";
 import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
-import { hashFile } from "./hash.ts";
+import { hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "./state.ts";
 
 /** A directory's hash, with its file count and total size. */
@@ -84,7 +84,13 @@ export async function hashArtifact(
   isDir: boolean,
   state: StateStore,
   cache?: Cache,
+  options: HashOptions = {},
 ): Promise<ArtifactHash | undefined> {
+  if (isDir && options.reuse) {
+    const recent = recentWalks.get(abs);
+    recentWalks.delete(abs);
+    if (recent !== undefined && performance.now() - recent.at <= REUSE_MS) return recent.hashed;
+  }
   const info = statOrUndefined(abs);
   if (!info) return undefined;
   if (!isDir) {
@@ -92,7 +98,66 @@ export async function hashArtifact(
     return { isDir: false, hash: await hashStatted(abs, rel, info, state) };
   }
   if (!info.isDirectory) return undefined;
-  return await hashDirectory(abs, rel, state, cache);
+  const hashed = await hashDirectory(abs, rel, state, cache);
+  if (cache !== undefined) noteWalk(abs, hashed);
+  return hashed;
+}
+
+/** Options of {@link hashArtifact}. */
+export interface HashOptions {
+  /**
+   * Take a directory's hash from a walk of it made in the last
+   * {@link REUSE_MS} by this process (or from Pivot placing it there), once,
+   * instead of stat-ing every file again: a directory that is one stage's
+   * out and the next one's dep is walked once per run. Only for decisions
+   * whose answer is checked again under the stage's lock (which must walk
+   * afresh: a `checkout` may have replaced the directory meanwhile).
+   */
+  readonly reuse?: boolean;
+}
+
+/** How long a directory walk may be reused (see {@link HashOptions.reuse}). */
+export const REUSE_MS = 1_000;
+
+/** The last walk of each directory (by absolute path), for {@link HashOptions.reuse}. */
+const recentWalks = new Map<string, { readonly hashed: DirHash; readonly at: number }>();
+
+/** Note a walk of the directory at `abs` (its manifest is in the cache: not kept). */
+function noteWalk(abs: string, hashed: DirHash): void {
+  recentWalks.set(abs, { hashed: { ...hashed, manifest: undefined }, at: performance.now() });
+}
+
+/** Files up to this size are read whole (one read) and hashed from memory. */
+export const SMALL_FILE = 1 << 20;
+
+/**
+ * Open the file at `abs`, stat it, and read it whole when it is small (up to
+ * {@link SMALL_FILE}): the files of a dataset directory are mostly small,
+ * and one synchronous read costs a few µs where a streamed hash costs
+ * several asynchronous operations. `bytes` is undefined for a large file,
+ * and for one whose size changed while it was read: hash it as a stream.
+ */
+export function readSmallFile(abs: string): { stamp: FileStamp; bytes: Uint8Array | undefined } {
+  using file = Deno.openSync(abs, { read: true });
+  const info = file.statSync();
+  const stamp = stampOf(info);
+  if (info.size > SMALL_FILE) return { stamp, bytes: undefined };
+  // One byte more than the size, so a file that grew meanwhile is noticed.
+  const buffer = new Uint8Array(info.size + 1);
+  let done = 0;
+  while (done < buffer.length) {
+    const n = file.readSync(buffer.subarray(done));
+    if (n === null || n === 0) break;
+    done += n;
+  }
+  if (done !== info.size) return { stamp: stampOf(file.statSync()), bytes: undefined };
+  return { stamp, bytes: buffer.subarray(0, done) };
+}
+
+/** The hash of the file at `abs`: read whole when small, else streamed. */
+async function hashSmallOrStream(abs: string): Promise<Hash> {
+  const { bytes } = readSmallFile(abs);
+  return bytes !== undefined ? await hashBytes(bytes) : await hashFile(abs);
 }
 
 /** What the directory index records for a directory: `[dir, rel]`. */
@@ -118,7 +183,8 @@ interface StattedFile {
 }
 
 function statFiles(abs: string): StattedFile[] {
-  return listFiles(abs).map((path) => ({ path, stamp: stampOf(Deno.statSync(join(abs, path))) }));
+  const base = withSlash(abs);
+  return listFiles(abs).map((path) => ({ path, stamp: stampOf(Deno.statSync(base + path)) }));
 }
 
 const encoder = new TextEncoder();
@@ -157,11 +223,11 @@ async function hashDirectory(
   let settled = true;
   let size = 0;
   for (const { path, stamp } of files) {
-    const row = known.get(path);
+    const row = known.rows.get(path);
     const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
         row[3] === stamp.ino
       ? row[4]
-      : await hashFile(join(abs, path));
+      : await hashSmallOrStream(withSlash(abs) + path);
     const racy = isRacy(stamp);
     if (racy) settled = false;
     rows.push([path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash]);
@@ -169,9 +235,8 @@ async function hashDirectory(
     size += stamp.size;
   }
   const manifest = { files: entries };
-  const hash = await hashManifest(manifest);
-  await cache?.storeManifest(manifest);
-  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0);
+  const hash = cache ? await cache.storeManifest(manifest) : await hashManifest(manifest);
+  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0, known.chunks);
   // With a file still racy, the digest could match a later version: no
   // digest then, and the next look re-reads only the racy files.
   state.defer(
@@ -187,54 +252,88 @@ async function hashDirectory(
   return { isDir: true, hash, files: files.length, size, manifest };
 }
 
-async function readRows(state: StateStore, rel: string): Promise<Map<string, FileRow>> {
-  const rows = new Map<string, FileRow>();
-  for (const { value } of await state.list<FileRow[]>([NS.dirFiles, rel])) {
-    for (const row of value) rows.set(row[0], row);
-  }
-  return rows;
+/** The per-file index of a directory: rows by path, and the stored chunks by number. */
+interface KnownRows {
+  readonly rows: Map<string, FileRow>;
+  readonly chunks: Map<number, readonly FileRow[]>;
 }
 
-/** Write the per-file index of a directory; returns its number of chunks. */
+async function readRows(state: StateStore, rel: string): Promise<KnownRows> {
+  const rows = new Map<string, FileRow>();
+  const chunks = new Map<number, readonly FileRow[]>();
+  for (const { key, value } of await state.list<FileRow[]>([NS.dirFiles, rel])) {
+    if (typeof key[2] === "number") chunks.set(key[2], value);
+    for (const row of value) rows.set(row[0], row);
+  }
+  return { rows, chunks };
+}
+
+function sameRows(a: readonly FileRow[], b: readonly FileRow[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i], b[i]];
+    if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || x[4] !== y[4]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Write the per-file index of a directory; returns its number of chunks.
+ * Chunks equal to those stored (`stored`, when loaded) are not written
+ * again: one file changed in a 100,000-file directory rewrites one chunk of
+ * 400 rows, not all 250.
+ */
 function writeRows(
   state: StateStore,
   rel: string,
   rows: readonly FileRow[],
   before: number,
+  stored?: ReadonlyMap<number, readonly FileRow[]>,
 ): number {
   const chunks = Math.ceil(rows.length / ROWS_PER_CHUNK);
   for (let i = 0; i < chunks; i++) {
-    state.defer([NS.dirFiles, rel, i], rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK));
+    const chunk = rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK);
+    if (!sameRows(chunk, stored?.get(i))) state.defer([NS.dirFiles, rel, i], chunk);
   }
   // Chunks past the new end (the directory shrank) would add stale rows.
   for (let i = chunks; i < before; i++) state.defer([NS.dirFiles, rel, i], []);
   return chunks;
 }
 
+/** A file of a directory Pivot has just written: its path in it, content hash and stamp. */
+export interface PlacedFile {
+  readonly path: string;
+  readonly hash: Hash;
+  readonly stamp: FileStamp;
+}
+
 /**
- * Remember the hashes of a directory Pivot has just written at `abs` with
- * `manifest` (an out placed in the workspace), so the next look costs one
- * lookup. Its files are fresh, but their content is known: they are recorded
- * as settled.
+ * Remember the hashes of a directory Pivot has just written at `abs`
+ * (project-relative `rel`), whose files (in {@link listFiles} order) and
+ * their stamps the caller knows (it wrote or read each), so the next look
+ * costs one lookup and no file is stat-ed twice; the caller must have stored
+ * the manifest in the cache. Its files are fresh, but their content is
+ * known: they are recorded as settled.
  */
 export async function rememberDirectory(
   abs: string,
   rel: string,
-  manifest: DirManifest,
+  files: readonly PlacedFile[],
   hash: Hash,
   state: StateStore,
 ): Promise<void> {
-  const files = statFiles(abs);
-  const hashes = new Map(manifest.files.map((f) => [f.path, f.hash]));
-  const rows: FileRow[] = files.map(({ path, stamp }) => [
+  if (!inListOrder(files)) files = [...files].sort((a, b) => comparePaths(a.path, b.path));
+  const rows: FileRow[] = files.map(({ path, stamp, hash }) => [
     path,
     stamp.mtime,
     stamp.size,
     stamp.ino,
-    hashes.get(path) ?? "",
+    hash,
   ]);
-  if (rows.some((row) => row[4] === "")) return; // not what the manifest says: look again later
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
+  noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
   const before = (await state.get<DirIndex>([NS.dir, rel]))?.chunks ?? 0;
   const chunks = writeRows(state, rel, rows, before);
   state.defer(
@@ -260,20 +359,47 @@ export async function dirManifest(
   return hashed.manifest ?? await cache.readManifest(hashed.hash);
 }
 
-/** Every file under `dir` (following symlinks), as sorted POSIX relative paths. */
-export function listFiles(dir: string): string[] {
+/**
+ * Every file under `dir` (following symlinks), as sorted POSIX relative
+ * paths; directories for which `skip` is true (given their relative path)
+ * are not entered.
+ */
+export function listFiles(dir: string, skip?: (rel: string) => boolean): string[] {
   const result: string[] = [];
+  const base = withSlash(dir);
   const walk = (sub: string) => {
-    for (const entry of Deno.readDirSync(sub === "" ? dir : join(dir, sub))) {
+    for (const entry of Deno.readDirSync(sub === "" ? dir : base + sub)) {
       const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
-      if (entry.isSymlink) isDirectory = followLink(join(dir, rel)).isDirectory;
-      if (isDirectory) walk(rel);
-      else result.push(rel);
+      if (entry.isSymlink) isDirectory = followLink(base + rel).isDirectory;
+      if (!isDirectory) result.push(rel);
+      else if (skip === undefined || !skip(rel)) walk(rel);
     }
   };
   walk("");
-  return result.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return result.sort(comparePaths);
+}
+
+/**
+ * `dir` normalised, ending in `/`, to which a path of {@link listFiles} is
+ * appended: `join` normalises every path it makes, a tenth of a walk of
+ * 10,000 files.
+ */
+export function withSlash(dir: string): string {
+  const normal = join(dir);
+  return normal.endsWith("/") ? normal : `${normal}/`;
+}
+
+/** The order of {@link listFiles}: by UTF-16 code units. */
+function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function inListOrder(files: readonly { readonly path: string }[]): boolean {
+  for (let i = 1; i < files.length; i++) {
+    if (files[i - 1].path >= files[i].path) return false;
+  }
+  return true;
 }
 
 function followLink(path: string): Deno.FileInfo {

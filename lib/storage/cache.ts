@@ -17,9 +17,10 @@
 
 import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
-import { stampOf, type StateStore } from "./state.ts";
+import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { copyWritable, tryHardLink } from "./copy.ts";
 import { ensureDir } from "./ensure_dir.ts";
+import { statOrUndefined } from "../paths.ts";
 
 /**
  * How a cached object is placed in the workspace (docs/cache.md):
@@ -61,6 +62,12 @@ export interface DirManifest {
 
 /** The canonical text of a manifest, whose hash is the directory's hash. */
 function manifestText(manifest: DirManifest): string {
+  // canonicalJson's text, built without its key-sorting replacer (a call per
+  // value: most of the time for 100,000 files): keys written in sorted order.
+  const files = manifest.files.map(({ path, hash }) => ({ hash, path }));
+  if (files.every((f) => typeof f.hash === "string" && typeof f.path === "string")) {
+    return JSON.stringify({ files });
+  }
   return canonicalJson({ files: manifest.files.map(({ path, hash }) => ({ path, hash })) });
 }
 
@@ -90,19 +97,25 @@ export interface CacheOptions {
 export class Cache {
   /** Absolute cache directory (`.pivot/cache`). */
   readonly dir: string;
+  readonly #files: string;
   readonly #state: StateStore | undefined;
   readonly #warn: (message: string) => void;
 
   /** A cache rooted at `dir`. */
   constructor(dir: string, options: CacheOptions = {}) {
     this.dir = dir;
+    this.#files = `${join(dir, "files")}/`;
     this.#state = options.state;
     this.#warn = options.warn ?? (() => {});
   }
 
   /** Where the object for `hash` lives. */
   objectPath(hash: Hash): string {
-    return join(this.dir, "files", hash.slice(0, 2), hash.slice(2));
+    // Concatenated, not joined: a checkout of 100,000 files asks 200,000
+    // times, and `join` normalises every path it makes.
+    return /^[0-9a-f]+$/.test(hash)
+      ? `${this.#files}${hash.slice(0, 2)}/${hash.slice(2)}`
+      : join(this.dir, "files", hash.slice(0, 2), hash.slice(2));
   }
 
   /** True when an object for `hash` exists (its content is not checked). */
@@ -120,16 +133,18 @@ export class Cache {
   /**
    * Store the file at `source` (whose content hashes to `hash`) as an object.
    * With `link`, the object becomes a hard link to `source` (same inode, made
-   * read-only) when the filesystem allows; otherwise it is a copy.
+   * read-only) when the filesystem allows; otherwise it is a copy. Returns the
+   * object's stamp, and whether it was made now (false: an intact object was
+   * there already).
    */
-  async storeFile(source: string, hash: Hash, link: boolean): Promise<void> {
+  async storeFile(
+    source: string,
+    hash: Hash,
+    link: boolean,
+  ): Promise<{ stamp: FileStamp; made: boolean }> {
+    const present = await this.#intact(hash);
+    if (present) return { stamp: present, made: false };
     const object = this.objectPath(hash);
-    if (this.has(hash)) {
-      // An object already there may have been written in place through a
-      // hard link since it was stored: check it (by stamp) before relying
-      // on it; a corrupt one is moved aside and stored again.
-      if (!this.#state || await this.verify(hash, this.#state, this.#warn)) return;
-    }
     ensureDir(dirname(object));
     const temp = tempPath(object);
     try {
@@ -142,30 +157,47 @@ export class Cache {
     }
     // The content is known (the caller hashed it): remember the object's
     // stamp, so that a later change to it is noticed without re-reading.
-    await this.#state?.rememberFileHash(objectKey(hash), stampOf(Deno.statSync(object)), hash);
+    const stamp = stampOf(Deno.statSync(object));
+    await this.#state?.rememberObject(hash, stamp);
+    return { stamp, made: true };
   }
 
   /**
-   * Store `bytes` (whose content hashes to `hash`) as an object, by one
-   * write: for a small out its committer has already read into memory to
-   * hash it, instead of reading it again to copy it (`storeFile`).
+   * Store `bytes` (whose hash is `hash`, read from a file by the caller) as an
+   * object, written from memory: a small file is read once to be hashed and
+   * stored. Returns the object's stamp.
    */
-  async storeBytes(bytes: Uint8Array, hash: Hash): Promise<void> {
-    if (this.has(hash)) {
-      if (!this.#state || await this.verify(hash, this.#state, this.#warn)) return;
-    }
+  async storeBytes(bytes: Uint8Array, hash: Hash): Promise<FileStamp> {
+    const present = await this.#intact(hash);
+    if (present) return present;
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
     const temp = tempPath(object);
+    let stamp: FileStamp;
     try {
-      Deno.writeFileSync(temp, bytes, { createNew: true });
-      Deno.chmodSync(temp, 0o444);
+      using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o444 });
+      for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+      stamp = stampOf(await file.stat());
       Deno.renameSync(temp, object);
     } catch (error) {
       removeQuietly(temp);
       throw error;
     }
-    await this.#state?.rememberFileHash(objectKey(hash), stampOf(Deno.statSync(object)), hash);
+    await this.#state?.rememberObject(hash, stamp);
+    return stamp;
+  }
+
+  /**
+   * The stamp of the object for `hash` when it is there and intact (checked
+   * with {@link Cache.verify} when a state store was given), else undefined.
+   * An object already there may have been written in place through a hard
+   * link since it was stored: a corrupt one is moved aside, so the caller
+   * stores it again.
+   */
+  async #intact(hash: Hash): Promise<FileStamp | undefined> {
+    if (this.#state) return await this.verifiedStamp(hash, this.#state, this.#warn);
+    const info = statOrUndefined(this.objectPath(hash));
+    return info ? stampOf(info) : undefined;
   }
 
   /** Store a directory manifest; returns its hash. */
@@ -210,27 +242,34 @@ export class Cache {
     state: StateStore,
     onCorrupt: (message: string) => void = () => {},
   ): Promise<boolean> {
+    return await this.verifiedStamp(hash, state, onCorrupt) !== undefined;
+  }
+
+  /**
+   * {@link Cache.verify}, returning the intact object's stamp (a hard link
+   * to it has the same one) instead of true.
+   */
+  async verifiedStamp(
+    hash: Hash,
+    state: StateStore,
+    onCorrupt: (message: string) => void = () => {},
+  ): Promise<FileStamp | undefined> {
     const object = this.objectPath(hash);
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(object);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
-    }
-    const key = objectKey(hash);
+    const info = statOrUndefined(object);
+    if (info === undefined) return undefined;
     const stamp = stampOf(info);
-    if (await state.cachedFileHash(key, stamp) === hash) return true;
+    const known = await state.objectStamp(hash);
+    if (known !== undefined && sameStamp(known, stamp)) return stamp;
     const actual = await hashFile(object);
     if (actual === hash) {
-      await state.rememberFileHash(key, stamp, hash);
-      return true;
+      await state.rememberObject(hash, stamp);
+      return stamp;
     }
     onCorrupt(
       `cache object ${hash} is corrupt (its content hashes to ${actual}: an out checked out as a hard link or symlink written in place?); moved aside to ${object}.corrupt and treated as missing`,
     );
     await Deno.rename(object, `${object}.corrupt`).catch(() => {});
-    return false;
+    return undefined;
   }
 
   /**
@@ -239,11 +278,7 @@ export class Cache {
    * that {@link Cache.verify} does not read it again.
    */
   async rememberVerified(hash: Hash, state: StateStore): Promise<void> {
-    await state.rememberFileHash(
-      objectKey(hash),
-      stampOf(Deno.statSync(this.objectPath(hash))),
-      hash,
-    );
+    await state.rememberObject(hash, stampOf(Deno.statSync(this.objectPath(hash))));
   }
 
   /**
@@ -284,12 +319,14 @@ export class Cache {
   }
 
   /**
-   * {@link place} where nothing is yet and nothing reads (a file of a
-   * directory being built in a temporary folder, swapped in whole): no
-   * temporary file and rename of its own. The caller removes what a failure
-   * leaves.
+   * Place the object for `hash` at `dest`, where nothing is, by `mode`: for
+   * building a directory in a private temporary folder, which is renamed
+   * into place whole, so no file needs a temporary name of its own (a copy
+   * offered by {@link Cache.offerCopy} is moved there instead of copied).
+   * True when `dest` is (a link to) the object itself, which then has its
+   * stamp. The caller removes what a failure leaves.
    */
-  async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<void> {
+  async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<boolean> {
     const object = this.objectPath(hash);
     if (mode === "copy" || mode === "reflink") {
       const offered = offers.get(object);
@@ -297,14 +334,18 @@ export class Cache {
       if (offered !== undefined) {
         try {
           Deno.renameSync(offered, dest);
-          return;
+          return false;
         } catch {
           removeQuietly(offered); // another filesystem: copy as usual
         }
       }
     }
     if (mode === "symlink") Deno.symlinkSync(object, dest);
-    else if (mode !== "hardlink" || !tryHardLink(object, dest)) await copyWritable(object, dest);
+    else if (mode !== "hardlink" || !tryHardLink(object, dest)) {
+      await copyWritable(object, dest);
+      return false;
+    }
+    return true;
   }
 }
 
@@ -318,11 +359,6 @@ const offers = new Map<string, string>();
 export function dropOfferedCopies(): void {
   for (const file of offers.values()) removeQuietly(file);
   offers.clear();
-}
-
-/** The state-store key under which an object's stamp is remembered. */
-function objectKey(hash: Hash): string {
-  return `cache:${hash}`;
 }
 
 function removeQuietly(path: string): void {

@@ -178,9 +178,13 @@ async function staleStateEntries(
   const doomed: Deno.KvKey[] = [];
   for (const { key } of await options.state.list([NS.file])) {
     const name = key[1] as string;
-    if (name.startsWith("cache:")) {
-      if (removed.has(name.slice(6))) doomed.push(key);
-    } else if (lstat(join(options.root, name)) === undefined) doomed.push(key);
+    // `cache:<hash>`: an object's stamp, as older versions kept them (now
+    // under NS.object); the objects are checked afresh on first use.
+    if (name.startsWith("cache:")) doomed.push(key);
+    else if (lstat(join(options.root, name)) === undefined) doomed.push(key);
+  }
+  for (const { key } of await options.state.list([NS.object])) {
+    if (removed.has(key[1] as string)) doomed.push(key);
   }
   for (const { key } of await options.state.list([NS.lock])) {
     if (lstat(join(options.root, key[1] as string)) === undefined) doomed.push(key);

@@ -37,6 +37,12 @@ export const NS = {
   dir: "dir",
   /** Per-file index of a directory: `[dirFiles, relPath, chunk]` → rows of path, stamp, hash. */
   dirFiles: "dirFiles",
+  /**
+   * Stamps of cache objects: `[object, hash]` → {@link FileStamp} and hash,
+   * apart from workspace files' entries, which every no-op loads: a
+   * 100,000-file out directory adds 100,000 objects.
+   */
+  object: "object",
 } as const;
 
 /** What identifies a file version without reading it. */
@@ -85,7 +91,7 @@ const BATCH = 200;
 /** The state store of one project. Open with {@link StateStore.open}; close when done. */
 export class StateStore {
   readonly #kv: Deno.Kv;
-  #files: Promise<Map<string, FileEntry>> | undefined;
+  readonly #entries = new Map<string, Promise<Map<string, FileEntry>>>();
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown }>();
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
@@ -136,29 +142,54 @@ export class StateStore {
    * faster than point reads).
    */
   async cachedFileHash(relPath: string, stamp: FileStamp): Promise<string | undefined> {
-    const entry = (await this.#fileEntries()).get(relPath);
+    const entry = (await this.#entriesOf(NS.file)).get(relPath);
     return entry && sameStamp(entry, stamp) ? entry.hash : undefined;
   }
 
   /** Remember the hash of a file version (written on {@link flush}). */
   async rememberFileHash(relPath: string, stamp: FileStamp, hash: string): Promise<void> {
-    const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
-    const files = await this.#fileEntries();
-    const old = files.get(relPath);
-    if (old && old.hash === hash && sameStamp(old, stamp)) return;
-    files.set(relPath, entry);
-    this.defer([NS.file, relPath], entry);
+    await this.#remember(NS.file, relPath, stamp, hash);
   }
 
-  /** All file entries, loaded once (concurrent first callers share the load). */
-  #fileEntries(): Promise<Map<string, FileEntry>> {
-    return this.#files ??= (async () => {
-      const files = new Map<string, FileEntry>();
-      for await (const item of this.#kv.list<FileEntry>({ prefix: [NS.file] })) {
-        files.set(item.key[1] as string, item.value);
-      }
-      return files;
-    })();
+  /**
+   * The remembered stamp of the cache object `hash` (see {@link NS.object});
+   * the first call loads every object entry at once.
+   */
+  async objectStamp(hash: string): Promise<FileStamp | undefined> {
+    const entry = (await this.#entriesOf(NS.object)).get(hash);
+    return entry?.hash === hash
+      ? { mtime: entry.mtime, size: entry.size, ino: entry.ino }
+      : undefined;
+  }
+
+  /** Remember the stamp of the cache object `hash`, known to be intact (written on {@link flush}). */
+  async rememberObject(hash: string, stamp: FileStamp): Promise<void> {
+    await this.#remember(NS.object, hash, stamp, hash);
+  }
+
+  async #remember(ns: string, name: string, stamp: FileStamp, hash: string): Promise<void> {
+    const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
+    const entries = await this.#entriesOf(ns);
+    const old = entries.get(name);
+    if (old && old.hash === hash && sameStamp(old, stamp)) return;
+    entries.set(name, entry);
+    this.defer([ns, name], entry);
+  }
+
+  /** All entries of a namespace of stamps, loaded once (concurrent first callers share the load). */
+  #entriesOf(ns: string): Promise<Map<string, FileEntry>> {
+    let loaded = this.#entries.get(ns);
+    if (loaded === undefined) {
+      loaded = (async () => {
+        const entries = new Map<string, FileEntry>();
+        for await (const item of this.#kv.list<FileEntry>({ prefix: [ns] })) {
+          entries.set(item.key[1] as string, item.value);
+        }
+        return entries;
+      })();
+      this.#entries.set(ns, loaded);
+    }
+    return loaded;
   }
 
   /**

@@ -205,7 +205,10 @@ export function checkStagedOuts(stage: StageDef, outsDir: string): void {
   }
   const declaredFiles = new Set(stage.outs.filter((o) => !o.isDir).map((o) => o.path));
   const declaredDirs = stage.outs.filter((o) => o.isDir).map((o) => o.path + "/");
-  for (const path of listFiles(outsDir)) {
+  // A declared directory is not entered: its files are the out's, and a
+  // 100,000-file out would be walked once more for nothing.
+  const exact = new Set(stage.outs.filter((o) => o.isDir).map((o) => o.path));
+  for (const path of listFiles(outsDir, (rel) => exact.has(rel))) {
     if (declaredFiles.has(path) || declaredDirs.some((dir) => path.startsWith(dir))) continue;
     throw new OutputError(
       `stage '${stage.name}' wrote '${path}', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,

@@ -1,9 +1,9 @@
-import { hashManifest } from "../../lib/storage/cache.ts";
-import { hashArtifact, listFiles } from "../../lib/storage/artifact_hash.ts";
+import { Cache, hashManifest } from "../../lib/storage/cache.ts";
+import { hashArtifact, listFiles, rememberDirectory } from "../../lib/storage/artifact_hash.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
-import type { StateStore } from "../../lib/storage/state.ts";
+import { stampOf, type StateStore } from "../../lib/storage/state.ts";
 import { openState, tempDir } from "../_project.ts";
-import { assert, assertEquals, assertPivotError } from "../_assert.ts";
+import { assert, assertEquals, assertNotEquals, assertPivotError } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 /** Overwrite `path` with same-size `content`, keeping its inode and mtime. */
@@ -202,4 +202,50 @@ test("a file modified moments ago is hashed but its hash is not cached", async (
   // guard makes sure the new content is read, not a stale cached hash.
   await rewriteKeepingStamp(path, "HELLO");
   assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("HELLO"));
+});
+
+test("with reuse, a directory walked moments ago is answered by that walk, once", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(abs);
+  await writeOld(dir.path("d/a.txt"), "a");
+  const walked = await hashArtifact(abs, "d", true, state, cache);
+  await writeOld(dir.path("d/a.txt"), "changed");
+  // The decision made without the stage's lock may take the walk of a
+  // moment ago (an upstream's out)…
+  assertEquals(
+    (await hashArtifact(abs, "d", true, state, cache, { reuse: true }))?.hash,
+    walked?.hash,
+  );
+  // …once: the next look walks again, and so does every look without reuse.
+  const now = await hashArtifact(abs, "d", true, state, cache, { reuse: true });
+  assertNotEquals(now?.hash, walked?.hash);
+  await writeOld(dir.path("d/b.txt"), "b");
+  const fresh = await hashArtifact(abs, "d", true, state, cache);
+  assertNotEquals(fresh?.hash, now?.hash);
+  assertEquals((await hashArtifact(abs, "d", true, state, cache))?.hash, fresh?.hash);
+});
+
+test("a directory Pivot placed is remembered with the stamps it knows: the next look reads nothing", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(`${abs}/sub`, { recursive: true });
+  await writeOld(`${abs}/sub/b.txt`, "b");
+  await writeOld(`${abs}/a.txt`, "a");
+  const files = ["sub/b.txt", "a.txt"].map((path) => ({
+    path,
+    hash: path === "a.txt" ? "000000000000000a" : "000000000000000b",
+    stamp: stampOf(Deno.statSync(`${abs}/${path}`)),
+  }));
+  const manifest = { files: files.map(({ path, hash }) => ({ path, hash })).reverse() };
+  const hash = await cache.storeManifest(manifest);
+  // Given out of order: remembered in listFiles order, as a walk digests them.
+  await rememberDirectory(abs, "d", files, hash, state);
+  const seen = await hashArtifact(abs, "d", true, state, cache);
+  assertEquals([seen?.hash, seen?.isDir && seen.files], [hash, 2]);
+  assertEquals(seen?.isDir && seen.manifest, undefined, "answered by the index, not re-hashed");
 });

@@ -1,5 +1,5 @@
 import { Cache, CHECKOUT_MODES, type DirManifest, hashManifest } from "../../lib/storage/cache.ts";
-import { hashBytes, hashFile } from "../../lib/storage/hash.ts";
+import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { listTree, openState, type TempDir, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -211,4 +211,62 @@ test("a copy placed from the cache is writable without touching the object", asy
   await cache.place(src.hash, dir.path("out.txt"), "copy");
   await Deno.writeTextFile(dir.path("out.txt"), "changed");
   assertEquals(await Deno.readTextFile(cache.objectPath(src.hash)), "hello");
+});
+
+test("storeBytes writes a read-only object from memory, remembered as intact", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"), { state });
+  const bytes = new TextEncoder().encode("from memory");
+  const hash = await hashBytes(bytes);
+  const stamp = await cache.storeBytes(bytes, hash);
+  const object = cache.objectPath(hash);
+  assertEquals(await Deno.readTextFile(object), "from memory");
+  assertEquals((await Deno.stat(object)).mode! & 0o777, 0o444);
+  assertEquals(stamp.ino, (await Deno.stat(object)).ino);
+  assertEquals(await state.objectStamp(hash), stamp);
+  assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
+  // Stored again: the intact object is left alone.
+  assertEquals(await cache.storeBytes(bytes, hash), stamp);
+});
+
+test("storeBytes over a corrupt object moves it aside and writes it afresh", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const warnings: string[] = [];
+  const cache = new Cache(dir.path("cache"), { state, warn: (m) => warnings.push(m) });
+  const bytes = new TextEncoder().encode("good");
+  const hash = await hashBytes(bytes);
+  await cache.storeBytes(bytes, hash);
+  const object = cache.objectPath(hash);
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil!");
+  await cache.storeBytes(bytes, hash);
+  assertEquals(await Deno.readTextFile(object), "good");
+  assertEquals(await Deno.readTextFile(`${object}.corrupt`), "evil!");
+  assertEquals(warnings.length, 1);
+});
+
+test("placeNew puts an object where nothing is: a link (the object's inode) or a writable copy", async () => {
+  await using dir = await tempDir();
+  const cache = new Cache(dir.path("cache"));
+  const src = await sourceFile(dir, "a.txt", "hello");
+  await cache.storeFile(src.path, src.hash, false);
+  const object = (await Deno.stat(cache.objectPath(src.hash))).ino;
+  assertEquals(await cache.placeNew(src.hash, dir.path("linked"), "hardlink"), true);
+  assertEquals((await Deno.stat(dir.path("linked"))).ino, object);
+  assertEquals(await cache.placeNew(src.hash, dir.path("copied"), "copy"), false);
+  assertNotEquals((await Deno.stat(dir.path("copied"))).ino, object);
+  assertEquals((await Deno.stat(dir.path("copied"))).mode! & 0o777, 0o644);
+  assertEquals(await cache.placeNew(src.hash, dir.path("sym"), "symlink"), true);
+  assertEquals(await Deno.readLink(dir.path("sym")), cache.objectPath(src.hash));
+});
+
+test("a manifest's hash is that of its canonical JSON, whatever the paths hold", async () => {
+  const files = [
+    { path: 'a "quoted"\\path.txt', hash: "0123456789abcdef" },
+    { path: "ünïcode/日本.txt", hash: "fedcba9876543210" },
+    { path: "z\n", hash: "00000000000000ff" },
+  ];
+  assertEquals(await hashManifest({ files }), await hashBytes(canonicalJson({ files })));
 });

@@ -1,0 +1,123 @@
+/**
+ * Directory outs (issue 16): each file is read once to be hashed and stored,
+ * small files written as objects from memory, large ones copied or linked
+ * by the kernel; in hardlink mode every workspace file ends as a link to its
+ * object, also when the object predates the run; the stamps known from that
+ * pass make the next no-op a lookup; checkout builds the tree in one private
+ * folder.
+ */
+
+import { assert, assertEquals } from "../_assert.ts";
+import { TempProject } from "../_project.ts";
+import { test } from "../_harness.ts";
+import { hashFile } from "../../lib/storage/hash.ts";
+
+const BIG = (1 << 20) + 4096; // past the size read whole
+
+const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("dirouts");
+pipeline.stage({
+  name: "gen",
+  deps: { seed: dep("seed.txt", loaders.text()) },
+  outs: { gen: out("gen/") },
+  run: ({ seed }, ctx) => {
+    Deno.mkdirSync(\`\${ctx.outs.gen}/sub/deeper\`, { recursive: true });
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/a.txt\`, seed);
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/deeper/same.txt\`, "same");
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/empty.txt\`, "");
+    Deno.writeFileSync(\`\${ctx.outs.gen}/big.bin\`, new Uint8Array(${BIG}).fill(7));
+  },
+});
+`;
+
+const FILES = ["big.bin", "empty.txt", "sub/a.txt", "sub/deeper/same.txt"];
+
+/** Each file of `gen/`: whether it is its cache object's inode, and whether it is writable. */
+async function linkage(p: TempProject): Promise<Record<string, [boolean, boolean]>> {
+  const result: Record<string, [boolean, boolean]> = {};
+  for (const file of FILES) {
+    const path = p.path("gen", file);
+    const hash = await hashFile(path);
+    const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+    const [info, cached] = [await Deno.stat(path), await Deno.stat(object)];
+    assertEquals(await hashFile(object), hash, `${file}'s object is intact`);
+    result[file] = [info.ino === cached.ino, (info.mode! & 0o200) !== 0];
+  }
+  return result;
+}
+
+function all(value: [boolean, boolean]): Record<string, [boolean, boolean]> {
+  return Object.fromEntries(FILES.map((f) => [f, value]));
+}
+
+test("hardlink mode: every file of a directory out is its object, also when the object predates the run", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": PIPELINE,
+    "seed.txt": "one",
+    ".pivot/config.yaml": "cache:\n  type: hardlink\n",
+  });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  assertEquals(await linkage(p), all([true, false]));
+
+  // big.bin, empty.txt and same.txt are in the cache already: the staged
+  // copies give way to links to those objects.
+  await p.write("seed.txt", "two");
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  assertEquals(await p.read("gen/sub/a.txt"), "two");
+  assertEquals(await linkage(p), all([true, false]));
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
+
+  await Deno.remove(p.path("gen"), { recursive: true });
+  const checkout = await p.pivot("checkout");
+  assertEquals(checkout.code, 0, checkout.stderr);
+  assertEquals(await linkage(p), all([true, false]));
+  assertEquals((await Deno.readFile(p.path("gen/big.bin"))).length, BIG);
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
+});
+
+test("default mode: a directory out's files are writable copies, and the objects stay intact", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "seed.txt": "one" });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  assertEquals(await linkage(p), all([false, true]));
+  const big = await Deno.readFile(p.path("gen/big.bin"));
+  assertEquals([big.length, big[0], big[BIG - 1]], [BIG, 7, 7]);
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
+
+  // A file edited in the workspace is seen (the out is to be restored), and
+  // checkout brings back the cached version: the object was never touched.
+  await p.write("gen/sub/deeper/same.txt", "edited");
+  assertEquals(((await p.status()).stages[0] as unknown as { restore: string[] }).restore, ["gen"]);
+  await Deno.remove(p.path("gen"), { recursive: true });
+  for (const mode of ["copy", "symlink"]) {
+    const checkout = await p.pivot("checkout", "--mode", mode, "--force");
+    assertEquals(checkout.code, 0, checkout.stderr);
+    assertEquals(await p.read("gen/sub/deeper/same.txt"), "same");
+    assertEquals(await p.read("gen/sub/a.txt"), "one");
+    if (mode === "symlink") assert((await Deno.lstat(p.path("gen/sub/a.txt"))).isSymlink);
+    assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
+    await Deno.remove(p.path("gen"), { recursive: true });
+  }
+});
+
+test("a file written beside a directory out (even one whose name starts like it) is refused", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("stray");
+pipeline.stage({
+  name: "gen",
+  outs: { gen: out("gen/") },
+  run: (_deps, ctx) => {
+    Deno.mkdirSync(\`\${ctx.outs.gen}/sub\`, { recursive: true });
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/a.txt\`, "a");
+    Deno.mkdirSync(\`\${ctx.outs.gen}2\`, { recursive: true });
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}2/x.txt\`, "x");
+  },
+});
+`,
+  });
+  const run = await p.pivot("repro");
+  assertEquals(run.code, 1, run.stderr);
+  const said = run.stdout + run.stderr;
+  assert(said.includes("wrote 'gen2/x.txt', which is not a declared out"), said);
+  assertEquals(await p.exists("gen"), false);
+});
