@@ -33,206 +33,173 @@ export interface CommandEntry {
   load(): Promise<Command>;
 }
 
-/**
- * Import a module of `./commands/` by a computed specifier: Deno would
- * otherwise load and analyse every command's module graph (all of Pivot,
- * npm packages included) whenever `main.ts` is imported, before any runs.
- * The types are the modules' own: `CommandModules` names them.
- */
-function commandModule<K extends keyof CommandModules>(file: K): Promise<CommandModules[K]> {
-  const url = new URL(`./commands/${file}`, import.meta.url).href;
-  return import(url);
-}
-
-/** The command modules, by file name (types only: nothing is imported here). */
-interface CommandModules {
-  "checkout.ts": typeof import("./commands/checkout.ts");
-  "commit.ts": typeof import("./commands/commit.ts");
-  "completion.ts": typeof import("./commands/completion.ts");
-  "config.ts": typeof import("./commands/config.ts");
-  "dag.ts": typeof import("./commands/dag.ts");
-  "data.ts": typeof import("./commands/data.ts");
-  "doctor.ts": typeof import("./commands/doctor.ts");
-  "export.ts": typeof import("./commands/export.ts");
-  "gc.ts": typeof import("./commands/gc.ts");
-  "help.ts": typeof import("./commands/help.ts");
-  "history.ts": typeof import("./commands/history.ts");
-  "import_dvc.ts": typeof import("./commands/import_dvc.ts");
-  "init.ts": typeof import("./commands/init.ts");
-  "list.ts": typeof import("./commands/list.ts");
-  "metrics.ts": typeof import("./commands/metrics.ts");
-  "params.ts": typeof import("./commands/params.ts");
-  "plots.ts": typeof import("./commands/plots.ts");
-  "remote.ts": typeof import("./commands/remote.ts");
-  "repro.ts": typeof import("./commands/repro.ts");
-  "run.ts": typeof import("./commands/run.ts");
-  "schema.ts": typeof import("./commands/schema.ts");
-  "show.ts": typeof import("./commands/show.ts");
-  "status.ts": typeof import("./commands/status.ts");
-  "track.ts": typeof import("./commands/track.ts");
-  "transfer.ts": typeof import("./commands/transfer.ts");
-  "ui.ts": typeof import("./commands/ui.ts");
-  "verify.ts": typeof import("./commands/verify.ts");
-}
+// Command modules are imported by written-out `import()`s, which Deno follows
+// when it loads this module (the launcher imports this module by a computed
+// specifier, so its own process loads none of it). That keeps the npm
+// packages of every command resolved on a project's first command, as
+// before: a computed specifier here made each command's packages enter the
+// user's deno.lock on its first use, so that a read-only command such as
+// `data diff` changed the workspace. Measured on the 176-stage no-op: the
+// same CPU within noise (docs/performance.md, "Start-up and the no-op").
 
 /** Every command, in the order `pivot --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "init",
     summary: "Create .pivot/ here (with --example, also a starter pipeline).",
-    load: async () => (await commandModule("init.ts")).init,
+    load: async () => (await import("./commands/init.ts")).init,
   },
   {
     name: "repro",
     summary: "Run stages (default: all) and everything upstream of them that is stale.",
-    load: async () => (await commandModule("repro.ts")).repro,
+    load: async () => (await import("./commands/repro.ts")).repro,
   },
   {
     name: "run",
     summary: "Run exactly the named stages (no upstream stages), skipping those up to date.",
-    load: async () => (await commandModule("run.ts")).run,
+    load: async () => (await import("./commands/run.ts")).run,
   },
   {
     name: "status",
     summary: "Show which stages would run and why.",
-    load: async () => (await commandModule("status.ts")).status,
+    load: async () => (await import("./commands/status.ts")).status,
   },
   {
     name: "list",
     summary: "List the stages, in pipeline order.",
-    load: async () => (await commandModule("list.ts")).list,
+    load: async () => (await import("./commands/list.ts")).list,
   },
   {
     name: "dag",
     summary: "Show the pipeline graph (of TARGETS and their upstream, or all).",
-    load: async () => (await commandModule("dag.ts")).dag,
+    load: async () => (await import("./commands/dag.ts")).dag,
   },
   {
     name: "params",
     summary: "Show the params of stages, or diff them with git HEAD (or --rev).",
-    load: async () => (await commandModule("params.ts")).params,
+    load: async () => (await import("./commands/params.ts")).params,
   },
   {
     name: "metrics",
     summary: "Show metrics (flattened to dotted keys), or diff them with git HEAD (or --rev).",
-    load: async () => (await commandModule("metrics.ts")).metrics,
+    load: async () => (await import("./commands/metrics.ts")).metrics,
   },
   {
     name: "plots",
     summary: "Show plots in one offline HTML page, or overlay them at two revisions (diff).",
-    load: async () => (await commandModule("plots.ts")).plots,
+    load: async () => (await import("./commands/plots.ts")).plots,
   },
   {
     name: "data",
     summary: "Get an out or tracked file as at a revision, or diff data row by row.",
-    load: async () => (await commandModule("data.ts")).data,
+    load: async () => (await import("./commands/data.ts")).data,
   },
   {
     name: "track",
     summary: "Cache files or directories no stage produces, recorded in PATH.pvt for git.",
-    load: async () => (await commandModule("track.ts")).track,
+    load: async () => (await import("./commands/track.ts")).track,
   },
   {
     name: "untrack",
     summary: "Stop tracking data: remove its PATH.pvt and .gitignore line (the data stays).",
-    load: async () => (await commandModule("track.ts")).untrack,
+    load: async () => (await import("./commands/track.ts")).untrack,
   },
   {
     name: "commit",
     summary: "Record the workspace as it is into lock files and the cache.",
-    load: async () => (await commandModule("commit.ts")).commit,
+    load: async () => (await import("./commands/commit.ts")).commit,
   },
   {
     name: "checkout",
     summary: "Restore outs from the cache as the lock files record them.",
-    load: async () => (await commandModule("checkout.ts")).checkout,
+    load: async () => (await import("./commands/checkout.ts")).checkout,
   },
   {
     name: "verify",
     summary:
       "CI gate: every stage up to date, every out and tracked file restorable (exit 1 if not).",
-    load: async () => (await commandModule("verify.ts")).verify,
+    load: async () => (await import("./commands/verify.ts")).verify,
   },
   {
     name: "history",
     summary: "List past runs (newest first): when, which command, what each stage did.",
-    load: async () => (await commandModule("history.ts")).history,
+    load: async () => (await import("./commands/history.ts")).history,
   },
   {
     name: "show",
     summary: "Show a past run (default: the latest) stage by stage.",
-    load: async () => (await commandModule("show.ts")).show,
+    load: async () => (await import("./commands/show.ts")).show,
   },
   {
     name: "gc",
     summary: "Remove cache objects (and state entries) that nothing refers to any more.",
-    load: async () => (await commandModule("gc.ts")).gc,
+    load: async () => (await import("./commands/gc.ts")).gc,
   },
   {
     name: "ui",
     summary: "Serve the web UI: the live pipeline graph, explanations, logs; run stages from it.",
-    load: async () => (await commandModule("ui.ts")).ui,
+    load: async () => (await import("./commands/ui.ts")).ui,
   },
   {
     name: "import-dvc",
     summary: "Convert a DVC project (dvc.yaml, dvc.lock, .dvc files) into a Pivot project.",
-    load: async () => (await commandModule("import_dvc.ts")).importDvc,
+    load: async () => (await import("./commands/import_dvc.ts")).importDvc,
   },
   {
     name: "export",
     summary: "Write a dvc.yaml whose stages run 'pivot run <stage>' (for DVC-based CI).",
-    load: async () => (await commandModule("export.ts")).exportCommand,
+    load: async () => (await import("./commands/export.ts")).exportCommand,
   },
   {
     name: "push",
     summary: "Upload to a remote the cached outs and tracked data the remote lacks.",
-    load: async () => (await commandModule("transfer.ts")).pushCommand,
+    load: async () => (await import("./commands/transfer.ts")).pushCommand,
   },
   {
     name: "fetch",
     summary: "Download from a remote the cached outs and tracked data the cache lacks.",
-    load: async () => (await commandModule("transfer.ts")).fetchCommand,
+    load: async () => (await import("./commands/transfer.ts")).fetchCommand,
   },
   {
     name: "pull",
     summary: "Fetch from a remote, then check out: restore outs and tracked data.",
-    load: async () => (await commandModule("transfer.ts")).pullCommand,
+    load: async () => (await import("./commands/transfer.ts")).pullCommand,
   },
   {
     name: "remote",
     summary: "Manage remotes: list, add NAME URL [-d], remove NAME, default [NAME].",
-    load: async () => (await commandModule("remote.ts")).remote,
+    load: async () => (await import("./commands/remote.ts")).remote,
   },
   {
     name: "config",
     summary: "Settings: get KEY, set KEY VALUE, unset KEY, list (--local: config.local.yaml).",
-    load: async () => (await commandModule("config.ts")).config,
+    load: async () => (await import("./commands/config.ts")).config,
   },
   {
     name: "completion",
     summary: "Print the shell completion script for bash, zsh or fish.",
-    load: async () => (await commandModule("completion.ts")).completionCommand(loadCommands),
+    load: async () => (await import("./commands/completion.ts")).completionCommand(loadCommands),
   },
   {
     name: "help",
     summary: "Show the list of commands, or a command's options (as --help does).",
-    load: async () => (await commandModule("help.ts")).helpCommand(loadCommands, mainHelp),
+    load: async () => (await import("./commands/help.ts")).helpCommand(loadCommands, mainHelp),
   },
   {
     name: "schema",
     summary: "Print the JSON Schema of pivot.yaml, config.yaml or .pvt files.",
-    load: async () => (await commandModule("schema.ts")).schema,
+    load: async () => (await import("./commands/schema.ts")).schema,
   },
   {
     name: "doctor",
     summary: "Show versions, how pivot was started, and the project's setup (for bug reports).",
-    load: async () => (await commandModule("doctor.ts")).doctor,
+    load: async () => (await import("./commands/doctor.ts")).doctor,
   },
   {
     name: "__complete",
     summary: "Completion candidates for the shell scripts (internal).",
     hidden: true,
-    load: async () => (await commandModule("completion.ts")).complete,
+    load: async () => (await import("./commands/completion.ts")).complete,
   },
 ];
 
