@@ -96,6 +96,9 @@ export class StateStore {
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
 
+  /** Where the store lives and whom to tell when it is set aside (from {@link StateStore.open}). */
+  #place: { readonly stateDir: string; readonly onReset?: (message: string) => void } | undefined;
+
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
   }
@@ -114,8 +117,9 @@ export class StateStore {
     const file = join(stateDir, STATE_FILE);
     const inode = () => statOrUndefined(file)?.ino;
     const before = inode();
+    let store: StateStore;
     try {
-      return new StateStore(await openChecked(file));
+      store = new StateStore(await openChecked(file));
     } catch (error) {
       if (!isCorruptStateError(error)) throw error;
       // Another process may have set it aside and started a new one meanwhile.
@@ -127,8 +131,10 @@ export class StateStore {
           }): moved it to ${aside} and started a new one (it is a cache: file hashes are read again)`,
         );
       }
-      return new StateStore(await openChecked(file));
+      store = new StateStore(await openChecked(file));
     }
+    store.#place = { stateDir, onReset: options.onReset };
+    return store;
   }
 
   /** The raw KV handle, for subsystems with their own key layout. */
@@ -294,12 +300,33 @@ export class StateStore {
     this.#pending.clear();
   }
 
-  /** Flush and close. */
+  /**
+   * Flush and close. Damage met by these last writes comes after the
+   * command's work and output: when the store was opened with `onReset`, it
+   * is set aside with one line through it (the next command starts a new
+   * one) instead of failing a command that has done its work, or running it
+   * again and printing its output twice.
+   */
   async close(): Promise<void> {
     try {
       await this.flush();
-    } finally {
+    } catch (error) {
+      const onReset = this.#place?.onReset;
+      if (!isCorruptStateError(error) || onReset === undefined) throw error;
       this.#kv.close();
+      const aside = setAsideState(this.#place!.stateDir);
+      onReset(
+        `the state store ${join(this.#place!.stateDir, STATE_FILE)} is damaged (${
+          messageOf(error)
+        }): moved it to ${aside}; the next command starts a new one (it is a cache: file hashes are read again)`,
+      );
+      return;
+    } finally {
+      try {
+        this.#kv.close();
+      } catch {
+        // closed above
+      }
     }
   }
 }
