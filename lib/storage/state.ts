@@ -308,26 +308,23 @@ export class StateStore {
    * again and printing its output twice.
    */
   async close(): Promise<void> {
+    let damage: unknown;
     try {
       await this.flush();
     } catch (error) {
-      const onReset = this.#place?.onReset;
-      if (!isCorruptStateError(error) || onReset === undefined) throw error;
-      this.#kv.close();
-      const aside = setAsideState(this.#place!.stateDir);
-      onReset(
-        `the state store ${join(this.#place!.stateDir, STATE_FILE)} is damaged (${
-          messageOf(error)
-        }): moved it to ${aside}; the next command starts a new one (it is a cache: file hashes are read again)`,
-      );
-      return;
+      if (!isCorruptStateError(error) || this.#place?.onReset === undefined) throw error;
+      damage = error;
     } finally {
-      try {
-        this.#kv.close();
-      } catch {
-        // closed above
-      }
+      this.#kv.close();
     }
+    if (damage === undefined) return;
+    const { stateDir, onReset } = this.#place!;
+    const aside = setAsideState(stateDir);
+    onReset!(
+      `the state store ${join(stateDir, STATE_FILE)} is damaged (${
+        messageOf(damage)
+      }): moved it to ${aside}; the next command starts a new one (it is a cache: file hashes are read again)`,
+    );
   }
 }
 
