@@ -642,6 +642,15 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     if (!measured(row.pivot) || !measured(row.rclone)) return "—";
     return row.pivot.wall.median / row.rclone.wall.median <= row.limit ? "yes" : "**no**";
   };
+  /** A row of a targets table: the medians, their ratio, the target and whether it is met. */
+  const targetRow = (row: Row) => [
+    row.name,
+    wallCell(row.pivot),
+    wallCell(row.rclone),
+    ratio(row.pivot, row.rclone),
+    row.target,
+    verdict(row),
+  ];
   const fewRequests = (n: number | undefined) => n === undefined ? "—" : n < 50 ? "yes" : "**no**";
   // Peak memory must not grow with the file: within 2× rclone's (which
   // streams with fixed buffers) for a file 4–10× larger than either.
@@ -655,14 +664,7 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
   const targets = table(
     ["Target (issue 12)", "Pivot", "rclone", "Pivot ÷ rclone", "Target", "Met"],
     [
-      ...cliRows.map((row) => [
-        row.name,
-        wallCell(row.pivot),
-        wallCell(row.rclone),
-        ratio(row.pivot, row.rclone),
-        row.target,
-        verdict(row),
-      ]),
+      ...cliRows.map(targetRow),
       [
         `no-op push of ${noopName} objects (transfer layer), cold index (fresh clone): requests`,
         String(requests.cold),
@@ -723,14 +725,7 @@ export async function remoteWorkload(ctx: BenchContext): Promise<Section> {
     "",
     table(
       ["Case", "Pivot", "rclone", "Pivot ÷ rclone", "Target", "Met"],
-      rows.map((row) => [
-        row.name,
-        wallCell(row.pivot),
-        wallCell(row.rclone),
-        ratio(row.pivot, row.rclone),
-        row.target,
-        verdict(row),
-      ]),
+      rows.map(targetRow),
     ),
     "",
     table(["No-op push", "Requests, wall time"], [
