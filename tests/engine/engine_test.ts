@@ -153,15 +153,15 @@ test("an error escaping a stage fails it, and the next stage runs in a new worke
     /^stage 'crash' failed at stages\.ts:4:\d+: Error: worker down \(uncaught, in a callback the stage left running\)$/,
   );
   assertEquals(await Deno.readTextFile(project.dir.path("after.txt")), "still here");
-  // The retired worker's staging area is removed (in the background); its
-  // replacement has one.
+  // The retired worker's staging area is removed and its replacement's made,
+  // both in the background: wait until exactly one is left.
   const areas = async () => {
     let count = 0;
     for await (const _ of Deno.readDir(project.dir.path(".pivot/tmp/run-test"))) count++;
     return count;
   };
   let count = await areas();
-  for (let waited = 0; count > 1 && waited < 10_000; waited += 20) {
+  for (let waited = 0; count !== 1 && waited < 10_000; waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     count = await areas();
   }
