@@ -28,10 +28,17 @@ import { absolutePath, fromFileUrl, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { checkoutImportMap } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
+import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
 const CHILD_FLAGS = ["--unstable-kv", "--unstable-worker-options"];
+
+/**
+ * Load a command's modules when it runs, not all at start-up; given only
+ * when that records nothing new in the user's lock file (`user_lock.ts`).
+ */
+const LAZY_FLAG = "--unstable-lazy-dynamic-imports";
 
 /**
  * `main.ts`, named by a computed specifier: Deno reads the module graph of a
@@ -160,6 +167,7 @@ async function relaunch(
       "run",
       "-A",
       ...CHILD_FLAGS,
+      ...(userConfig === undefined || lockHoldsPivotPackages(userConfig) ? [LAZY_FLAG] : []),
       ...(userConfig ? ["--config", userConfig] : []),
       ...(importMap ? ["--import-map", importMap] : []),
       entry,
