@@ -21,6 +21,7 @@
 
 import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
+import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { absolutePath, fromFileUrl, isFile, parentDir } from "../paths.ts";
 
 /** What a `deno run` command line asks for, among what the launcher's child is given. */
@@ -31,6 +32,8 @@ export interface DenoInvocation {
   readonly allowAll: boolean;
   /** Unstable features switched on by flags (`kv`, `worker-options`). */
   readonly unstable: readonly string[];
+  /** `--unstable-lazy-dynamic-imports` was given. */
+  readonly lazy?: boolean;
 }
 
 /** The unstable features the launcher's child runs with. */
@@ -41,7 +44,8 @@ export const CHILD_UNSTABLE = ["kv", "worker-options"] as const;
  * script arguments are `scriptArgs` and whose main module is `mainUrl`.
  * Undefined unless it is `deno [run] FLAGS… SCRIPT scriptArgs…` with every
  * flag one of `-A`, `--allow-all`, `--unstable-kv`,
- * `--unstable-worker-options`, `--config FILE`, `--config=FILE`, `-c FILE`,
+ * `--unstable-worker-options`, `--unstable-lazy-dynamic-imports`,
+ * `--config FILE`, `--config=FILE`, `-c FILE`,
  * and SCRIPT names `mainUrl`.
  *
  * @example
@@ -63,18 +67,20 @@ export function parseDenoInvocation(
   let config: string | undefined;
   let allowAll = false;
   const unstable: string[] = [];
+  let lazy = false;
   for (let i = argv[1] === "run" ? 2 : 1; i < script; i++) {
     const flag = argv[i];
     if (flag === "-A" || flag === "--allow-all") allowAll = true;
     else if (flag === "--unstable-kv") unstable.push("kv");
     else if (flag === "--unstable-worker-options") unstable.push("worker-options");
+    else if (flag === "--unstable-lazy-dynamic-imports") lazy = true;
     else if ((flag === "--config" || flag === "-c") && i + 1 < script) {
       config = absolutePath(cwd, argv[++i]);
     } else if (flag.startsWith("--config=")) {
       config = absolutePath(cwd, flag.slice("--config=".length));
     } else return undefined;
   }
-  return { config, allowAll, unstable };
+  return lazy ? { config, allowAll, unstable, lazy } : { config, allowAll, unstable };
 }
 
 /** True when the command-line word `word` is the main module `mainUrl`. */
@@ -89,8 +95,9 @@ function namesModule(word: string, cwd: string, mainUrl: string): boolean {
  * loads user code as the launcher's child for `userConfig` would: all
  * permissions, the user's config as Deno's config (given with `--config`, or
  * found by Deno beside a local main module), the child's unstable features
- * (by flags, or in that config's `unstable` list), and no import map of the
- * launcher's own (`importMap`, which the child would be given).
+ * (by flags, or in that config's `unstable` list), no import map of the
+ * launcher's own (`importMap`, which the child would be given), and lazy
+ * imports only where the child would have them (`user_lock.ts`).
  *
  * @example
  * ```ts ignore
@@ -108,7 +115,9 @@ export function runsAsChild(
   const config = invocation.config ?? discoveredConfig(mainUrl);
   if (config !== userConfig) return false;
   const on = new Set([...invocation.unstable, ...unstableList(config)]);
-  return CHILD_UNSTABLE.every((feature) => on.has(feature));
+  if (!CHILD_UNSTABLE.every((feature) => on.has(feature))) return false;
+  // The child loads lazily only once the lock records Pivot's packages.
+  return !invocation.lazy || lockHoldsPivotPackages(config);
 }
 
 /**

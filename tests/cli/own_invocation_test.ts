@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseDenoInvocation, runsAsChild } from "../../lib/cli/own_invocation.ts";
+import { PIVOT_PACKAGES } from "../../lib/cli/user_lock.ts";
 import { assertEquals } from "../_assert.ts";
 import { spawn, test } from "../_harness.ts";
 import { CLI, tempDir, TempProject } from "../_project.ts";
@@ -36,6 +37,12 @@ test("parseDenoInvocation reads the flags the launcher's child gets, and nothing
     config: "/p/a/deno.json",
     allowAll: false,
     unstable: [],
+  });
+  assertEquals(parse(["run", "-A", "--unstable-lazy-dynamic-imports", main]), {
+    config: undefined,
+    allowAll: true,
+    unstable: [],
+    lazy: true,
   });
   // Script arguments that look like flags are the script's, not Deno's.
   assertEquals(parse(["run", "-A", main], ["--config", "x", "--no-lock"])?.config, undefined);
@@ -67,7 +74,7 @@ test("runsAsChild: the user's config, every permission, the child's unstable fea
   const mainUrl = "file:///opt/pivot/cli.ts";
   const all = ["kv", "worker-options"];
   const invocation = (
-    over: Partial<{ config: string; allowAll: boolean; unstable: string[] }>,
+    over: Partial<{ config: string; allowAll: boolean; unstable: string[]; lazy: boolean }>,
   ) => ({
     config: config as string | undefined,
     allowAll: true,
@@ -85,6 +92,14 @@ test("runsAsChild: the user's config, every permission, the child's unstable fea
   // The config's own `unstable` list counts as the flags do.
   await Deno.writeTextFile(config, '// comment\n{ "unstable": ["kv", "worker-options"] }\n');
   assertEquals(runsAsChild(invocation({ unstable: [] }), mainUrl, config, undefined), true);
+
+  // Lazy imports, as the child has them only once the lock records Pivot's packages.
+  const lazy = invocation({ unstable: [], lazy: true });
+  assertEquals(runsAsChild(lazy, mainUrl, config, undefined), false, "no lock yet");
+  const specifiers = Object.fromEntries(PIVOT_PACKAGES.map((s) => [s, "1"]));
+  await Deno.writeTextFile(join(project, "deno.lock"), JSON.stringify({ specifiers }));
+  assertEquals(runsAsChild(lazy, mainUrl, config, undefined), true);
+  await Deno.remove(join(project, "deno.lock"));
 
   // No --config: the config Deno finds beside a local main module.
   const inProject = pathToFileURL(join(project, "tools", "cli.ts")).href;
