@@ -279,10 +279,36 @@ async function measureHeadlineNoop(ctx: BenchContext, tools: readonly Tool[]): P
       check: checker(tool, "no-op", n, dir),
     });
   }
+  // This checkout started as its launcher's child would be: one process
+  // instead of two (lib/cli/own_invocation.ts), in the same project.
+  const single = tools[0] === pivot && !Deno.env.get("PIVOT_BENCH_CMD");
+  if (single) {
+    contenders.push({
+      argv: [...ONE_PROCESS, "repro", "--json"],
+      time: { cwd: dirs[0] },
+      label: `stages: Pivot ${n} stages, no-op in one process`,
+      check: checker(pivot, "no-op", n, dirs[0]),
+    });
+  }
   const results = await repeatAlternating(contenders, { reps: ctx.options.reps, warmup: 1 });
   tools.forEach((tool, i) => ctx.pipelineRuns.set(pipelineKey(tool.name, n, "no-op"), results[i]));
+  if (single) ctx.pipelineRuns.set(ONE_PROCESS_KEY, results[tools.length]);
   for (const dir of dirs) await removeAll(dir);
 }
+
+/** `pivot` with the flags and config its launcher gives the child, so it runs in one process. */
+const ONE_PROCESS = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--unstable-kv",
+  "--unstable-worker-options",
+  "--unstable-lazy-dynamic-imports",
+  "--config",
+  "deno.json",
+  new URL("../../cli.ts", import.meta.url).pathname,
+];
+const ONE_PROCESS_KEY = `Pivot one process/${HEADLINE_STAGES}/no-op`;
 
 function addTargets(ctx: BenchContext, small: number, large: number): void {
   const get = (name: ToolName, n: number, kind: Case) =>
@@ -308,6 +334,29 @@ function addTargets(ctx: BenchContext, small: number, large: number): void {
       }`,
       met(a === undefined ? undefined : a <= 70 || (b !== undefined && a <= 0.5 * b)),
       `${ctx.baseline.description}: ${shown(theirs)}`,
+    ]);
+  }
+  const single = ctx.pipelineRuns.get(ONE_PROCESS_KEY);
+  if (single) {
+    const [a, b] = [wall(single), wall(get("Pivot", HEADLINE_STAGES, "no-op"))];
+    const theirs = get("Pivot baseline", HEADLINE_STAGES, "no-op");
+    const [ca, cb] = [cpu(single), cpu(theirs)];
+    ctx.targets16.push([
+      `no-op, ${HEADLINE_STAGES} stages, in one process`,
+      "≤ 0.07 s, or ≤ 0.5× the baseline in the same run",
+      `${shown(single)}; ÷ two processes: wall ${a && b ? times(a / b) : "—"}${
+        ctx.baseline
+          ? `; ÷ baseline: wall ${a && wall(theirs) ? times(a / wall(theirs)!) : "—"}, CPU ${
+            ca && cb ? times(ca / cb) : "—"
+          }`
+          : ""
+      }`,
+      met(
+        a === undefined
+          ? undefined
+          : a <= 70 || (wall(theirs) !== undefined && a <= 0.5 * wall(theirs)!),
+      ),
+      "`deno run -A --unstable-kv --unstable-worker-options --unstable-lazy-dynamic-imports --config deno.json cli.ts`",
     ]);
   }
   for (const kind of ["no-op", "status", "list"] as const) {

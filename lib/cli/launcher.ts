@@ -28,9 +28,17 @@ import { absolutePath, fromFileUrl, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { checkoutImportMap } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
+import { lockHoldsPivotPackages } from "./user_lock.ts";
+import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
 const CHILD_FLAGS = ["--unstable-kv", "--unstable-worker-options"];
+
+/**
+ * Load a command's modules when it runs, not all at start-up; given only
+ * when that records nothing new in the user's lock file (`user_lock.ts`).
+ */
+const LAZY_FLAG = "--unstable-lazy-dynamic-imports";
 
 /**
  * `main.ts`, named by a computed specifier: Deno reads the module graph of a
@@ -68,23 +76,52 @@ export async function launch(
   // No `node:path` here: loading it costs every command about 15 ms of CPU.
   const cwd = absolutePath(Deno.cwd(), cwdOption(args) ?? ".");
   const userConfig = findDenoConfig(cwd);
-  const unstableOn = typeof Deno.openKv === "function";
+  // `in`, not `typeof Deno.openKv`: reading the getter loads Deno's KV
+  // JavaScript (about 4 ms of CPU), which a launcher that re-executes never uses.
+  const unstableOn = "openKv" in Deno;
   // Commands that never load user code run here, however Pivot was started:
   // in a binary they need no Deno, and Tab completion stays one process.
   const here = inChild || isSelfContained(args) ||
     (!compiled && userConfig === undefined && unstableOn);
-  if (here) {
-    const { main }: typeof import("./main.ts") = await import(MAIN_MODULE);
-    return await main(args);
-  }
+  if (here) return await runHere(args);
   try {
     if (userConfig !== undefined) checkDenoConfig(userConfig, cwd);
+    // Started as the child would be (same config, flags and import map):
+    // the child would load user code exactly as this process does.
+    if (
+      !compiled && userConfig !== undefined && unstableOn && startedAsChild(mainUrl, userConfig)
+    ) {
+      return await runHere(args);
+    }
     return await relaunch(args, mainUrl, userConfig, compiled);
   } catch (error) {
     // The launcher has no CLI around it to format errors: one line, exit 2.
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
+}
+
+async function runHere(args: readonly string[]): Promise<number> {
+  const { main }: typeof import("./main.ts") = await import(MAIN_MODULE);
+  return await main(args);
+}
+
+/**
+ * True when this process's command line (read from `/proc`) gives it what
+ * the launcher's child for `userConfig` would get (`lib/cli/own_invocation.ts`).
+ */
+function startedAsChild(mainUrl: string, userConfig: string): boolean {
+  const argv = ownCommandLine();
+  if (argv === undefined) return false;
+  const invocation = parseDenoInvocation(argv, Deno.args, Deno.cwd(), Deno.mainModule);
+  if (invocation === undefined) return false;
+  const entryUrl = mainUrl.startsWith("/") ? toFileUrl(mainUrl) : mainUrl;
+  return runsAsChild(
+    invocation,
+    Deno.mainModule,
+    userConfig,
+    checkoutImportMap(userConfig, entryUrl),
+  );
 }
 
 /**
@@ -132,6 +169,7 @@ async function relaunch(
       "run",
       "-A",
       ...CHILD_FLAGS,
+      ...(userConfig === undefined || lockHoldsPivotPackages(userConfig) ? [LAZY_FLAG] : []),
       ...(userConfig ? ["--config", userConfig] : []),
       ...(importMap ? ["--import-map", importMap] : []),
       entry,

@@ -41,6 +41,9 @@ export interface CommandEntry {
 // user's deno.lock on its first use, so that a read-only command such as
 // `data diff` changed the workspace. Measured on the 176-stage no-op: the
 // same CPU within noise (docs/performance.md, "Start-up and the no-op").
+// Once the user's lock holds those packages, the launcher's child runs with
+// `--unstable-lazy-dynamic-imports` and loads only the command it runs
+// (`user_lock.ts`).
 
 /** Every command, in the order `pivot --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
