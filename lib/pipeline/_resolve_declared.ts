@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
@@ -52,20 +52,31 @@ export function resolveArtifact(
   decl: DeclaredArtifact,
   where: () => string,
 ): ArtifactDef {
-  const abs = resolve(dir, decl.path);
-  if (decl.what === "out" && !isInside(project.root, abs)) {
+  const abs = plainJoin(dir, decl.path) ?? resolve(dir, decl.path);
+  // Project-relative, found by prefix when both paths are plain (the usual
+  // case: thousands of stages each cost a few string operations, not
+  // `node:path` normalisation); `undefined` outside the project.
+  const rel = abs.startsWith(project.root) && abs[project.root.length] === "/" &&
+      normalRoot(project.root)
+    ? abs.slice(project.root.length + 1)
+    : undefined;
+  const inside = rel !== undefined || isInside(project.root, abs);
+  if (decl.what === "out" && !inside) {
     throw new PivotError(
       `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
     );
   }
-  if (isInside(join(project.root, PIVOT_DIR), abs)) {
+  const inPivotDir = rel !== undefined
+    ? rel === PIVOT_DIR || rel.startsWith(`${PIVOT_DIR}/`)
+    : isInside(join(project.root, PIVOT_DIR), abs);
+  if (inPivotDir) {
     throw new PivotError(
       `${where()}: stage '${stage}': ${decl.what} '${decl.name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
     );
   }
+  const path = rel ?? projectRelative(project, abs);
   if (decl.what === "out") {
-    const rel = projectRelative(project, abs);
-    if (rel.split("/").includes(".git")) {
+    if (`/${path}/`.includes("/.git/")) {
       throw new PivotError(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is inside a .git/ directory, which git owns: use another path`,
       );
@@ -77,13 +88,45 @@ export function resolveArtifact(
       );
     }
   }
-  return {
-    name: decl.name,
-    path: projectRelative(project, abs),
-    abs,
-    isDir: decl.path.endsWith("/"),
-    loader: decl.loader,
-  };
+  return { name: decl.name, path, abs, isDir: decl.path.endsWith("/"), loader: decl.loader };
+}
+
+// A segment `.` or `..`, or an empty one.
+const UNPLAIN = /(?:^|\/)\.{0,2}(?:\/|$)/;
+let lastDir = "";
+let lastDirNormal = false;
+
+/** True when `dir` is absolute and normalised (remembered for the last one asked). */
+function normalDir(dir: string): boolean {
+  if (dir !== lastDir) {
+    lastDir = dir;
+    lastDirNormal = isAbsolute(dir) && (dir === "/" || !UNPLAIN.test(dir.slice(1)));
+  }
+  return lastDirNormal;
+}
+
+let lastRoot = "";
+let lastRootNormal = false;
+
+function normalRoot(root: string): boolean {
+  if (root !== lastRoot) {
+    lastRoot = root;
+    lastRootNormal = isAbsolute(root) && root !== "/" && !UNPLAIN.test(root.slice(1));
+  }
+  return lastRootNormal;
+}
+
+/**
+ * `resolve(dir, path)` without `node:path` when it is a plain concatenation:
+ * POSIX, `dir` absolute and normalised, `path` relative with no empty, `.`
+ * or `..` segment (a trailing `/` is dropped, as `resolve` drops it).
+ * `undefined` otherwise.
+ */
+export function plainJoin(dir: string, path: string): string | undefined {
+  if (sep !== "/" || path === "" || path[0] === "/" || !normalDir(dir)) return undefined;
+  const body = path.endsWith("/") ? path.slice(0, -1) : path;
+  if (body === "" || UNPLAIN.test(body)) return undefined;
+  return dir === "/" ? `/${body}` : `${dir}/${body}`;
 }
 
 /** A stage's extra permissions with read paths made absolute against `dir`. */
