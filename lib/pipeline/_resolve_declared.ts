@@ -22,6 +22,8 @@ import {
 // pipeline's outs share a few directories. (The engine checks again, afresh,
 // before it writes an out: lib/engine/workspace_outs.ts.)
 const realDirs = new Map<string, string>();
+// `<root>\0<dir>` of out directories found not to lead outside their project.
+const safeDirs = new Set<string>();
 import type { ArtifactDef, ResolvedPermissions } from "../model/stage_def.ts";
 
 /** What {@link resolveArtifact} needs to know about one declared path. */
@@ -81,7 +83,12 @@ export function resolveArtifact(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is inside a .git/ directory, which git owns: use another path`,
       );
     }
-    const really = escapesThroughLink(project.root, abs, realDirs);
+    // Whether a path escapes depends on its directory only: once that
+    // directory's real path is known (and kept, in realDirs), asked once.
+    const dir = abs.slice(0, abs.lastIndexOf("/"));
+    const key = `${project.root}\0${dir}`;
+    const really = safeDirs.has(key) ? undefined : escapesThroughLink(project.root, abs, realDirs);
+    if (really === undefined && realDirs.has(dir)) safeDirs.add(key);
     if (really !== undefined) {
       throw new PivotError(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) leads outside the project through a symbolic link (it is really ${really}): write outs inside the project`,

@@ -131,11 +131,9 @@ function paramsWithout(
 ): Record<string, unknown> | undefined {
   if (stage.params !== undefined) return undefined;
   for (const _ in stage.paramOverrides) return undefined;
-  for (const name of [stage.name, stage.baseName]) {
-    if (Object.hasOwn(paramsYaml.stages, name)) return undefined;
-    if (paramsYaml.notMappings && Object.hasOwn(paramsYaml.notMappings, name)) return undefined;
-  }
-  return {};
+  const named = (table: object | undefined) =>
+    table !== undefined && (Object.hasOwn(table, stage.name) || Object.hasOwn(table, stage.baseName));
+  return named(paramsYaml.stages) || named(paramsYaml.notMappings) ? undefined : {};
 }
 
 // Stage names as `Pipeline` allows them: safe to put in a file name as they are.

@@ -10,6 +10,7 @@ import { PivotError } from "../../lib/errors.ts";
 import { projectAt } from "../../lib/model/project.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { tempDir } from "../_project.ts";
 
 /** `text` as a pattern that matches it literally. */
 const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
@@ -131,5 +132,39 @@ test("a dep may lie outside the project: its path is relative to the root", () =
       }, () => "pipeline.ts:1"),
     PivotError,
     literal("dep 'd' (.pivot/cache/x) is inside .pivot/"),
+  );
+});
+
+test("an out through a symbolic link out of the project is refused each time, also for a directory made later", async () => {
+  await using dir = await tempDir();
+  await using outside = await tempDir();
+  const root = await Deno.realPath(dir.path());
+  const project = projectAt(root);
+  await Deno.mkdir(`${root}/inside`);
+  await Deno.symlink(outside.path(), `${root}/escape`);
+  const out = (path: string) =>
+    resolveArtifact(
+      project,
+      root,
+      "s",
+      { name: "o", path, what: "out", loader: undefined },
+      () => "pipeline.ts:1",
+    );
+  assertEquals(out("inside/a.txt").path, "inside/a.txt");
+  assertEquals(out("inside/b.txt").path, "inside/b.txt");
+  for (const name of ["a.txt", "b.txt"]) {
+    assertThrows(
+      () => out(`escape/${name}`),
+      PivotError,
+      /leads outside the project through a symbolic link/,
+    );
+  }
+  // Absent at first (nothing to resolve yet), then made a link out of the project.
+  assertEquals(out("later/a.txt").path, "later/a.txt");
+  await Deno.symlink(outside.path(), `${root}/later`);
+  assertThrows(
+    () => out("later/b.txt"),
+    PivotError,
+    /leads outside the project through a symbolic link/,
   );
 });
