@@ -132,7 +132,8 @@ function paramsWithout(
   if (stage.params !== undefined) return undefined;
   for (const _ in stage.paramOverrides) return undefined;
   const named = (table: object | undefined) =>
-    table !== undefined && (Object.hasOwn(table, stage.name) || Object.hasOwn(table, stage.baseName));
+    table !== undefined &&
+    (Object.hasOwn(table, stage.name) || Object.hasOwn(table, stage.baseName));
   return named(paramsYaml.stages) || named(paramsYaml.notMappings) ? undefined : {};
 }
 
