@@ -22,8 +22,6 @@ import {
 // pipeline's outs share a few directories. (The engine checks again, afresh,
 // before it writes an out: lib/engine/workspace_outs.ts.)
 const realDirs = new Map<string, string>();
-// `<root>\0<dir>` of out directories found not to lead outside their project.
-const safeDirs = new Set<string>();
 import type { ArtifactDef, ResolvedPermissions } from "../model/stage_def.ts";
 
 /** What {@link resolveArtifact} needs to know about one declared path. */
@@ -44,6 +42,8 @@ export interface DeclaredArtifact {
  *
  * @param where lazily gives the stage's site for messages (`pipeline.ts:12`):
  * formatting it for every stage would cost on the no-op path.
+ * @param safeDirs directories of outs already found not to lead outside the
+ * project, shared by the calls of one load (each is then checked once).
  * @throws {PivotError} for an out outside the project, or any path inside
  * `.pivot/`.
  */
@@ -53,6 +53,7 @@ export function resolveArtifact(
   stage: string,
   decl: DeclaredArtifact,
   where: () => string,
+  safeDirs?: Set<string>,
 ): ArtifactDef {
   const abs = plainJoin(dir, decl.path) ?? resolve(dir, decl.path);
   // Project-relative, found by prefix when both paths are plain (the usual
@@ -83,12 +84,12 @@ export function resolveArtifact(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is inside a .git/ directory, which git owns: use another path`,
       );
     }
-    // Whether a path escapes depends on its directory only: once that
-    // directory's real path is known (and kept, in realDirs), asked once.
+    // Whether a path escapes depends on its directory only: asked once per
+    // directory in one load (a directory that does not exist yet is not
+    // remembered in realDirs, and asking again cost a failed realpath per out).
     const dir = abs.slice(0, abs.lastIndexOf("/"));
-    const key = `${project.root}\0${dir}`;
-    const really = safeDirs.has(key) ? undefined : escapesThroughLink(project.root, abs, realDirs);
-    if (really === undefined && realDirs.has(dir)) safeDirs.add(key);
+    const really = safeDirs?.has(dir) ? undefined : escapesThroughLink(project.root, abs, realDirs);
+    if (really === undefined) safeDirs?.add(dir);
     if (really !== undefined) {
       throw new PivotError(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) leads outside the project through a symbolic link (it is really ${really}): write outs inside the project`,

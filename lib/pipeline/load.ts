@@ -94,6 +94,7 @@ export async function loadPipeline(
     moduleUrl: toFileUrl(file), // one URL for all of the pipeline's stages
     lockPrefix: lockFileOf(ref.dir, "x").slice(0, -"x.lock".length),
     permissions: new Map(),
+    safeDirs: new Set(),
   };
   for (const stage of pipeline.stages) {
     const params = paramsWithout(stage, paramsYaml);
@@ -118,6 +119,8 @@ interface SharedParts {
   readonly lockPrefix: string;
   /** Resolved permissions by the object the stages declared (often one, or none). */
   readonly permissions: Map<RegisteredStage["permissions"], StageDef["permissions"]>;
+  /** Out directories found not to lead outside the project (see `resolveArtifact`). */
+  readonly safeDirs: Set<string>;
 }
 
 /**
@@ -155,7 +158,7 @@ function resolveStage(
       path: decl.path,
       what,
       loader: loaderSpecOf(decl.loader),
-    }, where);
+    }, where, shared.safeDirs);
   const deps: DepDef[] = [];
   for (const name of Object.keys(stage.deps)) deps.push(artifact(name, stage.deps[name], "dep"));
   const outs: OutDef[] = [];
