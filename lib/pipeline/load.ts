@@ -153,12 +153,19 @@ function resolveStage(
   // Only error messages need the site text; formatting it for every stage costs.
   const where = () => formatSite(stage.site);
   const artifact = (name: string, decl: Dep<unknown> | Out<unknown>, what: "dep" | "out") =>
-    resolveArtifact(project, pipeline.dir, stage.name, {
-      name,
-      path: decl.path,
-      what,
-      loader: loaderSpecOf(decl.loader),
-    }, where, shared.safeDirs);
+    resolveArtifact(
+      project,
+      pipeline.dir,
+      stage.name,
+      {
+        name,
+        path: decl.path,
+        what,
+        loader: loaderSpecOf(decl.loader),
+      },
+      where,
+      shared.safeDirs,
+    );
   const deps: DepDef[] = [];
   for (const name of Object.keys(stage.deps)) deps.push(artifact(name, stage.deps[name], "dep"));
   const outs: OutDef[] = [];
