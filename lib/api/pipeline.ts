@@ -361,8 +361,11 @@ export class Pipeline {
         `${where()}: stage has no name: add name: "…" or pass a named function as run`,
       );
     }
-    // split() always returns at least one element: baseName is never undefined.
-    const [baseName = "", variant, extra] = name.split("@");
+    // A plain name (no variant) is checked by one test; split() always
+    // returns at least one element: baseName is never undefined.
+    const [baseName = "", variant, extra] = typeof name === "string" && !name.includes("@")
+      ? [name]
+      : name.split("@");
     if (
       !NAME_PATTERN.test(baseName) || extra !== undefined ||
       (variant !== undefined && !NAME_PATTERN.test(variant))
@@ -378,17 +381,21 @@ export class Pipeline {
         `${where()}: stage '${name}' is defined twice in pipeline '${this.name}': give one a different name`,
       );
     }
+    const deps = withPaths(spec.deps, overrides.deps, "dep", name, where);
+    const outs = withPaths(spec.outs, overrides.outs, "out", name, where);
+    const mutex = overrides.mutex ?? spec.mutex;
     this.#names.add(name);
     this.#stages.push({
       name,
       baseName,
       variant,
-      deps: withPaths(spec.deps ?? {}, overrides.deps, "dep", name, where),
-      outs: withPaths(spec.outs ?? {}, overrides.outs, "out", name, where),
+      deps,
+      outs,
       params: spec.params,
-      paramOverrides: { ...(overrides.params ?? {}) },
-      mutex: [...(overrides.mutex ?? spec.mutex ?? [])],
-      permissions: spec.permissions ?? {},
+      // Shared empties where nothing was given: a stage costs less to register.
+      paramOverrides: overrides.params === undefined ? NONE : { ...overrides.params },
+      mutex: mutex === undefined || mutex.length === 0 ? NO_MUTEX : [...mutex],
+      permissions: spec.permissions ?? NONE,
       run: spec.run,
       site,
       definitionSite,
@@ -430,15 +437,23 @@ export function defineStage<
   return { spec, site: callerSite() };
 }
 
+const NONE: Readonly<Record<string, never>> = Object.freeze({});
+const NO_MUTEX: readonly string[] = Object.freeze([]);
+
 function withPaths<T extends Dep<unknown> | Out<unknown>>(
-  declared: Record<string, T>,
+  declared: Record<string, T> | undefined,
   paths: Record<string, string | undefined> | undefined,
   what: "dep" | "out",
   stage: string,
   where: () => string,
 ): Record<string, T> {
   const result: Record<string, T> = {};
-  for (const [key, decl] of Object.entries(declared)) {
+  if (declared === undefined) {
+    if (paths !== undefined) checkOverrides({}, paths, what, stage, where);
+    return result;
+  }
+  for (const key of Object.keys(declared)) {
+    const decl = declared[key];
     if (typeof decl?.path !== "string" || decl.path === "") {
       throw new PipelineDefinitionError(
         `${where()}: stage '${stage}': ${what} '${key}' has no path: use ${what}("path/to/file", …)`,
@@ -447,7 +462,19 @@ function withPaths<T extends Dep<unknown> | Out<unknown>>(
     const path = paths?.[key];
     result[key] = path === undefined ? decl : { ...decl, path };
   }
-  for (const key of Object.keys(paths ?? {})) {
+  if (paths !== undefined) checkOverrides(declared, paths, what, stage, where);
+  return result;
+}
+
+/** Throws when `paths` overrides a dep or out that `declared` lacks. */
+function checkOverrides(
+  declared: Record<string, unknown>,
+  paths: Record<string, string | undefined>,
+  what: "dep" | "out",
+  stage: string,
+  where: () => string,
+): void {
+  for (const key of Object.keys(paths)) {
     if (!(key in declared)) {
       throw new PipelineDefinitionError(
         `${where()}: stage '${stage}': override names unknown ${what} '${key}' (known: ${
@@ -456,7 +483,6 @@ function withPaths<T extends Dep<unknown> | Out<unknown>>(
       );
     }
   }
-  return result;
 }
 
 function nameOfFunction(fn: { name: string }): string | undefined {

@@ -24,7 +24,7 @@
 
 import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
-import { absolutePath, fromFileUrl, toFileUrl } from "../paths.ts";
+import { absolutePath, fromFileUrl, parentDir, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { checkoutImportMap } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
@@ -39,6 +39,22 @@ const CHILD_FLAGS = ["--unstable-kv", "--unstable-worker-options"];
  * when that records nothing new in the user's lock file (`user_lock.ts`).
  */
 const LAZY_FLAG = "--unstable-lazy-dynamic-imports";
+
+/**
+ * V8 compiles without recording where each bytecode came from, and re-parses
+ * a function the first time a stack trace needs a line in it.
+ * `pipeline.stage()` reads its caller's line from a stack trace, and the
+ * caller in a generated pipeline is one function of megabytes (the module's
+ * top level): that re-parse cost ~250 ms of a 10,000-stage no-op. With this
+ * flag V8 records positions as it compiles; but Deno's code cache of a module
+ * is then rejected by the launcher (which runs without it) and rewritten by
+ * each child, ~8% of a small no-op. So the child gets it only for a big
+ * pipeline file (docs/performance.md, "Loading a 10,000-stage pipeline").
+ */
+const EAGER_POSITIONS = "--v8-flags=--no-enable-lazy-source-positions";
+
+/** The size of a `pipeline.ts` from which {@link EAGER_POSITIONS} pays. */
+export const BIG_PIPELINE_BYTES = 256 * 1024;
 
 /**
  * `main.ts`, named by a computed specifier: Deno reads the module graph of a
@@ -170,6 +186,7 @@ async function relaunch(
       "-A",
       ...CHILD_FLAGS,
       ...(userConfig === undefined || lockHoldsPivotPackages(userConfig) ? [LAZY_FLAG] : []),
+      ...v8Flags(absolutePath(Deno.cwd(), cwdOption(args) ?? ".")),
       ...(userConfig ? ["--config", userConfig] : []),
       ...(importMap ? ["--import-map", importMap] : []),
       entry,
@@ -198,6 +215,23 @@ async function relaunch(
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   if (status.signal) return 128 + signalNumber(status.signal);
   return status.code;
+}
+
+/**
+ * The V8 flags of a child started in `cwd`: {@link EAGER_POSITIONS} when the
+ * nearest `pipeline.ts` at or above `cwd` has {@link BIG_PIPELINE_BYTES} or
+ * more. (A guess, made with a few `stat` calls: it only decides speed.)
+ */
+export function v8Flags(cwd: string): string[] {
+  for (let at = cwd;; at = parentDir(at)) {
+    try {
+      const info = Deno.statSync(at === "/" ? "/pipeline.ts" : `${at}/pipeline.ts`);
+      if (info.isFile) return info.size >= BIG_PIPELINE_BYTES ? [EAGER_POSITIONS] : [];
+    } catch {
+      // none here
+    }
+    if (at === "/") return [];
+  }
 }
 
 function signalNumber(signal: Deno.Signal): number {

@@ -68,12 +68,17 @@ export function rememberStageNames(
 ): void {
   const files: Record<string, string> = {};
   const paths = new Set([pipelineFile]);
+  // Stages share a few modules: each URL is converted once.
+  const moduleUrls = new Set<string>();
   for (const stage of stages) {
     if (stage.code.kind === "command") {
       stage.code.files.forEach((file) => paths.add(file));
-    } else if (stage.code.moduleUrl.startsWith("file:")) {
-      paths.add(fromFileUrl(stage.code.moduleUrl));
+    } else {
+      moduleUrls.add(stage.code.moduleUrl);
     }
+  }
+  for (const url of moduleUrls) {
+    if (url.startsWith("file:")) paths.add(fromFileUrl(url));
   }
   for (const path of [...paths].sort()) {
     const stamp = stampOf(path);

@@ -112,17 +112,20 @@ function topologicalOrder(
 ): StageDef[] {
   const index = new Map(stages.map((s, i) => [s.name, i]));
   const waiting = new Map(stages.map((s) => [s.name, upstream.get(s.name)!.size]));
-  const ready = stages.filter((s) => waiting.get(s.name) === 0).map((s) => s.name);
+  // Ready stages by declaration index: the earliest-declared goes first, so
+  // output order is stable; a heap keeps a wide graph from costing n² log n.
+  const ready = new MinHeap();
+  stages.forEach((s, i) => {
+    if (waiting.get(s.name) === 0) ready.push(i);
+  });
   const order: StageDef[] = [];
-  while (ready.length > 0) {
-    // Pick the earliest-declared ready stage, so output order is stable.
-    ready.sort((a, b) => index.get(b)! - index.get(a)!);
-    const name = ready.pop()!;
-    order.push(stages[index.get(name)!]);
-    for (const next of downstream.get(name)!) {
+  while (ready.size > 0) {
+    const stage = stages[ready.pop()];
+    order.push(stage);
+    for (const next of downstream.get(stage.name)!) {
       const left = waiting.get(next)! - 1;
       waiting.set(next, left);
-      if (left === 0) ready.push(next);
+      if (left === 0) ready.push(index.get(next)!);
     }
   }
   if (order.length < stages.length) {
@@ -175,4 +178,45 @@ function closure(
     stack.push(...edges.get(name)!);
   }
   return graph.order.filter((stage) => included.has(stage.name));
+}
+
+/** A binary min-heap of numbers. */
+class MinHeap {
+  readonly #items: number[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  push(value: number): void {
+    const items = this.#items;
+    let i = items.push(value) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent] <= value) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = value;
+  }
+
+  /** The smallest value, removed (the heap must not be empty). */
+  pop(): number {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop()!;
+    if (items.length > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= items.length) break;
+        const child = left + 1 < items.length && items[left + 1] < items[left] ? left + 1 : left;
+        if (items[child] >= last) break;
+        items[i] = items[child];
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
 }

@@ -32,6 +32,6 @@ export function isPathOnly(loader: unknown): loader is { readonly [PATH_ONLY]: t
 
 /** The spec of a built-in loader, or `undefined` for a custom one. */
 export function loaderSpecOf(loader: unknown): LoaderSpec | undefined {
-  if (typeof loader !== "object" || loader === null || !(LOADER_SPEC in loader)) return undefined;
-  return (loader as { [LOADER_SPEC]: LoaderSpec })[LOADER_SPEC];
+  if (typeof loader !== "object" || loader === null) return undefined;
+  return (loader as { [LOADER_SPEC]?: LoaderSpec })[LOADER_SPEC];
 }

@@ -45,11 +45,23 @@ export interface Indexed {
  */
 export class OutIndex<T extends Indexed> {
   readonly #byPath = new Map<string, T>();
+  /** Every proper ancestor of an indexed path: only these have descendants to look for. */
+  readonly #ancestors = new Set<string>();
+  /** How many indexed outs are directories: with none, no ancestor can hold a path. */
+  #dirs = 0;
   #sorted: string[] | undefined = [];
 
   /** Add an item; an item already at its path is replaced. */
   add(item: T): void {
-    this.#byPath.set(item.out.path, item);
+    const path = item.out.path;
+    if (this.#byPath.get(path)?.out.isDir) this.#dirs--;
+    if (item.out.isDir) this.#dirs++;
+    this.#byPath.set(path, item);
+    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+      const ancestor = path.slice(0, i);
+      if (this.#ancestors.has(ancestor)) break; // and so are its own ancestors
+      this.#ancestors.add(ancestor);
+    }
     this.#sorted = undefined;
   }
 
@@ -63,10 +75,13 @@ export class OutIndex<T extends Indexed> {
     const result: T[] = [];
     const exact = this.#byPath.get(path);
     if (exact) result.push(exact);
-    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
-      const ancestor = this.#byPath.get(path.slice(0, i));
-      if (ancestor?.out.isDir) result.push(ancestor);
+    if (this.#dirs > 0) {
+      for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+        const ancestor = this.#byPath.get(path.slice(0, i));
+        if (ancestor?.out.isDir) result.push(ancestor);
+      }
     }
+    if (!this.#ancestors.has(path)) return result;
     const sorted = this.#sorted ??= [...this.#byPath.keys()].sort();
     const prefix = path + "/";
     for (let i = lowerBound(sorted, prefix); i < sorted.length; i++) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
@@ -42,6 +42,8 @@ export interface DeclaredArtifact {
  *
  * @param where lazily gives the stage's site for messages (`pipeline.ts:12`):
  * formatting it for every stage would cost on the no-op path.
+ * @param safeDirs directories of outs already found not to lead outside the
+ * project, shared by the calls of one load (each is then checked once).
  * @throws {PivotError} for an out outside the project, or any path inside
  * `.pivot/`.
  */
@@ -51,39 +53,88 @@ export function resolveArtifact(
   stage: string,
   decl: DeclaredArtifact,
   where: () => string,
+  safeDirs?: Set<string>,
 ): ArtifactDef {
-  const abs = resolve(dir, decl.path);
-  if (decl.what === "out" && !isInside(project.root, abs)) {
+  const abs = plainJoin(dir, decl.path) ?? resolve(dir, decl.path);
+  // Project-relative, found by prefix when both paths are plain (the usual
+  // case: thousands of stages each cost a few string operations, not
+  // `node:path` normalisation); `undefined` outside the project.
+  const rel = abs.startsWith(project.root) && abs[project.root.length] === "/" &&
+      normalRoot(project.root)
+    ? abs.slice(project.root.length + 1)
+    : undefined;
+  const inside = rel !== undefined || isInside(project.root, abs);
+  if (decl.what === "out" && !inside) {
     throw new PivotError(
       `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is outside the project ${project.root}: write outs inside it`,
     );
   }
-  if (isInside(join(project.root, PIVOT_DIR), abs)) {
+  const inPivotDir = rel !== undefined
+    ? rel === PIVOT_DIR || rel.startsWith(`${PIVOT_DIR}/`)
+    : isInside(join(project.root, PIVOT_DIR), abs);
+  if (inPivotDir) {
     throw new PivotError(
       `${where()}: stage '${stage}': ${decl.what} '${decl.name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
     );
   }
+  const path = rel ?? projectRelative(project, abs);
   if (decl.what === "out") {
-    const rel = projectRelative(project, abs);
-    if (rel.split("/").includes(".git")) {
+    if (`/${path}/`.includes("/.git/")) {
       throw new PivotError(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is inside a .git/ directory, which git owns: use another path`,
       );
     }
-    const really = escapesThroughLink(project.root, abs, realDirs);
+    // Whether a path escapes depends on its directory only: asked once per
+    // directory in one load (a directory that does not exist yet is not
+    // remembered in realDirs, and asking again cost a failed realpath per out).
+    const dir = abs.slice(0, abs.lastIndexOf("/"));
+    const really = safeDirs?.has(dir) ? undefined : escapesThroughLink(project.root, abs, realDirs);
+    if (really === undefined) safeDirs?.add(dir);
     if (really !== undefined) {
       throw new PivotError(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) leads outside the project through a symbolic link (it is really ${really}): write outs inside the project`,
       );
     }
   }
-  return {
-    name: decl.name,
-    path: projectRelative(project, abs),
-    abs,
-    isDir: decl.path.endsWith("/"),
-    loader: decl.loader,
-  };
+  return { name: decl.name, path, abs, isDir: decl.path.endsWith("/"), loader: decl.loader };
+}
+
+// A segment `.` or `..`, or an empty one.
+const UNPLAIN = /(?:^|\/)\.{0,2}(?:\/|$)/;
+let lastDir = "";
+let lastDirNormal = false;
+
+/** True when `dir` is absolute and normalised (remembered for the last one asked). */
+function normalDir(dir: string): boolean {
+  if (dir !== lastDir) {
+    lastDir = dir;
+    lastDirNormal = isAbsolute(dir) && (dir === "/" || !UNPLAIN.test(dir.slice(1)));
+  }
+  return lastDirNormal;
+}
+
+let lastRoot = "";
+let lastRootNormal = false;
+
+function normalRoot(root: string): boolean {
+  if (root !== lastRoot) {
+    lastRoot = root;
+    lastRootNormal = isAbsolute(root) && root !== "/" && !UNPLAIN.test(root.slice(1));
+  }
+  return lastRootNormal;
+}
+
+/**
+ * `resolve(dir, path)` without `node:path` when it is a plain concatenation:
+ * POSIX, `dir` absolute and normalised, `path` relative with no empty, `.`
+ * or `..` segment (a trailing `/` is dropped, as `resolve` drops it).
+ * `undefined` otherwise.
+ */
+export function plainJoin(dir: string, path: string): string | undefined {
+  if (sep !== "/" || path === "" || path[0] === "/" || !normalDir(dir)) return undefined;
+  const body = path.endsWith("/") ? path.slice(0, -1) : path;
+  if (body === "" || UNPLAIN.test(body)) return undefined;
+  return dir === "/" ? `/${body}` : `${dir}/${body}`;
 }
 
 /** A stage's extra permissions with read paths made absolute against `dir`. */

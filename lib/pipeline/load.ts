@@ -90,42 +90,105 @@ export async function loadPipeline(
   mark("load: imported");
   const ref: PipelineRef = { name: pipeline.name, file, dir: dirname(file) };
   const stages: StageDef[] = [];
-  const moduleUrl = toFileUrl(file); // one URL for all of the pipeline's stages
+  const shared: SharedParts = {
+    moduleUrl: toFileUrl(file), // one URL for all of the pipeline's stages
+    lockPrefix: lockFileOf(ref.dir, "x").slice(0, -"x.lock".length),
+    permissions: new Map(),
+    safeDirs: new Set(),
+  };
   for (const stage of pipeline.stages) {
-    stages.push(await resolveStage(project, ref, stage, paramsYaml, moduleUrl));
+    const params = paramsWithout(stage, paramsYaml);
+    const resolved = resolveStage(project, ref, stage, params ?? {}, shared);
+    if (params !== undefined) {
+      stages.push(resolved);
+      continue;
+    }
+    // A stage without params or overrides never names its site in a params message.
+    const hasParams = stage.params !== undefined ||
+      Object.keys(stage.paramOverrides).length > 0;
+    const where = hasParams ? formatSite(stage.site) : undefined;
+    stages.push({ ...resolved, params: await resolveParams(stage, { paramsYaml, where }) });
   }
   return { ref, stages };
 }
 
-async function resolveStage(
+/** What the stages of one pipeline share, made once. */
+interface SharedParts {
+  readonly moduleUrl: string;
+  /** A lock file's path without `<name>.lock`. */
+  readonly lockPrefix: string;
+  /** Resolved permissions by the object the stages declared (often one, or none). */
+  readonly permissions: Map<RegisteredStage["permissions"], StageDef["permissions"]>;
+  /** Out directories found not to lead outside the project (see `resolveArtifact`). */
+  readonly safeDirs: Set<string>;
+}
+
+/**
+ * The params of a stage that has none to resolve (no defaults, no
+ * overrides, no `params.yaml` entry): `{}`, without the asynchronous path.
+ * `undefined` when there is something to resolve.
+ */
+function paramsWithout(
+  stage: RegisteredStage,
+  paramsYaml: ParamsYaml,
+): Record<string, unknown> | undefined {
+  if (stage.params !== undefined) return undefined;
+  for (const _ in stage.paramOverrides) return undefined;
+  const named = (table: object | undefined) =>
+    table !== undefined &&
+    (Object.hasOwn(table, stage.name) || Object.hasOwn(table, stage.baseName));
+  return named(paramsYaml.stages) || named(paramsYaml.notMappings) ? undefined : {};
+}
+
+// Stage names as `Pipeline` allows them: safe to put in a file name as they are.
+const PLAIN_NAME = /^[A-Za-z0-9_-]+(?:@[A-Za-z0-9_-]+)?$/;
+
+function resolveStage(
   project: Project,
   pipeline: PipelineRef,
   stage: RegisteredStage,
-  paramsYaml: ParamsYaml,
-  moduleUrl: string,
-): Promise<StageDef> {
+  params: Record<string, unknown>,
+  shared: SharedParts,
+): StageDef {
   // Only error messages need the site text; formatting it for every stage costs.
   const where = () => formatSite(stage.site);
   const artifact = (name: string, decl: Dep<unknown> | Out<unknown>, what: "dep" | "out") =>
-    resolveArtifact(project, pipeline.dir, stage.name, {
+    resolveArtifact(
+      project,
+      pipeline.dir,
+      stage.name,
+      {
+        name,
+        path: decl.path,
+        what,
+        loader: loaderSpecOf(decl.loader),
+      },
+      where,
+      shared.safeDirs,
+    );
+  const deps: DepDef[] = [];
+  for (const name of Object.keys(stage.deps)) deps.push(artifact(name, stage.deps[name], "dep"));
+  const outs: OutDef[] = [];
+  for (const name of Object.keys(stage.outs)) {
+    const out = stage.outs[name];
+    const { path, abs, isDir, loader } = artifact(name, out, "out");
+    const def: OutDef = {
       name,
-      path: decl.path,
-      what,
-      loader: loaderSpecOf(decl.loader),
-    }, where);
-  const deps: DepDef[] = Object.entries(stage.deps).map(([name, dep]) =>
-    artifact(name, dep, "dep")
-  );
-  const outs: OutDef[] = Object.entries(stage.outs).map(([name, out]) => ({
-    ...artifact(name, out, "out"),
-    kind: out.kind,
-    cache: out.cache,
-    selfWritten: out.selfWritten,
-    ...(out.plot ? { plot: out.plot } : {}),
-  }));
-  // A stage without params or overrides never names its site in a params message.
-  const hasParams = stage.params !== undefined || Object.keys(stage.paramOverrides).length > 0;
-  const params = await resolveParams(stage, { paramsYaml, where: hasParams ? where() : undefined });
+      path,
+      abs,
+      isDir,
+      loader,
+      kind: out.kind,
+      cache: out.cache,
+      selfWritten: out.selfWritten,
+    };
+    outs.push(out.plot ? { ...def, plot: out.plot } : def);
+  }
+  let permissions = shared.permissions.get(stage.permissions);
+  if (permissions === undefined) {
+    permissions = resolvePermissions(stage.permissions, pipeline.dir);
+    shared.permissions.set(stage.permissions, permissions);
+  }
   return {
     name: stage.name,
     baseName: stage.baseName,
@@ -135,11 +198,13 @@ async function resolveStage(
     outs,
     params,
     mutex: stage.mutex,
-    permissions: resolvePermissions(stage.permissions, pipeline.dir),
-    lockFile: lockFileOf(pipeline.dir, stage.name),
+    permissions,
+    lockFile: PLAIN_NAME.test(stage.name)
+      ? `${shared.lockPrefix}${stage.name}.lock`
+      : lockFileOf(pipeline.dir, stage.name),
     code: {
       kind: "registered",
-      moduleUrl,
+      moduleUrl: shared.moduleUrl,
       site: stage.site,
       definitionSite: stage.definitionSite,
       functionName: stage.run.name,

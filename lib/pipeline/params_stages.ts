@@ -41,6 +41,8 @@ export async function checkParamsStages(
   paramsYaml: ParamsYaml,
   loaded: LoadedStages,
 ): Promise<void> {
+  // Nothing to check (the usual case) costs nothing, however many stages there are.
+  if (Object.keys(paramsYaml.stages).length === 0) return;
   if (loaded.stages.some((stage) => stage.code.kind === "command")) return;
   const known = new Set(loaded.stages.flatMap(namesOf));
   let unknown = Object.keys(paramsYaml.stages).filter((key) => !known.has(key));

@@ -187,3 +187,20 @@ test("csv save writes every column any row has, in order of first appearance", a
   await loaders.csv().save([{ a: "1" }, { a: "2", b: "x" }], dir.path("rows.csv"));
   assertEquals(await dir.read("rows.csv"), "a,b\n1,\n2,x\n");
 });
+
+test("loaders without options make a new object each call, alike in what they do", async () => {
+  await using dir = await tempDir();
+  for (const make of [loaders.text, loaders.bytes, loaders.pathOnly] as (() => object)[]) {
+    const [first, second] = [make(), make()];
+    assert(first !== second, "a new object each call");
+    assertEquals(loaderSpecOf(first), loaderSpecOf(second));
+    assert(Object.isFrozen(loaderSpecOf(first)), "the shared spec cannot be changed");
+  }
+  const text = loaders.text();
+  await text.save("hi", dir.path("a.txt"));
+  assertEquals(await text.load(dir.path("a.txt")), "hi");
+  assert(text.load(dir.path("a.txt")) instanceof Promise, "load answers with a promise");
+  assertEquals(loaderSpecOf(text), { kind: "text", options: {} });
+  assertEquals(loaderSpecOf(loaders.pathOnly()), { kind: "pathOnly", options: {} });
+  assertEquals(await loaders.pathOnly().load("/x"), "/x");
+});

@@ -226,3 +226,41 @@ test("past EXACT_SITES calls written out, sites keep the module; errors still na
     new RegExp(`pipeline\\.ts:${EXACT_SITES + 5}: stage 's${EXACT_SITES}' is defined twice`),
   );
 });
+
+test("a stage without mutex, permissions or overrides records empties; given ones are copied", () => {
+  const mutex = ["gpu"];
+  const deps = { data: dep("data/a.json", loaders.json()) };
+  const pipeline = new Pipeline("p")
+    .stage({ name: "bare", run: train })
+    .stage({ name: "locked", deps, mutex, permissions: { net: true }, run: train });
+  const [bare, locked] = pipeline.stages;
+  assertEquals([bare.mutex, bare.permissions, bare.paramOverrides], [[], {}, {}]);
+  assertEquals([bare.deps, bare.outs], [{}, {}]);
+  // Copies: changing what was passed afterwards changes nothing registered.
+  mutex.push("cpu");
+  (deps as Record<string, unknown>).extra = dep("x.txt");
+  assertEquals(locked.mutex, ["gpu"]);
+  assertEquals(Object.keys(locked.deps), ["data"]);
+  assertEquals(locked.permissions, { net: true });
+});
+
+test("a stage name with '@' is still split and checked as base and variant", () => {
+  const [variant] = new Pipeline("p").stage({ name: "train@small", run: train }).stages;
+  assertEquals([variant.baseName, variant.variant], ["train", "small"]);
+  definitionError(
+    () => new Pipeline("p").stage({ name: "a@b@c", run: train }),
+    /invalid stage name "a@b@c"/,
+  );
+  definitionError(
+    () => new Pipeline("p").stage({ name: "a@", run: train }),
+    /invalid stage name "a@"/,
+  );
+});
+
+test("an override of a stage without deps names the unknown dep and 'none' known", () => {
+  const bare = defineStage({ name: "bare", run: train });
+  definitionError(
+    () => new Pipeline("p").register(bare, { deps: { data: "x.json" } } as never),
+    /override names unknown dep 'data' \(known: none\)/,
+  );
+});

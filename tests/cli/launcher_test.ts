@@ -6,7 +6,13 @@
 
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { extractSourcesTo, findDeno, NO_DENO_MESSAGE } from "../../lib/cli/launcher.ts";
+import {
+  BIG_PIPELINE_BYTES,
+  extractSourcesTo,
+  findDeno,
+  NO_DENO_MESSAGE,
+  v8Flags,
+} from "../../lib/cli/launcher.ts";
 import { launchInfo } from "../../lib/cli/launch_info.ts";
 import { checkoutImportMap } from "../../lib/cli/checkout_import_map.ts";
 import { VERSION } from "../../lib/version.ts";
@@ -256,4 +262,19 @@ test("checkoutImportMap adds this checkout's imports beside the user's, made abs
     checkoutImportMap(dir.path("deno.json"), "https://jsr.io/@pivot/core/0.1.0/cli.ts"),
     undefined,
   );
+});
+
+test("the child records source positions eagerly only for a big pipeline.ts at or above cwd", async () => {
+  await using dir = await tempDir();
+  const eager = ["--v8-flags=--no-enable-lazy-source-positions"];
+  await Deno.mkdir(dir.path("sub/deeper"), { recursive: true });
+  assertEquals(v8Flags(dir.path("sub/deeper")), []); // no pipeline.ts (up to /)
+  await Deno.writeTextFile(dir.path("pipeline.ts"), "x".repeat(BIG_PIPELINE_BYTES));
+  assertEquals(v8Flags(dir.path("sub/deeper")), eager);
+  assertEquals(v8Flags(dir.path()), eager);
+  // The nearest one decides: a small pipeline.ts below the big one.
+  await Deno.writeTextFile(dir.path("sub/pipeline.ts"), "export {};\n");
+  assertEquals(v8Flags(dir.path("sub/deeper")), []);
+  await Deno.writeTextFile(dir.path("pipeline.ts"), "x".repeat(BIG_PIPELINE_BYTES - 1));
+  assertEquals(v8Flags(dir.path()), []);
 });

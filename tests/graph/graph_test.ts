@@ -194,3 +194,34 @@ test("withDownstream is the stages and everything downstream, in graph order", (
   assertEquals(names(withDownstream(chain(), ["prep"])), ["prep", "train", "eval"]);
   assertEquals(names(withDownstream(chain(), ["side"])), ["side"]);
 });
+
+test("order takes the earliest-declared ready stage at every step, in wide and random graphs", () => {
+  // A deterministic pseudo-random DAG: each stage depends on up to three
+  // stages that come before it in a shuffled order, so declaration order and
+  // topological order disagree often.
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const count = 300;
+  const rank = Array.from({ length: count }, (_, i) => i).sort(() => random() - 0.5);
+  const upstreamOf = rank.map((r) =>
+    [0, 1, 2].map(() => Math.floor(random() * count)).filter((other) => rank[other] < r)
+  );
+  const stages = rank.map((_, i) =>
+    stage({
+      name: `s${i}`,
+      deps: [...new Set(upstreamOf[i])].map((u) => `o${u}.txt`),
+      outs: [`o${i}.txt`],
+    })
+  );
+  // The rule, written the slow way: scan for the first declared stage whose upstream is done.
+  const done = new Set<number>();
+  const expected: string[] = [];
+  while (done.size < count) {
+    const next = stages.findIndex((_, i) =>
+      !done.has(i) && upstreamOf[i].every((u) => done.has(u))
+    );
+    done.add(next);
+    expected.push(`s${next}`);
+  }
+  assertEquals(names(buildGraph(stages, existing()).order), expected);
+});
