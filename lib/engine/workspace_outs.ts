@@ -129,8 +129,10 @@ function makeParents(root: string, entries: readonly ManifestEntry[]): void {
  * Place each of `entries` (objects with stamps `objects`) at its path under
  * `root`, where nothing is, by `mode`; returns the files with their stamps.
  * A hard link or symlink has its object's stamp (a stat follows the link),
- * so only copies are stat-ed. Links are made one after another (a link is
- * a few µs, less than handing it to another thread); copies several at once.
+ * so only copies are stat-ed. Links, and `copy` mode's copies of small
+ * objects (one read, one write), are made one after another, synchronously
+ * (each is a few µs of work, less than handing it to another thread);
+ * reflinks and large copies go through `Deno.copyFile`, several at once.
  */
 async function placeFiles(
   cache: Cache,
@@ -149,6 +151,13 @@ async function placeFiles(
   };
   if (mode === "hardlink" || mode === "symlink") {
     for (let i = 0; i < entries.length; i++) await place(entries[i], i);
+  } else if (mode === "copy") {
+    // Small objects are copied synchronously (see Cache.placeCopy): in
+    // turn, as `cp -r` does, with no thread hand-off per file.
+    for (let i = 0; i < entries.length; i++) {
+      const { path, hash } = entries[i];
+      files[i] = { path, hash, stamp: await cache.placeCopy(hash, base + path, objects[i]) };
+    }
   } else {
     await eachLimited(entries, PARALLEL_FILES, place);
   }
