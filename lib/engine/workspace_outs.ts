@@ -13,6 +13,7 @@ import { OutputError } from "../errors.ts";
 import {
   dirManifest,
   hashArtifact,
+  indexHolds,
   listFiles,
   type PlacedFile,
   readSmallFile,
@@ -33,7 +34,7 @@ import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
-import { lstatOrUndefined } from "../paths.ts";
+import { lstatOrUndefined, statOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
@@ -76,12 +77,8 @@ export async function restoreOut(
   }
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
-  const objects: FileStamp[] = [];
-  for (const file of manifest.files) {
-    const stamp = await cache.verifiedStamp(file.hash, state, warn);
-    if (stamp === undefined) return false;
-    objects.push(stamp);
-  }
+  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files);
+  if (objects === undefined) return false;
   // Build the directory beside its place, then swap it in. The folder is
   // this process's own, so each file goes straight to its name (no
   // temporary name and rename per file) and each directory is made once.
@@ -101,6 +98,38 @@ export async function restoreOut(
   await rememberDirectory(out.abs, out.path, files, locked.hash, state);
   ignoreCachedOut(context, out);
   return true;
+}
+
+/**
+ * The stamps of the objects of `entries`, the files of the directory `hash`
+ * at `rel`, each checked intact ({@link Cache.verifiedStamp}); undefined
+ * when one is missing or corrupt. One stat per object; when the stamps are
+ * those the directory index recorded for this directory (its files were
+ * these objects: a hard-linked or symlinked tree, removed since), they are
+ * intact at once, and no object's own stamp is looked up.
+ */
+async function verifiedObjects(
+  context: EngineContext,
+  rel: string,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+): Promise<FileStamp[] | undefined> {
+  const { cache, state, warn } = context;
+  const stamps: FileStamp[] = new Array(entries.length);
+  let found = true;
+  for (let i = 0; i < entries.length && found; i++) {
+    const info = statOrUndefined(cache.objectPath(entries[i].hash));
+    if (info === undefined) found = false;
+    else stamps[i] = stampOf(info);
+  }
+  const files = () => entries.map(({ path }, i) => ({ path, stamp: stamps[i] }));
+  if (found && await indexHolds(state, rel, hash, files())) return stamps;
+  for (let i = 0; i < entries.length; i++) {
+    const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
+    if (stamp === undefined) return undefined;
+    stamps[i] = stamp;
+  }
+  return stamps;
 }
 
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */

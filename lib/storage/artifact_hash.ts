@@ -334,18 +334,37 @@ export async function rememberDirectory(
   ]);
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
-  const before = (await state.get<DirIndex>([NS.dir, rel]))?.chunks ?? 0;
-  const chunks = writeRows(state, rel, rows, before);
+  const stamps = await stampsDigest(files);
+  const index = await state.get<DirIndex>([NS.dir, rel]);
+  // The same files with the same stamps as recorded (a hard-linked tree
+  // placed again after `rm -r`): the rows are those stored, nothing to write.
+  if (index?.stamps === stamps && index.hash === hash && index.files === files.length) return;
+  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0);
   state.defer(
     [NS.dir, rel],
-    {
-      stamps: await stampsDigest(files),
-      hash,
-      files: files.length,
-      size,
-      chunks,
-    } satisfies DirIndex,
+    { stamps, hash, files: files.length, size, chunks } satisfies DirIndex,
   );
+}
+
+/**
+ * True when the directory index records the directory at `rel` as `hash`,
+ * settled, with exactly `files` (in {@link listFiles} order) and these
+ * stamps. For a checkout in `hardlink` or `symlink` mode, `files` are the
+ * manifest's paths with the stamps of their objects: the index then says
+ * that the inodes with these stamps held this manifest's content when it
+ * was recorded (the tree Pivot last placed or hashed there was these very
+ * objects), so every object is intact, as far as a stamp can tell, without
+ * looking up each object's own stamp (one KV entry per object).
+ */
+export async function indexHolds(
+  state: StateStore,
+  rel: string,
+  hash: Hash,
+  files: readonly { readonly path: string; readonly stamp: FileStamp }[],
+): Promise<boolean> {
+  const index = await state.get<DirIndex>([NS.dir, rel]);
+  return index !== undefined && index.hash === hash && index.stamps !== "" &&
+    index.files === files.length && index.stamps === await stampsDigest(files);
 }
 
 /**
