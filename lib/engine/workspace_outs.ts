@@ -15,9 +15,11 @@ import {
   hashArtifact,
   indexHolds,
   listFiles,
+  objectsIntact,
   type PlacedFile,
   readSmallFile,
   rememberDirectory,
+  rememberObjectsIntact,
   withSlash,
 } from "../storage/artifact_hash.ts";
 import {
@@ -104,9 +106,10 @@ export async function restoreOut(
  * The stamps of the objects of `entries`, the files of the directory `hash`
  * at `rel`, each checked intact ({@link Cache.verifiedStamp}); undefined
  * when one is missing or corrupt. One stat per object; when the stamps are
- * those the directory index recorded for this directory (its files were
- * these objects: a hard-linked or symlinked tree, removed since), they are
- * intact at once, and no object's own stamp is looked up.
+ * those of the last check of this manifest's objects, or those the
+ * directory index recorded for this directory (its files were these
+ * objects: a hard-linked or symlinked tree, removed since), they are intact
+ * at once, and no object's own stamp is looked up (one KV entry each).
  */
 async function verifiedObjects(
   context: EngineContext,
@@ -122,13 +125,16 @@ async function verifiedObjects(
     if (info === undefined) found = false;
     else stamps[i] = stampOf(info);
   }
+  const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
   const files = () => entries.map(({ path }, i) => ({ path, stamp: stamps[i] }));
+  if (found && await objectsIntact(state, hash, objects())) return stamps;
   if (found && await indexHolds(state, rel, hash, files())) return stamps;
   for (let i = 0; i < entries.length; i++) {
     const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
     if (stamp === undefined) return undefined;
     stamps[i] = stamp;
   }
+  await rememberObjectsIntact(state, hash, objects());
   return stamps;
 }
 

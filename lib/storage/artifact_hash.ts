@@ -368,6 +368,39 @@ export async function indexHolds(
 }
 
 /**
+ * True when the objects of the directory manifest `hash` (`objects`: each
+ * one's hash and stamp, in manifest order) were last checked intact with
+ * exactly these stamps ({@link rememberObjectsIntact}): then each is intact,
+ * as far as a stamp can tell, as {@link Cache.verify} would say, for one KV
+ * read and one digest instead of one stamp looked up per object. An object
+ * written in place since has another stamp: the digest differs, and the
+ * caller checks each object.
+ */
+export async function objectsIntact(
+  state: StateStore,
+  hash: Hash,
+  objects: readonly { readonly hash: Hash; readonly stamp: FileStamp }[],
+): Promise<boolean> {
+  const known = await state.get<string>([NS.dirObjects, hash]);
+  return known !== undefined && known === await objectsDigest(objects);
+}
+
+/** Record that the objects of the manifest `hash` were checked intact with these stamps. */
+export async function rememberObjectsIntact(
+  state: StateStore,
+  hash: Hash,
+  objects: readonly { readonly hash: Hash; readonly stamp: FileStamp }[],
+): Promise<void> {
+  state.defer([NS.dirObjects, hash], await objectsDigest(objects));
+}
+
+function objectsDigest(
+  objects: readonly { readonly hash: Hash; readonly stamp: FileStamp }[],
+): Promise<string> {
+  return stampsDigest(objects.map(({ hash, stamp }) => ({ path: hash, stamp })));
+}
+
+/**
  * The manifest of a directory hashed by {@link hashArtifact}: the one it
  * computed, else the cache object; undefined when neither is there.
  */

@@ -43,6 +43,13 @@ export const NS = {
    * 100,000-file out directory adds 100,000 objects.
    */
   object: "object",
+  /**
+   * Objects of a directory manifest, checked intact together:
+   * `[dirObjects, manifestHash]` → a digest of every object's hash and
+   * stamp, in manifest order, so a checkout of that directory compares one
+   * digest instead of looking up one stamp per object.
+   */
+  dirObjects: "dirObjects",
 } as const;
 
 /** What identifies a file version without reading it. */

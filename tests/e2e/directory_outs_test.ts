@@ -112,15 +112,23 @@ test("hardlink checkout of a removed directory: an object written in place meanw
   assertEquals((await p.pivot("checkout")).code, 0);
   assertEquals(await linkage(p), all([true, false]));
 
+  // Copies, then links again: the objects were checked intact by the copy
+  // (each one's stamp), and that check is remembered for the manifest.
+  for (const mode of ["copy", "hardlink"]) {
+    await Deno.remove(p.path("gen"), { recursive: true });
+    assertEquals((await p.pivot("checkout", "--mode", mode)).code, 0);
+  }
+  assertEquals(await linkage(p), all([true, false]));
+
   // Removed again, and one object written in place (root ignores 0444):
-  // its stamp no longer matches the index, so it is re-hashed, found
-  // corrupt, and the directory is not restored (nothing placed).
+  // its stamp no longer matches what was recorded, so it is re-hashed,
+  // found corrupt, and the directory is not restored (nothing placed).
   const hash = await hashFile(p.path("gen/sub/a.txt"));
   const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
   await Deno.remove(p.path("gen"), { recursive: true });
   await Deno.chmod(object, 0o644);
   await Deno.writeTextFile(object, "evil", { append: true });
-  const checkout = await p.pivot("checkout");
+  const checkout = await p.pivot("checkout", "--mode", "copy");
   assertEquals(checkout.code, 1, checkout.stderr);
   assert(checkout.stderr.includes(`cache object ${hash} is corrupt`), checkout.stderr);
   assert(checkout.stderr.includes("gen: not in the cache"), checkout.stderr);

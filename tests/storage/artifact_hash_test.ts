@@ -3,7 +3,9 @@ import {
   hashArtifact,
   indexHolds,
   listFiles,
+  objectsIntact,
   rememberDirectory,
+  rememberObjectsIntact,
 } from "../../lib/storage/artifact_hash.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
 import { stampOf, type StateStore } from "../../lib/storage/state.ts";
@@ -312,4 +314,21 @@ test("a directory placed again with the stamps recorded keeps its index; a chang
     await hashBytes("a"),
     await hashBytes("B"),
   ]);
+});
+
+test("objectsIntact: the objects of a manifest with exactly the stamps last checked", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const objects = [
+    { hash: "000000000000000a", stamp: { mtime: 1, size: 2, ino: 3 } },
+    { hash: "000000000000000b", stamp: { mtime: 4, size: 5, ino: 6 } },
+  ];
+  assertEquals(await objectsIntact(state, "00000000000000ff", objects), false, "never checked");
+  await rememberObjectsIntact(state, "00000000000000ff", objects);
+  await state.flush();
+  assertEquals(await objectsIntact(state, "00000000000000ff", objects), true);
+  assertEquals(await objectsIntact(state, "00000000000000fe", objects), false, "another manifest");
+  const written = [objects[0], { ...objects[1], stamp: { mtime: 7, size: 5, ino: 6 } }];
+  assertEquals(await objectsIntact(state, "00000000000000ff", written), false, "written in place");
+  assertEquals(await objectsIntact(state, "00000000000000ff", [objects[0]]), false);
 });
