@@ -189,13 +189,30 @@ function statFiles(abs: string): StattedFile[] {
 
 const encoder = new TextEncoder();
 
-/** A digest of the files' paths and stamps (WebCrypto: nothing to import). */
+/**
+ * A digest of the files' paths and stamps (WebCrypto: nothing to import):
+ * SHA-1 of the count, the paths joined by NUL (which no path holds) and
+ * each stamp's three numbers as 64-bit floats (exact: integers below
+ * 2^53). Numbers in a typed array, not text: formatting 300,000 numbers
+ * into one string took 0.1-0.5 s for 100,000 files, five times this.
+ */
 async function stampsDigest(files: readonly StattedFile[]): Promise<string> {
-  const text = files.map(({ path, stamp }) =>
-    `${path}\0${stamp.mtime}\0${stamp.size}\0${stamp.ino}`
-  )
-    .join("\n");
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", encoder.encode(text)));
+  const numbers = new Float64Array(2 + files.length * 3);
+  const paths = new Array<string>(files.length);
+  for (let i = 0, at = 2; i < files.length; i++, at += 3) {
+    const { path, stamp } = files[i];
+    paths[i] = path;
+    numbers[at] = stamp.mtime;
+    numbers[at + 1] = stamp.size;
+    numbers[at + 2] = stamp.ino;
+  }
+  const text = encoder.encode(paths.join("\0"));
+  numbers[0] = files.length;
+  numbers[1] = text.length;
+  const bytes = new Uint8Array(numbers.byteLength + text.length);
+  bytes.set(new Uint8Array(numbers.buffer));
+  bytes.set(text, numbers.byteLength);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
