@@ -174,8 +174,11 @@ interface DirIndex {
 /** One file of the per-directory index: path, mtime, size, inode, hash ("" = unknown). */
 type FileRow = [string, number, number, number, string];
 
-// Rows per KV value: a value may hold at most 64 KiB.
+// Rows per KV value, and their estimated bytes ({@link rowBytes}): a value
+// may hold at most 64 KiB, which 400 rows of 150-character paths exceed (a
+// value too large is dropped by the store: its files would be read again).
 const ROWS_PER_CHUNK = 400;
+const CHUNK_BYTES = 48 * 1024;
 
 interface StattedFile {
   readonly path: string;
@@ -309,14 +312,36 @@ function writeRows(
   before: number,
   stored?: ReadonlyMap<number, readonly FileRow[]>,
 ): number {
-  const chunks = Math.ceil(rows.length / ROWS_PER_CHUNK);
-  for (let i = 0; i < chunks; i++) {
-    const chunk = rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK);
-    if (!sameRows(chunk, stored?.get(i))) state.defer([NS.dirFiles, rel, i], chunk);
+  let chunks = 0;
+  const write = (chunk: readonly FileRow[], bytes: number) => {
+    if (!sameRows(chunk, stored?.get(chunks))) {
+      state.defer([NS.dirFiles, rel, chunks], chunk, bytes);
+    }
+    chunks++;
+  };
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const size = rowBytes(rows[i]);
+    if (i - start === ROWS_PER_CHUNK || (i > start && bytes + size > CHUNK_BYTES)) {
+      write(rows.slice(start, i), bytes);
+      [start, bytes] = [i, 0];
+    }
+    bytes += size;
   }
+  if (start < rows.length) write(rows.slice(start), bytes);
   // Chunks past the new end (the directory shrank) would add stale rows.
   for (let i = chunks; i < before; i++) state.defer([NS.dirFiles, rel, i], []);
   return chunks;
+}
+
+/**
+ * About the serialised size of a row, a little over: its path's UTF-16
+ * units (a one-byte string serialises one byte each; two for others, which
+ * `* 2` covers) and three numbers, a hash and framing.
+ */
+function rowBytes(row: FileRow): number {
+  return row[0].length * 2 + 64;
 }
 
 /** A file of a directory Pivot has just written: its path in it, content hash and stamp. */
