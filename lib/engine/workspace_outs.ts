@@ -13,10 +13,13 @@ import { OutputError } from "../errors.ts";
 import {
   dirManifest,
   hashArtifact,
+  indexHolds,
   listFiles,
+  objectsIntact,
   type PlacedFile,
   readSmallFile,
   rememberDirectory,
+  rememberObjectsIntact,
   withSlash,
 } from "../storage/artifact_hash.ts";
 import {
@@ -33,7 +36,7 @@ import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
-import { lstatOrUndefined } from "../paths.ts";
+import { lstatOrUndefined, statOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
@@ -76,12 +79,8 @@ export async function restoreOut(
   }
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
-  const objects: FileStamp[] = [];
-  for (const file of manifest.files) {
-    const stamp = await cache.verifiedStamp(file.hash, state, warn);
-    if (stamp === undefined) return false;
-    objects.push(stamp);
-  }
+  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files);
+  if (objects === undefined) return false;
   // Build the directory beside its place, then swap it in. The folder is
   // this process's own, so each file goes straight to its name (no
   // temporary name and rename per file) and each directory is made once.
@@ -101,6 +100,42 @@ export async function restoreOut(
   await rememberDirectory(out.abs, out.path, files, locked.hash, state);
   ignoreCachedOut(context, out);
   return true;
+}
+
+/**
+ * The stamps of the objects of `entries`, the files of the directory `hash`
+ * at `rel`, each checked intact ({@link Cache.verifiedStamp}); undefined
+ * when one is missing or corrupt. One stat per object; when the stamps are
+ * those of the last check of this manifest's objects, or those the
+ * directory index recorded for this directory (its files were these
+ * objects: a hard-linked or symlinked tree, removed since), they are intact
+ * at once, and no object's own stamp is looked up (one KV entry each).
+ */
+async function verifiedObjects(
+  context: EngineContext,
+  rel: string,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+): Promise<FileStamp[] | undefined> {
+  const { cache, state, warn } = context;
+  const stamps: FileStamp[] = new Array(entries.length);
+  let found = true;
+  for (let i = 0; i < entries.length && found; i++) {
+    const info = statOrUndefined(cache.objectPath(entries[i].hash));
+    if (info === undefined) found = false;
+    else stamps[i] = stampOf(info);
+  }
+  const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
+  const files = () => entries.map(({ path }, i) => ({ path, stamp: stamps[i] }));
+  if (found && await objectsIntact(state, hash, objects())) return stamps;
+  if (found && await indexHolds(state, rel, hash, files())) return stamps;
+  for (let i = 0; i < entries.length; i++) {
+    const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
+    if (stamp === undefined) return undefined;
+    stamps[i] = stamp;
+  }
+  await rememberObjectsIntact(state, hash, objects());
+  return stamps;
 }
 
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */
@@ -129,8 +164,10 @@ function makeParents(root: string, entries: readonly ManifestEntry[]): void {
  * Place each of `entries` (objects with stamps `objects`) at its path under
  * `root`, where nothing is, by `mode`; returns the files with their stamps.
  * A hard link or symlink has its object's stamp (a stat follows the link),
- * so only copies are stat-ed. Links are made one after another (a link is
- * a few µs, less than handing it to another thread); copies several at once.
+ * so only copies are stat-ed. Links, and `copy` mode's copies of small
+ * objects (one read, one write), are made one after another, synchronously
+ * (each is a few µs of work, less than handing it to another thread);
+ * reflinks and large copies go through `Deno.copyFile`, several at once.
  */
 async function placeFiles(
   cache: Cache,
@@ -149,6 +186,13 @@ async function placeFiles(
   };
   if (mode === "hardlink" || mode === "symlink") {
     for (let i = 0; i < entries.length; i++) await place(entries[i], i);
+  } else if (mode === "copy") {
+    // Small objects are copied synchronously (see Cache.placeCopy): in
+    // turn, as `cp -r` does, with no thread hand-off per file.
+    for (let i = 0; i < entries.length; i++) {
+      const { path, hash } = entries[i];
+      files[i] = { path, hash, stamp: await cache.placeCopy(hash, base + path, objects[i]) };
+    }
   } else {
     await eachLimited(entries, PARALLEL_FILES, place);
   }

@@ -174,8 +174,11 @@ interface DirIndex {
 /** One file of the per-directory index: path, mtime, size, inode, hash ("" = unknown). */
 type FileRow = [string, number, number, number, string];
 
-// Rows per KV value: a value may hold at most 64 KiB.
+// Rows per KV value, and their estimated bytes ({@link rowBytes}): a value
+// may hold at most 64 KiB, which 400 rows of 150-character paths exceed (a
+// value too large is dropped by the store: its files would be read again).
 const ROWS_PER_CHUNK = 400;
+const CHUNK_BYTES = 48 * 1024;
 
 interface StattedFile {
   readonly path: string;
@@ -189,13 +192,30 @@ function statFiles(abs: string): StattedFile[] {
 
 const encoder = new TextEncoder();
 
-/** A digest of the files' paths and stamps (WebCrypto: nothing to import). */
+/**
+ * A digest of the files' paths and stamps (WebCrypto: nothing to import):
+ * SHA-1 of the count, the paths joined by NUL (which no path holds) and
+ * each stamp's three numbers as 64-bit floats (exact: integers below
+ * 2^53). Numbers in a typed array, not text: formatting 300,000 numbers
+ * into one string took 0.1-0.5 s for 100,000 files, five times this.
+ */
 async function stampsDigest(files: readonly StattedFile[]): Promise<string> {
-  const text = files.map(({ path, stamp }) =>
-    `${path}\0${stamp.mtime}\0${stamp.size}\0${stamp.ino}`
-  )
-    .join("\n");
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", encoder.encode(text)));
+  const numbers = new Float64Array(2 + files.length * 3);
+  const paths = new Array<string>(files.length);
+  for (let i = 0, at = 2; i < files.length; i++, at += 3) {
+    const { path, stamp } = files[i];
+    paths[i] = path;
+    numbers[at] = stamp.mtime;
+    numbers[at + 1] = stamp.size;
+    numbers[at + 2] = stamp.ino;
+  }
+  const text = encoder.encode(paths.join("\0"));
+  numbers[0] = files.length;
+  numbers[1] = text.length;
+  const bytes = new Uint8Array(numbers.byteLength + text.length);
+  bytes.set(new Uint8Array(numbers.buffer));
+  bytes.set(text, numbers.byteLength);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -292,14 +312,36 @@ function writeRows(
   before: number,
   stored?: ReadonlyMap<number, readonly FileRow[]>,
 ): number {
-  const chunks = Math.ceil(rows.length / ROWS_PER_CHUNK);
-  for (let i = 0; i < chunks; i++) {
-    const chunk = rows.slice(i * ROWS_PER_CHUNK, (i + 1) * ROWS_PER_CHUNK);
-    if (!sameRows(chunk, stored?.get(i))) state.defer([NS.dirFiles, rel, i], chunk);
+  let chunks = 0;
+  const write = (chunk: readonly FileRow[], bytes: number) => {
+    if (!sameRows(chunk, stored?.get(chunks))) {
+      state.defer([NS.dirFiles, rel, chunks], chunk, bytes);
+    }
+    chunks++;
+  };
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const size = rowBytes(rows[i]);
+    if (i - start === ROWS_PER_CHUNK || (i > start && bytes + size > CHUNK_BYTES)) {
+      write(rows.slice(start, i), bytes);
+      [start, bytes] = [i, 0];
+    }
+    bytes += size;
   }
+  if (start < rows.length) write(rows.slice(start), bytes);
   // Chunks past the new end (the directory shrank) would add stale rows.
   for (let i = chunks; i < before; i++) state.defer([NS.dirFiles, rel, i], []);
   return chunks;
+}
+
+/**
+ * About the serialised size of a row, a little over: its path's UTF-16
+ * units (a one-byte string serialises one byte each; two for others, which
+ * `* 2` covers) and three numbers, a hash and framing.
+ */
+function rowBytes(row: FileRow): number {
+  return row[0].length * 2 + 64;
 }
 
 /** A file of a directory Pivot has just written: its path in it, content hash and stamp. */
@@ -334,18 +376,70 @@ export async function rememberDirectory(
   ]);
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
-  const before = (await state.get<DirIndex>([NS.dir, rel]))?.chunks ?? 0;
-  const chunks = writeRows(state, rel, rows, before);
+  const stamps = await stampsDigest(files);
+  const index = await state.get<DirIndex>([NS.dir, rel]);
+  // The same files with the same stamps as recorded (a hard-linked tree
+  // placed again after `rm -r`): the rows are those stored, nothing to write.
+  if (index?.stamps === stamps && index.hash === hash && index.files === files.length) return;
+  const chunks = writeRows(state, rel, rows, index?.chunks ?? 0);
   state.defer(
     [NS.dir, rel],
-    {
-      stamps: await stampsDigest(files),
-      hash,
-      files: files.length,
-      size,
-      chunks,
-    } satisfies DirIndex,
+    { stamps, hash, files: files.length, size, chunks } satisfies DirIndex,
   );
+}
+
+/**
+ * True when the directory index records the directory at `rel` as `hash`,
+ * settled, with exactly `files` (in {@link listFiles} order) and these
+ * stamps. For a checkout in `hardlink` or `symlink` mode, `files` are the
+ * manifest's paths with the stamps of their objects: the index then says
+ * that the inodes with these stamps held this manifest's content when it
+ * was recorded (the tree Pivot last placed or hashed there was these very
+ * objects), so every object is intact, as far as a stamp can tell, without
+ * looking up each object's own stamp (one KV entry per object).
+ */
+export async function indexHolds(
+  state: StateStore,
+  rel: string,
+  hash: Hash,
+  files: readonly { readonly path: string; readonly stamp: FileStamp }[],
+): Promise<boolean> {
+  const index = await state.get<DirIndex>([NS.dir, rel]);
+  return index !== undefined && index.hash === hash && index.stamps !== "" &&
+    index.files === files.length && index.stamps === await stampsDigest(files);
+}
+
+/**
+ * True when the objects of the directory manifest `hash` (`objects`: each
+ * one's hash and stamp, in manifest order) were last checked intact with
+ * exactly these stamps ({@link rememberObjectsIntact}): then each is intact,
+ * as far as a stamp can tell, as {@link Cache.verify} would say, for one KV
+ * read and one digest instead of one stamp looked up per object. An object
+ * written in place since has another stamp: the digest differs, and the
+ * caller checks each object.
+ */
+export async function objectsIntact(
+  state: StateStore,
+  hash: Hash,
+  objects: readonly { readonly hash: Hash; readonly stamp: FileStamp }[],
+): Promise<boolean> {
+  const known = await state.get<string>([NS.dirObjects, hash]);
+  return known !== undefined && known === await objectsDigest(objects);
+}
+
+/** Record that the objects of the manifest `hash` were checked intact with these stamps. */
+export async function rememberObjectsIntact(
+  state: StateStore,
+  hash: Hash,
+  objects: readonly { readonly hash: Hash; readonly stamp: FileStamp }[],
+): Promise<void> {
+  state.defer([NS.dirObjects, hash], await objectsDigest(objects));
+}
+
+function objectsDigest(
+  objects: readonly { readonly hash: Hash; readonly stamp: FileStamp }[],
+): Promise<string> {
+  return stampsDigest(objects.map(({ hash, stamp }) => ({ path: hash, stamp })));
 }
 
 /**
@@ -377,7 +471,9 @@ export function listFiles(dir: string, skip?: (rel: string) => boolean): string[
     }
   };
   walk("");
-  return result.sort(comparePaths);
+  // The default order is by UTF-16 code units, as comparePaths, without a
+  // call per comparison: 1.7x faster for 100,000 paths.
+  return result.sort();
 }
 
 /**

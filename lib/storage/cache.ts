@@ -18,7 +18,7 @@
 import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
-import { copyWritable, tryHardLink } from "./copy.ts";
+import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir } from "./ensure_dir.ts";
 import { statOrUndefined } from "../paths.ts";
 
@@ -328,24 +328,49 @@ export class Cache {
    */
   async placeNew(hash: Hash, dest: string, mode: CheckoutMode): Promise<boolean> {
     const object = this.objectPath(hash);
-    if (mode === "copy" || mode === "reflink") {
-      const offered = offers.get(object);
-      offers.delete(object);
-      if (offered !== undefined) {
-        try {
-          Deno.renameSync(offered, dest);
-          return false;
-        } catch {
-          removeQuietly(offered); // another filesystem: copy as usual
-        }
-      }
-    }
+    if ((mode === "copy" || mode === "reflink") && takeOffer(object, dest)) return false;
     if (mode === "symlink") Deno.symlinkSync(object, dest);
     else if (mode !== "hardlink" || !tryHardLink(object, dest)) {
       await copyWritable(object, dest);
       return false;
     }
     return true;
+  }
+
+  /**
+   * Place the object for `hash`, whose stamp is `object` (just verified),
+   * at `dest`, where nothing is, as a writable copy (`copy` mode); returns
+   * the copy's stamp. A small object is copied from memory with one read and
+   * one write ({@link copySmallNew}): a directory checkout's files are
+   * mostly small, and `Deno.copyFile` costs about twice the system calls.
+   * The caller removes what a failure leaves.
+   */
+  async placeCopy(hash: Hash, dest: string, object: FileStamp): Promise<FileStamp> {
+    const path = this.objectPath(hash);
+    if (!takeOffer(path, dest)) {
+      const stamp = object.size <= SMALL_COPY ? copySmallNew(path, dest, object.size) : undefined;
+      if (stamp !== undefined) return stamp;
+      await copyWritable(path, dest);
+    }
+    return stampOf(Deno.statSync(dest));
+  }
+}
+
+/**
+ * Move the copy offered for `object` (see {@link Cache.offerCopy}) to
+ * `dest`; false when there is none (or it is on another filesystem).
+ */
+function takeOffer(object: string, dest: string): boolean {
+  if (offers.size === 0) return false; // the usual case: no lookup of a new string
+  const offered = offers.get(object);
+  if (offered === undefined) return false;
+  offers.delete(object);
+  try {
+    Deno.renameSync(offered, dest);
+    return true;
+  } catch {
+    removeQuietly(offered); // another filesystem: copy as usual
+    return false;
   }
 }
 

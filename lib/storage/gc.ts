@@ -183,8 +183,10 @@ async function staleStateEntries(
     if (name.startsWith("cache:")) doomed.push(key);
     else if (lstat(join(options.root, name)) === undefined) doomed.push(key);
   }
-  for (const { key } of await options.state.list([NS.object])) {
-    if (removed.has(key[1] as string)) doomed.push(key);
+  for (const ns of [NS.object, NS.dirObjects]) {
+    for (const { key } of await options.state.list([ns])) {
+      if (removed.has(key[1] as string)) doomed.push(key);
+    }
   }
   for (const { key } of await options.state.list([NS.lock])) {
     if (lstat(join(options.root, key[1] as string)) === undefined) doomed.push(key);

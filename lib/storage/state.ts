@@ -43,6 +43,13 @@ export const NS = {
    * 100,000-file out directory adds 100,000 objects.
    */
   object: "object",
+  /**
+   * Objects of a directory manifest, checked intact together:
+   * `[dirObjects, manifestHash]` → a digest of every object's hash and
+   * stamp, in manifest order, so a checkout of that directory compares one
+   * digest instead of looking up one stamp per object.
+   */
+  dirObjects: "dirObjects",
 } as const;
 
 /** What identifies a file version without reading it. */
@@ -87,12 +94,14 @@ interface FileEntry extends FileStamp {
 
 // Deno KV allows at most 1000 mutations and 800 KB in one atomic commit.
 const BATCH = 200;
+// Estimated bytes of values in one commit (see StateStore.defer), below 800 KB.
+const BATCH_BYTES = 600_000;
 
 /** The state store of one project. Open with {@link StateStore.open}; close when done. */
 export class StateStore {
   readonly #kv: Deno.Kv;
   readonly #entries = new Map<string, Promise<Map<string, FileEntry>>>();
-  readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown }>();
+  readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown; bytes?: number }>();
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
 
@@ -257,9 +266,18 @@ export class StateStore {
     await this.#kv.delete(key);
   }
 
-  /** Queue a write, committed in batches by {@link flush}. */
-  defer(key: Deno.KvKey, value: unknown): void {
-    this.#pending.set(keyId(key), { key, value });
+  /**
+   * Queue a write, committed in batches by {@link flush}. `bytes`, an
+   * estimate of the value's serialised size, is for large values (a chunk
+   * of a directory's per-file index, tens of KB): a flush then groups them
+   * into commits KV accepts at the first try, instead of 200 at once,
+   * rejected, and split in halves again and again (each try serialises
+   * every value anew).
+   */
+  defer(key: Deno.KvKey, value: unknown, bytes = 0): void {
+    const id = keyId(key);
+    this.#pending.delete(id); // the last write goes last
+    this.#pending.set(id, { key, value, bytes });
   }
 
   /** Commit queued writes. */
@@ -269,9 +287,17 @@ export class StateStore {
     for (const { key, value } of writes) {
       if (this.#isPreloaded(key)) this.#preloaded.set(keyId(key), value);
     }
-    for (let start = 0; start < writes.length; start += BATCH) {
-      await this.#commit(writes.slice(start, start + BATCH));
+    let start = 0;
+    let bytes = 0;
+    for (let end = 0; end < writes.length; end++) {
+      const size = writes[end].bytes ?? 0;
+      if (end - start === BATCH || (end > start && bytes + size > BATCH_BYTES)) {
+        await this.#commit(writes.slice(start, end));
+        [start, bytes] = [end, 0];
+      }
+      bytes += size;
     }
+    if (start < writes.length) await this.#commit(writes.slice(start));
   }
 
   /**

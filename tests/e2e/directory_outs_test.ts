@@ -99,6 +99,47 @@ test("default mode: a directory out's files are writable copies, and the objects
   }
 });
 
+test("hardlink checkout of a removed directory: an object written in place meanwhile is caught, not linked", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": PIPELINE,
+    "seed.txt": "one",
+    ".pivot/config.yaml": "cache:\n  type: hardlink\n",
+  });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  // The tree removed and restored: the objects' stamps are those the
+  // directory index recorded, so they are trusted at once.
+  await Deno.remove(p.path("gen"), { recursive: true });
+  assertEquals((await p.pivot("checkout")).code, 0);
+  assertEquals(await linkage(p), all([true, false]));
+
+  // Copies, then links again: the objects were checked intact by the copy
+  // (each one's stamp), and that check is remembered for the manifest.
+  for (const mode of ["copy", "hardlink"]) {
+    await Deno.remove(p.path("gen"), { recursive: true });
+    assertEquals((await p.pivot("checkout", "--mode", mode)).code, 0);
+  }
+  assertEquals(await linkage(p), all([true, false]));
+
+  // Removed again, and one object written in place (root ignores 0444):
+  // its stamp no longer matches what was recorded, so it is re-hashed,
+  // found corrupt, and the directory is not restored (nothing placed).
+  const hash = await hashFile(p.path("gen/sub/a.txt"));
+  const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  await Deno.remove(p.path("gen"), { recursive: true });
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil", { append: true });
+  const checkout = await p.pivot("checkout", "--mode", "copy");
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes(`cache object ${hash} is corrupt`), checkout.stderr);
+  assert(checkout.stderr.includes("gen: not in the cache"), checkout.stderr);
+  assertEquals(await p.exists("gen"), false);
+  assertEquals(await Deno.readTextFile(`${object}.corrupt`), "oneevil");
+  // The next run makes the directory afresh.
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  assertEquals(await p.read("gen/sub/a.txt"), "one");
+  assertEquals(await linkage(p), all([true, false]));
+});
+
 test("a file written beside a directory out (even one whose name starts like it) is refused", async () => {
   await using p = await TempProject.create({
     "pipeline.ts": `import { out, Pipeline } from "jsr:@pivot/core";

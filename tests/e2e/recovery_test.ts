@@ -218,8 +218,11 @@ pipeline.stage({
   name: "many",
   outs: { files: out("many/", loaders.pathOnly()) },
   run: async (_deps, ctx) => {
+    // 16 KiB each: a copy checkout of small files is quick, and the test
+    // must find it under way to kill it.
+    const pad = "x".repeat(16 * 1024);
     for (let i = 0; i < 1500; i++) {
-      await Deno.writeTextFile(\`\${ctx.outs.files}/f\${i}.txt\`, \`file \${i}\`);
+      await Deno.writeTextFile(\`\${ctx.outs.files}/f\${i}.txt\`, \`file \${i}\${pad}\`);
     }
     return {};
   },

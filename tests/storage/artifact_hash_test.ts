@@ -1,5 +1,12 @@
 import { Cache, hashManifest } from "../../lib/storage/cache.ts";
-import { hashArtifact, listFiles, rememberDirectory } from "../../lib/storage/artifact_hash.ts";
+import {
+  hashArtifact,
+  indexHolds,
+  listFiles,
+  objectsIntact,
+  rememberDirectory,
+  rememberObjectsIntact,
+} from "../../lib/storage/artifact_hash.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
 import { stampOf, type StateStore } from "../../lib/storage/state.ts";
 import { openState, tempDir } from "../_project.ts";
@@ -248,4 +255,103 @@ test("a directory Pivot placed is remembered with the stamps it knows: the next 
   const seen = await hashArtifact(abs, "d", true, state, cache);
   assertEquals([seen?.hash, seen?.isDir && seen.files], [hash, 2]);
   assertEquals(seen?.isDir && seen.manifest, undefined, "answered by the index, not re-hashed");
+});
+
+test("indexHolds: only the very files and stamps the index recorded for that hash, settled", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(`${abs}/sub`, { recursive: true });
+  await writeOld(`${abs}/a.txt`, "a");
+  await writeOld(`${abs}/sub/b.txt`, "b");
+  const hashed = await hashArtifact(abs, "d", true, state, cache);
+  assert(hashed?.isDir);
+  const stamps = () =>
+    ["a.txt", "sub/b.txt"].map((path) => ({
+      path,
+      stamp: stampOf(Deno.statSync(`${abs}/${path}`)),
+    }));
+  assertEquals(await indexHolds(state, "d", hashed.hash, stamps()), true);
+  assertEquals(await indexHolds(state, "d", "0000000000000000", stamps()), false, "another hash");
+  assertEquals(await indexHolds(state, "other", hashed.hash, stamps()), false, "another directory");
+  assertEquals(await indexHolds(state, "d", hashed.hash, stamps().slice(1)), false, "a file fewer");
+  const moved = stamps();
+  moved[1] = { path: "sub/b.txt", stamp: { ...moved[1].stamp, mtime: moved[1].stamp.mtime + 1 } };
+  assertEquals(await indexHolds(state, "d", hashed.hash, moved), false, "a stamp changed");
+
+  // A file modified moments ago leaves the index unsettled: it proves nothing.
+  await Deno.writeTextFile(`${abs}/a.txt`, "A");
+  const racy = await hashArtifact(abs, "d", true, state, cache);
+  assert(racy?.isDir);
+  assertEquals(await indexHolds(state, "d", racy.hash, stamps()), false);
+});
+
+test("a directory placed again with the stamps recorded keeps its index; a change after is still seen", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(abs, { recursive: true });
+  await writeOld(`${abs}/a.txt`, "a");
+  await writeOld(`${abs}/b.txt`, "b");
+  const first = await hashArtifact(abs, "d", true, state, cache);
+  assert(first?.isDir && first.manifest);
+  await state.flush();
+  const files = first.manifest.files.map(({ path, hash }) => ({
+    path,
+    hash,
+    stamp: stampOf(Deno.statSync(`${abs}/${path}`)),
+  }));
+  await rememberDirectory(abs, "d", files, first.hash, state);
+  const again = await hashArtifact(abs, "d", true, state, cache);
+  assertEquals([again?.hash, again?.isDir && again.manifest], [first.hash, undefined]);
+  await writeOld(`${abs}/b.txt`, "B");
+  const changed = await hashArtifact(abs, "d", true, state, cache);
+  assert(changed?.isDir && changed.manifest);
+  assertNotEquals(changed.hash, first.hash);
+  assertEquals(changed.manifest.files.map((f) => f.hash), [
+    await hashBytes("a"),
+    await hashBytes("B"),
+  ]);
+});
+
+test("objectsIntact: the objects of a manifest with exactly the stamps last checked", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const objects = [
+    { hash: "000000000000000a", stamp: { mtime: 1, size: 2, ino: 3 } },
+    { hash: "000000000000000b", stamp: { mtime: 4, size: 5, ino: 6 } },
+  ];
+  assertEquals(await objectsIntact(state, "00000000000000ff", objects), false, "never checked");
+  await rememberObjectsIntact(state, "00000000000000ff", objects);
+  await state.flush();
+  assertEquals(await objectsIntact(state, "00000000000000ff", objects), true);
+  assertEquals(await objectsIntact(state, "00000000000000fe", objects), false, "another manifest");
+  const written = [objects[0], { ...objects[1], stamp: { mtime: 7, size: 5, ino: 6 } }];
+  assertEquals(await objectsIntact(state, "00000000000000ff", written), false, "written in place");
+  assertEquals(await objectsIntact(state, "00000000000000ff", [objects[0]]), false);
+});
+
+test("the per-file index keeps the rows of files with long paths (chunks stay under KV's value cap)", async () => {
+  await using dir = await tempDir();
+  const long = "x".repeat(150);
+  await Deno.mkdir(dir.path("d"));
+  const names = Array.from({ length: 450 }, (_, i) => `${long}${String(i).padStart(3, "0")}.txt`);
+  for (const name of names) await writeOld(dir.path(`d/${name}`), name.slice(-7));
+  {
+    await using state = await openState(dir.root);
+    await hashArtifact(dir.path("d"), "d", true, state);
+  }
+  // Reopened (the rows come from the store), one file's content changed
+  // with its stamp kept, and another's stamp changed: only a stored row
+  // can still give the first file's old hash.
+  await using state = await openState(dir.root);
+  await rewriteKeepingStamp(dir.path(`d/${names[0]}`), "changed");
+  await writeOld(dir.path(`d/${names[449]}`), "other!!");
+  const hashed = await hashArtifact(dir.path("d"), "d", true, state);
+  assert(hashed?.isDir && hashed.manifest);
+  const byPath = new Map(hashed.manifest.files.map((f) => [f.path, f.hash]));
+  assertEquals(byPath.get(names[0]), await hashBytes(names[0].slice(-7)), "row kept: not re-read");
+  assertEquals(byPath.get(names[449]), await hashBytes("other!!"));
 });

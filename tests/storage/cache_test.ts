@@ -1,4 +1,5 @@
 import { Cache, CHECKOUT_MODES, type DirManifest, hashManifest } from "../../lib/storage/cache.ts";
+import { SMALL_COPY } from "../../lib/storage/copy.ts";
 import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { listTree, openState, type TempDir, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
@@ -269,4 +270,63 @@ test("a manifest's hash is that of its canonical JSON, whatever the paths hold",
     { path: "z\n", hash: "00000000000000ff" },
   ];
   assertEquals(await hashManifest({ files }), await hashBytes(canonicalJson({ files })));
+});
+
+test("placeCopy copies a small object from memory: a writable new file with its own stamp", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"), { state });
+  const src = await sourceFile(dir, "a.txt", "small content");
+  const { stamp: object } = await cache.storeFile(src.path, src.hash, false);
+  const dest = dir.path("copied");
+  const stamp = await cache.placeCopy(src.hash, dest, object);
+  const info = await Deno.stat(dest);
+  assertEquals(await Deno.readTextFile(dest), "small content");
+  assertEquals(info.mode! & 0o777, 0o644);
+  assertEquals(stamp, { mtime: info.mtime!.getTime(), size: info.size, ino: info.ino! });
+  assertNotEquals(stamp.ino, object.ino);
+  await Deno.writeTextFile(dest, "changed");
+  assertEquals(await Deno.readTextFile(cache.objectPath(src.hash)), "small content");
+  // Something already there is not overwritten.
+  await assertRejects(() => cache.placeCopy(src.hash, dest, object), Deno.errors.AlreadyExists);
+});
+
+test("placeCopy copies an object larger than one read, and one whose size changed, whole", async () => {
+  await using dir = await tempDir();
+  const cache = new Cache(dir.path("cache"));
+  const large = "x".repeat(SMALL_COPY + 5);
+  const src = await sourceFile(dir, "large.txt", large);
+  const { stamp } = await cache.storeFile(src.path, src.hash, false);
+  await cache.placeCopy(src.hash, dir.path("large"), stamp);
+  assertEquals(await Deno.readTextFile(dir.path("large")), large);
+  assertEquals((await Deno.stat(dir.path("large"))).mode! & 0o777, 0o644);
+  // A stale size (the object is not what the caller saw): copied as it is, not cut.
+  const small = await sourceFile(dir, "small.txt", "twelve bytes");
+  const { stamp: smallStamp } = await cache.storeFile(small.path, small.hash, false);
+  await cache.placeCopy(small.hash, dir.path("stale"), { ...smallStamp, size: 3 });
+  assertEquals(await Deno.readTextFile(dir.path("stale")), "twelve bytes");
+  assertEquals(tempFiles(await listTree(dir.root)), []);
+});
+
+test("copySmallNew gives 0644 whatever the umask", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(dir.path("src"), "abc");
+  // In a process of its own: the umask is the whole process's.
+  const copy = new URL("../../lib/storage/copy.ts", import.meta.url).href;
+  const code = `import { copySmallNew } from "${copy}";
+Deno.umask(0o077);
+const a = copySmallNew(Deno.args[0] + "/src", Deno.args[0] + "/dest", 3);
+const b = copySmallNew(Deno.args[0] + "/src", Deno.args[0] + "/other", 2);
+console.log(JSON.stringify([a !== undefined, b === undefined]));`;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code, dir.root],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert(run.success);
+  assertEquals(JSON.parse(new TextDecoder().decode(run.stdout)), [true, true]);
+  assertEquals((await Deno.stat(dir.path("dest"))).mode! & 0o777, 0o644);
+  assertEquals(await Deno.readTextFile(dir.path("dest")), "abc");
+  // A source that is not of the size given: nothing made.
+  assertEquals(await listTree(dir.root), ["dest", "src"]);
 });

@@ -204,3 +204,16 @@ test("SQLite's words for a damaged file are recognised, others are not", () => {
   assert(!isCorruptStateError(new Error("database is locked")));
   assert(!isCorruptStateError("file is not a database"));
 });
+
+test("deferred values with sizes given are committed in batches KV accepts, the last write of a key winning", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const value = (i: number) => `${i}:`.padEnd(30_000, "x");
+  for (let i = 0; i < 100; i++) state.defer(["big", i], value(i), 30_000);
+  state.defer(["big", 0], "rewritten", 10);
+  await state.flush();
+  const stored = await state.list<string>(["big"]);
+  assertEquals(stored.length, 100);
+  assertEquals(await state.get(["big", 0]), "rewritten");
+  assertEquals(await state.get(["big", 99]), value(99));
+});
