@@ -14,6 +14,7 @@ import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
 import { decide, type Decision, verifiedDecision } from "./decide.ts";
 import { verifiedIndexOf } from "./verified.ts";
+import { mark } from "../trace.ts";
 
 /** Options of {@link predict}. */
 export interface PredictOptions {
@@ -44,6 +45,7 @@ export async function predict(
   // date now holds for the whole prediction.
   const index = await verifiedIndexOf(context.state);
   const verified = index.check(context, stages.filter((stage) => !force.has(stage.name)));
+  mark(`predict: ${verified.size} of ${stages.length} stages verified`);
   for (const stage of stages) {
     const upstream = context.graph.upstream.get(stage.name) ?? new Set<string>();
     const upstreamWillRun = [...upstream].some((name) => willRun.has(name));
