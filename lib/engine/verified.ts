@@ -29,7 +29,7 @@
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { hashBytesSync } from "../storage/hash.ts";
-import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "../storage/state.ts";
+import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 
@@ -39,23 +39,49 @@ type Stamp = [number, number, number];
 /**
  * One stage's entry: the definition digest, the lock file's stamp, each
  * declared dep's stamp and hash (in declared order), each declared out's
- * stamp, hash and locked kind.
+ * stamp, hash, locked kind and whether it is cached.
  */
 type Entry = [
   digest: string,
   lock: Stamp,
   deps: [number, number, number, string][],
-  outs: [number, number, number, string, OutKind][],
+  outs: [number, number, number, string, OutKind, boolean][],
 ];
 
+/** The index as stored: stages' entries by stage key, and cache directories' stamps. */
+interface Stored {
+  readonly stages: Record<string, Entry>;
+  /**
+   * Stamps (mtime, inode) of the cache's object directories (`files/ab`)
+   * taken before every object of the index's entries in them was found
+   * there: while a directory keeps its stamp, no entry was added to or
+   * removed from it, so those objects are still there (one stat a
+   * directory, not one an object).
+   */
+  readonly objectDirs: Record<string, [number, number]>;
+}
+
 /** What the index says of a stage whose paths all still have their stamps. */
-export interface Verified {
+export class Verified {
+  readonly #entry: Entry;
+
   /** The lock file's stamp now. */
   readonly lockStamp: FileStamp;
+
+  constructor(entry: Entry, lockStamp: FileStamp) {
+    this.#entry = entry;
+    this.lockStamp = lockStamp;
+  }
+
   /** Each declared dep's hash, in declared order. */
-  readonly depHashes: readonly string[];
+  get depHashes(): string[] {
+    return this.#entry[2].map((dep) => dep[3]);
+  }
+
   /** Each declared out's locked hash and kind, in declared order. */
-  readonly outs: readonly { readonly hash: string; readonly kind: OutKind }[];
+  get outs(): { hash: string; kind: OutKind }[] {
+    return this.#entry[3].map((out) => ({ hash: out[3], kind: out[4] }));
+  }
 }
 
 /** Stamps taken before a full decision, to record if it finds the stage up to date. */
@@ -66,7 +92,7 @@ export interface StampsBefore {
 }
 
 /** Bumped when the entry layout or the digest's input changes. */
-const VERSION = 1;
+const VERSION = 2;
 /** Bytes of JSON per KV value, under its 64 KiB limit. */
 const CHUNK_BYTES = 60_000;
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
@@ -94,13 +120,19 @@ export function verifiedIndexOf(state: StateStore): Promise<VerifiedIndex> {
 /** The index of one project, in memory; {@link save} queues it for the next flush. */
 export class VerifiedIndex {
   readonly #entries: Map<string, Entry>;
+  readonly #objectDirs: Map<string, [number, number]>;
   #dirty = false;
   #recent:
-    | { readonly context: EngineContext; readonly at: number; readonly fresh: Map<string, Verified> }
+    | {
+      readonly context: EngineContext;
+      readonly at: number;
+      readonly fresh: Map<string, Verified>;
+    }
     | undefined;
 
-  private constructor(entries: Map<string, Entry>) {
-    this.#entries = entries;
+  private constructor(stored: Stored = { stages: {}, objectDirs: {} }) {
+    this.#entries = new Map(Object.entries(stored.stages));
+    this.#objectDirs = new Map(Object.entries(stored.objectDirs));
   }
 
   /** Read the index of `state` (one range read); empty when none or torn. */
@@ -110,20 +142,20 @@ export class VerifiedIndex {
       chunks[item.key[1] as number] = item.value;
     }
     const first = chunks[0];
-    if (first === undefined || first.version !== VERSION) return new VerifiedIndex(new Map());
+    if (first === undefined || first.version !== VERSION) return new VerifiedIndex();
     const parts: Uint8Array[] = [];
     for (let n = 0; n < first.count; n++) {
       const chunk = chunks[n];
       if (chunk?.generation !== first.generation || chunk.count !== first.count) {
-        return new VerifiedIndex(new Map());
+        return new VerifiedIndex();
       }
       parts.push(chunk.bytes);
     }
     const text = new TextDecoder().decode(concat(parts));
     try {
-      return new VerifiedIndex(new Map(Object.entries(JSON.parse(text) as Record<string, Entry>)));
+      return new VerifiedIndex(JSON.parse(text) as Stored);
     } catch {
-      return new VerifiedIndex(new Map());
+      return new VerifiedIndex();
     }
   }
 
@@ -141,8 +173,9 @@ export class VerifiedIndex {
       stats.set(abs, now);
       return now;
     };
+    const objects = this.#objectsPresent(context);
     for (const stage of stages) {
-      const verified = this.#holds(context, stage, stamp);
+      const verified = this.#holds(context, stage, stamp, objects);
       if (verified !== undefined) fresh.set(stage.name, verified);
     }
     this.#recent = { context, at: performance.now(), fresh };
@@ -161,10 +194,92 @@ export class VerifiedIndex {
     return performance.now() - recent.at <= REUSE_MS ? recent.fresh : undefined;
   }
 
+  /**
+   * Whether the cache object `hash` of an entry's cached out is there: by
+   * the stamp of its directory when it kept the one recorded, else (the
+   * directory changed: objects were added or removed) by checking every
+   * entry's objects in that directory, after which the directory's stamp is
+   * recorded again (unless it changed too recently to tell) and entries
+   * whose object is gone are dropped.
+   */
+  #objectsPresent(context: EngineContext): (hash: string) => boolean {
+    // An object's directory is named by the first two characters of its hash.
+    const named = new Map<string, string>();
+    const dirOf = (hash: string) => {
+      const prefix = hash.slice(0, 2);
+      let dir = named.get(prefix);
+      if (dir === undefined) {
+        const path = context.cache.objectPath(hash);
+        named.set(prefix, dir = path.slice(0, path.lastIndexOf("/")));
+      }
+      return dir;
+    };
+    /** Per directory: undefined when unsettled (ask the cache), else the objects found missing. */
+    const dirs = new Map<string, Set<string> | undefined>();
+    let byDir: Map<string, [string, string][]> | undefined;
+    return (hash) => {
+      const dir = dirOf(hash);
+      if (!dirs.has(dir)) {
+        byDir ??= this.#cachedObjectsByDir(dirOf);
+        dirs.set(dir, this.#checkObjectDir(context, dir, byDir.get(dir) ?? []));
+      }
+      const missing = dirs.get(dir);
+      return missing === undefined ? context.cache.has(hash) : !missing.has(hash);
+    };
+  }
+
+  /** Each entry's cached objects (stage key, hash), by cache directory. */
+  #cachedObjectsByDir(dirOf: (hash: string) => string): Map<string, [string, string][]> {
+    const byDir = new Map<string, [string, string][]>();
+    for (const [key, entry] of this.#entries) {
+      for (const out of entry[3]) {
+        if (!out[5]) continue;
+        const dir = dirOf(out[3]);
+        let list = byDir.get(dir);
+        if (list === undefined) byDir.set(dir, list = []);
+        list.push([key, out[3]]);
+      }
+    }
+    return byDir;
+  }
+
+  /**
+   * Settle the cache directory `dir` holding `objects` (stage key, hash):
+   * the objects missing from it (none when its stamp is the recorded one),
+   * or undefined when it cannot be settled (gone, or changed too recently).
+   */
+  #checkObjectDir(
+    context: EngineContext,
+    dir: string,
+    objects: readonly [string, string][],
+  ): Set<string> | undefined {
+    const name = dir.slice(context.cache.dir.length);
+    const now = Date.now();
+    // Taken before the objects are looked at: a later change changes it.
+    const stamp = dirStamp(dir);
+    if (stamp === undefined) return undefined;
+    const recorded = this.#objectDirs.get(name);
+    if (recorded !== undefined && recorded[0] === stamp[0] && recorded[1] === stamp[1]) {
+      return new Set();
+    }
+    if (now - stamp[0] <= RACY_MS) return undefined;
+    const missing = new Set<string>();
+    for (const [key, hash] of objects) {
+      if (missing.has(hash) || !context.cache.has(hash)) {
+        missing.add(hash);
+        this.#entries.delete(key);
+      }
+    }
+    this.#objectDirs.set(name, stamp);
+    this.#dirty = true;
+    return missing;
+  }
+
   #holds(
     context: EngineContext,
     stage: StageDef,
     stamp: (abs: string) => FileStamp | undefined,
+    present: (hash: string) => boolean,
   ): Verified | undefined {
     if (!indexable(stage)) return undefined;
     const entry = this.#entries.get(stageKey(context, stage));
@@ -184,13 +299,9 @@ export class VerifiedIndex {
     if (digest !== digestOf(context, stage)) return undefined;
     // A cached out whose object is gone is re-cached by a full decision.
     for (let i = 0; i < outs.length; i++) {
-      if (stage.outs[i].cache && !context.cache.has(outs[i][3])) return undefined;
+      if (stage.outs[i].cache && !present(outs[i][3])) return undefined;
     }
-    return {
-      lockStamp,
-      depHashes: deps.map((dep) => dep[3]),
-      outs: outs.map((out) => ({ hash: out[3], kind: out[4] })),
-    };
+    return new Verified(entry, lockStamp);
   }
 
   /**
@@ -249,7 +360,7 @@ export class VerifiedIndex {
     for (const [i, out] of stage.outs.entries()) {
       const locked = lockedOuts.get(out.path);
       if (locked === undefined) return;
-      outs.push([...toStored(before.outs[i]), locked.hash, locked.kind]);
+      outs.push([...toStored(before.outs[i]), locked.hash, locked.kind, out.cache]);
     }
     const key = stageKey(context, stage);
     const entry: Entry = [digestOf(context, stage), toStored(before.lock), deps, outs];
@@ -277,7 +388,11 @@ export class VerifiedIndex {
     for (const key of this.#entries.keys()) {
       if (!known.has(key) && fileStamp(`${root}/${key}`) === undefined) this.#entries.delete(key);
     }
-    const bytes = new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.#entries)));
+    const stored: Stored = {
+      stages: Object.fromEntries(this.#entries),
+      objectDirs: Object.fromEntries(this.#objectDirs),
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(stored));
     const generation = crypto.randomUUID();
     const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     for (let n = 0; n < count; n++) {
@@ -295,9 +410,10 @@ export class VerifiedIndex {
 
 /** Stages the index describes: every dep and out a declared file, and not always run. */
 function indexable(stage: StageDef): boolean {
-  return stage.alwaysChanged !== true &&
-    stage.deps.every((dep) => !dep.isDir && !dep.kindInferred) &&
-    stage.outs.every((out) => !out.isDir && !out.kindInferred);
+  if (stage.alwaysChanged === true) return false;
+  for (const dep of stage.deps) if (dep.isDir || dep.kindInferred) return false;
+  for (const out of stage.outs) if (out.isDir || out.kindInferred) return false;
+  return true;
 }
 
 const digests = new WeakMap<StageDef, { manifest: unknown; digest: string }>();
@@ -337,7 +453,23 @@ function fileStamp(abs: string): FileStamp | undefined {
   }
 }
 
-function matches(stamp: FileStamp, stored: readonly [number, number, number, ...unknown[]]): boolean {
+/** The mtime and inode of the directory at `abs`, or undefined when there is none. */
+function dirStamp(abs: string): [number, number] | undefined {
+  try {
+    const info = Deno.statSync(abs);
+    return info.isDirectory ? [info.mtime?.getTime() ?? 0, info.ino ?? 0] : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function matches(
+  stamp: FileStamp,
+  stored: readonly [number, number, number, ...unknown[]],
+): boolean {
   return stamp.mtime === stored[0] && stamp.size === stored[1] && stamp.ino === stored[2];
 }
 

@@ -269,3 +269,20 @@ test("an index torn by two writers (chunks of two generations) reads as empty", 
     other.kv.close();
   }
 });
+
+test("one removed cache object is noticed after its directory's stamp was recorded", async () => {
+  await using project = await verifiedProject();
+  // Date the cache's directories back too, so that their stamps are recorded.
+  const files = project.dir.path(".pivot/cache/files");
+  const then = new Date(Date.now() - 60_000);
+  for (const entry of Deno.readDirSync(files)) Deno.utimeSync(join(files, entry.name), then, then);
+  assertEquals(await verified(project), ["count", "double"]);
+  assertEquals(await verified(project), ["count", "double"]); // by directory stamps now
+  const [decision] = await predict(project.context, [project.stage("double")], new Set());
+  const object = project.context.cache.objectPath(decision.lock!.outs[0].hash);
+  await Deno.remove(object);
+  assertEquals(await verified(project), ["count"]);
+  await project.wave();
+  assertEquals(project.lastWave().get("double")?.status, "skipped");
+  assert((await Deno.stat(object)).isFile, "the object is stored again");
+});
