@@ -152,9 +152,12 @@ export async function decide(
 ): Promise<Decision> {
   const key = stageKey(context, stage);
   const index = await verifiedIndexOf(context.state);
-  // Taken before anything is hashed: recorded if the stage is plainly up to date.
-  const before = options.forced || options.upstreamWillRun ? undefined : index.stampsBefore(stage);
+  const since = Date.now();
   const locked = await readLockStamped(stage.lockFile, key, context.state, context.cache);
+  // Taken before anything is hashed: recorded if the stage is plainly up to date.
+  const before = options.forced || options.upstreamWillRun || locked === undefined
+    ? undefined
+    : index.stampsBefore(stage, locked.stamp, since);
   const lock = locked?.data;
   const fingerprint = context.fingerprints.get(stage.name);
   const manifest = fingerprint?.manifest ?? {};

@@ -305,19 +305,18 @@ export class VerifiedIndex {
   }
 
   /**
-   * The stamps of `stage`'s lock file, deps and outs now, before a full
-   * decision hashes them; undefined when the stage is not indexed, or a path
-   * is missing, not a file, or modified too recently to tell versions apart.
+   * The stamps of `stage`'s deps and outs now, before a full decision hashes
+   * them, with `lock`, the stamp its lock file had when it was read (at
+   * `since` or later); undefined when the stage is not indexed, or a path is
+   * missing, not a file, or modified too recently to tell versions apart.
    */
-  stampsBefore(stage: StageDef): StampsBefore | undefined {
-    if (!indexable(stage)) return undefined;
+  stampsBefore(stage: StageDef, lock: FileStamp, since: number): StampsBefore | undefined {
+    if (!indexable(stage) || isRacy(lock, since)) return undefined;
     const now = Date.now();
     const settled = (abs: string) => {
       const stamp = fileStamp(abs);
       return stamp === undefined || isRacy(stamp, now) ? undefined : stamp;
     };
-    const lock = settled(stage.lockFile);
-    if (lock === undefined) return undefined;
     const deps: FileStamp[] = [];
     for (const dep of stage.deps) {
       const stamp = settled(dep.abs);
