@@ -262,31 +262,45 @@ export function verifiedDecision(
   verified: Verified,
 ): Decision {
   const manifest = context.fingerprints.get(stage.name)?.manifest ?? {};
-  const deps = stage.deps.map((dep, i) => ({ path: dep.path, hash: verified.depHashes[i] }));
-  const outs = stage.outs.map((out, i) => ({
-    path: out.path,
-    hash: verified.outs[i].hash,
-    kind: verified.outs[i].kind,
-  }));
+  // Built when asked for: `status` of 10,000 stages reads few of them.
+  let deps: LockDep[] | undefined;
+  const depsNow = () =>
+    deps ??= (() => {
+      const hashes = verified.depHashes;
+      return stage.deps.map((dep, i) => ({ path: dep.path, hash: hashes[i] }));
+    })();
+  let lock: LockData | undefined;
   const byPath = (a: { path: string }, b: { path: string }) =>
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  let inputHash: (() => Promise<Hash>) | undefined;
   return {
     stage,
     status: "up-to-date",
     reasons: [],
     changes: { code: [], params: [], deps: [] },
-    lock: {
-      code_manifest: manifest,
-      params: stage.params,
-      deps: [...deps].sort(byPath),
-      outs: outs.sort(byPath),
+    get lock(): LockData {
+      return lock ??= (() => {
+        const outs = verified.outs;
+        return {
+          code_manifest: manifest,
+          params: stage.params,
+          deps: [...depsNow()].sort(byPath),
+          outs: stage.outs.map((out, i) => ({
+            path: out.path,
+            hash: outs[i].hash,
+            kind: outs[i].kind,
+          })).sort(byPath),
+        };
+      })();
     },
     lockStamp: verified.lockStamp,
     manifest,
-    deps,
+    get deps(): LockDep[] {
+      return depsNow();
+    },
     restore: [],
     recache: [],
-    inputHash: inputHashOf(manifest, stage, deps),
+    inputHash: () => (inputHash ??= inputHashOf(manifest, stage, depsNow()))(),
     runCache: undefined,
   };
 }

@@ -47,8 +47,10 @@ export async function predict(
   const verified = index.check(context, stages.filter((stage) => !force.has(stage.name)));
   mark(`predict: ${verified.size} of ${stages.length} stages verified`);
   for (const stage of stages) {
-    const upstream = context.graph.upstream.get(stage.name) ?? new Set<string>();
-    const upstreamWillRun = [...upstream].some((name) => willRun.has(name));
+    let upstreamWillRun = false;
+    for (const name of context.graph.upstream.get(stage.name) ?? []) {
+      if (willRun.has(name)) upstreamWillRun = true;
+    }
     const known = upstreamWillRun ? undefined : verified.get(stage.name);
     const decision = known !== undefined
       ? verifiedDecision(context, stage, known)
@@ -61,6 +63,10 @@ export async function predict(
     const onlyOutsMissing = decision.reasons.length === 1 && decision.reasons[0] === "outs-missing";
     if (decision.status === "will-run" && !(options.missingOutsOk && onlyOutsMissing)) {
       willRun.add(stage.name);
+    } else if (known !== undefined) {
+      // The locked outs, without building the decision's lock.
+      const outs = known.outs;
+      stage.outs.forEach((out, i) => restored.set(out.path, outs[i].hash));
     } else {
       for (const out of decision.lock?.outs ?? []) restored.set(out.path, out.hash);
     }
