@@ -62,9 +62,15 @@ function value(v: unknown): string {
   return v === null || v === undefined ? "(none)" : JSON.stringify(v);
 }
 
-/** One line per stage: name, status, reasons. */
+/**
+ * One line per stage: name, status, reasons. Written in one piece (10,000
+ * stages are 10,000 lines: a write each cost more than deciding them).
+ */
 export function printStatusTable(output: Output, decisions: readonly Decision[]): void {
-  const width = Math.max(5, ...decisions.map((d) => d.stage.name.length)) + 2;
+  let width = 5;
+  for (const d of decisions) width = Math.max(width, d.stage.name.length);
+  width += 2;
+  const lines: string[] = [];
   for (const d of decisions) {
     const status = d.status === "will-run"
       ? output.paint("yellow", "will run")
@@ -74,10 +80,11 @@ export function printStatusTable(output: Output, decisions: readonly Decision[])
       ...(d.restore.length > 0 ? [`restore ${d.restore.map((o) => o.path).join(", ")}`] : []),
       ...(d.runCache ? ["outs in run cache"] : []),
     ];
-    output.line(
-      `${d.stage.name.padEnd(width)}${status}${notes.length ? `  (${notes.join("; ")})` : ""}`,
+    lines.push(
+      `${d.stage.name.padEnd(width)}${status}${notes.length ? `  (${notes.join("; ")})` : ""}\n`,
     );
   }
+  if (lines.length > 0) output.raw(lines.join(""));
 }
 
 /** The detailed explanation of each decision. */

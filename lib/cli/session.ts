@@ -30,7 +30,7 @@ import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { findProjectFiles, walkSkips } from "../storage/project_files.ts";
-import { NS, StateStore } from "../storage/state.ts";
+import { StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { refuseOutsOverCode } from "../engine/out_paths.ts";
@@ -236,7 +236,8 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   };
 
   try {
-    await state.preload([NS.lock]);
+    // Nothing is loaded up front: a no-op reads the verified index
+    // (lib/engine/verified.ts), and parsed lock files only when it fails.
     mark("session: state open");
     let context = await load(false);
     let code: ReturnType<Session["code"]> | undefined;

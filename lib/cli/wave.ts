@@ -12,6 +12,8 @@ import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
 import { stageKey } from "../engine/context.ts";
 import { readLock } from "../storage/lock_file.ts";
+import { verifiedIndexOf } from "../engine/verified.ts";
+import { mark } from "../trace.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import { stagingRootPath } from "../storage/temp_files.ts";
 import type { CommandEnv } from "./command.ts";
@@ -117,12 +119,19 @@ export async function runOnce(
   env: CommandEnv,
 ): Promise<number> {
   // A hand-edited or truncated lock file is an error in the project (exit 2),
-  // found before anything runs; parsed locks are cached, so this costs a stat
-  // a stage.
+  // found before anything runs. A stage the verified index shows up to date
+  // has the lock file that parsed when it was verified (and the wave starting
+  // next takes this answer); other parsed locks are cached by stamp.
   const { context } = session;
+  const index = await verifiedIndexOf(context.state);
+  mark("repro: verified index read");
+  const verified = index.check(context, context.graph.order);
+  mark(`repro: ${verified.size} of ${context.graph.order.length} stages verified`);
   for (const stage of context.graph.order) {
+    if (verified.has(stage.name)) continue;
     await readLock(stage.lockFile, stageKey(context, stage), context.state, context.cache);
   }
+  mark("repro: lock files checked");
   const driver = driverFor(session, flags, env);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
   const history = historyFor(driver, session, flags, env);

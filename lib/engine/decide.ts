@@ -27,6 +27,7 @@ import {
 import { type FileStamp, NS, sameStamp, stampOf } from "../storage/state.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import type { Reason } from "./events.ts";
+import { type Verified, verifiedIndexOf } from "./verified.ts";
 
 /** A changed code manifest entry. */
 export interface CodeChange {
@@ -150,7 +151,13 @@ export async function decide(
   options: DecideOptions,
 ): Promise<Decision> {
   const key = stageKey(context, stage);
+  const index = await verifiedIndexOf(context.state);
+  const since = Date.now();
   const locked = await readLockStamped(stage.lockFile, key, context.state, context.cache);
+  // Taken before anything is hashed: recorded if the stage is plainly up to date.
+  const before = options.forced || options.upstreamWillRun || locked === undefined
+    ? undefined
+    : index.stampsBefore(stage, locked.stamp, since);
   const lock = locked?.data;
   const fingerprint = context.fingerprints.get(stage.name);
   const manifest = fingerprint?.manifest ?? {};
@@ -171,13 +178,7 @@ export async function decide(
       if (predicted) deps.push({ path: dep.path, hash: predicted });
     }
   }
-  let inputHashMemo: Promise<Hash> | undefined;
-  const inputHash = () =>
-    inputHashMemo ??= hashJson({
-      code_manifest: manifest,
-      params: stage.params,
-      deps: deps.map(({ path, hash }) => ({ path, hash })).sort((a, b) => a.path < b.path ? -1 : 1),
-    });
+  const inputHash = inputHashOf(manifest, stage, deps);
 
   const changes: Changes = {
     code: codeChanges(lock?.code_manifest ?? {}, manifest, fingerprint?.locations ?? {}),
@@ -227,6 +228,11 @@ export async function decide(
     if (entry && await allRestorable(context, entry, stage)) runCache = entry;
   }
 
+  if (reasons.length > 0) index.forget(context, stage);
+  else if (before && lock && restore.length === 0 && recache.length === 0) {
+    index.record(context, stage, before, lock, deps.map((dep) => dep.hash));
+  }
+
   return {
     stage,
     status: reasons.length === 0 ? "up-to-date" : "will-run",
@@ -241,6 +247,77 @@ export async function decide(
     inputHash,
     runCache,
   };
+}
+
+/**
+ * The decision for a stage that the verified index shows up to date
+ * ({@link VerifiedIndex.check}): what {@link decide} would answer, built
+ * from what the index recorded, without reading the lock file or any hash.
+ * The lock is the one the full decision compared: its code manifest and
+ * params were found equal to these, its deps and outs hold these hashes.
+ */
+export function verifiedDecision(
+  context: EngineContext,
+  stage: StageDef,
+  verified: Verified,
+): Decision {
+  const manifest = context.fingerprints.get(stage.name)?.manifest ?? {};
+  // Built when asked for: `status` of 10,000 stages reads few of them.
+  let deps: LockDep[] | undefined;
+  const depsNow = () =>
+    deps ??= (() => {
+      const hashes = verified.depHashes;
+      return stage.deps.map((dep, i) => ({ path: dep.path, hash: hashes[i] }));
+    })();
+  let lock: LockData | undefined;
+  const byPath = (a: { path: string }, b: { path: string }) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  let inputHash: (() => Promise<Hash>) | undefined;
+  return {
+    stage,
+    status: "up-to-date",
+    reasons: [],
+    changes: { code: [], params: [], deps: [] },
+    get lock(): LockData {
+      return lock ??= (() => {
+        const outs = verified.outs;
+        return {
+          code_manifest: manifest,
+          params: stage.params,
+          deps: [...depsNow()].sort(byPath),
+          outs: stage.outs.map((out, i) => ({
+            path: out.path,
+            hash: outs[i].hash,
+            kind: outs[i].kind,
+          })).sort(byPath),
+        };
+      })();
+    },
+    lockStamp: verified.lockStamp,
+    manifest,
+    get deps(): LockDep[] {
+      return depsNow();
+    },
+    restore: [],
+    recache: [],
+    inputHash: () => (inputHash ??= inputHashOf(manifest, stage, depsNow()))(),
+    runCache: undefined,
+  };
+}
+
+/** The run-cache key of a stage's inputs, computed on first use. */
+function inputHashOf(
+  manifest: Readonly<Record<string, Hash>>,
+  stage: StageDef,
+  deps: readonly LockDep[],
+): () => Promise<Hash> {
+  let memo: Promise<Hash> | undefined;
+  return () =>
+    memo ??= hashJson({
+      code_manifest: manifest,
+      params: stage.params,
+      deps: deps.map(({ path, hash }) => ({ path, hash })).sort((a, b) => a.path < b.path ? -1 : 1),
+    });
 }
 
 /**

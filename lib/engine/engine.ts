@@ -22,6 +22,7 @@ import { checkStagedOuts, linkDeps, prepareOuts, type RunDirs } from "../worker/
 import type { EngineContext } from "./context.ts";
 import { executeCommandStage } from "./command_stage.ts";
 import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
+import { type Verified, verifiedIndexOf } from "./verified.ts";
 import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
 import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
@@ -65,6 +66,14 @@ interface StageOutcome {
 /** What a wave shares with its stages while it runs. */
 interface WaveState {
   stopping: boolean;
+  /**
+   * Stages the verified index showed up to date at the start of the wave
+   * (lib/engine/verified.ts): skipped at once, unless an upstream stage of
+   * the wave went further than a plain skip (it may have written their deps).
+   */
+  readonly verified: ReadonlyMap<string, Verified>;
+  /** Stages of the wave that went further than a plain skip (ran, restored, failed…). */
+  readonly acted: Set<string>;
   /** True while stages other than the caller have not ended (a retired worker is replaced then). */
   readonly more: () => boolean;
 }
@@ -107,7 +116,15 @@ export class Engine {
     // Each stage waits for its upstream stages within this wave; a failure
     // blocks everything below it at once.
     const schedule = new WaveSchedule(request.stages, graph);
-    const wave: WaveState = { stopping: false, more: () => schedule.unfinished > 1 };
+    const index = await verifiedIndexOf(this.#context.state);
+    const verified = index.takeRecent(this.#context) ??
+      index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
+    const wave: WaveState = {
+      stopping: false,
+      more: () => schedule.unfinished > 1,
+      verified,
+      acted: new Set(),
+    };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
     this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
@@ -157,6 +174,11 @@ export class Engine {
           continue;
         }
         const since = performance.now();
+        if (this.#verified(stage, request, wave)) {
+          // Up to date by the verified index: settled at once, without a task.
+          settle(stage, { status: "skipped", reason: "up to date" }, since);
+          continue;
+        }
         const task = this.#processStage(stage, request, slots, wave)
           .catch((error): StageOutcome => ({
             status: "failed",
@@ -184,7 +206,10 @@ export class Engine {
       cancelled: count("cancelled"),
       duration_ms: Math.round(performance.now() - started),
     };
-    if (!request.noCommit) await this.#context.state.flush();
+    if (!request.noCommit) {
+      index.save(this.#context);
+      await this.#context.state.flush();
+    }
     this.#events.emit(summary);
     return summary;
   }
@@ -202,6 +227,7 @@ export class Engine {
       reuseWalks: true,
     });
     if (isPlainSkip(before)) return { status: "skipped", reason: "up to date" };
+    wave.acted.add(stage.name);
 
     // Another process may be on this stage: take its lock, then decide again
     // if that process touched the stage meanwhile.
@@ -219,6 +245,19 @@ export class Engine {
       return { status: "failed", reason: "lock", error: message };
     }
     return outcome ?? { status: "cancelled", reason: lockCancelReason(this.#context, holder) };
+  }
+
+  /**
+   * True when the verified index showed `stage` up to date at the start of
+   * the wave and no upstream stage of the wave has acted since (it may have
+   * written the stage's deps).
+   */
+  #verified(stage: StageDef, request: WaveRequest, wave: WaveState): boolean {
+    if (request.force.has(stage.name) || !wave.verified.has(stage.name)) return false;
+    for (const name of this.#context.graph.upstream.get(stage.name) ?? []) {
+      if (wave.acted.has(name)) return false;
+    }
+    return true;
   }
 
   /** Take `stage`'s execution lock, decide again if needed, and act: skip, restore or execute. */

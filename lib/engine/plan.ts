@@ -12,7 +12,9 @@ import { withUpstream } from "../graph/graph.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
-import { decide, type Decision } from "./decide.ts";
+import { decide, type Decision, verifiedDecision } from "./decide.ts";
+import { verifiedIndexOf } from "./verified.ts";
+import { mark } from "../trace.ts";
 
 /** Options of {@link predict}. */
 export interface PredictOptions {
@@ -39,21 +41,37 @@ export async function predict(
   const willRun = new Set<string>();
   const restored = new Map<string, Hash>(options.assumed ?? []);
   const decisions: Decision[] = [];
+  // Nothing is written while predicting: what the verified index shows up to
+  // date now holds for the whole prediction.
+  const index = await verifiedIndexOf(context.state);
+  const verified = index.check(context, stages.filter((stage) => !force.has(stage.name)));
+  mark(`predict: ${verified.size} of ${stages.length} stages verified`);
   for (const stage of stages) {
-    const upstream = context.graph.upstream.get(stage.name) ?? new Set<string>();
-    const decision = await decide(context, stage, {
-      forced: force.has(stage.name),
-      upstreamWillRun: [...upstream].some((name) => willRun.has(name)),
-      restoredOuts: restored,
-    });
+    let upstreamWillRun = false;
+    for (const name of context.graph.upstream.get(stage.name) ?? []) {
+      if (willRun.has(name)) upstreamWillRun = true;
+    }
+    const known = upstreamWillRun ? undefined : verified.get(stage.name);
+    const decision = known !== undefined
+      ? verifiedDecision(context, stage, known)
+      : await decide(context, stage, {
+        forced: force.has(stage.name),
+        upstreamWillRun,
+        restoredOuts: restored,
+      });
     decisions.push(decision);
     const onlyOutsMissing = decision.reasons.length === 1 && decision.reasons[0] === "outs-missing";
     if (decision.status === "will-run" && !(options.missingOutsOk && onlyOutsMissing)) {
       willRun.add(stage.name);
+    } else if (known !== undefined) {
+      // The locked outs, without building the decision's lock.
+      const outs = known.outs;
+      stage.outs.forEach((out, i) => restored.set(out.path, outs[i].hash));
     } else {
       for (const out of decision.lock?.outs ?? []) restored.set(out.path, out.hash);
     }
   }
+  index.save(context);
   return decisions;
 }
 

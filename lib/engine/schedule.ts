@@ -31,10 +31,12 @@ export class WaveSchedule {
   constructor(stages: readonly StageDef[], graph: StageGraph) {
     this.#graph = graph;
     this.#index = new Map(stages.map((s, i) => [s.name, i]));
-    this.#waiting = new Map(stages.map((s) => [
-      s.name,
-      [...graph.upstream.get(s.name)!].filter((n) => this.#index.has(n)).length,
-    ]));
+    this.#waiting = new Map();
+    for (const stage of stages) {
+      let waiting = 0;
+      for (const name of graph.upstream.get(stage.name)!) if (this.#index.has(name)) waiting++;
+      this.#waiting.set(stage.name, waiting);
+    }
     this.#ready = stages.filter((s) => this.#waiting.get(s.name) === 0);
   }
 
@@ -67,9 +69,11 @@ export class WaveSchedule {
 
   #end(stage: StageDef, failed: boolean, blocked: BlockedStage[]): void {
     this.#ended.add(stage.name);
-    const below = [...this.#graph.downstream.get(stage.name)!]
-      .filter((n) => this.#index.has(n) && !this.#ended.has(n))
-      .sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);
+    const below: string[] = [];
+    for (const name of this.#graph.downstream.get(stage.name)!) {
+      if (this.#index.has(name) && !this.#ended.has(name)) below.push(name);
+    }
+    if (below.length > 1) below.sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);
     for (const name of below) {
       // Blocking an earlier stage of `below` may have ended this one already
       // (it is below that stage too): each stage is blocked once.

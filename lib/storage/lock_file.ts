@@ -100,7 +100,7 @@ export async function readLockStamped(
     throw error;
   }
   const stamp = stampOf(info);
-  const cached = await state.get<CachedLock>([NS.lock, rel]);
+  const cached = await state.getInRange<CachedLock>([NS.lock], [NS.lock, rel]);
   if (cached && sameStamp(cached, stamp)) return { data: cached.data, stamp };
   const { data, manifests } = await parseLockText(await Deno.readTextFile(path), rel);
   if (cache) { for (const manifest of manifests) await cache.storeManifest(manifest); }

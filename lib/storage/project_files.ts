@@ -45,7 +45,18 @@ const SKIPPED = new Set([".git", "node_modules"]);
  * // trackFiles: ["/work/project/data/raw.csv.pvt"]
  * ```
  */
-export function findProjectFiles(root: string, skip: readonly string[] = []): ProjectFiles {
+export function findProjectFiles(
+  root: string,
+  skip: readonly string[] = [],
+  options: {
+    /**
+     * List lock files (default true). Without them, `.pivot/` directories
+     * are not read: a pipeline of 10,000 stages has 10,000 lock files.
+     */
+    readonly lockFiles?: boolean;
+  } = {},
+): ProjectFiles {
+  const withLocks = options.lockFiles !== false;
   const lockFiles: string[] = [];
   const trackFiles: string[] = [];
   const skipped = new Set(skip);
@@ -63,6 +74,7 @@ export function findProjectFiles(root: string, skip: readonly string[] = []): Pr
       const path = join(dir, name);
       if (SKIPPED.has(name) || skipped.has(path) || files.has(name + TRACK_EXTENSION)) continue;
       if (name === PIVOT_DIR) {
+        if (!withLocks) continue;
         const stages = join(path, "stages");
         for (const entry of readDir(stages)) {
           if (entry.isFile && entry.name.endsWith(".lock")) {

@@ -33,6 +33,11 @@ export const NS = {
   remote: "remote",
   /** What each stage printed in its last run: `[log, stageName]` → lines. */
   log: "log",
+  /**
+   * The verified index (lib/engine/verified.ts): `[verified, n]` → chunk `n`
+   * of the stamps every path of each up-to-date stage had when last verified.
+   */
+  verified: "verified",
   /** Directory index: `[dir, relPath]` → digest of its files' stamps, its hash, count, size. */
   dir: "dir",
   /** Per-file index of a directory: `[dirFiles, relPath, chunk]` → rows of path, stamp, hash. */
@@ -92,6 +97,9 @@ interface FileEntry extends FileStamp {
   readonly hash: string;
 }
 
+/** Point reads of one namespace after which {@link StateStore.getInRange} loads it whole. */
+export const RANGE_AFTER = 64;
+
 // Deno KV allows at most 1000 mutations and 800 KB in one atomic commit.
 const BATCH = 200;
 // Estimated bytes of values in one commit (see StateStore.defer), below 800 KB.
@@ -101,9 +109,12 @@ const BATCH_BYTES = 600_000;
 export class StateStore {
   readonly #kv: Deno.Kv;
   readonly #entries = new Map<string, Promise<Map<string, FileEntry>>>();
+  readonly #known = new Map<string, Map<string, FileEntry | null>>();
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown; bytes?: number }>();
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
+  readonly #preloading = new Map<string, Promise<void>>();
+  readonly #pointReads = new Map<string, number>();
 
   /** Where the store lives and whom to tell when it is set aside (from {@link StateStore.open}). */
   #place: { readonly stateDir: string; readonly onReset?: (message: string) => void } | undefined;
@@ -153,11 +164,13 @@ export class StateStore {
 
   /**
    * The cached hash of a file at `relPath` if its stamp is unchanged. The
-   * first call loads every file entry at once (one KV range read is ~20×
-   * faster than point reads).
+   * first few are point reads; past {@link RANGE_AFTER} of them every file
+   * entry is loaded at once (one KV range read is ~20× faster than point
+   * reads), so that a command that hashes a few files (a no-op answered by
+   * the verified index) does not load an entry per file of the project.
    */
   async cachedFileHash(relPath: string, stamp: FileStamp): Promise<string | undefined> {
-    const entry = (await this.#entriesOf(NS.file)).get(relPath);
+    const entry = await this.#entryOf(NS.file, relPath);
     return entry && sameStamp(entry, stamp) ? entry.hash : undefined;
   }
 
@@ -168,10 +181,10 @@ export class StateStore {
 
   /**
    * The remembered stamp of the cache object `hash` (see {@link NS.object});
-   * the first call loads every object entry at once.
+   * read as file entries are (see {@link cachedFileHash}).
    */
   async objectStamp(hash: string): Promise<FileStamp | undefined> {
-    const entry = (await this.#entriesOf(NS.object)).get(hash);
+    const entry = await this.#entryOf(NS.object, hash);
     return entry?.hash === hash
       ? { mtime: entry.mtime, size: entry.size, ino: entry.ino }
       : undefined;
@@ -184,39 +197,92 @@ export class StateStore {
 
   async #remember(ns: string, name: string, stamp: FileStamp, hash: string): Promise<void> {
     const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
-    const entries = await this.#entriesOf(ns);
-    const old = entries.get(name);
+    const old = await this.#entryOf(ns, name);
     if (old && old.hash === hash && sameStamp(old, stamp)) return;
-    entries.set(name, entry);
+    this.#knownOf(ns).set(name, entry);
     this.defer([ns, name], entry);
   }
 
-  /** All entries of a namespace of stamps, loaded once (concurrent first callers share the load). */
-  #entriesOf(ns: string): Promise<Map<string, FileEntry>> {
-    let loaded = this.#entries.get(ns);
-    if (loaded === undefined) {
-      loaded = (async () => {
+  /**
+   * The entry `name` of a namespace of stamps: what this process read or
+   * remembered, else from the whole namespace once loaded, else by a point
+   * read; past {@link RANGE_AFTER} point reads the namespace is loaded whole
+   * (concurrent first callers share the load).
+   */
+  async #entryOf(ns: string, name: string): Promise<FileEntry | undefined> {
+    const known = this.#knownOf(ns);
+    if (known.has(name)) return known.get(name) ?? undefined;
+    let all = this.#entries.get(ns);
+    if (all === undefined) {
+      const reads = (this.#pointReads.get(ns) ?? 0) + 1;
+      this.#pointReads.set(ns, reads);
+      if (reads <= RANGE_AFTER) {
+        const entry = (await this.#kv.get<FileEntry>([ns, name])).value ?? undefined;
+        // A remember made meanwhile is newer.
+        if (!known.has(name)) known.set(name, entry ?? null);
+        return known.get(name) ?? undefined;
+      }
+      all = (async () => {
         const entries = new Map<string, FileEntry>();
-        for await (const item of this.#kv.list<FileEntry>({ prefix: [ns] })) {
+        for await (const item of this.#kv.list<FileEntry>({ prefix: [ns] }, { batchSize: 1000 })) {
           entries.set(item.key[1] as string, item.value);
         }
         return entries;
       })();
-      this.#entries.set(ns, loaded);
+      this.#entries.set(ns, all);
     }
-    return loaded;
+    const entries = await all;
+    return known.has(name) ? known.get(name) ?? undefined : entries.get(name);
+  }
+
+  /** Entries of `ns` this process read by point or remembered (null: none there). */
+  #knownOf(ns: string): Map<string, FileEntry | null> {
+    let known = this.#known.get(ns);
+    if (known === undefined) {
+      known = new Map();
+      this.#known.set(ns, known);
+    }
+    return known;
   }
 
   /**
    * Load every entry under `prefix` into memory with one range read, so that
-   * later {@link get}s of those keys cost nothing.
+   * later {@link get}s of those keys cost nothing (concurrent callers share
+   * the read).
    */
-  async preload(prefix: Deno.KvKey): Promise<void> {
-    if (this.#preloadedPrefixes.has(keyId(prefix))) return;
-    for await (const item of this.#kv.list({ prefix })) {
-      this.#preloaded.set(keyId(item.key), item.value);
+  preload(prefix: Deno.KvKey): Promise<void> {
+    const id = keyId(prefix);
+    if (this.#preloadedPrefixes.has(id)) return Promise.resolve();
+    let loading = this.#preloading.get(id);
+    if (loading === undefined) {
+      loading = (async () => {
+        for await (const item of this.#kv.list({ prefix }, { batchSize: 1000 })) {
+          // A write made meanwhile is newer than what the range read found.
+          const key = keyId(item.key);
+          if (!this.#preloaded.has(key)) this.#preloaded.set(key, item.value);
+        }
+        this.#preloadedPrefixes.add(id);
+      })();
+      this.#preloading.set(id, loading);
     }
-    this.#preloadedPrefixes.add(keyId(prefix));
+    return loading;
+  }
+
+  /**
+   * Read one entry of the namespace `prefix` that is read entry by entry
+   * (parsed lock files, say): by point reads while few are asked for, and
+   * past {@link RANGE_AFTER} of them by loading the whole range at once (a
+   * range read costs ~20× less a key). A no-op answered by the verified
+   * index reads none, and so loads nothing at start-up.
+   */
+  async getInRange<T>(prefix: Deno.KvKey, key: Deno.KvKey): Promise<T | undefined> {
+    const id = keyId(prefix);
+    if (!this.#preloadedPrefixes.has(id)) {
+      const reads = (this.#pointReads.get(id) ?? 0) + 1;
+      this.#pointReads.set(id, reads);
+      if (reads > RANGE_AFTER) await this.preload(prefix);
+    }
+    return await this.get<T>(key);
   }
 
   /** Read one entry. */

@@ -181,7 +181,7 @@ export async function trackedData(
   skip: readonly string[] = [],
 ): Promise<TrackedData[]> {
   const result: TrackedData[] = [];
-  for (const file of findProjectFiles(root, skip).trackFiles) {
+  for (const file of findProjectFiles(root, skip, { lockFiles: false }).trackFiles) {
     const data = await readTrackFile(file, root);
     if (data) result.push(data);
   }

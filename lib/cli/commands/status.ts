@@ -10,6 +10,7 @@ import type { Command } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { printRemoteStatus, remoteStatusOfStages } from "../remote_status.ts";
 import { withSession } from "../session.ts";
+import { mark } from "../../trace.ts";
 import { selectStages } from "../targets.ts";
 import { printTrackedStatus, trackedJson } from "../tracked_data.ts";
 
@@ -43,6 +44,7 @@ export const status: Command = {
       const { graph } = session.context;
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
       const decisions = await predictStatus(session.context, shown);
+      mark("status: decided");
       // Tracked data (.pvt files) is the project's, not a stage's: shown when no stage is named.
       const { trackedStatus } = await import("../../storage/track.ts");
       const { walkSkips } = await import("../../storage/project_files.ts");
@@ -51,6 +53,7 @@ export const status: Command = {
       const tracked = positionals.length > 0
         ? []
         : await trackedStatus(project.root, session.context.state, skip);
+      mark("status: tracked data");
       const remote = values.remote || values["remote-name"] !== undefined
         ? await remoteStatusOfStages(
           session.context,
@@ -82,6 +85,7 @@ export const status: Command = {
         }
         if (remote) printRemoteStatus(env.output, remote);
       }
+      mark("status: printed");
       const stale = decisions.some((d) => d.status === "will-run") ||
         tracked.some((t) => t.status !== "up-to-date") ||
         (remote?.missing.length ?? 0) > 0;

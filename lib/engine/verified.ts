@@ -1,0 +1,489 @@
+/**
+ * The verified index: what git's index is to `git status`, for a no-op
+ * `repro` or `status`. When a full decision ({@link decide}) finds a stage
+ * plainly up to date, the stamps (mtime, size, inode) of its lock file, deps
+ * and outs, taken before it hashed them, are recorded with the hashes it
+ * compared and a digest of what else it compared (code manifest, params, the
+ * declared paths, whether outs are cached, `frozen`). Later, the stage is up
+ * to date without reading its lock file or any hash when every one of those
+ * paths still has its stamp, its cached outs' objects exist, and the digest
+ * is the same: one stat a path, nothing parsed. Any difference sends the
+ * stage through the full decision, which records it again.
+ *
+ * The whole index is one JSON document stored in chunks under
+ * `[verified, n]` (a KV value holds 64 KiB): one range read at start-up,
+ * whatever the number of stages. Each chunk carries the generation it was
+ * written with; an index whose chunks disagree (two processes saving at
+ * once) is read as empty, which costs time, never correctness.
+ *
+ * Only stages whose deps and outs are all declared files are indexed (a
+ * directory is checked through the directory index, lib/storage/
+ * artifact_hash.ts), and not stages that always run. A stamp is recorded
+ * only when the file was last modified more than {@link RACY_MS} before it
+ * was taken (git's racily clean entries): a later rewrite then changes it,
+ * even on a filesystem with a coarse clock. Entries of stages no longer in
+ * the pipeline are dropped when their lock file is gone.
+ *
+ * @module
+ */
+
+import type { OutKind, StageDef } from "../model/stage_def.ts";
+import { hashBytesSync } from "../storage/hash.ts";
+import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
+import type { LockData } from "../storage/lock_file.ts";
+import { type EngineContext, stageKey } from "./context.ts";
+
+/** A stamp as stored: mtime, size, inode. */
+type Stamp = [number, number, number];
+
+/**
+ * One stage's entry: the definition digest, the lock file's stamp, each
+ * declared dep's stamp and hash (in declared order), each declared out's
+ * stamp, hash, locked kind and whether it is cached.
+ */
+type Entry = [
+  digest: string,
+  lock: Stamp,
+  deps: [number, number, number, string][],
+  outs: [number, number, number, string, OutKind, boolean][],
+];
+
+/** The index as stored: stages' entries by stage key, and cache directories' stamps. */
+interface Stored {
+  readonly stages: Record<string, Entry>;
+  /**
+   * Stamps (mtime, inode) of the cache's object directories (`files/ab`)
+   * taken before every object of the index's entries in them was found
+   * there: while a directory keeps its stamp, no entry was added to or
+   * removed from it, so those objects are still there (one stat a
+   * directory, not one an object).
+   */
+  readonly objectDirs: Record<string, [number, number]>;
+}
+
+/** What the index says of a stage whose paths all still have their stamps. */
+export class Verified {
+  readonly #entry: Entry;
+
+  /** The lock file's stamp now. */
+  readonly lockStamp: FileStamp;
+
+  constructor(entry: Entry, lockStamp: FileStamp) {
+    this.#entry = entry;
+    this.lockStamp = lockStamp;
+  }
+
+  /** Each declared dep's hash, in declared order. */
+  get depHashes(): string[] {
+    return this.#entry[2].map((dep) => dep[3]);
+  }
+
+  /** Each declared out's locked hash and kind, in declared order. */
+  get outs(): { hash: string; kind: OutKind }[] {
+    return this.#entry[3].map((out) => ({ hash: out[3], kind: out[4] }));
+  }
+}
+
+/** Stamps taken before a full decision, to record if it finds the stage up to date. */
+export interface StampsBefore {
+  readonly lock: FileStamp;
+  readonly deps: readonly FileStamp[];
+  readonly outs: readonly FileStamp[];
+}
+
+/** Bumped when the entry layout or the digest's input changes. */
+const VERSION = 2;
+/** Bytes of JSON per KV value, under its 64 KiB limit. */
+const CHUNK_BYTES = 60_000;
+/** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
+const REUSE_MS = 1_000;
+
+interface Chunk {
+  readonly version: number;
+  readonly generation: string;
+  readonly count: number;
+  readonly bytes: Uint8Array;
+}
+
+const indexes = new WeakMap<StateStore, Promise<VerifiedIndex>>();
+
+/** The verified index of `state`'s project, loaded once per store. */
+export function verifiedIndexOf(state: StateStore): Promise<VerifiedIndex> {
+  let index = indexes.get(state);
+  if (index === undefined) {
+    index = VerifiedIndex.load(state);
+    indexes.set(state, index);
+  }
+  return index;
+}
+
+/** The index of one project, in memory; {@link save} queues it for the next flush. */
+export class VerifiedIndex {
+  readonly #entries: Map<string, Entry>;
+  readonly #objectDirs: Map<string, [number, number]>;
+  #dirty = false;
+  #recent:
+    | {
+      readonly context: EngineContext;
+      readonly at: number;
+      readonly fresh: Map<string, Verified>;
+    }
+    | undefined;
+
+  private constructor(stored: Stored = { stages: {}, objectDirs: {} }) {
+    this.#entries = new Map(Object.entries(stored.stages));
+    this.#objectDirs = new Map(Object.entries(stored.objectDirs));
+  }
+
+  /** Read the index of `state` (one range read); empty when none or torn. */
+  static async load(state: StateStore): Promise<VerifiedIndex> {
+    const chunks: Chunk[] = [];
+    for await (const item of state.kv.list<Chunk>({ prefix: [NS.verified] }, { batchSize: 1000 })) {
+      chunks[item.key[1] as number] = item.value;
+    }
+    const first = chunks[0];
+    if (first === undefined || first.version !== VERSION) return new VerifiedIndex();
+    const parts: Uint8Array[] = [];
+    for (let n = 0; n < first.count; n++) {
+      const chunk = chunks[n];
+      if (chunk?.generation !== first.generation || chunk.count !== first.count) {
+        return new VerifiedIndex();
+      }
+      parts.push(chunk.bytes);
+    }
+    const text = new TextDecoder().decode(concat(parts));
+    try {
+      return new VerifiedIndex(JSON.parse(text) as Stored);
+    } catch {
+      return new VerifiedIndex();
+    }
+  }
+
+  /**
+   * The stages of `stages` that the index shows up to date now, each with
+   * what it recorded; every path is stat-ed once, however many stages name
+   * it. The answer is kept for {@link takeRecent}.
+   */
+  check(context: EngineContext, stages: readonly StageDef[]): Map<string, Verified> {
+    const fresh = new Map<string, Verified>();
+    const stats = new Map<string, FileStamp | undefined>();
+    const stamp = (abs: string) => {
+      if (stats.has(abs)) return stats.get(abs);
+      const now = fileStamp(abs);
+      stats.set(abs, now);
+      return now;
+    };
+    const objects = this.#objectsPresent(context);
+    for (const stage of stages) {
+      const verified = this.#holds(context, stage, stamp, objects);
+      if (verified !== undefined) fresh.set(stage.name, verified);
+    }
+    this.#recent = { context, at: performance.now(), fresh };
+    return fresh;
+  }
+
+  /**
+   * The answer of the {@link check} made by this process on `context` in the
+   * last second, once (a wave started right after `repro` checked its lock
+   * files): nothing was written meanwhile.
+   */
+  takeRecent(context: EngineContext): Map<string, Verified> | undefined {
+    const recent = this.#recent;
+    this.#recent = undefined;
+    if (recent === undefined || recent.context !== context) return undefined;
+    return performance.now() - recent.at <= REUSE_MS ? recent.fresh : undefined;
+  }
+
+  /**
+   * Whether the cache object `hash` of an entry's cached out is there: by
+   * the stamp of its directory when it kept the one recorded, else (the
+   * directory changed: objects were added or removed) by checking every
+   * entry's objects in that directory, after which the directory's stamp is
+   * recorded again (unless it changed too recently to tell) and entries
+   * whose object is gone are dropped.
+   */
+  #objectsPresent(context: EngineContext): (hash: string) => boolean {
+    // An object's directory is named by the first two characters of its hash.
+    const named = new Map<string, string>();
+    const dirOf = (hash: string) => {
+      const prefix = hash.slice(0, 2);
+      let dir = named.get(prefix);
+      if (dir === undefined) {
+        const path = context.cache.objectPath(hash);
+        named.set(prefix, dir = path.slice(0, path.lastIndexOf("/")));
+      }
+      return dir;
+    };
+    /** Per directory: undefined when unsettled (ask the cache), else the objects found missing. */
+    const dirs = new Map<string, Set<string> | undefined>();
+    let byDir: Map<string, [string, string][]> | undefined;
+    return (hash) => {
+      const dir = dirOf(hash);
+      if (!dirs.has(dir)) {
+        byDir ??= this.#cachedObjectsByDir(dirOf);
+        dirs.set(dir, this.#checkObjectDir(context, dir, byDir.get(dir) ?? []));
+      }
+      const missing = dirs.get(dir);
+      return missing === undefined ? context.cache.has(hash) : !missing.has(hash);
+    };
+  }
+
+  /** Each entry's cached objects (stage key, hash), by cache directory. */
+  #cachedObjectsByDir(dirOf: (hash: string) => string): Map<string, [string, string][]> {
+    const byDir = new Map<string, [string, string][]>();
+    for (const [key, entry] of this.#entries) {
+      for (const out of entry[3]) {
+        if (!out[5]) continue;
+        const dir = dirOf(out[3]);
+        let list = byDir.get(dir);
+        if (list === undefined) byDir.set(dir, list = []);
+        list.push([key, out[3]]);
+      }
+    }
+    return byDir;
+  }
+
+  /**
+   * Settle the cache directory `dir` holding `objects` (stage key, hash):
+   * the objects missing from it (none when its stamp is the recorded one),
+   * or undefined when it cannot be settled (gone, or changed too recently).
+   */
+  #checkObjectDir(
+    context: EngineContext,
+    dir: string,
+    objects: readonly [string, string][],
+  ): Set<string> | undefined {
+    const name = dir.slice(context.cache.dir.length);
+    const now = Date.now();
+    // Taken before the objects are looked at: a later change changes it.
+    const stamp = dirStamp(dir);
+    if (stamp === undefined) return undefined;
+    const recorded = this.#objectDirs.get(name);
+    if (recorded !== undefined && recorded[0] === stamp[0] && recorded[1] === stamp[1]) {
+      return new Set();
+    }
+    if (now - stamp[0] <= RACY_MS) return undefined;
+    const missing = new Set<string>();
+    for (const [key, hash] of objects) {
+      if (missing.has(hash) || !context.cache.has(hash)) {
+        missing.add(hash);
+        this.#entries.delete(key);
+      }
+    }
+    this.#objectDirs.set(name, stamp);
+    this.#dirty = true;
+    return missing;
+  }
+
+  #holds(
+    context: EngineContext,
+    stage: StageDef,
+    stamp: (abs: string) => FileStamp | undefined,
+    present: (hash: string) => boolean,
+  ): Verified | undefined {
+    if (!indexable(stage)) return undefined;
+    const entry = this.#entries.get(stageKey(context, stage));
+    if (entry === undefined) return undefined;
+    const [digest, lock, deps, outs] = entry;
+    if (deps.length !== stage.deps.length || outs.length !== stage.outs.length) return undefined;
+    const lockStamp = stamp(stage.lockFile);
+    if (lockStamp === undefined || !matches(lockStamp, lock)) return undefined;
+    for (let i = 0; i < deps.length; i++) {
+      const now = stamp(stage.deps[i].abs);
+      if (now === undefined || !matches(now, deps[i])) return undefined;
+    }
+    for (let i = 0; i < outs.length; i++) {
+      const now = stamp(stage.outs[i].abs);
+      if (now === undefined || !matches(now, outs[i])) return undefined;
+    }
+    if (digest !== digestOf(context, stage)) return undefined;
+    // A cached out whose object is gone is re-cached by a full decision.
+    for (let i = 0; i < outs.length; i++) {
+      if (stage.outs[i].cache && !present(outs[i][3])) return undefined;
+    }
+    return new Verified(entry, lockStamp);
+  }
+
+  /**
+   * The stamps of `stage`'s deps and outs now, before a full decision hashes
+   * them, with `lock`, the stamp its lock file had when it was read (at
+   * `since` or later); undefined when the stage is not indexed, or a path is
+   * missing, not a file, or modified too recently to tell versions apart.
+   */
+  stampsBefore(stage: StageDef, lock: FileStamp, since: number): StampsBefore | undefined {
+    if (!indexable(stage) || isRacy(lock, since)) return undefined;
+    const now = Date.now();
+    const settled = (abs: string) => {
+      const stamp = fileStamp(abs);
+      return stamp === undefined || isRacy(stamp, now) ? undefined : stamp;
+    };
+    const deps: FileStamp[] = [];
+    for (const dep of stage.deps) {
+      const stamp = settled(dep.abs);
+      if (stamp === undefined) return undefined;
+      deps.push(stamp);
+    }
+    const outs: FileStamp[] = [];
+    for (const out of stage.outs) {
+      const stamp = settled(out.abs);
+      if (stamp === undefined) return undefined;
+      outs.push(stamp);
+    }
+    return { lock, deps, outs };
+  }
+
+  /**
+   * Record that a full decision found `stage` plainly up to date against
+   * `lock`, with the paths at `before`; `depHashes` are the hashes it found,
+   * in declared order. A lock whose deps or outs are not exactly the declared
+   * ones is not recorded (the full decision tolerates some differences that
+   * the index does not describe).
+   */
+  record(
+    context: EngineContext,
+    stage: StageDef,
+    before: StampsBefore,
+    lock: LockData,
+    depHashes: readonly string[],
+  ): void {
+    if (lock.deps.length !== stage.deps.length || lock.outs.length !== stage.outs.length) return;
+    const lockedDeps = new Map(lock.deps.map((dep) => [dep.path, dep.hash]));
+    const lockedOuts = new Map(lock.outs.map((out) => [out.path, out]));
+    const deps: Entry[2] = [];
+    for (const [i, dep] of stage.deps.entries()) {
+      const hash = depHashes[i];
+      if (hash === undefined || lockedDeps.get(dep.path) !== hash) return;
+      deps.push([...toStored(before.deps[i]), hash]);
+    }
+    const outs: Entry[3] = [];
+    for (const [i, out] of stage.outs.entries()) {
+      const locked = lockedOuts.get(out.path);
+      if (locked === undefined) return;
+      outs.push([...toStored(before.outs[i]), locked.hash, locked.kind, out.cache]);
+    }
+    const key = stageKey(context, stage);
+    const entry: Entry = [digestOf(context, stage), toStored(before.lock), deps, outs];
+    const old = this.#entries.get(key);
+    if (old !== undefined && JSON.stringify(old) === JSON.stringify(entry)) return;
+    this.#entries.set(key, entry);
+    this.#dirty = true;
+  }
+
+  /** Forget `stage` (it is not up to date). */
+  forget(context: EngineContext, stage: StageDef): void {
+    if (this.#entries.delete(stageKey(context, stage))) this.#dirty = true;
+  }
+
+  /**
+   * Queue the index for `state`'s next flush, if it changed. Entries of
+   * stages not in `context`'s graph stay while their lock file exists
+   * (another pipeline's stages, say).
+   */
+  save(context: EngineContext): void {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    const known = new Set(context.graph.order.map((stage) => stageKey(context, stage)));
+    const root = context.project.root;
+    for (const key of this.#entries.keys()) {
+      if (!known.has(key) && fileStamp(`${root}/${key}`) === undefined) this.#entries.delete(key);
+    }
+    const stored: Stored = {
+      stages: Object.fromEntries(this.#entries),
+      objectDirs: Object.fromEntries(this.#objectDirs),
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(stored));
+    const generation = crypto.randomUUID();
+    const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
+    for (let n = 0; n < count; n++) {
+      const chunk: Chunk = {
+        version: VERSION,
+        generation,
+        count,
+        // A copy: a view would be stored with the whole buffer it views.
+        bytes: bytes.slice(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES),
+      };
+      // The size given: a flush then commits a few chunks at a time (KV takes 800 KB a commit).
+      context.state.defer([NS.verified, n], chunk, chunk.bytes.length + 200);
+    }
+  }
+}
+
+/** Stages the index describes: every dep and out a declared file, and not always run. */
+function indexable(stage: StageDef): boolean {
+  if (stage.alwaysChanged === true) return false;
+  for (const dep of stage.deps) if (dep.isDir || dep.kindInferred) return false;
+  for (const out of stage.outs) if (out.isDir || out.kindInferred) return false;
+  return true;
+}
+
+const digests = new WeakMap<StageDef, { manifest: unknown; digest: string }>();
+
+/**
+ * A digest of what a decision compares besides hashes: the code manifest,
+ * params, declared paths, cached outs and `frozen`. Plain JSON, not
+ * canonical: the same values in another key order give another digest,
+ * which only sends the stage through the full decision.
+ */
+function digestOf(context: EngineContext, stage: StageDef): string {
+  const manifest = context.fingerprints.get(stage.name)?.manifest;
+  const known = digests.get(stage);
+  if (known !== undefined && known.manifest === manifest) return known.digest;
+  const digest = hashBytesSync(JSON.stringify([
+    VERSION,
+    stage.frozen === true,
+    manifest ?? null,
+    stage.params,
+    stage.deps.map((dep) => dep.path),
+    stage.outs.map((out) => [out.path, out.cache]),
+  ]));
+  digests.set(stage, { manifest, digest });
+  return digest;
+}
+
+/** The stamp of the file at `abs` (following a symlink), or undefined when it is not a file. */
+function fileStamp(abs: string): FileStamp | undefined {
+  try {
+    const info = Deno.statSync(abs);
+    return info.isFile ? stampOf(info) : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The mtime and inode of the directory at `abs`, or undefined when there is none. */
+function dirStamp(abs: string): [number, number] | undefined {
+  try {
+    const info = Deno.statSync(abs);
+    return info.isDirectory ? [info.mtime?.getTime() ?? 0, info.ino ?? 0] : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function matches(
+  stamp: FileStamp,
+  stored: readonly [number, number, number, ...unknown[]],
+): boolean {
+  return stamp.mtime === stored[0] && stamp.size === stored[1] && stamp.ino === stored[2];
+}
+
+function toStored(stamp: FileStamp): Stamp {
+  return [stamp.mtime, stamp.size, stamp.ino];
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}

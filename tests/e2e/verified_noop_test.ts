@@ -1,0 +1,141 @@
+/**
+ * The verified index end to end (lib/engine/verified.ts): once a no-op has
+ * found every stage up to date, the next `repro` and `status` answer from
+ * stamps alone (the trace says how many stages the index verified), and each
+ * change a full decision notices still re-runs or reports the stage: code,
+ * params, a dep, an out, a lock file, the pipeline's definition.
+ *
+ * Files written moments ago are "racy" and never recorded, so every file of
+ * the project is dated a minute back before the no-op that records.
+ */
+
+import { join } from "node:path";
+import { runPivot, TempProject } from "../_project.ts";
+import { assertEquals, assertMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
+
+const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("verified");
+
+pipeline.stage({
+  name: "a",
+  deps: { src: dep("data/in.txt", loaders.text()) },
+  outs: { o: out("build/a.txt", loaders.text()) },
+  params: { suffix: "!" },
+  run: ({ src }, { params }) => ({ o: src.trim().toUpperCase() + params.suffix }),
+});
+
+pipeline.stage({
+  name: "b",
+  deps: { a: dep("build/a.txt", loaders.text()) },
+  outs: { o: out("build/b.txt", loaders.text()) },
+  run: ({ a }) => ({ o: a + a }),
+});
+`;
+
+/** Date every file of the project outside `.pivot/state` `seconds` back. */
+function age(project: TempProject, seconds = 60): void {
+  const then = new Date(Date.now() - seconds * 1000);
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory && path !== project.path(".pivot", "state")) walk(path);
+      else if (entry.isFile) Deno.utimeSync(path, then, then);
+    }
+  };
+  walk(project.root);
+}
+
+/** How many stages the verified index answered in `pivot ARGS` (from its trace). */
+async function verifiedIn(project: TempProject, ...args: string[]): Promise<number> {
+  const result = await runPivot(project.root, args, { PIVOT_TRACE: "1" });
+  assertEquals(result.code, 0, result.stderr);
+  const found = result.stderr.match(/(\d+) of (\d+) stages verified/);
+  assertMatch(result.stderr, /stages verified/);
+  return Number(found![1]);
+}
+
+/** A project run once, aged, and verified by a no-op `repro`. */
+async function verifiedProject(): Promise<TempProject> {
+  const project = await TempProject.create({ "pipeline.ts": PIPELINE, "data/in.txt": "hi\n" });
+  const first = await project.pivot("repro");
+  assertEquals(first.code, 0, first.stderr);
+  age(project);
+  assertEquals(await verifiedIn(project, "repro"), 0); // full decisions, recorded
+  return project;
+}
+
+async function statusOf(project: TempProject): Promise<Record<string, string>> {
+  const { stages } = await project.status();
+  return Object.fromEntries(stages.map((s) => [s.name, `${s.status} ${s.reasons.join(",")}`]));
+}
+
+test("a no-op repro and status are answered by the verified index", async () => {
+  await using project = await verifiedProject();
+  assertEquals(await verifiedIn(project, "repro"), 2);
+  assertEquals(await verifiedIn(project, "status"), 2);
+  assertEquals(await statusOf(project), { a: "up-to-date ", b: "up-to-date " });
+});
+
+test("an edited dep, a changed param, edited code: each re-runs what a full decision would", async () => {
+  await using project = await verifiedProject();
+  await project.write("data/in.txt", "hello\n");
+  age(project, 30);
+  assertEquals(await statusOf(project), { a: "will-run deps", b: "will-run upstream" });
+  const { events } = await project.events("repro");
+  assertEquals(TempProject.byStatus(events), { ran: ["a", "b"] });
+  assertEquals(await project.read("build/b.txt"), "HELLO!HELLO!");
+
+  age(project);
+  assertEquals(await verifiedIn(project, "repro"), 0);
+  assertEquals(await verifiedIn(project, "repro"), 2);
+  await project.write("pipeline.ts", PIPELINE.replace(`suffix: "!"`, `suffix: "?"`));
+  age(project, 30);
+  assertEquals(await statusOf(project), { a: "will-run params", b: "will-run upstream" });
+
+  await project.write("pipeline.ts", PIPELINE.replace("a + a", "a + '/' + a"));
+  age(project, 30);
+  assertEquals(await statusOf(project), { a: "up-to-date ", b: "will-run code" });
+  const after = await project.events("repro");
+  assertEquals(TempProject.byStatus(after.events), { ran: ["b"], skipped: ["a"] });
+  assertEquals(await project.read("build/b.txt"), "HELLO!/HELLO!");
+});
+
+test("a deleted or edited out is restored; a deleted lock file re-runs its stage", async () => {
+  await using project = await verifiedProject();
+  await Deno.remove(project.path("build/b.txt"));
+  assertEquals(await statusOf(project), { a: "up-to-date ", b: "up-to-date " });
+  const restored = await project.events("repro");
+  assertEquals(TempProject.byStatus(restored.events), { restored: ["b"], skipped: ["a"] });
+  assertEquals(await project.read("build/b.txt"), "HI!HI!");
+
+  await Deno.remove(project.path(".pivot/stages/a.lock"));
+  assertEquals(await statusOf(project), { a: "will-run never-run", b: "will-run upstream" });
+});
+
+test("a hand-edited lock file is noticed: its changed hash re-runs the stage", async () => {
+  await using project = await verifiedProject();
+  const lock = await project.read(".pivot/stages/b.lock");
+  const edited = lock.replace(
+    /hash: "?([0-9a-f]{16})"?\n(\s+)path: build\/a.txt/,
+    (all, hash) => all.replace(hash, "abcdefabcdefabcd"),
+  );
+  await project.write(".pivot/stages/b.lock", edited);
+  age(project, 30);
+  assertEquals(await statusOf(project), { a: "up-to-date ", b: "will-run deps" });
+});
+
+test("a changed definition (a new dep) is noticed", async () => {
+  await using project = await verifiedProject();
+  await project.write("data/extra.txt", "x\n");
+  await project.write(
+    "pipeline.ts",
+    PIPELINE.replace(
+      `deps: { a: dep("build/a.txt", loaders.text()) },`,
+      `deps: { a: dep("build/a.txt", loaders.text()), x: dep("data/extra.txt", loaders.text()) },`,
+    ),
+  );
+  age(project, 30);
+  assertEquals(await statusOf(project), { a: "up-to-date ", b: "will-run code,deps" });
+});
