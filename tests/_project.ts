@@ -146,6 +146,8 @@ export interface ProjectOptions {
   readonly imports?: Record<string, string> | null;
   /** Run `pivot init` (default true). */
   readonly init?: boolean;
+  /** The directory to make the project in (default: the system's temporary one). */
+  readonly parent?: string;
 }
 
 /** A temporary project, driven through the real `pivot` CLI. */
@@ -160,7 +162,9 @@ export class TempProject extends TempDir {
     files: Record<string, string>,
     options: ProjectOptions = {},
   ): Promise<TempProject> {
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_project_" }));
+    const root = await Deno.realPath(
+      await Deno.makeTempDir({ prefix: "pivot_project_", dir: options.parent }),
+    );
     const project = new TempProject(root);
     try {
       if (options.imports !== null) await project.writeConfig(options.imports ?? {});

@@ -15,6 +15,7 @@ import { readLock } from "../storage/lock_file.ts";
 import { verifiedIndexOf } from "../engine/verified.ts";
 import { mark } from "../trace.ts";
 import { WorkerPool } from "../worker/pool.ts";
+import { stagingParent } from "../worker/staging.ts";
 import { stagingRootPath } from "../storage/temp_files.ts";
 import type { CommandEnv } from "./command.ts";
 import { ownCodePaths } from "../own_code.ts";
@@ -42,7 +43,7 @@ function poolFor(session: Session): WorkerPool {
   const { project } = session.context;
   const nodeModules = join(project.root, "node_modules");
   return new WorkerPool({
-    stagingRoot: stagingRootPath(project.tmpDir, ++pools),
+    stagingRoot: stagingParent(project.root, stagingRootPath(project.tmpDir, ++pools)),
     codeAccess: async () => {
       const code = await session.code();
       return {

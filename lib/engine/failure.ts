@@ -177,6 +177,11 @@ function explainDenied(
     }
     return `stage '${stage.name}' read '${path}'${at}, which is not a declared dep: declare it in deps (dep("${path}")) or in permissions.read`;
   }
+  if (access === "all") {
+    // Deno's rule for device paths (/dev, /proc, /sys): no grant but
+    // --allow-all opens them, and a stage never gets that.
+    return `stage '${stage.name}' opened '${rawPath}'${at}, a device or system path that Deno lets no sandboxed stage open: read it with a command stage, or copy it into the project and declare it as a dep`;
+  }
   return `stage '${stage.name}' needs ${access} access to '${rawPath}'${at}: declare it in the stage's permissions (permissions: { ${access}: ["${rawPath}"] })`;
 }
 

@@ -31,6 +31,7 @@ import {
   sharesObject,
   tempPath,
 } from "../storage/cache.ts";
+import { copyTreeSync } from "../storage/copy.ts";
 import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
@@ -385,13 +386,27 @@ function moveIntoPlace(staged: string, dest: string): void {
   removePath(dest);
   ensureDir(dirname(dest));
   try {
-    Deno.renameSync(staged, dest);
+    renameOrCopy(staged, dest);
   } catch (error) {
     // Its directory removed since this process made it: make it again.
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     forgetDir(dirname(dest));
     ensureDir(dirname(dest));
+    renameOrCopy(staged, dest);
+  }
+}
+
+/**
+ * Rename, or copy then remove when `staged` is on another filesystem (a
+ * project under `/dev`, whose staging is elsewhere: lib/worker/staging.ts).
+ */
+function renameOrCopy(staged: string, dest: string): void {
+  try {
     Deno.renameSync(staged, dest);
+  } catch (error) {
+    if (!(error instanceof Error && "code" in error && error.code === "EXDEV")) throw error;
+    copyTreeSync(staged, dest);
+    removePath(staged);
   }
 }
 

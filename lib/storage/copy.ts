@@ -90,3 +90,19 @@ export async function copyTree(
     else await copyWritable(source, dest);
   }
 }
+
+/**
+ * Copy the file or directory tree at `from` to `to` (where nothing is), each
+ * file writable: what cannot be linked or renamed across filesystems.
+ */
+export function copyTreeSync(from: string, to: string): void {
+  if (!Deno.statSync(from).isDirectory) {
+    Deno.copyFileSync(from, to);
+    Deno.chmodSync(to, 0o644);
+    return;
+  }
+  Deno.mkdirSync(to, { recursive: true });
+  for (const entry of Deno.readDirSync(from)) {
+    copyTreeSync(join(from, entry.name), join(to, entry.name));
+  }
+}

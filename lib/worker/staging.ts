@@ -14,6 +14,14 @@
  *     after {@link checkStagedOuts} passes.
  *   - `tmp/`   the stage's `ctx.tmpDir`.
  *
+ * Deno lets no sandboxed worker open a file whose real path lies under
+ * `/dev`, `/proc` or `/sys` (Linux; `/dev` on other Unixes), whatever its
+ * read and write grants: only `--allow-all` does. A project there (tmpfs at
+ * `/dev/shm`, or a path through a symlink to it) gets its staging areas in
+ * the system's temporary directory instead ({@link stagingParent}), and its
+ * deps copied in, since a hard link cannot cross filesystems and a symlink
+ * resolves back under `/dev`.
+ *
  * Each run gets new paths: something a stage left running (a timer, an
  * unawaited write) writes to the paths that stage was given, which no later
  * run uses and nothing reads. The directories themselves are reused (a
@@ -22,13 +30,55 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
-import { copyTree, copyWritable, tryHardLink } from "../storage/copy.ts";
+import { copyTree, copyTreeSync, copyWritable, tryHardLink } from "../storage/copy.ts";
 import { ensureDir, forgetDir, movedDir, removePath } from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
+
+/**
+ * Whether Deno refuses a sandboxed worker any file at the real path `path`
+ * (see the module's notes): devices, `/proc`, `/sys`, and so tmpfs mounted
+ * at `/dev/shm`.
+ */
+export function deviceRestricted(path: string): boolean {
+  if (Deno.build.os === "windows") return false;
+  const prefixes = Deno.build.os === "linux" ? ["/dev", "/proc", "/sys"] : ["/dev"];
+  return prefixes.some((prefix) => path === prefix || path.startsWith(prefix + "/"));
+}
+
+/** The real path of `path`, or `path` itself when it does not exist. */
+function realPath(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Whether `path` exists and a worker could open it through no symlink. */
+function unreachable(path: string): boolean {
+  try {
+    return deviceRestricted(Deno.realPathSync(path));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the staging folder `staging` (one of `root`'s, as
+ * `.pivot/tmp/run-…`) goes: there, unless the project's real path is one a
+ * worker may not open files under; then in the system's temporary directory
+ * under the same name.
+ */
+export function stagingParent(root: string, staging: string): string {
+  if (!deviceRestricted(realPath(root))) return staging;
+  const system = realPath(tmpdir());
+  return join(deviceRestricted(system) ? "/tmp" : system, `pivot-${basename(staging)}`);
+}
 
 /** The staging directories of one run. */
 export interface RunDirs {
@@ -88,7 +138,8 @@ export class StagingArea {
    * the next one made afresh.
    */
   next(links: readonly string[], clean: boolean): void {
-    for (const link of links) Deno.removeSync(link);
+    // A dep copied in (see linkDeps) may be a directory.
+    for (const link of links) Deno.removeSync(link, { recursive: true });
     const done = join(this.runs, `r${this.#run}`);
     this.#run++;
     const next = join(this.runs, `r${this.#run}`);
@@ -122,8 +173,15 @@ export function linkDeps(stage: StageDef, depsDir: string): StagedArtifact[] {
     ensureDir(dirname(link));
     // A hard link is ~30× cheaper than a symlink here; directories, and
     // files on another filesystem, get a symlink (a missing dep too: its
-    // loader will say so).
-    if (dep.isDir || !tryHardLink(dep.abs, link)) Deno.symlinkSync(dep.abs, link);
+    // loader will say so), unless the worker could not open its target:
+    // then a copy.
+    if (!dep.isDir && tryHardLink(dep.abs, link)) {
+      // linked
+    } else if (unreachable(dep.abs)) {
+      copyTreeSync(dep.abs, link);
+    } else {
+      Deno.symlinkSync(dep.abs, link);
+    }
     staged.push({ name: dep.name, path: link, loader: dep.loader });
   }
   return staged;

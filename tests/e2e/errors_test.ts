@@ -146,6 +146,29 @@ pipeline.stage({
   assertEquals(events.find((e) => e.stage === "allowed")?.status, "ran");
 });
 
+test(
+  "a stage opening a device path is told Deno keeps those from stages, not to declare an 'all' permission",
+  {
+    ignore: Deno.build.os !== "linux",
+  },
+  async () => {
+    await using p = await TempProject.create({
+      "pipeline.ts": pipeline(`
+pipeline.stage({
+  name: "peek",
+  outs: { o: out("o.txt", loaders.text()) },
+  permissions: { read: ["/dev/full"] },
+  run: () => ({ o: Deno.readTextFileSync("/dev/full") }),
+});
+`),
+    });
+    const { events } = await p.events("repro");
+    const error = String(events.find((e) => e.stage === "peek")?.error);
+    assertMatch(error, /opened '\/dev\/full'.*Deno lets no sandboxed stage open/);
+    assertNotMatch(error, /permissions: \{ all/);
+  },
+);
+
 test("a cycle is an error naming the stages in it", async () => {
   await using p = await TempProject.create({
     "pipeline.ts": pipeline(`

@@ -7,6 +7,7 @@
 import { TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { NS } from "../../lib/storage/state.ts";
 
 const PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 
@@ -143,4 +144,40 @@ test("gc refuses to run while another pivot process holds a stage's lock", async
     JSON.stringify({ pid: 2 ** 22 + 12345, host: Deno.hostname(), since: 0 }),
   );
   assertEquals((await gcJson(p)).objects, 3);
+});
+
+test("gc removes the directory digests (dirObjects) of the manifests it removes", async () => {
+  await using p = await twoVersions();
+  const digests = async () => {
+    const state = await p.state();
+    const keys = (await state.list([NS.dirObjects])).map(({ key }) => String(key[1]));
+    await p.closeState();
+    return keys.sort();
+  };
+  // A restore checks a directory's objects and records their digest: go
+  // back to version 1 (restored from the run cache) and forward to 2.
+  await Deno.remove(p.path("params.yaml"));
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { restored: ["make"] });
+  await p.write("params.yaml", "make:\n  version: 2\n");
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { restored: ["make"] });
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const before = await digests();
+  assertEquals(before.length, 2, JSON.stringify(before));
+  const cached = await objects(p);
+  for (const manifest of before) assert(cached.includes(manifest), `${manifest} is cached`);
+
+  assertEquals((await gcJson(p)).objects, 3);
+  // Version 1's manifest went, and its digest with it; version 2's stays.
+  const after = await digests();
+  const left = await objects(p);
+  assertEquals(after.length, 1, JSON.stringify(after));
+  assert(left.includes(after[0]), "the digest kept is the kept manifest's");
+  const gone = before.filter((m) => !after.includes(m));
+  assertEquals(gone.length, 1);
+  assert(!left.includes(gone[0]), "the digest removed is the removed manifest's");
+
+  // The kept digest still serves: parts/ restores from the cache.
+  await Deno.remove(p.path("parts"), { recursive: true });
+  assertEquals((await p.pivot("checkout")).code, 0);
+  assertEquals(await p.read("parts/a.txt"), "part a 2\n");
 });
