@@ -95,29 +95,55 @@ async function summarizeJson(text: string): Promise<ModuleSummary> {
  * 2.3 MB pipeline file of 10,000 stages takes about 160 MB. The result is
  * the whole file's, exactly: when a chunk does not parse alone, or code in
  * a chunk uses a module-level name only a later chunk declares, the module
- * is analysed whole instead.
+ * is analysed whole instead. (`chunkChars`: about how many characters a
+ * chunk holds; tests make it small.)
  */
-export async function analyzeModule(ts: TS, file: string, text: string): Promise<ModuleSummary> {
+export async function analyzeModule(
+  ts: TS,
+  file: string,
+  text: string,
+  chunkChars = CHUNK_CHARS,
+): Promise<ModuleSummary> {
   if (/\.json$/i.test(file)) return await summarizeJson(text);
+  return await analyzeInChunks(ts, file, text, chunkChars) ??
+    (await new ModuleAnalysis(ts, parser(ts, file), [{ text, line: 0 }]).run())!;
+}
+
+/**
+ * The summary of a module analysed in chunks of about `chunkChars`
+ * characters; undefined when it is not split (short, JSX, odd line breaks),
+ * when a chunk does not parse alone, or when a chunk uses a module-level
+ * name that a later one declares.
+ */
+export async function analyzeInChunks(
+  ts: TS,
+  file: string,
+  text: string,
+  chunkChars: number,
+): Promise<ModuleSummary | undefined> {
+  const parse = parser(ts, file);
+  // JSX text may hold anything at the start of a line: not split.
+  if (parse.kind !== ts.ScriptKind.TS && parse.kind !== ts.ScriptKind.JS) return undefined;
+  const chunks = statementChunks(text, chunkChars);
+  if (chunks.length === 1) return undefined;
+  return await new ModuleAnalysis(ts, parse, chunks).run();
+}
+
+/** Parses source text as `file`'s syntax. */
+function parser(ts: TS, file: string): Parser {
   const kind = scriptKind(ts, file) ?? ts.ScriptKind.TS;
-  const parse = (chunk: string) =>
+  const parse = (text: string) =>
     ts.createSourceFile(
       file,
-      chunk,
+      text,
       { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
       false,
       kind,
     );
-  // JSX text may hold anything at the start of a line: not split.
-  if (kind === ts.ScriptKind.TS || kind === ts.ScriptKind.JS) {
-    const chunks = statementChunks(text, CHUNK_CHARS);
-    if (chunks.length > 1) {
-      const summary = await new ModuleAnalysis(ts, parse, chunks).run();
-      if (summary !== undefined) return summary;
-    }
-  }
-  return (await new ModuleAnalysis(ts, parse, [{ text, line: 0 }]).run())!;
+  return Object.assign(parse, { kind });
 }
+
+type Parser = ((text: string) => ts.SourceFile) & { readonly kind: ts.ScriptKind };
 
 /** About how many characters of source are parsed at once. */
 const CHUNK_CHARS = 64 * 1024;
