@@ -411,45 +411,54 @@ function entryModules(stages: readonly StageDef[]): string[] {
  */
 async function digestOf(stages: readonly StageDef[]): Promise<string> {
   const { hashBytesSync } = await import("../storage/hash.ts");
-  // JSON has no raw newline: one line per stage cannot be ambiguous.
+  // Each key parses alone (length prefixes, JSON, numbers): joined, they stay unambiguous.
   const keys = hashBytesSync(stages.map(cacheKeyOf).join("\n"));
   return `${SNAPSHOT_LAYOUT}:${stages.length}:${keys}`;
 }
 
 /**
  * What a stage's fingerprint depends on besides the code: where it is and its
- * loaders, as one line of text. Strings that could hold a tab or a newline
- * are JSON; URLs hold neither. Built by hand: this runs for every stage of
- * every warm run. (Key order in loader options is as given; a different
- * order only misses the cache.)
+ * loaders, as text that parses alone: names are length-prefixed (`5:train`),
+ * options and definition sites JSON, and URLs hold no tab. Built by hand,
+ * with as few calls as can be: this runs for every stage of every warm run.
+ * (Key order in loader options is as given; a different order only misses
+ * the cache.)
  */
 function cacheKeyOf(stage: StageDef): string {
   const code = stage.code;
-  let where: string;
+  let key: string;
   if (code.kind === "registered") {
-    const { url, line, column } = code.site;
-    const definition = code.definitionSite ? JSON.stringify(code.definitionSite) : "-";
+    const site = code.site;
+    key = "r" + site.url + "\t" + site.line + "\t" + site.column + "\t";
+    if (code.definitionSite) key += JSON.stringify(code.definitionSite);
     // A site without a line is found by the stage's name: the name is part of where it is.
-    const name = line === 0 ? JSON.stringify(stage.name) : "";
-    where = `r\t${url}\t${line}\t${column}\t${definition}\t${name}`;
+    if (site.line === 0) key += "\t" + stage.name.length + ":" + stage.name;
   } else if (code.kind === "export") {
-    where = `e\t${code.moduleUrl}\t${JSON.stringify(code.exportName)}`;
+    key = "e" + code.moduleUrl + "\t" + code.exportName.length + ":" + code.exportName;
   } else {
-    where = `c\t${code.hash}`;
+    key = "c" + code.hash;
   }
-  return `${where}\t${loadersKey(stage.deps)}\t${loadersKey(stage.outs)}`;
+  return key + "\t" + loadersKey(stage.deps) + "\t" + loadersKey(stage.outs);
 }
 
 /** Names and loaders of deps or outs, for {@link cacheKeyOf}. */
 function loadersKey(artifacts: StageDef["deps"]): string {
   let key = "";
   for (const { name, loader } of artifacts) {
-    key += JSON.stringify(name);
-    key += loader === undefined
-      ? "-"
-      : `${JSON.stringify(loader.kind)}${JSON.stringify(loader.options)}`;
+    key += name.length + ":" + name;
+    if (loader === undefined) {
+      key += "-";
+    } else {
+      key += loader.kind.length + ":" + loader.kind;
+      key += isEmpty(loader.options) ? "{}" : JSON.stringify(loader.options);
+    }
   }
   return key;
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
 }
 
 /**
