@@ -389,11 +389,13 @@ class FingerprintRun {
 function entryModules(stages: readonly StageDef[]): string[] {
   const first = new Set<string>();
   const then = new Set<string>();
+  // Stages come in runs from one module: skip the set for a run's repeats.
+  let last: string | undefined;
   for (const { code } of stages) {
     if (code.kind === "registered") {
-      first.add(code.site.url);
+      if (code.site.url !== last) first.add(last = code.site.url);
       // A stage without a line may fall back to its pipeline module.
-      if (code.site.line === 0) first.add(code.moduleUrl);
+      if (code.site.line === 0 && code.moduleUrl !== last) first.add(code.moduleUrl);
       if (code.definitionSite) then.add(code.definitionSite.url);
     } else if (code.kind === "export") {
       then.add(code.moduleUrl);
