@@ -12,7 +12,9 @@
  *   and every module's import specifiers are unchanged (`deno info` runs
  *   only when imports change);
  * - the last result, valid while no local module, config or lock file
- *   changed: checked by file stamps alone, without importing TypeScript.
+ *   changed and the stages are the same: checked by file stamps and one
+ *   digest of the stages' cache keys, without importing TypeScript, and
+ *   read as one compact record whatever the number of stages.
  *
  * Writes are deferred: they are committed by the store's `flush()` or
  * `close()`, which the caller does.
