@@ -104,8 +104,8 @@ interface TopRecord {
 
 /**
  * The fingerprints of one list of stages, compact. `digest` names the list:
- * the hash of every stage's cache key (where its code is, its loaders), in
- * order. Manifest entries and files are stored once each; a stage is a
+ * every stage's cache key (where its code is, its loaders), in order, or
+ * their hash when long. Manifest entries and files are stored once each; a stage is a
  * shape (which entries, located where) and an anchor line (its run
  * function's), so the stages of one template (a loop, a generated pipeline
  * file) share their shape and cost two small numbers each.
@@ -408,17 +408,22 @@ function entryModules(stages: readonly StageDef[]): string[] {
 }
 
 /**
- * The name of a list of stages for the cache of the last result: the hash of
- * every stage's cache key, in order. A stage's fingerprint is a function of
+ * The name of a list of stages for the cache of the last result: every
+ * stage's cache key, in order (their xxhash64 when long). A stage's fingerprint is a function of
  * the project's files and its cache key, so an unchanged list over unchanged
  * files has the fingerprints it had.
  */
 async function digestOf(stages: readonly StageDef[]): Promise<string> {
-  const { hashBytesSync } = await import("../storage/hash.ts");
   // Each key parses alone (length prefixes, JSON, numbers): joined, they stay unambiguous.
-  const keys = hashBytesSync(stages.map(cacheKeyOf).join("\n"));
-  return `${SNAPSHOT_LAYOUT}:${stages.length}:${keys}`;
+  const keys = stages.map(cacheKeyOf).join("\n");
+  // A short list is its own name: no hasher to compile (a few ms of a small no-op).
+  if (keys.length <= SHORT_KEYS) return `${SNAPSHOT_LAYOUT}:${keys}`;
+  const { hashBytesSync } = await import("../storage/hash.ts");
+  return `${SNAPSHOT_LAYOUT}:${stages.length}:${hashBytesSync(keys)}`;
 }
+
+/** Up to how many characters the cache keys of all stages are stored as they are. */
+const SHORT_KEYS = 32 * 1024;
 
 /**
  * What a stage's fingerprint depends on besides the code: where it is and its

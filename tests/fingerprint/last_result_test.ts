@@ -142,3 +142,22 @@ test("a deleted state store starts cold and gives the same fingerprints", async 
   assert(stats.analysed > 0 && stats.graphRuns === 1);
   assertEquals(after, before);
 });
+
+test("a long list of stages is named by a hash: one stage more or a loader option still misses", async () => {
+  await using project = await fingerprintProject(FILES, IMPORTS);
+  // Past SHORT_KEYS (32 KiB) of cache keys: about 100 characters a stage here.
+  const names = Array.from({ length: 500 }, (_, i) => `stage_${i}`);
+  await setStages(project, names);
+  const cold = await fingerprint(project, await loadStages(project));
+  const warmStats = newStats();
+  assertEquals(await reopened(project, warmStats), cold);
+  assertEquals(warmStats.cachedStages, 501);
+  await setStages(project, [...names, "one_more"]);
+  const moreStats = newStats();
+  const more = await reopened(project, moreStats);
+  assertEquals(moreStats.cachedStages, 0);
+  assertEquals(more.get("one_more")!.manifest, more.get("stage_0")!.manifest);
+  await setStages(project, [...names, "one_more"], 4);
+  const indented = await reopened(project);
+  assertEquals(changedKeys(more.get("stage_7")!, indented.get("stage_7")!), ["loader:x"]);
+});
