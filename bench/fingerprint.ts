@@ -12,11 +12,20 @@
  * - edit: one helper body changed (one module re-parsed, graph reused);
  * - import: one import added (graph re-resolved with `deno info`).
  *
- * Usage: `deno run -A bench/fingerprint.ts [--runs N] [--json]` (`KEEP=1` keeps the
- * generated project and shows the children's stderr).
+ * With `--stages N`, the project is instead `bench/gen_pipeline.ts`'s N
+ * stages defined inline in one pipeline file (2.3 MB at 10,000 stages), and
+ * the edit case rewrites its shared helper; there is no import case.
+ *
+ * Each case reports the call's wall and CPU time (user + system of the
+ * process during the call) and the child's peak resident memory (VmHWM).
+ *
+ * Usage: `deno run -A bench/fingerprint.ts [--runs N] [--stages N] [--json]`
+ * (`KEEP=1` keeps the generated project and shows the children's stderr).
  *
  * @module
  */
+
+import { generatePipeline, writeHelper } from "./gen_pipeline.ts";
 
 const STAGES = 176;
 const GROUPS = 19;
@@ -196,6 +205,8 @@ async function measure(root: string, stagesFile: string): Promise<void> {
   const stages = JSON.parse(await Deno.readTextFile(stagesFile));
   const state = await StateStore.open(`${root}/.pivot/state`);
   const stats = { analysed: 0, graphRuns: 0, cachedStages: 0 };
+  const { cpuUsage } = await import("node:process");
+  const cpu = cpuUsage();
   const start = performance.now();
   const result = await fingerprintStages(stages, {
     projectRoot: root,
@@ -205,9 +216,22 @@ async function measure(root: string, stagesFile: string): Promise<void> {
     stats,
   });
   const ms = performance.now() - start;
+  const used = cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
   await state.close();
   const keys = [...result.values()].reduce((n, f) => n + Object.keys(f.manifest).length, 0);
-  console.log(JSON.stringify({ ms, stats, keys }));
+  console.log(JSON.stringify({ ms, cpuMs, peakMiB: peakMiB(), stats, keys }));
+}
+
+/** This process's peak resident memory in MiB (Linux), or null. */
+function peakMiB(): number | null {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kib === undefined ? null : Math.round(Number(kib) / 1024);
+  } catch {
+    return null;
+  }
 }
 
 // --- parent -----------------------------------------------------------------------
@@ -215,6 +239,10 @@ async function measure(root: string, stagesFile: string): Promise<void> {
 interface Sample {
   /** Time of the `fingerprintStages` call. */
   ms: number;
+  /** CPU time (user + system) of the child during the call. */
+  cpuMs: number;
+  /** Peak resident memory of the child, MiB (null off Linux). */
+  peakMiB: number | null;
   /** Wall time of the whole child process (start-up, KV open, call, close). */
   processMs: number;
   stats: { analysed: number; graphRuns: number; cachedStages: number };
@@ -244,9 +272,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const runsAt = Deno.args.indexOf("--runs");
   const runs = runsAt >= 0 ? Number(Deno.args[runsAt + 1]) : 5;
+  const stagesAt = Deno.args.indexOf("--stages");
+  const inline = stagesAt >= 0 ? Number(Deno.args[stagesAt + 1]) : undefined;
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_fp_bench_" }));
   try {
-    await generate(root);
+    if (inline === undefined) await generate(root);
+    else await generatePipeline(root, { stages: inline });
     const stagesFile = `${root}/stages.json`;
     await Deno.writeTextFile(stagesFile, await child(["--dump", root], `${root}/deno.json`));
     // Let file times age past the racy-stamp window, as in a real project.
@@ -256,13 +287,19 @@ async function main(): Promise<void> {
       warm: [],
       "warm 2": [],
       edit: [],
-      import: [],
+      ...(inline === undefined ? { import: [] } : {}),
     };
     for (let run = 0; run < runs; run++) {
       await Deno.remove(`${root}/.pivot`, { recursive: true }).catch(() => {});
       results.cold.push(await sample(root, stagesFile));
       results.warm.push(await sample(root, stagesFile));
       results["warm 2"].push(await sample(root, stagesFile));
+      if (inline !== undefined) {
+        await writeHelper(root, run + 1);
+        results.edit.push(await sample(root, stagesFile));
+        await writeHelper(root, 0);
+        continue;
+      }
       const helper = `${root}/lib/helpers_3.ts`;
       const original = await Deno.readTextFile(helper);
       await Deno.writeTextFile(
@@ -277,23 +314,30 @@ async function main(): Promise<void> {
     const summary = Object.fromEntries(
       Object.entries(results).map(([name, samples]) => [name, {
         ms: Number(median(samples.map((s) => s.ms)).toFixed(1)),
+        cpuMs: Number(median(samples.map((s) => s.cpuMs)).toFixed(1)),
+        peakMiB: median(samples.map((s) => s.peakMiB ?? 0)),
         processMs: Number(median(samples.map((s) => s.processMs)).toFixed(1)),
         stats: samples[0].stats,
         keys: samples[0].keys,
       }]),
     );
+    const stages = inline ?? STAGES;
+    const modules = inline === undefined ? 1 + GROUPS + HELPERS : 2;
     if (Deno.args.includes("--json")) {
-      console.log(JSON.stringify({ stages: STAGES, modules: 1 + GROUPS + HELPERS, runs, summary }));
+      console.log(JSON.stringify({ stages, modules, runs, summary }));
       return;
     }
     console.log(
-      `fingerprint: ${STAGES} stages, ${1 + GROUPS + HELPERS} modules, ` +
+      `fingerprint: ${stages} stages, ${modules} modules, ` +
         `median of ${runs} runs, each in a fresh deno process`,
     );
-    console.log("case     call ms  process ms  analysed  deno info  cached stages  manifest keys");
+    console.log(
+      "case     call ms  call CPU ms  peak MiB  process ms  analysed  deno info  cached stages  manifest keys",
+    );
     for (const [name, s] of Object.entries(summary)) {
       console.log(
-        `${name.padEnd(8)} ${String(s.ms).padStart(7)}  ${String(s.processMs).padStart(10)}  ` +
+        `${name.padEnd(8)} ${String(s.ms).padStart(7)}  ${String(s.cpuMs).padStart(11)}  ` +
+          `${String(s.peakMiB).padStart(8)}  ${String(s.processMs).padStart(10)}  ` +
           `${String(s.stats.analysed).padStart(8)}  ${String(s.stats.graphRuns).padStart(9)}  ` +
           `${String(s.stats.cachedStages).padStart(13)}  ${String(s.keys).padStart(13)}`,
       );

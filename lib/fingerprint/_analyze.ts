@@ -89,23 +89,111 @@ async function summarizeJson(text: string): Promise<ModuleSummary> {
 /**
  * Analyse a module's source text. `file` names it (its extension picks the
  * syntax: `.ts`, `.tsx`, `.js`, `.jsx`, `.mts`, …; `.json` is a JSON module).
+ *
+ * A long module is parsed in chunks of whole top-level statements, one at a
+ * time, so that only one chunk's syntax tree is alive at once: the tree of a
+ * 2.3 MB pipeline file of 10,000 stages takes about 160 MB. The result is
+ * the whole file's, exactly: when a chunk does not parse alone, or code in
+ * a chunk uses a module-level name only a later chunk declares, the module
+ * is analysed whole instead. (`chunkChars`: about how many characters a
+ * chunk holds; tests make it small.)
  */
-export async function analyzeModule(ts: TS, file: string, text: string): Promise<ModuleSummary> {
+export async function analyzeModule(
+  ts: TS,
+  file: string,
+  text: string,
+  chunkChars = CHUNK_CHARS,
+): Promise<ModuleSummary> {
   if (/\.json$/i.test(file)) return await summarizeJson(text);
+  return await analyzeInChunks(ts, file, text, chunkChars) ??
+    (await new ModuleAnalysis(ts, parser(ts, file), [{ text, line: 0 }]).run())!;
+}
+
+/**
+ * The summary of a module analysed in chunks of about `chunkChars`
+ * characters; undefined when it is not split (short, JSX, odd line breaks),
+ * when a chunk does not parse alone, or when a chunk uses a module-level
+ * name that a later one declares.
+ */
+export async function analyzeInChunks(
+  ts: TS,
+  file: string,
+  text: string,
+  chunkChars: number,
+): Promise<ModuleSummary | undefined> {
+  const parse = parser(ts, file);
+  // JSX text may hold anything at the start of a line: not split.
+  if (parse.kind !== ts.ScriptKind.TS && parse.kind !== ts.ScriptKind.JS) return undefined;
+  const chunks = statementChunks(text, chunkChars);
+  if (chunks.length === 1) return undefined;
+  return await new ModuleAnalysis(ts, parse, chunks).run();
+}
+
+/** Parses source text as `file`'s syntax. */
+function parser(ts: TS, file: string): Parser {
   const kind = scriptKind(ts, file) ?? ts.ScriptKind.TS;
-  const sf = ts.createSourceFile(
-    file,
-    text,
-    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
-    false,
-    kind,
-  );
-  return await new ModuleAnalysis(ts, sf).run();
+  const parse = (text: string) =>
+    ts.createSourceFile(
+      file,
+      text,
+      { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+      false,
+      kind,
+    );
+  return Object.assign(parse, { kind });
+}
+
+type Parser = ((text: string) => ts.SourceFile) & { readonly kind: ts.ScriptKind };
+
+/** About how many characters of source are parsed at once. */
+const CHUNK_CHARS = 64 * 1024;
+
+/** Whole top-level statements of a module: `text`, from the start of its line `line` (0-based). */
+export interface Chunk {
+  readonly text: string;
+  readonly line: number;
+}
+
+/**
+ * Split `text` into chunks of at least `size` characters (the last may be
+ * shorter), each starting at the start of a line: only after a line that
+ * ends with `;` and before one (after blank lines) that starts with a
+ * letter, `_` or `$`. A
+ * `;` ending a line at the top level ends a statement; one inside braces,
+ * a template or a comment leaves a chunk that does not parse, which the
+ * caller detects. Not split (one chunk) when the text has line breaks other
+ * than `\n` and `\r\n`, which would make line numbers differ.
+ */
+export function statementChunks(text: string, size: number): Chunk[] {
+  if (text.length <= size || /\r(?!\n)|[\u2028\u2029]/.test(text)) return [{ text, line: 0 }];
+  const chunks: Chunk[] = [];
+  let start = 0;
+  let startLine = 0;
+  let line = 0;
+  let at = 0;
+  while (true) {
+    const end = text.indexOf("\n", at);
+    if (end < 0) break;
+    line++;
+    at = end + 1;
+    if (at - start < size) continue;
+    let last = end - 1;
+    while (last > start && (text[last] === " " || text[last] === "\t" || text[last] === "\r")) {
+      last--;
+    }
+    let next = at;
+    while (text[next] === "\n" || text[next] === "\r") next++;
+    if (text[last] !== ";" || !/[A-Za-z_$]/.test(text[next] ?? "")) continue;
+    chunks.push({ text: text.slice(start, at), line: startLine });
+    start = at;
+    startLine = line;
+  }
+  chunks.push({ text: text.slice(start), line: startLine });
+  return chunks;
 }
 
 class ModuleAnalysis {
   readonly #ts: TS;
-  readonly #sf: ts.SourceFile;
   readonly #writer: UnitWriter;
   readonly #decls: Record<string, Decl> = {};
   readonly #imports: Record<string, ImportBinding> = {};
@@ -116,19 +204,40 @@ class ModuleAnalysis {
   readonly #fills: Fill[] = [];
   readonly #restRefs = new Map<string, NameRef>();
   readonly #restDyn = new Map<string, DynamicRef>();
-  /** Names bound at module level (declarations and value imports). */
-  #moduleNames = new Set<string>();
+  /** Names bound at module level (declarations and value imports) in the chunks seen so far. */
+  readonly #moduleNames = new Set<string>(["default"]);
+  /** Names looked up in {@link #moduleNames} and not found. */
+  readonly #misses = new Set<string>();
+  readonly #parse: (text: string) => ts.SourceFile;
+  readonly #chunks: readonly Chunk[];
+  /** The chunk being analysed, and the module line its first line is (0-based). */
+  #sf!: ts.SourceFile;
+  #baseLine = 0;
 
-  constructor(typescript: TS, sf: ts.SourceFile) {
+  constructor(typescript: TS, parse: (text: string) => ts.SourceFile, chunks: readonly Chunk[]) {
     this.#ts = typescript;
-    this.#sf = sf;
+    this.#parse = parse;
+    this.#chunks = chunks;
     this.#writer = new UnitWriter(typescript);
   }
 
-  async run(): Promise<ModuleSummary> {
-    this.#moduleNames = this.#collectModuleNames();
-    for (const statement of this.#sf.statements) await this.#statement(statement);
-    await this.#findSites(this.#sf);
+  /**
+   * The summary; undefined when the module is in chunks and one does not
+   * parse alone or uses a name that a later one declares.
+   */
+  async run(): Promise<ModuleSummary | undefined> {
+    const chunked = this.#chunks.length > 1;
+    for (const chunk of this.#chunks) {
+      this.#sf = this.#parse(chunk.text);
+      this.#baseLine = chunk.line;
+      if (chunked && parseDiagnostics(this.#sf) > 0) return undefined;
+      this.#collectModuleNames();
+      for (const statement of this.#sf.statements) await this.#statement(statement);
+      await this.#findSites(this.#sf);
+    }
+    // Release the last chunk's tree.
+    this.#sf = undefined as unknown as ts.SourceFile;
+    for (const name of this.#misses) if (this.#moduleNames.has(name)) return undefined;
     const sort = <T>(record: Record<string, T>) =>
       Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
     return {
@@ -145,10 +254,11 @@ class ModuleAnalysis {
     };
   }
 
-  /** Names bound at module level: value imports and the declarations (as in any block). */
-  #collectModuleNames(): Set<string> {
+  /** Add the names the chunk binds at module level: value imports and declarations (as in any block). */
+  #collectModuleNames(): void {
     const ts = this.#ts;
-    const names = blockNames(ts, this.#sf.statements);
+    const names = this.#moduleNames;
+    for (const name of blockNames(ts, this.#sf.statements)) names.add(name);
     for (const statement of this.#sf.statements) {
       hoistedVars(ts, statement, names);
       if (!ts.isImportDeclaration(statement)) continue;
@@ -163,12 +273,22 @@ class ModuleAnalysis {
         }
       }
     }
-    names.add("default");
-    return names;
+  }
+
+  /** Whether `name` is bound at module level (a miss is remembered: see {@link run}). */
+  #isModuleName(name: string): boolean {
+    if (this.#moduleNames.has(name)) return true;
+    this.#misses.add(name);
+    return false;
+  }
+
+  /** The 1-based module line of `position` in the current chunk. */
+  #lineAt(position: number): number {
+    return this.#sf.getLineAndCharacterOfPosition(position).line + 1 + this.#baseLine;
   }
 
   #line(node: ts.Node): number {
-    return this.#sf.getLineAndCharacterOfPosition(node.getStart(this.#sf)).line + 1;
+    return this.#lineAt(node.getStart(this.#sf));
   }
 
   async #unit(node: ts.Node, options: WriteOptions = {}, line = this.#line(node)): Promise<Unit> {
@@ -188,7 +308,7 @@ class ModuleAnalysis {
       const written = this.#writer.write(node, options);
       texts.push(written.text);
       for (const ref of written.refs) {
-        if (this.#moduleNames.has(ref[0])) refs.set(ref.join("\0"), ref);
+        if (this.#isModuleName(ref[0])) refs.set(ref.join("\0"), ref);
       }
       for (const ref of written.dyn) dyn.set(ref.s + "\0" + (ref.m?.join("\0") ?? "*"), ref);
     }
@@ -320,7 +440,7 @@ class ModuleAnalysis {
   #rest(statement: ts.Statement): void {
     const written = this.#writer.write(statement);
     for (const ref of written.refs) {
-      if (this.#moduleNames.has(ref[0])) this.#restRefs.set(ref.join("\0"), ref);
+      if (this.#isModuleName(ref[0])) this.#restRefs.set(ref.join("\0"), ref);
     }
     for (const ref of written.dyn) {
       this.#specifiers.add(ref.s);
@@ -355,7 +475,7 @@ class ModuleAnalysis {
     const passed = new Map<string, NameRef>();
     const add = (expr: ts.Expression, dropLast: boolean, into = stored): void => {
       const ref = storedRef(ts, expr, dropLast);
-      if (ref && this.#moduleNames.has(ref[0]) && !exclude.has(ref[0])) {
+      if (ref && this.#isModuleName(ref[0]) && !exclude.has(ref[0])) {
         into.set(ref.join("\0"), ref);
       }
     };
@@ -504,10 +624,10 @@ class ModuleAnalysis {
         -readonly [K in keyof Site]: Site[K];
       } = {
         k: kind,
-        l: at.line + 1,
+        l: at.line + 1 + this.#baseLine,
         c: at.character + 1,
         sl: this.#line(call),
-        el: this.#sf.getLineAndCharacterOfPosition(call.getEnd()).line + 1,
+        el: this.#lineAt(call.getEnd()),
       };
       if (nested) site.n = nested;
       const named = literalName(ts, kind === "register" ? call.arguments[1] : arg);
@@ -742,4 +862,9 @@ function literalName(ts: TS, node: ts.Expression | undefined): string | undefine
       : undefined;
   }
   return undefined;
+}
+
+/** How many syntax errors the parser found in `sf`. */
+function parseDiagnostics(sf: ts.SourceFile): number {
+  return (sf as unknown as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length ?? 0;
 }

@@ -414,7 +414,7 @@ class StageResolver {
         };
         if (artifact.loader) {
           // A built-in loader: what matters is its kind and options.
-          this.#entries.set(key, { hash: await hashJson(artifact.loader), location });
+          this.#entries.set(key, { hash: await loaderHash(artifact.loader), location });
         } else if (found && found.units.length > 0) {
           const hash = found.units.length === 1
             ? found.units[0].h
@@ -642,3 +642,21 @@ class StageResolver {
     return path;
   }
 }
+
+/**
+ * The hash of a built-in loader's kind and options (keys sorted), memoised by
+ * its plain JSON: 10,000 stages mostly share a few loaders, and sorting keys
+ * calls back into JavaScript for every value.
+ */
+function loaderHash(loader: NonNullable<StageDef["deps"][number]["loader"]>): Promise<string> {
+  const id = JSON.stringify(loader);
+  let hash = loaderHashes.get(id);
+  if (hash === undefined) {
+    hash = hashJson(loader);
+    if (loaderHashes.size >= 10_000) loaderHashes.clear();
+    loaderHashes.set(id, hash);
+  }
+  return hash;
+}
+
+const loaderHashes = new Map<string, Promise<string>>();

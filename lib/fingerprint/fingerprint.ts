@@ -12,7 +12,9 @@
  *   and every module's import specifiers are unchanged (`deno info` runs
  *   only when imports change);
  * - the last result, valid while no local module, config or lock file
- *   changed: checked by file stamps alone, without importing TypeScript.
+ *   changed and the stages are the same: checked by file stamps and one
+ *   digest of the stages' cache keys, without importing TypeScript, and
+ *   read as one compact record whatever the number of stages.
  *
  * Writes are deferred: they are committed by the store's `flush()` or
  * `close()`, which the caller does.
@@ -22,7 +24,7 @@
 
 import type { CommandRef, StageDef } from "../model/stage_def.ts";
 import { NS, type StateStore } from "../storage/state.ts";
-import { deleteBlob, keyPart, readBlob, writeBlob } from "./_blob.ts";
+import { keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
 import { ProjectFiles } from "./_files.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
@@ -88,22 +90,42 @@ export interface StageFingerprint {
 
 const V = ANALYSIS_VERSION;
 
-/** The result cache: which files it was computed from, by content hash. */
+/**
+ * The last result: the files it was computed from, by content hash, and the
+ * fingerprints of the stages it was computed for. A warm run stats those
+ * files and reads this record alone, whatever the number of stages.
+ */
 interface TopRecord {
   /** Project-relative path → content hash (null: did not exist). */
   readonly files: Record<string, string | null>;
-  /** Hash of `files`: names the matching stage blob. */
-  readonly tree: string;
+  /** The stages' fingerprints (absent in a record of an older layout: a miss). */
+  readonly stages?: Snapshot;
 }
 
 /**
- * Cached stage fingerprints, by stage key. Entries are shared by many stages
- * (helpers, packages), so each distinct `[key, hash, file, line]` is stored
- * once and stages list their entries by index.
+ * The fingerprints of one list of stages, compact. `digest` names the list:
+ * every stage's cache key (where its code is, its loaders), in order, or
+ * their hash when long. Manifest entries and files are stored once each; a stage is a
+ * shape (which entries, located where) and an anchor line (its run
+ * function's), so the stages of one template (a loop, a generated pipeline
+ * file) share their shape and cost two small numbers each.
  */
-interface StagesRecord {
-  readonly entries: [string, string, string, number][];
-  readonly stages: Record<string, number[]>;
+interface Snapshot {
+  readonly digest: string;
+  /** Distinct manifest entries: key and hash. */
+  readonly entries: [string, string][];
+  /** Distinct location files (project-relative). */
+  readonly files: string[];
+  /**
+   * Distinct shapes: per manifest entry (in key order), three numbers: the
+   * entry, the file and the line; a negative file `-1 - f` says file `f`
+   * with the line relative to the stage's anchor.
+   */
+  readonly shapes: number[][];
+  /** Per stage: its shape. */
+  readonly stages: number[];
+  /** Per stage: its anchor line minus the previous stage's (the first: minus 0). */
+  readonly anchors: number[];
 }
 
 /** A cached module graph and what it was computed from. */
@@ -216,19 +238,16 @@ class FingerprintRun {
     const stages = all.filter((stage) => stage.code.kind !== "command");
     if (stages.length === 0) return result;
     const entries = entryModules(stages);
-    const cacheKeys = stages.map(cacheKeyOf);
     const topKey = [NS.fingerprint, "top", V, await keyPart([this.#identity(), entries])];
+    const digest = await digestOf(stages);
 
-    // Warm: nothing changed since the last result.
+    // Warm: no file changed since the last result, which was for these stages.
     const top = await readBlob<TopRecord>(this.#state, topKey);
-    let cached: Record<string, StageFingerprint> | undefined;
-    if (top && await this.#unchanged(top.files)) {
-      cached = decodeStages(await readBlob<StagesRecord>(this.#state, stagesKey(top.tree)));
-      if (cached && cacheKeys.every((key) => Object.hasOwn(cached!, key))) {
-        stages.forEach((stage, i) => result.set(stage.name, cached![cacheKeys[i]]));
-        this.#stats.cachedStages += stages.length;
-        return result;
-      }
+    if (top?.stages?.digest === digest && await this.#unchanged(top.files)) {
+      const cached = decodeSnapshot(top.stages);
+      stages.forEach((stage, i) => result.set(stage.name, cached[i]));
+      this.#stats.cachedStages += stages.length;
+      return result;
     }
 
     // Cold: resolve the graph, summarise modules, resolve each stage.
@@ -257,20 +276,22 @@ class FingerprintRun {
         url.startsWith("file:") ? this.files.relative(graph[url]?.path ?? fromFileUrl(url)) : url,
     };
     const { resolveStage } = await resolution();
-    const fresh: Record<string, StageFingerprint> = {};
-    for (const [i, stage] of stages.entries()) {
+    const fresh: StageFingerprint[] = [];
+    for (const stage of stages) {
       const fingerprint = toFingerprint(await resolveStage(stage, input));
-      fresh[cacheKeys[i]] = fingerprint;
+      fresh.push(fingerprint);
       result.set(stage.name, fingerprint);
     }
 
     const sortedFiles = Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]]));
-    const { hashJson } = await import("../storage/hash.ts");
-    const tree = await hashJson(sortedFiles);
-    const previous = top?.tree === tree ? cached : undefined;
-    writeBlob(this.#state, stagesKey(tree), encodeStages({ ...previous, ...fresh }));
-    writeBlob(this.#state, topKey, { files: sortedFiles, tree } satisfies TopRecord);
-    if (top && top.tree !== tree) await deleteBlob(this.#state, stagesKey(top.tree));
+    writeBlob(
+      this.#state,
+      topKey,
+      {
+        files: sortedFiles,
+        stages: encodeSnapshot(digest, fresh),
+      } satisfies TopRecord,
+    );
     return result;
   }
 
@@ -370,11 +391,13 @@ class FingerprintRun {
 function entryModules(stages: readonly StageDef[]): string[] {
   const first = new Set<string>();
   const then = new Set<string>();
+  // Stages come in runs from one module: skip the set for a run's repeats.
+  let last: string | undefined;
   for (const { code } of stages) {
     if (code.kind === "registered") {
-      first.add(code.site.url);
+      if (code.site.url !== last) first.add(last = code.site.url);
       // A stage without a line may fall back to its pipeline module.
-      if (code.site.line === 0) first.add(code.moduleUrl);
+      if (code.site.line === 0 && code.moduleUrl !== last) first.add(code.moduleUrl);
       if (code.definitionSite) then.add(code.definitionSite.url);
     } else if (code.kind === "export") {
       then.add(code.moduleUrl);
@@ -385,27 +408,66 @@ function entryModules(stages: readonly StageDef[]): string[] {
 }
 
 /**
+ * The name of a list of stages for the cache of the last result: every
+ * stage's cache key, in order (their xxhash64 when long). A stage's fingerprint is a function of
+ * the project's files and its cache key, so an unchanged list over unchanged
+ * files has the fingerprints it had.
+ */
+async function digestOf(stages: readonly StageDef[]): Promise<string> {
+  // Each key parses alone (length prefixes, JSON, numbers): joined, they stay unambiguous.
+  const keys = stages.map(cacheKeyOf).join("\n");
+  // A short list is its own name: no hasher to compile (a few ms of a small no-op).
+  if (keys.length <= SHORT_KEYS) return `${SNAPSHOT_LAYOUT}:${keys}`;
+  const { hashBytesSync } = await import("../storage/hash.ts");
+  return `${SNAPSHOT_LAYOUT}:${stages.length}:${hashBytesSync(keys)}`;
+}
+
+/** Up to how many characters the cache keys of all stages are stored as they are. */
+const SHORT_KEYS = 32 * 1024;
+
+/**
  * What a stage's fingerprint depends on besides the code: where it is and its
- * loaders. Plain JSON, not hashed: hashing 176 of these cost more than the rest
- * of a warm run. (Key order in loader options is as given; a different order
- * only misses the cache.)
+ * loaders, as text that parses alone: names are length-prefixed (`5:train`),
+ * options and definition sites JSON, and URLs hold no tab. Built by hand,
+ * with as few calls as can be: this runs for every stage of every warm run.
+ * (Key order in loader options is as given; a different order only misses
+ * the cache.)
  */
 function cacheKeyOf(stage: StageDef): string {
   const code = stage.code;
-  // A site without a line is found by the stage's name: the name is part of where it is.
-  const where = code.kind === "registered"
-    ? [
-      code.site.url,
-      code.site.line,
-      code.site.column,
-      code.definitionSite ?? null,
-      ...(code.site.line === 0 ? [stage.name] : []),
-    ]
-    : code.kind === "export"
-    ? [code.moduleUrl, code.exportName]
-    : [code.hash];
-  const loaders = (list: StageDef["deps"]) => list.map((a) => [a.name, a.loader ?? null]);
-  return JSON.stringify([where, loaders(stage.deps), loaders(stage.outs)]);
+  let key: string;
+  if (code.kind === "registered") {
+    const site = code.site;
+    key = "r" + site.url + "\t" + site.line + "\t" + site.column + "\t";
+    if (code.definitionSite) key += JSON.stringify(code.definitionSite);
+    // A site without a line is found by the stage's name: the name is part of where it is.
+    if (site.line === 0) key += "\t" + stage.name.length + ":" + stage.name;
+  } else if (code.kind === "export") {
+    key = "e" + code.moduleUrl + "\t" + code.exportName.length + ":" + code.exportName;
+  } else {
+    key = "c" + code.hash;
+  }
+  return key + "\t" + loadersKey(stage.deps) + "\t" + loadersKey(stage.outs);
+}
+
+/** Names and loaders of deps or outs, for {@link cacheKeyOf}. */
+function loadersKey(artifacts: StageDef["deps"]): string {
+  let key = "";
+  for (const { name, loader } of artifacts) {
+    key += name.length + ":" + name;
+    if (loader === undefined) {
+      key += "-";
+    } else {
+      key += loader.kind.length + ":" + loader.kind;
+      key += isEmpty(loader.options) ? "{}" : JSON.stringify(loader.options);
+    }
+  }
+  return key;
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
 }
 
 /**
@@ -423,55 +485,84 @@ function commandFingerprint(code: CommandRef): StageFingerprint {
 /** The manifest key of a command stage's command line. */
 export const COMMAND_KEY = "cmd";
 
-function encodeStages(stages: Record<string, StageFingerprint>): StagesRecord {
-  const entries: StagesRecord["entries"] = [];
-  const index = new Map<string, number>();
-  const encoded: Record<string, number[]> = {};
-  for (const [stage, { manifest, locations }] of Object.entries(stages)) {
-    encoded[stage] = Object.keys(manifest).map((key) => {
-      const entry: StagesRecord["entries"][number] = [
-        key,
-        manifest[key],
-        locations[key].file,
-        locations[key].line,
-      ];
-      const id = JSON.stringify(entry);
-      let i = index.get(id);
-      if (i === undefined) {
-        i = entries.push(entry) - 1;
-        index.set(id, i);
-      }
-      return i;
-    });
+/** Bump when {@link Snapshot} changes: a snapshot of another layout is a miss. */
+const SNAPSHOT_LAYOUT = 2;
+
+/** The manifest key of the run function: where a stage's anchor line is. */
+const RUN_KEY = "self:run";
+
+/** Encode the fingerprints of a list of stages (named by `digest`), in order. */
+function encodeSnapshot(digest: string, fingerprints: readonly StageFingerprint[]): Snapshot {
+  const snapshot: Snapshot = {
+    digest,
+    entries: [],
+    files: [],
+    shapes: [],
+    stages: [],
+    anchors: [],
+  };
+  const entryIds = new Map<string, number>();
+  const fileIds = new Map<string, number>();
+  const shapeIds = new Map<string, number>();
+  const intern = <T>(ids: Map<string, number>, list: T[], id: string, value: T) => {
+    let i = ids.get(id);
+    if (i === undefined) ids.set(id, i = list.push(value) - 1);
+    return i;
+  };
+  let previous = 0;
+  for (const { manifest, locations } of fingerprints) {
+    const run = locations[RUN_KEY];
+    const anchor = run?.line ?? 0;
+    const shape: number[] = [];
+    for (const [key, hash] of Object.entries(manifest)) {
+      const { file, line } = locations[key];
+      const entry = intern(entryIds, snapshot.entries, `${key}\n${hash}`, [key, hash]);
+      const id = intern(fileIds, snapshot.files, file, file);
+      // The stage's own code (its run function, its loaders) lies near its
+      // anchor; helpers lie where they lie, the same for every stage.
+      const own = file === run?.file && (key.startsWith("self:") || key.startsWith("loader:"));
+      shape.push(entry, own ? -1 - id : id, own ? line - anchor : line);
+    }
+    snapshot.stages.push(intern(shapeIds, snapshot.shapes, shape.join(), shape));
+    snapshot.anchors.push(anchor - previous);
+    previous = anchor;
   }
-  return { entries, stages: encoded };
+  return snapshot;
 }
 
-function decodeStages(
-  record: StagesRecord | undefined,
-): Record<string, StageFingerprint> | undefined {
-  if (!record) return undefined;
-  const { entries } = record;
-  // Locations are shared by the stages that reach the same code: built once
-  // each, and only when asked for (only `--explain` reads them).
-  let shared: ManifestLocation[] | undefined;
-  const location = (i: number) =>
-    (shared ??= entries.map(([, , file, line]) => ({ file, line })))[i];
-  const stages: Record<string, StageFingerprint> = {};
-  for (const [stage, indices] of Object.entries(record.stages)) {
+/**
+ * The fingerprints of a snapshot, in stage order. Stages of one shape share
+ * their manifest (frozen: nobody may edit it); locations, which only
+ * `--explain` and a few checks read, are built when first asked for.
+ */
+function decodeSnapshot(snapshot: Snapshot): StageFingerprint[] {
+  const { entries, files, shapes, anchors } = snapshot;
+  const manifests = shapes.map((shape) => {
+    const manifest: Record<string, string> = {};
+    for (let i = 0; i < shape.length; i += 3) manifest[entries[shape[i]][0]] = entries[shape[i]][1];
+    return Object.freeze(manifest);
+  });
+  const locate = (shape: number[], anchor: number) => {
+    const locations: Record<string, ManifestLocation> = {};
+    for (let i = 0; i < shape.length; i += 3) {
+      const file = shape[i + 1];
+      locations[entries[shape[i]][0]] = file >= 0
+        ? { file: files[file], line: shape[i + 2] }
+        : { file: files[-1 - file], line: anchor + shape[i + 2] };
+    }
+    return locations;
+  };
+  let anchor = 0;
+  return snapshot.stages.map((id, i) => {
+    const at = anchor += anchors[i];
     let locations: Record<string, ManifestLocation> | undefined;
-    stages[stage] = {
-      manifest: Object.fromEntries(indices.map((i) => [entries[i][0], entries[i][1]])),
+    return {
+      manifest: manifests[id],
       get locations() {
-        return locations ??= Object.fromEntries(indices.map((i) => [entries[i][0], location(i)]));
+        return locations ??= locate(shapes[id], at);
       },
     };
-  }
-  return stages;
-}
-
-function stagesKey(tree: string): Deno.KvKey {
-  return [NS.fingerprint, "stages", V, tree];
+  });
 }
 
 function toFingerprint(
@@ -491,10 +582,10 @@ function toFingerprint(
  * The fingerprint caches' entries that nothing refers to any more (for
  * `pivot gc`): module summaries of file versions that no last result lists
  * (a module graph keeps the import specifiers it checks in its own record,
- * so it needs no summary), stage results no last result names, and
- * everything written by an older version of the analysis. The last results
- * and module graphs themselves are kept (one per pipeline entry point): they
- * are what makes the next run warm.
+ * so it needs no summary), stage results of the older layout (now part of
+ * the last result), and everything written by an older version of the
+ * analysis. The last results and module graphs themselves are kept (one per
+ * pipeline entry point): they are what makes the next run warm.
  *
  * @example
  * ```ts
@@ -504,21 +595,17 @@ function toFingerprint(
 export async function staleFingerprintKeys(state: StateStore): Promise<Deno.KvKey[]> {
   const entries = await state.list<unknown>([NS.fingerprint]);
   const summaries = new Set<string>();
-  const trees = new Set<string>();
   for (const { key } of entries) {
     if (key.length !== 4 || key[2] !== V) continue;
     if (key[1] === "top") {
       const top = await readBlob<TopRecord>(state, key);
       if (top === undefined) continue;
-      trees.add(top.tree);
       for (const hash of Object.values(top.files)) if (hash !== null) summaries.add(hash);
     }
   }
   return entries.map(({ key }) => key).filter((key) => {
     if (key[2] !== V) return true;
-    const id = key[3] as string;
-    if (key[1] === "summary") return !summaries.has(id);
-    if (key[1] === "stages") return !trees.has(id);
-    return false;
+    if (key[1] === "summary") return !summaries.has(key[3] as string);
+    return key[1] === "stages";
   });
 }
