@@ -12,6 +12,12 @@
  * scope for Pivot's folder with Pivot's imports. `--import-map` replaces the
  * config's map, so the user's entries are carried over unchanged.
  *
+ * The map is passed as a file, not a `data:` URL: Deno 2.9 panics
+ * (`import_map` ext.rs, an unwrap on None) with some maps given as `data:`
+ * URLs, e.g. when the user's config maps `jsr:@pivot/core` to another copy
+ * of Pivot (docs/lessons.md). The file is named by a digest of its text in
+ * the user's cache folder and written only when missing or different.
+ *
  * @module
  */
 
@@ -26,15 +32,15 @@ interface ImportMap {
 }
 
 /**
- * The `--import-map` value (a `data:` URL) the child needs to run Pivot's
- * sources at `entryUrl` with the user's config `userConfig`, or undefined when
- * it needs none: Pivot does not run from files, Pivot's folder has no
- * `deno.json`, or the user's config already maps into Pivot's folder.
+ * The import map (as JSON text) the child needs to run Pivot's sources at
+ * `entryUrl` with the user's config `userConfig`, or undefined when it needs
+ * none: Pivot does not run from files, Pivot's folder has no `deno.json`, or
+ * the user's config already maps into Pivot's folder.
  *
  * @example
  * ```ts ignore
  * checkoutImportMap("/home/me/project/deno.json", "file:///opt/pivot/cli.ts");
- * // "data:application/json,…" or undefined
+ * // '{"imports":{…},"scopes":{…}}' or undefined
  * ```
  */
 export function checkoutImportMap(userConfig: string, entryUrl: string): string | undefined {
@@ -52,7 +58,61 @@ export function checkoutImportMap(userConfig: string, entryUrl: string): string 
     imports: userMap.imports,
     scopes: { ...userMap.scopes, [pivotRoot]: pivotMap.imports },
   };
-  return `data:application/json,${encodeURIComponent(JSON.stringify(map))}`;
+  return JSON.stringify(map);
+}
+
+/**
+ * A file holding the import map `json`, for `--import-map`: in
+ * `$XDG_CACHE_HOME/pivot/import-maps/` (default `~/.cache`), named by a
+ * digest of the text, written (through a temporary name) only when missing
+ * or different. Without a home folder, in the system's temporary folder,
+ * under a folder of this user's only.
+ *
+ * @example
+ * ```ts ignore
+ * importMapFile('{"imports":{}}'); // "/home/me/.cache/pivot/import-maps/7d1f….json"
+ * ```
+ */
+export function importMapFile(json: string): string {
+  const folder = `${cacheRoot()}/import-maps`;
+  const path = `${folder}/${digest(json)}.json`;
+  try {
+    if (Deno.readTextFileSync(path) === json) return path;
+  } catch {
+    // missing: written below
+  }
+  Deno.mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const owner = Deno.lstatSync(folder).uid;
+  if (owner !== null && owner !== Deno.uid()) {
+    throw new Error(`${folder} belongs to another user: set XDG_CACHE_HOME to a folder of yours`);
+  }
+  const temp = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(temp, json);
+  Deno.renameSync(temp, path);
+  return path;
+}
+
+function cacheRoot(): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return `${xdg}/pivot`;
+  const home = Deno.env.get("HOME");
+  if (home) return `${home}/.cache/pivot`;
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  return `${tmp}/pivot-${Deno.uid() ?? "user"}`;
+}
+
+/** A 53-bit digest of `text` in hex (cyrb53): a file name, not a checksum. */
+function digest(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
 }
 
 /**

@@ -26,7 +26,7 @@ import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
 import { absolutePath, fromFileUrl, parentDir, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
-import { checkoutImportMap } from "./checkout_import_map.ts";
+import { checkoutImportMap, importMapFile } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
@@ -188,7 +188,7 @@ async function relaunch(
       ...(userConfig === undefined || lockHoldsPivotPackages(userConfig) ? [LAZY_FLAG] : []),
       ...v8Flags(absolutePath(Deno.cwd(), cwdOption(args) ?? ".")),
       ...(userConfig ? ["--config", userConfig] : []),
-      ...(importMap ? ["--import-map", importMap] : []),
+      ...(importMap ? ["--import-map", importMapFile(importMap)] : []),
       entry,
       ...args,
     ],

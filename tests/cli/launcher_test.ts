@@ -14,11 +14,11 @@ import {
   v8Flags,
 } from "../../lib/cli/launcher.ts";
 import { launchInfo } from "../../lib/cli/launch_info.ts";
-import { checkoutImportMap } from "../../lib/cli/checkout_import_map.ts";
+import { checkoutImportMap, importMapFile } from "../../lib/cli/checkout_import_map.ts";
 import { VERSION } from "../../lib/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { output, test } from "../_harness.ts";
-import { denoJson, REPO, tempDir, TempProject } from "../_project.ts";
+import { denoJson, REPO, runPivot, tempDir, TempProject } from "../_project.ts";
 
 test("extractSourcesTo copies the sources once and marks the copy complete", async () => {
   await using dir = await tempDir();
@@ -228,6 +228,58 @@ test("a project whose deno.json maps nothing into this checkout still runs from 
   assertMatch(again.stdout, /up to date/i);
 });
 
+test("a project whose deno.json maps jsr:@pivot/core to another copy of Pivot runs from this one", async () => {
+  // Deno 2.9 panicked (import_map ext.rs unwrap) on this project's map when
+  // the launcher passed it as a data: URL; a file works.
+  await using other = await tempDir();
+  await Deno.symlink(REPO, other.path("pivot"));
+  await using project = await TempProject.create({
+    "pipeline.ts": [
+      'import { loaders, out, Pipeline } from "jsr:@pivot/core";',
+      'export const pipeline = new Pipeline("other_copy");',
+      "pipeline.stage({",
+      '  name: "hello",',
+      '  outs: { text: out("hello.txt", loaders.text()) },',
+      '  run: () => ({ text: "hi" }),',
+      "});",
+      "",
+    ].join("\n"),
+  }, { imports: { "jsr:@pivot/core": pathToFileURL(other.path("pivot/mod.ts")).href } });
+  await using cache = await tempDir();
+  const env = { XDG_CACHE_HOME: cache.path() };
+  const first = await runPivot(project.path(), ["repro"], env);
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(await project.read("hello.txt"), "hi");
+  const again = await runPivot(project.path(), ["status"], env);
+  assertEquals(again.code, 0, again.stderr);
+  assertMatch(again.stdout, /up to date/i);
+  const maps = [...Deno.readDirSync(cache.path("pivot/import-maps"))].map((entry) => entry.name);
+  assertEquals(maps.length, 1, `one map file, reused: ${maps}`);
+});
+
+test("importMapFile writes the map once, under the user's cache folder, and rewrites a changed one", async () => {
+  await using cache = await tempDir();
+  const before = Deno.env.get("XDG_CACHE_HOME");
+  Deno.env.set("XDG_CACHE_HOME", cache.path());
+  try {
+    const json = JSON.stringify({ imports: { a: "file:///a.ts" } });
+    const path = importMapFile(json);
+    assert(path.startsWith(cache.path("pivot/import-maps/")), path);
+    assertEquals(await Deno.readTextFile(path), json);
+    const { mtime } = await Deno.stat(path);
+    assertEquals(importMapFile(json), path);
+    assertEquals((await Deno.stat(path)).mtime, mtime, "not rewritten when equal");
+    await Deno.writeTextFile(path, "{}"); // damaged by someone
+    assertEquals(importMapFile(json), path);
+    assertEquals(await Deno.readTextFile(path), json);
+    const other = importMapFile(JSON.stringify({ imports: {} }));
+    assert(other !== path, "another map, another file");
+  } finally {
+    if (before === undefined) Deno.env.delete("XDG_CACHE_HOME");
+    else Deno.env.set("XDG_CACHE_HOME", before);
+  }
+});
+
 test("checkoutImportMap adds this checkout's imports beside the user's, made absolute", async () => {
   await using dir = await tempDir();
   await dir.write(
@@ -239,8 +291,8 @@ test("checkoutImportMap adds this checkout's imports beside the user's, made abs
   );
   const entry = pathToFileURL(join(REPO, "cli.ts")).href;
   const value = checkoutImportMap(dir.path("deno.json"), entry);
-  assert(value?.startsWith("data:application/json,"), "a data: URL");
-  const map = JSON.parse(decodeURIComponent(value!.slice("data:application/json,".length)));
+  assert(value !== undefined, "a map");
+  const map = JSON.parse(value);
   const root = pathToFileURL(REPO).href + "/";
   assertEquals(map.imports, {
     "lib/": pathToFileURL(dir.path("lib")).href + "/",
