@@ -7,6 +7,7 @@ import { readBlob, writeBlob } from "../../lib/fingerprint/_blob.ts";
 import { StateStore } from "../../lib/storage/state.ts";
 import { assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { tempDir } from "../_project.ts";
 
 /** A JSON value of about `size` characters that does not compress into anything regular. */
 function value(size: number, seed: number): { seed: number; items: string[] } {
@@ -20,25 +21,22 @@ function value(size: number, seed: number): { seed: number; items: string[] } {
 }
 
 test("large and many blobs survive a flush and a reopen: chunks and commits fit KV's limits", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pivot_blob_" });
-  try {
-    const written = new Map<number, ReturnType<typeof value>>();
-    let state = await StateStore.open(dir);
-    // One value of 2 MB (34 chunks), and 40 just under the inline limit:
-    // committed in one flush, they exceed 800 KB many times over.
-    written.set(0, value(2_000_000, 1));
-    for (let i = 1; i <= 40; i++) written.set(i, value(55_000, i + 1));
-    for (const [i, v] of written) writeBlob(state, ["test", "blob", i], v);
-    await state.close();
-    state = await StateStore.open(dir);
-    for (const [i, v] of written) assertEquals(await readBlob(state, ["test", "blob", i]), v);
-    // A value rewritten smaller reads as the new value.
-    writeBlob(state, ["test", "blob", 0], value(100, 9));
-    await state.close();
-    state = await StateStore.open(dir);
-    assertEquals(await readBlob(state, ["test", "blob", 0]), value(100, 9));
-    await state.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir();
+  const dir = temp.root;
+  const written = new Map<number, ReturnType<typeof value>>();
+  let state = await StateStore.open(dir);
+  // One value of 2 MB (34 chunks), and 40 just under the inline limit:
+  // committed in one flush, they exceed 800 KB many times over.
+  written.set(0, value(2_000_000, 1));
+  for (let i = 1; i <= 40; i++) written.set(i, value(55_000, i + 1));
+  for (const [i, v] of written) writeBlob(state, ["test", "blob", i], v);
+  await state.close();
+  state = await StateStore.open(dir);
+  for (const [i, v] of written) assertEquals(await readBlob(state, ["test", "blob", i]), v);
+  // A value rewritten smaller reads as the new value.
+  writeBlob(state, ["test", "blob", 0], value(100, 9));
+  await state.close();
+  state = await StateStore.open(dir);
+  assertEquals(await readBlob(state, ["test", "blob", 0]), value(100, 9));
+  await state.close();
 });

@@ -3,7 +3,7 @@ import { SMALL_COPY } from "../../lib/storage/copy.ts";
 import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { listTree, openState, type TempDir, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
-import { test } from "../_harness.ts";
+import { output, test } from "../_harness.ts";
 
 async function sourceFile(dir: TempDir, name: string, content: string) {
   const path = dir.path(name);
@@ -318,12 +318,8 @@ Deno.umask(0o077);
 const a = copySmallNew(Deno.args[0] + "/src", Deno.args[0] + "/dest", 3);
 const b = copySmallNew(Deno.args[0] + "/src", Deno.args[0] + "/other", 2);
 console.log(JSON.stringify([a !== undefined, b === undefined]));`;
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", code, dir.root],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert(run.success);
+  const run = await output(Deno.execPath(), { args: ["eval", code, dir.root] });
+  assert(run.success, new TextDecoder().decode(run.stderr));
   assertEquals(JSON.parse(new TextDecoder().decode(run.stdout)), [true, true]);
   assertEquals((await Deno.stat(dir.path("dest"))).mode! & 0o777, 0o644);
   assertEquals(await Deno.readTextFile(dir.path("dest")), "abc");
