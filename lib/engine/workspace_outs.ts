@@ -28,6 +28,7 @@ import {
   type DirManifest,
   hashManifest,
   type ManifestEntry,
+  type ObjectBatch,
   sharesObject,
   tempPath,
 } from "../storage/cache.ts";
@@ -243,9 +244,9 @@ async function storeDirectory(
     let { stamp, bytes } = readSmallFile(abs);
     const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
     if (options.store) {
-      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp);
+      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp, batch);
       else if (bytes !== undefined) await cache.storeBytes(bytes, hash, batch);
-      else await cache.storeFile(abs, hash, false);
+      else await cache.storeFile(abs, hash, false, batch);
     }
     files[i] = { path, hash, stamp };
   });
@@ -263,8 +264,9 @@ async function storeLinked(
   abs: string,
   hash: Hash,
   stamp: FileStamp,
+  batch: ObjectBatch,
 ): Promise<FileStamp> {
-  const object = await cache.storeFile(abs, hash, true);
+  const object = await cache.storeFile(abs, hash, true, batch);
   if (object.stamp.ino === stamp.ino) return stamp;
   // The object predates this file (same content), or the link was refused
   // (another filesystem): the workspace file becomes the object.

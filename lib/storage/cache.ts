@@ -135,14 +135,18 @@ export class Cache {
    * With `link`, the object becomes a hard link to `source` (same inode, made
    * read-only) when the filesystem allows; otherwise it is a copy. Returns the
    * object's stamp, and whether it was made now (false: an intact object was
-   * there already).
+   * there already). With `batch`, one of the files of a directory
+   * ({@link Cache.batch}).
    */
   async storeFile(
     source: string,
     hash: Hash,
     link: boolean,
+    batch?: ObjectBatch,
   ): Promise<{ stamp: FileStamp; made: boolean }> {
-    const present = await this.#intact(hash);
+    const stored = batch?.stored(hash);
+    if (stored !== undefined) return { stamp: stored, made: false };
+    const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return { stamp: present, made: false };
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
@@ -158,6 +162,7 @@ export class Cache {
     // The content is known (the caller hashed it): remember the object's
     // stamp, so that a later change to it is noticed without re-reading.
     const stamp = stampOf(Deno.statSync(object));
+    batch?.remember(hash, stamp);
     await this.#state?.rememberObject(hash, stamp);
     return { stamp, made: true };
   }
@@ -165,7 +170,8 @@ export class Cache {
   /**
    * Store `bytes` (whose hash is `hash`, read from a file by the caller) as an
    * object, written from memory: a small file is read once to be hashed and
-   * stored. Returns the object's stamp.
+   * stored. Returns the object's stamp. With `batch`, one of the files of a
+   * directory ({@link Cache.batch}).
    */
   async storeBytes(bytes: Uint8Array, hash: Hash, batch?: ObjectBatch): Promise<FileStamp> {
     const stored = batch?.stored(hash);
