@@ -146,10 +146,13 @@ function countTree(dir: string): { files: number; linked: boolean } {
   return { files, linked };
 }
 
-async function writeProject(dir: string, pipeline: string): Promise<void> {
+async function writeProject(
+  dir: string,
+  pipeline: string,
+  core = new URL("../../mod.ts", import.meta.url).href,
+): Promise<void> {
   await removeAll(dir);
   await Deno.mkdir(dir, { recursive: true });
-  const core = new URL("../../mod.ts", import.meta.url).href;
   await Deno.writeTextFile(
     `${dir}/deno.json`,
     JSON.stringify({ imports: { "jsr:@pivot/core": core } }, null, 2) + "\n",
@@ -262,7 +265,7 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
     await writeProject(outDir, outPipeline(files));
     const outTime = { cwd: outDir };
     await Deno.writeTextFile(`${outDir}/writes_alone.ts`, writesAlone(files));
-    const [outFull, outFloor] = await repeatAlternating([{
+    const outFirst: Contender[] = [{
       argv: repro,
       time: outTime,
       label: "bigdir: out, first full run",
@@ -273,10 +276,32 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
       time: outTime,
       label: "bigdir: the stage's writes alone (one deno process)",
       before: () => removeAll(`${outDir}/alone`),
-    }], { reps: fullReps });
+    }];
+    // With --baseline, the same first run by Pivot at that revision, in a
+    // project of its own (importing that revision's mod.ts), in alternation.
+    const baseCli = ctx.baseline?.command().find((arg) => arg.endsWith("/cli.ts"));
+    const baseDir = `${root}/out-baseline`;
+    if (baseCli !== undefined) {
+      const baseCore = new URL(`file://${baseCli.replace(/cli\.ts$/, "mod.ts")}`).href;
+      await writeProject(baseDir, outPipeline(files), baseCore);
+      const basePivot = [Deno.execPath(), "run", "-A", baseCli];
+      outFirst.push({
+        argv: [...basePivot, "repro", "--json"],
+        time: { cwd: baseDir },
+        label: "bigdir: out, first full run (baseline)",
+        before: async () => {
+          for (const path of [".pivot", "count.txt", "gen"]) await removeAll(`${baseDir}/${path}`);
+          await mustRun([...basePivot, "init"], baseDir);
+        },
+        check: ranCheck(2),
+      });
+    }
+    const [outFull, outFloor, outBase] = await repeatAlternating(outFirst, { reps: fullReps });
     results.set("out full", outFull);
     results.set("out writes", outFloor);
+    if (outBase) results.set("out full baseline", outBase);
     await removeAll(`${outDir}/alone`);
+    await removeAll(baseDir);
     locks.set(`out ${files}`, await lockBytes(outDir));
     const outPeers: Contender[] = [{
       argv: repro,
@@ -385,6 +410,15 @@ function report(
       "out full",
       "out writes",
     ),
+    ...(m("out full baseline")
+      ? [
+        row(
+          "out: first full run, this checkout beside the baseline",
+          "out full",
+          "out full baseline",
+        ),
+      ]
+      : []),
     row("out: no-op (gen/ is an out and a dep)", "out no-op", "out xxhsum"),
     row("checkout after `rm -r gen`, `--mode hardlink`", "checkout hardlink", "cp -al"),
     row("checkout after `rm -r gen`, `--mode copy`", "checkout copy", "cp -r"),
@@ -420,6 +454,7 @@ function report(
 
 function peerName(name: string): string {
   if (name === "out writes") return "the stage's writes alone (a `deno` script)";
+  if (name === "out full baseline") return "Pivot at `--baseline`";
   return name.endsWith("xxhsum") ? "`xxhsum -H64` over the files" : `\`${name}\``;
 }
 
@@ -494,7 +529,10 @@ function addTargets(
     ]);
   }
   const peaks = [...results.entries()]
-    .filter(([name]) => !name.includes("xxhsum") && !name.startsWith("cp") && name !== "out writes")
+    .filter(([name]) =>
+      !name.includes("xxhsum") && !name.startsWith("cp") && name !== "out writes" &&
+      name !== "out full baseline"
+    )
     .map(([, x]) => measured(x) ? x.rss?.median : undefined)
     .filter((v): v is number => v !== undefined);
   const peak = peaks.length > 0 ? Math.max(...peaks) : undefined;

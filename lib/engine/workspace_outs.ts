@@ -28,11 +28,12 @@ import {
   type DirManifest,
   hashManifest,
   type ManifestEntry,
+  type ObjectBatch,
   sharesObject,
   tempPath,
 } from "../storage/cache.ts";
 import { copyTreeSync } from "../storage/copy.ts";
-import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
+import { type Hash, hashBytes, hashBytesSync, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
@@ -237,14 +238,15 @@ async function storeDirectory(
   const paths = listFiles(dir);
   const files: PlacedFile[] = new Array(paths.length);
   const base = withSlash(dir);
+  const batch = cache.batch(paths.length);
   await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
     const abs = base + path;
     let { stamp, bytes } = readSmallFile(abs);
-    const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(abs);
+    const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
     if (options.store) {
-      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp);
-      else if (bytes !== undefined) await cache.storeBytes(bytes, hash);
-      else await cache.storeFile(abs, hash, false);
+      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp, batch);
+      else if (bytes !== undefined) await cache.storeBytes(bytes, hash, batch);
+      else await cache.storeFile(abs, hash, false, batch);
     }
     files[i] = { path, hash, stamp };
   });
@@ -262,8 +264,9 @@ async function storeLinked(
   abs: string,
   hash: Hash,
   stamp: FileStamp,
+  batch: ObjectBatch,
 ): Promise<FileStamp> {
-  const object = await cache.storeFile(abs, hash, true);
+  const object = await cache.storeFile(abs, hash, true, batch);
   if (object.stamp.ino === stamp.ino) return stamp;
   // The object predates this file (same content), or the link was refused
   // (another filesystem): the workspace file becomes the object.

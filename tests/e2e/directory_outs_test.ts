@@ -4,7 +4,7 @@
  * by the kernel; in hardlink mode every workspace file ends as a link to its
  * object, also when the object predates the run; the stamps known from that
  * pass make the next no-op a lookup; checkout builds the tree in one private
- * folder.
+ * folder. Two files of one directory with the same content share one object.
  */
 
 import { assert, assertEquals } from "../_assert.ts";
@@ -24,13 +24,15 @@ pipeline.stage({
     Deno.mkdirSync(\`\${ctx.outs.gen}/sub/deeper\`, { recursive: true });
     Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/a.txt\`, seed);
     Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/deeper/same.txt\`, "same");
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/twin.txt\`, "same");
     Deno.writeTextFileSync(\`\${ctx.outs.gen}/empty.txt\`, "");
     Deno.writeFileSync(\`\${ctx.outs.gen}/big.bin\`, new Uint8Array(${BIG}).fill(7));
   },
 });
 `;
 
-const FILES = ["big.bin", "empty.txt", "sub/a.txt", "sub/deeper/same.txt"];
+// twin.txt has same.txt's content: one object, stored once in a run.
+const FILES = ["big.bin", "empty.txt", "sub/a.txt", "sub/deeper/same.txt", "twin.txt"];
 
 /** Each file of `gen/`: whether it is its cache object's inode, and whether it is writable. */
 async function linkage(p: TempProject): Promise<Record<string, [boolean, boolean]>> {

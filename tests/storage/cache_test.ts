@@ -326,3 +326,74 @@ console.log(JSON.stringify([a !== undefined, b === undefined]));`;
   // A source that is not of the size given: nothing made.
   assertEquals(await listTree(dir.root), ["dest", "src"]);
 });
+
+test("storeBytes in a batch: absent objects written once, present ones still verified", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const warnings: string[] = [];
+  const cache = new Cache(dir.path("cache"), { state, warn: (m) => warnings.push(m) });
+  const encode = (text: string) => new TextEncoder().encode(text);
+  // One object there before the batch, then written in place (corrupt).
+  const old = encode("old");
+  const oldHash = await hashBytes(old);
+  await cache.storeBytes(old, oldHash);
+  const oldObject = cache.objectPath(oldHash);
+  await Deno.chmod(oldObject, 0o644);
+  await Deno.writeTextFile(oldObject, "OLD");
+
+  const batch = cache.batch(4);
+  const fresh = encode("fresh");
+  const freshHash = await hashBytes(fresh);
+  assertEquals(batch.absent(freshHash), true);
+  assertEquals(batch.absent(oldHash), false, "listed: the old object is there");
+  const stamp = await cache.storeBytes(fresh, freshHash, batch);
+  // The same content again in the batch: the object it just stored.
+  assertEquals(await cache.storeBytes(fresh, freshHash, batch), stamp);
+  assertEquals((await Deno.stat(cache.objectPath(freshHash))).ino, stamp.ino);
+  assertEquals(await state.objectStamp(freshHash), stamp);
+  // The corrupt object is noticed and replaced, batch or not.
+  await cache.storeBytes(old, oldHash, batch);
+  assertEquals(await Deno.readTextFile(oldObject), "old");
+  assertEquals(await Deno.readTextFile(`${oldObject}.corrupt`), "OLD");
+  assertEquals(warnings.length, 1);
+  assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
+});
+
+test("storeBytes in a batch: an object stored by another process after the listing is stored over, intact", async () => {
+  await using dir = await tempDir();
+  const cache = new Cache(dir.path("cache"));
+  const other = new Cache(dir.path("cache"));
+  const bytes = new TextEncoder().encode("shared");
+  const hash = await hashBytes(bytes);
+  const batch = cache.batch(1);
+  assertEquals(batch.absent(hash), true);
+  await other.storeBytes(bytes, hash);
+  await cache.storeBytes(bytes, hash, batch);
+  const object = cache.objectPath(hash);
+  assertEquals(await Deno.readTextFile(object), "shared");
+  assertEquals((await Deno.stat(object)).mode! & 0o777, 0o444);
+  assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
+});
+
+test("a batch lists a fan-out directory only when it is small beside the batch; else it stats", async () => {
+  await using dir = await tempDir();
+  const cache = new Cache(dir.path("cache"));
+  const bytes = new TextEncoder().encode("x");
+  const hash = await hashBytes(bytes);
+  await cache.storeBytes(bytes, hash);
+  const fan = dir.path(`cache/files/${hash.slice(0, 2)}`);
+  // Enough names that a 1-file batch should not list them.
+  for (let i = 0; i < 200; i++) {
+    Deno.writeTextFileSync(`${fan}/filler${String(i).padStart(10, "0")}`, "");
+  }
+  const missing = `${hash.slice(0, 2)}${"0".repeat(14)}`;
+  const small = cache.batch(1);
+  assertEquals(small.absent(hash), false);
+  assertEquals(small.absent(missing), false, "not listed: unknown, stat it");
+  const large = cache.batch(1_000_000);
+  assertEquals(large.absent(hash), false);
+  assertEquals(large.absent(missing), true, "listed");
+  // No fan-out directory: nothing is there.
+  const none = hash.startsWith("00") ? "11".padEnd(16, "1") : "00".padEnd(16, "0");
+  assertEquals(cache.batch(1).absent(none), true);
+});
