@@ -63,6 +63,19 @@ interface StageOutcome {
   readonly leftovers?: readonly string[];
 }
 
+/**
+ * A run whose outs are in place in the workspace (hashed, stored, their
+ * hashes remembered) but not yet recorded: its lock file and run-cache entry
+ * are written after the stages below it have been let go.
+ */
+interface Placed {
+  readonly reason: string;
+  /** The outs as the lock file records them (undefined: `--no-commit`, nothing to record). */
+  readonly outs: readonly LockOut[] | undefined;
+  /** What the run left in its worker, which was therefore replaced. */
+  readonly leftovers?: readonly string[];
+}
+
 /** What a wave shares with its stages while it runs. */
 interface WaveState {
   stopping: boolean;
@@ -76,6 +89,8 @@ interface WaveState {
   readonly acted: Set<string>;
   /** True while stages other than the caller have not ended (a retired worker is replaced then). */
   readonly more: () => boolean;
+  /** Let the stages below `stage` start: its outs are in place. */
+  readonly release: (stage: StageDef) => void;
 }
 
 const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
@@ -119,11 +134,17 @@ export class Engine {
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
+    // Wakes the loop below when a stage lets its downstream go before it ends.
+    let wake = () => {};
     const wave: WaveState = {
       stopping: false,
       more: () => schedule.unfinished > 1,
       verified,
       acted: new Set(),
+      release: (stage) => {
+        schedule.release(stage);
+        wake();
+      },
     };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
@@ -191,7 +212,9 @@ export class Engine {
           });
         running.set(stage.name, task);
       }
-      if (running.size > 0) await Promise.race(running.values());
+      if (running.size > 0) {
+        await Promise.race([...running.values(), new Promise<void>((r) => wake = r)]);
+      }
     }
 
     const count = (status: StageStatus) =>
@@ -289,9 +312,42 @@ export class Engine {
             return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
           }
         }
-        return await this.#execute(decision, request, slots, wave);
+        const outcome = await this.#execute(decision, request, slots, wave);
+        return "placed" in outcome ? await this.#record(decision, outcome.placed, wave) : outcome;
       },
     );
+  }
+
+  /**
+   * Record a run whose outs are in place: let the stages below it start
+   * first (they read its outs, not its lock file), then write its lock file
+   * and run-cache entry while they are decided and run, still holding the
+   * stage's execution lock. A failure here fails the stage: no lock file
+   * claims the run (the new one is written whole or not at all), and
+   * whatever below it has not started is blocked.
+   */
+  async #record(decision: Decision, placed: Placed, wave: WaveState): Promise<StageOutcome> {
+    const { stage } = decision;
+    wave.release(stage);
+    const left = placed.leftovers?.length ? { leftovers: placed.leftovers } : {};
+    if (placed.outs === undefined) return { status: "ran", reason: placed.reason, ...left };
+    // The released stages are decided and handed to their workers in this
+    // turn of the event loop (microtasks): record once they have been.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    try {
+      await recordRun(this.#context, decision, placed.outs);
+    } catch (error) {
+      return {
+        status: "failed",
+        reason: placed.reason,
+        error:
+          `stage '${stage.name}': its outs are in place but its lock file could not be written: ${
+            messageOf(error)
+          }`,
+        ...left,
+      };
+    }
+    return { status: "ran", reason: placed.reason, ...left };
   }
 
   /** Restore `outs` of `stage` from the cache; false (stop) at the first that cannot be. */
@@ -346,13 +402,17 @@ export class Engine {
     return true;
   }
 
-  /** Execute a stage in a worker, holding an execution slot meanwhile. */
+  /**
+   * Execute a stage in a worker, holding an execution slot meanwhile. A run
+   * that succeeded in a worker comes back `placed`: its outs are in the
+   * workspace, its worker and slot free, and it is still to be recorded.
+   */
   async #execute(
     decision: Decision,
     request: WaveRequest,
     slots: Slots,
     wave: WaveState,
-  ): Promise<StageOutcome> {
+  ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
@@ -374,7 +434,9 @@ export class Engine {
         })
         : await this.#executeInWorker(decision, request, wave);
       // Stop others before this slot frees: a waiting stage must see it.
-      if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
+      if ("status" in result && result.status === "failed" && !request.keepGoing) {
+        wave.stopping = true;
+      }
       return result;
     } finally {
       slots.release(stage);
@@ -385,7 +447,7 @@ export class Engine {
     decision: Decision,
     request: WaveRequest,
     wave: WaveState,
-  ): Promise<StageOutcome> {
+  ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     // A run stopped by work an earlier stage left running in its worker
     // (not by anything it did) runs once more, in another worker.
@@ -394,7 +456,7 @@ export class Engine {
       const dirs = worker.staging.current;
       const run = { links: [] as string[], clean: false };
       let leftovers: readonly string[] = [];
-      let outcome: StageOutcome | "interrupted" | undefined;
+      let outcome: StageOutcome | { readonly placed: Placed } | "interrupted" | undefined;
       try {
         outcome = await this.#runInWorker(decision, request, worker, dirs, run);
       } finally {
@@ -414,7 +476,11 @@ export class Engine {
             `stage '${stage.name}': its worker was stopped twice by work other stages left running`,
         };
       }
-      return leftovers.length > 0 ? { ...outcome, leftovers } : outcome;
+      if (leftovers.length === 0) return outcome;
+      // What the run left behind is reported with its `stage` event, once it is recorded.
+      return "placed" in outcome
+        ? { placed: { ...outcome.placed, leftovers } }
+        : { ...outcome, leftovers };
     }
   }
 
@@ -430,7 +496,7 @@ export class Engine {
     worker: StageWorker,
     dirs: RunDirs,
     run: { links: string[]; clean: boolean },
-  ): Promise<StageOutcome | "interrupted"> {
+  ): Promise<StageOutcome | { readonly placed: Placed } | "interrupted"> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
     if (request.signal?.aborted) {
@@ -469,8 +535,7 @@ export class Engine {
     }
     const locked = await commitStagedOuts(this.#context, stage, dirs.outs, request);
     run.clean = true;
-    if (!request.noCommit) await recordRun(this.#context, decision, locked);
-    return { status: "ran", reason };
+    return { placed: { reason, outs: request.noCommit ? undefined : locked } };
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */
