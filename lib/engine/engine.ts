@@ -340,9 +340,10 @@ export class Engine {
       return {
         status: "failed",
         reason: placed.reason,
-        error:
-          `stage '${stage.name}': its outs are in place but its lock file could not be written: ${
-            messageOf(error)
+        // Paths relative to the project, as in every message about a stage.
+        error: `stage '${stage.name}': its outs are in place but its lock file could not be ` +
+          `written, so it will run again: ${
+            messageOf(error).replaceAll(this.#context.project.root + "/", "")
           }`,
         ...left,
       };

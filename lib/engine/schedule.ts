@@ -95,22 +95,23 @@ export class WaveSchedule {
   }
 
   /**
-   * Block every stage below `stage` that has not started. One that started
-   * already (below a stage released before it failed) reports its own end,
-   * but what is below it is blocked too: it depends on the failed stage.
+   * Block every stage below `stage` that has not started, naming `by` as the
+   * stage above it that did not complete. One that started already (below a
+   * stage released before it failed) reports its own end, but what is below
+   * it is blocked too, by the same stage: it depends on the failed one.
    */
-  #block(stage: StageDef, blocked: BlockedStage[]): void {
+  #block(stage: StageDef, blocked: BlockedStage[], by = stage.name): void {
     for (const next of this.#below(stage)) {
       // Blocking an earlier stage of `below` may have ended this one already
       // (it is below that stage too): each stage is blocked once.
       if (this.#ended.has(next.name)) continue;
       if (this.#taken.has(next.name)) {
-        this.#block(next, blocked);
+        this.#block(next, blocked, by);
         continue;
       }
       const queued = this.#ready.indexOf(next);
       if (queued >= 0) this.#ready.splice(queued, 1);
-      blocked.push({ stage: next, by: stage.name });
+      blocked.push({ stage: next, by });
       this.#ended.add(next.name);
       this.#block(next, blocked);
     }

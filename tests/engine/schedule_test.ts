@@ -84,3 +84,49 @@ test("a stage below a failure by two paths is blocked once", () => {
   const blocked = schedule.end(graph.byName.get("prep")!, true);
   assertEquals(blocked.map((b) => [b.stage.name, b.by]), [["left", "prep"], ["join", "left"]]);
 });
+
+test("a released stage lets the stages below it start before it ends, and its end counts once", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.release(GRAPH.byName.get("prep")!);
+  assertEquals(drain(schedule), ["left", "right"]);
+  // Releasing again, then ending, makes nothing ready twice.
+  schedule.release(GRAPH.byName.get("prep")!);
+  assertEquals(schedule.end(GRAPH.byName.get("prep")!, false), []);
+  assertEquals(drain(schedule), []);
+  schedule.end(GRAPH.byName.get("left")!, false);
+  assertEquals(drain(schedule), []);
+  schedule.release(GRAPH.byName.get("right")!);
+  assertEquals(drain(schedule), ["join"]);
+  assertEquals(schedule.unfinished, 3); // right (released, not ended), join, solo
+});
+
+test("a released stage that fails blocks what below it has not started, not what has", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.release(GRAPH.byName.get("prep")!);
+  // `left` started; `right` is still in the ready queue.
+  assertEquals(schedule.take()!.name, "left");
+  const blocked = schedule.end(GRAPH.byName.get("prep")!, true);
+  // `join` is below the started `left` too, and below `prep`: blocked, by
+  // `prep` (`left` itself completes).
+  assertEquals(blocked.map((b) => [b.stage.name, b.by]), [["join", "prep"], ["right", "prep"]]);
+  assertEquals(schedule.hasReady, false);
+  // `left` reports its own end; nothing is left to make ready.
+  assertEquals(schedule.end(GRAPH.byName.get("left")!, false), []);
+  assertEquals(drain(schedule), []);
+  assertEquals(schedule.unfinished, 1); // solo
+});
+
+test("a stage released and blocked is never made ready by its other upstream", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.end(GRAPH.byName.get("prep")!, false);
+  assertEquals(drain(schedule), ["left", "right"]);
+  schedule.release(GRAPH.byName.get("left")!);
+  const blocked = schedule.end(GRAPH.byName.get("left")!, true);
+  assertEquals(names(blocked.map((b) => b.stage)), ["join"]);
+  schedule.release(GRAPH.byName.get("right")!);
+  schedule.end(GRAPH.byName.get("right")!, false);
+  assertEquals(drain(schedule), []);
+});
