@@ -50,6 +50,11 @@ export interface WaveRequest {
   readonly noCommit: boolean;
   /** Fires on cancellation (Ctrl-C, RPC cancel). */
   readonly signal?: AbortSignal;
+  /**
+   * Commit the state writes queued by recorded runs every this many runs
+   * (default {@link RECORDED_PER_COMMIT}), not only at the end of the wave.
+   */
+  readonly commitEvery?: number;
 }
 
 /** How a stage ended in a wave, before it is reported as a `stage` event. */
@@ -91,6 +96,8 @@ interface WaveState {
   readonly more: () => boolean;
   /** Let the stages below `stage` start: its outs are in place. */
   readonly release: (stage: StageDef) => void;
+  /** A run was recorded (its state writes queued). */
+  readonly recorded: () => void;
 }
 
 const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
@@ -98,6 +105,13 @@ const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"])
 // How many stages may be deciding (hashing, reading locks) at once, beyond
 // those executing: decisions are I/O-bound and cheap.
 const DECIDING = 16;
+
+/**
+ * Runs recorded between two commits of the state writes they queue (lock
+ * files' parsed contents, run-cache entries, file stamps: a few KB a stage),
+ * so that a wave of 10,000 stages does not hold them all until it ends.
+ */
+export const RECORDED_PER_COMMIT = 2000;
 
 /** Runs waves of stages and reports events to its sinks. */
 export class Engine {
@@ -136,6 +150,11 @@ export class Engine {
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
     // Wakes the loop below when a stage lets its downstream go before it ends.
     let wake = () => {};
+    // Commits of queued state writes during the wave, one after another.
+    let committing = Promise.resolve();
+    let commitError: { error: unknown } | undefined;
+    let recorded = 0;
+    const { state } = this.#context;
     const wave: WaveState = {
       stopping: false,
       more: () => schedule.unfinished > 1,
@@ -144,6 +163,12 @@ export class Engine {
       release: (stage) => {
         schedule.release(stage);
         wake();
+      },
+      recorded: () => {
+        if (++recorded % (request.commitEvery ?? RECORDED_PER_COMMIT) !== 0) return;
+        committing = committing.then(() => state.flush()).catch((error) => {
+          commitError ??= { error };
+        });
       },
     };
     // Directories may have been removed since the last wave (watch mode).
@@ -229,9 +254,11 @@ export class Engine {
       cancelled: count("cancelled"),
       duration_ms: Math.round(performance.now() - started),
     };
+    await committing;
+    if (commitError !== undefined) throw commitError.error;
     if (!request.noCommit) {
       index.save(this.#context);
-      await this.#context.state.flush();
+      await state.flush();
     }
     this.#events.emit(summary);
     return summary;
@@ -336,6 +363,7 @@ export class Engine {
     await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       await recordRun(this.#context, decision, placed.outs);
+      wave.recorded();
     } catch (error) {
       return {
         status: "failed",
