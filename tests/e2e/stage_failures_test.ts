@@ -256,10 +256,10 @@ test(
       if (status === "ran") ran.add(name);
     }
     if (ran.has("shout")) assertEquals(await p.read("shout.txt"), "HELLO!");
-  if (ran.has("shout") && !ran.has("last")) {
-    // Blocked by the stage that failed, not by the one between that ran.
-    assertEquals(byName.get("last")?.reason, "upstream 'upper' did not complete");
-  }
+    if (ran.has("shout") && !ran.has("last")) {
+      // Blocked by the stage that failed, not by the one between that ran.
+      assertEquals(byName.get("last")?.reason, "upstream 'upper' did not complete");
+    }
 
     // Out of the way (and no longer put back), the next run re-runs `upper`,
     // which has no lock file, and only what below it did not run.
