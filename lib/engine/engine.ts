@@ -77,6 +77,8 @@ interface Placed {
   readonly reason: string;
   /** The outs as the lock file records them (undefined: `--no-commit`, nothing to record). */
   readonly outs: readonly LockOut[] | undefined;
+  /** Store in the cache what was placed before it was stored (see `commitStagedOuts`). */
+  readonly store: () => Promise<void>;
   /** What the run left in its worker, which was therefore replaced. */
   readonly leftovers?: readonly string[];
 }
@@ -347,11 +349,12 @@ export class Engine {
 
   /**
    * Record a run whose outs are in place: let the stages below it start
-   * first (they read its outs, not its lock file), then write its lock file
-   * and run-cache entry while they are decided and run, still holding the
-   * stage's execution lock. A failure here fails the stage: no lock file
-   * claims the run (the new one is written whole or not at all), and
-   * whatever below it has not started is blocked.
+   * first (they read its outs, not its lock file), then store what is left
+   * to store in the cache, and write its lock file and run-cache entry while
+   * they are decided and run, still holding the stage's execution lock. A
+   * failure here fails the stage: no lock file claims the run (the new one
+   * is written whole or not at all, after its objects), and whatever below
+   * it has not started is blocked.
    */
   async #record(decision: Decision, placed: Placed, wave: WaveState): Promise<StageOutcome> {
     const { stage } = decision;
@@ -362,6 +365,7 @@ export class Engine {
     // turn of the event loop (microtasks): record once they have been.
     await new Promise((resolve) => setTimeout(resolve, 0));
     try {
+      await placed.store();
       await recordRun(this.#context, decision, placed.outs);
       wave.recorded();
     } catch (error) {
@@ -369,8 +373,8 @@ export class Engine {
         status: "failed",
         reason: placed.reason,
         // Paths relative to the project, as in every message about a stage.
-        error: `stage '${stage.name}': its outs are in place but its lock file could not be ` +
-          `written, so it will run again: ${
+        error: `stage '${stage.name}': its outs are in place but its run could not be ` +
+          `recorded, so it will run again: ${
             messageOf(error).replaceAll(this.#context.project.root + "/", "")
           }`,
         ...left,
@@ -562,9 +566,16 @@ export class Engine {
       if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
       throw error;
     }
-    const locked = await commitStagedOuts(this.#context, stage, dirs.outs, request);
+    const stores: (() => Promise<unknown>)[] = [];
+    const locked = await commitStagedOuts(this.#context, stage, dirs.outs, {
+      noCommit: request.noCommit,
+      deferStore: (store) => stores.push(store),
+    });
     run.clean = true;
-    return { placed: { reason, outs: request.noCommit ? undefined : locked } };
+    const store = async () => {
+      for (const later of stores) await later();
+    };
+    return { placed: { reason, outs: request.noCommit ? undefined : locked, store } };
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */

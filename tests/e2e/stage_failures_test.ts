@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { TempProject } from "../_project.ts";
+import { hashBytes } from "../../lib/storage/hash.ts";
 
 /** Output that is one of Deno's own uncaught-error reports. */
 const RAW_DENO_ERROR = /error: Uncaught|\(in worker|\n\s+at /;
@@ -240,7 +241,7 @@ test(
     assertEquals(byName.get("upper")?.status, "failed");
     assertMatch(
       String(byName.get("upper")?.error),
-      /stage 'upper': its outs are in place but its lock file could not be written, so it will run again: .*rename '\.pivot\/stages\/upper\.lock\./,
+      /stage 'upper': its outs are in place but its run could not be recorded, so it will run again: .*rename '\.pivot\/stages\/upper\.lock\./,
     );
     // Nothing claims the run: no lock file, no temporary file left beside it.
     assert((await Deno.stat(p.path(".pivot/stages/upper.lock"))).isDirectory);
@@ -276,5 +277,35 @@ test(
     assertEquals(await p.read("last.txt"), "HELLO!HELLO");
     const third = await p.events("repro");
     assertEquals(TempProject.byStatus(third.events), { skipped: ["last", "shout", "upper"] });
+  },
+);
+
+test(
+  "an out that cannot be stored in the cache after it was placed fails its stage, and no lock file claims it",
+  {
+    timeLimit: 60_000,
+  },
+  async () => {
+    await using p = await TempProject.create({ "pipeline.ts": LOCK_IN_THE_WAY, "in.txt": "Hi" });
+    // A file where the object of upper's out ("HI") needs a directory.
+    const hash = await hashBytes(new TextEncoder().encode("HI"));
+    await p.write(`.pivot/cache/files/${hash.slice(0, 2)}`, "in the way");
+    const { result, events } = await p.events("repro");
+    assertEquals(result.code, 1, result.stderr);
+    const upper = events.find((e) => e.type === "stage" && e.stage === "upper");
+    assertEquals(upper?.status, "failed");
+    assertMatch(
+      String(upper?.error),
+      /stage 'upper': its outs are in place but its run could not be recorded, so it will run again/,
+    );
+    assert(!(await p.exists(".pivot/stages/upper.lock")), "no lock file claims the run");
+    assertEquals(await p.read("upper.txt"), "HI");
+
+    await Deno.remove(p.path(`.pivot/cache/files/${hash.slice(0, 2)}`));
+    const again = await p.events("repro");
+    assertEquals(again.result.code, 0, again.result.stderr);
+    assertEquals(TempProject.byStatus(again.events).ran?.includes("upper"), true);
+    const verify = await p.pivot("verify");
+    assertEquals(verify.code, 0, verify.stdout + verify.stderr);
   },
 );
