@@ -69,9 +69,10 @@ interface StageOutcome {
 }
 
 /**
- * A run whose outs are in place in the workspace (hashed, stored, their
- * hashes remembered) but not yet recorded: its lock file and run-cache entry
- * are written after the stages below it have been let go.
+ * A run whose outs are in place in the workspace (hashed, their hashes
+ * remembered) but not yet recorded: what is left to store in the cache, its
+ * lock file and its run-cache entry are written after the stages below it
+ * have been let go.
  */
 interface Placed {
   readonly reason: string;
@@ -144,8 +145,9 @@ export class Engine {
     const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
-    // Each stage waits for its upstream stages within this wave; a failure
-    // blocks everything below it at once.
+    // Each stage waits for its upstream stages within this wave (until they
+    // end, or put their outs in place); a failure blocks everything below it
+    // that has not started, at once.
     const schedule = new WaveSchedule(request.stages, graph);
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
