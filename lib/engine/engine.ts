@@ -23,9 +23,10 @@ import type { EngineContext } from "./context.ts";
 import { executeCommandStage } from "./command_stage.ts";
 import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
 import { type Verified, verifiedIndexOf } from "./verified.ts";
-import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
+import type { EngineEvent, EventSink, StageEvent, StageStatus, SummaryEvent } from "./events.ts";
 import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
+import { ReportOrder } from "./report_order.ts";
 import { Slots } from "./slots.ts";
 import { recordRun } from "./record.ts";
 import {
@@ -179,10 +180,12 @@ export class Engine {
     forgetAllDirs();
     this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
 
+    // A stage's event follows those of its upstream stages (`report_order.ts`).
+    const order = new ReportOrder(request.stages, graph);
     const finish = (stage: StageDef, result: StageOutcome, since: number) => {
       results.set(stage.name, result);
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
-      this.#events.emit({
+      const event: StageEvent = {
         type: "stage",
         stage: stage.name,
         status: result.status,
@@ -191,7 +194,8 @@ export class Engine {
         ...(result.error !== undefined ? { error: result.error } : {}),
         ...(result.stack !== undefined ? { stack: result.stack } : {}),
         ...(result.leftovers?.length ? { leftovers: result.leftovers } : {}),
-      });
+      };
+      order.report(stage.name, () => this.#events.emit(event));
       this.#emitPoolWarnings();
     };
 

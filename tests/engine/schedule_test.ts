@@ -1,4 +1,5 @@
 import { WaveSchedule } from "../../lib/engine/schedule.ts";
+import { ReportOrder } from "../../lib/engine/report_order.ts";
 import { buildGraph } from "../../lib/graph/graph.ts";
 import type { StageDef } from "../../lib/model/stage_def.ts";
 import { assertEquals } from "../_assert.ts";
@@ -129,4 +130,30 @@ test("a stage released and blocked is never made ready by its other upstream", (
   schedule.release(GRAPH.byName.get("right")!);
   schedule.end(GRAPH.byName.get("right")!, false);
   assertEquals(drain(schedule), []);
+});
+
+test("a stage's event waits for those of its upstream stages in the wave, then follows at once", () => {
+  const order = new ReportOrder(GRAPH.order, GRAPH);
+  const emitted: string[] = [];
+  const report = (name: string) => order.report(name, () => emitted.push(name));
+  // `left` ended while `prep` was still writing its lock file; `join` after it.
+  report("left");
+  report("solo");
+  assertEquals([emitted, order.held], [["solo"], 1]);
+  report("prep");
+  assertEquals(emitted, ["solo", "prep", "left"]);
+  report("join");
+  assertEquals([emitted, order.held], [["solo", "prep", "left"], 1]);
+  report("right");
+  assertEquals([emitted, order.held], [["solo", "prep", "left", "right", "join"], 0]);
+});
+
+test("upstream stages outside the wave are not waited for by its events", () => {
+  const wave = STAGES.filter((s) => s.name === "left" || s.name === "join");
+  const order = new ReportOrder(wave, GRAPH);
+  const emitted: string[] = [];
+  order.report("join", () => emitted.push("join"));
+  assertEquals(emitted, []);
+  order.report("left", () => emitted.push("left"));
+  assertEquals(emitted, ["left", "join"]);
 });
