@@ -23,9 +23,10 @@ import type { EngineContext } from "./context.ts";
 import { executeCommandStage } from "./command_stage.ts";
 import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
 import { type Verified, verifiedIndexOf } from "./verified.ts";
-import type { EngineEvent, EventSink, StageStatus, SummaryEvent } from "./events.ts";
+import type { EngineEvent, EventSink, StageEvent, StageStatus, SummaryEvent } from "./events.ts";
 import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
+import { ReportOrder } from "./report_order.ts";
 import { Slots } from "./slots.ts";
 import { recordRun } from "./record.ts";
 import {
@@ -50,6 +51,11 @@ export interface WaveRequest {
   readonly noCommit: boolean;
   /** Fires on cancellation (Ctrl-C, RPC cancel). */
   readonly signal?: AbortSignal;
+  /**
+   * Commit the state writes queued by recorded runs every this many runs
+   * (default {@link RECORDED_PER_COMMIT}), not only at the end of the wave.
+   */
+  readonly commitEvery?: number;
 }
 
 /** How a stage ended in a wave, before it is reported as a `stage` event. */
@@ -59,6 +65,22 @@ interface StageOutcome {
   readonly error?: string;
   /** Failed in its code: the stack, in project-relative paths (`-v`). */
   readonly stack?: string;
+  /** What the run left in its worker, which was therefore replaced. */
+  readonly leftovers?: readonly string[];
+}
+
+/**
+ * A run whose outs are in place in the workspace (hashed, their hashes
+ * remembered) but not yet recorded: what is left to store in the cache, its
+ * lock file and its run-cache entry are written after the stages below it
+ * have been let go.
+ */
+interface Placed {
+  readonly reason: string;
+  /** The outs as the lock file records them (undefined: `--no-commit`, nothing to record). */
+  readonly outs: readonly LockOut[] | undefined;
+  /** Store in the cache what was placed before it was stored (see `commitStagedOuts`). */
+  readonly store: () => Promise<void>;
   /** What the run left in its worker, which was therefore replaced. */
   readonly leftovers?: readonly string[];
 }
@@ -76,6 +98,10 @@ interface WaveState {
   readonly acted: Set<string>;
   /** True while stages other than the caller have not ended (a retired worker is replaced then). */
   readonly more: () => boolean;
+  /** Let the stages below `stage` start: its outs are in place. */
+  readonly release: (stage: StageDef) => void;
+  /** A run was recorded (its state writes queued). */
+  readonly recorded: () => void;
 }
 
 const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
@@ -83,6 +109,13 @@ const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"])
 // How many stages may be deciding (hashing, reading locks) at once, beyond
 // those executing: decisions are I/O-bound and cheap.
 const DECIDING = 16;
+
+/**
+ * Runs recorded between two commits of the state writes they queue (lock
+ * files' parsed contents, run-cache entries, file stamps: a few KB a stage),
+ * so that a wave of 10,000 stages does not hold them all until it ends.
+ */
+export const RECORDED_PER_COMMIT = 2000;
 
 /** Runs waves of stages and reports events to its sinks. */
 export class Engine {
@@ -113,26 +146,46 @@ export class Engine {
     const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
-    // Each stage waits for its upstream stages within this wave; a failure
-    // blocks everything below it at once.
+    // Each stage waits for its upstream stages within this wave (until they
+    // end, or put their outs in place); a failure blocks everything below it
+    // that has not started, at once.
     const schedule = new WaveSchedule(request.stages, graph);
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
+    // Wakes the loop below when a stage lets its downstream go before it ends.
+    let wake = () => {};
+    // Commits of queued state writes during the wave, one after another.
+    let committing = Promise.resolve();
+    let commitError: { error: unknown } | undefined;
+    let recorded = 0;
+    const { state } = this.#context;
     const wave: WaveState = {
       stopping: false,
       more: () => schedule.unfinished > 1,
       verified,
       acted: new Set(),
+      release: (stage) => {
+        schedule.release(stage);
+        wake();
+      },
+      recorded: () => {
+        if (++recorded % (request.commitEvery ?? RECORDED_PER_COMMIT) !== 0) return;
+        committing = committing.then(() => state.flush()).catch((error) => {
+          commitError ??= { error };
+        });
+      },
     };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
     this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
 
+    // A stage's event follows those of its upstream stages (`report_order.ts`).
+    const order = new ReportOrder(request.stages, graph);
     const finish = (stage: StageDef, result: StageOutcome, since: number) => {
       results.set(stage.name, result);
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
-      this.#events.emit({
+      const event: StageEvent = {
         type: "stage",
         stage: stage.name,
         status: result.status,
@@ -141,7 +194,8 @@ export class Engine {
         ...(result.error !== undefined ? { error: result.error } : {}),
         ...(result.stack !== undefined ? { stack: result.stack } : {}),
         ...(result.leftovers?.length ? { leftovers: result.leftovers } : {}),
-      });
+      };
+      order.report(stage.name, () => this.#events.emit(event));
       this.#emitPoolWarnings();
     };
 
@@ -191,7 +245,9 @@ export class Engine {
           });
         running.set(stage.name, task);
       }
-      if (running.size > 0) await Promise.race(running.values());
+      if (running.size > 0) {
+        await Promise.race([...running.values(), new Promise<void>((r) => wake = r)]);
+      }
     }
 
     const count = (status: StageStatus) =>
@@ -206,9 +262,11 @@ export class Engine {
       cancelled: count("cancelled"),
       duration_ms: Math.round(performance.now() - started),
     };
+    await committing;
+    if (commitError !== undefined) throw commitError.error;
     if (!request.noCommit) {
       index.save(this.#context);
-      await this.#context.state.flush();
+      await state.flush();
     }
     this.#events.emit(summary);
     return summary;
@@ -289,9 +347,46 @@ export class Engine {
             return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
           }
         }
-        return await this.#execute(decision, request, slots, wave);
+        const outcome = await this.#execute(decision, request, slots, wave);
+        return "placed" in outcome ? await this.#record(decision, outcome.placed, wave) : outcome;
       },
     );
+  }
+
+  /**
+   * Record a run whose outs are in place: let the stages below it start
+   * first (they read its outs, not its lock file), then store what is left
+   * to store in the cache, and write its lock file and run-cache entry while
+   * they are decided and run, still holding the stage's execution lock. A
+   * failure here fails the stage: no lock file claims the run (the new one
+   * is written whole or not at all, after its objects), and whatever below
+   * it has not started is blocked.
+   */
+  async #record(decision: Decision, placed: Placed, wave: WaveState): Promise<StageOutcome> {
+    const { stage } = decision;
+    wave.release(stage);
+    const left = placed.leftovers?.length ? { leftovers: placed.leftovers } : {};
+    if (placed.outs === undefined) return { status: "ran", reason: placed.reason, ...left };
+    // The released stages are decided and handed to their workers in this
+    // turn of the event loop (microtasks): record once they have been.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    try {
+      await placed.store();
+      await recordRun(this.#context, decision, placed.outs);
+      wave.recorded();
+    } catch (error) {
+      return {
+        status: "failed",
+        reason: placed.reason,
+        // Paths relative to the project, as in every message about a stage.
+        error: `stage '${stage.name}': its outs are in place but its run could not be ` +
+          `recorded, so it will run again: ${
+            messageOf(error).replaceAll(this.#context.project.root + "/", "")
+          }`,
+        ...left,
+      };
+    }
+    return { status: "ran", reason: placed.reason, ...left };
   }
 
   /** Restore `outs` of `stage` from the cache; false (stop) at the first that cannot be. */
@@ -346,13 +441,17 @@ export class Engine {
     return true;
   }
 
-  /** Execute a stage in a worker, holding an execution slot meanwhile. */
+  /**
+   * Execute a stage in a worker, holding an execution slot meanwhile. A run
+   * that succeeded in a worker comes back `placed`: its outs are in the
+   * workspace, its worker and slot free, and it is still to be recorded.
+   */
   async #execute(
     decision: Decision,
     request: WaveRequest,
     slots: Slots,
     wave: WaveState,
-  ): Promise<StageOutcome> {
+  ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
@@ -374,7 +473,9 @@ export class Engine {
         })
         : await this.#executeInWorker(decision, request, wave);
       // Stop others before this slot frees: a waiting stage must see it.
-      if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
+      if ("status" in result && result.status === "failed" && !request.keepGoing) {
+        wave.stopping = true;
+      }
       return result;
     } finally {
       slots.release(stage);
@@ -385,7 +486,7 @@ export class Engine {
     decision: Decision,
     request: WaveRequest,
     wave: WaveState,
-  ): Promise<StageOutcome> {
+  ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     // A run stopped by work an earlier stage left running in its worker
     // (not by anything it did) runs once more, in another worker.
@@ -394,7 +495,7 @@ export class Engine {
       const dirs = worker.staging.current;
       const run = { links: [] as string[], clean: false };
       let leftovers: readonly string[] = [];
-      let outcome: StageOutcome | "interrupted" | undefined;
+      let outcome: StageOutcome | { readonly placed: Placed } | "interrupted" | undefined;
       try {
         outcome = await this.#runInWorker(decision, request, worker, dirs, run);
       } finally {
@@ -414,7 +515,11 @@ export class Engine {
             `stage '${stage.name}': its worker was stopped twice by work other stages left running`,
         };
       }
-      return leftovers.length > 0 ? { ...outcome, leftovers } : outcome;
+      if (leftovers.length === 0) return outcome;
+      // What the run left behind is reported with its `stage` event, once it is recorded.
+      return "placed" in outcome
+        ? { placed: { ...outcome.placed, leftovers } }
+        : { ...outcome, leftovers };
     }
   }
 
@@ -430,7 +535,7 @@ export class Engine {
     worker: StageWorker,
     dirs: RunDirs,
     run: { links: string[]; clean: boolean },
-  ): Promise<StageOutcome | "interrupted"> {
+  ): Promise<StageOutcome | { readonly placed: Placed } | "interrupted"> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
     if (request.signal?.aborted) {
@@ -467,10 +572,16 @@ export class Engine {
       if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
       throw error;
     }
-    const locked = await commitStagedOuts(this.#context, stage, dirs.outs, request);
+    const stores: (() => Promise<unknown>)[] = [];
+    const locked = await commitStagedOuts(this.#context, stage, dirs.outs, {
+      noCommit: request.noCommit,
+      deferStore: (store) => stores.push(store),
+    });
     run.clean = true;
-    if (!request.noCommit) await recordRun(this.#context, decision, locked);
-    return { status: "ran", reason };
+    const store = async () => {
+      for (const later of stores) await later();
+    };
+    return { placed: { reason, outs: request.noCommit ? undefined : locked, store } };
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */

@@ -1,7 +1,8 @@
 /**
  * The order of a wave: a stage is ready once every upstream stage of the
- * wave has ended, ready stages start in pipeline order, and a stage that
- * fails (or is blocked or cancelled) blocks everything below it at once.
+ * wave has ended or has put its outs in place ({@link WaveSchedule.release}),
+ * ready stages start in pipeline order, and a stage that fails (or is blocked
+ * or cancelled) blocks everything below it that has not started, at once.
  *
  * @module
  */
@@ -26,6 +27,10 @@ export class WaveSchedule {
   readonly #waiting: Map<string, number>;
   readonly #ready: StageDef[];
   readonly #ended = new Set<string>();
+  /** Stages taken off the ready queue (they report their own end). */
+  readonly #taken = new Set<string>();
+  /** Stages whose downstream was counted as ready before they ended. */
+  readonly #released = new Set<string>();
 
   /** A schedule of `stages` (in topological order), a subset of `graph`'s. */
   constructor(stages: readonly StageDef[], graph: StageGraph) {
@@ -52,7 +57,21 @@ export class WaveSchedule {
 
   /** The earliest ready stage (in pipeline order), taken off the queue. */
   take(): StageDef | undefined {
-    return this.#ready.shift();
+    const stage = this.#ready.shift();
+    if (stage !== undefined) this.#taken.add(stage.name);
+    return stage;
+  }
+
+  /**
+   * Let the stages below `stage` start before it ends: its outs are in
+   * place, and what it still does (write its lock file) is nothing they
+   * read. Its {@link end} comes later; if it then fails, whatever below it
+   * has not started yet is blocked all the same.
+   */
+  release(stage: StageDef): void {
+    if (this.#ended.has(stage.name) || this.#released.has(stage.name)) return;
+    this.#released.add(stage.name);
+    for (const next of this.#below(stage)) this.#upstreamDone(next);
   }
 
   /**
@@ -69,25 +88,50 @@ export class WaveSchedule {
 
   #end(stage: StageDef, failed: boolean, blocked: BlockedStage[]): void {
     this.#ended.add(stage.name);
+    if (failed) this.#block(stage, blocked);
+    else if (!this.#released.has(stage.name)) {
+      for (const next of this.#below(stage)) this.#upstreamDone(next);
+    }
+  }
+
+  /**
+   * Block every stage below `stage` that has not started, naming `by` as the
+   * stage above it that did not complete. One that started already (below a
+   * stage released before it failed) reports its own end, but what is below
+   * it is blocked too, by the same stage: it depends on the failed one.
+   */
+  #block(stage: StageDef, blocked: BlockedStage[], by = stage.name): void {
+    for (const next of this.#below(stage)) {
+      // Blocking an earlier stage of `below` may have ended this one already
+      // (it is below that stage too): each stage is blocked once.
+      if (this.#ended.has(next.name)) continue;
+      if (this.#taken.has(next.name)) {
+        this.#block(next, blocked, by);
+        continue;
+      }
+      const queued = this.#ready.indexOf(next);
+      if (queued >= 0) this.#ready.splice(queued, 1);
+      blocked.push({ stage: next, by });
+      this.#ended.add(next.name);
+      this.#block(next, blocked);
+    }
+  }
+
+  /** The stages of the wave directly below `stage` that have not ended, in pipeline order. */
+  #below(stage: StageDef): StageDef[] {
     const below: string[] = [];
     for (const name of this.#graph.downstream.get(stage.name)!) {
       if (this.#index.has(name) && !this.#ended.has(name)) below.push(name);
     }
     if (below.length > 1) below.sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);
-    for (const name of below) {
-      // Blocking an earlier stage of `below` may have ended this one already
-      // (it is below that stage too): each stage is blocked once.
-      if (this.#ended.has(name)) continue;
-      const next = this.#graph.byName.get(name)!;
-      if (failed) {
-        blocked.push({ stage: next, by: stage.name });
-        this.#end(next, true, blocked);
-        continue;
-      }
-      const left = this.#waiting.get(name)! - 1;
-      this.#waiting.set(name, left);
-      if (left === 0) this.#insertReady(next);
-    }
+    return below.map((name) => this.#graph.byName.get(name)!);
+  }
+
+  /** One more upstream stage of `stage` is done: it is ready when none is left. */
+  #upstreamDone(stage: StageDef): void {
+    const left = this.#waiting.get(stage.name)! - 1;
+    this.#waiting.set(stage.name, left);
+    if (left === 0) this.#insertReady(stage);
   }
 
   /** Insert `stage` into the ready queue, which stays in pipeline order. */

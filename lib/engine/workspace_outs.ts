@@ -323,17 +323,31 @@ function lockOut(out: OutDef, hashed: HashedOut): LockOut {
   return { ...base, files: hashed.manifest.files.length, size: hashed.size };
 }
 
+/** Options of {@link commitStagedOuts}. */
+export interface CommitOptions {
+  /** Hash and place the outs, store nothing. */
+  readonly noCommit: boolean;
+  /**
+   * Take the storing of an out that is placed by a rename, not from the
+   * cache (a small file, in copy or reflink mode: its bytes are in memory),
+   * to do later; the caller does it before it records the run. Without it
+   * every out is stored before any is placed.
+   */
+  readonly deferStore?: (store: () => Promise<unknown>) => void;
+}
+
 /**
  * Commit a stage's staged outs: hash them, store them in the cache (unless
- * `noCommit`), and move them into the workspace. Every out, cached or not,
- * gets a cache object so the run cache can restore it; `cache: false` only
- * means it is not checked out from the cache.
+ * `noCommit`; some later, see {@link CommitOptions.deferStore}), and move
+ * them into the workspace. Every out, cached or not, gets a cache object so
+ * the run cache can restore it; `cache: false` only means it is not checked
+ * out from the cache.
  */
 export async function commitStagedOuts(
   context: EngineContext,
   stage: StageDef,
   stagedDir: string,
-  options: { readonly noCommit: boolean },
+  options: CommitOptions,
 ): Promise<LockOut[]> {
   // All or nothing: no out is placed if one would land outside the project.
   for (const out of stage.outs) refuseEscapingOut(context.project.root, out);
@@ -344,13 +358,19 @@ export async function commitStagedOuts(
   // read-only inode; copies keep the workspace file writable.
   const hashed = await Promise.all(stage.outs.map(async (out): Promise<HashedOut> => {
     const staged = join(stagedDir, out.path);
-    const link = store && out.cache && modeFor(out, context.checkoutMode) === "hardlink";
+    const mode = modeFor(out, context.checkoutMode);
+    const link = store && out.cache && mode === "hardlink";
     if (!out.isDir) {
       // A small file is read once: hashed in memory and stored from memory.
       const { bytes } = readSmallFile(staged);
       const hash = bytes !== undefined ? await hashBytes(bytes) : await hashFile(staged);
       if (store) {
-        if (bytes !== undefined && !link) await cache.storeBytes(bytes, hash);
+        // Placed by a rename (not from the cache): the stages below need
+        // not wait for the object (three trips through Deno's blocking pool).
+        const later = options.deferStore !== undefined && !(out.cache && sharesObject(mode));
+        if (bytes !== undefined && !link && later) {
+          options.deferStore!(() => cache.storeBytes(bytes, hash));
+        } else if (bytes !== undefined && !link) await cache.storeBytes(bytes, hash);
         else await cache.storeFile(staged, hash, link);
       }
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };

@@ -1,6 +1,7 @@
 import { type JsonEvent, spawnPivot, TempProject } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { Running } from "./_kill.ts";
 
 const SLOW = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("slow");
@@ -45,27 +46,48 @@ test("two concurrent repro processes run each stage once and agree", async () =>
   assertEquals(TempProject.byStatus(again.events), { skipped: ["s0", "s1", "s2", "s3"] });
 });
 
+/**
+ * A chain whose stages say they started, and whose s1, while `hold.txt`
+ * (its dep) says "wait", waits until it is cancelled (a minute at most).
+ */
+const HOLD = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("hold");
+for (const i of [0, 1, 2, 3]) {
+  pipeline.stage({
+    name: \`s\${i}\`,
+    deps: {
+      ...(i === 1 ? { hold: dep("hold.txt", loaders.text()) } : {}),
+      ...(i === 0 ? {} : { prev: dep(\`out/s\${i - 1}.txt\`, loaders.text()) }),
+    },
+    outs: { o: out(\`out/s\${i}.txt\`, loaders.text()) },
+    run: async ({ hold }, ctx) => {
+      console.log("started");
+      if (i === 1 && hold === "wait") {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 60_000);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve(undefined);
+          });
+        });
+      }
+      ctx.signal.throwIfAborted();
+      return { o: \`\${i} \${crypto.randomUUID()}\` };
+    },
+  });
+}
+`;
+
 test("Ctrl-C cancels running stages and leaves state consistent", async () => {
-  await using p = await TempProject.create({ "pipeline.ts": SLOW });
-  const child = spawnPivot(p.root, ["repro", "--json"]);
-  // Wait until s0 has finished and s1 is running, then interrupt.
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes(`"stage":"s0"`)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-  }
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  child.kill("SIGINT");
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-  }
-  const status = await child.status;
-  await child.stderr.cancel();
+  await using p = await TempProject.create({ "pipeline.ts": HOLD, "hold.txt": "wait" });
+  const run = new Running(spawnPivot(p.root, ["repro", "--json"]));
+  // Interrupt once s1 runs: s0 has placed its outs by then (it may still be
+  // writing its lock file: its downstream starts before that).
+  await run.until((r) => r.stderr.includes("[s1] started"), "s1 to start");
+  Deno.kill(run.pid, "SIGINT");
+  const status = await run.status;
   assertEquals(status.code, 130);
+  const seen = run.stdout;
   const events = seen.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as JsonEvent);
   const byStatus = TempProject.byStatus(events);
   assertEquals(byStatus.ran, ["s0"]);
@@ -73,6 +95,7 @@ test("Ctrl-C cancels running stages and leaves state consistent", async () => {
   assert(!(await p.exists(".pivot/stages/s1.lock")), "a cancelled stage writes no lock");
   assert(!(await p.exists("out/s1.txt")), "a cancelled stage leaves no out");
 
+  await p.write("hold.txt", "go");
   const next = await p.events("repro");
   assertEquals(TempProject.byStatus(next.events), { ran: ["s1", "s2", "s3"], skipped: ["s0"] });
 });

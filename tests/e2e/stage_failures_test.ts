@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { TempProject } from "../_project.ts";
+import { hashBytes } from "../../lib/storage/hash.ts";
 
 /** Output that is one of Deno's own uncaught-error reports. */
 const RAW_DENO_ERROR = /error: Uncaught|\(in worker|\n\s+at /;
@@ -192,3 +193,119 @@ export function train({ rows }: { rows: Row[] }): { width: string } {
     /failed at lib\/model\.ts:9:/,
   );
 });
+
+// `upper` puts a directory where its own lock file goes while it runs (as
+// anything in the way of a lock file would), only for the input "hello": its
+// outs are placed, the stages below it may have started (they read outs, not
+// lock files), and then its lock file cannot be written.
+const LOCK_IN_THE_WAY = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("lock_in_the_way");
+pipeline.stage({
+  name: "upper",
+  deps: { text: dep("in.txt", loaders.text()) },
+  outs: { o: out("upper.txt", loaders.text()) },
+  permissions: { run: ["mkdir"] },
+  run: ({ text }) => {
+    if (text === "hello") {
+      const lock = new URL("./.pivot/stages/upper.lock/in-the-way", import.meta.url).pathname;
+      // test-conventions: allow (the stage's own process, not the test's)
+      new Deno.Command("mkdir", { args: ["-p", lock] }).outputSync();
+    }
+    return { o: text.toUpperCase() };
+  },
+});
+pipeline.stage({
+  name: "shout",
+  deps: { text: dep("upper.txt", loaders.text()) },
+  outs: { o: out("shout.txt", loaders.text()) },
+  run: ({ text }) => ({ o: text + "!" }),
+});
+pipeline.stage({
+  name: "last",
+  deps: { text: dep("shout.txt", loaders.text()), again: dep("upper.txt", loaders.text()) },
+  outs: { o: out("last.txt", loaders.text()) },
+  run: ({ text, again }) => ({ o: text + again }),
+});
+`;
+
+test(
+  "a lock file that cannot be written fails its stage and claims nothing; what ran below it read the real outs",
+  {
+    timeLimit: 60_000,
+  },
+  async () => {
+    await using p = await TempProject.create({ "pipeline.ts": LOCK_IN_THE_WAY, "in.txt": "hello" });
+    const { result, events } = await p.events("repro");
+    assertEquals(result.code, 1, result.stderr);
+    const byName = new Map(events.filter((e) => e.type === "stage").map((e) => [e.stage, e]));
+    assertEquals(byName.get("upper")?.status, "failed");
+    assertMatch(
+      String(byName.get("upper")?.error),
+      /stage 'upper': its outs are in place but its run could not be recorded, so it will run again: .*rename '\.pivot\/stages\/upper\.lock\./,
+    );
+    // Nothing claims the run: no lock file, no temporary file left beside it.
+    assert((await Deno.stat(p.path(".pivot/stages/upper.lock"))).isDirectory);
+    const left = [...Deno.readDirSync(p.path(".pivot/stages"))].map((e) => e.name);
+    assertEquals(left.filter((name) => name.startsWith("upper.lock.")), []);
+    assertEquals(await p.read("upper.txt"), "HELLO");
+    // A stage below may have started before the failure (the outs it reads
+    // were in place) or been blocked; one that ran recorded what it read.
+    const ran = new Set<string>();
+    for (const name of ["shout", "last"]) {
+      const status = byName.get(name)?.status;
+      assert(status === "ran" || status === "blocked", `${name}: ${status}`);
+      if (status === "ran") ran.add(name);
+    }
+    if (ran.has("shout")) assertEquals(await p.read("shout.txt"), "HELLO!");
+    if (ran.has("shout") && !ran.has("last")) {
+      // Blocked by the stage that failed, not by the one between that ran.
+      assertEquals(byName.get("last")?.reason, "upstream 'upper' did not complete");
+    }
+
+    // Out of the way (and no longer put back), the next run re-runs `upper`,
+    // which has no lock file, and only what below it did not run.
+    await Deno.remove(p.path(".pivot/stages/upper.lock"), { recursive: true });
+    await p.write("in.txt", "Hello");
+    const second = await p.events("repro");
+    assertEquals(second.result.code, 0, second.result.stderr);
+    const expected: Record<string, string[]> = { ran: ["upper"] };
+    for (const name of ["shout", "last"]) {
+      (expected[ran.has(name) ? "skipped" : "ran"] ??= []).push(name);
+    }
+    for (const names of Object.values(expected)) names.sort();
+    assertEquals(TempProject.byStatus(second.events), expected);
+    assertEquals(await p.read("last.txt"), "HELLO!HELLO");
+    const third = await p.events("repro");
+    assertEquals(TempProject.byStatus(third.events), { skipped: ["last", "shout", "upper"] });
+  },
+);
+
+test(
+  "an out that cannot be stored in the cache after it was placed fails its stage, and no lock file claims it",
+  {
+    timeLimit: 60_000,
+  },
+  async () => {
+    await using p = await TempProject.create({ "pipeline.ts": LOCK_IN_THE_WAY, "in.txt": "Hi" });
+    // A file where the object of upper's out ("HI") needs a directory.
+    const hash = await hashBytes(new TextEncoder().encode("HI"));
+    await p.write(`.pivot/cache/files/${hash.slice(0, 2)}`, "in the way");
+    const { result, events } = await p.events("repro");
+    assertEquals(result.code, 1, result.stderr);
+    const upper = events.find((e) => e.type === "stage" && e.stage === "upper");
+    assertEquals(upper?.status, "failed");
+    assertMatch(
+      String(upper?.error),
+      /stage 'upper': its outs are in place but its run could not be recorded, so it will run again/,
+    );
+    assert(!(await p.exists(".pivot/stages/upper.lock")), "no lock file claims the run");
+    assertEquals(await p.read("upper.txt"), "HI");
+
+    await Deno.remove(p.path(`.pivot/cache/files/${hash.slice(0, 2)}`));
+    const again = await p.events("repro");
+    assertEquals(again.result.code, 0, again.result.stderr);
+    assertEquals(TempProject.byStatus(again.events).ran?.includes("upper"), true);
+    const verify = await p.pivot("verify");
+    assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+  },
+);

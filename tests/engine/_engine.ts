@@ -54,6 +54,8 @@ export interface WaveOptions {
   readonly keepGoing?: boolean;
   /** Run these even if up to date. */
   readonly force?: readonly string[];
+  /** Commit queued state writes every this many recorded runs (the engine's default otherwise). */
+  readonly commitEvery?: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function engineProject(files: Record<string, string>): Promise<Engi
         keepGoing: options.keepGoing ?? false,
         jobs: options.jobs ?? 2,
         noCommit: false,
+        ...(options.commitEvery !== undefined ? { commitEvery: options.commitEvery } : {}),
       });
     },
     lastWave() {

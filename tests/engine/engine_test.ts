@@ -7,6 +7,9 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { engineProject } from "./_engine.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
+import { join } from "node:path";
+import { stageKey } from "../../lib/engine/context.ts";
+import { NS } from "../../lib/storage/state.ts";
 
 const CHAIN = {
   "pivot.yaml": `stages:
@@ -251,4 +254,32 @@ test("small and big outs reach the workspace and the cache whole, and a re-run r
   assertEquals((await project.wave()).ran, 1);
   await check("small b", "b".repeat(3 << 20));
   assertEquals((await project.wave()).skipped, 1);
+});
+
+test("state writes committed during a wave, run by run, lose nothing and keep the latest", async () => {
+  await using project = await engineProject(CHAIN);
+  const first = await project.wave({ commitEvery: 1 });
+  assertEquals(first.ran, 2);
+  await Deno.writeTextFile(project.dir.path("data/in.txt"), "bye");
+  const second = await project.wave({ commitEvery: 1 });
+  assertEquals(second.ran, 2);
+  // What a fresh process sees: the lock file entries and run-cache entries
+  // of both runs of both stages (the newest lock, both inputs' runs).
+  const kv = await Deno.openKv(join(project.context.project.stateDir, "state.db"));
+  try {
+    for (const name of ["upper", "shout"]) {
+      const key = stageKey(project.context, project.stage(name));
+      const runs = await Array.fromAsync(kv.list({ prefix: [NS.run, key] }));
+      assertEquals(runs.length, 2, name);
+      const lock = (await kv.get<{ data: { deps: { hash: string }[] } }>([NS.lock, key])).value;
+      const dep = name === "upper" ? "data/in.txt" : "upper.txt";
+      const text = await Deno.readTextFile(project.dir.path(dep));
+      assertEquals(lock?.data.deps[0].hash, await hashBytes(new TextEncoder().encode(text)));
+    }
+  } finally {
+    kv.close();
+  }
+  assertEquals(await Deno.readTextFile(project.dir.path("shout.txt")), "BYE!");
+  const third = await project.wave({ commitEvery: 1 });
+  assertEquals([third.ran, third.skipped], [0, 2]);
 });

@@ -1,4 +1,5 @@
 import { WaveSchedule } from "../../lib/engine/schedule.ts";
+import { ReportOrder } from "../../lib/engine/report_order.ts";
 import { buildGraph } from "../../lib/graph/graph.ts";
 import type { StageDef } from "../../lib/model/stage_def.ts";
 import { assertEquals } from "../_assert.ts";
@@ -83,4 +84,76 @@ test("a stage below a failure by two paths is blocked once", () => {
   drain(schedule);
   const blocked = schedule.end(graph.byName.get("prep")!, true);
   assertEquals(blocked.map((b) => [b.stage.name, b.by]), [["left", "prep"], ["join", "left"]]);
+});
+
+test("a released stage lets the stages below it start before it ends, and its end counts once", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.release(GRAPH.byName.get("prep")!);
+  assertEquals(drain(schedule), ["left", "right"]);
+  // Releasing again, then ending, makes nothing ready twice.
+  schedule.release(GRAPH.byName.get("prep")!);
+  assertEquals(schedule.end(GRAPH.byName.get("prep")!, false), []);
+  assertEquals(drain(schedule), []);
+  schedule.end(GRAPH.byName.get("left")!, false);
+  assertEquals(drain(schedule), []);
+  schedule.release(GRAPH.byName.get("right")!);
+  assertEquals(drain(schedule), ["join"]);
+  assertEquals(schedule.unfinished, 3); // right (released, not ended), join, solo
+});
+
+test("a released stage that fails blocks what below it has not started, not what has", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.release(GRAPH.byName.get("prep")!);
+  // `left` started; `right` is still in the ready queue.
+  assertEquals(schedule.take()!.name, "left");
+  const blocked = schedule.end(GRAPH.byName.get("prep")!, true);
+  // `join` is below the started `left` too, and below `prep`: blocked, by
+  // `prep` (`left` itself completes).
+  assertEquals(blocked.map((b) => [b.stage.name, b.by]), [["join", "prep"], ["right", "prep"]]);
+  assertEquals(schedule.hasReady, false);
+  // `left` reports its own end; nothing is left to make ready.
+  assertEquals(schedule.end(GRAPH.byName.get("left")!, false), []);
+  assertEquals(drain(schedule), []);
+  assertEquals(schedule.unfinished, 1); // solo
+});
+
+test("a stage released and blocked is never made ready by its other upstream", () => {
+  const schedule = new WaveSchedule(GRAPH.order, GRAPH);
+  drain(schedule);
+  schedule.end(GRAPH.byName.get("prep")!, false);
+  assertEquals(drain(schedule), ["left", "right"]);
+  schedule.release(GRAPH.byName.get("left")!);
+  const blocked = schedule.end(GRAPH.byName.get("left")!, true);
+  assertEquals(names(blocked.map((b) => b.stage)), ["join"]);
+  schedule.release(GRAPH.byName.get("right")!);
+  schedule.end(GRAPH.byName.get("right")!, false);
+  assertEquals(drain(schedule), []);
+});
+
+test("a stage's event waits for those of its upstream stages in the wave, then follows at once", () => {
+  const order = new ReportOrder(GRAPH.order, GRAPH);
+  const emitted: string[] = [];
+  const report = (name: string) => order.report(name, () => emitted.push(name));
+  // `left` ended while `prep` was still writing its lock file; `join` after it.
+  report("left");
+  report("solo");
+  assertEquals([emitted, order.held], [["solo"], 1]);
+  report("prep");
+  assertEquals(emitted, ["solo", "prep", "left"]);
+  report("join");
+  assertEquals([emitted, order.held], [["solo", "prep", "left"], 1]);
+  report("right");
+  assertEquals([emitted, order.held], [["solo", "prep", "left", "right", "join"], 0]);
+});
+
+test("upstream stages outside the wave are not waited for by its events", () => {
+  const wave = STAGES.filter((s) => s.name === "left" || s.name === "join");
+  const order = new ReportOrder(wave, GRAPH);
+  const emitted: string[] = [];
+  order.report("join", () => emitted.push("join"));
+  assertEquals(emitted, []);
+  order.report("left", () => emitted.push("left"));
+  assertEquals(emitted, ["left", "join"]);
 });
