@@ -10,7 +10,6 @@
 
 import type { StageGraph } from "../graph/graph.ts";
 import type { StageDef } from "../model/stage_def.ts";
-import type { WaveSchedule } from "./schedule.ts";
 
 /** Holds a stage's event until the events of its upstream stages are out. */
 export class ReportOrder {

@@ -423,9 +423,13 @@ export class StateStore {
 /** The store's file in the state directory. */
 const STATE_FILE = "state.db";
 
-/** How SQLite (through Deno KV) says that a database file is damaged. */
+/**
+ * How SQLite (through Deno KV) says that a database file is damaged, and how
+ * KV says that a value's bytes are (a page damaged inside a stored value:
+ * met by a point read since values are no longer loaded up front).
+ */
 const CORRUPT =
-  /file is not a database|database disk image is malformed|SQLITE_(?:CORRUPT|NOTADB)/i;
+  /file is not a database|database disk image is malformed|SQLITE_(?:CORRUPT|NOTADB)|could not deserialize value/i;
 
 /**
  * True when `error` says the state store's file is damaged: SQLite found a

@@ -201,6 +201,7 @@ test("setting a store aside replaces an older copy and leaves no stray -wal or -
 test("SQLite's words for a damaged file are recognised, others are not", () => {
   assert(isCorruptStateError(new Error("database disk image is malformed")));
   assert(isCorruptStateError(new Error("file is not a database")));
+  assert(isCorruptStateError(new TypeError("could not deserialize value")));
   assert(!isCorruptStateError(new Error("database is locked")));
   assert(!isCorruptStateError("file is not a database"));
 });
