@@ -171,19 +171,21 @@ test("an error escaping a stage fails it, and the next stage runs in a new worke
     /^stage 'crash' failed at stages\.ts:4:\d+: Error: worker down \(uncaught, in a callback the stage left running\)$/,
   );
   assertEquals(await Deno.readTextFile(project.dir.path("after.txt")), "still here");
-  // The retired worker's staging area is removed and its replacement's made,
-  // both in the background: wait until exactly one is left.
+  // The retired worker's staging area is removed in the background: wait
+  // until at most one is left (the replacement's, when 'after' ran after
+  // 'crash'; none when the two were decided in the other order, which
+  // concurrent decisions allow under load, and nothing was left to run).
   const areas = async () => {
     let count = 0;
     for await (const _ of Deno.readDir(project.dir.path(".pivot/tmp/run-test"))) count++;
     return count;
   };
   let count = await areas();
-  for (let waited = 0; count !== 1 && waited < 10_000; waited += 20) {
+  for (let waited = 0; count > 1 && waited < 10_000; waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     count = await areas();
   }
-  assertEquals(count, 1);
+  assert(count <= 1, `${count} staging areas left`);
 });
 
 const LEAVING = {
