@@ -80,9 +80,8 @@ export async function loadStagesWithProducers(
     for (const out of stage.outs) produced.add({ out });
   };
   stages.forEach(addOuts);
-  const queue: { stage: StageDef; dep: DepDef }[] = stages.flatMap((stage) =>
-    stage.deps.map((dep) => ({ stage, dep }))
-  );
+  // Stages whose deps are still to look at, in order: each dep of a stage in turn.
+  const queue: StageDef[] = [...stages];
 
   const include = (stage: StageDef) => {
     if (included.has(stage.lockFile)) return;
@@ -92,7 +91,7 @@ export async function loadStagesWithProducers(
     stages.push(named);
     addOuts(named);
     if (!pipelines.some((ref) => ref.file === named.pipeline.file)) pipelines.push(named.pipeline);
-    for (const dep of named.deps) queue.push({ stage: named, dep });
+    queue.push(named);
   };
 
   // Pipeline files other than the main one from a directory up to the project root, nearest
@@ -127,14 +126,20 @@ export async function loadStagesWithProducers(
   };
 
   for (let next = 0; next < queue.length; next++) {
-    const { stage, dep } = queue[next];
-    if (produced.overlapping(dep.path).length > 0) continue;
-    // An included stage's deps are first looked for in its own pipeline (its outs may lie
-    // anywhere), then from the dep's directory up.
-    const own = stage.pipeline.file === file
-      ? []
-      : producersOf(loaded.get(stage.pipeline.file)!, dep);
-    for (const producer of own.length > 0 ? own : await search(dep)) include(producer);
+    const stage = queue[next];
+    for (const dep of stage.deps) {
+      // Without directory outs or outs below the dep, only an out at its path produces it.
+      const isProduced = produced.mayOverlapOthers(dep.path)
+        ? produced.overlapping(dep.path).length > 0
+        : produced.get(dep.path) !== undefined;
+      if (isProduced) continue;
+      // An included stage's deps are first looked for in its own pipeline (its outs may lie
+      // anywhere), then from the dep's directory up.
+      const own = stage.pipeline.file === file
+        ? []
+        : producersOf(loaded.get(stage.pipeline.file)!, dep);
+      for (const producer of own.length > 0 ? own : await search(dep)) include(producer);
+    }
   }
   return { main, stages, pipelines };
 }
