@@ -261,8 +261,10 @@ export class Engine {
       }
     }
 
-    const count = (status: StageStatus) =>
-      [...results.values()].filter((r) => r.status === status).length;
+    // One pass over the outcomes, not one copy of them per status.
+    const counts = new Map<StageStatus, number>();
+    for (const { status } of results.values()) counts.set(status, (counts.get(status) ?? 0) + 1);
+    const count = (status: StageStatus) => counts.get(status) ?? 0;
     const summary: SummaryEvent = {
       type: "summary",
       ran: count("ran"),
