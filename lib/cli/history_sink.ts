@@ -66,11 +66,11 @@ export function recordWaves(
 }
 
 function stageOf(event: StageEvent): RunStage {
-  return {
+  const stage = {
     name: event.stage,
     status: event.status,
     reason: event.reason,
     duration_ms: event.duration_ms,
-    ...(event.error !== undefined ? { error: event.error } : {}),
   };
+  return event.error === undefined ? stage : { ...stage, error: event.error };
 }

@@ -185,16 +185,27 @@ export class Engine {
     const finish = (stage: StageDef, result: StageOutcome, since: number) => {
       results.set(stage.name, result);
       if (result.status === "failed" && !request.keepGoing) wave.stopping = true;
-      const event: StageEvent = {
-        type: "stage",
-        stage: stage.name,
-        status: result.status,
-        reason: result.reason,
-        duration_ms: Math.round(performance.now() - since),
-        ...(result.error !== undefined ? { error: result.error } : {}),
-        ...(result.stack !== undefined ? { stack: result.stack } : {}),
-        ...(result.leftovers?.length ? { leftovers: result.leftovers } : {}),
-      };
+      const duration_ms = Math.round(performance.now() - since);
+      // The plain event (every stage of a no-op) without the spreads of empty objects.
+      const event: StageEvent = result.error === undefined && result.stack === undefined &&
+          !result.leftovers?.length
+        ? {
+          type: "stage",
+          stage: stage.name,
+          status: result.status,
+          reason: result.reason,
+          duration_ms,
+        }
+        : {
+          type: "stage",
+          stage: stage.name,
+          status: result.status,
+          reason: result.reason,
+          duration_ms,
+          ...(result.error !== undefined ? { error: result.error } : {}),
+          ...(result.stack !== undefined ? { stack: result.stack } : {}),
+          ...(result.leftovers?.length ? { leftovers: result.leftovers } : {}),
+        };
       order.report(stage.name, () => this.#events.emit(event));
       this.#emitPoolWarnings();
     };
@@ -250,8 +261,10 @@ export class Engine {
       }
     }
 
-    const count = (status: StageStatus) =>
-      [...results.values()].filter((r) => r.status === status).length;
+    // One pass over the outcomes, not one copy of them per status.
+    const counts = new Map<StageStatus, number>();
+    for (const { status } of results.values()) counts.set(status, (counts.get(status) ?? 0) + 1);
+    const count = (status: StageStatus) => counts.get(status) ?? 0;
     const summary: SummaryEvent = {
       type: "summary",
       ran: count("ran"),

@@ -41,6 +41,8 @@ export class ReportOrder {
     }
     emit();
     this.#reported.add(stage);
+    // Nothing held (a wave whose stages end top down, as every no-op): nothing to release.
+    if (this.#held.size === 0) return;
     const below = [...this.#graph.downstream.get(stage) ?? []]
       .filter((name) => this.#held.has(name))
       .sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);

@@ -119,12 +119,16 @@ export class WaveSchedule {
 
   /** The stages of the wave directly below `stage` that have not ended, in pipeline order. */
   #below(stage: StageDef): StageDef[] {
-    const below: string[] = [];
+    const below: StageDef[] = [];
     for (const name of this.#graph.downstream.get(stage.name)!) {
-      if (this.#index.has(name) && !this.#ended.has(name)) below.push(name);
+      if (this.#index.has(name) && !this.#ended.has(name)) {
+        below.push(this.#graph.byName.get(name)!);
+      }
     }
-    if (below.length > 1) below.sort((a, b) => this.#index.get(a)! - this.#index.get(b)!);
-    return below.map((name) => this.#graph.byName.get(name)!);
+    if (below.length > 1) {
+      below.sort((a, b) => this.#index.get(a.name)! - this.#index.get(b.name)!);
+    }
+    return below;
   }
 
   /** One more upstream stage of `stage` is done: it is ready when none is left. */

@@ -42,15 +42,18 @@ export interface GraphOptions {
 /** Build and validate the graph of `stages`. */
 export function buildGraph(stages: readonly StageDef[], options: GraphOptions): StageGraph {
   const byName = new Map<string, StageDef>();
-  for (const stage of stages) {
-    if (byName.has(stage.name)) {
+  // Declaration index by name: the topological order's tie-break, and its counters' slots.
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < stages.length; i++) {
+    const stage = stages[i];
+    const twin = byName.get(stage.name);
+    if (twin !== undefined) {
       throw new PivotError(
-        `stage '${stage.name}' is defined twice (in ${
-          byName.get(stage.name)!.pipeline.file
-        } and ${stage.pipeline.file}): rename one`,
+        `stage '${stage.name}' is defined twice (in ${twin.pipeline.file} and ${stage.pipeline.file}): rename one`,
       );
     }
     byName.set(stage.name, stage);
+    indexOf.set(stage.name, i);
   }
   const outs = new OutIndex<Producer>();
   for (const stage of stages) {
@@ -68,6 +71,8 @@ export function buildGraph(stages: readonly StageDef[], options: GraphOptions): 
   }
   for (const stage of stages) {
     for (const out of stage.outs) {
+      // Without directory outs or outs below this one, only this out is at its path.
+      if (!outs.mayOverlapOthers(out.path)) continue;
       for (const other of outs.overlapping(out.path)) {
         if (other.out === out) continue;
         const [outer, inner] = isUnder(out.path, other.out.path) ? [other, { stage, out }] : [
@@ -81,12 +86,18 @@ export function buildGraph(stages: readonly StageDef[], options: GraphOptions): 
     }
   }
 
-  const upstream = new Map<string, Set<string>>(stages.map((s) => [s.name, new Set()]));
-  const downstream = new Map<string, Set<string>>(stages.map((s) => [s.name, new Set()]));
+  const upstreamSets: Set<string>[] = [];
+  const downstreamSets: Set<string>[] = [];
+  for (let i = 0; i < stages.length; i++) {
+    upstreamSets.push(new Set());
+    downstreamSets.push(new Set());
+  }
   const producersOfDep = new Map<string, Map<string, Producer[]>>();
-  for (const stage of stages) {
+  for (let i = 0; i < stages.length; i++) {
+    const stage = stages[i];
     const perDep = new Map<string, Producer[]>();
     producersOfDep.set(stage.name, perDep);
+    const up = upstreamSets[i];
     for (const dep of stage.deps) {
       const producers = outs.overlapping(dep.path);
       perDep.set(dep.path, producers);
@@ -96,40 +107,53 @@ export function buildGraph(stages: readonly StageDef[], options: GraphOptions): 
         );
       }
       for (const producer of producers) {
-        upstream.get(stage.name)!.add(producer.stage.name);
-        downstream.get(producer.stage.name)!.add(stage.name);
+        const name = producer.stage.name;
+        if (up.has(name)) continue;
+        up.add(name);
+        downstreamSets[indexOf.get(name)!].add(stage.name);
       }
     }
   }
-  const order = topologicalOrder(stages, upstream, downstream);
+  const upstream = new Map<string, Set<string>>();
+  const downstream = new Map<string, Set<string>>();
+  for (let i = 0; i < stages.length; i++) {
+    upstream.set(stages[i].name, upstreamSets[i]);
+    downstream.set(stages[i].name, downstreamSets[i]);
+  }
+  const order = topologicalOrder(stages, indexOf, upstreamSets, downstreamSets);
   return { order, byName, upstream, downstream, producersOfDep };
 }
 
+/**
+ * Kahn's order over declaration indexes: `upstream[i]` and `downstream[i]`
+ * are the names of stage `i`'s neighbours, `indexOf` their indexes.
+ */
 function topologicalOrder(
   stages: readonly StageDef[],
-  upstream: ReadonlyMap<string, ReadonlySet<string>>,
-  downstream: ReadonlyMap<string, ReadonlySet<string>>,
+  indexOf: ReadonlyMap<string, number>,
+  upstream: readonly ReadonlySet<string>[],
+  downstream: readonly ReadonlySet<string>[],
 ): StageDef[] {
-  const index = new Map(stages.map((s, i) => [s.name, i]));
-  const waiting = new Map(stages.map((s) => [s.name, upstream.get(s.name)!.size]));
+  const waiting = new Int32Array(stages.length);
   // Ready stages by declaration index: the earliest-declared goes first, so
   // output order is stable; a heap keeps a wide graph from costing n² log n.
   const ready = new MinHeap();
-  stages.forEach((s, i) => {
-    if (waiting.get(s.name) === 0) ready.push(i);
-  });
+  for (let i = 0; i < stages.length; i++) {
+    waiting[i] = upstream[i].size;
+    if (waiting[i] === 0) ready.push(i);
+  }
   const order: StageDef[] = [];
   while (ready.size > 0) {
-    const stage = stages[ready.pop()];
-    order.push(stage);
-    for (const next of downstream.get(stage.name)!) {
-      const left = waiting.get(next)! - 1;
-      waiting.set(next, left);
-      if (left === 0) ready.push(index.get(next)!);
+    const i = ready.pop();
+    order.push(stages[i]);
+    for (const next of downstream[i]) {
+      const j = indexOf.get(next)!;
+      if (--waiting[j] === 0) ready.push(j);
     }
   }
   if (order.length < stages.length) {
-    const cycle = findCycle(stages.filter((s) => waiting.get(s.name)! > 0), upstream);
+    const upstreamByName = new Map(stages.map((s, i) => [s.name, upstream[i]]));
+    const cycle = findCycle(stages.filter((_, i) => waiting[i] > 0), upstreamByName);
     throw new PivotError(
       `the pipeline has a cycle: ${cycle.join(" -> ")}: remove one of these deps`,
     );
@@ -169,8 +193,10 @@ function closure(
   names: Iterable<string>,
   edges: ReadonlyMap<string, ReadonlySet<string>>,
 ): StageDef[] {
-  const included = new Set<string>();
   const stack = [...names];
+  // Nothing named (the driver asks for the downstream of no changed file at every run).
+  if (stack.length === 0) return [];
+  const included = new Set<string>();
   while (stack.length > 0) {
     const name = stack.pop()!;
     if (included.has(name)) continue;

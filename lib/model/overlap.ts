@@ -70,6 +70,15 @@ export class OutIndex<T extends Indexed> {
     return this.#byPath.get(path);
   }
 
+  /**
+   * True when an item other than the one exactly at `path` may overlap it:
+   * some indexed out is a directory, or `path` is above an indexed out. When
+   * false, {@link overlapping} holds at most the item at `path`.
+   */
+  mayOverlapOthers(path: string): boolean {
+    return this.#dirs > 0 || this.#ancestors.has(path);
+  }
+
   /** Items whose outs overlap a dep at `path` (see {@link overlaps}): exact, above, below. */
   overlapping(path: string): T[] {
     const result: T[] = [];

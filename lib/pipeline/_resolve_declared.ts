@@ -79,7 +79,7 @@ export function resolveArtifact(
   }
   const path = rel ?? projectRelative(project, abs);
   if (decl.what === "out") {
-    if (`/${path}/`.includes("/.git/")) {
+    if (path.includes(".git") && `/${path}/`.includes("/.git/")) {
       throw new PivotError(
         `${where()}: stage '${stage}': out '${decl.name}' (${decl.path}) is inside a .git/ directory, which git owns: use another path`,
       );

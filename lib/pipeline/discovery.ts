@@ -71,20 +71,23 @@ export async function loadStagesWithProducers(
   const loaded = new Map<string, LoadedPipeline>([[file, main]]);
   const stages: StageDef[] = [...main.stages];
   const pipelines: PipelineRef[] = [main.ref];
-  const names = new Set(stages.map((stage) => stage.name));
-  // A stage is known by its lock file: unique across pipelines, unlike its name.
-  const included = new Set(stages.map((stage) => stage.lockFile));
   // The outs of the included stages, to tell whether a dep is produced.
   const produced = new OutIndex<{ out: OutDef }>();
   const addOuts = (stage: StageDef) => {
     for (const out of stage.outs) produced.add({ out });
   };
   stages.forEach(addOuts);
-  const queue: { stage: StageDef; dep: DepDef }[] = stages.flatMap((stage) =>
-    stage.deps.map((dep) => ({ stage, dep }))
-  );
+  // Names taken and stages included (a stage is known by its lock file: unique across
+  // pipelines, unlike its name), made at the first inclusion: a pipeline whose deps are all
+  // its own outs or files (the usual case) never needs them.
+  let known: { readonly names: Set<string>; readonly included: Set<string> } | undefined;
 
   const include = (stage: StageDef) => {
+    known ??= {
+      names: new Set(stages.map((stage) => stage.name)),
+      included: new Set(stages.map((stage) => stage.lockFile)),
+    };
+    const { names, included } = known;
     if (included.has(stage.lockFile)) return;
     const named = names.has(stage.name) ? qualified(stage, names) : stage;
     included.add(stage.lockFile);
@@ -92,7 +95,6 @@ export async function loadStagesWithProducers(
     stages.push(named);
     addOuts(named);
     if (!pipelines.some((ref) => ref.file === named.pipeline.file)) pipelines.push(named.pipeline);
-    for (const dep of named.deps) queue.push({ stage: named, dep });
   };
 
   // Pipeline files other than the main one from a directory up to the project root, nearest
@@ -126,15 +128,22 @@ export async function loadStagesWithProducers(
     return [];
   };
 
-  for (let next = 0; next < queue.length; next++) {
-    const { stage, dep } = queue[next];
-    if (produced.overlapping(dep.path).length > 0) continue;
-    // An included stage's deps are first looked for in its own pipeline (its outs may lie
-    // anywhere), then from the dep's directory up.
-    const own = stage.pipeline.file === file
-      ? []
-      : producersOf(loaded.get(stage.pipeline.file)!, dep);
-    for (const producer of own.length > 0 ? own : await search(dep)) include(producer);
+  // Each stage's deps in turn, included stages (pushed onto `stages`) after the others.
+  for (let next = 0; next < stages.length; next++) {
+    const stage = stages[next];
+    for (const dep of stage.deps) {
+      // Without directory outs or outs below the dep, only an out at its path produces it.
+      const isProduced = produced.mayOverlapOthers(dep.path)
+        ? produced.overlapping(dep.path).length > 0
+        : produced.get(dep.path) !== undefined;
+      if (isProduced) continue;
+      // An included stage's deps are first looked for in its own pipeline (its outs may lie
+      // anywhere), then from the dep's directory up.
+      const own = stage.pipeline.file === file
+        ? []
+        : producersOf(loaded.get(stage.pipeline.file)!, dep);
+      for (const producer of own.length > 0 ? own : await search(dep)) include(producer);
+    }
   }
   return { main, stages, pipelines };
 }

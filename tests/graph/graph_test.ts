@@ -193,6 +193,29 @@ test("withUpstream is the stages and everything upstream, in graph order", () =>
 test("withDownstream is the stages and everything downstream, in graph order", () => {
   assertEquals(names(withDownstream(chain(), ["prep"])), ["prep", "train", "eval"]);
   assertEquals(names(withDownstream(chain(), ["side"])), ["side"]);
+  assertEquals(names(withDownstream(chain(), [])), []);
+  assertEquals(names(withUpstream(chain(), [])), []);
+});
+
+test("a stage with two deps on one producer has it once upstream, and once downstream of it", () => {
+  const graph = buildGraph([
+    stage({ name: "make", outs: ["data/", "extra.txt"] }),
+    stage({ name: "use", deps: ["data/a.txt", "data/b.txt", "extra.txt"] }),
+  ], existing());
+  assertEquals([...graph.upstream.get("use")!], ["make"]);
+  assertEquals([...graph.downstream.get("make")!], ["use"]);
+  assertEquals(graph.producersOfDep.get("use")!.get("data/b.txt")!.map((p) => p.stage.name), [
+    "make",
+  ]);
+  assertEquals(names(graph.order), ["make", "use"]);
+});
+
+test("outs side by side, or a file out beside a directory out, are no overlap", () => {
+  const graph = buildGraph([
+    stage({ name: "a", outs: ["out/a.txt", "out/b.txt"] }),
+    stage({ name: "b", outs: ["outs/", "out/c.txt"] }),
+  ], existing());
+  assertEquals(names(graph.order), ["a", "b"]);
 });
 
 test("order takes the earliest-declared ready stage at every step, in wide and random graphs", () => {

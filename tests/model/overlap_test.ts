@@ -43,6 +43,11 @@ function check(index: OutIndex<Item>, items: Map<string, Item>, label: string): 
       .sort((x, y) => x - y);
     const found = index.overlapping(query).map((it) => it.id).sort((x, y) => x - y);
     assertEquals(found, expected, `${label}: ${query}`);
+    // The shortcut callers take: when false, at most the item exactly at the path overlaps.
+    if (!index.mayOverlapOthers(query)) {
+      const exact = index.get(query);
+      assertEquals(found, exact === undefined ? [] : [exact.id], `${label}: alone ${query}`);
+    }
   }
 }
 
@@ -76,4 +81,15 @@ test("without directory outs, a path inside an out file does not match it", () =
   assertEquals(index.overlapping("data").map((it) => it.id), [1]);
   index.add(item("data/", 2));
   assertEquals(index.overlapping("data/other").map((it) => it.id), [2]);
+});
+
+test("mayOverlapOthers is false only for a path no directory out holds and above no out", () => {
+  const index = new OutIndex<Item>();
+  index.add(item("a/b/c.txt", 1));
+  assertEquals(index.mayOverlapOthers("a/b/c.txt"), false);
+  assertEquals(index.mayOverlapOthers("x.txt"), false);
+  assertEquals(index.mayOverlapOthers("a/b"), true);
+  assertEquals(index.mayOverlapOthers("a"), true);
+  index.add(item("d/", 2));
+  assertEquals(index.mayOverlapOthers("x.txt"), true);
 });
