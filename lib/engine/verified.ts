@@ -92,7 +92,7 @@ export interface StampsBefore {
 }
 
 /** Bumped when the entry layout or the digest's input changes. */
-const VERSION = 2;
+const VERSION = 3;
 /** Bytes of JSON per KV value, under its 64 KiB limit. */
 const CHUNK_BYTES = 60_000;
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
@@ -286,7 +286,8 @@ export class VerifiedIndex {
     if (entry === undefined) return undefined;
     const [digest, lock, deps, outs] = entry;
     if (deps.length !== stage.deps.length || outs.length !== stage.outs.length) return undefined;
-    const lockStamp = stamp(stage.lockFile);
+    // A lock file is its stage's alone: stat-ed without the shared memo.
+    const lockStamp = fileStamp(stage.lockFile);
     if (lockStamp === undefined || !matches(lockStamp, lock)) return undefined;
     for (let i = 0; i < deps.length; i++) {
       const now = stamp(stage.deps[i].abs);
@@ -417,6 +418,8 @@ function indexable(stage: StageDef): boolean {
 }
 
 const digests = new WeakMap<StageDef, { manifest: unknown; digest: string }>();
+/** Manifests' own digests: stages of one shape share one frozen manifest, hashed once. */
+const manifestDigests = new WeakMap<object, string>();
 
 /**
  * A digest of what a decision compares besides hashes: the code manifest,
@@ -428,10 +431,18 @@ function digestOf(context: EngineContext, stage: StageDef): string {
   const manifest = context.fingerprints.get(stage.name)?.manifest;
   const known = digests.get(stage);
   if (known !== undefined && known.manifest === manifest) return known.digest;
+  let code: string | null = null;
+  if (manifest !== undefined) {
+    code = manifestDigests.get(manifest) ?? null;
+    if (code === null) {
+      code = hashBytesSync(JSON.stringify(manifest));
+      manifestDigests.set(manifest, code);
+    }
+  }
   const digest = hashBytesSync(JSON.stringify([
     VERSION,
     stage.frozen === true,
-    manifest ?? null,
+    code,
     stage.params,
     stage.deps.map((dep) => dep.path),
     stage.outs.map((out) => [out.path, out.cache]),
