@@ -220,8 +220,9 @@ export class VerifiedIndex {
     return (hash) => {
       const dir = dirOf(hash);
       if (!dirs.has(dir)) {
-        byDir ??= this.#cachedObjectsByDir(dirOf);
-        dirs.set(dir, this.#checkObjectDir(context, dir, byDir.get(dir) ?? []));
+        // Listed only when a directory lost its recorded stamp: a no-op lists nothing.
+        const objects = () => (byDir ??= this.#cachedObjectsByDir(dirOf)).get(dir) ?? [];
+        dirs.set(dir, this.#checkObjectDir(context, dir, objects));
       }
       const missing = dirs.get(dir);
       return missing === undefined ? context.cache.has(hash) : !missing.has(hash);
@@ -244,14 +245,14 @@ export class VerifiedIndex {
   }
 
   /**
-   * Settle the cache directory `dir` holding `objects` (stage key, hash):
+   * Settle the cache directory `dir` holding `objects()` (stage key, hash):
    * the objects missing from it (none when its stamp is the recorded one),
    * or undefined when it cannot be settled (gone, or changed too recently).
    */
   #checkObjectDir(
     context: EngineContext,
     dir: string,
-    objects: readonly [string, string][],
+    objects: () => readonly [string, string][],
   ): Set<string> | undefined {
     const name = dir.slice(context.cache.dir.length);
     const now = Date.now();
@@ -264,7 +265,7 @@ export class VerifiedIndex {
     }
     if (now - stamp[0] <= RACY_MS) return undefined;
     const missing = new Set<string>();
-    for (const [key, hash] of objects) {
+    for (const [key, hash] of objects()) {
       if (missing.has(hash) || !context.cache.has(hash)) {
         missing.add(hash);
         this.#entries.delete(key);
