@@ -25,20 +25,21 @@ import type { EngineContext } from "./context.ts";
 export function refuseOutsOverCode(
   context: Pick<EngineContext, "project" | "graph" | "fingerprints">,
 ): void {
-  // Stages share their modules: each URL and file is resolved once, not once a stage.
+  // Stages share their modules (and stages of one shape their list of
+  // files): each URL, list and file is looked at once, not once a stage.
   const urls = new Set<string>();
-  const files = new Set<string>();
+  const lists = new Set<readonly string[]>();
   const code = new Set<string>();
   for (const stage of context.graph.order) {
     code.add(stage.pipeline.file);
     if (stage.code.kind !== "command" && stage.code.moduleUrl.startsWith("file:")) {
       urls.add(stage.code.moduleUrl);
     }
-    const locations = context.fingerprints.get(stage.name)?.locations ?? {};
-    for (const location of Object.values(locations)) files.add(location.file);
+    const files = context.fingerprints.get(stage.name)?.files;
+    if (files !== undefined) lists.add(files);
   }
   for (const url of urls) code.add(fromFileUrl(url));
-  for (const file of files) code.add(join(context.project.root, file));
+  for (const files of lists) for (const file of files) code.add(join(context.project.root, file));
   for (const stage of context.graph.order) {
     for (const out of stage.outs) {
       const module = out.isDir

@@ -92,7 +92,7 @@ export interface StampsBefore {
 }
 
 /** Bumped when the entry layout or the digest's input changes. */
-const VERSION = 2;
+const VERSION = 3;
 /** Bytes of JSON per KV value, under its 64 KiB limit. */
 const CHUNK_BYTES = 60_000;
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
@@ -220,8 +220,9 @@ export class VerifiedIndex {
     return (hash) => {
       const dir = dirOf(hash);
       if (!dirs.has(dir)) {
-        byDir ??= this.#cachedObjectsByDir(dirOf);
-        dirs.set(dir, this.#checkObjectDir(context, dir, byDir.get(dir) ?? []));
+        // Listed only when a directory lost its recorded stamp: a no-op lists nothing.
+        const objects = () => (byDir ??= this.#cachedObjectsByDir(dirOf)).get(dir) ?? [];
+        dirs.set(dir, this.#checkObjectDir(context, dir, objects));
       }
       const missing = dirs.get(dir);
       return missing === undefined ? context.cache.has(hash) : !missing.has(hash);
@@ -244,14 +245,14 @@ export class VerifiedIndex {
   }
 
   /**
-   * Settle the cache directory `dir` holding `objects` (stage key, hash):
+   * Settle the cache directory `dir` holding `objects()` (stage key, hash):
    * the objects missing from it (none when its stamp is the recorded one),
    * or undefined when it cannot be settled (gone, or changed too recently).
    */
   #checkObjectDir(
     context: EngineContext,
     dir: string,
-    objects: readonly [string, string][],
+    objects: () => readonly [string, string][],
   ): Set<string> | undefined {
     const name = dir.slice(context.cache.dir.length);
     const now = Date.now();
@@ -264,7 +265,7 @@ export class VerifiedIndex {
     }
     if (now - stamp[0] <= RACY_MS) return undefined;
     const missing = new Set<string>();
-    for (const [key, hash] of objects) {
+    for (const [key, hash] of objects()) {
       if (missing.has(hash) || !context.cache.has(hash)) {
         missing.add(hash);
         this.#entries.delete(key);
@@ -286,7 +287,8 @@ export class VerifiedIndex {
     if (entry === undefined) return undefined;
     const [digest, lock, deps, outs] = entry;
     if (deps.length !== stage.deps.length || outs.length !== stage.outs.length) return undefined;
-    const lockStamp = stamp(stage.lockFile);
+    // A lock file is its stage's alone: stat-ed without the shared memo.
+    const lockStamp = fileStamp(stage.lockFile);
     if (lockStamp === undefined || !matches(lockStamp, lock)) return undefined;
     for (let i = 0; i < deps.length; i++) {
       const now = stamp(stage.deps[i].abs);
@@ -417,6 +419,8 @@ function indexable(stage: StageDef): boolean {
 }
 
 const digests = new WeakMap<StageDef, { manifest: unknown; digest: string }>();
+/** Manifests' own digests: stages of one shape share one frozen manifest, hashed once. */
+const manifestDigests = new WeakMap<object, string>();
 
 /**
  * A digest of what a decision compares besides hashes: the code manifest,
@@ -428,10 +432,18 @@ function digestOf(context: EngineContext, stage: StageDef): string {
   const manifest = context.fingerprints.get(stage.name)?.manifest;
   const known = digests.get(stage);
   if (known !== undefined && known.manifest === manifest) return known.digest;
+  let code: string | null = null;
+  if (manifest !== undefined) {
+    code = manifestDigests.get(manifest) ?? null;
+    if (code === null) {
+      code = hashBytesSync(JSON.stringify(manifest));
+      manifestDigests.set(manifest, code);
+    }
+  }
   const digest = hashBytesSync(JSON.stringify([
     VERSION,
     stage.frozen === true,
-    manifest ?? null,
+    code,
     stage.params,
     stage.deps.map((dep) => dep.path),
     stage.outs.map((out) => [out.path, out.cache]),

@@ -86,6 +86,12 @@ export interface StageFingerprint {
   manifest: Record<string, string>;
   /** Key → where that code is. */
   locations: Record<string, ManifestLocation>;
+  /**
+   * The project-relative files its locations name, each once: what
+   * `refuseOutsOverCode` needs without building every stage's locations.
+   * Stages of one shape share the same frozen array.
+   */
+  readonly files: readonly string[];
 }
 
 const V = ANALYSIS_VERSION;
@@ -479,6 +485,7 @@ function commandFingerprint(code: CommandRef): StageFingerprint {
   return {
     manifest: { [COMMAND_KEY]: code.hash },
     locations: { [COMMAND_KEY]: { file: code.site.file, line: code.site.line } },
+    files: [code.site.file],
   };
 }
 
@@ -542,6 +549,15 @@ function decodeSnapshot(snapshot: Snapshot): StageFingerprint[] {
     for (let i = 0; i < shape.length; i += 3) manifest[entries[shape[i]][0]] = entries[shape[i]][1];
     return Object.freeze(manifest);
   });
+  // A location's file does not depend on the stage's anchor: one list a shape.
+  const shapeFiles = shapes.map((shape) => {
+    const named = new Set<string>();
+    for (let i = 0; i < shape.length; i += 3) {
+      const file = shape[i + 1];
+      named.add(files[file >= 0 ? file : -1 - file]);
+    }
+    return Object.freeze([...named]);
+  });
   const locate = (shape: number[], anchor: number) => {
     const locations: Record<string, ManifestLocation> = {};
     for (let i = 0; i < shape.length; i += 3) {
@@ -558,6 +574,7 @@ function decodeSnapshot(snapshot: Snapshot): StageFingerprint[] {
     let locations: Record<string, ManifestLocation> | undefined;
     return {
       manifest: manifests[id],
+      files: shapeFiles[id],
       get locations() {
         return locations ??= locate(shapes[id], at);
       },
@@ -575,7 +592,8 @@ function toFingerprint(
     manifest[key] = entry.hash;
     locations[key] = { file: entry.location.file, line: entry.location.line };
   }
-  return { manifest, locations };
+  const files = [...new Set(Object.values(locations).map((location) => location.file))];
+  return { manifest, locations, files };
 }
 
 /**

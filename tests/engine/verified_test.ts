@@ -199,6 +199,7 @@ test("a changed code manifest is noticed through the stage's digest", async () =
     fingerprints: new Map([["count", {
       manifest: { "self:run": "0123456789abcdef" },
       locations: {},
+      files: [],
     }]]),
   };
   const index = await verifiedIndexOf(context.state);

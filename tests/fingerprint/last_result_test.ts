@@ -7,7 +7,10 @@
 import type { FingerprintStats } from "../../lib/fingerprint/fingerprint.ts";
 import type { TempProject } from "../_project.ts";
 import { changedKeys, fingerprint, fingerprintProject, loadStages } from "./_fingerprint.ts";
-import { assert, assertEquals } from "../_assert.ts";
+import type { EngineContext } from "../../lib/engine/context.ts";
+import { refuseOutsOverCode } from "../../lib/engine/out_paths.ts";
+import { PivotError } from "../../lib/errors.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 /**
@@ -70,6 +73,54 @@ test("a warm run takes every stage, with its locations, from the stored record",
   assertEquals(warm, cold);
   assertEquals(warm.get("c")!.locations["loader:x"], { file: "pipeline.ts", line: 11 });
   assertEquals(warm.get("c")!.locations["mod:lib/c.ts#deep"], { file: "lib/c.ts", line: 1 });
+});
+
+test("a warm run's files are those its locations name: an out over one is still refused", async () => {
+  await using project = await fingerprintProject(FILES, IMPORTS);
+  await setStages(project, ["a", "b", "c"]);
+  const stages = await loadStages(project);
+  const cold = await fingerprint(project, stages);
+  const stats = newStats();
+  const warm = await reopened(project, stats);
+  assertEquals(stats.cachedStages, 4);
+  for (const [name, fingerprint] of warm) {
+    const named = new Set(Object.values(fingerprint.locations).map((location) => location.file));
+    assertEquals(new Set(fingerprint.files), named, name);
+    assertEquals(new Set(cold.get(name)!.files), named, name);
+  }
+  assertEquals(
+    new Set(warm.get("a")!.files),
+    new Set(["pipeline.ts", "lib/a.ts", "lib/b.ts", "lib/c.ts"]),
+  );
+  // Stages of one shape share one list: the refusal looks at it once.
+  assert(warm.get("a")!.files === warm.get("c")!.files);
+  // lib/c.ts is reached only through two imports, never named by the pipeline file.
+  const over = stages.map((stage) =>
+    stage.name === "b"
+      ? { ...stage, outs: [{ ...stage.outs[0], path: "lib/c.ts", abs: project.path("lib/c.ts") }] }
+      : stage
+  );
+  for (const fingerprints of [cold, warm]) {
+    const error = assertThrows(
+      () =>
+        refuseOutsOverCode({
+          project: { root: project.root } as EngineContext["project"],
+          graph: { order: over } as unknown as EngineContext["graph"],
+          fingerprints,
+        }),
+      PivotError,
+    );
+    assertMatch(
+      error.message,
+      /stage 'b': out 'x' \(lib\/c\.ts\) is a source module of the pipeline/,
+    );
+  }
+  // Without that out, nothing is refused.
+  refuseOutsOverCode({
+    project: { root: project.root } as EngineContext["project"],
+    graph: { order: stages } as unknown as EngineContext["graph"],
+    fingerprints: warm,
+  });
 });
 
 test("stages added or removed with no code changed are fingerprinted afresh", async () => {
