@@ -92,7 +92,12 @@ export function importMapFile(json: string): string {
   return path;
 }
 
-function cacheRoot(): string {
+/**
+ * Pivot's folder in the user's cache: `$XDG_CACHE_HOME/pivot` (default
+ * `~/.cache/pivot`); without a home folder, a folder of this user's in the
+ * system's temporary folder.
+ */
+export function cacheRoot(): string {
   const xdg = Deno.env.get("XDG_CACHE_HOME");
   if (xdg) return `${xdg}/pivot`;
   const home = Deno.env.get("HOME");

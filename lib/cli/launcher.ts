@@ -26,7 +26,7 @@ import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
 import { absolutePath, fromFileUrl, parentDir, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
-import { checkoutImportMap, importMapFile } from "./checkout_import_map.ts";
+import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
@@ -102,14 +102,19 @@ export async function launch(
   if (here) return await runHere(args);
   try {
     if (userConfig !== undefined) checkDenoConfig(userConfig, cwd);
+    // A compiled binary's child runs extracted sources: its map is made there.
+    const importMap = !compiled && userConfig !== undefined
+      ? checkoutImportMap(userConfig, fileUrlOf(mainUrl))
+      : undefined;
     // Started as the child would be (same config, flags and import map):
     // the child would load user code exactly as this process does.
     if (
-      !compiled && userConfig !== undefined && unstableOn && startedAsChild(mainUrl, userConfig)
+      !compiled && userConfig !== undefined && unstableOn &&
+      startedAsChild(userConfig, importMap)
     ) {
       return await runHere(args);
     }
-    return await relaunch(args, mainUrl, userConfig, compiled);
+    return await relaunch(args, mainUrl, userConfig, compiled, importMap);
   } catch (error) {
     // The launcher has no CLI around it to format errors: one line, exit 2.
     console.error(`error: ${(error as Error).message}`);
@@ -124,20 +129,20 @@ async function runHere(args: readonly string[]): Promise<number> {
 
 /**
  * True when this process's command line (read from `/proc`) gives it what
- * the launcher's child for `userConfig` would get (`lib/cli/own_invocation.ts`).
+ * the launcher's child for `userConfig` would get, the child being given
+ * `importMap` too when one is needed (`lib/cli/own_invocation.ts`).
  */
-function startedAsChild(mainUrl: string, userConfig: string): boolean {
+function startedAsChild(userConfig: string, importMap: string | undefined): boolean {
   const argv = ownCommandLine();
   if (argv === undefined) return false;
   const invocation = parseDenoInvocation(argv, Deno.args, Deno.cwd(), Deno.mainModule);
   if (invocation === undefined) return false;
-  const entryUrl = mainUrl.startsWith("/") ? toFileUrl(mainUrl) : mainUrl;
-  return runsAsChild(
-    invocation,
-    Deno.mainModule,
-    userConfig,
-    checkoutImportMap(userConfig, entryUrl),
-  );
+  return runsAsChild(invocation, Deno.mainModule, userConfig, importMap);
+}
+
+/** `path` (absolute) or URL as a URL. */
+function fileUrlOf(pathOrUrl: string): string {
+  return pathOrUrl.startsWith("/") ? toFileUrl(pathOrUrl) : pathOrUrl;
 }
 
 /**
@@ -175,11 +180,13 @@ async function relaunch(
   mainUrl: string,
   userConfig: string | undefined,
   compiled: boolean,
+  checkoutMap: string | undefined,
 ): Promise<number> {
   const deno = compiled ? findDeno() : Deno.execPath();
   const entry = compiled ? await extractSources(mainUrl) : mainUrl;
-  const entryUrl = entry.startsWith("/") ? toFileUrl(entry) : entry;
-  const importMap = userConfig ? checkoutImportMap(userConfig, entryUrl) : undefined;
+  const importMap = compiled && userConfig
+    ? checkoutImportMap(userConfig, fileUrlOf(entry))
+    : checkoutMap;
   const child = new Deno.Command(deno, {
     args: [
       "run",
@@ -288,8 +295,7 @@ function isExecutableFile(path: string): boolean {
 async function extractSources(mainUrl: string): Promise<string> {
   const { VERSION } = await import("../version.ts");
   const { dirname, join } = await import("node:path");
-  const home = Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache");
-  return await extractSourcesTo(dirname(fromFileUrl(mainUrl)), join(home, "pivot", VERSION));
+  return await extractSourcesTo(dirname(fromFileUrl(mainUrl)), join(cacheRoot(), VERSION));
 }
 
 /**
