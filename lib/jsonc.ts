@@ -10,6 +10,24 @@ export function stripJsonc(text: string): string {
   return dropTrailingCommas(dropComments(text));
 }
 
+/**
+ * The JSON(C) object in the file at `path`, or undefined when the file cannot
+ * be read, is not JSON(C), or holds something other than an object.
+ *
+ * @example
+ * ```ts ignore
+ * readJsoncObject("/home/me/project/deno.json")?.imports;
+ * ```
+ */
+export function readJsoncObject(path: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(stripJsonc(Deno.readTextFileSync(path)));
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The end index of the string literal starting at `start`. */
 function stringEnd(text: string, start: number): number {
   let i = start + 1;

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { stripJsonc } from "../jsonc.ts";
+import { readJsoncObject } from "../jsonc.ts";
 import { fromFileUrl, toFileUrl } from "../paths.ts";
 
 type Mapping = Record<string, string>;
@@ -127,13 +127,13 @@ function digest(text: string): string {
  * JSON(C): Deno reports that itself.
  */
 function readMap(configPath: string): ImportMap | undefined {
-  const config = readJson(configPath);
+  const config = readJsoncObject(configPath);
   if (config === undefined) return undefined;
   const configUrl = toFileUrl(configPath);
   if (typeof config.importMap === "string" && config.imports === undefined) {
     const mapUrl = new URL(config.importMap, configUrl).href;
     if (!mapUrl.startsWith("file:")) return undefined;
-    const file = readJson(fromFileUrl(mapUrl));
+    const file = readJsoncObject(fromFileUrl(mapUrl));
     return file === undefined ? undefined : absoluteMap(file, mapUrl);
   }
   return absoluteMap(config, configUrl);
@@ -165,13 +165,4 @@ function objectOf(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value)
     ? value as Record<string, unknown>
     : {};
-}
-
-function readJson(path: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(stripJsonc(Deno.readTextFileSync(path)));
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { stripJsonc } from "../jsonc.ts";
+import { readJsoncObject } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { absolutePath, fromFileUrl, isFile, parentDir } from "../paths.ts";
@@ -140,12 +140,8 @@ function discoveredConfig(mainUrl: string): string | undefined {
 
 /** The `unstable` list of the config file at `path` (empty when unreadable). */
 function unstableList(path: string): string[] {
-  try {
-    const list = JSON.parse(stripJsonc(Deno.readTextFileSync(path))).unstable;
-    return Array.isArray(list) ? list.filter((item) => typeof item === "string") : [];
-  } catch {
-    return [];
-  }
+  const list = readJsoncObject(path)?.unstable;
+  return Array.isArray(list) ? list.filter((item) => typeof item === "string") : [];
 }
 
 /**

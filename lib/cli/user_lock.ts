@@ -16,7 +16,7 @@
  * @module
  */
 
-import { stripJsonc } from "../jsonc.ts";
+import { readJsoncObject } from "../jsonc.ts";
 import { absolutePath, parentDir } from "../paths.ts";
 
 /**
@@ -46,12 +46,9 @@ export const PIVOT_PACKAGES: readonly string[] = [
  * ```
  */
 export function lockHoldsPivotPackages(configPath: string): boolean {
-  let lock: unknown;
-  try {
-    lock = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath))).lock;
-  } catch {
-    return false;
-  }
+  const config = readJsoncObject(configPath);
+  if (config === undefined) return false;
+  const lock = config.lock;
   if (lock === false) return true;
   const path = typeof lock === "string"
     ? lock
