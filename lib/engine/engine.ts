@@ -418,7 +418,7 @@ export class Engine {
     await wave.quiet();
     try {
       await placed.store();
-      await recordRun(this.#context, decision, placed.outs);
+      await recordRun(this.#context, decision, placed.outs, { background: true });
       wave.recorded();
     } catch (error) {
       return {
