@@ -13,15 +13,17 @@ const enabled = Deno.env.get("PIVOT_TRACE") === "1";
 export function mark(label: string): void {
   if (!enabled) return;
   const cpu = threadCpuMs();
-  const shown = cpu === undefined ? "" : ` (cpu ${cpu.toFixed(1)})`;
+  const shown = cpu === undefined
+    ? ""
+    : ` (cpu ${cpu[0].toFixed(1)}, runnable ${cpu[1].toFixed(1)})`;
   console.error(`[trace] ${performance.now().toFixed(1)} ms${shown}  ${label}`);
 }
 
 /** The calling thread's CPU time in ms, from `/proc/thread-self/schedstat` (Linux only). */
-function threadCpuMs(): number | undefined {
+function threadCpuMs(): [number, number] | undefined {
   try {
-    const [ns] = Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ");
-    return Number(ns) / 1e6;
+    const [ns, waited] = Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ");
+    return [Number(ns) / 1e6, Number(waited) / 1e6];
   } catch {
     return undefined;
   }

@@ -102,6 +102,14 @@ interface WaveState {
   readonly release: (stage: StageDef) => void;
   /** A run was recorded (its state writes queued). */
   readonly recorded: () => void;
+  /**
+   * `stage` no longer holds up the main thread: its run is posted to its
+   * worker (or its process started), it waits for a slot or another
+   * process's lock, or it ended.
+   */
+  readonly handedOff: (stage: StageDef) => void;
+  /** Resolves once every stage taken off the ready queue is handed off. */
+  readonly quiet: () => Promise<void>;
 }
 
 const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
@@ -159,6 +167,10 @@ export class Engine {
     let committing = Promise.resolve();
     let commitError: { error: unknown } | undefined;
     let recorded = 0;
+    // Stages taken off the ready queue and not yet handed off, and the
+    // recordings waiting for them (see `#record`).
+    const starting = new Set<string>();
+    let waitingForQuiet: (() => void)[] = [];
     const { state } = this.#context;
     const wave: WaveState = {
       stopping: false,
@@ -175,6 +187,22 @@ export class Engine {
           commitError ??= { error };
         });
       },
+      handedOff: (stage) => {
+        if (starting.delete(stage.name)) settleQuiet();
+      },
+      quiet: () =>
+        isQuiet()
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => waitingForQuiet.push(resolve)),
+    };
+    // Quiet: no stage is being decided or posted, and none is ready that
+    // the loop below could take now.
+    const isQuiet = () => starting.size === 0 && !(schedule.hasReady && running.size < DECIDING);
+    const settleQuiet = () => {
+      if (waitingForQuiet.length === 0 || !isQuiet()) return;
+      const waiting = waitingForQuiet;
+      waitingForQuiet = [];
+      for (const resolve of waiting) resolve();
     };
     // Directories may have been removed since the last wave (watch mode).
     forgetAllDirs();
@@ -244,6 +272,7 @@ export class Engine {
           settle(stage, { status: "skipped", reason: "up to date" }, since);
           continue;
         }
+        starting.add(stage.name);
         const task = this.#processStage(stage, request, slots, wave)
           .catch((error): StageOutcome => ({
             status: "failed",
@@ -252,10 +281,12 @@ export class Engine {
           }))
           .then((result) => {
             running.delete(stage.name);
+            wave.handedOff(stage);
             settle(stage, result, since);
           });
         running.set(stage.name, task);
       }
+      settleQuiet();
       if (running.size > 0) {
         await Promise.race([...running.values(), new Promise<void>((r) => wake = r)]);
       }
@@ -305,6 +336,7 @@ export class Engine {
     let holder: LockHolder | undefined;
     const onWait = (held: LockHolder) => {
       holder = held;
+      wave.handedOff(stage);
       this.#events.emit({ type: "warning", message: lockWaitMessage(this.#context, stage, held) });
     };
     let outcome: StageOutcome | undefined;
@@ -380,12 +412,13 @@ export class Engine {
     wave.release(stage);
     const left = placed.leftovers?.length ? { leftovers: placed.leftovers } : {};
     if (placed.outs === undefined) return { status: "ran", reason: placed.reason, ...left };
-    // The released stages are decided and handed to their workers in this
-    // turn of the event loop (microtasks): record once they have been.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Record once the released stages are handed to their workers (or wait
+    // for a slot or a lock): deciding and posting them comes first, and the
+    // recording then runs while they do.
+    await wave.quiet();
     try {
       await placed.store();
-      await recordRun(this.#context, decision, placed.outs);
+      await recordRun(this.#context, decision, placed.outs, { background: true });
       wave.recorded();
     } catch (error) {
       return {
@@ -469,6 +502,7 @@ export class Engine {
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
     }
+    if (slots.busy(stage)) wave.handedOff(stage);
     await slots.acquire(stage);
     try {
       if (wave.stopping) {
@@ -482,9 +516,13 @@ export class Engine {
         ? await executeCommandStage(this.#context, decision, {
           ...request,
           graceMs: this.#pool.options.graceMs,
-          emit: (event) => this.#events.emit(event),
+          emit: (event) => {
+            this.#events.emit(event);
+            if (event.type === "stage-start") wave.handedOff(stage);
+          },
         })
         : await this.#executeInWorker(decision, request, wave);
+      wave.handedOff(stage);
       // Stop others before this slot frees: a waiting stage must see it.
       if ("status" in result && result.status === "failed" && !request.keepGoing) {
         wave.stopping = true;
@@ -510,7 +548,7 @@ export class Engine {
       let leftovers: readonly string[] = [];
       let outcome: StageOutcome | { readonly placed: Placed } | "interrupted" | undefined;
       try {
-        outcome = await this.#runInWorker(decision, request, worker, dirs, run);
+        outcome = await this.#runInWorker(decision, request, worker, dirs, run, wave);
       } finally {
         // The worker waits at its gate until it is released: nothing the
         // stage left running has touched its outs meanwhile.
@@ -548,6 +586,7 @@ export class Engine {
     worker: StageWorker,
     dirs: RunDirs,
     run: { links: string[]; clean: boolean },
+    wave: WaveState,
   ): Promise<StageOutcome | { readonly placed: Placed } | "interrupted"> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
@@ -558,7 +597,7 @@ export class Engine {
     run.links = deps.map((d) => d.path);
     const outs = await prepareOuts(stage, dirs.outs, (out) => this.#lastVersions(decision, out));
     this.#events.emit({ type: "stage-start", stage: stage.name });
-    const outcome: RunOutcome = await worker.run(
+    const running = worker.run(
       {
         stage: stage.name,
         pipeline: stage.pipeline.name,
@@ -573,6 +612,9 @@ export class Engine {
       request.signal,
       this.#pool.options.graceMs,
     );
+    // Posted: the main thread may record other runs while this one runs.
+    wave.handedOff(stage);
+    const outcome: RunOutcome = await running;
     if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
     if (outcome.status === "failed") {
       if (outcome.interrupted) return "interrupted";

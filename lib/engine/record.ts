@@ -12,21 +12,29 @@ import type { Decision, RunCacheEntry } from "./decide.ts";
 /**
  * Write the lock file of `decision.stage` for a run that consumed
  * `decision`'s inputs and produced `outs`, and remember the outs in the run
- * cache under the inputs' hash.
+ * cache under the inputs' hash. `background`: while other stages run (the
+ * lock file is written on Deno's blocking pool, see {@link writeLock}).
  */
 export async function recordRun(
   context: EngineContext,
   decision: Decision,
   outs: readonly LockOut[],
+  options: { readonly background?: boolean } = {},
 ): Promise<void> {
   const { stage } = decision;
   const key = stageKey(context, stage);
-  await writeLock(stage.lockFile, key, {
-    code_manifest: decision.manifest,
-    params: stage.params,
-    deps: decision.deps,
-    outs,
-  }, context.state);
+  await writeLock(
+    stage.lockFile,
+    key,
+    {
+      code_manifest: decision.manifest,
+      params: stage.params,
+      deps: decision.deps,
+      outs,
+    },
+    context.state,
+    options,
+  );
   const entry: RunCacheEntry = {
     outs: outs.map((o) => ({
       ...o,

@@ -32,6 +32,11 @@ export class Slots {
     return true;
   }
 
+  /** True when `stage` would have to wait for a slot now. */
+  busy(stage: StageDef): boolean {
+    return this.#waiters.length > 0 || !this.#fits(stage);
+  }
+
   /** Wait for a slot for `stage`. */
   acquire(stage: StageDef): Promise<void> {
     return new Promise((resolve) => {

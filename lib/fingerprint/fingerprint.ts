@@ -33,6 +33,7 @@ import { ownCodePrefixes } from "../own_code.ts";
 import { resolvePath } from "./_paths.ts";
 import { jsrUrl } from "../jsr.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
+import { mark } from "../trace.ts";
 
 // The cold path's modules (TypeScript analysis, `deno info`, resolution) are
 // imported on first use: a warm run loads none of them.
@@ -261,6 +262,7 @@ class FingerprintRun {
     for (const entry of entries) {
       if (!Object.hasOwn(graph, entry)) Object.assign(graph, await this.graph(entry));
     }
+    mark("fingerprint: graph resolved");
     const summaries = new Map<string, ModuleSummary>();
     const contentHashes = new Map<string, string>();
     const files: Record<string, string | null> = {};
@@ -274,6 +276,7 @@ class FingerprintRun {
     for (const input of await this.#configInputs()) {
       files[this.files.relative(input)] = await this.files.hash(input);
     }
+    mark("fingerprint: modules summarised");
     const input = {
       graph,
       summaries,
@@ -308,6 +311,7 @@ class FingerprintRun {
     if (record && await this.#graphStillValid(record)) return record.graph;
 
     const { moduleGraph } = await graphs();
+    mark("fingerprint: deno info");
     const graph = await moduleGraph(fromFileUrl(entry), {
       deno: this.options.deno ?? Deno.execPath(),
       cwd: this.options.projectRoot,
@@ -315,6 +319,7 @@ class FingerprintRun {
       ignoredPrefixes: this.#ignored,
     });
     this.#stats.graphRuns++;
+    mark("fingerprint: deno info done");
     const inputs: Record<string, string | null> = {};
     for (const path of await this.#configInputs()) {
       this.files.forget(path); // `deno info` may have just written the lock file

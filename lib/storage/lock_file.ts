@@ -16,7 +16,7 @@ import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { parseYamlText } from "../yaml_text.ts";
 import type { Cache, DirManifest } from "./cache.ts";
-import { writeTextAtomically } from "./temp_files.ts";
+import { writeTextAtomically, writeTextAtomicallyAsync } from "./temp_files.ts";
 import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { ensureDir } from "./ensure_dir.ts";
@@ -309,18 +309,24 @@ function sortValue(value: unknown): unknown {
 
 /**
  * Write a lock file atomically (temp file, then rename) and remember its
- * parse so the next read skips YAML.
+ * parse so the next read skips YAML. `background`: write on Deno's blocking
+ * pool, not waiting for the file system on this thread (a lock file recorded
+ * while other stages run).
  */
 export async function writeLock(
   path: string,
   rel: string,
   data: LockData,
   state: StateStore,
+  options: { readonly background?: boolean } = {},
 ): Promise<void> {
   const { stringify } = await import("yaml");
   const canonical = canonicalLock(data);
-  // Small file, sync writes: see lib/storage/cache.ts on async op overhead.
   ensureDir(dirname(path));
-  writeTextAtomically(path, stringify(canonical, { lineWidth: 0 }));
+  const text = stringify(canonical, { lineWidth: 0 });
+  // Small file, sync writes unless in the background: see lib/storage/cache.ts
+  // on async op overhead.
+  if (options.background) await writeTextAtomicallyAsync(path, text);
+  else writeTextAtomically(path, text);
   state.defer([NS.lock, rel], { ...stampOf(Deno.statSync(path)), data: canonical });
 }

@@ -110,6 +110,23 @@ export function writeTextAtomically(path: string, text: string): void {
 }
 
 /**
+ * {@link writeTextAtomically} on Deno's blocking pool: the calling thread
+ * does not wait for the file system meanwhile (creating a file waits for the
+ * journal on a busy disk). For writes off the critical path, such as a lock
+ * file recorded while the stages below run.
+ */
+export async function writeTextAtomicallyAsync(path: string, text: string): Promise<void> {
+  const temp = tempPath(path);
+  try {
+    await Deno.writeTextFile(temp, text);
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+/**
  * The staging folder for the `n`-th worker pool of this process, under
  * `tmpDir`, named so that {@link cleanLeftovers} can tell when its owner has
  * ended.

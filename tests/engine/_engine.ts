@@ -56,6 +56,8 @@ export interface WaveOptions {
   readonly force?: readonly string[];
   /** Commit queued state writes every this many recorded runs (the engine's default otherwise). */
   readonly commitEvery?: number;
+  /** Called with each event as it is emitted (on the engine's thread, before it goes on). */
+  readonly onEvent?: (event: EngineEvent) => void;
 }
 
 /**
@@ -107,7 +109,10 @@ export async function engineProject(files: Record<string, string>): Promise<Engi
     async wave(options = {}) {
       const engine = new Engine(context, pool);
       waveStart = events.length;
-      engine.subscribe((event) => events.push(event));
+      engine.subscribe((event) => {
+        events.push(event);
+        options.onEvent?.(event);
+      });
       const names = new Set(options.names ?? context.graph.order.map((s) => s.name));
       return await engine.runWave({
         stages: context.graph.order.filter((s) => names.has(s.name)),

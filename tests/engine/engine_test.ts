@@ -10,6 +10,7 @@ import { hashBytes } from "../../lib/storage/hash.ts";
 import { join } from "node:path";
 import { stageKey } from "../../lib/engine/context.ts";
 import { NS } from "../../lib/storage/state.ts";
+import { exists } from "../../lib/paths.ts";
 
 const CHAIN = {
   "pivot.yaml": `stages:
@@ -49,6 +50,49 @@ test("a changed dep re-runs its stage; unchanged output stops the re-run below i
   const wave = project.lastWave();
   assertEquals([wave.get("upper")?.status, wave.get("upper")?.reason], ["ran", "deps"]);
   assertEquals(wave.get("shout")?.status, "skipped");
+});
+
+test("a run is recorded once the stage below it is handed to its worker", async () => {
+  await using project = await engineProject(CHAIN);
+  // When `shout` starts, `upper`'s outs are in place but its lock file is
+  // not written yet: that waits until `shout` is posted to its worker.
+  const seen: boolean[] = [];
+  const upperLock = project.stage("upper").lockFile;
+  await project.wave({
+    onEvent: (event) => {
+      if (event.type === "stage-start" && event.stage === "shout") {
+        seen.push(exists(upperLock), exists(project.dir.path("upper.txt")));
+      }
+    },
+  });
+  assertEquals(seen, [false, true]);
+  assertEquals(project.lastWave().get("upper")?.status, "ran");
+  assert(exists(upperLock), "upper's lock file is written by the end of the wave");
+  const second = await project.wave();
+  assertEquals([second.ran, second.skipped], [0, 2]);
+});
+
+test("with one slot and more stages than are decided at once, every run is recorded", async () => {
+  // Twenty stages below one: each waits for the single slot (more than the
+  // engine decides at once), and each recording waits until no stage is
+  // being handed to a worker.
+  const names = Array.from({ length: 20 }, (_, i) => `leaf${i}`);
+  const yaml = names.map((name) =>
+    `  ${name}:\n    run: stages.ts#copy\n    deps: { text: root.txt }\n    outs: { out: ${name}.txt }\n`
+  ).join("");
+  await using project = await engineProject({
+    "pivot.yaml": `stages:\n  root:\n    run: stages.ts#copy\n    deps: { text: data/in.txt }\n` +
+      `    outs: { out: root.txt }\n${yaml}`,
+    "stages.ts": `export function copy({ text }) { return { out: text }; }\n`,
+    "data/in.txt": "hello",
+  });
+  const first = await project.wave({ jobs: 1 });
+  assertEquals([first.ran, first.failed], [21, 0]);
+  for (const name of ["root", ...names]) {
+    assert(exists(project.stage(name).lockFile), `${name} has its lock file`);
+  }
+  const second = await project.wave({ jobs: 1 });
+  assertEquals([second.ran, second.skipped], [0, 21]);
 });
 
 const MUTEX = {

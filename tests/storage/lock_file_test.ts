@@ -1,5 +1,6 @@
 import { PivotError } from "../../lib/errors.ts";
 import { Cache, hashManifest } from "../../lib/storage/cache.ts";
+import { basename } from "node:path";
 import { type LockData, readLock, writeLock } from "../../lib/storage/lock_file.ts";
 import { listTree, openState, tempDir } from "../_project.ts";
 import {
@@ -46,6 +47,20 @@ test("writeLock then readLock round-trips the lock in canonical order", async ()
   const path = dir.path(REL);
   await writeLock(path, REL, data, state);
   assertEquals(await readLock(path, REL, state), canonical);
+});
+
+test("a lock file written in the background is the same file, replacing the old one whole", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  await writeLock(dir.path("sync.lock"), "sync.lock", data, state);
+  const path = dir.path(REL);
+  await Deno.mkdir(dir.path(REL, ".."), { recursive: true });
+  await Deno.writeTextFile(path, "old text, longer than nothing\n".repeat(100));
+  await writeLock(path, REL, data, state, { background: true });
+  assertEquals(await Deno.readTextFile(path), await Deno.readTextFile(dir.path("sync.lock")));
+  assertEquals(await readLock(path, REL, state), canonical);
+  // Only the lock file is left in its directory: the temporary file was renamed over it.
+  assertEquals([...Deno.readDirSync(dir.path(REL, ".."))].map((e) => e.name), [basename(path)]);
 });
 
 test("readLock of a missing lock file is undefined", async () => {

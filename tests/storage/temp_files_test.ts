@@ -5,6 +5,7 @@ import {
   stagingRootPath,
   tempPath,
   useTempJournal,
+  writeTextAtomicallyAsync,
 } from "../../lib/storage/temp_files.ts";
 import { selfToken } from "../../lib/process_identity.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
@@ -83,4 +84,24 @@ test("staging folders named as before tokens (run-<pid>-<time>) are cleaned by p
 
 test("cleaning a project without .pivot/tmp does nothing", () => {
   assertEquals(cleanLeftovers("/nonexistent/.pivot/tmp"), { files: 0, folders: 0 });
+});
+
+test("an atomic write on the blocking pool replaces the file whole, and a failed one leaves no temporary file", async () => {
+  await using dir = await tempDir();
+  const path = dir.path("out/model.json");
+  await Deno.mkdir(dir.path("out"));
+  await Deno.writeTextFile(path, "old");
+  await writeTextAtomicallyAsync(path, "new");
+  assertEquals(await Deno.readTextFile(path), "new");
+  assertEquals([...Deno.readDirSync(dir.path("out"))].map((e) => e.name), ["model.json"]);
+  // A directory in the way: the rename fails, the error is thrown and the temporary file removed.
+  const blocked = dir.path("out/sub");
+  await Deno.mkdir(`${blocked}/inner`, { recursive: true });
+  let failed = false;
+  await writeTextAtomicallyAsync(blocked, "text").catch(() => failed = true);
+  assert(failed, "writing over a non-empty directory fails");
+  assertEquals([...Deno.readDirSync(dir.path("out"))].map((e) => e.name).sort(), [
+    "model.json",
+    "sub",
+  ]);
 });
