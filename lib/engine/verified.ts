@@ -162,9 +162,17 @@ export class VerifiedIndex {
   /**
    * The stages of `stages` that the index shows up to date now, each with
    * what it recorded; every path is stat-ed once, however many stages name
-   * it. The answer is kept for {@link takeRecent}.
+   * it. With `reuse`, the answer is kept for {@link takeRecent}: only a
+   * caller that starts a wave right after (`repro`'s lock check) may pass it;
+   * a prediction (`status`, watch mode's UI and agent) must not, or a wave
+   * started within {@link REUSE_MS} would skip a stage whose dep was edited
+   * after the prediction.
    */
-  check(context: EngineContext, stages: readonly StageDef[]): Map<string, Verified> {
+  check(
+    context: EngineContext,
+    stages: readonly StageDef[],
+    reuse = false,
+  ): Map<string, Verified> {
     const fresh = new Map<string, Verified>();
     const stats = new Map<string, FileStamp | undefined>();
     const stamp = (abs: string) => {
@@ -178,14 +186,14 @@ export class VerifiedIndex {
       const verified = this.#holds(context, stage, stamp, objects);
       if (verified !== undefined) fresh.set(stage.name, verified);
     }
-    this.#recent = { context, at: performance.now(), fresh };
+    this.#recent = reuse ? { context, at: performance.now(), fresh } : undefined;
     return fresh;
   }
 
   /**
-   * The answer of the {@link check} made by this process on `context` in the
-   * last second, once (a wave started right after `repro` checked its lock
-   * files): nothing was written meanwhile.
+   * The answer of the last {@link check}, when it was made with `reuse` by
+   * this process on `context` in the last second, once (a wave started right
+   * after `repro` checked its lock files): nothing was written meanwhile.
    */
   takeRecent(context: EngineContext): Map<string, Verified> | undefined {
     const recent = this.#recent;

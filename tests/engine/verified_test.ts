@@ -287,3 +287,15 @@ test("one removed cache object is noticed after its directory's stamp was record
   assertEquals(project.lastWave().get("double")?.status, "skipped");
   assert((await Deno.stat(object)).isFile, "the object is stored again");
 });
+
+test("a wave does not reuse a prediction's check: a dep edited after `status` still runs", async () => {
+  // Watch mode predicts statuses (the UI, the agent) between waves; a wave
+  // starting within a second of that must not take its answer as its own.
+  await using project = await verifiedProject();
+  const [count] = await predict(project.context, project.context.graph.order, new Set());
+  assertEquals(count.status, "up-to-date");
+  writeOld(project, "data/in.txt", "hello, world");
+  await project.wave();
+  assertEquals(project.lastWave().get("count")?.status, "ran");
+  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("double.json"))), { n: 48 });
+});
