@@ -28,7 +28,7 @@
  */
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
-import { hashBytesSync } from "../storage/hash.ts";
+import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
@@ -448,11 +448,14 @@ function digestOf(context: EngineContext, stage: StageDef): string {
       manifestDigests.set(manifest, code);
     }
   }
+  let params = JSON.stringify(stage.params);
+  // `null` is also how JSON writes NaN and ±Infinity: tell them apart (rare, so only then).
+  if (params.includes("null")) params = canonicalJson(stage.params);
   const digest = hashBytesSync(JSON.stringify([
     VERSION,
     stage.frozen === true,
     code,
-    stage.params,
+    params,
     stage.deps.map((dep) => dep.path),
     stage.outs.map((out) => [out.path, out.cache]),
   ]));

@@ -232,3 +232,30 @@ test("a repro that met another one does not skip, by stamps taken before, a stag
   assertEquals(early, undefined, `the second repro ended while c was still "${early}"`);
   assertEquals(await project.read("build/c.txt"), "2abc");
 });
+
+test("params JSON cannot write (.inf, -.inf, .nan in params.yaml) are told apart, by the index too", async () => {
+  await using project = await TempProject.create({
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("clip");
+pipeline.stage({
+  name: "clip",
+  outs: { o: out("clip.txt", loaders.text()) },
+  params: { max: 1 },
+  run: (_deps, { params }) => ({ o: String(params.max) }),
+});
+`,
+    "params.yaml": "clip:\n  max: .inf\n",
+  });
+  assertEquals((await project.pivot("repro")).code, 0);
+  assertEquals(await project.read("clip.txt"), "Infinity");
+  for (const [yaml, text] of [["-.inf", "-Infinity"], [".nan", "NaN"], [".inf", "Infinity"]]) {
+    age(project);
+    assertEquals(await verifiedIn(project, "repro"), 0);
+    assertEquals(await verifiedIn(project, "repro"), 1);
+    await project.write("params.yaml", `clip:\n  max: ${yaml}\n`);
+    age(project, 30);
+    assertEquals(await statusOf(project), { clip: "will-run params" }, yaml);
+    assertEquals((await project.pivot("repro")).code, 0);
+    assertEquals(await project.read("clip.txt"), text);
+  }
+});

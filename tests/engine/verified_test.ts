@@ -191,6 +191,22 @@ test("changed params are noticed through the stage's digest", async () => {
   assertEquals(project.lastWave().get("count")?.reason, "params");
 });
 
+test("params JSON writes alike (.inf, -.inf, .nan: all null) are told apart by the digest", async () => {
+  await using project = await verifiedProject();
+  const yaml = await Deno.readTextFile(project.dir.path("pivot.yaml"));
+  let last = "factor: 2";
+  for (const value of [".inf", "-.inf", ".nan"]) {
+    writeOld(project, "pivot.yaml", yaml.replace("factor: 2", `factor: ${value}`));
+    await project.reload();
+    await project.wave();
+    assertEquals(project.lastWave().get("count")?.reason, "params", `${last} -> ${value}`);
+    age(project);
+    await project.wave(); // recorded
+    assertEquals(await verified(project), ["count", "double"]);
+    last = value;
+  }
+});
+
 test("a changed code manifest is noticed through the stage's digest", async () => {
   await using project = await verifiedProject();
   const context = project.context;
