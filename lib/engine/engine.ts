@@ -22,7 +22,7 @@ import { checkStagedOuts, linkDeps, prepareOuts, type RunDirs } from "../worker/
 import type { EngineContext } from "./context.ts";
 import { executeCommandStage } from "./command_stage.ts";
 import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
-import { type Verified, verifiedIndexOf } from "./verified.ts";
+import { type Verified, type VerifiedIndex, verifiedIndexOf } from "./verified.ts";
 import type { EngineEvent, EventSink, StageEvent, StageStatus, SummaryEvent } from "./events.ts";
 import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
@@ -94,6 +94,10 @@ interface WaveState {
    * the wave went further than a plain skip (it may have written their deps).
    */
   readonly verified: ReadonlyMap<string, Verified>;
+  /** The index that answered {@link verified}, to check a stage again when it is settled. */
+  readonly index: VerifiedIndex;
+  /** Stages of the wave settled by the verified index, without a decision of their own. */
+  readonly byIndex: Set<string>;
   /** Stages of the wave that went further than a plain skip (ran, restored, failed…). */
   readonly acted: Set<string>;
   /** True while stages other than the caller have not ended (a retired worker is replaced then). */
@@ -176,6 +180,8 @@ export class Engine {
       stopping: false,
       more: () => schedule.unfinished > 1,
       verified,
+      index,
+      byIndex: new Set(),
       acted: new Set(),
       release: (stage) => {
         schedule.release(stage);
@@ -353,13 +359,21 @@ export class Engine {
   /**
    * True when the verified index showed `stage` up to date at the start of
    * the wave and no upstream stage of the wave has acted since (it may have
-   * written the stage's deps).
+   * written the stage's deps). When an upstream stage was not itself settled
+   * by the index (it was decided, perhaps after waiting for another process
+   * that ran it, or is outside the wave), the stamps seen at the start may
+   * be old by now: another `pivot` may have written the stage's deps since,
+   * and be running it. The index is then asked again, with stamps taken now.
    */
   #verified(stage: StageDef, request: WaveRequest, wave: WaveState): boolean {
     if (request.force.has(stage.name) || !wave.verified.has(stage.name)) return false;
+    let again = false;
     for (const name of this.#context.graph.upstream.get(stage.name) ?? []) {
       if (wave.acted.has(name)) return false;
+      if (!wave.byIndex.has(name)) again = true;
     }
+    if (again && !wave.index.check(this.#context, [stage]).has(stage.name)) return false;
+    wave.byIndex.add(stage.name);
     return true;
   }
 

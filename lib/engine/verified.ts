@@ -28,7 +28,7 @@
  */
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
-import { hashBytesSync } from "../storage/hash.ts";
+import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
@@ -162,9 +162,17 @@ export class VerifiedIndex {
   /**
    * The stages of `stages` that the index shows up to date now, each with
    * what it recorded; every path is stat-ed once, however many stages name
-   * it. The answer is kept for {@link takeRecent}.
+   * it. With `reuse`, the answer is kept for {@link takeRecent}: only a
+   * caller that starts a wave right after (`repro`'s lock check) may pass it;
+   * a prediction (`status`, watch mode's UI and agent) must not, or a wave
+   * started within {@link REUSE_MS} would skip a stage whose dep was edited
+   * after the prediction.
    */
-  check(context: EngineContext, stages: readonly StageDef[]): Map<string, Verified> {
+  check(
+    context: EngineContext,
+    stages: readonly StageDef[],
+    reuse = false,
+  ): Map<string, Verified> {
     const fresh = new Map<string, Verified>();
     const stats = new Map<string, FileStamp | undefined>();
     const stamp = (abs: string) => {
@@ -178,14 +186,14 @@ export class VerifiedIndex {
       const verified = this.#holds(context, stage, stamp, objects);
       if (verified !== undefined) fresh.set(stage.name, verified);
     }
-    this.#recent = { context, at: performance.now(), fresh };
+    this.#recent = reuse ? { context, at: performance.now(), fresh } : undefined;
     return fresh;
   }
 
   /**
-   * The answer of the {@link check} made by this process on `context` in the
-   * last second, once (a wave started right after `repro` checked its lock
-   * files): nothing was written meanwhile.
+   * The answer of the last {@link check}, when it was made with `reuse` by
+   * this process on `context` in the last second, once (a wave started right
+   * after `repro` checked its lock files): nothing was written meanwhile.
    */
   takeRecent(context: EngineContext): Map<string, Verified> | undefined {
     const recent = this.#recent;
@@ -440,11 +448,14 @@ function digestOf(context: EngineContext, stage: StageDef): string {
       manifestDigests.set(manifest, code);
     }
   }
+  let params = JSON.stringify(stage.params);
+  // `null` is also how JSON writes NaN and ±Infinity: tell them apart (rare, so only then).
+  if (params.includes("null")) params = canonicalJson(stage.params);
   const digest = hashBytesSync(JSON.stringify([
     VERSION,
     stage.frozen === true,
     code,
-    stage.params,
+    params,
     stage.deps.map((dep) => dep.path),
     stage.outs.map((out) => [out.path, out.cache]),
   ]));

@@ -21,7 +21,11 @@ const CHUNK = 60_000;
 interface Header {
   /** Number of chunks; 0 when the value is inline in `b`. */
   readonly n: number;
-  /** Checksum of the whole encoded value, for chunked values. */
+  /**
+   * Checksum of the whole encoded value (inline values written before it
+   * was kept for them too have none): a value damaged on disk, or torn by
+   * concurrent writers, reads as missing rather than as garbage.
+   */
   readonly h?: number;
   /** The encoded value, when small. */
   readonly b?: Uint8Array;
@@ -48,7 +52,7 @@ export function writeBlob(state: StateStore, key: Deno.KvKey, value: unknown): v
   memo(state).set(JSON.stringify(key), value);
   const bytes = encoder.encode(JSON.stringify(value));
   if (bytes.length <= CHUNK) {
-    state.defer(key, { n: 0, b: bytes } satisfies Header, bytes.length);
+    state.defer(key, { n: 0, b: bytes, h: checksum(bytes) } satisfies Header, bytes.length);
     return;
   }
   const n = Math.ceil(bytes.length / CHUNK);
@@ -59,7 +63,7 @@ export function writeBlob(state: StateStore, key: Deno.KvKey, value: unknown): v
   state.defer(key, { n, h: checksum(bytes) } satisfies Header);
 }
 
-/** The value at `key`, or undefined when absent or torn. */
+/** The value at `key`, or undefined when absent, torn or damaged. */
 export async function readBlob<T>(state: StateStore, key: Deno.KvKey): Promise<T | undefined> {
   const id = JSON.stringify(key);
   const mine = memo(state);
@@ -70,6 +74,7 @@ export async function readBlob<T>(state: StateStore, key: Deno.KvKey): Promise<T
   if (header.n === 0) {
     if (!header.b) return undefined;
     bytes = header.b;
+    if (header.h !== undefined && checksum(bytes) !== header.h) return undefined;
   } else {
     const keys = Array.from({ length: header.n }, (_, i) => [...key, i]);
     const batches: Promise<Deno.KvEntryMaybe<Uint8Array>[]>[] = [];
@@ -86,7 +91,12 @@ export async function readBlob<T>(state: StateStore, key: Deno.KvKey): Promise<T
     }
     if (checksum(bytes) !== header.h) return undefined;
   }
-  return JSON.parse(decoder.decode(bytes)) as T;
+  try {
+    return JSON.parse(decoder.decode(bytes)) as T;
+  } catch {
+    // Bytes damaged on disk in a value written without a checksum: a cache, so absent.
+    return undefined;
+  }
 }
 
 /** Delete the value at `key` now (header first, so a reader never sees a partial value). */
@@ -98,7 +108,8 @@ export async function deleteBlob(state: StateStore, key: Deno.KvKey): Promise<vo
 }
 
 /**
- * FNV-1a (32 bits): detects a value torn by concurrent writers. Not xxhash, so
+ * FNV-1a (32 bits): detects a value torn by concurrent writers or damaged on
+ * disk (a page of the store's file). Not xxhash, so
  * that a warm run never loads the WebAssembly hasher.
  */
 function checksum(bytes: Uint8Array): number {

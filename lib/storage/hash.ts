@@ -119,13 +119,24 @@ export function hashJson(value: unknown): Promise<Hash> {
   return hashBytes(canonicalJson(value));
 }
 
-/** JSON with object keys sorted at every level, so equal values give equal text. */
+/**
+ * JSON with object keys sorted at every level, so equal values give equal
+ * text, and different values different text: the numbers JSON cannot write
+ * (`NaN`, `Infinity`, `-Infinity`, which `JSON.stringify` writes as `null`,
+ * and which a `params.yaml` holds as `.nan`, `.inf`, `-.inf`) are written as
+ * `{"\u0000number":"Infinity"}`, so that changing one to another changes a
+ * stage's params.
+ */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
+    if (typeof v === "number") return Number.isFinite(v) ? v : { [NON_FINITE]: String(v) };
     if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
     return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
   });
 }
+
+/** The key {@link canonicalJson} writes a number JSON cannot write under. */
+const NON_FINITE = "\u0000number";
 
 /** An xxhash64 fed in pieces: {@link hashStream}'s. */
 export interface StreamHasher {

@@ -426,10 +426,12 @@ const STATE_FILE = "state.db";
 /**
  * How SQLite (through Deno KV) says that a database file is damaged, and how
  * KV says that a value's bytes are (a page damaged inside a stored value:
- * met by a point read since values are no longer loaded up front).
+ * met by a point read since values are no longer loaded up front), or that
+ * a record's value column is of another type than KV writes (damage inside
+ * a record that SQLite's own checks let through).
  */
 const CORRUPT =
-  /file is not a database|database disk image is malformed|SQLITE_(?:CORRUPT|NOTADB)|could not deserialize value/i;
+  /file is not a database|database disk image is malformed|SQLITE_(?:CORRUPT|NOTADB)|could not deserialize value|Invalid column type/i;
 
 /**
  * True when `error` says the state store's file is damaged: SQLite found a

@@ -5,6 +5,7 @@
  * child `pivot` whose launcher was killed.
  */
 
+import { DatabaseSync } from "node:sqlite";
 import { listTree, spawnPivot, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -145,6 +146,26 @@ test("a truncated state store is set aside too", async () => {
   const status = await p.pivot("status");
   assertEquals(status.code, 0, status.stderr);
   assertMatch(status.stderr, /^warning: the state store .* was damaged/);
+});
+
+test("a stored value of the wrong type (damage SQLite's checks let through) is set aside too", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": TRAIN, "data.json": "[1, 2]" });
+  assertEquals((await p.pivot("repro")).code, 0);
+  // Every value's bytes become text, as damage inside a record can leave
+  // them: the file is a valid database, and KV's read fails on the type.
+  const db = new DatabaseSync(p.path(".pivot/state/state.db"));
+  db.exec("UPDATE kv SET v = 'damaged'");
+  db.close();
+  const status = await p.pivot("status");
+  assertEquals(status.code, 0, status.stderr);
+  assertMatch(status.stdout, /train\s+up to date/);
+  assertMatch(
+    status.stderr,
+    /^warning: the state store .*state\.db (was|is) damaged \(Invalid column type/,
+  );
+  assertNotMatch(status.stderr, /bug in pivot/);
+  const again = await p.pivot("status");
+  assertEquals([again.code, again.stderr], [0, ""]);
 });
 
 const WIDE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";

@@ -10,7 +10,8 @@
  */
 
 import { join } from "node:path";
-import { runPivot, TempProject } from "../_project.ts";
+import { runPivot, spawnPivot, TempProject } from "../_project.ts";
+import { processTree, Running, running, waitFor } from "./_kill.ts";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -138,4 +139,123 @@ test("a changed definition (a new dep) is noticed", async () => {
   );
   age(project, 30);
   assertEquals(await statusOf(project), { a: "up-to-date ", b: "will-run code,deps" });
+});
+
+/** A chain a → b → c; a and c wait (a minute at most) until `gates/<name>` exists. */
+const GATED = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("gated");
+
+async function gate(name: string): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    try {
+      Deno.statSync(\`gates/\${name}\`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+pipeline.stage({
+  name: "a",
+  deps: { src: dep("data/in.txt", loaders.text()) },
+  outs: { o: out("build/a.txt", loaders.text()) },
+  permissions: { read: ["gates"] },
+  run: async ({ src }) => {
+    console.log("started");
+    await gate("a");
+    return { o: src.trim() + "a" };
+  },
+});
+
+pipeline.stage({
+  name: "b",
+  deps: { a: dep("build/a.txt", loaders.text()) },
+  outs: { o: out("build/b.txt", loaders.text()) },
+  run: ({ a }) => ({ o: a + "b" }),
+});
+
+pipeline.stage({
+  name: "c",
+  deps: { b: dep("build/b.txt", loaders.text()) },
+  outs: { o: out("build/c.txt", loaders.text()) },
+  permissions: { read: ["gates"] },
+  run: async ({ b }) => {
+    console.log("started");
+    await gate("c");
+    return { o: b + "c" };
+  },
+});
+`;
+
+/** Send `signal` to `run`'s launcher and every process below it. */
+function signalTree(run: Running, signal: Deno.Signal): void {
+  for (const pid of processTree(run.pid)) Deno.kill(pid, signal);
+}
+
+test("a repro that met another one does not skip, by stamps taken before, a stage the other is running", async () => {
+  await using project = await TempProject.create({
+    "pipeline.ts": GATED,
+    "data/in.txt": "1\n",
+    "gates/a": "",
+    "gates/c": "",
+  });
+  assertEquals((await project.pivot("repro")).code, 0);
+  age(project);
+  assertEquals(await verifiedIn(project, "repro"), 0);
+  assertEquals(await verifiedIn(project, "repro"), 3);
+
+  await Deno.remove(project.path("gates/a"));
+  await Deno.remove(project.path("gates/c"));
+  await project.write("data/in.txt", "2\n");
+  const first = new Running(spawnPivot(project.root, ["repro"]));
+  await first.until((r) => /\[a\] started/.test(r.stdout), "the first repro to start a");
+  // The second checks the index (b and c verified: nothing changed yet) and
+  // waits for a; it is stopped while the first runs a and b and starts c.
+  const second = new Running(spawnPivot(project.root, ["repro", "--json"]));
+  await second.until((r) => /stage 'a' is locked/.test(r.stderr), "the second repro to wait for a");
+  signalTree(second, "SIGSTOP");
+  await project.write("gates/a", "");
+  await first.until((r) => /\[c\] started/.test(r.stdout), "the first repro to start c");
+  signalTree(second, "SIGCONT");
+  // c's dep changed after the second checked the index: it must wait for
+  // c as well, not call it up to date while the first still runs it.
+  await waitFor(
+    () => !running(second.pid) || /stage 'c' is locked/.test(second.stderr),
+    "the second repro to end or to wait for c",
+  );
+  const early = running(second.pid) ? undefined : await project.read("build/c.txt");
+  await project.write("gates/c", "");
+  const [one, two] = await Promise.all([first.status, second.status]);
+  assertEquals([one.code, two.code], [0, 0], first.stderr + second.stderr);
+  assertEquals(early, undefined, `the second repro ended while c was still "${early}"`);
+  assertEquals(await project.read("build/c.txt"), "2abc");
+});
+
+test("params JSON cannot write (.inf, -.inf, .nan in params.yaml) are told apart, by the index too", async () => {
+  await using project = await TempProject.create({
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("clip");
+pipeline.stage({
+  name: "clip",
+  outs: { o: out("clip.txt", loaders.text()) },
+  params: { max: 1 },
+  run: (_deps, { params }) => ({ o: String(params.max) }),
+});
+`,
+    "params.yaml": "clip:\n  max: .inf\n",
+  });
+  assertEquals((await project.pivot("repro")).code, 0);
+  assertEquals(await project.read("clip.txt"), "Infinity");
+  for (const [yaml, text] of [["-.inf", "-Infinity"], [".nan", "NaN"], [".inf", "Infinity"]]) {
+    age(project);
+    assertEquals(await verifiedIn(project, "repro"), 0);
+    assertEquals(await verifiedIn(project, "repro"), 1);
+    await project.write("params.yaml", `clip:\n  max: ${yaml}\n`);
+    age(project, 30);
+    assertEquals(await statusOf(project), { clip: "will-run params" }, yaml);
+    assertEquals((await project.pivot("repro")).code, 0);
+    assertEquals(await project.read("clip.txt"), text);
+  }
 });

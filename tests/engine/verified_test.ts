@@ -191,6 +191,22 @@ test("changed params are noticed through the stage's digest", async () => {
   assertEquals(project.lastWave().get("count")?.reason, "params");
 });
 
+test("params JSON writes alike (.inf, -.inf, .nan: all null) are told apart by the digest", async () => {
+  await using project = await verifiedProject();
+  const yaml = await Deno.readTextFile(project.dir.path("pivot.yaml"));
+  let last = "factor: 2";
+  for (const value of [".inf", "-.inf", ".nan"]) {
+    writeOld(project, "pivot.yaml", yaml.replace("factor: 2", `factor: ${value}`));
+    await project.reload();
+    await project.wave();
+    assertEquals(project.lastWave().get("count")?.reason, "params", `${last} -> ${value}`);
+    age(project);
+    await project.wave(); // recorded
+    assertEquals(await verified(project), ["count", "double"]);
+    last = value;
+  }
+});
+
 test("a changed code manifest is noticed through the stage's digest", async () => {
   await using project = await verifiedProject();
   const context = project.context;
@@ -286,4 +302,16 @@ test("one removed cache object is noticed after its directory's stamp was record
   await project.wave();
   assertEquals(project.lastWave().get("double")?.status, "skipped");
   assert((await Deno.stat(object)).isFile, "the object is stored again");
+});
+
+test("a wave does not reuse a prediction's check: a dep edited after `status` still runs", async () => {
+  // Watch mode predicts statuses (the UI, the agent) between waves; a wave
+  // starting within a second of that must not take its answer as its own.
+  await using project = await verifiedProject();
+  const [count] = await predict(project.context, project.context.graph.order, new Set());
+  assertEquals(count.status, "up-to-date");
+  writeOld(project, "data/in.txt", "hello, world");
+  await project.wave();
+  assertEquals(project.lastWave().get("count")?.status, "ran");
+  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("double.json"))), { n: 48 });
 });

@@ -40,3 +40,24 @@ test("large and many blobs survive a flush and a reopen: chunks and commits fit 
   assertEquals(await readBlob(state, ["test", "blob", 0]), value(100, 9));
   await state.close();
 });
+
+test("a small value whose bytes were damaged on disk reads as missing, not as other JSON or an error", async () => {
+  await using temp = await tempDir();
+  let state = await StateStore.open(temp.root);
+  writeBlob(state, ["test", "small", 0], { url: "file:///p/a.ts", hash: "0123456789abcdef" });
+  writeBlob(state, ["test", "small", 1], { url: "file:///p/b.ts" });
+  await state.close();
+  state = await StateStore.open(temp.root);
+  for (const [i, from, to] of [[0, "a.ts", "q.ts"], [1, `"}`, `\u0001}`]] as const) {
+    // The stored header's bytes edited as a damaged page would: still valid JSON, or not.
+    const key = ["test", "small", i];
+    const header = (await state.kv.get<{ n: number; b: Uint8Array }>(key)).value!;
+    const text = new TextDecoder().decode(header.b).replace(from, to);
+    await state.kv.set(key, { ...header, b: new TextEncoder().encode(text) });
+  }
+  await state.close();
+  state = await StateStore.open(temp.root);
+  assertEquals(await readBlob(state, ["test", "small", 0]), undefined);
+  assertEquals(await readBlob(state, ["test", "small", 1]), undefined);
+  await state.close();
+});
