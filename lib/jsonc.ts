@@ -5,9 +5,24 @@
  * @module
  */
 
-/** JSON with comments and trailing commas (as `deno.jsonc` allows) → JSON. */
+/**
+ * JSON with comments and trailing commas (as `deno.jsonc` allows) → JSON.
+ * Text that already is JSON is returned as it is: it can hold neither (a `//`
+ * or `/*` in it is inside a string), and the character loops below cost a
+ * start-up about 3 ms of CPU on Pivot's own 2 KB `deno.json` (run cold, once).
+ */
 export function stripJsonc(text: string): string {
+  if (isJson(text)) return text;
   return dropTrailingCommas(dropComments(text));
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -46,14 +46,17 @@ interface ImportMap {
 export function checkoutImportMap(userConfig: string, entryUrl: string): string | undefined {
   if (!entryUrl.startsWith("file:")) return undefined;
   const pivotRoot = new URL(".", entryUrl).href;
-  const pivotMap = readMap(fromFileUrl(new URL("deno.json", pivotRoot).href));
-  if (pivotMap === undefined) return undefined;
+  // The user's map first: when it maps into Pivot's folder (a project that
+  // imports jsr:@pivot/core from this checkout), Pivot's own deno.json is not
+  // read at all (reading and rebasing it was most of this function's cost).
   const userMap = readMap(userConfig) ?? { imports: {}, scopes: {} };
   const values = [
     ...Object.values(userMap.imports),
     ...Object.values(userMap.scopes).flatMap((scope) => Object.values(scope)),
   ];
   if (values.some((target) => target.startsWith(pivotRoot))) return undefined;
+  const pivotMap = readMap(fromFileUrl(new URL("deno.json", pivotRoot).href));
+  if (pivotMap === undefined) return undefined;
   const map: ImportMap = {
     imports: userMap.imports,
     scopes: { ...userMap.scopes, [pivotRoot]: pivotMap.imports },
