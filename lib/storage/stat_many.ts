@@ -20,6 +20,7 @@
 
 import { BLOCK, CONTROL, type ManyJob } from "./_stat_many_job.ts";
 import { type FileStamp, stampOf } from "./state.ts";
+import { mark } from "../trace.ts";
 
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
 export const PARALLEL_FROM = 16_384;
@@ -146,15 +147,18 @@ async function share(
   // last): then wait for it to finish them.
   if (Atomics.load(control, CONTROL.active) !== 0) await finished;
   helper.stop();
+  let helped = 0;
   for (let b = 0; b < blocks; b++) {
     if (mine[b]) continue;
     const start = b * BLOCK;
     const end = Math.min(n, start + BLOCK);
     // Items the helper did, then (it stopped, or never took the block) the rest here.
-    const by = Math.max(0, done(b));
+    const by = done(b);
     for (let i = start; i < start + by; i++) remote(i);
     for (let i = start + by; i < end; i++) local(i);
+    helped += by;
   }
+  mark(`${job.op} of ${n} files: ${helped} by the helper thread`);
 }
 
 interface Helper {
