@@ -10,8 +10,13 @@ export const BLOCK = 512;
 
 /** Indexes of the control words (an `Int32Array` over {@link ManyJob.control}). */
 export const CONTROL = {
-  /** The next block to take. */
-  next: 0,
+  /**
+   * Blocks taken so far, by either thread: the calling thread takes blocks
+   * from the first on, the helper from the last back, so that the two work
+   * in different directories (creating names in one directory from two
+   * threads contends for its lock) and meet once.
+   */
+  taken: 0,
   /** 1 while the helper is taking or doing blocks. */
   active: 1,
   /** Per block from here: how many of its items the helper has done. */
@@ -29,6 +34,6 @@ export interface ManyJob {
   readonly control: SharedArrayBuffer;
   /** `stat`: three numbers per item (mtime in ms, size, inode). */
   readonly stamps?: SharedArrayBuffer;
-  /** Post "started" once the first block is taken (the caller waits for it: tests). */
+  /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;
 }

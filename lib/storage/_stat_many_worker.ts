@@ -1,6 +1,7 @@
 /**
- * The helper thread of stat_many.ts: takes blocks of the job from the shared
- * counter and does their items in order, counting each one done in its
+ * The helper thread of stat_many.ts: takes blocks of the job (from the last
+ * back) as the shared count of taken blocks allows, and does their items in
+ * order, counting each one done in its
  * block's word, until no block is left or an item fails (which the calling
  * thread then does again itself, with its own error handling).
  *
@@ -17,12 +18,10 @@ function run({ op, paths, dests, control: buffer, stamps, first }: ManyJob): voi
   const blocks = control.length - CONTROL.blocks;
   Atomics.store(control, CONTROL.active, 1);
   try {
-    for (
-      let b = Atomics.add(control, CONTROL.next, 1);
-      b < blocks;
-      b = Atomics.add(control, CONTROL.next, 1)
-    ) {
-      if (first && b === 0) scope.postMessage("started");
+    // From the last block back (the calling thread takes them from the first on).
+    for (let k = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; k++) {
+      const b = blocks - 1 - k;
+      if (first && k === 0) scope.postMessage("started");
       const start = b * BLOCK;
       const end = Math.min(paths.length, start + BLOCK);
       for (let i = start; i < end; i++) {

@@ -9,7 +9,7 @@
  * 100,000 files, fourth session").
  *
  * The calling thread never waits for the helper to start: it takes blocks
- * until none is left, and only then waits for the blocks the helper took (if
+ * from the first on (the helper from the last back) until none is left, and only then waits for the blocks the helper took (if
  * it took any). Whatever the helper could not do (an error, a missing file,
  * a link refused, the helper dying) is done again here, item by item, by
  * the same synchronous code a smaller list uses, so errors and fallbacks are
@@ -30,7 +30,7 @@ export interface ManyOptions {
   /** Use the helper thread from this many items (default {@link PARALLEL_FROM}; tests lower it). */
   readonly parallelFrom?: number;
   /**
-   * Let the helper take the first block before this thread takes any (for
+   * Let the helper take a block (the last) before this thread takes any (for
    * tests: the helper's part is then sure to be exercised).
    */
   readonly helperFirst?: boolean;
@@ -134,11 +134,8 @@ async function share(
   if (first) await helper.started;
   const done = (b: number) => Atomics.load(control, CONTROL.blocks + b);
   const mine: boolean[] = new Array(blocks).fill(false);
-  for (
-    let b = Atomics.add(control, CONTROL.next, 1);
-    b < blocks;
-    b = Atomics.add(control, CONTROL.next, 1)
-  ) {
+  // From the first block on (the helper takes them from the last back).
+  for (let b = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; b++) {
     mine[b] = true;
     for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) local(i);
   }
