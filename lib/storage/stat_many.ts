@@ -134,16 +134,27 @@ async function share(
   if (first) await helper.started;
   const done = (b: number) => Atomics.load(control, CONTROL.blocks + b);
   const mine: boolean[] = new Array(blocks).fill(false);
-  // From the first block on (the helper takes them from the last back).
-  for (let b = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; b++) {
-    mine[b] = true;
-    for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) local(i);
-  }
-  // Every block is taken. The helper took some only if it was active then
-  // (it marks itself active before it takes a block, and inactive after its
+  // Every block taken, the helper took some only if it was active then (it
+  // marks itself active before it takes a block, and inactive after its
   // last): then wait for it to finish them.
-  if (Atomics.load(control, CONTROL.active) !== 0) await finished;
-  helper.stop();
+  const helperDone = async () => {
+    if (Atomics.load(control, CONTROL.active) !== 0) await finished;
+    helper.stop();
+  };
+  try {
+    // From the first block on (the helper takes them from the last back).
+    for (let b = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; b++) {
+      mine[b] = true;
+      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) local(i);
+    }
+  } catch (error) {
+    // The helper takes no more, and is done before the caller cleans up
+    // (it may be linking into the folder the caller will remove).
+    Atomics.store(control, CONTROL.taken, blocks);
+    await helperDone();
+    throw error;
+  }
+  await helperDone();
   let helped = 0;
   for (let b = 0; b < blocks; b++) {
     if (mine[b]) continue;
