@@ -38,10 +38,12 @@ import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
-import { lstatOrUndefined, statOrUndefined } from "../paths.ts";
+import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
+import { linkMany, statMany } from "../storage/stat_many.ts";
+import { mark } from "../trace.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -79,10 +81,13 @@ export async function restoreOut(
     ignoreCachedOut(context, out);
     return true;
   }
+  mark("restore: start");
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
+  mark("restore: manifest read");
   const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files);
   if (objects === undefined) return false;
+  mark("restore: objects verified");
   // Build the directory beside its place, then swap it in. The folder is
   // this process's own, so each file goes straight to its name (no
   // temporary name and rename per file) and each directory is made once.
@@ -91,7 +96,9 @@ export async function restoreOut(
   let files: PlacedFile[];
   try {
     makeParents(temp, manifest.files);
+    mark("restore: parents made");
     files = await placeFiles(cache, temp, manifest.files, objects, placeMode);
+    mark("restore: files placed");
     removePath(out.abs);
     ensureDir(dirname(out.abs));
     Deno.renameSync(temp, out.abs);
@@ -100,6 +107,7 @@ export async function restoreOut(
     throw error;
   }
   await rememberDirectory(out.abs, out.path, files, locked.hash, state);
+  mark("restore: remembered");
   ignoreCachedOut(context, out);
   return true;
 }
@@ -120,13 +128,9 @@ async function verifiedObjects(
   entries: readonly ManifestEntry[],
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
-  const stamps: FileStamp[] = new Array(entries.length);
-  let found = true;
-  for (let i = 0; i < entries.length && found; i++) {
-    const info = statOrUndefined(cache.objectPath(entries[i].hash));
-    if (info === undefined) found = false;
-    else stamps[i] = stampOf(info);
-  }
+  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)));
+  const found = stamped.every((stamp) => stamp !== undefined);
+  const stamps = stamped as FileStamp[];
   const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
   const files = () => entries.map(({ path }, i) => ({ path, stamp: stamps[i] }));
   if (found && await objectsIntact(state, hash, objects())) return stamps;
@@ -186,7 +190,19 @@ async function placeFiles(
     const stamp = linked ? objects[i] : stampOf(Deno.statSync(dest));
     files[i] = { path: entry.path, hash: entry.hash, stamp };
   };
-  if (mode === "hardlink" || mode === "symlink") {
+  if (mode === "hardlink") {
+    // Linked on two threads for a large directory; what was not linked
+    // (another filesystem) is placed as one file is.
+    const linked = await linkMany(
+      entries.map(({ hash }) => cache.objectPath(hash)),
+      entries.map(({ path }) => base + path),
+    );
+    for (let i = 0; i < entries.length; i++) {
+      const { path, hash } = entries[i];
+      if (linked[i] === 1) files[i] = { path, hash, stamp: objects[i] };
+      else await place(entries[i], i);
+    }
+  } else if (mode === "symlink") {
     for (let i = 0; i < entries.length; i++) await place(entries[i], i);
   } else if (mode === "copy") {
     // Small objects are copied synchronously (see Cache.placeCopy): in

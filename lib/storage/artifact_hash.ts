@@ -34,6 +34,7 @@ import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "
 import type { Hash } from "./hash.ts";
 import { hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "./state.ts";
+import { statMany } from "./stat_many.ts";
 
 /** A directory's hash, with its file count and total size. */
 export interface DirHash {
@@ -185,9 +186,19 @@ interface StattedFile {
   readonly stamp: FileStamp;
 }
 
-function statFiles(abs: string): StattedFile[] {
+/**
+ * Every file under `abs` with its stamp: one `stat` each, on two threads
+ * for a large directory ({@link statMany}). A file removed since the
+ * listing throws `NotFound`, as its `stat` did.
+ */
+async function statFiles(abs: string): Promise<StattedFile[]> {
   const base = withSlash(abs);
-  return listFiles(abs).map((path) => ({ path, stamp: stampOf(Deno.statSync(base + path)) }));
+  const paths = listFiles(abs);
+  const stamps = await statMany(paths.map((path) => base + path));
+  return paths.map((path, i) => ({
+    path,
+    stamp: stamps[i] ?? stampOf(Deno.statSync(base + path)),
+  }));
 }
 
 const encoder = new TextEncoder();
@@ -225,7 +236,7 @@ async function hashDirectory(
   state: StateStore,
   cache: Cache | undefined,
 ): Promise<DirHash> {
-  const files = statFiles(abs);
+  const files = await statFiles(abs);
   const stamps = await stampsDigest(files);
   const index = await state.get<DirIndex>([NS.dir, rel]);
   if (index?.stamps === stamps) {

@@ -1,0 +1,207 @@
+/**
+ * `stat` and hard-link many files on two threads: this one and a helper
+ * worker, which share the list in blocks taken from one counter, so that a
+ * directory of 100,000 files is walked (a no-op's check) or linked (a
+ * `hardlink` checkout) by both cores. Each call is a few µs of kernel work
+ * and about as much of Deno's own (the op's dispatch, a `FileInfo` with four
+ * `Date`s): one thread cannot go faster, and an asynchronous call costs more
+ * in hand-offs than the call itself (docs/performance.md, "Directories at
+ * 100,000 files, fourth session").
+ *
+ * The calling thread never waits for the helper to start: it takes blocks
+ * from the first on (the helper from the last back) until none is left, and only then waits for the blocks the helper took (if
+ * it took any). Whatever the helper could not do (an error, a missing file,
+ * a link refused, the helper dying) is done again here, item by item, by
+ * the same synchronous code a smaller list uses, so errors and fallbacks are
+ * exactly those of the one-thread path.
+ *
+ * @module
+ */
+
+import { BLOCK, CONTROL, type ManyJob } from "./_stat_many_job.ts";
+import { type FileStamp, stampOf } from "./state.ts";
+import { mark } from "../trace.ts";
+
+/** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
+export const PARALLEL_FROM = 16_384;
+
+/** Options of {@link statMany} and {@link linkMany}. */
+export interface ManyOptions {
+  /** Use the helper thread from this many items (default {@link PARALLEL_FROM}; tests lower it). */
+  readonly parallelFrom?: number;
+  /**
+   * Let the helper take a block (the last) before this thread takes any (for
+   * tests: the helper's part is then sure to be exercised).
+   */
+  readonly helperFirst?: boolean;
+}
+
+/**
+ * The stamp of each of `paths` (following symlinks), or undefined for one
+ * that does not exist, as {@link stampOf} of `Deno.statSync`; any other
+ * error is thrown, as `Deno.statSync` throws it.
+ *
+ * @example
+ * ```ts ignore
+ * const stamps = await statMany(["a.txt", "b.txt"]);
+ * ```
+ */
+export async function statMany(
+  paths: readonly string[],
+  options: ManyOptions = {},
+): Promise<(FileStamp | undefined)[]> {
+  const result = new Array<FileStamp | undefined>(paths.length);
+  const local = (i: number) => {
+    result[i] = statOrMissing(paths[i]);
+  };
+  const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 24 : 0);
+  const numbers = new Float64Array(stamps);
+  await share({ op: "stat", paths, stamps }, local, (i) => {
+    result[i] = { mtime: numbers[3 * i], size: numbers[3 * i + 1], ino: numbers[3 * i + 2] };
+  }, options);
+  return result;
+}
+
+/**
+ * Hard-link each of `sources` at the same index of `dests` (where nothing
+ * is; their parents exist); returns, per item, whether it was linked. An
+ * item not linked (another filesystem, links refused, the source missing)
+ * is left for the caller to place otherwise, as `Deno.linkSync` failing
+ * would; something already at its `dest` throws `AlreadyExists`.
+ *
+ * @example
+ * ```ts ignore
+ * const linked = await linkMany([".pivot/cache/files/ab/cdef"], ["out/a.txt"]);
+ * ```
+ */
+export async function linkMany(
+  sources: readonly string[],
+  dests: readonly string[],
+  options: ManyOptions = {},
+): Promise<Uint8Array> {
+  const linked = new Uint8Array(sources.length);
+  const local = (i: number) => {
+    linked[i] = tryLink(sources[i], dests[i]) ? 1 : 0;
+  };
+  await share({ op: "link", paths: sources, dests }, local, (i) => {
+    linked[i] = 1;
+  }, options);
+  return linked;
+}
+
+function useHelper(items: number, options: ManyOptions): boolean {
+  return items > BLOCK && items >= (options.parallelFrom ?? PARALLEL_FROM);
+}
+
+function statOrMissing(path: string): FileStamp | undefined {
+  try {
+    return stampOf(Deno.statSync(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+function tryLink(source: string, dest: string): boolean {
+  try {
+    Deno.linkSync(source, dest);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) throw error;
+    return false;
+  }
+}
+
+/**
+ * Do items `0..n` of `job`: `local(i)` here, or by the helper, then
+ * `remote(i)` here for each item it did.
+ */
+async function share(
+  job: Omit<ManyJob, "control">,
+  local: (i: number) => void,
+  remote: (i: number) => void,
+  options: ManyOptions,
+): Promise<void> {
+  const n = job.paths.length;
+  const blocks = Math.ceil(n / BLOCK);
+  const first = options.helperFirst === true;
+  const helper = useHelper(n, options) ? startHelper({ ...job, first }, blocks) : undefined;
+  if (helper === undefined) {
+    for (let i = 0; i < n; i++) local(i);
+    return;
+  }
+  const { control, finished } = helper;
+  if (first) await helper.started;
+  const done = (b: number) => Atomics.load(control, CONTROL.blocks + b);
+  const mine: boolean[] = new Array(blocks).fill(false);
+  // Every block taken, the helper took some only if it was active then (it
+  // marks itself active before it takes a block, and inactive after its
+  // last): then wait for it to finish them.
+  const helperDone = async () => {
+    if (Atomics.load(control, CONTROL.active) !== 0) await finished;
+    helper.stop();
+  };
+  try {
+    // From the first block on (the helper takes them from the last back).
+    for (let b = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; b++) {
+      mine[b] = true;
+      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) local(i);
+    }
+  } catch (error) {
+    // The helper takes no more, and is done before the caller cleans up
+    // (it may be linking into the folder the caller will remove).
+    Atomics.store(control, CONTROL.taken, blocks);
+    await helperDone();
+    throw error;
+  }
+  await helperDone();
+  let helped = 0;
+  for (let b = 0; b < blocks; b++) {
+    if (mine[b]) continue;
+    const start = b * BLOCK;
+    const end = Math.min(n, start + BLOCK);
+    // Items the helper did, then (it stopped, or never took the block) the rest here.
+    const by = done(b);
+    for (let i = start; i < start + by; i++) remote(i);
+    for (let i = start + by; i < end; i++) local(i);
+    helped += by;
+  }
+  mark(`${job.op} of ${n} files: ${helped} by the helper thread`);
+}
+
+interface Helper {
+  readonly control: Int32Array;
+  /** With {@link ManyJob.first}: settles once the helper has taken a block (or died). */
+  readonly started: Promise<void>;
+  /** Settles when the helper has finished (or died). */
+  readonly finished: Promise<void>;
+  stop(): void;
+}
+
+function startHelper(job: Omit<ManyJob, "control">, blocks: number): Helper | undefined {
+  const buffer = new SharedArrayBuffer((CONTROL.blocks + blocks) * 4);
+  const control = new Int32Array(buffer);
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./_stat_many_worker.ts", import.meta.url), { type: "module" });
+  } catch {
+    return undefined; // no workers here: this thread does it all
+  }
+  let started!: () => void;
+  const taken = new Promise<void>((resolve) => started = resolve);
+  const finished = new Promise<void>((resolve) => {
+    worker.onmessage = (event: MessageEvent<"started" | "done">) => {
+      started();
+      if (event.data === "done") resolve();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      // Died: what it did is counted per item; the rest is done here.
+      Atomics.store(control, CONTROL.active, 0);
+      started();
+      resolve();
+    };
+  });
+  worker.postMessage({ ...job, control: buffer } satisfies ManyJob);
+  return { control, started: taken, finished, stop: () => worker.terminate() };
+}

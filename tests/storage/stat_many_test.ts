@@ -1,0 +1,78 @@
+import { linkMany, statMany } from "../../lib/storage/stat_many.ts";
+import { stampOf } from "../../lib/storage/state.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { tempDir } from "../_project.ts";
+import { test } from "../_harness.ts";
+
+/** Several blocks of items; the helper is used, and takes the last block before the caller takes any. */
+const FILES = 3000;
+const BOTH = { parallelFrom: 1, helperFirst: true };
+
+async function writeFiles(root: string, n: number): Promise<string[]> {
+  const paths: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const dir = `${root}/d${i % 7}`;
+    if (i < 7) await Deno.mkdir(dir, { recursive: true });
+    paths.push(`${dir}/f${i}.txt`);
+    Deno.writeTextFileSync(paths[i], `file ${i}\n`.repeat(i % 5));
+  }
+  return paths;
+}
+
+test("statMany on two threads gives each file's own stamp, in order", async () => {
+  await using dir = await tempDir();
+  const paths = await writeFiles(dir.path("t"), FILES);
+  const stamps = await statMany(paths, BOTH);
+  assertEquals(stamps.length, FILES);
+  for (let i = 0; i < FILES; i++) assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
+  assertEquals(await statMany(paths), stamps, "one thread gives the same");
+});
+
+test("statMany gives undefined for missing files, wherever they fall", async () => {
+  await using dir = await tempDir();
+  const paths = await writeFiles(dir.path("t"), FILES);
+  const missing = new Set([5, 511, 512, 1700, 2600, FILES - 1]);
+  for (const i of missing) await Deno.remove(paths[i]);
+  const stamps = await statMany(paths, BOTH);
+  for (let i = 0; i < FILES; i++) {
+    if (missing.has(i)) assertEquals(stamps[i], undefined, `file ${i}`);
+    else assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])), `file ${i}`);
+  }
+});
+
+test("linkMany on two threads links every file to its source", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const dests = sources.map((p) => p.replace("/src/", "/dst/"));
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
+  const linked = await linkMany(sources, dests, BOTH);
+  assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
+  for (let i = 0; i < FILES; i += 97) {
+    assertEquals(Deno.statSync(dests[i]).ino, Deno.statSync(sources[i]).ino, `file ${i}`);
+  }
+});
+
+test("linkMany leaves a file it cannot link to the caller, and links the rest", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const dests = sources.map((p) => p.replace("/src/", "/dst/"));
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
+  const gone = [3, 600, 2600, 2999];
+  for (const i of gone) await Deno.remove(sources[i]);
+  const linked = await linkMany(sources, dests, BOTH);
+  for (let i = 0; i < FILES; i++) {
+    const expected = gone.includes(i) ? 0 : 1;
+    assertEquals(linked[i], expected, `file ${i}`);
+    assertEquals((await Deno.lstat(dests[i]).catch(() => undefined)) !== undefined, expected === 1);
+  }
+});
+
+test("linkMany throws when something is at a new name already", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const dests = sources.map((p) => p.replace("/src/", "/dst/"));
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
+  await Deno.writeTextFile(dests[1500], "in the way\n");
+  await assertRejects(() => linkMany(sources, dests, BOTH), Deno.errors.AlreadyExists);
+  assert(Deno.readTextFileSync(dests[1500]) === "in the way\n", "not replaced");
+});
