@@ -482,5 +482,9 @@ async function openChecked(file: string): Promise<Deno.Kv> {
 }
 
 function keyId(key: Deno.KvKey): string {
-  return JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+  // The replacer (a call per part) only when a part needs it: a store of a
+  // directory's objects makes an id per object.
+  return key.some((part) => typeof part === "bigint")
+    ? JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v)
+    : JSON.stringify(key);
 }
