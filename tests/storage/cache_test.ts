@@ -342,6 +342,10 @@ test("storeBytes in a batch: absent objects written once, present ones still ver
   const oldObject = cache.objectPath(oldHash);
   await Deno.chmod(oldObject, 0o644);
   await Deno.writeTextFile(oldObject, "OLD");
+  // A later write: within the clock tick of the store, the same size and
+  // inode would leave the stamp as it was (the racy window of any stamp).
+  const later = (await Deno.stat(oldObject)).mtime!.getTime() / 1000 + 2;
+  await Deno.utime(oldObject, later, later);
 
   const batch = cache.batch(4);
   const fresh = encode("fresh");
