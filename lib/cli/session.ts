@@ -257,7 +257,9 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       },
       close: async () => {
         try {
+          mark("session: closing");
           await state.close();
+          mark("session: state closed");
         } finally {
           closeTempJournal();
         }

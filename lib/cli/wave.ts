@@ -143,7 +143,9 @@ export async function runOnce(
   driver.stop();
   try {
     const [summary] = await driver.run();
+    mark("repro: waves done");
     await history.done();
+    mark("repro: history recorded");
     return summary ? exitCodeOf(summary, env.signal) : env.signal.aborted ? 130 : 0;
   } finally {
     env.signal.removeEventListener("abort", cancel);

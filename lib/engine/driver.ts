@@ -11,6 +11,7 @@
  * @module
  */
 
+import { mark } from "../trace.ts";
 import { messageOf } from "../errors.ts";
 import { Events } from "../events.ts";
 import { withDownstream, withUpstream } from "../graph/graph.ts";
@@ -152,6 +153,7 @@ export class Driver {
         if (summary) summaries.push(summary);
       }
     } finally {
+      mark("driver: closing the pool");
       await this.#pool.close();
     }
     return summaries;

@@ -15,6 +15,7 @@ import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import { trackFileOf } from "../storage/track_file.ts";
 import { statOrUndefined } from "../paths.ts";
+import { mark } from "../trace.ts";
 import type { LockHolder } from "../storage/exec_lock.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
@@ -312,13 +313,17 @@ export class Engine {
       cancelled: count("cancelled"),
       duration_ms: Math.round(performance.now() - started),
     };
+    mark("engine: wave ended");
     await committing;
     if (commitError !== undefined) throw commitError.error;
     if (!request.noCommit) {
       index.save(this.#context);
+      mark("engine: verified index saved");
       await state.flush();
+      mark("engine: state flushed");
     }
     this.#events.emit(summary);
+    mark("engine: summary emitted");
     return summary;
   }
 
@@ -433,6 +438,7 @@ export class Engine {
     try {
       await placed.store();
       await recordRun(this.#context, decision, placed.outs, { background: true });
+      mark(`engine: ${stage.name} recorded`);
       wave.recorded();
     } catch (error) {
       return {
@@ -611,6 +617,7 @@ export class Engine {
     run.links = deps.map((d) => d.path);
     const outs = await prepareOuts(stage, dirs.outs, (out) => this.#lastVersions(decision, out));
     this.#events.emit({ type: "stage-start", stage: stage.name });
+    mark(`engine: ${stage.name} started`);
     const running = worker.run(
       {
         stage: stage.name,
@@ -629,6 +636,7 @@ export class Engine {
     // Posted: the main thread may record other runs while this one runs.
     wave.handedOff(stage);
     const outcome: RunOutcome = await running;
+    mark(`engine: ${stage.name} ran`);
     if (outcome.status === "cancelled") return { status: "cancelled", reason: "cancelled" };
     if (outcome.status === "failed") {
       if (outcome.interrupted) return "interrupted";
@@ -646,6 +654,7 @@ export class Engine {
       noCommit: request.noCommit,
       deferStore: (store) => stores.push(store),
     });
+    mark(`engine: ${stage.name} committed`);
     run.clean = true;
     const store = async () => {
       for (const later of stores) await later();

@@ -41,9 +41,9 @@ import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
+import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 import { linkMany, statMany } from "../storage/stat_many.ts";
-import { mark } from "../trace.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -392,6 +392,7 @@ export async function commitStagedOuts(
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
     const dir = await storeDirectory(cache, staged, { store, link });
+    mark(`commit: ${out.path} stored (${dir.files.length} files)`);
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
     return { out, staged, hash, ...dir };
   }));
@@ -409,6 +410,7 @@ export async function commitStagedOuts(
     } else {
       moveIntoPlace(staged, out.abs);
     }
+    mark(`commit: ${out.path} placed`);
     await rememberPlaced(state, out, item);
     ignoreCachedOut(context, out);
     result.push(lockOut(out, item));

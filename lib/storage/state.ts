@@ -101,9 +101,18 @@ interface FileEntry extends FileStamp {
 export const RANGE_AFTER = 64;
 
 // Deno KV allows at most 1000 mutations and 800 KB in one atomic commit.
-const BATCH = 200;
+const MUTATIONS = 1000;
 // Estimated bytes of values in one commit (see StateStore.defer), below 800 KB.
 const BATCH_BYTES = 600_000;
+// A value queued with no estimate counts as this much: at most 200 in one
+// commit (a parsed lock file may be tens of KB; KV rejects a commit too
+// large, which is then split in halves, each try serialising anew).
+const UNSIZED_BYTES = BATCH_BYTES / 200;
+// A stamp entry (`StateStore.#remember`: mtime, size, inode and hash) with
+// its key, serialised, at most, besides the name in the key: a 100,000-file
+// out's objects go 1,000 to a commit, not 200 (each commit is a SQLite
+// transaction with its syncs).
+const STAMP_BYTES = 250;
 
 /** The state store of one project. Open with {@link StateStore.open}; close when done. */
 export class StateStore {
@@ -200,7 +209,7 @@ export class StateStore {
     const old = await this.#entryOf(ns, name);
     if (old && old.hash === hash && sameStamp(old, stamp)) return;
     this.#knownOf(ns).set(name, entry);
-    this.defer([ns, name], entry);
+    this.defer([ns, name], entry, STAMP_BYTES + name.length);
   }
 
   /**
@@ -334,13 +343,14 @@ export class StateStore {
 
   /**
    * Queue a write, committed in batches by {@link flush}. `bytes`, an
-   * estimate of the value's serialised size, is for large values (a chunk
-   * of a directory's per-file index, tens of KB): a flush then groups them
-   * into commits KV accepts at the first try, instead of 200 at once,
-   * rejected, and split in halves again and again (each try serialises
-   * every value anew).
+   * estimate of the value's serialised size (an upper bound for small
+   * values), lets a flush group values into commits KV accepts at the first
+   * try: large ones (a chunk of a directory's per-file index, tens of KB)
+   * fewer than 200 to a commit, instead of 200 at once, rejected, and split
+   * in halves again and again (each try serialises every value anew); small
+   * ones up to KV's 1,000. Without it a value counts as a 200th of a commit.
    */
-  defer(key: Deno.KvKey, value: unknown, bytes = 0): void {
+  defer(key: Deno.KvKey, value: unknown, bytes?: number): void {
     const id = keyId(key);
     this.#pending.delete(id); // the last write goes last
     this.#pending.set(id, { key, value, bytes });
@@ -356,8 +366,8 @@ export class StateStore {
     let start = 0;
     let bytes = 0;
     for (let end = 0; end < writes.length; end++) {
-      const size = writes[end].bytes ?? 0;
-      if (end - start === BATCH || (end > start && bytes + size > BATCH_BYTES)) {
+      const size = writes[end].bytes ?? UNSIZED_BYTES;
+      if (end - start === MUTATIONS || (end > start && bytes + size > BATCH_BYTES)) {
         await this.#commit(writes.slice(start, end));
         [start, bytes] = [end, 0];
       }
@@ -482,5 +492,9 @@ async function openChecked(file: string): Promise<Deno.Kv> {
 }
 
 function keyId(key: Deno.KvKey): string {
-  return JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+  // The replacer (a call per part) only when a part needs it: a store of a
+  // directory's objects makes an id per object.
+  return key.some((part) => typeof part === "bigint")
+    ? JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v)
+    : JSON.stringify(key);
 }

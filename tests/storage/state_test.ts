@@ -206,6 +206,26 @@ test("SQLite's words for a damaged file are recognised, others are not", () => {
   assert(!isCorruptStateError("file is not a database"));
 });
 
+test("a flush commits every queued write: many small stamps, and large values queued without an estimate", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  // Stamps go up to KV's 1,000 mutations a commit; values with no estimate
+  // count as a 200th of a commit, so 100 of 20 KB (2 MB) need no halving.
+  for (let i = 0; i < 2500; i++) {
+    await state.rememberObject(`${i}`.padStart(16, "0"), { mtime: i, size: 10, ino: i });
+  }
+  const value = (i: number) => `${i}:`.padEnd(20_000, "y");
+  for (let i = 0; i < 100; i++) state.defer(["unsized", i], value(i));
+  await state.flush();
+  assertEquals((await state.list(["object"])).length, 2500);
+  assertEquals(
+    await state.objectStamp("0000000000002499"),
+    { mtime: 2499, size: 10, ino: 2499 },
+  );
+  assertEquals((await state.list<string>(["unsized"])).length, 100);
+  assertEquals(await state.get(["unsized", 99]), value(99));
+});
+
 test("deferred values with sizes given are committed in batches KV accepts, the last write of a key winning", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
