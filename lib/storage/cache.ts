@@ -91,6 +91,42 @@ export interface CacheOptions {
   readonly state?: StateStore;
   /** Told about corrupt objects found while storing. */
   readonly warn?: (message: string) => void;
+  /** When small objects are created synchronously (default: {@link CreatePace}'s). */
+  readonly pace?: CreatePace;
+}
+
+/**
+ * Whether the next small object is created synchronously. Synchronous
+ * creation costs less CPU than an asynchronous open and write (each a hand-off
+ * to Deno's blocking pool) while the filesystem answers at once; but one
+ * create that waits on a busy disk then holds the whole process, and
+ * nothing else is in flight beside it (at 100,000 files on a loaded machine:
+ * 236-247 s of wall against 138-166 s). So a create that held the thread for
+ * {@link CreatePace.slowMs} or more makes the next {@link CreatePace.spell}
+ * objects asynchronous, several in flight; then synchronous creation is
+ * tried again. See docs/performance.md, "Directory outs, first run, fourth
+ * session".
+ */
+export class CreatePace {
+  #asyncLeft = 0;
+
+  /** A pace switching after a create of `slowMs` or more, for `spell` objects. */
+  constructor(readonly slowMs = 2, readonly spell = 256) {}
+
+  /** Whether to create the next object synchronously. */
+  get sync(): boolean {
+    return this.#asyncLeft === 0;
+  }
+
+  /** A synchronous create held the thread `ms` milliseconds. */
+  tookSync(ms: number): void {
+    if (ms >= this.slowMs) this.#asyncLeft = this.spell;
+  }
+
+  /** An object was created asynchronously. */
+  wroteAsync(): void {
+    if (this.#asyncLeft > 0) this.#asyncLeft--;
+  }
 }
 
 /** The cache of one project. */
@@ -100,6 +136,7 @@ export class Cache {
   readonly #files: string;
   readonly #state: StateStore | undefined;
   readonly #warn: (message: string) => void;
+  readonly #pace: CreatePace;
 
   /** A cache rooted at `dir`. */
   constructor(dir: string, options: CacheOptions = {}) {
@@ -107,6 +144,7 @@ export class Cache {
     this.#files = `${join(dir, "files")}/`;
     this.#state = options.state;
     this.#warn = options.warn ?? (() => {});
+    this.#pace = options.pace ?? new CreatePace();
   }
 
   /** Where the object for `hash` lives. */
@@ -183,14 +221,20 @@ export class Cache {
     const temp = tempPath(object);
     let stamp: FileStamp;
     try {
-      // Synchronous: an asynchronous open and write cost more in hand-offs
-      // to Deno's blocking pool (a thread woken per operation) than the
-      // kernel's work for a small file; see docs/performance.md, "Directory
-      // outs, first run, fourth session". The stamp from the open file.
-      {
+      // Synchronous while the filesystem answers at once, asynchronous for a
+      // while after it did not ({@link CreatePace}). The stamp from the open
+      // file either way.
+      if (this.#pace.sync) {
+        const start = performance.now();
         using file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o444 });
         for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
         stamp = stampOf(file.statSync());
+        this.#pace.tookSync(performance.now() - start);
+      } else {
+        using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o444 });
+        for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+        stamp = stampOf(file.statSync());
+        this.#pace.wroteAsync();
       }
       Deno.renameSync(temp, object);
     } catch (error) {

@@ -1,4 +1,10 @@
-import { Cache, CHECKOUT_MODES, type DirManifest, hashManifest } from "../../lib/storage/cache.ts";
+import {
+  Cache,
+  CHECKOUT_MODES,
+  CreatePace,
+  type DirManifest,
+  hashManifest,
+} from "../../lib/storage/cache.ts";
 import { SMALL_COPY } from "../../lib/storage/copy.ts";
 import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
@@ -231,6 +237,42 @@ test("storeBytes writes a read-only object from memory, remembered as intact", a
   assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
   // Stored again: the intact object is left alone.
   assertEquals(await cache.storeBytes(bytes, hash), stamp);
+});
+
+test("CreatePace: a slow synchronous create makes the next objects asynchronous, then sync again", () => {
+  const pace = new CreatePace(2, 3);
+  assert(pace.sync);
+  pace.tookSync(1.9);
+  assert(pace.sync);
+  pace.tookSync(2);
+  for (let i = 0; i < 3; i++) {
+    assert(!pace.sync);
+    pace.wroteAsync();
+  }
+  assert(pace.sync);
+});
+
+test("storeBytes writes the same objects created synchronously and asynchronously", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  // Every synchronous create counts as slow: objects alternate one
+  // synchronous, two asynchronous.
+  const pace = new CreatePace(0, 2);
+  const cache = new Cache(dir.path("cache"), { state, pace });
+  const modes: boolean[] = [];
+  for (let i = 0; i < 6; i++) {
+    modes.push(pace.sync);
+    const bytes = new TextEncoder().encode(`object ${i}`);
+    const hash = await hashBytes(bytes);
+    const stamp = await cache.storeBytes(bytes, hash);
+    const object = cache.objectPath(hash);
+    assertEquals(await Deno.readTextFile(object), `object ${i}`);
+    assertEquals((await Deno.stat(object)).mode! & 0o777, 0o444);
+    assertEquals(stamp, stampOf(await Deno.stat(object)));
+    assertEquals(await state.objectStamp(hash), stamp);
+  }
+  assertEquals(modes, [true, false, false, true, false, false]);
+  assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
 });
 
 test("storeBytes over a corrupt object moves it aside and writes it afresh", async () => {
