@@ -13,7 +13,7 @@
  */
 
 import { join } from "node:path";
-import { runPivot, TempProject } from "../_project.ts";
+import { runPivot, tempDir, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -96,8 +96,11 @@ async function traced(project: TempProject, ...args: string[]): Promise<Traced> 
 }
 
 /** A project run once, aged, and loaded again so that the cache and the verified index hold. */
-async function cachedProject(files: Record<string, string> = FILES): Promise<TempProject> {
-  const project = await TempProject.create(files);
+async function cachedProject(
+  files: Record<string, string> = FILES,
+  imports: Record<string, string> = {},
+): Promise<TempProject> {
+  const project = await TempProject.create(files, { imports });
   const first = await project.pivot("repro");
   assertEquals(first.code, 0, first.stderr);
   age(project);
@@ -119,6 +122,14 @@ async function listDeps(project: TempProject): Promise<string> {
 async function statusOf(project: TempProject): Promise<Record<string, string>> {
   const { stages } = await project.status();
   return Object.fromEntries(stages.map((s) => [s.name, s.status]));
+}
+
+/** `text` with its durations (JSON's `duration_ms`, a summary's `in 0.02s`) blanked. */
+function timeless(text: string): string {
+  return text.replace(/"duration_ms":\s*\d+/g, '"duration_ms":0').replace(
+    /\b\d+(\.\d+)?m?s\b/g,
+    "T",
+  );
 }
 
 /** Rewrite the cache file through `change` (its JSON). */
@@ -155,9 +166,22 @@ test("the fast path prints exactly what the normal path prints", async () => {
     ]);
     assertMatch(normal.cache, /load cache written/); // and back for the next command
   }
-  // Both kinds of no-op keep the same history: one run record each.
-  const history = await project.pivot("history", "--json");
-  assertEquals(history.code, 0, history.stderr);
+  // Both kinds of no-op leave the same run record in the history.
+  const lastRun = async () => {
+    const history = await project.pivot("history", "--json");
+    assertEquals(history.code, 0, history.stderr);
+    const { runs } = JSON.parse(history.stdout);
+    const { id: _id, started: _started, duration_ms: _ms, ...run } = runs[0];
+    return { count: runs.length, run: timeless(JSON.stringify(run)) };
+  };
+  const before = await lastRun();
+  assert((await traced(project, "repro")).fast);
+  const fast = await lastRun();
+  await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
+  assert(!(await traced(project, "repro")).fast);
+  const normal = await lastRun();
+  assertEquals([fast.count, normal.count], [before.count + 1, before.count + 2]);
+  assertEquals(fast.run, normal.run);
 });
 
 test("a stage added to pipeline.ts appears", async () => {
@@ -216,11 +240,7 @@ test("deno.json edited: another import map is seen", async () => {
     ...FILES,
     "pipeline.ts": PIPELINE.replace(`"./lib/names.ts"`, `"#names"`),
     "lib/names_other.ts": NAMES.replace(`first: "a"`, `first: "other"`),
-  });
-  await project.writeConfig({ "#names": "./lib/names.ts" });
-  age(project);
-  await traced(project, "list");
-  assert((await traced(project, "list")).fast);
+  }, { "#names": "./lib/names.ts" });
   await project.writeConfig({ "#names": "./lib/names_other.ts" });
   const list = await traced(project, "list");
   assert(!list.fast);
@@ -266,24 +286,30 @@ test("a dep, an out or a lock file changed: decided the normal way", async () =>
   await project.write("data/in.txt", "ho\n");
   const status = await traced(project, "status");
   assertMatch(status.cache, /load cache hit, but a stage is not verified/);
-  assertEquals(await statusOf(project), { a: "will-run", b: "up-to-date" });
+  assertEquals(await statusOf(project), { a: "will-run", b: "will-run" });
   const repro = await traced(project, "repro");
   assert(!repro.fast);
   assertEquals(await project.read("build/a.txt"), "HO!");
   // An out deleted.
   await Deno.remove(project.path("build/b.txt"));
   assert(!(await traced(project, "status")).fast);
-  assertEquals((await statusOf(project)).b, "will-run");
-  await project.pivot("repro");
+  assert(!(await traced(project, "repro")).fast); // restored from the cache
   assertEquals(await project.read("build/b.txt"), "HO!HO!");
   // A lock file deleted, then a dep deleted.
   await Deno.remove(project.path(".pivot", "stages", "b.lock"));
   assert(!(await traced(project, "repro")).fast);
   assert(await project.exists(".pivot/stages/b.lock"));
   await Deno.remove(project.path("data/in.txt"));
+  // Refused as the normal path refuses it (the graph checks inputs exist, from either).
   const missing = await traced(project, "status");
-  assert(!missing.fast);
   assertEquals(missing.code, 2, missing.stderr);
+  await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
+  const normal = await traced(project, "status");
+  assertEquals([missing.code, missing.stdout, missing.stderr], [
+    normal.code,
+    normal.stdout,
+    normal.stderr,
+  ]);
 });
 
 test("a lock file edited by hand is read the normal way", async () => {
@@ -400,15 +426,16 @@ test("a damaged cache is a miss, never a crash", async () => {
     }],
   ];
   for (const [what, damage] of damages) {
-    await Deno.writeTextFile(path, damage(await Deno.readTextFile(path)));
     for (const args of [["list"], ["status"], ["repro"]]) {
+      // Each command misses and writes the cache again: damaged anew for the next.
+      await Deno.writeTextFile(path, damage(await Deno.readTextFile(path)));
       const result = await traced(project, ...args);
       assertEquals(result.code, 0, `${what}: ${result.stderr}`);
       assert(!result.fast, what);
       assertNotMatch(result.stderr, /error|Error/, what);
+      assert((await traced(project, ...args)).fast, `${what}: not rewritten`);
     }
     assertEquals((await traced(project, "list")).stdout, "a\nb\n", what);
-    assert((await traced(project, "list")).fast, `${what}: not rewritten`);
   }
 });
 
@@ -457,5 +484,17 @@ pipeline.stage({ name: "make", outs: { o: out("made.txt", loaders.text()) }, run
   const list = await traced(project, "list");
   assert(!list.fast);
   assertMatch(list.cache, /pipeline files changed/);
-  assertEquals(list.stdout, "a\nb\nmake\n");
+  assertEquals(list.stdout, "make\na\nb\n");
+});
+
+test("an out directory turned into a link outside the project is refused as before", async () => {
+  await using project = await cachedProject();
+  await using outside = await tempDir();
+  await Deno.remove(project.path("build"), { recursive: true });
+  await Deno.symlink(outside.root, project.path("build"));
+  const list = await traced(project, "list");
+  assert(!list.fast);
+  assertMatch(list.cache, /leads outside the project/);
+  assertEquals(list.code, 2, list.stderr);
+  assertMatch(list.stderr, /leads outside the project through a symbolic link/);
 });
