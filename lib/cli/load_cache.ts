@@ -231,8 +231,7 @@ async function eligibleStore(
       return `stage ${stage.name} is not registered from TypeScript`;
     }
   }
-  const { registrationModules } = await import("../fingerprint/fingerprint.ts");
-  const { configInputs } = await import("../fingerprint/_config_inputs.ts");
+  const { configInputs, registrationModules } = await import("../fingerprint/fingerprint.ts");
   const paths = new Set<string>();
   for (const ref of loaded.pipelines) {
     const modules = await registrationModules(ref.file, fingerprintOptions);

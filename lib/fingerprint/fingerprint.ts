@@ -39,6 +39,9 @@ import { mark } from "../trace.ts";
 import type { ScanResult } from "./_registration_scan.ts";
 >>>>>>> 1854043 (load cache: serve a no-op repro, status and list the stages of an unchanged pipeline without importing it, when static analysis proves its registration reads only its modules (keyed by stamps of its module graph, Deno config, Pivot's loading code, params and discovery))
 
+/** The Deno config inputs a module graph depends on (for the load cache's key). */
+export { configInputs };
+
 // The cold path's modules (TypeScript analysis, `deno info`, resolution) are
 // imported on first use: a warm run loads none of them.
 const analysis = () => import("./_analyze.ts");
