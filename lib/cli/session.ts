@@ -206,7 +206,8 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     state,
   };
 
-  let useCache = options.loadCache;
+  // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).
+  let useCache = Deno.env.get("PIVOT_LOAD_CACHE") === "off" ? undefined : options.loadCache;
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const context = {
       project,
