@@ -233,26 +233,43 @@ async function eligibleStore(
     }
   }
   const { configInputs, registrationModules } = await import("../fingerprint/fingerprint.ts");
-  const paths = new Set<string>();
-  for (const ref of loaded.pipelines) {
-    const modules = await registrationModules(ref.file, fingerprintOptions);
-    if ("ineligible" in modules) return modules.ineligible;
-    modules.files.forEach((file) => paths.add(file));
-  }
-  ownLoadingFiles().forEach((file) => paths.add(file));
   const files: Stored["files"] = [];
   const absent: string[] = [];
-  for (
-    const path of [...paths, ...await configInputs(fingerprintOptions.denoConfig, project.root)]
-  ) {
+  const recorded = new Set<string>();
+  /** Record the stamp of `path`; why not, when it cannot be trusted. */
+  const record = (path: string, required: boolean): string | undefined => {
+    if (recorded.has(path)) return undefined;
+    recorded.add(path);
     const stamp = statOf(path);
     if (stamp === undefined) {
-      if (paths.has(path)) return `${path} is gone`;
+      if (required) return `${path} is gone`;
       absent.push(path);
-      continue;
+      return undefined;
     }
     if (isRacy(stamp, witness.since)) return `${path} was modified too recently to trust its stamp`;
     files.push([path, stamp.mtime, stamp.size, stamp.ino]);
+    return undefined;
+  };
+  // The cheap parts first: a pipeline just written (or a Pivot just edited) is not scanned.
+  for (const ref of loaded.pipelines) {
+    const why = record(ref.file, true);
+    if (why !== undefined) return why;
+  }
+  for (const path of ownLoadingFiles()) {
+    const why = record(path, true);
+    if (why !== undefined) return why;
+  }
+  for (const path of await configInputs(fingerprintOptions.denoConfig, project.root)) {
+    const why = record(path, false);
+    if (why !== undefined) return why;
+  }
+  for (const ref of loaded.pipelines) {
+    const modules = await registrationModules(ref.file, fingerprintOptions);
+    if ("ineligible" in modules) return modules.ineligible;
+    for (const path of modules.files) {
+      const why = record(path, true);
+      if (why !== undefined) return why;
+    }
   }
   let stages: Encoded;
   try {
