@@ -33,11 +33,8 @@ import { ownCodePrefixes } from "../own_code.ts";
 import { resolvePath } from "./_paths.ts";
 import { jsrUrl } from "../jsr.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
-<<<<<<< HEAD
 import { mark } from "../trace.ts";
-=======
 import type { ScanResult } from "./_registration_scan.ts";
->>>>>>> 1854043 (load cache: serve a no-op repro, status and list the stages of an unchanged pipeline without importing it, when static analysis proves its registration reads only its modules (keyed by stamps of its module graph, Deno config, Pivot's loading code, params and discovery))
 
 /** The Deno config inputs a module graph depends on (for the load cache's key). */
 export { configInputs };
