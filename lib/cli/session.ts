@@ -15,7 +15,8 @@ import { dirname } from "node:path";
 import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
-import { loadStagesWithProducers } from "../pipeline/discovery.ts";
+import { type LoadedStages, loadStagesWithProducers } from "../pipeline/discovery.ts";
+import { readLoadCache, writeLoadCache } from "./load_cache.ts";
 import { loadStagesFresh } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
 import {
@@ -103,6 +104,17 @@ export interface SessionOptions {
    * (0.6–2.5 s on this machine) would only slow down.
    */
   readonly fingerprint?: boolean;
+  /**
+   * Take the stages from the load cache (lib/cli/load_cache.ts) when it
+   * holds, without importing the pipeline: `"always"` for a command that
+   * only shows them (`list`); `"verified"` for one that decides them
+   * (`repro`, `status`): the cached stages are kept only when the verified
+   * index finds every stage up to date, else the pipeline is loaded the
+   * normal way (nothing is ever run from cached data). After a normal load
+   * either way, the cache is written again when it did not hold. Not with a
+   * type check.
+   */
+  readonly loadCache?: "always" | "verified";
 }
 
 /**
@@ -116,6 +128,8 @@ export function withSession<T>(
     readonly check?: boolean | "config";
     /** Why the command needs git, said when there is none (`git_need.ts`). */
     readonly git?: GitNeed;
+    /** See {@link SessionOptions.loadCache}. */
+    readonly loadCache?: "always" | "verified";
   },
 ): Promise<T>;
 /** As above, for a command that also works on a project of only tracked data. */
@@ -126,12 +140,13 @@ export function withSession<T>(
     readonly check?: boolean | "config";
     readonly trackedDataOnly: true;
     readonly fingerprint?: boolean;
+    readonly loadCache?: "always" | "verified";
   },
 ): Promise<T>;
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
-  options: Pick<SessionOptions, "check" | "trackedDataOnly" | "fingerprint"> & {
+  options: Pick<SessionOptions, "check" | "trackedDataOnly" | "fingerprint" | "loadCache"> & {
     readonly git?: GitNeed;
   } = {},
 ): Promise<T> {
@@ -191,6 +206,8 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     state,
   };
 
+  // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).
+  let useCache = Deno.env.get("PIVOT_LOAD_CACHE") === "off" ? undefined : options.loadCache;
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const context = {
       project,
@@ -203,10 +220,27 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       // Tracked data only: no stages, and no pipeline is loaded.
       return { ...context, graph: buildGraph([], { exists }), fingerprints: new Map() };
     }
+    const since = Date.now();
     const paramsYaml = await readParamsOverrides(project, state);
-    const loaded = fresh
-      ? await loadStagesFresh(project, pipelineFile, paramsYaml)
-      : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state });
+    // The load cache, unless reloading (watch mode), type-checking or told not to.
+    const cacheMode = fresh || typeCheck || options.fingerprint === false || useCache === undefined
+      ? undefined
+      : useCache;
+    let cached: LoadedStages | undefined;
+    if (cacheMode !== undefined) {
+      const read = readLoadCache(project, pipelineFile, denoConfig, paramsYaml);
+      if ("hit" in read) {
+        cached = read.hit.loaded;
+        mark("session: load cache hit");
+      } else {
+        mark(`session: load cache miss: ${read.miss}`);
+      }
+    }
+    const probed = new Map<string, string | undefined>();
+    const loaded = cached ??
+      (fresh
+        ? await loadStagesFresh(project, pipelineFile, paramsYaml)
+        : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state, probed }));
     await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
     rememberStageNames(project, pipelineFile, loaded.stages);
@@ -232,7 +266,39 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       : await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
     refuseOutsOverCode({ project, graph, fingerprints });
-    return { ...context, graph, fingerprints };
+    const loadedContext = { ...context, graph, fingerprints };
+    if (cached !== undefined && cacheMode === "verified") {
+      // Decided from cached stages only when every one is up to date by the
+      // verified index (its answer is reused by the decision that follows).
+      const { verifiedIndexOf } = await import("../engine/verified.ts");
+      const index = await verifiedIndexOf(state);
+      if (index.check(loadedContext, graph.order, true, true).size !== graph.order.length) {
+        mark("session: load cache hit, but a stage is not verified: loading");
+        useCache = undefined;
+        try {
+          return await load(false);
+        } finally {
+          useCache = cacheMode;
+        }
+      }
+      mark("session: every stage verified");
+    }
+    if (cacheMode !== undefined && cached === undefined) {
+      const why = await writeLoadCache(
+        project,
+        pipelineFile,
+        paramsYaml,
+        loaded,
+        { since, probed },
+        fingerprintOptions,
+      );
+      mark(
+        why === undefined
+          ? "session: load cache written"
+          : `session: load cache not written: ${why}`,
+      );
+    }
+    return loadedContext;
   };
 
   try {

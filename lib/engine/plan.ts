@@ -44,7 +44,9 @@ export async function predict(
   // Nothing is written while predicting: what the verified index shows up to
   // date now holds for the whole prediction.
   const index = await verifiedIndexOf(context.state);
-  const verified = index.check(context, stages.filter((stage) => !force.has(stage.name)));
+  // The session's check of every stage, made just now, when it opened from the load cache.
+  const verified = (force.size === 0 ? index.peekRecent(context) : undefined) ??
+    index.check(context, stages.filter((stage) => !force.has(stage.name)));
   mark(`predict: ${verified.size} of ${stages.length} stages verified`);
   for (const stage of stages) {
     let upstreamWillRun = false;

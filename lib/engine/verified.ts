@@ -127,6 +127,7 @@ export class VerifiedIndex {
       readonly context: EngineContext;
       readonly at: number;
       readonly fresh: Map<string, Verified>;
+      readonly shared: boolean;
     }
     | undefined;
 
@@ -166,12 +167,15 @@ export class VerifiedIndex {
    * caller that starts a wave right after (`repro`'s lock check) may pass it;
    * a prediction (`status`, watch mode's UI and agent) must not, or a wave
    * started within {@link REUSE_MS} would skip a stage whose dep was edited
-   * after the prediction.
+   * after the prediction. With `shared` too, it is also kept for
+   * {@link peekRecent} until taken: the session of a command opened from the
+   * load cache (lib/cli/session.ts), whose prediction and wave follow at once.
    */
   check(
     context: EngineContext,
     stages: readonly StageDef[],
     reuse = false,
+    shared = false,
   ): Map<string, Verified> {
     const fresh = new Map<string, Verified>();
     const stats = new Map<string, FileStamp | undefined>();
@@ -186,7 +190,7 @@ export class VerifiedIndex {
       const verified = this.#holds(context, stage, stamp, objects);
       if (verified !== undefined) fresh.set(stage.name, verified);
     }
-    this.#recent = reuse ? { context, at: performance.now(), fresh } : undefined;
+    this.#recent = reuse ? { context, at: performance.now(), fresh, shared } : undefined;
     return fresh;
   }
 
@@ -199,6 +203,18 @@ export class VerifiedIndex {
     const recent = this.#recent;
     this.#recent = undefined;
     if (recent === undefined || recent.context !== context) return undefined;
+    return performance.now() - recent.at <= REUSE_MS ? recent.fresh : undefined;
+  }
+
+  /**
+   * As {@link takeRecent}, but only a shared answer, kept for the next
+   * taker: the check of every stage made by a session opened from the load
+   * cache (lib/cli/session.ts), for the checks its command makes before any
+   * write (its prediction, the one before its wave). The wave takes it.
+   */
+  peekRecent(context: EngineContext): Map<string, Verified> | undefined {
+    const recent = this.#recent;
+    if (recent === undefined || !recent.shared || recent.context !== context) return undefined;
     return performance.now() - recent.at <= REUSE_MS ? recent.fresh : undefined;
   }
 

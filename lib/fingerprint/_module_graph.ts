@@ -42,6 +42,12 @@ export interface GraphModule {
   readonly error?: string;
   /** What each of its specifiers resolves to; built-ins and Pivot's API are left out. */
   readonly deps: Record<string, Target>;
+  /**
+   * The specifiers left out of {@link deps} because they resolve to Pivot's
+   * own API (not built-ins): what the load cache (lib/cli/load_cache.ts)
+   * accepts besides local modules. Absent in graphs cached before it existed.
+   */
+  readonly own?: string[];
 }
 
 /** Local modules by URL. */
@@ -159,19 +165,29 @@ async function graphFromInfo(
     return undefined;
   };
 
+  /** Whether a left-out target is Pivot's API (not a built-in, nor anything else). */
+  const isOwnApi = (resolved: string): boolean => {
+    let url = resolved;
+    for (let hops = 0; redirects[url] !== undefined && hops < 10; hops++) url = redirects[url];
+    if (url.startsWith("node:") || byUrl.get(url)?.kind === "node") return false;
+    return isIgnored(url) || jsrIdOf(url)?.name === PIVOT_PACKAGE;
+  };
+
   const graph: ModuleGraph = {};
   for (const module of info.modules) {
     const url = module.specifier;
     if (!url.startsWith("file:") || isIgnored(url) || url.includes("/node_modules/")) continue;
     if (module.kind === "npm" || module.kind === "node") continue;
     const deps: Record<string, Target> = {};
+    const own: string[] = [];
     for (const dep of module.dependencies ?? []) {
       if (!dep.code) continue; // type-only
       const resolved = await target(dep.specifier, dep.code.specifier);
       if (resolved) deps[dep.specifier] = resolved;
+      else if (isOwnApi(dep.code.specifier)) own.push(dep.specifier);
     }
     const path = module.local ?? fromFileUrl(url);
-    graph[url] = module.error ? { path, error: module.error, deps } : { path, deps };
+    graph[url] = module.error ? { path, error: module.error, deps, own } : { path, deps, own };
   }
   return graph;
 }

@@ -34,6 +34,10 @@ import { resolvePath } from "./_paths.ts";
 import { jsrUrl } from "../jsr.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
 import { mark } from "../trace.ts";
+import type { ScanResult } from "./_registration_scan.ts";
+
+/** The Deno config inputs a module graph depends on (for the load cache's key). */
+export { configInputs };
 
 // The cold path's modules (TypeScript analysis, `deno info`, resolution) are
 // imported on first use: a warm run loads none of them.
@@ -217,6 +221,54 @@ export async function codeAccessOf(
   return { files: files.sort(), hosts: [...hosts].sort() };
 }
 
+/** What {@link registrationModules} found. */
+export type RegistrationModules =
+  | {
+    /** Absolute paths of every local module of the graph, the entry first. */
+    readonly files: string[];
+  }
+  | {
+    /** Why registering the pipeline may read something else than these modules. */
+    readonly ineligible: string;
+  };
+
+/**
+ * The modules a pipeline's registration can read, when it reads nothing
+ * else: every module of the graph of `entry` (a pipeline file) is local and
+ * passes the registration scan (`_registration_scan.ts`), and imports
+ * nothing but local modules and Pivot's API. Otherwise why not. Scans are
+ * cached by module content, as summaries are: a module is parsed once per
+ * version. For the load cache (lib/cli/load_cache.ts).
+ */
+export async function registrationModules(
+  entry: string,
+  options: FingerprintOptions,
+): Promise<RegistrationModules> {
+  const run = new FingerprintRun(options);
+  const url = entry.startsWith("file:") ? entry : toFileUrl(entry);
+  const graph = await run.graph(url);
+  if (!Object.hasOwn(graph, url)) return { ineligible: `${entry} is not in its own module graph` };
+  const files = [graph[url].path];
+  for (const [moduleUrl, module] of Object.entries(graph)) {
+    if (moduleUrl !== url) files.push(module.path);
+    if (module.error !== undefined) return { ineligible: `${module.path}: ${module.error}` };
+    if (module.own === undefined) return { ineligible: `${module.path}: graph of an older layout` };
+    const hash = await run.files.hash(module.path);
+    if (hash === null) return { ineligible: `${module.path}: not readable` };
+    const scan = await run.registrationScan(module.path, hash);
+    if (!scan.ok) return { ineligible: scan.reason };
+    for (const [spec, target] of Object.entries(module.deps)) {
+      if (target.kind !== "local") return { ineligible: `${module.path}: imports ${spec}` };
+    }
+    for (const spec of scan.specifiers) {
+      if (!Object.hasOwn(module.deps, spec) && !module.own.includes(spec)) {
+        return { ineligible: `${module.path}: imports ${spec}` };
+      }
+    }
+  }
+  return { files };
+}
+
 /** One fingerprinting call: memoises file hashes and summaries. */
 class FingerprintRun {
   readonly options: FingerprintOptions;
@@ -386,6 +438,22 @@ class FingerprintRun {
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
     writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
     return summary;
+  }
+
+  /** The registration scan of a module version: from the cache, or parsed now. */
+  async registrationScan(path: string, hash: string): Promise<ScanResult> {
+    const key = [NS.fingerprint, "registration", V, hash];
+    const cached = await readBlob<ScanResult>(this.#state, key);
+    if (cached) return cached;
+    const read = await this.files.read(path);
+    if (read === null) return { ok: false, reason: `${path}: vanished while being scanned` };
+    const [{ loadTypeScript }, { scanRegistration }] = await Promise.all([
+      analysis(),
+      import("./_registration_scan.ts"),
+    ]);
+    const scan = scanRegistration(await loadTypeScript(), path, read.text);
+    writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], scan);
+    return read.hash === hash ? scan : { ok: false, reason: `${path}: changed while scanned` };
   }
 
   #configInputs(): Promise<string[]> {
@@ -628,7 +696,9 @@ export async function staleFingerprintKeys(state: StateStore): Promise<Deno.KvKe
   }
   return entries.map(({ key }) => key).filter((key) => {
     if (key[2] !== V) return true;
-    if (key[1] === "summary") return !summaries.has(key[3] as string);
+    if (key[1] === "summary" || key[1] === "registration") {
+      return !summaries.has(key[3] as string);
+    }
     return key[1] === "stages";
   });
 }

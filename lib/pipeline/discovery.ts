@@ -43,6 +43,12 @@ export interface LoadStagesOptions {
   readonly paramsYaml: ParamsYaml;
   /** Caches `pivot.yaml` parses (see `loadPipeline`). */
   readonly state?: StateStore;
+  /**
+   * Filled in with each directory looked in for another pipeline file and
+   * what was found there: what the stages depend on besides the pipeline
+   * files themselves (for the load cache, lib/cli/load_cache.ts).
+   */
+  readonly probed?: Map<string, string | undefined>;
 }
 
 /**
@@ -104,6 +110,7 @@ export async function loadStagesWithProducers(
     let found = pipelinesAbove.get(dir);
     if (found === undefined) {
       const here = pipelineFileIn(dir);
+      options.probed?.set(dir, here);
       const above = dir === project.root || dir === dirname(dir)
         ? []
         : otherPipelinesFrom(dirname(dir));

@@ -35,6 +35,6 @@ export const list: Command = {
         }
       }
       return 0;
-    });
+    }, { loadCache: "always" as const });
   },
 };

@@ -120,6 +120,10 @@ export const repro: Command = {
         flags,
         env,
       );
-    }, { check });
+    }, {
+      check,
+      // A plain no-op is decided from the load cache; forced or watched runs load the pipeline.
+      ...(values.force || values.watch ? {} : { loadCache: "verified" as const }),
+    });
   },
 };

@@ -9,7 +9,7 @@ import { predictStatus } from "../../engine/plan.ts";
 import type { Command } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { printRemoteStatus, remoteStatusOfStages } from "../remote_status.ts";
-import { withSession } from "../session.ts";
+import { type Session, withSession } from "../session.ts";
 import { mark } from "../../trace.ts";
 import { selectStages } from "../targets.ts";
 import { printTrackedStatus, trackedJson } from "../tracked_data.ts";
@@ -40,7 +40,7 @@ export const status: Command = {
     },
   },
   async run({ values, positionals }, env) {
-    return await withSession(env, async (session) => {
+    return await withSession(env, async (session: Session<string | undefined>) => {
       const { graph } = session.context;
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
       const decisions = await predictStatus(session.context, shown);
@@ -90,6 +90,6 @@ export const status: Command = {
         tracked.some((t) => t.status !== "up-to-date") ||
         (remote?.missing.length ?? 0) > 0;
       return values.check && stale ? 1 : 0;
-    }, { trackedDataOnly: true });
+    }, { trackedDataOnly: true, loadCache: "verified" as const });
   },
 };

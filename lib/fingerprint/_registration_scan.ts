@@ -1,0 +1,298 @@
+/**
+ * Whether a module's code could read anything but module sources while a
+ * pipeline registers its stages: the load cache (lib/cli/load_cache.ts)
+ * serves a pipeline's stages without importing it only when every module of
+ * its graph passes. Conservative by design: a module that names an ambient
+ * global that does I/O or is not deterministic (`Deno`, `fetch`, `Date`,
+ * `Math.random`, `console`, …) anywhere, even in a stage's run function, a
+ * comment aside, fails; so do dynamic `import()`, `import.meta` and
+ * `require`. Type positions are skipped (a `Date` annotation is erased).
+ *
+ * Two tiers of globals: the hard list is refused wherever the name appears
+ * as a reference or a binding; every other global of the runtime that is not
+ * a plain ECMAScript intrinsic (`name`, `closed`, `Blob`, …) is refused only
+ * when the module references it without declaring that name anywhere.
+ *
+ * @module
+ */
+
+import type ts from "typescript";
+
+/** What the scan found: the module's import specifiers, or why it may not be cached. */
+export type ScanResult =
+  | {
+    readonly ok: true;
+    /** Specifiers of value imports and re-exports (type-only ones left out). */
+    readonly specifiers: string[];
+  }
+  | { readonly ok: false; readonly reason: string };
+
+/** Refused wherever they appear as a name (not a member name): I/O, time, randomness, output. */
+const HARD = new Set([
+  "Deno",
+  "process",
+  "globalThis",
+  "window",
+  "self",
+  "global",
+  "eval",
+  "Function",
+  "fetch",
+  "Date",
+  "Temporal",
+  "crypto",
+  "Crypto",
+  "SubtleCrypto",
+  "performance",
+  "Performance",
+  "navigator",
+  "Navigator",
+  "localStorage",
+  "sessionStorage",
+  "Storage",
+  "caches",
+  "indexedDB",
+  "Worker",
+  "WebSocket",
+  "EventSource",
+  "XMLHttpRequest",
+  "BroadcastChannel",
+  "require",
+  "module",
+  "exports",
+  "__dirname",
+  "__filename",
+  "Buffer",
+  "Bun",
+  "console",
+  "alert",
+  "prompt",
+  "confirm",
+  "close",
+  "location",
+  "Location",
+  "Intl",
+  "setTimeout",
+  "setInterval",
+  "setImmediate",
+  "WeakRef",
+  "FinalizationRegistry",
+  "SharedArrayBuffer",
+  "Atomics",
+  "WebAssembly",
+  "addEventListener",
+  "removeEventListener",
+  "dispatchEvent",
+  "onload",
+  "onunload",
+  "onbeforeunload",
+  "onerror",
+  "onunhandledrejection",
+  "reportError",
+  "Request",
+  "Response",
+  "FileReader",
+  "Lock",
+  "LockManager",
+]);
+
+/** Member names refused even after a dot: randomness, locale, a way to `Function`. */
+const HARD_MEMBERS = new Set([
+  "random",
+  "constructor",
+  "__proto__",
+  "toLocaleString",
+  "toLocaleDateString",
+  "toLocaleTimeString",
+  "toLocaleUpperCase",
+  "toLocaleLowerCase",
+  "localeCompare",
+]);
+
+/** Plain ECMAScript and pure web intrinsics: no I/O, deterministic. */
+const PURE = new Set([
+  "AggregateError",
+  "Array",
+  "ArrayBuffer",
+  "BigInt",
+  "BigInt64Array",
+  "BigUint64Array",
+  "Boolean",
+  "DataView",
+  "Error",
+  "EvalError",
+  "Float16Array",
+  "Float32Array",
+  "Float64Array",
+  "Infinity",
+  "Int16Array",
+  "Int32Array",
+  "Int8Array",
+  "Iterator",
+  "JSON",
+  "Map",
+  "Math",
+  "NaN",
+  "Number",
+  "Object",
+  "Promise",
+  "Proxy",
+  "RangeError",
+  "ReferenceError",
+  "Reflect",
+  "RegExp",
+  "Set",
+  "String",
+  "Symbol",
+  "SyntaxError",
+  "TypeError",
+  "URIError",
+  "Uint16Array",
+  "Uint32Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "WeakMap",
+  "WeakSet",
+  "decodeURI",
+  "decodeURIComponent",
+  "encodeURI",
+  "encodeURIComponent",
+  "escape",
+  "unescape",
+  "isFinite",
+  "isNaN",
+  "parseFloat",
+  "parseInt",
+  "undefined",
+  "URL",
+  "URLSearchParams",
+  "URLPattern",
+  "TextEncoder",
+  "TextDecoder",
+  "atob",
+  "btoa",
+  "structuredClone",
+  "DOMException",
+  "AbortController",
+  "AbortSignal",
+  "queueMicrotask",
+  "DisposableStack",
+  "AsyncDisposableStack",
+  "SuppressedError",
+]);
+
+/** The runtime's other globals: refused when referenced and not declared in the module. */
+const SOFT: ReadonlySet<string> = new Set(
+  Object.getOwnPropertyNames(globalThis).filter((name) => !PURE.has(name) && !HARD.has(name)),
+);
+
+/** Scan the module `text` (at `path`, for its script kind) with TypeScript `ts`. */
+export function scanRegistration(
+  ts: typeof import("typescript"),
+  path: string,
+  text: string,
+): ScanResult {
+  const kind = path.endsWith(".tsx")
+    ? ts.ScriptKind.TSX
+    : path.endsWith(".jsx")
+    ? ts.ScriptKind.JSX
+    : path.endsWith(".js") || path.endsWith(".mjs")
+    ? ts.ScriptKind.JS
+    : path.endsWith(".json")
+    ? ts.ScriptKind.JSON
+    : ts.ScriptKind.TS;
+  // A JSON module is data: its content is in the key, nothing runs.
+  if (kind === ts.ScriptKind.JSON) return { ok: true, specifiers: [] };
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, kind);
+  const specifiers = new Set<string>();
+  const declared = new Set<string>();
+  const soft: string[] = [];
+  let refused: string | undefined;
+  const refuse = (node: ts.Node, what: string) => {
+    if (refused !== undefined) return;
+    const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+    refused = `${path}:${line + 1}: ${what}`;
+  };
+
+  const isMemberName = (node: ts.Identifier): boolean => {
+    const parent = node.parent;
+    if (ts.isPropertyAccessExpression(parent) || ts.isQualifiedName(parent)) {
+      return (ts.isPropertyAccessExpression(parent) ? parent.name : parent.right) === node;
+    }
+    if (
+      ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) ||
+      ts.isPropertyDeclaration(parent) || ts.isGetAccessorDeclaration(parent) ||
+      ts.isSetAccessorDeclaration(parent) || ts.isPropertySignature(parent) ||
+      ts.isMethodSignature(parent) || ts.isEnumMember(parent)
+    ) {
+      return parent.name === node;
+    }
+    if (ts.isBindingElement(parent)) return parent.propertyName === node;
+    if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent)) {
+      return parent.propertyName === node || (ts.isExportSpecifier(parent) && !parent.propertyName);
+    }
+    return ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent) ||
+      ts.isJsxAttribute(parent);
+  };
+
+  const isBinding = (node: ts.Identifier): boolean => {
+    const parent = node.parent as ts.Node & { name?: ts.Node };
+    return (ts.isVariableDeclaration(parent) || ts.isParameter(parent) ||
+      ts.isBindingElement(parent) || ts.isFunctionDeclaration(parent) ||
+      ts.isFunctionExpression(parent) || ts.isClassDeclaration(parent) ||
+      ts.isClassExpression(parent) || ts.isImportClause(parent) ||
+      ts.isNamespaceImport(parent) || ts.isImportSpecifier(parent) ||
+      ts.isEnumDeclaration(parent) || ts.isModuleDeclaration(parent) ||
+      ts.isImportEqualsDeclaration(parent)) && parent.name === node;
+  };
+
+  const visit = (node: ts.Node): void => {
+    if (refused !== undefined) return;
+    // Types are erased: nothing in them runs.
+    if (
+      ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) ||
+      (ts.isTypeNode(node) && !ts.isExpressionWithTypeArguments(node))
+    ) {
+      return;
+    }
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
+      const typeOnly = ts.isImportDeclaration(node)
+        ? node.importClause?.isTypeOnly === true
+        : node.isTypeOnly;
+      const spec = node.moduleSpecifier;
+      if (spec !== undefined && ts.isStringLiteral(spec) && !typeOnly) specifiers.add(spec.text);
+    } else if (ts.isImportEqualsDeclaration(node)) {
+      if (ts.isExternalModuleReference(node.moduleReference)) return refuse(node, "require import");
+    } else if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
+      return refuse(node, "import.meta");
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      return refuse(node, "dynamic import()");
+    } else if (ts.isWithStatement(node)) {
+      return refuse(node, "with statement");
+    } else if (ts.isElementAccessExpression(node)) {
+      const key = node.argumentExpression;
+      if (ts.isStringLiteralLike(key) && (HARD_MEMBERS.has(key.text) || HARD.has(key.text))) {
+        return refuse(node, `'${key.text}'`);
+      }
+    } else if (ts.isIdentifier(node)) {
+      const name = node.text;
+      // Wherever it is: `const { random } = Math` reaches `Math.random` too.
+      if (HARD_MEMBERS.has(name)) return refuse(node, `'${name}'`);
+      if (isMemberName(node)) {
+        // A member name is not a global.
+      } else if (HARD.has(name)) {
+        return refuse(node, `'${name}'`);
+      } else if (isBinding(node)) {
+        declared.add(name);
+      } else if (SOFT.has(name)) {
+        soft.push(name);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  if (refused !== undefined) return { ok: false, reason: refused };
+  const undeclared = soft.find((name) => !declared.has(name));
+  if (undeclared !== undefined) return { ok: false, reason: `${path}: global '${undeclared}'` };
+  return { ok: true, specifiers: [...specifiers].sort() };
+}

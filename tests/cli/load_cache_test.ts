@@ -1,0 +1,65 @@
+/**
+ * The load cache's encoding (lib/cli/load_cache.ts): stages come back exactly
+ * as a load made them (key order, keys whose value is undefined, shared
+ * objects), paths under the project root included, and what JSON cannot
+ * keep exactly makes the pipeline ineligible rather than coming back changed.
+ */
+
+import { roundTrip } from "../../lib/cli/load_cache.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { test } from "../_harness.ts";
+
+test("plain data comes back with its key order, undefined keys and shared objects", () => {
+  const pipeline = { name: "p", file: "/project/pipeline.ts", dir: "/project" };
+  const permissions = { read: [], net: false };
+  const stage = (name: string) => ({
+    name,
+    variant: undefined,
+    pipeline,
+    deps: [{ name: "a", path: "data/a.txt", abs: "/project/data/a.txt", loader: undefined }],
+    params: { z: 1, a: [1.5, "x", null, true], nested: { "0": "zero", b: -1 } },
+    permissions,
+    code: { moduleUrl: "file:///project/pipeline.ts", site: { url: "file:///elsewhere.ts" } },
+  });
+  const stages = [stage("s0"), stage("s1")];
+  const back = roundTrip(stages, "/project") as ReturnType<typeof stage>[];
+  assertEquals(back, stages);
+  assertEquals(Object.keys(back[0]), Object.keys(stages[0]));
+  assert("variant" in back[0] && back[0].variant === undefined);
+  assert("loader" in back[0].deps[0]);
+  assertEquals(Object.keys(back[0].params), Object.keys(stages[0].params));
+  assert(back[0].pipeline === back[1].pipeline, "a shared ref stays shared");
+  assert(back[0].permissions === back[1].permissions);
+  assert(back[0].deps !== back[1].deps, "equal but distinct objects stay distinct");
+  assertEquals(back[0].deps[0].abs, "/project/data/a.txt");
+  assertEquals(back[0].code.moduleUrl, "file:///project/pipeline.ts");
+});
+
+test("what JSON would not give back as it is is refused", () => {
+  const refused: [string, unknown][] = [
+    ["NaN", { n: NaN }],
+    ["Infinity", { n: Infinity }],
+    ["-0", { n: -0 }],
+    ["a function", { run: () => 0 }],
+    ["a class instance", { when: new Map() }],
+    ["a bigint", { n: 1n }],
+    ["a symbol", { s: Symbol("x") }],
+    ["a sparse array", { a: [1, , 3] }],
+    ["an undefined item", { a: [undefined] }],
+    ["an accessor", Object.defineProperty({}, "x", { get: () => 1, enumerable: true })],
+    ["a marked string", { s: "\ue000x" }],
+    ["a '__proto__' key", JSON.parse('{"__proto__": 1}')],
+  ];
+  for (const [what, value] of refused) {
+    let threw = false;
+    try {
+      roundTrip([value]);
+    } catch {
+      threw = true;
+    }
+    assert(threw, `${what} was not refused`);
+  }
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  assertThrows(() => roundTrip([cycle]), /cycle/);
+});

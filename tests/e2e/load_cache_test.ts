@@ -1,0 +1,499 @@
+/**
+ * The load cache end to end (lib/cli/load_cache.ts): once a pipeline whose
+ * registration reads nothing but its modules has loaded the normal way, a
+ * no-op `repro`, `status` and `list` take its stages from the cache without
+ * importing `pipeline.ts` (the trace says "load cache hit", and for repro and
+ * status "every stage verified"), print exactly what the normal path prints,
+ * and every change that could alter the stages, or make one stale, takes the
+ * normal path with the right answer.
+ *
+ * Files written moments ago are "racy": neither the verified index nor the
+ * load cache records them, so every file of the project is dated a minute
+ * back before the runs that record.
+ */
+
+import { join } from "node:path";
+import { runPivot, tempDir, TempProject } from "../_project.ts";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
+import { test } from "../_harness.ts";
+
+const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+import { names, shout } from "./lib/names.ts";
+
+export const pipeline = new Pipeline("cached");
+
+pipeline.stage({
+  name: names.first,
+  deps: { src: dep("data/in.txt", loaders.text()) },
+  outs: { o: out(\`\${names.dir}/a.txt\`, loaders.text()) },
+  params: { suffix: "!" },
+  run: ({ src }, { params }) => ({ o: shout(src) + params.suffix }),
+});
+
+pipeline.stage({
+  name: "b",
+  deps: { a: dep(\`\${names.dir}/a.txt\`, loaders.text()) },
+  outs: { o: out("build/b.txt", loaders.text()) },
+  run: ({ a }) => ({ o: a + a }),
+});
+`;
+
+// Two modules away from pipeline.ts: pipeline.ts -> lib/names.ts -> lib/deep.ts.
+const NAMES = `export { dir } from "./deep.ts";
+import { dir } from "./deep.ts";
+export const names = { first: "a", dir };
+export function shout(text: string): string {
+  return text.trim().toUpperCase();
+}
+`;
+const DEEP = `export const dir = "build";\n`;
+
+const FILES = {
+  "pipeline.ts": PIPELINE,
+  "lib/names.ts": NAMES,
+  "lib/deep.ts": DEEP,
+  "data/in.txt": "hi\n",
+};
+
+/** Date every file of the project outside `.pivot/state` `seconds` back. */
+function age(project: TempProject, seconds = 60): void {
+  const then = new Date(Date.now() - seconds * 1000);
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory && path !== project.path(".pivot", "state")) walk(path);
+      else if (entry.isFile) Deno.utimeSync(path, then, then);
+    }
+  };
+  walk(project.root);
+}
+
+interface Traced {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The stages came from the load cache and were kept (not reloaded). */
+  readonly fast: boolean;
+  /** The trace's lines about the load cache. */
+  readonly cache: string;
+}
+
+/** `pivot ARGS` with the trace on. */
+async function traced(project: TempProject, ...args: string[]): Promise<Traced> {
+  const result = await runPivot(project.root, args, { PIVOT_TRACE: "1" });
+  const cache = result.stderr.split("\n").filter((line) =>
+    line.includes("load cache") || line.includes("every stage verified")
+  ).join("\n");
+  const hit = cache.includes("load cache hit");
+  const reloaded = cache.includes("not verified: loading");
+  return {
+    code: result.code,
+    stdout: result.stdout,
+    stderr: result.stderr.split("\n").filter((line) => !line.startsWith("[trace]")).join("\n"),
+    fast: hit && !reloaded,
+    cache,
+  };
+}
+
+/** A project run once, aged, and loaded again so that the cache and the verified index hold. */
+async function cachedProject(
+  files: Record<string, string> = FILES,
+  imports: Record<string, string> = {},
+): Promise<TempProject> {
+  const project = await TempProject.create(files, { imports });
+  const first = await project.pivot("repro");
+  assertEquals(first.code, 0, first.stderr);
+  age(project);
+  const second = await traced(project, "repro");
+  assertEquals(second.code, 0, second.stderr);
+  assertMatch(second.cache, /load cache written/);
+  const third = await traced(project, "repro");
+  assert(third.fast, `the fast path was not taken:\n${third.cache}`);
+  return project;
+}
+
+/** `list --deps` through the CLI (whichever path it takes). */
+async function listDeps(project: TempProject): Promise<string> {
+  const result = await traced(project, "list", "--deps");
+  assertEquals(result.code, 0, result.stderr);
+  return result.stdout;
+}
+
+async function statusOf(project: TempProject): Promise<Record<string, string>> {
+  const { stages } = await project.status();
+  return Object.fromEntries(stages.map((s) => [s.name, s.status]));
+}
+
+/** `text` with its durations (JSON's `duration_ms`, a summary's `in 0.02s`) blanked. */
+function timeless(text: string): string {
+  return text.replace(/"duration_ms":\s*\d+/g, '"duration_ms":0').replace(
+    /\b\d+(\.\d+)?m?s\b/g,
+    "T",
+  );
+}
+
+/** Rewrite the cache file through `change` (its JSON). */
+async function editCache(project: TempProject, change: (stored: Record<string, unknown>) => void) {
+  const path = project.path(".pivot", "state", "load-cache.json");
+  const stored = JSON.parse(await Deno.readTextFile(path));
+  change(stored);
+  await Deno.writeTextFile(path, JSON.stringify(stored));
+}
+
+test("the fast path prints exactly what the normal path prints", async () => {
+  await using project = await cachedProject();
+  const commands = [
+    ["repro"],
+    ["repro", "--json"],
+    ["repro", "--dry-run"],
+    ["status"],
+    ["status", "--json"],
+    ["status", "--explain"],
+    ["list"],
+    ["list", "--json"],
+    ["list", "--deps"],
+  ];
+  for (const args of commands) {
+    const fast = await traced(project, ...args);
+    assert(fast.fast, `${args.join(" ")}: the fast path was not taken:\n${fast.cache}`);
+    await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
+    const normal = await traced(project, ...args);
+    assert(!normal.fast, `${args.join(" ")}: no cache, yet a hit`);
+    assertEquals(
+      [fast.code, timeless(fast.stdout), fast.stderr],
+      [normal.code, timeless(normal.stdout), normal.stderr],
+    );
+    assertMatch(normal.cache, /load cache written/); // and back for the next command
+  }
+  // Both kinds of no-op leave the same run record in the history.
+  const lastRun = async () => {
+    const history = await project.pivot("history", "--json");
+    assertEquals(history.code, 0, history.stderr);
+    const { runs } = JSON.parse(history.stdout);
+    const { id: _id, started: _started, duration_ms: _ms, ...run } = runs[0];
+    return { count: runs.length, run: timeless(JSON.stringify(run)) };
+  };
+  const before = await lastRun();
+  assert((await traced(project, "repro")).fast);
+  const fast = await lastRun();
+  await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
+  assert(!(await traced(project, "repro")).fast);
+  const normal = await lastRun();
+  assertEquals([fast.count, normal.count], [before.count + 1, before.count + 2]);
+  assertEquals(fast.run, normal.run);
+});
+
+test("a stage added to pipeline.ts appears", async () => {
+  await using project = await cachedProject();
+  await project.edit(
+    "pipeline.ts",
+    /$/,
+    `\npipeline.stage({
+  name: "c",
+  deps: { b: dep("build/b.txt", loaders.text()) },
+  outs: { o: out("build/c.txt", loaders.text()) },
+  run: ({ b }) => ({ o: b }),
+});\n`,
+  );
+  const list = await traced(project, "list");
+  assert(!list.fast);
+  assertMatch(list.cache, /pipeline\.ts changed/);
+  assertEquals(list.stdout, "a\nb\nc\n");
+  assertEquals(await statusOf(project), { a: "up-to-date", b: "up-to-date", c: "will-run" });
+});
+
+test("a stage renamed or removed is seen", async () => {
+  await using project = await cachedProject();
+  await project.edit("pipeline.ts", `name: "b"`, `name: "b2"`);
+  assertEquals((await traced(project, "list")).stdout, "a\nb2\n");
+  age(project);
+  await traced(project, "list"); // writes the cache again
+  assert((await traced(project, "list")).fast);
+  await project.edit("pipeline.ts", /pipeline\.stage\(\{\n {2}name: "b2"[\s\S]*$/, "");
+  assertEquals((await traced(project, "list")).stdout, "a\n");
+});
+
+test("a helper two modules away that changes a stage's outs and name is seen", async () => {
+  await using project = await cachedProject();
+  await project.write("lib/deep.ts", `export const dir = "gen";\n`);
+  const list = await traced(project, "list", "--deps");
+  assert(!list.fast);
+  assertMatch(list.cache, /deep\.ts changed/);
+  assertMatch(list.stdout, /out {2}gen\/a\.txt/);
+  assertNotMatch(list.stdout, /build\/a\.txt/);
+  // The name comes from a module one away.
+  await project.edit("lib/names.ts", `first: "a"`, `first: "first"`);
+  assertEquals((await traced(project, "list")).stdout, "first\nb\n");
+});
+
+test("deps and outs changed in pipeline.ts are seen", async () => {
+  await using project = await cachedProject();
+  await project.edit("pipeline.ts", `out("build/b.txt"`, `out("build/b2.txt"`);
+  const list = await listDeps(project);
+  assertMatch(list, /out {2}build\/b2\.txt/);
+  assertEquals((await statusOf(project)).b, "will-run");
+});
+
+test("deno.json edited: another import map is seen", async () => {
+  await using project = await cachedProject({
+    ...FILES,
+    "pipeline.ts": PIPELINE.replace(`"./lib/names.ts"`, `"#names"`),
+    "lib/names_other.ts": NAMES.replace(`first: "a"`, `first: "other"`),
+  }, { "#names": "./lib/names.ts" });
+  await project.writeConfig({ "#names": "./lib/names_other.ts" });
+  const list = await traced(project, "list");
+  assert(!list.fast);
+  assertMatch(list.cache, /deno\.json changed/);
+  assertEquals(list.stdout, "other\nb\n");
+});
+
+test("deno.lock edited or removed misses", async () => {
+  await using project = await cachedProject();
+  const lock = project.path("deno.lock");
+  const had = await project.exists("deno.lock");
+  await Deno.writeTextFile(lock, JSON.stringify({ version: "5" }) + "\n");
+  const edited = await traced(project, "list");
+  assert(!edited.fast);
+  assertMatch(edited.cache, had ? /deno\.lock changed/ : /deno\.lock appeared/);
+  assertEquals(edited.stdout, "a\nb\n");
+  age(project);
+  await traced(project, "list");
+  assert((await traced(project, "list")).fast);
+  await Deno.remove(lock);
+  const removed = await traced(project, "list");
+  assert(!removed.fast);
+  assertMatch(removed.cache, /deno\.lock changed/);
+});
+
+test("params.yaml edited: the new param value is decided", async () => {
+  await using project = await cachedProject();
+  await project.write("params.yaml", "a:\n  suffix: '?'\n");
+  const status = await traced(project, "status", "--json");
+  assertEquals(status.code, 0, status.stderr);
+  assert(!status.fast);
+  assertMatch(status.cache, /params changed/);
+  const stages = JSON.parse(status.stdout).stages;
+  assertEquals(stages.map((s: { status: string }) => s.status), ["will-run", "will-run"]);
+  const repro = await project.pivot("repro");
+  assertEquals(repro.code, 0, repro.stderr);
+  assertEquals(await project.read("build/a.txt"), "HI?");
+});
+
+test("a dep, an out or a lock file changed: decided the normal way", async () => {
+  await using project = await cachedProject();
+  // A dep edited.
+  await project.write("data/in.txt", "ho\n");
+  const status = await traced(project, "status");
+  assertMatch(status.cache, /load cache hit, but a stage is not verified/);
+  assertEquals(await statusOf(project), { a: "will-run", b: "will-run" });
+  const repro = await traced(project, "repro");
+  assert(!repro.fast);
+  assertEquals(await project.read("build/a.txt"), "HO!");
+  // An out deleted.
+  await Deno.remove(project.path("build/b.txt"));
+  assert(!(await traced(project, "status")).fast);
+  assert(!(await traced(project, "repro")).fast); // restored from the cache
+  assertEquals(await project.read("build/b.txt"), "HO!HO!");
+  // A lock file deleted, then a dep deleted.
+  await Deno.remove(project.path(".pivot", "stages", "b.lock"));
+  assert(!(await traced(project, "repro")).fast);
+  assert(await project.exists(".pivot/stages/b.lock"));
+  await Deno.remove(project.path("data/in.txt"));
+  // Refused as the normal path refuses it (the graph checks inputs exist, from either).
+  const missing = await traced(project, "status");
+  assertEquals(missing.code, 2, missing.stderr);
+  await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
+  const normal = await traced(project, "status");
+  assertEquals([missing.code, missing.stdout, missing.stderr], [
+    normal.code,
+    normal.stdout,
+    normal.stderr,
+  ]);
+});
+
+test("a lock file edited by hand is read the normal way", async () => {
+  await using project = await cachedProject();
+  const lock = project.path(".pivot", "stages", "a.lock");
+  await Deno.writeTextFile(lock, (await Deno.readTextFile(lock)) + "\n# edited\n");
+  const status = await traced(project, "status");
+  assert(!status.fast);
+  const normal = await project.pivot("status");
+  assertEquals([status.code, status.stdout], [normal.code, normal.stdout]);
+});
+
+test("a pipeline that reads a folder or the environment while registering is never cached", async () => {
+  const folder = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("folder");
+
+for (const entry of [...Deno.readDirSync("data")].sort((a, b) => a.name < b.name ? -1 : 1)) {
+  const name = entry.name.replace(/\\.txt$/, "");
+  pipeline.stage({
+    name,
+    deps: { src: dep(\`data/\${entry.name}\`, loaders.text()) },
+    outs: { o: out(\`build/\${name}.txt\`, loaders.text()) },
+    run: ({ src }) => ({ o: src }),
+  });
+}
+`;
+  await using project = await TempProject.create({ "pipeline.ts": folder, "data/x.txt": "x\n" });
+  await project.pivot("repro");
+  age(project);
+  const first = await traced(project, "list");
+  assertMatch(first.cache, /load cache not written: .*pipeline\.ts:\d+: 'Deno'/);
+  assertEquals(first.stdout, "x\n");
+  await project.write("data/y.txt", "y\n");
+  const second = await traced(project, "list");
+  assert(!second.fast);
+  assertEquals(second.stdout, "x\ny\n");
+
+  const env = `import { Pipeline } from "jsr:@pivot/core";
+import { stageNames } from "./lib/env.ts";
+export const pipeline = new Pipeline("env");
+for (const name of stageNames()) pipeline.stage({ name, run: () => ({}) });
+`;
+  await project.write("pipeline.ts", env);
+  await project.write(
+    "lib/env.ts",
+    `export const stageNames = () => (process.env.STAGES ?? "p").split(",");\n`,
+  );
+  age(project);
+  const read = await runPivot(project.root, ["list"], { PIVOT_TRACE: "1", STAGES: "p,q" });
+  assertMatch(read.stderr, /load cache not written: .*env\.ts:1: 'process'/);
+  assertEquals(read.stdout, "p\nq\n");
+  const again = await runPivot(project.root, ["list"], { PIVOT_TRACE: "1", STAGES: "r" });
+  assertEquals(again.stdout, "r\n");
+});
+
+test("other ways out of the module sources make a pipeline ineligible", async () => {
+  const cases: [string, RegExp][] = [
+    [`const when = new Date().getHours();`, /'Date'/],
+    [`const n = Math.random();`, /'random'/],
+    [`const { random } = Math;`, /'random'/],
+    [`console.log("registering");`, /'console'/],
+    [`const m = await import("./lib/deep.ts");`, /dynamic import/],
+    [`const here = import.meta.url;`, /import\.meta/],
+    [`const f = (() => 0).constructor;`, /'constructor'/],
+    [`const g = globalThis;`, /'globalThis'/],
+    [`import { readFileSync } from "node:fs";`, /imports node:fs/],
+  ];
+  await using project = await TempProject.create(FILES);
+  await project.pivot("repro");
+  for (const [line, reason] of cases) {
+    await project.write("pipeline.ts", `${line}\n${PIPELINE}`);
+    age(project);
+    const result = await traced(project, "list");
+    assertEquals(result.code, 0, `${line}: ${result.stderr}`);
+    assertMatch(result.cache, /load cache not written/, line);
+    assertMatch(result.cache, reason, line);
+    assert(!(await project.exists(".pivot/state/load-cache.json")), line);
+  }
+  // Types and member names are not references: still cached.
+  await project.write(
+    "pipeline.ts",
+    `type When = { at: Date; name: string };\nconst w: When | undefined = undefined;\n${PIPELINE}`,
+  );
+  age(project);
+  assertMatch((await traced(project, "list")).cache, /load cache written/);
+});
+
+test("a damaged cache is a miss, never a crash", async () => {
+  await using project = await cachedProject();
+  const path = project.path(".pivot", "state", "load-cache.json");
+  const damages: [string, (text: string) => string][] = [
+    ["truncated", (text) => text.slice(0, text.length / 2)],
+    ["not JSON", () => "\u0000garbage"],
+    ["a wrong shape", (text) => {
+      const stored = JSON.parse(text);
+      stored.stages.value = [99, 1, 2];
+      return JSON.stringify(stored);
+    }],
+    ["a reference to nothing", (text) => {
+      const stored = JSON.parse(text);
+      stored.stages.value = [-1, [-2, 4000]];
+      return JSON.stringify(stored);
+    }],
+    ["stages of another pipeline file", (text) => {
+      const stored = JSON.parse(text);
+      stored.mainCount = 10;
+      return JSON.stringify(stored);
+    }],
+    ["files missing", (text) => {
+      const stored = JSON.parse(text);
+      delete stored.files;
+      return JSON.stringify(stored);
+    }],
+  ];
+  for (const [what, damage] of damages) {
+    for (const args of [["list"], ["status"], ["repro"]]) {
+      // Each command misses and writes the cache again: damaged anew for the next.
+      await Deno.writeTextFile(path, damage(await Deno.readTextFile(path)));
+      const result = await traced(project, ...args);
+      assertEquals(result.code, 0, `${what}: ${result.stderr}`);
+      assert(!result.fast, what);
+      assertNotMatch(result.stderr, /error|Error/, what);
+      assert((await traced(project, ...args)).fast, `${what}: not rewritten`);
+    }
+    assertEquals((await traced(project, "list")).stdout, "a\nb\n", what);
+  }
+});
+
+test("another Pivot, project root or pipeline file misses", async () => {
+  await using project = await cachedProject();
+  await editCache(project, (stored) => {
+    (stored.identity as Record<string, string>).pivot = "0.0.1 1 /elsewhere/pivot";
+  });
+  const upgraded = await traced(project, "list");
+  assert(!upgraded.fast);
+  assertMatch(upgraded.cache, /pivot changed/);
+  assert((await traced(project, "list")).fast);
+  // One of Pivot's own files recorded with another stamp (an edit, an upgrade in place).
+  await editCache(project, (stored) => {
+    const files = stored.files as [string, number, number, number][];
+    const own = files.find(([path]) => path.endsWith("/lib/api/pipeline.ts"))!;
+    own[1] -= 1000;
+  });
+  const edited = await traced(project, "list");
+  assert(!edited.fast);
+  assertMatch(edited.cache, /lib\/api\/pipeline\.ts changed/);
+});
+
+test("a module modified within the racy window is not trusted", async () => {
+  await using project = await TempProject.create(FILES);
+  await project.pivot("repro");
+  age(project);
+  await project.edit("lib/names.ts", "toUpperCase()", "toUpperCase() + ''");
+  const list = await traced(project, "list");
+  assertMatch(list.cache, /load cache not written: .*names\.ts was modified too recently/);
+});
+
+test("a pipeline.ts added where a dep's producer may be misses", async () => {
+  await using project = await cachedProject({
+    ...FILES,
+    "pipeline.ts": PIPELINE.replace(`dep("data/in.txt"`, `dep("sub/made.txt"`),
+    "sub/made.txt": "made\n",
+  });
+  await project.write(
+    "sub/pipeline.ts",
+    `import { out, loaders, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("sub");
+pipeline.stage({ name: "make", outs: { o: out("made.txt", loaders.text()) }, run: () => ({ o: "x\\n" }) });
+`,
+  );
+  const list = await traced(project, "list");
+  assert(!list.fast);
+  assertMatch(list.cache, /pipeline files changed/);
+  assertEquals(list.stdout, "make\na\nb\n");
+});
+
+test("an out directory turned into a link outside the project is refused as before", async () => {
+  await using project = await cachedProject();
+  await using outside = await tempDir();
+  await Deno.remove(project.path("build"), { recursive: true });
+  await Deno.symlink(outside.root, project.path("build"));
+  const list = await traced(project, "list");
+  assert(!list.fast);
+  assertMatch(list.cache, /leads outside the project/);
+  assertEquals(list.code, 2, list.stderr);
+  assertMatch(list.stderr, /leads outside the project through a symbolic link/);
+});
