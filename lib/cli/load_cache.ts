@@ -461,7 +461,8 @@ function decode(encoded: Encoded, prefixes: Prefixes): unknown {
   const builders = encoded.shapes.map((keys) => {
     let kept = 0;
     const fields = keys.map((key) => {
-      const name = JSON.stringify(key.slice(1));
+      // `"__proto__": v` in a literal sets the prototype; computed, it is an own key.
+      const name = key.slice(1) === "__proto__" ? `["__proto__"]` : JSON.stringify(key.slice(1));
       return key[0] === "?" ? `${name}: undefined` : `${name}: walk(list[${++kept}])`;
     });
     // Checked before the literal is built: a list that does not fit is damage.
