@@ -360,7 +360,12 @@ class FingerprintRun {
   async graph(entry: string): Promise<ModuleGraph> {
     const key = [NS.fingerprint, "graph", V, await keyPart([this.#identity(), entry])];
     const record = await readBlob<GraphRecord>(this.#state, key);
-    if (record && await this.#graphStillValid(record)) return record.graph;
+    // A graph recorded before modules listed their imports of Pivot's API
+    // (`own`) is made again once, so the load cache can judge it.
+    if (
+      record && Object.values(record.graph).every((module) => module.own !== undefined) &&
+      await this.#graphStillValid(record)
+    ) return record.graph;
 
     const { moduleGraph } = await graphs();
     mark("fingerprint: deno info");

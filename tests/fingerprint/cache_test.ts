@@ -1,8 +1,10 @@
 /** Caching: an unchanged project is not re-analysed; a change costs only what it touches. */
 
 import { fileURLToPath } from "node:url";
-import type { FingerprintStats } from "../../lib/fingerprint/fingerprint.ts";
+import { type FingerprintStats, registrationModules } from "../../lib/fingerprint/fingerprint.ts";
 import { changedKeys, fingerprint, fingerprintProject, loadStages } from "./_fingerprint.ts";
+import { readBlob, writeBlob } from "../../lib/fingerprint/_blob.ts";
+import { NS } from "../../lib/storage/state.ts";
 import { REPO } from "../_project.ts";
 import { assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -113,4 +115,38 @@ test("localModuleFiles lists the pipeline's local modules, not Pivot's", async (
     state: await project.state(),
   });
   assertEquals(files, [`${project.root}/lib/helper.ts`, `${project.root}/pipeline.ts`]);
+});
+
+test("a module graph recorded before `own` existed is made again once for the load cache", async () => {
+  await using project = await fingerprintProject(FILES);
+  const stages = await loadStages(project);
+  await fingerprint(project, stages);
+  // The graph as an older Pivot recorded it: no module lists its imports of
+  // Pivot's API, so the load cache could never judge the pipeline.
+  const state = await project.state();
+  let rewritten = 0;
+  for await (const entry of state.kv.list({ prefix: [NS.fingerprint, "graph"] })) {
+    if (entry.key.length !== 4) continue; // a chunk of a large record
+    const record = await readBlob<{ graph: Record<string, { own?: string[] }> }>(state, entry.key);
+    for (const module of Object.values(record!.graph)) delete module.own;
+    writeBlob(state, entry.key, record);
+    rewritten++;
+  }
+  await state.flush();
+  assertEquals(rewritten, 1);
+  const judge = async () => {
+    const stats = newStats();
+    const found = await registrationModules(project.path("pipeline.ts"), {
+      projectRoot: project.root,
+      denoConfig: project.config,
+      pivotRoot: REPO,
+      state,
+      stats,
+    });
+    await state.flush();
+    return { found, graphRuns: stats.graphRuns };
+  };
+  const files = [project.path("pipeline.ts"), project.path("lib/helper.ts")];
+  assertEquals(await judge(), { found: { files }, graphRuns: 1 });
+  assertEquals(await judge(), { found: { files }, graphRuns: 0 });
 });
