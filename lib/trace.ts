@@ -4,7 +4,8 @@
  * with the CPU time of the calling thread so far and its time spent waiting
  * to run, where Linux tells them, and the CPU time of the whole process
  * (every thread: workers, Deno's blocking pool), to the clock tick (on a
- * loaded machine the wall time between two marks says little).
+ * loaded machine the wall time between two marks says little), the process's
+ * resident memory and the calling isolate's V8 heap (used/committed).
  *
  * @module
  */
@@ -20,7 +21,16 @@ export function mark(label: string): void {
     ? ""
     : ` (cpu ${cpu[0].toFixed(1)}, runnable ${cpu[1].toFixed(1)}` +
       (all === undefined ? "" : `, process ${all.toFixed(0)}`) + ")";
-  console.error(`[trace] ${performance.now().toFixed(1)} ms${shown}  ${label}`);
+  console.error(`[trace] ${performance.now().toFixed(1)} ms${shown}${memory()}  ${label}`);
+}
+
+const MIB = 1024 * 1024;
+
+/** Resident memory and the calling isolate's V8 heap, in MiB. */
+function memory(): string {
+  const { rss, heapUsed, heapTotal, external } = Deno.memoryUsage();
+  const mib = (n: number) => (n / MIB).toFixed(0);
+  return ` [rss ${mib(rss)}, heap ${mib(heapUsed)}/${mib(heapTotal)}, ext ${mib(external)} MiB]`;
 }
 
 /** The calling thread's CPU time in ms, from `/proc/thread-self/schedstat` (Linux only). */

@@ -50,8 +50,14 @@ const LAZY_FLAG = "--unstable-lazy-dynamic-imports";
  * is then rejected by the launcher (which runs without it) and rewritten by
  * each child, ~8% of a small no-op. So the child gets it only for a big
  * pipeline file (docs/performance.md, "Loading a 10,000-stage pipeline").
+ *
+ * With it, a young generation of at most 4 MB a semi-space (V8's default
+ * grows to 16): over a long run of a big pipeline each isolate (the main
+ * thread, every worker) grew its own to the maximum, ~50 MiB of the peak of
+ * a 10,000-stage full run, for no measurable CPU (docs/performance.md, "Peak
+ * memory of a 10,000-stage full run").
  */
-const EAGER_POSITIONS = "--v8-flags=--no-enable-lazy-source-positions";
+const EAGER_POSITIONS = "--v8-flags=--no-enable-lazy-source-positions,--max-semi-space-size=4";
 
 /** The size of a `pipeline.ts` from which {@link EAGER_POSITIONS} pays. */
 export const BIG_PIPELINE_BYTES = 256 * 1024;

@@ -21,6 +21,7 @@
  */
 
 import { join } from "node:path";
+import { releaseFreedMemory, releaseHeapAndFreed } from "../free_memory.ts";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { Gate } from "./gate.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
@@ -108,6 +109,8 @@ export class StageWorker {
   #retire = false;
   /** Blocked at its gate. */
   #waiting = false;
+  /** Has ended a run (its modules are imported). */
+  #ranOnce = false;
 
   constructor(
     root: string,
@@ -253,6 +256,10 @@ export class StageWorker {
       return;
     }
     if (message.type === "verdict") {
+      // The worker compiled the pipeline's modules for its first run: what
+      // the compiler freed stays with the allocator unless handed back.
+      if (!this.#ranOnce) releaseFreedMemory();
+      this.#ranOnce = true;
       this.#waiting = true;
       if (message.leftovers.length > 0) this.#retire = true;
       this.#settle(message.id, message.leftovers);
@@ -367,8 +374,16 @@ export class WorkerPool {
       if (worker.reusable) return worker;
       this.#drop(worker);
     }
-    this.#codeAccess ??= await (this.#code ??= this.#options.codeAccess());
+    this.#codeAccess ??= await (this.#code ??= this.#prepare());
     return this.#create(profile, permissions, this.#codeAccess);
+  }
+
+  /** What the workers may load, and room for them: made before the first worker. */
+  async #prepare(): Promise<CodeAccess> {
+    const code = await this.#options.codeAccess();
+    // What loading and fingerprinting the pipeline freed goes back to the system.
+    await releaseHeapAndFreed();
+    return code;
   }
 
   #create(profile: string, permissions: ResolvedPermissions, code: CodeAccess): StageWorker {

@@ -316,9 +316,9 @@ test("checkoutImportMap adds this checkout's imports beside the user's, made abs
   );
 });
 
-test("the child records source positions eagerly only for a big pipeline.ts at or above cwd", async () => {
+test("the child records source positions eagerly, with a small young generation, only for a big pipeline.ts at or above cwd", async () => {
   await using dir = await tempDir();
-  const eager = ["--v8-flags=--no-enable-lazy-source-positions"];
+  const eager = ["--v8-flags=--no-enable-lazy-source-positions,--max-semi-space-size=4"];
   await Deno.mkdir(dir.path("sub/deeper"), { recursive: true });
   assertEquals(v8Flags(dir.path("sub/deeper")), []); // no pipeline.ts (up to /)
   await Deno.writeTextFile(dir.path("pipeline.ts"), "x".repeat(BIG_PIPELINE_BYTES));

@@ -61,3 +61,27 @@ test("a small value whose bytes were damaged on disk reads as missing, not as ot
   assertEquals(await readBlob(state, ["test", "small", 1]), undefined);
   await state.close();
 });
+
+test("a large value written by this process reads back from the queue, then from KV, over an older one", async () => {
+  await using temp = await tempDir();
+  const dir = temp.root;
+  let state = await StateStore.open(dir);
+  const key = ["test", "blob", "large"];
+  // Committed first: 34 chunks.
+  writeBlob(state, key, value(2_000_000, 1));
+  await state.close();
+  state = await StateStore.open(dir);
+  // Rewritten with fewer chunks, still queued: its chunks, not the committed ones.
+  const newer = value(1_000_000, 2);
+  writeBlob(state, key, newer);
+  assertEquals(await readBlob(state, key), newer);
+  await state.flush();
+  assertEquals(await readBlob(state, key), newer);
+  // Small again: kept as written, read without the store.
+  writeBlob(state, key, value(100, 3));
+  assertEquals(await readBlob(state, key), value(100, 3));
+  await state.close();
+  state = await StateStore.open(dir);
+  assertEquals(await readBlob(state, key), value(100, 3));
+  await state.close();
+});

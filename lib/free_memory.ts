@@ -1,0 +1,92 @@
+/**
+ * Hand back to the system the memory a burst of work left behind: V8's heap
+ * pages and the C allocator's free memory.
+ *
+ * Compiling a module of megabytes (a generated 10,000-stage `pipeline.ts`)
+ * costs V8 ~75 MB of short-lived parser and compiler memory, from `malloc`.
+ * glibc keeps what is freed in its arenas (one per thread that allocated,
+ * workers included) instead of returning it, so each compile of that module
+ * (the main thread's, then each worker's) left ~70 MiB resident for the rest
+ * of the run. `malloc_trim(0)` returns every free page, in a few
+ * milliseconds (docs/performance.md, "Peak memory of a 10,000-stage full
+ * run").
+ *
+ * V8 likewise keeps the heap pages it grew to (parsing that module with the
+ * TypeScript API for its fingerprint: ~180 MiB of heap for ~100 MiB live)
+ * until a major collection that it starts when it sees fit, minutes into a
+ * full run, after the workers have added theirs. {@link releaseHeapAndFreed}
+ * runs one at once.
+ *
+ * Linux with glibc only, through FFI, and only when FFI is already allowed
+ * (the CLI's child runs with `-A`): elsewhere this does nothing. It is not
+ * called on the path of a small no-op.
+ *
+ * @module
+ */
+
+/** Resident size from which a trim is worth its milliseconds. */
+export const TRIM_FROM_BYTES = 160 * 1024 * 1024;
+
+let trim: (() => void) | null | undefined;
+
+function trimmer(): (() => void) | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
+    const libc = Deno.dlopen("libc.so.6", {
+      malloc_trim: { parameters: ["usize"], result: "i32" },
+    });
+    return () => void libc.symbols.malloc_trim(0n);
+  } catch {
+    return null; // not glibc (musl has no libc.so.6), or no FFI
+  }
+}
+
+/**
+ * Return the allocator's free memory to the system when this process holds
+ * {@link TRIM_FROM_BYTES} or more (below that there is little to gain).
+ * Safe to call from any thread; it never throws.
+ */
+export function releaseFreedMemory(): void {
+  if (trim === null) return;
+  if (Deno.memoryUsage().rss < TRIM_FROM_BYTES) return;
+  trim ??= trimmer();
+  trim?.();
+}
+
+/** Heap size from which a major collection is worth its ~100 ms. */
+export const COLLECT_FROM_BYTES = 128 * 1024 * 1024;
+
+let collect: (() => void) | undefined;
+
+/**
+ * A major collection of this isolate's heap (giving back the pages it frees),
+ * then {@link releaseFreedMemory}, when the heap has grown to
+ * {@link COLLECT_FROM_BYTES}: for a point after a burst (fingerprinting a
+ * large pipeline) and before more memory is needed (workers importing it).
+ */
+export async function releaseHeapAndFreed(): Promise<void> {
+  if (Deno.memoryUsage().heapTotal >= COLLECT_FROM_BYTES) {
+    collect ??= await collector();
+    collect();
+  }
+  releaseFreedMemory();
+}
+
+/**
+ * V8's `gc()`, which only `--expose-gc` provides: the flag is set just long
+ * enough to make one context with it, then unset, so that no other context
+ * (the user's code, the workers) sees a `gc` global.
+ */
+async function collector(): Promise<() => void> {
+  const [{ default: v8 }, { default: vm }] = await Promise.all([
+    import("node:v8"),
+    import("node:vm"),
+  ]);
+  v8.setFlagsFromString("--expose-gc");
+  try {
+    return vm.runInNewContext("gc") as () => void;
+  } finally {
+    v8.setFlagsFromString("--no-expose-gc");
+  }
+}
