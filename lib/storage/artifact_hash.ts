@@ -248,11 +248,14 @@ async function hashDirectory(
       manifest: undefined,
     };
   }
+  const again = await sameAsLastHash(abs, stamps);
+  if (again !== undefined) return again;
   const known = await readRows(state, rel);
   const entries: ManifestEntry[] = [];
   const rows: FileRow[] = [];
   let settled = true;
   let size = 0;
+  const racyFiles: { path: string; hash: Hash }[] = [];
   for (const { path, stamp } of files) {
     const row = known.rows.get(path);
     const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
@@ -260,7 +263,10 @@ async function hashDirectory(
       ? row[4]
       : await hashSmallOrStream(withSlash(abs) + path);
     const racy = isRacy(stamp);
-    if (racy) settled = false;
+    if (racy) {
+      settled = false;
+      if (racyFiles.length <= MAX_RACY_KEPT) racyFiles.push({ path, hash });
+    }
     rows.push([path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash]);
     entries.push({ path, hash });
     size += stamp.size;
@@ -268,6 +274,10 @@ async function hashDirectory(
   const manifest = { files: entries };
   const hash = cache ? await cache.storeManifest(manifest) : await hashManifest(manifest);
   const chunks = writeRows(state, rel, rows, index?.chunks ?? 0, known.chunks);
+  if (cache !== undefined && racyFiles.length <= MAX_RACY_KEPT) {
+    const result: DirHash = { isDir: true, hash, files: files.length, size, manifest: undefined };
+    lastHashes.set(abs, { stamps, racy: racyFiles, result });
+  } else lastHashes.delete(abs);
   // With a file still racy, the digest could match a later version: no
   // digest then, and the next look re-reads only the racy files.
   state.defer(
@@ -281,6 +291,45 @@ async function hashDirectory(
     } satisfies DirIndex,
   );
   return { isDir: true, hash, files: files.length, size, manifest };
+}
+
+/**
+ * The last hash of each directory (by absolute path) that this process
+ * computed file by file and whose manifest it stored in the cache: the
+ * digest of the stamps it saw, and the files that were racy then with the
+ * hashes read.
+ */
+const lastHashes = new Map<string, {
+  readonly stamps: string;
+  readonly racy: readonly { readonly path: string; readonly hash: Hash }[];
+  readonly result: DirHash;
+}>();
+
+/**
+ * The directory at `abs` hashed again with the stamps (`stamps`) of this
+ * process's last hash of it: a stage's decision and the check under its
+ * lock walk a changed directory one after the other, and the file just
+ * edited is racy, so the index holds no digest for it. Every file but the
+ * racy ones is proven by its stamp (as the index would); the racy ones are
+ * read again, as the per-file index would have them read (their stamps
+ * prove nothing), and the last hash holds when each reads as it did. Saves
+ * loading the per-file index, building and storing the manifest and
+ * comparing every chunk of rows again (0.3-0.5 s at 100,000 files).
+ */
+/**
+ * Past this many racy files (a directory just written), the last hash is
+ * not kept: checking it would read them all again, as the full hash does.
+ */
+const MAX_RACY_KEPT = 1_000;
+
+async function sameAsLastHash(abs: string, stamps: string): Promise<DirHash | undefined> {
+  const last = lastHashes.get(abs);
+  if (last === undefined || last.stamps !== stamps) return undefined;
+  const base = withSlash(abs);
+  for (const { path, hash } of last.racy) {
+    if (await hashSmallOrStream(base + path) !== hash) return undefined;
+  }
+  return last.result;
 }
 
 /** The per-file index of a directory: rows by path, and the stored chunks by number. */
