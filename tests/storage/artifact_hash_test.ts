@@ -256,6 +256,49 @@ test("a directory hashed again with a file just edited re-reads that file only",
   );
 });
 
+test("a directory walked again sees files added, removed and renamed in settled sub-directories", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(dir.path("d/sub/deep"), { recursive: true });
+  await Deno.mkdir(dir.path("other"));
+  await writeOld(dir.path("d/sub/deep/a.txt"), "a");
+  await writeOld(dir.path("d/b.txt"), "b");
+  await writeOld(dir.path("other/x.txt"), "x");
+  const old = new Date(Date.now() - 60_000);
+  const settle = async () => {
+    for (const path of ["d", "d/sub", "d/sub/deep", "other"]) {
+      await Deno.utime(dir.path(path), old, old);
+    }
+  };
+  await settle();
+  const files = async () => {
+    const hashed = await hashArtifact(abs, "d", true, state, cache);
+    assert(hashed?.isDir);
+    const manifest = await cache.readManifest(hashed.hash);
+    return manifest?.files.map((f) => f.path);
+  };
+  assertEquals(await files(), ["b.txt", "sub/deep/a.txt"]);
+  await writeOld(dir.path("d/sub/deep/c.txt"), "c");
+  assertEquals(await files(), ["b.txt", "sub/deep/a.txt", "sub/deep/c.txt"]);
+  await settle();
+  await files();
+  await Deno.rename(dir.path("d/sub/deep/c.txt"), dir.path("d/sub/deep/e.txt"));
+  assertEquals(await files(), ["b.txt", "sub/deep/a.txt", "sub/deep/e.txt"]);
+  await settle();
+  await files();
+  await Deno.remove(dir.path("d/sub/deep/a.txt"));
+  assertEquals(await files(), ["b.txt", "sub/deep/e.txt"]);
+  // Behind a symlink no stamp here changes: listed afresh every time.
+  await Deno.symlink(dir.path("other"), dir.path("d/link"));
+  await settle();
+  assertEquals(await files(), ["b.txt", "link/x.txt", "sub/deep/e.txt"]);
+  await writeOld(dir.path("other/y.txt"), "y");
+  await Deno.utime(dir.path("other"), old, old);
+  assertEquals(await files(), ["b.txt", "link/x.txt", "link/y.txt", "sub/deep/e.txt"]);
+});
+
 test("with reuse, a directory walked moments ago is answered by that walk, once", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
