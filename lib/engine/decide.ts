@@ -477,8 +477,46 @@ async function withFileChanges(
   return result;
 }
 
-/** The files added, removed and modified from manifest `before` to `after`. */
+/**
+ * The files added, removed and modified from manifest `before` to `after`:
+ * one merge of the two lists when both are sorted (as Pivot writes them),
+ * else through a map (a map of 100,000 paths cost ~0.15 s of the run when
+ * one file of a 100,000-file dep changed).
+ */
 function diffManifests(before: DirManifest, after: DirManifest): FileChanges {
+  return diffSorted(before.files, after.files) ?? diffByMap(before, after);
+}
+
+/** {@link diffManifests} of two lists sorted by path; undefined when either is not. */
+function diffSorted(
+  before: DirManifest["files"],
+  after: DirManifest["files"],
+): FileChanges | undefined {
+  const changes: FileChanges = { added: [], removed: [], modified: [] };
+  let i = 0;
+  let j = 0;
+  let last = "";
+  while (i < before.length || j < after.length) {
+    const a = before[i];
+    const b = after[j];
+    const path = b === undefined || (a !== undefined && a.path < b.path) ? a.path : b.path;
+    if ((i > 0 || j > 0) && path <= last) return undefined;
+    last = path;
+    if (a !== undefined && a.path === path) {
+      if (b !== undefined && b.path === path) {
+        if (a.hash !== b.hash) changes.modified.push(path);
+        j++;
+      } else changes.removed.push(path);
+      i++;
+    } else {
+      changes.added.push(path);
+      j++;
+    }
+  }
+  return changes;
+}
+
+function diffByMap(before: DirManifest, after: DirManifest): FileChanges {
   const old = new Map(before.files.map((f) => [f.path, f.hash]));
   const changes: FileChanges = { added: [], removed: [], modified: [] };
   for (const { path, hash } of after.files) {

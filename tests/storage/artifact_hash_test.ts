@@ -211,6 +211,94 @@ test("a file modified moments ago is hashed but its hash is not cached", async (
   assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("HELLO"));
 });
 
+test("a directory hashed again with a file just edited re-reads that file only", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(abs);
+  await writeOld(dir.path("d/a.txt"), "a");
+  await writeOld(dir.path("d/b.txt"), "b");
+  await Deno.writeTextFile(dir.path("d/c.txt"), "c"); // racy: no digest in the index
+  const manifestOf = async (c: string) =>
+    await hashManifest({
+      files: [
+        { path: "a.txt", hash: await hashBytes("a") },
+        { path: "b.txt", hash: await hashBytes("b") },
+        { path: "c.txt", hash: await hashBytes(c) },
+      ],
+    });
+  const first = await hashArtifact(abs, "d", true, state, cache);
+  assertEquals(first?.hash, await manifestOf("c"));
+  // The same stamps again (the check under the stage's lock): the last hash,
+  // its manifest in the cache.
+  const again = await hashArtifact(abs, "d", true, state, cache);
+  assertEquals(again?.hash, first?.hash);
+  assert(again?.isDir && (await cache.readManifest(again.hash))?.files.length === 3);
+  // The racy file rewritten within its stamp is read again: its new content counts.
+  await rewriteKeepingStamp(dir.path("d/c.txt"), "C");
+  assertEquals((await hashArtifact(abs, "d", true, state, cache))?.hash, await manifestOf("C"));
+  assertEquals((await hashArtifact(abs, "d", true, state, cache))?.hash, await manifestOf("C"));
+  // A settled file keeps the stamp contract (as the index does): not re-read.
+  await rewriteKeepingStamp(dir.path("d/a.txt"), "A");
+  assertEquals((await hashArtifact(abs, "d", true, state, cache))?.hash, await manifestOf("C"));
+  // Any other change of stamps is hashed afresh.
+  await writeOld(dir.path("d/b.txt"), "B2");
+  assertEquals(
+    (await hashArtifact(abs, "d", true, state, cache))?.hash,
+    await hashManifest({
+      files: [
+        { path: "a.txt", hash: await hashBytes("a") },
+        { path: "b.txt", hash: await hashBytes("B2") },
+        { path: "c.txt", hash: await hashBytes("C") },
+      ],
+    }),
+  );
+});
+
+test("a directory walked again sees files added, removed and renamed in settled sub-directories", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(dir.path("d/sub/deep"), { recursive: true });
+  await Deno.mkdir(dir.path("other"));
+  await writeOld(dir.path("d/sub/deep/a.txt"), "a");
+  await writeOld(dir.path("d/b.txt"), "b");
+  await writeOld(dir.path("other/x.txt"), "x");
+  const old = new Date(Date.now() - 60_000);
+  const settle = async () => {
+    for (const path of ["d", "d/sub", "d/sub/deep", "other"]) {
+      await Deno.utime(dir.path(path), old, old);
+    }
+  };
+  await settle();
+  const files = async () => {
+    const hashed = await hashArtifact(abs, "d", true, state, cache);
+    assert(hashed?.isDir);
+    const manifest = await cache.readManifest(hashed.hash);
+    return manifest?.files.map((f) => f.path);
+  };
+  assertEquals(await files(), ["b.txt", "sub/deep/a.txt"]);
+  await writeOld(dir.path("d/sub/deep/c.txt"), "c");
+  assertEquals(await files(), ["b.txt", "sub/deep/a.txt", "sub/deep/c.txt"]);
+  await settle();
+  await files();
+  await Deno.rename(dir.path("d/sub/deep/c.txt"), dir.path("d/sub/deep/e.txt"));
+  assertEquals(await files(), ["b.txt", "sub/deep/a.txt", "sub/deep/e.txt"]);
+  await settle();
+  await files();
+  await Deno.remove(dir.path("d/sub/deep/a.txt"));
+  assertEquals(await files(), ["b.txt", "sub/deep/e.txt"]);
+  // Behind a symlink no stamp here changes: listed afresh every time.
+  await Deno.symlink(dir.path("other"), dir.path("d/link"));
+  await settle();
+  assertEquals(await files(), ["b.txt", "link/x.txt", "sub/deep/e.txt"]);
+  await writeOld(dir.path("other/y.txt"), "y");
+  await Deno.utime(dir.path("other"), old, old);
+  assertEquals(await files(), ["b.txt", "link/x.txt", "link/y.txt", "sub/deep/e.txt"]);
+});
+
 test("with reuse, a directory walked moments ago is answered by that walk, once", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
