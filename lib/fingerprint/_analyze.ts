@@ -146,7 +146,7 @@ function parser(ts: TS, file: string): Parser {
 type Parser = ((text: string) => ts.SourceFile) & { readonly kind: ts.ScriptKind };
 
 /** About how many characters of source are parsed at once. */
-const CHUNK_CHARS = 64 * 1024;
+export const CHUNK_CHARS = 64 * 1024;
 
 /** Whole top-level statements of a module: `text`, from the start of its line `line` (0-based). */
 export interface Chunk {
@@ -865,6 +865,7 @@ function literalName(ts: TS, node: ts.Expression | undefined): string | undefine
 }
 
 /** How many syntax errors the parser found in `sf`. */
-function parseDiagnostics(sf: ts.SourceFile): number {
+/** How many syntax errors parsing `sf` met. */
+export function parseDiagnostics(sf: ts.SourceFile): number {
   return (sf as unknown as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length ?? 0;
 }

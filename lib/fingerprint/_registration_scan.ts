@@ -17,6 +17,7 @@
  */
 
 import type ts from "typescript";
+import { CHUNK_CHARS, parseDiagnostics, statementChunks } from "./_analyze.ts";
 
 /** What the scan found: the module's import specifiers, or why it may not be cached. */
 export type ScanResult =
@@ -186,11 +187,19 @@ const SOFT: ReadonlySet<string> = new Set(
   Object.getOwnPropertyNames(globalThis).filter((name) => !PURE.has(name) && !HARD.has(name)),
 );
 
-/** Scan the module `text` (at `path`, for its script kind) with TypeScript `ts`. */
+/**
+ * Scan the module `text` (at `path`, for its script kind) with TypeScript
+ * `ts`. A long module is parsed in chunks of whole top-level statements, one
+ * tree alive at a time, as the fingerprint's analysis does (a 2.3 MB
+ * pipeline parsed whole held ~140 MiB at once); the scan looks at each node
+ * alone, so the chunks' findings add up to the whole file's. When a chunk
+ * does not parse alone, the module is scanned whole.
+ */
 export function scanRegistration(
   ts: typeof import("typescript"),
   path: string,
   text: string,
+  chunkChars = CHUNK_CHARS,
 ): ScanResult {
   const kind = path.endsWith(".tsx")
     ? ts.ScriptKind.TSX
@@ -203,7 +212,13 @@ export function scanRegistration(
     : ts.ScriptKind.TS;
   // A JSON module is data: its content is in the key, nothing runs.
   if (kind === ts.ScriptKind.JSON) return { ok: true, specifiers: [] };
-  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, kind);
+  const chunks = kind === ts.ScriptKind.TS || kind === ts.ScriptKind.JS
+    ? statementChunks(text, chunkChars)
+    : [{ text, line: 0 }];
+  const parse = (chunk: string) =>
+    ts.createSourceFile(path, chunk, ts.ScriptTarget.Latest, true, kind);
+  let source!: ts.SourceFile;
+  let baseLine = 0;
   const specifiers = new Set<string>();
   const declared = new Set<string>();
   const soft: string[] = [];
@@ -211,7 +226,7 @@ export function scanRegistration(
   const refuse = (node: ts.Node, what: string) => {
     if (refused !== undefined) return;
     const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
-    refused = `${path}:${line + 1}: ${what}`;
+    refused = `${path}:${baseLine + line + 1}: ${what}`;
   };
 
   const isMemberName = (node: ts.Identifier): boolean => {
@@ -290,7 +305,16 @@ export function scanRegistration(
     }
     ts.forEachChild(node, visit);
   };
-  visit(source);
+  for (const chunk of chunks) {
+    source = parse(chunk.text);
+    baseLine = chunk.line;
+    if (chunks.length > 1 && parseDiagnostics(source) > 0) {
+      return scanRegistration(ts, path, text, Infinity);
+    }
+    visit(source);
+    if (refused !== undefined) break;
+  }
+  source = undefined as unknown as ts.SourceFile; // release the last chunk's tree
   if (refused !== undefined) return { ok: false, reason: refused };
   const undeclared = soft.find((name) => !declared.has(name));
   if (undeclared !== undefined) return { ok: false, reason: `${path}: global '${undeclared}'` };
