@@ -43,7 +43,8 @@ const ARTIFACT_LOADER_ARG: Record<string, number | undefined> = {
 };
 
 /** How the parser reads a file, by extension; undefined for files it cannot read. */
-function scriptKind(ts: TS, file: string): ts.ScriptKind | undefined {
+/** The script kind the analysis parses `file` as; undefined for an unknown extension (TS). */
+export function scriptKind(ts: TS, file: string): ts.ScriptKind | undefined {
   const ext = /\.[^./]+$/.exec(file)?.[0].toLowerCase();
   switch (ext) {
     case ".ts":
@@ -103,10 +104,25 @@ export async function analyzeModule(
   file: string,
   text: string,
   chunkChars = CHUNK_CHARS,
+  visitor?: ChunkVisitor,
 ): Promise<ModuleSummary> {
   if (/\.json$/i.test(file)) return await summarizeJson(text);
-  return await analyzeInChunks(ts, file, text, chunkChars) ??
-    (await new ModuleAnalysis(ts, parser(ts, file), [{ text, line: 0 }]).run())!;
+  const chunked = await analyzeInChunks(ts, file, text, chunkChars, visitor);
+  if (chunked) return chunked;
+  visitor?.reset();
+  return (await new ModuleAnalysis(ts, parser(ts, file), [{ text, line: 0 }], visitor).run())!;
+}
+
+/**
+ * Shown each tree the analysis parses (a chunk, or the whole module), to
+ * look at the same trees for another purpose (the load cache's
+ * registration scan) without parsing the module again.
+ */
+export interface ChunkVisitor {
+  /** The tree of one chunk, whose first line is the module's `baseLine` (0-based). */
+  chunk(source: ts.SourceFile, baseLine: number): unknown;
+  /** Forget every chunk shown: the module is analysed again, whole. */
+  reset(): void;
 }
 
 /**
@@ -120,13 +136,14 @@ export async function analyzeInChunks(
   file: string,
   text: string,
   chunkChars: number,
+  visitor?: ChunkVisitor,
 ): Promise<ModuleSummary | undefined> {
   const parse = parser(ts, file);
   // JSX text may hold anything at the start of a line: not split.
   if (parse.kind !== ts.ScriptKind.TS && parse.kind !== ts.ScriptKind.JS) return undefined;
   const chunks = statementChunks(text, chunkChars);
   if (chunks.length === 1) return undefined;
-  return await new ModuleAnalysis(ts, parse, chunks).run();
+  return await new ModuleAnalysis(ts, parse, chunks, visitor).run();
 }
 
 /** Parses source text as `file`'s syntax. */
@@ -214,10 +231,18 @@ class ModuleAnalysis {
   #sf!: ts.SourceFile;
   #baseLine = 0;
 
-  constructor(typescript: TS, parse: (text: string) => ts.SourceFile, chunks: readonly Chunk[]) {
+  readonly #visitor: ChunkVisitor | undefined;
+
+  constructor(
+    typescript: TS,
+    parse: (text: string) => ts.SourceFile,
+    chunks: readonly Chunk[],
+    visitor?: ChunkVisitor,
+  ) {
     this.#ts = typescript;
     this.#parse = parse;
     this.#chunks = chunks;
+    this.#visitor = visitor;
     this.#writer = new UnitWriter(typescript);
   }
 
@@ -231,6 +256,7 @@ class ModuleAnalysis {
       this.#sf = this.#parse(chunk.text);
       this.#baseLine = chunk.line;
       if (chunked && parseDiagnostics(this.#sf) > 0) return undefined;
+      this.#visitor?.chunk(this.#sf, chunk.line);
       this.#collectModuleNames();
       for (const statement of this.#sf.statements) await this.#statement(statement);
       await this.#findSites(this.#sf);

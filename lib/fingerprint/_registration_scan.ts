@@ -187,6 +187,19 @@ const SOFT: ReadonlySet<string> = new Set(
   Object.getOwnPropertyNames(globalThis).filter((name) => !PURE.has(name) && !HARD.has(name)),
 );
 
+/** The script kind the scan parses `path` as (by its extension). */
+export function scanKind(ts: typeof import("typescript"), path: string): ts.ScriptKind {
+  return path.endsWith(".tsx")
+    ? ts.ScriptKind.TSX
+    : path.endsWith(".jsx")
+    ? ts.ScriptKind.JSX
+    : path.endsWith(".js") || path.endsWith(".mjs")
+    ? ts.ScriptKind.JS
+    : path.endsWith(".json")
+    ? ts.ScriptKind.JSON
+    : ts.ScriptKind.TS;
+}
+
 /**
  * Scan the module `text` (at `path`, for its script kind) with TypeScript
  * `ts`. A long module is parsed in chunks of whole top-level statements, one
@@ -201,122 +214,155 @@ export function scanRegistration(
   text: string,
   chunkChars = CHUNK_CHARS,
 ): ScanResult {
-  const kind = path.endsWith(".tsx")
-    ? ts.ScriptKind.TSX
-    : path.endsWith(".jsx")
-    ? ts.ScriptKind.JSX
-    : path.endsWith(".js") || path.endsWith(".mjs")
-    ? ts.ScriptKind.JS
-    : path.endsWith(".json")
-    ? ts.ScriptKind.JSON
-    : ts.ScriptKind.TS;
+  const kind = scanKind(ts, path);
   // A JSON module is data: its content is in the key, nothing runs.
   if (kind === ts.ScriptKind.JSON) return { ok: true, specifiers: [] };
   const chunks = kind === ts.ScriptKind.TS || kind === ts.ScriptKind.JS
     ? statementChunks(text, chunkChars)
     : [{ text, line: 0 }];
-  const parse = (chunk: string) =>
-    ts.createSourceFile(path, chunk, ts.ScriptTarget.Latest, true, kind);
-  let source!: ts.SourceFile;
-  let baseLine = 0;
-  const specifiers = new Set<string>();
-  const declared = new Set<string>();
-  const soft: string[] = [];
-  let refused: string | undefined;
-  const refuse = (node: ts.Node, what: string) => {
-    if (refused !== undefined) return;
-    const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
-    refused = `${path}:${baseLine + line + 1}: ${what}`;
-  };
-
-  const isMemberName = (node: ts.Identifier): boolean => {
-    const parent = node.parent;
-    if (ts.isPropertyAccessExpression(parent) || ts.isQualifiedName(parent)) {
-      return (ts.isPropertyAccessExpression(parent) ? parent.name : parent.right) === node;
-    }
-    if (
-      ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) ||
-      ts.isPropertyDeclaration(parent) || ts.isGetAccessorDeclaration(parent) ||
-      ts.isSetAccessorDeclaration(parent) || ts.isPropertySignature(parent) ||
-      ts.isMethodSignature(parent) || ts.isEnumMember(parent)
-    ) {
-      return parent.name === node;
-    }
-    if (ts.isBindingElement(parent)) return parent.propertyName === node;
-    if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent)) {
-      return parent.propertyName === node || (ts.isExportSpecifier(parent) && !parent.propertyName);
-    }
-    return ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent) ||
-      ts.isJsxAttribute(parent);
-  };
-
-  const isBinding = (node: ts.Identifier): boolean => {
-    const parent = node.parent as ts.Node & { name?: ts.Node };
-    return (ts.isVariableDeclaration(parent) || ts.isParameter(parent) ||
-      ts.isBindingElement(parent) || ts.isFunctionDeclaration(parent) ||
-      ts.isFunctionExpression(parent) || ts.isClassDeclaration(parent) ||
-      ts.isClassExpression(parent) || ts.isImportClause(parent) ||
-      ts.isNamespaceImport(parent) || ts.isImportSpecifier(parent) ||
-      ts.isEnumDeclaration(parent) || ts.isModuleDeclaration(parent) ||
-      ts.isImportEqualsDeclaration(parent)) && parent.name === node;
-  };
-
-  const visit = (node: ts.Node): void => {
-    if (refused !== undefined) return;
-    // Types are erased: nothing in them runs.
-    if (
-      ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) ||
-      (ts.isTypeNode(node) && !ts.isExpressionWithTypeArguments(node))
-    ) {
-      return;
-    }
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
-      const typeOnly = ts.isImportDeclaration(node)
-        ? node.importClause?.isTypeOnly === true
-        : node.isTypeOnly;
-      const spec = node.moduleSpecifier;
-      if (spec !== undefined && ts.isStringLiteral(spec) && !typeOnly) specifiers.add(spec.text);
-    } else if (ts.isImportEqualsDeclaration(node)) {
-      if (ts.isExternalModuleReference(node.moduleReference)) return refuse(node, "require import");
-    } else if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
-      return refuse(node, "import.meta");
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      return refuse(node, "dynamic import()");
-    } else if (ts.isWithStatement(node)) {
-      return refuse(node, "with statement");
-    } else if (ts.isElementAccessExpression(node)) {
-      const key = node.argumentExpression;
-      if (ts.isStringLiteralLike(key) && (HARD_MEMBERS.has(key.text) || HARD.has(key.text))) {
-        return refuse(node, `'${key.text}'`);
-      }
-    } else if (ts.isIdentifier(node)) {
-      const name = node.text;
-      // Wherever it is: `const { random } = Math` reaches `Math.random` too.
-      if (HARD_MEMBERS.has(name)) return refuse(node, `'${name}'`);
-      if (isMemberName(node)) {
-        // A member name is not a global.
-      } else if (HARD.has(name)) {
-        return refuse(node, `'${name}'`);
-      } else if (isBinding(node)) {
-        declared.add(name);
-      } else if (SOFT.has(name)) {
-        soft.push(name);
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
+  const scanner = new RegistrationScanner(ts, path);
   for (const chunk of chunks) {
-    source = parse(chunk.text);
-    baseLine = chunk.line;
+    const source = ts.createSourceFile(path, chunk.text, ts.ScriptTarget.Latest, false, kind);
     if (chunks.length > 1 && parseDiagnostics(source) > 0) {
       return scanRegistration(ts, path, text, Infinity);
     }
-    visit(source);
-    if (refused !== undefined) break;
+    if (!scanner.chunk(source, chunk.line)) break;
   }
-  source = undefined as unknown as ts.SourceFile; // release the last chunk's tree
-  if (refused !== undefined) return { ok: false, reason: refused };
-  const undeclared = soft.find((name) => !declared.has(name));
-  if (undeclared !== undefined) return { ok: false, reason: `${path}: global '${undeclared}'` };
-  return { ok: true, specifiers: [...specifiers].sort() };
+  return scanner.result();
+}
+
+/**
+ * The registration scan over a module's trees, given one chunk of whole
+ * top-level statements at a time (or the whole module): the fingerprint's
+ * analysis hands it the trees it parses, so a module is parsed once for both.
+ * Parent links are not needed (the visit passes each node's parent).
+ */
+export class RegistrationScanner {
+  readonly #ts: typeof import("typescript");
+  readonly #path: string;
+  readonly #specifiers = new Set<string>();
+  readonly #declared = new Set<string>();
+  readonly #soft: string[] = [];
+  #refused: string | undefined;
+
+  /** A scanner of the module at `path`. */
+  constructor(typescript: typeof import("typescript"), path: string) {
+    this.#ts = typescript;
+    this.#path = path;
+  }
+
+  /** Forget every chunk seen (the caller parses the module again, whole). */
+  reset(): void {
+    this.#specifiers.clear();
+    this.#declared.clear();
+    this.#soft.length = 0;
+    this.#refused = undefined;
+  }
+
+  /** Scan one chunk's tree, its first line being the module's `baseLine` (0-based); false once refused. */
+  chunk(source: ts.SourceFile, baseLine: number): boolean {
+    const ts = this.#ts;
+    const refuse = (node: ts.Node, what: string) => {
+      if (this.#refused !== undefined) return;
+      const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+      this.#refused = `${this.#path}:${baseLine + line + 1}: ${what}`;
+    };
+    const visit = (node: ts.Node, parent: ts.Node): void => {
+      if (this.#refused !== undefined) return;
+      // Types are erased: nothing in them runs.
+      if (
+        ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) ||
+        (ts.isTypeNode(node) && !ts.isExpressionWithTypeArguments(node))
+      ) {
+        return;
+      }
+      if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
+        const typeOnly = ts.isImportDeclaration(node)
+          ? node.importClause?.isTypeOnly === true
+          : node.isTypeOnly;
+        const spec = node.moduleSpecifier;
+        if (spec !== undefined && ts.isStringLiteral(spec) && !typeOnly) {
+          this.#specifiers.add(spec.text);
+        }
+      } else if (ts.isImportEqualsDeclaration(node)) {
+        if (ts.isExternalModuleReference(node.moduleReference)) {
+          return refuse(node, "require import");
+        }
+      } else if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
+        return refuse(node, "import.meta");
+      } else if (
+        ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword
+      ) {
+        return refuse(node, "dynamic import()");
+      } else if (ts.isWithStatement(node)) {
+        return refuse(node, "with statement");
+      } else if (ts.isElementAccessExpression(node)) {
+        const key = node.argumentExpression;
+        if (ts.isStringLiteralLike(key) && (HARD_MEMBERS.has(key.text) || HARD.has(key.text))) {
+          return refuse(node, `'${key.text}'`);
+        }
+      } else if (ts.isIdentifier(node)) {
+        const name = node.text;
+        // Wherever it is: `const { random } = Math` reaches `Math.random` too.
+        if (HARD_MEMBERS.has(name)) return refuse(node, `'${name}'`);
+        if (isMemberName(ts, node, parent)) {
+          // A member name is not a global.
+        } else if (HARD.has(name)) {
+          return refuse(node, `'${name}'`);
+        } else if (isBinding(ts, node, parent)) {
+          this.#declared.add(name);
+        } else if (SOFT.has(name)) {
+          this.#soft.push(name);
+        }
+      }
+      ts.forEachChild(node, (child) => visit(child, node));
+    };
+    ts.forEachChild(source, (child) => visit(child, source));
+    return this.#refused === undefined;
+  }
+
+  /** What the chunks seen add up to. */
+  result(): ScanResult {
+    if (this.#refused !== undefined) return { ok: false, reason: this.#refused };
+    const undeclared = this.#soft.find((name) => !this.#declared.has(name));
+    if (undeclared !== undefined) {
+      return { ok: false, reason: `${this.#path}: global '${undeclared}'` };
+    }
+    return { ok: true, specifiers: [...this.#specifiers].sort() };
+  }
+}
+
+function isMemberName(
+  ts: typeof import("typescript"),
+  node: ts.Identifier,
+  parent: ts.Node,
+): boolean {
+  if (ts.isPropertyAccessExpression(parent) || ts.isQualifiedName(parent)) {
+    return (ts.isPropertyAccessExpression(parent) ? parent.name : parent.right) === node;
+  }
+  if (
+    ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) ||
+    ts.isPropertyDeclaration(parent) || ts.isGetAccessorDeclaration(parent) ||
+    ts.isSetAccessorDeclaration(parent) || ts.isPropertySignature(parent) ||
+    ts.isMethodSignature(parent) || ts.isEnumMember(parent)
+  ) {
+    return parent.name === node;
+  }
+  if (ts.isBindingElement(parent)) return parent.propertyName === node;
+  if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent)) {
+    return parent.propertyName === node || (ts.isExportSpecifier(parent) && !parent.propertyName);
+  }
+  return ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent) ||
+    ts.isJsxAttribute(parent);
+}
+
+function isBinding(ts: typeof import("typescript"), node: ts.Identifier, parent: ts.Node): boolean {
+  const named = parent as ts.Node & { name?: ts.Node };
+  return (ts.isVariableDeclaration(parent) || ts.isParameter(parent) ||
+    ts.isBindingElement(parent) || ts.isFunctionDeclaration(parent) ||
+    ts.isFunctionExpression(parent) || ts.isClassDeclaration(parent) ||
+    ts.isClassExpression(parent) || ts.isImportClause(parent) ||
+    ts.isNamespaceImport(parent) || ts.isImportSpecifier(parent) ||
+    ts.isEnumDeclaration(parent) || ts.isModuleDeclaration(parent) ||
+    ts.isImportEqualsDeclaration(parent)) && named.name === node;
 }

@@ -437,11 +437,22 @@ class FingerprintRun {
     if (cached) return cached;
     const read = await this.files.read(path);
     if (read === null) throw new Error(`${path}: vanished while being fingerprinted`);
-    const { analyzeModule, loadTypeScript } = await analysis();
-    const summary = await analyzeModule(await loadTypeScript(), path, read.text);
+    const [{ analyzeModule, loadTypeScript, scriptKind }, { RegistrationScanner, scanKind }] =
+      await Promise.all([analysis(), import("./_registration_scan.ts")]);
+    const ts = await loadTypeScript();
+    // The load cache's registration scan on the same trees, when both parse
+    // the module alike: one parse of a long pipeline instead of two.
+    const scanner = !/\.json$/i.test(path) &&
+        (scriptKind(ts, path) ?? ts.ScriptKind.TS) === scanKind(ts, path)
+      ? new RegistrationScanner(ts, path)
+      : undefined;
+    const summary = await analyzeModule(ts, path, read.text, undefined, scanner);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
     writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
+    if (scanner) {
+      writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], scanner.result());
+    }
     return summary;
   }
 

@@ -4,8 +4,9 @@
  * the scan of the whole file finds, line numbers included.
  */
 
-import { loadTypeScript } from "../../lib/fingerprint/_analyze.ts";
-import { scanRegistration } from "../../lib/fingerprint/_registration_scan.ts";
+import { analyzeModule, loadTypeScript } from "../../lib/fingerprint/_analyze.ts";
+import { RegistrationScanner, scanRegistration } from "../../lib/fingerprint/_registration_scan.ts";
+import { REPO } from "../_project.ts";
 import { assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -77,4 +78,31 @@ test("what the scan refuses in a late chunk is named at its line in the module",
     ok: true,
     specifiers: ["./lib/arith.ts", "jsr:@pivot/core"],
   });
+});
+
+test("the scan over the fingerprint analysis' trees equals the scan's own parse", async () => {
+  const sources: [string, string][] = Object.entries(CASES).map(([what, text]) => [
+    `/p/${what.replaceAll(" ", "_")}.ts`,
+    text,
+  ]);
+  // Modules of every kind the repository holds: eligible and not.
+  for (
+    const file of [
+      "mod.ts",
+      "lib/api/pipeline.ts",
+      "lib/paths.ts",
+      "examples/quickstart/pipeline.ts",
+    ]
+  ) {
+    sources.push([`${REPO}/${file}`, await Deno.readTextFile(`${REPO}/${file}`)]);
+  }
+  // A chunk that does not parse alone: the analysis starts again whole, and so does the scan.
+  sources.push(["/p/split.ts", module(30, 5, "const t = `\nx;\ny = Date;\n`;\n")]);
+  for (const [path, text] of sources) {
+    for (const size of [200, 4000, Infinity]) {
+      const scanner = new RegistrationScanner(ts, path);
+      await analyzeModule(ts, path, text, size, scanner);
+      assertEquals(scanner.result(), scanRegistration(ts, path, text), `${path}, ${size}`);
+    }
+  }
 });
