@@ -315,3 +315,20 @@ export async function listTree(dir: string): Promise<string[]> {
   await walk("");
   return names.sort();
 }
+
+/**
+ * Date every file of `project` outside `.pivot/state` `seconds` back, so that
+ * stamps are outside the racy window and shortcuts keyed by stamps (the
+ * verified index, the load cache) may trust them.
+ */
+export function age(project: TempProject, seconds = 60): void {
+  const then = new Date(Date.now() - seconds * 1000);
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory && path !== project.path(".pivot", "state")) walk(path);
+      else if (entry.isFile) Deno.utimeSync(path, then, then);
+    }
+  };
+  walk(project.root);
+}

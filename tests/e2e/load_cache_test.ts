@@ -12,8 +12,7 @@
  * back before the runs that record.
  */
 
-import { join } from "node:path";
-import { runPivot, tempDir, TempProject } from "../_project.ts";
+import { age, runPivot, tempDir, TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -54,19 +53,6 @@ const FILES = {
   "lib/deep.ts": DEEP,
   "data/in.txt": "hi\n",
 };
-
-/** Date every file of the project outside `.pivot/state` `seconds` back. */
-function age(project: TempProject, seconds = 60): void {
-  const then = new Date(Date.now() - seconds * 1000);
-  const walk = (dir: string) => {
-    for (const entry of Deno.readDirSync(dir)) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory && path !== project.path(".pivot", "state")) walk(path);
-      else if (entry.isFile) Deno.utimeSync(path, then, then);
-    }
-  };
-  walk(project.root);
-}
 
 interface Traced {
   readonly code: number;

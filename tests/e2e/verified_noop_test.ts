@@ -9,8 +9,7 @@
  * the project is dated a minute back before the no-op that records.
  */
 
-import { join } from "node:path";
-import { runPivot, spawnPivot, TempProject } from "../_project.ts";
+import { age, runPivot, spawnPivot, TempProject } from "../_project.ts";
 import { processTree, Running, running, waitFor } from "./_kill.ts";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -34,19 +33,6 @@ pipeline.stage({
   run: ({ a }) => ({ o: a + a }),
 });
 `;
-
-/** Date every file of the project outside `.pivot/state` `seconds` back. */
-function age(project: TempProject, seconds = 60): void {
-  const then = new Date(Date.now() - seconds * 1000);
-  const walk = (dir: string) => {
-    for (const entry of Deno.readDirSync(dir)) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory && path !== project.path(".pivot", "state")) walk(path);
-      else if (entry.isFile) Deno.utimeSync(path, then, then);
-    }
-  };
-  walk(project.root);
-}
 
 /** How many stages the verified index answered in `pivot ARGS` (from its trace). */
 async function verifiedIn(project: TempProject, ...args: string[]): Promise<number> {
