@@ -21,6 +21,8 @@
 import { BLOCK, CONTROL, type ManyJob } from "./_stat_many_job.ts";
 import { type FileStamp, stampOf } from "./state.ts";
 import { mark } from "../trace.ts";
+import { tryHardLink } from "./copy.ts";
+import { statOrUndefined } from "../paths.ts";
 
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
 export const PARALLEL_FROM = 16_384;
@@ -52,7 +54,8 @@ export async function statMany(
 ): Promise<(FileStamp | undefined)[]> {
   const result = new Array<FileStamp | undefined>(paths.length);
   const local = (i: number) => {
-    result[i] = statOrMissing(paths[i]);
+    const info = statOrUndefined(paths[i]);
+    result[i] = info && stampOf(info);
   };
   const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 24 : 0);
   const numbers = new Float64Array(stamps);
@@ -81,7 +84,7 @@ export async function linkMany(
 ): Promise<Uint8Array> {
   const linked = new Uint8Array(sources.length);
   const local = (i: number) => {
-    linked[i] = tryLink(sources[i], dests[i]) ? 1 : 0;
+    linked[i] = tryHardLink(sources[i], dests[i]) ? 1 : 0;
   };
   await share({ op: "link", paths: sources, dests }, local, (i) => {
     linked[i] = 1;
@@ -91,25 +94,6 @@ export async function linkMany(
 
 function useHelper(items: number, options: ManyOptions): boolean {
   return items > BLOCK && items >= (options.parallelFrom ?? PARALLEL_FROM);
-}
-
-function statOrMissing(path: string): FileStamp | undefined {
-  try {
-    return stampOf(Deno.statSync(path));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
-function tryLink(source: string, dest: string): boolean {
-  try {
-    Deno.linkSync(source, dest);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) throw error;
-    return false;
-  }
 }
 
 /**
