@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { CallSite } from "../../lib/api/pipeline.ts";
 import type { LoaderSpec } from "../../lib/model/loader_spec.ts";
 import {
+  type FingerprintOptions,
   fingerprintStages,
   type FingerprintStats,
   type StageFingerprint,
@@ -84,21 +85,29 @@ export function stageDef(project: TempProject, stage: DumpedStage, file: string)
   };
 }
 
+/** The options a test fingerprints `project` with: its root, config and state store. */
+export async function fingerprintOptions(
+  project: TempProject,
+  stats?: FingerprintStats,
+): Promise<FingerprintOptions> {
+  return {
+    projectRoot: project.root,
+    denoConfig: project.config,
+    pivotRoot: REPO,
+    state: await project.state(),
+    stats,
+  };
+}
+
 /** Fingerprint `stages` (default: load them now) with the project's state store. */
 export async function fingerprint(
   project: TempProject,
   stages?: StageDef[],
   stats?: FingerprintStats,
 ): Promise<Map<string, StageFingerprint>> {
-  const state = await project.state();
-  const result = await fingerprintStages(stages ?? await loadStages(project), {
-    projectRoot: project.root,
-    denoConfig: project.config,
-    pivotRoot: REPO,
-    state,
-    stats,
-  });
-  await state.flush();
+  const options = await fingerprintOptions(project, stats);
+  const result = await fingerprintStages(stages ?? await loadStages(project), options);
+  await options.state.flush();
   return result;
 }
 

@@ -2,7 +2,13 @@
 
 import { fileURLToPath } from "node:url";
 import { type FingerprintStats, registrationModules } from "../../lib/fingerprint/fingerprint.ts";
-import { changedKeys, fingerprint, fingerprintProject, loadStages } from "./_fingerprint.ts";
+import {
+  changedKeys,
+  fingerprint,
+  fingerprintOptions,
+  fingerprintProject,
+  loadStages,
+} from "./_fingerprint.ts";
 import { readBlob, writeBlob } from "../../lib/fingerprint/_blob.ts";
 import { NS } from "../../lib/storage/state.ts";
 import { REPO } from "../_project.ts";
@@ -108,12 +114,10 @@ test("reverting an edit gives back the first fingerprint from cached summaries",
 test("localModuleFiles lists the pipeline's local modules, not Pivot's", async () => {
   const { localModuleFiles } = await import("../../lib/fingerprint/fingerprint.ts");
   await using project = await fingerprintProject(FILES);
-  const files = await localModuleFiles(`${project.root}/pipeline.ts`, {
-    projectRoot: project.root,
-    denoConfig: project.config,
-    pivotRoot: REPO,
-    state: await project.state(),
-  });
+  const files = await localModuleFiles(
+    `${project.root}/pipeline.ts`,
+    await fingerprintOptions(project),
+  );
   assertEquals(files, [`${project.root}/lib/helper.ts`, `${project.root}/pipeline.ts`]);
 });
 
@@ -136,13 +140,10 @@ test("a module graph recorded before `own` existed is made again once for the lo
   assertEquals(rewritten, 1);
   const judge = async () => {
     const stats = newStats();
-    const found = await registrationModules(project.path("pipeline.ts"), {
-      projectRoot: project.root,
-      denoConfig: project.config,
-      pivotRoot: REPO,
-      state,
-      stats,
-    });
+    const found = await registrationModules(
+      project.path("pipeline.ts"),
+      await fingerprintOptions(project, stats),
+    );
     await state.flush();
     return { found, graphRuns: stats.graphRuns };
   };
