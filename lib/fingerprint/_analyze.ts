@@ -43,7 +43,6 @@ const ARTIFACT_LOADER_ARG: Record<string, number | undefined> = {
 };
 
 /** How the parser reads a file, by extension; undefined for files it cannot read. */
-/** The script kind the analysis parses `file` as; undefined for an unknown extension (TS). */
 export function scriptKind(ts: TS, file: string): ts.ScriptKind | undefined {
   const ext = /\.[^./]+$/.exec(file)?.[0].toLowerCase();
   switch (ext) {

@@ -17,7 +17,7 @@
  */
 
 import type ts from "typescript";
-import { CHUNK_CHARS, parseDiagnostics, statementChunks } from "./_analyze.ts";
+import { CHUNK_CHARS, parseDiagnostics, scriptKind, statementChunks } from "./_analyze.ts";
 
 /** What the scan found: the module's import specifiers, or why it may not be cached. */
 export type ScanResult =
@@ -187,19 +187,6 @@ const SOFT: ReadonlySet<string> = new Set(
   Object.getOwnPropertyNames(globalThis).filter((name) => !PURE.has(name) && !HARD.has(name)),
 );
 
-/** The script kind the scan parses `path` as (by its extension). */
-export function scanKind(ts: typeof import("typescript"), path: string): ts.ScriptKind {
-  return path.endsWith(".tsx")
-    ? ts.ScriptKind.TSX
-    : path.endsWith(".jsx")
-    ? ts.ScriptKind.JSX
-    : path.endsWith(".js") || path.endsWith(".mjs")
-    ? ts.ScriptKind.JS
-    : path.endsWith(".json")
-    ? ts.ScriptKind.JSON
-    : ts.ScriptKind.TS;
-}
-
 /**
  * Scan the module `text` (at `path`, for its script kind) with TypeScript
  * `ts`. A long module is parsed in chunks of whole top-level statements, one
@@ -214,9 +201,10 @@ export function scanRegistration(
   text: string,
   chunkChars = CHUNK_CHARS,
 ): ScanResult {
-  const kind = scanKind(ts, path);
   // A JSON module is data: its content is in the key, nothing runs.
-  if (kind === ts.ScriptKind.JSON) return { ok: true, specifiers: [] };
+  if (/\.json$/i.test(path)) return { ok: true, specifiers: [] };
+  // Parsed as the fingerprint's analysis parses it, whose trees it is also shown.
+  const kind = scriptKind(ts, path) ?? ts.ScriptKind.TS;
   const chunks = kind === ts.ScriptKind.TS || kind === ts.ScriptKind.JS
     ? statementChunks(text, chunkChars)
     : [{ text, line: 0 }];

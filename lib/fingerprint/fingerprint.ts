@@ -437,15 +437,14 @@ class FingerprintRun {
     if (cached) return cached;
     const read = await this.files.read(path);
     if (read === null) throw new Error(`${path}: vanished while being fingerprinted`);
-    const [{ analyzeModule, loadTypeScript, scriptKind }, { RegistrationScanner, scanKind }] =
-      await Promise.all([analysis(), import("./_registration_scan.ts")]);
+    const [{ analyzeModule, loadTypeScript }, { RegistrationScanner }] = await Promise.all([
+      analysis(),
+      import("./_registration_scan.ts"),
+    ]);
     const ts = await loadTypeScript();
-    // The load cache's registration scan on the same trees, when both parse
-    // the module alike: one parse of a long pipeline instead of two.
-    const scanner = !/\.json$/i.test(path) &&
-        (scriptKind(ts, path) ?? ts.ScriptKind.TS) === scanKind(ts, path)
-      ? new RegistrationScanner(ts, path)
-      : undefined;
+    // The load cache's registration scan on the same trees: one parse of a
+    // long pipeline instead of two (a JSON module needs no scan).
+    const scanner = /\.json$/i.test(path) ? undefined : new RegistrationScanner(ts, path);
     const summary = await analyzeModule(ts, path, read.text, undefined, scanner);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
