@@ -55,6 +55,8 @@ export interface PipelineSource {
   readonly context: EngineContext;
   /** Load the pipeline afresh; throws (leaving `context` as it was) on a bad pipeline. */
   reload(): Promise<EngineContext>;
+  /** Get ready for a {@link reload} that may come (called when the driver waits idle). */
+  prepareReload?(): void;
 }
 
 /** Options of {@link Driver}. */
@@ -142,6 +144,9 @@ export class Driver {
     try {
       while (!(this.#stopping && this.#queue.length === 0)) {
         if (this.#queue.length === 0) {
+          // Idle, and long-lived (a batch run queues its stop before it runs):
+          // start what a code change will need (docs/watch.md, "Latency").
+          this.#options.source.prepareReload?.();
           await new Promise<void>((resolve) => this.#wake = resolve);
           this.#wake = undefined;
           continue;
