@@ -93,6 +93,10 @@ export class Driver {
   #wake: (() => void) | undefined;
   #engine: Engine;
   #pool: WorkerPool;
+  /** The pool for the next version of the code, its workers started ahead of need. */
+  #nextPool: WorkerPool | undefined;
+  /** Pools being closed (their staging areas removed) while waves go on. */
+  readonly #closing = new Set<Promise<void>>();
   #wave: AbortController | undefined;
   #stopping = false;
 
@@ -147,6 +151,8 @@ export class Driver {
           // Idle, and long-lived (a batch run queues its stop before it runs):
           // start what a code change will need (docs/watch.md, "Latency").
           this.#options.source.prepareReload?.();
+          this.#nextPool ??= this.#options.makePool();
+          this.#nextPool.warmLike(this.#pool);
           await new Promise<void>((resolve) => this.#wake = resolve);
           this.#wake = undefined;
           continue;
@@ -159,7 +165,11 @@ export class Driver {
       }
     } finally {
       mark("driver: closing the pool");
-      await this.#pool.close();
+      await Promise.all([
+        this.#pool.close(),
+        this.#nextPool?.close(),
+        ...this.#closing,
+      ]);
     }
     return summaries;
   }
@@ -182,9 +192,13 @@ export class Driver {
         const before = this.context;
         try {
           const after = await this.#options.source.reload();
-          // New code: the warm workers hold the old modules.
-          await this.#pool.close();
-          this.#pool = this.#options.makePool();
+          // New code: the warm workers hold the old modules. Their pool's
+          // staging areas are removed while the next wave runs.
+          const closing = this.#pool.close();
+          this.#closing.add(closing);
+          void closing.finally(() => this.#closing.delete(closing));
+          this.#pool = this.#nextPool ?? this.#options.makePool();
+          this.#nextPool = undefined;
           this.#engine = this.#newEngine(after);
           this.#options.onReload?.(after);
           reloaded = true;
