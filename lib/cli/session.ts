@@ -76,8 +76,9 @@ export interface Session<File extends string | undefined = string> {
    */
   reload(): Promise<EngineContext>;
   /**
-   * Start the isolate of the next {@link Session.reload} now (when idle in
-   * watch mode), so that a reload pays only for the user's modules.
+   * Start the isolate of the next {@link Session.reload} now (watch mode,
+   * when a code file changed), so that a reload pays only for the user's
+   * modules.
    */
   prepareReload(): void;
   /** Flush state and close the store. */

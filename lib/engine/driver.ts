@@ -55,7 +55,7 @@ export interface PipelineSource {
   readonly context: EngineContext;
   /** Load the pipeline afresh; throws (leaving `context` as it was) on a bad pipeline. */
   reload(): Promise<EngineContext>;
-  /** Get ready for a {@link reload} that may come (called when the driver waits idle). */
+  /** Get ready for a {@link reload} that may come soon (start its isolate, say). */
   prepareReload?(): void;
 }
 
@@ -148,11 +148,6 @@ export class Driver {
     try {
       while (!(this.#stopping && this.#queue.length === 0)) {
         if (this.#queue.length === 0) {
-          // Idle, and long-lived (a batch run queues its stop before it runs):
-          // start what a code change will need (docs/watch.md, "Latency").
-          this.#options.source.prepareReload?.();
-          this.#nextPool ??= this.#options.makePool();
-          this.#nextPool.warmLike(this.#pool);
           await new Promise<void>((resolve) => this.#wake = resolve);
           this.#wake = undefined;
           continue;
@@ -172,6 +167,19 @@ export class Driver {
       ]);
     }
     return summaries;
+  }
+
+  /**
+   * Get ready for a reload (a code file changed; the batch that reloads comes
+   * after the debounce): start the loader's isolate and the workers of the
+   * next version of the code now, none of which imports the user's code
+   * before it is needed (docs/watch.md, "Latency").
+   */
+  prepareReload(): void {
+    if (this.#stopping) return;
+    this.#options.source.prepareReload?.();
+    this.#nextPool ??= this.#options.makePool();
+    this.#nextPool.warmLike(this.#pool);
   }
 
   /** Stop after the current wave, dropping nothing already queued. */

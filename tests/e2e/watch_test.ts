@@ -75,8 +75,9 @@ test("watch: a code edit in an imported module is re-imported and re-run", async
 test("watch: a module first imported by a code edit can be read by the stage that runs it", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);
-    // Workers for the next version of the code were started when the wave
-    // ended, allowed to read the modules of that time: not this one.
+    // Workers for the next version of the code are started as soon as the
+    // edit of label.ts is seen, allowed to read the modules of that time:
+    // not extra.ts.
     await p.write("lib/extra.ts", `export const extra = "v3:";\n`);
     await p.write(
       "lib/label.ts",
