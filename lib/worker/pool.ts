@@ -390,7 +390,8 @@ export class WorkerPool {
   /**
    * Start, ahead of need, one worker for each permission profile `previous`
    * made workers for, with the code access `previous` had (watch mode, when
-   * idle: the next version of the code will most likely need the same).
+   * a code file changed: the next version of the code will most likely need
+   * the same).
    * Starting a worker (the runtime's bootstrap, the worker's own modules)
    * is most of the time from a code change to its stage starting; a worker
    * made here has imported nothing of the user's, so it is as fresh as one
