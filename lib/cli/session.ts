@@ -17,7 +17,7 @@ import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { type LoadedStages, loadStagesWithProducers } from "../pipeline/discovery.ts";
 import { readLoadCache, writeLoadCache } from "./load_cache.ts";
-import { loadStagesFresh } from "../pipeline/load_worker.ts";
+import { FreshLoader } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
 import {
   findDenoConfig,
@@ -75,6 +75,12 @@ export interface Session<File extends string | undefined = string> {
    * error (a syntax error, say) the current context stays.
    */
   reload(): Promise<EngineContext>;
+  /**
+   * Start the isolate of the next {@link Session.reload} now (watch mode,
+   * when a code file changed), so that a reload pays only for the user's
+   * modules.
+   */
+  prepareReload(): void;
   /** Flush state and close the store. */
   close(): Promise<void>;
 }
@@ -208,6 +214,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
 
   // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).
   let useCache = Deno.env.get("PIVOT_LOAD_CACHE") === "off" ? undefined : options.loadCache;
+  const freshLoader = new FreshLoader();
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const context = {
       project,
@@ -239,7 +246,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     const probed = new Map<string, string | undefined>();
     const loaded = cached ??
       (fresh
-        ? await loadStagesFresh(project, pipelineFile, paramsYaml)
+        ? await freshLoader.load(project, pipelineFile, paramsYaml)
         : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state, probed }));
     await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
@@ -321,7 +328,11 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         code = undefined;
         return context;
       },
+      prepareReload: () => {
+        if (pipelineFile !== undefined) freshLoader.prepare();
+      },
       close: async () => {
+        freshLoader.close();
         try {
           mark("session: closing");
           await state.close();

@@ -145,6 +145,7 @@ export async function watch(
     const watching = new Watcher(await watchSetOf(session, session.context), {
       debounceMs: options.debounceMs,
       onBatch: (batch) => driver.push({ type: "changes", data: batch.data, code: batch.code }),
+      onCodeSeen: () => driver.prepareReload(),
       onError: fail,
     });
     watcher = watching;

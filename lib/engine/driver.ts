@@ -55,6 +55,8 @@ export interface PipelineSource {
   readonly context: EngineContext;
   /** Load the pipeline afresh; throws (leaving `context` as it was) on a bad pipeline. */
   reload(): Promise<EngineContext>;
+  /** Get ready for a {@link reload} that may come soon (start its isolate, say). */
+  prepareReload?(): void;
 }
 
 /** Options of {@link Driver}. */
@@ -91,6 +93,10 @@ export class Driver {
   #wake: (() => void) | undefined;
   #engine: Engine;
   #pool: WorkerPool;
+  /** The pool for the next version of the code, its workers started ahead of need. */
+  #nextPool: WorkerPool | undefined;
+  /** Pools being closed (their staging areas removed) while waves go on. */
+  readonly #closing = new Set<Promise<void>>();
   #wave: AbortController | undefined;
   #stopping = false;
 
@@ -154,9 +160,26 @@ export class Driver {
       }
     } finally {
       mark("driver: closing the pool");
-      await this.#pool.close();
+      await Promise.all([
+        this.#pool.close(),
+        this.#nextPool?.close(),
+        ...this.#closing,
+      ]);
     }
     return summaries;
+  }
+
+  /**
+   * Get ready for a reload (a code file changed; the batch that reloads comes
+   * after the debounce): start the loader's isolate and the workers of the
+   * next version of the code now, none of which imports the user's code
+   * before it is needed (docs/watch.md, "Latency").
+   */
+  prepareReload(): void {
+    if (this.#stopping) return;
+    this.#options.source.prepareReload?.();
+    this.#nextPool ??= this.#options.makePool();
+    this.#nextPool.warmLike(this.#pool);
   }
 
   /** Stop after the current wave, dropping nothing already queued. */
@@ -177,9 +200,13 @@ export class Driver {
         const before = this.context;
         try {
           const after = await this.#options.source.reload();
-          // New code: the warm workers hold the old modules.
-          await this.#pool.close();
-          this.#pool = this.#options.makePool();
+          // New code: the warm workers hold the old modules. Their pool's
+          // staging areas are removed while the next wave runs.
+          const closing = this.#pool.close();
+          this.#closing.add(closing);
+          void closing.finally(() => this.#closing.delete(closing));
+          this.#pool = this.#nextPool ?? this.#options.makePool();
+          this.#nextPool = undefined;
           this.#engine = this.#newEngine(after);
           this.#options.onReload?.(after);
           reloaded = true;

@@ -80,6 +80,12 @@ export interface WatcherOptions {
   /** Receives each batch. */
   readonly onBatch: (batch: ChangeBatch) => void;
   /**
+   * Told at once, before the debounce ends, that a code or definition file
+   * changed: the batch will reload the pipeline, and what that needs can
+   * start now.
+   */
+  readonly onCodeSeen?: () => void;
+  /**
    * Receives an error the operating system reported while watching (the
    * watch limit reached as new directories appear, say), after which
    * changes may go unseen. Called at most once.
@@ -201,6 +207,7 @@ export class Watcher {
     if (this.#data.size === 0 && this.#code.size === 0) this.#firstSeen = now;
     this.#lastSeen = now;
     (kind === "data" ? this.#data : this.#code).add(path);
+    if (kind === "code") this.#options.onCodeSeen?.();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#deliver(), this.#options.debounceMs);
   }

@@ -354,10 +354,19 @@ export class WorkerPool {
   #made = 0;
   #code: Promise<CodeAccess> | undefined;
   #codeAccess: CodeAccess | undefined;
+  /** The permissions of each profile this pool made a worker for. */
+  readonly #profiles = new Map<string, ResolvedPermissions>();
+  /** Workers made ahead of need ({@link warmLike}), with the code access they were given. */
+  #warm: { readonly workers: StageWorker[]; readonly code: CodeAccess } | undefined;
   #closed = false;
 
   constructor(options: PoolOptions) {
     this.#options = options;
+  }
+
+  /** How many workers this pool has started (made ahead of need or not). */
+  get started(): number {
+    return this.#made;
   }
 
   /** Options this pool was made with. */
@@ -375,7 +384,40 @@ export class WorkerPool {
       this.#drop(worker);
     }
     this.#codeAccess ??= await (this.#code ??= this.#prepare());
-    return this.#create(profile, permissions, this.#codeAccess);
+    return this.#takeWarm(profile) ?? this.#create(profile, permissions, this.#codeAccess);
+  }
+
+  /**
+   * Start, ahead of need, one worker for each permission profile `previous`
+   * made workers for, with the code access `previous` had (watch mode, when
+   * a code file changed: the next version of the code will most likely need
+   * the same).
+   * Starting a worker (the runtime's bootstrap, the worker's own modules)
+   * is most of the time from a code change to its stage starting; a worker
+   * made here has imported nothing of the user's, so it is as fresh as one
+   * made later. {@link acquire} uses it only if this pool's code access
+   * turns out the same (same files, same hosts: same permissions).
+   */
+  warmLike(previous: WorkerPool): void {
+    const code = previous.#codeAccess;
+    if (this.#closed || this.#warm !== undefined || code === undefined) return;
+    if (previous.#profiles.size === 0) return;
+    const workers = [...previous.#profiles].map(([profile, permissions]) =>
+      this.#create(profile, permissions, code)
+    );
+    this.#warm = { workers, code };
+  }
+
+  /** A worker made ahead of need for `profile`, if its code access is this pool's. */
+  #takeWarm(profile: string): StageWorker | undefined {
+    const warm = this.#warm;
+    if (warm === undefined || warm.workers.length === 0) return undefined;
+    if (!sameCodeAccess(warm.code, this.#codeAccess!)) {
+      for (const worker of warm.workers.splice(0)) this.#drop(worker);
+      return undefined;
+    }
+    const at = warm.workers.findIndex((worker) => worker.profile === profile && worker.alive);
+    return at < 0 ? undefined : warm.workers.splice(at, 1)[0];
   }
 
   /** What the workers may load, and room for them: made before the first worker. */
@@ -402,6 +444,7 @@ export class WorkerPool {
       import: importHosts(code.importHosts),
     }, (message) => this.#warnings.push(message));
     this.#all.add(worker);
+    this.#profiles.set(profile, permissions);
     return worker;
   }
 
@@ -457,6 +500,12 @@ export class WorkerPool {
     this.#idle.clear();
     await Deno.remove(this.#options.stagingRoot, { recursive: true }).catch(() => {});
   }
+}
+
+function sameCodeAccess(a: CodeAccess, b: CodeAccess): boolean {
+  const same = (x: readonly string[], y: readonly string[]) =>
+    x.length === y.length && x.every((item, i) => item === y[i]);
+  return same(a.read, b.read) && same(a.importHosts, b.importHosts);
 }
 
 function importHosts(hosts: readonly string[]): false | string[] {

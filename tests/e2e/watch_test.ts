@@ -72,6 +72,22 @@ test("watch: a code edit in an imported module is re-imported and re-run", async
   });
 });
 
+test("watch: a module first imported by a code edit can be read by the stage that runs it", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    // Workers for the next version of the code are started as soon as the
+    // edit of label.ts is seen, allowed to read the modules of that time:
+    // not extra.ts.
+    await p.write("lib/extra.ts", `export const extra = "v3:";\n`);
+    await p.write(
+      "lib/label.ts",
+      `import { extra } from "./extra.ts";\n` + LABEL.replace(`"v1:"`, "extra"),
+    );
+    assertEquals(await w.ranIn(2), ["labelled"]);
+    assertEquals(await p.read("build/labelled.txt"), "v3:A");
+  });
+});
+
 test("watch: outs, .pivot/ and editor temp files never start a wave", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);

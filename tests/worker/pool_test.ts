@@ -1,7 +1,8 @@
 /** The worker pool with real workers running stages of a real project. */
 
 import type { RunRequest } from "../../lib/worker/protocol.ts";
-import type { StageWorker } from "../../lib/worker/pool.ts";
+import { type CodeAccess, type StageWorker, WorkerPool } from "../../lib/worker/pool.ts";
+import { ownCodePaths } from "../../lib/own_code.ts";
 import { linkDeps, prepareOuts } from "../../lib/worker/staging.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -198,4 +199,67 @@ test("an error from work a stage left unseen is a warning, and retires the worke
   assert(!worker.alive && !worker.reusable, "the worker is stopped");
   const next = await pool.acquire(project.stage("greet").permissions);
   assert(next !== worker, "the next stage gets another worker");
+});
+
+/** A pool over `project`'s staging folder `name`, whose workers may read `code`. */
+function poolOf(project: Project, name: string, code: CodeAccess): WorkerPool {
+  return new WorkerPool({
+    stagingRoot: project.dir.path(`.pivot/tmp/${name}`),
+    codeAccess: () => Promise.resolve(code),
+    graceMs: 500,
+  });
+}
+
+test("a pool warmed like another runs in the worker made ahead, importing the code as it is then", async () => {
+  await using project = await engineProject(FILES);
+  const code = { read: [project.dir.root, ...ownCodePaths()], importHosts: [] };
+  const before = poolOf(project, "before", code);
+  const next = poolOf(project, "next", code);
+  try {
+    const permissions = project.stage("greet").permissions;
+    next.warmLike(before);
+    assertEquals(next.started, 0, "a pool that made no worker gives nothing to warm");
+    const old = await before.acquire(permissions);
+    assertEquals((await runIn(project, old, "greet")).outcome.status, "done");
+    next.warmLike(before);
+    next.warmLike(before);
+    assertEquals(next.started, 1, "one worker made ahead, once");
+    // The code changes after the worker was made, before it runs anything.
+    await project.dir.write(
+      "stages.ts",
+      FILES["stages.ts"].replace(`"hello " + name`, `"hi " + name`),
+    );
+    const worker = await next.acquire(permissions);
+    assertEquals(next.started, 1, "the worker made ahead is used");
+    const dirs = worker.staging.current;
+    assertEquals((await runIn(project, worker, "greet")).outcome.status, "done");
+    assertEquals(await Deno.readTextFile(`${dirs.outs}/greeting.txt`), "hi pool");
+  } finally {
+    await before.close();
+    await next.close();
+  }
+});
+
+test("a worker made ahead is not used when the code's access differs: a new one is made", async () => {
+  await using project = await engineProject(FILES);
+  const code = { read: [project.dir.root, ...ownCodePaths()], importHosts: [] };
+  const before = poolOf(project, "before", code);
+  // The new version of the code reads one more path (a module added, say).
+  const more = { ...code, read: [...code.read, project.dir.path("lib")] };
+  const next = poolOf(project, "next", more);
+  try {
+    const permissions = project.stage("greet").permissions;
+    assertEquals(
+      (await runIn(project, await before.acquire(permissions), "greet")).outcome.status,
+      "done",
+    );
+    next.warmLike(before);
+    assertEquals(next.started, 1);
+    const worker = await next.acquire(permissions);
+    assertEquals(next.started, 2, "a worker with the new permissions");
+    assertEquals((await runIn(project, worker, "greet")).outcome.status, "done");
+  } finally {
+    await before.close();
+    await next.close();
+  }
 });
