@@ -567,22 +567,34 @@ export function listFiles(
   const base = withSlash(dir);
   const walk = (sub: string) => {
     const path = sub === "" ? dir : base + sub;
+    const prefix = sub === "" ? "" : `${sub}/`;
     if (onDir !== undefined) onDir(sub, Deno.statSync(path));
+    // Each directory's entries sorted by name, a directory's name with its
+    // "/": then every path under it sorts where that key does among its
+    // siblings (no name holds "/"), so visiting in this order yields the
+    // whole list sorted by UTF-16 code units, as one sort of every path
+    // would, for short sorts of names instead of one of 100,000 long paths
+    // (about half the CPU).
+    const keys: string[] = [];
     for (const entry of Deno.readDirSync(path)) {
-      const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
       if (entry.isSymlink) {
-        isDirectory = followLink(base + rel).isDirectory;
-        if (onDir !== undefined) onDir(rel, undefined);
+        isDirectory = followLink(base + prefix + entry.name).isDirectory;
+        if (onDir !== undefined) onDir(prefix + entry.name, undefined);
       }
-      if (!isDirectory) result.push(rel);
-      else if (skip === undefined || !skip(rel)) walk(rel);
+      keys.push(isDirectory ? `${entry.name}/` : entry.name);
+    }
+    keys.sort();
+    for (const key of keys) {
+      if (!key.endsWith("/")) result.push(prefix + key);
+      else {
+        const rel = prefix + key.slice(0, -1);
+        if (skip === undefined || !skip(rel)) walk(rel);
+      }
     }
   };
   walk("");
-  // The default order is by UTF-16 code units, as comparePaths, without a
-  // call per comparison: 1.7x faster for 100,000 paths.
-  return result.sort();
+  return result;
 }
 
 /**

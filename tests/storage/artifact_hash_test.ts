@@ -505,3 +505,35 @@ test("stored rows out of path order are still each matched to their file", async
   assertEquals(byPath.get(names[20]), await hashBytes("modified"));
   assertEquals(byPath.get(names[30]), await hashBytes(`v1 ${names[30]}`));
 });
+
+test("listFiles sorts every path by UTF-16 code units, whatever the names beside a directory's", async () => {
+  await using dir = await tempDir();
+  // Names sorting just before and after "/" (".", "-", "0") beside
+  // directories of the same stem, nested, one reached through a symlink,
+  // and one name outside the BMP (UTF-16 order differs from code points).
+  const files = [
+    "a",
+    "a-b",
+    "a.txt",
+    "a0",
+    "b/x",
+    "b-/y",
+    "b.d/z",
+    "b0",
+    "b/c/d",
+    "b/c.txt",
+    "b/c-/e",
+    "b/c0",
+    "\u{1F600}.txt",
+    "\uFF01.txt",
+    "t/x",
+  ];
+  for (const file of files) {
+    await Deno.mkdir(dir.path(`d/${file.split("/").slice(0, -1).join("/")}`), { recursive: true });
+    await Deno.writeTextFile(dir.path(`d/${file}`), file);
+  }
+  await Deno.symlink(dir.path("d/t"), dir.path("d/s"));
+  await Deno.symlink(dir.path("d/a"), dir.path("d/a-link"));
+  const expected = [...files, "s/x", "a-link"].sort();
+  assertEquals(listFiles(dir.path("d")), expected);
+});
