@@ -142,6 +142,13 @@ export interface DecideOptions {
    * (`HashOptions.reuse`).
    */
   readonly reuseWalks?: boolean;
+  /**
+   * Name the files that changed in each changed directory dep
+   * ({@link DepChange.files}: the locked manifest read and diffed with the
+   * current one, ~0.1 s at 100,000 files). Default true; false where nothing
+   * shows the decision's explanation (a run: the engine's own decisions).
+   */
+  readonly nameFiles?: boolean;
 }
 
 /** Decide what to do with `stage`. */
@@ -183,7 +190,9 @@ export async function decide(
   const changes: Changes = {
     code: codeChanges(lock?.code_manifest ?? {}, manifest, fingerprint?.locations ?? {}),
     params: paramChanges(lock?.params ?? {}, stage.params),
-    deps: await withFileChanges(context, depChanges(lock?.deps ?? [], deps, stage), dirs),
+    deps: options.nameFiles === false
+      ? depChanges(lock?.deps ?? [], deps, stage)
+      : await withFileChanges(context, depChanges(lock?.deps ?? [], deps, stage), dirs),
   };
   const reasons: Reason[] = [];
   // `always_changed: true` (a command stage) runs every time, as if forced.

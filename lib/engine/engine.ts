@@ -338,6 +338,7 @@ export class Engine {
       forced,
       upstreamWillRun: false,
       reuseWalks: true,
+      nameFiles: false,
     });
     if (isPlainSkip(before)) return { status: "skipped", reason: "up to date" };
     wave.acted.add(stage.name);

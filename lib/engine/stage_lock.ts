@@ -70,7 +70,7 @@ export async function withStageLock<T>(
       await depsUnchanged(context, before);
     const decision = keep
       ? before
-      : await decide(context, stage, { forced, upstreamWillRun: false });
+      : await decide(context, stage, { forced, upstreamWillRun: false, nameFiles: false });
     return await act(decision);
   } finally {
     await lock.release();

@@ -251,24 +251,29 @@ async function hashDirectory(
   const again = await sameAsLastHash(abs, stamps);
   if (again !== undefined) return again;
   const known = await readRows(state, rel);
-  const entries: ManifestEntry[] = [];
-  const rows: FileRow[] = [];
+  const entries: ManifestEntry[] = new Array(files.length);
+  const rows: FileRow[] = new Array(files.length);
   let settled = true;
   let size = 0;
   const racyFiles: { path: string; hash: Hash }[] = [];
-  for (const { path, stamp } of files) {
-    const row = known.rows.get(path);
-    const hash = row && row[4] !== "" && row[1] === stamp.mtime && row[2] === stamp.size &&
-        row[3] === stamp.ino
-      ? row[4]
-      : await hashSmallOrStream(withSlash(abs) + path);
-    const racy = isRacy(stamp);
+  const now = Date.now();
+  const base = withSlash(abs);
+  const rowOf = known.sorted ? sortedLookup(known.sorted) : (path: string) => known.rows!.get(path);
+  for (let i = 0; i < files.length; i++) {
+    const { path, stamp } = files[i];
+    const row = rowOf(path);
+    const kept = row !== undefined && row[4] !== "" && row[1] === stamp.mtime &&
+      row[2] === stamp.size && row[3] === stamp.ino;
+    const hash = kept ? row[4] : await hashSmallOrStream(base + path);
+    const racy = isRacy(stamp, now);
     if (racy) {
       settled = false;
       if (racyFiles.length <= MAX_RACY_KEPT) racyFiles.push({ path, hash });
     }
-    rows.push([path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash]);
-    entries.push({ path, hash });
+    // An unchanged file keeps its row (the same array: writeRows then
+    // compares a chunk by identity, row by row).
+    rows[i] = kept && !racy ? row : [path, stamp.mtime, stamp.size, stamp.ino, racy ? "" : hash];
+    entries[i] = { path, hash };
     size += stamp.size;
   }
   const manifest = { files: entries };
@@ -332,26 +337,61 @@ async function sameAsLastHash(abs: string, stamps: string): Promise<DirHash | un
   return last.result;
 }
 
-/** The per-file index of a directory: rows by path, and the stored chunks by number. */
+/**
+ * The per-file index of a directory: the stored chunks by number, and its
+ * rows in one list when they are sorted by path (as Pivot writes them: in
+ * {@link listFiles} order), else by path.
+ */
 interface KnownRows {
-  readonly rows: Map<string, FileRow>;
   readonly chunks: Map<number, readonly FileRow[]>;
+  readonly sorted?: readonly FileRow[];
+  readonly rows?: Map<string, FileRow>;
 }
 
 async function readRows(state: StateStore, rel: string): Promise<KnownRows> {
-  const rows = new Map<string, FileRow>();
   const chunks = new Map<number, readonly FileRow[]>();
+  const loose: FileRow[] = [];
   for (const { key, value } of await state.list<FileRow[]>([NS.dirFiles, rel])) {
     if (typeof key[2] === "number") chunks.set(key[2], value);
-    for (const row of value) rows.set(row[0], row);
+    else loose.push(...value);
   }
-  return { rows, chunks };
+  const sorted: FileRow[] = [];
+  const numbers = [...chunks.keys()].sort((a, b) => a - b);
+  for (const number of numbers) {
+    for (const row of chunks.get(number)!) sorted.push(row);
+  }
+  if (loose.length === 0 && inRowOrder(sorted)) return { chunks, sorted };
+  const rows = new Map<string, FileRow>();
+  for (const row of sorted) rows.set(row[0], row);
+  for (const row of loose) rows.set(row[0], row);
+  return { chunks, rows };
+}
+
+function inRowOrder(rows: readonly FileRow[]): boolean {
+  for (let i = 1; i < rows.length; i++) {
+    if (rows[i - 1][0] >= rows[i][0]) return false;
+  }
+  return true;
+}
+
+/**
+ * A lookup of rows sorted by path, for paths asked in increasing order (the
+ * files of a walk): one merge of the two lists instead of a map of every
+ * row (100,000 entries built, and collected, per changed directory).
+ */
+function sortedLookup(rows: readonly FileRow[]): (path: string) => FileRow | undefined {
+  let at = 0;
+  return (path) => {
+    while (at < rows.length && rows[at][0] < path) at++;
+    return at < rows.length && rows[at][0] === path ? rows[at] : undefined;
+  };
 }
 
 function sameRows(a: readonly FileRow[], b: readonly FileRow[] | undefined): boolean {
   if (b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const [x, y] = [a[i], b[i]];
+    if (x === y) continue;
     if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || x[4] !== y[4]) {
       return false;
     }
@@ -527,22 +567,34 @@ export function listFiles(
   const base = withSlash(dir);
   const walk = (sub: string) => {
     const path = sub === "" ? dir : base + sub;
+    const prefix = sub === "" ? "" : `${sub}/`;
     if (onDir !== undefined) onDir(sub, Deno.statSync(path));
+    // Each directory's entries sorted by name, a directory's name with its
+    // "/": then every path under it sorts where that key does among its
+    // siblings (no name holds "/"), so visiting in this order yields the
+    // whole list sorted by UTF-16 code units, as one sort of every path
+    // would, for short sorts of names instead of one of 100,000 long paths
+    // (about half the CPU).
+    const keys: string[] = [];
     for (const entry of Deno.readDirSync(path)) {
-      const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
       let isDirectory = entry.isDirectory;
       if (entry.isSymlink) {
-        isDirectory = followLink(base + rel).isDirectory;
-        if (onDir !== undefined) onDir(rel, undefined);
+        isDirectory = followLink(base + prefix + entry.name).isDirectory;
+        if (onDir !== undefined) onDir(prefix + entry.name, undefined);
       }
-      if (!isDirectory) result.push(rel);
-      else if (skip === undefined || !skip(rel)) walk(rel);
+      keys.push(isDirectory ? `${entry.name}/` : entry.name);
+    }
+    keys.sort();
+    for (const key of keys) {
+      if (!key.endsWith("/")) result.push(prefix + key);
+      else {
+        const rel = prefix + key.slice(0, -1);
+        if (skip === undefined || !skip(rel)) walk(rel);
+      }
     }
   };
   walk("");
-  // The default order is by UTF-16 code units, as comparePaths, without a
-  // call per comparison: 1.7x faster for 100,000 paths.
-  return result.sort();
+  return result;
 }
 
 /**

@@ -64,10 +64,14 @@ export interface DirManifest {
 function manifestText(manifest: DirManifest): string {
   // canonicalJson's text, built without its key-sorting replacer (a call per
   // value: most of the time for 100,000 files): keys written in sorted order.
-  const files = manifest.files.map(({ path, hash }) => ({ hash, path }));
-  if (files.every((f) => typeof f.hash === "string" && typeof f.path === "string")) {
-    return JSON.stringify({ files });
+  const files = new Array<{ hash: string; path: string }>(manifest.files.length);
+  let plain = true;
+  for (let i = 0; i < files.length && plain; i++) {
+    const { path, hash } = manifest.files[i];
+    plain = typeof hash === "string" && typeof path === "string";
+    files[i] = { hash, path };
   }
+  if (plain) return JSON.stringify({ files });
   return canonicalJson({ files: manifest.files.map(({ path, hash }) => ({ path, hash })) });
 }
 
@@ -270,14 +274,15 @@ export class Cache {
 
   /** Store a directory manifest; returns its hash. */
   async storeManifest(manifest: DirManifest): Promise<Hash> {
-    const text = manifestText(manifest);
-    const hash = await hashBytes(text);
+    // Encoded once, for the hash and the file (7 MB at 100,000 files).
+    const bytes = new TextEncoder().encode(manifestText(manifest));
+    const hash = await hashBytes(bytes);
     if (this.has(hash)) return hash;
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
     const temp = tempPath(object);
     try {
-      await Deno.writeTextFile(temp, text, { mode: 0o444 });
+      await Deno.writeFile(temp, bytes, { mode: 0o444 });
       Deno.renameSync(temp, object);
     } catch (error) {
       removeQuietly(temp);

@@ -81,9 +81,17 @@ test("status --explain names the files that changed in a directory dep", async (
     removed: ["img0100.txt"],
     modified: ["img0007.txt"],
   });
-  const repro = await p.events("repro");
-  assertEquals(TempProject.byStatus(repro.events), { ran: ["count"] });
+  // `repro --explain` names them too (its prediction does; the run's own
+  // decisions do not read the manifests again), then runs the stage.
+  const repro = await p.pivot("repro", "--explain");
+  assertEquals(repro.code, 0, repro.stderr);
+  assertMatch(
+    repro.stdout,
+    /modified: img0007\.txt\n\s+added: new\.txt\n\s+removed: img0100\.txt\n/,
+  );
+  assertMatch(repro.stdout, /ran\s+count/);
   assertEquals(await p.read("count.txt"), String(FILES));
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["count"] });
 });
 
 test("a lock file of older Pivot, listing every file of a directory, is read as it is", async () => {
