@@ -151,6 +151,9 @@ export interface DecideOptions {
   readonly nameFiles?: boolean;
 }
 
+/** Run-cache entries kept in memory when there are no more (`StateStore.getInSmall`). */
+const RUN_CACHE_KEPT = 500;
+
 /** Decide what to do with `stage`. */
 export async function decide(
   context: EngineContext,
@@ -233,7 +236,13 @@ export async function decide(
 
   let runCache: RunCacheEntry | undefined;
   if (reasons.length > 0 && !forced && !options.upstreamWillRun && !stage.frozen) {
-    const entry = await context.state.get<RunCacheEntry>([NS.run, key, await inputHash()]);
+    // A project's first runs have an empty run cache: one listing, then no
+    // KV read a stage (one on the main thread before each stage starts).
+    const entry = await context.state.getInSmall<RunCacheEntry>(
+      [NS.run],
+      [NS.run, key, await inputHash()],
+      RUN_CACHE_KEPT,
+    );
     if (entry && await allRestorable(context, entry, stage)) runCache = entry;
   }
 
