@@ -149,6 +149,13 @@ export interface DecideOptions {
    * shows the decision's explanation (a run: the engine's own decisions).
    */
   readonly nameFiles?: boolean;
+  /**
+   * The caller found the lock file absent moments ago (a listing of its
+   * directory): decide as if it were, without a `stat` of it. Only for the
+   * first decision, made without the stage's lock: the check under the lock
+   * sees a lock file made since.
+   */
+  readonly lockAbsent?: boolean;
 }
 
 /** Run-cache entries kept in memory when there are no more (`StateStore.getInSmall`). */
@@ -163,7 +170,9 @@ export async function decide(
   const key = stageKey(context, stage);
   const index = await verifiedIndexOf(context.state);
   const since = Date.now();
-  const locked = await readLockStamped(stage.lockFile, key, context.state, context.cache);
+  const locked = options.lockAbsent
+    ? undefined
+    : await readLockStamped(stage.lockFile, key, context.state, context.cache);
   // Taken before anything is hashed: recorded if the stage is plainly up to date.
   const before = options.forced || options.upstreamWillRun || locked === undefined
     ? undefined
