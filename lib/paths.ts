@@ -98,3 +98,40 @@ export function absolutePath(base: string, path: string): string {
   }
   return `/${parts.join("/")}`;
 }
+
+/**
+ * Which of `paths` have an entry in their directory, found by one listing
+ * of each directory instead of a `stat` of each path: a `stat` of a missing
+ * path builds a `NotFound` error, which costs several times a successful
+ * one. An entry made after the listing is missed, an entry removed is still
+ * listed: for callers to whom either is harmless.
+ *
+ * @example
+ * ```ts ignore
+ * const listed = listedPaths(["/p/.pivot/stages/a.lock", "/p/.pivot/stages/b.lock"]);
+ * listed.has("/p/.pivot/stages/a.lock");
+ * ```
+ */
+export function listedPaths(paths: Iterable<string>): Set<string> {
+  const byDir = new Map<string, string[]>();
+  for (const path of paths) {
+    const dir = parentDir(path);
+    const inDir = byDir.get(dir);
+    if (inDir === undefined) byDir.set(dir, [path]);
+    else inDir.push(path);
+  }
+  const listed = new Set<string>();
+  for (const [dir, inDir] of byDir) {
+    const names = new Set<string>();
+    try {
+      for (const entry of Deno.readDirSync(dir)) names.add(entry.name);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) {
+        throw error;
+      }
+    }
+    const skip = dir === "/" ? 1 : dir.length + 1;
+    for (const path of inDir) if (names.has(path.slice(skip))) listed.add(path);
+  }
+  return listed;
+}

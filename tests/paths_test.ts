@@ -4,7 +4,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { absolutePath, parentDir } from "../lib/paths.ts";
+import { absolutePath, listedPaths, parentDir } from "../lib/paths.ts";
 import { findDenoConfig } from "../lib/pipeline/deno_config.ts";
 import { assertEquals } from "./_assert.ts";
 import { test } from "./_harness.ts";
@@ -42,4 +42,24 @@ test("findDenoConfig finds the nearest deno.json or deno.jsonc, in the directory
   assertEquals(findDenoConfig(dir.path("a/b/c")), dir.path("a/b/deno.json"));
   assertEquals(findDenoConfig(`${dir.path("a/b/c")}/`), dir.path("a/b/deno.json"));
   assertEquals(findDenoConfig(dir.path("a")), dir.path("a/deno.jsonc"));
+});
+
+test("listedPaths: the paths present in their directories, one listing a directory", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.root}/a/sub`, { recursive: true });
+  await Deno.writeTextFile(`${dir.root}/a/x.lock`, "");
+  await Deno.writeTextFile(`${dir.root}/a/sub/y.lock`, "");
+  await Deno.writeTextFile(`${dir.root}/file`, "");
+  const wanted = [
+    `${dir.root}/a/x.lock`,
+    `${dir.root}/a/missing.lock`,
+    `${dir.root}/a/sub/y.lock`,
+    `${dir.root}/a/sub`,
+    `${dir.root}/nowhere/z.lock`, // a directory that does not exist
+    `${dir.root}/file/z.lock`, // a "directory" that is a file
+  ];
+  assertEquals(
+    [...listedPaths(wanted)].sort(),
+    [`${dir.root}/a/sub`, `${dir.root}/a/sub/y.lock`, `${dir.root}/a/x.lock`],
+  );
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isDirectory } from "../paths.ts";
+import { isDirectory, listedPaths } from "../paths.ts";
 import { join } from "node:path";
 import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
@@ -128,9 +128,20 @@ export async function runOnce(
   mark("repro: verified index read");
   const verified = index.peekRecent(context) ?? index.check(context, context.graph.order, true);
   mark(`repro: ${verified.size} of ${context.graph.order.length} stages verified`);
+  // After a first missing lock file (a first run has none), the rest are
+  // found by listing their directories, not by a failing stat each.
+  let listed: Set<string> | undefined;
   for (const stage of context.graph.order) {
-    if (verified.has(stage.name)) continue;
-    await readLock(stage.lockFile, stageKey(context, stage), context.state, context.cache);
+    if (verified.has(stage.name) || (listed !== undefined && !listed.has(stage.lockFile))) continue;
+    const lock = await readLock(
+      stage.lockFile,
+      stageKey(context, stage),
+      context.state,
+      context.cache,
+    );
+    listed ??= lock === undefined
+      ? listedPaths(context.graph.order.map((s) => s.lockFile))
+      : undefined;
   }
   mark("repro: lock files checked");
   const driver = driverFor(session, flags, env);

@@ -149,7 +149,17 @@ export interface DecideOptions {
    * shows the decision's explanation (a run: the engine's own decisions).
    */
   readonly nameFiles?: boolean;
+  /**
+   * The caller found the lock file absent moments ago (a listing of its
+   * directory): decide as if it were, without a `stat` of it. Only for the
+   * first decision, made without the stage's lock: the check under the lock
+   * sees a lock file made since.
+   */
+  readonly lockAbsent?: boolean;
 }
+
+/** Run-cache entries kept in memory when there are no more (`StateStore.getInSmall`). */
+const RUN_CACHE_KEPT = 500;
 
 /** Decide what to do with `stage`. */
 export async function decide(
@@ -160,7 +170,9 @@ export async function decide(
   const key = stageKey(context, stage);
   const index = await verifiedIndexOf(context.state);
   const since = Date.now();
-  const locked = await readLockStamped(stage.lockFile, key, context.state, context.cache);
+  const locked = options.lockAbsent
+    ? undefined
+    : await readLockStamped(stage.lockFile, key, context.state, context.cache);
   // Taken before anything is hashed: recorded if the stage is plainly up to date.
   const before = options.forced || options.upstreamWillRun || locked === undefined
     ? undefined
@@ -233,7 +245,13 @@ export async function decide(
 
   let runCache: RunCacheEntry | undefined;
   if (reasons.length > 0 && !forced && !options.upstreamWillRun && !stage.frozen) {
-    const entry = await context.state.get<RunCacheEntry>([NS.run, key, await inputHash()]);
+    // A project's first runs have an empty run cache: one listing, then no
+    // KV read a stage (one on the main thread before each stage starts).
+    const entry = await context.state.getInSmall<RunCacheEntry>(
+      [NS.run],
+      [NS.run, key, await inputHash()],
+      RUN_CACHE_KEPT,
+    );
     if (entry && await allRestorable(context, entry, stage)) runCache = entry;
   }
 

@@ -14,7 +14,7 @@ import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import { trackFileOf } from "../storage/track_file.ts";
-import { statOrUndefined } from "../paths.ts";
+import { listedPaths, statOrUndefined } from "../paths.ts";
 import { mark } from "../trace.ts";
 import type { LockHolder } from "../storage/exec_lock.ts";
 import type { LockOut } from "../storage/lock_file.ts";
@@ -115,6 +115,13 @@ interface WaveState {
   readonly handedOff: (stage: StageDef) => void;
   /** Resolves once every stage taken off the ready queue is handed off. */
   readonly quiet: () => Promise<void>;
+  /**
+   * The lock files of the wave's stages found in their directories by one
+   * listing, made after the first decision that found none (a first run
+   * has none): a stage whose lock file was not listed is decided without a
+   * failing `stat` of it. Undefined until then.
+   */
+  listedLocks: ReadonlySet<string> | undefined;
 }
 
 const FAILED_UPSTREAM = new Set<StageStatus>(["failed", "blocked", "cancelled"]);
@@ -201,6 +208,7 @@ export class Engine {
         isQuiet()
           ? Promise.resolve()
           : new Promise<void>((resolve) => waitingForQuiet.push(resolve)),
+      listedLocks: undefined,
     };
     // Quiet: no stage is being decided or posted, and none is ready that
     // the loop below could take now.
@@ -334,12 +342,20 @@ export class Engine {
     wave: WaveState,
   ): Promise<StageOutcome> {
     const forced = request.force.has(stage.name);
+    // Without its lock, so a lock file made since the listing is found by
+    // the check under the lock (`lockUnchanged`), which decides again.
     const before = await decide(this.#context, stage, {
       forced,
       upstreamWillRun: false,
       reuseWalks: true,
       nameFiles: false,
+      // (Not when forced: the check under the lock keeps a forced decision.)
+      lockAbsent: !forced && wave.listedLocks !== undefined &&
+        !wave.listedLocks.has(stage.lockFile),
     });
+    if (before.lock === undefined && wave.listedLocks === undefined) {
+      wave.listedLocks = listedPaths(request.stages.map((s) => s.lockFile));
+    }
     if (isPlainSkip(before)) return { status: "skipped", reason: "up to date" };
     wave.acted.add(stage.name);
 

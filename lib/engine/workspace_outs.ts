@@ -419,11 +419,23 @@ export async function commitStagedOuts(
 }
 
 /**
- * Rename `staged` to `dest`, removing what is there first (a directory, or
- * a file: renaming over a file the previous run wrote costs as much as the
- * unlink, see docs/performance.md, "Full runs").
+ * Rename `staged` to `dest`, replacing what is there. A rename replaces a
+ * file, a link or an empty directory by itself; anything else there (a
+ * directory with files, a file where a directory goes) is removed first.
+ * Trying the rename first spares a first run a failing removal a stage
+ * (nothing is there yet, and a `NotFound` error costs several stats); a
+ * re-run replaces the previous file by the rename instead of an unlink and
+ * a rename.
  */
 function moveIntoPlace(staged: string, dest: string): void {
+  ensureDir(dirname(dest));
+  try {
+    Deno.renameSync(staged, dest);
+    return;
+  } catch {
+    // Something a rename cannot replace, another filesystem, or a directory
+    // removed since this process made it: the whole way below.
+  }
   removePath(dest);
   ensureDir(dirname(dest));
   try {

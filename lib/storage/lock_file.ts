@@ -20,6 +20,7 @@ import { writeTextAtomically, writeTextAtomicallyAsync } from "./temp_files.ts";
 import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { ensureDir } from "./ensure_dir.ts";
+import { lockYaml } from "./lock_yaml.ts";
 
 /** A dep as locked. */
 export interface LockDep {
@@ -320,10 +321,11 @@ export async function writeLock(
   state: StateStore,
   options: { readonly background?: boolean } = {},
 ): Promise<void> {
-  const { stringify } = await import("yaml");
   const canonical = canonicalLock(data);
   ensureDir(dirname(path));
-  const text = stringify(canonical, { lineWidth: 0 });
+  // The usual shapes without `yaml` (the same text; see lock_yaml.ts).
+  const text = lockYaml(canonical) ??
+    (await import("yaml")).stringify(canonical, { lineWidth: 0 });
   // Small file, sync writes unless in the background: see lib/storage/cache.ts
   // on async op overhead.
   if (options.background) await writeTextAtomicallyAsync(path, text);

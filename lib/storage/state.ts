@@ -123,6 +123,9 @@ export class StateStore {
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
   readonly #preloading = new Map<string, Promise<void>>();
+  /** The first listing of each prefix {@link getInSmall} read, and those found too large to keep. */
+  readonly #smallLoads = new Map<string, Promise<void>>();
+  readonly #notSmall = new Set<string>();
   readonly #pointReads = new Map<string, number>();
 
   /** Where the store lives and whom to tell when it is set aside (from {@link StateStore.open}). */
@@ -275,6 +278,40 @@ export class StateStore {
       this.#preloading.set(id, loading);
     }
     return loading;
+  }
+
+  /**
+   * Read one entry under `prefix`, a namespace read one key at a time and
+   * often empty (the run cache in a project's first runs): the first call
+   * lists at most `most` + 1 of its entries, and when there are no more than
+   * `most`, keeps them, so this and later reads under `prefix` are answered
+   * from memory (writes of this process included), with no KV read a key.
+   * A larger namespace is read key by key, as by {@link get}.
+   */
+  async getInSmall<T>(prefix: Deno.KvKey, key: Deno.KvKey, most: number): Promise<T | undefined> {
+    const id = keyId(prefix);
+    if (!this.#preloadedPrefixes.has(id) && !this.#notSmall.has(id)) {
+      let loading = this.#smallLoads.get(id);
+      if (loading === undefined) {
+        loading = (async () => {
+          const found: Deno.KvEntry<unknown>[] = [];
+          for await (const item of this.#kv.list({ prefix }, { limit: most + 1 })) found.push(item);
+          if (found.length > most) {
+            this.#notSmall.add(id);
+            return;
+          }
+          for (const item of found) {
+            // A write made meanwhile is newer than what the range read found.
+            const entry = keyId(item.key);
+            if (!this.#preloaded.has(entry)) this.#preloaded.set(entry, item.value);
+          }
+          this.#preloadedPrefixes.add(id);
+        })();
+        this.#smallLoads.set(id, loading);
+      }
+      await loading;
+    }
+    return await this.get<T>(key);
   }
 
   /**

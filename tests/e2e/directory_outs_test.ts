@@ -164,3 +164,39 @@ pipeline.stage({
   assert(said.includes("wrote 'gen2/x.txt', which is not a declared out"), said);
   assertEquals(await p.exists("gen"), false);
 });
+
+test("a run replaces whatever is at its outs' paths: an old directory's files, a directory where a file goes", async () => {
+  // lib/engine/workspace_outs.ts places an out by a rename, and removes what
+  // is there first only when the rename cannot replace it.
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("replace");
+pipeline.stage({
+  name: "tree",
+  deps: { seed: dep("seed.txt", loaders.text()) },
+  outs: { tree: out("tree/") },
+  run: ({ seed }, ctx) => {
+    Deno.writeTextFileSync(\`\${ctx.outs.tree}/\${seed.trim()}.txt\`, seed);
+  },
+});
+pipeline.stage({
+  name: "flat",
+  deps: { seed: dep("seed.txt", loaders.text()) },
+  outs: { flat: out("flat.txt", loaders.text()) },
+  run: ({ seed }) => ({ flat: seed.trim() + "!" }),
+});
+`,
+    "seed.txt": "one\n",
+  });
+  assertEquals((await p.pivot("repro")).code, 0);
+  assertEquals([...Deno.readDirSync(p.path("tree"))].map((e) => e.name), ["one.txt"]);
+  // A directory with a file in it where the file out goes.
+  await Deno.remove(p.path("flat.txt"));
+  await Deno.mkdir(p.path("flat.txt/inside"), { recursive: true });
+  await p.write("seed.txt", "two\n");
+  const rerun = await p.pivot("repro");
+  assertEquals(rerun.code, 0, rerun.stderr);
+  assertEquals([...Deno.readDirSync(p.path("tree"))].map((e) => e.name), ["two.txt"]);
+  assertEquals(await p.read("flat.txt"), "two!");
+  assertEquals((await p.pivot("status", "--json")).code, 0);
+});

@@ -83,3 +83,38 @@ test("cache.dir pointing at a file is one clear error, exit 2", async () => {
   }
   assertEquals(await p.read("data.txt"), "1\n");
 });
+
+test("a truncated lock file after a stage with none is still refused before anything runs", async () => {
+  // The check before a run finds missing lock files by listing their
+  // directory after the first miss (lib/cli/wave.ts): the damaged one of a
+  // later stage must still be read.
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("locks");
+pipeline.stage({
+  name: "first",
+  deps: { data: dep("data.txt", loaders.text()) },
+  outs: { mid: out("mid.txt", loaders.text()) },
+  run: ({ data }) => ({ mid: data.trim() + "!" }),
+});
+pipeline.stage({
+  name: "second",
+  deps: { mid: dep("mid.txt", loaders.text()) },
+  outs: { last: out("last.txt", loaders.text()) },
+  run: ({ mid }) => ({ last: mid + "?" }),
+});
+`,
+    "data.txt": "1\n",
+  });
+  assertEquals((await p.pivot("repro")).code, 0);
+  await Deno.remove(p.path(".pivot/stages/first.lock"));
+  await Deno.remove(p.path("mid.txt"));
+  const second = ".pivot/stages/second.lock";
+  await p.write(second, (await p.read(second)).slice(0, (await p.read(second)).indexOf("outs:")));
+  assertOneLine(
+    await p.pivot("repro"),
+    /second\.lock: outs must be present, got nothing \(the key is missing\)/,
+  );
+  // Refused before anything ran: the first stage did not make its out again.
+  assert(!(await p.exists("mid.txt")));
+});

@@ -3,9 +3,10 @@
  * hashes, a real cache and run cache.
  */
 
-import { decide } from "../../lib/engine/decide.ts";
+import { decide, lockUnchanged } from "../../lib/engine/decide.ts";
+import { withStageLock } from "../../lib/engine/stage_lock.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
-import { assertEquals } from "../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { engineProject } from "./_engine.ts";
 
@@ -105,4 +106,55 @@ test("forced, a stage up to date will run", async () => {
     ["forced"],
     undefined,
   ]);
+});
+
+test("lockAbsent: the first decision skips the lock file; the check under the lock finds one made since", async () => {
+  // The engine decides a stage whose lock file a listing did not show
+  // without a stat of it (lib/engine/engine.ts, listedLocks): a lock file
+  // another process wrote since must still be found before anything runs.
+  await using project = await engineProject(FILES);
+  await project.wave();
+  const stage = project.stage("count");
+  const early = await decide(project.context, stage, { ...OPTIONS, lockAbsent: true });
+  assertEquals([early.status, early.reasons, early.lock], ["will-run", ["never-run"], undefined]);
+  assert(!lockUnchanged(early));
+  const acted = await withStageLock(project.context, stage, {
+    forced: false,
+    before: early,
+  }, (decision) => Promise.resolve(decision));
+  assertEquals([acted?.status, acted?.reasons], ["up-to-date", []]);
+});
+
+test("a wave decides a stage with a lock file from it, after one whose lock file is missing", async () => {
+  await using project = await engineProject({
+    ...FILES,
+    "pivot.yaml": `stages:
+  count:
+    run: stages.ts#count
+    deps: { text: data/in.txt }
+    outs: { out: count.json }
+    params: { factor: 2 }
+  twice:
+    run: stages.ts#twice
+    deps: { counted: count.json }
+    outs: { out: twice.json }
+`,
+    "stages.ts": `
+export function count({ text }, ctx) { return { out: { n: text.length * ctx.params.factor } }; }
+export function twice({ counted }) { return { out: { n: counted.n * 2 } }; }
+`,
+  });
+  await project.wave();
+  await Deno.remove(project.dir.path(".pivot/stages/count.lock"));
+  await project.wave();
+  const last = project.lastWave();
+  // Restored from the run cache (kept in memory: it is small).
+  assertEquals(
+    [last.get("count")?.status, last.get("count")?.reason],
+    ["restored", "never-run (run cache)"],
+  );
+  assert(await Deno.stat(project.dir.path(".pivot/stages/count.lock")));
+  // Its dep came back the same: decided from its lock file, not run again.
+  assertEquals(last.get("twice")?.status, "skipped");
+  assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("twice.json"))), { n: 20 });
 });

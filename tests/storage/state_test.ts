@@ -132,6 +132,32 @@ test("set, flush and delete keep a preloaded prefix up to date", async () => {
   assertEquals((await state.kv.get(["p", "a"])).value, null);
 });
 
+test("getInSmall keeps a small namespace in memory: its entries, its absent keys, and this store's writes", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  await state.kv.set(["r", "a"], 1);
+  assertEquals(await state.getInSmall(["r"], ["r", "a"], 2), 1);
+  // Written behind the store's back after the first listing: not read again.
+  await state.kv.set(["r", "b"], 2);
+  assertEquals(await state.getInSmall(["r"], ["r", "b"], 2), undefined);
+  // This store's own writes are seen, queued and once flushed.
+  state.defer(["r", "c"], 3);
+  assertEquals(await state.getInSmall(["r"], ["r", "c"], 2), 3);
+  await state.flush();
+  assertEquals(await state.getInSmall(["r"], ["r", "c"], 2), 3);
+  assertEquals((await state.kv.get(["r", "c"])).value, 3);
+});
+
+test("getInSmall reads a namespace larger than its limit key by key", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  for (const name of ["a", "b", "c"]) await state.kv.set(["r", name], name);
+  assertEquals(await state.getInSmall(["r"], ["r", "a"], 2), "a");
+  await state.kv.set(["r", "d"], "d");
+  assertEquals(await state.getInSmall(["r"], ["r", "d"], 2), "d");
+  assertEquals(await state.getInSmall(["r"], ["r", "e"], 2), undefined);
+});
+
 test("delete drops a pending deferred write", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
