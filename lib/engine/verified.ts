@@ -98,6 +98,16 @@ const CHUNK_BYTES = 60_000;
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
 const REUSE_MS = 1_000;
 
+/** What a check asks for: the stages it may answer, their entries, the paths to stat. */
+interface Asked {
+  readonly stages: StageDef[];
+  readonly entries: Entry[];
+  /** Each path once. */
+  readonly paths: string[];
+  /** Per stage in turn: the index in `paths` of its lock file, each dep, each out. */
+  readonly slots: number[];
+}
+
 interface Chunk {
   readonly version: number;
   readonly generation: string;
@@ -177,18 +187,68 @@ export class VerifiedIndex {
     reuse = false,
     shared = false,
   ): Map<string, Verified> {
-    const fresh = new Map<string, Verified>();
-    const stats = new Map<string, FileStamp | undefined>();
-    const stamp = (abs: string) => {
-      if (stats.has(abs)) return stats.get(abs);
-      const now = fileStamp(abs);
-      stats.set(abs, now);
-      return now;
+    const asked = this.#ask(context, stages);
+    return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
+  }
+
+  /**
+   * The stages of `stages` the index has an entry of the same shape for,
+   * and the paths to stat for them: each one's lock file (its own), then
+   * each distinct dep and out path.
+   */
+  #ask(context: EngineContext, stages: readonly StageDef[]): Asked {
+    const asked: Asked = { stages: [], entries: [], paths: [], slots: [] };
+    const { paths, slots } = asked;
+    const slotOf = new Map<string, number>();
+    const slot = (abs: string) => {
+      let at = slotOf.get(abs);
+      if (at === undefined) {
+        at = paths.length;
+        paths.push(abs);
+        slotOf.set(abs, at);
+      }
+      slots.push(at);
     };
-    const objects = this.#objectsPresent(context);
     for (const stage of stages) {
-      const verified = this.#holds(context, stage, stamp, objects);
-      if (verified !== undefined) fresh.set(stage.name, verified);
+      if (!indexable(stage)) continue;
+      const entry = this.#entries.get(stageKey(context, stage));
+      if (entry === undefined) continue;
+      if (entry[2].length !== stage.deps.length || entry[3].length !== stage.outs.length) continue;
+      asked.stages.push(stage);
+      asked.entries.push(entry);
+      // A lock file is its stage's alone: not looked up among the others.
+      slots.push(paths.length);
+      paths.push(stage.lockFile);
+      for (const dep of stage.deps) slot(dep.abs);
+      for (const out of stage.outs) slot(out.abs);
+    }
+    return asked;
+  }
+
+  /** What {@link check} answers, given the stamps of `asked.paths` now. */
+  #answer(
+    context: EngineContext,
+    asked: Asked,
+    stamps: readonly (FileStamp | undefined)[],
+    reuse: boolean,
+    shared: boolean,
+  ): Map<string, Verified> {
+    const fresh = new Map<string, Verified>();
+    const { stages, entries, slots } = asked;
+    const present = this.#objectsPresent(context);
+    let at = 0;
+    for (let n = 0; n < stages.length; n++) {
+      const stage = stages[n];
+      const entry = entries[n];
+      const [digest, lock, deps, outs] = entry;
+      const first = at;
+      at += 1 + deps.length + outs.length;
+      const lockStamp = stamps[slots[first]];
+      if (lockStamp === undefined || !matches(lockStamp, lock)) continue;
+      if (!stampsHold(deps, outs, stamps, slots, first + 1)) continue;
+      if (digest !== digestOf(context, stage)) continue;
+      if (!cachedOutsPresent(stage, outs, present)) continue;
+      fresh.set(stage.name, new Verified(entry, lockStamp));
     }
     this.#recent = reuse ? { context, at: performance.now(), fresh, shared } : undefined;
     return fresh;
@@ -300,36 +360,6 @@ export class VerifiedIndex {
     return missing;
   }
 
-  #holds(
-    context: EngineContext,
-    stage: StageDef,
-    stamp: (abs: string) => FileStamp | undefined,
-    present: (hash: string) => boolean,
-  ): Verified | undefined {
-    if (!indexable(stage)) return undefined;
-    const entry = this.#entries.get(stageKey(context, stage));
-    if (entry === undefined) return undefined;
-    const [digest, lock, deps, outs] = entry;
-    if (deps.length !== stage.deps.length || outs.length !== stage.outs.length) return undefined;
-    // A lock file is its stage's alone: stat-ed without the shared memo.
-    const lockStamp = fileStamp(stage.lockFile);
-    if (lockStamp === undefined || !matches(lockStamp, lock)) return undefined;
-    for (let i = 0; i < deps.length; i++) {
-      const now = stamp(stage.deps[i].abs);
-      if (now === undefined || !matches(now, deps[i])) return undefined;
-    }
-    for (let i = 0; i < outs.length; i++) {
-      const now = stamp(stage.outs[i].abs);
-      if (now === undefined || !matches(now, outs[i])) return undefined;
-    }
-    if (digest !== digestOf(context, stage)) return undefined;
-    // A cached out whose object is gone is re-cached by a full decision.
-    for (let i = 0; i < outs.length; i++) {
-      if (stage.outs[i].cache && !present(outs[i][3])) return undefined;
-    }
-    return new Verified(entry, lockStamp);
-  }
-
   /**
    * The stamps of `stage`'s deps and outs now, before a full decision hashes
    * them, with `lock`, the stamp its lock file had when it was read (at
@@ -432,6 +462,41 @@ export class VerifiedIndex {
       context.state.defer([NS.verified, n], chunk, chunk.bytes.length + 200);
     }
   }
+}
+
+/**
+ * Whether the deps and outs of an entry have the stamps it recorded: their
+ * stamps now are `stamps` at the indexes `slots` holds from `from` on.
+ */
+function stampsHold(
+  deps: Entry[2],
+  outs: Entry[3],
+  stamps: readonly (FileStamp | undefined)[],
+  slots: readonly number[],
+  from: number,
+): boolean {
+  let at = from;
+  for (let i = 0; i < deps.length; i++) {
+    const now = stamps[slots[at++]];
+    if (now === undefined || !matches(now, deps[i])) return false;
+  }
+  for (let i = 0; i < outs.length; i++) {
+    const now = stamps[slots[at++]];
+    if (now === undefined || !matches(now, outs[i])) return false;
+  }
+  return true;
+}
+
+/** Whether the objects of `stage`'s cached outs are there (a full decision re-caches one gone). */
+function cachedOutsPresent(
+  stage: StageDef,
+  outs: Entry[3],
+  present: (hash: string) => boolean,
+): boolean {
+  for (let i = 0; i < outs.length; i++) {
+    if (stage.outs[i].cache && !present(outs[i][3])) return false;
+  }
+  return true;
 }
 
 /** Stages the index describes: every dep and out a declared file, and not always run. */
