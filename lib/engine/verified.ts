@@ -154,6 +154,12 @@ export class VerifiedIndex {
   readonly #objectDirs: Map<string, [number, number]>;
   /** Entries' mtimes are ms after this (see {@link Entry}). */
   readonly #base: number;
+  /**
+   * How many chunk keys held data when read (those of a longer index
+   * written earlier included): a save clears those past its own, or every
+   * later read would read them too.
+   */
+  #dataKeys = 0;
   #dirty = false;
   #recent:
     | {
@@ -172,12 +178,18 @@ export class VerifiedIndex {
 
   /** Read the index of `state` (one range read); empty when none or torn. */
   static async load(state: StateStore): Promise<VerifiedIndex> {
-    const chunks: Chunk[] = [];
-    for await (const item of state.kv.list<Chunk>({ prefix: [NS.verified] }, { batchSize: 1000 })) {
-      chunks[item.key[1] as number] = item.value;
-    }
+    const chunks: (Chunk | null)[] = [];
+    const list = state.kv.list<Chunk | null>({ prefix: [NS.verified] }, { batchSize: 1000 });
+    for await (const item of list) chunks[item.key[1] as number] = item.value;
+    const index = VerifiedIndex.#read(chunks);
+    index.#dataKeys = chunks.findLastIndex((chunk) => chunk != null) + 1;
+    return index;
+  }
+
+  /** The index `chunks` hold; empty when none, of another layout, or torn. */
+  static #read(chunks: readonly (Chunk | null)[]): VerifiedIndex {
     const first = chunks[0];
-    if (first === undefined || first.version !== VERSION) return new VerifiedIndex();
+    if (first == null || first.version !== VERSION) return new VerifiedIndex();
     const parts: Uint8Array[] = [];
     for (let n = 0; n < first.count; n++) {
       const chunk = chunks[n];
@@ -495,6 +507,8 @@ export class VerifiedIndex {
       // The size given: a flush then commits a few chunks at a time (KV takes 800 KB a commit).
       context.state.defer([NS.verified, n], chunk, chunk.bytes.length + 200);
     }
+    for (let n = count; n < this.#dataKeys; n++) context.state.defer([NS.verified, n], null, 16);
+    this.#dataKeys = count;
   }
 }
 

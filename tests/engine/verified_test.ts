@@ -380,3 +380,34 @@ test("an index of an earlier layout reads as empty (the next decision records it
     other.kv.close();
   }
 });
+
+test("chunks past a shorter index's own are cleared when it is saved, and never read as part of it", async () => {
+  await using project = await verifiedProject();
+  const state = project.context.state;
+  await state.flush();
+  const chunk = (await state.kv.get<{ count: number }>([NS.verified, 0])).value!;
+  assertEquals(chunk.count, 1);
+  // What a longer index written earlier (or by an earlier layout) left behind.
+  await state.kv.set([NS.verified, 3], { ...chunk, generation: "earlier", count: 4 });
+  const other = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(other);
+    const context = { ...project.context, state: other };
+    assertEquals([...index.check(context, context.graph.order).keys()], ["count", "double"]);
+    index.forget(context, project.stage("double"));
+    index.save(context);
+    await other.flush();
+    assertEquals((await other.kv.get([NS.verified, 3])).value, null);
+    assertEquals((await other.kv.get<{ count: number }>([NS.verified, 0])).value?.count, 1);
+  } finally {
+    other.kv.close();
+  }
+  const again = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(again);
+    const context = { ...project.context, state: again };
+    assertEquals([...index.check(context, context.graph.order).keys()], ["count"]);
+  } finally {
+    again.kv.close();
+  }
+});
