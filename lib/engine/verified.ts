@@ -160,6 +160,8 @@ export class VerifiedIndex {
    * later read would read them too.
    */
   #dataKeys = 0;
+  /** How many chunk keys this index's own chunks take in the store. */
+  #keptKeys = 0;
   #dirty = false;
   #recent:
     | {
@@ -201,7 +203,10 @@ export class VerifiedIndex {
     const text = new TextDecoder().decode(concat(parts));
     try {
       const stored = JSON.parse(text) as Stored;
-      return typeof stored.base === "number" ? new VerifiedIndex(stored) : new VerifiedIndex();
+      if (typeof stored.base !== "number") return new VerifiedIndex();
+      const index = new VerifiedIndex(stored);
+      index.#keptKeys = first.count;
+      return index;
     } catch {
       return new VerifiedIndex();
     }
@@ -481,7 +486,11 @@ export class VerifiedIndex {
    * (another pipeline's stages, say).
    */
   save(context: EngineContext): void {
-    if (!this.#dirty) return;
+    if (!this.#dirty) {
+      // An index read whole and unchanged: only what lies past it is cleared.
+      if (this.#keptKeys > 0) this.#clearPast(context, this.#keptKeys);
+      return;
+    }
     this.#dirty = false;
     const known = new Set(context.graph.order.map((stage) => stageKey(context, stage)));
     const root = context.project.root;
@@ -507,8 +516,14 @@ export class VerifiedIndex {
       // The size given: a flush then commits a few chunks at a time (KV takes 800 KB a commit).
       context.state.defer([NS.verified, n], chunk, chunk.bytes.length + 200);
     }
+    this.#keptKeys = count;
+    this.#clearPast(context, count);
+  }
+
+  /** Clear the chunk keys past the first `count` that still hold data. */
+  #clearPast(context: EngineContext, count: number): void {
     for (let n = count; n < this.#dataKeys; n++) context.state.defer([NS.verified, n], null, 16);
-    this.#dataKeys = count;
+    this.#dataKeys = Math.min(this.#dataKeys, count);
   }
 }
 

@@ -394,13 +394,28 @@ test("chunks past a shorter index's own are cleared when it is saved, and never 
     const index = await verifiedIndexOf(other);
     const context = { ...project.context, state: other };
     assertEquals([...index.check(context, context.graph.order).keys()], ["count", "double"]);
-    index.forget(context, project.stage("double"));
+    // Unchanged, the index is not written again, but what lies past it is cleared.
+    const before = (await other.kv.get<{ generation: string }>([NS.verified, 0])).value!;
     index.save(context);
     await other.flush();
     assertEquals((await other.kv.get([NS.verified, 3])).value, null);
-    assertEquals((await other.kv.get<{ count: number }>([NS.verified, 0])).value?.count, 1);
+    assertEquals((await other.kv.get<{ generation: string }>([NS.verified, 0])).value, before);
   } finally {
     other.kv.close();
+  }
+  // Changed, the index is written again, and what lies past it is cleared too.
+  await state.kv.set([NS.verified, 2], { ...chunk, generation: "earlier", count: 4 });
+  const changed = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(changed);
+    const context = { ...project.context, state: changed };
+    index.forget(context, project.stage("double"));
+    index.save(context);
+    await changed.flush();
+    assertEquals((await changed.kv.get([NS.verified, 2])).value, null);
+    assertEquals((await changed.kv.get<{ count: number }>([NS.verified, 0])).value?.count, 1);
+  } finally {
+    changed.kv.close();
   }
   const again = await StateStore.open(project.context.project.stateDir);
   try {
