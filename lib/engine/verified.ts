@@ -33,23 +33,32 @@ import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from ".
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 
-/** A stamp as stored: mtime, size, inode. */
-type Stamp = [number, number, number];
-
 /**
- * One stage's entry: the definition digest, the lock file's stamp, each
- * declared dep's stamp and hash (in declared order), each declared out's
- * stamp, hash, locked kind and whether it is cached.
+ * One stage's entry, in one flat array (it parses several times faster than
+ * nested ones; docs/performance.md): the definition digest; the lock file's
+ * stamp; the number of declared deps, then each one's stamp and hash (in
+ * declared order); the number of declared outs, then each one's stamp,
+ * locked hash, locked kind, and 1 when it is cached (else 0). A stamp is
+ * three numbers: mtime in ms after the index's {@link Stored.base}, size,
+ * inode (with the base, mtimes are small integers, not heap numbers).
  */
-type Entry = [
-  digest: string,
-  lock: Stamp,
-  deps: [number, number, number, string][],
-  outs: [number, number, number, string, OutKind, boolean][],
-];
+type Entry = (string | number)[];
+
+/** Where an entry's parts are: see {@link Entry}. */
+const LOCK = 1;
+const DEPS = 4;
+const DEP_WIDTH = 4;
+const OUT_WIDTH = 6;
+
+/** The index of an entry's count of outs. */
+function outsAt(entry: Entry): number {
+  return DEPS + 1 + DEP_WIDTH * (entry[DEPS] as number);
+}
 
 /** The index as stored: stages' entries by stage key, and cache directories' stamps. */
 interface Stored {
+  /** Entries' mtimes are ms after this. */
+  readonly base: number;
   readonly stages: Record<string, Entry>;
   /**
    * Stamps (mtime, inode) of the cache's object directories (`files/ab`)
@@ -75,12 +84,24 @@ export class Verified {
 
   /** Each declared dep's hash, in declared order. */
   get depHashes(): string[] {
-    return this.#entry[2].map((dep) => dep[3]);
+    const entry = this.#entry;
+    const hashes: string[] = [];
+    for (let i = 0; i < (entry[DEPS] as number); i++) {
+      hashes.push(entry[DEPS + 1 + DEP_WIDTH * i + 3] as string);
+    }
+    return hashes;
   }
 
   /** Each declared out's locked hash and kind, in declared order. */
   get outs(): { hash: string; kind: OutKind }[] {
-    return this.#entry[3].map((out) => ({ hash: out[3], kind: out[4] }));
+    const entry = this.#entry;
+    const at = outsAt(entry);
+    const outs: { hash: string; kind: OutKind }[] = [];
+    for (let i = 0; i < (entry[at] as number); i++) {
+      const out = at + 1 + OUT_WIDTH * i;
+      outs.push({ hash: entry[out + 3] as string, kind: entry[out + 4] as OutKind });
+    }
+    return outs;
   }
 }
 
@@ -92,11 +113,21 @@ export interface StampsBefore {
 }
 
 /** Bumped when the entry layout or the digest's input changes. */
-const VERSION = 3;
+const VERSION = 4;
 /** Bytes of JSON per KV value, under its 64 KiB limit. */
 const CHUNK_BYTES = 60_000;
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
 const REUSE_MS = 1_000;
+
+/** What a check asks for: the stages it may answer, their entries, the paths to stat. */
+interface Asked {
+  readonly stages: StageDef[];
+  readonly entries: Entry[];
+  /** Each path once. */
+  readonly paths: string[];
+  /** Per stage in turn: the index in `paths` of its lock file, each dep, each out. */
+  readonly slots: number[];
+}
 
 interface Chunk {
   readonly version: number;
@@ -121,6 +152,16 @@ export function verifiedIndexOf(state: StateStore): Promise<VerifiedIndex> {
 export class VerifiedIndex {
   readonly #entries: Map<string, Entry>;
   readonly #objectDirs: Map<string, [number, number]>;
+  /** Entries' mtimes are ms after this (see {@link Entry}). */
+  readonly #base: number;
+  /**
+   * How many chunk keys held data when read (those of a longer index
+   * written earlier included): a save clears those past its own, or every
+   * later read would read them too.
+   */
+  #dataKeys = 0;
+  /** How many chunk keys this index's own chunks take in the store. */
+  #keptKeys = 0;
   #dirty = false;
   #recent:
     | {
@@ -131,19 +172,26 @@ export class VerifiedIndex {
     }
     | undefined;
 
-  private constructor(stored: Stored = { stages: {}, objectDirs: {} }) {
+  private constructor(stored: Stored = { base: Date.now(), stages: {}, objectDirs: {} }) {
+    this.#base = stored.base;
     this.#entries = new Map(Object.entries(stored.stages));
     this.#objectDirs = new Map(Object.entries(stored.objectDirs));
   }
 
   /** Read the index of `state` (one range read); empty when none or torn. */
   static async load(state: StateStore): Promise<VerifiedIndex> {
-    const chunks: Chunk[] = [];
-    for await (const item of state.kv.list<Chunk>({ prefix: [NS.verified] }, { batchSize: 1000 })) {
-      chunks[item.key[1] as number] = item.value;
-    }
+    const chunks: (Chunk | null)[] = [];
+    const list = state.kv.list<Chunk | null>({ prefix: [NS.verified] }, { batchSize: 1000 });
+    for await (const item of list) chunks[item.key[1] as number] = item.value;
+    const index = VerifiedIndex.#read(chunks);
+    index.#dataKeys = chunks.findLastIndex((chunk) => chunk != null) + 1;
+    return index;
+  }
+
+  /** The index `chunks` hold; empty when none, of another layout, or torn. */
+  static #read(chunks: readonly (Chunk | null)[]): VerifiedIndex {
     const first = chunks[0];
-    if (first === undefined || first.version !== VERSION) return new VerifiedIndex();
+    if (first == null || first.version !== VERSION) return new VerifiedIndex();
     const parts: Uint8Array[] = [];
     for (let n = 0; n < first.count; n++) {
       const chunk = chunks[n];
@@ -154,7 +202,11 @@ export class VerifiedIndex {
     }
     const text = new TextDecoder().decode(concat(parts));
     try {
-      return new VerifiedIndex(JSON.parse(text) as Stored);
+      const stored = JSON.parse(text) as Stored;
+      if (typeof stored.base !== "number") return new VerifiedIndex();
+      const index = new VerifiedIndex(stored);
+      index.#keptKeys = first.count;
+      return index;
     } catch {
       return new VerifiedIndex();
     }
@@ -177,18 +229,70 @@ export class VerifiedIndex {
     reuse = false,
     shared = false,
   ): Map<string, Verified> {
-    const fresh = new Map<string, Verified>();
-    const stats = new Map<string, FileStamp | undefined>();
-    const stamp = (abs: string) => {
-      if (stats.has(abs)) return stats.get(abs);
-      const now = fileStamp(abs);
-      stats.set(abs, now);
-      return now;
+    const asked = this.#ask(context, stages);
+    return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
+  }
+
+  /**
+   * The stages of `stages` the index has an entry of the same shape for,
+   * and the paths to stat for them: each one's lock file (its own), then
+   * each distinct dep and out path.
+   */
+  #ask(context: EngineContext, stages: readonly StageDef[]): Asked {
+    const asked: Asked = { stages: [], entries: [], paths: [], slots: [] };
+    const { paths, slots } = asked;
+    const slotOf = new Map<string, number>();
+    const slot = (abs: string) => {
+      let at = slotOf.get(abs);
+      if (at === undefined) {
+        at = paths.length;
+        paths.push(abs);
+        slotOf.set(abs, at);
+      }
+      slots.push(at);
     };
-    const objects = this.#objectsPresent(context);
     for (const stage of stages) {
-      const verified = this.#holds(context, stage, stamp, objects);
-      if (verified !== undefined) fresh.set(stage.name, verified);
+      if (!indexable(stage)) continue;
+      const entry = this.#entries.get(stageKey(context, stage));
+      if (entry === undefined) continue;
+      if (
+        entry[DEPS] !== stage.deps.length || entry[outsAt(entry)] !== stage.outs.length
+      ) continue;
+      asked.stages.push(stage);
+      asked.entries.push(entry);
+      // A lock file is its stage's alone: not looked up among the others.
+      slots.push(paths.length);
+      paths.push(stage.lockFile);
+      for (const dep of stage.deps) slot(dep.abs);
+      for (const out of stage.outs) slot(out.abs);
+    }
+    return asked;
+  }
+
+  /** What {@link check} answers, given the stamps of `asked.paths` now. */
+  #answer(
+    context: EngineContext,
+    asked: Asked,
+    stamps: readonly (FileStamp | undefined)[],
+    reuse: boolean,
+    shared: boolean,
+  ): Map<string, Verified> {
+    const fresh = new Map<string, Verified>();
+    const { stages, entries, slots } = asked;
+    const present = this.#objectsPresent(context);
+    const base = this.#base;
+    let at = 0;
+    for (let n = 0; n < stages.length; n++) {
+      const stage = stages[n];
+      const entry = entries[n];
+      const first = at;
+      at += 1 + stage.deps.length + stage.outs.length;
+      const lockStamp = stamps[slots[first]];
+      if (lockStamp === undefined || !matches(lockStamp, entry, LOCK, base)) continue;
+      if (!stampsHold(entry, stamps, slots, first + 1, base)) continue;
+      if (entry[0] !== digestOf(context, stage)) continue;
+      if (!cachedOutsPresent(stage, entry, present)) continue;
+      fresh.set(stage.name, new Verified(entry, lockStamp));
     }
     this.#recent = reuse ? { context, at: performance.now(), fresh, shared } : undefined;
     return fresh;
@@ -257,12 +361,15 @@ export class VerifiedIndex {
   #cachedObjectsByDir(dirOf: (hash: string) => string): Map<string, [string, string][]> {
     const byDir = new Map<string, [string, string][]>();
     for (const [key, entry] of this.#entries) {
-      for (const out of entry[3]) {
-        if (!out[5]) continue;
-        const dir = dirOf(out[3]);
+      const at = outsAt(entry);
+      for (let i = 0; i < (entry[at] as number); i++) {
+        const out = at + 1 + OUT_WIDTH * i;
+        if (entry[out + 5] !== 1) continue;
+        const hash = entry[out + 3] as string;
+        const dir = dirOf(hash);
         let list = byDir.get(dir);
         if (list === undefined) byDir.set(dir, list = []);
-        list.push([key, out[3]]);
+        list.push([key, hash]);
       }
     }
     return byDir;
@@ -298,36 +405,6 @@ export class VerifiedIndex {
     this.#objectDirs.set(name, stamp);
     this.#dirty = true;
     return missing;
-  }
-
-  #holds(
-    context: EngineContext,
-    stage: StageDef,
-    stamp: (abs: string) => FileStamp | undefined,
-    present: (hash: string) => boolean,
-  ): Verified | undefined {
-    if (!indexable(stage)) return undefined;
-    const entry = this.#entries.get(stageKey(context, stage));
-    if (entry === undefined) return undefined;
-    const [digest, lock, deps, outs] = entry;
-    if (deps.length !== stage.deps.length || outs.length !== stage.outs.length) return undefined;
-    // A lock file is its stage's alone: stat-ed without the shared memo.
-    const lockStamp = fileStamp(stage.lockFile);
-    if (lockStamp === undefined || !matches(lockStamp, lock)) return undefined;
-    for (let i = 0; i < deps.length; i++) {
-      const now = stamp(stage.deps[i].abs);
-      if (now === undefined || !matches(now, deps[i])) return undefined;
-    }
-    for (let i = 0; i < outs.length; i++) {
-      const now = stamp(stage.outs[i].abs);
-      if (now === undefined || !matches(now, outs[i])) return undefined;
-    }
-    if (digest !== digestOf(context, stage)) return undefined;
-    // A cached out whose object is gone is re-cached by a full decision.
-    for (let i = 0; i < outs.length; i++) {
-      if (stage.outs[i].cache && !present(outs[i][3])) return undefined;
-    }
-    return new Verified(entry, lockStamp);
   }
 
   /**
@@ -375,22 +452,25 @@ export class VerifiedIndex {
     if (lock.deps.length !== stage.deps.length || lock.outs.length !== stage.outs.length) return;
     const lockedDeps = new Map(lock.deps.map((dep) => [dep.path, dep.hash]));
     const lockedOuts = new Map(lock.outs.map((out) => [out.path, out]));
-    const deps: Entry[2] = [];
+    const base = this.#base;
+    const entry: Entry = [digestOf(context, stage), ...stored(before.lock, base)];
+    entry.push(stage.deps.length);
     for (const [i, dep] of stage.deps.entries()) {
       const hash = depHashes[i];
       if (hash === undefined || lockedDeps.get(dep.path) !== hash) return;
-      deps.push([...toStored(before.deps[i]), hash]);
+      entry.push(...stored(before.deps[i], base), hash);
     }
-    const outs: Entry[3] = [];
+    entry.push(stage.outs.length);
     for (const [i, out] of stage.outs.entries()) {
       const locked = lockedOuts.get(out.path);
       if (locked === undefined) return;
-      outs.push([...toStored(before.outs[i]), locked.hash, locked.kind, out.cache]);
+      entry.push(...stored(before.outs[i], base), locked.hash, locked.kind, out.cache ? 1 : 0);
     }
     const key = stageKey(context, stage);
-    const entry: Entry = [digestOf(context, stage), toStored(before.lock), deps, outs];
     const old = this.#entries.get(key);
-    if (old !== undefined && JSON.stringify(old) === JSON.stringify(entry)) return;
+    if (old !== undefined && old.length === entry.length && old.every((x, i) => x === entry[i])) {
+      return;
+    }
     this.#entries.set(key, entry);
     this.#dirty = true;
   }
@@ -406,7 +486,11 @@ export class VerifiedIndex {
    * (another pipeline's stages, say).
    */
   save(context: EngineContext): void {
-    if (!this.#dirty) return;
+    if (!this.#dirty) {
+      // An index read whole and unchanged: only what lies past it is cleared.
+      if (this.#keptKeys > 0) this.#clearPast(context, this.#keptKeys);
+      return;
+    }
     this.#dirty = false;
     const known = new Set(context.graph.order.map((stage) => stageKey(context, stage)));
     const root = context.project.root;
@@ -414,6 +498,7 @@ export class VerifiedIndex {
       if (!known.has(key) && fileStamp(`${root}/${key}`) === undefined) this.#entries.delete(key);
     }
     const stored: Stored = {
+      base: this.#base,
       stages: Object.fromEntries(this.#entries),
       objectDirs: Object.fromEntries(this.#objectDirs),
     };
@@ -431,7 +516,53 @@ export class VerifiedIndex {
       // The size given: a flush then commits a few chunks at a time (KV takes 800 KB a commit).
       context.state.defer([NS.verified, n], chunk, chunk.bytes.length + 200);
     }
+    this.#keptKeys = count;
+    this.#clearPast(context, count);
   }
+
+  /** Clear the chunk keys past the first `count` that still hold data. */
+  #clearPast(context: EngineContext, count: number): void {
+    for (let n = count; n < this.#dataKeys; n++) context.state.defer([NS.verified, n], null, 16);
+    this.#dataKeys = Math.min(this.#dataKeys, count);
+  }
+}
+
+/**
+ * Whether the deps and outs of an entry have the stamps it recorded: their
+ * stamps now are `stamps` at the indexes `slots` holds from `from` on.
+ */
+function stampsHold(
+  entry: Entry,
+  stamps: readonly (FileStamp | undefined)[],
+  slots: readonly number[],
+  from: number,
+  base: number,
+): boolean {
+  let at = from;
+  const deps = entry[DEPS] as number;
+  for (let i = 0; i < deps; i++) {
+    const now = stamps[slots[at++]];
+    if (now === undefined || !matches(now, entry, DEPS + 1 + DEP_WIDTH * i, base)) return false;
+  }
+  const outs = outsAt(entry);
+  for (let i = 0; i < (entry[outs] as number); i++) {
+    const now = stamps[slots[at++]];
+    if (now === undefined || !matches(now, entry, outs + 1 + OUT_WIDTH * i, base)) return false;
+  }
+  return true;
+}
+
+/** Whether the objects of `stage`'s cached outs are there (a full decision re-caches one gone). */
+function cachedOutsPresent(
+  stage: StageDef,
+  entry: Entry,
+  present: (hash: string) => boolean,
+): boolean {
+  const at = outsAt(entry);
+  for (let i = 0; i < stage.outs.length; i++) {
+    if (stage.outs[i].cache && !present(entry[at + 1 + OUT_WIDTH * i + 3] as string)) return false;
+  }
+  return true;
 }
 
 /** Stages the index describes: every dep and out a declared file, and not always run. */
@@ -505,15 +636,15 @@ function dirStamp(abs: string): [number, number] | undefined {
   }
 }
 
-function matches(
-  stamp: FileStamp,
-  stored: readonly [number, number, number, ...unknown[]],
-): boolean {
-  return stamp.mtime === stored[0] && stamp.size === stored[1] && stamp.ino === stored[2];
+/** Whether `stamp` is the one `entry` holds at `at` (its mtime after `base`). */
+function matches(stamp: FileStamp, entry: Entry, at: number, base: number): boolean {
+  return stamp.mtime - base === entry[at] && stamp.size === entry[at + 1] &&
+    stamp.ino === entry[at + 2];
 }
 
-function toStored(stamp: FileStamp): Stamp {
-  return [stamp.mtime, stamp.size, stamp.ino];
+/** `stamp` as an entry holds it: mtime after `base`, size, inode. */
+function stored(stamp: FileStamp, base: number): [number, number, number] {
+  return [stamp.mtime - base, stamp.size, stamp.ino];
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

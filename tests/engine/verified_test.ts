@@ -315,3 +315,114 @@ test("a wave does not reuse a prediction's check: a dep edited after `status` st
   assertEquals(project.lastWave().get("count")?.status, "ran");
   assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("double.json"))), { n: 48 });
 });
+
+const PAIR_FILES = {
+  "pivot.yaml": `stages:
+  pair:
+    run: stages.ts#pair
+    deps: { a: data/a.txt, b: data/b.txt }
+    outs: { out: pair.json }
+    metrics: { m: m.json }
+`,
+  "stages.ts": `
+export function pair({ a, b }) { return { out: { ab: a + b }, m: { n: a.length + b.length } }; }
+`,
+  "data/a.txt": "one",
+  "data/b.txt": "two",
+};
+
+test("a stage of two deps and two outs (one not cached) is answered as the full decision would, and its second dep and out are checked", async () => {
+  const fresh = async () => {
+    const project = await engineProject(PAIR_FILES);
+    await project.wave();
+    age(project);
+    await project.wave();
+    return project;
+  };
+  {
+    await using project = await fresh();
+    assertEquals(await verified(project), ["pair"]);
+    const [fast] = await predict(project.context, project.context.graph.order, new Set());
+    const full = await decide(project.context, project.stage("pair"), {
+      forced: false,
+      upstreamWillRun: false,
+    });
+    assertEquals(
+      [fast.status, fast.lock, fast.lockStamp, fast.deps, fast.restore, fast.recache],
+      [full.status, full.lock, full.lockStamp, full.deps, full.restore, full.recache],
+    );
+    writeOld(project, "data/b.txt", "TWO");
+    assertEquals(await verified(project), []);
+    await project.wave();
+    assertEquals(project.lastWave().get("pair")?.status, "ran");
+  }
+  {
+    await using project = await fresh();
+    writeOld(project, "m.json", '{"n":0}');
+    assertEquals(await verified(project), []);
+    await project.wave();
+    assertEquals(project.lastWave().get("pair")?.status !== "skipped", true);
+  }
+});
+
+test("an index of an earlier layout reads as empty (the next decision records it again)", async () => {
+  await using project = await verifiedProject();
+  const state = project.context.state;
+  await state.flush();
+  const chunk = (await state.kv.get<{ version: number }>([NS.verified, 0])).value!;
+  await state.kv.set([NS.verified, 0], { ...chunk, version: chunk.version - 1 });
+  const other = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(other);
+    const context = { ...project.context, state: other };
+    assertEquals([...index.check(context, context.graph.order).keys()], []);
+  } finally {
+    other.kv.close();
+  }
+});
+
+test("chunks past a shorter index's own are cleared when it is saved, and never read as part of it", async () => {
+  await using project = await verifiedProject();
+  const state = project.context.state;
+  await state.flush();
+  const chunk = (await state.kv.get<{ count: number }>([NS.verified, 0])).value!;
+  assertEquals(chunk.count, 1);
+  // What a longer index written earlier (or by an earlier layout) left behind.
+  await state.kv.set([NS.verified, 3], { ...chunk, generation: "earlier", count: 4 });
+  const other = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(other);
+    const context = { ...project.context, state: other };
+    assertEquals([...index.check(context, context.graph.order).keys()], ["count", "double"]);
+    // Unchanged, the index is not written again, but what lies past it is cleared.
+    const before = (await other.kv.get<{ generation: string }>([NS.verified, 0])).value!;
+    index.save(context);
+    await other.flush();
+    assertEquals((await other.kv.get([NS.verified, 3])).value, null);
+    assertEquals((await other.kv.get<{ generation: string }>([NS.verified, 0])).value, before);
+  } finally {
+    other.kv.close();
+  }
+  // Changed, the index is written again, and what lies past it is cleared too.
+  await state.kv.set([NS.verified, 2], { ...chunk, generation: "earlier", count: 4 });
+  const changed = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(changed);
+    const context = { ...project.context, state: changed };
+    index.forget(context, project.stage("double"));
+    index.save(context);
+    await changed.flush();
+    assertEquals((await changed.kv.get([NS.verified, 2])).value, null);
+    assertEquals((await changed.kv.get<{ count: number }>([NS.verified, 0])).value?.count, 1);
+  } finally {
+    changed.kv.close();
+  }
+  const again = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(again);
+    const context = { ...project.context, state: again };
+    assertEquals([...index.check(context, context.graph.order).keys()], ["count"]);
+  } finally {
+    again.kv.close();
+  }
+});
