@@ -43,7 +43,7 @@ import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
-import { linkMany, statMany } from "../storage/stat_many.ts";
+import { HelperThread, linkMany, PARALLEL_FROM_STARTED, statMany } from "../storage/stat_many.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -82,10 +82,14 @@ export async function restoreOut(
     return true;
   }
   mark("restore: start");
+  // A large directory's stats and links are shared with a helper thread,
+  // started now (by the count its lock file gives) so that its start
+  // overlaps reading the manifest.
+  using helper = (locked.files ?? 0) >= PARALLEL_FROM_STARTED ? HelperThread.start() : undefined;
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
   mark("restore: manifest read");
-  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files);
+  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files, helper);
   if (objects === undefined) return false;
   mark("restore: objects verified");
   // Build the directory beside its place, then swap it in. The folder is
@@ -97,7 +101,7 @@ export async function restoreOut(
   try {
     makeParents(temp, manifest.files);
     mark("restore: parents made");
-    files = await placeFiles(cache, temp, manifest.files, objects, placeMode);
+    files = await placeFiles(cache, temp, manifest.files, objects, placeMode, helper);
     mark("restore: files placed");
     removePath(out.abs);
     ensureDir(dirname(out.abs));
@@ -126,9 +130,10 @@ async function verifiedObjects(
   rel: string,
   hash: Hash,
   entries: readonly ManifestEntry[],
+  helper?: HelperThread,
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
-  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)));
+  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), { helper });
   const found = stamped.every((stamp) => stamp !== undefined);
   const stamps = stamped as FileStamp[];
   const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
@@ -181,6 +186,7 @@ async function placeFiles(
   entries: readonly ManifestEntry[],
   objects: readonly FileStamp[],
   mode: CheckoutMode,
+  helper?: HelperThread,
 ): Promise<PlacedFile[]> {
   const files: PlacedFile[] = new Array(entries.length);
   const base = withSlash(root);
@@ -196,6 +202,7 @@ async function placeFiles(
     const linked = await linkMany(
       entries.map(({ hash }) => cache.objectPath(hash)),
       entries.map(({ path }) => base + path),
+      { helper },
     );
     for (let i = 0; i < entries.length; i++) {
       const { path, hash } = entries[i];
