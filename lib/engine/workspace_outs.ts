@@ -241,6 +241,8 @@ interface StoredDirectory {
   readonly manifest: DirManifest;
   readonly size: number;
   readonly files: readonly PlacedFile[];
+  /** With `store`: the stamp of each file's object, in manifest order. */
+  readonly objects?: readonly FileStamp[];
 }
 
 /**
@@ -262,25 +264,28 @@ async function storeDirectory(
   const files: PlacedFile[] = new Array(paths.length);
   const base = withSlash(dir);
   const batch = cache.batch(paths.length);
+  const objects: FileStamp[] | undefined = options.store ? new Array(paths.length) : undefined;
   await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
     const abs = base + path;
     let { stamp, bytes } = readSmallFile(abs);
     const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-    if (options.store) {
-      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp, batch);
-      else if (bytes !== undefined) await cache.storeBytes(bytes, hash, batch);
-      else await cache.storeFile(abs, hash, false, batch);
+    if (objects) {
+      if (options.link) {
+        const linked = await storeLinked(cache, abs, hash, stamp, batch);
+        [stamp, objects[i]] = [linked.stamp, linked.object];
+      } else if (bytes !== undefined) objects[i] = await cache.storeBytes(bytes, hash, batch);
+      else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
     }
     files[i] = { path, hash, stamp };
   });
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
-  return { manifest: { files: entries }, size, files };
+  return { manifest: { files: entries }, size, files, objects };
 }
 
 /**
  * Store the file at `abs` as a hard link (read-only) and leave it as a link
- * to its object; returns its stamp then.
+ * to its object; returns its stamp then, and its object's.
  */
 async function storeLinked(
   cache: Cache,
@@ -288,13 +293,14 @@ async function storeLinked(
   hash: Hash,
   stamp: FileStamp,
   batch: ObjectBatch,
-): Promise<FileStamp> {
-  const object = await cache.storeFile(abs, hash, true, batch);
-  if (object.stamp.ino === stamp.ino) return stamp;
+): Promise<{ stamp: FileStamp; object: FileStamp }> {
+  const object = (await cache.storeFile(abs, hash, true, batch)).stamp;
+  if (object.ino === stamp.ino) return { stamp, object };
   // The object predates this file (same content), or the link was refused
   // (another filesystem): the workspace file becomes the object.
   Deno.removeSync(abs);
-  return await cache.placeNew(hash, abs, "hardlink") ? object.stamp : stampOf(Deno.statSync(abs));
+  const linked = await cache.placeNew(hash, abs, "hardlink");
+  return { stamp: linked ? object : stampOf(Deno.statSync(abs)), object };
 }
 
 /**
@@ -398,9 +404,20 @@ export async function commitStagedOuts(
       }
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
-    const dir = await storeDirectory(cache, staged, { store, link });
+    const { objects, ...dir } = await storeDirectory(cache, staged, { store, link });
     mark(`commit: ${out.path} stored (${dir.files.length} files)`);
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
+    // Every object was just written or checked intact, with these stamps:
+    // recorded for the manifest, a checkout of this directory checks them
+    // all by one digest (else by one KV entry each, the first time).
+    if (objects) {
+      const entries = dir.manifest.files;
+      await rememberObjectsIntact(
+        state,
+        hash,
+        entries.map((e, i) => ({ hash: e.hash, stamp: objects[i] })),
+      );
+    }
     return { out, staged, hash, ...dir };
   }));
   const result: LockOut[] = [];

@@ -142,6 +142,30 @@ test("hardlink checkout of a removed directory: an object written in place meanw
   assertEquals(await linkage(p), all([true, false]));
 });
 
+test("a run records its directory's objects as checked: the first checkout trusts them by one digest, and still catches one written in place", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "seed.txt": "one" });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  // Straight after the run (default mode: copies), links from the cache.
+  await Deno.remove(p.path("gen"), { recursive: true });
+  assertEquals((await p.pivot("checkout", "--mode", "hardlink")).code, 0);
+  assertEquals(await linkage(p), all([true, false]));
+
+  // Run again (another seed: a new manifest), then one of its objects
+  // written in place before any checkout: its stamp is not the one the run
+  // recorded, so it is re-hashed, found corrupt, and nothing is placed.
+  await p.write("seed.txt", "two");
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  const hash = await hashFile(p.path("gen/sub/a.txt"));
+  const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  await Deno.remove(p.path("gen"), { recursive: true });
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil", { append: true });
+  const checkout = await p.pivot("checkout", "--mode", "hardlink");
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes(`cache object ${hash} is corrupt`), checkout.stderr);
+  assertEquals(await p.exists("gen"), false);
+});
+
 test("a file written beside a directory out (even one whose name starts like it) is refused", async () => {
   await using p = await TempProject.create({
     "pipeline.ts": `import { out, Pipeline } from "jsr:@pivot/core";
