@@ -43,7 +43,7 @@ import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
-import { linkMany, statMany } from "../storage/stat_many.ts";
+import { HelperThread, linkMany, PARALLEL_FROM_STARTED, statMany } from "../storage/stat_many.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -82,10 +82,14 @@ export async function restoreOut(
     return true;
   }
   mark("restore: start");
+  // A large directory's stats and links are shared with a helper thread,
+  // started now (by the count its lock file gives) so that its start
+  // overlaps reading the manifest.
+  using helper = (locked.files ?? 0) >= PARALLEL_FROM_STARTED ? HelperThread.start() : undefined;
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
   mark("restore: manifest read");
-  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files);
+  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files, helper);
   if (objects === undefined) return false;
   mark("restore: objects verified");
   // Build the directory beside its place, then swap it in. The folder is
@@ -97,7 +101,7 @@ export async function restoreOut(
   try {
     makeParents(temp, manifest.files);
     mark("restore: parents made");
-    files = await placeFiles(cache, temp, manifest.files, objects, placeMode);
+    files = await placeFiles(cache, temp, manifest.files, objects, placeMode, helper);
     mark("restore: files placed");
     removePath(out.abs);
     ensureDir(dirname(out.abs));
@@ -126,9 +130,10 @@ async function verifiedObjects(
   rel: string,
   hash: Hash,
   entries: readonly ManifestEntry[],
+  helper?: HelperThread,
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
-  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)));
+  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), { helper });
   const found = stamped.every((stamp) => stamp !== undefined);
   const stamps = stamped as FileStamp[];
   const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
@@ -181,6 +186,7 @@ async function placeFiles(
   entries: readonly ManifestEntry[],
   objects: readonly FileStamp[],
   mode: CheckoutMode,
+  helper?: HelperThread,
 ): Promise<PlacedFile[]> {
   const files: PlacedFile[] = new Array(entries.length);
   const base = withSlash(root);
@@ -196,6 +202,7 @@ async function placeFiles(
     const linked = await linkMany(
       entries.map(({ hash }) => cache.objectPath(hash)),
       entries.map(({ path }) => base + path),
+      { helper },
     );
     for (let i = 0; i < entries.length; i++) {
       const { path, hash } = entries[i];
@@ -234,6 +241,8 @@ interface StoredDirectory {
   readonly manifest: DirManifest;
   readonly size: number;
   readonly files: readonly PlacedFile[];
+  /** With `store`: the stamp of each file's object, in manifest order. */
+  readonly objects?: readonly FileStamp[];
 }
 
 /**
@@ -255,25 +264,28 @@ async function storeDirectory(
   const files: PlacedFile[] = new Array(paths.length);
   const base = withSlash(dir);
   const batch = cache.batch(paths.length);
+  const objects: FileStamp[] | undefined = options.store ? new Array(paths.length) : undefined;
   await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
     const abs = base + path;
     let { stamp, bytes } = readSmallFile(abs);
     const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-    if (options.store) {
-      if (options.link) stamp = await storeLinked(cache, abs, hash, stamp, batch);
-      else if (bytes !== undefined) await cache.storeBytes(bytes, hash, batch);
-      else await cache.storeFile(abs, hash, false, batch);
+    if (objects) {
+      if (options.link) {
+        const linked = await storeLinked(cache, abs, hash, stamp, batch);
+        [stamp, objects[i]] = [linked.stamp, linked.object];
+      } else if (bytes !== undefined) objects[i] = await cache.storeBytes(bytes, hash, batch);
+      else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
     }
     files[i] = { path, hash, stamp };
   });
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
-  return { manifest: { files: entries }, size, files };
+  return { manifest: { files: entries }, size, files, objects };
 }
 
 /**
  * Store the file at `abs` as a hard link (read-only) and leave it as a link
- * to its object; returns its stamp then.
+ * to its object; returns its stamp then, and its object's.
  */
 async function storeLinked(
   cache: Cache,
@@ -281,13 +293,14 @@ async function storeLinked(
   hash: Hash,
   stamp: FileStamp,
   batch: ObjectBatch,
-): Promise<FileStamp> {
-  const object = await cache.storeFile(abs, hash, true, batch);
-  if (object.stamp.ino === stamp.ino) return stamp;
+): Promise<{ stamp: FileStamp; object: FileStamp }> {
+  const object = (await cache.storeFile(abs, hash, true, batch)).stamp;
+  if (object.ino === stamp.ino) return { stamp, object };
   // The object predates this file (same content), or the link was refused
   // (another filesystem): the workspace file becomes the object.
   Deno.removeSync(abs);
-  return await cache.placeNew(hash, abs, "hardlink") ? object.stamp : stampOf(Deno.statSync(abs));
+  const linked = await cache.placeNew(hash, abs, "hardlink");
+  return { stamp: linked ? object : stampOf(Deno.statSync(abs)), object };
 }
 
 /**
@@ -391,9 +404,20 @@ export async function commitStagedOuts(
       }
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
-    const dir = await storeDirectory(cache, staged, { store, link });
+    const { objects, ...dir } = await storeDirectory(cache, staged, { store, link });
     mark(`commit: ${out.path} stored (${dir.files.length} files)`);
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
+    // Every object was just written or checked intact, with these stamps:
+    // recorded for the manifest, a checkout of this directory checks them
+    // all by one digest (else by one KV entry each, the first time).
+    if (objects) {
+      const entries = dir.manifest.files;
+      await rememberObjectsIntact(
+        state,
+        hash,
+        entries.map((e, i) => ({ hash: e.hash, stamp: objects[i] })),
+      );
+    }
     return { out, staged, hash, ...dir };
   }));
   const result: LockOut[] = [];

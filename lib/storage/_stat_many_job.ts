@@ -25,6 +25,8 @@ export const CONTROL = {
 
 /** What the helper is asked to do. */
 export interface ManyJob {
+  /** Told back with each message about this job (a helper thread does one job after another). */
+  readonly id: number;
   readonly op: "stat" | "link";
   /** `stat`: the paths; `link`: the sources. */
   readonly paths: readonly string[];
@@ -36,4 +38,10 @@ export interface ManyJob {
   readonly stamps?: SharedArrayBuffer;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;
+}
+
+/** What the helper tells about job `id`: it took its first block ({@link ManyJob.first}), or is done. */
+export interface ManyReply {
+  readonly id: number;
+  readonly event: "started" | "done";
 }

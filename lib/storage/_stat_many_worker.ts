@@ -8,11 +8,11 @@
  * @module
  */
 
-import { BLOCK, CONTROL, type ManyJob } from "./_stat_many_job.ts";
+import { BLOCK, CONTROL, type ManyJob, type ManyReply } from "./_stat_many_job.ts";
 
 const scope = self as unknown as Worker;
 
-function run({ op, paths, dests, control: buffer, stamps, first }: ManyJob): void {
+function run({ id, op, paths, dests, control: buffer, stamps, first }: ManyJob): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
   const blocks = control.length - CONTROL.blocks;
@@ -21,7 +21,7 @@ function run({ op, paths, dests, control: buffer, stamps, first }: ManyJob): voi
     // From the last block back (the calling thread takes them from the first on).
     for (let k = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; k++) {
       const b = blocks - 1 - k;
-      if (first && k === 0) scope.postMessage("started");
+      if (first && k === 0) scope.postMessage({ id, event: "started" } satisfies ManyReply);
       const start = b * BLOCK;
       const end = Math.min(paths.length, start + BLOCK);
       for (let i = start; i < end; i++) {
@@ -44,5 +44,5 @@ function run({ op, paths, dests, control: buffer, stamps, first }: ManyJob): voi
 
 scope.onmessage = (event: MessageEvent<ManyJob>) => {
   run(event.data);
-  scope.postMessage("done");
+  scope.postMessage({ id: event.data.id, event: "done" } satisfies ManyReply);
 };

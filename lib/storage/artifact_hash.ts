@@ -144,12 +144,17 @@ export function readSmallFile(abs: string): { stamp: FileStamp; bytes: Uint8Arra
   const stamp = stampOf(info);
   if (info.size > SMALL_FILE) return { stamp, bytes: undefined };
   // One byte more than the size, so a file that grew meanwhile is noticed.
+  // A read shorter than asked is the end of a regular file: no second read
+  // to see the end (one system call a file fewer; a read cut short for any
+  // other reason leaves the size unmatched, and the file is streamed).
   const buffer = new Uint8Array(info.size + 1);
   let done = 0;
   while (done < buffer.length) {
+    const asked = buffer.length - done;
     const n = file.readSync(buffer.subarray(done));
     if (n === null || n === 0) break;
     done += n;
+    if (n < asked) break;
   }
   if (done !== info.size) return { stamp: stampOf(file.statSync()), bytes: undefined };
   return { stamp, bytes: buffer.subarray(0, done) };

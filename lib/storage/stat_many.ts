@@ -18,7 +18,7 @@
  * @module
  */
 
-import { BLOCK, CONTROL, type ManyJob } from "./_stat_many_job.ts";
+import { BLOCK, CONTROL, type ManyJob, type ManyReply } from "./_stat_many_job.ts";
 import { type FileStamp, stampOf } from "./state.ts";
 import { mark } from "../trace.ts";
 import { tryHardLink } from "./copy.ts";
@@ -27,10 +27,25 @@ import { statOrUndefined } from "../paths.ts";
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
 export const PARALLEL_FROM = 16_384;
 
+/**
+ * With a helper thread started ahead ({@link HelperThread}), lists from this
+ * long are shared: its start is paid already, overlapped with other work,
+ * and each list pays only the message to it and its results read back.
+ */
+export const PARALLEL_FROM_STARTED = 4_096;
+
 /** Options of {@link statMany} and {@link linkMany}. */
 export interface ManyOptions {
-  /** Use the helper thread from this many items (default {@link PARALLEL_FROM}; tests lower it). */
+  /**
+   * Use the helper thread from this many items (default {@link PARALLEL_FROM},
+   * {@link PARALLEL_FROM_STARTED} with {@link helper}; tests lower it).
+   */
   readonly parallelFrom?: number;
+  /**
+   * A helper thread started ahead, used instead of starting one for this
+   * list and left running for the next (the caller closes it).
+   */
+  readonly helper?: HelperThread;
   /**
    * Let the helper take a block (the last) before this thread takes any (for
    * tests: the helper's part is then sure to be exercised).
@@ -93,7 +108,10 @@ export async function linkMany(
 }
 
 function useHelper(items: number, options: ManyOptions): boolean {
-  return items > BLOCK && items >= (options.parallelFrom ?? PARALLEL_FROM);
+  if (options.helper?.usable === false) return false;
+  const from = options.parallelFrom ??
+    (options.helper ? PARALLEL_FROM_STARTED : PARALLEL_FROM);
+  return items > BLOCK && items >= from;
 }
 
 /**
@@ -101,7 +119,7 @@ function useHelper(items: number, options: ManyOptions): boolean {
  * `remote(i)` here for each item it did.
  */
 async function share(
-  job: Omit<ManyJob, "control">,
+  job: Omit<ManyJob, "control" | "id">,
   local: (i: number) => void,
   remote: (i: number) => void,
   options: ManyOptions,
@@ -109,8 +127,14 @@ async function share(
   const n = job.paths.length;
   const blocks = Math.ceil(n / BLOCK);
   const first = options.helperFirst === true;
-  const helper = useHelper(n, options) ? startHelper({ ...job, first }, blocks) : undefined;
+  const thread = useHelper(n, options) ? options.helper ?? HelperThread.start() : undefined;
+  const helper = thread?.post({ ...job, first }, blocks);
+  // A thread started here ends with this list; one passed in is the caller's.
+  const stop = () => {
+    if (thread !== options.helper) thread?.close();
+  };
   if (helper === undefined) {
+    stop();
     for (let i = 0; i < n; i++) local(i);
     return;
   }
@@ -123,7 +147,7 @@ async function share(
   // last): then wait for it to finish them.
   const helperDone = async () => {
     if (Atomics.load(control, CONTROL.active) !== 0) await finished;
-    helper.stop();
+    stop();
   };
   try {
     // From the first block on (the helper takes them from the last back).
@@ -153,39 +177,101 @@ async function share(
   mark(`${job.op} of ${n} files: ${helped} by the helper thread`);
 }
 
-interface Helper {
+/** One job posted to a {@link HelperThread}. */
+interface Posted {
   readonly control: Int32Array;
   /** With {@link ManyJob.first}: settles once the helper has taken a block (or died). */
   readonly started: Promise<void>;
-  /** Settles when the helper has finished (or died). */
+  /** Settles when the helper has finished this job (or died). */
   readonly finished: Promise<void>;
-  stop(): void;
 }
 
-function startHelper(job: Omit<ManyJob, "control">, blocks: number): Helper | undefined {
-  const buffer = new SharedArrayBuffer((CONTROL.blocks + blocks) * 4);
-  const control = new Int32Array(buffer);
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL("./_stat_many_worker.ts", import.meta.url), { type: "module" });
-  } catch {
-    return undefined; // no workers here: this thread does it all
-  }
-  let started!: () => void;
-  const taken = new Promise<void>((resolve) => started = resolve);
-  const finished = new Promise<void>((resolve) => {
-    worker.onmessage = (event: MessageEvent<"started" | "done">) => {
-      started();
-      if (event.data === "done") resolve();
-    };
+/**
+ * The helper worker of {@link statMany} and {@link linkMany}. Start one
+ * ahead of a command's lists (its start, 10-30 ms, then overlaps other
+ * work) and pass it in {@link ManyOptions.helper} to each: it does one job
+ * at a time. `close` ends it; a helper that died is not used again (the
+ * calling thread then does each list alone).
+ *
+ * @example
+ * ```ts ignore
+ * using helper = HelperThread.start();
+ * const stamps = await statMany(paths, { helper });
+ * ```
+ */
+export class HelperThread {
+  readonly #worker: Worker;
+  #dead = false;
+  #jobs = 0;
+  #job: { died(): void } | undefined;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
     worker.onerror = (event) => {
       event.preventDefault();
-      // Died: what it did is counted per item; the rest is done here.
-      Atomics.store(control, CONTROL.active, 0);
-      started();
-      resolve();
+      this.#dead = true;
+      this.#job?.died();
     };
-  });
-  worker.postMessage({ ...job, control: buffer } satisfies ManyJob);
-  return { control, started: taken, finished, stop: () => worker.terminate() };
+  }
+
+  /** A new helper thread, or undefined where workers cannot start. */
+  static start(): HelperThread | undefined {
+    try {
+      const url = new URL("./_stat_many_worker.ts", import.meta.url);
+      return new HelperThread(new Worker(url, { type: "module" }));
+    } catch {
+      return undefined; // no workers here: the calling thread does it all
+    }
+  }
+
+  /** False once the thread has died or been closed. */
+  get usable(): boolean {
+    return !this.#dead;
+  }
+
+  /** Post `job` (of `blocks` blocks); undefined when the thread cannot take it. */
+  post(job: Omit<ManyJob, "control" | "id">, blocks: number): Posted | undefined {
+    if (this.#dead) return undefined;
+    // Replies carry the job's id: a job the caller finished alone (the
+    // helper took no block) may still be answered after the next is posted.
+    const id = ++this.#jobs;
+    const control = new Int32Array(new SharedArrayBuffer((CONTROL.blocks + blocks) * 4));
+    let started!: () => void;
+    const taken = new Promise<void>((resolve) => started = resolve);
+    const finished = new Promise<void>((resolve) => {
+      const settle = () => {
+        this.#job = undefined;
+        started();
+        resolve();
+      };
+      this.#job = {
+        died: () => {
+          // What it did is counted per item; the rest is done by the caller.
+          Atomics.store(control, CONTROL.active, 0);
+          settle();
+        },
+      };
+      this.#worker.onmessage = ({ data }: MessageEvent<ManyReply>) => {
+        if (data.id !== id) return;
+        if (data.event === "done") settle();
+        else started();
+      };
+    });
+    this.#worker.postMessage(
+      { ...job, id, control: control.buffer as SharedArrayBuffer } satisfies ManyJob,
+    );
+    return { control, started: taken, finished };
+  }
+
+  /** End the thread (a job in progress is left to the caller, as if it died). */
+  close(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    this.#worker.terminate();
+    this.#job?.died();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }

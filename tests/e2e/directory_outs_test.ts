@@ -142,6 +142,30 @@ test("hardlink checkout of a removed directory: an object written in place meanw
   assertEquals(await linkage(p), all([true, false]));
 });
 
+test("a run records its directory's objects as checked: the first checkout trusts them by one digest, and still catches one written in place", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "seed.txt": "one" });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  // Straight after the run (default mode: copies), links from the cache.
+  await Deno.remove(p.path("gen"), { recursive: true });
+  assertEquals((await p.pivot("checkout", "--mode", "hardlink")).code, 0);
+  assertEquals(await linkage(p), all([true, false]));
+
+  // Run again (another seed: a new manifest), then one of its objects
+  // written in place before any checkout: its stamp is not the one the run
+  // recorded, so it is re-hashed, found corrupt, and nothing is placed.
+  await p.write("seed.txt", "two");
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  const hash = await hashFile(p.path("gen/sub/a.txt"));
+  const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  await Deno.remove(p.path("gen"), { recursive: true });
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil", { append: true });
+  const checkout = await p.pivot("checkout", "--mode", "hardlink");
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes(`cache object ${hash} is corrupt`), checkout.stderr);
+  assertEquals(await p.exists("gen"), false);
+});
+
 test("a file written beside a directory out (even one whose name starts like it) is refused", async () => {
   await using p = await TempProject.create({
     "pipeline.ts": `import { out, Pipeline } from "jsr:@pivot/core";
@@ -199,4 +223,73 @@ pipeline.stage({
   assertEquals([...Deno.readDirSync(p.path("tree"))].map((e) => e.name), ["two.txt"]);
   assertEquals(await p.read("flat.txt"), "two!");
   assertEquals((await p.pivot("status", "--json")).code, 0);
+});
+
+/** More files than a checkout shares with a helper thread started ahead (PARALLEL_FROM_STARTED). */
+const MANY = 5000;
+
+const MANY_PIPELINE = `import { out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("many");
+pipeline.stage({
+  name: "gen",
+  outs: { gen: out("gen/") },
+  run: (_deps, ctx) => {
+    for (let i = 0; i < ${MANY}; i++) {
+      const dir = \`\${ctx.outs.gen}/d\${i % 5}\`;
+      if (i < 5) Deno.mkdirSync(dir, { recursive: true });
+      Deno.writeTextFileSync(\`\${dir}/f\${i}.txt\`, \`file \${i}\\n\`);
+    }
+  },
+});
+`;
+
+test("hardlink checkout of a large directory (two threads): every file linked, a bad or missing object stops it", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": MANY_PIPELINE });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  const objectOf = async (file: string) => {
+    const hash = await hashFile(p.path("gen", file));
+    return p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  };
+  const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
+  const objects = await Promise.all(some.map(objectOf));
+  // Twice: the first checks each object's stamp, the second by one digest.
+  for (let round = 0; round < 2; round++) {
+    await Deno.remove(p.path("gen"), { recursive: true });
+    const checkout = await p.pivot("checkout", "--mode", "hardlink");
+    assertEquals(checkout.code, 0, checkout.stderr);
+    let count = 0;
+    for (let d = 0; d < 5; d++) {
+      for (const _ of Deno.readDirSync(p.path(`gen/d${d}`))) count++;
+    }
+    assertEquals(count, MANY, `round ${round}`);
+    for (const [k, file] of some.entries()) {
+      const i = Number(file.slice(file.indexOf("/f") + 2, -4));
+      assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+      assertEquals((await Deno.stat(p.path("gen", file))).ino, (await Deno.stat(objects[k])).ino);
+    }
+    assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
+  }
+
+  // An object near the end (the helper's share) written in place: caught.
+  await Deno.remove(p.path("gen"), { recursive: true });
+  const bad = objects[objects.length - 1];
+  await Deno.chmod(bad, 0o644);
+  await Deno.writeTextFile(bad, "evil", { append: true });
+  const checkout = await p.pivot("checkout", "--mode", "hardlink");
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes("is corrupt"), checkout.stderr);
+  assertEquals(await p.exists("gen"), false);
+
+  // Made again; then an object removed: nothing placed either.
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  await Deno.remove(p.path("gen"), { recursive: true });
+  await Deno.remove(objects[3]);
+  const missing = await p.pivot("checkout", "--mode", "hardlink");
+  assertEquals(missing.code, 1, missing.stderr);
+  assertEquals(await p.exists("gen"), false);
+  // No half-built tree left beside it either.
+  const left = [...Deno.readDirSync(p.path("."))].map((e) => e.name).filter((n) =>
+    n.startsWith("gen")
+  );
+  assertEquals(left, []);
 });

@@ -1,4 +1,4 @@
-import { linkMany, statMany } from "../../lib/storage/stat_many.ts";
+import { HelperThread, linkMany, statMany } from "../../lib/storage/stat_many.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
@@ -75,4 +75,54 @@ test("linkMany throws when something is at a new name already", async () => {
   await Deno.writeTextFile(dests[1500], "in the way\n");
   await assertRejects(() => linkMany(sources, dests, BOTH), Deno.errors.AlreadyExists);
   assert(Deno.readTextFileSync(dests[1500]) === "in the way\n", "not replaced");
+});
+
+test("one helper thread started ahead does a stat list, then a link list, then another", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  using helper = HelperThread.start();
+  assert(helper !== undefined && helper.usable, "a worker starts here");
+  const options = { helper, parallelFrom: 1, helperFirst: true };
+  const stamps = await statMany(sources, options);
+  for (let i = 0; i < FILES; i++) assertEquals(stamps[i], stampOf(Deno.statSync(sources[i])));
+  for (const round of ["a", "b"]) {
+    const dests = sources.map((p) => p.replace("/src/", `/${round}/`));
+    for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`${round}/d${d}`), { recursive: true });
+    const linked = await linkMany(sources, dests, options);
+    assertEquals(linked.reduce((a, b) => a + b, 0), FILES, `round ${round}`);
+    for (let i = 0; i < FILES; i += 97) {
+      assertEquals(Deno.statSync(dests[i]).ino, stamps[i]!.ino, `round ${round}, file ${i}`);
+    }
+  }
+  assert(helper.usable, "still running for the next list");
+});
+
+test("lists the caller finishes alone do not mix up a helper thread's replies", async () => {
+  await using dir = await tempDir();
+  const paths = await writeFiles(dir.path("t"), FILES);
+  using helper = HelperThread.start();
+  assert(helper !== undefined);
+  // Without helperFirst the calling thread may take every block before the
+  // helper sees the job; its reply then comes while the next job runs.
+  for (let round = 0; round < 5; round++) {
+    const stamps = await statMany(paths, { helper, parallelFrom: 1 });
+    for (let i = 0; i < FILES; i += 53) {
+      assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])), `round ${round}, file ${i}`);
+    }
+  }
+  const dests = paths.map((p) => p.replace("/t/", "/l/"));
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`l/d${d}`), { recursive: true });
+  const linked = await linkMany(paths, dests, { helper, parallelFrom: 1, helperFirst: true });
+  assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
+});
+
+test("a closed helper thread is not used: the calling thread does the list alone", async () => {
+  await using dir = await tempDir();
+  const paths = await writeFiles(dir.path("t"), FILES);
+  const helper = HelperThread.start();
+  assert(helper !== undefined);
+  helper.close();
+  assert(!helper.usable);
+  const stamps = await statMany(paths, { helper, parallelFrom: 1 });
+  for (let i = 0; i < FILES; i += 53) assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
 });
