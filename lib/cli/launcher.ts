@@ -24,7 +24,7 @@
 
 import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
-import { absolutePath, fromFileUrl, parentDir, toFileUrl } from "../paths.ts";
+import { absolutePath, fromFileUrl, isDirectory, parentDir, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
@@ -68,6 +68,9 @@ export const BIG_PIPELINE_BYTES = 256 * 1024;
  * launcher of every re-executed command load all of Pivot for nothing.
  */
 const MAIN_MODULE = "./main.ts";
+
+/** `main_in_launcher.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
+const MAIN_IN_LAUNCHER_MODULE = "./main_in_launcher.ts";
 
 /** Commands that never import the user's code, which need no relaunch. */
 const SELF_CONTAINED = new Set(["completion", "schema", "__complete", "help"]);
@@ -120,6 +123,15 @@ export async function launch(
     ) {
       return await runHere(args);
     }
+    // A no-op answered from the load cache never loads the user's code: it
+    // runs here, one Deno start cheaper, or leaves everything to the child.
+    if (!compiled && unstableOn && mayAnswerHere(args, cwd)) {
+      const { mainInLauncher }: typeof import("./main_in_launcher.ts") = await import(
+        MAIN_IN_LAUNCHER_MODULE
+      );
+      const code = await mainInLauncher(args);
+      if (code !== undefined) return code;
+    }
     return await relaunch(args, mainUrl, userConfig, compiled, importMap);
   } catch (error) {
     // The launcher has no CLI around it to format errors: one line, exit 2.
@@ -171,6 +183,41 @@ function checkDenoConfig(config: string, cwd: string): void {
         (error as Error).message
       }): fix it; Deno reads it to load the pipeline`,
     );
+  }
+}
+
+/** Commands that may finish without the user's code: the load cache's (lib/cli/load_cache.ts). */
+const ANSWERED_FROM_LOAD_CACHE = new Set(["repro", "status", "list"]);
+
+/** Options with which those commands always load the pipeline (`--check`: `repro`'s). */
+const LOADING_OPTIONS = new Set(["-f", "--force", "-w", "--watch"]);
+
+/**
+ * True when the command `args` run in `cwd` is worth attempting in this
+ * process (lib/launcher_attempt.ts): one that a load cache can answer, in a
+ * project that has one (`.pivot/state/load-cache.json` in the top-most
+ * directory at or above `cwd` holding a `.pivot/`, as `findProject` finds
+ * it). Only a guess, to spare other commands the attempt: whatever the
+ * attempt finds it cannot do without the user's code, the child does.
+ */
+export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
+  // PIVOT_IN_LAUNCHER=off: always the child (to compare); no load cache, no attempt.
+  if (Deno.env.get("PIVOT_IN_LAUNCHER") === "off") return false;
+  if (Deno.env.get("PIVOT_LOAD_CACHE") === "off") return false;
+  const command = args.find((arg, i) => !arg.startsWith("-") && args[i - 1] !== "--cwd");
+  if (command === undefined || !ANSWERED_FROM_LOAD_CACHE.has(command)) return false;
+  if (args.some((arg) => LOADING_OPTIONS.has(arg))) return false;
+  if (command === "repro" && args.includes("--check")) return false;
+  let root: string | undefined;
+  for (let at = cwd;; at = parentDir(at)) {
+    if (isDirectory(at === "/" ? "/.pivot" : `${at}/.pivot`)) root = at;
+    if (at === "/") break;
+  }
+  if (root === undefined) return false;
+  try {
+    return Deno.statSync(`${root === "/" ? "" : root}/.pivot/state/load-cache.json`).isFile;
+  } catch {
+    return false;
   }
 }
 
