@@ -16,6 +16,13 @@
  * (`--version`, `--help`, `completion`, `schema`) run in the binary itself,
  * so they work where Deno is not installed.
  *
+ * A no-op `repro`, `status` or `list` that the load cache answers loads no
+ * user code at all: when this process has KV (Pivot's own `deno.json` lists
+ * it, as for `deno run -A …/cli.ts` from a checkout), the launcher first
+ * attempts such a command here and starts the child only when the attempt
+ * finds it needs the user's code (lib/launcher_attempt.ts). A JSR URL or a
+ * binary has no such config: they always re-execute.
+ *
  * How Pivot was started (a checkout, a JSR URL, a shim from `deno install`,
  * a binary) is passed to the child in `PIVOT_LAUNCH`, for `pivot doctor`.
  *
@@ -111,6 +118,16 @@ export async function launch(
   if (here) return await runHere(args);
   try {
     if (userConfig !== undefined) checkDenoConfig(userConfig, cwd);
+    // A no-op answered from the load cache never loads the user's code: it
+    // runs here, one Deno start cheaper, or leaves everything to the child
+    // (lib/launcher_attempt.ts). First, as it needs none of what follows.
+    if (!compiled && unstableOn && mayAnswerHere(args, cwd)) {
+      const { mainInLauncher }: typeof import("./main_in_launcher.ts") = await import(
+        MAIN_IN_LAUNCHER_MODULE
+      );
+      const code = await mainInLauncher(args);
+      if (code !== undefined) return code;
+    }
     // A compiled binary's child runs extracted sources: its map is made there.
     const importMap = !compiled && userConfig !== undefined
       ? checkoutImportMap(userConfig, fileUrlOf(mainUrl))
@@ -122,15 +139,6 @@ export async function launch(
       startedAsChild(userConfig, importMap)
     ) {
       return await runHere(args);
-    }
-    // A no-op answered from the load cache never loads the user's code: it
-    // runs here, one Deno start cheaper, or leaves everything to the child.
-    if (!compiled && unstableOn && mayAnswerHere(args, cwd)) {
-      const { mainInLauncher }: typeof import("./main_in_launcher.ts") = await import(
-        MAIN_IN_LAUNCHER_MODULE
-      );
-      const code = await mainInLauncher(args);
-      if (code !== undefined) return code;
     }
     return await relaunch(args, mainUrl, userConfig, compiled, importMap);
   } catch (error) {
