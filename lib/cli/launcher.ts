@@ -16,6 +16,13 @@
  * (`--version`, `--help`, `completion`, `schema`) run in the binary itself,
  * so they work where Deno is not installed.
  *
+ * A no-op `repro`, `status` or `list` that the load cache answers loads no
+ * user code at all: when this process has KV (Pivot's own `deno.json` lists
+ * it, as for `deno run -A …/cli.ts` from a checkout), the launcher first
+ * attempts such a command here and starts the child only when the attempt
+ * finds it needs the user's code (lib/launcher_attempt.ts). A JSR URL or a
+ * binary has no such config: they always re-execute.
+ *
  * How Pivot was started (a checkout, a JSR URL, a shim from `deno install`,
  * a binary) is passed to the child in `PIVOT_LAUNCH`, for `pivot doctor`.
  *
@@ -24,7 +31,7 @@
 
 import { stripJsonc } from "../jsonc.ts";
 import { findDenoConfig } from "../pipeline/deno_config.ts";
-import { absolutePath, fromFileUrl, parentDir, toFileUrl } from "../paths.ts";
+import { absolutePath, fromFileUrl, isDirectory, parentDir, toFileUrl } from "../paths.ts";
 import { isCompiled, LAUNCH_ENV, launchInfo } from "./launch_info.ts";
 import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_map.ts";
 import { cwdOption } from "./cwd_option.ts";
@@ -69,6 +76,9 @@ export const BIG_PIPELINE_BYTES = 256 * 1024;
  */
 const MAIN_MODULE = "./main.ts";
 
+/** `main_in_launcher.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
+const MAIN_IN_LAUNCHER_MODULE = "./main_in_launcher.ts";
+
 /** Commands that never import the user's code, which need no relaunch. */
 const SELF_CONTAINED = new Set(["completion", "schema", "__complete", "help"]);
 
@@ -108,6 +118,16 @@ export async function launch(
   if (here) return await runHere(args);
   try {
     if (userConfig !== undefined) checkDenoConfig(userConfig, cwd);
+    // A no-op answered from the load cache never loads the user's code: it
+    // runs here, one Deno start cheaper, or leaves everything to the child
+    // (lib/launcher_attempt.ts). First, as it needs none of what follows.
+    if (!compiled && unstableOn && mayAnswerHere(args, cwd)) {
+      const { mainInLauncher }: typeof import("./main_in_launcher.ts") = await import(
+        MAIN_IN_LAUNCHER_MODULE
+      );
+      const code = await mainInLauncher(args);
+      if (code !== undefined) return code;
+    }
     // A compiled binary's child runs extracted sources: its map is made there.
     const importMap = !compiled && userConfig !== undefined
       ? checkoutImportMap(userConfig, fileUrlOf(mainUrl))
@@ -171,6 +191,41 @@ function checkDenoConfig(config: string, cwd: string): void {
         (error as Error).message
       }): fix it; Deno reads it to load the pipeline`,
     );
+  }
+}
+
+/** Commands that may finish without the user's code: the load cache's (lib/cli/load_cache.ts). */
+const ANSWERED_FROM_LOAD_CACHE = new Set(["repro", "status", "list"]);
+
+/** Options with which those commands always load the pipeline (`--check`: `repro`'s). */
+const LOADING_OPTIONS = new Set(["-f", "--force", "-w", "--watch"]);
+
+/**
+ * True when the command `args` run in `cwd` is worth attempting in this
+ * process (lib/launcher_attempt.ts): one that a load cache can answer, in a
+ * project that has one (`.pivot/state/load-cache.json` in the top-most
+ * directory at or above `cwd` holding a `.pivot/`, as `findProject` finds
+ * it). Only a guess, to spare other commands the attempt: whatever the
+ * attempt finds it cannot do without the user's code, the child does.
+ */
+export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
+  // PIVOT_IN_LAUNCHER=off: always the child (to compare); no load cache, no attempt.
+  if (Deno.env.get("PIVOT_IN_LAUNCHER") === "off") return false;
+  if (Deno.env.get("PIVOT_LOAD_CACHE") === "off") return false;
+  const command = args.find((arg, i) => !arg.startsWith("-") && args[i - 1] !== "--cwd");
+  if (command === undefined || !ANSWERED_FROM_LOAD_CACHE.has(command)) return false;
+  if (args.some((arg) => LOADING_OPTIONS.has(arg))) return false;
+  if (command === "repro" && args.includes("--check")) return false;
+  let root: string | undefined;
+  for (let at = cwd;; at = parentDir(at)) {
+    if (isDirectory(at === "/" ? "/.pivot" : `${at}/.pivot`)) root = at;
+    if (at === "/") break;
+  }
+  if (root === undefined) return false;
+  try {
+    return Deno.statSync(`${root === "/" ? "" : root}/.pivot/state/load-cache.json`).isFile;
+  } catch {
+    return false;
   }
 }
 

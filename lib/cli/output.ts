@@ -58,6 +58,8 @@ export class Output {
   #stdoutClosed = false;
   #stderrClosed = false;
   readonly #onStdoutClosed: (() => void)[] = [];
+  /** Writes held back by {@link Output.hold}, in order, until released or discarded. */
+  #held: { readonly toStdout: boolean; readonly text: string }[] | undefined;
 
   /** An output with `options`. */
   constructor(options: OutputOptions) {
@@ -90,6 +92,31 @@ export class Output {
     this.#onStdoutClosed.push(callback);
   }
 
+  /**
+   * Hold every write back, in order, until {@link Output.release} (which
+   * writes them) or {@link Output.discard} (which drops them): for a command
+   * the launcher attempts in its own process (lib/launcher_attempt.ts),
+   * whose output must not appear when its child answers instead.
+   */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Write what was held back, and write directly from now on. */
+  release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    for (const { toStdout, text } of held ?? []) {
+      if (toStdout) this.#writeStdout(text);
+      else this.#writeStderr(text);
+    }
+  }
+
+  /** Drop what was held back, and write directly from now on. */
+  discard(): void {
+    this.#held = undefined;
+  }
+
   /** Write a line to stdout. */
   line(text = ""): void {
     this.raw(text + "\n");
@@ -99,11 +126,17 @@ export class Output {
   raw(text: string): void {
     if (this.#stdoutClosed) return;
     this.#clearStatus();
-    if (!writeAll(Deno.stdout, text)) {
+    this.#writeStdout(text);
+    this.#redrawStatus();
+  }
+
+  #writeStdout(text: string): void {
+    if (this.#held) {
+      this.#held.push({ toStdout: true, text });
+    } else if (!this.#stdoutClosed && !writeAll(Deno.stdout, text)) {
       this.#stdoutClosed = true;
       for (const callback of this.#onStdoutClosed.splice(0)) callback();
     }
-    this.#redrawStatus();
   }
 
   /** Write a line to stderr. */
@@ -114,7 +147,8 @@ export class Output {
   }
 
   #writeStderr(text: string): void {
-    if (!this.#stderrClosed && !writeAll(Deno.stderr, text)) this.#stderrClosed = true;
+    if (this.#held) this.#held.push({ toStdout: false, text });
+    else if (!this.#stderrClosed && !writeAll(Deno.stderr, text)) this.#stderrClosed = true;
   }
 
   /** Set the transient status line (drawn only when stderr is a terminal). */

@@ -42,6 +42,7 @@ import {
 } from "../fingerprint/fingerprint.ts";
 import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
+import { commitAttempt, needChild } from "../launcher_attempt.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
 import { type GitNeed, needingGit } from "./git_need.ts";
@@ -243,6 +244,9 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         mark(`session: load cache miss: ${read.miss}`);
       }
     }
+    // Importing the user's modules needs their deno.json: in the launcher's
+    // own process (lib/launcher_attempt.ts), that is its child's work.
+    if (cached === undefined) needChild("importing the pipeline");
     const probed = new Map<string, string | undefined>();
     const loaded = cached ??
       (fresh
@@ -313,6 +317,9 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     // (lib/engine/verified.ts), and parsed lock files only when it fails.
     mark("session: state open");
     let context = await load(false);
+    // The stages are known without the user's code: a command the launcher
+    // attempts in its own process ends there.
+    commitAttempt();
     let code: ReturnType<Session["code"]> | undefined;
     return {
       project,
@@ -344,6 +351,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     };
   } catch (error) {
     state.kv.close();
+    closeTempJournal();
     throw error;
   }
 }

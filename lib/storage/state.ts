@@ -12,6 +12,7 @@
 
 import { join } from "node:path";
 import { messageOf } from "../errors.ts";
+import { needChild } from "../launcher_attempt.ts";
 import { statOrUndefined } from "../paths.ts";
 
 /** KV key namespaces, one per kind of entry. */
@@ -154,6 +155,8 @@ export class StateStore {
       store = new StateStore(await openChecked(file));
     } catch (error) {
       if (!isCorruptStateError(error)) throw error;
+      // In the launcher's own process, its child sets it aside and says so.
+      needChild("the state store is damaged");
       // Another process may have set it aside and started a new one meanwhile.
       if (inode() === before) {
         const aside = setAsideState(stateDir);

@@ -23,6 +23,7 @@
 import { join } from "node:path";
 import { releaseFreedMemory, releaseHeapAndFreed } from "../free_memory.ts";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
+import { needChild } from "../launcher_attempt.ts";
 import { Gate } from "./gate.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 import { StagingArea } from "./staging.ts";
@@ -119,6 +120,8 @@ export class StageWorker {
     grants: Deno.PermissionOptionsObject,
     onStray: (message: string) => void,
   ) {
+    // A stage's modules load with the user's deno.json: never in the launcher's process.
+    needChild("starting a stage's worker");
     this.profile = profile;
     this.permissions = permissions;
     this.#onStray = onStray;
