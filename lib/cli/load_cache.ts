@@ -51,10 +51,23 @@ import { type FileStamp, isRacy, stampOf } from "../storage/state.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../own_code.ts";
 import { VERSION } from "../version.ts";
 import { toFileUrl } from "../paths.ts";
-import type { FingerprintOptions } from "../fingerprint/fingerprint.ts";
+import {
+  type FingerprintOptions,
+  type FingerprintSnapshot,
+  fingerprintsFromSnapshot,
+  fingerprintSnapshot,
+  type StageFingerprint,
+} from "../fingerprint/fingerprint.ts";
+import {
+  type GraphOptions,
+  graphFromShape,
+  type GraphShape,
+  graphShape,
+  type StageGraph,
+} from "../graph/graph.ts";
 
 /** Bumped when the file's layout or what the key covers changes. */
-const FORMAT = 3;
+const FORMAT = 4;
 
 /** The file, in the project's state directory. */
 export function loadCachePath(project: Project): string {
@@ -84,11 +97,31 @@ interface Stored {
   readonly mainCount: number;
   /** The stages, encoded (see {@link encode}). */
   readonly stages: Encoded;
+  /** Their graph (lib/graph/graph.ts). */
+  readonly graph: GraphShape;
+  /** Their fingerprints, when the key covers every module they depend on. */
+  readonly fingerprints: FingerprintSnapshot | null;
 }
 
 /** A cached load, as the normal load returns it. */
 export interface CachedLoad {
   readonly loaded: LoadedStages;
+  /**
+   * The graph of the stages, as `buildGraph` gives it; undefined when an
+   * input dep no longer exists (`buildGraph` then says which).
+   */
+  readonly graph: StageGraph | undefined;
+  /**
+   * The stages' fingerprints, as `fingerprintStages` gives them for the
+   * graph's order; undefined when not kept (or without the graph).
+   */
+  readonly fingerprints: Map<string, StageFingerprint> | undefined;
+}
+
+/** What the normal load derived from the stages, kept beside them. */
+export interface LoadDerived {
+  readonly graph: StageGraph;
+  readonly fingerprints: ReadonlyMap<string, StageFingerprint>;
 }
 
 /** What a normal load saw, for {@link writeLoadCache}. */
@@ -108,6 +141,7 @@ export function readLoadCache(
   pipelineFile: string,
   denoConfig: string | undefined,
   paramsYaml: ParamsYaml,
+  graphOptions: GraphOptions,
 ): { hit: CachedLoad } | { miss: string } {
   let stored: Stored;
   try {
@@ -158,6 +192,10 @@ export function readLoadCache(
     }
     const main = stages[0]?.pipeline;
     if (main === undefined || main.file !== pipelineFile) return { miss: "damaged" };
+    const graph = graphFromShape(stages, stored.graph, graphOptions);
+    const fingerprints = graph === undefined || stored.fingerprints === null
+      ? undefined
+      : fingerprintsFromSnapshot(stages, graph.order, stored.fingerprints);
     return {
       hit: {
         loaded: {
@@ -165,6 +203,8 @@ export function readLoadCache(
           stages,
           pipelines,
         },
+        graph,
+        fingerprints,
       },
     };
   } catch (error) {
@@ -184,6 +224,7 @@ export async function writeLoadCache(
   pipelineFile: string,
   paramsYaml: ParamsYaml,
   loaded: LoadedStages,
+  derived: LoadDerived,
   witness: LoadWitness,
   fingerprintOptions: FingerprintOptions,
 ): Promise<string | undefined> {
@@ -193,6 +234,7 @@ export async function writeLoadCache(
     pipelineFile,
     paramsYaml,
     loaded,
+    derived,
     witness,
     fingerprintOptions,
   );
@@ -217,6 +259,7 @@ async function eligibleStore(
   pipelineFile: string,
   paramsYaml: ParamsYaml,
   loaded: LoadedStages,
+  derived: LoadDerived,
   witness: LoadWitness,
   fingerprintOptions: FingerprintOptions,
 ): Promise<Stored | string> {
@@ -285,6 +328,12 @@ async function eligibleStore(
     probed: [...witness.probed].map(([dir, found]) => [dir, found ?? null]),
     mainCount: loaded.main.stages.length,
     stages,
+    graph: graphShape(loaded.stages, derived.graph),
+    fingerprints: fingerprintSnapshot(
+      loaded.stages,
+      derived.fingerprints,
+      new Set(files.map(([path]) => path)),
+    ) ?? null,
   };
 }
 
@@ -327,6 +376,7 @@ function ownLoadingFiles(): string[] {
     `${PIVOT_ROOT}/lib/fingerprint/fingerprint.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/_module_graph.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/_registration_scan.ts`,
+    `${PIVOT_ROOT}/lib/graph/graph.ts`,
   ];
   for (const dir of ["lib/api", "lib/model", "lib/pipeline"]) {
     for (const entry of Deno.readDirSync(`${PIVOT_ROOT}/${dir}`)) {

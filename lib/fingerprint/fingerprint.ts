@@ -481,6 +481,59 @@ class FingerprintRun {
   }
 }
 
+/** The fingerprints of a list of stages as plain data (see {@link fingerprintSnapshot}). */
+export type FingerprintSnapshot = Snapshot;
+
+/**
+ * The fingerprints of `stages` (each in `fingerprints`, none a command
+ * stage) as plain data, for the load cache (lib/cli/load_cache.ts), which
+ * keeps them under its own key; undefined when a module the stages' code is
+ * in is not one of `covered` (absolute paths whose stamps that key holds),
+ * or a stage has no fingerprint. A stage's fingerprint is a function of its
+ * cache key (part of the stage) and the contents of its entry modules'
+ * graphs and of the config inputs: so they must all be covered.
+ */
+export function fingerprintSnapshot(
+  stages: readonly StageDef[],
+  fingerprints: ReadonlyMap<string, StageFingerprint>,
+  covered: ReadonlySet<string>,
+): FingerprintSnapshot | undefined {
+  const list: StageFingerprint[] = [];
+  for (const stage of stages) {
+    const fingerprint = fingerprints.get(stage.name);
+    if (stage.code.kind === "command" || fingerprint === undefined) return undefined;
+    list.push(fingerprint);
+  }
+  for (const url of entryModules(stages)) {
+    if (!covered.has(fromFileUrl(url))) return undefined;
+  }
+  return encodeSnapshot("", list);
+}
+
+/**
+ * The fingerprints {@link fingerprintSnapshot} kept for `stages` (the same
+ * list), keyed by name in the order of `order`, as
+ * {@link fingerprintStages} returns them. Throws on a damaged snapshot.
+ */
+export function fingerprintsFromSnapshot(
+  stages: readonly StageDef[],
+  order: readonly StageDef[],
+  snapshot: FingerprintSnapshot,
+): Map<string, StageFingerprint> {
+  if (snapshot.stages.length !== stages.length || snapshot.anchors.length !== stages.length) {
+    throw new Error("fingerprints of another stage list");
+  }
+  const decoded = decodeSnapshot(snapshot);
+  const byName = new Map<string, StageFingerprint>();
+  for (let i = 0; i < stages.length; i++) {
+    if (decoded[i].manifest === undefined) throw new Error("a fingerprint of no shape");
+    byName.set(stages[i].name, decoded[i]);
+  }
+  const result = new Map<string, StageFingerprint>();
+  for (const stage of order) result.set(stage.name, byName.get(stage.name)!);
+  return result;
+}
+
 /** The `file:` modules stages live in: pipeline files first (they import the rest). */
 function entryModules(stages: readonly StageDef[]): string[] {
   const first = new Set<string>();
