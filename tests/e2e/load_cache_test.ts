@@ -285,16 +285,23 @@ test("a dep, an out or a lock file changed: decided the normal way", async () =>
   assert(!(await traced(project, "repro")).fast);
   assert(await project.exists(".pivot/stages/b.lock"));
   await Deno.remove(project.path("data/in.txt"));
-  // Refused as the normal path refuses it (the graph checks inputs exist, from either).
-  const missing = await traced(project, "status");
-  assertEquals(missing.code, 2, missing.stderr);
-  await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
-  const normal = await traced(project, "status");
-  assertEquals([missing.code, missing.stdout, missing.stderr], [
-    normal.code,
-    normal.stdout,
-    normal.stderr,
-  ]);
+  // Refused as the normal path refuses it (the graph checks inputs exist, from either;
+  // the cached graph is not used then).
+  for (const command of ["status", "list"]) {
+    const missing = await traced(project, command);
+    assertMatch(missing.cache, /load cache hit/);
+    assertEquals(missing.code, 2, missing.stderr);
+    const cache = project.path(".pivot", "state", "load-cache.json");
+    const kept = await Deno.readTextFile(cache);
+    await Deno.remove(cache);
+    const normal = await traced(project, command);
+    assertEquals([missing.code, missing.stdout, missing.stderr], [
+      normal.code,
+      normal.stdout,
+      normal.stderr,
+    ]);
+    await Deno.writeTextFile(cache, kept);
+  }
 });
 
 test("a lock file edited by hand is read the normal way", async () => {
@@ -391,12 +398,34 @@ test("a damaged cache is a miss, never a crash", async () => {
     ["not JSON", () => "\u0000garbage"],
     ["a wrong shape", (text) => {
       const stored = JSON.parse(text);
-      stored.stages.value = [99, 1, 2];
+      stored.stages.skeletons[0][0] = 99;
       return JSON.stringify(stored);
     }],
     ["a reference to nothing", (text) => {
       const stored = JSON.parse(text);
-      stored.stages.value = [-1, [-2, 4000]];
+      stored.stages.skeletons = [2];
+      stored.stages.items = [0];
+      stored.stages.leaves = [4000];
+      return JSON.stringify(stored);
+    }],
+    ["leaves that do not fit", (text) => {
+      const stored = JSON.parse(text);
+      stored.stages.leaves.push(0);
+      return JSON.stringify(stored);
+    }],
+    ["a graph of other stages", (text) => {
+      const stored = JSON.parse(text);
+      stored.graph.order = [0, 0];
+      return JSON.stringify(stored);
+    }],
+    ["a producer of nothing", (text) => {
+      const stored = JSON.parse(text);
+      stored.graph.producers = stored.graph.producers.map((n: number) => n === 0 ? 0 : 7);
+      return JSON.stringify(stored);
+    }],
+    ["fingerprints of another stage list", (text) => {
+      const stored = JSON.parse(text);
+      stored.fingerprints.stages = [0];
       return JSON.stringify(stored);
     }],
     ["stages of another pipeline file", (text) => {
