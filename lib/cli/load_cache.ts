@@ -67,7 +67,7 @@ import {
 } from "../graph/graph.ts";
 
 /** Bumped when the file's layout or what the key covers changes. */
-const FORMAT = 4;
+const FORMAT = 5;
 
 /** The file, in the project's state directory. */
 export function loadCachePath(project: Project): string {
@@ -192,7 +192,7 @@ export function readLoadCache(
     const graph = graphFromShape(stages, stored.graph, graphOptions);
     const fingerprints = graph === undefined || stored.fingerprints === null
       ? undefined
-      : fingerprintsFromSnapshot(stages, graph.order, stored.fingerprints);
+      : fingerprintsFromSnapshot(stages, stored.graph.order, stored.fingerprints);
     return {
       hit: {
         loaded: {
@@ -433,12 +433,24 @@ interface Encoded {
   readonly leaves: (number | boolean | null)[];
 }
 
-type Skeleton = typeof STRING | typeof LITERAL | typeof SHARED | [number, 0 | 1, ...Skeleton[]];
+type Skeleton =
+  | typeof STRING
+  | typeof LITERAL
+  | typeof SHARED
+  | [typeof FIXED_STRING | typeof FIXED_SHARED, number]
+  | [typeof FIXED_LITERAL, number | boolean | null]
+  | [number, 0 | 1, ...Skeleton[]];
 
 const STRING = 0;
 const LITERAL = 1;
 const SHARED = 2;
 const ARRAY = -1;
+// A leaf with one value in every item of its skeleton is kept in the
+// skeleton, not in each item's leaves: [FIXED_STRING, index of the string],
+// [FIXED_LITERAL, value] or [FIXED_SHARED, number of the object].
+const FIXED_STRING = -2;
+const FIXED_LITERAL = -3;
+const FIXED_SHARED = -4;
 
 /**
  * Encode the items of `value`, refusing anything the decoder would not give
@@ -539,7 +551,69 @@ function encode(value: readonly unknown[], prefixes: Prefixes): Encoded {
     if (id === undefined) skeletonIds.set(key, id = skeletons.push(skeleton) - 1);
     items.push(id);
   }
-  return { strings, shapes, skeletons, items, leaves };
+  const fixed = fixLeaves(skeletons, items, leaves);
+  return { strings, shapes, skeletons: fixed.skeletons, items, leaves: fixed.leaves };
+}
+
+/**
+ * The skeletons with each leaf that has one value in all of a skeleton's
+ * items (two or more) kept in the skeleton, and the leaves left.
+ */
+function fixLeaves(
+  skeletons: readonly Skeleton[],
+  items: readonly number[],
+  leaves: readonly (number | boolean | null)[],
+): { skeletons: Skeleton[]; leaves: (number | boolean | null)[] } {
+  const kindsOf = (node: Skeleton, kinds: number[]): number[] => {
+    if (typeof node === "number") kinds.push(node);
+    else for (let i = 2; i < node.length; i++) kindsOf(node[i] as Skeleton, kinds);
+    return kinds;
+  };
+  const kinds = skeletons.map((skeleton) => kindsOf(skeleton, []));
+  // Per skeleton: where its first item's leaves start, and which leaves are the same in all.
+  const first: (number | undefined)[] = skeletons.map(() => undefined);
+  const same = kinds.map((list) => list.map(() => true));
+  const uses = skeletons.map(() => 0);
+  let at = 0;
+  for (const id of items) {
+    uses[id]++;
+    const start = first[id];
+    if (start === undefined) {
+      first[id] = at;
+    } else {
+      const mask = same[id];
+      for (let j = 0; j < mask.length; j++) {
+        if (mask[j] && leaves[at + j] !== leaves[start + j]) mask[j] = false;
+      }
+    }
+    at += kinds[id].length;
+  }
+  const fixedKind = [FIXED_STRING, FIXED_LITERAL, FIXED_SHARED] as const;
+  const rewritten = skeletons.map((skeleton, id) => {
+    if (uses[id] < 2) return skeleton;
+    let j = 0;
+    const rewrite = (node: Skeleton): Skeleton => {
+      if (typeof node === "number") {
+        const k = j++;
+        if (!same[id][k]) return node;
+        const value = leaves[first[id]! + k];
+        return [fixedKind[node], value] as Skeleton;
+      }
+      const [tag, keep, ...members] = node as [number, 0 | 1, ...Skeleton[]];
+      return [tag, keep, ...members.map(rewrite)];
+    };
+    return rewrite(skeleton);
+  });
+  const kept: (number | boolean | null)[] = [];
+  at = 0;
+  for (const id of items) {
+    const mask = uses[id] < 2 ? undefined : same[id];
+    for (let j = 0; j < kinds[id].length; j++) {
+      if (mask === undefined || !mask[j]) kept.push(leaves[at + j]);
+    }
+    at += kinds[id].length;
+  }
+  return { skeletons: rewritten, leaves: kept };
 }
 
 /** The members of a plain object or array, checked to be only that. */
@@ -596,6 +670,24 @@ function decode(encoded: Encoded, prefixes: Prefixes, compileFrom = COMPILE_FROM
     if (kind === ":") return url + rest;
     throw new Error("a string of no kind");
   });
+  /** Throws unless `node` is a fixed leaf that can be. */
+  const checkFixed = (node: unknown[]): void => {
+    const [tag, value] = node;
+    if (tag === FIXED_LITERAL) {
+      if (value === null || typeof value === "boolean") return;
+      if (typeof value === "number" && Number.isFinite(value)) return;
+    } else if (Number.isInteger(value) && (value as number) >= 0) {
+      if (tag === FIXED_STRING && (value as number) < strings.length) return;
+      if (tag === FIXED_SHARED) return;
+    }
+    throw new Error("a damaged leaf");
+  };
+  /** The value of a fixed leaf. */
+  const fixedLeaf = (node: unknown[]): unknown => {
+    checkFixed(node);
+    const [tag, value] = node as [number, number];
+    return tag === FIXED_LITERAL ? value : tag === FIXED_STRING ? strings[value] : shared(value);
+  };
   const kept: object[] = [];
   const keep = <T extends object>(object: T): T => {
     kept.push(object);
@@ -622,6 +714,12 @@ function decode(encoded: Encoded, prefixes: Prefixes, compileFrom = COMPILE_FROM
       if (node === STRING) return `S[L[o + ${count++}]]`;
       if (node === LITERAL) return `L[o + ${count++}]`;
       if (node === SHARED) return `R(L[o + ${count++}])`;
+      if (Array.isArray(node) && node.length === 2 && node[0] <= FIXED_STRING) {
+        checkFixed(node);
+        // Only a number, a boolean or null is written in, or an index: data never runs.
+        if (node[0] === FIXED_LITERAL) return JSON.stringify(node[1]);
+        return node[0] === FIXED_STRING ? `S[${node[1]}]` : `R(${node[1]})`;
+      }
       if (!Array.isArray(node) || (node[1] !== 0 && node[1] !== 1)) {
         throw new Error("a damaged skeleton");
       }
@@ -669,6 +767,9 @@ function decode(encoded: Encoded, prefixes: Prefixes, compileFrom = COMPILE_FROM
     if (node === STRING) return strings[leaves[at++] as number];
     if (node === LITERAL) return leaves[at++];
     if (node === SHARED) return shared(leaves[at++] as number);
+    if (Array.isArray(node) && node.length === 2 && node[0] <= FIXED_STRING) {
+      return fixedLeaf(node);
+    }
     if (!Array.isArray(node) || (node[1] !== 0 && node[1] !== 1)) {
       throw new Error("a damaged skeleton");
     }

@@ -512,25 +512,26 @@ export function fingerprintSnapshot(
 
 /**
  * The fingerprints {@link fingerprintSnapshot} kept for `stages` (the same
- * list), keyed by name in the order of `order`, as
- * {@link fingerprintStages} returns them. Throws on a damaged snapshot.
+ * list), keyed by name in the graph's order (`order`: indexes into
+ * `stages`, each once), as {@link fingerprintStages} returns them. Throws on
+ * a damaged snapshot.
  */
 export function fingerprintsFromSnapshot(
   stages: readonly StageDef[],
-  order: readonly StageDef[],
+  order: readonly number[],
   snapshot: FingerprintSnapshot,
 ): Map<string, StageFingerprint> {
   if (snapshot.stages.length !== stages.length || snapshot.anchors.length !== stages.length) {
     throw new Error("fingerprints of another stage list");
   }
   const decoded = decodeSnapshot(snapshot);
-  const byName = new Map<string, StageFingerprint>();
-  for (let i = 0; i < stages.length; i++) {
-    if (decoded[i].manifest === undefined) throw new Error("a fingerprint of no shape");
-    byName.set(stages[i].name, decoded[i]);
-  }
   const result = new Map<string, StageFingerprint>();
-  for (const stage of order) result.set(stage.name, byName.get(stage.name)!);
+  for (const i of order) {
+    const fingerprint = decoded[i];
+    if (fingerprint?.manifest === undefined) throw new Error("a fingerprint of no shape");
+    result.set(stages[i].name, fingerprint);
+  }
+  if (result.size !== stages.length) throw new Error("fingerprints of another stage list");
   return result;
 }
 

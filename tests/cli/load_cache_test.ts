@@ -111,6 +111,11 @@ test("items of many structures, with objects shared across and within them", () 
       name: `s${i}`,
       deps: i % 3 === 0 ? [{ path: `d${i}`, loader: shared }] : [],
       mutex: frozenEmpty,
+      // The same in every item of a structure: kept once, in the structure.
+      kind: "stage",
+      version: 3,
+      on: true,
+      off: null,
       n: i % 2 === 0 ? i : `${i}`,
       flag: i % 5 === 0 ? null : i % 5 === 1,
     });
