@@ -12,7 +12,13 @@
  * back before the runs that record.
  */
 
-import { age, runPivot, tempDir, TempProject } from "../_project.ts";
+import { age, REPO, runPivot, tempDir, TempProject } from "../_project.ts";
+import { readLoadCache } from "../../lib/cli/load_cache.ts";
+import { buildGraph, type StageGraph } from "../../lib/graph/graph.ts";
+import { fingerprintStages, type StageFingerprint } from "../../lib/fingerprint/fingerprint.ts";
+import { findProject } from "../../lib/pipeline/find_project.ts";
+import { readParamsOverrides } from "../../lib/pipeline/load.ts";
+import { exists } from "../../lib/paths.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -511,4 +517,77 @@ test("an out directory turned into a link outside the project is refused as befo
   assertMatch(list.cache, /leads outside the project/);
   assertEquals(list.code, 2, list.stderr);
   assertMatch(list.stderr, /leads outside the project through a symbolic link/);
+});
+
+/** A graph as plain data: order, edges and producers by name. */
+function graphData(graph: StageGraph) {
+  const names = (set: ReadonlySet<string> | undefined) => [...set ?? []];
+  return {
+    order: graph.order.map((stage) => stage.name),
+    byName: [...graph.byName.keys()],
+    upstream: [...graph.upstream].map(([name, set]) => [name, names(set)]),
+    downstream: [...graph.downstream].map(([name, set]) => [name, names(set)]),
+    producers: [...graph.producersOfDep].map(([name, perDep]) => [
+      name,
+      [...perDep].map(([path, list]) => [path, list.map((p) => [p.stage.name, p.out.path])]),
+    ]),
+  };
+}
+
+function fingerprintData(fingerprints: ReadonlyMap<string, StageFingerprint>) {
+  return [...fingerprints].map(([name, { manifest, locations, files }]) => [
+    name,
+    { manifest, locations, files },
+  ]);
+}
+
+test("the graph and fingerprints kept in the cache are the ones a load derives", async () => {
+  // Stages fed by two producers and by one, and one fed by none.
+  const files = {
+    ...FILES,
+    "pipeline.ts": PIPELINE + `
+pipeline.stage({
+  name: "c",
+  deps: { a: dep("build/a.txt", loaders.text()), b: dep("build/b.txt", loaders.text()) },
+  outs: { o: out("other/c.txt", loaders.text()) },
+  run: ({ a, b }) => ({ o: shout(a + b) }),
+});
+
+pipeline.stage({
+  name: "d",
+  deps: { src: dep("data/in.txt", loaders.text()) },
+  outs: { o: out("other/d.txt", loaders.text()) },
+  run: ({ src }) => ({ o: src }),
+});
+`,
+  };
+  await using project = await cachedProject(files);
+  const found = findProject(project.root);
+  const state = await project.state();
+  const paramsYaml = await readParamsOverrides(found, state);
+  const options = { exists: (abs: string) => exists(abs) };
+  const read = readLoadCache(
+    found,
+    project.path("pipeline.ts"),
+    project.config,
+    paramsYaml,
+    options,
+  );
+  assert("hit" in read, JSON.stringify(read));
+  const { loaded, graph, fingerprints } = read.hit;
+  assert(graph !== undefined && fingerprints !== undefined, "both kept");
+  const built = buildGraph(loaded.stages, options);
+  assertEquals(graphData(graph), graphData(built));
+  const derived = await fingerprintStages(built.order, {
+    projectRoot: project.root,
+    denoConfig: project.config,
+    pivotRoot: REPO,
+    state,
+  });
+  assertEquals(fingerprintData(fingerprints), fingerprintData(derived));
+  // An input gone: no cached graph (buildGraph says which), and so no fingerprints.
+  const gone = readLoadCache(found, project.path("pipeline.ts"), project.config, paramsYaml, {
+    exists: (abs) => !abs.endsWith("data/in.txt"),
+  });
+  assert("hit" in gone && gone.hit.graph === undefined && gone.hit.fingerprints === undefined);
 });
