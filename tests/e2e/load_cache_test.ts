@@ -396,55 +396,10 @@ test("other ways out of the module sources make a pipeline ineligible", async ()
   assertMatch((await traced(project, "list")).cache, /load cache written/);
 });
 
-test("a damaged cache is a miss, never a crash", async () => {
+/** Each damage of the cache file makes `list`, `status` and `repro` miss, then write it again. */
+async function damagedMisses(damages: [string, (text: string) => string][]): Promise<void> {
   await using project = await cachedProject();
   const path = project.path(".pivot", "state", "load-cache.json");
-  const damages: [string, (text: string) => string][] = [
-    ["truncated", (text) => text.slice(0, text.length / 2)],
-    ["not JSON", () => "\u0000garbage"],
-    ["a wrong shape", (text) => {
-      const stored = JSON.parse(text);
-      stored.stages.skeletons[0][0] = 99;
-      return JSON.stringify(stored);
-    }],
-    ["a reference to nothing", (text) => {
-      const stored = JSON.parse(text);
-      stored.stages.skeletons = [2];
-      stored.stages.items = [0];
-      stored.stages.leaves = [4000];
-      return JSON.stringify(stored);
-    }],
-    ["leaves that do not fit", (text) => {
-      const stored = JSON.parse(text);
-      stored.stages.leaves.push(0);
-      return JSON.stringify(stored);
-    }],
-    ["a graph of other stages", (text) => {
-      const stored = JSON.parse(text);
-      stored.graph.order = [0, 0];
-      return JSON.stringify(stored);
-    }],
-    ["a producer of nothing", (text) => {
-      const stored = JSON.parse(text);
-      stored.graph.producers = stored.graph.producers.map((n: number) => n === 0 ? 0 : 7);
-      return JSON.stringify(stored);
-    }],
-    ["fingerprints of another stage list", (text) => {
-      const stored = JSON.parse(text);
-      stored.fingerprints.stages = [0];
-      return JSON.stringify(stored);
-    }],
-    ["stages of another pipeline file", (text) => {
-      const stored = JSON.parse(text);
-      stored.mainCount = 10;
-      return JSON.stringify(stored);
-    }],
-    ["files missing", (text) => {
-      const stored = JSON.parse(text);
-      delete stored.files;
-      return JSON.stringify(stored);
-    }],
-  ];
   for (const [what, damage] of damages) {
     for (const args of [["list"], ["status"], ["repro"]]) {
       // Each command misses and writes the cache again: damaged anew for the next.
@@ -457,6 +412,48 @@ test("a damaged cache is a miss, never a crash", async () => {
     }
     assertEquals((await traced(project, "list")).stdout, "a\nb\n", what);
   }
+}
+
+/** `text` (the cache file) with `change` made to its JSON (of any shape: it is damaged). */
+// deno-lint-ignore no-explicit-any
+function edited(change: (stored: Record<string, any>) => void): (text: string) => string {
+  return (text) => {
+    const stored = JSON.parse(text);
+    change(stored);
+    return JSON.stringify(stored);
+  };
+}
+
+test("a damaged cache is a miss, never a crash", async () => {
+  await damagedMisses([
+    ["truncated", (text) => text.slice(0, text.length / 2)],
+    ["not JSON", () => "\u0000garbage"],
+    ["a wrong shape", edited((stored) => stored.stages.skeletons[0][0] = 99)],
+    [
+      "a reference to nothing",
+      edited((stored) => {
+        stored.stages.skeletons = [2];
+        stored.stages.items = [0];
+        stored.stages.leaves = [4000];
+      }),
+    ],
+    ["stages of another pipeline file", edited((stored) => stored.mainCount = 10)],
+    ["files missing", edited((stored) => delete stored.files)],
+  ]);
+});
+
+test("damaged leaves, graph or fingerprints in the cache are a miss", async () => {
+  await damagedMisses([
+    ["leaves that do not fit", edited((stored) => stored.stages.leaves.push(0))],
+    ["a graph of other stages", edited((stored) => stored.graph.order = [0, 0])],
+    [
+      "a producer of nothing",
+      edited((stored) => {
+        stored.graph.producers = stored.graph.producers.map((n: number) => n === 0 ? 0 : 7);
+      }),
+    ],
+    ["fingerprints of another stage list", edited((stored) => stored.fingerprints.stages = [0])],
+  ]);
 });
 
 test("another Pivot, project root or pipeline file misses", async () => {
