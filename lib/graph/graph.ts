@@ -184,6 +184,7 @@ export function graphFromShape(
   if (byName.size !== n) throw new Error("a graph of stages with one name");
   // Each input dep's path is asked about once.
   const present = new Map<string, boolean>();
+  let missing = false;
   let k = 0;
   for (let i = 0; i < n; i++) {
     const stage = stages[i];
@@ -194,7 +195,7 @@ export function graphFromShape(
       if (count === 0) {
         let there = present.get(dep.abs);
         if (there === undefined) present.set(dep.abs, there = options.exists(dep.abs));
-        if (!there) return undefined;
+        if (!there) missing = true;
         continue;
       }
       for (let c = 0; c < count; c++) {
@@ -221,6 +222,7 @@ export function graphFromShape(
     order.push(stages[i]);
   }
   if (order.length !== n) throw new Error("a damaged order");
+  if (missing) return undefined;
   // Only the DAG view and a stage's details read it: made when first asked for.
   let producersOfDep: Map<string, Map<string, Producer[]>> | undefined;
   return {
