@@ -35,6 +35,15 @@
  * environment variable while loading. A stamp modified within
  * `RACY_MS` (lib/storage/state.ts) of the load's start is not trusted: nothing is written.
  *
+ * Beside the stages, under the same key, what a load derives from them: the
+ * graph's order and edges (a function of the stages, but for which input
+ * deps exist: those are checked again on every hit, and when one is gone
+ * the graph is built the normal way, which says which) and the stages' code
+ * fingerprints (a function of each stage's cache key and of the contents of
+ * its entry modules' graphs and the config inputs, all stamped in the key;
+ * not kept when a stage's code is in a module outside it). A hit so neither
+ * builds the graph nor fingerprints.
+ *
  * Anything uncertain is a miss: the normal load then runs (and rewrites the
  * cache). A damaged or foreign file is a miss, never an error.
  *
