@@ -312,12 +312,15 @@ async function eligibleStore(
     const why = record(path, false);
     if (why !== undefined) return why;
   }
+  // The pipelines' modules: what the stages' code, and so their fingerprints, can be in.
+  const modulesOfPipelines = new Set<string>();
   for (const ref of loaded.pipelines) {
     const modules = await registrationModules(ref.file, fingerprintOptions);
     if ("ineligible" in modules) return modules.ineligible;
     for (const path of modules.files) {
       const why = record(path, true);
       if (why !== undefined) return why;
+      modulesOfPipelines.add(path);
     }
   }
   let stages: Encoded;
@@ -336,11 +339,8 @@ async function eligibleStore(
     stages,
     graph: graphShape(loaded.stages, derived.graph),
     outDirs: outDirsOf(loaded.stages),
-    fingerprints: fingerprintSnapshot(
-      loaded.stages,
-      derived.fingerprints,
-      new Set(files.map(([path]) => path)),
-    ) ?? null,
+    fingerprints: fingerprintSnapshot(loaded.stages, derived.fingerprints, modulesOfPipelines) ??
+      null,
   };
 }
 

@@ -488,10 +488,12 @@ export type FingerprintSnapshot = Snapshot;
  * The fingerprints of `stages` (each in `fingerprints`, none a command
  * stage) as plain data, for the load cache (lib/cli/load_cache.ts), which
  * keeps them under its own key; undefined when a module the stages' code is
- * in is not one of `covered` (absolute paths whose stamps that key holds),
- * or a stage has no fingerprint. A stage's fingerprint is a function of its
- * cache key (part of the stage) and the contents of its entry modules'
- * graphs and of the config inputs: so they must all be covered.
+ * in is not one of `covered` (absolute paths of the local modules of the
+ * pipelines' graphs, whose stamps that key holds, as it holds the config
+ * inputs'), or a stage has no fingerprint. A stage's fingerprint is a
+ * function of its cache key (part of the stage) and of the contents of its
+ * entry modules' graphs (parts of the pipelines' graphs) and of the config
+ * inputs.
  */
 export function fingerprintSnapshot(
   stages: readonly StageDef[],

@@ -6,6 +6,12 @@
  */
 
 import { roundTrip } from "../../lib/cli/load_cache.ts";
+import {
+  fingerprintsFromSnapshot,
+  fingerprintSnapshot,
+  type StageFingerprint,
+} from "../../lib/fingerprint/fingerprint.ts";
+import type { StageDef } from "../../lib/model/stage_def.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -141,4 +147,40 @@ test("an array holding itself is a cycle", () => {
   const top: unknown[] = [1];
   top.push(top);
   assertThrows(() => roundTrip(top), /cycle/);
+});
+
+test("fingerprints are kept only when every module the stages' code is in is covered", () => {
+  const stage = (name: string, url: string) =>
+    ({
+      name,
+      deps: [],
+      outs: [],
+      code: { kind: "registered", moduleUrl: url, site: { url, line: 3, column: 1 } },
+    }) as unknown as StageDef;
+  const fingerprint = (line: number): StageFingerprint => ({
+    manifest: { "self:run": "0123456789abcdef" },
+    locations: { "self:run": { file: "pipeline.ts", line } },
+    files: ["pipeline.ts"],
+  });
+  const stages = [
+    stage("a", "file:///project/pipeline.ts"),
+    stage("b", "file:///project/lib/more.ts"),
+  ];
+  const fingerprints = new Map([["a", fingerprint(3)], ["b", fingerprint(9)]]);
+  const both = new Set(["/project/pipeline.ts", "/project/lib/more.ts"]);
+  assertEquals(
+    fingerprintSnapshot(stages, fingerprints, new Set(["/project/pipeline.ts"])),
+    undefined,
+  );
+  assertEquals(fingerprintSnapshot(stages, new Map([["a", fingerprint(3)]]), both), undefined);
+  const kept = JSON.parse(JSON.stringify(fingerprintSnapshot(stages, fingerprints, both)));
+  // In the graph's order, by declaration index.
+  const back = fingerprintsFromSnapshot(stages, [1, 0], kept);
+  assertEquals([...back.keys()], ["b", "a"]);
+  for (const [name, { manifest, locations, files }] of back) {
+    const was = fingerprints.get(name)!;
+    assertEquals({ manifest, locations, files }, { ...was });
+  }
+  assertThrows(() => fingerprintsFromSnapshot(stages.slice(1), [0], kept));
+  assertThrows(() => fingerprintsFromSnapshot(stages, [0, 0], kept));
 });
