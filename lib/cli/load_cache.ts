@@ -323,25 +323,24 @@ async function eligibleStore(
       modulesOfPipelines.add(path);
     }
   }
-  let stages: Encoded;
   try {
-    stages = encode(loaded.stages, prefixesOf(project));
+    return {
+      format: FORMAT,
+      identity,
+      files,
+      absent,
+      probed: [...witness.probed].map(([dir, found]) => [dir, found ?? null]),
+      mainCount: loaded.main.stages.length,
+      stages: encode(loaded.stages, prefixesOf(project)),
+      graph: graphShape(loaded.stages, derived.graph),
+      outDirs: outDirsOf(loaded.stages),
+      fingerprints: fingerprintSnapshot(loaded.stages, derived.fingerprints, modulesOfPipelines) ??
+        null,
+    };
   } catch (error) {
+    // Stages that are not plain data (the encoder says why), or anything unforeseen: no cache.
     return error instanceof Error ? error.message : String(error);
   }
-  return {
-    format: FORMAT,
-    identity,
-    files,
-    absent,
-    probed: [...witness.probed].map(([dir, found]) => [dir, found ?? null]),
-    mainCount: loaded.main.stages.length,
-    stages,
-    graph: graphShape(loaded.stages, derived.graph),
-    outDirs: outDirsOf(loaded.stages),
-    fingerprints: fingerprintSnapshot(loaded.stages, derived.fingerprints, modulesOfPipelines) ??
-      null,
-  };
 }
 
 /** The first out of the stages in each directory outs are in. */
