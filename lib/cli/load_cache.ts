@@ -35,6 +35,15 @@
  * environment variable while loading. A stamp modified within
  * `RACY_MS` (lib/storage/state.ts) of the load's start is not trusted: nothing is written.
  *
+ * Beside the stages, under the same key, what a load derives from them: the
+ * graph's order and edges (a function of the stages, but for which input
+ * deps exist: those are checked again on every hit, and when one is gone
+ * the graph is built the normal way, which says which) and the stages' code
+ * fingerprints (a function of each stage's cache key and of the contents of
+ * its entry modules' graphs and the config inputs, all stamped in the key;
+ * not kept when a stage's code is in a module outside it). A hit so neither
+ * builds the graph nor fingerprints.
+ *
  * Anything uncertain is a miss: the normal load then runs (and rewrites the
  * cache). A damaged or foreign file is a miss, never an error.
  *
@@ -51,10 +60,23 @@ import { type FileStamp, isRacy, stampOf } from "../storage/state.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../own_code.ts";
 import { VERSION } from "../version.ts";
 import { toFileUrl } from "../paths.ts";
-import type { FingerprintOptions } from "../fingerprint/fingerprint.ts";
+import {
+  type FingerprintOptions,
+  fingerprintsFromSnapshot,
+  type FingerprintSnapshot,
+  fingerprintSnapshot,
+  type StageFingerprint,
+} from "../fingerprint/fingerprint.ts";
+import {
+  graphFromShape,
+  type GraphOptions,
+  type GraphShape,
+  graphShape,
+  type StageGraph,
+} from "../graph/graph.ts";
 
 /** Bumped when the file's layout or what the key covers changes. */
-const FORMAT = 3;
+const FORMAT = 5;
 
 /** The file, in the project's state directory. */
 export function loadCachePath(project: Project): string {
@@ -84,11 +106,33 @@ interface Stored {
   readonly mainCount: number;
   /** The stages, encoded (see {@link encode}). */
   readonly stages: Encoded;
+  /** Their graph (lib/graph/graph.ts). */
+  readonly graph: GraphShape;
+  /** One out (absolute path, path) in each directory the stages' outs are in. */
+  readonly outDirs: [string, string][];
+  /** Their fingerprints, when the key covers every module they depend on. */
+  readonly fingerprints: FingerprintSnapshot | null;
 }
 
 /** A cached load, as the normal load returns it. */
 export interface CachedLoad {
   readonly loaded: LoadedStages;
+  /**
+   * The graph of the stages, as `buildGraph` gives it; undefined when an
+   * input dep no longer exists (`buildGraph` then says which).
+   */
+  readonly graph: StageGraph | undefined;
+  /**
+   * The stages' fingerprints, as `fingerprintStages` gives them for the
+   * graph's order; undefined when not kept (or without the graph).
+   */
+  readonly fingerprints: Map<string, StageFingerprint> | undefined;
+}
+
+/** What the normal load derived from the stages, kept beside them. */
+export interface LoadDerived {
+  readonly graph: StageGraph;
+  readonly fingerprints: ReadonlyMap<string, StageFingerprint>;
 }
 
 /** What a normal load saw, for {@link writeLoadCache}. */
@@ -108,6 +152,7 @@ export function readLoadCache(
   pipelineFile: string,
   denoConfig: string | undefined,
   paramsYaml: ParamsYaml,
+  graphOptions: GraphOptions,
 ): { hit: CachedLoad } | { miss: string } {
   let stored: Stored;
   try {
@@ -141,15 +186,10 @@ export function readLoadCache(
     if (!Array.isArray(stages) || stages.length < stored.mainCount) return { miss: "damaged" };
     // As resolving outs does: an out directory must not lead outside through a link.
     const realDirs = new Map<string, string>();
-    const checked = new Set<string>();
-    for (const stage of stages) {
-      for (const out of stage.outs) {
-        const dir = out.abs.slice(0, out.abs.lastIndexOf("/"));
-        if (checked.has(dir)) continue;
-        checked.add(dir);
-        if (escapesThroughLink(project.root, out.abs, realDirs) !== undefined) {
-          return { miss: `${out.path} leads outside the project` };
-        }
+    for (const [abs, path] of stored.outDirs) {
+      if (typeof abs !== "string" || typeof path !== "string") return { miss: "damaged" };
+      if (escapesThroughLink(project.root, abs, realDirs) !== undefined) {
+        return { miss: `${path} leads outside the project` };
       }
     }
     const pipelines: PipelineRef[] = [];
@@ -158,6 +198,10 @@ export function readLoadCache(
     }
     const main = stages[0]?.pipeline;
     if (main === undefined || main.file !== pipelineFile) return { miss: "damaged" };
+    const graph = graphFromShape(stages, stored.graph, graphOptions);
+    const fingerprints = graph === undefined || stored.fingerprints === null
+      ? undefined
+      : fingerprintsFromSnapshot(stages, stored.graph.order, stored.fingerprints);
     return {
       hit: {
         loaded: {
@@ -165,6 +209,8 @@ export function readLoadCache(
           stages,
           pipelines,
         },
+        graph,
+        fingerprints,
       },
     };
   } catch (error) {
@@ -184,6 +230,7 @@ export async function writeLoadCache(
   pipelineFile: string,
   paramsYaml: ParamsYaml,
   loaded: LoadedStages,
+  derived: LoadDerived,
   witness: LoadWitness,
   fingerprintOptions: FingerprintOptions,
 ): Promise<string | undefined> {
@@ -193,6 +240,7 @@ export async function writeLoadCache(
     pipelineFile,
     paramsYaml,
     loaded,
+    derived,
     witness,
     fingerprintOptions,
   );
@@ -217,6 +265,7 @@ async function eligibleStore(
   pipelineFile: string,
   paramsYaml: ParamsYaml,
   loaded: LoadedStages,
+  derived: LoadDerived,
   witness: LoadWitness,
   fingerprintOptions: FingerprintOptions,
 ): Promise<Stored | string> {
@@ -263,29 +312,47 @@ async function eligibleStore(
     const why = record(path, false);
     if (why !== undefined) return why;
   }
+  // The pipelines' modules: what the stages' code, and so their fingerprints, can be in.
+  const modulesOfPipelines = new Set<string>();
   for (const ref of loaded.pipelines) {
     const modules = await registrationModules(ref.file, fingerprintOptions);
     if ("ineligible" in modules) return modules.ineligible;
     for (const path of modules.files) {
       const why = record(path, true);
       if (why !== undefined) return why;
+      modulesOfPipelines.add(path);
     }
   }
-  let stages: Encoded;
   try {
-    stages = encode(loaded.stages, prefixesOf(project));
+    return {
+      format: FORMAT,
+      identity,
+      files,
+      absent,
+      probed: [...witness.probed].map(([dir, found]) => [dir, found ?? null]),
+      mainCount: loaded.main.stages.length,
+      stages: encode(loaded.stages, prefixesOf(project)),
+      graph: graphShape(loaded.stages, derived.graph),
+      outDirs: outDirsOf(loaded.stages),
+      fingerprints: fingerprintSnapshot(loaded.stages, derived.fingerprints, modulesOfPipelines) ??
+        null,
+    };
   } catch (error) {
+    // Stages that are not plain data (the encoder says why), or anything unforeseen: no cache.
     return error instanceof Error ? error.message : String(error);
   }
-  return {
-    format: FORMAT,
-    identity,
-    files,
-    absent,
-    probed: [...witness.probed].map(([dir, found]) => [dir, found ?? null]),
-    mainCount: loaded.main.stages.length,
-    stages,
-  };
+}
+
+/** The first out of the stages in each directory outs are in. */
+function outDirsOf(stages: readonly StageDef[]): [string, string][] {
+  const dirs = new Map<string, [string, string]>();
+  for (const stage of stages) {
+    for (const out of stage.outs) {
+      const dir = out.abs.slice(0, out.abs.lastIndexOf("/"));
+      if (!dirs.has(dir)) dirs.set(dir, [out.abs, out.path]);
+    }
+  }
+  return [...dirs.values()];
 }
 
 /** Remove the cache (a pipeline that cannot be cached, or a test). */
@@ -327,6 +394,7 @@ function ownLoadingFiles(): string[] {
     `${PIVOT_ROOT}/lib/fingerprint/fingerprint.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/_module_graph.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/_registration_scan.ts`,
+    `${PIVOT_ROOT}/lib/graph/graph.ts`,
   ];
   for (const dir of ["lib/api", "lib/model", "lib/pipeline"]) {
     for (const entry of Deno.readDirSync(`${PIVOT_ROOT}/${dir}`)) {
@@ -348,175 +416,413 @@ function statOf(path: string): FileStamp | undefined {
 }
 
 // ---------------------------------------------------------------------------
-// Encoding: exact for plain data. A plain object is [shape, ...values] where
-// shape indexes a list of its keys (a key whose value is undefined is kept
-// in the shape, marked with a leading "?", and has no value); an array is
-// [-1, ...items]; the second and later appearances of one object or array
-// are [-2, n], n counting objects and arrays in order of first appearance,
-// so shared objects (a pipeline's ref, permissions) stay shared.
+// Encoding: exact for plain data, and quick to decode. Stages are alike, so
+// each top-level item (a stage) is stored as a skeleton, shared by the items
+// of its structure, and its leaves. A skeleton is a tree: a plain object is
+// [shape, keep, ...values] where shape indexes a list of its keys (a key whose
+// value is undefined is kept in the shape, marked with a leading "?", and has
+// no value); an array is [-1, keep, ...items]; a leaf is STRING (its leaf is
+// an index into the strings), LITERAL (its leaf is the number, boolean or
+// null) or SHARED (its leaf numbers an object or array met before). Objects
+// and arrays met more than once are kept (keep = 1) and numbered in the order
+// they are completed, so that shared objects (a pipeline's ref, permissions)
+// stay shared. Strings are stored once each, behind a kind: "=" as they are,
+// "/" under the project root's path, ":" under its URL (paths and URLs under
+// the root are most of the file).
 
 /** The encoded stages. */
 interface Encoded {
+  readonly strings: string[];
   readonly shapes: string[][];
-  readonly value: unknown;
+  readonly skeletons: Skeleton[];
+  /** Per top-level item: its skeleton. */
+  readonly items: number[];
+  /** The leaves of every item, in order. */
+  readonly leaves: (number | boolean | null)[];
 }
 
+type Skeleton =
+  | typeof STRING
+  | typeof LITERAL
+  | typeof SHARED
+  | [typeof FIXED_STRING | typeof FIXED_SHARED, number]
+  | [typeof FIXED_LITERAL, number | boolean | null]
+  | [number, 0 | 1, ...Skeleton[]];
+
+const STRING = 0;
+const LITERAL = 1;
+const SHARED = 2;
+const ARRAY = -1;
+// A leaf with one value in every item of its skeleton is kept in the
+// skeleton, not in each item's leaves: [FIXED_STRING, index of the string],
+// [FIXED_LITERAL, value] or [FIXED_SHARED, number of the object].
+const FIXED_STRING = -2;
+const FIXED_LITERAL = -3;
+const FIXED_SHARED = -4;
+
 /**
- * Encode `value`, refusing anything the decoder would not give back as it
- * is: class instances, functions, symbols, bigints, non-finite numbers, -0.
+ * Encode the items of `value`, refusing anything the decoder would not give
+ * back as it is: class instances, functions, symbols, bigints, non-finite
+ * numbers, -0, cycles.
  */
-function encode(value: unknown, prefixes: Prefixes): Encoded {
+function encode(value: readonly unknown[], prefixes: Prefixes): Encoded {
   const [path, url] = prefixes;
-  const shapes: string[][] = [];
-  const shapeIds = new Map<string, number>();
-  const seen = new Map<object, number>();
+  // First pass: check everything, and count how often each object is met.
+  const met = new Map<object, number>();
   const open = new Set<object>();
-  const walk = (item: unknown): unknown => {
-    if (typeof item === "string") {
-      // Paths and URLs under the project root are most of the file: stored relative.
-      // Marked by a private-use character (stored as it is, where a control character
-      // would be escaped in six); a string of the stages' that starts with one is refused.
-      const first = item.charCodeAt(0);
-      if (first === PATH_MARK || first === URL_MARK) {
-        throw new Error("a stage holds a marked string");
-      }
-      if (item.startsWith(path)) return PATH_PREFIX + item.slice(path.length);
-      if (item.startsWith(url)) return URL_PREFIX + item.slice(url.length);
-      return item;
-    }
-    if (item === null || typeof item === "boolean") return item;
+  const check = (item: unknown): void => {
+    if (typeof item === "string" || item === null || typeof item === "boolean") return;
     if (typeof item === "number") {
       if (!Number.isFinite(item) || Object.is(item, -0)) {
         throw new Error(`a stage holds the number ${item}, which JSON cannot keep`);
       }
-      return item;
+      return;
     }
     if (typeof item !== "object") throw new Error(`a stage holds a ${typeof item}`);
-    const known = seen.get(item);
-    if (known !== undefined) {
-      if (open.has(item)) throw new Error("a stage holds a cycle");
-      return [-2, known];
-    }
-    seen.set(item, seen.size);
+    if (open.has(item)) throw new Error("a stage holds a cycle");
+    const times = met.get(item);
+    met.set(item, (times ?? 0) + 1);
+    if (times !== undefined) return;
     open.add(item);
-    try {
-      return walkNew(item);
-    } finally {
-      open.delete(item);
-    }
+    for (const member of membersOf(item)) check(member);
+    open.delete(item);
   };
-  const walkNew = (item: object): unknown => {
-    if (Array.isArray(item)) {
-      if (Object.getPrototypeOf(item) !== Array.prototype) {
-        throw new Error("a stage holds an array subclass");
-      }
-      const out: unknown[] = [-1];
-      for (let i = 0; i < item.length; i++) {
-        if (!(i in item) || item[i] === undefined) throw new Error("a stage holds a sparse array");
-        out.push(walk(item[i]));
-      }
-      if (Object.keys(item).length !== item.length) throw new Error("an array with extra keys");
-      return out;
-    }
-    const proto = Object.getPrototypeOf(item);
-    if (proto !== Object.prototype && proto !== null) {
-      throw new Error(`a stage holds a ${proto?.constructor?.name ?? "class"} instance`);
-    }
-    if (proto === null || Object.getOwnPropertySymbols(item).length > 0) {
-      throw new Error("a stage holds an unusual object");
-    }
-    const keys: string[] = [];
-    const values: unknown[] = [];
-    for (const key of Object.keys(item)) {
-      if (key === "__proto__") throw new Error("a stage holds a key '__proto__'");
-      const descriptor = Object.getOwnPropertyDescriptor(item, key)!;
-      if (!("value" in descriptor)) throw new Error(`a stage holds an accessor '${key}'`);
-      if (descriptor.value === undefined) {
-        keys.push(`?${key}`);
-      } else {
-        keys.push(`=${key}`);
-        values.push(walk(descriptor.value));
-      }
-    }
-    if (Object.getOwnPropertyNames(item).length !== keys.length) {
-      throw new Error("a stage holds hidden properties");
-    }
-    const shape = JSON.stringify(keys);
-    let id = shapeIds.get(shape);
+  check(value);
+  if (!Array.isArray(value)) throw new Error("not a list");
+
+  const strings: string[] = [];
+  const stringIds = new Map<string, number>();
+  const shapes: string[][] = [];
+  const shapeIds = new Map<string, number>();
+  const skeletons: Skeleton[] = [];
+  const skeletonIds = new Map<string, number>();
+  const items: number[] = [];
+  const leaves: (number | boolean | null)[] = [];
+  const kept = new Map<object, number>();
+  const stringId = (item: string): number => {
+    let id = stringIds.get(item);
     if (id === undefined) {
-      shapeIds.set(shape, id = shapes.length);
-      shapes.push(keys);
+      const stored = item.startsWith(path)
+        ? "/" + item.slice(path.length)
+        : item.startsWith(url)
+        ? ":" + item.slice(url.length)
+        : "=" + item;
+      stringIds.set(item, id = strings.push(stored) - 1);
     }
-    return [id, ...values];
+    return id;
   };
-  return { shapes, value: walk(value) };
+  const walk = (item: unknown): Skeleton => {
+    if (typeof item === "string") {
+      leaves.push(stringId(item));
+      return STRING;
+    }
+    if (typeof item !== "object" || item === null) {
+      leaves.push(item as number | boolean | null);
+      return LITERAL;
+    }
+    const id = kept.get(item);
+    if (id !== undefined) {
+      leaves.push(id);
+      return SHARED;
+    }
+    let node: Skeleton;
+    if (Array.isArray(item)) {
+      node = [ARRAY, 0, ...item.map(walk)];
+    } else {
+      const keys: string[] = [];
+      const values: Skeleton[] = [];
+      for (const key of Object.keys(item)) {
+        const member = (item as Record<string, unknown>)[key];
+        if (member === undefined) {
+          keys.push(`?${key}`);
+        } else {
+          keys.push(`=${key}`);
+          values.push(walk(member));
+        }
+      }
+      const shape = JSON.stringify(keys);
+      let shapeId = shapeIds.get(shape);
+      if (shapeId === undefined) shapeIds.set(shape, shapeId = shapes.push(keys) - 1);
+      node = [shapeId, 0, ...values];
+    }
+    // Numbered when complete, as the decoder's literals complete.
+    if (met.get(item)! > 1) {
+      node[1] = 1;
+      kept.set(item, kept.size);
+    }
+    return node;
+  };
+  for (const item of value) {
+    const skeleton = walk(item);
+    const key = JSON.stringify(skeleton);
+    let id = skeletonIds.get(key);
+    if (id === undefined) skeletonIds.set(key, id = skeletons.push(skeleton) - 1);
+    items.push(id);
+  }
+  const fixed = fixLeaves(skeletons, items, leaves);
+  return { strings, shapes, skeletons: fixed.skeletons, items, leaves: fixed.leaves };
 }
 
-/** The value {@link encode} encoded. Throws on a damaged encoding. */
-function decode(encoded: Encoded, prefixes: Prefixes): unknown {
-  const [path, url] = prefixes;
-  const objects: object[] = [];
-  // One builder a shape, made once: an object literal with the shape's keys in
-  // order, so that decoded objects are as fast to read as the ones a load makes.
-  const builders = encoded.shapes.map((keys) => {
-    let kept = 0;
-    const fields = keys.map((key) => {
-      // `"__proto__": v` in a literal sets the prototype; computed, it is an own key.
-      const name = key.slice(1) === "__proto__" ? `["__proto__"]` : JSON.stringify(key.slice(1));
-      return key[0] === "?" ? `${name}: undefined` : `${name}: walk(list[${++kept}])`;
-    });
-    // Checked before the literal is built: a list that does not fit is damage.
-    return {
-      length: kept + 1,
-      // The source is made of JSON-quoted keys and indexes only: data never runs.
-      build: new Function("walk", "list", `return { ${fields.join(", ")} };`) as (
-        walk: (item: unknown) => unknown,
-        list: unknown[],
-      ) => Record<string, unknown>,
+/**
+ * The skeletons with each leaf that has one value in all of a skeleton's
+ * items (two or more) kept in the skeleton, and the leaves left.
+ */
+function fixLeaves(
+  skeletons: readonly Skeleton[],
+  items: readonly number[],
+  leaves: readonly (number | boolean | null)[],
+): { skeletons: Skeleton[]; leaves: (number | boolean | null)[] } {
+  const kindsOf = (node: Skeleton, kinds: number[]): number[] => {
+    if (typeof node === "number") kinds.push(node);
+    else for (let i = 2; i < node.length; i++) kindsOf(node[i] as Skeleton, kinds);
+    return kinds;
+  };
+  const kinds = skeletons.map((skeleton) => kindsOf(skeleton, []));
+  // Per skeleton: where its first item's leaves start, and which leaves are the same in all.
+  const first: (number | undefined)[] = skeletons.map(() => undefined);
+  const same = kinds.map((list) => list.map(() => true));
+  const uses = skeletons.map(() => 0);
+  let at = 0;
+  for (const id of items) {
+    uses[id]++;
+    const start = first[id];
+    if (start === undefined) {
+      first[id] = at;
+    } else {
+      const mask = same[id];
+      for (let j = 0; j < mask.length; j++) {
+        if (mask[j] && leaves[at + j] !== leaves[start + j]) mask[j] = false;
+      }
+    }
+    at += kinds[id].length;
+  }
+  const fixedKind = [FIXED_STRING, FIXED_LITERAL, FIXED_SHARED] as const;
+  const rewritten = skeletons.map((skeleton, id) => {
+    if (uses[id] < 2) return skeleton;
+    let j = 0;
+    const rewrite = (node: Skeleton): Skeleton => {
+      if (typeof node === "number") {
+        const k = j++;
+        if (!same[id][k]) return node;
+        const value = leaves[first[id]! + k];
+        return [fixedKind[node], value] as Skeleton;
+      }
+      const [tag, keep, ...members] = node as [number, 0 | 1, ...Skeleton[]];
+      return [tag, keep, ...members.map(rewrite)];
     };
+    return rewrite(skeleton);
   });
-  const walk = (item: unknown): unknown => {
-    if (typeof item === "string") {
-      const first = item.charCodeAt(0);
-      return first === PATH_MARK
-        ? path + item.slice(1)
-        : first === URL_MARK
-        ? url + item.slice(1)
-        : item;
+  const kept: (number | boolean | null)[] = [];
+  at = 0;
+  for (const id of items) {
+    const mask = uses[id] < 2 ? undefined : same[id];
+    for (let j = 0; j < kinds[id].length; j++) {
+      if (mask === undefined || !mask[j]) kept.push(leaves[at + j]);
     }
-    if (typeof item !== "object" || item === null) return item;
-    const list = item as unknown[];
-    const tag = list[0] as number;
-    if (tag === -2) {
-      const object = objects[list[1] as number];
-      if (object === undefined) throw new Error("a reference to nothing");
-      return object;
+    at += kinds[id].length;
+  }
+  return { skeletons: rewritten, leaves: kept };
+}
+
+/** The members of a plain object or array, checked to be only that. */
+function membersOf(item: object): unknown[] {
+  if (Array.isArray(item)) {
+    if (Object.getPrototypeOf(item) !== Array.prototype) {
+      throw new Error("a stage holds an array subclass");
     }
-    if (tag === -1) {
-      const array: unknown[] = [];
-      objects.push(array);
-      for (let i = 1; i < list.length; i++) array.push(walk(list[i]));
-      return array;
+    for (let i = 0; i < item.length; i++) {
+      if (!(i in item) || item[i] === undefined) throw new Error("a stage holds a sparse array");
     }
-    const builder = builders[tag];
-    if (builder === undefined || builder.length !== list.length) {
-      throw new Error("an unknown shape, or one that does not fit");
+    if (Object.getOwnPropertyNames(item).length !== item.length + 1) {
+      throw new Error("an array with extra keys");
     }
-    // Its place is taken before its members are decoded, as the encoder counted.
-    const at = objects.push(PLACEHOLDER) - 1;
-    const object = builder.build(walk, list);
-    objects[at] = object;
+    if (Object.getOwnPropertySymbols(item).length > 0) throw new Error("an array with symbols");
+    return item;
+  }
+  const proto = Object.getPrototypeOf(item);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new Error(`a stage holds a ${proto?.constructor?.name ?? "class"} instance`);
+  }
+  if (proto === null || Object.getOwnPropertySymbols(item).length > 0) {
+    throw new Error("a stage holds an unusual object");
+  }
+  const members: unknown[] = [];
+  const keys = Object.keys(item);
+  for (const key of keys) {
+    if (key === "__proto__") throw new Error("a stage holds a key '__proto__'");
+    const descriptor = Object.getOwnPropertyDescriptor(item, key)!;
+    if (!("value" in descriptor)) throw new Error(`a stage holds an accessor '${key}'`);
+    if (descriptor.value !== undefined) members.push(descriptor.value);
+  }
+  if (Object.getOwnPropertyNames(item).length !== keys.length) {
+    throw new Error("a stage holds hidden properties");
+  }
+  return members;
+}
+
+/**
+ * A skeleton is compiled into a builder when at least this many items have
+ * it; compiling costs about what building a few items the generic way does.
+ */
+const COMPILE_FROM = 4;
+
+/** The items {@link encode} encoded. Throws on a damaged encoding. */
+function decode(encoded: Encoded, prefixes: Prefixes, compileFrom = COMPILE_FROM): unknown[] {
+  const [path, url] = prefixes;
+  const { shapes, leaves } = encoded;
+  const strings = encoded.strings.map((stored) => {
+    const kind = stored[0];
+    const rest = stored.slice(1);
+    if (kind === "=") return rest;
+    if (kind === "/") return path + rest;
+    if (kind === ":") return url + rest;
+    throw new Error("a string of no kind");
+  });
+  /** Throws unless `node` is a fixed leaf that can be. */
+  const checkFixed = (node: unknown[]): void => {
+    const [tag, value] = node;
+    if (tag === FIXED_LITERAL) {
+      if (value === null || typeof value === "boolean") return;
+      if (typeof value === "number" && Number.isFinite(value)) return;
+    } else if (Number.isInteger(value) && (value as number) >= 0) {
+      if (tag === FIXED_STRING && (value as number) < strings.length) return;
+      if (tag === FIXED_SHARED) return;
+    }
+    throw new Error("a damaged leaf");
+  };
+  /** The value of a fixed leaf. */
+  const fixedLeaf = (node: unknown[]): unknown => {
+    checkFixed(node);
+    const [tag, value] = node as [number, number];
+    return tag === FIXED_LITERAL ? value : tag === FIXED_STRING ? strings[value] : shared(value);
+  };
+  const kept: object[] = [];
+  const keep = <T extends object>(object: T): T => {
+    kept.push(object);
     return object;
   };
-  return walk(encoded.value);
+  const shared = (id: number): object => {
+    const object = kept[id];
+    if (object === undefined) throw new Error("a reference to nothing");
+    return object;
+  };
+  const uses = encoded.skeletons.map(() => 0);
+  for (const id of encoded.items) {
+    if (uses[id] === undefined) throw new Error("an unknown skeleton");
+    uses[id]++;
+  }
+  // One builder a common skeleton, made once: nested literals with the
+  // shapes' keys in order, so that decoded objects are as fast to read as the
+  // ones a load makes, and an item is built by one call. A rare skeleton is
+  // walked instead.
+  const builders = encoded.skeletons.map((skeleton, id) => {
+    if (uses[id] < compileFrom) return undefined;
+    let count = 0;
+    const source = (node: Skeleton): string => {
+      if (node === STRING) return `S[L[o + ${count++}]]`;
+      if (node === LITERAL) return `L[o + ${count++}]`;
+      if (node === SHARED) return `R(L[o + ${count++}])`;
+      if (Array.isArray(node) && node.length === 2 && node[0] <= FIXED_STRING) {
+        checkFixed(node);
+        // Only a number, a boolean or null is written in, or an index: data never runs.
+        if (node[0] === FIXED_LITERAL) return JSON.stringify(node[1]);
+        return node[0] === FIXED_STRING ? `S[${node[1]}]` : `R(${node[1]})`;
+      }
+      if (!Array.isArray(node) || (node[1] !== 0 && node[1] !== 1)) {
+        throw new Error("a damaged skeleton");
+      }
+      const [tag, kept, ...members] = node;
+      let literal: string;
+      if (tag === ARRAY) {
+        literal = `[${members.map(source).join(", ")}]`;
+      } else {
+        const keys = shapes[tag];
+        if (!Number.isInteger(tag) || !Array.isArray(keys)) throw new Error("an unknown shape");
+        let next = 0;
+        const fields = keys.map((key) => {
+          if (typeof key !== "string" || (key[0] !== "?" && key[0] !== "=")) {
+            throw new Error("a damaged shape");
+          }
+          // `"__proto__": v` in a literal sets the prototype; computed, it is an own key.
+          const name = key.slice(1) === "__proto__"
+            ? `["__proto__"]`
+            : JSON.stringify(key.slice(1));
+          if (key[0] === "?") return `${name}: undefined`;
+          if (next === members.length) throw new Error("a shape that does not fit");
+          return `${name}: ${source(members[next++])}`;
+        });
+        if (next !== members.length) throw new Error("a shape that does not fit");
+        literal = `{ ${fields.join(", ")} }`;
+      }
+      return kept === 1 ? `K(${literal})` : literal;
+    };
+    const body = source(skeleton);
+    return {
+      leaves: count,
+      // The source is made of JSON-quoted keys and numbers only: data never runs.
+      build: new Function("S", "L", "o", "K", "R", `return ${body};`) as (
+        strings: string[],
+        leaves: Encoded["leaves"],
+        at: number,
+        keep: <T extends object>(object: T) => T,
+        shared: (id: number) => object,
+      ) => unknown,
+    };
+  });
+  let at = 0;
+  // What a builder's literals do, key by key.
+  const walk = (node: Skeleton): unknown => {
+    if (node === STRING) return strings[leaves[at++] as number];
+    if (node === LITERAL) return leaves[at++];
+    if (node === SHARED) return shared(leaves[at++] as number);
+    if (Array.isArray(node) && node.length === 2 && node[0] <= FIXED_STRING) {
+      return fixedLeaf(node);
+    }
+    if (!Array.isArray(node) || (node[1] !== 0 && node[1] !== 1)) {
+      throw new Error("a damaged skeleton");
+    }
+    let value: object;
+    if (node[0] === ARRAY) {
+      const array: unknown[] = [];
+      for (let i = 2; i < node.length; i++) array.push(walk(node[i] as Skeleton));
+      value = array;
+    } else {
+      const keys = shapes[node[0]];
+      if (!Number.isInteger(node[0]) || !Array.isArray(keys)) throw new Error("an unknown shape");
+      const object: Record<string, unknown> = {};
+      let next = 2;
+      for (const key of keys) {
+        if (typeof key !== "string" || (key[0] !== "?" && key[0] !== "=")) {
+          throw new Error("a damaged shape");
+        }
+        if (key[0] === "=" && next === node.length) throw new Error("a shape that does not fit");
+        const member = key[0] === "?" ? undefined : walk(node[next++] as Skeleton);
+        // As a literal's key: an own property, even `__proto__`.
+        Object.defineProperty(object, key.slice(1), {
+          value: member,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      }
+      if (next !== node.length) throw new Error("a shape that does not fit");
+      value = object;
+    }
+    return node[1] === 1 ? keep(value) : value;
+  };
+  const items: unknown[] = [];
+  for (const id of encoded.items) {
+    const builder = builders[id];
+    if (builder === undefined) {
+      items.push(walk(encoded.skeletons[id]));
+    } else {
+      items.push(builder.build(strings, leaves, at, keep, shared));
+      at += builder.leaves;
+    }
+  }
+  if (at !== leaves.length) throw new Error("leaves that do not fit");
+  return items;
 }
-
-const PLACEHOLDER = Object.freeze({});
-
-const PATH_MARK = 0xe000;
-const URL_MARK = 0xe001;
-const PATH_PREFIX = String.fromCharCode(PATH_MARK);
-const URL_PREFIX = String.fromCharCode(URL_MARK);
 
 /** The project root as a path and as a URL, each with a trailing slash. */
 type Prefixes = readonly [string, string];
@@ -525,8 +831,15 @@ function prefixesOf(project: Project): Prefixes {
   return [`${project.root}/`, `${toFileUrl(project.root)}/`];
 }
 
-/** For tests: encode and decode, as the cache does. */
-export function roundTrip(value: unknown, root = "/project"): unknown {
+/**
+ * For tests: encode and decode, as the cache does; `compileFrom` 1 compiles
+ * every skeleton, `Infinity` none.
+ */
+export function roundTrip(
+  value: readonly unknown[],
+  root = "/project",
+  compileFrom = COMPILE_FROM,
+): unknown[] {
   const prefixes: Prefixes = [`${root}/`, `${toFileUrl(root)}/`];
-  return decode(JSON.parse(JSON.stringify(encode(value, prefixes))), prefixes);
+  return decode(JSON.parse(JSON.stringify(encode(value, prefixes))), prefixes, compileFrom);
 }

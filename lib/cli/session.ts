@@ -16,7 +16,7 @@ import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { type LoadedStages, loadStagesWithProducers } from "../pipeline/discovery.ts";
-import { readLoadCache, writeLoadCache } from "./load_cache.ts";
+import { type LoadDerived, readLoadCache, writeLoadCache } from "./load_cache.ts";
 import { FreshLoader } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
 import {
@@ -234,11 +234,16 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     const cacheMode = fresh || typeCheck || options.fingerprint === false || useCache === undefined
       ? undefined
       : useCache;
+    // A dep missing from the workspace but tracked (a .pvt file records it) is an input
+    // that 'pivot checkout' restores, not an error.
+    const graphOptions = { exists: (abs: string) => exists(abs) || isTracked(abs, project.root) };
     let cached: LoadedStages | undefined;
+    let derived: Partial<LoadDerived> = {};
     if (cacheMode !== undefined) {
-      const read = readLoadCache(project, pipelineFile, denoConfig, paramsYaml);
+      const read = readLoadCache(project, pipelineFile, denoConfig, paramsYaml, graphOptions);
       if ("hit" in read) {
         cached = read.hit.loaded;
+        derived = read.hit;
         mark("session: load cache hit");
       } else {
         mark(`session: load cache miss: ${read.miss}`);
@@ -266,15 +271,11 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       );
       mark("session: type-checked");
     }
-    // A dep missing from the workspace but tracked (a .pvt file records it) is an input
-    // that 'pivot checkout' restores, not an error.
-    const graph = buildGraph(loaded.stages, {
-      exists: (abs) => exists(abs) || isTracked(abs, project.root),
-    });
+    const graph = derived.graph ?? buildGraph(loaded.stages, graphOptions);
     mark("session: graph built");
     const fingerprints = options.fingerprint === false
       ? new Map()
-      : await fingerprintStages(graph.order, fingerprintOptions);
+      : derived.fingerprints ?? await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
     refuseOutsOverCode({ project, graph, fingerprints });
     const loadedContext = { ...context, graph, fingerprints };
@@ -300,6 +301,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         pipelineFile,
         paramsYaml,
         loaded,
+        { graph, fingerprints },
         { since, probed },
         fingerprintOptions,
       );

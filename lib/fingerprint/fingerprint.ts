@@ -481,6 +481,62 @@ class FingerprintRun {
   }
 }
 
+/** The fingerprints of a list of stages as plain data (see {@link fingerprintSnapshot}). */
+export type FingerprintSnapshot = Snapshot;
+
+/**
+ * The fingerprints of `stages` (each in `fingerprints`, none a command
+ * stage) as plain data, for the load cache (lib/cli/load_cache.ts), which
+ * keeps them under its own key; undefined when a module the stages' code is
+ * in is not one of `covered` (absolute paths of the local modules of the
+ * pipelines' graphs, whose stamps that key holds, as it holds the config
+ * inputs'), or a stage has no fingerprint. A stage's fingerprint is a
+ * function of its cache key (part of the stage) and of the contents of its
+ * entry modules' graphs (parts of the pipelines' graphs) and of the config
+ * inputs.
+ */
+export function fingerprintSnapshot(
+  stages: readonly StageDef[],
+  fingerprints: ReadonlyMap<string, StageFingerprint>,
+  covered: ReadonlySet<string>,
+): FingerprintSnapshot | undefined {
+  const list: StageFingerprint[] = [];
+  for (const stage of stages) {
+    const fingerprint = fingerprints.get(stage.name);
+    if (stage.code.kind === "command" || fingerprint === undefined) return undefined;
+    list.push(fingerprint);
+  }
+  for (const url of entryModules(stages)) {
+    if (!covered.has(fromFileUrl(url))) return undefined;
+  }
+  return encodeSnapshot("", list);
+}
+
+/**
+ * The fingerprints {@link fingerprintSnapshot} kept for `stages` (the same
+ * list), keyed by name in the graph's order (`order`: indexes into
+ * `stages`, each once), as {@link fingerprintStages} returns them. Throws on
+ * a damaged snapshot.
+ */
+export function fingerprintsFromSnapshot(
+  stages: readonly StageDef[],
+  order: readonly number[],
+  snapshot: FingerprintSnapshot,
+): Map<string, StageFingerprint> {
+  if (snapshot.stages.length !== stages.length || snapshot.anchors.length !== stages.length) {
+    throw new Error("fingerprints of another stage list");
+  }
+  const decoded = decodeSnapshot(snapshot);
+  const result = new Map<string, StageFingerprint>();
+  for (const i of order) {
+    const fingerprint = decoded[i];
+    if (fingerprint?.manifest === undefined) throw new Error("a fingerprint of no shape");
+    result.set(stages[i].name, fingerprint);
+  }
+  if (result.size !== stages.length) throw new Error("fingerprints of another stage list");
+  return result;
+}
+
 /** The `file:` modules stages live in: pipeline files first (they import the rest). */
 function entryModules(stages: readonly StageDef[]): string[] {
   const first = new Set<string>();

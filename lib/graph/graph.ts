@@ -125,6 +125,145 @@ export function buildGraph(stages: readonly StageDef[], options: GraphOptions): 
 }
 
 /**
+ * What {@link buildGraph} derived from a list of stages, as plain data, for
+ * the load cache (lib/cli/load_cache.ts), which keeps it beside the stages
+ * under the same key: the graph is a function of the stages but for which
+ * input deps exist, and {@link graphFromShape} checks those again.
+ */
+export interface GraphShape {
+  /** The topological order, as declaration indexes. */
+  readonly order: number[];
+  /**
+   * Per stage and per dep, in declaration order: the number of its
+   * producers, then each as its stage's declaration index and the index of
+   * the out among that stage's outs.
+   */
+  readonly producers: number[];
+}
+
+/** The shape of `graph`, built by {@link buildGraph} from `stages`. */
+export function graphShape(stages: readonly StageDef[], graph: StageGraph): GraphShape {
+  const indexOf = new Map<StageDef, number>();
+  stages.forEach((stage, i) => indexOf.set(stage, i));
+  const producers: number[] = [];
+  for (const stage of stages) {
+    const perDep = graph.producersOfDep.get(stage.name)!;
+    for (const dep of stage.deps) {
+      const list = perDep.get(dep.path)!;
+      producers.push(list.length);
+      for (const { stage: producer, out } of list) {
+        producers.push(indexOf.get(producer)!, producer.outs.indexOf(out));
+      }
+    }
+  }
+  return { order: graph.order.map((stage) => indexOf.get(stage)!), producers };
+}
+
+/**
+ * The graph {@link buildGraph} gave for `stages` when `shape` was taken
+ * (see {@link graphShape}), without its checks: they held then for the
+ * same stages. Undefined when an input dep (one no stage produces) no
+ * longer exists: {@link buildGraph} says which. Throws on a shape that does
+ * not fit the stages.
+ */
+export function graphFromShape(
+  stages: readonly StageDef[],
+  shape: GraphShape,
+  options: GraphOptions,
+): StageGraph | undefined {
+  const n = stages.length;
+  const { producers } = shape;
+  const byName = new Map<string, StageDef>();
+  const upstreamSets: Set<string>[] = [];
+  const downstreamSets: Set<string>[] = [];
+  for (let i = 0; i < n; i++) {
+    byName.set(stages[i].name, stages[i]);
+    upstreamSets.push(new Set());
+    downstreamSets.push(new Set());
+  }
+  if (byName.size !== n) throw new Error("a graph of stages with one name");
+  // Each input dep's path is asked about once.
+  const present = new Map<string, boolean>();
+  let missing = false;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const stage = stages[i];
+    const up = upstreamSets[i];
+    for (const dep of stage.deps) {
+      const count = producers[k++];
+      if (!(count >= 0)) throw new Error("a damaged graph");
+      if (count === 0) {
+        let there = present.get(dep.abs);
+        if (there === undefined) present.set(dep.abs, there = options.exists(dep.abs));
+        if (!there) missing = true;
+        continue;
+      }
+      for (let c = 0; c < count; c++) {
+        const from = stages[producers[k++]];
+        if (from?.outs[producers[k++]] === undefined) throw new Error("a producer of nothing");
+        if (up.has(from.name)) continue;
+        up.add(from.name);
+        downstreamSets[producers[k - 2]].add(stage.name);
+      }
+    }
+  }
+  if (k !== producers.length) throw new Error("a damaged graph");
+  const upstream = new Map<string, Set<string>>();
+  const downstream = new Map<string, Set<string>>();
+  for (let i = 0; i < n; i++) {
+    upstream.set(stages[i].name, upstreamSets[i]);
+    downstream.set(stages[i].name, downstreamSets[i]);
+  }
+  const placed = new Uint8Array(n);
+  const order: StageDef[] = [];
+  for (const i of shape.order) {
+    if (!(i >= 0 && i < n) || placed[i] === 1) throw new Error("a damaged order");
+    placed[i] = 1;
+    order.push(stages[i]);
+  }
+  if (order.length !== n) throw new Error("a damaged order");
+  if (missing) return undefined;
+  // Only the DAG view and a stage's details read it: made when first asked for.
+  let producersOfDep: Map<string, Map<string, Producer[]>> | undefined;
+  return {
+    order,
+    byName,
+    upstream,
+    downstream,
+    get producersOfDep() {
+      return producersOfDep ??= producersFromShape(stages, producers);
+    },
+  };
+}
+
+function producersFromShape(
+  stages: readonly StageDef[],
+  producers: readonly number[],
+): Map<string, Map<string, Producer[]>> {
+  // One producer object an out, as the out index of buildGraph hands out.
+  const made = new Map<OutDef, Producer>();
+  const result = new Map<string, Map<string, Producer[]>>();
+  let k = 0;
+  for (const stage of stages) {
+    const perDep = new Map<string, Producer[]>();
+    result.set(stage.name, perDep);
+    for (const dep of stage.deps) {
+      const list: Producer[] = [];
+      const count = producers[k++];
+      for (let c = 0; c < count; c++) {
+        const from = stages[producers[k++]];
+        const out = from.outs[producers[k++]];
+        let producer = made.get(out);
+        if (producer === undefined) made.set(out, producer = { stage: from, out });
+        list.push(producer);
+      }
+      perDep.set(dep.path, list);
+    }
+  }
+  return result;
+}
+
+/**
  * Kahn's order over declaration indexes: `upstream[i]` and `downstream[i]`
  * are the names of stage `i`'s neighbours, `indexOf` their indexes.
  */

@@ -12,7 +12,13 @@
  * back before the runs that record.
  */
 
-import { age, runPivot, tempDir, TempProject } from "../_project.ts";
+import { age, REPO, runPivot, tempDir, TempProject } from "../_project.ts";
+import { readLoadCache } from "../../lib/cli/load_cache.ts";
+import { buildGraph, type StageGraph } from "../../lib/graph/graph.ts";
+import { fingerprintStages, type StageFingerprint } from "../../lib/fingerprint/fingerprint.ts";
+import { findProject } from "../../lib/pipeline/find_project.ts";
+import { readParamsOverrides } from "../../lib/pipeline/load.ts";
+import { exists } from "../../lib/paths.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -285,16 +291,23 @@ test("a dep, an out or a lock file changed: decided the normal way", async () =>
   assert(!(await traced(project, "repro")).fast);
   assert(await project.exists(".pivot/stages/b.lock"));
   await Deno.remove(project.path("data/in.txt"));
-  // Refused as the normal path refuses it (the graph checks inputs exist, from either).
-  const missing = await traced(project, "status");
-  assertEquals(missing.code, 2, missing.stderr);
-  await Deno.remove(project.path(".pivot", "state", "load-cache.json"));
-  const normal = await traced(project, "status");
-  assertEquals([missing.code, missing.stdout, missing.stderr], [
-    normal.code,
-    normal.stdout,
-    normal.stderr,
-  ]);
+  // Refused as the normal path refuses it (the graph checks inputs exist, from either;
+  // the cached graph is not used then).
+  for (const command of ["status", "list"]) {
+    const missing = await traced(project, command);
+    assertMatch(missing.cache, /load cache hit/);
+    assertEquals(missing.code, 2, missing.stderr);
+    const cache = project.path(".pivot", "state", "load-cache.json");
+    const kept = await Deno.readTextFile(cache);
+    await Deno.remove(cache);
+    const normal = await traced(project, command);
+    assertEquals([missing.code, missing.stdout, missing.stderr], [
+      normal.code,
+      normal.stdout,
+      normal.stderr,
+    ]);
+    await Deno.writeTextFile(cache, kept);
+  }
 });
 
 test("a lock file edited by hand is read the normal way", async () => {
@@ -383,33 +396,10 @@ test("other ways out of the module sources make a pipeline ineligible", async ()
   assertMatch((await traced(project, "list")).cache, /load cache written/);
 });
 
-test("a damaged cache is a miss, never a crash", async () => {
+/** Each damage of the cache file makes `list`, `status` and `repro` miss, then write it again. */
+async function damagedMisses(damages: [string, (text: string) => string][]): Promise<void> {
   await using project = await cachedProject();
   const path = project.path(".pivot", "state", "load-cache.json");
-  const damages: [string, (text: string) => string][] = [
-    ["truncated", (text) => text.slice(0, text.length / 2)],
-    ["not JSON", () => "\u0000garbage"],
-    ["a wrong shape", (text) => {
-      const stored = JSON.parse(text);
-      stored.stages.value = [99, 1, 2];
-      return JSON.stringify(stored);
-    }],
-    ["a reference to nothing", (text) => {
-      const stored = JSON.parse(text);
-      stored.stages.value = [-1, [-2, 4000]];
-      return JSON.stringify(stored);
-    }],
-    ["stages of another pipeline file", (text) => {
-      const stored = JSON.parse(text);
-      stored.mainCount = 10;
-      return JSON.stringify(stored);
-    }],
-    ["files missing", (text) => {
-      const stored = JSON.parse(text);
-      delete stored.files;
-      return JSON.stringify(stored);
-    }],
-  ];
   for (const [what, damage] of damages) {
     for (const args of [["list"], ["status"], ["repro"]]) {
       // Each command misses and writes the cache again: damaged anew for the next.
@@ -422,6 +412,59 @@ test("a damaged cache is a miss, never a crash", async () => {
     }
     assertEquals((await traced(project, "list")).stdout, "a\nb\n", what);
   }
+}
+
+/** `text` (the cache file) with `change` made to its JSON (of any shape: it is damaged). */
+// deno-lint-ignore no-explicit-any
+function edited(change: (stored: Record<string, any>) => void): (text: string) => string {
+  return (text) => {
+    const stored = JSON.parse(text);
+    change(stored);
+    return JSON.stringify(stored);
+  };
+}
+
+// The damages in groups: each group's test stays within the time limit on a loaded machine.
+test("a damaged cache is a miss, never a crash", async () => {
+  await damagedMisses([
+    ["truncated", (text) => text.slice(0, text.length / 2)],
+    ["not JSON", () => "\u0000garbage"],
+    ["files missing", edited((stored) => delete stored.files)],
+  ]);
+});
+
+test("damaged stages in the cache are a miss", async () => {
+  await damagedMisses([
+    ["a wrong shape", edited((stored) => stored.stages.skeletons[0][0] = 99)],
+    [
+      "a reference to nothing",
+      edited((stored) => {
+        stored.stages.skeletons = [2];
+        stored.stages.items = [0];
+        stored.stages.leaves = [4000];
+      }),
+    ],
+    ["stages of another pipeline file", edited((stored) => stored.mainCount = 10)],
+  ]);
+});
+
+test("damaged leaves or graph in the cache are a miss", async () => {
+  await damagedMisses([
+    ["leaves that do not fit", edited((stored) => stored.stages.leaves.push(0))],
+    ["a graph of other stages", edited((stored) => stored.graph.order = [0, 0])],
+  ]);
+});
+
+test("a damaged graph or fingerprints in the cache are a miss", async () => {
+  await damagedMisses([
+    [
+      "a producer of nothing",
+      edited((stored) => {
+        stored.graph.producers = stored.graph.producers.map((n: number) => n === 0 ? 0 : 7);
+      }),
+    ],
+    ["fingerprints of another stage list", edited((stored) => stored.fingerprints.stages = [0])],
+  ]);
 });
 
 test("another Pivot, project root or pipeline file misses", async () => {
@@ -482,4 +525,77 @@ test("an out directory turned into a link outside the project is refused as befo
   assertMatch(list.cache, /leads outside the project/);
   assertEquals(list.code, 2, list.stderr);
   assertMatch(list.stderr, /leads outside the project through a symbolic link/);
+});
+
+/** A graph as plain data: order, edges and producers by name. */
+function graphData(graph: StageGraph) {
+  const names = (set: ReadonlySet<string> | undefined) => [...set ?? []];
+  return {
+    order: graph.order.map((stage) => stage.name),
+    byName: [...graph.byName.keys()],
+    upstream: [...graph.upstream].map(([name, set]) => [name, names(set)]),
+    downstream: [...graph.downstream].map(([name, set]) => [name, names(set)]),
+    producers: [...graph.producersOfDep].map(([name, perDep]) => [
+      name,
+      [...perDep].map(([path, list]) => [path, list.map((p) => [p.stage.name, p.out.path])]),
+    ]),
+  };
+}
+
+function fingerprintData(fingerprints: ReadonlyMap<string, StageFingerprint>) {
+  return [...fingerprints].map(([name, { manifest, locations, files }]) => [
+    name,
+    { manifest, locations, files },
+  ]);
+}
+
+test("the graph and fingerprints kept in the cache are the ones a load derives", async () => {
+  // Stages fed by two producers and by one, and one fed by none.
+  const files = {
+    ...FILES,
+    "pipeline.ts": PIPELINE + `
+pipeline.stage({
+  name: "c",
+  deps: { a: dep("build/a.txt", loaders.text()), b: dep("build/b.txt", loaders.text()) },
+  outs: { o: out("other/c.txt", loaders.text()) },
+  run: ({ a, b }) => ({ o: shout(a + b) }),
+});
+
+pipeline.stage({
+  name: "d",
+  deps: { src: dep("data/in.txt", loaders.text()) },
+  outs: { o: out("other/d.txt", loaders.text()) },
+  run: ({ src }) => ({ o: src }),
+});
+`,
+  };
+  await using project = await cachedProject(files);
+  const found = findProject(project.root);
+  const state = await project.state();
+  const paramsYaml = await readParamsOverrides(found, state);
+  const options = { exists: (abs: string) => exists(abs) };
+  const read = readLoadCache(
+    found,
+    project.path("pipeline.ts"),
+    project.config,
+    paramsYaml,
+    options,
+  );
+  assert("hit" in read, JSON.stringify(read));
+  const { loaded, graph, fingerprints } = read.hit;
+  assert(graph !== undefined && fingerprints !== undefined, "both kept");
+  const built = buildGraph(loaded.stages, options);
+  assertEquals(graphData(graph), graphData(built));
+  const derived = await fingerprintStages(built.order, {
+    projectRoot: project.root,
+    denoConfig: project.config,
+    pivotRoot: REPO,
+    state,
+  });
+  assertEquals(fingerprintData(fingerprints), fingerprintData(derived));
+  // An input gone: no cached graph (buildGraph says which), and so no fingerprints.
+  const gone = readLoadCache(found, project.path("pipeline.ts"), project.config, paramsYaml, {
+    exists: (abs) => !abs.endsWith("data/in.txt"),
+  });
+  assert("hit" in gone && gone.hit.graph === undefined && gone.hit.fingerprints === undefined);
 });

@@ -1,8 +1,16 @@
 import { PivotError } from "../../lib/errors.ts";
-import { buildGraph, withDownstream, withUpstream } from "../../lib/graph/graph.ts";
+import {
+  buildGraph,
+  graphFromShape,
+  graphShape,
+  type Producer,
+  type StageGraph,
+  withDownstream,
+  withUpstream,
+} from "../../lib/graph/graph.ts";
 import type { StageDef } from "../../lib/model/stage_def.ts";
 import { existing, stage } from "./_stages.ts";
-import { assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 const names = (stages: readonly StageDef[]) => stages.map((s) => s.name);
@@ -247,4 +255,56 @@ test("order takes the earliest-declared ready stage at every step, in wide and r
     expected.push(`s${next}`);
   }
   assertEquals(names(buildGraph(stages, existing()).order), expected);
+});
+
+/** A graph as plain data: order, edges and producers (with their identity) by name. */
+function graphData(graph: StageGraph) {
+  const producers = new Set<Producer>();
+  return {
+    order: graph.order.map((s) => s.name),
+    byName: [...graph.byName].map(([name, s]) => [name, graph.order.indexOf(s)]),
+    upstream: [...graph.upstream].map(([name, set]) => [name, [...set]]),
+    downstream: [...graph.downstream].map(([name, set]) => [name, [...set]]),
+    producers: [...graph.producersOfDep].map(([name, perDep]) => [
+      name,
+      [...perDep].map(([path, list]) => [
+        path,
+        list.map((p) => {
+          const again = producers.has(p);
+          producers.add(p);
+          return [p.stage.name, p.out.path, again];
+        }),
+      ]),
+    ]),
+  };
+}
+
+test("a graph rebuilt from its shape is the graph built, in every order and edge", () => {
+  const stages = [
+    stage({ name: "late", deps: ["out/all/"], outs: ["report.txt"] }),
+    stage({ name: "a", deps: ["data/in.txt"], outs: ["out/all/a.txt"] }),
+    stage({
+      name: "b",
+      deps: ["data/in.txt", "out/all/a.txt", "out/all/a.txt"],
+      outs: ["out/all/b/"],
+    }),
+    stage({ name: "c", deps: ["out/all/b/x.txt", "data/in.txt"], outs: ["c1.txt", "c2.txt"] }),
+    stage({ name: "d", deps: ["c2.txt", "c1.txt", "out/all/"], outs: [] }),
+    stage({ name: "lone" }),
+  ];
+  const options = existing("data/in.txt");
+  const built = buildGraph(stages, options);
+  const shape = JSON.parse(JSON.stringify(graphShape(stages, built)));
+  const rebuilt = graphFromShape(stages, shape, options)!;
+  assertEquals(graphData(rebuilt), graphData(built));
+  for (const s of rebuilt.order) assert(s === stages[stages.indexOf(s)], "the stages themselves");
+  // An input gone: no graph, so that building it says which.
+  assertEquals(graphFromShape(stages, shape, existing()), undefined);
+  rejects(() => buildGraph(stages, existing()), /data\/in\.txt/);
+  // A shape of other stages is refused.
+  assertThrows(() => graphFromShape(stages.slice(1), shape, options));
+  assertThrows(() => graphFromShape(stages, { ...shape, order: [0, 0, 1, 2, 3, 4] }, options));
+  assertThrows(() =>
+    graphFromShape(stages, { ...shape, producers: [...shape.producers, 1] }, options)
+  );
 });
