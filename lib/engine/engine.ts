@@ -173,6 +173,9 @@ export class Engine {
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
+    if (this.#allVerified(request, verified)) {
+      return await this.#skipAll(request, index, started);
+    }
     // Wakes the loop below when a stage lets its downstream go before it ends.
     let wake = () => {};
     // Commits of queued state writes during the wave, one after another.
@@ -328,6 +331,72 @@ export class Engine {
       index.save(this.#context);
       mark("engine: verified index saved");
       await state.flush();
+      mark("engine: state flushed");
+    }
+    this.#events.emit(summary);
+    mark("engine: summary emitted");
+    return summary;
+  }
+
+  /**
+   * True when the general loop of {@link runWave} would settle every stage
+   * of the wave by the verified index, in pipeline order, without a task:
+   * nothing forced or cancelled, every stage verified, and each stage's
+   * upstream stages all in the wave (so none is asked about again, see
+   * {@link #verified}).
+   */
+  #allVerified(request: WaveRequest, verified: ReadonlyMap<string, Verified>): boolean {
+    if (request.signal?.aborted || verified.size < request.stages.length) return false;
+    const { upstream } = this.#context.graph;
+    const inWave = new Set<string>();
+    for (const stage of request.stages) {
+      if (request.force.has(stage.name) || !verified.has(stage.name)) return false;
+      for (const name of upstream.get(stage.name) ?? []) if (!inWave.has(name)) return false;
+      inWave.add(stage.name);
+    }
+    return true;
+  }
+
+  /**
+   * A wave whose every stage the verified index shows up to date
+   * ({@link #allVerified}): the events, summary and saved index of the
+   * general loop, without its schedule. That loop takes the earliest ready
+   * stage each time, and with every stage settled at once that is pipeline
+   * order, so the `stage` events come in the order of `request.stages`.
+   */
+  async #skipAll(
+    request: WaveRequest,
+    index: VerifiedIndex,
+    started: number,
+  ): Promise<SummaryEvent> {
+    forgetAllDirs();
+    this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
+    for (const stage of request.stages) {
+      const since = performance.now();
+      this.#events.emit({
+        type: "stage",
+        stage: stage.name,
+        status: "skipped",
+        reason: "up to date",
+        duration_ms: Math.round(performance.now() - since),
+      });
+      this.#emitPoolWarnings();
+    }
+    const summary: SummaryEvent = {
+      type: "summary",
+      ran: 0,
+      skipped: request.stages.length,
+      restored: 0,
+      failed: 0,
+      blocked: 0,
+      cancelled: 0,
+      duration_ms: Math.round(performance.now() - started),
+    };
+    mark("engine: wave ended (every stage verified)");
+    if (!request.noCommit) {
+      index.save(this.#context);
+      mark("engine: verified index saved");
+      await this.#context.state.flush();
       mark("engine: state flushed");
     }
     this.#events.emit(summary);
