@@ -57,6 +57,12 @@ export interface WaveRequest {
    * (default {@link RECORDED_PER_COMMIT}), not only at the end of the wave.
    */
   readonly commitEvery?: number;
+  /**
+   * False: settle stages the verified index shows up to date one by one in
+   * the general loop even when every stage of the wave is (tests compare
+   * the two). By default such a wave is settled at once, without the schedule.
+   */
+  readonly settleAllAtOnce?: boolean;
 }
 
 /** How a stage ended in a wave, before it is reported as a `stage` event. */
@@ -173,7 +179,7 @@ export class Engine {
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
-    if (this.#allVerified(request, verified)) {
+    if (request.settleAllAtOnce !== false && this.#allVerified(request, verified)) {
       return await this.#skipAll(request, index, started);
     }
     // Wakes the loop below when a stage lets its downstream go before it ends.
