@@ -169,6 +169,12 @@ export class Engine {
   async runWave(request: WaveRequest): Promise<SummaryEvent> {
     const started = performance.now();
     const { graph } = this.#context;
+    const index = await verifiedIndexOf(this.#context.state);
+    const verified = index.takeRecent(this.#context) ??
+      index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
+    if (request.settleAllAtOnce !== false && this.#allVerified(request, verified)) {
+      return await this.#skipAll(request, index, started);
+    }
     const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
@@ -176,12 +182,6 @@ export class Engine {
     // end, or put their outs in place); a failure blocks everything below it
     // that has not started, at once.
     const schedule = new WaveSchedule(request.stages, graph);
-    const index = await verifiedIndexOf(this.#context.state);
-    const verified = index.takeRecent(this.#context) ??
-      index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
-    if (request.settleAllAtOnce !== false && this.#allVerified(request, verified)) {
-      return await this.#skipAll(request, index, started);
-    }
     // Wakes the loop below when a stage lets its downstream go before it ends.
     let wake = () => {};
     // Commits of queued state writes during the wave, one after another.
@@ -353,10 +353,12 @@ export class Engine {
    */
   #allVerified(request: WaveRequest, verified: ReadonlyMap<string, Verified>): boolean {
     if (request.signal?.aborted || verified.size < request.stages.length) return false;
-    const { upstream } = this.#context.graph;
-    const inWave = new Set<string>();
+    const { upstream, order } = this.#context.graph;
+    // A wave of every stage of the graph (a subset of it) holds every upstream stage.
+    const inWave = request.stages.length === order.length ? undefined : new Set<string>();
     for (const stage of request.stages) {
       if (request.force.has(stage.name) || !verified.has(stage.name)) return false;
+      if (inWave === undefined) continue;
       for (const name of upstream.get(stage.name) ?? []) if (!inWave.has(name)) return false;
       inWave.add(stage.name);
     }
