@@ -57,6 +57,12 @@ export interface WaveRequest {
    * (default {@link RECORDED_PER_COMMIT}), not only at the end of the wave.
    */
   readonly commitEvery?: number;
+  /**
+   * False: settle stages the verified index shows up to date one by one in
+   * the general loop even when every stage of the wave is (tests compare
+   * the two). By default such a wave is settled at once, without the schedule.
+   */
+  readonly settleAllAtOnce?: boolean;
 }
 
 /** How a stage ended in a wave, before it is reported as a `stage` event. */
@@ -163,6 +169,12 @@ export class Engine {
   async runWave(request: WaveRequest): Promise<SummaryEvent> {
     const started = performance.now();
     const { graph } = this.#context;
+    const index = await verifiedIndexOf(this.#context.state);
+    const verified = index.takeRecent(this.#context) ??
+      index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
+    if (request.settleAllAtOnce !== false && this.#allVerified(request, verified)) {
+      return await this.#skipAll(request, index, started);
+    }
     const results = new Map<string, StageOutcome>();
     const running = new Map<string, Promise<void>>();
     const slots = new Slots(request.jobs);
@@ -170,9 +182,6 @@ export class Engine {
     // end, or put their outs in place); a failure blocks everything below it
     // that has not started, at once.
     const schedule = new WaveSchedule(request.stages, graph);
-    const index = await verifiedIndexOf(this.#context.state);
-    const verified = index.takeRecent(this.#context) ??
-      index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
     // Wakes the loop below when a stage lets its downstream go before it ends.
     let wake = () => {};
     // Commits of queued state writes during the wave, one after another.
@@ -328,6 +337,74 @@ export class Engine {
       index.save(this.#context);
       mark("engine: verified index saved");
       await state.flush();
+      mark("engine: state flushed");
+    }
+    this.#events.emit(summary);
+    mark("engine: summary emitted");
+    return summary;
+  }
+
+  /**
+   * True when the general loop of {@link runWave} would settle every stage
+   * of the wave by the verified index, in pipeline order, without a task:
+   * nothing forced or cancelled, every stage verified, and each stage's
+   * upstream stages all in the wave (so none is asked about again, see
+   * {@link #verified}).
+   */
+  #allVerified(request: WaveRequest, verified: ReadonlyMap<string, Verified>): boolean {
+    if (request.signal?.aborted || verified.size < request.stages.length) return false;
+    const { upstream, order } = this.#context.graph;
+    // A wave of every stage of the graph (a subset of it) holds every upstream stage.
+    const inWave = request.stages.length === order.length ? undefined : new Set<string>();
+    for (const stage of request.stages) {
+      if (request.force.has(stage.name) || !verified.has(stage.name)) return false;
+      if (inWave === undefined) continue;
+      for (const name of upstream.get(stage.name) ?? []) if (!inWave.has(name)) return false;
+      inWave.add(stage.name);
+    }
+    return true;
+  }
+
+  /**
+   * A wave whose every stage the verified index shows up to date
+   * ({@link #allVerified}): the events, summary and saved index of the
+   * general loop, without its schedule. That loop takes the earliest ready
+   * stage each time, and with every stage settled at once that is pipeline
+   * order, so the `stage` events come in the order of `request.stages`.
+   */
+  async #skipAll(
+    request: WaveRequest,
+    index: VerifiedIndex,
+    started: number,
+  ): Promise<SummaryEvent> {
+    forgetAllDirs();
+    this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
+    for (const stage of request.stages) {
+      const since = performance.now();
+      this.#events.emit({
+        type: "stage",
+        stage: stage.name,
+        status: "skipped",
+        reason: "up to date",
+        duration_ms: Math.round(performance.now() - since),
+      });
+      this.#emitPoolWarnings();
+    }
+    const summary: SummaryEvent = {
+      type: "summary",
+      ran: 0,
+      skipped: request.stages.length,
+      restored: 0,
+      failed: 0,
+      blocked: 0,
+      cancelled: 0,
+      duration_ms: Math.round(performance.now() - started),
+    };
+    mark("engine: wave ended (every stage verified)");
+    if (!request.noCommit) {
+      index.save(this.#context);
+      mark("engine: verified index saved");
+      await this.#context.state.flush();
       mark("engine: state flushed");
     }
     this.#events.emit(summary);

@@ -501,6 +501,8 @@ export class WorkerPool {
     for (const worker of this.#all) worker.terminate();
     this.#all.clear();
     this.#idle.clear();
+    // No worker made (a no-op): no staging area to remove, nothing to wait for.
+    if (this.#made === 0) return;
     await Deno.remove(this.#options.stagingRoot, { recursive: true }).catch(() => {});
   }
 }

@@ -56,6 +56,8 @@ export interface WaveOptions {
   readonly force?: readonly string[];
   /** Commit queued state writes every this many recorded runs (the engine's default otherwise). */
   readonly commitEvery?: number;
+  /** False: settle verified stages in the engine's general loop, never all at once. */
+  readonly settleAllAtOnce?: boolean;
   /** Called with each event as it is emitted (on the engine's thread, before it goes on). */
   readonly onEvent?: (event: EngineEvent) => void;
 }
@@ -121,6 +123,9 @@ export async function engineProject(files: Record<string, string>): Promise<Engi
         jobs: options.jobs ?? 2,
         noCommit: false,
         ...(options.commitEvery !== undefined ? { commitEvery: options.commitEvery } : {}),
+        ...(options.settleAllAtOnce !== undefined
+          ? { settleAllAtOnce: options.settleAllAtOnce }
+          : {}),
       });
     },
     lastWave() {
