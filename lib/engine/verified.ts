@@ -32,6 +32,7 @@ import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
+import { hasNoopStamps, NoopStamps } from "../noop_stamps.ts";
 
 /**
  * One stage's entry, in one flat array (it parses several times faster than
@@ -486,6 +487,8 @@ export class VerifiedIndex {
    * (another pipeline's stages, say).
    */
   save(context: EngineContext): void {
+    // The launcher's gate (lib/noop_stamps.ts): what a no-op of this graph would compare.
+    if (this.#dirty || !hasNoopStamps(context.project.stateDir)) this.#writeNoopStamps(context);
     if (!this.#dirty) {
       // An index read whole and unchanged: only what lies past it is cleared.
       if (this.#keptKeys > 0) this.#clearPast(context, this.#keptKeys);
@@ -518,6 +521,33 @@ export class VerifiedIndex {
     }
     this.#keptKeys = count;
     this.#clearPast(context, count);
+  }
+
+  /**
+   * Write the stamps every stage of `context`'s graph would be checked
+   * against (lib/noop_stamps.ts): its lock file's, its deps' and its outs',
+   * as its entry holds them.
+   */
+  #writeNoopStamps(context: EngineContext): void {
+    const stamps = new NoopStamps();
+    const base = this.#base;
+    for (const stage of context.graph.order) {
+      const entry = indexable(stage) ? this.#entries.get(stageKey(context, stage)) : undefined;
+      if (
+        entry === undefined || entry[DEPS] !== stage.deps.length ||
+        entry[outsAt(entry)] !== stage.outs.length
+      ) {
+        stamps.incomplete();
+        break;
+      }
+      const add = (abs: string, at: number) =>
+        stamps.add(abs, base + (entry[at] as number), entry[at + 1] as number, entry[at + 2] as number);
+      add(stage.lockFile, LOCK);
+      stage.deps.forEach((dep, i) => add(dep.abs, DEPS + 1 + DEP_WIDTH * i));
+      const outs = outsAt(entry);
+      stage.outs.forEach((out, i) => add(out.abs, outs + 1 + OUT_WIDTH * i));
+    }
+    stamps.write(context.project.stateDir);
   }
 
   /** Clear the chunk keys past the first `count` that still hold data. */
