@@ -11,8 +11,12 @@
  *
  * Only a gate: a snapshot that holds lets the attempt go on, whose own checks
  * (the load cache's, the verified index's) decide; one that is stale, torn or
- * missing only sends the command to the child sooner. It imports nothing,
- * for the launcher's start-up.
+ * missing only sends the command to the child sooner. The stamps the gate
+ * took are kept for the attempt's verified-index check ({@link takeGateStamps}),
+ * which compares them with what the index recorded instead of stat-ing every
+ * path a second time: what the snapshot says is never trusted, only what the
+ * files' stats said, a moment earlier in the same command. It imports
+ * nothing, for the launcher's start-up.
  *
  * @module
  */
@@ -35,6 +39,27 @@ interface Snapshot {
   readonly paths: readonly string[];
   /** Three numbers a path, in `paths` order: mtime (ms since the epoch), size, inode. */
   readonly stamps: readonly number[];
+}
+
+/** A file's stamp, as lib/storage/state.ts's `FileStamp`. */
+export interface GateStamp {
+  readonly mtime: number;
+  readonly size: number;
+  readonly ino: number;
+}
+
+/** The stamps of the last gate that held, by path, until taken. */
+let taken: Map<string, GateStamp> | undefined;
+
+/**
+ * The stamps taken by the last {@link noopStampsDiffer} of this process that
+ * found every path unchanged, once (then undefined): for the verified
+ * index's check of the attempt that follows it.
+ */
+export function takeGateStamps(): Map<string, GateStamp> | undefined {
+  const stamps = taken;
+  taken = undefined;
+  return stamps;
 }
 
 /** Collects a snapshot: {@link add} each path's recorded stamp, then {@link write}. */
@@ -119,6 +144,7 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
   if (snapshot?.version !== VERSION || !Array.isArray(snapshot.paths)) return "another format";
   if (snapshot.complete !== true) return "a stage is not in the verified index";
   const { paths, stamps } = snapshot;
+  const now = new Map<string, GateStamp>();
   for (let n = 0; n < paths.length; n++) {
     let info: Deno.FileInfo;
     try {
@@ -126,12 +152,15 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
     } catch {
       return `${paths[n]} is gone`;
     }
+    const stamp = { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
     if (
-      !info.isFile || (info.mtime?.getTime() ?? 0) !== stamps[3 * n] ||
-      info.size !== stamps[3 * n + 1] || (info.ino ?? 0) !== stamps[3 * n + 2]
+      !info.isFile || stamp.mtime !== stamps[3 * n] || stamp.size !== stamps[3 * n + 1] ||
+      stamp.ino !== stamps[3 * n + 2]
     ) {
       return `${paths[n]} changed`;
     }
+    now.set(paths[n], stamp);
   }
+  taken = now;
   return undefined;
 }

@@ -32,7 +32,7 @@ import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
-import { hasNoopStamps, NoopStamps } from "../noop_stamps.ts";
+import { hasNoopStamps, NoopStamps, takeGateStamps } from "../noop_stamps.ts";
 
 /**
  * One stage's entry, in one flat array (it parses several times faster than
@@ -231,7 +231,12 @@ export class VerifiedIndex {
     shared = false,
   ): Map<string, Verified> {
     const asked = this.#ask(context, stages);
-    return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
+    // In the launcher's attempt, the stamps its no-op gate took moments ago (lib/noop_stamps.ts).
+    const gate = takeGateStamps();
+    const stamps = gate === undefined
+      ? asked.paths.map(fileStamp)
+      : asked.paths.map((abs) => gate.get(abs) ?? fileStamp(abs));
+    return this.#answer(context, asked, stamps, reuse, shared);
   }
 
   /**
@@ -526,27 +531,41 @@ export class VerifiedIndex {
   /**
    * Write the stamps every stage of `context`'s graph would be checked
    * against (lib/noop_stamps.ts): its lock file's, its deps' and its outs',
-   * as its entry holds them.
+   * as its entry holds them. The deps no stage writes come first: the
+   * user's edits are there, and the gate stops at the first difference.
    */
   #writeNoopStamps(context: EngineContext): void {
     const stamps = new NoopStamps();
     const base = this.#base;
-    for (const stage of context.graph.order) {
+    const order = context.graph.order;
+    const entries: Entry[] = [];
+    for (const stage of order) {
       const entry = indexable(stage) ? this.#entries.get(stageKey(context, stage)) : undefined;
       if (
         entry === undefined || entry[DEPS] !== stage.deps.length ||
         entry[outsAt(entry)] !== stage.outs.length
       ) {
         stamps.incomplete();
-        break;
+        stamps.write(context.project.stateDir);
+        return;
       }
-      const add = (abs: string, at: number) =>
-        stamps.add(abs, base + (entry[at] as number), entry[at + 1] as number, entry[at + 2] as number);
-      add(stage.lockFile, LOCK);
-      stage.deps.forEach((dep, i) => add(dep.abs, DEPS + 1 + DEP_WIDTH * i));
-      const outs = outsAt(entry);
-      stage.outs.forEach((out, i) => add(out.abs, outs + 1 + OUT_WIDTH * i));
+      entries.push(entry);
     }
+    const add = (abs: string, entry: Entry, at: number) =>
+      stamps.add(abs, base + (entry[at] as number), entry[at + 1] as number, entry[at + 2] as number);
+    const written = new Set(order.flatMap((stage) => stage.outs.map((out) => out.abs)));
+    order.forEach((stage, n) =>
+      stage.deps.forEach((dep, i) => {
+        if (!written.has(dep.abs)) add(dep.abs, entries[n], DEPS + 1 + DEP_WIDTH * i);
+      })
+    );
+    order.forEach((stage, n) => {
+      const entry = entries[n];
+      add(stage.lockFile, entry, LOCK);
+      stage.deps.forEach((dep, i) => add(dep.abs, entry, DEPS + 1 + DEP_WIDTH * i));
+      const outs = outsAt(entry);
+      stage.outs.forEach((out, i) => add(out.abs, entry, outs + 1 + OUT_WIDTH * i));
+    });
     stamps.write(context.project.stateDir);
   }
 
