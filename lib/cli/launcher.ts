@@ -236,7 +236,10 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
   // `list` compares no stamps. PIVOT_NOOP_GATE=off: attempt without the gate (tests).
   if (command === "list" || Deno.env.get("PIVOT_NOOP_GATE") === "off") return true;
   const why = noopStampsDiffer(stateDir);
-  if (why === undefined) return true;
+  if (why === undefined) {
+    mark("launcher: no-op gate: every stamp holds");
+    return true;
+  }
   mark(`launcher: no-op gate: ${why}: the child runs the command`);
   return false;
 }

@@ -531,8 +531,9 @@ export class VerifiedIndex {
   /**
    * Write the stamps every stage of `context`'s graph would be checked
    * against (lib/noop_stamps.ts): its lock file's, its deps' and its outs',
-   * as its entry holds them. The deps no stage writes come first: the
-   * user's edits are there, and the gate stops at the first difference.
+   * as its entry holds them. The deps no stage writes come first (the
+   * user's edits are there, and the gate stops at the first difference),
+   * lock files last.
    */
   #writeNoopStamps(context: EngineContext): void {
     const stamps = new NoopStamps();
@@ -552,7 +553,12 @@ export class VerifiedIndex {
       entries.push(entry);
     }
     const add = (abs: string, entry: Entry, at: number) =>
-      stamps.add(abs, base + (entry[at] as number), entry[at + 1] as number, entry[at + 2] as number);
+      stamps.add(
+        abs,
+        base + (entry[at] as number),
+        entry[at + 1] as number,
+        entry[at + 2] as number,
+      );
     const written = new Set(order.flatMap((stage) => stage.outs.map((out) => out.abs)));
     order.forEach((stage, n) =>
       stage.deps.forEach((dep, i) => {
@@ -561,11 +567,12 @@ export class VerifiedIndex {
     );
     order.forEach((stage, n) => {
       const entry = entries[n];
-      add(stage.lockFile, entry, LOCK);
       stage.deps.forEach((dep, i) => add(dep.abs, entry, DEPS + 1 + DEP_WIDTH * i));
       const outs = outsAt(entry);
       stage.outs.forEach((out, i) => add(out.abs, entry, outs + 1 + OUT_WIDTH * i));
     });
+    // Only Pivot writes lock files: last.
+    order.forEach((stage, n) => add(stage.lockFile, entries[n], LOCK));
     stamps.write(context.project.stateDir);
   }
 
