@@ -135,13 +135,31 @@ export function hasNoopStamps(stateDir: string): boolean {
  * ```
  */
 export function noopStampsDiffer(stateDir: string): string | undefined {
-  let snapshot: Snapshot;
+  const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
+  let text: string;
   try {
-    snapshot = JSON.parse(Deno.readTextFileSync(`${stateDir}/${NOOP_STAMPS_FILE}`));
+    text = Deno.readTextFileSync(file);
   } catch {
     return "no snapshot";
   }
-  if (snapshot?.version !== VERSION || !Array.isArray(snapshot.paths)) return "another format";
+  let snapshot: Snapshot | undefined;
+  try {
+    snapshot = JSON.parse(text);
+  } catch {
+    // Torn or damaged
+  }
+  if (
+    snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
+    !Array.isArray(snapshot.stamps)
+  ) {
+    // Removed, so that the next save of the verified index writes it again.
+    try {
+      Deno.removeSync(file);
+    } catch {
+      // gone already
+    }
+    return "unreadable snapshot";
+  }
   if (snapshot.complete !== true) return "a stage is not in the verified index";
   const { paths, stamps } = snapshot;
   const now = new Map<string, GateStamp>();
