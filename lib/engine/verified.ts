@@ -559,20 +559,23 @@ export class VerifiedIndex {
         entry[at + 1] as number,
         entry[at + 2] as number,
       );
-    const written = new Set(order.flatMap((stage) => stage.outs.map((out) => out.abs)));
-    order.forEach((stage, n) =>
-      stage.deps.forEach((dep, i) => {
-        if (!written.has(dep.abs)) add(dep.abs, entries[n], DEPS + 1 + DEP_WIDTH * i);
-      })
-    );
-    order.forEach((stage, n) => {
+    const written = new Set<string>();
+    for (const stage of order) for (const out of stage.outs) written.add(out.abs);
+    for (let n = 0; n < order.length; n++) {
+      const deps = order[n].deps;
+      for (let i = 0; i < deps.length; i++) {
+        if (!written.has(deps[i].abs)) add(deps[i].abs, entries[n], DEPS + 1 + DEP_WIDTH * i);
+      }
+    }
+    for (let n = 0; n < order.length; n++) {
+      const { deps, outs } = order[n];
       const entry = entries[n];
-      stage.deps.forEach((dep, i) => add(dep.abs, entry, DEPS + 1 + DEP_WIDTH * i));
-      const outs = outsAt(entry);
-      stage.outs.forEach((out, i) => add(out.abs, entry, outs + 1 + OUT_WIDTH * i));
-    });
+      for (let i = 0; i < deps.length; i++) add(deps[i].abs, entry, DEPS + 1 + DEP_WIDTH * i);
+      const at = outsAt(entry) + 1;
+      for (let i = 0; i < outs.length; i++) add(outs[i].abs, entry, at + OUT_WIDTH * i);
+    }
     // Only Pivot writes lock files: last.
-    order.forEach((stage, n) => add(stage.lockFile, entries[n], LOCK));
+    for (let n = 0; n < order.length; n++) add(order[n].lockFile, entries[n], LOCK);
     stamps.write(context.project.stateDir);
   }
 
