@@ -41,6 +41,27 @@ interface Snapshot {
   readonly stamps: readonly number[];
 }
 
+/**
+ * Set by the launcher in the environment of the child it starts when the
+ * gate found the snapshot stale: the child's first save of the verified
+ * index writes it again even when the index itself did not change (it may
+ * have been recorded without a snapshot, by an older Pivot, say), or every
+ * later command would be handed over for nothing.
+ */
+export const STALE_ENV = "PIVOT_NOOP_STAMPS_STALE";
+
+let rewritten = false;
+
+/**
+ * True, once per process, when this process was started by a launcher whose
+ * gate found the snapshot stale (see {@link STALE_ENV}).
+ */
+export function snapshotStale(): boolean {
+  if (rewritten || Deno.env.get(STALE_ENV) !== "1") return false;
+  rewritten = true;
+  return true;
+}
+
 /** A file's stamp, as lib/storage/state.ts's `FileStamp`. */
 export interface GateStamp {
   readonly mtime: number;

@@ -32,7 +32,7 @@ import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
-import { hasNoopStamps, NoopStamps, takeGateStamps } from "../noop_stamps.ts";
+import { hasNoopStamps, NoopStamps, snapshotStale, takeGateStamps } from "../noop_stamps.ts";
 
 /**
  * One stage's entry, in one flat array (it parses several times faster than
@@ -493,7 +493,9 @@ export class VerifiedIndex {
    */
   save(context: EngineContext): void {
     // The launcher's gate (lib/noop_stamps.ts): what a no-op of this graph would compare.
-    if (this.#dirty || !hasNoopStamps(context.project.stateDir)) this.#writeNoopStamps(context);
+    if (this.#dirty || snapshotStale() || !hasNoopStamps(context.project.stateDir)) {
+      this.#writeNoopStamps(context);
+    }
     if (!this.#dirty) {
       // An index read whole and unchanged: only what lies past it is cleared.
       if (this.#keptKeys > 0) this.#clearPast(context, this.#keptKeys);

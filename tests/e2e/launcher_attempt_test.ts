@@ -223,13 +223,22 @@ test("a dep touched with its content unchanged is handed to the child before any
   }
 });
 
-test("a missing or torn gate snapshot sends the command to the child, which writes it again", async () => {
+test("a missing, torn or stale gate snapshot sends the command to the child, which writes it again", async () => {
   await using project = await cachedProject();
   const snapshot = project.path(".pivot", "state", "noop-stamps.json");
   const expected = await pivot(project, ["status"], "child");
-  for (
-    const damage of [() => Deno.removeSync(snapshot), () => Deno.writeTextFileSync(snapshot, "{")]
-  ) {
+  // Stale while the verified index holds (as an older Pivot would leave it): a stamp that differs.
+  const stale = () => {
+    const stored = JSON.parse(Deno.readTextFileSync(snapshot)) as { stamps: number[] };
+    stored.stamps[0] -= 1000;
+    Deno.writeTextFileSync(snapshot, JSON.stringify(stored));
+  };
+  const damages = [
+    () => Deno.removeSync(snapshot),
+    () => Deno.writeTextFileSync(snapshot, "{"),
+    stale,
+  ];
+  for (const damage of damages) {
     damage();
     const run = await pivot(project, ["status"]);
     assertEquals([run.code, run.way], [0, "gated"], run.stderr);
