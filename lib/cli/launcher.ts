@@ -37,6 +37,8 @@ import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_m
 import { cwdOption } from "./cwd_option.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
+import { noopStampsDiffer, STALE_ENV } from "../noop_stamps.ts";
+import { mark } from "../trace.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
 const CHILD_FLAGS = ["--unstable-kv", "--unstable-worker-options"];
@@ -205,8 +207,11 @@ const LOADING_OPTIONS = new Set(["-f", "--force", "-w", "--watch"]);
  * process (lib/launcher_attempt.ts): one that a load cache can answer, in a
  * project that has one (`.pivot/state/load-cache.json` in the top-most
  * directory at or above `cwd` holding a `.pivot/`, as `findProject` finds
- * it). Only a guess, to spare other commands the attempt: whatever the
- * attempt finds it cannot do without the user's code, the child does.
+ * it) and, but for `list`, where every path a no-op compares still has the
+ * stamp the verified index recorded (the no-op gate, lib/noop_stamps.ts: a
+ * touched or edited dep hands over before the attempt loads anything). Only
+ * a guess, to spare other commands the attempt: whatever the attempt finds
+ * it cannot do without the user's code, the child does.
  */
 export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
   // PIVOT_IN_LAUNCHER=off: always the child (to compare); no load cache, no attempt.
@@ -222,11 +227,23 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
     if (at === "/") break;
   }
   if (root === undefined) return false;
+  const stateDir = `${root === "/" ? "" : root}/.pivot/state`;
   try {
-    return Deno.statSync(`${root === "/" ? "" : root}/.pivot/state/load-cache.json`).isFile;
+    if (!Deno.statSync(`${stateDir}/load-cache.json`).isFile) return false;
   } catch {
     return false;
   }
+  // `list` compares no stamps. PIVOT_NOOP_GATE=off: attempt without the gate (tests).
+  if (command === "list" || Deno.env.get("PIVOT_NOOP_GATE") === "off") return true;
+  const why = noopStampsDiffer(stateDir);
+  if (why === undefined) {
+    mark("launcher: no-op gate: every stamp holds");
+    return true;
+  }
+  mark(`launcher: no-op gate: ${why}: the child runs the command`);
+  // The child writes the snapshot again, even if it finds nothing to record.
+  Deno.env.set(STALE_ENV, "1");
+  return false;
 }
 
 /** True when `args` ask for something that never loads user code. */

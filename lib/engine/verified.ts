@@ -32,6 +32,7 @@ import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
+import { hasNoopStamps, NoopStamps, snapshotStale, takeGateStamps } from "../noop_stamps.ts";
 
 /**
  * One stage's entry, in one flat array (it parses several times faster than
@@ -230,7 +231,12 @@ export class VerifiedIndex {
     shared = false,
   ): Map<string, Verified> {
     const asked = this.#ask(context, stages);
-    return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
+    // In the launcher's attempt, the stamps its no-op gate took moments ago (lib/noop_stamps.ts).
+    const gate = takeGateStamps();
+    const stamps = gate === undefined
+      ? asked.paths.map(fileStamp)
+      : asked.paths.map((abs) => gate.get(abs) ?? fileStamp(abs));
+    return this.#answer(context, asked, stamps, reuse, shared);
   }
 
   /**
@@ -486,6 +492,10 @@ export class VerifiedIndex {
    * (another pipeline's stages, say).
    */
   save(context: EngineContext): void {
+    // The launcher's gate (lib/noop_stamps.ts): what a no-op of this graph would compare.
+    if (this.#dirty || snapshotStale() || !hasNoopStamps(context.project.stateDir)) {
+      this.#writeNoopStamps(context);
+    }
     if (!this.#dirty) {
       // An index read whole and unchanged: only what lies past it is cleared.
       if (this.#keptKeys > 0) this.#clearPast(context, this.#keptKeys);
@@ -518,6 +528,57 @@ export class VerifiedIndex {
     }
     this.#keptKeys = count;
     this.#clearPast(context, count);
+  }
+
+  /**
+   * Write the stamps every stage of `context`'s graph would be checked
+   * against (lib/noop_stamps.ts): its lock file's, its deps' and its outs',
+   * as its entry holds them. The deps no stage writes come first (the
+   * user's edits are there, and the gate stops at the first difference),
+   * lock files last.
+   */
+  #writeNoopStamps(context: EngineContext): void {
+    const stamps = new NoopStamps();
+    const base = this.#base;
+    const order = context.graph.order;
+    const entries: Entry[] = [];
+    for (const stage of order) {
+      const entry = indexable(stage) ? this.#entries.get(stageKey(context, stage)) : undefined;
+      if (
+        entry === undefined || entry[DEPS] !== stage.deps.length ||
+        entry[outsAt(entry)] !== stage.outs.length
+      ) {
+        stamps.incomplete();
+        stamps.write(context.project.stateDir);
+        return;
+      }
+      entries.push(entry);
+    }
+    const add = (abs: string, entry: Entry, at: number) =>
+      stamps.add(
+        abs,
+        base + (entry[at] as number),
+        entry[at + 1] as number,
+        entry[at + 2] as number,
+      );
+    const written = new Set<string>();
+    for (const stage of order) for (const out of stage.outs) written.add(out.abs);
+    for (let n = 0; n < order.length; n++) {
+      const deps = order[n].deps;
+      for (let i = 0; i < deps.length; i++) {
+        if (!written.has(deps[i].abs)) add(deps[i].abs, entries[n], DEPS + 1 + DEP_WIDTH * i);
+      }
+    }
+    for (let n = 0; n < order.length; n++) {
+      const { deps, outs } = order[n];
+      const entry = entries[n];
+      for (let i = 0; i < deps.length; i++) add(deps[i].abs, entry, DEPS + 1 + DEP_WIDTH * i);
+      const at = outsAt(entry) + 1;
+      for (let i = 0; i < outs.length; i++) add(outs[i].abs, entry, at + OUT_WIDTH * i);
+    }
+    // Only Pivot writes lock files: last.
+    for (let n = 0; n < order.length; n++) add(order[n].lockFile, entries[n], LOCK);
+    stamps.write(context.project.stateDir);
   }
 
   /** Clear the chunk keys past the first `count` that still hold data. */

@@ -6,6 +6,11 @@
  * needs the user's code falls back to the child, which then prints
  * everything once, as it does alone.
  *
+ * Before it attempts `repro` or `status`, the launcher stats what a no-op
+ * compares (the no-op gate, lib/noop_stamps.ts) and hands a touched or
+ * edited dep to the child at once; `PIVOT_NOOP_GATE=off` shows that the
+ * attempt alone still falls back correctly.
+ *
  * Files written moments ago are "racy" (neither the verified index nor the
  * load cache records them), so the projects are dated a minute back.
  */
@@ -43,8 +48,15 @@ const FILES = {
   "data/in.txt": "hi\n",
 };
 
-/** How a command ran: in the launcher's process, in the child after an attempt, or only in the child. */
-type Way = "launcher" | "fell back" | "child";
+/**
+ * How a command ran: in the launcher's process, in the child after an
+ * attempt, in the child because the no-op gate found a path changed (no
+ * attempt), or only in the child.
+ */
+type Way = "launcher" | "fell back" | "gated" | "child";
+
+/** How {@link pivot} runs a command: as a user would, without the no-op gate, or the child alone. */
+type Mode = "launcher" | "no gate" | "child";
 
 interface Run {
   readonly code: number;
@@ -52,22 +64,37 @@ interface Run {
   /** Stderr without the trace. */
   readonly stderr: string;
   readonly way: Way;
-  /** Why the attempt fell back (the trace's words), if it did. */
+  /** Why the attempt fell back or the gate handed over (the trace's words), if it did. */
   readonly why: string | undefined;
 }
 
 /** `pivot ARGS` with the trace on; `child`: with the attempt turned off. */
-async function pivot(project: TempProject, args: string[], child = false): Promise<Run> {
+async function pivot(
+  project: TempProject,
+  args: string[],
+  mode: Mode | boolean = "launcher",
+): Promise<Run> {
+  if (typeof mode === "boolean") mode = mode ? "child" : "launcher";
   const result = await runPivot(project.root, args, {
     PIVOT_TRACE: "1",
-    ...(child ? { PIVOT_IN_LAUNCHER: "off" } : {}),
+    ...(mode === "child" ? { PIVOT_IN_LAUNCHER: "off" } : {}),
+    ...(mode === "no gate" ? { PIVOT_NOOP_GATE: "off" } : {}),
   });
   const lines = result.stderr.split("\n");
   const trace = lines.filter((line) => line.startsWith("[trace]"));
   const attempted = trace.some((line) => line.includes("in the launcher's process"));
-  const why = trace.find((line) => line.includes("needs the child process"))
+  const gated = trace.find((line) => line.includes("the child runs the command"))
+    ?.replace(/.*no-op gate: (.*): the child runs the command/, "$1");
+  const fell = trace.find((line) => line.includes("needs the child process"))
     ?.replace(/.*needs the child process: /, "");
-  const way: Way = !attempted ? "child" : why === undefined ? "launcher" : "fell back";
+  const way: Way = gated !== undefined
+    ? "gated"
+    : !attempted
+    ? "child"
+    : fell === undefined
+    ? "launcher"
+    : "fell back";
+  const why = gated ?? fell;
   return {
     code: result.code,
     stdout: result.stdout,
@@ -142,30 +169,104 @@ test("a no-op in the launcher's process records the run in the history as the ch
   assert(JSON.stringify(newest).includes('"pivot repro"'), history.stdout);
 });
 
-test("a stale stage falls back to the child, which runs it and prints everything once", async () => {
-  // The same change in two projects: one with the attempt, one with the child alone.
+test("a stale stage goes to the child, which runs it and prints everything once", async () => {
+  // The same change in three projects: as a user runs it (the gate hands it to the child before
+  // any attempt), without the gate (the attempt falls back), and with the child alone.
   const runs: Run[] = [];
-  for (const child of [false, true]) {
+  for (const mode of ["launcher", "no gate", "child"] as const) {
     await using project = await cachedProject();
     await project.write("data/in.txt", "changed\n");
     age(project);
-    const run = await pivot(project, ["repro"], child);
+    const run = await pivot(project, ["repro"], mode);
     assertEquals(run.code, 0, run.stderr);
     assertEquals(await project.read("build/b.txt"), "CHANGEDCHANGED");
     runs.push(run);
     // Once the outs are out of the racy window and recorded again, it is a no-op once more.
     age(project);
-    assertEquals((await pivot(project, ["repro"], child)).code, 0);
-    const again = await pivot(project, ["status"], child);
-    assertEquals([again.code, again.way], [0, child ? "child" : "launcher"], again.stderr);
+    assertEquals((await pivot(project, ["repro"], mode)).code, 0);
+    const again = await pivot(project, ["status"], mode);
+    assertEquals([again.code, again.way], [0, mode === "child" ? "child" : "launcher"], again.why);
   }
-  const [attempted, alone] = runs;
+  const [gated, attempted, alone] = runs;
+  assertEquals(gated.way, "gated");
+  assert(gated.why?.endsWith("/data/in.txt changed"), gated.why);
   assertEquals(attempted.way, "fell back");
   assertEquals(attempted.why, "importing the pipeline");
-  assertEquals([timeless(attempted.stdout), attempted.stderr], [
-    timeless(alone.stdout),
-    alone.stderr,
-  ]);
+  for (const run of [gated, attempted]) {
+    assertEquals([timeless(run.stdout), run.stderr], [timeless(alone.stdout), alone.stderr]);
+  }
+});
+
+test("a dep touched with its content unchanged is handed to the child before any attempt", async () => {
+  const runs: Run[] = [];
+  for (const mode of ["launcher", "child"] as const) {
+    await using project = await cachedProject();
+    for (const [command, seconds] of [["status", 30], ["repro", 40]] as const) {
+      // Either command records the stamp again (the content is unchanged): touched before each.
+      const then = new Date(Date.now() - seconds * 1000);
+      Deno.utimeSync(project.path("data", "in.txt"), then, then);
+      const run = await pivot(project, [command], mode);
+      assertEquals(run.code, 0, run.stderr);
+      runs.push(run);
+    }
+    // `list` compares no stamps: never gated.
+    assertEquals((await pivot(project, ["list"], mode)).way, mode);
+    // The child recorded the stamp again, and the snapshot with it: a no-op in the launcher.
+    const again = await pivot(project, ["status"], mode);
+    assertEquals(again.way, mode, again.why);
+  }
+  const [status, repro, statusAlone, reproAlone] = runs;
+  for (const [run, alone] of [[status, statusAlone], [repro, reproAlone]]) {
+    assertEquals([run.way, alone.way], ["gated", "child"]);
+    assert(run.why?.endsWith("/data/in.txt changed"), run.why);
+    assertEquals([timeless(run.stdout), run.stderr], [timeless(alone.stdout), alone.stderr]);
+  }
+});
+
+test("a missing, torn or stale gate snapshot sends the command to the child, which writes it again", async () => {
+  await using project = await cachedProject();
+  const snapshot = project.path(".pivot", "state", "noop-stamps.json");
+  const expected = await pivot(project, ["status"], "child");
+  // Stale while the verified index holds (as an older Pivot would leave it): a stamp that differs.
+  const stale = () => {
+    const stored = JSON.parse(Deno.readTextFileSync(snapshot)) as { stamps: number[] };
+    stored.stamps[0] -= 1000;
+    Deno.writeTextFileSync(snapshot, JSON.stringify(stored));
+  };
+  const damages = [
+    () => Deno.removeSync(snapshot),
+    () => Deno.writeTextFileSync(snapshot, "{"),
+    stale,
+  ];
+  for (const damage of damages) {
+    damage();
+    const run = await pivot(project, ["status"]);
+    assertEquals([run.code, run.way], [0, "gated"], run.stderr);
+    assertEquals([run.stdout, run.stderr], [expected.stdout, expected.stderr]);
+    const again = await pivot(project, ["status"]);
+    assertEquals(again.way, "launcher", again.why);
+  }
+});
+
+test("a gate snapshot that holds is not trusted: the attempt's own check finds a stale stage", async () => {
+  await using project = await cachedProject();
+  await project.write("data/in.txt", "changed\n");
+  age(project);
+  // Forge the snapshot: every path with the stamp it has now, so the gate lets the attempt go on.
+  const snapshot = project.path(".pivot", "state", "noop-stamps.json");
+  const stored = JSON.parse(Deno.readTextFileSync(snapshot)) as { paths: string[] };
+  const stamps = stored.paths.flatMap((path) => {
+    const info = Deno.statSync(path);
+    return [info.mtime?.getTime() ?? 0, info.size, info.ino ?? 0];
+  });
+  Deno.writeTextFileSync(snapshot, JSON.stringify({ ...stored, stamps }));
+  const run = await pivot(project, ["repro"]);
+  assertEquals(
+    [run.code, run.way, run.why],
+    [0, "fell back", "importing the pipeline"],
+    run.stderr,
+  );
+  assertEquals(await project.read("build/b.txt"), "CHANGEDCHANGED");
 });
 
 test("an edited pipeline falls back to the child, which loads it with the user's deno.json", async () => {
@@ -174,7 +275,8 @@ test("an edited pipeline falls back to the child, which loads it with the user's
   await project.writeConfig({ "shouting": "./lib/shout.ts" });
   await project.write("pipeline.ts", PIPELINE.replace('"./lib/shout.ts"', '"shouting"'));
   await project.write("data/in.txt", "mapped\n");
-  const run = await pivot(project, ["repro"]);
+  // Without the gate, which would hand the edited dep to the child before any attempt.
+  const run = await pivot(project, ["repro"], "no gate");
   assertEquals([run.code, run.way], [0, "fell back"], run.stderr);
   assertEquals(await project.read("build/a.txt"), "MAPPED");
   const list = await pivot(project, ["list"]);
@@ -195,7 +297,7 @@ test("a warning met before the attempt falls back is printed once", async () => 
   assertEquals([here.code, here.way], [0, "launcher"], `${here.why}\n${here.stderr}`);
   await project.write("data/in.txt", "changed\n");
   age(project);
-  const fell = await pivot(project, ["repro"]);
+  const fell = await pivot(project, ["repro"], "no gate");
   assertEquals([fell.code, fell.way], [0, "fell back"], fell.stderr);
   for (const run of [here, fell]) {
     const warnings = run.stderr.split("\n").filter((line) => line.includes("secret_access_key"));

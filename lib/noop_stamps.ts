@@ -1,0 +1,205 @@
+/**
+ * The no-op gate: a compact snapshot of every path and stamp (mtime, size,
+ * inode) that a no-op decided by the verified index (lib/engine/verified.ts)
+ * compares, written beside the load cache (`.pivot/state/noop-stamps.json`)
+ * whenever the index is saved. The launcher (lib/cli/launcher.ts) stats
+ * those paths before it attempts a command in its own process and hands the
+ * command to its child at the first difference: an edited or touched dep
+ * would make the attempt fail after it loaded the command's modules, read
+ * the load cache and checked every stage, all of which the child then does
+ * again (docs/performance.md, "A cheap miss").
+ *
+ * Only a gate: a snapshot that holds lets the attempt go on, whose own checks
+ * (the load cache's, the verified index's) decide; one that is stale, torn or
+ * missing only sends the command to the child sooner. The stamps the gate
+ * took are kept for the attempt's verified-index check ({@link takeGateStamps}),
+ * which compares them with what the index recorded instead of stat-ing every
+ * path a second time: what the snapshot says is never trusted, only what the
+ * files' stats said, a moment earlier in the same command. It imports
+ * nothing, for the launcher's start-up.
+ *
+ * @module
+ */
+
+/** The snapshot's file name, in the project's state directory. */
+export const NOOP_STAMPS_FILE = "noop-stamps.json";
+
+const VERSION = 1;
+
+/** The snapshot as stored. */
+interface Snapshot {
+  readonly version: number;
+  /**
+   * False when some stage has no entry in the verified index (it always
+   * runs, it has a directory dep, it never ran): no no-op is decided from
+   * the index alone, so the gate always hands over.
+   */
+  readonly complete: boolean;
+  /** Absolute paths, each once. */
+  readonly paths: readonly string[];
+  /** Three numbers a path, in `paths` order: mtime (ms since the epoch), size, inode. */
+  readonly stamps: readonly number[];
+}
+
+/**
+ * Set by the launcher in the environment of the child it starts when the
+ * gate found the snapshot stale: the child's first save of the verified
+ * index writes it again even when the index itself did not change (it may
+ * have been recorded without a snapshot, by an older Pivot, say), or every
+ * later command would be handed over for nothing.
+ */
+export const STALE_ENV = "PIVOT_NOOP_STAMPS_STALE";
+
+let rewritten = false;
+
+/**
+ * True, once per process, when this process was started by a launcher whose
+ * gate found the snapshot stale (see {@link STALE_ENV}).
+ */
+export function snapshotStale(): boolean {
+  if (rewritten || Deno.env.get(STALE_ENV) !== "1") return false;
+  rewritten = true;
+  return true;
+}
+
+/** A file's stamp, as lib/storage/state.ts's `FileStamp`. */
+export interface GateStamp {
+  readonly mtime: number;
+  readonly size: number;
+  readonly ino: number;
+}
+
+/** The stamps of the last gate that held, by path, until taken. */
+let taken: Map<string, GateStamp> | undefined;
+
+/**
+ * The stamps taken by the last {@link noopStampsDiffer} of this process that
+ * found every path unchanged, once (then undefined): for the verified
+ * index's check of the attempt that follows it.
+ */
+export function takeGateStamps(): Map<string, GateStamp> | undefined {
+  const stamps = taken;
+  taken = undefined;
+  return stamps;
+}
+
+/** Collects a snapshot: {@link add} each path's recorded stamp, then {@link write}. */
+export class NoopStamps {
+  readonly #at = new Map<string, number>();
+  readonly #paths: string[] = [];
+  readonly #stamps: number[] = [];
+  #complete = true;
+
+  /** A stage the index cannot answer: the snapshot will never let an attempt through. */
+  incomplete(): void {
+    this.#complete = false;
+  }
+
+  /** Record `abs` with the stamp an entry holds; two entries disagreeing make it incomplete. */
+  add(abs: string, mtime: number, size: number, ino: number): void {
+    const at = this.#at.get(abs);
+    if (at !== undefined) {
+      const stamps = this.#stamps;
+      if (stamps[at] !== mtime || stamps[at + 1] !== size || stamps[at + 2] !== ino) {
+        this.#complete = false;
+      }
+      return;
+    }
+    this.#at.set(abs, this.#stamps.length);
+    this.#paths.push(abs);
+    this.#stamps.push(mtime, size, ino);
+  }
+
+  /** Write the snapshot to `stateDir` (whole, by a rename); a failure is ignored (only a gate). */
+  write(stateDir: string): void {
+    const snapshot: Snapshot = {
+      version: VERSION,
+      complete: this.#complete,
+      paths: this.#complete ? this.#paths : [],
+      stamps: this.#complete ? this.#stamps : [],
+    };
+    const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
+    const temp = `${path}.${Deno.pid}.tmp`;
+    try {
+      Deno.writeTextFileSync(temp, JSON.stringify(snapshot));
+      Deno.renameSync(temp, path);
+    } catch {
+      try {
+        Deno.removeSync(temp);
+      } catch {
+        // never written
+      }
+    }
+  }
+}
+
+/** True when `stateDir` has a snapshot (of any kind). */
+export function hasNoopStamps(stateDir: string): boolean {
+  try {
+    Deno.statSync(`${stateDir}/${NOOP_STAMPS_FILE}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Undefined when every path of `stateDir`'s snapshot still has its stamp;
+ * else why not, in a few words (the first path that differs, or why there
+ * is no usable snapshot). Stops at the first difference.
+ *
+ * @example
+ * ```ts
+ * import { noopStampsDiffer } from "./noop_stamps.ts";
+ *
+ * const why = noopStampsDiffer("/nonexistent/.pivot/state"); // "no snapshot"
+ * ```
+ */
+export function noopStampsDiffer(stateDir: string): string | undefined {
+  const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return "no snapshot";
+  }
+  let snapshot: Snapshot | undefined;
+  try {
+    snapshot = JSON.parse(text);
+  } catch {
+    // Torn or damaged
+  }
+  if (
+    snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
+    !Array.isArray(snapshot.stamps)
+  ) {
+    // Removed, so that the next save of the verified index writes it again.
+    try {
+      Deno.removeSync(file);
+    } catch {
+      // gone already
+    }
+    return "unreadable snapshot";
+  }
+  if (snapshot.complete !== true) return "a stage is not in the verified index";
+  const { paths, stamps } = snapshot;
+  const now = new Map<string, GateStamp>();
+  for (let n = 0; n < paths.length; n++) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(paths[n]);
+    } catch {
+      return `${paths[n]} is gone`;
+    }
+    const stamp = { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
+    if (
+      !info.isFile || stamp.mtime !== stamps[3 * n] || stamp.size !== stamps[3 * n + 1] ||
+      stamp.ino !== stamps[3 * n + 2]
+    ) {
+      return `${paths[n]} changed`;
+    }
+    now.set(paths[n], stamp);
+  }
+  taken = now;
+  return undefined;
+}

@@ -1,0 +1,64 @@
+/**
+ * The no-op gate's snapshot (lib/noop_stamps.ts) on real files: it holds
+ * while every path keeps its stamp, names the first one that changed, and
+ * keeps the stamps it took for the attempt's check, once. The launcher's use
+ * of it is tested end to end in tests/e2e/launcher_attempt_test.ts.
+ */
+
+import {
+  NOOP_STAMPS_FILE,
+  NoopStamps,
+  noopStampsDiffer,
+  takeGateStamps,
+} from "../lib/noop_stamps.ts";
+import { assert, assertEquals } from "./_assert.ts";
+import { test } from "./_harness.ts";
+import { tempDir } from "./_project.ts";
+
+/** A snapshot of `paths` with the stamps they have now. */
+function snapshotOf(paths: string[]): NoopStamps {
+  const stamps = new NoopStamps();
+  for (const path of paths) {
+    const info = Deno.statSync(path);
+    stamps.add(path, info.mtime!.getTime(), info.size, info.ino!);
+  }
+  return stamps;
+}
+
+test("the gate holds while every path keeps its stamp, and stops at the first that changed", async () => {
+  await using dir = await tempDir();
+  const paths = ["a", "b", "c"].map((name) => `${dir.root}/${name}`);
+  for (const path of paths) Deno.writeTextFileSync(path, path);
+  snapshotOf(paths).write(dir.root);
+  assertEquals(noopStampsDiffer(dir.root), undefined);
+  const taken = takeGateStamps();
+  assertEquals([...taken!.keys()], paths);
+  assertEquals(takeGateStamps(), undefined, "taken once");
+  const then = new Date(Date.now() - 10_000);
+  Deno.utimeSync(paths[1], then, then);
+  Deno.removeSync(paths[2]);
+  assertEquals(noopStampsDiffer(dir.root), `${paths[1]} changed`);
+  assertEquals(takeGateStamps(), undefined, "nothing kept when it does not hold");
+  Deno.utimeSync(paths[1], taken!.get(paths[1])!.mtime / 1000, taken!.get(paths[1])!.mtime / 1000);
+  assertEquals(noopStampsDiffer(dir.root), `${paths[2]} is gone`);
+});
+
+test("a snapshot that is incomplete, torn or absent never holds", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.root}/a`;
+  Deno.writeTextFileSync(path, "a");
+  assertEquals(noopStampsDiffer(dir.root), "no snapshot");
+  const partial = snapshotOf([path]);
+  partial.incomplete();
+  partial.write(dir.root);
+  assertEquals(noopStampsDiffer(dir.root), "a stage is not in the verified index");
+  // Two entries recording one path with different stamps: incomplete too.
+  const disagreeing = snapshotOf([path]);
+  disagreeing.add(path, 1, 1, 1);
+  disagreeing.write(dir.root);
+  assertEquals(noopStampsDiffer(dir.root), "a stage is not in the verified index");
+  Deno.writeTextFileSync(`${dir.root}/${NOOP_STAMPS_FILE}`, '{"version":1,"comp');
+  assertEquals(noopStampsDiffer(dir.root), "unreadable snapshot");
+  // Removed, for the next save of the verified index to write it again.
+  assert(!(await Deno.stat(`${dir.root}/${NOOP_STAMPS_FILE}`).then(() => true, () => false)));
+});
