@@ -270,6 +270,18 @@ test("a stage below one that acted in the wave is decided afresh", async () => {
   assertEquals(JSON.parse(await Deno.readTextFile(project.dir.path("double.json"))), { n: 8 });
 });
 
+/** The stages another state store on `project`'s state finds verified (what the next command would). */
+async function verifiedByAnotherStore(project: EngineProject): Promise<string[]> {
+  const other = await StateStore.open(project.context.project.stateDir);
+  try {
+    const index = await verifiedIndexOf(other);
+    const context = { ...project.context, state: other };
+    return [...index.check(context, context.graph.order).keys()];
+  } finally {
+    other.kv.close();
+  }
+}
+
 test("an index torn by two writers (chunks of two generations) reads as empty", async () => {
   await using project = await verifiedProject();
   const state = project.context.state;
@@ -277,14 +289,7 @@ test("an index torn by two writers (chunks of two generations) reads as empty", 
   const chunk = (await state.kv.get<{ generation: string }>([NS.verified, 0])).value!;
   await state.kv.set([NS.verified, 0], { ...chunk, count: 2 });
   await state.kv.set([NS.verified, 1], { ...chunk, count: 2, generation: "another" });
-  const other = await StateStore.open(project.context.project.stateDir);
-  try {
-    const index = await verifiedIndexOf(other);
-    const context = { ...project.context, state: other };
-    assertEquals([...index.check(context, context.graph.order).keys()], []);
-  } finally {
-    other.kv.close();
-  }
+  assertEquals(await verifiedByAnotherStore(project), []);
 });
 
 test("one removed cache object is noticed after its directory's stamp was recorded", async () => {
@@ -371,14 +376,7 @@ test("an index of an earlier layout reads as empty (the next decision records it
   await state.flush();
   const chunk = (await state.kv.get<{ version: number }>([NS.verified, 0])).value!;
   await state.kv.set([NS.verified, 0], { ...chunk, version: chunk.version - 1 });
-  const other = await StateStore.open(project.context.project.stateDir);
-  try {
-    const index = await verifiedIndexOf(other);
-    const context = { ...project.context, state: other };
-    assertEquals([...index.check(context, context.graph.order).keys()], []);
-  } finally {
-    other.kv.close();
-  }
+  assertEquals(await verifiedByAnotherStore(project), []);
 });
 
 test("chunks past a shorter index's own are cleared when it is saved, and never read as part of it", async () => {
