@@ -128,20 +128,14 @@ test("lockAbsent: the first decision skips the lock file; the check under the lo
 test("a wave decides a stage with a lock file from it, after one whose lock file is missing", async () => {
   await using project = await engineProject({
     ...FILES,
-    "pivot.yaml": `stages:
-  count:
-    run: stages.ts#count
-    deps: { text: data/in.txt }
-    outs: { out: count.json }
-    params: { factor: 2 }
-  twice:
+    "pivot.yaml": `${FILES["pivot.yaml"]}  twice:
     run: stages.ts#twice
     deps: { counted: count.json }
     outs: { out: twice.json }
 `,
-    "stages.ts": `
-export function count({ text }, ctx) { return { out: { n: text.length * ctx.params.factor } }; }
-export function twice({ counted }) { return { out: { n: counted.n * 2 } }; }
+    "stages.ts": `${
+      FILES["stages.ts"]
+    }export function twice({ counted }) { return { out: { n: counted.n * 2 } }; }
 `,
   });
   await project.wave();
