@@ -57,6 +57,7 @@ import type { LoadedStages } from "../pipeline/discovery.ts";
 import { pipelineFileIn } from "../pipeline/find_project.ts";
 import type { ParamsYaml } from "../pipeline/params.ts";
 import { type FileStamp, isRacy, stampOf } from "../storage/state.ts";
+import { writeTextAtomically } from "../storage/temp_files.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../own_code.ts";
 import { VERSION } from "../version.ts";
 import { toFileUrl } from "../paths.ts";
@@ -249,9 +250,7 @@ export async function writeLoadCache(
       Deno.removeSync(path);
     } else {
       Deno.mkdirSync(project.stateDir, { recursive: true });
-      const temp = `${path}.${Deno.pid}.tmp`;
-      Deno.writeTextFileSync(temp, JSON.stringify(why));
-      Deno.renameSync(temp, path);
+      writeTextAtomically(path, JSON.stringify(why));
       return undefined;
     }
   } catch {

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { Project } from "../model/project.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import { fromFileUrl } from "../paths.ts";
+import { writeTextAtomically } from "../storage/temp_files.ts";
 
 const FILE = "stage_names.json";
 const FORMAT = 1;
@@ -94,9 +95,7 @@ export function rememberStageNames(
   };
   try {
     Deno.mkdirSync(project.stateDir, { recursive: true });
-    const temp = `${cachePath(project)}.${Deno.pid}.tmp`;
-    Deno.writeTextFileSync(temp, JSON.stringify(next));
-    Deno.renameSync(temp, cachePath(project));
+    writeTextAtomically(cachePath(project), JSON.stringify(next));
   } catch {
     // Completion is a convenience: never fail a command over it.
   }
