@@ -405,7 +405,8 @@ function sortedLookup(rows: readonly FileRow[]): (path: string) => FileRow | und
 function sameRows(a: readonly FileRow[], b: readonly FileRow[] | undefined): boolean {
   if (b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    const [x, y] = [a[i], b[i]];
+    const x = a[i];
+    const y = b[i];
     if (x === y) continue;
     if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || x[4] !== y[4]) {
       return false;
