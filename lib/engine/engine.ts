@@ -432,8 +432,9 @@ export class Engine {
       : undefined;
     let before: Decision;
     try {
-      // Without the lock, a lock file made since the listing is found by
-      // the check under the lock (`lockUnchanged`), which decides again.
+      // Without the lock, a lock file made since the wave's listing of them
+      // is found by the check under the lock (`lockUnchanged`), which
+      // decides again; with it, the lock file is read.
       before = await decide(this.#context, stage, {
         forced,
         upstreamWillRun: false,

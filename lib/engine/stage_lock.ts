@@ -64,8 +64,11 @@ export async function withStageLock<T>(
 ): Promise<T | undefined> {
   let lock = options.held;
   try {
+    // As acquiring would: a signal fired already cancels.
+    if (lock !== undefined) options.signal?.throwIfAborted();
     lock ??= await acquireStageLock(context, stage, options);
   } catch (error) {
+    await options.held?.release();
     if (options.signal?.aborted) return undefined;
     throw error;
   }
@@ -73,7 +76,8 @@ export async function withStageLock<T>(
     const { before, forced, held } = options;
     // The decision made before the lock hashed the deps then; a checkout
     // (which holds this lock while it replaces them) may have changed them
-    // since, and the lock file must claim what the stage will read.
+    // since, and the lock file must claim what the stage will read. One
+    // made while holding the lock (`held`) saw them as they are.
     const keep = before !== undefined &&
       (held !== undefined ||
         (forced || lockUnchanged(before)) && await depsUnchanged(context, before));
