@@ -21,6 +21,7 @@ import {
   ExecLockError,
   type HeldLock,
   type LockHolder,
+  tryExecLock,
 } from "../storage/exec_lock.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import { decide, type Decision, depsUnchanged, lockUnchanged } from "./decide.ts";
@@ -39,6 +40,13 @@ export interface StageLockOptions {
    * committed the stage meanwhile); otherwise the stage is decided again.
    */
   readonly before?: Decision;
+  /**
+   * The stage's lock, taken already ({@link tryStageLock}) before `before`
+   * was decided: the decision was made under it and is kept as it is (no
+   * other process can have run the stage or replaced its deps since). It
+   * is released here, as a lock taken here is.
+   */
+  readonly held?: HeldLock;
 }
 
 /**
@@ -54,26 +62,47 @@ export async function withStageLock<T>(
   options: StageLockOptions,
   act: (decision: Decision) => Promise<T>,
 ): Promise<T | undefined> {
-  let lock;
+  let lock = options.held;
   try {
-    lock = await acquireStageLock(context, stage, options);
+    // As acquiring would: a signal fired already cancels.
+    if (lock !== undefined) options.signal?.throwIfAborted();
+    lock ??= await acquireStageLock(context, stage, options);
   } catch (error) {
+    await options.held?.release();
     if (options.signal?.aborted) return undefined;
     throw error;
   }
   try {
-    const { before, forced } = options;
+    const { before, forced, held } = options;
     // The decision made before the lock hashed the deps then; a checkout
     // (which holds this lock while it replaces them) may have changed them
-    // since, and the lock file must claim what the stage will read.
-    const keep = before !== undefined && (forced || lockUnchanged(before)) &&
-      await depsUnchanged(context, before);
+    // since, and the lock file must claim what the stage will read. One
+    // made while holding the lock (`held`) saw them as they are.
+    const keep = before !== undefined &&
+      (held !== undefined ||
+        (forced || lockUnchanged(before)) && await depsUnchanged(context, before));
     const decision = keep
       ? before
       : await decide(context, stage, { forced, upstreamWillRun: false, nameFiles: false });
     return await act(decision);
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * `stage`'s execution lock if no other process holds it now (no wait);
+ * undefined otherwise, and when the lock cannot be taken at all (then
+ * {@link withStageLock} reports why). A decision made while holding it need
+ * not be checked again: pass both to {@link withStageLock} (`held`,
+ * `before`), or release it.
+ */
+export function tryStageLock(context: EngineContext, stage: StageDef): HeldLock | undefined {
+  try {
+    return tryExecLock(join(context.project.tmpDir, "locks"), stageKey(context, stage));
+  } catch (error) {
+    if (error instanceof ExecLockError) return undefined;
+    throw error;
   }
 }
 

@@ -123,6 +123,16 @@ export const REUSE_MS = 1_000;
 /** The last walk of each directory (by absolute path), for {@link HashOptions.reuse}. */
 const recentWalks = new Map<string, { readonly hashed: DirHash; readonly at: number }>();
 
+/**
+ * Forget every walk noted for {@link HashOptions.reuse}: at the start of a
+ * wave, so that a walk is reused only within the wave that made it (watch
+ * mode runs a wave after a change, often within {@link REUSE_MS} of the
+ * last, and a decision that reuses a walk and skips is checked by nothing).
+ */
+export function forgetRecentWalks(): void {
+  recentWalks.clear();
+}
+
 /** Note a walk of the directory at `abs` (its manifest is in the cache: not kept). */
 function noteWalk(abs: string, hashed: DirHash): void {
   recentWalks.set(abs, { hashed: { ...hashed, manifest: undefined }, at: performance.now() });
@@ -395,7 +405,8 @@ function sortedLookup(rows: readonly FileRow[]): (path: string) => FileRow | und
 function sameRows(a: readonly FileRow[], b: readonly FileRow[] | undefined): boolean {
   if (b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    const [x, y] = [a[i], b[i]];
+    const x = a[i];
+    const y = b[i];
     if (x === y) continue;
     if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || x[4] !== y[4]) {
       return false;

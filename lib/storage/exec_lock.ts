@@ -117,9 +117,40 @@ async function breakStale(path: string, stale: string): Promise<void> {
   await Deno.remove(aside).catch(() => {});
 }
 
-/** The file of lock `name` in `dir`. */
+/** The file of lock `name` in `dir`, which is made if missing. */
 function execLockPath(dir: string, name: string): string {
+  try {
+    ensureDir(dir);
+  } catch (error) {
+    throw new ExecLockError(`cannot make the lock directory ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   return join(dir, `${encodeURIComponent(name)}.lock`);
+}
+
+function heldAt(path: string): HeldLock {
+  return {
+    release: () => {
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // already gone
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Take the execution lock `name` in `dir` if no one holds it now, without
+ * waiting: undefined when it is held, or left by a process that ended (for
+ * {@link acquireExecLock}, which waits or breaks it). Throws as
+ * {@link acquireExecLock} does when the lock file cannot be created.
+ */
+export function tryExecLock(dir: string, name: string): HeldLock | undefined {
+  const path = execLockPath(dir, name);
+  return tryCreate(path) ? heldAt(path) : undefined;
 }
 
 /**
@@ -135,30 +166,12 @@ export async function acquireExecLock(
   name: string,
   options: { signal?: AbortSignal; onWait?: (holder: LockHolder) => void } = {},
 ): Promise<HeldLock> {
-  try {
-    ensureDir(dir);
-  } catch (error) {
-    throw new ExecLockError(`cannot make the lock directory ${dir}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
   const path = execLockPath(dir, name);
   let delay = 10;
   let told = false;
   while (true) {
     options.signal?.throwIfAborted();
-    if (tryCreate(path)) {
-      return {
-        release: () => {
-          try {
-            Deno.removeSync(path);
-          } catch {
-            // already gone
-          }
-          return Promise.resolve();
-        },
-      };
-    }
+    if (tryCreate(path)) return heldAt(path);
     const reading = await readLock(path);
     if (reading.kind === "stale") {
       await breakStale(path, reading.text);

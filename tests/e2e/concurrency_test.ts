@@ -99,3 +99,53 @@ test("Ctrl-C cancels running stages and leaves state consistent", async () => {
   const next = await p.events("repro");
   assertEquals(TempProject.byStatus(next.events), { ran: ["s1", "s2", "s3"], skipped: ["s0"] });
 });
+
+/**
+ * Stages with directory deps, which are decided under their own lock when
+ * it is free: a data directory read by `gen`, whose directory out is read
+ * by `use`.
+ */
+const DIRS = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("dirs");
+pipeline.stage({
+  name: "gen",
+  deps: { data: dep("data/") },
+  outs: { gen: out("gen/") },
+  run: async ({ data }, ctx) => {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    for (const entry of Deno.readDirSync(data)) {
+      const text = Deno.readTextFileSync(\`\${data}/\${entry.name}\`);
+      Deno.writeTextFileSync(\`\${ctx.outs.gen}/\${entry.name}\`, \`\${text} \${crypto.randomUUID()}\`);
+    }
+  },
+});
+pipeline.stage({
+  name: "use",
+  deps: { gen: dep("gen/") },
+  outs: { n: out("use.txt", loaders.text()) },
+  run: ({ gen }) => ({ n: [...Deno.readDirSync(gen)].map((e) => e.name).sort().join(",") }),
+});
+`;
+
+test("two concurrent repro processes on directory deps run each stage once and agree", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": DIRS,
+    "data/a.txt": "a",
+    "data/b.txt": "b",
+  });
+  for (const round of [1, 2]) {
+    if (round === 2) await p.write("data/c.txt", "c");
+    const [a, b] = await Promise.all([
+      collect(spawnPivot(p.root, ["repro", "--json"])),
+      collect(spawnPivot(p.root, ["repro", "--json"])),
+    ]);
+    assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
+    const ran = [...a.events, ...b.events].filter((e) => e.type === "stage" && e.status === "ran");
+    assertEquals(ran.map((e) => e.stage).sort(), ["gen", "use"], `round ${round}`);
+    const status = await p.status();
+    assert(status.stages.every((s) => s.status === "up-to-date"), JSON.stringify(status));
+  }
+  assertEquals(await p.read("use.txt"), "a.txt,b.txt,c.txt");
+  const again = await p.events("repro");
+  assertEquals(TempProject.byStatus(again.events), { skipped: ["gen", "use"] });
+});

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { stageKey } from "../../lib/engine/context.ts";
 import { NS } from "../../lib/storage/state.ts";
 import { exists } from "../../lib/paths.ts";
+import type { EngineContext } from "../../lib/engine/context.ts";
+import { selfIdentity } from "../../lib/process_identity.ts";
 
 const CHAIN = {
   "pivot.yaml": `stages:
@@ -328,4 +330,87 @@ test("state writes committed during a wave, run by run, lose nothing and keep th
   assertEquals(await Deno.readTextFile(project.dir.path("shout.txt")), "BYE!");
   const third = await project.wave({ commitEvery: 1 });
   assertEquals([third.ran, third.skipped], [0, 2]);
+});
+
+const DIR_DEP = {
+  "pivot.yaml": `stages:
+  count:
+    run: stages.ts#count
+    deps: { data: data/ }
+    outs: { out: count.txt }
+`,
+  "stages.ts": `
+export function count({ data }) {
+  const texts = [];
+  for (const entry of Deno.readDirSync(data)) texts.push(Deno.readTextFileSync(data + "/" + entry.name));
+  return { out: texts.sort().join(",") };
+}
+`,
+  "data/a.txt": "a",
+  "data/b.txt": "b",
+};
+
+/** The files in the project's execution lock directory. */
+async function execLocks(project: { context: EngineContext }): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(join(project.context.project.tmpDir, "locks"))) {
+      names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names;
+}
+
+test("a stage with a directory dep, decided under its own lock, releases it after a run, a skip and a failed decision", async () => {
+  await using project = await engineProject(DIR_DEP);
+  assertEquals((await project.wave()).ran, 1);
+  assertEquals(await execLocks(project), []);
+  assertEquals((await project.wave()).skipped, 1);
+  assertEquals(await execLocks(project), []);
+  await Deno.writeTextFile(project.dir.path("data/b.txt"), "B");
+  assertEquals((await project.wave()).ran, 1);
+  assertEquals(await Deno.readTextFile(project.dir.path("count.txt")), "B,a");
+  assertEquals(await execLocks(project), []);
+  // The directory replaced by a file: deciding throws, and the lock goes.
+  await Deno.remove(project.dir.path("data"), { recursive: true });
+  await Deno.writeTextFile(project.dir.path("data"), "a file");
+  const failed = await project.wave();
+  assertEquals(failed.failed, 1);
+  assertMatch(
+    project.lastWave().get("count")?.error ?? "",
+    /declared as a directory but is a file/,
+  );
+  assertEquals(await execLocks(project), []);
+});
+
+test("a directory dep changed while another process holds the stage's lock: the decision made before is checked again", async () => {
+  await using project = await engineProject(DIR_DEP);
+  assertEquals((await project.wave()).ran, 1);
+  await Deno.writeTextFile(project.dir.path("data/a.txt"), "A");
+  // Another live process (as far as the lock can tell: this one) holds it.
+  const lockDir = join(project.context.project.tmpDir, "locks");
+  await Deno.mkdir(lockDir, { recursive: true });
+  const lockFile = join(
+    lockDir,
+    `${encodeURIComponent(stageKey(project.context, project.stage("count")))}.lock`,
+  );
+  await Deno.writeTextFile(lockFile, JSON.stringify({ ...selfIdentity(), since: Date.now() }));
+  let waiting!: () => void;
+  const waited = new Promise<void>((resolve) => waiting = resolve);
+  const wave = project.wave({
+    onEvent: (event) => {
+      if (event.type === "warning") waiting();
+    },
+  });
+  await waited;
+  // What that process did meanwhile (as a checkout would): the directory changed again.
+  await Deno.writeTextFile(project.dir.path("data/c.txt"), "c");
+  await Deno.remove(lockFile);
+  assertEquals((await wave).ran, 1);
+  assertEquals(await Deno.readTextFile(project.dir.path("count.txt")), "A,b,c");
+  // The lock file records the directory as the stage read it: nothing to run now.
+  assertEquals((await project.wave()).skipped, 1);
+  assertEquals(await execLocks(project), []);
 });

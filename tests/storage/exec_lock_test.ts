@@ -1,4 +1,4 @@
-import { acquireExecLock, type LockHolder } from "../../lib/storage/exec_lock.ts";
+import { acquireExecLock, type LockHolder, tryExecLock } from "../../lib/storage/exec_lock.ts";
 import { listTree, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { spawn, test } from "../_harness.ts";
@@ -30,6 +30,25 @@ test("acquire writes a lock file with this process's pid and host; release remov
   await lock.release();
   assertEquals(await listTree(dir.path("locks")), []);
   await lock.release(); // releasing twice is harmless
+});
+
+test("tryExecLock takes a free lock at once, and leaves a held or stale one to acquire", async () => {
+  await using dir = await tempDir();
+  const lock = tryExecLock(dir.path("locks"), "train");
+  assert(lock !== undefined, "a free lock is taken");
+  assertEquals(JSON.parse(await Deno.readTextFile(dir.path("locks/train.lock"))).pid, Deno.pid);
+  assertEquals(tryExecLock(dir.path("locks"), "train"), undefined, "a held lock is not");
+  await lock.release();
+  assertEquals(await listTree(dir.path("locks")), []);
+  // A lock whose owner is gone is not broken here (acquireExecLock does that).
+  await writeForeignLock(dir.path("locks/train.lock"), {
+    pid: 999999,
+    host: Deno.hostname(),
+    since: 0,
+  });
+  assertEquals(tryExecLock(dir.path("locks"), "train"), undefined);
+  const taken = await acquireExecLock(dir.path("locks"), "train");
+  await taken.release();
 });
 
 test("a second acquire waits until the first is released", async () => {
