@@ -398,7 +398,7 @@ export async function commitStagedOuts(
         // not wait for the object (three trips through Deno's blocking pool).
         const later = options.deferStore !== undefined && !(out.cache && sharesObject(mode));
         if (bytes !== undefined && !link && later) {
-          options.deferStore!(() => cache.storeBytes(bytes, hash));
+          options.deferStore!(() => cache.storeBytes(bytes, hash, undefined, { background: true }));
         } else if (bytes !== undefined && !link) await cache.storeBytes(bytes, hash);
         else await cache.storeFile(staged, hash, link);
       }

@@ -19,7 +19,7 @@ import { dirname, join } from "node:path";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
-import { ensureDir } from "./ensure_dir.ts";
+import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { statOrUndefined } from "../paths.ts";
 
 /**
@@ -213,22 +213,34 @@ export class Cache {
    * Store `bytes` (whose hash is `hash`, read from a file by the caller) as an
    * object, written from memory: a small file is read once to be hashed and
    * stored. Returns the object's stamp. With `batch`, one of the files of a
-   * directory ({@link Cache.batch}).
+   * directory ({@link Cache.batch}). With `background`, the object's file is
+   * made on Deno's blocking pool: for a store off the run's critical path,
+   * whose thread is better left to other work.
    */
-  async storeBytes(bytes: Uint8Array, hash: Hash, batch?: ObjectBatch): Promise<FileStamp> {
+  async storeBytes(
+    bytes: Uint8Array,
+    hash: Hash,
+    batch?: ObjectBatch,
+    options: { readonly background?: boolean } = {},
+  ): Promise<FileStamp> {
     const stored = batch?.stored(hash);
     if (stored !== undefined) return stored;
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return present;
     const object = this.objectPath(hash);
-    ensureDir(dirname(object));
+    if (options.background) await ensureDirAsync(dirname(object));
+    else ensureDir(dirname(object));
     const temp = tempPath(object);
     let stamp: FileStamp;
     try {
       // Synchronous while the filesystem answers at once, asynchronous for a
-      // while after it did not ({@link CreatePace}). The stamp from the open
-      // file either way.
-      if (this.#pace.sync) {
+      // while after it did not ({@link CreatePace}), or when the caller is
+      // in no hurry (`background`: the file is made on Deno's blocking pool,
+      // in one trip). The stamp from the new file either way.
+      if (options.background) {
+        await Deno.writeFile(temp, bytes, { createNew: true, mode: 0o444 });
+        stamp = stampOf(Deno.statSync(temp));
+      } else if (this.#pace.sync) {
         const start = performance.now();
         using file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o444 });
         for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));

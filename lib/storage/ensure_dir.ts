@@ -20,6 +20,13 @@ export function ensureDir(dir: string): void {
   known.add(dir);
 }
 
+/** {@link ensureDir}, the directories made on Deno's blocking pool. */
+export async function ensureDirAsync(dir: string): Promise<void> {
+  if (known.has(dir)) return;
+  await Deno.mkdir(dir, { recursive: true });
+  known.add(dir);
+}
+
 /** Forget `dir` and everything under it (after removing it). */
 export function forgetDir(dir: string): void {
   for (const path of known) {

@@ -7,6 +7,13 @@
  * now given to another process (after a reboot or a container restart), which
  * a pid alone could not tell.
  *
+ * While a process holds a lock in a directory, its next lock there is a hard
+ * link to the one it holds (the same identity, so the same bytes): making a
+ * file costs 0.3–0.45 ms of kernel time on this project's disks, a link about
+ * 10 µs, and a run on a chain takes a stage's lock while it still holds the
+ * previous stage's (docs/performance.md, "176-stage full run, sixth session").
+ * Where links cannot be made, a file is created as before.
+ *
  * @module
  */
 
@@ -21,7 +28,10 @@ import { ensureDir } from "./ensure_dir.ts";
 
 /** What a lock file holds. */
 export interface LockOwner extends ProcessIdentity {
-  /** When the lock was taken, ms since the epoch. */
+  /**
+   * When the lock was taken, ms since the epoch; for a lock linked to
+   * another this process held, when that one was taken.
+   */
   readonly since: number;
 }
 
@@ -46,7 +56,21 @@ export class ExecLockError extends Error {
   override name = "ExecLockError";
 }
 
-function tryCreate(path: string): boolean {
+/** The lock files this process holds, by directory. */
+const heldIn = new Map<string, Set<string>>();
+
+function tryCreate(dir: string, path: string): boolean {
+  const held = heldIn.get(dir);
+  const source = held?.values().next().value;
+  if (source !== undefined) {
+    try {
+      Deno.linkSync(source, path);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) return false;
+      // No links on this filesystem, or the file is gone: make one below.
+    }
+  }
   const owner: LockOwner = { ...selfIdentity(), since: Date.now() };
   try {
     // Sync: taken once per stage that runs; see lib/storage/cache.ts.
@@ -129,9 +153,15 @@ function execLockPath(dir: string, name: string): string {
   return join(dir, `${encodeURIComponent(name)}.lock`);
 }
 
-function heldAt(path: string): HeldLock {
+/** A lock just made at `path` in `dir`, noted as held by this process (see tryCreate). */
+function heldAt(dir: string, path: string): HeldLock {
+  const held = heldIn.get(dir) ?? new Set();
+  held.add(path);
+  heldIn.set(dir, held);
   return {
     release: () => {
+      // Forgotten first: never linked to once it may be gone.
+      held.delete(path);
       try {
         Deno.removeSync(path);
       } catch {
@@ -150,7 +180,7 @@ function heldAt(path: string): HeldLock {
  */
 export function tryExecLock(dir: string, name: string): HeldLock | undefined {
   const path = execLockPath(dir, name);
-  return tryCreate(path) ? heldAt(path) : undefined;
+  return tryCreate(dir, path) ? heldAt(dir, path) : undefined;
 }
 
 /**
@@ -171,7 +201,7 @@ export async function acquireExecLock(
   let told = false;
   while (true) {
     options.signal?.throwIfAborted();
-    if (tryCreate(path)) return heldAt(path);
+    if (tryCreate(dir, path)) return heldAt(dir, path);
     const reading = await readLock(path);
     if (reading.kind === "stale") {
       await breakStale(path, reading.text);

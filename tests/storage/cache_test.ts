@@ -275,6 +275,35 @@ test("storeBytes writes the same objects created synchronously and asynchronousl
   assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
 });
 
+test("storeBytes in the background writes the same object, leaving the pace alone", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const pace = new CreatePace(0, 2);
+  const cache = new Cache(dir.path("cache"), { state, pace });
+  for (let i = 0; i < 3; i++) {
+    const bytes = new TextEncoder().encode(`object ${i}`);
+    const hash = await hashBytes(bytes);
+    const stamp = await cache.storeBytes(bytes, hash, undefined, { background: true });
+    const object = cache.objectPath(hash);
+    assertEquals(await Deno.readTextFile(object), `object ${i}`);
+    assertEquals((await Deno.stat(object)).mode! & 0o777, 0o444);
+    assertEquals(stamp, stampOf(await Deno.stat(object)));
+    assertEquals(await state.objectStamp(hash), stamp);
+    assert(pace.sync, "a background store is not a synchronous create");
+  }
+  // The same object twice at once (two outs with one content): one intact object.
+  const bytes = new TextEncoder().encode("twice");
+  const hash = await hashBytes(bytes);
+  const [a, b] = await Promise.all([
+    cache.storeBytes(bytes, hash, undefined, { background: true }),
+    cache.storeBytes(bytes, hash, undefined, { background: true }),
+  ]);
+  assertEquals(await Deno.readTextFile(cache.objectPath(hash)), "twice");
+  const now = stampOf(await Deno.stat(cache.objectPath(hash)));
+  assert(a.ino === now.ino || b.ino === now.ino, "one of them is the object");
+  assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
+});
+
 test("storeBytes over a corrupt object moves it aside and writes it afresh", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);

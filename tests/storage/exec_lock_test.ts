@@ -193,3 +193,70 @@ test("a lock held by a process that was killed is taken over", async () => {
   assertEquals(JSON.parse(await Deno.readTextFile(dir.path("train.lock"))).pid, Deno.pid);
   await lock.release();
 });
+
+test("a lock taken while another is held in the directory is a hard link to it, not a new file", async () => {
+  await using dir = await tempDir();
+  const a = await acquireExecLock(dir.root, "a");
+  const b = await acquireExecLock(dir.root, "b");
+  const [infoA, infoB] = [Deno.statSync(dir.path("a.lock")), Deno.statSync(dir.path("b.lock"))];
+  assertEquals(infoB.ino, infoA.ino, "one inode");
+  assertEquals(infoB.nlink, 2);
+  assertEquals(JSON.parse(await dir.read("b.lock")).pid, Deno.pid);
+  await a.release();
+  assertEquals(await listTree(dir.root), ["b.lock"], "releasing one keeps the other");
+  assertEquals(Deno.statSync(dir.path("b.lock")).nlink, 1);
+  assertEquals(JSON.parse(await dir.read("b.lock")).pid, Deno.pid);
+  // Linked to the one still held.
+  const c = await acquireExecLock(dir.root, "c");
+  assertEquals(Deno.statSync(dir.path("c.lock")).ino, infoB.ino);
+  await b.release();
+  await c.release();
+  assertEquals(await listTree(dir.root), []);
+  // None held: a new file.
+  const d = await acquireExecLock(dir.root, "d");
+  assertEquals(Deno.statSync(dir.path("d.lock")).nlink, 1);
+  assertEquals(JSON.parse(await dir.read("d.lock")).pid, Deno.pid);
+  await d.release();
+});
+
+test("a lock whose held sibling was removed behind its back is made as a file", async () => {
+  await using dir = await tempDir();
+  const a = await acquireExecLock(dir.root, "a");
+  await Deno.remove(dir.path("a.lock"));
+  const b = await acquireExecLock(dir.root, "b");
+  assertEquals(Deno.statSync(dir.path("b.lock")).nlink, 1);
+  assertEquals(JSON.parse(await dir.read("b.lock")).pid, Deno.pid);
+  await a.release();
+  await b.release();
+  assertEquals(await listTree(dir.root), []);
+});
+
+test("another process waits for a lock linked to another, and takes it once released", async () => {
+  await using dir = await tempDir();
+  const a = await acquireExecLock(dir.root, "a");
+  const b = await acquireExecLock(dir.root, "b");
+  assertEquals(Deno.statSync(dir.path("b.lock")).nlink, 2);
+  const module = new URL("../../lib/storage/exec_lock.ts", import.meta.url).href;
+  const code = `
+    const { acquireExecLock } = await import(${JSON.stringify(module)});
+    const lock = await acquireExecLock(${JSON.stringify(dir.root)}, "b", {
+      onWait: (holder) => console.log("waiting for " + holder.owner?.pid),
+    });
+    console.log("took");
+    await lock.release();
+  `;
+  const child = spawn(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  assertEquals((await reader.read()).value?.trim(), `waiting for ${Deno.pid}`);
+  await b.release();
+  let rest = "";
+  for (let read = await reader.read(); !read.done; read = await reader.read()) rest += read.value;
+  assertEquals(rest.trim(), "took");
+  assertEquals((await child.status).code, 0);
+  await a.release();
+  assertEquals(await listTree(dir.root), []);
+});
