@@ -1,11 +1,12 @@
 /**
- * The shape of a CLI command and the parsing of its arguments (with
- * `node:util`'s `parseArgs`, so options behave as in any POSIX tool).
+ * The shape of a CLI command and the parsing of its arguments (as
+ * `node:util`'s `parseArgs` parses them, so options behave as in any POSIX
+ * tool; an ordinary command line is parsed here without loading it, see
+ * {@link parseSimpleArgs}).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { PivotError } from "../errors.ts";
 import { didYouMean } from "../suggest.ts";
 import type { Output } from "./output.ts";
@@ -73,12 +74,17 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** Parse `args` for `command` (its options plus the global ones). */
-export function parseCommandArgs(
+export async function parseCommandArgs(
   args: readonly string[],
   options: Readonly<Record<string, OptionSpec>>,
   commandName: string | undefined,
-): ParsedArgs {
+): Promise<ParsedArgs> {
   const all = { ...GLOBAL_OPTIONS, ...options };
+  const simple = parseSimpleArgs(args, all);
+  if (simple !== undefined) return simple;
+  // Loaded only here: the first `node:` import costs a process its Node
+  // layer, ~10 ms of CPU that an ordinary command line does not need.
+  const { parseArgs } = await import("node:util");
   try {
     const { values, positionals } = parseArgs({
       args: [...args],
@@ -109,6 +115,70 @@ export function parseCommandArgs(
         : `${commandName}: ${lower}: see 'pivot ${commandName} --help'`,
     );
   }
+}
+
+/**
+ * `args` parsed exactly as `node:util`'s `parseArgs` (strict, positionals
+ * allowed) parses them, when they hold only what most command lines hold:
+ * positionals, known long options (`--dry-run`, `--jobs=2`, `--jobs 2`) and
+ * known one-letter ones (`-v`, `-j 2`). Anything else (`--`, a lone `-`,
+ * grouped or attached one-letter options, an unknown option, a value given
+ * to a flag, a missing value or one that starts with `-`) gives undefined:
+ * `parseArgs` then decides, and words the error. Like `parseArgs`, values
+ * are in an object without a prototype, in the order given.
+ * (`tests/cli/parse_args_test.ts` compares the two.)
+ *
+ * @example
+ * ```ts
+ * import { parseSimpleArgs } from "./command.ts";
+ *
+ * const options = { jobs: { type: "string", short: "j", help: "" } } as const;
+ * parseSimpleArgs(["train", "-j", "2"], options); // { values: { jobs: "2" }, positionals: ["train"] }
+ * parseSimpleArgs(["--", "-x"], options); // undefined
+ * ```
+ */
+export function parseSimpleArgs(
+  args: readonly string[],
+  options: Readonly<Record<string, OptionSpec>>,
+): ParsedArgs | undefined {
+  const values: Record<string, string | boolean | (string | boolean)[]> = Object.create(null);
+  const positionals: string[] = [];
+  const set = (name: string, value: string | boolean) => {
+    if (!options[name].multiple) values[name] = value;
+    else ((values[name] ??= []) as (string | boolean)[]).push(value);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
+    let name: string | undefined;
+    let inline: string | undefined;
+    if (arg.startsWith("--") && arg.length > 2) {
+      const equals = arg.indexOf("=");
+      name = equals === -1 ? arg.slice(2) : arg.slice(2, equals);
+      inline = equals === -1 ? undefined : arg.slice(equals + 1);
+      if (!Object.hasOwn(options, name)) return undefined;
+    } else if (arg.length === 2 && arg !== "--") {
+      name = Object.keys(options).find((long) => options[long].short === arg[1]);
+      if (name === undefined) return undefined;
+    } else {
+      return undefined; // "-", "--", "-abc"
+    }
+    if (options[name].type === "boolean") {
+      if (inline !== undefined) return undefined;
+      set(name, true);
+    } else if (inline !== undefined) {
+      set(name, inline);
+    } else {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith("-")) return undefined;
+      set(name, value);
+      i++;
+    }
+  }
+  return { values: values as ParsedArgs["values"], positionals };
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { resolve } from "../posix_path.ts";
 import { messageOf, PivotError } from "../errors.ts";
 import { findProject } from "../pipeline/find_project.ts";
 import { isCorruptStateError, setAsideState } from "../storage/state.ts";
@@ -163,7 +163,9 @@ export async function runCommandLine(
     );
     return 70;
   } finally {
-    clearInterval(orphanWatch);
+    // Only when there is one: even `clearInterval(undefined)` loads Deno's
+    // Node layer (its timers), ~10 ms of CPU a launcher's attempt never needs.
+    if (orphanWatch !== undefined) clearInterval(orphanWatch);
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onTerminate);
   }
@@ -179,7 +181,7 @@ async function dispatch(
   all: readonly string[],
 ): Promise<number> {
   if (name === undefined) {
-    const parsed = parseCommandArgs(args, {}, undefined);
+    const parsed = await parseCommandArgs(args, {}, undefined);
     if (parsed.values.version) {
       output.line(`pivot ${VERSION}`);
       return 0;
@@ -195,7 +197,7 @@ async function dispatch(
     );
   }
   const command = await entry.load();
-  const parsed = parseCommandArgs(args, command.options, command.name);
+  const parsed = await parseCommandArgs(args, command.options, command.name);
   if (parsed.values.help) {
     output.line(commandHelp(command));
     return 0;

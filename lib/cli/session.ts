@@ -11,7 +11,7 @@
  */
 
 import { exists } from "../paths.ts";
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import type { Project } from "../model/project.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import { fromFileUrl } from "../paths.ts";

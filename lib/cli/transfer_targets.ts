@@ -12,7 +12,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import type { Project } from "../model/project.ts";
 import { matchStageNames } from "../pipeline/select.ts";
@@ -78,7 +78,7 @@ export async function readProjectRecords(
     const key = lockFile.slice(project.root.length + 1);
     const lock = await readLock(lockFile, key, state);
     if (lock === undefined) continue;
-    const stage = { name: basename(lockFile, ".lock"), key };
+    const stage = { name: basename(lockFile).slice(0, -".lock".length), key };
     stages.push(stage);
     for (const out of lock.outs) {
       // A directory is recorded with its file count (SPEC §5).

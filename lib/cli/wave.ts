@@ -7,7 +7,7 @@
  */
 
 import { isDirectory, listedPaths } from "../paths.ts";
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
 import { stageKey } from "../engine/context.ts";

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "../posix_path.ts";
 import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";

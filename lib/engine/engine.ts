@@ -8,7 +8,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import { messageOf, OutputError } from "../errors.ts";
 import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";

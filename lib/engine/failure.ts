@@ -11,7 +11,7 @@
  * @module
  */
 
-import { relative } from "node:path";
+import { relative } from "../posix_path.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import { isOwnCode } from "../own_code.ts";
 import { fromFileUrl } from "../paths.ts";

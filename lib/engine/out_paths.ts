@@ -8,7 +8,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import { escapesThroughLink, isInside } from "../model/project.ts";
 import type { OutDef } from "../model/stage_def.ts";

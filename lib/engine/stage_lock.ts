@@ -13,7 +13,7 @@
  * @module
  */
 
-import { join, relative } from "node:path";
+import { join, relative } from "../posix_path.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import {
   acquireExecLock,

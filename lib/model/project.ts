@@ -6,7 +6,7 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, sep } from "../posix_path.ts";
 
 /** The name of the directory that marks a project's root and holds Pivot's files. */
 export const PIVOT_DIR = ".pivot";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { relative } from "node:path";
+import { relative } from "../posix_path.ts";
 import { messageOf } from "../errors.ts";
 import { isOwnCode } from "../own_code.ts";
 import { fromFileUrl } from "../paths.ts";

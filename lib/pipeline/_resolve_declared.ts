@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { isAbsolute, join, resolve, sep } from "../posix_path.ts";
 import type { LoaderSpec } from "../model/loader_spec.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import { loadPipeline } from "./load.ts";
 import type { ParamsYaml } from "./params.ts";

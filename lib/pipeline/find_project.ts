@@ -6,7 +6,7 @@
  */
 
 import { isDirectory, isFile } from "../paths.ts";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import { isInside, PIVOT_DIR, type Project, projectAt } from "../model/project.ts";
 

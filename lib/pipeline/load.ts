@@ -7,7 +7,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "../posix_path.ts";
 import { toFileUrl } from "../paths.ts";
 import type { Dep, Out } from "../api/artifacts.ts";
 import { loaderSpecOf } from "../model/loader_spec.ts";

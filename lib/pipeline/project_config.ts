@@ -12,7 +12,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import type { Project } from "../model/project.ts";
 import { statOrUndefined } from "../paths.ts";

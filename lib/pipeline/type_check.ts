@@ -9,7 +9,7 @@
  * @module
  */
 
-import { relative } from "node:path";
+import { relative } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import type { Project } from "../model/project.ts";
 import { isOwnCode } from "../own_code.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isAbsolute, join, normalize } from "node:path";
+import { isAbsolute, join, normalize } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import { fromFileUrl } from "../paths.ts";
 

@@ -27,7 +27,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "../posix_path.ts";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";

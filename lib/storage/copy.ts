@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { type FileStamp, stampOf } from "./state.ts";
 
 /**

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../posix_path.ts";
 import { type FileStamp, sameStamp, stampOf } from "./state.ts";
 
 const known = new Set<string>();

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname } from "../posix_path.ts";
 import type { OutKind } from "../model/stage_def.ts";
 import { PivotError } from "../errors.ts";
 import { parseYamlText } from "../yaml_text.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { PIVOT_DIR } from "../model/project.ts";
 import { listTreeAtRevision } from "./read_at_revision.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { isAbsolute, posix, relative } from "node:path";
+import { isAbsolute, posix, relative } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 
 /**

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { messageOf } from "../errors.ts";
 import { needChild } from "../launcher_attempt.ts";
 import { statOrUndefined } from "../paths.ts";

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "../posix_path.ts";
 import { selfToken, tokenState } from "../process_identity.ts";
 
 /** The journal of the running process, once {@link useTempJournal} is called. */

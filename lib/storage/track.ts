@@ -9,7 +9,7 @@
  * @module
  */
 
-import { join, relative } from "node:path";
+import { join, relative } from "../posix_path.ts";
 import { dirManifest, hashArtifact } from "./artifact_hash.ts";
 import type { Cache } from "./cache.ts";
 import { writeTextAtomically } from "./temp_files.ts";

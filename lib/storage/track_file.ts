@@ -18,7 +18,7 @@
  * @module
  */
 
-import { dirname, join, posix, relative } from "node:path";
+import { dirname, join, posix, relative } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import { parseYamlText } from "../yaml_text.ts";
 import type { Hash } from "./hash.ts";

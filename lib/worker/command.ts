@@ -18,7 +18,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename } from "../posix_path.ts";
 import { guardedCommand, releaseGuard } from "./group_guard.ts";
 import type { LogSink } from "./pool.ts";
 

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 import { releaseFreedMemory, releaseHeapAndFreed } from "../free_memory.ts";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { needChild } from "../launcher_attempt.ts";

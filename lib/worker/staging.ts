@@ -30,8 +30,7 @@
  * @module
  */
 
-import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../posix_path.ts";
 import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
@@ -76,8 +75,19 @@ function unreachable(path: string): boolean {
  */
 export function stagingParent(root: string, staging: string): string {
   if (!deviceRestricted(realPath(root))) return staging;
-  const system = realPath(tmpdir());
+  const system = realPath(systemTempDir());
   return join(deviceRestricted(system) ? "/tmp" : system, `pivot-${basename(staging)}`);
+}
+
+/**
+ * The system's temporary directory, as `node:os`'s `tmpdir()` says on
+ * Linux and macOS (`TMPDIR`, `TMP`, `TEMP`, else `/tmp`; no trailing `/`),
+ * without importing `node:os`: the first `node:` import of a process costs
+ * every command the Node compatibility layer (lib/posix_path.ts).
+ */
+export function systemTempDir(): string {
+  const dir = Deno.env.get("TMPDIR") || Deno.env.get("TMP") || Deno.env.get("TEMP") || "/tmp";
+  return dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
 }
 
 /** The staging directories of one run. */

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../posix_path.ts";
 
 /** A snapshot: project-relative POSIX path → stamp text. */
 export type Snapshot = ReadonlyMap<string, string>;
