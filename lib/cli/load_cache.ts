@@ -32,8 +32,8 @@
  *   discovery) and what it held;
  * and, after a hit, out directories are checked again for symbolic links
  * leading outside the project (as resolving outs does). Pivot reads no
- * environment variable while loading. A stamp modified within
- * `RACY_MS` (lib/storage/state.ts) of the load's start is not trusted: nothing is written.
+ * environment variable while loading. A racy stamp (`isRacy`,
+ * lib/storage/state.ts: modified after the clock marker) is not trusted: nothing is written.
  *
  * Beside the stages, under the same key, what a load derives from them: the
  * graph's order and edges (a function of the stages, but for which input
@@ -138,7 +138,7 @@ export interface LoadDerived {
 
 /** What a normal load saw, for {@link writeLoadCache}. */
 export interface LoadWitness {
-  /** `Date.now()` before the load started: stamps after `since - RACY_MS` are not trusted. */
+  /** `Date.now()` before the load started: for stamps no clock marker judges (`isRacy`). */
   readonly since: number;
   /** Directories discovery looked in for other pipeline files. */
   readonly probed: ReadonlyMap<string, string | undefined>;

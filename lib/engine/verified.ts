@@ -19,9 +19,9 @@
  * Only stages whose deps and outs are all declared files are indexed (a
  * directory is checked through the directory index, lib/storage/
  * artifact_hash.ts), and not stages that always run. A stamp is recorded
- * only when the file was last modified more than {@link RACY_MS} before it
- * was taken (git's racily clean entries): a later rewrite then changes it,
- * even on a filesystem with a coarse clock. Entries of stages no longer in
+ * only when it is not racy ({@link isRacy}: the file was last modified
+ * before the clock marker of the run that took it, git's racily clean
+ * entries): a later rewrite then changes it. Entries of stages no longer in
  * the pipeline are dropped when their lock file is gone.
  *
  * @module
@@ -29,7 +29,7 @@
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
-import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
+import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import { hasNoopStamps, NoopStamps, snapshotStale, takeGateStamps } from "../noop_stamps.ts";
@@ -392,15 +392,15 @@ export class VerifiedIndex {
     objects: () => readonly [string, string][],
   ): Set<string> | undefined {
     const name = dir.slice(context.cache.dir.length);
-    const now = Date.now();
     // Taken before the objects are looked at: a later change changes it.
-    const stamp = dirStamp(dir);
-    if (stamp === undefined) return undefined;
+    const info = dirInfo(dir);
+    if (info === undefined) return undefined;
+    const stamp: [number, number] = [info.mtime, info.ino];
     const recorded = this.#objectDirs.get(name);
     if (recorded !== undefined && recorded[0] === stamp[0] && recorded[1] === stamp[1]) {
       return new Set();
     }
-    if (now - stamp[0] <= RACY_MS) return undefined;
+    if (isRacy(info)) return undefined;
     const missing = new Set<string>();
     for (const [key, hash] of objects()) {
       if (missing.has(hash) || !context.cache.has(hash)) {
@@ -684,11 +684,11 @@ function fileStamp(abs: string): FileStamp | undefined {
   }
 }
 
-/** The mtime and inode of the directory at `abs`, or undefined when there is none. */
-function dirStamp(abs: string): [number, number] | undefined {
+/** The stamp of the directory at `abs`, or undefined when there is none. */
+function dirInfo(abs: string): FileStamp | undefined {
   try {
     const info = Deno.statSync(abs);
-    return info.isDirectory ? [info.mtime?.getTime() ?? 0, info.ino ?? 0] : undefined;
+    return info.isDirectory ? stampOf(info) : undefined;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return undefined;

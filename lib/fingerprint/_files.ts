@@ -68,12 +68,12 @@ export class ProjectFiles {
 
   async #read(path: string): Promise<{ text: string; hash: string } | null> {
     try {
-      const info = await Deno.stat(path);
+      // Taken at once, before the read: judged by the clock marker of now (see isRacy).
+      const stamp = stampOf(Deno.statSync(path));
       const bytes = await Deno.readFile(path);
       // Imported here: a warm run hashes nothing and should not load the hasher.
       const { hashBytes } = await import("../storage/hash.ts");
       const hash = await hashBytes(bytes);
-      const stamp = stampOf(info);
       // A file modified moments ago may change again without its stamp changing.
       if (!isRacy(stamp)) {
         await this.#state.rememberFileHash(this.relative(path), stamp, hash);

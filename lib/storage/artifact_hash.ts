@@ -17,9 +17,9 @@
  * recorded with the directory's hash. Equal: the recorded hash holds, and no
  * per-file entry is even loaded. Different: the per-file index of that
  * directory (stored apart from other files' entries, in chunks) is loaded,
- * and only files whose stamps changed are read. Files modified in the last
- * {@link RACY_MS} are re-read until they settle, as git does with racily
- * clean entries.
+ * and only files whose stamps changed are read. Racy files (see
+ * {@link isRacy}: modified after the run's clock marker) are re-read until
+ * they settle, as git does with racily clean entries.
  *
  * `stat` is synchronous here on purpose: a no-op run stats every dep and out,
  * and a sync stat costs a few µs where an async one costs ~40 µs.
@@ -629,8 +629,8 @@ const LISTINGS_KEPT = 4;
  * {@link listFiles} of `abs`, noting the stamp of each directory listed
  * (stat-ed before it is read) for {@link listedAgain}; not noted when a
  * symlink was followed (what changes behind it changes no stamp here) or a
- * directory was modified in the last {@link RACY_MS} (an entry added within
- * its clock tick would keep its stamp).
+ * directory's stamp is racy (see {@link isRacy}: an entry added within its
+ * clock tick would keep its stamp).
  */
 function listFilesNoted(abs: string): string[] {
   const dirs: { path: string; stamp: FileStamp }[] = [];

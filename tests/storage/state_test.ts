@@ -1,12 +1,16 @@
 import {
   isCorruptStateError,
+  isRacy,
   NS,
+  RACY_MS,
   sameStamp,
   setAsideState,
   stampOf,
   StateStore,
 } from "../../lib/storage/state.ts";
+import { statMany } from "../../lib/storage/stat_many.ts";
 import { openState, tempDir } from "../_project.ts";
+import { markClockAfter } from "../_clock.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -263,4 +267,69 @@ test("deferred values with sizes given are committed in batches KV accepts, the 
   assertEquals(stored.length, 100);
   assertEquals(await state.get(["big", 0]), "rewritten");
   assertEquals(await state.get(["big", 99]), value(99));
+});
+
+test("racy: a file written before the clock marker is settled at once, one written after it is not", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const before = dir.path("before.txt");
+  await Deno.writeTextFile(before, "old");
+  await markClockAfter(stateDir, before);
+  const after = dir.path("after.txt");
+  await Deno.writeTextFile(after, "new");
+  const settled = stampOf(Deno.statSync(before));
+  const fresh = stampOf(Deno.statSync(after));
+  // The marker decides, not the wall clock: the same answers whatever `now` is.
+  for (const now of [settled.mtime + 1, settled.mtime + 10 * RACY_MS]) {
+    assertEquals(isRacy(settled, now), false);
+    assertEquals(isRacy(fresh, now), true);
+  }
+  // A later marker settles the file written after the first one.
+  await markClockAfter(stateDir, after);
+  assertEquals(isRacy(stampOf(Deno.statSync(after))), false);
+  // A stamp taken before that marker keeps being judged by the marker of its stat.
+  assertEquals(isRacy(fresh), true);
+});
+
+test("racy: a stamp of another device, a future mtime or a stamp not from a stat falls back to the wall clock", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const path = dir.path("a.txt");
+  await Deno.writeTextFile(path, "a");
+  await markClockAfter(stateDir, path);
+  const info = Deno.statSync(path);
+  const mtime = info.mtime!.getTime();
+  assertEquals(isRacy(stampOf(info), mtime + 1), false);
+  // On another device (whose clock or rounding may differ): within RACY_MS of now, racy.
+  const elsewhere = stampOf({ ...info, dev: info.dev + 1 });
+  assertEquals(isRacy(elsewhere, mtime + RACY_MS / 2), true);
+  assertEquals(isRacy(elsewhere, mtime + RACY_MS + 1), false);
+  // Made from stored numbers: the same.
+  const stored = { mtime, size: info.size, ino: info.ino! };
+  assertEquals(isRacy(stored, mtime + RACY_MS / 2), true);
+  assertEquals(isRacy(stored, mtime + RACY_MS + 1), false);
+  // Dated a minute ahead: racy by the marker and by the wall clock alike.
+  const ahead = new Date(Date.now() + 60_000);
+  Deno.utimeSync(path, ahead, ahead);
+  const future = Deno.statSync(path);
+  assertEquals(isRacy(stampOf(future)), true);
+  assertEquals(isRacy(stampOf({ ...future, dev: future.dev + 1 })), true);
+});
+
+test("racy: statMany's helper thread judges its stamps by the marker of the call", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const paths: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    paths.push(dir.path(`f${i}.txt`));
+    Deno.writeTextFileSync(paths[i], `${i}`);
+  }
+  await markClockAfter(stateDir, ...paths);
+  const later = dir.path("later.txt");
+  await Deno.writeTextFile(later, "later");
+  const stamps = await statMany([...paths, later], { parallelFrom: 1, helperFirst: true });
+  // Judged by the marker: settled whatever `now` says, but for the file written after it.
+  const now = Math.max(...stamps.map((stamp) => stamp!.mtime)) + 1;
+  assertEquals(stamps.slice(0, -1).filter((stamp) => isRacy(stamp!, now)).length, 0);
+  assertEquals(isRacy(stamps.at(-1)!, now + 10 * RACY_MS), true);
 });
