@@ -6,7 +6,7 @@
  * @module
  */
 
-import { clockMarker, markClock } from "../lib/storage/state.ts";
+import { markClock, racyClock } from "../lib/storage/state.ts";
 
 /**
  * Write the clock marker in `stateDir` until its mtime is past every one of
@@ -17,8 +17,8 @@ export async function markClockAfter(stateDir: string, ...paths: string[]): Prom
   const newest = Math.max(0, ...paths.map((path) => Deno.statSync(path).mtime!.getTime()));
   for (;;) {
     markClock(stateDir);
-    const marker = clockMarker();
-    if (marker !== undefined && marker.mtime > newest) return;
+    const { marker } = racyClock();
+    if (marker !== undefined && marker > newest) return;
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }

@@ -56,7 +56,7 @@ import type { PipelineRef, StageDef } from "../model/stage_def.ts";
 import type { LoadedStages } from "../pipeline/discovery.ts";
 import { pipelineFileIn } from "../pipeline/find_project.ts";
 import type { ParamsYaml } from "../pipeline/params.ts";
-import { type FileStamp, isRacy, stampOf } from "../storage/state.ts";
+import { type FileStamp, isRacy, type RacyClock, stampOf } from "../storage/state.ts";
 import { writeTextAtomically } from "../storage/temp_files.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../own_code.ts";
 import { VERSION } from "../version.ts";
@@ -138,8 +138,8 @@ export interface LoadDerived {
 
 /** What a normal load saw, for {@link writeLoadCache}. */
 export interface LoadWitness {
-  /** `Date.now()` before the load started: for stamps no clock marker judges (`isRacy`). */
-  readonly since: number;
+  /** The racy clock (`racyClock`) read before the load started: what its stamps are judged by. */
+  readonly since: RacyClock;
   /** Directories discovery looked in for other pipeline files. */
   readonly probed: ReadonlyMap<string, string | undefined>;
 }

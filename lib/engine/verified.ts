@@ -29,7 +29,15 @@
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
-import { type FileStamp, isRacy, NS, stampOf, type StateStore } from "../storage/state.ts";
+import {
+  type FileStamp,
+  isRacy,
+  NS,
+  type RacyClock,
+  racyClock,
+  stampOf,
+  type StateStore,
+} from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import { hasNoopStamps, NoopStamps, snapshotStale, takeGateStamps } from "../noop_stamps.ts";
@@ -392,6 +400,7 @@ export class VerifiedIndex {
     objects: () => readonly [string, string][],
   ): Set<string> | undefined {
     const name = dir.slice(context.cache.dir.length);
+    const clock = racyClock();
     // Taken before the objects are looked at: a later change changes it.
     const info = dirInfo(dir);
     if (info === undefined) return undefined;
@@ -400,7 +409,7 @@ export class VerifiedIndex {
     if (recorded !== undefined && recorded[0] === stamp[0] && recorded[1] === stamp[1]) {
       return new Set();
     }
-    if (isRacy(info)) return undefined;
+    if (isRacy(info, clock)) return undefined;
     const missing = new Set<string>();
     for (const [key, hash] of objects()) {
       if (missing.has(hash) || !context.cache.has(hash)) {
@@ -415,16 +424,15 @@ export class VerifiedIndex {
 
   /**
    * The stamps of `stage`'s deps and outs now, before a full decision hashes
-   * them, with `lock`, the stamp its lock file had when it was read (at
-   * `since` or later); undefined when the stage is not indexed, or a path is
+   * them, with `lock`, the stamp its lock file had when it was read (after
+   * `clock` was read); undefined when the stage is not indexed, or a path is
    * missing, not a file, or modified too recently to tell versions apart.
    */
-  stampsBefore(stage: StageDef, lock: FileStamp, since: number): StampsBefore | undefined {
-    if (!indexable(stage) || isRacy(lock, since)) return undefined;
-    const now = Date.now();
+  stampsBefore(stage: StageDef, lock: FileStamp, clock: RacyClock): StampsBefore | undefined {
+    if (!indexable(stage) || isRacy(lock, clock)) return undefined;
     const settled = (abs: string) => {
       const stamp = fileStamp(abs);
-      return stamp === undefined || isRacy(stamp, now) ? undefined : stamp;
+      return stamp === undefined || isRacy(stamp, clock) ? undefined : stamp;
     };
     const deps: FileStamp[] = [];
     for (const dep of stage.deps) {

@@ -19,7 +19,7 @@
  */
 
 import { BLOCK, CONTROL, type ManyJob, type ManyReply } from "./_stat_many_job.ts";
-import { clockMarker, type FileStamp, markedStamp, stampOf } from "./state.ts";
+import { type FileStamp, stampOf, stampOfDevice } from "./state.ts";
 import { mark } from "../trace.ts";
 import { tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
@@ -74,11 +74,9 @@ export async function statMany(
   };
   const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 32 : 0);
   const numbers = new Float64Array(stamps);
-  // The helper's stats come after this: judged by the clock marker of now.
-  const under = clockMarker();
   await share({ op: "stat", paths, stamps }, local, (i) => {
     const at = 4 * i;
-    result[i] = markedStamp(under, numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
+    result[i] = stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
   }, options);
   return result;
 }

@@ -75,17 +75,19 @@ export const CLOCK_FILE = "clock";
 
 /**
  * This process's clock marker (see {@link markClock}): the mtime the
- * filesystem gave the marker file when last written, and that file's device.
+ * filesystem gave the marker file when last written, and that file's device
+ * (the first marker's: a marker on another device is not taken, the last one
+ * holds, older but still sound).
  */
 let marker: { readonly mtime: number; readonly dev: number } | undefined;
 
 /**
- * For each stamp taken by {@link stampOf} after a clock marker, of a file on
- * the marker's device: that marker's mtime, which {@link isRacy} compares it
- * with. Stamps not in it (taken before any marker, on another device, or
- * made from stored numbers) are judged by the wall clock.
+ * Stamps taken by {@link stampOf} (or {@link stampOfDevice}) of files on
+ * another device than the marker's: judged by the wall clock (another
+ * filesystem may round times differently, or take them from another clock).
+ * Rare, so the common stamp costs one comparison, not an entry here.
  */
-const markedUnder = new WeakMap<FileStamp, number>();
+const foreign = new WeakSet<FileStamp>();
 
 /**
  * Write this process's clock marker: a small file in `stateDir` whose mtime,
@@ -93,10 +95,10 @@ const markedUnder = new WeakMap<FileStamp, number>();
  * this moment gets an mtime at or after it (the same kernel clock, never
  * going back, rounded the same way), so a file stat-ed later whose mtime is
  * strictly before it cannot be rewritten without its stamp changing: its
- * hash may be remembered (git's rule for racily clean index entries,
- * with the index file's mtime as the marker). Called when the state store
- * opens, and again at each wave (watch mode runs for hours). A failure
- * leaves the last marker (older: still sound) or none (the wall-clock rule).
+ * hash may be remembered (git's rule for racily clean index entries, with
+ * the index file's mtime as the marker). Called when the state store opens,
+ * and again at each later wave (watch mode runs for hours). A failure leaves
+ * the last marker (older: still sound) or none (the wall-clock rule).
  * docs/performance.md, "Racy files: the filesystem's clock instead of a 2 s
  * window".
  */
@@ -105,43 +107,41 @@ export function markClock(stateDir: string): void {
   try {
     Deno.writeTextFileSync(path, `${Deno.pid}\n`);
     const info = Deno.statSync(path);
-    if (info.mtime !== null && info.dev !== undefined) {
-      marker = { mtime: info.mtime.getTime(), dev: info.dev };
-    }
+    if (info.mtime === null || (marker !== undefined && info.dev !== marker.dev)) return;
+    marker = { mtime: info.mtime.getTime(), dev: info.dev };
   } catch {
     // Read-only state, say: the last marker holds, or the wall clock decides.
   }
 }
 
+/** What {@link isRacy} judges stamps by: read with {@link racyClock} before the stats. */
+export interface RacyClock {
+  /** `Date.now()`, for stamps no marker judges. */
+  readonly wall: number;
+  /** The clock marker's mtime, if one was written. */
+  readonly marker: number | undefined;
+}
+
 /**
- * The stamp of `info`, from `Deno.stat`/`lstat`. Take it right after the
- * stat: it is judged (see {@link isRacy}) by the clock marker in effect now,
- * which must have been written before the stat.
+ * The clock to judge stamps by, read before the stats it judges: the marker
+ * must have been written before the stat, so a stamp is never judged by a
+ * marker written after it was taken (a later wave's).
  */
+export function racyClock(): RacyClock {
+  return { wall: Date.now(), marker: marker?.mtime };
+}
+
+/** The stamp of `info`, from `Deno.stat`/`lstat`. */
 export function stampOf(info: Deno.FileInfo): FileStamp {
   const stamp = { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
-  if (marker !== undefined && info.dev === marker.dev) markedUnder.set(stamp, marker.mtime);
+  if (marker !== undefined && info.dev !== marker.dev) foreign.add(stamp);
   return stamp;
 }
 
-/**
- * The clock marker in effect, to judge stamps stat-ed from now on by
- * {@link markedStamp} (stamps another thread took: lib/storage/stat_many.ts).
- */
-export function clockMarker(): { readonly mtime: number; readonly dev: number } | undefined {
-  return marker;
-}
-
-/** The stamp of a stat another thread made after `under` was taken (see {@link clockMarker}). */
-export function markedStamp(
-  under: { readonly mtime: number; readonly dev: number } | undefined,
-  mtime: number,
-  size: number,
-  ino: number,
-  dev: number,
-): FileStamp {
+/** {@link stampOf} of a stat another thread made (lib/storage/stat_many.ts). */
+export function stampOfDevice(mtime: number, size: number, ino: number, dev: number): FileStamp {
   const stamp = { mtime, size, ino };
-  if (under !== undefined && dev === under.dev) markedUnder.set(stamp, under.mtime);
+  if (marker !== undefined && dev !== marker.dev) foreign.add(stamp);
   return stamp;
 }
 
@@ -157,18 +157,16 @@ export const RACY_MS = 2_000;
 
 /**
  * True when a file with `stamp` was modified too recently to remember its
- * hash: a rewrite with the same size could keep its stamp. A stamp taken by
- * {@link stampOf} after a clock marker (see {@link markClock}), on its
- * device, is racy unless its mtime is strictly before the marker's (equal
- * ms is racy: ms are floored, a later write may floor to the same ms). Any
- * other stamp (another device, whose clock or rounding may differ; no
- * marker) is racy when modified within {@link RACY_MS} of `now`. A future
- * mtime is racy either way.
+ * hash: a rewrite with the same size could keep its stamp. With a clock
+ * marker (see {@link markClock}), racy unless its mtime is strictly before
+ * the marker's (equal ms is racy: ms are floored, a later write may floor to
+ * the same ms). A stamp of another device, or with no marker, is racy when
+ * modified within {@link RACY_MS} of the wall clock. A future mtime is racy
+ * either way. `clock` must be read before the stat that gave `stamp`.
  */
-export function isRacy(stamp: FileStamp, now: number = Date.now()): boolean {
-  const under = markedUnder.get(stamp);
-  if (under !== undefined) return stamp.mtime >= under;
-  return now - stamp.mtime <= RACY_MS;
+export function isRacy(stamp: FileStamp, clock: RacyClock): boolean {
+  if (clock.marker !== undefined && !foreign.has(stamp)) return stamp.mtime >= clock.marker;
+  return clock.wall - stamp.mtime <= RACY_MS;
 }
 
 /** True when two stamps describe the same file version. */

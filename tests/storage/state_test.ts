@@ -3,9 +3,11 @@ import {
   isRacy,
   NS,
   RACY_MS,
+  racyClock,
   sameStamp,
   setAsideState,
   stampOf,
+  stampOfDevice,
   StateStore,
 } from "../../lib/storage/state.ts";
 import { statMany } from "../../lib/storage/stat_many.ts";
@@ -275,48 +277,57 @@ test("racy: a file written before the clock marker is settled at once, one writt
   const before = dir.path("before.txt");
   await Deno.writeTextFile(before, "old");
   await markClockAfter(stateDir, before);
+  const clock = racyClock();
   const after = dir.path("after.txt");
   await Deno.writeTextFile(after, "new");
   const settled = stampOf(Deno.statSync(before));
   const fresh = stampOf(Deno.statSync(after));
-  // The marker decides, not the wall clock: the same answers whatever `now` is.
-  for (const now of [settled.mtime + 1, settled.mtime + 10 * RACY_MS]) {
-    assertEquals(isRacy(settled, now), false);
-    assertEquals(isRacy(fresh, now), true);
+  // The marker decides, not the wall clock: the same answers whatever the wall clock says.
+  for (const wall of [settled.mtime + 1, settled.mtime + 10 * RACY_MS]) {
+    assertEquals(isRacy(settled, { ...clock, wall }), false);
+    assertEquals(isRacy(fresh, { ...clock, wall }), true);
   }
   // A later marker settles the file written after the first one.
   await markClockAfter(stateDir, after);
-  assertEquals(isRacy(stampOf(Deno.statSync(after))), false);
-  // A stamp taken before that marker keeps being judged by the marker of its stat.
-  assertEquals(isRacy(fresh), true);
+  const later = racyClock();
+  assertEquals(isRacy(stampOf(Deno.statSync(after)), later), false);
+  // A clock read before that marker (before the stat) still judges by its own.
+  assertEquals(isRacy(fresh, clock), true);
 });
 
-test("racy: a stamp of another device, a future mtime or a stamp not from a stat falls back to the wall clock", async () => {
+test("racy: a stamp of another device, a future mtime, or no marker falls back to the wall clock", async () => {
   await using dir = await tempDir();
   const stateDir = dir.path("state");
   const path = dir.path("a.txt");
   await Deno.writeTextFile(path, "a");
   await markClockAfter(stateDir, path);
+  const clock = racyClock();
   const info = Deno.statSync(path);
   const mtime = info.mtime!.getTime();
-  assertEquals(isRacy(stampOf(info), mtime + 1), false);
-  // On another device (whose clock or rounding may differ): within RACY_MS of now, racy.
-  const elsewhere = stampOf({ ...info, dev: info.dev + 1 });
-  assertEquals(isRacy(elsewhere, mtime + RACY_MS / 2), true);
-  assertEquals(isRacy(elsewhere, mtime + RACY_MS + 1), false);
-  // Made from stored numbers: the same.
-  const stored = { mtime, size: info.size, ino: info.ino! };
-  assertEquals(isRacy(stored, mtime + RACY_MS / 2), true);
-  assertEquals(isRacy(stored, mtime + RACY_MS + 1), false);
+  assertEquals(isRacy(stampOf(info), { ...clock, wall: mtime + 1 }), false);
+  // On another device (whose clock or rounding may differ): within RACY_MS of the wall clock, racy.
+  for (
+    const elsewhere of [
+      stampOf({ ...info, dev: info.dev + 1 }),
+      stampOfDevice(mtime, 1, 2, info.dev + 1),
+    ]
+  ) {
+    assertEquals(isRacy(elsewhere, { ...clock, wall: mtime + RACY_MS / 2 }), true);
+    assertEquals(isRacy(elsewhere, { ...clock, wall: mtime + RACY_MS + 1 }), false);
+  }
+  assertEquals(isRacy(stampOfDevice(mtime, 1, 2, info.dev), { ...clock, wall: mtime + 1 }), false);
+  // No marker written before the stat: the wall clock.
+  const unmarked = { wall: mtime + RACY_MS / 2, marker: undefined };
+  assertEquals(isRacy(stampOf(info), unmarked), true);
   // Dated a minute ahead: racy by the marker and by the wall clock alike.
   const ahead = new Date(Date.now() + 60_000);
   Deno.utimeSync(path, ahead, ahead);
   const future = Deno.statSync(path);
-  assertEquals(isRacy(stampOf(future)), true);
-  assertEquals(isRacy(stampOf({ ...future, dev: future.dev + 1 })), true);
+  assertEquals(isRacy(stampOf(future), racyClock()), true);
+  assertEquals(isRacy(stampOf({ ...future, dev: future.dev + 1 }), racyClock()), true);
 });
 
-test("racy: statMany's helper thread judges its stamps by the marker of the call", async () => {
+test("racy: statMany's helper thread gives stamps judged by the marker", async () => {
   await using dir = await tempDir();
   const stateDir = dir.path("state");
   const paths: string[] = [];
@@ -325,11 +336,12 @@ test("racy: statMany's helper thread judges its stamps by the marker of the call
     Deno.writeTextFileSync(paths[i], `${i}`);
   }
   await markClockAfter(stateDir, ...paths);
+  const clock = racyClock();
   const later = dir.path("later.txt");
   await Deno.writeTextFile(later, "later");
   const stamps = await statMany([...paths, later], { parallelFrom: 1, helperFirst: true });
-  // Judged by the marker: settled whatever `now` says, but for the file written after it.
-  const now = Math.max(...stamps.map((stamp) => stamp!.mtime)) + 1;
-  assertEquals(stamps.slice(0, -1).filter((stamp) => isRacy(stamp!, now)).length, 0);
-  assertEquals(isRacy(stamps.at(-1)!, now + 10 * RACY_MS), true);
+  // Judged by the marker: settled whatever the wall clock says, but for the file written after it.
+  const wall = Math.max(...stamps.map((stamp) => stamp!.mtime)) + 1;
+  assertEquals(stamps.slice(0, -1).filter((stamp) => isRacy(stamp!, { ...clock, wall })).length, 0);
+  assertEquals(isRacy(stamps.at(-1)!, { ...clock, wall: wall + 10 * RACY_MS }), true);
 });
