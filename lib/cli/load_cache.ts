@@ -32,8 +32,8 @@
  *   discovery) and what it held;
  * and, after a hit, out directories are checked again for symbolic links
  * leading outside the project (as resolving outs does). Pivot reads no
- * environment variable while loading. A stamp modified within
- * `RACY_MS` (lib/storage/state.ts) of the load's start is not trusted: nothing is written.
+ * environment variable while loading. A racy stamp (`isRacy`,
+ * lib/storage/state.ts: modified after the clock marker) is not trusted: nothing is written.
  *
  * Beside the stages, under the same key, what a load derives from them: the
  * graph's order and edges (a function of the stages, but for which input
@@ -56,7 +56,7 @@ import type { PipelineRef, StageDef } from "../model/stage_def.ts";
 import type { LoadedStages } from "../pipeline/discovery.ts";
 import { pipelineFileIn } from "../pipeline/find_project.ts";
 import type { ParamsYaml } from "../pipeline/params.ts";
-import { type FileStamp, isRacy, stampOf } from "../storage/state.ts";
+import { type FileStamp, isRacy, type RacyClock, stampOf } from "../storage/state.ts";
 import { writeTextAtomically } from "../storage/temp_files.ts";
 import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../own_code.ts";
 import { VERSION } from "../version.ts";
@@ -138,8 +138,8 @@ export interface LoadDerived {
 
 /** What a normal load saw, for {@link writeLoadCache}. */
 export interface LoadWitness {
-  /** `Date.now()` before the load started: stamps after `since - RACY_MS` are not trusted. */
-  readonly since: number;
+  /** The racy clock (`racyClock`) read before the load started: what its stamps are judged by. */
+  readonly since: RacyClock;
   /** Directories discovery looked in for other pipeline files. */
   readonly probed: ReadonlyMap<string, string | undefined>;
 }

@@ -31,7 +31,7 @@ import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { findProjectFiles, walkSkips } from "../storage/project_files.ts";
-import { StateStore } from "../storage/state.ts";
+import { racyClock, StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { refuseOutsOverCode } from "../engine/out_paths.ts";
@@ -228,7 +228,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       // Tracked data only: no stages, and no pipeline is loaded.
       return { ...context, graph: buildGraph([], { exists }), fingerprints: new Map() };
     }
-    const since = Date.now();
+    const since = racyClock();
     const paramsYaml = await readParamsOverrides(project, state);
     // The load cache, unless reloading (watch mode), type-checking or told not to.
     const cacheMode = fresh || typeCheck || options.fingerprint === false || useCache === undefined

@@ -24,7 +24,7 @@ import {
   type LockOut,
   readLockStamped,
 } from "../storage/lock_file.ts";
-import { type FileStamp, NS, sameStamp, stampOf } from "../storage/state.ts";
+import { type FileStamp, NS, racyClock, sameStamp, stampOf } from "../storage/state.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import type { Reason } from "./events.ts";
 import { type Verified, verifiedIndexOf } from "./verified.ts";
@@ -169,14 +169,15 @@ export async function decide(
 ): Promise<Decision> {
   const key = stageKey(context, stage);
   const index = await verifiedIndexOf(context.state);
-  const since = Date.now();
+  // Read before the lock file's and the paths' stats (see isRacy).
+  const clock = racyClock();
   const locked = options.lockAbsent
     ? undefined
     : await readLockStamped(stage.lockFile, key, context.state, context.cache);
   // Taken before anything is hashed: recorded if the stage is plainly up to date.
   const before = options.forced || options.upstreamWillRun || locked === undefined
     ? undefined
-    : index.stampsBefore(stage, locked.stamp, since);
+    : index.stampsBefore(stage, locked.stamp, clock);
   const lock = locked?.data;
   const fingerprint = context.fingerprints.get(stage.name);
   const manifest = fingerprint?.manifest ?? {};

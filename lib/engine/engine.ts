@@ -171,6 +171,8 @@ export class Engine {
   async runWave(request: WaveRequest): Promise<SummaryEvent> {
     const started = performance.now();
     const { graph } = this.#context;
+    // Files written since the last marker (an earlier wave of watch mode) may be trusted now.
+    this.#context.state.markClock();
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));

@@ -19,9 +19,9 @@
  * Only stages whose deps and outs are all declared files are indexed (a
  * directory is checked through the directory index, lib/storage/
  * artifact_hash.ts), and not stages that always run. A stamp is recorded
- * only when the file was last modified more than {@link RACY_MS} before it
- * was taken (git's racily clean entries): a later rewrite then changes it,
- * even on a filesystem with a coarse clock. Entries of stages no longer in
+ * only when it is not racy ({@link isRacy}: the file was last modified
+ * before the clock marker of the run that took it, git's racily clean
+ * entries): a later rewrite then changes it. Entries of stages no longer in
  * the pipeline are dropped when their lock file is gone.
  *
  * @module
@@ -29,7 +29,15 @@
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
-import { type FileStamp, isRacy, NS, RACY_MS, stampOf, type StateStore } from "../storage/state.ts";
+import {
+  type FileStamp,
+  isRacy,
+  NS,
+  type RacyClock,
+  racyClock,
+  stampOf,
+  type StateStore,
+} from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
 import { hasNoopStamps, NoopStamps, snapshotStale, takeGateStamps } from "../noop_stamps.ts";
@@ -392,15 +400,16 @@ export class VerifiedIndex {
     objects: () => readonly [string, string][],
   ): Set<string> | undefined {
     const name = dir.slice(context.cache.dir.length);
-    const now = Date.now();
+    const clock = racyClock();
     // Taken before the objects are looked at: a later change changes it.
-    const stamp = dirStamp(dir);
-    if (stamp === undefined) return undefined;
+    const info = dirInfo(dir);
+    if (info === undefined) return undefined;
+    const stamp: [number, number] = [info.mtime, info.ino];
     const recorded = this.#objectDirs.get(name);
     if (recorded !== undefined && recorded[0] === stamp[0] && recorded[1] === stamp[1]) {
       return new Set();
     }
-    if (now - stamp[0] <= RACY_MS) return undefined;
+    if (isRacy(info, clock)) return undefined;
     const missing = new Set<string>();
     for (const [key, hash] of objects()) {
       if (missing.has(hash) || !context.cache.has(hash)) {
@@ -415,16 +424,15 @@ export class VerifiedIndex {
 
   /**
    * The stamps of `stage`'s deps and outs now, before a full decision hashes
-   * them, with `lock`, the stamp its lock file had when it was read (at
-   * `since` or later); undefined when the stage is not indexed, or a path is
+   * them, with `lock`, the stamp its lock file had when it was read (after
+   * `clock` was read); undefined when the stage is not indexed, or a path is
    * missing, not a file, or modified too recently to tell versions apart.
    */
-  stampsBefore(stage: StageDef, lock: FileStamp, since: number): StampsBefore | undefined {
-    if (!indexable(stage) || isRacy(lock, since)) return undefined;
-    const now = Date.now();
+  stampsBefore(stage: StageDef, lock: FileStamp, clock: RacyClock): StampsBefore | undefined {
+    if (!indexable(stage) || isRacy(lock, clock)) return undefined;
     const settled = (abs: string) => {
       const stamp = fileStamp(abs);
-      return stamp === undefined || isRacy(stamp, now) ? undefined : stamp;
+      return stamp === undefined || isRacy(stamp, clock) ? undefined : stamp;
     };
     const deps: FileStamp[] = [];
     for (const dep of stage.deps) {
@@ -684,11 +692,11 @@ function fileStamp(abs: string): FileStamp | undefined {
   }
 }
 
-/** The mtime and inode of the directory at `abs`, or undefined when there is none. */
-function dirStamp(abs: string): [number, number] | undefined {
+/** The stamp of the directory at `abs`, or undefined when there is none. */
+function dirInfo(abs: string): FileStamp | undefined {
   try {
     const info = Deno.statSync(abs);
-    return info.isDirectory ? [info.mtime?.getTime() ?? 0, info.ino ?? 0] : undefined;
+    return info.isDirectory ? stampOf(info) : undefined;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return undefined;

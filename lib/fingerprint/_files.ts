@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isRacy, stampOf, type StateStore } from "../storage/state.ts";
+import { isRacy, racyClock, stampOf, type StateStore } from "../storage/state.ts";
 import { relativePath } from "./_paths.ts";
 
 /** Hashes and texts of project files, memoised for one fingerprinting run. */
@@ -68,14 +68,14 @@ export class ProjectFiles {
 
   async #read(path: string): Promise<{ text: string; hash: string } | null> {
     try {
-      const info = await Deno.stat(path);
+      const clock = racyClock();
+      const stamp = stampOf(await Deno.stat(path));
       const bytes = await Deno.readFile(path);
       // Imported here: a warm run hashes nothing and should not load the hasher.
       const { hashBytes } = await import("../storage/hash.ts");
       const hash = await hashBytes(bytes);
-      const stamp = stampOf(info);
       // A file modified moments ago may change again without its stamp changing.
-      if (!isRacy(stamp)) {
+      if (!isRacy(stamp, clock)) {
         await this.#state.rememberFileHash(this.relative(path), stamp, hash);
       }
       return { text: new TextDecoder().decode(bytes), hash };

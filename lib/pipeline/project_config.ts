@@ -22,6 +22,7 @@ import {
   type FileStamp,
   isRacy,
   NS,
+  racyClock,
   sameStamp,
   stampOf,
   type StateStore,
@@ -134,6 +135,8 @@ export async function readProjectConfig(
   options: { readonly state?: StateStore } = {},
 ): Promise<ProjectConfig> {
   const paths = [CONFIG_FILE, LOCAL_CONFIG_FILE].map((file) => join(project.root, file));
+  // Read before the stats: see isRacy.
+  const clock = racyClock();
   const stamps = paths.map((path) => {
     try {
       return stampOf(Deno.statSync(path));
@@ -155,7 +158,7 @@ export async function readProjectConfig(
     }
     files = read;
     // A file edited in the last moments may change again without its stamp changing.
-    if (stamps.every((stamp) => stamp === null || !isRacy(stamp))) {
+    if (stamps.every((stamp) => stamp === null || !isRacy(stamp, clock))) {
       options.state?.defer(key, { stamps, files } satisfies CachedConfig);
     }
   }

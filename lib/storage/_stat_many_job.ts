@@ -34,7 +34,7 @@ export interface ManyJob {
   readonly dests?: readonly string[];
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;
-  /** `stat`: three numbers per item (mtime in ms, size, inode). */
+  /** `stat`: four numbers per item (mtime in ms, size, inode, device). */
   readonly stamps?: SharedArrayBuffer;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;

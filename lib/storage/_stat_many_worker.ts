@@ -28,9 +28,10 @@ function run({ id, op, paths, dests, control: buffer, stamps, first }: ManyJob):
         if (op === "link") Deno.linkSync(paths[i], dests![i]);
         else {
           const info = Deno.statSync(paths[i]);
-          numbers![3 * i] = info.mtime?.getTime() ?? 0;
-          numbers![3 * i + 1] = info.size;
-          numbers![3 * i + 2] = info.ino ?? 0;
+          numbers![4 * i] = info.mtime?.getTime() ?? 0;
+          numbers![4 * i + 1] = info.size;
+          numbers![4 * i + 2] = info.ino ?? 0;
+          numbers![4 * i + 3] = info.dev;
         }
         Atomics.store(control, CONTROL.blocks + b, i - start + 1);
       }

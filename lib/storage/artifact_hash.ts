@@ -17,9 +17,9 @@
  * recorded with the directory's hash. Equal: the recorded hash holds, and no
  * per-file entry is even loaded. Different: the per-file index of that
  * directory (stored apart from other files' entries, in chunks) is loaded,
- * and only files whose stamps changed are read. Files modified in the last
- * {@link RACY_MS} are re-read until they settle, as git does with racily
- * clean entries.
+ * and only files whose stamps changed are read. Racy files (see
+ * {@link isRacy}: modified after the run's clock marker) are re-read until
+ * they settle, as git does with racily clean entries.
  *
  * `stat` is synchronous here on purpose: a no-op run stats every dep and out,
  * and a sync stat costs a few µs where an async one costs ~40 µs.
@@ -33,7 +33,16 @@ import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { hashBytes, hashFile } from "./hash.ts";
-import { type FileStamp, isRacy, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
+import {
+  type FileStamp,
+  isRacy,
+  NS,
+  type RacyClock,
+  racyClock,
+  sameStamp,
+  stampOf,
+  type StateStore,
+} from "./state.ts";
 import { statMany } from "./stat_many.ts";
 
 /** A directory's hash, with its file count and total size. */
@@ -62,6 +71,7 @@ async function hashStatted(
   abs: string,
   rel: string,
   info: Deno.FileInfo,
+  clock: RacyClock,
   state: StateStore,
 ): Promise<Hash> {
   const stamp = stampOf(info);
@@ -70,7 +80,7 @@ async function hashStatted(
   const hash = await hashFile(abs);
   // A "racy" hash is not remembered (see isRacy). Outs Pivot writes itself
   // are remembered by the engine, which knows their content.
-  if (!isRacy(stamp)) await state.rememberFileHash(rel, stamp, hash);
+  if (!isRacy(stamp, clock)) await state.rememberFileHash(rel, stamp, hash);
   return hash;
 }
 
@@ -92,11 +102,13 @@ export async function hashArtifact(
     recentWalks.delete(abs);
     if (recent !== undefined && performance.now() - recent.at <= REUSE_MS) return recent.hashed;
   }
+  // Read before the stat: see isRacy.
+  const clock = racyClock();
   const info = statOrUndefined(abs);
   if (!info) return undefined;
   if (!isDir) {
     if (!info.isFile) return undefined;
-    return { isDir: false, hash: await hashStatted(abs, rel, info, state) };
+    return { isDir: false, hash: await hashStatted(abs, rel, info, clock, state) };
   }
   if (!info.isDirectory) return undefined;
   const hashed = await hashDirectory(abs, rel, state, cache);
@@ -251,6 +263,8 @@ async function hashDirectory(
   state: StateStore,
   cache: Cache | undefined,
 ): Promise<DirHash> {
+  // Read before the stats: see isRacy.
+  const clock = racyClock();
   const files = await statFiles(abs);
   const stamps = await stampsDigest(files);
   const index = await state.get<DirIndex>([NS.dir, rel]);
@@ -271,7 +285,6 @@ async function hashDirectory(
   let settled = true;
   let size = 0;
   const racyFiles: { path: string; hash: Hash }[] = [];
-  const now = Date.now();
   const base = withSlash(abs);
   const rowOf = known.sorted ? sortedLookup(known.sorted) : (path: string) => known.rows!.get(path);
   for (let i = 0; i < files.length; i++) {
@@ -280,7 +293,7 @@ async function hashDirectory(
     const kept = row !== undefined && row[4] !== "" && row[1] === stamp.mtime &&
       row[2] === stamp.size && row[3] === stamp.ino;
     const hash = kept ? row[4] : await hashSmallOrStream(base + path);
-    const racy = isRacy(stamp, now);
+    const racy = isRacy(stamp, clock);
     if (racy) {
       settled = false;
       if (racyFiles.length <= MAX_RACY_KEPT) racyFiles.push({ path, hash });
@@ -629,19 +642,19 @@ const LISTINGS_KEPT = 4;
  * {@link listFiles} of `abs`, noting the stamp of each directory listed
  * (stat-ed before it is read) for {@link listedAgain}; not noted when a
  * symlink was followed (what changes behind it changes no stamp here) or a
- * directory was modified in the last {@link RACY_MS} (an entry added within
- * its clock tick would keep its stamp).
+ * directory's stamp is racy (see {@link isRacy}: an entry added within its
+ * clock tick would keep its stamp).
  */
 function listFilesNoted(abs: string): string[] {
   const dirs: { path: string; stamp: FileStamp }[] = [];
-  const now = Date.now();
+  const clock = racyClock();
   let noted = true;
   const base = withSlash(abs);
   const paths = listFiles(abs, undefined, (rel, info) => {
     if (info === undefined) noted = false;
     else {
       const stamp = stampOf(info);
-      if (isRacy(stamp, now)) noted = false;
+      if (isRacy(stamp, clock)) noted = false;
       dirs.push({ path: rel === "" ? abs : base + rel, stamp });
     }
   });

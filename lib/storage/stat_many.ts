@@ -19,7 +19,7 @@
  */
 
 import { BLOCK, CONTROL, type ManyJob, type ManyReply } from "./_stat_many_job.ts";
-import { type FileStamp, stampOf } from "./state.ts";
+import { type FileStamp, stampOf, stampOfDevice } from "./state.ts";
 import { mark } from "../trace.ts";
 import { tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
@@ -72,10 +72,11 @@ export async function statMany(
     const info = statOrUndefined(paths[i]);
     result[i] = info && stampOf(info);
   };
-  const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 24 : 0);
+  const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 32 : 0);
   const numbers = new Float64Array(stamps);
   await share({ op: "stat", paths, stamps }, local, (i) => {
-    result[i] = { mtime: numbers[3 * i], size: numbers[3 * i + 1], ino: numbers[3 * i + 2] };
+    const at = 4 * i;
+    result[i] = stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
   }, options);
   return result;
 }

@@ -68,25 +68,105 @@ export interface FileStamp {
   readonly ino: number;
 }
 
-/** The stamp of `info`, from `Deno.stat`/`lstat`. */
-export function stampOf(info: Deno.FileInfo): FileStamp {
-  return { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
+/**
+ * The name of the clock marker in the state directory (see {@link markClock}).
+ */
+export const CLOCK_FILE = "clock";
+
+/**
+ * This process's clock marker (see {@link markClock}): the mtime the
+ * filesystem gave the marker file when last written, and that file's device
+ * (the first marker's: a marker on another device is not taken, the last one
+ * holds, older but still sound).
+ */
+let marker: { readonly mtime: number; readonly dev: number } | undefined;
+
+/**
+ * Stamps taken by {@link stampOf} (or {@link stampOfDevice}) of files on
+ * another device than the marker's: judged by the wall clock (another
+ * filesystem may round times differently, or take them from another clock).
+ * Rare, so the common stamp costs one comparison, not an entry here.
+ */
+const foreign = new WeakSet<FileStamp>();
+
+/**
+ * Write this process's clock marker: a small file in `stateDir` whose mtime,
+ * read back, is "now" on the filesystem's own clock. Any file written after
+ * this moment gets an mtime at or after it (the same kernel clock, never
+ * going back, rounded the same way), so a file stat-ed later whose mtime is
+ * strictly before it cannot be rewritten without its stamp changing: its
+ * hash may be remembered (git's rule for racily clean index entries, with
+ * the index file's mtime as the marker). Called when the state store opens,
+ * and again at each later wave (watch mode runs for hours). A failure leaves
+ * the last marker (older: still sound) or none (the wall-clock rule).
+ * docs/performance.md, "Racy files: the filesystem's clock instead of a 2 s
+ * window".
+ */
+export function markClock(stateDir: string): void {
+  const path = join(stateDir, CLOCK_FILE);
+  try {
+    Deno.writeTextFileSync(path, `${Deno.pid}\n`);
+    const info = Deno.statSync(path);
+    if (info.mtime === null || (marker !== undefined && info.dev !== marker.dev)) return;
+    marker = { mtime: info.mtime.getTime(), dev: info.dev };
+  } catch {
+    // Read-only state, say: the last marker holds, or the wall clock decides.
+  }
+}
+
+/** What {@link isRacy} judges stamps by: read with {@link racyClock} before the stats. */
+export interface RacyClock {
+  /** `Date.now()`, for stamps no marker judges. */
+  readonly wall: number;
+  /** The clock marker's mtime, if one was written. */
+  readonly marker: number | undefined;
 }
 
 /**
- * How recently modified a file may be before its stamp stops telling
- * versions apart. A file rewritten with the same size within one tick of the
- * filesystem's clock keeps its stamp, so a hash read from a file this fresh
- * is used but not remembered (git's "racy" index entries). Two seconds: the
- * coarsest clock among common filesystems (FAT and exFAT keep mtimes to 2 s;
- * ext4 and tmpfs tick every few ms, HFS+ every second). The cost of a longer
- * window is small: only files edited in the last 2 s are read again.
+ * The clock to judge stamps by, read before the stats it judges: the marker
+ * must have been written before the stat, so a stamp is never judged by a
+ * marker written after it was taken (a later wave's).
+ */
+export function racyClock(): RacyClock {
+  return { wall: Date.now(), marker: marker?.mtime };
+}
+
+/** The stamp of `info`, from `Deno.stat`/`lstat`. */
+export function stampOf(info: Deno.FileInfo): FileStamp {
+  const stamp = { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
+  if (marker !== undefined && info.dev !== marker.dev) foreign.add(stamp);
+  return stamp;
+}
+
+/** {@link stampOf} of a stat another thread made (lib/storage/stat_many.ts). */
+export function stampOfDevice(mtime: number, size: number, ino: number, dev: number): FileStamp {
+  const stamp = { mtime, size, ino };
+  if (marker !== undefined && dev !== marker.dev) foreign.add(stamp);
+  return stamp;
+}
+
+/**
+ * The wall-clock margin for stamps no clock marker judges (see
+ * {@link isRacy}): a file rewritten with the same size within one tick of
+ * the filesystem's clock keeps its stamp, so a hash read from a file this
+ * fresh is used but not remembered. Two seconds: the coarsest clock among
+ * common filesystems (FAT and exFAT keep mtimes to 2 s; ext4 and tmpfs tick
+ * every few ms, HFS+ every second).
  */
 export const RACY_MS = 2_000;
 
-/** True when a file with `stamp` was modified too recently to remember its hash (see {@link RACY_MS}). */
-export function isRacy(stamp: FileStamp, now: number = Date.now()): boolean {
-  return now - stamp.mtime <= RACY_MS;
+/**
+ * True when a file with `stamp` was modified too recently to remember its
+ * hash: a rewrite with the same size could keep its stamp. With a clock
+ * marker (see {@link markClock}), racy unless its mtime is strictly before
+ * the marker's (equal ms is racy: ms are floored, a later write may floor to
+ * the same ms). A stamp of another device, or with no marker, is racy when
+ * modified within {@link RACY_MS} of the wall clock. A future mtime is racy
+ * either way. `clock` must be read before the stat that gave `stamp`.
+ */
+export function isRacy(stamp: FileStamp, clock: RacyClock): boolean {
+  if (clock.marker !== undefined && !foreign.has(stamp)) return stamp.mtime >= clock.marker;
+  return clock.wall - stamp.mtime <= RACY_MS;
 }
 
 /** True when two stamps describe the same file version. */
@@ -129,6 +209,9 @@ export class StateStore {
   readonly #notSmall = new Set<string>();
   readonly #pointReads = new Map<string, number>();
 
+  /** True until the first {@link markClock} after the marker written on opening. */
+  #clockFresh = true;
+
   /** Where the store lives and whom to tell when it is set aside (from {@link StateStore.open}). */
   #place: { readonly stateDir: string; readonly onReset?: (message: string) => void } | undefined;
 
@@ -169,7 +252,17 @@ export class StateStore {
       store = new StateStore(await openChecked(file));
     }
     store.#place = { stateDir, onReset: options.onReset };
+    markClock(stateDir);
     return store;
+  }
+
+  /**
+   * Write the clock marker again (see {@link markClock}), at the start of a
+   * wave: not for the first, which the marker written on opening serves.
+   */
+  markClock(): void {
+    if (this.#clockFresh) this.#clockFresh = false;
+    else if (this.#place !== undefined) markClock(this.#place.stateDir);
   }
 
   /** The raw KV handle, for subsystems with their own key layout. */

@@ -3,16 +3,18 @@
  * full decision found up to date is answered by stamps alone, and every
  * change a full decision notices sends it through the full decision again.
  *
- * Files written moments ago are "racy" (their stamps cannot tell versions
- * apart yet) and never recorded, so these tests age every file of the
- * project by a minute where the index should record it.
+ * Files written after the run's clock marker are "racy" (their stamps cannot
+ * tell versions apart yet) and never recorded, so these tests age every
+ * file of the project by a minute where the index should record it (or
+ * wait for the filesystem's clock to pass them).
  */
 
 import { join } from "node:path";
 import { decide, type Decision } from "../../lib/engine/decide.ts";
 import { predict } from "../../lib/engine/plan.ts";
 import { verifiedIndexOf } from "../../lib/engine/verified.ts";
-import { NS, RACY_MS, StateStore } from "../../lib/storage/state.ts";
+import { NS, StateStore } from "../../lib/storage/state.ts";
+import { markClockAfter } from "../_clock.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { type EngineProject, engineProject } from "./_engine.ts";
@@ -119,12 +121,34 @@ test("the index survives the process: a new store reads it back", async () => {
   }
 });
 
-test("files modified within the racy window are not recorded", async () => {
+test("files modified after the run's clock marker are not recorded; a later marker settles them", async () => {
   await using project = await engineProject(FILES);
   await project.wave();
-  await project.wave(); // everything was written a moment ago
-  assertEquals(await verified(project), []);
-  assert(RACY_MS >= 1_000);
+  const { stateDir } = project.context.project;
+  const written = ["count.json", "double.json", "data/in.txt"].map((rel) => project.dir.path(rel));
+  await markClockAfter(stateDir, ...written, ...project.context.graph.order.map((s) => s.lockFile));
+  // Rewritten after the marker, unchanged: `count`'s dep is racy, `double`'s paths are not.
+  await Deno.writeTextFile(project.dir.path("data/in.txt"), "hello");
+  for (const stage of project.context.graph.order) {
+    await decide(project.context, stage, { forced: false, upstreamWillRun: false });
+  }
+  assertEquals(await verified(project), ["double"]);
+  // The next wave writes a later marker: then `count` is recorded too.
+  await markClockAfter(stateDir, project.dir.path("data/in.txt"));
+  await project.wave();
+  assertEquals(await verified(project), ["count", "double"]);
+});
+
+test("the wave right after a run records every stage: nothing is aged", async () => {
+  await using project = await engineProject(FILES);
+  await project.wave();
+  const { stateDir } = project.context.project;
+  const written = ["count.json", "double.json", "data/in.txt"].map((rel) => project.dir.path(rel));
+  // The next wave's marker is past everything the run wrote (a new command's always is).
+  await markClockAfter(stateDir, ...written, ...project.context.graph.order.map((s) => s.lockFile));
+  await project.wave();
+  assertEquals(await verified(project), ["count", "double"]);
+  assertEquals([...project.lastWave().values()].map((e) => e.status), ["skipped", "skipped"]);
 });
 
 test("an edited dep is noticed: the stage and the one below it run", async () => {
@@ -284,6 +308,8 @@ async function verifiedByAnotherStore(project: EngineProject): Promise<string[]>
 
 test("an index torn by two writers (chunks of two generations) reads as empty", async () => {
   await using project = await verifiedProject();
+  // The first check after the run that filled the cache's directories records their stamps.
+  await project.wave();
   const state = project.context.state;
   await state.flush();
   const chunk = (await state.kv.get<{ generation: string }>([NS.verified, 0])).value!;
@@ -372,6 +398,8 @@ test("a stage of two deps and two outs (one not cached) is answered as the full 
 
 test("an index of an earlier layout reads as empty (the next decision records it again)", async () => {
   await using project = await verifiedProject();
+  // The first check after the run that filled the cache's directories records their stamps.
+  await project.wave();
   const state = project.context.state;
   await state.flush();
   const chunk = (await state.kv.get<{ version: number }>([NS.verified, 0])).value!;
@@ -381,6 +409,8 @@ test("an index of an earlier layout reads as empty (the next decision records it
 
 test("chunks past a shorter index's own are cleared when it is saved, and never read as part of it", async () => {
   await using project = await verifiedProject();
+  // The first check after the run that filled the cache's directories records their stamps.
+  await project.wave();
   const state = project.context.state;
   await state.flush();
   const chunk = (await state.kv.get<{ count: number }>([NS.verified, 0])).value!;

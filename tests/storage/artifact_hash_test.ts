@@ -10,6 +10,7 @@ import {
 import { hashBytes } from "../../lib/storage/hash.ts";
 import { NS, stampOf, type StateStore } from "../../lib/storage/state.ts";
 import { openState, tempDir } from "../_project.ts";
+import { markClockAfter } from "../_clock.ts";
 import { assert, assertEquals, assertNotEquals, assertPivotError } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -209,6 +210,26 @@ test("a file modified moments ago is hashed but its hash is not cached", async (
   // guard makes sure the new content is read, not a stale cached hash.
   await rewriteKeepingStamp(path, "HELLO");
   assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("HELLO"));
+});
+
+test("a file written before the run's clock marker is remembered at once; one written after it never is", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const path = dir.path("a.txt");
+  await Deno.writeTextFile(path, "hello");
+  // Moments old by the wall clock, but older than the marker: settled.
+  await markClockAfter(dir.path("state"), path);
+  assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("hello"));
+  // Remembered: a rewrite that keeps the stamp (which the marker rules out) is not read.
+  await rewriteKeepingStamp(path, "HELLO");
+  assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("hello"));
+  // Written after the marker, hashed, then rewritten with the same size and mtime: read again.
+  await Deno.writeTextFile(path, "world");
+  assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("world"));
+  await rewriteKeepingStamp(path, "WORLD");
+  assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("WORLD"));
+  await rewriteKeepingStamp(path, "w0rld");
+  assertEquals(await hashFileCached(path, "a.txt", state), await hashBytes("w0rld"));
 });
 
 test("a directory hashed again with a file just edited re-reads that file only", async () => {

@@ -1,12 +1,18 @@
 import {
   isCorruptStateError,
+  isRacy,
   NS,
+  RACY_MS,
+  racyClock,
   sameStamp,
   setAsideState,
   stampOf,
+  stampOfDevice,
   StateStore,
 } from "../../lib/storage/state.ts";
+import { statMany } from "../../lib/storage/stat_many.ts";
 import { openState, tempDir } from "../_project.ts";
+import { markClockAfter } from "../_clock.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -263,4 +269,79 @@ test("deferred values with sizes given are committed in batches KV accepts, the 
   assertEquals(stored.length, 100);
   assertEquals(await state.get(["big", 0]), "rewritten");
   assertEquals(await state.get(["big", 99]), value(99));
+});
+
+test("racy: a file written before the clock marker is settled at once, one written after it is not", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const before = dir.path("before.txt");
+  await Deno.writeTextFile(before, "old");
+  await markClockAfter(stateDir, before);
+  const clock = racyClock();
+  const after = dir.path("after.txt");
+  await Deno.writeTextFile(after, "new");
+  const settled = stampOf(Deno.statSync(before));
+  const fresh = stampOf(Deno.statSync(after));
+  // The marker decides, not the wall clock: the same answers whatever the wall clock says.
+  for (const wall of [settled.mtime + 1, settled.mtime + 10 * RACY_MS]) {
+    assertEquals(isRacy(settled, { ...clock, wall }), false);
+    assertEquals(isRacy(fresh, { ...clock, wall }), true);
+  }
+  // A later marker settles the file written after the first one.
+  await markClockAfter(stateDir, after);
+  const later = racyClock();
+  assertEquals(isRacy(stampOf(Deno.statSync(after)), later), false);
+  // A clock read before that marker (before the stat) still judges by its own.
+  assertEquals(isRacy(fresh, clock), true);
+});
+
+test("racy: a stamp of another device, a future mtime, or no marker falls back to the wall clock", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const path = dir.path("a.txt");
+  await Deno.writeTextFile(path, "a");
+  await markClockAfter(stateDir, path);
+  const clock = racyClock();
+  const info = Deno.statSync(path);
+  const mtime = info.mtime!.getTime();
+  assertEquals(isRacy(stampOf(info), { ...clock, wall: mtime + 1 }), false);
+  // On another device (whose clock or rounding may differ): within RACY_MS of the wall clock, racy.
+  for (
+    const elsewhere of [
+      stampOf({ ...info, dev: info.dev + 1 }),
+      stampOfDevice(mtime, 1, 2, info.dev + 1),
+    ]
+  ) {
+    assertEquals(isRacy(elsewhere, { ...clock, wall: mtime + RACY_MS / 2 }), true);
+    assertEquals(isRacy(elsewhere, { ...clock, wall: mtime + RACY_MS + 1 }), false);
+  }
+  assertEquals(isRacy(stampOfDevice(mtime, 1, 2, info.dev), { ...clock, wall: mtime + 1 }), false);
+  // No marker written before the stat: the wall clock.
+  const unmarked = { wall: mtime + RACY_MS / 2, marker: undefined };
+  assertEquals(isRacy(stampOf(info), unmarked), true);
+  // Dated a minute ahead: racy by the marker and by the wall clock alike.
+  const ahead = new Date(Date.now() + 60_000);
+  Deno.utimeSync(path, ahead, ahead);
+  const future = Deno.statSync(path);
+  assertEquals(isRacy(stampOf(future), racyClock()), true);
+  assertEquals(isRacy(stampOf({ ...future, dev: future.dev + 1 }), racyClock()), true);
+});
+
+test("racy: statMany's helper thread gives stamps judged by the marker", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const paths: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    paths.push(dir.path(`f${i}.txt`));
+    Deno.writeTextFileSync(paths[i], `${i}`);
+  }
+  await markClockAfter(stateDir, ...paths);
+  const clock = racyClock();
+  const later = dir.path("later.txt");
+  await Deno.writeTextFile(later, "later");
+  const stamps = await statMany([...paths, later], { parallelFrom: 1, helperFirst: true });
+  // Judged by the marker: settled whatever the wall clock says, but for the file written after it.
+  const wall = Math.max(...stamps.map((stamp) => stamp!.mtime)) + 1;
+  assertEquals(stamps.slice(0, -1).filter((stamp) => isRacy(stamp!, { ...clock, wall })).length, 0);
+  assertEquals(isRacy(stamps.at(-1)!, { ...clock, wall: wall + 10 * RACY_MS }), true);
 });
