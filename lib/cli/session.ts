@@ -290,7 +290,9 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       // verified index (its answer is reused by the decision that follows).
       const { seedDigests, verifiedIndexOf } = await import("../engine/verified.ts");
       // The digests the cache kept are those of these stages with these fingerprints.
-      if (derived.fingerprints === fingerprints) seedDigests(loaded.stages, fingerprints, keptDigests);
+      if (derived.fingerprints === fingerprints) {
+        seedDigests(loaded.stages, fingerprints, keptDigests);
+      }
       const index = await verifiedIndexOf(state);
       if (index.check(loadedContext, graph.order, true, true).size !== graph.order.length) {
         mark("session: load cache hit, but a stage is not verified: loading");
