@@ -24,7 +24,7 @@
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
 
-const VERSION = 1;
+const VERSION = 2;
 
 /** The snapshot as stored. */
 interface Snapshot {
@@ -39,6 +39,11 @@ interface Snapshot {
   readonly paths: readonly string[];
   /** Three numbers a path, in `paths` order: mtime (ms since the epoch), size, inode. */
   readonly stamps: readonly number[];
+  /**
+   * For each stage in the graph's order, the index in `paths` of its lock
+   * file, each dep and each out (see {@link GateStamps.layout}).
+   */
+  readonly layout: readonly number[];
 }
 
 /**
@@ -62,22 +67,33 @@ export function snapshotStale(): boolean {
   return true;
 }
 
-/** A file's stamp, as lib/storage/state.ts's `FileStamp`. */
-export interface GateStamp {
-  readonly mtime: number;
-  readonly size: number;
-  readonly ino: number;
+/**
+ * What a gate that held saw: its paths, each once, and their stamps, three
+ * numbers a path in `paths` order (mtime, size, inode), each found equal to
+ * what the path's stat said.
+ */
+export interface GateStamps {
+  readonly paths: readonly string[];
+  readonly stamps: readonly number[];
+  /**
+   * Where the snapshot says each stage's paths are in `paths`: for each
+   * stage in the graph's order, the index of its lock file, each dep and
+   * each out. Only a guess (the verified index compares the path found
+   * there with the stage's before it takes that stamp), so that its check
+   * needs no lookup by path.
+   */
+  readonly layout: readonly number[];
 }
 
-/** The stamps of the last gate that held, by path, until taken. */
-let taken: Map<string, GateStamp> | undefined;
+/** The stamps of the last gate that held, until taken. */
+let taken: GateStamps | undefined;
 
 /**
  * The stamps taken by the last {@link noopStampsDiffer} of this process that
  * found every path unchanged, once (then undefined): for the verified
  * index's check of the attempt that follows it.
  */
-export function takeGateStamps(): Map<string, GateStamp> | undefined {
+export function takeGateStamps(): GateStamps | undefined {
   const stamps = taken;
   taken = undefined;
   return stamps;
@@ -88,6 +104,7 @@ export class NoopStamps {
   readonly #at = new Map<string, number>();
   readonly #paths: string[] = [];
   readonly #stamps: number[] = [];
+  readonly #layout: number[] = [];
   #complete = true;
 
   /** A stage the index cannot answer: the snapshot will never let an attempt through. */
@@ -110,6 +127,15 @@ export class NoopStamps {
     this.#stamps.push(mtime, size, ino);
   }
 
+  /**
+   * Say that the next path of the stages' layout (see {@link GateStamps.layout})
+   * is `abs`, {@link add}ed before.
+   */
+  lay(abs: string): void {
+    const at = this.#at.get(abs);
+    this.#layout.push(at === undefined ? -1 : at / 3);
+  }
+
   /** Write the snapshot to `stateDir` (whole, by a rename); a failure is ignored (only a gate). */
   write(stateDir: string): void {
     const snapshot: Snapshot = {
@@ -117,6 +143,7 @@ export class NoopStamps {
       complete: this.#complete,
       paths: this.#complete ? this.#paths : [],
       stamps: this.#complete ? this.#stamps : [],
+      layout: this.#complete ? this.#layout : [],
     };
     const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
     const temp = `${path}.${Deno.pid}.tmp`;
@@ -171,7 +198,8 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
   }
   if (
     snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
-    !Array.isArray(snapshot.stamps)
+    !Array.isArray(snapshot.stamps) || snapshot.stamps.length !== 3 * snapshot.paths.length ||
+    !Array.isArray(snapshot.layout)
   ) {
     // Removed, so that the next save of the verified index writes it again.
     try {
@@ -182,8 +210,7 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
     return "unreadable snapshot";
   }
   if (snapshot.complete !== true) return "a stage is not in the verified index";
-  const { paths, stamps } = snapshot;
-  const now = new Map<string, GateStamp>();
+  const { paths, stamps, layout } = snapshot;
   for (let n = 0; n < paths.length; n++) {
     let info: Deno.FileInfo;
     try {
@@ -191,15 +218,14 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
     } catch {
       return `${paths[n]} is gone`;
     }
-    const stamp = { mtime: info.mtime?.getTime() ?? 0, size: info.size, ino: info.ino ?? 0 };
+    // What the stat said is the snapshot's stamp: the numbers are kept, not copied.
     if (
-      !info.isFile || stamp.mtime !== stamps[3 * n] || stamp.size !== stamps[3 * n + 1] ||
-      stamp.ino !== stamps[3 * n + 2]
+      !info.isFile || (info.mtime?.getTime() ?? 0) !== stamps[3 * n] ||
+      info.size !== stamps[3 * n + 1] || (info.ino ?? 0) !== stamps[3 * n + 2]
     ) {
       return `${paths[n]} changed`;
     }
-    now.set(paths[n], stamp);
   }
-  taken = now;
+  taken = { paths, stamps, layout };
   return undefined;
 }

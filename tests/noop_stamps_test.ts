@@ -22,6 +22,8 @@ function snapshotOf(paths: string[]): NoopStamps {
     const info = Deno.statSync(path);
     stamps.add(path, info.mtime!.getTime(), info.size, info.ino!);
   }
+  // The stages' layout: here the paths backwards.
+  for (const path of paths.toReversed()) stamps.lay(path);
   return stamps;
 }
 
@@ -32,14 +34,18 @@ test("the gate holds while every path keeps its stamp, and stops at the first th
   snapshotOf(paths).write(dir.root);
   assertEquals(noopStampsDiffer(dir.root), undefined);
   const taken = takeGateStamps();
-  assertEquals([...taken!.keys()], paths);
+  assertEquals(taken?.paths, paths);
+  assertEquals(taken?.layout, [2, 1, 0]);
+  const mtime = (path: string) => Deno.statSync(path).mtime!.getTime();
+  assertEquals(taken?.stamps[3], mtime(paths[1]), "the stamps the stats gave");
+  const before = mtime(paths[1]);
   assertEquals(takeGateStamps(), undefined, "taken once");
   const then = new Date(Date.now() - 10_000);
   Deno.utimeSync(paths[1], then, then);
   Deno.removeSync(paths[2]);
   assertEquals(noopStampsDiffer(dir.root), `${paths[1]} changed`);
   assertEquals(takeGateStamps(), undefined, "nothing kept when it does not hold");
-  Deno.utimeSync(paths[1], taken!.get(paths[1])!.mtime / 1000, taken!.get(paths[1])!.mtime / 1000);
+  Deno.utimeSync(paths[1], before / 1000, before / 1000);
   assertEquals(noopStampsDiffer(dir.root), `${paths[2]} is gone`);
 });
 

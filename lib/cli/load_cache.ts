@@ -41,8 +41,13 @@
  * the graph is built the normal way, which says which) and the stages' code
  * fingerprints (a function of each stage's cache key and of the contents of
  * its entry modules' graphs and the config inputs, all stamped in the key;
- * not kept when a stage's code is in a module outside it). A hit so neither
- * builds the graph nor fingerprints.
+ * not kept when a stage's code is in a module outside it), and with the
+ * fingerprints each stage's digest for the verified index (a function of the
+ * stage and its fingerprint's manifest; lib/engine/verified.ts is among the
+ * files stamped). A hit so neither builds the graph, fingerprints nor
+ * digests, nor checks for outs over the pipeline's code
+ * (`refuseOutsOverCode`, a function of the stages and fingerprints that the
+ * load which wrote the cache passed).
  *
  * Anything uncertain is a miss: the normal load then runs (and rewrites the
  * cache). A damaged or foreign file is a miss, never an error.
@@ -77,7 +82,7 @@ import {
 } from "../graph/graph.ts";
 
 /** Bumped when the file's layout or what the key covers changes. */
-const FORMAT = 5;
+const FORMAT = 6;
 
 /** The file, in the project's state directory. */
 export function loadCachePath(project: Project): string {
@@ -113,6 +118,11 @@ interface Stored {
   readonly outDirs: [string, string][];
   /** Their fingerprints, when the key covers every module they depend on. */
   readonly fingerprints: FingerprintSnapshot | null;
+  /**
+   * With the fingerprints, each stage's digest for the verified index
+   * (`stageDigests`, lib/engine/verified.ts), in the stages' order; else null.
+   */
+  readonly digests: string[] | null;
 }
 
 /** A cached load, as the normal load returns it. */
@@ -128,12 +138,20 @@ export interface CachedLoad {
    * graph's order; undefined when not kept (or without the graph).
    */
   readonly fingerprints: Map<string, StageFingerprint> | undefined;
+  /**
+   * With the fingerprints, what the cache holds as the stages' digests for
+   * the verified index, unchecked: `seedDigests` (lib/engine/verified.ts)
+   * takes it only when it is one string a stage.
+   */
+  readonly digests: unknown;
 }
 
 /** What the normal load derived from the stages, kept beside them. */
 export interface LoadDerived {
   readonly graph: StageGraph;
   readonly fingerprints: ReadonlyMap<string, StageFingerprint>;
+  /** The stages' digests for the verified index, in their order (`stageDigests`). */
+  readonly digests?: readonly string[];
 }
 
 /** What a normal load saw, for {@link writeLoadCache}. */
@@ -212,6 +230,7 @@ export function readLoadCache(
         },
         graph,
         fingerprints,
+        digests: fingerprints === undefined ? undefined : stored.digests,
       },
     };
   } catch (error) {
@@ -323,6 +342,11 @@ async function eligibleStore(
     }
   }
   try {
+    const fingerprints = fingerprintSnapshot(
+      loaded.stages,
+      derived.fingerprints,
+      modulesOfPipelines,
+    ) ?? null;
     return {
       format: FORMAT,
       identity,
@@ -333,8 +357,10 @@ async function eligibleStore(
       stages: encode(loaded.stages, prefixesOf(project)),
       graph: graphShape(loaded.stages, derived.graph),
       outDirs: outDirsOf(loaded.stages),
-      fingerprints: fingerprintSnapshot(loaded.stages, derived.fingerprints, modulesOfPipelines) ??
-        null,
+      fingerprints,
+      digests: fingerprints === null || derived.digests?.length !== loaded.stages.length
+        ? null
+        : [...derived.digests],
     };
   } catch (error) {
     // Stages that are not plain data (the encoder says why), or anything unforeseen: no cache.
@@ -394,6 +420,8 @@ function ownLoadingFiles(): string[] {
     `${PIVOT_ROOT}/lib/fingerprint/_module_graph.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/_registration_scan.ts`,
     `${PIVOT_ROOT}/lib/graph/graph.ts`,
+    // The digests kept beside the stages are its.
+    `${PIVOT_ROOT}/lib/engine/verified.ts`,
   ];
   for (const dir of ["lib/api", "lib/model", "lib/pipeline"]) {
     for (const entry of Deno.readDirSync(`${PIVOT_ROOT}/${dir}`)) {

@@ -239,11 +239,13 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     const graphOptions = { exists: (abs: string) => exists(abs) || isTracked(abs, project.root) };
     let cached: LoadedStages | undefined;
     let derived: Partial<LoadDerived> = {};
+    let keptDigests: unknown;
     if (cacheMode !== undefined) {
       const read = readLoadCache(project, pipelineFile, denoConfig, paramsYaml, graphOptions);
       if ("hit" in read) {
         cached = read.hit.loaded;
-        derived = read.hit;
+        derived = { graph: read.hit.graph, fingerprints: read.hit.fingerprints };
+        keptDigests = read.hit.digests;
         mark("session: load cache hit");
       } else {
         mark(`session: load cache miss: ${read.miss}`);
@@ -277,12 +279,20 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       ? new Map()
       : derived.fingerprints ?? await fingerprintStages(graph.order, fingerprintOptions);
     mark("session: fingerprinted");
-    refuseOutsOverCode({ project, graph, fingerprints });
+    // A function of the stages and their fingerprints: a load cache holding both was
+    // written only after the load that derived them passed it.
+    if (derived.graph !== graph || derived.fingerprints !== fingerprints) {
+      refuseOutsOverCode({ project, graph, fingerprints });
+    }
     const loadedContext = { ...context, graph, fingerprints };
     if (cached !== undefined && cacheMode === "verified") {
       // Decided from cached stages only when every one is up to date by the
       // verified index (its answer is reused by the decision that follows).
-      const { verifiedIndexOf } = await import("../engine/verified.ts");
+      const { seedDigests, verifiedIndexOf } = await import("../engine/verified.ts");
+      // The digests the cache kept are those of these stages with these fingerprints.
+      if (derived.fingerprints === fingerprints) {
+        seedDigests(loaded.stages, fingerprints, keptDigests);
+      }
       const index = await verifiedIndexOf(state);
       if (index.check(loadedContext, graph.order, true, true).size !== graph.order.length) {
         mark("session: load cache hit, but a stage is not verified: loading");
@@ -296,12 +306,13 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       mark("session: every stage verified");
     }
     if (cacheMode !== undefined && cached === undefined) {
+      const { stageDigests } = await import("../engine/verified.ts");
       const why = await writeLoadCache(
         project,
         pipelineFile,
         paramsYaml,
         loaded,
-        { graph, fingerprints },
+        { graph, fingerprints, digests: stageDigests(loaded.stages, fingerprints) },
         { since, probed },
         fingerprintOptions,
       );

@@ -13,7 +13,7 @@ import type { StageDef } from "../model/stage_def.ts";
 import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
 import { decide, type Decision, verifiedDecision } from "./decide.ts";
-import { verifiedIndexOf } from "./verified.ts";
+import { type Verified, verifiedIndexOf } from "./verified.ts";
 import { mark } from "../trace.ts";
 
 /** Options of {@link predict}. */
@@ -48,12 +48,20 @@ export async function predict(
   const verified = (force.size === 0 ? index.peekRecent(context) : undefined) ??
     index.check(context, stages.filter((stage) => !force.has(stage.name)));
   mark(`predict: ${verified.size} of ${stages.length} stages verified`);
+  // Verified stages whose locked outs are not yet in `restored`: only a decision reads it,
+  // so a prediction of verified stages only never builds it.
+  const unrestored: [StageDef, Verified][] = [];
   for (const stage of stages) {
     let upstreamWillRun = false;
     for (const name of context.graph.upstream.get(stage.name) ?? []) {
       if (willRun.has(name)) upstreamWillRun = true;
     }
     const known = upstreamWillRun ? undefined : verified.get(stage.name);
+    if (known === undefined) {
+      for (const [done, { outs }] of unrestored.splice(0)) {
+        done.outs.forEach((out, i) => restored.set(out.path, outs[i].hash));
+      }
+    }
     const decision = known !== undefined
       ? verifiedDecision(context, stage, known)
       : await decide(context, stage, {
@@ -66,9 +74,8 @@ export async function predict(
     if (decision.status === "will-run" && !(options.missingOutsOk && onlyOutsMissing)) {
       willRun.add(stage.name);
     } else if (known !== undefined) {
-      // The locked outs, without building the decision's lock.
-      const outs = known.outs;
-      stage.outs.forEach((out, i) => restored.set(out.path, outs[i].hash));
+      // The locked outs, without building the decision's lock, when a decision needs them.
+      unrestored.push([stage, known]);
     } else {
       for (const out of decision.lock?.outs ?? []) restored.set(out.path, out.hash);
     }

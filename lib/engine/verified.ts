@@ -28,6 +28,7 @@
  */
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
+import { mark } from "../trace.ts";
 import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import {
   type FileStamp,
@@ -40,7 +41,13 @@ import {
 } from "../storage/state.ts";
 import type { LockData } from "../storage/lock_file.ts";
 import { type EngineContext, stageKey } from "./context.ts";
-import { hasNoopStamps, NoopStamps, snapshotStale, takeGateStamps } from "../noop_stamps.ts";
+import {
+  type GateStamps,
+  hasNoopStamps,
+  NoopStamps,
+  snapshotStale,
+  takeGateStamps,
+} from "../noop_stamps.ts";
 
 /**
  * One stage's entry, in one flat array (it parses several times faster than
@@ -133,7 +140,7 @@ interface Asked {
   readonly stages: StageDef[];
   readonly entries: Entry[];
   /** Each path once. */
-  readonly paths: string[];
+  readonly paths: readonly string[];
   /** Per stage in turn: the index in `paths` of its lock file, each dep, each out. */
   readonly slots: number[];
 }
@@ -238,13 +245,13 @@ export class VerifiedIndex {
     reuse = false,
     shared = false,
   ): Map<string, Verified> {
-    const asked = this.#ask(context, stages);
     // In the launcher's attempt, the stamps its no-op gate took moments ago (lib/noop_stamps.ts).
     const gate = takeGateStamps();
-    const stamps = gate === undefined
-      ? asked.paths.map(fileStamp)
-      : asked.paths.map((abs) => gate.get(abs) ?? fileStamp(abs));
-    return this.#answer(context, asked, stamps, reuse, shared);
+    const byGate = gate === undefined ? undefined : this.#askGate(context, stages, gate);
+    if (byGate !== undefined) return this.#answer(context, byGate, byGate.stamps, reuse, shared);
+    if (gate !== undefined) mark("verified: the gate's layout does not fit the stages: stat-ing");
+    const asked = this.#ask(context, stages);
+    return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
   }
 
   /**
@@ -253,8 +260,9 @@ export class VerifiedIndex {
    * each distinct dep and out path.
    */
   #ask(context: EngineContext, stages: readonly StageDef[]): Asked {
-    const asked: Asked = { stages: [], entries: [], paths: [], slots: [] };
-    const { paths, slots } = asked;
+    const paths: string[] = [];
+    const asked: Asked = { stages: [], entries: [], paths, slots: [] };
+    const { slots } = asked;
     const slotOf = new Map<string, number>();
     const slot = (abs: string) => {
       let at = slotOf.get(abs);
@@ -281,6 +289,47 @@ export class VerifiedIndex {
       for (const out of stage.outs) slot(out.abs);
     }
     return asked;
+  }
+
+  /**
+   * As {@link #ask}, from the paths and stamps the launcher's no-op gate saw
+   * (lib/noop_stamps.ts) when its snapshot's layout places every path of
+   * `stages` (the graph's order, as when it was written): each path found
+   * there is compared with the stage's own, so only the stats of the files
+   * are taken from the gate, never what the snapshot says. Undefined when
+   * the layout does not fit: the check then looks every path up and stats
+   * it.
+   */
+  #askGate(
+    context: EngineContext,
+    stages: readonly StageDef[],
+    gate: GateStamps,
+  ): Asked & { readonly stamps: FileStamp[] } | undefined {
+    const { paths, stamps: numbers, layout } = gate;
+    const asked: Asked = { stages: [], entries: [], paths, slots: [] };
+    const placed = (at: number, abs: string) => paths[layout[at]] === abs;
+    let at = 0;
+    for (const stage of stages) {
+      const { deps, outs } = stage;
+      const first = at;
+      if (at + 1 + deps.length + outs.length > layout.length) return undefined;
+      if (!placed(at++, stage.lockFile)) return undefined;
+      for (let i = 0; i < deps.length; i++) if (!placed(at++, deps[i].abs)) return undefined;
+      for (let i = 0; i < outs.length; i++) if (!placed(at++, outs[i].abs)) return undefined;
+      if (!indexable(stage)) continue;
+      const entry = this.#entries.get(stageKey(context, stage));
+      if (entry === undefined) continue;
+      if (entry[DEPS] !== deps.length || entry[outsAt(entry)] !== outs.length) continue;
+      asked.stages.push(stage);
+      asked.entries.push(entry);
+      for (let k = first; k < at; k++) asked.slots.push(layout[k]);
+    }
+    if (at !== layout.length) return undefined;
+    const stamps: FileStamp[] = [];
+    for (let n = 0; n < paths.length; n++) {
+      stamps.push({ mtime: numbers[3 * n], size: numbers[3 * n + 1], ino: numbers[3 * n + 2] });
+    }
+    return { ...asked, stamps };
   }
 
   /** What {@link check} answers, given the stamps of `asked.paths` now. */
@@ -356,18 +405,22 @@ export class VerifiedIndex {
       }
       return dir;
     };
-    /** Per directory: undefined when unsettled (ask the cache), else the objects found missing. */
-    const dirs = new Map<string, Set<string> | undefined>();
+    /**
+     * Per directory, by its prefix: null when unsettled (ask the cache),
+     * else the objects found missing.
+     */
+    const dirs = new Map<string, Set<string> | null>();
     let byDir: Map<string, [string, string][]> | undefined;
     return (hash) => {
-      const dir = dirOf(hash);
-      if (!dirs.has(dir)) {
+      let missing = dirs.get(hash.slice(0, 2));
+      if (missing === undefined) {
+        const dir = dirOf(hash);
         // Listed only when a directory lost its recorded stamp: a no-op lists nothing.
         const objects = () => (byDir ??= this.#cachedObjectsByDir(dirOf)).get(dir) ?? [];
-        dirs.set(dir, this.#checkObjectDir(context, dir, objects));
+        missing = this.#checkObjectDir(context, dir, objects) ?? null;
+        dirs.set(hash.slice(0, 2), missing);
       }
-      const missing = dirs.get(dir);
-      return missing === undefined ? context.cache.has(hash) : !missing.has(hash);
+      return missing === null ? context.cache.has(hash) : !missing.has(hash);
     };
   }
 
@@ -586,6 +639,12 @@ export class VerifiedIndex {
     }
     // Only Pivot writes lock files: last.
     for (let n = 0; n < order.length; n++) add(order[n].lockFile, entries[n], LOCK);
+    // Where each stage's paths are, in the order of the check's paths (see #askGate).
+    for (const stage of order) {
+      stamps.lay(stage.lockFile);
+      for (const dep of stage.deps) stamps.lay(dep.abs);
+      for (const out of stage.outs) stamps.lay(out.abs);
+    }
     stamps.write(context.project.stateDir);
   }
 
@@ -642,7 +701,7 @@ function indexable(stage: StageDef): boolean {
   return true;
 }
 
-const digests = new WeakMap<StageDef, { manifest: unknown; digest: string }>();
+const digests = new WeakMap<StageDef, { manifest: object | undefined; digest: string }>();
 /** Manifests' own digests: stages of one shape share one frozen manifest, hashed once. */
 const manifestDigests = new WeakMap<object, string>();
 
@@ -653,7 +712,45 @@ const manifestDigests = new WeakMap<object, string>();
  * which only sends the stage through the full decision.
  */
 function digestOf(context: EngineContext, stage: StageDef): string {
-  const manifest = context.fingerprints.get(stage.name)?.manifest;
+  return digestWith(context.fingerprints.get(stage.name)?.manifest, stage);
+}
+
+/**
+ * The digests of `stages` ({@link digestOf}) with `fingerprints`, in order:
+ * for the load cache (lib/cli/load_cache.ts) to keep beside the stages and
+ * fingerprints they are a function of, so that its hit does not compute
+ * them again ({@link seedDigests}). Its key stamps this file: an edit of the
+ * digest misses.
+ */
+export function stageDigests(
+  stages: readonly StageDef[],
+  fingerprints: ReadonlyMap<string, { readonly manifest: object }>,
+): string[] {
+  return stages.map((stage) => digestWith(fingerprints.get(stage.name)?.manifest, stage));
+}
+
+/**
+ * Take `kept`, the {@link stageDigests} of `stages` with `fingerprints` that
+ * a load cache kept, as what {@link digestOf} gives for them (for those
+ * stage and manifest objects only: a stage fingerprinted again computes its
+ * own). Nothing when `kept` is not one digest string a stage.
+ */
+export function seedDigests(
+  stages: readonly StageDef[],
+  fingerprints: ReadonlyMap<string, { readonly manifest: object }>,
+  kept: unknown,
+): void {
+  if (!Array.isArray(kept) || kept.length !== stages.length) return;
+  if (!kept.every((digest) => typeof digest === "string")) return;
+  for (let n = 0; n < stages.length; n++) {
+    digests.set(stages[n], {
+      manifest: fingerprints.get(stages[n].name)?.manifest,
+      digest: kept[n],
+    });
+  }
+}
+
+function digestWith(manifest: object | undefined, stage: StageDef): string {
   const known = digests.get(stage);
   if (known !== undefined && known.manifest === manifest) return known.digest;
   let code: string | null = null;

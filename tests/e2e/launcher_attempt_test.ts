@@ -282,6 +282,44 @@ test("a gate snapshot that holds is not trusted: the attempt's own check finds a
   assertEquals(await project.read("build/b.txt"), "CHANGEDCHANGED");
 });
 
+test("the gate's layout is only a guess: one that does not fit makes the check stat every path", async () => {
+  await using project = await cachedProject();
+  const snapshot = project.path(".pivot", "state", "noop-stamps.json");
+  const stored = JSON.parse(Deno.readTextFileSync(snapshot)) as {
+    paths: string[];
+    layout: number[];
+  };
+  // Per stage in order (a, b): its lock file, its dep, its out.
+  assertEquals(
+    stored.layout.map((at) => stored.paths[at].slice(project.root.length + 1)),
+    [".pivot/stages/a.lock", "data/in.txt", "build/a.txt"].concat(
+      [".pivot/stages/b.lock", "build/a.txt", "build/b.txt"],
+    ),
+  );
+  const expected = await pivot(project, ["status", "--json"], "child");
+  const layoutTrace = async () => {
+    const result = await runPivot(project.root, ["status", "--json"], { PIVOT_TRACE: "1" });
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals(timeless(result.stdout), timeless(expected.stdout));
+    // Answered in the launcher's process, every stage verified, either way.
+    assert(result.stderr.includes("in the launcher's process"), result.stderr);
+    assert(!result.stderr.includes("needs the child process"), result.stderr);
+    assert(result.stderr.includes("every stage verified"), result.stderr);
+    return result.stderr.includes("the gate's layout does not fit");
+  };
+  assertEquals(await layoutTrace(), false, "the layout written fits");
+  // The lock files' places swapped (a's lock where b's is said to be), then a layout too short.
+  const [a, b] = [stored.layout[0], stored.layout[3]];
+  const damaged = [
+    [b, ...stored.layout.slice(1, 3), a, ...stored.layout.slice(4)],
+    stored.layout.slice(0, 5),
+  ];
+  for (const layout of damaged) {
+    Deno.writeTextFileSync(snapshot, JSON.stringify({ ...stored, layout }));
+    assertEquals(await layoutTrace(), true, JSON.stringify(layout));
+  }
+});
+
 test("an edited pipeline falls back to the child, which loads it with the user's deno.json", async () => {
   await using project = await cachedProject();
   // A module found only through the user's import map: the child's config has it.

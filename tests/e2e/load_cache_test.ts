@@ -132,6 +132,30 @@ async function editCache(project: TempProject, change: (stored: Record<string, u
   await Deno.writeTextFile(path, JSON.stringify(stored));
 }
 
+test("the cache keeps each stage's digest for the verified index; a wrong one only costs the fast path", async () => {
+  await using project = await cachedProject();
+  const path = project.path(".pivot", "state", "load-cache.json");
+  const { digests } = JSON.parse(await Deno.readTextFile(path)) as { digests: string[] };
+  assertEquals(digests.length, 2);
+  assert(digests.every((digest) => /^[0-9a-f]{16}$/.test(digest)), String(digests));
+  const expected = await traced(project, "repro");
+  assert(expected.fast, expected.cache);
+  // Not one digest a stage: not taken, computed as before.
+  for (const kept of [null, [digests[0]], [digests[0], 7]]) {
+    await editCache(project, (stored) => stored.digests = kept);
+    const run = await traced(project, "repro");
+    assertEquals([run.code, run.stdout], [0, expected.stdout], run.stderr);
+    assert(run.fast, `${JSON.stringify(kept)}:\n${run.cache}`);
+  }
+  // Wrong digests: every stage goes through the full decision, which finds nothing to run.
+  await editCache(project, (stored) => stored.digests = [digests[1], digests[0]]);
+  const before = (await Deno.stat(project.path("build", "b.txt"))).mtime;
+  const run = await traced(project, "repro");
+  assertEquals([run.code, run.stdout], [0, expected.stdout], run.stderr);
+  assertMatch(run.cache, /not verified: loading/);
+  assertEquals((await Deno.stat(project.path("build", "b.txt"))).mtime, before);
+});
+
 test("the fast path prints exactly what the normal path prints", async () => {
   await using project = await cachedProject();
   const commands = [

@@ -5,7 +5,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { tempDir } from "../_project.ts";
+import { age, tempDir } from "../_project.ts";
+import { exists } from "../../lib/paths.ts";
 import { TempProject } from "../_project.ts";
 import { test } from "../_harness.ts";
 
@@ -61,6 +62,13 @@ test("an out that is the pipeline's own source module is refused", async () => {
     /stage 'write': out 'o' \(pipeline\.ts\) is a source module of the pipeline/,
   );
   assertEquals(await p.read("pipeline.ts"), before);
+  // Never kept in the load cache, whose hit does not check again (its stages passed).
+  age(p);
+  assertOneLineError(
+    await p.pivot("status"),
+    /\(pipeline\.ts\) is a source module of the pipeline/,
+  );
+  assert(!exists(p.path(".pivot", "state", "load-cache.json")));
 
   // A module the stage's code comes from, imported by the pipeline.
   await p.write(
