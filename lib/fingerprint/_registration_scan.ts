@@ -15,7 +15,9 @@
  *
  * What only a stage's run function runs is not registration: a finding
  * inside a function is charged to that function, not refused, and refused
- * only if registering could call it. A function passed as `run` in the
+ * only if registering could call it (but a dynamic `import()`, refused
+ * anywhere: what it loads may lie outside the static graph that the load
+ * cache's key and kept fingerprints cover). A function passed as `run` in the
  * object literal given straight to a `.stage(…)` or `defineStage(…)` call is
  * never called by registering (Pivot's API only keeps it), nor is anything
  * nested in it. A module-local function with a name (a function declaration,
@@ -343,15 +345,18 @@ export class RegistrationScanner {
         if (ts.isExternalModuleReference(node.moduleReference)) {
           return found(node, "require import", TOP);
         }
+      } else if (
+        ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword
+      ) {
+        // Refused even in a run function: the module it loads may be outside
+        // the static graph whose stamps are the load cache's key, and the
+        // code fingerprints kept in the cache would not see it change.
+        found(node, "dynamic import()", TOP);
       } else if (deferred) {
         // Declarations only (a soft global declared in a run function is declared).
         if (ts.isIdentifier(node) && isBinding(ts, node, parent)) this.#declared.add(node.text);
       } else if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
         found(node, "import.meta", scope);
-      } else if (
-        ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword
-      ) {
-        found(node, "dynamic import()", scope);
       } else if (ts.isWithStatement(node)) {
         found(node, "with statement", scope);
       } else if (ts.isElementAccessExpression(node)) {
