@@ -37,7 +37,7 @@ import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_m
 import { cwdOption } from "./cwd_option.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
-import { noopStampsDiffer, STALE_ENV } from "../noop_stamps.ts";
+import { INCOMPLETE, noopStampsDiffer, STALE_ENV } from "../noop_stamps.ts";
 import { mark } from "../trace.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
@@ -244,8 +244,9 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
     return true;
   }
   mark(`launcher: no-op gate: ${why}: the child runs the command`);
-  // The child writes the snapshot again, even if it finds nothing to record.
-  Deno.env.set(STALE_ENV, "1");
+  // The child writes the snapshot again, even if it finds nothing to record;
+  // not one that says rightly that the index does not hold every stage.
+  if (why !== INCOMPLETE) Deno.env.set(STALE_ENV, "1");
   return false;
 }
 
