@@ -376,7 +376,7 @@ export class RegistrationScanner {
             node === (parent.propertyName ?? parent.name) && declaration !== undefined &&
             ts.isExportDeclaration(declaration) && declaration.moduleSpecifier === undefined
           ) {
-            this.#use(name, TOP, lineOf(node));
+            this.#use(name, TOP, () => lineOf(node));
           }
         } else if (isMemberName(ts, node, parent)) {
           // A member name is not a global.
@@ -387,7 +387,7 @@ export class RegistrationScanner {
         } else if (SOFT.has(name)) {
           this.#soft.push([name, scope]);
         } else if (!isRunValue(ts, node, path)) {
-          this.#use(name, scope, scope === TOP ? lineOf(node) : 0);
+          this.#use(name, scope, () => lineOf(node));
         }
       }
       path.push(node);
@@ -437,10 +437,10 @@ export class RegistrationScanner {
     return { ok: true, specifiers: [...this.#specifiers].sort() };
   }
 
-  /** `name` appears in `scope` (at `line` when at the top level). */
-  #use(name: string, scope: number, line: number): void {
+  /** `name` appears in `scope` (at `line()`, asked only of the first at the top level). */
+  #use(name: string, scope: number, line: () => number): void {
     if (scope === TOP) {
-      if (!this.#topUses.has(name)) this.#topUses.set(name, line);
+      if (!this.#topUses.has(name)) this.#topUses.set(name, line());
       return;
     }
     let users = this.#innerUses.get(name);
@@ -451,9 +451,11 @@ export class RegistrationScanner {
 
 /** A node whose body runs only when it is called. */
 function isFunctionLike(ts: typeof import("typescript"), node: ts.Node): boolean {
-  return ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) ||
-    ts.isArrowFunction(node) || ts.isMethodDeclaration(node) || ts.isConstructorDeclaration(node) ||
-    ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node);
+  const kind = node.kind;
+  const k = ts.SyntaxKind;
+  return kind === k.ArrowFunction || kind === k.FunctionExpression ||
+    kind === k.FunctionDeclaration || kind === k.MethodDeclaration || kind === k.Constructor ||
+    kind === k.GetAccessor || kind === k.SetAccessor;
 }
 
 /** The text of a property's name, when it is a plain one. */
