@@ -1,6 +1,7 @@
 /**
  * The launcher's attempt (lib/launcher_attempt.ts, lib/cli/main_in_launcher.ts):
- * a no-op `repro`, `status` or `list` answered from the load cache runs in the
+ * a no-op `repro`, `status` or `list` answered from the load cache (and a
+ * `checkout`, which needs the stages' outs, not their code) runs in the
  * launcher's own process, with exactly the output, exit code and recorded
  * history of the child (forced with `PIVOT_IN_LAUNCHER=off`); anything that
  * needs the user's code falls back to the child, which then prints
