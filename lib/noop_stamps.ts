@@ -58,6 +58,13 @@ export const STALE_ENV = "PIVOT_NOOP_STAMPS_STALE";
 let rewritten = false;
 
 /**
+ * What {@link noopStampsDiffer} says of a snapshot written while some stage
+ * had no entry in the verified index (a directory dep or out, say): the
+ * snapshot is right, only no no-op can be decided from it.
+ */
+export const INCOMPLETE = "a stage is not in the verified index";
+
+/**
  * True, once per process, when this process was started by a launcher whose
  * gate found the snapshot stale (see {@link STALE_ENV}).
  */
@@ -209,7 +216,7 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
     }
     return "unreadable snapshot";
   }
-  if (snapshot.complete !== true) return "a stage is not in the verified index";
+  if (snapshot.complete !== true) return INCOMPLETE;
   const { paths, stamps, layout } = snapshot;
   for (let n = 0; n < paths.length; n++) {
     let info: Deno.FileInfo;

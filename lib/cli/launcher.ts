@@ -37,7 +37,7 @@ import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_m
 import { cwdOption } from "./cwd_option.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
-import { noopStampsDiffer, STALE_ENV } from "../noop_stamps.ts";
+import { INCOMPLETE, noopStampsDiffer, STALE_ENV } from "../noop_stamps.ts";
 import { mark } from "../trace.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
@@ -197,17 +197,20 @@ function checkDenoConfig(config: string, cwd: string): void {
 }
 
 /** Commands that may finish without the user's code: the load cache's (lib/cli/load_cache.ts). */
-const ANSWERED_FROM_LOAD_CACHE = new Set(["repro", "status", "list"]);
+const ANSWERED_FROM_LOAD_CACHE = new Set(["repro", "status", "list", "checkout"]);
 
-/** Options with which those commands always load the pipeline (`--check`: `repro`'s). */
+/** Options with which `repro` and `status` always load the pipeline (`--check`: `repro`'s). */
 const LOADING_OPTIONS = new Set(["-f", "--force", "-w", "--watch"]);
+
+/** Commands that compare no stamps with the verified index's: no no-op gate. */
+const UNGATED = new Set(["list", "checkout"]);
 
 /**
  * True when the command `args` run in `cwd` is worth attempting in this
  * process (lib/launcher_attempt.ts): one that a load cache can answer, in a
  * project that has one (`.pivot/state/load-cache.json` in the top-most
  * directory at or above `cwd` holding a `.pivot/`, as `findProject` finds
- * it) and, but for `list`, where every path a no-op compares still has the
+ * it) and, but for `list` and `checkout`, where every path a no-op compares still has the
  * stamp the verified index recorded (the no-op gate, lib/noop_stamps.ts: a
  * touched or edited dep hands over before the attempt loads anything). Only
  * a guess, to spare other commands the attempt: whatever the attempt finds
@@ -219,7 +222,7 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
   if (Deno.env.get("PIVOT_LOAD_CACHE") === "off") return false;
   const command = args.find((arg, i) => !arg.startsWith("-") && args[i - 1] !== "--cwd");
   if (command === undefined || !ANSWERED_FROM_LOAD_CACHE.has(command)) return false;
-  if (args.some((arg) => LOADING_OPTIONS.has(arg))) return false;
+  if (command !== "checkout" && args.some((arg) => LOADING_OPTIONS.has(arg))) return false;
   if (command === "repro" && args.includes("--check")) return false;
   let root: string | undefined;
   for (let at = cwd;; at = parentDir(at)) {
@@ -233,16 +236,17 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
   } catch {
     return false;
   }
-  // `list` compares no stamps. PIVOT_NOOP_GATE=off: attempt without the gate (tests).
-  if (command === "list" || Deno.env.get("PIVOT_NOOP_GATE") === "off") return true;
+  // `list` and `checkout` compare no stamps. PIVOT_NOOP_GATE=off: attempt without the gate (tests).
+  if (UNGATED.has(command) || Deno.env.get("PIVOT_NOOP_GATE") === "off") return true;
   const why = noopStampsDiffer(stateDir);
   if (why === undefined) {
     mark("launcher: no-op gate: every stamp holds");
     return true;
   }
   mark(`launcher: no-op gate: ${why}: the child runs the command`);
-  // The child writes the snapshot again, even if it finds nothing to record.
-  Deno.env.set(STALE_ENV, "1");
+  // The child writes the snapshot again, even if it finds nothing to record;
+  // not one that says rightly that the index does not hold every stage.
+  if (why !== INCOMPLETE) Deno.env.set(STALE_ENV, "1");
   return false;
 }
 

@@ -20,10 +20,11 @@ import { type CommandEntry, findCommand, outputFor, runCommandLine } from "./com
 const REPRO = "./commands/repro.ts";
 const STATUS = "./commands/status.ts";
 const LIST = "./commands/list.ts";
+const CHECKOUT = "./commands/checkout.ts";
 
 /**
  * The commands the launcher attempts: those a load cache can answer
- * (`repro`, `status`, `list`), with the summaries of `main.ts`'s table
+ * (`repro`, `status`, `list`, `checkout`), with the summaries of `main.ts`'s table
  * (`tests/cli/command_table_test.ts` compares them).
  */
 export const ATTEMPTED: readonly CommandEntry[] = [
@@ -41,6 +42,12 @@ export const ATTEMPTED: readonly CommandEntry[] = [
     name: "list",
     summary: "List the stages, in pipeline order.",
     load: async () => ((await import(LIST)) as typeof import("./commands/list.ts")).list,
+  },
+  {
+    name: "checkout",
+    summary: "Restore outs from the cache as the lock files record them.",
+    load: async () =>
+      ((await import(CHECKOUT)) as typeof import("./commands/checkout.ts")).checkout,
   },
 ];
 

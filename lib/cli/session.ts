@@ -118,8 +118,10 @@ export interface SessionOptions {
    * (`repro`, `status`): the cached stages are kept only when the verified
    * index finds every stage up to date, else the pipeline is loaded the
    * normal way (nothing is ever run from cached data). After a normal load
-   * either way, the cache is written again when it did not hold. Not with a
-   * type check.
+   * either way, the cache is written again when it did not hold, but by a
+   * command that does not fingerprint (`checkout`: it only reads the cache,
+   * whose stages are exactly what a load would give). Not with a type
+   * check.
    */
   readonly loadCache?: "always" | "verified";
 }
@@ -231,9 +233,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     const since = racyClock();
     const paramsYaml = await readParamsOverrides(project, state);
     // The load cache, unless reloading (watch mode), type-checking or told not to.
-    const cacheMode = fresh || typeCheck || options.fingerprint === false || useCache === undefined
-      ? undefined
-      : useCache;
+    const cacheMode = fresh || typeCheck || useCache === undefined ? undefined : useCache;
     // A dep missing from the workspace but tracked (a .pvt file records it) is an input
     // that 'pivot checkout' restores, not an error.
     const graphOptions = { exists: (abs: string) => exists(abs) || isTracked(abs, project.root) };
@@ -305,7 +305,8 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       }
       mark("session: every stage verified");
     }
-    if (cacheMode !== undefined && cached === undefined) {
+    // Written with the fingerprints it keeps: not by a command that does not compute them.
+    if (cacheMode !== undefined && cached === undefined && options.fingerprint !== false) {
       const { stageDigests } = await import("../engine/verified.ts");
       const why = await writeLoadCache(
         project,

@@ -102,6 +102,13 @@ export interface StageFingerprint {
 const V = ANALYSIS_VERSION;
 
 /**
+ * The registration scan's rules (lib/fingerprint/_registration_scan.ts),
+ * stored with each cached scan: bumped when they change, so that a module
+ * refused (or accepted) by older rules is scanned again.
+ */
+const SCAN_RULES = 2;
+
+/**
  * The last result: the files it was computed from, by content hash, and the
  * fingerprints of the stages it was computed for. A warm run stats those
  * files and reads this record alone, whatever the number of stages.
@@ -450,7 +457,10 @@ class FingerprintRun {
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
     writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
     if (scanner) {
-      writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], scanner.result());
+      writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], {
+        ...scanner.result(),
+        rules: SCAN_RULES,
+      });
     }
     return summary;
   }
@@ -458,8 +468,11 @@ class FingerprintRun {
   /** The registration scan of a module version: from the cache, or parsed now. */
   async registrationScan(path: string, hash: string): Promise<ScanResult> {
     const key = [NS.fingerprint, "registration", V, hash];
-    const cached = await readBlob<ScanResult>(this.#state, key);
-    if (cached) return cached;
+    const cached = await readBlob<ScanResult & { rules?: number }>(this.#state, key);
+    if (cached?.rules === SCAN_RULES) {
+      const { rules: _, ...scan } = cached;
+      return scan;
+    }
     const read = await this.files.read(path);
     if (read === null) return { ok: false, reason: `${path}: vanished while being scanned` };
     const [{ loadTypeScript }, { scanRegistration }] = await Promise.all([
@@ -467,7 +480,10 @@ class FingerprintRun {
       import("./_registration_scan.ts"),
     ]);
     const scan = scanRegistration(await loadTypeScript(), path, read.text);
-    writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], scan);
+    writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], {
+      ...scan,
+      rules: SCAN_RULES,
+    });
     return read.hash === hash ? scan : { ok: false, reason: `${path}: changed while scanned` };
   }
 

@@ -1,6 +1,7 @@
 /**
  * The launcher's attempt (lib/launcher_attempt.ts, lib/cli/main_in_launcher.ts):
- * a no-op `repro`, `status` or `list` answered from the load cache runs in the
+ * a no-op `repro`, `status` or `list` answered from the load cache (and a
+ * `checkout`, which needs the stages' outs, not their code) runs in the
  * launcher's own process, with exactly the output, exit code and recorded
  * history of the child (forced with `PIVOT_IN_LAUNCHER=off`); anything that
  * needs the user's code falls back to the child, which then prints
@@ -354,4 +355,99 @@ test("a warning met before the attempt falls back is printed once", async () => 
     const warnings = run.stderr.split("\n").filter((line) => line.includes("secret_access_key"));
     assertEquals(warnings.length, 1, run.stderr);
   }
+});
+
+/** A stage writing a directory of files, and one counting them with a helper that uses `Deno`. */
+const DIRECTORY_FILES = {
+  "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+
+function countFiles(dir: string): number {
+  let files = 0;
+  for (const entry of Deno.readDirSync(dir)) {
+    files += entry.isDirectory ? countFiles(\`\${dir}/\${entry.name}\`) : 1;
+  }
+  return files;
+}
+
+export const pipeline = new Pipeline("directory");
+
+pipeline.stage({
+  name: "generate",
+  deps: { seed: dep("seed.txt", loaders.text()) },
+  outs: { gen: out("gen/") },
+  run: ({ seed }, ctx) => {
+    for (const d of ["d0", "d1"]) {
+      Deno.mkdirSync(\`\${ctx.outs.gen}/\${d}\`, { recursive: true });
+      for (let i = 0; i < 5; i++) {
+        Deno.writeTextFileSync(\`\${ctx.outs.gen}/\${d}/f\${i}.txt\`, \`\${seed.trim()} \${d} \${i}\\n\`);
+      }
+    }
+  },
+});
+
+pipeline.stage({
+  name: "count",
+  deps: { gen: dep("gen/") },
+  outs: { count: out("count.txt", loaders.text()) },
+  run: ({ gen }) => ({ count: \`\${countFiles(gen)}\\n\` }),
+});
+`,
+  "seed.txt": "seed\n",
+};
+
+test("checkout of a directory out runs in the launcher's process and places what the child places", async () => {
+  const seen: Run[][] = [];
+  for (const mode of ["launcher", "child"] as const) {
+    await using project = await cachedProject(DIRECTORY_FILES);
+    // The pipeline's stage code uses `Deno`: it is cached all the same.
+    assert(await project.exists(".pivot/state/load-cache.json"), "no load cache");
+    const runs: Run[] = [];
+    const checkout = async (...args: string[]) => {
+      const run = await pivot(project, ["checkout", ...args], mode);
+      assertEquals(run.way, mode, run.why);
+      runs.push(run);
+      return run;
+    };
+    const file = (path: string) => project.path("gen", ...path.split("/"));
+    // The whole directory, hard-linked.
+    await Deno.remove(project.path("gen"), { recursive: true });
+    assertEquals((await checkout("--mode", "hardlink")).code, 0);
+    assertEquals(await project.read("gen/d1/f4.txt"), "seed d1 4\n");
+    assert((Deno.statSync(file("d1/f4.txt")).nlink ?? 1) > 1, "not hard-linked");
+    // A missing file (copies from here on: a hard link's content is the cache's).
+    await Deno.remove(project.path("gen"), { recursive: true });
+    assertEquals((await checkout("--mode", "copy")).code, 0);
+    await Deno.remove(file("d0/f3.txt"));
+    assertEquals((await checkout()).code, 0);
+    assertEquals(await project.read("gen/d0/f3.txt"), "seed d0 3\n");
+    // A file replaced by content the cache does not hold: noticed, refused, kept.
+    await project.write("gen/d0/f1.txt", "edited\n");
+    age(project);
+    const status = await pivot(project, ["status"], mode);
+    assertEquals(status.code, 0, status.stderr);
+    assert(/generate .*\(restore gen\)/.test(status.stdout), status.stdout);
+    assert(/count +will run/.test(status.stdout), status.stdout);
+    runs.push(status);
+    assertEquals((await checkout()).code, 1);
+    assertEquals(await project.read("gen/d0/f1.txt"), "edited\n");
+    assertEquals((await checkout("--force")).code, 0);
+    assertEquals(await project.read("gen/d0/f1.txt"), "seed d0 1\n");
+    // An edited pipeline: the load cache misses, and the child loads it.
+    await project.write(
+      "pipeline.ts",
+      DIRECTORY_FILES["pipeline.ts"].replace('"directory"', '"directory2"'),
+    );
+    await Deno.remove(project.path("gen"), { recursive: true });
+    const edited = await pivot(project, ["checkout"], mode);
+    assertEquals([edited.code, edited.way], [0, mode === "launcher" ? "fell back" : "child"]);
+    assertEquals(edited.why, mode === "launcher" ? "importing the pipeline" : undefined);
+    runs.push(edited);
+    assertEquals(await project.read("gen/d1/f0.txt"), "seed d1 0\n");
+    seen.push(runs);
+  }
+  const [here, child] = seen;
+  assertEquals(
+    here.map((run) => [run.code, run.stdout, run.stderr]),
+    child.map((run) => [run.code, run.stdout, run.stderr]),
+  );
 });

@@ -30,6 +30,17 @@ import type { Command } from "../command.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 
+/**
+ * How `checkout` opens its session: a project of only tracked data too; no
+ * code fingerprints (it never decides whether a stage must run); the stages
+ * from the load cache when it holds.
+ */
+const CHECKOUT_SESSION = {
+  trackedDataOnly: true,
+  fingerprint: false,
+  loadCache: "always",
+} as const;
+
 /** The `checkout` command. */
 export const checkout: Command = {
   name: "checkout",
@@ -55,7 +66,10 @@ export const checkout: Command = {
         `checkout: --mode must be one of ${CHECKOUT_MODES.join(", ")}, got '${mode}'`,
       );
     }
-    // Restoring needs the stages and the lock files, not code fingerprints.
+    // Restoring needs the stages and the lock files, not code fingerprints:
+    // the stages come from the load cache when it holds (their outs, never
+    // their code), so the pipeline is not imported and the launcher may
+    // answer in its own process (lib/launcher_attempt.ts).
     return await withSession(env, async (session) => {
       const { context } = session;
       const { trackedStatus } = await import("../../storage/track.ts");
@@ -143,7 +157,7 @@ export const checkout: Command = {
         env.output.line("Nothing to restore.");
       }
       return problems > 0 ? 1 : 0;
-    }, { trackedDataOnly: true, fingerprint: false });
+    }, CHECKOUT_SESSION);
   },
 };
 
