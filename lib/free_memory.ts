@@ -54,8 +54,15 @@ export function releaseFreedMemory(): void {
   trim?.();
 }
 
-/** Heap size from which a major collection is worth its ~100 ms. */
-export const COLLECT_FROM_BYTES = 128 * 1024 * 1024;
+/**
+ * Heap size (committed) from which a major collection is worth its ~100 ms:
+ * a 10,000-stage pipeline's main heap is ~115 MiB committed (~80 live) when
+ * its first worker is made, a 2,000-stage one's under 60 MiB. Without the
+ * collection V8 kept those pages and grew from there through the run, whose
+ * end (~320 MiB RSS) became the peak (docs/performance.md, "Peak memory at
+ * 10,000 stages, sixth session").
+ */
+export const COLLECT_FROM_BYTES = 96 * 1024 * 1024;
 
 let collect: (() => void) | undefined;
 

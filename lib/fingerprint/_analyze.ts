@@ -129,7 +129,7 @@ export async function analyzeModule(
 export interface ChunkVisitor {
   /** The tree of one chunk, whose first line is the module's `baseLine` (0-based). */
   chunk(source: ts.SourceFile, baseLine: number): unknown;
-  /** Forget every chunk shown: the module is analysed again, whole. */
+  /** Forget every chunk shown: the module is analysed again, from its start. */
   reset(): void;
 }
 
