@@ -54,10 +54,22 @@ export function releaseFreedMemory(): void {
   trim?.();
 }
 
-/** Heap size from which a major collection is worth its ~100 ms. */
-export const COLLECT_FROM_BYTES = 128 * 1024 * 1024;
+/**
+ * Heap size (committed) from which a major collection is worth its ~100 ms:
+ * a 10,000-stage pipeline's main heap is ~115 MiB committed (~80 live) when
+ * its first worker is made, a 2,000-stage one's under 60 MiB. Without the
+ * collection V8 kept those pages and grew from there through the run, whose
+ * end (~320 MiB RSS) became the peak (docs/performance.md, "Peak memory at
+ * 10,000 stages, sixth session").
+ */
+export const COLLECT_FROM_BYTES = 96 * 1024 * 1024;
+
+/** How far the heap may grow back (committed) past what a collection left before the next. */
+export const REGROW_BYTES = 32 * 1024 * 1024;
 
 let collect: (() => void) | undefined;
+/** The heap's committed size after this process's last collection, if it made one. */
+let collectedAt: number | undefined;
 
 /**
  * A major collection of this isolate's heap (giving back the pages it frees),
@@ -69,8 +81,25 @@ export async function releaseHeapAndFreed(): Promise<void> {
   if (Deno.memoryUsage().heapTotal >= COLLECT_FROM_BYTES) {
     collect ??= await collector();
     collect();
+    collectedAt = Deno.memoryUsage().heapTotal;
   }
   releaseFreedMemory();
+}
+
+/**
+ * Once {@link releaseHeapAndFreed} has collected (a big pipeline), collect
+ * again when the heap has grown {@link REGROW_BYTES} past what the last
+ * collection left. Through a 10,000-stage run V8 made one major collection
+ * of its own and let the heap grow from ~75 to ~150 MiB committed (for ~80
+ * live) until the run ended, the run's peak. Cheap when it does nothing (one
+ * `Deno.memoryUsage()`); a small pipeline, whose heap never reached
+ * {@link COLLECT_FROM_BYTES}, never collects.
+ */
+export function releaseHeapIfRegrown(): void {
+  if (collect === undefined || collectedAt === undefined) return;
+  if (Deno.memoryUsage().heapTotal < collectedAt + REGROW_BYTES) return;
+  collect();
+  collectedAt = Deno.memoryUsage().heapTotal;
 }
 
 /**

@@ -4,8 +4,13 @@
  * context may see a `gc` global afterwards, neither this one nor a worker's.
  */
 
-import { releaseFreedMemory, releaseHeapAndFreed } from "../lib/free_memory.ts";
-import { assertEquals } from "./_assert.ts";
+import {
+  REGROW_BYTES,
+  releaseFreedMemory,
+  releaseHeapAndFreed,
+  releaseHeapIfRegrown,
+} from "../lib/free_memory.ts";
+import { assert, assertEquals } from "./_assert.ts";
 import { test } from "./_harness.ts";
 
 test("releasing memory leaves no gc global in this context nor in a worker made after", async () => {
@@ -25,4 +30,25 @@ test("releasing memory leaves no gc global in this context nor in a worker made 
   } finally {
     worker.terminate();
   }
+});
+
+test("after a first collection, the heap is collected again once it has regrown", async () => {
+  // A first collection, as before a big pipeline's first worker.
+  let ballast: unknown[] | undefined = Array.from(
+    { length: 3_000_000 },
+    (_, i) => ({ i, s: `item ${i}` }),
+  );
+  await releaseHeapAndFreed();
+  ballast = undefined;
+  const regrowth: unknown[][] = [];
+  const start = Deno.memoryUsage().heapTotal;
+  while (Deno.memoryUsage().heapTotal < start + 2 * REGROW_BYTES) {
+    regrowth.push(Array.from({ length: 100_000 }, (_, i) => ({ i, s: `more ${i}` })));
+  }
+  const before = Deno.memoryUsage().heapUsed;
+  regrowth.length = 0; // garbage now, but nothing has collected it yet
+  releaseHeapIfRegrown();
+  const after = Deno.memoryUsage().heapUsed;
+  assert(after < before - REGROW_BYTES, `heap used ${before} -> ${after}`);
+  assertEquals(ballast, undefined);
 });

@@ -90,23 +90,32 @@ async function summarizeJson(text: string): Promise<ModuleSummary> {
  * Analyse a module's source text. `file` names it (its extension picks the
  * syntax: `.ts`, `.tsx`, `.js`, `.jsx`, `.mts`, …; `.json` is a JSON module).
  *
- * A long module is parsed in chunks of whole top-level statements, one at a
- * time, so that only one chunk's syntax tree is alive at once: the tree of a
- * 2.3 MB pipeline file of 10,000 stages takes about 160 MB. The result is
- * the whole file's, exactly: when a chunk does not parse alone, or code in
- * a chunk uses a module-level name only a later chunk declares, the module
- * is analysed whole instead. (`chunkChars`: about how many characters a
- * chunk holds; tests make it small.)
+ * A module longer than {@link WHOLE_CHARS} is parsed in chunks of whole
+ * top-level statements ({@link CHUNK_CHARS}), one at a time, so that only one
+ * small syntax tree is alive at once: the tree of a 2.3 MB pipeline file of
+ * 10,000 stages takes about 160 MB. The result is the whole file's, exactly:
+ * when code in a chunk uses a module-level name only a later chunk declares,
+ * the chunks are analysed again knowing every module-level name; when a
+ * chunk does not parse alone, the module is analysed whole. (`chunkChars`:
+ * about how many characters a chunk holds, and a module of at most that many
+ * is parsed whole; tests make it small.)
  */
 export async function analyzeModule(
   ts: TS,
   file: string,
   text: string,
-  chunkChars = CHUNK_CHARS,
+  chunkChars?: number,
   visitor?: ChunkVisitor,
 ): Promise<ModuleSummary> {
   if (/\.json$/i.test(file)) return await summarizeJson(text);
-  const chunked = await analyzeInChunks(ts, file, text, chunkChars, visitor);
+  const chunked = await analyzeInChunks(
+    ts,
+    file,
+    text,
+    chunkChars ?? CHUNK_CHARS,
+    visitor,
+    chunkChars ?? WHOLE_CHARS,
+  );
   if (chunked) return chunked;
   visitor?.reset();
   return (await new ModuleAnalysis(ts, parser(ts, file), [{ text, line: 0 }], visitor).run())!;
@@ -120,15 +129,17 @@ export async function analyzeModule(
 export interface ChunkVisitor {
   /** The tree of one chunk, whose first line is the module's `baseLine` (0-based). */
   chunk(source: ts.SourceFile, baseLine: number): unknown;
-  /** Forget every chunk shown: the module is analysed again, whole. */
+  /** Forget every chunk shown: the module is analysed again, from its start. */
   reset(): void;
 }
 
 /**
  * The summary of a module analysed in chunks of about `chunkChars`
- * characters; undefined when it is not split (short, JSX, odd line breaks),
- * when a chunk does not parse alone, or when a chunk uses a module-level
- * name that a later one declares.
+ * characters; undefined when it is not split (at most `wholeChars`
+ * characters, JSX, odd line breaks) or when a chunk does not parse alone.
+ * When a chunk uses a module-level name that a later one declares, the
+ * chunks are analysed a second time, knowing every module-level name from
+ * the first (as the whole file's analysis knows them before it starts).
  */
 export async function analyzeInChunks(
   ts: TS,
@@ -136,13 +147,19 @@ export async function analyzeInChunks(
   text: string,
   chunkChars: number,
   visitor?: ChunkVisitor,
+  wholeChars = chunkChars,
 ): Promise<ModuleSummary | undefined> {
   const parse = parser(ts, file);
   // JSX text may hold anything at the start of a line: not split.
   if (parse.kind !== ts.ScriptKind.TS && parse.kind !== ts.ScriptKind.JS) return undefined;
-  const chunks = statementChunks(text, chunkChars);
+  const chunks = statementChunks(text, chunkChars, wholeChars);
   if (chunks.length === 1) return undefined;
-  return await new ModuleAnalysis(ts, parse, chunks, visitor).run();
+  const first = new ModuleAnalysis(ts, parse, chunks, visitor);
+  const summary = await first.run();
+  const names = first.lateNames();
+  if (summary !== undefined || names === undefined) return summary;
+  visitor?.reset();
+  return await new ModuleAnalysis(ts, parse, chunks, visitor, names).run();
 }
 
 /** Parses source text as `file`'s syntax. */
@@ -161,8 +178,18 @@ function parser(ts: TS, file: string): Parser {
 
 type Parser = ((text: string) => ts.SourceFile) & { readonly kind: ts.ScriptKind };
 
-/** About how many characters of source are parsed at once. */
-export const CHUNK_CHARS = 64 * 1024;
+/** A module of at most this many characters is parsed whole (a tree of ~4.5 MB at most). */
+export const WHOLE_CHARS = 64 * 1024;
+
+/**
+ * About how many characters of a longer module are parsed at once. A tree
+ * takes ~70 bytes a character: one of 64 K characters (~4.5 MB) outgrew the
+ * young generation (4 MB a semi-space for a big pipeline, lib/cli/launcher.ts)
+ * and was promoted, so a 2.3 MB module left ~150 MB of dead trees in the old
+ * generation; one of 8 K (~0.6 MB) dies young (docs/performance.md, "Peak
+ * memory at 10,000 stages, sixth session").
+ */
+export const CHUNK_CHARS = 8 * 1024;
 
 /** Whole top-level statements of a module: `text`, from the start of its line `line` (0-based). */
 export interface Chunk {
@@ -177,11 +204,12 @@ export interface Chunk {
  * letter, `_` or `$`. A
  * `;` ending a line at the top level ends a statement; one inside braces,
  * a template or a comment leaves a chunk that does not parse, which the
- * caller detects. Not split (one chunk) when the text has line breaks other
- * than `\n` and `\r\n`, which would make line numbers differ.
+ * caller detects. Not split (one chunk) when the text has at most `whole`
+ * characters, or line breaks other than `\n` and `\r\n`, which would make
+ * line numbers differ.
  */
-export function statementChunks(text: string, size: number): Chunk[] {
-  if (text.length <= size || /\r(?!\n)|[\u2028\u2029]/.test(text)) return [{ text, line: 0 }];
+export function statementChunks(text: string, size: number, whole = size): Chunk[] {
+  if (text.length <= whole || /\r(?!\n)|[\u2028\u2029]/.test(text)) return [{ text, line: 0 }];
   const chunks: Chunk[] = [];
   let start = 0;
   let startLine = 0;
@@ -231,17 +259,22 @@ class ModuleAnalysis {
   #baseLine = 0;
 
   readonly #visitor: ChunkVisitor | undefined;
+  /** Whether {@link run} failed only because a chunk used a name a later one declares. */
+  #late = false;
 
+  /** `known`: every module-level name, when a first analysis of the chunks found them. */
   constructor(
     typescript: TS,
     parse: (text: string) => ts.SourceFile,
     chunks: readonly Chunk[],
     visitor?: ChunkVisitor,
+    known?: ReadonlySet<string>,
   ) {
     this.#ts = typescript;
     this.#parse = parse;
     this.#chunks = chunks;
     this.#visitor = visitor;
+    for (const name of known ?? []) this.#moduleNames.add(name);
     this.#writer = new UnitWriter(typescript);
   }
 
@@ -262,7 +295,12 @@ class ModuleAnalysis {
     }
     // Release the last chunk's tree.
     this.#sf = undefined as unknown as ts.SourceFile;
-    for (const name of this.#misses) if (this.#moduleNames.has(name)) return undefined;
+    for (const name of this.#misses) {
+      if (this.#moduleNames.has(name)) {
+        this.#late = true;
+        return undefined;
+      }
+    }
     const sort = <T>(record: Record<string, T>) =>
       Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
     return {
@@ -277,6 +315,14 @@ class ModuleAnalysis {
         ? { r: [...this.#restRefs.values()], d: [...this.#restDyn.values()] }
         : { r: [...this.#restRefs.values()] },
     };
+  }
+
+  /**
+   * Every module-level name, when {@link run} gave no summary only because a
+   * chunk used a name that a later chunk declares; otherwise undefined.
+   */
+  lateNames(): ReadonlySet<string> | undefined {
+    return this.#late ? this.#moduleNames : undefined;
   }
 
   /** Add the names the chunk binds at module level: value imports and declarations (as in any block). */

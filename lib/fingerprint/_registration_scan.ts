@@ -34,7 +34,13 @@
  */
 
 import type ts from "typescript";
-import { CHUNK_CHARS, parseDiagnostics, scriptKind, statementChunks } from "./_analyze.ts";
+import {
+  CHUNK_CHARS,
+  parseDiagnostics,
+  scriptKind,
+  statementChunks,
+  WHOLE_CHARS,
+} from "./_analyze.ts";
 
 /** What the scan found: the module's import specifiers, or why it may not be cached. */
 export type ScanResult =
@@ -216,14 +222,14 @@ export function scanRegistration(
   ts: typeof import("typescript"),
   path: string,
   text: string,
-  chunkChars = CHUNK_CHARS,
+  chunkChars?: number,
 ): ScanResult {
   // A JSON module is data: its content is in the key, nothing runs.
   if (/\.json$/i.test(path)) return { ok: true, specifiers: [] };
   // Parsed as the fingerprint's analysis parses it, whose trees it is also shown.
   const kind = scriptKind(ts, path) ?? ts.ScriptKind.TS;
   const chunks = kind === ts.ScriptKind.TS || kind === ts.ScriptKind.JS
-    ? statementChunks(text, chunkChars)
+    ? statementChunks(text, chunkChars ?? CHUNK_CHARS, chunkChars ?? WHOLE_CHARS)
     : [{ text, line: 0 }];
   const scanner = new RegistrationScanner(ts, path);
   for (const chunk of chunks) {

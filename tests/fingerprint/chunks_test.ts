@@ -4,14 +4,19 @@
  * including where chunking cannot apply and the analysis falls back.
  */
 
+import { join } from "node:path";
 import {
   analyzeInChunks,
   analyzeModule,
+  CHUNK_CHARS,
   loadTypeScript,
   statementChunks,
+  WHOLE_CHARS,
 } from "../../lib/fingerprint/_analyze.ts";
+import { RegistrationScanner, scanRegistration } from "../../lib/fingerprint/_registration_scan.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { REPO } from "../_project.ts";
 
 const ts = await loadTypeScript();
 const WHOLE = Number.POSITIVE_INFINITY;
@@ -87,7 +92,7 @@ test("chunks start at line starts after a line ending in ';', and count lines fr
   assertEquals(statementChunks("a();\r\nb();\r\n", 1).length, 2);
 });
 
-test("a name used before the chunk that declares it: the module is analysed whole", async () => {
+test("a name used before the chunk that declares it: the chunks are analysed again knowing it", async () => {
   // `setup` uses `later`, declared below: chunk by chunk, the reference would be dropped.
   const source = `export function setup() {
   later.push(1);
@@ -98,9 +103,13 @@ export const x = () => later.length;
 `;
   assert(statementChunks(source, 1).length > 1);
   const { whole, chunked, split } = await bothWays(source, "m.ts");
-  assert(!split, "analysed whole");
+  assert(split, "analysed in chunks, not whole");
   assertEquals(chunked, whole);
   assertEquals(whole.decls.setup.r, [["later", "push"]]);
+  // The registration scan shown the chunks forgets the first pass's.
+  const scanner = new RegistrationScanner(ts, "m.ts");
+  await analyzeModule(ts, "m.ts", source, 1, scanner);
+  assertEquals(scanner.result(), scanRegistration(ts, "m.ts", source, WHOLE));
 });
 
 test("a ';' line inside a template literal or a comment splits nothing: the module is analysed whole", async () => {
@@ -132,4 +141,70 @@ y
   const { whole, chunked, split } = await bothWays(source, "m.tsx");
   assert(!split, "analysed whole");
   assertEquals(chunked, whole);
+});
+
+/**
+ * A pipeline of `stages` stages written out inline (as bench/gen_pipeline.ts
+ * does), whose stages call a helper declared after them: a name used before
+ * the chunk that declares it.
+ */
+function longPipeline(stages: number): string {
+  const parts = [
+    `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";\n`,
+    `export const pipeline = new Pipeline("long");\n`,
+  ];
+  for (let i = 0; i < stages; i++) {
+    parts.push(`pipeline.stage({
+  name: "s${i}",
+  deps: { a: dep("${i === 0 ? "in.txt" : `out/s${i - 1}.txt`}", loaders.text()) },
+  outs: { o: out("out/s${i}.txt", loaders.text()) },
+  run: ({ a }) => ({ o: combine(a, "${i}") }),
+});
+`);
+  }
+  parts.push(`function combine(a: string, b: string): string {\n  return a + b;\n}\n`);
+  return parts.join("\n");
+}
+
+test("by default, a module over WHOLE_CHARS is analysed in chunks of about CHUNK_CHARS, as if whole", async () => {
+  const short = longPipeline(100);
+  assert(short.length <= WHOLE_CHARS);
+  assertEquals(statementChunks(short, CHUNK_CHARS, WHOLE_CHARS).length, 1, "parsed whole");
+  const text = longPipeline(1_000);
+  const chunks = statementChunks(text, CHUNK_CHARS, WHOLE_CHARS);
+  assert(chunks.length > text.length / (2 * CHUNK_CHARS), `${chunks.length} chunks`);
+  for (const chunk of chunks.slice(0, -1)) {
+    assert(chunk.text.length >= CHUNK_CHARS && chunk.text.length < CHUNK_CHARS + 1024);
+  }
+  const scanner = new RegistrationScanner(ts, "pipeline.ts");
+  const chunked = await analyzeModule(ts, "pipeline.ts", text, undefined, scanner);
+  const whole = await analyzeModule(ts, "pipeline.ts", text, WHOLE);
+  assertEquals(chunked, whole);
+  assertEquals(chunked.sites.length, 1_000);
+  // Every stage's run function reaches the helper declared after them all.
+  assert(chunked.sites.every((site) => JSON.stringify(site).includes("combine")));
+  assert(
+    await analyzeInChunks(ts, "pipeline.ts", text, CHUNK_CHARS, undefined, WHOLE_CHARS),
+    "split, not analysed whole",
+  );
+  assertEquals(scanner.result(), scanRegistration(ts, "pipeline.ts", text, WHOLE));
+  assertEquals(
+    scanRegistration(ts, "pipeline.ts", text),
+    scanRegistration(ts, "pipeline.ts", text, WHOLE),
+  );
+});
+
+test("the repository's own modules analysed in chunks of 2,000 characters equal their whole analysis", async () => {
+  let split = 0;
+  for (const dir of ["lib/fingerprint", "lib/engine", "lib/api", "lib/cli"]) {
+    for await (const entry of Deno.readDir(join(REPO, dir))) {
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      const file = join(REPO, dir, entry.name);
+      const text = await Deno.readTextFile(file);
+      const chunked = await analyzeModule(ts, file, text, 2_000);
+      assertEquals(chunked, await analyzeModule(ts, file, text, WHOLE), file);
+      if (await analyzeInChunks(ts, file, text, 2_000)) split++;
+    }
+  }
+  assert(split > 5, `${split} modules analysed in chunks`);
 });
