@@ -8,7 +8,7 @@
  */
 
 import { assertEquals } from "../_assert.ts";
-import { test } from "../_harness.ts";
+import { output, test } from "../_harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -22,12 +22,10 @@ interface InfoModule {
 
 /** The `node:` modules reachable from `entry` by static imports, with who imports each. */
 async function staticNodeImports(entry: string): Promise<string[]> {
-  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+  const { stdout, stderr, success } = await output(Deno.execPath(), {
     args: ["info", "--json", new URL(entry, ROOT).href],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!success) throw new Error(`deno info ${entry} failed`);
+  });
+  if (!success) throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(stderr)}`);
   const modules = new Map<string, InfoModule>(
     (JSON.parse(new TextDecoder().decode(stdout)).modules as InfoModule[]).map((m) => [
       m.specifier,
