@@ -8,7 +8,7 @@
  */
 
 import { assertEquals } from "../_assert.ts";
-import { test } from "../_harness.ts";
+import { output, test } from "../_harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -22,12 +22,10 @@ interface InfoModule {
 
 /** The modules of `lazy` reachable from `entry` by static imports, each with its import chain. */
 async function staticallyLoaded(entry: string, lazy: readonly string[]): Promise<string[]> {
-  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+  const { stdout, stderr, success } = await output(Deno.execPath(), {
     args: ["info", "--json", new URL(entry, ROOT).href],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!success) throw new Error(`deno info ${entry} failed`);
+  });
+  if (!success) throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(stderr)}`);
   const modules = new Map<string, InfoModule>(
     (JSON.parse(new TextDecoder().decode(stdout)).modules as InfoModule[]).map((m) => [
       m.specifier,
@@ -49,16 +47,16 @@ async function staticallyLoaded(entry: string, lazy: readonly string[]): Promise
   }
   const found: string[] = [];
   for (const path of lazy) {
+    if (!seen.has(new URL(path, ROOT).href)) continue;
     const chain: string[] = [];
     for (
       let at: string | undefined = new URL(path, ROOT).href;
       at !== undefined;
       at = parent.get(at)
     ) {
-      if (at !== start && !parent.has(at)) break;
       chain.unshift(at.slice(ROOT.href.length));
     }
-    if (seen.has(new URL(path, ROOT).href)) found.push(chain.join(" -> "));
+    found.push(chain.join(" -> "));
   }
   return found;
 }
