@@ -6,8 +6,6 @@
  */
 
 import type { EngineContext } from "../engine/context.ts";
-import { restorable } from "../engine/decide.ts";
-import { restoreOut } from "../engine/workspace_outs.ts";
 import type { OutDef } from "../model/stage_def.ts";
 import type { CheckoutMode } from "../storage/cache.ts";
 import type { TrackedStatus } from "../storage/track.ts";
@@ -41,6 +39,9 @@ export async function checkoutTracked(
   options: TrackedCheckoutOptions,
   output: Output,
 ): Promise<{ restored: number; problems: number }> {
+  // Loaded here: `status` prints tracked data with this module and restores nothing.
+  const { restorable } = await import("../engine/decide.ts");
+  const { restoreOut } = await import("../engine/workspace_outs.ts");
   let restored = 0;
   let problems = 0;
   for (const { data, status, hash } of statuses) {

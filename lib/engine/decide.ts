@@ -17,7 +17,7 @@ import {
   hashArtifact,
 } from "../storage/artifact_hash.ts";
 import type { DirManifest } from "../storage/cache.ts";
-import { canonicalJson, type Hash, hashJson } from "../storage/hash.ts";
+import { canonicalJson, type Hash } from "../storage/hash.ts";
 import {
   type LockData,
   type LockDep,
@@ -26,8 +26,9 @@ import {
 } from "../storage/lock_file.ts";
 import { type FileStamp, NS, racyClock, sameStamp, stampOf } from "../storage/state.ts";
 import { type EngineContext, stageKey } from "./context.ts";
+import { inputHashOf } from "./input_hash.ts";
 import type { Reason } from "./events.ts";
-import { type Verified, verifiedIndexOf } from "./verified.ts";
+import { verifiedIndexOf } from "./verified.ts";
 
 /** A changed code manifest entry. */
 export interface CodeChange {
@@ -275,77 +276,6 @@ export async function decide(
     inputHash,
     runCache,
   };
-}
-
-/**
- * The decision for a stage that the verified index shows up to date
- * ({@link VerifiedIndex.check}): what {@link decide} would answer, built
- * from what the index recorded, without reading the lock file or any hash.
- * The lock is the one the full decision compared: its code manifest and
- * params were found equal to these, its deps and outs hold these hashes.
- */
-export function verifiedDecision(
-  context: EngineContext,
-  stage: StageDef,
-  verified: Verified,
-): Decision {
-  const manifest = context.fingerprints.get(stage.name)?.manifest ?? {};
-  // Built when asked for: `status` of 10,000 stages reads few of them.
-  let deps: LockDep[] | undefined;
-  const depsNow = () =>
-    deps ??= (() => {
-      const hashes = verified.depHashes;
-      return stage.deps.map((dep, i) => ({ path: dep.path, hash: hashes[i] }));
-    })();
-  let lock: LockData | undefined;
-  const byPath = (a: { path: string }, b: { path: string }) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-  let inputHash: (() => Promise<Hash>) | undefined;
-  return {
-    stage,
-    status: "up-to-date",
-    reasons: [],
-    changes: { code: [], params: [], deps: [] },
-    get lock(): LockData {
-      return lock ??= (() => {
-        const outs = verified.outs;
-        return {
-          code_manifest: manifest,
-          params: stage.params,
-          deps: [...depsNow()].sort(byPath),
-          outs: stage.outs.map((out, i) => ({
-            path: out.path,
-            hash: outs[i].hash,
-            kind: outs[i].kind,
-          })).sort(byPath),
-        };
-      })();
-    },
-    lockStamp: verified.lockStamp,
-    manifest,
-    get deps(): LockDep[] {
-      return depsNow();
-    },
-    restore: [],
-    recache: [],
-    inputHash: () => (inputHash ??= inputHashOf(manifest, stage, depsNow()))(),
-    runCache: undefined,
-  };
-}
-
-/** The run-cache key of a stage's inputs, computed on first use. */
-function inputHashOf(
-  manifest: Readonly<Record<string, Hash>>,
-  stage: StageDef,
-  deps: readonly LockDep[],
-): () => Promise<Hash> {
-  let memo: Promise<Hash> | undefined;
-  return () =>
-    memo ??= hashJson({
-      code_manifest: manifest,
-      params: stage.params,
-      deps: deps.map(({ path, hash }) => ({ path, hash })).sort((a, b) => a.path < b.path ? -1 : 1),
-    });
 }
 
 /**

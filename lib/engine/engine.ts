@@ -13,32 +13,45 @@ import { messageOf, OutputError } from "../errors.ts";
 import { Events } from "../events.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
-import { forgetRecentWalks } from "../storage/artifact_hash.ts";
-import { trackFileOf } from "../storage/track_file.ts";
 import { listedPaths, statOrUndefined } from "../paths.ts";
 import { mark } from "../trace.ts";
 import type { HeldLock, LockHolder } from "../storage/exec_lock.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
-import { checkStagedOuts, linkDeps, prepareOuts, type RunDirs } from "../worker/staging.ts";
+import type { RunDirs } from "../worker/staging.ts";
 import type { EngineContext } from "./context.ts";
-import { executeCommandStage } from "./command_stage.ts";
-import { decide, type Decision, type RunCacheEntry } from "./decide.ts";
+import type { Decision, RunCacheEntry } from "./decide.ts";
 import { type Verified, type VerifiedIndex, verifiedIndexOf } from "./verified.ts";
 import type { EngineEvent, EventSink, StageEvent, StageStatus, SummaryEvent } from "./events.ts";
 import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
 import { ReportOrder } from "./report_order.ts";
 import { Slots } from "./slots.ts";
-import { recordRun } from "./record.ts";
-import {
-  lockCancelReason,
-  lockErrorMessage,
-  lockWaitMessage,
-  tryStageLock,
-  withStageLock,
-} from "./stage_lock.ts";
-import { commitStagedOuts, recacheOut, restoreOut } from "./workspace_outs.ts";
+
+/** `engine_work.ts`, once loaded: the modules a stage decided in full, run or recorded needs. */
+type EngineWork = typeof import("./engine_work.ts");
+let work: EngineWork | undefined;
+let loadingWork: Promise<EngineWork> | undefined;
+
+/**
+ * Loads `engine_work.ts` (once per process) the first time a wave needs a
+ * stage decided in full: a wave whose every stage is verified never does.
+ * Walks remembered before it was loaded belong to an earlier wave.
+ */
+async function engineWork(): Promise<EngineWork> {
+  if (work !== undefined) return work;
+  loadingWork ??= import("./engine_work.ts").then((loaded) => {
+    loaded.forgetRecentWalks();
+    return loaded;
+  });
+  return work = await loadingWork;
+}
+
+/** `engine_work.ts` where a stage is past `#processStage`'s first step, which loaded it. */
+function loadedWork(): EngineWork {
+  if (work === undefined) throw new Error("engine_work.ts used before it was loaded");
+  return work;
+}
 
 /** What a wave should do. */
 export interface WaveRequest {
@@ -234,7 +247,7 @@ export class Engine {
     };
     // Directories may have been removed or changed since the last wave (watch mode).
     forgetAllDirs();
-    forgetRecentWalks();
+    work?.forgetRecentWalks();
     this.#events.emit({ type: "wave-start", stages: request.stages.map((s) => s.name) });
 
     // A stage's event follows those of its upstream stages (`report_order.ts`).
@@ -424,6 +437,8 @@ export class Engine {
     wave: WaveState,
   ): Promise<StageOutcome> {
     const forced = request.force.has(stage.name);
+    const { decide, tryStageLock, lockWaitMessage, lockErrorMessage, lockCancelReason } =
+      await engineWork();
     // A stage with a directory dep is decided under its lock when no other
     // process holds it: the decision then needs no second walk of every
     // file under the lock (`depsUnchanged`), half the work of a changed
@@ -517,7 +532,7 @@ export class Engine {
       held: HeldLock | undefined;
     },
   ): Promise<StageOutcome | undefined> {
-    return withStageLock(
+    return loadedWork().withStageLock(
       this.#context,
       stage,
       { forced, signal: request.signal, onWait, before, held },
@@ -560,7 +575,7 @@ export class Engine {
     await wave.quiet();
     try {
       await placed.store();
-      await recordRun(this.#context, decision, placed.outs, { background: true });
+      await loadedWork().recordRun(this.#context, decision, placed.outs, { background: true });
       mark(`engine: ${stage.name} recorded`);
       wave.recorded();
     } catch (error) {
@@ -584,7 +599,9 @@ export class Engine {
       let out = stage.outs.find((o) => o.path === locked.path)!;
       // A command stage's path of inferred kind is what the run made it.
       if (out.kindInferred) out = { ...out, isDir: await this.#lockedAsDir(locked) };
-      if (!(await restoreOut(this.#context, out, locked, this.#context.checkoutMode))) return false;
+      if (
+        !(await loadedWork().restoreOut(this.#context, out, locked, this.#context.checkoutMode))
+      ) return false;
     }
     return true;
   }
@@ -615,14 +632,18 @@ export class Engine {
     const { stage } = decision;
     if (!(await this.#restoreAll(stage, decision.restore))) return false;
     for (const locked of decision.recache) {
-      await recacheOut(this.#context, stage.outs.find((o) => o.path === locked.path)!, locked);
+      await loadedWork().recacheOut(
+        this.#context,
+        stage.outs.find((o) => o.path === locked.path)!,
+        locked,
+      );
     }
     return true;
   }
 
   async #restoreRunCache(decision: Decision, entry: RunCacheEntry): Promise<boolean> {
     if (!(await this.#restoreAll(decision.stage, entry.outs))) return false;
-    await recordRun(
+    await loadedWork().recordRun(
       this.#context,
       decision,
       entry.outs.map(({ isDir: _, ...out }) => out),
@@ -656,7 +677,7 @@ export class Engine {
       const result = missing !== undefined
         ? { status: "failed" as const, reason: decision.reasons.join(","), error: missing }
         : stage.code.kind === "command"
-        ? await executeCommandStage(this.#context, decision, {
+        ? await loadedWork().executeCommandStage(this.#context, decision, {
           ...request,
           graceMs: this.#pool.options.graceMs,
           emit: (event) => {
@@ -736,9 +757,13 @@ export class Engine {
     if (request.signal?.aborted) {
       return { status: "cancelled", reason: "cancelled before it started" };
     }
-    const deps = linkDeps(stage, dirs.deps);
+    const deps = loadedWork().linkDeps(stage, dirs.deps);
     run.links = deps.map((d) => d.path);
-    const outs = await prepareOuts(stage, dirs.outs, (out) => this.#lastVersions(decision, out));
+    const outs = await loadedWork().prepareOuts(
+      stage,
+      dirs.outs,
+      (out) => this.#lastVersions(decision, out),
+    );
     this.#events.emit({ type: "stage-start", stage: stage.name });
     mark(`engine: ${stage.name} started`);
     const running = worker.run(
@@ -767,13 +792,13 @@ export class Engine {
       return { status: "failed", reason, error: message, ...(stack ? { stack } : {}) };
     }
     try {
-      checkStagedOuts(stage, dirs.outs);
+      loadedWork().checkStagedOuts(stage, dirs.outs);
     } catch (error) {
       if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
       throw error;
     }
     const stores: (() => Promise<unknown>)[] = [];
-    const locked = await commitStagedOuts(this.#context, stage, dirs.outs, {
+    const locked = await loadedWork().commitStagedOuts(this.#context, stage, dirs.outs, {
       noCommit: request.noCommit,
       deferStore: (store) => stores.push(store),
     });
@@ -808,7 +833,7 @@ function missingDep(stage: StageDef, root: string): string | undefined {
   if (dep === undefined) return undefined;
   // The tracked path is the dep's or an enclosing directory's (`data/raw.pvt`).
   for (let abs = dep.abs; abs.startsWith(root + "/"); abs = dirname(abs)) {
-    if (statOrUndefined(trackFileOf(abs)) === undefined) continue;
+    if (statOrUndefined(loadedWork().trackFileOf(abs)) === undefined) continue;
     const tracked = abs.slice(root.length + 1);
     const inside = tracked === dep.path ? "" : ` (in ${tracked})`;
     return `dep '${dep.path}' is tracked data missing from the workspace${inside}: 'pivot checkout ${tracked}' restores it from the cache ('pivot pull' from a remote)`;

@@ -12,7 +12,8 @@ import { withUpstream } from "../graph/graph.ts";
 import type { StageDef } from "../model/stage_def.ts";
 import type { Hash } from "../storage/hash.ts";
 import type { EngineContext } from "./context.ts";
-import { decide, type Decision, verifiedDecision } from "./decide.ts";
+import type { Decision } from "./decide.ts";
+import { verifiedDecision } from "./verified_decision.ts";
 import { type Verified, verifiedIndexOf } from "./verified.ts";
 import { mark } from "../trace.ts";
 
@@ -64,7 +65,7 @@ export async function predict(
     }
     const decision = known !== undefined
       ? verifiedDecision(context, stage, known)
-      : await decide(context, stage, {
+      : await (await import("./decide.ts")).decide(context, stage, {
         forced: force.has(stage.name),
         upstreamWillRun,
         restoredOuts: restored,

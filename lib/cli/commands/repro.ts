@@ -5,7 +5,6 @@
  * @module
  */
 
-import { predict } from "../../engine/plan.ts";
 import { type Command, intOption } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { withSession } from "../session.ts";
@@ -80,6 +79,7 @@ export const repro: Command = {
       const stages = selectWithUpstream(graph, positionals);
       const force = new Set(values.force ? stages.map((s) => s.name) : []);
       if (values["dry-run"] || values.explain) {
+        const { predict } = await import("../../engine/plan.ts");
         const decisions = await predict(session.context, stages, force);
         if (values["dry-run"] && values.json) {
           env.output.line(JSON.stringify({ stages: decisions.map(statusJson) }));
