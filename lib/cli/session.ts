@@ -261,6 +261,13 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state, probed }));
     await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
+    if (cached === undefined) {
+      // Transpiling and compiling a changed module of megabytes leaves ~150 MiB
+      // freed in the allocator: given back before the fingerprint adds its own.
+      const { releaseFreedMemory } = await import("../free_memory.ts");
+      releaseFreedMemory();
+      mark("session: freed memory released");
+    }
     rememberStageNames(project, pipelineFile, loaded.stages);
     if (typeCheck) {
       await typeCheckPipeline(
