@@ -8,57 +8,15 @@
  */
 
 import { assertEquals } from "../_assert.ts";
-import { output, test } from "../_harness.ts";
-
-const ROOT = new URL("../../", import.meta.url);
-
-interface InfoModule {
-  readonly specifier: string;
-  readonly dependencies?: readonly {
-    readonly code?: { readonly specifier: string };
-    readonly isDynamic?: boolean;
-  }[];
-}
+import { test } from "../_harness.ts";
+import { repositoryUrl, staticImports } from "../_static_imports.ts";
 
 /** The modules of `lazy` reachable from `entry` by static imports, each with its import chain. */
 async function staticallyLoaded(entry: string, lazy: readonly string[]): Promise<string[]> {
-  const { stdout, stderr, success } = await output(Deno.execPath(), {
-    args: ["info", "--json", new URL(entry, ROOT).href],
-  });
-  if (!success) throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(stderr)}`);
-  const modules = new Map<string, InfoModule>(
-    (JSON.parse(new TextDecoder().decode(stdout)).modules as InfoModule[]).map((m) => [
-      m.specifier,
-      m,
-    ]),
+  const imports = await staticImports(entry);
+  return lazy.map(repositoryUrl).filter((url) => imports.reached.has(url)).map((url) =>
+    imports.chainTo(url)
   );
-  const start = new URL(entry, ROOT).href;
-  const parent = new Map<string, string>();
-  const queue = [start];
-  const seen = new Set(queue);
-  while (queue.length > 0) {
-    const specifier = queue.shift()!;
-    for (const dep of modules.get(specifier)?.dependencies ?? []) {
-      if (dep.isDynamic || dep.code === undefined || seen.has(dep.code.specifier)) continue;
-      seen.add(dep.code.specifier);
-      parent.set(dep.code.specifier, specifier);
-      queue.push(dep.code.specifier);
-    }
-  }
-  const found: string[] = [];
-  for (const path of lazy) {
-    if (!seen.has(new URL(path, ROOT).href)) continue;
-    const chain: string[] = [];
-    for (
-      let at: string | undefined = new URL(path, ROOT).href;
-      at !== undefined;
-      at = parent.get(at)
-    ) {
-      chain.unshift(at.slice(ROOT.href.length));
-    }
-    found.push(chain.join(" -> "));
-  }
-  return found;
 }
 
 const RUN_ONLY = [

@@ -8,44 +8,15 @@
  */
 
 import { assertEquals } from "../_assert.ts";
-import { output, test } from "../_harness.ts";
+import { test } from "../_harness.ts";
+import { staticImports } from "../_static_imports.ts";
 
-const ROOT = new URL("../../", import.meta.url);
-
-interface InfoModule {
-  readonly specifier: string;
-  readonly dependencies?: readonly {
-    readonly code?: { readonly specifier: string };
-    readonly isDynamic?: boolean;
-  }[];
-}
-
-/** The `node:` modules reachable from `entry` by static imports, with who imports each. */
+/** The `node:` modules reachable from `entry` by static imports, each with its import chain. */
 async function staticNodeImports(entry: string): Promise<string[]> {
-  const { stdout, stderr, success } = await output(Deno.execPath(), {
-    args: ["info", "--json", new URL(entry, ROOT).href],
-  });
-  if (!success) throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(stderr)}`);
-  const modules = new Map<string, InfoModule>(
-    (JSON.parse(new TextDecoder().decode(stdout)).modules as InfoModule[]).map((m) => [
-      m.specifier,
-      m,
-    ]),
-  );
-  const found: string[] = [];
-  const seen = new Set<string>();
-  const walk = (specifier: string) => {
-    if (seen.has(specifier)) return;
-    seen.add(specifier);
-    for (const dep of modules.get(specifier)?.dependencies ?? []) {
-      if (dep.isDynamic || dep.code === undefined) continue;
-      if (dep.code.specifier.startsWith("node:")) {
-        found.push(`${specifier.slice(ROOT.href.length)} imports ${dep.code.specifier}`);
-      } else walk(dep.code.specifier);
-    }
-  };
-  walk(new URL(entry, ROOT).href);
-  return found;
+  const imports = await staticImports(entry);
+  return [...imports.reached].filter((specifier) => specifier.startsWith("node:")).map((
+    specifier,
+  ) => imports.chainTo(specifier));
 }
 
 for (
