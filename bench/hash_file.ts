@@ -5,7 +5,8 @@
  * workload of `bench/run.ts`.
  *
  * Usage: `deno run --allow-read bench/hash_file.ts [--alone] FILE` (`--alone`:
- * on one thread, without the reader worker hashFile starts for a big file)
+ * on one thread, with synchronous reads, without the read-ahead on Deno's
+ * I/O thread that hashFile uses for a big file)
  *
  * @module
  */
@@ -20,7 +21,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const start = performance.now();
-  const hash = await hashFileWith(path, alone ? { parallelAfter: Infinity } : {});
+  const hash = await hashFileWith(path, alone ? { aheadFrom: Infinity } : {});
   const ms = performance.now() - start;
   console.log(JSON.stringify({ hash, ms }));
 }

@@ -58,6 +58,25 @@ export const STALE_ENV = "PIVOT_NOOP_STAMPS_STALE";
 let rewritten = false;
 
 /**
+ * Set by the launcher in the environment of the child it starts for a
+ * `repro` or `status` of every stage when the gate found a path's stamp
+ * changed: that path, which the child will hash; it starts at once
+ * (lib/storage/prehash.ts).
+ */
+export const PREHASH_ENV = "PIVOT_PREHASH";
+
+/** The path {@link noopStampsDiffer} last found changed (a file whose stamp differs). */
+let changed: string | undefined;
+
+/**
+ * The file whose changed stamp the last {@link noopStampsDiffer} of this
+ * process stopped at, if that is why it did not hold.
+ */
+export function gateChangedPath(): string | undefined {
+  return changed;
+}
+
+/**
  * What {@link noopStampsDiffer} says of a snapshot written while some stage
  * had no entry in the verified index (a directory dep or out, say): the
  * snapshot is right, only no no-op can be decided from it.
@@ -190,6 +209,7 @@ export function hasNoopStamps(stateDir: string): boolean {
  * ```
  */
 export function noopStampsDiffer(stateDir: string): string | undefined {
+  changed = undefined;
   const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
   let text: string;
   try {
@@ -230,6 +250,7 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
       !info.isFile || (info.mtime?.getTime() ?? 0) !== stamps[3 * n] ||
       info.size !== stamps[3 * n + 1] || (info.ino ?? 0) !== stamps[3 * n + 2]
     ) {
+      if (info.isFile) changed = paths[n];
       return `${paths[n]} changed`;
     }
   }

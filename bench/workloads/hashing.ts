@@ -52,7 +52,7 @@ export async function hashingWorkload(ctx: BenchContext): Promise<Section> {
   const rows: Row[] = [];
   const hashes = new Map<string, string>();
 
-  // hashFile as Pivot calls it (a reader worker for the big file), then with
+  // hashFile as Pivot calls it (the big file read ahead on the I/O thread), then with
   // one thread only (`--alone`), inside the process each time.
   const pivotRuns = async (alone: boolean) => {
     const inProcess: number[] = [];
@@ -99,7 +99,7 @@ export async function hashingWorkload(ctx: BenchContext): Promise<Section> {
     m: pivot.inside,
   });
   rows.push({
-    name: "Pivot `hashFile` on one thread (no reader worker), inside the process",
+    name: "Pivot `hashFile` on one thread (synchronous reads, no read-ahead), inside the process",
     what: "pivot-alone",
     m: (await pivotRuns(true)).inside,
   });

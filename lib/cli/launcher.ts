@@ -37,7 +37,13 @@ import { cacheRoot, checkoutImportMap, importMapFile } from "./checkout_import_m
 import { cwdOption } from "./cwd_option.ts";
 import { lockHoldsPivotPackages } from "./user_lock.ts";
 import { ownCommandLine, parseDenoInvocation, runsAsChild } from "./own_invocation.ts";
-import { INCOMPLETE, noopStampsDiffer, STALE_ENV } from "../noop_stamps.ts";
+import {
+  gateChangedPath,
+  INCOMPLETE,
+  noopStampsDiffer,
+  PREHASH_ENV,
+  STALE_ENV,
+} from "../noop_stamps.ts";
 import { mark } from "../trace.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
@@ -78,6 +84,9 @@ export const BIG_PIPELINE_BYTES = 256 * 1024;
  */
 const MAIN_MODULE = "./main.ts";
 
+/** `storage/prehash.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
+const PREHASH_MODULE = "../storage/prehash.ts";
+
 /** `main_in_launcher.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
 const MAIN_IN_LAUNCHER_MODULE = "./main_in_launcher.ts";
 
@@ -117,6 +126,7 @@ export async function launch(
   // in a binary they need no Deno, and Tab completion stays one process.
   const here = inChild || isSelfContained(args) ||
     (!compiled && userConfig === undefined && unstableOn);
+  if (inChild) await startPrehash();
   if (here) return await runHere(args);
   try {
     if (userConfig !== undefined) checkDenoConfig(userConfig, cwd);
@@ -148,6 +158,19 @@ export async function launch(
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
+}
+
+/**
+ * In the child: start hashing the file the launcher's gate found changed
+ * (see {@link PREHASH_ENV}), before the command loads anything. The variable
+ * is removed first, so that no process this one starts sees it.
+ */
+async function startPrehash(): Promise<void> {
+  const path = Deno.env.get(PREHASH_ENV);
+  if (path === undefined) return;
+  Deno.env.delete(PREHASH_ENV);
+  const { prehash }: typeof import("../storage/prehash.ts") = await import(PREHASH_MODULE);
+  prehash(path);
 }
 
 async function runHere(args: readonly string[]): Promise<number> {
@@ -247,6 +270,38 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
   // The child writes the snapshot again, even if it finds nothing to record;
   // not one that says rightly that the index does not hold every stage.
   if (why !== INCOMPLETE) Deno.env.set(STALE_ENV, "1");
+  // A `repro` or `status` of every stage hashes the file whose stamp
+  // changed: the child starts at once (lib/storage/prehash.ts).
+  const path = gateChangedPath();
+  if (path !== undefined && (command === "repro" || command === "status") && !hasTargets(args)) {
+    Deno.env.set(PREHASH_ENV, path);
+  }
+  return false;
+}
+
+/**
+ * Options of `repro` and `status` that take a value (`--cwd DIR`, `-j 4`):
+ * the value is no target.
+ */
+const VALUE_OPTIONS = new Set(["--cwd", "-j", "--jobs"]);
+
+/**
+ * True when `args` (a command line) may name targets: a word after the
+ * command that is not an option or an option's value. Only a guess, for
+ * {@link PREHASH_ENV}: when in doubt, true (the child then only hashes
+ * when it is asked to).
+ */
+function hasTargets(args: readonly string[]): boolean {
+  let command = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg.startsWith("-")) {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    if (command) return true;
+    command = true;
+  }
   return false;
 }
 

@@ -33,6 +33,7 @@ import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
 import { hashBytes, hashFile } from "./hash.ts";
+import { takePrehash } from "./prehash.ts";
 import {
   type FileStamp,
   isRacy,
@@ -77,7 +78,8 @@ async function hashStatted(
   const stamp = stampOf(info);
   const cached = await state.cachedFileHash(rel, stamp);
   if (cached !== undefined) return cached;
-  const hash = await hashFile(abs);
+  // Started at the child's start when the launcher's gate saw it change (prehash.ts).
+  const hash = await takePrehash(abs, stamp) ?? await hashFile(abs);
   // A "racy" hash is not remembered (see isRacy). Outs Pivot writes itself
   // are remembered by the engine, which knows their content.
   if (!isRacy(stamp, clock)) await state.rememberFileHash(rel, stamp, hash);

@@ -3,14 +3,13 @@
  * digests `xxhsum -H64` prints). The hasher is Pivot's own small WebAssembly
  * module (`xxhash64.wat`, compiled into `_xxhash64_wasm.ts`), which hashes
  * bytes where they lie in its memory: a file is read straight into that
- * memory and hashed there, with no copy. A big file is read by a worker
- * thread (_hash_reader.ts) into that memory, shared, while this thread
- * hashes: see {@link hashFile}, and docs/performance.md, "Hashing".
+ * memory and hashed there, with no copy. A big file is read ahead by Deno's
+ * I/O threads into one half of that memory while this thread hashes the
+ * other: see {@link hashFile}, and docs/performance.md, "Hashing".
  *
  * @module
  */
 
-import { CONTROL, MEMORY_BYTES, type ReaderJob, RING, SLOT, SLOTS } from "./_hash_ring.ts";
 import { XXHASH64_WASM } from "./_xxhash64_wasm.ts";
 
 /** A 16-hex-digit xxhash64 digest. */
@@ -28,12 +27,16 @@ interface Xxhash64 {
 
 // Reads of 256 KiB: synchronous reads of this size cost about as much system
 // time as xxhsum's, and the chunk stays in the core's L2 cache between the
-// kernel's copy and the hash. (Async reads cost a thread-pool round trip
-// each: 3-10x slower at this size; docs/performance.md, "Hashing".)
+// kernel's copy and the hash. (An async read costs a round trip to Deno's
+// I/O threads: 3-10x slower at this size; docs/performance.md, "Hashing".)
 const CHUNK = 256 << 10;
-// Where the input lies in each hasher's memory: the ring's first slot.
-const INPUT = RING;
-const PAGES = MEMORY_BYTES / 65536;
+// A big file is read ahead in halves of this size (the round trip is then
+// ~1% of a read), alternately into two buffers.
+const AHEAD = 2 << 20;
+// Where the input lies in each hasher's memory, after xxhash64.wat's state
+// (its first 96 bytes): the first read-ahead buffer, then the second.
+const INPUT = 65536;
+const PAGES = (INPUT + 2 * AHEAD) / 65536;
 // A long hash yields to the event loop after this many bytes (a few ms of
 // work), so workers' messages, timers and progress output still flow.
 const YIELD_BYTES = 8 << 20;
@@ -41,9 +44,9 @@ const YIELD_BYTES = 8 << 20;
 /** A hasher with its own memory; `input` is the memory's view at INPUT. */
 interface Slot {
   readonly xxh: Xxhash64;
-  readonly memory: WebAssembly.Memory;
   readonly input: Uint8Array;
-  readonly control: Int32Array;
+  /** The two read-ahead buffers: at INPUT (over `input`) and after it. */
+  readonly ahead: readonly [Uint8Array, Uint8Array];
 }
 
 // Hashers are pooled: a file hash spans awaits (its yields), so two
@@ -63,9 +66,11 @@ function takeSlot(): Slot {
     const instance = new WebAssembly.Instance(compiled, { env: { memory } });
     slot = {
       xxh: instance.exports as unknown as Xxhash64,
-      memory,
       input: new Uint8Array(memory.buffer, INPUT, CHUNK),
-      control: new Int32Array(memory.buffer, CONTROL.at, CONTROL.words),
+      ahead: [
+        new Uint8Array(memory.buffer, INPUT, AHEAD),
+        new Uint8Array(memory.buffer, INPUT + AHEAD, AHEAD),
+      ],
     };
   }
   slot.xxh.init();
@@ -188,174 +193,81 @@ function macrotask(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A reader worker started for one file (see _hash_reader.ts). */
-interface Reader {
-  readonly worker: Worker;
-  /** The worker died (an uncaught error): the main thread reads on alone. */
-  failed: boolean;
-}
-
-function startReader(slot: Slot, path: string, ino: number | null): Reader | undefined {
-  slot.control.fill(0);
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL("./_hash_reader.ts", import.meta.url), { type: "module" });
-  } catch {
-    return undefined; // no workers here: read alone
-  }
-  const reader: Reader = { worker, failed: false };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    reader.failed = true;
-  };
-  worker.postMessage({ memory: slot.memory, path, ino } satisfies ReaderJob);
-  return reader;
-}
-
 /**
- * Stop a reader; true when its worker can write no more into the slot's
- * memory, so that the slot can be reused: it died, or it published its last
- * word (it could not open the file, or the end of the file or a read error)
- * and returned. A worker still starting, or waiting to be told to go, might
- * yet write (`ready`) or even read into a later job's ring, as `terminate`
- * does not stop it at once: its slot is dropped instead.
- */
-function stopReader(slot: Slot, reader: Reader): boolean {
-  const { control } = slot;
-  const produced = Atomics.load(control, CONTROL.produced);
-  const finished = reader.failed || Atomics.load(control, CONTROL.ready) < 0 ||
-    (produced > 0 && control[CONTROL.lengths + (produced - 1) % SLOTS] <= 0);
-  Atomics.store(control, CONTROL.go, -1);
-  Atomics.notify(control, CONTROL.go);
-  Atomics.notify(control, CONTROL.consumed);
-  reader.worker.terminate();
-  return finished;
-}
-
-/**
- * Hash the rest of the file, from byte `offset`, as the worker reads it.
- * Returns the offset reached: the end of the file when `done`; otherwise the
- * worker could not go on, and the caller reads on from there alone.
- */
-async function hashFromReader(
-  slot: Slot,
-  reader: Reader,
-  offset: number,
-): Promise<{ done: boolean; offset: number }> {
-  const { control } = slot;
-  new BigInt64Array(slot.memory.buffer, CONTROL.at + CONTROL.offsetByte, 1)[0] = BigInt(offset);
-  Atomics.store(control, CONTROL.go, 1);
-  Atomics.notify(control, CONTROL.go);
-  let unyielded = 0;
-  for (let seq = 0;; seq++) {
-    let waited = 0;
-    while (Atomics.load(control, CONTROL.produced) <= seq) {
-      if (reader.failed) return { done: false, offset };
-      // The worker publishes each chunk at once; a long wait is a slow disk
-      // (or a dead worker, whose error event needs the event loop).
-      if (Atomics.wait(control, CONTROL.produced, seq, 20) === "timed-out" && ++waited % 5 === 0) {
-        await macrotask();
-      }
-    }
-    const n = control[CONTROL.lengths + seq % SLOTS];
-    if (n <= 0) return { done: n === 0, offset };
-    slot.xxh.update(RING + (seq % SLOTS) * SLOT, n);
-    offset += n;
-    Atomics.store(control, CONTROL.consumed, seq + 1);
-    Atomics.notify(control, CONTROL.consumed);
-    unyielded += n;
-    if (unyielded >= YIELD_BYTES) {
-      unyielded = 0;
-      await macrotask();
-    }
-  }
-}
-
-/**
- * The xxhash64 of a file's content. Synchronous reads into the hasher's
- * memory, each chunk hashed where it was read, with a yield to the event
- * loop every {@link YIELD_BYTES}. A big file is read by a worker thread
- * into a ring of chunks while this thread hashes them, once the worker has
- * started (the first bytes are read here meanwhile). About as fast as
- * `xxhsum -H64` on a page-cached file, and faster on big ones with two idle
- * cores (docs/performance.md, "Hashing").
+ * The xxhash64 of a file's content, read straight into the hasher's memory
+ * and hashed where it was read. A file under {@link HashFileOptions.aheadFrom}
+ * bytes is read synchronously, 256 KiB at a time, with a yield to the event
+ * loop every {@link YIELD_BYTES}. A bigger one is read ahead: while this
+ * thread hashes 2 MiB, Deno's I/O thread reads the next 2 MiB into the other
+ * half of the memory (one `read` in flight at a time, so the file is read in
+ * order), so that the kernel's copy and the hash run on two cores: faster
+ * than `xxhsum -H64` on a page-cached file with an idle second core
+ * (docs/performance.md, "Hashing").
  */
 export function hashFile(path: string): Promise<Hash> {
   return hashFileWith(path, {});
 }
 
-/** When {@link hashFileWith} reads a file with a worker thread. */
+/** How {@link hashFileWith} reads a file. */
 export interface HashFileOptions {
   /**
-   * Start a reader worker once this many bytes are hashed (default 64 MiB:
-   * starting a worker costs 10-30 ms of CPU, on the other core).
+   * Read ahead asynchronously from this size on (default 16 MiB: an async
+   * read costs a round trip to the I/O thread, which pays only on big files).
    */
-  readonly parallelAfter?: number;
-  /** …if at least this many are left to read then (default 128 MiB). */
-  readonly parallelRest?: number;
-  /**
-   * Wait for the worker to have the file open (or to fail to) instead of
-   * reading on meanwhile, so that even a small file goes through it: for
-   * tests of that path.
-   */
-  readonly waitForReader?: boolean;
+  readonly aheadFrom?: number;
 }
 
 /**
- * {@link hashFile} with its thresholds for reading in parallel: the same
- * hash whatever they are. For tests and measurements.
+ * {@link hashFile} with its threshold for reading ahead: the same hash
+ * whatever it is. For tests and measurements.
  */
 export async function hashFileWith(path: string, options: HashFileOptions): Promise<Hash> {
-  const { parallelAfter = 64 << 20, parallelRest = 128 << 20 } = options;
-  let slot = takeSlot();
-  let reader: Reader | undefined;
-  let parallel = true;
+  const { aheadFrom = 16 << 20 } = options;
+  const slot = takeSlot();
   try {
     using file = Deno.openSync(path, { read: true });
-    let offset = 0;
+    if (file.statSync().size >= aheadFrom) return await hashAhead(slot, file);
     let unyielded = 0;
     while (true) {
-      if (reader !== undefined && Atomics.load(slot.control, CONTROL.ready) !== 0) {
-        if (Atomics.load(slot.control, CONTROL.ready) > 0) {
-          const got = await hashFromReader(slot, reader, offset);
-          if (got.done) break;
-          offset = got.offset;
-          file.seekSync(offset, Deno.SeekMode.Start);
-        }
-        if (!stopReader(slot, reader)) slot = takeSlotWithState(slot);
-        reader = undefined;
-      }
       const n = file.readSync(slot.input);
       if (n === null) break;
       slot.xxh.update(INPUT, n);
-      offset += n;
       unyielded += n;
       if (unyielded >= YIELD_BYTES) {
         unyielded = 0;
-        if (parallel && offset >= parallelAfter) {
-          parallel = false;
-          const info = file.statSync();
-          if (info.size - offset >= parallelRest) reader = startReader(slot, path, info.ino);
-          while (
-            options.waitForReader && reader !== undefined && !reader.failed &&
-            Atomics.load(slot.control, CONTROL.ready) === 0
-          ) await macrotask();
-        }
         await macrotask();
       }
     }
     return digestOf(slot);
   } finally {
-    if (reader === undefined || stopReader(slot, reader)) idle.push(slot);
+    idle.push(slot);
   }
 }
 
 /**
- * A fresh slot holding `old`'s hash state, for when a stopped worker might
- * still write into `old`'s memory (which is then dropped, not pooled).
+ * Hash the rest of `file` with a read always in flight into the half of the
+ * slot's memory not being hashed. Every read started is awaited before this
+ * returns or throws, so no read writes into the slot once it is released.
+ * The awaits let the event loop turn: no other yield is needed.
  */
-function takeSlotWithState(old: Slot): Slot {
-  const slot = takeSlot();
-  new Uint8Array(slot.memory.buffer, 0, 96).set(new Uint8Array(old.memory.buffer, 0, 96));
-  return slot;
+async function hashAhead(slot: Slot, file: Deno.FsFile): Promise<Hash> {
+  const { xxh, ahead } = slot;
+  let half = 0;
+  let reading = file.read(ahead[0]);
+  while (true) {
+    const n = await reading;
+    if (n === null) break;
+    const full = half;
+    half ^= 1;
+    // Read on before hashing what was read; a short read (the end, or a
+    // read cut short) is followed by another, which says which.
+    reading = file.read(ahead[half]);
+    try {
+      xxh.update(INPUT + full * AHEAD, n);
+    } catch (error) {
+      await reading.catch(() => {});
+      throw error;
+    }
+  }
+  return digestOf(slot);
 }

@@ -240,72 +240,71 @@ test("concurrent hashFile calls do not share buffers", async () => {
   assertEquals(actual, expected);
 });
 
-// A reader worker from the first yield on (8 MiB), whatever is left, and
-// the rest read by it (once started) even for small files.
-const EAGER = { parallelAfter: 1, parallelRest: 1, waitForReader: true };
+// Every file read ahead (async 2 MiB reads into alternate halves), however small.
+const AHEAD = { aheadFrom: 0 };
+// Every file read synchronously, however big.
+const ALONE = { aheadFrom: Infinity };
 
-test("a file read by the reader worker has the same hash, at sizes around its 256 KiB reads", async () => {
+test("a file read ahead has the same hash as read synchronously, at sizes around its 2 MiB reads", async () => {
   await using dir = await tempDir();
-  for (const size of [8 * MiB + 1, 9 * MiB - 1, 9 * MiB, 20 * MiB + 12_345, 32 * MiB + 5]) {
+  const sizes = [0, 1, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 4 * MiB, 4 * MiB + 1, 20 * MiB + 12_345];
+  for (const size of sizes) {
     const data = pattern(size, size & 0xff);
     await Deno.writeFile(dir.path("f"), data);
-    assertEquals(await hashFileWith(dir.path("f"), EAGER), await hashBytes(data), `size ${size}`);
+    const expected = await hashBytes(data);
+    assertEquals(await hashFileWith(dir.path("f"), AHEAD), expected, `size ${size}`);
+    assertEquals(await hashFileWith(dir.path("f"), ALONE), expected, `size ${size}`);
   }
-  assertEquals(await hashFileWith(dir.path("f"), EAGER), await hashFile(dir.path("f")));
 });
 
-test("concurrent hashes with reader workers keep their own state", async () => {
+test("concurrent read-ahead hashes keep their own state and buffers", async () => {
   await using dir = await tempDir();
-  const sizes = [30 * MiB + 7, 17 * MiB + 1, 12 * MiB];
+  const sizes = [30 * MiB + 7, 17 * MiB + 1, 12 * MiB, 3];
   const expected: string[] = [];
   for (const [i, size] of sizes.entries()) {
     const data = pattern(size, 4099 * (i + 7));
     await Deno.writeFile(dir.path(`f${i}`), data);
     expected.push(await hashBytes(data));
   }
-  const actual = await Promise.all(sizes.map((_, i) => hashFileWith(dir.path(`f${i}`), EAGER)));
-  assertEquals(actual, expected);
+  const during = Promise.all([
+    ...sizes.map((_, i) => hashFileWith(dir.path(`f${i}`), AHEAD)),
+    ...sizes.map((_, i) => hashFileWith(dir.path(`f${i}`), ALONE)),
+  ]);
+  // Hashers taken meanwhile (their memory is another's) hash right too.
+  const small = await Promise.all([hashBytes(pattern(5000, 3)), hashBytes("x".repeat(300_000))]);
+  assertEquals(await during, [...expected, ...expected]);
+  assertEquals(small, [await hashBytes(pattern(5000, 3)), await hashBytes("x".repeat(300_000))]);
 });
 
-test("when the reader worker cannot open the file, the hash is read on alone", async () => {
+test("a read-ahead hash whose read fails rejects, and leaves later hashes right", async () => {
   await using dir = await tempDir();
-  const data = pattern(20 * MiB);
+  await Deno.mkdir(dir.path("sub"));
+  // A directory opens, and its first read fails (EISDIR).
+  await assertRejects(() => hashFileWith(dir.path("sub"), AHEAD));
+  const data = pattern(9 * MiB + 5, 77);
   await Deno.writeFile(dir.path("f"), data);
-  // hashFile opens the file before its first await and starts the worker at
-  // that await (its first yield); the worker, starting up, finds it gone.
-  const hashing = hashFileWith(dir.path("f"), EAGER);
-  Deno.removeSync(dir.path("f"));
-  assertEquals(await hashing, await hashBytes(data));
+  const hashes = await Promise.all([1, 2, 3].map(() => hashFileWith(dir.path("f"), AHEAD)));
+  assertEquals(hashes, Array(3).fill(await hashBytes(data)));
 });
 
-test("when the path names another file by the time the worker opens it, the hash is of the first", async () => {
+test("a file cut short while it is read ahead is hashed to where its reads ended", async () => {
   await using dir = await tempDir();
-  const data = pattern(20 * MiB);
+  const data = pattern(24 * MiB, 11);
   await Deno.writeFile(dir.path("f"), data);
-  await Deno.writeFile(dir.path("g"), pattern(20 * MiB, 4099));
-  const hashing = hashFileWith(dir.path("f"), EAGER);
-  Deno.renameSync(dir.path("g"), dir.path("f"));
-  assertEquals(await hashing, await hashBytes(data));
-});
-
-test("hashes that end before their reader worker starts leave no worker writing into later ones", async () => {
-  await using dir = await tempDir();
-  // Workers started at 8 MiB, 1 MiB before the end: the hash is over long
-  // before a worker has opened the file; the next hashes must not see it.
-  const sizes = [9 * MiB, 9 * MiB + 3, 12 * MiB];
-  const expected: string[] = [];
-  for (const [i, size] of sizes.entries()) {
-    const data = pattern(size, 4099 * (i + 11));
-    await Deno.writeFile(dir.path(`f${i}`), data);
-    expected.push(await hashBytes(data));
+  const hashing = hashFileWith(dir.path("f"), AHEAD);
+  // The first read is in flight: truncation shows in a later read, which ends the file there.
+  await Deno.truncate(dir.path("f"), 3 * MiB);
+  const hash = await hashing;
+  // Cut before a read reached 3 MiB: there; after: where the reads done by then ended.
+  const candidates = new Set([await hashBytes(data.subarray(0, 3 * MiB))]);
+  for (let end = 2 * MiB; end <= 24 * MiB; end += 2 * MiB) {
+    candidates.add(await hashBytes(data.subarray(0, end)));
   }
-  const early = { parallelAfter: 1, parallelRest: 1 };
-  for (let round = 0; round < 3; round++) {
-    for (const [i] of sizes.entries()) {
-      assertEquals(await hashFileWith(dir.path(`f${i}`), early), expected[i], `round ${round}`);
-      assertEquals(await hashFileWith(dir.path(`f${i}`), EAGER), expected[i], `round ${round}`);
-    }
-  }
+  assert(candidates.has(hash), "the hash of a prefix of the file, at a read's end");
+  assertEquals(
+    await hashFileWith(dir.path("f"), AHEAD),
+    await hashBytes(data.subarray(0, 3 * MiB)),
+  );
 });
 
 test("hashFile of a missing file rejects with NotFound", async () => {
