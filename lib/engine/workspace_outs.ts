@@ -250,6 +250,12 @@ interface StoredDirectory {
  * the cache, reading each file once: a small file is read whole, hashed and
  * written as an object from memory; a large one is hashed as a stream and
  * copied (or linked) by the kernel. Several files are in flight at once.
+ * Small objects are made on two lanes, this thread (synchronously while the
+ * disk answers at once: `CreatePace`, lib/storage/cache.ts) and Deno's blocking pool,
+ * every other file each: creating a file is kernel work (0.1-0.5 ms a file
+ * on this project's ext4 disks), the one part of the commit that two cores
+ * can share (docs/performance.md, "Directory outs, first run, seventh
+ * session").
  *
  * With `link` (hardlink checkout mode), every file is left as a hard link to
  * its object: a new object is the file itself, made read-only; a file whose
@@ -273,8 +279,12 @@ async function storeDirectory(
       if (options.link) {
         const linked = await storeLinked(cache, abs, hash, stamp, batch);
         [stamp, objects[i]] = [linked.stamp, linked.object];
-      } else if (bytes !== undefined) objects[i] = await cache.storeBytes(bytes, hash, batch);
-      else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
+      } else if (bytes !== undefined) {
+        // Two lanes: every other new object is made on Deno's blocking
+        // pool while this thread makes the others, so both cores create.
+        const background = i % 2 === 1;
+        objects[i] = await cache.storeBytes(bytes, hash, batch, { background });
+      } else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
     }
     files[i] = { path, hash, stamp };
   });

@@ -186,8 +186,22 @@ export class Cache {
     link: boolean,
     batch?: ObjectBatch,
   ): Promise<{ stamp: FileStamp; made: boolean }> {
-    const stored = batch?.stored(hash);
-    if (stored !== undefined) return { stamp: stored, made: false };
+    if (batch === undefined) return await this.#storeFile(source, hash, link);
+    let made = false;
+    const stamp = await batch.once(hash, async () => {
+      const stored = await this.#storeFile(source, hash, link, batch);
+      made = stored.made;
+      return stored.stamp;
+    });
+    return { stamp, made };
+  }
+
+  async #storeFile(
+    source: string,
+    hash: Hash,
+    link: boolean,
+    batch?: ObjectBatch,
+  ): Promise<{ stamp: FileStamp; made: boolean }> {
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return { stamp: present, made: false };
     const object = this.objectPath(hash);
@@ -204,7 +218,6 @@ export class Cache {
     // The content is known (the caller hashed it): remember the object's
     // stamp, so that a later change to it is noticed without re-reading.
     const stamp = stampOf(Deno.statSync(object));
-    batch?.remember(hash, stamp);
     await this.#state?.rememberObject(hash, stamp);
     return { stamp, made: true };
   }
@@ -217,14 +230,22 @@ export class Cache {
    * made on Deno's blocking pool: for a store off the run's critical path,
    * whose thread is better left to other work.
    */
-  async storeBytes(
+  storeBytes(
     bytes: Uint8Array,
     hash: Hash,
     batch?: ObjectBatch,
     options: { readonly background?: boolean } = {},
   ): Promise<FileStamp> {
-    const stored = batch?.stored(hash);
-    if (stored !== undefined) return stored;
+    if (batch === undefined) return this.#storeBytes(bytes, hash, undefined, options);
+    return batch.once(hash, () => this.#storeBytes(bytes, hash, batch, options));
+  }
+
+  async #storeBytes(
+    bytes: Uint8Array,
+    hash: Hash,
+    batch: ObjectBatch | undefined,
+    options: { readonly background?: boolean },
+  ): Promise<FileStamp> {
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return present;
     const object = this.objectPath(hash);
@@ -257,7 +278,6 @@ export class Cache {
       removeQuietly(temp);
       throw error;
     }
-    batch?.remember(hash, stamp);
     await this.#state?.rememberObject(hash, stamp);
     return stamp;
   }
@@ -477,7 +497,7 @@ export class ObjectBatch {
   readonly #files: string;
   readonly #perDir: number;
   readonly #listed = new Map<string, Set<string> | "stat">();
-  readonly #stored = new Map<Hash, FileStamp>();
+  readonly #stored = new Map<Hash, Promise<FileStamp>>();
 
   /** A batch for `files` files, in the cache's `files/` directory `filesDir` (with a slash). */
   constructor(filesDir: string, files: number) {
@@ -486,14 +506,24 @@ export class ObjectBatch {
     this.#perDir = Math.max(1, files / 256);
   }
 
-  /** The stamp of the object `hash` when this batch stored it. */
-  stored(hash: Hash): FileStamp | undefined {
-    return this.#stored.get(hash);
-  }
-
-  /** Note that this batch stored the object `hash`, with `stamp`. */
-  remember(hash: Hash, stamp: FileStamp): void {
-    this.#stored.set(hash, stamp);
+  /**
+   * The stamp of the object `hash`, stored (or found intact) by `store` the
+   * first time this batch is asked for it. Content met again while its first
+   * store is still in flight (several files are: on Deno's blocking pool, or
+   * asynchronously while the disk is slow) waits for that store instead of
+   * writing a second temporary file whose rename would replace the first
+   * object, leaving the first file with a stamp of an inode that is gone.
+   */
+  once(hash: Hash, store: () => Promise<FileStamp>): Promise<FileStamp> {
+    const known = this.#stored.get(hash);
+    if (known !== undefined) return known;
+    const pending = store();
+    this.#stored.set(hash, pending);
+    // A failed store is not remembered: the next file with this content tries again.
+    pending.catch(() => {
+      if (this.#stored.get(hash) === pending) this.#stored.delete(hash);
+    });
+    return pending;
   }
 
   /** True when the object `hash` is known to be absent (false: it may be present; stat it). */

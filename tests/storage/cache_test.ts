@@ -436,6 +436,63 @@ test("storeBytes in a batch: absent objects written once, present ones still ver
   assertEquals(tempFiles(await listTree(dir.path("cache"))), []);
 });
 
+test("storeBytes in a batch: the same content stored at once on both lanes makes one object, one stamp", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"), { state });
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const batch = cache.batch(6);
+  const same = encode("same");
+  const sameHash = await hashBytes(same);
+  const other = encode("other");
+  const otherHash = await hashBytes(other);
+  // Started together, as a directory's files are (8 in flight): the first
+  // on Deno's blocking pool, the copies of its content on this thread and on
+  // the pool while it is in flight.
+  const stamps = await Promise.all([
+    cache.storeBytes(same, sameHash, batch, { background: true }),
+    cache.storeBytes(same, sameHash, batch),
+    cache.storeBytes(other, otherHash, batch),
+    cache.storeBytes(same, sameHash, batch, { background: true }),
+    cache.storeBytes(other, otherHash, batch, { background: true }),
+  ]);
+  const object = cache.objectPath(sameHash);
+  const info = await Deno.stat(object);
+  // Every file with that content has the stamp of the object that is there
+  // (no second temporary file renamed over the first object).
+  for (const stamp of [stamps[0], stamps[1], stamps[3]]) assertEquals(stamp, stampOf(info));
+  assertEquals(stamps[2], stamps[4]);
+  assertEquals(stamps[2], stampOf(await Deno.stat(cache.objectPath(otherHash))));
+  assertEquals(await state.objectStamp(sameHash), stampOf(info));
+  assertEquals(info.mode! & 0o777, 0o444);
+  assertEquals(await Deno.readTextFile(object), "same");
+  const names = await listTree(dir.path("cache"));
+  assertEquals(tempFiles(names), []);
+  const objects = names.filter((name) => /^files\/[0-9a-f]{2}\/./.test(name));
+  assertEquals(objects.length, 2, names.join(", "));
+});
+
+test("storeFile in a batch: a copy in flight is awaited by the same content, and a failed store is retried", async () => {
+  await using dir = await tempDir();
+  const cache = new Cache(dir.path("cache"));
+  const src = await sourceFile(dir, "a.txt", "x".repeat(SMALL_COPY + 10));
+  const batch = cache.batch(3);
+  const [first, second] = await Promise.all([
+    cache.storeFile(src.path, src.hash, false, batch),
+    cache.storeFile(src.path, src.hash, false, batch),
+  ]);
+  assertEquals(first.made, true);
+  assertEquals(second, { stamp: first.stamp, made: false });
+  assertEquals(first.stamp, stampOf(await Deno.stat(cache.objectPath(src.hash))));
+  // A store that fails (its source gone) is not remembered for its content.
+  const gone = await sourceFile(dir, "b.txt", "gone");
+  await Deno.remove(gone.path);
+  await assertRejects(() => cache.storeFile(gone.path, gone.hash, false, batch));
+  await Deno.writeTextFile(gone.path, "gone");
+  assertEquals((await cache.storeFile(gone.path, gone.hash, false, batch)).made, true);
+  assertEquals(await Deno.readTextFile(cache.objectPath(gone.hash)), "gone");
+});
+
 test("storeBytes in a batch: an object stored by another process after the listing is stored over, intact", async () => {
   await using dir = await tempDir();
   const cache = new Cache(dir.path("cache"));
