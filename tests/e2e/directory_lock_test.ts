@@ -10,6 +10,7 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { openState } from "../_project.ts";
 import { NS } from "../../lib/storage/state.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
+import { PARALLEL_FROM } from "../../lib/storage/stat_many.ts";
 import { TempProject } from "../_project.ts";
 import { test } from "../_harness.ts";
 
@@ -122,4 +123,44 @@ test("a lock file of older Pivot, listing every file of a directory, is read as 
   assertEquals((await p.pivot("repro")).code, 0);
   const rewritten = await p.read(".pivot/stages/count.lock");
   assert(rewritten.length < 600, rewritten);
+});
+
+test("a directory dep of over PARALLEL_FROM files (stats on two threads): edits, additions, removals and renames each re-run the stage", async () => {
+  const pipeline = PIPELINE.replace(
+    "String([...Deno.readDirSync(images)].length)",
+    "String([...Deno.readDirSync(images)].reduce((n, d) => n + [...Deno.readDirSync(`${images}/${d.name}`)].length, 0))",
+  );
+  await using p = await TempProject.create({ "pipeline.ts": pipeline });
+  const count = PARALLEL_FROM + 100;
+  const name = (i: number) => `images/s${Math.floor(i / 1000)}/f${String(i).padStart(5, "0")}.txt`;
+  for (let i = 0; i < count; i += 1000) Deno.mkdirSync(p.path(name(i), ".."), { recursive: true });
+  for (let i = 0; i < count; i++) Deno.writeTextFileSync(p.path(name(i)), `${i}`);
+  const repro = async (expected: string) => {
+    const { events } = await p.events("repro");
+    assertEquals(TempProject.byStatus(events), { [expected]: ["count"] });
+    return lockedDir(await p.read(".pivot/stages/count.lock"));
+  };
+  const first = await repro("ran");
+  assertEquals(first.files, count);
+  assertEquals((await repro("skipped")).hash, first.hash);
+  // The same size, a new mtime: its content is read.
+  Deno.writeTextFileSync(p.path(name(count - 2)), "XXXXX");
+  const edited = await repro("ran");
+  assert(edited.hash !== first.hash);
+  Deno.writeTextFileSync(p.path(name(count - 2)), `${count - 2}`);
+  // The first content again: the same hash, the stage's outs restored from the run cache.
+  assertEquals((await repro("restored")).hash, first.hash);
+  Deno.writeTextFileSync(p.path("images/s0/added.txt"), "added");
+  assertEquals((await repro("ran")).files, count + 1);
+  Deno.removeSync(p.path("images/s0/added.txt"));
+  Deno.removeSync(p.path(name(9000)));
+  const removed = await repro("ran");
+  assertEquals(removed.files, count - 1);
+  Deno.renameSync(p.path(name(10)), p.path("images/s15/renamed.txt"));
+  const renamed = await repro("ran");
+  assertEquals(renamed.files, count - 1);
+  assert(renamed.hash !== removed.hash);
+  Deno.renameSync(p.path("images/s15/renamed.txt"), p.path(name(10)));
+  assertEquals((await repro("restored")).hash, removed.hash);
+  assertEquals(await p.read("count.txt"), `${count - 1}`);
 });
