@@ -112,20 +112,81 @@ function followLink(path: string): Deno.FileInfo {
 }
 
 /**
+ * A listing of a directory ({@link listFiles}) with the stamp of every
+ * directory in it (absolute paths), each taken before it was read.
+ */
+export interface Listing {
+  readonly paths: readonly string[];
+  readonly dirs: readonly { readonly path: string; readonly stamp: WalkStamp }[];
+}
+
+/**
+ * The last listings of directories (by absolute path) noted by the
+ * directory index's walks (lib/storage/artifact_hash.ts); a few only (a
+ * stage's decision and the check under its lock come one after the other),
+ * so memory stays bounded whatever the pipeline holds.
+ */
+const listings = new Map<string, Listing>();
+const LISTINGS_KEPT = 4;
+
+/**
+ * Note `listing` as the last of `abs` (undefined: forget it): only a
+ * listing none of whose directories' stamps was racy and that followed no
+ * symlink (what changes behind one changes no stamp here).
+ */
+export function noteListing(abs: string, listing: Listing | undefined): void {
+  listings.delete(abs);
+  if (listing === undefined) return;
+  listings.set(abs, listing);
+  if (listings.size > LISTINGS_KEPT) listings.delete(listings.keys().next().value!);
+}
+
+/** The listing last noted for `abs` ({@link noteListing}), whether it still holds or not. */
+export function notedListing(abs: string): Listing | undefined {
+  return listings.get(abs);
+}
+
+/**
+ * Whether every directory of `listing` still has its stamp: then its files
+ * are those listed, since a file added, removed or renamed changes its
+ * directory's mtime (a file rewritten in place does not, and is not listed
+ * anew: its own stamp tells). A `stat` per directory instead of reading it.
+ */
+export function listingHolds(listing: Listing): boolean {
+  for (const { path, stamp } of listing.dirs) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch {
+      return false;
+    }
+    if (
+      !info.isDirectory || (info.mtime?.getTime() ?? 0) !== stamp.mtime ||
+      info.size !== stamp.size || (info.ino ?? 0) !== stamp.ino
+    ) return false;
+  }
+  return true;
+}
+
+/**
  * The {@link stampsDigest} of the files under `abs` now, walked as
  * {@link listFiles} walks (one `stat` a file, following symlinks), with the
- * number of files; undefined when `abs` is not a directory or a path in it
- * cannot be stat-ed (removed meanwhile, a broken link). Makes no racy check:
- * only for comparing with a digest recorded when every file was settled.
+ * number of files; the files of `listing` when it holds
+ * ({@link listingHolds}), without reading a directory. Undefined when
+ * `abs` is not a directory or a path in it cannot be stat-ed (removed
+ * meanwhile, a broken link). Makes no racy check: only for comparing with
+ * a digest recorded when every file was settled.
  */
 export async function walkDigest(
   abs: string,
+  listing?: Listing,
 ): Promise<{ digest: string; files: number } | undefined> {
   const files: { path: string; stamp: WalkStamp }[] = [];
   try {
     if (!Deno.statSync(abs).isDirectory) return undefined;
     const base = withSlash(abs);
-    for (const path of listFiles(abs)) {
+    const paths = listing !== undefined && listingHolds(listing) ? listing.paths : listFiles(abs);
+    for (const path of paths) {
       const info = Deno.statSync(base + path);
       files.push({
         path,

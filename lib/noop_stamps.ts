@@ -26,6 +26,8 @@
  * @module
  */
 
+import type { Listing } from "./dir_walk.ts";
+
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
 
@@ -58,8 +60,13 @@ interface Snapshot {
    * file, each dep and each out (see {@link GateStamps.layout}).
    */
   readonly layout: readonly number[];
-  /** The directories among `paths`: each one's index there and its files' stamps' digest. */
-  readonly dirs: readonly (readonly [number, string])[];
+  /**
+   * The directories among `paths`: each one's index there, its files'
+   * stamps' digest, and the last listing of it (lib/dir_walk.ts), if the
+   * process that wrote the snapshot noted one: while it holds, the gate
+   * reads no directory.
+   */
+  readonly dirs: readonly (readonly [number, string, Listing | null])[];
 }
 
 /**
@@ -155,6 +162,7 @@ export class NoopStamps {
   readonly #layout: number[] = [];
   /** Directories: index in {@link #paths}, digest. */
   readonly #dirs = new Map<number, string>();
+  readonly #listings = new Map<number, Listing>();
   #dirFiles = 0;
   #complete = true;
 
@@ -181,9 +189,10 @@ export class NoopStamps {
 
   /**
    * Record the directory `abs` with the digest of its `files` files'
-   * stamps an entry holds (lib/dir_walk.ts); as {@link add}.
+   * stamps an entry holds (lib/dir_walk.ts), and its last `listing`; as
+   * {@link add}.
    */
-  addDir(abs: string, digest: string, files: number): void {
+  addDir(abs: string, digest: string, files: number, listing?: Listing): void {
     const at = this.#at.get(abs);
     if (at !== undefined) {
       if (this.#dirs.get(at / 3) !== digest) this.#complete = false;
@@ -193,6 +202,7 @@ export class NoopStamps {
     if (this.#dirFiles > MAX_GATE_FILES) this.#complete = false;
     this.#at.set(abs, this.#stamps.length);
     this.#dirs.set(this.#paths.length, digest);
+    if (listing !== undefined) this.#listings.set(this.#paths.length, listing);
     this.#paths.push(abs);
     this.#stamps.push(0, files, 0);
   }
@@ -214,7 +224,9 @@ export class NoopStamps {
       paths: this.#complete ? this.#paths : [],
       stamps: this.#complete ? this.#stamps : [],
       layout: this.#complete ? this.#layout : [],
-      dirs: this.#complete ? [...this.#dirs] : [],
+      dirs: this.#complete
+        ? [...this.#dirs].map(([n, digest]) => [n, digest, this.#listings.get(n) ?? null])
+        : [],
     };
     const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
     const temp = `${path}.${Deno.pid}.tmp`;
@@ -271,7 +283,8 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
   if (
     snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
     !Array.isArray(snapshot.stamps) || snapshot.stamps.length !== 3 * snapshot.paths.length ||
-    !Array.isArray(snapshot.layout) || !Array.isArray(snapshot.dirs)
+    !Array.isArray(snapshot.layout) || !Array.isArray(snapshot.dirs) ||
+    !snapshot.dirs.every(Array.isArray)
   ) {
     // Removed, so that the next save of the verified index writes it again.
     try {
@@ -283,7 +296,12 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
   }
   if (snapshot.complete !== true) return INCOMPLETE;
   const { paths, stamps, layout } = snapshot;
-  const dirs = new Map<number, string>(snapshot.dirs as [number, string][]);
+  const dirs = new Map<number, string>();
+  const listings = new Map<number, Listing>();
+  for (const [n, digest, listing] of snapshot.dirs) {
+    dirs.set(n, digest);
+    if (listing != null) listings.set(n, listing);
+  }
   for (let n = 0; n < paths.length; n++) {
     if (dirs.has(n)) continue;
     let info: Deno.FileInfo;
@@ -305,7 +323,8 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
     // Loaded only here: most snapshots hold no directory.
     const { walkDigest } = await import("./dir_walk.ts");
     for (const [n, digest] of dirs) {
-      const now = await walkDigest(paths[n]);
+      // A listing from the snapshot is used only while its directories' stamps hold.
+      const now = await walkDigest(paths[n], listings.get(n));
       if (now?.digest !== digest) return `${paths[n]} changed`;
     }
   }

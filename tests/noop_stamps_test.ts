@@ -5,7 +5,7 @@
  * of it is tested end to end in tests/e2e/launcher_attempt_test.ts.
  */
 
-import { walkDigest } from "../lib/dir_walk.ts";
+import { listFiles, type Listing, walkDigest } from "../lib/dir_walk.ts";
 import {
   MAX_GATE_FILES,
   NOOP_STAMPS_FILE,
@@ -128,4 +128,56 @@ test("a snapshot whose directories hold too many files, or two digests of one, i
   asFile.add(`${dir.root}/a`, 1, 1, 1);
   asFile.write(dir.root);
   assertEquals(await noopStampsDiffer(dir.root), "a stage is not in the verified index");
+});
+
+/** A listing of `dir` with every directory dated 10 s back, so that an entry added now changes its stamp. */
+function listingOf(dir: string): Listing {
+  const then = new Date(Date.now() - 10_000);
+  const dirs: { path: string; stamp: { mtime: number; size: number; ino: number } }[] = [];
+  const paths = listFiles(dir, undefined, (rel) => {
+    const path = rel === "" ? dir : `${dir}/${rel}`;
+    Deno.utimeSync(path, then, then);
+    const info = Deno.statSync(path);
+    dirs.push({ path, stamp: { mtime: info.mtime!.getTime(), size: info.size, ino: info.ino! } });
+  });
+  return { paths, dirs };
+}
+
+test("the gate lists a directory from the snapshot's listing only while its directories keep their stamps", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.root}/data`;
+  Deno.mkdirSync(`${data}/x/y`, { recursive: true });
+  Deno.writeTextFileSync(`${data}/x/y/f.txt`, "f");
+  Deno.writeTextFileSync(`${data}/g.txt`, "g");
+  const write = (listing: Listing, digest: string) => {
+    const stamps = new NoopStamps();
+    stamps.addDir(data, digest, listing.paths.length, listing);
+    stamps.lay(data);
+    stamps.write(dir.root);
+  };
+  const listing = listingOf(data);
+  const walked = await walkDigest(data);
+  write(listing, walked!.digest);
+  assertEquals(await noopStampsDiffer(dir.root), undefined);
+  // A listing that holds is taken as the directory's files: one that names
+  // a file less gives another digest (the verified index compares it with
+  // the digest of a real walk, never the snapshot's).
+  write({ ...listing, paths: listing.paths.slice(1) }, walked!.digest);
+  assertEquals(await noopStampsDiffer(dir.root), `${data} changed`);
+  // A file added deep down changes its directory's stamp: listed afresh.
+  write(listing, walked!.digest);
+  Deno.writeTextFileSync(`${data}/x/y/new.txt`, "n");
+  assertEquals(await noopStampsDiffer(dir.root), `${data} changed`);
+  const relisted = listingOf(data);
+  const now = await walkDigest(data);
+  write(relisted, now!.digest);
+  assertEquals(await noopStampsDiffer(dir.root), undefined);
+  Deno.removeSync(`${data}/x/y/f.txt`);
+  assertEquals(await noopStampsDiffer(dir.root), `${data} changed`);
+  // A damaged listing: a miss, never a hold.
+  const broken = new NoopStamps();
+  broken.addDir(data, now!.digest, 2, { paths: ["nope"], dirs: 7 } as unknown as Listing);
+  broken.lay(data);
+  broken.write(dir.root);
+  assertEquals(await noopStampsDiffer(dir.root), `${data} changed`);
 });

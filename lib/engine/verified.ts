@@ -34,6 +34,7 @@
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
+import { notedListing } from "../dir_walk.ts";
 import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import {
   type FileStamp,
@@ -683,7 +684,7 @@ export class VerifiedIndex {
     }
     const add = (abs: string, entry: Entry, at: number) =>
       typeof entry[at] === "string"
-        ? stamps.addDir(abs, entry[at] as string, entry[at + 1] as number)
+        ? stamps.addDir(abs, entry[at] as string, entry[at + 1] as number, notedListing(abs))
         : stamps.add(
           abs,
           base + (entry[at] as number),

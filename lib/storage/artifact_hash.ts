@@ -27,7 +27,14 @@
  * @module
  */
 
-import { listFiles, stampsDigest, withSlash } from "../dir_walk.ts";
+import {
+  listFiles,
+  listingHolds,
+  notedListing,
+  noteListing,
+  stampsDigest,
+  withSlash,
+} from "../dir_walk.ts";
 import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
@@ -581,18 +588,6 @@ export async function dirManifest(
 }
 
 /**
- * The last listings of directories walked by {@link statFiles} (by absolute
- * path), with the stamp of every directory in them; a few only (the
- * decision's walk and the check under the stage's lock come one after the
- * other), so memory stays bounded whatever the pipeline holds.
- */
-const listings = new Map<string, {
-  readonly paths: string[];
-  readonly dirs: readonly { readonly path: string; readonly stamp: FileStamp }[];
-}>();
-const LISTINGS_KEPT = 4;
-
-/**
  * {@link listFiles} of `abs`, noting the stamp of each directory listed
  * (stat-ed before it is read) for {@link listedAgain}; not noted when a
  * symlink was followed (what changes behind it changes no stamp here) or a
@@ -612,33 +607,14 @@ function listFilesNoted(abs: string): string[] {
       dirs.push({ path: rel === "" ? abs : base + rel, stamp });
     }
   });
-  listings.delete(abs);
-  if (noted) {
-    listings.set(abs, { paths, dirs });
-    if (listings.size > LISTINGS_KEPT) listings.delete(listings.keys().next().value!);
-  }
+  noteListing(abs, noted ? { paths, dirs } : undefined);
   return paths;
 }
 
-/**
- * The files of the last listing of `abs` when every directory in it has its
- * stamp of then: a file added, removed or renamed changes its directory's
- * mtime (a file rewritten in place does not, and is not listed anew: its
- * own stamp tells). Costs a `stat` per directory instead of reading them.
- */
-function listedAgain(abs: string): string[] | undefined {
-  const last = listings.get(abs);
-  if (last === undefined) return undefined;
-  for (const { path, stamp } of last.dirs) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(path);
-    } catch {
-      return undefined;
-    }
-    if (!info.isDirectory || !sameStamp(stampOf(info), stamp)) return undefined;
-  }
-  return last.paths;
+/** The files of the last listing of `abs` when it still holds (lib/dir_walk.ts, `listingHolds`). */
+function listedAgain(abs: string): readonly string[] | undefined {
+  const last = notedListing(abs);
+  return last !== undefined && listingHolds(last) ? last.paths : undefined;
 }
 
 /** The order of {@link listFiles}: by UTF-16 code units. */
