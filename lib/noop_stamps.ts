@@ -9,6 +9,11 @@
  * the load cache and checked every stage, all of which the child then does
  * again (docs/performance.md, "A cheap miss").
  *
+ * A directory dep or out is held by the digest of its files' stamps, which
+ * the gate checks by walking it (lib/dir_walk.ts: one `stat` a file, as
+ * `git status`), once the files' stamps held; only while the snapshot's
+ * directories hold at most {@link MAX_GATE_FILES} files in all.
+ *
  * Only a gate: a snapshot that holds lets the attempt go on, whose own checks
  * (the load cache's, the verified index's) decide; one that is stale, torn or
  * missing only sends the command to the child sooner. The stamps the gate
@@ -21,10 +26,21 @@
  * @module
  */
 
+import type { Listing } from "./dir_walk.ts";
+
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
 
-const VERSION = 2;
+const VERSION = 3;
+
+/**
+ * The most files the snapshot's directories may hold for the gate to walk
+ * them: past it the snapshot is incomplete (the child decides). A walk that
+ * finds a directory changed is done again by the child's decision, and past
+ * this size the child's walk runs on two threads (lib/storage/
+ * stat_many.ts) while the second Deno start it saves weighs little.
+ */
+export const MAX_GATE_FILES = 16_384;
 
 /** The snapshot as stored. */
 interface Snapshot {
@@ -44,6 +60,13 @@ interface Snapshot {
    * file, each dep and each out (see {@link GateStamps.layout}).
    */
   readonly layout: readonly number[];
+  /**
+   * The directories among `paths`: each one's index there, its files'
+   * stamps' digest, and the last listing of it (lib/dir_walk.ts), if the
+   * process that wrote the snapshot noted one: while it holds, the gate
+   * reads no directory.
+   */
+  readonly dirs: readonly (readonly [number, string, Listing | null])[];
 }
 
 /**
@@ -109,6 +132,12 @@ export interface GateStamps {
    * needs no lookup by path.
    */
   readonly layout: readonly number[];
+  /**
+   * The directories among `paths`, by index there: the digest of their
+   * files' stamps, as the gate's walk found it (its three numbers in
+   * `stamps` mean nothing).
+   */
+  readonly dirs: ReadonlyMap<number, string>;
 }
 
 /** The stamps of the last gate that held, until taken. */
@@ -131,6 +160,10 @@ export class NoopStamps {
   readonly #paths: string[] = [];
   readonly #stamps: number[] = [];
   readonly #layout: number[] = [];
+  /** Directories: index in {@link #paths}, digest. */
+  readonly #dirs = new Map<number, string>();
+  readonly #listings = new Map<number, Listing>();
+  #dirFiles = 0;
   #complete = true;
 
   /** A stage the index cannot answer: the snapshot will never let an attempt through. */
@@ -142,6 +175,7 @@ export class NoopStamps {
   add(abs: string, mtime: number, size: number, ino: number): void {
     const at = this.#at.get(abs);
     if (at !== undefined) {
+      if (this.#dirs.has(at / 3)) this.#complete = false;
       const stamps = this.#stamps;
       if (stamps[at] !== mtime || stamps[at + 1] !== size || stamps[at + 2] !== ino) {
         this.#complete = false;
@@ -151,6 +185,26 @@ export class NoopStamps {
     this.#at.set(abs, this.#stamps.length);
     this.#paths.push(abs);
     this.#stamps.push(mtime, size, ino);
+  }
+
+  /**
+   * Record the directory `abs` with the digest of its `files` files'
+   * stamps an entry holds (lib/dir_walk.ts), and its last `listing`; as
+   * {@link add}.
+   */
+  addDir(abs: string, digest: string, files: number, listing?: Listing): void {
+    const at = this.#at.get(abs);
+    if (at !== undefined) {
+      if (this.#dirs.get(at / 3) !== digest) this.#complete = false;
+      return;
+    }
+    this.#dirFiles += files;
+    if (this.#dirFiles > MAX_GATE_FILES) this.#complete = false;
+    this.#at.set(abs, this.#stamps.length);
+    this.#dirs.set(this.#paths.length, digest);
+    if (listing !== undefined) this.#listings.set(this.#paths.length, listing);
+    this.#paths.push(abs);
+    this.#stamps.push(0, files, 0);
   }
 
   /**
@@ -170,6 +224,9 @@ export class NoopStamps {
       paths: this.#complete ? this.#paths : [],
       stamps: this.#complete ? this.#stamps : [],
       layout: this.#complete ? this.#layout : [],
+      dirs: this.#complete
+        ? [...this.#dirs].map(([n, digest]) => [n, digest, this.#listings.get(n) ?? null])
+        : [],
     };
     const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
     const temp = `${path}.${Deno.pid}.tmp`;
@@ -205,10 +262,10 @@ export function hasNoopStamps(stateDir: string): boolean {
  * ```ts
  * import { noopStampsDiffer } from "./noop_stamps.ts";
  *
- * const why = noopStampsDiffer("/nonexistent/.pivot/state"); // "no snapshot"
+ * const why = await noopStampsDiffer("/nonexistent/.pivot/state"); // "no snapshot"
  * ```
  */
-export function noopStampsDiffer(stateDir: string): string | undefined {
+export async function noopStampsDiffer(stateDir: string): Promise<string | undefined> {
   changed = undefined;
   const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
   let text: string;
@@ -226,7 +283,8 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
   if (
     snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
     !Array.isArray(snapshot.stamps) || snapshot.stamps.length !== 3 * snapshot.paths.length ||
-    !Array.isArray(snapshot.layout)
+    !Array.isArray(snapshot.layout) || !Array.isArray(snapshot.dirs) ||
+    !snapshot.dirs.every(Array.isArray)
   ) {
     // Removed, so that the next save of the verified index writes it again.
     try {
@@ -238,7 +296,14 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
   }
   if (snapshot.complete !== true) return INCOMPLETE;
   const { paths, stamps, layout } = snapshot;
+  const dirs = new Map<number, string>();
+  const listings = new Map<number, Listing>();
+  for (const [n, digest, listing] of snapshot.dirs) {
+    dirs.set(n, digest);
+    if (listing != null) listings.set(n, listing);
+  }
   for (let n = 0; n < paths.length; n++) {
+    if (dirs.has(n)) continue;
     let info: Deno.FileInfo;
     try {
       info = Deno.statSync(paths[n]);
@@ -254,6 +319,15 @@ export function noopStampsDiffer(stateDir: string): string | undefined {
       return `${paths[n]} changed`;
     }
   }
-  taken = { paths, stamps, layout };
+  if (dirs.size > 0) {
+    // Loaded only here: most snapshots hold no directory.
+    const { walkDigest } = await import("./dir_walk.ts");
+    for (const [n, digest] of dirs) {
+      // A listing from the snapshot is used only while its directories' stamps hold.
+      const now = await walkDigest(paths[n], listings.get(n));
+      if (now?.digest !== digest) return `${paths[n]} changed`;
+    }
+  }
+  taken = { paths, stamps, layout, dirs };
   return undefined;
 }

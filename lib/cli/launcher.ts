@@ -133,7 +133,7 @@ export async function launch(
     // A no-op answered from the load cache never loads the user's code: it
     // runs here, one Deno start cheaper, or leaves everything to the child
     // (lib/launcher_attempt.ts). First, as it needs none of what follows.
-    if (!compiled && unstableOn && mayAnswerHere(args, cwd)) {
+    if (!compiled && unstableOn && await mayAnswerHere(args, cwd)) {
       const { mainInLauncher }: typeof import("./main_in_launcher.ts") = await import(
         MAIN_IN_LAUNCHER_MODULE
       );
@@ -239,7 +239,7 @@ const UNGATED = new Set(["list", "checkout"]);
  * a guess, to spare other commands the attempt: whatever the attempt finds
  * it cannot do without the user's code, the child does.
  */
-export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
+export async function mayAnswerHere(args: readonly string[], cwd: string): Promise<boolean> {
   // PIVOT_IN_LAUNCHER=off: always the child (to compare); no load cache, no attempt.
   if (Deno.env.get("PIVOT_IN_LAUNCHER") === "off") return false;
   if (Deno.env.get("PIVOT_LOAD_CACHE") === "off") return false;
@@ -261,7 +261,7 @@ export function mayAnswerHere(args: readonly string[], cwd: string): boolean {
   }
   // `list` and `checkout` compare no stamps. PIVOT_NOOP_GATE=off: attempt without the gate (tests).
   if (UNGATED.has(command) || Deno.env.get("PIVOT_NOOP_GATE") === "off") return true;
-  const why = noopStampsDiffer(stateDir);
+  const why = await noopStampsDiffer(stateDir);
   if (why === undefined) {
     mark("launcher: no-op gate: every stamp holds");
     return true;

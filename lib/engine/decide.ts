@@ -223,6 +223,8 @@ export async function decide(
 
   const restore: LockOut[] = [];
   const recache: LockOut[] = [];
+  // Directories' walks by absolute path (the outs', then the deps'): for the verified index.
+  const walks = new Map<string, DirHash>();
   if (lock && reasons.length === 0) {
     let missing = false;
     for (const out of stage.outs) {
@@ -232,6 +234,7 @@ export async function decide(
         break;
       }
       const now = await hashDeclared(out, context);
+      if (now?.isDir) walks.set(out.abs, now);
       if (now?.hash === locked.hash) {
         if (out.cache && !context.cache.has(locked.hash)) recache.push(locked);
         continue;
@@ -259,7 +262,11 @@ export async function decide(
 
   if (reasons.length > 0) index.forget(context, stage);
   else if (before && lock && restore.length === 0 && recache.length === 0) {
-    index.record(context, stage, before, lock, deps.map((dep) => dep.hash));
+    for (const dep of stage.deps) {
+      const walk = dirs.get(dep.path);
+      if (walk !== undefined) walks.set(dep.abs, walk);
+    }
+    index.record(context, stage, before, lock, deps.map((dep) => dep.hash), walks);
   }
 
   return {

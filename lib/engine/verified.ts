@@ -16,9 +16,14 @@
  * written with; an index whose chunks disagree (two processes saving at
  * once) is read as empty, which costs time, never correctness.
  *
- * Only stages whose deps and outs are all declared files are indexed (a
- * directory is checked through the directory index, lib/storage/
- * artifact_hash.ts), and not stages that always run. A stamp is recorded
+ * Only stages whose deps and outs are all declared (their kind not
+ * inferred) are indexed, and not stages that always run. A directory's
+ * "stamp" is the digest of its files' stamps (lib/dir_walk.ts), recorded
+ * with its hash when every file was settled; only the launcher's no-op gate
+ * walks a directory to compare it (lib/noop_stamps.ts): without the gate's
+ * walk a directory stage is left to the full decision, whose own walk
+ * through the directory index costs the same (a changed directory is never
+ * walked twice in one process). A stamp is recorded
  * only when it is not racy ({@link isRacy}: the file was last modified
  * before the clock marker of the run that took it, git's racily clean
  * entries): a later rewrite then changes it. Entries of stages no longer in
@@ -29,6 +34,7 @@
 
 import type { OutKind, StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
+import { notedListing } from "../dir_walk.ts";
 import { canonicalJson, hashBytesSync } from "../storage/hash.ts";
 import {
   type FileStamp,
@@ -56,7 +62,9 @@ import {
  * declared order); the number of declared outs, then each one's stamp,
  * locked hash, locked kind, and 1 when it is cached (else 0). A stamp is
  * three numbers: mtime in ms after the index's {@link Stored.base}, size,
- * inode (with the base, mtimes are small integers, not heap numbers).
+ * inode (with the base, mtimes are small integers, not heap numbers). A
+ * directory's stamp is its walk's digest (a string: what tells the two
+ * apart), its file count and total size.
  */
 type Entry = (string | number)[];
 
@@ -108,6 +116,21 @@ export class Verified {
     return hashes;
   }
 
+  /** For each declared dep, its file count and size when it is a directory. */
+  get depDirs(): ({ files: number; size: number } | undefined)[] {
+    const entry = this.#entry;
+    const dirs: ({ files: number; size: number } | undefined)[] = [];
+    for (let i = 0; i < (entry[DEPS] as number); i++) {
+      const at = DEPS + 1 + DEP_WIDTH * i;
+      dirs.push(
+        typeof entry[at] === "string"
+          ? { files: entry[at + 1] as number, size: entry[at + 2] as number }
+          : undefined,
+      );
+    }
+    return dirs;
+  }
+
   /** Each declared out's locked hash and kind, in declared order. */
   get outs(): { hash: string; kind: OutKind }[] {
     const entry = this.#entry;
@@ -121,15 +144,36 @@ export class Verified {
   }
 }
 
-/** Stamps taken before a full decision, to record if it finds the stage up to date. */
+/**
+ * Stamps taken before a full decision, to record if it finds the stage up
+ * to date; undefined for a directory (its stamp comes with its hash:
+ * {@link DirStamp}).
+ */
 export interface StampsBefore {
   readonly lock: FileStamp;
-  readonly deps: readonly FileStamp[];
-  readonly outs: readonly FileStamp[];
+  readonly deps: readonly (FileStamp | undefined)[];
+  readonly outs: readonly (FileStamp | undefined)[];
 }
 
+/**
+ * What a full decision's walk found of a directory: the digest of its
+ * files' stamps when all were settled (`DirHash.stamps`, lib/storage/
+ * artifact_hash.ts), and its file count and size.
+ */
+export interface DirStamp {
+  readonly stamps?: string;
+  readonly files: number;
+  readonly size: number;
+}
+
+/**
+ * A path's stamp now, as a check compares it: a file's stamp, a
+ * directory's walk digest (from the launcher's gate), or undefined.
+ */
+type StampNow = FileStamp | string | undefined;
+
 /** Bumped when the entry layout or the digest's input changes. */
-const VERSION = 4;
+const VERSION = 5;
 /** Bytes of JSON per KV value, under its 64 KiB limit. */
 const CHUNK_BYTES = 60_000;
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
@@ -250,6 +294,7 @@ export class VerifiedIndex {
     const byGate = gate === undefined ? undefined : this.#askGate(context, stages, gate);
     if (byGate !== undefined) return this.#answer(context, byGate, byGate.stamps, reuse, shared);
     if (gate !== undefined) mark("verified: the gate's layout does not fit the stages: stat-ing");
+    // A directory's path has no file stamp: its stage is left to the full decision.
     const asked = this.#ask(context, stages);
     return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
   }
@@ -304,8 +349,8 @@ export class VerifiedIndex {
     context: EngineContext,
     stages: readonly StageDef[],
     gate: GateStamps,
-  ): Asked & { readonly stamps: FileStamp[] } | undefined {
-    const { paths, stamps: numbers, layout } = gate;
+  ): Asked & { readonly stamps: StampNow[] } | undefined {
+    const { paths, stamps: numbers, layout, dirs } = gate;
     const asked: Asked = { stages: [], entries: [], paths, slots: [] };
     const placed = (at: number, abs: string) => paths[layout[at]] === abs;
     let at = 0;
@@ -325,9 +370,12 @@ export class VerifiedIndex {
       for (let k = first; k < at; k++) asked.slots.push(layout[k]);
     }
     if (at !== layout.length) return undefined;
-    const stamps: FileStamp[] = [];
+    const stamps: StampNow[] = [];
     for (let n = 0; n < paths.length; n++) {
-      stamps.push({ mtime: numbers[3 * n], size: numbers[3 * n + 1], ino: numbers[3 * n + 2] });
+      stamps.push(
+        dirs.get(n) ??
+          { mtime: numbers[3 * n], size: numbers[3 * n + 1], ino: numbers[3 * n + 2] },
+      );
     }
     return { ...asked, stamps };
   }
@@ -336,7 +384,7 @@ export class VerifiedIndex {
   #answer(
     context: EngineContext,
     asked: Asked,
-    stamps: readonly (FileStamp | undefined)[],
+    stamps: readonly StampNow[],
     reuse: boolean,
     shared: boolean,
   ): Map<string, Verified> {
@@ -351,7 +399,7 @@ export class VerifiedIndex {
       const first = at;
       at += 1 + stage.deps.length + stage.outs.length;
       const lockStamp = stamps[slots[first]];
-      if (lockStamp === undefined || !matches(lockStamp, entry, LOCK, base)) continue;
+      if (typeof lockStamp !== "object" || !matches(lockStamp, entry, LOCK, base)) continue;
       if (!stampsHold(entry, stamps, slots, first + 1, base)) continue;
       if (entry[0] !== digestOf(context, stage)) continue;
       if (!cachedOutsPresent(stage, entry, present)) continue;
@@ -479,7 +527,8 @@ export class VerifiedIndex {
    * The stamps of `stage`'s deps and outs now, before a full decision hashes
    * them, with `lock`, the stamp its lock file had when it was read (after
    * `clock` was read); undefined when the stage is not indexed, or a path is
-   * missing, not a file, or modified too recently to tell versions apart.
+   * missing, not a file, or modified too recently to tell versions apart. A
+   * directory's stamp is left undefined: its walk gives it ({@link record}).
    */
   stampsBefore(stage: StageDef, lock: FileStamp, clock: RacyClock): StampsBefore | undefined {
     if (!indexable(stage) || isRacy(lock, clock)) return undefined;
@@ -487,14 +536,22 @@ export class VerifiedIndex {
       const stamp = fileStamp(abs);
       return stamp === undefined || isRacy(stamp, clock) ? undefined : stamp;
     };
-    const deps: FileStamp[] = [];
+    const deps: (FileStamp | undefined)[] = [];
     for (const dep of stage.deps) {
+      if (dep.isDir) {
+        deps.push(undefined);
+        continue;
+      }
       const stamp = settled(dep.abs);
       if (stamp === undefined) return undefined;
       deps.push(stamp);
     }
-    const outs: FileStamp[] = [];
+    const outs: (FileStamp | undefined)[] = [];
     for (const out of stage.outs) {
+      if (out.isDir) {
+        outs.push(undefined);
+        continue;
+      }
       const stamp = settled(out.abs);
       if (stamp === undefined) return undefined;
       outs.push(stamp);
@@ -505,9 +562,11 @@ export class VerifiedIndex {
   /**
    * Record that a full decision found `stage` plainly up to date against
    * `lock`, with the paths at `before`; `depHashes` are the hashes it found,
-   * in declared order. A lock whose deps or outs are not exactly the declared
-   * ones is not recorded (the full decision tolerates some differences that
-   * the index does not describe).
+   * in declared order; `dirs`, what its walks found of its directories (by
+   * absolute path), whose digest is their stamp. A lock whose deps or outs
+   * are not exactly the declared ones is not recorded (the full decision
+   * tolerates some differences that the index does not describe), nor a
+   * directory that had a racy file.
    */
   record(
     context: EngineContext,
@@ -515,23 +574,31 @@ export class VerifiedIndex {
     before: StampsBefore,
     lock: LockData,
     depHashes: readonly string[],
+    dirs: ReadonlyMap<string, DirStamp>,
   ): void {
     if (lock.deps.length !== stage.deps.length || lock.outs.length !== stage.outs.length) return;
     const lockedDeps = new Map(lock.deps.map((dep) => [dep.path, dep.hash]));
     const lockedOuts = new Map(lock.outs.map((out) => [out.path, out]));
     const base = this.#base;
+    const stamp = (abs: string, file: FileStamp | undefined): (string | number)[] | undefined => {
+      if (file !== undefined) return stored(file, base);
+      const dir = dirs.get(abs);
+      return dir?.stamps === undefined ? undefined : [dir.stamps, dir.files, dir.size];
+    };
     const entry: Entry = [digestOf(context, stage), ...stored(before.lock, base)];
     entry.push(stage.deps.length);
     for (const [i, dep] of stage.deps.entries()) {
       const hash = depHashes[i];
-      if (hash === undefined || lockedDeps.get(dep.path) !== hash) return;
-      entry.push(...stored(before.deps[i], base), hash);
+      const now = stamp(dep.abs, before.deps[i]);
+      if (hash === undefined || now === undefined || lockedDeps.get(dep.path) !== hash) return;
+      entry.push(...now, hash);
     }
     entry.push(stage.outs.length);
     for (const [i, out] of stage.outs.entries()) {
       const locked = lockedOuts.get(out.path);
-      if (locked === undefined) return;
-      entry.push(...stored(before.outs[i], base), locked.hash, locked.kind, out.cache ? 1 : 0);
+      const now = stamp(out.abs, before.outs[i]);
+      if (locked === undefined || now === undefined) return;
+      entry.push(...now, locked.hash, locked.kind, out.cache ? 1 : 0);
     }
     const key = stageKey(context, stage);
     const old = this.#entries.get(key);
@@ -616,12 +683,14 @@ export class VerifiedIndex {
       entries.push(entry);
     }
     const add = (abs: string, entry: Entry, at: number) =>
-      stamps.add(
-        abs,
-        base + (entry[at] as number),
-        entry[at + 1] as number,
-        entry[at + 2] as number,
-      );
+      typeof entry[at] === "string"
+        ? stamps.addDir(abs, entry[at] as string, entry[at + 1] as number, notedListing(abs))
+        : stamps.add(
+          abs,
+          base + (entry[at] as number),
+          entry[at + 1] as number,
+          entry[at + 2] as number,
+        );
     const written = new Set<string>();
     for (const stage of order) for (const out of stage.outs) written.add(out.abs);
     for (let n = 0; n < order.length; n++) {
@@ -661,7 +730,7 @@ export class VerifiedIndex {
  */
 function stampsHold(
   entry: Entry,
-  stamps: readonly (FileStamp | undefined)[],
+  stamps: readonly StampNow[],
   slots: readonly number[],
   from: number,
   base: number,
@@ -693,11 +762,14 @@ function cachedOutsPresent(
   return true;
 }
 
-/** Stages the index describes: every dep and out a declared file, and not always run. */
+/**
+ * Stages the index describes: every dep and out a declared file or
+ * directory (not of an inferred kind), and not always run.
+ */
 function indexable(stage: StageDef): boolean {
   if (stage.alwaysChanged === true) return false;
-  for (const dep of stage.deps) if (dep.isDir || dep.kindInferred) return false;
-  for (const out of stage.outs) if (out.isDir || out.kindInferred) return false;
+  for (const dep of stage.deps) if (dep.kindInferred) return false;
+  for (const out of stage.outs) if (out.kindInferred) return false;
   return true;
 }
 
@@ -802,8 +874,12 @@ function dirInfo(abs: string): FileStamp | undefined {
   }
 }
 
-/** Whether `stamp` is the one `entry` holds at `at` (its mtime after `base`). */
-function matches(stamp: FileStamp, entry: Entry, at: number, base: number): boolean {
+/**
+ * Whether `stamp` is the one `entry` holds at `at` (a file's mtime after
+ * `base`; a directory's walk digest).
+ */
+function matches(stamp: FileStamp | string, entry: Entry, at: number, base: number): boolean {
+  if (typeof stamp === "string") return stamp === entry[at];
   return stamp.mtime - base === entry[at] && stamp.size === entry[at + 1] &&
     stamp.ino === entry[at + 2];
 }

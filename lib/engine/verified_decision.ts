@@ -31,7 +31,13 @@ export function verifiedDecision(
   const depsNow = () =>
     deps ??= (() => {
       const hashes = verified.depHashes;
-      return stage.deps.map((dep, i) => ({ path: dep.path, hash: hashes[i] }));
+      const dirs = verified.depDirs;
+      return stage.deps.map((dep, i) => {
+        const dir = dirs[i];
+        return dir === undefined
+          ? { path: dep.path, hash: hashes[i] }
+          : { path: dep.path, hash: hashes[i], files: dir.files, size: dir.size };
+      });
     })();
   let lock: LockData | undefined;
   const byPath = (a: { path: string }, b: { path: string }) =>

@@ -27,8 +27,14 @@
  * @module
  */
 
-import { join } from "../posix_path.ts";
-import { PivotError } from "../errors.ts";
+import {
+  listFiles,
+  listingHolds,
+  notedListing,
+  noteListing,
+  stampsDigest,
+  withSlash,
+} from "../dir_walk.ts";
 import { statOrUndefined } from "../paths.ts";
 import { type Cache, type DirManifest, hashManifest, type ManifestEntry } from "./cache.ts";
 import type { Hash } from "./hash.ts";
@@ -46,6 +52,9 @@ import {
 } from "./state.ts";
 import { HelperThread, PARALLEL_FROM, statMany } from "./stat_many.ts";
 
+// The walk and the stamps' digest live in lib/dir_walk.ts (the launcher's gate uses them too).
+export { listFiles, withSlash };
+
 /** A directory's hash, with its file count and total size. */
 export interface DirHash {
   readonly isDir: true;
@@ -60,6 +69,14 @@ export interface DirHash {
    * index answered (then the manifest is a cache object: {@link dirManifest}).
    */
   readonly manifest: DirManifest | undefined;
+  /**
+   * The digest of its files' stamps ({@link stampsDigest}) that this hash
+   * was found from, when every one of them was settled (not racy): while
+   * the walk's digest is this, the hash holds (the verified index records
+   * it, lib/engine/verified.ts). Undefined when a file was racy, or the
+   * hash did not come from a walk.
+   */
+  readonly stamps?: string;
 }
 
 /** The hash of a file or directory as it is now. */
@@ -236,35 +253,6 @@ async function statFiles(abs: string, expected = 0): Promise<StattedFile[]> {
   }));
 }
 
-const encoder = new TextEncoder();
-
-/**
- * A digest of the files' paths and stamps (WebCrypto: nothing to import):
- * SHA-1 of the count, the paths joined by NUL (which no path holds) and
- * each stamp's three numbers as 64-bit floats (exact: integers below
- * 2^53). Numbers in a typed array, not text: formatting 300,000 numbers
- * into one string took 0.1-0.5 s for 100,000 files, five times this.
- */
-async function stampsDigest(files: readonly StattedFile[]): Promise<string> {
-  const numbers = new Float64Array(2 + files.length * 3);
-  const paths = new Array<string>(files.length);
-  for (let i = 0, at = 2; i < files.length; i++, at += 3) {
-    const { path, stamp } = files[i];
-    paths[i] = path;
-    numbers[at] = stamp.mtime;
-    numbers[at + 1] = stamp.size;
-    numbers[at + 2] = stamp.ino;
-  }
-  const text = encoder.encode(paths.join("\0"));
-  numbers[0] = files.length;
-  numbers[1] = text.length;
-  const bytes = new Uint8Array(numbers.byteLength + text.length);
-  bytes.set(new Uint8Array(numbers.buffer));
-  bytes.set(text, numbers.byteLength);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 async function hashDirectory(
   abs: string,
   rel: string,
@@ -283,6 +271,7 @@ async function hashDirectory(
       files: index.files,
       size: index.size,
       manifest: undefined,
+      stamps,
     };
   }
   const again = await sameAsLastHash(abs, stamps);
@@ -316,7 +305,14 @@ async function hashDirectory(
   const hash = cache ? await cache.storeManifest(manifest) : await hashManifest(manifest);
   const chunks = writeRows(state, rel, rows, index?.chunks ?? 0, known.chunks);
   if (cache !== undefined && racyFiles.length <= MAX_RACY_KEPT) {
-    const result: DirHash = { isDir: true, hash, files: files.length, size, manifest: undefined };
+    const result: DirHash = {
+      isDir: true,
+      hash,
+      files: files.length,
+      size,
+      manifest: undefined,
+      ...(settled ? { stamps } : {}),
+    };
     lastHashes.set(abs, { stamps, racy: racyFiles, result });
   } else lastHashes.delete(abs);
   // With a file still racy, the digest could match a later version: no
@@ -331,7 +327,14 @@ async function hashDirectory(
       chunks,
     } satisfies DirIndex,
   );
-  return { isDir: true, hash, files: files.length, size, manifest };
+  return {
+    isDir: true,
+    hash,
+    files: files.length,
+    size,
+    manifest,
+    ...(settled ? { stamps } : {}),
+  };
 }
 
 /**
@@ -591,62 +594,6 @@ export async function dirManifest(
 }
 
 /**
- * Every file under `dir` (following symlinks), as sorted POSIX relative
- * paths; directories for which `skip` is true (given their relative path)
- * are not entered.
- */
-export function listFiles(
-  dir: string,
-  skip?: (rel: string) => boolean,
-  onDir?: (rel: string, info: Deno.FileInfo | undefined) => void,
-): string[] {
-  const result: string[] = [];
-  const base = withSlash(dir);
-  const walk = (sub: string) => {
-    const path = sub === "" ? dir : base + sub;
-    const prefix = sub === "" ? "" : `${sub}/`;
-    if (onDir !== undefined) onDir(sub, Deno.statSync(path));
-    // Each directory's entries sorted by name, a directory's name with its
-    // "/": then every path under it sorts where that key does among its
-    // siblings (no name holds "/"), so visiting in this order yields the
-    // whole list sorted by UTF-16 code units, as one sort of every path
-    // would, for short sorts of names instead of one of 100,000 long paths
-    // (about half the CPU).
-    const keys: string[] = [];
-    for (const entry of Deno.readDirSync(path)) {
-      let isDirectory = entry.isDirectory;
-      if (entry.isSymlink) {
-        isDirectory = followLink(base + prefix + entry.name).isDirectory;
-        if (onDir !== undefined) onDir(prefix + entry.name, undefined);
-      }
-      keys.push(isDirectory ? `${entry.name}/` : entry.name);
-    }
-    keys.sort();
-    for (const key of keys) {
-      if (!key.endsWith("/")) result.push(prefix + key);
-      else {
-        const rel = prefix + key.slice(0, -1);
-        if (skip === undefined || !skip(rel)) walk(rel);
-      }
-    }
-  };
-  walk("");
-  return result;
-}
-
-/**
- * The last listings of directories walked by {@link statFiles} (by absolute
- * path), with the stamp of every directory in them; a few only (the
- * decision's walk and the check under the stage's lock come one after the
- * other), so memory stays bounded whatever the pipeline holds.
- */
-const listings = new Map<string, {
-  readonly paths: string[];
-  readonly dirs: readonly { readonly path: string; readonly stamp: FileStamp }[];
-}>();
-const LISTINGS_KEPT = 4;
-
-/**
  * {@link listFiles} of `abs`, noting the stamp of each directory listed
  * (stat-ed before it is read) for {@link listedAgain}; not noted when a
  * symlink was followed (what changes behind it changes no stamp here) or a
@@ -666,43 +613,14 @@ function listFilesNoted(abs: string): string[] {
       dirs.push({ path: rel === "" ? abs : base + rel, stamp });
     }
   });
-  listings.delete(abs);
-  if (noted) {
-    listings.set(abs, { paths, dirs });
-    if (listings.size > LISTINGS_KEPT) listings.delete(listings.keys().next().value!);
-  }
+  noteListing(abs, noted ? { paths, dirs } : undefined);
   return paths;
 }
 
-/**
- * The files of the last listing of `abs` when every directory in it has its
- * stamp of then: a file added, removed or renamed changes its directory's
- * mtime (a file rewritten in place does not, and is not listed anew: its
- * own stamp tells). Costs a `stat` per directory instead of reading them.
- */
-function listedAgain(abs: string): string[] | undefined {
-  const last = listings.get(abs);
-  if (last === undefined) return undefined;
-  for (const { path, stamp } of last.dirs) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(path);
-    } catch {
-      return undefined;
-    }
-    if (!info.isDirectory || !sameStamp(stampOf(info), stamp)) return undefined;
-  }
-  return last.paths;
-}
-
-/**
- * `dir` normalised, ending in `/`, to which a path of {@link listFiles} is
- * appended: `join` normalises every path it makes, a tenth of a walk of
- * 10,000 files.
- */
-export function withSlash(dir: string): string {
-  const normal = join(dir);
-  return normal.endsWith("/") ? normal : `${normal}/`;
+/** The files of the last listing of `abs` when it still holds (lib/dir_walk.ts, `listingHolds`). */
+function listedAgain(abs: string): readonly string[] | undefined {
+  const last = notedListing(abs);
+  return last !== undefined && listingHolds(last) ? last.paths : undefined;
 }
 
 /** The order of {@link listFiles}: by UTF-16 code units. */
@@ -715,13 +633,4 @@ function inListOrder(files: readonly { readonly path: string }[]): boolean {
     if (files[i - 1].path >= files[i].path) return false;
   }
   return true;
-}
-
-function followLink(path: string): Deno.FileInfo {
-  try {
-    return Deno.statSync(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new PivotError(`${path} is a broken symbolic link: fix it or remove it`);
-  }
 }
