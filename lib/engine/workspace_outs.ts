@@ -96,9 +96,12 @@ export async function restoreOut(
   if (!manifest) return false;
   mark("restore: manifest read");
   const placeMode = modeFor(out, mode);
-  const files = (placeMode === "hardlink"
+  // Hard links in one pass (each object checked after); whatever that
+  // cannot vouch for is placed the careful way, each object checked first.
+  const linked = placeMode === "hardlink"
     ? await linkTree(context, out, locked.hash, manifest.files, helper)
-    : undefined) ??
+    : undefined;
+  const files = linked ??
     await placeTree(context, out, locked.hash, manifest.files, placeMode, helper);
   if (files === undefined) return false;
   await rememberDirectory(out.abs, out.path, files, locked.hash, state);
@@ -263,7 +266,12 @@ async function stampsVouch(
   const found = stamps as readonly FileStamp[];
   const objects = entries.map(({ hash }, i) => ({ hash, stamp: found[i] }));
   if (await objectsIntact(state, hash, objects)) return true;
-  return await indexHolds(state, rel, hash, entries.map(({ path }, i) => ({ path, stamp: found[i] })));
+  return await indexHolds(
+    state,
+    rel,
+    hash,
+    entries.map(({ path }, i) => ({ path, stamp: found[i] })),
+  );
 }
 
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */
@@ -358,7 +366,11 @@ async function placeOne(
 ): Promise<PlacedFile> {
   const dest = base + entry.path;
   const linked = await cache.placeNew(entry.hash, dest, mode);
-  return { path: entry.path, hash: entry.hash, stamp: linked ? object : stampOf(Deno.statSync(dest)) };
+  return {
+    path: entry.path,
+    hash: entry.hash,
+    stamp: linked ? object : stampOf(Deno.statSync(dest)),
+  };
 }
 
 /** A staged out, hashed (and stored, unless the run commits nothing). */

@@ -12,7 +12,9 @@ import { BLOCK, CONTROL, type ManyJob, type ManyReply, PATH_SEPARATOR } from "./
 
 const scope = self as unknown as Worker;
 
-function run({ id, op, paths: joined, dests: joinedDests, control: buffer, stamps, first }: ManyJob): void {
+function run(
+  { id, op, paths: joined, dests: joinedDests, control: buffer, stamps, first }: ManyJob,
+): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
   const blocks = control.length - CONTROL.blocks;
