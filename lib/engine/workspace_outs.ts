@@ -43,7 +43,13 @@ import { ignoreInGit } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
-import { HelperThread, linkMany, PARALLEL_FROM_STARTED, statMany } from "../storage/stat_many.ts";
+import {
+  HelperThread,
+  linkMany,
+  PARALLEL_FROM_STARTED,
+  statAndLinkMany,
+  statMany,
+} from "../storage/stat_many.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -89,31 +95,126 @@ export async function restoreOut(
   const manifest = await cache.readManifest(locked.hash);
   if (!manifest) return false;
   mark("restore: manifest read");
-  const objects = await verifiedObjects(context, out.path, locked.hash, manifest.files, helper);
-  if (objects === undefined) return false;
-  mark("restore: objects verified");
-  // Build the directory beside its place, then swap it in. The folder is
-  // this process's own, so each file goes straight to its name (no
-  // temporary name and rename per file) and each directory is made once.
-  const temp = tempPath(out.abs);
   const placeMode = modeFor(out, mode);
-  let files: PlacedFile[];
-  try {
-    makeParents(temp, manifest.files);
-    mark("restore: parents made");
-    files = await placeFiles(cache, temp, manifest.files, objects, placeMode, helper);
-    mark("restore: files placed");
-    removePath(out.abs);
-    ensureDir(dirname(out.abs));
-    Deno.renameSync(temp, out.abs);
-  } catch (error) {
-    removePath(temp);
-    throw error;
-  }
+  // Hard links in one pass (each object checked after); whatever that
+  // cannot vouch for is placed the careful way, each object checked first.
+  const linked = placeMode === "hardlink"
+    ? await linkTree(context, out, locked.hash, manifest.files, helper)
+    : undefined;
+  const files = linked ??
+    await placeTree(context, out, locked.hash, manifest.files, placeMode, helper);
+  if (files === undefined) return false;
   await rememberDirectory(out.abs, out.path, files, locked.hash, state);
   mark("restore: remembered");
   ignoreCachedOut(context, out);
   return true;
+}
+
+/**
+ * Build the directory `out` beside its place, then swap it in (see
+ * {@link swapIn}): its objects checked first ({@link verifiedObjects}),
+ * then each file placed by `mode`. Returns its files, or undefined (nothing
+ * changed) when an object is missing or corrupt.
+ */
+async function placeTree(
+  context: EngineContext,
+  out: OutDef,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  mode: CheckoutMode,
+  helper?: HelperThread,
+): Promise<PlacedFile[] | undefined> {
+  const objects = await verifiedObjects(context, out.path, hash, entries, helper);
+  if (objects === undefined) return undefined;
+  mark("restore: objects verified");
+  return await swapIn(out, entries, async (temp) => {
+    mark("restore: parents made");
+    const files = await placeFiles(context.cache, temp, entries, objects, mode, helper);
+    mark("restore: files placed");
+    return files;
+  });
+}
+
+/**
+ * A `hardlink` checkout of the directory `out` in one pass over its
+ * objects: each one stat-ed and linked at its place in the folder built
+ * beside the directory ({@link statAndLinkMany}, on two threads for a large
+ * one), and only then are the stamps checked, by the one-digest checks of
+ * {@link verifiedObjects}. The folder is swapped in only when they hold:
+ * until then nothing in the workspace has changed, so linking first is
+ * safe. Undefined when they do not (an object missing, or written since it
+ * was checked: stamps unknown to both digests), after removing the folder:
+ * the caller then checks each object and places the files as
+ * {@link placeTree} does, the objects' stamps looked up one by one.
+ */
+async function linkTree(
+  context: EngineContext,
+  out: OutDef,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  helper?: HelperThread,
+): Promise<PlacedFile[] | undefined> {
+  const { cache, state } = context;
+  const temp = tempPath(out.abs);
+  const base = withSlash(temp);
+  let swapped = false;
+  try {
+    makeParents(temp, entries);
+    mark("restore: parents made");
+    const { stamps, linked } = await statAndLinkMany(
+      entries.map(({ hash }) => cache.objectPath(hash)),
+      entries.map(({ path }) => base + path),
+      { helper },
+    );
+    mark("restore: objects linked");
+    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) return undefined;
+    const objects = stamps as FileStamp[];
+    const files: PlacedFile[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const { path, hash } = entries[i];
+      // Not linked (another filesystem): placed as one file is.
+      files[i] = linked[i] === 1
+        ? { path, hash, stamp: objects[i] }
+        : await placeOne(cache, base, entries[i], objects[i], "hardlink");
+    }
+    mark("restore: files placed");
+    replaceWith(temp, out.abs);
+    swapped = true;
+    return files;
+  } finally {
+    if (!swapped) removePath(temp);
+  }
+}
+
+/**
+ * Make a folder beside `out` with the directories `entries` need, fill it
+ * with `place`, and swap it in for whatever is at `out`. The folder is this
+ * process's own, so each file goes straight to its name (no temporary name
+ * and rename per file) and each directory is made once. Removed again when
+ * `place` throws.
+ */
+async function swapIn(
+  out: OutDef,
+  entries: readonly ManifestEntry[],
+  place: (temp: string) => Promise<PlacedFile[]>,
+): Promise<PlacedFile[]> {
+  const temp = tempPath(out.abs);
+  try {
+    makeParents(temp, entries);
+    const files = await place(temp);
+    replaceWith(temp, out.abs);
+    return files;
+  } catch (error) {
+    removePath(temp);
+    throw error;
+  }
+}
+
+/** Put the folder `temp` in the place of whatever is at `abs`. */
+function replaceWith(temp: string, abs: string): void {
+  removePath(abs);
+  ensureDir(dirname(abs));
+  Deno.renameSync(temp, abs);
 }
 
 /**
@@ -134,12 +235,9 @@ async function verifiedObjects(
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
   const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), { helper });
-  const found = stamped.every((stamp) => stamp !== undefined);
   const stamps = stamped as FileStamp[];
+  if (await stampsVouch(state, rel, hash, entries, stamped)) return stamps;
   const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
-  const files = () => entries.map(({ path }, i) => ({ path, stamp: stamps[i] }));
-  if (found && await objectsIntact(state, hash, objects())) return stamps;
-  if (found && await indexHolds(state, rel, hash, files())) return stamps;
   for (let i = 0; i < entries.length; i++) {
     const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
     if (stamp === undefined) return undefined;
@@ -149,6 +247,33 @@ async function verifiedObjects(
   return stamps;
 }
 
+/**
+ * True when `stamps`, those of the objects of `entries` (the files of the
+ * directory `hash` at `rel`), say at once that every object is intact: all
+ * found, and equal to those of the last check of this manifest's objects,
+ * or to those the directory index recorded for this directory (its files
+ * were these objects: a hard-linked or symlinked tree, removed since).
+ */
+async function stampsVouch(
+  state: EngineContext["state"],
+  rel: string,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  stamps: readonly (FileStamp | undefined)[],
+): Promise<boolean> {
+  // A loop, not `every`, which skips the holes of a sparse array.
+  for (let i = 0; i < entries.length; i++) if (stamps[i] === undefined) return false;
+  const found = stamps as readonly FileStamp[];
+  const objects = entries.map(({ hash }, i) => ({ hash, stamp: found[i] }));
+  if (await objectsIntact(state, hash, objects)) return true;
+  return await indexHolds(
+    state,
+    rel,
+    hash,
+    entries.map(({ path }, i) => ({ path, stamp: found[i] })),
+  );
+}
+
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */
 const PARALLEL_FILES = 8;
 
@@ -156,9 +281,14 @@ const PARALLEL_FILES = 8;
 function makeParents(root: string, entries: readonly ManifestEntry[]): void {
   Deno.mkdirSync(root, { recursive: true });
   const made = new Set<string>([""]);
+  let last = "";
   for (const { path } of entries) {
     const slash = path.lastIndexOf("/");
+    // The parent of the entry before (a manifest lists a directory's files
+    // together): no string made, no lookup.
+    if (slash === last.length && slash > 0 && path.startsWith(last)) continue;
     const parent = slash < 0 ? "" : path.slice(0, slash);
+    last = parent;
     if (made.has(parent)) continue;
     Deno.mkdirSync(join(root, parent), { recursive: true });
     for (
@@ -191,10 +321,7 @@ async function placeFiles(
   const files: PlacedFile[] = new Array(entries.length);
   const base = withSlash(root);
   const place = async (entry: ManifestEntry, i: number) => {
-    const dest = base + entry.path;
-    const linked = await cache.placeNew(entry.hash, dest, mode);
-    const stamp = linked ? objects[i] : stampOf(Deno.statSync(dest));
-    files[i] = { path: entry.path, hash: entry.hash, stamp };
+    files[i] = await placeOne(cache, base, entry, objects[i], mode);
   };
   if (mode === "hardlink") {
     // Linked on two threads for a large directory; what was not linked
@@ -222,6 +349,28 @@ async function placeFiles(
     await eachLimited(entries, PARALLEL_FILES, place);
   }
   return files;
+}
+
+/**
+ * Place `entry` (its object's stamp `object`) at its path under `base` (a
+ * path ending in "/"), where nothing is, by `mode`; returns it with its
+ * stamp. A hard link or symlink has its object's stamp (a stat follows the
+ * link), so only a copy is stat-ed.
+ */
+async function placeOne(
+  cache: Cache,
+  base: string,
+  entry: ManifestEntry,
+  object: FileStamp,
+  mode: CheckoutMode,
+): Promise<PlacedFile> {
+  const dest = base + entry.path;
+  const linked = await cache.placeNew(entry.hash, dest, mode);
+  return {
+    path: entry.path,
+    hash: entry.hash,
+    stamp: linked ? object : stampOf(Deno.statSync(dest)),
+  };
 }
 
 /** A staged out, hashed (and stored, unless the run commits nothing). */
@@ -508,19 +657,14 @@ async function placeFromCache(
     await context.cache.place(item.hash, out.abs, mode);
     return item;
   }
-  const objects = item.manifest.files.map((f) =>
-    stampOf(Deno.statSync(context.cache.objectPath(f.hash)))
+  const entries = item.manifest.files;
+  const objects = entries.map((f) => stampOf(Deno.statSync(context.cache.objectPath(f.hash))));
+  const files = await swapIn(
+    out,
+    entries,
+    (temp) => placeFiles(context.cache, temp, entries, objects, mode),
   );
-  const temp = tempPath(out.abs);
-  try {
-    makeParents(temp, item.manifest.files);
-    const files = await placeFiles(context.cache, temp, item.manifest.files, objects, mode);
-    Deno.renameSync(temp, out.abs);
-    return { ...item, files };
-  } catch (error) {
-    removePath(temp);
-    throw error;
-  }
+  return { ...item, files };
 }
 
 /** Put a workspace out that is intact but missing from the cache back into it. */

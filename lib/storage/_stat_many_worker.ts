@@ -8,14 +8,18 @@
  * @module
  */
 
-import { BLOCK, CONTROL, type ManyJob, type ManyReply } from "./_stat_many_job.ts";
+import { BLOCK, CONTROL, type ManyJob, type ManyReply, PATH_SEPARATOR } from "./_stat_many_job.ts";
 
 const scope = self as unknown as Worker;
 
-function run({ id, op, paths, dests, control: buffer, stamps, first }: ManyJob): void {
+function run(
+  { id, op, paths: joined, dests: joinedDests, control: buffer, stamps, first }: ManyJob,
+): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
   const blocks = control.length - CONTROL.blocks;
+  const paths = joined.split(PATH_SEPARATOR);
+  const dests = joinedDests?.split(PATH_SEPARATOR);
   Atomics.store(control, CONTROL.active, 1);
   try {
     // From the last block back (the calling thread takes them from the first on).
@@ -25,14 +29,14 @@ function run({ id, op, paths, dests, control: buffer, stamps, first }: ManyJob):
       const start = b * BLOCK;
       const end = Math.min(paths.length, start + BLOCK);
       for (let i = start; i < end; i++) {
-        if (op === "link") Deno.linkSync(paths[i], dests![i]);
-        else {
+        if (op !== "link") {
           const info = Deno.statSync(paths[i]);
           numbers![4 * i] = info.mtime?.getTime() ?? 0;
           numbers![4 * i + 1] = info.size;
           numbers![4 * i + 2] = info.ino ?? 0;
           numbers![4 * i + 3] = info.dev;
         }
+        if (op !== "stat") Deno.linkSync(paths[i], dests![i]);
         Atomics.store(control, CONTROL.blocks + b, i - start + 1);
       }
     }

@@ -2,7 +2,8 @@
  * `stat` and hard-link many files on two threads: this one and a helper
  * worker, which share the list in blocks taken from one counter, so that a
  * directory of 100,000 files is walked (a no-op's check) or linked (a
- * `hardlink` checkout) by both cores. Each call is a few µs of kernel work
+ * `hardlink` checkout: each object stat-ed and linked in one pass) by both
+ * cores. Each call is a few µs of kernel work
  * and about as much of Deno's own (the op's dispatch, a `FileInfo` with four
  * `Date`s): one thread cannot go faster, and an asynchronous call costs more
  * in hand-offs than the call itself (docs/performance.md, "Directories at
@@ -18,7 +19,14 @@
  * @module
  */
 
-import { BLOCK, CONTROL, type ManyJob, type ManyReply } from "./_stat_many_job.ts";
+import {
+  BLOCK,
+  CONTROL,
+  type ManyJob,
+  type ManyOp,
+  type ManyReply,
+  PATH_SEPARATOR,
+} from "./_stat_many_job.ts";
 import { type FileStamp, stampOf, stampOfDevice } from "./state.ts";
 import { mark } from "../trace.ts";
 import { tryHardLink } from "./copy.ts";
@@ -75,10 +83,15 @@ export async function statMany(
   const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 32 : 0);
   const numbers = new Float64Array(stamps);
   await share({ op: "stat", paths, stamps }, local, (i) => {
-    const at = 4 * i;
-    result[i] = stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
+    result[i] = stampAt(numbers, i);
   }, options);
   return result;
+}
+
+/** The stamp of item `i` of a helper's `stat` or `statLink` job. */
+function stampAt(numbers: Float64Array, i: number): FileStamp {
+  const at = 4 * i;
+  return stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
 }
 
 /**
@@ -108,6 +121,51 @@ export async function linkMany(
   return linked;
 }
 
+/** What {@link statAndLinkMany} found and did, per item. */
+export interface StatLinked {
+  /** Each source's stamp ({@link statMany}'s), undefined for one that does not exist. */
+  readonly stamps: (FileStamp | undefined)[];
+  /** 1 where the source was linked at its new name ({@link linkMany}'s). */
+  readonly linked: Uint8Array;
+}
+
+/**
+ * {@link statMany} of `sources` and {@link linkMany} of each at the same
+ * index of `dests`, in one pass: per item its stamp, then (when it exists)
+ * its link. One list instead of two: one message to the helper, one wait
+ * for it, and each source's inode still in the kernel's cache when it is
+ * linked. A stat error other than a missing file is thrown, as is
+ * `AlreadyExists` at a new name, as by the two lists.
+ *
+ * @example
+ * ```ts ignore
+ * const { stamps, linked } = await statAndLinkMany([".pivot/cache/files/ab/cdef"], ["out/a.txt"]);
+ * ```
+ */
+export async function statAndLinkMany(
+  sources: readonly string[],
+  dests: readonly string[],
+  options: ManyOptions = {},
+): Promise<StatLinked> {
+  const stamps = new Array<FileStamp | undefined>(sources.length);
+  const linked = new Uint8Array(sources.length);
+  const local = (i: number) => {
+    const info = statOrUndefined(sources[i]);
+    stamps[i] = info && stampOf(info);
+    if (info === undefined) return;
+    linked[i] = tryHardLink(sources[i], dests[i]) ? 1 : 0;
+  };
+  const shared = new SharedArrayBuffer(
+    useHelper(sources.length, options) ? sources.length * 32 : 0,
+  );
+  const numbers = new Float64Array(shared);
+  await share({ op: "statLink", paths: sources, dests, stamps: shared }, local, (i) => {
+    stamps[i] = stampAt(numbers, i);
+    linked[i] = 1;
+  }, options);
+  return { stamps, linked };
+}
+
 function useHelper(items: number, options: ManyOptions): boolean {
   if (options.helper?.usable === false) return false;
   const from = options.parallelFrom ??
@@ -120,7 +178,7 @@ function useHelper(items: number, options: ManyOptions): boolean {
  * `remote(i)` here for each item it did.
  */
 async function share(
-  job: Omit<ManyJob, "control" | "id">,
+  job: ListJob,
   local: (i: number) => void,
   remote: (i: number) => void,
   options: ManyOptions,
@@ -178,6 +236,15 @@ async function share(
   mark(`${job.op} of ${n} files: ${helped} by the helper thread`);
 }
 
+/** A job as the calling thread holds it: its lists as arrays (posted joined). */
+interface ListJob {
+  readonly op: ManyOp;
+  readonly paths: readonly string[];
+  readonly dests?: readonly string[];
+  readonly stamps?: SharedArrayBuffer;
+  readonly first?: boolean;
+}
+
 /** One job posted to a {@link HelperThread}. */
 interface Posted {
   readonly control: Int32Array;
@@ -231,7 +298,7 @@ export class HelperThread {
   }
 
   /** Post `job` (of `blocks` blocks); undefined when the thread cannot take it. */
-  post(job: Omit<ManyJob, "control" | "id">, blocks: number): Posted | undefined {
+  post(job: ListJob, blocks: number): Posted | undefined {
     if (this.#dead) return undefined;
     // Replies carry the job's id: a job the caller finished alone (the
     // helper took no block) may still be answered after the next is posted.
@@ -259,7 +326,13 @@ export class HelperThread {
       };
     });
     this.#worker.postMessage(
-      { ...job, id, control: control.buffer as SharedArrayBuffer } satisfies ManyJob,
+      {
+        ...job,
+        id,
+        paths: job.paths.join(PATH_SEPARATOR),
+        dests: job.dests?.join(PATH_SEPARATOR),
+        control: control.buffer as SharedArrayBuffer,
+      } satisfies ManyJob,
     );
     return { control, started: taken, finished };
   }

@@ -1,6 +1,6 @@
 /**
- * The modules a no-op `repro`, `status` or `list` loads in the launcher's
- * process import nothing from `node:`: the first `node:` import of a process
+ * The modules a no-op `repro`, `status` or `list`, or a `checkout`, loads in
+ * the launcher's process import nothing from `node:`: the first `node:` import of a process
  * costs it Deno's Node compatibility layer, ~10 ms of CPU on every command
  * (docs/performance.md, "Start-up cost, sixth session"). Checked on the
  * static import graph that `deno info` gives (dynamic imports load only
@@ -26,6 +26,11 @@ for (
     "lib/cli/commands/repro.ts",
     "lib/cli/commands/status.ts",
     "lib/cli/commands/list.ts",
+    // `checkout`, and the modules it imports when it runs.
+    "lib/cli/commands/checkout.ts",
+    "lib/storage/track.ts",
+    "lib/storage/project_files.ts",
+    "lib/cli/tracked_data.ts",
   ]
 ) {
   test(`no node: module is loaded with ${entry}`, async () => {

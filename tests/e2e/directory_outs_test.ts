@@ -279,6 +279,8 @@ test("hardlink checkout of a large directory (two threads): every file linked, a
   assertEquals(checkout.code, 1, checkout.stderr);
   assert(checkout.stderr.includes("is corrupt"), checkout.stderr);
   assertEquals(await p.exists("gen"), false);
+  // Linked before the stamps were checked: the folder it was linked in is gone too.
+  assertEquals(leftovers(p, "gen"), []);
 
   // Made again; then an object removed: nothing placed either.
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
@@ -288,8 +290,53 @@ test("hardlink checkout of a large directory (two threads): every file linked, a
   assertEquals(missing.code, 1, missing.stderr);
   assertEquals(await p.exists("gen"), false);
   // No half-built tree left beside it either.
-  const left = [...Deno.readDirSync(p.path("."))].map((e) => e.name).filter((n) =>
-    n.startsWith("gen")
-  );
-  assertEquals(left, []);
+  assertEquals(leftovers(p, "gen"), []);
 });
+
+/** Names in the project's root that start with `name` (a tree half built beside it). */
+function leftovers(p: TempProject, name: string): string[] {
+  return [...Deno.readDirSync(p.path("."))].map((e) => e.name).filter((n) => n.startsWith(name));
+}
+
+/** A directory on another filesystem than the temporary projects' (tmpfs), or undefined. */
+function otherFilesystem(): string | undefined {
+  try {
+    const shm = Deno.statSync("/dev/shm");
+    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+test(
+  "hardlink checkout with the cache on another filesystem: each file is placed as a copy",
+  { ignore: otherFilesystem() === undefined },
+  async () => {
+    const cacheDir = await Deno.makeTempDir({ dir: otherFilesystem(), prefix: "pivot_cache_" });
+    try {
+      await using p = await TempProject.create({
+        "pipeline.ts": PIPELINE,
+        "seed.txt": "one",
+        ".pivot/config.yaml": `cache:\n  dir: ${cacheDir}\n`,
+      });
+      assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+      for (let round = 0; round < 2; round++) {
+        await Deno.remove(p.path("gen"), { recursive: true });
+        const checkout = await p.pivot("checkout", "--mode", "hardlink");
+        assertEquals(checkout.code, 0, checkout.stderr);
+        assertEquals(await p.read("gen/sub/a.txt"), "one");
+        assertEquals(await p.read("gen/twin.txt"), "same");
+        for (const file of FILES) {
+          const info = await Deno.stat(p.path("gen", file));
+          assertEquals([info.nlink, (info.mode! & 0o200) !== 0], [1, true], file);
+        }
+        assertEquals(leftovers(p, "gen"), ["gen"]);
+        const status = (await p.pivot("status")).stdout.trim();
+        assert(/^gen\s+up to date$/.test(status), status);
+      }
+    } finally {
+      await Deno.remove(cacheDir, { recursive: true });
+    }
+  },
+);

@@ -1,4 +1,4 @@
-import { HelperThread, linkMany, statMany } from "../../lib/storage/stat_many.ts";
+import { HelperThread, linkMany, statAndLinkMany, statMany } from "../../lib/storage/stat_many.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
@@ -75,6 +75,55 @@ test("linkMany throws when something is at a new name already", async () => {
   await Deno.writeTextFile(dests[1500], "in the way\n");
   await assertRejects(() => linkMany(sources, dests, BOTH), Deno.errors.AlreadyExists);
   assert(Deno.readTextFileSync(dests[1500]) === "in the way\n", "not replaced");
+});
+
+/** `sources` and, for each, a new name under `dst/` (its directories made). */
+async function withDests(dir: { path(rel: string): string }, sources: string[]): Promise<string[]> {
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
+  return sources.map((p) => p.replace("/src/", "/dst/"));
+}
+
+test("statAndLinkMany on two threads gives each source's stamp and links it", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const dests = await withDests(dir, sources);
+  const { stamps, linked } = await statAndLinkMany(sources, dests, BOTH);
+  assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
+  for (let i = 0; i < FILES; i++) {
+    assertEquals(stamps[i], stampOf(Deno.statSync(sources[i])), `file ${i}`);
+    assertEquals(Deno.statSync(dests[i]).ino, stamps[i]!.ino, `file ${i}`);
+  }
+});
+
+test("statAndLinkMany: a missing source has no stamp and no link, wherever it falls", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const dests = await withDests(dir, sources);
+  // In the calling thread's blocks, at block edges, and in the helper's (the last).
+  const gone = new Set([0, 127, 128, 1500, FILES - 200, FILES - 1]);
+  for (const i of gone) await Deno.remove(sources[i]);
+  const { stamps, linked } = await statAndLinkMany(sources, dests, BOTH);
+  for (let i = 0; i < FILES; i++) {
+    if (gone.has(i)) {
+      assert(i in stamps && stamps[i] === undefined, `file ${i}: undefined, not a hole`);
+      assertEquals(linked[i], 0, `file ${i}`);
+      assertEquals(await Deno.lstat(dests[i]).catch(() => undefined), undefined, `file ${i}`);
+    } else {
+      assertEquals(stamps[i], stampOf(Deno.statSync(sources[i])), `file ${i}`);
+      assertEquals(linked[i], 1, `file ${i}`);
+    }
+  }
+  const alone = await statAndLinkMany(sources, sources.map((p) => `${p}.again`));
+  assertEquals(alone.stamps, stamps, "one thread gives the same");
+});
+
+test("statAndLinkMany throws when something is at a new name already", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const dests = await withDests(dir, sources);
+  await Deno.writeTextFile(dests[FILES - 3], "in the way\n");
+  await assertRejects(() => statAndLinkMany(sources, dests, BOTH), Deno.errors.AlreadyExists);
+  assert(Deno.readTextFileSync(dests[FILES - 3]) === "in the way\n", "not replaced");
 });
 
 test("one helper thread started ahead does a stat list, then a link list, then another", async () => {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { resolve } from "../../posix_path.ts";
 import { restoreOut } from "../../engine/workspace_outs.ts";
 import { type EngineContext, stageKey } from "../../engine/context.ts";
 import { restorable } from "../../engine/decide.ts";
