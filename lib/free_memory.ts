@@ -64,8 +64,13 @@ export function releaseFreedMemory(): void {
  */
 export const COLLECT_FROM_BYTES = 96 * 1024 * 1024;
 
-/** How far the heap may grow back (committed) past what a collection left before the next. */
-export const REGROW_BYTES = 32 * 1024 * 1024;
+/**
+ * How far the heap may grow back (committed) past what a collection left
+ * before the next: at 32 MiB a 10,000-stage wave still ended ~20 MiB above
+ * its start, the run's peak; at 16 about six collections of ~100 ms fire in
+ * that run (docs/performance.md, "Peak memory, seventh session").
+ */
+export const REGROW_BYTES = 16 * 1024 * 1024;
 
 let collect: (() => void) | undefined;
 /** The heap's committed size after this process's last collection, if it made one. */

@@ -74,6 +74,26 @@ const LAZY_FLAG = "--unstable-lazy-dynamic-imports";
  */
 const EAGER_POSITIONS = "--v8-flags=--no-enable-lazy-source-positions,--max-semi-space-size=4";
 
+/**
+ * glibc's limit on its malloc arenas, for a big pipeline's child. By default
+ * each thread that allocates may get an arena of its own (up to 8 a core):
+ * Deno's transpile of a changed 2.3 MB module, V8's compile of it on the main
+ * thread and every worker's, and the compiler's background threads each left
+ * their freed memory in a different arena, where no other thread could reuse
+ * it. Two arenas: ~50 MiB less at the end of a first run's import, ~10 MiB
+ * less through the wave, for no measurable CPU (docs/performance.md, "Peak
+ * memory, seventh session"). Not set when the user set it.
+ */
+export const ARENA_ENV = "MALLOC_ARENA_MAX";
+const ARENAS = "2";
+
+/**
+ * The variables the launcher set for its child's allocator only, comma
+ * separated: the child removes them at start, so that the stages' commands
+ * it starts see the user's environment.
+ */
+export const ALLOCATOR_ENV = "PIVOT_ALLOCATOR_ENV";
+
 /** The size of a `pipeline.ts` from which {@link EAGER_POSITIONS} pays. */
 export const BIG_PIPELINE_BYTES = 256 * 1024;
 
@@ -115,7 +135,8 @@ export async function launch(
 ): Promise<number> {
   const compiled = options.compiled ?? isCompiled();
   const inChild = Deno.env.get(CHILD_ENV) === "1";
-  if (!inChild) Deno.env.set(LAUNCH_ENV, JSON.stringify(launchInfo(mainUrl, compiled)));
+  if (inChild) dropAllocatorEnv();
+  else Deno.env.set(LAUNCH_ENV, JSON.stringify(launchInfo(mainUrl, compiled)));
   // No `node:path` here: loading it costs every command about 15 ms of CPU.
   const cwd = absolutePath(Deno.cwd(), cwdOption(args) ?? ".");
   const userConfig = findDenoConfig(cwd);
@@ -324,19 +345,24 @@ async function relaunch(
   const importMap = compiled && userConfig
     ? checkoutImportMap(userConfig, fileUrlOf(entry))
     : checkoutMap;
+  const big = bigPipeline(absolutePath(Deno.cwd(), cwdOption(args) ?? "."));
   const child = new Deno.Command(deno, {
     args: [
       "run",
       "-A",
       ...CHILD_FLAGS,
       ...(userConfig === undefined || lockHoldsPivotPackages(userConfig) ? [LAZY_FLAG] : []),
-      ...v8Flags(absolutePath(Deno.cwd(), cwdOption(args) ?? ".")),
+      ...(big ? [EAGER_POSITIONS] : []),
       ...(userConfig ? ["--config", userConfig] : []),
       ...(importMap ? ["--import-map", importMapFile(importMap)] : []),
       entry,
       ...args,
     ],
-    env: { [CHILD_ENV]: "1", [LAUNCH_ENV]: Deno.env.get(LAUNCH_ENV) ?? "" },
+    env: {
+      [CHILD_ENV]: "1",
+      [LAUNCH_ENV]: Deno.env.get(LAUNCH_ENV) ?? "",
+      ...(big ? allocatorEnv() : {}),
+    },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
@@ -367,15 +393,40 @@ async function relaunch(
  * more. (A guess, made with a few `stat` calls: it only decides speed.)
  */
 export function v8Flags(cwd: string): string[] {
+  return bigPipeline(cwd) ? [EAGER_POSITIONS] : [];
+}
+
+/** Whether the nearest `pipeline.ts` at or above `cwd` has {@link BIG_PIPELINE_BYTES} or more. */
+function bigPipeline(cwd: string): boolean {
   for (let at = cwd;; at = parentDir(at)) {
     try {
       const info = Deno.statSync(at === "/" ? "/pipeline.ts" : `${at}/pipeline.ts`);
-      if (info.isFile) return info.size >= BIG_PIPELINE_BYTES ? [EAGER_POSITIONS] : [];
+      if (info.isFile) return info.size >= BIG_PIPELINE_BYTES;
     } catch {
       // none here
     }
-    if (at === "/") return [];
+    if (at === "/") return false;
   }
+}
+
+/**
+ * What a big pipeline's child gets for its allocator: {@link ARENA_ENV} on
+ * Linux unless the user set it, with {@link ALLOCATOR_ENV} naming it.
+ */
+export function allocatorEnv(): Record<string, string> {
+  if (Deno.build.os !== "linux" || Deno.env.get(ARENA_ENV) !== undefined) return {};
+  return { [ARENA_ENV]: ARENAS, [ALLOCATOR_ENV]: ARENA_ENV };
+}
+
+/**
+ * In the child: remove what {@link allocatorEnv} set (glibc read it as the
+ * process started), so that the commands stages run inherit the user's environment.
+ */
+export function dropAllocatorEnv(): void {
+  const names = Deno.env.get(ALLOCATOR_ENV);
+  if (names === undefined) return;
+  for (const name of names.split(",")) if (name !== "") Deno.env.delete(name);
+  Deno.env.delete(ALLOCATOR_ENV);
 }
 
 function signalNumber(signal: Deno.Signal): number {

@@ -7,7 +7,11 @@
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  ALLOCATOR_ENV,
+  allocatorEnv,
+  ARENA_ENV,
   BIG_PIPELINE_BYTES,
+  dropAllocatorEnv,
   extractSourcesTo,
   findDeno,
   NO_DENO_MESSAGE,
@@ -329,4 +333,28 @@ test("the child records source positions eagerly, with a small young generation,
   assertEquals(v8Flags(dir.path("sub/deeper")), []);
   await Deno.writeTextFile(dir.path("pipeline.ts"), "x".repeat(BIG_PIPELINE_BYTES - 1));
   assertEquals(v8Flags(dir.path()), []);
+});
+
+test("a big pipeline's child gets two malloc arenas unless the user chose, and removes what the launcher set", () => {
+  const before = Deno.env.get(ARENA_ENV);
+  try {
+    Deno.env.delete(ARENA_ENV);
+    const env = allocatorEnv();
+    assertEquals(
+      env,
+      Deno.build.os === "linux" ? { [ARENA_ENV]: "2", [ALLOCATOR_ENV]: ARENA_ENV } : {},
+    );
+    // As the child starts: given by the launcher, then removed for the stages.
+    for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
+    dropAllocatorEnv();
+    assertEquals([Deno.env.get(ARENA_ENV), Deno.env.get(ALLOCATOR_ENV)], [undefined, undefined]);
+    // The user's own setting is neither replaced nor removed.
+    Deno.env.set(ARENA_ENV, "4");
+    assertEquals(allocatorEnv(), {});
+    dropAllocatorEnv();
+    assertEquals(Deno.env.get(ARENA_ENV), "4");
+  } finally {
+    if (before === undefined) Deno.env.delete(ARENA_ENV);
+    else Deno.env.set(ARENA_ENV, before);
+  }
 });

@@ -1,11 +1,12 @@
 /**
  * A big `pipeline.ts` (past `BIG_PIPELINE_BYTES`, which starts the child
- * with V8's eager source positions): it runs, its stages' code is still told
- * apart, and a definition error still names its line.
+ * with V8's eager source positions and a limit on glibc's arenas): it runs,
+ * its stages' code is still told apart, a definition error still names its
+ * line, and its stages see the user's environment, not the allocator's.
  */
 
-import { BIG_PIPELINE_BYTES } from "../../lib/cli/launcher.ts";
-import { TempProject } from "../_project.ts";
+import { ARENA_ENV, BIG_PIPELINE_BYTES } from "../../lib/cli/launcher.ts";
+import { runPivot, TempProject } from "../_project.ts";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -55,4 +56,22 @@ test("a stage defined twice in a big pipeline.ts is one error naming its line", 
     lines[0],
     new RegExp(`pipeline\\.ts:${PAD_LINES + 4}: stage 'a' is defined twice in pipeline 'big'`),
   );
+});
+
+test("a big pipeline's stages see the user's MALLOC_ARENA_MAX, not the one the launcher gives its child", async () => {
+  const envStage = `pipeline.stage({
+  name: "env",
+  outs: { o: out("env.txt", loaders.text()) },
+  permissions: { env: ["${ARENA_ENV}", "PIVOT_ALLOCATOR_ENV"] },
+  run: () => ({ o: [Deno.env.get("${ARENA_ENV}"), Deno.env.get("PIVOT_ALLOCATOR_ENV")].join(",") }),
+});`;
+  await using p = await TempProject.create({ "pipeline.ts": pipeline([envStage]) });
+  const unset = await p.pivot("repro");
+  assertEquals(unset.code, 0, unset.stderr);
+  assertEquals(await p.read("env.txt"), ","); // neither is set for the stage
+  await Deno.remove(p.path(".pivot"), { recursive: true });
+  assertEquals((await p.pivot("init")).code, 0);
+  const own = await runPivot(p.path(), ["repro"], { [ARENA_ENV]: "3" });
+  assertEquals(own.code, 0, own.stderr);
+  assertEquals(await p.read("env.txt"), "3,"); // the user's value, untouched
 });
