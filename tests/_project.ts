@@ -39,9 +39,13 @@ export interface JsonEvent {
   readonly [key: string]: unknown;
 }
 
-/** Make a temporary directory; `await using dir = await tempDir();` removes it. */
-export async function tempDir(): Promise<TempDir> {
-  return new TempDir(await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_test_" })));
+/**
+ * Make a temporary directory (in `options.parent`, by default the system's);
+ * `await using dir = await tempDir();` removes it.
+ */
+export async function tempDir(options: { parent?: string } = {}): Promise<TempDir> {
+  const made = await Deno.makeTempDir({ dir: options.parent, prefix: "pivot_test_" });
+  return new TempDir(await Deno.realPath(made));
 }
 
 /** A temporary directory (its real path), removed with everything in it when disposed. */

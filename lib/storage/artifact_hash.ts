@@ -46,7 +46,6 @@ import {
   NS,
   type RacyClock,
   racyClock,
-  sameStamp,
   stampOf,
   type StateStore,
 } from "./state.ts";

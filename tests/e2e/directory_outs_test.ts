@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals } from "../_assert.ts";
-import { TempProject } from "../_project.ts";
+import { tempDir, TempProject } from "../_project.ts";
 import { test } from "../_harness.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
 
@@ -313,30 +313,27 @@ test(
   "hardlink checkout with the cache on another filesystem: each file is placed as a copy",
   { ignore: otherFilesystem() === undefined },
   async () => {
-    const cacheDir = await Deno.makeTempDir({ dir: otherFilesystem(), prefix: "pivot_cache_" });
-    try {
-      await using p = await TempProject.create({
-        "pipeline.ts": PIPELINE,
-        "seed.txt": "one",
-        ".pivot/config.yaml": `cache:\n  dir: ${cacheDir}\n`,
-      });
-      assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
-      for (let round = 0; round < 2; round++) {
-        await Deno.remove(p.path("gen"), { recursive: true });
-        const checkout = await p.pivot("checkout", "--mode", "hardlink");
-        assertEquals(checkout.code, 0, checkout.stderr);
-        assertEquals(await p.read("gen/sub/a.txt"), "one");
-        assertEquals(await p.read("gen/twin.txt"), "same");
-        for (const file of FILES) {
-          const info = await Deno.stat(p.path("gen", file));
-          assertEquals([info.nlink, (info.mode! & 0o200) !== 0], [1, true], file);
-        }
-        assertEquals(leftovers(p, "gen"), ["gen"]);
-        const status = (await p.pivot("status")).stdout.trim();
-        assert(/^gen\s+up to date$/.test(status), status);
+    await using cache = await tempDir({ parent: otherFilesystem() });
+    const cacheDir = cache.root;
+    await using p = await TempProject.create({
+      "pipeline.ts": PIPELINE,
+      "seed.txt": "one",
+      ".pivot/config.yaml": `cache:\n  dir: ${cacheDir}\n`,
+    });
+    assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+    for (let round = 0; round < 2; round++) {
+      await Deno.remove(p.path("gen"), { recursive: true });
+      const checkout = await p.pivot("checkout", "--mode", "hardlink");
+      assertEquals(checkout.code, 0, checkout.stderr);
+      assertEquals(await p.read("gen/sub/a.txt"), "one");
+      assertEquals(await p.read("gen/twin.txt"), "same");
+      for (const file of FILES) {
+        const info = await Deno.stat(p.path("gen", file));
+        assertEquals([info.nlink, (info.mode! & 0o200) !== 0], [1, true], file);
       }
-    } finally {
-      await Deno.remove(cacheDir, { recursive: true });
+      assertEquals(leftovers(p, "gen"), ["gen"]);
+      const status = (await p.pivot("status")).stdout.trim();
+      assert(/^gen\s+up to date$/.test(status), status);
     }
   },
 );
