@@ -24,6 +24,7 @@ import { join } from "../posix_path.ts";
 import { releaseFreedMemory, releaseHeapAndFreed, releaseHeapIfRegrown } from "../free_memory.ts";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { needChild } from "../launcher_attempt.ts";
+import { mark } from "../trace.ts";
 import { Gate } from "./gate.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 import { StagingArea } from "./staging.ts";
@@ -438,6 +439,7 @@ export class WorkerPool {
     const warm = this.#warm;
     if (warm === undefined || warm.workers.length === 0) return undefined;
     if (!sameCodeAccess(warm.code, this.#codeAccess!)) {
+      mark("pool: workers made ahead dropped (another code access)");
       for (const worker of warm.workers.splice(0)) this.#drop(worker);
       return undefined;
     }
