@@ -10,7 +10,7 @@
  * @module
  */
 
-import { exists } from "../paths.ts";
+import { exists, isFile } from "../paths.ts";
 import { dirname } from "../posix_path.ts";
 import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
@@ -39,9 +39,11 @@ import {
   codeAccessOf,
   type FingerprintOptions,
   fingerprintStages,
+  importHostsOf,
 } from "../fingerprint/fingerprint.ts";
 import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
+import type { WorkerPool } from "../worker/pool.ts";
 import { commitAttempt, needChild } from "../launcher_attempt.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
@@ -82,6 +84,12 @@ export interface Session<File extends string | undefined = string> {
    * modules.
    */
   prepareReload(): void;
+  /**
+   * The worker pool started during a cold fingerprint
+   * ({@link SessionOptions.earlyWorker}), its first worker already starting;
+   * given once, to the command that runs the stages.
+   */
+  takeEarlyPool(): WorkerPool | undefined;
   /** Flush state and close the store. */
   close(): Promise<void>;
 }
@@ -124,6 +132,16 @@ export interface SessionOptions {
    * check.
    */
   readonly loadCache?: "always" | "verified";
+  /**
+   * A command that will most likely run stages after a cold fingerprint
+   * (`repro`): once `deno info` has found the module graph, before
+   * TypeScript summarises its modules, start the first stage's worker
+   * (with the read permissions that graph implies) and its import of the
+   * pipeline, so that both happen on the other core while the fingerprint
+   * is computed ({@link Session.takeEarlyPool}). The pool uses that worker
+   * only if the code access computed after the fingerprint is the same.
+   */
+  readonly earlyWorker?: boolean;
 }
 
 /**
@@ -139,6 +157,8 @@ export function withSession<T>(
     readonly git?: GitNeed;
     /** See {@link SessionOptions.loadCache}. */
     readonly loadCache?: "always" | "verified";
+    /** See {@link SessionOptions.earlyWorker}. */
+    readonly earlyWorker?: boolean;
   },
 ): Promise<T>;
 /** As above, for a command that also works on a project of only tracked data. */
@@ -155,9 +175,14 @@ export function withSession<T>(
 export async function withSession<T>(
   env: CommandEnv,
   use: (session: Session) => T | Promise<T>,
-  options: Pick<SessionOptions, "check" | "trackedDataOnly" | "fingerprint" | "loadCache"> & {
-    readonly git?: GitNeed;
-  } = {},
+  options:
+    & Pick<
+      SessionOptions,
+      "check" | "trackedDataOnly" | "fingerprint" | "loadCache" | "earlyWorker"
+    >
+    & {
+      readonly git?: GitNeed;
+    } = {},
 ): Promise<T> {
   const { git, ...sessionOptions } = options;
   const session = await openSession({
@@ -208,11 +233,44 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   config.warnings.forEach(options.warn);
   const typeCheck = options.check === "config" ? config.check : options.check === true;
   const denoConfig = findDenoConfig(dirname(pipelineFile ?? options.cwd));
+  let context: EngineContext;
+  // The first worker, started while a cold fingerprint is computed (options.earlyWorker).
+  let earlyStages: readonly StageDef[] | undefined;
+  let earlyPool: WorkerPool | undefined;
+  let stagePoolModule: Promise<typeof import("./stage_pool.ts")> | undefined;
+  let code: ReturnType<Session["code"]> | undefined;
+  const sessionCode = () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions);
+  const coldGraph: FingerprintOptions["coldGraph"] = {
+    // Imported while `deno info` runs.
+    starting: () => void (stagePoolModule ??= import("./stage_pool.ts")),
+    found: async (entry, graph) => {
+      const stages = earlyStages;
+      earlyStages = undefined;
+      if (stages === undefined || stages.length === 0 || stagePoolModule === undefined) return;
+      // One pipeline module and no command stages: the graph is then all
+      // the code access will be made of (`stagesCodeAccess`).
+      if (stages.some((stage) => moduleUrlOf(stage) !== entry)) return;
+      const files = Object.values(graph).map((module) => module.path).filter(isFile).sort();
+      const { stagePool, workerCodeAccess } = await stagePoolModule;
+      const pool = stagePool(project, sessionCode);
+      try {
+        const access = workerCodeAccess(project, { files, hosts: importHostsOf(graph) });
+        pool.startEarly(access, stages[0].permissions, [entry]);
+      } catch {
+        // Not here (the launcher's process, say): the first worker starts as usual.
+        await pool.close();
+        return;
+      }
+      earlyPool = pool;
+      mark("session: first worker started");
+    },
+  };
   const fingerprintOptions = {
     projectRoot: project.root,
     denoConfig,
     pivotRoot: PIVOT_ROOT,
     state,
+    ...(options.earlyWorker ? { coldGraph } : {}),
   };
 
   // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).
@@ -282,9 +340,11 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     }
     const graph = derived.graph ?? buildGraph(loaded.stages, graphOptions);
     mark("session: graph built");
+    earlyStages = earlyPool === undefined ? graph.order : undefined;
     const fingerprints = options.fingerprint === false
       ? new Map()
       : derived.fingerprints ?? await fingerprintStages(graph.order, fingerprintOptions);
+    earlyStages = undefined;
     mark("session: fingerprinted");
     // A function of the stages and their fingerprints: a load cache holding both was
     // written only after the load that derived them passed it.
@@ -341,11 +401,10 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     // Nothing is loaded up front: a no-op reads the verified index
     // (lib/engine/verified.ts), and parsed lock files only when it fails.
     mark("session: state open");
-    let context = await load(false);
+    context = await load(false);
     // The stages are known without the user's code: a command the launcher
     // attempts in its own process ends there.
     commitAttempt();
-    let code: ReturnType<Session["code"]> | undefined;
     return {
       project,
       pipelineFile,
@@ -354,7 +413,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       },
       jobs: config.jobs,
       historyLimit: config.history,
-      code: () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions),
+      code: sessionCode,
       reload: async () => {
         context = await load(true);
         code = undefined;
@@ -363,9 +422,15 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       prepareReload: () => {
         if (pipelineFile !== undefined) freshLoader.prepare();
       },
+      takeEarlyPool: () => {
+        const pool = earlyPool;
+        earlyPool = undefined;
+        return pool;
+      },
       close: async () => {
         freshLoader.close();
         try {
+          await earlyPool?.close();
           mark("session: closing");
           await state.close();
           mark("session: state closed");
@@ -375,6 +440,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       },
     };
   } catch (error) {
+    await earlyPool?.close();
     state.kv.close();
     closeTempJournal();
     throw error;

@@ -6,19 +6,16 @@
  * @module
  */
 
-import { isDirectory, listedPaths } from "../paths.ts";
-import { join } from "../posix_path.ts";
+import { listedPaths } from "../paths.ts";
 import { Driver } from "../engine/driver.ts";
 import type { SummaryEvent } from "../engine/events.ts";
 import { stageKey } from "../engine/context.ts";
 import { readLock } from "../storage/lock_file.ts";
 import { verifiedIndexOf } from "../engine/verified.ts";
 import { mark } from "../trace.ts";
-import { WorkerPool } from "../worker/pool.ts";
-import { stagingParent } from "../worker/staging.ts";
-import { stagingRootPath } from "../storage/temp_files.ts";
+import type { WorkerPool } from "../worker/pool.ts";
+import { stagePool } from "./stage_pool.ts";
 import type { CommandEnv } from "./command.ts";
-import { ownCodePaths } from "../own_code.ts";
 import type { Session } from "./session.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
 import { selectStages } from "./targets.ts";
@@ -36,28 +33,12 @@ export interface RunFlags {
   readonly json: boolean;
 }
 
-let pools = 0;
-
-/** A worker pool for a session's project. */
+/**
+ * A worker pool for a session's project: the one the session started during
+ * a cold fingerprint (its first worker already starting), else a new one.
+ */
 function poolFor(session: Session): WorkerPool {
-  const { project } = session.context;
-  const nodeModules = join(project.root, "node_modules");
-  return new WorkerPool({
-    stagingRoot: stagingParent(project.root, stagingRootPath(project.tmpDir, ++pools)),
-    codeAccess: async () => {
-      const code = await session.code();
-      return {
-        read: [
-          ...code.files,
-          // Pivot's own modules, which the pipeline imports.
-          ...ownCodePaths(),
-          ...(isDirectory(nodeModules) ? [nodeModules] : []),
-        ],
-        importHosts: code.hosts,
-      };
-    },
-    graceMs: 3_000,
-  });
+  return session.takeEarlyPool() ?? stagePool(session.context.project, () => session.code());
 }
 
 /** The default parallelism: the config's, else the number of cores. */

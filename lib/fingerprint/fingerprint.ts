@@ -65,6 +65,16 @@ export interface FingerprintOptions {
   deno?: string;
   /** Filled in with what the call did, for tests and `--verbose`. */
   stats?: FingerprintStats;
+  /**
+   * Told when `deno info` is about to run (a cold module graph), and then
+   * given the graph it found, before any module is summarised: what a
+   * command may start ahead of the fingerprint (the first stage worker,
+   * whose read permissions are these module files). Awaited.
+   */
+  coldGraph?: {
+    readonly starting: () => void;
+    readonly found: (entry: string, graph: ModuleGraph) => Promise<void>;
+  };
 }
 
 /** Counters of one fingerprinting call. */
@@ -210,9 +220,19 @@ export async function codeAccessOf(
   const url = entry.startsWith("file:") ? entry : toFileUrl(entry);
   const graph = await run.graph(url);
   const files: string[] = [];
-  const hosts = new Set<string>();
   for (const module of Object.values(graph)) {
     if (await run.files.hash(module.path) !== null) files.push(module.path);
+  }
+  return { files: files.sort(), hosts: importHostsOf(graph) };
+}
+
+/**
+ * The hosts a worker must be allowed to import the remote modules of
+ * `graph` from (the JSR registry's for `jsr:` packages), sorted.
+ */
+export function importHostsOf(graph: ModuleGraph): string[] {
+  const hosts = new Set<string>();
+  for (const module of Object.values(graph)) {
     for (const target of Object.values(module.deps)) {
       if (target.kind !== "package") continue;
       if (target.key.startsWith("jsr:")) hosts.add(new URL(jsrUrl()).host);
@@ -225,7 +245,7 @@ export async function codeAccessOf(
       }
     }
   }
-  return { files: files.sort(), hosts: [...hosts].sort() };
+  return [...hosts].sort();
 }
 
 /** What {@link registrationModules} found. */
@@ -376,6 +396,7 @@ class FingerprintRun {
 
     const { moduleGraph } = await graphs();
     mark("fingerprint: deno info");
+    this.options.coldGraph?.starting();
     const graph = await moduleGraph(fromFileUrl(entry), {
       deno: this.options.deno ?? Deno.execPath(),
       cwd: this.options.projectRoot,
@@ -384,6 +405,7 @@ class FingerprintRun {
     });
     this.#stats.graphRuns++;
     mark("fingerprint: deno info done");
+    await this.options.coldGraph?.found(entry, graph);
     const inputs: Record<string, string | null> = {};
     for (const path of await this.#configInputs()) {
       this.files.forget(path); // `deno info` may have just written the lock file

@@ -24,6 +24,7 @@ import { join } from "../posix_path.ts";
 import { releaseFreedMemory, releaseHeapAndFreed, releaseHeapIfRegrown } from "../free_memory.ts";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { needChild } from "../launcher_attempt.ts";
+import { mark } from "../trace.ts";
 import { Gate } from "./gate.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 import { StagingArea } from "./staging.ts";
@@ -418,11 +419,27 @@ export class WorkerPool {
     this.#warm = { workers, code };
   }
 
+  /**
+   * Start one worker for stages of `permissions` now, before this pool's
+   * code access is known, with `code` (what the code access is expected to
+   * be: a cold fingerprint's module graph, before its modules are
+   * summarised), importing `modules` ahead of need. As with
+   * {@link warmLike}, {@link acquire} uses it only if the code access turns
+   * out the same; otherwise it is terminated unused.
+   */
+  startEarly(code: CodeAccess, permissions: ResolvedPermissions, modules: readonly string[]): void {
+    if (this.#closed || this.#warm !== undefined || this.#made > 0) return;
+    const worker = this.#create(profileOf(permissions), permissions, code);
+    worker.preload(modules);
+    this.#warm = { workers: [worker], code };
+  }
+
   /** A worker made ahead of need for `profile`, if its code access is this pool's. */
   #takeWarm(profile: string): StageWorker | undefined {
     const warm = this.#warm;
     if (warm === undefined || warm.workers.length === 0) return undefined;
     if (!sameCodeAccess(warm.code, this.#codeAccess!)) {
+      mark("pool: workers made ahead dropped (another code access)");
       for (const worker of warm.workers.splice(0)) this.#drop(worker);
       return undefined;
     }

@@ -263,3 +263,54 @@ test("a worker made ahead is not used when the code's access differs: a new one 
     await next.close();
   }
 });
+
+test("a worker started early, its module imported ahead, runs the first stage when the code access is the one expected", async () => {
+  await using project = await engineProject(FILES);
+  const code = { read: [project.dir.root, ...ownCodePaths()], importHosts: [] };
+  const pool = poolOf(project, "early", code);
+  try {
+    const stage = project.stage("greet");
+    assert(stage.code.kind !== "command");
+    pool.startEarly(code, stage.permissions, [stage.code.moduleUrl]);
+    pool.startEarly(code, stage.permissions, [stage.code.moduleUrl]);
+    assertEquals(pool.started, 1, "one worker started early, once");
+    const worker = await pool.acquire(stage.permissions);
+    assertEquals(pool.started, 1, "the worker started early is used");
+    const dirs = worker.staging.current;
+    assertEquals((await runIn(project, worker, "greet")).outcome.status, "done");
+    assertEquals(await Deno.readTextFile(`${dirs.outs}/greeting.txt`), "hello pool");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a worker started early is not used when the code access computed later differs", async () => {
+  await using project = await engineProject(FILES);
+  const code = { read: [project.dir.root, ...ownCodePaths()], importHosts: [] };
+  const pool = poolOf(project, "early", code);
+  try {
+    const stage = project.stage("greet");
+    // Expected one path fewer than the code access turns out to be.
+    pool.startEarly({ ...code, read: code.read.slice(1) }, stage.permissions, []);
+    assertEquals(pool.started, 1);
+    const worker = await pool.acquire(stage.permissions);
+    assertEquals(pool.started, 2, "a worker with the code access computed");
+    assertEquals((await runIn(project, worker, "greet")).outcome.status, "done");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("no worker is started early once the pool has made one", async () => {
+  await using project = await engineProject(FILES);
+  const code = { read: [project.dir.root, ...ownCodePaths()], importHosts: [] };
+  const pool = poolOf(project, "early", code);
+  try {
+    const stage = project.stage("greet");
+    await pool.acquire(stage.permissions);
+    pool.startEarly(code, stage.permissions, []);
+    assertEquals(pool.started, 1);
+  } finally {
+    await pool.close();
+  }
+});

@@ -124,6 +124,8 @@ export const repro: Command = {
       check,
       // A plain no-op is decided from the load cache; forced or watched runs load the pipeline.
       ...(values.force || values.watch ? {} : { loadCache: "verified" as const }),
+      // A run (not a preview, not watch mode): its first worker may start during the fingerprint.
+      earlyWorker: !values.watch && !values["dry-run"] && !values.explain,
     });
   },
 };
