@@ -81,9 +81,10 @@ let collectedAt: number | undefined;
  * then {@link releaseFreedMemory}, when the heap has grown to
  * {@link COLLECT_FROM_BYTES}: for a point after a burst (fingerprinting a
  * large pipeline) and before more memory is needed (workers importing it).
+ * `fromBytes`: another bar, for a caller that knows a burst has just ended.
  */
-export async function releaseHeapAndFreed(): Promise<void> {
-  if (Deno.memoryUsage().heapTotal >= COLLECT_FROM_BYTES) {
+export async function releaseHeapAndFreed(fromBytes = COLLECT_FROM_BYTES): Promise<void> {
+  if (Deno.memoryUsage().heapTotal >= fromBytes) {
     collect ??= await collector();
     collect();
     collectedAt = Deno.memoryUsage().heapTotal;
