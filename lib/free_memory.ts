@@ -81,14 +81,36 @@ let collectedAt: number | undefined;
  * then {@link releaseFreedMemory}, when the heap has grown to
  * {@link COLLECT_FROM_BYTES}: for a point after a burst (fingerprinting a
  * large pipeline) and before more memory is needed (workers importing it).
+ * `fromBytes`: another bar, for a caller that knows a burst has just ended.
  */
-export async function releaseHeapAndFreed(): Promise<void> {
-  if (Deno.memoryUsage().heapTotal >= COLLECT_FROM_BYTES) {
+export async function releaseHeapAndFreed(fromBytes = COLLECT_FROM_BYTES): Promise<void> {
+  if (Deno.memoryUsage().heapTotal >= fromBytes) {
     collect ??= await collector();
     collect();
     collectedAt = Deno.memoryUsage().heapTotal;
   }
   releaseFreedMemory();
+}
+
+/** How far the heap may grow back during a burst before {@link releaseHeapIfGrown} collects again. */
+export const BURST_REGROW_BYTES = 32 * 1024 * 1024;
+
+/**
+ * For a long burst of small allocations (the commit of a 100,000-file
+ * directory: ~1 KB of short-lived stats, buffers and promises a file, most
+ * of it promoted while several files are in flight): a collection when the
+ * heap has reached {@link COLLECT_FROM_BYTES} (committed) and grown
+ * {@link BURST_REGROW_BYTES} past what this process's last collection left. V8
+ * left it to grow to ~200 MiB committed for ~60 MiB live, the peak of such
+ * a run (docs/performance.md, "Peak memory of a 100,000-file out"). Cheap
+ * when it does nothing (one `Deno.memoryUsage()`): call it every few
+ * thousand files.
+ */
+export async function releaseHeapIfGrown(): Promise<void> {
+  const total = Deno.memoryUsage().heapTotal;
+  if (total < COLLECT_FROM_BYTES) return;
+  if (collectedAt !== undefined && total < collectedAt + BURST_REGROW_BYTES) return;
+  await releaseHeapAndFreed();
 }
 
 /**

@@ -5,9 +5,11 @@
  */
 
 import {
+  BURST_REGROW_BYTES,
   REGROW_BYTES,
   releaseFreedMemory,
   releaseHeapAndFreed,
+  releaseHeapIfGrown,
   releaseHeapIfRegrown,
 } from "../lib/free_memory.ts";
 import { assert, assertEquals } from "./_assert.ts";
@@ -51,4 +53,22 @@ test("after a first collection, the heap is collected again once it has regrown"
   const after = Deno.memoryUsage().heapUsed;
   assert(after < before - REGROW_BYTES, `heap used ${before} -> ${after}`);
   assertEquals(ballast, undefined);
+});
+
+test("during a burst, the heap is collected once it has grown past the bar", async () => {
+  // Garbage enough to pass COLLECT_FROM_BYTES (and BURST_REGROW_BYTES past any
+  // earlier collection of this process), none of it collected yet.
+  let garbage: unknown[][] = [];
+  const start = Deno.memoryUsage().heapTotal;
+  while (
+    Deno.memoryUsage().heapTotal < Math.max(start, 96 * 1024 * 1024) + 2 * BURST_REGROW_BYTES
+  ) {
+    garbage.push(Array.from({ length: 100_000 }, (_, i) => ({ i, s: `burst ${i}` })));
+  }
+  const before = Deno.memoryUsage().heapUsed;
+  garbage = [];
+  await releaseHeapIfGrown();
+  const after = Deno.memoryUsage().heapUsed;
+  assert(after < before - BURST_REGROW_BYTES, `heap used ${before} -> ${after}`);
+  assertEquals(garbage.length, 0);
 });

@@ -158,6 +158,20 @@ const DECIDING = 16;
  */
 export const RECORDED_PER_COMMIT = 2000;
 
+/**
+ * A directory out of this many files or more is followed by a collection
+ * of the heap when its commit ends (one ~0.1 s collection; the peak memory
+ * of a 100,000-file out's run is the next stage's walk of it on top of the
+ * commit's garbage).
+ */
+const COLLECT_AFTER_FILES = 16_384;
+
+/**
+ * The heap (committed) from which that collection is made: at 30,000 files
+ * it is ~85 MiB, ~25 of it garbage, under the bar of other collections.
+ */
+const COLLECT_AFTER_HEAP_BYTES = 48 * 1024 * 1024;
+
 /** Runs waves of stages and reports events to its sinks. */
 export class Engine {
   readonly #context: EngineContext;
@@ -186,6 +200,8 @@ export class Engine {
     const { graph } = this.#context;
     // Files written since the last marker (an earlier wave of watch mode) may be trusted now.
     this.#context.state.markClock();
+    // Object stamps are true once written: committed as they come (a large out's commit).
+    if (!request.noCommit) this.#context.state.streamObjectStamps();
     const index = await verifiedIndexOf(this.#context.state);
     const verified = index.takeRecent(this.#context) ??
       index.check(this.#context, request.stages.filter((s) => !request.force.has(s.name)));
@@ -803,6 +819,13 @@ export class Engine {
       deferStore: (store) => stores.push(store),
     });
     mark(`engine: ${stage.name} committed`);
+    // A large directory's commit leaves its per-file garbage (promises,
+    // buffers, stamps: ~100 MiB at 100,000 files) in pages V8 keeps; give
+    // them back before the next stage walks the directory again.
+    if (locked.some((out) => (out.files ?? 0) >= COLLECT_AFTER_FILES)) {
+      await (await import("../free_memory.ts")).releaseHeapAndFreed(COLLECT_AFTER_HEAP_BYTES);
+      mark("engine: heap released after a large directory");
+    }
     run.clean = true;
     const store = async () => {
       for (const later of stores) await later();

@@ -50,6 +50,7 @@ import {
   statAndLinkMany,
   statMany,
 } from "../storage/stat_many.ts";
+import { releaseHeapIfGrown } from "../free_memory.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -385,6 +386,12 @@ interface HashedOut {
   readonly files: readonly PlacedFile[];
 }
 
+/**
+ * Files of a directory between two looks at the heap during its commit
+ * (see {@link releaseHeapIfGrown}: a collection when it has grown).
+ */
+const COLLECT_EVERY = 2048;
+
 /** What {@link storeDirectory} found: the manifest, and each file's stamp as it is left. */
 interface StoredDirectory {
   readonly manifest: DirManifest;
@@ -436,6 +443,7 @@ async function storeDirectory(
       } else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
     }
     files[i] = { path, hash, stamp };
+    if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
   });
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);

@@ -208,6 +208,12 @@ export class StateStore {
   readonly #smallLoads = new Map<string, Promise<void>>();
   readonly #notSmall = new Set<string>();
   readonly #pointReads = new Map<string, number>();
+  /** Object stamps queued while streaming ({@link streamObjectStamps}), not yet handed to a commit. */
+  #streamed: { key: Deno.KvKey; value: unknown }[] = [];
+  #streaming = false;
+  /** Commits of streamed object stamps, one after another, and the first one's failure. */
+  #writing: Promise<void> = Promise.resolve();
+  #writeError: { error: unknown } | undefined;
 
   /** True until the first {@link markClock} after the marker written on opening. */
   #clockFresh = true;
@@ -308,7 +314,41 @@ export class StateStore {
     const old = await this.#entryOf(ns, name);
     if (old && old.hash === hash && sameStamp(old, stamp)) return;
     this.#knownOf(ns).set(name, entry);
-    this.defer([ns, name], entry, STAMP_BYTES + name.length);
+    if (ns === NS.object && this.#streaming) this.#stream([ns, name], entry);
+    else this.defer([ns, name], entry, STAMP_BYTES + name.length);
+  }
+
+  /**
+   * From now on, commit object stamps ({@link rememberObject}) a thousand at
+   * a time as they are remembered, instead of holding them to the next
+   * {@link flush}: a 100,000-file out's commit queued 100,000 entries (~200
+   * bytes of heap each, and the flush's own copies on top), the peak of its
+   * run (docs/performance.md, "Peak memory of a 100,000-file out"). An
+   * object's stamp is remembered once the object is in place, so each entry
+   * is true when written, whatever happens to the run after. For a run that
+   * commits: a `--no-commit` run writes no state ({@link discardPending}).
+   */
+  streamObjectStamps(): void {
+    this.#streaming = true;
+  }
+
+  #stream(key: Deno.KvKey, value: unknown): void {
+    // A write of this key queued earlier must not land after this one.
+    this.#pending.delete(keyId(key));
+    this.#streamed.push({ key, value });
+    if (this.#streamed.length >= MUTATIONS) this.#writeStreamed();
+  }
+
+  /** Hand the streamed stamps queued so far to a commit after those before. */
+  #writeStreamed(): Promise<void> {
+    const writes = this.#streamed;
+    this.#streamed = [];
+    if (writes.length > 0) {
+      this.#writing = this.#writing.then(() => this.#commit(writes)).catch((error) => {
+        this.#writeError ??= { error };
+      });
+    }
+    return this.#writing;
   }
 
   /**
@@ -491,6 +531,12 @@ export class StateStore {
 
   /** Commit queued writes. */
   async flush(): Promise<void> {
+    await this.#writeStreamed();
+    if (this.#writeError !== undefined) {
+      const { error } = this.#writeError;
+      this.#writeError = undefined;
+      throw error;
+    }
     const writes = [...this.#pending.values()];
     this.#pending.clear();
     for (const { key, value } of writes) {
@@ -533,6 +579,7 @@ export class StateStore {
   /** Drop queued writes: nothing of this process is recorded (`--no-commit`). */
   discardPending(): void {
     this.#pending.clear();
+    this.#streamed = [];
   }
 
   /**

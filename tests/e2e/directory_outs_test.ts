@@ -337,3 +337,48 @@ test(
     }
   },
 );
+
+/** A stage writing `files` files of distinct content into `many/`. */
+const STREAMED_PIPELINE = (files: number) =>
+  `import { out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("many");
+pipeline.stage({
+  name: "many",
+  outs: { many: out("many/") },
+  run: (_deps, ctx) => {
+    Deno.mkdirSync(ctx.outs.many, { recursive: true });
+    for (let i = 0; i < ${files}; i++) Deno.writeTextFileSync(\`\${ctx.outs.many}/f\${i}.txt\`, \`file \${i}\`);
+  },
+});
+`;
+
+/** The object stamps the state store holds, by hash. */
+async function objectStamps(p: TempProject): Promise<Map<string, { ino: number }>> {
+  const kv = await Deno.openKv(p.path(".pivot/state/state.db"));
+  try {
+    const entries = await Array.fromAsync(kv.list<{ ino: number }>({ prefix: ["object"] }));
+    return new Map(entries.map((e) => [e.key[1] as string, e.value]));
+  } finally {
+    kv.close();
+  }
+}
+
+test("a directory out of more files than one state commit holds: every object's stamp is recorded, none with --no-commit", async () => {
+  // 2,500 objects: two commits of streamed stamps during the run, the rest at its end.
+  await using p = await TempProject.create({ "pipeline.ts": STREAMED_PIPELINE(2500) });
+  const dry = await p.events("repro", "--no-commit");
+  assertEquals(TempProject.byStatus(dry.events), { ran: ["many"] });
+  assertEquals((await objectStamps(p)).size, 0, "--no-commit writes no state");
+
+  const { events } = await p.events("repro");
+  assertEquals(TempProject.byStatus(events), { ran: ["many"] });
+  const stamps = await objectStamps(p);
+  assertEquals(stamps.size, 2500);
+  for (const i of [0, 1234, 2499]) {
+    const hash = await hashFile(p.path("many", `f${i}.txt`));
+    const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
+    assertEquals(stamps.get(hash)?.ino, object.ino, `f${i}.txt's object stamp`);
+  }
+  const again = await p.events("repro");
+  assertEquals(TempProject.byStatus(again.events), { skipped: ["many"] });
+});

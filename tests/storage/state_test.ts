@@ -345,3 +345,75 @@ test("racy: statMany's helper thread gives stamps judged by the marker", async (
   assertEquals(stamps.slice(0, -1).filter((stamp) => isRacy(stamp!, { ...clock, wall })).length, 0);
   assertEquals(isRacy(stamps.at(-1)!, { ...clock, wall: wall + 10 * RACY_MS }), true);
 });
+
+/** Wait (bounded) until `check` is true: a streamed commit lands on its own time. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return false;
+}
+
+/** A distinct 16-digit object hash for `n`. */
+const objectHash = (n: number) => n.toString(16).padStart(16, "0");
+
+test("object stamps wait for a flush unless streamed", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  for (let n = 0; n < 1000; n++) await state.rememberObject(objectHash(n), stamp);
+  assertEquals((await state.kv.get([NS.object, objectHash(0)])).value, null);
+  await state.flush();
+  assertEquals((await state.kv.get([NS.object, objectHash(0)])).value, {
+    ...stamp,
+    hash: objectHash(0),
+  });
+});
+
+test("streamed object stamps are committed a thousand at a time, before the flush", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  state.streamObjectStamps();
+  for (let n = 0; n < 999; n++) await state.rememberObject(objectHash(n), stamp);
+  // Fewer than a thousand: still queued.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assertEquals((await state.kv.get([NS.object, objectHash(0)])).value, null);
+  await state.rememberObject(objectHash(999), stamp);
+  const first = [NS.object, objectHash(0)];
+  assert(await eventually(async () => (await state.kv.get(first)).value !== null));
+  assertEquals((await state.kv.get(first)).value, { ...stamp, hash: objectHash(0) });
+  assertEquals((await state.kv.get([NS.object, objectHash(999)])).value, {
+    ...stamp,
+    hash: objectHash(999),
+  });
+  // The rest goes with the flush; reads see every stamp throughout.
+  await state.rememberObject(objectHash(1000), stamp);
+  assertEquals(await state.objectStamp(objectHash(1000)), stamp);
+  await state.flush();
+  assertEquals((await state.kv.get([NS.object, objectHash(1000)])).value, {
+    ...stamp,
+    hash: objectHash(1000),
+  });
+});
+
+test("a streamed object stamp is not overwritten by an older one queued before", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const newer = { ...stamp, ino: 43 };
+  await state.rememberObject(HASH, stamp);
+  state.streamObjectStamps();
+  await state.rememberObject(HASH, newer);
+  await state.flush();
+  assertEquals((await state.kv.get([NS.object, HASH])).value, { ...newer, hash: HASH });
+  assertEquals(await state.objectStamp(HASH), newer);
+});
+
+test("discardPending drops streamed object stamps not yet committed", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  state.streamObjectStamps();
+  await state.rememberObject(HASH, stamp);
+  state.discardPending();
+  await state.flush();
+  assertEquals((await state.kv.get([NS.object, HASH])).value, null);
+});
