@@ -358,13 +358,18 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
 /** A distinct 16-digit object hash for `n`. */
 const objectHash = (n: number) => n.toString(16).padStart(16, "0");
 
+/** The object stamp `state` has written to its store for `hash` (null: none yet). */
+async function storedStamp(state: StateStore, hash: string): Promise<unknown> {
+  return await storedStamp(state, hash);
+}
+
 test("object stamps wait for a flush unless streamed", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
   for (let n = 0; n < 1000; n++) await state.rememberObject(objectHash(n), stamp);
-  assertEquals((await state.kv.get([NS.object, objectHash(0)])).value, null);
+  assertEquals(await storedStamp(state, objectHash(0)), null);
   await state.flush();
-  assertEquals((await state.kv.get([NS.object, objectHash(0)])).value, {
+  assertEquals(await storedStamp(state, objectHash(0)), {
     ...stamp,
     hash: objectHash(0),
   });
@@ -377,12 +382,11 @@ test("streamed object stamps are committed a thousand at a time, before the flus
   for (let n = 0; n < 999; n++) await state.rememberObject(objectHash(n), stamp);
   // Fewer than a thousand: still queued.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  assertEquals((await state.kv.get([NS.object, objectHash(0)])).value, null);
+  assertEquals(await storedStamp(state, objectHash(0)), null);
   await state.rememberObject(objectHash(999), stamp);
-  const first = [NS.object, objectHash(0)];
-  assert(await eventually(async () => (await state.kv.get(first)).value !== null));
-  assertEquals((await state.kv.get(first)).value, { ...stamp, hash: objectHash(0) });
-  assertEquals((await state.kv.get([NS.object, objectHash(999)])).value, {
+  assert(await eventually(async () => await storedStamp(state, objectHash(0)) !== null));
+  assertEquals(await storedStamp(state, objectHash(0)), { ...stamp, hash: objectHash(0) });
+  assertEquals(await storedStamp(state, objectHash(999)), {
     ...stamp,
     hash: objectHash(999),
   });
@@ -390,7 +394,7 @@ test("streamed object stamps are committed a thousand at a time, before the flus
   await state.rememberObject(objectHash(1000), stamp);
   assertEquals(await state.objectStamp(objectHash(1000)), stamp);
   await state.flush();
-  assertEquals((await state.kv.get([NS.object, objectHash(1000)])).value, {
+  assertEquals(await storedStamp(state, objectHash(1000)), {
     ...stamp,
     hash: objectHash(1000),
   });
@@ -404,7 +408,7 @@ test("a streamed object stamp is not overwritten by an older one queued before",
   state.streamObjectStamps();
   await state.rememberObject(HASH, newer);
   await state.flush();
-  assertEquals((await state.kv.get([NS.object, HASH])).value, { ...newer, hash: HASH });
+  assertEquals(await storedStamp(state, HASH), { ...newer, hash: HASH });
   assertEquals(await state.objectStamp(HASH), newer);
 });
 
@@ -415,5 +419,5 @@ test("discardPending drops streamed object stamps not yet committed", async () =
   await state.rememberObject(HASH, stamp);
   state.discardPending();
   await state.flush();
-  assertEquals((await state.kv.get([NS.object, HASH])).value, null);
+  assertEquals(await storedStamp(state, HASH), null);
 });
