@@ -360,7 +360,7 @@ const objectHash = (n: number) => n.toString(16).padStart(16, "0");
 
 /** The object stamp `state` has written to its store for `hash` (null: none yet). */
 async function storedStamp(state: StateStore, hash: string): Promise<unknown> {
-  return await storedStamp(state, hash);
+  return (await state.kv.get([NS.object, hash])).value;
 }
 
 test("object stamps wait for a flush unless streamed", async () => {
