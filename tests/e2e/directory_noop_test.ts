@@ -71,6 +71,33 @@ async function settle(project: TempProject, child: boolean): Promise<Run> {
   return noop;
 }
 
+/** What a sequence of steps is given: its project, which process runs it, and the outputs it records. */
+interface Sequence {
+  readonly project: TempProject;
+  /** The child alone (`PIVOT_IN_LAUNCHER=off`), or as a user runs it. */
+  readonly child: boolean;
+  /** What the two runs of the sequence must print alike. */
+  readonly outputs: string[];
+}
+
+/**
+ * Run `steps` on a new project of `files` twice, as a user runs them and
+ * with the child alone, and check both recorded the same outputs.
+ */
+async function inBothProcesses(
+  files: Record<string, string>,
+  steps: (sequence: Sequence) => Promise<void>,
+): Promise<void> {
+  const seen: string[][] = [];
+  for (const child of [false, true]) {
+    await using project = await TempProject.create(files);
+    const outputs: string[] = [];
+    await steps({ project, child, outputs });
+    seen.push(outputs);
+  }
+  assertEquals(seen[0], seen[1]);
+}
+
 const DEP_FILES = {
   "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 
@@ -100,10 +127,7 @@ pipeline.stage({
 };
 
 test("a directory dep's no-op runs in the launcher, and every change in the directory is seen", async () => {
-  const seen: string[][] = [];
-  for (const child of [false, true]) {
-    await using project = await TempProject.create(DEP_FILES);
-    const outputs: string[] = [];
+  await inBothProcesses(DEP_FILES, async ({ project, child, outputs }) => {
     const ran = async (what: string, expected: string) => {
       const run = await pivot(project, ["repro"], child);
       assert(/ran +gather/.test(run.stdout), `${what}: ${run.stdout}`);
@@ -172,9 +196,7 @@ test("a directory dep's no-op runs in the launcher, and every change in the dire
     );
     outputs.push(timeless(again.stdout));
     outputs.push(timeless((await settle(project, child)).stdout));
-    seen.push(outputs);
-  }
-  assertEquals(seen[0], seen[1]);
+  });
 });
 
 const OUT_FILES = {
@@ -215,10 +237,7 @@ pipeline.stage({
 };
 
 test("a directory out's no-op runs in the launcher, and a changed, added or removed file is seen", async () => {
-  const seen: string[][] = [];
-  for (const child of [false, true]) {
-    await using project = await TempProject.create(OUT_FILES);
-    const outputs: string[] = [];
+  await inBothProcesses(OUT_FILES, async ({ project, child, outputs }) => {
     const changed = async (what: string) => {
       const run = await pivot(project, ["repro"], child);
       assert(!run.stdout.includes("Everything is up to date"), `${what}: ${run.stdout}`);
@@ -243,7 +262,5 @@ test("a directory out's no-op runs in the launcher, and a changed, added or remo
     await project.write("gen/d1/deep/extra.txt", "extra\n");
     await changed("added");
     outputs.push(timeless((await settle(project, child)).stdout));
-    seen.push(outputs);
-  }
-  assertEquals(seen[0], seen[1]);
+  });
 });
