@@ -19,7 +19,7 @@ import { ownCodePaths } from "../../lib/own_code.ts";
 import { exists } from "../../lib/paths.ts";
 import { loadYamlPipeline } from "../../lib/pipeline/load_yaml.ts";
 import { emptyParamsYaml } from "../../lib/pipeline/params.ts";
-import { Cache } from "../../lib/storage/cache.ts";
+import { Cache, type CacheOptions, type CheckoutMode } from "../../lib/storage/cache.ts";
 import { StateStore } from "../../lib/storage/state.ts";
 import { WorkerPool } from "../../lib/worker/pool.ts";
 import { type TempDir, tempDir } from "../_project.ts";
@@ -62,17 +62,32 @@ export interface WaveOptions {
   readonly onEvent?: (event: EngineEvent) => void;
 }
 
+/** Options of {@link engineProject}. */
+export interface EngineProjectOptions {
+  /** The checkout mode (default `hardlink`). */
+  readonly checkoutMode?: CheckoutMode;
+  /**
+   * The cache's pace of object creates; given, the cache also remembers
+   * objects' stamps in the state store, as a CLI session's does (default:
+   * neither).
+   */
+  readonly pace?: CacheOptions["pace"];
+}
+
 /**
  * Write `files` (relative path → text) into a fresh project (with `.pivot/`)
  * and open it. `files` should hold `pivot.yaml` and `stages.ts`.
  */
-export async function engineProject(files: Record<string, string>): Promise<EngineProject> {
+export async function engineProject(
+  files: Record<string, string>,
+  options: EngineProjectOptions = {},
+): Promise<EngineProject> {
   const dir = await tempDir();
   await Deno.mkdir(dir.path(".pivot"));
   for (const [path, text] of Object.entries(files)) await dir.write(path, text);
   const project = projectAt(dir.root);
   const state = await StateStore.open(project.stateDir);
-  const cache = new Cache(project.cacheDir);
+  const cache = new Cache(project.cacheDir, options.pace ? { pace: options.pace, state } : {});
   const events: EngineEvent[] = [];
   const load = async (): Promise<EngineContext> => {
     const { stages } = await loadYamlPipeline(
@@ -86,7 +101,7 @@ export async function engineProject(files: Record<string, string>): Promise<Engi
       fingerprints: new Map(),
       state,
       cache,
-      checkoutMode: "hardlink",
+      checkoutMode: options.checkoutMode ?? "hardlink",
       warn: (message) => events.push({ type: "warning", message }),
     };
   };

@@ -1,0 +1,61 @@
+/**
+ * A directory out committed in the default (copy) mode, its objects made on
+ * both lanes (this thread and, every other one, Deno's blocking pool), with
+ * the synchronous lane's creates as they come or each counted as slow (so
+ * that `CreatePace` turns to asynchronous creates): every object intact and
+ * read-only, the workspace files independent of them, each object's stamp
+ * remembered as its own.
+ */
+
+import { assert, assertEquals } from "../_assert.ts";
+import { CreatePace } from "../../lib/storage/cache.ts";
+import { hashBytes } from "../../lib/storage/hash.ts";
+import { stampOf } from "../../lib/storage/state.ts";
+import { readLock } from "../../lib/storage/lock_file.ts";
+import { engineProject } from "./_engine.ts";
+import { test } from "../_harness.ts";
+
+const FILES = {
+  "pivot.yaml": `stages:\n  gen:\n    run: stages.ts#gen\n    outs: { out: gen/ }\n`,
+  // 300 files in 3 folders; every tenth has the content of another (one
+  // object for both, stored once whichever lane meets it first).
+  "stages.ts": `export function gen(_deps, ctx) {
+  for (let i = 0; i < 300; i++) {
+    const dir = \`\${ctx.outs.out}/d\${Math.floor(i / 100)}\`;
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(\`\${dir}/f\${i}.txt\`, i % 10 === 0 ? "same\\n" : \`file \${i}\\n\`);
+  }
+}
+`,
+};
+
+for (const [pacing, slowMs] of [["as they come", 2], ["each counted as slow", 0]] as const) {
+  test(`a directory out committed, creates ${pacing}: every object intact, the workspace its own`, async () => {
+    const pace = new CreatePace(slowMs, 2);
+    await using project = await engineProject(FILES, { checkoutMode: "copy", pace });
+    const summary = await project.wave();
+    assertEquals([summary.ran, summary.failed], [1, 0]);
+    const { cache, state } = project.context;
+    const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+    const manifest = await cache.readManifest(lock!.outs[0].hash);
+    assertEquals(manifest?.files.length, 300);
+    const distinct = new Set(manifest!.files.map((f) => f.hash));
+    assertEquals(distinct.size, 271);
+    for (const { path, hash } of manifest!.files) {
+      const file = project.dir.path(`gen/${path}`);
+      const object = cache.objectPath(hash);
+      const bytes = await Deno.readFile(object);
+      assertEquals(await hashBytes(bytes), hash, `${path}: its object is whole`);
+      assertEquals(await Deno.readFile(file), bytes);
+      const [fileInfo, objectInfo] = [await Deno.stat(file), await Deno.stat(object)];
+      assertEquals(objectInfo.mode! & 0o777, 0o444, `${path}: its object is read-only`);
+      assert(fileInfo.ino !== objectInfo.ino, `${path}: the workspace file is not the object`);
+      // The stamp remembered for the object is the object's own.
+      assertEquals(await state.objectStamp(hash), stampOf(objectInfo));
+    }
+    // A write to a workspace file leaves its object alone.
+    const first = manifest!.files[1];
+    await Deno.writeTextFile(project.dir.path(`gen/${first.path}`), "edited\n");
+    assertEquals(await hashBytes(await Deno.readFile(cache.objectPath(first.hash))), first.hash);
+  });
+}
