@@ -141,7 +141,8 @@ async function placeTree(
  * A `hardlink` checkout of the directory `out` (its manifest's files
  * `entries`, parsed from `text`) in one pass over its objects: each one
  * stat-ed and linked at its place in the folder built beside the directory
- * ({@link statAndLinkTree}, on two threads for a large one), and only then are the stamps checked, by the one-digest checks of
+ * ({@link statAndLinkTree}, on two threads for a large one), and only then
+ * are the stamps checked, by the one-digest checks of
  * {@link verifiedObjects}. The folder is swapped in only when they hold:
  * until then nothing in the workspace has changed, so linking first is
  * safe. Undefined when they do not (an object missing, or written since it
