@@ -47,7 +47,7 @@ import {
   HelperThread,
   linkMany,
   PARALLEL_FROM_STARTED,
-  statAndLinkMany,
+  statAndLinkTree,
   statMany,
 } from "../storage/stat_many.ts";
 import { releaseHeapIfGrown } from "../free_memory.ts";
@@ -93,14 +93,15 @@ export async function restoreOut(
   // started now (by the count its lock file gives) so that its start
   // overlaps reading the manifest.
   using helper = (locked.files ?? 0) >= PARALLEL_FROM_STARTED ? HelperThread.start() : undefined;
-  const manifest = await cache.readManifest(locked.hash);
-  if (!manifest) return false;
+  const read = await cache.readManifestText(locked.hash);
+  if (!read) return false;
+  const { manifest } = read;
   mark("restore: manifest read");
   const placeMode = modeFor(out, mode);
   // Hard links in one pass (each object checked after); whatever that
   // cannot vouch for is placed the careful way, each object checked first.
   const linked = placeMode === "hardlink"
-    ? await linkTree(context, out, locked.hash, manifest.files, helper)
+    ? await linkTree(context, out, locked.hash, manifest.files, read.text, helper)
     : undefined;
   const files = linked ??
     await placeTree(context, out, locked.hash, manifest.files, placeMode, helper);
@@ -137,10 +138,11 @@ async function placeTree(
 }
 
 /**
- * A `hardlink` checkout of the directory `out` in one pass over its
- * objects: each one stat-ed and linked at its place in the folder built
- * beside the directory ({@link statAndLinkMany}, on two threads for a large
- * one), and only then are the stamps checked, by the one-digest checks of
+ * A `hardlink` checkout of the directory `out` (its manifest's files
+ * `entries`, parsed from `text`) in one pass over its objects: each one
+ * stat-ed and linked at its place in the folder built beside the directory
+ * ({@link statAndLinkTree}, on two threads for a large one), and only then
+ * are the stamps checked, by the one-digest checks of
  * {@link verifiedObjects}. The folder is swapped in only when they hold:
  * until then nothing in the workspace has changed, so linking first is
  * safe. Undefined when they do not (an object missing, or written since it
@@ -153,6 +155,7 @@ async function linkTree(
   out: OutDef,
   hash: Hash,
   entries: readonly ManifestEntry[],
+  text: string,
   helper?: HelperThread,
 ): Promise<PlacedFile[] | undefined> {
   const { cache, state } = context;
@@ -162,11 +165,14 @@ async function linkTree(
   try {
     makeParents(temp, entries);
     mark("restore: parents made");
-    const { stamps, linked } = await statAndLinkMany(
-      entries.map(({ hash }) => cache.objectPath(hash)),
-      entries.map(({ path }) => base + path),
-      { helper },
-    );
+    const short = fromWorkingDir();
+    const { stamps, linked } = await statAndLinkTree({
+      files: entries,
+      manifest: text,
+      objectPath: (hash) => short(cache.objectPath(hash)),
+      objects: short(cache.objectsDir),
+      into: short(base),
+    }, { helper });
     mark("restore: objects linked");
     if (!(await stampsVouch(state, out.path, hash, entries, stamps))) return undefined;
     const objects = stamps as FileStamp[];
@@ -185,6 +191,30 @@ async function linkTree(
   } finally {
     if (!swapped) removePath(temp);
   }
+}
+
+/**
+ * A function giving an absolute path relative to the process's working
+ * directory when it lies under it (else the path as it is). A hardlink
+ * checkout makes three path lookups a file (the object's `stat`, then
+ * `link`'s two names): relative to the working directory (the project's
+ * root, usually), the kernel walks the few components inside the project,
+ * not every one from `/`; ~15 % of the link pass's time in a project six
+ * directories deep, as the bench's (`cp -al`, its peer, is given relative
+ * paths too). Safe because Pivot never changes its working directory
+ * (stages may not either: lib/worker/guards.ts), and the helper thread
+ * shares it.
+ */
+function fromWorkingDir(): (abs: string) => string {
+  let cwd: string;
+  try {
+    cwd = withSlash(Deno.cwd());
+  } catch {
+    return (abs) => abs; // the working directory is gone: absolute paths still work
+  }
+  // Every path under it loses the same prefix (the objects' directory and
+  // each object alike: LinkTree.objects).
+  return (abs) => abs.startsWith(cwd) ? abs.slice(cwd.length) : abs;
 }
 
 /**

@@ -29,10 +29,38 @@ export const CONTROL = {
 
 /**
  * What is done per item: `stat` a path; `link` a source at a new name;
- * `statLink` both (the source's stamp, then the link: a `hardlink`
- * checkout's one pass over a directory's objects).
+ * `statLinkTree` both (the source's stamp, then the link) for the files of
+ * a directory manifest ({@link LinkTreeJob}: a `hardlink` checkout's one
+ * pass over a directory's objects).
  */
-export type ManyOp = "stat" | "link" | "statLink";
+export type ManyOp = "stat" | "link" | "statLinkTree";
+
+/**
+ * A `statLinkTree` job's items: for each file of a directory manifest, in
+ * its order, the file's object stat-ed and linked at the file's path under a
+ * folder. Sent as the manifest's text (one string copied; the helper parses
+ * it on its own core) and two prefixes, so the calling thread builds no list
+ * of paths before the helper can start.
+ */
+export interface LinkTreeJob {
+  /** A directory manifest's text (`{"files":[{"hash":…,"path":…},…]}`). */
+  readonly manifest: string;
+  /** The cache's objects directory, ending in "/" (see {@link treeObject}). */
+  readonly objects: string;
+  /** The folder the files are linked into, ending in "/". */
+  readonly into: string;
+}
+
+/**
+ * The object of `hash` under `objects`, as `Cache.objectPath` makes it for a
+ * hash of hex digits; undefined for any other (the calling thread then asks
+ * the cache itself).
+ */
+export function treeObject(objects: string, hash: string): string | undefined {
+  return HEX.test(hash) ? `${objects}${hash.slice(0, 2)}/${hash.slice(2)}` : undefined;
+}
+
+const HEX = /^[0-9a-f]+$/;
 
 /**
  * Paths are sent as one string, joined by NUL (which no path holds): a
@@ -47,13 +75,15 @@ export interface ManyJob {
   /** Told back with each message about this job (a helper thread does one job after another). */
   readonly id: number;
   readonly op: ManyOp;
-  /** `stat`: the paths; `link`, `statLink`: the sources; joined by {@link PATH_SEPARATOR}. */
-  readonly paths: string;
-  /** `link`, `statLink`: the new names, one per source, joined likewise. */
+  /** `stat`: the paths; `link`: the sources; joined by {@link PATH_SEPARATOR}. */
+  readonly paths?: string;
+  /** `link`: the new names, one per source, joined likewise. */
   readonly dests?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;
-  /** `stat`, `statLink`: four numbers per item (mtime in ms, size, inode, device). */
+  /** `statLinkTree`: the manifest and where its files go. */
+  readonly tree?: LinkTreeJob;
+  /** `stat`, `statLinkTree`: four numbers per item (mtime in ms, size, inode, device). */
   readonly stamps?: SharedArrayBuffer;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;

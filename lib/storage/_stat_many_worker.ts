@@ -8,35 +8,77 @@
  * @module
  */
 
-import { BLOCK, CONTROL, type ManyJob, type ManyReply, PATH_SEPARATOR } from "./_stat_many_job.ts";
+import {
+  BLOCK,
+  CONTROL,
+  type LinkTreeJob,
+  type ManyJob,
+  type ManyReply,
+  PATH_SEPARATOR,
+  treeObject,
+} from "./_stat_many_job.ts";
 
 const scope = self as unknown as Worker;
 
+/** Each item's path (the source, for a link) and new name, by index. */
+interface Items {
+  readonly count: number;
+  path(i: number): string;
+  dest(i: number): string;
+}
+
+/** The items of a job of lists (joined paths). */
+function listItems(joined: string, joinedDests: string | undefined): Items {
+  const paths = joined.split(PATH_SEPARATOR);
+  const dests = joinedDests?.split(PATH_SEPARATOR);
+  return { count: paths.length, path: (i) => paths[i], dest: (i) => dests![i] };
+}
+
+/**
+ * The items of a `statLinkTree` job, each path made when its item is done.
+ * A hash that is not hex throws: that item, and the rest, are left to the
+ * calling thread, which asks its cache where the object is.
+ */
+function treeItems({ manifest, objects, into }: LinkTreeJob): Items {
+  const files = (JSON.parse(manifest) as { files: { hash: string; path: string }[] }).files;
+  return {
+    count: files.length,
+    path: (i) => {
+      const path = treeObject(objects, files[i].hash);
+      if (path === undefined) throw new Error("not an object's hash");
+      return path;
+    },
+    dest: (i) => into + files[i].path,
+  };
+}
+
 function run(
-  { id, op, paths: joined, dests: joinedDests, control: buffer, stamps, first }: ManyJob,
+  { id, op, paths: joined, dests: joinedDests, tree, control: buffer, stamps, first }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
   const blocks = control.length - CONTROL.blocks;
-  const paths = joined.split(PATH_SEPARATOR);
-  const dests = joinedDests?.split(PATH_SEPARATOR);
-  Atomics.store(control, CONTROL.active, 1);
   try {
+    const items = tree === undefined ? listItems(joined!, joinedDests) : treeItems(tree);
+    // Active from here (before taking a block), not while reading the job:
+    // a caller that took every block meanwhile need not wait for that.
+    Atomics.store(control, CONTROL.active, 1);
     // From the last block back (the calling thread takes them from the first on).
     for (let k = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; k++) {
       const b = blocks - 1 - k;
       if (first && k === 0) scope.postMessage({ id, event: "started" } satisfies ManyReply);
       const start = b * BLOCK;
-      const end = Math.min(paths.length, start + BLOCK);
+      const end = Math.min(items.count, start + BLOCK);
       for (let i = start; i < end; i++) {
+        const path = items.path(i);
         if (op !== "link") {
-          const info = Deno.statSync(paths[i]);
+          const info = Deno.statSync(path);
           numbers![4 * i] = info.mtime?.getTime() ?? 0;
           numbers![4 * i + 1] = info.size;
           numbers![4 * i + 2] = info.ino ?? 0;
           numbers![4 * i + 3] = info.dev;
         }
-        if (op !== "stat") Deno.linkSync(paths[i], dests![i]);
+        if (op !== "stat") Deno.linkSync(path, items.dest(i));
         Atomics.store(control, CONTROL.blocks + b, i - start + 1);
       }
     }

@@ -151,6 +151,15 @@ export class Cache {
     this.#pace = options.pace ?? new CreatePace();
   }
 
+  /**
+   * The directory of the objects, ending in "/": the object of a hash of hex
+   * digits `h` is at `objectsDir + h.slice(0, 2) + "/" + h.slice(2)` (see
+   * {@link Cache.objectPath}).
+   */
+  get objectsDir(): string {
+    return this.#files;
+  }
+
   /** Where the object for `hash` lives. */
   objectPath(hash: Hash): string {
     // Concatenated, not joined: a checkout of 100,000 files asks 200,000
@@ -325,6 +334,18 @@ export class Cache {
 
   /** Read a directory manifest, or undefined when missing or corrupt. */
   async readManifest(hash: Hash): Promise<DirManifest | undefined> {
+    return (await this.readManifestText(hash))?.manifest;
+  }
+
+  /**
+   * {@link Cache.readManifest}, with the manifest's text (its object's
+   * content, checked): a hardlink checkout hands the text to its helper
+   * thread, a copy of one string, where the parsed manifest would be
+   * serialised object by object.
+   */
+  async readManifestText(
+    hash: Hash,
+  ): Promise<{ manifest: DirManifest; text: string } | undefined> {
     let text: string;
     try {
       text = await Deno.readTextFile(this.objectPath(hash));
@@ -333,7 +354,7 @@ export class Cache {
       throw error;
     }
     if (await hashBytes(text) !== hash) return undefined;
-    return JSON.parse(text) as DirManifest;
+    return { manifest: JSON.parse(text) as DirManifest, text };
   }
 
   /**

@@ -22,6 +22,7 @@
 import {
   BLOCK,
   CONTROL,
+  type LinkTreeJob,
   type ManyJob,
   type ManyOp,
   type ManyReply,
@@ -82,13 +83,13 @@ export async function statMany(
   };
   const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 32 : 0);
   const numbers = new Float64Array(stamps);
-  await share({ op: "stat", paths, stamps }, local, (i) => {
+  await share({ op: "stat", paths, stamps }, paths.length, local, (i) => {
     result[i] = stampAt(numbers, i);
   }, options);
   return result;
 }
 
-/** The stamp of item `i` of a helper's `stat` or `statLink` job. */
+/** The stamp of item `i` of a helper's `stat` or `statLinkTree` job. */
 function stampAt(numbers: Float64Array, i: number): FileStamp {
   const at = 4 * i;
   return stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
@@ -115,13 +116,13 @@ export async function linkMany(
   const local = (i: number) => {
     linked[i] = tryHardLink(sources[i], dests[i]) ? 1 : 0;
   };
-  await share({ op: "link", paths: sources, dests }, local, (i) => {
+  await share({ op: "link", paths: sources, dests }, sources.length, local, (i) => {
     linked[i] = 1;
   }, options);
   return linked;
 }
 
-/** What {@link statAndLinkMany} found and did, per item. */
+/** What {@link statAndLinkTree} found and did, per item. */
 export interface StatLinked {
   /** Each source's stamp ({@link statMany}'s), undefined for one that does not exist. */
   readonly stamps: (FileStamp | undefined)[];
@@ -129,37 +130,66 @@ export interface StatLinked {
   readonly linked: Uint8Array;
 }
 
+/** The files of a directory manifest to link into a folder ({@link statAndLinkTree}). */
+export interface LinkTree {
+  /** The manifest's files, in its order. */
+  readonly files: readonly { readonly hash: string; readonly path: string }[];
+  /** The manifest's text, whose parse is {@link LinkTree.files}. */
+  readonly manifest: string;
+  /** Where the cache keeps the object of `hash` (`Cache.objectPath`, or a path equal to it). */
+  readonly objectPath: (hash: string) => string;
+  /**
+   * The objects' directory, ending in "/", in the same form as
+   * {@link LinkTree.objectPath}'s paths (both absolute, or both relative to
+   * the same directory): `objectPath(h)` is `objects + h.slice(0, 2) + "/" +
+   * h.slice(2)` for a hash of hex digits.
+   */
+  readonly objects: string;
+  /** The folder the files go in, ending in "/": file `path` is linked at `into + path`. */
+  readonly into: string;
+}
+
 /**
- * {@link statMany} of `sources` and {@link linkMany} of each at the same
- * index of `dests`, in one pass: per item its stamp, then (when it exists)
- * its link. One list instead of two: one message to the helper, one wait
- * for it, and each source's inode still in the kernel's cache when it is
- * linked. A stat error other than a missing file is thrown, as is
- * `AlreadyExists` at a new name, as by the two lists.
+ * For each file of a directory manifest, in its order: the stamp of its
+ * object ({@link statMany}'s), then (when the object exists) a link to the
+ * object at the file's place under the folder ({@link linkMany}'s). One
+ * pass instead of two lists: one message to the helper, one wait for it,
+ * and each object's inode still in the kernel's cache when it is linked. A
+ * stat error other than a missing object is thrown, as is `AlreadyExists`
+ * at a new name, as by the two lists. The helper thread
+ * is sent the manifest's text, not two lists of paths: the calling thread
+ * starts on its blocks at once (making and joining 20,000 paths took it
+ * ~15 ms at 10,000 files, with the helper idle), and each thread makes the
+ * paths of the items it does as it does them.
  *
  * @example
  * ```ts ignore
- * const { stamps, linked } = await statAndLinkMany([".pivot/cache/files/ab/cdef"], ["out/a.txt"]);
+ * const { stamps, linked } = await statAndLinkTree({
+ *   files, manifest, objectPath: (h) => cache.objectPath(h), objects: cache.objectsDir,
+ *   into: "out.tmp/",
+ * });
  * ```
  */
-export async function statAndLinkMany(
-  sources: readonly string[],
-  dests: readonly string[],
+export async function statAndLinkTree(
+  tree: LinkTree,
   options: ManyOptions = {},
 ): Promise<StatLinked> {
-  const stamps = new Array<FileStamp | undefined>(sources.length);
-  const linked = new Uint8Array(sources.length);
+  const { files, objectPath, into } = tree;
+  const n = files.length;
+  const stamps = new Array<FileStamp | undefined>(n);
+  const linked = new Uint8Array(n);
   const local = (i: number) => {
-    const info = statOrUndefined(sources[i]);
+    const { hash, path } = files[i];
+    const source = objectPath(hash);
+    const info = statOrUndefined(source);
     stamps[i] = info && stampOf(info);
     if (info === undefined) return;
-    linked[i] = tryHardLink(sources[i], dests[i]) ? 1 : 0;
+    linked[i] = tryHardLink(source, into + path) ? 1 : 0;
   };
-  const shared = new SharedArrayBuffer(
-    useHelper(sources.length, options) ? sources.length * 32 : 0,
-  );
+  const shared = new SharedArrayBuffer(useHelper(n, options) ? n * 32 : 0);
   const numbers = new Float64Array(shared);
-  await share({ op: "statLink", paths: sources, dests, stamps: shared }, local, (i) => {
+  const sent: LinkTreeJob = { manifest: tree.manifest, objects: tree.objects, into };
+  await share({ op: "statLinkTree", tree: sent, stamps: shared }, n, local, (i) => {
     stamps[i] = stampAt(numbers, i);
     linked[i] = 1;
   }, options);
@@ -179,11 +209,11 @@ function useHelper(items: number, options: ManyOptions): boolean {
  */
 async function share(
   job: ListJob,
+  n: number,
   local: (i: number) => void,
   remote: (i: number) => void,
   options: ManyOptions,
 ): Promise<void> {
-  const n = job.paths.length;
   const blocks = Math.ceil(n / BLOCK);
   const first = options.helperFirst === true;
   const thread = useHelper(n, options) ? options.helper ?? HelperThread.start() : undefined;
@@ -236,11 +266,12 @@ async function share(
   mark(`${job.op} of ${n} files: ${helped} by the helper thread`);
 }
 
-/** A job as the calling thread holds it: its lists as arrays (posted joined). */
+/** A job as the calling thread holds it: its lists as arrays (posted joined), or a tree. */
 interface ListJob {
   readonly op: ManyOp;
-  readonly paths: readonly string[];
+  readonly paths?: readonly string[];
   readonly dests?: readonly string[];
+  readonly tree?: LinkTreeJob;
   readonly stamps?: SharedArrayBuffer;
   readonly first?: boolean;
 }
@@ -329,7 +360,7 @@ export class HelperThread {
       {
         ...job,
         id,
-        paths: job.paths.join(PATH_SEPARATOR),
+        paths: job.paths?.join(PATH_SEPARATOR),
         dests: job.dests?.join(PATH_SEPARATOR),
         control: control.buffer as SharedArrayBuffer,
       } satisfies ManyJob,

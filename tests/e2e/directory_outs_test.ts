@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals } from "../_assert.ts";
-import { tempDir, TempProject } from "../_project.ts";
+import { runPivot, tempDir, TempProject } from "../_project.ts";
 import { test } from "../_harness.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
 
@@ -252,10 +252,15 @@ test("hardlink checkout of a large directory (two threads): every file linked, a
   };
   const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
   const objects = await Promise.all(some.map(objectOf));
-  // Twice: the first checks each object's stamp, the second by one digest.
-  for (let round = 0; round < 2; round++) {
+  // Twice: the first checks each object's stamp, the second by one digest;
+  // then from a directory below the root (the objects and the new names are
+  // then not under the working directory: linked by absolute paths, not by
+  // paths relative to it).
+  await Deno.mkdir(p.path("below"));
+  for (let round = 0; round < 3; round++) {
     await Deno.remove(p.path("gen"), { recursive: true });
-    const checkout = await p.pivot("checkout", "--mode", "hardlink");
+    const args = ["checkout", "--mode", "hardlink"];
+    const checkout = round < 2 ? await p.pivot(...args) : await runPivot(p.path("below"), args);
     assertEquals(checkout.code, 0, checkout.stderr);
     let count = 0;
     for (let d = 0; d < 5; d++) {

@@ -1,4 +1,10 @@
-import { HelperThread, linkMany, statAndLinkMany, statMany } from "../../lib/storage/stat_many.ts";
+import {
+  HelperThread,
+  linkMany,
+  type LinkTree,
+  statAndLinkTree,
+  statMany,
+} from "../../lib/storage/stat_many.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
@@ -77,53 +83,103 @@ test("linkMany throws when something is at a new name already", async () => {
   assert(Deno.readTextFileSync(dests[1500]) === "in the way\n", "not replaced");
 });
 
-/** `sources` and, for each, a new name under `dst/` (its directories made). */
-async function withDests(dir: { path(rel: string): string }, sources: string[]): Promise<string[]> {
-  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
-  return sources.map((p) => p.replace("/src/", "/dst/"));
+/**
+ * A tree to link as a hardlink checkout links one: `files` objects of
+ * distinct content under `objects/` (named by a hex "hash", two characters
+ * then the rest, as a cache names them), a manifest listing them at paths
+ * in seven directories (made under `into/`), and its text.
+ */
+async function treeOf(dir: { path(rel: string): string }, files: number): Promise<LinkTree> {
+  const objects = `${dir.path("objects")}/`;
+  const entries: { hash: string; path: string }[] = [];
+  for (let i = 0; i < files; i++) {
+    const hash = (0x100000 + i * 7919).toString(16);
+    entries.push({ hash, path: `d${i % 7}/f${i}.txt` });
+  }
+  const fans = new Set<string>();
+  for (const [i, { hash }] of entries.entries()) {
+    if (!fans.has(hash.slice(0, 2))) {
+      await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
+    }
+    fans.add(hash.slice(0, 2));
+    Deno.writeTextFileSync(`${objects}${hash.slice(0, 2)}/${hash.slice(2)}`, `file ${i}\n`);
+  }
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`into/d${d}`), { recursive: true });
+  return {
+    files: entries,
+    manifest: JSON.stringify({ files: entries }),
+    objectPath: (hash) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`,
+    objects,
+    into: `${dir.path("into")}/`,
+  };
 }
 
-test("statAndLinkMany on two threads gives each source's stamp and links it", async () => {
+test("statAndLinkTree on two threads gives each object's stamp and links it at its path", async () => {
   await using dir = await tempDir();
-  const sources = await writeFiles(dir.path("src"), FILES);
-  const dests = await withDests(dir, sources);
-  const { stamps, linked } = await statAndLinkMany(sources, dests, BOTH);
+  const tree = await treeOf(dir, FILES);
+  const { stamps, linked } = await statAndLinkTree(tree, BOTH);
   assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
-  for (let i = 0; i < FILES; i++) {
-    assertEquals(stamps[i], stampOf(Deno.statSync(sources[i])), `file ${i}`);
-    assertEquals(Deno.statSync(dests[i]).ino, stamps[i]!.ino, `file ${i}`);
+  for (const [i, { hash, path }] of tree.files.entries()) {
+    assertEquals(stamps[i], stampOf(Deno.statSync(tree.objectPath(hash))), `file ${i}`);
+    assertEquals(Deno.statSync(tree.into + path).ino, stamps[i]!.ino, `file ${i}`);
   }
 });
 
-test("statAndLinkMany: a missing source has no stamp and no link, wherever it falls", async () => {
+test("statAndLinkTree: a missing object has no stamp and no link, wherever it falls", async () => {
   await using dir = await tempDir();
-  const sources = await writeFiles(dir.path("src"), FILES);
-  const dests = await withDests(dir, sources);
+  const tree = await treeOf(dir, FILES);
   // In the calling thread's blocks, at block edges, and in the helper's (the last).
   const gone = new Set([0, 127, 128, 1500, FILES - 200, FILES - 1]);
-  for (const i of gone) await Deno.remove(sources[i]);
-  const { stamps, linked } = await statAndLinkMany(sources, dests, BOTH);
-  for (let i = 0; i < FILES; i++) {
+  for (const i of gone) await Deno.remove(tree.objectPath(tree.files[i].hash));
+  const { stamps, linked } = await statAndLinkTree(tree, BOTH);
+  for (const [i, { hash, path }] of tree.files.entries()) {
     if (gone.has(i)) {
       assert(i in stamps && stamps[i] === undefined, `file ${i}: undefined, not a hole`);
       assertEquals(linked[i], 0, `file ${i}`);
-      assertEquals(await Deno.lstat(dests[i]).catch(() => undefined), undefined, `file ${i}`);
+      assertEquals(await Deno.lstat(tree.into + path).catch(() => undefined), undefined);
     } else {
-      assertEquals(stamps[i], stampOf(Deno.statSync(sources[i])), `file ${i}`);
+      assertEquals(stamps[i], stampOf(Deno.statSync(tree.objectPath(hash))), `file ${i}`);
       assertEquals(linked[i], 1, `file ${i}`);
     }
   }
-  const alone = await statAndLinkMany(sources, sources.map((p) => `${p}.again`));
+  await Deno.remove(dir.path("into"), { recursive: true });
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`into/d${d}`), { recursive: true });
+  const alone = await statAndLinkTree(tree);
   assertEquals(alone.stamps, stamps, "one thread gives the same");
 });
 
-test("statAndLinkMany throws when something is at a new name already", async () => {
+test("statAndLinkTree throws when something is at a new name already", async () => {
   await using dir = await tempDir();
-  const sources = await writeFiles(dir.path("src"), FILES);
-  const dests = await withDests(dir, sources);
-  await Deno.writeTextFile(dests[FILES - 3], "in the way\n");
-  await assertRejects(() => statAndLinkMany(sources, dests, BOTH), Deno.errors.AlreadyExists);
-  assert(Deno.readTextFileSync(dests[FILES - 3]) === "in the way\n", "not replaced");
+  const tree = await treeOf(dir, FILES);
+  const inTheWay = tree.into + tree.files[FILES - 3].path;
+  await Deno.writeTextFile(inTheWay, "in the way\n");
+  await assertRejects(() => statAndLinkTree(tree, BOTH), Deno.errors.AlreadyExists);
+  assert(Deno.readTextFileSync(inTheWay) === "in the way\n", "not replaced");
+});
+
+test("statAndLinkTree: an object the helper cannot name (not a hex hash) is left to the cache's own path", async () => {
+  await using dir = await tempDir();
+  const tree = await treeOf(dir, FILES);
+  // In the helper's share (it takes the last block first): a name it would
+  // make wrong, which only the caller's objectPath knows.
+  const odd = FILES - 5;
+  const files = tree.files.map((f, i) => i === odd ? { ...f, hash: "Not/Hex" } : f);
+  const oddObject = dir.path("elsewhere.txt");
+  await Deno.writeTextFile(oddObject, "odd\n");
+  // Where the objects' prefix would put it: not its object.
+  await Deno.mkdir(`${tree.objects}No/t`, { recursive: true });
+  await Deno.writeTextFile(`${tree.objects}No/t/Hex`, "wrong\n");
+  const objectPath = (hash: string) => hash === "Not/Hex" ? oddObject : tree.objectPath(hash);
+  const { stamps, linked } = await statAndLinkTree(
+    { ...tree, files, manifest: JSON.stringify({ files }), objectPath },
+    BOTH,
+  );
+  assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
+  assertEquals(stamps[odd], stampOf(Deno.statSync(oddObject)));
+  assertEquals(Deno.readTextFileSync(tree.into + files[odd].path), "odd\n");
+  for (let i = 0; i < FILES; i += 97) {
+    assertEquals(Deno.statSync(tree.into + files[i].path).ino, stamps[i]!.ino, `file ${i}`);
+  }
 });
 
 test("one helper thread started ahead does a stat list, then a link list, then another", async () => {
