@@ -31,7 +31,7 @@ import type { Listing } from "./dir_walk.ts";
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
 
-const VERSION = 3;
+const VERSION = 4;
 
 /**
  * The most files the snapshot's directories may hold for the gate to walk
@@ -67,7 +67,20 @@ interface Snapshot {
    * reads no directory.
    */
   readonly dirs: readonly (readonly [number, string, Listing | null])[];
+  /**
+   * The hash each path's entry recorded, {@link HASH_WIDTH} characters a
+   * path in `paths` order, {@link NO_HASH} for a lock file or directory:
+   * one string, which parses as fast as a few characters' worth of JSON.
+   * Only a hint for a touched file (see {@link touchedFiles}): the verified
+   * index's own entry decides.
+   */
+  readonly hashes: string;
 }
+
+/** The length of a file's hash (16 hex digits, lib/storage/hash.ts). */
+const HASH_WIDTH = 16;
+/** What {@link Snapshot.hashes} holds for a path with no file hash. */
+const NO_HASH = "-".repeat(HASH_WIDTH);
 
 /**
  * Set by the launcher in the environment of the child it starts when the
@@ -138,6 +151,96 @@ export interface GateStamps {
    * `stamps` mean nothing).
    */
   readonly dirs: ReadonlyMap<number, string>;
+  /**
+   * The touched files among `paths`, by index there (see {@link touchedFiles}):
+   * their stamps in `stamps` are the new ones, and these, the hashes the
+   * launcher read from them at those stamps, and whether those stamps were
+   * settled (not racy) when taken, so that the index may record them.
+   */
+  readonly rehashed?: ReadonlyMap<number, Rehashed>;
+}
+
+/** A touched file's hash, read by the launcher (see {@link holdTouched}). */
+export interface Rehashed {
+  readonly hash: string;
+  /** The stamp was not racy (lib/storage/state.ts, `isRacy`): the index may record it. */
+  readonly settled: boolean;
+}
+
+/** A touched file as the launcher hashed it (see {@link holdTouched}). */
+export interface TouchedHash extends Rehashed {
+  readonly path: string;
+  readonly mtime: number;
+  readonly size: number;
+  readonly ino: number;
+}
+
+/** Options of {@link noopStampsDiffer}. */
+export interface GateOptions {
+  /**
+   * Collect up to this many touched files (a regular file whose stamp
+   * changed but not its size: maybe only its mtime did) instead of stopping
+   * at the first: when every other path holds, the gate answers
+   * {@link TOUCHED} and the launcher may hash them ({@link touchedFiles},
+   * {@link holdTouched}). Default 0: the first difference stops the gate.
+   */
+  readonly touched?: number;
+}
+
+/**
+ * What {@link noopStampsDiffer} answers when every path holds but some
+ * touched files, whose content only a hash can tell (see {@link touchedFiles}).
+ */
+export const TOUCHED = "a file was touched";
+
+/** What a gate that found only touched files saw, until {@link holdTouched}. */
+let touchedGate:
+  | {
+    readonly gate: GateStamps;
+    readonly files: readonly { readonly n: number; readonly hint: string }[];
+  }
+  | undefined;
+
+/**
+ * The touched files the last {@link noopStampsDiffer} of this process found
+ * (when it answered {@link TOUCHED}), each with the hash the snapshot says
+ * the verified index recorded for it: a hint, to hash no further once one
+ * file's content differs.
+ */
+export function touchedFiles(): { path: string; hint: string }[] {
+  if (touchedGate === undefined) return [];
+  const { paths } = touchedGate.gate;
+  return touchedGate.files.map(({ n, hint }) => ({ path: paths[n], hint }));
+}
+
+/**
+ * Let the gate that found only the touched files of {@link touchedFiles}
+ * hold, with `hashed`: each of those files' hash and the stamp it was read
+ * at (same size as recorded), each equal to its hint. Undefined when it
+ * holds (its stamps, the new ones of the touched files with their hashes,
+ * are then kept for {@link takeGateStamps}: the verified index's check
+ * compares each hash with the one its entry recorded); else why not.
+ */
+export function holdTouched(hashed: readonly TouchedHash[]): string | undefined {
+  const found = touchedGate;
+  touchedGate = undefined;
+  if (found === undefined) return "no touched files";
+  const { gate, files } = found;
+  const byPath = new Map(hashed.map((file) => [file.path, file]));
+  const stamps = [...gate.stamps];
+  const rehashed = new Map<number, Rehashed>();
+  for (const { n, hint } of files) {
+    const path = gate.paths[n];
+    const file = byPath.get(path);
+    if (file === undefined || file.hash !== hint || file.size !== stamps[3 * n + 1]) {
+      return `${path} changed`;
+    }
+    stamps[3 * n] = file.mtime;
+    stamps[3 * n + 2] = file.ino;
+    rehashed.set(n, { hash: file.hash, settled: file.settled });
+  }
+  taken = { ...gate, stamps, rehashed };
+  return undefined;
 }
 
 /** The stamps of the last gate that held, until taken. */
@@ -159,6 +262,7 @@ export class NoopStamps {
   readonly #at = new Map<string, number>();
   readonly #paths: string[] = [];
   readonly #stamps: number[] = [];
+  readonly #hashes: string[] = [];
   readonly #layout: number[] = [];
   /** Directories: index in {@link #paths}, digest. */
   readonly #dirs = new Map<number, string>();
@@ -171,8 +275,12 @@ export class NoopStamps {
     this.#complete = false;
   }
 
-  /** Record `abs` with the stamp an entry holds; two entries disagreeing make it incomplete. */
-  add(abs: string, mtime: number, size: number, ino: number): void {
+  /**
+   * Record `abs` with the stamp an entry holds, and the file hash it holds
+   * if any (a dep's or out's, not a lock file's); two entries disagreeing
+   * make it incomplete.
+   */
+  add(abs: string, mtime: number, size: number, ino: number, hash?: string): void {
     const at = this.#at.get(abs);
     if (at !== undefined) {
       if (this.#dirs.has(at / 3)) this.#complete = false;
@@ -185,6 +293,7 @@ export class NoopStamps {
     this.#at.set(abs, this.#stamps.length);
     this.#paths.push(abs);
     this.#stamps.push(mtime, size, ino);
+    this.#hashes.push(hash?.length === HASH_WIDTH ? hash : NO_HASH);
   }
 
   /**
@@ -205,6 +314,7 @@ export class NoopStamps {
     if (listing !== undefined) this.#listings.set(this.#paths.length, listing);
     this.#paths.push(abs);
     this.#stamps.push(0, files, 0);
+    this.#hashes.push(NO_HASH);
   }
 
   /**
@@ -227,6 +337,7 @@ export class NoopStamps {
       dirs: this.#complete
         ? [...this.#dirs].map(([n, digest]) => [n, digest, this.#listings.get(n) ?? null])
         : [],
+      hashes: this.#complete ? this.#hashes.join("") : "",
     };
     const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
     const temp = `${path}.${Deno.pid}.tmp`;
@@ -265,8 +376,14 @@ export function hasNoopStamps(stateDir: string): boolean {
  * const why = await noopStampsDiffer("/nonexistent/.pivot/state"); // "no snapshot"
  * ```
  */
-export async function noopStampsDiffer(stateDir: string): Promise<string | undefined> {
+export async function noopStampsDiffer(
+  stateDir: string,
+  options: GateOptions = {},
+): Promise<string | undefined> {
   changed = undefined;
+  touchedGate = undefined;
+  taken = undefined;
+  const most = options.touched ?? 0;
   const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
   let text: string;
   try {
@@ -284,7 +401,7 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
     snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
     !Array.isArray(snapshot.stamps) || snapshot.stamps.length !== 3 * snapshot.paths.length ||
     !Array.isArray(snapshot.layout) || !Array.isArray(snapshot.dirs) ||
-    !snapshot.dirs.every(Array.isArray)
+    !snapshot.dirs.every(Array.isArray) || typeof snapshot.hashes !== "string"
   ) {
     // Removed, so that the next save of the verified index writes it again.
     try {
@@ -295,7 +412,8 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
     return "unreadable snapshot";
   }
   if (snapshot.complete !== true) return INCOMPLETE;
-  const { paths, stamps, layout } = snapshot;
+  const { paths, stamps, layout, hashes } = snapshot;
+  const touched: { n: number; hint: string }[] = [];
   const dirs = new Map<number, string>();
   const listings = new Map<number, Listing>();
   for (const [n, digest, listing] of snapshot.dirs) {
@@ -315,6 +433,15 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
       !info.isFile || (info.mtime?.getTime() ?? 0) !== stamps[3 * n] ||
       info.size !== stamps[3 * n + 1] || (info.ino ?? 0) !== stamps[3 * n + 2]
     ) {
+      // Touched? Only a file whose entry holds a hash to compare with (not a lock file).
+      const hint = hashes.slice(HASH_WIDTH * n, HASH_WIDTH * (n + 1));
+      if (
+        info.isFile && info.size === stamps[3 * n + 1] && touched.length < most &&
+        hint.length === HASH_WIDTH && hint !== NO_HASH
+      ) {
+        touched.push({ n, hint });
+        continue;
+      }
       if (info.isFile) changed = paths[n];
       return `${paths[n]} changed`;
     }
@@ -327,6 +454,10 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
       const now = await walkDigest(paths[n], listings.get(n));
       if (now?.digest !== digest) return `${paths[n]} changed`;
     }
+  }
+  if (touched.length > 0) {
+    touchedGate = { gate: { paths, stamps, layout, dirs }, files: touched };
+    return TOUCHED;
   }
   taken = { paths, stamps, layout, dirs };
   return undefined;
