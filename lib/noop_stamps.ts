@@ -14,6 +14,15 @@
  * `git status`), once the files' stamps held; only while the snapshot's
  * directories hold at most {@link MAX_GATE_FILES} files in all.
  *
+ * A file whose stamp changed but not its size (touched: `touch`, a checkout
+ * that wrote the same bytes) may still hold its content. Asked to
+ * ({@link GateOptions.touched}), the gate collects such files instead of
+ * stopping; the launcher hashes them (lib/cli/gate_rehash.ts) and compares
+ * each hash with the one the snapshot says the entry recorded (a hint only:
+ * the verified index's check compares with the entry itself). When all are
+ * equal the gate holds with the files' new stamps and hashes
+ * ({@link holdTouched}), and the attempt answers the no-op.
+ *
  * Only a gate: a snapshot that holds lets the attempt go on, whose own checks
  * (the load cache's, the verified index's) decide; one that is stale, torn or
  * missing only sends the command to the child sooner. The stamps the gate

@@ -301,6 +301,10 @@ export async function mayAnswerHere(args: readonly string[], cwd: string): Promi
   let why = await noopStampsDiffer(stateDir, { touched: everyStage ? MAX_TOUCHED : 0 });
   let hashed: readonly TouchedHash[] = [];
   if (why === TOUCHED) {
+    // The attempt that follows a hash that holds loads its command meanwhile.
+    import(MAIN_IN_LAUNCHER_MODULE).then((module: typeof import("./main_in_launcher.ts")) =>
+      module.preloadCommand(args)
+    ).catch(() => {});
     const { rehashTouched }: typeof import("./gate_rehash.ts") = await import(
       GATE_REHASH_MODULE
     );
