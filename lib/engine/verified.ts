@@ -425,11 +425,11 @@ export class VerifiedIndex {
   }
 
   /**
-   * A touched file of `stage` held by its hash: the launcher read it at
-   * `now`, the part of `entry` at `where` (a dep's or an out's, see
-   * {@link Entry}). When that stamp was settled, the entry takes it and the
-   * state's file-hash cache learns it, so that the next command takes the
-   * gate and a full decision reads the file no more.
+   * A touched file of `stage` held by its hash, read by the launcher at
+   * `now`, a settled stamp: the part of `entry` at `where` (a dep's or an
+   * out's, see {@link Entry}) takes that stamp and the state's file-hash
+   * cache learns it, so that the next command passes the gate and a full
+   * decision reads the file no more.
    */
   #settleTouched(
     context: EngineContext,
@@ -438,11 +438,11 @@ export class VerifiedIndex {
     where: number,
     now: StampNow,
   ): void {
+    if (typeof now !== "object") return;
     const deps = DEPS + 1 + DEP_WIDTH * stage.deps.length;
     const rel = where < deps
       ? stage.deps[(where - DEPS - 1) / DEP_WIDTH].path
       : stage.outs[(where - deps - 1) / OUT_WIDTH].path;
-    if (typeof now !== "object") return;
     context.state.noteFileHash(rel, now, entry[where + 3] as string);
     entry[where] = now.mtime - this.#base;
     entry[where + 2] = now.ino;
@@ -771,8 +771,8 @@ export class VerifiedIndex {
  * stamps now are `stamps` at the indexes `slots` holds from `from` on. A
  * file among `rehashed` (by index in `stamps`) whose stamp differs holds
  * when the launcher's hash of it is the entry's and its size the same; each
- * such one is pushed on `touched` (its place in the entry, its index in
- * `slots`).
+ * such one whose stamp was settled is pushed on `touched` (its place in the
+ * entry, its index in `slots`), for the entry to take its new stamp.
  */
 function stampsHold(
   entry: Entry,
@@ -784,25 +784,55 @@ function stampsHold(
   touched: number[],
 ): boolean {
   let at = from;
-  const holds = (where: number) => {
-    const slot = at++;
-    const now = stamps[slots[slot]];
-    if (now === undefined) return false;
-    if (matches(now, entry, where, base)) return true;
-    const file = rehashed?.get(slots[slot]);
-    if (
-      file === undefined || typeof now !== "object" || typeof entry[where] !== "number" ||
-      now.size !== entry[where + 1] || file.hash !== entry[where + 3]
-    ) return false;
-    if (file.settled) touched.push(where, slot);
-    return true;
-  };
   const deps = entry[DEPS] as number;
-  for (let i = 0; i < deps; i++) if (!holds(DEPS + 1 + DEP_WIDTH * i)) return false;
+  for (let i = 0; i < deps; i++) {
+    const where = DEPS + 1 + DEP_WIDTH * i;
+    const now = stamps[slots[at]];
+    if (now === undefined) return false;
+    if (
+      !matches(now, entry, where, base) &&
+      !rehashHolds(entry, where, now, slots, at, rehashed, touched)
+    ) {
+      return false;
+    }
+    at++;
+  }
   const outs = outsAt(entry);
   for (let i = 0; i < (entry[outs] as number); i++) {
-    if (!holds(outs + 1 + OUT_WIDTH * i)) return false;
+    const where = outs + 1 + OUT_WIDTH * i;
+    const now = stamps[slots[at]];
+    if (now === undefined) return false;
+    if (
+      !matches(now, entry, where, base) &&
+      !rehashHolds(entry, where, now, slots, at, rehashed, touched)
+    ) {
+      return false;
+    }
+    at++;
   }
+  return true;
+}
+
+/**
+ * Whether the file at `slots[slot]`, whose stamp `now` is not the one
+ * `entry` holds at `where`, holds by the launcher's hash of it (see
+ * {@link stampsHold}).
+ */
+function rehashHolds(
+  entry: Entry,
+  where: number,
+  now: FileStamp | string,
+  slots: readonly number[],
+  slot: number,
+  rehashed: ReadonlyMap<number, Rehashed> | undefined,
+  touched: number[],
+): boolean {
+  const file = rehashed?.get(slots[slot]);
+  if (
+    file === undefined || typeof now !== "object" || typeof entry[where] !== "number" ||
+    now.size !== entry[where + 1] || file.hash !== entry[where + 3]
+  ) return false;
+  if (file.settled) touched.push(where, slot);
   return true;
 }
 
