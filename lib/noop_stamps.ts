@@ -18,7 +18,8 @@
  * that wrote the same bytes) may still hold its content. Asked to
  * ({@link GateOptions.touched}), the gate collects such files instead of
  * stopping; the launcher hashes them (lib/cli/gate_rehash.ts) and compares
- * each hash with the one the snapshot says the entry recorded (a hint only:
+ * each hash with the one the snapshot's hints ({@link NOOP_HASHES_FILE}) say
+ * the entry recorded (a hint only:
  * the verified index's check compares with the entry itself). When all are
  * equal the gate holds with the files' new stamps and hashes
  * ({@link holdTouched}), and the attempt answers the no-op.
@@ -76,20 +77,53 @@ interface Snapshot {
    * reads no directory.
    */
   readonly dirs: readonly (readonly [number, string, Listing | null])[];
-  /**
-   * The hash each path's entry recorded, {@link HASH_WIDTH} characters a
-   * path in `paths` order, {@link NO_HASH} for a lock file or directory:
-   * one string, which parses as fast as a few characters' worth of JSON.
-   * Only a hint for a touched file (see {@link touchedFiles}): the verified
-   * index's own entry decides.
-   */
-  readonly hashes: string;
+  /** Names the hints written with this snapshot (see {@link NOOP_HASHES_FILE}). */
+  readonly generation?: string;
 }
+
+/**
+ * The hints' file, beside the snapshot: the snapshot's generation, a
+ * newline, then the hash each path's entry recorded, {@link HASH_WIDTH}
+ * characters a path in `paths` order ({@link NO_HASH} for a lock file or a
+ * directory). Read only when the gate meets a touched file (see
+ * {@link touchedFiles}), so that a no-op reads none of it; only a hint: the
+ * verified index's own entry decides.
+ */
+export const NOOP_HASHES_FILE = "noop-hashes.txt";
 
 /** The length of a file's hash (16 hex digits, lib/storage/hash.ts). */
 const HASH_WIDTH = 16;
-/** What {@link Snapshot.hashes} holds for a path with no file hash. */
+/** What the hints hold for a path with no file hash. */
 const NO_HASH = "-".repeat(HASH_WIDTH);
+
+/** The hints of the snapshot of `generation` in `stateDir`; "" when there are none. */
+function readHints(stateDir: string, generation: string | undefined): string {
+  if (generation === undefined) return "";
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${stateDir}/${NOOP_HASHES_FILE}`);
+  } catch {
+    return "";
+  }
+  const line = text.indexOf("\n");
+  return line >= 0 && text.slice(0, line) === generation ? text.slice(line + 1) : "";
+}
+
+/** Write `text` to `stateDir/name` whole, by a rename; a failure is ignored (only a gate). */
+function writeWhole(stateDir: string, name: string, text: string): void {
+  const path = `${stateDir}/${name}`;
+  const temp = `${path}.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(temp, text);
+    Deno.renameSync(temp, path);
+  } catch {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // never written
+    }
+  }
+}
 
 /**
  * Set by the launcher in the environment of the child it starts when the
@@ -346,20 +380,13 @@ export class NoopStamps {
       dirs: this.#complete
         ? [...this.#dirs].map(([n, digest]) => [n, digest, this.#listings.get(n) ?? null])
         : [],
-      hashes: this.#complete ? this.#hashes.join("") : "",
+      ...(this.#complete ? { generation: crypto.randomUUID() } : {}),
     };
-    const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
-    const temp = `${path}.${Deno.pid}.tmp`;
-    try {
-      Deno.writeTextFileSync(temp, JSON.stringify(snapshot));
-      Deno.renameSync(temp, path);
-    } catch {
-      try {
-        Deno.removeSync(temp);
-      } catch {
-        // never written
-      }
+    // The hints first: a snapshot names only hints written before it.
+    if (snapshot.generation !== undefined) {
+      writeWhole(stateDir, NOOP_HASHES_FILE, `${snapshot.generation}\n${this.#hashes.join("")}`);
     }
+    writeWhole(stateDir, NOOP_STAMPS_FILE, JSON.stringify(snapshot));
   }
 }
 
@@ -410,7 +437,7 @@ export async function noopStampsDiffer(
     snapshot?.version !== VERSION || !Array.isArray(snapshot.paths) ||
     !Array.isArray(snapshot.stamps) || snapshot.stamps.length !== 3 * snapshot.paths.length ||
     !Array.isArray(snapshot.layout) || !Array.isArray(snapshot.dirs) ||
-    !snapshot.dirs.every(Array.isArray) || typeof snapshot.hashes !== "string"
+    !snapshot.dirs.every(Array.isArray)
   ) {
     // Removed, so that the next save of the verified index writes it again.
     try {
@@ -421,7 +448,8 @@ export async function noopStampsDiffer(
     return "unreadable snapshot";
   }
   if (snapshot.complete !== true) return INCOMPLETE;
-  const { paths, stamps, layout, hashes } = snapshot;
+  const { paths, stamps, layout } = snapshot;
+  let hints: string | undefined;
   const touched: { n: number; hint: string }[] = [];
   const dirs = new Map<number, string>();
   const listings = new Map<number, Listing>();
@@ -443,13 +471,13 @@ export async function noopStampsDiffer(
       info.size !== stamps[3 * n + 1] || (info.ino ?? 0) !== stamps[3 * n + 2]
     ) {
       // Touched? Only a file whose entry holds a hash to compare with (not a lock file).
-      const hint = hashes.slice(HASH_WIDTH * n, HASH_WIDTH * (n + 1));
-      if (
-        info.isFile && info.size === stamps[3 * n + 1] && touched.length < most &&
-        hint.length === HASH_WIDTH && hint !== NO_HASH
-      ) {
-        touched.push({ n, hint });
-        continue;
+      if (info.isFile && info.size === stamps[3 * n + 1] && touched.length < most) {
+        hints ??= readHints(stateDir, snapshot.generation);
+        const hint = hints.slice(HASH_WIDTH * n, HASH_WIDTH * (n + 1));
+        if (hint.length === HASH_WIDTH && hint !== NO_HASH) {
+          touched.push({ n, hint });
+          continue;
+        }
       }
       if (info.isFile) changed = paths[n];
       return `${paths[n]} changed`;

@@ -9,6 +9,7 @@ import { listFiles, type Listing, walkDigest } from "../lib/dir_walk.ts";
 import {
   holdTouched,
   MAX_GATE_FILES,
+  NOOP_HASHES_FILE,
   NOOP_STAMPS_FILE,
   NoopStamps,
   noopStampsDiffer,
@@ -236,6 +237,15 @@ test("touched files (stamp changed, size not) are collected for the launcher to 
     [0, { hash: "aaaaaaaaaaaaaaaa", settled: true }],
     [1, { hash: "bbbbbbbbbbbbbbbb", settled: false }],
   ]);
+  // Hints of another snapshot (or none) are not used: a touched file stops the gate.
+  const hints = `${dir.root}/${NOOP_HASHES_FILE}`;
+  const kept = Deno.readTextFileSync(hints);
+  Deno.writeTextFileSync(hints, `another${kept.slice(kept.indexOf("\n"))}`);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), `${a} changed`);
+  Deno.removeSync(hints);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), `${a} changed`);
+  Deno.writeTextFileSync(hints, kept);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), TOUCHED);
   // A lock file has no hash to compare: touched, it stops the gate.
   Deno.utimeSync(lock, then, then);
   assertEquals(await noopStampsDiffer(dir.root, { touched: 8 }), `${lock} changed`);
