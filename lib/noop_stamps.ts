@@ -41,7 +41,7 @@ import type { Listing } from "./dir_walk.ts";
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
 
-const VERSION = 4;
+const VERSION = 5;
 
 /**
  * The most files the snapshot's directories may hold for the gate to walk
