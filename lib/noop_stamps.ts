@@ -14,6 +14,16 @@
  * `git status`), once the files' stamps held; only while the snapshot's
  * directories hold at most {@link MAX_GATE_FILES} files in all.
  *
+ * A file whose stamp changed but not its size (touched: `touch`, a checkout
+ * that wrote the same bytes) may still hold its content. Asked to
+ * ({@link GateOptions.touched}), the gate collects such files instead of
+ * stopping; the launcher hashes them (lib/cli/gate_rehash.ts) and compares
+ * each hash with the one the snapshot's hints ({@link NOOP_HASHES_FILE}) say
+ * the entry recorded (a hint only:
+ * the verified index's check compares with the entry itself). When all are
+ * equal the gate holds with the files' new stamps and hashes
+ * ({@link holdTouched}), and the attempt answers the no-op.
+ *
  * Only a gate: a snapshot that holds lets the attempt go on, whose own checks
  * (the load cache's, the verified index's) decide; one that is stale, torn or
  * missing only sends the command to the child sooner. The stamps the gate
@@ -31,7 +41,7 @@ import type { Listing } from "./dir_walk.ts";
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
 
-const VERSION = 3;
+const VERSION = 5;
 
 /**
  * The most files the snapshot's directories may hold for the gate to walk
@@ -67,6 +77,52 @@ interface Snapshot {
    * reads no directory.
    */
   readonly dirs: readonly (readonly [number, string, Listing | null])[];
+  /** Names the hints written with this snapshot (see {@link NOOP_HASHES_FILE}). */
+  readonly generation?: string;
+}
+
+/**
+ * The hints' file, beside the snapshot: the snapshot's generation, a
+ * newline, then the hash each path's entry recorded, {@link HASH_WIDTH}
+ * characters a path in `paths` order ({@link NO_HASH} for a lock file or a
+ * directory). Read only when the gate meets a touched file (see
+ * {@link touchedFiles}), so that a no-op reads none of it; only a hint: the
+ * verified index's own entry decides.
+ */
+export const NOOP_HASHES_FILE = "noop-hashes.txt";
+
+/** The length of a file's hash (16 hex digits, lib/storage/hash.ts). */
+const HASH_WIDTH = 16;
+/** What the hints hold for a path with no file hash. */
+const NO_HASH = "-".repeat(HASH_WIDTH);
+
+/** The hints of the snapshot of `generation` in `stateDir`; "" when there are none. */
+function readHints(stateDir: string, generation: string | undefined): string {
+  if (generation === undefined) return "";
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${stateDir}/${NOOP_HASHES_FILE}`);
+  } catch {
+    return "";
+  }
+  const line = text.indexOf("\n");
+  return line >= 0 && text.slice(0, line) === generation ? text.slice(line + 1) : "";
+}
+
+/** Write `text` to `stateDir/name` whole, by a rename; a failure is ignored (only a gate). */
+function writeWhole(stateDir: string, name: string, text: string): void {
+  const path = `${stateDir}/${name}`;
+  const temp = `${path}.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(temp, text);
+    Deno.renameSync(temp, path);
+  } catch {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // never written
+    }
+  }
 }
 
 /**
@@ -138,6 +194,96 @@ export interface GateStamps {
    * `stamps` mean nothing).
    */
   readonly dirs: ReadonlyMap<number, string>;
+  /**
+   * The touched files among `paths`, by index there (see {@link touchedFiles}):
+   * their stamps in `stamps` are the new ones, and these, the hashes the
+   * launcher read from them at those stamps, and whether those stamps were
+   * settled (not racy) when taken, so that the index may record them.
+   */
+  readonly rehashed?: ReadonlyMap<number, Rehashed>;
+}
+
+/** A touched file's hash, read by the launcher (see {@link holdTouched}). */
+export interface Rehashed {
+  readonly hash: string;
+  /** The stamp was not racy (lib/storage/state.ts, `isRacy`): the index may record it. */
+  readonly settled: boolean;
+}
+
+/** A touched file as the launcher hashed it (see {@link holdTouched}). */
+export interface TouchedHash extends Rehashed {
+  readonly path: string;
+  readonly mtime: number;
+  readonly size: number;
+  readonly ino: number;
+}
+
+/** Options of {@link noopStampsDiffer}. */
+export interface GateOptions {
+  /**
+   * Collect up to this many touched files (a regular file whose stamp
+   * changed but not its size: maybe only its mtime did) instead of stopping
+   * at the first: when every other path holds, the gate answers
+   * {@link TOUCHED} and the launcher may hash them ({@link touchedFiles},
+   * {@link holdTouched}). Default 0: the first difference stops the gate.
+   */
+  readonly touched?: number;
+}
+
+/**
+ * What {@link noopStampsDiffer} answers when every path holds but some
+ * touched files, whose content only a hash can tell (see {@link touchedFiles}).
+ */
+export const TOUCHED = "a file was touched";
+
+/** What a gate that found only touched files saw, until {@link holdTouched}. */
+let touchedGate:
+  | {
+    readonly gate: GateStamps;
+    readonly files: readonly { readonly n: number; readonly hint: string }[];
+  }
+  | undefined;
+
+/**
+ * The touched files the last {@link noopStampsDiffer} of this process found
+ * (when it answered {@link TOUCHED}), each with the hash the snapshot says
+ * the verified index recorded for it: a hint, to hash no further once one
+ * file's content differs.
+ */
+export function touchedFiles(): { path: string; hint: string }[] {
+  if (touchedGate === undefined) return [];
+  const { paths } = touchedGate.gate;
+  return touchedGate.files.map(({ n, hint }) => ({ path: paths[n], hint }));
+}
+
+/**
+ * Let the gate that found only the touched files of {@link touchedFiles}
+ * hold, with `hashed`: each of those files' hash and the stamp it was read
+ * at (same size as recorded), each equal to its hint. Undefined when it
+ * holds (its stamps, the new ones of the touched files with their hashes,
+ * are then kept for {@link takeGateStamps}: the verified index's check
+ * compares each hash with the one its entry recorded); else why not.
+ */
+export function holdTouched(hashed: readonly TouchedHash[]): string | undefined {
+  const found = touchedGate;
+  touchedGate = undefined;
+  if (found === undefined) return "no touched files";
+  const { gate, files } = found;
+  const byPath = new Map(hashed.map((file) => [file.path, file]));
+  const stamps = [...gate.stamps];
+  const rehashed = new Map<number, Rehashed>();
+  for (const { n, hint } of files) {
+    const path = gate.paths[n];
+    const file = byPath.get(path);
+    if (file === undefined || file.hash !== hint || file.size !== stamps[3 * n + 1]) {
+      return `${path} changed`;
+    }
+    stamps[3 * n] = file.mtime;
+    stamps[3 * n + 2] = file.ino;
+    rehashed.set(n, { hash: file.hash, settled: file.settled });
+  }
+  taken = { ...gate, stamps, rehashed };
+  return undefined;
 }
 
 /** The stamps of the last gate that held, until taken. */
@@ -159,6 +305,7 @@ export class NoopStamps {
   readonly #at = new Map<string, number>();
   readonly #paths: string[] = [];
   readonly #stamps: number[] = [];
+  readonly #hashes: string[] = [];
   readonly #layout: number[] = [];
   /** Directories: index in {@link #paths}, digest. */
   readonly #dirs = new Map<number, string>();
@@ -171,8 +318,12 @@ export class NoopStamps {
     this.#complete = false;
   }
 
-  /** Record `abs` with the stamp an entry holds; two entries disagreeing make it incomplete. */
-  add(abs: string, mtime: number, size: number, ino: number): void {
+  /**
+   * Record `abs` with the stamp an entry holds, and the file hash it holds
+   * if any (a dep's or out's, not a lock file's); two entries disagreeing
+   * make it incomplete.
+   */
+  add(abs: string, mtime: number, size: number, ino: number, hash?: string): void {
     const at = this.#at.get(abs);
     if (at !== undefined) {
       if (this.#dirs.has(at / 3)) this.#complete = false;
@@ -185,6 +336,7 @@ export class NoopStamps {
     this.#at.set(abs, this.#stamps.length);
     this.#paths.push(abs);
     this.#stamps.push(mtime, size, ino);
+    this.#hashes.push(hash?.length === HASH_WIDTH ? hash : NO_HASH);
   }
 
   /**
@@ -205,6 +357,7 @@ export class NoopStamps {
     if (listing !== undefined) this.#listings.set(this.#paths.length, listing);
     this.#paths.push(abs);
     this.#stamps.push(0, files, 0);
+    this.#hashes.push(NO_HASH);
   }
 
   /**
@@ -227,19 +380,13 @@ export class NoopStamps {
       dirs: this.#complete
         ? [...this.#dirs].map(([n, digest]) => [n, digest, this.#listings.get(n) ?? null])
         : [],
+      ...(this.#complete ? { generation: crypto.randomUUID() } : {}),
     };
-    const path = `${stateDir}/${NOOP_STAMPS_FILE}`;
-    const temp = `${path}.${Deno.pid}.tmp`;
-    try {
-      Deno.writeTextFileSync(temp, JSON.stringify(snapshot));
-      Deno.renameSync(temp, path);
-    } catch {
-      try {
-        Deno.removeSync(temp);
-      } catch {
-        // never written
-      }
+    // The hints first: a snapshot names only hints written before it.
+    if (snapshot.generation !== undefined) {
+      writeWhole(stateDir, NOOP_HASHES_FILE, `${snapshot.generation}\n${this.#hashes.join("")}`);
     }
+    writeWhole(stateDir, NOOP_STAMPS_FILE, JSON.stringify(snapshot));
   }
 }
 
@@ -265,8 +412,14 @@ export function hasNoopStamps(stateDir: string): boolean {
  * const why = await noopStampsDiffer("/nonexistent/.pivot/state"); // "no snapshot"
  * ```
  */
-export async function noopStampsDiffer(stateDir: string): Promise<string | undefined> {
+export async function noopStampsDiffer(
+  stateDir: string,
+  options: GateOptions = {},
+): Promise<string | undefined> {
   changed = undefined;
+  touchedGate = undefined;
+  taken = undefined;
+  const most = options.touched ?? 0;
   const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
   let text: string;
   try {
@@ -296,6 +449,8 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
   }
   if (snapshot.complete !== true) return INCOMPLETE;
   const { paths, stamps, layout } = snapshot;
+  let hints: string | undefined;
+  const touched: { n: number; hint: string }[] = [];
   const dirs = new Map<number, string>();
   const listings = new Map<number, Listing>();
   for (const [n, digest, listing] of snapshot.dirs) {
@@ -315,6 +470,15 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
       !info.isFile || (info.mtime?.getTime() ?? 0) !== stamps[3 * n] ||
       info.size !== stamps[3 * n + 1] || (info.ino ?? 0) !== stamps[3 * n + 2]
     ) {
+      // Touched? Only a file whose entry holds a hash to compare with (not a lock file).
+      if (info.isFile && info.size === stamps[3 * n + 1] && touched.length < most) {
+        hints ??= readHints(stateDir, snapshot.generation);
+        const hint = hints.slice(HASH_WIDTH * n, HASH_WIDTH * (n + 1));
+        if (hint.length === HASH_WIDTH && hint !== NO_HASH) {
+          touched.push({ n, hint });
+          continue;
+        }
+      }
       if (info.isFile) changed = paths[n];
       return `${paths[n]} changed`;
     }
@@ -327,6 +491,10 @@ export async function noopStampsDiffer(stateDir: string): Promise<string | undef
       const now = await walkDigest(paths[n], listings.get(n));
       if (now?.digest !== digest) return `${paths[n]} changed`;
     }
+  }
+  if (touched.length > 0) {
+    touchedGate = { gate: { paths, stamps, layout, dirs }, files: touched };
+    return TOUCHED;
   }
   taken = { paths, stamps, layout, dirs };
   return undefined;

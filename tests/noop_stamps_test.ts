@@ -7,11 +7,15 @@
 
 import { listFiles, type Listing, walkDigest } from "../lib/dir_walk.ts";
 import {
+  holdTouched,
   MAX_GATE_FILES,
+  NOOP_HASHES_FILE,
   NOOP_STAMPS_FILE,
   NoopStamps,
   noopStampsDiffer,
   takeGateStamps,
+  TOUCHED,
+  touchedFiles,
 } from "../lib/noop_stamps.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { test } from "./_harness.ts";
@@ -180,4 +184,72 @@ test("the gate lists a directory from the snapshot's listing only while its dire
   broken.lay(data);
   broken.write(dir.root);
   assertEquals(await noopStampsDiffer(dir.root), `${data} changed`);
+});
+
+test("touched files (stamp changed, size not) are collected for the launcher to hash, up to a count", async () => {
+  await using dir = await tempDir();
+  const [a, b, lock] = ["a", "b", "c.lock"].map((name) => `${dir.root}/${name}`);
+  for (const path of [a, b, lock]) Deno.writeTextFileSync(path, path);
+  const stamps = new NoopStamps();
+  for (
+    const [path, hash] of [[a, "aaaaaaaaaaaaaaaa"], [b, "bbbbbbbbbbbbbbbb"], [lock, undefined]]
+  ) {
+    const info = Deno.statSync(path!);
+    stamps.add(path!, info.mtime!.getTime(), info.size, info.ino!, hash);
+  }
+  for (const path of [lock, a, b]) stamps.lay(path);
+  stamps.write(dir.root);
+  const then = new Date(Date.now() - 10_000);
+  Deno.utimeSync(a, then, then);
+  Deno.utimeSync(b, then, then);
+  // Not asked to collect: the first difference stops the gate, as always.
+  assertEquals(await noopStampsDiffer(dir.root), `${a} changed`);
+  assertEquals(touchedFiles(), []);
+  // One at most: the second touched file stops it.
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 1 }), `${b} changed`);
+  assertEquals(touchedFiles(), []);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), TOUCHED);
+  assertEquals(takeGateStamps(), undefined, "nothing kept before the hashes are in");
+  assertEquals(touchedFiles(), [
+    { path: a, hint: "aaaaaaaaaaaaaaaa" },
+    { path: b, hint: "bbbbbbbbbbbbbbbb" },
+  ]);
+  const now = (path: string, hash: string, settled: boolean) => {
+    const info = Deno.statSync(path);
+    return { path, mtime: info.mtime!.getTime(), size: info.size, ino: info.ino!, hash, settled };
+  };
+  // One hash differs from its hint: the gate does not hold.
+  assertEquals(
+    holdTouched([now(a, "aaaaaaaaaaaaaaaa", true), now(b, "0000000000000000", true)]),
+    `${b} changed`,
+  );
+  assertEquals(takeGateStamps(), undefined);
+  // Both hold: the gate keeps the new stamps, with the hashes read.
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), TOUCHED);
+  assertEquals(
+    holdTouched([now(a, "aaaaaaaaaaaaaaaa", true), now(b, "bbbbbbbbbbbbbbbb", false)]),
+    undefined,
+  );
+  const taken = takeGateStamps();
+  assertEquals(taken?.stamps[0], then.getTime());
+  assertEquals(taken?.stamps[3], then.getTime());
+  assertEquals([...taken?.rehashed ?? []], [
+    [0, { hash: "aaaaaaaaaaaaaaaa", settled: true }],
+    [1, { hash: "bbbbbbbbbbbbbbbb", settled: false }],
+  ]);
+  // Hints of another snapshot (or none) are not used: a touched file stops the gate.
+  const hints = `${dir.root}/${NOOP_HASHES_FILE}`;
+  const kept = Deno.readTextFileSync(hints);
+  Deno.writeTextFileSync(hints, `another${kept.slice(kept.indexOf("\n"))}`);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), `${a} changed`);
+  Deno.removeSync(hints);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), `${a} changed`);
+  Deno.writeTextFileSync(hints, kept);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 2 }), TOUCHED);
+  // A lock file has no hash to compare: touched, it stops the gate.
+  Deno.utimeSync(lock, then, then);
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 8 }), `${lock} changed`);
+  // A size that changed is an edit, not a touch.
+  Deno.writeTextFileSync(a, "longer than before");
+  assertEquals(await noopStampsDiffer(dir.root, { touched: 8 }), `${a} changed`);
 });

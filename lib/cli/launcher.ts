@@ -43,7 +43,10 @@ import {
   noopStampsDiffer,
   PREHASH_ENV,
   STALE_ENV,
+  TOUCHED,
+  type TouchedHash,
 } from "../noop_stamps.ts";
+import type { PrehashRequest } from "../storage/prehash.ts";
 import { mark } from "../trace.ts";
 
 const CHILD_ENV = "PIVOT_CHILD";
@@ -106,6 +109,15 @@ const MAIN_MODULE = "./main.ts";
 
 /** `storage/prehash.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
 const PREHASH_MODULE = "../storage/prehash.ts";
+
+/** `gate_rehash.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
+const GATE_REHASH_MODULE = "./gate_rehash.ts";
+
+/**
+ * The most touched files (stamp changed, size not) the launcher hashes to
+ * answer a no-op itself (lib/cli/gate_rehash.ts); past it the child decides.
+ */
+export const MAX_TOUCHED = 64;
 
 /** `main_in_launcher.ts`, named by a computed specifier as {@link MAIN_MODULE} is. */
 const MAIN_IN_LAUNCHER_MODULE = "./main_in_launcher.ts";
@@ -182,16 +194,17 @@ export async function launch(
 }
 
 /**
- * In the child: start hashing the file the launcher's gate found changed
- * (see {@link PREHASH_ENV}), before the command loads anything. The variable
- * is removed first, so that no process this one starts sees it.
+ * In the child: take the hashes the launcher read, and start hashing the
+ * file its gate found changed (see {@link PREHASH_ENV}), before the command
+ * loads anything. The variable is removed first, so that no process this
+ * one starts sees it.
  */
 async function startPrehash(): Promise<void> {
-  const path = Deno.env.get(PREHASH_ENV);
-  if (path === undefined) return;
+  const request = Deno.env.get(PREHASH_ENV);
+  if (request === undefined) return;
   Deno.env.delete(PREHASH_ENV);
-  const { prehash }: typeof import("../storage/prehash.ts") = await import(PREHASH_MODULE);
-  prehash(path);
+  const { startPrehash }: typeof import("../storage/prehash.ts") = await import(PREHASH_MODULE);
+  startPrehash(request);
 }
 
 async function runHere(args: readonly string[]): Promise<number> {
@@ -282,9 +295,36 @@ export async function mayAnswerHere(args: readonly string[], cwd: string): Promi
   }
   // `list` and `checkout` compare no stamps. PIVOT_NOOP_GATE=off: attempt without the gate (tests).
   if (UNGATED.has(command) || Deno.env.get("PIVOT_NOOP_GATE") === "off") return true;
-  const why = await noopStampsDiffer(stateDir);
+  // A `repro` or `status` of every stage would hash a touched file: hashed here
+  // (lib/cli/gate_rehash.ts), its no-op is answered without the child.
+  const everyStage = (command === "repro" || command === "status") && !hasTargets(args);
+  let why = await noopStampsDiffer(stateDir, { touched: everyStage ? MAX_TOUCHED : 0 });
+  let hashed: readonly TouchedHash[] = [];
+  if (why === TOUCHED) {
+    // The attempt that follows a hash that holds loads its command meanwhile.
+    import(MAIN_IN_LAUNCHER_MODULE).then((module: typeof import("./main_in_launcher.ts")) =>
+      module.preloadCommand(args)
+    ).catch(() => {});
+    const { rehashTouched }: typeof import("./gate_rehash.ts") = await import(
+      GATE_REHASH_MODULE
+    );
+    ({ why, hashed } = await rehashTouched(stateDir));
+  }
+  // Should the child run the command after all, it takes these hashes.
+  const request: PrehashRequest = {
+    stateDir,
+    hashed: hashed.map((file) => [
+      file.path,
+      file.mtime,
+      file.size,
+      file.ino,
+      file.hash,
+      file.settled,
+    ]),
+  };
   if (why === undefined) {
     mark("launcher: no-op gate: every stamp holds");
+    if (hashed.length > 0) Deno.env.set(PREHASH_ENV, JSON.stringify(request));
     return true;
   }
   mark(`launcher: no-op gate: ${why}: the child runs the command`);
@@ -294,8 +334,8 @@ export async function mayAnswerHere(args: readonly string[], cwd: string): Promi
   // A `repro` or `status` of every stage hashes the file whose stamp
   // changed: the child starts at once (lib/storage/prehash.ts).
   const path = gateChangedPath();
-  if (path !== undefined && (command === "repro" || command === "status") && !hasTargets(args)) {
-    Deno.env.set(PREHASH_ENV, path);
+  if (everyStage && (path !== undefined || hashed.length > 0)) {
+    Deno.env.set(PREHASH_ENV, JSON.stringify({ ...request, path }));
   }
   return false;
 }

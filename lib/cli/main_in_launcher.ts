@@ -83,6 +83,17 @@ export async function mainInLauncher(args: readonly string[]): Promise<number | 
   }
 }
 
+/**
+ * Start loading the modules of the command `args` names, if it is one of
+ * {@link ATTEMPTED}, without waiting: for the launcher to overlap them with
+ * its hash of a touched file (lib/cli/gate_rehash.ts), whose reads leave
+ * this thread idle at times. A failure is left to {@link mainInLauncher}.
+ */
+export function preloadCommand(args: readonly string[]): void {
+  const { name } = findCommand(args);
+  ATTEMPTED.find((entry) => entry.name === name)?.load().catch(() => {});
+}
+
 /** The commands of {@link ATTEMPTED}, loaded (for tests). */
 export function loadAttempted(): Promise<Command[]> {
   return Promise.all(ATTEMPTED.map((entry) => entry.load()));

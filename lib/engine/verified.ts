@@ -51,6 +51,7 @@ import {
   type GateStamps,
   hasNoopStamps,
   NoopStamps,
+  type Rehashed,
   snapshotStale,
   takeGateStamps,
 } from "../noop_stamps.ts";
@@ -292,7 +293,9 @@ export class VerifiedIndex {
     // In the launcher's attempt, the stamps its no-op gate took moments ago (lib/noop_stamps.ts).
     const gate = takeGateStamps();
     const byGate = gate === undefined ? undefined : this.#askGate(context, stages, gate);
-    if (byGate !== undefined) return this.#answer(context, byGate, byGate.stamps, reuse, shared);
+    if (byGate !== undefined) {
+      return this.#answer(context, byGate, byGate.stamps, reuse, shared, gate?.rehashed);
+    }
     if (gate !== undefined) mark("verified: the gate's layout does not fit the stages: stat-ing");
     // A directory's path has no file stamp: its stage is left to the full decision.
     const asked = this.#ask(context, stages);
@@ -380,18 +383,26 @@ export class VerifiedIndex {
     return { ...asked, stamps };
   }
 
-  /** What {@link check} answers, given the stamps of `asked.paths` now. */
+  /**
+   * What {@link check} answers, given the stamps of `asked.paths` now and,
+   * from the launcher's gate, the hashes of the `rehashed` files among them
+   * (touched: their stamps changed, not their size): a file whose hash is
+   * the one its entry recorded holds, and its entry takes its new stamp
+   * when that was settled (lib/noop_stamps.ts, {@link Rehashed}).
+   */
   #answer(
     context: EngineContext,
     asked: Asked,
     stamps: readonly StampNow[],
     reuse: boolean,
     shared: boolean,
+    rehashed?: ReadonlyMap<number, Rehashed>,
   ): Map<string, Verified> {
     const fresh = new Map<string, Verified>();
     const { stages, entries, slots } = asked;
     const present = this.#objectsPresent(context);
     const base = this.#base;
+    const touched: number[] = [];
     let at = 0;
     for (let n = 0; n < stages.length; n++) {
       const stage = stages[n];
@@ -400,13 +411,42 @@ export class VerifiedIndex {
       at += 1 + stage.deps.length + stage.outs.length;
       const lockStamp = stamps[slots[first]];
       if (typeof lockStamp !== "object" || !matches(lockStamp, entry, LOCK, base)) continue;
-      if (!stampsHold(entry, stamps, slots, first + 1, base)) continue;
+      touched.length = 0;
+      if (!stampsHold(entry, stamps, slots, first + 1, base, rehashed, touched)) continue;
       if (entry[0] !== digestOf(context, stage)) continue;
       if (!cachedOutsPresent(stage, entry, present)) continue;
       fresh.set(stage.name, new Verified(entry, lockStamp));
+      for (let k = 0; k < touched.length; k += 2) {
+        this.#settleTouched(context, stage, entry, touched[k], stamps[slots[touched[k + 1]]]);
+      }
     }
     this.#recent = reuse ? { context, at: performance.now(), fresh, shared } : undefined;
     return fresh;
+  }
+
+  /**
+   * A touched file of `stage` held by its hash, read by the launcher at
+   * `now`, a settled stamp: the part of `entry` at `where` (a dep's or an
+   * out's, see {@link Entry}) takes that stamp and the state's file-hash
+   * cache learns it, so that the next command passes the gate and a full
+   * decision reads the file no more.
+   */
+  #settleTouched(
+    context: EngineContext,
+    stage: StageDef,
+    entry: Entry,
+    where: number,
+    now: StampNow,
+  ): void {
+    if (typeof now !== "object") return;
+    const deps = DEPS + 1 + DEP_WIDTH * stage.deps.length;
+    const rel = where < deps
+      ? stage.deps[(where - DEPS - 1) / DEP_WIDTH].path
+      : stage.outs[(where - deps - 1) / OUT_WIDTH].path;
+    context.state.noteFileHash(rel, now, entry[where + 3] as string);
+    entry[where] = now.mtime - this.#base;
+    entry[where + 2] = now.ino;
+    this.#dirty = true;
   }
 
   /**
@@ -682,7 +722,8 @@ export class VerifiedIndex {
       }
       entries.push(entry);
     }
-    const add = (abs: string, entry: Entry, at: number) =>
+    // A dep's or out's file hash (after its stamp) is the gate's hint for a touched file.
+    const add = (abs: string, entry: Entry, at: number, hashed = true) =>
       typeof entry[at] === "string"
         ? stamps.addDir(abs, entry[at] as string, entry[at + 1] as number, notedListing(abs))
         : stamps.add(
@@ -690,6 +731,7 @@ export class VerifiedIndex {
           base + (entry[at] as number),
           entry[at + 1] as number,
           entry[at + 2] as number,
+          hashed ? entry[at + 3] as string : undefined,
         );
     const written = new Set<string>();
     for (const stage of order) for (const out of stage.outs) written.add(out.abs);
@@ -707,7 +749,7 @@ export class VerifiedIndex {
       for (let i = 0; i < outs.length; i++) add(outs[i].abs, entry, at + OUT_WIDTH * i);
     }
     // Only Pivot writes lock files: last.
-    for (let n = 0; n < order.length; n++) add(order[n].lockFile, entries[n], LOCK);
+    for (let n = 0; n < order.length; n++) add(order[n].lockFile, entries[n], LOCK, false);
     // Where each stage's paths are, in the order of the check's paths (see #askGate).
     for (const stage of order) {
       stamps.lay(stage.lockFile);
@@ -726,7 +768,11 @@ export class VerifiedIndex {
 
 /**
  * Whether the deps and outs of an entry have the stamps it recorded: their
- * stamps now are `stamps` at the indexes `slots` holds from `from` on.
+ * stamps now are `stamps` at the indexes `slots` holds from `from` on. A
+ * file among `rehashed` (by index in `stamps`) whose stamp differs holds
+ * when the launcher's hash of it is the entry's and its size the same; each
+ * such one whose stamp was settled is pushed on `touched` (its place in the
+ * entry, its index in `slots`), for the entry to take its new stamp.
  */
 function stampsHold(
   entry: Entry,
@@ -734,18 +780,59 @@ function stampsHold(
   slots: readonly number[],
   from: number,
   base: number,
+  rehashed: ReadonlyMap<number, Rehashed> | undefined,
+  touched: number[],
 ): boolean {
   let at = from;
   const deps = entry[DEPS] as number;
   for (let i = 0; i < deps; i++) {
-    const now = stamps[slots[at++]];
-    if (now === undefined || !matches(now, entry, DEPS + 1 + DEP_WIDTH * i, base)) return false;
+    const where = DEPS + 1 + DEP_WIDTH * i;
+    const now = stamps[slots[at]];
+    if (now === undefined) return false;
+    if (
+      !matches(now, entry, where, base) &&
+      !rehashHolds(entry, where, now, slots, at, rehashed, touched)
+    ) {
+      return false;
+    }
+    at++;
   }
   const outs = outsAt(entry);
   for (let i = 0; i < (entry[outs] as number); i++) {
-    const now = stamps[slots[at++]];
-    if (now === undefined || !matches(now, entry, outs + 1 + OUT_WIDTH * i, base)) return false;
+    const where = outs + 1 + OUT_WIDTH * i;
+    const now = stamps[slots[at]];
+    if (now === undefined) return false;
+    if (
+      !matches(now, entry, where, base) &&
+      !rehashHolds(entry, where, now, slots, at, rehashed, touched)
+    ) {
+      return false;
+    }
+    at++;
   }
+  return true;
+}
+
+/**
+ * Whether the file at `slots[slot]`, whose stamp `now` is not the one
+ * `entry` holds at `where`, holds by the launcher's hash of it (see
+ * {@link stampsHold}).
+ */
+function rehashHolds(
+  entry: Entry,
+  where: number,
+  now: FileStamp | string,
+  slots: readonly number[],
+  slot: number,
+  rehashed: ReadonlyMap<number, Rehashed> | undefined,
+  touched: number[],
+): boolean {
+  const file = rehashed?.get(slots[slot]);
+  if (
+    file === undefined || typeof now !== "object" || typeof entry[where] !== "number" ||
+    now.size !== entry[where + 1] || file.hash !== entry[where + 3]
+  ) return false;
+  if (file.settled) touched.push(where, slot);
   return true;
 }
 

@@ -95,10 +95,14 @@ async function hashStatted(
   const cached = await state.cachedFileHash(rel, stamp);
   if (cached !== undefined) return cached;
   // Started at the child's start when the launcher's gate saw it change (prehash.ts).
-  const hash = await takePrehash(abs, stamp) ?? await hashFile(abs);
-  // A "racy" hash is not remembered (see isRacy). Outs Pivot writes itself
-  // are remembered by the engine, which knows their content.
-  if (!isRacy(stamp, clock)) await state.rememberFileHash(rel, stamp, hash);
+  const early = await takePrehash(abs, stamp);
+  const hash = early?.hash ?? await hashFile(abs);
+  // A "racy" hash is not remembered (see isRacy), nor an early one read
+  // before a marker proved its stamp settled. Outs Pivot writes itself are
+  // remembered by the engine, which knows their content.
+  if ((early?.settled ?? true) && !isRacy(stamp, clock)) {
+    await state.rememberFileHash(rel, stamp, hash);
+  }
   return hash;
 }
 

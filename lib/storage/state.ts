@@ -294,6 +294,17 @@ export class StateStore {
   }
 
   /**
+   * As {@link rememberFileHash}, at once (no look at what was remembered
+   * before): for a caller that cannot wait, the verified index's check of a
+   * touched file whose hash the launcher read (lib/engine/verified.ts).
+   */
+  noteFileHash(relPath: string, stamp: FileStamp, hash: string): void {
+    const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
+    this.#knownOf(NS.file).set(relPath, entry);
+    this.defer([NS.file, relPath], entry, STAMP_BYTES + relPath.length);
+  }
+
+  /**
    * The remembered stamp of the cache object `hash` (see {@link NS.object});
    * read as file entries are (see {@link cachedFileHash}).
    */

@@ -5,7 +5,8 @@
  */
 
 import { hashBytes } from "../../lib/storage/hash.ts";
-import { prehash, prehashPending, takePrehash } from "../../lib/storage/prehash.ts";
+import { prehash, prehashPending, startPrehash, takePrehash } from "../../lib/storage/prehash.ts";
+import { CLOCK_FILE } from "../../lib/storage/state.ts";
 import { tempDir } from "../_project.ts";
 import { assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -32,7 +33,11 @@ test("a hash started early is given once to the asker whose stat saw the same fi
   // Another path: nothing started for it.
   assertEquals(takePrehash(dir.path("g"), stampOf(dir.path("f"))), undefined);
   const stamp = stampOf(dir.path("f"));
-  assertEquals(await takePrehash(dir.path("f"), stamp), await hashBytes(data));
+  // Written just now, with no clock marker in this process: racy by the wall clock.
+  assertEquals(await takePrehash(dir.path("f"), stamp), {
+    hash: await hashBytes(data),
+    settled: false,
+  });
   // Taken: the next asker hashes the file itself.
   assertEquals(takePrehash(dir.path("f"), stamp), undefined);
 });
@@ -71,4 +76,50 @@ test("small files, directories and missing paths are not hashed early", async ()
   for (const name of ["small", "sub", "missing"]) {
     assertEquals(prehashPending(dir.path(name)), false);
   }
+});
+
+test("an early hash is settled only when the file was older than a clock marker written before it", async () => {
+  await using dir = await tempDir();
+  const data = bytes(2 * MiB + 5, 7);
+  await Deno.mkdir(dir.path("state"));
+  await Deno.writeFile(dir.path("old"), data);
+  const then = new Date(Date.now() - 60_000);
+  Deno.utimeSync(dir.path("old"), then, then);
+  await Deno.writeFile(dir.path("future"), data);
+  const later = new Date(Date.now() + 3_600_000);
+  Deno.utimeSync(dir.path("future"), later, later);
+  const hash = await hashBytes(data);
+  for (const [name, settled] of [["old", true], ["future", false]] as const) {
+    // The launcher's request: the child writes a marker, then hashes.
+    startPrehash(JSON.stringify({ stateDir: dir.path("state"), path: dir.path(name) }));
+    assertEquals(prehashPending(dir.path(name)), false, "under 16 MiB: not started");
+    prehash(dir.path(name), 0);
+    assertEquals(await takePrehash(dir.path(name), stampOf(dir.path(name))), { hash, settled });
+  }
+  Deno.statSync(dir.path("state", CLOCK_FILE));
+});
+
+test("the hashes the launcher read are given to their askers, once, for the stamp they were read at", async () => {
+  await using dir = await tempDir();
+  await Deno.writeFile(dir.path("f"), bytes(1000, 8));
+  const { mtime, size, ino } = stampOf(dir.path("f"));
+  startPrehash(JSON.stringify({
+    hashed: [[dir.path("f"), mtime, size, ino, "0123456789abcdef", true], [
+      dir.path("g"),
+      mtime,
+      size,
+      ino,
+      "fedcba9876543210",
+      false,
+    ]],
+  }));
+  assertEquals(await takePrehash(dir.path("f"), { mtime, size, ino }), {
+    hash: "0123456789abcdef",
+    settled: true,
+  });
+  assertEquals(takePrehash(dir.path("f"), { mtime, size, ino }), undefined, "taken once");
+  // The asker's stat saw another version: not given.
+  assertEquals(await takePrehash(dir.path("g"), { mtime, size, ino: ino + 1 }), undefined);
+  // A request that does not parse is ignored.
+  startPrehash("{");
 });
