@@ -44,8 +44,7 @@ import {
 import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
 import type { WorkerPool } from "../worker/pool.ts";
-import type { StagesCode } from "./stage_pool.ts";
-import { attemptPhase, commitAttempt, needChild } from "../launcher_attempt.ts";
+import { commitAttempt, needChild } from "../launcher_attempt.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
 import { type GitNeed, needingGit } from "./git_need.ts";
@@ -249,27 +248,6 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   let stagePoolModule: Promise<typeof import("./stage_pool.ts")> | undefined;
   let code: ReturnType<Session["code"]> | undefined;
   const sessionCode = () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions);
-  /**
-   * Make the command's pool and start its first worker, for `stage`, with
-   * the code access `code` is expected to make, importing the stage's
-   * module ahead of need (the pool uses it only if the code access turns
-   * out to be that).
-   */
-  const startEarlyPool = async (stage: StageDef, code: StagesCode): Promise<void> => {
-    const entry = moduleUrlOf(stage);
-    if (entry === undefined || earlyPool !== undefined) return;
-    const { stagePool, workerCodeAccess } = await (stagePoolModule ??= import("./stage_pool.ts"));
-    const pool = stagePool(project, sessionCode);
-    try {
-      pool.startEarly(workerCodeAccess(project, code), stage.permissions, [entry]);
-    } catch {
-      // Not here (the launcher's process, say): the first worker starts as usual.
-      await pool.close();
-      return;
-    }
-    earlyPool = pool;
-    mark("session: first worker started");
-  };
   const coldGraph: FingerprintOptions["coldGraph"] = {
     // Imported while `deno info` runs.
     starting: () => void (stagePoolModule ??= import("./stage_pool.ts")),
@@ -281,17 +259,26 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       // the code access will be made of (`stagesCodeAccess`).
       if (stages.some((stage) => moduleUrlOf(stage) !== entry)) return;
       const files = Object.values(graph).map((module) => module.path).filter(isFile).sort();
-      await startEarlyPool(stages[0], { files, hosts: importHostsOf(graph) });
+      const { stagePool, workerCodeAccess } = await stagePoolModule;
+      const pool = stagePool(project, sessionCode);
+      try {
+        const access = workerCodeAccess(project, { files, hosts: importHostsOf(graph) });
+        pool.startEarly(access, stages[0].permissions, [entry]);
+      } catch {
+        // Not here (the launcher's process, say): the first worker starts as usual.
+        await pool.close();
+        return;
+      }
+      earlyPool = pool;
+      mark("session: first worker started");
     },
   };
-  // PIVOT_EARLY_WORKER=off: the first worker starts when the first stage needs it (to compare).
-  const earlyWorker = options.earlyWorker && Deno.env.get("PIVOT_EARLY_WORKER") !== "off";
   const fingerprintOptions = {
     projectRoot: project.root,
     denoConfig,
     pivotRoot: PIVOT_ROOT,
     state,
-    ...(earlyWorker ? { coldGraph } : {}),
+    ...(options.earlyWorker ? { coldGraph } : {}),
   };
 
   // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).
@@ -384,22 +371,8 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         seedDigests(loaded.stages, fingerprints, keptDigests);
       }
       const index = await verifiedIndexOf(state);
-      const verified = index.check(loadedContext, graph.order, true, true);
-      if (verified.size !== graph.order.length) {
+      if (index.check(loadedContext, graph.order, true, true).size !== graph.order.length) {
         mark("session: load cache hit, but a stage is not verified: loading");
-        // A stage will most likely run: its worker starts before the pipeline loads.
-        if (
-          earlyWorker && attemptPhase() === "none" &&
-          graph.order.length <= EARLY_WORKER_MAX_STAGES
-        ) {
-          const { likelyToRun } = await (stagePoolModule ??= import("./stage_pool.ts"));
-          const first = await likelyToRun(loadedContext, verified).catch(() => undefined);
-          if (first !== undefined) {
-            await stagesCodeAccess(graph.order, fingerprintOptions)
-              .then((code) => startEarlyPool(first, code))
-              .catch(() => {});
-          }
-        }
         useCache = undefined;
         try {
           return await load(false);

@@ -1,10 +1,9 @@
 /**
  * A cold `repro` starts its first stage worker (and the worker's import of
  * the pipeline) while the fingerprint is computed (`earlyWorker` in
- * lib/cli/session.ts), and a warm one whose input changed starts it before
- * the pipeline is imported: the run is the same as without it, the worker
- * is the one the first stage runs in, and a run refused after the
- * fingerprint leaves no worker's staging area behind.
+ * lib/cli/session.ts): the run is the same as without it, the worker is the
+ * one the first stage runs in, and a run refused after the fingerprint
+ * leaves no worker's staging area behind.
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
@@ -88,65 +87,6 @@ test("a cold repro runs its first stage in the worker started during the fingerp
   assertMatch(edited.trace, /session: first worker started/);
   assert(!edited.trace.includes("dropped"), "the worker started early was used");
   assertEquals(await p.read("build/b.txt"), "HI!!");
-});
-
-/** The outs, lock files and `status --json` of `project`, to compare runs. */
-async function results(project: TempProject) {
-  const status = await runPivot(project.root, ["status", "--json"]);
-  return {
-    a: await project.read("build/a.txt"),
-    b: await project.read("build/b.txt"),
-    lockA: await project.read(".pivot/stages/a.lock"),
-    lockB: await project.read(".pivot/stages/b.lock"),
-    status: status.stdout,
-  };
-}
-
-test("a warm repro whose input changed starts its first worker before the pipeline loads", async () => {
-  await using p = await TempProject.create(FILES);
-  await using off = await TempProject.create(FILES);
-  const offEnv = { PIVOT_EARLY_WORKER: "off" };
-  for (const project of [p, off]) {
-    const env = project === off ? offEnv : {};
-    assertEquals((await runPivot(project.root, ["repro"], env)).code, 0);
-  }
-
-  // Just after the stages ran the index has not seen them up to date: the
-  // pipeline is loaded to decide them, but their inputs are as they were
-  // hashed, so nothing is started ahead (nothing runs).
-  const noop = await traced(p, "repro");
-  assertEquals(noop.code, 0, noop.stderr);
-  assertMatch(noop.trace, /session: load cache hit, but a stage is not verified/);
-  assert(!noop.trace.includes("first worker started"), noop.trace);
-  assertEquals((await runPivot(off.root, ["repro"], offEnv)).code, 0);
-
-  // An edited input: stage a will run; its worker starts before the import.
-  await p.write("data/in.txt", "ho\n");
-  await off.write("data/in.txt", "ho\n");
-  const changed = await traced(p, "repro");
-  assertEquals(changed.code, 0, changed.stderr);
-  const started = changed.trace.indexOf("session: first worker started");
-  assert(started >= 0, changed.trace);
-  assert(started < changed.trace.indexOf("session: pipeline loaded", started), changed.trace);
-  assert(!changed.trace.includes("dropped"), "the worker started early was used");
-  const without = await runPivot(off.root, ["repro"], { ...offEnv, PIVOT_TRACE: "1" });
-  assertEquals(without.code, 0, without.stderr);
-  assert(!without.stderr.includes("first worker started"), without.stderr);
-
-  assertEquals(await p.read("build/b.txt"), "HO!");
-  assertEquals(await results(p), await results(off));
-  assertEquals(stagingLeft(p), []);
-
-  // A preview starts nothing, and having hashed the edited input first
-  // does not hide the edit from the next run.
-  await p.write("data/in.txt", "hey\n");
-  const preview = await traced(p, "repro", "--dry-run");
-  assertEquals(preview.code, 0, preview.stderr);
-  assert(!preview.trace.includes("first worker started"), preview.trace);
-  const after = await traced(p, "repro");
-  assertEquals(after.code, 0, after.stderr);
-  assertMatch(after.trace, /session: first worker started/);
-  assertEquals(await p.read("build/b.txt"), "HEY!");
 });
 
 test("a preview starts no worker during the fingerprint", async () => {
