@@ -783,23 +783,11 @@ function stampsHold(
   rehashed: ReadonlyMap<number, Rehashed> | undefined,
   touched: number[],
 ): boolean {
-  let at = from;
   const deps = entry[DEPS] as number;
-  for (let i = 0; i < deps; i++) {
-    const where = DEPS + 1 + DEP_WIDTH * i;
-    const now = stamps[slots[at]];
-    if (now === undefined) return false;
-    if (
-      !matches(now, entry, where, base) &&
-      !rehashHolds(entry, where, now, slots, at, rehashed, touched)
-    ) {
-      return false;
-    }
-    at++;
-  }
   const outs = outsAt(entry);
-  for (let i = 0; i < (entry[outs] as number); i++) {
-    const where = outs + 1 + OUT_WIDTH * i;
+  const files = deps + (entry[outs] as number);
+  for (let i = 0, at = from; i < files; i++, at++) {
+    const where = i < deps ? DEPS + 1 + DEP_WIDTH * i : outs + 1 + OUT_WIDTH * (i - deps);
     const now = stamps[slots[at]];
     if (now === undefined) return false;
     if (
@@ -808,7 +796,6 @@ function stampsHold(
     ) {
       return false;
     }
-    at++;
   }
   return true;
 }
