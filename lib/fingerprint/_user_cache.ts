@@ -75,16 +75,18 @@ const opened = new Map<string, Promise<UserAnalysisCache | undefined>>();
 /**
  * The cache in `folder` (absolute, this user's: the caller checked it) for
  * this Pivot's analyser; undefined when the analyser cannot be named (its
- * sources unreadable, TypeScript unresolved). One per folder per process.
+ * sources unreadable, TypeScript unresolved). One per folder and identity
+ * per process.
  */
 export function openUserCache(
   folder: string,
   identity: AnalyserIdentity,
 ): Promise<UserAnalysisCache | undefined> {
-  let cache = opened.get(folder);
+  const id = `${folder}\n${identity.analysis}\n${identity.rules}`;
+  let cache = opened.get(id);
   if (!cache) {
     cache = open(folder, identity);
-    opened.set(folder, cache);
+    opened.set(id, cache);
   }
   return cache;
 }
@@ -173,8 +175,9 @@ export class UserAnalysisCache {
   putScan(hash: string, path: string, scan: ScanResult): void {
     let stored: StoredScan;
     if (scan.ok) stored = { ok: true, specifiers: scan.specifiers };
-    else if (scan.reason.startsWith(path)) stored = { ok: false, after: scan.reason.slice(path.length) };
-    else return; // a reason that does not start with the path: not shared
+    else if (scan.reason.startsWith(path)) {
+      stored = { ok: false, after: scan.reason.slice(path.length) };
+    } else return; // a reason that does not start with the path: not shared
     this.#write(this.#scans, hash, path, stored);
   }
 
