@@ -39,6 +39,7 @@ export type TargetRow = [figure: string, target: string, pivot: string, met: str
 /** The cases of a pipeline measurement. */
 export type PipelineCase =
   | "full"
+  | "full, user cache off"
   | "no-op"
   | "input changed"
   | "helper changed"

@@ -121,10 +121,46 @@ export function spawn(command: string | URL, options: Deno.CommandOptions): Deno
   if (run?.controller.signal.aborted) {
     throw new Error(`${run.name}: no new processes after the test ran out of time`);
   }
-  const child = new Deno.Command(command, options).spawn();
+  const child = new Deno.Command(command, withOwnUserCache(options)).spawn();
   run?.own(child, `${command} ${(options.args ?? []).join(" ")}`);
   return child;
 }
+
+/**
+ * `options` with the environment a child gets unless the test sets it: a
+ * user cache folder of this test file's own (`XDG_CACHE_HOME`), so that
+ * Pivot's user-global analysis cache (docs/fingerprinting.md) is shared
+ * neither with other test files nor with the user's `~/.cache`, and a test
+ * that counts parses sees only its own file's; and `DENO_DIR` where it is
+ * for this process (Deno's own cache follows `XDG_CACHE_HOME` too: an empty
+ * one would download every npm package again). A test that clears the
+ * environment gets nothing added.
+ */
+function withOwnUserCache(options: Deno.CommandOptions): Deno.CommandOptions {
+  if (options.clearEnv) return options;
+  const env = { ...options.env };
+  env.DENO_DIR ??= DENO_DIR;
+  env.XDG_CACHE_HOME ??= fileCacheFolder ??= Deno.makeTempDirSync({ prefix: "pivot_test_xdg_" });
+  return { ...options, env };
+}
+
+/**
+ * Where Deno keeps its cache for this process (`DENO_DIR`, else its default
+ * by platform), read when this module loads.
+ */
+const DENO_DIR: string = Deno.env.get("DENO_DIR") || (() => {
+  const home = Deno.env.get("HOME") ?? "";
+  if (Deno.build.os === "darwin") return `${home}/Library/Caches/deno`;
+  if (Deno.build.os === "windows") return `${Deno.env.get("LOCALAPPDATA")}\\deno`;
+  return `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
+})();
+
+/** This test file's user cache folder, made on first use (each test file runs in an isolate of its own). */
+let fileCacheFolder: string | undefined;
+// Registered before the file's tests start (hooks cannot be added later).
+Deno.test.afterAll(() => {
+  if (fileCacheFolder) Deno.removeSync(fileCacheFolder, { recursive: true });
+});
 
 /**
  * Run a child process owned by the current test to its end and collect its

@@ -12,7 +12,16 @@ import { type Measurement, progress, repeat, type Run, timeCommand } from "../_m
 import { pivot, removeAll, type Tool } from "../_tools.ts";
 import { expectedLastOutput, writeHelper } from "../gen_pipeline.ts";
 
-const ORDER: readonly PipelineCase[] = ["full", "no-op", "input changed", "helper changed"];
+const ORDER: readonly PipelineCase[] = [
+  "full",
+  "full, user cache off",
+  "no-op",
+  "input changed",
+  "helper changed",
+];
+
+/** Cases only this checkout's Pivot has. */
+const PIVOT_ONLY: readonly PipelineCase[] = ["helper changed", "full, user cache off"];
 
 /**
  * Measure the `wanted` cases of `tool` on a fresh `stages`-stage project and
@@ -27,7 +36,7 @@ export async function measurePipeline(
 ): Promise<void> {
   const key = (kind: PipelineCase) => pipelineKey(tool.name, stages, kind);
   const missing = ORDER.filter((kind) => wanted.includes(kind) && !ctx.pipelineRuns.has(key(kind)))
-    .filter((kind) => kind !== "helper changed" || tool === pivot);
+    .filter((kind) => !PIVOT_ONLY.includes(kind) || tool === pivot);
   if (missing.length === 0) return;
 
   const dir = `${ctx.options.workDir}/pipelines/${tool.name.toLowerCase()}-${stages}`;
@@ -81,6 +90,22 @@ export async function measurePipeline(
     if (run.code !== 0) {
       record("full", { failed: `exit ${run.code}: ${run.stderr.trim().split("\n").at(-1)}` });
     }
+  }
+  if (missing.includes("full, user cache off")) {
+    // The full run above takes its module analyses from the user-global
+    // cache (~/.cache/pivot/analyses) that its warm-up filled; this one
+    // parses every module, as a first run on a new machine does.
+    record(
+      "full, user cache off",
+      await repeat(argv, { ...time, env: { PIVOT_USER_CACHE: "off" } }, {
+        label: label("full, user cache off"),
+        reps,
+        warmup: 1,
+        before: () => tool.clean(dir),
+        check: checkOutput,
+        note: ranNote(stages),
+      }),
+    );
   }
   const full = ctx.pipelineRuns.get(key("full"));
   if (full && !("wall" in full)) {

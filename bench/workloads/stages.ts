@@ -45,7 +45,7 @@ const CASES = ["full", "no-op", "status", "list"] as const satisfies readonly Pi
 type Case = typeof CASES[number];
 
 const CASE_TEXT: Record<Case, string> = {
-  "full": "full run (no outputs, no state)",
+  "full": "full run (no outputs, no state; user-global analysis cache warm)",
   "no-op": "no-op run",
   "status": "`status` (make: `make -q`)",
   "list": "`list` (make: `make -q`)",

@@ -22,6 +22,7 @@
  */
 
 import { readJsoncObject } from "../jsonc.ts";
+import { cacheRoot, userCacheFolder } from "./user_cache.ts";
 import { fromFileUrl, toFileUrl } from "../paths.ts";
 
 type Mapping = Record<string, string>;
@@ -77,36 +78,18 @@ export function checkoutImportMap(userConfig: string, entryUrl: string): string 
  * ```
  */
 export function importMapFile(json: string): string {
-  const folder = `${cacheRoot()}/import-maps`;
-  const path = `${folder}/${digest(json)}.json`;
+  const name = `${digest(json)}.json`;
+  const known = `${cacheRoot()}/import-maps/${name}`;
   try {
-    if (Deno.readTextFileSync(path) === json) return path;
+    if (Deno.readTextFileSync(known) === json) return known;
   } catch {
     // missing: written below
   }
-  Deno.mkdirSync(folder, { recursive: true, mode: 0o700 });
-  const owner = Deno.lstatSync(folder).uid;
-  if (owner !== null && owner !== Deno.uid()) {
-    throw new Error(`${folder} belongs to another user: set XDG_CACHE_HOME to a folder of yours`);
-  }
+  const path = `${userCacheFolder("import-maps")}/${name}`;
   const temp = `${path}.${Deno.pid}.tmp`;
   Deno.writeTextFileSync(temp, json);
   Deno.renameSync(temp, path);
   return path;
-}
-
-/**
- * Pivot's folder in the user's cache: `$XDG_CACHE_HOME/pivot` (default
- * `~/.cache/pivot`); without a home folder, a folder of this user's in the
- * system's temporary folder.
- */
-export function cacheRoot(): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/pivot`;
-  const home = Deno.env.get("HOME");
-  if (home) return `${home}/.cache/pivot`;
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-  return `${tmp}/pivot-${Deno.uid() ?? "user"}`;
 }
 
 /** A 53-bit digest of `text` in hex (cyrb53): a file name, not a checksum. */

@@ -47,6 +47,7 @@ import type { WorkerPool } from "../worker/pool.ts";
 import { commitAttempt, needChild } from "../launcher_attempt.ts";
 import type { CommandEnv } from "./command.ts";
 import { rememberStageNames } from "./stage_names.ts";
+import { analysisCacheFolder } from "./user_cache.ts";
 import { type GitNeed, needingGit } from "./git_need.ts";
 
 /**
@@ -279,6 +280,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     pivotRoot: PIVOT_ROOT,
     state,
     ...(options.earlyWorker ? { coldGraph } : {}),
+    ...(config.userCache ? { userCache: analysisCacheFolder } : {}),
   };
 
   // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).

@@ -41,6 +41,7 @@ import {
   statementChunks,
   WHOLE_CHARS,
 } from "./_analyze.ts";
+import { RUNTIME_GLOBALS } from "./_runtime_globals.ts";
 
 /** What the scan found: the module's import specifiers, or why it may not be cached. */
 export type ScanResult =
@@ -207,7 +208,7 @@ const PURE = new Set([
 
 /** The runtime's other globals: refused when referenced and not declared in the module. */
 const SOFT: ReadonlySet<string> = new Set(
-  Object.getOwnPropertyNames(globalThis).filter((name) => !PURE.has(name) && !HARD.has(name)),
+  RUNTIME_GLOBALS.filter((name) => !PURE.has(name) && !HARD.has(name)),
 );
 
 /**

@@ -7,7 +7,10 @@
  *
  * Three caches keep repeated runs cheap, all in the state store:
  * - module summaries, keyed by file content hash (a module is parsed once
- *   per version);
+ *   per version), behind which sits the user-global analysis cache
+ *   (`_user_cache.ts`, when {@link FingerprintOptions.userCache} names
+ *   one): a module this user's Pivot analysed in any project is not parsed
+ *   again;
  * - module graphs per entry module, valid while the config, the lock file
  *   and every module's import specifiers are unchanged (`deno info` runs
  *   only when imports change);
@@ -35,6 +38,7 @@ import { jsrUrl } from "../jsr.ts";
 import { ANALYSIS_VERSION, type ModuleSummary } from "./_summary.ts";
 import { mark } from "../trace.ts";
 import type { ScanResult } from "./_registration_scan.ts";
+import type { UserAnalysisCache } from "./_user_cache.ts";
 
 /** The Deno config inputs a module graph depends on (for the load cache's key). */
 export { configInputs };
@@ -44,6 +48,7 @@ export { configInputs };
 const analysis = () => import("./_analyze.ts");
 const graphs = () => import("./_module_graph.ts");
 const resolution = () => import("./_resolve.ts");
+const userCaches = () => import("./_user_cache.ts");
 
 /** What fingerprinting needs to know about the project. */
 export interface FingerprintOptions {
@@ -75,6 +80,13 @@ export interface FingerprintOptions {
     readonly starting: () => void;
     readonly found: (entry: string, graph: ModuleGraph) => Promise<void>;
   };
+  /**
+   * The folder of the user-global analysis cache (absolute, checked to be
+   * this user's), asked for once, when a module's summary or scan is first
+   * missing from the project's state; undefined, or a function that returns
+   * undefined: no such cache. A warm run never calls it.
+   */
+  userCache?: () => string | undefined;
 }
 
 /** Counters of one fingerprinting call. */
@@ -85,6 +97,11 @@ export interface FingerprintStats {
   graphRuns: number;
   /** Stages whose fingerprint came whole from the cache of the last result. */
   cachedStages: number;
+  /**
+   * Module summaries and scans taken from the user-global analysis cache
+   * (set once one is).
+   */
+  userCacheHits?: number;
 }
 
 /** Where a manifest entry's code is, for `status --explain`. */
@@ -305,6 +322,7 @@ class FingerprintRun {
   readonly #ignored: string[];
   readonly #summaries = new Map<string, Promise<ModuleSummary>>();
   #inputs: Promise<string[]> | undefined;
+  #userCache: Promise<UserAnalysisCache | undefined> | undefined;
 
   constructor(options: FingerprintOptions) {
     this.options = options;
@@ -354,6 +372,9 @@ class FingerprintRun {
     }
     for (const input of await this.#configInputs()) {
       files[this.files.relative(input)] = await this.files.hash(input);
+    }
+    if (this.#stats.userCacheHits) {
+      mark(`fingerprint: ${this.#stats.userCacheHits} analyses from the user cache`);
     }
     mark("fingerprint: modules summarised");
     const input = {
@@ -464,6 +485,22 @@ class FingerprintRun {
     const key = [NS.fingerprint, "summary", V, hash];
     const cached = await readBlob<ModuleSummary>(this.#state, key);
     if (cached) return cached;
+    const json = /\.json$/i.test(path);
+    const user = await this.#user();
+    const kept = user?.summary(hash, path);
+    if (kept) {
+      this.#userHit();
+      writeBlob(this.#state, key, kept);
+      // The scan made with it, for the load cache: a JSON module needs none.
+      const scan = json ? undefined : user!.scan(hash, path);
+      if (scan) {
+        writeBlob(this.#state, [NS.fingerprint, "registration", V, hash], {
+          ...scan,
+          rules: SCAN_RULES,
+        });
+      }
+      return kept;
+    }
     const read = await this.files.read(path);
     if (read === null) throw new Error(`${path}: vanished while being fingerprinted`);
     const [{ analyzeModule, loadTypeScript }, { RegistrationScanner }] = await Promise.all([
@@ -473,16 +510,19 @@ class FingerprintRun {
     const ts = await loadTypeScript();
     // The load cache's registration scan on the same trees: one parse of a
     // long pipeline instead of two (a JSON module needs no scan).
-    const scanner = /\.json$/i.test(path) ? undefined : new RegistrationScanner(ts, path);
+    const scanner = json ? undefined : new RegistrationScanner(ts, path);
     const summary = await analyzeModule(ts, path, read.text, undefined, scanner);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
     writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
+    user?.putSummary(read.hash, path, summary);
     if (scanner) {
+      const scan = scanner.result();
       writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], {
-        ...scanner.result(),
+        ...scan,
         rules: SCAN_RULES,
       });
+      user?.putScan(read.hash, path, scan);
     }
     return summary;
   }
@@ -495,6 +535,13 @@ class FingerprintRun {
       const { rules: _, ...scan } = cached;
       return scan;
     }
+    const user = await this.#user();
+    const kept = user?.scan(hash, path);
+    if (kept) {
+      this.#userHit();
+      writeBlob(this.#state, key, { ...kept, rules: SCAN_RULES });
+      return kept;
+    }
     const read = await this.files.read(path);
     if (read === null) return { ok: false, reason: `${path}: vanished while being scanned` };
     const [{ loadTypeScript }, { scanRegistration }] = await Promise.all([
@@ -506,7 +553,22 @@ class FingerprintRun {
       ...scan,
       rules: SCAN_RULES,
     });
+    user?.putScan(read.hash, path, scan);
     return read.hash === hash ? scan : { ok: false, reason: `${path}: changed while scanned` };
+  }
+
+  /** The user-global analysis cache, opened on the first module the project's state lacks. */
+  #user(): Promise<UserAnalysisCache | undefined> {
+    return this.#userCache ??= (async () => {
+      const folder = this.options.userCache?.();
+      if (folder === undefined) return undefined;
+      const { openUserCache } = await userCaches();
+      return await openUserCache(folder, { analysis: V, rules: SCAN_RULES });
+    })();
+  }
+
+  #userHit(): void {
+    this.#stats.userCacheHits = (this.#stats.userCacheHits ?? 0) + 1;
   }
 
   #configInputs(): Promise<string[]> {

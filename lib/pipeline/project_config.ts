@@ -48,6 +48,11 @@ export interface ProjectConfig {
   readonly remote: string | undefined;
   /** `core.check`: type-check the pipeline before `repro`/`run` (as `--check`). */
   readonly check: boolean;
+  /**
+   * `core.user_cache`: use the user-global analysis cache
+   * (docs/fingerprinting.md, "Three caches"). Default true.
+   */
+  readonly userCache: boolean;
   /** `remotes`: every remote by name. */
   readonly remotes: Readonly<Record<string, RemoteConfig>>;
   /** Warnings worth one line each (credentials in the tracked file). */
@@ -90,6 +95,7 @@ const SECTIONS: Readonly<Record<string, Readonly<Record<string, Expected>>>> = {
     history: { kind: "whole number" },
     remote: { kind: "string" },
     check: { kind: "boolean" },
+    user_cache: { kind: "boolean" },
   },
 };
 
@@ -457,6 +463,7 @@ function resolveConfig(project: Project, files: readonly FileSettings[]): Projec
     history: (setting("core", "history")?.value as number | undefined) ?? DEFAULT_HISTORY_LIMIT,
     remote: remote?.value as string | undefined,
     check: (setting("core", "check")?.value as boolean | undefined) ?? false,
+    userCache: (setting("core", "user_cache")?.value as boolean | undefined) ?? true,
     remotes: remotes as unknown as Record<string, RemoteConfig>,
     warnings,
   };
