@@ -6,7 +6,8 @@
  * the key names and the limits.
  *
  * Three caches keep repeated runs cheap, all in the state store:
- * - module summaries, keyed by file content hash (a module is parsed once
+ * - module summaries, keyed by file content hash and, for a module not in
+ *   `.ts` syntax, its extension (a module is parsed once
  *   per version), behind which sits the user-global analysis cache
  *   (`_user_cache.ts`, when {@link FingerprintOptions.userCache} names
  *   one): a module this user's Pivot analysed in any project is not parsed
@@ -313,6 +314,17 @@ export async function registrationModules(
   return { files };
 }
 
+/**
+ * What a module's summary and scan are stored under: its content hash, and
+ * for a module not in TypeScript's own syntax (`.ts`, `.mts`, `.cts`) its
+ * extension after a colon, since the extension picks the parser (the same
+ * text is another program as `.tsx`, `.js` or JSON).
+ */
+function analysisId(hash: string, path: string): string {
+  const ext = /\.([^./]+)$/.exec(path)?.[1].toLowerCase() ?? "";
+  return ext === "ts" || ext === "mts" || ext === "cts" ? hash : `${hash}:${ext}`;
+}
+
 /** One fingerprinting call: memoises file hashes and summaries. */
 class FingerprintRun {
   readonly options: FingerprintOptions;
@@ -473,16 +485,17 @@ class FingerprintRun {
 
   /** The summary of a module version: from the cache, or parsed now. */
   #summary(path: string, hash: string): Promise<ModuleSummary> {
-    let summary = this.#summaries.get(hash);
+    const id = analysisId(hash, path);
+    let summary = this.#summaries.get(id);
     if (!summary) {
       summary = this.#summarize(path, hash);
-      this.#summaries.set(hash, summary);
+      this.#summaries.set(id, summary);
     }
     return summary;
   }
 
   async #summarize(path: string, hash: string): Promise<ModuleSummary> {
-    const key = [NS.fingerprint, "summary", V, hash];
+    const key = [NS.fingerprint, "summary", V, analysisId(hash, path)];
     const cached = await readBlob<ModuleSummary>(this.#state, key);
     if (cached) return cached;
     const json = /\.json$/i.test(path);
@@ -494,7 +507,7 @@ class FingerprintRun {
       // The scan made with it, for the load cache: a JSON module needs none.
       const scan = json ? undefined : user!.scan(hash, path);
       if (scan) {
-        writeBlob(this.#state, [NS.fingerprint, "registration", V, hash], {
+        writeBlob(this.#state, [NS.fingerprint, "registration", V, analysisId(hash, path)], {
           ...scan,
           rules: SCAN_RULES,
         });
@@ -514,11 +527,11 @@ class FingerprintRun {
     const summary = await analyzeModule(ts, path, read.text, undefined, scanner);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
-    writeBlob(this.#state, [NS.fingerprint, "summary", V, read.hash], summary);
+    writeBlob(this.#state, [NS.fingerprint, "summary", V, analysisId(read.hash, path)], summary);
     user?.putSummary(read.hash, path, summary);
     if (scanner) {
       const scan = scanner.result();
-      writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], {
+      writeBlob(this.#state, [NS.fingerprint, "registration", V, analysisId(read.hash, path)], {
         ...scan,
         rules: SCAN_RULES,
       });
@@ -529,7 +542,7 @@ class FingerprintRun {
 
   /** The registration scan of a module version: from the cache, or parsed now. */
   async registrationScan(path: string, hash: string): Promise<ScanResult> {
-    const key = [NS.fingerprint, "registration", V, hash];
+    const key = [NS.fingerprint, "registration", V, analysisId(hash, path)];
     const cached = await readBlob<ScanResult & { rules?: number }>(this.#state, key);
     if (cached?.rules === SCAN_RULES) {
       const { rules: _, ...scan } = cached;
@@ -549,7 +562,7 @@ class FingerprintRun {
       import("./_registration_scan.ts"),
     ]);
     const scan = scanRegistration(await loadTypeScript(), path, read.text);
-    writeBlob(this.#state, [NS.fingerprint, "registration", V, read.hash], {
+    writeBlob(this.#state, [NS.fingerprint, "registration", V, analysisId(read.hash, path)], {
       ...scan,
       rules: SCAN_RULES,
     });
@@ -868,7 +881,7 @@ export async function staleFingerprintKeys(state: StateStore): Promise<Deno.KvKe
   return entries.map(({ key }) => key).filter((key) => {
     if (key[2] !== V) return true;
     if (key[1] === "summary" || key[1] === "registration") {
-      return !summaries.has(key[3] as string);
+      return !summaries.has((key[3] as string).split(":")[0]);
     }
     return key[1] === "stages";
   });

@@ -1,7 +1,11 @@
 /** Caching: an unchanged project is not re-analysed; a change costs only what it touches. */
 
 import { fileURLToPath } from "node:url";
-import { type FingerprintStats, registrationModules } from "../../lib/fingerprint/fingerprint.ts";
+import {
+  type FingerprintStats,
+  registrationModules,
+  staleFingerprintKeys,
+} from "../../lib/fingerprint/fingerprint.ts";
 import {
   changedKeys,
   fingerprint,
@@ -150,4 +154,51 @@ test("a module graph recorded before `own` existed is made again once for the lo
   const files = [project.path("pipeline.ts"), project.path("lib/helper.ts")];
   assertEquals(await judge(), { found: { files }, graphRuns: 1 });
   assertEquals(await judge(), { found: { files }, graphRuns: 0 });
+});
+
+test("a .ts and a .tsx module with the same text are each parsed in their own syntax", async () => {
+  // The extension picks the parser, so one content hash can be two programs:
+  // each module's analysis is kept under its hash and its syntax.
+  const helper = FILES["lib/helper.ts"];
+  await using project = await fingerprintProject({
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+import { helper } from "./lib/helper.ts";
+import { helper as viewHelper } from "./lib/view.tsx";
+
+export const pipeline = new Pipeline("t");
+
+pipeline.stage({
+  name: "a",
+  outs: { x: out("x.json", loaders.json<number>()) },
+  run: () => ({ x: helper(1) }),
+});
+
+pipeline.stage({
+  name: "b",
+  outs: { y: out("y.json", loaders.json<number>()) },
+  run: () => ({ y: viewHelper(2) }),
+});
+`,
+    "lib/helper.ts": helper,
+    "lib/view.tsx": helper,
+  });
+  const stages = await loadStages(project);
+  const cold = newStats();
+  const first = await fingerprint(project, stages, cold);
+  assertEquals(cold.analysed, 3);
+  const keys = Object.keys(first.get("b")?.manifest ?? {});
+  assertEquals(keys.some((key) => key.includes("lib/view.tsx")), true, keys.join(", "));
+  // An edit elsewhere takes both helpers' analyses from the state.
+  await Deno.writeTextFile(
+    project.path("pipeline.ts"),
+    (await Deno.readTextFile(project.path("pipeline.ts"))) + "// edited\n",
+  );
+  const warm = newStats();
+  assertEquals(await fingerprint(project, stages, warm), first);
+  assertEquals(warm.analysed, 1);
+  // gc drops the old pipeline.ts's analyses only (its summary and its scan).
+  const stale = (await staleFingerprintKeys(await project.state()))
+    .filter((key) => key[1] === "summary" || key[1] === "registration");
+  assertEquals(stale.length, 2);
+  assertEquals(stale.some((key) => String(key[3]).endsWith(":tsx")), false);
 });
