@@ -126,6 +126,31 @@ export async function removeAll(path: string): Promise<void> {
   });
 }
 
+/** This checkout's `mod.ts`, which a bench project's `jsr:@pivot/core` names by default. */
+export const PIVOT_CORE = new URL("../mod.ts", import.meta.url).href;
+
+/**
+ * Make `dir` afresh (whatever was there is removed) as a project whose `deno.json` maps
+ * `jsr:@pivot/core` to `core`, with `files` (paths relative to `dir`; their folders are made).
+ */
+export async function writeBenchProject(
+  dir: string,
+  files: Record<string, string>,
+  core: string = PIVOT_CORE,
+): Promise<void> {
+  await removeAll(dir);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/deno.json`,
+    JSON.stringify({ imports: { "jsr:@pivot/core": core } }, null, 2) + "\n",
+  );
+  for (const [path, text] of Object.entries(files)) {
+    const target = `${dir}/${path}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(target, text);
+  }
+}
+
 /** Whether this repository has the `pivot` CLI yet. */
 export async function pivotMissing(): Promise<string | undefined> {
   if (Deno.env.get("PIVOT_BENCH_CMD")) return undefined;

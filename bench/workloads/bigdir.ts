@@ -44,6 +44,7 @@ import {
   pivotMissing,
   removeAll,
   reproSummary,
+  writeBenchProject,
 } from "../_tools.ts";
 
 const PER_DIR = 1000;
@@ -146,19 +147,8 @@ function countTree(dir: string): { files: number; linked: boolean } {
   return { files, linked };
 }
 
-async function writeProject(
-  dir: string,
-  pipeline: string,
-  core = new URL("../../mod.ts", import.meta.url).href,
-): Promise<void> {
-  await removeAll(dir);
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/deno.json`,
-    JSON.stringify({ imports: { "jsr:@pivot/core": core } }, null, 2) + "\n",
-  );
-  await Deno.writeTextFile(`${dir}/pipeline.ts`, pipeline);
-  await Deno.writeTextFile(`${dir}/seed.txt`, "seed\n");
+function writeProject(dir: string, pipeline: string, core?: string): Promise<void> {
+  return writeBenchProject(dir, { "pipeline.ts": pipeline, "seed.txt": "seed\n" }, core);
 }
 
 /** Bytes of every lock file of the project in `dir`. */

@@ -19,7 +19,7 @@
 import type { BenchContext } from "../_context.ts";
 import { type Measurement, progress, repeat, repeatAlternating } from "../_measure.ts";
 import { cpuCell, rssCell, type Section, table, wallCell } from "../_report.ts";
-import { mustRun, pivotCommand, pivotMissing, removeAll } from "../_tools.ts";
+import { mustRun, pivotCommand, pivotMissing, removeAll, writeBenchProject } from "../_tools.ts";
 import { generatePipeline } from "../gen_pipeline.ts";
 
 const GIT_ENV = ["-c", "user.email=bench@example.com", "-c", "user.name=bench"];
@@ -29,15 +29,7 @@ async function git(dir: string, ...args: string[]): Promise<string> {
 }
 
 async function project(dir: string, files: Record<string, string>): Promise<void> {
-  await removeAll(dir);
-  await Deno.mkdir(dir, { recursive: true });
-  const core = new URL("../../mod.ts", import.meta.url).href;
-  files["deno.json"] = JSON.stringify({ imports: { "jsr:@pivot/core": core } }, null, 2) + "\n";
-  for (const [path, text] of Object.entries(files)) {
-    const target = `${dir}/${path}`;
-    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    await Deno.writeTextFile(target, text);
-  }
+  await writeBenchProject(dir, files);
   await git(dir, "init", "-q");
   await mustRun([...pivotCommand(), "init"], dir);
 }

@@ -18,7 +18,14 @@
 import type { BenchContext } from "../_context.ts";
 import { progress } from "../_measure.ts";
 import { type Section, table } from "../_report.ts";
-import { ensureProgram, mustRun, pivotCommand, pivotMissing, removeAll } from "../_tools.ts";
+import {
+  ensureProgram,
+  mustRun,
+  pivotCommand,
+  pivotMissing,
+  removeAll,
+  writeBenchProject,
+} from "../_tools.ts";
 
 const TREE_FILES = 1000;
 
@@ -107,15 +114,7 @@ export async function readsWorkload(ctx: BenchContext): Promise<Section> {
   const dir = `${ctx.options.workDir}/reads`;
   const results: CaseResult[] = [];
   try {
-    await removeAll(dir);
-    await Deno.mkdir(dir, { recursive: true });
-    const core = new URL("../../mod.ts", import.meta.url).href;
-    await Deno.writeTextFile(
-      `${dir}/deno.json`,
-      JSON.stringify({ imports: { "jsr:@pivot/core": core } }, null, 2) + "\n",
-    );
-    await Deno.writeTextFile(`${dir}/pipeline.ts`, pipeline(bytes));
-    await Deno.writeTextFile(`${dir}/seed.txt`, "seed\n");
+    await writeBenchProject(dir, { "pipeline.ts": pipeline(bytes), "seed.txt": "seed\n" });
     await mustRun([...pivotCommand(), "init"], dir);
     const treeBytes = Array.from({ length: TREE_FILES }, (_, i) => `seed ${i}\n`.length)
       .reduce((a, b) => a + b, 0);

@@ -18,6 +18,7 @@ import {
   pivotMissing,
   removeAll,
   reproSummary,
+  writeBenchProject,
 } from "../_tools.ts";
 import { writeBigFile } from "./hashing.ts";
 
@@ -46,14 +47,8 @@ export async function rehashWorkload(ctx: BenchContext): Promise<Section> {
   let ours: Measurement;
   let theirs: Measurement = { skipped: "xxhsum not installed (apt-get install xxhash)" };
   try {
-    await removeAll(dir);
-    await Deno.mkdir(`${dir}/data`, { recursive: true });
-    const core = new URL("../../mod.ts", import.meta.url).href;
-    await Deno.writeTextFile(
-      `${dir}/deno.json`,
-      JSON.stringify({ imports: { "jsr:@pivot/core": core } }, null, 2) + "\n",
-    );
-    await Deno.writeTextFile(`${dir}/pipeline.ts`, PIPELINE);
+    await writeBenchProject(dir, { "pipeline.ts": PIPELINE });
+    await Deno.mkdir(`${dir}/data`);
     progress(`rehash: writing a ${gib} GiB file`);
     await writeBigFile(`${dir}/data/big.bin`, size);
     await mustRun([...pivotCommand(), "init"], dir);

@@ -279,7 +279,7 @@ async function parseCsv(
   return result;
 }
 
-/** A source of CSV records: batches of complete records, line breaks inside quotes kept. */
+/** A source of records: batches of complete records (in CSV, line breaks inside quotes kept). */
 interface LineSource {
   next(): Promise<RecordBatch | undefined>;
   close(): Promise<void>;
@@ -291,18 +291,12 @@ interface LineSource {
  * dropped; a leading byte-order mark is dropped (TextDecoder does that).
  */
 function csvLines(stream: ReadableStream<Uint8Array>): LineSource {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let carry = "";
   let line = 0;
-  let done = false;
   // A record still open (odd number of quotes) at the end of a chunk.
   let open: { text: string; line: number } | undefined;
-  const split = (text: string, final: boolean): RecordBatch => {
+  return lineBatches(stream, (parts, final) => {
     const raw: string[] = [];
     const lines: number[] = [];
-    const parts = text.split("\n");
-    if (!final) carry = parts.pop()!;
     for (let part of parts) {
       line++;
       if (open) {
@@ -330,6 +324,27 @@ function csvLines(stream: ReadableStream<Uint8Array>): LineSource {
       open = undefined;
     }
     return { raw, lines };
+  });
+}
+
+/**
+ * Batches of records from a byte stream read as UTF-8 text: `split` is given
+ * the complete lines of each chunk (the last, unfinished one is kept for the
+ * next chunk; `final` for the text after the stream's end) and returns the
+ * records they hold. A batch with no record is not returned; reading goes on.
+ */
+function lineBatches(
+  stream: ReadableStream<Uint8Array>,
+  split: (parts: string[], final: boolean) => RecordBatch,
+): LineSource {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let carry = "";
+  let done = false;
+  const batchOf = (text: string, final: boolean): RecordBatch => {
+    const parts = text.split("\n");
+    if (!final) carry = parts.pop()!;
+    return split(parts, final);
   };
   return {
     next: async () => {
@@ -337,11 +352,11 @@ function csvLines(stream: ReadableStream<Uint8Array>): LineSource {
         const { value, done: end } = await reader.read();
         if (end) {
           done = true;
-          const batch = split(carry + decoder.decode(), true);
+          const batch = batchOf(carry + decoder.decode(), true);
           carry = "";
           return batch.raw.length > 0 ? batch : undefined;
         }
-        const batch = split(carry + decoder.decode(value, { stream: true }), false);
+        const batch = batchOf(carry + decoder.decode(value, { stream: true }), false);
         if (batch.raw.length > 0) return batch;
       }
       return undefined;
@@ -361,14 +376,8 @@ function quotesIn(text: string): number {
 
 /** JSON Lines: one object a line; blank lines skipped. */
 function jsonLinesTable(stream: ReadableStream<Uint8Array>, label: string): TableReader {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let carry = "";
   let line = 0;
-  let done = false;
-  const split = (text: string, final: boolean): RecordBatch => {
-    const parts = text.split("\n");
-    if (!final) carry = parts.pop()!;
+  const source = lineBatches(stream, (parts) => {
     const raw: string[] = [];
     const lines: number[] = [];
     for (let part of parts) {
@@ -379,7 +388,7 @@ function jsonLinesTable(stream: ReadableStream<Uint8Array>, label: string): Tabl
       lines.push(line);
     }
     return { raw, lines };
-  };
+  });
   const rows = (raw: readonly string[], at: readonly number[]): Row[] =>
     raw.map((text, i) => {
       let value: unknown;
@@ -397,25 +406,10 @@ function jsonLinesTable(stream: ReadableStream<Uint8Array>, label: string): Tabl
     label,
     columns: undefined,
     header: undefined,
-    next: async () => {
-      while (!done) {
-        const { value, done: end } = await reader.read();
-        if (end) {
-          done = true;
-          const batch = split(carry + decoder.decode(), true);
-          return batch.raw.length > 0 ? batch : undefined;
-        }
-        const batch = split(carry + decoder.decode(value, { stream: true }), false);
-        if (batch.raw.length > 0) return batch;
-      }
-      return undefined;
-    },
+    next: source.next,
     rows: (raw, at) => Promise.resolve(rows(raw, at)),
     keys: (raw, at, columns) => Promise.resolve(rowKeys(rows(raw, at), at, columns, label)),
-    close: async () => {
-      done = true;
-      await reader.cancel().catch(() => {});
-    },
+    close: source.close,
   };
 }
 
