@@ -201,6 +201,12 @@ export class StateStore {
   readonly #entries = new Map<string, Promise<Map<string, FileEntry>>>();
   readonly #known = new Map<string, Map<string, FileEntry | null>>();
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown; bytes?: number }>();
+  /**
+   * Writes a {@link flush} has handed to a commit that has not ended: what
+   * {@link get} answers for them meanwhile (a read of KV may not see them
+   * yet). An entry leaves when its commit ends, unless written again since.
+   */
+  readonly #committing = new Map<string, { key: Deno.KvKey; value: unknown }>();
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
   readonly #preloading = new Map<string, Promise<void>>();
@@ -416,9 +422,11 @@ export class StateStore {
     if (loading === undefined) {
       loading = (async () => {
         for await (const item of this.#kv.list({ prefix }, { batchSize: 1000 })) {
-          // A write made meanwhile is newer than what the range read found.
+          // A write made meanwhile (or in a commit not ended) is newer than what the range read found.
           const key = keyId(item.key);
-          if (!this.#preloaded.has(key)) this.#preloaded.set(key, item.value);
+          if (!this.#preloaded.has(key) && !this.#committing.has(key)) {
+            this.#preloaded.set(key, item.value);
+          }
         }
         this.#preloadedPrefixes.add(id);
       })();
@@ -448,9 +456,11 @@ export class StateStore {
             return;
           }
           for (const item of found) {
-            // A write made meanwhile is newer than what the range read found.
+            // A write made meanwhile (or in a commit not ended) is newer than what the range read found.
             const entry = keyId(item.key);
-            if (!this.#preloaded.has(entry)) this.#preloaded.set(entry, item.value);
+            if (!this.#preloaded.has(entry) && !this.#committing.has(entry)) {
+              this.#preloaded.set(entry, item.value);
+            }
           }
           this.#preloadedPrefixes.add(id);
         })();
@@ -481,7 +491,7 @@ export class StateStore {
   /** Read one entry. */
   async get<T>(key: Deno.KvKey): Promise<T | undefined> {
     const id = keyId(key);
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.get(id) ?? this.#committing.get(id);
     if (pending) return pending.value as T;
     if (this.#preloaded.has(id)) return this.#preloaded.get(id) as T;
     if (this.#isPreloaded(key)) return undefined;
@@ -495,15 +505,26 @@ export class StateStore {
     return false;
   }
 
+  /** True when a range read of a prefix of `key` has begun ({@link preload}, {@link getInSmall}). */
+  #underLoad(key: Deno.KvKey): boolean {
+    for (let n = key.length - 1; n > 0; n--) {
+      const id = keyId(key.slice(0, n));
+      if (this.#preloading.has(id) || this.#smallLoads.has(id)) return true;
+    }
+    return false;
+  }
+
   /** Read every entry under `prefix`, queued writes included. */
   async list<T>(prefix: Deno.KvKey): Promise<{ key: Deno.KvKey; value: T }[]> {
     const result = new Map<string, { key: Deno.KvKey; value: T }>();
     for await (const item of this.#kv.list<T>({ prefix })) {
       result.set(keyId(item.key), { key: item.key, value: item.value });
     }
-    for (const [id, { key, value }] of this.#pending) {
-      if (key.length > prefix.length && prefix.every((part, i) => key[i] === part)) {
-        result.set(id, { key, value: value as T });
+    for (const queued of [this.#committing, this.#pending]) {
+      for (const [id, { key, value }] of queued) {
+        if (key.length > prefix.length && prefix.every((part, i) => key[i] === part)) {
+          result.set(id, { key, value: value as T });
+        }
       }
     }
     return [...result.values()];
@@ -513,6 +534,7 @@ export class StateStore {
   async set(key: Deno.KvKey, value: unknown): Promise<void> {
     const id = keyId(key);
     this.#pending.delete(id);
+    this.#committing.delete(id);
     if (this.#preloaded.has(id) || this.#isPreloaded(key)) this.#preloaded.set(id, value);
     await this.#kv.set(key, value);
   }
@@ -521,6 +543,7 @@ export class StateStore {
   async delete(key: Deno.KvKey): Promise<void> {
     const id = keyId(key);
     this.#pending.delete(id);
+    this.#committing.delete(id);
     this.#preloaded.delete(id);
     await this.#kv.delete(key);
   }
@@ -550,20 +573,34 @@ export class StateStore {
     }
     const writes = [...this.#pending.values()];
     this.#pending.clear();
-    for (const { key, value } of writes) {
-      if (this.#isPreloaded(key)) this.#preloaded.set(keyId(key), value);
+    for (const write of writes) {
+      const id = keyId(write.key);
+      if (this.#isPreloaded(write.key)) this.#preloaded.set(id, write.value);
+      this.#committing.set(id, write);
     }
-    let start = 0;
-    let bytes = 0;
-    for (let end = 0; end < writes.length; end++) {
-      const size = writes[end].bytes ?? UNSIZED_BYTES;
-      if (end - start === MUTATIONS || (end > start && bytes + size > BATCH_BYTES)) {
-        await this.#commit(writes.slice(start, end));
-        [start, bytes] = [end, 0];
+    try {
+      let start = 0;
+      let bytes = 0;
+      for (let end = 0; end < writes.length; end++) {
+        const size = writes[end].bytes ?? UNSIZED_BYTES;
+        if (end - start === MUTATIONS || (end > start && bytes + size > BATCH_BYTES)) {
+          await this.#commit(writes.slice(start, end));
+          [start, bytes] = [end, 0];
+        }
+        bytes += size;
       }
-      bytes += size;
+      if (start < writes.length) await this.#commit(writes.slice(start));
+    } finally {
+      for (const write of writes) {
+        const id = keyId(write.key);
+        if (this.#committing.get(id) !== write) continue; // written again since
+        this.#committing.delete(id);
+        // A range read begun meanwhile skipped it (see preload): it is the newest value.
+        if (this.#preloaded.has(id) || this.#underLoad(write.key)) {
+          this.#preloaded.set(id, write.value);
+        }
+      }
     }
-    if (start < writes.length) await this.#commit(writes.slice(start));
   }
 
   /**
