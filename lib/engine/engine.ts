@@ -241,6 +241,8 @@ export class Engine {
         wake();
       },
       recorded: () => {
+        // (A `--no-commit` run records nothing, and must write no state.)
+        if (request.noCommit) return;
         if (++recorded % (request.commitEvery ?? RECORDED_PER_COMMIT) !== 0) return;
         committing = committing.then(() => state.flush()).catch((error) => {
           commitError ??= { error };
