@@ -243,7 +243,10 @@ export class Engine {
       recorded: () => {
         // (A `--no-commit` run records nothing, and must write no state.)
         if (request.noCommit) return;
-        if (++recorded % (request.commitEvery ?? RECORDED_PER_COMMIT) !== 0) return;
+        // Also as the wave's last stages are recorded: the wave's end then
+        // commits only what the last one queued (the commit began meanwhile).
+        const every = request.commitEvery ?? RECORDED_PER_COMMIT;
+        if (++recorded % every !== 0 && schedule.unfinished > 2) return;
         committing = committing.then(() => state.flush()).catch((error) => {
           commitError ??= { error };
         });
@@ -463,9 +466,14 @@ export class Engine {
     // A stage with a directory dep is decided under its lock when no other
     // process holds it: the decision then needs no second walk of every
     // file under the lock (`depsUnchanged`), half the work of a changed
-    // 100,000-file directory. Other stages are decided first without it
-    // (deciding costs a few stats; the lock, a file made and removed).
-    const held = stage.deps.some((dep) => dep.isDir)
+    // 100,000-file directory. So is a stage that will most likely act: one
+    // below a stage that acted in this wave (its deps were just written),
+    // or with no lock file when the wave listed them (never run): its
+    // decision is then not checked again under the lock (a stat of the
+    // lock file and a hash of each dep, on a chain's path). Other stages
+    // are decided first without it (deciding costs a few stats; the lock,
+    // a file made and removed).
+    const held = stage.deps.some((dep) => dep.isDir) || this.#likelyToAct(stage, wave, forced)
       ? tryStageLock(this.#context, stage)
       : undefined;
     let before: Decision;
@@ -517,6 +525,21 @@ export class Engine {
       return { status: "failed", reason: "lock", error: message };
     }
     return outcome ?? { status: "cancelled", reason: lockCancelReason(this.#context, holder) };
+  }
+
+  /**
+   * True when `stage` will most likely run or restore (see
+   * {@link #processStage}): forced, an upstream stage acted in this wave,
+   * or its lock file was missing from the wave's listing of them.
+   */
+  #likelyToAct(stage: StageDef, wave: WaveState, forced: boolean): boolean {
+    if (forced || (wave.listedLocks !== undefined && !wave.listedLocks.has(stage.lockFile))) {
+      return true;
+    }
+    for (const name of this.#context.graph.upstream.get(stage.name) ?? []) {
+      if (wave.acted.has(name)) return true;
+    }
+    return false;
   }
 
   /**
