@@ -199,6 +199,8 @@ const STAMP_BYTES = 250;
 export class StateStore {
   readonly #kv: Deno.Kv;
   readonly #entries = new Map<string, Promise<Map<string, FileEntry>>>();
+  /** Those of {@link #entries} loaded by now. */
+  readonly #loaded = new Map<string, Map<string, FileEntry>>();
   readonly #known = new Map<string, Map<string, FileEntry | null>>();
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown; bytes?: number }>();
   /**
@@ -295,8 +297,9 @@ export class StateStore {
   }
 
   /** Remember the hash of a file version (written on {@link flush}). */
-  async rememberFileHash(relPath: string, stamp: FileStamp, hash: string): Promise<void> {
-    await this.#remember(NS.file, relPath, stamp, hash);
+  rememberFileHash(relPath: string, stamp: FileStamp, hash: string): Promise<void> {
+    this.#remember(NS.file, relPath, stamp, hash);
+    return Promise.resolve();
   }
 
   /**
@@ -322,13 +325,18 @@ export class StateStore {
   }
 
   /** Remember the stamp of the cache object `hash`, known to be intact (written on {@link flush}). */
-  async rememberObject(hash: string, stamp: FileStamp): Promise<void> {
-    await this.#remember(NS.object, hash, stamp, hash);
+  rememberObject(hash: string, stamp: FileStamp): Promise<void> {
+    this.#remember(NS.object, hash, stamp, hash);
+    return Promise.resolve();
   }
 
-  async #remember(ns: string, name: string, stamp: FileStamp, hash: string): Promise<void> {
+  #remember(ns: string, name: string, stamp: FileStamp, hash: string): void {
     const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
-    const old = await this.#entryOf(ns, name);
+    // The same entry is not written again when this process knows it, but
+    // it is not read from KV to find out: a stage's new out (a new stamp)
+    // waited on a point read before its run was recorded, on a chain's path.
+    const known = this.#knownOf(ns);
+    const old = known.has(name) ? known.get(name) : this.#loaded.get(ns)?.get(name);
     if (old && old.hash === hash && sameStamp(old, stamp)) return;
     this.#knownOf(ns).set(name, entry);
     if (ns === NS.object && this.#streaming) this.#stream([ns, name], entry);
@@ -392,6 +400,7 @@ export class StateStore {
         for await (const item of this.#kv.list<FileEntry>({ prefix: [ns] }, { batchSize: 1000 })) {
           entries.set(item.key[1] as string, item.value);
         }
+        this.#loaded.set(ns, entries);
         return entries;
       })();
       this.#entries.set(ns, all);
