@@ -370,8 +370,6 @@ export class WorkerPool {
   /** Workers made ahead of need ({@link warmLike}), with the code access they were given. */
   #warm: { readonly workers: StageWorker[]; readonly code: CodeAccess } | undefined;
   #closed = false;
-  /** The next worker's staging root, when its directories were made ahead ({@link #prepare}). */
-  #nextRoot: string | undefined;
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -451,26 +449,17 @@ export class WorkerPool {
 
   /** What the workers may load, and room for them: made before the first worker. */
   async #prepare(): Promise<CodeAccess> {
-    // The first worker's staging area is made meanwhile, off this thread.
-    this.#nextRoot ??= this.#rootOf(this.#made);
-    const [code] = await Promise.all([
-      this.#options.codeAccess(),
-      StagingArea.prepare(this.#nextRoot),
-    ]);
+    const code = await this.#options.codeAccess();
     // What loading and fingerprinting the pipeline freed goes back to the system.
     await releaseHeapAndFreed();
     return code;
   }
 
-  /** A new staging area's root for the worker `n`. */
-  #rootOf(n: number): string {
-    return join(this.#options.stagingRoot, `w${n}-${crypto.randomUUID().slice(0, 8)}`);
-  }
-
   #create(profile: string, permissions: ResolvedPermissions, code: CodeAccess): StageWorker {
-    const root = this.#nextRoot ?? this.#rootOf(this.#made);
-    this.#nextRoot = undefined;
-    this.#made++;
+    const root = join(
+      this.#options.stagingRoot,
+      `w${this.#made++}-${crypto.randomUUID().slice(0, 8)}`,
+    );
     const worker = new StageWorker(root, profile, permissions, {
       read: [root, ...code.read, ...permissions.read],
       write: [join(root, "runs")],

@@ -35,13 +35,7 @@ import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
 import { copyTree, copyTreeSync, copyWritable, tryHardLink } from "../storage/copy.ts";
-import {
-  ensureDir,
-  ensureDirAsync,
-  forgetDir,
-  movedDir,
-  removePath,
-} from "../storage/ensure_dir.ts";
+import { ensureDir, forgetDir, movedDir, removePath } from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
 
 /**
@@ -134,18 +128,6 @@ export class StagingArea {
     this.#current = this.#dirs();
     ensureDir(this.#current.outs);
     ensureDir(this.#current.tmp);
-  }
-
-  /**
-   * Make the directories of an area at `root` on Deno's blocking pool: an
-   * area then made there finds them made (see `ensureDir`), and makes none
-   * on this thread. For the first worker of a run, while its code access is
-   * worked out: on this disk a directory's create costs 0.3-2 ms, seven of
-   * them before the first stage could start.
-   */
-  static async prepare(root: string): Promise<void> {
-    const run = join(root, "runs", "r1");
-    await Promise.all([join(root, "deps"), join(run, "outs"), join(run, "tmp")].map(ensureDirAsync));
   }
 
   /** The current run's directories. */

@@ -138,14 +138,3 @@ test("a run that left scratch files does not pass its directories on", async () 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
-
-test("an area prepared ahead has every directory a new area there uses", async () => {
-  await using project = await engineProject(FILES);
-  const root = project.dir.path("staging/w0");
-  await StagingArea.prepare(root);
-  assertEquals(await listTree(root), ["deps", "runs", "runs/r1", "runs/r1/outs", "runs/r1/tmp"]);
-  const area = new StagingArea(root);
-  for (const dir of [area.current.deps, area.current.outs, area.current.tmp]) {
-    assert(Deno.statSync(dir).isDirectory, dir);
-  }
-});
