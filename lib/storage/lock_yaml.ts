@@ -37,10 +37,10 @@ const NOT_A_STRING = [
 /**
  * Digits, with at most one exponent mark between them: a hash that YAML's
  * core schema reads as an integer or a float (`1234567890123456`,
- * `12345e7890123456`), which `yaml` writes double-quoted. One in a few
- * hundred of 16-hex-digit hashes is one; with four hashes a lock file, about
- * every second 176-stage run met one, and loading `yaml` for it cost ~650
- * file lookups and tens of ms in the middle of the wave.
+ * `12345e7890123456`), which `yaml` writes double-quoted. About one
+ * 16-hex-digit hash in 800 is one; a 176-stage run makes 176 new ones, so
+ * about one run in five met one, and loading `yaml` for it cost ~650 file
+ * lookups in the middle of the wave.
  */
 const NUMERAL = /^[0-9]+(?:[eE][0-9]+)?$/;
 
