@@ -243,10 +243,13 @@ export class Engine {
       recorded: () => {
         // (A `--no-commit` run records nothing, and must write no state.)
         if (request.noCommit) return;
-        // Also as the wave's last stages are recorded: the wave's end then
+        // Also as a long wave's last stages are recorded: its end then
         // commits only what the last one queued (the commit began meanwhile).
+        // A short wave commits at its end only, as one commit: fewer commits
+        // of two processes at once into the store.
         const every = request.commitEvery ?? RECORDED_PER_COMMIT;
-        if (++recorded % every !== 0 && schedule.unfinished > 2) return;
+        ++recorded;
+        if (recorded % every !== 0 && (recorded < every || schedule.unfinished > 2)) return;
         committing = committing.then(() => state.flush()).catch((error) => {
           commitError ??= { error };
         });
