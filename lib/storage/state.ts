@@ -249,7 +249,7 @@ export class StateStore {
     const before = inode();
     let store: StateStore;
     try {
-      store = new StateStore(await openChecked(file));
+      store = new StateStore(await openWhenFree(file));
     } catch (error) {
       if (!isCorruptStateError(error)) throw error;
       // In the launcher's own process, its child sets it aside and says so.
@@ -263,7 +263,7 @@ export class StateStore {
           }): moved it to ${aside} and started a new one (it is a cache: file hashes are read again)`,
         );
       }
-      store = new StateStore(await openChecked(file));
+      store = new StateStore(await openWhenFree(file));
     }
     store.#place = { stateDir, onReset: options.onReset };
     markClock(stateDir);
@@ -711,6 +711,25 @@ export function setAsideState(stateDir: string): string {
     }
   }
   return `${file}.corrupt`;
+}
+
+/**
+ * {@link openChecked}, again a few times (10 ms, then twice as long each
+ * time, ~2.5 s in all) while SQLite answers "database is locked": two
+ * `pivot` processes opening a new store at once (`repro` twice right after
+ * `init`) met it now and then, the second one failing with "This is a bug
+ * in pivot" (`tests/e2e/concurrency_test.ts`; a stack from `openKv`).
+ */
+async function openWhenFree(file: string): Promise<Deno.Kv> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await openChecked(file);
+    } catch (error) {
+      const locked = error instanceof Error && /database is locked/.test(error.message);
+      if (!locked || attempt === 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 << attempt));
+    }
+  }
 }
 
 /**
