@@ -153,10 +153,13 @@ const DECIDING = 16;
 
 /**
  * Runs recorded between two commits of the state writes they queue (lock
- * files' parsed contents, run-cache entries, file stamps: a few KB a stage),
- * so that a wave of 10,000 stages does not hold them all until it ends.
+ * files' parsed contents, run-cache entries, logs, file stamps: a few KB a
+ * stage). The commits run on KV's thread while the next stages run, so the
+ * wave's end commits only what the last few runs queued (at 176 stages it
+ * committed ~750 entries there: ~40 ms on KV's thread on the command's
+ * path); and a wave of 10,000 stages does not hold them all until it ends.
  */
-export const RECORDED_PER_COMMIT = 2000;
+export const RECORDED_PER_COMMIT = 32;
 
 /**
  * A directory out of this many files or more is followed by a collection
@@ -238,7 +241,15 @@ export class Engine {
         wake();
       },
       recorded: () => {
-        if (++recorded % (request.commitEvery ?? RECORDED_PER_COMMIT) !== 0) return;
+        // (A `--no-commit` run records nothing, and must write no state.)
+        if (request.noCommit) return;
+        // Also as a long wave's last stages are recorded: its end then
+        // commits only what the last one queued (the commit began meanwhile).
+        // A short wave commits at its end only, as one commit: fewer commits
+        // of two processes at once into the store.
+        const every = request.commitEvery ?? RECORDED_PER_COMMIT;
+        ++recorded;
+        if (recorded % every !== 0 && (recorded < every || schedule.unfinished > 2)) return;
         committing = committing.then(() => state.flush()).catch((error) => {
           commitError ??= { error };
         });
@@ -458,9 +469,14 @@ export class Engine {
     // A stage with a directory dep is decided under its lock when no other
     // process holds it: the decision then needs no second walk of every
     // file under the lock (`depsUnchanged`), half the work of a changed
-    // 100,000-file directory. Other stages are decided first without it
-    // (deciding costs a few stats; the lock, a file made and removed).
-    const held = stage.deps.some((dep) => dep.isDir)
+    // 100,000-file directory. So is a stage that will most likely act: one
+    // below a stage that acted in this wave (its deps were just written),
+    // or with no lock file when the wave listed them (never run): its
+    // decision is then not checked again under the lock (a stat of the
+    // lock file and a hash of each dep, on a chain's path). Other stages
+    // are decided first without it (deciding costs a few stats; the lock,
+    // a file made and removed).
+    const held = stage.deps.some((dep) => dep.isDir) || this.#likelyToAct(stage, wave, forced)
       ? tryStageLock(this.#context, stage)
       : undefined;
     let before: Decision;
@@ -512,6 +528,21 @@ export class Engine {
       return { status: "failed", reason: "lock", error: message };
     }
     return outcome ?? { status: "cancelled", reason: lockCancelReason(this.#context, holder) };
+  }
+
+  /**
+   * True when `stage` will most likely run or restore (see
+   * {@link #processStage}): forced, an upstream stage acted in this wave,
+   * or its lock file was missing from the wave's listing of them.
+   */
+  #likelyToAct(stage: StageDef, wave: WaveState, forced: boolean): boolean {
+    if (forced || (wave.listedLocks !== undefined && !wave.listedLocks.has(stage.lockFile))) {
+      return true;
+    }
+    for (const name of this.#context.graph.upstream.get(stage.name) ?? []) {
+      if (wave.acted.has(name)) return true;
+    }
+    return false;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * A lock file's YAML written without the `yaml` package, for the shapes lock
  * files nearly always have: maps and lists of maps holding plain strings
- * (paths, hashes, manifest keys), integers, booleans and nulls. The text is
+ * (paths, hashes, manifest keys), integers, booleans and nulls, and hashes
+ * that read as numbers (double-quoted, as `yaml` writes them). The text is
  * exactly what `yaml`'s `stringify(data, { lineWidth: 0 })` writes for the
  * same value (`tests/storage/lock_yaml_test.ts` compares the two); anything
  * outside those shapes, or a string `yaml` might quote, gets `undefined`, and
@@ -33,6 +34,16 @@ const NOT_A_STRING = [
   /^\.(?:nan|NaN|NAN)$/,
 ];
 
+/**
+ * Digits, with at most one exponent mark between them: a hash that YAML's
+ * core schema reads as an integer or a float (`1234567890123456`,
+ * `12345e7890123456`), which `yaml` writes double-quoted. About one
+ * 16-hex-digit hash in 800 is one; a 176-stage run makes 176 new ones, so
+ * about one run in five met one, and loading `yaml` for it cost ~650 file
+ * lookups in the middle of the wave.
+ */
+const NUMERAL = /^[0-9]+(?:[eE][0-9]+)?$/;
+
 /** Longest key or string written here (`yaml` writes keys over 1,024 characters explicitly). */
 const MAX_PLAIN = 512;
 
@@ -46,7 +57,9 @@ function scalar(value: unknown): string | undefined {
   if (value === null) return "null";
   switch (typeof value) {
     case "string":
-      return plain(value) ? value : undefined;
+      if (plain(value)) return value;
+      // Nothing in it to escape: `yaml` writes it so too.
+      return value.length <= MAX_PLAIN && NUMERAL.test(value) ? `"${value}"` : undefined;
     case "number":
       return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : undefined;
     case "boolean":

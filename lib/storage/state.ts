@@ -199,8 +199,16 @@ const STAMP_BYTES = 250;
 export class StateStore {
   readonly #kv: Deno.Kv;
   readonly #entries = new Map<string, Promise<Map<string, FileEntry>>>();
+  /** Those of {@link #entries} loaded by now. */
+  readonly #loaded = new Map<string, Map<string, FileEntry>>();
   readonly #known = new Map<string, Map<string, FileEntry | null>>();
   readonly #pending = new Map<string, { key: Deno.KvKey; value: unknown; bytes?: number }>();
+  /**
+   * Writes a {@link flush} has handed to a commit that has not ended: what
+   * {@link get} answers for them meanwhile (a read of KV may not see them
+   * yet). An entry leaves when its commit ends, unless written again since.
+   */
+  readonly #committing = new Map<string, { key: Deno.KvKey; value: unknown }>();
   readonly #preloaded = new Map<string, unknown>();
   readonly #preloadedPrefixes = new Set<string>();
   readonly #preloading = new Map<string, Promise<void>>();
@@ -241,7 +249,7 @@ export class StateStore {
     const before = inode();
     let store: StateStore;
     try {
-      store = new StateStore(await openChecked(file));
+      store = new StateStore(await openWhenFree(file));
     } catch (error) {
       if (!isCorruptStateError(error)) throw error;
       // In the launcher's own process, its child sets it aside and says so.
@@ -255,7 +263,7 @@ export class StateStore {
           }): moved it to ${aside} and started a new one (it is a cache: file hashes are read again)`,
         );
       }
-      store = new StateStore(await openChecked(file));
+      store = new StateStore(await openWhenFree(file));
     }
     store.#place = { stateDir, onReset: options.onReset };
     markClock(stateDir);
@@ -289,8 +297,9 @@ export class StateStore {
   }
 
   /** Remember the hash of a file version (written on {@link flush}). */
-  async rememberFileHash(relPath: string, stamp: FileStamp, hash: string): Promise<void> {
-    await this.#remember(NS.file, relPath, stamp, hash);
+  rememberFileHash(relPath: string, stamp: FileStamp, hash: string): Promise<void> {
+    this.#remember(NS.file, relPath, stamp, hash);
+    return Promise.resolve();
   }
 
   /**
@@ -316,13 +325,18 @@ export class StateStore {
   }
 
   /** Remember the stamp of the cache object `hash`, known to be intact (written on {@link flush}). */
-  async rememberObject(hash: string, stamp: FileStamp): Promise<void> {
-    await this.#remember(NS.object, hash, stamp, hash);
+  rememberObject(hash: string, stamp: FileStamp): Promise<void> {
+    this.#remember(NS.object, hash, stamp, hash);
+    return Promise.resolve();
   }
 
-  async #remember(ns: string, name: string, stamp: FileStamp, hash: string): Promise<void> {
+  #remember(ns: string, name: string, stamp: FileStamp, hash: string): void {
     const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
-    const old = await this.#entryOf(ns, name);
+    // The same entry is not written again when this process knows it, but
+    // it is not read from KV to find out: a stage's new out (a new stamp)
+    // waited on a point read before its run was recorded, on a chain's path.
+    const known = this.#knownOf(ns);
+    const old = known.has(name) ? known.get(name) : this.#loaded.get(ns)?.get(name);
     if (old && old.hash === hash && sameStamp(old, stamp)) return;
     this.#knownOf(ns).set(name, entry);
     if (ns === NS.object && this.#streaming) this.#stream([ns, name], entry);
@@ -386,6 +400,7 @@ export class StateStore {
         for await (const item of this.#kv.list<FileEntry>({ prefix: [ns] }, { batchSize: 1000 })) {
           entries.set(item.key[1] as string, item.value);
         }
+        this.#loaded.set(ns, entries);
         return entries;
       })();
       this.#entries.set(ns, all);
@@ -416,9 +431,11 @@ export class StateStore {
     if (loading === undefined) {
       loading = (async () => {
         for await (const item of this.#kv.list({ prefix }, { batchSize: 1000 })) {
-          // A write made meanwhile is newer than what the range read found.
+          // A write made meanwhile (or in a commit not ended) is newer than what the range read found.
           const key = keyId(item.key);
-          if (!this.#preloaded.has(key)) this.#preloaded.set(key, item.value);
+          if (!this.#preloaded.has(key) && !this.#committing.has(key)) {
+            this.#preloaded.set(key, item.value);
+          }
         }
         this.#preloadedPrefixes.add(id);
       })();
@@ -448,9 +465,11 @@ export class StateStore {
             return;
           }
           for (const item of found) {
-            // A write made meanwhile is newer than what the range read found.
+            // A write made meanwhile (or in a commit not ended) is newer than what the range read found.
             const entry = keyId(item.key);
-            if (!this.#preloaded.has(entry)) this.#preloaded.set(entry, item.value);
+            if (!this.#preloaded.has(entry) && !this.#committing.has(entry)) {
+              this.#preloaded.set(entry, item.value);
+            }
           }
           this.#preloadedPrefixes.add(id);
         })();
@@ -481,7 +500,7 @@ export class StateStore {
   /** Read one entry. */
   async get<T>(key: Deno.KvKey): Promise<T | undefined> {
     const id = keyId(key);
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.get(id) ?? this.#committing.get(id);
     if (pending) return pending.value as T;
     if (this.#preloaded.has(id)) return this.#preloaded.get(id) as T;
     if (this.#isPreloaded(key)) return undefined;
@@ -495,15 +514,26 @@ export class StateStore {
     return false;
   }
 
+  /** True when a range read of a prefix of `key` has begun ({@link preload}, {@link getInSmall}). */
+  #underLoad(key: Deno.KvKey): boolean {
+    for (let n = key.length - 1; n > 0; n--) {
+      const id = keyId(key.slice(0, n));
+      if (this.#preloading.has(id) || this.#smallLoads.has(id)) return true;
+    }
+    return false;
+  }
+
   /** Read every entry under `prefix`, queued writes included. */
   async list<T>(prefix: Deno.KvKey): Promise<{ key: Deno.KvKey; value: T }[]> {
     const result = new Map<string, { key: Deno.KvKey; value: T }>();
     for await (const item of this.#kv.list<T>({ prefix })) {
       result.set(keyId(item.key), { key: item.key, value: item.value });
     }
-    for (const [id, { key, value }] of this.#pending) {
-      if (key.length > prefix.length && prefix.every((part, i) => key[i] === part)) {
-        result.set(id, { key, value: value as T });
+    for (const queued of [this.#committing, this.#pending]) {
+      for (const [id, { key, value }] of queued) {
+        if (key.length > prefix.length && prefix.every((part, i) => key[i] === part)) {
+          result.set(id, { key, value: value as T });
+        }
       }
     }
     return [...result.values()];
@@ -513,6 +543,7 @@ export class StateStore {
   async set(key: Deno.KvKey, value: unknown): Promise<void> {
     const id = keyId(key);
     this.#pending.delete(id);
+    this.#committing.delete(id);
     if (this.#preloaded.has(id) || this.#isPreloaded(key)) this.#preloaded.set(id, value);
     await this.#kv.set(key, value);
   }
@@ -521,6 +552,7 @@ export class StateStore {
   async delete(key: Deno.KvKey): Promise<void> {
     const id = keyId(key);
     this.#pending.delete(id);
+    this.#committing.delete(id);
     this.#preloaded.delete(id);
     await this.#kv.delete(key);
   }
@@ -550,20 +582,34 @@ export class StateStore {
     }
     const writes = [...this.#pending.values()];
     this.#pending.clear();
-    for (const { key, value } of writes) {
-      if (this.#isPreloaded(key)) this.#preloaded.set(keyId(key), value);
+    for (const write of writes) {
+      const id = keyId(write.key);
+      if (this.#isPreloaded(write.key)) this.#preloaded.set(id, write.value);
+      this.#committing.set(id, write);
     }
-    let start = 0;
-    let bytes = 0;
-    for (let end = 0; end < writes.length; end++) {
-      const size = writes[end].bytes ?? UNSIZED_BYTES;
-      if (end - start === MUTATIONS || (end > start && bytes + size > BATCH_BYTES)) {
-        await this.#commit(writes.slice(start, end));
-        [start, bytes] = [end, 0];
+    try {
+      let start = 0;
+      let bytes = 0;
+      for (let end = 0; end < writes.length; end++) {
+        const size = writes[end].bytes ?? UNSIZED_BYTES;
+        if (end - start === MUTATIONS || (end > start && bytes + size > BATCH_BYTES)) {
+          await this.#commit(writes.slice(start, end));
+          [start, bytes] = [end, 0];
+        }
+        bytes += size;
       }
-      bytes += size;
+      if (start < writes.length) await this.#commit(writes.slice(start));
+    } finally {
+      for (const write of writes) {
+        const id = keyId(write.key);
+        if (this.#committing.get(id) !== write) continue; // written again since
+        this.#committing.delete(id);
+        // A range read begun meanwhile skipped it (see preload): it is the newest value.
+        if (this.#preloaded.has(id) || this.#underLoad(write.key)) {
+          this.#preloaded.set(id, write.value);
+        }
+      }
     }
-    if (start < writes.length) await this.#commit(writes.slice(start));
   }
 
   /**
@@ -665,6 +711,25 @@ export function setAsideState(stateDir: string): string {
     }
   }
   return `${file}.corrupt`;
+}
+
+/**
+ * {@link openChecked}, again a few times (10 ms, then twice as long each
+ * time, ~2.5 s in all) while SQLite answers "database is locked": two
+ * `pivot` processes opening a new store at once (`repro` twice right after
+ * `init`) met it now and then, the second one failing with "This is a bug
+ * in pivot" (`tests/e2e/concurrency_test.ts`; a stack from `openKv`).
+ */
+async function openWhenFree(file: string): Promise<Deno.Kv> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await openChecked(file);
+    } catch (error) {
+      const locked = error instanceof Error && /database is locked/.test(error.message);
+      if (!locked || attempt === 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 << attempt));
+    }
+  }
 }
 
 /**

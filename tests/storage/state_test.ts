@@ -85,6 +85,31 @@ test("get sees a deferred write before flush and after it", async () => {
   assertEquals((await state.kv.get(["x", "k"])).value, { v: 1 });
 });
 
+test("writes handed to a commit are read as written until it ends, and a write made meanwhile wins", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  await state.kv.set(["x", "k"], "old");
+  await state.kv.set(["x", "other"], "kept");
+  state.defer(["x", "k"], "first");
+  state.defer(["y", "k"], "first");
+  const flushing = state.flush();
+  // Let the flush hand its writes to the commit, then read while it runs.
+  for (let i = 0; i < 3; i++) await Promise.resolve();
+  const loading = state.preload(["x"]);
+  assertEquals(await state.get(["x", "k"]), "first");
+  assertEquals((await state.list(["y"])).map((e) => e.value), ["first"]);
+  state.defer(["y", "k"], "second");
+  await Promise.all([flushing, loading]);
+  // The range read begun during the commit did not bring back the old value.
+  assertEquals(await state.get(["x", "k"]), "first");
+  assertEquals(await state.get(["x", "other"]), "kept");
+  assertEquals(await state.get(["y", "k"]), "second");
+  assertEquals((await state.kv.get(["y", "k"])).value, "first");
+  await state.flush();
+  assertEquals((await state.kv.get(["y", "k"])).value, "second");
+  assertEquals((await state.kv.get(["x", "k"])).value, "first");
+});
+
 test("a later defer of the same key replaces the earlier one", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
