@@ -161,18 +161,11 @@ test("a .ts and a .tsx module with the same text are each parsed in their own sy
   // each module's analysis is kept under its hash and its syntax.
   const helper = FILES["lib/helper.ts"];
   await using project = await fingerprintProject({
-    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
-import { helper } from "./lib/helper.ts";
-import { helper as viewHelper } from "./lib/view.tsx";
-
-export const pipeline = new Pipeline("t");
-
-pipeline.stage({
-  name: "a",
-  outs: { x: out("x.json", loaders.json<number>()) },
-  run: () => ({ x: helper(1) }),
-});
-
+    // FILES' pipeline, with a second stage calling the .tsx twin of its helper.
+    "pipeline.ts": FILES["pipeline.ts"].replace(
+      'import { helper } from "./lib/helper.ts";\n',
+      '$&import { helper as viewHelper } from "./lib/view.tsx";\n',
+    ) + `
 pipeline.stage({
   name: "b",
   outs: { y: out("y.json", loaders.json<number>()) },
