@@ -7,8 +7,8 @@
  *
  * Three caches keep repeated runs cheap, all in the state store:
  * - module summaries, keyed by file content hash and, for a module not in
- *   `.ts` syntax, its extension (a module is parsed once
- *   per version), behind which sits the user-global analysis cache
+ *   `.ts` syntax, its extension (a module is parsed once per version),
+ *   behind which sits the user-global analysis cache
  *   (`_user_cache.ts`, when {@link FingerprintOptions.userCache} names
  *   one): a module this user's Pivot analysed in any project is not parsed
  *   again;
@@ -325,6 +325,11 @@ function analysisId(hash: string, path: string): string {
   return ext === "ts" || ext === "mts" || ext === "cts" ? hash : `${hash}:${ext}`;
 }
 
+/** The state key of a module version's summary or registration scan. */
+function analysisKey(kind: "summary" | "registration", hash: string, path: string): Deno.KvKey {
+  return [NS.fingerprint, kind, V, analysisId(hash, path)];
+}
+
 /** One fingerprinting call: memoises file hashes and summaries. */
 class FingerprintRun {
   readonly options: FingerprintOptions;
@@ -495,7 +500,7 @@ class FingerprintRun {
   }
 
   async #summarize(path: string, hash: string): Promise<ModuleSummary> {
-    const key = [NS.fingerprint, "summary", V, analysisId(hash, path)];
+    const key = analysisKey("summary", hash, path);
     const cached = await readBlob<ModuleSummary>(this.#state, key);
     if (cached) return cached;
     const json = /\.json$/i.test(path);
@@ -506,12 +511,7 @@ class FingerprintRun {
       writeBlob(this.#state, key, kept);
       // The scan made with it, for the load cache: a JSON module needs none.
       const scan = json ? undefined : user!.scan(hash, path);
-      if (scan) {
-        writeBlob(this.#state, [NS.fingerprint, "registration", V, analysisId(hash, path)], {
-          ...scan,
-          rules: SCAN_RULES,
-        });
-      }
+      if (scan) this.#keepScan(hash, path, scan);
       return kept;
     }
     const read = await this.files.read(path);
@@ -527,14 +527,11 @@ class FingerprintRun {
     const summary = await analyzeModule(ts, path, read.text, undefined, scanner);
     this.#stats.analysed++;
     // Stored under the hash of the text analysed, which is `hash` unless the file just changed.
-    writeBlob(this.#state, [NS.fingerprint, "summary", V, analysisId(read.hash, path)], summary);
+    writeBlob(this.#state, analysisKey("summary", read.hash, path), summary);
     user?.putSummary(read.hash, path, summary);
     if (scanner) {
       const scan = scanner.result();
-      writeBlob(this.#state, [NS.fingerprint, "registration", V, analysisId(read.hash, path)], {
-        ...scan,
-        rules: SCAN_RULES,
-      });
+      this.#keepScan(read.hash, path, scan);
       user?.putScan(read.hash, path, scan);
     }
     return summary;
@@ -542,8 +539,10 @@ class FingerprintRun {
 
   /** The registration scan of a module version: from the cache, or parsed now. */
   async registrationScan(path: string, hash: string): Promise<ScanResult> {
-    const key = [NS.fingerprint, "registration", V, analysisId(hash, path)];
-    const cached = await readBlob<ScanResult & { rules?: number }>(this.#state, key);
+    const cached = await readBlob<ScanResult & { rules?: number }>(
+      this.#state,
+      analysisKey("registration", hash, path),
+    );
     if (cached?.rules === SCAN_RULES) {
       const { rules: _, ...scan } = cached;
       return scan;
@@ -552,7 +551,7 @@ class FingerprintRun {
     const kept = user?.scan(hash, path);
     if (kept) {
       this.#userHit();
-      writeBlob(this.#state, key, { ...kept, rules: SCAN_RULES });
+      this.#keepScan(hash, path, kept);
       return kept;
     }
     const read = await this.files.read(path);
@@ -562,10 +561,7 @@ class FingerprintRun {
       import("./_registration_scan.ts"),
     ]);
     const scan = scanRegistration(await loadTypeScript(), path, read.text);
-    writeBlob(this.#state, [NS.fingerprint, "registration", V, analysisId(read.hash, path)], {
-      ...scan,
-      rules: SCAN_RULES,
-    });
+    this.#keepScan(read.hash, path, scan);
     user?.putScan(read.hash, path, scan);
     return read.hash === hash ? scan : { ok: false, reason: `${path}: changed while scanned` };
   }
@@ -578,6 +574,11 @@ class FingerprintRun {
       const { openUserCache } = await userCaches();
       return await openUserCache(folder, { analysis: V, rules: SCAN_RULES });
     })();
+  }
+
+  /** Store a module version's registration scan in the project's state, with its rules' version. */
+  #keepScan(hash: string, path: string, scan: ScanResult): void {
+    writeBlob(this.#state, analysisKey("registration", hash, path), { ...scan, rules: SCAN_RULES });
   }
 
   #userHit(): void {
