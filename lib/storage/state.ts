@@ -303,14 +303,12 @@ export class StateStore {
   }
 
   /**
-   * As {@link rememberFileHash}, at once (no look at what was remembered
-   * before): for a caller that cannot wait, the verified index's check of a
-   * touched file whose hash the launcher read (lib/engine/verified.ts).
+   * As {@link rememberFileHash}, for a caller that cannot wait: the verified
+   * index's check of a touched file whose hash the launcher read
+   * (lib/engine/verified.ts).
    */
   noteFileHash(relPath: string, stamp: FileStamp, hash: string): void {
-    const entry: FileEntry = { mtime: stamp.mtime, size: stamp.size, ino: stamp.ino, hash };
-    this.#knownOf(NS.file).set(relPath, entry);
-    this.defer([NS.file, relPath], entry, STAMP_BYTES + relPath.length);
+    this.#remember(NS.file, relPath, stamp, hash);
   }
 
   /**
@@ -338,7 +336,7 @@ export class StateStore {
     const known = this.#knownOf(ns);
     const old = known.has(name) ? known.get(name) : this.#loaded.get(ns)?.get(name);
     if (old && old.hash === hash && sameStamp(old, stamp)) return;
-    this.#knownOf(ns).set(name, entry);
+    known.set(name, entry);
     if (ns === NS.object && this.#streaming) this.#stream([ns, name], entry);
     else this.defer([ns, name], entry, STAMP_BYTES + name.length);
   }
