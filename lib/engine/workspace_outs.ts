@@ -12,6 +12,7 @@ import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { OutputError } from "../errors.ts";
 import {
   dirManifest,
+  filesDigest,
   hashArtifact,
   indexHolds,
   listFiles,
@@ -103,10 +104,10 @@ export async function restoreOut(
   const linked = placeMode === "hardlink"
     ? await linkTree(context, out, locked.hash, manifest.files, read.text, helper)
     : undefined;
-  const files = linked ??
+  const files = linked?.files ??
     await placeTree(context, out, locked.hash, manifest.files, placeMode, helper);
   if (files === undefined) return false;
-  await rememberDirectory(out.abs, out.path, files, locked.hash, state);
+  await rememberDirectory(out.abs, out.path, files, locked.hash, state, linked?.digest);
   mark("restore: remembered");
   ignoreCachedOut(context, out);
   return true;
@@ -145,8 +146,11 @@ async function placeTree(
  * are the stamps checked, by the one-digest checks of
  * {@link verifiedObjects}. The folder is swapped in only when they hold:
  * until then nothing in the workspace has changed, so linking first is
- * safe. Undefined when they do not (an object missing, or written since it
- * was checked: stamps unknown to both digests), after removing the folder:
+ * safe. Returns the files placed, and the digest of their paths and stamps
+ * when every one is a link ({@link linkedVouch}'s, for
+ * {@link rememberDirectory}). Undefined when the stamps do not vouch (an
+ * object missing, or written since it was checked: stamps unknown to both
+ * digests), after removing the folder:
  * the caller then checks each object and places the files as
  * {@link placeTree} does, the objects' stamps looked up one by one.
  */
@@ -157,7 +161,7 @@ async function linkTree(
   entries: readonly ManifestEntry[],
   text: string,
   helper?: HelperThread,
-): Promise<PlacedFile[] | undefined> {
+): Promise<{ files: PlacedFile[]; digest: string | undefined } | undefined> {
   const { cache, state } = context;
   const temp = tempPath(out.abs);
   const base = withSlash(temp);
@@ -174,20 +178,25 @@ async function linkTree(
       into: short(base),
     }, { helper });
     mark("restore: objects linked");
-    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) return undefined;
+    const digest = await linkedVouch(state, out.path, hash, entries, stamps);
+    if (digest === undefined) return undefined;
     const objects = stamps as FileStamp[];
     const files: PlacedFile[] = new Array(entries.length);
+    let all = true;
     for (let i = 0; i < entries.length; i++) {
       const { path, hash } = entries[i];
       // Not linked (another filesystem): placed as one file is.
-      files[i] = linked[i] === 1
-        ? { path, hash, stamp: objects[i] }
-        : await placeOne(cache, base, entries[i], objects[i], "hardlink");
+      if (linked[i] === 1) files[i] = { path, hash, stamp: objects[i] };
+      else {
+        files[i] = await placeOne(cache, base, entries[i], objects[i], "hardlink");
+        all = false;
+      }
     }
     mark("restore: files placed");
     replaceWith(temp, out.abs);
     swapped = true;
-    return files;
+    // A copy has a stamp of its own: the digest is of the links' stamps.
+    return { files, digest: all ? digest : undefined };
   } finally {
     if (!swapped) removePath(temp);
   }
@@ -303,6 +312,31 @@ async function stampsVouch(
     hash,
     entries.map(({ path }, i) => ({ path, stamp: found[i] })),
   );
+}
+
+/**
+ * {@link stampsVouch} for a tree just linked from the objects of `entries`:
+ * the directory index first, whose digest (of the files' paths with these
+ * stamps, {@link filesDigest}) is the one {@link rememberDirectory} then
+ * compares again, so a tree placed again after `rm -r` is digested once,
+ * not three times; then the objects' last check. That digest when they
+ * vouch, else undefined.
+ */
+async function linkedVouch(
+  state: EngineContext["state"],
+  rel: string,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  stamps: readonly (FileStamp | undefined)[],
+): Promise<string | undefined> {
+  // A loop, not `every`, which skips the holes of a sparse array.
+  for (let i = 0; i < entries.length; i++) if (stamps[i] === undefined) return undefined;
+  const found = stamps as readonly FileStamp[];
+  const files = entries.map(({ path }, i) => ({ path, stamp: found[i] }));
+  const digest = await filesDigest(files);
+  if (await indexHolds(state, rel, hash, files, digest)) return digest;
+  const objects = entries.map(({ hash }, i) => ({ hash, stamp: found[i] }));
+  return await objectsIntact(state, hash, objects) ? digest : undefined;
 }
 
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */
