@@ -45,8 +45,10 @@ import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 import {
+  coreFree,
   HelperThread,
   linkMany,
+  type ManyOptions,
   PARALLEL_FROM_STARTED,
   statAndLinkTree,
   statMany,
@@ -92,8 +94,13 @@ export async function restoreOut(
   mark("restore: start");
   // A large directory's stats and links are shared with a helper thread,
   // started now (by the count its lock file gives) so that its start
-  // overlaps reading the manifest.
-  using helper = (locked.files ?? 0) >= PARALLEL_FROM_STARTED ? HelperThread.start() : undefined;
+  // overlaps reading the manifest; but only while a core is free for it,
+  // else all on this thread, however long the lists.
+  const large = (locked.files ?? 0) >= PARALLEL_FROM_STARTED;
+  const shared = large && coreFree();
+  using helper = shared ? HelperThread.start() : undefined;
+  const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
+  if (large) mark(shared ? "restore: helper thread started" : "restore: no core free, one thread");
   const read = await cache.readManifestText(locked.hash);
   if (!read) return false;
   const { manifest } = read;
@@ -102,10 +109,10 @@ export async function restoreOut(
   // Hard links in one pass (each object checked after); whatever that
   // cannot vouch for is placed the careful way, each object checked first.
   const linked = placeMode === "hardlink"
-    ? await linkTree(context, out, locked.hash, manifest.files, read.text, helper)
+    ? await linkTree(context, out, locked.hash, manifest.files, read.text, many)
     : undefined;
   const files = linked?.files ??
-    await placeTree(context, out, locked.hash, manifest.files, placeMode, helper);
+    await placeTree(context, out, locked.hash, manifest.files, placeMode, many);
   if (files === undefined) return false;
   await rememberDirectory(out.abs, out.path, files, locked.hash, state, linked?.digest);
   mark("restore: remembered");
@@ -125,14 +132,14 @@ async function placeTree(
   hash: Hash,
   entries: readonly ManifestEntry[],
   mode: CheckoutMode,
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<PlacedFile[] | undefined> {
-  const objects = await verifiedObjects(context, out.path, hash, entries, helper);
+  const objects = await verifiedObjects(context, out.path, hash, entries, many);
   if (objects === undefined) return undefined;
   mark("restore: objects verified");
   return await swapIn(out, entries, async (temp) => {
     mark("restore: parents made");
-    const files = await placeFiles(context.cache, temp, entries, objects, mode, helper);
+    const files = await placeFiles(context.cache, temp, entries, objects, mode, many);
     mark("restore: files placed");
     return files;
   });
@@ -160,7 +167,7 @@ async function linkTree(
   hash: Hash,
   entries: readonly ManifestEntry[],
   text: string,
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<{ files: PlacedFile[]; digest: string | undefined } | undefined> {
   const { cache, state } = context;
   const temp = tempPath(out.abs);
@@ -176,7 +183,7 @@ async function linkTree(
       objectPath: (hash) => short(cache.objectPath(hash)),
       objects: short(cache.objectsDir),
       into: short(base),
-    }, { helper });
+    }, many);
     mark("restore: objects linked");
     const digest = await linkedVouch(state, out.path, hash, entries, stamps);
     if (digest === undefined) return undefined;
@@ -271,10 +278,10 @@ async function verifiedObjects(
   rel: string,
   hash: Hash,
   entries: readonly ManifestEntry[],
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
-  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), { helper });
+  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), many);
   const stamps = stamped as FileStamp[];
   if (await stampsVouch(state, rel, hash, entries, stamped)) return stamps;
   const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
@@ -381,7 +388,7 @@ async function placeFiles(
   entries: readonly ManifestEntry[],
   objects: readonly FileStamp[],
   mode: CheckoutMode,
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<PlacedFile[]> {
   const files: PlacedFile[] = new Array(entries.length);
   const base = withSlash(root);
@@ -394,7 +401,7 @@ async function placeFiles(
     const linked = await linkMany(
       entries.map(({ hash }) => cache.objectPath(hash)),
       entries.map(({ path }) => base + path),
-      { helper },
+      many,
     );
     for (let i = 0; i < entries.length; i++) {
       const { path, hash } = entries[i];

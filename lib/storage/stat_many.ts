@@ -43,6 +43,36 @@ export const PARALLEL_FROM = 16_384;
  */
 export const PARALLEL_FROM_STARTED = 4_096;
 
+/**
+ * Whether a core is free now besides the one this thread runs on: the
+ * tasks running or ready to run (the fourth field of `/proc/loadavg`,
+ * "running/total", this thread among them) are fewer than the cores. A
+ * helper thread pays only then: on a machine whose other cores are busy
+ * (other processes, each session its own share of the CPU), it only adds
+ * its start (10-30 ms, the caller blocked) and both threads' contention to
+ * work done on one core's share anyway; a hardlink checkout of 10,000 files
+ * took ~20 % more CPU and ~10 % more wall with it there
+ * (docs/performance.md, "Hardlink checkout of a directory, tenth session").
+ * True where `/proc/loadavg` cannot be read (not Linux): a second thread,
+ * as before.
+ *
+ * @example
+ * ```ts ignore
+ * using helper = coreFree() ? HelperThread.start() : undefined;
+ * ```
+ */
+export function coreFree(): boolean {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/loadavg");
+  } catch {
+    return true;
+  }
+  const running = Number.parseInt(text.split(" ")[3] ?? "", 10);
+  // NaN (not the format expected) compares false: a second thread.
+  return !(running >= (navigator.hardwareConcurrency ?? 1));
+}
+
 /** Options of {@link statMany} and {@link linkMany}. */
 export interface ManyOptions {
   /**
