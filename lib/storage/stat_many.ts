@@ -54,7 +54,7 @@ export const PARALLEL_FROM_STARTED = 4_096;
  * took ~20 % more CPU and ~10 % more wall with it there
  * (docs/performance.md, "Hardlink checkout of a directory, tenth session").
  * True where `/proc/loadavg` cannot be read (not Linux): a second thread,
- * as before.
+ * as before. `PIVOT_HELPER_THREAD=on` (or `off`) decides instead.
  *
  * @example
  * ```ts ignore
@@ -62,6 +62,9 @@ export const PARALLEL_FROM_STARTED = 4_096;
  * ```
  */
 export function coreFree(): boolean {
+  // Tests (and measurements) choose: "on" always, "off" never.
+  const chosen = Deno.env.get("PIVOT_HELPER_THREAD");
+  if (chosen === "on" || chosen === "off") return chosen === "on";
   let text: string;
   try {
     text = Deno.readTextFileSync("/proc/loadavg");

@@ -1,4 +1,5 @@
 import {
+  coreFree,
   HelperThread,
   linkMany,
   type LinkTree,
@@ -230,4 +231,20 @@ test("a closed helper thread is not used: the calling thread does the list alone
   assert(!helper.usable);
   const stamps = await statMany(paths, { helper, parallelFrom: 1 });
   for (let i = 0; i < FILES; i += 53) assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
+});
+
+test("coreFree says whether /proc/loadavg counts fewer running tasks than cores", () => {
+  if (Deno.env.get("PIVOT_HELPER_THREAD") !== undefined) return; // chosen, not counted
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const free = () =>
+    Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[3].split("/")[0]) < cores;
+  // The count moves: compare only when it said the same just before and after.
+  for (let tries = 0; tries < 20; tries++) {
+    const before = free();
+    const said = coreFree();
+    if (free() === before) {
+      assertEquals(said, before);
+      return;
+    }
+  }
 });
