@@ -12,6 +12,7 @@ import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { OutputError } from "../errors.ts";
 import {
   dirManifest,
+  filesDigest,
   hashArtifact,
   indexHolds,
   listFiles,
@@ -44,8 +45,10 @@ import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 import {
+  coreFree,
   HelperThread,
   linkMany,
+  type ManyOptions,
   PARALLEL_FROM_STARTED,
   statAndLinkTree,
   statMany,
@@ -91,8 +94,13 @@ export async function restoreOut(
   mark("restore: start");
   // A large directory's stats and links are shared with a helper thread,
   // started now (by the count its lock file gives) so that its start
-  // overlaps reading the manifest.
-  using helper = (locked.files ?? 0) >= PARALLEL_FROM_STARTED ? HelperThread.start() : undefined;
+  // overlaps reading the manifest; but only while a core is free for it,
+  // else all on this thread, however long the lists.
+  const large = (locked.files ?? 0) >= PARALLEL_FROM_STARTED;
+  const shared = large && coreFree();
+  using helper = shared ? HelperThread.start() : undefined;
+  const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
+  if (large) mark(shared ? "restore: helper thread started" : "restore: no core free, one thread");
   const read = await cache.readManifestText(locked.hash);
   if (!read) return false;
   const { manifest } = read;
@@ -101,12 +109,12 @@ export async function restoreOut(
   // Hard links in one pass (each object checked after); whatever that
   // cannot vouch for is placed the careful way, each object checked first.
   const linked = placeMode === "hardlink"
-    ? await linkTree(context, out, locked.hash, manifest.files, read.text, helper)
+    ? await linkTree(context, out, locked.hash, manifest.files, read.text, many)
     : undefined;
-  const files = linked ??
-    await placeTree(context, out, locked.hash, manifest.files, placeMode, helper);
+  const files = linked?.files ??
+    await placeTree(context, out, locked.hash, manifest.files, placeMode, many);
   if (files === undefined) return false;
-  await rememberDirectory(out.abs, out.path, files, locked.hash, state);
+  await rememberDirectory(out.abs, out.path, files, locked.hash, state, linked?.digest);
   mark("restore: remembered");
   ignoreCachedOut(context, out);
   return true;
@@ -124,14 +132,14 @@ async function placeTree(
   hash: Hash,
   entries: readonly ManifestEntry[],
   mode: CheckoutMode,
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<PlacedFile[] | undefined> {
-  const objects = await verifiedObjects(context, out.path, hash, entries, helper);
+  const objects = await verifiedObjects(context, out.path, hash, entries, many);
   if (objects === undefined) return undefined;
   mark("restore: objects verified");
   return await swapIn(out, entries, async (temp) => {
     mark("restore: parents made");
-    const files = await placeFiles(context.cache, temp, entries, objects, mode, helper);
+    const files = await placeFiles(context.cache, temp, entries, objects, mode, many);
     mark("restore: files placed");
     return files;
   });
@@ -145,8 +153,11 @@ async function placeTree(
  * are the stamps checked, by the one-digest checks of
  * {@link verifiedObjects}. The folder is swapped in only when they hold:
  * until then nothing in the workspace has changed, so linking first is
- * safe. Undefined when they do not (an object missing, or written since it
- * was checked: stamps unknown to both digests), after removing the folder:
+ * safe. Returns the files placed, and the digest of their paths and stamps
+ * when every one is a link ({@link linkedVouch}'s, for
+ * {@link rememberDirectory}). Undefined when the stamps do not vouch (an
+ * object missing, or written since it was checked: stamps unknown to both
+ * digests), after removing the folder:
  * the caller then checks each object and places the files as
  * {@link placeTree} does, the objects' stamps looked up one by one.
  */
@@ -156,8 +167,8 @@ async function linkTree(
   hash: Hash,
   entries: readonly ManifestEntry[],
   text: string,
-  helper?: HelperThread,
-): Promise<PlacedFile[] | undefined> {
+  many: ManyOptions = {},
+): Promise<{ files: PlacedFile[]; digest: string | undefined } | undefined> {
   const { cache, state } = context;
   const temp = tempPath(out.abs);
   const base = withSlash(temp);
@@ -172,22 +183,27 @@ async function linkTree(
       objectPath: (hash) => short(cache.objectPath(hash)),
       objects: short(cache.objectsDir),
       into: short(base),
-    }, { helper });
+    }, many);
     mark("restore: objects linked");
-    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) return undefined;
+    const digest = await linkedVouch(state, out.path, hash, entries, stamps);
+    if (digest === undefined) return undefined;
     const objects = stamps as FileStamp[];
     const files: PlacedFile[] = new Array(entries.length);
+    let all = true;
     for (let i = 0; i < entries.length; i++) {
       const { path, hash } = entries[i];
       // Not linked (another filesystem): placed as one file is.
-      files[i] = linked[i] === 1
-        ? { path, hash, stamp: objects[i] }
-        : await placeOne(cache, base, entries[i], objects[i], "hardlink");
+      if (linked[i] === 1) files[i] = { path, hash, stamp: objects[i] };
+      else {
+        files[i] = await placeOne(cache, base, entries[i], objects[i], "hardlink");
+        all = false;
+      }
     }
     mark("restore: files placed");
     replaceWith(temp, out.abs);
     swapped = true;
-    return files;
+    // A copy has a stamp of its own: the digest is of the links' stamps.
+    return { files, digest: all ? digest : undefined };
   } finally {
     if (!swapped) removePath(temp);
   }
@@ -262,10 +278,10 @@ async function verifiedObjects(
   rel: string,
   hash: Hash,
   entries: readonly ManifestEntry[],
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
-  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), { helper });
+  const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), many);
   const stamps = stamped as FileStamp[];
   if (await stampsVouch(state, rel, hash, entries, stamped)) return stamps;
   const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
@@ -303,6 +319,31 @@ async function stampsVouch(
     hash,
     entries.map(({ path }, i) => ({ path, stamp: found[i] })),
   );
+}
+
+/**
+ * {@link stampsVouch} for a tree just linked from the objects of `entries`:
+ * the directory index first, whose digest (of the files' paths with these
+ * stamps, {@link filesDigest}) is the one {@link rememberDirectory} then
+ * compares again, so a tree placed again after `rm -r` is digested once,
+ * not three times; then the objects' last check. That digest when they
+ * vouch, else undefined.
+ */
+async function linkedVouch(
+  state: EngineContext["state"],
+  rel: string,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  stamps: readonly (FileStamp | undefined)[],
+): Promise<string | undefined> {
+  // A loop, not `every`, which skips the holes of a sparse array.
+  for (let i = 0; i < entries.length; i++) if (stamps[i] === undefined) return undefined;
+  const found = stamps as readonly FileStamp[];
+  const files = entries.map(({ path }, i) => ({ path, stamp: found[i] }));
+  const digest = await filesDigest(files);
+  if (await indexHolds(state, rel, hash, files, digest)) return digest;
+  const objects = entries.map(({ hash }, i) => ({ hash, stamp: found[i] }));
+  return await objectsIntact(state, hash, objects) ? digest : undefined;
 }
 
 /** File operations in flight at once for the files of one directory (copies, reads, writes). */
@@ -347,7 +388,7 @@ async function placeFiles(
   entries: readonly ManifestEntry[],
   objects: readonly FileStamp[],
   mode: CheckoutMode,
-  helper?: HelperThread,
+  many: ManyOptions = {},
 ): Promise<PlacedFile[]> {
   const files: PlacedFile[] = new Array(entries.length);
   const base = withSlash(root);
@@ -360,7 +401,7 @@ async function placeFiles(
     const linked = await linkMany(
       entries.map(({ hash }) => cache.objectPath(hash)),
       entries.map(({ path }) => base + path),
-      { helper },
+      many,
     );
     for (let i = 0; i < entries.length; i++) {
       const { path, hash } = entries[i];

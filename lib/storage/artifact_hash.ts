@@ -500,7 +500,8 @@ export interface PlacedFile {
  * their stamps the caller knows (it wrote or read each), so the next look
  * costs one lookup and no file is stat-ed twice; the caller must have stored
  * the manifest in the cache. Its files are fresh, but their content is
- * known: they are recorded as settled.
+ * known: they are recorded as settled. `digest`, when the caller has it, is
+ * {@link filesDigest} of `files` in the order given.
  */
 export async function rememberDirectory(
   abs: string,
@@ -508,8 +509,20 @@ export async function rememberDirectory(
   files: readonly PlacedFile[],
   hash: Hash,
   state: StateStore,
+  digest?: string,
 ): Promise<void> {
-  if (!inListOrder(files)) files = [...files].sort((a, b) => comparePaths(a.path, b.path));
+  if (!inListOrder(files)) {
+    files = [...files].sort((a, b) => comparePaths(a.path, b.path));
+    digest = undefined; // of the files in the order given
+  }
+  const size = files.reduce((total, f) => total + f.stamp.size, 0);
+  noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
+  const stamps = digest ?? await stampsDigest(files);
+  const index = await state.get<DirIndex>([NS.dir, rel]);
+  // The same files with the same stamps as recorded (a hard-linked tree
+  // placed again after `rm -r`): the rows are those stored, nothing to
+  // write, and none is made (10,000 arrays for 10,000 files).
+  if (index?.stamps === stamps && index.hash === hash && index.files === files.length) return;
   const rows: FileRow[] = files.map(({ path, stamp, hash }) => [
     path,
     stamp.mtime,
@@ -517,13 +530,6 @@ export async function rememberDirectory(
     stamp.ino,
     hash,
   ]);
-  const size = files.reduce((total, f) => total + f.stamp.size, 0);
-  noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
-  const stamps = await stampsDigest(files);
-  const index = await state.get<DirIndex>([NS.dir, rel]);
-  // The same files with the same stamps as recorded (a hard-linked tree
-  // placed again after `rm -r`): the rows are those stored, nothing to write.
-  if (index?.stamps === stamps && index.hash === hash && index.files === files.length) return;
   const chunks = writeRows(state, rel, rows, index?.chunks ?? 0);
   state.defer(
     [NS.dir, rel],
@@ -546,10 +552,23 @@ export async function indexHolds(
   rel: string,
   hash: Hash,
   files: readonly { readonly path: string; readonly stamp: FileStamp }[],
+  digest?: string,
 ): Promise<boolean> {
   const index = await state.get<DirIndex>([NS.dir, rel]);
   return index !== undefined && index.hash === hash && index.stamps !== "" &&
-    index.files === files.length && index.stamps === await stampsDigest(files);
+    index.files === files.length && index.stamps === (digest ?? await stampsDigest(files));
+}
+
+/**
+ * The digest of `files`' paths and stamps, in the order given, that
+ * {@link indexHolds} and {@link rememberDirectory} compare with the
+ * directory index: computed once by a caller that asks both about the
+ * same files (a hardlink checkout's tree), and passed to each.
+ */
+export function filesDigest(
+  files: readonly { readonly path: string; readonly stamp: FileStamp }[],
+): Promise<string> {
+  return stampsDigest(files);
 }
 
 /**

@@ -43,6 +43,66 @@ export const PARALLEL_FROM = 16_384;
  */
 export const PARALLEL_FROM_STARTED = 4_096;
 
+/**
+ * Whether the other processes leave a core free now: their tasks running
+ * or ready to run are fewer than the cores. That count is the fourth field
+ * of `/proc/loadavg` ("running/total", the whole machine's) less this
+ * process's own threads running (`/proc/self/task/N/stat`: this one, and
+ * any of V8's or Deno's busy at that moment, which must not make an idle
+ * machine look busy). A helper thread pays only then: when the others fill
+ * every core (each session gets its own share of the CPU here, however
+ * many threads it runs), it only adds its start (10-30 ms, the caller
+ * blocked) and both threads' contention to work done on one core's share
+ * anyway; a hardlink checkout of 10,000 files took ~20 % more CPU and ~10 %
+ * more wall with it there (docs/performance.md, "Hardlink checkout of a
+ * directory, tenth session"). True where `/proc/loadavg` cannot be read
+ * (not Linux): a second thread, as before. `PIVOT_HELPER_THREAD=on` (or
+ * `off`) decides instead.
+ *
+ * @example
+ * ```ts ignore
+ * using helper = coreFree() ? HelperThread.start() : undefined;
+ * ```
+ */
+export function coreFree(): boolean {
+  // Tests (and measurements) choose: "on" always, "off" never.
+  const chosen = Deno.env.get("PIVOT_HELPER_THREAD");
+  if (chosen === "on" || chosen === "off") return chosen === "on";
+  const running = runningTasks();
+  // Unknown (not Linux, not the format expected): a second thread.
+  if (running === undefined) return true;
+  return running - ownRunningThreads() < (navigator.hardwareConcurrency ?? 1);
+}
+
+/** Tasks running or ready to run on the whole machine now, from `/proc/loadavg`. */
+function runningTasks(): number | undefined {
+  try {
+    const running = Number.parseInt(Deno.readTextFileSync("/proc/loadavg").split(" ")[3], 10);
+    return Number.isNaN(running) ? undefined : running;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's threads running or ready to run now (at least this one). */
+function ownRunningThreads(): number {
+  let running = 0;
+  try {
+    for (const { name } of Deno.readDirSync("/proc/self/task")) {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/self/task/${name}/stat`);
+        // "tid (name) S ...": the state follows the name, which may hold ") ".
+        if (stat[stat.lastIndexOf(")") + 2] === "R") running++;
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  } catch {
+    // No /proc/self/task: count this thread only.
+  }
+  return Math.max(running, 1);
+}
+
 /** Options of {@link statMany} and {@link linkMany}. */
 export interface ManyOptions {
   /**

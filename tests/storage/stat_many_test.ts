@@ -1,4 +1,5 @@
 import {
+  coreFree,
   HelperThread,
   linkMany,
   type LinkTree,
@@ -230,4 +231,23 @@ test("a closed helper thread is not used: the calling thread does the list alone
   assert(!helper.usable);
   const stamps = await statMany(paths, { helper, parallelFrom: 1 });
   for (let i = 0; i < FILES; i += 53) assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
+});
+
+test("coreFree counts the other processes' running tasks against the cores", () => {
+  if (Deno.env.get("PIVOT_HELPER_THREAD") !== undefined) return; // chosen, not counted
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const running = () => Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[3].split("/")[0]);
+  // The count moves: only a machine clearly idle or clearly busy is compared
+  // (this process runs a few threads of its own, which are not counted).
+  for (let tries = 0; tries < 20; tries++) {
+    const [before, said, after] = [running(), coreFree(), running()];
+    if (before === 1 && after === 1) {
+      assertEquals(said, true, "idle: only this thread running");
+      return;
+    }
+    if (Math.min(before, after) >= cores + 16) {
+      assertEquals(said, false, "more tasks running than this process has threads, and cores");
+      return;
+    }
+  }
 });
