@@ -68,20 +68,33 @@ export function coreFree(): boolean {
   // Tests (and measurements) choose: "on" always, "off" never.
   const chosen = Deno.env.get("PIVOT_HELPER_THREAD");
   if (chosen === "on" || chosen === "off") return chosen === "on";
-  const running = runningTasks();
-  // Unknown (not Linux, not the format expected): a second thread.
-  if (running === undefined) return true;
-  return running - ownRunningThreads() < (navigator.hardwareConcurrency ?? 1);
+  let loadavg: string | undefined;
+  try {
+    loadavg = Deno.readTextFileSync("/proc/loadavg");
+  } catch {
+    // Not Linux: a second thread, as before.
+  }
+  return coreFreeGiven(loadavg, ownRunningThreads(), navigator.hardwareConcurrency ?? 1);
 }
 
-/** Tasks running or ready to run on the whole machine now, from `/proc/loadavg`. */
-function runningTasks(): number | undefined {
-  try {
-    const running = Number.parseInt(Deno.readTextFileSync("/proc/loadavg").split(" ")[3], 10);
-    return Number.isNaN(running) ? undefined : running;
-  } catch {
-    return undefined;
-  }
+/**
+ * {@link coreFree}'s rule on what it read: `loadavg` is `/proc/loadavg`'s
+ * text (undefined where it could not be read), `own` this process's threads
+ * running now, `cores` the machine's. True when the other tasks running are
+ * fewer than the cores, or when `loadavg` is missing or not in the expected
+ * format (a second thread, as before).
+ *
+ * @example
+ * ```ts
+ * import { coreFreeGiven } from "./stat_many.ts";
+ * coreFreeGiven("0.50 0.40 0.30 2/345 6789\n", 1, 2); // true: one other task
+ * ```
+ */
+export function coreFreeGiven(loadavg: string | undefined, own: number, cores: number): boolean {
+  // The fourth field is "running/total", the whole machine's.
+  const running = Number.parseInt(loadavg?.split(" ")[3] ?? "", 10);
+  if (Number.isNaN(running)) return true;
+  return running - own < cores;
 }
 
 /** This process's threads running or ready to run now (at least this one). */

@@ -1,5 +1,6 @@
 import {
   coreFree,
+  coreFreeGiven,
   HelperThread,
   linkMany,
   type LinkTree,
@@ -233,21 +234,29 @@ test("a closed helper thread is not used: the calling thread does the list alone
   for (let i = 0; i < FILES; i += 53) assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
 });
 
-test("coreFree counts the other processes' running tasks against the cores", () => {
-  if (Deno.env.get("PIVOT_HELPER_THREAD") !== undefined) return; // chosen, not counted
-  const cores = navigator.hardwareConcurrency ?? 1;
-  const running = () => Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[3].split("/")[0]);
-  // The count moves: only a machine clearly idle or clearly busy is compared
-  // (this process runs a few threads of its own, which are not counted).
-  for (let tries = 0; tries < 20; tries++) {
-    const [before, said, after] = [running(), coreFree(), running()];
-    if (before === 1 && after === 1) {
-      assertEquals(said, true, "idle: only this thread running");
-      return;
-    }
-    if (Math.min(before, after) >= cores + 16) {
-      assertEquals(said, false, "more tasks running than this process has threads, and cores");
-      return;
-    }
+test("coreFreeGiven counts the other processes' running tasks against the cores", () => {
+  // Idle but for this process's own threads: a core is free.
+  assertEquals(coreFreeGiven("0.10 0.20 0.30 3/412 9999\n", 3, 2), true);
+  assertEquals(coreFreeGiven("0.10 0.20 0.30 1/412 9999\n", 1, 2), true);
+  // One other task on two cores: still one free; two others: none.
+  assertEquals(coreFreeGiven("1.00 1.00 1.00 2/412 9999\n", 1, 2), true);
+  assertEquals(coreFreeGiven("2.00 2.00 2.00 3/412 9999\n", 1, 2), false);
+  assertEquals(coreFreeGiven("9.00 9.00 9.00 19/412 9999\n", 2, 4), false);
+  // Not Linux, or not the expected format: a second thread, as before.
+  assertEquals(coreFreeGiven(undefined, 1, 2), true);
+  assertEquals(coreFreeGiven("", 1, 2), true);
+  assertEquals(coreFreeGiven("garbage", 1, 2), true);
+});
+
+test("PIVOT_HELPER_THREAD chooses instead of the count", () => {
+  const before = Deno.env.get("PIVOT_HELPER_THREAD");
+  try {
+    Deno.env.set("PIVOT_HELPER_THREAD", "on");
+    assertEquals(coreFree(), true);
+    Deno.env.set("PIVOT_HELPER_THREAD", "off");
+    assertEquals(coreFree(), false);
+  } finally {
+    if (before === undefined) Deno.env.delete("PIVOT_HELPER_THREAD");
+    else Deno.env.set("PIVOT_HELPER_THREAD", before);
   }
 });
