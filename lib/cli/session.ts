@@ -250,8 +250,13 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   let code: ReturnType<Session["code"]> | undefined;
   const sessionCode = () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions);
   const coldGraph: FingerprintOptions["coldGraph"] = {
-    // Imported while `deno info` runs.
-    starting: () => void (stagePoolModule ??= import("./stage_pool.ts")),
+    // Imported while `deno info` runs, when the main thread waits anyway: the
+    // pool's module, and the engine's modules for running a stage, which the
+    // first stage run would otherwise import (~8 ms before it can start).
+    starting: () => {
+      stagePoolModule ??= import("./stage_pool.ts");
+      void import("../engine/engine_work.ts").catch(() => {});
+    },
     found: async (entry, graph) => {
       const stages = earlyStages;
       earlyStages = undefined;

@@ -79,6 +79,12 @@ export interface DriverOptions {
    * reported as a `files-changed` event (`pivot ui`, where runs are asked for).
    */
   readonly runOnChange?: boolean;
+  /**
+   * The command closes the state as soon as the driver stops (a single
+   * run): its last wave leaves its last writes to that close
+   * (`WaveRequest.lastBeforeClose`).
+   */
+  readonly closesStateAfter?: boolean;
   /** Called after a successful reload (to re-aim the file watcher, say). */
   readonly onReload?: (context: EngineContext) => void;
   /** Called for a failed reload or a bad request; the driver goes on. */
@@ -267,6 +273,8 @@ export class Driver {
         jobs: this.#options.jobs,
         noCommit: this.#options.noCommit,
         signal: this.#wave.signal,
+        lastBeforeClose: this.#options.closesStateAfter === true && this.#stopping &&
+          this.#queue.length === 0,
       });
     } finally {
       this.#wave = undefined;

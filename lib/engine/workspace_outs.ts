@@ -557,7 +557,10 @@ export interface CommitOptions {
    * Take the storing of an out that is placed by a rename, not from the
    * cache (a small file, in copy or reflink mode: its bytes are in memory),
    * to do later; the caller does it before it records the run. Without it
-   * every out is stored before any is placed.
+   * every out is stored before any is placed. A cached out's `.gitignore`
+   * line is then also added later (before the run is recorded, so a lock
+   * file never names an out that git would show): appending to the
+   * `.gitignore` costs four system calls a stage on a chain's path.
    */
   readonly deferStore?: (store: () => Promise<unknown>) => void;
 }
@@ -633,7 +636,11 @@ export async function commitStagedOuts(
     }
     mark(`commit: ${out.path} placed`);
     await rememberPlaced(state, out, item);
-    ignoreCachedOut(context, out);
+    if (store && options.deferStore !== undefined) {
+      if (out.cache) options.deferStore(() => Promise.resolve(ignoreCachedOut(context, out)));
+    } else {
+      ignoreCachedOut(context, out);
+    }
     result.push(lockOut(out, item));
   }
   return result;
