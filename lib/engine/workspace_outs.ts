@@ -39,7 +39,7 @@ import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
-import { ignoreInGit } from "../storage/gitignore.ts";
+import { ignoreInGit, ignoreInGitLater, writeQueuedIgnores } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
@@ -637,7 +637,11 @@ export async function commitStagedOuts(
     mark(`commit: ${out.path} placed`);
     await rememberPlaced(state, out, item);
     if (store && options.deferStore !== undefined) {
-      if (out.cache) options.deferStore(() => Promise.resolve(ignoreCachedOut(context, out)));
+      if (out.cache) {
+        // Queued in placing order; written (with any queued before) before the run is recorded.
+        ignoreInGitLater(context.project.root, out.abs);
+        options.deferStore(() => Promise.resolve(writeQueuedIgnores()));
+      }
     } else {
       ignoreCachedOut(context, out);
     }
