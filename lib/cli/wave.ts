@@ -137,7 +137,7 @@ export async function runOnce(
   if (!env.signal.aborted) driver.push({ type: "run", ...request });
   driver.stop();
   try {
-    const [summary] = await driver.run();
+    const [summary] = await driver.run().finally(() => session.closeWith(driver.closed));
     mark("repro: waves done");
     await history.done();
     mark("repro: history recorded");

@@ -105,6 +105,7 @@ export class Driver {
   readonly #closing = new Set<Promise<void>>();
   #wave: AbortController | undefined;
   #stopping = false;
+  #closed: Promise<void> = Promise.resolve();
 
   /** A driver over `options.source`. */
   constructor(options: DriverOptions) {
@@ -166,13 +167,26 @@ export class Driver {
       }
     } finally {
       mark("driver: closing the pool");
-      await Promise.all([
+      const closing = Promise.all([
         this.#pool.close(),
         this.#nextPool?.close(),
         ...this.#closing,
-      ]);
+      ]).then(() => {});
+      // A command that closes its state next lets the staging area's
+      // removal go on beside that close (see `closed`).
+      if (this.#options.closesStateAfter) this.#closed = closing;
+      else await closing;
     }
     return summaries;
+  }
+
+  /**
+   * Resolves once the pools are closed and their staging areas removed:
+   * when {@link run} returns, except with `closesStateAfter`, whose caller
+   * waits for this before it ends (it never rejects).
+   */
+  get closed(): Promise<void> {
+    return this.#closed;
   }
 
   /**
