@@ -254,12 +254,10 @@ export class Engine {
         // Also as a long wave's last stages are recorded: its end then
         // commits only what the last one queued (the commit began meanwhile).
         // A short wave commits at its end only, as one commit: fewer commits
-        // of two processes at once into the store. The last wave before the
-        // state is closed leaves its last stages' writes to that close.
+        // of two processes at once into the store.
         const every = request.commitEvery ?? RECORDED_PER_COMMIT;
         ++recorded;
-        const tail = !request.lastBeforeClose && recorded >= every && schedule.unfinished <= 2;
-        if (recorded % every !== 0 && !tail) return;
+        if (recorded % every !== 0 && (recorded < every || schedule.unfinished > 2)) return;
         committing = committing.then(() => state.flush()).catch((error) => {
           commitError ??= { error };
         });
