@@ -91,6 +91,12 @@ export interface Session<File extends string | undefined = string> {
    * given once, to the command that runs the stages.
    */
   takeEarlyPool(): WorkerPool | undefined;
+  /**
+   * Have {@link Session.close} also wait for `work` (a closing worker pool
+   * removing its staging area), which goes on meanwhile beside the state's
+   * last commit. `work` must not reject.
+   */
+  closeWith(work: Promise<unknown>): void;
   /** Flush state and close the store. */
   close(): Promise<void>;
 }
@@ -248,10 +254,17 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   let earlyPool: WorkerPool | undefined;
   let stagePoolModule: Promise<typeof import("./stage_pool.ts")> | undefined;
   let code: ReturnType<Session["code"]> | undefined;
+  /** Work {@link Session.close} waits for too (`closeWith`). */
+  const closing: Promise<unknown>[] = [];
   const sessionCode = () => code ??= stagesCodeAccess(context.graph.order, fingerprintOptions);
   const coldGraph: FingerprintOptions["coldGraph"] = {
-    // Imported while `deno info` runs.
-    starting: () => void (stagePoolModule ??= import("./stage_pool.ts")),
+    // Imported while `deno info` runs, when the main thread waits anyway: the
+    // pool's module, and the engine's modules for running a stage, which the
+    // first stage run would otherwise import (~8 ms before it can start).
+    starting: () => {
+      stagePoolModule ??= import("./stage_pool.ts");
+      void import("../engine/engine_work.ts").catch(() => {});
+    },
     found: async (entry, graph) => {
       const stages = earlyStages;
       earlyStages = undefined;
@@ -439,6 +452,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         earlyPool = undefined;
         return pool;
       },
+      closeWith: (work) => void closing.push(work),
       close: async () => {
         freshLoader.close();
         try {
@@ -447,6 +461,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
           await state.close();
           mark("session: state closed");
         } finally {
+          await Promise.all(closing);
           closeTempJournal();
         }
       },

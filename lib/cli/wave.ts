@@ -55,6 +55,7 @@ export function driverFor(
   flags: RunFlags,
   env: CommandEnv,
   runOnChange = true,
+  closesStateAfter = false,
 ): Driver {
   return new Driver({
     source: session,
@@ -63,6 +64,7 @@ export function driverFor(
     keepGoing: flags.keepGoing,
     noCommit: flags.noCommit,
     runOnChange,
+    closesStateAfter,
     select: (context, names) => selectStages(context.graph, names),
     // A message may hold several lines (one per type error with --check).
     onError: (message) => message.split("\n").forEach((line) => env.output.error(`error: ${line}`)),
@@ -125,7 +127,8 @@ export async function runOnce(
       : undefined;
   }
   mark("repro: lock files checked");
-  const driver = driverFor(session, flags, env);
+  // The session is closed once this returns: its close commits the last writes.
+  const driver = driverFor(session, flags, env, true, true);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
   const history = historyFor(driver, session, flags, env);
   const cancel = () => driver.push({ type: "cancel" });
@@ -134,7 +137,7 @@ export async function runOnce(
   if (!env.signal.aborted) driver.push({ type: "run", ...request });
   driver.stop();
   try {
-    const [summary] = await driver.run();
+    const [summary] = await driver.run().finally(() => session.closeWith(driver.closed));
     mark("repro: waves done");
     await history.done();
     mark("repro: history recorded");

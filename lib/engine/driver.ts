@@ -79,6 +79,12 @@ export interface DriverOptions {
    * reported as a `files-changed` event (`pivot ui`, where runs are asked for).
    */
   readonly runOnChange?: boolean;
+  /**
+   * The command closes the state as soon as the driver stops (a single
+   * run): its last wave leaves its last writes to that close
+   * (`WaveRequest.lastBeforeClose`).
+   */
+  readonly closesStateAfter?: boolean;
   /** Called after a successful reload (to re-aim the file watcher, say). */
   readonly onReload?: (context: EngineContext) => void;
   /** Called for a failed reload or a bad request; the driver goes on. */
@@ -99,6 +105,7 @@ export class Driver {
   readonly #closing = new Set<Promise<void>>();
   #wave: AbortController | undefined;
   #stopping = false;
+  #closed: Promise<void> = Promise.resolve();
 
   /** A driver over `options.source`. */
   constructor(options: DriverOptions) {
@@ -160,13 +167,26 @@ export class Driver {
       }
     } finally {
       mark("driver: closing the pool");
-      await Promise.all([
+      const closing = Promise.all([
         this.#pool.close(),
         this.#nextPool?.close(),
         ...this.#closing,
-      ]);
+      ]).then(() => {});
+      // A command that closes its state next lets the staging area's
+      // removal go on beside that close (see `closed`).
+      if (this.#options.closesStateAfter) this.#closed = closing;
+      else await closing;
     }
     return summaries;
+  }
+
+  /**
+   * Resolves once the pools are closed and their staging areas removed:
+   * when {@link run} returns, except with `closesStateAfter`, whose caller
+   * waits for this before it ends (it never rejects).
+   */
+  get closed(): Promise<void> {
+    return this.#closed;
   }
 
   /**
@@ -267,6 +287,8 @@ export class Driver {
         jobs: this.#options.jobs,
         noCommit: this.#options.noCommit,
         signal: this.#wave.signal,
+        lastBeforeClose: this.#options.closesStateAfter === true && this.#stopping &&
+          this.#queue.length === 0,
       });
     } finally {
       this.#wave = undefined;

@@ -78,6 +78,14 @@ export interface WaveRequest {
    * the two). By default such a wave is settled at once, without the schedule.
    */
   readonly settleAllAtOnce?: boolean;
+  /**
+   * The last wave of a command that closes its state right after it (a
+   * single `repro`): the writes the wave queued last are committed by that
+   * close, with the run's history, in one commit instead of two, and the
+   * summary is not held for a commit of its own. Their order is kept: the
+   * state commits queued writes in order.
+   */
+  readonly lastBeforeClose?: boolean;
 }
 
 /** How a stage ended in a wave, before it is reported as a `stage` event. */
@@ -381,8 +389,10 @@ export class Engine {
     if (!request.noCommit) {
       index.save(this.#context);
       mark("engine: verified index saved");
-      await state.flush();
-      mark("engine: state flushed");
+      if (!request.lastBeforeClose) {
+        await state.flush();
+        mark("engine: state flushed");
+      }
     }
     this.#events.emit(summary);
     mark("engine: summary emitted");

@@ -40,7 +40,7 @@ import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
-import { ignoreInGit } from "../storage/gitignore.ts";
+import { ignoreInGit, ignoreInGitLater, writeQueuedIgnores } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
@@ -598,7 +598,10 @@ export interface CommitOptions {
    * Take the storing of an out that is placed by a rename, not from the
    * cache (a small file, in copy or reflink mode: its bytes are in memory),
    * to do later; the caller does it before it records the run. Without it
-   * every out is stored before any is placed.
+   * every out is stored before any is placed. A cached out's `.gitignore`
+   * line is then also added later (before the run is recorded, so a lock
+   * file never names an out that git would show): appending to the
+   * `.gitignore` costs four system calls a stage on a chain's path.
    */
   readonly deferStore?: (store: () => Promise<unknown>) => void;
 }
@@ -674,7 +677,15 @@ export async function commitStagedOuts(
     }
     mark(`commit: ${out.path} placed`);
     await rememberPlaced(state, out, item);
-    ignoreCachedOut(context, out);
+    if (store && options.deferStore !== undefined) {
+      if (out.cache) {
+        // Queued in placing order; written (with any queued before) before the run is recorded.
+        ignoreInGitLater(context.project.root, out.abs);
+        options.deferStore(() => Promise.resolve(writeQueuedIgnores()));
+      }
+    } else {
+      ignoreCachedOut(context, out);
+    }
     result.push(lockOut(out, item));
   }
   return result;

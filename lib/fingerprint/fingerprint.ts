@@ -435,6 +435,9 @@ class FingerprintRun {
     const { moduleGraph } = await graphs();
     mark("fingerprint: deno info");
     this.options.coldGraph?.starting();
+    // The cold path's next modules, loaded while the main thread waits for `deno info`.
+    void resolution().catch(() => {});
+    if (this.options.userCache !== undefined) void userCaches().catch(() => {});
     const graph = await moduleGraph(fromFileUrl(entry), {
       deno: this.options.deno ?? Deno.execPath(),
       cwd: this.options.projectRoot,

@@ -88,10 +88,7 @@ function linesOf(path: string): string[] | undefined {
  * ```
  */
 export function ignoreInGit(root: string, abs: string): void {
-  const dir = dirname(abs);
-  if (abs === root || !(dir === root || dir.startsWith(root + "/"))) {
-    throw new Error(`${abs} is not inside the project ${root}`);
-  }
+  const dir = insideDir(root, abs);
   const file = join(dir, ".gitignore");
   const line = ignorePattern(basename(abs));
   const id = `${file}\n${line}`;
@@ -112,6 +109,39 @@ export function ignoreInGit(root: string, abs: string): void {
     }
   }
   known.add(id);
+}
+
+/** The directory holding `abs`, which must be inside `root` and not `root` itself. */
+function insideDir(root: string, abs: string): string {
+  const dir = dirname(abs);
+  if (abs === root || !(dir === root || dir.startsWith(root + "/"))) {
+    throw new Error(`${abs} is not inside the project ${root}`);
+  }
+  return dir;
+}
+
+/** Lines {@link ignoreInGitLater} queued, in the order they were asked for. */
+const queued: [root: string, abs: string][] = [];
+
+/**
+ * {@link ignoreInGit}, later: queue the line, to be written by the next
+ * {@link writeQueuedIgnores} (of this process) in the order lines were
+ * queued. For the engine, which places a stage's outs on a chain's path and
+ * records the run after the stages below it started: the lines are written
+ * before the run's lock file, so no lock file names an out git would show.
+ */
+export function ignoreInGitLater(root: string, abs: string): void {
+  insideDir(root, abs);
+  queued.push([root, abs]);
+}
+
+/** Write every line {@link ignoreInGitLater} queued, in order (see {@link ignoreInGit}). */
+export function writeQueuedIgnores(): void {
+  while (queued.length > 0) {
+    const [root, abs] = queued[0];
+    ignoreInGit(root, abs);
+    queued.shift();
+  }
 }
 
 /**

@@ -65,6 +65,14 @@ test("first repro runs every stage, the second runs none", async () => {
   const summary = first.events.at(-1)!;
   assertEquals(summary.type, "summary");
   assertEquals([summary.ran, summary.skipped, summary.failed], [4, 0, 0]);
+  // Every out is listed for git once its run is recorded (the lines are
+  // written while the runs are recorded), and no staging area is left.
+  const ignored = (await p.read("build/.gitignore")).split("\n").filter((l) => l !== "");
+  assertEquals(ignored.toSorted(), ["/a.txt", "/b.txt", "/c.txt", "/side.txt"]);
+  assertEquals(
+    [...Deno.readDirSync(p.path(".pivot/tmp"))].filter((e) => e.name.startsWith("run-")),
+    [],
+  );
 
   const second = await p.events("repro");
   assertEquals(TempProject.byStatus(second.events), { skipped: ["a", "b", "c", "side"] });

@@ -1,5 +1,11 @@
-import { assertEquals } from "../_assert.ts";
-import { ignoreInGit, ignorePattern, unignoreInGit } from "../../lib/storage/gitignore.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
+import {
+  ignoreInGit,
+  ignoreInGitLater,
+  ignorePattern,
+  unignoreInGit,
+  writeQueuedIgnores,
+} from "../../lib/storage/gitignore.ts";
 import { tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
 
@@ -54,4 +60,25 @@ test("ignoreInGit lists many names in one directory once each, in order", async 
     await Deno.readTextFile(dir.path(".gitignore")),
     names.map((name) => `/${name}\n`).join(""),
   );
+});
+
+test("ignoreInGitLater writes nothing until writeQueuedIgnores, then every line in queued order", async () => {
+  await using dir = await tempDir();
+  const root = dir.root;
+  await Deno.mkdir(dir.path("out"));
+  const file = dir.path("out/.gitignore");
+  for (const name of ["s0.txt", "s1.txt", "s10.txt", "s2.txt"]) {
+    ignoreInGitLater(root, dir.path(`out/${name}`));
+  }
+  assertEquals(await Deno.stat(file).then(() => true, () => false), false);
+  writeQueuedIgnores();
+  assertEquals(await Deno.readTextFile(file), "/s0.txt\n/s1.txt\n/s10.txt\n/s2.txt\n");
+  // Nothing left queued; a line queued again is not written twice.
+  ignoreInGitLater(root, dir.path("out/s1.txt"));
+  writeQueuedIgnores();
+  writeQueuedIgnores();
+  assertEquals(await Deno.readTextFile(file), "/s0.txt\n/s1.txt\n/s10.txt\n/s2.txt\n");
+  // A path outside the project is refused when queued, not when written.
+  assertThrows(() => ignoreInGitLater(root, "/elsewhere/x.txt"), /not inside the project/);
+  writeQueuedIgnores();
 });
