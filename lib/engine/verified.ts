@@ -235,7 +235,10 @@ export class VerifiedIndex {
 
   private constructor(stored: Stored = { base: Date.now(), stages: {}, objectDirs: {} }) {
     this.#base = stored.base;
-    this.#entries = new Map(Object.entries(stored.stages));
+    // Not `Object.entries`: at 10,000 stages, 10,000 pairs made only to be dropped.
+    const entries = new Map<string, Entry>();
+    for (const key in stored.stages) entries.set(key, stored.stages[key]);
+    this.#entries = entries;
     this.#objectDirs = new Map(Object.entries(stored.objectDirs));
   }
 
