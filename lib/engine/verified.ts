@@ -492,18 +492,21 @@ export class VerifiedIndex {
      * Per directory, by its prefix: null when unsettled (ask the cache),
      * else the objects found missing.
      */
-    const dirs = new Map<string, Set<string> | null>();
+    const dirs = new Map<number | string, Set<string> | null>();
     let byDir: Map<string, [string, string][]> | undefined;
     return (hash) => {
-      let missing = dirs.get(hash.slice(0, 2));
+      // The prefix as a number: no two-character string a stage (10,000 at 10,000 stages).
+      const key = hash.length >= 2 ? hash.charCodeAt(0) * 65_536 + hash.charCodeAt(1) : hash;
+      let missing = dirs.get(key);
       if (missing === undefined) {
         const dir = dirOf(hash);
         // Listed only when a directory lost its recorded stamp: a no-op lists nothing.
         const objects = () => (byDir ??= this.#cachedObjectsByDir(dirOf)).get(dir) ?? [];
         missing = this.#checkObjectDir(context, dir, objects) ?? null;
-        dirs.set(hash.slice(0, 2), missing);
+        dirs.set(key, missing);
       }
-      return missing === null ? context.cache.has(hash) : !missing.has(hash);
+      if (missing === null) return context.cache.has(hash);
+      return missing.size === 0 || !missing.has(hash);
     };
   }
 
