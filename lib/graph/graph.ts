@@ -345,22 +345,24 @@ function findCycle(
 
 /** `names` and every stage upstream of them, in topological order. */
 export function withUpstream(graph: StageGraph, names: Iterable<string>): StageDef[] {
-  return closure(graph, names, graph.upstream);
+  return closure(graph, names, () => graph.upstream);
 }
 
 /** `names` and every stage downstream of them, in topological order. */
 export function withDownstream(graph: StageGraph, names: Iterable<string>): StageDef[] {
-  return closure(graph, names, graph.downstream);
+  return closure(graph, names, () => graph.downstream);
 }
 
+/** `names` and every stage `edgesOf()` leads to from them; the edges are read only when needed. */
 function closure(
   graph: StageGraph,
   names: Iterable<string>,
-  edges: ReadonlyMap<string, ReadonlySet<string>>,
+  edgesOf: () => ReadonlyMap<string, ReadonlySet<string>>,
 ): StageDef[] {
   const stack = [...names];
   // Nothing named (the driver asks for the downstream of no changed file at every run).
   if (stack.length === 0) return [];
+  const edges = edgesOf();
   const included = new Set<string>();
   while (stack.length > 0) {
     const name = stack.pop()!;
