@@ -98,8 +98,12 @@ export async function predictStatus(
   shown: readonly StageDef[],
   options: PredictOptions = {},
 ): Promise<Decision[]> {
-  const considered = withUpstream(context.graph, shown.map((s) => s.name));
   const wanted = new Set(shown.map((s) => s.name));
+  // Every stage shown: they are their own upstream closure (no edge read).
+  const { order } = context.graph;
+  const considered = wanted.size === order.length
+    ? [...order]
+    : withUpstream(context.graph, shown.map((s) => s.name));
   return (await predict(context, considered, new Set(), options))
     .filter((d) => wanted.has(d.stage.name));
 }
