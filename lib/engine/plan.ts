@@ -54,8 +54,12 @@ export async function predict(
   const unrestored: [StageDef, Verified][] = [];
   for (const stage of stages) {
     let upstreamWillRun = false;
-    for (const name of context.graph.upstream.get(stage.name) ?? []) {
-      if (willRun.has(name)) upstreamWillRun = true;
+    // Until a stage will run, none upstream will: the edges are not read (a graph
+    // from the load cache makes them when first read).
+    if (willRun.size > 0) {
+      for (const name of context.graph.upstream.get(stage.name) ?? []) {
+        if (willRun.has(name)) upstreamWillRun = true;
+      }
     }
     const known = upstreamWillRun ? undefined : verified.get(stage.name);
     if (known === undefined) {
@@ -94,8 +98,12 @@ export async function predictStatus(
   shown: readonly StageDef[],
   options: PredictOptions = {},
 ): Promise<Decision[]> {
-  const considered = withUpstream(context.graph, shown.map((s) => s.name));
   const wanted = new Set(shown.map((s) => s.name));
+  // Every stage shown: they are their own upstream closure (no edge read).
+  const { order } = context.graph;
+  const considered = wanted.size === order.length
+    ? [...order]
+    : withUpstream(context.graph, shown.map((s) => s.name));
   return (await predict(context, considered, new Set(), options))
     .filter((d) => wanted.has(d.stage.name));
 }

@@ -235,7 +235,10 @@ export class VerifiedIndex {
 
   private constructor(stored: Stored = { base: Date.now(), stages: {}, objectDirs: {} }) {
     this.#base = stored.base;
-    this.#entries = new Map(Object.entries(stored.stages));
+    // Not `Object.entries`: at 10,000 stages, 10,000 pairs made only to be dropped.
+    const entries = new Map<string, Entry>();
+    for (const key in stored.stages) entries.set(key, stored.stages[key]);
+    this.#entries = entries;
     this.#objectDirs = new Map(Object.entries(stored.objectDirs));
   }
 
@@ -294,12 +297,13 @@ export class VerifiedIndex {
     const gate = takeGateStamps();
     const byGate = gate === undefined ? undefined : this.#askGate(context, stages, gate);
     if (byGate !== undefined) {
-      return this.#answer(context, byGate, byGate.stamps, reuse, shared, gate?.rehashed);
+      const stamps = new GateTable(gate!.stamps, gate!.dirs);
+      return this.#answer(context, byGate, stamps, reuse, shared, gate?.rehashed);
     }
     if (gate !== undefined) mark("verified: the gate's layout does not fit the stages: stat-ing");
     // A directory's path has no file stamp: its stage is left to the full decision.
     const asked = this.#ask(context, stages);
-    return this.#answer(context, asked, asked.paths.map(fileStamp), reuse, shared);
+    return this.#answer(context, asked, new StatTable(asked.paths.map(fileStamp)), reuse, shared);
   }
 
   /**
@@ -352,8 +356,8 @@ export class VerifiedIndex {
     context: EngineContext,
     stages: readonly StageDef[],
     gate: GateStamps,
-  ): Asked & { readonly stamps: StampNow[] } | undefined {
-    const { paths, stamps: numbers, layout, dirs } = gate;
+  ): Asked | undefined {
+    const { paths, layout } = gate;
     const asked: Asked = { stages: [], entries: [], paths, slots: [] };
     const placed = (at: number, abs: string) => paths[layout[at]] === abs;
     let at = 0;
@@ -372,15 +376,7 @@ export class VerifiedIndex {
       asked.entries.push(entry);
       for (let k = first; k < at; k++) asked.slots.push(layout[k]);
     }
-    if (at !== layout.length) return undefined;
-    const stamps: StampNow[] = [];
-    for (let n = 0; n < paths.length; n++) {
-      stamps.push(
-        dirs.get(n) ??
-          { mtime: numbers[3 * n], size: numbers[3 * n + 1], ino: numbers[3 * n + 2] },
-      );
-    }
-    return { ...asked, stamps };
+    return at === layout.length ? asked : undefined;
   }
 
   /**
@@ -393,7 +389,7 @@ export class VerifiedIndex {
   #answer(
     context: EngineContext,
     asked: Asked,
-    stamps: readonly StampNow[],
+    stamps: StampTable,
     reuse: boolean,
     shared: boolean,
     rehashed?: ReadonlyMap<number, Rehashed>,
@@ -409,15 +405,14 @@ export class VerifiedIndex {
       const entry = entries[n];
       const first = at;
       at += 1 + stage.deps.length + stage.outs.length;
-      const lockStamp = stamps[slots[first]];
-      if (typeof lockStamp !== "object" || !matches(lockStamp, entry, LOCK, base)) continue;
+      if (!stamps.holdsFile(slots[first], entry, LOCK, base)) continue;
       touched.length = 0;
       if (!stampsHold(entry, stamps, slots, first + 1, base, rehashed, touched)) continue;
       if (entry[0] !== digestOf(context, stage)) continue;
       if (!cachedOutsPresent(stage, entry, present)) continue;
-      fresh.set(stage.name, new Verified(entry, lockStamp));
+      fresh.set(stage.name, new Verified(entry, stamps.at(slots[first]) as FileStamp));
       for (let k = 0; k < touched.length; k += 2) {
-        this.#settleTouched(context, stage, entry, touched[k], stamps[slots[touched[k + 1]]]);
+        this.#settleTouched(context, stage, entry, touched[k], stamps.at(slots[touched[k + 1]]));
       }
     }
     this.#recent = reuse ? { context, at: performance.now(), fresh, shared } : undefined;
@@ -497,18 +492,21 @@ export class VerifiedIndex {
      * Per directory, by its prefix: null when unsettled (ask the cache),
      * else the objects found missing.
      */
-    const dirs = new Map<string, Set<string> | null>();
+    const dirs = new Map<number | string, Set<string> | null>();
     let byDir: Map<string, [string, string][]> | undefined;
     return (hash) => {
-      let missing = dirs.get(hash.slice(0, 2));
+      // The prefix as a number: no two-character string a stage (10,000 at 10,000 stages).
+      const key = hash.length >= 2 ? hash.charCodeAt(0) * 65_536 + hash.charCodeAt(1) : hash;
+      let missing = dirs.get(key);
       if (missing === undefined) {
         const dir = dirOf(hash);
         // Listed only when a directory lost its recorded stamp: a no-op lists nothing.
         const objects = () => (byDir ??= this.#cachedObjectsByDir(dirOf)).get(dir) ?? [];
         missing = this.#checkObjectDir(context, dir, objects) ?? null;
-        dirs.set(hash.slice(0, 2), missing);
+        dirs.set(key, missing);
       }
-      return missing === null ? context.cache.has(hash) : !missing.has(hash);
+      if (missing === null) return context.cache.has(hash);
+      return missing.size === 0 || !missing.has(hash);
     };
   }
 
@@ -767,6 +765,76 @@ export class VerifiedIndex {
 }
 
 /**
+ * The stamps of a check's paths now, by index among them: {@link StatTable}
+ * (stat-ed by the check) or {@link GateTable} (the launcher's gate's).
+ */
+interface StampTable {
+  /** The stamp of path `n`. */
+  at(n: number): StampNow;
+  /** Whether path `n` has the stamp `entry` holds at `where` (see {@link matches}). */
+  holds(n: number, entry: Entry, where: number, base: number): boolean;
+  /** As {@link holds}, for a path that must be a file (a lock file). */
+  holdsFile(n: number, entry: Entry, where: number, base: number): boolean;
+}
+
+/** Stamps the check took itself, one a path. */
+class StatTable implements StampTable {
+  readonly #stamps: readonly StampNow[];
+
+  constructor(stamps: readonly StampNow[]) {
+    this.#stamps = stamps;
+  }
+
+  at(n: number): StampNow {
+    return this.#stamps[n];
+  }
+
+  holds(n: number, entry: Entry, where: number, base: number): boolean {
+    const now = this.#stamps[n];
+    return now !== undefined && matches(now, entry, where, base);
+  }
+
+  holdsFile(n: number, entry: Entry, where: number, base: number): boolean {
+    const now = this.#stamps[n];
+    return typeof now === "object" && matches(now, entry, where, base);
+  }
+}
+
+/**
+ * The stamps the launcher's no-op gate took (lib/noop_stamps.ts,
+ * {@link GateStamps}), read where its stats left them: three numbers a file
+ * (its stamp object is made only when asked for, for a lock file a
+ * {@link Verified} keeps), a walk digest a directory.
+ */
+class GateTable implements StampTable {
+  readonly #numbers: readonly number[];
+  readonly #dirs: ReadonlyMap<number, string> | undefined;
+
+  constructor(numbers: readonly number[], dirs: ReadonlyMap<number, string>) {
+    this.#numbers = numbers;
+    this.#dirs = dirs.size > 0 ? dirs : undefined;
+  }
+
+  at(n: number): StampNow {
+    const numbers = this.#numbers;
+    return this.#dirs?.get(n) ??
+      { mtime: numbers[3 * n], size: numbers[3 * n + 1], ino: numbers[3 * n + 2] };
+  }
+
+  holds(n: number, entry: Entry, where: number, base: number): boolean {
+    const dir = this.#dirs?.get(n);
+    if (dir !== undefined) return dir === entry[where];
+    const numbers = this.#numbers;
+    return numbers[3 * n] - base === entry[where] && numbers[3 * n + 1] === entry[where + 1] &&
+      numbers[3 * n + 2] === entry[where + 2];
+  }
+
+  holdsFile(n: number, entry: Entry, where: number, base: number): boolean {
+    return this.#dirs?.has(n) !== true && this.holds(n, entry, where, base);
+  }
+}
+
+/**
  * Whether the deps and outs of an entry have the stamps it recorded: their
  * stamps now are `stamps` at the indexes `slots` holds from `from` on. A
  * file among `rehashed` (by index in `stamps`) whose stamp differs holds
@@ -776,7 +844,7 @@ export class VerifiedIndex {
  */
 function stampsHold(
   entry: Entry,
-  stamps: readonly StampNow[],
+  stamps: StampTable,
   slots: readonly number[],
   from: number,
   base: number,
@@ -788,11 +856,9 @@ function stampsHold(
   const files = deps + (entry[outs] as number);
   for (let i = 0, at = from; i < files; i++, at++) {
     const where = i < deps ? DEPS + 1 + DEP_WIDTH * i : outs + 1 + OUT_WIDTH * (i - deps);
-    const now = stamps[slots[at]];
-    if (now === undefined) return false;
     if (
-      !matches(now, entry, where, base) &&
-      !rehashHolds(entry, where, now, slots, at, rehashed, touched)
+      !stamps.holds(slots[at], entry, where, base) &&
+      !rehashHolds(entry, where, stamps.at(slots[at]), slots, at, rehashed, touched)
     ) {
       return false;
     }
@@ -808,7 +874,7 @@ function stampsHold(
 function rehashHolds(
   entry: Entry,
   where: number,
-  now: FileStamp | string,
+  now: StampNow,
   slots: readonly number[],
   slot: number,
   rehashed: ReadonlyMap<number, Rehashed> | undefined,

@@ -25,52 +25,79 @@ export function verifiedDecision(
   stage: StageDef,
   verified: Verified,
 ): Decision {
-  const manifest = context.fingerprints.get(stage.name)?.manifest ?? {};
-  // Built when asked for: `status` of 10,000 stages reads few of them.
-  let deps: LockDep[] | undefined;
-  const depsNow = () =>
-    deps ??= (() => {
-      const hashes = verified.depHashes;
-      const dirs = verified.depDirs;
-      return stage.deps.map((dep, i) => {
-        const dir = dirs[i];
-        return dir === undefined
-          ? { path: dep.path, hash: hashes[i] }
-          : { path: dep.path, hash: hashes[i], files: dir.files, size: dir.size };
-      });
-    })();
-  let lock: LockData | undefined;
-  const byPath = (a: { path: string }, b: { path: string }) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-  let inputHash: (() => Promise<Hash>) | undefined;
-  return {
+  return new VerifiedDecision(
     stage,
-    status: "up-to-date",
-    reasons: [],
-    changes: { code: [], params: [], deps: [] },
-    get lock(): LockData {
-      return lock ??= (() => {
-        const outs = verified.outs;
-        return {
-          code_manifest: manifest,
-          params: stage.params,
-          deps: [...depsNow()].sort(byPath),
-          outs: stage.outs.map((out, i) => ({
-            path: out.path,
-            hash: outs[i].hash,
-            kind: outs[i].kind,
-          })).sort(byPath),
-        };
-      })();
-    },
-    lockStamp: verified.lockStamp,
-    manifest,
-    get deps(): LockDep[] {
-      return depsNow();
-    },
-    restore: [],
-    recache: [],
-    inputHash: () => (inputHash ??= inputHashOf(manifest, stage, depsNow()))(),
-    runCache: undefined,
-  };
+    verified,
+    context.fingerprints.get(stage.name)?.manifest ?? {},
+  );
+}
+
+const byPath = (a: { path: string }, b: { path: string }) =>
+  a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+
+/**
+ * One object a stage, its lock, deps and input hash built when asked for
+ * (`status` of 10,000 stages reads few of them). A class, not an object
+ * literal with getters and closures: such a literal is built property by
+ * property (~9 µs a stage at 10,000 stages, against the class's one
+ * allocation).
+ */
+class VerifiedDecision implements Decision {
+  readonly status = "up-to-date";
+  readonly reasons = [];
+  readonly changes = { code: [], params: [], deps: [] };
+  readonly lockStamp: Decision["lockStamp"];
+  readonly restore = [];
+  readonly recache = [];
+  readonly runCache = undefined;
+  readonly #verified: Verified;
+  #deps: LockDep[] | undefined;
+  #lock: LockData | undefined;
+  #inputHash: (() => Promise<Hash>) | undefined;
+
+  constructor(
+    readonly stage: StageDef,
+    verified: Verified,
+    readonly manifest: Readonly<Record<string, Hash>>,
+  ) {
+    this.#verified = verified;
+    this.lockStamp = verified.lockStamp;
+  }
+
+  get deps(): LockDep[] {
+    return this.#deps ??= this.#depsNow();
+  }
+
+  #depsNow(): LockDep[] {
+    const hashes = this.#verified.depHashes;
+    const dirs = this.#verified.depDirs;
+    return this.stage.deps.map((dep, i) => {
+      const dir = dirs[i];
+      return dir === undefined
+        ? { path: dep.path, hash: hashes[i] }
+        : { path: dep.path, hash: hashes[i], files: dir.files, size: dir.size };
+    });
+  }
+
+  get lock(): LockData {
+    return this.#lock ??= (() => {
+      const outs = this.#verified.outs;
+      const { stage } = this;
+      return {
+        code_manifest: this.manifest,
+        params: stage.params,
+        deps: [...this.deps].sort(byPath),
+        outs: stage.outs.map((out, i) => ({
+          path: out.path,
+          hash: outs[i].hash,
+          kind: outs[i].kind,
+        })).sort(byPath),
+      };
+    })();
+  }
+
+  /** The run cache's key part (lib/engine/input_hash.ts), computed once (called as a method). */
+  inputHash(): Promise<Hash> {
+    return (this.#inputHash ??= inputHashOf(this.manifest, this.stage, this.deps))();
+  }
 }

@@ -174,22 +174,15 @@ export function graphFromShape(
   const n = stages.length;
   const { producers } = shape;
   const byName = new Map<string, StageDef>();
-  const upstreamSets: Set<string>[] = [];
-  const downstreamSets: Set<string>[] = [];
-  for (let i = 0; i < n; i++) {
-    byName.set(stages[i].name, stages[i]);
-    upstreamSets.push(new Set());
-    downstreamSets.push(new Set());
-  }
+  for (let i = 0; i < n; i++) byName.set(stages[i].name, stages[i]);
   if (byName.size !== n) throw new Error("a graph of stages with one name");
-  // Each input dep's path is asked about once.
+  // Each input dep's path is asked about once; the edges are only checked here
+  // (a damaged shape is a miss now, not an error later).
   const present = new Map<string, boolean>();
   let missing = false;
   let k = 0;
   for (let i = 0; i < n; i++) {
-    const stage = stages[i];
-    const up = upstreamSets[i];
-    for (const dep of stage.deps) {
+    for (const dep of stages[i].deps) {
       const count = producers[k++];
       if (!(count >= 0)) throw new Error("a damaged graph");
       if (count === 0) {
@@ -198,22 +191,14 @@ export function graphFromShape(
         if (!there) missing = true;
         continue;
       }
-      for (let c = 0; c < count; c++) {
-        const from = stages[producers[k++]];
-        if (from?.outs[producers[k++]] === undefined) throw new Error("a producer of nothing");
-        if (up.has(from.name)) continue;
-        up.add(from.name);
-        downstreamSets[producers[k - 2]].add(stage.name);
+      for (let c = 0; c < count; c++, k += 2) {
+        if (stages[producers[k]]?.outs[producers[k + 1]] === undefined) {
+          throw new Error("a producer of nothing");
+        }
       }
     }
   }
   if (k !== producers.length) throw new Error("a damaged graph");
-  const upstream = new Map<string, Set<string>>();
-  const downstream = new Map<string, Set<string>>();
-  for (let i = 0; i < n; i++) {
-    upstream.set(stages[i].name, upstreamSets[i]);
-    downstream.set(stages[i].name, downstreamSets[i]);
-  }
   const placed = new Uint8Array(n);
   const order: StageDef[] = [];
   for (const i of shape.order) {
@@ -223,17 +208,58 @@ export function graphFromShape(
   }
   if (order.length !== n) throw new Error("a damaged order");
   if (missing) return undefined;
-  // Only the DAG view and a stage's details read it: made when first asked for.
+  // A no-op `repro` reads neither the edges nor the producers (10,000 stages:
+  // 20,000 sets): each is made when first asked for.
+  let edges: ReturnType<typeof edgesFromShape> | undefined;
   let producersOfDep: Map<string, Map<string, Producer[]>> | undefined;
   return {
     order,
     byName,
-    upstream,
-    downstream,
+    get upstream() {
+      return (edges ??= edgesFromShape(stages, producers)).upstream;
+    },
+    get downstream() {
+      return (edges ??= edgesFromShape(stages, producers)).downstream;
+    },
     get producersOfDep() {
       return producersOfDep ??= producersFromShape(stages, producers);
     },
   };
+}
+
+/** The upstream and downstream sets of `stages` by the producers of a {@link GraphShape}, checked. */
+function edgesFromShape(
+  stages: readonly StageDef[],
+  producers: readonly number[],
+): { upstream: Map<string, Set<string>>; downstream: Map<string, Set<string>> } {
+  const n = stages.length;
+  const upstreamSets: Set<string>[] = [];
+  const downstreamSets: Set<string>[] = [];
+  for (let i = 0; i < n; i++) {
+    upstreamSets.push(new Set());
+    downstreamSets.push(new Set());
+  }
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const stage = stages[i];
+    const up = upstreamSets[i];
+    for (let d = 0; d < stage.deps.length; d++) {
+      const count = producers[k++];
+      for (let c = 0; c < count; c++, k += 2) {
+        const from = stages[producers[k]];
+        if (up.has(from.name)) continue;
+        up.add(from.name);
+        downstreamSets[producers[k]].add(stage.name);
+      }
+    }
+  }
+  const upstream = new Map<string, Set<string>>();
+  const downstream = new Map<string, Set<string>>();
+  for (let i = 0; i < n; i++) {
+    upstream.set(stages[i].name, upstreamSets[i]);
+    downstream.set(stages[i].name, downstreamSets[i]);
+  }
+  return { upstream, downstream };
 }
 
 function producersFromShape(
@@ -319,22 +345,24 @@ function findCycle(
 
 /** `names` and every stage upstream of them, in topological order. */
 export function withUpstream(graph: StageGraph, names: Iterable<string>): StageDef[] {
-  return closure(graph, names, graph.upstream);
+  return closure(graph, names, () => graph.upstream);
 }
 
 /** `names` and every stage downstream of them, in topological order. */
 export function withDownstream(graph: StageGraph, names: Iterable<string>): StageDef[] {
-  return closure(graph, names, graph.downstream);
+  return closure(graph, names, () => graph.downstream);
 }
 
+/** `names` and every stage `edgesOf()` leads to from them; the edges are read only when needed. */
 function closure(
   graph: StageGraph,
   names: Iterable<string>,
-  edges: ReadonlyMap<string, ReadonlySet<string>>,
+  edgesOf: () => ReadonlyMap<string, ReadonlySet<string>>,
 ): StageDef[] {
   const stack = [...names];
   // Nothing named (the driver asks for the downstream of no changed file at every run).
   if (stack.length === 0) return [];
+  const edges = edgesOf();
   const included = new Set<string>();
   while (stack.length > 0) {
     const name = stack.pop()!;

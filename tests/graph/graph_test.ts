@@ -308,3 +308,44 @@ test("a graph rebuilt from its shape is the graph built, in every order and edge
     graphFromShape(stages, { ...shape, producers: [...shape.producers, 1] }, options)
   );
 });
+
+test("a graph from its shape checks its edges at once and makes them once, when first read", () => {
+  const stages = [
+    stage({ name: "a", deps: ["data/in.txt"], outs: ["a.txt"] }),
+    stage({ name: "b", deps: ["a.txt"], outs: ["b.txt"] }),
+  ];
+  const options = existing("data/in.txt");
+  const shape = graphShape(stages, buildGraph(stages, options));
+  // b's one dep has one producer: a's out 0. An out a does not have is refused now, not when read.
+  assertEquals(shape.producers, [0, 1, 0, 0]);
+  assertThrows(() => graphFromShape(stages, { ...shape, producers: [0, 1, 0, 7] }, options));
+  assertThrows(() => graphFromShape(stages, { ...shape, producers: [0, 1, 9, 0] }, options));
+  const graph = graphFromShape(stages, shape, options)!;
+  assert(graph.upstream === graph.upstream, "made once");
+  assertEquals([...graph.upstream.get("b")!], ["a"]);
+  assertEquals([...graph.downstream.get("a")!], ["b"]);
+});
+
+test("the closures read no edge of a graph when nothing is named", () => {
+  const stages = [stage({ name: "a", outs: ["a.txt"] }), stage({ name: "b", deps: ["a.txt"] })];
+  const built = buildGraph(stages, existing());
+  const unread = (): never => {
+    throw new Error("an edge was read");
+  };
+  const guarded: StageGraph = {
+    order: built.order,
+    byName: built.byName,
+    get upstream() {
+      return unread();
+    },
+    get downstream() {
+      return unread();
+    },
+    get producersOfDep() {
+      return unread();
+    },
+  };
+  assertEquals(withDownstream(guarded, []), []);
+  assertEquals(withUpstream(guarded, []), []);
+  assertThrows(() => withUpstream(guarded, ["b"]), Error, /an edge was read/);
+});
