@@ -12,7 +12,6 @@ import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { OutputError } from "../errors.ts";
 import {
   dirManifest,
-  filesDigest,
   hashArtifact,
   indexHolds,
   listFiles,
@@ -40,6 +39,7 @@ import { eachLimited } from "../storage/pool.ts";
 import { type FileStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
+import { stampsDigest } from "../dir_walk.ts";
 import { ignoreInGit, ignoreInGitLater, writeQueuedIgnores } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
 import { mark } from "../trace.ts";
@@ -324,7 +324,7 @@ async function stampsVouch(
 /**
  * {@link stampsVouch} for a tree just linked from the objects of `entries`:
  * the directory index first, whose digest (of the files' paths with these
- * stamps, {@link filesDigest}) is the one {@link rememberDirectory} then
+ * stamps, {@link stampsDigest}) is the one {@link rememberDirectory} then
  * compares again, so a tree placed again after `rm -r` is digested once,
  * not three times; then the objects' last check. That digest when they
  * vouch, else undefined.
@@ -340,7 +340,7 @@ async function linkedVouch(
   for (let i = 0; i < entries.length; i++) if (stamps[i] === undefined) return undefined;
   const found = stamps as readonly FileStamp[];
   const files = entries.map(({ path }, i) => ({ path, stamp: found[i] }));
-  const digest = await filesDigest(files);
+  const digest = await stampsDigest(files);
   if (await indexHolds(state, rel, hash, files, digest)) return digest;
   const objects = entries.map(({ hash }, i) => ({ hash, stamp: found[i] }));
   return await objectsIntact(state, hash, objects) ? digest : undefined;

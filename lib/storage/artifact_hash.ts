@@ -501,7 +501,7 @@ export interface PlacedFile {
  * costs one lookup and no file is stat-ed twice; the caller must have stored
  * the manifest in the cache. Its files are fresh, but their content is
  * known: they are recorded as settled. `digest`, when the caller has it, is
- * {@link filesDigest} of `files` in the order given.
+ * `stampsDigest` (lib/dir_walk.ts) of `files` in the order given.
  */
 export async function rememberDirectory(
   abs: string,
@@ -557,18 +557,6 @@ export async function indexHolds(
   const index = await state.get<DirIndex>([NS.dir, rel]);
   return index !== undefined && index.hash === hash && index.stamps !== "" &&
     index.files === files.length && index.stamps === (digest ?? await stampsDigest(files));
-}
-
-/**
- * The digest of `files`' paths and stamps, in the order given, that
- * {@link indexHolds} and {@link rememberDirectory} compare with the
- * directory index: computed once by a caller that asks both about the
- * same files (a hardlink checkout's tree), and passed to each.
- */
-export function filesDigest(
-  files: readonly { readonly path: string; readonly stamp: FileStamp }[],
-): Promise<string> {
-  return stampsDigest(files);
 }
 
 /**
