@@ -523,7 +523,13 @@ export async function noopStampsDiffer(
     touchedGate = { gate: { paths, stamps, layout, dirs }, files: touched };
     return TOUCHED;
   }
-  taken = { paths, stamps, layout, dirs, snapshot: snapshotStamp(file, before, snapshot.generation) };
+  taken = {
+    paths,
+    stamps,
+    layout,
+    dirs,
+    snapshot: snapshotStamp(file, before, snapshot.generation),
+  };
   return undefined;
 }
 

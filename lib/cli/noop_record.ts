@@ -143,7 +143,13 @@ async function recordDiffers(
     ) return "another snapshot";
     if (record.config !== configKey(basis.config)) return "configuration changed";
     const { project, pipelineFile, denoConfig, paramsYaml } = basis;
-    const key = loadCacheKeyDiffers(project, pipelineFile, denoConfig, paramsYaml, record.loadCache);
+    const key = loadCacheKeyDiffers(
+      project,
+      pipelineFile,
+      denoConfig,
+      paramsYaml,
+      record.loadCache,
+    );
     if (key !== undefined) return `load cache key: ${key}`;
     for (const [name, mtime, ino] of record.objectDirs) {
       const dir = `${basis.cacheDir}${name}`;

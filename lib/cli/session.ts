@@ -22,11 +22,7 @@ import {
   readLoadCache,
   writeLoadCache,
 } from "./load_cache.ts";
-import {
-  type NoopRecordBasis,
-  recordedStages,
-  writeNoopRecord,
-} from "./noop_record.ts";
+import { type NoopRecordBasis, recordedStages, writeNoopRecord } from "./noop_record.ts";
 import { FreshLoader } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
 import {
