@@ -146,6 +146,13 @@ export interface CachedLoad {
   readonly digests: unknown;
   /** The cache's key, which the stages, graph and fingerprints are a function of. */
   readonly key: LoadCacheKey;
+  /** The cache file's stamp, taken before it was read ({@link loadCacheStamp}). */
+  readonly file: FileStamp | undefined;
+}
+
+/** The stamp of `project`'s load cache file; undefined when there is none. */
+export function loadCacheStamp(project: Project): FileStamp | undefined {
+  return statOf(loadCachePath(project));
 }
 
 /** What the normal load derived from the stages, kept beside them. */
@@ -237,6 +244,8 @@ export function readLoadCache(
   graphOptions: GraphOptions,
 ): { hit: CachedLoad } | { miss: string } {
   let stored: Stored;
+  // Taken before the read: a file replaced meanwhile has another stamp (see CachedLoad.file).
+  const file = loadCacheStamp(project);
   try {
     stored = JSON.parse(Deno.readTextFileSync(loadCachePath(project)));
   } catch {
@@ -270,6 +279,7 @@ export function readLoadCache(
         fingerprints,
         digests: fingerprints === undefined ? undefined : stored.digests,
         key: { format, identity, files, absent, probed, outDirs },
+        file,
       },
     };
   } catch (error) {

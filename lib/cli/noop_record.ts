@@ -18,14 +18,20 @@
  *    has the stamp it compared then;
  * 2. the load cache's key, checked by the load cache's own code
  *    ({@link loadCacheKeyDiffers}): the stages, graph and fingerprints
- *    are the ones the check was made with;
+ *    are the ones the check was made with; and the load cache file's own
+ *    stamp (rewritten or damaged, the full way reads it);
  * 3. the verified index's generation (chunk 0 of `NS.verified`): the entries
  *    the stamps were compared with are unchanged;
  * 4. the stamp of each cache object directory the check found with its
  *    recorded stamp (a removed object changes it);
  * 5. the project's configuration;
- * 6. the command line: `repro` with no more than `--json`, `-v` and
- *    `--cwd` ({@link answersCommandLine}).
+ * 6. the command line: `repro` or `status` with no more than `--json`,
+ *    `-v` and `--cwd` ({@link answersCommandLine}).
+ *
+ * `status` answers from the same record (written by `repro` only: its names
+ * are the graph's order, which is also `status`'s), showing each stage as a
+ * verified decision shows ({@link upToDate}); its tracked data (`.pvt`
+ * files) is looked at as always, not recorded.
  *
  * Any doubt sends the command the full way: a miss only costs the time
  * saved. The answer goes through the same sinks and history recorder as the
@@ -37,11 +43,12 @@
 import type { Project } from "../model/project.ts";
 import type { ParamsYaml } from "../pipeline/params.ts";
 import type { ProjectConfig } from "../pipeline/project_config.ts";
-import { NS, type StateStore } from "../storage/state.ts";
+import { type FileStamp, NS, type StateStore } from "../storage/state.ts";
 import { peekGateStamps, type SnapshotStamp } from "../noop_stamps.ts";
 import type { NoopWitness } from "../engine/verified.ts";
-import { type LoadCacheKey, loadCacheKeyDiffers } from "./load_cache.ts";
+import { type LoadCacheKey, loadCacheKeyDiffers, loadCacheStamp } from "./load_cache.ts";
 import { mark } from "../trace.ts";
+import type { ShownDecision } from "./explain.ts";
 
 /** The record's file name, in the project's state directory. */
 export const NOOP_RECORD_FILE = "noop-record.json";
@@ -60,6 +67,8 @@ interface NoopRecord {
   /** Each object directory: name under the cache directory, mtime, inode. */
   readonly objectDirs: readonly (readonly [string, number, number])[];
   readonly loadCache: LoadCacheKey;
+  /** The load cache file's stamp (mtime, size, inode) when it was read. */
+  readonly loadCacheFile: readonly [number, number, number];
   /** The configuration, as {@link configKey} gives it. */
   readonly config: string;
 }
@@ -77,12 +86,13 @@ export interface NoopRecordBasis {
 
 /**
  * True when the command line `args` (after `pivot`) is one the record may
- * answer: `repro` with nothing but `--json`, `-v`/`--verbose` and `--cwd DIR`.
- * Anything else (targets, `-f`, `-s`, `-n`, `-e`, `--no-commit`, `-j`, `-k`,
- * `-q`, …) goes the full way.
+ * answer: `command` (`repro` or `status`) with nothing but `--json`,
+ * `-v`/`--verbose` and `--cwd DIR`. Anything else (targets, `-f`, `-n`,
+ * `-e`, `--no-commit`, `-j`, `-k`, `-q`, `--check`, `-c`, …) goes the full way.
  */
-export function answersCommandLine(args: readonly string[]): boolean {
-  let command = false;
+export function answersCommandLine(args: readonly string[], command: "repro" | "status"): boolean {
+  const name = command;
+  let found = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--cwd") {
@@ -90,13 +100,29 @@ export function answersCommandLine(args: readonly string[]): boolean {
       continue;
     }
     if (arg === "--json" || arg === "-v" || arg === "--verbose") continue;
-    if (arg === "repro" && !command) {
-      command = true;
+    if (arg === name && !found) {
+      found = true;
       continue;
     }
     return false;
   }
-  return command;
+  return found;
+}
+
+/**
+ * What `status` shows of the stage `name` when the record answers: what
+ * `statusJson` and `printStatusTable` read of a verified stage's decision
+ * (lib/engine/verified_decision.ts), which every stage's is then.
+ */
+export function upToDate(name: string): ShownDecision {
+  return {
+    stage: { name },
+    status: "up-to-date",
+    reasons: [],
+    changes: { code: [], params: [], deps: [] },
+    restore: [],
+    runCache: undefined,
+  };
 }
 
 /** The configuration as the record binds it (its warnings aside: printed either way). */
@@ -151,6 +177,12 @@ async function recordDiffers(
       record.loadCache,
     );
     if (key !== undefined) return `load cache key: ${key}`;
+    // The cache file itself, as read then: rewritten or damaged, the full way reads it.
+    const file = loadCacheStamp(project);
+    const [mtime, size, ino] = record.loadCacheFile;
+    if (file?.mtime !== mtime || file.size !== size || file.ino !== ino) {
+      return "the load cache file changed";
+    }
     for (const [name, mtime, ino] of record.objectDirs) {
       const dir = `${basis.cacheDir}${name}`;
       let info: Deno.FileInfo;
@@ -184,6 +216,7 @@ export function writeNoopRecord(
   names: readonly string[],
   witness: NoopWitness,
   key: LoadCacheKey,
+  file: FileStamp,
 ): void {
   const record: NoopRecord = {
     version: VERSION,
@@ -192,6 +225,7 @@ export function writeNoopRecord(
     verified: witness.generation,
     objectDirs: witness.objectDirs,
     loadCache: key,
+    loadCacheFile: [file.mtime, file.size, file.ino],
     config: configKey(basis.config),
   };
   const path = `${basis.project.stateDir}/${NOOP_RECORD_FILE}`;

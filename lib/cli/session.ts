@@ -37,7 +37,7 @@ import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { findProjectFiles, walkSkips } from "../storage/project_files.ts";
-import { racyClock, StateStore } from "../storage/state.ts";
+import { type FileStamp, racyClock, StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { refuseOutsOverCode } from "../engine/out_paths.ts";
@@ -169,8 +169,8 @@ export interface SessionOptions {
   readonly earlyWorker?: boolean;
   /**
    * The command line is one the record of the last verified no-op may
-   * answer (lib/cli/noop_record.ts: `repro` of every stage, `--json` and
-   * `-v` aside), with {@link loadCache} `"verified"`: when the launcher's
+   * answer (lib/cli/noop_record.ts: `repro` or `status` of every stage,
+   * `--json` and `-v` aside), with {@link loadCache} `"verified"`: when the launcher's
    * gate held and the record does, the session opens with no stages and
    * {@link Session.recordedNoop} says what to report; else it opens as
    * usual, and {@link Session.recordNoop} may write the record.
@@ -206,6 +206,7 @@ export function withSession<T>(
     readonly trackedDataOnly: true;
     readonly fingerprint?: boolean;
     readonly loadCache?: "always" | "verified";
+    readonly noopRecord?: boolean;
   },
 ): Promise<T>;
 export async function withSession<T>(
@@ -331,7 +332,9 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   /** The fast answer's names (lib/cli/noop_record.ts). */
   let recordedNoop: readonly string[] | undefined;
   /** What a record written by this session rests on besides the verified index. */
-  let recordBasis: { basis: NoopRecordBasis; key: LoadCacheKey } | undefined;
+  let recordBasis:
+    | { basis: NoopRecordBasis; key: LoadCacheKey; file: FileStamp }
+    | undefined;
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const context = {
       project,
@@ -371,6 +374,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       }
     }
     let key: LoadCacheKey | undefined;
+    let keyFile: FileStamp | undefined;
     if (cacheMode !== undefined) {
       const read = readLoadCache(project, pipelineFile, denoConfig, paramsYaml, graphOptions);
       if ("hit" in read) {
@@ -378,6 +382,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         derived = { graph: read.hit.graph, fingerprints: read.hit.fingerprints };
         keptDigests = read.hit.digests;
         key = read.hit.key;
+        keyFile = read.hit.file;
         mark("session: load cache hit");
       } else {
         mark(`session: load cache miss: ${read.miss}`);
@@ -449,10 +454,10 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       mark("session: every stage verified");
       // The fingerprints too are the cache's: the key binds all the answer rests on.
       if (
-        options.noopRecord === true && key !== undefined && derived.graph === graph &&
-        derived.fingerprints === fingerprints
+        options.noopRecord === true && key !== undefined && keyFile !== undefined &&
+        derived.graph === graph && derived.fingerprints === fingerprints
       ) {
-        recordBasis = { basis, key };
+        recordBasis = { basis, key, file: keyFile };
       }
     }
     // Written with the fingerprints it keeps: not by a command that does not compute them.
@@ -520,7 +525,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
           mark("noop record: the check did not rest on the gate alone: not written");
           return;
         }
-        writeNoopRecord(basis.basis, names, witness, basis.key);
+        writeNoopRecord(basis.basis, names, witness, basis.key, basis.file);
       },
       closeWith: (work) => void closing.push(work),
       close: async () => {

@@ -143,8 +143,10 @@ export async function runOnce(
     mark("repro: waves done");
     await history.done();
     mark("repro: history recorded");
+    // In the graph's order, which `status` shows too.
     const names = settled();
-    if (names !== undefined && names.length === context.graph.order.length) {
+    const { order } = context.graph;
+    if (names?.length === order.length && names.every((name, i) => name === order[i].name)) {
       await session.recordNoop(names);
     }
     return summary ? exitCodeOf(summary, env.signal) : env.signal.aborted ? 130 : 0;

@@ -3,7 +3,8 @@
  * `repro` of every stage, after the launcher's gate held, is answered from
  * it without decoding the load cache or the verified index, with the output
  * and history of the full way; and every part of what it rests on, changed,
- * sends the next `repro` the full way, which answers right.
+ * sends the next `repro` (and `status`, which reads the same record) the
+ * full way, which answers right.
  *
  * Which way a command took is read from the trace (`PIVOT_TRACE=1`):
  * "session: answered from the no-op record". The full way to compare with is
@@ -126,7 +127,16 @@ test("the second no-op repro is answered from the record, printing what the full
     ["written", "record", "record"].slice(0, 4 - ways.indexOf("written")),
   );
   assert(ways.indexOf("written") >= 1 && ways.indexOf("written") <= 2, ways.join(" "));
-  for (const args of [["repro"], ["repro", "--json"], ["repro", "-v"], ["-v", "repro", "--json"]]) {
+  const lines = [
+    ["repro"],
+    ["repro", "--json"],
+    ["repro", "-v"],
+    ["-v", "repro", "--json"],
+    ["status"],
+    ["status", "--json"],
+    ["status", "-v"],
+  ];
+  for (const args of lines) {
     const here = await pivot(project, args);
     const full = await pivot(project, args, true);
     assertEquals([here.recorded, full.recorded], [true, false], args.join(" "));
@@ -267,6 +277,18 @@ const CHANGES: Change[] = [
     },
   },
   {
+    name: "the load cache file alone",
+    caught: /noop record: the load cache file changed/,
+    change: async (project) => {
+      // The same bytes written again: its key holds, the file's stamp does not.
+      await rewrite(
+        project,
+        ".pivot/state/load-cache.json",
+        await project.read(".pivot/state/load-cache.json"),
+      );
+    },
+  },
+  {
     name: "the verified index's generation alone",
     caught: /noop record: the verified index changed/,
     change: async (project) => {
@@ -288,7 +310,15 @@ for (const { name, caught, change, after } of CHANGES) {
     // The full way alone, in a twin made the same way, is the answer to match.
     await using twin = await recordedProject();
     await change(twin);
+    const expectedStatus = await pivot(twin, ["status"], true);
     const expected = await pivot(twin, ["repro"], true);
+    // `status` reads the same record: a third project, changed alike.
+    await using other = await recordedProject();
+    await change(other);
+    const status = await pivot(other, ["status"]);
+    assertEquals([status.code, status.recorded], [0, false], status.stderr);
+    assert(caught.test(status.trace), status.trace);
+    assertEquals([status.stdout, status.stderr], [expectedStatus.stdout, expectedStatus.stderr]);
     const run = await pivot(project, ["repro"]);
     assertEquals([run.code, run.recorded], [0, false], run.stderr);
     assert(caught.test(run.trace), run.trace);
@@ -303,6 +333,27 @@ for (const { name, caught, change, after } of CHANGES) {
     await settle(project);
   });
 }
+
+test("status from the record shows tracked data as it is now, as the full way does", async () => {
+  await using project = await recordedProject();
+  await rewrite(project, "data/extra.txt", "one\n");
+  assertEquals((await project.pivot("track", "data/extra.txt")).code, 0);
+  age(project);
+  // Tracking added a cache object: the record is written again.
+  await settle(project);
+  for (const content of ["one\n", "two\n"]) {
+    await rewrite(project, "data/extra.txt", content);
+    for (const args of [["status"], ["status", "--json"]]) {
+      const here = await pivot(project, args);
+      const full = await pivot(project, args, true);
+      assertEquals([here.recorded, full.recorded], [true, false], `${content} ${args}`);
+      assertEquals([here.code, here.stdout, here.stderr], [full.code, full.stdout, full.stderr]);
+    }
+  }
+  const json = JSON.parse((await pivot(project, ["status", "--json"])).stdout);
+  assertEquals(json.tracked.length, 1, JSON.stringify(json));
+  assert(json.tracked[0].status !== "up-to-date", JSON.stringify(json));
+});
 
 test("a forged gate snapshot does not fool the record: the changed dep runs", async () => {
   await using project = await recordedProject();
@@ -334,7 +385,11 @@ const OTHER_LINES: string[][] = [
   ["repro", "-k"],
   ["repro", "-j", "1"],
   ["repro", "-q"],
-  ["status"],
+  ["status", "a"],
+  ["status", "--explain"],
+  ["status", "--check"],
+  ["status", "-q"],
+  ["list"],
 ];
 
 test("any other command line goes the full way, and leaves the record answering", async () => {

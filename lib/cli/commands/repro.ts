@@ -76,7 +76,7 @@ export const repro: Command = {
     const ui = values.ui ? watchMode?.uiOptionsOf(values, "repro") : undefined;
     const check = values.check ? true : "config";
     // A no-op of every stage may be answered from the record of the last one.
-    const noopRecord = !values.watch && answersCommandLine(env.args ?? []);
+    const noopRecord = !values.watch && answersCommandLine(env.args ?? [], "repro");
     return await withSession(env, async (session) => {
       const json = Boolean(values.json);
       if (session.recordedNoop !== undefined) {
