@@ -201,6 +201,21 @@ export interface GateStamps {
    * settled (not racy) when taken, so that the index may record them.
    */
   readonly rehashed?: ReadonlyMap<number, Rehashed>;
+  /**
+   * The snapshot file these stamps were compared with: its own stamp (the
+   * same before and after it was read) and generation; undefined when it
+   * changed meanwhile or has no generation. A no-op's record
+   * (lib/cli/noop_record.ts) is bound to it.
+   */
+  readonly snapshot?: SnapshotStamp;
+}
+
+/** A snapshot file's stamp (mtime, size, inode) and generation (see {@link GateStamps.snapshot}). */
+export interface SnapshotStamp {
+  readonly mtime: number;
+  readonly size: number;
+  readonly ino: number;
+  readonly generation: string;
 }
 
 /** A touched file's hash, read by the launcher (see {@link holdTouched}). */
@@ -288,6 +303,16 @@ export function holdTouched(hashed: readonly TouchedHash[]): string | undefined 
 
 /** The stamps of the last gate that held, until taken. */
 let taken: GateStamps | undefined;
+
+/**
+ * The stamps of the last {@link noopStampsDiffer} of this process that found
+ * every path unchanged, none touched, without taking them: for a no-op's
+ * record (lib/cli/noop_record.ts), which leaves them to the verified
+ * index's check when it does not answer.
+ */
+export function peekGateStamps(): GateStamps | undefined {
+  return taken;
+}
 
 /**
  * The stamps taken by the last {@link noopStampsDiffer} of this process that
@@ -422,7 +447,9 @@ export async function noopStampsDiffer(
   const most = options.touched ?? 0;
   const file = `${stateDir}/${NOOP_STAMPS_FILE}`;
   let text: string;
+  let before: Deno.FileInfo;
   try {
+    before = Deno.statSync(file);
     text = Deno.readTextFileSync(file);
   } catch {
     return "no snapshot";
@@ -496,6 +523,37 @@ export async function noopStampsDiffer(
     touchedGate = { gate: { paths, stamps, layout, dirs }, files: touched };
     return TOUCHED;
   }
-  taken = { paths, stamps, layout, dirs };
+  taken = {
+    paths,
+    stamps,
+    layout,
+    dirs,
+    snapshot: snapshotStamp(file, before, snapshot.generation),
+  };
   return undefined;
+}
+
+/**
+ * The stamp and generation of the snapshot `file`, read after `before` was
+ * taken: undefined when it has no generation or its stamp is not `before`'s
+ * now (replaced while read).
+ */
+function snapshotStamp(
+  file: string,
+  before: Deno.FileInfo,
+  generation: string | undefined,
+): SnapshotStamp | undefined {
+  if (typeof generation !== "string") return undefined;
+  let after: Deno.FileInfo;
+  try {
+    after = Deno.statSync(file);
+  } catch {
+    return undefined;
+  }
+  const mtime = after.mtime?.getTime() ?? 0;
+  if (
+    mtime !== (before.mtime?.getTime() ?? 0) || after.size !== before.size ||
+    after.ino !== before.ino || after.ino === null
+  ) return undefined;
+  return { mtime, size: after.size, ino: after.ino, generation };
 }

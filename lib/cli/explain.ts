@@ -6,6 +6,15 @@
  */
 
 import type { Decision, FileChanges } from "../engine/decide.ts";
+
+/**
+ * What {@link statusJson} and {@link printStatusTable} show of a decision: a
+ * {@link Decision}, or a stage up to date by the record of the last no-op
+ * (lib/cli/noop_record.ts, `upToDate`).
+ */
+export type ShownDecision =
+  & Pick<Decision, "status" | "reasons" | "changes" | "restore" | "runCache">
+  & { readonly stage: { readonly name: string } };
 import type { StageDef } from "../model/stage_def.ts";
 import type { Output } from "./output.ts";
 
@@ -25,7 +34,7 @@ export function listJson(stages: readonly StageDef[]): { stages: Record<string, 
 }
 
 /** The SPEC §6 `status --json` entry of a decision. */
-export function statusJson(decision: Decision): Record<string, unknown> {
+export function statusJson(decision: ShownDecision): Record<string, unknown> {
   return {
     name: decision.stage.name,
     status: decision.status,
@@ -66,7 +75,7 @@ function value(v: unknown): string {
  * One line per stage: name, status, reasons. Written in one piece (10,000
  * stages are 10,000 lines: a write each cost more than deciding them).
  */
-export function printStatusTable(output: Output, decisions: readonly Decision[]): void {
+export function printStatusTable(output: Output, decisions: readonly ShownDecision[]): void {
   let width = 5;
   for (const d of decisions) width = Math.max(width, d.stage.name.length);
   width += 2;

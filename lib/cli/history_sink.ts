@@ -7,8 +7,7 @@
  * @module
  */
 
-import type { Driver } from "../engine/driver.ts";
-import type { StageEvent } from "../engine/events.ts";
+import type { EventSink, StageEvent } from "../engine/events.ts";
 import { newRunId, recordRunHistory, type RunStage } from "../storage/run_history.ts";
 import type { StateStore } from "../storage/state.ts";
 
@@ -19,7 +18,7 @@ export interface HistoryRecorder {
 }
 
 /**
- * Record every wave of `driver` as a run of `command` (`pivot repro train`),
+ * Record every wave of `driver` (a driver, or what emits as one) as a run of `command` (`pivot repro train`),
  * keeping at most `limit` runs. A failure to record is reported through
  * `warn`, never fails the run.
  *
@@ -31,7 +30,7 @@ export interface HistoryRecorder {
  * ```
  */
 export function recordWaves(
-  driver: Driver,
+  driver: { subscribe(sink: EventSink): unknown },
   state: StateStore,
   command: string,
   limit: number,

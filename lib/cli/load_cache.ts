@@ -144,6 +144,15 @@ export interface CachedLoad {
    * takes it only when it is one string a stage.
    */
   readonly digests: unknown;
+  /** The cache's key, which the stages, graph and fingerprints are a function of. */
+  readonly key: LoadCacheKey;
+  /** The cache file's stamp, taken before it was read ({@link loadCacheStamp}). */
+  readonly file: FileStamp | undefined;
+}
+
+/** The stamp of `project`'s load cache file; undefined when there is none. */
+export function loadCacheStamp(project: Project): FileStamp | undefined {
+  return statOf(loadCachePath(project));
 }
 
 /** What the normal load derived from the stages, kept beside them. */
@@ -163,6 +172,67 @@ export interface LoadWitness {
 }
 
 /**
+ * The part of a load cache its hit depends on besides its own content: the
+ * identity (Pivot, the pipeline file, the Deno config, params overrides),
+ * the files whose stamps must hold, the paths that must stay absent, the
+ * directories probed for pipeline files, and one out in each directory the
+ * stages' outs are in. The stages, graph, fingerprints and digests cached
+ * are a function of what it names: while {@link loadCacheKeyDiffers} finds
+ * it holding, they are what a load would give. Kept by a no-op's record
+ * (lib/cli/noop_record.ts), which answers without decoding the cache.
+ */
+export interface LoadCacheKey {
+  readonly format: number;
+  readonly identity: Identity;
+  readonly files: readonly (readonly [string, number, number, number])[];
+  readonly absent: readonly string[];
+  readonly probed: readonly (readonly [string, string | null])[];
+  readonly outDirs: readonly (readonly [string, string])[];
+}
+
+/**
+ * Undefined when every part of `key` (a load cache's, {@link LoadCacheKey})
+ * still holds for `pipelineFile`; else why not, for the trace. Throws on a
+ * damaged key (the caller's miss).
+ */
+export function loadCacheKeyDiffers(
+  project: Project,
+  pipelineFile: string,
+  denoConfig: string | undefined,
+  paramsYaml: ParamsYaml,
+  key: LoadCacheKey,
+): string | undefined {
+  if (key?.format !== FORMAT) return "another format";
+  const identity = identityOf(project, pipelineFile, denoConfig, paramsYaml);
+  if (identity === undefined) return "Pivot is not local";
+  const was = key.identity;
+  for (const name of Object.keys(identity) as (keyof Identity)[]) {
+    if (was[name] !== identity[name]) return `${name} changed`;
+  }
+  for (const [path, mtime, size, ino] of key.files) {
+    const now = statOf(path);
+    if (now === undefined || now.mtime !== mtime || now.size !== size || now.ino !== ino) {
+      return `${path} changed`;
+    }
+  }
+  for (const path of key.absent) {
+    if (statOf(path) !== undefined) return `${path} appeared`;
+  }
+  for (const [dir, found] of key.probed) {
+    if ((pipelineFileIn(dir) ?? null) !== found) return `${dir}: pipeline files changed`;
+  }
+  // As resolving outs does: an out directory must not lead outside through a link.
+  const realDirs = new Map<string, string>();
+  for (const [abs, path] of key.outDirs) {
+    if (typeof abs !== "string" || typeof path !== "string") return "damaged";
+    if (escapesThroughLink(project.root, abs, realDirs) !== undefined) {
+      return `${path} leads outside the project`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The stages cached for `pipelineFile` when every part of the key still
  * holds, else undefined (with why, for the trace).
  */
@@ -174,43 +244,19 @@ export function readLoadCache(
   graphOptions: GraphOptions,
 ): { hit: CachedLoad } | { miss: string } {
   let stored: Stored;
+  // Taken before the read: a file replaced meanwhile has another stamp (see CachedLoad.file).
+  const file = loadCacheStamp(project);
   try {
     stored = JSON.parse(Deno.readTextFileSync(loadCachePath(project)));
   } catch {
     return { miss: "no readable cache" };
   }
   try {
-    if (stored?.format !== FORMAT) return { miss: "another format" };
-    const identity = identityOf(project, pipelineFile, denoConfig, paramsYaml);
-    if (identity === undefined) return { miss: "Pivot is not local" };
-    const was = stored.identity;
-    for (const key of Object.keys(identity) as (keyof Identity)[]) {
-      if (was[key] !== identity[key]) return { miss: `${key} changed` };
-    }
-    for (const [path, mtime, size, ino] of stored.files) {
-      const now = statOf(path);
-      if (now === undefined || now.mtime !== mtime || now.size !== size || now.ino !== ino) {
-        return { miss: `${path} changed` };
-      }
-    }
-    for (const path of stored.absent) {
-      if (statOf(path) !== undefined) return { miss: `${path} appeared` };
-    }
-    for (const [dir, found] of stored.probed) {
-      if ((pipelineFileIn(dir) ?? null) !== found) {
-        return { miss: `${dir}: pipeline files changed` };
-      }
-    }
+    // The key first, by the code a no-op's record checks it with: nothing is decoded before.
+    const differs = loadCacheKeyDiffers(project, pipelineFile, denoConfig, paramsYaml, stored);
+    if (differs !== undefined) return { miss: differs };
     const stages = decode(stored.stages, prefixesOf(project)) as StageDef[];
     if (!Array.isArray(stages) || stages.length < stored.mainCount) return { miss: "damaged" };
-    // As resolving outs does: an out directory must not lead outside through a link.
-    const realDirs = new Map<string, string>();
-    for (const [abs, path] of stored.outDirs) {
-      if (typeof abs !== "string" || typeof path !== "string") return { miss: "damaged" };
-      if (escapesThroughLink(project.root, abs, realDirs) !== undefined) {
-        return { miss: `${path} leads outside the project` };
-      }
-    }
     const pipelines: PipelineRef[] = [];
     for (const stage of stages) {
       if (!pipelines.includes(stage.pipeline)) pipelines.push(stage.pipeline);
@@ -221,6 +267,7 @@ export function readLoadCache(
     const fingerprints = graph === undefined || stored.fingerprints === null
       ? undefined
       : fingerprintsFromSnapshot(stages, stored.graph.order, stored.fingerprints);
+    const { format, identity, files, absent, probed, outDirs } = stored;
     return {
       hit: {
         loaded: {
@@ -231,6 +278,8 @@ export function readLoadCache(
         graph,
         fingerprints,
         digests: fingerprints === undefined ? undefined : stored.digests,
+        key: { format, identity, files, absent, probed, outDirs },
+        file,
       },
     };
   } catch (error) {

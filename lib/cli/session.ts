@@ -16,7 +16,13 @@ import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/load.ts";
 import { type LoadedStages, loadStagesWithProducers } from "../pipeline/discovery.ts";
-import { type LoadDerived, readLoadCache, writeLoadCache } from "./load_cache.ts";
+import {
+  type LoadCacheKey,
+  type LoadDerived,
+  readLoadCache,
+  writeLoadCache,
+} from "./load_cache.ts";
+import { type NoopRecordBasis, recordedStages, writeNoopRecord } from "./noop_record.ts";
 import { FreshLoader } from "../pipeline/load_worker.ts";
 import { checkParamsStages } from "../pipeline/params_stages.ts";
 import {
@@ -31,7 +37,7 @@ import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { findProjectFiles, walkSkips } from "../storage/project_files.ts";
-import { racyClock, StateStore } from "../storage/state.ts";
+import { type FileStamp, racyClock, StateStore } from "../storage/state.ts";
 import { isTracked } from "../storage/track_file.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { refuseOutsOverCode } from "../engine/out_paths.ts";
@@ -97,6 +103,18 @@ export interface Session<File extends string | undefined = string> {
    * last commit. `work` must not reject.
    */
   closeWith(work: Promise<unknown>): void;
+  /**
+   * The stages' names, when the command was answered from the record of the
+   * last verified no-op (lib/cli/noop_record.ts, {@link SessionOptions.noopRecord}):
+   * every one is up to date, and {@link Session.context} holds no stages.
+   */
+  readonly recordedNoop: readonly string[] | undefined;
+  /**
+   * Write the record of a no-op that reported `names`, every one up to date,
+   * when this session may (see {@link SessionOptions.noopRecord}) and its
+   * verified check rested on the launcher's gate, leaving the index as it was.
+   */
+  recordNoop(names: readonly string[]): Promise<void>;
   /** Flush state and close the store. */
   close(): Promise<void>;
 }
@@ -149,6 +167,15 @@ export interface SessionOptions {
    * only if the code access computed after the fingerprint is the same.
    */
   readonly earlyWorker?: boolean;
+  /**
+   * The command line is one the record of the last verified no-op may
+   * answer (lib/cli/noop_record.ts: `repro` or `status` of every stage,
+   * `--json` and `-v` aside), with {@link loadCache} `"verified"`: when the launcher's
+   * gate held and the record does, the session opens with no stages and
+   * {@link Session.recordedNoop} says what to report; else it opens as
+   * usual, and {@link Session.recordNoop} may write the record.
+   */
+  readonly noopRecord?: boolean;
 }
 
 /**
@@ -166,6 +193,8 @@ export function withSession<T>(
     readonly loadCache?: "always" | "verified";
     /** See {@link SessionOptions.earlyWorker}. */
     readonly earlyWorker?: boolean;
+    /** See {@link SessionOptions.noopRecord}. */
+    readonly noopRecord?: boolean;
   },
 ): Promise<T>;
 /** As above, for a command that also works on a project of only tracked data. */
@@ -177,6 +206,7 @@ export function withSession<T>(
     readonly trackedDataOnly: true;
     readonly fingerprint?: boolean;
     readonly loadCache?: "always" | "verified";
+    readonly noopRecord?: boolean;
   },
 ): Promise<T>;
 export async function withSession<T>(
@@ -185,7 +215,7 @@ export async function withSession<T>(
   options:
     & Pick<
       SessionOptions,
-      "check" | "trackedDataOnly" | "fingerprint" | "loadCache" | "earlyWorker"
+      "check" | "trackedDataOnly" | "fingerprint" | "loadCache" | "earlyWorker" | "noopRecord"
     >
     & {
       readonly git?: GitNeed;
@@ -299,6 +329,12 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
   // PIVOT_LOAD_CACHE=off: always load the normal way (to compare, or to rule the cache out).
   let useCache = Deno.env.get("PIVOT_LOAD_CACHE") === "off" ? undefined : options.loadCache;
   const freshLoader = new FreshLoader();
+  /** The fast answer's names (lib/cli/noop_record.ts). */
+  let recordedNoop: readonly string[] | undefined;
+  /** What a record written by this session rests on besides the verified index. */
+  let recordBasis:
+    | { basis: NoopRecordBasis; key: LoadCacheKey; file: FileStamp }
+    | undefined;
   const load = async (fresh: boolean): Promise<EngineContext> => {
     const context = {
       project,
@@ -321,12 +357,32 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     let cached: LoadedStages | undefined;
     let derived: Partial<LoadDerived> = {};
     let keptDigests: unknown;
+    const basis = {
+      project,
+      pipelineFile,
+      denoConfig,
+      paramsYaml,
+      config,
+      cacheDir: cache.dir,
+    };
+    recordBasis = undefined;
+    if (cacheMode === "verified" && options.noopRecord === true && !fresh) {
+      recordedNoop = await recordedStages(basis, state);
+      if (recordedNoop !== undefined) {
+        mark("session: answered from the no-op record");
+        return { ...context, graph: buildGraph([], { exists }), fingerprints: new Map() };
+      }
+    }
+    let key: LoadCacheKey | undefined;
+    let keyFile: FileStamp | undefined;
     if (cacheMode !== undefined) {
       const read = readLoadCache(project, pipelineFile, denoConfig, paramsYaml, graphOptions);
       if ("hit" in read) {
         cached = read.hit.loaded;
         derived = { graph: read.hit.graph, fingerprints: read.hit.fingerprints };
         keptDigests = read.hit.digests;
+        key = read.hit.key;
+        keyFile = read.hit.file;
         mark("session: load cache hit");
       } else {
         mark(`session: load cache miss: ${read.miss}`);
@@ -396,6 +452,13 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         }
       }
       mark("session: every stage verified");
+      // The fingerprints too are the cache's: the key binds all the answer rests on.
+      if (
+        options.noopRecord === true && key !== undefined && keyFile !== undefined &&
+        derived.graph === graph && derived.fingerprints === fingerprints
+      ) {
+        recordBasis = { basis, key, file: keyFile };
+      }
     }
     // Written with the fingerprints it keeps: not by a command that does not compute them.
     if (cacheMode !== undefined && cached === undefined && options.fingerprint !== false) {
@@ -451,6 +514,18 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         const pool = earlyPool;
         earlyPool = undefined;
         return pool;
+      },
+      recordedNoop,
+      recordNoop: async (names) => {
+        const basis = recordBasis;
+        if (basis === undefined) return;
+        const { verifiedIndexOf } = await import("../engine/verified.ts");
+        const witness = (await verifiedIndexOf(state)).noopWitness();
+        if (witness === undefined) {
+          mark("noop record: the check did not rest on the gate alone: not written");
+          return;
+        }
+        writeNoopRecord(basis.basis, names, witness, basis.key, basis.file);
       },
       closeWith: (work) => void closing.push(work),
       close: async () => {

@@ -8,7 +8,7 @@
 
 import { listedPaths } from "../paths.ts";
 import { Driver } from "../engine/driver.ts";
-import type { SummaryEvent } from "../engine/events.ts";
+import type { EngineEvent, EventSink, SummaryEvent } from "../engine/events.ts";
 import { stageKey } from "../engine/context.ts";
 import { readLock } from "../storage/lock_file.ts";
 import { verifiedIndexOf } from "../engine/verified.ts";
@@ -131,6 +131,8 @@ export async function runOnce(
   const driver = driverFor(session, flags, env, true, true);
   driver.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
   const history = historyFor(driver, session, flags, env);
+  // What a record of this no-op would report (lib/cli/noop_record.ts).
+  const settled = settledWave(driver);
   const cancel = () => driver.push({ type: "cancel" });
   env.signal.addEventListener("abort", cancel, { once: true });
   // A Ctrl-C during start-up (before the listener) runs nothing.
@@ -141,12 +143,90 @@ export async function runOnce(
     mark("repro: waves done");
     await history.done();
     mark("repro: history recorded");
+    // In the graph's order, which `status` shows too.
+    const names = settled();
+    const { order } = context.graph;
+    if (names?.length === order.length && names.every((name, i) => name === order[i].name)) {
+      await session.recordNoop(names);
+    }
     return summary ? exitCodeOf(summary, env.signal) : env.signal.aborted ? 130 : 0;
   } finally {
     env.signal.removeEventListener("abort", cancel);
     // --no-commit writes no state either: not even the caches this run filled.
     if (flags.noCommit) session.context.state.discardPending();
   }
+}
+
+/**
+ * The names `driver`'s one wave reported, once it ended, when it was a
+ * settled wave: nothing but one `wave-start`, a `stage` event a stage, each
+ * skipped as up to date in no time, and a summary saying so. Else undefined.
+ */
+function settledWave(driver: Driver): () => string[] | undefined {
+  const names: string[] = [];
+  let waves = 0;
+  let summaries = 0;
+  let other = false;
+  driver.subscribe((event) => {
+    if (event.type === "wave-start") waves++;
+    else if (event.type === "summary") {
+      summaries++;
+      if (event.skipped !== names.length || event.ran + event.restored > 0) other = true;
+      if (event.failed + event.blocked + event.cancelled > 0) other = true;
+    } else if (
+      event.type === "stage" && event.status === "skipped" && event.reason === "up to date" &&
+      event.duration_ms === 0 && event.error === undefined && summaries === 0
+    ) names.push(event.stage);
+    else other = true;
+  });
+  return () => waves === 1 && summaries === 1 && !other ? names : undefined;
+}
+
+/**
+ * Answer a no-op `repro` of every stage from the record of the last one
+ * (lib/cli/noop_record.ts, `session.recordedNoop`): the events the engine's
+ * settled wave emits (`Engine.#skipAll`), through the same sinks and the
+ * same history recorder as {@link runOnce}. Resolves with the exit code, 0.
+ */
+export async function answerRecordedNoop(
+  session: Session,
+  names: readonly string[],
+  flags: RunFlags,
+  env: CommandEnv,
+): Promise<number> {
+  const started = performance.now();
+  const sinks: EventSink[] = [];
+  const events = { subscribe: (sink: EventSink) => void sinks.push(sink) };
+  events.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
+  const command = ["pivot", ...(env.args ?? [])].join(" ");
+  const history = recordWaves(
+    events,
+    session.context.state,
+    command,
+    session.historyLimit,
+    (message) => env.output.error(`warning: ${message}`),
+  );
+  const emit = (event: EngineEvent) => {
+    for (const sink of sinks) sink(event);
+  };
+  emit({ type: "wave-start", stages: [...names] });
+  for (const stage of names) {
+    emit({ type: "stage", stage, status: "skipped", reason: "up to date", duration_ms: 0 });
+  }
+  emit({
+    type: "summary",
+    ran: 0,
+    skipped: names.length,
+    restored: 0,
+    failed: 0,
+    blocked: 0,
+    cancelled: 0,
+    duration_ms: Math.round(performance.now() - started),
+  });
+  mark("repro: answered from the no-op record");
+  await history.done();
+  mark("repro: history recorded");
+  return 0;
 }
 
 /** 130 when cancelled, 1 when a stage failed, else 0. */

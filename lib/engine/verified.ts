@@ -53,6 +53,7 @@ import {
   NoopStamps,
   type Rehashed,
   snapshotStale,
+  type SnapshotStamp,
   takeGateStamps,
 } from "../noop_stamps.ts";
 
@@ -177,6 +178,15 @@ type StampNow = FileStamp | string | undefined;
 const VERSION = 5;
 /** Bytes of JSON per KV value, under its 64 KiB limit. */
 const CHUNK_BYTES = 60_000;
+/** See {@link VerifiedIndex.noopWitness}. */
+export interface NoopWitness {
+  /** Chunk 0's generation (`[NS.verified, 0]`), which names the index read. */
+  readonly generation: string;
+  readonly snapshot: SnapshotStamp;
+  /** Each object directory checked: its name under the cache, mtime, inode. */
+  readonly objectDirs: readonly (readonly [string, number, number])[];
+}
+
 /** How long a {@link VerifiedIndex.check} may be reused by the next wave of this process. */
 const REUSE_MS = 1_000;
 
@@ -224,6 +234,18 @@ export class VerifiedIndex {
   /** How many chunk keys this index's own chunks take in the store. */
   #keptKeys = 0;
   #dirty = false;
+  /** The generation of the chunks this index was read from (chunk 0's); undefined when none. */
+  #generation: string | undefined;
+  /**
+   * What the last {@link check} rests on besides the index, for a no-op's
+   * record ({@link noopWitness}): the snapshot of the launcher's gate whose
+   * stamps it compared (none touched), and the cache's object directories
+   * it found with their recorded stamps; undefined when it stat-ed the paths
+   * itself, or settled a directory otherwise.
+   */
+  #witness:
+    | { snapshot: SnapshotStamp; objectDirs: Map<string, [number, number]> | undefined }
+    | undefined;
   #recent:
     | {
       readonly context: EngineContext;
@@ -270,6 +292,7 @@ export class VerifiedIndex {
       if (typeof stored.base !== "number") return new VerifiedIndex();
       const index = new VerifiedIndex(stored);
       index.#keptKeys = first.count;
+      index.#generation = first.generation;
       return index;
     } catch {
       return new VerifiedIndex();
@@ -296,6 +319,10 @@ export class VerifiedIndex {
     // In the launcher's attempt, the stamps its no-op gate took moments ago (lib/noop_stamps.ts).
     const gate = takeGateStamps();
     const byGate = gate === undefined ? undefined : this.#askGate(context, stages, gate);
+    this.#witness = byGate !== undefined && gate?.snapshot !== undefined &&
+        (gate.rehashed === undefined || gate.rehashed.size === 0)
+      ? { snapshot: gate.snapshot, objectDirs: new Map() }
+      : undefined;
     if (byGate !== undefined) {
       const stamps = new GateTable(gate!.stamps, gate!.dirs);
       return this.#answer(context, byGate, stamps, reuse, shared, gate?.rehashed);
@@ -542,12 +569,19 @@ export class VerifiedIndex {
     const clock = racyClock();
     // Taken before the objects are looked at: a later change changes it.
     const info = dirInfo(dir);
-    if (info === undefined) return undefined;
+    if (info === undefined) {
+      // Settled otherwise: no no-op's record rests on it.
+      if (this.#witness !== undefined) this.#witness.objectDirs = undefined;
+      return undefined;
+    }
     const stamp: [number, number] = [info.mtime, info.ino];
     const recorded = this.#objectDirs.get(name);
     if (recorded !== undefined && recorded[0] === stamp[0] && recorded[1] === stamp[1]) {
+      this.#witness?.objectDirs?.set(name, stamp);
       return new Set();
     }
+    // Settled otherwise: no no-op's record rests on it.
+    if (this.#witness !== undefined) this.#witness.objectDirs = undefined;
     if (isRacy(info, clock)) return undefined;
     const missing = new Set<string>();
     for (const [key, hash] of objects()) {
@@ -645,6 +679,27 @@ export class VerifiedIndex {
     }
     this.#entries.set(key, entry);
     this.#dirty = true;
+  }
+
+  /**
+   * What a no-op's record (lib/cli/noop_record.ts) is bound to, when the
+   * last {@link check} compared the launcher's gate's stamps, none touched,
+   * and found each cached out's object directory with the stamp the index
+   * recorded, and the index is unchanged since it was read (its generation
+   * names it): that generation, the gate's snapshot, and those directories
+   * (name under the cache, mtime, inode). Else undefined.
+   */
+  noopWitness(): NoopWitness | undefined {
+    const witness = this.#witness;
+    if (
+      this.#dirty || this.#generation === undefined || witness === undefined ||
+      witness.objectDirs === undefined
+    ) return undefined;
+    return {
+      generation: this.#generation,
+      snapshot: witness.snapshot,
+      objectDirs: [...witness.objectDirs].map(([name, [mtime, ino]]) => [name, mtime, ino]),
+    };
   }
 
   /** Forget `stage` (it is not up to date). */

@@ -9,7 +9,8 @@ import { type Command, intOption } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { withSession } from "../session.ts";
 import { selectWithUpstream } from "../targets.ts";
-import { defaultJobs, runOnce } from "../wave.ts";
+import { answerRecordedNoop, defaultJobs, runOnce } from "../wave.ts";
+import { answersCommandLine } from "../noop_record.ts";
 import { PivotError } from "../../errors.ts";
 
 /** The `repro` command. */
@@ -74,7 +75,14 @@ export const repro: Command = {
     const watchMode = values.watch ? await import("../watch.ts") : undefined;
     const ui = values.ui ? watchMode?.uiOptionsOf(values, "repro") : undefined;
     const check = values.check ? true : "config";
+    // A no-op of every stage may be answered from the record of the last one.
+    const noopRecord = !values.watch && answersCommandLine(env.args ?? [], "repro");
     return await withSession(env, async (session) => {
+      const json = Boolean(values.json);
+      if (session.recordedNoop !== undefined) {
+        const flags = { keepGoing: false, jobs: 1, noCommit: false, json };
+        return await answerRecordedNoop(session, session.recordedNoop, flags, env);
+      }
       const { graph } = session.context;
       const stages = selectWithUpstream(graph, positionals);
       const force = new Set(values.force ? stages.map((s) => s.name) : []);
@@ -126,6 +134,7 @@ export const repro: Command = {
       ...(values.force || values.watch ? {} : { loadCache: "verified" as const }),
       // A run (not a preview, not watch mode): its first worker may start during the fingerprint.
       earlyWorker: !values.watch && !values["dry-run"] && !values.explain,
+      noopRecord,
     });
   },
 };

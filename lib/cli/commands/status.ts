@@ -7,7 +7,8 @@
 
 import { predictStatus } from "../../engine/plan.ts";
 import type { Command } from "../command.ts";
-import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
+import { printExplanation, printStatusTable, type ShownDecision, statusJson } from "../explain.ts";
+import { answersCommandLine, upToDate } from "../noop_record.ts";
 import { printRemoteStatus, remoteStatusOfStages } from "../remote_status.ts";
 import { type Session, withSession } from "../session.ts";
 import { mark } from "../../trace.ts";
@@ -40,10 +41,18 @@ export const status: Command = {
     },
   },
   async run({ values, positionals }, env) {
+    // Every stage's status may be answered from the record of the last no-op.
+    const noopRecord = answersCommandLine(env.args ?? [], "status");
     return await withSession(env, async (session: Session<string | undefined>) => {
       const { graph } = session.context;
       const shown = positionals.length > 0 ? selectStages(graph, positionals) : graph.order;
-      const decisions = await predictStatus(session.context, shown);
+      const recorded = session.recordedNoop;
+      // From the record, every stage is up to date, and the session holds no stages.
+      const predicted = recorded === undefined
+        ? await predictStatus(session.context, shown)
+        : undefined;
+      const decisions: readonly ShownDecision[] = predicted ?? recorded!.map(upToDate);
+      const stageCount = recorded?.length ?? graph.order.length;
       mark("status: decided");
       // Tracked data (.pvt files) is the project's, not a stage's: shown when no stage is named.
       const { trackedStatus } = await import("../../storage/track.ts");
@@ -73,11 +82,12 @@ export const status: Command = {
           2,
         ));
       } else {
-        if (values.explain) printExplanation(env.output, decisions);
+        // (`--explain` is never answered from the record: `predicted` is there.)
+        if (values.explain && predicted !== undefined) printExplanation(env.output, predicted);
         else printStatusTable(env.output, decisions);
         printTrackedStatus(env.output, tracked);
         if (
-          graph.order.length === 0 && !env.output.quiet &&
+          stageCount === 0 && !env.output.quiet &&
           tracked.every((t) => t.status === "up-to-date")
         ) {
           // Tracked data only (no pipeline): say so rather than print nothing.
@@ -90,6 +100,6 @@ export const status: Command = {
         tracked.some((t) => t.status !== "up-to-date") ||
         (remote?.missing.length ?? 0) > 0;
       return values.check && stale ? 1 : 0;
-    }, { trackedDataOnly: true, loadCache: "verified" as const });
+    }, { trackedDataOnly: true, loadCache: "verified" as const, noopRecord });
   },
 };
