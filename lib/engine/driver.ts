@@ -220,6 +220,8 @@ export class Driver {
         const before = this.context;
         try {
           const after = await this.#options.source.reload();
+          // Loaded and fingerprinted: the next pool's workers may import it.
+          this.#nextPool?.preloadWarm(moduleUrlsOf(after));
           // New code: the warm workers hold the old modules. Their pool's
           // staging areas are removed while the next wave runs.
           const closing = this.#pool.close();
@@ -294,6 +296,15 @@ export class Driver {
       this.#wave = undefined;
     }
   }
+}
+
+/** The module URLs of the stages of `context` that run in a worker. */
+function moduleUrlsOf(context: EngineContext): Set<string> {
+  const urls = new Set<string>();
+  for (const stage of context.graph.order) {
+    if (stage.code.kind !== "command") urls.add(stage.code.moduleUrl);
+  }
+  return urls;
 }
 
 function relativeTo(root: string, path: string): string {
