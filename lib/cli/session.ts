@@ -40,6 +40,7 @@ import {
   type FingerprintOptions,
   fingerprintStages,
   importHostsOf,
+  prepareAnalysis,
 } from "../fingerprint/fingerprint.ts";
 import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
@@ -450,8 +451,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
         // The reload's fingerprint analyses the changed module: TypeScript,
         // loaded once a process (~180 ms of this thread), is loaded now.
         if (options.fingerprint !== false) {
-          void import("../fingerprint/_typescript.ts").then((m) => m.loadTypeScript())
-            .catch(() => {});
+          void prepareAnalysis();
         }
       },
       takeEarlyPool: () => {
