@@ -55,8 +55,11 @@ export interface PipelineSource {
   readonly context: EngineContext;
   /** Load the pipeline afresh; throws (leaving `context` as it was) on a bad pipeline. */
   reload(): Promise<EngineContext>;
-  /** Get ready for a {@link reload} that may come soon (start its isolate, say). */
-  prepareReload?(): void;
+  /**
+   * Get ready for a {@link reload} that may come soon (start its isolate,
+   * say): the code files `changed` (absolute) changed.
+   */
+  prepareReload?(changed: readonly string[]): void;
 }
 
 /** Options of {@link Driver}. */
@@ -195,9 +198,9 @@ export class Driver {
    * next version of the code now, none of which imports the user's code
    * before it is needed (docs/watch.md, "Latency").
    */
-  prepareReload(): void {
+  prepareReload(changed: readonly string[]): void {
     if (this.#stopping) return;
-    this.#options.source.prepareReload?.();
+    this.#options.source.prepareReload?.(changed);
     this.#nextPool ??= this.#options.makePool();
     this.#nextPool.warmLike(this.#pool);
   }

@@ -81,11 +81,11 @@ export interface WatcherOptions {
   /** Receives each batch. */
   readonly onBatch: (batch: ChangeBatch) => void;
   /**
-   * Told at once, before the debounce ends, that a code or definition file
-   * changed: the batch will reload the pipeline, and what that needs can
-   * start now.
+   * Told at once, before the debounce ends, that code or definition files
+   * changed (`changed`: those of the batch so far, absolute): the batch will
+   * reload the pipeline, and what that needs can start now.
    */
-  readonly onCodeSeen?: () => void;
+  readonly onCodeSeen?: (changed: readonly string[]) => void;
   /**
    * Receives an error the operating system reported while watching (the
    * watch limit reached as new directories appear, say), after which
@@ -220,7 +220,7 @@ export class Watcher {
       this.#codeSeenQueued = true;
       setTimeout(() => {
         this.#codeSeenQueued = false;
-        if (!this.#closed) this.#options.onCodeSeen?.();
+        if (!this.#closed) this.#options.onCodeSeen?.([...this.#code]);
       }, 0);
     }
   }
