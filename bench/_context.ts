@@ -60,7 +60,7 @@ export interface BenchContext {
   readonly hashRuns: Map<string, Measurement>;
   /**
    * Single figures read from self-timing scripts, in ms: `fingerprint cold`,
-   * `fingerprint warm`, `watch data`, `watch code`.
+   * `fingerprint warm`, `watch data`, `watch code`, `watch new code`.
    */
   readonly figures: Map<string, number>;
   /** Pivot at `--baseline REF`, timed in alternation with this checkout's; else undefined. */

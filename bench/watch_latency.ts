@@ -6,7 +6,10 @@
  * `Date.now()` when their run function starts. The script saves a dep (data
  * change) or a helper module (code change: reload in a fresh isolate,
  * re-fingerprint, new workers), waits for the wave, and subtracts the save
- * time and the debounce from the recorded start.
+ * time and the debounce from the recorded start. Code is saved two ways: a
+ * text some earlier run saved too (`v1`, `v2`, …: its analysis is in the
+ * user-global cache after one run on a machine), and a text no run saved
+ * before (a random tag: TypeScript parses it), as a real edit is.
  *
  * ```sh
  * deno run -A bench/watch_latency.ts            # 7 saves of each kind
@@ -38,7 +41,7 @@ pipeline.stage({
 });
 `;
 
-const helper = (n: number) => `export function tag(): string {\n  return "v${n}";\n}\n`;
+const helper = (tag: string) => `export function tag(): string {\n  return "${tag}";\n}\n`;
 
 async function write(path: string, text: string): Promise<void> {
   await Deno.mkdir(join(path, ".."), { recursive: true });
@@ -60,7 +63,7 @@ try {
     JSON.stringify({ imports: { "jsr:@pivot/core": `file://${REPO}/mod.ts` } }),
   );
   await write(join(dir, "pipeline.ts"), PIPELINE);
-  await write(join(dir, "lib/tag.ts"), helper(0));
+  await write(join(dir, "lib/tag.ts"), helper("v0"));
   await write(join(dir, "data/input.txt"), "0");
   const init = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, "init"],
@@ -107,11 +110,16 @@ try {
 
   const data: number[] = [];
   const code: number[] = [];
+  const fresh: number[] = [];
   for (let i = 1; i <= REPS; i++) {
     data.push(
       await measure(() => write(join(dir, "data/input.txt"), "x".repeat(i)), "build/data.json"),
     );
-    code.push(await measure(() => write(join(dir, "lib/tag.ts"), helper(i)), "build/code.json"));
+    code.push(
+      await measure(() => write(join(dir, "lib/tag.ts"), helper(`v${i}`)), "build/code.json"),
+    );
+    const unseen = helper(crypto.randomUUID());
+    fresh.push(await measure(() => write(join(dir, "lib/tag.ts"), unseen), "build/code.json"));
   }
   const row = (name: string, values: number[]) =>
     `| ${name} | ${median(values).toFixed(0)} ms | ${Math.min(...values)}–${
@@ -125,6 +133,7 @@ try {
       "| --- | --- | --- | --- | --- |",
       row("data (a dep edited)", data),
       row("code (a helper module edited: reload, re-fingerprint, new workers)", code),
+      row("new code (as above, a text no run saved before: TypeScript parses it)", fresh),
     ].join("\n"),
   );
 } finally {

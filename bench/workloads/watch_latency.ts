@@ -30,7 +30,7 @@ export async function watchLatencyWorkload(ctx: BenchContext): Promise<Section> 
   }
   const output = run.stdout.trim();
   for (const line of output.split("\n")) {
-    const match = /^\| (data|code) [^|]*\| (\d+) ms/.exec(line);
+    const match = /^\| (data|code|new code) [^|]*\| (\d+) ms/.exec(line);
     if (match) ctx.figures.set(`watch ${match[1]}`, Number(match[2]));
   }
   return { title, body: "Output of `deno run -A bench/watch_latency.ts`:\n\n" + output };
