@@ -46,7 +46,7 @@ import type { ProjectConfig } from "../pipeline/project_config.ts";
 import { type FileStamp, NS, type StateStore } from "../storage/state.ts";
 import { peekGateStamps, type SnapshotStamp } from "../noop_stamps.ts";
 import type { NoopWitness } from "../engine/verified.ts";
-import { type LoadCacheKey, loadCacheKeyDiffers, loadCacheStamp } from "./load_cache.ts";
+import { type LoadCacheKey, loadCacheKeyDiffers, loadCacheStamp } from "./load_cache_key.ts";
 import { mark } from "../trace.ts";
 import type { ShownDecision } from "./explain.ts";
 
