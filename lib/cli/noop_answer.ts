@@ -125,7 +125,9 @@ export const reproFromRecord: Command = {
       cleanLeftovers(project.tmpDir);
       useTempJournal(project.tmpDir);
       state = await StateStore.open(project.stateDir, { onReset: warn });
+      mark("session: state open");
       const config = await readProjectConfig(project, { state });
+      mark("session: configuration read");
       // Warnings are printed first on the full way: left to it.
       if (config.warnings.length > 0) throw new RecordMissed("configuration warnings");
       // `core.check` type-checks, which the record never skips.
@@ -140,6 +142,7 @@ export const reproFromRecord: Command = {
         config,
         cacheDir: config.cacheDir,
       };
+      mark("session: params overrides read");
       const names = await recordedStages(basis, state);
       if (names === undefined) throw new RecordMissed("the record does not hold");
       opened = { state, names, historyLimit: config.history };

@@ -169,6 +169,7 @@ async function recordDiffers(
     ) return "another snapshot";
     if (record.config !== configKey(basis.config)) return "configuration changed";
     const { project, pipelineFile, denoConfig, paramsYaml } = basis;
+    mark("noop record: read");
     const key = loadCacheKeyDiffers(
       project,
       pipelineFile,
@@ -177,6 +178,7 @@ async function recordDiffers(
       record.loadCache,
     );
     if (key !== undefined) return `load cache key: ${key}`;
+    mark("noop record: load cache key holds");
     // The cache file itself, as read then: rewritten or damaged, the full way reads it.
     const file = loadCacheStamp(project);
     const [mtime, size, ino] = record.loadCacheFile;
@@ -195,6 +197,7 @@ async function recordDiffers(
         return `${dir} changed`;
       }
     }
+    mark("noop record: object directories hold");
     const first = await state.kv.get<{ generation?: unknown } | null>([NS.verified, 0]);
     if (first.value?.generation !== record.verified) return "the verified index changed";
     if (!record.names.every((name) => typeof name === "string")) return "damaged";
