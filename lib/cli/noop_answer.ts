@@ -28,7 +28,7 @@ import { StateStore } from "../storage/state.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { ChildNeeded, commitAttempt } from "../launcher_attempt.ts";
 import { mark } from "../trace.ts";
-import type { Command, CommandEnv } from "./command.ts";
+import { type Command, type CommandEnv, intOption } from "./command.ts";
 import { recordWaves } from "./history_sink.ts";
 import { recordedStages } from "./noop_record.ts";
 
@@ -112,8 +112,19 @@ export const reproFromRecord: Command = {
   name: "repro",
   summary: "Run stages (default: all) and everything upstream of them that is stale.",
   usage: "repro [STAGES...] [options]",
-  options: { json: { type: "boolean", help: "JSON Lines events on stdout" } },
+  // What `answersCommandLine` lets through; the rest of `repro`'s go the full way.
+  options: {
+    "keep-going": {
+      type: "boolean",
+      short: "k",
+      help: "after a failure, run every stage that does not depend on it",
+    },
+    jobs: { type: "string", short: "j", value: "N", help: "stages to run at once (default: cores)" },
+    json: { type: "boolean", help: "JSON Lines events on stdout" },
+  },
   async run({ values }, env) {
+    // Checked as the full way checks it, first (a whole number ≥ 1 by `answersCommandLine`).
+    intOption(values.jobs, "jobs", "repro");
     if (Deno.env.get("PIVOT_LOAD_CACHE") === "off") throw new RecordMissed("no load cache");
     const warn = (message: string) => env.output.error(`warning: ${message}`);
     let opened: { state: StateStore; names: readonly string[]; historyLimit: number };

@@ -26,7 +26,8 @@
  *    recorded stamp (a removed object changes it);
  * 5. the project's configuration;
  * 6. the command line: `repro` or `status` with no more than `--json`,
- *    `-v` and `--cwd` ({@link answersCommandLine}).
+ *    `-v` and `--cwd`, and `repro` also `-q`, `-k`, `-j N`
+ *    ({@link answersCommandLine}).
  *
  * `status` answers from the same record (written by `repro` only: its names
  * are the graph's order, which is also `status`'s), showing each stage as a
@@ -85,10 +86,20 @@ export interface NoopRecordBasis {
 }
 
 /**
+ * `repro`'s options that change nothing in a no-op's answer: `-q` (the same
+ * events, through the same quiet output), `-k` (nothing fails) and `-j N`
+ * (nothing runs), N a whole number ≥ 1 written plainly (any other value is
+ * left to the full way, which says what is wrong with it).
+ */
+const REPRO_ONLY = new Set(["-q", "--quiet", "-k", "--keep-going"]);
+const JOBS = new Set(["-j", "--jobs"]);
+
+/**
  * True when the command line `args` (after `pivot`) is one the record may
  * answer: `command` (`repro` or `status`) with nothing but `--json`,
- * `-v`/`--verbose` and `--cwd DIR`. Anything else (targets, `-f`, `-n`,
- * `-e`, `--no-commit`, `-j`, `-k`, `-q`, `--check`, `-c`, …) goes the full way.
+ * `-v`/`--verbose` and `--cwd DIR`, and for `repro` also `-q`, `-k` and
+ * `-j N` ({@link REPRO_ONLY}). Anything else (targets, `-f`, `-n`, `-e`,
+ * `--no-commit`, `--check`, `-c`, …) goes the full way.
  */
 export function answersCommandLine(args: readonly string[], command: "repro" | "status"): boolean {
   const name = command;
@@ -100,6 +111,11 @@ export function answersCommandLine(args: readonly string[], command: "repro" | "
       continue;
     }
     if (arg === "--json" || arg === "-v" || arg === "--verbose") continue;
+    if (command === "repro" && REPRO_ONLY.has(arg)) continue;
+    if (command === "repro" && JOBS.has(arg) && /^[1-9][0-9]{0,5}$/.test(args[i + 1] ?? "")) {
+      i++;
+      continue;
+    }
     if (arg === name && !found) {
       found = true;
       continue;
