@@ -119,7 +119,12 @@ export const reproFromRecord: Command = {
       short: "k",
       help: "after a failure, run every stage that does not depend on it",
     },
-    jobs: { type: "string", short: "j", value: "N", help: "stages to run at once (default: cores)" },
+    jobs: {
+      type: "string",
+      short: "j",
+      value: "N",
+      help: "stages to run at once (default: cores)",
+    },
     json: { type: "boolean", help: "JSON Lines events on stdout" },
   },
   async run({ values }, env) {
