@@ -44,7 +44,9 @@ import { consoleSink, jsonSink } from "./sinks.ts";
 export class RecordMissed extends ChildNeeded {
   /** `why`: what missed, for the trace. */
   constructor(why: string) {
-    super(`the no-op record does not answer: ${why}`);
+    super(why);
+    // Not the child's words: the full way follows in this process (the trace tells them apart).
+    this.message = `the no-op record does not answer: ${why}`;
     this.name = "RecordMissed";
   }
 }
