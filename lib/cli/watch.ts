@@ -145,7 +145,7 @@ export async function watch(
     const watching = new Watcher(await watchSetOf(session, session.context), {
       debounceMs: options.debounceMs,
       onBatch: (batch) => driver.push({ type: "changes", data: batch.data, code: batch.code }),
-      onCodeSeen: () => driver.prepareReload(),
+      onCodeSeen: (changed) => driver.prepareReload(changed),
       onError: fail,
     });
     watcher = watching;

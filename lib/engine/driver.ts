@@ -55,8 +55,11 @@ export interface PipelineSource {
   readonly context: EngineContext;
   /** Load the pipeline afresh; throws (leaving `context` as it was) on a bad pipeline. */
   reload(): Promise<EngineContext>;
-  /** Get ready for a {@link reload} that may come soon (start its isolate, say). */
-  prepareReload?(): void;
+  /**
+   * Get ready for a {@link reload} that may come soon (start its isolate,
+   * say): the code files `changed` (absolute) changed.
+   */
+  prepareReload?(changed: readonly string[]): void;
 }
 
 /** Options of {@link Driver}. */
@@ -195,9 +198,9 @@ export class Driver {
    * next version of the code now, none of which imports the user's code
    * before it is needed (docs/watch.md, "Latency").
    */
-  prepareReload(): void {
+  prepareReload(changed: readonly string[]): void {
     if (this.#stopping) return;
-    this.#options.source.prepareReload?.();
+    this.#options.source.prepareReload?.(changed);
     this.#nextPool ??= this.#options.makePool();
     this.#nextPool.warmLike(this.#pool);
   }
@@ -220,6 +223,8 @@ export class Driver {
         const before = this.context;
         try {
           const after = await this.#options.source.reload();
+          // Loaded and fingerprinted: the next pool's workers may import it.
+          this.#nextPool?.preloadWarm(moduleUrlsOf(after));
           // New code: the warm workers hold the old modules. Their pool's
           // staging areas are removed while the next wave runs.
           const closing = this.#pool.close();
@@ -294,6 +299,15 @@ export class Driver {
       this.#wave = undefined;
     }
   }
+}
+
+/** The module URLs of the stages of `context` that run in a worker. */
+function moduleUrlsOf(context: EngineContext): Set<string> {
+  const urls = new Set<string>();
+  for (const stage of context.graph.order) {
+    if (stage.code.kind !== "command") urls.add(stage.code.moduleUrl);
+  }
+  return urls;
 }
 
 function relativeTo(root: string, path: string): string {

@@ -14,6 +14,7 @@
  */
 
 import { dirname } from "node:path";
+import { mark } from "../trace.ts";
 
 /** What the watcher watches, and how to classify what changed. */
 export interface WatchSet {
@@ -80,11 +81,11 @@ export interface WatcherOptions {
   /** Receives each batch. */
   readonly onBatch: (batch: ChangeBatch) => void;
   /**
-   * Told at once, before the debounce ends, that a code or definition file
-   * changed: the batch will reload the pipeline, and what that needs can
-   * start now.
+   * Told at once, before the debounce ends, that code or definition files
+   * changed (`changed`: those of the batch so far, absolute): the batch will
+   * reload the pipeline, and what that needs can start now.
    */
-  readonly onCodeSeen?: () => void;
+  readonly onCodeSeen?: (changed: readonly string[]) => void;
   /**
    * Receives an error the operating system reported while watching (the
    * watch limit reached as new directories appear, say), after which
@@ -129,6 +130,8 @@ export class Watcher {
   #firstSeen = 0;
   #lastSeen = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A call of `onCodeSeen` is queued. */
+  #codeSeenQueued = false;
   #closed = false;
 
   /** Start watching `set`. */
@@ -207,12 +210,23 @@ export class Watcher {
     if (this.#data.size === 0 && this.#code.size === 0) this.#firstSeen = now;
     this.#lastSeen = now;
     (kind === "data" ? this.#data : this.#code).add(path);
-    if (kind === "code") this.#options.onCodeSeen?.();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#deliver(), this.#options.debounceMs);
+    // Told after the debounce is armed, and in a task of its own: what it
+    // starts (a worker's isolate) holds this thread for tens of ms, which
+    // must neither push the batch back nor delay the events already queued
+    // (one save is often two events).
+    if (kind === "code" && !this.#codeSeenQueued) {
+      this.#codeSeenQueued = true;
+      setTimeout(() => {
+        this.#codeSeenQueued = false;
+        if (!this.#closed) this.#options.onCodeSeen?.([...this.#code]);
+      }, 0);
+    }
   }
 
   #deliver(): void {
+    mark("watch: batch delivered");
     const batch: ChangeBatch = {
       data: [...this.#data],
       code: [...this.#code],

@@ -368,7 +368,15 @@ export class WorkerPool {
   /** The permissions of each profile this pool made a worker for. */
   readonly #profiles = new Map<string, ResolvedPermissions>();
   /** Workers made ahead of need ({@link warmLike}), with the code access they were given. */
-  #warm: { readonly workers: StageWorker[]; readonly code: CodeAccess } | undefined;
+  #warm:
+    | {
+      readonly workers: StageWorker[];
+      readonly code: CodeAccess;
+      /** Modules to import ahead of need, by profile ({@link preloadWarm}). */
+      readonly modules: ReadonlyMap<string, readonly string[]>;
+      preloaded?: boolean;
+    }
+    | undefined;
   #closed = false;
 
   constructor(options: PoolOptions) {
@@ -416,7 +424,34 @@ export class WorkerPool {
     const workers = [...previous.#profiles].map(([profile, permissions]) =>
       this.#create(profile, permissions, code)
     );
-    this.#warm = { workers, code };
+    // What the previous workers of each profile imported: imported by the
+    // new ones once the new code is fingerprinted (`preloadWarm`).
+    const modules = new Map<string, string[]>();
+    for (const worker of previous.#all) {
+      const urls = modules.get(worker.profile) ?? [];
+      urls.push(...worker.modules);
+      modules.set(worker.profile, urls);
+    }
+    this.#warm = { workers, code, modules };
+  }
+
+  /**
+   * Let the workers made by {@link warmLike} import now the modules the
+   * previous pool's workers of their profile imported, those of `current`
+   * only (the module URLs of the reloaded stages): called once the new code
+   * is loaded and fingerprinted, so that a stage's import runs beside the
+   * engine's start of the wave rather than after it. Never before the
+   * fingerprint: code imported before it could be older than what it
+   * records, and a later save of the same content would not run it again.
+   */
+  preloadWarm(current: ReadonlySet<string>): void {
+    const warm = this.#warm;
+    if (warm === undefined || warm.preloaded) return;
+    warm.preloaded = true;
+    for (const worker of warm.workers) {
+      const urls = [...new Set(warm.modules.get(worker.profile))].filter((url) => current.has(url));
+      worker.preload(urls);
+    }
   }
 
   /**
@@ -431,7 +466,7 @@ export class WorkerPool {
     if (this.#closed || this.#warm !== undefined || this.#made > 0) return;
     const worker = this.#create(profileOf(permissions), permissions, code);
     worker.preload(modules);
-    this.#warm = { workers: [worker], code };
+    this.#warm = { workers: [worker], code, modules: new Map(), preloaded: true };
   }
 
   /** A worker made ahead of need for `profile`, if its code access is this pool's. */

@@ -88,6 +88,23 @@ test("watch: a module first imported by a code edit can be read by the stage tha
   });
 });
 
+test("watch: a helper edit that fails to load, then its fix: the fix's code runs, once", async () => {
+  await withWatch(async (p, w) => {
+    await w.wave(1);
+    // The workers made for the next code during the first debounce must not
+    // have imported the broken version: the fix runs in them.
+    await p.write("lib/label.ts", LABEL.replace("return", "return return"));
+    await w.until(() => /label\.ts/.test(w.stderr), "the load error");
+    assertEquals(w.summaries.length, 1);
+    await p.write("lib/label.ts", LABEL.replace("v1:", "v4:"));
+    assertEquals(await w.ranIn(2), ["labelled"]);
+    assertEquals(await p.read("build/labelled.txt"), "v4:A");
+    await p.write("lib/label.ts", LABEL.replace("v1:", "v5:"));
+    assertEquals(await w.ranIn(3), ["labelled"]);
+    assertEquals(await p.read("build/labelled.txt"), "v5:A");
+  });
+});
+
 test("watch: outs, .pivot/ and editor temp files never start a wave", async () => {
   await withWatch(async (p, w) => {
     await w.wave(1);

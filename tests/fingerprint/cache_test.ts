@@ -65,6 +65,24 @@ test("a fresh process on an unchanged project never imports TypeScript", async (
   });
 });
 
+test("prepareAnalysis loads TypeScript only for a module whose text has no kept analysis", async () => {
+  await using project = await fingerprintProject(FILES);
+  await fingerprint(project, await loadStages(project));
+  await project.closeState();
+  const child = fileURLToPath(new URL("./_prepare_child.ts", import.meta.url));
+  const loads = async (...paths: string[]) =>
+    JSON.parse(
+      await project.run("deno", "run", "-A", "--unstable-kv", child, project.root, REPO, ...paths),
+    ).typescriptLoads;
+  const helper = `${project.root}/lib/helper.ts`;
+  assertEquals(await loads(helper), 0, "the helper's text is analysed already");
+  assertEquals(await loads(`${project.root}/params.yaml`), 0, "not a module");
+  await Deno.writeTextFile(helper, FILES["lib/helper.ts"].replace("x + 1", "x + 2"));
+  assertEquals(await loads(`${project.root}/params.yaml`, helper), 1, "new text");
+  await Deno.writeTextFile(helper, FILES["lib/helper.ts"]);
+  assertEquals(await loads(helper), 0, "an undo finds the first analysis");
+});
+
 test("touching a file without changing it is still a cache hit", async () => {
   await using project = await fingerprintProject(FILES);
   const stages = await loadStages(project);
