@@ -56,16 +56,25 @@
  */
 
 import type { Project } from "../model/project.ts";
-import { escapesThroughLink } from "../model/project.ts";
 import type { PipelineRef, StageDef } from "../model/stage_def.ts";
 import type { LoadedStages } from "../pipeline/discovery.ts";
-import { pipelineFileIn } from "../pipeline/find_project.ts";
 import type { ParamsYaml } from "../pipeline/params.ts";
-import { type FileStamp, isRacy, type RacyClock, stampOf } from "../storage/state.ts";
+import { type FileStamp, isRacy, type RacyClock } from "../storage/state.ts";
 import { writeTextAtomically } from "../storage/temp_files.ts";
-import { PIVOT_IS_LOCAL, PIVOT_ROOT } from "../own_code.ts";
-import { VERSION } from "../version.ts";
+import { PIVOT_ROOT } from "../own_code.ts";
 import { toFileUrl } from "../paths.ts";
+import {
+  FORMAT,
+  type Identity,
+  identityOf,
+  type LoadCacheKey,
+  loadCacheKeyDiffers,
+  loadCachePath,
+  loadCacheStamp,
+  statOf,
+} from "./load_cache_key.ts";
+
+export { type LoadCacheKey, loadCacheKeyDiffers, loadCachePath, loadCacheStamp };
 import {
   type FingerprintOptions,
   fingerprintsFromSnapshot,
@@ -80,23 +89,6 @@ import {
   graphShape,
   type StageGraph,
 } from "../graph/graph.ts";
-
-/** Bumped when the file's layout or what the key covers changes. */
-const FORMAT = 6;
-
-/** The file, in the project's state directory. */
-export function loadCachePath(project: Project): string {
-  return `${project.stateDir}/load-cache.json`;
-}
-
-/** The key's parts that are not file stamps. */
-interface Identity {
-  readonly pivot: string;
-  readonly root: string;
-  readonly pipelineFile: string;
-  readonly denoConfig: string | null;
-  readonly params: string;
-}
 
 /** The cache as stored. */
 interface Stored {
@@ -150,11 +142,6 @@ export interface CachedLoad {
   readonly file: FileStamp | undefined;
 }
 
-/** The stamp of `project`'s load cache file; undefined when there is none. */
-export function loadCacheStamp(project: Project): FileStamp | undefined {
-  return statOf(loadCachePath(project));
-}
-
 /** What the normal load derived from the stages, kept beside them. */
 export interface LoadDerived {
   readonly graph: StageGraph;
@@ -169,67 +156,6 @@ export interface LoadWitness {
   readonly since: RacyClock;
   /** Directories discovery looked in for other pipeline files. */
   readonly probed: ReadonlyMap<string, string | undefined>;
-}
-
-/**
- * The part of a load cache its hit depends on besides its own content: the
- * identity (Pivot, the pipeline file, the Deno config, params overrides),
- * the files whose stamps must hold, the paths that must stay absent, the
- * directories probed for pipeline files, and one out in each directory the
- * stages' outs are in. The stages, graph, fingerprints and digests cached
- * are a function of what it names: while {@link loadCacheKeyDiffers} finds
- * it holding, they are what a load would give. Kept by a no-op's record
- * (lib/cli/noop_record.ts), which answers without decoding the cache.
- */
-export interface LoadCacheKey {
-  readonly format: number;
-  readonly identity: Identity;
-  readonly files: readonly (readonly [string, number, number, number])[];
-  readonly absent: readonly string[];
-  readonly probed: readonly (readonly [string, string | null])[];
-  readonly outDirs: readonly (readonly [string, string])[];
-}
-
-/**
- * Undefined when every part of `key` (a load cache's, {@link LoadCacheKey})
- * still holds for `pipelineFile`; else why not, for the trace. Throws on a
- * damaged key (the caller's miss).
- */
-export function loadCacheKeyDiffers(
-  project: Project,
-  pipelineFile: string,
-  denoConfig: string | undefined,
-  paramsYaml: ParamsYaml,
-  key: LoadCacheKey,
-): string | undefined {
-  if (key?.format !== FORMAT) return "another format";
-  const identity = identityOf(project, pipelineFile, denoConfig, paramsYaml);
-  if (identity === undefined) return "Pivot is not local";
-  const was = key.identity;
-  for (const name of Object.keys(identity) as (keyof Identity)[]) {
-    if (was[name] !== identity[name]) return `${name} changed`;
-  }
-  for (const [path, mtime, size, ino] of key.files) {
-    const now = statOf(path);
-    if (now === undefined || now.mtime !== mtime || now.size !== size || now.ino !== ino) {
-      return `${path} changed`;
-    }
-  }
-  for (const path of key.absent) {
-    if (statOf(path) !== undefined) return `${path} appeared`;
-  }
-  for (const [dir, found] of key.probed) {
-    if ((pipelineFileIn(dir) ?? null) !== found) return `${dir}: pipeline files changed`;
-  }
-  // As resolving outs does: an out directory must not lead outside through a link.
-  const realDirs = new Map<string, string>();
-  for (const [abs, path] of key.outDirs) {
-    if (typeof abs !== "string" || typeof path !== "string") return "damaged";
-    if (escapesThroughLink(project.root, abs, realDirs) !== undefined) {
-      return `${path} leads outside the project`;
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -438,22 +364,6 @@ export function removeLoadCache(project: Project): void {
   }
 }
 
-function identityOf(
-  project: Project,
-  pipelineFile: string,
-  denoConfig: string | undefined,
-  paramsYaml: ParamsYaml,
-): Identity | undefined {
-  if (!PIVOT_IS_LOCAL) return undefined;
-  return {
-    pivot: `${VERSION} ${FORMAT} ${PIVOT_ROOT}`,
-    root: project.root,
-    pipelineFile,
-    denoConfig: denoConfig ?? null,
-    params: JSON.stringify(paramsYaml),
-  };
-}
-
 /**
  * Pivot's own files that take part in loading a pipeline or in this cache:
  * a change to any (an upgrade, an edit in a checkout) misses.
@@ -464,6 +374,7 @@ function ownLoadingFiles(): string[] {
     `${PIVOT_ROOT}/deno.json`,
     `${PIVOT_ROOT}/lib/version.ts`,
     `${PIVOT_ROOT}/lib/cli/load_cache.ts`,
+    `${PIVOT_ROOT}/lib/cli/load_cache_key.ts`,
     `${PIVOT_ROOT}/lib/cli/session.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/fingerprint.ts`,
     `${PIVOT_ROOT}/lib/fingerprint/_module_graph.ts`,
@@ -480,15 +391,6 @@ function ownLoadingFiles(): string[] {
     }
   }
   return files.sort();
-}
-
-function statOf(path: string): FileStamp | undefined {
-  try {
-    const info = Deno.statSync(path);
-    return info.isFile ? stampOf(info) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------

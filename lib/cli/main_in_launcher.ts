@@ -16,11 +16,13 @@ import { beginAttempt, ChildNeeded, endAttempt } from "../launcher_attempt.ts";
 import { mark } from "../trace.ts";
 import type { Command } from "./command.ts";
 import { type CommandEntry, findCommand, outputFor, runCommandLine } from "./command_line.ts";
+import type { Output } from "./output.ts";
 
 const REPRO = "./commands/repro.ts";
 const STATUS = "./commands/status.ts";
 const LIST = "./commands/list.ts";
 const CHECKOUT = "./commands/checkout.ts";
+const NOOP_ANSWER = "./noop_answer.ts";
 
 /**
  * The commands the launcher attempts: those a load cache can answer
@@ -70,7 +72,8 @@ export async function mainInLauncher(args: readonly string[]): Promise<number | 
   output.hold();
   beginAttempt(() => output.release());
   try {
-    const code = await runCommandLine(args, ATTEMPTED, false, output);
+    const code = await fromRecord(name, args, output) ??
+      await runCommandLine(args, ATTEMPTED, false, output);
     output.release();
     return code;
   } catch (error) {
@@ -80,6 +83,34 @@ export async function mainInLauncher(args: readonly string[]): Promise<number | 
     return undefined;
   } finally {
     endAttempt();
+  }
+}
+
+/**
+ * A whole-graph no-op `repro` answered from the record of the last one
+ * (lib/cli/noop_answer.ts), loading none of the full `repro`'s modules (the
+ * session's loading, the engine, the driver); undefined, having written
+ * nothing, when the record does not answer: the full `repro` then runs.
+ */
+async function fromRecord(
+  name: string | undefined,
+  args: readonly string[],
+  output: Output,
+): Promise<number | undefined> {
+  if (name !== "repro") return undefined;
+  const answer: typeof import("./noop_answer.ts") = await import(NOOP_ANSWER);
+  if (!answer.answersCommandLine(args, "repro")) return undefined;
+  const entry: CommandEntry = {
+    name: "repro",
+    summary: answer.reproFromRecord.summary,
+    load: () => Promise.resolve(answer.reproFromRecord),
+  };
+  try {
+    return await runCommandLine(args, [entry], false, output);
+  } catch (error) {
+    if (!(error instanceof answer.RecordMissed)) throw error;
+    mark(`main: ${error.message}: the full way`);
+    return undefined;
   }
 }
 

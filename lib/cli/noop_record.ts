@@ -26,7 +26,8 @@
  *    recorded stamp (a removed object changes it);
  * 5. the project's configuration;
  * 6. the command line: `repro` or `status` with no more than `--json`,
- *    `-v` and `--cwd` ({@link answersCommandLine}).
+ *    `-v` and `--cwd`, and `repro` also `-q`, `-k`, `-j N`
+ *    ({@link answersCommandLine}).
  *
  * `status` answers from the same record (written by `repro` only: its names
  * are the graph's order, which is also `status`'s), showing each stage as a
@@ -46,7 +47,7 @@ import type { ProjectConfig } from "../pipeline/project_config.ts";
 import { type FileStamp, NS, type StateStore } from "../storage/state.ts";
 import { peekGateStamps, type SnapshotStamp } from "../noop_stamps.ts";
 import type { NoopWitness } from "../engine/verified.ts";
-import { type LoadCacheKey, loadCacheKeyDiffers, loadCacheStamp } from "./load_cache.ts";
+import { type LoadCacheKey, loadCacheKeyDiffers, loadCacheStamp } from "./load_cache_key.ts";
 import { mark } from "../trace.ts";
 import type { ShownDecision } from "./explain.ts";
 
@@ -85,10 +86,20 @@ export interface NoopRecordBasis {
 }
 
 /**
+ * `repro`'s options that change nothing in a no-op's answer: `-q` (the same
+ * events, through the same quiet output), `-k` (nothing fails) and `-j N`
+ * (nothing runs), N a whole number ≥ 1 written plainly (any other value is
+ * left to the full way, which says what is wrong with it).
+ */
+const REPRO_ONLY = new Set(["-q", "--quiet", "-k", "--keep-going"]);
+const JOBS = new Set(["-j", "--jobs"]);
+
+/**
  * True when the command line `args` (after `pivot`) is one the record may
  * answer: `command` (`repro` or `status`) with nothing but `--json`,
- * `-v`/`--verbose` and `--cwd DIR`. Anything else (targets, `-f`, `-n`,
- * `-e`, `--no-commit`, `-j`, `-k`, `-q`, `--check`, `-c`, …) goes the full way.
+ * `-v`/`--verbose` and `--cwd DIR`, and for `repro` also `-q`, `-k` and
+ * `-j N` ({@link REPRO_ONLY}). Anything else (targets, `-f`, `-n`, `-e`,
+ * `--no-commit`, `--check`, `-c`, …) goes the full way.
  */
 export function answersCommandLine(args: readonly string[], command: "repro" | "status"): boolean {
   const name = command;
@@ -100,6 +111,11 @@ export function answersCommandLine(args: readonly string[], command: "repro" | "
       continue;
     }
     if (arg === "--json" || arg === "-v" || arg === "--verbose") continue;
+    if (command === "repro" && REPRO_ONLY.has(arg)) continue;
+    if (command === "repro" && JOBS.has(arg) && /^[1-9][0-9]{0,5}$/.test(args[i + 1] ?? "")) {
+      i++;
+      continue;
+    }
     if (arg === name && !found) {
       found = true;
       continue;
@@ -169,6 +185,7 @@ async function recordDiffers(
     ) return "another snapshot";
     if (record.config !== configKey(basis.config)) return "configuration changed";
     const { project, pipelineFile, denoConfig, paramsYaml } = basis;
+    mark("noop record: read");
     const key = loadCacheKeyDiffers(
       project,
       pipelineFile,
@@ -177,6 +194,7 @@ async function recordDiffers(
       record.loadCache,
     );
     if (key !== undefined) return `load cache key: ${key}`;
+    mark("noop record: load cache key holds");
     // The cache file itself, as read then: rewritten or damaged, the full way reads it.
     const file = loadCacheStamp(project);
     const [mtime, size, ino] = record.loadCacheFile;
@@ -195,6 +213,7 @@ async function recordDiffers(
         return `${dir} changed`;
       }
     }
+    mark("noop record: object directories hold");
     const first = await state.kv.get<{ generation?: unknown } | null>([NS.verified, 0]);
     if (first.value?.generation !== record.verified) return "the verified index changed";
     if (!record.names.every((name) => typeof name === "string")) return "damaged";

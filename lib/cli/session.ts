@@ -14,7 +14,7 @@ import { exists, isFile } from "../paths.ts";
 import { dirname } from "../posix_path.ts";
 import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
-import { readParamsOverrides } from "../pipeline/load.ts";
+import { readParamsOverrides } from "../pipeline/params_overrides.ts";
 import { type LoadedStages, loadStagesWithProducers } from "../pipeline/discovery.ts";
 import {
   type LoadCacheKey,

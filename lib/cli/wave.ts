@@ -8,7 +8,7 @@
 
 import { listedPaths } from "../paths.ts";
 import { Driver } from "../engine/driver.ts";
-import type { EngineEvent, EventSink, SummaryEvent } from "../engine/events.ts";
+import type { SummaryEvent } from "../engine/events.ts";
 import { stageKey } from "../engine/context.ts";
 import { readLock } from "../storage/lock_file.ts";
 import { verifiedIndexOf } from "../engine/verified.ts";
@@ -180,53 +180,6 @@ function settledWave(driver: Driver): () => string[] | undefined {
     else other = true;
   });
   return () => waves === 1 && summaries === 1 && !other ? names : undefined;
-}
-
-/**
- * Answer a no-op `repro` of every stage from the record of the last one
- * (lib/cli/noop_record.ts, `session.recordedNoop`): the events the engine's
- * settled wave emits (`Engine.#skipAll`), through the same sinks and the
- * same history recorder as {@link runOnce}. Resolves with the exit code, 0.
- */
-export async function answerRecordedNoop(
-  session: Session,
-  names: readonly string[],
-  flags: RunFlags,
-  env: CommandEnv,
-): Promise<number> {
-  const started = performance.now();
-  const sinks: EventSink[] = [];
-  const events = { subscribe: (sink: EventSink) => void sinks.push(sink) };
-  events.subscribe(flags.json ? jsonSink(env.output) : consoleSink(env.output));
-  const command = ["pivot", ...(env.args ?? [])].join(" ");
-  const history = recordWaves(
-    events,
-    session.context.state,
-    command,
-    session.historyLimit,
-    (message) => env.output.error(`warning: ${message}`),
-  );
-  const emit = (event: EngineEvent) => {
-    for (const sink of sinks) sink(event);
-  };
-  emit({ type: "wave-start", stages: [...names] });
-  for (const stage of names) {
-    emit({ type: "stage", stage, status: "skipped", reason: "up to date", duration_ms: 0 });
-  }
-  emit({
-    type: "summary",
-    ran: 0,
-    skipped: names.length,
-    restored: 0,
-    failed: 0,
-    blocked: 0,
-    cancelled: 0,
-    duration_ms: Math.round(performance.now() - started),
-  });
-  mark("repro: answered from the no-op record");
-  await history.done();
-  mark("repro: history recorded");
-  return 0;
 }
 
 /** 130 when cancelled, 1 when a stage failed, else 0. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { dirname, join } from "../posix_path.ts";
+import { dirname } from "../posix_path.ts";
 import { toFileUrl } from "../paths.ts";
 import type { Dep, Out } from "../api/artifacts.ts";
 import { loaderSpecOf } from "../model/loader_spec.ts";
@@ -24,8 +24,10 @@ import type { Project } from "../model/project.ts";
 import type { DepDef, LoadedPipeline, OutDef, PipelineRef, StageDef } from "../model/stage_def.ts";
 import { lockFileOf, resolveArtifact, resolvePermissions } from "./_resolve_declared.ts";
 import { mark } from "../trace.ts";
-import { emptyParamsYaml, PARAMS_FILE, type ParamsYaml, resolveParams } from "./params.ts";
-import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "../storage/state.ts";
+import { type ParamsYaml, resolveParams } from "./params.ts";
+import type { StateStore } from "../storage/state.ts";
+
+export { readParamsOverrides } from "./params_overrides.ts";
 
 /** Import `file` (a `pipeline.ts`) and return the `Pipeline` it exports. */
 async function importPipeline(project: Project, file: string): Promise<Pipeline> {
@@ -210,45 +212,4 @@ function resolveStage(
       functionName: stage.run.name,
     },
   };
-}
-
-interface CachedParamsYaml extends FileStamp {
-  readonly stages: ParamsYaml["stages"];
-  readonly notMappings?: ParamsYaml["notMappings"];
-}
-
-/**
- * The project's `params.yaml` overrides. Parsed results are cached in the
- * state store by the file's stamp, so an unchanged file costs a `stat`, not a
- * YAML parse (nor the ~30 ms import of the parser).
- */
-export async function readParamsOverrides(
-  project: Project,
-  state: StateStore,
-): Promise<ParamsYaml> {
-  const file = join(project.root, PARAMS_FILE);
-  let stamp: FileStamp;
-  try {
-    stamp = stampOf(Deno.statSync(file));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return emptyParamsYaml();
-    throw error;
-  }
-  const key = [NS.parsed, PARAMS_FILE];
-  const cached = await state.get<CachedParamsYaml>(key);
-  if (cached && sameStamp(cached, stamp)) {
-    return {
-      file: PARAMS_FILE,
-      stages: cached.stages,
-      ...(cached.notMappings ? { notMappings: cached.notMappings } : {}),
-    };
-  }
-  const { readParamsYaml } = await import("./params_file.ts");
-  const paramsYaml = await readParamsYaml(project.root);
-  state.defer(key, {
-    ...stamp,
-    stages: paramsYaml.stages,
-    ...(paramsYaml.notMappings ? { notMappings: paramsYaml.notMappings } : {}),
-  });
-  return paramsYaml;
 }

@@ -16,7 +16,11 @@ import { isAbsolute, join, resolve } from "../posix_path.ts";
 import { PivotError } from "../errors.ts";
 import type { Project } from "../model/project.ts";
 import { statOrUndefined } from "../paths.ts";
-import { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "../storage/cache.ts";
+import {
+  CHECKOUT_MODES,
+  type CheckoutMode,
+  DEFAULT_CHECKOUT_MODE,
+} from "../storage/checkout_mode.ts";
 import { DEFAULT_HISTORY_LIMIT } from "../storage/run_history.ts";
 import {
   type FileStamp,

@@ -22,24 +22,8 @@ import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { statOrUndefined } from "../paths.ts";
 
-/**
- * How a cached object is placed in the workspace (docs/cache.md):
- *
- * - `reflink` (the default): a copy-on-write clone where the filesystem
- *   offers one (btrfs, XFS, APFS…), else a plain copy. Either way the
- *   workspace file is independent of the object.
- * - `copy`: an independent copy.
- * - `hardlink`, `symlink`: the workspace file *is* the object (opt-in). A
- *   write in place changes the object; Pivot notices from its stamp and
- *   never trusts it again ({@link Cache.verify}).
- */
-export type CheckoutMode = "reflink" | "copy" | "hardlink" | "symlink";
-
-/** The checkout modes, for validation. */
-export const CHECKOUT_MODES: readonly CheckoutMode[] = ["reflink", "copy", "hardlink", "symlink"];
-
-/** The mode used when neither `cache.type` nor `--mode` says otherwise. */
-export const DEFAULT_CHECKOUT_MODE: CheckoutMode = "reflink";
+export { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "./checkout_mode.ts";
+import type { CheckoutMode } from "./checkout_mode.ts";
 
 /** True for the modes whose workspace files share the object's data (a write reaches the cache). */
 export function sharesObject(mode: CheckoutMode): boolean {

@@ -23,6 +23,7 @@ for (
   const entry of [
     "cli.ts",
     "lib/cli/main_in_launcher.ts",
+    "lib/cli/noop_answer.ts",
     "lib/cli/commands/repro.ts",
     "lib/cli/commands/status.ts",
     "lib/cli/commands/list.ts",

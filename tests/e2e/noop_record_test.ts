@@ -132,6 +132,11 @@ test("the second no-op repro is answered from the record, printing what the full
     ["repro", "--json"],
     ["repro", "-v"],
     ["-v", "repro", "--json"],
+    // Options that change nothing in a no-op's answer.
+    ["repro", "-q"],
+    ["repro", "-k"],
+    ["repro", "-j", "1"],
+    ["-q", "repro", "--keep-going", "--jobs", "3", "--json"],
     ["status"],
     ["status", "--json"],
     ["status", "-v"],
@@ -153,6 +158,31 @@ test("the second no-op repro is answered from the record, printing what the full
     { type: "stage", stage: "b", status: "skipped", reason: "up to date", duration_ms: 0 },
   ]);
   assertEquals(events[2].skipped, 2);
+});
+
+test("a repro answered from the record in the launcher loads none of the full way's session", async () => {
+  await using project = await recordedProject();
+  const run = await pivot(project, ["repro"]);
+  assertEquals([run.code, run.recorded], [0, true], run.stderr);
+  // The full `repro`'s session (lib/cli/session.ts) marks its start; the record's answer does not.
+  assert(!run.trace.includes("session: start"), run.trace);
+  assert(!run.trace.includes("does not answer"), run.trace);
+});
+
+test("a configuration warning sends repro the full way, which prints it once and answers", async () => {
+  await using project = await recordedProject();
+  await using twin = await recordedProject();
+  // A credential in the tracked file: accepted, with a warning.
+  const config = "remotes:\n  origin:\n    url: s3://bucket/team\n    secret_access_key: s3cr3t\n";
+  for (const each of [project, twin]) await rewrite(each, ".pivot/config.yaml", config);
+  const run = await pivot(project, ["repro"]);
+  const full = await pivot(twin, ["repro"], true);
+  assert(run.trace.includes("the no-op record does not answer: configuration warnings"), run.trace);
+  assertEquals(run.stderr.split("\n").filter((line) => line.startsWith("warning:")).length, 1);
+  assertEquals(
+    [run.code, timeless(run.stdout), run.stderr],
+    [full.code, timeless(full.stdout), full.stderr],
+  );
 });
 
 test("a repro answered from the record is recorded in the history as the full way records it", async () => {
@@ -382,9 +412,11 @@ const OTHER_LINES: string[][] = [
   ["repro", "-n", "--json"],
   ["repro", "--explain"],
   ["repro", "--no-commit"],
-  ["repro", "-k"],
-  ["repro", "-j", "1"],
-  ["repro", "-q"],
+  // A value of -j the full way refuses (exit 2), or one written otherwise.
+  ["repro", "-j", "0"],
+  ["repro", "-j", "x"],
+  ["repro", "--jobs=2"],
+  ["repro", "-j"],
   ["status", "a"],
   ["status", "--explain"],
   ["status", "--check"],

@@ -9,8 +9,9 @@ import { type Command, intOption } from "../command.ts";
 import { printExplanation, printStatusTable, statusJson } from "../explain.ts";
 import { withSession } from "../session.ts";
 import { selectWithUpstream } from "../targets.ts";
-import { answerRecordedNoop, defaultJobs, runOnce } from "../wave.ts";
+import { defaultJobs, runOnce } from "../wave.ts";
 import { answersCommandLine } from "../noop_record.ts";
+import { answerRecordedNoop } from "../noop_answer.ts";
 import { PivotError } from "../../errors.ts";
 
 /** The `repro` command. */
@@ -80,8 +81,7 @@ export const repro: Command = {
     return await withSession(env, async (session) => {
       const json = Boolean(values.json);
       if (session.recordedNoop !== undefined) {
-        const flags = { keepGoing: false, jobs: 1, noCommit: false, json };
-        return await answerRecordedNoop(session, session.recordedNoop, flags, env);
+        return await answerRecordedNoop(session, session.recordedNoop, { json }, env);
       }
       const { graph } = session.context;
       const stages = selectWithUpstream(graph, positionals);
