@@ -37,6 +37,7 @@ import {
 import { make, pivot, removeAll, type Tool, type ToolName } from "../_tools.ts";
 import { expectedLastOutput } from "../gen_pipeline.ts";
 import { HEADLINE_STAGES } from "./pipeline.ts";
+import { NOOP_WARMUP } from "./_pipeline_runs.ts";
 
 /** Sizes at and above which a full run is counted twice, without a warm-up. */
 const BIG = 5000;
@@ -121,7 +122,9 @@ export async function stagesWorkload(ctx: BenchContext): Promise<Section> {
     "(user + system of the whole process tree, from GNU time): on a shared machine CPU time " +
     "is the figure to compare. The tools' runs alternate (Pivot, make, Pivot, …), so a change " +
     `in the machine's load reaches them alike. At ${BIG} stages and more a full run is counted ` +
-    "twice at most, without a warm-up. make's peer for `status` and `list` is `make -q` " +
+    "twice at most, without a warm-up. A no-op is timed after two uncounted ones: the first " +
+    "after a run verifies what ran, the second writes the record of a verified no-op that " +
+    "answers the next ones (the steady state timed). make's peer for `status` and `list` is `make -q` " +
     "(exit 0 when everything is up to date).",
   ];
   for (const n of sizes) {
@@ -237,7 +240,7 @@ async function measureSize(ctx: BenchContext, tools: readonly Tool[], n: number)
     });
     const results = await repeatAlternating(contenders, {
       reps: kind === "full" && big ? Math.min(reps, 2) : reps,
-      warmup: kind === "full" && big ? 0 : 1,
+      warmup: kind === "full" && big ? 0 : kind === "no-op" ? NOOP_WARMUP : 1,
     });
     runners.forEach((tool, i) => ctx.pipelineRuns.set(pipelineKey(tool.name, n, kind), results[i]));
     if (kind === "full") {
@@ -290,7 +293,10 @@ async function measureHeadlineNoop(ctx: BenchContext, tools: readonly Tool[]): P
       check: checker(pivot, "no-op", n, dirs[0]),
     });
   }
-  const results = await repeatAlternating(contenders, { reps: ctx.options.reps, warmup: 1 });
+  const results = await repeatAlternating(contenders, {
+    reps: ctx.options.reps,
+    warmup: NOOP_WARMUP,
+  });
   tools.forEach((tool, i) => ctx.pipelineRuns.set(pipelineKey(tool.name, n, "no-op"), results[i]));
   if (single) ctx.pipelineRuns.set(ONE_PROCESS_KEY, results[tools.length]);
   for (const dir of dirs) await removeAll(dir);
