@@ -13,6 +13,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { StateStore } from "../lib/storage/state.ts";
+import { NOOP_RECORD_FILE } from "../lib/cli/noop_record.ts";
 import { output, spawn } from "./_harness.ts";
 
 /** This checkout's root (the directory holding `mod.ts`), without a trailing slash. */
@@ -335,4 +336,13 @@ export function age(project: TempProject, seconds = 60): void {
     }
   };
   walk(project.root);
+}
+
+/**
+ * Remove `project`'s record of its last verified no-op (lib/cli/noop_record.ts),
+ * so that the next no-op takes the way a test looks at (the load cache, the
+ * verified index) rather than being answered from the record.
+ */
+export async function forgetNoopRecord(project: TempProject): Promise<void> {
+  await Deno.remove(project.path(".pivot", "state", NOOP_RECORD_FILE)).catch(() => {});
 }

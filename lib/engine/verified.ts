@@ -234,6 +234,8 @@ export class VerifiedIndex {
   /** How many chunk keys this index's own chunks take in the store. */
   #keptKeys = 0;
   #dirty = false;
+  /** Keys of the entries {@link record} set since the last {@link save}. */
+  #recorded: string[] = [];
   /** The generation of the chunks this index was read from (chunk 0's); undefined when none. */
   #generation: string | undefined;
   /**
@@ -678,6 +680,7 @@ export class VerifiedIndex {
       return;
     }
     this.#entries.set(key, entry);
+    this.#recorded.push(key);
     this.#dirty = true;
   }
 
@@ -713,6 +716,7 @@ export class VerifiedIndex {
    * (another pipeline's stages, say).
    */
   save(context: EngineContext): void {
+    this.#settleRecordedObjectDirs(context);
     // The launcher's gate (lib/noop_stamps.ts): what a no-op of this graph would compare.
     if (this.#dirty || snapshotStale() || !hasNoopStamps(context.project.stateDir)) {
       this.#writeNoopStamps(context);
@@ -749,6 +753,31 @@ export class VerifiedIndex {
     }
     this.#keptKeys = count;
     this.#clearPast(context, count);
+  }
+
+  /**
+   * Settle now the cache directories of the objects of the entries recorded
+   * since the last save (a full decision's), as the next check would: their
+   * stamps are recorded unless they changed too recently to tell (a run
+   * that just cached objects there), and entries whose object is gone are
+   * dropped. Else the next no-op, its stages all verified, would record the
+   * directories itself, changing the index, and could not write the record
+   * of a verified no-op (lib/cli/noop_record.ts): that would wait one more
+   * no-op. The work is the one the next check would do, done once, earlier.
+   */
+  #settleRecordedObjectDirs(context: EngineContext): void {
+    if (this.#recorded.length === 0) return;
+    const present = this.#objectsPresent(context);
+    for (const key of this.#recorded) {
+      const entry = this.#entries.get(key);
+      if (entry === undefined) continue;
+      const at = outsAt(entry);
+      for (let i = 0; i < (entry[at] as number); i++) {
+        const out = at + 1 + OUT_WIDTH * i;
+        if (entry[out + 5] === 1) present(entry[out + 3] as string);
+      }
+    }
+    this.#recorded = [];
   }
 
   /**

@@ -12,7 +12,7 @@
  * back before the runs that record.
  */
 
-import { age, REPO, runPivot, tempDir, TempProject } from "../_project.ts";
+import { age, forgetNoopRecord, REPO, runPivot, tempDir, TempProject } from "../_project.ts";
 import { readLoadCache } from "../../lib/cli/load_cache.ts";
 import { buildGraph, type StageGraph } from "../../lib/graph/graph.ts";
 import { fingerprintStages, type StageFingerprint } from "../../lib/fingerprint/fingerprint.ts";
@@ -72,6 +72,9 @@ interface Traced {
 
 /** `pivot ARGS` with the trace on. */
 async function traced(project: TempProject, ...args: string[]): Promise<Traced> {
+  // The load cache is what these tests look at: the record of a verified no-op (which answers
+  // before it is read: tests/e2e/noop_record_test.ts) is set aside.
+  await forgetNoopRecord(project);
   const result = await runPivot(project.root, args, { PIVOT_TRACE: "1" });
   const cache = result.stderr.split("\n").filter((line) =>
     line.includes("load cache") || line.includes("every stage verified")

@@ -109,6 +109,21 @@ async function settle(project: TempProject): Promise<void> {
   throw new Error("no no-op was answered from the record");
 }
 
+test("after a run, the first no-op settles the cached outs' object directories: the second writes the record, the third takes it", async () => {
+  await using project = await TempProject.create(FILES);
+  assertEquals((await project.pivot("repro")).code, 0);
+  age(project);
+  const ways: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const run = await pivot(project, ["repro"]);
+    assertEquals(run.code, 0, run.stderr);
+    ways.push(
+      run.recorded ? "record" : run.trace.includes("noop record: written") ? "written" : "full",
+    );
+  }
+  assertEquals(ways, ["full", "written", "record"]);
+});
+
 test("the second no-op repro is answered from the record, printing what the full way prints", async () => {
   await using project = await TempProject.create(FILES);
   assertEquals((await project.pivot("repro")).code, 0);
