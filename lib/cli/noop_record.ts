@@ -81,8 +81,6 @@ export interface NoopRecordBasis {
   readonly denoConfig: string | undefined;
   readonly paramsYaml: ParamsYaml;
   readonly config: ProjectConfig;
-  /** The cache's directory (`Cache.dir`), whose object directories the record names. */
-  readonly cacheDir: string;
 }
 
 /**
@@ -202,7 +200,7 @@ async function recordDiffers(
       return "the load cache file changed";
     }
     for (const [name, mtime, ino] of record.objectDirs) {
-      const dir = `${basis.cacheDir}${name}`;
+      const dir = `${basis.config.cacheDir}${name}`;
       let info: Deno.FileInfo;
       try {
         info = Deno.statSync(dir);

@@ -365,7 +365,6 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       denoConfig,
       paramsYaml,
       config,
-      cacheDir: cache.dir,
     };
     recordBasis = undefined;
     if (cacheMode === "verified" && options.noopRecord === true && !fresh) {
