@@ -31,6 +31,7 @@ import { mark } from "../trace.ts";
 import { type Command, type CommandEnv, intOption } from "./command.ts";
 import { recordWaves } from "./history_sink.ts";
 import { recordedStages } from "./noop_record.ts";
+import { REPRO_HEADING, REPRO_RECORD_OPTIONS } from "./repro_spec.ts";
 
 export { answersCommandLine } from "./noop_record.ts";
 import { consoleSink, jsonSink } from "./sinks.ts";
@@ -111,24 +112,9 @@ export async function answerRecordedNoop(
  * {@link RecordMissed}, having written nothing, when it does not answer.
  */
 export const reproFromRecord: Command = {
-  name: "repro",
-  summary: "Run stages (default: all) and everything upstream of them that is stale.",
-  usage: "repro [STAGES...] [options]",
+  ...REPRO_HEADING,
   // What `answersCommandLine` lets through; the rest of `repro`'s go the full way.
-  options: {
-    "keep-going": {
-      type: "boolean",
-      short: "k",
-      help: "after a failure, run every stage that does not depend on it",
-    },
-    jobs: {
-      type: "string",
-      short: "j",
-      value: "N",
-      help: "stages to run at once (default: cores)",
-    },
-    json: { type: "boolean", help: "JSON Lines events on stdout" },
-  },
+  options: REPRO_RECORD_OPTIONS,
   async run({ values }, env) {
     // Checked as the full way checks it, first (a whole number ≥ 1 by `answersCommandLine`).
     intOption(values.jobs, "jobs", "repro");
@@ -158,7 +144,6 @@ export const reproFromRecord: Command = {
         denoConfig,
         paramsYaml,
         config,
-        cacheDir: config.cacheDir,
       };
       mark("session: params overrides read");
       const names = await recordedStages(basis, state);

@@ -13,12 +13,11 @@ import { defaultJobs, runOnce } from "../wave.ts";
 import { answersCommandLine } from "../noop_record.ts";
 import { answerRecordedNoop } from "../noop_answer.ts";
 import { PivotError } from "../../errors.ts";
+import { REPRO_HEADING, REPRO_RECORD_OPTIONS } from "../repro_spec.ts";
 
 /** The `repro` command. */
 export const repro: Command = {
-  name: "repro",
-  summary: "Run stages (default: all) and everything upstream of them that is stale.",
-  usage: "repro [STAGES...] [options]",
+  ...REPRO_HEADING,
   options: {
     "dry-run": { type: "boolean", short: "n", help: "show what would run, run nothing" },
     explain: { type: "boolean", short: "e", help: "explain why each stage will run" },
@@ -32,19 +31,10 @@ export const repro: Command = {
       type: "boolean",
       help: "type-check the pipeline (deno check) first; run nothing on a type error",
     },
-    "keep-going": {
-      type: "boolean",
-      short: "k",
-      help: "after a failure, run every stage that does not depend on it",
-    },
-    jobs: {
-      type: "string",
-      short: "j",
-      value: "N",
-      help: "stages to run at once (default: cores)",
-    },
+    "keep-going": REPRO_RECORD_OPTIONS["keep-going"],
+    jobs: REPRO_RECORD_OPTIONS.jobs,
     "no-commit": { type: "boolean", help: "run without writing locks, cache or state" },
-    json: { type: "boolean", help: "JSON Lines events on stdout" },
+    json: REPRO_RECORD_OPTIONS.json,
     watch: { type: "boolean", short: "w", help: "after the run, re-run what each change affects" },
     debounce: {
       type: "string",
