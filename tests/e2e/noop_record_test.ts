@@ -99,6 +99,22 @@ async function recordedProject(): Promise<TempProject> {
   return project;
 }
 
+/**
+ * The way each of `count` no-op `repro`s took: "record" (answered from it),
+ * "written" (the full way, writing it) or "full".
+ */
+async function noopWays(project: TempProject, count: number): Promise<string[]> {
+  const ways: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const run = await pivot(project, ["repro"]);
+    assertEquals(run.code, 0, run.stderr);
+    ways.push(
+      run.recorded ? "record" : run.trace.includes("noop record: written") ? "written" : "full",
+    );
+  }
+  return ways;
+}
+
 /** No-op `repro`s until one is answered from the record; fails after four. */
 async function settle(project: TempProject): Promise<void> {
   for (let i = 0; i < 4; i++) {
@@ -113,15 +129,7 @@ test("after a run, the first no-op settles the cached outs' object directories: 
   await using project = await TempProject.create(FILES);
   assertEquals((await project.pivot("repro")).code, 0);
   age(project);
-  const ways: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    const run = await pivot(project, ["repro"]);
-    assertEquals(run.code, 0, run.stderr);
-    ways.push(
-      run.recorded ? "record" : run.trace.includes("noop record: written") ? "written" : "full",
-    );
-  }
-  assertEquals(ways, ["full", "written", "record"]);
+  assertEquals(await noopWays(project, 3), ["full", "written", "record"]);
 });
 
 test("the second no-op repro is answered from the record, printing what the full way prints", async () => {
@@ -130,13 +138,7 @@ test("the second no-op repro is answered from the record, printing what the full
   age(project);
   // The first no-op records the stamps the age changed (and the object directories'); a later one
   // passes the gate with the index unchanged and writes the record; the one after takes it.
-  const ways: string[] = [];
-  for (let i = 0; i < 4; i++) {
-    const run = await pivot(project, ["repro"]);
-    ways.push(
-      run.recorded ? "record" : run.trace.includes("noop record: written") ? "written" : "full",
-    );
-  }
+  const ways = await noopWays(project, 4);
   assertEquals(
     ways.slice(ways.indexOf("written")),
     ["written", "record", "record"].slice(0, 4 - ways.indexOf("written")),
