@@ -81,6 +81,17 @@ function outsAt(entry: Entry): number {
   return DEPS + 1 + DEP_WIDTH * (entry[DEPS] as number);
 }
 
+/** The hashes of `entry`'s outs kept in the cache, in declared order. */
+function cachedHashesOf(entry: Entry): string[] {
+  const hashes: string[] = [];
+  const at = outsAt(entry);
+  for (let i = 0; i < (entry[at] as number); i++) {
+    const out = at + 1 + OUT_WIDTH * i;
+    if (entry[out + 5] === 1) hashes.push(entry[out + 3] as string);
+  }
+  return hashes;
+}
+
 /** The index as stored: stages' entries by stage key, and cache directories' stamps. */
 interface Stored {
   /** Entries' mtimes are ms after this. */
@@ -543,11 +554,7 @@ export class VerifiedIndex {
   #cachedObjectsByDir(dirOf: (hash: string) => string): Map<string, [string, string][]> {
     const byDir = new Map<string, [string, string][]>();
     for (const [key, entry] of this.#entries) {
-      const at = outsAt(entry);
-      for (let i = 0; i < (entry[at] as number); i++) {
-        const out = at + 1 + OUT_WIDTH * i;
-        if (entry[out + 5] !== 1) continue;
-        const hash = entry[out + 3] as string;
+      for (const hash of cachedHashesOf(entry)) {
         const dir = dirOf(hash);
         let list = byDir.get(dir);
         if (list === undefined) byDir.set(dir, list = []);
@@ -770,12 +777,7 @@ export class VerifiedIndex {
     const present = this.#objectsPresent(context);
     for (const key of this.#recorded) {
       const entry = this.#entries.get(key);
-      if (entry === undefined) continue;
-      const at = outsAt(entry);
-      for (let i = 0; i < (entry[at] as number); i++) {
-        const out = at + 1 + OUT_WIDTH * i;
-        if (entry[out + 5] === 1) present(entry[out + 3] as string);
-      }
+      if (entry !== undefined) { for (const hash of cachedHashesOf(entry)) present(hash); }
     }
     this.#recorded = [];
   }
