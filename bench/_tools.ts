@@ -25,7 +25,10 @@ export interface Tool {
   unavailable(): Promise<string | undefined>;
   /** Write a project of `stages` stages into `dir` (an empty directory). */
   generate(dir: string, stages: number): Promise<void>;
-  /** Remove outputs and the tool's own state, so that the next run is a full run. */
+  /**
+   * Set outputs and the tool's own state aside ({@link runTrash}), so that
+   * the next run is a full run.
+   */
   clean(dir: string): Promise<void>;
   /** The command that brings the project in the working directory up to date. */
   command(): string[];
@@ -126,6 +129,56 @@ export async function removeAll(path: string): Promise<void> {
   });
 }
 
+/**
+ * Trees a measured run leaves, moved into `dir` (a folder in the same
+ * filesystem) instead of deleted, and deleted with it when the measuring is
+ * over. On ext4 without a journal (this machine's disk) a create skips every
+ * inode freed in the last 60 s (300 s while its inode table block is dirty),
+ * one buffer-cache lookup each (`find_inode_bit` → `recently_deleted`): a
+ * run right after the deletion of the previous run's files scans past them
+ * on each create of its own, so it measures the kernel's allocator, not the
+ * tool, and the tool that creates more files pays more than linearly
+ * (docs/performance.md, "Directory outs, first run, eighth session", and
+ * "Full runs start beside no fresh deletions, twelfth session"). A journaled
+ * ext4 does not make that check. Set aside, every repetition starts as the
+ * first one did.
+ */
+export class Trash {
+  #next = 0;
+  constructor(readonly dir: string) {}
+
+  /** Move each of `paths` (relative to `base`) that exists into the trash. */
+  async take(base: string, paths: readonly string[]): Promise<void> {
+    const into = `${this.dir}/${this.#next++}`;
+    await Deno.mkdir(into, { recursive: true });
+    for (const path of paths) {
+      await Deno.rename(`${base}/${path}`, `${into}/${path.replaceAll("/", "_")}`).catch(
+        (error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        },
+      );
+    }
+  }
+
+  /** Move the file or folder `path` itself into the trash, if it exists. */
+  async takeWhole(path: string): Promise<void> {
+    const slash = path.lastIndexOf("/");
+    await this.take(path.slice(0, slash), [path.slice(slash + 1)]);
+  }
+
+  /** Delete the trash and all it holds. */
+  async empty(): Promise<void> {
+    await removeAll(this.dir);
+  }
+}
+
+/**
+ * Where the tools' {@link Tool.clean} set the previous run's outputs and
+ * state aside: under the bench's work folder (so on its filesystem), emptied
+ * by `bench/run.ts` when it starts and when it ends.
+ */
+export const runTrash: Trash = new Trash(`${REPO}/bench/work/trash`);
+
 /** This checkout's `mod.ts`, which a bench project's `jsr:@pivot/core` names by default. */
 export const PIVOT_CORE = new URL("../mod.ts", import.meta.url).href;
 
@@ -177,8 +230,7 @@ export function pivotTool(
       await this.clean(dir);
     },
     async clean(dir) {
-      await removeAll(`${dir}/out`);
-      await removeAll(`${dir}/.pivot`);
+      await runTrash.take(dir, ["out", ".pivot"]);
       await mustRun([...command(), "init"], dir);
     },
     command: () => [...command(), "repro", "--json"],
@@ -215,7 +267,7 @@ export const make: Tool = {
   generate: generatePeers,
   async clean(dir) {
     // The Makefile's recipes write into out/ but do not create it.
-    await removeAll(`${dir}/out`);
+    await runTrash.take(dir, ["out"]);
     await Deno.mkdir(`${dir}/out`);
   },
   command: () => ["make", `-j${CORES}`],
@@ -230,8 +282,7 @@ export const snakemake: Tool = {
     (await onPath("snakemake")) ? undefined : "not installed (apt-get install snakemake)",
   generate: generatePeers,
   async clean(dir) {
-    await removeAll(`${dir}/out`);
-    await removeAll(`${dir}/.snakemake`);
+    await runTrash.take(dir, ["out", ".snakemake"]);
   },
   command: () => ["snakemake", "--cores", String(CORES)],
   ran: (run) => snakemakeRan(run.stderr),

@@ -16,7 +16,7 @@ import { pipelineKey } from "./_context.ts";
 import { machineFacts } from "./_machine.ts";
 import { measured, type Measurement, type Missing, progress, repeat } from "./_measure.ts";
 import { missingText, seconds, type Section, spread, table, times } from "./_report.ts";
-import { ensureProgram, REPO, type Tool, type ToolName, TOOLS } from "./_tools.ts";
+import { ensureProgram, REPO, runTrash, type Tool, type ToolName, TOOLS } from "./_tools.ts";
 import { checkoutWorkload } from "./workloads/checkout.ts";
 import { fingerprintingWorkload } from "./workloads/fingerprinting.ts";
 import { hashingWorkload } from "./workloads/hashing.ts";
@@ -207,6 +207,8 @@ async function main(): Promise<void> {
   for (const [name, why] of absent) progress(`${name}: ${missingText(why)}`);
 
   await Deno.mkdir(options.workDir, { recursive: true });
+  // What an interrupted run set aside; deleted now, before any timing.
+  await runTrash.empty();
   let baseline;
   if (values.baseline) {
     try {
@@ -278,6 +280,7 @@ async function main(): Promise<void> {
   ].join("\n");
   await Deno.writeTextFile(out, report);
   progress(`wrote ${out}`);
+  await runTrash.empty();
 }
 
 /** Issue 6's targets beside what this run measured. */

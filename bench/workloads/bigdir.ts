@@ -44,6 +44,7 @@ import {
   pivotMissing,
   removeAll,
   reproSummary,
+  Trash,
   writeBenchProject,
 } from "../_tools.ts";
 
@@ -167,35 +168,6 @@ async function resetPivot(dir: string, extra: string[]): Promise<void> {
   await mustRun([...pivotCommand(), "init"], dir);
 }
 
-/**
- * Trees the out project's first runs leave, moved into `trash` (a folder
- * beside the projects) instead of deleted, and deleted with everything else
- * at the end. On ext4 without a journal (this machine's disk) a create skips
- * every inode freed in the last 60 s (300 s while its inode table block is
- * dirty), one buffer-cache lookup each: a run right after the deletion of
- * the previous run's 20,000 inodes scanned past them on each of its own
- * 20,000 creates, and took 3-10x the first repetition's time
- * (docs/performance.md, "Directory outs, first run, eighth session").
- * Renamed aside, every repetition starts as the first one did.
- */
-class Trash {
-  #next = 0;
-  constructor(readonly dir: string) {}
-
-  /** Move each of `paths` (under `base`) that exists into the trash. */
-  async take(base: string, paths: readonly string[]): Promise<void> {
-    const into = `${this.dir}/${this.#next++}`;
-    await Deno.mkdir(into, { recursive: true });
-    for (const path of paths) {
-      await Deno.rename(`${base}/${path}`, `${into}/${path.replaceAll("/", "_")}`).catch(
-        (error) => {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        },
-      );
-    }
-  }
-}
-
 function ranCheck(expected: number) {
   return (run: { stdout: string }) => {
     const ran = reproSummary(run.stdout)?.ran;
@@ -279,7 +251,8 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
       }], { reps, warmup: 1 }))[0],
     );
     // Set aside, not deleted, so that the out project's first run does not
-    // create its files among 10,000 just-freed inodes (see Trash).
+    // create its files among 10,000 just-freed inodes (see Trash in
+    // bench/_tools.ts).
     await trash.take(root, ["dep"]);
 
     // The out project.

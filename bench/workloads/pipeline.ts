@@ -81,7 +81,12 @@ export async function pipelineWorkload(ctx: BenchContext): Promise<Section> {
     "analyses from the user-global cache (`~/.cache/pivot/analyses`, docs/fingerprinting.md) " +
     "that the uncounted warm-up filled, as another clone, a CI job with a restored cache or " +
     "`rm -rf .pivot` would; the row below it turns that cache off (TypeScript loaded, every " +
-    "module parsed), as a first run on a new machine. A no-op is timed after two uncounted " +
+    "module parsed), as a first run on a new machine. Before each full run every tool's " +
+    "previous outputs and state are renamed aside, not deleted (deleted when the bench ends): " +
+    "on this disk (ext4 without a journal) a create scans past every inode freed in the last " +
+    "minutes, so a run right after deleting the last one's files measures the kernel's " +
+    "allocator, and charges most the tool that makes more files (Pivot: the out, its cache " +
+    "object and the lock file; make: the out). A no-op is timed after two uncounted " +
     "ones: the first after a run verifies what ran, the second writes the record of a " +
     "verified no-op that answers the next ones, the steady state timed here.",
     "",

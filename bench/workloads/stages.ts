@@ -34,7 +34,7 @@ import {
   times,
   wallCell,
 } from "../_report.ts";
-import { make, pivot, removeAll, type Tool, type ToolName } from "../_tools.ts";
+import { make, pivot, removeAll, runTrash, type Tool, type ToolName } from "../_tools.ts";
 import { expectedLastOutput } from "../gen_pipeline.ts";
 import { HEADLINE_STAGES } from "./pipeline.ts";
 import { NOOP_WARMUP } from "./_pipeline_runs.ts";
@@ -122,7 +122,8 @@ export async function stagesWorkload(ctx: BenchContext): Promise<Section> {
     "(user + system of the whole process tree, from GNU time): on a shared machine CPU time " +
     "is the figure to compare. The tools' runs alternate (Pivot, make, Pivot, …), so a change " +
     `in the machine's load reaches them alike. At ${BIG} stages and more a full run is counted ` +
-    "twice at most, without a warm-up. A no-op is timed after two uncounted ones: the first " +
+    "twice at most, without a warm-up. As in workload 1, each full run starts with the " +
+    "previous run's outputs and state renamed aside, not deleted. A no-op is timed after two uncounted ones: the first " +
     "after a run verifies what ran, the second writes the record of a verified no-op that " +
     "answers the next ones (the steady state timed). make's peer for `status` and `list` is `make -q` " +
     "(exit 0 when everything is up to date).",
@@ -256,7 +257,9 @@ async function measureSize(ctx: BenchContext, tools: readonly Tool[], n: number)
       }
     }
   }
-  for (const dir of dirs.values()) await removeAll(dir);
+  // Set aside, not deleted: the next size's full runs would create their
+  // files among this size's just-freed inodes (see Trash in bench/_tools.ts).
+  for (const dir of dirs.values()) await runTrash.takeWhole(dir);
 }
 
 /** The 176-stage no-op of this checkout and the baseline, alternating. */
@@ -299,7 +302,7 @@ async function measureHeadlineNoop(ctx: BenchContext, tools: readonly Tool[]): P
   });
   tools.forEach((tool, i) => ctx.pipelineRuns.set(pipelineKey(tool.name, n, "no-op"), results[i]));
   if (single) ctx.pipelineRuns.set(ONE_PROCESS_KEY, results[tools.length]);
-  for (const dir of dirs) await removeAll(dir);
+  for (const dir of dirs) await runTrash.takeWhole(dir);
 }
 
 /** `pivot` with the flags and config its launcher gives the child, so it runs in one process. */
