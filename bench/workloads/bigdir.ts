@@ -332,33 +332,35 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
       if (found.linked !== linked) return `${path}: ${linked ? "not " : ""}hard-linked`;
       return undefined;
     };
+    // Each checkout and copy starts with the last one's tree set aside (see
+    // Trash): a copy checkout and `cp -r` each create 10,000 files.
     const checkouts: [string, Contender][] = [
       ["checkout hardlink", {
         argv: [...pivot, "checkout", "--mode", "hardlink"],
         time: outTime,
         label: "bigdir: pivot checkout --mode hardlink",
-        before: () => removeAll(`${outDir}/gen`),
+        before: () => trash.take(outDir, ["gen"]),
         check: restored("gen", true),
       }],
       ["cp -al", {
         argv: ["cp", "-al", "../gen.orig", "../gen.cp"],
         time: outTime,
         label: "bigdir: cp -al",
-        before: () => removeAll(`${root}/gen.cp`),
+        before: () => trash.take(root, ["gen.cp"]),
         check: restored("../gen.cp", true),
       }],
       ["checkout copy", {
         argv: [...pivot, "checkout", "--mode", "copy"],
         time: outTime,
         label: "bigdir: pivot checkout --mode copy",
-        before: () => removeAll(`${outDir}/gen`),
+        before: () => trash.take(outDir, ["gen"]),
         check: restored("gen", false),
       }],
       ["cp -r", {
         argv: ["cp", "-r", "../gen.orig", "../gen.cp"],
         time: outTime,
         label: "bigdir: cp -r",
-        before: () => removeAll(`${root}/gen.cp`),
+        before: () => trash.take(root, ["gen.cp"]),
         check: restored("../gen.cp", false),
       }],
     ];
@@ -434,7 +436,8 @@ function report(
     "CPU time (user + system) and peak memory of the whole `pivot` process tree, and the peer " +
     "run in alternation with it. `xxhsum` reads and hashes every file (`find | xargs`), the " +
     "floor of a tool that re-reads everything. Before each first run (Pivot's and the " +
-    "script's) the previous run's trees are renamed aside, not deleted: on ext4 without a " +
+    "script's), each checkout and each `cp`, the previous run's trees are renamed aside, not " +
+    "deleted: on ext4 without a " +
     "journal a create scans past every inode freed in the last minutes, so a run right after " +
     "deleting 20,000 files measures the kernel's allocator, not the tool.",
     "",
