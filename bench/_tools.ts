@@ -174,8 +174,11 @@ export class Trash {
 
 /**
  * Where the tools' {@link Tool.clean} set the previous run's outputs and
- * state aside: under the bench's work folder (so on its filesystem), emptied
- * by `bench/run.ts` when it starts and when it ends.
+ * state aside, and the workloads that time full runs their old projects:
+ * under the bench's work folder (so on its filesystem), emptied by
+ * `bench/run.ts` when it starts and when it ends. Only trees of many small
+ * files go there: a large file deleted soon after it was written is never
+ * written back to the disk, and one kept would be, during later timings.
  */
 export const runTrash: Trash = new Trash(`${REPO}/bench/work/trash`);
 

@@ -9,7 +9,7 @@
 
 import { type BenchContext, type PipelineCase, pipelineKey } from "../_context.ts";
 import { type Measurement, progress, repeat, type Run, timeCommand } from "../_measure.ts";
-import { pivot, removeAll, type Tool } from "../_tools.ts";
+import { pivot, runTrash, type Tool } from "../_tools.ts";
 import { expectedLastOutput, writeHelper } from "../gen_pipeline.ts";
 
 /**
@@ -50,7 +50,9 @@ export async function measurePipeline(
   if (missing.length === 0) return;
 
   const dir = `${ctx.options.workDir}/pipelines/${tool.name.toLowerCase()}-${stages}`;
-  await removeAll(dir);
+  // A project an earlier bench left is set aside, not deleted: this one's
+  // full runs would create their files among its just-freed inodes.
+  await runTrash.takeWhole(dir);
   await Deno.mkdir(dir, { recursive: true });
   await tool.generate(dir, stages);
 
