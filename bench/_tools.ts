@@ -139,7 +139,7 @@ export async function removeAll(path: string): Promise<void> {
  * on each create of its own, so it measures the kernel's allocator, not the
  * tool, and the tool that creates more files pays more than linearly
  * (docs/performance.md, "Directory outs, first run, eighth session", and
- * "Full runs start beside no fresh deletions, twelfth session"). A journaled
+ * "Full runs beside no fresh deletions (issue 16, twelfth session)"). A journaled
  * ext4 does not make that check. Set aside, every repetition starts as the
  * first one did.
  */
