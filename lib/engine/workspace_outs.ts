@@ -50,6 +50,7 @@ import {
   linkMany,
   type ManyOptions,
   PARALLEL_FROM_STARTED,
+  statAndCopyTree,
   statAndLinkTree,
   statMany,
 } from "../storage/stat_many.ts";
@@ -106,15 +107,19 @@ export async function restoreOut(
   const { manifest } = read;
   mark("restore: manifest read");
   const placeMode = modeFor(out, mode);
-  // Hard links in one pass (each object checked after); whatever that
-  // cannot vouch for is placed the careful way, each object checked first.
-  const linked = placeMode === "hardlink"
+  // Hard links, or copies, in one pass (each object checked after);
+  // whatever that cannot vouch for is placed the careful way, each object
+  // checked first. (Copies offered by a download are taken one by one
+  // there.)
+  const onePass = placeMode === "hardlink"
     ? await linkTree(context, out, locked.hash, manifest.files, read.text, many)
+    : placeMode === "copy" && !cache.copiesOffered
+    ? await copyTree(context, out, locked.hash, manifest.files, read.text, many)
     : undefined;
-  const files = linked?.files ??
+  const files = onePass?.files ??
     await placeTree(context, out, locked.hash, manifest.files, placeMode, many);
   if (files === undefined) return false;
-  await rememberDirectory(out.abs, out.path, files, locked.hash, state, linked?.digest);
+  await rememberDirectory(out.abs, out.path, files, locked.hash, state, onePass?.digest);
   mark("restore: remembered");
   ignoreCachedOut(context, out);
   return true;
@@ -170,12 +175,7 @@ async function linkTree(
   many: ManyOptions = {},
 ): Promise<{ files: PlacedFile[]; digest: string | undefined } | undefined> {
   const { cache, state } = context;
-  const temp = tempPath(out.abs);
-  const base = withSlash(temp);
-  let swapped = false;
-  try {
-    makeParents(temp, entries);
-    mark("restore: parents made");
+  return await buildBeside(out, entries, async (base) => {
     const short = fromWorkingDir();
     const { stamps, linked } = await statAndLinkTree({
       files: entries,
@@ -200,10 +200,84 @@ async function linkTree(
       }
     }
     mark("restore: files placed");
-    replaceWith(temp, out.abs);
-    swapped = true;
     // A copy has a stamp of its own: the digest is of the links' stamps.
     return { files, digest: all ? digest : undefined };
+  });
+}
+
+/**
+ * A `copy` checkout of the directory `out` (its manifest's files `entries`,
+ * parsed from `text`) in one pass over its objects, as {@link linkTree}
+ * links: each object stat-ed and, when it holds at most `SMALL_COPY` bytes,
+ * copied to its place in the folder built beside the directory (read whole,
+ * written to a new file, mode 0644 whatever the umask; the copy's stamp
+ * taken), on two threads for a large one ({@link statAndCopyTree}). Only
+ * then are the objects' stamps checked, by the one-digest checks of
+ * {@link verifiedObjects} ({@link stampsVouch}; the objects' last check
+ * first: a copy's stamps are its own, so the directory index holds for the
+ * objects' only after a linked checkout). The larger objects (and one not
+ * of the size its stamp says) are then copied by the kernel, as one file
+ * is. The folder is swapped in only when the stamps vouch: until then
+ * nothing in the workspace has changed, so copying first is safe. Returns
+ * the files placed; undefined when the stamps do not vouch (an object
+ * missing, or written since it was checked), after removing the folder:
+ * the caller then checks each object and places the files as
+ * {@link placeTree} does.
+ */
+async function copyTree(
+  context: EngineContext,
+  out: OutDef,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  text: string,
+  many: ManyOptions = {},
+): Promise<{ files: PlacedFile[]; digest: undefined } | undefined> {
+  const { cache, state } = context;
+  return await buildBeside(out, entries, async (base) => {
+    const short = fromWorkingDir();
+    const { stamps, copies } = await statAndCopyTree({
+      files: entries,
+      manifest: text,
+      objectPath: (hash) => short(cache.objectPath(hash)),
+      objects: short(cache.objectsDir),
+      into: short(base),
+    }, many);
+    mark("restore: objects copied");
+    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) return undefined;
+    const objects = stamps as FileStamp[];
+    const files: PlacedFile[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const { path, hash } = entries[i];
+      const stamp = copies[i] ?? await cache.placeCopy(hash, base + path, objects[i]);
+      files[i] = { path, hash, stamp };
+    }
+    mark("restore: files placed");
+    return { files, digest: undefined };
+  });
+}
+
+/**
+ * Make a folder beside `out` with the directories `entries` need, fill it
+ * with `build` (given the folder's path ending in "/"), and swap it in for
+ * whatever is at `out` when `build` returns something; that is returned.
+ * The folder is removed when `build` returns undefined or throws: nothing in
+ * the workspace has changed then.
+ */
+async function buildBeside<T>(
+  out: OutDef,
+  entries: readonly ManifestEntry[],
+  build: (base: string) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const temp = tempPath(out.abs);
+  let swapped = false;
+  try {
+    makeParents(temp, entries);
+    mark("restore: parents made");
+    const built = await build(withSlash(temp));
+    if (built === undefined) return undefined;
+    replaceWith(temp, out.abs);
+    swapped = true;
+    return built;
   } finally {
     if (!swapped) removePath(temp);
   }
@@ -229,7 +303,7 @@ function fromWorkingDir(): (abs: string) => string {
     return (abs) => abs; // the working directory is gone: absolute paths still work
   }
   // Every path under it loses the same prefix (the objects' directory and
-  // each object alike: LinkTree.objects).
+  // each object alike: ObjectTree.objects).
   return (abs) => abs.startsWith(cwd) ? abs.slice(cwd.length) : abs;
 }
 
