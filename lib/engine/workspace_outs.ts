@@ -36,7 +36,7 @@ import { copyTreeSync } from "../storage/copy.ts";
 import { type Hash, hashBytes, hashBytesSync, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
-import { type FileStamp, stampOf } from "../storage/state.ts";
+import { type FileStamp, sameStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { stampsDigest } from "../dir_walk.ts";
@@ -215,14 +215,16 @@ async function linkTree(
  * then are the objects' stamps checked, by the one-digest checks of
  * {@link verifiedObjects} ({@link stampsVouch}; the objects' last check
  * first: a copy's stamps are its own, so the directory index holds for the
- * objects' only after a linked checkout). The larger objects (and one not
- * of the size its stamp says) are then copied by the kernel, as one file
- * is. The folder is swapped in only when the stamps vouch: until then
- * nothing in the workspace has changed, so copying first is safe. Returns
- * the files placed; undefined when the stamps do not vouch (an object
- * missing, or written since it was checked), after removing the folder:
- * the caller then checks each object and places the files as
- * {@link placeTree} does.
+ * objects' only after a linked checkout), else each object on its own
+ * ({@link verifyEach}). The larger objects (and one not of the size its
+ * stamp says) are then copied by the kernel, as one file is. The folder is
+ * swapped in only when every object is intact with the stamp it had when
+ * copied: until then nothing in the workspace has changed, so copying
+ * first is safe. Returns the files placed; undefined (after removing the
+ * folder) when an object is missing, corrupt or changed since it was
+ * copied: the caller then checks each object and places the files as
+ * {@link placeTree} does (and places nothing when one is missing or
+ * corrupt).
  */
 async function copyTree(
   context: EngineContext,
@@ -243,7 +245,18 @@ async function copyTree(
       into: short(base),
     }, many);
     mark("restore: objects copied");
-    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) return undefined;
+    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) {
+      // Not vouched for at once (the objects never checked together: only
+      // fetched, say): each checked on its own, as the careful path would,
+      // and the copies kept when every object is intact with the stamp it
+      // had when it was copied. Else (one missing, corrupt, or changed
+      // since) the careful path places them, or finds them so again.
+      const checked = await verifyEach(context, hash, entries);
+      const same = (stamp: FileStamp, i: number) =>
+        stamps[i] !== undefined && sameStamp(stamp, stamps[i]!);
+      if (checked === undefined || !checked.every(same)) return undefined;
+      mark("restore: objects checked one by one");
+    }
     const objects = stamps as FileStamp[];
     const files: PlacedFile[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
@@ -354,17 +367,36 @@ async function verifiedObjects(
   entries: readonly ManifestEntry[],
   many: ManyOptions = {},
 ): Promise<FileStamp[] | undefined> {
-  const { cache, state, warn } = context;
+  const { cache, state } = context;
   const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), many);
-  const stamps = stamped as FileStamp[];
-  if (await stampsVouch(state, rel, hash, entries, stamped)) return stamps;
-  const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
+  if (await stampsVouch(state, rel, hash, entries, stamped)) return stamped as FileStamp[];
+  return await verifyEach(context, hash, entries);
+}
+
+/**
+ * The stamps of the objects of `entries` (the files of the directory
+ * `hash`), each checked intact on its own ({@link Cache.verifiedStamp}: its
+ * stamp as last checked, else its content hashed again), and remembered
+ * together for the manifest ({@link rememberObjectsIntact}); undefined at
+ * the first one missing or corrupt (reported, and moved aside).
+ */
+async function verifyEach(
+  context: EngineContext,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+): Promise<FileStamp[] | undefined> {
+  const { cache, state, warn } = context;
+  const stamps: FileStamp[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
     if (stamp === undefined) return undefined;
     stamps[i] = stamp;
   }
-  await rememberObjectsIntact(state, hash, objects());
+  await rememberObjectsIntact(
+    state,
+    hash,
+    entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] })),
+  );
   return stamps;
 }
 

@@ -353,6 +353,23 @@ test("copy checkout of a large directory (two threads, one, a umask of 077): eve
     assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
   }
 
+  // Objects whose stamps are unknown (touched; also the case of objects
+  // only fetched, never checked together): each is checked on its own after
+  // the pass (hashed again), and the copies stand, not made a second time.
+  const past = new Date(Date.now() - 3600_000);
+  for (const object of objects) await Deno.utime(object, past, past);
+  await Deno.remove(p.path("gen"), { recursive: true });
+  const touched = await copyCheckout(p, { PIVOT_HELPER_THREAD: "on", PIVOT_TRACE: "1" });
+  assertEquals(touched.code, 0, touched.stderr);
+  assert(touched.stderr.includes("restore: objects checked one by one"), touched.stderr);
+  assert(!touched.stderr.includes("restore: objects verified"), "not the careful path");
+  for (const [k, file] of some.entries()) {
+    const i = Number(file.slice(file.indexOf("/f") + 2, -4));
+    assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+    assert((await Deno.stat(p.path("gen", file))).ino !== (await Deno.stat(objects[k])).ino);
+  }
+  assertEquals(leftovers(p, "gen"), ["gen"]);
+
   // An object near the end (the helper's share) written in place: caught,
   // though it was copied before its stamp was checked.
   await Deno.remove(p.path("gen"), { recursive: true });
