@@ -11,12 +11,12 @@
 import {
   BLOCK,
   CONTROL,
-  type TreeJob,
   type ManyJob,
   type ManyReply,
   NOT_COPIED,
   PATH_SEPARATOR,
   stampWords,
+  type TreeJob,
   treeObject,
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";

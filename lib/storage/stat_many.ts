@@ -22,12 +22,12 @@
 import {
   BLOCK,
   CONTROL,
-  type TreeJob,
   type ManyJob,
   type ManyOp,
   type ManyReply,
   PATH_SEPARATOR,
   stampWords,
+  type TreeJob,
 } from "./_stat_many_job.ts";
 import { type FileStamp, stampOf, stampOfDevice } from "./state.ts";
 import { mark } from "../trace.ts";
@@ -322,7 +322,12 @@ export async function statAndCopyTree(
   const words = stampWords("statCopyTree");
   const shared = new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0);
   const numbers = new Float64Array(shared);
-  const sent: TreeJob = { manifest: tree.manifest, objects: tree.objects, into, copyUpTo: SMALL_COPY };
+  const sent: TreeJob = {
+    manifest: tree.manifest,
+    objects: tree.objects,
+    into,
+    copyUpTo: SMALL_COPY,
+  };
   await share({ op: "statCopyTree", tree: sent, stamps: shared }, n, local, (i) => {
     const at = words * i;
     stamps[i] = stampAt(numbers, at);
