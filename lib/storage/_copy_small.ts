@@ -18,7 +18,7 @@
  * so the umask cannot narrow it, write, close), and `statSync` of the copy.
  * Each call into Deno costs the thread more than the system calls it makes
  * for a file this small: opening, reading, writing and `fstat`-ing through
- * file handles is seven calls, and took ~20 % more user time for 10,000
+ * file handles is eight calls, and took ~1.8× the user time for 10,000
  * files (docs/performance.md, "Copy checkout of a directory, twelfth
  * session").
  *
