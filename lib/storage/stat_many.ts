@@ -3,9 +3,9 @@
  * helper worker, which share the list in blocks taken from one counter, so
  * that a directory of 100,000 files is walked (a no-op's check), linked (a
  * `hardlink` checkout: each object stat-ed and linked in one pass) or
- * copied (a `copy` checkout, likewise) by both cores. Each call is a few µs of kernel work
- * and about as much of Deno's own (the op's dispatch, a `FileInfo` with four
- * `Date`s): one thread cannot go faster, and an asynchronous call costs more
+ * copied (a `copy` checkout, likewise) by both cores. Each call is a few
+ * µs of kernel work and about as much of Deno's own (the op's dispatch, a
+ * `FileInfo` with four `Date`s): one thread cannot go faster, and an asynchronous call costs more
  * in hand-offs than the call itself (docs/performance.md, "Directories at
  * 100,000 files, fourth session").
  *
@@ -203,7 +203,10 @@ export interface StatLinked {
   readonly linked: Uint8Array;
 }
 
-/** The files of a directory manifest to link or copy into a folder ({@link statAndLinkTree}, {@link statAndCopyTree}). */
+/**
+ * The files of a directory manifest to link or copy into a folder
+ * ({@link statAndLinkTree}, {@link statAndCopyTree}).
+ */
 export interface ObjectTree {
   /** The manifest's files, in its order. */
   readonly files: readonly { readonly hash: string; readonly path: string }[];
