@@ -36,7 +36,7 @@ import { copyTreeSync } from "../storage/copy.ts";
 import { type Hash, hashBytes, hashBytesSync, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
-import { type FileStamp, stampOf } from "../storage/state.ts";
+import { type FileStamp, sameStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { stampsDigest } from "../dir_walk.ts";
@@ -50,6 +50,7 @@ import {
   linkMany,
   type ManyOptions,
   PARALLEL_FROM_STARTED,
+  statAndCopyTree,
   statAndLinkTree,
   statMany,
 } from "../storage/stat_many.ts";
@@ -106,15 +107,19 @@ export async function restoreOut(
   const { manifest } = read;
   mark("restore: manifest read");
   const placeMode = modeFor(out, mode);
-  // Hard links in one pass (each object checked after); whatever that
-  // cannot vouch for is placed the careful way, each object checked first.
-  const linked = placeMode === "hardlink"
+  // Hard links, or copies, in one pass (each object checked after);
+  // whatever that cannot vouch for is placed the careful way, each object
+  // checked first. (Copies offered by a download are taken one by one
+  // there.)
+  const onePass = placeMode === "hardlink"
     ? await linkTree(context, out, locked.hash, manifest.files, read.text, many)
+    : placeMode === "copy" && !cache.copiesOffered
+    ? await copyTree(context, out, locked.hash, manifest.files, read.text, many)
     : undefined;
-  const files = linked?.files ??
+  const files = onePass?.files ??
     await placeTree(context, out, locked.hash, manifest.files, placeMode, many);
   if (files === undefined) return false;
-  await rememberDirectory(out.abs, out.path, files, locked.hash, state, linked?.digest);
+  await rememberDirectory(out.abs, out.path, files, locked.hash, state, onePass?.digest);
   mark("restore: remembered");
   ignoreCachedOut(context, out);
   return true;
@@ -170,12 +175,7 @@ async function linkTree(
   many: ManyOptions = {},
 ): Promise<{ files: PlacedFile[]; digest: string | undefined } | undefined> {
   const { cache, state } = context;
-  const temp = tempPath(out.abs);
-  const base = withSlash(temp);
-  let swapped = false;
-  try {
-    makeParents(temp, entries);
-    mark("restore: parents made");
+  return await buildBeside(out, entries, async (base) => {
     const short = fromWorkingDir();
     const { stamps, linked } = await statAndLinkTree({
       files: entries,
@@ -200,10 +200,97 @@ async function linkTree(
       }
     }
     mark("restore: files placed");
-    replaceWith(temp, out.abs);
-    swapped = true;
     // A copy has a stamp of its own: the digest is of the links' stamps.
     return { files, digest: all ? digest : undefined };
+  });
+}
+
+/**
+ * A `copy` checkout of the directory `out` (its manifest's files `entries`,
+ * parsed from `text`) in one pass over its objects, as {@link linkTree}
+ * links: each object stat-ed and, when it holds at most `SMALL_COPY` bytes,
+ * copied to its place in the folder built beside the directory (read whole,
+ * written to a new file, mode 0644 whatever the umask; the copy's stamp
+ * taken), on two threads for a large one ({@link statAndCopyTree}). Only
+ * then are the objects' stamps checked, by the one-digest checks of
+ * {@link verifiedObjects} ({@link stampsVouch}; the objects' last check
+ * first: a copy's stamps are its own, so the directory index holds for the
+ * objects' only after a linked checkout), else each object on its own
+ * ({@link verifyEach}). The larger objects (and one not of the size its
+ * stamp says) are then copied by the kernel, as one file is. The folder is
+ * swapped in only when every object is intact with the stamp it had when
+ * copied: until then nothing in the workspace has changed, so copying
+ * first is safe. Returns the files placed; undefined (after removing the
+ * folder) when an object is missing, corrupt or changed since it was
+ * copied: the caller then checks each object and places the files as
+ * {@link placeTree} does (and places nothing when one is missing or
+ * corrupt).
+ */
+async function copyTree(
+  context: EngineContext,
+  out: OutDef,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+  text: string,
+  many: ManyOptions = {},
+): Promise<{ files: PlacedFile[]; digest: undefined } | undefined> {
+  const { cache, state } = context;
+  return await buildBeside(out, entries, async (base) => {
+    const short = fromWorkingDir();
+    const { stamps, copies } = await statAndCopyTree({
+      files: entries,
+      manifest: text,
+      objectPath: (hash) => short(cache.objectPath(hash)),
+      objects: short(cache.objectsDir),
+      into: short(base),
+    }, many);
+    mark("restore: objects copied");
+    if (!(await stampsVouch(state, out.path, hash, entries, stamps))) {
+      // Not vouched for at once (the objects never checked together: only
+      // fetched, say): each checked on its own, as the careful path would,
+      // and the copies kept when every object is intact with the stamp it
+      // had when it was copied. Else (one missing, corrupt, or changed
+      // since) the careful path places them, or finds them so again.
+      const checked = await verifyEach(context, hash, entries);
+      const same = (stamp: FileStamp, i: number) =>
+        stamps[i] !== undefined && sameStamp(stamp, stamps[i]!);
+      if (checked === undefined || !checked.every(same)) return undefined;
+      mark("restore: objects checked one by one");
+    }
+    const objects = stamps as FileStamp[];
+    const files: PlacedFile[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const { path, hash } = entries[i];
+      const stamp = copies[i] ?? await cache.placeCopy(hash, base + path, objects[i]);
+      files[i] = { path, hash, stamp };
+    }
+    mark("restore: files placed");
+    return { files, digest: undefined };
+  });
+}
+
+/**
+ * Make a folder beside `out` with the directories `entries` need, fill it
+ * with `build` (given the folder's path ending in "/"), and swap it in for
+ * whatever is at `out` when `build` returns something; that is returned.
+ * The folder is removed when `build` returns undefined or throws: nothing in
+ * the workspace has changed then.
+ */
+async function buildBeside<T>(
+  out: OutDef,
+  entries: readonly ManifestEntry[],
+  build: (base: string) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const temp = tempPath(out.abs);
+  let swapped = false;
+  try {
+    makeParents(temp, entries);
+    mark("restore: parents made");
+    const built = await build(withSlash(temp));
+    if (built === undefined) return undefined;
+    replaceWith(temp, out.abs);
+    swapped = true;
+    return built;
   } finally {
     if (!swapped) removePath(temp);
   }
@@ -229,7 +316,7 @@ function fromWorkingDir(): (abs: string) => string {
     return (abs) => abs; // the working directory is gone: absolute paths still work
   }
   // Every path under it loses the same prefix (the objects' directory and
-  // each object alike: LinkTree.objects).
+  // each object alike: ObjectTree.objects).
   return (abs) => abs.startsWith(cwd) ? abs.slice(cwd.length) : abs;
 }
 
@@ -280,17 +367,36 @@ async function verifiedObjects(
   entries: readonly ManifestEntry[],
   many: ManyOptions = {},
 ): Promise<FileStamp[] | undefined> {
-  const { cache, state, warn } = context;
+  const { cache, state } = context;
   const stamped = await statMany(entries.map(({ hash }) => cache.objectPath(hash)), many);
-  const stamps = stamped as FileStamp[];
-  if (await stampsVouch(state, rel, hash, entries, stamped)) return stamps;
-  const objects = () => entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] }));
+  if (await stampsVouch(state, rel, hash, entries, stamped)) return stamped as FileStamp[];
+  return await verifyEach(context, hash, entries);
+}
+
+/**
+ * The stamps of the objects of `entries` (the files of the directory
+ * `hash`), each checked intact on its own ({@link Cache.verifiedStamp}: its
+ * stamp as last checked, else its content hashed again), and remembered
+ * together for the manifest ({@link rememberObjectsIntact}); undefined at
+ * the first one missing or corrupt (reported, and moved aside).
+ */
+async function verifyEach(
+  context: EngineContext,
+  hash: Hash,
+  entries: readonly ManifestEntry[],
+): Promise<FileStamp[] | undefined> {
+  const { cache, state, warn } = context;
+  const stamps: FileStamp[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
     if (stamp === undefined) return undefined;
     stamps[i] = stamp;
   }
-  await rememberObjectsIntact(state, hash, objects());
+  await rememberObjectsIntact(
+    state,
+    hash,
+    entries.map(({ hash }, i) => ({ hash, stamp: stamps[i] })),
+  );
   return stamps;
 }
 

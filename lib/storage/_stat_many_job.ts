@@ -30,26 +30,48 @@ export const CONTROL = {
 /**
  * What is done per item: `stat` a path; `link` a source at a new name;
  * `statLinkTree` both (the source's stamp, then the link) for the files of
- * a directory manifest ({@link LinkTreeJob}: a `hardlink` checkout's one
- * pass over a directory's objects).
+ * a directory manifest ({@link TreeJob}: a `hardlink` checkout's one
+ * pass over a directory's objects); `statCopyTree` likewise with a copy
+ * instead of the link (a `copy` checkout's pass: the object's stamp, then,
+ * for an object of at most {@link TreeJob.copyUpTo} bytes, a copy from
+ * memory and the copy's stamp).
  */
-export type ManyOp = "stat" | "link" | "statLinkTree";
+export type ManyOp = "stat" | "link" | "statLinkTree" | "statCopyTree";
 
 /**
- * A `statLinkTree` job's items: for each file of a directory manifest, in
- * its order, the file's object stat-ed and linked at the file's path under a
- * folder. Sent as the manifest's text (one string copied; the helper parses
- * it on its own core) and two prefixes, so the calling thread builds no list
- * of paths before the helper can start.
+ * A `statLinkTree` or `statCopyTree` job's items: for each file of a
+ * directory manifest, in its order, the file's object stat-ed and linked
+ * (or copied) at the file's path under a folder. Sent as the manifest's
+ * text (one string copied; the helper parses it on its own core) and two
+ * prefixes, so the calling thread builds no list of paths before the helper
+ * can start.
  */
-export interface LinkTreeJob {
+export interface TreeJob {
   /** A directory manifest's text (`{"files":[{"hash":…,"path":…},…]}`). */
   readonly manifest: string;
   /** The cache's objects directory, ending in "/" (see {@link treeObject}). */
   readonly objects: string;
-  /** The folder the files are linked into, ending in "/". */
+  /** The folder the files are linked (or copied) into, ending in "/". */
   readonly into: string;
+  /**
+   * `statCopyTree`: objects up to this size are copied; a larger one is
+   * stat-ed only and left to the calling thread to copy (its copy's stamp
+   * is then {@link NOT_COPIED}).
+   */
+  readonly copyUpTo?: number;
 }
+
+/**
+ * Numbers per item in a job's stamps: a `stat` or `statLinkTree` item's
+ * stamp (mtime in ms, size, inode, device); a `statCopyTree` item's
+ * object's stamp, then its copy's.
+ */
+export function stampWords(op: ManyOp): number {
+  return op === "statCopyTree" ? 8 : 4;
+}
+
+/** A `statCopyTree` copy's mtime when the item was stat-ed but not copied (left to the caller). */
+export const NOT_COPIED = Number.NaN;
 
 /**
  * The object of `hash` under `objects`, as `Cache.objectPath` makes it for a
@@ -81,9 +103,9 @@ export interface ManyJob {
   readonly dests?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;
-  /** `statLinkTree`: the manifest and where its files go. */
-  readonly tree?: LinkTreeJob;
-  /** `stat`, `statLinkTree`: four numbers per item (mtime in ms, size, inode, device). */
+  /** `statLinkTree`, `statCopyTree`: the manifest and where its files go. */
+  readonly tree?: TreeJob;
+  /** `stat`, `statLinkTree`, `statCopyTree`: the stamps, {@link stampWords} numbers per item. */
   readonly stamps?: SharedArrayBuffer;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;

@@ -11,12 +11,15 @@
 import {
   BLOCK,
   CONTROL,
-  type LinkTreeJob,
   type ManyJob,
   type ManyReply,
+  NOT_COPIED,
   PATH_SEPARATOR,
+  stampWords,
+  type TreeJob,
   treeObject,
 } from "./_stat_many_job.ts";
+import { copyFromMemory } from "./_copy_small.ts";
 
 const scope = self as unknown as Worker;
 
@@ -35,11 +38,12 @@ function listItems(joined: string, joinedDests: string | undefined): Items {
 }
 
 /**
- * The items of a `statLinkTree` job, each path made when its item is done.
+ * The items of a `statLinkTree` or `statCopyTree` job, each path made when
+ * its item is done.
  * A hash that is not hex throws: that item, and the rest, are left to the
  * calling thread, which asks its cache where the object is.
  */
-function treeItems({ manifest, objects, into }: LinkTreeJob): Items {
+function treeItems({ manifest, objects, into }: TreeJob): Items {
   const files = (JSON.parse(manifest) as { files: { hash: string; path: string }[] }).files;
   return {
     count: files.length,
@@ -52,12 +56,21 @@ function treeItems({ manifest, objects, into }: LinkTreeJob): Items {
   };
 }
 
+/** Write the stamp of `info` (mtime in ms, size, inode, device) at `numbers[at..at + 4]`. */
+function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
+  numbers[at] = info.mtime?.getTime() ?? 0;
+  numbers[at + 1] = info.size;
+  numbers[at + 2] = info.ino ?? 0;
+  numbers[at + 3] = info.dev;
+}
+
 function run(
   { id, op, paths: joined, dests: joinedDests, tree, control: buffer, stamps, first }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
   const blocks = control.length - CONTROL.blocks;
+  const words = stampWords(op);
   try {
     const items = tree === undefined ? listItems(joined!, joinedDests) : treeItems(tree);
     // Active from here (before taking a block), not while reading the job:
@@ -71,14 +84,22 @@ function run(
       const end = Math.min(items.count, start + BLOCK);
       for (let i = start; i < end; i++) {
         const path = items.path(i);
-        if (op !== "link") {
+        const at = words * i;
+        if (op === "link") Deno.linkSync(path, items.dest(i));
+        else {
           const info = Deno.statSync(path);
-          numbers![4 * i] = info.mtime?.getTime() ?? 0;
-          numbers![4 * i + 1] = info.size;
-          numbers![4 * i + 2] = info.ino ?? 0;
-          numbers![4 * i + 3] = info.dev;
+          put(numbers!, at, info);
+          if (op === "statLinkTree") Deno.linkSync(path, items.dest(i));
+          else if (op === "statCopyTree") {
+            // A larger object (or one whose size changed) is left to the
+            // calling thread, which copies it by the kernel; the rest go on.
+            const copy = info.size <= tree!.copyUpTo!
+              ? copyFromMemory(path, items.dest(i), info.size)
+              : undefined;
+            if (copy === undefined) numbers![at + 4] = NOT_COPIED;
+            else put(numbers!, at + 4, copy);
+          }
         }
-        if (op !== "stat") Deno.linkSync(path, items.dest(i));
         Atomics.store(control, CONTROL.blocks + b, i - start + 1);
       }
     }

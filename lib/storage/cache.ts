@@ -407,6 +407,15 @@ export class Cache {
   }
 
   /**
+   * True while copies offered by {@link Cache.offerCopy} wait to be taken
+   * (in this process): a checkout by copy then places each file through
+   * {@link Cache.placeCopy}, which moves an offered copy instead of copying.
+   */
+  get copiesOffered(): boolean {
+    return offers.size > 0;
+  }
+
+  /**
    * Place the object for `hash` at `dest` (whose parent exists), by `mode`,
    * replacing what is there in one rename. Hard links fall back to copies
    * across filesystems.

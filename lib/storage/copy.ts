@@ -8,6 +8,7 @@
 
 import { join } from "../posix_path.ts";
 import { type FileStamp, stampOf } from "./state.ts";
+import { copyFromMemory } from "./_copy_small.ts";
 
 /**
  * Hard-link `source` at `dest` (where nothing is); false when that is not
@@ -39,36 +40,22 @@ export const SMALL_COPY = 1 << 20;
 /**
  * Copy the file `source`, of `size` bytes (at most {@link SMALL_COPY}), to a
  * new file `dest` (where nothing is) with one read and one write, all
- * synchronous, writable (0644); returns the copy's stamp, from `fstat` of
- * the open file. Undefined (and nothing at `dest`) when `source` no longer
- * has `size` bytes: copy it with {@link copyWritable} then.
+ * synchronous, writable (0644 whatever the umask); returns the copy's stamp.
+ * Undefined (and nothing at `dest`) when `source` no longer has `size`
+ * bytes: copy it with {@link copyWritable} then.
  *
  * For the files of a directory checkout: `Deno.copyFile` costs two opens
  * more, a `copy_file_range` probe, an `fchmod`, the `chmod` to make it
  * writable and a `stat` after, each async call handed to another thread;
- * this is `cp`'s open, read, open, write. (No clone: `reflink` mode keeps
- * `Deno.copyFile`, which clones where the filesystem can.)
+ * this is `cp`'s open, read, open, write, in three Deno calls
+ * (`copyFromMemory`, lib/storage/_copy_small.ts). (No clone: `reflink`
+ * mode keeps `Deno.copyFile`, which clones where the filesystem can.)
  *
  * @throws {Deno.errors.AlreadyExists} when something is at `dest`.
  */
 export function copySmallNew(source: string, dest: string, size: number): FileStamp | undefined {
-  const bytes = new Uint8Array(size + 1); // one byte more: a file that grew is noticed
-  let done = 0;
-  {
-    using from = Deno.openSync(source, { read: true });
-    while (done < bytes.length) {
-      const n = from.readSync(bytes.subarray(done));
-      if (n === null || n === 0) break;
-      done += n;
-    }
-  }
-  if (done !== size) return undefined;
-  using to = Deno.openSync(dest, { write: true, createNew: true, mode: 0o644 });
-  for (let written = 0; written < size;) written += to.writeSync(bytes.subarray(written, size));
-  const info = to.statSync();
-  // The umask may have cleared bits of the 0644 asked for (0600 under 077).
-  if (info.mode !== null && (info.mode & 0o777) !== 0o644) Deno.chmodSync(dest, 0o644);
-  return stampOf(info);
+  const info = copyFromMemory(source, dest, size);
+  return info && stampOf(info);
 }
 
 /**

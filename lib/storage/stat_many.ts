@@ -1,11 +1,11 @@
 /**
- * `stat` and hard-link many files on two threads: this one and a helper
- * worker, which share the list in blocks taken from one counter, so that a
- * directory of 100,000 files is walked (a no-op's check) or linked (a
- * `hardlink` checkout: each object stat-ed and linked in one pass) by both
- * cores. Each call is a few µs of kernel work
- * and about as much of Deno's own (the op's dispatch, a `FileInfo` with four
- * `Date`s): one thread cannot go faster, and an asynchronous call costs more
+ * `stat`, hard-link and copy many files on two threads: this one and a
+ * helper worker, which share the list in blocks taken from one counter, so
+ * that a directory of 100,000 files is walked (a no-op's check), linked (a
+ * `hardlink` checkout: each object stat-ed and linked in one pass) or
+ * copied (a `copy` checkout, likewise) by both cores. Each call is a few
+ * µs of kernel work and about as much of Deno's own (the op's dispatch, a
+ * `FileInfo` with four `Date`s): one thread cannot go faster, and an asynchronous call costs more
  * in hand-offs than the call itself (docs/performance.md, "Directories at
  * 100,000 files, fourth session").
  *
@@ -22,15 +22,16 @@
 import {
   BLOCK,
   CONTROL,
-  type LinkTreeJob,
   type ManyJob,
   type ManyOp,
   type ManyReply,
   PATH_SEPARATOR,
+  stampWords,
+  type TreeJob,
 } from "./_stat_many_job.ts";
 import { type FileStamp, stampOf, stampOfDevice } from "./state.ts";
 import { mark } from "../trace.ts";
-import { tryHardLink } from "./copy.ts";
+import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
 
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
@@ -157,14 +158,13 @@ export async function statMany(
   const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 32 : 0);
   const numbers = new Float64Array(stamps);
   await share({ op: "stat", paths, stamps }, paths.length, local, (i) => {
-    result[i] = stampAt(numbers, i);
+    result[i] = stampAt(numbers, 4 * i);
   }, options);
   return result;
 }
 
-/** The stamp of item `i` of a helper's `stat` or `statLinkTree` job. */
-function stampAt(numbers: Float64Array, i: number): FileStamp {
-  const at = 4 * i;
+/** The stamp at `numbers[at..at + 4]`, as a helper's job wrote it. */
+function stampAt(numbers: Float64Array, at: number): FileStamp {
   return stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
 }
 
@@ -203,22 +203,25 @@ export interface StatLinked {
   readonly linked: Uint8Array;
 }
 
-/** The files of a directory manifest to link into a folder ({@link statAndLinkTree}). */
-export interface LinkTree {
+/**
+ * The files of a directory manifest to link or copy into a folder
+ * ({@link statAndLinkTree}, {@link statAndCopyTree}).
+ */
+export interface ObjectTree {
   /** The manifest's files, in its order. */
   readonly files: readonly { readonly hash: string; readonly path: string }[];
-  /** The manifest's text, whose parse is {@link LinkTree.files}. */
+  /** The manifest's text, whose parse is {@link ObjectTree.files}. */
   readonly manifest: string;
   /** Where the cache keeps the object of `hash` (`Cache.objectPath`, or a path equal to it). */
   readonly objectPath: (hash: string) => string;
   /**
    * The objects' directory, ending in "/", in the same form as
-   * {@link LinkTree.objectPath}'s paths (both absolute, or both relative to
+   * {@link ObjectTree.objectPath}'s paths (both absolute, or both relative to
    * the same directory): `objectPath(h)` is `objects + h.slice(0, 2) + "/" +
    * h.slice(2)` for a hash of hex digits.
    */
   readonly objects: string;
-  /** The folder the files go in, ending in "/": file `path` is linked at `into + path`. */
+  /** The folder the files go in, ending in "/": file `path` is linked (or copied) at `into + path`. */
   readonly into: string;
 }
 
@@ -244,7 +247,7 @@ export interface LinkTree {
  * ```
  */
 export async function statAndLinkTree(
-  tree: LinkTree,
+  tree: ObjectTree,
   options: ManyOptions = {},
 ): Promise<StatLinked> {
   const { files, objectPath, into } = tree;
@@ -261,12 +264,80 @@ export async function statAndLinkTree(
   };
   const shared = new SharedArrayBuffer(useHelper(n, options) ? n * 32 : 0);
   const numbers = new Float64Array(shared);
-  const sent: LinkTreeJob = { manifest: tree.manifest, objects: tree.objects, into };
+  const sent: TreeJob = { manifest: tree.manifest, objects: tree.objects, into };
   await share({ op: "statLinkTree", tree: sent, stamps: shared }, n, local, (i) => {
-    stamps[i] = stampAt(numbers, i);
+    stamps[i] = stampAt(numbers, 4 * i);
     linked[i] = 1;
   }, options);
   return { stamps, linked };
+}
+
+/** What {@link statAndCopyTree} found and did, per item. */
+export interface StatCopied {
+  /** Each object's stamp ({@link statMany}'s), undefined for one that does not exist. */
+  readonly stamps: (FileStamp | undefined)[];
+  /**
+   * The stamp of each copy made, undefined where none was: the object
+   * missing, larger than {@link SMALL_COPY}, or not of the size its stamp
+   * says (for the caller to copy as one file is).
+   */
+  readonly copies: (FileStamp | undefined)[];
+}
+
+/**
+ * For each file of a directory manifest, in its order: the stamp of its
+ * object ({@link statMany}'s), then (when the object exists and holds at
+ * most {@link SMALL_COPY} bytes) a copy of it at the file's place under the
+ * folder, read whole and written to a new file, mode 0644 whatever the
+ * umask, and the copy's stamp ({@link copySmallNew}'s). A `copy`
+ * checkout's one pass, on two threads as {@link statAndLinkTree}'s: the
+ * stat pass before it on its own cost a helper's job and a wait, and the
+ * copies (most of a `copy` checkout's time: three file-system calls each
+ * and a create) ran on the calling thread alone. A stat error other than a
+ * missing object is thrown, as is a copy's error (`AlreadyExists` at a new
+ * name, a full disk), as by the one-thread code; a copy cut short is
+ * removed, so the folder holds only whole copies and the caller removes it.
+ *
+ * @example
+ * ```ts ignore
+ * const { stamps, copies } = await statAndCopyTree({
+ *   files, manifest, objectPath: (h) => cache.objectPath(h), objects: cache.objectsDir,
+ *   into: "out.tmp/",
+ * });
+ * ```
+ */
+export async function statAndCopyTree(
+  tree: ObjectTree,
+  options: ManyOptions = {},
+): Promise<StatCopied> {
+  const { files, objectPath, into } = tree;
+  const n = files.length;
+  const stamps = new Array<FileStamp | undefined>(n);
+  const copies = new Array<FileStamp | undefined>(n);
+  const local = (i: number) => {
+    const { hash, path } = files[i];
+    const source = objectPath(hash);
+    const info = statOrUndefined(source);
+    stamps[i] = info && stampOf(info);
+    if (info === undefined || info.size > SMALL_COPY) return;
+    copies[i] = copySmallNew(source, into + path, info.size);
+  };
+  const words = stampWords("statCopyTree");
+  const shared = new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0);
+  const numbers = new Float64Array(shared);
+  const sent: TreeJob = {
+    manifest: tree.manifest,
+    objects: tree.objects,
+    into,
+    copyUpTo: SMALL_COPY,
+  };
+  await share({ op: "statCopyTree", tree: sent, stamps: shared }, n, local, (i) => {
+    const at = words * i;
+    stamps[i] = stampAt(numbers, at);
+    // Not copied by the helper (too large, or not of its size): the caller's.
+    if (!Number.isNaN(numbers[at + 4])) copies[i] = stampAt(numbers, at + 4);
+  }, options);
+  return { stamps, copies };
 }
 
 function useHelper(items: number, options: ManyOptions): boolean {
@@ -344,7 +415,7 @@ interface ListJob {
   readonly op: ManyOp;
   readonly paths?: readonly string[];
   readonly dests?: readonly string[];
-  readonly tree?: LinkTreeJob;
+  readonly tree?: TreeJob;
   readonly stamps?: SharedArrayBuffer;
   readonly first?: boolean;
 }

@@ -8,8 +8,8 @@
  */
 
 import { assert, assertEquals } from "../_assert.ts";
-import { runPivot, tempDir, TempProject } from "../_project.ts";
-import { test } from "../_harness.ts";
+import { CLI, type PivotResult, runPivot, tempDir, TempProject } from "../_project.ts";
+import { output, test } from "../_harness.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
 
 const BIG = (1 << 20) + 4096; // past the size read whole
@@ -301,6 +301,98 @@ test("hardlink checkout of a large directory (two threads): every file linked, a
   assertEquals(leftovers(p, "gen"), []);
 });
 
+/** `pivot checkout --mode copy` in `p` with `env` added, under the umask `umask` when given. */
+async function copyCheckout(
+  p: TempProject,
+  env: Record<string, string>,
+  umask?: string,
+): Promise<PivotResult> {
+  const args = ["checkout", "--mode", "copy"];
+  if (umask === undefined) return await runPivot(p.root, args, env);
+  // The umask is the process's own: set by the shell that becomes pivot.
+  const script = `umask ${umask} && exec "$0" run -A "$@"`;
+  const run = await output("sh", {
+    args: ["-c", script, Deno.execPath(), CLI, ...args],
+    cwd: p.root,
+    env: { NO_COLOR: "1", ...env },
+  });
+  const text = new TextDecoder();
+  return { code: run.code, stdout: text.decode(run.stdout), stderr: text.decode(run.stderr) };
+}
+
+test("copy checkout of a large directory (two threads, one, a umask of 077): every file a writable copy; a bad or missing object stops it", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": MANY_PIPELINE });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  const objectOf = async (file: string) => {
+    const hash = await hashFile(p.path("gen", file));
+    return p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  };
+  const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
+  const objects = await Promise.all(some.map(objectOf));
+  // Two threads, one (as when no core is free), then two under a umask of
+  // 077 (which must not narrow the copies' 0644).
+  for (let round = 0; round < 3; round++) {
+    await Deno.remove(p.path("gen"), { recursive: true });
+    const env = { PIVOT_HELPER_THREAD: round === 1 ? "off" : "on" };
+    const checkout = await copyCheckout(p, env, round === 2 ? "077" : undefined);
+    assertEquals(checkout.code, 0, `round ${round}: ${checkout.stderr}`);
+    let count = 0;
+    for (let d = 0; d < 5; d++) {
+      for (const _ of Deno.readDirSync(p.path(`gen/d${d}`))) count++;
+    }
+    assertEquals(count, MANY, `round ${round}`);
+    for (const [k, file] of some.entries()) {
+      const i = Number(file.slice(file.indexOf("/f") + 2, -4));
+      assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+      const [copy, object] = [await Deno.stat(p.path("gen", file)), await Deno.stat(objects[k])];
+      assert(copy.ino !== object.ino, `${file}: a copy, not the object`);
+      assertEquals(copy.mode! & 0o777, 0o644, `round ${round}: ${file}`);
+    }
+    assertEquals(leftovers(p, "gen"), ["gen"]);
+    // The copies' stamps are recorded: the next run reads nothing.
+    assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
+  }
+
+  // Objects whose stamps are unknown (touched; also the case of objects
+  // only fetched, never checked together): each is checked on its own after
+  // the pass (hashed again), and the copies stand, not made a second time.
+  const past = new Date(Date.now() - 3600_000);
+  for (const object of objects) await Deno.utime(object, past, past);
+  await Deno.remove(p.path("gen"), { recursive: true });
+  const touched = await copyCheckout(p, { PIVOT_HELPER_THREAD: "on", PIVOT_TRACE: "1" });
+  assertEquals(touched.code, 0, touched.stderr);
+  assert(touched.stderr.includes("restore: objects checked one by one"), touched.stderr);
+  assert(!touched.stderr.includes("restore: objects verified"), "not the careful path");
+  for (const [k, file] of some.entries()) {
+    const i = Number(file.slice(file.indexOf("/f") + 2, -4));
+    assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+    assert((await Deno.stat(p.path("gen", file))).ino !== (await Deno.stat(objects[k])).ino);
+  }
+  assertEquals(leftovers(p, "gen"), ["gen"]);
+
+  // An object near the end (the helper's share) written in place: caught,
+  // though it was copied before its stamp was checked.
+  await Deno.remove(p.path("gen"), { recursive: true });
+  const bad = objects[objects.length - 1];
+  await Deno.chmod(bad, 0o644);
+  await Deno.writeTextFile(bad, "evil", { append: true });
+  const checkout = await copyCheckout(p, { PIVOT_HELPER_THREAD: "on" });
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes("is corrupt"), checkout.stderr);
+  assertEquals(await p.exists("gen"), false);
+  // The folder the copies were made in is gone too.
+  assertEquals(leftovers(p, "gen"), []);
+
+  // Made again; then an object removed: nothing placed either.
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
+  await Deno.remove(p.path("gen"), { recursive: true });
+  await Deno.remove(objects[3]);
+  const missing = await copyCheckout(p, { PIVOT_HELPER_THREAD: "on" });
+  assertEquals(missing.code, 1, missing.stderr);
+  assertEquals(await p.exists("gen"), false);
+  assertEquals(leftovers(p, "gen"), []);
+});
+
 /** Names in the project's root that start with `name` (a tree half built beside it). */
 function leftovers(p: TempProject, name: string): string[] {
   return [...Deno.readDirSync(p.path("."))].map((e) => e.name).filter((n) => n.startsWith(name));
@@ -318,7 +410,7 @@ function otherFilesystem(): string | undefined {
 }
 
 test(
-  "hardlink checkout with the cache on another filesystem: each file is placed as a copy",
+  "hardlink or copy checkout with the cache on another filesystem: each file is placed as a copy",
   { ignore: otherFilesystem() === undefined },
   async () => {
     await using cache = await tempDir({ parent: otherFilesystem() });
@@ -329,9 +421,9 @@ test(
       ".pivot/config.yaml": `cache:\n  dir: ${cacheDir}\n`,
     });
     assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
-    for (let round = 0; round < 2; round++) {
+    for (const mode of ["hardlink", "hardlink", "copy", "copy"]) {
       await Deno.remove(p.path("gen"), { recursive: true });
-      const checkout = await p.pivot("checkout", "--mode", "hardlink");
+      const checkout = await p.pivot("checkout", "--mode", mode);
       assertEquals(checkout.code, 0, checkout.stderr);
       assertEquals(await p.read("gen/sub/a.txt"), "one");
       assertEquals(await p.read("gen/twin.txt"), "same");

@@ -3,14 +3,16 @@ import {
   coreFreeGiven,
   HelperThread,
   linkMany,
-  type LinkTree,
+  type ObjectTree,
+  statAndCopyTree,
   statAndLinkTree,
   statMany,
 } from "../../lib/storage/stat_many.ts";
 import { stampOf } from "../../lib/storage/state.ts";
+import { SMALL_COPY } from "../../lib/storage/copy.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
-import { test } from "../_harness.ts";
+import { output, test } from "../_harness.ts";
 
 /** Several blocks of items; the helper is used, and takes the last block before the caller takes any. */
 const FILES = 3000;
@@ -91,7 +93,7 @@ test("linkMany throws when something is at a new name already", async () => {
  * then the rest, as a cache names them), a manifest listing them at paths
  * in seven directories (made under `into/`), and its text.
  */
-async function treeOf(dir: { path(rel: string): string }, files: number): Promise<LinkTree> {
+async function treeOf(dir: { path(rel: string): string }, files: number): Promise<ObjectTree> {
   const objects = `${dir.path("objects")}/`;
   const entries: { hash: string; path: string }[] = [];
   for (let i = 0; i < files; i++) {
@@ -181,6 +183,98 @@ test("statAndLinkTree: an object the helper cannot name (not a hex hash) is left
   assertEquals(Deno.readTextFileSync(tree.into + files[odd].path), "odd\n");
   for (let i = 0; i < FILES; i += 97) {
     assertEquals(Deno.statSync(tree.into + files[i].path).ino, stamps[i]!.ino, `file ${i}`);
+  }
+});
+
+/** A tree as {@link treeOf} makes it, its objects read-only (0444) as a cache's are. */
+async function readOnlyTreeOf(
+  dir: { path(rel: string): string },
+  files: number,
+): Promise<ObjectTree> {
+  const tree = await treeOf(dir, files);
+  for (const { hash } of tree.files) Deno.chmodSync(tree.objectPath(hash), 0o444);
+  return tree;
+}
+
+test("statAndCopyTree on two threads gives each object's stamp and a writable copy of it with its own", async () => {
+  await using dir = await tempDir();
+  const tree = await readOnlyTreeOf(dir, FILES);
+  const { stamps, copies } = await statAndCopyTree(tree, BOTH);
+  for (const [i, { hash, path }] of tree.files.entries()) {
+    const object = Deno.statSync(tree.objectPath(hash));
+    const copy = Deno.statSync(tree.into + path);
+    assertEquals(stamps[i], stampOf(object), `file ${i}`);
+    assertEquals(copies[i], stampOf(copy), `file ${i}`);
+    assert(copy.ino !== object.ino, `file ${i}: a copy, not a link`);
+    assertEquals(copy.mode! & 0o777, 0o644, `file ${i}`);
+    assertEquals(Deno.readTextFileSync(tree.into + path), `file ${i}\n`);
+  }
+});
+
+test("statAndCopyTree: a missing object has no stamp and no copy; a large one a stamp and no copy", async () => {
+  await using dir = await tempDir();
+  const tree = await readOnlyTreeOf(dir, FILES);
+  // In the calling thread's blocks, at block edges, and in the helper's (the last).
+  const gone = new Set([0, 127, 1500, FILES - 1]);
+  const large = new Set([128, 1501, FILES - 200, FILES - 2]);
+  for (const i of gone) await Deno.remove(tree.objectPath(tree.files[i].hash));
+  for (const i of large) {
+    const object = tree.objectPath(tree.files[i].hash);
+    await Deno.chmod(object, 0o644);
+    await Deno.writeFile(object, new Uint8Array(SMALL_COPY + 1));
+  }
+  const { stamps, copies } = await statAndCopyTree(tree, BOTH);
+  for (const [i, { hash, path }] of tree.files.entries()) {
+    const placed = await Deno.lstat(tree.into + path).catch(() => undefined);
+    if (gone.has(i)) {
+      assert(i in stamps && stamps[i] === undefined, `file ${i}: undefined, not a hole`);
+      assertEquals([copies[i], placed], [undefined, undefined], `file ${i}`);
+    } else if (large.has(i)) {
+      // Left to the caller, which copies it by the kernel.
+      assertEquals(stamps[i], stampOf(Deno.statSync(tree.objectPath(hash))), `file ${i}`);
+      assertEquals([copies[i], placed], [undefined, undefined], `file ${i}`);
+    } else {
+      assertEquals(copies[i], stampOf(placed!), `file ${i}`);
+    }
+  }
+  await Deno.remove(dir.path("into"), { recursive: true });
+  for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`into/d${d}`), { recursive: true });
+  const alone = await statAndCopyTree(tree);
+  assertEquals(alone.stamps, stamps, "one thread gives the same stamps");
+  assertEquals(alone.copies.map((c) => c === undefined), copies.map((c) => c === undefined));
+});
+
+test("statAndCopyTree throws when something is at a new name already, and leaves it", async () => {
+  await using dir = await tempDir();
+  const tree = await readOnlyTreeOf(dir, FILES);
+  const inTheWay = tree.into + tree.files[FILES - 3].path;
+  await Deno.writeTextFile(inTheWay, "in the way\n");
+  await assertRejects(() => statAndCopyTree(tree, BOTH), Deno.errors.AlreadyExists);
+  assert(Deno.readTextFileSync(inTheWay) === "in the way\n", "not replaced");
+});
+
+test("statAndCopyTree's copies are 0644 under a umask of 077, on both threads", async () => {
+  await using dir = await tempDir();
+  const tree = await readOnlyTreeOf(dir, FILES);
+  // In a process of its own: the umask is the whole process's (the helper thread's too).
+  const module = new URL("../../lib/storage/stat_many.ts", import.meta.url).href;
+  const code = `import { statAndCopyTree } from "${module}";
+Deno.umask(0o077);
+const [objects, into, manifest] = Deno.args;
+const files = JSON.parse(manifest).files;
+const objectPath = (h) => objects + h.slice(0, 2) + "/" + h.slice(2);
+const { copies } = await statAndCopyTree(
+  { files, manifest, objectPath, objects, into },
+  { parallelFrom: 1, helperFirst: true },
+);
+console.log(copies.filter((c) => c !== undefined).length);`;
+  const run = await output(Deno.execPath(), {
+    args: ["eval", code, tree.objects, tree.into, tree.manifest],
+  });
+  assert(run.success, new TextDecoder().decode(run.stderr));
+  assertEquals(new TextDecoder().decode(run.stdout).trim(), String(FILES));
+  for (const [i, { path }] of tree.files.entries()) {
+    assertEquals(Deno.statSync(tree.into + path).mode! & 0o777, 0o644, `file ${i}`);
   }
 });
 
