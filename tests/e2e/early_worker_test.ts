@@ -3,12 +3,11 @@
  * the pipeline) while the fingerprint is computed (`earlyWorker` in
  * lib/cli/session.ts): the run is the same as without it, the worker is the
  * one the first stage runs in, and a run refused after the fingerprint
- * leaves no worker's staging area behind. Its module graph comes from the `deno info`
- * started as the pipeline's import begins when no module changed since.
+ * leaves no worker's staging area behind.
  */
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { age, runPivot, TempProject } from "../_project.ts";
+import { runPivot, TempProject } from "../_project.ts";
 import { test } from "../_harness.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
@@ -115,15 +114,4 @@ test("a run refused after the fingerprint ran nothing and leaves no staging area
   assertEquals(await p.read("lib/shout.ts"), before);
   assertEquals(await p.exists("build/a.txt"), false, "nothing ran");
   assertEquals(stagingLeft(p), []);
-});
-
-test("a cold repro takes its module graph from the deno info started as the pipeline loads", async () => {
-  await using p = await TempProject.create(FILES);
-  age(p);
-  const first = await traced(p, "repro");
-  assertEquals(first.code, 0, first.stderr);
-  assertMatch(first.trace, /fingerprint: deno info started early/);
-  assert(!first.trace.includes("early module graph not used"), first.trace);
-  assertMatch(first.trace, /session: first worker started/);
-  assertEquals(await p.read("build/b.txt"), "HI!");
 });
