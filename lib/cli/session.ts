@@ -43,12 +43,10 @@ import type { EngineContext } from "../engine/context.ts";
 import { refuseOutsOverCode } from "../engine/out_paths.ts";
 import {
   codeAccessOf,
-  type EarlyGraph,
   type FingerprintOptions,
   fingerprintStages,
   importHostsOf,
   prepareAnalysis,
-  startModuleGraph,
 } from "../fingerprint/fingerprint.ts";
 import { moduleUrlOf, type StageDef } from "../model/stage_def.ts";
 import { mark } from "../trace.ts";
@@ -321,14 +319,11 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       mark("session: first worker started");
     },
   };
-  /** The pipeline's `deno info`, started as its import begins (see `load`). */
-  let earlyGraph: EarlyGraph | undefined;
   const fingerprintOptions = {
     projectRoot: project.root,
     denoConfig,
     pivotRoot: PIVOT_ROOT,
     state,
-    earlyGraph: () => earlyGraph,
     ...(options.earlyWorker ? { coldGraph } : {}),
     ...(config.userCache ? { userCache: analysisCacheFolder } : {}),
   };
@@ -397,12 +392,6 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     // Importing the user's modules needs their deno.json: in the launcher's
     // own process (lib/launcher_attempt.ts), that is its child's work.
     if (cached === undefined) needChild("importing the pipeline");
-    // A cold fingerprint's `deno info` of the pipeline runs in its own
-    // process beside the pipeline's import (~25 ms of waiting otherwise,
-    // after it); the fingerprint takes its graph if no module changed since.
-    if (cached === undefined && !fresh && options.fingerprint !== false) {
-      earlyGraph = await startModuleGraph(pipelineFile, fingerprintOptions);
-    }
     const probed = new Map<string, string | undefined>();
     const loaded = cached ??
       (fresh
@@ -437,9 +426,6 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     const fingerprints = options.fingerprint === false
       ? new Map()
       : derived.fingerprints ?? await fingerprintStages(graph.order, fingerprintOptions);
-    // Used or not (another entry, a module changed since), it has ended.
-    await earlyGraph?.graph;
-    earlyGraph = undefined;
     earlyStages = undefined;
     mark("session: fingerprinted");
     // A function of the stages and their fingerprints: a load cache holding both was
@@ -562,8 +548,6 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
       },
     };
   } catch (error) {
-    // No `deno info` started ahead outlives a session that failed to open.
-    await earlyGraph?.graph;
     await earlyPool?.close();
     state.kv.close();
     closeTempJournal();

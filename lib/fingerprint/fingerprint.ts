@@ -27,19 +27,12 @@
  */
 
 import type { CommandRef, StageDef } from "../model/stage_def.ts";
-import {
-  isRacy,
-  NS,
-  type RacyClock,
-  racyClock,
-  stampOf,
-  type StateStore,
-} from "../storage/state.ts";
+import { NS, type StateStore } from "../storage/state.ts";
 import { keyPart, readBlob, writeBlob } from "./_blob.ts";
 import { configInputs } from "./_config_inputs.ts";
 import { ProjectFiles } from "./_files.ts";
 import type { ModuleGraph } from "./_module_graph.ts";
-import { fromFileUrl, statOrUndefined, toFileUrl } from "../paths.ts";
+import { fromFileUrl, toFileUrl } from "../paths.ts";
 import { ownCodePrefixes } from "../own_code.ts";
 import { resolvePath } from "./_paths.ts";
 import { jsrUrl } from "../jsr.ts";
@@ -148,22 +141,6 @@ export interface FingerprintOptions {
    * undefined: no such cache. A warm run never calls it.
    */
   userCache?: () => string | undefined;
-  /**
-   * A `deno info` started ahead of need ({@link startModuleGraph}): the
-   * graph of its entry is taken from it, instead of running `deno info`
-   * again, when nothing it rests on changed since it started.
-   */
-  earlyGraph?: () => EarlyGraph | undefined;
-}
-
-/** A module graph being found ahead of need, by {@link startModuleGraph}. */
-export interface EarlyGraph {
-  /** The `file:` URL of the module whose graph it is. */
-  readonly entry: string;
-  /** The clock when `deno info` started: files modified since are not trusted. */
-  readonly since: RacyClock;
-  /** The graph; undefined when `deno info` failed (the usual run then says why). */
-  readonly graph: Promise<ModuleGraph | undefined>;
 }
 
 /** Counters of one fingerprinting call. */
@@ -280,22 +257,6 @@ export async function fingerprintStages(
   options: FingerprintOptions,
 ): Promise<Map<string, StageFingerprint>> {
   return await new FingerprintRun(options).fingerprint(stages);
-}
-
-/**
- * Start `deno info` for the module graph of `entry` (an absolute path) now,
- * when the project's state has no graph recorded for it (the fingerprint
- * will run `deno info` for it anyway): a cold command's `deno info` then
- * runs while its main thread imports the pipeline, not after. Undefined
- * when a graph is recorded. Pass the result as
- * {@link FingerprintOptions.earlyGraph}, and await its `graph` before the
- * process ends, used or not.
- */
-export async function startModuleGraph(
-  entry: string,
-  options: FingerprintOptions,
-): Promise<EarlyGraph | undefined> {
-  return await new FingerprintRun(options).startGraph(toFileUrl(entry));
 }
 
 /**
@@ -513,57 +474,9 @@ class FingerprintRun {
     return result;
   }
 
-  /** See {@link startModuleGraph}. */
-  async startGraph(entry: string): Promise<EarlyGraph | undefined> {
-    if (await readBlob<GraphRecord>(this.#state, await this.#graphKey(entry))) return undefined;
-    const { moduleGraph } = await graphs();
-    const since = racyClock();
-    const graph = moduleGraph(fromFileUrl(entry), this.#graphOptions()).catch(() => undefined);
-    mark("fingerprint: deno info started early");
-    return { entry, since, graph };
-  }
-
-  /**
-   * The graph of `entry` from {@link FingerprintOptions.earlyGraph}, unless
-   * one of its modules or config inputs was modified since that `deno info`
-   * started (or within the racy margin before): what it read then may not
-   * be what is there now, and `deno info` runs again.
-   */
-  async #earlyGraph(entry: string): Promise<ModuleGraph | undefined> {
-    const early = this.options.earlyGraph?.();
-    if (early === undefined || early.entry !== entry) return undefined;
-    const graph = await early.graph;
-    if (graph === undefined) return undefined;
-    const paths = [
-      ...Object.values(graph).map((module) => module.path),
-      ...await this.#configInputs(),
-    ];
-    for (const path of paths) {
-      const info = statOrUndefined(path);
-      if (info !== undefined && isRacy(stampOf(info), early.since)) {
-        mark(`fingerprint: early module graph not used: ${path} modified since`);
-        return undefined;
-      }
-    }
-    return graph;
-  }
-
-  #graphKey(entry: string): Promise<Deno.KvKey> {
-    return keyPart([this.#identity(), entry]).then((part) => [NS.fingerprint, "graph", V, part]);
-  }
-
-  #graphOptions() {
-    return {
-      deno: this.options.deno ?? Deno.execPath(),
-      cwd: this.options.projectRoot,
-      denoConfig: this.options.denoConfig,
-      ignoredPrefixes: this.#ignored,
-    };
-  }
-
   /** The local module graph of `entry` (a `file:` URL), cached while its imports are unchanged. */
   async graph(entry: string): Promise<ModuleGraph> {
-    const key = await this.#graphKey(entry);
+    const key = [NS.fingerprint, "graph", V, await keyPart([this.#identity(), entry])];
     const record = await readBlob<GraphRecord>(this.#state, key);
     // A graph recorded before modules listed their imports of Pivot's API
     // (`own`) is made again once, so the load cache can judge it.
@@ -578,8 +491,12 @@ class FingerprintRun {
     // The cold path's next modules, loaded while the main thread waits for `deno info`.
     void resolution().catch(() => {});
     if (this.options.userCache !== undefined) void userCaches().catch(() => {});
-    const graph = await this.#earlyGraph(entry) ??
-      await moduleGraph(fromFileUrl(entry), this.#graphOptions());
+    const graph = await moduleGraph(fromFileUrl(entry), {
+      deno: this.options.deno ?? Deno.execPath(),
+      cwd: this.options.projectRoot,
+      denoConfig: this.options.denoConfig,
+      ignoredPrefixes: this.#ignored,
+    });
     this.#stats.graphRuns++;
     mark("fingerprint: deno info done");
     await this.options.coldGraph?.found(entry, graph);
