@@ -21,6 +21,7 @@ import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { ensureDir } from "./ensure_dir.ts";
 import { lockYaml } from "./lock_yaml.ts";
+import { surelyAbsent } from "../absent_path.ts";
 
 /** A dep as locked. */
 export interface LockDep {
@@ -93,6 +94,8 @@ export async function readLockStamped(
   state: StateStore,
   cache?: Cache,
 ): Promise<{ data: LockData; stamp: FileStamp } | undefined> {
+  // A stage never run has none: told without a failing stat (lib/absent_path.ts).
+  if (surelyAbsent(path)) return undefined;
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path); // sync: read for every stage on every run
