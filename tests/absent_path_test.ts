@@ -4,8 +4,8 @@
  * says nothing without FFI.
  */
 
-import { surelyAbsent } from "../lib/absent_path.ts";
-import { assertEquals } from "./_assert.ts";
+import { statIfPresent, surelyAbsent } from "../lib/absent_path.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { test } from "./_harness.ts";
 
 /** What `Deno.statSync` says of `path`: found, or the name of the error it throws. */
@@ -42,6 +42,24 @@ test("a path is surely absent exactly when stat throws NotFound", () => {
     // A NUL would cut the C string short (to `${dir}/file`): not told here.
     assertEquals(surelyAbsent(`${dir}/missing\0`), false);
     assertEquals(surelyAbsent(`${dir}/file\0missing`), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+test("statIfPresent answers as stat does, before and after it met an absent path", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/file`, "xy");
+    // Twice: the first absence is found by a failing stat, the second by libc.
+    for (let round = 0; round < 2; round++) {
+      assertEquals(statIfPresent(`${dir}/file`)?.size, 2);
+      assertEquals(statIfPresent(`${dir}/missing`), undefined);
+      assertThrows(() => statIfPresent(`${dir}/file/below`), Deno.errors.NotADirectory);
+    }
+    // Made after a miss: found.
+    Deno.writeTextFileSync(`${dir}/missing`, "now");
+    assert(statIfPresent(`${dir}/missing`)?.isFile);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
