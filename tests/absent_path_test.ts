@@ -6,7 +6,7 @@
 
 import { statIfPresent, surelyAbsent } from "../lib/absent_path.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { test } from "./_harness.ts";
+import { output, test } from "./_harness.ts";
 
 /** What `Deno.statSync` says of `path`: found, or the name of the error it throws. */
 function statSays(path: string): string {
@@ -67,18 +67,20 @@ test("statIfPresent answers as stat does, before and after it met an absent path
 
 test("without FFI nothing is said absent, and callers stat as before", async () => {
   const module = new URL("../lib/absent_path.ts", import.meta.url).href;
-  const script = `import { surelyAbsent } from "${module}";\n` +
-    `console.log(surelyAbsent("/nonexistent/pivot-absent-path-test"));\n`;
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--no-config", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = result.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(script));
-  await writer.close();
-  const { code, stdout, stderr } = await result.output();
-  assertEquals(code, 0, new TextDecoder().decode(stderr));
-  assertEquals(new TextDecoder().decode(stdout).trim(), "false");
+  const dir = Deno.makeTempDirSync();
+  try {
+    const script = `${dir}/probe.ts`;
+    Deno.writeTextFileSync(
+      script,
+      `import { surelyAbsent } from "${module}";\n` +
+        `console.log(surelyAbsent("${dir}/missing"));\n`,
+    );
+    const result = await output(Deno.execPath(), {
+      args: ["run", "--allow-read", "--no-config", script],
+    });
+    assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
+    assertEquals(new TextDecoder().decode(result.stdout).trim(), "false");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
