@@ -61,6 +61,9 @@ export function resolve(...paths: string[]): string {
   return normal.length > 0 ? normal : ".";
 }
 
+/** A `/` run, or a `.` or `..` segment: what {@link normalize} changes. */
+const NOT_NORMAL = /\/\/|(?:^|\/)\.\.?(?:\/|$)/;
+
 /**
  * `path` normalized: `.` and `..` segments resolved, `/` runs collapsed, a
  * trailing `/` kept.
@@ -74,6 +77,8 @@ export function resolve(...paths: string[]): string {
  */
 export function normalize(path: string): string {
   if (path.length === 0) return ".";
+  // Most paths are normal already: returned as they are, not split and joined.
+  if (!NOT_NORMAL.test(path)) return path;
   const absolute = path.charCodeAt(0) === 47;
   const trailing = path.charCodeAt(path.length - 1) === 47;
   let normal = normalizeSegments(path, !absolute);

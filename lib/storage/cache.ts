@@ -21,6 +21,7 @@ import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts"
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { statOrUndefined } from "../paths.ts";
+import { statIfPresent } from "../absent_path.ts";
 
 export { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "./checkout_mode.ts";
 import type { CheckoutMode } from "./checkout_mode.ts";
@@ -365,7 +366,8 @@ export class Cache {
     onCorrupt: (message: string) => void = () => {},
   ): Promise<FileStamp | undefined> {
     const object = this.objectPath(hash);
-    const info = statOrUndefined(object);
+    // A new object (every out of a first run) is not there yet: told without a failing stat.
+    const info = statIfPresent(object);
     if (info === undefined) return undefined;
     const stamp = stampOf(info);
     const known = await state.objectStamp(hash);

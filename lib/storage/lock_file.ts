@@ -21,6 +21,7 @@ import type { Hash } from "./hash.ts";
 import { type FileStamp, NS, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { ensureDir } from "./ensure_dir.ts";
 import { lockYaml } from "./lock_yaml.ts";
+import { statIfPresent } from "../absent_path.ts";
 
 /** A dep as locked. */
 export interface LockDep {
@@ -93,13 +94,10 @@ export async function readLockStamped(
   state: StateStore,
   cache?: Cache,
 ): Promise<{ data: LockData; stamp: FileStamp } | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path); // sync: read for every stage on every run
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  // Sync: read for every stage on every run. A stage never run has none,
+  // told without a failing stat in a first run (lib/absent_path.ts).
+  const info = statIfPresent(path);
+  if (info === undefined) return undefined;
   const stamp = stampOf(info);
   const cached = await state.getInRange<CachedLock>([NS.lock], [NS.lock, rel]);
   if (cached && sameStamp(cached, stamp)) return { data: cached.data, stamp };
