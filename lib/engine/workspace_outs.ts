@@ -49,6 +49,7 @@ import {
   HelperThread,
   linkMany,
   type ManyOptions,
+  type ObjectTree,
   PARALLEL_FROM_STARTED,
   statAndCopyTree,
   statAndLinkTree,
@@ -176,14 +177,7 @@ async function linkTree(
 ): Promise<{ files: PlacedFile[]; digest: string | undefined } | undefined> {
   const { cache, state } = context;
   return await buildBeside(out, entries, async (base) => {
-    const short = fromWorkingDir();
-    const { stamps, linked } = await statAndLinkTree({
-      files: entries,
-      manifest: text,
-      objectPath: (hash) => short(cache.objectPath(hash)),
-      objects: short(cache.objectsDir),
-      into: short(base),
-    }, many);
+    const { stamps, linked } = await statAndLinkTree(objectTree(cache, entries, text, base), many);
     mark("restore: objects linked");
     const digest = await linkedVouch(state, out.path, hash, entries, stamps);
     if (digest === undefined) return undefined;
@@ -236,14 +230,7 @@ async function copyTree(
 ): Promise<{ files: PlacedFile[]; digest: undefined } | undefined> {
   const { cache, state } = context;
   return await buildBeside(out, entries, async (base) => {
-    const short = fromWorkingDir();
-    const { stamps, copies } = await statAndCopyTree({
-      files: entries,
-      manifest: text,
-      objectPath: (hash) => short(cache.objectPath(hash)),
-      objects: short(cache.objectsDir),
-      into: short(base),
-    }, many);
+    const { stamps, copies } = await statAndCopyTree(objectTree(cache, entries, text, base), many);
     mark("restore: objects copied");
     if (!(await stampsVouch(state, out.path, hash, entries, stamps))) {
       // Not vouched for at once (the objects never checked together: only
@@ -267,6 +254,28 @@ async function copyTree(
     mark("restore: files placed");
     return { files, digest: undefined };
   });
+}
+
+/**
+ * The files of a directory manifest (`entries`, parsed from `text`) as one
+ * pass over their objects places them in the folder `base` (ending in "/"):
+ * every path relative to the working directory where it lies under it
+ * ({@link fromWorkingDir}).
+ */
+function objectTree(
+  cache: EngineContext["cache"],
+  entries: readonly ManifestEntry[],
+  text: string,
+  base: string,
+): ObjectTree {
+  const short = fromWorkingDir();
+  return {
+    files: entries,
+    manifest: text,
+    objectPath: (hash) => short(cache.objectPath(hash)),
+    objects: short(cache.objectsDir),
+    into: short(base),
+  };
 }
 
 /**
