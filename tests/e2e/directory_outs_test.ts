@@ -246,12 +246,7 @@ pipeline.stage({
 test("hardlink checkout of a large directory (two threads): every file linked, a bad or missing object stops it", async () => {
   await using p = await TempProject.create({ "pipeline.ts": MANY_PIPELINE });
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
-  const objectOf = async (file: string) => {
-    const hash = await hashFile(p.path("gen", file));
-    return p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
-  };
-  const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
-  const objects = await Promise.all(some.map(objectOf));
+  const { some, objects } = await sampledObjects(p);
   // Twice: the first checks each object's stamp, the second by one digest
   // (and on one thread, as when no core is free); then from a directory
   // below the root (the objects and the new names are then not under the
@@ -263,42 +258,21 @@ test("hardlink checkout of a large directory (two threads): every file linked, a
     const env = { PIVOT_HELPER_THREAD: round === 1 ? "off" : "on" };
     const checkout = await runPivot(p.path(round < 2 ? "" : "below"), args, env);
     assertEquals(checkout.code, 0, checkout.stderr);
-    let count = 0;
-    for (let d = 0; d < 5; d++) {
-      for (const _ of Deno.readDirSync(p.path(`gen/d${d}`))) count++;
-    }
-    assertEquals(count, MANY, `round ${round}`);
+    assertEquals(filesUnderGen(p), MANY, `round ${round}`);
     for (const [k, file] of some.entries()) {
-      const i = Number(file.slice(file.indexOf("/f") + 2, -4));
-      assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+      assertEquals(await p.read(`gen/${file}`), contentOf(file));
       assertEquals((await Deno.stat(p.path("gen", file))).ino, (await Deno.stat(objects[k])).ino);
     }
     assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["gen"] });
   }
 
-  // An object near the end (the helper's share) written in place: caught.
-  await Deno.remove(p.path("gen"), { recursive: true });
-  const bad = objects[objects.length - 1];
-  await Deno.chmod(bad, 0o644);
-  await Deno.writeTextFile(bad, "evil", { append: true });
-  const checkout = await runPivot(p.path(""), ["checkout", "--mode", "hardlink"], {
-    PIVOT_HELPER_THREAD: "on",
-  });
-  assertEquals(checkout.code, 1, checkout.stderr);
-  assert(checkout.stderr.includes("is corrupt"), checkout.stderr);
-  assertEquals(await p.exists("gen"), false);
-  // Linked before the stamps were checked: the folder it was linked in is gone too.
-  assertEquals(leftovers(p, "gen"), []);
-
-  // Made again; then an object removed: nothing placed either.
-  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
-  await Deno.remove(p.path("gen"), { recursive: true });
-  await Deno.remove(objects[3]);
-  const missing = await p.pivot("checkout", "--mode", "hardlink");
-  assertEquals(missing.code, 1, missing.stderr);
-  assertEquals(await p.exists("gen"), false);
-  // No half-built tree left beside it either.
-  assertEquals(leftovers(p, "gen"), []);
+  // Linked before the stamps were checked: nothing placed, and the folder
+  // it was linked in is gone too.
+  await assertBadObjectsStop(
+    p,
+    objects,
+    (env) => runPivot(p.root, ["checkout", "--mode", "hardlink"], env),
+  );
 });
 
 /** `pivot checkout --mode copy` in `p` with `env` added, under the umask `umask` when given. */
@@ -323,12 +297,7 @@ async function copyCheckout(
 test("copy checkout of a large directory (two threads, one, a umask of 077): every file a writable copy; a bad or missing object stops it", async () => {
   await using p = await TempProject.create({ "pipeline.ts": MANY_PIPELINE });
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
-  const objectOf = async (file: string) => {
-    const hash = await hashFile(p.path("gen", file));
-    return p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
-  };
-  const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
-  const objects = await Promise.all(some.map(objectOf));
+  const { some, objects } = await sampledObjects(p);
   // Two threads, one (as when no core is free), then two under a umask of
   // 077 (which must not narrow the copies' 0644).
   for (let round = 0; round < 3; round++) {
@@ -336,14 +305,9 @@ test("copy checkout of a large directory (two threads, one, a umask of 077): eve
     const env = { PIVOT_HELPER_THREAD: round === 1 ? "off" : "on" };
     const checkout = await copyCheckout(p, env, round === 2 ? "077" : undefined);
     assertEquals(checkout.code, 0, `round ${round}: ${checkout.stderr}`);
-    let count = 0;
-    for (let d = 0; d < 5; d++) {
-      for (const _ of Deno.readDirSync(p.path(`gen/d${d}`))) count++;
-    }
-    assertEquals(count, MANY, `round ${round}`);
+    assertEquals(filesUnderGen(p), MANY, `round ${round}`);
     for (const [k, file] of some.entries()) {
-      const i = Number(file.slice(file.indexOf("/f") + 2, -4));
-      assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+      assertEquals(await p.read(`gen/${file}`), contentOf(file));
       const [copy, object] = [await Deno.stat(p.path("gen", file)), await Deno.stat(objects[k])];
       assert(copy.ino !== object.ino, `${file}: a copy, not the object`);
       assertEquals(copy.mode! & 0o777, 0o644, `round ${round}: ${file}`);
@@ -364,34 +328,69 @@ test("copy checkout of a large directory (two threads, one, a umask of 077): eve
   assert(touched.stderr.includes("restore: objects checked one by one"), touched.stderr);
   assert(!touched.stderr.includes("restore: objects verified"), "not the careful path");
   for (const [k, file] of some.entries()) {
-    const i = Number(file.slice(file.indexOf("/f") + 2, -4));
-    assertEquals(await p.read(`gen/${file}`), `file ${i}\n`);
+    assertEquals(await p.read(`gen/${file}`), contentOf(file));
     assert((await Deno.stat(p.path("gen", file))).ino !== (await Deno.stat(objects[k])).ino);
   }
   assertEquals(leftovers(p, "gen"), ["gen"]);
 
-  // An object near the end (the helper's share) written in place: caught,
-  // though it was copied before its stamp was checked.
+  // Copied before the stamps were checked: nothing placed, and the folder
+  // the copies were made in is gone too.
+  await assertBadObjectsStop(p, objects, (env) => copyCheckout(p, env));
+});
+
+/** The objects of a sample of {@link MANY_PIPELINE}'s files (at both threads' ends), after a run. */
+async function sampledObjects(p: TempProject): Promise<{ some: string[]; objects: string[] }> {
+  const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
+  const objects = await Promise.all(some.map(async (file) => {
+    const hash = await hashFile(p.path("gen", file));
+    return p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  }));
+  return { some, objects };
+}
+
+/** What {@link MANY_PIPELINE} writes in `file` (`dN/fI.txt`). */
+function contentOf(file: string): string {
+  return `file ${Number(file.slice(file.indexOf("/f") + 2, -4))}\n`;
+}
+
+/** Files in `gen/`'s five directories. */
+function filesUnderGen(p: TempProject): number {
+  let count = 0;
+  for (let d = 0; d < 5; d++) {
+    for (const _ of Deno.readDirSync(p.path(`gen/d${d}`))) count++;
+  }
+  return count;
+}
+
+/**
+ * A checkout of the removed `gen/` (`checkout`, given the helper thread on)
+ * stops, placing nothing and leaving no folder beside it: when an object
+ * near the end (the helper's share) was written in place, then, after a
+ * run made it again, when an object is missing.
+ */
+async function assertBadObjectsStop(
+  p: TempProject,
+  objects: readonly string[],
+  checkout: (env: Record<string, string>) => Promise<PivotResult>,
+): Promise<void> {
   await Deno.remove(p.path("gen"), { recursive: true });
   const bad = objects[objects.length - 1];
   await Deno.chmod(bad, 0o644);
   await Deno.writeTextFile(bad, "evil", { append: true });
-  const checkout = await copyCheckout(p, { PIVOT_HELPER_THREAD: "on" });
-  assertEquals(checkout.code, 1, checkout.stderr);
-  assert(checkout.stderr.includes("is corrupt"), checkout.stderr);
+  const corrupt = await checkout({ PIVOT_HELPER_THREAD: "on" });
+  assertEquals(corrupt.code, 1, corrupt.stderr);
+  assert(corrupt.stderr.includes("is corrupt"), corrupt.stderr);
   assertEquals(await p.exists("gen"), false);
-  // The folder the copies were made in is gone too.
   assertEquals(leftovers(p, "gen"), []);
 
-  // Made again; then an object removed: nothing placed either.
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["gen"] });
   await Deno.remove(p.path("gen"), { recursive: true });
   await Deno.remove(objects[3]);
-  const missing = await copyCheckout(p, { PIVOT_HELPER_THREAD: "on" });
+  const missing = await checkout({ PIVOT_HELPER_THREAD: "on" });
   assertEquals(missing.code, 1, missing.stderr);
   assertEquals(await p.exists("gen"), false);
   assertEquals(leftovers(p, "gen"), []);
-});
+}
 
 /** Names in the project's root that start with `name` (a tree half built beside it). */
 function leftovers(p: TempProject, name: string): string[] {
