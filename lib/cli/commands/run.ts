@@ -6,6 +6,7 @@
 
 import { PivotError } from "../../errors.ts";
 import { type Command, intOption } from "../command.ts";
+import { JOBS_OPTION, JSON_EVENTS_OPTION } from "../repro_spec.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
 import { defaultJobs, runOnce } from "../wave.ts";
@@ -18,13 +19,8 @@ export const run: Command = {
   options: {
     force: { type: "boolean", short: "f", help: "run even if up to date" },
     "fail-fast": { type: "boolean", help: "stop starting stages after a failure" },
-    jobs: {
-      type: "string",
-      short: "j",
-      value: "N",
-      help: "stages to run at once (default: cores)",
-    },
-    json: { type: "boolean", help: "JSON Lines events on stdout" },
+    jobs: JOBS_OPTION,
+    json: JSON_EVENTS_OPTION,
     check: {
       type: "boolean",
       help: "type-check the pipeline (deno check) first; run nothing on a type error",

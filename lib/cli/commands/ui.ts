@@ -8,6 +8,7 @@
  */
 
 import { type Command, intOption, noPositionals } from "../command.ts";
+import { JOBS_OPTION, KEEP_GOING_OPTION } from "../repro_spec.ts";
 import { withSession } from "../session.ts";
 import { defaultJobs } from "../wave.ts";
 import { uiOptionsOf, watch } from "../watch.ts";
@@ -25,17 +26,8 @@ export const ui: Command = {
       help: "address to listen on (default 127.0.0.1; others expose the UI to the network)",
     },
     "no-open": { type: "boolean", help: "do not open a browser" },
-    jobs: {
-      type: "string",
-      short: "j",
-      value: "N",
-      help: "stages to run at once (default: cores)",
-    },
-    "keep-going": {
-      type: "boolean",
-      short: "k",
-      help: "after a failure, run every stage that does not depend on it",
-    },
+    jobs: JOBS_OPTION,
+    "keep-going": KEEP_GOING_OPTION,
   },
   async run({ values, positionals }, env) {
     const options = uiOptionsOf(values, "ui");
