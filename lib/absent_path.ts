@@ -15,6 +15,8 @@
  * @module
  */
 
+import { statOrUndefined } from "./paths.ts";
+
 /** `errno` for "no such file or directory" on Linux. */
 const ENOENT = 2;
 
@@ -68,18 +70,14 @@ export function surelyAbsent(path: string): boolean {
 let misses = 0;
 
 /**
- * `Deno.statSync(path)`, or undefined when nothing is there (other errors
- * are thrown). Once one path was found absent in this process, absence is
- * told by {@link surelyAbsent} first: for what is often absent (a lock file
- * or cache object before a stage's first run).
+ * {@link statOrUndefined}: `Deno.statSync(path)`, or undefined when nothing
+ * is there (other errors are thrown). Once one path was found absent in
+ * this process, absence is told by {@link surelyAbsent} first: for what is
+ * often absent (a lock file or cache object before a stage's first run).
  */
 export function statIfPresent(path: string): Deno.FileInfo | undefined {
   if (misses > 0 && surelyAbsent(path)) return undefined;
-  try {
-    return Deno.statSync(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    misses++;
-    return undefined;
-  }
+  const info = statOrUndefined(path);
+  if (info === undefined) misses++;
+  return info;
 }
