@@ -155,10 +155,13 @@ export async function statMany(
     const info = statOrUndefined(paths[i]);
     result[i] = info && stampOf(info);
   };
-  const stamps = new SharedArrayBuffer(useHelper(paths.length, options) ? paths.length * 32 : 0);
+  const words = stampWords("stat");
+  const stamps = new SharedArrayBuffer(
+    useHelper(paths.length, options) ? paths.length * words * 8 : 0,
+  );
   const numbers = new Float64Array(stamps);
   await share({ op: "stat", paths, stamps }, paths.length, local, (i) => {
-    result[i] = stampAt(numbers, 4 * i);
+    result[i] = stampAt(numbers, words * i);
   }, options);
   return result;
 }
@@ -262,11 +265,12 @@ export async function statAndLinkTree(
     if (info === undefined) return;
     linked[i] = tryHardLink(source, into + path) ? 1 : 0;
   };
-  const shared = new SharedArrayBuffer(useHelper(n, options) ? n * 32 : 0);
+  const words = stampWords("statLinkTree");
+  const shared = new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0);
   const numbers = new Float64Array(shared);
   const sent: TreeJob = { manifest: tree.manifest, objects: tree.objects, into };
   await share({ op: "statLinkTree", tree: sent, stamps: shared }, n, local, (i) => {
-    stamps[i] = stampAt(numbers, 4 * i);
+    stamps[i] = stampAt(numbers, words * i);
     linked[i] = 1;
   }, options);
   return { stamps, linked };
