@@ -124,6 +124,12 @@ export interface Decision {
   readonly inputHash: () => Promise<Hash>;
   /** A run-cache entry that can stand in for running, if any. */
   readonly runCache: RunCacheEntry | undefined;
+  /**
+   * True when a directory dep's hash was taken from a walk made moments
+   * ago, not now ({@link DecideOptions.reuseWalks}): such a decision, made
+   * under the stage's lock, is kept only when it is a plain skip.
+   */
+  readonly reusedWalk?: boolean;
 }
 
 /** Options of {@link decide}. */
@@ -138,9 +144,16 @@ export interface DecideOptions {
    */
   readonly restoredOuts?: ReadonlyMap<string, Hash>;
   /**
-   * Reuse a walk of a directory made moments ago (an upstream's out): for
-   * the first decision, made without the stage's lock, never under it
-   * (`HashOptions.reuse`).
+   * Reuse a walk of a directory dep made moments ago (an upstream's out),
+   * once (`HashOptions.reuse`); the decision then says so
+   * ({@link Decision.reusedWalk}). Made without the stage's lock, the
+   * decision is checked again under it with fresh walks (`depsUnchanged`).
+   * Made under it, it may be kept only when it is a plain skip (nothing is
+   * written; the verified index records the walk's own stamps, so a change
+   * after the walk is seen next time, as one after a fresh walk would be);
+   * one that would run or restore must be made again without reuse, so that
+   * a lock file never records a walk older than the lock (a `checkout`,
+   * which holds this lock while it replaces a dep, may have run between).
    */
   readonly reuseWalks?: boolean;
   /**
@@ -184,10 +197,14 @@ export async function decide(
   const manifest = fingerprint?.manifest ?? {};
   const deps: LockDep[] = [];
   const dirs = new Map<string, DirHash>();
+  let reusedWalk = false;
   for (const dep of stage.deps) {
     const hashed = await hashDeclared(dep, context, options.reuseWalks);
     if (hashed) {
-      if (hashed.isDir) dirs.set(dep.path, hashed);
+      if (hashed.isDir) {
+        dirs.set(dep.path, hashed);
+        if (hashed.reused) reusedWalk = true;
+      }
       deps.push(
         hashed.isDir
           ? { path: dep.path, hash: hashed.hash, files: hashed.files, size: hashed.size }
@@ -282,6 +299,7 @@ export async function decide(
     recache: reasons.length === 0 ? recache : [],
     inputHash,
     runCache,
+    ...(reusedWalk ? { reusedWalk } : {}),
   };
 }
 

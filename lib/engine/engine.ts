@@ -491,6 +491,22 @@ export class Engine {
     // lock file and a hash of each dep, on a chain's path). Other stages
     // are decided first without it (deciding costs a few stats; the lock,
     // a file made and removed).
+    //
+    // Either way the decision may reuse a walk of a directory dep made
+    // moments ago (an upstream's out, walked by that stage's decision or
+    // placed by its run): a no-op then stats such a directory once, not
+    // once as an out and again as a dep. Under the lock that is safe for a
+    // plain skip only: it writes nothing, and the verified index records
+    // the walk's own stamps, so a change since the walk is seen next time;
+    // this lock never kept other writers of the dep away anyway (the
+    // upstream stage's runs hold that stage's lock), so a change right
+    // after the reused walk is the race a change right after a fresh one
+    // is. A `checkout` does hold this lock while it replaces the dep, and
+    // may have run between the walk and the lock: a decision that reused a
+    // walk and would act is made again with fresh walks first, so that
+    // nothing a run or restore records comes from a walk older than the
+    // lock (a stage below one that ran in this wave: its placed out is
+    // reused, and walked once, here).
     const held = stage.deps.some((dep) => dep.isDir) || this.#likelyToAct(stage, wave, forced)
       ? tryStageLock(this.#context, stage)
       : undefined;
@@ -502,12 +518,20 @@ export class Engine {
       before = await decide(this.#context, stage, {
         forced,
         upstreamWillRun: false,
-        reuseWalks: held === undefined,
+        reuseWalks: true,
         nameFiles: false,
         // (Not when forced: the check under the lock keeps a forced decision.)
         lockAbsent: held === undefined && !forced && wave.listedLocks !== undefined &&
           !wave.listedLocks.has(stage.lockFile),
       });
+      if (held !== undefined && before.reusedWalk && !isPlainSkip(before)) {
+        mark(`engine: ${stage.name}: decided again with fresh walks (it would act)`);
+        before = await decide(this.#context, stage, {
+          forced,
+          upstreamWillRun: false,
+          nameFiles: false,
+        });
+      }
     } catch (error) {
       await held?.release();
       throw error;

@@ -50,6 +50,7 @@ import {
   type StateStore,
 } from "./state.ts";
 import { HelperThread, PARALLEL_FROM, statMany } from "./stat_many.ts";
+import { mark } from "../trace.ts";
 
 // The walk and the stamps' digest live in lib/dir_walk.ts (the launcher's gate uses them too).
 export { listFiles, withSlash };
@@ -76,6 +77,12 @@ export interface DirHash {
    * hash did not come from a walk.
    */
   readonly stamps?: string;
+  /**
+   * True when this hash was taken from a walk made moments ago instead of
+   * a walk now ({@link HashOptions.reuse}): a decision that would act on
+   * it walks again first (lib/engine/engine.ts).
+   */
+  readonly reused?: true;
 }
 
 /** The hash of a file or directory as it is now. */
@@ -122,7 +129,9 @@ export async function hashArtifact(
   if (isDir && options.reuse) {
     const recent = recentWalks.get(abs);
     recentWalks.delete(abs);
-    if (recent !== undefined && performance.now() - recent.at <= REUSE_MS) return recent.hashed;
+    if (recent !== undefined && performance.now() - recent.at <= REUSE_MS) {
+      return { ...recent.hashed, reused: true };
+    }
   }
   // Read before the stat: see isRacy.
   const clock = racyClock();
@@ -144,9 +153,15 @@ export interface HashOptions {
    * Take a directory's hash from a walk of it made in the last
    * {@link REUSE_MS} by this process (or from Pivot placing it there), once,
    * instead of stat-ing every file again: a directory that is one stage's
-   * out and the next one's dep is walked once per run. Only for decisions
-   * whose answer is checked again under the stage's lock (which must walk
-   * afresh: a `checkout` may have replaced the directory meanwhile).
+   * out and the next one's dep is walked once per run. The hash says so
+   * ({@link DirHash.reused}). Only for decisions that either are checked
+   * again under the stage's lock (made without it), or, made under it, act
+   * only on a fresh walk: a skip may rest on a reused walk (it writes
+   * nothing, and the verified index records the walk's own stamps, so a
+   * later change is seen), but a run or restore decides again without
+   * reuse, so that no lock file records a hash older than its lock (a
+   * `checkout`, holding the lock, may have replaced the directory between
+   * the walk and the lock).
    */
   readonly reuse?: boolean;
 }
@@ -266,6 +281,8 @@ async function hashDirectory(
   const clock = racyClock();
   const index = await state.get<DirIndex>([NS.dir, rel]);
   const files = await statFiles(abs, index?.files);
+  // (Tests count these: a no-op stats a directory's files once, docs/performance.md.)
+  mark(`walk of ${rel}/: ${files.length} files stat-ed`);
   const stamps = await stampsDigest(files);
   if (index?.stamps === stamps) {
     return {

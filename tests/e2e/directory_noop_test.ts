@@ -12,7 +12,7 @@
  */
 
 import { age, runPivot, TempProject } from "../_project.ts";
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 /** How a command ran: in the launcher's process, handed over by the gate, or in the child. */
@@ -263,4 +263,36 @@ test("a directory out's no-op runs in the launcher, and a changed, added or remo
     await changed("added");
     outputs.push(timeless((await settle(project, child)).stdout));
   });
+});
+
+test("a no-op decided in full stats a directory that is one stage's out and the next one's dep once", async () => {
+  // The child alone: its verified index leaves directory stages to the full
+  // decision (only the launcher's gate walks a directory to compare it),
+  // as at 100,000 files, where the gate gives up.
+  await using project = await TempProject.create(OUT_FILES);
+  await pivot(project, ["repro"], true);
+  await settle(project, true);
+  const noop = await runPivot(project.root, ["repro"], {
+    PIVOT_TRACE: "1",
+    PIVOT_IN_LAUNCHER: "off",
+  });
+  assertEquals(noop.code, 0, noop.stderr);
+  assert(noop.stdout.includes("Everything is up to date"), noop.stdout);
+  // `generate`'s decision walks gen/ as its out; `count`'s, under its
+  // lock, skips on that walk instead of stat-ing every file again.
+  const walks = (stderr: string) =>
+    stderr.split("\n").filter((line) => line.includes("walk of gen/: 10 files")).length;
+  assertEquals(walks(noop.stderr), 1, noop.stderr);
+  // After `generate` ran, `count`'s decision takes the walk of the tree it
+  // placed, would run, and is made again on one fresh walk (the lock file
+  // records that one): still one walk.
+  await project.write("seed.txt", "other\n");
+  const ran = await runPivot(project.root, ["repro"], {
+    PIVOT_TRACE: "1",
+    PIVOT_IN_LAUNCHER: "off",
+  });
+  assertEquals(ran.code, 0, ran.stderr);
+  assert(/ran +count/.test(ran.stdout), ran.stdout);
+  assertEquals(walks(ran.stderr), 1, ran.stderr);
+  assertMatch(ran.stderr, /count: decided again with fresh walks/);
 });

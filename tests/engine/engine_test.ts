@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { engineProject } from "./_engine.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
+import { hashArtifact } from "../../lib/storage/artifact_hash.ts";
 import { join } from "node:path";
 import { stageKey } from "../../lib/engine/context.ts";
 import { NS } from "../../lib/storage/state.ts";
@@ -413,4 +414,56 @@ test("a directory dep changed while another process holds the stage's lock: the 
   // The lock file records the directory as the stage read it: nothing to run now.
   assertEquals((await project.wave()).skipped, 1);
   assertEquals(await execLocks(project), []);
+});
+
+/** Two stages reading one directory: `scan` first (its out is `count`'s dep too). */
+const SHARED_DIR_DEP = {
+  "pivot.yaml": `stages:
+  scan:
+    run: stages.ts#scan
+    deps: { data: data/ }
+    outs: { out: scan.txt }
+  count:
+    run: stages.ts#count
+    deps: { data: data/, scan: scan.txt }
+    outs: { out: count.txt }
+`,
+  "stages.ts": `
+export function scan() { return { out: "scanned" }; }
+export function count({ data }) {
+  const texts = [];
+  for (const entry of Deno.readDirSync(data)) texts.push(Deno.readTextFileSync(data + "/" + entry.name));
+  return { out: texts.sort().join(",") };
+}
+`,
+  "data/a.txt": "a",
+  "data/b.txt": "b",
+};
+
+test("a decision under the lock that reused a walk and would act walks again, and the lock file records what the stage read", async () => {
+  await using project = await engineProject(SHARED_DIR_DEP);
+  assertEquals((await project.wave()).ran, 2);
+  // `scan` skips on a walk of data/ (noted); then, before `count` is
+  // decided under its lock on that walk, data/ changes (as a checkout
+  // holding `count`'s lock would change it). `count` is forced: its
+  // decision would act, so it is made again on a fresh walk.
+  const wave = await project.wave({
+    force: ["count"],
+    onEvent: (event) => {
+      if (event.type === "stage" && event.stage === "scan") {
+        Deno.writeTextFileSync(project.dir.path("data/c.txt"), "c");
+      }
+    },
+  });
+  assertEquals(project.lastWave().get("scan")?.status, "skipped");
+  assertEquals(wave.ran, 1);
+  assertEquals(await Deno.readTextFile(project.dir.path("count.txt")), "a,b,c");
+  const { state, cache } = project.context;
+  const now = await hashArtifact(project.dir.path("data"), "data", true, state, cache);
+  const lock = await Deno.readTextFile(project.dir.path(".pivot/stages/count.lock"));
+  assert(now !== undefined && lock.includes(now.hash), lock);
+  // `scan` runs for the new file; `count` read it already.
+  await project.wave();
+  assertEquals(project.lastWave().get("scan")?.status, "ran");
+  assertEquals(project.lastWave().get("count")?.status, "skipped");
 });

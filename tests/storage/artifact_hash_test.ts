@@ -330,15 +330,15 @@ test("with reuse, a directory walked moments ago is answered by that walk, once"
   await writeOld(dir.path("d/a.txt"), "a");
   const walked = await hashArtifact(abs, "d", true, state, cache);
   await writeOld(dir.path("d/a.txt"), "changed");
-  // The decision made without the stage's lock may take the walk of a
-  // moment ago (an upstream's out)…
-  assertEquals(
-    (await hashArtifact(abs, "d", true, state, cache, { reuse: true }))?.hash,
-    walked?.hash,
-  );
+  // A decision may take the walk of a moment ago (an upstream's out), and
+  // is told so (under the stage's lock, it then acts only on a fresh walk)…
+  const reused = await hashArtifact(abs, "d", true, state, cache, { reuse: true });
+  assertEquals(reused?.hash, walked?.hash);
+  assertEquals(reused?.isDir && reused.reused, true);
   // …once: the next look walks again, and so does every look without reuse.
   const now = await hashArtifact(abs, "d", true, state, cache, { reuse: true });
   assertNotEquals(now?.hash, walked?.hash);
+  assertEquals(now?.isDir && now.reused, undefined);
   await writeOld(dir.path("d/b.txt"), "b");
   const fresh = await hashArtifact(abs, "d", true, state, cache);
   assertNotEquals(fresh?.hash, now?.hash);
