@@ -43,8 +43,10 @@ export interface StageLockOptions {
   /**
    * The stage's lock, taken already ({@link tryStageLock}) before `before`
    * was decided: the decision was made under it and is kept as it is (no
-   * other process can have run the stage or replaced its deps since). It
-   * is released here, as a lock taken here is.
+   * other process can have run the stage or replaced its deps since; one
+   * that rested on a walk made before the lock is made again before it is
+   * passed here, see `DecideOptions.reuseWalks`). It is released here, as a
+   * lock taken here is.
    */
   readonly held?: HeldLock;
 }
