@@ -12,7 +12,7 @@
  */
 
 import { age, runPivot, TempProject } from "../_project.ts";
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 /** How a command ran: in the launcher's process, handed over by the gate, or in the child. */
@@ -285,7 +285,10 @@ test("a no-op decided in full stats a directory that is one stage's out and the 
   assertEquals(walks(noop.stderr), 1, noop.stderr);
   // After `generate` ran, `count`'s decision takes the walk of the tree it
   // placed, would run, and is made again on one fresh walk (the lock file
-  // records that one): still one walk.
+  // records that one): still one walk. (The trace then marks "decided again
+  // with fresh walks"; not asserted: on a machine slow enough to take over
+  // a second between the placing and the decision, the noted walk has
+  // expired and the one walk is the first decision's.)
   await project.write("seed.txt", "other\n");
   const ran = await runPivot(project.root, ["repro"], {
     PIVOT_TRACE: "1",
@@ -294,5 +297,4 @@ test("a no-op decided in full stats a directory that is one stage's out and the 
   assertEquals(ran.code, 0, ran.stderr);
   assert(/ran +count/.test(ran.stdout), ran.stdout);
   assertEquals(walks(ran.stderr), 1, ran.stderr);
-  assertMatch(ran.stderr, /count: decided again with fresh walks/);
 });
