@@ -3,6 +3,7 @@ import * as loaders from "../../lib/api/loaders.ts";
 import {
   defineStage,
   EXACT_SITES,
+  formatSite,
   Pipeline,
   PipelineDefinitionError,
 } from "../../lib/api/pipeline.ts";
@@ -194,6 +195,44 @@ test("call sites work in a directory whose name has spaces and parentheses", asy
     toFileUrl(file),
     3,
   ]);
+});
+
+test("call sites name the module's own URL in a directory with '#' and '%', at its TypeScript lines", async () => {
+  await using dir = await tempDir();
+  const file = dir.path("run #1 at 100%", "pipeline.ts");
+  await Deno.mkdir(dir.path("run #1 at 100%"));
+  const api = new URL("../../lib/api/pipeline.ts", import.meta.url).href;
+  // Type-only lines are gone from the JavaScript V8 runs: the lines are the source's.
+  await Deno.writeTextFile(
+    file,
+    `import { Pipeline } from ${JSON.stringify(api)};\n` +
+      `interface Unused {\n  a: number;\n  b: string;\n}\n` +
+      `export const url = import.meta.url;\n` +
+      `export const pipeline = new Pipeline("p");\n` +
+      `pipeline.stage({ name: "s", run: (): Unused | void => {} });\n`,
+  );
+  const hadHook = Object.hasOwn(Error, "prepareStackTrace");
+  const { pipeline, url } = await import(toFileUrl(file)) as { pipeline: Pipeline; url: string };
+  assertEquals([pipeline.site.url, pipeline.site.line], [url, 7]);
+  assertEquals([pipeline.stages[0].site.url, pipeline.stages[0].site.line], [url, 8]);
+  assertEquals(formatSite(pipeline.stages[0].site), `${file}:8`);
+  // The hook it sets for the call is taken away again.
+  assertEquals(Object.hasOwn(Error, "prepareStackTrace"), hadHook);
+});
+
+test("a prepareStackTrace of the user's is kept through a call site lookup", () => {
+  const mine = (_error: Error, sites: unknown[]) => `${sites.length} frames`;
+  const V8Error = Error as unknown as { prepareStackTrace?: unknown };
+  const line = lineHere() + 3; // (lineHere reads the stack text, so before the hook)
+  V8Error.prepareStackTrace = mine;
+  try {
+    const pipeline = new Pipeline("p");
+    assertEquals(pipeline.site.line, line);
+    assertEquals(V8Error.prepareStackTrace, mine);
+    assert(/^\d+ frames$/.test(new Error().stack ?? ""));
+  } finally {
+    delete V8Error.prepareStackTrace;
+  }
 });
 
 test("past EXACT_SITES calls written out, sites keep the module; errors still name the line", async () => {
