@@ -9,7 +9,7 @@
 
 import { join } from "./posix_path.ts";
 import { PivotError } from "./errors.ts";
-import type { DirEntryLike } from "./dir_entries.ts";
+import type { DirEntryLike } from "./libc_fs.ts";
 
 /** A file's stamp, as lib/storage/state.ts's `FileStamp`. */
 export interface WalkStamp {
@@ -22,7 +22,7 @@ export interface WalkStamp {
  * Every file under `dir` (following symlinks), as sorted POSIX relative
  * paths; directories for which `skip` is true (given their relative path)
  * are not entered. Each directory is read by `read` (default
- * `Deno.readDirSync`; lib/dir_entries.ts's `readDirEntries` for a large
+ * `Deno.readDirSync`; lib/libc_fs.ts's `readDirEntries` for a large
  * one).
  */
 export function listFiles(

@@ -50,7 +50,7 @@ import {
   type StateStore,
 } from "./state.ts";
 import { HelperThread, PARALLEL_FROM, statMany } from "./stat_many.ts";
-import { readDirEntries } from "../dir_entries.ts";
+import { readDirEntries } from "../libc_fs.ts";
 import { mark } from "../trace.ts";
 
 // The walk and the stamps' digest live in lib/dir_walk.ts (the launcher's gate uses them too).
@@ -260,11 +260,11 @@ interface StattedFile {
  * started before the listing, so that its start (10-30 ms idle, far more on a
  * loaded machine) overlaps the listing instead of delaying its share of
  * the `stat`s. From {@link LIBC_LISTING_FROM} expected files the listing
- * reads each directory through libc's `getdents64` (lib/dir_entries.ts).
+ * reads each directory through libc's `getdents64` (lib/libc_fs.ts).
  */
 /**
  * The files a directory held last time from which its listing reads
- * through libc (lib/dir_entries.ts): binding libc costs ~2.5 ms once, and
+ * through libc (lib/libc_fs.ts): binding libc costs ~2.5 ms once, and
  * each entry ~0.85 µs less than `Deno.readDirSync`'s.
  */
 export const LIBC_LISTING_FROM = 4_096;

@@ -1,11 +1,12 @@
 /**
- * `readDirEntries` (lib/dir_entries.ts) reads a directory through libc's
+ * `readDirEntries` (lib/libc_fs.ts) reads a directory through libc's
  * `getdents64` as `Deno.readDirSync` reads it: the same names and types,
  * the same errors, more records than one buffer holds, and `listFiles`
- * gives the same list with it.
+ * gives the same list with it. `statStamp` gives `Deno.statSync`'s stamp
+ * and device (sub-ms and pre-1970 mtimes too), and nothing where it fails.
  */
 
-import { readDirEntries } from "../lib/dir_entries.ts";
+import { readDirEntries, statStamp } from "../lib/libc_fs.ts";
 import { listFiles } from "../lib/dir_walk.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { output, test } from "./_harness.ts";
@@ -104,7 +105,7 @@ test("listFiles through readDirEntries gives the list Deno.readDirSync gives", (
 });
 
 test("without FFI Deno.readDirSync reads", async () => {
-  const module = new URL("../lib/dir_entries.ts", import.meta.url).href;
+  const module = new URL("../lib/libc_fs.ts", import.meta.url).href;
   const dir = Deno.makeTempDirSync();
   try {
     Deno.writeTextFileSync(`${dir}/file`, "x");
@@ -120,6 +121,85 @@ test("without FFI Deno.readDirSync reads", async () => {
     });
     assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
     assertEquals(new TextDecoder().decode(result.stdout).trim(), "false file,probe.ts");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** `Deno.statSync`'s stamp and device of `path`, or the name of the error it throws. */
+function denoSays(path: string): string {
+  try {
+    const info = Deno.statSync(path);
+    return JSON.stringify([info.mtime?.getTime() ?? 0, info.size, info.ino ?? 0, info.dev]);
+  } catch (error) {
+    return (error as Error).constructor.name;
+  }
+}
+
+/** {@link statStamp}'s answer in {@link denoSays}'s form ("none" for undefined). */
+function libcSays(path: string): string {
+  const stamp = statStamp(path);
+  return stamp === undefined
+    ? "none"
+    : JSON.stringify([stamp.mtime, stamp.size, stamp.ino, stamp.dev]);
+}
+
+test("statStamp gives Deno.statSync's stamp and device, and nothing where stat fails", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/file`, "hello");
+    Deno.mkdirSync(`${dir}/sub`);
+    Deno.symlinkSync(`${dir}/file`, `${dir}/link`);
+    Deno.symlinkSync(`${dir}/sub`, `${dir}/dirlink`);
+    Deno.symlinkSync(`${dir}/gone`, `${dir}/dangling`);
+    // mtimes to the ns (touch -d): sub-ms, before 1970 (Deno's ms go toward zero), late.
+    const times: [string, string, number][] = [
+      ["sub_ms", "2020-01-01 00:00:00.9999", 1577836800999],
+      ["before_1970", "1969-12-31 23:59:59.0001", -999],
+      ["long_before", "1960-01-01 00:00:00.5005", -315619199499],
+      ["whole_before", "1969-12-31 23:59:58", -2000],
+      ["late", "2200-06-01 12:00:00.123456789", 7271208000123],
+    ];
+    for (const [name, at] of times) {
+      Deno.writeTextFileSync(`${dir}/${name}`, name);
+      const touched = await output("touch", {
+        args: ["-d", at, `${dir}/${name}`],
+        env: { TZ: "UTC" },
+      });
+      assertEquals(touched.code, 0, new TextDecoder().decode(touched.stderr));
+    }
+    for (const [name, , ms] of times) {
+      assertEquals([name, Deno.statSync(`${dir}/${name}`).mtime?.getTime()], [name, ms]);
+    }
+    const found = ["file", "sub", "link", "dirlink", ...times.map(([name]) => name)];
+    for (const name of found) {
+      const path = `${dir}/${name}`;
+      assertEquals([name, libcHere ? libcSays(path) : "none"], [
+        name,
+        libcHere ? denoSays(path) : "none",
+      ]);
+    }
+    // Where stat fails, nothing (the caller asks Deno.statSync, which throws as before).
+    const failing: [string, string][] = [
+      ["missing", "NotFound"],
+      ["dangling", "NotFound"],
+      ["file/below", "NotADirectory"],
+    ];
+    for (const [name, error] of failing) {
+      assertEquals([name, denoSays(`${dir}/${name}`)], [name, error]);
+      assertEquals([name, libcSays(`${dir}/${name}`)], [name, "none"]);
+    }
+    assertEquals(libcSays(`${dir}/file\0x`), "none");
+    // Relative to the working directory, as Deno.statSync.
+    const relative = await output(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { statStamp } from "${new URL("../lib/libc_fs.ts", import.meta.url).href}";` +
+        `console.log(statStamp("file")?.size ?? "none");`,
+      ],
+      cwd: dir,
+    });
+    assertEquals(new TextDecoder().decode(relative.stdout).trim(), libcHere ? "5" : "none");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
