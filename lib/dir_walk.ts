@@ -9,6 +9,7 @@
 
 import { join } from "./posix_path.ts";
 import { PivotError } from "./errors.ts";
+import type { DirEntryLike } from "./libc_fs.ts";
 
 /** A file's stamp, as lib/storage/state.ts's `FileStamp`. */
 export interface WalkStamp {
@@ -20,12 +21,15 @@ export interface WalkStamp {
 /**
  * Every file under `dir` (following symlinks), as sorted POSIX relative
  * paths; directories for which `skip` is true (given their relative path)
- * are not entered.
+ * are not entered. Each directory is read by `read` (default
+ * `Deno.readDirSync`; lib/libc_fs.ts's `readDirEntries` for a large
+ * one).
  */
 export function listFiles(
   dir: string,
   skip?: (rel: string) => boolean,
   onDir?: (rel: string, info: Deno.FileInfo | undefined) => void,
+  read: (path: string) => Iterable<DirEntryLike> = Deno.readDirSync,
 ): string[] {
   const result: string[] = [];
   const base = withSlash(dir);
@@ -40,7 +44,7 @@ export function listFiles(
     // would, for short sorts of names instead of one of 100,000 long paths
     // (about half the CPU).
     const keys: string[] = [];
-    for (const entry of Deno.readDirSync(path)) {
+    for (const entry of read(path)) {
       let isDirectory = entry.isDirectory;
       if (entry.isSymlink) {
         isDirectory = followLink(base + prefix + entry.name).isDirectory;

@@ -2,6 +2,7 @@ import {
   coreFree,
   coreFreeGiven,
   HelperThread,
+  LIBC_STAT_FROM,
   linkMany,
   type ObjectTree,
   statAndCopyTree,
@@ -48,6 +49,36 @@ test("statMany gives undefined for missing files, wherever they fall", async () 
     if (missing.has(i)) assertEquals(stamps[i], undefined, `file ${i}`);
     else assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])), `file ${i}`);
   }
+});
+
+test("a list long enough for libc's statx gives Deno.statSync's stamps, on both threads and on one", async () => {
+  await using dir = await tempDir();
+  const root = dir.path("t");
+  const files = await writeFiles(root, FILES);
+  Deno.symlinkSync(files[3], `${root}/link`);
+  Deno.symlinkSync(`${root}/gone`, `${root}/dangling`);
+  Deno.mkdirSync(`${root}/sub`);
+  // Repeats make it long enough; a symlink, a dangling one, a missing path, a directory.
+  const paths = [...files, `${root}/link`, `${root}/dangling`, `${root}/missing`, `${root}/sub`];
+  while (paths.length < LIBC_STAT_FROM) paths.push(files[paths.length % FILES]);
+  for (const options of [BOTH, {}]) {
+    const stamps = await statMany(paths, options);
+    for (let i = 0; i < paths.length; i++) {
+      let want;
+      try {
+        want = stampOf(Deno.statSync(paths[i]));
+      } catch {
+        want = undefined;
+      }
+      assertEquals([paths[i], stamps[i]], [paths[i], want]);
+    }
+    assertEquals(stamps.filter((stamp) => stamp === undefined).length, 2);
+  }
+  // Another error than a missing path is thrown, as Deno.statSync throws it.
+  await assertRejects(
+    () => statMany([...paths, `${files[0]}/below`], BOTH),
+    Deno.errors.NotADirectory,
+  );
 });
 
 test("linkMany on two threads links every file to its source", async () => {
