@@ -15,6 +15,7 @@
  * @module
  */
 
+import { bindLibc } from "./libc.ts";
 import { statOrUndefined } from "./paths.ts";
 
 /** `errno` for "no such file or directory" on Linux. */
@@ -30,23 +31,18 @@ interface Libc {
 let libc: Libc | null | undefined;
 
 function bind(): Libc | null {
-  if (Deno.build.os !== "linux") return null;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
-    const lib = Deno.dlopen("libc.so.6", {
-      access: { parameters: ["buffer", "i32"], result: "i32" },
-      __errno_location: { parameters: [], result: "pointer" },
-    });
-    return {
-      access: (path) => lib.symbols.access(path, 0),
-      errno: () => {
-        const at = lib.symbols.__errno_location();
-        return at === null ? -1 : new Deno.UnsafePointerView(at).getInt32();
-      },
-    };
-  } catch {
-    return null; // not glibc (musl has no libc.so.6), or no FFI
-  }
+  const lib = bindLibc({
+    access: { parameters: ["buffer", "i32"], result: "i32" },
+    __errno_location: { parameters: [], result: "pointer" },
+  });
+  if (lib === null) return null;
+  return {
+    access: (path) => lib.access(path, 0),
+    errno: () => {
+      const at = lib.__errno_location();
+      return at === null ? -1 : new Deno.UnsafePointerView(at).getInt32();
+    },
+  };
 }
 
 const encoder = new TextEncoder();

@@ -26,6 +26,8 @@
  * @module
  */
 
+import { bindLibc } from "./libc.ts";
+
 /** What the walk reads of an entry: `Deno.DirEntry`'s fields it uses. */
 export interface DirEntryLike {
   readonly name: string;
@@ -49,19 +51,12 @@ interface Libc {
 let libc: Libc | null | undefined;
 
 function bind(): Libc | null {
-  if (Deno.build.os !== "linux") return null;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
-    const lib = Deno.dlopen("libc.so.6", {
-      open: { parameters: ["buffer", "i32"], result: "i32" },
-      close: { parameters: ["i32"], result: "i32" },
-      getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-      statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-    });
-    return lib.symbols;
-  } catch {
-    return null; // not glibc, a glibc before 2.30, or no FFI
-  }
+  return bindLibc({
+    open: { parameters: ["buffer", "i32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+    getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  });
 }
 
 // open(2) flags on Linux (x86-64 and aarch64 alike).
