@@ -333,6 +333,15 @@ test("state writes committed during a wave, run by run, lose nothing and keep th
   assertEquals([third.ran, third.skipped], [0, 2]);
 });
 
+/** A stage joining, sorted, the texts of the files of its directory dep `data`. */
+const COUNT_STAGE = `
+export function count({ data }) {
+  const texts = [];
+  for (const entry of Deno.readDirSync(data)) texts.push(Deno.readTextFileSync(data + "/" + entry.name));
+  return { out: texts.sort().join(",") };
+}
+`;
+
 const DIR_DEP = {
   "pivot.yaml": `stages:
   count:
@@ -340,13 +349,7 @@ const DIR_DEP = {
     deps: { data: data/ }
     outs: { out: count.txt }
 `,
-  "stages.ts": `
-export function count({ data }) {
-  const texts = [];
-  for (const entry of Deno.readDirSync(data)) texts.push(Deno.readTextFileSync(data + "/" + entry.name));
-  return { out: texts.sort().join(",") };
-}
-`,
+  "stages.ts": COUNT_STAGE,
   "data/a.txt": "a",
   "data/b.txt": "b",
 };
@@ -430,12 +433,7 @@ const SHARED_DIR_DEP = {
 `,
   "stages.ts": `
 export function scan() { return { out: "scanned" }; }
-export function count({ data }) {
-  const texts = [];
-  for (const entry of Deno.readDirSync(data)) texts.push(Deno.readTextFileSync(data + "/" + entry.name));
-  return { out: texts.sort().join(",") };
-}
-`,
+${COUNT_STAGE}`,
   "data/a.txt": "a",
   "data/b.txt": "b",
 };
