@@ -19,6 +19,7 @@
 import { age, runPivot, TempProject } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { timeless } from "./_timeless.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 import { shout } from "./lib/shout.ts";
@@ -103,15 +104,6 @@ async function pivot(
     way,
     why,
   };
-}
-
-/** `text` with durations and start times blanked. */
-function timeless(text: string): string {
-  return text
-    .replace(/"(duration_ms|started|ended|started_at|ended_at)":\s*("[^"]*"|\d+)/g, '"$1":0')
-    .replace(/\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?Z?/g, "DATE")
-    .replace(/\b\d+(\.\d+)?m?s\b/g, "T")
-    .replace(/\b[a-z0-9]{8}-[a-z0-9]{4}\b/g, "ID");
 }
 
 /** A project run once, aged, and run again, so that the load cache and the verified index hold. */
