@@ -87,17 +87,32 @@ let pathBytes = new Uint8Array(4096);
  * documentation), which then throws as it does.
  */
 export function readDirEntries(path: string): Iterable<DirEntryLike> {
-  if (libc === null) return Deno.readDirSync(path);
-  libc ??= bind();
-  if (libc === null || path.includes("\0")) return Deno.readDirSync(path);
-  return readWithLibc(libc, path) ?? Deno.readDirSync(path);
+  const lib = libcWithPath(path);
+  if (lib === null) return Deno.readDirSync(path);
+  return readWithLibc(lib, path) ?? Deno.readDirSync(path);
 }
 
-/** The entries through `getdents64`, or undefined where `Deno.readDirSync` must answer. */
-function readWithLibc(lib: Libc, path: string): DirEntryLike[] | undefined {
+/**
+ * libc, bound on first use, with `path` written NUL-ended to
+ * {@link pathBytes} for the call that follows; null where libc cannot be
+ * used, or cannot be given `path` (a NUL in it would end it early).
+ */
+function libcWithPath(path: string): Libc | null {
+  if (libc === null) return null;
+  libc ??= bind();
+  if (libc === null || path.includes("\0")) return null;
   if (pathBytes.length < path.length * 3 + 1) pathBytes = new Uint8Array(path.length * 3 + 1);
   const { written } = encoder.encodeInto(path, pathBytes);
   pathBytes[written] = 0;
+  return libc;
+}
+
+/**
+ * The entries through `getdents64` of the directory at `path`, already in
+ * {@link pathBytes} ({@link libcWithPath}), or undefined where
+ * `Deno.readDirSync` must answer.
+ */
+function readWithLibc(lib: Libc, path: string): DirEntryLike[] | undefined {
   const fd = lib.open(pathBytes, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return undefined;
   const base = path.endsWith("/") ? path : `${path}/`;
@@ -180,13 +195,9 @@ const statView = new DataView(statBytes.buffer);
  * throws as it does, or finds the path meanwhile made).
  */
 export function statStamp(path: string): StatStamp | undefined {
-  if (libc === null) return undefined;
-  libc ??= bind();
-  if (libc === null || path.includes("\0")) return undefined;
-  if (pathBytes.length < path.length * 3 + 1) pathBytes = new Uint8Array(path.length * 3 + 1);
-  const { written } = encoder.encodeInto(path, pathBytes);
-  pathBytes[written] = 0;
-  if (libc.statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+  const lib = libcWithPath(path);
+  if (lib === null) return undefined;
+  if (lib.statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
   if ((statView.getUint32(STX_MASK, true) & STATX_READ) !== STATX_READ) return undefined;
   const sec = Number(statView.getBigInt64(STX_MTIME_SEC, true));
   const ms = statView.getUint32(STX_MTIME_NSEC, true) / 1e6;
