@@ -638,7 +638,9 @@ async function storeDirectory(
 
 /**
  * Store the file at `abs` as a hard link (read-only) and leave it as a link
- * to its object; returns its stamp then, and its object's.
+ * to its object; returns its stamp then, and its object's. `stamp` is the
+ * file's as it was read to be hashed: a new object linked to it has it, and
+ * is not stat-ed again.
  */
 async function storeLinked(
   cache: Cache,
@@ -647,7 +649,7 @@ async function storeLinked(
   stamp: FileStamp,
   batch: ObjectBatch,
 ): Promise<{ stamp: FileStamp; object: FileStamp }> {
-  const object = (await cache.storeFile(abs, hash, true, batch)).stamp;
+  const object = (await cache.storeFile(abs, hash, true, batch, stamp)).stamp;
   if (object.ino === stamp.ino) return { stamp, object };
   // The object predates this file (same content), or the link was refused
   // (another filesystem): the workspace file becomes the object.

@@ -5,7 +5,9 @@
  * object's content hashes to its name).
  *
  * Objects are written to a temporary name and renamed into place, so a
- * crash never leaves a half-written object under a valid name.
+ * crash never leaves a half-written object under a valid name. An object
+ * that is a hard link to a file already written and hashed is linked
+ * straight to its name: a link is made whole in one call.
  *
  * Metadata operations (stat, mkdir, link, chmod, rename) are synchronous:
  * they take microseconds, and Deno's async file ops cost ~40 µs each in
@@ -172,18 +174,21 @@ export class Cache {
    * read-only) when the filesystem allows; otherwise it is a copy. Returns the
    * object's stamp, and whether it was made now (false: an intact object was
    * there already). With `batch`, one of the files of a directory
-   * ({@link Cache.batch}).
+   * ({@link Cache.batch}). `read` is the stamp `source` had when the caller
+   * read it to hash it (the `fstat` of its open file): an object linked to
+   * it has that stamp, taken instead of a `stat` after linking.
    */
   async storeFile(
     source: string,
     hash: Hash,
     link: boolean,
     batch?: ObjectBatch,
+    read?: FileStamp,
   ): Promise<{ stamp: FileStamp; made: boolean }> {
-    if (batch === undefined) return await this.#storeFile(source, hash, link);
+    if (batch === undefined) return await this.#storeFile(source, hash, link, undefined, read);
     let made = false;
     const stamp = await batch.once(hash, async () => {
-      const stored = await this.#storeFile(source, hash, link, batch);
+      const stored = await this.#storeFile(source, hash, link, batch, read);
       made = stored.made;
       return stored.stamp;
     });
@@ -194,15 +199,41 @@ export class Cache {
     source: string,
     hash: Hash,
     link: boolean,
-    batch?: ObjectBatch,
+    batch: ObjectBatch | undefined,
+    read: FileStamp | undefined,
   ): Promise<{ stamp: FileStamp; made: boolean }> {
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return { stamp: present, made: false };
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
+    if (link) {
+      let linked = linkObject(source, object);
+      for (let tries = 0; linked === "exists" && tries < 3; tries++) {
+        // Another writer made it since it was looked for (another process,
+        // or the same content stored without a batch): checked as one found
+        // present is, and linked again when that moved it aside as corrupt.
+        const found = await this.#intact(hash);
+        if (found !== undefined) return { stamp: found, made: false };
+        linked = linkObject(source, object);
+      }
+      if (linked === "linked") {
+        // The object is the inode the caller read (the link is of the path
+        // it read): `read` is its stamp, as linking and `chmod` change
+        // neither mtime, size nor inode. Were the file replaced since it
+        // was read, `read` would not be the object's stamp, so the object
+        // would be re-read when next checked: never a wrong object taken
+        // as intact.
+        const stamp = read ?? stampOf(Deno.statSync(object));
+        await this.#state?.rememberObject(hash, stamp);
+        return { stamp, made: true };
+      }
+      // The link refused (another filesystem, links not allowed): a copy,
+      // the source left as it was (writable). (Or a name raced for thrice:
+      // copied over.)
+    }
     const temp = tempPath(object);
     try {
-      if (!link || !tryHardLink(source, temp)) await Deno.copyFile(source, temp);
+      await Deno.copyFile(source, temp);
       Deno.chmodSync(temp, 0o444);
       Deno.renameSync(temp, object);
     } catch (error) {
@@ -475,6 +506,38 @@ export class Cache {
     }
     return stampOf(Deno.statSync(dest));
   }
+}
+
+/**
+ * Make `object` (a cache object's path) a hard link to `source`, read-only:
+ * "linked"; "exists" when something is at `object` already (nothing
+ * changed); "refused" when the filesystem does not allow the link
+ * (another filesystem, links not allowed, `source` missing: nothing
+ * changed).
+ *
+ * No temporary name and rename: a link makes the object whole in one call,
+ * its content the file's, which the caller hashed. `chmod` comes after the
+ * link, so that a refused or existing link leaves `source`'s mode alone (a
+ * `pivot commit` of a workspace file keeps it writable when it is copied
+ * or not stored). Until the `chmod` the object is writable: its content is
+ * already right, and the mode only guards against writes through a
+ * workspace link, which a remembered stamp catches anyway (remembered after
+ * the `chmod`, so an object a crash left writable is re-read when next
+ * checked).
+ */
+function linkObject(source: string, object: string): "linked" | "exists" | "refused" {
+  try {
+    Deno.linkSync(source, object);
+  } catch (error) {
+    return error instanceof Deno.errors.AlreadyExists ? "exists" : "refused";
+  }
+  try {
+    Deno.chmodSync(object, 0o444);
+  } catch (error) {
+    removeQuietly(object);
+    throw error;
+  }
+  return "linked";
 }
 
 /**
