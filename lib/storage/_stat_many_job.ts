@@ -34,9 +34,11 @@ export const CONTROL = {
  * pass over a directory's objects); `statCopyTree` likewise with a copy
  * instead of the link (a `copy` checkout's pass: the object's stamp, then,
  * for an object of at most {@link TreeJob.copyUpTo} bytes, a copy from
- * memory and the copy's stamp).
+ * memory and the copy's stamp); `linkReadOnly` a source at a new name, made
+ * read-only (a directory's new cache objects, each a link to its file:
+ * lib/storage/link_read_only.ts).
  */
-export type ManyOp = "stat" | "link" | "statLinkTree" | "statCopyTree";
+export type ManyOp = "stat" | "link" | "statLinkTree" | "statCopyTree" | "linkReadOnly";
 
 /**
  * A `statLinkTree` or `statCopyTree` job's items: for each file of a
@@ -97,9 +99,9 @@ export interface ManyJob {
   /** Told back with each message about this job (a helper thread does one job after another). */
   readonly id: number;
   readonly op: ManyOp;
-  /** `stat`: the paths; `link`: the sources; joined by {@link PATH_SEPARATOR}. */
+  /** `stat`: the paths; `link`, `linkReadOnly`: the sources; joined by {@link PATH_SEPARATOR}. */
   readonly paths?: string;
-  /** `link`: the new names, one per source, joined likewise. */
+  /** `link`, `linkReadOnly`: the new names, one per source, joined likewise. */
   readonly dests?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;

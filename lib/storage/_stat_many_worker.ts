@@ -22,6 +22,7 @@ import {
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";
 import { statStamp } from "../libc_fs.ts";
+import { linkReadOnly } from "./link_read_only.ts";
 
 const scope = self as unknown as Worker;
 
@@ -95,7 +96,10 @@ function run(
           numbers![at + 2] = fast.ino;
           numbers![at + 3] = fast.dev;
         } else if (op === "link") Deno.linkSync(path, items.dest(i));
-        else {
+        else if (op === "linkReadOnly") {
+          // Not linked (something there, or refused): left to the calling thread.
+          if (linkReadOnly(path, items.dest(i)) !== "linked") throw new Error("not linked");
+        } else {
           const info = Deno.statSync(path);
           put(numbers!, at, info);
           if (op === "statLinkTree") Deno.linkSync(path, items.dest(i));

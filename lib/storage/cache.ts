@@ -22,6 +22,8 @@ import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
+import { linkReadOnly } from "./link_read_only.ts";
+import { LINKED, linkReadOnlyMany, type ManyOptions } from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
 
@@ -207,14 +209,14 @@ export class Cache {
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
     if (link) {
-      let linked = linkObject(source, object);
+      let linked = linkReadOnly(source, object);
       for (let tries = 0; linked === "exists" && tries < 3; tries++) {
         // Another writer made it since it was looked for (another process,
         // or the same content stored without a batch): checked as one found
         // present is, and linked again when that moved it aside as corrupt.
         const found = await this.#intact(hash);
         if (found !== undefined) return { stamp: found, made: false };
-        linked = linkObject(source, object);
+        linked = linkReadOnly(source, object);
       }
       if (linked === "linked") {
         // The object is the inode the caller read (the link is of the path
@@ -245,6 +247,52 @@ export class Cache {
     const stamp = stampOf(Deno.statSync(object));
     await this.#state?.rememberObject(hash, stamp);
     return { stamp, made: true };
+  }
+
+  /**
+   * Store, as objects that are hard links to them ({@link linkReadOnly}),
+   * those of the files `sources` whose objects `batch` knows to be absent,
+   * each content once; `hashes` are their contents' hashes and `reads`
+   * their stamps as read to hash them, which the objects linked have. A long
+   * list is linked on two threads ({@link linkReadOnlyMany}, with
+   * `options`). Returns, per file, its object's stamp when it was linked
+   * here; undefined for the rest (an object maybe present, content met
+   * earlier in the list, the link refused or something at the object's name
+   * already): store those with {@link Cache.storeFile} and the same batch,
+   * which knows the objects linked here.
+   */
+  async linkAbsent(
+    sources: readonly string[],
+    hashes: readonly Hash[],
+    reads: readonly FileStamp[],
+    batch: ObjectBatch,
+    options: ManyOptions = {},
+  ): Promise<(FileStamp | undefined)[]> {
+    const made = new Array<FileStamp | undefined>(sources.length);
+    const chosen: number[] = [];
+    const met = new Set<Hash>();
+    for (let i = 0; i < sources.length; i++) {
+      const hash = hashes[i];
+      if (met.has(hash)) continue;
+      met.add(hash);
+      if (batch.absent(hash)) chosen.push(i);
+    }
+    const dests = chosen.map((i) => {
+      const object = this.objectPath(hashes[i]);
+      ensureDir(dirname(object));
+      return object;
+    });
+    const linked = await linkReadOnlyMany(chosen.map((i) => sources[i]), dests, options);
+    for (let k = 0; k < chosen.length; k++) {
+      if (linked[k] !== LINKED) continue;
+      const i = chosen[k];
+      // The object is the inode read (see #storeFile): its stamp is the one read.
+      const stamp = reads[i];
+      made[i] = stamp;
+      await this.#state?.rememberObject(hashes[i], stamp);
+      batch.once(hashes[i], () => Promise.resolve(stamp));
+    }
+    return made;
   }
 
   /**
@@ -506,38 +554,6 @@ export class Cache {
     }
     return stampOf(Deno.statSync(dest));
   }
-}
-
-/**
- * Make `object` (a cache object's path) a hard link to `source`, read-only:
- * "linked"; "exists" when something is at `object` already (nothing
- * changed); "refused" when the filesystem does not allow the link
- * (another filesystem, links not allowed, `source` missing: nothing
- * changed).
- *
- * No temporary name and rename: a link makes the object whole in one call,
- * its content the file's, which the caller hashed. `chmod` comes after the
- * link, so that a refused or existing link leaves `source`'s mode alone (a
- * `pivot commit` of a workspace file keeps it writable when it is copied
- * or not stored). Until the `chmod` the object is writable: its content is
- * already right, and the mode only guards against writes through a
- * workspace link, which a remembered stamp catches anyway (remembered after
- * the `chmod`, so an object a crash left writable is re-read when next
- * checked).
- */
-function linkObject(source: string, object: string): "linked" | "exists" | "refused" {
-  try {
-    Deno.linkSync(source, object);
-  } catch (error) {
-    return error instanceof Deno.errors.AlreadyExists ? "exists" : "refused";
-  }
-  try {
-    Deno.chmodSync(object, 0o444);
-  } catch (error) {
-    removeQuietly(object);
-    throw error;
-  }
-  return "linked";
 }
 
 /**

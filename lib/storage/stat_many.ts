@@ -35,6 +35,7 @@ import { mark } from "../trace.ts";
 import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statStamp } from "../libc_fs.ts";
+import { linkReadOnly } from "./link_read_only.ts";
 
 export { LIBC_STAT_FROM };
 
@@ -208,6 +209,39 @@ export async function linkMany(
     linked[i] = 1;
   }, options);
   return linked;
+}
+
+/** {@link linkReadOnlyMany}'s outcome of an item: linked, made read-only. */
+export const LINKED = 1;
+/** {@link linkReadOnlyMany}'s outcome of an item: something was at its new name already. */
+export const EXISTED = 2;
+
+/**
+ * Make each of `dests` (cache objects' paths, whose parents exist) a hard
+ * link to the same index of `sources`, read-only ({@link linkReadOnly}):
+ * a directory's new objects, each its file. Returns, per item,
+ * {@link LINKED}, {@link EXISTED} (nothing changed), or 0 (the link refused,
+ * nothing changed); a failed `chmod` throws.
+ *
+ * @example
+ * ```ts ignore
+ * const made = await linkReadOnlyMany(["gen/a.txt"], [".pivot/cache/files/ab/cdef"]);
+ * ```
+ */
+export async function linkReadOnlyMany(
+  sources: readonly string[],
+  dests: readonly string[],
+  options: ManyOptions = {},
+): Promise<Uint8Array> {
+  const outcome = new Uint8Array(sources.length);
+  const local = (i: number) => {
+    const made = linkReadOnly(sources[i], dests[i]);
+    outcome[i] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+  };
+  await share({ op: "linkReadOnly", paths: sources, dests }, sources.length, local, (i) => {
+    outcome[i] = LINKED;
+  }, options);
+  return outcome;
 }
 
 /** What {@link statAndLinkTree} found and did, per item. */
