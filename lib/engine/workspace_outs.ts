@@ -650,31 +650,34 @@ async function storeDirectory(
 async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDirectory> {
   const paths = listFiles(dir);
   const n = paths.length;
-  const large = n >= PARALLEL_FROM_STARTED;
-  const shared = large && coreFree();
-  using helper = shared ? HelperThread.start() : undefined;
-  const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
   const base = withSlash(dir);
   const files: PlacedFile[] = new Array(n);
   const sources: string[] = new Array(n);
-  await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
-    const abs = base + path;
-    const { stamp, bytes } = readSmallFile(abs);
-    const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-    sources[i] = abs;
-    files[i] = { path, hash, stamp };
-    if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
-  });
-  mark(`commit: ${n} files hashed`);
   const batch = cache.batch(n);
-  const hashes = files.map((f) => f.hash);
-  const objects = await cache.linkAbsent(
-    sources,
-    hashes,
-    files.map((f) => f.stamp),
-    batch,
-    many,
-  ) as FileStamp[];
+  const large = n >= PARALLEL_FROM_STARTED;
+  const shared = large && coreFree();
+  const helper = shared ? HelperThread.start() : undefined;
+  let objects: FileStamp[];
+  try {
+    const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
+    await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+      const abs = base + path;
+      const { stamp, bytes } = readSmallFile(abs);
+      const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
+      sources[i] = abs;
+      files[i] = { path, hash, stamp };
+      if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
+    });
+    mark(`commit: ${n} files hashed`);
+    const hashes = files.map((f) => f.hash);
+    const reads = files.map((f) => f.stamp);
+    objects = await cache.linkAbsent(sources, hashes, reads, batch, many) as FileStamp[];
+  } finally {
+    // Closed once the links are made: its heap (the paths it was sent) goes with it.
+    helper?.close();
+  }
+  // The lists made for the links are garbage now.
+  await releaseHeapIfGrown();
   const rest: number[] = [];
   for (let i = 0; i < n; i++) if (objects[i] === undefined) rest.push(i);
   await eachLimited(rest, PARALLEL_FILES, async (i) => {
