@@ -652,7 +652,6 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   const n = paths.length;
   const base = withSlash(dir);
   const files: PlacedFile[] = new Array(n);
-  const sources: string[] = new Array(n);
   const batch = cache.batch(n);
   const large = n >= PARALLEL_FROM_STARTED;
   const shared = large && coreFree();
@@ -664,14 +663,13 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
       const abs = base + path;
       const { stamp, bytes } = readSmallFile(abs);
       const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-      sources[i] = abs;
       files[i] = { path, hash, stamp };
       if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
     });
     mark(`commit: ${n} files hashed`);
     const hashes = files.map((f) => f.hash);
     const reads = files.map((f) => f.stamp);
-    objects = await cache.linkAbsent(sources, hashes, reads, batch, many) as FileStamp[];
+    objects = await cache.linkAbsent(base, paths, hashes, reads, batch, many) as FileStamp[];
   } finally {
     // Closed once the links are made: its heap (the paths it was sent) goes with it.
     helper?.close();
@@ -682,7 +680,7 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   for (let i = 0; i < n; i++) if (objects[i] === undefined) rest.push(i);
   await eachLimited(rest, PARALLEL_FILES, async (i) => {
     const { path, hash, stamp } = files[i];
-    const stored = await storeLinked(cache, sources[i], hash, stamp, batch);
+    const stored = await storeLinked(cache, base + path, hash, stamp, batch);
     files[i] = { path, hash, stamp: stored.stamp };
     objects[i] = stored.object;
   });

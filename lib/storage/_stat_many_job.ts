@@ -101,8 +101,16 @@ export interface ManyJob {
   readonly op: ManyOp;
   /** `stat`: the paths; `link`, `linkReadOnly`: the sources; joined by {@link PATH_SEPARATOR}. */
   readonly paths?: string;
-  /** `link`, `linkReadOnly`: the new names, one per source, joined likewise. */
+  /**
+   * `link`: the new names, one per source, joined likewise; `linkReadOnly`:
+   * the objects' hashes, whose objects under {@link ManyJob.objects} are
+   * the new names (see {@link treeObject}).
+   */
   readonly dests?: string;
+  /** `linkReadOnly`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
+  readonly from?: string;
+  /** `linkReadOnly`: the cache's objects directory, ending in "/". */
+  readonly objects?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;
   /** `statLinkTree`, `statCopyTree`: the manifest and where its files go. */

@@ -251,38 +251,44 @@ export class Cache {
 
   /**
    * Store, as objects that are hard links to them ({@link linkReadOnly}),
-   * those of the files `sources` whose objects `batch` knows to be absent,
-   * each content once; `hashes` are their contents' hashes and `reads`
-   * their stamps as read to hash them, which the objects linked have. A long
-   * list is linked on two threads ({@link linkReadOnlyMany}, with
-   * `options`). Returns, per file, its object's stamp when it was linked
-   * here; undefined for the rest (an object maybe present, content met
-   * earlier in the list, the link refused or something at the object's name
-   * already): store those with {@link Cache.storeFile} and the same batch,
-   * which knows the objects linked here.
+   * those of the files `paths` (relative to `from`, ending in "/") whose
+   * objects `batch` knows to be absent, each content once; `hashes` are
+   * their contents' hashes and `reads` their stamps as read to hash them,
+   * which the objects linked have. A long list is linked on two threads
+   * ({@link linkReadOnlyMany}, with `options`). Returns, per file, its
+   * object's stamp when it was linked here; undefined for the rest (an
+   * object maybe present, content met earlier in the list, the link refused
+   * or something at the object's name already): store those with
+   * {@link Cache.storeFile} and the same batch, which knows the objects
+   * linked here.
    */
   async linkAbsent(
-    sources: readonly string[],
+    from: string,
+    paths: readonly string[],
     hashes: readonly Hash[],
     reads: readonly FileStamp[],
     batch: ObjectBatch,
     options: ManyOptions = {},
   ): Promise<(FileStamp | undefined)[]> {
-    const made = new Array<FileStamp | undefined>(sources.length);
+    const made = new Array<FileStamp | undefined>(paths.length);
     const chosen: number[] = [];
     const met = new Set<Hash>();
-    for (let i = 0; i < sources.length; i++) {
+    for (let i = 0; i < paths.length; i++) {
       const hash = hashes[i];
       if (met.has(hash)) continue;
       met.add(hash);
-      if (batch.absent(hash)) chosen.push(i);
+      if (batch.absent(hash)) {
+        chosen.push(i);
+        ensureDir(dirname(this.objectPath(hash)));
+      }
     }
-    const dests = chosen.map((i) => {
-      const object = this.objectPath(hashes[i]);
-      ensureDir(dirname(object));
-      return object;
-    });
-    const linked = await linkReadOnlyMany(chosen.map((i) => sources[i]), dests, options);
+    const linked = await linkReadOnlyMany({
+      from,
+      paths: chosen.map((i) => paths[i]),
+      hashes: chosen.map((i) => hashes[i]),
+      objectPath: (hash) => this.objectPath(hash),
+      objects: this.#files,
+    }, options);
     for (let k = 0; k < chosen.length; k++) {
       if (linked[k] !== LINKED) continue;
       const i = chosen[k];
