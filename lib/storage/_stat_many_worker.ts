@@ -89,8 +89,18 @@ function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
 }
 
 function run(
-  { id, op, paths: joined, dests: joinedDests, from, objects, tree, control: buffer, stamps, first }:
-    ManyJob,
+  {
+    id,
+    op,
+    paths: joined,
+    dests: joinedDests,
+    from,
+    objects,
+    tree,
+    control: buffer,
+    stamps,
+    first,
+  }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
