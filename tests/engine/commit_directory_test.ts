@@ -13,6 +13,7 @@ import { hashBytes } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { readLock } from "../../lib/storage/lock_file.ts";
 import { engineProject } from "./_engine.ts";
+import { tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
 
 const FILES = {
@@ -106,4 +107,51 @@ for (const [size, n] of [["small", 300], ["large, linked on two threads", 4_500]
       Deno.env.delete("PIVOT_HELPER_THREAD");
     }
   });
+}
+
+/** A directory on another filesystem than the temporary directories' (tmpfs), or undefined. */
+function otherFilesystem(): string | undefined {
+  try {
+    const shm = Deno.statSync("/dev/shm");
+    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+for (const [size, n] of [["small", 300], ["large", 4_500]] as const) {
+  test(
+    `a ${size} directory out committed in hardlink mode with the cache on another filesystem: copies, the workspace files writable`,
+    { ignore: otherFilesystem() === undefined },
+    async () => {
+      Deno.env.set("PIVOT_HELPER_THREAD", "on");
+      try {
+        await using elsewhere = await tempDir({ parent: otherFilesystem() });
+        await using project = await engineProject(linkedFiles(n), {
+          checkoutMode: "hardlink",
+          pace: new CreatePace(),
+        });
+        await Deno.symlink(elsewhere.root, project.dir.path(".pivot/cache"));
+        const summary = await project.wave();
+        assertEquals([summary.ran, summary.failed], [1, 0]);
+        const { cache, state } = project.context;
+        const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+        const manifest = await cache.readManifest(lock!.outs[0].hash);
+        assertEquals(manifest?.files.length, n);
+        for (const { path, hash } of manifest!.files) {
+          const file = project.dir.path(`gen/${path}`);
+          const object = cache.objectPath(hash);
+          assertEquals(await hashBytes(await Deno.readFile(file)), hash, `${path}: intact`);
+          const [fileInfo, objectInfo] = [await Deno.stat(file), await Deno.stat(object)];
+          assert(fileInfo.ino !== objectInfo.ino, `${path}: a copy`);
+          assertEquals([fileInfo.nlink, (fileInfo.mode! & 0o200) !== 0], [1, true], path);
+          assertEquals(objectInfo.mode! & 0o777, 0o444, `${path}: its object read-only`);
+          assertEquals(await state.objectStamp(hash), stampOf(objectInfo), `${path}: its stamp`);
+        }
+      } finally {
+        Deno.env.delete("PIVOT_HELPER_THREAD");
+      }
+    },
+  );
 }
