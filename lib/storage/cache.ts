@@ -592,7 +592,9 @@ function takeOffer(object: string, dest: string): boolean {
  * before.
  *
  * An object another process stores after the listing is stored again,
- * over it: the same content under the same name, so nothing is lost.
+ * over it: the same content under the same name, so nothing is lost (a
+ * hard-linked one is not: its link finds the name taken, and the object
+ * there is checked as a present one is).
  */
 export class ObjectBatch {
   readonly #files: string;
