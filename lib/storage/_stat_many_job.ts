@@ -34,9 +34,11 @@ export const CONTROL = {
  * pass over a directory's objects); `statCopyTree` likewise with a copy
  * instead of the link (a `copy` checkout's pass: the object's stamp, then,
  * for an object of at most {@link TreeJob.copyUpTo} bytes, a copy from
- * memory and the copy's stamp).
+ * memory and the copy's stamp); `linkReadOnly` a source at a new name, made
+ * read-only (a directory's new cache objects, each a link to its file:
+ * lib/storage/link_read_only.ts).
  */
-export type ManyOp = "stat" | "link" | "statLinkTree" | "statCopyTree";
+export type ManyOp = "stat" | "link" | "statLinkTree" | "statCopyTree" | "linkReadOnly";
 
 /**
  * A `statLinkTree` or `statCopyTree` job's items: for each file of a
@@ -97,10 +99,18 @@ export interface ManyJob {
   /** Told back with each message about this job (a helper thread does one job after another). */
   readonly id: number;
   readonly op: ManyOp;
-  /** `stat`: the paths; `link`: the sources; joined by {@link PATH_SEPARATOR}. */
+  /** `stat`: the paths; `link`, `linkReadOnly`: the sources; joined by {@link PATH_SEPARATOR}. */
   readonly paths?: string;
-  /** `link`: the new names, one per source, joined likewise. */
+  /**
+   * `link`: the new names, one per source, joined likewise; `linkReadOnly`:
+   * the objects' hashes, whose objects under {@link ManyJob.objects} are
+   * the new names (see {@link treeObject}).
+   */
   readonly dests?: string;
+  /** `linkReadOnly`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
+  readonly from?: string;
+  /** `linkReadOnly`: the cache's objects directory, ending in "/". */
+  readonly objects?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;
   /** `statLinkTree`, `statCopyTree`: the manifest and where its files go. */

@@ -22,6 +22,7 @@ import {
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";
 import { statStamp } from "../libc_fs.ts";
+import { linkReadOnly } from "./link_read_only.ts";
 
 const scope = self as unknown as Worker;
 
@@ -37,6 +38,27 @@ function listItems(joined: string, joinedDests: string | undefined): Items {
   const paths = joined.split(PATH_SEPARATOR);
   const dests = joinedDests?.split(PATH_SEPARATOR);
   return { count: paths.length, path: (i) => paths[i], dest: (i) => dests![i] };
+}
+
+/**
+ * The items of a `linkReadOnly` job: relative paths and hashes, each full
+ * path made when its item is done (short strings to send and hold: a
+ * 100,000-file directory's absolute paths and object names were ~16 MB
+ * joined, and as much again split). A hash that is not hex throws: that
+ * item, and the rest, are left to the calling thread.
+ */
+function objectItems(joined: string, hashes: string, from: string, objects: string): Items {
+  const paths = joined.split(PATH_SEPARATOR);
+  const names = hashes.split(PATH_SEPARATOR);
+  return {
+    count: paths.length,
+    path: (i) => from + paths[i],
+    dest: (i) => {
+      const object = treeObject(objects, names[i]);
+      if (object === undefined) throw new Error("not an object's hash");
+      return object;
+    },
+  };
 }
 
 /**
@@ -67,14 +89,29 @@ function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
 }
 
 function run(
-  { id, op, paths: joined, dests: joinedDests, tree, control: buffer, stamps, first }: ManyJob,
+  {
+    id,
+    op,
+    paths: joined,
+    dests: joinedDests,
+    from,
+    objects,
+    tree,
+    control: buffer,
+    stamps,
+    first,
+  }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
   const numbers = stamps === undefined ? undefined : new Float64Array(stamps);
   const blocks = control.length - CONTROL.blocks;
   const words = stampWords(op);
   try {
-    const items = tree === undefined ? listItems(joined!, joinedDests) : treeItems(tree);
+    const items = tree !== undefined
+      ? treeItems(tree)
+      : op === "linkReadOnly"
+      ? objectItems(joined!, joinedDests!, from!, objects!)
+      : listItems(joined!, joinedDests);
     const viaLibc = op === "stat" && items.count >= LIBC_STAT_FROM;
     // Active from here (before taking a block), not while reading the job:
     // a caller that took every block meanwhile need not wait for that.
@@ -95,7 +132,10 @@ function run(
           numbers![at + 2] = fast.ino;
           numbers![at + 3] = fast.dev;
         } else if (op === "link") Deno.linkSync(path, items.dest(i));
-        else {
+        else if (op === "linkReadOnly") {
+          // Not linked (something there, or refused): left to the calling thread.
+          if (linkReadOnly(path, items.dest(i)) !== "linked") throw new Error("not linked");
+        } else {
           const info = Deno.statSync(path);
           put(numbers!, at, info);
           if (op === "statLinkTree") Deno.linkSync(path, items.dest(i));

@@ -5,7 +5,9 @@
  * object's content hashes to its name).
  *
  * Objects are written to a temporary name and renamed into place, so a
- * crash never leaves a half-written object under a valid name.
+ * crash never leaves a half-written object under a valid name. An object
+ * that is a hard link to a file already written and hashed is linked
+ * straight to its name: a link is made whole in one call.
  *
  * Metadata operations (stat, mkdir, link, chmod, rename) are synchronous:
  * they take microseconds, and Deno's async file ops cost ~40 µs each in
@@ -20,6 +22,8 @@ import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
 import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
+import { linkReadOnly } from "./link_read_only.ts";
+import { LINKED, linkReadOnlyMany, type ManyOptions } from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
 
@@ -172,18 +176,21 @@ export class Cache {
    * read-only) when the filesystem allows; otherwise it is a copy. Returns the
    * object's stamp, and whether it was made now (false: an intact object was
    * there already). With `batch`, one of the files of a directory
-   * ({@link Cache.batch}).
+   * ({@link Cache.batch}). `read` is the stamp `source` had when the caller
+   * read it to hash it (the `fstat` of its open file): an object linked to
+   * it has that stamp, taken instead of a `stat` after linking.
    */
   async storeFile(
     source: string,
     hash: Hash,
     link: boolean,
     batch?: ObjectBatch,
+    read?: FileStamp,
   ): Promise<{ stamp: FileStamp; made: boolean }> {
-    if (batch === undefined) return await this.#storeFile(source, hash, link);
+    if (batch === undefined) return await this.#storeFile(source, hash, link, undefined, read);
     let made = false;
     const stamp = await batch.once(hash, async () => {
-      const stored = await this.#storeFile(source, hash, link, batch);
+      const stored = await this.#storeFile(source, hash, link, batch, read);
       made = stored.made;
       return stored.stamp;
     });
@@ -194,15 +201,41 @@ export class Cache {
     source: string,
     hash: Hash,
     link: boolean,
-    batch?: ObjectBatch,
+    batch: ObjectBatch | undefined,
+    read: FileStamp | undefined,
   ): Promise<{ stamp: FileStamp; made: boolean }> {
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return { stamp: present, made: false };
     const object = this.objectPath(hash);
     ensureDir(dirname(object));
+    if (link) {
+      let linked = linkReadOnly(source, object);
+      for (let tries = 0; linked === "exists" && tries < 3; tries++) {
+        // Another writer made it since it was looked for (another process,
+        // or the same content stored without a batch): checked as one found
+        // present is, and linked again when that moved it aside as corrupt.
+        const found = await this.#intact(hash);
+        if (found !== undefined) return { stamp: found, made: false };
+        linked = linkReadOnly(source, object);
+      }
+      if (linked === "linked") {
+        // The object is the inode the caller read (the link is of the path
+        // it read): `read` is its stamp, as linking and `chmod` change
+        // neither mtime, size nor inode. Were the file replaced since it
+        // was read, `read` would not be the object's stamp, so the object
+        // would be re-read when next checked: never a wrong object taken
+        // as intact.
+        const stamp = read ?? stampOf(Deno.statSync(object));
+        await this.#state?.rememberObject(hash, stamp);
+        return { stamp, made: true };
+      }
+      // The link refused (another filesystem, links not allowed): a copy,
+      // the source left as it was (writable). (Or a name raced for thrice:
+      // copied over.)
+    }
     const temp = tempPath(object);
     try {
-      if (!link || !tryHardLink(source, temp)) await Deno.copyFile(source, temp);
+      await Deno.copyFile(source, temp);
       Deno.chmodSync(temp, 0o444);
       Deno.renameSync(temp, object);
     } catch (error) {
@@ -214,6 +247,58 @@ export class Cache {
     const stamp = stampOf(Deno.statSync(object));
     await this.#state?.rememberObject(hash, stamp);
     return { stamp, made: true };
+  }
+
+  /**
+   * Store, as objects that are hard links to them ({@link linkReadOnly}),
+   * those of the files `paths` (relative to `from`, ending in "/") whose
+   * objects `batch` knows to be absent, each content once; `hashes` are
+   * their contents' hashes and `reads` their stamps as read to hash them,
+   * which the objects linked have. A long list is linked on two threads
+   * ({@link linkReadOnlyMany}, with `options`). Returns, per file, its
+   * object's stamp when it was linked here; undefined for the rest (an
+   * object maybe present, content met earlier in the list, the link refused
+   * or something at the object's name already): store those with
+   * {@link Cache.storeFile} and the same batch, which knows the objects
+   * linked here.
+   */
+  async linkAbsent(
+    from: string,
+    paths: readonly string[],
+    hashes: readonly Hash[],
+    reads: readonly FileStamp[],
+    batch: ObjectBatch,
+    options: ManyOptions = {},
+  ): Promise<(FileStamp | undefined)[]> {
+    const made = new Array<FileStamp | undefined>(paths.length);
+    const chosen: number[] = [];
+    const met = new Set<Hash>();
+    for (let i = 0; i < paths.length; i++) {
+      const hash = hashes[i];
+      if (met.has(hash)) continue;
+      met.add(hash);
+      if (batch.absent(hash)) {
+        chosen.push(i);
+        ensureDir(dirname(this.objectPath(hash)));
+      }
+    }
+    const linked = await linkReadOnlyMany({
+      from,
+      paths: chosen.map((i) => paths[i]),
+      hashes: chosen.map((i) => hashes[i]),
+      objectPath: (hash) => this.objectPath(hash),
+      objects: this.#files,
+    }, options);
+    for (let k = 0; k < chosen.length; k++) {
+      if (linked[k] !== LINKED) continue;
+      const i = chosen[k];
+      // The object is the inode read (see #storeFile): its stamp is the one read.
+      const stamp = reads[i];
+      made[i] = stamp;
+      await this.#state?.rememberObject(hashes[i], stamp);
+      batch.made(hashes[i], stamp);
+    }
+    return made;
   }
 
   /**
@@ -507,13 +592,16 @@ function takeOffer(object: string, dest: string): boolean {
  * before.
  *
  * An object another process stores after the listing is stored again,
- * over it: the same content under the same name, so nothing is lost.
+ * over it: the same content under the same name, so nothing is lost (a
+ * hard-linked one is not: its link finds the name taken, and the object
+ * there is checked as a present one is).
  */
 export class ObjectBatch {
   readonly #files: string;
   readonly #perDir: number;
   readonly #listed = new Map<string, Set<string> | "stat">();
   readonly #stored = new Map<Hash, Promise<FileStamp>>();
+  readonly #made = new Map<Hash, FileStamp>();
 
   /** A batch for `files` files, in the cache's `files/` directory `filesDir` (with a slash). */
   constructor(filesDir: string, files: number) {
@@ -533,6 +621,8 @@ export class ObjectBatch {
   once(hash: Hash, store: () => Promise<FileStamp>): Promise<FileStamp> {
     const known = this.#stored.get(hash);
     if (known !== undefined) return known;
+    const made = this.#made.get(hash);
+    if (made !== undefined) return Promise.resolve(made);
     const pending = store();
     this.#stored.set(hash, pending);
     // A failed store is not remembered: the next file with this content tries again.
@@ -540,6 +630,17 @@ export class ObjectBatch {
       if (this.#stored.get(hash) === pending) this.#stored.delete(hash);
     });
     return pending;
+  }
+
+  /**
+   * Record that the object `hash` was made by this batch's caller, with
+   * `stamp` ({@link Cache.linkAbsent}): {@link ObjectBatch.once} gives it
+   * from then on. A stamp, not a settled promise: a 100,000-file directory's
+   * new objects are recorded at once, and each promise (with its handler)
+   * cost ~200 bytes of heap at the commit's peak.
+   */
+  made(hash: Hash, stamp: FileStamp): void {
+    this.#made.set(hash, stamp);
   }
 
   /** True when the object `hash` is known to be absent (false: it may be present; stat it). */

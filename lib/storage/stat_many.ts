@@ -35,6 +35,7 @@ import { mark } from "../trace.ts";
 import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statStamp } from "../libc_fs.ts";
+import { linkReadOnly } from "./link_read_only.ts";
 
 export { LIBC_STAT_FROM };
 
@@ -208,6 +209,63 @@ export async function linkMany(
     linked[i] = 1;
   }, options);
   return linked;
+}
+
+/** {@link linkReadOnlyMany}'s outcome of an item: linked, made read-only. */
+export const LINKED = 1;
+/** {@link linkReadOnlyMany}'s outcome of an item: something was at its new name already. */
+export const EXISTED = 2;
+
+/** A directory's files to make cache objects of ({@link linkReadOnlyMany}). */
+export interface NewObjects {
+  /** The directory, ending in "/": file `paths[i]` is at `from + paths[i]`. */
+  readonly from: string;
+  /** The files, relative to {@link NewObjects.from}. */
+  readonly paths: readonly string[];
+  /** Their contents' hashes, by index. */
+  readonly hashes: readonly string[];
+  /** Where the cache keeps the object of `hash` (`Cache.objectPath`). */
+  readonly objectPath: (hash: string) => string;
+  /**
+   * The objects' directory, ending in "/", in the same form as
+   * {@link NewObjects.objectPath}'s paths: `objectPath(h)` is `objects +
+   * h.slice(0, 2) + "/" + h.slice(2)` for a hash of hex digits.
+   */
+  readonly objects: string;
+}
+
+/**
+ * Make each file's object (whose parent exists) a hard link to the file,
+ * read-only ({@link linkReadOnly}): a directory's new objects, each its
+ * file. Returns, per item, {@link LINKED}, {@link EXISTED} (nothing
+ * changed), or 0 (the link refused, nothing changed); a failed `chmod`
+ * throws. The helper is sent the relative paths and the hashes, not the
+ * full paths (a fifth of the bytes at 100,000 files), and makes each path
+ * as it links.
+ *
+ * @example
+ * ```ts ignore
+ * const made = await linkReadOnlyMany({
+ *   from: "gen/", paths: ["a.txt"], hashes: ["abcdef0123456789"],
+ *   objectPath: (h) => cache.objectPath(h), objects: cache.objectsDir,
+ * });
+ * ```
+ */
+export async function linkReadOnlyMany(
+  files: NewObjects,
+  options: ManyOptions = {},
+): Promise<Uint8Array> {
+  const { from, paths, hashes, objectPath, objects } = files;
+  const outcome = new Uint8Array(paths.length);
+  const local = (i: number) => {
+    const made = linkReadOnly(from + paths[i], objectPath(hashes[i]));
+    outcome[i] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+  };
+  const job = { op: "linkReadOnly", paths, dests: hashes, from, objects } as const;
+  await share(job, paths.length, local, (i) => {
+    outcome[i] = LINKED;
+  }, options);
+  return outcome;
 }
 
 /** What {@link statAndLinkTree} found and did, per item. */
@@ -431,6 +489,8 @@ interface ListJob {
   readonly op: ManyOp;
   readonly paths?: readonly string[];
   readonly dests?: readonly string[];
+  readonly from?: string;
+  readonly objects?: string;
   readonly tree?: TreeJob;
   readonly stamps?: SharedArrayBuffer;
   readonly first?: boolean;

@@ -13,6 +13,7 @@ import { hashBytes } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { readLock } from "../../lib/storage/lock_file.ts";
 import { engineProject } from "./_engine.ts";
+import { tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
 
 const FILES = {
@@ -58,4 +59,99 @@ for (const [pacing, slowMs] of [["as they come", 2], ["each counted as slow", 0]
     await Deno.writeTextFile(project.dir.path(`gen/${first.path}`), "edited\n");
     assertEquals(await hashBytes(await Deno.readFile(cache.objectPath(first.hash))), first.hash);
   });
+}
+
+/** `n` files in folders of 1,000; every tenth has the content of another. */
+const linkedFiles = (n: number) => ({
+  "pivot.yaml": `stages:\n  gen:\n    run: stages.ts#gen\n    outs: { out: gen/ }\n`,
+  "stages.ts": `export function gen(_deps, ctx) {
+  for (let i = 0; i < ${n}; i++) {
+    const dir = \`\${ctx.outs.out}/d\${Math.floor(i / 1000)}\`;
+    if (i % 1000 === 0) Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(\`\${dir}/f\${i}.txt\`, i % 10 === 0 ? "same\\n" : \`file \${i}\\n\`);
+  }
+}
+`,
+});
+
+for (const [size, n] of [["small", 300], ["large, linked on two threads", 4_500]] as const) {
+  test(`a ${size} directory out committed in hardlink mode: each file its object's inode, read-only, the object's own stamp remembered`, async () => {
+    // The helper thread whatever the machine's load (a large directory's links are shared with it).
+    Deno.env.set("PIVOT_HELPER_THREAD", "on");
+    try {
+      // (A pace given: the cache is given the state store, so object stamps are remembered.)
+      await using project = await engineProject(linkedFiles(n), {
+        checkoutMode: "hardlink",
+        pace: new CreatePace(),
+      });
+      const summary = await project.wave();
+      assertEquals([summary.ran, summary.failed], [1, 0]);
+      const { cache, state } = project.context;
+      const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+      const manifest = await cache.readManifest(lock!.outs[0].hash);
+      assertEquals(manifest?.files.length, n);
+      for (const { path, hash } of manifest!.files) {
+        const file = project.dir.path(`gen/${path}`);
+        const object = cache.objectPath(hash);
+        assertEquals(
+          await hashBytes(await Deno.readFile(object)),
+          hash,
+          `${path}: its object is whole`,
+        );
+        const [fileInfo, objectInfo] = [await Deno.stat(file), await Deno.stat(object)];
+        assertEquals(fileInfo.ino, objectInfo.ino, `${path}: the workspace file is its object`);
+        assertEquals(objectInfo.mode! & 0o777, 0o444, `${path}: read-only`);
+        assertEquals(await state.objectStamp(hash), stampOf(objectInfo), `${path}: its stamp`);
+      }
+    } finally {
+      Deno.env.delete("PIVOT_HELPER_THREAD");
+    }
+  });
+}
+
+/** A directory on another filesystem than the temporary directories' (tmpfs), or undefined. */
+function otherFilesystem(): string | undefined {
+  try {
+    const shm = Deno.statSync("/dev/shm");
+    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+for (const [size, n] of [["small", 300], ["large", 4_500]] as const) {
+  test(
+    `a ${size} directory out committed in hardlink mode with the cache on another filesystem: copies, the workspace files writable`,
+    { ignore: otherFilesystem() === undefined },
+    async () => {
+      Deno.env.set("PIVOT_HELPER_THREAD", "on");
+      try {
+        await using elsewhere = await tempDir({ parent: otherFilesystem() });
+        await using project = await engineProject(linkedFiles(n), {
+          checkoutMode: "hardlink",
+          pace: new CreatePace(),
+        });
+        await Deno.symlink(elsewhere.root, project.dir.path(".pivot/cache"));
+        const summary = await project.wave();
+        assertEquals([summary.ran, summary.failed], [1, 0]);
+        const { cache, state } = project.context;
+        const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+        const manifest = await cache.readManifest(lock!.outs[0].hash);
+        assertEquals(manifest?.files.length, n);
+        for (const { path, hash } of manifest!.files) {
+          const file = project.dir.path(`gen/${path}`);
+          const object = cache.objectPath(hash);
+          assertEquals(await hashBytes(await Deno.readFile(file)), hash, `${path}: intact`);
+          const [fileInfo, objectInfo] = [await Deno.stat(file), await Deno.stat(object)];
+          assert(fileInfo.ino !== objectInfo.ino, `${path}: a copy`);
+          assertEquals([fileInfo.nlink, (fileInfo.mode! & 0o200) !== 0], [1, true], path);
+          assertEquals(objectInfo.mode! & 0o777, 0o444, `${path}: its object read-only`);
+          assertEquals(await state.objectStamp(hash), stampOf(objectInfo), `${path}: its stamp`);
+        }
+      } finally {
+        Deno.env.delete("PIVOT_HELPER_THREAD");
+      }
+    },
+  );
 }

@@ -8,6 +8,7 @@ import {
 import { SMALL_COPY } from "../../lib/storage/copy.ts";
 import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
+import { readSmallFile } from "../../lib/storage/artifact_hash.ts";
 import { listTree, openState, type TempDir, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
 import { output, test } from "../_harness.ts";
@@ -49,6 +50,113 @@ test("storeFile with link hard-links the object to the source", async () => {
   const object = await Deno.stat(cache.objectPath(src.hash));
   assertEquals(object.ino, (await Deno.stat(src.path)).ino);
   assertEquals(object.mode! & 0o777, 0o444);
+});
+
+test("storeFile with link: the object is the source's inode, read-only, with the stamp it was read with", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"), { state });
+  const src = await sourceFile(dir, "a.txt", "hello");
+  const { stamp: read } = readSmallFile(src.path);
+  const stored = await cache.storeFile(src.path, src.hash, true, cache.batch(1), read);
+  const object = await Deno.stat(cache.objectPath(src.hash));
+  assertEquals(object.ino, (await Deno.stat(src.path)).ino);
+  assertEquals(object.mode! & 0o777, 0o444);
+  assertEquals(stored, { stamp: stampOf(object), made: true });
+  assertEquals(await state.objectStamp(src.hash), stampOf(object), "the object's own stamp");
+  assertEquals(tempFiles(await listTree(cache.dir)), []);
+});
+
+/** A directory on another filesystem than the temporary directories' (tmpfs), or undefined. */
+function otherFilesystem(): string | undefined {
+  try {
+    const shm = Deno.statSync("/dev/shm");
+    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+test(
+  "storeFile with link, the link refused (another filesystem): a read-only copy, the source left writable",
+  { ignore: otherFilesystem() === undefined },
+  async () => {
+    await using dir = await tempDir();
+    await using elsewhere = await tempDir({ parent: otherFilesystem() });
+    await using state = await openState(dir.root);
+    const cache = new Cache(elsewhere.path("cache"), { state });
+    const src = await sourceFile(dir, "a.txt", "hello");
+    const modeBefore = (await Deno.stat(src.path)).mode! & 0o777;
+    const { stamp: read } = readSmallFile(src.path);
+    const stored = await cache.storeFile(src.path, src.hash, true, cache.batch(1), read);
+    const [object, source] = [
+      await Deno.stat(cache.objectPath(src.hash)),
+      await Deno.stat(src.path),
+    ];
+    assertNotEquals(object.ino, source.ino);
+    assertEquals(await Deno.readTextFile(cache.objectPath(src.hash)), "hello");
+    assertEquals(object.mode! & 0o777, 0o444);
+    assertEquals([source.mode! & 0o777, source.nlink], [modeBefore, 1], "the source as it was");
+    assertEquals(
+      stored,
+      { stamp: stampOf(object), made: true },
+      "the copy's stamp, not the source's",
+    );
+    assertEquals(await state.objectStamp(src.hash), stampOf(object));
+    assertEquals(tempFiles(await listTree(cache.dir)), []);
+  },
+);
+
+test("storeFile with link over an intact object made after the batch's listing: taken as present, the source left alone", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"), { state });
+  const other = new Cache(dir.path("cache"), { state });
+  const src = await sourceFile(dir, "a.txt", "shared");
+  const batch = cache.batch(1);
+  assertEquals(batch.absent(src.hash), true);
+  await other.storeFile(src.path, src.hash, false);
+  const made = stampOf(await Deno.stat(cache.objectPath(src.hash)));
+  const stored = await cache.storeFile(
+    src.path,
+    src.hash,
+    true,
+    batch,
+    readSmallFile(src.path).stamp,
+  );
+  assertEquals(stored, { stamp: made, made: false });
+  const source = await Deno.stat(src.path);
+  assertNotEquals(source.ino, made.ino, "the object stays the other writer's");
+  assertEquals([source.nlink, (source.mode! & 0o200) !== 0], [1, true], "the source as it was");
+});
+
+test("storeFile with link over a corrupt object made after the batch's listing: moved aside, linked afresh", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const warnings: string[] = [];
+  const cache = new Cache(dir.path("cache"), { state, warn: (m) => warnings.push(m) });
+  const other = new Cache(dir.path("cache"), { state });
+  const src = await sourceFile(dir, "a.txt", "good");
+  const batch = cache.batch(1);
+  assertEquals(batch.absent(src.hash), true);
+  await other.storeFile(src.path, src.hash, false);
+  const object = cache.objectPath(src.hash);
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil!");
+  const stored = await cache.storeFile(
+    src.path,
+    src.hash,
+    true,
+    batch,
+    readSmallFile(src.path).stamp,
+  );
+  assertEquals(stored.made, true);
+  assertEquals(await Deno.readTextFile(object), "good");
+  assertEquals((await Deno.stat(object)).ino, (await Deno.stat(src.path)).ino);
+  assertEquals(await Deno.readTextFile(`${object}.corrupt`), "evil!");
+  assertEquals(warnings.length, 1);
+  assertEquals(await state.objectStamp(src.hash), stampOf(await Deno.stat(object)));
 });
 
 test("storeFile of a hash already cached leaves the object alone", async () => {

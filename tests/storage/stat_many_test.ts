@@ -1,9 +1,12 @@
 import {
   coreFree,
   coreFreeGiven,
+  EXISTED,
   HelperThread,
   LIBC_STAT_FROM,
+  LINKED,
   linkMany,
+  linkReadOnlyMany,
   type ObjectTree,
   statAndCopyTree,
   statAndLinkTree,
@@ -105,6 +108,38 @@ test("linkMany leaves a file it cannot link to the caller, and links the rest", 
     const expected = gone.includes(i) ? 0 : 1;
     assertEquals(linked[i], expected, `file ${i}`);
     assertEquals((await Deno.lstat(dests[i]).catch(() => undefined)) !== undefined, expected === 1);
+  }
+});
+
+test("linkReadOnlyMany on two threads: each object its file's inode, read-only; one there already or refused left alone", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const from = dir.path("src/");
+  const paths = sources.map((p) => p.slice(from.length));
+  const hashes = sources.map((_, i) => (0x1000000 + i * 7919).toString(16).padStart(16, "0"));
+  const objects = dir.path("objects/");
+  const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
+  for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
+  // Wherever they fall: the caller's first block, the helper's last, between.
+  const there = [1, 1500, 2998];
+  const gone = [3, 600, 2999];
+  for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
+  for (const i of gone) await Deno.remove(sources[i]);
+  const made = await linkReadOnlyMany({ from, paths, hashes, objectPath, objects }, BOTH);
+  for (let i = 0; i < FILES; i++) {
+    const expected = there.includes(i) ? EXISTED : gone.includes(i) ? 0 : LINKED;
+    assertEquals(made[i], expected, `file ${i}`);
+    if (expected !== LINKED) continue;
+    const [object, source] = [Deno.statSync(objectPath(hashes[i])), Deno.statSync(sources[i])];
+    assertEquals([object.ino, object.mode! & 0o777], [source.ino, 0o444], `file ${i}`);
+  }
+  for (const i of there) {
+    assertEquals(Deno.readTextFileSync(objectPath(hashes[i])), "in the way\n", "not replaced");
+    assert((Deno.statSync(sources[i]).mode! & 0o200) !== 0, "its source left writable");
+  }
+  for (const i of gone) {
+    const object = await Deno.lstat(objectPath(hashes[i])).catch(() => undefined);
+    assertEquals(object, undefined, `file ${i}`);
   }
 });
 
