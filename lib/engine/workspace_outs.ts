@@ -56,6 +56,7 @@ import {
   statMany,
 } from "../storage/stat_many.ts";
 import { releaseHeapIfGrown } from "../free_memory.ts";
+import { ObjectWriter, WRITER_FROM } from "../storage/object_writer.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -613,24 +614,46 @@ async function storeDirectory(
   const base = withSlash(dir);
   const batch = cache.batch(paths.length);
   const objects: FileStamp[] | undefined = options.store ? new Array(paths.length) : undefined;
-  await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
-    const abs = base + path;
-    let { stamp, bytes } = readSmallFile(abs);
-    const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-    if (objects) {
-      if (options.link) {
-        const linked = await storeLinked(cache, abs, hash, stamp, batch);
-        [stamp, objects[i]] = [linked.stamp, linked.object];
-      } else if (bytes !== undefined) {
-        // Two lanes: every other new object is made on Deno's blocking
-        // pool while this thread makes the others, so both cores create.
-        const background = i % 2 === 1;
-        objects[i] = await cache.storeBytes(bytes, hash, batch, { background });
-      } else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
-    }
-    files[i] = { path, hash, stamp };
-    if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
-  });
+  // Copy mode, a large directory: objects made on a writer thread beside this one.
+  const fromMemory = options.store && !options.link;
+  const writer = fromMemory && paths.length >= WRITER_FROM ? ObjectWriter.start() : undefined;
+  // The writer's objects, not waited for file by file: this thread reads
+  // and hashes the next files meanwhile (and makes objects itself while
+  // the writer is behind). Each settles without rejecting; a failure is kept.
+  const writing: Promise<void>[] = [];
+  let failed: { error: unknown } | undefined;
+  try {
+    await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+      if (failed !== undefined) throw failed.error;
+      const abs = base + path;
+      let { stamp, bytes } = readSmallFile(abs);
+      const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
+      if (objects) {
+        if (options.link) {
+          const linked = await storeLinked(cache, abs, hash, stamp, batch);
+          [stamp, objects[i]] = [linked.stamp, linked.object];
+        } else if (bytes !== undefined && writer !== undefined) {
+          writing.push(cache.storeBytes(bytes, hash, batch, { writer }).then(
+            (made) => void (objects[i] = made),
+            (error) => void (failed ??= { error }),
+          ));
+        } else if (bytes !== undefined) {
+          // Two lanes: every other new object is made on Deno's blocking
+          // pool while this thread makes the others, so both cores create.
+          const background = i % 2 === 1;
+          objects[i] = await cache.storeBytes(bytes, hash, batch, { background });
+        } else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
+      }
+      files[i] = { path, hash, stamp };
+      if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
+    });
+  } finally {
+    // Every object settled before the writer ends: a file it renamed after
+    // this thread made the same object itself would leave a stamp untrue.
+    await Promise.all(writing);
+    writer?.close();
+  }
+  if (failed !== undefined) throw failed.error;
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   return { manifest: { files: entries }, size, files, objects };

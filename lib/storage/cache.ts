@@ -22,6 +22,7 @@ import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
+import type { ObjectWriter } from "./object_writer.ts";
 
 export { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "./checkout_mode.ts";
 import type { CheckoutMode } from "./checkout_mode.ts";
@@ -116,6 +117,14 @@ export class CreatePace {
   wroteAsync(): void {
     if (this.#asyncLeft > 0) this.#asyncLeft--;
   }
+}
+
+/** Options of {@link Cache.storeBytes}. */
+export interface StoreBytesOptions {
+  /** Make the object's file on Deno's blocking pool (for a store off the run's critical path). */
+  readonly background?: boolean;
+  /** Make it on this writer thread when the thread keeps up (a large directory's objects). */
+  readonly writer?: ObjectWriter;
 }
 
 /** The cache of one project. */
@@ -222,13 +231,14 @@ export class Cache {
    * stored. Returns the object's stamp. With `batch`, one of the files of a
    * directory ({@link Cache.batch}). With `background`, the object's file is
    * made on Deno's blocking pool: for a store off the run's critical path,
-   * whose thread is better left to other work.
+   * whose thread is better left to other work. With `writer`, by that
+   * thread while it keeps up ({@link ObjectWriter.ready}), else by this one.
    */
   storeBytes(
     bytes: Uint8Array,
     hash: Hash,
     batch?: ObjectBatch,
-    options: { readonly background?: boolean } = {},
+    options: StoreBytesOptions = {},
   ): Promise<FileStamp> {
     if (batch === undefined) return this.#storeBytes(bytes, hash, undefined, options);
     return batch.once(hash, () => this.#storeBytes(bytes, hash, batch, options));
@@ -238,13 +248,30 @@ export class Cache {
     bytes: Uint8Array,
     hash: Hash,
     batch: ObjectBatch | undefined,
-    options: { readonly background?: boolean },
+    options: StoreBytesOptions,
   ): Promise<FileStamp> {
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return present;
     const object = this.objectPath(hash);
     if (options.background) await ensureDirAsync(dirname(object));
     else ensureDir(dirname(object));
+    let stamp: FileStamp | undefined;
+    if (options.writer?.ready) {
+      // Made by the writer thread; one it did not make (an error there) is
+      // made here, where the error is met again and thrown.
+      stamp = await options.writer.write(tempPath(object), object, bytes);
+    }
+    stamp ??= await this.#writeObject(bytes, object, options);
+    await this.#state?.rememberObject(hash, stamp);
+    return stamp;
+  }
+
+  /** Write the object `object` from `bytes` through a temporary name; its stamp. */
+  async #writeObject(
+    bytes: Uint8Array,
+    object: string,
+    options: StoreBytesOptions,
+  ): Promise<FileStamp> {
     const temp = tempPath(object);
     let stamp: FileStamp;
     try {
@@ -272,7 +299,6 @@ export class Cache {
       removeQuietly(temp);
       throw error;
     }
-    await this.#state?.rememberObject(hash, stamp);
     return stamp;
   }
 
