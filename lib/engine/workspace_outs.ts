@@ -619,8 +619,10 @@ async function storeDirectory(
   const writer = fromMemory && paths.length >= WRITER_FROM ? ObjectWriter.start() : undefined;
   // The writer's objects, not waited for file by file: this thread reads
   // and hashes the next files meanwhile (and makes objects itself while
-  // the writer is behind). Each settles without rejecting; a failure is kept.
-  const writing: Promise<void>[] = [];
+  // the writer is behind). Counted, not kept (100,000 promises kept alive
+  // made each of the run's collections longer); a failure is kept.
+  let writing = 0;
+  let written: PromiseWithResolvers<void> | undefined;
   let failed: { error: unknown } | undefined;
   try {
     await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
@@ -633,10 +635,13 @@ async function storeDirectory(
           const linked = await storeLinked(cache, abs, hash, stamp, batch);
           [stamp, objects[i]] = [linked.stamp, linked.object];
         } else if (bytes !== undefined && writer !== undefined) {
-          writing.push(cache.storeBytes(bytes, hash, batch, { writer }).then(
+          writing++;
+          cache.storeBytes(bytes, hash, batch, { writer }).then(
             (made) => void (objects[i] = made),
             (error) => void (failed ??= { error }),
-          ));
+          ).finally(() => {
+            if (--writing === 0) written?.resolve();
+          });
         } else if (bytes !== undefined) {
           // Two lanes: every other new object is made on Deno's blocking
           // pool while this thread makes the others, so both cores create.
@@ -650,7 +655,11 @@ async function storeDirectory(
   } finally {
     // Every object settled before the writer ends: a file it renamed after
     // this thread made the same object itself would leave a stamp untrue.
-    await Promise.all(writing);
+    writer?.flush();
+    if (writing > 0) {
+      written = Promise.withResolvers();
+      await written.promise;
+    }
     writer?.close();
   }
   if (failed !== undefined) throw failed.error;

@@ -6,16 +6,21 @@
  * @module
  */
 
+/** What separates the paths of a {@link WriteBatch} (never in a path). */
+export const PATH_SEPARATOR = "\0";
+
 /** Objects for the thread to make, in order. */
 export interface WriteBatch {
   /** Matches the reply to the batch. */
   readonly id: number;
-  /** Each object's temporary name (noted in the calling process's journal). */
-  readonly temps: readonly string[];
-  /** Each object's name, renamed to once its file is complete. */
-  readonly objects: readonly string[];
-  /** Each object's content. */
-  readonly contents: readonly Uint8Array[];
+  /** Each object's temporary name (noted in the calling process's journal), joined. */
+  readonly temps: string;
+  /** Each object's name, renamed to once its file is complete, joined. */
+  readonly objects: string;
+  /** Every object's content, one after the other (one buffer, transferred). */
+  readonly contents: Uint8Array;
+  /** Where each object's content ends in `contents`. */
+  readonly ends: Uint32Array;
   /**
    * Two shared words: the thread adds one to the first for each object it
    * is done with, made or not, and the object's size in KiB (rounded up, at

@@ -7,20 +7,23 @@
  * @module
  */
 
-import type { WriteBatch, WriteReply } from "./_object_writer_job.ts";
+import { PATH_SEPARATOR, type WriteBatch, type WriteReply } from "./_object_writer_job.ts";
 
 const scope = self as unknown as Worker;
 
-function run({ id, temps, objects, contents, done }: WriteBatch): WriteReply {
+function run({ id, temps: joinedTemps, objects: joinedObjects, contents, ends, done }: WriteBatch): WriteReply {
   const count = new Int32Array(done);
+  const temps = joinedTemps.split(PATH_SEPARATOR);
+  const objects = joinedObjects.split(PATH_SEPARATOR);
   const stamps = new Float64Array(temps.length * 4);
   const failed: number[] = [];
   for (let i = 0; i < temps.length; i++) {
     const temp = temps[i];
+    const bytes = contents.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
     try {
       // `writeFileSync` with a `mode`: one Deno call for open, `fchmod`
       // (the exact mode, whatever the umask), write and close.
-      Deno.writeFileSync(temp, contents[i], { createNew: true, mode: 0o444 });
+      Deno.writeFileSync(temp, bytes, { createNew: true, mode: 0o444 });
       const info = Deno.statSync(temp);
       Deno.renameSync(temp, objects[i]);
       stamps[4 * i] = info.mtime?.getTime() ?? 0;
@@ -41,7 +44,7 @@ function run({ id, temps, objects, contents, done }: WriteBatch): WriteReply {
       }
     }
     Atomics.add(count, 0, 1);
-    Atomics.add(count, 1, Math.max(1, Math.ceil(contents[i].length / 1024)));
+    Atomics.add(count, 1, Math.max(1, Math.ceil(bytes.length / 1024)));
   }
   return { id, stamps, failed };
 }

@@ -279,8 +279,14 @@ export class Cache {
       // while after it did not ({@link CreatePace}), or when the caller is
       // in no hurry (`background`: the file is made on Deno's blocking pool,
       // in one trip). The stamp from the new file either way.
+      // Beside a writer thread, always synchronously: this thread makes an
+      // object only while the writer is behind, so a create is in flight
+      // there whatever this one waits for.
       if (options.background) {
         await Deno.writeFile(temp, bytes, { createNew: true, mode: 0o444 });
+        stamp = stampOf(Deno.statSync(temp));
+      } else if (options.writer !== undefined) {
+        Deno.writeFileSync(temp, bytes, { createNew: true, mode: 0o444 });
         stamp = stampOf(Deno.statSync(temp));
       } else if (this.#pace.sync) {
         const start = performance.now();

@@ -23,13 +23,18 @@
  */
 
 import { type FileStamp, stampOfDevice } from "./state.ts";
-import type { WriteBatch, WriteReply } from "./_object_writer_job.ts";
+import { PATH_SEPARATOR, type WriteBatch, type WriteReply } from "./_object_writer_job.ts";
 
 /** Directories of fewer files are stored by the calling thread alone (the thread's start costs 10-30 ms). */
 export const WRITER_FROM = 2048;
 
-/** Objects posted in one message at most (fewer while the thread is idle). */
-const BATCH = 32;
+/**
+ * Objects posted in one message: a message costs the calling thread ~20 µs
+ * to post and again to answer, so objects are posted in batches of this
+ * many, or a quarter of it while the thread is idle (and whatever is left
+ * by {@link ObjectWriter.flush} or when the thread answers).
+ */
+const BATCH = 64;
 
 /** Objects given to the thread and not yet made, at most. */
 const BACKLOG_OBJECTS = 256;
@@ -40,7 +45,7 @@ const BACKLOG_KIB = 16 * 1024;
 interface Pending {
   readonly temp: string;
   readonly object: string;
-  readonly bytes: Uint8Array;
+  bytes: Uint8Array;
   readonly resolve: (stamp: FileStamp | undefined) => void;
 }
 
@@ -65,6 +70,7 @@ export class ObjectWriter {
   readonly #batches = new Map<number, readonly Pending[]>();
   #ids = 0;
   #dead = false;
+  #flushing = false;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -104,12 +110,23 @@ export class ObjectWriter {
     return new Promise((resolve) => {
       this.#queue.push({ temp, object, bytes, resolve });
       this.#queuedKiB += kib(bytes);
-      // Posted at once while the thread is idle, else once a batch is full
-      // (or when the thread answers the batch it is on).
-      if (this.#queue.length >= BATCH || Atomics.load(this.#done, 0) === this.#posted) {
-        this.#post();
+      const idle = Atomics.load(this.#done, 0) === this.#posted;
+      if (this.#queue.length >= (idle ? BATCH / 4 : BATCH)) this.#post();
+      else if (!this.#flushing) {
+        // What is left is posted at the event loop's next turn: the
+        // caller has then stopped giving objects for now.
+        this.#flushing = true;
+        setTimeout(() => {
+          this.#flushing = false;
+          this.#post();
+        }, 0);
       }
     });
+  }
+
+  /** Post what is queued (call when no more objects are coming for a while). */
+  flush(): void {
+    this.#post();
   }
 
   #post(): void {
@@ -121,14 +138,26 @@ export class ObjectWriter {
     this.#posted += items.length;
     this.#postedKiB += this.#queuedKiB;
     this.#queuedKiB = 0;
+    // One buffer and two strings, not an object per file: the message is
+    // copied, and each value copied costs.
+    const ends = new Uint32Array(items.length);
+    let size = 0;
+    for (let i = 0; i < items.length; i++) ends[i] = size += items[i].bytes.length;
+    const contents = new Uint8Array(size);
+    for (let i = 0; i < items.length; i++) {
+      contents.set(items[i].bytes, i === 0 ? 0 : ends[i - 1]);
+      items[i].bytes = EMPTY; // copied: not kept until the answer
+    }
     this.#worker.postMessage(
       {
         id,
-        temps: items.map((item) => item.temp),
-        objects: items.map((item) => item.object),
-        contents: items.map((item) => item.bytes),
+        temps: items.map((item) => item.temp).join(PATH_SEPARATOR),
+        objects: items.map((item) => item.object).join(PATH_SEPARATOR),
+        contents,
+        ends,
         done: this.#done.buffer as SharedArrayBuffer,
       } satisfies WriteBatch,
+      [contents.buffer],
     );
   }
 
@@ -162,6 +191,8 @@ export class ObjectWriter {
     this.close();
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** The size of `bytes` in KiB, rounded up (an empty file counts one). */
 function kib(bytes: Uint8Array): number {
