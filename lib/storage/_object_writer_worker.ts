@@ -11,7 +11,9 @@ import { PATH_SEPARATOR, type WriteBatch, type WriteReply } from "./_object_writ
 
 const scope = self as unknown as Worker;
 
-function run({ id, temps: joinedTemps, objects: joinedObjects, contents, ends, done }: WriteBatch): WriteReply {
+function run(
+  { id, temps: joinedTemps, objects: joinedObjects, contents, ends, done }: WriteBatch,
+): WriteReply {
   const count = new Int32Array(done);
   const temps = joinedTemps.split(PATH_SEPARATOR);
   const objects = joinedObjects.split(PATH_SEPARATOR);
