@@ -593,12 +593,15 @@ interface StoredDirectory {
  * the cache, reading each file once: a small file is read whole, hashed and
  * written as an object from memory; a large one is hashed as a stream and
  * copied (or linked) by the kernel. Several files are in flight at once.
- * Small objects are made on two lanes, this thread (synchronously while the
- * disk answers at once: `CreatePace`, lib/storage/cache.ts) and Deno's blocking pool,
- * every other file each: creating a file is kernel work (0.1-0.5 ms a file
- * on this project's ext4 disks), the one part of the commit that two cores
- * can share (docs/performance.md, "Directory outs, first run, seventh
- * session").
+ * Creating a file is kernel work (0.06-0.5 ms a file on this project's ext4
+ * disks), the one part of the commit that two cores can share. In a
+ * directory of `WRITER_FROM` files or more, small objects are made by an
+ * object writer thread (lib/storage/object_writer.ts) while it keeps up,
+ * and by this thread while it is behind (docs/performance.md, "Directory
+ * outs in copy mode: an object writer thread"); in a smaller one, on two
+ * lanes, this thread (synchronously while the disk answers at once:
+ * `CreatePace`, lib/storage/cache.ts) and Deno's blocking pool, every other
+ * file each ("Directory outs, first run, seventh session").
  *
  * With `link` (hardlink checkout mode), every file is left as a hard link to
  * its object: a new object is the file itself, made read-only; a file whose
