@@ -56,6 +56,7 @@ import {
   statMany,
 } from "../storage/stat_many.ts";
 import { releaseHeapIfGrown } from "../free_memory.ts";
+import { ObjectWriter, WRITER_FROM } from "../storage/object_writer.ts";
 
 /**
  * List a cached out in the `.gitignore` beside it, so `git add -A` never adds
@@ -592,12 +593,15 @@ interface StoredDirectory {
  * the cache, reading each file once: a small file is read whole, hashed and
  * written as an object from memory; a large one is hashed as a stream and
  * copied (or linked) by the kernel. Several files are in flight at once.
- * Small objects are made on two lanes, this thread (synchronously while the
- * disk answers at once: `CreatePace`, lib/storage/cache.ts) and Deno's blocking pool,
- * every other file each: creating a file is kernel work (0.1-0.5 ms a file
- * on this project's ext4 disks), the one part of the commit that two cores
- * can share (docs/performance.md, "Directory outs, first run, seventh
- * session").
+ * Creating a file is kernel work (0.06-0.5 ms a file on this project's ext4
+ * disks), the one part of the commit that two cores can share. In a
+ * directory of `WRITER_FROM` files or more, small objects are made by an
+ * object writer thread (lib/storage/object_writer.ts) while it keeps up,
+ * and by this thread while it is behind (docs/performance.md, "Directory
+ * outs in copy mode: an object writer thread"); in a smaller one, on two
+ * lanes, this thread (synchronously while the disk answers at once:
+ * `CreatePace`, lib/storage/cache.ts) and Deno's blocking pool, every other
+ * file each ("Directory outs, first run, seventh session").
  *
  * With `link` (hardlink checkout mode), every file is left as a hard link to
  * its object: a new object is the file itself, made read-only; a file whose
@@ -614,24 +618,55 @@ async function storeDirectory(
   const base = withSlash(dir);
   const batch = cache.batch(paths.length);
   const objects: FileStamp[] | undefined = options.store ? new Array(paths.length) : undefined;
-  await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
-    const abs = base + path;
-    let { stamp, bytes } = readSmallFile(abs);
-    const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-    if (objects) {
-      if (options.link) {
-        const linked = await storeLinked(cache, abs, hash, stamp, batch);
-        [stamp, objects[i]] = [linked.stamp, linked.object];
-      } else if (bytes !== undefined) {
-        // Two lanes: every other new object is made on Deno's blocking
-        // pool while this thread makes the others, so both cores create.
-        const background = i % 2 === 1;
-        objects[i] = await cache.storeBytes(bytes, hash, batch, { background });
-      } else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
+  // Copy mode, a large directory: objects made on a writer thread beside this one.
+  const fromMemory = options.store && !options.link;
+  const writer = fromMemory && paths.length >= WRITER_FROM ? ObjectWriter.start() : undefined;
+  // The writer's objects, not waited for file by file: this thread reads
+  // and hashes the next files meanwhile (and makes objects itself while
+  // the writer is behind). Counted, not kept (100,000 promises kept alive
+  // made each of the run's collections longer); a failure is kept.
+  let writing = 0;
+  let written: PromiseWithResolvers<void> | undefined;
+  let failed: { error: unknown } | undefined;
+  try {
+    await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+      if (failed !== undefined) throw failed.error;
+      const abs = base + path;
+      let { stamp, bytes } = readSmallFile(abs);
+      const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
+      if (objects) {
+        if (options.link) {
+          const linked = await storeLinked(cache, abs, hash, stamp, batch);
+          [stamp, objects[i]] = [linked.stamp, linked.object];
+        } else if (bytes !== undefined && writer !== undefined) {
+          writing++;
+          cache.storeBytes(bytes, hash, batch, { writer }).then(
+            (made) => void (objects[i] = made),
+            (error) => void (failed ??= { error }),
+          ).finally(() => {
+            if (--writing === 0) written?.resolve();
+          });
+        } else if (bytes !== undefined) {
+          // Two lanes: every other new object is made on Deno's blocking
+          // pool while this thread makes the others, so both cores create.
+          const background = i % 2 === 1;
+          objects[i] = await cache.storeBytes(bytes, hash, batch, { background });
+        } else objects[i] = (await cache.storeFile(abs, hash, false, batch)).stamp;
+      }
+      files[i] = { path, hash, stamp };
+      if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
+    });
+  } finally {
+    // Every object settled before the writer ends: a file it renamed after
+    // this thread made the same object itself would leave a stamp untrue.
+    writer?.flush();
+    if (writing > 0) {
+      written = Promise.withResolvers();
+      await written.promise;
     }
-    files[i] = { path, hash, stamp };
-    if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
-  });
+    writer?.close();
+  }
+  if (failed !== undefined) throw failed.error;
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   return { manifest: { files: entries }, size, files, objects };

@@ -26,6 +26,7 @@ import { linkReadOnly } from "./link_read_only.ts";
 import { LINKED, linkReadOnlyMany, type ManyOptions } from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
+import type { ObjectWriter } from "./object_writer.ts";
 
 export { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "./checkout_mode.ts";
 import type { CheckoutMode } from "./checkout_mode.ts";
@@ -120,6 +121,14 @@ export class CreatePace {
   wroteAsync(): void {
     if (this.#asyncLeft > 0) this.#asyncLeft--;
   }
+}
+
+/** Options of {@link Cache.storeBytes}. */
+export interface StoreBytesOptions {
+  /** Make the object's file on Deno's blocking pool (for a store off the run's critical path). */
+  readonly background?: boolean;
+  /** Make it on this writer thread when the thread keeps up (a large directory's objects). */
+  readonly writer?: ObjectWriter;
 }
 
 /** The cache of one project. */
@@ -307,13 +316,14 @@ export class Cache {
    * stored. Returns the object's stamp. With `batch`, one of the files of a
    * directory ({@link Cache.batch}). With `background`, the object's file is
    * made on Deno's blocking pool: for a store off the run's critical path,
-   * whose thread is better left to other work.
+   * whose thread is better left to other work. With `writer`, by that
+   * thread while it keeps up ({@link ObjectWriter.ready}), else by this one.
    */
   storeBytes(
     bytes: Uint8Array,
     hash: Hash,
     batch?: ObjectBatch,
-    options: { readonly background?: boolean } = {},
+    options: StoreBytesOptions = {},
   ): Promise<FileStamp> {
     if (batch === undefined) return this.#storeBytes(bytes, hash, undefined, options);
     return batch.once(hash, () => this.#storeBytes(bytes, hash, batch, options));
@@ -323,13 +333,30 @@ export class Cache {
     bytes: Uint8Array,
     hash: Hash,
     batch: ObjectBatch | undefined,
-    options: { readonly background?: boolean },
+    options: StoreBytesOptions,
   ): Promise<FileStamp> {
     const present = batch?.absent(hash) ? undefined : await this.#intact(hash);
     if (present) return present;
     const object = this.objectPath(hash);
     if (options.background) await ensureDirAsync(dirname(object));
     else ensureDir(dirname(object));
+    let stamp: FileStamp | undefined;
+    if (options.writer?.ready) {
+      // Made by the writer thread; one it did not make (an error there) is
+      // made here, where the error is met again and thrown.
+      stamp = await options.writer.write(tempPath(object), object, bytes);
+    }
+    stamp ??= await this.#writeObject(bytes, object, options);
+    await this.#state?.rememberObject(hash, stamp);
+    return stamp;
+  }
+
+  /** Write the object `object` from `bytes` through a temporary name; its stamp. */
+  async #writeObject(
+    bytes: Uint8Array,
+    object: string,
+    options: StoreBytesOptions,
+  ): Promise<FileStamp> {
     const temp = tempPath(object);
     let stamp: FileStamp;
     try {
@@ -337,8 +364,14 @@ export class Cache {
       // while after it did not ({@link CreatePace}), or when the caller is
       // in no hurry (`background`: the file is made on Deno's blocking pool,
       // in one trip). The stamp from the new file either way.
+      // Beside a writer thread, always synchronously: this thread makes an
+      // object only while the writer is behind, so a create is in flight
+      // there whatever this one waits for.
       if (options.background) {
         await Deno.writeFile(temp, bytes, { createNew: true, mode: 0o444 });
+        stamp = stampOf(Deno.statSync(temp));
+      } else if (options.writer !== undefined) {
+        Deno.writeFileSync(temp, bytes, { createNew: true, mode: 0o444 });
         stamp = stampOf(Deno.statSync(temp));
       } else if (this.#pace.sync) {
         const start = performance.now();
@@ -357,7 +390,6 @@ export class Cache {
       removeQuietly(temp);
       throw error;
     }
-    await this.#state?.rememberObject(hash, stamp);
     return stamp;
   }
 

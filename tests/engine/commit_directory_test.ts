@@ -2,9 +2,10 @@
  * A directory out committed in the default (copy) mode, its objects made on
  * both lanes (this thread and, every other one, Deno's blocking pool), with
  * the synchronous lane's creates as they come or each counted as slow (so
- * that `CreatePace` turns to asynchronous creates): every object intact and
- * read-only, the workspace files independent of them, each object's stamp
- * remembered as its own.
+ * that `CreatePace` turns to asynchronous creates), and, for a directory of
+ * `WRITER_FROM` files or more, by the object writer thread and this one:
+ * every object intact and read-only, the workspace files independent of
+ * them, each object's stamp remembered as its own.
  */
 
 import { assert, assertEquals } from "../_assert.ts";
@@ -12,36 +13,43 @@ import { CreatePace } from "../../lib/storage/cache.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { readLock } from "../../lib/storage/lock_file.ts";
+import { WRITER_FROM } from "../../lib/storage/object_writer.ts";
 import { engineProject } from "./_engine.ts";
 import { tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
 
-const FILES = {
+const files = (count: number) => ({
   "pivot.yaml": `stages:\n  gen:\n    run: stages.ts#gen\n    outs: { out: gen/ }\n`,
-  // 300 files in 3 folders; every tenth has the content of another (one
-  // object for both, stored once whichever lane meets it first).
+  // `count` files in folders of 100; every tenth has the content of another
+  // (one object for both, stored once whichever lane meets it first).
   "stages.ts": `export function gen(_deps, ctx) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < ${count}; i++) {
     const dir = \`\${ctx.outs.out}/d\${Math.floor(i / 100)}\`;
     Deno.mkdirSync(dir, { recursive: true });
     Deno.writeTextFileSync(\`\${dir}/f\${i}.txt\`, i % 10 === 0 ? "same\\n" : \`file \${i}\\n\`);
   }
 }
 `,
-};
+});
 
-for (const [pacing, slowMs] of [["as they come", 2], ["each counted as slow", 0]] as const) {
-  test(`a directory out committed, creates ${pacing}: every object intact, the workspace its own`, async () => {
+const CASES = [
+  ["creates as they come", 2, 300],
+  ["creates each counted as slow", 0, 300],
+  ["objects made by the writer thread", 2, Math.ceil(WRITER_FROM / 100) * 100 + 100],
+] as const;
+
+for (const [how, slowMs, count] of CASES) {
+  test(`a directory out committed, ${how}: every object intact, the workspace its own`, async () => {
     const pace = new CreatePace(slowMs, 2);
-    await using project = await engineProject(FILES, { checkoutMode: "copy", pace });
+    await using project = await engineProject(files(count), { checkoutMode: "copy", pace });
     const summary = await project.wave();
     assertEquals([summary.ran, summary.failed], [1, 0]);
     const { cache, state } = project.context;
     const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
     const manifest = await cache.readManifest(lock!.outs[0].hash);
-    assertEquals(manifest?.files.length, 300);
+    assertEquals(manifest?.files.length, count);
     const distinct = new Set(manifest!.files.map((f) => f.hash));
-    assertEquals(distinct.size, 271);
+    assertEquals(distinct.size, count - Math.ceil(count / 10) + 1);
     for (const { path, hash } of manifest!.files) {
       const file = project.dir.path(`gen/${path}`);
       const object = cache.objectPath(hash);
