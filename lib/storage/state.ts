@@ -194,12 +194,14 @@ const UNSIZED_BYTES = BATCH_BYTES / 200;
 // out's objects go 1,000 to a commit, not 200 (each commit is a SQLite
 // transaction with its syncs).
 const STAMP_BYTES = 250;
-// Object stamps held while streaming before a sorted run of them goes to
-// commits (StateStore.#writeHeld): 100,000 random hashes into a new store
-// took 7.2–8.0 s (4.0–4.9 s of CPU) in commits of 1,000 in arrival order,
-// 1.9–2.2 s (1.5–1.8 s) sorted all at once, 2.0–2.5 s (1.7–1.8 s) sorted
-// 20,000 at a time, 2.9–3.5 s sorted 5,000 at a time. A held stamp costs
-// a slot of an array (its entry is known already).
+/**
+ * Object stamps held while streaming before a sorted run of them goes to
+ * commits (`StateStore.#writeHeld`): 100,000 random hashes into a new store
+ * took 6.9–8.0 s (4.0–4.9 s of CPU) in commits of 1,000 in arrival order,
+ * 1.8–2.2 s (1.5–1.9 s) sorted all at once, 2.0–2.5 s (1.7–1.8 s) sorted
+ * 20,000 at a time, 2.9–3.5 s sorted 5,000 at a time. A held stamp costs
+ * a slot of an array (its entry is known already).
+ */
 export const SORTED_RUN = 20_000;
 
 /** The state store of one project. Open with {@link StateStore.open}; close when done. */
