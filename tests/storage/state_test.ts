@@ -6,6 +6,7 @@ import {
   racyClock,
   sameStamp,
   setAsideState,
+  SORTED_RUN,
   stampOf,
   stampOfDevice,
   StateStore,
@@ -400,29 +401,74 @@ test("object stamps wait for a flush unless streamed", async () => {
   });
 });
 
-test("streamed object stamps are committed a thousand at a time, before the flush", async () => {
+test("streamed object stamps are held until a sorted run fills, read at once meanwhile", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
   state.streamObjectStamps();
-  for (let n = 0; n < 999; n++) await state.rememberObject(objectHash(n), stamp);
-  // Fewer than a thousand: still queued.
+  // A thousand (one commit's worth): held, not committed in arrival order.
+  for (let n = 0; n < 1000; n++) await state.rememberObject(objectHash(n), { ...stamp, ino: n });
   await new Promise((resolve) => setTimeout(resolve, 50));
   assertEquals(await storedStamp(state, objectHash(0)), null);
-  await state.rememberObject(objectHash(999), stamp);
-  assert(await eventually(async () => await storedStamp(state, objectHash(0)) !== null));
-  assertEquals(await storedStamp(state, objectHash(0)), { ...stamp, hash: objectHash(0) });
-  assertEquals(await storedStamp(state, objectHash(999)), {
-    ...stamp,
-    hash: objectHash(999),
-  });
-  // The rest goes with the flush; reads see every stamp throughout.
-  await state.rememberObject(objectHash(1000), stamp);
-  assertEquals(await state.objectStamp(objectHash(1000)), stamp);
+  assertEquals(await storedStamp(state, objectHash(999)), null);
+  // Reads of this process see every held stamp.
+  assertEquals(await state.objectStamp(objectHash(0)), { ...stamp, ino: 0 });
+  assertEquals(await state.objectStamp(objectHash(999)), { ...stamp, ino: 999 });
+  // A full run goes to commits before the flush.
+  for (let n = 1000; n < SORTED_RUN; n++) {
+    await state.rememberObject(objectHash(n), { ...stamp, ino: n });
+  }
+  assert(
+    await eventually(async () => await storedStamp(state, objectHash(SORTED_RUN - 1)) !== null),
+  );
+  assertEquals(await storedStamp(state, objectHash(0)), { ...stamp, ino: 0, hash: objectHash(0) });
+  // The rest goes with the flush.
+  await state.rememberObject(objectHash(SORTED_RUN), stamp);
+  assertEquals(await storedStamp(state, objectHash(SORTED_RUN)), null);
   await state.flush();
-  assertEquals(await storedStamp(state, objectHash(1000)), {
+  assertEquals(await storedStamp(state, objectHash(SORTED_RUN)), {
     ...stamp,
-    hash: objectHash(1000),
+    hash: objectHash(SORTED_RUN),
   });
+});
+
+test("held object stamps are in the store after a flush, for another process", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  // Out of order, one remembered twice: the newer stamp is the one written.
+  const names = [5, 3, 9, 1, 3].map(objectHash);
+  {
+    const state = await StateStore.open(stateDir);
+    state.streamObjectStamps();
+    for (const [n, name] of names.entries()) {
+      await state.rememberObject(name, { ...stamp, ino: n });
+    }
+    await state.close();
+  }
+  const other = await StateStore.open(stateDir);
+  try {
+    assertEquals(await other.objectStamp(objectHash(5)), { ...stamp, ino: 0 });
+    assertEquals(await other.objectStamp(objectHash(3)), { ...stamp, ino: 4 });
+    assertEquals(await other.objectStamp(objectHash(1)), { ...stamp, ino: 3 });
+    assertEquals((await other.list([NS.object])).length, 4);
+  } finally {
+    await other.close();
+  }
+});
+
+test("a failed commit of held object stamps is raised by the flush", async () => {
+  await using dir = await tempDir();
+  const state = await StateStore.open(dir.path("state"));
+  state.streamObjectStamps();
+  await state.rememberObject(HASH, stamp);
+  // A real failure: the store's handle closed under it.
+  state.kv.close();
+  let raised: unknown;
+  try {
+    await state.flush();
+  } catch (error) {
+    raised = error;
+  }
+  assert(raised instanceof Error, `flush raised ${raised}`);
 });
 
 test("a streamed object stamp is not overwritten by an older one queued before", async () => {
