@@ -49,6 +49,21 @@ export async function tempDir(options: { parent?: string } = {}): Promise<TempDi
   return new TempDir(await Deno.realPath(made));
 }
 
+/**
+ * A directory on another filesystem than the temporary directories' (here
+ * `/dev/shm`, a tmpfs, when `TMPDIR` is on a disk), or undefined: for tests
+ * of a cache a hard link cannot reach.
+ */
+export function otherFilesystem(): string | undefined {
+  try {
+    const shm = Deno.statSync("/dev/shm");
+    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A temporary directory (its real path), removed with everything in it when disposed. */
 export class TempDir implements AsyncDisposable {
   /** Absolute, real path. */

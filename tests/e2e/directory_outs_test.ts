@@ -8,7 +8,14 @@
  */
 
 import { assert, assertEquals } from "../_assert.ts";
-import { CLI, type PivotResult, runPivot, tempDir, TempProject } from "../_project.ts";
+import {
+  CLI,
+  otherFilesystem,
+  type PivotResult,
+  runPivot,
+  tempDir,
+  TempProject,
+} from "../_project.ts";
 import { output, test } from "../_harness.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
 
@@ -395,17 +402,6 @@ async function assertBadObjectsStop(
 /** Names in the project's root that start with `name` (a tree half built beside it). */
 function leftovers(p: TempProject, name: string): string[] {
   return [...Deno.readDirSync(p.path("."))].map((e) => e.name).filter((n) => n.startsWith(name));
-}
-
-/** A directory on another filesystem than the temporary projects' (tmpfs), or undefined. */
-function otherFilesystem(): string | undefined {
-  try {
-    const shm = Deno.statSync("/dev/shm");
-    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
-    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 test(

@@ -15,7 +15,7 @@ import { stampOf } from "../../lib/storage/state.ts";
 import { readLock } from "../../lib/storage/lock_file.ts";
 import { WRITER_FROM } from "../../lib/storage/object_writer.ts";
 import { engineProject } from "./_engine.ts";
-import { tempDir } from "../_project.ts";
+import { otherFilesystem, tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
 
 const files = (count: number) => ({
@@ -115,17 +115,6 @@ for (const [size, n] of [["small", 300], ["large, linked on two threads", 4_500]
       Deno.env.delete("PIVOT_HELPER_THREAD");
     }
   });
-}
-
-/** A directory on another filesystem than the temporary directories' (tmpfs), or undefined. */
-function otherFilesystem(): string | undefined {
-  try {
-    const shm = Deno.statSync("/dev/shm");
-    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
-    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 for (const [size, n] of [["small", 300], ["large", 4_500]] as const) {

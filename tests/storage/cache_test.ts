@@ -10,7 +10,7 @@ import { ObjectWriter } from "../../lib/storage/object_writer.ts";
 import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { readSmallFile } from "../../lib/storage/artifact_hash.ts";
-import { listTree, openState, type TempDir, tempDir } from "../_project.ts";
+import { listTree, openState, otherFilesystem, type TempDir, tempDir } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
 import { output, test } from "../_harness.ts";
 
@@ -67,17 +67,6 @@ test("storeFile with link: the object is the source's inode, read-only, with the
   assertEquals(await state.objectStamp(src.hash), stampOf(object), "the object's own stamp");
   assertEquals(tempFiles(await listTree(cache.dir)), []);
 });
-
-/** A directory on another filesystem than the temporary directories' (tmpfs), or undefined. */
-function otherFilesystem(): string | undefined {
-  try {
-    const shm = Deno.statSync("/dev/shm");
-    const temp = Deno.statSync(Deno.env.get("TMPDIR") ?? "/tmp");
-    return shm.isDirectory && shm.dev !== temp.dev ? "/dev/shm" : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 test(
   "storeFile with link, the link refused (another filesystem): a read-only copy, the source left writable",
