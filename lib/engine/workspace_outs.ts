@@ -55,7 +55,7 @@ import {
   statAndLinkTree,
   statMany,
 } from "../storage/stat_many.ts";
-import { releaseHeapIfGrown } from "../free_memory.ts";
+import { releaseHeapAndFreed, releaseHeapIfGrown } from "../free_memory.ts";
 import { ObjectWriter, WRITER_FROM } from "../storage/object_writer.ts";
 
 /**
@@ -667,6 +667,10 @@ async function storeDirectory(
     writer?.close();
   }
   if (failed !== undefined) throw failed.error;
+  // What the store made per file and the writer's batches are garbage now,
+  // and V8 collects late: without this the heap reached ~150 MiB by the
+  // commit's end (100,000 files) and the run's peak went over 300 MiB.
+  if (writer !== undefined) await releaseHeapAndFreed();
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   return { manifest: { files: entries }, size, files, objects };
