@@ -605,7 +605,8 @@ interface StoredDirectory {
  *
  * With `link` (hardlink checkout mode), every file is left as a hard link to
  * its object: a new object is the file itself, made read-only; a file whose
- * content the cache already held is replaced by a link to that object.
+ * content the cache already held is replaced by a link to that object
+ * ({@link storeLinkedDirectory}).
  */
 async function storeDirectory(
   cache: Cache,
@@ -632,13 +633,10 @@ async function storeDirectory(
     await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
       if (failed !== undefined) throw failed.error;
       const abs = base + path;
-      let { stamp, bytes } = readSmallFile(abs);
+      const { stamp, bytes } = readSmallFile(abs);
       const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
       if (objects) {
-        if (options.link) {
-          const linked = await storeLinked(cache, abs, hash, stamp, batch);
-          [stamp, objects[i]] = [linked.stamp, linked.object];
-        } else if (bytes !== undefined && writer !== undefined) {
+        if (bytes !== undefined && writer !== undefined) {
           writing++;
           cache.storeBytes(bytes, hash, batch, { writer }).then(
             (made) => void (objects[i] = made),
