@@ -544,7 +544,9 @@ export class WorkerPool {
   /** Remove `worker`'s staging folders (a {@link close} waits for it). */
   #removeStaging(worker: StageWorker): Promise<void> {
     const removal = Promise.all(
-      worker.staging.folders.map((folder) => Deno.remove(folder, { recursive: true }).catch(() => {})),
+      worker.staging.folders.map((folder) =>
+        Deno.remove(folder, { recursive: true }).catch(() => {})
+      ),
     ).then(() => {});
     this.#removals.add(removal);
     void removal.then(() => this.#removals.delete(removal));
