@@ -127,9 +127,10 @@ export async function writeTextAtomicallyAsync(path: string, text: string): Prom
 }
 
 /**
- * The staging folder for the `n`-th worker pool of this process, under
- * `tmpDir`, named so that {@link cleanLeftovers} can tell when its owner has
- * ended.
+ * The name of the staging folders of the `n`-th worker pool of this process,
+ * under `tmpDir`: `run-<token>.<n>`, each worker's folders being
+ * `run-<token>.<n>.w<k>` and `run-<token>.<n>.d<k>` (lib/worker/staging.ts),
+ * named so that {@link cleanLeftovers} can tell when their owner has ended.
  */
 export function stagingRootPath(tmpDir: string, n: number): string {
   return join(tmpDir, `${RUN}${selfToken()}.${n}`);
@@ -229,11 +230,14 @@ function removeJournaled(file: string, token: string): number {
 }
 
 /**
- * Whether the owner of a staging folder has ended: `run-<token>.<n>`, or
- * `run-<pid>-<time>` as Pivot named them before tokens (by pid only).
+ * Whether the owner of a staging folder has ended: a worker's
+ * `run-<token>.<n>.w<k>` or `run-<token>.<n>.d<k>`, a pool's
+ * `run-<token>.<n>` (its workers' folders inside, as Pivot made them until
+ * the fifteenth session of issue 16), or `run-<pid>-<time>` as Pivot named
+ * them before tokens (by pid only).
  */
 function stagingOwnerGone(rest: string): boolean {
-  const current = /^([\d-]+)\.\d+$/.exec(rest);
+  const current = /^([\d-]+)\.\d+(?:\.[wd]\d+)?$/.exec(rest);
   if (current) return tokenState(current[1]) === "gone";
   const legacy = /^(\d+)-[0-9a-z]+$/.exec(rest);
   return legacy !== null && tokenState(legacy[1]) === "gone";

@@ -20,14 +20,13 @@
  * @module
  */
 
-import { join } from "../posix_path.ts";
 import { releaseFreedMemory, releaseHeapAndFreed, releaseHeapIfRegrown } from "../free_memory.ts";
 import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { needChild } from "../launcher_attempt.ts";
 import { mark } from "../trace.ts";
 import { Gate } from "./gate.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
-import { StagingArea } from "./staging.ts";
+import { StagingArea, type WorkerFolders, workerFolders } from "./staging.ts";
 
 /** Verdicts received from every worker of this process. */
 let verdicts = 0;
@@ -69,7 +68,11 @@ export interface CodeAccess {
 
 /** Options of {@link WorkerPool}. */
 export interface PoolOptions {
-  /** Directory under which each worker gets its staging area. */
+  /**
+   * The name each worker's staging folders are made from: the `k`-th
+   * worker's are `<stagingRoot>.w<k>` and `<stagingRoot>.d<k>`
+   * ({@link workerFolders}), beside it rather than under it.
+   */
   readonly stagingRoot: string;
   /**
    * What every worker may read (the pipeline's local module files: dynamic
@@ -118,7 +121,7 @@ export class StageWorker {
   #ranOnce = false;
 
   constructor(
-    root: string,
+    folders: WorkerFolders,
     profile: string,
     permissions: ResolvedPermissions,
     grants: Deno.PermissionOptionsObject,
@@ -129,7 +132,7 @@ export class StageWorker {
     this.profile = profile;
     this.permissions = permissions;
     this.#onStray = onStray;
-    this.staging = new StagingArea(root);
+    this.staging = new StagingArea(folders);
     this.#worker = new Worker(WORKER_URL, { type: "module", deno: { permissions: grants } });
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
     this.#worker.onerror = (event) => {
@@ -362,6 +365,8 @@ export class WorkerPool {
   readonly #idle = new Map<string, StageWorker[]>();
   readonly #all = new Set<StageWorker>();
   readonly #warnings: string[] = [];
+  /** Removals of staging folders under way (a {@link close} waits for them). */
+  readonly #removals = new Set<Promise<void>>();
   #made = 0;
   #code: Promise<CodeAccess> | undefined;
   #codeAccess: CodeAccess | undefined;
@@ -491,13 +496,10 @@ export class WorkerPool {
   }
 
   #create(profile: string, permissions: ResolvedPermissions, code: CodeAccess): StageWorker {
-    const root = join(
-      this.#options.stagingRoot,
-      `w${this.#made++}-${crypto.randomUUID().slice(0, 8)}`,
-    );
-    const worker = new StageWorker(root, profile, permissions, {
-      read: [root, ...code.read, ...permissions.read],
-      write: [join(root, "runs")],
+    const folders = workerFolders(this.#options.stagingRoot, this.#made++);
+    const worker = new StageWorker(folders, profile, permissions, {
+      read: [folders.root, folders.deps, ...code.read, ...permissions.read],
+      write: [folders.root],
       net: permissionValue(permissions.net),
       env: permissionValue(permissions.env),
       run: permissionValue(permissions.run),
@@ -536,7 +538,19 @@ export class WorkerPool {
   #drop(worker: StageWorker): void {
     worker.terminate();
     this.#all.delete(worker);
-    void Deno.remove(worker.staging.root, { recursive: true }).catch(() => {});
+    void this.#removeStaging(worker);
+  }
+
+  /** Remove `worker`'s staging folders (a {@link close} waits for it). */
+  #removeStaging(worker: StageWorker): Promise<void> {
+    const removal = Promise.all(
+      worker.staging.folders.map((folder) =>
+        Deno.remove(folder, { recursive: true }).catch(() => {})
+      ),
+    ).then(() => {});
+    this.#removals.add(removal);
+    void removal.then(() => this.#removals.delete(removal));
+    return removal;
   }
 
   /** Make a worker for the stages `retired` ran, with their modules imported ahead of need. */
@@ -557,12 +571,14 @@ export class WorkerPool {
   /** Terminate every worker and remove the staging areas. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const worker of this.#all) worker.terminate();
+    const workers = [...this.#all];
+    for (const worker of workers) worker.terminate();
     this.#all.clear();
     this.#idle.clear();
     // No worker made (a no-op): no staging area to remove, nothing to wait for.
     if (this.#made === 0) return;
-    await Deno.remove(this.#options.stagingRoot, { recursive: true }).catch(() => {});
+    for (const worker of workers) void this.#removeStaging(worker);
+    await Promise.all(this.#removals);
   }
 }
 

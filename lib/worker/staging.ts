@@ -1,18 +1,27 @@
 /**
  * A worker's staging area: the only place a stage worker may read (its deps,
- * linked in) and write (its outs and scratch files). Each warm worker owns one
- * under `.pivot/tmp/run-…/w<k>/`:
+ * linked in) and write (its outs and scratch files). Each warm worker owns
+ * two folders side by side in `.pivot/tmp/`, named after its pool's
+ * `run-<token>.<n>` ({@link workerFolders}):
  *
- * - `deps/`  a hard link (a symlink for directories, or across filesystems)
- *   to each dep, at its project-relative path. Deno checks the path it is
- *   given, then follows the link, so the stage reads exactly its deps. The
- *   links live outside the writable part: a writable link would let the
- *   stage write through it.
- * - `runs/r<n>/` the n-th run's own directories, the only writable part:
- *   - `outs/`  where the stage writes its outs (`ctx.outs.*`), at their
+ * - `run-<token>.<n>.d<k>/` a hard link (a symlink for directories, or
+ *   across filesystems) to each dep, at its project-relative path. Deno
+ *   checks the path it is given, then follows the link, so the stage reads
+ *   exactly its deps. The links live outside the writable folder: a
+ *   writable link would let the stage write through it.
+ * - `run-<token>.<n>.w<k>/` the only writable folder, holding the n-th
+ *   run's own directories:
+ *   - `o<n>/`  where the stage writes its outs (`ctx.outs.*`), at their
  *     project-relative paths; the engine moves them into the workspace only
  *     after {@link checkStagedOuts} passes.
- *   - `tmp/`   the stage's `ctx.tmpDir`.
+ *   - `t<n>/`  the stage's `ctx.tmpDir`.
+ *
+ * The paths are as shallow as that allows (four components below the
+ * project root) because a sandboxed worker pays for depth on every file it
+ * opens: Deno resolves the path one prefix at a time (a `readlink` of each,
+ * itself a walk from `/`) before it checks the grant, ~25 `readlink`s a
+ * file at the seven components these paths once had (`…/run-…/w<k>-…/runs/
+ * r<n>/outs/…`; docs/performance.md, "Shallower staging paths").
  *
  * Deno lets no sandboxed worker open a file whose real path lies under
  * `/dev`, `/proc` or `/sys` (Linux; `/dev` on other Unixes), whatever its
@@ -35,7 +44,7 @@ import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
 import { copyTree, copyTreeSync, copyWritable, tryHardLink } from "../storage/copy.ts";
-import { ensureDir, forgetDir, movedDir, removePath } from "../storage/ensure_dir.ts";
+import { ensureDir, movedDir, removePath } from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
 
 /**
@@ -100,31 +109,56 @@ export interface RunDirs {
   readonly tmp: string;
 }
 
+/** The two folders of a worker's staging area (see the module's notes). */
+export interface WorkerFolders {
+  /** Every run's directories: the only folder a worker may write to. */
+  readonly root: string;
+  /** Where deps are linked: read-only to the worker. */
+  readonly deps: string;
+}
+
 /**
- * A worker's staging area under `root`: the directories of its current run,
+ * The folders of the `k`-th worker of the pool whose staging folders are
+ * named after `base` (`.pivot/tmp/run-<token>.<n>`, or its place in the
+ * system's temporary directory: {@link stagingParent}). They sit beside
+ * each other rather than under `base`, one path component less for every
+ * file a stage writes.
+ *
+ * @example
+ * ```ts
+ * workerFolders("/p/.pivot/tmp/run-42-8812.1", 3);
+ * // { root: "/p/.pivot/tmp/run-42-8812.1.w3", deps: "/p/.pivot/tmp/run-42-8812.1.d3" }
+ * ```
+ */
+export function workerFolders(base: string, k: number): WorkerFolders {
+  return { root: `${base}.w${k}`, deps: `${base}.d${k}` };
+}
+
+/**
+ * A worker's staging area in `folders`: the directories of its current run,
  * and the move to the next run's.
  *
  * @example
  * ```ts ignore
- * const staging = new StagingArea(root);
- * staging.current.outs; // <root>/runs/r1/outs
+ * const staging = new StagingArea({ root: "/s.w0", deps: "/s.d0" });
+ * staging.current.outs; // "/s.w0/o1"
  * staging.next([], true);
- * staging.current.outs; // <root>/runs/r2/outs
+ * staging.current.outs; // "/s.w0/o2"
  * ```
  */
 export class StagingArea {
-  /** The area's root. */
+  /** The only folder a worker may write to: every run's directories. */
   readonly root: string;
-  /** The directory holding every run's directories: the only one a worker may write to. */
-  readonly runs: string;
+  /** Where deps are linked, beside {@link root}. */
+  readonly deps: string;
   #run = 1;
   #current: RunDirs;
 
-  /** Create the area's directories under `root` (needs write access there). */
-  constructor(root: string) {
-    this.root = root;
-    this.runs = join(root, "runs");
-    ensureDir(join(root, "deps"));
+  /** Create the area's directories (needs write access to their parent). */
+  constructor(folders: WorkerFolders) {
+    this.root = folders.root;
+    this.deps = folders.deps;
+    ensureDir(this.deps);
     this.#current = this.#dirs();
     ensureDir(this.#current.outs);
     ensureDir(this.#current.tmp);
@@ -135,40 +169,47 @@ export class StagingArea {
     return this.#current;
   }
 
+  /** Both folders, to remove when the worker is gone. */
+  get folders(): readonly string[] {
+    return [this.root, this.deps];
+  }
+
   #dirs(): RunDirs {
-    const run = join(this.runs, `r${this.#run}`);
-    return { deps: join(this.root, "deps"), outs: join(run, "outs"), tmp: join(run, "tmp") };
+    return {
+      deps: this.deps,
+      outs: join(this.root, `o${this.#run}`),
+      tmp: join(this.root, `t${this.#run}`),
+    };
   }
 
   /**
    * Move to the next run's directories. The dep links (`links`) are
-   * removed. After a successful run (`clean`) that left `tmp/` empty, the
-   * run's directory holds only empty directories: it is renamed to the next
-   * run's name and its directories serve again. Otherwise it is removed and
-   * the next one made afresh.
+   * removed. After a successful run (`clean`) that left `t<n>/` empty,
+   * `o<n>/` holds only empty directories: both are renamed to the next run's
+   * names and serve again. Otherwise they are removed and the next ones made
+   * afresh.
    */
   next(links: readonly string[], clean: boolean): void {
     // A dep copied in (see linkDeps) may be a directory.
     for (const link of links) Deno.removeSync(link, { recursive: true });
-    const done = join(this.runs, `r${this.#run}`);
+    const done = this.#current;
     this.#run++;
-    const next = join(this.runs, `r${this.#run}`);
-    this.#current = this.#dirs();
-    if (clean && isEmpty(join(done, "tmp"))) {
+    const next = this.#dirs();
+    this.#current = next;
+    if (clean && isEmpty(done.tmp)) {
       try {
-        Deno.renameSync(done, next);
-        movedDir(done, next);
+        Deno.renameSync(done.outs, next.outs);
+        movedDir(done.outs, next.outs);
+        Deno.renameSync(done.tmp, next.tmp);
+        movedDir(done.tmp, next.tmp);
         return;
       } catch {
-        // Something made the next run's directory already: start afresh.
+        // Something made the next run's directories already: start afresh.
       }
     }
-    removePath(done);
-    removePath(next);
-    forgetDir(done);
-    forgetDir(next);
-    ensureDir(this.#current.outs);
-    ensureDir(this.#current.tmp);
+    for (const dir of [done.outs, done.tmp, next.outs, next.tmp]) removePath(dir);
+    ensureDir(next.outs);
+    ensureDir(next.tmp);
   }
 }
 

@@ -47,9 +47,12 @@ test("cleaning removes what an ended process left: its temporary files, journal 
   await dir.write("out/model.json", "kept");
   await dir.write(`out/model.json.${selfToken()}.1.tmp`, "this process's: kept");
   await dir.write("out/notes.tmp", "not ours: kept");
-  await dir.write(`.pivot/tmp/run-${token}.1/w0/outs/a.txt`, "staged");
+  await dir.write(`.pivot/tmp/run-${token}.2.w0/o1/a.txt`, "staged");
+  await dir.write(`.pivot/tmp/run-${token}.2.d0/in.txt`, "a dep's link");
+  // As Pivot staged until the fifteenth session of issue 16.
+  await dir.write(`.pivot/tmp/run-${token}.1/w0-3f2a9c1e/runs/r1/outs/a.txt`, "staged");
   const cleaned = cleanLeftovers(dir.path(".pivot/tmp"));
-  assertEquals(cleaned, { files: 2, folders: 1 });
+  assertEquals(cleaned, { files: 2, folders: 3 });
   assertEquals(await listTree(dir.path("out")), [
     "model.json",
     `model.json.${selfToken()}.1.tmp`,
@@ -60,13 +63,14 @@ test("cleaning removes what an ended process left: its temporary files, journal 
 
 test("cleaning leaves a running process's journal and staging folder alone", async () => {
   await using dir = await tempDir();
-  const mine = stagingRootPath(dir.path(".pivot/tmp"), 1);
-  await dir.write(`${mine.slice(dir.root.length + 1)}/w0/tmp/x`, "in use");
+  const mine = stagingRootPath(dir.path(".pivot/tmp"), 1).slice(dir.root.length + 1);
+  await dir.write(`${mine}.w0/t1/x`, "in use");
+  await dir.write(`${mine}.d0/in.txt`, "in use");
   await dir.write(`.pivot/tmp/journal-${selfToken()}`, `${dir.path("out")}\n`);
   await dir.write(`out/model.json.${selfToken()}.9.tmp`, "being written");
   assertEquals(cleanLeftovers(dir.path(".pivot/tmp")), { files: 0, folders: 0 });
   assert(await dir.exists(`out/model.json.${selfToken()}.9.tmp`));
-  assert(await dir.exists(mine.slice(dir.root.length + 1)));
+  assert(await dir.exists(`${mine}.w0/t1/x`) && await dir.exists(`${mine}.d0/in.txt`));
 });
 
 test("staging folders named as before tokens (run-<pid>-<time>) are cleaned by pid", async () => {

@@ -1,6 +1,6 @@
 /** The worker pool with real workers running stages of a real project. */
 
-import type { RunRequest } from "../../lib/worker/protocol.ts";
+import type { RunRequest, StagedArtifact } from "../../lib/worker/protocol.ts";
 import { type CodeAccess, type StageWorker, WorkerPool } from "../../lib/worker/pool.ts";
 import { ownCodePaths } from "../../lib/own_code.ts";
 import { linkDeps, prepareOuts } from "../../lib/worker/staging.ts";
@@ -32,6 +32,10 @@ const FILES = {
   stray:
     run: stages.ts#stray
     outs: { out: stray.txt }
+  tamper:
+    run: stages.ts#tamper
+    deps: { name: name.txt }
+    outs: { out: tamper.json }
 `,
   "stages.ts": `
 export function crash() {
@@ -48,6 +52,19 @@ export function patching() {
   return { out: "patched" };
 }
 export function exiting() { Deno.exit(7); }
+export function tamper(_deps, ctx) {
+  // Where each write went: "written", or the error's name.
+  const tries = {};
+  for (const [what, path] of Object.entries(ctx.params.targets)) {
+    try {
+      Deno.writeTextFileSync(path, "tampered");
+      tries[what] = "written";
+    } catch (error) {
+      tries[what] = error.name;
+    }
+  }
+  return { out: tries };
+}
 export function leaky() {
   setTimeout(() => { throw new Error("too late"); }, 50);
   return { out: "ended" };
@@ -68,8 +85,16 @@ export function stray(_deps, ctx) {
 
 type Project = Awaited<ReturnType<typeof engineProject>>;
 
-/** Run stage `name` in `worker` as the engine would; resolves with the outcome and leftovers. */
-async function runIn(project: Project, worker: StageWorker, name: string) {
+/**
+ * Run stage `name` in `worker` as the engine would (with `params`, if
+ * given); resolves with the outcome and leftovers.
+ */
+async function runIn(
+  project: Project,
+  worker: StageWorker,
+  name: string,
+  params?: (deps: readonly StagedArtifact[]) => Record<string, unknown>,
+) {
   const stage = project.stage(name);
   const dirs = worker.staging.current;
   const deps = linkDeps(stage, dirs.deps);
@@ -79,7 +104,7 @@ async function runIn(project: Project, worker: StageWorker, name: string) {
     code: stage.code,
     deps,
     outs: await prepareOuts(stage, dirs.outs, () => []),
-    params: stage.params,
+    params: params ? params(deps) : stage.params,
     variant: stage.variant,
     tmpDir: dirs.tmp,
   };
@@ -119,6 +144,33 @@ test("a worker whose run left nothing is reused, in new run directories", async 
   assert(await pool.acquire(permissions) === worker, "the warm worker is reused");
   assert(worker.staging.current.outs !== first.outs, "its next run writes elsewhere");
   assertEquals((await runIn(project, worker, "greet")).outcome.status, "done");
+});
+
+test("a stage writes only in its run's directories: not through its deps' links, nor beside them", async () => {
+  await using project = await engineProject(FILES);
+  const { pool } = project;
+  const worker = await pool.acquire(project.stage("tamper").permissions);
+  const dirs = worker.staging.current;
+  const { outcome } = await runIn(project, worker, "tamper", (deps) => ({
+    targets: {
+      link: deps[0].path,
+      links: `${dirs.deps}/added.txt`,
+      workspace: project.dir.path("name.txt"),
+      tmp: `${dirs.tmp}/scratch.txt`,
+    },
+  }));
+  assertEquals(outcome.status, "done");
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dirs.outs}/tamper.json`)), {
+    link: "NotCapable",
+    links: "NotCapable",
+    workspace: "NotCapable",
+    tmp: "written",
+  });
+  assertEquals(await project.dir.read("name.txt"), "pool", "the dep is as it was");
+  assert(
+    !dirs.deps.startsWith(worker.staging.root + "/"),
+    "the links are outside the writable folder",
+  );
 });
 
 test("a run that leaves a timer or changes a built-in retires its worker", async () => {

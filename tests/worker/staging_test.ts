@@ -1,7 +1,13 @@
 /** The staging area on real files, with stages loaded from a real `pivot.yaml`. */
 
 import { OutputError } from "../../lib/errors.ts";
-import { checkStagedOuts, linkDeps, prepareOuts, StagingArea } from "../../lib/worker/staging.ts";
+import {
+  checkStagedOuts,
+  linkDeps,
+  prepareOuts,
+  StagingArea,
+  workerFolders,
+} from "../../lib/worker/staging.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { listTree } from "../_project.ts";
@@ -24,7 +30,7 @@ test("linkDeps hard-links file deps and symlinks directories, at their project p
   const stage = project.stage("grow");
   // A dep outside the project (`../`) gets a place inside the staging area.
   const outside = { ...stage.deps[0], name: "shared", path: "../shared.txt" };
-  const dirs = new StagingArea(project.dir.path("staging")).current;
+  const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
   const deps = linkDeps({ ...stage, deps: [...stage.deps, outside] }, dirs.deps);
   assertEquals(deps.map((d) => [d.name, d.path.slice(dirs.deps.length + 1)]), [
     ["text", "data/in.txt"],
@@ -39,7 +45,7 @@ test("linkDeps hard-links file deps and symlinks directories, at their project p
 
 test("prepareOuts makes each out's directory and nothing else", async () => {
   await using project = await engineProject(FILES);
-  const dirs = new StagingArea(project.dir.path("staging")).current;
+  const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
   const outs = await prepareOuts(project.stage("grow"), dirs.outs, () => []);
   assertEquals(outs.map((o) => [o.name, o.path.slice(dirs.outs.length + 1), o.selfWritten]), [
     ["log", "logs/run.log", true],
@@ -58,7 +64,7 @@ test("prepareOuts seeds an incremental out with a writable copy of its last vers
   const last = project.dir.path("last.log");
   await Deno.writeTextFile(last, "line 1\n");
   await Deno.chmod(last, 0o444);
-  const dirs = new StagingArea(project.dir.path("staging")).current;
+  const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
   const missing = project.dir.path("missing.log");
   await prepareOuts(incremental, dirs.outs, (out) => out.name === "log" ? [missing, last] : []);
   const seeded = `${dirs.outs}/logs/run.log`;
@@ -69,7 +75,7 @@ test("prepareOuts seeds an incremental out with a writable copy of its last vers
 test("checkStagedOuts accepts exactly the declared outs", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const dirs = new StagingArea(project.dir.path("staging")).current;
+  const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
   await prepareOuts(stage, dirs.outs, () => []);
   const check = () => checkStagedOuts(stage, dirs.outs);
   let error = assertThrows(check, OutputError);
@@ -98,8 +104,16 @@ test("checkStagedOuts accepts exactly the declared outs", async () => {
 test("each run gets directories of its own; a clean run's are renamed for the next", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const staging = new StagingArea(project.dir.path("staging"));
+  const staging = new StagingArea(workerFolders(project.dir.path("staging"), 0));
   const first = staging.current;
+  // Each run's directories directly in the worker's writable folder, the
+  // links beside it: as few path components as the sandbox allows.
+  assertEquals([staging.root, first.outs, first.tmp, first.deps], [
+    project.dir.path("staging.w0"),
+    project.dir.path("staging.w0/o1"),
+    project.dir.path("staging.w0/t1"),
+    project.dir.path("staging.d0"),
+  ]);
   const links = linkDeps(stage, first.deps).map((d) => d.path);
   await prepareOuts(stage, first.outs, () => []);
   staging.next(links, true);
@@ -109,13 +123,18 @@ test("each run gets directories of its own; a clean run's are renamed for the ne
   assertEquals(await listTree(second.deps), ["data"]);
   // The empty out directories moved with the run directory.
   assertEquals(await listTree(second.outs), ["logs"]);
+  assertEquals([second.outs, second.tmp], [
+    project.dir.path("staging.w0/o2"),
+    project.dir.path("staging.w0/t2"),
+  ]);
   assert(!(await exists(first.outs)), "nothing is left at the old run's paths");
+  assert(!(await exists(first.tmp)), "nor at its tmpDir");
 });
 
 test("a failed run's directories are removed and the next run starts empty", async () => {
   await using project = await engineProject(FILES);
   const stage = project.stage("grow");
-  const staging = new StagingArea(project.dir.path("staging"));
+  const staging = new StagingArea(workerFolders(project.dir.path("staging"), 0));
   const first = staging.current;
   await prepareOuts(stage, first.outs, () => []);
   await Deno.writeTextFile(`${first.outs}/logs/run.log`, "half");
@@ -129,7 +148,7 @@ test("a failed run's directories are removed and the next run starts empty", asy
 
 test("a run that left scratch files does not pass its directories on", async () => {
   await using project = await engineProject(FILES);
-  const staging = new StagingArea(project.dir.path("staging"));
+  const staging = new StagingArea(workerFolders(project.dir.path("staging"), 0));
   await Deno.writeTextFile(`${staging.current.tmp}/scratch`, "x");
   staging.next([], true);
   assertEquals(await listTree(staging.current.tmp), []);
