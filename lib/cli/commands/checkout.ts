@@ -75,7 +75,11 @@ export const checkout: Command = {
       const { trackedStatus } = await import("../../storage/track.ts");
       const { walkSkips } = await import("../../storage/project_files.ts");
       const { project, cache } = context;
-      const skip = walkSkips(project.root, cache.dir);
+      // The walk for `.pvt` files skips the stages' outs: a directory out
+      // is the stage's whole (each run and each checkout replaces it), never
+      // tracked data (`pivot track` refuses a path in a recorded one), and its
+      // thousands of files are what a walk of the project would mostly read.
+      const skip = [...walkSkips(project.root, cache.dir), ...outPaths(context.graph)];
       const toPath = (path: string) =>
         projectRelative(context.project, resolve(env.cwd, path)).replace(/\/$/, "");
       const allTracked = await trackedStatus(project.root, context.state, skip);
@@ -173,6 +177,11 @@ async function inCache(context: EngineContext, now: ArtifactHash): Promise<boole
     if (!(await context.cache.verify(file.hash, context.state, context.warn))) return false;
   }
   return true;
+}
+
+/** Every stage's outs, as absolute paths: what the `.pvt` walk need not enter. */
+function outPaths(graph: StageGraph): string[] {
+  return graph.order.flatMap((stage) => stage.outs.map((out) => out.abs));
 }
 
 /** The stages whose outs `targets` writes, and the stages that read those outs. */
