@@ -149,14 +149,16 @@ export const checkout: Command = {
       } finally {
         await release();
       }
-      const { checkoutTracked } = await import("../tracked_data.ts");
-      const fromTracked = await checkoutTracked(context, tracked, {
-        mode: checkoutMode,
-        force: Boolean(values.force),
-        onlyMissing: Boolean(values["only-missing"]),
-      }, env.output);
-      restored += fromTracked.restored;
-      problems += fromTracked.problems;
+      if (tracked.length > 0) {
+        const { checkoutTracked } = await import("../tracked_data.ts");
+        const fromTracked = await checkoutTracked(context, tracked, {
+          mode: checkoutMode,
+          force: Boolean(values.force),
+          onlyMissing: Boolean(values["only-missing"]),
+        }, env.output);
+        restored += fromTracked.restored;
+        problems += fromTracked.problems;
+      }
       if (!env.output.quiet && restored === 0 && problems === 0) {
         env.output.line("Nothing to restore.");
       }
