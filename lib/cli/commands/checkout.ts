@@ -17,7 +17,6 @@
 import { resolve } from "../../posix_path.ts";
 import { restoreOut } from "../../engine/workspace_outs.ts";
 import { type EngineContext, stageKey } from "../../engine/context.ts";
-import { restorable } from "../../engine/decide.ts";
 import { lockStages, lockWaitMessage } from "../../engine/stage_lock.ts";
 import { PivotError } from "../../errors.ts";
 import { projectRelative } from "../../model/project.ts";
@@ -172,6 +171,8 @@ export const checkout: Command = {
  * replacing it loses nothing (`pivot checkout` at its revision brings it back).
  */
 async function inCache(context: EngineContext, now: ArtifactHash): Promise<boolean> {
+  // Loaded only here (an out edited in the workspace): see lib/engine/stage_lock.ts.
+  const { restorable } = await import("../../engine/decide.ts");
   if (!now.isDir) return await restorable(context, now.hash, false);
   const manifest = await dirManifest(now, context.cache);
   if (!manifest) return false;
