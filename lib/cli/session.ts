@@ -15,7 +15,7 @@ import { dirname } from "../posix_path.ts";
 import { PIVOT_ROOT } from "../own_code.ts";
 import { buildGraph } from "../graph/graph.ts";
 import { readParamsOverrides } from "../pipeline/params_overrides.ts";
-import { type LoadedStages, loadStagesWithProducers } from "../pipeline/discovery.ts";
+import type { LoadedStages } from "../pipeline/discovery.ts";
 import {
   type LoadCacheKey,
   type LoadDerived,
@@ -33,7 +33,6 @@ import {
 } from "../pipeline/find_project.ts";
 import type { Project } from "../model/project.ts";
 import { type ProjectConfig, readProjectConfig } from "../pipeline/project_config.ts";
-import { typeCheckPipeline } from "../pipeline/type_check.ts";
 import { Cache } from "../storage/cache.ts";
 import { cleanLeftovers, closeTempJournal, useTempJournal } from "../storage/temp_files.ts";
 import { findProjectFiles, walkSkips } from "../storage/project_files.ts";
@@ -396,7 +395,11 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     const loaded = cached ??
       (fresh
         ? await freshLoader.load(project, pipelineFile, paramsYaml)
-        : await loadStagesWithProducers(project, pipelineFile, { paramsYaml, state, probed }));
+        : await (await discovery()).loadStagesWithProducers(project, pipelineFile, {
+          paramsYaml,
+          state,
+          probed,
+        }));
     await checkParamsStages(project, paramsYaml, loaded);
     mark("session: pipeline loaded");
     if (cached === undefined) {
@@ -408,7 +411,7 @@ export async function openSession(options: SessionOptions): Promise<Session<stri
     }
     rememberStageNames(project, pipelineFile, loaded.stages);
     if (typeCheck) {
-      await typeCheckPipeline(
+      await (await typeChecker()).typeCheckPipeline(
         project,
         // A command stage has no module: its command is not TypeScript.
         loaded.stages.flatMap((stage) =>
@@ -575,3 +578,11 @@ async function stagesCodeAccess(
     hosts: [...new Set(graphs.flatMap((graph) => graph.hosts))],
   };
 }
+
+/**
+ * The modules that load a pipeline and check its types, imported when first
+ * needed: a session answered from the load cache (a checkout, a no-op) uses
+ * neither, and loading them cost its start ~5-9 ms (issue 16, i16-co15).
+ */
+const discovery = () => import("../pipeline/discovery.ts");
+const typeChecker = () => import("../pipeline/type_check.ts");

@@ -24,7 +24,7 @@ import {
   tryExecLock,
 } from "../storage/exec_lock.ts";
 import { type EngineContext, stageKey } from "./context.ts";
-import { decide, type Decision, depsUnchanged, lockUnchanged } from "./decide.ts";
+import type { Decision } from "./decide.ts";
 
 /** Options of {@link withStageLock}. */
 export interface StageLockOptions {
@@ -80,6 +80,9 @@ export async function withStageLock<T>(
     // (which holds this lock while it replaces them) may have changed them
     // since, and the lock file must claim what the stage will read. One
     // made while holding the lock (`held`) saw them as they are.
+    // Imported here: a checkout takes stage locks and decides nothing (its
+    // start is spared decide.ts and verified.ts); a run has them loaded.
+    const { decide, depsUnchanged, lockUnchanged } = await import("./decide.ts");
     const keep = before !== undefined &&
       (held !== undefined ||
         (forced || lockUnchanged(before)) && await depsUnchanged(context, before));

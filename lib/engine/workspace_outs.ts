@@ -100,11 +100,14 @@ export async function restoreOut(
   // overlaps reading the manifest; but only while a core is free for it,
   // else all on this thread, however long the lists.
   const large = (locked.files ?? 0) >= PARALLEL_FROM_STARTED;
+  // The manifest is read on Deno's I/O thread meanwhile: `new Worker` holds
+  // this thread until the helper's runtime exists (~20-30 ms).
+  const reading = cache.readManifestText(locked.hash);
   const shared = large && coreFree();
   using helper = shared ? HelperThread.start() : undefined;
   const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
   if (large) mark(shared ? "restore: helper thread started" : "restore: no core free, one thread");
-  const read = await cache.readManifestText(locked.hash);
+  const read = await reading;
   if (!read) return false;
   const { manifest } = read;
   mark("restore: manifest read");

@@ -88,6 +88,26 @@ function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
   numbers[at + 3] = info.dev;
 }
 
+/**
+ * Write the stamp of what is at `path` at `numbers[at..at + 4]` and return
+ * its size: through libc's `statx` when `viaLibc` and it answers, else
+ * `Deno.statSync` (which throws where it does: the item is then the calling
+ * thread's).
+ */
+function stampInto(numbers: Float64Array, at: number, path: string, viaLibc: boolean): number {
+  const fast = viaLibc ? statStamp(path) : undefined;
+  if (fast === undefined) {
+    const info = Deno.statSync(path);
+    put(numbers, at, info);
+    return info.size;
+  }
+  numbers[at] = fast.mtime;
+  numbers[at + 1] = fast.size;
+  numbers[at + 2] = fast.ino;
+  numbers[at + 3] = fast.dev;
+  return fast.size;
+}
+
 function run(
   {
     id,
@@ -112,7 +132,8 @@ function run(
       : op === "linkReadOnly"
       ? objectItems(joined!, joinedDests!, from!, objects!)
       : listItems(joined!, joinedDests);
-    const viaLibc = op === "stat" && items.count >= LIBC_STAT_FROM;
+    const viaLibc = (op === "stat" || op === "statLinkTree" || op === "statCopyTree") &&
+      items.count >= LIBC_STAT_FROM;
     // Active from here (before taking a block), not while reading the job:
     // a caller that took every block meanwhile need not wait for that.
     Atomics.store(control, CONTROL.active, 1);
@@ -125,25 +146,18 @@ function run(
       for (let i = start; i < end; i++) {
         const path = items.path(i);
         const at = words * i;
-        const fast = viaLibc ? statStamp(path) : undefined;
-        if (fast !== undefined) {
-          numbers![at] = fast.mtime;
-          numbers![at + 1] = fast.size;
-          numbers![at + 2] = fast.ino;
-          numbers![at + 3] = fast.dev;
-        } else if (op === "link") Deno.linkSync(path, items.dest(i));
+        if (op === "link") Deno.linkSync(path, items.dest(i));
         else if (op === "linkReadOnly") {
           // Not linked (something there, or refused): left to the calling thread.
           if (linkReadOnly(path, items.dest(i)) !== "linked") throw new Error("not linked");
         } else {
-          const info = Deno.statSync(path);
-          put(numbers!, at, info);
+          const size = stampInto(numbers!, at, path, viaLibc);
           if (op === "statLinkTree") Deno.linkSync(path, items.dest(i));
           else if (op === "statCopyTree") {
             // A larger object (or one whose size changed) is left to the
             // calling thread, which copies it by the kernel; the rest go on.
-            const copy = info.size <= tree!.copyUpTo!
-              ? copyFromMemory(path, items.dest(i), info.size)
+            const copy = size <= tree!.copyUpTo!
+              ? copyFromMemory(path, items.dest(i), size)
               : undefined;
             if (copy === undefined) numbers![at + 4] = NOT_COPIED;
             else put(numbers!, at + 4, copy);

@@ -179,6 +179,18 @@ export async function statMany(
   return result;
 }
 
+/**
+ * The stamp and size of the object at `path` (undefined when it does not
+ * exist): through libc's `statx` when `viaLibc` and it answers, else
+ * `Deno.statSync`, which throws as it does (lib/libc_fs.ts `statStamp`).
+ */
+function objectStamp(path: string, viaLibc: boolean): FileStamp | undefined {
+  const fast = viaLibc ? statStamp(path) : undefined;
+  if (fast !== undefined) return stampOfDevice(fast.mtime, fast.size, fast.ino, fast.dev);
+  const info = statOrUndefined(path);
+  return info && stampOf(info);
+}
+
 /** The stamp at `numbers[at..at + 4]`, as a helper's job wrote it. */
 function stampAt(numbers: Float64Array, at: number): FileStamp {
   return stampOfDevice(numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]);
@@ -327,12 +339,12 @@ export async function statAndLinkTree(
   const n = files.length;
   const stamps = new Array<FileStamp | undefined>(n);
   const linked = new Uint8Array(n);
+  const viaLibc = n >= LIBC_STAT_FROM;
   const local = (i: number) => {
     const { hash, path } = files[i];
     const source = objectPath(hash);
-    const info = statOrUndefined(source);
-    stamps[i] = info && stampOf(info);
-    if (info === undefined) return;
+    const stamp = stamps[i] = objectStamp(source, viaLibc);
+    if (stamp === undefined) return;
     linked[i] = tryHardLink(source, into + path) ? 1 : 0;
   };
   const words = stampWords("statLinkTree");
@@ -388,13 +400,13 @@ export async function statAndCopyTree(
   const n = files.length;
   const stamps = new Array<FileStamp | undefined>(n);
   const copies = new Array<FileStamp | undefined>(n);
+  const viaLibc = n >= LIBC_STAT_FROM;
   const local = (i: number) => {
     const { hash, path } = files[i];
     const source = objectPath(hash);
-    const info = statOrUndefined(source);
-    stamps[i] = info && stampOf(info);
-    if (info === undefined || info.size > SMALL_COPY) return;
-    copies[i] = copySmallNew(source, into + path, info.size);
+    const stamp = stamps[i] = objectStamp(source, viaLibc);
+    if (stamp === undefined || stamp.size > SMALL_COPY) return;
+    copies[i] = copySmallNew(source, into + path, stamp.size);
   };
   const words = stampWords("statCopyTree");
   const shared = new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0);

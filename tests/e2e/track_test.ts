@@ -265,3 +265,35 @@ test(
     assertEquals((await b.pivot("verify")).code, 0);
   },
 );
+
+test("checkout does not look for .pvt files inside a stage's directory out", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("outs");
+
+pipeline.stage({
+  name: "make",
+  outs: { gen: out("gen/") },
+  run: (_, ctx) => {
+    Deno.mkdirSync(\`\${ctx.outs.gen}/sub\`, { recursive: true });
+    Deno.writeTextFileSync(\`\${ctx.outs.gen}/sub/a.txt\`, "a\\n");
+  },
+});
+`,
+    "data/raw.csv": "id\n1\n",
+  });
+  assertEquals((await p.pivot("repro")).code, 0);
+  assertEquals((await p.pivot("track", "data/raw.csv")).code, 0);
+  assertMatch(oneLineError(await p.pivot("track", "gen/sub/a.txt")), /an out of stage 'make'/);
+  // The stage's out is its own whole: a `.pvt` file in it (a damaged one
+  // here, which the walk would stop at) is not tracked data, and goes with
+  // the out's restore.
+  await p.write("gen/sub/b.txt.pvt", "- not\n- a record\n");
+  await Deno.remove(p.path("data/raw.csv"));
+  const result = await p.pivot("checkout", "--force");
+  assertEquals([result.code, result.stderr], [0, ""]);
+  assertEquals(result.stdout, "restored  gen\nrestored  data/raw.csv\n");
+  assertEquals(await p.read("data/raw.csv"), "id\n1\n");
+  assert(!(await p.exists("gen/sub/b.txt.pvt")));
+});

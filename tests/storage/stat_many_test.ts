@@ -218,6 +218,36 @@ test("statAndLinkTree: a missing object has no stamp and no link, wherever it fa
   assertEquals(alone.stamps, stamps, "one thread gives the same");
 });
 
+test("a tree long enough for libc's statx: Deno.statSync's stamps, links and copies, on both threads and on one", async () => {
+  await using dir = await tempDir();
+  const tree = await treeOf(dir, LIBC_STAT_FROM);
+  // In the calling thread's first block, at a block edge, and in the helper's (the last).
+  const gone = new Set([0, 128, LIBC_STAT_FROM - 1]);
+  for (const i of gone) await Deno.remove(tree.objectPath(tree.files[i].hash));
+  const expected = (i: number) =>
+    gone.has(i) ? undefined : stampOf(Deno.statSync(tree.objectPath(tree.files[i].hash)));
+  const fresh = async () => {
+    await Deno.remove(dir.path("into"), { recursive: true });
+    for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`into/d${d}`), { recursive: true });
+  };
+  for (const options of [BOTH, {}]) {
+    await fresh();
+    const { stamps, linked } = await statAndLinkTree(tree, options);
+    for (const [i, { path }] of tree.files.entries()) {
+      assertEquals(stamps[i], expected(i), `link ${i}`);
+      assertEquals(linked[i], gone.has(i) ? 0 : 1, `link ${i}`);
+      if (!gone.has(i)) assertEquals(Deno.statSync(tree.into + path).ino, stamps[i]!.ino);
+    }
+    await fresh();
+    const copied = await statAndCopyTree(tree, options);
+    for (const [i, { path }] of tree.files.entries()) {
+      assertEquals(copied.stamps[i], expected(i), `copy ${i}`);
+      const placed = await Deno.lstat(tree.into + path).catch(() => undefined);
+      assertEquals(copied.copies[i], placed && stampOf(placed), `copy ${i}`);
+    }
+  }
+});
+
 test("statAndLinkTree throws when something is at a new name already", async () => {
   await using dir = await tempDir();
   const tree = await treeOf(dir, FILES);

@@ -17,7 +17,6 @@
 import { resolve } from "../../posix_path.ts";
 import { restoreOut } from "../../engine/workspace_outs.ts";
 import { type EngineContext, stageKey } from "../../engine/context.ts";
-import { restorable } from "../../engine/decide.ts";
 import { lockStages, lockWaitMessage } from "../../engine/stage_lock.ts";
 import { PivotError } from "../../errors.ts";
 import { projectRelative } from "../../model/project.ts";
@@ -75,7 +74,11 @@ export const checkout: Command = {
       const { trackedStatus } = await import("../../storage/track.ts");
       const { walkSkips } = await import("../../storage/project_files.ts");
       const { project, cache } = context;
-      const skip = walkSkips(project.root, cache.dir);
+      // The walk for `.pvt` files skips the stages' outs: a directory out
+      // is the stage's whole (each run and each checkout replaces it), never
+      // tracked data (`pivot track` refuses a path in a recorded one), and its
+      // thousands of files are what a walk of the project would mostly read.
+      const skip = [...walkSkips(project.root, cache.dir), ...outPaths(context.graph)];
       const toPath = (path: string) =>
         projectRelative(context.project, resolve(env.cwd, path)).replace(/\/$/, "");
       const allTracked = await trackedStatus(project.root, context.state, skip);
@@ -145,14 +148,16 @@ export const checkout: Command = {
       } finally {
         await release();
       }
-      const { checkoutTracked } = await import("../tracked_data.ts");
-      const fromTracked = await checkoutTracked(context, tracked, {
-        mode: checkoutMode,
-        force: Boolean(values.force),
-        onlyMissing: Boolean(values["only-missing"]),
-      }, env.output);
-      restored += fromTracked.restored;
-      problems += fromTracked.problems;
+      if (tracked.length > 0) {
+        const { checkoutTracked } = await import("../tracked_data.ts");
+        const fromTracked = await checkoutTracked(context, tracked, {
+          mode: checkoutMode,
+          force: Boolean(values.force),
+          onlyMissing: Boolean(values["only-missing"]),
+        }, env.output);
+        restored += fromTracked.restored;
+        problems += fromTracked.problems;
+      }
       if (!env.output.quiet && restored === 0 && problems === 0) {
         env.output.line("Nothing to restore.");
       }
@@ -166,6 +171,8 @@ export const checkout: Command = {
  * replacing it loses nothing (`pivot checkout` at its revision brings it back).
  */
 async function inCache(context: EngineContext, now: ArtifactHash): Promise<boolean> {
+  // Loaded only here (an out edited in the workspace): see lib/engine/stage_lock.ts.
+  const { restorable } = await import("../../engine/decide.ts");
   if (!now.isDir) return await restorable(context, now.hash, false);
   const manifest = await dirManifest(now, context.cache);
   if (!manifest) return false;
@@ -173,6 +180,11 @@ async function inCache(context: EngineContext, now: ArtifactHash): Promise<boole
     if (!(await context.cache.verify(file.hash, context.state, context.warn))) return false;
   }
   return true;
+}
+
+/** Every stage's outs, as absolute paths: what the `.pvt` walk need not enter. */
+function outPaths(graph: StageGraph): string[] {
+  return graph.order.flatMap((stage) => stage.outs.map((out) => out.abs));
 }
 
 /** The stages whose outs `targets` writes, and the stages that read those outs. */
