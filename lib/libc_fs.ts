@@ -38,6 +38,7 @@ export interface DirEntryLike {
 interface Libc {
   readonly open: (path: Uint8Array, flags: number) => number;
   readonly close: (fd: number) => number;
+  readonly read: (fd: number, buffer: Uint8Array, size: bigint) => number | bigint;
   readonly getdents64: (fd: number, buffer: Uint8Array, size: bigint) => number | bigint;
   readonly statx: (
     dirfd: number,
@@ -54,6 +55,7 @@ function bind(): Libc | null {
   return bindLibc({
     open: { parameters: ["buffer", "i32"], result: "i32" },
     close: { parameters: ["i32"], result: "i32" },
+    read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   });
@@ -61,6 +63,7 @@ function bind(): Libc | null {
 
 // open(2) flags on Linux (x86-64 and aarch64 alike).
 const O_RDONLY = 0;
+const O_NOCTTY = 0o400;
 const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;
 
@@ -170,6 +173,7 @@ export interface StatStamp {
 
 // statx(2): relative to the working directory, following symlinks, the basic fields.
 const AT_FDCWD = -100;
+const AT_EMPTY_PATH = 0x1000;
 const STATX_BASIC_STATS = 0x7ff;
 // The fields read: STATX_MTIME, STATX_INO, STATX_SIZE (a filesystem may not give one).
 const STATX_READ = 0x40 | 0x100 | 0x200;
@@ -186,18 +190,8 @@ const STX_DEV_MINOR = 140;
 const statBytes = new Uint8Array(256);
 const statView = new DataView(statBytes.buffer);
 
-/**
- * The stamp of what is at `path` (following symlinks) and its device, as
- * `Deno.statSync` gives them: the mtime in whole ms (truncated toward zero,
- * before 1970 too; 0 where none is given), the device as glibc's
- * `makedev(major, minor)`. Undefined where libc cannot be used, `statx`
- * fails for any reason or gives no mtime, size or inode (the caller then asks `Deno.statSync`, which
- * throws as it does, or finds the path meanwhile made).
- */
-export function statStamp(path: string): StatStamp | undefined {
-  const lib = libcWithPath(path);
-  if (lib === null) return undefined;
-  if (lib.statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+/** The stamp of the file `statx` answered into {@link statBytes}, or undefined when it lacks a field. */
+function stampRead(): StatStamp | undefined {
   if ((statView.getUint32(STX_MASK, true) & STATX_READ) !== STATX_READ) return undefined;
   const sec = Number(statView.getBigInt64(STX_MTIME_SEC, true));
   const ms = statView.getUint32(STX_MTIME_NSEC, true) / 1e6;
@@ -210,6 +204,77 @@ export function statStamp(path: string): StatStamp | undefined {
     ino: Number(statView.getBigUint64(STX_INO, true)),
     dev: makedev(major, minor),
   };
+}
+
+/**
+ * The stamp of what is at `path` (following symlinks) and its device, as
+ * `Deno.statSync` gives them: the mtime in whole ms (truncated toward zero,
+ * before 1970 too; 0 where none is given), the device as glibc's
+ * `makedev(major, minor)`. Undefined where libc cannot be used, `statx`
+ * fails for any reason or gives no mtime, size or inode (the caller then asks `Deno.statSync`, which
+ * throws as it does, or finds the path meanwhile made).
+ */
+export function statStamp(path: string): StatStamp | undefined {
+  const lib = libcWithPath(path);
+  if (lib === null) return undefined;
+  if (lib.statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+  return stampRead();
+}
+
+/** What {@link readSmall} read: the file's stamp and device, and its bytes when small. */
+export interface SmallRead extends StatStamp {
+  /** The whole file, or undefined when it is larger than asked or changed size while read. */
+  readonly bytes: Uint8Array | undefined;
+}
+
+const EMPTY_PATH = new Uint8Array(1);
+let readBuffer = new Uint8Array(64 * 1024);
+
+/**
+ * Open the file at `path`, stat it (`statx` on the open file) and, when it
+ * has at most `limit` bytes, read it whole, in four libc calls (open, statx,
+ * read, close): Deno's `openSync`, `FsFile.statSync`, `readSync` and the
+ * close cost ~4× as much of the calling thread for a 10-byte file, most of
+ * it building the `FsFile`, its resource and a `FileInfo` of four `Date`s
+ * (docs/performance.md, "The copy-mode store of a 100,000-file out,
+ * fifteenth session"). As lib/storage/artifact_hash.ts `readSmallFile`: the
+ * stamp is the open file's before the read, and one byte more than the size
+ * is asked, so a file that grew is noticed (`bytes` undefined, the stamp the
+ * file's after the read).
+ *
+ * Undefined where libc cannot be used or any call fails (the file is then
+ * read by Deno's calls, which throw as they do: the same errors and messages).
+ */
+export function readSmall(path: string, limit: number): SmallRead | undefined {
+  const lib = libcWithPath(path);
+  if (lib === null) return undefined;
+  const fd = lib.open(pathBytes, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return undefined;
+  try {
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+    const stamp = stampRead();
+    if (stamp === undefined) return undefined;
+    if (stamp.size > limit) return { ...stamp, bytes: undefined };
+    const wanted = stamp.size + 1;
+    if (readBuffer.length < wanted) readBuffer = new Uint8Array(Math.max(wanted, 2 * readBuffer.length));
+    let done = 0;
+    while (done < wanted) {
+      const asked = wanted - done;
+      const n = Number(lib.read(fd, done === 0 ? readBuffer : readBuffer.subarray(done), BigInt(asked)));
+      if (n < 0) return undefined;
+      if (n === 0) break;
+      done += n;
+      // Shorter than asked: the end of a regular file (as `readSmallFile`).
+      if (n < asked) break;
+    }
+    if (done === stamp.size) return { ...stamp, bytes: readBuffer.slice(0, done) };
+    // Its size changed while it was read: its stamp now, no bytes.
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+    const after = stampRead();
+    return after === undefined ? undefined : { ...after, bytes: undefined };
+  } finally {
+    lib.close(fd);
+  }
 }
 
 /** glibc's `makedev`, in doubles (the result may pass 2^32). */
