@@ -19,7 +19,8 @@
 
 import { dirname, join } from "../posix_path.ts";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
-import { type FileStamp, sameStamp, stampOf, type StateStore } from "./state.ts";
+import { type FileStamp, sameStamp, stampOf, stampOfDevice, type StateStore } from "./state.ts";
+import { writeObjectFile } from "../libc_fs.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { linkReadOnly } from "./link_read_only.ts";
@@ -358,6 +359,12 @@ export class Cache {
     options: StoreBytesOptions,
   ): Promise<FileStamp> {
     const temp = tempPath(object);
+    if (options.writer !== undefined) {
+      // Beside a writer thread (a large directory): through libc, as the
+      // writer makes its own; by Deno's calls below when that fails.
+      const fast = writeObjectFile(temp, object, bytes);
+      if (fast !== undefined) return stampOfDevice(fast.mtime, fast.size, fast.ino, fast.dev);
+    }
     let stamp: FileStamp;
     try {
       // Synchronous while the filesystem answers at once, asynchronous for a
