@@ -44,6 +44,13 @@ interface Libc {
   readonly fchmod: (fd: number, mode: number) => number;
   readonly rename: (from: Uint8Array, to: Uint8Array) => number;
   readonly unlink: (path: Uint8Array) => number;
+  readonly linkat: (
+    fromDir: number,
+    from: Uint8Array,
+    toDir: number,
+    to: Uint8Array,
+    flags: number,
+  ) => number;
   readonly getdents64: (fd: number, buffer: Uint8Array, size: bigint) => number | bigint;
   readonly statx: (
     dirfd: number,
@@ -68,6 +75,7 @@ function bind(): Libc | null {
     fchmod: { parameters: ["i32", "u32"], result: "i32" },
     rename: { parameters: ["buffer", "buffer"], result: "i32" },
     unlink: { parameters: ["buffer"], result: "i32" },
+    linkat: { parameters: ["i32", "buffer", "i32", "buffer", "i32"], result: "i32" },
     getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   });
@@ -79,6 +87,9 @@ const O_NOCTTY = 0o400;
 const O_WRONLY = 1;
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
+// O_TMPFILE as glibc defines it (__O_TMPFILE | O_DIRECTORY).
+const O_TMPFILE = 0o20000000 | 0o200000;
+const AT_SYMLINK_FOLLOW = 0x400;
 const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;
 
@@ -195,6 +206,7 @@ export interface StatStamp {
 // statx(2): relative to the working directory, following symlinks, the basic fields.
 const AT_FDCWD = -100;
 const AT_EMPTY_PATH = 0x1000;
+const AT_SYMLINK_NOFOLLOW = 0x100;
 const STATX_BASIC_STATS = 0x7ff;
 // The fields read: STATX_MTIME, STATX_INO, STATX_SIZE (a filesystem may not give one).
 const STATX_READ = 0x40 | 0x100 | 0x200;
@@ -313,22 +325,31 @@ function makedev(major: number, minor: number): number {
 }
 
 let objectBytes = new Uint8Array(4096);
+let dirBytes = new Uint8Array(4096);
+let fdPathBytes = new Uint8Array(64);
+/** False once `O_TMPFILE` or its link through `/proc` failed: not tried again. */
+let unnamedFiles = true;
 
 /**
- * Make the file `object` with content `bytes`, read-only (mode 0444
- * exactly, whatever the umask), through the temporary name `temp`, which
- * must not exist: open with `O_CREAT | O_EXCL`, `fchmod`, write, `statx` of
- * the open file, close, rename. Five libc calls and a rename where
- * `Deno.writeFileSync`, `Deno.statSync` and `Deno.renameSync` make the same
- * system calls but stat by path, build a `FileInfo` of four `Date`s and
- * cost ~2× as much of the calling thread (docs/performance.md, "The
- * copy-mode store of a 100,000-file out, fifteenth session"). Returns the
- * stamp of the file that became `object`.
+ * Make the file `object` (in an existing directory) with content `bytes`,
+ * read-only (mode 0444 exactly, whatever the umask), complete before it has
+ * a name: written as an unnamed file in the object's directory (`O_TMPFILE`)
+ * and linked at `object` (`linkat` of `/proc/self/fd/N`), one directory
+ * entry made where a temporary name and a rename make one, remove it and
+ * make another; else, where the filesystem has no unnamed files or `/proc`
+ * is absent, through the temporary name `temp`, which must not exist (open
+ * with `O_CREAT | O_EXCL`, then renamed). Either way `fchmod`, write,
+ * `statx` of the open file, close: libc calls where `Deno.writeFileSync`,
+ * `Deno.statSync` and `Deno.renameSync` stat by path and build a `FileInfo`
+ * of four `Date`s (docs/performance.md, "The copy-mode store of a
+ * 100,000-file out, fifteenth session"). Returns the stamp of the file that
+ * became `object`.
  *
- * Undefined where libc cannot be used or any call fails: then nothing of
- * this call is left (a temporary file it made is removed; one already at
- * `temp` is not its own and is left), and the caller makes the object with
- * Deno's calls, which throw as they do.
+ * Undefined where libc cannot be used or any call fails, and where
+ * `object` exists already (the caller's rename then replaces it, as
+ * before): nothing of this call is left (a temporary file it made is
+ * removed; one already at `temp` is not its own and is left), and the
+ * caller makes the object with Deno's calls, which throw as they do.
  */
 export function writeObjectFile(
   temp: string,
@@ -336,6 +357,10 @@ export function writeObjectFile(
   bytes: Uint8Array,
 ): StatStamp | undefined {
   if (object.includes("\0")) return undefined;
+  if (unnamedFiles) {
+    const made = writeUnnamed(object, bytes);
+    if (made !== undefined) return made === "exists" ? undefined : made;
+  }
   const lib = libcWithPath(temp);
   if (lib === null) return undefined;
   const fd = lib.openMode(pathBytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444);
@@ -365,5 +390,53 @@ export function writeObjectFile(
     if (!closed) lib.close(fd);
     // Not made: the temporary file goes (`pathBytes` still holds its name).
     if (stamp === undefined) lib.unlink(pathBytes);
+  }
+}
+
+/**
+ * {@link writeObjectFile} through an unnamed file: its stamp, "exists" when
+ * `object` is there already, or undefined when unnamed files cannot be made
+ * here (then {@link unnamedFiles} is false). Nothing is left when it fails.
+ */
+function writeUnnamed(object: string, bytes: Uint8Array): StatStamp | "exists" | undefined {
+  const slash = object.lastIndexOf("/");
+  if (slash <= 0 || object.includes("\0")) return undefined;
+  const lib = libcWithPath(object);
+  if (lib === null) return undefined;
+  dirBytes = cString(object.slice(0, slash), dirBytes);
+  const fd = lib.openMode(dirBytes, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0o444);
+  if (fd < 0) {
+    // The directory is there: this filesystem has no unnamed files (or
+    // refuses them), so they are not tried again.
+    if (lib.statx(AT_FDCWD, dirBytes, 0, STATX_BASIC_STATS, statBytes) === 0) unnamedFiles = false;
+    return undefined;
+  }
+  try {
+    if (lib.fchmod(fd, 0o444) !== 0) return undefined;
+    for (let done = 0; done < bytes.length;) {
+      const n = Number(
+        lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),
+      );
+      if (n <= 0) return undefined;
+      done += n;
+    }
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
+      return undefined;
+    }
+    const stamp = stampRead();
+    if (stamp === undefined) return undefined;
+    fdPathBytes = cString(`/proc/self/fd/${fd}`, fdPathBytes);
+    if (lib.linkat(AT_FDCWD, fdPathBytes, AT_FDCWD, pathBytes, AT_SYMLINK_FOLLOW) === 0) {
+      return stamp;
+    }
+    // Taken already (another process stored it), or no /proc: the named way.
+    if (lib.statx(AT_FDCWD, pathBytes, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, statBytes) === 0) {
+      return "exists";
+    }
+    unnamedFiles = false;
+    return undefined;
+  } finally {
+    // Unnamed until linked: closing it drops its content when it was not.
+    lib.close(fd);
   }
 }
