@@ -13,7 +13,7 @@ import { readDirEntries, readSmall, statStamp, writeObjectFile } from "../lib/li
 import { listFiles } from "../lib/dir_walk.ts";
 import { readSmallFile, SMALL_FILE } from "../lib/storage/artifact_hash.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { output, test } from "./_harness.ts";
+import { output, spawn, test } from "./_harness.ts";
 
 /** Entries as sorted `name type` lines, whoever read them. */
 function described(entries: Iterable<{ name: string; isDirectory: boolean; isSymlink: boolean }>) {
@@ -255,9 +255,7 @@ test("readSmall of a file growing while read: bytes only when they match its sta
     // (no bytes, and the stamp the file's after the read).
     const path = `${dir}/growing`;
     Deno.writeTextFileSync(path, "start\n");
-    const child = new Deno.Command("sh", {
-      args: ["-c", `while :; do printf x >> '${path}'; done`],
-    }).spawn();
+    const child = spawn("sh", { args: ["-c", `while :; do printf x >> '${path}'; done`] });
     let changed = 0;
     try {
       for (let i = 0; i < 500; i++) {
