@@ -38,6 +38,19 @@ export interface DirEntryLike {
 interface Libc {
   readonly open: (path: Uint8Array, flags: number) => number;
   readonly close: (fd: number) => number;
+  readonly read: (fd: number, buffer: Uint8Array, size: bigint) => number | bigint;
+  readonly openMode: (path: Uint8Array, flags: number, mode: number) => number;
+  readonly write: (fd: number, buffer: Uint8Array, size: bigint) => number | bigint;
+  readonly fchmod: (fd: number, mode: number) => number;
+  readonly rename: (from: Uint8Array, to: Uint8Array) => number;
+  readonly unlink: (path: Uint8Array) => number;
+  readonly linkat: (
+    fromDir: number,
+    from: Uint8Array,
+    toDir: number,
+    to: Uint8Array,
+    flags: number,
+  ) => number;
   readonly getdents64: (fd: number, buffer: Uint8Array, size: bigint) => number | bigint;
   readonly statx: (
     dirfd: number,
@@ -54,6 +67,15 @@ function bind(): Libc | null {
   return bindLibc({
     open: { parameters: ["buffer", "i32"], result: "i32" },
     close: { parameters: ["i32"], result: "i32" },
+    read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    // open(2) with its third argument (variadic in C: an int passed as the
+    // fixed ones are on Linux's x86-64 and aarch64 ABIs).
+    openMode: { name: "open", parameters: ["buffer", "i32", "u32"], result: "i32" },
+    write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    fchmod: { parameters: ["i32", "u32"], result: "i32" },
+    rename: { parameters: ["buffer", "buffer"], result: "i32" },
+    unlink: { parameters: ["buffer"], result: "i32" },
+    linkat: { parameters: ["i32", "buffer", "i32", "buffer", "i32"], result: "i32" },
     getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   });
@@ -61,6 +83,13 @@ function bind(): Libc | null {
 
 // open(2) flags on Linux (x86-64 and aarch64 alike).
 const O_RDONLY = 0;
+const O_NOCTTY = 0o400;
+const O_WRONLY = 1;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+// O_TMPFILE as glibc defines it (__O_TMPFILE | O_DIRECTORY).
+const O_TMPFILE = 0o20000000 | 0o200000;
+const AT_SYMLINK_FOLLOW = 0x400;
 const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;
 
@@ -101,10 +130,16 @@ function libcWithPath(path: string): Libc | null {
   if (libc === null) return null;
   libc ??= bind();
   if (libc === null || path.includes("\0")) return null;
-  if (pathBytes.length < path.length * 3 + 1) pathBytes = new Uint8Array(path.length * 3 + 1);
-  const { written } = encoder.encodeInto(path, pathBytes);
-  pathBytes[written] = 0;
+  pathBytes = cString(path, pathBytes);
   return libc;
+}
+
+/** `path` NUL-ended in `buffer`, or in a larger one returned instead. */
+function cString(path: string, buffer: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  if (buffer.length < path.length * 3 + 1) buffer = new Uint8Array(path.length * 3 + 1);
+  const { written } = encoder.encodeInto(path, buffer);
+  buffer[written] = 0;
+  return buffer;
 }
 
 /**
@@ -170,6 +205,8 @@ export interface StatStamp {
 
 // statx(2): relative to the working directory, following symlinks, the basic fields.
 const AT_FDCWD = -100;
+const AT_EMPTY_PATH = 0x1000;
+const AT_SYMLINK_NOFOLLOW = 0x100;
 const STATX_BASIC_STATS = 0x7ff;
 // The fields read: STATX_MTIME, STATX_INO, STATX_SIZE (a filesystem may not give one).
 const STATX_READ = 0x40 | 0x100 | 0x200;
@@ -186,18 +223,8 @@ const STX_DEV_MINOR = 140;
 const statBytes = new Uint8Array(256);
 const statView = new DataView(statBytes.buffer);
 
-/**
- * The stamp of what is at `path` (following symlinks) and its device, as
- * `Deno.statSync` gives them: the mtime in whole ms (truncated toward zero,
- * before 1970 too; 0 where none is given), the device as glibc's
- * `makedev(major, minor)`. Undefined where libc cannot be used, `statx`
- * fails for any reason or gives no mtime, size or inode (the caller then asks `Deno.statSync`, which
- * throws as it does, or finds the path meanwhile made).
- */
-export function statStamp(path: string): StatStamp | undefined {
-  const lib = libcWithPath(path);
-  if (lib === null) return undefined;
-  if (lib.statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+/** The stamp of the file `statx` answered into {@link statBytes}, or undefined when it lacks a field. */
+function stampRead(): StatStamp | undefined {
   if ((statView.getUint32(STX_MASK, true) & STATX_READ) !== STATX_READ) return undefined;
   const sec = Number(statView.getBigInt64(STX_MTIME_SEC, true));
   const ms = statView.getUint32(STX_MTIME_NSEC, true) / 1e6;
@@ -212,8 +239,204 @@ export function statStamp(path: string): StatStamp | undefined {
   };
 }
 
+/**
+ * The stamp of what is at `path` (following symlinks) and its device, as
+ * `Deno.statSync` gives them: the mtime in whole ms (truncated toward zero,
+ * before 1970 too; 0 where none is given), the device as glibc's
+ * `makedev(major, minor)`. Undefined where libc cannot be used, `statx`
+ * fails for any reason or gives no mtime, size or inode (the caller then asks `Deno.statSync`, which
+ * throws as it does, or finds the path meanwhile made).
+ */
+export function statStamp(path: string): StatStamp | undefined {
+  const lib = libcWithPath(path);
+  if (lib === null) return undefined;
+  if (lib.statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, statBytes) !== 0) return undefined;
+  return stampRead();
+}
+
+/** What {@link readSmall} read: the file's stamp and device, and its bytes when small. */
+export interface SmallRead extends StatStamp {
+  /** The whole file, or undefined when it is larger than asked or changed size while read. */
+  readonly bytes: Uint8Array | undefined;
+}
+
+const EMPTY_PATH = new Uint8Array(1);
+let readBuffer = new Uint8Array(64 * 1024);
+
+/**
+ * Open the file at `path`, stat it (`statx` on the open file) and, when it
+ * has at most `limit` bytes, read it whole, in four libc calls (open, statx,
+ * read, close): Deno's `openSync`, `FsFile.statSync`, `readSync` and the
+ * close cost ~4× as much of the calling thread for a 10-byte file, most of
+ * it building the `FsFile`, its resource and a `FileInfo` of four `Date`s
+ * (docs/performance.md, "The copy-mode store of a 100,000-file out,
+ * fifteenth session"). As lib/storage/artifact_hash.ts `readSmallFile`: the
+ * stamp is the open file's before the read, and one byte more than the size
+ * is asked, so a file that grew is noticed (`bytes` undefined, the stamp the
+ * file's after the read).
+ *
+ * Undefined where libc cannot be used or any call fails (the file is then
+ * read by Deno's calls, which throw as they do: the same errors and messages).
+ */
+export function readSmall(path: string, limit: number): SmallRead | undefined {
+  const lib = libcWithPath(path);
+  if (lib === null) return undefined;
+  const fd = lib.open(pathBytes, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return undefined;
+  try {
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
+      return undefined;
+    }
+    const stamp = stampRead();
+    if (stamp === undefined) return undefined;
+    if (stamp.size > limit) return { ...stamp, bytes: undefined };
+    const wanted = stamp.size + 1;
+    if (readBuffer.length < wanted) {
+      readBuffer = new Uint8Array(Math.max(wanted, 2 * readBuffer.length));
+    }
+    let done = 0;
+    while (done < wanted) {
+      const asked = wanted - done;
+      const n = Number(
+        lib.read(fd, done === 0 ? readBuffer : readBuffer.subarray(done), BigInt(asked)),
+      );
+      if (n < 0) return undefined;
+      if (n === 0) break;
+      done += n;
+      // Shorter than asked: the end of a regular file (as `readSmallFile`).
+      if (n < asked) break;
+    }
+    if (done === stamp.size) return { ...stamp, bytes: readBuffer.slice(0, done) };
+    // Its size changed while it was read: its stamp now, no bytes.
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
+      return undefined;
+    }
+    const after = stampRead();
+    return after === undefined ? undefined : { ...after, bytes: undefined };
+  } finally {
+    lib.close(fd);
+  }
+}
+
 /** glibc's `makedev`, in doubles (the result may pass 2^32). */
 function makedev(major: number, minor: number): number {
   return ((major & 0xfffff000) >>> 0) * 2 ** 32 + ((major & 0xfff) << 8) +
     ((minor & 0xffffff00) >>> 0) * 2 ** 12 + (minor & 0xff);
+}
+
+let objectBytes = new Uint8Array(4096);
+let dirBytes = new Uint8Array(4096);
+let fdPathBytes = new Uint8Array(64);
+/** False once `O_TMPFILE` or its link through `/proc` failed: not tried again. */
+let unnamedFiles = true;
+
+/**
+ * Make the file `object` (in an existing directory) with content `bytes`,
+ * read-only (mode 0444 exactly, whatever the umask), complete before it has
+ * a name: written as an unnamed file in the object's directory (`O_TMPFILE`)
+ * and linked at `object` (`linkat` of `/proc/self/fd/N`), one directory
+ * entry made where a temporary name and a rename make one, remove it and
+ * make another; else, where the filesystem has no unnamed files or `/proc`
+ * is absent, through the temporary name `temp`, which must not exist (open
+ * with `O_CREAT | O_EXCL`, then renamed). Either way `fchmod`, write,
+ * `statx` of the open file, close: libc calls where `Deno.writeFileSync`,
+ * `Deno.statSync` and `Deno.renameSync` stat by path and build a `FileInfo`
+ * of four `Date`s (docs/performance.md, "The copy-mode store of a
+ * 100,000-file out, fifteenth session"). Returns the stamp of the file that
+ * became `object`.
+ *
+ * Undefined where libc cannot be used or any call fails, and where
+ * `object` exists already (the caller's rename then replaces it, as
+ * before): nothing of this call is left (a temporary file it made is
+ * removed; one already at `temp` is not its own and is left), and the
+ * caller makes the object with Deno's calls, which throw as they do.
+ */
+export function writeObjectFile(
+  temp: string,
+  object: string,
+  bytes: Uint8Array,
+): StatStamp | undefined {
+  if (object.includes("\0")) return undefined;
+  if (unnamedFiles) {
+    const made = writeUnnamed(object, bytes);
+    if (made !== undefined) return made === "exists" ? undefined : made;
+  }
+  const lib = libcWithPath(temp);
+  if (lib === null) return undefined;
+  const fd = lib.openMode(pathBytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444);
+  if (fd < 0) return undefined;
+  let stamp: StatStamp | undefined;
+  let closed = false;
+  try {
+    if (lib.fchmod(fd, 0o444) !== 0) return undefined;
+    for (let done = 0; done < bytes.length;) {
+      const n = Number(
+        lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),
+      );
+      if (n <= 0) return undefined;
+      done += n;
+    }
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
+      return undefined;
+    }
+    stamp = stampRead();
+    if (stamp === undefined) return undefined;
+    closed = true;
+    if (lib.close(fd) !== 0) return (stamp = undefined);
+    objectBytes = cString(object, objectBytes);
+    if (lib.rename(pathBytes, objectBytes) !== 0) return (stamp = undefined);
+    return stamp;
+  } finally {
+    if (!closed) lib.close(fd);
+    // Not made: the temporary file goes (`pathBytes` still holds its name).
+    if (stamp === undefined) lib.unlink(pathBytes);
+  }
+}
+
+/**
+ * {@link writeObjectFile} through an unnamed file: its stamp, "exists" when
+ * `object` is there already, or undefined when unnamed files cannot be made
+ * here (then {@link unnamedFiles} is false). Nothing is left when it fails.
+ */
+function writeUnnamed(object: string, bytes: Uint8Array): StatStamp | "exists" | undefined {
+  const slash = object.lastIndexOf("/");
+  if (slash <= 0 || object.includes("\0")) return undefined;
+  const lib = libcWithPath(object);
+  if (lib === null) return undefined;
+  dirBytes = cString(object.slice(0, slash), dirBytes);
+  const fd = lib.openMode(dirBytes, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0o444);
+  if (fd < 0) {
+    // The directory is there: this filesystem has no unnamed files (or
+    // refuses them), so they are not tried again.
+    if (lib.statx(AT_FDCWD, dirBytes, 0, STATX_BASIC_STATS, statBytes) === 0) unnamedFiles = false;
+    return undefined;
+  }
+  try {
+    if (lib.fchmod(fd, 0o444) !== 0) return undefined;
+    for (let done = 0; done < bytes.length;) {
+      const n = Number(
+        lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),
+      );
+      if (n <= 0) return undefined;
+      done += n;
+    }
+    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
+      return undefined;
+    }
+    const stamp = stampRead();
+    if (stamp === undefined) return undefined;
+    fdPathBytes = cString(`/proc/self/fd/${fd}`, fdPathBytes);
+    if (lib.linkat(AT_FDCWD, fdPathBytes, AT_FDCWD, pathBytes, AT_SYMLINK_FOLLOW) === 0) {
+      return stamp;
+    }
+    // Taken already (another process stored it), or no /proc: the named way.
+    if (lib.statx(AT_FDCWD, pathBytes, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, statBytes) === 0) {
+      return "exists";
+    }
+    unnamedFiles = false;
+    return undefined;
+  } finally {
+    // Unnamed until linked: closing it drops its content when it was not.
+    lib.close(fd);
+  }
 }

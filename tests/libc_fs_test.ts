@@ -4,12 +4,16 @@
  * the same errors, more records than one buffer holds, and `listFiles`
  * gives the same list with it. `statStamp` gives `Deno.statSync`'s stamp
  * and device (sub-ms and pre-1970 mtimes too), and nothing where it fails.
+ * `readSmall` reads a file as `readSmallFile` does (the same bytes, stamps
+ * and errors, a file that changes while read noticed), and `writeObjectFile`
+ * makes a whole read-only object or leaves nothing.
  */
 
-import { readDirEntries, statStamp } from "../lib/libc_fs.ts";
+import { readDirEntries, readSmall, statStamp, writeObjectFile } from "../lib/libc_fs.ts";
 import { listFiles } from "../lib/dir_walk.ts";
+import { readSmallFile, SMALL_FILE } from "../lib/storage/artifact_hash.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { output, test } from "./_harness.ts";
+import { output, spawn, test } from "./_harness.ts";
 
 /** Entries as sorted `name type` lines, whoever read them. */
 function described(entries: Iterable<{ name: string; isDirectory: boolean; isSymlink: boolean }>) {
@@ -201,6 +205,107 @@ test("statStamp gives Deno.statSync's stamp and device, and nothing where stat f
     });
     assertEquals(new TextDecoder().decode(relative.stdout).trim(), libcHere ? "5" : "none");
   } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+test("readSmall gives readSmallFile's bytes and stamps, and nothing for what it cannot read", () => {
+  if (!libcHere) return;
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (const size of [0, 1, 10, 65_537, SMALL_FILE]) {
+      const path = `${dir}/f${size}`;
+      const bytes = new Uint8Array(size).map((_, i) => (i * 7 + size) & 0xff);
+      Deno.writeFileSync(path, bytes);
+      const read = readSmall(path, SMALL_FILE)!;
+      assertEquals(read.bytes, bytes, `size ${size}`);
+      const deno = readSmallFile(path, false);
+      assertEquals(readSmallFile(path, true), deno, `size ${size}`);
+      assertEquals({ mtime: read.mtime, size: read.size, ino: read.ino }, deno.stamp);
+      assertEquals(read.dev, Deno.statSync(path).dev);
+    }
+    // Over the limit: the stamp only.
+    Deno.writeFileSync(`${dir}/big`, new Uint8Array(SMALL_FILE + 1));
+    assertEquals(readSmall(`${dir}/big`, SMALL_FILE)?.bytes, undefined);
+    assertEquals(readSmall(`${dir}/big`, SMALL_FILE)?.size, SMALL_FILE + 1);
+    assertEquals(readSmallFile(`${dir}/big`, true), readSmallFile(`${dir}/big`, false));
+    // Missing, a directory, unreadable: nothing here, Deno's own error from readSmallFile.
+    Deno.mkdirSync(`${dir}/sub`);
+    Deno.writeTextFileSync(`${dir}/locked`, "secret");
+    Deno.chmodSync(`${dir}/locked`, 0o000);
+    const unreadable = Deno.uid() === 0 ? [] : [`${dir}/locked`]; // root reads anything
+    for (const path of [`${dir}/gone`, `${dir}/sub`, ...unreadable]) {
+      assertEquals(readSmall(path, SMALL_FILE), undefined, path);
+      const deno = assertThrows(() => readSmallFile(path, false));
+      const viaLibc = assertThrows(() => readSmallFile(path, true));
+      assertEquals(String(viaLibc), String(deno), path);
+    }
+  } finally {
+    Deno.chmodSync(`${dir}/locked`, 0o644);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+test("readSmall of a file growing while read: bytes only when they match its stamp", async () => {
+  if (!libcHere) return;
+  const dir = Deno.makeTempDirSync();
+  try {
+    // Another process appends all the while: a read between its writes is
+    // whole (its bytes the stamp's size); one across a write is noticed
+    // (no bytes, and the stamp the file's after the read).
+    const path = `${dir}/growing`;
+    Deno.writeTextFileSync(path, "start\n");
+    const child = spawn("sh", { args: ["-c", `while :; do printf x >> '${path}'; done`] });
+    let changed = 0;
+    try {
+      for (let i = 0; i < 500; i++) {
+        const read = readSmall(path, SMALL_FILE)!;
+        if (read.bytes === undefined) {
+          changed++;
+          assert(read.size >= 6);
+          continue;
+        }
+        assertEquals(read.bytes.length, read.size);
+        assertEquals(new TextDecoder().decode(read.bytes.subarray(0, 6)), "start\n");
+        assert(read.bytes.subarray(6).every((b) => b === 0x78));
+      }
+    } finally {
+      child.kill();
+      await child.status;
+    }
+    assert(changed < 500, "most reads fall between two appends");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+test("writeObjectFile makes a complete read-only object with its stamp, or nothing", () => {
+  if (!libcHere) return;
+  const dir = Deno.makeTempDirSync();
+  const old = Deno.umask(0o077); // a umask that would strip the read bits of others
+  try {
+    const bytes = new TextEncoder().encode("content\n");
+    const made = writeObjectFile(`${dir}/o1.tmp`, `${dir}/o1`, bytes)!;
+    const info = Deno.statSync(`${dir}/o1`);
+    assertEquals(info.mode! & 0o777, 0o444);
+    assertEquals(Deno.readFileSync(`${dir}/o1`), bytes);
+    assertEquals(made, { mtime: info.mtime!.getTime(), size: 8, ino: info.ino!, dev: info.dev });
+    // Empty content.
+    assertEquals(writeObjectFile(`${dir}/e.tmp`, `${dir}/e`, new Uint8Array(0))?.size, 0);
+    // Already there: not made (the caller's rename replaces it), left as it was.
+    assertEquals(
+      writeObjectFile(`${dir}/o1.tmp`, `${dir}/o1`, new TextEncoder().encode("other")),
+      undefined,
+    );
+    assertEquals(Deno.readFileSync(`${dir}/o1`), bytes);
+    // No such directory: nothing made anywhere.
+    assertEquals(writeObjectFile(`${dir}/none/o2.tmp`, `${dir}/none/o2`, bytes), undefined);
+    // And the next object is made as before (a failure does not turn the way off).
+    assert(writeObjectFile(`${dir}/o3.tmp`, `${dir}/o3`, bytes) !== undefined);
+    assertEquals(Deno.statSync(`${dir}/o3`).mode! & 0o777, 0o444);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["e", "o1", "o3"]);
+  } finally {
+    Deno.umask(old);
     Deno.removeSync(dir, { recursive: true });
   }
 });
