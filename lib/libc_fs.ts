@@ -368,18 +368,7 @@ export function writeObjectFile(
   let stamp: StatStamp | undefined;
   let closed = false;
   try {
-    if (lib.fchmod(fd, 0o444) !== 0) return undefined;
-    for (let done = 0; done < bytes.length;) {
-      const n = Number(
-        lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),
-      );
-      if (n <= 0) return undefined;
-      done += n;
-    }
-    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
-      return undefined;
-    }
-    stamp = stampRead();
+    stamp = readOnlyWithContent(lib, fd, bytes);
     if (stamp === undefined) return undefined;
     closed = true;
     if (lib.close(fd) !== 0) return (stamp = undefined);
@@ -391,6 +380,26 @@ export function writeObjectFile(
     // Not made: the temporary file goes (`pathBytes` still holds its name).
     if (stamp === undefined) lib.unlink(pathBytes);
   }
+}
+
+/**
+ * Make the new file open at `fd` read-only (mode 0444 exactly, whatever the
+ * umask) with content `bytes`: its stamp, from `statx` of the open file, or
+ * undefined when any call fails.
+ */
+function readOnlyWithContent(lib: Libc, fd: number, bytes: Uint8Array): StatStamp | undefined {
+  if (lib.fchmod(fd, 0o444) !== 0) return undefined;
+  for (let done = 0; done < bytes.length;) {
+    const n = Number(
+      lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),
+    );
+    if (n <= 0) return undefined;
+    done += n;
+  }
+  if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
+    return undefined;
+  }
+  return stampRead();
 }
 
 /**
@@ -412,18 +421,7 @@ function writeUnnamed(object: string, bytes: Uint8Array): StatStamp | "exists" |
     return undefined;
   }
   try {
-    if (lib.fchmod(fd, 0o444) !== 0) return undefined;
-    for (let done = 0; done < bytes.length;) {
-      const n = Number(
-        lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),
-      );
-      if (n <= 0) return undefined;
-      done += n;
-    }
-    if (lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, statBytes) !== 0) {
-      return undefined;
-    }
-    const stamp = stampRead();
+    const stamp = readOnlyWithContent(lib, fd, bytes);
     if (stamp === undefined) return undefined;
     fdPathBytes = cString(`/proc/self/fd/${fd}`, fdPathBytes);
     if (lib.linkat(AT_FDCWD, fdPathBytes, AT_FDCWD, pathBytes, AT_SYMLINK_FOLLOW) === 0) {
