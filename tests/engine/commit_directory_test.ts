@@ -32,6 +32,24 @@ const files = (count: number) => ({
 `,
 });
 
+/**
+ * Run `project`'s wave (its one stage, `gen`, must run and succeed) and the
+ * files of the directory it committed, as its lock file's manifest lists
+ * them (`count` of them).
+ */
+async function committedFiles(
+  project: Awaited<ReturnType<typeof engineProject>>,
+  count: number,
+): Promise<readonly { readonly path: string; readonly hash: string }[]> {
+  const summary = await project.wave();
+  assertEquals([summary.ran, summary.failed], [1, 0]);
+  const { cache, state } = project.context;
+  const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+  const manifest = await cache.readManifest(lock!.outs[0].hash);
+  assertEquals(manifest?.files.length, count);
+  return manifest!.files;
+}
+
 const CASES = [
   ["creates as they come", 2, 300],
   ["creates each counted as slow", 0, 300],
@@ -42,15 +60,11 @@ for (const [how, slowMs, count] of CASES) {
   test(`a directory out committed, ${how}: every object intact, the workspace its own`, async () => {
     const pace = new CreatePace(slowMs, 2);
     await using project = await engineProject(files(count), { checkoutMode: "copy", pace });
-    const summary = await project.wave();
-    assertEquals([summary.ran, summary.failed], [1, 0]);
+    const committed = await committedFiles(project, count);
     const { cache, state } = project.context;
-    const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
-    const manifest = await cache.readManifest(lock!.outs[0].hash);
-    assertEquals(manifest?.files.length, count);
-    const distinct = new Set(manifest!.files.map((f) => f.hash));
+    const distinct = new Set(committed.map((f) => f.hash));
     assertEquals(distinct.size, count - Math.ceil(count / 10) + 1);
-    for (const { path, hash } of manifest!.files) {
+    for (const { path, hash } of committed) {
       const file = project.dir.path(`gen/${path}`);
       const object = cache.objectPath(hash);
       const bytes = await Deno.readFile(object);
@@ -63,7 +77,7 @@ for (const [how, slowMs, count] of CASES) {
       assertEquals(await state.objectStamp(hash), stampOf(objectInfo));
     }
     // A write to a workspace file leaves its object alone.
-    const first = manifest!.files[1];
+    const first = committed[1];
     await Deno.writeTextFile(project.dir.path(`gen/${first.path}`), "edited\n");
     assertEquals(await hashBytes(await Deno.readFile(cache.objectPath(first.hash))), first.hash);
   });
@@ -92,13 +106,9 @@ for (const [size, n] of [["small", 300], ["large, linked on two threads", 4_500]
         checkoutMode: "hardlink",
         pace: new CreatePace(),
       });
-      const summary = await project.wave();
-      assertEquals([summary.ran, summary.failed], [1, 0]);
+      const committed = await committedFiles(project, n);
       const { cache, state } = project.context;
-      const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
-      const manifest = await cache.readManifest(lock!.outs[0].hash);
-      assertEquals(manifest?.files.length, n);
-      for (const { path, hash } of manifest!.files) {
+      for (const { path, hash } of committed) {
         const file = project.dir.path(`gen/${path}`);
         const object = cache.objectPath(hash);
         assertEquals(
@@ -130,13 +140,9 @@ for (const [size, n] of [["small", 300], ["large", 4_500]] as const) {
           pace: new CreatePace(),
         });
         await Deno.symlink(elsewhere.root, project.dir.path(".pivot/cache"));
-        const summary = await project.wave();
-        assertEquals([summary.ran, summary.failed], [1, 0]);
+        const committed = await committedFiles(project, n);
         const { cache, state } = project.context;
-        const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
-        const manifest = await cache.readManifest(lock!.outs[0].hash);
-        assertEquals(manifest?.files.length, n);
-        for (const { path, hash } of manifest!.files) {
+        for (const { path, hash } of committed) {
           const file = project.dir.path(`gen/${path}`);
           const object = cache.objectPath(hash);
           assertEquals(await hashBytes(await Deno.readFile(file)), hash, `${path}: intact`);
