@@ -47,7 +47,7 @@ import {
   type RacyClock,
   racyClock,
   stampOf,
-  stampOfDevice,
+  stampOfLibc,
   type StateStore,
 } from "./state.ts";
 import { HelperThread, PARALLEL_FROM, statMany } from "./stat_many.ts";
@@ -209,7 +209,7 @@ export function readSmallFile(
   if (viaLibc) {
     const read = readSmall(abs, SMALL_FILE);
     if (read !== undefined) {
-      return { stamp: stampOfDevice(read.mtime, read.size, read.ino, read.dev), bytes: read.bytes };
+      return { stamp: stampOfLibc(read), bytes: read.bytes };
     }
   }
   using file = Deno.openSync(abs, { read: true });

@@ -19,7 +19,7 @@
 
 import { dirname, join } from "../posix_path.ts";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
-import { type FileStamp, sameStamp, stampOf, stampOfDevice, type StateStore } from "./state.ts";
+import { type FileStamp, sameStamp, stampOf, stampOfLibc, type StateStore } from "./state.ts";
 import { writeObjectFile } from "../libc_fs.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
@@ -363,7 +363,7 @@ export class Cache {
       // Beside a writer thread (a large directory): through libc, as the
       // writer makes its own; by Deno's calls below when that fails.
       const fast = writeObjectFile(temp, object, bytes);
-      if (fast !== undefined) return stampOfDevice(fast.mtime, fast.size, fast.ino, fast.dev);
+      if (fast !== undefined) return stampOfLibc(fast);
     }
     let stamp: FileStamp;
     try {

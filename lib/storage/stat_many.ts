@@ -30,7 +30,7 @@ import {
   stampWords,
   type TreeJob,
 } from "./_stat_many_job.ts";
-import { type FileStamp, stampOf, stampOfDevice } from "./state.ts";
+import { type FileStamp, stampOf, stampOfDevice, stampOfLibc } from "./state.ts";
 import { mark } from "../trace.ts";
 import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
@@ -162,7 +162,7 @@ export async function statMany(
   const local = (i: number) => {
     const fast = viaLibc ? statStamp(paths[i]) : undefined;
     if (fast !== undefined) {
-      result[i] = stampOfDevice(fast.mtime, fast.size, fast.ino, fast.dev);
+      result[i] = stampOfLibc(fast);
       return;
     }
     const info = statOrUndefined(paths[i]);
@@ -186,7 +186,7 @@ export async function statMany(
  */
 function objectStamp(path: string, viaLibc: boolean): FileStamp | undefined {
   const fast = viaLibc ? statStamp(path) : undefined;
-  if (fast !== undefined) return stampOfDevice(fast.mtime, fast.size, fast.ino, fast.dev);
+  if (fast !== undefined) return stampOfLibc(fast);
   const info = statOrUndefined(path);
   return info && stampOf(info);
 }

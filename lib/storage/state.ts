@@ -14,6 +14,7 @@ import { join } from "../posix_path.ts";
 import { messageOf } from "../errors.ts";
 import { needChild } from "../launcher_attempt.ts";
 import { statOrUndefined } from "../paths.ts";
+import type { StatStamp } from "../libc_fs.ts";
 
 /** KV key namespaces, one per kind of entry. */
 export const NS = {
@@ -143,6 +144,11 @@ export function stampOfDevice(mtime: number, size: number, ino: number, dev: num
   const stamp = { mtime, size, ino };
   if (marker !== undefined && dev !== marker.dev) foreign.add(stamp);
   return stamp;
+}
+
+/** {@link stampOf} of a stat libc answered (lib/libc_fs.ts `statStamp`, `readSmall`). */
+export function stampOfLibc(stat: StatStamp): FileStamp {
+  return stampOfDevice(stat.mtime, stat.size, stat.ino, stat.dev);
 }
 
 /**
