@@ -117,6 +117,52 @@ for (let i = 0; i < ${files}; i++) {
 `;
 }
 
+/**
+ * The same writes in a Web Worker allowed to read and write only
+ * `sandboxed/`, as a stage's worker is allowed only its outs: the floor of
+ * the out project's first run for any tool that sandboxes its stages with
+ * Deno's permissions. Each path a sandboxed worker opens costs Deno's
+ * permission check (a `readlink` of every prefix of the path, twice for a
+ * file that does not exist yet; docs/performance.md).
+ */
+function writesSandboxed(files: number): { main: string; worker: string } {
+  const main = `const root = \`\${Deno.cwd()}/sandboxed\`;
+Deno.mkdirSync(root);
+const worker = new Worker(new URL("./writes_sandboxed_worker.ts", import.meta.url), {
+  type: "module",
+  deno: {
+    permissions: {
+      read: [root],
+      write: [root],
+      env: false,
+      net: false,
+      run: false,
+      ffi: false,
+      sys: false,
+      import: false,
+    },
+  },
+});
+await new Promise((resolve, reject) => {
+  worker.onmessage = resolve;
+  worker.onerror = reject;
+  worker.postMessage(root);
+});
+worker.terminate();
+`;
+  const worker = `self.onmessage = ({ data: root }) => {
+  const tag = "seed";
+  for (let i = 0; i < ${files}; i++) {
+    const dir = \`\${root}/d\${String(Math.floor(i / ${PER_DIR})).padStart(3, "0")}\`;
+    if (i % ${PER_DIR} === 0) Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(\`\${dir}/f\${String(i).padStart(6, "0")}.txt\`, \`\${tag} \${i}\\n\`);
+  }
+  self.postMessage("written");
+};
+`;
+  return { main, worker };
+}
+
 /** Path of file `i` of a generated tree, relative to the tree. */
 function fileOf(i: number): string {
   return `d${String(Math.floor(i / PER_DIR)).padStart(3, "0")}/f${String(i).padStart(6, "0")}.txt`;
@@ -260,6 +306,9 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
     await writeProject(outDir, outPipeline(files));
     const outTime = { cwd: outDir };
     await Deno.writeTextFile(`${outDir}/writes_alone.ts`, writesAlone(files));
+    const sandboxed = writesSandboxed(files);
+    await Deno.writeTextFile(`${outDir}/writes_sandboxed.ts`, sandboxed.main);
+    await Deno.writeTextFile(`${outDir}/writes_sandboxed_worker.ts`, sandboxed.worker);
     const outFirst: Contender[] = [{
       argv: repro,
       time: outTime,
@@ -274,6 +323,17 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
       time: outTime,
       label: "bigdir: the stage's writes alone (one deno process)",
       before: () => trash.take(outDir, ["alone"]),
+    }, {
+      argv: [Deno.execPath(), "run", "-A", "--unstable-worker-options", "writes_sandboxed.ts"],
+      time: outTime,
+      label: "bigdir: the stage's writes in a sandboxed worker",
+      before: () => trash.take(outDir, ["sandboxed"]),
+      check: () => {
+        const found = countTree(`${outDir}/sandboxed`).files;
+        return found === files
+          ? undefined
+          : `sandboxed/: ${found} files written, expected ${files}`;
+      },
     }];
     // With --baseline, the same first run by Pivot at that revision, in a
     // project of its own (importing that revision's mod.ts), in alternation.
@@ -294,11 +354,14 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
         check: ranCheck(2),
       });
     }
-    const [outFull, outFloor, outBase] = await repeatAlternating(outFirst, { reps: fullReps });
+    const [outFull, outFloor, outSandboxed, outBase] = await repeatAlternating(outFirst, {
+      reps: fullReps,
+    });
     results.set("out full", outFull);
     results.set("out writes", outFloor);
+    results.set("out sandboxed writes", outSandboxed);
     if (outBase) results.set("out full baseline", outBase);
-    await trash.take(outDir, ["alone"]);
+    await trash.take(outDir, ["alone", "sandboxed"]);
     await trash.take(root, ["out-baseline"]);
     locks.set(`out ${files}`, await lockBytes(outDir));
     const outPeers: Contender[] = [{
@@ -410,6 +473,11 @@ function report(
       "out full",
       "out writes",
     ),
+    row(
+      "out: first full run, beside the same writes in a sandboxed worker",
+      "out full",
+      "out sandboxed writes",
+    ),
     ...(m("out full baseline")
       ? [
         row(
@@ -458,6 +526,9 @@ function report(
 
 function peerName(name: string): string {
   if (name === "out writes") return "the stage's writes alone (a `deno` script)";
+  if (name === "out sandboxed writes") {
+    return "the same writes in a worker allowed only its folder (Deno's sandbox)";
+  }
   if (name === "out full baseline") return "Pivot at `--baseline`";
   return name.endsWith("xxhsum") ? "`xxhsum -H64` over the files" : `\`${name}\``;
 }
@@ -519,7 +590,11 @@ function addTargets(
       "≤ 10 s",
       shown(`${kind} full`),
       met(w === undefined ? undefined : w <= 10_000),
-      kind === "out" ? `the stage's writes alone ${shown("out writes")}` : "—",
+      kind === "out"
+        ? `the stage's writes alone ${shown("out writes")}; in a sandboxed worker ${
+          shown("out sandboxed writes")
+        }`
+        : "—",
     ]);
   }
   for (const [mode, peer] of [["hardlink", "cp -al"], ["copy", "cp -r"]] as const) {
@@ -534,7 +609,8 @@ function addTargets(
   }
   const peaks = [...results.entries()]
     .filter(([name]) =>
-      !name.includes("xxhsum") && !name.startsWith("cp") && name !== "out writes" &&
+      !name.includes("xxhsum") && !name.startsWith("cp") && !name.startsWith("out writes") &&
+      name !== "out sandboxed writes" &&
       name !== "out full baseline"
     )
     .map(([, x]) => measured(x) ? x.rss?.median : undefined)
