@@ -16,6 +16,7 @@ import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import { listedPaths, statOrUndefined } from "../paths.ts";
 import { mark } from "../trace.ts";
 import type { HeldLock, LockHolder } from "../storage/exec_lock.ts";
+import type { PlacementLease } from "../storage/artifact_hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
 import type { RunDirs } from "../worker/staging.ts";
@@ -505,8 +506,15 @@ export class Engine {
     // may have run between the walk and the lock: a decision that reused a
     // walk and would act is made again with fresh walks first, so that
     // nothing a run or restore records comes from a walk older than the
-    // lock (a stage below one that ran in this wave: its placed out is
-    // reused, and walked once, here).
+    // lock. Except a directory this process placed as an upstream's out
+    // under that stage's lock, held still (`PlacementLease`: the upstream
+    // records its run while the stages below are decided): every Pivot
+    // writer of that directory (its stage's runs, `checkout`, `commit`)
+    // needs that lock, so the tree is the one placed, whose every file's
+    // hash and stamp the commit knew; an edit by hand since is the race an
+    // edit just after a fresh walk is, and the next run sees it by its
+    // stamps. A stage below one that ran in this wave thus walks its
+    // directory dep not at all.
     const held = stage.deps.some((dep) => dep.isDir) || this.#likelyToAct(stage, wave, forced)
       ? tryStageLock(this.#context, stage)
       : undefined;
@@ -635,8 +643,17 @@ export class Engine {
             return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
           }
         }
-        const outcome = await this.#execute(decision, request, slots, wave);
-        return "placed" in outcome ? await this.#record(decision, outcome.placed, wave) : outcome;
+        // While this lasts, this process holds the stage's lock: a directory
+        // out placed under it is vouched for to the stages below (their
+        // decisions, under their own locks, take its hash instead of a walk:
+        // `PlacementLease`). Ended before the lock is released.
+        const lease = { held: true };
+        try {
+          const outcome = await this.#execute(decision, request, slots, wave, lease);
+          return "placed" in outcome ? await this.#record(decision, outcome.placed, wave) : outcome;
+        } finally {
+          lease.held = false;
+        }
       },
     );
   }
@@ -747,6 +764,7 @@ export class Engine {
     request: WaveRequest,
     slots: Slots,
     wave: WaveState,
+    lease: PlacementLease,
   ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     if (request.signal?.aborted) {
@@ -771,7 +789,7 @@ export class Engine {
             if (event.type === "stage-start") wave.handedOff(stage);
           },
         })
-        : await this.#executeInWorker(decision, request, wave);
+        : await this.#executeInWorker(decision, request, wave, lease);
       wave.handedOff(stage);
       // Stop others before this slot frees: a waiting stage must see it.
       if ("status" in result && result.status === "failed" && !request.keepGoing) {
@@ -787,6 +805,7 @@ export class Engine {
     decision: Decision,
     request: WaveRequest,
     wave: WaveState,
+    lease: PlacementLease,
   ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     // A run stopped by work an earlier stage left running in its worker
@@ -798,7 +817,7 @@ export class Engine {
       let leftovers: readonly string[] = [];
       let outcome: StageOutcome | { readonly placed: Placed } | "interrupted" | undefined;
       try {
-        outcome = await this.#runInWorker(decision, request, worker, dirs, run, wave);
+        outcome = await this.#runInWorker(decision, request, worker, dirs, run, wave, lease);
       } finally {
         // The worker waits at its gate until it is released: nothing the
         // stage left running has touched its outs meanwhile.
@@ -837,6 +856,7 @@ export class Engine {
     dirs: RunDirs,
     run: { links: string[]; clean: boolean },
     wave: WaveState,
+    lease: PlacementLease,
   ): Promise<StageOutcome | { readonly placed: Placed } | "interrupted"> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
@@ -887,6 +907,7 @@ export class Engine {
     const locked = await loadedWork().commitStagedOuts(this.#context, stage, dirs.outs, {
       noCommit: request.noCommit,
       deferStore: (store) => stores.push(store),
+      lease,
     });
     mark(`engine: ${stage.name} committed`);
     // A large directory's commit leaves its per-file garbage (promises,

@@ -17,6 +17,7 @@ import {
   listFiles,
   objectsIntact,
   type PlacedFile,
+  type PlacementLease,
   readSmallFile,
   rememberDirectory,
   rememberObjectsIntact,
@@ -788,12 +789,13 @@ async function rememberPlaced(
     readonly manifest: DirManifest | undefined;
     readonly files: readonly PlacedFile[];
   },
+  lease?: PlacementLease,
 ): Promise<void> {
   if (!hashed.manifest) {
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
     return;
   }
-  await rememberDirectory(out.abs, out.path, hashed.files, hashed.hash, state);
+  await rememberDirectory(out.abs, out.path, hashed.files, hashed.hash, state, undefined, lease);
 }
 
 /** An out as a lock file records it: a directory with its file count and size. */
@@ -817,6 +819,12 @@ export interface CommitOptions {
    * `.gitignore` costs four system calls a stage on a chain's path.
    */
   readonly deferStore?: (store: () => Promise<unknown>) => void;
+  /**
+   * The stage's execution lock, held by the caller from before the run
+   * until `held` turns false: a directory out placed under it is vouched
+   * for to the stages that read it while it lasts (`PlacementLease`).
+   */
+  readonly lease?: PlacementLease;
 }
 
 /**
@@ -889,7 +897,7 @@ export async function commitStagedOuts(
       moveIntoPlace(staged, out.abs);
     }
     mark(`commit: ${out.path} placed`);
-    await rememberPlaced(state, out, item);
+    await rememberPlaced(state, out, item, options.lease);
     if (store && options.deferStore !== undefined) {
       if (out.cache) {
         // Queued in placing order; written (with any queued before) before the run is recorded.
