@@ -114,6 +114,8 @@ interface Placed {
   readonly store: () => Promise<void>;
   /** What the run left in its worker, which was therefore replaced. */
   readonly leftovers?: readonly string[];
+  /** A large directory was committed: collect the heap once the stages below are handed off. */
+  readonly collect?: boolean;
 }
 
 /** What a wave shares with its stages while it runs. */
@@ -172,9 +174,12 @@ export const RECORDED_PER_COMMIT = 32;
 
 /**
  * A directory out of this many files or more is followed by a collection
- * of the heap when its commit ends (one ~0.1 s collection; the peak memory
- * of a 100,000-file out's run is the next stage's walk of it on top of the
- * commit's garbage).
+ * of the heap once the stages below are handed to their workers (one
+ * 0.1-0.3 s collection, on the main thread: made while they run, not
+ * before they start). It was made when the commit ended, before the next
+ * stage's walk of the directory (the peak of a 100,000-file out's run, on
+ * top of the commit's garbage); that stage now takes the placed hash and
+ * walks nothing (`PlacementLease`).
  */
 const COLLECT_AFTER_FILES = 16_384;
 
@@ -671,11 +676,23 @@ export class Engine {
     const { stage } = decision;
     wave.release(stage);
     const left = placed.leftovers?.length ? { leftovers: placed.leftovers } : {};
-    if (placed.outs === undefined) return { status: "ran", reason: placed.reason, ...left };
+    // A large directory's commit leaves its per-file garbage (promises,
+    // buffers, stamps: ~100 MiB at 100,000 files) in pages V8 keeps: given
+    // back while the stages below run.
+    const collect = async () => {
+      if (!placed.collect) return;
+      await (await import("../free_memory.ts")).releaseHeapAndFreed(COLLECT_AFTER_HEAP_BYTES);
+      mark("engine: heap released after a large directory");
+    };
+    if (placed.outs === undefined) {
+      await collect();
+      return { status: "ran", reason: placed.reason, ...left };
+    }
     // Record once the released stages are handed to their workers (or wait
     // for a slot or a lock): deciding and posting them comes first, and the
     // recording then runs while they do.
     await wave.quiet();
+    await collect();
     try {
       await placed.store();
       await loadedWork().recordRun(this.#context, decision, placed.outs, { background: true });
@@ -910,18 +927,19 @@ export class Engine {
       lease,
     });
     mark(`engine: ${stage.name} committed`);
-    // A large directory's commit leaves its per-file garbage (promises,
-    // buffers, stamps: ~100 MiB at 100,000 files) in pages V8 keeps; give
-    // them back before the next stage walks the directory again.
-    if (locked.some((out) => (out.files ?? 0) >= COLLECT_AFTER_FILES)) {
-      await (await import("../free_memory.ts")).releaseHeapAndFreed(COLLECT_AFTER_HEAP_BYTES);
-      mark("engine: heap released after a large directory");
-    }
     run.clean = true;
     const store = async () => {
       for (const later of stores) await later();
     };
-    return { placed: { reason, outs: request.noCommit ? undefined : locked, store } };
+    const collect = locked.some((out) => (out.files ?? 0) >= COLLECT_AFTER_FILES);
+    return {
+      placed: {
+        reason,
+        outs: request.noCommit ? undefined : locked,
+        store,
+        ...(collect ? { collect } : {}),
+      },
+    };
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */
