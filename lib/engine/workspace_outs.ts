@@ -816,7 +816,9 @@ export interface CommitOptions {
    * every out is stored before any is placed. A cached out's `.gitignore`
    * line is then also added later (before the run is recorded, so a lock
    * file never names an out that git would show): appending to the
-   * `.gitignore` costs four system calls a stage on a chain's path.
+   * `.gitignore` costs four system calls a stage on a chain's path. So is
+   * the record that a stored directory's objects are intact (a digest of
+   * every object's stamp), which only a later checkout reads.
    */
   readonly deferStore?: (store: () => Promise<unknown>) => void;
   /**
@@ -871,14 +873,19 @@ export async function commitStagedOuts(
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
     // Every object was just written or checked intact, with these stamps:
     // recorded for the manifest, a checkout of this directory checks them
-    // all by one digest (else by one KV entry each, the first time).
+    // all by one digest (else by one KV entry each, the first time). Only a
+    // later checkout reads it: with `deferStore`, made once the stages below
+    // have started (0.1-0.2 s at 100,000 files, off their path).
     if (objects) {
       const entries = dir.manifest.files;
-      await rememberObjectsIntact(
-        state,
-        hash,
-        entries.map((e, i) => ({ hash: e.hash, stamp: objects[i] })),
-      );
+      const remember = () =>
+        rememberObjectsIntact(
+          state,
+          hash,
+          entries.map((e, i) => ({ hash: e.hash, stamp: objects[i] })),
+        );
+      if (options.deferStore !== undefined) options.deferStore(remember);
+      else await remember();
     }
     return { out, staged, hash, ...dir };
   }));
