@@ -127,7 +127,8 @@ export interface Decision {
   /**
    * True when a directory dep's hash was taken from a walk made moments
    * ago, not now ({@link DecideOptions.reuseWalks}): such a decision, made
-   * under the stage's lock, is kept only when it is a plain skip.
+   * under the stage's lock, is kept only when it is a plain skip. Not for a
+   * hash Pivot placed under a lock this process still holds (`DirHash.vouched`).
    */
   readonly reusedWalk?: boolean;
 }
@@ -154,6 +155,9 @@ export interface DecideOptions {
    * one that would run or restore must be made again without reuse, so that
    * a lock file never records a walk older than the lock (a `checkout`,
    * which holds this lock while it replaces a dep, may have run between).
+   * The exception is a directory this process placed as an upstream's out
+   * under that stage's lock, still held (`PlacementLease`): a `checkout`
+   * needs that lock too, so none can have run between.
    */
   readonly reuseWalks?: boolean;
   /**
@@ -203,7 +207,8 @@ export async function decide(
     if (hashed) {
       if (hashed.isDir) {
         dirs.set(dep.path, hashed);
-        if (hashed.reused) reusedWalk = true;
+        // A placement vouched for by its lease is as good as a walk now.
+        if (hashed.reused && !hashed.vouched) reusedWalk = true;
       }
       deps.push(
         hashed.isDir

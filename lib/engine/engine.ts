@@ -16,6 +16,7 @@ import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import { listedPaths, statOrUndefined } from "../paths.ts";
 import { mark } from "../trace.ts";
 import type { HeldLock, LockHolder } from "../storage/exec_lock.ts";
+import type { PlacementLease } from "../storage/artifact_hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import type { RunOutcome, StageWorker, WorkerPool } from "../worker/pool.ts";
 import type { RunDirs } from "../worker/staging.ts";
@@ -113,6 +114,8 @@ interface Placed {
   readonly store: () => Promise<void>;
   /** What the run left in its worker, which was therefore replaced. */
   readonly leftovers?: readonly string[];
+  /** A large directory was committed: collect the heap once the stages below are handed off. */
+  readonly collect?: boolean;
 }
 
 /** What a wave shares with its stages while it runs. */
@@ -171,9 +174,12 @@ export const RECORDED_PER_COMMIT = 32;
 
 /**
  * A directory out of this many files or more is followed by a collection
- * of the heap when its commit ends (one ~0.1 s collection; the peak memory
- * of a 100,000-file out's run is the next stage's walk of it on top of the
- * commit's garbage).
+ * of the heap once the stages below are handed to their workers (one
+ * 0.1-0.3 s collection, on the main thread: made while they run, not
+ * before they start). It was made when the commit ended, before the next
+ * stage's walk of the directory (the peak of a 100,000-file out's run, on
+ * top of the commit's garbage); that stage now takes the placed hash and
+ * walks nothing (`PlacementLease`).
  */
 const COLLECT_AFTER_FILES = 16_384;
 
@@ -505,8 +511,15 @@ export class Engine {
     // may have run between the walk and the lock: a decision that reused a
     // walk and would act is made again with fresh walks first, so that
     // nothing a run or restore records comes from a walk older than the
-    // lock (a stage below one that ran in this wave: its placed out is
-    // reused, and walked once, here).
+    // lock. Except a directory this process placed as an upstream's out
+    // under that stage's lock, held still (`PlacementLease`: the upstream
+    // records its run while the stages below are decided): every Pivot
+    // writer of that directory (its stage's runs, `checkout`, `commit`)
+    // needs that lock, so the tree is the one placed, whose every file's
+    // hash and stamp the commit knew; an edit by hand since is the race an
+    // edit just after a fresh walk is, and the next run sees it by its
+    // stamps. A stage below one that ran in this wave thus walks its
+    // directory dep not at all.
     const held = stage.deps.some((dep) => dep.isDir) || this.#likelyToAct(stage, wave, forced)
       ? tryStageLock(this.#context, stage)
       : undefined;
@@ -635,8 +648,17 @@ export class Engine {
             return { status: "restored", reason: `${decision.reasons.join(",")} (run cache)` };
           }
         }
-        const outcome = await this.#execute(decision, request, slots, wave);
-        return "placed" in outcome ? await this.#record(decision, outcome.placed, wave) : outcome;
+        // While this lasts, this process holds the stage's lock: a directory
+        // out placed under it is vouched for to the stages below (their
+        // decisions, under their own locks, take its hash instead of a walk:
+        // `PlacementLease`). Ended before the lock is released.
+        const lease = { held: true };
+        try {
+          const outcome = await this.#execute(decision, request, slots, wave, lease);
+          return "placed" in outcome ? await this.#record(decision, outcome.placed, wave) : outcome;
+        } finally {
+          lease.held = false;
+        }
       },
     );
   }
@@ -654,11 +676,23 @@ export class Engine {
     const { stage } = decision;
     wave.release(stage);
     const left = placed.leftovers?.length ? { leftovers: placed.leftovers } : {};
-    if (placed.outs === undefined) return { status: "ran", reason: placed.reason, ...left };
+    // A large directory's commit leaves its per-file garbage (promises,
+    // buffers, stamps: ~100 MiB at 100,000 files) in pages V8 keeps: given
+    // back while the stages below run.
+    const collect = async () => {
+      if (!placed.collect) return;
+      await (await import("../free_memory.ts")).releaseHeapAndFreed(COLLECT_AFTER_HEAP_BYTES);
+      mark("engine: heap released after a large directory");
+    };
+    if (placed.outs === undefined) {
+      await collect();
+      return { status: "ran", reason: placed.reason, ...left };
+    }
     // Record once the released stages are handed to their workers (or wait
     // for a slot or a lock): deciding and posting them comes first, and the
     // recording then runs while they do.
     await wave.quiet();
+    await collect();
     try {
       await placed.store();
       await loadedWork().recordRun(this.#context, decision, placed.outs, { background: true });
@@ -747,6 +781,7 @@ export class Engine {
     request: WaveRequest,
     slots: Slots,
     wave: WaveState,
+    lease: PlacementLease,
   ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     if (request.signal?.aborted) {
@@ -771,7 +806,7 @@ export class Engine {
             if (event.type === "stage-start") wave.handedOff(stage);
           },
         })
-        : await this.#executeInWorker(decision, request, wave);
+        : await this.#executeInWorker(decision, request, wave, lease);
       wave.handedOff(stage);
       // Stop others before this slot frees: a waiting stage must see it.
       if ("status" in result && result.status === "failed" && !request.keepGoing) {
@@ -787,6 +822,7 @@ export class Engine {
     decision: Decision,
     request: WaveRequest,
     wave: WaveState,
+    lease: PlacementLease,
   ): Promise<StageOutcome | { readonly placed: Placed }> {
     const { stage } = decision;
     // A run stopped by work an earlier stage left running in its worker
@@ -798,7 +834,7 @@ export class Engine {
       let leftovers: readonly string[] = [];
       let outcome: StageOutcome | { readonly placed: Placed } | "interrupted" | undefined;
       try {
-        outcome = await this.#runInWorker(decision, request, worker, dirs, run, wave);
+        outcome = await this.#runInWorker(decision, request, worker, dirs, run, wave, lease);
       } finally {
         // The worker waits at its gate until it is released: nothing the
         // stage left running has touched its outs meanwhile.
@@ -837,6 +873,7 @@ export class Engine {
     dirs: RunDirs,
     run: { links: string[]; clean: boolean },
     wave: WaveState,
+    lease: PlacementLease,
   ): Promise<StageOutcome | { readonly placed: Placed } | "interrupted"> {
     const { stage } = decision;
     const reason = decision.reasons.join(",");
@@ -887,20 +924,22 @@ export class Engine {
     const locked = await loadedWork().commitStagedOuts(this.#context, stage, dirs.outs, {
       noCommit: request.noCommit,
       deferStore: (store) => stores.push(store),
+      lease,
     });
     mark(`engine: ${stage.name} committed`);
-    // A large directory's commit leaves its per-file garbage (promises,
-    // buffers, stamps: ~100 MiB at 100,000 files) in pages V8 keeps; give
-    // them back before the next stage walks the directory again.
-    if (locked.some((out) => (out.files ?? 0) >= COLLECT_AFTER_FILES)) {
-      await (await import("../free_memory.ts")).releaseHeapAndFreed(COLLECT_AFTER_HEAP_BYTES);
-      mark("engine: heap released after a large directory");
-    }
     run.clean = true;
     const store = async () => {
       for (const later of stores) await later();
     };
-    return { placed: { reason, outs: request.noCommit ? undefined : locked, store } };
+    const collect = locked.some((out) => (out.files ?? 0) >= COLLECT_AFTER_FILES);
+    return {
+      placed: {
+        reason,
+        outs: request.noCommit ? undefined : locked,
+        store,
+        ...(collect ? { collect } : {}),
+      },
+    };
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */

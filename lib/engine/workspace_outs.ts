@@ -17,6 +17,7 @@ import {
   listFiles,
   objectsIntact,
   type PlacedFile,
+  type PlacementLease,
   readSmallFile,
   rememberDirectory,
   rememberObjectsIntact,
@@ -788,12 +789,13 @@ async function rememberPlaced(
     readonly manifest: DirManifest | undefined;
     readonly files: readonly PlacedFile[];
   },
+  lease?: PlacementLease,
 ): Promise<void> {
   if (!hashed.manifest) {
     await state.rememberFileHash(out.path, stampOf(Deno.statSync(out.abs)), hashed.hash);
     return;
   }
-  await rememberDirectory(out.abs, out.path, hashed.files, hashed.hash, state);
+  await rememberDirectory(out.abs, out.path, hashed.files, hashed.hash, state, undefined, lease);
 }
 
 /** An out as a lock file records it: a directory with its file count and size. */
@@ -814,9 +816,17 @@ export interface CommitOptions {
    * every out is stored before any is placed. A cached out's `.gitignore`
    * line is then also added later (before the run is recorded, so a lock
    * file never names an out that git would show): appending to the
-   * `.gitignore` costs four system calls a stage on a chain's path.
+   * `.gitignore` costs four system calls a stage on a chain's path. So is
+   * the record that a stored directory's objects are intact (a digest of
+   * every object's stamp), which only a later checkout reads.
    */
   readonly deferStore?: (store: () => Promise<unknown>) => void;
+  /**
+   * The stage's execution lock, held by the caller from before the run
+   * until `held` turns false: a directory out placed under it is vouched
+   * for to the stages that read it while it lasts (`PlacementLease`).
+   */
+  readonly lease?: PlacementLease;
 }
 
 /**
@@ -863,14 +873,19 @@ export async function commitStagedOuts(
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
     // Every object was just written or checked intact, with these stamps:
     // recorded for the manifest, a checkout of this directory checks them
-    // all by one digest (else by one KV entry each, the first time).
+    // all by one digest (else by one KV entry each, the first time). Only a
+    // later checkout reads it: with `deferStore`, made once the stages below
+    // have started (0.1-0.2 s at 100,000 files, off their path).
     if (objects) {
       const entries = dir.manifest.files;
-      await rememberObjectsIntact(
-        state,
-        hash,
-        entries.map((e, i) => ({ hash: e.hash, stamp: objects[i] })),
-      );
+      const remember = () =>
+        rememberObjectsIntact(
+          state,
+          hash,
+          entries.map((e, i) => ({ hash: e.hash, stamp: objects[i] })),
+        );
+      if (options.deferStore !== undefined) options.deferStore(remember);
+      else await remember();
     }
     return { out, staged, hash, ...dir };
   }));
@@ -889,7 +904,7 @@ export async function commitStagedOuts(
       moveIntoPlace(staged, out.abs);
     }
     mark(`commit: ${out.path} placed`);
-    await rememberPlaced(state, out, item);
+    await rememberPlaced(state, out, item, options.lease);
     if (store && options.deferStore !== undefined) {
       if (out.cache) {
         // Queued in placing order; written (with any queued before) before the run is recorded.

@@ -85,6 +85,28 @@ export interface DirHash {
    * it walks again first (lib/engine/engine.ts).
    */
   readonly reused?: true;
+  /**
+   * With {@link reused}: the hash is the one this process placed there,
+   * under the lock of the stage that wrote it, which it has held ever since
+   * ({@link PlacementLease}): no Pivot process can have written the
+   * directory since it was placed, so a decision under a reader's lock may
+   * act on it without walking again.
+   */
+  readonly vouched?: true;
+}
+
+/**
+ * Whether this process still holds the execution lock of the stage whose
+ * out a directory is, taken before it placed the directory there
+ * ({@link rememberDirectory}): while `held`, every Pivot writer of the
+ * directory (a run of that stage, a `checkout`, a `commit`) waits for that
+ * lock, so the tree is the one placed, save for edits by hand or by other
+ * programs, which the next run sees by their stamps (the per-file index
+ * holds the stamps placed). The engine sets `held` false before it releases
+ * the lock.
+ */
+export interface PlacementLease {
+  readonly held: boolean;
 }
 
 /** The hash of a file or directory as it is now. */
@@ -130,6 +152,9 @@ export async function hashArtifact(
 ): Promise<ArtifactHash | undefined> {
   if (isDir && options.reuse) {
     const recent = recentWalks.get(abs);
+    // Placed by this process under a lock it still holds: every reader may
+    // take it, with no time limit (see PlacementLease).
+    if (recent?.lease?.held) return { ...recent.hashed, reused: true, vouched: true };
     recentWalks.delete(abs);
     if (recent !== undefined && performance.now() - recent.at <= REUSE_MS) {
       return { ...recent.hashed, reused: true };
@@ -171,8 +196,15 @@ export interface HashOptions {
 /** How long a directory walk may be reused (see {@link HashOptions.reuse}). */
 export const REUSE_MS = 1_000;
 
-/** The last walk of each directory (by absolute path), for {@link HashOptions.reuse}. */
-const recentWalks = new Map<string, { readonly hashed: DirHash; readonly at: number }>();
+/**
+ * The last walk of each directory (by absolute path), for
+ * {@link HashOptions.reuse}, with the lease of the lock it was placed under
+ * when Pivot placed it ({@link rememberDirectory}).
+ */
+const recentWalks = new Map<
+  string,
+  { readonly hashed: DirHash; readonly at: number; readonly lease?: PlacementLease }
+>();
 
 /**
  * Forget every walk noted for {@link HashOptions.reuse}: at the start of a
@@ -185,8 +217,12 @@ export function forgetRecentWalks(): void {
 }
 
 /** Note a walk of the directory at `abs` (its manifest is in the cache: not kept). */
-function noteWalk(abs: string, hashed: DirHash): void {
-  recentWalks.set(abs, { hashed: { ...hashed, manifest: undefined }, at: performance.now() });
+function noteWalk(abs: string, hashed: DirHash, lease?: PlacementLease): void {
+  recentWalks.set(abs, {
+    hashed: { ...hashed, manifest: undefined },
+    at: performance.now(),
+    ...(lease !== undefined ? { lease } : {}),
+  });
 }
 
 /** Files up to this size are read whole (one read) and hashed from memory. */
@@ -540,7 +576,10 @@ export interface PlacedFile {
  * costs one lookup and no file is stat-ed twice; the caller must have stored
  * the manifest in the cache. Its files are fresh, but their content is
  * known: they are recorded as settled. `digest`, when the caller has it, is
- * `stampsDigest` (lib/dir_walk.ts) of `files` in the order given.
+ * `stampsDigest` (lib/dir_walk.ts) of `files` in the order given. With
+ * `lease` (the lock it was placed under, still held), a reader's decision
+ * may take this hash instead of a walk while the lease lasts
+ * ({@link DirHash.vouched}).
  */
 export async function rememberDirectory(
   abs: string,
@@ -549,14 +588,21 @@ export async function rememberDirectory(
   hash: Hash,
   state: StateStore,
   digest?: string,
+  lease?: PlacementLease,
 ): Promise<void> {
   if (!inListOrder(files)) {
     files = [...files].sort((a, b) => comparePaths(a.path, b.path));
     digest = undefined; // of the files in the order given
   }
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
-  noteWalk(abs, { isDir: true, hash, files: files.length, size, manifest: undefined });
   const stamps = digest ?? await stampsDigest(files);
+  // With the placed stamps' digest, as a walk's: a skip decided on it
+  // records them in the verified index, and an edit since is seen next time.
+  noteWalk(
+    abs,
+    { isDir: true, hash, files: files.length, size, manifest: undefined, stamps },
+    lease,
+  );
   const index = await state.get<DirIndex>([NS.dir, rel]);
   // The same files with the same stamps as recorded (a hard-linked tree
   // placed again after `rm -r`): the rows are those stored, nothing to

@@ -283,12 +283,10 @@ test("a no-op decided in full stats a directory that is one stage's out and the 
   const walks = (stderr: string) =>
     stderr.split("\n").filter((line) => line.includes("walk of gen/: 10 files")).length;
   assertEquals(walks(noop.stderr), 1, noop.stderr);
-  // After `generate` ran, `count`'s decision takes the walk of the tree it
-  // placed, would run, and is made again on one fresh walk (the lock file
-  // records that one): still one walk. (The trace then marks "decided again
-  // with fresh walks"; not asserted: on a machine slow enough to take over
-  // a second between the placing and the decision, the noted walk has
-  // expired and the one walk is the first decision's.)
+  // After `generate` ran, `count`'s decision, under its lock, takes the
+  // hash of the tree `generate` placed while this process still holds
+  // `generate`'s lock (a `PlacementLease`), and runs on it: no walk at all,
+  // and no second decision.
   await project.write("seed.txt", "other\n");
   const ran = await runPivot(project.root, ["repro"], {
     PIVOT_TRACE: "1",
@@ -296,5 +294,14 @@ test("a no-op decided in full stats a directory that is one stage's out and the 
   });
   assertEquals(ran.code, 0, ran.stderr);
   assert(/ran +count/.test(ran.stdout), ran.stdout);
-  assertEquals(walks(ran.stderr), 1, ran.stderr);
+  assertEquals(walks(ran.stderr), 0, ran.stderr);
+  assert(!ran.stderr.includes("decided again with fresh walks"), ran.stderr);
+  assertEquals(await project.read("count.txt"), "10\n");
+  // The lock file records the tree's hash as a walk finds it now.
+  const noopAfter = await runPivot(project.root, ["repro"], {
+    PIVOT_TRACE: "1",
+    PIVOT_IN_LAUNCHER: "off",
+  });
+  assert(noopAfter.stdout.includes("Everything is up to date"), noopAfter.stdout);
+  assertEquals(walks(noopAfter.stderr), 1, noopAfter.stderr);
 });

@@ -3,11 +3,12 @@
  * lock files (see `_engine.ts`).
  */
 
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertNotEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { engineProject } from "./_engine.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
 import { hashArtifact } from "../../lib/storage/artifact_hash.ts";
+import { readLock } from "../../lib/storage/lock_file.ts";
 import { join } from "node:path";
 import { stageKey } from "../../lib/engine/context.ts";
 import { NS } from "../../lib/storage/state.ts";
@@ -467,3 +468,66 @@ test("a decision under the lock that reused a walk and would act walks again, an
   assertEquals(project.lastWave().get("scan")?.status, "ran");
   assertEquals(project.lastWave().get("count")?.status, "skipped");
 });
+
+/** `count` reads the directory `gen` writes. */
+const DIR_OUT_DEP = {
+  "pivot.yaml": `stages:
+  gen:
+    run: stages.ts#gen
+    deps: { seed: seed.txt }
+    outs: { out: gen/ }
+  count:
+    run: stages.ts#count
+    deps: { data: gen/ }
+    outs: { out: count.txt }
+`,
+  "stages.ts": `
+export function gen({ seed }, ctx) {
+  Deno.mkdirSync(ctx.outs.out, { recursive: true });
+  const text = seed.trim(); // (a .txt dep comes as its text)
+  for (const name of ["a", "b"]) Deno.writeTextFileSync(\`\${ctx.outs.out}/\${name}.txt\`, name + text);
+}
+export function count({ data }) {
+  const texts = [];
+  for (const entry of Deno.readDirSync(data)) texts.push(Deno.readTextFileSync(data + "/" + entry.name));
+  return { out: texts.sort().join(",") };
+}
+`,
+  "seed.txt": "1",
+};
+
+for (const checkoutMode of ["hardlink", "copy"] as const) {
+  test(`${checkoutMode}: a stage below one that placed a directory records the placed hash, and an edit after the run is seen by the next`, async () => {
+    await using project = await engineProject(DIR_OUT_DEP, { checkoutMode });
+    const { state, cache } = project.context;
+    const gen = project.dir.path("gen");
+    // The dep hash `count`'s lock file records: the placed tree's, as `gen`'s records it and a walk finds it.
+    const recorded = async () => {
+      const genLock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+      const countLock = await readLock(project.stage("count").lockFile, "count.lock", state);
+      const now = await hashArtifact(gen, "gen", true, state, cache);
+      assertEquals(countLock?.deps.find((d) => d.path === "gen")?.hash, now?.hash);
+      assertEquals(genLock?.outs[0].hash, now?.hash);
+      return now?.hash;
+    };
+    assertEquals((await project.wave()).ran, 2);
+    assertEquals(await Deno.readTextFile(project.dir.path("count.txt")), "a1,b1");
+    const first = await recorded();
+    assertEquals((await project.wave()).skipped, 2);
+    // Another seed: both run again, `count` on the new tree.
+    await Deno.writeTextFile(project.dir.path("seed.txt"), "2");
+    assertEquals((await project.wave()).ran, 2);
+    assertEquals(await Deno.readTextFile(project.dir.path("count.txt")), "a2,b2");
+    assertNotEquals(await recorded(), first);
+    // A file of gen/ replaced by hand (same size) after the run: the next
+    // run sees it by its stamp and puts the recorded tree back.
+    await Deno.remove(`${gen}/a.txt`);
+    await Deno.writeTextFile(`${gen}/a.txt`, "X2");
+    await project.wave();
+    assertEquals(project.lastWave().get("gen")?.status, "restored");
+    assertEquals(project.lastWave().get("count")?.status, "skipped");
+    assertEquals(await Deno.readTextFile(`${gen}/a.txt`), "a2");
+    await recorded();
+    assertEquals(await execLocks(project), []);
+  });
+}

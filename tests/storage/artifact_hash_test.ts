@@ -367,6 +367,45 @@ test("a directory Pivot placed is remembered with the stamps it knows: the next 
   assertEquals(seen?.isDir && seen.manifest, undefined, "answered by the index, not re-hashed");
 });
 
+test("a directory placed under a lease is vouched for to every reader while it lasts, then reused once as any walk", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const cache = new Cache(dir.path("cache"));
+  const abs = dir.path("d");
+  await Deno.mkdir(abs);
+  await writeOld(`${abs}/a.txt`, "a");
+  const files = [{
+    path: "a.txt",
+    hash: await hashBytes(new TextEncoder().encode("a")),
+    stamp: stampOf(Deno.statSync(`${abs}/a.txt`)),
+  }];
+  const hash = await cache.storeManifest({
+    files: files.map(({ path, hash }) => ({ path, hash })),
+  });
+  const lease = { held: true };
+  await rememberDirectory(abs, "d", files, hash, state, undefined, lease);
+  // Edited by hand after the placing: the lease vouches for the tree placed
+  // (the edit is the race an edit after a walk is), to every reader…
+  await writeOld(`${abs}/a.txt`, "edited");
+  for (const reader of ["first", "second"]) {
+    const taken = await hashArtifact(abs, "d", true, state, cache, { reuse: true });
+    assertEquals(taken?.hash, hash, reader);
+    assert(taken?.isDir && taken.reused && taken.vouched, reader);
+    // …with the placed stamps, which the edit changed: the next look sees it.
+    assert(taken.stamps !== undefined, reader);
+  }
+  // Without reuse, the edit is seen (the index holds the placed stamps).
+  const fresh = await hashArtifact(abs, "d", true, state, cache);
+  assertNotEquals(fresh?.hash, hash);
+  // The lease over, a placed tree is reused once and never vouched for.
+  await rememberDirectory(abs, "d", files, hash, state, undefined, lease);
+  lease.held = false;
+  const once = await hashArtifact(abs, "d", true, state, cache, { reuse: true });
+  assert(once?.isDir && once.reused && once.vouched === undefined);
+  const again = await hashArtifact(abs, "d", true, state, cache, { reuse: true });
+  assertEquals([again?.hash, again?.isDir && again.reused], [fresh?.hash, undefined]);
+});
+
 test("indexHolds: only the very files and stamps the index recorded for that hash, settled", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
