@@ -19,6 +19,7 @@ import {
   type PlacedFile,
   readSmallFile,
   rememberDirectory,
+  SMALL_FILE,
   rememberObjectsIntact,
   withSlash,
 } from "../storage/artifact_hash.ts";
@@ -51,6 +52,8 @@ import {
   type ManyOptions,
   type ObjectTree,
   PARALLEL_FROM_STARTED,
+  readAndHashMany,
+  type ReadOne,
   statAndCopyTree,
   statAndLinkTree,
   statMany,
@@ -683,11 +686,14 @@ async function storeDirectory(
  * {@link storeDirectory} with `store` and `link`: every file hashed (read
  * once, as there), then the new objects made, each a hard link to its file
  * at the object's name, made read-only ({@link Cache.linkAbsent}): for a
- * large directory on two threads, this one and a helper started at the
- * beginning (while a core is free, as a checkout's), as two threads link
- * ~1.5-2× as fast as one (the kernel's work, most of a new object's cost).
- * The rest (objects maybe present, content met twice, links refused) go the
- * way one file goes ({@link storeLinked}).
+ * large directory on two threads, this one and a helper started once the
+ * directory is listed (while a core is free, as a checkout's), as two
+ * threads link ~1.5-2× as fast as one (the kernel's work, most of a new
+ * object's cost), and read and hash the files likewise
+ * ({@link readAndHashMany}: each file read once, by one thread or the
+ * other, its stamp the one of that read). The rest (objects maybe present,
+ * content met twice, links refused) go the way one file goes
+ * ({@link storeLinked}).
  */
 async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDirectory> {
   const paths = listFiles(dir);
@@ -696,22 +702,29 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   const files: PlacedFile[] = new Array(n);
   const batch = cache.batch(n);
   const large = n >= PARALLEL_FROM_STARTED;
-  const viaLibc = n >= WRITER_FROM;
   const shared = large && coreFree();
+  // Its start (~30 ms) overlaps this thread's first reads, which do not wait for it.
   const helper = shared ? HelperThread.start() : undefined;
   let objects: FileStamp[];
   try {
     const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
-    await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
-      const abs = base + path;
-      const { stamp, bytes } = readSmallFile(abs, viaLibc);
-      const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-      files[i] = { path, hash, stamp };
-      if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
-    });
+    let hashes: Hash[];
+    let reads: FileStamp[];
+    if (large) ({ hashes, reads } = await readAndHash(base, paths, many));
+    else {
+      const viaLibc = n >= WRITER_FROM;
+      hashes = new Array(n);
+      reads = new Array(n);
+      await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+        const abs = base + path;
+        const { stamp, bytes } = readSmallFile(abs, viaLibc);
+        hashes[i] = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
+        reads[i] = stamp;
+        if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
+      });
+    }
     mark(`commit: ${n} files hashed`);
-    const hashes = files.map((f) => f.hash);
-    const reads = files.map((f) => f.stamp);
+    for (let i = 0; i < n; i++) files[i] = { path: paths[i], hash: hashes[i], stamp: reads[i] };
     objects = await cache.linkAbsent(base, paths, hashes, reads, batch, many) as FileStamp[];
   } finally {
     // Closed once the links are made: its heap (the paths it was sent) goes with it.
@@ -730,6 +743,30 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   return { manifest: { files: entries }, size, files, objects };
+}
+
+/**
+ * Read and hash a large directory's files (`base + paths[i]`) on this thread
+ * and, with `many`'s helper, that one ({@link readAndHashMany}); a file
+ * larger than `SMALL_FILE`, or that changed size while read, is then hashed
+ * here as a stream, with the stamp of the read, as one thread does it.
+ */
+async function readAndHash(
+  base: string,
+  paths: readonly string[],
+  many: ManyOptions,
+): Promise<{ hashes: Hash[]; reads: FileStamp[] }> {
+  const readOne: ReadOne = (abs) => {
+    const { stamp, bytes } = readSmallFile(abs, true);
+    return { stamp, hash: bytes !== undefined ? hashBytesSync(bytes) : undefined };
+  };
+  const { stamps, hashes } = await readAndHashMany(base, paths, readOne, SMALL_FILE, many);
+  const streamed: number[] = [];
+  for (let i = 0; i < paths.length; i++) if (hashes[i] === undefined) streamed.push(i);
+  await eachLimited(streamed, PARALLEL_FILES, async (i) => {
+    hashes[i] = await hashFile(base + paths[i]);
+  });
+  return { hashes: hashes as Hash[], reads: stamps };
 }
 
 /**

@@ -15,14 +15,16 @@ import {
   type ManyJob,
   type ManyReply,
   NOT_COPIED,
+  NOT_READ,
   PATH_SEPARATOR,
   stampWords,
   type TreeJob,
   treeObject,
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";
-import { statStamp } from "../libc_fs.ts";
+import { readSmall, statStamp } from "../libc_fs.ts";
 import { linkReadOnly } from "./link_read_only.ts";
+import { hashBytesSync } from "./hash.ts";
 
 const scope = self as unknown as Worker;
 
@@ -33,11 +35,14 @@ interface Items {
   dest(i: number): string;
 }
 
-/** The items of a job of lists (joined paths). */
-function listItems(joined: string, joinedDests: string | undefined): Items {
+/**
+ * The items of a job of lists (joined paths), each relative to `from` when
+ * given (a `readHash` job's files).
+ */
+function listItems(joined: string, joinedDests: string | undefined, from = ""): Items {
   const paths = joined.split(PATH_SEPARATOR);
   const dests = joinedDests?.split(PATH_SEPARATOR);
-  return { count: paths.length, path: (i) => paths[i], dest: (i) => dests![i] };
+  return { count: paths.length, path: (i) => from + paths[i], dest: (i) => dests![i] };
 }
 
 /**
@@ -89,6 +94,31 @@ function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
 }
 
 /**
+ * Read the file at `path` whole (up to `limit` bytes) through libc and write
+ * its stamp and hash at `numbers[at..at + READ_HASH_WORDS]`; see
+ * {@link READ_HASH_WORDS} for what is left to the calling thread (a file
+ * libc could not read, a larger one, one that changed size while read).
+ */
+function readHashInto(numbers: Float64Array, at: number, path: string, limit: number): void {
+  const read = readSmall(path, limit);
+  if (read === undefined) {
+    numbers[at] = NOT_READ;
+    return;
+  }
+  numbers[at] = read.mtime;
+  numbers[at + 1] = read.size;
+  numbers[at + 2] = read.ino;
+  numbers[at + 3] = read.dev;
+  if (read.bytes === undefined) {
+    numbers[at + 4] = NOT_READ;
+    return;
+  }
+  const hash = hashBytesSync(read.bytes);
+  numbers[at + 4] = Number.parseInt(hash.slice(0, 8), 16);
+  numbers[at + 5] = Number.parseInt(hash.slice(8), 16);
+}
+
+/**
  * Write the stamp of what is at `path` at `numbers[at..at + 4]` and return
  * its size: through libc's `statx` when `viaLibc` and it answers, else
  * `Deno.statSync` (which throws where it does: the item is then the calling
@@ -120,6 +150,7 @@ function run(
     control: buffer,
     stamps,
     first,
+    readUpTo,
   }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
@@ -131,7 +162,7 @@ function run(
       ? treeItems(tree)
       : op === "linkReadOnly"
       ? objectItems(joined!, joinedDests!, from!, objects!)
-      : listItems(joined!, joinedDests);
+      : listItems(joined!, joinedDests, from);
     const viaLibc = (op === "stat" || op === "statLinkTree" || op === "statCopyTree") &&
       items.count >= LIBC_STAT_FROM;
     // Active from here (before taking a block), not while reading the job:
@@ -146,7 +177,8 @@ function run(
       for (let i = start; i < end; i++) {
         const path = items.path(i);
         const at = words * i;
-        if (op === "link") Deno.linkSync(path, items.dest(i));
+        if (op === "readHash") readHashInto(numbers!, at, path, readUpTo!);
+        else if (op === "link") Deno.linkSync(path, items.dest(i));
         else if (op === "linkReadOnly") {
           // Not linked (something there, or refused): left to the calling thread.
           if (linkReadOnly(path, items.dest(i)) !== "linked") throw new Error("not linked");
