@@ -52,7 +52,6 @@ import {
   type ManyOptions,
   type ObjectTree,
   PARALLEL_FROM_STARTED,
-  readAndHashMany,
   type ReadOne,
   statAndCopyTree,
   statAndLinkTree,
@@ -684,15 +683,16 @@ async function storeDirectory(
 
 /**
  * {@link storeDirectory} with `store` and `link`: every file hashed (read
- * once, as there), then the new objects made, each a hard link to its file
- * at the object's name, made read-only ({@link Cache.linkAbsent}): for a
- * large directory on two threads, this one and a helper started once the
- * directory is listed (while a core is free, as a checkout's), as two
- * threads link ~1.5-2× as fast as one (the kernel's work, most of a new
- * object's cost), and read and hash the files likewise
- * ({@link readAndHashMany}: each file read once, by one thread or the
- * other, its stamp the one of that read). The rest (objects maybe present,
- * content met twice, links refused) go the way one file goes
+ * once, as there) and each new content's object made, a hard link to its
+ * file at the object's name, made read-only. A large directory's files are
+ * read, hashed and linked in one pass on two threads, this one and a
+ * helper started once the directory is listed (while a core is free, as a
+ * checkout's; {@link Cache.readAndLinkNew}): the reads and hashes (~25 µs a
+ * file) and the links (the kernel's work, most of a new object's cost)
+ * both go ~1.5-2× as fast on two, and each file is linked while its inode
+ * is fresh. A smaller one is read and hashed here, then its new objects
+ * linked ({@link Cache.linkAbsent}). The rest (objects present already, content met twice, links
+ * refused, large files hashed as streams) go the way one file goes
  * ({@link storeLinked}).
  */
 async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDirectory> {
@@ -700,38 +700,52 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   const n = paths.length;
   const base = withSlash(dir);
   const files: PlacedFile[] = new Array(n);
+  const objects = new Array<FileStamp>(n);
   const batch = cache.batch(n);
-  const large = n >= PARALLEL_FROM_STARTED;
-  const shared = large && coreFree();
-  // Its start (~30 ms) overlaps this thread's first reads, which do not wait for it.
-  const helper = shared ? HelperThread.start() : undefined;
-  let objects: FileStamp[];
-  try {
-    const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
-    let hashes: Hash[];
-    let reads: FileStamp[];
-    if (large) ({ hashes, reads } = await readAndHash(base, paths, many));
-    else {
-      const viaLibc = n >= WRITER_FROM;
-      hashes = new Array(n);
-      reads = new Array(n);
-      await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
-        const abs = base + path;
-        const { stamp, bytes } = readSmallFile(abs, viaLibc);
-        hashes[i] = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
-        reads[i] = stamp;
-        if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
+  if (n >= PARALLEL_FROM_STARTED) {
+    const shared = coreFree();
+    // Its start (~30 ms) overlaps this thread's first files, which do not wait for it.
+    const helper = shared ? HelperThread.start() : undefined;
+    try {
+      const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity };
+      const readOne: ReadOne = (abs) => {
+        const { stamp, bytes } = readSmallFile(abs, true);
+        return { stamp, hash: bytes !== undefined ? hashBytesSync(bytes) : undefined };
+      };
+      const read = await cache.readAndLinkNew(base, paths, readOne, SMALL_FILE, batch, many);
+      const { stamps, hashes, made } = read;
+      // Larger files (or changed while read): hashed as streams, with the stamp of the read.
+      const streamed: number[] = [];
+      for (let i = 0; i < n; i++) if (hashes[i] === undefined) streamed.push(i);
+      await eachLimited(streamed, PARALLEL_FILES, async (i) => {
+        hashes[i] = await hashFile(base + paths[i]);
       });
+      for (let i = 0; i < n; i++) {
+        files[i] = { path: paths[i], hash: hashes[i]!, stamp: stamps[i] };
+        if (made[i] !== undefined) objects[i] = made[i]!;
+      }
+    } finally {
+      // Closed once the links are made: its heap (the paths it was sent) goes with it.
+      helper?.close();
     }
+    mark(`commit: ${n} files hashed and linked`);
+    // The lists made for the links are garbage now.
+    await releaseHeapIfGrown();
+  } else {
+    await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
+      const abs = base + path;
+      const { stamp, bytes } = readSmallFile(abs, n >= WRITER_FROM);
+      const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
+      files[i] = { path, hash, stamp };
+      if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
+    });
     mark(`commit: ${n} files hashed`);
-    for (let i = 0; i < n; i++) files[i] = { path: paths[i], hash: hashes[i], stamp: reads[i] };
-    objects = await cache.linkAbsent(base, paths, hashes, reads, batch, many) as FileStamp[];
-  } finally {
-    // Closed once the links are made: its heap (the paths it was sent) goes with it.
-    helper?.close();
+    const hashes = files.map((f) => f.hash);
+    const reads = files.map((f) => f.stamp);
+    const made = await cache.linkAbsent(base, paths, hashes, reads, batch);
+    for (let i = 0; i < n; i++) if (made[i] !== undefined) objects[i] = made[i]!;
+    await releaseHeapIfGrown();
   }
-  // The lists made for the links are garbage now.
-  await releaseHeapIfGrown();
   const rest: number[] = [];
   for (let i = 0; i < n; i++) if (objects[i] === undefined) rest.push(i);
   await eachLimited(rest, PARALLEL_FILES, async (i) => {
@@ -743,30 +757,6 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
   return { manifest: { files: entries }, size, files, objects };
-}
-
-/**
- * Read and hash a large directory's files (`base + paths[i]`) on this thread
- * and, with `many`'s helper, that one ({@link readAndHashMany}); a file
- * larger than `SMALL_FILE`, or that changed size while read, is then hashed
- * here as a stream, with the stamp of the read, as one thread does it.
- */
-async function readAndHash(
-  base: string,
-  paths: readonly string[],
-  many: ManyOptions,
-): Promise<{ hashes: Hash[]; reads: FileStamp[] }> {
-  const readOne: ReadOne = (abs) => {
-    const { stamp, bytes } = readSmallFile(abs, true);
-    return { stamp, hash: bytes !== undefined ? hashBytesSync(bytes) : undefined };
-  };
-  const { stamps, hashes } = await readAndHashMany(base, paths, readOne, SMALL_FILE, many);
-  const streamed: number[] = [];
-  for (let i = 0; i < paths.length; i++) if (hashes[i] === undefined) streamed.push(i);
-  await eachLimited(streamed, PARALLEL_FILES, async (i) => {
-    hashes[i] = await hashFile(base + paths[i]);
-  });
-  return { hashes: hashes as Hash[], reads: stamps };
 }
 
 /**

@@ -88,9 +88,16 @@ export function stampWords(op: ManyOp): number {
  * then its xxhash64 as two 32-bit halves, high first (the high half
  * {@link NOT_READ} where the file is larger than {@link ManyJob.readUpTo} or
  * changed size while read: the caller hashes it as a stream, with the stamp
- * given).
+ * given), then, with {@link ManyJob.objects}, what linking it at its
+ * object's name did (`LINKED`, `EXISTED` or 0, as `linkReadOnlyMany`
+ * answers; 0 for a file not hashed).
  */
-export const READ_HASH_WORDS = 6;
+export const READ_HASH_WORDS = 7;
+
+/** `linkReadOnlyMany`'s (and a linking `readHash`'s) outcome of an item: linked, made read-only. */
+export const LINKED = 1;
+/** `linkReadOnlyMany`'s (and a linking `readHash`'s) outcome: something was at its new name already. */
+export const EXISTED = 2;
 
 /** A `readHash` item's word left for the calling thread (see {@link READ_HASH_WORDS}). */
 export const NOT_READ = Number.NaN;
@@ -135,7 +142,10 @@ export interface ManyJob {
   readonly dests?: string;
   /** `linkReadOnly`, `readHash`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
   readonly from?: string;
-  /** `linkReadOnly`: the cache's objects directory, ending in "/". */
+  /**
+   * `linkReadOnly`, and `readHash` when its files are made objects as they
+   * are hashed: the cache's objects directory, ending in "/".
+   */
   readonly objects?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;

@@ -11,7 +11,9 @@
 import {
   BLOCK,
   CONTROL,
+  EXISTED,
   LIBC_STAT_FROM,
+  LINKED,
   type ManyJob,
   type ManyReply,
   NOT_COPIED,
@@ -98,8 +100,17 @@ function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
  * its stamp and hash at `numbers[at..at + READ_HASH_WORDS]`; see
  * {@link READ_HASH_WORDS} for what is left to the calling thread (a file
  * libc could not read, a larger one, one that changed size while read).
+ * With `objects`, a file hashed is then made its object
+ * ({@link linkReadOnly}: the inode just read, so the stamp is the object's).
  */
-function readHashInto(numbers: Float64Array, at: number, path: string, limit: number): void {
+function readHashInto(
+  numbers: Float64Array,
+  at: number,
+  path: string,
+  limit: number,
+  objects: string | undefined,
+): void {
+  numbers[at + 6] = 0;
   const read = readSmall(path, limit);
   if (read === undefined) {
     numbers[at] = NOT_READ;
@@ -116,6 +127,12 @@ function readHashInto(numbers: Float64Array, at: number, path: string, limit: nu
   const hash = hashBytesSync(read.bytes);
   numbers[at + 4] = Number.parseInt(hash.slice(0, 8), 16);
   numbers[at + 5] = Number.parseInt(hash.slice(8), 16);
+  if (objects === undefined) return;
+  const object = treeObject(objects, hash);
+  // Not an object's name (not hex): left to the calling thread's cache.
+  if (object === undefined) return;
+  const made = linkReadOnly(path, object);
+  numbers[at + 6] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
 }
 
 /**
@@ -177,7 +194,7 @@ function run(
       for (let i = start; i < end; i++) {
         const path = items.path(i);
         const at = words * i;
-        if (op === "readHash") readHashInto(numbers!, at, path, readUpTo!);
+        if (op === "readHash") readHashInto(numbers!, at, path, readUpTo!, objects);
         else if (op === "link") Deno.linkSync(path, items.dest(i));
         else if (op === "linkReadOnly") {
           // Not linked (something there, or refused): left to the calling thread.

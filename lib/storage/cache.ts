@@ -24,7 +24,13 @@ import { writeObjectFile } from "../libc_fs.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { linkReadOnly } from "./link_read_only.ts";
-import { LINKED, linkReadOnlyMany, type ManyOptions } from "./stat_many.ts";
+import {
+  LINKED,
+  linkReadOnlyMany,
+  type ManyOptions,
+  readAndHashMany,
+  type ReadOne,
+} from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
 import type { ObjectWriter } from "./object_writer.ts";
@@ -316,6 +322,56 @@ export class Cache {
       if (twice.has(hashes[i])) batch.made(hashes[i], stamp);
     }
     return made;
+  }
+
+  /**
+   * Read and hash the files `paths` (relative to `from`, ending in "/") and
+   * store each as an object that is a hard link to it ({@link linkReadOnly}),
+   * as soon as it is hashed, on this thread and a helper thread
+   * ({@link readAndHashMany}, with `readOne`, `limit` and `options`): a
+   * large directory's store in `hardlink` mode, each file read once, its
+   * object the inode read, with the stamp of that read. Returns each file's
+   * stamp and hash (undefined for one to hash as a stream: larger than
+   * `limit` or changed while read), and its object's stamp where it was
+   * linked here; undefined for the rest (an object present already, content
+   * met earlier, the link refused, a file not hashed): store those with
+   * {@link Cache.storeFile} and the same batch, which knows the objects
+   * linked here whose content is met more than once.
+   */
+  async readAndLinkNew(
+    from: string,
+    paths: readonly string[],
+    readOne: ReadOne,
+    limit: number,
+    batch: ObjectBatch,
+    options: ManyOptions = {},
+  ): Promise<{ stamps: FileStamp[]; hashes: (Hash | undefined)[]; made: (FileStamp | undefined)[] }> {
+    // Every fan-out directory first (a large directory's hashes fill all 256).
+    for (let fan = 0; fan < 256; fan++) ensureDir(this.#files + fan.toString(16).padStart(2, "0"));
+    const link = { objects: this.#files, objectPath: (hash: Hash) => this.objectPath(hash) };
+    const read = await readAndHashMany(from, paths, readOne, limit, { ...options, link });
+    const { stamps, hashes, linked } = read;
+    const made = new Array<FileStamp | undefined>(paths.length);
+    // Content met more than once: the batch is told of those objects only,
+    // as only their other files go to `storeFile` with it (telling it of
+    // all 100,000 objects of a large out cost ~60 ms and a map as large).
+    const met = new Set<Hash>();
+    const twice = new Set<Hash>();
+    for (const hash of hashes) {
+      if (hash === undefined) continue;
+      if (met.has(hash)) twice.add(hash);
+      else met.add(hash);
+    }
+    for (let i = 0; i < paths.length; i++) {
+      if (linked[i] !== LINKED) continue;
+      const hash = hashes[i]!;
+      // The object is the inode read (see #storeFile): its stamp is the one read.
+      const stamp = stamps[i];
+      made[i] = stamp;
+      await this.#state?.rememberObject(hash, stamp);
+      if (twice.has(hash)) batch.made(hash, stamp);
+    }
+    return { stamps, hashes, made };
   }
 
   /**

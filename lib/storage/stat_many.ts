@@ -22,7 +22,9 @@
 import {
   BLOCK,
   CONTROL,
+  EXISTED,
   LIBC_STAT_FROM,
+  LINKED,
   type ManyJob,
   type ManyOp,
   type ManyReply,
@@ -38,7 +40,7 @@ import { statOrUndefined } from "../paths.ts";
 import { statStamp } from "../libc_fs.ts";
 import { linkReadOnly } from "./link_read_only.ts";
 
-export { LIBC_STAT_FROM };
+export { EXISTED, LIBC_STAT_FROM, LINKED };
 
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
 export const PARALLEL_FROM = 16_384;
@@ -224,10 +226,6 @@ export async function linkMany(
   return linked;
 }
 
-/** {@link linkReadOnlyMany}'s outcome of an item: linked, made read-only. */
-export const LINKED = 1;
-/** {@link linkReadOnlyMany}'s outcome of an item: something was at its new name already. */
-export const EXISTED = 2;
 
 /** A directory's files to make cache objects of ({@link linkReadOnlyMany}). */
 export interface NewObjects {
@@ -281,7 +279,7 @@ export async function linkReadOnlyMany(
   return outcome;
 }
 
-/** What {@link readAndHashMany} read, per file. */
+/** What {@link readAndHashMany} read (and linked), per file. */
 export interface ReadHashed {
   /** Each file's stamp as it was read (the open file's, before the read). */
   readonly stamps: FileStamp[];
@@ -290,26 +288,47 @@ export interface ReadHashed {
    * changed size while read, for the caller to hash as a stream.
    */
   readonly hashes: (string | undefined)[];
+  /**
+   * With {@link ReadHashOptions.link}: per file, {@link LINKED} where it was
+   * made its object, {@link EXISTED} where something was at the object's
+   * name already, 0 where it was not linked (refused, or not hashed).
+   */
+  readonly linked: Uint8Array;
 }
 
 /** One file as {@link readAndHashMany}'s calling thread reads it (see there). */
 export type ReadOne = (abs: string) => { stamp: FileStamp; hash: string | undefined };
 
+/** {@link ManyOptions}, and where {@link readAndHashMany} makes objects. */
+export interface ReadHashOptions extends ManyOptions {
+  /**
+   * Make each file hashed its object at once, a hard link made read-only
+   * ({@link linkReadOnly}; the objects' fan-out directories must exist):
+   * a directory's new objects (a `hardlink` store). `objects` and
+   * `objectPath` as in {@link NewObjects}.
+   */
+  readonly link?: Pick<NewObjects, "objects" | "objectPath">;
+}
+
 /**
  * Read and hash each file of a directory (`from + paths[i]`) once, on this
- * thread and the helper's: the store of a large directory out, whose reads
- * and hashes (~25 µs a file) took the calling thread alone 2.5 s at 100,000
- * files. This thread reads its files with `readOne` (which throws as the
- * one-thread store does); the helper reads its own through libc
- * (lib/libc_fs.ts `readSmall`: the same calls, stamp and rule for a file
- * that changed size as `readSmallFile` with `viaLibc`) and hashes them
- * (xxhash64, hash.ts), and sends each stamp and hash back as six numbers in
- * one shared buffer (48 bytes a file, no string or object per file on its
+ * thread and the helper's, and with `options.link` make each its object as
+ * soon as it is hashed: the store of a large directory out in `hardlink`
+ * mode, whose reads and hashes (~25 µs a file) took the calling thread
+ * alone 2.5 s at 100,000 files before the links. This thread reads its
+ * files with `readOne` (which throws as the one-thread store does); the
+ * helper reads its own through libc (lib/libc_fs.ts `readSmall`: the same
+ * calls, stamp and rule for a file that changed size as `readSmallFile`
+ * with `viaLibc`) and hashes them (xxhash64, hash.ts), and sends each stamp,
+ * hash and link outcome back as {@link READ_HASH_WORDS} numbers in one
+ * shared buffer (56 bytes a file, no string or object per file on its
  * side). A file the helper could not read (missing, unreadable, libc not
- * usable there) is read here with `readOne`, which meets and throws its
- * error; a file larger than `limit`, or that changed size while the
- * helper read it, gets the helper's stamp and no hash, as `readOne` would
- * give. `limit` is `readOne`'s own (artifact_hash.ts `SMALL_FILE`).
+ * usable there) is done here with `readOne`, which meets and throws its
+ * error; a file larger than `limit`, or that changed size while the helper
+ * read it, gets the helper's stamp and no hash (and no link), as `readOne`
+ * would give. `limit` is `readOne`'s own (artifact_hash.ts `SMALL_FILE`).
+ * Content met twice is linked once (the second link finds the name taken:
+ * {@link EXISTED}), by whichever thread came first.
  *
  * @example
  * ```ts ignore
@@ -321,28 +340,43 @@ export async function readAndHashMany(
   paths: readonly string[],
   readOne: ReadOne,
   limit: number,
-  options: ManyOptions = {},
+  options: ReadHashOptions = {},
 ): Promise<ReadHashed> {
   const n = paths.length;
   const stamps = new Array<FileStamp>(n);
   const hashes = new Array<string | undefined>(n);
+  const linked = new Uint8Array(n);
+  const { link } = options;
   const local = (i: number) => {
-    const read = readOne(from + paths[i]);
-    stamps[i] = read.stamp;
-    hashes[i] = read.hash;
+    const abs = from + paths[i];
+    const { stamp, hash } = readOne(abs);
+    stamps[i] = stamp;
+    hashes[i] = hash;
+    if (link === undefined || hash === undefined) return;
+    const made = linkReadOnly(abs, link.objectPath(hash));
+    linked[i] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
   };
   const shared = new SharedArrayBuffer(useHelper(n, options) ? n * READ_HASH_WORDS * 8 : 0);
   const numbers = new Float64Array(shared);
-  const job = { op: "readHash", paths, from, stamps: shared, readUpTo: limit } as const;
+  const job = {
+    op: "readHash",
+    paths,
+    from,
+    stamps: shared,
+    readUpTo: limit,
+    objects: link?.objects,
+  } as const;
   await share(job, n, local, (i) => {
     const at = READ_HASH_WORDS * i;
     // Not read there: read (and its error met) here.
     if (Number.isNaN(numbers[at])) return local(i);
     stamps[i] = stampAt(numbers, at);
     const high = numbers[at + 4];
-    hashes[i] = Number.isNaN(high) ? undefined : hex8(high) + hex8(numbers[at + 5]);
+    if (Number.isNaN(high)) return;
+    hashes[i] = hex8(high) + hex8(numbers[at + 5]);
+    linked[i] = numbers[at + 6];
   }, options);
-  return { stamps, hashes };
+  return { stamps, hashes, linked };
 }
 
 /** A 32-bit half of a hash as 8 lowercase hex digits (hash.ts writes 16 for the whole). */
