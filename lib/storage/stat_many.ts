@@ -372,8 +372,7 @@ export async function readAndHashMany(
     if (Number.isNaN(numbers[at])) return local(i);
     stamps[i] = stampAt(numbers, at);
     const high = numbers[at + 4];
-    if (Number.isNaN(high)) return;
-    hashes[i] = hex8(high) + hex8(numbers[at + 5]);
+    hashes[i] = Number.isNaN(high) ? undefined : hex8(high) + hex8(numbers[at + 5]);
     linked[i] = numbers[at + 6];
   }, options);
   return { stamps, hashes, linked };
