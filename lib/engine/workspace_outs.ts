@@ -19,8 +19,8 @@ import {
   type PlacedFile,
   readSmallFile,
   rememberDirectory,
-  SMALL_FILE,
   rememberObjectsIntact,
+  SMALL_FILE,
   withSlash,
 } from "../storage/artifact_hash.ts";
 import {

@@ -346,7 +346,9 @@ export class Cache {
     limit: number,
     batch: ObjectBatch,
     options: ManyOptions = {},
-  ): Promise<{ stamps: FileStamp[]; hashes: (Hash | undefined)[]; made: (FileStamp | undefined)[] }> {
+  ): Promise<
+    { stamps: FileStamp[]; hashes: (Hash | undefined)[]; made: (FileStamp | undefined)[] }
+  > {
     // Every fan-out directory first (a large directory's hashes fill all 256).
     for (let fan = 0; fan < 256; fan++) ensureDir(this.#files + fan.toString(16).padStart(2, "0"));
     const link = { objects: this.#files, objectPath: (hash: Hash) => this.objectPath(hash) };

@@ -226,7 +226,6 @@ export async function linkMany(
   return linked;
 }
 
-
 /** A directory's files to make cache objects of ({@link linkReadOnlyMany}). */
 export interface NewObjects {
   /** The directory, ending in "/": file `paths[i]` is at `from + paths[i]`. */
