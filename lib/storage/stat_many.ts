@@ -1,9 +1,11 @@
 /**
- * `stat`, hard-link and copy many files on two threads: this one and a
- * helper worker, which share the list in blocks taken from one counter, so
- * that a directory of 100,000 files is walked (a no-op's check), linked (a
- * `hardlink` checkout: each object stat-ed and linked in one pass) or
- * copied (a `copy` checkout, likewise) by both cores. Each call is a few
+ * `stat`, hard-link, copy, and read and hash many files on two threads: this
+ * one and a helper worker, which share the list in blocks taken from one
+ * counter, so that a directory of 100,000 files is walked (a no-op's
+ * check), linked (a `hardlink` checkout: each object stat-ed and linked in
+ * one pass), copied (a `copy` checkout, likewise) or stored (a `hardlink`
+ * store: each file read, hashed and linked as its object in one pass) by
+ * both cores. Each call is a few
  * µs of kernel work and about as much of Deno's own (the op's dispatch, a
  * `FileInfo` with four `Date`s): one thread cannot go faster, and an asynchronous call costs more
  * in hand-offs than the call itself (docs/performance.md, "Directories at
