@@ -21,6 +21,7 @@ import {
   readSmallFile,
   rememberDirectory,
   rememberObjectsIntact,
+  SMALL_FILE,
   withSlash,
 } from "../storage/artifact_hash.ts";
 import {
@@ -52,6 +53,7 @@ import {
   type ManyOptions,
   type ObjectTree,
   PARALLEL_FROM_STARTED,
+  type ReadOne,
   statAndCopyTree,
   statAndLinkTree,
   statMany,
@@ -682,30 +684,59 @@ async function storeDirectory(
 
 /**
  * {@link storeDirectory} with `store` and `link`: every file hashed (read
- * once, as there), then the new objects made, each a hard link to its file
- * at the object's name, made read-only ({@link Cache.linkAbsent}): for a
- * large directory on two threads, this one and a helper started at the
- * beginning (while a core is free, as a checkout's), as two threads link
- * ~1.5-2× as fast as one (the kernel's work, most of a new object's cost).
- * The rest (objects maybe present, content met twice, links refused) go the
- * way one file goes ({@link storeLinked}).
+ * once, as there) and each new content's object made, a hard link to its
+ * file at the object's name, made read-only. A large directory's files are
+ * read, hashed and linked in one pass on two threads, this one and a
+ * helper started once the directory is listed (while a core is free, as a
+ * checkout's; {@link Cache.readAndLinkNew}): the reads and hashes (~25 µs a
+ * file) and the links (the kernel's work, most of a new object's cost)
+ * both go ~1.5-2× as fast on two, and each file is linked while its inode
+ * is fresh. A smaller one is read and hashed here, then its new objects
+ * linked ({@link Cache.linkAbsent}). The rest (objects present already, content met twice, links
+ * refused, large files hashed as streams) go the way one file goes
+ * ({@link storeLinked}).
  */
 async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDirectory> {
   const paths = listFiles(dir);
   const n = paths.length;
   const base = withSlash(dir);
   const files: PlacedFile[] = new Array(n);
+  const objects = new Array<FileStamp>(n);
   const batch = cache.batch(n);
-  const large = n >= PARALLEL_FROM_STARTED;
-  const viaLibc = n >= WRITER_FROM;
-  const shared = large && coreFree();
-  const helper = shared ? HelperThread.start() : undefined;
-  let objects: FileStamp[];
-  try {
-    const many: ManyOptions = large && !shared ? { parallelFrom: Infinity } : { helper };
+  if (n >= PARALLEL_FROM_STARTED) {
+    const shared = coreFree();
+    // Its start (~30 ms) overlaps this thread's first files, which do not wait for it.
+    const helper = shared ? HelperThread.start() : undefined;
+    try {
+      const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity };
+      const readOne: ReadOne = (abs) => {
+        const { stamp, bytes } = readSmallFile(abs, true);
+        return { stamp, hash: bytes !== undefined ? hashBytesSync(bytes) : undefined };
+      };
+      const read = await cache.readAndLinkNew(base, paths, readOne, SMALL_FILE, batch, many);
+      const { stamps, hashes, made } = read;
+      // Larger files (or changed while read): hashed as streams, with the stamp of the read.
+      const streamed: number[] = [];
+      for (let i = 0; i < n; i++) if (hashes[i] === undefined) streamed.push(i);
+      await eachLimited(streamed, PARALLEL_FILES, async (i) => {
+        hashes[i] = await hashFile(base + paths[i]);
+      });
+      for (let i = 0; i < n; i++) {
+        files[i] = { path: paths[i], hash: hashes[i]!, stamp: stamps[i] };
+        if (made[i] !== undefined) objects[i] = made[i]!;
+      }
+    } finally {
+      // Closed once the links are made: its heap (the paths it was sent) goes with it.
+      helper?.close();
+    }
+    mark(`commit: ${n} files hashed and linked`);
+    // No collection here: the engine makes one once the stage's commit is
+    // done (COLLECT_AFTER_FILES), ~0.5 s later; one here as well cost the
+    // main thread 0.4-0.6 s (2-3 full collections of ~60 MiB live).
+  } else {
     await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
       const abs = base + path;
-      const { stamp, bytes } = readSmallFile(abs, viaLibc);
+      const { stamp, bytes } = readSmallFile(abs, n >= WRITER_FROM);
       const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
       files[i] = { path, hash, stamp };
       if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
@@ -713,13 +744,10 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
     mark(`commit: ${n} files hashed`);
     const hashes = files.map((f) => f.hash);
     const reads = files.map((f) => f.stamp);
-    objects = await cache.linkAbsent(base, paths, hashes, reads, batch, many) as FileStamp[];
-  } finally {
-    // Closed once the links are made: its heap (the paths it was sent) goes with it.
-    helper?.close();
+    const made = await cache.linkAbsent(base, paths, hashes, reads, batch);
+    for (let i = 0; i < n; i++) if (made[i] !== undefined) objects[i] = made[i]!;
+    await releaseHeapIfGrown();
   }
-  // The lists made for the links are garbage now.
-  await releaseHeapIfGrown();
   const rest: number[] = [];
   for (let i = 0; i < n; i++) if (objects[i] === undefined) rest.push(i);
   await eachLimited(rest, PARALLEL_FILES, async (i) => {

@@ -36,9 +36,18 @@ export const CONTROL = {
  * for an object of at most {@link TreeJob.copyUpTo} bytes, a copy from
  * memory and the copy's stamp); `linkReadOnly` a source at a new name, made
  * read-only (a directory's new cache objects, each a link to its file:
- * lib/storage/link_read_only.ts).
+ * lib/storage/link_read_only.ts); `readHash` a file of a directory read
+ * whole (up to {@link ManyJob.readUpTo} bytes) and hashed, its stamp and
+ * hash written back ({@link READ_HASH_WORDS}: the store of a large
+ * directory out).
  */
-export type ManyOp = "stat" | "link" | "statLinkTree" | "statCopyTree" | "linkReadOnly";
+export type ManyOp =
+  | "stat"
+  | "link"
+  | "statLinkTree"
+  | "statCopyTree"
+  | "linkReadOnly"
+  | "readHash";
 
 /**
  * A `statLinkTree` or `statCopyTree` job's items: for each file of a
@@ -69,8 +78,29 @@ export interface TreeJob {
  * object's stamp, then its copy's.
  */
 export function stampWords(op: ManyOp): number {
-  return op === "statCopyTree" ? 8 : 4;
+  return op === "statCopyTree" ? 8 : op === "readHash" ? READ_HASH_WORDS : 4;
 }
+
+/**
+ * Numbers per `readHash` item: the stamp of the file as it was read (mtime
+ * in ms, size, inode, device; the mtime {@link NOT_READ} where the helper
+ * could not read it, which leaves the whole item to the calling thread),
+ * then its xxhash64 as two 32-bit halves, high first (the high half
+ * {@link NOT_READ} where the file is larger than {@link ManyJob.readUpTo} or
+ * changed size while read: the caller hashes it as a stream, with the stamp
+ * given), then, with {@link ManyJob.objects}, what linking it at its
+ * object's name did (`LINKED`, `EXISTED` or 0, as `linkReadOnlyMany`
+ * answers; 0 for a file not hashed).
+ */
+export const READ_HASH_WORDS = 7;
+
+/** `linkReadOnlyMany`'s (and a linking `readHash`'s) outcome of an item: linked, made read-only. */
+export const LINKED = 1;
+/** `linkReadOnlyMany`'s (and a linking `readHash`'s) outcome: something was at its new name already. */
+export const EXISTED = 2;
+
+/** A `readHash` item's word left for the calling thread (see {@link READ_HASH_WORDS}). */
+export const NOT_READ = Number.NaN;
 
 /** A `statCopyTree` copy's mtime when the item was stat-ed but not copied (left to the caller). */
 export const NOT_COPIED = Number.NaN;
@@ -99,7 +129,10 @@ export interface ManyJob {
   /** Told back with each message about this job (a helper thread does one job after another). */
   readonly id: number;
   readonly op: ManyOp;
-  /** `stat`: the paths; `link`, `linkReadOnly`: the sources; joined by {@link PATH_SEPARATOR}. */
+  /**
+   * `stat`: the paths; `link`, `linkReadOnly`: the sources; `readHash`: the
+   * files, relative to {@link ManyJob.from}; joined by {@link PATH_SEPARATOR}.
+   */
   readonly paths?: string;
   /**
    * `link`: the new names, one per source, joined likewise; `linkReadOnly`:
@@ -107,16 +140,24 @@ export interface ManyJob {
    * the new names (see {@link treeObject}).
    */
   readonly dests?: string;
-  /** `linkReadOnly`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
+  /** `linkReadOnly`, `readHash`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
   readonly from?: string;
-  /** `linkReadOnly`: the cache's objects directory, ending in "/". */
+  /**
+   * `linkReadOnly`, and `readHash` when its files are made objects as they
+   * are hashed: the cache's objects directory, ending in "/".
+   */
   readonly objects?: string;
   /** The {@link CONTROL} words. */
   readonly control: SharedArrayBuffer;
   /** `statLinkTree`, `statCopyTree`: the manifest and where its files go. */
   readonly tree?: TreeJob;
-  /** `stat`, `statLinkTree`, `statCopyTree`: the stamps, {@link stampWords} numbers per item. */
+  /**
+   * `stat`, `statLinkTree`, `statCopyTree`, `readHash`: the stamps (and
+   * hashes), {@link stampWords} numbers per item.
+   */
   readonly stamps?: SharedArrayBuffer;
+  /** `readHash`: files up to this size are read whole and hashed; a larger one is stat-ed only. */
+  readonly readUpTo?: number;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;
 }

@@ -11,18 +11,22 @@
 import {
   BLOCK,
   CONTROL,
+  EXISTED,
   LIBC_STAT_FROM,
+  LINKED,
   type ManyJob,
   type ManyReply,
   NOT_COPIED,
+  NOT_READ,
   PATH_SEPARATOR,
   stampWords,
   type TreeJob,
   treeObject,
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";
-import { statStamp } from "../libc_fs.ts";
+import { readSmall, statStamp } from "../libc_fs.ts";
 import { linkReadOnly } from "./link_read_only.ts";
+import { hashBytesSync } from "./hash.ts";
 
 const scope = self as unknown as Worker;
 
@@ -33,11 +37,14 @@ interface Items {
   dest(i: number): string;
 }
 
-/** The items of a job of lists (joined paths). */
-function listItems(joined: string, joinedDests: string | undefined): Items {
+/**
+ * The items of a job of lists (joined paths), each relative to `from` when
+ * given (a `readHash` job's files).
+ */
+function listItems(joined: string, joinedDests: string | undefined, from = ""): Items {
   const paths = joined.split(PATH_SEPARATOR);
   const dests = joinedDests?.split(PATH_SEPARATOR);
-  return { count: paths.length, path: (i) => paths[i], dest: (i) => dests![i] };
+  return { count: paths.length, path: (i) => from + paths[i], dest: (i) => dests![i] };
 }
 
 /**
@@ -89,6 +96,46 @@ function put(numbers: Float64Array, at: number, info: Deno.FileInfo): void {
 }
 
 /**
+ * Read the file at `path` whole (up to `limit` bytes) through libc and write
+ * its stamp and hash at `numbers[at..at + READ_HASH_WORDS]`; see
+ * {@link READ_HASH_WORDS} for what is left to the calling thread (a file
+ * libc could not read, a larger one, one that changed size while read).
+ * With `objects`, a file hashed is then made its object
+ * ({@link linkReadOnly}: the inode just read, so the stamp is the object's).
+ */
+function readHashInto(
+  numbers: Float64Array,
+  at: number,
+  path: string,
+  limit: number,
+  objects: string | undefined,
+): void {
+  numbers[at + 6] = 0;
+  const read = readSmall(path, limit);
+  if (read === undefined) {
+    numbers[at] = NOT_READ;
+    return;
+  }
+  numbers[at] = read.mtime;
+  numbers[at + 1] = read.size;
+  numbers[at + 2] = read.ino;
+  numbers[at + 3] = read.dev;
+  if (read.bytes === undefined) {
+    numbers[at + 4] = NOT_READ;
+    return;
+  }
+  const hash = hashBytesSync(read.bytes);
+  numbers[at + 4] = Number.parseInt(hash.slice(0, 8), 16);
+  numbers[at + 5] = Number.parseInt(hash.slice(8), 16);
+  if (objects === undefined) return;
+  const object = treeObject(objects, hash);
+  // Not an object's name (not hex): left to the calling thread's cache.
+  if (object === undefined) return;
+  const made = linkReadOnly(path, object);
+  numbers[at + 6] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+}
+
+/**
  * Write the stamp of what is at `path` at `numbers[at..at + 4]` and return
  * its size: through libc's `statx` when `viaLibc` and it answers, else
  * `Deno.statSync` (which throws where it does: the item is then the calling
@@ -120,6 +167,7 @@ function run(
     control: buffer,
     stamps,
     first,
+    readUpTo,
   }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
@@ -131,7 +179,7 @@ function run(
       ? treeItems(tree)
       : op === "linkReadOnly"
       ? objectItems(joined!, joinedDests!, from!, objects!)
-      : listItems(joined!, joinedDests);
+      : listItems(joined!, joinedDests, from);
     const viaLibc = (op === "stat" || op === "statLinkTree" || op === "statCopyTree") &&
       items.count >= LIBC_STAT_FROM;
     // Active from here (before taking a block), not while reading the job:
@@ -146,7 +194,8 @@ function run(
       for (let i = start; i < end; i++) {
         const path = items.path(i);
         const at = words * i;
-        if (op === "link") Deno.linkSync(path, items.dest(i));
+        if (op === "readHash") readHashInto(numbers!, at, path, readUpTo!, objects);
+        else if (op === "link") Deno.linkSync(path, items.dest(i));
         else if (op === "linkReadOnly") {
           // Not linked (something there, or refused): left to the calling thread.
           if (linkReadOnly(path, items.dest(i)) !== "linked") throw new Error("not linked");

@@ -24,7 +24,14 @@ import { writeObjectFile } from "../libc_fs.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
 import { linkReadOnly } from "./link_read_only.ts";
-import { LINKED, linkReadOnlyMany, type ManyOptions } from "./stat_many.ts";
+import {
+  EXISTED,
+  LINKED,
+  linkReadOnlyMany,
+  type ManyOptions,
+  readAndHashMany,
+  type ReadOne,
+} from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
 import type { ObjectWriter } from "./object_writer.ts";
@@ -270,7 +277,7 @@ export class Cache {
    * object maybe present, content met earlier in the list, the link refused
    * or something at the object's name already): store those with
    * {@link Cache.storeFile} and the same batch, which knows the objects
-   * linked here.
+   * linked here whose content is met again in the list.
    */
   async linkAbsent(
     from: string,
@@ -283,9 +290,16 @@ export class Cache {
     const made = new Array<FileStamp | undefined>(paths.length);
     const chosen: number[] = [];
     const met = new Set<Hash>();
+    // Content met more than once: the batch is told of those objects only,
+    // as only their other files go to `storeFile` with it (telling it of
+    // all 100,000 objects of a large out cost ~60 ms and a map as large).
+    const twice = new Set<Hash>();
     for (let i = 0; i < paths.length; i++) {
       const hash = hashes[i];
-      if (met.has(hash)) continue;
+      if (met.has(hash)) {
+        twice.add(hash);
+        continue;
+      }
       met.add(hash);
       if (batch.absent(hash)) {
         chosen.push(i);
@@ -306,9 +320,58 @@ export class Cache {
       const stamp = reads[i];
       made[i] = stamp;
       await this.#state?.rememberObject(hashes[i], stamp);
-      batch.made(hashes[i], stamp);
+      if (twice.has(hashes[i])) batch.made(hashes[i], stamp);
     }
     return made;
+  }
+
+  /**
+   * Read and hash the files `paths` (relative to `from`, ending in "/") and
+   * store each as an object that is a hard link to it ({@link linkReadOnly}),
+   * as soon as it is hashed, on this thread and a helper thread
+   * ({@link readAndHashMany}, with `readOne`, `limit` and `options`): a
+   * large directory's store in `hardlink` mode, each file read once, its
+   * object the inode read, with the stamp of that read. Returns each file's
+   * stamp and hash (undefined for one to hash as a stream: larger than
+   * `limit` or changed while read), and its object's stamp where it was
+   * linked here; undefined for the rest (an object present already, content
+   * met earlier, the link refused, a file not hashed): store those with
+   * {@link Cache.storeFile} and the same batch, which knows the objects
+   * linked here whose content another file's link found there.
+   */
+  async readAndLinkNew(
+    from: string,
+    paths: readonly string[],
+    readOne: ReadOne,
+    limit: number,
+    batch: ObjectBatch,
+    options: ManyOptions = {},
+  ): Promise<
+    { stamps: FileStamp[]; hashes: (Hash | undefined)[]; made: (FileStamp | undefined)[] }
+  > {
+    // Every fan-out directory first (a large directory's hashes fill all 256).
+    for (let fan = 0; fan < 256; fan++) ensureDir(this.#files + fan.toString(16).padStart(2, "0"));
+    const link = { objects: this.#files, objectPath: (hash: Hash) => this.objectPath(hash) };
+    const read = await readAndHashMany(from, paths, readOne, limit, { ...options, link });
+    const { stamps, hashes, linked } = read;
+    const made = new Array<FileStamp | undefined>(paths.length);
+    // Content whose link found its name taken (met twice, or an object
+    // there before): the batch is told of those objects only, as only
+    // their other files go to `storeFile` with it (a set of all 100,000
+    // hashes of a large out cost ~150 ms, and telling the batch of each
+    // object ~60 ms and a map as large).
+    const twice = new Set<Hash>();
+    for (let i = 0; i < paths.length; i++) if (linked[i] === EXISTED) twice.add(hashes[i]!);
+    for (let i = 0; i < paths.length; i++) {
+      if (linked[i] !== LINKED) continue;
+      const hash = hashes[i]!;
+      // The object is the inode read (see #storeFile): its stamp is the one read.
+      const stamp = stamps[i];
+      made[i] = stamp;
+      await this.#state?.rememberObject(hash, stamp);
+      if (twice.has(hash)) batch.made(hash, stamp);
+    }
+    return { stamps, hashes, made };
   }
 
   /**

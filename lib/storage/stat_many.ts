@@ -1,9 +1,11 @@
 /**
- * `stat`, hard-link and copy many files on two threads: this one and a
- * helper worker, which share the list in blocks taken from one counter, so
- * that a directory of 100,000 files is walked (a no-op's check), linked (a
- * `hardlink` checkout: each object stat-ed and linked in one pass) or
- * copied (a `copy` checkout, likewise) by both cores. Each call is a few
+ * `stat`, hard-link, copy, and read and hash many files on two threads: this
+ * one and a helper worker, which share the list in blocks taken from one
+ * counter, so that a directory of 100,000 files is walked (a no-op's
+ * check), linked (a `hardlink` checkout: each object stat-ed and linked in
+ * one pass), copied (a `copy` checkout, likewise) or stored (a `hardlink`
+ * store: each file read, hashed and linked as its object in one pass) by
+ * both cores. Each call is a few
  * µs of kernel work and about as much of Deno's own (the op's dispatch, a
  * `FileInfo` with four `Date`s): one thread cannot go faster, and an asynchronous call costs more
  * in hand-offs than the call itself (docs/performance.md, "Directories at
@@ -22,11 +24,14 @@
 import {
   BLOCK,
   CONTROL,
+  EXISTED,
   LIBC_STAT_FROM,
+  LINKED,
   type ManyJob,
   type ManyOp,
   type ManyReply,
   PATH_SEPARATOR,
+  READ_HASH_WORDS,
   stampWords,
   type TreeJob,
 } from "./_stat_many_job.ts";
@@ -37,7 +42,7 @@ import { statOrUndefined } from "../paths.ts";
 import { statStamp } from "../libc_fs.ts";
 import { linkReadOnly } from "./link_read_only.ts";
 
-export { LIBC_STAT_FROM };
+export { EXISTED, LIBC_STAT_FROM, LINKED };
 
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
 export const PARALLEL_FROM = 16_384;
@@ -223,11 +228,6 @@ export async function linkMany(
   return linked;
 }
 
-/** {@link linkReadOnlyMany}'s outcome of an item: linked, made read-only. */
-export const LINKED = 1;
-/** {@link linkReadOnlyMany}'s outcome of an item: something was at its new name already. */
-export const EXISTED = 2;
-
 /** A directory's files to make cache objects of ({@link linkReadOnlyMany}). */
 export interface NewObjects {
   /** The directory, ending in "/": file `paths[i]` is at `from + paths[i]`. */
@@ -278,6 +278,110 @@ export async function linkReadOnlyMany(
     outcome[i] = LINKED;
   }, options);
   return outcome;
+}
+
+/** What {@link readAndHashMany} read (and linked), per file. */
+export interface ReadHashed {
+  /** Each file's stamp as it was read (the open file's, before the read). */
+  readonly stamps: FileStamp[];
+  /**
+   * Each file's hash; undefined for one larger than the limit or that
+   * changed size while read, for the caller to hash as a stream.
+   */
+  readonly hashes: (string | undefined)[];
+  /**
+   * With {@link ReadHashOptions.link}: per file, {@link LINKED} where it was
+   * made its object, {@link EXISTED} where something was at the object's
+   * name already, 0 where it was not linked (refused, or not hashed).
+   */
+  readonly linked: Uint8Array;
+}
+
+/** One file as {@link readAndHashMany}'s calling thread reads it (see there). */
+export type ReadOne = (abs: string) => { stamp: FileStamp; hash: string | undefined };
+
+/** {@link ManyOptions}, and where {@link readAndHashMany} makes objects. */
+export interface ReadHashOptions extends ManyOptions {
+  /**
+   * Make each file hashed its object at once, a hard link made read-only
+   * ({@link linkReadOnly}; the objects' fan-out directories must exist):
+   * a directory's new objects (a `hardlink` store). `objects` and
+   * `objectPath` as in {@link NewObjects}.
+   */
+  readonly link?: Pick<NewObjects, "objects" | "objectPath">;
+}
+
+/**
+ * Read and hash each file of a directory (`from + paths[i]`) once, on this
+ * thread and the helper's, and with `options.link` make each its object as
+ * soon as it is hashed: the store of a large directory out in `hardlink`
+ * mode, whose reads and hashes (~25 µs a file) took the calling thread
+ * alone 2.5 s at 100,000 files before the links. This thread reads its
+ * files with `readOne` (which throws as the one-thread store does); the
+ * helper reads its own through libc (lib/libc_fs.ts `readSmall`: the same
+ * calls, stamp and rule for a file that changed size as `readSmallFile`
+ * with `viaLibc`) and hashes them (xxhash64, hash.ts), and sends each stamp,
+ * hash and link outcome back as {@link READ_HASH_WORDS} numbers in one
+ * shared buffer (56 bytes a file, no string or object per file on its
+ * side). A file the helper could not read (missing, unreadable, libc not
+ * usable there) is done here with `readOne`, which meets and throws its
+ * error; a file larger than `limit`, or that changed size while the helper
+ * read it, gets the helper's stamp and no hash (and no link), as `readOne`
+ * would give. `limit` is `readOne`'s own (artifact_hash.ts `SMALL_FILE`).
+ * Content met twice is linked once (the second link finds the name taken:
+ * {@link EXISTED}), by whichever thread came first.
+ *
+ * @example
+ * ```ts ignore
+ * const { stamps, hashes } = await readAndHashMany("gen/", ["a.txt"], readOne, SMALL_FILE);
+ * ```
+ */
+export async function readAndHashMany(
+  from: string,
+  paths: readonly string[],
+  readOne: ReadOne,
+  limit: number,
+  options: ReadHashOptions = {},
+): Promise<ReadHashed> {
+  const n = paths.length;
+  const stamps = new Array<FileStamp>(n);
+  const hashes = new Array<string | undefined>(n);
+  const linked = new Uint8Array(n);
+  const { link } = options;
+  const local = (i: number) => {
+    const abs = from + paths[i];
+    const { stamp, hash } = readOne(abs);
+    stamps[i] = stamp;
+    hashes[i] = hash;
+    if (link === undefined || hash === undefined) return;
+    const made = linkReadOnly(abs, link.objectPath(hash));
+    linked[i] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+  };
+  const shared = new SharedArrayBuffer(useHelper(n, options) ? n * READ_HASH_WORDS * 8 : 0);
+  const numbers = new Float64Array(shared);
+  const job = {
+    op: "readHash",
+    paths,
+    from,
+    stamps: shared,
+    readUpTo: limit,
+    objects: link?.objects,
+  } as const;
+  await share(job, n, local, (i) => {
+    const at = READ_HASH_WORDS * i;
+    // Not read there: read (and its error met) here.
+    if (Number.isNaN(numbers[at])) return local(i);
+    stamps[i] = stampAt(numbers, at);
+    const high = numbers[at + 4];
+    hashes[i] = Number.isNaN(high) ? undefined : hex8(high) + hex8(numbers[at + 5]);
+    linked[i] = numbers[at + 6];
+  }, options);
+  return { stamps, hashes, linked };
+}
+
+/** A 32-bit half of a hash as 8 lowercase hex digits (hash.ts writes 16 for the whole). */
+function hex8(half: number): string {
+  return half.toString(16).padStart(8, "0");
 }
 
 /** What {@link statAndLinkTree} found and did, per item. */
@@ -499,6 +603,7 @@ async function share(
 /** A job as the calling thread holds it: its lists as arrays (posted joined), or a tree. */
 interface ListJob {
   readonly op: ManyOp;
+  readonly readUpTo?: number;
   readonly paths?: readonly string[];
   readonly dests?: readonly string[];
   readonly from?: string;

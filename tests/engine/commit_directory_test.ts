@@ -158,3 +158,42 @@ for (const [size, n] of [["small", 300], ["large", 4_500]] as const) {
     },
   );
 }
+
+/** {@link linkedFiles}, and one file larger than `SMALL_FILE` (hashed as a stream). */
+const linkedFilesAndLarge = (n: number) => ({
+  ...linkedFiles(n),
+  "stages.ts": linkedFiles(n)["stages.ts"].replace(
+    /\n}\n$/,
+    `\n  Deno.writeFileSync(\`\${ctx.outs.out}/d0/large.bin\`, new Uint8Array(1_500_000).fill(7));\n}\n`,
+  ),
+});
+
+test("a large directory out committed in hardlink mode: the same manifest on two threads as on one, each file its object's inode", async () => {
+  const n = 4_500;
+  const manifests: (readonly { readonly path: string; readonly hash: string }[])[] = [];
+  for (const helper of ["on", "off"]) {
+    Deno.env.set("PIVOT_HELPER_THREAD", helper);
+    try {
+      await using project = await engineProject(linkedFilesAndLarge(n), {
+        checkoutMode: "hardlink",
+        pace: new CreatePace(),
+      });
+      const committed = await committedFiles(project, n + 1);
+      const { cache, state } = project.context;
+      const large = committed.find((f) => f.path === "d0/large.bin");
+      assertEquals(large?.hash, await hashBytes(new Uint8Array(1_500_000).fill(7)));
+      for (const { path, hash } of committed) {
+        const file = project.dir.path(`gen/${path}`);
+        const object = cache.objectPath(hash);
+        const [fileInfo, objectInfo] = [await Deno.stat(file), await Deno.stat(object)];
+        assertEquals(fileInfo.ino, objectInfo.ino, `${path}: the workspace file is its object`);
+        assertEquals(objectInfo.mode! & 0o777, 0o444, `${path}: read-only`);
+        assertEquals(await state.objectStamp(hash), stampOf(objectInfo), `${path}: its stamp`);
+      }
+      manifests.push(committed);
+    } finally {
+      Deno.env.delete("PIVOT_HELPER_THREAD");
+    }
+  }
+  assertEquals(manifests[0], manifests[1]);
+});

@@ -8,11 +8,16 @@ import {
   linkMany,
   linkReadOnlyMany,
   type ObjectTree,
+  readAndHashMany,
+  type ReadOne,
   statAndCopyTree,
   statAndLinkTree,
   statMany,
 } from "../../lib/storage/stat_many.ts";
-import { stampOf } from "../../lib/storage/state.ts";
+import { type FileStamp, stampOf, stampOfLibc } from "../../lib/storage/state.ts";
+import { readSmallFile, SMALL_FILE } from "../../lib/storage/artifact_hash.ts";
+import { hashBytesSync } from "../../lib/storage/hash.ts";
+import { readSmall } from "../../lib/libc_fs.ts";
 import { SMALL_COPY } from "../../lib/storage/copy.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
@@ -140,6 +145,152 @@ test("linkReadOnlyMany on two threads: each object its file's inode, read-only; 
   for (const i of gone) {
     const object = await Deno.lstat(objectPath(hashes[i])).catch(() => undefined);
     assertEquals(object, undefined, `file ${i}`);
+  }
+});
+
+/** The large-directory store's own reader: `readSmallFile` through libc, hashed. */
+const readOne: ReadOne = (abs) => {
+  const { stamp, bytes } = readSmallFile(abs, true);
+  return { stamp, hash: bytes === undefined ? undefined : hashBytesSync(bytes) };
+};
+
+/** Where a cache would keep objects: all 256 fan-out directories made. */
+async function objectsDir(root: string) {
+  const objects = `${root}/`;
+  for (let fan = 0; fan < 256; fan++) {
+    await Deno.mkdir(`${objects}${fan.toString(16).padStart(2, "0")}`, { recursive: true });
+  }
+  return {
+    objects,
+    objectPath: (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`,
+  };
+}
+
+test("readAndHashMany on two threads gives each file's stamp and hash as one thread reads them", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const from = dir.path("src/");
+  const paths = sources.map((p) => p.slice(from.length));
+  const one = await readAndHashMany(from, paths, readOne, SMALL_FILE);
+  const two = await readAndHashMany(from, paths, readOne, SMALL_FILE, BOTH);
+  assertEquals(two.stamps, one.stamps);
+  assertEquals(two.hashes, one.hashes);
+  for (let i = 0; i < FILES; i++) {
+    assertEquals(two.stamps[i], stampOf(Deno.statSync(sources[i])), `file ${i}`);
+    assertEquals(two.hashes[i], hashBytesSync(Deno.readFileSync(sources[i])), `file ${i}`);
+  }
+  assertEquals([...two.linked].filter((made) => made !== 0), [], "nothing linked without `link`");
+});
+
+test("readAndHashMany with link: each content's object is one of its files, read-only, with the stamp read; the others found it there", async () => {
+  await using dir = await tempDir();
+  // Every fifth file is empty: one content for 600 files, met by both threads.
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const from = dir.path("src/");
+  const paths = sources.map((p) => p.slice(from.length));
+  const link = await objectsDir(dir.path("objects"));
+  const { stamps, hashes, linked } = await readAndHashMany(from, paths, readOne, SMALL_FILE, {
+    ...BOTH,
+    link,
+  });
+  const linkedBy = new Map<string, number>();
+  for (let i = 0; i < FILES; i++) {
+    assertEquals(hashes[i], hashBytesSync(Deno.readFileSync(sources[i])), `file ${i}`);
+    if (linked[i] === LINKED) {
+      assertEquals(linkedBy.get(hashes[i]!), undefined, `file ${i}: one object a content`);
+      linkedBy.set(hashes[i]!, i);
+    } else assertEquals(linked[i], EXISTED, `file ${i}`);
+  }
+  assertEquals(linkedBy.size, new Set(hashes).size, "every content has its object");
+  for (const [hash, i] of linkedBy) {
+    const object = Deno.statSync(link.objectPath(hash));
+    assertEquals([object.ino, object.mode! & 0o777], [Deno.statSync(sources[i]).ino, 0o444]);
+    assertEquals(stamps[i], stampOf(object), `file ${i}: its stamp is its object's`);
+  }
+});
+
+test("readAndHashMany: a file gone before it is read throws NotFound, wherever it falls", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const from = dir.path("src/");
+  const paths = sources.map((p) => p.slice(from.length));
+  // The caller's first block, the helper's first (the last), between.
+  for (const gone of [3, FILES - 1, 1500]) {
+    const moved = `${sources[gone]}.aside`;
+    await Deno.rename(sources[gone], moved);
+    await assertRejects(
+      () => readAndHashMany(from, paths, readOne, SMALL_FILE, BOTH),
+      Deno.errors.NotFound,
+    );
+    await assertRejects(
+      () => readAndHashMany(from, paths, readOne, SMALL_FILE),
+      Deno.errors.NotFound,
+    );
+    await Deno.rename(moved, sources[gone]);
+  }
+});
+
+test("readAndHashMany: a file larger than the limit gets its stamp, no hash and no link, on either thread", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const from = dir.path("src/");
+  const paths = sources.map((p) => p.slice(from.length));
+  const link = await objectsDir(dir.path("objects"));
+  // Up to 12 bytes read whole: files of 0 and ~10 bytes; the others (20 to 40) are not.
+  const limit = 12;
+  const readUpTo: ReadOne = (abs) => {
+    const read = readSmall(abs, limit)!;
+    return {
+      stamp: stampOfLibc(read),
+      hash: read.bytes === undefined ? undefined : hashBytesSync(read.bytes),
+    };
+  };
+  const one = await readAndHashMany(from, paths, readUpTo, limit);
+  const two = await readAndHashMany(from, paths, readUpTo, limit, { ...BOTH, link });
+  assertEquals(two.stamps, one.stamps);
+  assertEquals(two.hashes, one.hashes);
+  for (let i = 0; i < FILES; i++) {
+    const size = Deno.statSync(sources[i]).size;
+    if (size <= limit) {
+      assertEquals(two.hashes[i], hashBytesSync(Deno.readFileSync(sources[i])), `file ${i}`);
+      continue;
+    }
+    assertEquals([two.hashes[i], two.linked[i]], [undefined, 0], `file ${i}`);
+    assertEquals(two.stamps[i], stampOf(Deno.statSync(sources[i])), `file ${i}`);
+    assertEquals(Deno.statSync(sources[i]).nlink, 1, `file ${i}: not linked`);
+  }
+});
+
+test("readAndHashMany: files rewritten while both threads read them get a stamp and hash that belong together", async () => {
+  await using dir = await tempDir();
+  const sources = await writeFiles(dir.path("src"), FILES);
+  const from = dir.path("src/");
+  const paths = sources.map((p) => p.slice(from.length));
+  // Two contents of different sizes, and the empty file a rewrite passes through.
+  const contents = ["", "a\n", "bbbbbbbbbbbb\n"];
+  const bySize = new Map(contents.map((c) => [c.length, hashBytesSync(c)]));
+  // Rewritten by another thread all along: files in the caller's blocks and the helper's.
+  const busy = [0, 1, 2, 700, 1500, 2990, 2998, 2999].map((i) => sources[i]);
+  const code = `const paths = ${JSON.stringify(busy)};
+for (let k = 0; ; k++) for (const p of paths) Deno.writeTextFileSync(p, k % 2 ? "a\\n" : "bbbbbbbbbbbb\\n");`;
+  const writer = new Worker(`data:application/javascript,${encodeURIComponent(code)}`, {
+    type: "module",
+  });
+  try {
+    // Each rewritten once at least (their first contents are of other sizes).
+    const rewritten = () => busy.every((p) => bySize.has(Deno.statSync(p).size));
+    while (!rewritten()) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let round = 0; round < 5; round++) {
+      const { stamps, hashes } = await readAndHashMany(from, paths, readOne, SMALL_FILE, BOTH);
+      for (const p of busy) {
+        const i = sources.indexOf(p);
+        const stamp: FileStamp = stamps[i];
+        // No hash: it changed size while read (the caller streams it).
+        if (hashes[i] !== undefined) assertEquals(hashes[i], bySize.get(stamp.size), `file ${i}`);
+      }
+    }
+  } finally {
+    writer.terminate();
   }
 });
 
