@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { LinkOutcome } from "./link_read_only.ts";
+
 /**
  * Items a thread takes at once. Small enough that the calling thread, once
  * every block is taken, waits little for the one the helper is on (128
@@ -98,6 +100,11 @@ export const READ_HASH_WORDS = 7;
 export const LINKED = 1;
 /** `linkReadOnlyMany`'s (and a linking `readHash`'s) outcome: something was at its new name already. */
 export const EXISTED = 2;
+
+/** The outcome word ({@link LINKED}, {@link EXISTED} or 0) of what `linkReadOnly` answered. */
+export function linkCode(made: LinkOutcome): number {
+  return made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+}
 
 /** A `readHash` item's word left for the calling thread (see {@link READ_HASH_WORDS}). */
 export const NOT_READ = Number.NaN;

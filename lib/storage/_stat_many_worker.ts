@@ -11,9 +11,8 @@
 import {
   BLOCK,
   CONTROL,
-  EXISTED,
   LIBC_STAT_FROM,
-  LINKED,
+  linkCode,
   type ManyJob,
   type ManyReply,
   NOT_COPIED,
@@ -132,7 +131,7 @@ function readHashInto(
   // Not an object's name (not hex): left to the calling thread's cache.
   if (object === undefined) return;
   const made = linkReadOnly(path, object);
-  numbers[at + 6] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+  numbers[at + 6] = linkCode(made);
 }
 
 /**

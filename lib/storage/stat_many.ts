@@ -26,6 +26,7 @@ import {
   CONTROL,
   EXISTED,
   LIBC_STAT_FROM,
+  linkCode,
   LINKED,
   type ManyJob,
   type ManyOp,
@@ -271,7 +272,7 @@ export async function linkReadOnlyMany(
   const outcome = new Uint8Array(paths.length);
   const local = (i: number) => {
     const made = linkReadOnly(from + paths[i], objectPath(hashes[i]));
-    outcome[i] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+    outcome[i] = linkCode(made);
   };
   const job = { op: "linkReadOnly", paths, dests: hashes, from, objects } as const;
   await share(job, paths.length, local, (i) => {
@@ -355,7 +356,7 @@ export async function readAndHashMany(
     hashes[i] = hash;
     if (link === undefined || hash === undefined) return;
     const made = linkReadOnly(abs, link.objectPath(hash));
-    linked[i] = made === "linked" ? LINKED : made === "exists" ? EXISTED : 0;
+    linked[i] = linkCode(made);
   };
   const shared = new SharedArrayBuffer(useHelper(n, options) ? n * READ_HASH_WORDS * 8 : 0);
   const numbers = new Float64Array(shared);
