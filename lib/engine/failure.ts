@@ -16,7 +16,7 @@ import type { StageDef } from "../model/stage_def.ts";
 import { isOwnCode } from "../own_code.ts";
 import { fromFileUrl } from "../paths.ts";
 import type { RunOutcome } from "../worker/pool.ts";
-import type { RunDirs } from "../worker/staging.ts";
+import { type RunDirs, unstagedOutPath } from "../worker/staging.ts";
 
 const DENIED = /Requires (\w+) access to "?([^",]+)"?/;
 
@@ -32,9 +32,9 @@ export interface FailureReport {
 }
 
 function shown(path: string, dirs: RunDirs, root: string): string {
-  for (const dir of [dirs.outs, dirs.deps]) {
-    if (path.startsWith(dir + "/")) return path.slice(dir.length + 1);
-  }
+  const out = unstagedOutPath(dirs.outs, path);
+  if (out !== undefined) return out;
+  if (path.startsWith(dirs.deps + "/")) return path.slice(dirs.deps.length + 1);
   if (path.startsWith(dir(root))) return relative(root, path);
   return path;
 }
@@ -186,10 +186,9 @@ function explainDenied(
 }
 
 function stripStaging(text: string, dirs: RunDirs, root: string): string {
-  return text.replaceAll(dir(dirs.outs), "").replaceAll(dir(dirs.deps), "").replaceAll(
-    dir(root),
-    "",
-  );
+  // An out's staged path is `<outs>/x` or `<outs>~x` (lib/worker/staging.ts).
+  const prefixes = [dir(dirs.outs), `${dirs.outs}~`, dir(dirs.deps), dir(root)];
+  return prefixes.reduce((shown, prefix) => shown.replaceAll(prefix, ""), text);
 }
 
 /**

@@ -44,6 +44,7 @@ import { lstatOrUndefined } from "../paths.ts";
 import { stampsDigest } from "../dir_walk.ts";
 import { ignoreInGit, ignoreInGitLater, writeQueuedIgnores } from "../storage/gitignore.ts";
 import { refuseEscapingOut } from "./out_paths.ts";
+import { stagedOutPath } from "../worker/staging.ts";
 import { mark } from "../trace.ts";
 import { ensureDir, forgetDir, removePath } from "../storage/ensure_dir.ts";
 import {
@@ -867,7 +868,7 @@ export interface CommitOptions {
 export async function commitStagedOuts(
   context: EngineContext,
   stage: StageDef,
-  stagedDir: string,
+  stagedOuts: string,
   options: CommitOptions,
 ): Promise<LockOut[]> {
   // All or nothing: no out is placed if one would land outside the project.
@@ -878,7 +879,7 @@ export async function commitStagedOuts(
   // file into the cache makes the workspace file and the object one
   // read-only inode; copies keep the workspace file writable.
   const hashed = await Promise.all(stage.outs.map(async (out): Promise<HashedOut> => {
-    const staged = join(stagedDir, out.path);
+    const staged = stagedOutPath(stagedOuts, out);
     const mode = modeFor(out, context.checkoutMode);
     const link = store && out.cache && mode === "hardlink";
     if (!out.isDir) {

@@ -34,6 +34,16 @@ export function forgetDir(dir: string): void {
   }
 }
 
+/**
+ * Forget every directory whose path starts with `prefix` (`/s/o3` forgets
+ * `/s/o3`, `/s/o3/a` and `/s/o3~gen`): their names were given up.
+ */
+export function forgetDirsFrom(prefix: string): void {
+  for (const path of known) {
+    if (path.startsWith(prefix)) known.delete(path);
+  }
+}
+
 /** Remember that the directory `from` was renamed to `to` (with what it holds). */
 export function movedDir(from: string, to: string): void {
   for (const path of known) {

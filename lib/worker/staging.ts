@@ -10,18 +10,25 @@
  *   exactly its deps. The links live outside the writable folder: a
  *   writable link would let the stage write through it.
  * - `run-<token>.<n>.w<k>/` the only writable folder, holding the n-th
- *   run's own directories:
- *   - `o<n>/`  where the stage writes its outs (`ctx.outs.*`), at their
- *     project-relative paths; the engine moves them into the workspace only
- *     after {@link checkStagedOuts} passes.
+ *   run's own entries ({@link stagedOutPath}):
+ *   - `o<n>~<out path>`  each out that is a directory or lies in one, its
+ *     run's name glued to its first component (`o3~gen/`, `o3~data/x.csv`):
+ *     the outs' project-relative paths, one component shallower than in a
+ *     folder of the run's own;
+ *   - `o<n>/<name>`  each out that is a file at the project's top level, so
+ *     that the folder its path names (a stage writing a file beside its
+ *     out, say) is the run's own too;
  *   - `t<n>/`  the stage's `ctx.tmpDir`.
+ *   The engine moves the outs into the workspace only after
+ *   {@link checkStagedOuts} passes.
  *
- * The paths are as shallow as that allows (four components below the
- * project root) because a sandboxed worker pays for depth on every file it
- * opens: Deno resolves the path one prefix at a time (a `readlink` of each,
- * itself a walk from `/`) before it checks the grant, ~25 `readlink`s a
- * file at the seven components these paths once had (`…/run-…/w<k>-…/runs/
- * r<n>/outs/…`; docs/performance.md, "Shallower staging paths").
+ * The paths are as shallow as that allows (three components below the
+ * project root before the out's own path) because a sandboxed worker pays
+ * for depth on every file it opens: unless a worker has every permission,
+ * Deno resolves the path of each file it opens (`realpath`, a `readlink` of
+ * each prefix, itself a walk from `/`) to keep it off devices, so the cost
+ * of a file grows with the square of its depth (docs/performance.md,
+ * "Shallower staging paths" and "Staging one level shallower").
  *
  * Deno lets no sandboxed worker open a file whose real path lies under
  * `/dev`, `/proc` or `/sys` (Linux; `/dev` on other Unixes), whatever its
@@ -33,8 +40,10 @@
  *
  * Each run gets new paths: something a stage left running (a timer, an
  * unawaited write) writes to the paths that stage was given, which no later
- * run uses and nothing reads. The directories themselves are reused (a
- * rename to the next run's name) because creating them is what costs.
+ * run uses and nothing reads; every path an out of the n-th run is given
+ * starts `o<n>/` or `o<n>~`, never a folder another run's outs share. The
+ * directories themselves are reused (a rename to the next run's name)
+ * because creating them is what costs.
  *
  * @module
  */
@@ -44,7 +53,7 @@ import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
 import { copyTree, copyTreeSync, copyWritable, tryHardLink } from "../storage/copy.ts";
-import { ensureDir, movedDir, removePath } from "../storage/ensure_dir.ts";
+import { ensureDir, forgetDirsFrom, movedDir, removePath } from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
 
 /**
@@ -103,7 +112,10 @@ export function systemTempDir(): string {
 export interface RunDirs {
   /** Where deps are linked (the same for every run of a worker). */
   readonly deps: string;
-  /** Where outs are written. */
+  /**
+   * The run's name for its outs, `<writable folder>/o<n>`: where each out
+   * is staged is {@link stagedOutPath}.
+   */
   readonly outs: string;
   /** `ctx.tmpDir`. */
   readonly tmp: string;
@@ -135,6 +147,37 @@ export function workerFolders(base: string, k: number): WorkerFolders {
 }
 
 /**
+ * Where an out of the run whose outs are `outs` (`<writable folder>/o<n>`,
+ * {@link RunDirs.outs}) is staged: `o<n>~<path>` beside `o<n>` for a
+ * directory out and any out below the project's top level, one path
+ * component shallower than `o<n>/<path>` for each of its files; a file out
+ * at the top level in `o<n>/`.
+ *
+ * @example
+ * ```ts
+ * stagedOutPath("/s.w0/o3", { path: "gen", isDir: true }); // "/s.w0/o3~gen"
+ * stagedOutPath("/s.w0/o3", { path: "data/x.csv", isDir: false }); // "/s.w0/o3~data/x.csv"
+ * stagedOutPath("/s.w0/o3", { path: "count.txt", isDir: false }); // "/s.w0/o3/count.txt"
+ * ```
+ */
+export function stagedOutPath(
+  outs: string,
+  out: { readonly path: string; readonly isDir: boolean },
+): string {
+  return out.isDir || out.path.includes("/") ? `${outs}~${out.path}` : `${outs}/${out.path}`;
+}
+
+/**
+ * The project-relative path a path staged for the run whose outs are `outs`
+ * stands for (`<outs>/x` or `<outs>~x`: `x`), or undefined for any other.
+ */
+export function unstagedOutPath(outs: string, path: string): string | undefined {
+  if (!path.startsWith(outs)) return undefined;
+  const mark = path[outs.length];
+  return mark === "/" || mark === "~" ? path.slice(outs.length + 1) : undefined;
+}
+
+/**
  * A worker's staging area in `folders`: the directories of its current run,
  * and the move to the next run's.
  *
@@ -160,7 +203,6 @@ export class StagingArea {
     this.deps = folders.deps;
     ensureDir(this.deps);
     this.#current = this.#dirs();
-    ensureDir(this.#current.outs);
     ensureDir(this.#current.tmp);
   }
 
@@ -184,10 +226,12 @@ export class StagingArea {
 
   /**
    * Move to the next run's directories. The dep links (`links`) are
-   * removed. After a successful run (`clean`) that left `t<n>/` empty,
-   * `o<n>/` holds only empty directories: both are renamed to the next run's
-   * names and serve again. Otherwise they are removed and the next ones made
-   * afresh.
+   * removed. After a successful run (`clean`) that left `t<n>/` empty, the
+   * run's `o<n>/` and `o<n>~…` hold only empty directories (its outs were
+   * moved into the workspace): they and `t<n>/` are renamed to the next
+   * run's names (`o<n+1>~…`) and serve again. Otherwise they are removed.
+   * Anything else in the writable folder (written through `..`, or left by
+   * an earlier run after its directories moved on) is removed.
    */
   next(links: readonly string[], clean: boolean): void {
     // A dep copied in (see linkDeps) may be a directory.
@@ -196,19 +240,34 @@ export class StagingArea {
     this.#run++;
     const next = this.#dirs();
     this.#current = next;
-    if (clean && isEmpty(done.tmp)) {
-      try {
-        Deno.renameSync(done.outs, next.outs);
-        movedDir(done.outs, next.outs);
-        Deno.renameSync(done.tmp, next.tmp);
-        movedDir(done.tmp, next.tmp);
-        return;
-      } catch {
-        // Something made the next run's directories already: start afresh.
+    const keep = clean && isEmpty(done.tmp);
+    const tmpName = basename(done.tmp);
+    const outsName = basename(done.outs);
+    const nextOuts = basename(next.outs);
+    // Listed first: renaming entries while reading the folder could show
+    // a renamed one again.
+    for (const entry of [...Deno.readDirSync(this.root)]) {
+      const from = join(this.root, entry.name);
+      const tag = entry.name[outsName.length];
+      const to = entry.name === tmpName
+        ? next.tmp
+        : entry.name.startsWith(outsName) && (tag === undefined || tag === "~")
+        ? join(this.root, nextOuts + entry.name.slice(outsName.length))
+        : undefined;
+      if (keep && to !== undefined) {
+        try {
+          Deno.renameSync(from, to);
+          movedDir(from, to);
+          continue;
+        } catch {
+          // Something made the next run's directory already: start afresh.
+          removePath(to);
+        }
       }
+      removePath(from);
     }
-    for (const dir of [done.outs, done.tmp, next.outs, next.tmp]) removePath(dir);
-    ensureDir(next.outs);
+    // Directory outs moved into the workspace: forget they were made here.
+    forgetDirsFrom(done.outs);
     ensureDir(next.tmp);
   }
 }
@@ -239,19 +298,19 @@ export function linkDeps(stage: StageDef, depsDir: string): StagedArtifact[] {
 }
 
 /**
- * Make the places of `stage`'s outs in `outsDir`; returns them as the worker
- * sees them. An incremental out starts as a writable copy of its last
+ * Make the places of `stage`'s outs for the run whose outs are `outs`
+ * ({@link stagedOutPath}); returns them as the worker sees them. An incremental out starts as a writable copy of its last
  * version: the first of `lastVersions(out)` that exists (none: it starts
  * empty).
  */
 export async function prepareOuts(
   stage: StageDef,
-  outsDir: string,
+  outs: string,
   lastVersions: (out: OutDef) => readonly string[],
 ): Promise<StagedArtifact[]> {
   const staged: StagedArtifact[] = [];
   for (const out of stage.outs) {
-    const path = join(outsDir, out.path);
+    const path = stagedOutPath(outs, out);
     ensureDir(out.isDir ? path : dirname(path));
     if (out.kind === "incremental") await seedIncremental(out, path, lastVersions(out));
     staged.push({ name: out.name, path, loader: out.loader, selfWritten: out.selfWritten });
@@ -276,16 +335,18 @@ async function seedIncremental(out: OutDef, path: string, sources: readonly stri
 }
 
 /**
- * Check that a stage wrote exactly its declared outs in `outsDir` (the
- * staging mirror of the project root): every out present and of the right
- * kind, nothing else.
+ * Check that a stage wrote exactly its declared outs for the run whose outs
+ * are `outs` ({@link stagedOutPath}: `o<n>/` and `o<n>~…`, a mirror of the
+ * project root): every out present and of the right kind, nothing else.
+ * What is elsewhere in the writable folder (`ctx.tmpDir`, a path reached
+ * through `..`) is not looked at, as nothing of it is committed.
  *
  * @throws {OutputError} naming the first out that is missing or of the wrong
  * kind, or the first file that is not a declared out.
  */
-export function checkStagedOuts(stage: StageDef, outsDir: string): void {
+export function checkStagedOuts(stage: StageDef, outs: string): void {
   for (const out of stage.outs) {
-    const staged = join(outsDir, out.path);
+    const staged = stagedOutPath(outs, out);
     let info: Deno.FileInfo | undefined;
     try {
       info = Deno.lstatSync(staged);
@@ -312,15 +373,25 @@ export function checkStagedOuts(stage: StageDef, outsDir: string): void {
       );
     }
   }
-  const declaredFiles = new Set(stage.outs.filter((o) => !o.isDir).map((o) => o.path));
-  const declaredDirs = stage.outs.filter((o) => o.isDir).map((o) => o.path + "/");
+  // Paths relative to the writable folder, where both kinds of place are.
+  const folder = dirname(outs);
+  const name = basename(outs);
+  const rel = (out: OutDef) => stagedOutPath(outs, out).slice(folder.length + 1);
+  const declaredFiles = new Set(stage.outs.filter((o) => !o.isDir).map(rel));
+  const declaredDirs = stage.outs.filter((o) => o.isDir).map((o) => rel(o) + "/");
   // A declared directory is not entered: its files are the out's, and a
-  // 100,000-file out would be walked once more for nothing.
-  const exact = new Set(stage.outs.filter((o) => o.isDir).map((o) => o.path));
-  for (const path of listFiles(outsDir, (rel) => exact.has(rel))) {
-    if (declaredFiles.has(path) || declaredDirs.some((dir) => path.startsWith(dir))) continue;
+  // 100,000-file out would be walked once more for nothing. Nor is anything
+  // not of this run's outs.
+  const exact = new Set(stage.outs.filter((o) => o.isDir).map(rel));
+  const ours = (path: string) => unstagedOutPath(name, path) !== undefined;
+  const skip = (dir: string) => exact.has(dir) || (dir !== name && !ours(dir));
+  for (const path of listFiles(folder, skip)) {
+    if (!ours(path) || declaredFiles.has(path)) continue;
+    if (declaredDirs.some((dir) => path.startsWith(dir))) continue;
     throw new OutputError(
-      `stage '${stage.name}' wrote '${path}', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
+      `stage '${stage.name}' wrote '${
+        unstagedOutPath(name, path)
+      }', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
     );
   }
 }

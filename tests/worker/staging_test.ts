@@ -5,9 +5,11 @@ import {
   checkStagedOuts,
   linkDeps,
   prepareOuts,
+  stagedOutPath,
   StagingArea,
   workerFolders,
 } from "../../lib/worker/staging.ts";
+import { dirname } from "../../lib/posix_path.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
 import { listTree } from "../_project.ts";
@@ -45,13 +47,44 @@ test("linkDeps hard-links file deps and symlinks directories, at their project p
 
 test("prepareOuts makes each out's directory and nothing else", async () => {
   await using project = await engineProject(FILES);
-  const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
+  const staging = new StagingArea(workerFolders(project.dir.path("staging"), 0));
+  const dirs = staging.current;
   const outs = await prepareOuts(project.stage("grow"), dirs.outs, () => []);
-  assertEquals(outs.map((o) => [o.name, o.path.slice(dirs.outs.length + 1), o.selfWritten]), [
-    ["log", "logs/run.log", true],
-    ["model", "model.bin", true],
+  // An out below the top level one component shallower, its run's name
+  // glued to its first component; a top-level file in the run's folder.
+  assertEquals(outs.map((o) => [o.name, o.path.slice(staging.root.length + 1), o.selfWritten]), [
+    ["log", "o1~logs/run.log", true],
+    ["model", "o1/model.bin", true],
   ]);
-  assertEquals(await listTree(dirs.outs), ["logs"]);
+  assertEquals(await listTree(staging.root), ["o1", "o1~logs", "t1"]);
+  assertEquals(await listTree(dirs.outs), []);
+});
+
+test("stagedOutPath: every out's place is its run's own and none is ctx.tmpDir", () => {
+  const staging = { outs: "/s.w0/o12", tmp: "/s.w0/t12" };
+  const places = [
+    { path: "gen", isDir: true },
+    { path: "data/processed/x.csv", isDir: false },
+    { path: "count.txt", isDir: false },
+    { path: "t12", isDir: false },
+    { path: "t12", isDir: true },
+    { path: "o12", isDir: true },
+  ].map((out) => stagedOutPath(staging.outs, out));
+  assertEquals(places, [
+    "/s.w0/o12~gen",
+    "/s.w0/o12~data/processed/x.csv",
+    "/s.w0/o12/count.txt",
+    "/s.w0/o12/t12",
+    "/s.w0/o12~t12",
+    "/s.w0/o12~o12",
+  ]);
+  for (const place of places) {
+    assert(place.startsWith("/s.w0/o12/") || place.startsWith("/s.w0/o12~"), place);
+    assert(!place.startsWith(staging.tmp), `${place} is not in ctx.tmpDir`);
+    // Run 1's and run 121's places never meet run 12's.
+    assert(!place.startsWith("/s.w0/o1/") && !place.startsWith("/s.w0/o1~"), place);
+    assert(!place.startsWith("/s.w0/o121"), place);
+  }
 });
 
 test("prepareOuts seeds an incremental out with a writable copy of its last version", async () => {
@@ -67,7 +100,7 @@ test("prepareOuts seeds an incremental out with a writable copy of its last vers
   const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
   const missing = project.dir.path("missing.log");
   await prepareOuts(incremental, dirs.outs, (out) => out.name === "log" ? [missing, last] : []);
-  const seeded = `${dirs.outs}/logs/run.log`;
+  const seeded = `${dirs.outs}~logs/run.log`;
   assertEquals(await Deno.readTextFile(seeded), "line 1\n");
   assertEquals(Deno.statSync(seeded).mode! & 0o777, 0o644);
 });
@@ -83,7 +116,7 @@ test("checkStagedOuts accepts exactly the declared outs", async () => {
     error.message,
     "stage 'grow' did not write out 'log' (logs/run.log): write it at ctx.outs.log",
   );
-  await Deno.writeTextFile(`${dirs.outs}/logs/run.log`, "ok");
+  await Deno.writeTextFile(`${dirs.outs}~logs/run.log`, "ok");
   await Deno.mkdir(`${dirs.outs}/model.bin`);
   error = assertThrows(check, OutputError);
   assertEquals(
@@ -93,12 +126,25 @@ test("checkStagedOuts accepts exactly the declared outs", async () => {
   await Deno.remove(`${dirs.outs}/model.bin`);
   await Deno.writeTextFile(`${dirs.outs}/model.bin`, "weights");
   check();
-  await Deno.writeTextFile(`${dirs.outs}/stray.txt`, "?");
-  error = assertThrows(check, OutputError);
-  assertEquals(
-    error.message,
-    "stage 'grow' wrote 'stray.txt', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir",
-  );
+  // Beside a top-level out, beside or in an out's folder: not declared.
+  for (const stray of ["o1/stray.txt", "o1~logs/stray.txt", "o1~logs.txt", "o1/logs/run.log"]) {
+    const path = `${dirname(dirs.outs)}/${stray}`;
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(path, "?");
+    error = assertThrows(check, OutputError);
+    assertEquals(
+      error.message,
+      `stage 'grow' wrote '${
+        stray.slice(3)
+      }', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
+    );
+    await Deno.remove(path);
+  }
+  // Scratch files, and what is not this run's, are not outs.
+  await Deno.writeTextFile(`${dirs.tmp}/scratch`, "x");
+  await Deno.mkdir(`${dirname(dirs.outs)}/o2~logs`);
+  await Deno.writeTextFile(`${dirname(dirs.outs)}/o2~logs/late.txt`, "x");
+  check();
 });
 
 test("each run gets directories of its own; a clean run's are renamed for the next", async () => {
@@ -106,8 +152,8 @@ test("each run gets directories of its own; a clean run's are renamed for the ne
   const stage = project.stage("grow");
   const staging = new StagingArea(workerFolders(project.dir.path("staging"), 0));
   const first = staging.current;
-  // Each run's directories directly in the worker's writable folder, the
-  // links beside it: as few path components as the sandbox allows.
+  // Each run's places directly in the worker's writable folder, the links
+  // beside it: as few path components as the sandbox allows.
   assertEquals([staging.root, first.outs, first.tmp, first.deps], [
     project.dir.path("staging.w0"),
     project.dir.path("staging.w0/o1"),
@@ -121,14 +167,18 @@ test("each run gets directories of its own; a clean run's are renamed for the ne
   assert(second.outs !== first.outs && second.tmp !== first.tmp, "new paths for the next run");
   assertEquals(second.deps, first.deps);
   assertEquals(await listTree(second.deps), ["data"]);
-  // The empty out directories moved with the run directory.
-  assertEquals(await listTree(second.outs), ["logs"]);
+  // The empty out directories moved on to the next run's names.
+  assertEquals(await listTree(staging.root), ["o2", "o2~logs", "t2"]);
   assertEquals([second.outs, second.tmp], [
     project.dir.path("staging.w0/o2"),
     project.dir.path("staging.w0/t2"),
   ]);
   assert(!(await exists(first.outs)), "nothing is left at the old run's paths");
+  assert(!(await exists(`${first.outs}~logs`)), "nor at its outs' folders");
   assert(!(await exists(first.tmp)), "nor at its tmpDir");
+  // The next run's outs are made again where they were kept.
+  await prepareOuts(stage, second.outs, () => []);
+  assertEquals(await listTree(staging.root), ["o2", "o2~logs", "t2"]);
 });
 
 test("a failed run's directories are removed and the next run starts empty", async () => {
@@ -136,14 +186,29 @@ test("a failed run's directories are removed and the next run starts empty", asy
   const stage = project.stage("grow");
   const staging = new StagingArea(workerFolders(project.dir.path("staging"), 0));
   const first = staging.current;
-  await prepareOuts(stage, first.outs, () => []);
-  await Deno.writeTextFile(`${first.outs}/logs/run.log`, "half");
+  const outs = await prepareOuts(stage, first.outs, () => []);
+  for (const out of outs) await Deno.writeTextFile(out.path, "half");
   await Deno.writeTextFile(`${first.tmp}/scratch`, "x");
+  // Written through `..` from an out's folder: not the run's, removed too.
+  await Deno.writeTextFile(`${staging.root}/beside.txt`, "x");
   staging.next([], false);
   const second = staging.current;
   assert(!(await exists(first.outs)), "the failed run's directory is gone");
-  assertEquals(await listTree(second.outs), []);
-  assertEquals(await listTree(second.tmp), []);
+  assertEquals(await listTree(staging.root), ["t2"]);
+  // The same stage's next run: its outs' places are new and empty.
+  const again = await prepareOuts(stage, second.outs, () => []);
+  for (const [i, out] of again.entries()) {
+    assert(out.path !== outs[i].path, "a new place");
+    assert(!(await exists(out.path)), `nothing of the failed run at ${out.path}`);
+  }
+  assertThrows(() => checkStagedOuts(stage, second.outs), OutputError);
+  // What the failed run left running still writes to its own places:
+  // nothing the next run's check or commit reads.
+  await Deno.mkdir(dirname(outs[0].path), { recursive: true });
+  await Deno.writeTextFile(outs[0].path, "late");
+  for (const out of again) await Deno.writeTextFile(out.path, "ok");
+  checkStagedOuts(stage, second.outs);
+  assertEquals(await Deno.readTextFile(again[0].path), "ok");
 });
 
 test("a run that left scratch files does not pass its directories on", async () => {
