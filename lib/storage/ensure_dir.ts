@@ -35,8 +35,8 @@ export function forgetDir(dir: string): void {
 }
 
 /**
- * Forget every directory whose path starts with `prefix` (`/s/o3` forgets
- * `/s/o3`, `/s/o3/a` and `/s/o3~gen`): their names were given up.
+ * Forget every directory whose path starts with the string `prefix`
+ * (`/s/o3~` forgets `/s/o3~gen` and `/s/o3~data/raw`): names given up.
  */
 export function forgetDirsFrom(prefix: string): void {
   for (const path of known) {

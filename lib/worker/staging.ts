@@ -53,7 +53,13 @@ import { OutputError } from "../errors.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
 import { copyTree, copyTreeSync, copyWritable, tryHardLink } from "../storage/copy.ts";
-import { ensureDir, forgetDirsFrom, movedDir, removePath } from "../storage/ensure_dir.ts";
+import {
+  ensureDir,
+  forgetDir,
+  forgetDirsFrom,
+  movedDir,
+  removePath,
+} from "../storage/ensure_dir.ts";
 import type { StagedArtifact } from "./protocol.ts";
 
 /**
@@ -267,7 +273,8 @@ export class StagingArea {
       removePath(from);
     }
     // Directory outs moved into the workspace: forget they were made here.
-    forgetDirsFrom(done.outs);
+    forgetDir(done.outs);
+    forgetDirsFrom(`${done.outs}~`);
     ensureDir(next.tmp);
   }
 }

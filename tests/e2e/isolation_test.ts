@@ -64,6 +64,46 @@ test("a timer a stage leaves running cannot write into a later stage's outs", as
   }
 });
 
+test("work a stage leaves running unseen cannot write into a later stage's outs beside its own", async () => {
+  // No timer: a chain of awaited operations the stage forgot to await,
+  // which Pivot cannot see, so the worker runs the next stage. It keeps
+  // writing the next stage's out where that is staged if each run's outs
+  // shared the folder their paths share (\`data/\`).
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("iso");
+pipeline.stage({
+  name: "attack",
+  outs: { a: out("data/a.txt", loaders.text()) },
+  run: (_deps, ctx) => {
+    const poison = ctx.outs.a.replace(/a\\.txt$/, "b.txt");
+    (async () => {
+      for (let i = 0; i < 3000; i++) {
+        await Deno.stat(ctx.tmpDir).catch(() => {});
+        await Deno.writeTextFile(poison, "poisoned").catch(() => {});
+      }
+    })();
+    return { a: "a" };
+  },
+});
+pipeline.stage({
+  name: "victim",
+  deps: { a: dep("data/a.txt", loaders.text()) },
+  outs: { b: out("data/b.txt") },
+  run: async ({ a }, ctx) => {
+    for (let i = 0; i < 200; i++) await Deno.stat(ctx.tmpDir);
+    await Deno.writeTextFile(ctx.outs.b, a + " then b");
+    for (let i = 0; i < 200; i++) await Deno.stat(ctx.tmpDir);
+  },
+});
+`,
+  });
+  for (let round = 0; round < 3; round++) {
+    await reproInOneWorker(p, "--force");
+    assertEquals(await p.read("data/b.txt"), "a then b", `round ${round}`);
+  }
+});
+
 test("nothing a stage leaves running can change its out once Pivot has taken it", async () => {
   // The stage keeps its out open and, once Pivot has linked the file into
   // the cache (its link count grows), writes through the open handle: into

@@ -48,6 +48,8 @@ test("cleaning removes what an ended process left: its temporary files, journal 
   await dir.write(`out/model.json.${selfToken()}.1.tmp`, "this process's: kept");
   await dir.write("out/notes.tmp", "not ours: kept");
   await dir.write(`.pivot/tmp/run-${token}.2.w0/o1/a.txt`, "staged");
+  await dir.write(`.pivot/tmp/run-${token}.2.w0/o1~gen/d000/f.txt`, "staged below the top");
+  await dir.write(`.pivot/tmp/run-${token}.2.w0/t1/scratch`, "scratch");
   await dir.write(`.pivot/tmp/run-${token}.2.d0/in.txt`, "a dep's link");
   // As Pivot staged until the fifteenth session of issue 16.
   await dir.write(`.pivot/tmp/run-${token}.1/w0-3f2a9c1e/runs/r1/outs/a.txt`, "staged");
