@@ -41,7 +41,10 @@
  * Each run gets new paths: something a stage left running (a timer, an
  * unawaited write) writes to the paths that stage was given, which no later
  * run uses and nothing reads; every path an out of the n-th run is given
- * starts `o<n>/` or `o<n>~`, never a folder another run's outs share. The
+ * starts `o<n>/` or `o<n>~`, never a folder another run's outs share (at
+ * their plain paths in the writable folder, as deep as these, the outs
+ * `data/a.csv` and `data/b.csv` of two stages would share `data/`, and a
+ * write the first left running would land among the second's outs). The
  * directories themselves are reused (a rename to the next run's name)
  * because creating them is what costs.
  *
