@@ -493,6 +493,7 @@ export class StateStore {
     const index = this.#chunkIndex;
     for (const from of [this.#chunksRead, this.#chunksHere]) {
       for (const chunk of from) {
+        if (!wellFormed(chunk)) continue; // not as this version writes them: unknown stamps
         const base = index.chunks.length * CHUNK_SLOTS;
         index.chunks.push(chunk);
         for (let i = 0; i < chunk.hashes.length; i++) index.map.set(chunk.hashes[i], base + i);
@@ -886,6 +887,13 @@ export class StateStore {
 
 // Slots of a chunk in StateStore's index of chunked stamps (a chunk holds fewer).
 const CHUNK_SLOTS = 4_096;
+
+/** True when `chunk`, read from KV, is shaped as {@link chunkOf} makes one. */
+function wellFormed(chunk: ObjectChunk): boolean {
+  const { hashes, stamps } = chunk ?? {};
+  return Array.isArray(hashes) && hashes.length <= CHUNK_SLOTS &&
+    stamps instanceof Float64Array && stamps.length === 3 * hashes.length;
+}
 
 /** The chunk of the stamps of `hashes[start…end)`' objects. */
 function chunkOf(

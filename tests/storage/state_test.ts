@@ -584,3 +584,23 @@ test("an object stamp as f29076a wrote it (an entry per object) is still read, b
     await state.close();
   }
 });
+
+test("a chunk of object stamps not shaped as this version writes them is ignored: its objects' stamps are unknown", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  await Deno.mkdir(stateDir, { recursive: true });
+  const kv = await Deno.openKv(`${stateDir}/state.db`);
+  await kv.set([NS.objectChunk, HASH, 0], { hashes: [objectHash(1)], stamps: [1, 2, 3] });
+  await kv.set([NS.objectChunk, HASH, 1], {
+    hashes: [objectHash(2), objectHash(3)],
+    stamps: new Float64Array([1, 2, 3]),
+  });
+  kv.close();
+  const state = await StateStore.open(stateDir);
+  try {
+    for (const n of [1, 2, 3]) assertEquals(await state.objectStamp(objectHash(n)), undefined);
+    assert(!(await state.objectKnownAs(objectHash(1), { mtime: 1, size: 2, ino: 3 })));
+  } finally {
+    await state.close();
+  }
+});
