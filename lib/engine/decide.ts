@@ -367,6 +367,7 @@ export async function restorable(
   if (!isDir) return await cache.verify(hash, state, warn);
   const manifest = await cache.readManifest(hash);
   if (!manifest) return false;
+  await state.loadObjectChunks(hash);
   for (const file of manifest.files) {
     if (!(await cache.verify(file.hash, state, warn))) return false;
   }

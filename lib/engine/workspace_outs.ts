@@ -404,6 +404,8 @@ async function verifyEach(
 ): Promise<FileStamp[] | undefined> {
   const { cache, state, warn } = context;
   const stamps: FileStamp[] = new Array(entries.length);
+  // A large directory's stamps are in chunks for its manifest: read at once.
+  await state.loadObjectChunks(hash);
   for (let i = 0; i < entries.length; i++) {
     const stamp = await cache.verifiedStamp(entries[i].hash, state, warn);
     if (stamp === undefined) return undefined;
@@ -593,6 +595,29 @@ interface StoredDirectory {
   readonly files: readonly PlacedFile[];
   /** With `store`: the stamp of each file's object, in manifest order. */
   readonly objects?: readonly FileStamp[];
+  /**
+   * True when the objects' stamps were not remembered one by one
+   * ({@link keepsStamps}): the caller remembers `objects` for the manifest
+   * (`StateStore.rememberObjectChunks`).
+   */
+  readonly stampsKept?: boolean;
+}
+
+/**
+ * Files of a directory out from which its objects' stamps are remembered in
+ * chunks for its manifest (`NS.objectChunk`, a thousand a value) instead of
+ * an entry each (`NS.object`): one chunk's worth. An entry cost ~20 µs to
+ * commit whatever its size: at 100,000 files ~1.2 s of a first run's close
+ * (docs/performance.md, "Object stamps in chunks by manifest").
+ */
+export const CHUNKED_FROM = 1_000;
+
+/** True when a store of `files` files with `options` keeps its objects' stamps for chunks. */
+function keepsStamps(
+  options: { readonly store: boolean; readonly chunked?: boolean },
+  files: number,
+): boolean {
+  return options.store && options.chunked === true && files >= CHUNKED_FROM;
 }
 
 /**
@@ -618,13 +643,15 @@ interface StoredDirectory {
 async function storeDirectory(
   cache: Cache,
   dir: string,
-  options: { readonly store: boolean; readonly link: boolean },
+  options: { readonly store: boolean; readonly link: boolean; readonly chunked?: boolean },
 ): Promise<StoredDirectory> {
-  if (options.store && options.link) return await storeLinkedDirectory(cache, dir);
+  if (options.store && options.link) {
+    return await storeLinkedDirectory(cache, dir, options.chunked ?? false);
+  }
   const paths = listFiles(dir);
   const files: PlacedFile[] = new Array(paths.length);
   const base = withSlash(dir);
-  const batch = cache.batch(paths.length);
+  const batch = cache.batch(paths.length, { stampsKept: keepsStamps(options, paths.length) });
   const objects: FileStamp[] | undefined = options.store ? new Array(paths.length) : undefined;
   // Copy mode, a large directory: objects made on a writer thread beside this one.
   const fromMemory = options.store && !options.link;
@@ -680,7 +707,7 @@ async function storeDirectory(
   if (writer !== undefined) await releaseHeapAndFreed();
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
-  return { manifest: { files: entries }, size, files, objects };
+  return { manifest: { files: entries }, size, files, objects, stampsKept: batch.stampsKept };
 }
 
 /**
@@ -697,13 +724,17 @@ async function storeDirectory(
  * refused, large files hashed as streams) go the way one file goes
  * ({@link storeLinked}).
  */
-async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDirectory> {
+async function storeLinkedDirectory(
+  cache: Cache,
+  dir: string,
+  chunked: boolean,
+): Promise<StoredDirectory> {
   const paths = listFiles(dir);
   const n = paths.length;
   const base = withSlash(dir);
   const files: PlacedFile[] = new Array(n);
   const objects = new Array<FileStamp>(n);
-  const batch = cache.batch(n);
+  const batch = cache.batch(n, { stampsKept: keepsStamps({ store: true, chunked }, n) });
   if (n >= PARALLEL_FROM_STARTED) {
     const shared = coreFree();
     // Its start (~30 ms) overlaps this thread's first files, which do not wait for it.
@@ -759,7 +790,7 @@ async function storeLinkedDirectory(cache: Cache, dir: string): Promise<StoredDi
   });
   const entries = files.map(({ path, hash }) => ({ path, hash }));
   const size = files.reduce((total, f) => total + f.stamp.size, 0);
-  return { manifest: { files: entries }, size, files, objects };
+  return { manifest: { files: entries }, size, files, objects, stampsKept: batch.stampsKept };
 }
 
 /**
@@ -897,9 +928,16 @@ export async function commitStagedOuts(
       }
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
-    const { objects, ...dir } = await storeDirectory(cache, staged, { store, link });
+    const stored = await storeDirectory(cache, staged, { store, link, chunked: true });
+    const { objects, stampsKept, ...dir } = stored;
     mark(`commit: ${out.path} stored (${dir.files.length} files)`);
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);
+    // A large directory's object stamps, kept by the store: remembered for
+    // the manifest, in chunks (answered in this process at once, written
+    // to KV with the run's other state: none if the run ends first).
+    if (objects && stampsKept) {
+      state.rememberObjectChunks(hash, dir.manifest.files.map((e) => e.hash), objects);
+    }
     // Every object was just written or checked intact, with these stamps:
     // recorded for the manifest, a checkout of this directory checks them
     // all by one digest (else by one KV entry each, the first time). Only a

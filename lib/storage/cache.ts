@@ -19,7 +19,7 @@
 
 import { dirname, join } from "../posix_path.ts";
 import { canonicalJson, type Hash, hashBytes, hashFile } from "./hash.ts";
-import { type FileStamp, sameStamp, stampOf, stampOfLibc, type StateStore } from "./state.ts";
+import { type FileStamp, stampOf, stampOfLibc, type StateStore } from "./state.ts";
 import { writeObjectFile } from "../libc_fs.ts";
 import { copySmallNew, copyWritable, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { ensureDir, ensureDirAsync } from "./ensure_dir.ts";
@@ -243,7 +243,7 @@ export class Cache {
         // would be re-read when next checked: never a wrong object taken
         // as intact.
         const stamp = read ?? stampOf(Deno.statSync(object));
-        await this.#state?.rememberObject(hash, stamp);
+        if (!batch?.stampsKept) await this.#state?.rememberObject(hash, stamp);
         return { stamp, made: true };
       }
       // The link refused (another filesystem, links not allowed): a copy,
@@ -262,7 +262,7 @@ export class Cache {
     // The content is known (the caller hashed it): remember the object's
     // stamp, so that a later change to it is noticed without re-reading.
     const stamp = stampOf(Deno.statSync(object));
-    await this.#state?.rememberObject(hash, stamp);
+    if (!batch?.stampsKept) await this.#state?.rememberObject(hash, stamp);
     return { stamp, made: true };
   }
 
@@ -319,7 +319,7 @@ export class Cache {
       // The object is the inode read (see #storeFile): its stamp is the one read.
       const stamp = reads[i];
       made[i] = stamp;
-      await this.#state?.rememberObject(hashes[i], stamp);
+      if (!batch.stampsKept) await this.#state?.rememberObject(hashes[i], stamp);
       if (twice.has(hashes[i])) batch.made(hashes[i], stamp);
     }
     return made;
@@ -368,7 +368,7 @@ export class Cache {
       // The object is the inode read (see #storeFile): its stamp is the one read.
       const stamp = stamps[i];
       made[i] = stamp;
-      await this.#state?.rememberObject(hash, stamp);
+      if (!batch.stampsKept) await this.#state?.rememberObject(hash, stamp);
       if (twice.has(hash)) batch.made(hash, stamp);
     }
     return { stamps, hashes, made };
@@ -411,7 +411,7 @@ export class Cache {
       stamp = await options.writer.write(tempPath(object), object, bytes);
     }
     stamp ??= await this.#writeObject(bytes, object, options);
-    await this.#state?.rememberObject(hash, stamp);
+    if (!batch?.stampsKept) await this.#state?.rememberObject(hash, stamp);
     return stamp;
   }
 
@@ -466,10 +466,13 @@ export class Cache {
   /**
    * A batch for storing the `files` files of one directory: which objects
    * are absent is learnt from one listing per fan-out directory instead of
-   * a failing `stat` per object (see {@link ObjectBatch}).
+   * a failing `stat` per object (see {@link ObjectBatch}). With
+   * `stampsKept`, the stamps of the objects it makes are not remembered one
+   * by one: the caller remembers them all for the directory's manifest
+   * (`StateStore.rememberObjectChunks`).
    */
-  batch(files: number): ObjectBatch {
-    return new ObjectBatch(this.#files, files);
+  batch(files: number, options: { readonly stampsKept?: boolean } = {}): ObjectBatch {
+    return new ObjectBatch(this.#files, files, options.stampsKept ?? false);
   }
 
   /**
@@ -557,8 +560,7 @@ export class Cache {
     const info = statIfPresent(object);
     if (info === undefined) return undefined;
     const stamp = stampOf(info);
-    const known = await state.objectStamp(hash);
-    if (known !== undefined && sameStamp(known, stamp)) return stamp;
+    if (await state.objectKnownAs(hash, stamp)) return stamp;
     const actual = await hashFile(object);
     if (actual === hash) {
       await state.rememberObject(hash, stamp);
@@ -705,9 +707,19 @@ export class ObjectBatch {
   readonly #stored = new Map<Hash, Promise<FileStamp>>();
   readonly #made = new Map<Hash, FileStamp>();
 
-  /** A batch for `files` files, in the cache's `files/` directory `filesDir` (with a slash). */
-  constructor(filesDir: string, files: number) {
+  /**
+   * True when the caller remembers the stamps of the objects made with this
+   * batch, for the directory's manifest ({@link Cache.batch}).
+   */
+  readonly stampsKept: boolean;
+
+  /**
+   * A batch for `files` files, in the cache's `files/` directory `filesDir`
+   * (with a slash); see {@link ObjectBatch.stampsKept}.
+   */
+  constructor(filesDir: string, files: number, stampsKept = false) {
     this.#files = filesDir;
+    this.stampsKept = stampsKept;
     // Objects expected per fan-out directory: hashes spread evenly over 256.
     this.#perDir = Math.max(1, files / 256);
   }

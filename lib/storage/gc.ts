@@ -183,7 +183,8 @@ async function staleStateEntries(
     if (name.startsWith("cache:")) doomed.push(key);
     else if (lstat(join(options.root, name)) === undefined) doomed.push(key);
   }
-  for (const ns of [NS.object, NS.dirObjects]) {
+  // Keyed by an object's hash, or (chunks of stamps, the intact digest) by a manifest's.
+  for (const ns of [NS.object, NS.dirObjects, NS.objectChunk]) {
     for (const { key } of await options.state.list([ns])) {
       if (removed.has(key[1] as string)) doomed.push(key);
     }

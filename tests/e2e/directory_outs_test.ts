@@ -447,7 +447,7 @@ pipeline.stage({
 });
 `;
 
-/** The object stamps the state store holds, by hash. */
+/** The object stamps the state store holds, one entry each (`[object, hash]`), by hash. */
 async function objectStamps(p: TempProject): Promise<Map<string, { ino: number }>> {
   const kv = await Deno.openKv(p.path(".pivot/state/state.db"));
   try {
@@ -458,22 +458,117 @@ async function objectStamps(p: TempProject): Promise<Map<string, { ino: number }
   }
 }
 
-test("a directory out of more files than one state commit holds: every object's stamp is recorded, none with --no-commit", async () => {
-  // 2,500 objects: two commits of streamed stamps during the run, the rest at its end.
-  await using p = await TempProject.create({ "pipeline.ts": STREAMED_PIPELINE(2500) });
-  const dry = await p.events("repro", "--no-commit");
-  assertEquals(TempProject.byStatus(dry.events), { ran: ["many"] });
-  assertEquals((await objectStamps(p)).size, 0, "--no-commit writes no state");
-
-  const { events } = await p.events("repro");
-  assertEquals(TempProject.byStatus(events), { ran: ["many"] });
-  const stamps = await objectStamps(p);
-  assertEquals(stamps.size, 2500);
-  for (const i of [0, 1234, 2499]) {
-    const hash = await hashFile(p.path("many", `f${i}.txt`));
-    const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
-    assertEquals(stamps.get(hash)?.ino, object.ino, `f${i}.txt's object stamp`);
+/**
+ * The object stamps the state store holds in chunks for a directory's
+ * manifest (`[objectChunk, manifest, n]`): the number of chunk values, and
+ * each object's inode by hash.
+ */
+async function chunkedStamps(
+  p: TempProject,
+): Promise<{ values: number; manifests: Set<string>; inodes: Map<string, number> }> {
+  const kv = await Deno.openKv(p.path(".pivot/state/state.db"));
+  try {
+    const entries = await Array.fromAsync(
+      kv.list<{ hashes: string[]; stamps: Float64Array }>({ prefix: ["objectChunk"] }),
+    );
+    const inodes = new Map<string, number>();
+    for (const { value } of entries) {
+      value.hashes.forEach((hash, i) => inodes.set(hash, value.stamps[3 * i + 2]));
+    }
+    return {
+      values: entries.length,
+      manifests: new Set(entries.map((e) => e.key[1] as string)),
+      inodes,
+    };
+  } finally {
+    kv.close();
   }
-  const again = await p.events("repro");
-  assertEquals(TempProject.byStatus(again.events), { skipped: ["many"] });
+}
+
+for (const mode of ["copy", "hardlink"]) {
+  test(`a directory out of more files than one chunk of stamps holds (${mode}): its objects' stamps are recorded in chunks for its manifest, none with --no-commit`, async () => {
+    // 2,500 objects: three chunks (1,000, 1,000 and 500), no entry per object.
+    await using p = await TempProject.create({
+      "pipeline.ts": STREAMED_PIPELINE(2500),
+      ".pivot/config.yaml": `cache:\n  type: ${mode}\n`,
+    });
+    const dry = await p.events("repro", "--no-commit");
+    assertEquals(TempProject.byStatus(dry.events), { ran: ["many"] });
+    assertEquals((await objectStamps(p)).size, 0, "--no-commit writes no state");
+    assertEquals((await chunkedStamps(p)).values, 0, "--no-commit writes no chunk");
+
+    const { events } = await p.events("repro");
+    assertEquals(TempProject.byStatus(events), { ran: ["many"] });
+    assertEquals((await objectStamps(p)).size, 0, "no entry per object");
+    const chunked = await chunkedStamps(p);
+    assertEquals(chunked.values, 3);
+    assertEquals(chunked.inodes.size, 2500);
+    // Keyed by the directory's manifest: the cache object listing its 2,500 files.
+    const [manifest] = [...chunked.manifests];
+    const text = await p.read(`.pivot/cache/files/${manifest.slice(0, 2)}/${manifest.slice(2)}`);
+    assertEquals(chunked.manifests.size, 1);
+    assertEquals((JSON.parse(text) as { files: unknown[] }).files.length, 2500);
+    for (const i of [0, 1234, 2499]) {
+      const hash = await hashFile(p.path("many", `f${i}.txt`));
+      const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
+      assertEquals(chunked.inodes.get(hash), object.ino, `f${i}.txt's object stamp`);
+    }
+    const again = await p.events("repro");
+    assertEquals(TempProject.byStatus(again.events), { skipped: ["many"] });
+  });
+}
+
+test("a large hardlinked directory out whose stamps are in chunks: a file written in place through its link is caught by push and by checkout, never sent or linked", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": STREAMED_PIPELINE(2500),
+    ".pivot/config.yaml":
+      "cache:\n  type: hardlink\ncore:\n  remote: share\nremotes:\n  share:\n    url: share\n",
+  });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["many"] });
+  assertEquals((await objectStamps(p)).size, 0, "no entry per object");
+  // The workspace file is the object's inode: written in place (root ignores 0444).
+  const file = p.path("many", "f1234.txt");
+  const hash = await hashFile(file);
+  const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  assertEquals((await Deno.stat(file)).ino, (await Deno.stat(object)).ino);
+  await Deno.chmod(file, 0o644);
+  await Deno.writeTextFile(file, "evil", { append: true });
+
+  await Deno.mkdir(p.path("share"));
+  const push = await p.pivot("push");
+  assert(push.code !== 0, push.stderr);
+  assert(push.stderr.includes(`cache object ${hash} is corrupt`), push.stderr);
+  assertEquals(await p.exists(`share/files/${hash.slice(0, 2)}/${hash.slice(2)}`), false);
+  // Every other object went, each vouched for by its chunked stamp.
+  assertEquals(await Deno.readTextFile(`${object}.corrupt`), "file 1234evil");
+
+  // Removed and checked out: the object is gone (moved aside), so nothing is linked.
+  await Deno.remove(p.path("many"), { recursive: true });
+  const checkout = await p.pivot("checkout");
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes("many: not in the cache"), checkout.stderr);
+  assertEquals(await p.exists("many"), false);
+});
+
+test("a large hardlinked directory out whose stamps are in chunks: an object written in place before a checkout is caught, not linked", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": STREAMED_PIPELINE(2500),
+    ".pivot/config.yaml": "cache:\n  type: hardlink\n",
+  });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["many"] });
+  const hash = await hashFile(p.path("many", "f7.txt"));
+  const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  await Deno.remove(p.path("many"), { recursive: true });
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil", { append: true });
+  const checkout = await p.pivot("checkout");
+  assertEquals(checkout.code, 1, checkout.stderr);
+  assert(checkout.stderr.includes(`cache object ${hash} is corrupt`), checkout.stderr);
+  assertEquals(await p.exists("many"), false);
+  // The next run makes the directory afresh; then a checkout after removing it links it whole.
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["many"] });
+  await Deno.remove(p.path("many"), { recursive: true });
+  const again = await p.pivot("checkout");
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals(await p.read("many/f7.txt"), "file 7");
 });

@@ -38,9 +38,9 @@ async function objects(p: TempProject): Promise<string[]> {
 }
 
 /** A project run at version 1 (committed), then at version 2; a second passes (ctime has seconds). */
-async function twoVersions(): Promise<TempProject> {
+async function twoVersions(pipeline = PIPELINE): Promise<TempProject> {
   const p = await TempProject.create({
-    "pipeline.ts": PIPELINE,
+    "pipeline.ts": pipeline,
     ".gitignore": "model.txt\nparts/\n",
   });
   try {
@@ -180,4 +180,30 @@ test("gc removes the directory digests (dirObjects) of the manifests it removes"
   await Deno.remove(p.path("parts"), { recursive: true });
   assertEquals((await p.pivot("checkout")).code, 0);
   assertEquals(await p.read("parts/a.txt"), "part a 2\n");
+});
+
+test("gc removes the chunked object stamps (objectChunk) of the large directory manifests it removes", async () => {
+  // parts/ with 1,000 files more (the same in both versions): its stamps in chunks per manifest.
+  await using p = await twoVersions(PIPELINE.replace(
+    `    return { model:`,
+    `    for (let i = 0; i < 1000; i++) Deno.writeTextFileSync(outs.parts + "/c" + i + ".txt", "c " + i);\n    return { model:`,
+  ));
+  const chunked = async () => {
+    const state = await p.state();
+    const keys = (await state.list([NS.objectChunk])).map(({ key }) => String(key[1]));
+    await p.closeState();
+    return [...new Set(keys)].sort();
+  };
+  const before = await chunked();
+  assertEquals(before.length, 2, JSON.stringify(before));
+  assertEquals((await gcJson(p)).objects, 3);
+  const after = await chunked();
+  const left = await objects(p);
+  assertEquals(after.length, 1, JSON.stringify(after));
+  assert(left.includes(after[0]), "the chunks kept are the kept manifest's");
+  assert(!left.includes(before.find((m) => m !== after[0])!), "the removed manifest's went");
+  // The kept chunks still serve: parts/ restores from the cache.
+  await Deno.remove(p.path("parts"), { recursive: true });
+  assertEquals((await p.pivot("checkout")).code, 0);
+  assertEquals(await p.read("parts/c999.txt"), "c 999");
 });

@@ -11,7 +11,7 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { CreatePace } from "../../lib/storage/cache.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
-import { stampOf } from "../../lib/storage/state.ts";
+import { NS, stampOf } from "../../lib/storage/state.ts";
 import { readLock } from "../../lib/storage/lock_file.ts";
 import { WRITER_FROM } from "../../lib/storage/object_writer.ts";
 import { engineProject } from "./_engine.ts";
@@ -196,4 +196,29 @@ test("a large directory out committed in hardlink mode: the same manifest on two
     }
   }
   assertEquals(manifests[0], manifests[1]);
+});
+
+test("a 10,000-file directory out committed in hardlink mode: its objects' stamps in ten chunks for its manifest, none an entry of its own, each its object's", async () => {
+  const n = 10_000;
+  await using project = await engineProject(linkedFiles(n), {
+    checkoutMode: "hardlink",
+    pace: new CreatePace(),
+  });
+  const committed = await committedFiles(project, n);
+  const { cache, state } = project.context;
+  await state.flush();
+  const count = async (prefix: Deno.KvKey) =>
+    (await Array.fromAsync(state.kv.list({ prefix }))).length;
+  const lock = await readLock(project.stage("gen").lockFile, "gen.lock", state);
+  const manifest = lock!.outs[0].hash;
+  assertEquals(await count([NS.objectChunk]), 10);
+  assertEquals(await count([NS.objectChunk, manifest]), 10);
+  const distinct = new Set(committed.map((f) => f.hash));
+  assertEquals(await count([NS.object]), 0);
+  assertEquals(distinct.size, n - n / 10 + 1);
+  for (const { path, hash } of committed) {
+    const objectInfo = await Deno.stat(cache.objectPath(hash));
+    assertEquals(await state.objectStamp(hash), stampOf(objectInfo), `${path}: its stamp`);
+    assert(await state.objectKnownAs(hash, stampOf(objectInfo)), path);
+  }
 });

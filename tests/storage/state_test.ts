@@ -492,3 +492,115 @@ test("discardPending drops streamed object stamps not yet committed", async () =
   await state.flush();
   assertEquals(await storedStamp(state, HASH), null);
 });
+
+/** `n` object hashes and stamps, the stamp of the `i`th with inode `i`. */
+function objectsOf(
+  n: number,
+): { hashes: string[]; stamps: { mtime: number; size: number; ino: number }[] } {
+  const hashes = Array.from({ length: n }, (_, i) => objectHash(i));
+  return { hashes, stamps: hashes.map((_, i) => ({ ...stamp, size: i % 7, ino: i })) };
+}
+
+test("a large directory's object stamps: chunks of a thousand for its manifest, written on flush, read by another process", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const { hashes, stamps } = objectsOf(10_000);
+  {
+    const state = await StateStore.open(stateDir);
+    state.streamObjectStamps();
+    state.rememberObjectChunks(HASH, hashes, stamps);
+    // Answered in this process at once; in KV only once flushed.
+    assertEquals(await state.objectStamp(objectHash(9_999)), stamps[9_999]);
+    assertEquals((await Array.fromAsync(state.kv.list({ prefix: [NS.objectChunk] }))).length, 0);
+    await state.close();
+  }
+  const kv = await Deno.openKv(`${stateDir}/state.db`);
+  try {
+    const chunks = await Array.fromAsync(kv.list({ prefix: [NS.objectChunk] }));
+    assertEquals(
+      chunks.map((c) => c.key),
+      [...Array(10).keys()].map((n) => [NS.objectChunk, HASH, n]),
+    );
+    assertEquals(
+      (await Array.fromAsync(kv.list({ prefix: [NS.object] }))).length,
+      0,
+      "no entry per object",
+    );
+  } finally {
+    kv.close();
+  }
+  // Another process: by the manifest's chunks, or by every chunk loaded at the first miss.
+  for (const manifest of [HASH, undefined]) {
+    const other = await StateStore.open(stateDir);
+    try {
+      if (manifest !== undefined) await other.loadObjectChunks(manifest);
+      for (const i of [0, 999, 1000, 4321, 9_999]) {
+        assertEquals(await other.objectStamp(objectHash(i)), stamps[i]);
+        assert(await other.objectKnownAs(objectHash(i), stamps[i]));
+        assert(
+          !(await other.objectKnownAs(objectHash(i), { ...stamps[i], mtime: stamp.mtime + 1 })),
+        );
+      }
+      assertEquals(await other.objectStamp(objectHash(10_000)), undefined);
+    } finally {
+      await other.close();
+    }
+  }
+});
+
+test("chunked object stamps with --no-commit: none written", async () => {
+  await using dir = await tempDir();
+  await using state = await openState(dir.root);
+  const { hashes, stamps } = objectsOf(1_500);
+  state.rememberObjectChunks(HASH, hashes, stamps);
+  state.discardPending();
+  await state.flush();
+  assertEquals((await Array.fromAsync(state.kv.list({ prefix: [NS.objectChunk] }))).length, 0);
+});
+
+test("an object stamp as f29076a wrote it (an entry per object) is still read, beside a chunk with another stamp", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const older = { ...stamp, ino: 7 };
+  {
+    // The old format, written by hand: `[object, hash]` → stamp and hash.
+    await Deno.mkdir(stateDir, { recursive: true });
+    const kv = await Deno.openKv(`${stateDir}/state.db`);
+    await kv.set([NS.object, HASH], { ...older, hash: HASH });
+    await kv.set([NS.object, objectHash(1)], { ...older, hash: objectHash(1) });
+    kv.close();
+  }
+  const state = await StateStore.open(stateDir);
+  try {
+    assertEquals(await state.objectStamp(HASH), older);
+    assert(await state.objectKnownAs(HASH, older));
+    // A chunk recorded later, with the object's newer stamp: either vouches; no other does.
+    state.rememberObjectChunks(objectHash(99), [HASH], [stamp]);
+    assert(await state.objectKnownAs(HASH, stamp));
+    assert(await state.objectKnownAs(HASH, older));
+    assert(!(await state.objectKnownAs(HASH, { ...stamp, ino: 8 })));
+    assertEquals(await state.objectStamp(objectHash(1)), older);
+  } finally {
+    await state.close();
+  }
+});
+
+test("a chunk of object stamps not shaped as this version writes them is ignored: its objects' stamps are unknown", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  await Deno.mkdir(stateDir, { recursive: true });
+  const kv = await Deno.openKv(`${stateDir}/state.db`);
+  await kv.set([NS.objectChunk, HASH, 0], { hashes: [objectHash(1)], stamps: [1, 2, 3] });
+  await kv.set([NS.objectChunk, HASH, 1], {
+    hashes: [objectHash(2), objectHash(3)],
+    stamps: new Float64Array([1, 2, 3]),
+  });
+  kv.close();
+  const state = await StateStore.open(stateDir);
+  try {
+    for (const n of [1, 2, 3]) assertEquals(await state.objectStamp(objectHash(n)), undefined);
+    assert(!(await state.objectKnownAs(objectHash(1), { mtime: 1, size: 2, ino: 3 })));
+  } finally {
+    await state.close();
+  }
+});

@@ -176,6 +176,7 @@ async function inCache(context: EngineContext, now: ArtifactHash): Promise<boole
   if (!now.isDir) return await restorable(context, now.hash, false);
   const manifest = await dirManifest(now, context.cache);
   if (!manifest) return false;
+  await context.state.loadObjectChunks(now.hash);
   for (const file of manifest.files) {
     if (!(await context.cache.verify(file.hash, context.state, context.warn))) return false;
   }
