@@ -38,7 +38,7 @@ import { copyTreeSync } from "../storage/copy.ts";
 import { type Hash, hashBytes, hashBytesSync, hashFile } from "../storage/hash.ts";
 import type { LockOut } from "../storage/lock_file.ts";
 import { eachLimited } from "../storage/pool.ts";
-import { type FileStamp, sameStamp, stampOf } from "../storage/state.ts";
+import { CHUNKED_FROM, type FileStamp, sameStamp, stampOf } from "../storage/state.ts";
 import type { EngineContext } from "./context.ts";
 import { lstatOrUndefined } from "../paths.ts";
 import { stampsDigest } from "../dir_walk.ts";
@@ -602,15 +602,6 @@ interface StoredDirectory {
    */
   readonly stampsKept?: boolean;
 }
-
-/**
- * Files of a directory out from which its objects' stamps are remembered in
- * chunks for its manifest (`NS.objectChunk`, a thousand a value) instead of
- * an entry each (`NS.object`): one chunk's worth. An entry cost ~20 µs to
- * commit whatever its size: at 100,000 files ~1.2 s of a first run's close
- * (docs/performance.md, "Object stamps in chunks by manifest").
- */
-export const CHUNKED_FROM = 1_000;
 
 /** True when a store of `files` files with `options` keeps its objects' stamps for chunks. */
 function keepsStamps(

@@ -27,7 +27,7 @@ import { dirname, join } from "node:path";
 import type { Cache } from "../storage/cache.ts";
 import { ensureDir } from "../storage/ensure_dir.ts";
 import { type Hash, hashBytes, hashFile } from "../storage/hash.ts";
-import type { StateStore } from "../storage/state.ts";
+import { CHUNKED_FROM, type FileStamp, stampOf, type StateStore } from "../storage/state.ts";
 import { PivotError } from "../errors.ts";
 import { type Backend, RemoteError, TransferError } from "./backend.ts";
 import { type ExistencePlan, findPresent, type RemoteIndex } from "./existence.ts";
@@ -106,6 +106,13 @@ interface Context {
   readonly queue: WorkQueue;
   readonly jobs: number;
   readonly prepareCopies: boolean;
+  /**
+   * Fetch: the files of large directories ({@link CHUNKED_FROM} files or
+   * more), whose objects' stamps are kept in `kept` when downloaded, for
+   * chunks by manifest, instead of remembered one by one.
+   */
+  readonly chunked: Set<Hash>;
+  readonly kept: Map<Hash, FileStamp>;
 }
 
 function contextOf(
@@ -129,6 +136,8 @@ function contextOf(
     queue,
     jobs,
     prepareCopies: options.prepareCopies ?? false,
+    chunked: new Set(),
+    kept: new Map(),
   };
 }
 
@@ -262,6 +271,7 @@ export async function fetchObjects(
   const { progress } = context;
   sweepDownloads(cache);
   const list = [...targets];
+  const files = new Map<Hash, readonly Hash[]>();
   const wanted = new Set<Hash>();
   const want = (hash: Hash) => {
     if (wanted.has(hash)) return;
@@ -280,18 +290,53 @@ export async function fetchObjects(
       if (isDir) want(hash);
     }
     await context.queue.drain();
+    // The manifests' files, those of large directories marked first: their
+    // downloads' stamps are remembered for the manifest, in chunks.
+    for (const { hash, isDir } of list) {
+      if (!isDir || files.has(hash) || !cache.has(hash)) continue;
+      const hashes = (await cache.readManifest(hash))?.files.map((file) => file.hash) ?? [];
+      files.set(hash, hashes);
+      if (hashes.length >= CHUNKED_FROM) for (const file of hashes) context.chunked.add(file);
+    }
     for (const { hash, isDir } of list) {
       if (!isDir) want(hash);
-      else if (cache.has(hash)) {
-        const manifest = await cache.readManifest(hash);
-        for (const file of manifest?.files ?? []) want(file.hash);
-      }
+      else for (const file of files.get(hash) ?? []) want(file);
     }
     await context.queue.drain();
   } finally {
+    // Also when stopped (a failing remote, Ctrl-C): the objects placed so far keep their stamps.
+    await rememberChunks(context, files);
     await remote.index.save();
   }
   return { ...progress.summary };
+}
+
+/**
+ * Remember, for each large directory's manifest among `files` (manifest →
+ * its files' hashes), the stamps of those of its objects this fetch
+ * downloaded ({@link Context.kept}): chunks added to any it has
+ * (`StateStore.addObjectChunks`), written with the session's other state.
+ */
+async function rememberChunks(
+  context: Context,
+  files: ReadonlyMap<Hash, readonly Hash[]>,
+): Promise<void> {
+  const { kept, state } = context;
+  if (kept.size === 0) return;
+  for (const [manifest, all] of files) {
+    if (all.length < CHUNKED_FROM) continue;
+    const hashes: Hash[] = [];
+    const stamps: FileStamp[] = [];
+    const seen = new Set<Hash>();
+    for (const hash of all) {
+      const stamp = kept.get(hash);
+      if (stamp === undefined || seen.has(hash)) continue;
+      seen.add(hash);
+      hashes.push(hash);
+      stamps.push(stamp);
+    }
+    await state.addObjectChunks(manifest, hashes, stamps);
+  }
 }
 
 /** Size of the cache object `hash`, or undefined when it is not there. */
@@ -516,8 +561,12 @@ async function downloadObject(context: Context, hash: Hash): Promise<void> {
     ensureDir(dirname(object));
     Deno.renameSync(temp, object);
     placed = true;
-    // Checked just now: a checkout right after (pull) need not hash it again.
-    await cache.rememberVerified(hash, context.state);
+    // Checked just now: a checkout right after (pull) need not hash it
+    // again. A large directory's file: its stamp kept for the manifest's
+    // chunks (rememberChunks), recorded once the fetch ends.
+    if (context.chunked.has(hash)) {
+      context.kept.set(hash, stampOf(Deno.statSync(cache.objectPath(hash))));
+    } else await cache.rememberVerified(hash, context.state);
     if (copy !== undefined && bytes) {
       // A small object's workspace copy, from the same bytes: checkout
       // then renames it into place instead of copying the object (a copy

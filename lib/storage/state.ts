@@ -89,6 +89,16 @@ export const CHUNK_STAMPS = 1_000;
 // Estimated serialised bytes of one chunk's value at most.
 const CHUNK_BYTES = 48_000;
 
+/**
+ * Files of a directory from which its objects' stamps are remembered in
+ * chunks for its manifest ({@link NS.objectChunk}) instead of an entry each
+ * ({@link NS.object}): one chunk's worth. An entry cost ~20 µs to commit
+ * whatever its size: at 100,000 files ~1.2 s of a first run's close
+ * (docs/performance.md, "Object stamps in chunks by manifest"). A run's
+ * directory out, and the objects a fetch downloads for a directory.
+ */
+export const CHUNKED_FROM = 1_000;
+
 /** What identifies a file version without reading it. */
 export interface FileStamp {
   /** Modification time, ms since the epoch. */
@@ -279,6 +289,8 @@ export class StateStore {
    */
   readonly #chunksRead: ObjectChunk[] = [];
   readonly #chunksHere: ObjectChunk[] = [];
+  /** Per manifest, the number after the last chunk of stamps remembered by this process. */
+  readonly #chunksNext = new Map<string, number>();
   /**
    * The chunks indexed, and each object's slot in them (chunk number ×
    * {@link CHUNK_SLOTS} + place): a number a stamp, not an object; the
@@ -426,7 +438,38 @@ export class StateStore {
     hashes: readonly string[],
     stamps: readonly FileStamp[],
   ): void {
-    let n = 0;
+    this.#rememberChunks(manifest, hashes, stamps, 0);
+  }
+
+  /**
+   * {@link rememberObjectChunks} for some of the manifest `manifest`'s
+   * objects (a fetch's downloads: the others were there already), in chunks
+   * numbered after those stored or remembered here for it, which stay: the
+   * stamps of its other objects are not overwritten. Each record was true
+   * when written, so an object in two chunks matches either
+   * ({@link objectKnownAs}).
+   */
+  async addObjectChunks(
+    manifest: string,
+    hashes: readonly string[],
+    stamps: readonly FileStamp[],
+  ): Promise<void> {
+    if (hashes.length === 0) return;
+    let first = this.#chunksNext.get(manifest) ?? 0;
+    for await (const { key } of this.#kv.list({ prefix: [NS.objectChunk, manifest] })) {
+      const n = key[2];
+      if (typeof n === "number" && n >= first) first = n + 1;
+    }
+    this.#rememberChunks(manifest, hashes, stamps, first);
+  }
+
+  #rememberChunks(
+    manifest: string,
+    hashes: readonly string[],
+    stamps: readonly FileStamp[],
+    first: number,
+  ): void {
+    let n = first;
     let start = 0;
     let bytes = 0;
     const write = (end: number) => {
@@ -441,6 +484,7 @@ export class StateStore {
       bytes += size;
     }
     if (start < hashes.length) write(hashes.length);
+    this.#chunksNext.set(manifest, Math.max(n, this.#chunksNext.get(manifest) ?? 0));
   }
 
   /**

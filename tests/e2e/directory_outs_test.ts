@@ -572,3 +572,63 @@ test("a large hardlinked directory out whose stamps are in chunks: an object wri
   assertEquals(again.code, 0, again.stderr);
   assertEquals(await p.read("many/f7.txt"), "file 7");
 });
+
+test("a large directory pulled into an empty cache: its objects' stamps are recorded in chunks for its manifest; checkout and push re-hash none; an object corrupted after is caught", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": STREAMED_PIPELINE(2500),
+    ".pivot/config.yaml":
+      "core:\n  remote: share\nremotes:\n  share:\n    url: share\n  other:\n    url: other\n",
+  });
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["many"] });
+  await Deno.mkdir(p.path("share"));
+  const pushed = await p.pivot("push");
+  assertEquals(pushed.code, 0, pushed.stderr);
+  // An empty cache and state, the workspace directory gone: all comes from the remote.
+  for (const path of [".pivot/cache", ".pivot/state", "many"]) {
+    await Deno.remove(p.path(path), { recursive: true });
+  }
+  const pull = await p.pivot("pull", "--json");
+  assertEquals(pull.code, 0, pull.stderr);
+  assertEquals(JSON.parse(pull.stdout).transferred, 2501, pull.stdout);
+  assertEquals(await p.read("many/f1234.txt"), "file 1234");
+
+  const hashes = new Set<string>();
+  for (let i = 0; i < 2500; i++) hashes.add(await hashFile(p.path("many", `f${i}.txt`)));
+  const noEntry = async (when: string) => {
+    const entries = [...(await objectStamps(p)).keys()].filter((hash) => hashes.has(hash));
+    assertEquals(entries, [], `${when}: no [object, …] entry of a file (none re-hashed)`);
+  };
+  await noEntry("pull");
+  const chunked = await chunkedStamps(p);
+  assertEquals(chunked.values, 3);
+  assertEquals(chunked.manifests.size, 1);
+  assertEquals(chunked.inodes.size, 2500);
+  for (const i of [0, 1234, 2499]) {
+    const hash = await hashFile(p.path("many", `f${i}.txt`));
+    const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
+    assertEquals(chunked.inodes.get(hash), object.ino, `f${i}.txt's object stamp`);
+  }
+
+  // A checkout of the removed directory and a push to a new remote read the chunks.
+  await Deno.remove(p.path("many"), { recursive: true });
+  const checkout = await p.pivot("checkout");
+  assertEquals(checkout.code, 0, checkout.stderr);
+  assertEquals(await p.read("many/f7.txt"), "file 7");
+  await Deno.mkdir(p.path("other"));
+  const again = await p.pivot("push", "--json", "-r", "other");
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals(JSON.parse(again.stdout).transferred, 2501, again.stdout);
+  await noEntry("checkout and push");
+  assertEquals((await chunkedStamps(p)).values, 3);
+
+  // An object written in place after the pull: its stamp matches no record, so it is re-read and caught.
+  const hash = await hashFile(p.path("many", "f99.txt"));
+  const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, "evil", { append: true });
+  await Deno.remove(p.path("many"), { recursive: true });
+  const caught = await p.pivot("checkout");
+  assertEquals(caught.code, 1, caught.stderr);
+  assert(caught.stderr.includes(`cache object ${hash} is corrupt`), caught.stderr);
+  assertEquals(await p.exists("many"), false);
+});

@@ -548,6 +548,37 @@ test("a large directory's object stamps: chunks of a thousand for its manifest, 
   }
 });
 
+test("chunks added for some of a manifest's objects (a fetch's downloads) are numbered after its chunks stored or remembered here, which stay", async () => {
+  await using dir = await tempDir();
+  const stateDir = dir.path("state");
+  const { hashes, stamps } = objectsOf(3_500);
+  {
+    const state = await StateStore.open(stateDir);
+    state.rememberObjectChunks(HASH, hashes.slice(0, 1_500), stamps.slice(0, 1_500));
+    await state.flush();
+    // Two chunks stored; one more remembered here and not yet written.
+    await state.addObjectChunks(HASH, hashes.slice(1_500, 2_000), stamps.slice(1_500, 2_000));
+    await state.addObjectChunks(HASH, [], []);
+    await state.close();
+  }
+  {
+    const state = await StateStore.open(stateDir);
+    await state.addObjectChunks(HASH, hashes.slice(2_000), stamps.slice(2_000));
+    await state.close();
+  }
+  const other = await StateStore.open(stateDir);
+  try {
+    const keys = (await other.list([NS.objectChunk, HASH])).map(({ key }) => key[2]);
+    assertEquals(keys, [0, 1, 2, 3, 4]);
+    await other.loadObjectChunks(HASH);
+    for (const i of [0, 1_499, 1_500, 1_999, 2_000, 3_499]) {
+      assert(await other.objectKnownAs(objectHash(i), stamps[i]), `object ${i}`);
+    }
+  } finally {
+    await other.close();
+  }
+});
+
 test("chunked object stamps with --no-commit: none written", async () => {
   await using dir = await tempDir();
   await using state = await openState(dir.root);
