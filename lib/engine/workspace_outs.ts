@@ -808,10 +808,12 @@ async function storeLinked(
 
 /**
  * Store the content of an out at `at` (a file, or a directory with
- * `manifest`) in the cache, linking when `link`.
+ * `manifest`) in the cache, linking when `link`. A directory of
+ * {@link CHUNKED_FROM} files or more has its objects' stamps remembered in
+ * chunks for its manifest, once every object is stored.
  */
 async function storeContent(
-  cache: EngineContext["cache"],
+  { cache, state }: Pick<EngineContext, "cache" | "state">,
   at: string,
   hashed: {
     readonly hash: Hash;
@@ -825,10 +827,22 @@ async function storeContent(
     else await cache.storeFile(at, hashed.hash, link);
     return;
   }
-  await eachLimited(hashed.manifest.files, PARALLEL_FILES, async (file) => {
-    await cache.storeFile(join(at, file.path), file.hash, link);
+  const files = hashed.manifest.files;
+  if (files.length < CHUNKED_FROM) {
+    await eachLimited(files, PARALLEL_FILES, async (file) => {
+      await cache.storeFile(join(at, file.path), file.hash, link);
+    });
+    await cache.storeManifest(hashed.manifest);
+    return;
+  }
+  // Each object's stamp as stored or found intact, remembered for the manifest.
+  const batch = cache.batch(files.length, { stampsKept: true });
+  const stamps: FileStamp[] = new Array(files.length);
+  await eachLimited(files, PARALLEL_FILES, async (file, i) => {
+    stamps[i] = (await cache.storeFile(join(at, file.path), file.hash, link, batch)).stamp;
   });
-  await cache.storeManifest(hashed.manifest);
+  const hash = await cache.storeManifest(hashed.manifest);
+  state.rememberObjectChunks(hash, files.map((file) => file.hash), stamps);
 }
 
 /** Remember the hashes of an out just placed in the workspace, so they are not re-read. */
@@ -1080,7 +1094,7 @@ export async function storeWorkspaceOuts(
       ? await dirManifest(now, context.cache) ??
         (await storeDirectory(context.cache, out.abs, { store: false, link: false })).manifest
       : undefined;
-    await storeContent(context.cache, out.abs, { hash: now.hash, manifest }, link);
+    await storeContent(context, out.abs, { hash: now.hash, manifest }, link);
     ignoreCachedOut(context, out);
     result.push(
       now.isDir

@@ -632,3 +632,23 @@ test("a large directory pulled into an empty cache: its objects' stamps are reco
   assert(caught.stderr.includes(`cache object ${hash} is corrupt`), caught.stderr);
   assertEquals(await p.exists("many"), false);
 });
+
+test("a large directory out stored by `pivot commit`: its objects' stamps in chunks for its manifest, none one by one", async () => {
+  await using p = await TempProject.create({ "pipeline.ts": STREAMED_PIPELINE(2500) });
+  const dry = await p.events("repro", "--no-commit");
+  assertEquals(TempProject.byStatus(dry.events), { ran: ["many"] });
+  const commit = await p.pivot("commit");
+  assertEquals(commit.code, 0, commit.stderr);
+  const hashes = new Set<string>();
+  for (let i = 0; i < 2500; i++) hashes.add(await hashFile(p.path("many", `f${i}.txt`)));
+  const entries = [...(await objectStamps(p)).keys()].filter((hash) => hashes.has(hash));
+  assertEquals(entries, [], "no [object, …] entry of a file");
+  const chunked = await chunkedStamps(p);
+  assertEquals([chunked.values, chunked.manifests.size, chunked.inodes.size], [3, 1, 2500]);
+  for (const i of [0, 2499]) {
+    const hash = await hashFile(p.path("many", `f${i}.txt`));
+    const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
+    assertEquals(chunked.inodes.get(hash), object.ino, `f${i}.txt's object stamp`);
+  }
+  assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["many"] });
+});
