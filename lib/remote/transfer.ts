@@ -296,7 +296,8 @@ export async function fetchObjects(
       if (!isDir || files.has(hash) || !cache.has(hash)) continue;
       const hashes = (await cache.readManifest(hash))?.files.map((file) => file.hash) ?? [];
       files.set(hash, hashes);
-      if (hashes.length >= CHUNKED_FROM) for (const file of hashes) context.chunked.add(file);
+      if (hashes.length < CHUNKED_FROM) continue;
+      for (const file of hashes) context.chunked.add(file);
     }
     for (const { hash, isDir } of list) {
       if (!isDir) want(hash);
