@@ -374,6 +374,31 @@ export async function restorable(
   return true;
 }
 
+/**
+ * The locked outs of an up-to-date stage that are in the workspace but not
+ * whole in the cache: those `decide` found missing ({@link Decision.recache}:
+ * a file's object, a directory's manifest), and each directory whose
+ * manifest is there but not every one of its files' objects (removed by
+ * hand, or moved aside as corrupt). `decide` looks no further than the
+ * manifest, as a no-op `repro` must not look for every object of a large
+ * directory; `verify` and `commit` call this to look.
+ */
+export async function missingFromCache(
+  cache: EngineContext["cache"],
+  decision: Decision,
+): Promise<LockOut[]> {
+  const missing = [...decision.recache];
+  const settled = new Set([...decision.recache, ...decision.restore].map((out) => out.path));
+  for (const out of decision.stage.outs) {
+    if (!out.cache || !out.isDir || settled.has(out.path)) continue;
+    const locked = decision.lock?.outs.find((o) => o.path === out.path);
+    if (locked === undefined) continue;
+    const manifest = await cache.readManifest(locked.hash);
+    if (!manifest?.files.every((file) => cache.has(file.hash))) missing.push(locked);
+  }
+  return missing;
+}
+
 async function allRestorable(
   context: EngineContext,
   entry: RunCacheEntry,

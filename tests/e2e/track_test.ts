@@ -95,7 +95,7 @@ test("a stage depends on tracked data; status reports changed tracked data; chec
   const ok = await p.pivot("verify");
   assertEquals([ok.code, ok.stdout], [
     0,
-    "OK: 1 stages up to date and 2 tracked paths, everything restorable.\n",
+    "OK: 1 stage up to date and 2 tracked paths, everything restorable.\n",
   ]);
   const clean = await p.pivot("status", "--check");
   assertEquals(clean.code, 0, clean.stdout);

@@ -8,6 +8,7 @@
 import { listTree, TempProject } from "../_project.ts";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
+import { hashFile } from "../../lib/storage/hash.ts";
 
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 
@@ -102,4 +103,56 @@ test("an out that nothing can restore fails verify; --allow-missing accepts abse
   assertEquals([allowed.code, allowed.stdout], [0, "OK: 2 stages up to date, nothing changed.\n"]);
   await p.write("input.txt", "7");
   assertEquals((await problems(p, "--allow-missing")).map((x) => x.stage), ["double", "report"]);
+});
+
+test("outs in the workspace but not whole in the cache fail verify until 'pivot commit' stores them", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+
+export const pipeline = new Pipeline("verify_cache");
+
+pipeline.stage({
+  name: "split",
+  outs: { parts: out("parts/") },
+  run: (_deps, ctx) => {
+    Deno.mkdirSync(ctx.outs.parts, { recursive: true });
+    for (const n of [1, 2, 3]) Deno.writeTextFileSync(\`\${ctx.outs.parts}/p\${n}.txt\`, \`part \${n}\\n\`);
+  },
+});
+
+pipeline.stage({
+  name: "note",
+  outs: { note: out("note.txt", loaders.text()) },
+  run: () => ({ note: "a note\\n" }),
+});
+`,
+  });
+  assertEquals((await p.pivot("repro")).code, 0);
+  assertEquals(await problems(p), []);
+  // Objects gone from the cache (removed by hand, or moved aside as
+  // corrupt): one file of the directory (its manifest stays) and the file
+  // out's; the workspace is intact.
+  const objectOf = (hash: string) =>
+    p.path(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`);
+  await Deno.remove(objectOf(await hashFile(p.path("parts/p2.txt"))));
+  await Deno.remove(objectOf(await hashFile(p.path("note.txt"))));
+  const found = await problems(p);
+  assertEquals(found.map((x) => [x.stage, x.path]), [["split", "parts"], ["note", "note.txt"]]);
+  assertMatch(found[0].problem, /in the workspace but not in the cache: 'pivot commit split'/);
+  assertEquals(await problems(p, "--allow-missing"), []);
+
+  // What verify advises works: commit stores what the cache lacks.
+  const commit = await p.pivot("commit");
+  assertEquals(
+    [commit.code, commit.stdout],
+    [0, "committed  split\ncommitted  note\n"],
+    commit.stderr,
+  );
+  assertEquals(await problems(p), []);
+  assertEquals((await p.pivot("commit")).stdout, "", "nothing left to store");
+  await Deno.remove(p.path("parts"), { recursive: true });
+  await Deno.remove(p.path("note.txt"));
+  assertEquals((await p.pivot("checkout")).code, 0);
+  assertEquals(await p.read("parts/p2.txt"), "part 2\n");
+  assertEquals(await p.read("note.txt"), "a note\n");
 });

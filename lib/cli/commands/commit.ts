@@ -18,7 +18,8 @@ import {
 } from "../../engine/stage_lock.ts";
 import type { LockHolder } from "../../storage/exec_lock.ts";
 import { PivotError } from "../../errors.ts";
-import { storeWorkspaceOuts } from "../../engine/workspace_outs.ts";
+import { recacheOut, storeWorkspaceOuts } from "../../engine/workspace_outs.ts";
+import { missingFromCache } from "../../engine/decide.ts";
 import type { Command } from "../command.ts";
 import { withSession } from "../session.ts";
 import { selectStages } from "../targets.ts";
@@ -51,7 +52,12 @@ export const commit: Command = {
           { forced: false, signal: env.signal, onWait },
           async (decision): Promise<Committed> => {
             if (decision.status === "up-to-date" && decision.restore.length === 0) {
-              return "unchanged";
+              // Recorded as it is; only what the cache lacks is stored.
+              const missing = await missingFromCache(context.cache, decision);
+              for (const locked of missing) {
+                await recacheOut(context, stage.outs.find((o) => o.path === locked.path)!, locked);
+              }
+              return missing.length > 0 ? "committed" : "unchanged";
             }
             try {
               await recordRun(context, decision, await storeWorkspaceOuts(context, stage));

@@ -6,12 +6,14 @@
  * one line per problem.
  *
  * It decides exactly as `repro` does (the same `decide` per stage, with the
- * same caches), and only reads: it costs what a no-op `repro` costs.
+ * same caches), and only reads: it costs what a no-op `repro` costs, plus a
+ * look for each file object of the directory outs in the workspace (a no-op
+ * looks only for their manifests).
  *
  * @module
  */
 
-import type { Decision } from "../../engine/decide.ts";
+import { type Decision, missingFromCache } from "../../engine/decide.ts";
 import { stageKey } from "../../engine/context.ts";
 import type { Cache } from "../../storage/cache.ts";
 import type { Hash } from "../../storage/hash.ts";
@@ -91,7 +93,7 @@ export const verify: Command = {
         const problem = stageProblem(decision, allowMissing || onRemote);
         if (problem) problems.push({ stage: decision.stage.name, problem });
         if (!localCacheCounts || decision.status !== "up-to-date") continue;
-        for (const out of decision.recache) {
+        for (const out of await missingFromCache(cache, decision)) {
           problems.push({
             stage: decision.stage.name,
             path: out.path,
@@ -144,7 +146,7 @@ export const verify: Command = {
       } else if (!env.output.quiet) {
         const trackedText = tracked.length > 0 ? ` and ${tracked.length} tracked paths` : "";
         const stagesText = graph.order.length > 0
-          ? `${decisions.length} stages up to date`
+          ? `${decisions.length} ${decisions.length === 1 ? "stage" : "stages"} up to date`
           : "no stages";
         env.output.line(
           `OK: ${stagesText}${trackedText}, ${
