@@ -393,8 +393,7 @@ export async function missingFromCache(
     if (!out.cache || !out.isDir || settled.has(out.path)) continue;
     const locked = decision.lock?.outs.find((o) => o.path === out.path);
     if (locked === undefined) continue;
-    const manifest = await cache.readManifest(locked.hash);
-    if (!manifest?.files.every((file) => cache.has(file.hash))) missing.push(locked);
+    if (!(await cache.hasWhole(locked.hash, true))) missing.push(locked);
   }
   return missing;
 }

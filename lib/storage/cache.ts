@@ -175,6 +175,18 @@ export class Cache {
       : join(this.dir, "files", hash.slice(0, 2), hash.slice(2));
   }
 
+  /**
+   * True when the cache holds `hash` whole: its object, and for a directory
+   * (`isDir`) its manifest's and every one of its files' objects (their
+   * content is not checked).
+   */
+  async hasWhole(hash: Hash, isDir: boolean): Promise<boolean> {
+    if (!this.has(hash)) return false;
+    if (!isDir) return true;
+    const manifest = await this.readManifest(hash);
+    return manifest !== undefined && manifest.files.every((file) => this.has(file.hash));
+  }
+
   /** True when an object for `hash` exists (its content is not checked). */
   has(hash: Hash): boolean {
     try {

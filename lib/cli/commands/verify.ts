@@ -15,7 +15,6 @@
 
 import { type Decision, missingFromCache } from "../../engine/decide.ts";
 import { stageKey } from "../../engine/context.ts";
-import type { Cache } from "../../storage/cache.ts";
 import type { Hash } from "../../storage/hash.ts";
 import type { Command } from "../command.ts";
 import { withSession } from "../session.ts";
@@ -112,7 +111,7 @@ export const verify: Command = {
           continue;
         }
         if (!localCacheCounts) continue;
-        if (!(await inCache(cache, data.hash, data.files !== undefined))) {
+        if (!(await cache.hasWhole(data.hash, data.files !== undefined))) {
           problems.push({
             path: data.path,
             problem: status === "missing"
@@ -195,12 +194,4 @@ function stageProblem(decision: Decision, allowMissing: boolean): string | undef
     }
   }
   return `not up to date: ${details.join("; ")}: run 'pivot repro ${decision.stage.name}'`;
-}
-
-/** True when the cache holds `hash` (for a directory, its manifest and every file). */
-async function inCache(cache: Cache, hash: Hash, isDir: boolean): Promise<boolean> {
-  if (!cache.has(hash)) return false;
-  if (!isDir) return true;
-  const manifest = await cache.readManifest(hash);
-  return manifest !== undefined && manifest.files.every((file) => cache.has(file.hash));
 }
