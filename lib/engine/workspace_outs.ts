@@ -828,21 +828,16 @@ async function storeContent(
     return;
   }
   const files = hashed.manifest.files;
-  if (files.length < CHUNKED_FROM) {
-    await eachLimited(files, PARALLEL_FILES, async (file) => {
-      await cache.storeFile(join(at, file.path), file.hash, link);
-    });
-    await cache.storeManifest(hashed.manifest);
-    return;
-  }
-  // Each object's stamp as stored or found intact, remembered for the manifest.
-  const batch = cache.batch(files.length, { stampsKept: true });
+  // A large directory: each object's stamp as stored or found intact,
+  // remembered for the manifest instead of one by one.
+  const chunked = files.length >= CHUNKED_FROM;
+  const batch = chunked ? cache.batch(files.length, { stampsKept: true }) : undefined;
   const stamps: FileStamp[] = new Array(files.length);
   await eachLimited(files, PARALLEL_FILES, async (file, i) => {
     stamps[i] = (await cache.storeFile(join(at, file.path), file.hash, link, batch)).stamp;
   });
   const hash = await cache.storeManifest(hashed.manifest);
-  state.rememberObjectChunks(hash, files.map((file) => file.hash), stamps);
+  if (chunked) state.rememberObjectChunks(hash, files.map((file) => file.hash), stamps);
 }
 
 /** Remember the hashes of an out just placed in the workspace, so they are not re-read. */
