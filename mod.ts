@@ -15,7 +15,8 @@
  * - {@link dep} declares an input; {@link out}, {@link metric}, {@link plot}
  *   and {@link incremental} declare outputs.
  * - `loaders` reads and writes files: `json`, `yaml`, `csv`, `jsonl`, `text`,
- *   `bytes` and `pathOnly`, or any object with `load`/`save`.
+ *   `bytes`, `files` (a directory as an object of its files) and `pathOnly`,
+ *   or any object with `load`/`save`.
  *
  * @example
  * ```ts
@@ -38,7 +39,8 @@
  * The built-in loaders, which read a dep into the value a stage receives and
  * save a returned value into an out: {@link loaders.json}, {@link loaders.yaml},
  * {@link loaders.csv}, {@link loaders.jsonl}, {@link loaders.text},
- * {@link loaders.bytes} and {@link loaders.pathOnly}.
+ * {@link loaders.bytes}, {@link loaders.files} (a directory) and
+ * {@link loaders.pathOnly}.
  *
  * @example
  * ```ts
@@ -55,6 +57,7 @@ export type {
   CsvColumnValue,
   CsvOptions,
   CsvRow,
+  FilesOptions,
   JsonOptions,
   Loader,
   PathOnlyLoader,

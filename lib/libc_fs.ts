@@ -382,6 +382,66 @@ export function writeObjectFile(
   }
 }
 
+let readBitsKept: boolean | undefined;
+
+/**
+ * True when this process's umask takes no read bit away, so a file opened
+ * with mode 0444 is 0444 exactly: read once, from `/proc/self/status`
+ * (Linux 4.7 on; `umask(2)` cannot be read without setting it, for every
+ * thread at once). False when it cannot be read.
+ */
+function umaskKeepsReadBits(): boolean {
+  if (readBitsKept === undefined) {
+    try {
+      const line = /^Umask:\s*([0-7]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+      readBitsKept = line !== null && (parseInt(line[1], 8) & 0o444) === 0;
+    } catch {
+      readBitsKept = false;
+    }
+  }
+  return readBitsKept;
+}
+
+/**
+ * Make the file `path` (in an existing directory; nothing may be there) with
+ * content `bytes`: read-only (mode 0444 exactly, whatever the umask) with
+ * `readOnly`, else as a new file is made (0666 less the umask). Open with
+ * `O_CREAT | O_EXCL`, (`fchmod`,) write, `statx` of the open file, close:
+ * the files of a directory a stage returned (`loaders.files()`), written
+ * once from memory. Returns the stamp of the file made.
+ *
+ * Undefined where libc cannot be used or any call fails: nothing of this
+ * call is left (a file it made is removed; one already at `path` is not its
+ * own and is left), and the caller writes the file with Deno's calls, which
+ * throw as they do.
+ */
+export function writeNewFile(
+  path: string,
+  bytes: Uint8Array,
+  readOnly: boolean,
+): StatStamp | undefined {
+  const lib = libcWithPath(path);
+  if (lib === null) return undefined;
+  const fd = lib.openMode(
+    pathBytes,
+    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+    readOnly ? 0o444 : 0o666,
+  );
+  if (fd < 0) return undefined;
+  let stamp: StatStamp | undefined;
+  try {
+    // Made 0444 by the open itself unless the umask takes a read bit away.
+    stamp = readOnly && !umaskKeepsReadBits()
+      ? readOnlyWithContent(lib, fd, bytes)
+      : withContent(lib, fd, bytes);
+  } finally {
+    if (lib.close(fd) !== 0) stamp = undefined;
+    // Not made whole: the file goes (`pathBytes` still holds its name).
+    if (stamp === undefined) lib.unlink(pathBytes);
+  }
+  return stamp;
+}
+
 /**
  * Make the new file open at `fd` read-only (mode 0444 exactly, whatever the
  * umask) with content `bytes`: its stamp, from `statx` of the open file, or
@@ -389,6 +449,14 @@ export function writeObjectFile(
  */
 function readOnlyWithContent(lib: Libc, fd: number, bytes: Uint8Array): StatStamp | undefined {
   if (lib.fchmod(fd, 0o444) !== 0) return undefined;
+  return withContent(lib, fd, bytes);
+}
+
+/**
+ * Write `bytes` to the new file open at `fd`: its stamp, from `statx` of
+ * the open file, or undefined when any call fails.
+ */
+function withContent(lib: Libc, fd: number, bytes: Uint8Array): StatStamp | undefined {
   for (let done = 0; done < bytes.length;) {
     const n = Number(
       lib.write(fd, done === 0 ? bytes : bytes.subarray(done), BigInt(bytes.length - done)),

@@ -71,3 +71,9 @@ test("deno check rejects a plot template that does not exist", async () => {
   assertEquals(result.code, 1);
   assertMatch(result.stderr, /Type '"pie"' is not assignable to type 'PlotTemplate/);
 });
+
+test("deno check rejects files of the wrong type for a loaders.files() out", async () => {
+  const result = await check("wrong_files.ts");
+  assertEquals(result.code, 1);
+  assertMatch(result.stderr, /Type 'number' is not assignable to type 'string'/);
+});

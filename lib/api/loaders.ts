@@ -29,6 +29,7 @@
  */
 
 import { LOADER_SPEC, type LoaderSpec, PATH_ONLY } from "../model/loader_spec.ts";
+import { contentOf, FILES_KIND, returnedFiles } from "../model/returned_files.ts";
 
 /**
  * Reads a file into a value of type `T`: the part of a loader a dep needs.
@@ -566,6 +567,137 @@ function convertCell(cell: string | undefined, type: CsvColumnType, column: stri
     throw new Error(`${path}: column '${column}': expected a number, got '${cell}'`);
   }
   return value;
+}
+
+/**
+ * Options of `loaders.files()`.
+ *
+ * @example
+ * ```ts
+ * import { type FilesOptions, loaders } from "jsr:@pivot/core";
+ *
+ * const asText: FilesOptions = { text: true };
+ * const pages = loaders.files(asText); // Record<string, string>
+ * ```
+ */
+export interface FilesOptions {
+  /** Contents as UTF-8 strings instead of bytes (default `false`). */
+  text?: boolean | undefined;
+}
+
+/**
+ * A directory as an object of its files: relative path (`sub/a.txt`) →
+ * content. For a directory dep or out (a path ending in `/`).
+ *
+ * As an out, the stage returns the object and Pivot writes the files: with
+ * the permissions of Pivot, not of the stage's sandbox, straight into the
+ * cache and the workspace, each file hashed from memory and written once.
+ * For thousands of small files this is much faster than writing them at
+ * `ctx.outs.<name>` (docs/returned_files.md). Paths must stay inside the
+ * directory (relative, no `..`, no path both a file and a directory of
+ * another); a wrong one fails the stage, naming it, and nothing is written.
+ * As a dep, the stage receives every file of the directory, read whole.
+ *
+ * @param options `{ text: true }` for string contents (UTF-8).
+ * @returns A loader of `Record<string, string>` for deps and outs.
+ *
+ * @example A stage that returns a directory of text files
+ * ```ts
+ * import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+ *
+ * export const pipeline = new Pipeline("files_demo");
+ * pipeline.stage({
+ *   name: "split",
+ *   deps: { words: dep("words.txt", loaders.text()) },
+ *   outs: { pages: out("pages/", loaders.files({ text: true })) },
+ *   run: ({ words }) => ({
+ *     pages: Object.fromEntries(
+ *       words.split("\n").filter((w) => w !== "").map((w) => [`${w[0]}/${w}.txt`, `${w}\n`]),
+ *     ),
+ *   }),
+ * });
+ * ```
+ */
+export function files(
+  options: FilesOptions & { text: true },
+): BuiltinLoader<Record<string, string>>;
+/**
+ * A directory as an object of its files: relative path → bytes. See the
+ * `{ text: true }` form above for what Pivot does with it.
+ *
+ * @param options Nothing, or `{ text: false }`.
+ * @returns A loader of `Record<string, Uint8Array>` for deps and outs.
+ *
+ * @example Save and load a directory of bytes
+ * ```ts
+ * import { loaders } from "jsr:@pivot/core";
+ * import assert from "node:assert/strict";
+ *
+ * const tiles = loaders.files();
+ * const dir = await Deno.makeTempDir();
+ * await tiles.save({ "0/0.bin": new Uint8Array([1, 2]), "0/1.bin": new Uint8Array([3]) }, dir);
+ * assert.deepEqual(await tiles.load(dir), {
+ *   "0/0.bin": new Uint8Array([1, 2]),
+ *   "0/1.bin": new Uint8Array([3]),
+ * });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function files(
+  options?: FilesOptions & { text?: false },
+): BuiltinLoader<Record<string, Uint8Array>>;
+export function files(
+  options: FilesOptions = {},
+): BuiltinLoader<Record<string, string>> | BuiltinLoader<Record<string, Uint8Array>> {
+  const text = options.text ?? false;
+  return builtin<Record<string, string | Uint8Array>>(
+    FILES_KIND,
+    { text },
+    (path) => {
+      const read: Record<string, string | Uint8Array> = {};
+      for (const rel of filesUnder(path)) {
+        read[rel] = text ? readText(`${path}/${rel}`) : readBytes(`${path}/${rel}`);
+      }
+      return read;
+    },
+    (value, path) => {
+      // Checked as Pivot checks a returned value: nothing is written when a path is wrong.
+      const returned = returnedFiles(value);
+      const { paths } = returned;
+      const base = path.endsWith("/") ? path : `${path}/`;
+      Deno.mkdirSync(path, { recursive: true });
+      const made = new Set<string>();
+      for (const [i, file] of paths.entries()) {
+        const slash = file.lastIndexOf("/");
+        const parent = slash === -1 ? "" : file.slice(0, slash);
+        if (parent !== "" && !made.has(parent)) {
+          Deno.mkdirSync(base + parent, { recursive: true });
+          made.add(parent);
+        }
+        writeBytes(base + file, contentOf(returned, i));
+      }
+    },
+  ) as BuiltinLoader<Record<string, Uint8Array>>;
+}
+
+/**
+ * The files under the directory `dir`, relative to it, sorted (a directory
+ * reached through a symbolic link is entered, as Pivot's own walk does).
+ */
+function filesUnder(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (sub: string) => {
+    for (const entry of Deno.readDirSync(sub === "" ? dir : `${dir}/${sub}`)) {
+      const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
+      const isDirectory = entry.isSymlink
+        ? Deno.statSync(`${dir}/${rel}`).isDirectory
+        : entry.isDirectory;
+      if (isDirectory) walk(rel);
+      else found.push(rel);
+    }
+  };
+  walk("");
+  return found.sort();
 }
 
 /**

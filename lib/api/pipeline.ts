@@ -19,6 +19,8 @@
  * @module
  */
 
+import { loaderSpecOf } from "../model/loader_spec.ts";
+import { isFilesSpec } from "../model/returned_files.ts";
 import type { CallSite } from "../model/stage_def.ts";
 import { isOwnCode } from "../own_code.ts";
 import { PipelineDefinitionError } from "./definition_error.ts";
@@ -460,10 +462,32 @@ function withPaths<T extends Dep<unknown> | Out<unknown>>(
       );
     }
     const path = paths?.[key];
-    result[key] = path === undefined ? decl : { ...decl, path };
+    const artifact = path === undefined ? decl : { ...decl, path };
+    if (isFilesSpec(loaderSpecOf(artifact.loader))) checkFilesArtifact(artifact, key, stage, where);
+    result[key] = artifact;
   }
   if (paths !== undefined) checkOverrides(declared, paths, what, stage, where);
   return result;
+}
+
+/** Throws unless a `loaders.files()` dep or out is a directory that is not incremental. */
+function checkFilesArtifact(
+  artifact: Dep<unknown> | Out<unknown>,
+  key: string,
+  stage: string,
+  where: () => string,
+): void {
+  const what = artifact.kind === "dep" ? "dep" : "out";
+  if (!artifact.path.endsWith("/")) {
+    throw new PipelineDefinitionError(
+      `${where()}: stage '${stage}': ${what} '${key}' (${artifact.path}) uses loaders.files(), which is for a directory: end its path with '/'`,
+    );
+  }
+  if (artifact.kind === "incremental") {
+    throw new PipelineDefinitionError(
+      `${where()}: stage '${stage}': out '${key}' (${artifact.path}) is incremental, but a directory returned with loaders.files() is written whole each run: declare it with out(), or write into it at ctx.outs.${key}`,
+    );
+  }
 }
 
 /** Throws when `paths` overrides a dep or out that `declared` lacks. */

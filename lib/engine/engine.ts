@@ -916,6 +916,7 @@ export class Engine {
     }
     try {
       loadedWork().checkStagedOuts(stage, dirs.outs);
+      loadedWork().checkReturnedOuts(stage, dirs.outs, outcome.files);
     } catch (error) {
       if (error instanceof OutputError) return { status: "failed", reason, error: error.message };
       throw error;
@@ -925,6 +926,7 @@ export class Engine {
       noCommit: request.noCommit,
       deferStore: (store) => stores.push(store),
       lease,
+      returned: outcome.files,
     });
     mark(`engine: ${stage.name} committed`);
     run.clean = true;

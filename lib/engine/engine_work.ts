@@ -19,4 +19,4 @@ export {
 export { commitStagedOuts, recacheOut, restoreOut } from "./workspace_outs.ts";
 export { forgetRecentWalks } from "../storage/artifact_hash.ts";
 export { trackFileOf } from "../storage/track_file.ts";
-export { checkStagedOuts, linkDeps, prepareOuts } from "../worker/staging.ts";
+export { checkReturnedOuts, checkStagedOuts, linkDeps, prepareOuts } from "../worker/staging.ts";

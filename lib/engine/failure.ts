@@ -215,7 +215,8 @@ function artifactFailure(
   const loader = artifact.loader === undefined
     ? "its custom loader"
     : `loaders.${artifact.loader.kind}()`;
-  return `stage '${stage.name}': could not ${phase} ${what} '${artifact.name}' (${artifact.path}) with ${loader}${at}: ${message}${
+  const path = artifact.isDir ? `${artifact.path}/` : artifact.path;
+  return `stage '${stage.name}': could not ${phase} ${what} '${artifact.name}' (${path}) with ${loader}${at}: ${message}${
     phase === "load" ? ": does the loader match the file's format?" : ""
   }`;
 }

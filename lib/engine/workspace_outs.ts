@@ -8,6 +8,7 @@
  */
 
 import { dirname, join } from "../posix_path.ts";
+import { contentOf, type ReturnedFiles } from "../model/returned_files.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { OutputError } from "../errors.ts";
 import {
@@ -24,6 +25,7 @@ import {
   SMALL_FILE,
   withSlash,
 } from "../storage/artifact_hash.ts";
+import { writeNewFileSync } from "../storage/new_file.ts";
 import {
   type Cache,
   type CheckoutMode,
@@ -475,7 +477,7 @@ async function linkedVouch(
 const PARALLEL_FILES = 8;
 
 /** Make `root` and every directory the files of `entries` need in it, each once. */
-function makeParents(root: string, entries: readonly ManifestEntry[]): void {
+function makeParents(root: string, entries: readonly { readonly path: string }[]): void {
   Deno.mkdirSync(root, { recursive: true });
   const made = new Set<string>([""]);
   let last = "";
@@ -612,6 +614,52 @@ function keepsStamps(
 }
 
 /**
+ * Where the files of a directory come from as it is stored: read from the
+ * directory (a stage wrote them; {@link readFrom}), or written there now
+ * from what the stage returned ({@link writtenFrom}).
+ */
+interface FileSource {
+  /** The files, relative to the directory, sorted (a manifest's order). */
+  readonly paths: readonly string[];
+  /** The files a stage returned, written here from memory; undefined when they are read. */
+  readonly returned?: ReturnedFiles;
+  /**
+   * File `i` at `abs`: its stamp, and its bytes (undefined for a file to
+   * hash as a stream: larger than {@link SMALL_FILE}, or changed while it
+   * was read). `viaLibc`: read through libc (a large directory).
+   */
+  take(
+    i: number,
+    abs: string,
+    viaLibc: boolean,
+  ): { readonly stamp: FileStamp; readonly bytes: Uint8Array | undefined };
+}
+
+/** The files a stage wrote in `dir`, each read once as it is stored. */
+function readFrom(dir: string): FileSource {
+  return { paths: listFiles(dir), take: (_i, abs, viaLibc) => readSmallFile(abs, viaLibc) };
+}
+
+/**
+ * The files a stage returned (`loaders.files()`, their paths checked:
+ * `checkReturnedOuts`), each written once at its path under `dir` (made
+ * here, with every directory they need) as it is stored, from memory:
+ * read-only with `readOnly` (the file becomes its object: `hardlink` mode).
+ */
+function writtenFrom(dir: string, returned: ReturnedFiles, readOnly: boolean): FileSource {
+  const { paths } = returned;
+  makeParents(dir, paths.map((path) => ({ path })));
+  return {
+    paths,
+    returned,
+    take: (i, abs) => {
+      const bytes = contentOf(returned, i);
+      return { stamp: writeNewFileSync(abs, bytes, readOnly), bytes };
+    },
+  };
+}
+
+/**
  * Hash every file of the directory at `dir` and, with `store`, store it in
  * the cache, reading each file once: a small file is read whole, hashed and
  * written as an object from memory; a large one is hashed as a stream and
@@ -635,11 +683,12 @@ async function storeDirectory(
   cache: Cache,
   dir: string,
   options: { readonly store: boolean; readonly link: boolean; readonly chunked?: boolean },
+  source: FileSource = readFrom(dir),
 ): Promise<StoredDirectory> {
   if (options.store && options.link) {
-    return await storeLinkedDirectory(cache, dir, options.chunked ?? false);
+    return await storeLinkedDirectory(cache, dir, options.chunked ?? false, source);
   }
-  const paths = listFiles(dir);
+  const { paths } = source;
   const files: PlacedFile[] = new Array(paths.length);
   const base = withSlash(dir);
   const batch = cache.batch(paths.length, { stampsKept: keepsStamps(options, paths.length) });
@@ -660,7 +709,7 @@ async function storeDirectory(
     await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
       if (failed !== undefined) throw failed.error;
       const abs = base + path;
-      const { stamp, bytes } = readSmallFile(abs, viaLibc);
+      const { stamp, bytes } = source.take(i, abs, viaLibc);
       const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
       if (objects) {
         if (bytes !== undefined && writer !== undefined) {
@@ -719,14 +768,36 @@ async function storeLinkedDirectory(
   cache: Cache,
   dir: string,
   chunked: boolean,
+  source: FileSource,
 ): Promise<StoredDirectory> {
-  const paths = listFiles(dir);
+  const { paths } = source;
   const n = paths.length;
   const base = withSlash(dir);
   const files: PlacedFile[] = new Array(n);
   const objects = new Array<FileStamp>(n);
   const batch = cache.batch(n, { stampsKept: keepsStamps({ store: true, chunked }, n) });
-  if (n >= PARALLEL_FROM_STARTED) {
+  const returned = source.returned;
+  if (n >= PARALLEL_FROM_STARTED && returned !== undefined) {
+    // Returned: each content hashed from memory here, then every file
+    // written once, read-only, and each new content's object linked to its
+    // file, on this thread and a helper while a core is free.
+    const hashes = new Array<Hash>(n);
+    for (let i = 0; i < n; i++) hashes[i] = hashBytesSync(contentOf(returned, i));
+    mark(`commit: ${n} files hashed`);
+    const shared = coreFree();
+    const helper = shared ? HelperThread.start() : undefined;
+    try {
+      const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity };
+      const { stamps, made } = await cache.writeAndLinkNew(base, returned, hashes, batch, many);
+      for (let i = 0; i < n; i++) {
+        files[i] = { path: paths[i], hash: hashes[i], stamp: stamps[i] };
+        if (made[i] !== undefined) objects[i] = made[i]!;
+      }
+    } finally {
+      helper?.close();
+    }
+    mark(`commit: ${n} files written and linked`);
+  } else if (n >= PARALLEL_FROM_STARTED) {
     const shared = coreFree();
     // Its start (~30 ms) overlaps this thread's first files, which do not wait for it.
     const helper = shared ? HelperThread.start() : undefined;
@@ -759,12 +830,12 @@ async function storeLinkedDirectory(
   } else {
     await eachLimited(paths, PARALLEL_FILES, async (path, i) => {
       const abs = base + path;
-      const { stamp, bytes } = readSmallFile(abs, n >= WRITER_FROM);
+      const { stamp, bytes } = source.take(i, abs, n >= WRITER_FROM);
       const hash = bytes !== undefined ? hashBytesSync(bytes) : await hashFile(abs);
       files[i] = { path, hash, stamp };
       if (i % COLLECT_EVERY === COLLECT_EVERY - 1) await releaseHeapIfGrown();
     });
-    mark(`commit: ${n} files hashed`);
+    mark(`commit: ${n} files ${returned !== undefined ? "written" : "hashed"}`);
     const hashes = files.map((f) => f.hash);
     const reads = files.map((f) => f.stamp);
     const made = await cache.linkAbsent(base, paths, hashes, reads, batch);
@@ -887,6 +958,12 @@ export interface CommitOptions {
    * for to the stages that read it while it lasts (`PlacementLease`).
    */
   readonly lease?: PlacementLease;
+  /**
+   * The files of each `loaders.files()` out, by out name, as the stage
+   * returned them, checked (`checkReturnedOuts`): written here at the out's
+   * staged place (empty), each once, as it is stored.
+   */
+  readonly returned?: Readonly<Record<string, ReturnedFiles>>;
 }
 
 /**
@@ -928,7 +1005,9 @@ export async function commitStagedOuts(
       }
       return { out, staged, hash, manifest: undefined, size: 0, files: [] };
     }
-    const stored = await storeDirectory(cache, staged, { store, link, chunked: true });
+    const returned = options.returned?.[out.name];
+    const source = returned === undefined ? readFrom(staged) : writtenFrom(staged, returned, link);
+    const stored = await storeDirectory(cache, staged, { store, link, chunked: true }, source);
     const { objects, stampsKept, ...dir } = stored;
     mark(`commit: ${out.path} stored (${dir.files.length} files)`);
     const hash = store ? await cache.storeManifest(dir.manifest) : await hashManifest(dir.manifest);

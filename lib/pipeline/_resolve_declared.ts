@@ -8,6 +8,7 @@
 
 import { isAbsolute, join, resolve, sep } from "../posix_path.ts";
 import type { LoaderSpec } from "../model/loader_spec.ts";
+import { isFilesSpec } from "../model/returned_files.ts";
 import type { StagePermissions } from "../api/stage.ts";
 import { PivotError } from "../errors.ts";
 import {
@@ -75,6 +76,11 @@ export function resolveArtifact(
   if (inPivotDir) {
     throw new PivotError(
       `${where()}: stage '${stage}': ${decl.what} '${decl.name}' (${decl.path}) is inside ${PIVOT_DIR}/, which Pivot owns: use another path`,
+    );
+  }
+  if (isFilesSpec(decl.loader) && !decl.path.endsWith("/")) {
+    throw new PivotError(
+      `${where()}: stage '${stage}': ${decl.what} '${decl.name}' (${decl.path}) uses loaders.files(), which is for a directory: end its path with '/'`,
     );
   }
   const path = rel ?? projectRelative(project, abs);

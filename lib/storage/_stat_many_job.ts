@@ -41,7 +41,10 @@ export const CONTROL = {
  * lib/storage/link_read_only.ts); `readHash` a file of a directory read
  * whole (up to {@link ManyJob.readUpTo} bytes) and hashed, its stamp and
  * hash written back ({@link READ_HASH_WORDS}: the store of a large
- * directory out).
+ * directory out); `writeLink` a file made read-only with its content from
+ * {@link ManyJob.data}, its stamp written back, then, where its object's
+ * hash is given, linked at the object's name ({@link WRITE_LINK_WORDS}: the
+ * store of a large directory a stage returned, `loaders.files()`).
  */
 export type ManyOp =
   | "stat"
@@ -49,7 +52,8 @@ export type ManyOp =
   | "statLinkTree"
   | "statCopyTree"
   | "linkReadOnly"
-  | "readHash";
+  | "readHash"
+  | "writeLink";
 
 /**
  * A `statLinkTree` or `statCopyTree` job's items: for each file of a
@@ -80,8 +84,21 @@ export interface TreeJob {
  * object's stamp, then its copy's.
  */
 export function stampWords(op: ManyOp): number {
-  return op === "statCopyTree" ? 8 : op === "readHash" ? READ_HASH_WORDS : 4;
+  return op === "statCopyTree"
+    ? 8
+    : op === "readHash"
+    ? READ_HASH_WORDS
+    : op === "writeLink"
+    ? WRITE_LINK_WORDS
+    : 4;
 }
+
+/**
+ * Numbers per `writeLink` item: the stamp of the file as written (mtime in
+ * ms, size, inode, device), then what linking it at its object's name did
+ * (`LINKED`, `EXISTED` or 0: refused, or no object's hash given).
+ */
+export const WRITE_LINK_WORDS = 5;
 
 /**
  * Numbers per `readHash` item: the stamp of the file as it was read (mtime
@@ -144,10 +161,11 @@ export interface ManyJob {
   /**
    * `link`: the new names, one per source, joined likewise; `linkReadOnly`:
    * the objects' hashes, whose objects under {@link ManyJob.objects} are
-   * the new names (see {@link treeObject}).
+   * the new names (see {@link treeObject}); `writeLink` likewise, an empty
+   * one for a file not to link.
    */
   readonly dests?: string;
-  /** `linkReadOnly`, `readHash`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
+  /** `linkReadOnly`, `readHash`, `writeLink`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
   readonly from?: string;
   /**
    * `linkReadOnly`, and `readHash` when its files are made objects as they
@@ -165,6 +183,13 @@ export interface ManyJob {
   readonly stamps?: SharedArrayBuffer;
   /** `readHash`: files up to this size are read whole and hashed; a larger one is stat-ed only. */
   readonly readUpTo?: number;
+  /**
+   * `writeLink`: every file's content, one after another (over a
+   * `SharedArrayBuffer`: posting it copies nothing).
+   */
+  readonly data?: Uint8Array;
+  /** `writeLink`: where each file's content ends in {@link ManyJob.data}. */
+  readonly ends?: Float64Array;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;
 }

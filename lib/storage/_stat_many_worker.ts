@@ -23,8 +23,8 @@ import {
   treeObject,
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";
-import { readSmall, statStamp } from "../libc_fs.ts";
-import { linkReadOnly } from "./link_read_only.ts";
+import { readSmall, statStamp, writeNewFile } from "../libc_fs.ts";
+import { linkMadeReadOnly, linkReadOnly } from "./link_read_only.ts";
 import { hashBytesSync } from "./hash.ts";
 
 const scope = self as unknown as Worker;
@@ -60,6 +60,8 @@ function objectItems(joined: string, hashes: string, from: string, objects: stri
     count: paths.length,
     path: (i) => from + paths[i],
     dest: (i) => {
+      // No object to make of this file (`writeLink`).
+      if (names[i] === "") return "";
       const object = treeObject(objects, names[i]);
       if (object === undefined) throw new Error("not an object's hash");
       return object;
@@ -154,6 +156,31 @@ function stampInto(numbers: Float64Array, at: number, path: string, viaLibc: boo
   return fast.size;
 }
 
+/**
+ * A `writeLink` item's file: made read-only with `bytes` through libc, its
+ * stamp written at `numbers[at..at + 4]`. Throws when libc cannot make it
+ * (nothing of it is then left): that item, and the rest, are left to the
+ * calling thread, whose Deno calls throw as they do.
+ */
+function writeLinkInto(numbers: Float64Array, at: number, path: string, bytes: Uint8Array): void {
+  const made = writeNewFile(path, bytes, true);
+  if (made === undefined) throw new Error("not written");
+  numbers[at] = made.mtime;
+  numbers[at + 1] = made.size;
+  numbers[at + 2] = made.ino;
+  numbers[at + 3] = made.dev;
+}
+
+/**
+ * Link the file `path` just made read-only at item `i`'s object name, if it
+ * has one ({@link linkMadeReadOnly}): `LINKED`, `EXISTED`, or 0 (refused,
+ * or no object to make).
+ */
+function linkNew(path: string, items: Items, i: number): number {
+  const object = items.dest(i);
+  return object === "" ? 0 : linkCode(linkMadeReadOnly(path, object));
+}
+
 function run(
   {
     id,
@@ -167,6 +194,8 @@ function run(
     stamps,
     first,
     readUpTo,
+    data,
+    ends,
   }: ManyJob,
 ): void {
   const control = new Int32Array(buffer);
@@ -176,7 +205,7 @@ function run(
   try {
     const items = tree !== undefined
       ? treeItems(tree)
-      : op === "linkReadOnly"
+      : op === "linkReadOnly" || op === "writeLink"
       ? objectItems(joined!, joinedDests!, from!, objects!)
       : listItems(joined!, joinedDests, from);
     const viaLibc = (op === "stat" || op === "statLinkTree" || op === "statCopyTree") &&
@@ -194,7 +223,10 @@ function run(
         const path = items.path(i);
         const at = words * i;
         if (op === "readHash") readHashInto(numbers!, at, path, readUpTo!, objects);
-        else if (op === "link") Deno.linkSync(path, items.dest(i));
+        else if (op === "writeLink") {
+          writeLinkInto(numbers!, at, path, data!.subarray(i === 0 ? 0 : ends![i - 1], ends![i]));
+          numbers![at + 4] = linkNew(path, items, i);
+        } else if (op === "link") Deno.linkSync(path, items.dest(i));
         else if (op === "linkReadOnly") {
           // Not linked (something there, or refused): left to the calling thread.
           if (linkReadOnly(path, items.dest(i)) !== "linked") throw new Error("not linked");

@@ -31,6 +31,7 @@ import {
   type ManyOptions,
   readAndHashMany,
   type ReadOne,
+  writeAndLinkMany,
 } from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
@@ -38,6 +39,7 @@ import type { ObjectWriter } from "./object_writer.ts";
 
 export { CHECKOUT_MODES, type CheckoutMode, DEFAULT_CHECKOUT_MODE } from "./checkout_mode.ts";
 import type { CheckoutMode } from "./checkout_mode.ts";
+import type { ReturnedFiles } from "../model/returned_files.ts";
 
 /** True for the modes whose workspace files share the object's data (a write reaches the cache). */
 export function sharesObject(mode: CheckoutMode): boolean {
@@ -384,6 +386,61 @@ export class Cache {
       if (twice.has(hash)) batch.made(hash, stamp);
     }
     return { stamps, hashes, made };
+  }
+
+  /**
+   * Write the files a stage returned (`returned`, `loaders.files()`) under
+   * `from` (ending in "/"; every directory they need made), each read-only,
+   * and make each new content's object a hard link to its first file
+   * (`hashes` are the contents' hashes), on this thread and a helper thread
+   * ({@link writeAndLinkMany}, with `options`): the store of a large
+   * directory a stage returned, in `hardlink` mode, each file written once
+   * and no object written apart. Returns each file's stamp as written, and
+   * its object's stamp where it was linked here; undefined for the rest (an
+   * object present already, content met earlier, the link refused): store
+   * those with {@link Cache.storeFile} and the same batch.
+   */
+  async writeAndLinkNew(
+    from: string,
+    returned: ReturnedFiles,
+    hashes: readonly Hash[],
+    batch: ObjectBatch,
+    options: ManyOptions = {},
+  ): Promise<{ stamps: FileStamp[]; made: (FileStamp | undefined)[] }> {
+    const n = hashes.length;
+    const objectHashes = new Array<Hash | undefined>(n);
+    const met = new Set<Hash>();
+    // Content met more than once: the batch is told of those objects only (see linkAbsent).
+    const twice = new Set<Hash>();
+    for (let i = 0; i < n; i++) {
+      const hash = hashes[i];
+      if (met.has(hash)) twice.add(hash);
+      else {
+        met.add(hash);
+        if (batch.absent(hash)) objectHashes[i] = hash;
+      }
+    }
+    for (let fan = 0; fan < 256; fan++) ensureDir(this.#files + fan.toString(16).padStart(2, "0"));
+    const { paths, data, ends } = returned;
+    const written = await writeAndLinkMany({
+      from,
+      paths,
+      data,
+      ends,
+      objectHashes,
+      objectPath: (hash) => this.objectPath(hash),
+      objects: this.#files,
+    }, options);
+    const { stamps, linked } = written;
+    const made = new Array<FileStamp | undefined>(n);
+    for (let i = 0; i < n; i++) {
+      if (linked[i] !== LINKED) continue;
+      // The object is the file written (see #storeFile): its stamp is the one written.
+      made[i] = stamps[i];
+      if (!batch.stampsKept) await this.#state?.rememberObject(hashes[i], stamps[i]);
+      if (twice.has(hashes[i])) batch.made(hashes[i], stamps[i]);
+    }
+    return { stamps, made };
   }
 
   /**

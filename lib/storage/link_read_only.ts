@@ -51,3 +51,24 @@ export function linkReadOnly(source: string, dest: string): LinkOutcome {
   }
   return "linked";
 }
+
+/**
+ * Make `dest` (a cache object's path, whose parent exists) a hard link to
+ * `source`, a file made read-only already (mode 0444, as the files of a
+ * directory a stage returned are written): {@link linkReadOnly} without its
+ * `chmod`. "exists" when something is at `dest`; "refused" when the
+ * filesystem does not allow the link.
+ *
+ * @example
+ * ```ts ignore
+ * linkMadeReadOnly("gen/a.txt", ".pivot/cache/files/ab/cdef"); // "linked"
+ * ```
+ */
+export function linkMadeReadOnly(source: string, dest: string): LinkOutcome {
+  try {
+    Deno.linkSync(source, dest);
+    return "linked";
+  } catch (error) {
+    return error instanceof Deno.errors.AlreadyExists ? "exists" : "refused";
+  }
+}

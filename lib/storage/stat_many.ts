@@ -41,7 +41,8 @@ import { mark } from "../trace.ts";
 import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statStamp } from "../libc_fs.ts";
-import { linkReadOnly } from "./link_read_only.ts";
+import { linkMadeReadOnly, linkReadOnly } from "./link_read_only.ts";
+import { writeNewFileSync } from "./new_file.ts";
 
 export { EXISTED, LIBC_STAT_FROM, LINKED };
 
@@ -279,6 +280,72 @@ export async function linkReadOnlyMany(
     outcome[i] = LINKED;
   }, options);
   return outcome;
+}
+
+/**
+ * The files of a directory a stage returned (`loaders.files()`), to write
+ * and make cache objects of ({@link writeAndLinkMany}).
+ */
+export interface ReturnedObjects {
+  /** The directory, ending in "/": file `paths[i]` is made at `from + paths[i]` (its parent exists). */
+  readonly from: string;
+  /** The files, relative to {@link ReturnedObjects.from}. */
+  readonly paths: readonly string[];
+  /** Every file's content, one after another (over a `SharedArrayBuffer`, shared with the helper). */
+  readonly data: Uint8Array;
+  /** Where each file's content ends in {@link ReturnedObjects.data}. */
+  readonly ends: Float64Array;
+  /** Per file, the hash of the object to make a link to it, or undefined for none. */
+  readonly objectHashes: readonly (string | undefined)[];
+  /** Where the cache keeps the object of `hash`, as in {@link NewObjects}. */
+  readonly objectPath: (hash: string) => string;
+  /** The objects' directory, ending in "/", as in {@link NewObjects}. */
+  readonly objects: string;
+}
+
+/**
+ * Make each file of `files` read-only with its content (lib/storage/new_file.ts
+ * `writeNewFileSync`) and, where its object's hash is given, link it at the
+ * object's name ({@link linkMadeReadOnly}), on this thread and the helper's:
+ * the store of a large directory a stage returned, in `hardlink` mode, each
+ * file written once and its object that file. Returns each file's stamp as
+ * written, and per file {@link LINKED}, {@link EXISTED} (something was at
+ * the object's name) or 0 (refused, or no hash given). A file that cannot
+ * be written throws, as `Deno.openSync` does.
+ *
+ * @example
+ * ```ts ignore
+ * const { stamps, linked } = await writeAndLinkMany({
+ *   from: "gen/", paths: ["a.txt"], data, ends, objectHashes: ["abcdef0123456789"],
+ *   objectPath: (h) => cache.objectPath(h), objects: cache.objectsDir,
+ * });
+ * ```
+ */
+export async function writeAndLinkMany(
+  files: ReturnedObjects,
+  options: ManyOptions = {},
+): Promise<{ stamps: FileStamp[]; linked: Uint8Array }> {
+  const { from, paths, data, ends, objectHashes, objectPath, objects } = files;
+  const n = paths.length;
+  const stamps = new Array<FileStamp>(n);
+  const linked = new Uint8Array(n);
+  const local = (i: number) => {
+    const path = from + paths[i];
+    stamps[i] = writeNewFileSync(path, data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]), true);
+    const hash = objectHashes[i];
+    if (hash !== undefined) linked[i] = linkCode(linkMadeReadOnly(path, objectPath(hash)));
+  };
+  const words = stampWords("writeLink");
+  const numbers = new Float64Array(
+    new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0),
+  );
+  const dests = objectHashes.map((hash) => hash ?? "");
+  const job = { op: "writeLink", paths, dests, from, objects, data, ends } as const;
+  await share({ ...job, stamps: numbers.buffer as SharedArrayBuffer }, n, local, (i) => {
+    stamps[i] = stampAt(numbers, words * i);
+    linked[i] = numbers[words * i + 4];
+  }, options);
+  return { stamps, linked };
 }
 
 /** What {@link readAndHashMany} read (and linked), per file. */
@@ -605,6 +672,8 @@ async function share(
 interface ListJob {
   readonly op: ManyOp;
   readonly readUpTo?: number;
+  readonly data?: Uint8Array;
+  readonly ends?: Float64Array;
   readonly paths?: readonly string[];
   readonly dests?: readonly string[];
   readonly from?: string;

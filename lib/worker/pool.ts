@@ -25,6 +25,7 @@ import type { ResolvedPermissions } from "../model/stage_def.ts";
 import { needChild } from "../launcher_attempt.ts";
 import { mark } from "../trace.ts";
 import { Gate } from "./gate.ts";
+import type { ReturnedFiles } from "../model/returned_files.ts";
 import type { ErrorInfo, FromWorker, RunRequest, ToWorker } from "./protocol.ts";
 import { StagingArea, type WorkerFolders, workerFolders } from "./staging.ts";
 
@@ -33,7 +34,11 @@ let verdicts = 0;
 
 /** How a run ended. */
 export type RunOutcome =
-  | { readonly status: "done" }
+  | {
+    readonly status: "done";
+    /** The files of each `loaders.files()` out, by out name, for the engine to write. */
+    readonly files?: Readonly<Record<string, ReturnedFiles>>;
+  }
   | {
     readonly status: "failed";
     readonly error: ErrorInfo;
@@ -286,7 +291,7 @@ export class StageWorker {
         current.log(message.stream, message.text);
         return;
       case "done":
-        this.#finish({ status: "done" });
+        this.#finish(message.files ? { status: "done", files: message.files } : { status: "done" });
         return;
       case "failed":
         if (message.uncaught !== undefined) {

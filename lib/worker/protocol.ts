@@ -5,6 +5,7 @@
  */
 
 import type { LoaderSpec } from "../model/loader_spec.ts";
+import type { ReturnedFiles } from "../model/returned_files.ts";
 import type { CodeRef } from "../model/stage_def.ts";
 
 /** A dep or out as the worker sees it: its staged path. */
@@ -98,6 +99,11 @@ export type FromWorker =
     /** The stage finished and its outs are saved. */
     readonly type: "done";
     readonly id: number;
+    /**
+     * The files of each `loaders.files()` out, by out name, as the stage
+     * returned them (checked, encoded): the engine writes them.
+     */
+    readonly files?: Readonly<Record<string, ReturnedFiles>>;
   }
   | {
     /** The stage threw (or a dep/out could not be loaded/saved). */

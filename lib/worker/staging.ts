@@ -53,6 +53,7 @@
 
 import { basename, dirname, join } from "../posix_path.ts";
 import { OutputError } from "../errors.ts";
+import { checkFilePaths, isFilesSpec, type ReturnedFiles } from "../model/returned_files.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { listFiles } from "../storage/artifact_hash.ts";
 import { copyTree, copyTreeSync, copyWritable, tryHardLink } from "../storage/copy.ts";
@@ -404,6 +405,55 @@ export function checkStagedOuts(stage: StageDef, outs: string): void {
       }', which is not a declared out: declare it in outs, or write scratch files to ctx.tmpDir`,
     );
   }
+}
+
+/**
+ * Check the files a stage returned for its `loaders.files()` outs, as the
+ * engine is about to write them outside the stage's sandbox: every such out
+ * has them, their paths stay inside the out ({@link checkFilePaths}), each
+ * has its content, and the stage wrote nothing itself at the out's staged
+ * place (which could hold a link leading elsewhere).
+ *
+ * @throws {OutputError} naming the out and the first thing wrong.
+ */
+export function checkReturnedOuts(
+  stage: StageDef,
+  outs: string,
+  files: Readonly<Record<string, ReturnedFiles>> | undefined,
+): void {
+  for (const out of stage.outs) {
+    if (!isFilesSpec(out.loader)) continue;
+    const returned = files?.[out.name];
+    const where = `stage '${stage.name}': out '${out.name}' (${out.path}/)`;
+    if (returned === undefined) throw new OutputError(`${where} was not saved`);
+    try {
+      checkFilePaths(returned.paths);
+    } catch (error) {
+      throw new OutputError(`${where}: ${(error as Error).message}`);
+    }
+    if (!wellPacked(returned)) {
+      throw new OutputError(
+        `${where}: the files returned have no content: return { path: content }`,
+      );
+    }
+    if (!isEmpty(stagedOutPath(outs, out))) {
+      throw new OutputError(
+        `${where}: the stage returns its files (loaders.files()) and also wrote into ctx.outs.${out.name}: return every file, or declare out("${out.path}/") without a loader and write them all`,
+      );
+    }
+  }
+}
+
+/** True when every file of `files` has its content in its data (see {@link ReturnedFiles}). */
+function wellPacked({ paths, data, ends }: ReturnedFiles): boolean {
+  if (!(data instanceof Uint8Array) || !(ends instanceof Float64Array)) return false;
+  if (ends.length !== paths.length) return false;
+  let previous = 0;
+  for (const end of ends) {
+    if (!(end >= previous) || !Number.isInteger(end)) return false;
+    previous = end;
+  }
+  return previous <= data.length;
 }
 
 function isEmpty(dir: string): boolean {

@@ -22,6 +22,7 @@
 
 import * as builtinLoaders from "../api/loaders.ts";
 import type { LoaderSpec } from "../model/loader_spec.ts";
+import { isFilesSpec, type ReturnedFiles, returnedFiles } from "../model/returned_files.ts";
 import type { Reader, Writer } from "../api/loaders.ts";
 import { isPipeline, type Pipeline, type RegisteredStage } from "../api/pipeline.ts";
 import type { CodeRef } from "../model/stage_def.ts";
@@ -275,8 +276,14 @@ async function phase<T>(
   }
 }
 
-/** Load the deps, run the stage and save its outs. */
-async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
+/**
+ * Load the deps, run the stage and save its outs; returns the files of its
+ * `loaders.files()` outs, checked and encoded, for the engine to write.
+ */
+async function execute(
+  runtime: Runtime,
+  request: RunRequest,
+): Promise<Record<string, ReturnedFiles> | undefined> {
   const deps: Record<string, unknown> = {};
   for (const dep of request.deps) {
     const loader = runtime.depLoaders[dep.name] ?? loaderFromSpec(dep.loader);
@@ -295,6 +302,7 @@ async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
   const result = await phase("run", () => runtime.run(deps, ctx)) as
     | Record<string, unknown>
     | undefined;
+  let files: Record<string, ReturnedFiles> | undefined;
   await phase("save", async () => {
     for (const out of request.outs) {
       const loader = runtime.outLoaders[out.name];
@@ -304,9 +312,16 @@ async function execute(runtime: Runtime, request: RunRequest): Promise<void> {
           `stage '${request.stage}' returned no value for out '${out.name}': return { ${out.name}: … }`,
         );
       }
+      if (isFilesSpec(out.loader)) {
+        // Written by the engine, outside this sandbox (lib/model/returned_files.ts).
+        const returned = await phase("save", () => returnedFiles(result[out.name]), out.name);
+        (files ??= {})[out.name] = returned;
+        continue;
+      }
       await phase("save", () => loader.save(result[out.name], out.path), out.name);
     }
   });
+  return files;
 }
 
 /** What the finished run left behind: timers, open resources, changed built-ins. */
@@ -327,12 +342,13 @@ async function handleRun(request: RunRequest): Promise<void> {
   // What the run's code starts, however late it runs, is the run's.
   owner.enter(request.id);
   let failure: PhaseError | undefined;
+  let files: Record<string, ReturnedFiles> | undefined;
   try {
     const runtime = await phase("import", () => resolveRuntime(request));
     // What the import did is the baseline; the stage's code starts here.
     realm ??= RealmSnapshot.take();
     leftovers.begin();
-    await execute(runtime, request);
+    files = await execute(runtime, request);
   } catch (error) {
     failure = error instanceof PhaseError ? error : new PhaseError("run", error);
   } finally {
@@ -350,12 +366,14 @@ async function handleRun(request: RunRequest): Promise<void> {
   lastRun = request.id;
   const info = failure && errorInfo(failure.inner);
   post(
-    failure === undefined || info === undefined ? { type: "done", id: request.id } : {
-      type: "failed",
-      id: request.id,
-      error: failure.artifact === undefined ? info : { ...info, artifact: failure.artifact },
-      phase: failure.phase,
-    },
+    failure === undefined || info === undefined
+      ? { type: "done", id: request.id, ...(files ? { files } : {}) }
+      : {
+        type: "failed",
+        id: request.id,
+        error: failure.artifact === undefined ? info : { ...info, artifact: failure.artifact },
+        phase: failure.phase,
+      },
   );
   // Nothing of the stage runs from here until the engine opens the gate:
   // the checks below are synchronous, and so is the wait.

@@ -204,3 +204,33 @@ test("loaders without options make a new object each call, alike in what they do
   assertEquals(loaderSpecOf(loaders.pathOnly()), { kind: "pathOnly", options: {} });
   assertEquals(await loaders.pathOnly().load("/x"), "/x");
 });
+
+test("files saves a directory of files from an object and loads it back, as bytes or text", async () => {
+  await using dir = await tempDir();
+  const bytes = loaders.files();
+  await bytes.save(
+    { "a.bin": new Uint8Array([1, 2]), "sub/deep/b.bin": new Uint8Array([]) },
+    dir.path("d"),
+  );
+  assertEquals(await bytes.load(dir.path("d")), {
+    "a.bin": new Uint8Array([1, 2]),
+    "sub/deep/b.bin": new Uint8Array([]),
+  });
+  const text = loaders.files({ text: true });
+  await text.save({ "x.txt": "naïve\n", "y/z.txt": "zed" }, dir.path("t/"));
+  assertEquals(await text.load(dir.path("t/")), { "x.txt": "naïve\n", "y/z.txt": "zed" });
+  assertEquals(loaderSpecOf(text), { kind: "files", options: { text: true } });
+  assertEquals(loaderSpecOf(bytes), { kind: "files", options: { text: false } });
+});
+
+test("files writes nothing when a returned path would leave the directory", async () => {
+  await using dir = await tempDir();
+  await assertRejects(
+    async () =>
+      await loaders.files({ text: true }).save({ "ok.txt": "a", "../up.txt": "b" }, dir.path("d")),
+    Error,
+    /file '\.\.\/up\.txt' leads out of the directory through '\.\.'/,
+  );
+  await assertRejects(() => Deno.stat(dir.path("d")), Deno.errors.NotFound);
+  await assertRejects(() => Deno.stat(dir.path("up.txt")), Deno.errors.NotFound);
+});

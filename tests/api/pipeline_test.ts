@@ -1,4 +1,4 @@
-import { dep, out } from "../../lib/api/artifacts.ts";
+import { dep, incremental, out } from "../../lib/api/artifacts.ts";
 import * as loaders from "../../lib/api/loaders.ts";
 import {
   defineStage,
@@ -302,4 +302,38 @@ test("an override of a stage without deps names the unknown dep and 'none' known
     () => new Pipeline("p").register(bare, { deps: { data: "x.json" } } as never),
     /override names unknown dep 'data' \(known: none\)/,
   );
+});
+
+test("loaders.files() is for a directory, and not for an incremental out", () => {
+  const run = () => ({ pages: {} as Record<string, never> });
+  definitionError(
+    () =>
+      new Pipeline("p").stage({ name: "s", outs: { pages: out("pages", loaders.files()) }, run }),
+    /stage 's': out 'pages' \(pages\) uses loaders\.files\(\), which is for a directory: end its path with '\/'/,
+  );
+  definitionError(
+    () =>
+      new Pipeline("p").stage({
+        name: "s",
+        deps: { pages: dep("pages.txt", loaders.files()) },
+        run,
+      }),
+    /stage 's': dep 'pages' \(pages\.txt\) uses loaders\.files\(\), which is for a directory/,
+  );
+  definitionError(
+    () =>
+      new Pipeline("p").stage({
+        name: "s",
+        outs: { pages: incremental("pages/", loaders.files({ text: true })) },
+        run,
+      }),
+    /out 'pages' \(pages\/\) is incremental, but a directory returned with loaders\.files\(\) is written whole each run/,
+  );
+  // An override that makes the path a file's is refused too.
+  const def = defineStage({ outs: { pages: out("pages/", loaders.files()) }, run });
+  definitionError(
+    () => new Pipeline("p").register(def, { name: "s", outs: { pages: "one.txt" } }),
+    /out 'pages' \(one\.txt\) uses loaders\.files\(\), which is for a directory/,
+  );
+  new Pipeline("p").stage({ name: "s", outs: { pages: out("pages/", loaders.files()) }, run });
 });

@@ -7,6 +7,7 @@
 import { relative, resolve } from "node:path";
 import { plainJoin, resolveArtifact } from "../../lib/pipeline/_resolve_declared.ts";
 import { PivotError } from "../../lib/errors.ts";
+import { FILES_KIND } from "../../lib/model/returned_files.ts";
 import { projectAt } from "../../lib/model/project.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -171,4 +172,27 @@ test("an out through a symbolic link out of the project is refused in every load
     PivotError,
     /leads outside the project through a symbolic link/,
   );
+});
+
+test("resolveArtifact refuses loaders.files() on a path that is not a directory's (a pivot.yaml override)", () => {
+  const project = projectAt("/p/root");
+  const files = { kind: FILES_KIND, options: { text: false } };
+  const declare = (path: string, what: "dep" | "out") =>
+    resolveArtifact(
+      project,
+      "/p/root",
+      "pages",
+      { name: "site", path, what, loader: files },
+      () => "pivot.yaml:4",
+    );
+  for (const what of ["dep", "out"] as const) {
+    assertThrows(
+      () => declare("site.txt", what),
+      PivotError,
+      literal(
+        `pivot.yaml:4: stage 'pages': ${what} 'site' (site.txt) uses loaders.files(), which is for a directory: end its path with '/'`,
+      ),
+    );
+    assertEquals(declare("site/", what).isDir, true);
+  }
 });

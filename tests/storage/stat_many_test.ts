@@ -13,7 +13,9 @@ import {
   statAndCopyTree,
   statAndLinkTree,
   statMany,
+  writeAndLinkMany,
 } from "../../lib/storage/stat_many.ts";
+import { contentOf, returnedFiles } from "../../lib/model/returned_files.ts";
 import { type FileStamp, stampOf, stampOfLibc } from "../../lib/storage/state.ts";
 import { readSmallFile, SMALL_FILE } from "../../lib/storage/artifact_hash.ts";
 import { hashBytesSync } from "../../lib/storage/hash.ts";
@@ -599,5 +601,70 @@ test("PIVOT_HELPER_THREAD chooses instead of the count", () => {
   } finally {
     if (before === undefined) Deno.env.delete("PIVOT_HELPER_THREAD");
     else Deno.env.set("PIVOT_HELPER_THREAD", before);
+  }
+});
+
+test("writeAndLinkMany on two threads: each file written read-only with its content and stamp, linked where asked", async () => {
+  await using dir = await tempDir();
+  const from = dir.path("gen/");
+  const contents = Array.from({ length: FILES }, (_, i) => `file ${i}\n`.repeat(i % 4));
+  const returned = returnedFiles(
+    Object.fromEntries(contents.map((c, i) => [`d${i % 7}/f${i}`, c])),
+  );
+  const { paths } = returned;
+  for (let d = 0; d < 7; d++) await Deno.mkdir(`${from}d${d}`, { recursive: true });
+  const hashes = paths.map((_, i) => (0x2000000 + i * 7919).toString(16).padStart(16, "0"));
+  const objects = dir.path("objects/");
+  const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
+  for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
+  // Wherever they fall: an object there already, a file not to link.
+  const there = [1, 1500, 2998];
+  const unlinked = [0, 700, 2999];
+  for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
+  const objectHashes = hashes.map((hash, i) => unlinked.includes(i) ? undefined : hash);
+  const { data, ends } = returned;
+  const { stamps, linked } = await writeAndLinkMany(
+    { from, paths, data, ends, objectHashes, objectPath, objects },
+    BOTH,
+  );
+  for (let i = 0; i < paths.length; i++) {
+    const file = from + paths[i];
+    const info = Deno.statSync(file);
+    assertEquals(stamps[i], stampOf(info), `file ${i}'s stamp`);
+    assertEquals(info.mode! & 0o777, 0o444, `file ${i} is read-only`);
+    assertEquals(Deno.readFileSync(file), contentOf(returned, i), `file ${i}'s content`);
+    const expected = there.includes(i) ? EXISTED : unlinked.includes(i) ? 0 : LINKED;
+    assertEquals(linked[i], expected, `file ${i}`);
+    if (expected === LINKED) assertEquals(Deno.statSync(objectPath(hashes[i])).ino, info.ino);
+  }
+  for (const i of there) {
+    assertEquals(await Deno.readTextFile(objectPath(hashes[i])), "in the way\n");
+  }
+  for (const i of unlinked) {
+    await assertRejects(() => Deno.stat(objectPath(hashes[i])), Deno.errors.NotFound);
+  }
+});
+
+test("writeAndLinkMany: a file that is there already throws AlreadyExists, wherever it falls, and is left", async () => {
+  for (const at of [5, 2990]) {
+    await using dir = await tempDir();
+    const from = dir.path("gen/");
+    await Deno.mkdir(from);
+    const returned = returnedFiles(
+      Object.fromEntries(
+        Array.from({ length: FILES }, (_, i) => [`f${String(i).padStart(4, "0")}`, `${i}`]),
+      ),
+    );
+    await Deno.writeTextFile(from + returned.paths[at], "mine\n");
+    const { paths, data, ends } = returned;
+    const objectHashes = paths.map(() => undefined);
+    const objects = dir.path("objects/");
+    const write = () =>
+      writeAndLinkMany(
+        { from, paths, data, ends, objectHashes, objectPath: (h) => h, objects },
+        BOTH,
+      );
+    await assertRejects(write, Deno.errors.AlreadyExists);
+    assertEquals(await Deno.readTextFile(from + paths[at]), "mine\n");
   }
 });

@@ -1,7 +1,9 @@
 /** The staging area on real files, with stages loaded from a real `pivot.yaml`. */
 
 import { OutputError } from "../../lib/errors.ts";
+import { FILES_KIND, type ReturnedFiles } from "../../lib/model/returned_files.ts";
 import {
+  checkReturnedOuts,
   checkStagedOuts,
   linkDeps,
   prepareOuts,
@@ -222,3 +224,59 @@ test("a run that left scratch files does not pass its directories on", async () 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
+
+test("checkReturnedOuts: the engine checks returned files itself, whatever the worker sent", async () => {
+  await using project = await engineProject({
+    "pivot.yaml": `stages:
+  gen:
+    run: stages.ts#gen
+    outs: { pages: site/pages/, log: run.log }
+`,
+    "stages.ts": "export function gen() {}\n",
+  });
+  const declared = project.stage("gen");
+  const files = { kind: FILES_KIND, options: { text: false } };
+  const stage = {
+    ...declared,
+    outs: declared.outs.map((o) => o.isDir ? { ...o, loader: files } : o),
+  };
+  const dirs = new StagingArea(workerFolders(project.dir.path("staging"), 0)).current;
+  await prepareOuts(stage, dirs.outs, () => []);
+  const packed = (paths: string[]) => ({
+    paths,
+    data: new Uint8Array(paths.length),
+    ends: Float64Array.from(paths, (_, i) => i + 1),
+  });
+  const check = (pages: ReturnedFiles | undefined) =>
+    checkReturnedOuts(stage, dirs.outs, pages && { pages });
+  check(packed(["a.txt", "sub/b.txt"]));
+  const refused: [ReturnedFiles | undefined, RegExp][] = [
+    [undefined, /^stage 'gen': out 'pages' \(site\/pages\/\) was not saved$/],
+    [
+      packed(["../../escape.txt"]),
+      /out 'pages' \(site\/pages\/\): file '\.\.\/\.\.\/escape\.txt' leads out/,
+    ],
+    [packed(["/etc/x"]), /is an absolute path/],
+    [packed(["b", "a"]), /files are not sorted/],
+    [packed(["a", "a/b"]), /a path cannot be both/],
+    [{ ...packed(["a", "b"]), ends: new Float64Array([1]) }, /the files returned have no content/],
+    [
+      { ...packed(["a", "b"]), ends: new Float64Array([2, 1]) },
+      /the files returned have no content/,
+    ],
+    [{ ...packed(["a"]), ends: new Float64Array([5]) }, /the files returned have no content/],
+    [
+      { ...packed(["a"]), data: "x" as unknown as Uint8Array },
+      /the files returned have no content/,
+    ],
+  ];
+  for (const [pages, message] of refused) {
+    const error = assertThrows(() => check(pages), OutputError);
+    assert(message.test(error.message), `${error.message} ~ ${message}`);
+  }
+  // What the stage wrote itself where the files go (a link, say) is refused.
+  const staged = stagedOutPath(dirs.outs, stage.outs.find((o) => o.isDir)!);
+  await Deno.symlink("/etc", `${staged}/sub`);
+  const error = assertThrows(() => check(packed(["sub/passwd"])), OutputError);
+  assert(/also wrote into ctx\.outs\.pages/.test(error.message), error.message);
+});

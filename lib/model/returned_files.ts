@@ -1,0 +1,172 @@
+/**
+ * A directory out whose files the stage returns (`loaders.files()`): the
+ * object of relative path → content it returns, checked and put in the form
+ * the stage's worker posts and the engine writes.
+ *
+ * Shared by the loader (its `save`, for a stage function run without
+ * Pivot), the stage worker (which checks and encodes the value before
+ * posting it, so a mistake fails the stage where it was made) and the
+ * engine, which checks the paths again: it writes them outside the worker's
+ * sandbox, so it trusts nothing the worker did (docs/returned_files.md).
+ *
+ * @module
+ */
+
+import type { LoaderSpec } from "./loader_spec.ts";
+
+/** The kind of the built-in loader `loaders.files()`. */
+export const FILES_KIND = "files";
+
+/** True when `spec` is that of `loaders.files()`: the stage returns the directory's files. */
+export function isFilesSpec(spec: LoaderSpec | undefined): boolean {
+  return spec?.kind === FILES_KIND;
+}
+
+/**
+ * The files of a directory out as the worker posts them: their paths, and
+ * every content one after another in one buffer, shared where the runtime
+ * allows (a `SharedArrayBuffer`): posting it to the engine, and the engine
+ * handing it to its helper thread, copies nothing (one object, not 100,000,
+ * for the structured clone and the heaps).
+ */
+export interface ReturnedFiles {
+  /**
+   * Relative paths (`/`-separated), each once, sorted by UTF-16 code units:
+   * the order of a directory's manifest.
+   */
+  readonly paths: readonly string[];
+  /** Every file's content, in the order of {@link ReturnedFiles.paths}. */
+  readonly data: Uint8Array;
+  /** Where each file's content ends in {@link ReturnedFiles.data} (it starts where the one before ends). */
+  readonly ends: Float64Array;
+}
+
+/** The content of file `i` of `files` (a view into its data, not a copy). */
+export function contentOf(files: ReturnedFiles, i: number): Uint8Array {
+  return files.data.subarray(i === 0 ? 0 : files.ends[i - 1], files.ends[i]);
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The value a stage returned for a `loaders.files()` out, checked
+ * ({@link checkFilePaths}) and packed ({@link ReturnedFiles}): strings
+ * encoded as UTF-8.
+ *
+ * @throws {Error} naming the first file that is wrong and how to fix it.
+ */
+export function returnedFiles(value: unknown): ReturnedFiles {
+  if (
+    typeof value !== "object" || value === null || Array.isArray(value) ||
+    ArrayBuffer.isView(value) || value instanceof Map
+  ) {
+    throw new Error(
+      `expected an object of relative path → content (a string or a Uint8Array), got ${
+        describe(value)
+      }: return { "a.txt": "…", "sub/b.bin": bytes }`,
+    );
+  }
+  const record = value as Record<string, unknown>;
+  const paths = Object.keys(record).sort();
+  checkFilePaths(paths);
+  const ends = new Float64Array(new SharedArrayBuffer(8 * paths.length));
+  let buffer = new Uint8Array(64 * 1024);
+  let end = 0;
+  for (const [i, path] of paths.entries()) {
+    const content = record[path];
+    if (typeof content === "string") {
+      // At most 3 bytes per UTF-16 unit.
+      if (buffer.length - end < 3 * content.length) {
+        buffer = grown(buffer, end, end + 3 * content.length);
+      }
+      end += utf8.encodeInto(content, buffer.subarray(end)).written;
+    } else if (content instanceof Uint8Array) {
+      if (buffer.length - end < content.length) buffer = grown(buffer, end, end + content.length);
+      buffer.set(content, end);
+      end += content.length;
+    } else {
+      throw new Error(
+        `file '${path}': content is ${
+          describe(content)
+        }: give a string (written as UTF-8) or a Uint8Array`,
+      );
+    }
+    ends[i] = end;
+  }
+  const data = new Uint8Array(new SharedArrayBuffer(end));
+  data.set(buffer.subarray(0, end));
+  return { paths, data, ends };
+}
+
+/** A buffer of at least `needed` bytes holding the first `used` of `buffer`. */
+function grown(buffer: Uint8Array, used: number, needed: number): Uint8Array<ArrayBuffer> {
+  const larger = new Uint8Array(Math.max(needed, 2 * buffer.length));
+  larger.set(buffer.subarray(0, used));
+  return larger;
+}
+
+/**
+ * Check that `paths` can be written inside a directory and nowhere else:
+ * each relative, `/`-separated, with no empty, `.` or `..` segment and no
+ * NUL; sorted by UTF-16 code units with none twice; and no path is the
+ * directory of another (`a` and `a/b`).
+ *
+ * @throws {Error} naming the first path that is wrong and how to fix it.
+ */
+export function checkFilePaths(paths: readonly string[]): void {
+  let previous: string | undefined;
+  for (const path of paths) {
+    if (typeof path !== "string") {
+      throw new Error(`a file name is ${describe(path)}: name every file by a string`);
+    }
+    if (path === "") throw new Error(`a file has an empty name: name it by its relative path`);
+    if (path.includes("\0")) {
+      throw new Error(`file ${JSON.stringify(path)} has a NUL character in its name: remove it`);
+    }
+    if (path.startsWith("/")) {
+      throw new Error(
+        `file '${path}' is an absolute path: name it relative to the directory (without the leading '/')`,
+      );
+    }
+    for (const segment of path.split("/")) {
+      if (segment === "..") {
+        throw new Error(
+          `file '${path}' leads out of the directory through '..': name it by a path inside it`,
+        );
+      }
+      if (segment === "" || segment === ".") {
+        throw new Error(
+          `file '${path}' has an empty or '.' segment: write it as a plain relative path, such as 'sub/a.txt'`,
+        );
+      }
+    }
+    if (previous !== undefined && !(previous < path)) {
+      throw new Error(
+        previous === path
+          ? `file '${path}' is given twice: give each file once`
+          : `files are not sorted ('${previous}' before '${path}'): sort them by name`,
+      );
+    }
+    previous = path;
+  }
+  const all = new Set(paths);
+  for (const path of paths) {
+    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+      const parent = path.slice(0, slash);
+      if (all.has(parent)) {
+        throw new Error(
+          `'${parent}' is given as a file and as the directory of '${path}': a path cannot be both; rename one`,
+        );
+      }
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Map) return "a Map (use a plain object, Object.fromEntries(map))";
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (typeof value === "object") return `a ${value.constructor?.name ?? "object"}`;
+  return value === undefined ? "undefined" : `a ${typeof value}`;
+}
