@@ -24,6 +24,7 @@ test("loaders holds the built-in loaders only, not the keys that tell them apart
   assertEquals(Object.keys(core.loaders).sort(), [
     "bytes",
     "csv",
+    "files",
     "json",
     "jsonl",
     "pathOnly",
