@@ -471,6 +471,20 @@ function withContent(lib: Libc, fd: number, bytes: Uint8Array): StatStamp | unde
 }
 
 /**
+ * {@link writeObjectFile} through an unnamed file only (never a temporary
+ * name, which a thread without the process's journal of temporary files
+ * must not make; lib/storage/temp_files.ts): the object's stamp, "exists"
+ * when something is at `object` already, or undefined when it was not made
+ * (no unnamed files here, libc unusable, a call failed; nothing is left).
+ */
+export function writeObjectUnnamed(
+  object: string,
+  bytes: Uint8Array,
+): StatStamp | "exists" | undefined {
+  return unnamedFiles ? writeUnnamed(object, bytes) : undefined;
+}
+
+/**
  * {@link writeObjectFile} through an unnamed file: its stamp, "exists" when
  * `object` is there already, or undefined when unnamed files cannot be made
  * here (then {@link unnamedFiles} is false). Nothing is left when it fails.

@@ -60,6 +60,7 @@ import {
   statAndCopyTree,
   statAndLinkTree,
   statMany,
+  writeReturnedMany,
 } from "../storage/stat_many.ts";
 import { releaseHeapAndFreed, releaseHeapIfGrown } from "../free_memory.ts";
 import { ObjectWriter, WRITER_FROM } from "../storage/object_writer.ts";
@@ -685,6 +686,9 @@ async function storeDirectory(
   options: { readonly store: boolean; readonly link: boolean; readonly chunked?: boolean },
   source: FileSource = readFrom(dir),
 ): Promise<StoredDirectory> {
+  if (source.returned !== undefined && source.paths.length >= PARALLEL_FROM_STARTED) {
+    return await storeReturnedDirectory(cache, dir, source.returned, options);
+  }
   if (options.store && options.link) {
     return await storeLinkedDirectory(cache, dir, options.chunked ?? false, source);
   }
@@ -751,6 +755,76 @@ async function storeDirectory(
 }
 
 /**
+ * {@link storeDirectory} of a large directory a stage returned
+ * (`loaders.files()`; its files' parent directories made): each content
+ * hashed from memory here, then every file written once and each new
+ * content's object made from its first file, on this thread and a helper
+ * while a core is free ({@link Cache.writeReturnedNew}): in `hardlink`
+ * mode (`store` and `link`) each file read-only and linked at its object's
+ * name, else a writable file and, with `store`, an object written from the
+ * same bytes. The rest (an object present already, content met earlier, a
+ * link refused, an object the helper left) go the way one file goes
+ * ({@link storeLinked}, `Cache.storeBytes`). docs/returned_files.md.
+ */
+async function storeReturnedDirectory(
+  cache: Cache,
+  dir: string,
+  returned: ReturnedFiles,
+  options: { readonly store: boolean; readonly link: boolean; readonly chunked?: boolean },
+): Promise<StoredDirectory> {
+  const { paths } = returned;
+  const n = paths.length;
+  const base = withSlash(dir);
+  const link = options.store && options.link;
+  const batch = cache.batch(n, { stampsKept: keepsStamps(options, n) });
+  const hashes = new Array<Hash>(n);
+  for (let i = 0; i < n; i++) hashes[i] = hashBytesSync(contentOf(returned, i));
+  mark(`commit: ${n} files hashed`);
+  const shared = coreFree();
+  const helper = shared ? HelperThread.start() : undefined;
+  let written: { stamps: FileStamp[]; made: (FileStamp | undefined)[] };
+  try {
+    const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity };
+    if (options.store) {
+      written = await cache.writeReturnedNew(base, returned, hashes, batch, link, many);
+    } else {
+      const { data, ends } = returned;
+      const objectHashes = new Array<Hash | undefined>(n).fill(undefined);
+      const files = { from: base, paths, data, ends, objectHashes, objects: "" };
+      const { stamps } = await writeReturnedMany({ ...files, objectPath: (h) => h }, false, many);
+      written = { stamps, made: [] };
+    }
+  } finally {
+    // Closed once the files are written: its heap (the paths it was sent) goes with it.
+    helper?.close();
+  }
+  mark(`commit: ${n} files written`);
+  const files: PlacedFile[] = paths.map((path, i) => ({
+    path,
+    hash: hashes[i],
+    stamp: written.stamps[i],
+  }));
+  const manifest = { files: files.map(({ path, hash }) => ({ path, hash })) };
+  const size = n === 0 ? 0 : returned.ends[n - 1];
+  if (!options.store) return { manifest, size, files };
+  const objects = new Array<FileStamp>(n);
+  const rest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const made = written.made[i];
+    if (made !== undefined) objects[i] = made;
+    else rest.push(i);
+  }
+  await eachLimited(rest, PARALLEL_FILES, async (i) => {
+    if (link) {
+      const stored = await storeLinked(cache, base + paths[i], hashes[i], files[i].stamp, batch);
+      files[i] = { ...files[i], stamp: stored.stamp };
+      objects[i] = stored.object;
+    } else objects[i] = await cache.storeBytes(contentOf(returned, i), hashes[i], batch);
+  });
+  return { manifest, size, files, objects, stampsKept: batch.stampsKept };
+}
+
+/**
  * {@link storeDirectory} with `store` and `link`: every file hashed (read
  * once, as there) and each new content's object made, a hard link to its
  * file at the object's name, made read-only. A large directory's files are
@@ -777,27 +851,7 @@ async function storeLinkedDirectory(
   const objects = new Array<FileStamp>(n);
   const batch = cache.batch(n, { stampsKept: keepsStamps({ store: true, chunked }, n) });
   const returned = source.returned;
-  if (n >= PARALLEL_FROM_STARTED && returned !== undefined) {
-    // Returned: each content hashed from memory here, then every file
-    // written once, read-only, and each new content's object linked to its
-    // file, on this thread and a helper while a core is free.
-    const hashes = new Array<Hash>(n);
-    for (let i = 0; i < n; i++) hashes[i] = hashBytesSync(contentOf(returned, i));
-    mark(`commit: ${n} files hashed`);
-    const shared = coreFree();
-    const helper = shared ? HelperThread.start() : undefined;
-    try {
-      const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity };
-      const { stamps, made } = await cache.writeAndLinkNew(base, returned, hashes, batch, many);
-      for (let i = 0; i < n; i++) {
-        files[i] = { path: paths[i], hash: hashes[i], stamp: stamps[i] };
-        if (made[i] !== undefined) objects[i] = made[i]!;
-      }
-    } finally {
-      helper?.close();
-    }
-    mark(`commit: ${n} files written and linked`);
-  } else if (n >= PARALLEL_FROM_STARTED) {
+  if (n >= PARALLEL_FROM_STARTED && returned === undefined) {
     const shared = coreFree();
     // Its start (~30 ms) overlaps this thread's first files, which do not wait for it.
     const helper = shared ? HelperThread.start() : undefined;

@@ -44,7 +44,11 @@ export const CONTROL = {
  * directory out); `writeLink` a file made read-only with its content from
  * {@link ManyJob.data}, its stamp written back, then, where its object's
  * hash is given, linked at the object's name ({@link WRITE_LINK_WORDS}: the
- * store of a large directory a stage returned, `loaders.files()`).
+ * store of a large directory a stage returned, `loaders.files()`, in
+ * `hardlink` mode); `writeCopy` a file made writable with its content from
+ * {@link ManyJob.data}, and, where its object's hash is given, the object
+ * written from the same bytes ({@link WRITE_COPY_WORDS}: the same store in
+ * `copy` mode).
  */
 export type ManyOp =
   | "stat"
@@ -53,7 +57,8 @@ export type ManyOp =
   | "statCopyTree"
   | "linkReadOnly"
   | "readHash"
-  | "writeLink";
+  | "writeLink"
+  | "writeCopy";
 
 /**
  * A `statLinkTree` or `statCopyTree` job's items: for each file of a
@@ -90,8 +95,19 @@ export function stampWords(op: ManyOp): number {
     ? READ_HASH_WORDS
     : op === "writeLink"
     ? WRITE_LINK_WORDS
+    : op === "writeCopy"
+    ? WRITE_COPY_WORDS
     : 4;
 }
+
+/**
+ * Numbers per `writeCopy` item: the stamp of the file as written (mtime in
+ * ms, size, inode, device), then its object's when it was made here (the
+ * mtime {@link NOT_COPIED} when not: no hash given, something at the
+ * object's name already, or no unnamed files on this filesystem; the
+ * calling thread then stores it).
+ */
+export const WRITE_COPY_WORDS = 8;
 
 /**
  * Numbers per `writeLink` item: the stamp of the file as written (mtime in
@@ -126,7 +142,10 @@ export function linkCode(made: LinkOutcome): number {
 /** A `readHash` item's word left for the calling thread (see {@link READ_HASH_WORDS}). */
 export const NOT_READ = Number.NaN;
 
-/** A `statCopyTree` copy's mtime when the item was stat-ed but not copied (left to the caller). */
+/**
+ * A `statCopyTree` copy's mtime when the item was stat-ed but not copied (left to the caller);
+ * a `writeCopy` object's when it was not made.
+ */
 export const NOT_COPIED = Number.NaN;
 
 /**
@@ -161,11 +180,11 @@ export interface ManyJob {
   /**
    * `link`: the new names, one per source, joined likewise; `linkReadOnly`:
    * the objects' hashes, whose objects under {@link ManyJob.objects} are
-   * the new names (see {@link treeObject}); `writeLink` likewise, an empty
-   * one for a file not to link.
+   * the new names (see {@link treeObject}); `writeLink` and `writeCopy`
+   * likewise, an empty one for a file with no object to make.
    */
   readonly dests?: string;
-  /** `linkReadOnly`, `readHash`, `writeLink`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
+  /** `linkReadOnly`, `readHash`, `writeLink`, `writeCopy`: what each of {@link ManyJob.paths} is relative to, ending in "/". */
   readonly from?: string;
   /**
    * `linkReadOnly`, and `readHash` when its files are made objects as they
@@ -184,11 +203,11 @@ export interface ManyJob {
   /** `readHash`: files up to this size are read whole and hashed; a larger one is stat-ed only. */
   readonly readUpTo?: number;
   /**
-   * `writeLink`: every file's content, one after another (over a
+   * `writeLink`, `writeCopy`: every file's content, one after another (over a
    * `SharedArrayBuffer`: posting it copies nothing).
    */
   readonly data?: Uint8Array;
-  /** `writeLink`: where each file's content ends in {@link ManyJob.data}. */
+  /** `writeLink`, `writeCopy`: where each file's content ends in {@link ManyJob.data}. */
   readonly ends?: Float64Array;
   /** Post "started" once its first block is taken (the caller waits for it: tests). */
   readonly first?: boolean;

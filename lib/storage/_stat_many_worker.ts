@@ -23,7 +23,13 @@ import {
   treeObject,
 } from "./_stat_many_job.ts";
 import { copyFromMemory } from "./_copy_small.ts";
-import { readSmall, statStamp, writeNewFile } from "../libc_fs.ts";
+import {
+  readSmall,
+  type StatStamp,
+  statStamp,
+  writeNewFile,
+  writeObjectUnnamed,
+} from "../libc_fs.ts";
 import { linkMadeReadOnly, linkReadOnly } from "./link_read_only.ts";
 import { hashBytesSync } from "./hash.ts";
 
@@ -157,28 +163,41 @@ function stampInto(numbers: Float64Array, at: number, path: string, viaLibc: boo
 }
 
 /**
- * A `writeLink` item's file: made read-only with `bytes` through libc, its
- * stamp written at `numbers[at..at + 4]`. Throws when libc cannot make it
- * (nothing of it is then left): that item, and the rest, are left to the
- * calling thread, whose Deno calls throw as they do.
+ * A `writeLink` or `writeCopy` item's file: made with `bytes` through libc,
+ * read-only with `readOnly`, its stamp written at `numbers[at..at + 4]`.
+ * Throws when libc cannot make it (nothing of it is then left): that item,
+ * and the rest, are left to the calling thread, whose Deno calls throw as
+ * they do.
  */
-function writeLinkInto(numbers: Float64Array, at: number, path: string, bytes: Uint8Array): void {
-  const made = writeNewFile(path, bytes, true);
+function writeInto(
+  numbers: Float64Array,
+  at: number,
+  path: string,
+  bytes: Uint8Array,
+  readOnly: boolean,
+): void {
+  const made = writeNewFile(path, bytes, readOnly);
   if (made === undefined) throw new Error("not written");
-  numbers[at] = made.mtime;
-  numbers[at + 1] = made.size;
-  numbers[at + 2] = made.ino;
-  numbers[at + 3] = made.dev;
+  putStamp(numbers, at, made);
 }
 
 /**
- * Link the file `path` just made read-only at item `i`'s object name, if it
- * has one ({@link linkMadeReadOnly}): `LINKED`, `EXISTED`, or 0 (refused,
- * or no object to make).
+ * A `writeCopy` item's object at `object` (none when ""), written from
+ * `bytes` as an unnamed file linked at its name ({@link writeObjectUnnamed}):
+ * its stamp at `numbers[at..at + 4]`, else {@link NOT_COPIED} there, for the
+ * calling thread to store it.
  */
-function linkNew(path: string, items: Items, i: number): number {
-  const object = items.dest(i);
-  return object === "" ? 0 : linkCode(linkMadeReadOnly(path, object));
+function objectInto(numbers: Float64Array, at: number, object: string, bytes: Uint8Array): void {
+  const made = object === "" ? undefined : writeObjectUnnamed(object, bytes);
+  if (made === undefined || made === "exists") numbers[at] = NOT_COPIED;
+  else putStamp(numbers, at, made);
+}
+
+function putStamp(numbers: Float64Array, at: number, stamp: StatStamp): void {
+  numbers[at] = stamp.mtime;
+  numbers[at + 1] = stamp.size;
+  numbers[at + 2] = stamp.ino;
+  numbers[at + 3] = stamp.dev;
 }
 
 function run(
@@ -205,7 +224,7 @@ function run(
   try {
     const items = tree !== undefined
       ? treeItems(tree)
-      : op === "linkReadOnly" || op === "writeLink"
+      : op === "linkReadOnly" || op === "writeLink" || op === "writeCopy"
       ? objectItems(joined!, joinedDests!, from!, objects!)
       : listItems(joined!, joinedDests, from);
     const viaLibc = (op === "stat" || op === "statLinkTree" || op === "statCopyTree") &&
@@ -223,9 +242,15 @@ function run(
         const path = items.path(i);
         const at = words * i;
         if (op === "readHash") readHashInto(numbers!, at, path, readUpTo!, objects);
-        else if (op === "writeLink") {
-          writeLinkInto(numbers!, at, path, data!.subarray(i === 0 ? 0 : ends![i - 1], ends![i]));
-          numbers![at + 4] = linkNew(path, items, i);
+        else if (op === "writeLink" || op === "writeCopy") {
+          // The object's name first: what throws must come before the file
+          // is made, as the calling thread makes it again.
+          const object = items.dest(i);
+          const bytes = data!.subarray(i === 0 ? 0 : ends![i - 1], ends![i]);
+          writeInto(numbers!, at, path, bytes, op === "writeLink");
+          if (op === "writeLink") {
+            numbers![at + 4] = object === "" ? 0 : linkCode(linkMadeReadOnly(path, object));
+          } else objectInto(numbers!, at + 4, object, bytes);
         } else if (op === "link") Deno.linkSync(path, items.dest(i));
         else if (op === "linkReadOnly") {
           // Not linked (something there, or refused): left to the calling thread.

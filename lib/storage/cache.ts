@@ -31,7 +31,7 @@ import {
   type ManyOptions,
   readAndHashMany,
   type ReadOne,
-  writeAndLinkMany,
+  writeReturnedMany,
 } from "./stat_many.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statIfPresent } from "../absent_path.ts";
@@ -390,21 +390,25 @@ export class Cache {
 
   /**
    * Write the files a stage returned (`returned`, `loaders.files()`) under
-   * `from` (ending in "/"; every directory they need made), each read-only,
-   * and make each new content's object a hard link to its first file
-   * (`hashes` are the contents' hashes), on this thread and a helper thread
-   * ({@link writeAndLinkMany}, with `options`): the store of a large
-   * directory a stage returned, in `hardlink` mode, each file written once
-   * and no object written apart. Returns each file's stamp as written, and
-   * its object's stamp where it was linked here; undefined for the rest (an
-   * object present already, content met earlier, the link refused): store
-   * those with {@link Cache.storeFile} and the same batch.
+   * `from` (ending in "/"; every directory they need made), each once, and
+   * make each new content's object from its first file (`hashes` are the
+   * contents' hashes), on this thread and a helper thread
+   * ({@link writeReturnedMany}, with `options`): the store of a large
+   * directory a stage returned. With `link` (`hardlink` mode) each file is
+   * made read-only and a new object is a hard link to it; without, the file
+   * is writable and the object written from the same bytes. Returns each
+   * file's stamp as written, and its object's stamp where the object was
+   * made here; undefined for the rest (an object present already, content
+   * met earlier, a link refused, an object the helper left): store those
+   * with {@link Cache.storeFile} or {@link Cache.storeBytes} and the same
+   * batch.
    */
-  async writeAndLinkNew(
+  async writeReturnedNew(
     from: string,
     returned: ReturnedFiles,
     hashes: readonly Hash[],
     batch: ObjectBatch,
+    link: boolean,
     options: ManyOptions = {},
   ): Promise<{ stamps: FileStamp[]; made: (FileStamp | undefined)[] }> {
     const n = hashes.length;
@@ -422,23 +426,28 @@ export class Cache {
     }
     for (let fan = 0; fan < 256; fan++) ensureDir(this.#files + fan.toString(16).padStart(2, "0"));
     const { paths, data, ends } = returned;
-    const written = await writeAndLinkMany({
-      from,
-      paths,
-      data,
-      ends,
-      objectHashes,
-      objectPath: (hash) => this.objectPath(hash),
-      objects: this.#files,
-    }, options);
-    const { stamps, linked } = written;
+    const written = await writeReturnedMany(
+      {
+        from,
+        paths,
+        data,
+        ends,
+        objectHashes,
+        objectPath: (hash) => this.objectPath(hash),
+        objects: this.#files,
+      },
+      link,
+      options,
+    );
+    const { stamps, linked, objects } = written;
     const made = new Array<FileStamp | undefined>(n);
     for (let i = 0; i < n; i++) {
-      if (linked[i] !== LINKED) continue;
-      // The object is the file written (see #storeFile): its stamp is the one written.
-      made[i] = stamps[i];
-      if (!batch.stampsKept) await this.#state?.rememberObject(hashes[i], stamps[i]);
-      if (twice.has(hashes[i])) batch.made(hashes[i], stamps[i]);
+      // Linked: the object is the file written (see #storeFile), with its stamp.
+      const stamp = link ? (linked[i] === LINKED ? stamps[i] : undefined) : objects[i];
+      if (stamp === undefined) continue;
+      made[i] = stamp;
+      if (!batch.stampsKept) await this.#state?.rememberObject(hashes[i], stamp);
+      if (twice.has(hashes[i])) batch.made(hashes[i], stamp);
     }
     return { stamps, made };
   }

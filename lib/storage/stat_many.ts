@@ -40,7 +40,8 @@ import { type FileStamp, stampOf, stampOfDevice, stampOfLibc } from "./state.ts"
 import { mark } from "../trace.ts";
 import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
-import { statStamp } from "../libc_fs.ts";
+import { statStamp, writeObjectFile } from "../libc_fs.ts";
+import { tempPath } from "./temp_files.ts";
 import { linkMadeReadOnly, linkReadOnly } from "./link_read_only.ts";
 import { writeNewFileSync } from "./new_file.ts";
 
@@ -284,7 +285,7 @@ export async function linkReadOnlyMany(
 
 /**
  * The files of a directory a stage returned (`loaders.files()`), to write
- * and make cache objects of ({@link writeAndLinkMany}).
+ * and make cache objects of ({@link writeReturnedMany}).
  */
 export interface ReturnedObjects {
   /** The directory, ending in "/": file `paths[i]` is made at `from + paths[i]` (its parent exists). */
@@ -303,49 +304,77 @@ export interface ReturnedObjects {
   readonly objects: string;
 }
 
+/** What {@link writeReturnedMany} made, per file. */
+export interface WrittenReturned {
+  /** Each file's stamp as written. */
+  readonly stamps: FileStamp[];
+  /**
+   * With `link`: {@link LINKED} where the file was linked at its object's
+   * name, {@link EXISTED} where something was there already, 0 where the
+   * link was refused or no hash was given.
+   */
+  readonly linked: Uint8Array;
+  /** Without `link`: the stamp of each object written here; undefined for the rest. */
+  readonly objects: (FileStamp | undefined)[];
+}
+
 /**
- * Make each file of `files` read-only with its content (lib/storage/new_file.ts
- * `writeNewFileSync`) and, where its object's hash is given, link it at the
- * object's name ({@link linkMadeReadOnly}), on this thread and the helper's:
- * the store of a large directory a stage returned, in `hardlink` mode, each
- * file written once and its object that file. Returns each file's stamp as
- * written, and per file {@link LINKED}, {@link EXISTED} (something was at
- * the object's name) or 0 (refused, or no hash given). A file that cannot
- * be written throws, as `Deno.openSync` does.
+ * Write each file of `files` with its content (lib/storage/new_file.ts
+ * `writeNewFileSync`) and, where its object's hash is given, make that
+ * object, on this thread and the helper's: the store of a large directory
+ * a stage returned (`loaders.files()`), each file written once. With
+ * `link` (`hardlink` mode) the file is made read-only and linked at the
+ * object's name ({@link linkMadeReadOnly}): the object is the file. Without,
+ * the file is writable and the object is written from the same bytes
+ * (lib/libc_fs.ts `writeObjectFile`; on the helper only as an unnamed file,
+ * else left to the caller). A file that cannot be written throws, as
+ * `Deno.openSync` does (`AlreadyExists` when something is there).
  *
  * @example
  * ```ts ignore
- * const { stamps, linked } = await writeAndLinkMany({
+ * const { stamps, linked } = await writeReturnedMany({
  *   from: "gen/", paths: ["a.txt"], data, ends, objectHashes: ["abcdef0123456789"],
  *   objectPath: (h) => cache.objectPath(h), objects: cache.objectsDir,
- * });
+ * }, true);
  * ```
  */
-export async function writeAndLinkMany(
+export async function writeReturnedMany(
   files: ReturnedObjects,
+  link: boolean,
   options: ManyOptions = {},
-): Promise<{ stamps: FileStamp[]; linked: Uint8Array }> {
-  const { from, paths, data, ends, objectHashes, objectPath, objects } = files;
+): Promise<WrittenReturned> {
+  const { from, paths, data, ends, objectHashes, objectPath, objects: dir } = files;
   const n = paths.length;
   const stamps = new Array<FileStamp>(n);
   const linked = new Uint8Array(n);
+  const objects = new Array<FileStamp | undefined>(n);
   const local = (i: number) => {
     const path = from + paths[i];
-    stamps[i] = writeNewFileSync(path, data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]), true);
+    const bytes = data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
+    stamps[i] = writeNewFileSync(path, bytes, link);
     const hash = objectHashes[i];
-    if (hash !== undefined) linked[i] = linkCode(linkMadeReadOnly(path, objectPath(hash)));
+    if (hash === undefined) return;
+    const object = objectPath(hash);
+    if (link) linked[i] = linkCode(linkMadeReadOnly(path, object));
+    else {
+      const made = writeObjectFile(tempPath(object), object, bytes);
+      if (made !== undefined) objects[i] = stampOfLibc(made);
+    }
   };
-  const words = stampWords("writeLink");
+  const op = link ? "writeLink" : "writeCopy";
+  const words = stampWords(op);
   const numbers = new Float64Array(
     new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0),
   );
   const dests = objectHashes.map((hash) => hash ?? "");
-  const job = { op: "writeLink", paths, dests, from, objects, data, ends } as const;
+  const job = { op, paths, dests, from, objects: dir, data, ends } as const;
   await share({ ...job, stamps: numbers.buffer as SharedArrayBuffer }, n, local, (i) => {
-    stamps[i] = stampAt(numbers, words * i);
-    linked[i] = numbers[words * i + 4];
+    const at = words * i;
+    stamps[i] = stampAt(numbers, at);
+    if (link) linked[i] = numbers[at + 4];
+    else if (!Number.isNaN(numbers[at + 4])) objects[i] = stampAt(numbers, at + 4);
   }, options);
-  return { stamps, linked };
+  return { stamps, linked, objects };
 }
 
 /** What {@link readAndHashMany} read (and linked), per file. */

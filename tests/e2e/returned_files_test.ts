@@ -139,9 +139,10 @@ for (const mode of ["copy", "hardlink"] as const) {
   });
 }
 
-test("hardlink mode, a large returned directory: written and linked on two threads, each file its object", async () => {
-  const n = PARALLEL_FROM_STARTED + 904;
-  const pipeline = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+for (const mode of ["hardlink", "copy"] as const) {
+  test(`${mode} mode, a large returned directory: written on two threads, then on one; each file restorable`, async () => {
+    const n = PARALLEL_FROM_STARTED + 904;
+    const pipeline = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("large");
 pipeline.stage({
   name: "many",
@@ -158,38 +159,61 @@ pipeline.stage({
   },
 });
 `;
-  await using p = await TempProject.create({
-    "pipeline.ts": pipeline,
-    "seed.txt": "one",
-    ".pivot/config.yaml": "cache:\n  type: hardlink\n",
-  });
-  const check = async (seed: string) => {
-    for (const i of [0, 1, 2047, 2048, n - 2, n - 1]) {
+    await using p = await TempProject.create({
+      "pipeline.ts": pipeline,
+      "seed.txt": "one",
+      ".pivot/config.yaml": `cache:\n  type: ${mode}\n`,
+    });
+    const check = async (seed: string) => {
+      for (const i of [0, 1, 2047, 2048, n - 2, n - 1]) {
+        const path = p.path(`gen/d${i % 13}/f${i}.txt`);
+        const text = i % 10 === 0 ? "same\n" : `${seed} ${i}\n`;
+        assertEquals(await Deno.readTextFile(path), text, `file ${i}`);
+        const hash = await hashFile(path);
+        const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
+        const [info, cached] = [await Deno.stat(path), await Deno.stat(object)];
+        assertEquals(await hashFile(object), hash, `object ${i} is intact`);
+        if (mode === "hardlink") {
+          assertEquals([info.ino, info.mode! & 0o777], [cached.ino, 0o444], `file ${i}`);
+        } else {
+          assert(
+            info.ino !== cached.ino && (info.mode! & 0o200) !== 0,
+            `file ${i} is a writable copy`,
+          );
+        }
+      }
+      const out = await lockOut(p, "many");
+      assertEquals(out.files, n);
+    };
+    // Two threads (the helper on whatever the load), then one.
+    const both = await runPivot(p.root, ["repro"], { PIVOT_HELPER_THREAD: "on", PIVOT_TRACE: "1" });
+    assertEquals(both.code, 0, both.stderr);
+    const op = mode === "hardlink" ? "writeLink" : "writeCopy";
+    assertMatch(both.stderr, new RegExp(`${op} of \\d+ files: [1-9]\\d* by the helper thread`));
+    await check("one");
+    await p.write("seed.txt", "two");
+    const one = await runPivot(p.root, ["repro"], { PIVOT_HELPER_THREAD: "off" });
+    assertEquals(one.code, 0, one.stderr);
+    await check("two");
+    assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["many"] });
+    await Deno.remove(p.path("gen"), { recursive: true });
+    assertEquals((await p.pivot("checkout")).code, 0);
+    await check("two");
+
+    // --no-commit: written on two threads, nothing stored.
+    if (mode === "hardlink") return;
+    await p.write("seed.txt", "three");
+    const env = { PIVOT_HELPER_THREAD: "on" };
+    const noCommit = await runPivot(p.root, ["repro", "--no-commit"], env);
+    assertEquals(noCommit.code, 0, noCommit.stdout + noCommit.stderr);
+    for (const i of [1, 2048, n - 1]) {
       const path = p.path(`gen/d${i % 13}/f${i}.txt`);
-      const text = i % 10 === 0 ? "same\n" : `${seed} ${i}\n`;
-      assertEquals(await Deno.readTextFile(path), text, `file ${i}`);
+      assertEquals(await Deno.readTextFile(path), `three ${i}\n`);
       const hash = await hashFile(path);
-      const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
-      const [info, cached] = [await Deno.stat(path), await Deno.stat(object)];
-      assertEquals([info.ino, info.mode! & 0o777], [cached.ino, 0o444], `file ${i}`);
+      assert(!await p.exists(`.pivot/cache/files/${hash.slice(0, 2)}/${hash.slice(2)}`));
     }
-    const out = await lockOut(p, "many");
-    assertEquals(out.files, n);
-  };
-  // Two threads (the helper on whatever the load), then one.
-  const both = await runPivot(p.root, ["repro"], { PIVOT_HELPER_THREAD: "on", PIVOT_TRACE: "1" });
-  assertEquals(both.code, 0, both.stderr);
-  assertMatch(both.stderr, /writeLink of \d+ files: [1-9]\d* by the helper thread/);
-  await check("one");
-  await p.write("seed.txt", "two");
-  const one = await runPivot(p.root, ["repro"], { PIVOT_HELPER_THREAD: "off" });
-  assertEquals(one.code, 0, one.stderr);
-  await check("two");
-  assertEquals(TempProject.byStatus((await p.events("repro")).events), { skipped: ["many"] });
-  await Deno.remove(p.path("gen"), { recursive: true });
-  assertEquals((await p.pivot("checkout")).code, 0);
-  await check("two");
-});
+  });
+}
 
 test("a returned path that would leave the directory fails the stage, and nothing is written", async () => {
   const pipeline = (gen: string) =>

@@ -13,7 +13,7 @@ import {
   statAndCopyTree,
   statAndLinkTree,
   statMany,
-  writeAndLinkMany,
+  writeReturnedMany,
 } from "../../lib/storage/stat_many.ts";
 import { contentOf, returnedFiles } from "../../lib/model/returned_files.ts";
 import { type FileStamp, stampOf, stampOfLibc } from "../../lib/storage/state.ts";
@@ -604,7 +604,7 @@ test("PIVOT_HELPER_THREAD chooses instead of the count", () => {
   }
 });
 
-test("writeAndLinkMany on two threads: each file written read-only with its content and stamp, linked where asked", async () => {
+test("writeReturnedMany with link, on two threads: each file written read-only with its content and stamp, linked where asked", async () => {
   await using dir = await tempDir();
   const from = dir.path("gen/");
   const contents = Array.from({ length: FILES }, (_, i) => `file ${i}\n`.repeat(i % 4));
@@ -614,6 +614,9 @@ test("writeAndLinkMany on two threads: each file written read-only with its cont
   const { paths } = returned;
   for (let d = 0; d < 7; d++) await Deno.mkdir(`${from}d${d}`, { recursive: true });
   const hashes = paths.map((_, i) => (0x2000000 + i * 7919).toString(16).padStart(16, "0"));
+  // A hash the helper cannot name an object by (not hex), in its first
+  // block: the item is left to this thread, before the helper makes the file.
+  hashes[2995] = "xyz-not-hex";
   const objects = dir.path("objects/");
   const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
   for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
@@ -623,8 +626,9 @@ test("writeAndLinkMany on two threads: each file written read-only with its cont
   for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
   const objectHashes = hashes.map((hash, i) => unlinked.includes(i) ? undefined : hash);
   const { data, ends } = returned;
-  const { stamps, linked } = await writeAndLinkMany(
+  const { stamps, linked } = await writeReturnedMany(
     { from, paths, data, ends, objectHashes, objectPath, objects },
+    true,
     BOTH,
   );
   for (let i = 0; i < paths.length; i++) {
@@ -645,8 +649,8 @@ test("writeAndLinkMany on two threads: each file written read-only with its cont
   }
 });
 
-test("writeAndLinkMany: a file that is there already throws AlreadyExists, wherever it falls, and is left", async () => {
-  for (const at of [5, 2990]) {
+test("writeReturnedMany: a file that is there already throws AlreadyExists, wherever it falls, and is left", async () => {
+  for (const [at, link] of [[5, true], [2990, false], [2990, true], [5, false]] as const) {
     await using dir = await tempDir();
     const from = dir.path("gen/");
     await Deno.mkdir(from);
@@ -659,12 +663,51 @@ test("writeAndLinkMany: a file that is there already throws AlreadyExists, where
     const { paths, data, ends } = returned;
     const objectHashes = paths.map(() => undefined);
     const objects = dir.path("objects/");
-    const write = () =>
-      writeAndLinkMany(
-        { from, paths, data, ends, objectHashes, objectPath: (h) => h, objects },
-        BOTH,
-      );
+    const files = { from, paths, data, ends, objectHashes, objects };
+    const write = () => writeReturnedMany({ ...files, objectPath: (h: string) => h }, link, BOTH);
     await assertRejects(write, Deno.errors.AlreadyExists);
     assertEquals(await Deno.readTextFile(from + paths[at]), "mine\n");
+  }
+});
+
+test("writeReturnedMany without link, on two threads: writable files, and each object asked for written from the same bytes", async () => {
+  await using dir = await tempDir();
+  const from = dir.path("gen/");
+  const returned = returnedFiles(
+    Object.fromEntries(Array.from({ length: FILES }, (_, i) => [`d${i % 7}/f${i}`, `copy ${i}\n`])),
+  );
+  const { paths, data, ends } = returned;
+  for (let d = 0; d < 7; d++) await Deno.mkdir(`${from}d${d}`, { recursive: true });
+  const hashes = paths.map((_, i) => (0x3000000 + i * 7919).toString(16).padStart(16, "0"));
+  const objects = dir.path("objects/");
+  const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
+  for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
+  const there = [2, 1501, 2997];
+  const none = [0, 800, 2999];
+  for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
+  const objectHashes = hashes.map((hash, i) => none.includes(i) ? undefined : hash);
+  const written = await writeReturnedMany(
+    { from, paths, data, ends, objectHashes, objectPath, objects },
+    false,
+    BOTH,
+  );
+  for (let i = 0; i < paths.length; i++) {
+    const file = from + paths[i];
+    const info = Deno.statSync(file);
+    assertEquals(written.stamps[i], stampOf(info), `file ${i}'s stamp`);
+    assert((info.mode! & 0o200) !== 0, `file ${i} is writable`);
+    assertEquals(Deno.readFileSync(file), contentOf(returned, i), `file ${i}'s content`);
+    if (there.includes(i) || none.includes(i)) {
+      assertEquals(written.objects[i], undefined, `file ${i}: no object made`);
+      continue;
+    }
+    const object = Deno.statSync(objectPath(hashes[i]));
+    assertEquals(written.objects[i], stampOf(object), `object ${i}'s stamp`);
+    assertEquals(object.mode! & 0o777, 0o444, `object ${i} is read-only`);
+    assert(object.ino !== info.ino, `object ${i} is a copy`);
+    assertEquals(Deno.readFileSync(objectPath(hashes[i])), contentOf(returned, i));
+  }
+  for (const i of there) {
+    assertEquals(await Deno.readTextFile(objectPath(hashes[i])), "in the way\n");
   }
 });
