@@ -8,7 +8,9 @@
  *   one file changed (the stage re-runs; only that file should be re-read),
  *   beside `xxhsum -H64` over every file (the floor of reading them all).
  * - Out: a stage writes the files into `gen/`, a second stage depends on
- *   `gen/` (one directory walked as an out and as a dep). First full run,
+ *   `gen/` (one directory walked as an out and as a dep); the same project
+ *   with the stage returning the files (`loaders.files()`), first full run
+ *   only. First full run,
  *   no-op, and checkout after `gen/` is deleted, `--mode hardlink` beside
  *   `cp -al` and `--mode copy` beside `cp -r` of the same tree.
  *
@@ -100,6 +102,30 @@ pipeline.stage({
   run: ({ gen }) => ({ count: \`\${countFiles(gen)}\\n\` }),
 });
 `;
+}
+
+/**
+ * The out project with the `generate` stage returning its files
+ * (`loaders.files()`) instead of writing them: Pivot writes them, outside
+ * the stage's sandbox, each once (docs/returned_files.md).
+ */
+function returnedPipeline(files: number): string {
+  return outPipeline(files)
+    .replace('new Pipeline("bench_bigdir_out")', 'new Pipeline("bench_bigdir_returned")')
+    .replace(
+      /outs: \{ gen: out\("gen\/"\) \},\n  run: \(\{ seed \}, ctx\) => \{[\s\S]*?\n  \},\n\}\);/,
+      `outs: { gen: out("gen/", loaders.files({ text: true })) },
+  run: ({ seed }) => {
+    const tag = seed.trim();
+    const gen: Record<string, string> = {};
+    for (let i = 0; i < ${files}; i++) {
+      gen[\`d\${String(Math.floor(i / ${PER_DIR})).padStart(3, "0")}/f\${String(i).padStart(6, "0")}.txt\`] =
+        \`\${tag} \${i}\\n\`;
+    }
+    return { gen };
+  },
+});`,
+    );
 }
 
 /**
@@ -335,6 +361,23 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
           : `sandboxed/: ${found} files written, expected ${files}`;
       },
     }];
+    // The same files returned by the stage (`loaders.files()`), in a project of its own.
+    const returnedDir = `${root}/out-returned`;
+    await writeProject(returnedDir, returnedPipeline(files));
+    outFirst.push({
+      argv: repro,
+      time: { cwd: returnedDir },
+      label: "bigdir: out, first full run, the stage returning its files",
+      before: async () => {
+        await trash.take(returnedDir, [".pivot", "count.txt", "gen"]);
+        await mustRun([...pivot, "init"], returnedDir);
+      },
+      check: (run) =>
+        ranCheck(2)(run) ??
+          (countTree(`${returnedDir}/gen`).files === files
+            ? undefined
+            : `gen/: not ${files} files`),
+    });
     // With --baseline, the same first run by Pivot at that revision, in a
     // project of its own (importing that revision's mod.ts), in alternation.
     const baseCli = ctx.baseline?.command().find((arg) => arg.endsWith("/cli.ts"));
@@ -354,15 +397,17 @@ export async function bigdirWorkload(ctx: BenchContext): Promise<Section> {
         check: ranCheck(2),
       });
     }
-    const [outFull, outFloor, outSandboxed, outBase] = await repeatAlternating(outFirst, {
-      reps: fullReps,
-    });
+    const [outFull, outFloor, outSandboxed, outReturned, outBase] = await repeatAlternating(
+      outFirst,
+      { reps: fullReps },
+    );
     results.set("out full", outFull);
     results.set("out writes", outFloor);
     results.set("out sandboxed writes", outSandboxed);
+    results.set("out returned full", outReturned);
     if (outBase) results.set("out full baseline", outBase);
     await trash.take(outDir, ["alone", "sandboxed"]);
-    await trash.take(root, ["out-baseline"]);
+    await trash.take(root, ["out-baseline", "out-returned"]);
     locks.set(`out ${files}`, await lockBytes(outDir));
     const outPeers: Contender[] = [{
       argv: repro,
@@ -478,6 +523,11 @@ function report(
       "out full",
       "out sandboxed writes",
     ),
+    row(
+      "out: first full run, the stage returning its files (`loaders.files()`; both stages run)",
+      "out returned full",
+      "out writes",
+    ),
     ...(m("out full baseline")
       ? [
         row(
@@ -500,7 +550,9 @@ function report(
   const body = [
     `A directory of ${files.toLocaleString("en")} small files (${PER_DIR} a sub-directory): ` +
     "as the dep of a stage that counts them (the benchmark writes `data/`), and as the out of a " +
-    "stage that writes them (`gen/`), which a second stage depends on. Each row is wall time, " +
+    "stage that writes them (`gen/`), which a second stage depends on; the out again, in a " +
+    "project of its own, returned by the stage (`loaders.files()`) for Pivot to write. Each " +
+    "row is wall time, " +
     "CPU time (user + system) and peak memory of the whole `pivot` process tree, and the peer " +
     "run in alternation with it. `xxhsum` reads and hashes every file (`find | xargs`), the " +
     "floor of a tool that re-reads everything. Before each first run (Pivot's and the " +
@@ -597,6 +649,14 @@ function addTargets(
         : "—",
     ]);
   }
+  const returned = wall("out returned full");
+  ctx.targets16.push([
+    `${n}-file directory out: first full run, the stage returning its files (\`loaders.files()\`)`,
+    "≤ 10 s",
+    shown("out returned full"),
+    met(returned === undefined ? undefined : returned <= 10_000),
+    `the stage's writes alone ${shown("out writes")}`,
+  ]);
   for (const [mode, peer] of [["hardlink", "cp -al"], ["copy", "cp -r"]] as const) {
     const r = ratioOf(`checkout ${mode}`, peer);
     ctx.targets16.push([
