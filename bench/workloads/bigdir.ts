@@ -78,13 +78,9 @@ pipeline.stage({
 `;
 
 function outPipeline(files: number): string {
-  return `${HEADER}
-export const pipeline = new Pipeline("bench_bigdir_out");
-
-pipeline.stage({
-  name: "generate",
-  deps: { seed: dep("seed.txt", loaders.text()) },
-  outs: { gen: out("gen/") },
+  return outProject(
+    "bench_bigdir_out",
+    `outs: { gen: out("gen/") },
   run: ({ seed }, ctx) => {
     const tag = seed.trim();
     for (let i = 0; i < ${files}; i++) {
@@ -92,16 +88,8 @@ pipeline.stage({
       if (i % ${PER_DIR} === 0) Deno.mkdirSync(dir, { recursive: true });
       Deno.writeTextFileSync(\`\${dir}/f\${String(i).padStart(6, "0")}.txt\`, \`\${tag} \${i}\\n\`);
     }
-  },
-});
-
-pipeline.stage({
-  name: "count",
-  deps: { gen: dep("gen/") },
-  outs: { count: out("count.txt", loaders.text()) },
-  run: ({ gen }) => ({ count: \`\${countFiles(gen)}\\n\` }),
-});
-`;
+  },`,
+  );
 }
 
 /**
@@ -110,22 +98,39 @@ pipeline.stage({
  * the stage's sandbox, each once (docs/returned_files.md).
  */
 function returnedPipeline(files: number): string {
-  return outPipeline(files)
-    .replace('new Pipeline("bench_bigdir_out")', 'new Pipeline("bench_bigdir_returned")')
-    .replace(
-      /outs: \{ gen: out\("gen\/"\) \},\n  run: \(\{ seed \}, ctx\) => \{[\s\S]*?\n  \},\n\}\);/,
-      `outs: { gen: out("gen/", loaders.files({ text: true })) },
+  return outProject(
+    "bench_bigdir_returned",
+    `outs: { gen: out("gen/", loaders.files({ text: true })) },
   run: ({ seed }) => {
     const tag = seed.trim();
     const gen: Record<string, string> = {};
     for (let i = 0; i < ${files}; i++) {
-      gen[\`d\${String(Math.floor(i / ${PER_DIR})).padStart(3, "0")}/f\${String(i).padStart(6, "0")}.txt\`] =
-        \`\${tag} \${i}\\n\`;
+      const dir = \`d\${String(Math.floor(i / ${PER_DIR})).padStart(3, "0")}\`;
+      gen[\`\${dir}/f\${String(i).padStart(6, "0")}.txt\`] = \`\${tag} \${i}\\n\`;
     }
     return { gen };
-  },
-});`,
-    );
+  },`,
+  );
+}
+
+/** The out project's pipeline `name`, its `generate` stage's outs and run as `generate`. */
+function outProject(name: string, generate: string): string {
+  return `${HEADER}
+export const pipeline = new Pipeline("${name}");
+
+pipeline.stage({
+  name: "generate",
+  deps: { seed: dep("seed.txt", loaders.text()) },
+  ${generate}
+});
+
+pipeline.stage({
+  name: "count",
+  deps: { gen: dep("gen/") },
+  outs: { count: out("count.txt", loaders.text()) },
+  run: ({ gen }) => ({ count: \`\${countFiles(gen)}\\n\`) }),
+});
+`;
 }
 
 /**

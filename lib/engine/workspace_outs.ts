@@ -782,9 +782,13 @@ async function storeReturnedDirectory(
   mark(`commit: ${n} files hashed`);
   const shared = coreFree();
   const helper = shared ? HelperThread.start() : undefined;
+  // No core free now: asked again as the files are written, so that a
+  // moment's load does not keep seconds of creates on one thread.
+  let late: HelperThread | undefined;
+  const lateHelper = () => coreFree() ? (late = HelperThread.start()) : undefined;
   let written: { stamps: FileStamp[]; made: (FileStamp | undefined)[] };
   try {
-    const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity };
+    const many: ManyOptions = shared ? { helper } : { parallelFrom: Infinity, lateHelper };
     if (options.store) {
       written = await cache.writeReturnedNew(base, returned, hashes, batch, link, many);
     } else {
@@ -797,6 +801,7 @@ async function storeReturnedDirectory(
   } finally {
     // Closed once the files are written: its heap (the paths it was sent) goes with it.
     helper?.close();
+    late?.close();
   }
   mark(`commit: ${n} files written`);
   const files: PlacedFile[] = paths.map((path, i) => ({

@@ -147,7 +147,18 @@ export interface ManyOptions {
    * tests: the helper's part is then sure to be exercised).
    */
   readonly helperFirst?: boolean;
+  /**
+   * With no helper at the start: asked every {@link LATE_CHECK} blocks this
+   * thread does for a helper to join now (from the last block back, as one
+   * there from the start), until it gives one. For a long list whose start
+   * found no core free: a moment's load then need not keep it on one thread
+   * for seconds. The caller closes the thread it gives.
+   */
+  readonly lateHelper?: () => HelperThread | undefined;
 }
+
+/** Blocks this thread does between two asks of {@link ManyOptions.lateHelper}. */
+export const LATE_CHECK = 16;
 
 /**
  * The stamp of each of `paths` (following symlinks), or undefined for one
@@ -316,6 +327,8 @@ export interface WrittenReturned {
   readonly linked: Uint8Array;
   /** Without `link`: the stamp of each object written here; undefined for the rest. */
   readonly objects: (FileStamp | undefined)[];
+  /** How many of the files the helper thread wrote. */
+  readonly helped: number;
 }
 
 /**
@@ -363,18 +376,18 @@ export async function writeReturnedMany(
   };
   const op = link ? "writeLink" : "writeCopy";
   const words = stampWords(op);
-  const numbers = new Float64Array(
-    new SharedArrayBuffer(useHelper(n, options) ? n * words * 8 : 0),
-  );
+  // Room for the helper's numbers whenever one may take part, from the start or later.
+  const shared = useHelper(n, options) || options.lateHelper !== undefined;
+  const numbers = new Float64Array(new SharedArrayBuffer(shared ? n * words * 8 : 0));
   const dests = objectHashes.map((hash) => hash ?? "");
   const job = { op, paths, dests, from, objects: dir, data, ends } as const;
-  await share({ ...job, stamps: numbers.buffer as SharedArrayBuffer }, n, local, (i) => {
+  const helped = await share({ ...job, stamps: numbers.buffer as SharedArrayBuffer }, n, local, (i) => {
     const at = words * i;
     stamps[i] = stampAt(numbers, at);
     if (link) linked[i] = numbers[at + 4];
     else if (!Number.isNaN(numbers[at + 4])) objects[i] = stampAt(numbers, at + 4);
   }, options);
-  return { stamps, linked, objects };
+  return { stamps, linked, objects, helped };
 }
 
 /** What {@link readAndHashMany} read (and linked), per file. */
@@ -636,7 +649,7 @@ function useHelper(items: number, options: ManyOptions): boolean {
 
 /**
  * Do items `0..n` of `job`: `local(i)` here, or by the helper, then
- * `remote(i)` here for each item it did.
+ * `remote(i)` here for each item it did; returns how many it did.
  */
 async function share(
   job: ListJob,
@@ -644,29 +657,34 @@ async function share(
   local: (i: number) => void,
   remote: (i: number) => void,
   options: ManyOptions,
-): Promise<void> {
+): Promise<number> {
   const blocks = Math.ceil(n / BLOCK);
   const first = options.helperFirst === true;
   const thread = useHelper(n, options) ? options.helper ?? HelperThread.start() : undefined;
-  const helper = thread?.post({ ...job, first }, blocks);
+  let helper = thread?.post({ ...job, first }, blocks);
   // A thread started here ends with this list; one passed in is the caller's.
   const stop = () => {
     if (thread !== options.helper) thread?.close();
   };
-  if (helper === undefined) {
+  const late = helper === undefined && options.lateHelper !== undefined && n > BLOCK
+    ? options.lateHelper
+    : undefined;
+  if (helper === undefined && late === undefined) {
     stop();
     for (let i = 0; i < n; i++) local(i);
-    return;
+    return 0;
   }
-  const { control, finished } = helper;
-  if (first) await helper.started;
+  const control = helper?.control ?? newControl(blocks);
+  if (first) await helper?.started;
   const done = (b: number) => Atomics.load(control, CONTROL.blocks + b);
   const mine: boolean[] = new Array(blocks).fill(false);
   // Every block taken, the helper took some only if it was active then (it
   // marks itself active before it takes a block, and inactive after its
   // last): then wait for it to finish them.
   const helperDone = async () => {
-    if (Atomics.load(control, CONTROL.active) !== 0) await finished;
+    if (helper !== undefined && Atomics.load(control, CONTROL.active) !== 0) {
+      await helper.finished;
+    }
     stop();
   };
   try {
@@ -674,6 +692,11 @@ async function share(
     for (let b = 0; Atomics.add(control, CONTROL.taken, 1) < blocks; b++) {
       mine[b] = true;
       for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) local(i);
+      // A helper that joins takes the blocks left from the last back: the
+      // shared count of blocks taken keeps the two apart.
+      if (helper === undefined && late !== undefined && b % LATE_CHECK === LATE_CHECK - 1) {
+        helper = late()?.post(job, blocks, control);
+      }
     }
   } catch (error) {
     // The helper takes no more, and is done before the caller cleans up
@@ -695,6 +718,12 @@ async function share(
     helped += by;
   }
   mark(`${job.op} of ${n} files: ${helped} by the helper thread`);
+  return helped;
+}
+
+/** A job's {@link CONTROL} words, for a job of `blocks` blocks. */
+function newControl(blocks: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer((CONTROL.blocks + blocks) * 4));
 }
 
 /** A job as the calling thread holds it: its lists as arrays (posted joined), or a tree. */
@@ -764,13 +793,16 @@ export class HelperThread {
     return !this.#dead;
   }
 
-  /** Post `job` (of `blocks` blocks); undefined when the thread cannot take it. */
-  post(job: ListJob, blocks: number): Posted | undefined {
+  /**
+   * Post `job` (of `blocks` blocks), with `control` when the calling thread
+   * has begun taking blocks already (see {@link ManyOptions.lateHelper});
+   * undefined when the thread cannot take it.
+   */
+  post(job: ListJob, blocks: number, control = newControl(blocks)): Posted | undefined {
     if (this.#dead) return undefined;
     // Replies carry the job's id: a job the caller finished alone (the
     // helper took no block) may still be answered after the next is posted.
     const id = ++this.#jobs;
-    const control = new Int32Array(new SharedArrayBuffer((CONTROL.blocks + blocks) * 4));
     let started!: () => void;
     const taken = new Promise<void>((resolve) => started = resolve);
     const finished = new Promise<void>((resolve) => {

@@ -711,3 +711,49 @@ test("writeReturnedMany without link, on two threads: writable files, and each o
     assertEquals(await Deno.readTextFile(objectPath(hashes[i])), "in the way\n");
   }
 });
+
+test("writeReturnedMany: a helper that joins late takes the blocks left from the back, and every file is right", async () => {
+  await using dir = await tempDir();
+  const from = dir.path("gen/");
+  // Long enough that the helper, asked after LATE_CHECK blocks, starts
+  // (~30 ms) while this thread has most of the list still to do.
+  const n = 160 * 128;
+  const returned = returnedFiles(
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`d${i % 11}/f${i}`, `late ${i}\n`])),
+  );
+  const { paths, data, ends } = returned;
+  for (let d = 0; d < 11; d++) await Deno.mkdir(`${from}d${d}`, { recursive: true });
+  let asked = 0;
+  let late: HelperThread | undefined;
+  const lateHelper = () => {
+    asked++;
+    return (late = HelperThread.start());
+  };
+  try {
+    const written = await writeReturnedMany(
+      {
+        from,
+        paths,
+        data,
+        ends,
+        objectHashes: paths.map(() => undefined),
+        objectPath: (h) => h,
+        objects: "",
+      },
+      false,
+      { parallelFrom: Infinity, lateHelper },
+    );
+    assertEquals(asked, 1, "asked once, at the first check, then it had one");
+    assert(written.helped > 0 && written.helped < n, `the helper wrote ${written.helped} files`);
+    for (const i of [0, 1, 2047, 2048, n / 2, n - 129, n - 1]) {
+      const file = from + paths[i];
+      assertEquals(written.stamps[i], stampOf(Deno.statSync(file)), `file ${i}'s stamp`);
+      assertEquals(Deno.readFileSync(file), contentOf(returned, i), `file ${i}'s content`);
+    }
+    let files = 0;
+    for (let d = 0; d < 11; d++) for (const _ of Deno.readDirSync(`${from}d${d}`)) files++;
+    assertEquals(files, n);
+  } finally {
+    late?.close();
+  }
+});
