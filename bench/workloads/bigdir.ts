@@ -128,7 +128,7 @@ pipeline.stage({
   name: "count",
   deps: { gen: dep("gen/") },
   outs: { count: out("count.txt", loaders.text()) },
-  run: ({ gen }) => ({ count: \`\${countFiles(gen)}\\n\`) }),
+  run: ({ gen }) => ({ count: \`\${countFiles(gen)}\\n\` }),
 });
 `;
 }

@@ -381,12 +381,14 @@ export async function writeReturnedMany(
   const numbers = new Float64Array(new SharedArrayBuffer(shared ? n * words * 8 : 0));
   const dests = objectHashes.map((hash) => hash ?? "");
   const job = { op, paths, dests, from, objects: dir, data, ends } as const;
-  const helped = await share({ ...job, stamps: numbers.buffer as SharedArrayBuffer }, n, local, (i) => {
+  const remote = (i: number) => {
     const at = words * i;
     stamps[i] = stampAt(numbers, at);
     if (link) linked[i] = numbers[at + 4];
     else if (!Number.isNaN(numbers[at + 4])) objects[i] = stampAt(numbers, at + 4);
-  }, options);
+  };
+  const stampsBuffer = numbers.buffer as SharedArrayBuffer;
+  const helped = await share({ ...job, stamps: stampsBuffer }, n, local, remote, options);
   return { stamps, linked, objects, helped };
 }
 
