@@ -11,6 +11,7 @@
 import { dirname } from "../posix_path.ts";
 import { messageOf, OutputError } from "../errors.ts";
 import { Events } from "../events.ts";
+import { isFilesSpec, type ReturnedFiles } from "../model/returned_files.ts";
 import type { OutDef, StageDef } from "../model/stage_def.ts";
 import { forgetAllDirs } from "../storage/ensure_dir.ts";
 import { listedPaths, statOrUndefined } from "../paths.ts";
@@ -889,6 +890,8 @@ export class Engine {
     );
     this.#events.emit({ type: "stage-start", stage: stage.name });
     mark(`engine: ${stage.name} started`);
+    const files = this.#readFilesDeps(stage);
+    if (typeof files === "string") return { status: "failed", reason, error: files };
     const running = worker.run(
       {
         stage: stage.name,
@@ -899,6 +902,7 @@ export class Engine {
         params: stage.params,
         variant: stage.variant,
         tmpDir: dirs.tmp,
+        ...(files ? { files } : {}),
       },
       (stream, text) => this.#events.emit({ type: "log", stage: stage.name, stream, text }),
       request.signal,
@@ -942,6 +946,27 @@ export class Engine {
         ...(collect ? { collect } : {}),
       },
     };
+  }
+
+  /**
+   * The files of each of `stage`'s `loaders.files()` deps, read here,
+   * outside the stage's sandbox, where each open costs the stage Deno's
+   * path checks (docs/returned_files.md); the message of the failure when
+   * one cannot be read.
+   */
+  #readFilesDeps(stage: StageDef): Record<string, ReturnedFiles> | string | undefined {
+    let files: Record<string, ReturnedFiles> | undefined;
+    for (const dep of stage.deps) {
+      if (!isFilesSpec(dep.loader)) continue;
+      try {
+        (files ??= {})[dep.name] = loadedWork().readFilesUnder(dep.abs);
+      } catch (error) {
+        const { name, message } = error instanceof Error ? error : new Error(String(error));
+        return `stage '${stage.name}': could not load dep '${dep.name}' (${dep.path}/) with loaders.files(): ${name}: ${message}`;
+      }
+    }
+    if (files !== undefined) mark(`engine: ${stage.name}'s files deps read`);
+    return files;
   }
 
   /** Where the last version of an incremental out may be: the workspace, then the cache. */

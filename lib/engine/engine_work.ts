@@ -19,4 +19,5 @@ export {
 export { commitStagedOuts, recacheOut, restoreOut } from "./workspace_outs.ts";
 export { forgetRecentWalks } from "../storage/artifact_hash.ts";
 export { trackFileOf } from "../storage/track_file.ts";
+export { readFilesUnder } from "../storage/read_files.ts";
 export { checkReturnedOuts, checkStagedOuts, linkDeps, prepareOuts } from "../worker/staging.ts";

@@ -46,6 +46,26 @@ export function contentOf(files: ReturnedFiles, i: number): Uint8Array {
   return files.data.subarray(i === 0 ? 0 : files.ends[i - 1], files.ends[i]);
 }
 
+/**
+ * The object a stage receives for a `loaders.files()` dep that Pivot read
+ * (lib/storage/read_files.ts): each path's content, as bytes of its own
+ * (not views of the shared buffer) or, with `text`, as UTF-8 text.
+ */
+export function filesRecord(
+  files: ReturnedFiles,
+  text: boolean,
+): Record<string, string> | Record<string, Uint8Array> {
+  const decoder = new TextDecoder();
+  const record: Record<string, string | Uint8Array> = {};
+  for (const [i, path] of files.paths.entries()) {
+    // A copy either way: a view of shared memory is not a plain Uint8Array
+    // (TextDecoder refuses one).
+    const bytes = contentOf(files, i).slice();
+    record[path] = text ? decoder.decode(bytes) : bytes;
+  }
+  return record as Record<string, string> | Record<string, Uint8Array>;
+}
+
 const utf8 = new TextEncoder();
 
 /**

@@ -42,6 +42,12 @@ export interface RunRequest {
   readonly variant: string | undefined;
   /** Scratch directory. */
   readonly tmpDir: string;
+  /**
+   * The files of each `loaders.files()` dep, by dep name, read by the
+   * engine outside the sandbox: the stage receives them instead of its
+   * loader reading the directory.
+   */
+  readonly files?: Readonly<Record<string, ReturnedFiles>>;
 }
 
 /** Main → worker: abort the running stage's signal. */

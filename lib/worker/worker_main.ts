@@ -22,7 +22,12 @@
 
 import * as builtinLoaders from "../api/loaders.ts";
 import type { LoaderSpec } from "../model/loader_spec.ts";
-import { isFilesSpec, type ReturnedFiles, returnedFiles } from "../model/returned_files.ts";
+import {
+  filesRecord,
+  isFilesSpec,
+  type ReturnedFiles,
+  returnedFiles,
+} from "../model/returned_files.ts";
 import type { Reader, Writer } from "../api/loaders.ts";
 import { isPipeline, type Pipeline, type RegisteredStage } from "../api/pipeline.ts";
 import type { CodeRef } from "../model/stage_def.ts";
@@ -286,6 +291,12 @@ async function execute(
 ): Promise<Record<string, ReturnedFiles> | undefined> {
   const deps: Record<string, unknown> = {};
   for (const dep of request.deps) {
+    // Read by the engine, outside this sandbox (lib/storage/read_files.ts).
+    const read = isFilesSpec(dep.loader) ? request.files?.[dep.name] : undefined;
+    if (read !== undefined) {
+      deps[dep.name] = filesRecord(read, dep.loader?.options.text === true);
+      continue;
+    }
     const loader = runtime.depLoaders[dep.name] ?? loaderFromSpec(dep.loader);
     deps[dep.name] = await phase("load", () => loader.load(dep.path), dep.name);
   }

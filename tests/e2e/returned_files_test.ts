@@ -295,3 +295,37 @@ test("--no-commit: returned files are written, and nothing is stored", async () 
   assert(((await Deno.stat(p.path("gen/sub/b.txt"))).mode! & 0o200) !== 0, "writable");
   assertEquals(await objectsIn(p), []);
 });
+
+test("a loaders.files() dep is read by Pivot and handed to the stage, as text or bytes", async () => {
+  await using p = await TempProject.create({
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
+export const pipeline = new Pipeline("deps");
+pipeline.stage({
+  name: "list",
+  deps: { text: dep("data/", loaders.files({ text: true })), bytes: dep("bin/", loaders.files()) },
+  outs: { listing: out("listing.json", loaders.json<unknown>()) },
+  run: ({ text, bytes }) => ({
+    listing: {
+      text,
+      sizes: Object.fromEntries(Object.entries(bytes).map(([path, b]) => [path, [b.constructor.name, b.length]])),
+    },
+  }),
+});
+`,
+    "data/a.txt": "a\n",
+    "data/sub/b.txt": "naïve ✓\n",
+    "bin/a.txt": "a\n",
+    "bin/sub/b.txt": "naïve ✓\n",
+  });
+  const result = await runPivot(p.root, ["repro"], { PIVOT_TRACE: "1" });
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, /engine: list's files deps read/);
+  assertEquals(JSON.parse(await p.read("listing.json")), {
+    text: { "a.txt": "a\n", "sub/b.txt": "naïve ✓\n" },
+    sizes: { "a.txt": ["Uint8Array", 2], "sub/b.txt": ["Uint8Array", 11] },
+  });
+  // A changed file re-runs the stage with the new content.
+  await p.write("data/a.txt", "changed\n");
+  assertEquals((await p.pivot("repro")).code, 0);
+  assertEquals(JSON.parse(await p.read("listing.json")).text["a.txt"], "changed\n");
+});
