@@ -3,7 +3,8 @@
  *
  * A {@linkcode TempProject} gets a `deno.json` that maps `jsr:@pivot/core`
  * to this checkout's `mod.ts`, so its pipelines import exactly what users
- * write, and `pivot init` is run in it. Every process started here belongs
+ * write, and what `pivot init` writes (run once per test file and copied:
+ * see `initOutput`). Every process started here belongs
  * to the running test (see `_harness.ts`): a test that runs out of time kills
  * it. Dispose of directories with `await using`.
  *
@@ -176,7 +177,10 @@ export class TempProject extends TempDir {
 
   /**
    * Create a project with `files` (path → content), a `deno.json` mapping
-   * `jsr:@pivot/core` (plus `options.imports`), and `pivot init` done.
+   * `jsr:@pivot/core` (plus `options.imports`), and `pivot init` done: its
+   * files copied from the file's one `init` of a project with that
+   * `deno.json` ({@link initOutput}), or `init` run here when `files` could
+   * change what it writes.
    */
   static async create(
     files: Record<string, string>,
@@ -190,8 +194,15 @@ export class TempProject extends TempDir {
       if (options.imports !== null) await project.writeConfig(options.imports ?? {});
       for (const [path, content] of Object.entries(files)) await project.write(path, content);
       if (options.init !== false) {
-        const init = await project.pivot("init");
-        if (init.code !== 0) throw new Error(`pivot init failed: ${init.stderr}`);
+        if (options.imports !== null && !Object.keys(files).some(changesInit)) {
+          await placeInit(
+            project,
+            await initOutput(denoJson(options.imports ?? {}), options.parent),
+          );
+        } else {
+          const init = await project.pivot("init");
+          if (init.code !== 0) throw new Error(`pivot init failed: ${init.stderr}`);
+        }
       }
     } catch (error) {
       await project.dispose();
@@ -284,6 +295,75 @@ export function denoJson(imports: Record<string, string>): string {
     null,
     2,
   ) + "\n";
+}
+
+/** A file `pivot init` wrote (or Deno, for the `init` process: its lock file), relative to the root. */
+interface InitFile {
+  readonly rel: string;
+  readonly bytes: Uint8Array;
+  readonly mode: number;
+}
+
+/**
+ * What `pivot init` writes in a new project, by the project's `deno.json`
+ * text and parent folder: `init` run once per test file (the real CLI, in a
+ * project of only that `deno.json`), then its files copied into each project
+ * made alike, instead of one `init` process a project (~0.3 CPU-s each, and
+ * a third of a short e2e test's processes). Exact because `init` writes only
+ * `.pivot/.gitignore` and `.pivot/config.yaml` of fixed text, and Deno the
+ * `deno.lock` that the `deno.json` and this checkout decide; nothing outside
+ * the project. `tests/e2e/commands_test.ts` checks that a copy is what
+ * `init` makes; a project whose files could change what `init` writes
+ * ({@link changesInit}) still runs it.
+ */
+const initOutputs = new Map<string, Promise<readonly InitFile[]>>();
+
+function initOutput(config: string, parent: string | undefined): Promise<readonly InitFile[]> {
+  const key = `${parent ?? ""}\n${config}`;
+  let made = initOutputs.get(key);
+  if (!made) {
+    made = (async () => {
+      await using template = new TempDir(
+        await Deno.realPath(await Deno.makeTempDir({ prefix: "pivot_project_", dir: parent })),
+      );
+      await template.write("deno.json", config);
+      const init = await runPivot(template.root, ["init"]);
+      if (init.code !== 0) throw new Error(`pivot init failed: ${init.stderr}`);
+      const files: InitFile[] = [];
+      const walk = async (rel: string) => {
+        for await (const entry of Deno.readDir(template.path(rel))) {
+          const path = rel === "" ? entry.name : `${rel}/${entry.name}`;
+          if (entry.isDirectory) await walk(path);
+          else if (path !== "deno.json") {
+            const mode = (await Deno.stat(template.path(path))).mode! & 0o7777;
+            files.push({ rel: path, bytes: await Deno.readFile(template.path(path)), mode });
+          }
+        }
+      };
+      await walk("");
+      return files.sort((a, b) => a.rel < b.rel ? -1 : 1);
+    })();
+    initOutputs.set(key, made);
+    // A failed or killed `init` (its test out of time) is not kept for the next project.
+    made.catch(() => initOutputs.delete(key));
+  }
+  return made;
+}
+
+/** Whether a project's file could change what `pivot init` writes (then `init` runs in it). */
+function changesInit(rel: string): boolean {
+  const path = rel.replace(/^\.\//, "");
+  return /^(deno\.jsonc?|deno\.lock|package\.json|\.npmrc)$/.test(path) ||
+    /^(\.pivot|node_modules)(\/|$)/.test(path);
+}
+
+/** Write `init`'s files into `project`, as `init` would (none is there: {@link changesInit}). */
+async function placeInit(project: TempProject, files: readonly InitFile[]): Promise<void> {
+  for (const { rel, bytes, mode } of files) {
+    await Deno.mkdir(dirname(project.path(rel)), { recursive: true });
+    await Deno.writeFile(project.path(rel), bytes, { createNew: true });
+    await Deno.chmod(project.path(rel), mode);
+  }
 }
 
 /** Run the real CLI in `cwd`, with `env` added to the environment. */

@@ -211,3 +211,24 @@ test("init --example writes a pipeline that runs", async () => {
   assertEquals(repro.code, 0, repro.stderr);
   assertEquals(JSON.parse(await dir.read("build/summary.json")), { count: 3, best: [95, 91] });
 });
+
+test("a test project's init files (copied from one `pivot init` a test file) are what `pivot init` writes", async () => {
+  // tests/_project.ts runs `init` once per test file and copies what it wrote: here a
+  // project made so, and one where `init` runs, must hold the same files, byte for byte.
+  const files = { "pipeline.ts": PIPELINE, "data/in.txt": "ab" };
+  const configs: Record<string, string>[] = [{}, { yaml: "npm:yaml@2.9.1" }];
+  for (const imports of configs) {
+    await using copied = await TempProject.create(files, { imports });
+    await using ran = await TempProject.create(files, { imports, init: false });
+    const init = await ran.pivot("init");
+    assertEquals(init.code, 0, init.stderr);
+    const [names, ranNames] = [await listTree(copied.root), await listTree(ran.root)];
+    assertEquals(names, ranNames);
+    for (const name of names) {
+      const [a, b] = [await Deno.stat(copied.path(name)), await Deno.stat(ran.path(name))];
+      assertEquals([a.isFile, a.mode], [b.isFile, b.mode], name);
+      if (a.isFile) assertEquals(await copied.read(name), await ran.read(name), name);
+    }
+    assert(names.includes(".pivot/config.yaml") && names.includes("deno.lock"), names.join(" "));
+  }
+});
