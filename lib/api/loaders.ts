@@ -576,8 +576,8 @@ function convertCell(cell: string | undefined, type: CsvColumnType, column: stri
  * ```ts
  * import { type FilesOptions, loaders } from "jsr:@pivot/core";
  *
- * const asText: FilesOptions = { text: true };
- * const pages = loaders.files(asText); // Record<string, string>
+ * const asText = { text: true } satisfies FilesOptions;
+ * const pages = loaders.files(asText); // a loader of Record<string, string>
  * ```
  */
 export interface FilesOptions {
@@ -646,9 +646,28 @@ export function files(
 export function files(
   options?: FilesOptions & { text?: false },
 ): BuiltinLoader<Record<string, Uint8Array>>;
+/**
+ * A directory as an object of its files, text or bytes as `options.text`
+ * decides when it is known only at run time.
+ *
+ * @param options `{ text }`, a boolean.
+ * @returns A loader of `Record<string, string | Uint8Array>` for deps and outs.
+ *
+ * @example
+ * ```ts
+ * import { type FilesOptions, loaders } from "jsr:@pivot/core";
+ *
+ * const options: FilesOptions = { text: Deno.args.includes("--text") };
+ * const pages = loaders.files(options);
+ * ```
+ */
+export function files(options?: FilesOptions): BuiltinLoader<Record<string, string | Uint8Array>>;
 export function files(
   options: FilesOptions = {},
-): BuiltinLoader<Record<string, string>> | BuiltinLoader<Record<string, Uint8Array>> {
+):
+  | BuiltinLoader<Record<string, string>>
+  | BuiltinLoader<Record<string, Uint8Array>>
+  | BuiltinLoader<Record<string, string | Uint8Array>> {
   const text = options.text ?? false;
   return builtin<Record<string, string | Uint8Array>>(
     FILES_KIND,
