@@ -141,7 +141,7 @@ for (const mode of ["copy", "hardlink"] as const) {
 
 for (const mode of ["hardlink", "copy"] as const) {
   test(`${mode} mode, a large returned directory: written on two threads, then on one; each file restorable`, async () => {
-    const n = PARALLEL_FROM_STARTED + 904;
+    const n = PARALLEL_FROM_STARTED;
     const pipeline = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("large");
 pipeline.stage({

@@ -717,7 +717,7 @@ test("writeReturnedMany: a helper that joins late takes the blocks left from the
   const from = dir.path("gen/");
   // Long enough that the helper, asked after LATE_CHECK blocks, starts
   // (~30 ms) while this thread has most of the list still to do.
-  const n = 160 * 128;
+  const n = 96 * 128;
   const returned = returnedFiles(
     Object.fromEntries(Array.from({ length: n }, (_, i) => [`d${i % 11}/f${i}`, `late ${i}\n`])),
   );
