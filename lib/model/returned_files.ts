@@ -89,40 +89,72 @@ export function returnedFiles(value: unknown): ReturnedFiles {
   const record = value as Record<string, unknown>;
   const paths = Object.keys(record).sort();
   checkFilePaths(paths);
-  const ends = new Float64Array(new SharedArrayBuffer(8 * paths.length));
-  let buffer = new Uint8Array(64 * 1024);
-  let end = 0;
-  for (const [i, path] of paths.entries()) {
+  const packer = new FilesPacker(paths.length);
+  for (const path of paths) {
     const content = record[path];
-    if (typeof content === "string") {
-      // At most 3 bytes per UTF-16 unit.
-      if (buffer.length - end < 3 * content.length) {
-        buffer = grown(buffer, end, end + 3 * content.length);
-      }
-      end += utf8.encodeInto(content, buffer.subarray(end)).written;
-    } else if (content instanceof Uint8Array) {
-      if (buffer.length - end < content.length) buffer = grown(buffer, end, end + content.length);
-      buffer.set(content, end);
-      end += content.length;
-    } else {
+    if (typeof content === "string") packer.text(content);
+    else if (content instanceof Uint8Array) packer.bytes(content);
+    else {
       throw new Error(
         `file '${path}': content is ${
           describe(content)
         }: give a string (written as UTF-8) or a Uint8Array`,
       );
     }
-    ends[i] = end;
   }
-  const data = new Uint8Array(new SharedArrayBuffer(end));
-  data.set(buffer.subarray(0, end));
-  return { paths, data, ends };
+  return packer.finish(paths);
 }
 
-/** A buffer of at least `needed` bytes holding the first `used` of `buffer`. */
-function grown(buffer: Uint8Array, used: number, needed: number): Uint8Array<ArrayBuffer> {
-  const larger = new Uint8Array(Math.max(needed, 2 * buffer.length));
-  larger.set(buffer.subarray(0, used));
-  return larger;
+/**
+ * Packs the contents of files into one {@link ReturnedFiles}: each file's
+ * content appended in the order of its paths, then the whole copied into one
+ * `SharedArrayBuffer` by {@link FilesPacker.finish}. Used for the files a
+ * stage returns and for those Pivot reads for a stage (lib/storage/read_files.ts).
+ */
+export class FilesPacker {
+  #buffer = new Uint8Array(64 * 1024);
+  #end = 0;
+  #files = 0;
+  readonly #ends: Float64Array;
+
+  /** A packer for `files` files. */
+  constructor(files: number) {
+    this.#ends = new Float64Array(new SharedArrayBuffer(8 * files));
+  }
+
+  /** Append the next file's content. */
+  bytes(content: Uint8Array): void {
+    this.#room(content.length);
+    this.#buffer.set(content, this.#end);
+    this.#ended(this.#end + content.length);
+  }
+
+  /** Append the next file's content, a string written as UTF-8. */
+  text(content: string): void {
+    // At most 3 bytes per UTF-16 unit.
+    this.#room(3 * content.length);
+    this.#ended(this.#end + utf8.encodeInto(content, this.#buffer.subarray(this.#end)).written);
+  }
+
+  /** The files packed, named by `paths` (one per content appended). */
+  finish(paths: readonly string[]): ReturnedFiles {
+    const data = new Uint8Array(new SharedArrayBuffer(this.#end));
+    data.set(this.#buffer.subarray(0, this.#end));
+    return { paths, data, ends: this.#ends };
+  }
+
+  #ended(end: number): void {
+    this.#end = end;
+    this.#ends[this.#files++] = end;
+  }
+
+  /** Room for `bytes` more bytes after what is packed. */
+  #room(bytes: number): void {
+    if (this.#buffer.length - this.#end >= bytes) return;
+    const larger = new Uint8Array(Math.max(this.#end + bytes, 2 * this.#buffer.length));
+    larger.set(this.#buffer.subarray(0, this.#end));
+    this.#buffer = larger;
+  }
 }
 
 /**

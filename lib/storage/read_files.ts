@@ -8,7 +8,7 @@
 
 import { listFiles, withSlash } from "../dir_walk.ts";
 import { readDirEntries, readSmall } from "../libc_fs.ts";
-import type { ReturnedFiles } from "../model/returned_files.ts";
+import { FilesPacker, type ReturnedFiles } from "../model/returned_files.ts";
 
 /** Files up to this size are read through libc in four calls; a larger one by `Deno.readFileSync`. */
 const READ_SMALL = 1 << 20;
@@ -29,22 +29,10 @@ export function readFilesUnder(dir: string): ReturnedFiles {
   // Listed through libc's `getdents64` (lib/libc_fs.ts), as a large directory's hash lists it.
   const sorted = listFiles(dir, undefined, undefined, readDirEntries);
   const base = withSlash(dir);
-  const ends = new Float64Array(new SharedArrayBuffer(8 * sorted.length));
-  let buffer = new Uint8Array(64 * 1024);
-  let end = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    const abs = base + sorted[i];
-    const bytes = readSmall(abs, READ_SMALL)?.bytes ?? Deno.readFileSync(abs);
-    if (buffer.length - end < bytes.length) {
-      const larger = new Uint8Array(Math.max(end + bytes.length, 2 * buffer.length));
-      larger.set(buffer.subarray(0, end));
-      buffer = larger;
-    }
-    buffer.set(bytes, end);
-    end += bytes.length;
-    ends[i] = end;
+  const packer = new FilesPacker(sorted.length);
+  for (const path of sorted) {
+    const abs = base + path;
+    packer.bytes(readSmall(abs, READ_SMALL)?.bytes ?? Deno.readFileSync(abs));
   }
-  const data = new Uint8Array(new SharedArrayBuffer(end));
-  data.set(buffer.subarray(0, end));
-  return { paths: sorted, data, ends };
+  return packer.finish(sorted);
 }
