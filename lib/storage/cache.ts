@@ -333,8 +333,7 @@ export class Cache {
       // The object is the inode read (see #storeFile): its stamp is the one read.
       const stamp = reads[i];
       made[i] = stamp;
-      if (!batch.stampsKept) await this.#state?.rememberObject(hashes[i], stamp);
-      if (twice.has(hashes[i])) batch.made(hashes[i], stamp);
+      await this.#made(hashes[i], stamp, batch, twice);
     }
     return made;
   }
@@ -382,8 +381,7 @@ export class Cache {
       // The object is the inode read (see #storeFile): its stamp is the one read.
       const stamp = stamps[i];
       made[i] = stamp;
-      if (!batch.stampsKept) await this.#state?.rememberObject(hash, stamp);
-      if (twice.has(hash)) batch.made(hash, stamp);
+      await this.#made(hash, stamp, batch, twice);
     }
     return { stamps, hashes, made };
   }
@@ -446,10 +444,20 @@ export class Cache {
       const stamp = link ? (linked[i] === LINKED ? stamps[i] : undefined) : objects[i];
       if (stamp === undefined) continue;
       made[i] = stamp;
-      if (!batch.stampsKept) await this.#state?.rememberObject(hashes[i], stamp);
-      if (twice.has(hashes[i])) batch.made(hashes[i], stamp);
+      await this.#made(hashes[i], stamp, batch, twice);
     }
     return { stamps, made };
+  }
+
+  /**
+   * An object of a directory's batch just made here for `hash`, with
+   * `stamp`: its stamp remembered (unless the batch keeps stamps for the
+   * manifest), and the batch told of it when its content is met again
+   * (`twice`), as the other files with it go to {@link Cache.storeFile}.
+   */
+  async #made(hash: Hash, stamp: FileStamp, batch: ObjectBatch, twice: Set<Hash>): Promise<void> {
+    if (!batch.stampsKept) await this.#state?.rememberObject(hash, stamp);
+    if (twice.has(hash)) batch.made(hash, stamp);
   }
 
   /**
