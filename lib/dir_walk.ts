@@ -89,12 +89,14 @@ export async function stampsDigest(
 ): Promise<string> {
   const numbers = new Float64Array(2 + files.length * 3);
   const paths = new Array<string>(files.length);
-  for (let i = 0, at = 2; i < files.length; i++, at += 3) {
-    const { path, stamp } = files[i];
+  let i = 0;
+  for (const { path, stamp } of files) {
+    const at = 2 + i * 3;
     paths[i] = path;
     numbers[at] = stamp.mtime;
     numbers[at + 1] = stamp.size;
     numbers[at + 2] = stamp.ino;
+    i++;
   }
   const text = encoder.encode(paths.join("\0"));
   numbers[0] = files.length;

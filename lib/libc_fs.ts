@@ -185,7 +185,10 @@ function readWithLibc(lib: Libc, path: string): DirEntryLike[] | undefined {
 function nameAt(start: number): string | undefined {
   let end = start;
   let ascii = true;
-  for (; records[end] !== 0; end++) if (records[end] >= 0x80) ascii = false;
+  for (let byte = records[end]; byte !== 0; byte = records[++end]) {
+    if (byte === undefined) break;
+    if (byte >= 0x80) ascii = false;
+  }
   const bytes = records.subarray(start, end);
   if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   try {
@@ -394,7 +397,7 @@ function umaskKeepsReadBits(): boolean {
   if (readBitsKept === undefined) {
     try {
       const line = /^Umask:\s*([0-7]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
-      readBitsKept = line !== null && (parseInt(line[1], 8) & 0o444) === 0;
+      readBitsKept = line?.[1] !== undefined && (parseInt(line[1], 8) & 0o444) === 0;
     } catch {
       readBitsKept = false;
     }

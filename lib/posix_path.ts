@@ -51,7 +51,7 @@ export function resolve(...paths: string[]): string {
   let resolved = "";
   let absolute = false;
   for (let i = paths.length - 1; i >= -1 && !absolute; i--) {
-    const path = i >= 0 ? paths[i] : Deno.cwd();
+    const path = i >= 0 ? paths[i] ?? "" : Deno.cwd();
     if (path.length === 0) continue;
     resolved = `${path}/${resolved}`;
     absolute = path.charCodeAt(0) === 47;

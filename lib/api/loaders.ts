@@ -30,6 +30,7 @@
 
 import { LOADER_SPEC, type LoaderSpec, PATH_ONLY } from "../model/loader_spec.ts";
 import { contentOf, FILES_KIND, returnedFiles } from "../model/returned_files.ts";
+import { listFiles } from "../dir_walk.ts";
 
 /**
  * Reads a file into a value of type `T`: the part of a loader a dep needs.
@@ -674,7 +675,7 @@ export function files(
     { text },
     (path) => {
       const read: Record<string, string | Uint8Array> = {};
-      for (const rel of filesUnder(path)) {
+      for (const rel of listFiles(path)) {
         read[rel] = text ? readText(`${path}/${rel}`) : readBytes(`${path}/${rel}`);
       }
       return read;
@@ -697,26 +698,6 @@ export function files(
       }
     },
   ) as BuiltinLoader<Record<string, Uint8Array>>;
-}
-
-/**
- * The files under the directory `dir`, relative to it, sorted (a directory
- * reached through a symbolic link is entered, as Pivot's own walk does).
- */
-function filesUnder(dir: string): string[] {
-  const found: string[] = [];
-  const walk = (sub: string) => {
-    for (const entry of Deno.readDirSync(sub === "" ? dir : `${dir}/${sub}`)) {
-      const rel = sub === "" ? entry.name : `${sub}/${entry.name}`;
-      const isDirectory = entry.isSymlink
-        ? Deno.statSync(`${dir}/${rel}`).isDirectory
-        : entry.isDirectory;
-      if (isDirectory) walk(rel);
-      else found.push(rel);
-    }
-  };
-  walk("");
-  return found.sort();
 }
 
 /**
