@@ -26,6 +26,7 @@ const PRODUCTION: Thresholds = {
   WRITER_FROM: 2_048,
   CHUNK_STAMPS: 1_000,
   CHUNKED_FROM: 1_000,
+  MAX_GATE_FILES: 16_384,
 };
 
 const SMALL: Thresholds = {
@@ -38,6 +39,7 @@ const SMALL: Thresholds = {
   WRITER_FROM: 64,
   CHUNK_STAMPS: 32,
   CHUNKED_FROM: 32,
+  MAX_GATE_FILES: 512,
 };
 
 const lib = (path: string) => new URL(`../lib/${path}`, import.meta.url).href;
@@ -50,9 +52,10 @@ import { BLOCK, LIBC_STAT_FROM, PARALLEL_FROM, PARALLEL_FROM_STARTED } from "${
 import { LIBC_LISTING_FROM } from "${lib("storage/artifact_hash.ts")}";
 import { WRITER_FROM } from "${lib("storage/object_writer.ts")}";
 import { CHUNK_STAMPS, CHUNKED_FROM } from "${lib("storage/state.ts")}";
+import { MAX_GATE_FILES } from "${lib("noop_stamps.ts")}";
 const read = {
   small: smallThresholds, PARALLEL_FROM, PARALLEL_FROM_STARTED, BLOCK, LIBC_STAT_FROM,
-  LIBC_LISTING_FROM, WRITER_FROM, CHUNK_STAMPS, CHUNKED_FROM,
+  LIBC_LISTING_FROM, WRITER_FROM, CHUNK_STAMPS, CHUNKED_FROM, MAX_GATE_FILES,
 };
 `;
 
@@ -101,6 +104,8 @@ test("PIVOT_TEST_THRESHOLDS=small gives the small thresholds, keeping their orde
   assertEquals(n.PARALLEL_FROM_STARTED / n.BLOCK >= 16, true);
   assertEquals(n.PARALLEL_FROM > n.PARALLEL_FROM_STARTED, true);
   assertEquals(n.CHUNKED_FROM, n.CHUNK_STAMPS);
+  // Past the launcher gate's files, the child's walk is on two threads.
+  assertEquals(n.MAX_GATE_FILES, n.PARALLEL_FROM);
 });
 
 test("PIVOT_TEST_THRESHOLDS without env permission: production thresholds, no prompt, no error", async () => {
