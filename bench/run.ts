@@ -32,6 +32,7 @@ import { bigdirWorkload } from "./workloads/bigdir.ts";
 import { rehashWorkload } from "./workloads/rehash.ts";
 import { readsWorkload } from "./workloads/reads.ts";
 import { baselineTool } from "./_baseline.ts";
+import { TEST_THRESHOLDS_VARIABLE } from "../lib/test_thresholds.ts";
 
 /** The workloads that run Snakemake. */
 const SNAKEMAKE_WORKLOADS: readonly WorkloadName[] = ["pipeline", "scaling", "memory"];
@@ -155,6 +156,13 @@ async function main(): Promise<void> {
   if (values.help) {
     console.log(HELP);
     return;
+  }
+  if (Deno.env.get(TEST_THRESHOLDS_VARIABLE) !== undefined) {
+    // The pivot processes measured would inherit the test suite's small thresholds.
+    console.error(
+      `${TEST_THRESHOLDS_VARIABLE} is set: the bench measures Pivot's own thresholds; unset it and run again`,
+    );
+    Deno.exit(2);
   }
   const only = values.only?.split(",").map((w) => w.trim()).filter((w) => w !== "");
   for (const name of only ?? []) {

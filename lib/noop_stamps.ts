@@ -37,6 +37,7 @@
  */
 
 import type { Listing } from "./dir_walk.ts";
+import { threshold } from "./test_thresholds.ts";
 
 /** The snapshot's file name, in the project's state directory. */
 export const NOOP_STAMPS_FILE = "noop-stamps.json";
@@ -50,7 +51,7 @@ const VERSION = 5;
  * this size the child's walk runs on two threads (lib/storage/
  * stat_many.ts) while the second Deno start it saves weighs little.
  */
-export const MAX_GATE_FILES = 16_384;
+export const MAX_GATE_FILES = threshold(16_384, 512);
 
 /** The snapshot as stored. */
 interface Snapshot {

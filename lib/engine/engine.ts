@@ -29,6 +29,7 @@ import { explainFailure } from "./failure.ts";
 import { WaveSchedule } from "./schedule.ts";
 import { ReportOrder } from "./report_order.ts";
 import { Slots } from "./slots.ts";
+import { threshold } from "../test_thresholds.ts";
 
 /** `engine_work.ts`, once loaded: the modules a stage decided in full, run or recorded needs. */
 type EngineWork = typeof import("./engine_work.ts");
@@ -182,7 +183,7 @@ export const RECORDED_PER_COMMIT = 32;
  * top of the commit's garbage); that stage now takes the placed hash and
  * walks nothing (`PlacementLease`).
  */
-const COLLECT_AFTER_FILES = 16_384;
+const COLLECT_AFTER_FILES = threshold(16_384, 512);
 
 /**
  * The heap (committed) from which that collection is made: at 30,000 files

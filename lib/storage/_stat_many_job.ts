@@ -6,13 +6,14 @@
  */
 
 import type { LinkOutcome } from "./link_read_only.ts";
+import { threshold } from "../test_thresholds.ts";
 
 /**
  * Items a thread takes at once. Small enough that the calling thread, once
  * every block is taken, waits little for the one the helper is on (128
  * links: ~3 ms), large enough that taking one costs nothing beside its items.
  */
-export const BLOCK = 128;
+export const BLOCK = threshold(128, 4);
 
 /** Indexes of the control words (an `Int32Array` over {@link ManyJob.control}). */
 export const CONTROL = {
@@ -224,4 +225,4 @@ export interface ManyReply {
  * threads (lib/libc_fs.ts `statStamp`: ~1.6 µs a file less than
  * `Deno.statSync`; binding libc costs ~2.5 ms once a thread).
  */
-export const LIBC_STAT_FROM = 4_096;
+export const LIBC_STAT_FROM = threshold(4_096, 128);

@@ -53,6 +53,7 @@ import {
 import { HelperThread, PARALLEL_FROM, statMany } from "./stat_many.ts";
 import { readDirEntries, readSmall } from "../libc_fs.ts";
 import { mark } from "../trace.ts";
+import { threshold } from "../test_thresholds.ts";
 
 // The walk and the stamps' digest live in lib/dir_walk.ts (the launcher's gate uses them too).
 export { listFiles, withSlash };
@@ -292,8 +293,8 @@ type FileRow = [string, number, number, number, string];
 // Rows per KV value, and their estimated bytes ({@link rowBytes}): a value
 // may hold at most 64 KiB, which 400 rows of 150-character paths exceed (a
 // value too large is dropped by the store: its files would be read again).
-const ROWS_PER_CHUNK = 400;
-const CHUNK_BYTES = 48 * 1024;
+const ROWS_PER_CHUNK = threshold(400, 12);
+const CHUNK_BYTES = threshold(48 * 1024, 1_536);
 
 interface StattedFile {
   readonly path: string;
@@ -316,7 +317,7 @@ interface StattedFile {
  * through libc (lib/libc_fs.ts): binding libc costs ~2.5 ms once, and
  * each entry ~0.85 µs less than `Deno.readDirSync`'s.
  */
-export const LIBC_LISTING_FROM = 4_096;
+export const LIBC_LISTING_FROM = threshold(4_096, 128);
 
 async function statFiles(abs: string, expected = 0): Promise<StattedFile[]> {
   const base = withSlash(abs);

@@ -24,9 +24,10 @@
 
 import { type FileStamp, stampOfDevice } from "./state.ts";
 import { PATH_SEPARATOR, type WriteBatch, type WriteReply } from "./_object_writer_job.ts";
+import { threshold } from "../test_thresholds.ts";
 
 /** Directories of fewer files are stored by the calling thread alone (the thread's start costs 10-30 ms). */
-export const WRITER_FROM = 2048;
+export const WRITER_FROM = threshold(2_048, 64);
 
 /**
  * Objects posted in one message: a message costs the calling thread ~20 µs
@@ -34,10 +35,10 @@ export const WRITER_FROM = 2048;
  * many, or a quarter of it while the thread is idle (and whatever is left
  * by {@link ObjectWriter.flush} or when the thread answers).
  */
-const BATCH = 64;
+const BATCH = threshold(64, 8);
 
 /** Objects given to the thread and not yet made, at most. */
-const BACKLOG_OBJECTS = 256;
+const BACKLOG_OBJECTS = threshold(256, 32);
 
 /** Bytes given to the thread and not yet written, at most, in KiB. */
 const BACKLOG_KIB = 16 * 1024;

@@ -38,6 +38,7 @@ import {
 } from "./_stat_many_job.ts";
 import { type FileStamp, stampOf, stampOfDevice, stampOfLibc } from "./state.ts";
 import { mark } from "../trace.ts";
+import { threshold } from "../test_thresholds.ts";
 import { copySmallNew, SMALL_COPY, tryHardLink } from "./copy.ts";
 import { statOrUndefined } from "../paths.ts";
 import { statStamp, writeObjectFile } from "../libc_fs.ts";
@@ -45,17 +46,17 @@ import { tempPath } from "./temp_files.ts";
 import { linkMadeReadOnly, linkReadOnly } from "./link_read_only.ts";
 import { writeNewFileSync } from "./new_file.ts";
 
-export { EXISTED, LIBC_STAT_FROM, LINKED };
+export { BLOCK, EXISTED, LIBC_STAT_FROM, LINKED };
 
 /** Lists shorter than this are done on the calling thread alone (a worker's start costs 10-30 ms). */
-export const PARALLEL_FROM = 16_384;
+export const PARALLEL_FROM = threshold(16_384, 512);
 
 /**
  * With a helper thread started ahead ({@link HelperThread}), lists from this
  * long are shared: its start is paid already, overlapped with other work,
  * and each list pays only the message to it and its results read back.
  */
-export const PARALLEL_FROM_STARTED = 4_096;
+export const PARALLEL_FROM_STARTED = threshold(4_096, 128);
 
 /**
  * Whether the other processes leave a core free now: their tasks running

@@ -15,6 +15,7 @@ import { messageOf } from "../errors.ts";
 import { needChild } from "../launcher_attempt.ts";
 import { statOrUndefined } from "../paths.ts";
 import type { StatStamp } from "../libc_fs.ts";
+import { threshold } from "../test_thresholds.ts";
 
 /** KV key namespaces, one per kind of entry. */
 export const NS = {
@@ -85,9 +86,9 @@ export interface ObjectChunk {
  * 16-hex hashes serialise to ~42 KB, under KV's 64 KiB a value (a chunk is
  * also cut short by {@link CHUNK_BYTES}, for longer hashes).
  */
-export const CHUNK_STAMPS = 1_000;
+export const CHUNK_STAMPS = threshold(1_000, 32);
 // Estimated serialised bytes of one chunk's value at most.
-const CHUNK_BYTES = 48_000;
+const CHUNK_BYTES = threshold(48_000, 1_500);
 
 /**
  * Files of a directory from which its objects' stamps are remembered in
@@ -97,7 +98,7 @@ const CHUNK_BYTES = 48_000;
  * (docs/performance.md, "Object stamps in chunks by manifest"). A run's
  * directory out, and the objects a fetch downloads for a directory.
  */
-export const CHUNKED_FROM = 1_000;
+export const CHUNKED_FROM = CHUNK_STAMPS;
 
 /** What identifies a file version without reading it. */
 export interface FileStamp {

@@ -18,6 +18,8 @@ import {
 } from "../_project.ts";
 import { output, test } from "../_harness.ts";
 import { hashFile } from "../../lib/storage/hash.ts";
+import { PARALLEL_FROM_STARTED } from "../../lib/storage/stat_many.ts";
+import { CHUNK_STAMPS } from "../../lib/storage/state.ts";
 
 const BIG = (1 << 20) + 4096; // past the size read whole
 
@@ -232,8 +234,11 @@ pipeline.stage({
   assertEquals((await p.pivot("status", "--json")).code, 0);
 });
 
-/** More files than a checkout shares with a helper thread started ahead (PARALLEL_FROM_STARTED). */
-const MANY = 5000;
+/**
+ * More files than a checkout shares with a helper thread started ahead
+ * (PARALLEL_FROM_STARTED: 5,120 files, 160 under PIVOT_TEST_THRESHOLDS=small).
+ */
+const MANY = PARALLEL_FROM_STARTED * 5 / 4;
 
 const MANY_PIPELINE = `import { out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("many");
@@ -347,7 +352,8 @@ test("copy checkout of a large directory (two threads, one, a umask of 077): eve
 
 /** The objects of a sample of {@link MANY_PIPELINE}'s files (at both threads' ends), after a run. */
 async function sampledObjects(p: TempProject): Promise<{ some: string[]; objects: string[] }> {
-  const some = [0, 1, 2048, 2049, 4095, 4096, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
+  const [half, all] = [PARALLEL_FROM_STARTED / 2, PARALLEL_FROM_STARTED];
+  const some = [0, 1, half, half + 1, all - 1, all, MANY - 1].map((i) => `d${i % 5}/f${i}.txt`);
   const objects = await Promise.all(some.map(async (file) => {
     const hash = await hashFile(p.path("gen", file));
     return p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
@@ -433,6 +439,11 @@ test(
   },
 );
 
+/** Files of {@link STREAMED_PIPELINE}'s directory: two chunks of stamps and a half (2,500; 80 small). */
+const STREAMED = CHUNK_STAMPS * 5 / 2;
+/** A file in the middle of them. */
+const MIDDLE = Math.floor(STREAMED / 2);
+
 /** A stage writing `files` files of distinct content into `many/`. */
 const STREAMED_PIPELINE = (files: number) =>
   `import { out, Pipeline } from "jsr:@pivot/core";
@@ -487,9 +498,9 @@ async function chunkedStamps(
 
 for (const mode of ["copy", "hardlink"]) {
   test(`a directory out of more files than one chunk of stamps holds (${mode}): its objects' stamps are recorded in chunks for its manifest, none with --no-commit`, async () => {
-    // 2,500 objects: three chunks (1,000, 1,000 and 500), no entry per object.
+    // STREAMED objects: three chunks (two full, one half), no entry per object.
     await using p = await TempProject.create({
-      "pipeline.ts": STREAMED_PIPELINE(2500),
+      "pipeline.ts": STREAMED_PIPELINE(STREAMED),
       ".pivot/config.yaml": `cache:\n  type: ${mode}\n`,
     });
     const dry = await p.events("repro", "--no-commit");
@@ -502,13 +513,13 @@ for (const mode of ["copy", "hardlink"]) {
     assertEquals((await objectStamps(p)).size, 0, "no entry per object");
     const chunked = await chunkedStamps(p);
     assertEquals(chunked.values, 3);
-    assertEquals(chunked.inodes.size, 2500);
-    // Keyed by the directory's manifest: the cache object listing its 2,500 files.
+    assertEquals(chunked.inodes.size, STREAMED);
+    // Keyed by the directory's manifest: the cache object listing its STREAMED files.
     const [manifest] = [...chunked.manifests];
     const text = await p.read(`.pivot/cache/files/${manifest.slice(0, 2)}/${manifest.slice(2)}`);
     assertEquals(chunked.manifests.size, 1);
-    assertEquals((JSON.parse(text) as { files: unknown[] }).files.length, 2500);
-    for (const i of [0, 1234, 2499]) {
+    assertEquals((JSON.parse(text) as { files: unknown[] }).files.length, STREAMED);
+    for (const i of [0, MIDDLE, STREAMED - 1]) {
       const hash = await hashFile(p.path("many", `f${i}.txt`));
       const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
       assertEquals(chunked.inodes.get(hash), object.ino, `f${i}.txt's object stamp`);
@@ -520,14 +531,14 @@ for (const mode of ["copy", "hardlink"]) {
 
 test("a large hardlinked directory out whose stamps are in chunks: a file written in place through its link is caught by push and by checkout, never sent or linked", async () => {
   await using p = await TempProject.create({
-    "pipeline.ts": STREAMED_PIPELINE(2500),
+    "pipeline.ts": STREAMED_PIPELINE(STREAMED),
     ".pivot/config.yaml":
       "cache:\n  type: hardlink\ncore:\n  remote: share\nremotes:\n  share:\n    url: share\n",
   });
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["many"] });
   assertEquals((await objectStamps(p)).size, 0, "no entry per object");
   // The workspace file is the object's inode: written in place (root ignores 0444).
-  const file = p.path("many", "f1234.txt");
+  const file = p.path("many", `f${MIDDLE}.txt`);
   const hash = await hashFile(file);
   const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
   assertEquals((await Deno.stat(file)).ino, (await Deno.stat(object)).ino);
@@ -540,7 +551,7 @@ test("a large hardlinked directory out whose stamps are in chunks: a file writte
   assert(push.stderr.includes(`cache object ${hash} is corrupt`), push.stderr);
   assertEquals(await p.exists(`share/files/${hash.slice(0, 2)}/${hash.slice(2)}`), false);
   // Every other object went, each vouched for by its chunked stamp.
-  assertEquals(await Deno.readTextFile(`${object}.corrupt`), "file 1234evil");
+  assertEquals(await Deno.readTextFile(`${object}.corrupt`), `file ${MIDDLE}evil`);
 
   // Removed and checked out: the object is gone (moved aside), so nothing is linked.
   await Deno.remove(p.path("many"), { recursive: true });
@@ -552,7 +563,7 @@ test("a large hardlinked directory out whose stamps are in chunks: a file writte
 
 test("a large hardlinked directory out whose stamps are in chunks: an object written in place before a checkout is caught, not linked", async () => {
   await using p = await TempProject.create({
-    "pipeline.ts": STREAMED_PIPELINE(2500),
+    "pipeline.ts": STREAMED_PIPELINE(STREAMED),
     ".pivot/config.yaml": "cache:\n  type: hardlink\n",
   });
   assertEquals(TempProject.byStatus((await p.events("repro")).events), { ran: ["many"] });
@@ -575,7 +586,7 @@ test("a large hardlinked directory out whose stamps are in chunks: an object wri
 
 test("a large directory pulled into an empty cache: its objects' stamps are recorded in chunks for its manifest; checkout and push re-hash none; an object corrupted after is caught", async () => {
   await using p = await TempProject.create({
-    "pipeline.ts": STREAMED_PIPELINE(2500),
+    "pipeline.ts": STREAMED_PIPELINE(STREAMED),
     ".pivot/config.yaml":
       "core:\n  remote: share\nremotes:\n  share:\n    url: share\n  other:\n    url: other\n",
   });
@@ -589,11 +600,12 @@ test("a large directory pulled into an empty cache: its objects' stamps are reco
   }
   const pull = await p.pivot("pull", "--json");
   assertEquals(pull.code, 0, pull.stderr);
-  assertEquals(JSON.parse(pull.stdout).transferred, 2501, pull.stdout);
-  assertEquals(await p.read("many/f1234.txt"), "file 1234");
+  // The files and the manifest.
+  assertEquals(JSON.parse(pull.stdout).transferred, STREAMED + 1, pull.stdout);
+  assertEquals(await p.read(`many/f${MIDDLE}.txt`), `file ${MIDDLE}`);
 
   const hashes = new Set<string>();
-  for (let i = 0; i < 2500; i++) hashes.add(await hashFile(p.path("many", `f${i}.txt`)));
+  for (let i = 0; i < STREAMED; i++) hashes.add(await hashFile(p.path("many", `f${i}.txt`)));
   const noEntry = async (when: string) => {
     const entries = [...(await objectStamps(p)).keys()].filter((hash) => hashes.has(hash));
     assertEquals(entries, [], `${when}: no [object, …] entry of a file (none re-hashed)`);
@@ -602,8 +614,8 @@ test("a large directory pulled into an empty cache: its objects' stamps are reco
   const chunked = await chunkedStamps(p);
   assertEquals(chunked.values, 3);
   assertEquals(chunked.manifests.size, 1);
-  assertEquals(chunked.inodes.size, 2500);
-  for (const i of [0, 1234, 2499]) {
+  assertEquals(chunked.inodes.size, STREAMED);
+  for (const i of [0, MIDDLE, STREAMED - 1]) {
     const hash = await hashFile(p.path("many", `f${i}.txt`));
     const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
     assertEquals(chunked.inodes.get(hash), object.ino, `f${i}.txt's object stamp`);
@@ -617,12 +629,12 @@ test("a large directory pulled into an empty cache: its objects' stamps are reco
   await Deno.mkdir(p.path("other"));
   const again = await p.pivot("push", "--json", "-r", "other");
   assertEquals(again.code, 0, again.stderr);
-  assertEquals(JSON.parse(again.stdout).transferred, 2501, again.stdout);
+  assertEquals(JSON.parse(again.stdout).transferred, STREAMED + 1, again.stdout);
   await noEntry("checkout and push");
   assertEquals((await chunkedStamps(p)).values, 3);
 
   // An object written in place after the pull: its stamp matches no record, so it is re-read and caught.
-  const hash = await hashFile(p.path("many", "f99.txt"));
+  const hash = await hashFile(p.path("many", `f${STREAMED - 1}.txt`));
   const object = p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2));
   await Deno.chmod(object, 0o644);
   await Deno.writeTextFile(object, "evil", { append: true });
@@ -634,18 +646,18 @@ test("a large directory pulled into an empty cache: its objects' stamps are reco
 });
 
 test("a large directory out stored by `pivot commit`: its objects' stamps in chunks for its manifest, none one by one", async () => {
-  await using p = await TempProject.create({ "pipeline.ts": STREAMED_PIPELINE(2500) });
+  await using p = await TempProject.create({ "pipeline.ts": STREAMED_PIPELINE(STREAMED) });
   const dry = await p.events("repro", "--no-commit");
   assertEquals(TempProject.byStatus(dry.events), { ran: ["many"] });
   const commit = await p.pivot("commit");
   assertEquals(commit.code, 0, commit.stderr);
   const hashes = new Set<string>();
-  for (let i = 0; i < 2500; i++) hashes.add(await hashFile(p.path("many", `f${i}.txt`)));
+  for (let i = 0; i < STREAMED; i++) hashes.add(await hashFile(p.path("many", `f${i}.txt`)));
   const entries = [...(await objectStamps(p)).keys()].filter((hash) => hashes.has(hash));
   assertEquals(entries, [], "no [object, …] entry of a file");
   const chunked = await chunkedStamps(p);
-  assertEquals([chunked.values, chunked.manifests.size, chunked.inodes.size], [3, 1, 2500]);
-  for (const i of [0, 2499]) {
+  assertEquals([chunked.values, chunked.manifests.size, chunked.inodes.size], [3, 1, STREAMED]);
+  for (const i of [0, STREAMED - 1]) {
     const hash = await hashFile(p.path("many", `f${i}.txt`));
     const object = await Deno.stat(p.path(".pivot/cache/files", hash.slice(0, 2), hash.slice(2)));
     assertEquals(chunked.inodes.get(hash), object.ino, `f${i}.txt's object stamp`);

@@ -7,7 +7,7 @@
 import { TempProject } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
-import { NS } from "../../lib/storage/state.ts";
+import { CHUNKED_FROM, NS } from "../../lib/storage/state.ts";
 
 const PIPELINE = `import { loaders, out, Pipeline } from "jsr:@pivot/core";
 
@@ -183,10 +183,10 @@ test("gc removes the directory digests (dirObjects) of the manifests it removes"
 });
 
 test("gc removes the chunked object stamps (objectChunk) of the large directory manifests it removes", async () => {
-  // parts/ with 1,000 files more (the same in both versions): its stamps in chunks per manifest.
+  // parts/ with CHUNKED_FROM files more (the same in both versions): its stamps in chunks per manifest.
   await using p = await twoVersions(PIPELINE.replace(
     `    return { model:`,
-    `    for (let i = 0; i < 1000; i++) Deno.writeTextFileSync(outs.parts + "/c" + i + ".txt", "c " + i);\n    return { model:`,
+    `    for (let i = 0; i < ${CHUNKED_FROM}; i++) Deno.writeTextFileSync(outs.parts + "/c" + i + ".txt", "c " + i);\n    return { model:`,
   ));
   const chunked = async () => {
     const state = await p.state();
@@ -205,5 +205,6 @@ test("gc removes the chunked object stamps (objectChunk) of the large directory 
   // The kept chunks still serve: parts/ restores from the cache.
   await Deno.remove(p.path("parts"), { recursive: true });
   assertEquals((await p.pivot("checkout")).code, 0);
-  assertEquals(await p.read("parts/c999.txt"), "c 999");
+  const last = CHUNKED_FROM - 1;
+  assertEquals(await p.read(`parts/c${last}.txt`), `c ${last}`);
 });

@@ -11,9 +11,10 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { CreatePace } from "../../lib/storage/cache.ts";
 import { hashBytes } from "../../lib/storage/hash.ts";
-import { NS, stampOf } from "../../lib/storage/state.ts";
+import { CHUNK_STAMPS, NS, stampOf } from "../../lib/storage/state.ts";
 import { readLock } from "../../lib/storage/lock_file.ts";
 import { WRITER_FROM } from "../../lib/storage/object_writer.ts";
+import { PARALLEL_FROM_STARTED } from "../../lib/storage/stat_many.ts";
 import { engineProject } from "./_engine.ts";
 import { otherFilesystem, tempDir } from "../_project.ts";
 import { test } from "../_harness.ts";
@@ -50,9 +51,15 @@ async function committedFiles(
   return manifest!.files;
 }
 
+/**
+ * A small directory: below every threshold of a large one (CHUNKED_FROM the
+ * lowest): 300 files, 9 under PIVOT_TEST_THRESHOLDS=small.
+ */
+const SMALL = Math.floor(CHUNK_STAMPS * 3 / 10);
+
 const CASES = [
-  ["creates as they come", 2, 300],
-  ["creates each counted as slow", 0, 300],
+  ["creates as they come", 2, SMALL],
+  ["creates each counted as slow", 0, SMALL],
   ["objects made by the writer thread", 2, Math.ceil(WRITER_FROM / 100) * 100 + 100],
 ] as const;
 
@@ -83,6 +90,12 @@ for (const [how, slowMs, count] of CASES) {
   });
 }
 
+/**
+ * A large directory: over PARALLEL_FROM_STARTED files (shared with a helper
+ * thread), a multiple of ten (4,510; 140 under PIVOT_TEST_THRESHOLDS=small).
+ */
+const LARGE = Math.ceil(PARALLEL_FROM_STARTED * 1.1 / 10) * 10;
+
 /** `n` files in folders of 1,000; every tenth has the content of another. */
 const linkedFiles = (n: number) => ({
   "pivot.yaml": `stages:\n  gen:\n    run: stages.ts#gen\n    outs: { out: gen/ }\n`,
@@ -96,7 +109,7 @@ const linkedFiles = (n: number) => ({
 `,
 });
 
-for (const [size, n] of [["small", 300], ["large, linked on two threads", 4_500]] as const) {
+for (const [size, n] of [["small", SMALL], ["large, linked on two threads", LARGE]] as const) {
   test(`a ${size} directory out committed in hardlink mode: each file its object's inode, read-only, the object's own stamp remembered`, async () => {
     // The helper thread whatever the machine's load (a large directory's links are shared with it).
     Deno.env.set("PIVOT_HELPER_THREAD", "on");
@@ -127,7 +140,7 @@ for (const [size, n] of [["small", 300], ["large, linked on two threads", 4_500]
   });
 }
 
-for (const [size, n] of [["small", 300], ["large", 4_500]] as const) {
+for (const [size, n] of [["small", SMALL], ["large", LARGE]] as const) {
   test(
     `a ${size} directory out committed in hardlink mode with the cache on another filesystem: copies, the workspace files writable`,
     { ignore: otherFilesystem() === undefined },
@@ -169,7 +182,7 @@ const linkedFilesAndLarge = (n: number) => ({
 });
 
 test("a large directory out committed in hardlink mode: the same manifest on two threads as on one, each file its object's inode", async () => {
-  const n = 4_500;
+  const n = LARGE;
   const manifests: (readonly { readonly path: string; readonly hash: string }[])[] = [];
   for (const helper of ["on", "off"]) {
     Deno.env.set("PIVOT_HELPER_THREAD", helper);
@@ -198,8 +211,8 @@ test("a large directory out committed in hardlink mode: the same manifest on two
   assertEquals(manifests[0], manifests[1]);
 });
 
-test("a 10,000-file directory out committed in hardlink mode: its objects' stamps in ten chunks for its manifest, none an entry of its own, each its object's", async () => {
-  const n = 10_000;
+test("a directory out of ten chunks' worth of files committed in hardlink mode: its objects' stamps in ten chunks for its manifest, none an entry of its own, each its object's", async () => {
+  const n = 10 * CHUNK_STAMPS;
   await using project = await engineProject(linkedFiles(n), {
     checkoutMode: "hardlink",
     pace: new CreatePace(),

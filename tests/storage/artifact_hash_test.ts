@@ -551,10 +551,16 @@ test("stored rows out of path order are still each matched to their file", async
     await using state = await openState(dir.root);
     await hashArtifact(dir.path("d"), "d", true, state);
     await state.flush();
-    // The one chunk of rows stored reversed (an index Pivot did not write in order).
-    const rows = await state.get<unknown[]>([NS.dirFiles, "d", 0]);
-    assert(rows !== undefined && rows.length === 50);
-    state.defer([NS.dirFiles, "d", 0], [...rows].reverse());
+    // Each chunk of rows (one; several under PIVOT_TEST_THRESHOLDS=small)
+    // stored reversed (an index Pivot did not write in order).
+    let stored = 0;
+    for (let chunk = 0;; chunk++) {
+      const rows = await state.get<unknown[]>([NS.dirFiles, "d", chunk]);
+      if (rows === undefined) break;
+      stored += rows.length;
+      state.defer([NS.dirFiles, "d", chunk], [...rows].reverse());
+    }
+    assertEquals(stored, 50);
   }
   await rewriteKeepingStamp(dir.path(`d/${names[10]}`), `v2 ${names[10]}`);
   await writeOld(dir.path(`d/${names[20]}`), "modified");
@@ -602,10 +608,12 @@ test("listFiles sorts every path by UTF-16 code units, whatever the names beside
 test("a directory of over PARALLEL_FROM files (helper thread started before the listing) sees every kind of change", async () => {
   await using dir = await tempDir();
   const count = PARALLEL_FROM + 116;
+  // In 17 sub-directories (of 1,024 files; 32 under PIVOT_TEST_THRESHOLDS=small).
+  const per = PARALLEL_FROM / 16;
   const names: string[] = [];
-  for (let d = 0; d * 1000 < count; d++) Deno.mkdirSync(dir.path(`d/s${d}`), { recursive: true });
+  for (let d = 0; d * per < count; d++) Deno.mkdirSync(dir.path(`d/s${d}`), { recursive: true });
   for (let i = 0; i < count; i++) {
-    const name = `s${Math.floor(i / 1000)}/f${String(i).padStart(5, "0")}.txt`;
+    const name = `s${Math.floor(i / per)}/f${String(i).padStart(5, "0")}.txt`;
     names.push(name);
     Deno.writeTextFileSync(dir.path(`d/${name}`), `v1 ${i}`);
   }
@@ -641,8 +649,8 @@ test("a directory of over PARALLEL_FROM files (helper thread started before the 
   expected.set(names[count - 2], await hashBytes(`v2 ${count - 2}`));
   Deno.writeTextFileSync(dir.path("d/s0/f00000a.txt"), "added");
   expected.set("s0/f00000a.txt", await hashBytes("added"));
-  Deno.removeSync(dir.path(`d/${names[8500]}`));
-  expected.delete(names[8500]);
+  Deno.removeSync(dir.path(`d/${names[Math.floor(count / 2)]}`));
+  expected.delete(names[Math.floor(count / 2)]);
   Deno.renameSync(dir.path(`d/${names[10]}`), dir.path("d/s9/renamed.txt"));
   expected.set("s9/renamed.txt", expected.get(names[10])!);
   expected.delete(names[10]);

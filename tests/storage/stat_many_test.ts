@@ -1,4 +1,5 @@
 import {
+  BLOCK,
   coreFree,
   coreFreeGiven,
   EXISTED,
@@ -25,8 +26,12 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_project.ts";
 import { output, test } from "../_harness.ts";
 
-/** Several blocks of items; the helper is used, and takes the last block before the caller takes any. */
-const FILES = 3000;
+/** Several blocks of items (23 and a part), fewer than LIBC_STAT_FROM; the helper is used, and takes the last block before the caller takes any. */
+const FILES = Math.floor(BLOCK * 23.44);
+/** Index `i` of a list of 3,000 files, scaled to {@link FILES} (3,000; 93 under PIVOT_TEST_THRESHOLDS=small). */
+const at = (i: number) => Math.floor(i * FILES / 3000);
+/** A step through the files that samples a few dozen of them. */
+const step = (i: number) => Math.max(1, at(i));
 const BOTH = { parallelFrom: 1, helperFirst: true };
 
 async function writeFiles(root: string, n: number): Promise<string[]> {
@@ -52,7 +57,7 @@ test("statMany on two threads gives each file's own stamp, in order", async () =
 test("statMany gives undefined for missing files, wherever they fall", async () => {
   await using dir = await tempDir();
   const paths = await writeFiles(dir.path("t"), FILES);
-  const missing = new Set([5, 511, 512, 1700, 2600, FILES - 1]);
+  const missing = new Set([5, 4 * BLOCK - 1, 4 * BLOCK, at(1700), at(2600), FILES - 1]);
   for (const i of missing) await Deno.remove(paths[i]);
   const stamps = await statMany(paths, BOTH);
   for (let i = 0; i < FILES; i++) {
@@ -98,7 +103,7 @@ test("linkMany on two threads links every file to its source", async () => {
   for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
   const linked = await linkMany(sources, dests, BOTH);
   assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
-  for (let i = 0; i < FILES; i += 97) {
+  for (let i = 0; i < FILES; i += step(97)) {
     assertEquals(Deno.statSync(dests[i]).ino, Deno.statSync(sources[i]).ino, `file ${i}`);
   }
 });
@@ -108,7 +113,7 @@ test("linkMany leaves a file it cannot link to the caller, and links the rest", 
   const sources = await writeFiles(dir.path("src"), FILES);
   const dests = sources.map((p) => p.replace("/src/", "/dst/"));
   for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
-  const gone = [3, 600, 2600, 2999];
+  const gone = [3, at(600), at(2600), FILES - 1];
   for (const i of gone) await Deno.remove(sources[i]);
   const linked = await linkMany(sources, dests, BOTH);
   for (let i = 0; i < FILES; i++) {
@@ -128,8 +133,8 @@ test("linkReadOnlyMany on two threads: each object its file's inode, read-only; 
   const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
   for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
   // Wherever they fall: the caller's first block, the helper's last, between.
-  const there = [1, 1500, 2998];
-  const gone = [3, 600, 2999];
+  const there = [1, at(1500), FILES - 2];
+  const gone = [3, at(600), FILES - 1];
   for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
   for (const i of gone) await Deno.remove(sources[i]);
   const made = await linkReadOnlyMany({ from, paths, hashes, objectPath, objects }, BOTH);
@@ -186,7 +191,7 @@ test("readAndHashMany on two threads gives each file's stamp and hash as one thr
 
 test("readAndHashMany with link: each content's object is one of its files, read-only, with the stamp read; the others found it there", async () => {
   await using dir = await tempDir();
-  // Every fifth file is empty: one content for 600 files, met by both threads.
+  // Every fifth file is empty: one content for a fifth of the files, met by both threads.
   const sources = await writeFiles(dir.path("src"), FILES);
   const from = dir.path("src/");
   const paths = sources.map((p) => p.slice(from.length));
@@ -217,7 +222,7 @@ test("readAndHashMany: a file gone before it is read throws NotFound, wherever i
   const from = dir.path("src/");
   const paths = sources.map((p) => p.slice(from.length));
   // The caller's first block, the helper's first (the last), between.
-  for (const gone of [3, FILES - 1, 1500]) {
+  for (const gone of [3, FILES - 1, at(1500)]) {
     const moved = `${sources[gone]}.aside`;
     await Deno.rename(sources[gone], moved);
     await assertRejects(
@@ -272,7 +277,9 @@ test("readAndHashMany: files rewritten while both threads read them get a stamp 
   const contents = ["", "a\n", "bbbbbbbbbbbb\n"];
   const bySize = new Map(contents.map((c) => [c.length, hashBytesSync(c)]));
   // Rewritten by another thread all along: files in the caller's blocks and the helper's.
-  const busy = [0, 1, 2, 700, 1500, 2990, 2998, 2999].map((i) => sources[i]);
+  const busy = [0, 1, 2, at(700), at(1500), FILES - 10, FILES - 2, FILES - 1].map((i) =>
+    sources[i]
+  );
   const code = `const paths = ${JSON.stringify(busy)};
 for (let k = 0; ; k++) for (const p of paths) Deno.writeTextFileSync(p, k % 2 ? "a\\n" : "bbbbbbbbbbbb\\n");`;
   const writer = new Worker(`data:application/javascript,${encodeURIComponent(code)}`, {
@@ -301,9 +308,9 @@ test("linkMany throws when something is at a new name already", async () => {
   const sources = await writeFiles(dir.path("src"), FILES);
   const dests = sources.map((p) => p.replace("/src/", "/dst/"));
   for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`dst/d${d}`), { recursive: true });
-  await Deno.writeTextFile(dests[1500], "in the way\n");
+  await Deno.writeTextFile(dests[at(1500)], "in the way\n");
   await assertRejects(() => linkMany(sources, dests, BOTH), Deno.errors.AlreadyExists);
-  assert(Deno.readTextFileSync(dests[1500]) === "in the way\n", "not replaced");
+  assert(Deno.readTextFileSync(dests[at(1500)]) === "in the way\n", "not replaced");
 });
 
 /**
@@ -352,7 +359,7 @@ test("statAndLinkTree: a missing object has no stamp and no link, wherever it fa
   await using dir = await tempDir();
   const tree = await treeOf(dir, FILES);
   // In the calling thread's blocks, at block edges, and in the helper's (the last).
-  const gone = new Set([0, 127, 128, 1500, FILES - 200, FILES - 1]);
+  const gone = new Set([0, BLOCK - 1, BLOCK, at(1500), at(2800), FILES - 1]);
   for (const i of gone) await Deno.remove(tree.objectPath(tree.files[i].hash));
   const { stamps, linked } = await statAndLinkTree(tree, BOTH);
   for (const [i, { hash, path }] of tree.files.entries()) {
@@ -375,7 +382,7 @@ test("a tree long enough for libc's statx: Deno.statSync's stamps, links and cop
   await using dir = await tempDir();
   const tree = await treeOf(dir, LIBC_STAT_FROM);
   // In the calling thread's first block, at a block edge, and in the helper's (the last).
-  const gone = new Set([0, 128, LIBC_STAT_FROM - 1]);
+  const gone = new Set([0, BLOCK, LIBC_STAT_FROM - 1]);
   for (const i of gone) await Deno.remove(tree.objectPath(tree.files[i].hash));
   const expected = (i: number) =>
     gone.has(i) ? undefined : stampOf(Deno.statSync(tree.objectPath(tree.files[i].hash)));
@@ -430,7 +437,7 @@ test("statAndLinkTree: an object the helper cannot name (not a hex hash) is left
   assertEquals(linked.reduce((a, b) => a + b, 0), FILES);
   assertEquals(stamps[odd], stampOf(Deno.statSync(oddObject)));
   assertEquals(Deno.readTextFileSync(tree.into + files[odd].path), "odd\n");
-  for (let i = 0; i < FILES; i += 97) {
+  for (let i = 0; i < FILES; i += step(97)) {
     assertEquals(Deno.statSync(tree.into + files[i].path).ino, stamps[i]!.ino, `file ${i}`);
   }
 });
@@ -464,8 +471,8 @@ test("statAndCopyTree: a missing object has no stamp and no copy; a large one a 
   await using dir = await tempDir();
   const tree = await readOnlyTreeOf(dir, FILES);
   // In the calling thread's blocks, at block edges, and in the helper's (the last).
-  const gone = new Set([0, 127, 1500, FILES - 1]);
-  const large = new Set([128, 1501, FILES - 200, FILES - 2]);
+  const gone = new Set([0, BLOCK - 1, at(1500), FILES - 1]);
+  const large = new Set([BLOCK, at(1500) + 1, at(2800), FILES - 2]);
   for (const i of gone) await Deno.remove(tree.objectPath(tree.files[i].hash));
   for (const i of large) {
     const object = tree.objectPath(tree.files[i].hash);
@@ -540,7 +547,7 @@ test("one helper thread started ahead does a stat list, then a link list, then a
     for (let d = 0; d < 7; d++) await Deno.mkdir(dir.path(`${round}/d${d}`), { recursive: true });
     const linked = await linkMany(sources, dests, options);
     assertEquals(linked.reduce((a, b) => a + b, 0), FILES, `round ${round}`);
-    for (let i = 0; i < FILES; i += 97) {
+    for (let i = 0; i < FILES; i += step(97)) {
       assertEquals(Deno.statSync(dests[i]).ino, stamps[i]!.ino, `round ${round}, file ${i}`);
     }
   }
@@ -556,7 +563,7 @@ test("lists the caller finishes alone do not mix up a helper thread's replies", 
   // helper sees the job; its reply then comes while the next job runs.
   for (let round = 0; round < 5; round++) {
     const stamps = await statMany(paths, { helper, parallelFrom: 1 });
-    for (let i = 0; i < FILES; i += 53) {
+    for (let i = 0; i < FILES; i += step(53)) {
       assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])), `round ${round}, file ${i}`);
     }
   }
@@ -574,7 +581,9 @@ test("a closed helper thread is not used: the calling thread does the list alone
   helper.close();
   assert(!helper.usable);
   const stamps = await statMany(paths, { helper, parallelFrom: 1 });
-  for (let i = 0; i < FILES; i += 53) assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
+  for (let i = 0; i < FILES; i += step(53)) {
+    assertEquals(stamps[i], stampOf(Deno.statSync(paths[i])));
+  }
 });
 
 test("coreFreeGiven counts the other processes' running tasks against the cores", () => {
@@ -616,13 +625,13 @@ test("writeReturnedMany with link, on two threads: each file written read-only w
   const hashes = paths.map((_, i) => (0x2000000 + i * 7919).toString(16).padStart(16, "0"));
   // A hash the helper cannot name an object by (not hex), in its first
   // block: the item is left to this thread, before the helper makes the file.
-  hashes[2995] = "xyz-not-hex";
+  hashes[FILES - 5] = "xyz-not-hex";
   const objects = dir.path("objects/");
   const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
   for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
   // Wherever they fall: an object there already, a file not to link.
-  const there = [1, 1500, 2998];
-  const unlinked = [0, 700, 2999];
+  const there = [1, at(1500), FILES - 2];
+  const unlinked = [0, at(700), FILES - 1];
   for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
   const objectHashes = hashes.map((hash, i) => unlinked.includes(i) ? undefined : hash);
   const { data, ends } = returned;
@@ -650,7 +659,9 @@ test("writeReturnedMany with link, on two threads: each file written read-only w
 });
 
 test("writeReturnedMany: a file that is there already throws AlreadyExists, wherever it falls, and is left", async () => {
-  for (const [at, link] of [[5, true], [2990, false], [2990, true], [5, false]] as const) {
+  for (
+    const [at, link] of [[5, true], [FILES - 10, false], [FILES - 10, true], [5, false]] as const
+  ) {
     await using dir = await tempDir();
     const from = dir.path("gen/");
     await Deno.mkdir(from);
@@ -682,8 +693,8 @@ test("writeReturnedMany without link, on two threads: writable files, and each o
   const objects = dir.path("objects/");
   const objectPath = (hash: string) => `${objects}${hash.slice(0, 2)}/${hash.slice(2)}`;
   for (const hash of hashes) await Deno.mkdir(`${objects}${hash.slice(0, 2)}`, { recursive: true });
-  const there = [2, 1501, 2997];
-  const none = [0, 800, 2999];
+  const there = [2, at(1500) + 1, FILES - 3];
+  const none = [0, at(800), FILES - 1];
   for (const i of there) await Deno.writeTextFile(objectPath(hashes[i]), "in the way\n");
   const objectHashes = hashes.map((hash, i) => none.includes(i) ? undefined : hash);
   const written = await writeReturnedMany(

@@ -1,4 +1,5 @@
 import {
+  CHUNK_STAMPS,
   isCorruptStateError,
   isRacy,
   NS,
@@ -501,16 +502,19 @@ function objectsOf(
   return { hashes, stamps: hashes.map((_, i) => ({ ...stamp, size: i % 7, ino: i })) };
 }
 
-test("a large directory's object stamps: chunks of a thousand for its manifest, written on flush, read by another process", async () => {
+/** Stamps a chunk holds (1,000; 32 under PIVOT_TEST_THRESHOLDS=small). */
+const C = CHUNK_STAMPS;
+
+test("a large directory's object stamps: chunks of CHUNK_STAMPS (1,000) for its manifest, written on flush, read by another process", async () => {
   await using dir = await tempDir();
   const stateDir = dir.path("state");
-  const { hashes, stamps } = objectsOf(10_000);
+  const { hashes, stamps } = objectsOf(10 * C);
   {
     const state = await StateStore.open(stateDir);
     state.streamObjectStamps();
     state.rememberObjectChunks(HASH, hashes, stamps);
     // Answered in this process at once; in KV only once flushed.
-    assertEquals(await state.objectStamp(objectHash(9_999)), stamps[9_999]);
+    assertEquals(await state.objectStamp(objectHash(10 * C - 1)), stamps[10 * C - 1]);
     assertEquals((await Array.fromAsync(state.kv.list({ prefix: [NS.objectChunk] }))).length, 0);
     await state.close();
   }
@@ -534,14 +538,14 @@ test("a large directory's object stamps: chunks of a thousand for its manifest, 
     const other = await StateStore.open(stateDir);
     try {
       if (manifest !== undefined) await other.loadObjectChunks(manifest);
-      for (const i of [0, 999, 1000, 4321, 9_999]) {
+      for (const i of [0, C - 1, C, Math.floor(4.321 * C), 10 * C - 1]) {
         assertEquals(await other.objectStamp(objectHash(i)), stamps[i]);
         assert(await other.objectKnownAs(objectHash(i), stamps[i]));
         assert(
           !(await other.objectKnownAs(objectHash(i), { ...stamps[i], mtime: stamp.mtime + 1 })),
         );
       }
-      assertEquals(await other.objectStamp(objectHash(10_000)), undefined);
+      assertEquals(await other.objectStamp(objectHash(10 * C)), undefined);
     } finally {
       await other.close();
     }
@@ -551,19 +555,19 @@ test("a large directory's object stamps: chunks of a thousand for its manifest, 
 test("chunks added for some of a manifest's objects (a fetch's downloads) are numbered after its chunks stored or remembered here, which stay", async () => {
   await using dir = await tempDir();
   const stateDir = dir.path("state");
-  const { hashes, stamps } = objectsOf(3_500);
+  const { hashes, stamps } = objectsOf(3.5 * C);
   {
     const state = await StateStore.open(stateDir);
-    state.rememberObjectChunks(HASH, hashes.slice(0, 1_500), stamps.slice(0, 1_500));
+    state.rememberObjectChunks(HASH, hashes.slice(0, 1.5 * C), stamps.slice(0, 1.5 * C));
     await state.flush();
     // Two chunks stored; one more remembered here and not yet written.
-    await state.addObjectChunks(HASH, hashes.slice(1_500, 2_000), stamps.slice(1_500, 2_000));
+    await state.addObjectChunks(HASH, hashes.slice(1.5 * C, 2 * C), stamps.slice(1.5 * C, 2 * C));
     await state.addObjectChunks(HASH, [], []);
     await state.close();
   }
   {
     const state = await StateStore.open(stateDir);
-    await state.addObjectChunks(HASH, hashes.slice(2_000), stamps.slice(2_000));
+    await state.addObjectChunks(HASH, hashes.slice(2 * C), stamps.slice(2 * C));
     await state.close();
   }
   const other = await StateStore.open(stateDir);
@@ -571,7 +575,7 @@ test("chunks added for some of a manifest's objects (a fetch's downloads) are nu
     const keys = (await other.list([NS.objectChunk, HASH])).map(({ key }) => key[2]);
     assertEquals(keys, [0, 1, 2, 3, 4]);
     await other.loadObjectChunks(HASH);
-    for (const i of [0, 1_499, 1_500, 1_999, 2_000, 3_499]) {
+    for (const i of [0, 1.5 * C - 1, 1.5 * C, 2 * C - 1, 2 * C, 3.5 * C - 1]) {
       assert(await other.objectKnownAs(objectHash(i), stamps[i]), `object ${i}`);
     }
   } finally {
