@@ -185,8 +185,7 @@ function readWithLibc(lib: Libc, path: string): DirEntryLike[] | undefined {
 function nameAt(start: number): string | undefined {
   let end = start;
   let ascii = true;
-  for (let byte = records[end]; byte !== 0; byte = records[++end]) {
-    if (byte === undefined) break;
+  for (let byte = records[end] ?? 0; byte !== 0; byte = records[++end] ?? 0) {
     if (byte >= 0x80) ascii = false;
   }
   const bytes = records.subarray(start, end);

@@ -27,10 +27,11 @@ export function loadTypeScript(): Promise<typeof ts> {
 
 /**
  * `typescript` is one CommonJS file of 9 MB. Imported as a module, Deno first
- * analyses it for its named exports and wraps it, ~100–150 ms of the ~400 a
- * load took here; `require` runs the file as Node does, without either. Where
- * the module does not resolve to a file (`deno compile`'s embedded packages,
- * say) or `require` cannot load it, it is imported.
+ * analyses it for its named exports and wraps it, ~75 ms of the ~350 ms of
+ * CPU a load took here (docs/lessons.md, nineteenth session); `require` runs
+ * the file as Node does, without either. Where the module does not resolve
+ * to a file (`deno compile`'s embedded packages, say) or `require` cannot
+ * load it, it is imported.
  */
 async function importTypeScript(): Promise<typeof ts> {
   const url = resolvedTypeScript();
