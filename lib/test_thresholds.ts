@@ -26,13 +26,21 @@
  * @module
  */
 
-import { grantedEnv } from "./granted_env.ts";
-
 /** The environment variable that selects the small thresholds. */
 export const TEST_THRESHOLDS_VARIABLE = "PIVOT_TEST_THRESHOLDS";
 
 /** True when `PIVOT_TEST_THRESHOLDS=small` is set and may be read without asking. */
-export const smallThresholds: boolean = grantedEnv(TEST_THRESHOLDS_VARIABLE) === "small";
+export const smallThresholds: boolean = readSmall();
+
+function readSmall(): boolean {
+  try {
+    const query = { name: "env", variable: TEST_THRESHOLDS_VARIABLE } as const;
+    if (Deno.permissions.querySync(query).state !== "granted") return false;
+    return Deno.env.get(TEST_THRESHOLDS_VARIABLE) === "small";
+  } catch {
+    return false;
+  }
+}
 
 /** `production`, or `small` under `PIVOT_TEST_THRESHOLDS=small` (tests only). */
 export function threshold(production: number, small: number): number {

@@ -10,10 +10,9 @@
  * @module
  */
 
-import { grantedEnv } from "./granted_env.ts";
-
 // Read only where granted (never a prompt or an error: a sandboxed worker may load this module).
-const enabled = grantedEnv("PIVOT_TRACE") === "1";
+const enabled = Deno.permissions.querySync({ name: "env", variable: "PIVOT_TRACE" }).state ===
+    "granted" && Deno.env.get("PIVOT_TRACE") === "1";
 
 /** Print `label` with the time since process start, when tracing is on. */
 export function mark(label: string): void {
