@@ -724,6 +724,9 @@ async function storeDirectory(
           ).finally(() => {
             if (--writing === 0) written?.resolve();
           });
+          // Its answers are taken only at this thread's turns: a bound on
+          // those waiting keeps their promises and bytes off the heap.
+          await writer.catchUp();
         } else if (bytes !== undefined) {
           // Two lanes: every other new object is made on Deno's blocking
           // pool while this thread makes the others, so both cores create.

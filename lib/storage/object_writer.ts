@@ -43,6 +43,18 @@ const BACKLOG_OBJECTS = threshold(256, 32);
 /** Bytes given to the thread and not yet written, at most, in KiB. */
 const BACKLOG_KIB = 16 * 1024;
 
+/**
+ * Objects whose answers this thread has not yet taken, past which
+ * {@link ObjectWriter.catchUp} waits. The thread's answers are taken only
+ * when this thread's event loop turns, and the store reads and hashes files
+ * between its turns: without the wait, ~22,000 objects of a 100,000-file
+ * store were unanswered at once, each holding its bytes, its paths and its
+ * promises (~4 KB), and the forced collections that kept that heap under
+ * the peak's bound cost ~40 % of the run (docs/performance.md, "The
+ * object writer's answers, twentieth session").
+ */
+export const UNANSWERED_MAX = 4 * BACKLOG_OBJECTS;
+
 interface Pending {
   readonly temp: string;
   readonly object: string;
@@ -72,6 +84,8 @@ export class ObjectWriter {
   #ids = 0;
   #dead = false;
   #flushing = false;
+  #answered = 0;
+  #caughtUp: PromiseWithResolvers<void> | undefined;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -125,6 +139,23 @@ export class ObjectWriter {
     });
   }
 
+  /**
+   * Resolves at once while fewer than {@link UNANSWERED_MAX} objects given
+   * to the thread are unanswered here; else once half as many are (or the
+   * thread is closed). For a caller that gives objects without waiting for
+   * each: awaiting this lets the event loop take the thread's answers.
+   */
+  catchUp(): Promise<void> {
+    if (this.#unanswered() < UNANSWERED_MAX) return Promise.resolve();
+    this.#post();
+    this.#caughtUp ??= Promise.withResolvers();
+    return this.#caughtUp.promise;
+  }
+
+  #unanswered(): number {
+    return this.#dead ? 0 : this.#posted + this.#queue.length - this.#answered;
+  }
+
   /** Post what is queued (call when no more objects are coming for a while). */
   flush(): void {
     this.#post();
@@ -166,6 +197,7 @@ export class ObjectWriter {
     const items = this.#batches.get(id);
     if (items === undefined) return;
     this.#batches.delete(id);
+    this.#answered += items.length;
     const notMade = new Set(failed);
     for (let i = 0; i < items.length; i++) {
       if (notMade.has(i)) items[i].resolve(undefined);
@@ -175,6 +207,10 @@ export class ObjectWriter {
       }
     }
     this.#post();
+    if (this.#caughtUp !== undefined && this.#unanswered() <= UNANSWERED_MAX / 2) {
+      this.#caughtUp.resolve();
+      this.#caughtUp = undefined;
+    }
   }
 
   /** End the thread: what it has not answered is answered `undefined`. */
@@ -186,6 +222,8 @@ export class ObjectWriter {
     for (const item of this.#queue) item.resolve(undefined);
     this.#batches.clear();
     this.#queue = [];
+    this.#caughtUp?.resolve();
+    this.#caughtUp = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -1,10 +1,18 @@
-import { ObjectWriter } from "../../lib/storage/object_writer.ts";
+import { ObjectWriter, UNANSWERED_MAX } from "../../lib/storage/object_writer.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { listTree, tempDir } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
+
+/** Wait, without a turn of the event loop, until the thread may be given an object (at most 10 s). */
+function untilReady(writer: ObjectWriter): void {
+  const deadline = performance.now() + 10_000;
+  while (!writer.ready) {
+    if (performance.now() > deadline) throw new Error("the writer thread stayed behind for 10 s");
+  }
+}
 
 test("ObjectWriter makes each object read-only under its name, answering its true stamp", async () => {
   await using dir = await tempDir();
@@ -66,4 +74,57 @@ test("ObjectWriter once closed takes nothing and answers undefined", async () =>
   assertEquals(writer.ready, false);
   assertEquals(await writer.write(dir.path("o.tmp"), dir.path("o"), encode("x")), undefined);
   assertEquals(await listTree(dir.root), []);
+});
+
+test("ObjectWriter.catchUp waits until this thread has taken the thread's answers", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(dir.path("files"));
+  using writer = ObjectWriter.start();
+  assert(writer !== undefined);
+  // Given without a turn of the event loop, as a store reading files gives
+  // them: the thread makes them, but none of its answers is taken yet.
+  let answered = 0;
+  const stamps = [];
+  for (let i = 0; i < UNANSWERED_MAX; i++) {
+    untilReady(writer); // the thread is behind: it catches up on its own
+    const object = dir.path(`files/o${i}`);
+    const stamp = writer.write(`${object}.tmp`, object, encode(`object ${i}`));
+    stamps.push(stamp.then((s) => (answered++, s)));
+  }
+  assertEquals(answered, 0);
+  await writer.catchUp();
+  assert(
+    answered >= UNANSWERED_MAX / 2,
+    `${answered} of ${UNANSWERED_MAX} answered when caught up`,
+  );
+  for (const [i, stamp] of stamps.entries()) {
+    assertEquals(await stamp, stampOf(await Deno.stat(dir.path(`files/o${i}`))));
+  }
+  // Few unanswered: no wait (it settles before a timer of 0 ms fires).
+  const first = await Promise.race([
+    writer.catchUp().then(() => "caught up"),
+    new Promise((resolve) => setTimeout(() => resolve("timer"), 0)),
+  ]);
+  assertEquals(first, "caught up");
+});
+
+test("ObjectWriter.catchUp does not wait for a closed thread", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(dir.path("files"));
+  const writer = ObjectWriter.start();
+  assert(writer !== undefined);
+  const stamps = [];
+  for (let i = 0; i < UNANSWERED_MAX; i++) {
+    untilReady(writer);
+    const object = dir.path(`files/o${i}`);
+    stamps.push(writer.write(`${object}.tmp`, object, encode(`object ${i}`)));
+  }
+  const caughtUp = writer.catchUp();
+  writer.close();
+  await caughtUp;
+  // Each is answered: a stamp, or undefined for one the thread had not answered.
+  for (const stamp of stamps) {
+    const answer = await stamp;
+    assert(answer === undefined || answer.size > 0);
+  }
 });
