@@ -16,7 +16,6 @@
 import { join, resolve } from "node:path";
 import { projectRelative } from "../../model/project.ts";
 import type { Project } from "../../model/project.ts";
-import { readProjectConfig } from "../../pipeline/project_config.ts";
 import type { RunEntry, RunOut } from "../../remote/run_cache.ts";
 import type { TransferProgress, TransferSummary } from "../../remote/progress.ts";
 import type { Remote, TransferTarget } from "../../remote/transfer.ts";
@@ -169,8 +168,7 @@ async function transfer(
 ): Promise<{ code: number; paths: string[] }> {
   const jobs = intOption(values.jobs, "jobs", commandName);
   return await withProject(env, async (session) => {
-    const { project, state } = session;
-    const config = await readProjectConfig(project, { state });
+    const { project, state, config } = session;
     mark("transfer: project open");
     const records = await readProjectRecords(project, state, session.skip);
     mark("transfer: records read");
