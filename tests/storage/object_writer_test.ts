@@ -1,17 +1,32 @@
 import { ObjectWriter, UNANSWERED_MAX } from "../../lib/storage/object_writer.ts";
-import { stampOf } from "../../lib/storage/state.ts";
+import { type FileStamp, stampOf } from "../../lib/storage/state.ts";
 import { listTree, tempDir } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
-/** Wait, without a turn of the event loop, until the thread may be given an object (at most 10 s). */
-function untilReady(writer: ObjectWriter): void {
-  const deadline = performance.now() + 10_000;
-  while (!writer.ready) {
-    if (performance.now() > deadline) throw new Error("the writer thread stayed behind for 10 s");
+/**
+ * {@link UNANSWERED_MAX} objects `files/o<i>` under `dir` given to the
+ * thread without a turn of the event loop, as a store reading files gives
+ * them: the thread makes them, but none of its answers is taken yet. Where
+ * the thread is behind, it is waited for without a turn too (at most 10 s).
+ * Their answers, in order.
+ */
+function giveWithoutTurn(
+  writer: ObjectWriter,
+  dir: { path(relative: string): string },
+): Promise<FileStamp | undefined>[] {
+  const answers = [];
+  for (let i = 0; i < UNANSWERED_MAX; i++) {
+    const deadline = performance.now() + 10_000;
+    while (!writer.ready) {
+      if (performance.now() > deadline) throw new Error("the writer thread stayed behind for 10 s");
+    }
+    const object = dir.path(`files/o${i}`);
+    answers.push(writer.write(`${object}.tmp`, object, encode(`object ${i}`)));
   }
+  return answers;
 }
 
 test("ObjectWriter makes each object read-only under its name, answering its true stamp", async () => {
@@ -81,16 +96,8 @@ test("ObjectWriter.catchUp waits until this thread has taken the thread's answer
   await Deno.mkdir(dir.path("files"));
   using writer = ObjectWriter.start();
   assert(writer !== undefined);
-  // Given without a turn of the event loop, as a store reading files gives
-  // them: the thread makes them, but none of its answers is taken yet.
   let answered = 0;
-  const stamps = [];
-  for (let i = 0; i < UNANSWERED_MAX; i++) {
-    untilReady(writer); // the thread is behind: it catches up on its own
-    const object = dir.path(`files/o${i}`);
-    const stamp = writer.write(`${object}.tmp`, object, encode(`object ${i}`));
-    stamps.push(stamp.then((s) => (answered++, s)));
-  }
+  const stamps = giveWithoutTurn(writer, dir).map((stamp) => stamp.then((s) => (answered++, s)));
   assertEquals(answered, 0);
   await writer.catchUp();
   assert(
@@ -113,12 +120,7 @@ test("ObjectWriter.catchUp does not wait for a closed thread", async () => {
   await Deno.mkdir(dir.path("files"));
   const writer = ObjectWriter.start();
   assert(writer !== undefined);
-  const stamps = [];
-  for (let i = 0; i < UNANSWERED_MAX; i++) {
-    untilReady(writer);
-    const object = dir.path(`files/o${i}`);
-    stamps.push(writer.write(`${object}.tmp`, object, encode(`object ${i}`)));
-  }
+  const stamps = giveWithoutTurn(writer, dir);
   const caughtUp = writer.catchUp();
   writer.close();
   await caughtUp;
