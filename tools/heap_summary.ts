@@ -34,6 +34,9 @@ interface Snapshot {
 /** Node kinds whose name is a constructor or function name (others: a value's text). */
 const NAMED = new Set(["object", "closure", "native", "hidden", "code", "array"]);
 
+/** Bytes and count per key, as they are summed. */
+type Tallies = Map<string, { bytes: number; count: number }>;
+
 /** Bytes and count per key, largest first. */
 export interface Tally {
   readonly key: string;
@@ -64,13 +67,9 @@ export function summarize(snapshot: Snapshot): { byName: Tally[]; suspended: Tal
   const edgeType = meta.edge_fields.indexOf("type");
   const edgeName = meta.edge_fields.indexOf("name_or_index");
   const edgeTo = meta.edge_fields.indexOf("to_node");
-  const byName = new Map<string, { bytes: number; count: number }>();
-  const suspended = new Map<string, { bytes: number; count: number }>();
-  const add = (
-    tally: Map<string, { bytes: number; count: number }>,
-    key: string,
-    bytes: number,
-  ) => {
+  const byName: Tallies = new Map();
+  const suspended: Tallies = new Map();
+  const add = (tally: Tallies, key: string, bytes: number) => {
     const entry = tally.get(key) ?? { bytes: 0, count: 0 };
     entry.bytes += bytes;
     entry.count++;
@@ -82,9 +81,9 @@ export function summarize(snapshot: Snapshot): { byName: Tally[]; suspended: Tal
     const label = strings[nodes[at + name]!] ?? "";
     const bytes = nodes[at + size]!;
     add(byName, `${kind} ${NAMED.has(kind) ? label.slice(0, 60) : ""}`.trim(), bytes);
-    const edges_ = nodes[at + edgeCount]!;
+    const nodeEdges = nodes[at + edgeCount]!;
     if (kind === "object" && label === "Generator") {
-      for (let e = edge; e < edge + edges_ * edgeWidth; e += edgeWidth) {
+      for (let e = edge; e < edge + nodeEdges * edgeWidth; e += edgeWidth) {
         // Element and hidden edges are named by an index, the others by a string.
         const named = !["element", "hidden"].includes(edgeTypes[edges[e + edgeType]!] ?? "");
         if (named && strings[edges[e + edgeName]!] === "function") {
@@ -92,9 +91,9 @@ export function summarize(snapshot: Snapshot): { byName: Tally[]; suspended: Tal
         }
       }
     }
-    edge += edges_ * edgeWidth;
+    edge += nodeEdges * edgeWidth;
   }
-  const sorted = (tally: Map<string, { bytes: number; count: number }>) =>
+  const sorted = (tally: Tallies) =>
     [...tally].map(([key, { bytes, count }]) => ({ key, bytes, count }))
       .sort((a, b) => b.bytes - a.bytes);
   return { byName: sorted(byName), suspended: sorted(suspended) };
