@@ -24,6 +24,19 @@ function tempFiles(names: string[]): string[] {
   return names.filter((name) => name.endsWith(".tmp"));
 }
 
+/**
+ * Write `text` over the object `object` in place (through a hard link, say),
+ * as a write after the store's clock tick: within the tick, the same size and
+ * inode would leave the stamp as it was (the racy window of any stamp), so
+ * the mtime is set 2 s on.
+ */
+async function writeInPlaceLater(object: string, text: string): Promise<void> {
+  await Deno.chmod(object, 0o644);
+  await Deno.writeTextFile(object, text);
+  const later = (await Deno.stat(object)).mtime!.getTime() / 1000 + 2;
+  await Deno.utime(object, later, later);
+}
+
 test("objectPath splits the hash into a two-character directory", () => {
   const cache = new Cache("/c");
   assertEquals(cache.objectPath("0123456789abcdef"), "/c/files/01/23456789abcdef");
@@ -509,12 +522,7 @@ test("storeBytes in a batch: absent objects written once, present ones still ver
   const oldHash = await hashBytes(old);
   await cache.storeBytes(old, oldHash);
   const oldObject = cache.objectPath(oldHash);
-  await Deno.chmod(oldObject, 0o644);
-  await Deno.writeTextFile(oldObject, "OLD");
-  // A later write: within the clock tick of the store, the same size and
-  // inode would leave the stamp as it was (the racy window of any stamp).
-  const later = (await Deno.stat(oldObject)).mtime!.getTime() / 1000 + 2;
-  await Deno.utime(oldObject, later, later);
+  await writeInPlaceLater(oldObject, "OLD");
 
   const batch = cache.batch(4);
   const fresh = encode("fresh");
@@ -640,8 +648,7 @@ test("storeBytes with a writer thread: read-only objects, true stamps, one objec
   const old = encode("file 0");
   const oldHash = await hashBytes(old);
   await cache.storeBytes(old, oldHash);
-  await Deno.chmod(cache.objectPath(oldHash), 0o644);
-  await Deno.writeTextFile(cache.objectPath(oldHash), "evil!!");
+  await writeInPlaceLater(cache.objectPath(oldHash), "evil!!");
   using writer = ObjectWriter.start();
   assert(writer !== undefined);
   // Started together, more than the thread may fall behind by: some made
