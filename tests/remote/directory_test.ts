@@ -83,6 +83,10 @@ test("fetch replaces a corrupt local manifest from the remote", async () => {
   const size = (await Deno.stat(path)).size;
   await Deno.chmod(path, 0o644);
   await Deno.writeFile(path, randomBytes(size));
+  // As a write after the store's clock tick: within it, the same size and
+  // inode keep the stamp (tests/storage/cache_test.ts, writeInPlaceLater).
+  const later = (await Deno.stat(path)).mtime!.getTime() / 1000 + 2;
+  await Deno.utime(path, later, later);
   const problems: string[] = [];
   const fetched = await fetchObjects(remote, cache, state, [target], {
     onProblem: (m) => problems.push(m),

@@ -26,10 +26,17 @@ async function rewriteKeepingStamp(path: string, content: string): Promise<void>
   assertEquals(after.mtime!.getTime(), before.mtime!.getTime());
 }
 
-/** Write `path` as a file last modified a minute ago (older than the racy window). */
+/** The mtime the next {@link writeOld} gives: a minute ago, then a ms earlier each time. */
+let nextOld = Date.now() - 60_000;
+
+/**
+ * Write `path` as a file last modified a minute ago (older than the racy
+ * window), with an mtime no earlier call gave: two same-size writes of one
+ * file within a ms would otherwise keep its stamp.
+ */
 async function writeOld(path: string, content: string): Promise<void> {
   await Deno.writeTextFile(path, content);
-  const old = new Date(Date.now() - 60_000);
+  const old = new Date(nextOld--);
   await Deno.utime(path, old, old);
 }
 
