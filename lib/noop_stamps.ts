@@ -316,6 +316,19 @@ export function peekGateStamps(): GateStamps | undefined {
 }
 
 /**
+ * Why a no-op's record (lib/cli/noop_record.ts) cannot answer after this
+ * process's gate, or undefined when it may: it answers only a gate that held
+ * with a snapshot and no touched file re-hashed. A touched file's new stamp
+ * is for the verified index's check to record (lib/engine/verified.ts),
+ * which the record skips. Asked before the record's modules load and its
+ * state opens: an answer known from the gate alone costs nothing more.
+ */
+export function gateBarsRecord(): string | undefined {
+  if ((taken?.rehashed?.size ?? 0) > 0) return "touched files re-hashed";
+  return taken?.snapshot === undefined ? "no gate" : undefined;
+}
+
+/**
  * The stamps taken by the last {@link noopStampsDiffer} of this process that
  * found every path unchanged, once (then undefined): for the verified
  * index's check of the attempt that follows it.

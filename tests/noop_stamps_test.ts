@@ -7,6 +7,7 @@
 
 import { listFiles, type Listing, walkDigest } from "../lib/dir_walk.ts";
 import {
+  gateBarsRecord,
   holdTouched,
   MAX_GATE_FILES,
   NOOP_HASHES_FILE,
@@ -39,7 +40,9 @@ test("the gate holds while every path keeps its stamp, and stops at the first th
   for (const path of paths) Deno.writeTextFileSync(path, path);
   snapshotOf(paths).write(dir.root);
   assertEquals(await noopStampsDiffer(dir.root), undefined);
+  assertEquals(gateBarsRecord(), undefined, "a no-op's record may answer");
   const taken = takeGateStamps();
+  assertEquals(gateBarsRecord(), "no gate");
   assertEquals(taken?.paths, paths);
   assertEquals(taken?.layout, [2, 1, 0]);
   const mtime = (path: string) => Deno.statSync(path).mtime!.getTime();
@@ -230,6 +233,8 @@ test("touched files (stamp changed, size not) are collected for the launcher to 
     holdTouched([now(a, "aaaaaaaaaaaaaaaa", true), now(b, "bbbbbbbbbbbbbbbb", false)]),
     undefined,
   );
+  // The new stamps are for the verified index's check: a no-op's record does not answer.
+  assertEquals(gateBarsRecord(), "touched files re-hashed");
   const taken = takeGateStamps();
   assertEquals(taken?.stamps[0], then.getTime());
   assertEquals(taken?.stamps[3], then.getTime());

@@ -13,6 +13,7 @@
  */
 
 import { beginAttempt, ChildNeeded, endAttempt } from "../launcher_attempt.ts";
+import { gateBarsRecord } from "../noop_stamps.ts";
 import { mark } from "../trace.ts";
 import type { Command } from "./command.ts";
 import { type CommandEntry, findCommand, outputFor, runCommandLine } from "./command_line.ts";
@@ -98,6 +99,11 @@ async function fromRecord(
   output: Output,
 ): Promise<number | undefined> {
   if (name !== "repro") return undefined;
+  const barred = gateBarsRecord();
+  if (barred !== undefined) {
+    mark(`main: the no-op record cannot answer: ${barred}: the full way`);
+    return undefined;
+  }
   const answer: typeof import("./noop_answer.ts") = await import(NOOP_ANSWER);
   if (!answer.answersCommandLine(args, "repro")) return undefined;
   const entry: CommandEntry = {

@@ -45,7 +45,7 @@ import type { Project } from "../model/project.ts";
 import type { ParamsYaml } from "../pipeline/params.ts";
 import type { ProjectConfig } from "../pipeline/project_config.ts";
 import { type FileStamp, NS, type StateStore } from "../storage/state.ts";
-import { peekGateStamps, type SnapshotStamp } from "../noop_stamps.ts";
+import { gateBarsRecord, peekGateStamps, type SnapshotStamp } from "../noop_stamps.ts";
 import type { NoopWitness } from "../engine/verified.ts";
 import { type LoadCacheKey, loadCacheKeyDiffers, loadCacheStamp } from "./load_cache_key.ts";
 import { mark } from "../trace.ts";
@@ -166,7 +166,8 @@ async function recordDiffers(
   state: StateStore,
 ): Promise<string | NoopRecord> {
   const gate = peekGateStamps();
-  if (gate?.snapshot === undefined || (gate.rehashed?.size ?? 0) > 0) return "no gate";
+  const barred = gateBarsRecord();
+  if (barred !== undefined || gate?.snapshot === undefined) return barred ?? "no gate";
   let record: NoopRecord;
   try {
     record = JSON.parse(Deno.readTextFileSync(`${basis.project.stateDir}/${NOOP_RECORD_FILE}`));
