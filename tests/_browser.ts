@@ -7,8 +7,9 @@
  *
  * Use one browser per test file: `const browser = sharedBrowser()` at the
  * top, `afterAll(() => browser.close())` (from `_harness.ts`), and a fresh
- * page per test. The first page of a machine without Chromium waits for its
- * installation: give such tests a longer `timeLimit`.
+ * page per test. On a machine without Chromium the first page waits for its
+ * installation (minutes): call {@link ensureChromium} from the file's
+ * `beforeAll`, which no test's time limit bounds.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import { dvcHash, fileMd5, pythonJsonString } from "../../lib/dvc/md5.ts";
 import { assertEquals } from "../_assert.ts";
-import { output, test } from "../_harness.ts";
+import { beforeAll, output, test } from "../_harness.ts";
 import { tempDir } from "../_project.ts";
 import { ensurePython, PYTHON } from "../e2e/_dvc.ts";
 
@@ -39,6 +39,9 @@ if os.path.isdir(path):
 else:
     print(md5(path, legacy))
 `;
+
+// A fresh machine's installation of pandas and scikit-learn, outside any test's time limit.
+beforeAll(ensurePython);
 
 async function pythonHash(cwd: string, path: string, legacy: boolean): Promise<string> {
   await ensurePython();

@@ -6,13 +6,14 @@
 
 import type { Page } from "playwright-core";
 import { toFileUrl } from "../../lib/paths.ts";
-import { sharedBrowser, type TestPage } from "../_browser.ts";
+import { ensureChromium, sharedBrowser, type TestPage } from "../_browser.ts";
 import { plotsProject, rerun } from "./_plots.ts";
 import type { TempProject } from "../_project.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { afterAll, test } from "../_harness.ts";
+import { afterAll, beforeAll, test } from "../_harness.ts";
 
 const browser = sharedBrowser();
+beforeAll(ensureChromium); // a fresh machine's installation, outside any test's time limit
 afterAll(() => browser.close());
 
 /**

@@ -5,7 +5,7 @@
  * tests run in order and share the project's state.
  */
 
-import { sharedBrowser, type TestPage } from "../_browser.ts";
+import { ensureChromium, sharedBrowser, type TestPage } from "../_browser.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { afterAll, beforeAll, test } from "../_harness.ts";
 import { TempProject } from "../_project.ts";
@@ -46,6 +46,7 @@ let shared: { project: TempProject; ui: UiProcess } | undefined;
 // A committed run from a terminal (HEAD has metrics.json and its lock file),
 // then the UI.
 beforeAll(async () => {
+  await ensureChromium(); // here, outside any test's time limit
   const project = await TempProject.create({
     "pipeline.ts": PIPELINE,
     "data/input.txt": "abcdefghij\n",

@@ -6,7 +6,7 @@
  */
 
 import type { Page } from "playwright-core";
-import { sharedBrowser, type TestPage } from "../_browser.ts";
+import { ensureChromium, sharedBrowser, type TestPage } from "../_browser.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { afterAll, beforeAll, test } from "../_harness.ts";
 import { TempProject } from "../_project.ts";
@@ -103,6 +103,7 @@ const requests: string[] = [];
 // One project and one server for the whole file, started outside any test so
 // that no test owns (and must stop) the process.
 beforeAll(async () => {
+  await ensureChromium(); // here, outside any test's time limit
   const project = await TempProject.create({
     "pipeline.ts": PIPELINE,
     "lib/helper.ts": helper("return text.trim().toLowerCase();"),
