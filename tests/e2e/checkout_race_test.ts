@@ -7,11 +7,23 @@
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { spawnPivot, TempProject } from "../_project.ts";
 import { test } from "../_harness.ts";
+import { Running, running } from "./_kill.ts";
 
 // `read` depends on a directory (read live, through a link, while it runs)
-// and takes its time before reading it.
+// and, once started, waits (a minute at most) until `gates/go` exists before
+// reading it: the test opens the gate once checkout is waiting for the lock.
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("race");
+async function gate(): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    try {
+      Deno.statSync("gates/go");
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
 pipeline.stage({
   name: "make",
   deps: { data: dep("data.txt", loaders.text()) },
@@ -24,13 +36,16 @@ pipeline.stage({
   name: "read",
   deps: { dir: dep("pdir/", loaders.pathOnly()) },
   outs: { seen: out("seen.txt", loaders.text()) },
+  permissions: { read: ["gates"] },
   run: async ({ dir }) => {
     console.log("reading soon");
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await gate();
     return { seen: await Deno.readTextFile(dir + "/x.txt") };
   },
 });
 `;
+
+const WAITING = /stage 'read' is locked by another pivot process; waiting for it/;
 
 function depHash(lock: string, path: string): string {
   const match = new RegExp(`hash: ([0-9a-f]{16})\\n(?:\\s+\\w+: \\d+\\n)*\\s+path: ${path}\\n`)
@@ -46,7 +61,11 @@ for (const flags of [[], ["--force"]]) {
   test(
     `${command} during a run never leaves a lock claiming a dep the stage did not read`,
     async () => {
-      await using p = await TempProject.create({ "pipeline.ts": PIPELINE, "data.txt": "one\n" });
+      await using p = await TempProject.create({
+        "pipeline.ts": PIPELINE,
+        "data.txt": "one\n",
+        "gates/go": "",
+      });
       assertEquals((await p.pivot("repro")).code, 0);
       const makeLockOne = await p.read(".pivot/stages/make.lock");
       const hashOf: Record<string, string> = {
@@ -60,33 +79,26 @@ for (const flags of [[], ["--force"]]) {
       await p.write(".pivot/stages/make.lock", makeLockOne);
       await p.write("data.txt", "one\n");
 
-      const run = spawnPivot(p.root, ["run", "read", "--force"]);
-      const reader = run.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let stdout = "";
-      while (!stdout.includes("reading soon")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        stdout += value;
-      }
-      // read is running and has not read pdir/ yet: checkout must wait for it.
-      const checkout = await p.pivot("checkout", ...flags);
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        stdout += value;
-      }
-      const status = await run.status;
-      const stderr = await new Response(run.stderr).text();
-      assertEquals(status.code, 0, stdout + stderr);
-      assertEquals(checkout.code, 0, checkout.stderr);
+      await Deno.remove(p.path("gates/go"));
+      const run = new Running(spawnPivot(p.root, ["run", "read", "--force"]));
+      await run.until((r) => r.stdout.includes("reading soon"), "read to start");
+      // read is running and has not read pdir/ yet (it waits for the gate):
+      // checkout must wait for it. The gate opens once checkout says it waits
+      // (or has ended without waiting, which the assertions below report).
+      const checkout = new Running(spawnPivot(p.root, ["checkout", ...flags]));
+      await checkout.until(
+        (r) => WAITING.test(r.stderr) || !running(r.pid),
+        "checkout to wait for read's lock (or to end)",
+      );
+      await p.write("gates/go", "");
+      const [status, checkoutStatus] = await Promise.all([run.status, checkout.status]);
+      assertEquals(status.code, 0, run.stdout + run.stderr);
+      assertEquals(checkoutStatus.code, 0, checkout.stderr);
 
       const seen = await p.read("seen.txt");
       const lock = await p.read(".pivot/stages/read.lock");
       assertEquals(depHash(lock, "pdir"), hashOf[seen], `read saw '${seen}':\n${lock}`);
-      assertMatch(
-        checkout.stderr,
-        /stage 'read' is locked by another pivot process; waiting for it/,
-      );
+      assertMatch(checkout.stderr, WAITING);
       assertEquals(await p.read("pdir/x.txt"), "one", "checkout did its work after the run");
     },
   );

@@ -17,11 +17,27 @@ function assertUsageError(result: { code: number; stderr: string }, pattern: Reg
   assertNotMatch(result.stderr, /\n\s+at /);
 }
 
+// With two jobs, `boom` and `slow` start together. `boom` fails only once
+// `slow` has started (its marker exists; a minute at most), so `slow` is past
+// the check that stops new stages after a failure (lib/engine/engine.ts,
+// `wave.stopping`) whatever the machine's load, and is running when `boom`
+// fails unless its 600 ms have passed.
 const FAILING = pipeline(`
 pipeline.stage({
   name: "boom",
   outs: { o: out("boom.txt", loaders.text()) },
-  run: () => { throw new Error("kaboom"); },
+  permissions: { read: ["slow-started"] },
+  run: async () => {
+    for (let i = 0; i < 3000; i++) {
+      try {
+        Deno.statSync("slow-started");
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    throw new Error("kaboom");
+  },
 });
 pipeline.stage({
   name: "after_boom",
@@ -32,7 +48,12 @@ pipeline.stage({
 pipeline.stage({
   name: "slow",
   outs: { o: out("slow.txt", loaders.text()) },
+  permissions: { run: ["touch"] },
   run: async () => {
+    // A stage may write only its outs; a program it starts may write anywhere.
+    const marker = new URL("./slow-started", import.meta.url).pathname;
+    // test-conventions: allow (the stage's own process, not the test's)
+    new Deno.Command("touch", { args: [marker] }).outputSync();
     await new Promise((resolve) => setTimeout(resolve, 600));
     return { o: "slow" };
   },
