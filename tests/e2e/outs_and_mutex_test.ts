@@ -45,27 +45,77 @@ pipeline.stage({
     return { o: [start, Date.now()] };
   },
 });`;
+  // Two stages in no group. With meet.txt "yes" each leaves a marker when it
+  // starts and waits (up to 20 s) for the other's: run at once, they
+  // certainly overlap, however late either starts; run one after the other,
+  // the first gives up and says it never met the other. Otherwise they sleep
+  // as the others do. (The markers are made with `touch`: a stage may write
+  // only its outs.)
+  const free = (name: string, other: string) => `
+pipeline.stage({
+  name: "${name}",
+  deps: { meet: dep("meet.txt", loaders.text()) },
+  outs: { o: out("build/${name}.json", loaders.json<[number, number, boolean]>()) },
+  permissions: { read: ["markers"], run: ["touch"] },
+  run: async ({ meet }) => {
+    const start = Date.now();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    let met = false;
+    if (meet === "yes") {
+      // test-conventions: allow (the stage's own process, not the test's)
+      const touched = new Deno.Command("touch", { args: ["markers/${name}"] }).outputSync();
+      if (!touched.success) throw new Error(new TextDecoder().decode(touched.stderr));
+      for (const end = Date.now() + 20_000; !met && Date.now() < end;) {
+        try {
+          Deno.statSync("markers/${other}");
+          met = true;
+        } catch {
+          await sleep(20);
+        }
+      }
+    } else {
+      await sleep(300);
+    }
+    return { o: [start, Date.now(), met] };
+  },
+});`;
   await using p = await TempProject.create({
-    "pipeline.ts": `import { loaders, out, Pipeline } from "jsr:@pivot/core";
+    "meet.txt": "no",
+    "markers/.keep": "",
+    "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("mutex");
 ${stage("gpu_a", `"gpu"`)}
 ${stage("gpu_b", `"gpu"`)}
-${stage("free_c", "")}
-${stage("free_d", "")}
+${free("free_c", "free_d")}
+${free("free_d", "free_c")}
 ${stage("alone", `"*"`)}
 `,
   });
+  type Span = [number, number, boolean?];
+  const span = async (name: string) => JSON.parse(await p.read(`build/${name}.json`)) as Span;
+  const spans = (names: string[]) => Promise.all(names.map(span));
+  const overlap = ([a0, a1]: Span, [b0, b1]: Span) => a0 < b1 && b0 < a1;
+
+  // Every stage: the mutex groups hold.
   const result = await p.pivot("repro", "-j", "4");
   assertEquals(result.code, 0, result.stderr);
-  const span = async (name: string) =>
-    JSON.parse(await p.read(`build/${name}.json`)) as [number, number];
-  const overlap = ([a0, a1]: [number, number], [b0, b1]: [number, number]) => a0 < b1 && b0 < a1;
-  const [a, b, c, d, alone] = await Promise.all(
-    ["gpu_a", "gpu_b", "free_c", "free_d", "alone"].map(span),
-  );
+  const [a, b, c, d, alone] = await spans(["gpu_a", "gpu_b", "free_c", "free_d", "alone"]);
   assert(!overlap(a, b), "gpu_a and gpu_b share a mutex group");
-  assert(overlap(c, d) || overlap(a, c) || overlap(b, d), "unrelated stages do run together");
   for (const other of [a, b, c, d]) assert(!overlap(alone, other), "'*' runs alone");
+
+  // Without '*': a '*' stage waiting for its slot holds back every stage that
+  // asks after it, so which stages meet in a run with one depends on the
+  // order they ask for slots. Here the two free stages run together, beside
+  // the group.
+  await p.write("meet.txt", "yes");
+  const again = await p.pivot("repro", "-j", "4", "--force", "gpu_a", "gpu_b", "free_c", "free_d");
+  assertEquals(again.code, 0, again.stderr);
+  const [a2, b2, c2, d2] = await spans(["gpu_a", "gpu_b", "free_c", "free_d"]);
+  assert(!overlap(a2, b2), "gpu_a and gpu_b share a mutex group");
+  assert(
+    c2[2] && d2[2],
+    `unrelated stages do run together (met: free_c ${c2[2]}, free_d ${d2[2]})`,
+  );
 });
 
 test("a stage that returns no value for an out fails, naming the out", async () => {

@@ -136,15 +136,21 @@ test("plots show writes one page to -o DIR and prints its URL; targets pick plot
 
 test("plots show --open hands the page to $BROWSER", async () => {
   await using p = await plotsProject();
-  const opened = p.path("opened.txt");
-  await p.write("browser.sh", `#!/bin/sh\nprintf '%s' "$1" > ${opened}\n`);
+  // Written aside and renamed into place: once opened.txt exists, it is whole
+  // (`printf … > opened.txt` makes the file before writing to it).
+  const [partial, opened] = [p.path("opened.tmp"), p.path("opened.txt")];
+  await p.write(
+    "browser.sh",
+    `#!/bin/sh\nprintf '%s' "$1" > ${partial}\nmv ${partial} ${opened}\n`,
+  );
   await Deno.chmod(p.path("browser.sh"), 0o755);
   const result = await runPivot(p.root, ["plots", "show", "--open"], {
     BROWSER: p.path("browser.sh"),
   });
   assertEquals(result.code, 0, result.stderr);
   const url = result.stdout.trim();
-  for (let i = 0; i < 100 && !await p.exists("opened.txt"); i++) {
+  // The browser is started and not waited for: wait for it (bounded).
+  for (const end = Date.now() + 20_000; Date.now() < end && !await p.exists("opened.txt");) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assertEquals(await p.read("opened.txt"), url);

@@ -305,8 +305,17 @@ test("page: two tabs see the same state; a run from one shows in the other", asy
       (nodes) =>
         nodes.map((n) => `${n.getAttribute("data-stage")}=${n.getAttribute("data-status")}`).sort(),
     );
-  await second.page.waitForTimeout(300);
-  assertEquals(await statuses(first.page), await statuses(second.page));
+  // Both tabs get the same states messages, but not at the same moment, and
+  // the wave is followed by refreshes (at its summary, then when its lock
+  // files settle) that may land between two reads: wait (bounded) until the
+  // two tabs agree.
+  let seenBy: [string[], string[]] = [[], []];
+  for (const end = Date.now() + 20_000; Date.now() < end;) {
+    seenBy = [await statuses(first.page), await statuses(second.page)];
+    if (JSON.stringify(seenBy[0]) === JSON.stringify(seenBy[1])) break;
+    await second.page.waitForTimeout(50);
+  }
+  assertEquals(seenBy[0], seenBy[1]);
 });
 
 test("page: Cancel stops the running wave; the stage shows as cancelled", async () => {
