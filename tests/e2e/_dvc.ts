@@ -37,7 +37,9 @@ async function pythonReady(): Promise<boolean> {
     // Not a test's own process: a test out of time must not kill apt-get or this check.
     // test-conventions: allow
     const { success } = await new Deno.Command(PYTHON, {
-      args: ["-c", "import pandas, sklearn, yaml"],
+      // Attributes, not just names: with python3-pandas removed and
+      // python3-pandas-lib left, `import pandas` finds a namespace package.
+      args: ["-c", "import pandas, sklearn, yaml; pandas.read_csv, sklearn.__version__"],
       stdout: "null",
       stderr: "null",
     }).output();
