@@ -441,3 +441,40 @@ export function age(project: TempProject, seconds = 60): void {
 export async function forgetNoopRecord(project: TempProject): Promise<void> {
   await Deno.remove(project.path(".pivot", "state", NOOP_RECORD_FILE)).catch(() => {});
 }
+
+/**
+ * Write `content` over the file `path` in place (a cache object through a
+ * hard link, say), as a write after the clock tick of whatever recorded its
+ * stamp: within that tick a same-size write keeps the inode and may keep
+ * the mtime, so the stamp would not move (docs/testing.md, "Tests that
+ * depend on the clock's tick"). Makes it writable first; sets the mtime 2 s
+ * on.
+ */
+export async function writeInPlaceLater(path: string, content: string | Uint8Array): Promise<void> {
+  await Deno.chmod(path, 0o644);
+  if (typeof content === "string") await Deno.writeTextFile(path, content);
+  else await Deno.writeFile(path, content);
+  const later = (await Deno.stat(path)).mtime!.getTime() / 1000 + 2;
+  await Deno.utime(path, later, later);
+}
+
+/**
+ * Source text, for a pipeline a test writes, of
+ * `waitForFile(path, ms = 60_000): Promise<boolean>`: polls every 20 ms
+ * until the file `path` (relative to the project) exists, true then, false
+ * once `ms` have passed. Its stage must be allowed to read `path` (or its
+ * folder: `permissions: { read: [...] }`). For a stage that waits on the
+ * test, or on another stage, instead of sleeping for a guessed time.
+ */
+export const WAIT_FOR_FILE =
+  `async function waitForFile(path: string, ms = 60_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  return false;
+}`;

@@ -5,7 +5,7 @@
  */
 
 import { assertEquals, assertMatch } from "../_assert.ts";
-import { spawnPivot, TempProject } from "../_project.ts";
+import { spawnPivot, TempProject, WAIT_FOR_FILE } from "../_project.ts";
 import { test } from "../_harness.ts";
 import { Running, running } from "./_kill.ts";
 
@@ -14,16 +14,7 @@ import { Running, running } from "./_kill.ts";
 // reading it: the test opens the gate once checkout is waiting for the lock.
 const PIPELINE = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("race");
-async function gate(): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    try {
-      Deno.statSync("gates/go");
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
+${WAIT_FOR_FILE}
 pipeline.stage({
   name: "make",
   deps: { data: dep("data.txt", loaders.text()) },
@@ -39,7 +30,7 @@ pipeline.stage({
   permissions: { read: ["gates"] },
   run: async ({ dir }) => {
     console.log("reading soon");
-    await gate();
+    await waitForFile("gates/go");
     return { seen: await Deno.readTextFile(dir + "/x.txt") };
   },
 });

@@ -1,4 +1,4 @@
-import { runPivot, tempDir, TempProject } from "../_project.ts";
+import { runPivot, tempDir, TempProject, WAIT_FOR_FILE } from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -23,19 +23,13 @@ function assertUsageError(result: { code: number; stderr: string }, pattern: Reg
 // `wave.stopping`) whatever the machine's load, and is running when `boom`
 // fails unless its 600 ms have passed.
 const FAILING = pipeline(`
+${WAIT_FOR_FILE}
 pipeline.stage({
   name: "boom",
   outs: { o: out("boom.txt", loaders.text()) },
   permissions: { read: ["slow-started"] },
   run: async () => {
-    for (let i = 0; i < 3000; i++) {
-      try {
-        Deno.statSync("slow-started");
-        break;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    await waitForFile("slow-started");
     throw new Error("kaboom");
   },
 });

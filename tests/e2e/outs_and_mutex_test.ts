@@ -1,4 +1,4 @@
-import { TempProject } from "../_project.ts";
+import { TempProject, WAIT_FOR_FILE } from "../_project.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
 
@@ -65,14 +65,7 @@ pipeline.stage({
       // test-conventions: allow (the stage's own process, not the test's)
       const touched = new Deno.Command("touch", { args: ["markers/${name}"] }).outputSync();
       if (!touched.success) throw new Error(new TextDecoder().decode(touched.stderr));
-      for (const end = Date.now() + 20_000; !met && Date.now() < end;) {
-        try {
-          Deno.statSync("markers/${other}");
-          met = true;
-        } catch {
-          await sleep(20);
-        }
-      }
+      met = await waitForFile("markers/${other}", 20_000);
     } else {
       await sleep(300);
     }
@@ -84,6 +77,7 @@ pipeline.stage({
     "markers/.keep": "",
     "pipeline.ts": `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 export const pipeline = new Pipeline("mutex");
+${WAIT_FOR_FILE}
 ${stage("gpu_a", `"gpu"`)}
 ${stage("gpu_b", `"gpu"`)}
 ${free("free_c", "free_d")}

@@ -9,7 +9,14 @@
  * the project is dated a minute back before the no-op that records.
  */
 
-import { age, forgetNoopRecord, runPivot, spawnPivot, TempProject } from "../_project.ts";
+import {
+  age,
+  forgetNoopRecord,
+  runPivot,
+  spawnPivot,
+  TempProject,
+  WAIT_FOR_FILE,
+} from "../_project.ts";
 import { processTree, Running, running, waitFor } from "./_kill.ts";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { test } from "../_harness.ts";
@@ -135,15 +142,10 @@ const GATED = `import { dep, loaders, out, Pipeline } from "jsr:@pivot/core";
 
 export const pipeline = new Pipeline("gated");
 
+${WAIT_FOR_FILE}
+
 async function gate(name: string): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    try {
-      Deno.statSync(\`gates/\${name}\`);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  await waitForFile(\`gates/\${name}\`);
 }
 
 pipeline.stage({

@@ -3,7 +3,7 @@
 import { test } from "../_harness.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "../_assert.ts";
-import { openState, tempDir } from "../_project.ts";
+import { openState, tempDir, writeInPlaceLater } from "../_project.ts";
 import { RemoteError } from "../../lib/remote/backend.ts";
 import { remoteSpec } from "../../lib/remote/config.ts";
 import { objectKey } from "../../lib/remote/layout.ts";
@@ -81,12 +81,7 @@ test("fetch replaces a corrupt local manifest from the remote", async () => {
 
   const path = cache.objectPath(target.hash);
   const size = (await Deno.stat(path)).size;
-  await Deno.chmod(path, 0o644);
-  await Deno.writeFile(path, randomBytes(size));
-  // As a write after the store's clock tick: within it, the same size and
-  // inode keep the stamp (tests/storage/cache_test.ts, writeInPlaceLater).
-  const later = (await Deno.stat(path)).mtime!.getTime() / 1000 + 2;
-  await Deno.utime(path, later, later);
+  await writeInPlaceLater(path, randomBytes(size));
   const problems: string[] = [];
   const fetched = await fetchObjects(remote, cache, state, [target], {
     onProblem: (m) => problems.push(m),

@@ -10,7 +10,14 @@ import { ObjectWriter } from "../../lib/storage/object_writer.ts";
 import { canonicalJson, hashBytes, hashFile } from "../../lib/storage/hash.ts";
 import { stampOf } from "../../lib/storage/state.ts";
 import { readSmallFile } from "../../lib/storage/artifact_hash.ts";
-import { listTree, openState, otherFilesystem, type TempDir, tempDir } from "../_project.ts";
+import {
+  listTree,
+  openState,
+  otherFilesystem,
+  type TempDir,
+  tempDir,
+  writeInPlaceLater,
+} from "../_project.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "../_assert.ts";
 import { output, test } from "../_harness.ts";
 
@@ -22,19 +29,6 @@ async function sourceFile(dir: TempDir, name: string, content: string) {
 
 function tempFiles(names: string[]): string[] {
   return names.filter((name) => name.endsWith(".tmp"));
-}
-
-/**
- * Write `text` over the object `object` in place (through a hard link, say),
- * as a write after the store's clock tick: within the tick, the same size and
- * inode would leave the stamp as it was (the racy window of any stamp), so
- * the mtime is set 2 s on.
- */
-async function writeInPlaceLater(object: string, text: string): Promise<void> {
-  await Deno.chmod(object, 0o644);
-  await Deno.writeTextFile(object, text);
-  const later = (await Deno.stat(object)).mtime!.getTime() / 1000 + 2;
-  await Deno.utime(object, later, later);
 }
 
 test("objectPath splits the hash into a two-character directory", () => {
